@@ -1,0 +1,1 @@
+//! Health: kstatus-like assessment of Kubernetes objects. Pure functions.

@@ -1,0 +1,1 @@
+//! Kustomize, natively: builds a kustomization directory exactly as `kubectl kustomize` does.

@@ -1,0 +1,1 @@
+//! Rendering: the `Renderer` seam and the plain-manifest renderer.

@@ -1,0 +1,1 @@
+//! Sources: Git repositories resolved to commits and materialised trees.

@@ -1,0 +1,1 @@
+//! YAML: multi-document parsing and the Kustomize-compatible emitter.
