@@ -95,6 +95,7 @@ run_case() { # case_dir
   rm -f "$err"
 }
 
+shopt -s nullglob
 targets=()
 if [ "$#" -eq 0 ]; then
   for c in "$CASES"/*/; do
