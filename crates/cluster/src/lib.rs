@@ -1,0 +1,1 @@
+//! The cluster: the only crate that talks to the Kubernetes API server.

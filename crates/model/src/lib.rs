@@ -1,0 +1,1 @@
+//! The model: tack's resource types (GitOpsConfig, Rollout, …) shared by every crate.
