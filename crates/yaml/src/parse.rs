@@ -1,0 +1,568 @@
+//! Multi-document YAML parsing into [`serde_json::Value`], resolving plain scalars the way
+//! Kustomize does when it turns a resource into JSON (YAML 1.2 core schema as implemented by
+//! go-yaml v3: only `true`/`false` are booleans, `010` is octal, `0x1F` hexadecimal, a date-only
+//! timestamp becomes an RFC 3339 string).
+
+use std::collections::HashMap;
+
+use serde_json::{Map, Number, Value};
+use serde_saphyr::granit_parser::{Event, Parser, ScalarStyle, ScanError, Span, Tag};
+
+/// A YAML parse error with its position.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}:{line}:{col}: {message}")]
+pub struct ParseError {
+    /// File name given by the caller (may be empty).
+    pub file: String,
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column.
+    pub col: usize,
+    /// What went wrong.
+    pub message: String,
+}
+
+/// One parsed document with the line where it starts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Document {
+    /// The document's value (`Null` for an empty document).
+    pub value: Value,
+    /// 1-based line of the document start.
+    pub line: usize,
+}
+
+/// Parses every document of a YAML stream. Empty documents yield `Value::Null`.
+pub fn parse_documents(src: &str, file: &str) -> Result<Vec<Document>, ParseError> {
+    let mut b = Builder { file, events: Vec::new(), pos: 0, anchors: HashMap::new() };
+    let parser = Parser::new_from_str(src);
+    for ev in parser {
+        match ev {
+            Ok((e, span)) => {
+                #[allow(unreachable_patterns)]
+                match e {
+                    Event::Comment(..) | Event::Anchor(..) => {}
+                    _ => b.events.push((e, span)),
+                }
+            }
+            Err(e) => return Err(scan_err(file, &e)),
+        }
+    }
+    let mut docs = Vec::new();
+    while b.pos < b.events.len() {
+        let (ev, span) = &b.events[b.pos];
+        match ev {
+            Event::StreamStart | Event::StreamEnd | Event::DocumentEnd => b.pos += 1,
+            Event::DocumentStart(..) => {
+                let line = span.start.line();
+                b.pos += 1;
+                b.anchors.clear();
+                let value = if matches!(b.events.get(b.pos).map(|e| &e.0), Some(Event::DocumentEnd)) {
+                    Value::Null
+                } else {
+                    b.node()?
+                };
+                docs.push(Document { value, line });
+            }
+            _ => {
+                let span = *span;
+                return Err(b.err(&span, "unexpected event"));
+            }
+        }
+    }
+    Ok(docs)
+}
+
+/// Parses a single YAML (or JSON) document; several documents are an error, none gives `Null`.
+pub fn parse_one(src: &str, file: &str) -> Result<Value, ParseError> {
+    let mut docs = parse_documents(src, file)?;
+    match docs.len() {
+        0 => Ok(Value::Null),
+        1 => Ok(docs.remove(0).value),
+        _ => Err(ParseError {
+            file: file.to_string(),
+            line: docs[1].line,
+            col: 1,
+            message: "expected a single YAML document".into(),
+        }),
+    }
+}
+
+fn scan_err(file: &str, e: &ScanError) -> ParseError {
+    let m = e.marker();
+    ParseError { file: file.to_string(), line: m.line(), col: m.col() + 1, message: e.info() }
+}
+
+struct Builder<'a, 'i> {
+    file: &'a str,
+    events: Vec<(Event<'i>, Span)>,
+    pos: usize,
+    anchors: HashMap<usize, Value>,
+}
+
+impl Builder<'_, '_> {
+    fn err(&self, span: &Span, msg: &str) -> ParseError {
+        ParseError {
+            file: self.file.to_string(),
+            line: span.start.line(),
+            col: span.start.col() + 1,
+            message: msg.to_string(),
+        }
+    }
+
+    fn node(&mut self) -> Result<Value, ParseError> {
+        let Some((ev, span)) = self.events.get(self.pos) else {
+            return Err(ParseError {
+                file: self.file.to_string(),
+                line: 0,
+                col: 0,
+                message: "unexpected end of stream".into(),
+            });
+        };
+        let span = *span;
+        self.pos += 1;
+        match ev {
+            Event::Scalar(text, style, anchor, tag) => {
+                let anchor = *anchor;
+                let v = resolve_scalar(text, *style, tag.as_deref()).map_err(|m| self.err(&span, &m))?;
+                if anchor != 0 {
+                    self.anchors.insert(anchor, v.clone());
+                }
+                Ok(v)
+            }
+            Event::Alias(id) => self
+                .anchors
+                .get(id)
+                .cloned()
+                .ok_or_else(|| self.err(&span, "unknown anchor")),
+            Event::SequenceStart(_, anchor, _) => {
+                let anchor = *anchor;
+                let mut items = Vec::new();
+                loop {
+                    match self.events.get(self.pos).map(|e| &e.0) {
+                        Some(Event::SequenceEnd) => {
+                            self.pos += 1;
+                            break;
+                        }
+                        Some(_) => items.push(self.node()?),
+                        None => return Err(self.err(&span, "unterminated sequence")),
+                    }
+                }
+                let v = Value::Array(items);
+                if anchor != 0 {
+                    self.anchors.insert(anchor, v.clone());
+                }
+                Ok(v)
+            }
+            Event::MappingStart(_, anchor, _) => {
+                let anchor = *anchor;
+                let mut map = Map::new();
+                let mut merges: Vec<Map<String, Value>> = Vec::new();
+                loop {
+                    match self.events.get(self.pos) {
+                        Some((Event::MappingEnd, _)) => {
+                            self.pos += 1;
+                            break;
+                        }
+                        Some((kev, kspan)) => {
+                            let kspan = *kspan;
+                            let is_merge = matches!(kev, Event::Scalar(t, ScalarStyle::Plain, _, None) if t == "<<");
+                            let key = self.node()?;
+                            let val = self.node()?;
+                            if is_merge {
+                                match val {
+                                    Value::Object(m) => merges.push(m),
+                                    Value::Array(items) => {
+                                        for it in items {
+                                            match it {
+                                                Value::Object(m) => merges.push(m),
+                                                _ => return Err(self.err(&kspan, "map merge requires map or sequence of maps as the value")),
+                                            }
+                                        }
+                                    }
+                                    _ => return Err(self.err(&kspan, "map merge requires map or sequence of maps as the value")),
+                                }
+                                continue;
+                            }
+                            let key = match key {
+                                Value::String(s) => s,
+                                Value::Null => "null".to_string(),
+                                other => {
+                                    return Err(self.err(
+                                        &kspan,
+                                        &format!("non-string mapping key {other} is not supported"),
+                                    ));
+                                }
+                            };
+                            if map.contains_key(&key) {
+                                return Err(self.err(&kspan, &format!("mapping key \"{key}\" already defined")));
+                            }
+                            map.insert(key, val);
+                        }
+                        None => return Err(self.err(&span, "unterminated mapping")),
+                    }
+                }
+                for m in merges {
+                    for (k, v) in m {
+                        map.entry(k).or_insert(v);
+                    }
+                }
+                let v = Value::Object(map);
+                if anchor != 0 {
+                    self.anchors.insert(anchor, v.clone());
+                }
+                Ok(v)
+            }
+            _ => Err(self.err(&span, "unexpected event")),
+        }
+    }
+}
+
+/// Resolves a scalar's text, style and tag into a JSON value.
+pub fn resolve_scalar(text: &str, style: ScalarStyle, tag: Option<&Tag>) -> Result<Value, String> {
+    if let Some(tag) = tag {
+        if tag.is_yaml_core_schema() {
+            match tag.suffix() {
+                "str" | "binary" => return Ok(Value::String(text.to_string())),
+                "null" => return Ok(Value::Null),
+                "bool" | "int" | "float" => {
+                    let v = resolve_plain(text);
+                    return Ok(v);
+                }
+                "timestamp" => return Ok(Value::String(text.to_string())),
+                _ => {}
+            }
+        }
+        if style != ScalarStyle::Plain {
+            return Ok(Value::String(text.to_string()));
+        }
+        return Ok(resolve_plain(text));
+    }
+    if style != ScalarStyle::Plain {
+        return Ok(Value::String(text.to_string()));
+    }
+    Ok(resolve_plain(text))
+}
+
+/// Resolves a plain scalar.
+pub fn resolve_plain(s: &str) -> Value {
+    match s {
+        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
+        "true" | "True" | "TRUE" => return Value::Bool(true),
+        "false" | "False" | "FALSE" => return Value::Bool(false),
+        _ => {}
+    }
+    let first = s.as_bytes()[0];
+    match first {
+        b'.' => {
+            // .inf / .nan are not representable in JSON; Kustomize fails on them. Keep as string.
+            if let Some(f) = go_parse_float_dot(s) {
+                return float_value(f, s);
+            }
+        }
+        b'0'..=b'9' | b'+' | b'-' => {
+            if let Some(date) = date_only(s) {
+                return Value::String(date);
+            }
+            let plain: String = s.chars().filter(|&c| c != '_').collect();
+            if let Some(v) = go_parse_int(&plain) {
+                return v;
+            }
+            if is_yaml_style_float(&plain) {
+                if let Ok(f) = plain.parse::<f64>() {
+                    return float_value(f, s);
+                }
+            }
+            if let Some(rest) = plain.strip_prefix("0b") {
+                if let Ok(i) = i64::from_str_radix(rest, 2) {
+                    return Value::Number(i.into());
+                }
+            } else if let Some(rest) = plain.strip_prefix("-0b") {
+                if let Ok(i) = i64::from_str_radix(rest, 2) {
+                    return Value::Number((-i).into());
+                }
+            }
+        }
+        _ => {}
+    }
+    Value::String(s.to_string())
+}
+
+fn float_value(f: f64, s: &str) -> Value {
+    match Number::from_f64(f) {
+        Some(n) => Value::Number(n),
+        None => Value::String(s.to_string()),
+    }
+}
+
+fn go_parse_float_dot(s: &str) -> Option<f64> {
+    // Go's strconv.ParseFloat for strings starting with '.': digits with optional exponent.
+    let b = s.as_bytes();
+    let mut i = 1;
+    let start = i;
+    while i < b.len() && b[i].is_ascii_digit() {
+        i += 1;
+    }
+    if i == start {
+        return None;
+    }
+    if i < b.len() && (b[i] == b'e' || b[i] == b'E') {
+        i += 1;
+        if i < b.len() && (b[i] == b'+' || b[i] == b'-') {
+            i += 1;
+        }
+        let es = i;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        if i == es {
+            return None;
+        }
+    }
+    if i != b.len() {
+        return None;
+    }
+    format!("0{s}").parse::<f64>().ok()
+}
+
+/// `^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$`
+pub(crate) fn is_yaml_style_float(s: &str) -> bool {
+    let b = s.as_bytes();
+    let mut i = 0;
+    if i < b.len() && (b[i] == b'+' || b[i] == b'-') {
+        i += 1;
+    }
+    if i < b.len() && b[i] == b'.' {
+        i += 1;
+        let st = i;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        if i == st {
+            return false;
+        }
+    } else {
+        let st = i;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        if i == st {
+            return false;
+        }
+        if i < b.len() && b[i] == b'.' {
+            i += 1;
+            while i < b.len() && b[i].is_ascii_digit() {
+                i += 1;
+            }
+        }
+    }
+    if i < b.len() && (b[i] == b'e' || b[i] == b'E') {
+        i += 1;
+        if i < b.len() && (b[i] == b'+' || b[i] == b'-') {
+            i += 1;
+        }
+        let st = i;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        if i == st {
+            return false;
+        }
+    }
+    i == b.len()
+}
+
+/// Go's `strconv.ParseInt(s, 0, 64)` then `ParseUint(s, 0, 64)` (underscores already removed).
+pub(crate) fn go_parse_int(s: &str) -> Option<Value> {
+    let (neg, body) = match s.as_bytes().first()? {
+        b'+' => (false, &s[1..]),
+        b'-' => (true, &s[1..]),
+        _ => (false, s),
+    };
+    if body.is_empty() {
+        return None;
+    }
+    let (radix, digits) = if let Some(r) = body.strip_prefix("0x").or_else(|| body.strip_prefix("0X")) {
+        (16, r)
+    } else if let Some(r) = body.strip_prefix("0o").or_else(|| body.strip_prefix("0O")) {
+        (8, r)
+    } else if let Some(r) = body.strip_prefix("0b").or_else(|| body.strip_prefix("0B")) {
+        (2, r)
+    } else if body.len() > 1 && body.starts_with('0') {
+        (8, &body[1..])
+    } else {
+        (10, body)
+    };
+    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
+        return None;
+    }
+    let mag = u64::from_str_radix(digits, radix).ok()?;
+    if neg {
+        if mag <= i64::MAX as u64 + 1 {
+            let v = (mag as i128).wrapping_neg() as i64;
+            return Some(Value::Number(v.into()));
+        }
+        None
+    } else if mag <= i64::MAX as u64 {
+        Some(Value::Number((mag as i64).into()))
+    } else {
+        Some(Value::Number(mag.into()))
+    }
+}
+
+/// A plain date-only timestamp (`2006-1-2`) becomes `2006-01-02T00:00:00Z`.
+fn date_only(s: &str) -> Option<String> {
+    let parts: Vec<&str> = s.split('-').collect();
+    if parts.len() != 3 || parts[0].len() != 4 {
+        return None;
+    }
+    if !parts.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())) {
+        return None;
+    }
+    if parts[1].len() > 2 || parts[2].len() > 2 {
+        return None;
+    }
+    let y: u32 = parts[0].parse().ok()?;
+    let m: u32 = parts[1].parse().ok()?;
+    let d: u32 = parts[2].parse().ok()?;
+    if !(1..=12).contains(&m) || d < 1 {
+        return None;
+    }
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let mdays = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    if d > mdays[(m - 1) as usize] {
+        return None;
+    }
+    Some(format!("{y:04}-{m:02}-{d:02}T00:00:00Z"))
+}
+
+/// Whether a string would be read back by go-yaml v2 as a timestamp.
+pub(crate) fn is_v2_timestamp(s: &str) -> bool {
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() && b[i].is_ascii_digit() {
+        i += 1;
+    }
+    if i != 4 || i == b.len() || b[i] != b'-' {
+        return false;
+    }
+    // date part
+    let rest = &s[5..];
+    let mut it = rest.splitn(2, '-');
+    let m = it.next().unwrap_or("");
+    let Some(tail) = it.next() else { return false };
+    if !num12(m) {
+        return false;
+    }
+    let dlen = tail.bytes().take_while(|b| b.is_ascii_digit()).count();
+    if dlen == 0 || dlen > 2 {
+        return false;
+    }
+    let m: u32 = m.parse().unwrap_or(0);
+    let d: u32 = tail[..dlen].parse().unwrap_or(0);
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return false;
+    }
+    let after = &tail[dlen..];
+    if after.is_empty() {
+        return true;
+    }
+    let (sep, time) = after.split_at(1);
+    let tz_allowed = match sep {
+        "T" | "t" => true,
+        " " => false,
+        _ => return false,
+    };
+    // time: h:m:s(.frac)?
+    let tb = time.as_bytes();
+    let mut j = 0;
+    for k in 0..3 {
+        let st = j;
+        while j < tb.len() && tb[j].is_ascii_digit() {
+            j += 1;
+        }
+        if j == st || j - st > 2 {
+            return false;
+        }
+        if k < 2 {
+            if j >= tb.len() || tb[j] != b':' {
+                return false;
+            }
+            j += 1;
+        }
+    }
+    if j < tb.len() && tb[j] == b'.' {
+        j += 1;
+        let st = j;
+        while j < tb.len() && tb[j].is_ascii_digit() {
+            j += 1;
+        }
+        if j == st {
+            return false;
+        }
+    }
+    let tz = &time[j..];
+    if tz.is_empty() {
+        return !tz_allowed;
+    }
+    if !tz_allowed {
+        return false;
+    }
+    if tz == "Z" {
+        return true;
+    }
+    let zb = tz.as_bytes();
+    zb.len() == 6
+        && (zb[0] == b'+' || zb[0] == b'-')
+        && zb[1].is_ascii_digit()
+        && zb[2].is_ascii_digit()
+        && zb[3] == b':'
+        && zb[4].is_ascii_digit()
+        && zb[5].is_ascii_digit()
+}
+
+fn num12(s: &str) -> bool {
+    !s.is_empty() && s.len() <= 2 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn resolves_like_kustomize() {
+        let docs = parse_documents(
+            "a: [1.0, 010, 0x1F, .5, -0, 1e3, 1_000, 0o17, +5, 2020-01-01, 1:20, yes, on, true, ~, null, 0b101, '1']\n",
+            "f",
+        )
+        .unwrap_or_default();
+        assert_eq!(
+            docs[0].value,
+            json!({"a": [1.0, 8, 31, 0.5, 0, 1000.0, 1000, 15, 5, "2020-01-01T00:00:00Z", "1:20", "yes", "on", true, null, null, 5, "1"]})
+        );
+    }
+
+    #[test]
+    fn multi_doc_and_errors() {
+        let docs = parse_documents("---\na: 1\n---\n---\nb: 2\n", "f").unwrap_or_default();
+        assert_eq!(docs.len(), 3);
+        assert_eq!(docs[1].value, Value::Null);
+        let e = parse_documents("a: 1\nb: [\n", "x.yaml").err();
+        assert!(e.is_some_and(|e| e.file == "x.yaml" && e.line >= 2));
+    }
+
+    #[test]
+    fn anchors_and_merge() {
+        let docs = parse_documents("a: &x {k: 1}\nb: *x\nc:\n  <<: *x\n  j: 2\n", "f").unwrap_or_default();
+        assert_eq!(docs[0].value, json!({"a": {"k": 1}, "b": {"k": 1}, "c": {"k": 1, "j": 2}}));
+    }
+
+    #[test]
+    fn v2_timestamps() {
+        assert!(is_v2_timestamp("2020-01-01"));
+        assert!(is_v2_timestamp("2020-1-1 10:00:00"));
+        assert!(is_v2_timestamp("2001-12-14t21:59:43.10-05:00"));
+        assert!(!is_v2_timestamp("2020-01-01x"));
+        assert!(!is_v2_timestamp("202-01-01"));
+    }
+}
