@@ -1,1 +1,102 @@
-//! Kustomize, natively: builds a kustomization directory exactly as `kubectl kustomize` does.
+//! Kustomize, natively: builds a kustomization directory exactly as `kubectl kustomize`
+//! (Kustomize v5.5.0) does.
+//!
+//! The engine is pure: files come through [`FileSystem`] ([`DiskFs`] or [`MemFs`]).
+//!
+//! ```no_run
+//! use tack_kustomize::{build, DiskFs, Options};
+//! let out = build(&DiskFs, std::path::Path::new("deploy/overlays/prod"), &Options::default())?;
+//! print!("{}", out.to_yaml());
+//! # Ok::<(), tack_kustomize::Error>(())
+//! ```
+
+mod build;
+mod config;
+mod fs;
+mod generators;
+mod jsonpatch;
+mod kustomization;
+mod nameref;
+mod openapi;
+mod resource;
+mod selector;
+mod smp;
+mod transform;
+
+use std::path::{Path, PathBuf};
+
+pub use fs::{DiskFs, FileSystem, MemFs};
+pub use serde_json::Value;
+
+/// Which files a kustomization may read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LoadRestrictor {
+    /// Files must live under the kustomization's own directory (Kustomize's default).
+    #[default]
+    RootOnly,
+    /// Any file may be read.
+    None,
+}
+
+/// Build options.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// File load restriction (`--load-restrictor`).
+    pub load_restrictor: LoadRestrictor,
+}
+
+/// The result of a build.
+#[derive(Debug, Clone, Default)]
+pub struct Output {
+    /// The rendered objects, in output order.
+    pub objects: Vec<Value>,
+    /// Deprecation warnings, as kubectl prints them on stderr.
+    pub warnings: Vec<String>,
+}
+
+impl Output {
+    /// The objects as `kubectl kustomize` prints them.
+    pub fn to_yaml(&self) -> String {
+        tack_yaml::to_yaml_stream(self.objects.iter())
+    }
+}
+
+/// Build errors. Every error names the file (and, where it applies, the field) it comes from.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A file could not be read.
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// A YAML syntax error.
+    #[error(transparent)]
+    Yaml(#[from] tack_yaml::ParseError),
+    /// The kustomization file is invalid.
+    #[error("{file}: {message}")]
+    Kustomization { file: String, message: String },
+    /// Anything else, with its context in the message.
+    #[error("{0}")]
+    Msg(String),
+}
+
+impl Error {
+    pub(crate) fn msg(m: impl Into<String>) -> Error {
+        Error::Msg(m.into())
+    }
+}
+
+/// The file names a kustomization may have.
+pub const KUSTOMIZATION_FILE_NAMES: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
+
+/// Whether `dir` holds a kustomization file.
+pub fn is_kustomization_dir(fs: &dyn FileSystem, dir: &Path) -> bool {
+    KUSTOMIZATION_FILE_NAMES.iter().any(|n| fs.is_file(&dir.join(n)))
+}
+
+/// Builds the kustomization in `dir`.
+pub fn build(fs: &dyn FileSystem, dir: &Path, opts: &Options) -> Result<Output, Error> {
+    build::run(fs, dir, opts)
+}

@@ -8,5 +8,8 @@ mod emit;
 mod parse;
 
 pub use emit::{go_format_g, key_cmp, number_text, to_yaml, to_yaml_stream};
-pub use parse::{Document, ParseError, parse_documents, parse_one, resolve_plain};
+pub use parse::{
+    Document, ParseError, Schema, parse_documents, parse_documents_with, parse_one, resolve_plain,
+    resolve_plain_yaml11,
+};
 pub use serde_json::{Map, Value};

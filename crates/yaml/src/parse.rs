@@ -33,7 +33,21 @@ pub struct Document {
 
 /// Parses every document of a YAML stream. Empty documents yield `Value::Null`.
 pub fn parse_documents(src: &str, file: &str) -> Result<Vec<Document>, ParseError> {
-    let mut b = Builder { file, events: Vec::new(), pos: 0, anchors: HashMap::new() };
+    parse_documents_with(src, file, Schema::Core)
+}
+
+/// How plain scalars are resolved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Schema {
+    /// go-yaml v3 rules (resources).
+    Core,
+    /// go-yaml v2 / YAML 1.1 rules (`yes`, `on`, `n` are booleans): kustomization files.
+    Yaml11,
+}
+
+/// Parses every document of a YAML stream with the given scalar resolution.
+pub fn parse_documents_with(src: &str, file: &str, schema: Schema) -> Result<Vec<Document>, ParseError> {
+    let mut b = Builder { file, events: Vec::new(), pos: 0, anchors: HashMap::new(), schema };
     let parser = Parser::new_from_str(src);
     for ev in parser {
         match ev {
@@ -97,6 +111,7 @@ struct Builder<'a, 'i> {
     events: Vec<(Event<'i>, Span)>,
     pos: usize,
     anchors: HashMap<usize, Value>,
+    schema: Schema,
 }
 
 impl Builder<'_, '_> {
@@ -123,7 +138,11 @@ impl Builder<'_, '_> {
         match ev {
             Event::Scalar(text, style, anchor, tag) => {
                 let anchor = *anchor;
-                let v = resolve_scalar(text, *style, tag.as_deref()).map_err(|m| self.err(&span, &m))?;
+                let v = if self.schema == Schema::Yaml11 && *style == ScalarStyle::Plain && tag.is_none() {
+                    resolve_plain_yaml11(text)
+                } else {
+                    resolve_scalar(text, *style, tag.as_deref()).map_err(|m| self.err(&span, &m))?
+                };
                 if anchor != 0 {
                     self.anchors.insert(anchor, v.clone());
                 }
@@ -285,6 +304,19 @@ pub fn resolve_plain(s: &str) -> Value {
         _ => {}
     }
     Value::String(s.to_string())
+}
+
+/// Resolves a plain scalar with YAML 1.1 (go-yaml v2) rules.
+pub fn resolve_plain_yaml11(s: &str) -> Value {
+    match s {
+        "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" => return Value::Bool(true),
+        "n" | "N" | "no" | "No" | "NO" | "off" | "Off" | "OFF" => return Value::Bool(false),
+        _ => {}
+    }
+    if is_v2_timestamp(s) {
+        return Value::String(s.to_string());
+    }
+    resolve_plain(s)
 }
 
 fn float_value(f: f64, s: &str) -> Value {

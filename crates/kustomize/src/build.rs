@@ -1,0 +1,1051 @@
+//! The build pipeline: load a kustomization, accumulate resources depth-first, run generators,
+//! components and transformers in Kustomize's order, then the top-level steps (hash suffixes,
+//! name references, vars, local-config filtering, sorting).
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value};
+
+use crate::config::TransformerConfig;
+use crate::fs::{FileSystem, normalize};
+use crate::generators::{self, SourceReader};
+use crate::kustomization::{self, Kustomization, PatchEntry};
+use crate::resource::{FieldSpec, Gvk, ResId, Resource};
+use crate::selector::Selector;
+use crate::{Error, KUSTOMIZATION_FILE_NAMES, LoadRestrictor, Options, Output, transform};
+
+struct Ctx<'a> {
+    fs: &'a dyn FileSystem,
+    opts: &'a Options,
+    warnings: Vec<String>,
+    stack: Vec<PathBuf>,
+}
+
+/// Accumulated state of one kustomization.
+#[derive(Default)]
+struct Acc {
+    res: Vec<Resource>,
+    config: TransformerConfig,
+    vars: Vec<Value>,
+}
+
+pub fn run(fs: &dyn FileSystem, dir: &Path, opts: &Options) -> Result<Output, Error> {
+    let mut ctx = Ctx { fs, opts, warnings: Vec::new(), stack: Vec::new() };
+    let dir = fs.canonicalize(dir).map_err(|e| Error::Io { path: dir.to_path_buf(), source: e })?;
+    let mut acc = Acc { config: TransformerConfig::builtin(), ..Default::default() };
+    let k = ctx.build_kust(&dir, &mut acc, false)?;
+
+    // Hash suffixes.
+    for r in acc.res.iter_mut() {
+        if r.needs_hash {
+            let h = generators::hash(&r.obj);
+            r.store_prev_id();
+            let n = format!("{}-{h}", r.name());
+            r.set_name(&n);
+        }
+    }
+    crate::nameref::fix(&mut acc.res, &acc.config.name_reference)?;
+    resolve_vars(&mut acc)?;
+    acc.res.retain(|r| {
+        r.annotations().get("config.kubernetes.io/local-config").and_then(|v| v.as_str()) != Some("true")
+    });
+    sort(&mut acc.res, k.sort_options.as_ref(), &dir)?;
+    if k.build_metadata.iter().any(|b| b == "managedByLabel") {
+        for r in acc.res.iter_mut() {
+            let md = r.metadata_mut();
+            let labels = md.entry("labels").or_insert_with(|| Value::Object(Map::new()));
+            if let Value::Object(l) = labels {
+                l.insert("app.kubernetes.io/managed-by".into(), Value::String("kustomize-v5.5.0".into()));
+            }
+        }
+    }
+    for r in acc.res.iter_mut() {
+        strip_internal(&mut r.obj);
+    }
+    Ok(Output { objects: acc.res.into_iter().map(|r| Value::Object(r.obj)).collect(), warnings: ctx.warnings })
+}
+
+fn strip_internal(obj: &mut Map<String, Value>) {
+    if let Some(Value::Object(md)) = obj.get_mut("metadata") {
+        if let Some(Value::Object(a)) = md.get_mut("annotations") {
+            a.remove("kustomize.config.k8s.io/needs-hash");
+            a.remove("kustomize.config.k8s.io/behavior");
+            if a.is_empty() {
+                md.remove("annotations");
+            }
+        }
+    }
+}
+
+fn sort(res: &mut [Resource], so: Option<&Value>, dir: &Path) -> Result<(), Error> {
+    let Some(so) = so else {
+        let (f, l) = transform::default_order();
+        transform::legacy_sort(res, &f, &l);
+        return Ok(());
+    };
+    let order = so.get("order").and_then(|v| v.as_str()).unwrap_or("");
+    let lso = so.get("legacySortOptions");
+    match order {
+        "fifo" => {
+            if lso.is_some_and(|v| !v.is_null()) {
+                return Err(Error::msg(format!(
+                    "{}: the field 'sortOptions.legacySortOptions' is set but 'sortOptions.order' is not 'legacy'",
+                    dir.display()
+                )));
+            }
+            Ok(())
+        }
+        "legacy" | "" => {
+            let (mut f, mut l) = transform::default_order();
+            if let Some(lso) = lso {
+                let list = |k: &str| -> Vec<String> {
+                    lso.get(k)
+                        .and_then(|v| v.as_array())
+                        .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+                        .unwrap_or_default()
+                };
+                let of = list("orderFirst");
+                let ol = list("orderLast");
+                if !of.is_empty() || !ol.is_empty() {
+                    f = of;
+                    l = ol;
+                }
+            }
+            transform::legacy_sort(res, &f, &l);
+            Ok(())
+        }
+        other => Err(Error::msg(format!("{}: unknown sortOptions.order {other:?}", dir.display()))),
+    }
+}
+
+fn id_conflict(existing: &[Resource], r: &Resource) -> Option<ResId> {
+    let id = r.cur_id();
+    existing.iter().find(|e| e.cur_id().equals(&id)).map(|_| id)
+}
+
+fn append(acc: &mut Vec<Resource>, new: Vec<Resource>, origin: &str) -> Result<(), Error> {
+    for r in new {
+        if let Some(id) = id_conflict(acc, &r) {
+            return Err(Error::msg(format!(
+                "{origin}: may not add resource with an already registered id: {}.{}.{}/{}.{}",
+                id.gvk.kind, id.gvk.version, id.gvk.group, id.name, id.namespace
+            )));
+        }
+        acc.push(r);
+    }
+    Ok(())
+}
+
+struct Reader<'a, 'b> {
+    ctx: &'a Ctx<'b>,
+    root: &'a Path,
+}
+
+impl SourceReader for Reader<'_, '_> {
+    fn read_source(&self, rel: &str) -> Result<Vec<u8>, Error> {
+        self.ctx.read_file(self.root, rel)
+    }
+}
+
+impl Ctx<'_> {
+    fn read_file(&self, root: &Path, rel: &str) -> Result<Vec<u8>, Error> {
+        let joined = normalize(&root.join(rel));
+        let real = self.fs.canonicalize(&joined).map_err(|e| Error::Io { path: joined.clone(), source: e })?;
+        if self.opts.load_restrictor == LoadRestrictor::RootOnly && !real.starts_with(root) {
+            return Err(Error::msg(format!(
+                "security; file '{}' is not in or below '{}'",
+                real.display(),
+                root.display()
+            )));
+        }
+        self.fs.read(&real).map_err(|e| Error::Io { path: real.clone(), source: e })
+    }
+
+    fn load_kustomization(&self, dir: &Path) -> Result<(Kustomization, String), Error> {
+        let mut found = Vec::new();
+        for n in KUSTOMIZATION_FILE_NAMES {
+            if self.fs.is_file(&dir.join(n)) {
+                found.push(n);
+            }
+        }
+        if found.is_empty() {
+            return Err(Error::msg(format!(
+                "unable to find one of 'kustomization.yaml', 'kustomization.yml' or 'Kustomization' in directory '{}'",
+                dir.display()
+            )));
+        }
+        if found.len() > 1 {
+            return Err(Error::msg(format!(
+                "Found multiple kustomization files under: {}",
+                dir.display()
+            )));
+        }
+        let path = dir.join(found[0]);
+        let file = path.display().to_string();
+        let bytes = self.fs.read(&path).map_err(|e| Error::Io { path: path.clone(), source: e })?;
+        let text = String::from_utf8_lossy(&bytes);
+        let docs = tack_yaml::parse_documents_with(&text, &file, tack_yaml::Schema::Yaml11)?;
+        let doc = docs.into_iter().map(|d| d.value).find(|v| !v.is_null()).unwrap_or(Value::Null);
+        Ok((kustomization::decode(&doc, &file)?, file))
+    }
+
+    fn parse_resources(&self, bytes: &[u8], file: &str) -> Result<Vec<Resource>, Error> {
+        let text = String::from_utf8_lossy(bytes);
+        let docs = tack_yaml::parse_documents(&text, file)?;
+        let mut out = Vec::new();
+        for d in docs {
+            match d.value {
+                Value::Null => {}
+                Value::Object(m) => expand(m, file, &mut out)?,
+                other => {
+                    return Err(Error::msg(format!("{file}:{}: expected a map of a resource, got {other}", d.line)));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn build_kust(&mut self, dir: &Path, acc: &mut Acc, as_component: bool) -> Result<Kustomization, Error> {
+        if self.stack.iter().any(|d| d == dir) {
+            return Err(Error::msg(format!("cycle detected: {} is already being built", dir.display())));
+        }
+        self.stack.push(dir.to_path_buf());
+        let r = self.build_kust_inner(dir, acc, as_component);
+        self.stack.pop();
+        r
+    }
+
+    fn build_kust_inner(&mut self, dir: &Path, acc: &mut Acc, as_component: bool) -> Result<Kustomization, Error> {
+        let (k, kfile) = self.load_kustomization(dir)?;
+        if as_component && !k.is_component {
+            return Err(Error::msg(format!(
+                "{kfile}: expected kind 'Component' for path '{}' but got 'Kustomization'",
+                dir.display()
+            )));
+        }
+        if !as_component && k.is_component {
+            return Err(Error::msg(format!(
+                "{kfile}: expected kind != 'Component' for path '{}'",
+                dir.display()
+            )));
+        }
+        for d in &k.deprecated {
+            let w = kustomization::deprecation_warning(d);
+            if !self.warnings.contains(&w) {
+                self.warnings.push(w);
+            }
+        }
+
+        // Resources.
+        for entry in &k.resources {
+            if entry.contains("://") || entry.starts_with("github.com/") || entry.starts_with("git@") {
+                return Err(Error::msg(format!("{kfile}: remote resource {entry:?} is not supported by tack")));
+            }
+            let p = normalize(&dir.join(entry));
+            if self.fs.is_dir(&p) {
+                let real = self.fs.canonicalize(&p).map_err(|e| Error::Io { path: p.clone(), source: e })?;
+                let mut sub = Acc { config: TransformerConfig::builtin(), ..Default::default() };
+                self.build_kust(&real, &mut sub, false)?;
+                append(&mut acc.res, sub.res, &kfile)?;
+                merge_config(&mut acc.config, &sub.config);
+                acc.vars.extend(sub.vars);
+            } else {
+                let bytes = self.read_file(dir, entry).map_err(|e| match e {
+                    Error::Io { path, .. } => Error::msg(format!(
+                        "{kfile}: accumulating resources: '{}' must resolve to a file or a directory",
+                        path.display()
+                    )),
+                    other => other,
+                })?;
+                let file = p.display().to_string();
+                let rs = self.parse_resources(&bytes, &file)?;
+                append(&mut acc.res, rs, &file)?;
+            }
+        }
+
+        // Configurations and CRDs.
+        for c in &k.configurations {
+            let bytes = self.read_file(dir, c)?;
+            let v = tack_yaml::parse_one(&String::from_utf8_lossy(&bytes), c)?;
+            acc.config.merge_config(&v)?;
+        }
+        for c in &k.crds {
+            let bytes = self.read_file(dir, c)?;
+            let v = tack_yaml::parse_one(&String::from_utf8_lossy(&bytes), c)?;
+            crd_config(&v, &mut acc.config)?;
+        }
+        if let Some(o) = &k.openapi {
+            if o.contains_key("path") {
+                return Err(Error::msg(format!("{kfile}: field 'openapi.path' (custom schema) is not supported by tack yet")));
+            }
+        }
+
+        // Generators.
+        let reader = Reader { ctx: self, root: dir };
+        for (list, secret) in [(&k.config_map_generator, false), (&k.secret_generator, true)] {
+            for g in list {
+                let opts = generators::merge_options(k.generator_options.as_ref(), g.options.as_ref());
+                let (obj, needs_hash) = generators::generate(g, secret, &opts, &reader)
+                    .map_err(|e| Error::msg(format!("{kfile}: {} {}: {e}", if secret { "secretGenerator" } else { "configMapGenerator" }, g.name)))?;
+                let mut r = Resource::new(obj);
+                r.needs_hash = needs_hash;
+                merge_generated(&mut acc.res, r, &g.behavior, &kfile)?;
+            }
+        }
+
+        // Components.
+        for c in &k.components {
+            let p = normalize(&dir.join(c));
+            let real = self.fs.canonicalize(&p).map_err(|e| Error::Io { path: p.clone(), source: e })?;
+            if !self.fs.is_dir(&real) {
+                return Err(Error::msg(format!("{kfile}: component '{c}' must be a directory")));
+            }
+            self.build_kust(&real, acc, true)?;
+        }
+
+        // Transformers.
+        let mut smp_entries: Vec<PatchEntry> = Vec::new();
+        for p in &k.patches_strategic_merge {
+            let is_file = self.fs.is_file(&normalize(&dir.join(p)));
+            smp_entries.push(if is_file {
+                PatchEntry { path: Some(p.clone()), ..Default::default() }
+            } else {
+                PatchEntry { patch: Some(p.clone()), ..Default::default() }
+            });
+        }
+        for p in &smp_entries {
+            self.apply_patch(dir, &kfile, p, &mut acc.res, true)?;
+        }
+        for p in &k.patches {
+            self.apply_patch(dir, &kfile, p, &mut acc.res, false)?;
+        }
+        transform::namespace(&mut acc.res, &k.namespace)?;
+        transform::prefix_suffix(&mut acc.res, &k.name_prefix, "", &acc.config.name_prefix)?;
+        transform::prefix_suffix(&mut acc.res, "", &k.name_suffix, &acc.config.name_prefix)?;
+        // Labels.
+        if !k.common_labels.is_empty() {
+            for (key, _) in &k.common_labels {
+                if k.labels.iter().any(|l| l.pairs.iter().any(|(x, _)| x == key)) {
+                    return Err(Error::msg(format!(
+                        "{kfile}: label name '{key}' exists in both commonLabels and labels"
+                    )));
+                }
+            }
+            transform::add_pairs(&mut acc.res, &acc.config.common_labels, &k.common_labels)?;
+        }
+        for l in &k.labels {
+            let mut specs: Vec<FieldSpec> = if l.include_selectors {
+                acc.config.common_labels.clone()
+            } else {
+                let mut v = Vec::new();
+                if l.include_templates {
+                    v.extend(acc.config.template_labels.iter().cloned());
+                }
+                v.push(FieldSpec::new("", "", "", "metadata/labels", true));
+                v
+            };
+            for f in &l.fields {
+                specs.push(FieldSpec::from_value(f)?);
+            }
+            transform::add_pairs(&mut acc.res, &specs, &l.pairs)?;
+        }
+        transform::add_pairs(&mut acc.res, &acc.config.common_annotations, &k.common_annotations)?;
+        for p in &k.patches_json6902 {
+            self.apply_patch(dir, &kfile, p, &mut acc.res, false)?;
+        }
+        transform::replicas(&mut acc.res, &k.replicas, &acc.config.replicas)?;
+        transform::images(&mut acc.res, &k.images, &acc.config.images)?;
+        for rep in &k.replacements {
+            self.replacement(dir, &kfile, rep, &mut acc.res)?;
+        }
+        for v in &k.vars {
+            let name = v.get("name").and_then(|n| n.as_str()).unwrap_or("");
+            if acc.vars.iter().any(|x| x.get("name").and_then(|n| n.as_str()) == Some(name)) {
+                return Err(Error::msg(format!("{kfile}: var '{name}' already encountered")));
+            }
+            acc.vars.push(v.clone());
+        }
+        Ok(k)
+    }
+
+    fn patch_text(&self, dir: &Path, kfile: &str, p: &PatchEntry) -> Result<(String, String), Error> {
+        match (&p.path, &p.patch) {
+            (Some(_), Some(_)) => Err(Error::msg(format!(
+                "{kfile}: unable to parse SM or JSON patch from [{}]: patch and path can't be set at the same time",
+                p.path.clone().unwrap_or_default()
+            ))),
+            (Some(path), None) => {
+                let b = self.read_file(dir, path)?;
+                Ok((String::from_utf8_lossy(&b).into_owned(), normalize(&dir.join(path)).display().to_string()))
+            }
+            (None, Some(t)) => Ok((t.clone(), format!("{kfile} (inline patch)"))),
+            (None, None) => Err(Error::msg(format!("{kfile}: a patch needs 'path' or 'patch'"))),
+        }
+    }
+
+    fn apply_patch(&self, dir: &Path, kfile: &str, p: &PatchEntry, res: &mut Vec<Resource>, smp_only: bool) -> Result<(), Error> {
+        let (text, origin) = self.patch_text(dir, kfile, p)?;
+        let docs = tack_yaml::parse_documents(&text, &origin)?;
+        let docs: Vec<Value> = docs.into_iter().map(|d| d.value).filter(|v| !v.is_null()).collect();
+        let is_json = docs.len() == 1 && docs[0].is_array();
+        if is_json && !smp_only {
+            let Some(t) = &p.target else {
+                return Err(Error::msg(format!("{origin}: unable to apply JSON patch: missing target")));
+            };
+            let sel = Selector::from_map(t)?;
+            for r in res.iter_mut() {
+                if !sel.matches(r) {
+                    continue;
+                }
+                let old = r.cur_id();
+                let mut v = Value::Object(std::mem::take(&mut r.obj));
+                let out = crate::jsonpatch::apply(&mut v, &docs[0]);
+                if let Value::Object(m) = v {
+                    r.obj = m;
+                }
+                out.map_err(|e| Error::msg(format!("{origin}: unable to apply JSON patch to {}: {e}", old.name)))?;
+                check_rename(r, &old, p, &origin)?;
+            }
+            return Ok(());
+        }
+        for d in &docs {
+            if !d.is_object() {
+                return Err(Error::msg(format!("{origin}: unable to parse SM or JSON patch")));
+            }
+        }
+        if let Some(t) = &p.target {
+            if docs.len() != 1 {
+                return Err(Error::msg(format!("{origin}: multiple Strategic-Merge Patches in one `patches` entry is not allowed to set `patches.target` field")));
+            }
+            let sel = Selector::from_map(t)?;
+            let mut i = 0;
+            while i < res.len() {
+                if sel.matches(&res[i]) {
+                    let mut patch = docs[0].clone();
+                    // The patch's own name/kind do not matter with a target.
+                    if let Value::Object(pm) = &mut patch {
+                        let r = &res[i];
+                        pm.insert("apiVersion".into(), r.obj.get("apiVersion").cloned().unwrap_or(Value::Null));
+                        pm.insert("kind".into(), r.obj.get("kind").cloned().unwrap_or(Value::Null));
+                        if let Some(Value::Object(md)) = pm.get_mut("metadata") {
+                            md.insert("name".into(), Value::String(r.name()));
+                            if md.contains_key("namespace") {
+                                let ns = r.namespace();
+                                if ns.is_empty() {
+                                    md.remove("namespace");
+                                } else {
+                                    md.insert("namespace".into(), Value::String(ns));
+                                }
+                            }
+                        }
+                    }
+                    if !apply_smp(res, i, &patch, p, &origin)? {
+                        continue;
+                    }
+                }
+                i += 1;
+            }
+            return Ok(());
+        }
+        for d in &docs {
+            let pr = Resource::new(d.as_object().cloned().unwrap_or_default());
+            let pid = pr.cur_id();
+            let matches: Vec<usize> = res
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| {
+                    r.all_ids().iter().any(|id| {
+                        id.gvk.kind == pid.gvk.kind
+                            && (pid.gvk.group.is_empty() && pid.gvk.version.is_empty() || id.gvk == pid.gvk)
+                            && id.name == pid.name
+                            && (pid.namespace.is_empty() && id.namespace.is_empty()
+                                || ns_equal(&id.namespace, &pid.namespace)
+                                || pid.namespace.is_empty())
+                    })
+                })
+                .map(|(i, _)| i)
+                .collect();
+            let matches: Vec<usize> = if matches.len() > 1 && !pid.namespace.is_empty() {
+                matches.into_iter().filter(|&i| ns_equal(&res[i].namespace(), &pid.namespace)).collect()
+            } else {
+                matches
+            };
+            match matches.len() {
+                0 => {
+                    return Err(Error::msg(format!(
+                        "{origin}: no resource matches strategic merge patch \"{}.{}.{}/{}.{}\": no matches for Id {}.{}.{}/{}.{}; failed to find unique target for patch",
+                        pid.gvk.kind, pid.gvk.version, pid.gvk.group, pid.name, pid.namespace,
+                        pid.gvk.kind, pid.gvk.version, pid.gvk.group, pid.name, pid.namespace
+                    )));
+                }
+                1 => {
+                    apply_smp(res, matches[0], d, p, &origin)?;
+                }
+                _ => {
+                    return Err(Error::msg(format!(
+                        "{origin}: multiple matches for Id {}/{}; failed to find unique target for patch",
+                        pid.gvk.kind, pid.name
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn replacement(&self, dir: &Path, kfile: &str, rep: &Value, res: &mut [Resource]) -> Result<(), Error> {
+        let reps: Vec<Value> = if let Some(path) = rep.get("path").and_then(|p| p.as_str()) {
+            let b = self.read_file(dir, path)?;
+            let docs = tack_yaml::parse_documents(&String::from_utf8_lossy(&b), path)?;
+            let mut out = Vec::new();
+            for d in docs {
+                match d.value {
+                    Value::Array(a) => out.extend(a),
+                    Value::Null => {}
+                    other => out.push(other),
+                }
+            }
+            out
+        } else {
+            vec![rep.clone()]
+        };
+        for r in &reps {
+            crate::build::replace_one(r, res).map_err(|e| Error::msg(format!("{kfile}: replacements: {e}")))?;
+        }
+        Ok(())
+    }
+}
+
+fn ns_equal(a: &str, b: &str) -> bool {
+    let n = |s: &str| if s.is_empty() { "default".to_string() } else { s.to_string() };
+    n(a) == n(b)
+}
+
+/// Applies an SMP to `res[i]`; returns false when the resource was deleted.
+fn apply_smp(res: &mut Vec<Resource>, i: usize, patch: &Value, p: &PatchEntry, origin: &str) -> Result<bool, Error> {
+    let gvk = res[i].gvk();
+    let old = res[i].cur_id();
+    let cur = Value::Object(res[i].obj.clone());
+    match crate::smp::apply(&cur, patch, &gvk).map_err(|e| Error::msg(format!("{origin}: {e}")))? {
+        Some(Value::Object(m)) => {
+            res[i].obj = m;
+            check_rename(&mut res[i], &old, p, origin)?;
+            Ok(true)
+        }
+        Some(_) => Err(Error::msg(format!("{origin}: patch produced a non-object"))),
+        None => {
+            res.remove(i);
+            Ok(false)
+        }
+    }
+}
+
+fn check_rename(r: &mut Resource, old: &ResId, p: &PatchEntry, origin: &str) -> Result<(), Error> {
+    let new = r.cur_id();
+    if new.name != old.name {
+        if !p.allow_name_change {
+            return Err(Error::msg(format!("{origin}: name change not allowed: {} -> {}", old.name, new.name)));
+        }
+        if r.prev_ids.last() != Some(old) {
+            r.prev_ids.push(old.clone());
+        }
+    }
+    if new.gvk.kind != old.gvk.kind {
+        if !p.allow_kind_change {
+            return Err(Error::msg(format!("{origin}: kind change not allowed: {} -> {}", old.gvk.kind, new.gvk.kind)));
+        }
+        if r.prev_ids.last() != Some(old) {
+            r.prev_ids.push(old.clone());
+        }
+    }
+    Ok(())
+}
+
+fn expand(m: Map<String, Value>, file: &str, out: &mut Vec<Resource>) -> Result<(), Error> {
+    let kind = m.get("kind").and_then(|k| k.as_str()).unwrap_or("").to_string();
+    if kind.is_empty() {
+        return Err(Error::msg(format!("{file}: missing kind in object {}", Value::Object(m))));
+    }
+    if kind == "Kustomization" || kind == "Component" {
+        let av = m.get("apiVersion").and_then(|k| k.as_str()).unwrap_or("");
+        if av.starts_with("kustomize.config.k8s.io") {
+            return Err(Error::msg(format!("{file}: a kustomization file cannot be used as a resource")));
+        }
+    }
+    if kind.ends_with("List") {
+        if let Some(items) = m.get("items") {
+            if let Value::Array(items) = items {
+                for it in items {
+                    match it {
+                        Value::Object(im) => expand(im.clone(), file, out)?,
+                        _ => return Err(Error::msg(format!("{file}: list item is not an object"))),
+                    }
+                }
+            }
+            return Ok(());
+        }
+    }
+    if m.get("metadata").and_then(|md| md.get("name")).is_none_or(|n| n.as_str().is_none_or(str::is_empty)) {
+        let has_gen = m
+            .get("metadata")
+            .and_then(|md| md.get("generateName"))
+            .is_some_and(|n| n.as_str().is_some_and(|s| !s.is_empty()));
+        if !has_gen {
+            return Err(Error::msg(format!("{file}: missing metadata.name in object of kind {kind}")));
+        }
+    }
+    out.push(Resource::new(m));
+    Ok(())
+}
+
+fn merge_config(into: &mut TransformerConfig, from: &TransformerConfig) {
+    let base = TransformerConfig::builtin();
+    let extra = |a: &[FieldSpec], b: &[FieldSpec]| -> Vec<FieldSpec> { b[a.len().min(b.len())..].to_vec() };
+    into.name_prefix.extend(extra(&base.name_prefix, &from.name_prefix));
+    into.common_labels.extend(extra(&base.common_labels, &from.common_labels));
+    into.template_labels.extend(extra(&base.template_labels, &from.template_labels));
+    into.common_annotations.extend(extra(&base.common_annotations, &from.common_annotations));
+    into.images.extend(extra(&base.images, &from.images));
+    into.replicas.extend(extra(&base.replicas, &from.replicas));
+    into.var_reference.extend(extra(&base.var_reference, &from.var_reference));
+    for nr in &from.name_reference {
+        let builtin_len = base.name_reference.iter().find(|b| b.target == nr.target).map(|b| b.referrers.len()).unwrap_or(0);
+        let add: Vec<FieldSpec> = nr.referrers[builtin_len.min(nr.referrers.len())..].to_vec();
+        if let Some(e) = into.name_reference.iter_mut().find(|n| n.target == nr.target) {
+            e.referrers.extend(add);
+        } else {
+            into.name_reference.push(crate::config::NameRef { target: nr.target.clone(), referrers: add });
+        }
+    }
+}
+
+/// `crds:` files: OpenAPI definitions whose `x-kubernetes-object-ref-*` extensions add name
+/// references.
+fn crd_config(v: &Value, cfg: &mut TransformerConfig) -> Result<(), Error> {
+    let defs = v.get("definitions").and_then(|d| d.as_object()).cloned().unwrap_or_default();
+    for (_, def) in defs.iter() {
+        let gvk = def
+            .get("x-kubernetes-group-version-kind")
+            .and_then(|g| g.as_array())
+            .and_then(|a| a.first())
+            .cloned();
+        let Some(gvk) = gvk else { continue };
+        let s = |k: &str| gvk.get(k).and_then(|x| x.as_str()).unwrap_or("").to_string();
+        let referrer = Gvk { group: s("group"), version: s("version"), kind: s("kind") };
+        walk_crd_props(def, &defs, &referrer, &mut Vec::new(), cfg, 0);
+    }
+    Ok(())
+}
+
+fn walk_crd_props(
+    def: &Value,
+    defs: &Map<String, Value>,
+    referrer: &Gvk,
+    path: &mut Vec<String>,
+    cfg: &mut TransformerConfig,
+    depth: usize,
+) {
+    if depth > 10 {
+        return;
+    }
+    let Some(props) = def.get("properties").and_then(|p| p.as_object()) else { return };
+    for (name, prop) in props {
+        path.push(name.clone());
+        if let Some(kind) = prop.get("x-kubernetes-object-ref-kind").and_then(|k| k.as_str()) {
+            let target = Gvk {
+                group: String::new(),
+                version: prop.get("x-kubernetes-object-ref-api-version").and_then(|k| k.as_str()).unwrap_or("").to_string(),
+                kind: kind.to_string(),
+            };
+            let spec = FieldSpec {
+                gvk: referrer.clone(),
+                path: path.clone(),
+                create: false,
+            };
+            if let Some(e) = cfg.name_reference.iter_mut().find(|n| n.target.kind == target.kind) {
+                e.referrers.push(spec);
+            } else {
+                cfg.name_reference.push(crate::config::NameRef { target, referrers: vec![spec] });
+            }
+        }
+        if let Some(r) = prop.get("$ref").and_then(|r| r.as_str()) {
+            if let Some(sub) = defs.get(r.trim_start_matches("#/definitions/")) {
+                walk_crd_props(sub, defs, referrer, path, cfg, depth + 1);
+            }
+        }
+        path.pop();
+    }
+}
+
+/// Places a generated object: create, merge or replace.
+fn merge_generated(res: &mut Vec<Resource>, mut r: Resource, behavior: &str, kfile: &str) -> Result<(), Error> {
+    let id = r.cur_id();
+    let pos = res.iter().position(|e| {
+        e.all_ids().iter().any(|x| x.gvk.kind == id.gvk.kind && x.name == id.name && ns_equal(&x.namespace, &id.namespace))
+    });
+    match behavior {
+        "" | "create" => {
+            if let Some(i) = pos {
+                let _ = i;
+                return Err(Error::msg(format!(
+                    "{kfile}: may not add resource with an already registered id: {}.{}.{}/{}.{}",
+                    id.gvk.kind, id.gvk.version, id.gvk.group, id.name, id.namespace
+                )));
+            }
+            res.push(r);
+            Ok(())
+        }
+        "merge" | "replace" => {
+            let Some(i) = pos else {
+                return Err(Error::msg(format!(
+                    "{kfile}: id {}.{}.{}/{}.{} does not exist; cannot merge or replace",
+                    id.gvk.kind, id.gvk.version, id.gvk.group, id.name, id.namespace
+                )));
+            };
+            let old = res[i].clone();
+            // Metadata: labels and annotations merged, name and identity kept from the old one.
+            let merge_map = |key: &str, old: &Resource, new: &mut Resource| {
+                let mut m = match key {
+                    "labels" => old.labels(),
+                    _ => old.annotations(),
+                };
+                let nm = match key {
+                    "labels" => new.labels(),
+                    _ => new.annotations(),
+                };
+                for (k, v) in nm {
+                    m.insert(k, v);
+                }
+                if !m.is_empty() {
+                    new.metadata_mut().insert(key.into(), Value::Object(m));
+                }
+            };
+            merge_map("labels", &old, &mut r);
+            merge_map("annotations", &old, &mut r);
+            r.set_name(&old.name());
+            let ns = old.namespace();
+            if !ns.is_empty() {
+                r.set_namespace(&ns);
+            }
+            if behavior == "merge" {
+                for key in ["data", "binaryData"] {
+                    if let Some(Value::Object(od)) = old.obj.get(key) {
+                        let mut m = od.clone();
+                        if let Some(Value::Object(nd)) = r.obj.get(key) {
+                            for (k, v) in nd {
+                                m.insert(k.clone(), v.clone());
+                            }
+                        }
+                        r.obj.insert(key.into(), Value::Object(m));
+                    }
+                }
+                if old.obj.contains_key("type") && r.kind() == "Secret" {
+                    // the new type wins (it is always set on generated secrets)
+                }
+            }
+            r.prev_ids = old.prev_ids.clone();
+            r.prefixes = old.prefixes.clone();
+            r.suffixes = old.suffixes.clone();
+            r.needs_hash = r.needs_hash || old.needs_hash && r.needs_hash;
+            res[i] = r;
+            Ok(())
+        }
+        other => Err(Error::msg(format!("{kfile}: unknown generator behavior {other:?}"))),
+    }
+}
+
+/// Runs one replacement.
+pub(crate) fn replace_one(rep: &Value, res: &mut [Resource]) -> Result<(), Error> {
+    let src = rep.get("source").ok_or_else(|| Error::msg("replacement has no source"))?;
+    let s = |k: &str| src.get(k).and_then(|x| x.as_str()).unwrap_or("").to_string();
+    let mut sel = Map::new();
+    for k in ["group", "version", "kind", "name", "namespace"] {
+        let v = s(k);
+        if !v.is_empty() {
+            sel.insert(k.into(), Value::String(regex::escape(&v)));
+        }
+    }
+    let field_path = {
+        let f = s("fieldPath");
+        if f.is_empty() { "metadata.name".to_string() } else { f }
+    };
+    let selector = Selector::from_map(&sel)?;
+    let found: Vec<&Resource> = res.iter().filter(|r| selector.matches(r)).collect();
+    if found.len() != 1 {
+        return Err(Error::msg(format!(
+            "expected a single resource matching the source {src}, found {}",
+            found.len()
+        )));
+    }
+    let source_obj = Value::Object(found[0].obj.clone());
+    let mut value = get_field(&source_obj, &field_path)
+        .ok_or_else(|| Error::msg(format!("fieldPath `{field_path}` is missing for replacement source {src}")))?;
+    if let Some(opts) = src.get("options") {
+        if let (Some(delim), Value::String(sv)) = (opts.get("delimiter").and_then(|d| d.as_str()), &value) {
+            let idx = opts.get("index").and_then(|i| i.as_i64()).unwrap_or(0);
+            let parts: Vec<&str> = sv.split(delim).collect();
+            if idx < 0 || idx as usize >= parts.len() {
+                return Err(Error::msg(format!("options.index {idx} is out of bounds for value {sv}")));
+            }
+            value = Value::String(parts[idx as usize].to_string());
+        }
+    }
+    let targets = rep.get("targets").and_then(|t| t.as_array()).cloned().unwrap_or_default();
+    for t in &targets {
+        let select = t.get("select").and_then(|x| x.as_object()).cloned().unwrap_or_default();
+        let mut sel = Map::new();
+        for (k, v) in &select {
+            if let Value::String(sv) = v {
+                let v = if k == "labelSelector" || k == "annotationSelector" { sv.clone() } else { regex::escape(sv) };
+                sel.insert(k.clone(), Value::String(v));
+            }
+        }
+        let selector = Selector::from_map(&sel)?;
+        let rejects: Vec<Selector> = t
+            .get("reject")
+            .and_then(|x| x.as_array())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|r| r.as_object())
+                    .map(|m| {
+                        let mut mm = Map::new();
+                        for (k, v) in m {
+                            if let Value::String(sv) = v {
+                                mm.insert(k.clone(), Value::String(regex::escape(sv)));
+                            }
+                        }
+                        Selector::from_map(&mm)
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .transpose()?
+            .unwrap_or_default();
+        let paths: Vec<String> = t
+            .get("fieldPaths")
+            .and_then(|x| x.as_array())
+            .map(|a| a.iter().filter_map(|p| p.as_str().map(str::to_string)).collect())
+            .unwrap_or_default();
+        let topts = t.get("options");
+        let create = topts.and_then(|o| o.get("create")).and_then(|c| c.as_bool()).unwrap_or(false);
+        for r in res.iter_mut() {
+            if !selector.matches(r) || rejects.iter().any(|rj| rj.matches(r)) {
+                continue;
+            }
+            let mut obj = Value::Object(std::mem::take(&mut r.obj));
+            let mut err = None;
+            for fp in &paths {
+                let mut v = value.clone();
+                if let Some(o) = topts {
+                    if let Some(delim) = o.get("delimiter").and_then(|d| d.as_str()) {
+                        let idx = o.get("index").and_then(|i| i.as_i64()).unwrap_or(0);
+                        let cur = get_field(&obj, fp).and_then(|c| c.as_str().map(str::to_string)).unwrap_or_default();
+                        let mut parts: Vec<String> = cur.split(delim).map(str::to_string).collect();
+                        let vs = match &v {
+                            Value::String(s) => s.clone(),
+                            other => tack_yaml::to_yaml(other).trim_end().to_string(),
+                        };
+                        if idx < 0 {
+                            parts.insert(0, vs);
+                        } else if idx as usize >= parts.len() {
+                            parts.push(vs);
+                        } else {
+                            parts[idx as usize] = vs;
+                        }
+                        v = Value::String(parts.join(delim));
+                    }
+                }
+                if let Err(e) = set_field(&mut obj, fp, v, create) {
+                    err = Some(e);
+                    break;
+                }
+            }
+            if let Value::Object(m) = obj {
+                r.obj = m;
+            }
+            if let Some(e) = err {
+                return Err(e);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn split_field_path(p: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut depth = 0;
+    for c in p.chars() {
+        match c {
+            '[' => {
+                depth += 1;
+                cur.push(c)
+            }
+            ']' => {
+                depth -= 1;
+                cur.push(c)
+            }
+            '.' if depth == 0 => out.push(std::mem::take(&mut cur)),
+            _ => cur.push(c),
+        }
+    }
+    out.push(cur);
+    out
+}
+
+fn seg_match<'a>(node: &'a Value, seg: &str) -> Option<&'a Value> {
+    if let Some(inner) = seg.strip_prefix('[').and_then(|s| s.strip_suffix(']')) {
+        let (k, v) = inner.split_once('=')?;
+        return node.as_array()?.iter().find(|e| e.get(k).is_some_and(|x| scalar_str(x) == v));
+    }
+    match node {
+        Value::Object(m) => m.get(seg),
+        Value::Array(a) => seg.parse::<usize>().ok().and_then(|i| a.get(i)),
+        _ => None,
+    }
+}
+
+fn scalar_str(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn get_field(obj: &Value, path: &str) -> Option<Value> {
+    let mut cur = obj;
+    for seg in split_field_path(path) {
+        cur = seg_match(cur, &seg)?;
+    }
+    Some(cur.clone())
+}
+
+fn set_field(obj: &mut Value, path: &str, v: Value, create: bool) -> Result<(), Error> {
+    let segs = split_field_path(path);
+    let mut cur = obj;
+    for (i, seg) in segs.iter().enumerate() {
+        let last = i == segs.len() - 1;
+        if let Some(inner) = seg.strip_prefix('[').and_then(|s| s.strip_suffix(']')) {
+            let (k, val) = inner.split_once('=').ok_or_else(|| Error::msg(format!("invalid path segment {seg}")))?;
+            let Value::Array(a) = cur else { return Err(Error::msg(format!("unable to find field {path}"))) };
+            let Some(e) = a.iter_mut().find(|e| e.get(k).is_some_and(|x| scalar_str(x) == val)) else {
+                return Err(Error::msg(format!("unable to find field {path} in replacement target")));
+            };
+            cur = e;
+            if last {
+                *cur = v;
+                return Ok(());
+            }
+            continue;
+        }
+        match cur {
+            Value::Object(m) => {
+                if !m.contains_key(seg.as_str()) {
+                    if !create {
+                        return Err(Error::msg(format!("unable to find field \"{path}\" in replacement target")));
+                    }
+                    m.insert(seg.clone(), if last { Value::Null } else { Value::Object(Map::new()) });
+                }
+                let Some(next) = m.get_mut(seg.as_str()) else { return Ok(()) };
+                cur = next;
+                if last {
+                    *cur = v;
+                    return Ok(());
+                }
+            }
+            Value::Array(a) => {
+                let idx: usize = seg.parse().map_err(|_| Error::msg(format!("unable to find field {path}")))?;
+                let Some(next) = a.get_mut(idx) else { return Err(Error::msg(format!("unable to find field {path}"))) };
+                cur = next;
+                if last {
+                    *cur = v;
+                    return Ok(());
+                }
+            }
+            _ => return Err(Error::msg(format!("unable to find field {path}"))),
+        }
+    }
+    Ok(())
+}
+
+/// Resolves `vars:` (`$(NAME)` in the allowed fields).
+fn resolve_vars(acc: &mut Acc) -> Result<(), Error> {
+    if acc.vars.is_empty() {
+        return Ok(());
+    }
+    let mut values: Vec<(String, Value)> = Vec::new();
+    for v in &acc.vars {
+        let name = v.get("name").and_then(|n| n.as_str()).unwrap_or("").to_string();
+        let objref = v.get("objref").cloned().unwrap_or(Value::Null);
+        let s = |k: &str| objref.get(k).and_then(|x| x.as_str()).unwrap_or("").to_string();
+        let kind = s("kind");
+        let oname = s("name");
+        let api = s("apiVersion");
+        let field = v
+            .get("fieldref")
+            .and_then(|f| f.get("fieldPath"))
+            .and_then(|f| f.as_str())
+            .unwrap_or("metadata.name")
+            .to_string();
+        let found: Vec<&Resource> = acc
+            .res
+            .iter()
+            .filter(|r| {
+                r.kind() == kind
+                    && r.all_ids().iter().any(|id| id.name == oname)
+                    && (api.is_empty() || r.str_at(&["apiVersion"]) == api)
+            })
+            .collect();
+        if found.len() != 1 {
+            return Err(Error::msg(format!("var '{name}' cannot be mapped to a field in the set of known resources")));
+        }
+        let val = get_field(&Value::Object(found[0].obj.clone()), &field)
+            .ok_or_else(|| Error::msg(format!("field specified in var '{name}' not found in corresponding resource")))?;
+        values.push((name, val));
+    }
+    let specs = acc.config.var_reference.clone();
+    for r in acc.res.iter_mut() {
+        let gvk = r.gvk();
+        let mut obj = Value::Object(std::mem::take(&mut r.obj));
+        for s in specs.iter().filter(|s| s.applies_to(&gvk)) {
+            crate::resource::visit_path(&mut obj, &s.path, false, &mut |n| {
+                subst(n, &values);
+                Ok(())
+            })?;
+        }
+        if let Value::Object(m) = obj {
+            r.obj = m;
+        }
+    }
+    Ok(())
+}
+
+fn subst(n: &mut Value, values: &[(String, Value)]) {
+    match n {
+        Value::String(s) => {
+            for (name, v) in values {
+                let pat = format!("$({name})");
+                if s.contains(&pat) {
+                    if *s == pat && !v.is_string() {
+                        *n = v.clone();
+                        return;
+                    }
+                    let rep = match v {
+                        Value::String(x) => x.clone(),
+                        other => other.to_string(),
+                    };
+                    *s = s.replace(&pat, &rep);
+                }
+            }
+        }
+        Value::Array(a) => {
+            for x in a {
+                subst(x, values);
+            }
+        }
+        Value::Object(m) => {
+            for (_, x) in m.iter_mut() {
+                subst(x, values);
+            }
+        }
+        _ => {}
+    }
+}

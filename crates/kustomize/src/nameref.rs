@@ -1,0 +1,175 @@
+//! Name-reference fixing: after renames (prefix, suffix, hash, namespace), fields that refer to
+//! a renamed object by its old name are rewritten to its new name.
+
+use serde_json::Value;
+
+use crate::Error;
+use crate::config::NameRef;
+use crate::resource::{Gvk, Resource, visit_path};
+
+struct Candidate {
+    idx: usize,
+    name: String,
+    namespace: String,
+    cluster: bool,
+    kind: String,
+    prefixes: Vec<String>,
+    suffixes: Vec<String>,
+}
+
+fn ns_eq(a: &str, b: &str) -> bool {
+    let n = |s: &str| if s.is_empty() { "default" } else { s }.to_string();
+    n(a) == n(b)
+}
+
+/// Rewrites references in all resources.
+pub fn fix(res: &mut [Resource], refs: &[NameRef]) -> Result<(), Error> {
+    // Snapshot of referral identities.
+    let snapshot: Vec<(Gvk, Vec<String>, String, String, bool, Vec<String>, Vec<String>)> = res
+        .iter()
+        .map(|r| {
+            let g = r.gvk();
+            let cluster = g.is_cluster_scoped();
+            (
+                g,
+                r.prev_ids.iter().map(|i| i.name.clone()).collect(),
+                r.name(),
+                r.namespace(),
+                cluster,
+                r.prefixes.clone(),
+                r.suffixes.clone(),
+            )
+        })
+        .collect();
+    for ri in 0..res.len() {
+        let referrer_gvk = res[ri].gvk();
+        let referrer_ns = res[ri].namespace();
+        let referrer_cluster = referrer_gvk.is_cluster_scoped();
+        let referrer_prefixes = res[ri].prefixes.clone();
+        let referrer_suffixes = res[ri].suffixes.clone();
+        let mut obj = Value::Object(std::mem::take(&mut res[ri].obj));
+        let mut result = Ok(());
+        for nr in refs {
+            for spec in nr.referrers.iter().filter(|s| s.applies_to(&referrer_gvk)) {
+                let pick = |old: &str, ns_hint: Option<&str>, kind_hint: Option<&str>| -> Result<Option<(String, String)>, Error> {
+                    let mut cands: Vec<Candidate> = snapshot
+                        .iter()
+                        .enumerate()
+                        .filter(|(i, (g, prev, ..))| {
+                            *i != usize::MAX && g.is_selected(&nr.target) && prev.iter().any(|p| p == old)
+                        })
+                        .map(|(i, (g, _, name, ns, cluster, p, s))| Candidate {
+                            idx: i,
+                            name: name.clone(),
+                            namespace: ns.clone(),
+                            cluster: *cluster,
+                            kind: g.kind.clone(),
+                            prefixes: p.clone(),
+                            suffixes: s.clone(),
+                        })
+                        .collect();
+                    if let Some(k) = kind_hint {
+                        cands.retain(|c| c.kind == k);
+                    }
+                    if let Some(ns) = ns_hint {
+                        cands.retain(|c| c.cluster || ns_eq(&c.namespace, ns));
+                    } else if !referrer_cluster {
+                        cands.retain(|c| c.cluster || c.kind == "ServiceAccount" || ns_eq(&c.namespace, &referrer_ns));
+                    }
+                    if cands.len() > 1 {
+                        let same: Vec<Candidate> = cands
+                            .iter()
+                            .filter(|c| c.prefixes == referrer_prefixes && c.suffixes == referrer_suffixes)
+                            .map(|c| Candidate {
+                                idx: c.idx,
+                                name: c.name.clone(),
+                                namespace: c.namespace.clone(),
+                                cluster: c.cluster,
+                                kind: c.kind.clone(),
+                                prefixes: c.prefixes.clone(),
+                                suffixes: c.suffixes.clone(),
+                            })
+                            .collect();
+                        if !same.is_empty() {
+                            cands = same;
+                        }
+                    }
+                    match cands.len() {
+                        0 => Ok(None),
+                        1 => Ok(Some((cands[0].name.clone(), cands[0].namespace.clone()))),
+                        _ => {
+                            let all_same = cands.iter().all(|c| c.name == cands[0].name && c.namespace == cands[0].namespace);
+                            if all_same {
+                                Ok(Some((cands[0].name.clone(), cands[0].namespace.clone())))
+                            } else {
+                                Err(Error::msg(format!(
+                                    "found multiple possible referrals for {} {old}",
+                                    nr.target.kind
+                                )))
+                            }
+                        }
+                    }
+                };
+                let is_subjects = spec.path.last().map(String::as_str) == Some("subjects");
+                let is_roleref = spec.path.first().map(String::as_str) == Some("roleRef");
+                let roleref_kind = if is_roleref {
+                    obj.get("roleRef").and_then(|r| r.get("kind")).and_then(|k| k.as_str()).map(str::to_string)
+                } else {
+                    None
+                };
+                let r = visit_path(&mut obj, &spec.path, false, &mut |n| {
+                    match n {
+                        Value::String(s) => {
+                            if let Some((name, _)) = pick(s, None, roleref_kind.as_deref())? {
+                                *s = name;
+                            }
+                        }
+                        Value::Array(items) if !is_subjects => {
+                            for it in items.iter_mut() {
+                                if let Value::String(s) = it {
+                                    if let Some((name, _)) = pick(s, None, None)? {
+                                        *s = name;
+                                    }
+                                }
+                            }
+                        }
+                        Value::Array(items) => {
+                            for it in items.iter_mut() {
+                                if let Value::Object(m) = it {
+                                    if m.get("kind").and_then(|k| k.as_str()) != Some(nr.target.kind.as_str()) {
+                                        continue;
+                                    }
+                                    let old = m.get("name").and_then(|x| x.as_str()).unwrap_or("").to_string();
+                                    let ns = m.get("namespace").and_then(|x| x.as_str()).map(str::to_string);
+                                    if let Some((name, _)) = pick(&old, Some(ns.as_deref().unwrap_or("")), None)? {
+                                        m.insert("name".into(), Value::String(name));
+                                    }
+                                }
+                            }
+                        }
+                        Value::Object(m) => {
+                            let old = m.get("name").and_then(|x| x.as_str()).unwrap_or("").to_string();
+                            let ns = m.get("namespace").and_then(|x| x.as_str()).map(str::to_string);
+                            if let Some((name, new_ns)) = pick(&old, ns.as_deref(), None)? {
+                                m.insert("name".into(), Value::String(name));
+                                if ns.is_some() {
+                                    m.insert("namespace".into(), Value::String(new_ns));
+                                }
+                            }
+                        }
+                        _ => {}
+                    }
+                    Ok(())
+                });
+                if let Err(e) = r {
+                    result = Err(e);
+                }
+            }
+        }
+        if let Value::Object(m) = obj {
+            res[ri].obj = m;
+        }
+        result?;
+    }
+    Ok(())
+}

@@ -1,0 +1,256 @@
+//! Resources, their identities and field-spec traversal.
+
+use serde_json::{Map, Value};
+
+use crate::Error;
+
+/// Group, version, kind.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Hash)]
+pub struct Gvk {
+    pub group: String,
+    pub version: String,
+    pub kind: String,
+}
+
+impl Gvk {
+    pub fn from_api_version(api_version: &str, kind: &str) -> Gvk {
+        let (group, version) = match api_version.split_once('/') {
+            Some((g, v)) => (g.to_string(), v.to_string()),
+            None => (String::new(), api_version.to_string()),
+        };
+        Gvk { group, version, kind: kind.to_string() }
+    }
+
+    /// Whether this GVK is selected by a (possibly partial) selector GVK.
+    pub fn is_selected(&self, sel: &Gvk) -> bool {
+        (sel.group.is_empty() || sel.group == self.group)
+            && (sel.version.is_empty() || sel.version == self.version)
+            && (sel.kind.is_empty() || sel.kind == self.kind)
+    }
+
+    /// Cluster-scoped kinds of the built-in Kubernetes (v1.21) schema.
+    pub fn is_cluster_scoped(&self) -> bool {
+        crate::openapi::is_cluster_scoped(&self.group, &self.kind)
+    }
+}
+
+/// A resource identity.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ResId {
+    pub gvk: Gvk,
+    pub name: String,
+    pub namespace: String,
+}
+
+fn ns_eq(a: &str, b: &str) -> bool {
+    let n = |s: &str| if s.is_empty() { "default".to_string() } else { s.to_string() };
+    n(a) == n(b)
+}
+
+impl ResId {
+    pub fn equals(&self, o: &ResId) -> bool {
+        self.gvk == o.gvk && self.name == o.name && (self.gvk.is_cluster_scoped() || ns_eq(&self.namespace, &o.namespace))
+    }
+}
+
+/// Facts about a generated object.
+#[derive(Debug, Clone, Default)]
+pub struct GenInfo {
+    pub behavior: String,
+}
+
+/// One object being built.
+#[derive(Debug, Clone)]
+pub struct Resource {
+    pub obj: Map<String, Value>,
+    /// Identities this resource had before renames, oldest first.
+    pub prev_ids: Vec<ResId>,
+    pub generated: Option<GenInfo>,
+    pub needs_hash: bool,
+    pub prefixes: Vec<String>,
+    pub suffixes: Vec<String>,
+}
+
+impl Resource {
+    pub fn new(obj: Map<String, Value>) -> Resource {
+        Resource { obj, prev_ids: Vec::new(), generated: None, needs_hash: false, prefixes: Vec::new(), suffixes: Vec::new() }
+    }
+
+    pub fn str_at(&self, path: &[&str]) -> String {
+        let mut cur = match self.obj.get(path[0]) {
+            Some(v) => v,
+            None => return String::new(),
+        };
+        for p in &path[1..] {
+            match cur.get(p) {
+                Some(v) => cur = v,
+                None => return String::new(),
+            }
+        }
+        match cur {
+            Value::String(s) => s.clone(),
+            Value::Null => String::new(),
+            other => other.to_string(),
+        }
+    }
+
+    pub fn kind(&self) -> String {
+        self.str_at(&["kind"])
+    }
+    pub fn name(&self) -> String {
+        self.str_at(&["metadata", "name"])
+    }
+    pub fn namespace(&self) -> String {
+        self.str_at(&["metadata", "namespace"])
+    }
+    pub fn gvk(&self) -> Gvk {
+        Gvk::from_api_version(&self.str_at(&["apiVersion"]), &self.kind())
+    }
+    pub fn cur_id(&self) -> ResId {
+        ResId { gvk: self.gvk(), name: self.name(), namespace: self.namespace() }
+    }
+    pub fn org_id(&self) -> ResId {
+        self.prev_ids.first().cloned().unwrap_or_else(|| self.cur_id())
+    }
+    /// Current and previous identities.
+    pub fn all_ids(&self) -> Vec<ResId> {
+        let mut v = vec![self.cur_id()];
+        v.extend(self.prev_ids.iter().cloned());
+        v
+    }
+
+    pub fn metadata_mut(&mut self) -> &mut Map<String, Value> {
+        if !matches!(self.obj.get("metadata"), Some(Value::Object(_))) {
+            self.obj.insert("metadata".into(), Value::Object(Map::new()));
+        }
+        match self.obj.get_mut("metadata") {
+            Some(Value::Object(m)) => m,
+            _ => unreachable!("metadata was just made an object"),
+        }
+    }
+
+    pub fn set_name(&mut self, name: &str) {
+        self.metadata_mut().insert("name".into(), Value::String(name.to_string()));
+    }
+    pub fn set_namespace(&mut self, ns: &str) {
+        self.metadata_mut().insert("namespace".into(), Value::String(ns.to_string()));
+    }
+
+    /// Records the current id before a rename.
+    pub fn store_prev_id(&mut self) {
+        let id = self.cur_id();
+        if self.prev_ids.last() != Some(&id) {
+            self.prev_ids.push(id);
+        }
+    }
+
+    pub fn labels(&self) -> Map<String, Value> {
+        self.obj.get("metadata").and_then(|m| m.get("labels")).and_then(|l| l.as_object()).cloned().unwrap_or_default()
+    }
+    pub fn annotations(&self) -> Map<String, Value> {
+        self.obj
+            .get("metadata")
+            .and_then(|m| m.get("annotations"))
+            .and_then(|l| l.as_object())
+            .cloned()
+            .unwrap_or_default()
+    }
+}
+
+/// A field spec: where in which kinds a transformer acts.
+#[derive(Debug, Clone, Default)]
+pub struct FieldSpec {
+    pub gvk: Gvk,
+    pub path: Vec<String>,
+    pub create: bool,
+}
+
+impl FieldSpec {
+    pub fn new(group: &str, version: &str, kind: &str, path: &str, create: bool) -> FieldSpec {
+        FieldSpec {
+            gvk: Gvk { group: group.into(), version: version.into(), kind: kind.into() },
+            path: split_path(path),
+            create,
+        }
+    }
+
+    pub fn from_value(v: &Value) -> Result<FieldSpec, Error> {
+        let m = v.as_object().ok_or_else(|| Error::msg(format!("invalid field spec: {v}")))?;
+        let s = |k: &str| m.get(k).and_then(|x| x.as_str()).unwrap_or("").to_string();
+        Ok(FieldSpec {
+            gvk: Gvk { group: s("group"), version: s("version"), kind: s("kind") },
+            path: split_path(&s("path")),
+            create: m.get("create").and_then(|x| x.as_bool()).unwrap_or(false),
+        })
+    }
+
+    pub fn applies_to(&self, gvk: &Gvk) -> bool {
+        gvk.is_selected(&self.gvk)
+    }
+}
+
+/// Splits a field path on `/` (honouring `\/`) and drops `[]` markers.
+pub fn split_path(p: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut chars = p.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\\' && chars.peek() == Some(&'/') {
+            cur.push('/');
+            chars.next();
+        } else if c == '/' {
+            out.push(std::mem::take(&mut cur));
+        } else {
+            cur.push(c);
+        }
+    }
+    out.push(cur);
+    out.into_iter()
+        .filter(|s| !s.is_empty())
+        .map(|s| s.strip_suffix("[]").map(str::to_string).unwrap_or(s))
+        .collect()
+}
+
+/// Applies `f` to every node at `path` (sequences are traversed transparently). With `create`,
+/// missing map fields are created (`Null` at the leaf, maps on the way).
+pub fn visit_path(
+    node: &mut Value,
+    path: &[String],
+    create: bool,
+    f: &mut dyn FnMut(&mut Value) -> Result<(), Error>,
+) -> Result<(), Error> {
+    if path.is_empty() {
+        return f(node);
+    }
+    match node {
+        Value::Array(items) => {
+            for it in items {
+                visit_path(it, path, create, f)?;
+            }
+            Ok(())
+        }
+        Value::Object(m) => {
+            let key = &path[0];
+            if !m.contains_key(key.as_str()) {
+                if !create {
+                    return Ok(());
+                }
+                let v = if path.len() == 1 { Value::Null } else { Value::Object(Map::new()) };
+                m.insert(key.clone(), v);
+            }
+            match m.get_mut(key.as_str()) {
+                Some(child) => {
+                    if child.is_null() && path.len() > 1 {
+                        if !create {
+                            return Ok(());
+                        }
+                        *child = Value::Object(Map::new());
+                    }
+                    visit_path(child, &path[1..], create, f)
+                }
+                None => Ok(()),
+            }
+        }
+        _ => Ok(()),
+    }
+}

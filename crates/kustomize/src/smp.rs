@@ -1,0 +1,230 @@
+//! Strategic merge patch with Kustomize's (kyaml `merge2`) semantics: patch elements of
+//! associative lists first, `$patch` directives, `null` deletes, lists without a merge key
+//! replaced wholesale.
+
+use serde_json::{Map, Value};
+
+use crate::Error;
+use crate::resource::Gvk;
+
+/// Outcome of merging into a node.
+enum Merged {
+    Keep(Value),
+    Delete,
+}
+
+/// Applies `patch` to `dest` (a whole resource). Returns `None` when the patch deletes the object.
+pub fn apply(dest: &Value, patch: &Value, gvk: &Gvk) -> Result<Option<Value>, Error> {
+    let mut path = Vec::new();
+    match merge(Some(dest), patch, gvk, &mut path)? {
+        Merged::Keep(v) => Ok(Some(v)),
+        Merged::Delete => Ok(None),
+    }
+}
+
+fn directive(m: &Map<String, Value>) -> Option<&str> {
+    m.get("$patch").and_then(|v| v.as_str())
+}
+
+fn merge(dest: Option<&Value>, patch: &Value, gvk: &Gvk, path: &mut Vec<String>) -> Result<Merged, Error> {
+    match patch {
+        Value::Object(pm) => {
+            match directive(pm) {
+                Some("delete") => {
+                    if matches!(dest, Some(Value::Array(_))) {
+                        return Err(Error::msg(format!(
+                            "wrong node kind: expected SequenceNode but got MappingNode: node contents:\n{}",
+                            tack_yaml::to_yaml(patch)
+                        )));
+                    }
+                    return Ok(Merged::Delete);
+                }
+                Some("replace") => {
+                    let mut m = pm.clone();
+                    m.remove("$patch");
+                    return Ok(Merged::Keep(strip(&Value::Object(m))));
+                }
+                _ => {}
+            }
+            let mut out = match dest {
+                Some(Value::Object(dm)) => dm.clone(),
+                _ => Map::new(),
+            };
+            for (k, pv) in pm {
+                if k == "$patch" {
+                    continue;
+                }
+                if pv.is_null() {
+                    out.remove(k);
+                    continue;
+                }
+                path.push(k.clone());
+                let r = merge(out.get(k), pv, gvk, path);
+                path.pop();
+                match r? {
+                    Merged::Keep(v) => {
+                        out.insert(k.clone(), v);
+                    }
+                    Merged::Delete => {
+                        out.remove(k);
+                    }
+                }
+            }
+            Ok(Merged::Keep(Value::Object(out)))
+        }
+        Value::Array(pl) => {
+            // `$patch: replace` element replaces the list.
+            let has_replace = pl
+                .iter()
+                .any(|e| e.as_object().is_some_and(|m| directive(m) == Some("replace") && m.len() == 1));
+            if has_replace {
+                let items: Vec<Value> = pl
+                    .iter()
+                    .filter(|e| !e.as_object().is_some_and(|m| directive(m) == Some("replace") && m.len() == 1))
+                    .map(strip)
+                    .collect();
+                return Ok(Merged::Keep(Value::Array(items)));
+            }
+            let keys = crate::openapi::list_merge_keys(gvk, path);
+            let dl = match dest {
+                Some(Value::Array(d)) => d.clone(),
+                _ => Vec::new(),
+            };
+            match keys {
+                Some(keys) if pl.iter().chain(dl.iter()).all(|e| e.is_object()) => {
+                    merge_assoc(dl, pl, &keys, gvk, path)
+                }
+                _ => Ok(Merged::Keep(strip(patch))),
+            }
+        }
+        _ => Ok(Merged::Keep(patch.clone())),
+    }
+}
+
+fn key_values(e: &Value, keys: &[&str]) -> Vec<String> {
+    keys.iter()
+        .map(|k| match e.get(*k) {
+            Some(Value::String(s)) => s.clone(),
+            Some(Value::Null) | None => String::new(),
+            Some(other) => other.to_string(),
+        })
+        .collect()
+}
+
+fn matches(e: &Value, keys: &[&str], vals: &[String]) -> bool {
+    let ev = key_values(e, keys);
+    keys.iter().enumerate().all(|(i, _)| vals[i].is_empty() || ev[i] == vals[i])
+}
+
+fn merge_assoc(
+    mut dl: Vec<Value>,
+    pl: &[Value],
+    keys: &[&str],
+    gvk: &Gvk,
+    path: &mut Vec<String>,
+) -> Result<Merged, Error> {
+    let multi = keys.len() > 1;
+    let mut result: Vec<Value> = Vec::new();
+    let mut merged_in_place: Vec<(usize, Value)> = Vec::new();
+    let mut handled = vec![false; dl.len()];
+    for pe in pl {
+        let vals = key_values(pe, keys);
+        if vals.iter().all(|v| v.is_empty()) {
+            result.push(strip(pe));
+            continue;
+        }
+        let pos = dl.iter().enumerate().position(|(i, d)| !handled[i] && matches(d, keys, &vals));
+        let is_delete = pe.as_object().is_some_and(|m| directive(m) == Some("delete"));
+        match pos {
+            Some(i) => {
+                handled[i] = true;
+                if is_delete {
+                    dl[i] = Value::Null;
+                    continue;
+                }
+                match merge(Some(&dl[i]), pe, gvk, path)? {
+                    Merged::Keep(v) => {
+                        if multi {
+                            merged_in_place.push((i, v));
+                        } else {
+                            result.push(v);
+                            dl[i] = Value::Null;
+                        }
+                    }
+                    Merged::Delete => dl[i] = Value::Null,
+                }
+            }
+            None => {
+                if is_delete {
+                    continue;
+                }
+                if let Merged::Keep(v) = merge(None, pe, gvk, path)? {
+                    result.push(v);
+                }
+            }
+        }
+    }
+    for (i, v) in merged_in_place {
+        dl[i] = v;
+    }
+    result.extend(dl.into_iter().filter(|v| !v.is_null()));
+    Ok(Merged::Keep(Value::Array(result)))
+}
+
+/// Removes directives and nulls from a value copied from a patch.
+fn strip(v: &Value) -> Value {
+    match v {
+        Value::Object(m) => {
+            let mut out = Map::new();
+            for (k, x) in m {
+                if k == "$patch" || x.is_null() {
+                    continue;
+                }
+                out.insert(k.clone(), strip(x));
+            }
+            Value::Object(out)
+        }
+        Value::Array(a) => Value::Array(
+            a.iter()
+                .filter(|e| !e.as_object().is_some_and(|m| directive(m) == Some("delete")))
+                .map(strip)
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn dep() -> Gvk {
+        Gvk { group: "apps".into(), version: "v1".into(), kind: "Deployment".into() }
+    }
+
+    #[test]
+    fn empty_patch_is_identity() {
+        let d = json!({"a": {"b": [1, 2]}, "c": "x"});
+        assert_eq!(apply(&d, &json!({}), &dep()).ok().flatten(), Some(d));
+    }
+
+    #[test]
+    fn associative_order_patch_first() {
+        let d = json!({"spec": {"template": {"spec": {"containers": [{"name": "a"}, {"name": "b", "image": "b:1"}]}}}});
+        let p = json!({"spec": {"template": {"spec": {"containers": [{"name": "b", "image": "b:2"}, {"name": "c"}]}}}});
+        let r = apply(&d, &p, &dep()).ok().flatten();
+        assert_eq!(
+            r,
+            Some(json!({"spec": {"template": {"spec": {"containers": [{"name": "b", "image": "b:2"}, {"name": "c"}, {"name": "a"}]}}}}))
+        );
+    }
+
+    #[test]
+    fn null_deletes_and_delete_directive() {
+        let d = json!({"a": 1, "b": {"c": 2}});
+        assert_eq!(apply(&d, &json!({"a": null}), &dep()).ok().flatten(), Some(json!({"b": {"c": 2}})));
+        assert_eq!(apply(&d, &json!({"b": {"$patch": "delete"}}), &dep()).ok().flatten(), Some(json!({"a": 1})));
+        assert!(matches!(apply(&d, &json!({"$patch": "delete"}), &dep()), Ok(None)));
+    }
+}

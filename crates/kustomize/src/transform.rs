@@ -1,0 +1,401 @@
+//! The built-in transformers: namespace, name prefix/suffix, labels, annotations, images,
+//! replicas, and the final legacy sort.
+
+use std::cmp::Ordering;
+
+use serde_json::{Map, Value};
+
+use crate::Error;
+use crate::kustomization::Image;
+use crate::resource::{FieldSpec, Resource, visit_path};
+
+fn set_pairs(node: &mut Value, pairs: &[(String, String)]) {
+    if node.is_null() {
+        *node = Value::Object(Map::new());
+    }
+    if let Value::Object(m) = node {
+        for (k, v) in pairs {
+            m.insert(k.clone(), Value::String(v.clone()));
+        }
+    }
+}
+
+/// Adds key/value pairs at every matching field spec (labels, annotations).
+pub fn add_pairs(res: &mut [Resource], specs: &[FieldSpec], pairs: &[(String, String)]) -> Result<(), Error> {
+    if pairs.is_empty() {
+        return Ok(());
+    }
+    for r in res.iter_mut() {
+        let gvk = r.gvk();
+        let mut obj = Value::Object(std::mem::take(&mut r.obj));
+        for s in specs.iter().filter(|s| s.applies_to(&gvk)) {
+            visit_path(&mut obj, &s.path, s.create, &mut |n| {
+                set_pairs(n, pairs);
+                Ok(())
+            })?;
+        }
+        if let Value::Object(m) = obj {
+            r.obj = m;
+        }
+    }
+    Ok(())
+}
+
+/// `namespace:`.
+pub fn namespace(res: &mut [Resource], ns: &str) -> Result<(), Error> {
+    if ns.is_empty() {
+        return Ok(());
+    }
+    for r in res.iter_mut() {
+        let gvk = r.gvk();
+        r.store_prev_id();
+        if gvk.kind == "Namespace" && gvk.group.is_empty() {
+            r.set_name(ns);
+        }
+        if !gvk.is_cluster_scoped() {
+            r.set_namespace(ns);
+        }
+        match (gvk.group.as_str(), gvk.kind.as_str()) {
+            ("rbac.authorization.k8s.io", "RoleBinding" | "ClusterRoleBinding") => {
+                if let Some(Value::Array(subjects)) = r.obj.get_mut("subjects") {
+                    for s in subjects {
+                        if let Value::Object(sm) = s {
+                            let is_sa = sm.get("kind").and_then(|k| k.as_str()) == Some("ServiceAccount");
+                            let is_default = sm.get("name").and_then(|k| k.as_str()) == Some("default");
+                            if is_sa && is_default {
+                                sm.insert("namespace".into(), Value::String(ns.into()));
+                            }
+                        }
+                    }
+                }
+            }
+            ("admissionregistration.k8s.io", "MutatingWebhookConfiguration" | "ValidatingWebhookConfiguration") => {
+                if let Some(Value::Array(hooks)) = r.obj.get_mut("webhooks") {
+                    for h in hooks {
+                        if let Some(Value::Object(svc)) = h.pointer_mut("/clientConfig/service") {
+                            svc.insert("namespace".into(), Value::String(ns.into()));
+                        }
+                    }
+                }
+            }
+            ("apiregistration.k8s.io", "APIService") => {
+                if let Some(Value::Object(svc)) = r.obj.get_mut("spec").and_then(|s| s.get_mut("service")) {
+                    svc.insert("namespace".into(), Value::String(ns.into()));
+                }
+            }
+            ("apiextensions.k8s.io", "CustomResourceDefinition") => {
+                if let Some(Value::Object(svc)) = r
+                    .obj
+                    .get_mut("spec")
+                    .and_then(|s| s.pointer_mut("/conversion/webhook/clientConfig/service"))
+                {
+                    svc.insert("namespace".into(), Value::String(ns.into()));
+                }
+            }
+            _ => {}
+        }
+    }
+    check_unique(res, "namespace transformation produces ID conflict")
+}
+
+/// Fails when two resources have the same current id.
+pub fn check_unique(res: &[Resource], what: &str) -> Result<(), Error> {
+    for (i, a) in res.iter().enumerate() {
+        let ida = a.cur_id();
+        for b in &res[i + 1..] {
+            if ida.equals(&b.cur_id()) {
+                return Err(Error::msg(format!(
+                    "{what}: {}/{} {} in namespace {:?}",
+                    ida.gvk.kind, ida.gvk.version, ida.name, ida.namespace
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn skip_prefix(r: &Resource) -> bool {
+    let g = r.gvk();
+    matches!(
+        (g.group.as_str(), g.kind.as_str()),
+        (_, "CustomResourceDefinition") | ("apiregistration.k8s.io", "APIService") | ("", "Namespace")
+    )
+}
+
+/// `namePrefix:` / `nameSuffix:`.
+pub fn prefix_suffix(res: &mut [Resource], prefix: &str, suffix: &str, specs: &[FieldSpec]) -> Result<(), Error> {
+    if prefix.is_empty() && suffix.is_empty() {
+        return Ok(());
+    }
+    for r in res.iter_mut() {
+        if skip_prefix(r) {
+            continue;
+        }
+        let gvk = r.gvk();
+        r.store_prev_id();
+        let mut obj = Value::Object(std::mem::take(&mut r.obj));
+        for s in specs.iter().filter(|s| s.applies_to(&gvk)) {
+            visit_path(&mut obj, &s.path, false, &mut |n| {
+                if let Value::String(v) = n {
+                    *v = format!("{prefix}{v}{suffix}");
+                }
+                Ok(())
+            })?;
+        }
+        if let Value::Object(m) = obj {
+            r.obj = m;
+        }
+        if !prefix.is_empty() {
+            r.prefixes.push(prefix.to_string());
+        }
+        if !suffix.is_empty() {
+            r.suffixes.push(suffix.to_string());
+        }
+    }
+    Ok(())
+}
+
+/// Splits an image reference into name, tag and digest like Kustomize.
+pub fn split_image(image: &str) -> (String, String, String) {
+    let (search, offset) = match image.find('/') {
+        Some(i) if i > 0 => (&image[i..], i),
+        _ => (image, 0),
+    };
+    let id = search.find('@');
+    let ic = search.find(':');
+    match (ic, id) {
+        (None, None) => (image.to_string(), String::new(), String::new()),
+        (ic, Some(id)) if ic.is_none_or(|c| id < c) => {
+            let id = id + offset;
+            (image[..id].to_string(), String::new(), image[id + 1..].to_string())
+        }
+        (Some(ic), Some(id)) => {
+            let (ic, id) = (ic + offset, id + offset);
+            (image[..ic].to_string(), image[ic + 1..id].to_string(), image[id + 1..].to_string())
+        }
+        (Some(ic), None) => {
+            let ic = ic + offset;
+            (image[..ic].to_string(), image[ic + 1..].to_string(), String::new())
+        }
+        _ => (image.to_string(), String::new(), String::new()),
+    }
+}
+
+fn image_matches(value: &str, name: &str) -> bool {
+    match regex::Regex::new(&format!("^{name}(@sha256)?(:[a-zA-Z0-9_.{{}}-]*)?$")) {
+        Ok(re) => re.is_match(value),
+        Err(_) => false,
+    }
+}
+
+fn update_image(value: &str, im: &Image) -> Option<String> {
+    if !image_matches(value, &im.name) {
+        return None;
+    }
+    let (mut name, mut tag, mut digest) = split_image(value);
+    if !im.new_name.is_empty() {
+        name = im.new_name.clone();
+    }
+    if !im.new_tag.is_empty() && !im.digest.is_empty() {
+        tag = im.new_tag.clone();
+        digest = im.digest.clone();
+    } else if !im.new_tag.is_empty() {
+        tag = im.new_tag.clone();
+        digest = String::new();
+    } else if !im.digest.is_empty() {
+        tag = String::new();
+        digest = im.digest.clone();
+    }
+    if !im.tag_suffix.is_empty() {
+        tag.push_str(&im.tag_suffix);
+    }
+    let mut out = name;
+    if !tag.is_empty() {
+        out.push(':');
+        out.push_str(&tag);
+    }
+    if !digest.is_empty() {
+        out.push('@');
+        out.push_str(&digest);
+    }
+    Some(out)
+}
+
+fn legacy_images(node: &mut Value, images: &[Image]) {
+    match node {
+        Value::Object(m) => {
+            for (k, v) in m.iter_mut() {
+                if (k == "containers" || k == "initContainers") && v.is_array() {
+                    if let Value::Array(items) = v {
+                        for it in items.iter_mut() {
+                            if let Some(Value::String(img)) = it.get_mut("image") {
+                                for im in images {
+                                    if let Some(n) = update_image(img, im) {
+                                        *img = n;
+                                        break;
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+                legacy_images(v, images);
+            }
+        }
+        Value::Array(a) => {
+            for x in a {
+                legacy_images(x, images);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// `images:`.
+pub fn images(res: &mut [Resource], images: &[Image], specs: &[FieldSpec]) -> Result<(), Error> {
+    if images.is_empty() {
+        return Ok(());
+    }
+    for r in res.iter_mut() {
+        let gvk = r.gvk();
+        let mut obj = Value::Object(std::mem::take(&mut r.obj));
+        for im in images {
+            for s in specs.iter().filter(|s| s.applies_to(&gvk)) {
+                visit_path(&mut obj, &s.path, false, &mut |n| {
+                    if let Value::String(v) = n {
+                        if let Some(u) = update_image(v, im) {
+                            *v = u;
+                        }
+                    }
+                    Ok(())
+                })?;
+            }
+        }
+        legacy_images(&mut obj, images);
+        if let Value::Object(m) = obj {
+            r.obj = m;
+        }
+    }
+    Ok(())
+}
+
+/// `replicas:`.
+pub fn replicas(res: &mut [Resource], reps: &[(String, i64)], specs: &[FieldSpec]) -> Result<(), Error> {
+    for (name, count) in reps {
+        let mut found = false;
+        for r in res.iter_mut() {
+            if !r.all_ids().iter().any(|id| &id.name == name) {
+                continue;
+            }
+            let gvk = r.gvk();
+            let mut obj = Value::Object(std::mem::take(&mut r.obj));
+            for s in specs.iter().filter(|s| s.applies_to(&gvk)) {
+                found = true;
+                visit_path(&mut obj, &s.path, true, &mut |n| {
+                    *n = Value::Number((*count).into());
+                    Ok(())
+                })?;
+            }
+            if let Value::Object(m) = obj {
+                r.obj = m;
+            }
+        }
+        if !found {
+            return Err(Error::msg(format!(
+                "replicas: resource with name {name} does not match a config with the following GVK [Deployment ReplicationController ReplicaSet StatefulSet]"
+            )));
+        }
+    }
+    Ok(())
+}
+
+const ORDER_FIRST: &[&str] = &[
+    "Namespace",
+    "ResourceQuota",
+    "StorageClass",
+    "CustomResourceDefinition",
+    "ServiceAccount",
+    "PodSecurityPolicy",
+    "Role",
+    "ClusterRole",
+    "RoleBinding",
+    "ClusterRoleBinding",
+    "ConfigMap",
+    "Secret",
+    "Endpoints",
+    "Service",
+    "LimitRange",
+    "PriorityClass",
+    "PersistentVolume",
+    "PersistentVolumeClaim",
+    "Deployment",
+    "StatefulSet",
+    "CronJob",
+    "PodDisruptionBudget",
+];
+const ORDER_LAST: &[&str] = &["MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"];
+
+/// Legacy ordering with the given first/last kind lists.
+pub fn legacy_sort(res: &mut [Resource], first: &[String], last: &[String]) {
+    let idx = |k: &str| -> i64 {
+        if let Some(i) = first.iter().position(|x| x == k) {
+            return i as i64 - first.len() as i64;
+        }
+        if let Some(i) = last.iter().position(|x| x == k) {
+            return i as i64 + 1;
+        }
+        0
+    };
+    let t = |s: &str, d: &str| if s.is_empty() { d.to_string() } else { s.to_string() };
+    res.sort_by(|a, b| {
+        let (ga, gb) = (a.gvk(), b.gvk());
+        let (ia, ib) = (idx(&ga.kind), idx(&gb.kind));
+        if ia != ib {
+            return ia.cmp(&ib);
+        }
+        let sa = format!("{}_{}_{}", t(&ga.group, "~G"), t(&ga.version, "~V"), t(&ga.kind, "~K"));
+        let sb = format!("{}_{}_{}", t(&gb.group, "~G"), t(&gb.version, "~V"), t(&gb.kind, "~K"));
+        if sa != sb {
+            let c = sa.cmp(&sb);
+            if ga.kind == "Namespace" && gb.kind == "Namespace" && (ga.group.is_empty() || gb.group.is_empty()) {
+                return c.reverse();
+            }
+            return c;
+        }
+        let ka = format!(
+            "{}_{}_{}|{}|{}",
+            ga.kind,
+            ga.version,
+            ga.group,
+            t(&a.namespace(), "~X"),
+            t(&a.name(), "~N")
+        );
+        let kb = format!(
+            "{}_{}_{}|{}|{}",
+            gb.kind,
+            gb.version,
+            gb.group,
+            t(&b.namespace(), "~X"),
+            t(&b.name(), "~N")
+        );
+        ka.cmp(&kb).then(Ordering::Equal)
+    });
+}
+
+/// The default legacy kind lists.
+pub fn default_order() -> (Vec<String>, Vec<String>) {
+    (ORDER_FIRST.iter().map(|s| s.to_string()).collect(), ORDER_LAST.iter().map(|s| s.to_string()).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn image_split() {
+        assert_eq!(split_image("nginx"), ("nginx".into(), "".into(), "".into()));
+        assert_eq!(split_image("nginx:1.2"), ("nginx".into(), "1.2".into(), "".into()));
+        assert_eq!(split_image("localhost:5000/a/b:t@sha256:x"), ("localhost:5000/a/b".into(), "t".into(), "sha256:x".into()));
+        assert_eq!(split_image("a@sha256:x"), ("a".into(), "".into(), "sha256:x".into()));
+    }
+}
