@@ -1,0 +1,367 @@
+//! The plain-manifest renderer: directories of `.yaml`, `.yml` and `.json` files.
+
+use std::collections::{HashMap, HashSet};
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::error::{Problem, RenderError};
+use crate::validate::{ObjectKey, validate_object};
+use crate::{Manifest, Origin, RenderOptions, Renderer, display_path};
+
+/// Renders a directory of plain manifests.
+///
+/// - Files ending in `.yaml`, `.yml` or `.json` (case-insensitive), found recursively; entries whose name
+///   starts with `.` (hidden files, `.git`, `.github`, ...) are skipped. Within a directory, entries are
+///   visited in byte order of their names, files and subdirectories interleaved, so the output order is
+///   deterministic.
+/// - YAML files may hold several documents (`---`); empty documents are skipped. JSON files may hold one
+///   value or a stream of values.
+/// - `kind: List` (and any `*List` kind with an `items` array) is expanded into its items.
+/// - Every object is validated ([`validate_object`]) and an object defined twice (same group, kind,
+///   namespace and name) is an error. All problems are reported at once, each with `file:line`.
+/// - Symbolic links are followed only when they stay inside the directory being rendered.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PlainRenderer;
+
+impl PlainRenderer {
+    pub const NAME: &'static str = "plain";
+}
+
+fn is_manifest_file(path: &Path) -> bool {
+    path.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+        e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml") || e.eq_ignore_ascii_case("json")
+    })
+}
+
+/// The file names Kustomize reads as a kustomization.
+fn is_kustomization_file(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| matches!(n, "kustomization.yaml" | "kustomization.yml" | "Kustomization"))
+}
+
+pub(crate) const KUSTOMIZE_HINT: &str = "this is a Kustomize file (kustomization.yaml or a Component), not a \
+    Kubernetes object; render this directory with the kustomize renderer, or move the file out of it";
+
+fn is_hidden(name: &std::ffi::OsStr) -> bool {
+    name.as_encoded_bytes().first() == Some(&b'.')
+}
+
+impl Renderer for PlainRenderer {
+    fn name(&self) -> &'static str {
+        Self::NAME
+    }
+
+    fn detect(&self, dir: &Path) -> bool {
+        let mut files = Vec::new();
+        let mut errors = Vec::new();
+        let Ok(root) = dir.canonicalize() else {
+            return false;
+        };
+        walk(
+            dir,
+            &root,
+            &mut HashSet::new(),
+            &mut files,
+            &mut errors,
+            &RenderOptions::default(),
+            true,
+        );
+        !files.is_empty()
+    }
+
+    fn render(&self, dir: &Path, opts: &RenderOptions) -> Result<Vec<Manifest>, RenderError> {
+        if !dir.is_dir() {
+            return Err(RenderError::NoSuchDirectory {
+                path: display_path(dir, opts),
+            });
+        }
+        let root = dir.canonicalize().map_err(|source| RenderError::Io {
+            path: display_path(dir, opts),
+            source,
+        })?;
+        let mut files = Vec::new();
+        let mut errors = Vec::new();
+        walk(
+            dir,
+            &root,
+            &mut HashSet::new(),
+            &mut files,
+            &mut errors,
+            opts,
+            false,
+        );
+
+        let mut manifests = Vec::new();
+        for file in &files {
+            let shown = display_path(file, opts);
+            if is_kustomization_file(file) {
+                errors.push(RenderError::Invalid(Problem {
+                    origin: Origin::new(shown, 1),
+                    message: KUSTOMIZE_HINT.into(),
+                }));
+                continue;
+            }
+            let bytes = match fs::read(file) {
+                Ok(b) => b,
+                Err(source) => {
+                    errors.push(RenderError::Io { path: shown, source });
+                    continue;
+                }
+            };
+            let text = match String::from_utf8(bytes) {
+                Ok(t) => t,
+                Err(_) => {
+                    errors.push(RenderError::Syntax {
+                        origin: Origin::new(shown, 0),
+                        message: "file is not UTF-8 text; save it as UTF-8".into(),
+                    });
+                    continue;
+                }
+            };
+            let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+            let is_json = file
+                .extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+            let documents = if is_json {
+                parse_json(text, &shown)
+            } else {
+                parse_yaml(text, &shown)
+            };
+            match documents {
+                Ok(docs) => {
+                    for (line, value) in docs {
+                        collect(
+                            value,
+                            Origin::new(shown.clone(), line),
+                            &mut manifests,
+                            &mut errors,
+                        );
+                    }
+                }
+                Err(e) => errors.push(e),
+            }
+        }
+        check_duplicates(&manifests, &mut errors);
+        RenderError::from_many(errors)?;
+        Ok(manifests)
+    }
+}
+
+/// Collects manifest files below `dir` in deterministic order. `seen` holds canonical directories already
+/// visited (symbolic-link loops). With `first_only`, stops at the first file found.
+fn walk(
+    dir: &Path,
+    root: &Path,
+    seen: &mut HashSet<PathBuf>,
+    files: &mut Vec<PathBuf>,
+    errors: &mut Vec<RenderError>,
+    opts: &RenderOptions,
+    first_only: bool,
+) {
+    if let Ok(canonical) = dir.canonicalize()
+        && !seen.insert(canonical)
+    {
+        return;
+    }
+    let mut entries = match fs::read_dir(dir) {
+        Ok(read_dir) => entries_or_errors(read_dir, dir, errors, opts),
+        Err(source) => {
+            errors.push(RenderError::Io {
+                path: display_path(dir, opts),
+                source,
+            });
+            return;
+        }
+    };
+    entries.sort_by(|a, b| a.0.as_encoded_bytes().cmp(b.0.as_encoded_bytes()));
+    for (name, path) in entries {
+        if first_only && !files.is_empty() {
+            return;
+        }
+        if is_hidden(&name) {
+            continue;
+        }
+        let Ok(meta) = fs::symlink_metadata(&path) else {
+            continue;
+        };
+        let (is_dir, is_file) = if meta.file_type().is_symlink() {
+            match path.canonicalize() {
+                Ok(target) if target.starts_with(root) => (target.is_dir(), target.is_file()),
+                Ok(_) => {
+                    if is_manifest_file(&path) || path.is_dir() {
+                        errors.push(RenderError::Invalid(Problem {
+                            origin: Origin::new(display_path(&path, opts), 0),
+                            message: "symbolic link points outside the directory being rendered; tack does \
+                                      not follow it (copy the file into the directory instead)"
+                                .into(),
+                        }));
+                    }
+                    continue;
+                }
+                // A dangling link: not a manifest.
+                Err(_) => continue,
+            }
+        } else {
+            (meta.is_dir(), meta.is_file())
+        };
+        if is_dir {
+            walk(&path, root, seen, files, errors, opts, first_only);
+        } else if is_file && is_manifest_file(&path) {
+            files.push(path);
+        }
+    }
+}
+
+fn entries_or_errors(
+    entries: fs::ReadDir,
+    dir: &Path,
+    errors: &mut Vec<RenderError>,
+    opts: &RenderOptions,
+) -> Vec<(std::ffi::OsString, PathBuf)> {
+    let mut out = Vec::new();
+    for entry in entries {
+        match entry {
+            Ok(e) => out.push((e.file_name(), e.path())),
+            Err(source) => errors.push(RenderError::Io {
+                path: display_path(dir, opts),
+                source,
+            }),
+        }
+    }
+    out
+}
+
+/// Parses every YAML document of `text` into `(line of the document start, value)`; null documents are
+/// dropped.
+fn parse_yaml(text: &str, shown: &Path) -> Result<Vec<(u64, Value)>, RenderError> {
+    let options = serde_saphyr::options! { with_snippet: false };
+    match serde_saphyr::from_multiple_with_options::<serde_saphyr::Spanned<Value>>(text, options) {
+        Ok(docs) => Ok(docs
+            .into_iter()
+            .filter(|d| !d.value.is_null())
+            .map(|d| (d.referenced.line(), d.value))
+            .collect()),
+        Err(e) => {
+            let line = e.location().map(|l| l.line()).unwrap_or(0);
+            Err(RenderError::Syntax {
+                origin: Origin::new(shown, line),
+                message: format!(
+                    "invalid YAML: {}; fix the syntax of this document",
+                    yaml_message(&e)
+                ),
+            })
+        }
+    }
+}
+
+/// The parser's message without its own location suffix (the origin already carries the line).
+fn yaml_message(e: &serde_saphyr::Error) -> String {
+    let full = e.to_string();
+    let first = full.lines().next().unwrap_or(&full).trim();
+    match first.rfind(" at line ") {
+        Some(i) => first[..i].to_string(),
+        None => first.to_string(),
+    }
+}
+
+/// Parses a JSON file holding one value or a stream of values.
+fn parse_json(text: &str, shown: &Path) -> Result<Vec<(u64, Value)>, RenderError> {
+    let mut out = Vec::new();
+    let mut stream = serde_json::Deserializer::from_str(text).into_iter::<Value>();
+    loop {
+        let start = stream.byte_offset();
+        match stream.next() {
+            None => break,
+            Some(Ok(value)) => {
+                let skipped = text[start..].len() - text[start..].trim_start().len();
+                let line = 1 + text[..start + skipped].matches('\n').count() as u64;
+                if !value.is_null() {
+                    out.push((line, value));
+                }
+            }
+            Some(Err(e)) => {
+                let mut message = e.to_string();
+                if let Some(i) = message.rfind(" at line ") {
+                    message.truncate(i);
+                }
+                return Err(RenderError::Syntax {
+                    origin: Origin::new(shown, e.line() as u64),
+                    message: format!("invalid JSON: {message} (column {}); fix the syntax", e.column()),
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn is_list(value: &Value) -> bool {
+    let kind = value.get("kind").and_then(Value::as_str).unwrap_or("");
+    kind == "List" || (kind.ends_with("List") && value.get("items").is_some_and(Value::is_array))
+}
+
+/// Validates `value` (expanding lists) into `manifests`, or records its problems in `errors`.
+fn collect(value: Value, origin: Origin, manifests: &mut Vec<Manifest>, errors: &mut Vec<RenderError>) {
+    if is_list(&value) {
+        let items = match value {
+            Value::Object(mut map) => map.remove("items"),
+            _ => None,
+        };
+        match items {
+            Some(Value::Array(items)) => {
+                for (i, item) in items.into_iter().enumerate() {
+                    if item.is_null() {
+                        continue;
+                    }
+                    match validate_object(&item) {
+                        Ok(()) => manifests.push(Manifest {
+                            object: item,
+                            origin: origin.clone(),
+                        }),
+                        Err(problem) => errors.push(RenderError::Invalid(Problem {
+                            origin: origin.clone(),
+                            message: format!("items[{i}]: {problem}"),
+                        })),
+                    }
+                }
+            }
+            None | Some(Value::Null) => {}
+            Some(_) => errors.push(RenderError::Invalid(Problem {
+                origin,
+                message: "`kind: List` needs `items:` to be a list of objects".into(),
+            })),
+        }
+        return;
+    }
+    match validate_object(&value) {
+        Ok(()) => manifests.push(Manifest {
+            object: value,
+            origin,
+        }),
+        Err(message) => errors.push(RenderError::Invalid(Problem { origin, message })),
+    }
+}
+
+fn check_duplicates(manifests: &[Manifest], errors: &mut Vec<RenderError>) {
+    let mut first: HashMap<ObjectKey, &Origin> = HashMap::new();
+    for m in manifests {
+        let Some(key) = ObjectKey::of(&m.object) else {
+            continue;
+        };
+        if let Some(prev) = first.get(&key) {
+            errors.push(RenderError::Invalid(Problem {
+                origin: m.origin.clone(),
+                message: format!("{key} is also defined at {prev}; remove one of the two"),
+            }));
+        } else {
+            first.insert(key, &m.origin);
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "plain_tests.rs"]
+mod tests;
