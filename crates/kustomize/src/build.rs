@@ -55,7 +55,7 @@ pub fn run(fs: &dyn FileSystem, dir: &Path, opts: &Options) -> Result<Output, Er
             let md = r.metadata_mut();
             let labels = md.entry("labels").or_insert_with(|| Value::Object(Map::new()));
             if let Value::Object(l) = labels {
-                l.insert("app.kubernetes.io/managed-by".into(), Value::String("kustomize-v5.5.0".into()));
+                l.insert("app.kubernetes.io/managed-by".into(), Value::String("kustomize-(devel)".into()));
             }
         }
     }
@@ -323,16 +323,6 @@ impl Ctx<'_> {
         transform::prefix_suffix(&mut acc.res, &k.name_prefix, "", &acc.config.name_prefix)?;
         transform::prefix_suffix(&mut acc.res, "", &k.name_suffix, &acc.config.name_prefix)?;
         // Labels.
-        if !k.common_labels.is_empty() {
-            for (key, _) in &k.common_labels {
-                if k.labels.iter().any(|l| l.pairs.iter().any(|(x, _)| x == key)) {
-                    return Err(Error::msg(format!(
-                        "{kfile}: label name '{key}' exists in both commonLabels and labels"
-                    )));
-                }
-            }
-            transform::add_pairs(&mut acc.res, &acc.config.common_labels, &k.common_labels)?;
-        }
         for l in &k.labels {
             let mut specs: Vec<FieldSpec> = if l.include_selectors {
                 acc.config.common_labels.clone()
@@ -349,6 +339,7 @@ impl Ctx<'_> {
             }
             transform::add_pairs(&mut acc.res, &specs, &l.pairs)?;
         }
+        transform::add_pairs(&mut acc.res, &acc.config.common_labels, &k.common_labels)?;
         transform::add_pairs(&mut acc.res, &acc.config.common_annotations, &k.common_annotations)?;
         for p in &k.patches_json6902 {
             self.apply_patch(dir, &kfile, p, &mut acc.res, false)?;
@@ -745,7 +736,7 @@ fn merge_generated(res: &mut Vec<Resource>, mut r: Resource, behavior: &str, kfi
             r.prev_ids = old.prev_ids.clone();
             r.prefixes = old.prefixes.clone();
             r.suffixes = old.suffixes.clone();
-            r.needs_hash = r.needs_hash || old.needs_hash && r.needs_hash;
+            r.needs_hash = r.needs_hash && old.needs_hash;
             res[i] = r;
             Ok(())
         }

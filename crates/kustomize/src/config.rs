@@ -72,6 +72,7 @@ impl TransformerConfig {
             fsc("", "", "ReplicaSet", "spec/template/metadata/labels"),
             fsc("", "", "DaemonSet", "spec/template/metadata/labels"),
             fsc("apps", "", "StatefulSet", "spec/template/metadata/labels"),
+            fsc("apps", "", "StatefulSet", "spec/volumeClaimTemplates[]/metadata/labels"),
             fsc("batch", "", "Job", "spec/template/metadata/labels"),
             fsc("batch", "", "CronJob", "spec/jobTemplate/metadata/labels"),
             fsc("batch", "", "CronJob", "spec/jobTemplate/spec/template/metadata/labels"),
@@ -94,7 +95,6 @@ impl TransformerConfig {
         common.push(fsc("", "", "ReplicaSet", "spec/selector/matchLabels"));
         common.push(fsc("", "", "DaemonSet", "spec/selector/matchLabels"));
         common.push(fsc("apps", "", "StatefulSet", "spec/selector/matchLabels"));
-        common.push(fsc("apps", "", "StatefulSet", "spec/volumeClaimTemplates[]/metadata/labels"));
         for p in affinity {
             common.push(fsg("apps", "StatefulSet", p));
         }
@@ -264,7 +264,11 @@ impl TransformerConfig {
                 _ => Ok(Vec::new()),
             }
         };
-        self.name_prefix.extend(specs("namePrefix")?);
+        let np = specs("namePrefix")?;
+        if !np.is_empty() {
+            self.name_prefix.retain(|b| !(b.gvk == Gvk::default() && np.iter().any(|n| n.path == b.path)));
+            self.name_prefix.extend(np);
+        }
         self.common_labels.extend(specs("commonLabels")?);
         self.template_labels.extend(specs("templateLabels")?);
         self.common_annotations.extend(specs("commonAnnotations")?);

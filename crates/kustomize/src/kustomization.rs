@@ -314,6 +314,7 @@ pub fn decode(doc: &Value, file: &str) -> Result<Kustomization, Error> {
     };
     d.check_fields(&m, KNOWN_FIELDS)?;
     let mut k = Kustomization::default();
+    let mut bases: Vec<String> = Vec::new();
     let kind = m.get("kind").map(|v| d.string(v, "Kustomization.kind")).transpose()?.unwrap_or_default();
     match kind.as_str() {
         "" | "Kustomization" => {}
@@ -420,7 +421,7 @@ pub fn decode(doc: &Value, file: &str) -> Result<Kustomization, Error> {
             }
             "resources" => k.resources.extend(d.strings(v, &fld)?),
             "bases" => {
-                k.resources.extend(d.strings(v, &fld)?);
+                bases.extend(d.strings(v, &fld)?);
                 k.deprecated.push("bases");
             }
             "components" => k.components = d.strings(v, &fld)?,
@@ -469,6 +470,7 @@ pub fn decode(doc: &Value, file: &str) -> Result<Kustomization, Error> {
             _ => {}
         }
     }
+    k.resources.extend(bases);
     Ok(k)
 }
 

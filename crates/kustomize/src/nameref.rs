@@ -25,14 +25,14 @@ fn ns_eq(a: &str, b: &str) -> bool {
 /// Rewrites references in all resources.
 pub fn fix(res: &mut [Resource], refs: &[NameRef]) -> Result<(), Error> {
     // Snapshot of referral identities.
-    let snapshot: Vec<(Gvk, Vec<String>, String, String, bool, Vec<String>, Vec<String>)> = res
+    let snapshot: Vec<(Gvk, Vec<(String, String)>, String, String, bool, Vec<String>, Vec<String>)> = res
         .iter()
         .map(|r| {
             let g = r.gvk();
             let cluster = g.is_cluster_scoped();
             (
                 g,
-                r.prev_ids.iter().map(|i| i.name.clone()).collect(),
+                r.prev_ids.iter().map(|i| (i.name.clone(), i.namespace.clone())).collect(),
                 r.name(),
                 r.namespace(),
                 cluster,
@@ -56,7 +56,9 @@ pub fn fix(res: &mut [Resource], refs: &[NameRef]) -> Result<(), Error> {
                         .iter()
                         .enumerate()
                         .filter(|(i, (g, prev, ..))| {
-                            *i != usize::MAX && g.is_selected(&nr.target) && prev.iter().any(|p| p == old)
+                            *i != usize::MAX
+                                && g.is_selected(&nr.target)
+                                && prev.iter().any(|(pn, pns)| pn == old && ns_hint.is_none_or(|h| ns_eq(pns, h)))
                         })
                         .map(|(i, (g, _, name, ns, cluster, p, s))| Candidate {
                             idx: i,
@@ -71,9 +73,7 @@ pub fn fix(res: &mut [Resource], refs: &[NameRef]) -> Result<(), Error> {
                     if let Some(k) = kind_hint {
                         cands.retain(|c| c.kind == k);
                     }
-                    if let Some(ns) = ns_hint {
-                        cands.retain(|c| c.cluster || ns_eq(&c.namespace, ns));
-                    } else if !referrer_cluster {
+                    if ns_hint.is_none() && !referrer_cluster {
                         cands.retain(|c| c.cluster || c.kind == "ServiceAccount" || ns_eq(&c.namespace, &referrer_ns));
                     }
                     if cands.len() > 1 {

@@ -69,15 +69,6 @@ pub fn namespace(res: &mut [Resource], ns: &str) -> Result<(), Error> {
                     }
                 }
             }
-            ("admissionregistration.k8s.io", "MutatingWebhookConfiguration" | "ValidatingWebhookConfiguration") => {
-                if let Some(Value::Array(hooks)) = r.obj.get_mut("webhooks") {
-                    for h in hooks {
-                        if let Some(Value::Object(svc)) = h.pointer_mut("/clientConfig/service") {
-                            svc.insert("namespace".into(), Value::String(ns.into()));
-                        }
-                    }
-                }
-            }
             ("apiregistration.k8s.io", "APIService") => {
                 if let Some(Value::Object(svc)) = r.obj.get_mut("spec").and_then(|s| s.get_mut("service")) {
                     svc.insert("namespace".into(), Value::String(ns.into()));
@@ -182,7 +173,7 @@ pub fn split_image(image: &str) -> (String, String, String) {
 }
 
 fn image_matches(value: &str, name: &str) -> bool {
-    match regex::Regex::new(&format!("^{name}(@sha256)?(:[a-zA-Z0-9_.{{}}-]*)?$")) {
+    match regex::Regex::new(&format!("^{name}(:[a-zA-Z0-9_.{{}}-]*)?(@sha256:[a-zA-Z0-9_.{{}}-]*)?$")) {
         Ok(re) => re.is_match(value),
         Err(_) => false,
     }

@@ -117,6 +117,15 @@ impl Emitter {
         self.column = 0;
     }
 
+    fn write_break(&mut self, c: char) {
+        if c == '\n' {
+            self.put_break();
+        } else {
+            self.out.push(c);
+            self.column = 0;
+        }
+    }
+
     fn write_indent(&mut self, indent: usize) {
         if !self.indention || self.column > indent || (self.column == indent && !self.whitespace) {
             self.put_break();
@@ -291,7 +300,7 @@ impl Emitter {
                 if !breaks && c == '\n' {
                     self.put_break();
                 }
-                self.put_break();
+                self.write_break(c);
                 self.indention = true;
                 breaks = true;
             } else {
@@ -403,7 +412,7 @@ impl Emitter {
         let mut breaks = true;
         for &c in &chars {
             if is_break_char(c) {
-                self.put_break();
+                self.write_break(c);
                 self.indention = true;
                 breaks = true;
             } else {
@@ -505,10 +514,7 @@ fn analyze(s: &str) -> Analysis {
                 _ => {}
             }
         }
-        if !is_printable(c) && !is_break_char(c) || c == '\u{FEFF}' {
-            special = true;
-        }
-        if c == '\u{85}' {
+        if !is_printable(c) {
             special = true;
         }
         if is_break_char(c) {
