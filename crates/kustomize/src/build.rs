@@ -395,7 +395,9 @@ impl Ctx<'_> {
                     r.obj = m;
                 }
                 out.map_err(|e| Error::msg(format!("{origin}: unable to apply JSON patch to {}: {e}", old.name)))?;
-                check_rename(r, &old, p, &origin)?;
+                if r.cur_id() != old && r.prev_ids.last() != Some(&old) {
+                    r.prev_ids.push(old);
+                }
             }
             return Ok(());
         }
@@ -416,10 +418,14 @@ impl Ctx<'_> {
                     // The patch's own name/kind do not matter with a target.
                     if let Value::Object(pm) = &mut patch {
                         let r = &res[i];
-                        pm.insert("apiVersion".into(), r.obj.get("apiVersion").cloned().unwrap_or(Value::Null));
-                        pm.insert("kind".into(), r.obj.get("kind").cloned().unwrap_or(Value::Null));
+                        if !p.allow_kind_change {
+                            pm.insert("apiVersion".into(), r.obj.get("apiVersion").cloned().unwrap_or(Value::Null));
+                            pm.insert("kind".into(), r.obj.get("kind").cloned().unwrap_or(Value::Null));
+                        }
                         if let Some(Value::Object(md)) = pm.get_mut("metadata") {
-                            md.insert("name".into(), Value::String(r.name()));
+                            if !p.allow_name_change {
+                                md.insert("name".into(), Value::String(r.name()));
+                            }
                             if md.contains_key("namespace") {
                                 let ns = r.namespace();
                                 if ns.is_empty() {
@@ -519,7 +525,27 @@ fn apply_smp(res: &mut Vec<Resource>, i: usize, patch: &Value, p: &PatchEntry, o
     match crate::smp::apply(&cur, patch, &gvk).map_err(|e| Error::msg(format!("{origin}: {e}")))? {
         Some(Value::Object(m)) => {
             res[i].obj = m;
-            check_rename(&mut res[i], &old, p, origin)?;
+            let r = &mut res[i];
+            if !p.allow_kind_change {
+                let av = if old.gvk.group.is_empty() {
+                    old.gvk.version.clone()
+                } else {
+                    format!("{}/{}", old.gvk.group, old.gvk.version)
+                };
+                r.obj.insert("apiVersion".into(), Value::String(av));
+                r.obj.insert("kind".into(), Value::String(old.gvk.kind.clone()));
+            }
+            if !p.allow_name_change {
+                r.set_name(&old.name);
+            }
+            if old.namespace.is_empty() {
+                if let Some(Value::Object(md)) = r.obj.get_mut("metadata") {
+                    md.remove("namespace");
+                }
+            } else {
+                r.set_namespace(&old.namespace);
+            }
+            check_rename(r, &old, p, origin)?;
             Ok(true)
         }
         Some(_) => Err(Error::msg(format!("{origin}: patch produced a non-object"))),
@@ -909,6 +935,22 @@ fn get_field(obj: &Value, path: &str) -> Option<Value> {
     Some(cur.clone())
 }
 
+/// Replaces a target value the way kyaml does: a scalar keeps the target's type, only the text
+/// is copied.
+fn assign(cur: &mut Value, v: Value) {
+    let scalar = |x: &Value| matches!(x, Value::String(_) | Value::Number(_) | Value::Bool(_));
+    if scalar(cur) && scalar(&v) {
+        let text = match &v {
+            Value::String(s) => s.clone(),
+            Value::Number(n) => tack_yaml::number_text(n),
+            other => other.to_string(),
+        };
+        *cur = if cur.is_string() { Value::String(text) } else { tack_yaml::resolve_plain(&text) };
+    } else {
+        *cur = v;
+    }
+}
+
 fn set_field(obj: &mut Value, path: &str, v: Value, create: bool) -> Result<(), Error> {
     let segs = split_field_path(path);
     let mut cur = obj;
@@ -916,13 +958,24 @@ fn set_field(obj: &mut Value, path: &str, v: Value, create: bool) -> Result<(), 
         let last = i == segs.len() - 1;
         if let Some(inner) = seg.strip_prefix('[').and_then(|s| s.strip_suffix(']')) {
             let (k, val) = inner.split_once('=').ok_or_else(|| Error::msg(format!("invalid path segment {seg}")))?;
+            if cur.is_null() && create {
+                *cur = Value::Array(Vec::new());
+            }
             let Value::Array(a) = cur else { return Err(Error::msg(format!("unable to find field {path}"))) };
-            let Some(e) = a.iter_mut().find(|e| e.get(k).is_some_and(|x| scalar_str(x) == val)) else {
-                return Err(Error::msg(format!("unable to find field {path} in replacement target")));
+            let pos = a.iter().position(|e| e.get(k).is_some_and(|x| scalar_str(x) == val));
+            let pos = match pos {
+                Some(p) => p,
+                None if create => {
+                    let mut m = Map::new();
+                    m.insert(k.to_string(), Value::String(val.to_string()));
+                    a.push(Value::Object(m));
+                    a.len() - 1
+                }
+                None => return Err(Error::msg(format!("unable to find field {path} in replacement target"))),
             };
-            cur = e;
+            cur = &mut a[pos];
             if last {
-                *cur = v;
+                assign(cur, v);
                 return Ok(());
             }
             continue;
@@ -938,8 +991,11 @@ fn set_field(obj: &mut Value, path: &str, v: Value, create: bool) -> Result<(), 
                 let Some(next) = m.get_mut(seg.as_str()) else { return Ok(()) };
                 cur = next;
                 if last {
-                    *cur = v;
+                    assign(cur, v);
                     return Ok(());
+                }
+                if cur.is_null() && create {
+                    *cur = Value::Object(Map::new());
                 }
             }
             Value::Array(a) => {
@@ -947,7 +1003,7 @@ fn set_field(obj: &mut Value, path: &str, v: Value, create: bool) -> Result<(), 
                 let Some(next) = a.get_mut(idx) else { return Err(Error::msg(format!("unable to find field {path}"))) };
                 cur = next;
                 if last {
-                    *cur = v;
+                    assign(cur, v);
                     return Ok(());
                 }
             }

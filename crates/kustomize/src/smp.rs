@@ -135,6 +135,10 @@ fn merge_assoc(
         }
         let pos = dl.iter().enumerate().position(|(i, d)| !handled[i] && matches(d, keys, &vals));
         let is_delete = pe.as_object().is_some_and(|m| directive(m) == Some("delete"));
+        if pe.as_object().is_some_and(|m| directive(m) == Some("replace")) {
+            // An element-level `$patch: replace` is a no-op in Kustomize v5.5.0.
+            continue;
+        }
         match pos {
             Some(i) => {
                 handled[i] = true;
