@@ -638,17 +638,21 @@ fn merge_config(into: &mut TransformerConfig, from: &TransformerConfig) {
 /// `crds:` files: OpenAPI definitions whose `x-kubernetes-object-ref-*` extensions add name
 /// references.
 fn crd_config(v: &Value, cfg: &mut TransformerConfig) -> Result<(), Error> {
-    let defs = v.get("definitions").and_then(|d| d.as_object()).cloned().unwrap_or_default();
-    for (_, def) in defs.iter() {
-        let gvk = def
-            .get("x-kubernetes-group-version-kind")
-            .and_then(|g| g.as_array())
-            .and_then(|a| a.first())
-            .cloned();
-        let Some(gvk) = gvk else { continue };
-        let s = |k: &str| gvk.get(k).and_then(|x| x.as_str()).unwrap_or("").to_string();
-        let referrer = Gvk { group: s("group"), version: s("version"), kind: s("kind") };
-        walk_crd_props(def, &defs, &referrer, &mut Vec::new(), cfg, 0);
+    let defs = match v.get("definitions").and_then(|d| d.as_object()) {
+        Some(d) => d.clone(),
+        None => v.as_object().cloned().unwrap_or_default(),
+    };
+    let schema = |d: &Value| d.get("Schema").cloned().unwrap_or_else(|| d.clone());
+    for (name, def) in defs.iter() {
+        let def = schema(def);
+        let props = def.get("properties").and_then(|p| p.as_object());
+        // Only top-level kinds (with apiVersion/kind/metadata) are referrers.
+        if !props.is_some_and(|p| p.contains_key("kind") && p.contains_key("apiVersion")) {
+            continue;
+        }
+        let kind = name.rsplit('.').next().unwrap_or(name).to_string();
+        let referrer = Gvk { kind, ..Default::default() };
+        walk_crd_props(&def, &defs, &referrer, &mut Vec::new(), cfg, 0);
     }
     Ok(())
 }
@@ -673,11 +677,10 @@ fn walk_crd_props(
                 version: prop.get("x-kubernetes-object-ref-api-version").and_then(|k| k.as_str()).unwrap_or("").to_string(),
                 kind: kind.to_string(),
             };
-            let spec = FieldSpec {
-                gvk: referrer.clone(),
-                path: path.clone(),
-                create: false,
-            };
+            let key = prop.get("x-kubernetes-object-ref-name-key").and_then(|k| k.as_str()).unwrap_or("name");
+            let mut p = path.clone();
+            p.push(key.to_string());
+            let spec = FieldSpec { gvk: referrer.clone(), path: p, create: false };
             if let Some(e) = cfg.name_reference.iter_mut().find(|n| n.target.kind == target.kind) {
                 e.referrers.push(spec);
             } else {
@@ -686,7 +689,8 @@ fn walk_crd_props(
         }
         if let Some(r) = prop.get("$ref").and_then(|r| r.as_str()) {
             if let Some(sub) = defs.get(r.trim_start_matches("#/definitions/")) {
-                walk_crd_props(sub, defs, referrer, path, cfg, depth + 1);
+                let sub = sub.get("Schema").cloned().unwrap_or_else(|| sub.clone());
+                walk_crd_props(&sub, defs, referrer, path, cfg, depth + 1);
             }
         }
         path.pop();
@@ -905,11 +909,25 @@ fn split_field_path(p: &str) -> Vec<String> {
         }
     }
     out.push(cur);
-    out
+    // `ports[0]` → `ports`, `[0]`
+    let mut norm = Vec::new();
+    for seg in out {
+        match seg.find('[') {
+            Some(i) if i > 0 && seg.ends_with(']') => {
+                norm.push(seg[..i].to_string());
+                norm.push(seg[i..].to_string());
+            }
+            _ => norm.push(seg),
+        }
+    }
+    norm
 }
 
 fn seg_match<'a>(node: &'a Value, seg: &str) -> Option<&'a Value> {
     if let Some(inner) = seg.strip_prefix('[').and_then(|s| s.strip_suffix(']')) {
+        if let Ok(i) = inner.parse::<usize>() {
+            return node.as_array()?.get(i);
+        }
         let (k, v) = inner.split_once('=')?;
         return node.as_array()?.iter().find(|e| e.get(k).is_some_and(|x| scalar_str(x) == v));
     }
@@ -986,7 +1004,15 @@ fn set_field(obj: &mut Value, path: &str, v: Value, create: bool) -> Result<(), 
                     if !create {
                         return Err(Error::msg(format!("unable to find field \"{path}\" in replacement target")));
                     }
-                    m.insert(seg.clone(), if last { Value::Null } else { Value::Object(Map::new()) });
+                    let next_is_list = segs.get(i + 1).is_some_and(|n| n.starts_with('[') || n.parse::<usize>().is_ok());
+                    let fresh = if last {
+                        Value::Null
+                    } else if next_is_list {
+                        Value::Array(Vec::new())
+                    } else {
+                        Value::Object(Map::new())
+                    };
+                    m.insert(seg.clone(), fresh);
                 }
                 let Some(next) = m.get_mut(seg.as_str()) else { return Ok(()) };
                 cur = next;

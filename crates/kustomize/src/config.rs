@@ -296,26 +296,28 @@ impl TransformerConfig {
 
 fn var_reference() -> Vec<FieldSpec> {
     let mut v = Vec::new();
-    let containers = ["containers", "initContainers"];
-    let rels = ["args", "command", "env/value"];
     for (kind, prefix) in POD_KINDS {
-        for c in containers {
-            for r in rels {
+        if *kind == "PodTemplate" {
+            continue;
+        }
+        for c in ["containers", "initContainers"] {
+            for r in ["args", "command", "env/value", "volumeMounts/mountPath"] {
                 v.push(fs(kind, &format!("{prefix}{c}/{r}")));
             }
-            v.push(fs(kind, &format!("{prefix}{c}/volumeMounts/mountPath")));
         }
-        v.push(fs(kind, &format!("{prefix}volumes/nfs/server")));
+        if *kind == "StatefulSet" {
+            v.push(fs(kind, "spec/volumeClaimTemplates/spec/nfs/server"));
+        } else {
+            v.push(fs(kind, &format!("{prefix}volumes/nfs/server")));
+        }
     }
-    v.push(fs("Ingress", "spec/rules/host"));
-    v.push(fs("Ingress", "spec/tls/hosts"));
-    v.push(fs("Ingress", "spec/tls/secretName"));
-    v.push(fs("Ingress", "metadata/annotations"));
-    v.push(fs("ConfigMap", "data"));
-    v.push(fs("Service", "metadata/annotations"));
-    v.push(fs("StatefulSet", "spec/serviceName"));
-    v.push(fs("Deployment", "metadata/annotations"));
-    v.push(fs("Role", "rules/resourceNames"));
-    v.push(fs("ClusterRole", "rules/resourceNames"));
+    for p in ["spec/rules/host", "spec/tls/hosts", "spec/tls/secretName"] {
+        v.push(fs("Ingress", p));
+    }
+    v.push(fs("Service", "spec/ports/port"));
+    v.push(fs("Service", "spec/ports/targetPort"));
+    v.push(fs("PersistentVolume", "spec/nfs/server"));
+    v.push(fs("", "metadata/labels"));
+    v.push(fs("", "metadata/annotations"));
     v
 }

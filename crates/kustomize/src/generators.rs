@@ -155,7 +155,7 @@ pub fn generate(
         md.insert("annotations".into(), pairs_obj(&opts.annotations));
     }
     obj.insert("metadata".into(), Value::Object(md));
-    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    let b64 = |b: &[u8]| encode_base64(b);
     if secret {
         let mut d = Map::new();
         for (k, v) in &data {
@@ -185,6 +185,26 @@ pub fn generate(
         obj.insert("immutable".into(), Value::Bool(true));
     }
     Ok((obj, !opts.disable_name_suffix_hash.unwrap_or(false)))
+}
+
+/// Base64 broken into 70-character lines (each followed by a newline) once it is long enough,
+/// as Kustomize writes Secret data and ConfigMap binary data.
+fn encode_base64(b: &[u8]) -> String {
+    const LINE: usize = 70;
+    let enc = base64::engine::general_purpose::STANDARD.encode(b);
+    let lines = enc.len() / LINE + 1;
+    if lines <= 1 {
+        return enc;
+    }
+    let mut out = String::with_capacity(enc.len() + lines);
+    let mut i = 0;
+    while i < enc.len() {
+        let j = (i + LINE).min(enc.len());
+        out.push_str(&enc[i..j]);
+        out.push('\n');
+        i = j;
+    }
+    out
 }
 
 fn pairs_obj(p: &[(String, String)]) -> Value {

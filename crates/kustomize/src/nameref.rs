@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use crate::Error;
 use crate::config::NameRef;
-use crate::resource::{Gvk, Resource, visit_path};
+use crate::resource::{Gvk, Resource};
 
 struct Candidate {
     idx: usize,
@@ -90,9 +90,7 @@ pub fn fix(res: &mut [Resource], refs: &[NameRef]) -> Result<(), Error> {
                                 suffixes: c.suffixes.clone(),
                             })
                             .collect();
-                        if !same.is_empty() {
-                            cands = same;
-                        }
+                        cands = same;
                     }
                     match cands.len() {
                         0 => Ok(None),
@@ -117,7 +115,7 @@ pub fn fix(res: &mut [Resource], refs: &[NameRef]) -> Result<(), Error> {
                 } else {
                     None
                 };
-                let r = visit_path(&mut obj, &spec.path, false, &mut |n| {
+                let r = visit_path_strict(&mut obj, &spec.path, &mut |n| {
                     match n {
                         Value::String(s) => {
                             if let Some((name, _)) = pick(s, None, roleref_kind.as_deref())? {
@@ -172,4 +170,33 @@ pub fn fix(res: &mut [Resource], refs: &[NameRef]) -> Result<(), Error> {
         result?;
     }
     Ok(())
+}
+
+/// Like `resource::visit_path`, but a scalar met before the end of the path is an error (as in
+/// Kustomize's name-reference filter).
+fn visit_path_strict(
+    node: &mut Value,
+    path: &[String],
+    f: &mut dyn FnMut(&mut Value) -> Result<(), Error>,
+) -> Result<(), Error> {
+    if path.is_empty() {
+        return f(node);
+    }
+    match node {
+        Value::Array(items) => {
+            for it in items {
+                visit_path_strict(it, path, f)?;
+            }
+            Ok(())
+        }
+        Value::Object(m) => match m.get_mut(path[0].as_str()) {
+            Some(child) => visit_path_strict(child, &path[1..], f),
+            None => Ok(()),
+        },
+        Value::Null => Ok(()),
+        _ => Err(Error::msg(format!(
+            "updating name reference: considering field '{}': expected sequence or mapping node",
+            path.join("/")
+        ))),
+    }
 }

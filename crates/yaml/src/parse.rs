@@ -138,6 +138,15 @@ impl Builder<'_, '_> {
         match ev {
             Event::Scalar(text, style, anchor, tag) => {
                 let anchor = *anchor;
+                if self.schema == Schema::Core && *style == ScalarStyle::Plain && tag.is_none() {
+                    let t: &str = text;
+                    if matches!(
+                        t,
+                        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" | "-.inf" | "-.Inf" | "-.INF" | ".nan" | ".NaN" | ".NAN"
+                    ) {
+                        return Err(self.err(&span, &format!("json: unsupported value: {t} (not representable in JSON)")));
+                    }
+                }
                 let v = if self.schema == Schema::Yaml11 && *style == ScalarStyle::Plain && tag.is_none() {
                     resolve_plain_yaml11(text)
                 } else {
