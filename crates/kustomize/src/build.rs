@@ -293,6 +293,12 @@ impl Ctx<'_> {
             }
         }
 
+        for g in &k.generators {
+            for doc in self.plugin_docs(dir, &kfile, g)? {
+                self.run_generator_plugin(dir, &kfile, &doc, &mut acc.res)?;
+            }
+        }
+
         // Components.
         for c in &k.components {
             let p = normalize(&dir.join(c));
@@ -349,6 +355,11 @@ impl Ctx<'_> {
         for rep in &k.replacements {
             self.replacement(dir, &kfile, rep, &mut acc.res)?;
         }
+        for t in &k.transformers {
+            for doc in self.plugin_docs(dir, &kfile, t)? {
+                self.run_transformer_plugin(dir, &kfile, &doc, acc)?;
+            }
+        }
         for v in &k.vars {
             let name = v.get("name").and_then(|n| n.as_str()).unwrap_or("");
             if acc.vars.iter().any(|x| x.get("name").and_then(|n| n.as_str()) == Some(name)) {
@@ -357,6 +368,160 @@ impl Ctx<'_> {
             acc.vars.push(v.clone());
         }
         Ok(k)
+    }
+
+    /// The plugin configs named by a `generators:`/`transformers:` entry (a file or inline YAML).
+    fn plugin_docs(&self, dir: &Path, kfile: &str, entry: &str) -> Result<Vec<Value>, Error> {
+        let (text, origin) = if entry.contains('\n') {
+            (entry.to_string(), format!("{kfile} (inline plugin config)"))
+        } else {
+            let p = normalize(&dir.join(entry));
+            if self.fs.is_dir(&p) {
+                return Err(Error::msg(format!(
+                    "{kfile}: plugin configs from a kustomization directory ('{entry}') are not supported by tack"
+                )));
+            }
+            let b = self.read_file(dir, entry)?;
+            (String::from_utf8_lossy(&b).into_owned(), p.display().to_string())
+        };
+        let docs = tack_yaml::parse_documents(&text, &origin)?;
+        let mut out = Vec::new();
+        for d in docs {
+            if d.value.is_null() {
+                continue;
+            }
+            let annotations = d.value.get("metadata").and_then(|m| m.get("annotations"));
+            if annotations.is_some_and(|a| a.get("config.kubernetes.io/function").is_some()) {
+                return Err(Error::msg(format!(
+                    "{origin}: KRM function plugins (config.kubernetes.io/function) are not supported by tack"
+                )));
+            }
+            out.push(d.value);
+        }
+        Ok(out)
+    }
+
+    fn run_generator_plugin(&self, dir: &Path, kfile: &str, doc: &Value, res: &mut Vec<Resource>) -> Result<(), Error> {
+        let kind = doc.get("kind").and_then(|k| k.as_str()).unwrap_or("");
+        let secret = match kind {
+            "ConfigMapGenerator" => false,
+            "SecretGenerator" => true,
+            other => {
+                return Err(Error::msg(format!("{kfile}: generator plugin kind {other:?} is not supported by tack")));
+            }
+        };
+        let args = kustomization::decode_generator_plugin(doc, kfile, secret)?;
+        let opts = generators::merge_options(None, args.options.as_ref());
+        let reader = Reader { ctx: self, root: dir };
+        let (obj, needs_hash) = generators::generate(&args, secret, &opts, &reader)?;
+        let mut r = Resource::new(obj);
+        r.needs_hash = needs_hash;
+        merge_generated(res, r, &args.behavior, kfile)
+    }
+
+    fn run_transformer_plugin(&self, dir: &Path, kfile: &str, doc: &Value, acc: &mut Acc) -> Result<(), Error> {
+        let kind = doc.get("kind").and_then(|k| k.as_str()).unwrap_or("");
+        let specs = |key: &str| -> Result<Vec<FieldSpec>, Error> {
+            match doc.get(key) {
+                Some(Value::Array(a)) => a.iter().map(FieldSpec::from_value).collect(),
+                _ => Ok(Vec::new()),
+            }
+        };
+        let string_map = |key: &str| -> Vec<(String, String)> {
+            doc.get(key)
+                .and_then(|m| m.as_object())
+                .map(|m| {
+                    m.iter()
+                        .map(|(k, v)| (k.clone(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let s = |key: &str| doc.get(key).and_then(|v| v.as_str()).unwrap_or("").to_string();
+        let or_default = |v: Vec<FieldSpec>, d: &[FieldSpec]| if v.is_empty() { d.to_vec() } else { v };
+        match kind {
+            "PatchTransformer" => {
+                let p = kustomization::decode_patch_plugin(doc, kfile)?;
+                self.apply_patch(dir, kfile, &p, &mut acc.res, false)
+            }
+            "PatchStrategicMergeTransformer" => {
+                let mut entries = Vec::new();
+                if let Some(Value::Array(paths)) = doc.get("paths") {
+                    for p in paths.iter().filter_map(|p| p.as_str()) {
+                        entries.push(PatchEntry { path: Some(p.to_string()), ..Default::default() });
+                    }
+                }
+                let inline = s("patches");
+                if !inline.is_empty() {
+                    entries.push(PatchEntry { patch: Some(inline), ..Default::default() });
+                }
+                for e in &entries {
+                    self.apply_patch(dir, kfile, e, &mut acc.res, true)?;
+                }
+                Ok(())
+            }
+            "PatchJson6902Transformer" => {
+                let mut e = PatchEntry {
+                    target: doc.get("target").and_then(|t| t.as_object()).cloned(),
+                    ..Default::default()
+                };
+                let path = s("path");
+                if !path.is_empty() {
+                    e.path = Some(path);
+                } else {
+                    e.patch = Some(s("jsonOp"));
+                }
+                self.apply_patch(dir, kfile, &e, &mut acc.res, false)
+            }
+            "PrefixSuffixTransformer" | "PrefixTransformer" | "SuffixTransformer" => {
+                let fs = or_default(specs("fieldSpecs")?, &acc.config.name_prefix);
+                transform::prefix_suffix(&mut acc.res, &s("prefix"), "", &fs)?;
+                transform::prefix_suffix(&mut acc.res, "", &s("suffix"), &fs)
+            }
+            "LabelTransformer" => {
+                let fs = or_default(specs("fieldSpecs")?, &acc.config.common_labels);
+                transform::add_pairs(&mut acc.res, &fs, &string_map("labels"))
+            }
+            "AnnotationsTransformer" => {
+                let fs = or_default(specs("fieldSpecs")?, &acc.config.common_annotations);
+                transform::add_pairs(&mut acc.res, &fs, &string_map("annotations"))
+            }
+            "NamespaceTransformer" => {
+                let ns = doc.get("metadata").and_then(|m| m.get("namespace")).and_then(|n| n.as_str()).unwrap_or("");
+                let unset_only = doc.get("unsetOnly").and_then(|v| v.as_bool()).unwrap_or(false);
+                let subjects = doc.get("setRoleBindingSubjects").and_then(|v| v.as_str()).unwrap_or("defaultOnly");
+                transform::namespace_with(&mut acc.res, ns, unset_only, subjects)
+            }
+            "ImageTagTransformer" => {
+                let it = doc.get("imageTag").cloned().unwrap_or(Value::Null);
+                let g = |k: &str| it.get(k).and_then(|v| v.as_str()).unwrap_or("").to_string();
+                let image = crate::kustomization::Image {
+                    name: g("name"),
+                    new_name: g("newName"),
+                    new_tag: g("newTag"),
+                    digest: g("digest"),
+                    tag_suffix: g("tagSuffix"),
+                };
+                let fs = or_default(specs("fieldSpecs")?, &acc.config.images);
+                transform::images(&mut acc.res, &[image], &fs)
+            }
+            "ReplicaCountTransformer" => {
+                let r = doc.get("replica").cloned().unwrap_or(Value::Null);
+                let name = r.get("name").and_then(|v| v.as_str()).unwrap_or("").to_string();
+                let count = r.get("count").and_then(|v| v.as_i64()).unwrap_or(0);
+                let fs = or_default(specs("fieldSpecs")?, &acc.config.replicas);
+                transform::replicas(&mut acc.res, &[(name, count)], &fs)
+            }
+            "ReplacementTransformer" => {
+                if let Some(Value::Array(reps)) = doc.get("replacements") {
+                    for r in reps {
+                        self.replacement(dir, kfile, r, &mut acc.res)?;
+                    }
+                }
+                Ok(())
+            }
+            other => Err(Error::msg(format!("{kfile}: transformer plugin kind {other:?} is not supported by tack"))),
+        }
     }
 
     fn patch_text(&self, dir: &Path, kfile: &str, p: &PatchEntry) -> Result<(String, String), Error> {
@@ -1054,7 +1219,8 @@ fn resolve_vars(acc: &mut Acc) -> Result<(), Error> {
         let api = s("apiVersion");
         let field = v
             .get("fieldref")
-            .and_then(|f| f.get("fieldPath"))
+            .and_then(|f| f.as_object())
+            .and_then(|f| f.iter().find(|(k, _)| k.eq_ignore_ascii_case("fieldPath")).map(|(_, v)| v))
             .and_then(|f| f.as_str())
             .unwrap_or("metadata.name")
             .to_string();

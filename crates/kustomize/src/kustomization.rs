@@ -69,6 +69,8 @@ pub struct Kustomization {
     pub configurations: Vec<String>,
     pub openapi: Option<Map<String, Value>>,
     pub build_metadata: Vec<String>,
+    pub generators: Vec<String>,
+    pub transformers: Vec<String>,
     /// Deprecated fields used, for warnings.
     pub deprecated: Vec<&'static str>,
 }
@@ -459,7 +461,9 @@ pub fn decode(doc: &Value, file: &str) -> Result<Kustomization, Error> {
                     return Err(d.err(format!("field '{key}' is not supported by tack (helm chart inflation)")));
                 }
             }
-            "generators" | "transformers" | "validators" => {
+            "generators" => k.generators = d.strings(v, &fld)?,
+            "transformers" => k.transformers = d.strings(v, &fld)?,
+            "validators" => {
                 let list = d.strings(v, &fld)?;
                 if !list.is_empty() {
                     return Err(d.err(format!(
@@ -488,4 +492,30 @@ pub fn deprecation_warning(field: &str) -> String {
     format!(
         "# Warning: '{old}' is deprecated. Please use '{new}' instead.{extra} Run 'kustomize edit fix' to update your Kustomization automatically."
     )
+}
+
+/// Decodes the arguments of a `ConfigMapGenerator` / `SecretGenerator` plugin config.
+pub(crate) fn decode_generator_plugin(v: &Value, file: &str, secret: bool) -> Result<GeneratorArgs, Error> {
+    let d = Dec { file };
+    let mut m = v.as_object().cloned().unwrap_or_default();
+    let md = m.remove("metadata").unwrap_or(Value::Null);
+    m.remove("apiVersion");
+    m.remove("kind");
+    if let Some(n) = md.get("name") {
+        m.insert("name".into(), n.clone());
+    }
+    if let Some(n) = md.get("namespace") {
+        m.insert("namespace".into(), n.clone());
+    }
+    d.generator(&Value::Object(m), if secret { "secretGenerator" } else { "configMapGenerator" }, secret)
+}
+
+/// Decodes a `PatchTransformer` plugin config.
+pub(crate) fn decode_patch_plugin(v: &Value, file: &str) -> Result<PatchEntry, Error> {
+    let d = Dec { file };
+    let mut m = v.as_object().cloned().unwrap_or_default();
+    for k in ["apiVersion", "kind", "metadata"] {
+        m.remove(k);
+    }
+    d.patch(&Value::Object(m), "patches")
 }

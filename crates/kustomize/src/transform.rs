@@ -43,6 +43,11 @@ pub fn add_pairs(res: &mut [Resource], specs: &[FieldSpec], pairs: &[(String, St
 
 /// `namespace:`.
 pub fn namespace(res: &mut [Resource], ns: &str) -> Result<(), Error> {
+    namespace_with(res, ns, false, "defaultOnly")
+}
+
+/// The namespace transformer with its plugin options.
+pub fn namespace_with(res: &mut [Resource], ns: &str, unset_only: bool, subject_mode: &str) -> Result<(), Error> {
     if ns.is_empty() {
         return Ok(());
     }
@@ -52,7 +57,7 @@ pub fn namespace(res: &mut [Resource], ns: &str) -> Result<(), Error> {
         if gvk.kind == "Namespace" && gvk.group.is_empty() {
             r.set_name(ns);
         }
-        if !gvk.is_cluster_scoped() {
+        if !gvk.is_cluster_scoped() && (!unset_only || r.namespace().is_empty()) {
             r.set_namespace(ns);
         }
         match (gvk.group.as_str(), gvk.kind.as_str()) {
@@ -62,7 +67,12 @@ pub fn namespace(res: &mut [Resource], ns: &str) -> Result<(), Error> {
                         if let Value::Object(sm) = s {
                             let is_sa = sm.get("kind").and_then(|k| k.as_str()) == Some("ServiceAccount");
                             let is_default = sm.get("name").and_then(|k| k.as_str()) == Some("default");
-                            if is_sa && is_default {
+                            let apply = match subject_mode {
+                                "allServiceAccounts" => is_sa,
+                                "none" => false,
+                                _ => is_sa && is_default,
+                            };
+                            if apply {
                                 sm.insert("namespace".into(), Value::String(ns.into()));
                             }
                         }
