@@ -139,8 +139,11 @@ pub fn fix(res: &mut [Resource], refs: &[NameRef]) -> Result<(), Error> {
                                     }
                                     let old = m.get("name").and_then(|x| x.as_str()).unwrap_or("").to_string();
                                     let ns = m.get("namespace").and_then(|x| x.as_str()).map(str::to_string);
-                                    if let Some((name, _)) = pick(&old, Some(ns.as_deref().unwrap_or("")), None)? {
+                                    if let Some((name, new_ns)) = pick(&old, Some(ns.as_deref().unwrap_or("")), None)? {
                                         m.insert("name".into(), Value::String(name));
+                                        if ns.as_deref().is_some_and(|o| !ns_eq(o, &new_ns)) {
+                                            m.insert("namespace".into(), Value::String(new_ns));
+                                        }
                                     }
                                 }
                             }
@@ -150,7 +153,7 @@ pub fn fix(res: &mut [Resource], refs: &[NameRef]) -> Result<(), Error> {
                             let ns = m.get("namespace").and_then(|x| x.as_str()).map(str::to_string);
                             if let Some((name, new_ns)) = pick(&old, ns.as_deref(), None)? {
                                 m.insert("name".into(), Value::String(name));
-                                if ns.is_some() {
+                                if ns.as_deref().is_some_and(|o| !ns_eq(o, &new_ns)) {
                                     m.insert("namespace".into(), Value::String(new_ns));
                                 }
                             }

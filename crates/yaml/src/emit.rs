@@ -208,7 +208,14 @@ impl Emitter {
                 let s = number_text(n);
                 self.plain(&s, indent + BEST_INDENT, false)
             }
-            Value::String(s) => self.string_scalar(s, indent, simple_key),
+            Value::String(s) => {
+                if s.contains('\u{85}') {
+                    let folded = fold_nel(s);
+                    self.string_scalar(&folded, indent, simple_key)
+                } else {
+                    self.string_scalar(s, indent, simple_key)
+                }
+            }
         }
     }
 
@@ -327,10 +334,13 @@ impl Emitter {
         let chars: Vec<char> = s.chars().collect();
         let n = chars.len();
         let mut spaces = false;
+        // go-yaml's BOM test looks at the start of the value, not at the current character: a
+        // value that starts with a BOM has every character escaped.
+        let leading_bom = s.starts_with('\u{FEFF}');
         let mut i = 0;
         while i < n {
             let c = chars[i];
-            if !is_printable(c) || c == '\u{FEFF}' || is_break_char(c) || c == '"' || c == '\\' {
+            if leading_bom || !is_printable(c) || c == '\u{FEFF}' || is_break_char(c) || c == '"' || c == '\\' {
                 self.put('\\');
                 match c {
                     '\0' => self.put('0'),
@@ -426,6 +436,40 @@ impl Emitter {
         }
         self.whitespace = true;
     }
+}
+
+/// Kustomize prints resources through JSON, where a raw NEL (U+0085) stays unescaped and is
+/// then read back by go-yaml as a line break inside a double-quoted scalar: line folding turns
+/// one break into a space and `k` breaks into `k-1` newlines, trimming blanks around them.
+fn fold_nel(s: &str) -> String {
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = String::new();
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i] == '\u{85}' {
+            while out.ends_with(' ') || out.ends_with('\t') {
+                out.pop();
+            }
+            let mut k = 0;
+            while i < chars.len() && matches!(chars[i], '\u{85}' | ' ' | '\t') {
+                if chars[i] == '\u{85}' {
+                    k += 1;
+                }
+                i += 1;
+            }
+            if k == 1 {
+                out.push(' ');
+            } else {
+                for _ in 1..k {
+                    out.push('\n');
+                }
+            }
+        } else {
+            out.push(chars[i]);
+            i += 1;
+        }
+    }
+    out
 }
 
 fn is_break_char(c: char) -> bool {
