@@ -19,6 +19,29 @@ struct Ctx<'a> {
     opts: &'a Options,
     warnings: Vec<String>,
     stack: Vec<PathBuf>,
+    /// The top kustomization's directory (origin paths are relative to it).
+    top: PathBuf,
+    /// Whether transformer annotations are being recorded.
+    track: bool,
+}
+
+/// `to` relative to the directory `from` (both absolute and normalised).
+fn relative(from: &Path, to: &Path) -> String {
+    let f: Vec<_> = from.components().collect();
+    let t: Vec<_> = to.components().collect();
+    let common = f.iter().zip(t.iter()).take_while(|(a, b)| a == b).count();
+    let mut parts: Vec<String> = Vec::new();
+    for _ in common..f.len() {
+        parts.push("..".into());
+    }
+    for c in &t[common..] {
+        parts.push(c.as_os_str().to_string_lossy().into_owned());
+    }
+    parts.join("/")
+}
+
+fn configured_by(kfile_rel: &str, kind: &str) -> String {
+    format!("configuredIn: {kfile_rel}\nconfiguredBy:\n  apiVersion: builtin\n  kind: {kind}\n")
 }
 
 /// Accumulated state of one kustomization.
@@ -30,8 +53,11 @@ struct Acc {
 }
 
 pub fn run(fs: &dyn FileSystem, dir: &Path, opts: &Options) -> Result<Output, Error> {
-    let mut ctx = Ctx { fs, opts, warnings: Vec::new(), stack: Vec::new() };
     let dir = fs.canonicalize(dir).map_err(|e| Error::Io { path: dir.to_path_buf(), source: e })?;
+    let mut ctx = Ctx { fs, opts, warnings: Vec::new(), stack: Vec::new(), top: dir.clone(), track: false };
+    if let Ok((k, _)) = ctx.load_kustomization(&dir) {
+        ctx.track = k.build_metadata.iter().any(|b| b == "transformerAnnotations");
+    }
     let mut acc = Acc { config: TransformerConfig::builtin(), ..Default::default() };
     let k = ctx.build_kust(&dir, &mut acc, false)?;
 
@@ -59,8 +85,35 @@ pub fn run(fs: &dyn FileSystem, dir: &Path, opts: &Options) -> Result<Output, Er
             }
         }
     }
+    let origins = k.build_metadata.iter().any(|b| b == "originAnnotations");
     for r in acc.res.iter_mut() {
         strip_internal(&mut r.obj);
+        let mut add = Vec::new();
+        if origins {
+            if let Some(o) = &r.origin {
+                add.push(("config.kubernetes.io/origin", o.clone()));
+            }
+        }
+        if ctx.track && !r.transformations.is_empty() {
+            let mut t = String::new();
+            for e in &r.transformations {
+                for (i, line) in e.lines().enumerate() {
+                    t.push_str(if i == 0 { "- " } else { "  " });
+                    t.push_str(line);
+                    t.push('\n');
+                }
+            }
+            add.push(("alpha.config.kubernetes.io/transformations", t));
+        }
+        if !add.is_empty() {
+            let md = r.metadata_mut();
+            let ann = md.entry("annotations").or_insert_with(|| Value::Object(Map::new()));
+            if let Value::Object(a) = ann {
+                for (k, v) in add {
+                    a.insert(k.into(), Value::String(v));
+                }
+            }
+        }
     }
     Ok(Output { objects: acc.res.into_iter().map(|r| Value::Object(r.obj)).collect(), warnings: ctx.warnings })
 }
@@ -258,7 +311,11 @@ impl Ctx<'_> {
                     other => other,
                 })?;
                 let file = p.display().to_string();
-                let rs = self.parse_resources(&bytes, &file)?;
+                let mut rs = self.parse_resources(&bytes, &file)?;
+                let origin = format!("path: {}\n", relative(&self.top, &p));
+                for r in rs.iter_mut() {
+                    r.origin = Some(origin.clone());
+                }
                 append(&mut acc.res, rs, &file)?;
             }
         }
@@ -289,6 +346,8 @@ impl Ctx<'_> {
                     .map_err(|e| Error::msg(format!("{kfile}: {} {}: {e}", if secret { "secretGenerator" } else { "configMapGenerator" }, g.name)))?;
                 let mut r = Resource::new(obj);
                 r.needs_hash = needs_hash;
+                let kind = if secret { "SecretGenerator" } else { "ConfigMapGenerator" };
+                r.origin = Some(configured_by(&relative(&self.top, Path::new(&kfile)), kind));
                 merge_generated(&mut acc.res, r, &g.behavior, &kfile)?;
             }
         }
@@ -319,15 +378,29 @@ impl Ctx<'_> {
                 PatchEntry { patch: Some(p.clone()), ..Default::default() }
             });
         }
+        let krel = relative(&self.top, Path::new(&kfile));
         for p in &smp_entries {
-            self.apply_patch(dir, &kfile, p, &mut acc.res, true)?;
+            self.tracked(&krel, "PatchStrategicMergeTransformer", &mut acc.res, |res| {
+                self.apply_patch(dir, &kfile, p, res, true)
+            })?;
         }
         for p in &k.patches {
-            self.apply_patch(dir, &kfile, p, &mut acc.res, false)?;
+            self.tracked(&krel, "PatchTransformer", &mut acc.res, |res| self.apply_patch(dir, &kfile, p, res, false))?;
         }
-        transform::namespace(&mut acc.res, &k.namespace)?;
-        transform::prefix_suffix(&mut acc.res, &k.name_prefix, "", &acc.config.name_prefix)?;
-        transform::prefix_suffix(&mut acc.res, "", &k.name_suffix, &acc.config.name_prefix)?;
+        if !k.namespace.is_empty() {
+            self.tracked(&krel, "NamespaceTransformer", &mut acc.res, |res| transform::namespace(res, &k.namespace))?;
+        }
+        let np = acc.config.name_prefix.clone();
+        if !k.name_prefix.is_empty() {
+            self.tracked(&krel, "PrefixTransformer", &mut acc.res, |res| {
+                transform::prefix_suffix(res, &k.name_prefix, "", &np)
+            })?;
+        }
+        if !k.name_suffix.is_empty() {
+            self.tracked(&krel, "SuffixTransformer", &mut acc.res, |res| {
+                transform::prefix_suffix(res, "", &k.name_suffix, &np)
+            })?;
+        }
         // Labels.
         for l in &k.labels {
             let mut specs: Vec<FieldSpec> = if l.include_selectors {
@@ -343,17 +416,33 @@ impl Ctx<'_> {
             for f in &l.fields {
                 specs.push(FieldSpec::from_value(f)?);
             }
-            transform::add_pairs(&mut acc.res, &specs, &l.pairs)?;
+            self.tracked(&krel, "LabelTransformer", &mut acc.res, |res| transform::add_pairs(res, &specs, &l.pairs))?;
         }
-        transform::add_pairs(&mut acc.res, &acc.config.common_labels, &k.common_labels)?;
-        transform::add_pairs(&mut acc.res, &acc.config.common_annotations, &k.common_annotations)?;
+        if !k.common_labels.is_empty() {
+            let cl = acc.config.common_labels.clone();
+            self.tracked(&krel, "LabelTransformer", &mut acc.res, |res| transform::add_pairs(res, &cl, &k.common_labels))?;
+        }
+        if !k.common_annotations.is_empty() {
+            let ca = acc.config.common_annotations.clone();
+            self.tracked(&krel, "AnnotationsTransformer", &mut acc.res, |res| {
+                transform::add_pairs(res, &ca, &k.common_annotations)
+            })?;
+        }
         for p in &k.patches_json6902 {
-            self.apply_patch(dir, &kfile, p, &mut acc.res, false)?;
+            self.tracked(&krel, "PatchJson6902Transformer", &mut acc.res, |res| {
+                self.apply_patch(dir, &kfile, p, res, false)
+            })?;
         }
-        transform::replicas(&mut acc.res, &k.replicas, &acc.config.replicas)?;
-        transform::images(&mut acc.res, &k.images, &acc.config.images)?;
+        if !k.replicas.is_empty() {
+            let rs = acc.config.replicas.clone();
+            self.tracked(&krel, "ReplicaCountTransformer", &mut acc.res, |res| transform::replicas(res, &k.replicas, &rs))?;
+        }
+        if !k.images.is_empty() {
+            let is = acc.config.images.clone();
+            self.tracked(&krel, "ImageTagTransformer", &mut acc.res, |res| transform::images(res, &k.images, &is))?;
+        }
         for rep in &k.replacements {
-            self.replacement(dir, &kfile, rep, &mut acc.res)?;
+            self.tracked(&krel, "ReplacementTransformer", &mut acc.res, |res| self.replacement(dir, &kfile, rep, res))?;
         }
         for t in &k.transformers {
             for doc in self.plugin_docs(dir, &kfile, t)? {
@@ -368,6 +457,31 @@ impl Ctx<'_> {
             acc.vars.push(v.clone());
         }
         Ok(k)
+    }
+
+    /// Runs a transformer step, recording it on the resources it changed when transformer
+    /// annotations are enabled.
+    fn tracked(
+        &self,
+        krel: &str,
+        kind: &str,
+        res: &mut Vec<Resource>,
+        f: impl FnOnce(&mut Vec<Resource>) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        if !self.track {
+            return f(res);
+        }
+        let before: Vec<Map<String, Value>> = res.iter().map(|r| r.obj.clone()).collect();
+        f(res)?;
+        if before.len() == res.len() {
+            let entry = configured_by(krel, kind);
+            for (r, b) in res.iter_mut().zip(before.iter()) {
+                if &r.obj != b {
+                    r.transformations.push(entry.clone());
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The plugin configs named by a `generators:`/`transformers:` entry (a file or inline YAML).

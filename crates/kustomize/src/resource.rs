@@ -53,27 +53,32 @@ impl ResId {
     }
 }
 
-/// Facts about a generated object.
-#[derive(Debug, Clone, Default)]
-pub struct GenInfo {
-    pub behavior: String,
-}
-
 /// One object being built.
 #[derive(Debug, Clone)]
 pub struct Resource {
     pub obj: Map<String, Value>,
     /// Identities this resource had before renames, oldest first.
     pub prev_ids: Vec<ResId>,
-    pub generated: Option<GenInfo>,
     pub needs_hash: bool,
     pub prefixes: Vec<String>,
     pub suffixes: Vec<String>,
+    /// `config.kubernetes.io/origin` text (build metadata).
+    pub origin: Option<String>,
+    /// `alpha.config.kubernetes.io/transformations` entries (build metadata).
+    pub transformations: Vec<String>,
 }
 
 impl Resource {
     pub fn new(obj: Map<String, Value>) -> Resource {
-        Resource { obj, prev_ids: Vec::new(), generated: None, needs_hash: false, prefixes: Vec::new(), suffixes: Vec::new() }
+        Resource {
+            obj,
+            prev_ids: Vec::new(),
+            needs_hash: false,
+            prefixes: Vec::new(),
+            suffixes: Vec::new(),
+            origin: None,
+            transformations: Vec::new(),
+        }
     }
 
     pub fn str_at(&self, path: &[&str]) -> String {
@@ -108,9 +113,6 @@ impl Resource {
     }
     pub fn cur_id(&self) -> ResId {
         ResId { gvk: self.gvk(), name: self.name(), namespace: self.namespace() }
-    }
-    pub fn org_id(&self) -> ResId {
-        self.prev_ids.first().cloned().unwrap_or_else(|| self.cur_id())
     }
     /// Current and previous identities.
     pub fn all_ids(&self) -> Vec<ResId> {
