@@ -23,6 +23,8 @@ struct Ctx<'a> {
     top: PathBuf,
     /// Whether transformer annotations are being recorded.
     track: bool,
+    /// Schema for strategic merge (`openapi:`).
+    schema: crate::openapi::Schema,
 }
 
 /// `to` relative to the directory `from` (both absolute and normalised).
@@ -54,7 +56,7 @@ struct Acc {
 
 pub fn run(fs: &dyn FileSystem, dir: &Path, opts: &Options) -> Result<Output, Error> {
     let dir = fs.canonicalize(dir).map_err(|e| Error::Io { path: dir.to_path_buf(), source: e })?;
-    let mut ctx = Ctx { fs, opts, warnings: Vec::new(), stack: Vec::new(), top: dir.clone(), track: false };
+    let mut ctx = Ctx { fs, opts, warnings: Vec::new(), stack: Vec::new(), top: dir.clone(), track: false, schema: Default::default() };
     if let Ok((k, _)) = ctx.load_kustomization(&dir) {
         ctx.track = k.build_metadata.iter().any(|b| b == "transformerAnnotations");
     }
@@ -332,8 +334,14 @@ impl Ctx<'_> {
             crd_config(&v, &mut acc.config)?;
         }
         if let Some(o) = &k.openapi {
-            if o.contains_key("path") {
-                return Err(Error::msg(format!("{kfile}: field 'openapi.path' (custom schema) is not supported by tack yet")));
+            if let Some(p) = o.get("path").and_then(|p| p.as_str()) {
+                let b = self.read_file(dir, p)?;
+                let v = tack_yaml::parse_one(&String::from_utf8_lossy(&b), p)?;
+                self.schema = crate::openapi::Schema::Custom(v);
+            } else if let Some(v) = o.get("version").and_then(|v| v.as_str()) {
+                if v != "v1.21.2" {
+                    return Err(Error::msg(format!("{kfile}: openapi version {v:?} is not built in (only v1.21.2)")));
+                }
             }
         }
 
@@ -715,7 +723,7 @@ impl Ctx<'_> {
                             }
                         }
                     }
-                    if !apply_smp(res, i, &patch, p, &origin)? {
+                    if !apply_smp(res, i, &patch, p, &origin, &self.schema)? {
                         continue;
                     }
                 }
@@ -755,7 +763,7 @@ impl Ctx<'_> {
                     )));
                 }
                 1 => {
-                    apply_smp(res, matches[0], d, p, &origin)?;
+                    apply_smp(res, matches[0], d, p, &origin, &self.schema)?;
                 }
                 _ => {
                     return Err(Error::msg(format!(
@@ -797,11 +805,18 @@ fn ns_equal(a: &str, b: &str) -> bool {
 }
 
 /// Applies an SMP to `res[i]`; returns false when the resource was deleted.
-fn apply_smp(res: &mut Vec<Resource>, i: usize, patch: &Value, p: &PatchEntry, origin: &str) -> Result<bool, Error> {
+fn apply_smp(
+    res: &mut Vec<Resource>,
+    i: usize,
+    patch: &Value,
+    p: &PatchEntry,
+    origin: &str,
+    schema: &crate::openapi::Schema,
+) -> Result<bool, Error> {
     let gvk = res[i].gvk();
     let old = res[i].cur_id();
     let cur = Value::Object(res[i].obj.clone());
-    match crate::smp::apply(&cur, patch, &gvk).map_err(|e| Error::msg(format!("{origin}: {e}")))? {
+    match crate::smp::apply(&cur, patch, &gvk, schema).map_err(|e| Error::msg(format!("{origin}: {e}")))? {
         Some(Value::Object(m)) => {
             res[i].obj = m;
             let r = &mut res[i];

@@ -74,6 +74,59 @@ fn is_builtin_group(group: &str) -> bool {
     )
 }
 
+/// The schema used for strategic-merge list keys.
+#[derive(Debug, Clone, Default)]
+pub enum Schema {
+    /// Kubernetes v1.21 built-in types.
+    #[default]
+    Builtin,
+    /// A user schema (`openapi: {path: ...}`), replacing the built-in one.
+    Custom(serde_json::Value),
+}
+
+/// The merge keys of an associative list at `path` under `schema`.
+pub fn merge_keys(schema: &Schema, gvk: &Gvk, path: &[String]) -> Option<Vec<String>> {
+    match schema {
+        Schema::Builtin => list_merge_keys(gvk, path).map(|v| v.into_iter().map(str::to_string).collect()),
+        Schema::Custom(doc) => custom_merge_keys(doc, gvk, path),
+    }
+}
+
+fn custom_merge_keys(doc: &serde_json::Value, gvk: &Gvk, path: &[String]) -> Option<Vec<String>> {
+    let defs = doc.get("definitions")?.as_object()?;
+    let resolve = |v: &serde_json::Value| -> Option<serde_json::Value> {
+        match v.get("$ref").and_then(|r| r.as_str()) {
+            Some(r) => defs.get(r.trim_start_matches("#/definitions/")).cloned(),
+            None => Some(v.clone()),
+        }
+    };
+    let root = defs.values().find(|d| {
+        d.get("x-kubernetes-group-version-kind").and_then(|g| g.as_array()).is_some_and(|a| {
+            a.iter().any(|g| {
+                let s = |k: &str| g.get(k).and_then(|x| x.as_str()).unwrap_or("");
+                s("group") == gvk.group && s("version") == gvk.version && s("kind") == gvk.kind
+            })
+        })
+    })?;
+    let mut cur = root.clone();
+    for (i, seg) in path.iter().enumerate() {
+        if cur.get("type").and_then(|t| t.as_str()) == Some("array") {
+            cur = resolve(cur.get("items")?)?;
+        }
+        let prop = cur.get("properties")?.get(seg)?;
+        if i == path.len() - 1 {
+            let strategy = prop.get("x-kubernetes-patch-strategy").and_then(|s| s.as_str()).unwrap_or("");
+            let key = prop.get("x-kubernetes-patch-merge-key").and_then(|s| s.as_str())?;
+            if !strategy.split(',').any(|s| s == "merge") {
+                return None;
+            }
+            return Some(vec![key.to_string()]);
+        }
+        cur = resolve(prop)?;
+    }
+    None
+}
+
 /// The merge keys of an associative list at `path` (field names from the object root), or
 /// `None` when the list is replaced as a whole.
 pub fn list_merge_keys(gvk: &Gvk, path: &[String]) -> Option<Vec<&'static str>> {

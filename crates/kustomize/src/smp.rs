@@ -5,6 +5,7 @@
 use serde_json::{Map, Value};
 
 use crate::Error;
+use crate::openapi::Schema;
 use crate::resource::Gvk;
 
 /// Outcome of merging into a node.
@@ -14,19 +15,25 @@ enum Merged {
 }
 
 /// Applies `patch` to `dest` (a whole resource). Returns `None` when the patch deletes the object.
-pub fn apply(dest: &Value, patch: &Value, gvk: &Gvk) -> Result<Option<Value>, Error> {
+pub fn apply(dest: &Value, patch: &Value, gvk: &Gvk, schema: &Schema) -> Result<Option<Value>, Error> {
     let mut path = Vec::new();
-    match merge(Some(dest), patch, gvk, &mut path)? {
+    let cx = Cx { gvk, schema };
+    match merge(Some(dest), patch, &cx, &mut path)? {
         Merged::Keep(v) => Ok(Some(v)),
         Merged::Delete => Ok(None),
     }
+}
+
+struct Cx<'a> {
+    gvk: &'a Gvk,
+    schema: &'a Schema,
 }
 
 fn directive(m: &Map<String, Value>) -> Option<&str> {
     m.get("$patch").and_then(|v| v.as_str())
 }
 
-fn merge(dest: Option<&Value>, patch: &Value, gvk: &Gvk, path: &mut Vec<String>) -> Result<Merged, Error> {
+fn merge(dest: Option<&Value>, patch: &Value, gvk: &Cx<'_>, path: &mut Vec<String>) -> Result<Merged, Error> {
     match patch {
         Value::Object(pm) => {
             match directive(pm) {
@@ -85,13 +92,14 @@ fn merge(dest: Option<&Value>, patch: &Value, gvk: &Gvk, path: &mut Vec<String>)
                     .collect();
                 return Ok(Merged::Keep(Value::Array(items)));
             }
-            let keys = crate::openapi::list_merge_keys(gvk, path);
+            let keys = crate::openapi::merge_keys(gvk.schema, gvk.gvk, path);
             let dl = match dest {
                 Some(Value::Array(d)) => d.clone(),
                 _ => Vec::new(),
             };
             match keys {
                 Some(keys) if pl.iter().chain(dl.iter()).all(|e| e.is_object()) => {
+                    let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
                     merge_assoc(dl, pl, &keys, gvk, path)
                 }
                 _ => Ok(Merged::Keep(strip(patch))),
@@ -120,7 +128,7 @@ fn merge_assoc(
     mut dl: Vec<Value>,
     pl: &[Value],
     keys: &[&str],
-    gvk: &Gvk,
+    gvk: &Cx<'_>,
     path: &mut Vec<String>,
 ) -> Result<Merged, Error> {
     let multi = keys.len() > 1;
@@ -210,14 +218,14 @@ mod tests {
     #[test]
     fn empty_patch_is_identity() {
         let d = json!({"a": {"b": [1, 2]}, "c": "x"});
-        assert_eq!(apply(&d, &json!({}), &dep()).ok().flatten(), Some(d));
+        assert_eq!(apply(&d, &json!({}), &dep(), &Schema::Builtin).ok().flatten(), Some(d));
     }
 
     #[test]
     fn associative_order_patch_first() {
         let d = json!({"spec": {"template": {"spec": {"containers": [{"name": "a"}, {"name": "b", "image": "b:1"}]}}}});
         let p = json!({"spec": {"template": {"spec": {"containers": [{"name": "b", "image": "b:2"}, {"name": "c"}]}}}});
-        let r = apply(&d, &p, &dep()).ok().flatten();
+        let r = apply(&d, &p, &dep(), &Schema::Builtin).ok().flatten();
         assert_eq!(
             r,
             Some(json!({"spec": {"template": {"spec": {"containers": [{"name": "b", "image": "b:2"}, {"name": "c"}, {"name": "a"}]}}}}))
@@ -227,8 +235,8 @@ mod tests {
     #[test]
     fn null_deletes_and_delete_directive() {
         let d = json!({"a": 1, "b": {"c": 2}});
-        assert_eq!(apply(&d, &json!({"a": null}), &dep()).ok().flatten(), Some(json!({"b": {"c": 2}})));
-        assert_eq!(apply(&d, &json!({"b": {"$patch": "delete"}}), &dep()).ok().flatten(), Some(json!({"a": 1})));
-        assert!(matches!(apply(&d, &json!({"$patch": "delete"}), &dep()), Ok(None)));
+        assert_eq!(apply(&d, &json!({"a": null}), &dep(), &Schema::Builtin).ok().flatten(), Some(json!({"b": {"c": 2}})));
+        assert_eq!(apply(&d, &json!({"b": {"$patch": "delete"}}), &dep(), &Schema::Builtin).ok().flatten(), Some(json!({"a": 1})));
+        assert!(matches!(apply(&d, &json!({"$patch": "delete"}), &dep(), &Schema::Builtin), Ok(None)));
     }
 }
