@@ -55,12 +55,26 @@ struct Acc {
 }
 
 pub fn run(fs: &dyn FileSystem, dir: &Path, opts: &Options) -> Result<Output, Error> {
-    let dir = fs.canonicalize(dir).map_err(|e| Error::Io { path: dir.to_path_buf(), source: e })?;
-    let mut ctx = Ctx { fs, opts, warnings: Vec::new(), stack: Vec::new(), top: dir.clone(), track: false, schema: Default::default() };
+    let dir = fs.canonicalize(dir).map_err(|e| Error::Io {
+        path: dir.to_path_buf(),
+        source: e,
+    })?;
+    let mut ctx = Ctx {
+        fs,
+        opts,
+        warnings: Vec::new(),
+        stack: Vec::new(),
+        top: dir.clone(),
+        track: false,
+        schema: Default::default(),
+    };
     if let Ok((k, _)) = ctx.load_kustomization(&dir) {
         ctx.track = k.build_metadata.iter().any(|b| b == "transformerAnnotations");
     }
-    let mut acc = Acc { config: TransformerConfig::builtin(), ..Default::default() };
+    let mut acc = Acc {
+        config: TransformerConfig::builtin(),
+        ..Default::default()
+    };
     let k = ctx.build_kust(&dir, &mut acc, false)?;
 
     // Hash suffixes.
@@ -75,7 +89,10 @@ pub fn run(fs: &dyn FileSystem, dir: &Path, opts: &Options) -> Result<Output, Er
     crate::nameref::fix(&mut acc.res, &acc.config.name_reference)?;
     resolve_vars(&mut acc)?;
     acc.res.retain(|r| {
-        r.annotations().get("config.kubernetes.io/local-config").and_then(|v| v.as_str()) != Some("true")
+        r.annotations()
+            .get("config.kubernetes.io/local-config")
+            .and_then(|v| v.as_str())
+            != Some("true")
     });
     sort(&mut acc.res, k.sort_options.as_ref(), &dir)?;
     if k.build_metadata.iter().any(|b| b == "managedByLabel") {
@@ -83,7 +100,10 @@ pub fn run(fs: &dyn FileSystem, dir: &Path, opts: &Options) -> Result<Output, Er
             let md = r.metadata_mut();
             let labels = md.entry("labels").or_insert_with(|| Value::Object(Map::new()));
             if let Value::Object(l) = labels {
-                l.insert("app.kubernetes.io/managed-by".into(), Value::String("kustomize-(devel)".into()));
+                l.insert(
+                    "app.kubernetes.io/managed-by".into(),
+                    Value::String("kustomize-(devel)".into()),
+                );
             }
         }
     }
@@ -91,10 +111,8 @@ pub fn run(fs: &dyn FileSystem, dir: &Path, opts: &Options) -> Result<Output, Er
     for r in acc.res.iter_mut() {
         strip_internal(&mut r.obj);
         let mut add = Vec::new();
-        if origins {
-            if let Some(o) = &r.origin {
-                add.push(("config.kubernetes.io/origin", o.clone()));
-            }
+        if origins && let Some(o) = &r.origin {
+            add.push(("config.kubernetes.io/origin", o.clone()));
         }
         if ctx.track && !r.transformations.is_empty() {
             let mut t = String::new();
@@ -109,7 +127,9 @@ pub fn run(fs: &dyn FileSystem, dir: &Path, opts: &Options) -> Result<Output, Er
         }
         if !add.is_empty() {
             let md = r.metadata_mut();
-            let ann = md.entry("annotations").or_insert_with(|| Value::Object(Map::new()));
+            let ann = md
+                .entry("annotations")
+                .or_insert_with(|| Value::Object(Map::new()));
             if let Value::Object(a) = ann {
                 for (k, v) in add {
                     a.insert(k.into(), Value::String(v));
@@ -117,17 +137,20 @@ pub fn run(fs: &dyn FileSystem, dir: &Path, opts: &Options) -> Result<Output, Er
             }
         }
     }
-    Ok(Output { objects: acc.res.into_iter().map(|r| Value::Object(r.obj)).collect(), warnings: ctx.warnings })
+    Ok(Output {
+        objects: acc.res.into_iter().map(|r| Value::Object(r.obj)).collect(),
+        warnings: ctx.warnings,
+    })
 }
 
 fn strip_internal(obj: &mut Map<String, Value>) {
-    if let Some(Value::Object(md)) = obj.get_mut("metadata") {
-        if let Some(Value::Object(a)) = md.get_mut("annotations") {
-            a.remove("kustomize.config.k8s.io/needs-hash");
-            a.remove("kustomize.config.k8s.io/behavior");
-            if a.is_empty() {
-                md.remove("annotations");
-            }
+    if let Some(Value::Object(md)) = obj.get_mut("metadata")
+        && let Some(Value::Object(a)) = md.get_mut("annotations")
+    {
+        a.remove("kustomize.config.k8s.io/needs-hash");
+        a.remove("kustomize.config.k8s.io/behavior");
+        if a.is_empty() {
+            md.remove("annotations");
         }
     }
 }
@@ -169,7 +192,10 @@ fn sort(res: &mut [Resource], so: Option<&Value>, dir: &Path) -> Result<(), Erro
             transform::legacy_sort(res, &f, &l);
             Ok(())
         }
-        other => Err(Error::msg(format!("{}: unknown sortOptions.order {other:?}", dir.display()))),
+        other => Err(Error::msg(format!(
+            "{}: unknown sortOptions.order {other:?}",
+            dir.display()
+        ))),
     }
 }
 
@@ -205,7 +231,10 @@ impl SourceReader for Reader<'_, '_> {
 impl Ctx<'_> {
     fn read_file(&self, root: &Path, rel: &str) -> Result<Vec<u8>, Error> {
         let joined = normalize(&root.join(rel));
-        let real = self.fs.canonicalize(&joined).map_err(|e| Error::Io { path: joined.clone(), source: e })?;
+        let real = self.fs.canonicalize(&joined).map_err(|e| Error::Io {
+            path: joined.clone(),
+            source: e,
+        })?;
         if self.opts.load_restrictor == LoadRestrictor::RootOnly && !real.starts_with(root) {
             return Err(Error::msg(format!(
                 "security; file '{}' is not in or below '{}'",
@@ -213,7 +242,10 @@ impl Ctx<'_> {
                 root.display()
             )));
         }
-        self.fs.read(&real).map_err(|e| Error::Io { path: real.clone(), source: e })
+        self.fs.read(&real).map_err(|e| Error::Io {
+            path: real.clone(),
+            source: e,
+        })
     }
 
     fn load_kustomization(&self, dir: &Path) -> Result<(Kustomization, String), Error> {
@@ -237,10 +269,17 @@ impl Ctx<'_> {
         }
         let path = dir.join(found[0]);
         let file = path.display().to_string();
-        let bytes = self.fs.read(&path).map_err(|e| Error::Io { path: path.clone(), source: e })?;
+        let bytes = self.fs.read(&path).map_err(|e| Error::Io {
+            path: path.clone(),
+            source: e,
+        })?;
         let text = String::from_utf8_lossy(&bytes);
         let docs = tack_yaml::parse_documents_with(&text, &file, tack_yaml::Schema::Yaml11)?;
-        let doc = docs.into_iter().map(|d| d.value).find(|v| !v.is_null()).unwrap_or(Value::Null);
+        let doc = docs
+            .into_iter()
+            .map(|d| d.value)
+            .find(|v| !v.is_null())
+            .unwrap_or(Value::Null);
         Ok((kustomization::decode(&doc, &file)?, file))
     }
 
@@ -253,7 +292,10 @@ impl Ctx<'_> {
                 Value::Null => {}
                 Value::Object(m) => expand(m, file, &mut out)?,
                 other => {
-                    return Err(Error::msg(format!("{file}:{}: expected a map of a resource, got {other}", d.line)));
+                    return Err(Error::msg(format!(
+                        "{file}:{}: expected a map of a resource, got {other}",
+                        d.line
+                    )));
                 }
             }
         }
@@ -262,7 +304,10 @@ impl Ctx<'_> {
 
     fn build_kust(&mut self, dir: &Path, acc: &mut Acc, as_component: bool) -> Result<Kustomization, Error> {
         if self.stack.iter().any(|d| d == dir) {
-            return Err(Error::msg(format!("cycle detected: {} is already being built", dir.display())));
+            return Err(Error::msg(format!(
+                "cycle detected: {} is already being built",
+                dir.display()
+            )));
         }
         self.stack.push(dir.to_path_buf());
         let r = self.build_kust_inner(dir, acc, as_component);
@@ -270,7 +315,12 @@ impl Ctx<'_> {
         r
     }
 
-    fn build_kust_inner(&mut self, dir: &Path, acc: &mut Acc, as_component: bool) -> Result<Kustomization, Error> {
+    fn build_kust_inner(
+        &mut self,
+        dir: &Path,
+        acc: &mut Acc,
+        as_component: bool,
+    ) -> Result<Kustomization, Error> {
         let (k, kfile) = self.load_kustomization(dir)?;
         if as_component && !k.is_component {
             return Err(Error::msg(format!(
@@ -294,12 +344,20 @@ impl Ctx<'_> {
         // Resources.
         for entry in &k.resources {
             if entry.contains("://") || entry.starts_with("github.com/") || entry.starts_with("git@") {
-                return Err(Error::msg(format!("{kfile}: remote resource {entry:?} is not supported by tack")));
+                return Err(Error::msg(format!(
+                    "{kfile}: remote resource {entry:?} is not supported by tack"
+                )));
             }
             let p = normalize(&dir.join(entry));
             if self.fs.is_dir(&p) {
-                let real = self.fs.canonicalize(&p).map_err(|e| Error::Io { path: p.clone(), source: e })?;
-                let mut sub = Acc { config: TransformerConfig::builtin(), ..Default::default() };
+                let real = self.fs.canonicalize(&p).map_err(|e| Error::Io {
+                    path: p.clone(),
+                    source: e,
+                })?;
+                let mut sub = Acc {
+                    config: TransformerConfig::builtin(),
+                    ..Default::default()
+                };
                 self.build_kust(&real, &mut sub, false)?;
                 append(&mut acc.res, sub.res, &kfile)?;
                 merge_config(&mut acc.config, &sub.config);
@@ -338,10 +396,12 @@ impl Ctx<'_> {
                 let b = self.read_file(dir, p)?;
                 let v = tack_yaml::parse_one(&String::from_utf8_lossy(&b), p)?;
                 self.schema = crate::openapi::Schema::Custom(v);
-            } else if let Some(v) = o.get("version").and_then(|v| v.as_str()) {
-                if v != "v1.21.2" {
-                    return Err(Error::msg(format!("{kfile}: openapi version {v:?} is not built in (only v1.21.2)")));
-                }
+            } else if let Some(v) = o.get("version").and_then(|v| v.as_str())
+                && v != "v1.21.2"
+            {
+                return Err(Error::msg(format!(
+                    "{kfile}: openapi version {v:?} is not built in (only v1.21.2)"
+                )));
             }
         }
 
@@ -350,11 +410,24 @@ impl Ctx<'_> {
         for (list, secret) in [(&k.config_map_generator, false), (&k.secret_generator, true)] {
             for g in list {
                 let opts = generators::merge_options(k.generator_options.as_ref(), g.options.as_ref());
-                let (obj, needs_hash) = generators::generate(g, secret, &opts, &reader)
-                    .map_err(|e| Error::msg(format!("{kfile}: {} {}: {e}", if secret { "secretGenerator" } else { "configMapGenerator" }, g.name)))?;
+                let (obj, needs_hash) = generators::generate(g, secret, &opts, &reader).map_err(|e| {
+                    Error::msg(format!(
+                        "{kfile}: {} {}: {e}",
+                        if secret {
+                            "secretGenerator"
+                        } else {
+                            "configMapGenerator"
+                        },
+                        g.name
+                    ))
+                })?;
                 let mut r = Resource::new(obj);
                 r.needs_hash = needs_hash;
-                let kind = if secret { "SecretGenerator" } else { "ConfigMapGenerator" };
+                let kind = if secret {
+                    "SecretGenerator"
+                } else {
+                    "ConfigMapGenerator"
+                };
                 r.origin = Some(configured_by(&relative(&self.top, Path::new(&kfile)), kind));
                 merge_generated(&mut acc.res, r, &g.behavior, &kfile)?;
             }
@@ -369,9 +442,14 @@ impl Ctx<'_> {
         // Components.
         for c in &k.components {
             let p = normalize(&dir.join(c));
-            let real = self.fs.canonicalize(&p).map_err(|e| Error::Io { path: p.clone(), source: e })?;
+            let real = self.fs.canonicalize(&p).map_err(|e| Error::Io {
+                path: p.clone(),
+                source: e,
+            })?;
             if !self.fs.is_dir(&real) {
-                return Err(Error::msg(format!("{kfile}: component '{c}' must be a directory")));
+                return Err(Error::msg(format!(
+                    "{kfile}: component '{c}' must be a directory"
+                )));
             }
             self.build_kust(&real, acc, true)?;
         }
@@ -381,9 +459,15 @@ impl Ctx<'_> {
         for p in &k.patches_strategic_merge {
             let is_file = self.fs.is_file(&normalize(&dir.join(p)));
             smp_entries.push(if is_file {
-                PatchEntry { path: Some(p.clone()), ..Default::default() }
+                PatchEntry {
+                    path: Some(p.clone()),
+                    ..Default::default()
+                }
             } else {
-                PatchEntry { patch: Some(p.clone()), ..Default::default() }
+                PatchEntry {
+                    patch: Some(p.clone()),
+                    ..Default::default()
+                }
             });
         }
         let krel = relative(&self.top, Path::new(&kfile));
@@ -393,10 +477,14 @@ impl Ctx<'_> {
             })?;
         }
         for p in &k.patches {
-            self.tracked(&krel, "PatchTransformer", &mut acc.res, |res| self.apply_patch(dir, &kfile, p, res, false))?;
+            self.tracked(&krel, "PatchTransformer", &mut acc.res, |res| {
+                self.apply_patch(dir, &kfile, p, res, false)
+            })?;
         }
         if !k.namespace.is_empty() {
-            self.tracked(&krel, "NamespaceTransformer", &mut acc.res, |res| transform::namespace(res, &k.namespace))?;
+            self.tracked(&krel, "NamespaceTransformer", &mut acc.res, |res| {
+                transform::namespace(res, &k.namespace)
+            })?;
         }
         let np = acc.config.name_prefix.clone();
         if !k.name_prefix.is_empty() {
@@ -424,11 +512,15 @@ impl Ctx<'_> {
             for f in &l.fields {
                 specs.push(FieldSpec::from_value(f)?);
             }
-            self.tracked(&krel, "LabelTransformer", &mut acc.res, |res| transform::add_pairs(res, &specs, &l.pairs))?;
+            self.tracked(&krel, "LabelTransformer", &mut acc.res, |res| {
+                transform::add_pairs(res, &specs, &l.pairs)
+            })?;
         }
         if !k.common_labels.is_empty() {
             let cl = acc.config.common_labels.clone();
-            self.tracked(&krel, "LabelTransformer", &mut acc.res, |res| transform::add_pairs(res, &cl, &k.common_labels))?;
+            self.tracked(&krel, "LabelTransformer", &mut acc.res, |res| {
+                transform::add_pairs(res, &cl, &k.common_labels)
+            })?;
         }
         if !k.common_annotations.is_empty() {
             let ca = acc.config.common_annotations.clone();
@@ -443,14 +535,20 @@ impl Ctx<'_> {
         }
         if !k.replicas.is_empty() {
             let rs = acc.config.replicas.clone();
-            self.tracked(&krel, "ReplicaCountTransformer", &mut acc.res, |res| transform::replicas(res, &k.replicas, &rs))?;
+            self.tracked(&krel, "ReplicaCountTransformer", &mut acc.res, |res| {
+                transform::replicas(res, &k.replicas, &rs)
+            })?;
         }
         if !k.images.is_empty() {
             let is = acc.config.images.clone();
-            self.tracked(&krel, "ImageTagTransformer", &mut acc.res, |res| transform::images(res, &k.images, &is))?;
+            self.tracked(&krel, "ImageTagTransformer", &mut acc.res, |res| {
+                transform::images(res, &k.images, &is)
+            })?;
         }
         for rep in &k.replacements {
-            self.tracked(&krel, "ReplacementTransformer", &mut acc.res, |res| self.replacement(dir, &kfile, rep, res))?;
+            self.tracked(&krel, "ReplacementTransformer", &mut acc.res, |res| {
+                self.replacement(dir, &kfile, rep, res)
+            })?;
         }
         for t in &k.transformers {
             for doc in self.plugin_docs(dir, &kfile, t)? {
@@ -459,7 +557,11 @@ impl Ctx<'_> {
         }
         for v in &k.vars {
             let name = v.get("name").and_then(|n| n.as_str()).unwrap_or("");
-            if acc.vars.iter().any(|x| x.get("name").and_then(|n| n.as_str()) == Some(name)) {
+            if acc
+                .vars
+                .iter()
+                .any(|x| x.get("name").and_then(|n| n.as_str()) == Some(name))
+            {
                 return Err(Error::msg(format!("{kfile}: var '{name}' already encountered")));
             }
             acc.vars.push(v.clone());
@@ -523,13 +625,21 @@ impl Ctx<'_> {
         Ok(out)
     }
 
-    fn run_generator_plugin(&self, dir: &Path, kfile: &str, doc: &Value, res: &mut Vec<Resource>) -> Result<(), Error> {
+    fn run_generator_plugin(
+        &self,
+        dir: &Path,
+        kfile: &str,
+        doc: &Value,
+        res: &mut Vec<Resource>,
+    ) -> Result<(), Error> {
         let kind = doc.get("kind").and_then(|k| k.as_str()).unwrap_or("");
         let secret = match kind {
             "ConfigMapGenerator" => false,
             "SecretGenerator" => true,
             other => {
-                return Err(Error::msg(format!("{kfile}: generator plugin kind {other:?} is not supported by tack")));
+                return Err(Error::msg(format!(
+                    "{kfile}: generator plugin kind {other:?} is not supported by tack"
+                )));
             }
         };
         let args = kustomization::decode_generator_plugin(doc, kfile, secret)?;
@@ -541,7 +651,13 @@ impl Ctx<'_> {
         merge_generated(res, r, &args.behavior, kfile)
     }
 
-    fn run_transformer_plugin(&self, dir: &Path, kfile: &str, doc: &Value, acc: &mut Acc) -> Result<(), Error> {
+    fn run_transformer_plugin(
+        &self,
+        dir: &Path,
+        kfile: &str,
+        doc: &Value,
+        acc: &mut Acc,
+    ) -> Result<(), Error> {
         let kind = doc.get("kind").and_then(|k| k.as_str()).unwrap_or("");
         let specs = |key: &str| -> Result<Vec<FieldSpec>, Error> {
             match doc.get(key) {
@@ -554,7 +670,12 @@ impl Ctx<'_> {
                 .and_then(|m| m.as_object())
                 .map(|m| {
                     m.iter()
-                        .map(|(k, v)| (k.clone(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string())))
+                        .map(|(k, v)| {
+                            (
+                                k.clone(),
+                                v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()),
+                            )
+                        })
                         .collect()
                 })
                 .unwrap_or_default()
@@ -570,12 +691,18 @@ impl Ctx<'_> {
                 let mut entries = Vec::new();
                 if let Some(Value::Array(paths)) = doc.get("paths") {
                     for p in paths.iter().filter_map(|p| p.as_str()) {
-                        entries.push(PatchEntry { path: Some(p.to_string()), ..Default::default() });
+                        entries.push(PatchEntry {
+                            path: Some(p.to_string()),
+                            ..Default::default()
+                        });
                     }
                 }
                 let inline = s("patches");
                 if !inline.is_empty() {
-                    entries.push(PatchEntry { patch: Some(inline), ..Default::default() });
+                    entries.push(PatchEntry {
+                        patch: Some(inline),
+                        ..Default::default()
+                    });
                 }
                 for e in &entries {
                     self.apply_patch(dir, kfile, e, &mut acc.res, true)?;
@@ -609,9 +736,16 @@ impl Ctx<'_> {
                 transform::add_pairs(&mut acc.res, &fs, &string_map("annotations"))
             }
             "NamespaceTransformer" => {
-                let ns = doc.get("metadata").and_then(|m| m.get("namespace")).and_then(|n| n.as_str()).unwrap_or("");
+                let ns = doc
+                    .get("metadata")
+                    .and_then(|m| m.get("namespace"))
+                    .and_then(|n| n.as_str())
+                    .unwrap_or("");
                 let unset_only = doc.get("unsetOnly").and_then(|v| v.as_bool()).unwrap_or(false);
-                let subjects = doc.get("setRoleBindingSubjects").and_then(|v| v.as_str()).unwrap_or("defaultOnly");
+                let subjects = doc
+                    .get("setRoleBindingSubjects")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("defaultOnly");
                 transform::namespace_with(&mut acc.res, ns, unset_only, subjects)
             }
             "ImageTagTransformer" => {
@@ -642,7 +776,9 @@ impl Ctx<'_> {
                 }
                 Ok(())
             }
-            other => Err(Error::msg(format!("{kfile}: transformer plugin kind {other:?} is not supported by tack"))),
+            other => Err(Error::msg(format!(
+                "{kfile}: transformer plugin kind {other:?} is not supported by tack"
+            ))),
         }
     }
 
@@ -654,21 +790,37 @@ impl Ctx<'_> {
             ))),
             (Some(path), None) => {
                 let b = self.read_file(dir, path)?;
-                Ok((String::from_utf8_lossy(&b).into_owned(), normalize(&dir.join(path)).display().to_string()))
+                Ok((
+                    String::from_utf8_lossy(&b).into_owned(),
+                    normalize(&dir.join(path)).display().to_string(),
+                ))
             }
             (None, Some(t)) => Ok((t.clone(), format!("{kfile} (inline patch)"))),
             (None, None) => Err(Error::msg(format!("{kfile}: a patch needs 'path' or 'patch'"))),
         }
     }
 
-    fn apply_patch(&self, dir: &Path, kfile: &str, p: &PatchEntry, res: &mut Vec<Resource>, smp_only: bool) -> Result<(), Error> {
+    fn apply_patch(
+        &self,
+        dir: &Path,
+        kfile: &str,
+        p: &PatchEntry,
+        res: &mut Vec<Resource>,
+        smp_only: bool,
+    ) -> Result<(), Error> {
         let (text, origin) = self.patch_text(dir, kfile, p)?;
         let docs = tack_yaml::parse_documents(&text, &origin)?;
-        let docs: Vec<Value> = docs.into_iter().map(|d| d.value).filter(|v| !v.is_null()).collect();
+        let docs: Vec<Value> = docs
+            .into_iter()
+            .map(|d| d.value)
+            .filter(|v| !v.is_null())
+            .collect();
         let is_json = docs.len() == 1 && docs[0].is_array();
         if is_json && !smp_only {
             let Some(t) = &p.target else {
-                return Err(Error::msg(format!("{origin}: unable to apply JSON patch: missing target")));
+                return Err(Error::msg(format!(
+                    "{origin}: unable to apply JSON patch: missing target"
+                )));
             };
             let sel = Selector::from_map(t)?;
             for r in res.iter_mut() {
@@ -681,7 +833,12 @@ impl Ctx<'_> {
                 if let Value::Object(m) = v {
                     r.obj = m;
                 }
-                out.map_err(|e| Error::msg(format!("{origin}: unable to apply JSON patch to {}: {e}", old.name)))?;
+                out.map_err(|e| {
+                    Error::msg(format!(
+                        "{origin}: unable to apply JSON patch to {}: {e}",
+                        old.name
+                    ))
+                })?;
                 if r.cur_id() != old && r.prev_ids.last() != Some(&old) {
                     r.prev_ids.push(old);
                 }
@@ -695,7 +852,9 @@ impl Ctx<'_> {
         }
         if let Some(t) = &p.target {
             if docs.len() != 1 {
-                return Err(Error::msg(format!("{origin}: multiple Strategic-Merge Patches in one `patches` entry is not allowed to set `patches.target` field")));
+                return Err(Error::msg(format!(
+                    "{origin}: multiple Strategic-Merge Patches in one `patches` entry is not allowed to set `patches.target` field"
+                )));
             }
             let sel = Selector::from_map(t)?;
             let mut i = 0;
@@ -706,7 +865,10 @@ impl Ctx<'_> {
                     if let Value::Object(pm) = &mut patch {
                         let r = &res[i];
                         if !p.allow_kind_change {
-                            pm.insert("apiVersion".into(), r.obj.get("apiVersion").cloned().unwrap_or(Value::Null));
+                            pm.insert(
+                                "apiVersion".into(),
+                                r.obj.get("apiVersion").cloned().unwrap_or(Value::Null),
+                            );
                             pm.insert("kind".into(), r.obj.get("kind").cloned().unwrap_or(Value::Null));
                         }
                         if let Some(Value::Object(md)) = pm.get_mut("metadata") {
@@ -750,7 +912,10 @@ impl Ctx<'_> {
                 .map(|(i, _)| i)
                 .collect();
             let matches: Vec<usize> = if matches.len() > 1 && !pid.namespace.is_empty() {
-                matches.into_iter().filter(|&i| ns_equal(&res[i].namespace(), &pid.namespace)).collect()
+                matches
+                    .into_iter()
+                    .filter(|&i| ns_equal(&res[i].namespace(), &pid.namespace))
+                    .collect()
             } else {
                 matches
             };
@@ -758,8 +923,16 @@ impl Ctx<'_> {
                 0 => {
                     return Err(Error::msg(format!(
                         "{origin}: no resource matches strategic merge patch \"{}.{}.{}/{}.{}\": no matches for Id {}.{}.{}/{}.{}; failed to find unique target for patch",
-                        pid.gvk.kind, pid.gvk.version, pid.gvk.group, pid.name, pid.namespace,
-                        pid.gvk.kind, pid.gvk.version, pid.gvk.group, pid.name, pid.namespace
+                        pid.gvk.kind,
+                        pid.gvk.version,
+                        pid.gvk.group,
+                        pid.name,
+                        pid.namespace,
+                        pid.gvk.kind,
+                        pid.gvk.version,
+                        pid.gvk.group,
+                        pid.name,
+                        pid.namespace
                     )));
                 }
                 1 => {
@@ -793,14 +966,21 @@ impl Ctx<'_> {
             vec![rep.clone()]
         };
         for r in &reps {
-            crate::build::replace_one(r, res).map_err(|e| Error::msg(format!("{kfile}: replacements: {e}")))?;
+            crate::build::replace_one(r, res)
+                .map_err(|e| Error::msg(format!("{kfile}: replacements: {e}")))?;
         }
         Ok(())
     }
 }
 
 fn ns_equal(a: &str, b: &str) -> bool {
-    let n = |s: &str| if s.is_empty() { "default".to_string() } else { s.to_string() };
+    let n = |s: &str| {
+        if s.is_empty() {
+            "default".to_string()
+        } else {
+            s.to_string()
+        }
+    };
     n(a) == n(b)
 }
 
@@ -854,7 +1034,10 @@ fn check_rename(r: &mut Resource, old: &ResId, p: &PatchEntry, origin: &str) -> 
     let new = r.cur_id();
     if new.name != old.name {
         if !p.allow_name_change {
-            return Err(Error::msg(format!("{origin}: name change not allowed: {} -> {}", old.name, new.name)));
+            return Err(Error::msg(format!(
+                "{origin}: name change not allowed: {} -> {}",
+                old.name, new.name
+            )));
         }
         if r.prev_ids.last() != Some(old) {
             r.prev_ids.push(old.clone());
@@ -862,7 +1045,10 @@ fn check_rename(r: &mut Resource, old: &ResId, p: &PatchEntry, origin: &str) -> 
     }
     if new.gvk.kind != old.gvk.kind {
         if !p.allow_kind_change {
-            return Err(Error::msg(format!("{origin}: kind change not allowed: {} -> {}", old.gvk.kind, new.gvk.kind)));
+            return Err(Error::msg(format!(
+                "{origin}: kind change not allowed: {} -> {}",
+                old.gvk.kind, new.gvk.kind
+            )));
         }
         if r.prev_ids.last() != Some(old) {
             r.prev_ids.push(old.clone());
@@ -874,34 +1060,44 @@ fn check_rename(r: &mut Resource, old: &ResId, p: &PatchEntry, origin: &str) -> 
 fn expand(m: Map<String, Value>, file: &str, out: &mut Vec<Resource>) -> Result<(), Error> {
     let kind = m.get("kind").and_then(|k| k.as_str()).unwrap_or("").to_string();
     if kind.is_empty() {
-        return Err(Error::msg(format!("{file}: missing kind in object {}", Value::Object(m))));
+        return Err(Error::msg(format!(
+            "{file}: missing kind in object {}",
+            Value::Object(m)
+        )));
     }
     if kind == "Kustomization" || kind == "Component" {
         let av = m.get("apiVersion").and_then(|k| k.as_str()).unwrap_or("");
         if av.starts_with("kustomize.config.k8s.io") {
-            return Err(Error::msg(format!("{file}: a kustomization file cannot be used as a resource")));
+            return Err(Error::msg(format!(
+                "{file}: a kustomization file cannot be used as a resource"
+            )));
         }
     }
-    if kind.ends_with("List") {
-        if let Some(items) = m.get("items") {
-            if let Value::Array(items) = items {
-                for it in items {
-                    match it {
-                        Value::Object(im) => expand(im.clone(), file, out)?,
-                        _ => return Err(Error::msg(format!("{file}: list item is not an object"))),
-                    }
+    if kind.ends_with("List")
+        && let Some(items) = m.get("items")
+    {
+        if let Value::Array(items) = items {
+            for it in items {
+                match it {
+                    Value::Object(im) => expand(im.clone(), file, out)?,
+                    _ => return Err(Error::msg(format!("{file}: list item is not an object"))),
                 }
             }
-            return Ok(());
         }
+        return Ok(());
     }
-    if m.get("metadata").and_then(|md| md.get("name")).is_none_or(|n| n.as_str().is_none_or(str::is_empty)) {
+    if m.get("metadata")
+        .and_then(|md| md.get("name"))
+        .is_none_or(|n| n.as_str().is_none_or(str::is_empty))
+    {
         let has_gen = m
             .get("metadata")
             .and_then(|md| md.get("generateName"))
             .is_some_and(|n| n.as_str().is_some_and(|s| !s.is_empty()));
         if !has_gen {
-            return Err(Error::msg(format!("{file}: missing metadata.name in object of kind {kind}")));
+            return Err(Error::msg(format!(
+                "{file}: missing metadata.name in object of kind {kind}"
+            )));
         }
     }
     out.push(Resource::new(m));
@@ -911,20 +1107,33 @@ fn expand(m: Map<String, Value>, file: &str, out: &mut Vec<Resource>) -> Result<
 fn merge_config(into: &mut TransformerConfig, from: &TransformerConfig) {
     let base = TransformerConfig::builtin();
     let extra = |a: &[FieldSpec], b: &[FieldSpec]| -> Vec<FieldSpec> { b[a.len().min(b.len())..].to_vec() };
-    into.name_prefix.extend(extra(&base.name_prefix, &from.name_prefix));
-    into.common_labels.extend(extra(&base.common_labels, &from.common_labels));
-    into.template_labels.extend(extra(&base.template_labels, &from.template_labels));
-    into.common_annotations.extend(extra(&base.common_annotations, &from.common_annotations));
+    into.name_prefix
+        .extend(extra(&base.name_prefix, &from.name_prefix));
+    into.common_labels
+        .extend(extra(&base.common_labels, &from.common_labels));
+    into.template_labels
+        .extend(extra(&base.template_labels, &from.template_labels));
+    into.common_annotations
+        .extend(extra(&base.common_annotations, &from.common_annotations));
     into.images.extend(extra(&base.images, &from.images));
     into.replicas.extend(extra(&base.replicas, &from.replicas));
-    into.var_reference.extend(extra(&base.var_reference, &from.var_reference));
+    into.var_reference
+        .extend(extra(&base.var_reference, &from.var_reference));
     for nr in &from.name_reference {
-        let builtin_len = base.name_reference.iter().find(|b| b.target == nr.target).map(|b| b.referrers.len()).unwrap_or(0);
+        let builtin_len = base
+            .name_reference
+            .iter()
+            .find(|b| b.target == nr.target)
+            .map(|b| b.referrers.len())
+            .unwrap_or(0);
         let add: Vec<FieldSpec> = nr.referrers[builtin_len.min(nr.referrers.len())..].to_vec();
         if let Some(e) = into.name_reference.iter_mut().find(|n| n.target == nr.target) {
             e.referrers.extend(add);
         } else {
-            into.name_reference.push(crate::config::NameRef { target: nr.target.clone(), referrers: add });
+            into.name_reference.push(crate::config::NameRef {
+                target: nr.target.clone(),
+                referrers: add,
+            });
         }
     }
 }
@@ -945,7 +1154,10 @@ fn crd_config(v: &Value, cfg: &mut TransformerConfig) -> Result<(), Error> {
             continue;
         }
         let kind = name.rsplit('.').next().unwrap_or(name).to_string();
-        let referrer = Gvk { kind, ..Default::default() };
+        let referrer = Gvk {
+            kind,
+            ..Default::default()
+        };
         walk_crd_props(&def, &defs, &referrer, &mut Vec::new(), cfg, 0);
     }
     Ok(())
@@ -962,40 +1174,67 @@ fn walk_crd_props(
     if depth > 10 {
         return;
     }
-    let Some(props) = def.get("properties").and_then(|p| p.as_object()) else { return };
+    let Some(props) = def.get("properties").and_then(|p| p.as_object()) else {
+        return;
+    };
     for (name, prop) in props {
         path.push(name.clone());
         if let Some(kind) = prop.get("x-kubernetes-object-ref-kind").and_then(|k| k.as_str()) {
             let target = Gvk {
                 group: String::new(),
-                version: prop.get("x-kubernetes-object-ref-api-version").and_then(|k| k.as_str()).unwrap_or("").to_string(),
+                version: prop
+                    .get("x-kubernetes-object-ref-api-version")
+                    .and_then(|k| k.as_str())
+                    .unwrap_or("")
+                    .to_string(),
                 kind: kind.to_string(),
             };
-            let key = prop.get("x-kubernetes-object-ref-name-key").and_then(|k| k.as_str()).unwrap_or("name");
+            let key = prop
+                .get("x-kubernetes-object-ref-name-key")
+                .and_then(|k| k.as_str())
+                .unwrap_or("name");
             let mut p = path.clone();
             p.push(key.to_string());
-            let spec = FieldSpec { gvk: referrer.clone(), path: p, create: false };
-            if let Some(e) = cfg.name_reference.iter_mut().find(|n| n.target.kind == target.kind) {
+            let spec = FieldSpec {
+                gvk: referrer.clone(),
+                path: p,
+                create: false,
+            };
+            if let Some(e) = cfg
+                .name_reference
+                .iter_mut()
+                .find(|n| n.target.kind == target.kind)
+            {
                 e.referrers.push(spec);
             } else {
-                cfg.name_reference.push(crate::config::NameRef { target, referrers: vec![spec] });
+                cfg.name_reference.push(crate::config::NameRef {
+                    target,
+                    referrers: vec![spec],
+                });
             }
         }
-        if let Some(r) = prop.get("$ref").and_then(|r| r.as_str()) {
-            if let Some(sub) = defs.get(r.trim_start_matches("#/definitions/")) {
-                let sub = sub.get("Schema").cloned().unwrap_or_else(|| sub.clone());
-                walk_crd_props(&sub, defs, referrer, path, cfg, depth + 1);
-            }
+        if let Some(r) = prop.get("$ref").and_then(|r| r.as_str())
+            && let Some(sub) = defs.get(r.trim_start_matches("#/definitions/"))
+        {
+            let sub = sub.get("Schema").cloned().unwrap_or_else(|| sub.clone());
+            walk_crd_props(&sub, defs, referrer, path, cfg, depth + 1);
         }
         path.pop();
     }
 }
 
 /// Places a generated object: create, merge or replace.
-fn merge_generated(res: &mut Vec<Resource>, mut r: Resource, behavior: &str, kfile: &str) -> Result<(), Error> {
+fn merge_generated(
+    res: &mut Vec<Resource>,
+    mut r: Resource,
+    behavior: &str,
+    kfile: &str,
+) -> Result<(), Error> {
     let id = r.cur_id();
     let pos = res.iter().position(|e| {
-        e.all_ids().iter().any(|x| x.gvk.kind == id.gvk.kind && x.name == id.name && ns_equal(&x.namespace, &id.namespace))
+        e.all_ids()
+            .iter()
+            .any(|x| x.gvk.kind == id.gvk.kind && x.name == id.name && ns_equal(&x.namespace, &id.namespace))
     });
     match behavior {
         "" | "create" => {
@@ -1064,13 +1303,17 @@ fn merge_generated(res: &mut Vec<Resource>, mut r: Resource, behavior: &str, kfi
             res[i] = r;
             Ok(())
         }
-        other => Err(Error::msg(format!("{kfile}: unknown generator behavior {other:?}"))),
+        other => Err(Error::msg(format!(
+            "{kfile}: unknown generator behavior {other:?}"
+        ))),
     }
 }
 
 /// Runs one replacement.
 pub(crate) fn replace_one(rep: &Value, res: &mut [Resource]) -> Result<(), Error> {
-    let src = rep.get("source").ok_or_else(|| Error::msg("replacement has no source"))?;
+    let src = rep
+        .get("source")
+        .ok_or_else(|| Error::msg("replacement has no source"))?;
     let s = |k: &str| src.get(k).and_then(|x| x.as_str()).unwrap_or("").to_string();
     let mut sel = Map::new();
     for k in ["group", "version", "kind", "name", "namespace"] {
@@ -1081,7 +1324,11 @@ pub(crate) fn replace_one(rep: &Value, res: &mut [Resource]) -> Result<(), Error
     }
     let field_path = {
         let f = s("fieldPath");
-        if f.is_empty() { "metadata.name".to_string() } else { f }
+        if f.is_empty() {
+            "metadata.name".to_string()
+        } else {
+            f
+        }
     };
     let selector = Selector::from_map(&sel)?;
     let found: Vec<&Resource> = res.iter().filter(|r| selector.matches(r)).collect();
@@ -1092,25 +1339,42 @@ pub(crate) fn replace_one(rep: &Value, res: &mut [Resource]) -> Result<(), Error
         )));
     }
     let source_obj = Value::Object(found[0].obj.clone());
-    let mut value = get_field(&source_obj, &field_path)
-        .ok_or_else(|| Error::msg(format!("fieldPath `{field_path}` is missing for replacement source {src}")))?;
-    if let Some(opts) = src.get("options") {
-        if let (Some(delim), Value::String(sv)) = (opts.get("delimiter").and_then(|d| d.as_str()), &value) {
-            let idx = opts.get("index").and_then(|i| i.as_i64()).unwrap_or(0);
-            let parts: Vec<&str> = sv.split(delim).collect();
-            if idx < 0 || idx as usize >= parts.len() {
-                return Err(Error::msg(format!("options.index {idx} is out of bounds for value {sv}")));
-            }
-            value = Value::String(parts[idx as usize].to_string());
+    let mut value = get_field(&source_obj, &field_path).ok_or_else(|| {
+        Error::msg(format!(
+            "fieldPath `{field_path}` is missing for replacement source {src}"
+        ))
+    })?;
+    if let Some(opts) = src.get("options")
+        && let (Some(delim), Value::String(sv)) = (opts.get("delimiter").and_then(|d| d.as_str()), &value)
+    {
+        let idx = opts.get("index").and_then(|i| i.as_i64()).unwrap_or(0);
+        let parts: Vec<&str> = sv.split(delim).collect();
+        if idx < 0 || idx as usize >= parts.len() {
+            return Err(Error::msg(format!(
+                "options.index {idx} is out of bounds for value {sv}"
+            )));
         }
+        value = Value::String(parts[idx as usize].to_string());
     }
-    let targets = rep.get("targets").and_then(|t| t.as_array()).cloned().unwrap_or_default();
+    let targets = rep
+        .get("targets")
+        .and_then(|t| t.as_array())
+        .cloned()
+        .unwrap_or_default();
     for t in &targets {
-        let select = t.get("select").and_then(|x| x.as_object()).cloned().unwrap_or_default();
+        let select = t
+            .get("select")
+            .and_then(|x| x.as_object())
+            .cloned()
+            .unwrap_or_default();
         let mut sel = Map::new();
         for (k, v) in &select {
             if let Value::String(sv) = v {
-                let v = if k == "labelSelector" || k == "annotationSelector" { sv.clone() } else { regex::escape(sv) };
+                let v = if k == "labelSelector" || k == "annotationSelector" {
+                    sv.clone()
+                } else {
+                    regex::escape(sv)
+                };
                 sel.insert(k.clone(), Value::String(v));
             }
         }
@@ -1140,7 +1404,10 @@ pub(crate) fn replace_one(rep: &Value, res: &mut [Resource]) -> Result<(), Error
             .map(|a| a.iter().filter_map(|p| p.as_str().map(str::to_string)).collect())
             .unwrap_or_default();
         let topts = t.get("options");
-        let create = topts.and_then(|o| o.get("create")).and_then(|c| c.as_bool()).unwrap_or(false);
+        let create = topts
+            .and_then(|o| o.get("create"))
+            .and_then(|c| c.as_bool())
+            .unwrap_or(false);
         for r in res.iter_mut() {
             if !selector.matches(r) || rejects.iter().any(|rj| rj.matches(r)) {
                 continue;
@@ -1149,24 +1416,26 @@ pub(crate) fn replace_one(rep: &Value, res: &mut [Resource]) -> Result<(), Error
             let mut err = None;
             for fp in &paths {
                 let mut v = value.clone();
-                if let Some(o) = topts {
-                    if let Some(delim) = o.get("delimiter").and_then(|d| d.as_str()) {
-                        let idx = o.get("index").and_then(|i| i.as_i64()).unwrap_or(0);
-                        let cur = get_field(&obj, fp).and_then(|c| c.as_str().map(str::to_string)).unwrap_or_default();
-                        let mut parts: Vec<String> = cur.split(delim).map(str::to_string).collect();
-                        let vs = match &v {
-                            Value::String(s) => s.clone(),
-                            other => tack_yaml::to_yaml(other).trim_end().to_string(),
-                        };
-                        if idx < 0 {
-                            parts.insert(0, vs);
-                        } else if idx as usize >= parts.len() {
-                            parts.push(vs);
-                        } else {
-                            parts[idx as usize] = vs;
-                        }
-                        v = Value::String(parts.join(delim));
+                if let Some(o) = topts
+                    && let Some(delim) = o.get("delimiter").and_then(|d| d.as_str())
+                {
+                    let idx = o.get("index").and_then(|i| i.as_i64()).unwrap_or(0);
+                    let cur = get_field(&obj, fp)
+                        .and_then(|c| c.as_str().map(str::to_string))
+                        .unwrap_or_default();
+                    let mut parts: Vec<String> = cur.split(delim).map(str::to_string).collect();
+                    let vs = match &v {
+                        Value::String(s) => s.clone(),
+                        other => tack_yaml::to_yaml(other).trim_end().to_string(),
+                    };
+                    if idx < 0 {
+                        parts.insert(0, vs);
+                    } else if idx as usize >= parts.len() {
+                        parts.push(vs);
+                    } else {
+                        parts[idx as usize] = vs;
                     }
+                    v = Value::String(parts.join(delim));
                 }
                 if let Err(e) = set_field(&mut obj, fp, v, create) {
                     err = Some(e);
@@ -1223,7 +1492,10 @@ fn seg_match<'a>(node: &'a Value, seg: &str) -> Option<&'a Value> {
             return node.as_array()?.get(i);
         }
         let (k, v) = inner.split_once('=')?;
-        return node.as_array()?.iter().find(|e| e.get(k).is_some_and(|x| scalar_str(x) == v));
+        return node
+            .as_array()?
+            .iter()
+            .find(|e| e.get(k).is_some_and(|x| scalar_str(x) == v));
     }
     match node {
         Value::Object(m) => m.get(seg),
@@ -1257,7 +1529,11 @@ fn assign(cur: &mut Value, v: Value) {
             Value::Number(n) => tack_yaml::number_text(n),
             other => other.to_string(),
         };
-        *cur = if cur.is_string() { Value::String(text) } else { tack_yaml::resolve_plain(&text) };
+        *cur = if cur.is_string() {
+            Value::String(text)
+        } else {
+            tack_yaml::resolve_plain(&text)
+        };
     } else {
         *cur = v;
     }
@@ -1269,12 +1545,18 @@ fn set_field(obj: &mut Value, path: &str, v: Value, create: bool) -> Result<(), 
     for (i, seg) in segs.iter().enumerate() {
         let last = i == segs.len() - 1;
         if let Some(inner) = seg.strip_prefix('[').and_then(|s| s.strip_suffix(']')) {
-            let (k, val) = inner.split_once('=').ok_or_else(|| Error::msg(format!("invalid path segment {seg}")))?;
+            let (k, val) = inner
+                .split_once('=')
+                .ok_or_else(|| Error::msg(format!("invalid path segment {seg}")))?;
             if cur.is_null() && create {
                 *cur = Value::Array(Vec::new());
             }
-            let Value::Array(a) = cur else { return Err(Error::msg(format!("unable to find field {path}"))) };
-            let pos = a.iter().position(|e| e.get(k).is_some_and(|x| scalar_str(x) == val));
+            let Value::Array(a) = cur else {
+                return Err(Error::msg(format!("unable to find field {path}")));
+            };
+            let pos = a
+                .iter()
+                .position(|e| e.get(k).is_some_and(|x| scalar_str(x) == val));
             let pos = match pos {
                 Some(p) => p,
                 None if create => {
@@ -1283,7 +1565,11 @@ fn set_field(obj: &mut Value, path: &str, v: Value, create: bool) -> Result<(), 
                     a.push(Value::Object(m));
                     a.len() - 1
                 }
-                None => return Err(Error::msg(format!("unable to find field {path} in replacement target"))),
+                None => {
+                    return Err(Error::msg(format!(
+                        "unable to find field {path} in replacement target"
+                    )));
+                }
             };
             cur = &mut a[pos];
             if last {
@@ -1296,9 +1582,13 @@ fn set_field(obj: &mut Value, path: &str, v: Value, create: bool) -> Result<(), 
             Value::Object(m) => {
                 if !m.contains_key(seg.as_str()) {
                     if !create {
-                        return Err(Error::msg(format!("unable to find field \"{path}\" in replacement target")));
+                        return Err(Error::msg(format!(
+                            "unable to find field \"{path}\" in replacement target"
+                        )));
                     }
-                    let next_is_list = segs.get(i + 1).is_some_and(|n| n.starts_with('[') || n.parse::<usize>().is_ok());
+                    let next_is_list = segs
+                        .get(i + 1)
+                        .is_some_and(|n| n.starts_with('[') || n.parse::<usize>().is_ok());
                     let fresh = if last {
                         Value::Null
                     } else if next_is_list {
@@ -1308,7 +1598,9 @@ fn set_field(obj: &mut Value, path: &str, v: Value, create: bool) -> Result<(), 
                     };
                     m.insert(seg.clone(), fresh);
                 }
-                let Some(next) = m.get_mut(seg.as_str()) else { return Ok(()) };
+                let Some(next) = m.get_mut(seg.as_str()) else {
+                    return Ok(());
+                };
                 cur = next;
                 if last {
                     assign(cur, v);
@@ -1319,8 +1611,12 @@ fn set_field(obj: &mut Value, path: &str, v: Value, create: bool) -> Result<(), 
                 }
             }
             Value::Array(a) => {
-                let idx: usize = seg.parse().map_err(|_| Error::msg(format!("unable to find field {path}")))?;
-                let Some(next) = a.get_mut(idx) else { return Err(Error::msg(format!("unable to find field {path}"))) };
+                let idx: usize = seg
+                    .parse()
+                    .map_err(|_| Error::msg(format!("unable to find field {path}")))?;
+                let Some(next) = a.get_mut(idx) else {
+                    return Err(Error::msg(format!("unable to find field {path}")));
+                };
                 cur = next;
                 if last {
                     assign(cur, v);
@@ -1349,7 +1645,11 @@ fn resolve_vars(acc: &mut Acc) -> Result<(), Error> {
         let field = v
             .get("fieldref")
             .and_then(|f| f.as_object())
-            .and_then(|f| f.iter().find(|(k, _)| k.eq_ignore_ascii_case("fieldPath")).map(|(_, v)| v))
+            .and_then(|f| {
+                f.iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case("fieldPath"))
+                    .map(|(_, v)| v)
+            })
             .and_then(|f| f.as_str())
             .unwrap_or("metadata.name")
             .to_string();
@@ -1363,10 +1663,15 @@ fn resolve_vars(acc: &mut Acc) -> Result<(), Error> {
             })
             .collect();
         if found.len() != 1 {
-            return Err(Error::msg(format!("var '{name}' cannot be mapped to a field in the set of known resources")));
+            return Err(Error::msg(format!(
+                "var '{name}' cannot be mapped to a field in the set of known resources"
+            )));
         }
-        let val = get_field(&Value::Object(found[0].obj.clone()), &field)
-            .ok_or_else(|| Error::msg(format!("field specified in var '{name}' not found in corresponding resource")))?;
+        let val = get_field(&Value::Object(found[0].obj.clone()), &field).ok_or_else(|| {
+            Error::msg(format!(
+                "field specified in var '{name}' not found in corresponding resource"
+            ))
+        })?;
         values.push((name, val));
     }
     let specs = acc.config.var_reference.clone();

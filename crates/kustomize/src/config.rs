@@ -57,13 +57,20 @@ fn pod_refs(rel: &[&str]) -> Vec<FieldSpec> {
 }
 
 fn gvk(group: &str, version: &str, kind: &str) -> Gvk {
-    Gvk { group: group.into(), version: version.into(), kind: kind.into() }
+    Gvk {
+        group: group.into(),
+        version: version.into(),
+        kind: kind.into(),
+    }
 }
 
 impl TransformerConfig {
     /// Kustomize's built-in configuration.
     pub fn builtin() -> TransformerConfig {
-        let mut c = TransformerConfig { name_prefix: vec![fs("", "metadata/name")], ..Default::default() };
+        let mut c = TransformerConfig {
+            name_prefix: vec![fs("", "metadata/name")],
+            ..Default::default()
+        };
 
         // Labels on templates (also part of commonLabels).
         let template = vec![
@@ -72,10 +79,20 @@ impl TransformerConfig {
             fsc("", "", "ReplicaSet", "spec/template/metadata/labels"),
             fsc("", "", "DaemonSet", "spec/template/metadata/labels"),
             fsc("apps", "", "StatefulSet", "spec/template/metadata/labels"),
-            fsc("apps", "", "StatefulSet", "spec/volumeClaimTemplates[]/metadata/labels"),
+            fsc(
+                "apps",
+                "",
+                "StatefulSet",
+                "spec/volumeClaimTemplates[]/metadata/labels",
+            ),
             fsc("batch", "", "Job", "spec/template/metadata/labels"),
             fsc("batch", "", "CronJob", "spec/jobTemplate/metadata/labels"),
-            fsc("batch", "", "CronJob", "spec/jobTemplate/spec/template/metadata/labels"),
+            fsc(
+                "batch",
+                "",
+                "CronJob",
+                "spec/jobTemplate/spec/template/metadata/labels",
+            ),
         ];
         let mut common = vec![
             fsc("", "v1", "Service", "spec/selector"),
@@ -99,11 +116,27 @@ impl TransformerConfig {
             common.push(fsg("apps", "StatefulSet", p));
         }
         common.push(fsg("batch", "Job", "spec/selector/matchLabels"));
-        common.push(fsg("batch", "CronJob", "spec/jobTemplate/spec/selector/matchLabels"));
+        common.push(fsg(
+            "batch",
+            "CronJob",
+            "spec/jobTemplate/spec/selector/matchLabels",
+        ));
         common.push(fsg("policy", "PodDisruptionBudget", "spec/selector/matchLabels"));
-        common.push(fsg("networking.k8s.io", "NetworkPolicy", "spec/podSelector/matchLabels"));
-        common.push(fsg("networking.k8s.io", "NetworkPolicy", "spec/ingress/from/podSelector/matchLabels"));
-        common.push(fsg("networking.k8s.io", "NetworkPolicy", "spec/egress/to/podSelector/matchLabels"));
+        common.push(fsg(
+            "networking.k8s.io",
+            "NetworkPolicy",
+            "spec/podSelector/matchLabels",
+        ));
+        common.push(fsg(
+            "networking.k8s.io",
+            "NetworkPolicy",
+            "spec/ingress/from/podSelector/matchLabels",
+        ));
+        common.push(fsg(
+            "networking.k8s.io",
+            "NetworkPolicy",
+            "spec/egress/to/podSelector/matchLabels",
+        ));
         common.push(fsc("", "", "", "metadata/labels"));
         common.extend(template.iter().cloned());
         c.common_labels = common;
@@ -111,14 +144,24 @@ impl TransformerConfig {
 
         c.common_annotations = vec![
             fsc("", "", "", "metadata/annotations"),
-            fsc("", "v1", "ReplicationController", "spec/template/metadata/annotations"),
+            fsc(
+                "",
+                "v1",
+                "ReplicationController",
+                "spec/template/metadata/annotations",
+            ),
             fsc("", "", "Deployment", "spec/template/metadata/annotations"),
             fsc("", "", "ReplicaSet", "spec/template/metadata/annotations"),
             fsc("", "", "DaemonSet", "spec/template/metadata/annotations"),
             fsc("", "", "StatefulSet", "spec/template/metadata/annotations"),
             fsc("batch", "", "Job", "spec/template/metadata/annotations"),
             fsc("batch", "", "CronJob", "spec/jobTemplate/metadata/annotations"),
-            fsc("batch", "", "CronJob", "spec/jobTemplate/spec/template/metadata/annotations"),
+            fsc(
+                "batch",
+                "",
+                "CronJob",
+                "spec/jobTemplate/spec/template/metadata/annotations",
+            ),
         ];
 
         c.images = vec![
@@ -140,7 +183,10 @@ impl TransformerConfig {
 
         let mut nr = Vec::new();
         for k in ["Deployment", "ReplicationController", "ReplicaSet", "StatefulSet"] {
-            nr.push(NameRef { target: gvk("", "", k), referrers: vec![fs("HorizontalPodAutoscaler", "spec/scaleTargetRef/name")] });
+            nr.push(NameRef {
+                target: gvk("", "", k),
+                referrers: vec![fs("HorizontalPodAutoscaler", "spec/scaleTargetRef/name")],
+            });
         }
         let mut cm = pod_refs(&[
             "volumes/configMap/name",
@@ -153,8 +199,14 @@ impl TransformerConfig {
         cm.push(fs("Node", "spec/configSource/configMap"));
         cm.push(fs("Role", "rules/resourceNames"));
         cm.push(fs("ClusterRole", "rules/resourceNames"));
-        cm.push(fs("Ingress", "metadata/annotations/nginx.ingress.kubernetes.io\\/fastcgi-params-configmap"));
-        nr.push(NameRef { target: gvk("", "v1", "ConfigMap"), referrers: cm });
+        cm.push(fs(
+            "Ingress",
+            "metadata/annotations/nginx.ingress.kubernetes.io\\/fastcgi-params-configmap",
+        ));
+        nr.push(NameRef {
+            target: gvk("", "v1", "ConfigMap"),
+            referrers: cm,
+        });
         let mut sec = pod_refs(&[
             "volumes/secret/secretName",
             "containers/env/valueFrom/secretKeyRef/name",
@@ -173,7 +225,12 @@ impl TransformerConfig {
             sec.push(fs("Ingress", p));
         }
         sec.push(fs("ServiceAccount", "imagePullSecrets/name"));
-        for p in ["parameters/secretName", "parameters/adminSecretName", "parameters/userSecretName", "parameters/secretRef"] {
+        for p in [
+            "parameters/secretName",
+            "parameters/adminSecretName",
+            "parameters/userSecretName",
+            "parameters/secretRef",
+        ] {
             sec.push(fs("StorageClass", p));
         }
         sec.push(fs("Role", "rules/resourceNames"));
@@ -186,7 +243,10 @@ impl TransformerConfig {
             false,
         ));
         sec.push(fs("PersistentVolume", "spec/azureFile/secretName"));
-        nr.push(NameRef { target: gvk("", "v1", "Secret"), referrers: sec });
+        nr.push(NameRef {
+            target: gvk("", "v1", "Secret"),
+            referrers: sec,
+        });
         nr.push(NameRef {
             target: gvk("", "v1", "Service"),
             referrers: vec![
@@ -196,8 +256,16 @@ impl TransformerConfig {
                 fs("Ingress", "spec/rules/http/paths/backend/service/name"),
                 fs("Ingress", "spec/defaultBackend/service/name"),
                 fsg("apiregistration.k8s.io", "APIService", "spec/service"),
-                fsg("admissionregistration.k8s.io", "ValidatingWebhookConfiguration", "webhooks/clientConfig/service"),
-                fsg("admissionregistration.k8s.io", "MutatingWebhookConfiguration", "webhooks/clientConfig/service"),
+                fsg(
+                    "admissionregistration.k8s.io",
+                    "ValidatingWebhookConfiguration",
+                    "webhooks/clientConfig/service",
+                ),
+                fsg(
+                    "admissionregistration.k8s.io",
+                    "MutatingWebhookConfiguration",
+                    "webhooks/clientConfig/service",
+                ),
                 fs("HTTPRoute", "spec/rules/backendRefs/name"),
             ],
         });
@@ -217,20 +285,50 @@ impl TransformerConfig {
             fsg("rbac.authorization.k8s.io", "ClusterRoleBinding", "subjects"),
             fs("Pod", "spec/serviceAccountName"),
         ];
-        for k in ["StatefulSet", "Deployment", "ReplicationController", "Job", "DaemonSet"] {
+        for k in [
+            "StatefulSet",
+            "Deployment",
+            "ReplicationController",
+            "Job",
+            "DaemonSet",
+        ] {
             sa.push(fs(k, "spec/template/spec/serviceAccountName"));
         }
-        sa.push(fs("CronJob", "spec/jobTemplate/spec/template/spec/serviceAccountName"));
-        nr.push(NameRef { target: gvk("", "v1", "ServiceAccount"), referrers: sa });
+        sa.push(fs(
+            "CronJob",
+            "spec/jobTemplate/spec/template/spec/serviceAccountName",
+        ));
+        nr.push(NameRef {
+            target: gvk("", "v1", "ServiceAccount"),
+            referrers: sa,
+        });
         let mut pvc = vec![fs("Pod", "spec/volumes/persistentVolumeClaim/claimName")];
-        for k in ["StatefulSet", "Deployment", "ReplicationController", "Job", "DaemonSet"] {
-            pvc.push(fs(k, "spec/template/spec/volumes/persistentVolumeClaim/claimName"));
+        for k in [
+            "StatefulSet",
+            "Deployment",
+            "ReplicationController",
+            "Job",
+            "DaemonSet",
+        ] {
+            pvc.push(fs(
+                k,
+                "spec/template/spec/volumes/persistentVolumeClaim/claimName",
+            ));
         }
-        pvc.push(fs("CronJob", "spec/jobTemplate/spec/template/spec/volumes/persistentVolumeClaim/claimName"));
-        nr.push(NameRef { target: gvk("", "v1", "PersistentVolumeClaim"), referrers: pvc });
+        pvc.push(fs(
+            "CronJob",
+            "spec/jobTemplate/spec/template/spec/volumes/persistentVolumeClaim/claimName",
+        ));
+        nr.push(NameRef {
+            target: gvk("", "v1", "PersistentVolumeClaim"),
+            referrers: pvc,
+        });
         nr.push(NameRef {
             target: gvk("", "v1", "PersistentVolume"),
-            referrers: vec![fs("PersistentVolumeClaim", "spec/volumeName"), fs("ClusterRole", "rules/resourceNames")],
+            referrers: vec![
+                fs("PersistentVolumeClaim", "spec/volumeName"),
+                fs("ClusterRole", "rules/resourceNames"),
+            ],
         });
         nr.push(NameRef {
             target: gvk("storage.k8s.io", "v1", "StorageClass"),
@@ -241,11 +339,23 @@ impl TransformerConfig {
             ],
         });
         let mut pc = vec![fs("Pod", "spec/priorityClassName")];
-        for k in ["StatefulSet", "Deployment", "ReplicationController", "Job", "DaemonSet"] {
+        for k in [
+            "StatefulSet",
+            "Deployment",
+            "ReplicationController",
+            "Job",
+            "DaemonSet",
+        ] {
             pc.push(fs(k, "spec/template/spec/priorityClassName"));
         }
-        pc.push(fs("CronJob", "spec/jobTemplate/spec/template/spec/priorityClassName"));
-        nr.push(NameRef { target: gvk("scheduling.k8s.io", "v1", "PriorityClass"), referrers: pc });
+        pc.push(fs(
+            "CronJob",
+            "spec/jobTemplate/spec/template/spec/priorityClassName",
+        ));
+        nr.push(NameRef {
+            target: gvk("scheduling.k8s.io", "v1", "PriorityClass"),
+            referrers: pc,
+        });
         nr.push(NameRef {
             target: gvk("networking.k8s.io", "v1", "IngressClass"),
             referrers: vec![fs("Ingress", "spec/ingressClassName")],
@@ -266,7 +376,8 @@ impl TransformerConfig {
         };
         let np = specs("namePrefix")?;
         if !np.is_empty() {
-            self.name_prefix.retain(|b| !(b.gvk == Gvk::default() && np.iter().any(|n| n.path == b.path)));
+            self.name_prefix
+                .retain(|b| !(b.gvk == Gvk::default() && np.iter().any(|n| n.path == b.path)));
             self.name_prefix.extend(np);
         }
         self.common_labels.extend(specs("commonLabels")?);
@@ -280,7 +391,9 @@ impl TransformerConfig {
                 let s = |k: &str| e.get(k).and_then(|x| x.as_str()).unwrap_or("").to_string();
                 let target = gvk(&s("group"), &s("version"), &s("kind"));
                 let referrers: Vec<FieldSpec> = match e.get("fieldSpecs") {
-                    Some(serde_json::Value::Array(fa)) => fa.iter().map(FieldSpec::from_value).collect::<Result<_, _>>()?,
+                    Some(serde_json::Value::Array(fa)) => {
+                        fa.iter().map(FieldSpec::from_value).collect::<Result<_, _>>()?
+                    }
                     _ => Vec::new(),
                 };
                 if let Some(existing) = self.name_reference.iter_mut().find(|n| n.target == target) {

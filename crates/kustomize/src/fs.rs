@@ -49,17 +49,20 @@ impl MemFs {
 
     /// Adds (or replaces) a file.
     pub fn add(&mut self, path: impl AsRef<Path>, content: impl Into<Vec<u8>>) -> &mut Self {
-        self.files.insert(normalize(&Path::new("/").join(path.as_ref())), content.into());
+        self.files
+            .insert(normalize(&Path::new("/").join(path.as_ref())), content.into());
         self
     }
 }
 
 impl FileSystem for MemFs {
     fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
-        self.files
-            .get(&normalize(path))
-            .cloned()
-            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, format!("{}: no such file", path.display())))
+        self.files.get(&normalize(path)).cloned().ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::NotFound,
+                format!("{}: no such file", path.display()),
+            )
+        })
     }
     fn is_dir(&self, path: &Path) -> bool {
         let p = normalize(path);
@@ -76,7 +79,10 @@ impl FileSystem for MemFs {
         if self.is_file(&p) || self.is_dir(&p) {
             Ok(p)
         } else {
-            Err(io::Error::new(io::ErrorKind::NotFound, format!("{}: no such file or directory", path.display())))
+            Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                format!("{}: no such file or directory", path.display()),
+            ))
         }
     }
 }

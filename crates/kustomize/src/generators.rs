@@ -24,7 +24,8 @@ fn remove_quotes(s: &str) -> String {
 fn is_env_var_name(k: &str) -> bool {
     !k.is_empty()
         && !k.as_bytes()[0].is_ascii_digit()
-        && k.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.')
+        && k.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.')
 }
 
 fn env_pairs(content: &[u8], file: &str) -> Result<Vec<(String, String)>, Error> {
@@ -56,7 +57,10 @@ fn basename(p: &str) -> String {
 }
 
 /// Merges global and per-generator options like Kustomize.
-pub fn merge_options(global: Option<&GeneratorOptions>, local: Option<&GeneratorOptions>) -> GeneratorOptions {
+pub fn merge_options(
+    global: Option<&GeneratorOptions>,
+    local: Option<&GeneratorOptions>,
+) -> GeneratorOptions {
     let mut o = GeneratorOptions::default();
     if let Some(g) = global {
         o = g.clone();
@@ -111,10 +115,14 @@ pub fn generate(
     }
     for lit in &args.literals {
         if lit.starts_with('=') {
-            return Err(Error::msg(format!("invalid literal source {lit}, expected key=value")));
+            return Err(Error::msg(format!(
+                "invalid literal source {lit}, expected key=value"
+            )));
         }
         let Some((k, v)) = lit.split_once('=') else {
-            return Err(Error::msg(format!("invalid literal source {lit}, expected key=value")));
+            return Err(Error::msg(format!(
+                "invalid literal source {lit}, expected key=value"
+            )));
         };
         add(k.to_string(), remove_quotes(v), &mut data)?;
     }
@@ -122,7 +130,9 @@ pub fn generate(
         let (key, path) = match f.split_once('=') {
             Some((k, p)) => {
                 if k.is_empty() || p.is_empty() {
-                    return Err(Error::msg(format!("key or file path is missing from file source {f}")));
+                    return Err(Error::msg(format!(
+                        "key or file path is missing from file source {f}"
+                    )));
                 }
                 (k.to_string(), p.to_string())
             }
@@ -134,7 +144,9 @@ pub fn generate(
             Ok(s) => add(key, s, &mut data)?,
             Err(e) => {
                 if data.iter().any(|(x, _)| *x == key) || binary.iter().any(|(x, _)| *x == key) {
-                    return Err(Error::msg(format!("cannot add key {key}, another key by that name already exists")));
+                    return Err(Error::msg(format!(
+                        "cannot add key {key}, another key by that name already exists"
+                    )));
                 }
                 binary.push((key, e.into_bytes()));
             }
@@ -167,7 +179,11 @@ pub fn generate(
         if !d.is_empty() {
             obj.insert("data".into(), Value::Object(d));
         }
-        let ty = if args.type_.is_empty() { "Opaque" } else { args.type_.as_str() };
+        let ty = if args.type_.is_empty() {
+            "Opaque"
+        } else {
+            args.type_.as_str()
+        };
         obj.insert("type".into(), Value::String(ty.into()));
     } else {
         if !data.is_empty() {
@@ -330,10 +346,20 @@ mod tests {
 
     #[test]
     fn hashes_match_kustomize() {
-        assert_eq!(hash(&obj(json!({"kind": "ConfigMap", "data": {"foo": "bar", "baz": "qux"}}))), "6b85g79g7g");
-        assert_eq!(hash(&obj(json!({"kind": "ConfigMap", "data": {"html": "<b>&amp;"}}))), "tk95fd4bt8");
         assert_eq!(
-            hash(&obj(json!({"kind": "Secret", "type": "Opaque", "data": {"password": "YTxiJmM="}}))),
+            hash(&obj(
+                json!({"kind": "ConfigMap", "data": {"foo": "bar", "baz": "qux"}})
+            )),
+            "6b85g79g7g"
+        );
+        assert_eq!(
+            hash(&obj(json!({"kind": "ConfigMap", "data": {"html": "<b>&amp;"}}))),
+            "tk95fd4bt8"
+        );
+        assert_eq!(
+            hash(&obj(
+                json!({"kind": "Secret", "type": "Opaque", "data": {"password": "YTxiJmM="}})
+            )),
             "mtcg98f8g2"
         );
     }

@@ -54,7 +54,12 @@ fn add(doc: &mut Value, toks: &[String], v: Value, replace: bool) -> Result<(), 
         *doc = v;
         return Ok(());
     };
-    let p = get_mut(doc, parent).ok_or_else(|| Error::msg(format!("add operation does not apply: doc is missing path: \"/{}\"", toks.join("/"))))?;
+    let p = get_mut(doc, parent).ok_or_else(|| {
+        Error::msg(format!(
+            "add operation does not apply: doc is missing path: \"/{}\"",
+            toks.join("/")
+        ))
+    })?;
     match p {
         Value::Object(m) => {
             m.insert(last.clone(), v);
@@ -65,21 +70,30 @@ fn add(doc: &mut Value, toks: &[String], v: Value, replace: bool) -> Result<(), 
                 a.push(v);
                 return Ok(());
             }
-            let i: usize = last.parse().map_err(|_| Error::msg(format!("invalid array index {last}")))?;
+            let i: usize = last
+                .parse()
+                .map_err(|_| Error::msg(format!("invalid array index {last}")))?;
             if replace {
                 if i >= a.len() {
-                    return Err(Error::msg(format!("replace operation does not apply: index {i} out of bounds")));
+                    return Err(Error::msg(format!(
+                        "replace operation does not apply: index {i} out of bounds"
+                    )));
                 }
                 a[i] = v;
             } else {
                 if i > a.len() {
-                    return Err(Error::msg(format!("add operation does not apply: index {i} out of bounds")));
+                    return Err(Error::msg(format!(
+                        "add operation does not apply: index {i} out of bounds"
+                    )));
                 }
                 a.insert(i, v);
             }
             Ok(())
         }
-        _ => Err(Error::msg(format!("add operation does not apply: doc is missing path: \"/{}\"", toks.join("/")))),
+        _ => Err(Error::msg(format!(
+            "add operation does not apply: doc is missing path: \"/{}\"",
+            toks.join("/")
+        ))),
     }
 }
 
@@ -87,7 +101,12 @@ fn remove(doc: &mut Value, toks: &[String]) -> Result<Value, Error> {
     let Some((last, parent)) = toks.split_last() else {
         return Err(Error::msg("cannot remove the whole document"));
     };
-    let missing = || Error::msg(format!("remove operation does not apply: doc is missing path: \"/{}\"", toks.join("/")));
+    let missing = || {
+        Error::msg(format!(
+            "remove operation does not apply: doc is missing path: \"/{}\"",
+            toks.join("/")
+        ))
+    };
     let p = get_mut(doc, parent).ok_or_else(missing)?;
     match p {
         Value::Object(m) => m.remove(last).ok_or_else(missing),
@@ -104,11 +123,18 @@ fn remove(doc: &mut Value, toks: &[String]) -> Result<Value, Error> {
 
 /// Applies a list of operations.
 pub fn apply(doc: &mut Value, ops: &Value) -> Result<(), Error> {
-    let ops = ops.as_array().ok_or_else(|| Error::msg("a JSON patch must be a list of operations"))?;
+    let ops = ops
+        .as_array()
+        .ok_or_else(|| Error::msg("a JSON patch must be a list of operations"))?;
     for op in ops {
-        let o = op.as_object().ok_or_else(|| Error::msg(format!("invalid JSON patch operation: {op}")))?;
+        let o = op
+            .as_object()
+            .ok_or_else(|| Error::msg(format!("invalid JSON patch operation: {op}")))?;
         let name = o.get("op").and_then(|v| v.as_str()).unwrap_or("");
-        let path = o.get("path").and_then(|v| v.as_str()).ok_or_else(|| Error::msg(format!("operation has no path: {op}")))?;
+        let path = o
+            .get("path")
+            .and_then(|v| v.as_str())
+            .ok_or_else(|| Error::msg(format!("operation has no path: {op}")))?;
         let toks = split(path)?;
         match name {
             "add" => {
@@ -127,12 +153,19 @@ pub fn apply(doc: &mut Value, ops: &Value) -> Result<(), Error> {
                 }
             }
             "move" | "copy" => {
-                let from = o.get("from").and_then(|v| v.as_str()).ok_or_else(|| Error::msg(format!("{name} needs from: {op}")))?;
+                let from = o
+                    .get("from")
+                    .and_then(|v| v.as_str())
+                    .ok_or_else(|| Error::msg(format!("{name} needs from: {op}")))?;
                 let ft = split(from)?;
                 let v = if name == "move" {
                     remove(doc, &ft)?
                 } else {
-                    get(doc, &ft).cloned().ok_or_else(|| Error::msg(format!("copy operation does not apply: doc is missing from path: {from}")))?
+                    get(doc, &ft).cloned().ok_or_else(|| {
+                        Error::msg(format!(
+                            "copy operation does not apply: doc is missing from path: {from}"
+                        ))
+                    })?
                 };
                 add(doc, &toks, v, false)?;
             }

@@ -138,7 +138,10 @@ fn type_name(v: &Value) -> &'static str {
 
 impl Dec<'_> {
     fn err(&self, msg: String) -> Error {
-        Error::Kustomization { file: self.file.to_string(), message: msg }
+        Error::Kustomization {
+            file: self.file.to_string(),
+            message: msg,
+        }
     }
 
     fn string(&self, v: &Value, field: &str) -> Result<String, Error> {
@@ -217,7 +220,10 @@ impl Dec<'_> {
 
     fn gen_options(&self, v: &Value, field: &str) -> Result<GeneratorOptions, Error> {
         let m = self.object(v, field, "types.GeneratorOptions")?;
-        self.check_fields(m, &["labels", "annotations", "disableNameSuffixHash", "immutable"])?;
+        self.check_fields(
+            m,
+            &["labels", "annotations", "disableNameSuffixHash", "immutable"],
+        )?;
         let mut o = GeneratorOptions::default();
         for (k, v) in m {
             match k.as_str() {
@@ -234,7 +240,16 @@ impl Dec<'_> {
     fn generator(&self, v: &Value, field: &str, secret: bool) -> Result<GeneratorArgs, Error> {
         let ty = if secret { "SecretArgs" } else { "ConfigMapArgs" };
         let m = self.object(v, field, &format!("types.{ty}"))?;
-        let mut known = vec!["name", "namespace", "behavior", "literals", "files", "envs", "env", "options"];
+        let mut known = vec![
+            "name",
+            "namespace",
+            "behavior",
+            "literals",
+            "files",
+            "envs",
+            "env",
+            "options",
+        ];
         if secret {
             known.push("type");
         }
@@ -269,17 +284,27 @@ impl Dec<'_> {
         let mut p = PatchEntry::default();
         for (k, v) in m {
             match k.as_str() {
-                "path" => p.path = Some(self.string(v, &format!("Patch.{field}.path"))?).filter(|s| !s.is_empty()),
-                "patch" => p.patch = Some(self.string(v, &format!("Patch.{field}.patch"))?).filter(|s| !s.is_empty()),
-                "target" => {
-                    if !v.is_null() {
-                        let t = self.object(v, &format!("Patch.{field}.target"), "types.Selector")?;
-                        self.check_fields(
-                            t,
-                            &["group", "version", "kind", "name", "namespace", "labelSelector", "annotationSelector"],
-                        )?;
-                        p.target = Some(t.clone());
-                    }
+                "path" => {
+                    p.path = Some(self.string(v, &format!("Patch.{field}.path"))?).filter(|s| !s.is_empty())
+                }
+                "patch" => {
+                    p.patch = Some(self.string(v, &format!("Patch.{field}.patch"))?).filter(|s| !s.is_empty())
+                }
+                "target" if !v.is_null() => {
+                    let t = self.object(v, &format!("Patch.{field}.target"), "types.Selector")?;
+                    self.check_fields(
+                        t,
+                        &[
+                            "group",
+                            "version",
+                            "kind",
+                            "name",
+                            "namespace",
+                            "labelSelector",
+                            "annotationSelector",
+                        ],
+                    )?;
+                    p.target = Some(t.clone());
                 }
                 "options" => {
                     if let Value::Object(o) = v {
@@ -288,7 +313,9 @@ impl Dec<'_> {
                                 "allowNameChange" => p.allow_name_change = self.bool(ov, field)?,
                                 "allowKindChange" => p.allow_kind_change = self.bool(ov, field)?,
                                 _ => {
-                                    return Err(self.err(format!("invalid Kustomization: json: unknown field \"{ok}\"")));
+                                    return Err(self.err(format!(
+                                        "invalid Kustomization: json: unknown field \"{ok}\""
+                                    )));
                                 }
                             }
                         }
@@ -317,7 +344,11 @@ pub fn decode(doc: &Value, file: &str) -> Result<Kustomization, Error> {
     d.check_fields(&m, KNOWN_FIELDS)?;
     let mut k = Kustomization::default();
     let mut bases: Vec<String> = Vec::new();
-    let kind = m.get("kind").map(|v| d.string(v, "Kustomization.kind")).transpose()?.unwrap_or_default();
+    let kind = m
+        .get("kind")
+        .map(|v| d.string(v, "Kustomization.kind"))
+        .transpose()?
+        .unwrap_or_default();
     match kind.as_str() {
         "" | "Kustomization" => {}
         "Component" => k.is_component = true,
@@ -352,7 +383,11 @@ pub fn decode(doc: &Value, file: &str) -> Result<Kustomization, Error> {
                         e.include_templates = d.bool(p, "Label.labels.includeTemplates")?;
                     }
                     if let Some(p) = lm.get("fields") {
-                        e.fields = d.list(p, "Label.labels.fields", "[]types.FieldSpec")?.into_iter().cloned().collect();
+                        e.fields = d
+                            .list(p, "Label.labels.fields", "[]types.FieldSpec")?
+                            .into_iter()
+                            .cloned()
+                            .collect();
                     }
                     k.labels.push(e);
                 }
@@ -380,7 +415,10 @@ pub fn decode(doc: &Value, file: &str) -> Result<Kustomization, Error> {
                     let im = d.object(item, &fld, "types.Image")?;
                     d.check_fields(im, &["name", "newName", "newTag", "digest", "tagSuffix"])?;
                     let g = |n: &str| -> Result<String, Error> {
-                        im.get(n).map(|x| d.string(x, &format!("Image.{key}.{n}"))).transpose().map(|o| o.unwrap_or_default())
+                        im.get(n)
+                            .map(|x| d.string(x, &format!("Image.{key}.{n}")))
+                            .transpose()
+                            .map(|o| o.unwrap_or_default())
                     };
                     k.images.push(Image {
                         name: g("name")?,
@@ -391,12 +429,22 @@ pub fn decode(doc: &Value, file: &str) -> Result<Kustomization, Error> {
                     });
                 }
             }
-            "replacements" => k.replacements = d.list(v, &fld, "[]types.ReplacementField")?.into_iter().cloned().collect(),
+            "replacements" => {
+                k.replacements = d
+                    .list(v, &fld, "[]types.ReplacementField")?
+                    .into_iter()
+                    .cloned()
+                    .collect()
+            }
             "replicas" => {
                 for item in d.list(v, &fld, "[]types.Replica")? {
                     let rm = d.object(item, &fld, "types.Replica")?;
                     d.check_fields(rm, &["name", "count"])?;
-                    let name = rm.get("name").map(|x| d.string(x, "Replica.replicas.name")).transpose()?.unwrap_or_default();
+                    let name = rm
+                        .get("name")
+                        .map(|x| d.string(x, "Replica.replicas.name"))
+                        .transpose()?
+                        .unwrap_or_default();
                     let count = match rm.get("count") {
                         None | Some(Value::Null) => 0,
                         Some(Value::Number(n)) => n.as_i64().ok_or_else(|| {
@@ -416,10 +464,8 @@ pub fn decode(doc: &Value, file: &str) -> Result<Kustomization, Error> {
                 k.vars = d.list(v, &fld, "[]types.Var")?.into_iter().cloned().collect();
                 k.deprecated.push("vars");
             }
-            "sortOptions" => {
-                if !v.is_null() {
-                    k.sort_options = Some(v.clone());
-                }
+            "sortOptions" if !v.is_null() => {
+                k.sort_options = Some(v.clone());
             }
             "resources" => k.resources.extend(d.strings(v, &fld)?),
             "bases" => {
@@ -438,16 +484,12 @@ pub fn decode(doc: &Value, file: &str) -> Result<Kustomization, Error> {
                     k.secret_generator.push(d.generator(item, key, true)?);
                 }
             }
-            "generatorOptions" => {
-                if !v.is_null() {
-                    k.generator_options = Some(d.gen_options(v, "generatorOptions")?);
-                }
+            "generatorOptions" if !v.is_null() => {
+                k.generator_options = Some(d.gen_options(v, "generatorOptions")?);
             }
             "configurations" => k.configurations = d.strings(v, &fld)?,
-            "openapi" => {
-                if !v.is_null() {
-                    k.openapi = Some(d.object(v, &fld, "map[string]string")?.clone());
-                }
+            "openapi" if !v.is_null() => {
+                k.openapi = Some(d.object(v, &fld, "map[string]string")?.clone());
             }
             "buildMetadata" => k.build_metadata = d.strings(v, &fld)?,
             "helmCharts" | "helmChartInflationGenerator" | "helmGlobals" => {
@@ -458,7 +500,9 @@ pub fn decode(doc: &Value, file: &str) -> Result<Kustomization, Error> {
                     _ => false,
                 };
                 if !empty {
-                    return Err(d.err(format!("field '{key}' is not supported by tack (helm chart inflation)")));
+                    return Err(d.err(format!(
+                        "field '{key}' is not supported by tack (helm chart inflation)"
+                    )));
                 }
             }
             "generators" => k.generators = d.strings(v, &fld)?,
@@ -507,7 +551,15 @@ pub(crate) fn decode_generator_plugin(v: &Value, file: &str, secret: bool) -> Re
     if let Some(n) = md.get("namespace") {
         m.insert("namespace".into(), n.clone());
     }
-    d.generator(&Value::Object(m), if secret { "secretGenerator" } else { "configMapGenerator" }, secret)
+    d.generator(
+        &Value::Object(m),
+        if secret {
+            "secretGenerator"
+        } else {
+            "configMapGenerator"
+        },
+        secret,
+    )
 }
 
 /// Decodes a `PatchTransformer` plugin config.

@@ -7,12 +7,14 @@ use crate::Error;
 use crate::config::NameRef;
 use crate::resource::{Gvk, Resource};
 
-struct Candidate {
-    idx: usize,
+/// What name-reference fixing needs to know about a possible referral.
+struct Referral {
+    gvk: Gvk,
+    /// Previous (name, namespace) pairs.
+    prev: Vec<(String, String)>,
     name: String,
     namespace: String,
     cluster: bool,
-    kind: String,
     prefixes: Vec<String>,
     suffixes: Vec<String>,
 }
@@ -24,79 +26,66 @@ fn ns_eq(a: &str, b: &str) -> bool {
 
 /// Rewrites references in all resources.
 pub fn fix(res: &mut [Resource], refs: &[NameRef]) -> Result<(), Error> {
-    // Snapshot of referral identities.
-    let snapshot: Vec<(Gvk, Vec<(String, String)>, String, String, bool, Vec<String>, Vec<String>)> = res
+    let snapshot: Vec<Referral> = res
         .iter()
         .map(|r| {
-            let g = r.gvk();
-            let cluster = g.is_cluster_scoped();
-            (
-                g,
-                r.prev_ids.iter().map(|i| (i.name.clone(), i.namespace.clone())).collect(),
-                r.name(),
-                r.namespace(),
-                cluster,
-                r.prefixes.clone(),
-                r.suffixes.clone(),
-            )
+            let gvk = r.gvk();
+            Referral {
+                cluster: gvk.is_cluster_scoped(),
+                gvk,
+                prev: r
+                    .prev_ids
+                    .iter()
+                    .map(|i| (i.name.clone(), i.namespace.clone()))
+                    .collect(),
+                name: r.name(),
+                namespace: r.namespace(),
+                prefixes: r.prefixes.clone(),
+                suffixes: r.suffixes.clone(),
+            }
         })
         .collect();
-    for ri in 0..res.len() {
-        let referrer_gvk = res[ri].gvk();
-        let referrer_ns = res[ri].namespace();
+    for referrer in res.iter_mut() {
+        let referrer_gvk = referrer.gvk();
+        let referrer_ns = referrer.namespace();
         let referrer_cluster = referrer_gvk.is_cluster_scoped();
-        let referrer_prefixes = res[ri].prefixes.clone();
-        let referrer_suffixes = res[ri].suffixes.clone();
-        let mut obj = Value::Object(std::mem::take(&mut res[ri].obj));
+        let referrer_prefixes = referrer.prefixes.clone();
+        let referrer_suffixes = referrer.suffixes.clone();
+        let mut obj = Value::Object(std::mem::take(&mut referrer.obj));
         let mut result = Ok(());
         for nr in refs {
             for spec in nr.referrers.iter().filter(|s| s.applies_to(&referrer_gvk)) {
-                let pick = |old: &str, ns_hint: Option<&str>, kind_hint: Option<&str>| -> Result<Option<(String, String)>, Error> {
-                    let mut cands: Vec<Candidate> = snapshot
+                let pick = |old: &str,
+                            ns_hint: Option<&str>,
+                            kind_hint: Option<&str>|
+                 -> Result<Option<(String, String)>, Error> {
+                    let mut cands: Vec<&Referral> = snapshot
                         .iter()
-                        .enumerate()
-                        .filter(|(i, (g, prev, ..))| {
-                            *i != usize::MAX
-                                && g.is_selected(&nr.target)
-                                && prev.iter().any(|(pn, pns)| pn == old && ns_hint.is_none_or(|h| ns_eq(pns, h)))
-                        })
-                        .map(|(i, (g, _, name, ns, cluster, p, s))| Candidate {
-                            idx: i,
-                            name: name.clone(),
-                            namespace: ns.clone(),
-                            cluster: *cluster,
-                            kind: g.kind.clone(),
-                            prefixes: p.clone(),
-                            suffixes: s.clone(),
+                        .filter(|c| {
+                            c.gvk.is_selected(&nr.target)
+                                && c.prev
+                                    .iter()
+                                    .any(|(pn, pns)| pn == old && ns_hint.is_none_or(|h| ns_eq(pns, h)))
                         })
                         .collect();
                     if let Some(k) = kind_hint {
-                        cands.retain(|c| c.kind == k);
+                        cands.retain(|c| c.gvk.kind == k);
                     }
                     if ns_hint.is_none() && !referrer_cluster {
-                        cands.retain(|c| c.cluster || c.kind == "ServiceAccount" || ns_eq(&c.namespace, &referrer_ns));
+                        cands.retain(|c| {
+                            c.cluster || c.gvk.kind == "ServiceAccount" || ns_eq(&c.namespace, &referrer_ns)
+                        });
                     }
                     if cands.len() > 1 {
-                        let same: Vec<Candidate> = cands
-                            .iter()
-                            .filter(|c| c.prefixes == referrer_prefixes && c.suffixes == referrer_suffixes)
-                            .map(|c| Candidate {
-                                idx: c.idx,
-                                name: c.name.clone(),
-                                namespace: c.namespace.clone(),
-                                cluster: c.cluster,
-                                kind: c.kind.clone(),
-                                prefixes: c.prefixes.clone(),
-                                suffixes: c.suffixes.clone(),
-                            })
-                            .collect();
-                        cands = same;
+                        cands.retain(|c| c.prefixes == referrer_prefixes && c.suffixes == referrer_suffixes);
                     }
                     match cands.len() {
                         0 => Ok(None),
                         1 => Ok(Some((cands[0].name.clone(), cands[0].namespace.clone()))),
                         _ => {
-                            let all_same = cands.iter().all(|c| c.name == cands[0].name && c.namespace == cands[0].namespace);
+                            let all_same = cands
+                                .iter()
+                                .all(|c| c.name == cands[0].name && c.namespace == cands[0].namespace);
                             if all_same {
                                 Ok(Some((cands[0].name.clone(), cands[0].namespace.clone())))
                             } else {
@@ -111,7 +100,10 @@ pub fn fix(res: &mut [Resource], refs: &[NameRef]) -> Result<(), Error> {
                 let is_subjects = spec.path.last().map(String::as_str) == Some("subjects");
                 let is_roleref = spec.path.first().map(String::as_str) == Some("roleRef");
                 let roleref_kind = if is_roleref {
-                    obj.get("roleRef").and_then(|r| r.get("kind")).and_then(|k| k.as_str()).map(str::to_string)
+                    obj.get("roleRef")
+                        .and_then(|r| r.get("kind"))
+                        .and_then(|k| k.as_str())
+                        .map(str::to_string)
                 } else {
                     None
                 };
@@ -124,22 +116,26 @@ pub fn fix(res: &mut [Resource], refs: &[NameRef]) -> Result<(), Error> {
                         }
                         Value::Array(items) if !is_subjects => {
                             for it in items.iter_mut() {
-                                if let Value::String(s) = it {
-                                    if let Some((name, _)) = pick(s, None, None)? {
-                                        *s = name;
-                                    }
+                                if let Value::String(s) = it
+                                    && let Some((name, _)) = pick(s, None, None)?
+                                {
+                                    *s = name;
                                 }
                             }
                         }
                         Value::Array(items) => {
                             for it in items.iter_mut() {
                                 if let Value::Object(m) = it {
-                                    if m.get("kind").and_then(|k| k.as_str()) != Some(nr.target.kind.as_str()) {
+                                    if m.get("kind").and_then(|k| k.as_str()) != Some(nr.target.kind.as_str())
+                                    {
                                         continue;
                                     }
-                                    let old = m.get("name").and_then(|x| x.as_str()).unwrap_or("").to_string();
+                                    let old =
+                                        m.get("name").and_then(|x| x.as_str()).unwrap_or("").to_string();
                                     let ns = m.get("namespace").and_then(|x| x.as_str()).map(str::to_string);
-                                    if let Some((name, new_ns)) = pick(&old, Some(ns.as_deref().unwrap_or("")), None)? {
+                                    if let Some((name, new_ns)) =
+                                        pick(&old, Some(ns.as_deref().unwrap_or("")), None)?
+                                    {
                                         m.insert("name".into(), Value::String(name));
                                         if ns.as_deref().is_some_and(|o| !ns_eq(o, &new_ns)) {
                                             m.insert("namespace".into(), Value::String(new_ns));
@@ -168,7 +164,7 @@ pub fn fix(res: &mut [Resource], refs: &[NameRef]) -> Result<(), Error> {
             }
         }
         if let Value::Object(m) = obj {
-            res[ri].obj = m;
+            referrer.obj = m;
         }
         result?;
     }

@@ -101,12 +101,14 @@ fn custom_merge_keys(doc: &serde_json::Value, gvk: &Gvk, path: &[String]) -> Opt
         }
     };
     let root = defs.values().find(|d| {
-        d.get("x-kubernetes-group-version-kind").and_then(|g| g.as_array()).is_some_and(|a| {
-            a.iter().any(|g| {
-                let s = |k: &str| g.get(k).and_then(|x| x.as_str()).unwrap_or("");
-                s("group") == gvk.group && s("version") == gvk.version && s("kind") == gvk.kind
+        d.get("x-kubernetes-group-version-kind")
+            .and_then(|g| g.as_array())
+            .is_some_and(|a| {
+                a.iter().any(|g| {
+                    let s = |k: &str| g.get(k).and_then(|x| x.as_str()).unwrap_or("");
+                    s("group") == gvk.group && s("version") == gvk.version && s("kind") == gvk.kind
+                })
             })
-        })
     })?;
     let mut cur = root.clone();
     for (i, seg) in path.iter().enumerate() {
@@ -115,8 +117,13 @@ fn custom_merge_keys(doc: &serde_json::Value, gvk: &Gvk, path: &[String]) -> Opt
         }
         let prop = cur.get("properties")?.get(seg)?;
         if i == path.len() - 1 {
-            let strategy = prop.get("x-kubernetes-patch-strategy").and_then(|s| s.as_str()).unwrap_or("");
-            let key = prop.get("x-kubernetes-patch-merge-key").and_then(|s| s.as_str())?;
+            let strategy = prop
+                .get("x-kubernetes-patch-strategy")
+                .and_then(|s| s.as_str())
+                .unwrap_or("");
+            let key = prop
+                .get("x-kubernetes-patch-merge-key")
+                .and_then(|s| s.as_str())?;
             if !strategy.split(',').any(|s| s == "merge") {
                 return None;
             }

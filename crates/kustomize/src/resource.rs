@@ -18,7 +18,11 @@ impl Gvk {
             Some((g, v)) => (g.to_string(), v.to_string()),
             None => (String::new(), api_version.to_string()),
         };
-        Gvk { group, version, kind: kind.to_string() }
+        Gvk {
+            group,
+            version,
+            kind: kind.to_string(),
+        }
     }
 
     /// Whether this GVK is selected by a (possibly partial) selector GVK.
@@ -43,13 +47,21 @@ pub struct ResId {
 }
 
 fn ns_eq(a: &str, b: &str) -> bool {
-    let n = |s: &str| if s.is_empty() { "default".to_string() } else { s.to_string() };
+    let n = |s: &str| {
+        if s.is_empty() {
+            "default".to_string()
+        } else {
+            s.to_string()
+        }
+    };
     n(a) == n(b)
 }
 
 impl ResId {
     pub fn equals(&self, o: &ResId) -> bool {
-        self.gvk == o.gvk && self.name == o.name && (self.gvk.is_cluster_scoped() || ns_eq(&self.namespace, &o.namespace))
+        self.gvk == o.gvk
+            && self.name == o.name
+            && (self.gvk.is_cluster_scoped() || ns_eq(&self.namespace, &o.namespace))
     }
 }
 
@@ -112,7 +124,11 @@ impl Resource {
         Gvk::from_api_version(&self.str_at(&["apiVersion"]), &self.kind())
     }
     pub fn cur_id(&self) -> ResId {
-        ResId { gvk: self.gvk(), name: self.name(), namespace: self.namespace() }
+        ResId {
+            gvk: self.gvk(),
+            name: self.name(),
+            namespace: self.namespace(),
+        }
     }
     /// Current and previous identities.
     pub fn all_ids(&self) -> Vec<ResId> {
@@ -132,10 +148,12 @@ impl Resource {
     }
 
     pub fn set_name(&mut self, name: &str) {
-        self.metadata_mut().insert("name".into(), Value::String(name.to_string()));
+        self.metadata_mut()
+            .insert("name".into(), Value::String(name.to_string()));
     }
     pub fn set_namespace(&mut self, ns: &str) {
-        self.metadata_mut().insert("namespace".into(), Value::String(ns.to_string()));
+        self.metadata_mut()
+            .insert("namespace".into(), Value::String(ns.to_string()));
     }
 
     /// Records the current id before a rename.
@@ -147,7 +165,12 @@ impl Resource {
     }
 
     pub fn labels(&self) -> Map<String, Value> {
-        self.obj.get("metadata").and_then(|m| m.get("labels")).and_then(|l| l.as_object()).cloned().unwrap_or_default()
+        self.obj
+            .get("metadata")
+            .and_then(|m| m.get("labels"))
+            .and_then(|l| l.as_object())
+            .cloned()
+            .unwrap_or_default()
     }
     pub fn annotations(&self) -> Map<String, Value> {
         self.obj
@@ -170,17 +193,27 @@ pub struct FieldSpec {
 impl FieldSpec {
     pub fn new(group: &str, version: &str, kind: &str, path: &str, create: bool) -> FieldSpec {
         FieldSpec {
-            gvk: Gvk { group: group.into(), version: version.into(), kind: kind.into() },
+            gvk: Gvk {
+                group: group.into(),
+                version: version.into(),
+                kind: kind.into(),
+            },
             path: split_path(path),
             create,
         }
     }
 
     pub fn from_value(v: &Value) -> Result<FieldSpec, Error> {
-        let m = v.as_object().ok_or_else(|| Error::msg(format!("invalid field spec: {v}")))?;
+        let m = v
+            .as_object()
+            .ok_or_else(|| Error::msg(format!("invalid field spec: {v}")))?;
         let s = |k: &str| m.get(k).and_then(|x| x.as_str()).unwrap_or("").to_string();
         Ok(FieldSpec {
-            gvk: Gvk { group: s("group"), version: s("version"), kind: s("kind") },
+            gvk: Gvk {
+                group: s("group"),
+                version: s("version"),
+                kind: s("kind"),
+            },
             path: split_path(&s("path")),
             create: m.get("create").and_then(|x| x.as_bool()).unwrap_or(false),
         })
@@ -237,7 +270,11 @@ pub fn visit_path(
                 if !create {
                     return Ok(());
                 }
-                let v = if path.len() == 1 { Value::Null } else { Value::Object(Map::new()) };
+                let v = if path.len() == 1 {
+                    Value::Null
+                } else {
+                    Value::Object(Map::new())
+                };
                 m.insert(key.clone(), v);
             }
             match m.get_mut(key.as_str()) {

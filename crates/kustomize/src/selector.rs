@@ -33,7 +33,9 @@ fn anchored(s: &str) -> Result<Option<Regex>, Error> {
     if s.is_empty() {
         return Ok(None);
     }
-    Regex::new(&format!("^(?:{s})$")).map(Some).map_err(|e| Error::msg(format!("invalid selector regex {s:?}: {e}")))
+    Regex::new(&format!("^(?:{s})$"))
+        .map(Some)
+        .map_err(|e| Error::msg(format!("invalid selector regex {s:?}: {e}")))
 }
 
 /// Parses a Kubernetes label selector (`a=b,c!=d,e in (x,y),!f,g`).
@@ -88,7 +90,11 @@ fn set(s: &str) -> Result<Vec<String>, Error> {
         .strip_prefix('(')
         .and_then(|x| x.strip_suffix(')'))
         .ok_or_else(|| Error::msg(format!("invalid label selector set {s:?}")))?;
-    Ok(inner.split(',').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect())
+    Ok(inner
+        .split(',')
+        .map(|x| x.trim().to_string())
+        .filter(|x| !x.is_empty())
+        .collect())
 }
 
 fn val_str(v: &Value) -> String {

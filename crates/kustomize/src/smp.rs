@@ -81,13 +81,17 @@ fn merge(dest: Option<&Value>, patch: &Value, gvk: &Cx<'_>, path: &mut Vec<Strin
         }
         Value::Array(pl) => {
             // `$patch: replace` element replaces the list.
-            let has_replace = pl
-                .iter()
-                .any(|e| e.as_object().is_some_and(|m| directive(m) == Some("replace") && m.len() == 1));
+            let has_replace = pl.iter().any(|e| {
+                e.as_object()
+                    .is_some_and(|m| directive(m) == Some("replace") && m.len() == 1)
+            });
             if has_replace {
                 let items: Vec<Value> = pl
                     .iter()
-                    .filter(|e| !e.as_object().is_some_and(|m| directive(m) == Some("replace") && m.len() == 1))
+                    .filter(|e| {
+                        !e.as_object()
+                            .is_some_and(|m| directive(m) == Some("replace") && m.len() == 1)
+                    })
                     .map(strip)
                     .collect();
                 return Ok(Merged::Keep(Value::Array(items)));
@@ -121,7 +125,9 @@ fn key_values(e: &Value, keys: &[&str]) -> Vec<String> {
 
 fn matches(e: &Value, keys: &[&str], vals: &[String]) -> bool {
     let ev = key_values(e, keys);
-    keys.iter().enumerate().all(|(i, _)| vals[i].is_empty() || ev[i] == vals[i])
+    keys.iter()
+        .enumerate()
+        .all(|(i, _)| vals[i].is_empty() || ev[i] == vals[i])
 }
 
 fn merge_assoc(
@@ -141,7 +147,10 @@ fn merge_assoc(
             result.push(strip(pe));
             continue;
         }
-        let pos = dl.iter().enumerate().position(|(i, d)| !handled[i] && matches(d, keys, &vals));
+        let pos = dl
+            .iter()
+            .enumerate()
+            .position(|(i, d)| !handled[i] && matches(d, keys, &vals));
         let is_delete = pe.as_object().is_some_and(|m| directive(m) == Some("delete"));
         if pe.as_object().is_some_and(|m| directive(m) == Some("replace")) {
             // An element-level `$patch: replace` is a no-op in Kustomize v5.5.0.
@@ -198,7 +207,7 @@ fn strip(v: &Value) -> Value {
         }
         Value::Array(a) => Value::Array(
             a.iter()
-                .filter(|e| !e.as_object().is_some_and(|m| directive(m) == Some("delete")))
+                .filter(|e| e.as_object().is_none_or(|m| directive(m) != Some("delete")))
                 .map(strip)
                 .collect(),
         ),
@@ -212,13 +221,20 @@ mod tests {
     use serde_json::json;
 
     fn dep() -> Gvk {
-        Gvk { group: "apps".into(), version: "v1".into(), kind: "Deployment".into() }
+        Gvk {
+            group: "apps".into(),
+            version: "v1".into(),
+            kind: "Deployment".into(),
+        }
     }
 
     #[test]
     fn empty_patch_is_identity() {
         let d = json!({"a": {"b": [1, 2]}, "c": "x"});
-        assert_eq!(apply(&d, &json!({}), &dep(), &Schema::Builtin).ok().flatten(), Some(d));
+        assert_eq!(
+            apply(&d, &json!({}), &dep(), &Schema::Builtin).ok().flatten(),
+            Some(d)
+        );
     }
 
     #[test]
@@ -228,15 +244,30 @@ mod tests {
         let r = apply(&d, &p, &dep(), &Schema::Builtin).ok().flatten();
         assert_eq!(
             r,
-            Some(json!({"spec": {"template": {"spec": {"containers": [{"name": "b", "image": "b:2"}, {"name": "c"}, {"name": "a"}]}}}}))
+            Some(
+                json!({"spec": {"template": {"spec": {"containers": [{"name": "b", "image": "b:2"}, {"name": "c"}, {"name": "a"}]}}}})
+            )
         );
     }
 
     #[test]
     fn null_deletes_and_delete_directive() {
         let d = json!({"a": 1, "b": {"c": 2}});
-        assert_eq!(apply(&d, &json!({"a": null}), &dep(), &Schema::Builtin).ok().flatten(), Some(json!({"b": {"c": 2}})));
-        assert_eq!(apply(&d, &json!({"b": {"$patch": "delete"}}), &dep(), &Schema::Builtin).ok().flatten(), Some(json!({"a": 1})));
-        assert!(matches!(apply(&d, &json!({"$patch": "delete"}), &dep(), &Schema::Builtin), Ok(None)));
+        assert_eq!(
+            apply(&d, &json!({"a": null}), &dep(), &Schema::Builtin)
+                .ok()
+                .flatten(),
+            Some(json!({"b": {"c": 2}}))
+        );
+        assert_eq!(
+            apply(&d, &json!({"b": {"$patch": "delete"}}), &dep(), &Schema::Builtin)
+                .ok()
+                .flatten(),
+            Some(json!({"a": 1}))
+        );
+        assert!(matches!(
+            apply(&d, &json!({"$patch": "delete"}), &dep(), &Schema::Builtin),
+            Ok(None)
+        ));
     }
 }

@@ -47,7 +47,12 @@ pub fn namespace(res: &mut [Resource], ns: &str) -> Result<(), Error> {
 }
 
 /// The namespace transformer with its plugin options.
-pub fn namespace_with(res: &mut [Resource], ns: &str, unset_only: bool, subject_mode: &str) -> Result<(), Error> {
+pub fn namespace_with(
+    res: &mut [Resource],
+    ns: &str,
+    unset_only: bool,
+    subject_mode: &str,
+) -> Result<(), Error> {
     if ns.is_empty() {
         return Ok(());
     }
@@ -124,7 +129,12 @@ fn skip_prefix(r: &Resource) -> bool {
 }
 
 /// `namePrefix:` / `nameSuffix:`.
-pub fn prefix_suffix(res: &mut [Resource], prefix: &str, suffix: &str, specs: &[FieldSpec]) -> Result<(), Error> {
+pub fn prefix_suffix(
+    res: &mut [Resource],
+    prefix: &str,
+    suffix: &str,
+    specs: &[FieldSpec],
+) -> Result<(), Error> {
     if prefix.is_empty() && suffix.is_empty() {
         return Ok(());
     }
@@ -168,22 +178,36 @@ pub fn split_image(image: &str) -> (String, String, String) {
         (None, None) => (image.to_string(), String::new(), String::new()),
         (ic, Some(id)) if ic.is_none_or(|c| id < c) => {
             let id = id + offset;
-            (image[..id].to_string(), String::new(), image[id + 1..].to_string())
+            (
+                image[..id].to_string(),
+                String::new(),
+                image[id + 1..].to_string(),
+            )
         }
         (Some(ic), Some(id)) => {
             let (ic, id) = (ic + offset, id + offset);
-            (image[..ic].to_string(), image[ic + 1..id].to_string(), image[id + 1..].to_string())
+            (
+                image[..ic].to_string(),
+                image[ic + 1..id].to_string(),
+                image[id + 1..].to_string(),
+            )
         }
         (Some(ic), None) => {
             let ic = ic + offset;
-            (image[..ic].to_string(), image[ic + 1..].to_string(), String::new())
+            (
+                image[..ic].to_string(),
+                image[ic + 1..].to_string(),
+                String::new(),
+            )
         }
         _ => (image.to_string(), String::new(), String::new()),
     }
 }
 
 fn image_matches(value: &str, name: &str) -> bool {
-    match regex::Regex::new(&format!("^{name}(:[a-zA-Z0-9_.{{}}-]*)?(@sha256:[a-zA-Z0-9_.{{}}-]*)?$")) {
+    match regex::Regex::new(&format!(
+        "^{name}(:[a-zA-Z0-9_.{{}}-]*)?(@sha256:[a-zA-Z0-9_.{{}}-]*)?$"
+    )) {
         Ok(re) => re.is_match(value),
         Err(_) => false,
     }
@@ -226,15 +250,16 @@ fn legacy_images(node: &mut Value, images: &[Image]) {
     match node {
         Value::Object(m) => {
             for (k, v) in m.iter_mut() {
-                if (k == "containers" || k == "initContainers") && v.is_array() {
-                    if let Value::Array(items) = v {
-                        for it in items.iter_mut() {
-                            if let Some(Value::String(img)) = it.get_mut("image") {
-                                for im in images {
-                                    if let Some(n) = update_image(img, im) {
-                                        *img = n;
-                                        break;
-                                    }
+                if (k == "containers" || k == "initContainers")
+                    && v.is_array()
+                    && let Value::Array(items) = v
+                {
+                    for it in items.iter_mut() {
+                        if let Some(Value::String(img)) = it.get_mut("image") {
+                            for im in images {
+                                if let Some(n) = update_image(img, im) {
+                                    *img = n;
+                                    break;
                                 }
                             }
                         }
@@ -263,10 +288,10 @@ pub fn images(res: &mut [Resource], images: &[Image], specs: &[FieldSpec]) -> Re
         for im in images {
             for s in specs.iter().filter(|s| s.applies_to(&gvk)) {
                 visit_path(&mut obj, &s.path, false, &mut |n| {
-                    if let Value::String(v) = n {
-                        if let Some(u) = update_image(v, im) {
-                            *v = u;
-                        }
+                    if let Value::String(v) = n
+                        && let Some(u) = update_image(v, im)
+                    {
+                        *v = u;
                     }
                     Ok(())
                 })?;
@@ -347,18 +372,37 @@ pub fn legacy_sort(res: &mut [Resource], first: &[String], last: &[String]) {
         }
         0
     };
-    let t = |s: &str, d: &str| if s.is_empty() { d.to_string() } else { s.to_string() };
+    let t = |s: &str, d: &str| {
+        if s.is_empty() {
+            d.to_string()
+        } else {
+            s.to_string()
+        }
+    };
     res.sort_by(|a, b| {
         let (ga, gb) = (a.gvk(), b.gvk());
         let (ia, ib) = (idx(&ga.kind), idx(&gb.kind));
         if ia != ib {
             return ia.cmp(&ib);
         }
-        let sa = format!("{}_{}_{}", t(&ga.group, "~G"), t(&ga.version, "~V"), t(&ga.kind, "~K"));
-        let sb = format!("{}_{}_{}", t(&gb.group, "~G"), t(&gb.version, "~V"), t(&gb.kind, "~K"));
+        let sa = format!(
+            "{}_{}_{}",
+            t(&ga.group, "~G"),
+            t(&ga.version, "~V"),
+            t(&ga.kind, "~K")
+        );
+        let sb = format!(
+            "{}_{}_{}",
+            t(&gb.group, "~G"),
+            t(&gb.version, "~V"),
+            t(&gb.kind, "~K")
+        );
         if sa != sb {
             let c = sa.cmp(&sb);
-            if ga.kind == "Namespace" && gb.kind == "Namespace" && (ga.group.is_empty() || gb.group.is_empty()) {
+            if ga.kind == "Namespace"
+                && gb.kind == "Namespace"
+                && (ga.group.is_empty() || gb.group.is_empty())
+            {
                 return c.reverse();
             }
             return c;
@@ -385,7 +429,10 @@ pub fn legacy_sort(res: &mut [Resource], first: &[String], last: &[String]) {
 
 /// The default legacy kind lists.
 pub fn default_order() -> (Vec<String>, Vec<String>) {
-    (ORDER_FIRST.iter().map(|s| s.to_string()).collect(), ORDER_LAST.iter().map(|s| s.to_string()).collect())
+    (
+        ORDER_FIRST.iter().map(|s| s.to_string()).collect(),
+        ORDER_LAST.iter().map(|s| s.to_string()).collect(),
+    )
 }
 
 #[cfg(test)]
@@ -395,8 +442,17 @@ mod tests {
     #[test]
     fn image_split() {
         assert_eq!(split_image("nginx"), ("nginx".into(), "".into(), "".into()));
-        assert_eq!(split_image("nginx:1.2"), ("nginx".into(), "1.2".into(), "".into()));
-        assert_eq!(split_image("localhost:5000/a/b:t@sha256:x"), ("localhost:5000/a/b".into(), "t".into(), "sha256:x".into()));
-        assert_eq!(split_image("a@sha256:x"), ("a".into(), "".into(), "sha256:x".into()));
+        assert_eq!(
+            split_image("nginx:1.2"),
+            ("nginx".into(), "1.2".into(), "".into())
+        );
+        assert_eq!(
+            split_image("localhost:5000/a/b:t@sha256:x"),
+            ("localhost:5000/a/b".into(), "t".into(), "sha256:x".into())
+        );
+        assert_eq!(
+            split_image("a@sha256:x"),
+            ("a".into(), "".into(), "sha256:x".into())
+        );
     }
 }

@@ -22,7 +22,10 @@ fn case_scalar(text: &str, key: &str) -> Option<String> {
         if let Some(rest) = line.strip_prefix(&format!("{key}:")) {
             let v = rest.trim();
             let v = v.strip_prefix('"').and_then(|x| x.strip_suffix('"')).unwrap_or(v);
-            let v = v.strip_prefix('\'').and_then(|x| x.strip_suffix('\'')).unwrap_or(v);
+            let v = v
+                .strip_prefix('\'')
+                .and_then(|x| x.strip_suffix('\''))
+                .unwrap_or(v);
             return Some(v.to_string());
         }
     }
@@ -31,11 +34,20 @@ fn case_scalar(text: &str, key: &str) -> Option<String> {
 
 fn load_cases(root: &Path) -> Vec<Case> {
     let mut out = Vec::new();
-    let Ok(entries) = std::fs::read_dir(root) else { return out };
-    let mut dirs: Vec<PathBuf> = entries.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.is_dir()).collect();
+    let Ok(entries) = std::fs::read_dir(root) else {
+        return out;
+    };
+    let mut dirs: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.is_dir())
+        .collect();
     dirs.sort();
     for d in dirs {
-        let name = d.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = d
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let mut dir = d.join("input");
         let mut args = Vec::new();
         if let Ok(text) = std::fs::read_to_string(d.join("case.yaml")) {
@@ -89,9 +101,10 @@ fn run_case(case: &Case, root: &Path) -> Result<(), String> {
         }
         (Err(e), Some(_), _) => Err(format!("tack failed, kubectl succeeded: {e}")),
         (Err(_), None, Some(_)) => Ok(()),
-        (Ok(out), None, Some(err)) => {
-            Err(format!("tack succeeded, kubectl failed with:\n{err}\ntack printed:\n{}", out.to_yaml()))
-        }
+        (Ok(out), None, Some(err)) => Err(format!(
+            "tack succeeded, kubectl failed with:\n{err}\ntack printed:\n{}",
+            out.to_yaml()
+        )),
         (_, None, None) => Err("case has neither expected.yaml nor expected.err".into()),
     }
 }
@@ -106,7 +119,12 @@ fn diff(want: &str, got: &str) -> String {
         let a = w.get(i).copied();
         let b = g.get(i).copied();
         if a != b {
-            out.push_str(&format!("  line {}:\n    kubectl: {:?}\n    tack:    {:?}\n", i + 1, a, b));
+            out.push_str(&format!(
+                "  line {}:\n    kubectl: {:?}\n    tack:    {:?}\n",
+                i + 1,
+                a,
+                b
+            ));
             shown += 1;
             if shown >= 5 {
                 break;
@@ -159,5 +177,9 @@ fn main() -> ExitCode {
         println!("FAIL {name}: passes but is listed in known-failures.txt (remove it from the list)");
     }
     println!("golden: {passed} passed, {failed} failed ({expected_failures} known failures)");
-    if failed > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+    if failed > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
 }

@@ -12,7 +12,12 @@ const BEST_INDENT: usize = 2;
 
 /// Prints one document (no `---`), ending with a newline.
 pub fn to_yaml(v: &Value) -> String {
-    let mut e = Emitter { out: String::new(), column: 0, whitespace: true, indention: true };
+    let mut e = Emitter {
+        out: String::new(),
+        column: 0,
+        whitespace: true,
+        indention: true,
+    };
     match v {
         Value::Object(m) if !m.is_empty() => e.block_mapping(m, 0),
         Value::Array(a) if !a.is_empty() => e.block_sequence(a, 0),
@@ -229,10 +234,8 @@ impl Emitter {
         };
         let a = analyze(s);
         let mut style = requested;
-        if style == Style::Plain {
-            if !a.block_plain_allowed || (s.is_empty() && simple_key) {
-                style = Style::Single;
-            }
+        if style == Style::Plain && (!a.block_plain_allowed || (s.is_empty() && simple_key)) {
+            style = Style::Single;
         }
         if style == Style::Single && !a.single_quoted_allowed {
             style = Style::Double;
@@ -340,7 +343,8 @@ impl Emitter {
         let mut i = 0;
         while i < n {
             let c = chars[i];
-            if leading_bom || !is_printable(c) || c == '\u{FEFF}' || is_break_char(c) || c == '"' || c == '\\' {
+            if leading_bom || !is_printable(c) || c == '\u{FEFF}' || is_break_char(c) || c == '"' || c == '\\'
+            {
                 self.put('\\');
                 match c {
                     '\0' => self.put('0'),
@@ -370,7 +374,11 @@ impl Emitter {
                         self.put(p);
                         for k in (0..w).rev() {
                             let d = (v >> (k * 4)) & 0xF;
-                            let ch = if d < 10 { (b'0' + d as u8) as char } else { (b'A' + d as u8 - 10) as char };
+                            let ch = if d < 10 {
+                                (b'0' + d as u8) as char
+                            } else {
+                                (b'A' + d as u8 - 10) as char
+                            };
                             self.put(ch);
                         }
                     }
@@ -401,11 +409,11 @@ impl Emitter {
         self.write_indicator("|", true, false, false);
         let chars: Vec<char> = s.chars().collect();
         // Block scalar hints.
-        if let Some(&first) = chars.first() {
-            if first == ' ' || is_break_char(first) {
-                let h = BEST_INDENT.to_string();
-                self.write_indicator(&h, false, false, false);
-            }
+        if let Some(&first) = chars.first()
+            && (first == ' ' || is_break_char(first))
+        {
+            let h = BEST_INDENT.to_string();
+            self.write_indicator(&h, false, false, false);
         }
         match chars.last() {
             None => self.write_indicator("-", false, false, false),
@@ -500,7 +508,11 @@ fn is_blank_or_end(c: Option<char>) -> bool {
 
 fn analyze(s: &str) -> Analysis {
     if s.is_empty() {
-        return Analysis { block_plain_allowed: true, single_quoted_allowed: true, block_allowed: false };
+        return Analysis {
+            block_plain_allowed: true,
+            single_quoted_allowed: true,
+            block_allowed: false,
+        };
     }
     let chars: Vec<char> = s.chars().collect();
     let mut block_indicators = false;
@@ -526,7 +538,8 @@ fn analyze(s: &str) -> Analysis {
         let followed_by_ws = is_blank_or_end(chars.get(i + 1).copied());
         if i == 0 {
             match c {
-                '#' | ',' | '[' | ']' | '{' | '}' | '&' | '*' | '!' | '|' | '>' | '\'' | '"' | '%' | '@' | '`' => {
+                '#' | ',' | '[' | ']' | '{' | '}' | '&' | '*' | '!' | '|' | '>' | '\'' | '"' | '%' | '@'
+                | '`' => {
                     flow_indicators = true;
                     block_indicators = true;
                 }
@@ -619,7 +632,11 @@ fn analyze(s: &str) -> Analysis {
     if block_indicators {
         block_plain = false;
     }
-    Analysis { block_plain_allowed: block_plain, single_quoted_allowed: single, block_allowed: block }
+    Analysis {
+        block_plain_allowed: block_plain,
+        single_quoted_allowed: single,
+        block_allowed: block,
+    }
 }
 
 /// go-yaml v2 `resolve("", s)` is `!!str` and `s` is not a base-60 float.
@@ -628,18 +645,16 @@ fn can_use_plain(s: &str) -> bool {
         return false;
     }
     match s {
-        "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" | "n" | "N" | "no" | "No" | "NO" | "off" | "Off"
-        | "OFF" | "true" | "True" | "TRUE" | "false" | "False" | "FALSE" | "null" | "Null" | "NULL" | "~"
-        | ".nan" | ".NaN" | ".NAN" | ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" | "-.inf"
-        | "-.Inf" | "-.INF" => return false,
+        "y" | "Y" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" | "n" | "N" | "no" | "No" | "NO" | "off"
+        | "Off" | "OFF" | "true" | "True" | "TRUE" | "false" | "False" | "FALSE" | "null" | "Null"
+        | "NULL" | "~" | ".nan" | ".NaN" | ".NAN" | ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf"
+        | "+.INF" | "-.inf" | "-.Inf" | "-.INF" => return false,
         _ => {}
     }
     let first = s.as_bytes()[0];
     match first {
-        b'.' => {
-            if go_parse_float_any(s) {
-                return false;
-            }
+        b'.' if go_parse_float_any(s) => {
+            return false;
         }
         b'0'..=b'9' | b'+' | b'-' => {
             if crate::parse::is_v2_timestamp(s) {
@@ -652,10 +667,11 @@ fn can_use_plain(s: &str) -> bool {
             if crate::parse::is_yaml_style_float(&plain) && plain.parse::<f64>().is_ok() {
                 return false;
             }
-            if let Some(rest) = plain.strip_prefix("0b").or_else(|| plain.strip_prefix("-0b")) {
-                if !rest.is_empty() && rest.bytes().all(|b| b == b'0' || b == b'1') {
-                    return false;
-                }
+            if let Some(rest) = plain.strip_prefix("0b").or_else(|| plain.strip_prefix("-0b"))
+                && !rest.is_empty()
+                && rest.bytes().all(|b| b == b'0' || b == b'1')
+            {
+                return false;
             }
         }
         _ => {}
@@ -752,7 +768,7 @@ pub fn number_text(n: &Number) -> String {
         if f.abs() < 9.2e18 {
             return format!("{}", f as i64);
         }
-        if f >= 0.0 && f < 1.8e19 {
+        if (0.0..1.8e19).contains(&f) {
             return format!("{}", f as u64);
         }
     }
@@ -768,7 +784,11 @@ pub fn go_format_g(f: f64) -> String {
         return if f > 0.0 { ".inf".into() } else { "-.inf".into() };
     }
     if f == 0.0 {
-        return if f.is_sign_negative() { "-0".into() } else { "0".into() };
+        return if f.is_sign_negative() {
+            "-0".into()
+        } else {
+            "0".into()
+        };
     }
     // Shortest round-trip digits via Rust's exponent formatting: "d.ddde-7".
     let e = format!("{:e}", f);
@@ -777,7 +797,7 @@ pub fn go_format_g(f: f64) -> String {
     let neg = mant.starts_with('-');
     let digits: String = mant.chars().filter(|c| c.is_ascii_digit()).collect();
     let sign = if neg { "-" } else { "" };
-    if exp < -4 || exp >= 6 {
+    if !(-4..6).contains(&exp) {
         let mut s = String::from(sign);
         s.push_str(&digits[..1]);
         if digits.len() > 1 {
@@ -804,9 +824,16 @@ mod tests {
 
     #[test]
     fn key_order_matches_go_yaml_v2() {
-        let mut keys = vec!["bool", "a10", "a9", "a_b", "aB", "a-b", "2", "A", "é", "z.1", "z/1", "z0", "z00", "z01"];
+        let mut keys = vec![
+            "bool", "a10", "a9", "a_b", "aB", "a-b", "2", "A", "é", "z.1", "z/1", "z0", "z00", "z01",
+        ];
         keys.sort_by(|a, b| key_cmp(a, b));
-        assert_eq!(keys, vec!["2", "A", "a-b", "a_b", "a9", "a10", "aB", "bool", "z.1", "z/1", "z0", "z00", "z01", "é"]);
+        assert_eq!(
+            keys,
+            vec![
+                "2", "A", "a-b", "a_b", "a9", "a10", "aB", "bool", "z.1", "z/1", "z0", "z00", "z01", "é"
+            ]
+        );
     }
 
     #[test]

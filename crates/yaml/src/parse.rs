@@ -47,11 +47,18 @@ pub enum Schema {
 
 /// Parses every document of a YAML stream with the given scalar resolution.
 pub fn parse_documents_with(src: &str, file: &str, schema: Schema) -> Result<Vec<Document>, ParseError> {
-    let mut b = Builder { file, events: Vec::new(), pos: 0, anchors: HashMap::new(), schema };
+    let mut b = Builder {
+        file,
+        events: Vec::new(),
+        pos: 0,
+        anchors: HashMap::new(),
+        schema,
+    };
     let parser = Parser::new_from_str(src);
     for ev in parser {
         match ev {
-            Ok((e, span)) => {
+            Ok((e, span)) =>
+            {
                 #[allow(unreachable_patterns)]
                 match e {
                     Event::Comment(..) | Event::Anchor(..) => {}
@@ -103,7 +110,12 @@ pub fn parse_one(src: &str, file: &str) -> Result<Value, ParseError> {
 
 fn scan_err(file: &str, e: &ScanError) -> ParseError {
     let m = e.marker();
-    ParseError { file: file.to_string(), line: m.line(), col: m.col() + 1, message: e.info() }
+    ParseError {
+        file: file.to_string(),
+        line: m.line(),
+        col: m.col() + 1,
+        message: e.info(),
+    }
 }
 
 struct Builder<'a, 'i> {
@@ -142,9 +154,23 @@ impl Builder<'_, '_> {
                     let t: &str = text;
                     if matches!(
                         t,
-                        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" | "-.inf" | "-.Inf" | "-.INF" | ".nan" | ".NaN" | ".NAN"
+                        ".inf"
+                            | ".Inf"
+                            | ".INF"
+                            | "+.inf"
+                            | "+.Inf"
+                            | "+.INF"
+                            | "-.inf"
+                            | "-.Inf"
+                            | "-.INF"
+                            | ".nan"
+                            | ".NaN"
+                            | ".NAN"
                     ) {
-                        return Err(self.err(&span, &format!("json: unsupported value: {t} (not representable in JSON)")));
+                        return Err(self.err(
+                            &span,
+                            &format!("json: unsupported value: {t} (not representable in JSON)"),
+                        ));
                     }
                 }
                 let v = if self.schema == Schema::Yaml11 && *style == ScalarStyle::Plain && tag.is_none() {
@@ -193,7 +219,8 @@ impl Builder<'_, '_> {
                         }
                         Some((kev, kspan)) => {
                             let kspan = *kspan;
-                            let is_merge = matches!(kev, Event::Scalar(t, ScalarStyle::Plain, _, None) if t == "<<");
+                            let is_merge =
+                                matches!(kev, Event::Scalar(t, ScalarStyle::Plain, _, None) if t == "<<");
                             let key = self.node()?;
                             let val = self.node()?;
                             if is_merge {
@@ -203,11 +230,19 @@ impl Builder<'_, '_> {
                                         for it in items {
                                             match it {
                                                 Value::Object(m) => merges.push(m),
-                                                _ => return Err(self.err(&kspan, "map merge requires map or sequence of maps as the value")),
+                                                _ => return Err(self.err(
+                                                    &kspan,
+                                                    "map merge requires map or sequence of maps as the value",
+                                                )),
                                             }
                                         }
                                     }
-                                    _ => return Err(self.err(&kspan, "map merge requires map or sequence of maps as the value")),
+                                    _ => {
+                                        return Err(self.err(
+                                            &kspan,
+                                            "map merge requires map or sequence of maps as the value",
+                                        ));
+                                    }
                                 }
                                 continue;
                             }
@@ -222,7 +257,9 @@ impl Builder<'_, '_> {
                                 }
                             };
                             if map.contains_key(&key) {
-                                return Err(self.err(&kspan, &format!("mapping key \"{key}\" already defined")));
+                                return Err(
+                                    self.err(&kspan, &format!("mapping key \"{key}\" already defined"))
+                                );
                             }
                             map.insert(key, val);
                         }
@@ -295,19 +332,19 @@ pub fn resolve_plain(s: &str) -> Value {
             if let Some(v) = go_parse_int(&plain) {
                 return v;
             }
-            if is_yaml_style_float(&plain) {
-                if let Ok(f) = plain.parse::<f64>() {
-                    return float_value(f, s);
-                }
+            if is_yaml_style_float(&plain)
+                && let Ok(f) = plain.parse::<f64>()
+            {
+                return float_value(f, s);
             }
             if let Some(rest) = plain.strip_prefix("0b") {
                 if let Ok(i) = i64::from_str_radix(rest, 2) {
                     return Value::Number(i.into());
                 }
-            } else if let Some(rest) = plain.strip_prefix("-0b") {
-                if let Ok(i) = i64::from_str_radix(rest, 2) {
-                    return Value::Number((-i).into());
-                }
+            } else if let Some(rest) = plain.strip_prefix("-0b")
+                && let Ok(i) = i64::from_str_radix(rest, 2)
+            {
+                return Value::Number((-i).into());
             }
         }
         _ => {}
@@ -456,7 +493,10 @@ fn date_only(s: &str) -> Option<String> {
     if parts.len() != 3 || parts[0].len() != 4 {
         return None;
     }
-    if !parts.iter().all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())) {
+    if !parts
+        .iter()
+        .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+    {
         return None;
     }
     if parts[1].len() > 2 || parts[2].len() > 2 {
@@ -468,8 +508,21 @@ fn date_only(s: &str) -> Option<String> {
     if !(1..=12).contains(&m) || d < 1 {
         return None;
     }
-    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    let mdays = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    let leap = (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400);
+    let mdays = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
     if d > mdays[(m - 1) as usize] {
         return None;
     }
@@ -595,7 +648,10 @@ mod tests {
     #[test]
     fn anchors_and_merge() {
         let docs = parse_documents("a: &x {k: 1}\nb: *x\nc:\n  <<: *x\n  j: 2\n", "f").unwrap_or_default();
-        assert_eq!(docs[0].value, json!({"a": {"k": 1}, "b": {"k": 1}, "c": {"k": 1, "j": 2}}));
+        assert_eq!(
+            docs[0].value,
+            json!({"a": {"k": 1}, "b": {"k": 1}, "c": {"k": 1, "j": 2}})
+        );
     }
 
     #[test]
