@@ -9,7 +9,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$here/versions.env"
 K8S="${KUBERNETES_VERSION}"; ETCD="${ETCD_VERSION}"; KWOK="${KWOK_VERSION}"
 key="k8s-${K8S}_etcd-${ETCD}_kwok-${KWOK}"
-root="${XDG_CACHE_HOME:-$HOME/.cache}/tack/control-plane/$key"
+root="${TACK_CONTROL_PLANE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/tack/control-plane/$key}"
 bin="$root/bin"
 components=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl kwok)
 
@@ -22,6 +22,7 @@ complete() {
   "$bin/kube-apiserver" --version >/dev/null 2>&1 || return 1
   "$bin/etcd" --version >/dev/null 2>&1 || return 1
   "$bin/kwok" --version >/dev/null 2>&1 || return 1
+  [ -f "$root/stages/pod-ready.yaml" ] || return 1
 }
 
 if complete; then echo "$bin"; exit 0; fi
@@ -58,8 +59,9 @@ BD=$(date -u +%Y-%m-%dT%H:%M:%SZ); LD="-s -w -buildid="
 for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
   LD="$LD -X $p.gitVersion=v$K8S -X $p.gitMajor=1 -X $p.gitMinor=$MINOR -X $p.gitTreeState=clean -X $p.buildDate=$BD"
 done
+runs() { if [ "$(basename "$1")" = kubectl ]; then "$1" version --client >/dev/null 2>&1; else "$1" --version >/dev/null 2>&1; fi; }
 for c in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
-  if [ -x "$bin/$c" ] && "$bin/$c" --version >/dev/null 2>&1; then continue; fi
+  if [ -x "$bin/$c" ] && runs "$bin/$c"; then continue; fi
   log "building $c v$K8S (cold: many minutes on 2 cores)"
   (cd "$w" && go build -trimpath -tags selinux,notest,grpcnotrace -ldflags "$LD" -o "$bin/$c.tmp" "k8s.io/kubernetes/cmd/$c")
   mv "$bin/$c.tmp" "$bin/$c"
@@ -84,6 +86,14 @@ if ! { [ -x "$bin/kwok" ] && "$bin/kwok" --version >/dev/null 2>&1; }; then
      go build -trimpath -ldflags "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=v$KWOK" -o "$bin/kwok.tmp" sigs.k8s.io/kwok/cmd/kwok)
   mv "$bin/kwok.tmp" "$bin/kwok"
 fi
+
+# ---- kwok's stock stages, read from the kwok module (not copied into the repo) --
+mod=$(cd "$root/work/kwok" && go list -m -f '{{.Dir}}' "sigs.k8s.io/kwok")
+mkdir -p "$root/stages"
+for f in node/fast/node-initialize node/heartbeat/node-heartbeat pod/fast/pod-ready pod/fast/pod-complete pod/fast/pod-delete; do
+  cp "$mod/kustomize/stage/$f.yaml" "$root/stages/$(basename "$f").yaml"
+done
+chmod -R u+w "$root/stages"
 
 touch "$bin/.complete"
 log "control plane ready in $bin ($(( $(date +%s) - start )) s)"
