@@ -1,1 +1,26 @@
 //! Sources: Git repositories resolved to commits and materialised trees.
+//!
+//! A [`Repository`] is a remote Git repository (file://, git://, http:// or https://) with optional
+//! [`Credentials`] and a cache directory. [`Repository::checkout`] resolves a [`Revision`] (branch, tag, full or
+//! abbreviated commit SHA, or the default branch) to a commit with a shallow fetch (depth 1 of that revision)
+//! into a bare mirror kept per URL under `<cache>/mirrors/`, then writes the commit's tree to
+//! `<cache>/trees/<sha>/` atomically (temporary directory + rename). A commit already in the cache is served
+//! without network.
+//!
+//! The API is blocking; async callers use `tokio::task::spawn_blocking`.
+//!
+//! [`webhook`] parses GitHub and GitLab push payloads (pure functions, no server).
+
+mod credentials;
+mod error;
+mod repository;
+mod revision;
+mod tree;
+mod url;
+pub mod webhook;
+
+pub use credentials::{Credentials, Secret};
+pub use error::Error;
+pub use repository::{Checkout, Repository};
+pub use revision::Revision;
+pub use url::{RepoUrl, Scheme, normalize_repo_url};

@@ -1,0 +1,91 @@
+//! Errors of the source crate. URLs in errors never carry credentials, and secrets are scrubbed from causes.
+
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The repository URL cannot be used. The URL itself is not repeated, as it may hold credentials.
+    #[error("invalid repository URL: {reason}")]
+    InvalidUrl { reason: String },
+
+    /// The revision is not a valid branch, tag or commit name.
+    #[error("{url}: invalid revision {revision:?}: {reason}")]
+    InvalidRevision {
+        url: String,
+        revision: String,
+        reason: String,
+    },
+
+    /// The server has no such branch, tag or commit.
+    #[error("{url}: revision {revision} not found{hint}")]
+    RevisionNotFound {
+        url: String,
+        revision: String,
+        hint: String,
+    },
+
+    /// The server refused the credentials, or asked for credentials and none were given.
+    #[error("{url}: authentication failed while fetching {revision}: {reason}")]
+    AuthenticationFailed {
+        url: String,
+        revision: String,
+        reason: String,
+    },
+
+    /// The server could not be reached (connection refused, DNS failure, timeout, no repository at a local
+    /// path).
+    #[error("{url}: server unreachable while fetching {revision}: {cause}")]
+    Unreachable {
+        url: String,
+        revision: String,
+        cause: String,
+    },
+
+    /// Any other failure while talking to the server or writing the fetched objects.
+    #[error("{url}: fetching {revision} failed: {cause}")]
+    Fetch {
+        url: String,
+        revision: String,
+        cause: String,
+    },
+
+    /// Credentials would travel in clear text.
+    #[error(
+        "{url}: refusing to send credentials over plain http://; use https://, or allow it explicitly \
+         (Repository::allow_insecure_http_credentials)"
+    )]
+    InsecureCredentials { url: String },
+
+    /// The fetched commit could not be written out as a tree.
+    #[error("{url}: checking out commit {commit} failed: {cause}")]
+    Checkout {
+        url: String,
+        commit: String,
+        cause: String,
+    },
+
+    /// The cache directory cannot be used.
+    #[error("cache directory {}: {source}", path.display())]
+    Cache {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The `path` inside the repository is invalid or absent.
+    #[error("{url} at {commit}: path {path:?} {reason}")]
+    Path {
+        url: String,
+        commit: String,
+        path: String,
+        reason: String,
+    },
+}
+
+impl Error {
+    /// Whether retrying later may succeed (the server was unreachable or the transfer failed).
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Error::Unreachable { .. } | Error::Fetch { .. })
+    }
+}

@@ -1,0 +1,534 @@
+//! Fetching revisions into a per-URL bare mirror and materialising commits as trees in the cache.
+
+use std::collections::HashMap;
+use std::fs;
+use std::path::{Component, Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use gix::remote::Direction;
+use sha2::{Digest, Sha256};
+
+use crate::credentials::Credentials;
+use crate::error::Error;
+use crate::revision::Revision;
+use crate::tree::write_tree;
+use crate::url::{RepoUrl, Scheme};
+
+/// A remote Git repository with its credentials and cache.
+///
+/// `Debug` shows the URL without credentials and never the secrets.
+#[derive(Clone, Debug)]
+pub struct Repository {
+    url: RepoUrl,
+    credentials: Option<Credentials>,
+    cache_dir: PathBuf,
+    insecure_http_credentials: bool,
+}
+
+/// A commit checked out in the cache.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Checkout {
+    /// The repository URL (without credentials).
+    pub url: String,
+    /// The full commit SHA (lowercase hex).
+    pub commit: String,
+    /// The root of the checked-out tree (`<cache>/trees/<sha>/`). Treat it as read-only: it is shared.
+    pub root: PathBuf,
+}
+
+impl Checkout {
+    /// The directory for `path` inside the repository (`""` or `"."` is the root). Rejects absolute paths,
+    /// `..` components and symbolic links that lead outside the checkout; the directory must exist.
+    pub fn path(&self, path: &str) -> Result<PathBuf, Error> {
+        let err = |reason: &str| Error::Path {
+            url: self.url.clone(),
+            commit: self.commit.clone(),
+            path: path.to_string(),
+            reason: reason.to_string(),
+        };
+        let rel = Path::new(path.trim());
+        let mut joined = self.root.clone();
+        for component in rel.components() {
+            match component {
+                Component::CurDir => {}
+                Component::Normal(c) => joined.push(c),
+                Component::ParentDir => {
+                    return Err(err("must not contain `..`: it has to stay inside the repository"));
+                }
+                Component::RootDir | Component::Prefix(_) => {
+                    return Err(err("must be relative to the repository root, not absolute"));
+                }
+            }
+        }
+        let root = self
+            .root
+            .canonicalize()
+            .map_err(|e| err(&format!("cannot be resolved: {e}")))?;
+        let resolved = match joined.canonicalize() {
+            Ok(p) => p,
+            Err(_) => return Err(err("does not exist in the repository at this commit")),
+        };
+        if !resolved.starts_with(&root) {
+            return Err(err("leads outside the repository through a symbolic link"));
+        }
+        if !resolved.is_dir() {
+            return Err(err("is not a directory"));
+        }
+        Ok(resolved)
+    }
+}
+
+/// One lock per mirror directory, so that fetches into one mirror from one process are serialised.
+fn mirror_lock(dir: &Path) -> Arc<Mutex<()>> {
+    static LOCKS: OnceLock<Mutex<HashMap<PathBuf, Arc<Mutex<()>>>>> = OnceLock::new();
+    let mut map = LOCKS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    map.entry(dir.to_path_buf()).or_default().clone()
+}
+
+/// Installs rustls' `ring` provider as the process default (the workspace's one crypto provider) unless one
+/// is installed already. The HTTPS transport needs it.
+fn ensure_crypto_provider() {
+    if rustls::crypto::CryptoProvider::get_default().is_none() {
+        // Another thread may win the race; either way a provider is installed afterwards.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    }
+}
+
+/// Which refs a fetch asks for, and where they land in the mirror.
+struct FetchPlan {
+    refspecs: Vec<String>,
+    /// Local refs to read after the fetch, in order of preference.
+    local_refs: Vec<String>,
+}
+
+impl Repository {
+    /// A repository at `url` whose mirror and trees live under `cache_dir`. Credentials written in the URL
+    /// are used unless [`Repository::with_credentials`] gives others.
+    pub fn new(url: &str, cache_dir: impl Into<PathBuf>) -> Result<Repository, Error> {
+        let url = RepoUrl::parse(url).map_err(|reason| Error::InvalidUrl { reason })?;
+        let credentials = url.embedded_credentials();
+        Ok(Repository {
+            url,
+            credentials,
+            cache_dir: cache_dir.into(),
+            insecure_http_credentials: false,
+        })
+    }
+
+    /// Sets (or clears) the credentials.
+    pub fn with_credentials(mut self, credentials: Option<Credentials>) -> Repository {
+        self.credentials = credentials;
+        self
+    }
+
+    /// Allows sending credentials over plain `http://` (for instance to a Git server inside the cluster).
+    /// Off by default.
+    pub fn allow_insecure_http_credentials(mut self, allow: bool) -> Repository {
+        self.insecure_http_credentials = allow;
+        self
+    }
+
+    pub fn url(&self) -> &RepoUrl {
+        &self.url
+    }
+
+    /// The bare mirror of this URL: `<cache>/mirrors/<first 24 hex digits of sha256(url)>.git`.
+    pub fn mirror_dir(&self) -> PathBuf {
+        let digest = Sha256::digest(self.url.as_str().as_bytes());
+        let key: String = digest.iter().take(12).map(|b| format!("{b:02x}")).collect();
+        self.cache_dir.join("mirrors").join(format!("{key}.git"))
+    }
+
+    /// Where the tree of `commit` is (or would be) checked out.
+    pub fn tree_dir(&self, commit: &str) -> PathBuf {
+        self.cache_dir.join("trees").join(commit)
+    }
+
+    /// The checkout of `commit` (full SHA) if it is in the cache already. No network.
+    pub fn cached_checkout(&self, commit: &str) -> Option<Checkout> {
+        let commit = commit.to_ascii_lowercase();
+        if commit.len() != 40 || !commit.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        let root = self.tree_dir(&commit);
+        root.is_dir().then(|| Checkout {
+            url: self.url.to_string(),
+            commit,
+            root,
+        })
+    }
+
+    /// Resolves `revision` to a full commit SHA, fetching it (depth 1) into the mirror. A full commit SHA
+    /// already present in the mirror is resolved without network.
+    pub fn resolve(&self, revision: &Revision) -> Result<String, Error> {
+        let mirror = self.mirror_dir();
+        let lock = mirror_lock(&mirror);
+        let _guard = lock.lock().unwrap_or_else(|p| p.into_inner());
+        let repo = self.open_mirror()?;
+        self.resolve_in(&repo, revision).map(|id| id.to_string())
+    }
+
+    /// Resolves `revision` and checks the commit out under `<cache>/trees/<sha>/`. A full commit SHA whose tree
+    /// is cached is served without network; branches and tags always ask the server for their current commit.
+    pub fn checkout(&self, revision: &Revision) -> Result<Checkout, Error> {
+        if let Revision::Commit(sha) = revision
+            && let Some(c) = self.cached_checkout(sha)
+        {
+            return Ok(c);
+        }
+        let mirror = self.mirror_dir();
+        let lock = mirror_lock(&mirror);
+        let _guard = lock.lock().unwrap_or_else(|p| p.into_inner());
+        let repo = self.open_mirror()?;
+        let id = self.resolve_in(&repo, revision)?;
+        let commit = id.to_string();
+        if let Some(c) = self.cached_checkout(&commit) {
+            return Ok(c);
+        }
+        self.materialise(&repo, id)
+    }
+
+    fn open_mirror(&self) -> Result<gix::Repository, Error> {
+        let dir = self.mirror_dir();
+        let cache_err = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| Error::Cache { path, source }
+        };
+        if !dir.join("HEAD").is_file() {
+            let parent = dir.parent().unwrap_or(&self.cache_dir).to_path_buf();
+            fs::create_dir_all(&parent).map_err(cache_err(&parent))?;
+            let tmp = tempfile::Builder::new()
+                .prefix(".init-")
+                .tempdir_in(&parent)
+                .map_err(cache_err(&parent))?;
+            gix::init_bare(tmp.path()).map_err(|e| Error::Cache {
+                path: dir.clone(),
+                source: std::io::Error::other(format!("cannot create the mirror: {e}")),
+            })?;
+            // Written for people looking at the cache; not read back.
+            let _ = fs::write(tmp.path().join("tack-url"), format!("{}\n", self.url));
+            let tmp_path = tmp.keep();
+            if let Err(e) = fs::rename(&tmp_path, &dir) {
+                let _ = fs::remove_dir_all(&tmp_path);
+                if !dir.join("HEAD").is_file() {
+                    return Err(Error::Cache { path: dir, source: e });
+                }
+            }
+        }
+        let options = gix::open::Options::isolated().config_overrides([
+            "core.logAllRefUpdates=false",
+            "protocol.version=2",
+            "user.name=tack",
+            "user.email=tack@localhost",
+            "gitoxide.http.connectTimeout=30000",
+        ]);
+        gix::open_opts(&dir, options).map_err(|e| Error::Cache {
+            path: dir.clone(),
+            source: std::io::Error::other(format!("cannot open the mirror: {e}")),
+        })
+    }
+
+    fn plan(&self, revision: &Revision) -> FetchPlan {
+        match revision {
+            Revision::Head => FetchPlan {
+                refspecs: vec!["+HEAD:refs/tack/HEAD".into()],
+                local_refs: vec!["refs/tack/HEAD".into()],
+            },
+            Revision::Branch(b) => FetchPlan {
+                refspecs: vec![format!("+refs/heads/{b}:refs/tack/heads/{b}")],
+                local_refs: vec![format!("refs/tack/heads/{b}")],
+            },
+            Revision::Tag(t) => FetchPlan {
+                refspecs: vec![format!("+refs/tags/{t}:refs/tack/tags/{t}")],
+                local_refs: vec![format!("refs/tack/tags/{t}")],
+            },
+            Revision::Commit(c) => FetchPlan {
+                refspecs: vec![c.clone()],
+                local_refs: vec![],
+            },
+            Revision::Name(n) => FetchPlan {
+                refspecs: vec![
+                    format!("+refs/heads/{n}:refs/tack/heads/{n}"),
+                    format!("+refs/tags/{n}:refs/tack/tags/{n}"),
+                ],
+                local_refs: vec![format!("refs/tack/heads/{n}"), format!("refs/tack/tags/{n}")],
+            },
+        }
+    }
+
+    fn resolve_in(&self, repo: &gix::Repository, revision: &Revision) -> Result<gix::ObjectId, Error> {
+        revision.validate().map_err(|reason| Error::InvalidRevision {
+            url: self.url.to_string(),
+            revision: revision.to_string(),
+            reason,
+        })?;
+        if let Revision::Commit(c) = revision {
+            let id = gix::ObjectId::from_hex(c.as_bytes()).map_err(|e| Error::InvalidRevision {
+                url: self.url.to_string(),
+                revision: revision.to_string(),
+                reason: e.to_string(),
+            })?;
+            if repo.find_commit(id).is_ok() {
+                return Ok(id);
+            }
+            let found = self.fetch(repo, revision, &self.plan(revision))?;
+            if found && repo.find_commit(id).is_ok() {
+                return Ok(id);
+            }
+            return Err(self.not_found(revision, ""));
+        }
+        // An abbreviated SHA that the mirror already knows needs no network.
+        if let Some(prefix) = revision.short_sha()
+            && let Some(id) = self.local_prefix(repo, &prefix)
+        {
+            return Ok(id);
+        }
+        let plan = self.plan(revision);
+        let found = self.fetch(repo, revision, &plan)?;
+        if found {
+            for name in &plan.local_refs {
+                if let Ok(Some(mut r)) = repo.try_find_reference(name.as_str())
+                    && let Ok(commit) = r.peel_to_commit()
+                {
+                    return Ok(commit.id);
+                }
+            }
+        }
+        let hint = match revision.short_sha() {
+            Some(_) => {
+                "; an abbreviated commit SHA is only found once the commit has been fetched: use the full \
+                 40-character SHA"
+            }
+            None => "; check the branch or tag name",
+        };
+        Err(self.not_found(revision, hint))
+    }
+
+    fn local_prefix(&self, repo: &gix::Repository, prefix: &str) -> Option<gix::ObjectId> {
+        let prefix = gix::hash::Prefix::from_hex(prefix).ok()?;
+        let id = repo.objects.lookup_prefix(prefix, None).ok()??.ok()?;
+        let commit = repo.find_commit(id).ok()?;
+        Some(commit.id)
+    }
+
+    fn not_found(&self, revision: &Revision, hint: &str) -> Error {
+        Error::RevisionNotFound {
+            url: self.url.to_string(),
+            revision: revision.to_string(),
+            hint: hint.to_string(),
+        }
+    }
+
+    fn effective_credentials(&self) -> Result<Option<Credentials>, Error> {
+        match (&self.credentials, self.url.scheme()) {
+            (None, _) | (Some(_), Scheme::File | Scheme::Git) => Ok(None),
+            (Some(_), Scheme::Http) if !self.insecure_http_credentials => Err(Error::InsecureCredentials {
+                url: self.url.to_string(),
+            }),
+            (Some(c), _) => Ok(Some(c.clone())),
+        }
+    }
+
+    /// Fetches the refs of `plan` with depth 1. Returns `false` when the server has none of them.
+    fn fetch(&self, repo: &gix::Repository, revision: &Revision, plan: &FetchPlan) -> Result<bool, Error> {
+        let credentials = self.effective_credentials()?;
+        if matches!(self.url.scheme(), Scheme::Http | Scheme::Https) {
+            // The HTTP client builds a TLS configuration even for http:// URLs.
+            ensure_crypto_provider();
+        }
+        let span = tracing::debug_span!("git_fetch", url = %self.url, revision = %revision);
+        let _enter = span.enter();
+        let classify = |e: &gix::Error| self.classify(e, revision, credentials.as_ref());
+
+        let remote = repo
+            .remote_at(self.url.as_str())
+            .map_err(|e| classify(&e))?
+            .with_fetch_tags(gix::remote::fetch::Tags::None)
+            .with_refspecs(plan.refspecs.iter().map(String::as_str), Direction::Fetch)
+            .map_err(|e| classify(&e))?;
+        let connection = remote.connect(Direction::Fetch).map_err(|e| classify(&e))?;
+        let identity = credentials.clone();
+        let connection = connection.with_credentials(move |action| match action {
+            gix::credentials::helper::Action::Get(ctx) => match &identity {
+                Some(c) => {
+                    let (username, secret) = c.username_and_secret();
+                    Ok(Some(gix::credentials::protocol::Outcome {
+                        identity: gix::sec::identity::Account {
+                            username: username.to_string(),
+                            password: secret.expose().to_string(),
+                            oauth_refresh_token: None,
+                        },
+                        next: ctx.into(),
+                    }))
+                }
+                None => Ok(None),
+            },
+            _ => Ok(None),
+        });
+        let prepare = connection
+            .prepare_fetch(gix::progress::Discard, gix::remote::ref_map::Options::default())
+            .map_err(|e| classify(&e))?;
+        if prepare.ref_map().mappings.is_empty() {
+            return Ok(false);
+        }
+        let one = std::num::NonZeroU32::MIN;
+        let outcome = prepare
+            .with_shallow(gix::remote::fetch::Shallow::DepthAtRemote(one))
+            .receive(gix::progress::Discard, &AtomicBool::new(false))
+            .map_err(|e| classify(&e))?;
+        match &outcome.status {
+            gix::remote::fetch::Status::Change {
+                write_pack_bundle, ..
+            } => {
+                tracing::debug!(objects = write_pack_bundle.index.num_objects, "fetched a pack");
+            }
+            gix::remote::fetch::Status::NoPackReceived { .. } => tracing::debug!("already up to date"),
+        }
+        Ok(true)
+    }
+
+    /// Maps a gix error to a domain error: authentication, unreachable server, or a generic fetch failure.
+    fn classify(&self, err: &gix::Error, revision: &Revision, credentials: Option<&Credentials>) -> Error {
+        let cause = scrub(&error_chain(err), credentials);
+        let url = self.url.to_string();
+        let revision = revision.to_string();
+        let lower = cause.to_ascii_lowercase();
+        if err.classify().is_unauthenticated()
+            || err.classify().is_permission_denied()
+            || lower.contains("status 401")
+            || lower.contains("status 403")
+            || lower.contains("authentication")
+        {
+            let reason = if credentials.is_some() {
+                "the server rejected the credentials; check the username and the password or token"
+                    .to_string()
+            } else {
+                "the server requires credentials and none were given; provide a username and password or a \
+                 token"
+                    .to_string()
+            };
+            return Error::AuthenticationFailed {
+                url,
+                revision,
+                reason,
+            };
+        }
+        if is_unreachable(err) || is_unreachable_text(&lower) {
+            return Error::Unreachable { url, revision, cause };
+        }
+        Error::Fetch { url, revision, cause }
+    }
+
+    fn materialise(&self, repo: &gix::Repository, id: gix::ObjectId) -> Result<Checkout, Error> {
+        let commit = id.to_string();
+        let trees = self.cache_dir.join("trees");
+        let cache_err = |source| Error::Cache {
+            path: trees.clone(),
+            source,
+        };
+        fs::create_dir_all(&trees).map_err(cache_err)?;
+        let checkout_err = |cause: String| Error::Checkout {
+            url: self.url.to_string(),
+            commit: commit.clone(),
+            cause,
+        };
+        let tree_id = repo
+            .find_commit(id)
+            .and_then(|c| c.tree_id().map(|t| t.detach()))
+            .map_err(|e| checkout_err(error_chain(&e)))?;
+        let tmp = tempfile::Builder::new()
+            .prefix(&format!(".{commit}-"))
+            .tempdir_in(&trees)
+            .map_err(cache_err)?;
+        write_tree(repo, tree_id, tmp.path()).map_err(checkout_err)?;
+        let final_dir = self.tree_dir(&commit);
+        let tmp_path = tmp.keep();
+        if let Err(e) = fs::rename(&tmp_path, &final_dir) {
+            let _ = fs::remove_dir_all(&tmp_path);
+            // Another caller finished the same commit first: theirs is complete, use it.
+            if !final_dir.is_dir() {
+                return Err(Error::Cache {
+                    path: final_dir,
+                    source: e,
+                });
+            }
+        }
+        tracing::debug!(url = %self.url, %commit, "checked out");
+        Ok(Checkout {
+            url: self.url.to_string(),
+            commit,
+            root: final_dir,
+        })
+    }
+}
+
+/// The messages of an error and its sources, joined with `: `, without consecutive repeats.
+fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = cur {
+        let msg = e.to_string();
+        if !msg.is_empty() && parts.last() != Some(&msg) && !parts.iter().any(|p| p.contains(&msg)) {
+            parts.push(msg);
+        }
+        cur = e.source();
+    }
+    parts.join(": ")
+}
+
+fn scrub(text: &str, credentials: Option<&Credentials>) -> String {
+    match credentials {
+        Some(c) if !c.secret().is_empty() => text.replace(c.secret().expose(), "<redacted>"),
+        _ => text.to_string(),
+    }
+}
+
+fn is_unreachable(err: &(dyn std::error::Error + 'static)) -> bool {
+    use std::io::ErrorKind::*;
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = cur {
+        if let Some(io) = e.downcast_ref::<std::io::Error>()
+            && matches!(
+                io.kind(),
+                ConnectionRefused
+                    | ConnectionReset
+                    | ConnectionAborted
+                    | NotConnected
+                    | TimedOut
+                    | HostUnreachable
+                    | NetworkUnreachable
+                    | AddrNotAvailable
+                    | UnexpectedEof
+            )
+        {
+            return true;
+        }
+        if let Some(r) = e.downcast_ref::<reqwest::Error>()
+            && (r.is_connect() || r.is_timeout())
+        {
+            return true;
+        }
+        cur = e.source();
+    }
+    false
+}
+
+fn is_unreachable_text(lower: &str) -> bool {
+    [
+        "connection refused",
+        "error sending request",
+        "dns error",
+        "failed to lookup address",
+        "timed out",
+        "could not verify that",
+        "could not access remote repository",
+        "no such file or directory",
+        "connection reset",
+    ]
+    .iter()
+    .any(|needle| lower.contains(needle))
+}
