@@ -12,10 +12,16 @@
 #   BENCH_DIR   where trees and outputs go (default: a fresh temporary directory, removed at exit
 #               unless KEEP=1)
 #
+#   MODE        overlays (default): a synthetic tree is rendered as its three overlay
+#               kustomizations, one after the other (times summed, peak RSS = the largest of the
+#               three, outputs concatenated for the comparison); aggregate: render the top-level
+#               kustomization that includes all three overlays (a much heavier single build:
+#               Kustomize's name-reference pass is quadratic in the number of objects)
+#
 # Synthetic tree "svcN": N services, each a base with a Deployment, a Service, an HPA and a
 # configMapGenerator; three overlays (dev, staging, prod), each with namePrefix, labels, images, a
-# strategic-merge patch and a JSON 6902 patch; one top-level kustomization aggregating the three
-# overlays, so the output has 4 x N x 3 objects.
+# strategic-merge patch and a JSON 6902 patch, so the output has 4 x N x 3 objects. A top-level
+# kustomization aggregating the three overlays is generated as well (used by MODE=aggregate).
 # Realistic tree "kube-prometheus-like": ~130 objects, ~5 MB: big CRDs, many ServiceMonitors, RBAC,
 # Deployments and big dashboard ConfigMaps, under a kustomization setting namespace and labels.
 #
@@ -28,6 +34,7 @@ KUBECTL="${KUBECTL:-kubectl}"
 SIZES="${SIZES-50 100 200 300}"
 REALISTIC="${REALISTIC:-1}"
 RUNS="${RUNS:-3}"
+MODE="${MODE:-overlays}"
 export LC_ALL=C
 
 TIME_BIN=/usr/bin/time
@@ -399,11 +406,16 @@ else
   log "tack binary $TACK_BIN not found: tack is reported as n/a"
 fi
 
+# Renders each directory given after "--" in turn with TOOL SUBCOMMAND DIR, stopping at the first
+# failure; stdout of the builds is concatenated.
+RENDER_EACH='tool="$1"; sub="$2"; shift 3; for d in "$@"; do "$tool" "$sub" "$d" || exit 1; done'
+
 rows=()
-bench_tree() { # label dir
-  local label="$1" dir="$2" objects ks km ts tm speed ident
-  log "== $label: kubectl kustomize"
-  measure kubectl "$WORK/$label.kubectl.yaml" "$KUBECTL" kustomize "$dir"
+bench_tree() { # label dir...
+  local label="$1" objects ks km ts tm speed ident
+  shift
+  log "== $label: kubectl kustomize ($# build(s))"
+  measure kubectl "$WORK/$label.kubectl.yaml" bash -c "$RENDER_EACH" render-each "$KUBECTL" kustomize -- "$@"
   if [ "$M_OK" -ne 1 ]; then
     log "kubectl kustomize failed on $label:"
     cat "$WORK/stderr.kubectl" >&2
@@ -416,7 +428,7 @@ bench_tree() { # label dir
   ts="n/a" tm="n/a" speed="n/a" ident="n/a"
   if [ "$TACK_OK" -eq 1 ]; then
     log "== $label: tack render"
-    measure tack "$WORK/$label.tack.yaml" "$TACK_BIN" render "$dir"
+    measure tack "$WORK/$label.tack.yaml" bash -c "$RENDER_EACH" render-each "$TACK_BIN" render -- "$@"
     if [ "$M_OK" -eq 1 ]; then
       ts="$M_SECS"
       tm="$M_MIB"
@@ -436,11 +448,15 @@ bench_tree() { # label dir
 
 log "kubectl: $("$KUBECTL" version --client 2>/dev/null | tr '\n' ' ')"
 log "tack: $TACK_BIN"
-log "work directory: $WORK; runs per measurement: $RUNS (median)"
+log "work directory: $WORK; runs per measurement: $RUNS (median); mode: $MODE"
 
 for n in $SIZES; do
   gen_synthetic "$WORK/svc$n" "$n"
-  bench_tree "svc$n" "$WORK/svc$n"
+  if [ "$MODE" = aggregate ]; then
+    bench_tree "svc$n-aggregate" "$WORK/svc$n"
+  else
+    bench_tree "svc$n" "$WORK/svc$n/overlays/dev" "$WORK/svc$n/overlays/staging" "$WORK/svc$n/overlays/prod"
+  fi
 done
 if [ "$REALISTIC" = 1 ]; then
   if ! gen_realistic "$WORK/kube-prometheus-like"; then
