@@ -29,6 +29,8 @@ pub(crate) fn assess(o: &Value) -> Health {
         ("", "PersistentVolumeClaim") => persistent_volume_claim(o),
         ("apiextensions.k8s.io", "CustomResourceDefinition") => custom_resource_definition(o),
         ("", "Namespace") => namespace(o),
+        ("argoproj.io", "Rollout") => rollout(o),
+        ("argoproj.io", "AnalysisRun") => analysis_run(o),
         _ => generic(o),
     }
 }
@@ -402,6 +404,47 @@ fn namespace(o: &Value) -> Health {
     match str_at(o, &["status", "phase"]) {
         Some("Terminating") => Health::progressing("namespace is terminating"),
         _ => Health::healthy(""),
+    }
+}
+
+/// Argo Rollouts `Rollout`: its controller writes `status.phase` (Healthy, Progressing, Paused, Degraded) and
+/// `status.message`, as Argo CD reads it. Paused (`spec.paused` or phase Paused) → Suspended. Before the
+/// controller reports a phase, Progressing.
+fn rollout(o: &Value) -> Health {
+    let message = str_at(o, &["status", "message"]).unwrap_or("").to_string();
+    let or = |m: String, default: &str| if m.is_empty() { default.to_string() } else { m };
+    if generation_pending(o) {
+        return Health::progressing(generation_message(o));
+    }
+    match str_at(o, &["status", "phase"]) {
+        Some("Healthy") => Health::healthy(message),
+        Some("Degraded") => Health::degraded(or(message, "rollout is degraded")),
+        Some("Paused") => Health::suspended(or(message, "rollout is paused")),
+        Some("Progressing") => Health::progressing(or(message, "rollout in progress")),
+        _ if bool_at(o, &["spec", "paused"]) => Health::suspended("rollout is paused"),
+        Some(other) => Health::unknown(format!("rollout phase is {other}")),
+        None => Health::progressing("waiting for the rollout controller to report a phase"),
+    }
+}
+
+/// Argo Rollouts `AnalysisRun`: Successful → Healthy; Failed or Error → Degraded; Pending or Running →
+/// Progressing; Inconclusive → Unknown (a person has to decide), as Argo CD.
+fn analysis_run(o: &Value) -> Health {
+    let message = str_at(o, &["status", "message"]).unwrap_or("").to_string();
+    let with = |default: &str| {
+        if message.is_empty() {
+            default.to_string()
+        } else {
+            format!("{default}: {message}")
+        }
+    };
+    match str_at(o, &["status", "phase"]) {
+        Some("Successful") => Health::healthy(with("analysis successful")),
+        Some("Failed") => Health::degraded(with("analysis failed")),
+        Some("Error") => Health::degraded(with("analysis errored")),
+        Some("Inconclusive") => Health::unknown(with("analysis inconclusive")),
+        Some("Running") => Health::progressing(with("analysis running")),
+        _ => Health::progressing(with("analysis pending")),
     }
 }
 

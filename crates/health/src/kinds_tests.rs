@@ -1038,3 +1038,91 @@ fn aggregate_over_assessed_objects() {
     assert_eq!(h.status, Progressing);
     assert_eq!(h.message, "Deployment/frontend: 1 of 3 replicas available");
 }
+
+#[test]
+fn argo_rollouts() {
+    let rollout = |paused: bool, status: Value| {
+        json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout",
+            "metadata": {"name": "myapp-rollout", "namespace": "guestbook-qa", "generation": 3},
+            "spec": {"replicas": 5, "paused": paused, "strategy": {"canary": {"steps": [
+                {"setWeight": 20}, {"pause": {"duration": "48h"}}, {"setWeight": 50}]}}},
+            "status": status})
+    };
+    let run_ = |phase: &str, message: &str| {
+        json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "AnalysisRun",
+            "metadata": {"name": "myapp-rollout-7d9c6b8f5-3", "namespace": "guestbook-qa"},
+            "status": {"phase": phase, "message": message}})
+    };
+    run(vec![
+        case(
+            "healthy",
+            rollout(
+                false,
+                json!({"phase": "Healthy", "observedGeneration": "3", "replicas": 5,
+                "availableReplicas": 5, "stableRS": "7d9c6b8f5", "currentPodHash": "7d9c6b8f5"}),
+            ),
+            Healthy,
+            "",
+        ),
+        case(
+            "paused at a step",
+            rollout(
+                false,
+                json!({"phase": "Paused", "message": "CanaryPauseStep", "currentStepIndex": 1,
+                "pauseConditions": [{"reason": "CanaryPauseStep", "startTime": "2026-11-22T10:00:00Z"}]}),
+            ),
+            Suspended,
+            "CanaryPauseStep",
+        ),
+        case(
+            "progressing",
+            rollout(
+                false,
+                json!({"phase": "Progressing", "message": "more replicas need to be updated"}),
+            ),
+            Progressing,
+            "more replicas need to be updated",
+        ),
+        case(
+            "aborted",
+            rollout(
+                false,
+                json!({"phase": "Degraded",
+                "message": "RolloutAborted: Rollout aborted update to revision 2: Metric \"success-rate\" assessed Failed"}),
+            ),
+            Degraded,
+            "RolloutAborted",
+        ),
+        case(
+            "no phase yet",
+            rollout(false, json!({})),
+            Progressing,
+            "report a phase",
+        ),
+        case(
+            "paused before any status",
+            rollout(true, json!({})),
+            Suspended,
+            "paused",
+        ),
+        case(
+            "analysis successful",
+            run_("Successful", ""),
+            Healthy,
+            "analysis successful",
+        ),
+        case(
+            "analysis failed",
+            run_("Failed", "Metric \"success-rate\" assessed Failed"),
+            Degraded,
+            "success-rate",
+        ),
+        case("analysis running", run_("Running", ""), Progressing, "running"),
+        case(
+            "analysis inconclusive",
+            run_("Inconclusive", ""),
+            Unknown,
+            "inconclusive",
+        ),
+    ]);
+}
