@@ -2,7 +2,9 @@
 //! components and transformers in Kustomize's order, then the top-level steps (hash suffixes,
 //! name references, vars, local-config filtering, sorting).
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, LazyLock};
 
 use serde_json::{Map, Value};
 
@@ -46,12 +48,24 @@ fn configured_by(kfile_rel: &str, kind: &str) -> String {
     format!("configuredIn: {kfile_rel}\nconfiguredBy:\n  apiVersion: builtin\n  kind: {kind}\n")
 }
 
+/// Kustomize's built-in transformer configuration, built once.
+static BUILTIN: LazyLock<Arc<TransformerConfig>> = LazyLock::new(|| Arc::new(TransformerConfig::builtin()));
+
 /// Accumulated state of one kustomization.
-#[derive(Default)]
 struct Acc {
     res: Vec<Resource>,
-    config: TransformerConfig,
+    config: Arc<TransformerConfig>,
     vars: Vec<Value>,
+}
+
+impl Acc {
+    fn new() -> Acc {
+        Acc {
+            res: Vec::new(),
+            config: Arc::clone(&BUILTIN),
+            vars: Vec::new(),
+        }
+    }
 }
 
 pub fn run(fs: &dyn FileSystem, dir: &Path, opts: &Options) -> Result<Output, Error> {
@@ -71,10 +85,7 @@ pub fn run(fs: &dyn FileSystem, dir: &Path, opts: &Options) -> Result<Output, Er
     if let Ok((k, _)) = ctx.load_kustomization(&dir) {
         ctx.track = k.build_metadata.iter().any(|b| b == "transformerAnnotations");
     }
-    let mut acc = Acc {
-        config: TransformerConfig::builtin(),
-        ..Default::default()
-    };
+    let mut acc = Acc::new();
     let k = ctx.build_kust(&dir, &mut acc, false)?;
 
     // Hash suffixes.
@@ -199,14 +210,30 @@ fn sort(res: &mut [Resource], so: Option<&Value>, dir: &Path) -> Result<(), Erro
     }
 }
 
-fn id_conflict(existing: &[Resource], r: &Resource) -> Option<ResId> {
-    let id = r.cur_id();
-    existing.iter().find(|e| e.cur_id().equals(&id)).map(|_| id)
+/// A hashable form of a resource id with Kustomize's equality (namespace "" = "default",
+/// ignored for cluster-scoped kinds).
+pub(crate) fn id_key(id: &ResId) -> (String, String, String, String, String) {
+    let ns = if id.gvk.is_cluster_scoped() {
+        String::new()
+    } else if id.namespace.is_empty() {
+        "default".to_string()
+    } else {
+        id.namespace.clone()
+    };
+    (
+        id.gvk.group.clone(),
+        id.gvk.version.clone(),
+        id.gvk.kind.clone(),
+        id.name.clone(),
+        ns,
+    )
 }
 
 fn append(acc: &mut Vec<Resource>, new: Vec<Resource>, origin: &str) -> Result<(), Error> {
+    let mut seen: HashSet<_> = acc.iter().map(|r| id_key(&r.cur_id())).collect();
     for r in new {
-        if let Some(id) = id_conflict(acc, &r) {
+        let id = r.cur_id();
+        if !seen.insert(id_key(&id)) {
             return Err(Error::msg(format!(
                 "{origin}: may not add resource with an already registered id: {}.{}.{}/{}.{}",
                 id.gvk.kind, id.gvk.version, id.gvk.group, id.name, id.namespace
@@ -354,13 +381,12 @@ impl Ctx<'_> {
                     path: p.clone(),
                     source: e,
                 })?;
-                let mut sub = Acc {
-                    config: TransformerConfig::builtin(),
-                    ..Default::default()
-                };
+                let mut sub = Acc::new();
                 self.build_kust(&real, &mut sub, false)?;
                 append(&mut acc.res, sub.res, &kfile)?;
-                merge_config(&mut acc.config, &sub.config);
+                if !Arc::ptr_eq(&sub.config, &BUILTIN) {
+                    merge_config(Arc::make_mut(&mut acc.config), &sub.config);
+                }
                 acc.vars.extend(sub.vars);
             } else {
                 let bytes = self.read_file(dir, entry).map_err(|e| match e {
@@ -384,12 +410,12 @@ impl Ctx<'_> {
         for c in &k.configurations {
             let bytes = self.read_file(dir, c)?;
             let v = tack_yaml::parse_one(&String::from_utf8_lossy(&bytes), c)?;
-            acc.config.merge_config(&v)?;
+            Arc::make_mut(&mut acc.config).merge_config(&v)?;
         }
         for c in &k.crds {
             let bytes = self.read_file(dir, c)?;
             let v = tack_yaml::parse_one(&String::from_utf8_lossy(&bytes), c)?;
-            crd_config(&v, &mut acc.config)?;
+            crd_config(&v, Arc::make_mut(&mut acc.config))?;
         }
         if let Some(o) = &k.openapi {
             if let Some(p) = o.get("path").and_then(|p| p.as_str()) {
@@ -1105,7 +1131,7 @@ fn expand(m: Map<String, Value>, file: &str, out: &mut Vec<Resource>) -> Result<
 }
 
 fn merge_config(into: &mut TransformerConfig, from: &TransformerConfig) {
-    let base = TransformerConfig::builtin();
+    let base: &TransformerConfig = &BUILTIN;
     let extra = |a: &[FieldSpec], b: &[FieldSpec]| -> Vec<FieldSpec> { b[a.len().min(b.len())..].to_vec() };
     into.name_prefix
         .extend(extra(&base.name_prefix, &from.name_prefix));

@@ -45,6 +45,15 @@ pub fn fix(res: &mut [Resource], refs: &[NameRef]) -> Result<(), Error> {
             }
         })
         .collect();
+    let mut by_prev_name: std::collections::HashMap<&str, Vec<usize>> = std::collections::HashMap::new();
+    for (i, r) in snapshot.iter().enumerate() {
+        for (n, _) in &r.prev {
+            let e = by_prev_name.entry(n.as_str()).or_default();
+            if e.last() != Some(&i) {
+                e.push(i);
+            }
+        }
+    }
     for referrer in res.iter_mut() {
         let referrer_gvk = referrer.gvk();
         let referrer_ns = referrer.namespace();
@@ -59,8 +68,12 @@ pub fn fix(res: &mut [Resource], refs: &[NameRef]) -> Result<(), Error> {
                             ns_hint: Option<&str>,
                             kind_hint: Option<&str>|
                  -> Result<Option<(String, String)>, Error> {
-                    let mut cands: Vec<&Referral> = snapshot
+                    let mut cands: Vec<&Referral> = by_prev_name
+                        .get(old)
+                        .map(|v| v.as_slice())
+                        .unwrap_or(&[])
                         .iter()
+                        .map(|&i| &snapshot[i])
                         .filter(|c| {
                             c.gvk.is_selected(&nr.target)
                                 && c.prev

@@ -106,15 +106,14 @@ pub fn namespace_with(
 
 /// Fails when two resources have the same current id.
 pub fn check_unique(res: &[Resource], what: &str) -> Result<(), Error> {
-    for (i, a) in res.iter().enumerate() {
-        let ida = a.cur_id();
-        for b in &res[i + 1..] {
-            if ida.equals(&b.cur_id()) {
-                return Err(Error::msg(format!(
-                    "{what}: {}/{} {} in namespace {:?}",
-                    ida.gvk.kind, ida.gvk.version, ida.name, ida.namespace
-                )));
-            }
+    let mut seen = std::collections::HashSet::new();
+    for r in res {
+        let id = r.cur_id();
+        if !seen.insert(crate::build::id_key(&id)) {
+            return Err(Error::msg(format!(
+                "{what}: {}/{} {} in namespace {:?}",
+                id.gvk.kind, id.gvk.version, id.name, id.namespace
+            )));
         }
     }
     Ok(())
@@ -379,52 +378,57 @@ pub fn legacy_sort(res: &mut [Resource], first: &[String], last: &[String]) {
             s.to_string()
         }
     };
-    res.sort_by(|a, b| {
-        let (ga, gb) = (a.gvk(), b.gvk());
-        let (ia, ib) = (idx(&ga.kind), idx(&gb.kind));
-        if ia != ib {
-            return ia.cmp(&ib);
+    let keyed: Vec<(i64, String, String, bool, bool)> = res
+        .iter()
+        .map(|r| {
+            let g = r.gvk();
+            let gvk_str = format!(
+                "{}_{}_{}",
+                t(&g.group, "~G"),
+                t(&g.version, "~V"),
+                t(&g.kind, "~K")
+            );
+            let id_str = format!(
+                "{}_{}_{}|{}|{}",
+                g.kind,
+                g.version,
+                g.group,
+                t(&r.namespace(), "~X"),
+                t(&r.name(), "~N")
+            );
+            (
+                idx(&g.kind),
+                gvk_str,
+                id_str,
+                g.kind == "Namespace",
+                g.group.is_empty(),
+            )
+        })
+        .collect();
+    let mut order: Vec<usize> = (0..res.len()).collect();
+    order.sort_by(|&i, &j| {
+        let (a, b) = (&keyed[i], &keyed[j]);
+        if a.0 != b.0 {
+            return a.0.cmp(&b.0);
         }
-        let sa = format!(
-            "{}_{}_{}",
-            t(&ga.group, "~G"),
-            t(&ga.version, "~V"),
-            t(&ga.kind, "~K")
-        );
-        let sb = format!(
-            "{}_{}_{}",
-            t(&gb.group, "~G"),
-            t(&gb.version, "~V"),
-            t(&gb.kind, "~K")
-        );
-        if sa != sb {
-            let c = sa.cmp(&sb);
-            if ga.kind == "Namespace"
-                && gb.kind == "Namespace"
-                && (ga.group.is_empty() || gb.group.is_empty())
-            {
+        if a.1 != b.1 {
+            let c = a.1.cmp(&b.1);
+            if a.3 && b.3 && (a.4 || b.4) {
                 return c.reverse();
             }
             return c;
         }
-        let ka = format!(
-            "{}_{}_{}|{}|{}",
-            ga.kind,
-            ga.version,
-            ga.group,
-            t(&a.namespace(), "~X"),
-            t(&a.name(), "~N")
-        );
-        let kb = format!(
-            "{}_{}_{}|{}|{}",
-            gb.kind,
-            gb.version,
-            gb.group,
-            t(&b.namespace(), "~X"),
-            t(&b.name(), "~N")
-        );
-        ka.cmp(&kb).then(Ordering::Equal)
+        a.2.cmp(&b.2).then(Ordering::Equal)
     });
+    let mut taken: Vec<Option<Resource>> = res
+        .iter_mut()
+        .map(|r| Some(std::mem::replace(r, Resource::new(Map::new()))))
+        .collect();
+    for (slot, &i) in res.iter_mut().zip(order.iter()) {
+        if let Some(r) = taken[i].take() {
+            *slot = r;
+        }
+    }
 }
 
 /// The default legacy kind lists.

@@ -1,0 +1,52 @@
+//! Renders a kustomization directory like `kubectl kustomize DIR`:
+//! `cargo run --release -p tack-kustomize --example render -- [render] DIR [--load-restrictor LoadRestrictionsNone]`.
+//! (Accepts an optional leading `render` so it can stand in for `tack render` in benchmarks.)
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use tack_kustomize::{DiskFs, LoadRestrictor, Options, build};
+
+fn main() -> ExitCode {
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("render") {
+        args.remove(0);
+    }
+    let mut opts = Options::default();
+    let mut dir = None;
+    let mut i = 0;
+    while i < args.len() {
+        match args[i].as_str() {
+            "--load-restrictor" => {
+                if args.get(i + 1).map(String::as_str) == Some("LoadRestrictionsNone") {
+                    opts.load_restrictor = LoadRestrictor::None;
+                }
+                i += 1;
+            }
+            "--load-restrictor=LoadRestrictionsNone" => opts.load_restrictor = LoadRestrictor::None,
+            other => dir = Some(PathBuf::from(other)),
+        }
+        i += 1;
+    }
+    let Some(dir) = dir else {
+        eprintln!("usage: render DIR [--load-restrictor LoadRestrictionsNone]");
+        return ExitCode::from(2);
+    };
+    match build(&DiskFs, &dir, &opts) {
+        Ok(out) => {
+            for w in &out.warnings {
+                eprintln!("{w}");
+            }
+            let mut stdout = std::io::stdout().lock();
+            if stdout.write_all(out.to_yaml().as_bytes()).is_err() {
+                return ExitCode::FAILURE;
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("Error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
