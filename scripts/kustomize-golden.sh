@@ -15,7 +15,7 @@
 # Captured stderr is normalised so that it does not depend on the checkout or the clock:
 #   * klog's header ("E1122 19:37:54.273478    4472 run.go:72] ") is removed;
 #   * the absolute path of the case directory is replaced by the literal `<case>`;
-#   * Go pointer values printed in some messages, `(0xc000ad3900)`, become `(0xADDR)`.
+#   * Go heap pointers printed in some messages (`0xc000ad3900`) become `0xADDR`.
 # See crates/kustomize/tests/golden/README.md for the case.yaml format.
 set -euo pipefail
 
@@ -57,7 +57,7 @@ case_args() { # file
 }
 
 normalise_stderr() { # case_dir < in > out
-  sed -E -e 's/^[IWEF][0-9]{4} [0-9:.]+ +[0-9]+ [^]]+\] //' -e "s#$1#<case>#g" -e 's/\(0x[0-9a-f]{6,}\)/(0xADDR)/g'
+  sed -E -e 's/^[IWEF][0-9]{4} [0-9:.]+ +[0-9]+ [^]]+\] //' -e "s#$1#<case>#g" -e 's/0xc0[0-9a-f]{6,}/0xADDR/g'
 }
 
 run_case() { # case_dir
