@@ -33,13 +33,20 @@ fn main() -> ExitCode {
         eprintln!("usage: render DIR [--load-restrictor LoadRestrictionsNone]");
         return ExitCode::from(2);
     };
+    let timing = std::env::var_os("RENDER_TIMING").is_some();
+    let t0 = std::time::Instant::now();
     match build(&DiskFs, &dir, &opts) {
         Ok(out) => {
+            let t1 = std::time::Instant::now();
             for w in &out.warnings {
                 eprintln!("{w}");
             }
+            let text = out.to_yaml();
+            if timing {
+                eprintln!("build: {:?}, emit: {:?}", t1 - t0, t1.elapsed());
+            }
             let mut stdout = std::io::stdout().lock();
-            if stdout.write_all(out.to_yaml().as_bytes()).is_err() {
+            if stdout.write_all(text.as_bytes()).is_err() {
                 return ExitCode::FAILURE;
             }
             ExitCode::SUCCESS

@@ -212,7 +212,7 @@ fn sort(res: &mut [Resource], so: Option<&Value>, dir: &Path) -> Result<(), Erro
 
 /// A hashable form of a resource id with Kustomize's equality (namespace "" = "default",
 /// ignored for cluster-scoped kinds).
-pub(crate) fn id_key(id: &ResId) -> (String, String, String, String, String) {
+pub(crate) fn id_key(id: &ResId) -> IdKey {
     let ns = if id.gvk.is_cluster_scoped() {
         String::new()
     } else if id.namespace.is_empty() {
@@ -229,8 +229,14 @@ pub(crate) fn id_key(id: &ResId) -> (String, String, String, String, String) {
     )
 }
 
-fn append(acc: &mut Vec<Resource>, new: Vec<Resource>, origin: &str) -> Result<(), Error> {
-    let mut seen: HashSet<_> = acc.iter().map(|r| id_key(&r.cur_id())).collect();
+type IdKey = (String, String, String, String, String);
+
+fn append(
+    acc: &mut Vec<Resource>,
+    seen: &mut HashSet<IdKey>,
+    new: Vec<Resource>,
+    origin: &str,
+) -> Result<(), Error> {
     for r in new {
         let id = r.cur_id();
         if !seen.insert(id_key(&id)) {
@@ -369,6 +375,7 @@ impl Ctx<'_> {
         }
 
         // Resources.
+        let mut seen: HashSet<IdKey> = acc.res.iter().map(|r| id_key(&r.cur_id())).collect();
         for entry in &k.resources {
             if entry.contains("://") || entry.starts_with("github.com/") || entry.starts_with("git@") {
                 return Err(Error::msg(format!(
@@ -383,7 +390,7 @@ impl Ctx<'_> {
                 })?;
                 let mut sub = Acc::new();
                 self.build_kust(&real, &mut sub, false)?;
-                append(&mut acc.res, sub.res, &kfile)?;
+                append(&mut acc.res, &mut seen, sub.res, &kfile)?;
                 if !Arc::ptr_eq(&sub.config, &BUILTIN) {
                     merge_config(Arc::make_mut(&mut acc.config), &sub.config);
                 }
@@ -402,7 +409,7 @@ impl Ctx<'_> {
                 for r in rs.iter_mut() {
                     r.origin = Some(origin.clone());
                 }
-                append(&mut acc.res, rs, &file)?;
+                append(&mut acc.res, &mut seen, rs, &file)?;
             }
         }
 
@@ -1021,8 +1028,8 @@ fn apply_smp(
 ) -> Result<bool, Error> {
     let gvk = res[i].gvk();
     let old = res[i].cur_id();
-    let cur = Value::Object(res[i].obj.clone());
-    match crate::smp::apply(&cur, patch, &gvk, schema).map_err(|e| Error::msg(format!("{origin}: {e}")))? {
+    let cur = Value::Object(std::mem::take(&mut res[i].obj));
+    match crate::smp::apply(cur, patch, &gvk, schema).map_err(|e| Error::msg(format!("{origin}: {e}")))? {
         Some(Value::Object(m)) => {
             res[i].obj = m;
             let r = &mut res[i];

@@ -100,3 +100,42 @@ pub fn is_kustomization_dir(fs: &dyn FileSystem, dir: &Path) -> bool {
 pub fn build(fs: &dyn FileSystem, dir: &Path, opts: &Options) -> Result<Output, Error> {
     build::run(fs, dir, opts)
 }
+
+/// Entry points for fuzzing and property tests (not a stable API).
+#[doc(hidden)]
+pub mod testing {
+    use crate::resource::Gvk;
+    use serde_json::Value;
+
+    /// Strategic merge of `patch` into `dest` as for an object of the given apiVersion/kind.
+    /// `Ok(None)` means the patch deletes the object.
+    pub fn smp_apply(
+        dest: &Value,
+        patch: &Value,
+        api_version: &str,
+        kind: &str,
+    ) -> Result<Option<Value>, crate::Error> {
+        crate::smp::apply(
+            dest.clone(),
+            patch,
+            &Gvk::from_api_version(api_version, kind),
+            &crate::openapi::Schema::Builtin,
+        )
+    }
+
+    /// JSON 6902 operations applied in place.
+    pub fn json_patch_apply(doc: &mut Value, ops: &Value) -> Result<(), crate::Error> {
+        crate::jsonpatch::apply(doc, ops)
+    }
+
+    /// Decodes a kustomization file's text.
+    pub fn parse_kustomization(text: &str) -> Result<(), crate::Error> {
+        let docs = tack_yaml::parse_documents_with(text, "kustomization.yaml", tack_yaml::Schema::Yaml11)?;
+        let doc = docs
+            .into_iter()
+            .map(|d| d.value)
+            .find(|v| !v.is_null())
+            .unwrap_or(Value::Null);
+        crate::kustomization::decode(&doc, "kustomization.yaml").map(|_| ())
+    }
+}

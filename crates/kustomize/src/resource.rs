@@ -46,25 +46,6 @@ pub struct ResId {
     pub namespace: String,
 }
 
-fn ns_eq(a: &str, b: &str) -> bool {
-    let n = |s: &str| {
-        if s.is_empty() {
-            "default".to_string()
-        } else {
-            s.to_string()
-        }
-    };
-    n(a) == n(b)
-}
-
-impl ResId {
-    pub fn equals(&self, o: &ResId) -> bool {
-        self.gvk == o.gvk
-            && self.name == o.name
-            && (self.gvk.is_cluster_scoped() || ns_eq(&self.namespace, &o.namespace))
-    }
-}
-
 /// One object being built.
 #[derive(Debug, Clone)]
 pub struct Resource {

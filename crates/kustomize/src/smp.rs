@@ -15,7 +15,7 @@ enum Merged {
 }
 
 /// Applies `patch` to `dest` (a whole resource). Returns `None` when the patch deletes the object.
-pub fn apply(dest: &Value, patch: &Value, gvk: &Gvk, schema: &Schema) -> Result<Option<Value>, Error> {
+pub fn apply(dest: Value, patch: &Value, gvk: &Gvk, schema: &Schema) -> Result<Option<Value>, Error> {
     let mut path = Vec::new();
     let cx = Cx { gvk, schema };
     match merge(Some(dest), patch, &cx, &mut path)? {
@@ -33,7 +33,7 @@ fn directive(m: &Map<String, Value>) -> Option<&str> {
     m.get("$patch").and_then(|v| v.as_str())
 }
 
-fn merge(dest: Option<&Value>, patch: &Value, gvk: &Cx<'_>, path: &mut Vec<String>) -> Result<Merged, Error> {
+fn merge(dest: Option<Value>, patch: &Value, gvk: &Cx<'_>, path: &mut Vec<String>) -> Result<Merged, Error> {
     match patch {
         Value::Object(pm) => {
             match directive(pm) {
@@ -54,7 +54,7 @@ fn merge(dest: Option<&Value>, patch: &Value, gvk: &Cx<'_>, path: &mut Vec<Strin
                 _ => {}
             }
             let mut out = match dest {
-                Some(Value::Object(dm)) => dm.clone(),
+                Some(Value::Object(dm)) => dm,
                 _ => Map::new(),
             };
             for (k, pv) in pm {
@@ -66,7 +66,7 @@ fn merge(dest: Option<&Value>, patch: &Value, gvk: &Cx<'_>, path: &mut Vec<Strin
                     continue;
                 }
                 path.push(k.clone());
-                let r = merge(out.get(k), pv, gvk, path);
+                let r = merge(out.remove(k), pv, gvk, path);
                 path.pop();
                 match r? {
                     Merged::Keep(v) => {
@@ -98,7 +98,7 @@ fn merge(dest: Option<&Value>, patch: &Value, gvk: &Cx<'_>, path: &mut Vec<Strin
             }
             let keys = crate::openapi::merge_keys(gvk.schema, gvk.gvk, path);
             let dl = match dest {
-                Some(Value::Array(d)) => d.clone(),
+                Some(Value::Array(d)) => d,
                 _ => Vec::new(),
             };
             match keys {
@@ -163,7 +163,7 @@ fn merge_assoc(
                     dl[i] = Value::Null;
                     continue;
                 }
-                match merge(Some(&dl[i]), pe, gvk, path)? {
+                match merge(Some(std::mem::take(&mut dl[i])), pe, gvk, path)? {
                     Merged::Keep(v) => {
                         if multi {
                             merged_in_place.push((i, v));
@@ -172,7 +172,7 @@ fn merge_assoc(
                             dl[i] = Value::Null;
                         }
                     }
-                    Merged::Delete => dl[i] = Value::Null,
+                    Merged::Delete => {}
                 }
             }
             None => {
@@ -232,7 +232,9 @@ mod tests {
     fn empty_patch_is_identity() {
         let d = json!({"a": {"b": [1, 2]}, "c": "x"});
         assert_eq!(
-            apply(&d, &json!({}), &dep(), &Schema::Builtin).ok().flatten(),
+            apply(d.clone(), &json!({}), &dep(), &Schema::Builtin)
+                .ok()
+                .flatten(),
             Some(d)
         );
     }
@@ -241,7 +243,7 @@ mod tests {
     fn associative_order_patch_first() {
         let d = json!({"spec": {"template": {"spec": {"containers": [{"name": "a"}, {"name": "b", "image": "b:1"}]}}}});
         let p = json!({"spec": {"template": {"spec": {"containers": [{"name": "b", "image": "b:2"}, {"name": "c"}]}}}});
-        let r = apply(&d, &p, &dep(), &Schema::Builtin).ok().flatten();
+        let r = apply(d.clone(), &p, &dep(), &Schema::Builtin).ok().flatten();
         assert_eq!(
             r,
             Some(
@@ -254,19 +256,24 @@ mod tests {
     fn null_deletes_and_delete_directive() {
         let d = json!({"a": 1, "b": {"c": 2}});
         assert_eq!(
-            apply(&d, &json!({"a": null}), &dep(), &Schema::Builtin)
+            apply(d.clone(), &json!({"a": null}), &dep(), &Schema::Builtin)
                 .ok()
                 .flatten(),
             Some(json!({"b": {"c": 2}}))
         );
         assert_eq!(
-            apply(&d, &json!({"b": {"$patch": "delete"}}), &dep(), &Schema::Builtin)
-                .ok()
-                .flatten(),
+            apply(
+                d.clone(),
+                &json!({"b": {"$patch": "delete"}}),
+                &dep(),
+                &Schema::Builtin
+            )
+            .ok()
+            .flatten(),
             Some(json!({"a": 1}))
         );
         assert!(matches!(
-            apply(&d, &json!({"$patch": "delete"}), &dep(), &Schema::Builtin),
+            apply(d.clone(), &json!({"$patch": "delete"}), &dep(), &Schema::Builtin),
             Ok(None)
         ));
     }

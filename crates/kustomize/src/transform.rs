@@ -203,17 +203,27 @@ pub fn split_image(image: &str) -> (String, String, String) {
     }
 }
 
-fn image_matches(value: &str, name: &str) -> bool {
-    match regex::Regex::new(&format!(
-        "^{name}(:[a-zA-Z0-9_.{{}}-]*)?(@sha256:[a-zA-Z0-9_.{{}}-]*)?$"
-    )) {
-        Ok(re) => re.is_match(value),
-        Err(_) => false,
+/// An `images:` entry with its compiled name pattern.
+struct ImageRule<'a> {
+    im: &'a Image,
+    re: Option<regex::Regex>,
+}
+
+impl<'a> ImageRule<'a> {
+    fn new(im: &'a Image) -> ImageRule<'a> {
+        // Kustomize builds this pattern from the unescaped name.
+        let re = regex::Regex::new(&format!(
+            "^{}(:[a-zA-Z0-9_.{{}}-]*)?(@sha256:[a-zA-Z0-9_.{{}}-]*)?$",
+            im.name
+        ))
+        .ok();
+        ImageRule { im, re }
     }
 }
 
-fn update_image(value: &str, im: &Image) -> Option<String> {
-    if !image_matches(value, &im.name) {
+fn update_image(value: &str, rule: &ImageRule<'_>) -> Option<String> {
+    let im = rule.im;
+    if !rule.re.as_ref().is_some_and(|re| re.is_match(value)) {
         return None;
     }
     let (mut name, mut tag, mut digest) = split_image(value);
@@ -245,7 +255,7 @@ fn update_image(value: &str, im: &Image) -> Option<String> {
     Some(out)
 }
 
-fn legacy_images(node: &mut Value, images: &[Image]) {
+fn legacy_images(node: &mut Value, images: &[ImageRule<'_>]) {
     match node {
         Value::Object(m) => {
             for (k, v) in m.iter_mut() {
@@ -281,6 +291,8 @@ pub fn images(res: &mut [Resource], images: &[Image], specs: &[FieldSpec]) -> Re
     if images.is_empty() {
         return Ok(());
     }
+    let images: Vec<ImageRule<'_>> = images.iter().map(ImageRule::new).collect();
+    let images = images.as_slice();
     for r in res.iter_mut() {
         let gvk = r.gvk();
         let mut obj = Value::Object(std::mem::take(&mut r.obj));
