@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use serde_json::{Map, Number, Value};
-use serde_saphyr::granit_parser::{Event, Parser, ScalarStyle, ScanError, Span, Tag};
+use serde_saphyr::granit_parser::{Event, Parser, ScalarStyle, ScanError, Span, StrInput, Tag};
 
 /// A YAML parse error with its position.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -49,45 +49,26 @@ pub enum Schema {
 pub fn parse_documents_with(src: &str, file: &str, schema: Schema) -> Result<Vec<Document>, ParseError> {
     let mut b = Builder {
         file,
-        events: Vec::new(),
-        pos: 0,
+        parser: Parser::new_from_str(src),
+        peeked: None,
         anchors: HashMap::new(),
         schema,
     };
-    let parser = Parser::new_from_str(src);
-    for ev in parser {
-        match ev {
-            Ok((e, span)) =>
-            {
-                #[allow(unreachable_patterns)]
-                match e {
-                    Event::Comment(..) | Event::Anchor(..) => {}
-                    _ => b.events.push((e, span)),
-                }
-            }
-            Err(e) => return Err(scan_err(file, &e)),
-        }
-    }
     let mut docs = Vec::new();
-    while b.pos < b.events.len() {
-        let (ev, span) = &b.events[b.pos];
+    while let Some((ev, span)) = b.next_ev()? {
         match ev {
-            Event::StreamStart | Event::StreamEnd | Event::DocumentEnd => b.pos += 1,
+            Event::StreamStart | Event::StreamEnd | Event::DocumentEnd => {}
             Event::DocumentStart(..) => {
                 let line = span.start.line();
-                b.pos += 1;
                 b.anchors.clear();
-                let value = if matches!(b.events.get(b.pos).map(|e| &e.0), Some(Event::DocumentEnd)) {
+                let value = if matches!(b.peek_ev()?, Some((Event::DocumentEnd, _))) {
                     Value::Null
                 } else {
                     b.node()?
                 };
                 docs.push(Document { value, line });
             }
-            _ => {
-                let span = *span;
-                return Err(b.err(&span, "unexpected event"));
-            }
+            _ => return Err(b.err(&span, "unexpected event")),
         }
     }
     Ok(docs)
@@ -120,13 +101,41 @@ fn scan_err(file: &str, e: &ScanError) -> ParseError {
 
 struct Builder<'a, 'i> {
     file: &'a str,
-    events: Vec<(Event<'i>, Span)>,
-    pos: usize,
+    parser: Parser<'i, StrInput<'i>>,
+    peeked: Option<(Event<'i>, Span)>,
     anchors: HashMap<usize, Value>,
     schema: Schema,
 }
 
-impl Builder<'_, '_> {
+impl<'i> Builder<'_, 'i> {
+    /// The next event that matters (comments and anchor metadata skipped).
+    fn next_ev(&mut self) -> Result<Option<(Event<'i>, Span)>, ParseError> {
+        if let Some(e) = self.peeked.take() {
+            return Ok(Some(e));
+        }
+        loop {
+            match self.parser.next() {
+                None => return Ok(None),
+                Some(Err(e)) => return Err(scan_err(self.file, &e)),
+                Some(Ok((e, span))) =>
+                {
+                    #[allow(unreachable_patterns)]
+                    match e {
+                        Event::Comment(..) | Event::Anchor(..) => continue,
+                        _ => return Ok(Some((e, span))),
+                    }
+                }
+            }
+        }
+    }
+
+    fn peek_ev(&mut self) -> Result<Option<&(Event<'i>, Span)>, ParseError> {
+        if self.peeked.is_none() {
+            self.peeked = self.next_ev()?;
+        }
+        Ok(self.peeked.as_ref())
+    }
+
     fn err(&self, span: &Span, msg: &str) -> ParseError {
         ParseError {
             file: self.file.to_string(),
@@ -137,7 +146,7 @@ impl Builder<'_, '_> {
     }
 
     fn node(&mut self) -> Result<Value, ParseError> {
-        let Some((ev, span)) = self.events.get(self.pos) else {
+        let Some((ev, span)) = self.next_ev()? else {
             return Err(ParseError {
                 file: self.file.to_string(),
                 line: 0,
@@ -145,11 +154,10 @@ impl Builder<'_, '_> {
                 message: "unexpected end of stream".into(),
             });
         };
-        let span = *span;
-        self.pos += 1;
         match ev {
             Event::Scalar(text, style, anchor, tag) => {
-                let anchor = *anchor;
+                let text: &str = &text;
+                let style = &style;
                 if self.schema == Schema::Core && *style == ScalarStyle::Plain && tag.is_none() {
                     let t: &str = text;
                     if matches!(
@@ -185,16 +193,15 @@ impl Builder<'_, '_> {
             }
             Event::Alias(id) => self
                 .anchors
-                .get(id)
+                .get(&id)
                 .cloned()
                 .ok_or_else(|| self.err(&span, "unknown anchor")),
             Event::SequenceStart(_, anchor, _) => {
-                let anchor = *anchor;
                 let mut items = Vec::new();
                 loop {
-                    match self.events.get(self.pos).map(|e| &e.0) {
+                    match self.peek_ev()?.map(|e| &e.0) {
                         Some(Event::SequenceEnd) => {
-                            self.pos += 1;
+                            self.peeked = None;
                             break;
                         }
                         Some(_) => items.push(self.node()?),
@@ -208,13 +215,12 @@ impl Builder<'_, '_> {
                 Ok(v)
             }
             Event::MappingStart(_, anchor, _) => {
-                let anchor = *anchor;
                 let mut map = Map::new();
                 let mut merges: Vec<Map<String, Value>> = Vec::new();
                 loop {
-                    match self.events.get(self.pos) {
+                    match self.peek_ev()? {
                         Some((Event::MappingEnd, _)) => {
-                            self.pos += 1;
+                            self.peeked = None;
                             break;
                         }
                         Some((kev, kspan)) => {
