@@ -43,32 +43,42 @@ pub fn to_yaml_stream<'a>(docs: impl IntoIterator<Item = &'a Value>) -> String {
 
 /// go-yaml v2's map key order (`keyList.Less`) for string keys.
 pub fn key_cmp(a: &str, b: &str) -> Ordering {
-    let ar: Vec<char> = a.chars().collect();
-    let br: Vec<char> = b.chars().collect();
+    if a.is_ascii() && b.is_ascii() {
+        key_cmp_units(a.as_bytes(), b.as_bytes(), |c| c as char)
+    } else {
+        let ar: Vec<char> = a.chars().collect();
+        let br: Vec<char> = b.chars().collect();
+        key_cmp_units(&ar, &br, |c| c)
+    }
+}
+
+fn key_cmp_units<T: Copy + PartialEq>(ar: &[T], br: &[T], ch: impl Fn(T) -> char) -> Ordering {
     let mut i = 0;
     while i < ar.len() && i < br.len() {
         if ar[i] == br[i] {
             i += 1;
             continue;
         }
-        let al = ar[i].is_alphabetic();
-        let bl = br[i].is_alphabetic();
+        let (ca, cb) = (ch(ar[i]), ch(br[i]));
+        let al = ca.is_alphabetic();
+        let bl = cb.is_alphabetic();
         if al && bl {
-            return ar[i].cmp(&br[i]);
+            return ca.cmp(&cb);
         }
         if al || bl {
             return if bl { Ordering::Less } else { Ordering::Greater };
         }
         let mut an: i64 = 0;
         let mut bn: i64 = 0;
-        if ar[i] == '0' || br[i] == '0' {
+        if ca == '0' || cb == '0' {
             let mut j = i;
             while j > 0 {
                 j -= 1;
-                if !ar[j].is_ascii_digit() {
+                let cj = ch(ar[j]);
+                if !cj.is_ascii_digit() {
                     break;
                 }
-                if ar[j] != '0' {
+                if cj != '0' {
                     an = 1;
                     bn = 1;
                     break;
@@ -76,13 +86,13 @@ pub fn key_cmp(a: &str, b: &str) -> Ordering {
             }
         }
         let mut ai = i;
-        while ai < ar.len() && ar[ai].is_ascii_digit() {
-            an = an.wrapping_mul(10).wrapping_add(ar[ai] as i64 - '0' as i64);
+        while ai < ar.len() && ch(ar[ai]).is_ascii_digit() {
+            an = an.wrapping_mul(10).wrapping_add(ch(ar[ai]) as i64 - '0' as i64);
             ai += 1;
         }
         let mut bi = i;
-        while bi < br.len() && br[bi].is_ascii_digit() {
-            bn = bn.wrapping_mul(10).wrapping_add(br[bi] as i64 - '0' as i64);
+        while bi < br.len() && ch(br[bi]).is_ascii_digit() {
+            bn = bn.wrapping_mul(10).wrapping_add(ch(br[bi]) as i64 - '0' as i64);
             bi += 1;
         }
         if an != bn {
@@ -91,7 +101,7 @@ pub fn key_cmp(a: &str, b: &str) -> Ordering {
         if ai != bi {
             return ai.cmp(&bi);
         }
-        return ar[i].cmp(&br[i]);
+        return ca.cmp(&cb);
     }
     ar.len().cmp(&br.len())
 }
