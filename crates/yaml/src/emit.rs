@@ -267,16 +267,19 @@ impl Emitter {
         if !self.whitespace {
             self.put(' ');
         }
-        let chars: Vec<char> = s.chars().collect();
+        if !s.contains(' ') {
+            // Nothing to fold.
+            self.out.push_str(s);
+            self.column += if s.is_ascii() { s.len() } else { s.chars().count() };
+            self.whitespace = false;
+            self.indention = false;
+            return;
+        }
         let mut spaces = false;
-        let mut i = 0;
-        while i < chars.len() {
-            let c = chars[i];
+        let mut it = s.chars().peekable();
+        while let Some(c) = it.next() {
             if c == ' ' {
-                if allow_breaks
-                    && !spaces
-                    && self.column > BEST_WIDTH
-                    && chars.get(i + 1).is_some_and(|&n| n != ' ')
+                if allow_breaks && !spaces && self.column > BEST_WIDTH && it.peek().is_some_and(|&n| n != ' ')
                 {
                     self.write_indent(indent);
                 } else {
@@ -288,7 +291,6 @@ impl Emitter {
                 self.indention = false;
                 spaces = false;
             }
-            i += 1;
         }
         self.whitespace = false;
         self.indention = false;
@@ -524,7 +526,6 @@ fn analyze(s: &str) -> Analysis {
             block_allowed: false,
         };
     }
-    let chars: Vec<char> = s.chars().collect();
     let mut block_indicators = false;
     let mut flow_indicators = false;
     let mut line_breaks = false;
@@ -542,10 +543,12 @@ fn analyze(s: &str) -> Analysis {
         flow_indicators = true;
     }
     let mut preceded_by_ws = true;
-    let n = chars.len();
-    for i in 0..n {
-        let c = chars[i];
-        let followed_by_ws = is_blank_or_end(chars.get(i + 1).copied());
+    let mut it = s.chars().peekable();
+    let mut i = 0usize;
+    while let Some(c) = it.next() {
+        let next = it.peek().copied();
+        let is_last = next.is_none();
+        let followed_by_ws = is_blank_or_end(next);
         if i == 0 {
             match c {
                 '#' | ',' | '[' | ']' | '{' | '}' | '&' | '*' | '!' | '|' | '>' | '\'' | '"' | '%' | '@'
@@ -591,7 +594,7 @@ fn analyze(s: &str) -> Analysis {
             if i == 0 {
                 leading_space = true;
             }
-            if i == n - 1 {
+            if is_last {
                 trailing_space = true;
             }
             if previous_break {
@@ -603,7 +606,7 @@ fn analyze(s: &str) -> Analysis {
             if i == 0 {
                 leading_break = true;
             }
-            if i == n - 1 {
+            if is_last {
                 trailing_break = true;
             }
             if previous_space {
@@ -616,6 +619,7 @@ fn analyze(s: &str) -> Analysis {
             previous_break = false;
         }
         preceded_by_ws = c == ' ' || c == '\t' || is_break_char(c);
+        i += 1;
     }
     let _ = flow_indicators;
     let mut block_plain = true;
