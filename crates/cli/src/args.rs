@@ -1,0 +1,175 @@
+//! The command line: one table of commands and flags (ARCHITECTURE.md §3).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::{FlagValues, LogLevel, Output};
+
+/// tack keeps Kubernetes clusters equal to Git and ships releases safely.
+#[derive(Debug, Parser)]
+#[command(name = "tack", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalFlags,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags accepted by every command. Precedence: built-in defaults < config file < TACK_* environment
+/// variables < these flags.
+#[derive(Debug, Args, Clone, Default)]
+pub struct GlobalFlags {
+    /// Path to the kubeconfig file [env: TACK_KUBECONFIG; default: $KUBECONFIG, ~/.kube/config or in-cluster]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context to use [env: TACK_CONTEXT; default: the current context]
+    #[arg(long, global = true, value_name = "NAME")]
+    pub context: Option<String>,
+    /// Namespace [env: TACK_NAMESPACE; default: the context's namespace]
+    #[arg(short = 'n', long, global = true, value_name = "NS")]
+    pub namespace: Option<String>,
+    /// Configuration file (YAML) [env: TACK_CONFIG]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Output format [env: TACK_OUTPUT; default: text]
+    #[arg(short = 'o', long, global = true, value_enum)]
+    pub output: Option<Output>,
+    /// Log level [env: TACK_LOG_LEVEL; default: info]
+    #[arg(long, global = true, value_enum)]
+    pub log_level: Option<LogLevel>,
+}
+
+impl GlobalFlags {
+    pub fn values(&self) -> FlagValues {
+        FlagValues {
+            kubeconfig: self.kubeconfig.clone(),
+            context: self.context.clone(),
+            namespace: self.namespace.clone(),
+            output: self.output,
+            log_level: self.log_level,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print tack's version and the versions it pins.
+    Version,
+    /// Manage the local Kubernetes control plane (etcd, kube-apiserver, kube-controller-manager,
+    /// kube-scheduler and KWOK on 127.0.0.1, no containers).
+    #[command(subcommand)]
+    Dev(DevCommand),
+    /// Guided demo on the local control plane.
+    Demo,
+    /// Print the rendered manifests of a directory (plain YAML/JSON or a kustomization) or Git source.
+    Render(RenderArgs),
+    /// Show how the cluster differs from the manifests (exit 0: equal, 1: different, 2: error).
+    Diff(DiffArgs),
+    /// Apply the manifests with server-side apply, in order, optionally pruning what left Git.
+    Sync(SyncArgs),
+}
+
+/// Where manifests come from: a local directory, or a Git repository.
+#[derive(Debug, Args, Clone)]
+pub struct SourceArgs {
+    /// Directory of manifests: a kustomization, or plain .yaml/.yml/.json files (recursive)
+    #[arg(value_name = "PATH", required_unless_present = "repo", conflicts_with = "repo")]
+    pub dir: Option<PathBuf>,
+    /// Git repository URL (https://, http://, git:// or file://) instead of PATH
+    #[arg(long, value_name = "URL")]
+    pub repo: Option<String>,
+    /// Branch, tag or commit of --repo [default: the remote's default branch]
+    #[arg(long, value_name = "R", requires = "repo")]
+    pub revision: Option<String>,
+    /// Directory inside --repo [default: the repository root]
+    #[arg(long, value_name = "P", requires = "repo")]
+    pub path: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Application name: objects of its inventory (from `tack sync --name`) that left Git show as deletions
+    #[arg(long, value_name = "APP")]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+    /// Application name; the inventory is the ConfigMap tack-inventory-APP in the namespace
+    #[arg(long, value_name = "APP", value_parser = parse_app_name)]
+    pub name: String,
+    /// Delete objects of the previous sync that are no longer in the manifests (not those annotated tack.dev/prune: disabled)
+    #[arg(long)]
+    pub prune: bool,
+    /// Create the namespace if it does not exist
+    #[arg(long)]
+    pub create_namespace: bool,
+    /// Take over fields owned by other field managers (server-side apply force)
+    #[arg(long)]
+    pub force: bool,
+    /// After applying, wait until every object is healthy
+    #[arg(long)]
+    pub wait: bool,
+    /// How long --wait waits (e.g. 90s, 5m)
+    #[arg(long, default_value = "5m", value_parser = humantime::parse_duration)]
+    pub timeout: std::time::Duration,
+    /// Plan and validate with a server-side dry run; write nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Requests in flight at once
+    #[arg(long, default_value_t = 16, value_name = "N")]
+    pub concurrency: usize,
+}
+
+/// An application name becomes part of a ConfigMap name: a DNS label of at most 48 characters.
+fn parse_app_name(s: &str) -> Result<String, String> {
+    let ok = !s.is_empty()
+        && s.len() <= 48
+        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !s.starts_with('-')
+        && !s.ends_with('-');
+    if ok { Ok(s.to_string()) } else { Err(format!("`{s}` is not a valid application name: use 1-48 lowercase letters, digits and '-'")) }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DevCommand {
+    /// Build the control plane if needed, start it, create KWOK nodes and write a kubeconfig.
+    Up(DevUpArgs),
+    /// Stop every process `up` started and remove the state (kubeconfig, logs, data).
+    Down(DevDownArgs),
+    /// Show each component's pid, port and health.
+    Status,
+    /// Print `export KUBECONFIG=...` for the local control plane.
+    Env,
+}
+
+#[derive(Debug, Args)]
+pub struct DevUpArgs {
+    /// Serve the API on this port instead of a free one
+    #[arg(long, value_name = "PORT")]
+    pub apiserver_port: Option<u16>,
+    /// Number of KWOK nodes to create
+    #[arg(long, default_value_t = 3)]
+    pub nodes: usize,
+    /// How long to wait for the control plane once its binaries exist (e.g. 120s, 3m)
+    #[arg(long, default_value = "120s", value_parser = humantime::parse_duration)]
+    pub timeout: std::time::Duration,
+}
+
+#[derive(Debug, Args)]
+pub struct DevDownArgs {
+    /// Keep the state directory (logs, kubeconfig, etcd data) after stopping
+    #[arg(long)]
+    pub keep_state: bool,
+}

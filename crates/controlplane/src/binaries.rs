@@ -1,0 +1,130 @@
+use std::io::{BufRead, BufReader, Write};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use crate::layout::{tail, write_file};
+use crate::{Error, Layout, Result};
+#[cfg(test)]
+use crate::Versions;
+
+const BUILD_SCRIPT: &str = include_str!("../../../testenv/build.sh");
+
+/// What [`ensure_binaries`] found or did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BuildOutcome {
+    /// Every binary was already in the cache.
+    Cached(PathBuf),
+    /// Some binaries were built now.
+    Built(PathBuf),
+}
+
+impl BuildOutcome {
+    /// The directory holding the binaries.
+    pub fn bin(&self) -> &PathBuf {
+        match self {
+            BuildOutcome::Cached(p) | BuildOutcome::Built(p) => p,
+        }
+    }
+}
+
+/// Makes sure etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl and kwok are built
+/// into `layout.cache`, building missing or corrupted ones from Go modules (`testenv/build.sh`).
+///
+/// `progress` receives the build script's progress lines; everything also goes to the build log.
+pub fn ensure_binaries(layout: &Layout, progress: &mut dyn FnMut(&str)) -> Result<BuildOutcome> {
+    let bin = layout.bin();
+    if bin.join(".complete").exists() && crate::Component::ALL.iter().all(|c| bin.join(c.binary()).is_file()) {
+        // Fast path; the script re-validates when anything looks off.
+        if layout.stock_stages().join("pod-ready.yaml").is_file() && runs(&bin.join("kube-apiserver")) {
+            return Ok(BuildOutcome::Cached(bin));
+        }
+    }
+    let dir = layout.cache.with_extension("script");
+    write_file(&dir.join("build.sh"), BUILD_SCRIPT)?;
+    write_file(&dir.join("versions.env"), crate::versions::VERSIONS_ENV)?;
+    let log_path = layout.build_log();
+    let mut log = std::fs::File::create(&log_path).map_err(Error::io("creating", &log_path))?;
+    let mut child = Command::new("bash")
+        .arg(dir.join("build.sh"))
+        .env("TACK_CONTROL_PLANE_CACHE", &layout.cache)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(Error::io("running", dir.join("build.sh")))?;
+    let stdout = child.stdout.take();
+    let out_thread = std::thread::spawn(move || {
+        let mut s = String::new();
+        if let Some(mut o) = stdout {
+            let _ = std::io::Read::read_to_string(&mut o, &mut s);
+        }
+        s
+    });
+    if let Some(err) = child.stderr.take() {
+        for line in BufReader::new(err).lines().map_while(std::result::Result::ok) {
+            let _ = writeln!(log, "{line}");
+            if let Some(msg) = line.strip_prefix("testenv: ") {
+                progress(msg);
+            }
+        }
+    }
+    let status = child.wait().map_err(Error::io("waiting for", dir.join("build.sh")))?;
+    let _ = out_thread.join();
+    match status.code() {
+        Some(0) => Ok(BuildOutcome::Built(bin)),
+        Some(3) => Err(Error::GoMissing { cache: layout.cache.clone() }),
+        _ => Err(Error::Build { status: status.to_string(), log: log_path.clone(), tail: tail(&log_path, 15) }),
+    }
+}
+
+fn runs(binary: &std::path::Path) -> bool {
+    Command::new(binary)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn script_is_embedded_with_its_versions() {
+        assert!(!Versions::pinned().kubernetes.is_empty());
+        assert!(BUILD_SCRIPT.contains("versions.env"));
+        assert!(BUILD_SCRIPT.contains("TACK_CONTROL_PLANE_CACHE"));
+    }
+
+    #[test]
+    fn missing_go_is_reported_clearly() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let script_dir = dir.path().join("script");
+        write_file(&script_dir.join("build.sh"), BUILD_SCRIPT).expect("write");
+        write_file(&script_dir.join("versions.env"), crate::versions::VERSIONS_ENV).expect("write");
+        // A PATH with the shell tools the script needs but no `go`: it must stop at once with exit 3.
+        let tools = dir.path().join("path");
+        std::fs::create_dir_all(&tools).expect("mkdir");
+        for tool in ["bash", "dirname", "mkdir", "rm", "date", "cat", "sed", "cut", "awk", "grep"] {
+            if let Some(p) = which(tool) {
+                std::os::unix::fs::symlink(p, tools.join(tool)).expect("symlink");
+            }
+        }
+        let out = Command::new(tools.join("bash"))
+            .arg(script_dir.join("build.sh"))
+            .env("PATH", &tools)
+            .env("TACK_CONTROL_PLANE_CACHE", dir.path().join("cache"))
+            .output()
+            .expect("run script");
+        assert_eq!(out.status.code(), Some(3), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("Go is not installed"));
+    }
+
+    fn which(tool: &str) -> Option<PathBuf> {
+        std::env::var_os("PATH")
+            .map(|p| std::env::split_paths(&p).map(|d| d.join(tool)).find(|c| c.is_file()))
+            .flatten()
+    }
+}

@@ -1,0 +1,148 @@
+//! Proves the local control plane is a real Kubernetes: controllers, scheduler, KWOK pod lifecycles
+//! and the failure stages.
+
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+use k8s_openapi::api::core::v1::{Node, Pod};
+use kube::Client;
+use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
+use tack_testkit::{TestNamespace, eventually};
+
+const SEED_DEPLOYMENT: &str =
+    concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/seed-examples/kustomize-nginx/base/deployment.yaml");
+
+fn seed_deployment() -> Result<Deployment> {
+    let text = std::fs::read_to_string(SEED_DEPLOYMENT).with_context(|| format!("reading {SEED_DEPLOYMENT}"))?;
+    Ok(serde_saphyr::from_str(&text)?)
+}
+
+fn ready_replicas(d: &Deployment) -> i32 {
+    d.status.as_ref().and_then(|s| s.ready_replicas).unwrap_or(0)
+}
+
+fn is_ready(p: &Pod) -> bool {
+    p.status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+}
+
+fn phase(p: &Pod) -> &str {
+    p.status.as_ref().and_then(|s| s.phase.as_deref()).unwrap_or("")
+}
+
+#[tokio::test]
+#[ignore = "needs the local control plane"]
+async fn nodes_are_three_ready_kwok_nodes() -> Result<()> {
+    let client = tack_testkit::client().await?;
+    let nodes: Api<Node> = Api::all(client.clone());
+    let list = nodes.list(&ListParams::default().labels("type=kwok")).await?;
+    assert!(list.items.len() >= 3, "expected 3 KWOK nodes, got {}", list.items.len());
+    let version = client.apiserver_version().await?;
+    assert_eq!(version.minor, "36", "server version {version:?}");
+    Ok(())
+}
+
+#[tokio::test]
+#[ignore = "needs the local control plane"]
+async fn deployment_becomes_ready_and_scales() -> Result<()> {
+    let client = tack_testkit::client().await?;
+    let ns = TestNamespace::new(&client, "deploy").await?;
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), ns.name());
+    let mut d = seed_deployment()?;
+    d.metadata.namespace = Some(ns.name().to_string());
+    let name = d.metadata.name.clone().context("seed deployment has a name")?;
+    assert_eq!(d.spec.as_ref().and_then(|s| s.replicas), Some(2), "the seed asks for 2 replicas");
+    deployments.create(&PostParams::default(), &d).await?;
+
+    eventually(Duration::from_secs(60), "2/2 ready replicas", || async {
+        Ok((ready_replicas(&deployments.get(&name).await?) == 2).then_some(()))
+    })
+    .await?;
+
+    let replicasets: Api<ReplicaSet> = Api::namespaced(client.clone(), ns.name());
+    let rs = replicasets.list(&ListParams::default()).await?;
+    assert_eq!(rs.items.len(), 1, "one ReplicaSet");
+    let owner = rs.items[0].metadata.owner_references.as_ref().and_then(|o| o.first()).map(|o| o.name.clone());
+    assert_eq!(owner.as_deref(), Some(name.as_str()), "the ReplicaSet is owned by the Deployment");
+
+    let pods: Api<Pod> = Api::namespaced(client.clone(), ns.name());
+    let list = pods.list(&ListParams::default()).await?;
+    assert_eq!(list.items.len(), 2);
+    for p in &list.items {
+        let node = p.spec.as_ref().and_then(|s| s.node_name.clone()).unwrap_or_default();
+        assert!(node.starts_with("kwok-node-"), "pod scheduled onto a KWOK node, got `{node}`");
+        assert_eq!(phase(p), "Running");
+        assert!(is_ready(p));
+    }
+
+    deployments
+        .patch(&name, &PatchParams::default(), &Patch::Merge(serde_json::json!({"spec": {"replicas": 5}})))
+        .await?;
+    eventually(Duration::from_secs(60), "5/5 ready replicas", || async {
+        Ok((ready_replicas(&deployments.get(&name).await?) == 5).then_some(()))
+    })
+    .await?;
+    Ok(())
+}
+
+async fn create_pod(client: &Client, ns: &str, name: &str, simulate: &str) -> Result<Api<Pod>> {
+    let pods: Api<Pod> = Api::namespaced(client.clone(), ns);
+    let pod: Pod = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": name, "labels": {"tack.dev/simulate": simulate}},
+        "spec": {"containers": [{"name": "app", "image": "nginx:1.27"}]}
+    }))?;
+    pods.create(&PostParams::default(), &pod).await?;
+    Ok(pods)
+}
+
+#[tokio::test]
+#[ignore = "needs the local control plane"]
+async fn crash_stage_fails_the_pod() -> Result<()> {
+    let client = tack_testkit::client().await?;
+    let ns = TestNamespace::new(&client, "crash").await?;
+    let pods = create_pod(&client, ns.name(), "crasher", "crash").await?;
+    let pod = eventually(Duration::from_secs(30), "pod Failed", || async {
+        let p = pods.get("crasher").await?;
+        Ok((phase(&p) == "Failed").then_some(p))
+    })
+    .await?;
+    assert!(!is_ready(&pod));
+    let exit = pod
+        .status
+        .and_then(|s| s.container_statuses)
+        .and_then(|cs| cs.into_iter().next())
+        .and_then(|c| c.state)
+        .and_then(|s| s.terminated)
+        .map(|t| t.exit_code);
+    assert_eq!(exit, Some(1), "the container terminated with exit code 1");
+    Ok(())
+}
+
+#[tokio::test]
+#[ignore = "needs the local control plane"]
+async fn never_ready_stage_keeps_the_pod_unready() -> Result<()> {
+    let client = tack_testkit::client().await?;
+    let ns = TestNamespace::new(&client, "never-ready").await?;
+    let pods = create_pod(&client, ns.name(), "sleepy", "never-ready").await?;
+    // A control pod without the label becomes Ready, so the cluster is not simply slow.
+    let control = create_pod(&client, ns.name(), "control", "none").await?;
+    eventually(Duration::from_secs(30), "control pod Ready", || async {
+        Ok(is_ready(&control.get("control").await?).then_some(()))
+    })
+    .await?;
+    eventually(Duration::from_secs(30), "pod Running", || async {
+        Ok((phase(&pods.get("sleepy").await?) == "Running").then_some(()))
+    })
+    .await?;
+    // It stays Running and not Ready.
+    for _ in 0..10 {
+        let p = pods.get("sleepy").await?;
+        assert_eq!(phase(&p), "Running");
+        assert!(!is_ready(&p), "a never-ready pod became Ready");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    Ok(())
+}
