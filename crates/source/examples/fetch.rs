@@ -14,7 +14,12 @@ fn main() {
     let start = Instant::now();
     let result = Repository::new(&args[1], &args[3]).and_then(|r| r.checkout(&Revision::parse(&args[2])));
     match result {
-        Ok(c) => println!("{} {} in {:.3} s", c.commit, c.root.display(), start.elapsed().as_secs_f64()),
+        Ok(c) => println!(
+            "{} {} in {:.3} s",
+            c.commit,
+            c.root.display(),
+            start.elapsed().as_secs_f64()
+        ),
         Err(e) => {
             eprintln!("error: {e}");
             std::process::exit(1);
