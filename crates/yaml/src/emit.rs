@@ -526,8 +526,20 @@ fn analyze(s: &str) -> Analysis {
             block_allowed: false,
         };
     }
-    let mut block_indicators = false;
-    let mut flow_indicators = false;
+    let doc_marker = s.starts_with("---") || s.starts_with("...");
+    let (block_indicators, flow_indicators) = (doc_marker, doc_marker);
+    if s.is_ascii() {
+        analyze_units(s.bytes().map(|b| b as char), block_indicators, flow_indicators)
+    } else {
+        analyze_units(s.chars(), block_indicators, flow_indicators)
+    }
+}
+
+fn analyze_units(
+    chars: impl Iterator<Item = char>,
+    mut block_indicators: bool,
+    mut flow_indicators: bool,
+) -> Analysis {
     let mut line_breaks = false;
     let mut special = false;
     let mut leading_space = false;
@@ -538,12 +550,8 @@ fn analyze(s: &str) -> Analysis {
     let mut space_break = false;
     let mut previous_space = false;
     let mut previous_break = false;
-    if s.starts_with("---") || s.starts_with("...") {
-        block_indicators = true;
-        flow_indicators = true;
-    }
     let mut preceded_by_ws = true;
-    let mut it = s.chars().peekable();
+    let mut it = chars.peekable();
     let mut i = 0usize;
     while let Some(c) = it.next() {
         let next = it.peek().copied();
