@@ -49,12 +49,13 @@ pub enum Schema {
 pub fn parse_documents_with(src: &str, file: &str, schema: Schema) -> Result<Vec<Document>, ParseError> {
     // Fast path: a JSON document resolves exactly as its YAML reading would under the core
     // schema, and a JSON parser is much faster. Anything else (or invalid JSON) goes through YAML.
-    if schema == Schema::Core && src.trim_start().starts_with(['{', '[']) {
-        if let Ok(value) = serde_json::from_str::<Value>(src) {
-            let leading = &src[..src.len() - src.trim_start().len()];
-            let line = 1 + leading.matches('\n').count();
-            return Ok(vec![Document { value, line }]);
-        }
+    if schema == Schema::Core
+        && src.trim_start().starts_with(['{', '['])
+        && let Ok(value) = serde_json::from_str::<Value>(src)
+    {
+        let leading = &src[..src.len() - src.trim_start().len()];
+        let line = 1 + leading.matches('\n').count();
+        return Ok(vec![Document { value, line }]);
     }
     let mut b = Builder {
         file,
