@@ -15,7 +15,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 pub use error::{Problem, RenderError};
-pub use plain::PlainRenderer;
+pub use plain::{MAX_FILE_BYTES, PlainRenderer};
 pub use validate::{ObjectKey, validate_object};
 
 /// Where an object came from: the file and the line its document starts on (1-based).

@@ -35,6 +35,9 @@ fn is_manifest_file(path: &Path) -> bool {
     })
 }
 
+/// Larger manifest files are refused (the Kubernetes API server itself limits a request to 3 MiB).
+pub const MAX_FILE_BYTES: u64 = 64 << 20;
+
 /// The file names Kustomize reads as a kustomization.
 fn is_kustomization_file(path: &Path) -> bool {
     path.file_name()
@@ -101,6 +104,19 @@ impl Renderer for PlainRenderer {
                 errors.push(RenderError::Invalid(Problem {
                     origin: Origin::new(shown, 1),
                     message: KUSTOMIZE_HINT.into(),
+                }));
+                continue;
+            }
+            if let Ok(meta) = fs::metadata(file)
+                && meta.len() > MAX_FILE_BYTES
+            {
+                errors.push(RenderError::Invalid(Problem {
+                    origin: Origin::new(shown, 0),
+                    message: format!(
+                        "file is {} bytes, larger than the {} MiB limit for one manifest file; split it",
+                        meta.len(),
+                        MAX_FILE_BYTES >> 20
+                    ),
                 }));
                 continue;
             }

@@ -278,3 +278,18 @@ fn yaml_anchors_and_types_become_json() {
     assert_eq!(out[1].object["spec"]["replicas"], 3);
     assert_eq!(out[1].object["spec"]["paused"], false);
 }
+
+#[test]
+fn oversized_file_is_refused() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("app");
+    write(&dir, "a.yaml", &cm("a"));
+    // A sparse file: no 65 MiB are written to disk.
+    let big = fs::File::create(dir.join("big.yaml")).expect("create");
+    big.set_len(MAX_FILE_BYTES + 1).expect("set_len");
+    let err = render(&dir).expect_err("must fail");
+    assert_eq!(
+        err.to_string(),
+        "app/big.yaml: file is 67108865 bytes, larger than the 64 MiB limit for one manifest file; split it"
+    );
+}

@@ -84,6 +84,58 @@ impl Credentials {
         }
     }
 
+    /// Reads credentials from the data of a Kubernetes Secret (values already base64-decoded), with the keys
+    /// Argo CD and Flux use: `username` + `password` → basic; `password` alone or `token` → token (with
+    /// `username` if present). `None` when the Secret holds none of these keys. `bearerToken` (an
+    /// `Authorization: Bearer` header) is refused: the Git transport sends basic authentication only.
+    pub fn from_secret_data<'a>(
+        data: impl IntoIterator<Item = (&'a str, &'a [u8])>,
+    ) -> Result<Option<Credentials>, String> {
+        let mut username = None;
+        let mut password = None;
+        let mut token = None;
+        for (key, value) in data {
+            let text = || {
+                std::str::from_utf8(value)
+                    .map(|s| s.trim_end_matches(['\r', '\n']).to_string())
+                    .map_err(|_| format!("the Secret key {key:?} is not UTF-8 text"))
+            };
+            match key {
+                "username" => username = Some(text()?),
+                "password" => password = Some(Secret::new(text()?)),
+                "token" => token = Some(Secret::new(text()?)),
+                "bearerToken" => {
+                    return Err("the Secret key \"bearerToken\" is not supported; store the token under \"password\" \
+                                or \"token\" (it is sent as basic authentication)"
+                        .into());
+                }
+                _ => {}
+            }
+        }
+        let username = username.filter(|u| !u.is_empty());
+        Ok(match (username, password, token) {
+            (_, Some(p), Some(_)) if !p.is_empty() => {
+                return Err("the Secret has both \"password\" and \"token\"; keep one".into());
+            }
+            (Some(u), Some(p), None) if !p.is_empty() => Some(Credentials::Basic {
+                username: u,
+                password: p,
+            }),
+            (u, Some(p), None) if !p.is_empty() => Some(Credentials::Token {
+                username: u,
+                token: p,
+            }),
+            (u, _, Some(t)) if !t.is_empty() => Some(Credentials::Token {
+                username: u,
+                token: t,
+            }),
+            (Some(_), _, _) => {
+                return Err("the Secret has a \"username\" but no \"password\" or \"token\"".into());
+            }
+            _ => None,
+        })
+    }
+
     /// The secret part, for scrubbing it out of error messages.
     pub(crate) fn secret(&self) -> &Secret {
         self.username_and_secret().1
@@ -110,6 +162,22 @@ impl fmt::Debug for Credentials {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn from_secret_data() {
+        let basic = Credentials::from_secret_data([("username", &b"alice"[..]), ("password", &b"pw\n"[..])]);
+        assert_eq!(basic, Ok(Some(Credentials::basic("alice", "pw"))));
+        let token = Credentials::from_secret_data([("token", &b"ghp_x"[..])]);
+        assert_eq!(token, Ok(Some(Credentials::token("ghp_x"))));
+        let pw_only = Credentials::from_secret_data([("password", &b"glpat"[..]), ("other", &b"x"[..])]);
+        assert_eq!(pw_only, Ok(Some(Credentials::token("glpat"))));
+        assert_eq!(Credentials::from_secret_data([("ca.crt", &b"x"[..])]), Ok(None));
+        assert!(Credentials::from_secret_data([("bearerToken", &b"x"[..])]).is_err());
+        assert!(Credentials::from_secret_data([("username", &b"u"[..])]).is_err());
+        assert!(Credentials::from_secret_data([("password", &b"a"[..]), ("token", &b"b"[..])]).is_err());
+        let err = Credentials::from_secret_data([("password", &[0xff, 0xfe][..])]).expect_err("not utf-8");
+        assert!(!err.contains('\u{fffd}'));
+    }
 
     #[test]
     fn debug_redacts() {

@@ -24,6 +24,7 @@ pub struct Repository {
     credentials: Option<Credentials>,
     cache_dir: PathBuf,
     insecure_http_credentials: bool,
+    interrupt: Option<Arc<AtomicBool>>,
 }
 
 /// A commit checked out in the cache.
@@ -116,6 +117,7 @@ impl Repository {
             credentials,
             cache_dir: cache_dir.into(),
             insecure_http_credentials: false,
+            interrupt: None,
         })
     }
 
@@ -129,6 +131,13 @@ impl Repository {
     /// Off by default.
     pub fn allow_insecure_http_credentials(mut self, allow: bool) -> Repository {
         self.insecure_http_credentials = allow;
+        self
+    }
+
+    /// A flag that aborts a running pack transfer when set (graceful shutdown). The fetch then fails with
+    /// [`Error::Fetch`] and the mirror keeps what it had.
+    pub fn with_interrupt(mut self, flag: Arc<AtomicBool>) -> Repository {
+        self.interrupt = Some(flag);
         self
     }
 
@@ -224,7 +233,6 @@ impl Repository {
             "protocol.version=2",
             "user.name=tack",
             "user.email=tack@localhost",
-            "gitoxide.http.connectTimeout=30000",
         ]);
         gix::open_opts(&dir, options).map_err(|e| Error::Cache {
             path: dir.clone(),
@@ -376,9 +384,11 @@ impl Repository {
             return Ok(false);
         }
         let one = std::num::NonZeroU32::MIN;
+        let never = AtomicBool::new(false);
+        let interrupt = self.interrupt.as_deref().unwrap_or(&never);
         let outcome = prepare
             .with_shallow(gix::remote::fetch::Shallow::DepthAtRemote(one))
-            .receive(gix::progress::Discard, &AtomicBool::new(false))
+            .receive(gix::progress::Discard, interrupt)
             .map_err(|e| classify(&e))?;
         match &outcome.status {
             gix::remote::fetch::Status::Change {

@@ -421,3 +421,26 @@ fn concurrent_checkouts_of_one_commit() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
+
+#[test]
+fn interrupted_fetch_fails_and_the_next_one_succeeds() {
+    let e = env();
+    let repo = GitRepo::create(&e.srv, &e.scratch, "app");
+    let c1 = repo.commit(&[("a.yaml", "a: 1\n")], "first");
+    let daemon = GitDaemon::start(&e.srv);
+    let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let r = Repository::new(&daemon.url("app"), &e.cache)
+        .expect("repository")
+        .with_interrupt(flag.clone());
+    let err = r
+        .checkout(&Revision::Branch("main".into()))
+        .expect_err("interrupted");
+    assert!(matches!(err, Error::Fetch { .. }), "{err:?}");
+    flag.store(false, std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(
+        r.checkout(&Revision::Branch("main".into()))
+            .expect("after the interrupt")
+            .commit,
+        c1
+    );
+}
