@@ -17,6 +17,20 @@ struct Referral {
     cluster: bool,
     prefixes: Vec<String>,
     suffixes: Vec<String>,
+    /// Effective original and current namespaces (`default` for empty, a marker when
+    /// cluster-scoped).
+    org_ns_eff: String,
+    cur_ns_eff: String,
+}
+
+fn effective_ns(ns: &str, cluster: bool) -> String {
+    if cluster {
+        "_non_namespaceable_".to_string()
+    } else if ns.is_empty() {
+        "default".to_string()
+    } else {
+        ns.to_string()
+    }
 }
 
 fn ns_eq(a: &str, b: &str) -> bool {
@@ -30,8 +44,13 @@ pub fn fix(res: &mut [Resource], refs: &[NameRef]) -> Result<(), Error> {
         .iter()
         .map(|r| {
             let gvk = r.gvk();
+            let cluster = gvk.is_cluster_scoped();
+            let cur_ns = r.namespace();
+            let org_ns = r.prev_ids.first().map(|i| i.namespace.clone()).unwrap_or_else(|| cur_ns.clone());
             Referral {
-                cluster: gvk.is_cluster_scoped(),
+                org_ns_eff: effective_ns(&org_ns, cluster),
+                cur_ns_eff: effective_ns(&cur_ns, cluster),
+                cluster,
                 gvk,
                 prev: r
                     .prev_ids
@@ -74,17 +93,21 @@ pub fn fix(res: &mut [Resource], refs: &[NameRef]) -> Result<(), Error> {
                         .unwrap_or(&[])
                         .iter()
                         .map(|&i| &snapshot[i])
-                        .filter(|c| {
-                            c.gvk.is_selected(&nr.target)
-                                && c.prev
-                                    .iter()
-                                    .any(|(pn, pns)| pn == old && ns_hint.is_none_or(|h| ns_eq(pns, h)))
-                        })
+                        .filter(|c| c.gvk.is_selected(&nr.target) && c.prev.iter().any(|(pn, _)| pn == old))
                         .collect();
+                    if let Some(ns) = ns_hint {
+                        // A map with a namespace: candidates grouped by original namespace if any
+                        // resource had it, else by current namespace.
+                        if snapshot.iter().any(|c| c.org_ns_eff == ns) {
+                            cands.retain(|c| c.org_ns_eff == ns);
+                        } else {
+                            cands.retain(|c| c.cur_ns_eff == ns);
+                        }
+                    }
                     if let Some(k) = kind_hint {
                         cands.retain(|c| c.gvk.kind == k);
                     }
-                    if ns_hint.is_none() && !referrer_cluster {
+                    if !referrer_cluster {
                         cands.retain(|c| {
                             c.cluster || c.gvk.kind == "ServiceAccount" || ns_eq(&c.namespace, &referrer_ns)
                         });
@@ -146,13 +169,8 @@ pub fn fix(res: &mut [Resource], refs: &[NameRef]) -> Result<(), Error> {
                                     let old =
                                         m.get("name").and_then(|x| x.as_str()).unwrap_or("").to_string();
                                     let ns = m.get("namespace").and_then(|x| x.as_str()).map(str::to_string);
-                                    if let Some((name, new_ns)) =
-                                        pick(&old, Some(ns.as_deref().unwrap_or("")), None)?
-                                    {
-                                        m.insert("name".into(), Value::String(name));
-                                        if ns.as_deref().is_some_and(|o| !ns_eq(o, &new_ns)) {
-                                            m.insert("namespace".into(), Value::String(new_ns));
-                                        }
+                                    if let Some((name, new_ns)) = pick(&old, ns.as_deref(), None)? {
+                                        set_name_ns(m, &old, name, new_ns);
                                     }
                                 }
                             }
@@ -161,10 +179,7 @@ pub fn fix(res: &mut [Resource], refs: &[NameRef]) -> Result<(), Error> {
                             let old = m.get("name").and_then(|x| x.as_str()).unwrap_or("").to_string();
                             let ns = m.get("namespace").and_then(|x| x.as_str()).map(str::to_string);
                             if let Some((name, new_ns)) = pick(&old, ns.as_deref(), None)? {
-                                m.insert("name".into(), Value::String(name));
-                                if ns.as_deref().is_some_and(|o| !ns_eq(o, &new_ns)) {
-                                    m.insert("namespace".into(), Value::String(new_ns));
-                                }
+                                set_name_ns(m, &old, name, new_ns);
                             }
                         }
                         _ => {}
@@ -182,6 +197,18 @@ pub fn fix(res: &mut [Resource], refs: &[NameRef]) -> Result<(), Error> {
         result?;
     }
     Ok(())
+}
+
+/// Writes a referral's name and namespace into a `{name, namespace}` map like Kustomize: an
+/// empty referral namespace is a wild card and is not written.
+fn set_name_ns(m: &mut serde_json::Map<String, Value>, old: &str, name: String, ns: String) {
+    if name == old && ns.is_empty() {
+        return;
+    }
+    m.insert("name".into(), Value::String(name));
+    if !ns.is_empty() {
+        m.insert("namespace".into(), Value::String(ns));
+    }
 }
 
 /// Like `resource::visit_path`, but a scalar met before the end of the path is an error (as in
