@@ -150,6 +150,16 @@ impl ResourceHealth {
         }
     }
 
+    /// An object that Git declares and the cluster does not have.
+    pub fn missing(kind: impl Into<String>, name: impl Into<String>, namespace: Option<String>) -> Self {
+        ResourceHealth {
+            kind: kind.into(),
+            name: name.into(),
+            namespace,
+            health: Health::missing(),
+        }
+    }
+
     /// `Kind/name`, the way objects are named in aggregate messages.
     pub fn display_name(&self) -> String {
         format!("{}/{}", self.kind, self.name)
@@ -299,6 +309,17 @@ mod tests {
     #[test]
     fn missing_object() {
         assert_eq!(assess_optional(None).status, HealthStatus::Missing);
+        let items = vec![
+            rh("Service", "web", HealthStatus::Progressing, "waiting"),
+            ResourceHealth::missing("Deployment", "frontend", Some("qa".into())),
+        ];
+        assert_eq!(
+            aggregate(&items),
+            Health::new(
+                HealthStatus::Missing,
+                "Deployment/frontend: object does not exist in the cluster; Service/web: waiting"
+            )
+        );
     }
 
     #[test]

@@ -542,3 +542,25 @@ fn is_unreachable_text(lower: &str) -> bool {
     .iter()
     .any(|needle| lower.contains(needle))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shareable_across_threads() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<Repository>();
+        assert_send_sync::<Checkout>();
+        assert_send_sync::<Error>();
+    }
+
+    #[test]
+    fn mirror_key_ignores_credentials() {
+        let a = Repository::new("https://alice:pw@example.com/o/r.git", "/c").expect("url");
+        let b = Repository::new("https://example.com/o/r.git", "/c").expect("url");
+        assert_eq!(a.mirror_dir(), b.mirror_dir());
+        assert!(a.mirror_dir().starts_with("/c/mirrors"));
+        assert!(!format!("{a:?}").contains("pw\""), "{a:?}");
+    }
+}

@@ -6,6 +6,7 @@ use serde::Deserialize;
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
+use crate::revision::Revision;
 use crate::url::normalize_repo_url;
 
 /// A push, reduced to what tack needs to find the GitOpsConfigs to refresh.
@@ -17,6 +18,8 @@ pub struct PushEvent {
     pub reference: String,
     /// The commit the ref points to after the push; all zeros when the ref was deleted.
     pub after: String,
+    /// The repository's default branch, when the payload says (GitHub and GitLab do).
+    pub default_branch: Option<String>,
 }
 
 impl PushEvent {
@@ -33,6 +36,26 @@ impl PushEvent {
     /// Whether the ref was deleted by this push.
     pub fn is_deletion(&self) -> bool {
         !self.after.is_empty() && self.after.bytes().all(|b| b == b'0')
+    }
+
+    /// Whether this push may change what `repo_url` at `revision` resolves to, so that a source following it
+    /// must be refreshed: same repository, and the pushed branch or tag is the one followed (`HEAD` follows the
+    /// default branch, or any branch when the payload does not name it). A pinned commit never changes.
+    pub fn concerns(&self, repo_url: &str, revision: &Revision) -> bool {
+        if !self.matches_repo(repo_url) {
+            return false;
+        }
+        match revision {
+            Revision::Head => match (self.branch(), &self.default_branch) {
+                (Some(b), Some(default)) => b == default,
+                (Some(_), None) => true,
+                (None, _) => false,
+            },
+            Revision::Branch(b) => self.branch() == Some(b.as_str()),
+            Revision::Tag(t) => self.tag() == Some(t.as_str()),
+            Revision::Name(n) => self.branch() == Some(n.as_str()) || self.tag() == Some(n.as_str()),
+            Revision::Commit(_) => false,
+        }
     }
 
     /// Whether this push concerns `repo_url` (any common spelling; see [`normalize_repo_url`]).
@@ -115,6 +138,7 @@ struct GithubRepository {
     git_url: Option<String>,
     url: Option<String>,
     svn_url: Option<String>,
+    default_branch: Option<String>,
 }
 
 /// Parses a GitHub webhook. `event` is the `X-GitHub-Event` header; non-push events (such as `ping`) give
@@ -137,11 +161,13 @@ pub fn github_push(
         reason: e.to_string(),
     })?;
     let r = p.repository;
+    let default_branch = r.default_branch;
     let urls = [r.clone_url, r.html_url, r.ssh_url, r.git_url, r.svn_url, r.url];
     Ok(Some(PushEvent {
         repo_urls: dedup(urls),
         reference: p.reference,
         after: p.after,
+        default_branch,
     }))
 }
 
@@ -162,6 +188,7 @@ struct GitlabProject {
     http_url: Option<String>,
     ssh_url: Option<String>,
     url: Option<String>,
+    default_branch: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -191,7 +218,9 @@ pub fn gitlab_push(
         reason: e.to_string(),
     })?;
     let mut urls = Vec::new();
+    let mut default_branch = None;
     if let Some(pr) = p.project {
+        default_branch = pr.default_branch;
         urls.extend([
             pr.git_http_url,
             pr.git_ssh_url,
@@ -215,6 +244,7 @@ pub fn gitlab_push(
         repo_urls,
         reference: p.reference,
         after: p.after,
+        default_branch,
     }))
 }
 
@@ -287,6 +317,19 @@ mod tests {
             assert!(ev.matches_repo(u), "{u}");
         }
         assert!(!ev.matches_repo("https://github.com/acme/other"));
+
+        let url = "https://github.com/acme/guestbook";
+        assert_eq!(ev.default_branch.as_deref(), Some("main"));
+        assert!(ev.concerns(url, &Revision::Head));
+        assert!(ev.concerns(url, &Revision::parse("main")));
+        assert!(ev.concerns(url, &Revision::Branch("main".into())));
+        assert!(!ev.concerns(url, &Revision::Branch("release".into())));
+        assert!(!ev.concerns(url, &Revision::Tag("main".into())));
+        assert!(!ev.concerns(
+            url,
+            &Revision::Commit("59b20b8d5c6ff8d09518454d4dd8b7b30f095ab5".into())
+        ));
+        assert!(!ev.concerns("https://github.com/acme/other", &Revision::Head));
     }
 
     #[test]
@@ -376,6 +419,12 @@ mod tests {
             .expect("ok")
             .expect("push");
         assert_eq!(ev.branch(), Some("develop"));
+        assert_eq!(ev.default_branch.as_deref(), Some("master"));
+        assert!(!ev.concerns("https://example.com/mike/diaspora", &Revision::Head));
+        assert!(ev.concerns(
+            "https://example.com/mike/diaspora",
+            &Revision::Branch("develop".into())
+        ));
         assert_eq!(ev.after, "da1560886d4f094c3e6c9ef40349f7d38b5d27d7");
         assert!(ev.matches_repo("https://example.com/mike/diaspora.git"));
         assert!(ev.matches_repo("http://example.com/mike/diaspora"));
@@ -401,5 +450,8 @@ mod tests {
             .expect("ok")
             .expect("push");
         assert_eq!(ev.tag(), Some("v2"));
+        assert!(ev.concerns("https://gitlab.example/g/p", &Revision::parse("v2")));
+        assert!(ev.concerns("https://gitlab.example/g/p", &Revision::Tag("v2".into())));
+        assert!(!ev.concerns("https://gitlab.example/g/p", &Revision::Head));
     }
 }
