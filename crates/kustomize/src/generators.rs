@@ -21,13 +21,6 @@ fn remove_quotes(s: &str) -> String {
     s.to_string()
 }
 
-fn is_env_var_name(k: &str) -> bool {
-    !k.is_empty()
-        && !k.as_bytes()[0].is_ascii_digit()
-        && k.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || b == b'.')
-}
-
 fn env_pairs(content: &[u8], file: &str) -> Result<Vec<(String, String)>, Error> {
     let text = std::str::from_utf8(content).map_err(|_| Error::msg(format!("{file}: invalid utf8")))?;
     let mut out = Vec::new();
@@ -44,9 +37,6 @@ fn env_pairs(content: &[u8], file: &str) -> Result<Vec<(String, String)>, Error>
             Some((k, v)) => (k.to_string(), v.to_string()),
             None => (line.to_string(), std::env::var(line).unwrap_or_default()),
         };
-        if !is_env_var_name(&k) {
-            return Err(Error::msg(format!("{file}: {k:?} is not a valid key name")));
-        }
         out.push((k, v));
     }
     Ok(out)
