@@ -46,7 +46,11 @@ pub fn fix(res: &mut [Resource], refs: &[NameRef]) -> Result<(), Error> {
             let gvk = r.gvk();
             let cluster = gvk.is_cluster_scoped();
             let cur_ns = r.namespace();
-            let org_ns = r.prev_ids.first().map(|i| i.namespace.clone()).unwrap_or_else(|| cur_ns.clone());
+            let org_ns = r
+                .prev_ids
+                .first()
+                .map(|i| i.namespace.clone())
+                .unwrap_or_else(|| cur_ns.clone());
             Referral {
                 org_ns_eff: effective_ns(&org_ns, cluster),
                 cur_ns_eff: effective_ns(&cur_ns, cluster),
