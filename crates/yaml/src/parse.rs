@@ -301,9 +301,15 @@ impl<'i> Builder<'_, 'i> {
 /// Resolves a scalar's text, style and tag into a JSON value.
 pub fn resolve_scalar(text: &str, style: ScalarStyle, tag: Option<&Tag>) -> Result<Value, String> {
     if let Some(tag) = tag {
-        if tag.is_yaml_core_schema() {
+        if tag.handle() == "tag:yaml.org,2002:" {
             match tag.suffix() {
-                "str" | "binary" => return Ok(Value::String(text.to_string())),
+                "str" => return Ok(Value::String(text.to_string())),
+                "binary" => {
+                    return Ok(Value::String(match decode_base64(text) {
+                        Some(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+                        None => text.to_string(),
+                    }));
+                }
                 "null" => return Ok(Value::Null),
                 "bool" | "int" | "float" => {
                     let v = resolve_plain(text);
@@ -322,6 +328,33 @@ pub fn resolve_scalar(text: &str, style: ScalarStyle, tag: Option<&Tag>) -> Resu
         return Ok(Value::String(text.to_string()));
     }
     Ok(resolve_plain(text))
+}
+
+/// Standard base64 (whitespace ignored), as `!!binary` values are decoded.
+fn decode_base64(s: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut acc: u32 = 0;
+    let mut bits = 0;
+    for c in s.bytes() {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            b'=' => break,
+            b' ' | b'\n' | b'\r' | b'\t' => continue,
+            _ => return None,
+        };
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    Some(out)
 }
 
 /// Resolves a plain scalar.
