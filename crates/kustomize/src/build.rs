@@ -1572,8 +1572,49 @@ fn assign(cur: &mut Value, v: Value) {
     }
 }
 
+fn get_mut_segs<'a>(node: &'a mut Value, segs: &[String]) -> Option<&'a mut Value> {
+    let mut cur = node;
+    for seg in segs {
+        if let Some(inner) = seg.strip_prefix('[').and_then(|s| s.strip_suffix(']')) {
+            let Value::Array(a) = cur else { return None };
+            cur = match inner.split_once('=') {
+                Some((k, val)) => a
+                    .iter_mut()
+                    .find(|e| e.get(k).is_some_and(|x| scalar_str(x) == val))?,
+                None => a.get_mut(inner.parse::<usize>().ok()?)?,
+            };
+            continue;
+        }
+        cur = match cur {
+            Value::Object(m) => m.get_mut(seg.as_str())?,
+            Value::Array(a) => a.get_mut(seg.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+    }
+    Some(cur)
+}
+
 fn set_field(obj: &mut Value, path: &str, v: Value, create: bool) -> Result<(), Error> {
     let segs = split_field_path(path);
+    if let Some(star) = segs.iter().position(|s| s == "*") {
+        let rest = segs[star + 1..].join(".");
+        let node = get_mut_segs(obj, &segs[..star])
+            .ok_or_else(|| Error::msg(format!("unable to find field \"{path}\" in replacement target")))?;
+        match node {
+            Value::Array(items) => {
+                for it in items {
+                    set_field(it, &rest, v.clone(), create)?;
+                }
+            }
+            Value::Object(m) => {
+                for (_, it) in m.iter_mut() {
+                    set_field(it, &rest, v.clone(), create)?;
+                }
+            }
+            _ => {}
+        }
+        return Ok(());
+    }
     let mut cur = obj;
     for (i, seg) in segs.iter().enumerate() {
         let last = i == segs.len() - 1;
@@ -1724,23 +1765,80 @@ fn resolve_vars(acc: &mut Acc) -> Result<(), Error> {
     Ok(())
 }
 
+/// Kubernetes `$(VAR)` expansion: `$$` escapes, unknown variables stay as written.
+fn expand_vars(input: &str, lookup: &dyn Fn(&str) -> Option<String>) -> String {
+    let b = input.as_bytes();
+    let mut out = String::new();
+    let mut checkpoint = 0;
+    let mut cursor = 0;
+    while cursor < b.len() {
+        if b[cursor] == b'$' && cursor + 1 < b.len() {
+            out.push_str(&input[checkpoint..cursor]);
+            let rest = &input[cursor + 1..];
+            let advance = match rest.as_bytes()[0] {
+                b'$' => {
+                    out.push('$');
+                    1
+                }
+                b'(' => match rest.find(')') {
+                    Some(end) => {
+                        let name = &rest[1..end];
+                        match lookup(name) {
+                            Some(v) => out.push_str(&v),
+                            None => {
+                                out.push_str("$(");
+                                out.push_str(name);
+                                out.push(')');
+                            }
+                        }
+                        end + 1
+                    }
+                    None => {
+                        out.push_str("$(");
+                        1
+                    }
+                },
+                _ => {
+                    let c = rest.chars().next().unwrap_or('$');
+                    out.push('$');
+                    out.push(c);
+                    c.len_utf8()
+                }
+            };
+            cursor += advance;
+            checkpoint = cursor + 1;
+        }
+        cursor += 1;
+    }
+    if checkpoint < input.len() {
+        out.push_str(&input[checkpoint..]);
+    }
+    out
+}
+
 fn subst(n: &mut Value, values: &[(String, Value)]) {
     match n {
         Value::String(s) => {
-            for (name, v) in values {
-                let pat = format!("$({name})");
-                if s.contains(&pat) {
-                    if *s == pat && !v.is_string() {
+            if !s.contains('$') {
+                return;
+            }
+            // A field that is exactly one variable takes the variable's value and type.
+            if let Some(name) = s.strip_prefix("$(").and_then(|x| x.strip_suffix(')')) {
+                if let Some((_, v)) = values.iter().find(|(k, _)| k == name) {
+                    if !v.is_string() && !name.contains(')') {
                         *n = v.clone();
                         return;
                     }
-                    let rep = match v {
-                        Value::String(x) => x.clone(),
-                        other => other.to_string(),
-                    };
-                    *s = s.replace(&pat, &rep);
                 }
             }
+            let lookup = |name: &str| -> Option<String> {
+                values.iter().find(|(k, _)| k == name).map(|(_, v)| match v {
+                    Value::String(x) => x.clone(),
+                    Value::Number(num) => tack_yaml::number_text(num),
+                    other => other.to_string(),
+                })
+            };
+            *s = expand_vars(s, &lookup);
         }
         Value::Array(a) => {
             for x in a {
