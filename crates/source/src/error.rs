@@ -57,6 +57,21 @@ pub enum Error {
     )]
     InsecureCredentials { url: String },
 
+    /// The HTTPS server's certificate could not be verified.
+    #[error(
+        "{url}: the server's TLS certificate is not trusted while fetching {revision}: {cause}; if a private CA \
+         signed it, provide that CA certificate"
+    )]
+    UntrustedCertificate {
+        url: String,
+        revision: String,
+        cause: String,
+    },
+
+    /// The CA certificates given for HTTPS cannot be read.
+    #[error("{url}: invalid CA certificates: {reason}")]
+    InvalidCertificate { url: String, reason: String },
+
     /// The fetched commit could not be written out as a tree.
     #[error("{url}: checking out commit {commit} failed: {cause}")]
     Checkout {

@@ -25,6 +25,17 @@ pub struct Repository {
     cache_dir: PathBuf,
     insecure_http_credentials: bool,
     interrupt: Option<Arc<AtomicBool>>,
+    ca_certificates: Option<CaBundle>,
+}
+
+/// Extra trusted certificate authorities for HTTPS, added to the system's roots.
+#[derive(Clone)]
+struct CaBundle(Arc<Vec<reqwest::Certificate>>);
+
+impl std::fmt::Debug for CaBundle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "CaBundle({} certificates)", self.0.len())
+    }
 }
 
 /// A commit checked out in the cache.
@@ -118,6 +129,7 @@ impl Repository {
             cache_dir: cache_dir.into(),
             insecure_http_credentials: false,
             interrupt: None,
+            ca_certificates: None,
         })
     }
 
@@ -139,6 +151,21 @@ impl Repository {
     pub fn with_interrupt(mut self, flag: Arc<AtomicBool>) -> Repository {
         self.interrupt = Some(flag);
         self
+    }
+
+    /// Trusts the certificate authorities of `pem` (one or more PEM certificates) for HTTPS, in addition to the
+    /// system's roots: for Git servers whose certificate a private CA signed.
+    pub fn with_ca_certificates(mut self, pem: &[u8]) -> Result<Repository, Error> {
+        let invalid = |reason: String| Error::InvalidCertificate {
+            url: self.url.to_string(),
+            reason,
+        };
+        let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| invalid(e.to_string()))?;
+        if certs.is_empty() {
+            return Err(invalid("no PEM certificate found".into()));
+        }
+        self.ca_certificates = Some(CaBundle(Arc::new(certs)));
+        Ok(self)
     }
 
     pub fn url(&self) -> &RepoUrl {
@@ -358,7 +385,25 @@ impl Repository {
             .with_fetch_tags(gix::remote::fetch::Tags::None)
             .with_refspecs(plan.refspecs.iter().map(String::as_str), Direction::Fetch)
             .map_err(|e| classify(&e))?;
-        let connection = remote.connect(Direction::Fetch).map_err(|e| classify(&e))?;
+        let mut connection = remote.connect(Direction::Fetch).map_err(|e| classify(&e))?;
+        if let Some(CaBundle(certs)) = &self.ca_certificates
+            && self.url.scheme() == Scheme::Https
+            && let Some(mut options) = repo
+                .transport_options(self.url.as_str(), None)
+                .map_err(|e| classify(&e))?
+        {
+            if let Some(http) = options.downcast_mut::<gix_transport::client::blocking_io::http::Options>() {
+                let certs = certs.clone();
+                let backend = gix_transport::client::blocking_io::http::reqwest::Options {
+                    configure_client: Some(Box::new(move |builder| {
+                        Ok(builder.tls_certs_merge(certs.iter().cloned()))
+                    })),
+                    configure_request: None,
+                };
+                http.backend = Some(Arc::new(Mutex::new(backend)));
+            }
+            connection = connection.with_transport_options(options);
+        }
         let identity = credentials.clone();
         let connection = connection.with_credentials(move |action| match action {
             gix::credentials::helper::Action::Get(ctx) => match &identity {
@@ -426,6 +471,9 @@ impl Repository {
                 revision,
                 reason,
             };
+        }
+        if lower.contains("invalid peer certificate") || lower.contains("certificate verify failed") {
+            return Error::UntrustedCertificate { url, revision, cause };
         }
         if is_unreachable(err) || is_unreachable_text(&lower) {
             return Error::Unreachable { url, revision, cause };

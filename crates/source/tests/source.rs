@@ -8,7 +8,7 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
-use support::{GitDaemon, GitRepo, HttpGitServer, free_port};
+use support::{GitDaemon, GitRepo, HttpGitServer, TestTls, free_port};
 use tack_source::{Credentials, Error, Repository, Revision};
 
 struct Env {
@@ -443,4 +443,50 @@ fn interrupted_fetch_fails_and_the_next_one_succeeds() {
             .commit,
         c1
     );
+}
+
+#[test]
+fn https_with_a_private_ca_and_basic_auth() {
+    let e = env();
+    let repo = GitRepo::create(&e.srv, &e.scratch, "secure");
+    let c1 = repo.commit(&[("a.yaml", "a: 1\n")], "first");
+    let tls = TestTls::new();
+    let server = HttpGitServer::start_tls(&e.srv, Some(("bob", "tok")), &tls);
+    let url = server.https_url("secure");
+
+    // Without the CA, the server's certificate is not trusted.
+    let untrusted = Repository::new(&url, &e.cache)
+        .expect("repository")
+        .with_credentials(Some(Credentials::token("tok")));
+    let err =
+        within(60, move || untrusted.resolve(&Revision::Branch("main".into()))).expect_err("unknown CA");
+    assert!(matches!(err, Error::UntrustedCertificate { .. }), "{err:?}");
+    assert!(
+        err.to_string()
+            .starts_with(&format!("{url}: the server's TLS certificate is not trusted")),
+        "{err}"
+    );
+    assert!(!err.is_transient());
+
+    let trusted = Repository::new(&url, &e.cache)
+        .expect("repository")
+        .with_ca_certificates(tls.ca_pem.as_bytes())
+        .expect("CA bundle")
+        .with_credentials(Some(Credentials::Token {
+            username: Some("bob".into()),
+            token: "tok".into(),
+        }));
+    let wrong = trusted
+        .clone()
+        .with_credentials(Some(Credentials::basic("bob", "nope")));
+    let c = within(60, move || trusted.checkout(&Revision::Branch("main".into()))).expect("fetch over https");
+    assert_eq!(c.commit, c1);
+    assert_eq!(read(&c.root, "a.yaml"), "a: 1\n");
+    let err = within(60, move || wrong.resolve(&Revision::Branch("main".into()))).expect_err("wrong token");
+    assert!(matches!(err, Error::AuthenticationFailed { .. }), "{err:?}");
+
+    let bad = Repository::new(&url, &e.cache)
+        .expect("repository")
+        .with_ca_certificates(b"not a certificate");
+    assert!(matches!(bad, Err(Error::InvalidCertificate { .. })), "{bad:?}");
 }

@@ -5,7 +5,7 @@
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
+use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -169,6 +169,7 @@ pub struct HttpGitServer {
 
 #[derive(Clone)]
 struct ServerConfig {
+    tls: Option<Arc<rustls::ServerConfig>>,
     root: PathBuf,
     /// The exact `Authorization` header value required, with the user name for REMOTE_USER.
     auth: Option<(String, String)>,
@@ -176,12 +177,26 @@ struct ServerConfig {
 
 impl HttpGitServer {
     pub fn start(root: &Path, basic_auth: Option<(&str, &str)>) -> HttpGitServer {
+        Self::start_with(root, basic_auth, None)
+    }
+
+    /// The same server behind TLS, with a certificate for 127.0.0.1 signed by `tls`'s CA.
+    pub fn start_tls(root: &Path, basic_auth: Option<(&str, &str)>, tls: &TestTls) -> HttpGitServer {
+        Self::start_with(root, basic_auth, Some(tls.server.clone()))
+    }
+
+    fn start_with(
+        root: &Path,
+        basic_auth: Option<(&str, &str)>,
+        tls: Option<Arc<rustls::ServerConfig>>,
+    ) -> HttpGitServer {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = listener.local_addr().expect("addr").port();
         listener.set_nonblocking(true).expect("nonblocking");
         let stop = Arc::new(AtomicBool::new(false));
         let requests = Arc::new(AtomicUsize::new(0));
         let config = ServerConfig {
+            tls,
             root: root.to_path_buf(),
             auth: basic_auth.map(|(u, p)| {
                 (
@@ -200,7 +215,16 @@ impl HttpGitServer {
                         thread::spawn(move || {
                             let _ = stream.set_nonblocking(false);
                             let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
-                            let _ = handle(stream, &config);
+                            match &config.tls {
+                                Some(tls) => {
+                                    if let Ok(conn) = rustls::ServerConnection::new(tls.clone()) {
+                                        let _ = handle(rustls::StreamOwned::new(conn, stream), &config);
+                                    }
+                                }
+                                None => {
+                                    let _ = handle(stream, &config);
+                                }
+                            }
                         });
                     }
                     Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
@@ -221,6 +245,10 @@ impl HttpGitServer {
     pub fn url(&self, repo: &str) -> String {
         format!("http://127.0.0.1:{}/{repo}.git", self.port)
     }
+
+    pub fn https_url(&self, repo: &str) -> String {
+        format!("https://127.0.0.1:{}/{repo}.git", self.port)
+    }
 }
 
 impl Drop for HttpGitServer {
@@ -232,8 +260,8 @@ impl Drop for HttpGitServer {
     }
 }
 
-fn handle(stream: TcpStream, config: &ServerConfig) -> std::io::Result<()> {
-    let mut reader = BufReader::new(stream.try_clone()?);
+fn handle<S: Read + Write>(stream: S, config: &ServerConfig) -> std::io::Result<()> {
+    let mut reader = BufReader::new(stream);
     let mut request_line = String::new();
     reader.read_line(&mut request_line)?;
     let mut parts = request_line.split_whitespace();
@@ -263,7 +291,7 @@ fn handle(stream: TcpStream, config: &ServerConfig) -> std::io::Result<()> {
     } else {
         Vec::new()
     };
-    let mut out = stream;
+    let mut out = reader.into_inner();
     let mut remote_user = None;
     if let Some((expected, user)) = &config.auth {
         if header("authorization").as_deref() != Some(expected.as_str()) {
@@ -272,7 +300,6 @@ fn handle(stream: TcpStream, config: &ServerConfig) -> std::io::Result<()> {
                   Content-Length: 0\r\nConnection: close\r\n\r\n",
             )?;
             out.flush()?;
-            let _ = out.shutdown(Shutdown::Both);
             return Ok(());
         }
         remote_user = Some(user.clone());
@@ -341,7 +368,6 @@ fn handle(stream: TcpStream, config: &ServerConfig) -> std::io::Result<()> {
     )?;
     out.write_all(body)?;
     out.flush()?;
-    let _ = out.shutdown(Shutdown::Both);
     Ok(())
 }
 
@@ -385,4 +411,52 @@ pub fn base64(input: &[u8]) -> String {
         });
     }
     out
+}
+
+/// A test certificate authority and a server certificate for 127.0.0.1 signed by it.
+pub struct TestTls {
+    /// The CA certificate, PEM: what a client must trust.
+    pub ca_pem: String,
+    server: Arc<rustls::ServerConfig>,
+}
+
+impl TestTls {
+    pub fn new() -> TestTls {
+        use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
+        let ca_key = KeyPair::generate().expect("CA key");
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca_params
+            .distinguished_name
+            .push(DnType::CommonName, "tack test CA");
+        ca_params.key_usages = vec![
+            KeyUsagePurpose::KeyCertSign,
+            KeyUsagePurpose::CrlSign,
+            KeyUsagePurpose::DigitalSignature,
+        ];
+        let ca_cert = ca_params.self_signed(&ca_key).expect("CA certificate");
+        let issuer = Issuer::new(ca_params, ca_key);
+        let leaf_key = KeyPair::generate().expect("server key");
+        let mut leaf_params =
+            CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()]).expect("params");
+        leaf_params
+            .distinguished_name
+            .push(DnType::CommonName, "127.0.0.1");
+        leaf_params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
+        let leaf = leaf_params
+            .signed_by(&leaf_key, &issuer)
+            .expect("server certificate");
+        let key = rustls::pki_types::PrivateKeyDer::Pkcs8(leaf_key.serialize_der().into());
+        let server =
+            rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+                .with_safe_default_protocol_versions()
+                .expect("protocol versions")
+                .with_no_client_auth()
+                .with_single_cert(vec![leaf.der().clone(), ca_cert.der().clone()], key)
+                .expect("server config");
+        TestTls {
+            ca_pem: ca_cert.pem(),
+            server: Arc::new(server),
+        }
+    }
 }
