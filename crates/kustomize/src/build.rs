@@ -1823,13 +1823,13 @@ fn subst(n: &mut Value, values: &[(String, Value)]) {
                 return;
             }
             // A field that is exactly one variable takes the variable's value and type.
-            if let Some(name) = s.strip_prefix("$(").and_then(|x| x.strip_suffix(')')) {
-                if let Some((_, v)) = values.iter().find(|(k, _)| k == name) {
-                    if !v.is_string() && !name.contains(')') {
-                        *n = v.clone();
-                        return;
-                    }
-                }
+            if let Some(name) = s.strip_prefix("$(").and_then(|x| x.strip_suffix(')'))
+                && let Some((_, v)) = values.iter().find(|(k, _)| k == name)
+                && !v.is_string()
+                && !name.contains(')')
+            {
+                *n = v.clone();
+                return;
             }
             let lookup = |name: &str| -> Option<String> {
                 values.iter().find(|(k, _)| k == name).map(|(_, v)| match v {
