@@ -209,18 +209,29 @@ impl Dec<'_> {
         }
     }
 
-    fn check_fields(&self, m: &Map<String, Value>, known: &[&str]) -> Result<(), Error> {
-        for k in m.keys() {
-            if !known.contains(&k.as_str()) {
-                return Err(self.err(format!("invalid Kustomization: json: unknown field \"{k}\"")));
-            }
+    /// Maps field names to their canonical spelling like Go's JSON decoder (exact match first,
+    /// then case-insensitive); unknown fields are errors.
+    fn canon(&self, m: &Map<String, Value>, known: &[&str]) -> Result<Map<String, Value>, Error> {
+        let mut out = Map::new();
+        for (k, v) in m {
+            let name = if known.contains(&k.as_str()) {
+                k.as_str()
+            } else {
+                match known.iter().find(|f| f.eq_ignore_ascii_case(k)) {
+                    Some(f) => f,
+                    None => {
+                        return Err(self.err(format!("invalid Kustomization: json: unknown field \"{k}\"")));
+                    }
+                }
+            };
+            out.insert(name.to_string(), v.clone());
         }
-        Ok(())
+        Ok(out)
     }
 
     fn gen_options(&self, v: &Value, field: &str) -> Result<GeneratorOptions, Error> {
         let m = self.object(v, field, "types.GeneratorOptions")?;
-        self.check_fields(
+        let m = &self.canon(
             m,
             &["labels", "annotations", "disableNameSuffixHash", "immutable"],
         )?;
@@ -253,7 +264,7 @@ impl Dec<'_> {
         if secret {
             known.push("type");
         }
-        self.check_fields(m, &known)?;
+        let m = &self.canon(m, &known)?;
         let mut g = GeneratorArgs::default();
         let f = |n: &str| format!("{ty}.{field}.{n}");
         for (k, v) in m {
@@ -280,7 +291,7 @@ impl Dec<'_> {
 
     fn patch(&self, v: &Value, field: &str) -> Result<PatchEntry, Error> {
         let m = self.object(v, field, "types.Patch")?;
-        self.check_fields(m, &["path", "patch", "target", "options"])?;
+        let m = &self.canon(m, &["path", "patch", "target", "options"])?;
         let mut p = PatchEntry::default();
         for (k, v) in m {
             match k.as_str() {
@@ -292,7 +303,7 @@ impl Dec<'_> {
                 }
                 "target" if !v.is_null() => {
                     let t = self.object(v, &format!("Patch.{field}.target"), "types.Selector")?;
-                    self.check_fields(
+                    let t = &self.canon(
                         t,
                         &[
                             "group",
@@ -341,7 +352,7 @@ pub fn decode(doc: &Value, file: &str) -> Result<Kustomization, Error> {
             )));
         }
     };
-    d.check_fields(&m, KNOWN_FIELDS)?;
+    let m = d.canon(&m, KNOWN_FIELDS)?;
     let mut k = Kustomization::default();
     let mut bases: Vec<String> = Vec::new();
     let kind = m
@@ -371,7 +382,7 @@ pub fn decode(doc: &Value, file: &str) -> Result<Kustomization, Error> {
             "labels" => {
                 for item in d.list(v, &fld, "[]types.Label")? {
                     let lm = d.object(item, &fld, "types.Label")?;
-                    d.check_fields(lm, &["pairs", "includeSelectors", "includeTemplates", "fields"])?;
+                    let lm = &d.canon(lm, &["pairs", "includeSelectors", "includeTemplates", "fields"])?;
                     let mut e = LabelEntry::default();
                     if let Some(p) = lm.get("pairs") {
                         e.pairs = d.string_map(p, "Label.labels.pairs")?;
@@ -413,7 +424,7 @@ pub fn decode(doc: &Value, file: &str) -> Result<Kustomization, Error> {
                 }
                 for item in d.list(v, &fld, "[]types.Image")? {
                     let im = d.object(item, &fld, "types.Image")?;
-                    d.check_fields(im, &["name", "newName", "newTag", "digest", "tagSuffix"])?;
+                    let im = &d.canon(im, &["name", "newName", "newTag", "digest", "tagSuffix"])?;
                     let g = |n: &str| -> Result<String, Error> {
                         im.get(n)
                             .map(|x| d.string(x, &format!("Image.{key}.{n}")))
@@ -439,7 +450,7 @@ pub fn decode(doc: &Value, file: &str) -> Result<Kustomization, Error> {
             "replicas" => {
                 for item in d.list(v, &fld, "[]types.Replica")? {
                     let rm = d.object(item, &fld, "types.Replica")?;
-                    d.check_fields(rm, &["name", "count"])?;
+                    let rm = &d.canon(rm, &["name", "count"])?;
                     let name = rm
                         .get("name")
                         .map(|x| d.string(x, "Replica.replicas.name"))
