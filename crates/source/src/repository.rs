@@ -228,6 +228,58 @@ impl Repository {
         self.materialise(&repo, id)
     }
 
+    /// The object id of what `path` holds in `commit` (a tree for a directory), read from the mirror without
+    /// network; `None` when the path does not exist in that commit. Equal ids mean equal content, so a caller
+    /// can skip rendering an application whose path a push did not touch (only the path itself is compared:
+    /// files it includes from elsewhere, such as Kustomize bases in `../`, are not). Both commits must have been
+    /// fetched before.
+    pub fn tree_id_at(&self, commit: &str, path: &str) -> Result<Option<String>, Error> {
+        let not_fetched = || Error::RevisionNotFound {
+            url: self.url.to_string(),
+            revision: format!("commit {commit}"),
+            hint: " in the local mirror; fetch it first".into(),
+        };
+        let invalid_path = |reason: &str| Error::Path {
+            url: self.url.to_string(),
+            commit: commit.to_string(),
+            path: path.to_string(),
+            reason: reason.to_string(),
+        };
+        let mut parts = Vec::new();
+        for component in Path::new(path.trim()).components() {
+            match component {
+                Component::CurDir => {}
+                Component::Normal(c) => parts.push(c.to_owned()),
+                Component::ParentDir => return Err(invalid_path("must not contain `..`")),
+                Component::RootDir | Component::Prefix(_) => {
+                    return Err(invalid_path(
+                        "must be relative to the repository root, not absolute",
+                    ));
+                }
+            }
+        }
+        let id = gix::ObjectId::from_hex(commit.as_bytes()).map_err(|_| not_fetched())?;
+        let mirror = self.mirror_dir();
+        if !mirror.join("HEAD").is_file() {
+            return Err(not_fetched());
+        }
+        let lock = mirror_lock(&mirror);
+        let _guard = lock.lock().unwrap_or_else(|p| p.into_inner());
+        let repo = self.open_mirror()?;
+        let tree = repo
+            .find_commit(id)
+            .and_then(|c| c.tree())
+            .map_err(|_| not_fetched())?;
+        if parts.is_empty() {
+            return Ok(Some(tree.id.to_string()));
+        }
+        let rel: PathBuf = parts.iter().collect();
+        let entry = tree
+            .lookup_entry_by_path(&rel)
+            .map_err(|e| invalid_path(&error_chain(&e)))?;
+        Ok(entry.map(|e| e.object_id().to_string()))
+    }
+
     fn open_mirror(&self) -> Result<gix::Repository, Error> {
         let dir = self.mirror_dir();
         let cache_err = |path: &Path| {

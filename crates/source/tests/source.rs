@@ -490,3 +490,27 @@ fn https_with_a_private_ca_and_basic_auth() {
         .with_ca_certificates(b"not a certificate");
     assert!(matches!(bad, Err(Error::InvalidCertificate { .. })), "{bad:?}");
 }
+
+#[test]
+fn tree_ids_tell_which_paths_a_commit_changed() {
+    let e = env();
+    let repo = GitRepo::create(&e.srv, &e.scratch, "mono");
+    let c1 = repo.commit(&[("apps/a/d.yaml", DEPLOY), ("apps/b/d.yaml", DEPLOY)], "first");
+    let r = Repository::new(&format!("file://{}", repo.bare.display()), &e.cache).expect("repository");
+    assert!(
+        matches!(r.tree_id_at(&c1, "apps/a"), Err(Error::RevisionNotFound { .. })),
+        "nothing fetched yet"
+    );
+    r.checkout(&Revision::Branch("main".into())).expect("first fetch");
+    let c2 = repo.commit(&[("apps/b/d.yaml", "changed: true\n")], "second");
+    r.checkout(&Revision::Branch("main".into()))
+        .expect("second fetch");
+
+    let at = |c: &str, p: &str| r.tree_id_at(c, p).expect("tree id");
+    assert_eq!(at(&c1, "apps/a"), at(&c2, "./apps/a/"));
+    assert_ne!(at(&c1, "apps/b"), at(&c2, "apps/b"));
+    assert_ne!(at(&c1, ""), at(&c2, ""));
+    assert!(at(&c1, "apps/a").is_some());
+    assert_eq!(at(&c2, "apps/missing"), None);
+    assert!(matches!(r.tree_id_at(&c2, "../x"), Err(Error::Path { .. })));
+}
