@@ -356,9 +356,14 @@ impl TransformerConfig {
             target: gvk("scheduling.k8s.io", "v1", "PriorityClass"),
             referrers: pc,
         });
+        // Kustomize v5.5.0 spells this group `networking.k8s.io/v1`, so it never matches.
         nr.push(NameRef {
-            target: gvk("networking.k8s.io", "v1", "IngressClass"),
+            target: gvk("networking.k8s.io/v1", "v1", "IngressClass"),
             referrers: vec![fs("Ingress", "spec/ingressClassName")],
+        });
+        nr.push(NameRef {
+            target: gvk("admissionregistration.k8s.io", "", "ValidatingAdmissionPolicy"),
+            referrers: vec![fs("ValidatingAdmissionPolicyBinding", "spec/policyName")],
         });
         c.name_reference = nr;
         c.var_reference = var_reference();

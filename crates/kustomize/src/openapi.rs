@@ -144,6 +144,10 @@ pub fn list_merge_keys(gvk: &Gvk, path: &[String]) -> Option<Vec<&'static str>> 
     if p == ["metadata", "ownerReferences"] {
         return Some(vec!["uid"]);
     }
+    if p == ["metadata", "finalizers"] {
+        // A primitive list with the merge strategy.
+        return Some(vec![]);
+    }
     if gvk.group.is_empty() && gvk.kind == "Service" && p == ["spec", "ports"] {
         return Some(vec!["port", "protocol"]);
     }

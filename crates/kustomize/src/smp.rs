@@ -34,18 +34,23 @@ fn directive(m: &Map<String, Value>) -> Option<&str> {
 }
 
 fn merge(dest: Option<Value>, patch: &Value, gvk: &Cx<'_>, path: &mut Vec<String>) -> Result<Merged, Error> {
+    if matches!(dest, Some(Value::Array(_))) {
+        let got = match patch {
+            Value::Object(_) => Some("MappingNode"),
+            Value::String(_) | Value::Number(_) | Value::Bool(_) => Some("ScalarNode"),
+            _ => None,
+        };
+        if let Some(got) = got {
+            return Err(Error::msg(format!(
+                "wrong node kind: expected SequenceNode but got {got}: node contents:\n{}",
+                tack_yaml::to_yaml(patch)
+            )));
+        }
+    }
     match patch {
         Value::Object(pm) => {
             match directive(pm) {
-                Some("delete") => {
-                    if matches!(dest, Some(Value::Array(_))) {
-                        return Err(Error::msg(format!(
-                            "wrong node kind: expected SequenceNode but got MappingNode: node contents:\n{}",
-                            tack_yaml::to_yaml(patch)
-                        )));
-                    }
-                    return Ok(Merged::Delete);
-                }
+                Some("delete") => return Ok(Merged::Delete),
                 Some("replace") => {
                     let mut m = pm.clone();
                     m.remove("$patch");
@@ -102,6 +107,17 @@ fn merge(dest: Option<Value>, patch: &Value, gvk: &Cx<'_>, path: &mut Vec<String
                 _ => Vec::new(),
             };
             match keys {
+                Some(keys) if keys.is_empty() => {
+                    // A primitive list with the merge strategy (finalizers): patch values first,
+                    // then the destination's other values.
+                    let mut out: Vec<Value> = Vec::new();
+                    for v in pl.iter().chain(dl.iter()) {
+                        if !v.is_null() && !out.contains(v) {
+                            out.push(v.clone());
+                        }
+                    }
+                    Ok(Merged::Keep(Value::Array(out)))
+                }
                 Some(keys) if pl.iter().chain(dl.iter()).all(|e| e.is_object()) => {
                     let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
                     merge_assoc(dl, pl, &keys, gvk, path)
@@ -137,7 +153,19 @@ fn merge_assoc(
     gvk: &Cx<'_>,
     path: &mut Vec<String>,
 ) -> Result<Merged, Error> {
-    let multi = keys.len() > 1;
+    // Kustomize v5.5.0 empties the list when a patch element sets its merge key(s) to null.
+    if pl.iter().any(|e| {
+        e.as_object()
+            .is_some_and(|m| keys.iter().all(|k| matches!(m.get(*k), Some(Value::Null))))
+    }) {
+        return Ok(Merged::Keep(Value::Array(Vec::new())));
+    }
+    // With every key given in every patch element, elements merge in place and new ones come
+    // first; otherwise (secondary keys missing) patch elements come first, in patch order.
+    let multi = keys.len() > 1
+        && pl
+            .iter()
+            .all(|e| keys.iter().all(|k| e.get(*k).is_some_and(|v| !v.is_null())));
     let mut result: Vec<Value> = Vec::new();
     let mut merged_in_place: Vec<(usize, Value)> = Vec::new();
     let mut handled = vec![false; dl.len()];
