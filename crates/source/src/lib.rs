@@ -21,6 +21,6 @@ pub mod webhook;
 
 pub use credentials::{Credentials, Secret};
 pub use error::Error;
-pub use repository::{Checkout, Repository};
+pub use repository::{Checkout, Repository, prune_trees};
 pub use revision::Revision;
 pub use url::{RepoUrl, Scheme, normalize_repo_url};

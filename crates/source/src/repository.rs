@@ -576,6 +576,62 @@ impl Repository {
     }
 }
 
+/// How old a temporary checkout directory must be before [`prune_trees`] removes it.
+const STALE_TEMP_AGE: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Removes the checked-out trees under `<cache_dir>/trees/` whose commit `keep` rejects, and temporary
+/// directories left behind by interrupted checkouts (older than an hour). Returns how many trees were removed.
+/// A tree is moved aside before it is deleted, so no caller finds half of one; a render that is reading a tree
+/// while it is pruned fails, so keep the commits in use.
+pub fn prune_trees(cache_dir: &Path, keep: impl Fn(&str) -> bool) -> Result<usize, Error> {
+    let trees = cache_dir.join("trees");
+    let cache_err = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| Error::Cache { path, source }
+    };
+    let entries = match fs::read_dir(&trees) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => {
+            return Err(Error::Cache {
+                path: trees,
+                source: e,
+            });
+        }
+    };
+    let mut removed = 0;
+    for entry in entries {
+        let entry = entry.map_err(cache_err(&trees))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let path = entry.path();
+        if name.starts_with('.') {
+            let stale = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age > STALE_TEMP_AGE);
+            if stale {
+                let _ = fs::remove_dir_all(&path);
+            }
+            continue;
+        }
+        let is_commit = name.len() == 40 && name.bytes().all(|b| b.is_ascii_hexdigit());
+        if !is_commit || keep(&name) {
+            continue;
+        }
+        let trash = tempfile::Builder::new()
+            .prefix(&format!(".prune-{name}-"))
+            .tempdir_in(&trees)
+            .map_err(cache_err(&trees))?;
+        let target = trash.path().join("tree");
+        fs::rename(&path, &target).map_err(cache_err(&path))?;
+        drop(trash); // deletes the moved tree
+        removed += 1;
+    }
+    Ok(removed)
+}
+
 /// The messages of an error and its sources, joined with `: `, without consecutive repeats.
 fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
     let mut parts: Vec<String> = Vec::new();
@@ -653,6 +709,37 @@ mod tests {
         assert_send_sync::<Repository>();
         assert_send_sync::<Checkout>();
         assert_send_sync::<Error>();
+    }
+
+    #[test]
+    fn prune_keeps_what_is_asked_and_old_temporaries_go() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let trees = tmp.path().join("trees");
+        let (a, b) = ("a".repeat(40), "b".repeat(40));
+        for d in [
+            &a,
+            &b,
+            &".fresh-tmp".to_string(),
+            &".old-tmp".to_string(),
+            &"notes".to_string(),
+        ] {
+            fs::create_dir_all(trees.join(d).join("sub")).expect("mkdir");
+            fs::write(trees.join(d).join("sub/f.yaml"), "x: 1\n").expect("write");
+        }
+        let old = std::time::SystemTime::now() - 2 * STALE_TEMP_AGE;
+        let old_dir = fs::File::open(trees.join(".old-tmp")).expect("open dir");
+        old_dir.set_modified(old).expect("set mtime");
+        assert_eq!(prune_trees(tmp.path(), |c| c == a).ok(), Some(1));
+        let mut left: Vec<String> = fs::read_dir(&trees)
+            .expect("ls")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into())
+            .collect();
+        left.sort();
+        assert_eq!(
+            left,
+            vec![".fresh-tmp".to_string(), a.clone(), "notes".to_string()]
+        );
+        assert_eq!(prune_trees(&tmp.path().join("none"), |_| false).ok(), Some(0));
     }
 
     #[test]
