@@ -154,6 +154,14 @@ pub fn run(fs: &dyn FileSystem, dir: &Path, opts: &Options) -> Result<Output, Er
     })
 }
 
+/// File text (invalid UTF-8 sequences replaced).
+fn utf8_text(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => std::borrow::Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(bytes),
+    }
+}
+
 fn strip_internal(obj: &mut Map<String, Value>) {
     if let Some(Value::Object(md)) = obj.get_mut("metadata")
         && let Some(Value::Object(a)) = md.get_mut("annotations")
@@ -306,7 +314,7 @@ impl Ctx<'_> {
             path: path.clone(),
             source: e,
         })?;
-        let text = String::from_utf8_lossy(&bytes);
+        let text = utf8_text(&bytes);
         let docs = tack_yaml::parse_documents_with(&text, &file, tack_yaml::Schema::Yaml11)?;
         let doc = docs
             .into_iter()
@@ -317,7 +325,7 @@ impl Ctx<'_> {
     }
 
     fn parse_resources(&self, bytes: &[u8], file: &str) -> Result<Vec<Resource>, Error> {
-        let text = String::from_utf8_lossy(bytes);
+        let text = utf8_text(bytes);
         let docs = tack_yaml::parse_documents(&text, file)?;
         let mut out = Vec::new();
         for d in docs {
@@ -416,18 +424,18 @@ impl Ctx<'_> {
         // Configurations and CRDs.
         for c in &k.configurations {
             let bytes = self.read_file(dir, c)?;
-            let v = tack_yaml::parse_one(&String::from_utf8_lossy(&bytes), c)?;
+            let v = tack_yaml::parse_one(&utf8_text(&bytes), c)?;
             Arc::make_mut(&mut acc.config).merge_config(&v)?;
         }
         for c in &k.crds {
             let bytes = self.read_file(dir, c)?;
-            let v = tack_yaml::parse_one(&String::from_utf8_lossy(&bytes), c)?;
+            let v = tack_yaml::parse_one(&utf8_text(&bytes), c)?;
             crd_config(&v, Arc::make_mut(&mut acc.config))?;
         }
         if let Some(o) = &k.openapi {
             if let Some(p) = o.get("path").and_then(|p| p.as_str()) {
                 let b = self.read_file(dir, p)?;
-                let v = tack_yaml::parse_one(&String::from_utf8_lossy(&b), p)?;
+                let v = tack_yaml::parse_one(&utf8_text(&b), p)?;
                 self.schema = crate::openapi::Schema::Custom(v);
             } else if let Some(v) = o.get("version").and_then(|v| v.as_str())
                 && v != "v1.21.2"
@@ -639,7 +647,7 @@ impl Ctx<'_> {
                 )));
             }
             let b = self.read_file(dir, entry)?;
-            (String::from_utf8_lossy(&b).into_owned(), p.display().to_string())
+            (utf8_text(&b).into_owned(), p.display().to_string())
         };
         let docs = tack_yaml::parse_documents(&text, &origin)?;
         let mut out = Vec::new();
@@ -824,7 +832,7 @@ impl Ctx<'_> {
             (Some(path), None) => {
                 let b = self.read_file(dir, path)?;
                 Ok((
-                    String::from_utf8_lossy(&b).into_owned(),
+                    utf8_text(&b).into_owned(),
                     normalize(&dir.join(path)).display().to_string(),
                 ))
             }
@@ -985,7 +993,7 @@ impl Ctx<'_> {
     fn replacement(&self, dir: &Path, kfile: &str, rep: &Value, res: &mut [Resource]) -> Result<(), Error> {
         let reps: Vec<Value> = if let Some(path) = rep.get("path").and_then(|p| p.as_str()) {
             let b = self.read_file(dir, path)?;
-            let docs = tack_yaml::parse_documents(&String::from_utf8_lossy(&b), path)?;
+            let docs = tack_yaml::parse_documents(&utf8_text(&b), path)?;
             let mut out = Vec::new();
             for d in docs {
                 match d.value {

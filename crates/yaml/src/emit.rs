@@ -526,6 +526,13 @@ fn analyze(s: &str) -> Analysis {
             block_allowed: false,
         };
     }
+    if is_simple_ascii(s) {
+        return Analysis {
+            block_plain_allowed: true,
+            single_quoted_allowed: true,
+            block_allowed: true,
+        };
+    }
     let doc_marker = s.starts_with("---") || s.starts_with("...");
     let (block_indicators, flow_indicators) = (doc_marker, doc_marker);
     if s.is_ascii() {
@@ -533,6 +540,54 @@ fn analyze(s: &str) -> Analysis {
     } else {
         analyze_units(s.chars(), block_indicators, flow_indicators)
     }
+}
+
+/// A one-line ASCII string that the full analysis would find plain-safe in block context:
+/// no indicator first, no trailing space, no control characters, no `: ` or ` #`.
+fn is_simple_ascii(s: &str) -> bool {
+    let b = s.as_bytes();
+    let Some(&first) = b.first() else { return false };
+    if !s.is_ascii()
+        || matches!(
+            first,
+            b'#' | b','
+                | b'['
+                | b']'
+                | b'{'
+                | b'}'
+                | b'&'
+                | b'*'
+                | b'!'
+                | b'|'
+                | b'>'
+                | b'\''
+                | b'"'
+                | b'%'
+                | b'@'
+                | b'`'
+                | b'?'
+                | b':'
+                | b'-'
+                | b' '
+                | b'.'
+        )
+        || b[b.len() - 1] == b' '
+    {
+        return false;
+    }
+    for i in 0..b.len() {
+        let c = b[i];
+        if c < 0x20 || c == 0x7F {
+            return false;
+        }
+        if c == b':' && (i + 1 == b.len() || b[i + 1] == b' ') {
+            return false;
+        }
+        if c == b'#' && b[i - 1] == b' ' {
+            return false;
+        }
+    }
+    true
 }
 
 fn analyze_units(
@@ -843,6 +898,30 @@ pub fn go_format_g(f: f64) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    fn slow_analysis(s: &str) -> (bool, bool, bool) {
+        let doc_marker = s.starts_with("---") || s.starts_with("...");
+        let a = analyze_units(s.chars(), doc_marker, doc_marker);
+        (a.block_plain_allowed, a.single_quoted_allowed, a.block_allowed)
+    }
+
+    #[test]
+    fn simple_ascii_fast_path_agrees_with_full_analysis() {
+        let alphabet = ['a', ' ', ':', '#', '-', '.', '?', '\t', '\'', '1'];
+        let mut strings = vec![String::new()];
+        for _ in 0..4 {
+            let mut next = Vec::new();
+            for s in &strings {
+                for c in alphabet {
+                    next.push(format!("{s}{c}"));
+                }
+            }
+            strings.extend(next);
+        }
+        for s in strings.iter().filter(|s| is_simple_ascii(s)) {
+            assert_eq!(slow_analysis(s), (true, true, true), "{s:?}");
+        }
+    }
 
     #[test]
     fn key_order_matches_go_yaml_v2() {
