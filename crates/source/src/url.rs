@@ -75,7 +75,8 @@ impl RepoUrl {
                 embedded: None,
             });
         }
-        let (authority, path) = match rest.find('/') {
+        let authority_end = userinfo_with_slash_end(rest).or_else(|| rest.find('/'));
+        let (authority, path) = match authority_end {
             Some(i) => (&rest[..i], &rest[i..]),
             None => (rest, ""),
         };
@@ -134,6 +135,20 @@ impl RepoUrl {
     pub fn normalized(&self) -> String {
         normalize_repo_url(&self.url)
     }
+}
+
+/// Where the authority ends when a pasted password or token holds a raw `/` (`user:pa/ss@host/repo`): the
+/// text before the first `@` has a `:` before its first `/`, and what follows that `:` is not a port number.
+fn userinfo_with_slash_end(rest: &str) -> Option<usize> {
+    let at = rest.find('@')?;
+    let before = &rest[..at];
+    let slash = before.find('/')?;
+    let colon = before.find(':')?;
+    if colon > slash || before[colon + 1..slash].bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let after = &rest[at + 1..];
+    Some(at + 1 + after.find('/').unwrap_or(after.len()))
 }
 
 fn is_scp_like(s: &str) -> bool {
@@ -224,6 +239,25 @@ mod tests {
             t.embedded_credentials(),
             Some(Credentials::Token { .. })
         ));
+    }
+
+    #[test]
+    fn raw_slash_in_a_password_does_not_leak() {
+        let u = RepoUrl::parse("https://bot:ab/c+d=@git.example.com/org/repo.git").expect("parse");
+        assert_eq!(u.as_str(), "https://git.example.com/org/repo.git");
+        match u.embedded_credentials() {
+            Some(Credentials::Basic { username, password }) => {
+                assert_eq!(username, "bot");
+                assert_eq!(password.expose(), "ab/c+d=");
+            }
+            other => panic!("{other:?}"),
+        }
+        // An `@` in the path of a URL with a port is not userinfo.
+        let p = RepoUrl::parse("https://host:8443/scope/@pkg/repo.git").expect("parse");
+        assert_eq!(p.as_str(), "https://host:8443/scope/@pkg/repo.git");
+        assert!(p.embedded_credentials().is_none());
+        let q = RepoUrl::parse("https://host/path@x/repo.git").expect("parse");
+        assert_eq!(q.as_str(), "https://host/path@x/repo.git");
     }
 
     #[test]
