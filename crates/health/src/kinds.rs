@@ -29,6 +29,7 @@ pub(crate) fn assess(o: &Value) -> Health {
         ("", "PersistentVolumeClaim") => persistent_volume_claim(o),
         ("apiextensions.k8s.io", "CustomResourceDefinition") => custom_resource_definition(o),
         ("", "Namespace") => namespace(o),
+        ("autoscaling", "HorizontalPodAutoscaler") => horizontal_pod_autoscaler(o),
         ("argoproj.io", "Rollout") => rollout(o),
         ("argoproj.io", "AnalysisRun") => analysis_run(o),
         _ => generic(o),
@@ -405,6 +406,31 @@ fn namespace(o: &Value) -> Health {
         Some("Terminating") => Health::progressing("namespace is terminating"),
         _ => Health::healthy(""),
     }
+}
+
+/// HorizontalPodAutoscaler (as Argo CD): `AbleToScale` False, or `ScalingActive` False for a `Failed*` reason
+/// (metrics unavailable, scale target missing) → Degraded; no conditions yet → Progressing; otherwise Healthy
+/// (`ScalingLimited` is normal operation).
+fn horizontal_pod_autoscaler(o: &Value) -> Health {
+    if let Some(c) = condition(o, "AbleToScale")
+        && c.is_false()
+    {
+        return Health::degraded(with_detail("cannot scale", &c));
+    }
+    if let Some(c) = condition(o, "ScalingActive")
+        && c.is_false()
+        && c.reason.starts_with("Failed")
+    {
+        return Health::degraded(with_detail("scaling inactive", &c));
+    }
+    if array_at(o, &["status", "conditions"]).is_empty() {
+        return Health::progressing("waiting for the autoscaler's first evaluation");
+    }
+    Health::healthy(format!(
+        "{} current, {} desired replicas",
+        count(o, "currentReplicas"),
+        count(o, "desiredReplicas")
+    ))
 }
 
 /// Argo Rollouts `Rollout`: its controller writes `status.phase` (Healthy, Progressing, Paused, Degraded) and

@@ -1126,3 +1126,55 @@ fn argo_rollouts() {
         ),
     ]);
 }
+
+#[test]
+fn horizontal_pod_autoscalers() {
+    let hpa = |conditions: Value| {
+        json!({"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+            "metadata": {"name": "frontend", "namespace": "guestbook"},
+            "spec": {"minReplicas": 2, "maxReplicas": 10,
+                "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "frontend"},
+                "metrics": [{"type": "Resource", "resource": {"name": "cpu",
+                    "target": {"type": "Utilization", "averageUtilization": 80}}}]},
+            "status": {"currentReplicas": 2, "desiredReplicas": 2, "conditions": conditions}})
+    };
+    run(vec![
+        case(
+            "scaling normally",
+            hpa(json!([
+                {"type": "AbleToScale", "status": "True", "reason": "ReadyForNewScale",
+                 "message": "recommended size matches current size", "lastTransitionTime": "2026-11-22T10:00:00Z"},
+                {"type": "ScalingActive", "status": "True", "reason": "ValidMetricFound",
+                 "message": "the HPA was able to successfully calculate a replica count from cpu resource utilization",
+                 "lastTransitionTime": "2026-11-22T10:00:00Z"},
+                {"type": "ScalingLimited", "status": "True", "reason": "TooFewReplicas",
+                 "message": "the desired replica count is less than the minimum replica count",
+                 "lastTransitionTime": "2026-11-22T10:00:00Z"}])),
+            Healthy,
+            "2 current, 2 desired replicas",
+        ),
+        case(
+            "no metrics",
+            hpa(json!([
+                {"type": "AbleToScale", "status": "True", "reason": "SucceededGetScale",
+                 "message": "the HPA controller was able to get the target's current scale",
+                 "lastTransitionTime": "2026-11-22T10:00:00Z"},
+                {"type": "ScalingActive", "status": "False", "reason": "FailedGetResourceMetric",
+                 "message": "the HPA was unable to compute the replica count: failed to get cpu utilization: unable to get metrics for resource cpu",
+                 "lastTransitionTime": "2026-11-22T10:00:00Z"}])),
+            Degraded,
+            "scaling inactive: FailedGetResourceMetric",
+        ),
+        case(
+            "target missing",
+            hpa(
+                json!([{"type": "AbleToScale", "status": "False", "reason": "FailedGetScale",
+                "message": "the HPA controller was unable to get the target's current scale: deployments/scale.apps \"frontend\" not found",
+                "lastTransitionTime": "2026-11-22T10:00:00Z"}]),
+            ),
+            Degraded,
+            "cannot scale: FailedGetScale",
+        ),
+        case("fresh", hpa(json!([])), Progressing, "first evaluation"),
+    ]);
+}

@@ -108,7 +108,8 @@ impl fmt::Display for Health {
 /// Assesses one live object.
 ///
 /// Kinds with a dedicated rule: Deployment, StatefulSet, DaemonSet, ReplicaSet, Pod, Job, CronJob, Service,
-/// Ingress, PersistentVolumeClaim, CustomResourceDefinition, Namespace, and Argo Rollouts' Rollout and
+/// Ingress, PersistentVolumeClaim, CustomResourceDefinition, Namespace, HorizontalPodAutoscaler, and Argo
+/// Rollouts' Rollout and
 /// AnalysisRun (`argoproj.io`). Any other kind is judged by the
 /// generic kstatus rules ([`kinds::generic`]): an object being deleted, `metadata.generation` ahead of
 /// `status.observedGeneration`, and the standard conditions `Stalled`, `Reconciling`, `Ready`, `Available`.
