@@ -85,6 +85,8 @@ pub enum WebhookError {
 
 pub const GITHUB_EVENT_HEADER: &str = "X-GitHub-Event";
 pub const GITHUB_SIGNATURE_HEADER: &str = "X-Hub-Signature-256";
+pub const GITEA_EVENT_HEADER: &str = "X-Gitea-Event";
+pub const GITEA_SIGNATURE_HEADER: &str = "X-Gitea-Signature";
 pub const GITLAB_EVENT_HEADER: &str = "X-Gitlab-Event";
 pub const GITLAB_TOKEN_HEADER: &str = "X-Gitlab-Token";
 
@@ -100,6 +102,23 @@ pub fn verify_github_signature(secret: &[u8], body: &[u8], header: Option<&str>)
             header: h,
             expected: "sha256=<64 hex digits>",
         })?;
+    verify_hmac_sha256(secret, body, hex_sig, h)
+}
+
+/// Verifies `X-Gitea-Signature` (the hex HMAC-SHA256 of the body keyed with the secret, without prefix) in
+/// constant time. Gitea and Forgejo send it.
+pub fn verify_gitea_signature(secret: &[u8], body: &[u8], header: Option<&str>) -> Result<(), WebhookError> {
+    let h = GITEA_SIGNATURE_HEADER;
+    let value = header.ok_or(WebhookError::MissingSignature { header: h })?;
+    verify_hmac_sha256(secret, body, value.trim(), h)
+}
+
+fn verify_hmac_sha256(
+    secret: &[u8],
+    body: &[u8],
+    hex_sig: &str,
+    h: &'static str,
+) -> Result<(), WebhookError> {
     let expected = hex::decode(hex_sig).map_err(|_| WebhookError::MalformedSignature {
         header: h,
         expected: "hex digits",
@@ -156,19 +175,40 @@ pub fn github_push(
     if event.map(str::trim) != Some("push") {
         return Ok(None);
     }
+    parse_github_shaped(body, "GitHub").map(Some)
+}
+
+/// Parses a Gitea (or Forgejo) webhook: `X-Gitea-Event` and `X-Gitea-Signature`; the payload has GitHub's
+/// shape. Non-push events give `Ok(None)`.
+pub fn gitea_push(
+    event: Option<&str>,
+    signature: Option<&str>,
+    body: &[u8],
+    secret: Option<&[u8]>,
+) -> Result<Option<PushEvent>, WebhookError> {
+    if let Some(secret) = secret {
+        verify_gitea_signature(secret, body, signature)?;
+    }
+    if event.map(str::trim) != Some("push") {
+        return Ok(None);
+    }
+    parse_github_shaped(body, "Gitea").map(Some)
+}
+
+fn parse_github_shaped(body: &[u8], provider: &'static str) -> Result<PushEvent, WebhookError> {
     let p: GithubPush = serde_json::from_slice(body).map_err(|e| WebhookError::BadPayload {
-        provider: "GitHub",
+        provider,
         reason: e.to_string(),
     })?;
     let r = p.repository;
     let default_branch = r.default_branch;
     let urls = [r.clone_url, r.html_url, r.ssh_url, r.git_url, r.svn_url, r.url];
-    Ok(Some(PushEvent {
+    Ok(PushEvent {
         repo_urls: dedup(urls),
         reference: p.reference,
         after: p.after,
         default_branch,
-    }))
+    })
 }
 
 #[derive(Deserialize)]
@@ -384,6 +424,32 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn gitea_push_verified_and_parsed() {
+        let body = br#"{"ref":"refs/heads/main","before":"0000000000000000000000000000000000000000",
+            "after":"4d1f5b9a3c2e7f8091a2b3c4d5e6f708192a3b4c",
+            "repository":{"id":1,"name":"guestbook","full_name":"dev/guestbook",
+              "html_url":"http://gitea.gitea.svc:3000/dev/guestbook",
+              "ssh_url":"git@gitea.gitea.svc:dev/guestbook.git",
+              "clone_url":"http://gitea.gitea.svc:3000/dev/guestbook.git","default_branch":"main"}}"#;
+        let sig = sign(b"k", body);
+        let hex_only = sig.trim_start_matches("sha256=");
+        let ev = gitea_push(Some("push"), Some(hex_only), body, Some(b"k"))
+            .expect("valid")
+            .expect("push");
+        assert!(ev.concerns("http://gitea.gitea.svc:3000/dev/guestbook.git", &Revision::Head));
+        assert_eq!(
+            gitea_push(Some("push"), Some(hex_only), body, Some(b"other")),
+            Err(WebhookError::BadSignature {
+                header: GITEA_SIGNATURE_HEADER
+            })
+        );
+        assert_eq!(
+            gitea_push(Some("create"), Some(hex_only), body, Some(b"k")),
+            Ok(None)
+        );
     }
 
     const GITLAB_BODY: &str = r#"{
