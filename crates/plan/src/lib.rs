@@ -1,0 +1,24 @@
+//! Planning a sync, without I/O.
+//!
+//! Input: rendered manifests ([`tack_render::Manifest`]), the destination namespace, the scope of every kind
+//! (namespaced or cluster-scoped, learnt from discovery by the caller and passed in as data), the inventory
+//! of the previous sync, and live objects as the API server returned them. Output: the objects to apply in
+//! order ([`prepare`], [`batches`]), the objects to prune ([`prune_set`]), and for each object whether it
+//! differs from the live state ([`compare`]) with a masked unified diff ([`diff`]).
+//!
+//! Nothing here reads files, clocks or the network; every function is a plain function of its inputs.
+
+mod compare;
+mod diff;
+mod id;
+mod prepare;
+mod prune;
+
+pub use compare::{
+    DIGEST_ANNOTATION, IgnoreRule, Normalized, applied_digest, compare, ignore_pointers_for, normalize_live,
+    remove_pointer,
+};
+pub use diff::{DiffOptions, MASK, diff, mask_secret_pair};
+pub use id::{ObjectId, ParseIdError};
+pub use prepare::{Desired, KindScopes, PlanError, Stage, WAVE_ANNOTATION, batches, prepare};
+pub use prune::{PRUNE_ANNOTATION, prune_allowed, prune_set};
