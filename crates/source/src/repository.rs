@@ -524,6 +524,16 @@ impl Repository {
                 reason,
             };
         }
+        if self.url.scheme() == Scheme::File
+            && lower.contains("failed to invoke program")
+            && lower.contains("upload-pack")
+        {
+            return Error::Fetch {
+                url,
+                revision,
+                cause: format!("{cause}; file:// repositories need git (git-upload-pack) on PATH"),
+            };
+        }
         if lower.contains("invalid peer certificate") || lower.contains("certificate verify failed") {
             return Error::UntrustedCertificate { url, revision, cause };
         }
