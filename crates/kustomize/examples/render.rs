@@ -46,10 +46,11 @@ fn main() -> ExitCode {
                 eprintln!("build: {:?}, emit: {:?}", t1 - t0, t1.elapsed());
             }
             let mut stdout = std::io::stdout().lock();
-            if stdout.write_all(text.as_bytes()).is_err() {
-                return ExitCode::FAILURE;
-            }
-            ExitCode::SUCCESS
+            let ok = stdout.write_all(text.as_bytes()).is_ok();
+            // The process ends now: freeing the whole tree would only cost time.
+            std::mem::forget(out);
+            std::mem::forget(text);
+            if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE }
         }
         Err(e) => {
             eprintln!("Error: {e}");
