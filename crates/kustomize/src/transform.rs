@@ -240,7 +240,9 @@ fn update_image(value: &str, rule: &ImageRule<'_>) -> Option<String> {
         tag = String::new();
         digest = im.digest.clone();
     }
-    if !im.tag_suffix.is_empty() {
+    // Kustomize v5.5.0 appends `tagSuffix` only when neither `newTag` nor `digest` is set (and,
+    // as built-in paths are visited twice, twice for those).
+    if im.new_tag.is_empty() && im.digest.is_empty() && !im.tag_suffix.is_empty() {
         tag.push_str(&im.tag_suffix);
     }
     let mut out = name;
