@@ -164,11 +164,18 @@ impl Emitter {
     }
 
     fn block_mapping(&mut self, m: &serde_json::Map<String, Value>, indent: usize) {
-        let mut keys: Vec<&String> = m.keys().collect();
-        keys.sort_by(|a, b| key_cmp(a, b));
-        for k in keys {
+        let mut entries: Vec<(&String, &Value)> = m.iter().collect();
+        // Maps are stored in byte order, which usually is go-yaml's order already.
+        if !entries
+            .windows(2)
+            .all(|w| key_cmp(w[0].0, w[1].0) != Ordering::Greater)
+        {
+            entries.sort_by(|a, b| key_cmp(a.0, b.0));
+        }
+        for (k, v) in entries {
             self.write_indent(indent);
-            let simple = k.chars().count() <= 128 && !k.chars().any(is_break_char);
+            // go-yaml's simple-key limit counts bytes.
+            let simple = k.len() <= 128 && !k.chars().any(is_break_char);
             if simple {
                 self.string_scalar(k, indent, true);
                 self.write_indicator(":", false, false, false);
@@ -178,7 +185,6 @@ impl Emitter {
                 self.write_indent(indent);
                 self.write_indicator(":", true, false, true);
             }
-            let v = &m[k.as_str()];
             self.node_in_mapping(v, indent);
         }
     }
