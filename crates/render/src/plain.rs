@@ -254,12 +254,18 @@ fn entries_or_errors(
 /// Parses every YAML document of `text` into `(line of the document start, value)`; null documents are
 /// dropped.
 fn parse_yaml(text: &str, shown: &Path) -> Result<Vec<(u64, Value)>, RenderError> {
-    let options = serde_saphyr::options! { with_snippet: false };
+    // YAML 1.1 scalars, as kubectl reads them (go-yaml): `yes`/`no`/`on`/`off` are booleans (serde-saphyr's
+    // default) and integers with a leading zero are octal (`defaultMode: 0644` is 420).
+    let options = serde_saphyr::options! { with_snippet: false, legacy_octal_numbers: true };
     match serde_saphyr::from_multiple_with_options::<serde_saphyr::Spanned<Value>>(text, options) {
         Ok(docs) => Ok(docs
             .into_iter()
             .filter(|d| !d.value.is_null())
-            .map(|d| (d.referenced.line(), d.value))
+            .map(|d| {
+                let mut value = d.value;
+                integral_floats_as_integers(&mut value);
+                (d.referenced.line(), value)
+            })
             .collect()),
         Err(e) => {
             let line = e.location().map(|l| l.line()).unwrap_or(0);
@@ -271,6 +277,26 @@ fn parse_yaml(text: &str, shown: &Path) -> Result<Vec<(u64, Value)>, RenderError
                 ),
             })
         }
+    }
+}
+
+/// Writes floats without a fractional part (`3.0`, `1e3`) as integers, as kubectl does when it converts YAML
+/// to JSON (Go encodes the float64 3 as `3`); the API server rejects `3.0` for an integer field.
+fn integral_floats_as_integers(value: &mut Value) {
+    match value {
+        Value::Number(n) => {
+            if !n.is_i64()
+                && !n.is_u64()
+                && let Some(f) = n.as_f64()
+                && f.fract() == 0.0
+                && f.abs() < 9_007_199_254_740_992.0
+            {
+                *value = Value::from(f as i64);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(integral_floats_as_integers),
+        Value::Object(map) => map.values_mut().for_each(integral_floats_as_integers),
+        _ => {}
     }
 }
 
@@ -292,7 +318,8 @@ fn parse_json(text: &str, shown: &Path) -> Result<Vec<(u64, Value)>, RenderError
         let start = stream.byte_offset();
         match stream.next() {
             None => break,
-            Some(Ok(value)) => {
+            Some(Ok(mut value)) => {
+                integral_floats_as_integers(&mut value);
                 let skipped = text[start..].len() - text[start..].trim_start().len();
                 let line = 1 + text[..start + skipped].matches('\n').count() as u64;
                 if !value.is_null() {

@@ -293,3 +293,33 @@ fn oversized_file_is_refused() {
         "app/big.yaml: file is 67108865 bytes, larger than the 64 MiB limit for one manifest file; split it"
     );
 }
+
+#[test]
+fn scalars_read_as_kubectl_reads_them() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("app");
+    write(
+        &dir,
+        "a.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\nspec:\n  mode: 0644\n  enabled: yes\n  \
+         off: off\n  replicas: 3.0\n  big: 1e3\n  cpu: 0.5\n  hex: 0x1F\n  quoted: \"0644\"\n",
+    );
+    let out = render(&dir).expect("render");
+    let spec = &out[0].object["spec"];
+    assert_eq!(
+        spec["mode"],
+        serde_json::json!(420),
+        "leading-zero integers are octal, as in YAML 1.1"
+    );
+    assert_eq!(spec["enabled"], serde_json::json!(true));
+    assert_eq!(spec["off"], serde_json::json!(false));
+    assert_eq!(
+        serde_json::to_string(&spec["replicas"]).ok().as_deref(),
+        Some("3"),
+        "integral floats as integers"
+    );
+    assert_eq!(serde_json::to_string(&spec["big"]).ok().as_deref(), Some("1000"));
+    assert_eq!(spec["cpu"], serde_json::json!(0.5));
+    assert_eq!(spec["hex"], serde_json::json!(31));
+    assert_eq!(spec["quoted"], serde_json::json!("0644"));
+}
