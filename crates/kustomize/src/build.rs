@@ -1131,15 +1131,9 @@ fn expand(m: Map<String, Value>, file: &str, out: &mut Vec<Resource>) -> Result<
         .and_then(|md| md.get("name"))
         .is_none_or(|n| n.as_str().is_none_or(str::is_empty))
     {
-        let has_gen = m
-            .get("metadata")
-            .and_then(|md| md.get("generateName"))
-            .is_some_and(|n| n.as_str().is_some_and(|s| !s.is_empty()));
-        if !has_gen {
-            return Err(Error::msg(format!(
-                "{file}: missing metadata.name in object of kind {kind}"
-            )));
-        }
+        return Err(Error::msg(format!(
+            "{file}: missing metadata.name in object of kind {kind}"
+        )));
     }
     out.push(Resource::new(m));
     Ok(())
