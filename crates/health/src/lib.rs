@@ -9,6 +9,22 @@
 //! the same kinds; each rule is documented at its function. Nothing here reads a clock or talks to a cluster:
 //! deadlines (such as a Deployment's `progressDeadlineSeconds`) are taken from the conditions that the
 //! Kubernetes controllers already write.
+//!
+//! ```
+//! use serde_json::json;
+//! use tack_health::{HealthStatus, ResourceHealth, aggregate};
+//!
+//! let frontend = json!({
+//!     "apiVersion": "apps/v1", "kind": "Deployment",
+//!     "metadata": {"name": "frontend", "generation": 1},
+//!     "spec": {"replicas": 3},
+//!     "status": {"observedGeneration": 1, "replicas": 3, "updatedReplicas": 3, "availableReplicas": 1}
+//! });
+//! let service = json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "frontend"}});
+//! let app = aggregate(&[ResourceHealth::of(&frontend), ResourceHealth::of(&service)]);
+//! assert_eq!(app.status, HealthStatus::Progressing);
+//! assert_eq!(app.message, "Deployment/frontend: 1 of 3 replicas available");
+//! ```
 
 mod kinds;
 mod object;

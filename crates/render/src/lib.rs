@@ -6,6 +6,23 @@
 //! Helm and Jsonnet renderers live in their own crates and implement the same trait.
 //!
 //! Renderers are pure: they read the filesystem below the directory they are given and nothing else.
+//!
+//! ```no_run
+//! use std::path::Path;
+//! use tack_render::{PlainRenderer, RenderOptions, Renderer};
+//!
+//! let root = Path::new("/var/cache/tack/trees/0123456789abcdef0123456789abcdef01234567");
+//! let opts = RenderOptions { display_root: Some(root.to_path_buf()) };
+//! match PlainRenderer.render(&root.join("guestbook"), &opts) {
+//!     Ok(manifests) => {
+//!         for m in &manifests {
+//!             println!("{} {} from {}", m.object["kind"], m.object["metadata"]["name"], m.origin);
+//!         }
+//!     }
+//!     // For example `guestbook/frontend.yaml:12: object has no metadata.name; ...`
+//!     Err(e) => eprintln!("{e}"),
+//! }
+//! ```
 
 mod error;
 mod plain;

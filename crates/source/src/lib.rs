@@ -9,7 +9,20 @@
 //!
 //! The API is blocking; async callers use `tokio::task::spawn_blocking`.
 //!
-//! [`webhook`] parses GitHub and GitLab push payloads (pure functions, no server).
+//! [`webhook`] parses GitHub, GitLab and Gitea push payloads (pure functions, no server).
+//!
+//! ```no_run
+//! use tack_source::{Credentials, Repository, Revision};
+//!
+//! # fn main() -> Result<(), tack_source::Error> {
+//! let repo = Repository::new("https://git.example.com/acme/deploy.git", "/var/cache/tack")?
+//!     .with_credentials(Some(Credentials::token("glpat-example")));
+//! let checkout = repo.checkout(&Revision::parse("main"))?; // shallow fetch, tree cached by commit
+//! let app_dir = checkout.path("guestbook")?; // `..` and links out of the checkout are refused
+//! println!("{} at {}: {}", repo.url(), checkout.commit, app_dir.display());
+//! # Ok(())
+//! # }
+//! ```
 
 mod credentials;
 mod error;
