@@ -4,8 +4,12 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
-    let Ok(docs) = tack_yaml::parse_documents(text, "in") else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Ok(docs) = tack_yaml::parse_documents(text, "in") else {
+        return;
+    };
     for d in docs {
         if !d.value.is_object() {
             continue;
