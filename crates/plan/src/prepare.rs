@@ -128,12 +128,12 @@ pub enum PlanError {
     #[error("{origin}: {id}: annotation {WAVE_ANNOTATION}: `{value}` is not an integer; use a whole number such as \"-1\", \"0\" or \"5\"", id = id.human())]
     InvalidWave {
         origin: Origin,
-        id: ObjectId,
+        id: Box<ObjectId>,
         value: String,
     },
     #[error("{second}: {id} is defined twice (first at {first}); remove one of them", id = id.human())]
     Duplicate {
-        id: ObjectId,
+        id: Box<ObjectId>,
         first: Origin,
         second: Origin,
     },
@@ -144,7 +144,7 @@ pub enum PlanError {
          set metadata.namespace or pass --namespace",
         id = id.human()
     )]
-    NoNamespace { origin: Origin, id: ObjectId },
+    NoNamespace { origin: Origin, id: Box<ObjectId> },
     #[error("{} problems:\n{}", .0.len(), .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
     Multiple(Vec<PlanError>),
 }
@@ -193,7 +193,10 @@ pub fn prepare(
                         }
                     }
                     _ => {
-                        errors.push(PlanError::NoNamespace { origin, id });
+                        errors.push(PlanError::NoNamespace {
+                            origin,
+                            id: Box::new(id),
+                        });
                         continue;
                     }
                 }
@@ -218,14 +221,18 @@ pub fn prepare(
                 Some(w) => w,
                 None => {
                     let value = v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string());
-                    errors.push(PlanError::InvalidWave { origin, id, value });
+                    errors.push(PlanError::InvalidWave {
+                        origin,
+                        id: Box::new(id),
+                        value,
+                    });
                     continue;
                 }
             },
         };
         if let Some(first) = seen.get(&id) {
             errors.push(PlanError::Duplicate {
-                id,
+                id: Box::new(id),
                 first: first.clone(),
                 second: origin,
             });
