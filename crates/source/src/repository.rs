@@ -385,14 +385,84 @@ impl Repository {
                 }
             }
         }
+        // An abbreviated SHA of a branch or tag tip: list the remote's refs, then fetch that commit.
+        if let Some(prefix) = revision.short_sha() {
+            let tips = self.tips_with_prefix(repo, revision, &prefix)?;
+            match tips.as_slice() {
+                [] => {}
+                [id] => {
+                    let commit = Revision::Commit(id.to_string());
+                    if self.fetch(repo, &commit, &self.plan(&commit))? && repo.find_commit(*id).is_ok() {
+                        return Ok(*id);
+                    }
+                }
+                _ => {
+                    return Err(Error::InvalidRevision {
+                        url: self.url.to_string(),
+                        revision: revision.to_string(),
+                        reason: format!(
+                            "the abbreviated SHA is ambiguous ({} branch or tag tips start with it); use more \
+                             digits",
+                            tips.len()
+                        ),
+                    });
+                }
+            }
+        }
         let hint = match revision.short_sha() {
             Some(_) => {
-                "; an abbreviated commit SHA is only found once the commit has been fetched: use the full \
-                 40-character SHA"
+                "; an abbreviated commit SHA is found only at the tip of a branch or tag or once fetched: use the \
+                 full 40-character SHA"
             }
             None => "; check the branch or tag name",
         };
         Err(self.not_found(revision, hint))
+    }
+
+    /// The distinct commits of the remote's branch and tag tips whose SHA starts with `prefix` (refs listed
+    /// only, no objects fetched).
+    fn tips_with_prefix(
+        &self,
+        repo: &gix::Repository,
+        revision: &Revision,
+        prefix: &str,
+    ) -> Result<Vec<gix::ObjectId>, Error> {
+        let credentials = self.effective_credentials()?;
+        if matches!(self.url.scheme(), Scheme::Http | Scheme::Https) {
+            ensure_crypto_provider();
+        }
+        let classify = |e: &gix::Error| self.classify(e, revision, credentials.as_ref());
+        let remote = repo
+            .remote_at(self.url.as_str())
+            .map_err(|e| classify(&e))?
+            .with_fetch_tags(gix::remote::fetch::Tags::None)
+            .with_refspecs(
+                [
+                    "refs/heads/*:refs/tack/ls/heads/*",
+                    "refs/tags/*:refs/tack/ls/tags/*",
+                ],
+                Direction::Fetch,
+            )
+            .map_err(|e| classify(&e))?;
+        let mut connection = remote.connect(Direction::Fetch).map_err(|e| classify(&e))?;
+        self.configure_tls(repo, &mut connection, &classify)?;
+        let identity = credentials.clone();
+        let connection =
+            connection.with_credentials(move |action| answer_credentials(action, identity.as_ref()));
+        let prepare = connection
+            .prepare_fetch(gix::progress::Discard, gix::remote::ref_map::Options::default())
+            .map_err(|e| classify(&e))?;
+        let mut found: Vec<gix::ObjectId> = Vec::new();
+        for r in &prepare.ref_map().remote_refs {
+            let (_, target, peeled) = r.unpack();
+            if let Some(id) = peeled.or(target)
+                && id.to_string().starts_with(prefix)
+                && !found.iter().any(|f| f.as_ref() == id)
+            {
+                found.push(id.to_owned());
+            }
+        }
+        Ok(found)
     }
 
     fn local_prefix(&self, repo: &gix::Repository, prefix: &str) -> Option<gix::ObjectId> {
@@ -438,42 +508,10 @@ impl Repository {
             .with_refspecs(plan.refspecs.iter().map(String::as_str), Direction::Fetch)
             .map_err(|e| classify(&e))?;
         let mut connection = remote.connect(Direction::Fetch).map_err(|e| classify(&e))?;
-        if let Some(CaBundle(certs)) = &self.ca_certificates
-            && self.url.scheme() == Scheme::Https
-            && let Some(mut options) = repo
-                .transport_options(self.url.as_str(), None)
-                .map_err(|e| classify(&e))?
-        {
-            if let Some(http) = options.downcast_mut::<gix_transport::client::blocking_io::http::Options>() {
-                let certs = certs.clone();
-                let backend = gix_transport::client::blocking_io::http::reqwest::Options {
-                    configure_client: Some(Box::new(move |builder| {
-                        Ok(builder.tls_certs_merge(certs.iter().cloned()))
-                    })),
-                    configure_request: None,
-                };
-                http.backend = Some(Arc::new(Mutex::new(backend)));
-            }
-            connection = connection.with_transport_options(options);
-        }
+        self.configure_tls(repo, &mut connection, &classify)?;
         let identity = credentials.clone();
-        let connection = connection.with_credentials(move |action| match action {
-            gix::credentials::helper::Action::Get(ctx) => match &identity {
-                Some(c) => {
-                    let (username, secret) = c.username_and_secret();
-                    Ok(Some(gix::credentials::protocol::Outcome {
-                        identity: gix::sec::identity::Account {
-                            username: username.to_string(),
-                            password: secret.expose().to_string(),
-                            oauth_refresh_token: None,
-                        },
-                        next: ctx.into(),
-                    }))
-                }
-                None => Ok(None),
-            },
-            _ => Ok(None),
-        });
+        let connection =
+            connection.with_credentials(move |action| answer_credentials(action, identity.as_ref()));
         let prepare = connection
             .prepare_fetch(gix::progress::Discard, gix::remote::ref_map::Options::default())
             .map_err(|e| classify(&e))?;
@@ -496,6 +534,42 @@ impl Repository {
             gix::remote::fetch::Status::NoPackReceived { .. } => tracing::debug!("already up to date"),
         }
         Ok(true)
+    }
+
+    /// Adds the extra CA certificates to an HTTPS connection.
+    fn configure_tls<T>(
+        &self,
+        repo: &gix::Repository,
+        connection: &mut gix::remote::Connection<'_, '_, '_, T>,
+        classify: &dyn Fn(&gix::Error) -> Error,
+    ) -> Result<(), Error>
+    where
+        T: gix_transport::client::blocking_io::Transport,
+    {
+        let Some(CaBundle(certs)) = &self.ca_certificates else {
+            return Ok(());
+        };
+        if self.url.scheme() != Scheme::Https {
+            return Ok(());
+        }
+        let Some(mut options) = repo
+            .transport_options(self.url.as_str(), None)
+            .map_err(|e| classify(&e))?
+        else {
+            return Ok(());
+        };
+        if let Some(http) = options.downcast_mut::<gix_transport::client::blocking_io::http::Options>() {
+            let certs = certs.clone();
+            let backend = gix_transport::client::blocking_io::http::reqwest::Options {
+                configure_client: Some(Box::new(move |builder| {
+                    Ok(builder.tls_certs_merge(certs.iter().cloned()))
+                })),
+                configure_request: None,
+            };
+            http.backend = Some(Arc::new(Mutex::new(backend)));
+        }
+        connection.set_transport_options(options);
+        Ok(())
     }
 
     /// Maps a gix error to a domain error: authentication, unreachable server, or a generic fetch failure.
@@ -583,6 +657,27 @@ impl Repository {
             commit,
             root: final_dir,
         })
+    }
+}
+
+/// Answers the transport's credential requests with the configured credentials, never prompting.
+fn answer_credentials(
+    action: gix::credentials::helper::Action,
+    credentials: Option<&Credentials>,
+) -> gix::Result<Option<gix::credentials::protocol::Outcome>> {
+    match (action, credentials) {
+        (gix::credentials::helper::Action::Get(ctx), Some(c)) => {
+            let (username, secret) = c.username_and_secret();
+            Ok(Some(gix::credentials::protocol::Outcome {
+                identity: gix::sec::identity::Account {
+                    username: username.to_string(),
+                    password: secret.expose().to_string(),
+                    oauth_refresh_token: None,
+                },
+                next: ctx.into(),
+            }))
+        }
+        _ => Ok(None),
     }
 }
 

@@ -514,3 +514,25 @@ fn tree_ids_tell_which_paths_a_commit_changed() {
     assert_eq!(at(&c2, "apps/missing"), None);
     assert!(matches!(r.tree_id_at(&c2, "../x"), Err(Error::Path { .. })));
 }
+
+#[test]
+fn abbreviated_sha_of_a_tip_is_resolved_without_prior_fetch() {
+    let e = env();
+    let repo = GitRepo::create(&e.srv, &e.scratch, "app");
+    let c1 = repo.commit(&[("a.yaml", "a: 1\n")], "first");
+    repo.tag("v1", true);
+    let c2 = repo.commit(&[("a.yaml", "a: 2\n")], "second");
+    let c3 = repo.commit(&[("a.yaml", "a: 3\n")], "third");
+    let daemon = GitDaemon::start(&e.srv);
+    let r = Repository::new(&daemon.url("app"), &e.cache).expect("repository");
+    // The tip of main, never fetched before.
+    let tip = r.checkout(&Revision::parse(&c3[..9])).expect("short sha of a branch tip");
+    assert_eq!(tip.commit, c3);
+    assert_eq!(read(&tip.root, "a.yaml"), "a: 3\n");
+    // The commit an annotated tag points to.
+    assert_eq!(r.resolve(&Revision::parse(&c1[..9])).expect("short sha of a tagged commit"), c1);
+    // Neither a tip nor fetched: a clear error.
+    let err = r.resolve(&Revision::parse(&c2[..9])).expect_err("not a tip");
+    assert!(matches!(err, Error::RevisionNotFound { .. }), "{err:?}");
+    assert!(err.to_string().contains("use the full 40-character SHA"), "{err}");
+}
