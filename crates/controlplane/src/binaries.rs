@@ -2,10 +2,10 @@ use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use crate::layout::{tail, write_file};
-use crate::{Error, Layout, Result};
 #[cfg(test)]
 use crate::Versions;
+use crate::layout::{tail, write_file};
+use crate::{Error, Layout, Result};
 
 const BUILD_SCRIPT: &str = include_str!("../../../testenv/build.sh");
 
@@ -33,7 +33,11 @@ impl BuildOutcome {
 /// `progress` receives the build script's progress lines; everything also goes to the build log.
 pub fn ensure_binaries(layout: &Layout, progress: &mut dyn FnMut(&str)) -> Result<BuildOutcome> {
     let bin = layout.bin();
-    if bin.join(".complete").exists() && crate::Component::ALL.iter().all(|c| bin.join(c.binary()).is_file()) {
+    if bin.join(".complete").exists()
+        && crate::Component::ALL
+            .iter()
+            .all(|c| bin.join(c.binary()).is_file())
+    {
         // Fast path; the script re-validates when anything looks off.
         if layout.stock_stages().join("pod-ready.yaml").is_file() && runs(&bin.join("kube-apiserver")) {
             return Ok(BuildOutcome::Cached(bin));
@@ -68,12 +72,20 @@ pub fn ensure_binaries(layout: &Layout, progress: &mut dyn FnMut(&str)) -> Resul
             }
         }
     }
-    let status = child.wait().map_err(Error::io("waiting for", dir.join("build.sh")))?;
+    let status = child
+        .wait()
+        .map_err(Error::io("waiting for", dir.join("build.sh")))?;
     let _ = out_thread.join();
     match status.code() {
         Some(0) => Ok(BuildOutcome::Built(bin)),
-        Some(3) => Err(Error::GoMissing { cache: layout.cache.clone() }),
-        _ => Err(Error::Build { status: status.to_string(), log: log_path.clone(), tail: tail(&log_path, 15) }),
+        Some(3) => Err(Error::GoMissing {
+            cache: layout.cache.clone(),
+        }),
+        _ => Err(Error::Build {
+            status: status.to_string(),
+            log: log_path.clone(),
+            tail: tail(&log_path, 15),
+        }),
     }
 }
 
@@ -85,7 +97,6 @@ fn runs(binary: &std::path::Path) -> bool {
         .status()
         .is_ok_and(|s| s.success())
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -107,7 +118,9 @@ mod tests {
         // A PATH with the shell tools the script needs but no `go`: it must stop at once with exit 3.
         let tools = dir.path().join("path");
         std::fs::create_dir_all(&tools).expect("mkdir");
-        for tool in ["bash", "dirname", "mkdir", "rm", "date", "cat", "sed", "cut", "awk", "grep"] {
+        for tool in [
+            "bash", "dirname", "mkdir", "rm", "date", "cat", "sed", "cut", "awk", "grep",
+        ] {
             if let Some(p) = which(tool) {
                 std::os::unix::fs::symlink(p, tools.join(tool)).expect("symlink");
             }
@@ -118,13 +131,22 @@ mod tests {
             .env("TACK_CONTROL_PLANE_CACHE", dir.path().join("cache"))
             .output()
             .expect("run script");
-        assert_eq!(out.status.code(), Some(3), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(3),
+            "stderr: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert!(String::from_utf8_lossy(&out.stderr).contains("Go is not installed"));
     }
 
     fn which(tool: &str) -> Option<PathBuf> {
         std::env::var_os("PATH")
-            .map(|p| std::env::split_paths(&p).map(|d| d.join(tool)).find(|c| c.is_file()))
+            .map(|p| {
+                std::env::split_paths(&p)
+                    .map(|d| d.join(tool))
+                    .find(|c| c.is_file())
+            })
             .flatten()
     }
 }

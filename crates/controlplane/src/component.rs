@@ -21,8 +21,13 @@ pub enum Component {
 
 impl Component {
     /// Every component, in start order.
-    pub const ALL: [Component; 5] =
-        [Component::Etcd, Component::KubeApiserver, Component::KubeControllerManager, Component::KubeScheduler, Component::Kwok];
+    pub const ALL: [Component; 5] = [
+        Component::Etcd,
+        Component::KubeApiserver,
+        Component::KubeControllerManager,
+        Component::KubeScheduler,
+        Component::Kwok,
+    ];
 
     /// The binary name (also the log file's stem).
     pub fn binary(self) -> &'static str {
@@ -40,7 +45,9 @@ impl Component {
         match self {
             Component::Etcd => format!("http://127.0.0.1:{port}/readyz"),
             Component::KubeApiserver => format!("https://127.0.0.1:{port}/readyz"),
-            Component::KubeControllerManager | Component::KubeScheduler => format!("https://127.0.0.1:{port}/healthz"),
+            Component::KubeControllerManager | Component::KubeScheduler => {
+                format!("https://127.0.0.1:{port}/healthz")
+            }
             Component::Kwok => format!("http://127.0.0.1:{port}/healthz"),
         }
     }
@@ -165,18 +172,34 @@ mod tests {
     use super::*;
 
     fn ports() -> Ports {
-        Ports { etcd_client: 1, etcd_peer: 2, apiserver: 3, controller_manager: 4, scheduler: 5, kwok: 6 }
+        Ports {
+            etcd_client: 1,
+            etcd_peer: 2,
+            apiserver: 3,
+            controller_manager: 4,
+            scheduler: 5,
+            kwok: 6,
+        }
     }
 
     #[test]
     fn every_listener_is_loopback_only() {
         let dir = Path::new("/x");
-        let paths = Paths { pki: dir, run: dir, kubeconfig: dir, kwok_stages: dir, scheduler_config: dir };
+        let paths = Paths {
+            pki: dir,
+            run: dir,
+            kubeconfig: dir,
+            kwok_stages: dir,
+            scheduler_config: dir,
+        };
         for c in Component::ALL {
             let a = args(c, &ports(), &paths);
             for arg in &a {
                 assert!(!arg.contains("0.0.0.0"), "{c}: {arg}");
-                if arg.starts_with("--bind-address") || arg.starts_with("--listen") || arg.starts_with("--server-address") {
+                if arg.starts_with("--bind-address")
+                    || arg.starts_with("--listen")
+                    || arg.starts_with("--server-address")
+                {
                     assert!(arg.ends_with('=') || arg.contains("127.0.0.1"), "{c}: {arg}");
                 }
             }
@@ -186,6 +209,9 @@ mod tests {
     #[test]
     fn names_are_the_binaries() {
         assert_eq!(Component::KubeApiserver.to_string(), "kube-apiserver");
-        assert_eq!(serde_json::to_string(&Component::KubeControllerManager).expect("json"), "\"kube-controller-manager\"");
+        assert_eq!(
+            serde_json::to_string(&Component::KubeControllerManager).expect("json"),
+            "\"kube-controller-manager\""
+        );
     }
 }

@@ -15,22 +15,46 @@ pub enum Error {
     GoMissing { cache: PathBuf },
     /// The build script failed.
     #[error("building the control plane binaries failed ({status}); build log: {log}\n{tail}")]
-    Build { status: String, log: PathBuf, tail: String },
+    Build {
+        status: String,
+        log: PathBuf,
+        tail: String,
+    },
     /// A port the user asked for is already bound by another process.
-    #[error("port {port} wanted by {component} is already in use; stop whatever listens there or choose another port")]
+    #[error(
+        "port {port} wanted by {component} is already in use; stop whatever listens there or choose another port"
+    )]
     PortInUse { component: Component, port: u16 },
     /// A component process could not be spawned.
     #[error("could not start {component} ({binary}): {source}")]
-    Spawn { component: Component, binary: PathBuf, source: std::io::Error },
+    Spawn {
+        component: Component,
+        binary: PathBuf,
+        source: std::io::Error,
+    },
     /// A component exited while the control plane was starting.
     #[error("{component} exited during start-up ({status}); its log is {log}. Last lines:\n{tail}")]
-    Crashed { component: Component, status: String, log: PathBuf, tail: String },
+    Crashed {
+        component: Component,
+        status: String,
+        log: PathBuf,
+        tail: String,
+    },
     /// A component did not become healthy in time.
     #[error("{component} was not ready after {seconds} s; its log is {log}. Last lines:\n{tail}")]
-    NotReady { component: Component, seconds: u64, log: PathBuf, tail: String },
+    NotReady {
+        component: Component,
+        seconds: u64,
+        log: PathBuf,
+        tail: String,
+    },
     /// Nodes did not become Ready in time.
     #[error("the KWOK nodes were not Ready and untainted after {seconds} s ({detail}); logs: {logs}")]
-    NodesNotReady { seconds: u64, detail: String, logs: PathBuf },
+    NodesNotReady {
+        seconds: u64,
+        detail: String,
+        logs: PathBuf,
+    },
     /// Generating the PKI failed.
     #[error("generating the control plane certificates failed: {0}")]
     Pki(#[from] rcgen::Error),
@@ -42,10 +66,17 @@ pub enum Error {
     Kubeconfig { path: PathBuf, detail: String },
     /// A file could not be read or written.
     #[error("{action} {path}: {source}")]
-    Io { action: &'static str, path: PathBuf, source: std::io::Error },
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
     /// The state file is unreadable.
     #[error("the state file {path} is corrupt ({source}); run `tack dev down` to clean it")]
-    State { path: PathBuf, source: serde_json::Error },
+    State {
+        path: PathBuf,
+        source: serde_json::Error,
+    },
     /// No HOME or XDG directory could be found.
     #[error("cannot find a home directory: set HOME or XDG_STATE_HOME and XDG_CACHE_HOME")]
     NoHome,

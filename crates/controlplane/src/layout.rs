@@ -21,12 +21,18 @@ impl Layout {
         let (Some(cache_home), Some(state_home)) = (cache_home, state_home) else {
             return Err(Error::NoHome);
         };
-        Ok(Self::new(cache_home.join("tack/control-plane").join(versions.cache_key()), state_home.join("tack/dev")))
+        Ok(Self::new(
+            cache_home.join("tack/control-plane").join(versions.cache_key()),
+            state_home.join("tack/dev"),
+        ))
     }
 
     /// A layout rooted at explicit directories.
     pub fn new(cache: impl Into<PathBuf>, state: impl Into<PathBuf>) -> Self {
-        Layout { cache: cache.into(), state: state.into() }
+        Layout {
+            cache: cache.into(),
+            state: state.into(),
+        }
     }
 
     /// Directory holding the built binaries.
@@ -78,5 +84,9 @@ pub(crate) fn tail(path: &Path, lines: usize) -> String {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let all: Vec<&str> = text.lines().collect();
     let start = all.len().saturating_sub(lines);
-    all[start..].iter().map(|l| format!("  {l}")).collect::<Vec<_>>().join("\n")
+    all[start..]
+        .iter()
+        .map(|l| format!("  {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }

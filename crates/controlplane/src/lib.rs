@@ -15,8 +15,8 @@ mod kubeconfig;
 mod layout;
 mod pki;
 mod process;
-mod state;
 pub mod stages;
+mod state;
 mod up;
 mod versions;
 

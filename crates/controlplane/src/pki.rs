@@ -5,8 +5,8 @@ use rcgen::{
     KeyPair, KeyUsagePurpose, SanType,
 };
 
-use crate::layout::write_file;
 use crate::Result;
+use crate::layout::write_file;
 
 /// The certificates and keys of one local control plane, as PEM text.
 #[derive(Debug, Clone)]
@@ -24,7 +24,11 @@ pub(crate) fn generate(dir: &Path) -> Result<Pki> {
     let mut ca = CertificateParams::default();
     ca.distinguished_name = dn("tack-local-ca", None);
     ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+    ca.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
     let ca_cert = ca.self_signed(&ca_key)?;
     let issuer = Issuer::from_params(&ca, &ca_key);
 
@@ -36,8 +40,12 @@ pub(crate) fn generate(dir: &Path) -> Result<Pki> {
         "kubernetes.default.svc".to_string(),
         "kubernetes.default.svc.cluster.local".to_string(),
     ])?;
-    server.subject_alt_names.push(SanType::IpAddress([127, 0, 0, 1].into()));
-    server.subject_alt_names.push(SanType::IpAddress([10, 96, 0, 1].into()));
+    server
+        .subject_alt_names
+        .push(SanType::IpAddress([127, 0, 0, 1].into()));
+    server
+        .subject_alt_names
+        .push(SanType::IpAddress([10, 96, 0, 1].into()));
     server.distinguished_name = dn("kube-apiserver", None);
     server.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
     let server_cert = server.signed_by(&server_key, &issuer)?;
@@ -50,7 +58,11 @@ pub(crate) fn generate(dir: &Path) -> Result<Pki> {
 
     let sa_key = KeyPair::generate()?;
 
-    let pki = Pki { ca_cert: ca_cert.pem(), admin_cert: admin_cert.pem(), admin_key: admin_key.serialize_pem() };
+    let pki = Pki {
+        ca_cert: ca_cert.pem(),
+        admin_cert: admin_cert.pem(),
+        admin_key: admin_key.serialize_pem(),
+    };
     write_file(&dir.join("ca.crt"), &pki.ca_cert)?;
     write_file(&dir.join("ca.key"), ca_key.serialize_pem())?;
     write_file(&dir.join("apiserver.crt"), server_cert.pem())?;
@@ -79,7 +91,16 @@ mod tests {
     fn writes_every_file_as_pem() {
         let dir = tempfile::tempdir().expect("tempdir");
         let pki = generate(dir.path()).expect("pki");
-        for f in ["ca.crt", "ca.key", "apiserver.crt", "apiserver.key", "admin.crt", "admin.key", "sa.key", "sa.pub"] {
+        for f in [
+            "ca.crt",
+            "ca.key",
+            "apiserver.crt",
+            "apiserver.key",
+            "admin.crt",
+            "admin.key",
+            "sa.key",
+            "sa.pub",
+        ] {
             let text = std::fs::read_to_string(dir.path().join(f)).expect(f);
             assert!(text.starts_with("-----BEGIN "), "{f} is not PEM");
         }

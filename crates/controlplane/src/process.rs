@@ -12,7 +12,9 @@ pub(crate) fn is_ours(pid: u32, binary: &Path) -> bool {
         return false;
     }
     match std::fs::read_link(format!("/proc/{pid}/exe")) {
-        Ok(exe) => exe == binary || exe.to_string_lossy().trim_end_matches(" (deleted)") == binary.to_string_lossy(),
+        Ok(exe) => {
+            exe == binary || exe.to_string_lossy().trim_end_matches(" (deleted)") == binary.to_string_lossy()
+        }
         Err(_) => false,
     }
 }
@@ -21,7 +23,10 @@ pub(crate) fn is_ours(pid: u32, binary: &Path) -> bool {
 pub(crate) fn alive(pid: u32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
         // The state is the first field after the parenthesised command name.
-        Ok(stat) => stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().next()).is_some_and(|s| s != "Z" && s != "X"),
+        Ok(stat) => stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().next())
+            .is_some_and(|s| s != "Z" && s != "X"),
         Err(_) => false,
     }
 }
@@ -59,7 +64,9 @@ pub(crate) fn port_in_use(port: u16) -> bool {
 /// A free loopback port chosen by the kernel, avoiding the ones in `taken`.
 pub(crate) fn free_port(taken: &[u16]) -> std::io::Result<u16> {
     loop {
-        let port = std::net::TcpListener::bind(("127.0.0.1", 0))?.local_addr()?.port();
+        let port = std::net::TcpListener::bind(("127.0.0.1", 0))?
+            .local_addr()?
+            .port();
         if !taken.contains(&port) {
             return Ok(port);
         }
@@ -76,7 +83,10 @@ mod tests {
         let exe = std::env::current_exe().expect("exe");
         assert!(is_ours(me, &exe));
         assert!(!is_ours(me, Path::new("/bin/not-this")));
-        let mut child = std::process::Command::new("sleep").arg("30").spawn().expect("sleep");
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .expect("sleep");
         let pid = child.id();
         assert!(alive(pid));
         let handle = std::thread::spawn(move || child.wait());

@@ -14,7 +14,13 @@ use crate::{Error, Result};
 pub const SIMULATE_LABEL: &str = "tack.dev/simulate";
 
 /// The stock stages used, in order.
-pub const STOCK: [&str; 5] = ["node-initialize", "node-heartbeat", "pod-ready", "pod-complete", "pod-delete"];
+pub const STOCK: [&str; 5] = [
+    "node-initialize",
+    "node-heartbeat",
+    "pod-ready",
+    "pod-complete",
+    "pod-delete",
+];
 
 /// tack's failure stages. `weight` makes them win over the weightless stock stages.
 pub const FAILURE_STAGES: &str = r#"apiVersion: kwok.x-k8s.io/v1alpha1
@@ -150,8 +156,11 @@ mod tests {
     fn assembles_stock_and_failure_stages() {
         let dir = tempfile::tempdir().expect("tempdir");
         for name in STOCK {
-            std::fs::write(dir.path().join(format!("{name}.yaml")), format!("kind: Stage\nmetadata:\n  name: {name}\n"))
-                .expect("write");
+            std::fs::write(
+                dir.path().join(format!("{name}.yaml")),
+                format!("kind: Stage\nmetadata:\n  name: {name}\n"),
+            )
+            .expect("write");
         }
         let all = assemble(dir.path()).expect("assemble");
         assert_eq!(all.matches("kind: Stage").count(), STOCK.len() + 2);

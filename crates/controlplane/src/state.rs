@@ -37,7 +37,10 @@ impl State {
         match std::fs::read(path) {
             Ok(bytes) => serde_json::from_slice(&bytes)
                 .map(Some)
-                .map_err(|source| Error::State { path: path.to_path_buf(), source }),
+                .map_err(|source| Error::State {
+                    path: path.to_path_buf(),
+                    source,
+                }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(Error::io("reading", path)(e)),
         }
@@ -45,7 +48,10 @@ impl State {
 
     /// Writes the state file.
     pub fn save(&self, path: &Path) -> Result<()> {
-        let text = serde_json::to_vec_pretty(self).map_err(|source| Error::State { path: path.to_path_buf(), source })?;
+        let text = serde_json::to_vec_pretty(self).map_err(|source| Error::State {
+            path: path.to_path_buf(),
+            source,
+        })?;
         write_file(path, text)
     }
 

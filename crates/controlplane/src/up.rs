@@ -9,7 +9,9 @@ use kube::config::{KubeConfigOptions, Kubeconfig};
 
 use crate::component::{self, Paths, Ports};
 use crate::layout::{tail, write_file};
-use crate::{BuildOutcome, Component, ComponentRecord, Error, Layout, Result, State, Versions, ensure_binaries};
+use crate::{
+    BuildOutcome, Component, ComponentRecord, Error, Layout, Result, State, Versions, ensure_binaries,
+};
 
 /// How to bring the control plane up.
 #[derive(Debug, Clone)]
@@ -24,7 +26,11 @@ pub struct UpOptions {
 
 impl Default for UpOptions {
     fn default() -> Self {
-        UpOptions { apiserver_port: None, nodes: 3, timeout: Duration::from_secs(120) }
+        UpOptions {
+            apiserver_port: None,
+            nodes: 3,
+            timeout: Duration::from_secs(120),
+        }
     }
 }
 
@@ -66,7 +72,10 @@ pub enum Status {
     /// Nothing recorded.
     Down,
     /// A recorded run, with each component's liveness and health.
-    Recorded { state: State, components: Vec<ComponentStatus> },
+    Recorded {
+        state: State,
+        components: Vec<ComponentStatus>,
+    },
 }
 
 impl Status {
@@ -90,7 +99,9 @@ pub struct LocalCluster {
 impl LocalCluster {
     /// A control plane at the default XDG locations for the pinned versions.
     pub fn from_env() -> Result<Self> {
-        Ok(LocalCluster { layout: Layout::default_for(&Versions::pinned())? })
+        Ok(LocalCluster {
+            layout: Layout::default_for(&Versions::pinned())?,
+        })
     }
 
     /// A control plane at explicit locations.
@@ -134,7 +145,10 @@ impl LocalCluster {
 
         if let Some(port) = opts.apiserver_port {
             if crate::process::port_in_use(port) {
-                return Err(Error::PortInUse { component: Component::KubeApiserver, port });
+                return Err(Error::PortInUse {
+                    component: Component::KubeApiserver,
+                    port,
+                });
             }
         }
         let build = ensure_binaries(&self.layout, &mut |line| progress(line))?;
@@ -151,9 +165,16 @@ impl LocalCluster {
         let scheduler_config = run.join("kube-scheduler.yaml");
         write_file(&scheduler_config, component::scheduler_config(&kubeconfig))?;
         let kwok_stages = run.join("kwok-stages.yaml");
-        write_file(&kwok_stages, crate::stages::assemble(&self.layout.stock_stages())?)?;
+        write_file(
+            &kwok_stages,
+            crate::stages::assemble(&self.layout.stock_stages())?,
+        )?;
 
-        let mut state = State { server: server.clone(), kubeconfig: kubeconfig.clone(), components: Vec::new() };
+        let mut state = State {
+            server: server.clone(),
+            kubeconfig: kubeconfig.clone(),
+            components: Vec::new(),
+        };
         let mut children: Vec<(Component, Child)> = Vec::new();
         let deadline = Instant::now() + opts.timeout;
         let pki_dir = self.layout.pki();
@@ -169,10 +190,15 @@ impl LocalCluster {
                 progress(&format!("starting {c}"));
                 let child = self.spawn(c, &ports, &paths, &mut state)?;
                 children.push((c, child));
-                self.wait_healthy(c, ports.of(c), deadline, opts.timeout, &mut children).await?;
+                self.wait_healthy(c, ports.of(c), deadline, opts.timeout, &mut children)
+                    .await?;
             }
-            progress(&format!("creating {} KWOK nodes and waiting until they are Ready", opts.nodes));
-            self.create_nodes(&kubeconfig, opts.nodes, deadline, opts.timeout).await
+            progress(&format!(
+                "creating {} KWOK nodes and waiting until they are Ready",
+                opts.nodes
+            ));
+            self.create_nodes(&kubeconfig, opts.nodes, deadline, opts.timeout)
+                .await
         }
         .await;
         if let Err(e) = result {
@@ -183,7 +209,13 @@ impl LocalCluster {
             let _ = std::fs::remove_file(self.layout.state_file());
             return Err(e);
         }
-        Ok(UpReport { state, already_running: false, cleaned_stale, built, elapsed: started_at.elapsed() })
+        Ok(UpReport {
+            state,
+            already_running: false,
+            cleaned_stale,
+            built,
+            elapsed: started_at.elapsed(),
+        })
     }
 
     fn lock(&self) -> Result<nix::fcntl::Flock<std::fs::File>> {
@@ -215,9 +247,19 @@ impl LocalCluster {
             // Its own process group: the control plane outlives the terminal's Ctrl-C after `up` returns.
             .process_group(0)
             .spawn()
-            .map_err(|source| Error::Spawn { component: c, binary: binary.clone(), source })?;
+            .map_err(|source| Error::Spawn {
+                component: c,
+                binary: binary.clone(),
+                source,
+            })?;
         // Recorded at once, so a run killed half-way leaves a state file the next `up` cleans.
-        state.components.push(ComponentRecord { component: c, pid: child.id(), port: ports.of(c), binary, log });
+        state.components.push(ComponentRecord {
+            component: c,
+            pid: child.id(),
+            port: ports.of(c),
+            binary,
+            log,
+        });
         state.save(&self.layout.state_file())?;
         Ok(child)
     }
@@ -237,14 +279,24 @@ impl LocalCluster {
             for (which, child) in children.iter_mut() {
                 if let Ok(Some(status)) = child.try_wait() {
                     let log = self.layout.log(which.binary());
-                    return Err(Error::Crashed { component: *which, status: status.to_string(), tail: tail(&log, 12), log });
+                    return Err(Error::Crashed {
+                        component: *which,
+                        status: status.to_string(),
+                        tail: tail(&log, 12),
+                        log,
+                    });
                 }
             }
             if probe(&client, &url).await {
                 return Ok(());
             }
             if Instant::now() >= deadline {
-                return Err(Error::NotReady { component: c, seconds: timeout.as_secs(), tail: tail(&log, 12), log });
+                return Err(Error::NotReady {
+                    component: c,
+                    seconds: timeout.as_secs(),
+                    tail: tail(&log, 12),
+                    log,
+                });
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -288,7 +340,9 @@ impl LocalCluster {
     /// Each recorded component's pid, port, liveness and health.
     pub async fn status(&self) -> Result<Status> {
         install_crypto_provider();
-        let Some(state) = State::load(&self.layout.state_file())? else { return Ok(Status::Down) };
+        let Some(state) = State::load(&self.layout.state_file())? else {
+            return Ok(Status::Down);
+        };
         let client = probe_client();
         let mut components = Vec::new();
         for r in &state.components {
@@ -320,7 +374,10 @@ impl LocalCluster {
             for r in state.components.iter().rev() {
                 if crate::process::is_ours(r.pid, &r.binary) {
                     if !crate::process::stop(r.pid, Duration::from_secs(10)) {
-                        return Err(Error::Unstoppable { component: r.component, pid: r.pid });
+                        return Err(Error::Unstoppable {
+                            component: r.component,
+                            pid: r.pid,
+                        });
                     }
                     stopped.push((r.component, r.pid));
                 }
@@ -381,14 +438,22 @@ fn probe_client() -> reqwest::Client {
 }
 
 async fn probe(client: &reqwest::Client, url: &str) -> bool {
-    client.get(url).send().await.is_ok_and(|r| r.status().is_success())
+    client
+        .get(url)
+        .send()
+        .await
+        .is_ok_and(|r| r.status().is_success())
 }
 
 async fn client_for(kubeconfig: &std::path::Path) -> Result<kube::Client> {
-    let err = |detail: String| Error::Kubeconfig { path: kubeconfig.to_path_buf(), detail };
+    let err = |detail: String| Error::Kubeconfig {
+        path: kubeconfig.to_path_buf(),
+        detail,
+    };
     let kc = Kubeconfig::read_from(kubeconfig).map_err(|e| err(e.to_string()))?;
-    let config =
-        kube::Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default()).await.map_err(|e| err(e.to_string()))?;
+    let config = kube::Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
+        .await
+        .map_err(|e| err(e.to_string()))?;
     Ok(kube::Client::try_from(config)?)
 }
 
@@ -399,12 +464,25 @@ fn fake_node(name: &str) -> Node {
         ("kubernetes.io/hostname", name),
         ("type", "kwok"),
     ];
-    let annotations = [("node.alpha.kubernetes.io/ttl", "0"), ("kwok.x-k8s.io/node", "fake")];
+    let annotations = [
+        ("node.alpha.kubernetes.io/ttl", "0"),
+        ("kwok.x-k8s.io/node", "fake"),
+    ];
     Node {
         metadata: ObjectMeta {
             name: Some(name.to_string()),
-            labels: Some(labels.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()),
-            annotations: Some(annotations.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()),
+            labels: Some(
+                labels
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            ),
+            annotations: Some(
+                annotations
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            ),
             ..Default::default()
         },
         ..Default::default()
@@ -418,9 +496,14 @@ pub(crate) fn node_ready(node: &Node) -> bool {
         .as_ref()
         .and_then(|s| s.conditions.as_ref())
         .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
-    let tainted = node.spec.as_ref().and_then(|s| s.taints.as_ref()).is_some_and(|ts| {
-        ts.iter().any(|t| t.key == "node.kubernetes.io/not-ready" || t.key == "node.kubernetes.io/unreachable")
-    });
+    let tainted = node
+        .spec
+        .as_ref()
+        .and_then(|s| s.taints.as_ref())
+        .is_some_and(|ts| {
+            ts.iter()
+                .any(|t| t.key == "node.kubernetes.io/not-ready" || t.key == "node.kubernetes.io/unreachable")
+        });
     ready && !tainted
 }
 
@@ -432,7 +515,14 @@ mod tests {
     fn ports_are_distinct_and_honour_a_fixed_apiserver_port() {
         let p = pick_ports(Some(6999)).expect("ports");
         assert_eq!(p.apiserver, 6999);
-        let all = [p.etcd_client, p.etcd_peer, p.apiserver, p.controller_manager, p.scheduler, p.kwok];
+        let all = [
+            p.etcd_client,
+            p.etcd_peer,
+            p.apiserver,
+            p.controller_manager,
+            p.scheduler,
+            p.kwok,
+        ];
         let mut dedup = all.to_vec();
         dedup.sort_unstable();
         dedup.dedup();

@@ -25,7 +25,11 @@ impl Versions {
                 .map(|(_, v)| v.trim().to_string())
                 .unwrap_or_default()
         };
-        Versions { kubernetes: get("KUBERNETES_VERSION"), etcd: get("ETCD_VERSION"), kwok: get("KWOK_VERSION") }
+        Versions {
+            kubernetes: get("KUBERNETES_VERSION"),
+            etcd: get("ETCD_VERSION"),
+            kwok: get("KWOK_VERSION"),
+        }
     }
 
     /// The cache key: one directory per combination of versions.
@@ -44,12 +48,22 @@ mod tests {
         assert!(v.kubernetes.starts_with("1.36."), "{v:?}");
         assert!(v.etcd.starts_with("3.6."), "{v:?}");
         assert!(v.kwok.starts_with("0.8."), "{v:?}");
-        assert_eq!(v.cache_key(), format!("k8s-{}_etcd-{}_kwok-{}", v.kubernetes, v.etcd, v.kwok));
+        assert_eq!(
+            v.cache_key(),
+            format!("k8s-{}_etcd-{}_kwok-{}", v.kubernetes, v.etcd, v.kwok)
+        );
     }
 
     #[test]
     fn parse_ignores_comments_and_spaces() {
         let v = Versions::parse("# c\nKUBERNETES_VERSION = 1.2.3\nETCD_VERSION=4\nKWOK_VERSION=5\n");
-        assert_eq!(v, Versions { kubernetes: "1.2.3".into(), etcd: "4".into(), kwok: "5".into() });
+        assert_eq!(
+            v,
+            Versions {
+                kubernetes: "1.2.3".into(),
+                etcd: "4".into(),
+                kwok: "5".into()
+            }
+        );
     }
 }

@@ -28,7 +28,10 @@ pub fn kubeconfig() -> Result<PathBuf> {
     let found = KUBECONFIG.get_or_init(|| {
         // A fresh thread with its own runtime: this may be called from inside any test's runtime.
         std::thread::spawn(|| {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())?;
             rt.block_on(find_or_start()).map_err(|e| format!("{e:#}"))
         })
         .join()
@@ -42,12 +45,18 @@ pub fn kubeconfig() -> Result<PathBuf> {
 
 async fn find_or_start() -> Result<PathBuf> {
     install_crypto_provider();
-    if let Some(path) = std::env::var_os("KUBECONFIG").filter(|v| !v.is_empty()).map(PathBuf::from) {
+    if let Some(path) = std::env::var_os("KUBECONFIG")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+    {
         let path = first_path(&path);
         if path.exists() && reachable(&path).await {
             return Ok(path);
         }
-        eprintln!("testkit: KUBECONFIG={} names no reachable cluster; starting the local control plane", path.display());
+        eprintln!(
+            "testkit: KUBECONFIG={} names no reachable cluster; starting the local control plane",
+            path.display()
+        );
     }
     let cluster = LocalCluster::from_env()?;
     let report = cluster
@@ -59,12 +68,16 @@ async fn find_or_start() -> Result<PathBuf> {
 
 /// `KUBECONFIG` may hold a list; the first entry holds the cluster.
 fn first_path(value: &Path) -> PathBuf {
-    std::env::split_paths(value.as_os_str()).next().unwrap_or_else(|| value.to_path_buf())
+    std::env::split_paths(value.as_os_str())
+        .next()
+        .unwrap_or_else(|| value.to_path_buf())
 }
 
 async fn reachable(path: &Path) -> bool {
     match client_from(path).await {
-        Ok(c) => tokio::time::timeout(Duration::from_secs(5), c.apiserver_version()).await.is_ok_and(|r| r.is_ok()),
+        Ok(c) => tokio::time::timeout(Duration::from_secs(5), c.apiserver_version())
+            .await
+            .is_ok_and(|r| r.is_ok()),
         Err(_) => false,
     }
 }
@@ -107,13 +120,19 @@ impl TestNamespace {
             },
             ..Default::default()
         };
-        namespaces.create(&PostParams::default(), &ns).await.with_context(|| format!("creating namespace {name}"))?;
+        namespaces
+            .create(&PostParams::default(), &ns)
+            .await
+            .with_context(|| format!("creating namespace {name}"))?;
         let this = TestNamespace { name, kubeconfig };
         let accounts: Api<ServiceAccount> = Api::namespaced(client.clone(), &this.name);
         let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
         while accounts.get_opt("default").await?.is_none() {
             if tokio::time::Instant::now() > deadline {
-                bail!("namespace {}: the default ServiceAccount did not appear within 30 s", this.name);
+                bail!(
+                    "namespace {}: the default ServiceAccount did not appear within 30 s",
+                    this.name
+                );
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -133,7 +152,9 @@ impl Drop for TestNamespace {
         // Deleting needs async calls; do them on a thread of their own so this works inside and
         // outside a runtime, and after a panic.
         let _ = std::thread::spawn(move || {
-            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+                return;
+            };
             rt.block_on(async move {
                 if let Ok(client) = client_from(&path).await {
                     let api: Api<Namespace> = Api::all(client);
@@ -150,7 +171,10 @@ impl Drop for TestNamespace {
 fn unique_suffix() -> String {
     use std::sync::atomic::{AtomicU32, Ordering};
     static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     format!("{:x}{:x}{n}", std::process::id() % 0xfff, nanos % 0xfffff)
 }
