@@ -141,12 +141,9 @@ mod tests {
     }
 
     fn which(tool: &str) -> Option<PathBuf> {
-        std::env::var_os("PATH")
-            .map(|p| {
-                std::env::split_paths(&p)
-                    .map(|d| d.join(tool))
-                    .find(|c| c.is_file())
-            })
-            .flatten()
+        let path = std::env::var_os("PATH")?;
+        std::env::split_paths(&path)
+            .map(|d| d.join(tool))
+            .find(|c| c.is_file())
     }
 }

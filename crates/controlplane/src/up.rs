@@ -143,13 +143,13 @@ impl LocalCluster {
             remove_dir(&self.layout.state)?;
         }
 
-        if let Some(port) = opts.apiserver_port {
-            if crate::process::port_in_use(port) {
-                return Err(Error::PortInUse {
-                    component: Component::KubeApiserver,
-                    port,
-                });
-            }
+        if let Some(port) = opts.apiserver_port
+            && crate::process::port_in_use(port)
+        {
+            return Err(Error::PortInUse {
+                component: Component::KubeApiserver,
+                port,
+            });
         }
         let build = ensure_binaries(&self.layout, &mut |line| progress(line))?;
         let built = matches!(build, BuildOutcome::Built(_));
