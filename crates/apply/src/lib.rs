@@ -1,0 +1,19 @@
+//! One-shot sync and live diff, driving [`tack_cluster`] with the pure decisions of [`tack_plan`].
+//!
+//! [`sync`]: plan (namespaces, waves, stages) → read the live objects and the inventory → skip unchanged
+//! objects → server-side dry run of everything that would change (nothing is written if any object is
+//! refused) → apply batch after batch, each batch concurrently (bounded) → wait for new CRDs to be
+//! Established before their custom resources → prune what left Git → write the inventory ConfigMap.
+//! [`diff`]: the same reading and comparison, printing masked unified diffs.
+//! [`wait_healthy`]: polls the applied objects until tack-health calls them all Healthy.
+
+mod inventory;
+mod live;
+mod sync;
+mod wait;
+
+pub use inventory::{INVENTORY_KEY, Inventory, inventory_name};
+pub use sync::{
+    Action, DiffEntry, DiffOptions, DiffReport, ObjectResult, SyncError, SyncOptions, SyncReport, diff, sync,
+};
+pub use wait::wait_healthy;

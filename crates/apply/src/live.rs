@@ -1,0 +1,92 @@
+//! Reading the live objects of a desired set: a LIST per (kind, namespace) when many objects share it,
+//! GETs otherwise, all concurrently (bounded).
+
+use std::collections::{BTreeMap, HashMap};
+
+use futures::{StreamExt, TryStreamExt, stream};
+use serde_json::Value;
+use tack_cluster::{Cluster, ClusterError, Kind};
+use tack_plan::ObjectId;
+
+/// From this many objects of one kind in one namespace on, one LIST is cheaper than GETs.
+const LIST_THRESHOLD: usize = 8;
+
+/// The live state of `wanted` (objects absent from the cluster, or of kinds it does not serve yet, are
+/// absent from the map).
+pub(crate) async fn fetch(
+    cluster: &Cluster,
+    wanted: &[(ObjectId, Option<Kind>)],
+    concurrency: usize,
+) -> Result<HashMap<ObjectId, Value>, ClusterError> {
+    let mut groups: BTreeMap<(String, String, String), (Kind, Vec<ObjectId>)> = BTreeMap::new();
+    for (id, kind) in wanted {
+        let Some(kind) = kind else { continue };
+        groups
+            .entry((id.group.clone(), id.kind.clone(), id.namespace.clone()))
+            .or_insert_with(|| (kind.clone(), Vec::new()))
+            .1
+            .push(id.clone());
+    }
+    let mut jobs: Vec<Job> = Vec::new();
+    for ((_, _, ns), (kind, ids)) in groups {
+        if ids.len() >= LIST_THRESHOLD {
+            jobs.push(Job::List {
+                kind,
+                namespace: ns,
+                ids,
+            });
+        } else {
+            for id in ids {
+                jobs.push(Job::Get {
+                    kind: kind.clone(),
+                    id,
+                });
+            }
+        }
+    }
+    let found: Vec<Vec<(ObjectId, Value)>> = stream::iter(jobs)
+        .map(|job| async move {
+            match job {
+                Job::Get { kind, id } => Ok::<_, ClusterError>(
+                    cluster
+                        .get(&kind, &id.namespace, &id.name)
+                        .await?
+                        .map(|v| vec![(id, v)])
+                        .unwrap_or_default(),
+                ),
+                Job::List { kind, namespace, ids } => {
+                    let wanted: std::collections::HashSet<&str> =
+                        ids.iter().map(|i| i.name.as_str()).collect();
+                    let ns = (!namespace.is_empty()).then_some(namespace.as_str());
+                    let items = cluster.list(&kind, ns).await?;
+                    Ok(items
+                        .into_iter()
+                        .filter_map(|o| {
+                            let id = ObjectId::of(&o)?;
+                            wanted.contains(id.name.as_str()).then_some((id, o))
+                        })
+                        .collect())
+                }
+            }
+        })
+        .buffer_unordered(concurrency.max(1))
+        .try_collect()
+        .await?;
+    let mut out = HashMap::new();
+    for (id, v) in found.into_iter().flatten() {
+        out.insert(id, v);
+    }
+    Ok(out)
+}
+
+enum Job {
+    Get {
+        kind: Kind,
+        id: ObjectId,
+    },
+    List {
+        kind: Kind,
+        namespace: String,
+        ids: Vec<ObjectId>,
+    },
+}

@@ -1,0 +1,360 @@
+//! One-shot sync against the local control plane: apply, no-op re-sync, prune, prune opt-out, dry run
+//! before the first write, CRD + custom resource in one sync, field-manager conflicts, diff.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use kube::api::{Api, DynamicObject, Patch, PatchParams};
+use serde_json::{Value, json};
+use tack_apply::{Action, DiffOptions, SyncError, SyncOptions, diff, sync, wait_healthy};
+use tack_cluster::Cluster;
+use tack_render::{PlainRenderer, RenderOptions, Renderer};
+use tack_testkit::TestNamespace;
+
+const GUESTBOOK: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../../shared/seed-examples/guestbook"
+);
+const OPERATOR: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../../shared/seed-examples/operator"
+);
+
+fn render(dir: &Path) -> Result<Vec<tack_render::Manifest>> {
+    Ok(PlainRenderer.render(dir, &RenderOptions::default())?)
+}
+
+async fn setup(prefix: &str) -> Result<(Cluster, TestNamespace)> {
+    tack_cluster::install_crypto_provider();
+    let client = tack_testkit::client().await?;
+    let ns = TestNamespace::new(&client, prefix).await?;
+    Ok((Cluster::from_client(client, "default"), ns))
+}
+
+fn copy_dir(from: &Path) -> Result<tempfile::TempDir> {
+    let dir = tempfile::tempdir()?;
+    for e in std::fs::read_dir(from)? {
+        let e = e?;
+        std::fs::copy(e.path(), dir.path().join(e.file_name()))?;
+    }
+    Ok(dir)
+}
+
+fn quiet(_: &str) {}
+
+async fn configmap(cluster: &Cluster, ns: &str, name: &str) -> Result<Option<Value>> {
+    let kind = cluster
+        .resolve("v1", "ConfigMap")
+        .await?
+        .context("ConfigMap kind")?;
+    Ok(cluster.get(&kind, ns, name).await?)
+}
+
+#[tokio::test]
+#[ignore = "needs the local control plane"]
+async fn guestbook_syncs_becomes_healthy_and_resync_is_a_noop() -> Result<()> {
+    let (cluster, ns) = setup("sync-guestbook").await?;
+    let opts = SyncOptions::new("guestbook", ns.name());
+    let report = sync(&cluster, render(Path::new(GUESTBOOK))?, &opts, &quiet).await?;
+    assert_eq!(report.count(Action::Created), 6, "{report:#?}");
+    let objects: Vec<_> = report
+        .results
+        .iter()
+        .map(|r| (r.id.clone(), r.api_version.clone()))
+        .collect();
+    wait_healthy(&cluster, &objects, Duration::from_secs(90), &quiet).await?;
+
+    let inv = configmap(&cluster, ns.name(), "tack-inventory-guestbook")
+        .await?
+        .context("inventory")?;
+    let lines: Vec<&str> = inv["data"]["objects"].as_str().unwrap_or("").lines().collect();
+    assert_eq!(lines.len(), 6);
+    assert!(
+        lines.contains(&format!("{}_frontend_apps_Deployment", ns.name()).as_str()),
+        "{lines:?}"
+    );
+    let mut sorted = lines.clone();
+    sorted.sort();
+    assert_eq!(lines, sorted);
+
+    let t = Instant::now();
+    let again = sync(&cluster, render(Path::new(GUESTBOOK))?, &opts, &quiet).await?;
+    assert_eq!(again.count(Action::Unchanged), 6, "{again:#?}");
+    assert!(
+        t.elapsed() < Duration::from_secs(5),
+        "no-op re-sync took {:?}",
+        t.elapsed()
+    );
+
+    let d = diff(
+        &cluster,
+        render(Path::new(GUESTBOOK))?,
+        &DiffOptions {
+            namespace: ns.name().into(),
+            ..Default::default()
+        },
+    )
+    .await?;
+    assert!(d.entries.is_empty(), "{:#?}", d.entries);
+    Ok(())
+}
+
+#[tokio::test]
+#[ignore = "needs the local control plane"]
+async fn removed_files_are_pruned_except_when_disabled() -> Result<()> {
+    let (cluster, ns) = setup("sync-prune").await?;
+    let dir = copy_dir(Path::new(GUESTBOOK))?;
+    let mut opts = SyncOptions::new("gb", ns.name());
+    sync(&cluster, render(dir.path())?, &opts, &quiet).await?;
+
+    // Opt one object out of pruning, in the cluster.
+    let svc: Api<DynamicObject> = Api::namespaced_with(
+        cluster.client().clone(),
+        ns.name(),
+        &cluster
+            .resolve("v1", "Service")
+            .await?
+            .context("Service")?
+            .resource,
+    );
+    svc.patch(
+        "redis-follower",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"annotations": {"tack.dev/prune": "disabled"}}})),
+    )
+    .await?;
+    std::fs::remove_file(dir.path().join("redis-follower-service.yaml"))?;
+    std::fs::remove_file(dir.path().join("redis-follower-deployment.yaml"))?;
+
+    // Without --prune nothing is deleted, and the inventory keeps them.
+    let r = sync(&cluster, render(dir.path())?, &opts, &quiet).await?;
+    assert_eq!(r.count(Action::PruneSkipped), 2, "{r:#?}");
+    opts.prune = true;
+    let r = sync(&cluster, render(dir.path())?, &opts, &quiet).await?;
+    assert_eq!(r.count(Action::Pruned), 1, "{r:#?}");
+    assert_eq!(r.count(Action::Kept), 1, "{r:#?}");
+    assert_eq!(r.count(Action::Unchanged), 4, "{r:#?}");
+
+    let deploy = cluster
+        .resolve("apps/v1", "Deployment")
+        .await?
+        .context("Deployment")?;
+    assert!(
+        cluster.get(&deploy, ns.name(), "redis-follower").await?.is_none(),
+        "pruned deployment still there"
+    );
+    assert!(
+        cluster.get(&deploy, ns.name(), "frontend").await?.is_some(),
+        "frontend was deleted"
+    );
+    let service = cluster.resolve("v1", "Service").await?.context("Service")?;
+    assert!(
+        cluster
+            .get(&service, ns.name(), "redis-follower")
+            .await?
+            .is_some(),
+        "prune-disabled service was deleted"
+    );
+    let inv = configmap(&cluster, ns.name(), "tack-inventory-gb")
+        .await?
+        .context("inventory")?;
+    assert_eq!(inv["data"]["objects"].as_str().unwrap_or("").lines().count(), 4);
+
+    // Another application's objects in the same namespace are never touched.
+    let other = copy_dir(Path::new(GUESTBOOK))?;
+    std::fs::remove_file(other.path().join("frontend-service.yaml"))?;
+    let r = sync(
+        &cluster,
+        render(other.path())?,
+        &SyncOptions {
+            prune: true,
+            ..SyncOptions::new("other", ns.name())
+        },
+        &quiet,
+    )
+    .await?;
+    assert_eq!(r.count(Action::Pruned), 0);
+    Ok(())
+}
+
+#[tokio::test]
+#[ignore = "needs the local control plane"]
+async fn an_invalid_object_means_nothing_is_applied() -> Result<()> {
+    let (cluster, ns) = setup("sync-invalid").await?;
+    let dir = tempfile::tempdir()?;
+    std::fs::write(
+        dir.path().join("a-config.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: good\ndata:\n  k: v\n",
+    )?;
+    std::fs::write(
+        dir.path().join("b-app.yaml"),
+        "# a comment\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: broken\nspec:\n  replicas: \"three\"\n  selector:\n    matchLabels: {app: x}\n  template:\n    metadata:\n      labels: {app: x}\n    spec:\n      containers:\n      - name: x\n        image: nginx\n",
+    )?;
+    let err = sync(
+        &cluster,
+        render(dir.path())?,
+        &SyncOptions::new("bad", ns.name()),
+        &quiet,
+    )
+    .await
+    .expect_err("must fail");
+    let text = err.to_string();
+    assert!(matches!(err, SyncError::DryRun { .. }), "{text}");
+    assert!(text.contains("nothing was applied"), "{text}");
+    assert!(
+        text.contains("b-app.yaml:2") && text.contains("Deployment/broken"),
+        "{text}"
+    );
+    assert!(
+        configmap(&cluster, ns.name(), "good").await?.is_none(),
+        "the valid object was applied"
+    );
+    assert!(
+        configmap(&cluster, ns.name(), "tack-inventory-bad")
+            .await?
+            .is_none()
+    );
+    Ok(())
+}
+
+#[tokio::test]
+#[ignore = "needs the local control plane"]
+async fn crd_and_custom_resource_in_one_sync() -> Result<()> {
+    let (cluster, ns) = setup("sync-operator").await?;
+    let opts = SyncOptions::new("operator", ns.name());
+    let r = sync(&cluster, render(Path::new(OPERATOR))?, &opts, &quiet).await?;
+    assert_eq!(
+        r.count(Action::Created) + r.count(Action::Configured) + r.count(Action::Unchanged),
+        2,
+        "{r:#?}"
+    );
+    let kind = cluster
+        .resolve("example.com/v1", "NginxConfig")
+        .await?
+        .context("NginxConfig served")?;
+    let cr = cluster
+        .get(&kind, ns.name(), "my-nginx")
+        .await?
+        .context("custom resource")?;
+    assert_eq!(cr["spec"]["staticContent"], "Welcome to Nginx!");
+    let again = sync(&cluster, render(Path::new(OPERATOR))?, &opts, &quiet).await?;
+    assert_eq!(again.count(Action::Unchanged), 2, "{again:#?}");
+    Ok(())
+}
+
+#[tokio::test]
+#[ignore = "needs the local control plane"]
+async fn conflicts_with_other_field_managers_are_reported_and_force_takes_over() -> Result<()> {
+    let (cluster, ns) = setup("sync-conflict").await?;
+    let dir = tempfile::tempdir()?;
+    let file = dir.path().join("cm.yaml");
+    std::fs::write(
+        &file,
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  mode: blue\n",
+    )?;
+    let mut opts = SyncOptions::new("conflict", ns.name());
+    sync(&cluster, render(dir.path())?, &opts, &quiet).await?;
+    // Someone else takes the field over.
+    let api: Api<DynamicObject> = Api::namespaced_with(
+        cluster.client().clone(),
+        ns.name(),
+        &cluster
+            .resolve("v1", "ConfigMap")
+            .await?
+            .context("ConfigMap")?
+            .resource,
+    );
+    api.patch(
+        "settings",
+        &PatchParams::apply("ops-team").force(),
+        &Patch::Apply(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings"}, "data": {"mode": "red"}})),
+    )
+    .await?;
+    std::fs::write(
+        &file,
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  mode: green\n",
+    )?;
+    let err = sync(&cluster, render(dir.path())?, &opts, &quiet)
+        .await
+        .expect_err("conflict");
+    let text = err.to_string();
+    assert!(
+        text.contains("\"ops-team\"") && text.contains(".data.mode") && text.contains("--force"),
+        "{text}"
+    );
+    assert!(text.contains("cm.yaml:1"), "{text}");
+    opts.force = true;
+    sync(&cluster, render(dir.path())?, &opts, &quiet).await?;
+    let cm = configmap(&cluster, ns.name(), "settings")
+        .await?
+        .context("configmap")?;
+    assert_eq!(cm["data"]["mode"], "green");
+    Ok(())
+}
+
+#[tokio::test]
+#[ignore = "needs the local control plane"]
+async fn diff_shows_changes_and_masks_secrets() -> Result<()> {
+    let (cluster, ns) = setup("sync-diff").await?;
+    let dir = tempfile::tempdir()?;
+    let secret = |v: &str| {
+        format!("apiVersion: v1\nkind: Secret\nmetadata:\n  name: creds\nstringData:\n  password: {v}\n")
+    };
+    std::fs::write(dir.path().join("secret.yaml"), secret("correct-horse-battery"))?;
+    std::fs::write(
+        dir.path().join("cm.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  a: \"1\"\n",
+    )?;
+    let dopts = DiffOptions {
+        namespace: ns.name().into(),
+        app: Some("d".into()),
+        ..Default::default()
+    };
+    let before = diff(&cluster, render(dir.path())?, &dopts).await?;
+    assert_eq!(before.entries.len(), 2);
+    sync(
+        &cluster,
+        render(dir.path())?,
+        &SyncOptions::new("d", ns.name()),
+        &quiet,
+    )
+    .await?;
+    assert!(
+        diff(&cluster, render(dir.path())?, &dopts)
+            .await?
+            .entries
+            .is_empty()
+    );
+
+    std::fs::write(dir.path().join("secret.yaml"), secret("staple-new-value"))?;
+    std::fs::write(
+        dir.path().join("cm.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata:\n  a: \"2\"\n",
+    )?;
+    let after = diff(&cluster, render(dir.path())?, &dopts).await?;
+    assert_eq!(after.entries.len(), 2);
+    let all: String = after.entries.iter().map(|e| e.text.clone()).collect();
+    for leaked in [
+        "correct-horse",
+        "staple-new",
+        "Y29ycmVjdC1ob3JzZS1iYXR0ZXJ5",
+        "c3RhcGxlLW5ldy12YWx1ZQ==",
+    ] {
+        assert!(!all.contains(leaked), "diff leaks {leaked}:\n{all}");
+    }
+    assert!(all.contains("++++++++"), "{all}");
+    assert!(all.contains("-  a: \"1\"\n+  a: \"2\""), "{all}");
+
+    // A file removed shows as a deletion when the application is named.
+    std::fs::remove_file(dir.path().join("cm.yaml"))?;
+    let gone = diff(&cluster, render(dir.path())?, &dopts).await?;
+    assert!(
+        gone.entries
+            .iter()
+            .any(|e| e.id.name == "c" && e.origin.is_none()),
+        "{:#?}",
+        gone.entries
+    );
+    Ok(())
+}
