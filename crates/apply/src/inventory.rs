@@ -57,10 +57,9 @@ impl Inventory {
 
     /// The ConfigMap to apply.
     pub fn to_configmap(&self, app: &str, namespace: &str) -> Value {
-        let mut text: String = self.ids.iter().map(|id| format!("{id}\n")).collect();
-        if text.is_empty() {
-            text = String::new();
-        }
+        let mut lines: Vec<String> = self.ids.iter().map(ToString::to_string).collect();
+        lines.sort();
+        let text: String = lines.into_iter().map(|l| l + "\n").collect();
         json!({
             "apiVersion": "v1",
             "kind": "ConfigMap",
