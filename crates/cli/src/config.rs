@@ -30,7 +30,9 @@ impl FromStr for Output {
             "text" => Ok(Output::Text),
             "yaml" => Ok(Output::Yaml),
             "json" => Ok(Output::Json),
-            other => Err(format!("`{other}` is not an output format; use text, yaml or json")),
+            other => Err(format!(
+                "`{other}` is not an output format; use text, yaml or json"
+            )),
         }
     }
 }
@@ -71,7 +73,9 @@ impl FromStr for LogLevel {
             "info" => Ok(LogLevel::Info),
             "debug" => Ok(LogLevel::Debug),
             "trace" => Ok(LogLevel::Trace),
-            other => Err(format!("`{other}` is not a log level; use error, warn, info, debug or trace")),
+            other => Err(format!(
+                "`{other}` is not a log level; use error, warn, info, debug or trace"
+            )),
         }
     }
 }
@@ -153,14 +157,15 @@ pub enum ConfigError {
     Read { path: PathBuf, source: std::io::Error },
     /// The file is not valid: unknown key, wrong type or bad YAML.
     #[error("{path}:{line}: {message}")]
-    Invalid { path: PathBuf, line: u64, message: String },
+    Invalid {
+        path: PathBuf,
+        line: u64,
+        message: String,
+    },
     /// A `TACK_*` variable holds an invalid value.
     #[error("environment variable {name}: {message}")]
     Env { name: &'static str, message: String },
 }
-
-/// Environment variables read by [`resolve`].
-pub const ENV_VARS: [&str; 5] = ["TACK_KUBECONFIG", "TACK_CONTEXT", "TACK_NAMESPACE", "TACK_OUTPUT", "TACK_LOG_LEVEL"];
 
 /// Parses configuration file text. `path` is only used in errors.
 pub fn parse_file(path: &Path, text: &str) -> Result<FileConfig, ConfigError> {
@@ -169,7 +174,11 @@ pub fn parse_file(path: &Path, text: &str) -> Result<FileConfig, ConfigError> {
     }
     serde_saphyr::from_str::<FileConfig>(text).map_err(|e| {
         let line = e.location().map(|l| l.line()).unwrap_or(0);
-        ConfigError::Invalid { path: path.to_path_buf(), line, message: clean_message(&e.to_string()) }
+        ConfigError::Invalid {
+            path: path.to_path_buf(),
+            line,
+            message: clean_message(&e.to_string()),
+        }
     })
 }
 
@@ -186,10 +195,15 @@ pub fn load(
     env: &dyn Fn(&str) -> Option<String>,
     flags: &FlagValues,
 ) -> Result<Settings, ConfigError> {
-    let path = config_flag.map(Path::to_path_buf).or_else(|| env("TACK_CONFIG").filter(|s| !s.is_empty()).map(PathBuf::from));
+    let path = config_flag
+        .map(Path::to_path_buf)
+        .or_else(|| env("TACK_CONFIG").filter(|s| !s.is_empty()).map(PathBuf::from));
     let file = match &path {
         Some(p) => {
-            let text = std::fs::read_to_string(p).map_err(|source| ConfigError::Read { path: p.clone(), source })?;
+            let text = std::fs::read_to_string(p).map_err(|source| ConfigError::Read {
+                path: p.clone(),
+                source,
+            })?;
             Some(parse_file(p, &text)?)
         }
         None => None,
@@ -224,10 +238,16 @@ pub fn resolve(
         s.namespace = Some(v);
     }
     if let Some(v) = var("TACK_OUTPUT") {
-        s.output = v.parse().map_err(|message| ConfigError::Env { name: "TACK_OUTPUT", message })?;
+        s.output = v.parse().map_err(|message| ConfigError::Env {
+            name: "TACK_OUTPUT",
+            message,
+        })?;
     }
     if let Some(v) = var("TACK_LOG_LEVEL") {
-        s.log_level = v.parse().map_err(|message| ConfigError::Env { name: "TACK_LOG_LEVEL", message })?;
+        s.log_level = v.parse().map_err(|message| ConfigError::Env {
+            name: "TACK_LOG_LEVEL",
+            message,
+        })?;
     }
     // flags
     if let Some(v) = &flags.kubeconfig {
@@ -255,7 +275,10 @@ mod tests {
     use super::*;
 
     fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         move |k| map.get(k).cloned()
     }
 
@@ -285,10 +308,18 @@ mod tests {
     #[test]
     fn environment_overrides_file() {
         let f = file("namespace: team-a\noutput: json\n");
-        let s = resolve(f, &env_of(&[("TACK_NAMESPACE", "team-b"), ("TACK_LOG_LEVEL", "warn")]), &FlagValues::default())
-            .expect("resolve");
+        let s = resolve(
+            f,
+            &env_of(&[("TACK_NAMESPACE", "team-b"), ("TACK_LOG_LEVEL", "warn")]),
+            &FlagValues::default(),
+        )
+        .expect("resolve");
         assert_eq!(s.namespace.as_deref(), Some("team-b"));
-        assert_eq!(s.output, Output::Json, "a key the environment does not set keeps the file's value");
+        assert_eq!(
+            s.output,
+            Output::Json,
+            "a key the environment does not set keeps the file's value"
+        );
         assert_eq!(s.log_level, LogLevel::Warn);
     }
 
@@ -296,30 +327,46 @@ mod tests {
     fn flags_override_everything() {
         let f = file("namespace: team-a\noutput: json\n");
         let env = env_of(&[("TACK_NAMESPACE", "team-b"), ("TACK_OUTPUT", "yaml")]);
-        let flags = FlagValues { namespace: Some("team-c".into()), ..Default::default() };
+        let flags = FlagValues {
+            namespace: Some("team-c".into()),
+            ..Default::default()
+        };
         let s = resolve(f, &env, &flags).expect("resolve");
         assert_eq!(s.namespace.as_deref(), Some("team-c"));
-        assert_eq!(s.output, Output::Yaml, "no flag given: the environment wins over the file");
+        assert_eq!(
+            s.output,
+            Output::Yaml,
+            "no flag given: the environment wins over the file"
+        );
     }
 
     #[test]
     fn empty_environment_values_are_ignored() {
-        let s = resolve(file("namespace: a\n"), &env_of(&[("TACK_NAMESPACE", "")]), &FlagValues::default())
-            .expect("resolve");
+        let s = resolve(
+            file("namespace: a\n"),
+            &env_of(&[("TACK_NAMESPACE", "")]),
+            &FlagValues::default(),
+        )
+        .expect("resolve");
         assert_eq!(s.namespace.as_deref(), Some("a"));
     }
 
     #[test]
     fn bad_environment_value_names_the_variable() {
-        let err = resolve(FileConfig::default(), &env_of(&[("TACK_OUTPUT", "xml")]), &FlagValues::default())
-            .expect_err("invalid");
+        let err = resolve(
+            FileConfig::default(),
+            &env_of(&[("TACK_OUTPUT", "xml")]),
+            &FlagValues::default(),
+        )
+        .expect_err("invalid");
         let msg = err.to_string();
         assert!(msg.contains("TACK_OUTPUT") && msg.contains("xml"), "{msg}");
     }
 
     #[test]
     fn unknown_key_names_key_file_and_line() {
-        let err = parse_file(Path::new("/etc/tack.yaml"), "namespace: a\n\nnamspace: b\n").expect_err("unknown key");
+        let err = parse_file(Path::new("/etc/tack.yaml"), "namespace: a\n\nnamspace: b\n")
+            .expect_err("unknown key");
         let msg = err.to_string();
         assert!(msg.starts_with("/etc/tack.yaml:3:"), "{msg}");
         assert!(msg.contains("namspace"), "{msg}");
@@ -348,8 +395,17 @@ mod tests {
         assert_eq!(s.namespace.as_deref(), Some("from-b"));
         assert_eq!(s.config_file.as_deref(), Some(b.as_path()));
         let s = load(Some(&a), &env, &FlagValues::default()).expect("load");
-        assert_eq!(s.namespace.as_deref(), Some("from-a"), "--config wins over $TACK_CONFIG");
-        let err = load(Some(&dir.path().join("missing.yaml")), &env, &FlagValues::default()).expect_err("missing");
+        assert_eq!(
+            s.namespace.as_deref(),
+            Some("from-a"),
+            "--config wins over $TACK_CONFIG"
+        );
+        let err = load(
+            Some(&dir.path().join("missing.yaml")),
+            &env,
+            &FlagValues::default(),
+        )
+        .expect_err("missing");
         assert!(err.to_string().contains("missing.yaml"), "{err}");
     }
 }

@@ -11,23 +11,36 @@ pub async fn run(_settings: &Settings) -> anyhow::Result<ExitCode> {
     println!("tack demo: step 1 of 1 — a real Kubernetes control plane on this machine");
     println!("  etcd, kube-apiserver, kube-controller-manager and kube-scheduler run on 127.0.0.1;");
     println!("  KWOK plays the nodes and kubelets, so pods become Running and Ready without containers.");
-    println!("  The first run builds the binaries from Go modules (many minutes); later runs take seconds.\n");
+    println!(
+        "  The first run builds the binaries from Go modules (many minutes); later runs take seconds.\n"
+    );
     let cluster = LocalCluster::from_env()?;
-    let args = DevUpArgs { apiserver_port: None, nodes: 3, timeout: std::time::Duration::from_secs(180) };
+    let args = DevUpArgs {
+        apiserver_port: None,
+        nodes: 3,
+        timeout: std::time::Duration::from_secs(180),
+    };
     let report = super::dev::up(&cluster, &args).await?;
     let kubeconfig = cluster.layout().kubeconfig();
     println!();
     if report.already_running {
-        println!("The local control plane was already running at {}.", report.state.server);
+        println!(
+            "The local control plane was already running at {}.",
+            report.state.server
+        );
     } else {
-        println!("The local control plane is up at {} ({:.1} s).", report.state.server, report.elapsed.as_secs_f64());
+        println!(
+            "The local control plane is up at {} ({:.1} s).",
+            report.state.server,
+            report.elapsed.as_secs_f64()
+        );
     }
     println!("\nTry it:");
     println!("  export KUBECONFIG={}", kubeconfig.display());
     println!("  kubectl get nodes                      # three KWOK nodes, Ready");
     println!("  kubectl create deployment web --image=nginx --replicas=3");
     println!("  kubectl get pods -o wide               # Running on kwok-node-*");
-    println!("  kubectl label pod <pod> tack.dev/simulate=crash   # only works at creation: put it in a pod template");
+    println!("  # a pod template labelled tack.dev/simulate: crash (or never-ready) makes its pods fail");
     println!("\n  tack dev status                        # components, pids, ports, health");
     println!("  tack dev down                          # stop everything");
     Ok(ExitCode::SUCCESS)
