@@ -160,12 +160,12 @@ fn merge_assoc(
     }) {
         return Ok(Merged::Keep(Value::Array(Vec::new())));
     }
-    // With every key given in every patch element, elements merge in place and new ones come
-    // first; otherwise (secondary keys missing) patch elements come first, in patch order.
-    let multi = keys.len() > 1
-        && pl
-            .iter()
-            .all(|e| keys.iter().all(|k| e.get(*k).is_some_and(|v| !v.is_null())));
+    // Several merge keys, all set on every destination element (Service ports with protocols):
+    // matching elements merge in place, new ones come first, and a patch element that gives
+    // only some keys but matches existing elements is dropped (what Kustomize v5.5.0 prints).
+    // Otherwise (secondary keys missing) patch elements come first, in patch order.
+    let full = |e: &Value| keys.iter().all(|k| e.get(*k).is_some_and(|v| !v.is_null()));
+    let multi = keys.len() > 1 && !dl.is_empty() && dl.iter().all(full);
     let mut result: Vec<Value> = Vec::new();
     let mut merged_in_place: Vec<(usize, Value)> = Vec::new();
     let mut handled = vec![false; dl.len()];
@@ -180,6 +180,9 @@ fn merge_assoc(
             .enumerate()
             .position(|(i, d)| !handled[i] && matches(d, keys, &vals));
         let is_delete = pe.as_object().is_some_and(|m| directive(m) == Some("delete"));
+        if multi && !full(pe) && pos.is_some() {
+            continue;
+        }
         if pe.as_object().is_some_and(|m| directive(m) == Some("replace")) {
             // An element-level `$patch: replace` is a no-op in Kustomize v5.5.0.
             continue;
