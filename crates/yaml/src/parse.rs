@@ -63,6 +63,7 @@ pub fn parse_documents_with(src: &str, file: &str, schema: Schema) -> Result<Vec
         peeked: None,
         anchors: HashMap::new(),
         schema,
+        alias_nodes: 0,
     };
     let mut docs = Vec::new();
     while let Some((ev, span)) = b.next_ev()? {
@@ -115,6 +116,19 @@ struct Builder<'a, 'i> {
     peeked: Option<(Event<'i>, Span)>,
     anchors: HashMap<usize, Value>,
     schema: Schema,
+    /// Nodes copied by alias expansion so far (bounded against "billion laughs" documents).
+    alias_nodes: usize,
+}
+
+/// At most this many nodes may be created by expanding aliases in one stream.
+const MAX_ALIAS_NODES: usize = 1_000_000;
+
+fn node_count(v: &Value) -> usize {
+    match v {
+        Value::Array(a) => 1 + a.iter().map(node_count).sum::<usize>(),
+        Value::Object(m) => 1 + m.values().map(node_count).sum::<usize>(),
+        _ => 1,
+    }
 }
 
 impl<'i> Builder<'_, 'i> {
@@ -201,11 +215,17 @@ impl<'i> Builder<'_, 'i> {
                 }
                 Ok(v)
             }
-            Event::Alias(id) => self
-                .anchors
-                .get(&id)
-                .cloned()
-                .ok_or_else(|| self.err(&span, "unknown anchor")),
+            Event::Alias(id) => {
+                let v = self
+                    .anchors
+                    .get(&id)
+                    .ok_or_else(|| self.err(&span, "unknown anchor"))?;
+                self.alias_nodes += node_count(v);
+                if self.alias_nodes > MAX_ALIAS_NODES {
+                    return Err(self.err(&span, "document contains excessive aliasing"));
+                }
+                Ok(v.clone())
+            }
             Event::SequenceStart(_, anchor, _) => {
                 let mut items = Vec::new();
                 loop {
@@ -701,6 +721,19 @@ mod tests {
             docs[0].value,
             json!({"a": {"k": 1}, "b": {"k": 1}, "c": {"k": 1, "j": 2}})
         );
+    }
+
+    #[test]
+    fn alias_bombs_are_rejected() {
+        let mut src = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..9 {
+            let p = i - 1;
+            src.push_str(&format!(
+                "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+            ));
+        }
+        let e = parse_documents(&src, "bomb.yaml").err();
+        assert!(e.is_some_and(|e| e.message.contains("excessive aliasing")));
     }
 
     #[test]
