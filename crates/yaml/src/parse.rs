@@ -64,6 +64,7 @@ pub fn parse_documents_with(src: &str, file: &str, schema: Schema) -> Result<Vec
         anchors: HashMap::new(),
         schema,
         alias_nodes: 0,
+        depth: 0,
     };
     let mut docs = Vec::new();
     while let Some((ev, span)) = b.next_ev()? {
@@ -118,7 +119,12 @@ struct Builder<'a, 'i> {
     schema: Schema,
     /// Nodes copied by alias expansion so far (bounded against "billion laughs" documents).
     alias_nodes: usize,
+    /// Current collection nesting.
+    depth: usize,
 }
+
+/// Deepest collection nesting accepted (far beyond any Kubernetes object).
+const MAX_DEPTH: usize = 256;
 
 /// At most this many nodes may be created by expanding aliases in one stream.
 const MAX_ALIAS_NODES: usize = 1_000_000;
@@ -170,6 +176,22 @@ impl<'i> Builder<'_, 'i> {
     }
 
     fn node(&mut self) -> Result<Value, ParseError> {
+        self.depth += 1;
+        let r = if self.depth > MAX_DEPTH {
+            Err(ParseError {
+                file: self.file.to_string(),
+                line: 0,
+                col: 0,
+                message: format!("document nested deeper than {MAX_DEPTH} levels"),
+            })
+        } else {
+            self.node_inner()
+        };
+        self.depth -= 1;
+        r
+    }
+
+    fn node_inner(&mut self) -> Result<Value, ParseError> {
         let Some((ev, span)) = self.next_ev()? else {
             return Err(ParseError {
                 file: self.file.to_string(),
@@ -721,6 +743,12 @@ mod tests {
             docs[0].value,
             json!({"a": {"k": 1}, "b": {"k": 1}, "c": {"k": 1, "j": 2}})
         );
+    }
+
+    #[test]
+    fn deep_nesting_is_rejected() {
+        let src = format!("{}1{}", "[".repeat(1000), "]".repeat(1000));
+        assert!(parse_documents(&src, "deep.yaml").is_err());
     }
 
     #[test]
