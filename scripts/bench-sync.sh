@@ -89,12 +89,14 @@ timeit() { local t0 t1; t0=$(date +%s.%N); "$@" >/dev/null; t1=$(date +%s.%N); p
 echo "kubectl apply --server-side (first apply)..." >&2
 k1=$(timeit "$KUBECTL" apply --server-side -n "$ns_kubectl" -f "$dir")
 echo "tack sync (first sync)..." >&2
-t1=$(timeit "$TACK_BIN" sync "$dir" --name bench -n "$ns_tack" --concurrency "$CONCURRENCY")
+t1=$(timeit "$TACK_BIN" sync "$dir" --name bench -n "$ns_tack" --concurrency "$CONCURRENCY" 2>"$dir.sync1.log")
 echo "kubectl apply --server-side (again, nothing changed)..." >&2
 k2=$(timeit "$KUBECTL" apply --server-side -n "$ns_kubectl" -f "$dir")
 echo "tack sync (again, nothing changed)..." >&2
-t2=$(timeit "$TACK_BIN" sync "$dir" --name bench -n "$ns_tack" --concurrency "$CONCURRENCY")
+t2=$(timeit "$TACK_BIN" sync "$dir" --name bench -n "$ns_tack" --concurrency "$CONCURRENCY" 2>"$dir.sync2.log")
 
+grep -h "plan:" "$dir.sync1.log" "$dir.sync2.log" >&2 || true
+rm -f "$dir.sync1.log" "$dir.sync2.log"
 n=$("$KUBECTL" get configmaps,deployments -n "$ns_tack" --no-headers 2>/dev/null | grep -vc kube-root-ca || true)
 echo "objects in $ns_tack: $n (ConfigMaps + Deployments, incl. the inventory)" >&2
 echo

@@ -59,11 +59,21 @@ pub(crate) async fn fetch(
                         ids.iter().map(|i| i.name.as_str()).collect();
                     let ns = (!namespace.is_empty()).then_some(namespace.as_str());
                     let items = cluster.list(&kind, ns).await?;
+                    // Items of a list carry no apiVersion/kind: take them from the request.
+                    let api_version = kind.resource.api_version.clone();
                     Ok(items
                         .into_iter()
-                        .filter_map(|o| {
-                            let id = ObjectId::of(&o)?;
-                            wanted.contains(id.name.as_str()).then_some((id, o))
+                        .filter_map(|mut o| {
+                            let name = o.pointer("/metadata/name")?.as_str()?.to_string();
+                            if !wanted.contains(name.as_str()) {
+                                return None;
+                            }
+                            let obj = o.as_object_mut()?;
+                            obj.insert("apiVersion".into(), Value::String(api_version.clone()));
+                            obj.insert("kind".into(), Value::String(kind.resource.kind.clone()));
+                            let id =
+                                ObjectId::new(&kind.resource.group, &kind.resource.kind, &namespace, &name);
+                            Some((id, o))
                         })
                         .collect())
                 }

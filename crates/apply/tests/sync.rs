@@ -358,3 +358,40 @@ async fn diff_shows_changes_and_masks_secrets() -> Result<()> {
     );
     Ok(())
 }
+
+#[tokio::test]
+#[ignore = "needs the local control plane"]
+async fn many_objects_of_one_kind_are_read_with_a_list_and_resync_is_a_noop() -> Result<()> {
+    let (cluster, ns) = setup("sync-many").await?;
+    let dir = tempfile::tempdir()?;
+    for i in 0..40 {
+        std::fs::write(
+            dir.path().join(format!("cm-{i:02}.yaml")),
+            format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-{i}\ndata:\n  i: \"{i}\"\n"),
+        )?;
+    }
+    let opts = SyncOptions {
+        prune: true,
+        ..SyncOptions::new("many", ns.name())
+    };
+    let first = sync(&cluster, render(dir.path())?, &opts, &quiet).await?;
+    assert_eq!(first.count(Action::Created), 40);
+    let again = sync(&cluster, render(dir.path())?, &opts, &quiet).await?;
+    assert_eq!(again.count(Action::Unchanged), 40, "{again:#?}");
+    std::fs::write(
+        dir.path().join("cm-07.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-7\ndata:\n  i: \"seven\"\n",
+    )?;
+    std::fs::remove_file(dir.path().join("cm-08.yaml"))?;
+    let changed = sync(&cluster, render(dir.path())?, &opts, &quiet).await?;
+    assert_eq!(
+        (
+            changed.count(Action::Configured),
+            changed.count(Action::Unchanged),
+            changed.count(Action::Pruned)
+        ),
+        (1, 38, 1),
+        "{changed:#?}"
+    );
+    Ok(())
+}
