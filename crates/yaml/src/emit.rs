@@ -164,6 +164,28 @@ impl Emitter {
     }
 
     fn block_mapping(&mut self, m: &serde_json::Map<String, Value>, indent: usize) {
+        if let Some(merge) = m.get("<<") {
+            // go-yaml v2 reads a `<<` key back as a merge key, even quoted: a map value is merged
+            // in (existing keys win), anything else disappears.
+            let mut merged = m.clone();
+            merged.remove("<<");
+            let sources: Vec<&serde_json::Map<String, Value>> = match merge {
+                Value::Object(o) => vec![o],
+                Value::Array(a) => a.iter().filter_map(Value::as_object).collect(),
+                _ => Vec::new(),
+            };
+            for src in sources {
+                for (k, v) in src {
+                    merged.entry(k.clone()).or_insert_with(|| v.clone());
+                }
+            }
+            if merged.is_empty() {
+                self.scalar_or_flow(&Value::Object(merged), indent, false);
+            } else {
+                self.block_mapping(&merged, indent);
+            }
+            return;
+        }
         let mut entries: Vec<(&String, &Value)> = m.iter().collect();
         // Maps are stored in byte order, which usually is go-yaml's order already.
         if !entries
