@@ -526,11 +526,17 @@ fn abbreviated_sha_of_a_tip_is_resolved_without_prior_fetch() {
     let daemon = GitDaemon::start(&e.srv);
     let r = Repository::new(&daemon.url("app"), &e.cache).expect("repository");
     // The tip of main, never fetched before.
-    let tip = r.checkout(&Revision::parse(&c3[..9])).expect("short sha of a branch tip");
+    let tip = r
+        .checkout(&Revision::parse(&c3[..9]))
+        .expect("short sha of a branch tip");
     assert_eq!(tip.commit, c3);
     assert_eq!(read(&tip.root, "a.yaml"), "a: 3\n");
     // The commit an annotated tag points to.
-    assert_eq!(r.resolve(&Revision::parse(&c1[..9])).expect("short sha of a tagged commit"), c1);
+    assert_eq!(
+        r.resolve(&Revision::parse(&c1[..9]))
+            .expect("short sha of a tagged commit"),
+        c1
+    );
     // Neither a tip nor fetched: a clear error.
     let err = r.resolve(&Revision::parse(&c2[..9])).expect_err("not a tip");
     assert!(matches!(err, Error::RevisionNotFound { .. }), "{err:?}");
