@@ -769,7 +769,7 @@ fn can_use_plain(s: &str) -> bool {
             if crate::parse::go_parse_int(&plain).is_some() {
                 return false;
             }
-            if crate::parse::is_yaml_style_float(&plain) && plain.parse::<f64>().is_ok() {
+            if crate::parse::is_yaml_style_float(&plain) && plain.parse::<f64>().is_ok_and(f64::is_finite) {
                 return false;
             }
             if let Some(rest) = plain.strip_prefix("0b").or_else(|| plain.strip_prefix("-0b"))
@@ -869,12 +869,11 @@ pub fn number_text(n: &Number) -> String {
     }
     let f = n.as_f64().unwrap_or(0.0);
     if f.is_finite() && f == f.trunc() && f.abs() < 1e21 {
-        // JSON prints it as an integer literal; go-yaml reads it back as an int if it fits.
-        if f.abs() < 9.2e18 {
-            return format!("{}", f as i64);
-        }
-        if (0.0..1.8e19).contains(&f) {
-            return format!("{}", f as u64);
+        // JSON prints it as an integer literal (shortest digits padded with zeros); go-yaml reads
+        // that back as an int if it fits.
+        let text = format!("{f}");
+        if text.parse::<i64>().is_ok() || text.parse::<u64>().is_ok() {
+            return if text == "-0" { "0".to_string() } else { text };
         }
     }
     go_format_g(f)
@@ -973,6 +972,10 @@ mod tests {
         assert_eq!(go_format_g(1e20), "1e+20");
         assert_eq!(go_format_g(0.5), "0.5");
         assert_eq!(go_format_g(123456.5), "123456.5");
+        let n = |f: f64| Number::from_f64(f).map(|n| number_text(&n)).unwrap_or_default();
+        assert_eq!(n(-9223372036854775808.0), "-9.223372036854776e+18");
+        assert_eq!(n(1e20), "1e+20");
+        assert_eq!(n(-0.0), "0");
     }
 
     #[test]
