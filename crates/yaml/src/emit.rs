@@ -758,7 +758,7 @@ fn can_use_plain(s: &str) -> bool {
     }
     let first = s.as_bytes()[0];
     match first {
-        b'.' if go_parse_float_any(s) => {
+        b'.' if go_parse_float_any(s) && format!("0{s}").parse::<f64>().is_ok_and(f64::is_finite) => {
             return false;
         }
         b'0'..=b'9' | b'+' | b'-' => {
