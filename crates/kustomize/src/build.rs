@@ -376,10 +376,8 @@ impl Ctx<'_> {
             )));
         }
         for d in &k.deprecated {
-            let w = kustomization::deprecation_warning(d);
-            if !self.warnings.contains(&w) {
-                self.warnings.push(w);
-            }
+            // kubectl prints them for every kustomization that uses the field.
+            self.warnings.push(kustomization::deprecation_warning(d));
         }
 
         // Resources.

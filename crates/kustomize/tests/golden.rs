@@ -1,5 +1,6 @@
 //! Golden test: every case under `tests/golden/cases/<case>/` is built and compared with the
-//! output `kubectl kustomize` produced for it (`expected.yaml`, byte for byte) or with its failure
+//! output `kubectl kustomize` produced for it (`expected.yaml`, byte for byte, and its deprecation
+//! warnings in `expected.warn`) or with its failure
 //! (`expected.err`: tack must fail too). Cases listed in `tests/golden/known-failures.txt` are
 //! expected to fail; a listed case that passes fails the run, so the list stays honest.
 //!
@@ -89,15 +90,20 @@ fn run_case(case: &Case, root: &Path) -> Result<(), String> {
     let case_dir = root.join(&case.name);
     let expected_yaml = std::fs::read_to_string(case_dir.join("expected.yaml")).ok();
     let expected_err = std::fs::read_to_string(case_dir.join("expected.err")).ok();
+    let expected_warn = std::fs::read_to_string(case_dir.join("expected.warn")).unwrap_or_default();
     let result = build(&DiskFs, &case.dir, &opts);
     match (result, expected_yaml, expected_err) {
         (Ok(out), Some(want), _) => {
             let got = out.to_yaml();
-            if got == want {
-                Ok(())
-            } else {
-                Err(format!("output differs\n{}", diff(&want, &got)))
+            if got != want {
+                return Err(format!("output differs\n{}", diff(&want, &got)));
             }
+            // Deprecation warnings, as kubectl printed them on stderr.
+            let warn: String = out.warnings.iter().map(|w| format!("{w}\n")).collect();
+            if warn != expected_warn {
+                return Err(format!("warnings differ\n{}", diff(&expected_warn, &warn)));
+            }
+            Ok(())
         }
         (Err(e), Some(_), _) => Err(format!("tack failed, kubectl succeeded: {e}")),
         (Err(_), None, Some(_)) => Ok(()),
