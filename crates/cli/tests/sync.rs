@@ -165,3 +165,53 @@ async fn sync_of_an_invalid_object_fails_naming_file_and_line_and_applies_nothin
     );
     Ok(())
 }
+
+#[test]
+fn render_from_a_git_repository() -> Result<()> {
+    let repo = tempfile::tempdir()?;
+    let app = repo.path().join("deploy/guestbook");
+    std::fs::create_dir_all(&app)?;
+    for e in std::fs::read_dir(GUESTBOOK)? {
+        let e = e?;
+        std::fs::copy(e.path(), app.join(e.file_name()))?;
+    }
+    let git = |args: &[&str]| -> Result<()> {
+        let st = Command::new("git")
+            .args([
+                "-c",
+                "user.name=t",
+                "-c",
+                "user.email=t@example.invalid",
+                "-c",
+                "init.defaultBranch=main",
+            ])
+            .args(args)
+            .current_dir(repo.path())
+            .status()?;
+        anyhow::ensure!(st.success(), "git {args:?} failed");
+        Ok(())
+    };
+    git(&["init", "-q"])?;
+    git(&["add", "."])?;
+    git(&["commit", "-qm", "guestbook"])?;
+    let cache = tempfile::tempdir()?;
+    let url = format!("file://{}", repo.path().display());
+    let out = Command::new(env!("CARGO_BIN_EXE_tack"))
+        .args([
+            "render",
+            "--repo",
+            &url,
+            "--revision",
+            "main",
+            "--path",
+            "deploy/guestbook",
+        ])
+        .env("XDG_CACHE_HOME", cache.path())
+        .output()?;
+    assert!(out.status.success(), "{}", text(&out));
+    let local = Command::new(env!("CARGO_BIN_EXE_tack"))
+        .args(["render", GUESTBOOK])
+        .output()?;
+    assert_eq!(String::from_utf8(out.stdout)?, String::from_utf8(local.stdout)?);
+    Ok(())
+}
