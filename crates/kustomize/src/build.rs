@@ -867,10 +867,28 @@ impl Ctx<'_> {
                     continue;
                 }
                 let old = r.cur_id();
+                // Kustomize keeps internal annotations on every object while it builds, so
+                // `metadata.annotations` always exists for JSON patches.
+                let added_annotations = r
+                    .obj
+                    .get("metadata")
+                    .is_none_or(|m| m.get("annotations").is_none());
+                if added_annotations {
+                    r.metadata_mut()
+                        .insert("annotations".into(), Value::Object(Map::new()));
+                }
                 let mut v = Value::Object(std::mem::take(&mut r.obj));
                 let out = crate::jsonpatch::apply(&mut v, &docs[0]);
                 if let Value::Object(m) = v {
                     r.obj = m;
+                }
+                if added_annotations
+                    && let Some(Value::Object(md)) = r.obj.get_mut("metadata")
+                    && md
+                        .get("annotations")
+                        .is_some_and(|a| a.as_object().is_some_and(Map::is_empty))
+                {
+                    md.remove("annotations");
                 }
                 out.map_err(|e| {
                     Error::msg(format!(
