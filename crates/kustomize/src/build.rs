@@ -162,13 +162,34 @@ fn utf8_text(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// Annotations Kustomize uses internally and never prints.
+fn is_internal_annotation(k: &str) -> bool {
+    k.starts_with("internal.config.kubernetes.io/")
+        || matches!(
+            k,
+            "config.kubernetes.io/path"
+                | "config.kubernetes.io/index"
+                | "config.k8s.io/id"
+                | "config.kubernetes.io/previousKinds"
+                | "config.kubernetes.io/previousNames"
+                | "config.kubernetes.io/previousNamespaces"
+                | "kustomize.config.k8s.io/needs-hash"
+                | "kustomize.config.k8s.io/behavior"
+        )
+}
+
+/// Removes internal annotations; an empty or null `annotations` field disappears, as in kubectl.
 fn strip_internal(obj: &mut Map<String, Value>) {
-    if let Some(Value::Object(md)) = obj.get_mut("metadata")
-        && let Some(Value::Object(a)) = md.get_mut("annotations")
-    {
-        a.remove("kustomize.config.k8s.io/needs-hash");
-        a.remove("kustomize.config.k8s.io/behavior");
-        if a.is_empty() {
+    if let Some(Value::Object(md)) = obj.get_mut("metadata") {
+        let empty = match md.get_mut("annotations") {
+            Some(Value::Object(a)) => {
+                a.retain(|k, _| !is_internal_annotation(k));
+                a.is_empty()
+            }
+            Some(Value::Null) => true,
+            _ => false,
+        };
+        if empty {
             md.remove("annotations");
         }
     }
