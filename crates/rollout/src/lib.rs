@@ -1,0 +1,411 @@
+//! Progressive delivery without I/O: Argo Rollouts compatible `Rollout` types and the canary and blue/green
+//! state machines.
+//!
+//! The controller observes the cluster (ReplicaSets of the Rollout, its AnalysisRuns), calls
+//! [`reconcile`] with the Rollout, the observations and the current time, and carries out the returned
+//! [`Decision`]: scale ReplicaSets, point Services at hashes, create AnalysisRuns, write the new status.
+//! User commands (`promote`, `abort`, `retry`, …) are status/spec edits, as in Argo Rollouts: see [`commands`].
+//!
+//! ```
+//! use tack_rollout::{Observed, ReplicaSetObservation, reconcile, spec::Rollout};
+//! let rollout: Rollout = serde_json::from_value(serde_json::json!({
+//!     "spec": {"replicas": 2, "template": {"spec": {"containers": [{"name": "a", "image": "a:1"}]}},
+//!              "strategy": {"canary": {"steps": [{"setWeight": 50}, {"pause": {}}]}}}
+//! })).expect("valid rollout");
+//! let now: jiff::Timestamp = "2026-01-01T00:00:00Z".parse().expect("time");
+//! let d = reconcile(&rollout, &Observed { replica_sets: vec![], analysis_runs: vec![], now }).expect("decision");
+//! // First deployment: the template becomes stable at once, with all replicas.
+//! assert_eq!(d.replica_sets[0].replicas, 2);
+//! assert_eq!(d.status.stable_rs.as_deref(), Some(d.pod_template_hash.as_str()));
+//! ```
+
+pub mod bluegreen;
+pub mod canary;
+pub mod commands;
+pub mod spec;
+mod util;
+
+use std::time::Duration;
+
+use jiff::Timestamp;
+use spec::{AnalysisRunArgument, AnalysisTemplateRef, RolloutCondition, RolloutStatus};
+
+pub use bluegreen::reconcile_blue_green;
+pub use canary::reconcile_canary;
+pub use util::{parse_duration_seconds, pod_template_hash, resolve_fenceposts, stable_hash};
+
+/// Label Argo Rollouts puts on ReplicaSets, pods and Service selectors.
+pub const POD_TEMPLATE_HASH_LABEL: &str = "rollouts-pod-template-hash";
+/// Annotation holding the time after which an old ReplicaSet is scaled to zero.
+pub const SCALE_DOWN_DEADLINE_ANNOTATION: &str = "argo-rollouts.argoproj.io/scale-down-deadline";
+
+/// Why a Rollout cannot be reconciled.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// Neither `strategy.canary` nor `strategy.blueGreen` is set (or the wrong one for the function called).
+    #[error("spec.strategy: {0}")]
+    Strategy(&'static str),
+    /// No pod template: the controller resolves `workloadRef` into `spec.template` before reconciling.
+    #[error("spec.template is missing (resolve spec.workloadRef into a template first)")]
+    NoTemplate,
+    /// A duration that cannot be parsed.
+    #[error("invalid duration {value:?}: {reason}")]
+    InvalidDuration {
+        /// The text as written.
+        value: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// Another invalid field.
+    #[error("invalid {field}: {reason}")]
+    InvalidField {
+        /// Field name.
+        field: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+/// One ReplicaSet of the Rollout as observed in the cluster.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplicaSetObservation {
+    /// Its `rollouts-pod-template-hash`.
+    pub pod_template_hash: String,
+    /// `spec.replicas`.
+    pub replicas: i32,
+    /// `status.readyReplicas`.
+    pub ready: i32,
+    /// `status.availableReplicas`.
+    pub available: i32,
+    /// Parsed [`SCALE_DOWN_DEADLINE_ANNOTATION`], when present.
+    pub scale_down_deadline: Option<Timestamp>,
+}
+
+/// Which part of the rollout an AnalysisRun belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum AnalysisKind {
+    /// An `analysis` canary step, by step index.
+    Step(usize),
+    /// `strategy.canary.analysis`.
+    Background,
+    /// `strategy.blueGreen.prePromotionAnalysis`.
+    PrePromotion,
+    /// `strategy.blueGreen.postPromotionAnalysis`.
+    PostPromotion,
+}
+
+/// AnalysisRun phases (Argo names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AnalysisPhase {
+    /// Created, no measurement yet.
+    Pending,
+    /// Measuring.
+    Running,
+    /// All metrics passed.
+    Successful,
+    /// A metric failed.
+    Failed,
+    /// A metric errored too often.
+    Error,
+    /// Neither success nor failure: a human decides.
+    Inconclusive,
+}
+
+impl AnalysisPhase {
+    /// The Argo spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "Pending",
+            Self::Running => "Running",
+            Self::Successful => "Successful",
+            Self::Failed => "Failed",
+            Self::Error => "Error",
+            Self::Inconclusive => "Inconclusive",
+        }
+    }
+}
+
+/// One AnalysisRun of the Rollout as observed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnalysisObservation {
+    /// What it gates.
+    pub kind: AnalysisKind,
+    /// Hash of the ReplicaSet it analyses.
+    pub pod_template_hash: String,
+    /// AnalysisRun name.
+    pub name: String,
+    /// Its phase.
+    pub phase: AnalysisPhase,
+    /// Its message (e.g. which metric failed and the measured value).
+    pub message: Option<String>,
+    /// `metadata.creationTimestamp`: runs created before `status.abortedAt` belong to an aborted attempt and
+    /// are ignored after `retry`.
+    pub created_at: Timestamp,
+}
+
+/// Everything the state machines read besides the Rollout itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Observed {
+    /// The Rollout's ReplicaSets.
+    pub replica_sets: Vec<ReplicaSetObservation>,
+    /// The Rollout's AnalysisRuns.
+    pub analysis_runs: Vec<AnalysisObservation>,
+    /// The current time.
+    pub now: Timestamp,
+}
+
+/// The role of a ReplicaSet in a decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// The stable (canary) or active (blue/green) version.
+    Stable,
+    /// The canary version.
+    Canary,
+    /// The blue/green preview version.
+    Preview,
+    /// An older version being scaled down.
+    Old,
+}
+
+/// Desired size of one ReplicaSet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DesiredReplicaSet {
+    /// Its `rollouts-pod-template-hash`.
+    pub pod_template_hash: String,
+    /// What it is.
+    pub role: Role,
+    /// Desired `spec.replicas`.
+    pub replicas: i32,
+    /// It does not exist yet: create it from the Rollout's template.
+    pub create: bool,
+}
+
+/// Something the controller does besides scaling and writing the status.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Create an AnalysisRun from these templates for this ReplicaSet.
+    CreateAnalysisRun {
+        /// What it gates.
+        kind: AnalysisKind,
+        /// Hash of the analysed ReplicaSet.
+        pod_template_hash: String,
+        /// Templates to merge.
+        templates: Vec<AnalysisTemplateRef>,
+        /// Arguments from the Rollout.
+        args: Vec<AnalysisRunArgument>,
+    },
+    /// Stop an AnalysisRun that is no longer needed (`spec.terminate: true`).
+    TerminateAnalysisRun {
+        /// Its name.
+        name: String,
+    },
+    /// Annotate the ReplicaSet with a scale-down deadline ([`SCALE_DOWN_DEADLINE_ANNOTATION`]).
+    SetScaleDownDeadline {
+        /// The ReplicaSet.
+        pod_template_hash: String,
+        /// When it may be scaled to zero.
+        at: Timestamp,
+    },
+    /// The update was aborted in this reconcile (for an event and a notification).
+    Aborted {
+        /// Why.
+        reason: String,
+    },
+    /// The update completed: this hash is now stable (for an event and a notification).
+    Completed {
+        /// The new stable hash.
+        pod_template_hash: String,
+    },
+}
+
+/// The outcome of one reconcile.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    /// Hash of the Rollout's current pod template.
+    pub pod_template_hash: String,
+    /// Desired size of every ReplicaSet that should have pods or still has some.
+    pub replica_sets: Vec<DesiredReplicaSet>,
+    /// Traffic percentage for the canary (blue/green: the preview before promotion, always 0 here).
+    pub canary_weight: i32,
+    /// Traffic percentage for the stable (active).
+    pub stable_weight: i32,
+    /// Service name → hash its selector must carry (`canaryService`, `stableService`, `activeService`, …).
+    pub services: Vec<(String, String)>,
+    /// The status to write.
+    pub status: RolloutStatus,
+    /// Other work.
+    pub actions: Vec<Action>,
+    /// Reconcile again after this long at the latest (pause durations, scale-down delays, deadlines).
+    pub requeue_after: Option<Duration>,
+}
+
+/// Dispatches on `spec.strategy`.
+pub fn reconcile(rollout: &spec::Rollout, observed: &Observed) -> Result<Decision, Error> {
+    let s = &rollout.spec.strategy;
+    match (&s.canary, &s.blue_green) {
+        (Some(_), None) => reconcile_canary(rollout, observed),
+        (None, Some(_)) => reconcile_blue_green(rollout, observed),
+        (Some(_), Some(_)) => Err(Error::Strategy("set either canary or blueGreen, not both")),
+        (None, None) => Err(Error::Strategy("one of canary or blueGreen is required")),
+    }
+}
+
+/// Pause condition reasons (Argo names).
+pub mod reasons {
+    /// A canary `pause` step.
+    pub const CANARY_PAUSE_STEP: &str = "CanaryPauseStep";
+    /// Blue/green waiting for promotion.
+    pub const BLUE_GREEN_PAUSE: &str = "BlueGreenPause";
+    /// An AnalysisRun ended Inconclusive.
+    pub const INCONCLUSIVE_ANALYSIS: &str = "InconclusiveAnalysisRun";
+}
+
+pub(crate) enum PauseOutcome {
+    Done,
+    Waiting,
+}
+
+pub(crate) struct Requeue(pub Option<Duration>);
+
+impl Requeue {
+    pub(crate) fn at(&mut self, now: Timestamp, at: Timestamp) {
+        let secs = at.as_second().saturating_sub(now.as_second()).max(1);
+        let d = Duration::from_secs(secs.unsigned_abs());
+        self.0 = Some(self.0.map_or(d, |old| old.min(d)));
+    }
+}
+
+pub(crate) fn add_seconds(t: Timestamp, secs: i64) -> Timestamp {
+    Timestamp::from_second(t.as_second().saturating_add(secs)).unwrap_or(Timestamp::MAX)
+}
+
+/// Desired replicas of an old ReplicaSet that waits `delay` seconds before going to zero.
+pub(crate) fn delayed_scale_down(
+    rs: &ReplicaSetObservation,
+    delay: i64,
+    now: Timestamp,
+    actions: &mut Vec<Action>,
+    requeue: &mut Requeue,
+) -> i32 {
+    if rs.replicas == 0 || delay <= 0 {
+        return 0;
+    }
+    match rs.scale_down_deadline {
+        Some(at) if now >= at => 0,
+        Some(at) => {
+            requeue.at(now, at);
+            rs.replicas
+        }
+        None => {
+            let at = add_seconds(now, delay);
+            actions.push(Action::SetScaleDownDeadline {
+                pod_template_hash: rs.pod_template_hash.clone(),
+                at,
+            });
+            requeue.at(now, at);
+            rs.replicas
+        }
+    }
+}
+
+/// Fills replicas/updated/ready/available from the observed ReplicaSets.
+pub(crate) fn count_replicas(status: &mut RolloutStatus, observed: &Observed, current_hash: &str) {
+    status.replicas = observed.replica_sets.iter().map(|r| r.replicas).sum();
+    status.ready_replicas = observed.replica_sets.iter().map(|r| r.ready).sum();
+    status.available_replicas = observed.replica_sets.iter().map(|r| r.available).sum();
+    status.updated_replicas = observed
+        .replica_sets
+        .iter()
+        .filter(|r| r.pod_template_hash == current_hash)
+        .map(|r| r.replicas)
+        .sum();
+}
+
+/// Updates the `Progressing` condition and tells whether the progress deadline has passed.
+///
+/// Progress is a change of step, of replica counts or of pod template since the previous status; while
+/// `waiting` is false (paused, aborted, nothing to wait for) the clock restarts.
+pub(crate) fn progress_deadline(
+    prev: &RolloutStatus,
+    status: &mut RolloutStatus,
+    waiting: bool,
+    deadline_seconds: i64,
+    now: Timestamp,
+    requeue: &mut Requeue,
+) -> bool {
+    let progressed = prev.current_step_index != status.current_step_index
+        || prev.current_pod_hash != status.current_pod_hash
+        || prev.replicas != status.replicas
+        || prev.updated_replicas != status.updated_replicas
+        || prev.ready_replicas != status.ready_replicas
+        || prev.available_replicas != status.available_replicas
+        || prev.stable_rs != status.stable_rs;
+    let pos = status.conditions.iter().position(|c| c.type_ == "Progressing");
+    let last = pos.and_then(|i| status.conditions[i].last_update_time);
+    let was_waiting = pos.is_some_and(|i| status.conditions[i].reason.as_deref() != Some("RolloutPaused"));
+    let since = match last {
+        Some(t) if !progressed && was_waiting && waiting => t,
+        _ => now,
+    };
+    let timed_out = waiting && now >= add_seconds(since, deadline_seconds);
+    let (st, reason, message) = if timed_out {
+        (
+            "False",
+            "ProgressDeadlineExceeded",
+            format!(
+                "ReplicaSet {:?} has timed out progressing.",
+                status.current_pod_hash.clone().unwrap_or_default()
+            ),
+        )
+    } else if waiting {
+        ("True", "ReplicaSetUpdated", "Rollout is progressing".to_string())
+    } else {
+        (
+            "Unknown",
+            "RolloutPaused",
+            "Rollout is not waiting for pods".to_string(),
+        )
+    };
+    if waiting && !timed_out {
+        requeue.at(now, add_seconds(since, deadline_seconds));
+    }
+    let cond = RolloutCondition {
+        type_: "Progressing".into(),
+        status: st.into(),
+        reason: Some(reason.into()),
+        message: Some(message),
+        last_update_time: Some(since),
+        last_transition_time: match pos {
+            Some(i) if status.conditions[i].status == st => status.conditions[i].last_transition_time,
+            _ => Some(now),
+        },
+    };
+    match pos {
+        Some(i) => status.conditions[i] = cond,
+        None => status.conditions.push(cond),
+    }
+    timed_out
+}
+
+/// The latest AnalysisRun of `kind` for `hash`, ignoring runs of an attempt that was aborted before a retry.
+pub(crate) fn find_run<'a>(
+    observed: &'a Observed,
+    status: &RolloutStatus,
+    kind: AnalysisKind,
+    hash: &str,
+) -> Option<&'a AnalysisObservation> {
+    observed
+        .analysis_runs
+        .iter()
+        .filter(|r| r.kind == kind && r.pod_template_hash == hash)
+        .filter(|r| status.abort || status.aborted_at.is_none_or(|a| r.created_at > a))
+        .max_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.name.cmp(&b.name)))
+}
+
+pub(crate) fn run_ref(run: &AnalysisObservation) -> spec::AnalysisRunStatusRef {
+    spec::AnalysisRunStatusRef {
+        name: run.name.clone(),
+        status: run.phase.as_str().to_string(),
+        message: run.message.clone(),
+    }
+}

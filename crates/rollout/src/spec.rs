@@ -1,0 +1,460 @@
+//! `argoproj.io/v1alpha1` `Rollout` with Argo Rollouts' field names.
+//!
+//! Every struct is `camelCase`, every field defaults, and unknown fields are ignored on input, so manifests written
+//! for Argo Rollouts parse unchanged. Parts tack does not interpret (pod template, selector, experiment steps,
+//! header routes, …) are kept as [`serde_json::Value`].
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// An integer or a string such as `"25%"` (Kubernetes `IntOrString`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum IntOrString {
+    /// A plain number.
+    Int(i64),
+    /// A string, usually a percentage (`"25%"`) or a duration (`"48h"`).
+    String(String),
+}
+
+/// A whole `Rollout` object.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Rollout {
+    /// `argoproj.io/v1alpha1`.
+    pub api_version: String,
+    /// `Rollout`.
+    pub kind: String,
+    /// Object metadata, kept as JSON.
+    pub metadata: Value,
+    /// What the user asks for.
+    pub spec: RolloutSpec,
+    /// What the controller reports.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<RolloutStatus>,
+}
+
+/// `Rollout.spec`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct RolloutSpec {
+    /// Desired pods; Argo's default is 1.
+    pub replicas: Option<i32>,
+    /// Label selector (kept as JSON).
+    pub selector: Option<Value>,
+    /// Pod template (kept as JSON).
+    pub template: Option<Value>,
+    /// A Deployment whose pod template the Rollout uses instead of `template`.
+    pub workload_ref: Option<WorkloadRef>,
+    /// Old ReplicaSets kept for rollback (Argo's default 10).
+    pub revision_history_limit: Option<i32>,
+    /// Seconds a pod must be ready before it counts as available.
+    pub min_ready_seconds: i32,
+    /// Seconds without progress before the Rollout is Degraded (default 600).
+    pub progress_deadline_seconds: Option<i32>,
+    /// Abort the update when the progress deadline passes.
+    pub progress_deadline_abort: bool,
+    /// Paused by the user.
+    pub paused: bool,
+    /// Restart all pods created before this time.
+    pub restart_at: Option<Timestamp>,
+    /// Canary or blue/green.
+    pub strategy: RolloutStrategy,
+    /// Rollout-level analysis history limits (kept as JSON).
+    pub analysis: Option<Value>,
+    /// `rollbackWindow {revisions}` (kept as JSON).
+    pub rollback_window: Option<Value>,
+}
+
+/// `spec.workloadRef`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct WorkloadRef {
+    /// `apps/v1`.
+    pub api_version: String,
+    /// `Deployment`.
+    pub kind: String,
+    /// Name of the referenced workload.
+    pub name: String,
+    /// `never`, `onsuccess` or `progressively`.
+    pub scale_down: Option<String>,
+}
+
+/// `spec.strategy`: exactly one of the two is expected.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct RolloutStrategy {
+    /// Canary strategy.
+    pub canary: Option<CanaryStrategy>,
+    /// Blue/green strategy.
+    pub blue_green: Option<BlueGreenStrategy>,
+}
+
+/// `spec.strategy.canary`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct CanaryStrategy {
+    /// Steps, run in order.
+    pub steps: Vec<CanaryStep>,
+    /// Service whose selector tracks the canary ReplicaSet.
+    pub canary_service: Option<String>,
+    /// Service whose selector tracks the stable ReplicaSet.
+    pub stable_service: Option<String>,
+    /// Pods above `replicas` allowed during the update (default `25%`, rounded up).
+    pub max_surge: Option<IntOrString>,
+    /// Pods below `replicas` allowed during the update (default `25%`, rounded down).
+    pub max_unavailable: Option<IntOrString>,
+    /// Traffic routers.
+    pub traffic_routing: Option<TrafficRouting>,
+    /// Background analysis, running during the whole update.
+    pub analysis: Option<RolloutAnalysisBackground>,
+    /// Delay before the canary is scaled down after an abort (default 30).
+    pub abort_scale_down_delay_seconds: Option<i32>,
+    /// Delay before the old stable is scaled down after promotion (default 30 with traffic routing).
+    pub scale_down_delay_seconds: Option<i32>,
+    /// Limit of old ReplicaSets kept up while their scale-down delay runs.
+    pub scale_down_delay_revision_limit: Option<i32>,
+    /// Minimum pods per ReplicaSet with traffic routing.
+    pub min_pods_per_replica_set: Option<i32>,
+    /// Scale the stable down as traffic moves away from it.
+    pub dynamic_stable_scale: bool,
+    /// Metadata added to canary pods (kept as JSON).
+    pub canary_metadata: Option<Value>,
+    /// Metadata added to stable pods (kept as JSON).
+    pub stable_metadata: Option<Value>,
+    /// Ping-pong services (kept as JSON).
+    pub ping_pong: Option<Value>,
+    /// Anti-affinity (kept as JSON).
+    pub anti_affinity: Option<Value>,
+}
+
+/// One canary step: exactly one field is set.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct CanaryStep {
+    /// Percentage of traffic (or of replicas without traffic routing) sent to the canary.
+    pub set_weight: Option<i32>,
+    /// Wait, for a duration or until promoted.
+    pub pause: Option<RolloutPause>,
+    /// Canary replica count independent of traffic weight (traffic routing only).
+    pub set_canary_scale: Option<SetCanaryScale>,
+    /// Inline analysis, blocking the step until it ends.
+    pub analysis: Option<RolloutAnalysis>,
+    /// Experiment step (not interpreted yet).
+    pub experiment: Option<Value>,
+    /// Header route step (not interpreted yet).
+    pub set_header_route: Option<Value>,
+    /// Mirror route step (not interpreted yet).
+    pub set_mirror_route: Option<Value>,
+    /// Step plugin (not interpreted yet).
+    pub plugin: Option<Value>,
+}
+
+/// `pause: {duration}`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct RolloutPause {
+    /// Seconds (number) or a Go duration (`"48h"`, `"1h30m"`); absent = until promoted.
+    pub duration: Option<IntOrString>,
+}
+
+/// `setCanaryScale`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct SetCanaryScale {
+    /// Absolute canary replicas.
+    pub replicas: Option<i32>,
+    /// Canary replicas as a percentage of `spec.replicas`.
+    pub weight: Option<i32>,
+    /// Back to replicas that follow the traffic weight.
+    pub match_traffic_weight: bool,
+}
+
+/// An analysis reference (step, pre/post promotion).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct RolloutAnalysis {
+    /// Templates merged into one AnalysisRun.
+    pub templates: Vec<AnalysisTemplateRef>,
+    /// Arguments passed to the templates.
+    pub args: Vec<AnalysisRunArgument>,
+    /// Metrics run in dry-run mode (kept as JSON).
+    pub dry_run: Vec<Value>,
+    /// Retention of measurements (kept as JSON).
+    pub measurement_retention: Vec<Value>,
+}
+
+/// Background analysis: an analysis plus the step it starts at.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct RolloutAnalysisBackground {
+    /// Templates merged into one AnalysisRun.
+    pub templates: Vec<AnalysisTemplateRef>,
+    /// Arguments passed to the templates.
+    pub args: Vec<AnalysisRunArgument>,
+    /// Metrics run in dry-run mode (kept as JSON).
+    pub dry_run: Vec<Value>,
+    /// Step index at which the background analysis starts (default 0).
+    pub starting_step: Option<i32>,
+}
+
+/// `templates[]` entry.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct AnalysisTemplateRef {
+    /// Name of the AnalysisTemplate or ClusterAnalysisTemplate.
+    pub template_name: String,
+    /// True for a ClusterAnalysisTemplate.
+    pub cluster_scope: bool,
+}
+
+/// `args[]` entry.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct AnalysisRunArgument {
+    /// Argument name.
+    pub name: String,
+    /// Literal value.
+    pub value: Option<String>,
+    /// `valueFrom {podTemplateHashValue: Stable|Latest, fieldRef {fieldPath}}` (kept as JSON).
+    pub value_from: Option<Value>,
+}
+
+/// `trafficRouting`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct TrafficRouting {
+    /// NGINX Ingress.
+    pub nginx: Option<NginxTrafficRouting>,
+    /// Istio VirtualService.
+    pub istio: Option<IstioTrafficRouting>,
+    /// Traffic router plugins, e.g. `argoproj-labs/gatewayAPI: {httpRoute, namespace}`.
+    pub plugins: BTreeMap<String, Value>,
+    /// Upper bound of weights (default 100).
+    pub max_traffic_weight: Option<i32>,
+    /// Managed routes (kept as JSON).
+    pub managed_routes: Vec<Value>,
+    /// Other routers (kept as JSON, not interpreted).
+    pub alb: Option<Value>,
+    /// SMI (kept as JSON, not interpreted).
+    pub smi: Option<Value>,
+    /// Traefik (kept as JSON, not interpreted).
+    pub traefik: Option<Value>,
+}
+
+/// `trafficRouting.nginx`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct NginxTrafficRouting {
+    /// The Ingress pointing at the stable Service.
+    pub stable_ingress: Option<String>,
+    /// Several stable Ingresses.
+    pub stable_ingresses: Vec<String>,
+    /// Annotation prefix (default `nginx.ingress.kubernetes.io`).
+    pub annotation_prefix: Option<String>,
+    /// Extra annotations on the canary Ingress (`canary-by-header`, …).
+    pub additional_ingress_annotations: BTreeMap<String, String>,
+    /// Annotations copied onto the canary Ingress.
+    pub canary_ingress_annotations: BTreeMap<String, String>,
+}
+
+/// `trafficRouting.istio`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct IstioTrafficRouting {
+    /// The VirtualService whose routes get weights.
+    pub virtual_service: Option<IstioVirtualService>,
+    /// Several VirtualServices.
+    pub virtual_services: Vec<IstioVirtualService>,
+    /// Subset-based routing (kept as JSON).
+    pub destination_rule: Option<Value>,
+}
+
+/// `istio.virtualService`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct IstioVirtualService {
+    /// VirtualService name.
+    pub name: String,
+    /// HTTP route names to update.
+    pub routes: Vec<String>,
+}
+
+/// `spec.strategy.blueGreen`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct BlueGreenStrategy {
+    /// Service that receives production traffic.
+    pub active_service: String,
+    /// Service that selects the new version before promotion.
+    pub preview_service: Option<String>,
+    /// Promote without a user action (default true).
+    pub auto_promotion_enabled: Option<bool>,
+    /// Seconds to wait before promoting automatically.
+    pub auto_promotion_seconds: Option<i32>,
+    /// Replicas of the preview ReplicaSet before promotion (default `spec.replicas`).
+    pub preview_replica_count: Option<i32>,
+    /// Delay before the old active ReplicaSet is scaled down (default 30).
+    pub scale_down_delay_seconds: Option<i32>,
+    /// Limit of old ReplicaSets kept up while their delay runs.
+    pub scale_down_delay_revision_limit: Option<i32>,
+    /// Delay before the preview is scaled down after an abort (default 30).
+    pub abort_scale_down_delay_seconds: Option<i32>,
+    /// Analysis before the active Service switches.
+    pub pre_promotion_analysis: Option<RolloutAnalysis>,
+    /// Analysis after the active Service switched.
+    pub post_promotion_analysis: Option<RolloutAnalysis>,
+    /// Unavailable pods allowed (kept for compatibility).
+    pub max_unavailable: Option<IntOrString>,
+    /// Metadata added to active pods (kept as JSON).
+    pub active_metadata: Option<Value>,
+    /// Metadata added to preview pods (kept as JSON).
+    pub preview_metadata: Option<Value>,
+    /// Anti-affinity (kept as JSON).
+    pub anti_affinity: Option<Value>,
+}
+
+/// `Rollout.status`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct RolloutStatus {
+    /// `Healthy`, `Progressing`, `Paused` or `Degraded`.
+    pub phase: Option<String>,
+    /// Why the phase is what it is.
+    pub message: Option<String>,
+    /// Hash of the current pod template.
+    pub current_pod_hash: Option<String>,
+    /// Hash of the stable ReplicaSet.
+    #[serde(rename = "stableRS")]
+    pub stable_rs: Option<String>,
+    /// Index of the current canary step.
+    pub current_step_index: Option<i32>,
+    /// Hash of the canary steps (a change restarts the steps).
+    pub current_step_hash: Option<String>,
+    /// Why the Rollout is paused.
+    pub pause_conditions: Vec<PauseCondition>,
+    /// The controller paused the Rollout.
+    pub controller_pause: bool,
+    /// The update was aborted.
+    pub abort: bool,
+    /// When the update was aborted.
+    pub aborted_at: Option<Timestamp>,
+    /// Skip the remaining steps.
+    pub promote_full: bool,
+    /// Canary status.
+    pub canary: CanaryStatus,
+    /// Blue/green status.
+    pub blue_green: BlueGreenStatus,
+    /// Pods of all ReplicaSets.
+    pub replicas: i32,
+    /// Pods of the current ReplicaSet.
+    pub updated_replicas: i32,
+    /// Ready pods.
+    pub ready_replicas: i32,
+    /// Available pods.
+    pub available_replicas: i32,
+    /// Generation observed (a string in Argo Rollouts).
+    pub observed_generation: Option<String>,
+    /// Conditions (`Progressing`, `Available`, `Completed`, `Paused`, …).
+    pub conditions: Vec<RolloutCondition>,
+    /// Label selector string for the scale subresource.
+    pub selector: Option<String>,
+}
+
+/// `status.pauseConditions[]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct PauseCondition {
+    /// `CanaryPauseStep`, `BlueGreenPause`, `InconclusiveAnalysisRun`, …
+    pub reason: String,
+    /// When the pause began.
+    pub start_time: Option<Timestamp>,
+}
+
+/// `status.canary`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct CanaryStatus {
+    /// Traffic weights (set with traffic routing).
+    pub weights: Option<TrafficWeights>,
+    /// The AnalysisRun of the current step.
+    pub current_step_analysis_run_status: Option<AnalysisRunStatusRef>,
+    /// The background AnalysisRun.
+    pub current_background_analysis_run_status: Option<AnalysisRunStatusRef>,
+}
+
+/// `status.canary.weights`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct TrafficWeights {
+    /// Canary destination.
+    pub canary: WeightDestination,
+    /// Stable destination.
+    pub stable: WeightDestination,
+    /// Other destinations (experiments).
+    pub additional: Vec<WeightDestination>,
+    /// Whether the weights were verified in the data plane.
+    pub verified: Option<bool>,
+}
+
+/// One weighted destination.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct WeightDestination {
+    /// Percentage of traffic.
+    pub weight: i32,
+    /// Hash of the ReplicaSet behind it.
+    pub pod_template_hash: Option<String>,
+    /// Service name.
+    pub service_name: Option<String>,
+}
+
+/// A reference to an AnalysisRun with its phase.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct AnalysisRunStatusRef {
+    /// AnalysisRun name.
+    pub name: String,
+    /// Its phase.
+    pub status: String,
+    /// Its message.
+    pub message: Option<String>,
+}
+
+/// `status.blueGreen`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct BlueGreenStatus {
+    /// Hash selected by the active Service.
+    pub active_selector: Option<String>,
+    /// Hash selected by the preview Service.
+    pub preview_selector: Option<String>,
+    /// The preview was scaled to full size before promotion.
+    pub scale_up_preview_check_point: bool,
+    /// Pre-promotion AnalysisRun.
+    pub pre_promotion_analysis_run_status: Option<AnalysisRunStatusRef>,
+    /// Post-promotion AnalysisRun.
+    pub post_promotion_analysis_run_status: Option<AnalysisRunStatusRef>,
+}
+
+/// `status.conditions[]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct RolloutCondition {
+    /// `Progressing`, `Available`, `Completed`, `Paused`, `Healthy`, …
+    #[serde(rename = "type")]
+    pub type_: String,
+    /// `True`, `False` or `Unknown`.
+    pub status: String,
+    /// Machine-readable reason.
+    pub reason: Option<String>,
+    /// Human-readable message.
+    pub message: Option<String>,
+    /// Last time the condition was updated (progress for `Progressing`).
+    pub last_update_time: Option<Timestamp>,
+    /// Last time the status changed.
+    pub last_transition_time: Option<Timestamp>,
+}

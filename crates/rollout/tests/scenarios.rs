@@ -1,0 +1,563 @@
+//! Scenarios over the seed manifests, with a small simulated cluster: ReplicaSets take the desired sizes and
+//! their pods become available unless their hash is marked bad.
+
+use std::collections::BTreeSet;
+
+use jiff::Timestamp;
+use serde_json::json;
+use tack_rollout::spec::Rollout;
+use tack_rollout::{
+    Action, AnalysisKind, AnalysisObservation, AnalysisPhase, Decision, Observed, ReplicaSetObservation,
+    Role, commands, reconcile,
+};
+
+const SEED: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../../shared/seed-examples/rollouts"
+);
+
+fn seed(path: &str) -> Rollout {
+    let text = std::fs::read_to_string(format!("{SEED}/{path}")).expect("seed file readable");
+    serde_saphyr::from_str(&text).expect("seed parses as a Rollout")
+}
+
+fn t0() -> Timestamp {
+    "2026-03-01T12:00:00Z".parse().expect("timestamp")
+}
+
+fn set_image(r: &mut Rollout, image: &str) {
+    let t = r.spec.template.as_mut().expect("template");
+    t["spec"]["containers"][0]["image"] = json!(image);
+}
+
+struct Sim {
+    rollout: Rollout,
+    rss: Vec<ReplicaSetObservation>,
+    runs: Vec<AnalysisObservation>,
+    now: Timestamp,
+    bad: BTreeSet<String>,
+}
+
+impl Sim {
+    fn new(rollout: Rollout) -> Self {
+        Sim {
+            rollout,
+            rss: Vec::new(),
+            runs: Vec::new(),
+            now: t0(),
+            bad: BTreeSet::new(),
+        }
+    }
+
+    fn observed(&self) -> Observed {
+        Observed {
+            replica_sets: self.rss.clone(),
+            analysis_runs: self.runs.clone(),
+            now: self.now,
+        }
+    }
+
+    fn step(&mut self) -> Decision {
+        let d = reconcile(&self.rollout, &self.observed()).expect("reconcile");
+        self.rollout.status = Some(d.status.clone());
+        for want in &d.replica_sets {
+            let ok = !self.bad.contains(&want.pod_template_hash);
+            match self
+                .rss
+                .iter_mut()
+                .find(|r| r.pod_template_hash == want.pod_template_hash)
+            {
+                Some(r) => {
+                    r.replicas = want.replicas;
+                    r.ready = if ok { want.replicas } else { 0 };
+                    r.available = r.ready;
+                }
+                None => self.rss.push(ReplicaSetObservation {
+                    pod_template_hash: want.pod_template_hash.clone(),
+                    replicas: want.replicas,
+                    ready: if ok { want.replicas } else { 0 },
+                    available: if ok { want.replicas } else { 0 },
+                    scale_down_deadline: None,
+                }),
+            }
+        }
+        for a in &d.actions {
+            if let Action::SetScaleDownDeadline {
+                pod_template_hash,
+                at,
+            } = a
+                && let Some(r) = self
+                    .rss
+                    .iter_mut()
+                    .find(|r| &r.pod_template_hash == pod_template_hash)
+            {
+                r.scale_down_deadline = Some(*at);
+            }
+        }
+        d
+    }
+
+    /// Reconciles until nothing changes any more.
+    fn settle(&mut self) -> Decision {
+        let mut last = self.step();
+        for _ in 0..30 {
+            let before = (self.rss.clone(), self.rollout.status.clone());
+            let d = self.step();
+            if before == (self.rss.clone(), self.rollout.status.clone()) {
+                return d;
+            }
+            last = d;
+        }
+        panic!("did not settle: {last:#?}");
+    }
+
+    fn replicas(&self, hash: &str) -> i32 {
+        self.rss
+            .iter()
+            .find(|r| r.pod_template_hash == hash)
+            .map_or(0, |r| r.replicas)
+    }
+
+    fn advance(&mut self, secs: i64) {
+        self.now = Timestamp::from_second(self.now.as_second() + secs).expect("time");
+    }
+}
+
+#[test]
+fn seed_files_parse() {
+    let c = seed("canary/canary-rollout.yaml");
+    assert_eq!(c.kind, "Rollout");
+    assert_eq!(c.api_version, "argoproj.io/v1alpha1");
+    assert_eq!(c.spec.replicas, Some(4));
+    let steps = &c.spec.strategy.canary.as_ref().expect("canary").steps;
+    assert_eq!(steps.len(), 4);
+    assert_eq!(steps[0].set_weight, Some(20));
+    assert_eq!(
+        steps[1].pause.as_ref().and_then(|p| p.duration.clone()),
+        Some(tack_rollout::spec::IntOrString::String("48h".into()))
+    );
+    let e = seed("canary/example-rollout.yaml");
+    assert_eq!(e.spec.replicas, Some(3));
+    let b = seed("bluegreen/blue-green-rollout.yaml");
+    let bg = b.spec.strategy.blue_green.as_ref().expect("blueGreen");
+    assert_eq!(bg.active_service, "myapp-active");
+    assert_eq!(bg.preview_service.as_deref(), Some("myapp-preview"));
+    assert_eq!(bg.auto_promotion_enabled, Some(false));
+}
+
+#[test]
+fn unknown_fields_are_tolerated_and_status_names_match_argo() {
+    let r: Rollout = serde_json::from_value(json!({
+        "apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "metadata": {"name": "x"},
+        "spec": {"someFutureField": 1, "strategy": {"canary": {"steps": [{"setWeight": 5, "newKind": {}}],
+            "trafficRouting": {"nginx": {"stableIngress": "web"}, "plugins": {"argoproj-labs/gatewayAPI": {"httpRoute": "r"}}}}}},
+        "status": {"stableRS": "abc", "currentStepIndex": 2, "pauseConditions": [{"reason": "CanaryPauseStep", "startTime": "2026-01-01T00:00:00Z"}],
+            "canary": {"weights": {"canary": {"weight": 20, "podTemplateHash": "h"}, "stable": {"weight": 80}}}, "observedGeneration": "3"}
+    }))
+    .expect("parses");
+    let st = r.status.as_ref().expect("status");
+    assert_eq!(st.stable_rs.as_deref(), Some("abc"));
+    assert_eq!(st.canary.weights.as_ref().map(|w| w.canary.weight), Some(20));
+    let back = serde_json::to_value(&r).expect("serializes");
+    assert_eq!(back["status"]["stableRS"], "abc");
+    assert_eq!(
+        back["spec"]["strategy"]["canary"]["trafficRouting"]["nginx"]["stableIngress"],
+        "web"
+    );
+}
+
+#[test]
+fn seed_canary_20_then_50_then_full() {
+    let mut r = seed("canary/canary-rollout.yaml");
+    set_image(&mut r, "myapp:old-version");
+    let mut sim = Sim::new(r);
+    let d = sim.settle();
+    let old = d.pod_template_hash.clone();
+    assert_eq!(d.status.phase.as_deref(), Some("Healthy"));
+    assert_eq!(sim.replicas(&old), 4);
+
+    // The image change of the seed.
+    set_image(&mut sim.rollout, "myapp:new-version");
+    let d = sim.settle();
+    let new = d.pod_template_hash.clone();
+    assert_ne!(new, old);
+    assert_eq!(sim.replicas(&new), 1, "canary holds 1 of 4");
+    assert_eq!(sim.replicas(&old), 3);
+    assert_eq!(d.canary_weight, 20);
+    let st = &d.status;
+    assert_eq!(st.phase.as_deref(), Some("Paused"));
+    assert_eq!(st.current_step_index, Some(1));
+    assert_eq!(st.pause_conditions[0].reason, "CanaryPauseStep");
+    assert_eq!(st.pause_conditions[0].start_time, Some(t0()));
+    assert_eq!(st.stable_rs.as_deref(), Some(old.as_str()));
+    assert_eq!(st.updated_replicas, 1);
+    assert_eq!(d.requeue_after, Some(std::time::Duration::from_secs(48 * 3600)));
+
+    // An hour later it is still paused.
+    sim.advance(3600);
+    assert_eq!(sim.settle().status.current_step_index, Some(1));
+
+    commands::promote(&mut sim.rollout);
+    let d = sim.settle();
+    assert_eq!(d.canary_weight, 50);
+    assert_eq!((sim.replicas(&new), sim.replicas(&old)), (2, 2));
+    assert_eq!(d.status.current_step_index, Some(3));
+    assert_eq!(d.status.phase.as_deref(), Some("Paused"));
+
+    commands::promote_full(&mut sim.rollout);
+    let d = sim.settle();
+    assert_eq!(d.status.stable_rs.as_deref(), Some(new.as_str()));
+    assert_eq!(
+        d.status.phase.as_deref(),
+        Some("Healthy"),
+        "{:?}",
+        d.status.message
+    );
+    assert_eq!(d.status.current_step_index, Some(4));
+    assert!(!d.status.promote_full);
+    assert_eq!((sim.replicas(&new), sim.replicas(&old)), (4, 0));
+    assert_eq!(d.canary_weight, 0);
+    assert_eq!(d.stable_weight, 100);
+}
+
+#[test]
+fn timed_pause_ends_by_itself() {
+    let mut r = seed("canary/example-rollout.yaml");
+    set_image(&mut r, "a:1");
+    let mut sim = Sim::new(r);
+    sim.settle();
+    set_image(&mut sim.rollout, "a:2");
+    let d = sim.settle();
+    assert_eq!(d.status.phase.as_deref(), Some("Paused"));
+    sim.advance(3599);
+    assert_eq!(sim.settle().status.phase.as_deref(), Some("Paused"));
+    sim.advance(1);
+    let d = sim.settle();
+    assert_eq!(d.status.phase.as_deref(), Some("Healthy"));
+    assert_eq!(sim.replicas(&d.pod_template_hash), 3);
+    assert!(d.status.pause_conditions.is_empty());
+}
+
+#[test]
+fn abort_returns_everything_to_stable_and_retry_restarts() {
+    let mut r = seed("canary/canary-rollout.yaml");
+    set_image(&mut r, "a:1");
+    let mut sim = Sim::new(r);
+    let old = sim.settle().pod_template_hash;
+    set_image(&mut sim.rollout, "a:2");
+    let new = sim.settle().pod_template_hash;
+    commands::promote(&mut sim.rollout);
+    sim.settle();
+    assert_eq!(sim.replicas(&new), 2);
+
+    commands::abort(&mut sim.rollout);
+    let first = sim.step();
+    assert_eq!(first.canary_weight, 0);
+    assert!(first.actions.iter().any(|a| matches!(a, Action::Aborted { .. })));
+    let d = sim.settle();
+    assert_eq!(d.status.phase.as_deref(), Some("Degraded"));
+    assert!(
+        d.status
+            .message
+            .as_deref()
+            .unwrap_or("")
+            .starts_with("RolloutAborted")
+    );
+    assert_eq!(d.status.aborted_at, Some(t0()));
+    assert_eq!((sim.replicas(&new), sim.replicas(&old)), (0, 4));
+
+    commands::retry(&mut sim.rollout);
+    let d = sim.settle();
+    assert_eq!(d.status.phase.as_deref(), Some("Paused"));
+    assert_eq!(d.status.current_step_index, Some(1));
+    assert_eq!((sim.replicas(&new), sim.replicas(&old)), (1, 3));
+}
+
+fn with_analysis_step() -> Rollout {
+    serde_json::from_value(json!({
+        "apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "metadata": {"name": "web"},
+        "spec": {"replicas": 5, "template": {"spec": {"containers": [{"name": "web", "image": "web:1"}]}},
+            "strategy": {"canary": {"steps": [
+                {"setWeight": 20},
+                {"analysis": {"templates": [{"templateName": "success-rate"}], "args": [{"name": "service", "value": "web"}]}},
+                {"setWeight": 60}, {"pause": {}}]}}}
+    }))
+    .expect("rollout")
+}
+
+#[test]
+fn failed_analysis_aborts() {
+    let mut sim = Sim::new(with_analysis_step());
+    let old = sim.settle().pod_template_hash;
+    set_image(&mut sim.rollout, "web:2");
+    let d = sim.settle();
+    let new = d.pod_template_hash.clone();
+    assert_eq!(d.status.current_step_index, Some(1));
+    assert_eq!(d.status.phase.as_deref(), Some("Progressing"));
+    let create = d.actions.iter().find_map(|a| match a {
+        Action::CreateAnalysisRun {
+            kind,
+            templates,
+            args,
+            ..
+        } => Some((*kind, templates.clone(), args.clone())),
+        _ => None,
+    });
+    let (kind, templates, args) = create.expect("an AnalysisRun is requested");
+    assert_eq!(kind, AnalysisKind::Step(1));
+    assert_eq!(templates[0].template_name, "success-rate");
+    assert_eq!(args[0].value.as_deref(), Some("web"));
+
+    sim.runs.push(AnalysisObservation {
+        kind,
+        pod_template_hash: new.clone(),
+        name: "web-run-1".into(),
+        phase: AnalysisPhase::Running,
+        message: None,
+        created_at: sim.now,
+    });
+    let d = sim.settle();
+    assert!(
+        !d.actions
+            .iter()
+            .any(|a| matches!(a, Action::CreateAnalysisRun { .. }))
+    );
+    assert_eq!(
+        d.status
+            .canary
+            .current_step_analysis_run_status
+            .as_ref()
+            .map(|r| r.status.as_str()),
+        Some("Running")
+    );
+
+    sim.advance(60);
+    sim.runs[0].phase = AnalysisPhase::Failed;
+    sim.runs[0].message = Some("metric \"success-rate\" assessed Failed: result 0.42".into());
+    let d = sim.settle();
+    assert_eq!(d.status.phase.as_deref(), Some("Degraded"));
+    let msg = d.status.message.clone().unwrap_or_default();
+    assert!(msg.contains("web-run-1") && msg.contains("0.42"), "{msg}");
+    assert_eq!((sim.replicas(&new), sim.replicas(&old)), (0, 5));
+
+    // retry ignores the run of the aborted attempt and asks for a new one.
+    sim.advance(60);
+    commands::retry(&mut sim.rollout);
+    let d = sim.settle();
+    assert!(!d.status.abort);
+    assert!(
+        d.actions
+            .iter()
+            .any(|a| matches!(a, Action::CreateAnalysisRun { .. }))
+    );
+    sim.runs.push(AnalysisObservation {
+        kind,
+        pod_template_hash: new.clone(),
+        name: "web-run-2".into(),
+        phase: AnalysisPhase::Successful,
+        message: None,
+        created_at: sim.now,
+    });
+    let d = sim.settle();
+    assert_eq!(d.status.current_step_index, Some(3));
+    assert_eq!(d.canary_weight, 60);
+    assert_eq!(sim.replicas(&new), 3);
+}
+
+#[test]
+fn never_ready_canary_passes_the_progress_deadline() {
+    for abort in [false, true] {
+        let mut r = with_analysis_step();
+        r.spec.progress_deadline_seconds = Some(60);
+        r.spec.progress_deadline_abort = abort;
+        let mut sim = Sim::new(r);
+        let old = sim.settle().pod_template_hash;
+        set_image(&mut sim.rollout, "web:crashing");
+        let new = tack_rollout::pod_template_hash(sim.rollout.spec.template.as_ref().expect("template"));
+        sim.bad.insert(new.clone());
+        let d = sim.settle();
+        assert_eq!(d.status.phase.as_deref(), Some("Progressing"));
+        sim.advance(59);
+        assert_eq!(sim.settle().status.phase.as_deref(), Some("Progressing"));
+        sim.advance(1);
+        let d = sim.settle();
+        assert_eq!(d.status.phase.as_deref(), Some("Degraded"));
+        let msg = d.status.message.clone().unwrap_or_default();
+        assert_eq!(d.status.abort, abort, "{msg}");
+        if abort {
+            assert!(msg.contains("timed out"), "{msg}");
+            assert_eq!((sim.replicas(&new), sim.replicas(&old)), (0, 5));
+        } else {
+            assert!(msg.starts_with("ProgressDeadlineExceeded"), "{msg}");
+            assert_eq!(sim.replicas(&new), 1);
+        }
+    }
+}
+
+#[test]
+fn traffic_routing_weights_and_delayed_scale_downs() {
+    let mut r: Rollout = serde_json::from_value(json!({
+        "spec": {"replicas": 4, "template": {"spec": {"containers": [{"name": "web", "image": "web:1"}]}},
+            "strategy": {"canary": {"canaryService": "web-canary", "stableService": "web-stable",
+                "trafficRouting": {"nginx": {"stableIngress": "web"}},
+                "steps": [{"setWeight": 10}, {"pause": {}}, {"setCanaryScale": {"replicas": 4}}, {"setWeight": 30}, {"pause": {}}]}}}
+    }))
+    .expect("rollout");
+    r.spec.replicas = Some(4);
+    let mut sim = Sim::new(r);
+    let old = sim.settle().pod_template_hash;
+    set_image(&mut sim.rollout, "web:2");
+    let d = sim.settle();
+    let new = d.pod_template_hash.clone();
+    let w = d
+        .status
+        .canary
+        .weights
+        .clone()
+        .expect("weights with traffic routing");
+    assert_eq!((w.canary.weight, w.stable.weight), (10, 90));
+    assert_eq!(w.canary.pod_template_hash.as_deref(), Some(new.as_str()));
+    assert_eq!(
+        (sim.replicas(&new), sim.replicas(&old)),
+        (1, 4),
+        "stable keeps all replicas"
+    );
+    assert!(d.services.contains(&("web-canary".into(), new.clone())));
+    assert!(d.services.contains(&("web-stable".into(), old.clone())));
+
+    commands::promote(&mut sim.rollout);
+    let d = sim.settle();
+    assert_eq!(d.canary_weight, 30);
+    assert_eq!(sim.replicas(&new), 4, "setCanaryScale replicas");
+
+    commands::promote(&mut sim.rollout);
+    let d = sim.settle();
+    assert_eq!(d.status.stable_rs.as_deref(), Some(new.as_str()));
+    assert_eq!(
+        sim.replicas(&old),
+        4,
+        "old stable waits for scaleDownDelaySeconds"
+    );
+    sim.advance(30);
+    sim.settle();
+    assert_eq!(sim.replicas(&old), 0);
+
+    // Abort with traffic routing: weight 0 at once, canary kept for abortScaleDownDelaySeconds.
+    set_image(&mut sim.rollout, "web:3");
+    let d = sim.settle();
+    let third = d.pod_template_hash.clone();
+    assert_eq!(sim.replicas(&third), 1);
+    commands::abort(&mut sim.rollout);
+    let d = sim.settle();
+    assert_eq!(
+        d.status.canary.weights.as_ref().map(|w| w.stable.weight),
+        Some(100)
+    );
+    assert_eq!(sim.replicas(&third), 1);
+    sim.advance(30);
+    sim.settle();
+    assert_eq!(sim.replicas(&third), 0);
+}
+
+#[test]
+fn seed_blue_green_switches_on_promote() {
+    let mut r = seed("bluegreen/blue-green-rollout.yaml");
+    set_image(&mut r, "myapp:v1");
+    let mut sim = Sim::new(r);
+    let d = sim.settle();
+    let old = d.pod_template_hash.clone();
+    assert_eq!(d.status.phase.as_deref(), Some("Healthy"));
+    assert_eq!(d.status.blue_green.active_selector.as_deref(), Some(old.as_str()));
+
+    set_image(&mut sim.rollout, "myapp:v2");
+    let d = sim.settle();
+    let new = d.pod_template_hash.clone();
+    assert_eq!((sim.replicas(&new), sim.replicas(&old)), (2, 2));
+    assert!(d.services.contains(&("myapp-active".into(), old.clone())));
+    assert!(d.services.contains(&("myapp-preview".into(), new.clone())));
+    assert_eq!(d.status.phase.as_deref(), Some("Paused"));
+    assert_eq!(d.status.pause_conditions[0].reason, "BlueGreenPause");
+    sim.advance(3600);
+    assert_eq!(
+        sim.settle().status.blue_green.active_selector.as_deref(),
+        Some(old.as_str())
+    );
+
+    commands::promote(&mut sim.rollout);
+    let d = sim.settle();
+    assert!(d.services.contains(&("myapp-active".into(), new.clone())));
+    assert_eq!(d.status.stable_rs.as_deref(), Some(new.as_str()));
+    assert_eq!(d.status.phase.as_deref(), Some("Healthy"));
+    assert_eq!(sim.replicas(&old), 2, "kept for scaleDownDelaySeconds");
+    sim.advance(29);
+    sim.settle();
+    assert_eq!(sim.replicas(&old), 2);
+    sim.advance(1);
+    sim.settle();
+    assert_eq!(sim.replicas(&old), 0);
+}
+
+#[test]
+fn blue_green_auto_promotion_preview_count_and_analysis() {
+    let mut r: Rollout = serde_json::from_value(json!({
+        "spec": {"replicas": 4, "template": {"spec": {"containers": [{"name": "web", "image": "web:1"}]}},
+            "strategy": {"blueGreen": {"activeService": "a", "previewService": "p", "autoPromotionSeconds": 60,
+                "previewReplicaCount": 1, "scaleDownDelaySeconds": 10,
+                "prePromotionAnalysis": {"templates": [{"templateName": "smoke"}]}}}}
+    }))
+    .expect("rollout");
+    r.spec.replicas = Some(4);
+    let mut sim = Sim::new(r);
+    let old = sim.settle().pod_template_hash;
+    set_image(&mut sim.rollout, "web:2");
+    let d = sim.settle();
+    let new = d.pod_template_hash.clone();
+    assert_eq!(sim.replicas(&new), 1, "previewReplicaCount");
+    assert!(d.actions.iter().any(|a| matches!(
+        a,
+        Action::CreateAnalysisRun {
+            kind: AnalysisKind::PrePromotion,
+            ..
+        }
+    )));
+    sim.runs.push(AnalysisObservation {
+        kind: AnalysisKind::PrePromotion,
+        pod_template_hash: new.clone(),
+        name: "smoke-1".into(),
+        phase: AnalysisPhase::Successful,
+        message: None,
+        created_at: sim.now,
+    });
+    let d = sim.settle();
+    assert_eq!(d.status.phase.as_deref(), Some("Paused"));
+    sim.advance(60);
+    let d = sim.settle();
+    assert_eq!(d.status.blue_green.active_selector.as_deref(), Some(new.as_str()));
+    assert_eq!(sim.replicas(&new), 4, "preview scaled to full before the switch");
+    assert_eq!(sim.replicas(&old), 4);
+    sim.advance(10);
+    sim.settle();
+    assert_eq!(sim.replicas(&old), 0);
+
+    // A failed pre-promotion analysis aborts: active stays, preview scaled down after the abort delay.
+    set_image(&mut sim.rollout, "web:3");
+    let d = sim.settle();
+    let third = d.pod_template_hash.clone();
+    sim.runs.push(AnalysisObservation {
+        kind: AnalysisKind::PrePromotion,
+        pod_template_hash: third.clone(),
+        name: "smoke-2".into(),
+        phase: AnalysisPhase::Failed,
+        message: Some("result 0".into()),
+        created_at: sim.now,
+    });
+    let d = sim.settle();
+    assert_eq!(d.status.phase.as_deref(), Some("Degraded"));
+    assert!(d.services.contains(&("a".into(), new.clone())));
+    assert_eq!(sim.replicas(&third), 1);
+    sim.advance(30);
+    sim.settle();
+    assert_eq!(sim.replicas(&third), 0);
+    let roles: Vec<Role> = d.replica_sets.iter().map(|s| s.role).collect();
+    assert!(roles.contains(&Role::Stable));
+}
