@@ -74,7 +74,11 @@ pub enum Command {
 #[derive(Debug, Args, Clone)]
 pub struct SourceArgs {
     /// Directory of manifests: a kustomization, or plain .yaml/.yml/.json files (recursive)
-    #[arg(value_name = "PATH", required_unless_present = "repo", conflicts_with = "repo")]
+    #[arg(
+        value_name = "PATH",
+        required_unless_present = "repo",
+        conflicts_with = "repo"
+    )]
     pub dir: Option<PathBuf>,
     /// Git repository URL (https://, http://, git:// or file://) instead of PATH
     #[arg(long, value_name = "URL")]
@@ -136,10 +140,17 @@ pub struct SyncArgs {
 fn parse_app_name(s: &str) -> Result<String, String> {
     let ok = !s.is_empty()
         && s.len() <= 48
-        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         && !s.starts_with('-')
         && !s.ends_with('-');
-    if ok { Ok(s.to_string()) } else { Err(format!("`{s}` is not a valid application name: use 1-48 lowercase letters, digits and '-'")) }
+    if ok {
+        Ok(s.to_string())
+    } else {
+        Err(format!(
+            "`{s}` is not a valid application name: use 1-48 lowercase letters, digits and '-'"
+        ))
+    }
 }
 
 #[derive(Debug, Subcommand)]

@@ -50,5 +50,9 @@ fn main() -> ExitCode {
 fn init_logging(level: config::LogLevel) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("TACK_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level.as_filter()));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
 }

@@ -122,7 +122,10 @@ impl ClusterError {
                 if code == 404 && message.contains("namespaces \"") {
                     return ClusterError::NamespaceNotFound { what, message };
                 }
-                if matches!(code, 400 | 403 | 409 | 422) {
+                // Server-side apply reports fields unknown to the schema as an internal error.
+                if matches!(code, 400 | 403 | 409 | 422)
+                    || message.contains("failed to create typed patch object")
+                {
                     return ClusterError::Rejected {
                         what,
                         code,

@@ -32,20 +32,12 @@ impl BuildOutcome {
 ///
 /// `progress` receives the build script's progress lines; everything also goes to the build log.
 pub fn ensure_binaries(layout: &Layout, progress: &mut dyn FnMut(&str)) -> Result<BuildOutcome> {
+    // The script itself checks every cached binary (well under a second when all are present and run).
     let bin = layout.bin();
-    if bin.join(".complete").exists()
-        && crate::Component::ALL
-            .iter()
-            .all(|c| bin.join(c.binary()).is_file())
-    {
-        // Fast path; the script re-validates when anything looks off.
-        if layout.stock_stages().join("pod-ready.yaml").is_file() && runs(&bin.join("kube-apiserver")) {
-            return Ok(BuildOutcome::Cached(bin));
-        }
-    }
     let dir = layout.cache.with_extension("script");
-    write_file(&dir.join("build.sh"), BUILD_SCRIPT)?;
-    write_file(&dir.join("versions.env"), crate::versions::VERSIONS_ENV)?;
+    // Written atomically (temp file + rename): a script another process is running keeps its own copy.
+    write_atomic(&dir.join("build.sh"), BUILD_SCRIPT)?;
+    write_atomic(&dir.join("versions.env"), crate::versions::VERSIONS_ENV)?;
     let log_path = layout.build_log();
     let mut log = std::fs::File::create(&log_path).map_err(Error::io("creating", &log_path))?;
     let mut child = Command::new("bash")
@@ -64,10 +56,12 @@ pub fn ensure_binaries(layout: &Layout, progress: &mut dyn FnMut(&str)) -> Resul
         }
         s
     });
+    let mut built = false;
     if let Some(err) = child.stderr.take() {
         for line in BufReader::new(err).lines().map_while(std::result::Result::ok) {
             let _ = writeln!(log, "{line}");
             if let Some(msg) = line.strip_prefix("testenv: ") {
+                built |= msg.starts_with("building");
                 progress(msg);
             }
         }
@@ -77,7 +71,8 @@ pub fn ensure_binaries(layout: &Layout, progress: &mut dyn FnMut(&str)) -> Resul
         .map_err(Error::io("waiting for", dir.join("build.sh")))?;
     let _ = out_thread.join();
     match status.code() {
-        Some(0) => Ok(BuildOutcome::Built(bin)),
+        Some(0) if built => Ok(BuildOutcome::Built(bin)),
+        Some(0) => Ok(BuildOutcome::Cached(bin)),
         Some(3) => Err(Error::GoMissing {
             cache: layout.cache.clone(),
         }),
@@ -89,13 +84,10 @@ pub fn ensure_binaries(layout: &Layout, progress: &mut dyn FnMut(&str)) -> Resul
     }
 }
 
-fn runs(binary: &std::path::Path) -> bool {
-    Command::new(binary)
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
+fn write_atomic(path: &std::path::Path, contents: &str) -> Result<()> {
+    let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
+    write_file(&tmp, contents)?;
+    std::fs::rename(&tmp, path).map_err(Error::io("renaming into", path))
 }
 
 #[cfg(test)]

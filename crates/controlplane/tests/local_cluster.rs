@@ -371,6 +371,53 @@ mod lifecycle {
         Ok(())
     }
 
+    /// A cache whose kube-scheduler binary is garbage: `ensure_binaries` must notice and rebuild it.
+    #[test]
+    #[ignore = "needs Go and the module cache (rebuilds one binary)"]
+    fn a_corrupted_binary_is_rebuilt() -> Result<()> {
+        let real = cache()?;
+        let dir = tempfile::tempdir()?;
+        let copy = dir.path().join("cache");
+        std::fs::create_dir_all(copy.join("bin"))?;
+        for c in Component::ALL
+            .iter()
+            .map(|c| c.binary())
+            .chain(["kubectl", ".complete"])
+        {
+            if c != "kube-scheduler" {
+                std::fs::hard_link(real.join("bin").join(c), copy.join("bin").join(c))?;
+            }
+        }
+        std::os::unix::fs::symlink(real.join("stages"), copy.join("stages"))?;
+        let broken = copy.join("bin/kube-scheduler");
+        std::fs::write(&broken, b"\x7fELF truncated")?;
+        std::process::Command::new("chmod")
+            .arg("+x")
+            .arg(&broken)
+            .status()?;
+        let layout = Layout::new(&copy, dir.path().join("state"));
+        let mut lines = Vec::new();
+        let outcome = tack_controlplane::ensure_binaries(&layout, &mut |l| lines.push(l.to_string()))?;
+        assert!(
+            matches!(outcome, tack_controlplane::BuildOutcome::Built(_)),
+            "{outcome:?} {lines:?}"
+        );
+        assert!(
+            lines.iter().any(|l| l.contains("building kube-scheduler")),
+            "{lines:?}"
+        );
+        let out = std::process::Command::new(&broken).arg("--version").output()?;
+        assert!(out.status.success(), "rebuilt kube-scheduler runs");
+        assert!(String::from_utf8_lossy(&out.stdout).contains(&Versions::pinned().kubernetes));
+        // A second call finds everything in place.
+        let again = tack_controlplane::ensure_binaries(&layout, &mut |_| {})?;
+        assert!(
+            matches!(again, tack_controlplane::BuildOutcome::Cached(_)),
+            "{again:?}"
+        );
+        Ok(())
+    }
+
     fn started_pids(state_dir: &Path) -> Vec<u32> {
         // The state file is removed on failure; fall back to scanning /proc for binaries of this cache.
         let mut pids = Vec::new();

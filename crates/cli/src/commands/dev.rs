@@ -44,13 +44,20 @@ pub async fn run(cmd: DevCommand, settings: &Settings) -> anyhow::Result<ExitCod
 }
 
 pub async fn up(cluster: &LocalCluster, args: &DevUpArgs) -> anyhow::Result<UpReport> {
-    let opts = UpOptions { apiserver_port: args.apiserver_port, nodes: args.nodes, timeout: args.timeout };
+    let opts = UpOptions {
+        apiserver_port: args.apiserver_port,
+        nodes: args.nodes,
+        timeout: args.timeout,
+    };
     let started = std::time::Instant::now();
     let mut progress = |line: &str| {
         eprintln!("[{:>5.1}s] {line}", started.elapsed().as_secs_f64());
         let _ = std::io::stderr().flush();
     };
-    cluster.up(&opts, &mut progress).await.context("could not bring the local control plane up")
+    cluster
+        .up(&opts, &mut progress)
+        .await
+        .context("could not bring the local control plane up")
 }
 
 fn print_up(cluster: &LocalCluster, report: &UpReport, output: Output) -> anyhow::Result<()> {
@@ -66,7 +73,10 @@ fn print_up(cluster: &LocalCluster, report: &UpReport, output: Output) -> anyhow
         return Ok(());
     }
     if report.already_running {
-        println!("the local control plane is already running at {}", report.state.server);
+        println!(
+            "the local control plane is already running at {}",
+            report.state.server
+        );
     } else {
         println!(
             "local control plane ready at {} in {:.1} s{}",
@@ -77,7 +87,10 @@ fn print_up(cluster: &LocalCluster, report: &UpReport, output: Output) -> anyhow
     }
     println!("kubeconfig: {}", kubeconfig.display());
     println!("logs:       {}", cluster.layout().state.display());
-    println!("use it:     export KUBECONFIG={}   (or: eval \"$(tack dev env)\")", kubeconfig.display());
+    println!(
+        "use it:     export KUBECONFIG={}   (or: eval \"$(tack dev env)\")",
+        kubeconfig.display()
+    );
     println!("stop it:    tack dev down");
     Ok(())
 }
@@ -99,19 +112,33 @@ async fn status(cluster: &LocalCluster, output: Output) -> anyhow::Result<ExitCo
         (Status::Recorded { state, components }, _) => {
             println!("server:     {}", state.server);
             println!("kubeconfig: {}", state.kubeconfig.display());
-            println!("{:<25} {:>8} {:>6}  {:<8} LOG", "COMPONENT", "PID", "PORT", "STATE");
+            println!(
+                "{:<25} {:>8} {:>6}  {:<8} LOG",
+                "COMPONENT", "PID", "PORT", "STATE"
+            );
             for c in components {
                 let st = match (c.running, c.healthy) {
                     (true, true) => "healthy",
                     (true, false) => "unhealthy",
                     _ => "stopped",
                 };
-                println!("{:<25} {:>8} {:>6}  {:<8} {}", c.component.to_string(), c.pid, c.port, st, c.log.display());
+                println!(
+                    "{:<25} {:>8} {:>6}  {:<8} {}",
+                    c.component.to_string(),
+                    c.pid,
+                    c.port,
+                    st,
+                    c.log.display()
+                );
             }
             if !healthy {
                 println!("not every component is healthy: `tack dev up` cleans up and starts again");
             }
         }
     }
-    Ok(if healthy { ExitCode::SUCCESS } else { ExitCode::from(3) })
+    Ok(if healthy {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(3)
+    })
 }

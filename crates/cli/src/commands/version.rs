@@ -25,7 +25,11 @@ pub fn run(settings: &Settings) -> anyhow::Result<ExitCode> {
     let info = VersionInfo {
         tack: env!("CARGO_PKG_VERSION"),
         kubernetes_api: "1.36",
-        local_control_plane: ControlPlaneVersions { kubernetes: v.kubernetes, etcd: v.etcd, kwok: v.kwok },
+        local_control_plane: ControlPlaneVersions {
+            kubernetes: v.kubernetes,
+            etcd: v.etcd,
+            kwok: v.kwok,
+        },
     };
     match settings.output {
         Output::Json => println!("{}", serde_json::to_string_pretty(&info)?),
@@ -34,7 +38,10 @@ pub fn run(settings: &Settings) -> anyhow::Result<ExitCode> {
             println!("tack {}", info.tack);
             println!("Kubernetes API: {}", info.kubernetes_api);
             let cp = &info.local_control_plane;
-            println!("local control plane: Kubernetes v{}, etcd v{}, kwok v{}", cp.kubernetes, cp.etcd, cp.kwok);
+            println!(
+                "local control plane: Kubernetes v{}, etcd v{}, kwok v{}",
+                cp.kubernetes, cp.etcd, cp.kwok
+            );
         }
     }
     Ok(ExitCode::SUCCESS)
