@@ -24,6 +24,8 @@ if [ -z "${TACK_TEST_SKIP_LINT:-}" ]; then
   step "cargo clippy"
   cargo clippy --workspace --all-targets --locked -- -D warnings
 fi
+step "fuzz targets compile (cargo check fuzz/)"
+cargo check --locked --manifest-path fuzz/Cargo.toml --bins
 step "cargo build (tests and the tack binary)"
 cargo build --workspace --locked
 cargo test --workspace --locked --no-run
