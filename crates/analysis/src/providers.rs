@@ -1,0 +1,254 @@
+//! The two providers that do I/O: Prometheus (`/api/v1/query`) and web (HTTP + a jsonPath subset). Response
+//! handling is split into pure functions so it is tested without a server too.
+
+use std::time::Duration;
+
+use jiff::Timestamp;
+use serde_json::Value;
+
+use crate::Error;
+use crate::expr::Val;
+use crate::measure::measurement;
+use crate::spec::{Measurement, Metric, PrometheusMetric, WebMetric, WebMetricHeader};
+
+const DEFAULT_TIMEOUT_SECONDS: u64 = 10;
+
+fn provider_err(provider: &'static str, url: &str, reason: impl Into<String>) -> Error {
+    Error::Provider {
+        provider,
+        url: url.to_string(),
+        reason: reason.into(),
+    }
+}
+
+fn headers(mut req: reqwest::RequestBuilder, hs: &[WebMetricHeader]) -> reqwest::RequestBuilder {
+    for h in hs {
+        req = req.header(h.key.as_str(), h.value.as_str());
+    }
+    req
+}
+
+fn sample_value(v: &Value) -> Result<f64, String> {
+    // Prometheus samples are `[unixTime, "value"]` with the value as a string ("NaN", "+Inf" allowed).
+    let s = v
+        .get(1)
+        .and_then(Value::as_str)
+        .ok_or_else(|| format!("sample {v} is not [time, \"value\"]"))?;
+    match s {
+        "NaN" => Ok(f64::NAN),
+        "+Inf" | "Inf" => Ok(f64::INFINITY),
+        "-Inf" => Ok(f64::NEG_INFINITY),
+        _ => s
+            .parse::<f64>()
+            .map_err(|_| format!("sample value {s:?} is not a number")),
+    }
+}
+
+/// Turns a Prometheus `/api/v1/query` response into `result`: a vector becomes a list of numbers (so
+/// conditions say `result[0]`), a scalar a number, a string a string. Matrices are not supported (as in Argo).
+pub fn parse_prometheus_response(body: &[u8]) -> Result<Val, String> {
+    let v: Value = serde_json::from_slice(body).map_err(|e| format!("response is not JSON: {e}"))?;
+    if v.get("status").and_then(Value::as_str) != Some("success") {
+        let kind = v.get("errorType").and_then(Value::as_str).unwrap_or("unknown");
+        let msg = v
+            .get("error")
+            .and_then(Value::as_str)
+            .unwrap_or("no error message");
+        return Err(format!("query failed ({kind}): {msg}"));
+    }
+    let data = v.get("data").ok_or("response has no data")?;
+    let result = data.get("result").ok_or("response has no data.result")?;
+    match data.get("resultType").and_then(Value::as_str) {
+        Some("vector") => {
+            let samples = result.as_array().ok_or("vector result is not a list")?;
+            let mut out = Vec::with_capacity(samples.len());
+            for s in samples {
+                out.push(Val::Num(sample_value(
+                    s.get("value").ok_or("vector sample has no value")?,
+                )?));
+            }
+            Ok(Val::List(out))
+        }
+        Some("scalar") => Ok(Val::Num(sample_value(result)?)),
+        Some("string") => Ok(Val::Str(
+            result
+                .get(1)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
+        )),
+        Some(other) => Err(format!(
+            "result type {other:?} is not supported (use a vector or scalar query)"
+        )),
+        None => Err("response has no data.resultType".into()),
+    }
+}
+
+/// Runs an instant query against `address` and returns `result`.
+pub async fn prometheus_query(client: &reqwest::Client, p: &PrometheusMetric) -> Result<Val, Error> {
+    let url = format!("{}/api/v1/query", p.address.trim_end_matches('/'));
+    let timeout = p.timeout.and_then(|t| u64::try_from(t).ok()).filter(|t| *t > 0);
+    let full = reqwest::Url::parse_with_params(&url, &[("query", p.query.as_str())])
+        .map_err(|e| provider_err("prometheus", &url, format!("bad address: {e}")))?;
+    let req = client
+        .get(full)
+        .timeout(Duration::from_secs(timeout.unwrap_or(DEFAULT_TIMEOUT_SECONDS)));
+    let resp = headers(req, &p.headers)
+        .send()
+        .await
+        .map_err(|e| provider_err("prometheus", &url, e.to_string()))?;
+    let status = resp.status();
+    let body = resp
+        .bytes()
+        .await
+        .map_err(|e| provider_err("prometheus", &url, e.to_string()))?;
+    // Prometheus answers 400/422/503 with a JSON error body: prefer its message.
+    match parse_prometheus_response(&body) {
+        Ok(v) if status.is_success() => Ok(v),
+        Ok(_) => Err(provider_err("prometheus", &url, format!("HTTP {status}"))),
+        Err(e) => Err(provider_err("prometheus", &url, format!("HTTP {status}: {e}"))),
+    }
+}
+
+/// Extracts a value with a jsonPath subset: `{$.data.ok}`, `$.items[0].value`, `$['key']`, `$`.
+pub fn json_path(doc: &Value, path: &str) -> Result<Value, String> {
+    let p = path.trim();
+    let p = p
+        .strip_prefix('{')
+        .and_then(|p| p.strip_suffix('}'))
+        .unwrap_or(p)
+        .trim();
+    let mut rest = p
+        .strip_prefix('$')
+        .ok_or_else(|| format!("jsonPath {path:?} must start with $"))?;
+    let mut cur = doc;
+    while !rest.is_empty() {
+        if let Some(r) = rest.strip_prefix('.') {
+            let end = r.find(['.', '[']).unwrap_or(r.len());
+            let key = &r[..end];
+            if key.is_empty() {
+                return Err(format!("jsonPath {path:?}: empty field name"));
+            }
+            cur = cur
+                .get(key)
+                .ok_or_else(|| format!("jsonPath {path:?}: no field {key:?}"))?;
+            rest = &r[end..];
+        } else if let Some(r) = rest.strip_prefix('[') {
+            let end = r
+                .find(']')
+                .ok_or_else(|| format!("jsonPath {path:?}: missing ']'"))?;
+            let inner = r[..end].trim();
+            cur = if let Some(key) = inner
+                .strip_prefix('\'')
+                .and_then(|k| k.strip_suffix('\''))
+                .or_else(|| inner.strip_prefix('"').and_then(|k| k.strip_suffix('"')))
+            {
+                cur.get(key)
+                    .ok_or_else(|| format!("jsonPath {path:?}: no field {key:?}"))?
+            } else {
+                let i: usize = inner
+                    .parse()
+                    .map_err(|_| format!("jsonPath {path:?}: index {inner:?} is not a number"))?;
+                cur.get(i)
+                    .ok_or_else(|| format!("jsonPath {path:?}: index {i} out of range"))?
+            };
+            rest = &r[end + 1..];
+        } else {
+            return Err(format!("jsonPath {path:?}: unexpected {rest:?}"));
+        }
+    }
+    Ok(cur.clone())
+}
+
+/// Calls the web metric's URL and returns `result` (the JSON at `jsonPath`, or the whole document).
+pub async fn web_query(client: &reqwest::Client, w: &WebMetric) -> Result<Val, Error> {
+    let method = w.method.as_deref().unwrap_or("GET").to_ascii_uppercase();
+    let method = reqwest::Method::from_bytes(method.as_bytes())
+        .map_err(|_| provider_err("web", &w.url, format!("bad method {method:?}")))?;
+    let timeout = w
+        .timeout_seconds
+        .and_then(|t| u64::try_from(t).ok())
+        .filter(|t| *t > 0);
+    let mut req = client
+        .request(method, &w.url)
+        .timeout(Duration::from_secs(timeout.unwrap_or(DEFAULT_TIMEOUT_SECONDS)));
+    if let Some(b) = &w.body {
+        req = req.header("Content-Type", "application/json").body(b.clone());
+    }
+    let resp = headers(req, &w.headers)
+        .send()
+        .await
+        .map_err(|e| provider_err("web", &w.url, e.to_string()))?;
+    let status = resp.status();
+    let body = resp
+        .bytes()
+        .await
+        .map_err(|e| provider_err("web", &w.url, e.to_string()))?;
+    if !status.is_success() {
+        let text: String = String::from_utf8_lossy(&body).chars().take(200).collect();
+        return Err(provider_err("web", &w.url, format!("HTTP {status}: {text}")));
+    }
+    let doc: Value = serde_json::from_slice(&body)
+        .map_err(|e| provider_err("web", &w.url, format!("response is not JSON: {e}")))?;
+    let v = match w.json_path.as_deref().filter(|p| !p.trim().is_empty()) {
+        Some(p) => json_path(&doc, p).map_err(|e| provider_err("web", &w.url, e))?,
+        None => doc,
+    };
+    Ok(Val::from(&v))
+}
+
+/// Takes one measurement of an (argument-resolved) metric: queries its provider and assesses the value.
+/// Provider failures become an `Error` measurement, as in Argo. The Job provider is run by the controller.
+pub async fn measure(client: &reqwest::Client, metric: &Metric, now: Timestamp) -> Measurement {
+    let value = if let Some(p) = &metric.provider.prometheus {
+        prometheus_query(client, p).await.map_err(|e| e.to_string())
+    } else if let Some(w) = &metric.provider.web {
+        web_query(client, w).await.map_err(|e| e.to_string())
+    } else {
+        Err(format!(
+            "metric {:?}: provider not supported by this crate (prometheus and web are)",
+            metric.name
+        ))
+    };
+    measurement(metric, value, now)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn prometheus_shapes() {
+        let vector = br#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"job":"web"},"value":[1700000000.1,"0.97"]},{"metric":{},"value":[1700000000.1,"NaN"]}]}}"#;
+        match parse_prometheus_response(vector) {
+            Ok(Val::List(v)) => {
+                assert_eq!(v[0], Val::Num(0.97));
+                assert!(matches!(v[1], Val::Num(x) if x.is_nan()));
+            }
+            other => panic!("{other:?}"),
+        }
+        let scalar = br#"{"status":"success","data":{"resultType":"scalar","result":[1700000000,"+Inf"]}}"#;
+        assert_eq!(parse_prometheus_response(scalar), Ok(Val::Num(f64::INFINITY)));
+        let matrix = br#"{"status":"success","data":{"resultType":"matrix","result":[]}}"#;
+        assert!(parse_prometheus_response(matrix).is_err_and(|e| e.contains("matrix")));
+        let err = br#"{"status":"error","errorType":"bad_data","error":"parse error at char 5"}"#;
+        assert_eq!(
+            parse_prometheus_response(err),
+            Err("query failed (bad_data): parse error at char 5".into())
+        );
+        assert!(parse_prometheus_response(b"<html>").is_err());
+    }
+
+    #[test]
+    fn json_path_subset() {
+        let doc = json!({"data": {"ok": true, "items": [{"v": 1}, {"v": 2}]}, "a.b": 3});
+        assert_eq!(json_path(&doc, "{$.data.ok}"), Ok(json!(true)));
+        assert_eq!(json_path(&doc, "$.data.items[1].v"), Ok(json!(2)));
+        assert_eq!(json_path(&doc, "$['a.b']"), Ok(json!(3)));
+        assert_eq!(json_path(&doc, "$"), Ok(doc.clone()));
+        assert!(json_path(&doc, "$.data.missing").is_err_and(|e| e.contains("no field \"missing\"")));
+        assert!(json_path(&doc, "$.data.items[9]").is_err_and(|e| e.contains("out of range")));
+        assert!(json_path(&doc, "data.ok").is_err());
+    }
+}

@@ -1,0 +1,309 @@
+//! `AnalysisTemplate`, `ClusterAnalysisTemplate` and `AnalysisRun` (`argoproj.io/v1alpha1`) with Argo Rollouts'
+//! field names. Every struct is `camelCase`, every field defaults, unknown fields are ignored; providers tack does
+//! not implement are kept as JSON so a template still parses.
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// An integer or a string (`"{{args.limit}}"` before substitution).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum IntOrString {
+    /// A number.
+    Int(i64),
+    /// A string.
+    String(String),
+}
+
+/// `AnalysisTemplate` (namespaced) or `ClusterAnalysisTemplate` (same shape).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct AnalysisTemplate {
+    /// `argoproj.io/v1alpha1`.
+    pub api_version: String,
+    /// `AnalysisTemplate` or `ClusterAnalysisTemplate`.
+    pub kind: String,
+    /// Metadata, kept as JSON.
+    pub metadata: Value,
+    /// The template.
+    pub spec: AnalysisTemplateSpec,
+}
+
+/// A `ClusterAnalysisTemplate` has the same shape as an `AnalysisTemplate`.
+pub type ClusterAnalysisTemplate = AnalysisTemplate;
+
+/// `AnalysisTemplate.spec`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct AnalysisTemplateSpec {
+    /// Metrics to measure.
+    pub metrics: Vec<Metric>,
+    /// Declared arguments (with optional defaults).
+    pub args: Vec<Argument>,
+    /// Metrics whose results do not decide the run.
+    pub dry_run: Vec<DryRun>,
+    /// Measurement retention (kept as JSON).
+    pub measurement_retention: Vec<Value>,
+    /// Template composition (kept as JSON, not resolved yet).
+    pub templates: Vec<Value>,
+}
+
+/// `metrics[]`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Metric {
+    /// Metric name.
+    pub name: String,
+    /// Time between measurements (Go duration, e.g. `5m`).
+    pub interval: Option<String>,
+    /// Wait before the first measurement.
+    pub initial_delay: Option<String>,
+    /// Number of measurements (default 1 without interval, unlimited with one).
+    pub count: Option<IntOrString>,
+    /// Expression that must hold for a successful measurement.
+    pub success_condition: Option<String>,
+    /// Expression that marks a measurement failed.
+    pub failure_condition: Option<String>,
+    /// Failed measurements tolerated (default 0; −1 = unlimited).
+    pub failure_limit: Option<IntOrString>,
+    /// Inconclusive measurements tolerated (default 0; −1 = unlimited).
+    pub inconclusive_limit: Option<IntOrString>,
+    /// Consecutive errors tolerated (default 4; −1 = unlimited).
+    pub consecutive_error_limit: Option<IntOrString>,
+    /// Consecutive successes that end the metric early (kept, not interpreted yet).
+    pub consecutive_success_limit: Option<IntOrString>,
+    /// Where the value comes from.
+    pub provider: MetricProvider,
+}
+
+/// `metrics[].provider`: one of the fields is set.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct MetricProvider {
+    /// Prometheus HTTP API.
+    pub prometheus: Option<PrometheusMetric>,
+    /// Any HTTP JSON endpoint.
+    pub web: Option<WebMetric>,
+    /// A Kubernetes Job: success or failure.
+    pub job: Option<JobMetric>,
+    /// Datadog (kept as JSON, not implemented).
+    pub datadog: Option<Value>,
+    /// New Relic (kept as JSON, not implemented).
+    pub new_relic: Option<Value>,
+    /// Wavefront (kept as JSON, not implemented).
+    pub wavefront: Option<Value>,
+    /// Kayenta (kept as JSON, not implemented).
+    pub kayenta: Option<Value>,
+    /// CloudWatch (kept as JSON, not implemented).
+    pub cloud_watch: Option<Value>,
+    /// Graphite (kept as JSON, not implemented).
+    pub graphite: Option<Value>,
+    /// InfluxDB (kept as JSON, not implemented).
+    pub influxdb: Option<Value>,
+    /// SkyWalking (kept as JSON, not implemented).
+    pub skywalking: Option<Value>,
+    /// Metric plugin (kept as JSON, not implemented).
+    pub plugin: Option<Value>,
+}
+
+/// `provider.prometheus`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct PrometheusMetric {
+    /// Base URL, e.g. `http://prometheus.monitoring:9090`.
+    pub address: String,
+    /// PromQL.
+    pub query: String,
+    /// Query timeout in seconds.
+    pub timeout: Option<i64>,
+    /// Extra HTTP headers.
+    pub headers: Vec<WebMetricHeader>,
+    /// Authentication (kept as JSON, not implemented).
+    pub authentication: Option<Value>,
+}
+
+/// `provider.web`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct WebMetric {
+    /// URL to call.
+    pub url: String,
+    /// HTTP method (default GET).
+    pub method: Option<String>,
+    /// Headers.
+    pub headers: Vec<WebMetricHeader>,
+    /// Request body.
+    pub body: Option<String>,
+    /// Path into the JSON response, e.g. `{$.data.ok}`.
+    pub json_path: Option<String>,
+    /// Timeout in seconds (default 10).
+    pub timeout_seconds: Option<i64>,
+}
+
+/// A header `{key, value}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct WebMetricHeader {
+    /// Header name.
+    pub key: String,
+    /// Header value.
+    pub value: String,
+}
+
+/// `provider.job`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct JobMetric {
+    /// Job metadata (kept as JSON).
+    pub metadata: Value,
+    /// Job spec (kept as JSON).
+    pub spec: Value,
+}
+
+/// `args[]`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Argument {
+    /// Name used as `{{args.NAME}}`.
+    pub name: String,
+    /// Value (or default in a template).
+    pub value: Option<String>,
+    /// Indirect value (Secret key, field path, pod template hash).
+    pub value_from: Option<ValueFrom>,
+}
+
+/// `args[].valueFrom`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ValueFrom {
+    /// `{name, key}` of a Secret (resolved by the controller).
+    pub secret_key_ref: Option<Value>,
+    /// `{fieldPath}` into the Rollout (resolved by the controller).
+    pub field_ref: Option<Value>,
+    /// `Stable` or `Latest`.
+    pub pod_template_hash_value: Option<String>,
+}
+
+/// `dryRun[]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct DryRun {
+    /// Metric name, or `*` for all.
+    pub metric_name: String,
+}
+
+/// `AnalysisRun`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct AnalysisRun {
+    /// `argoproj.io/v1alpha1`.
+    pub api_version: String,
+    /// `AnalysisRun`.
+    pub kind: String,
+    /// Metadata, kept as JSON.
+    pub metadata: Value,
+    /// The run.
+    pub spec: AnalysisRunSpec,
+    /// Its progress.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<AnalysisRunStatus>,
+}
+
+/// `AnalysisRun.spec`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct AnalysisRunSpec {
+    /// Metrics (copied from the templates).
+    pub metrics: Vec<Metric>,
+    /// Resolved arguments.
+    pub args: Vec<Argument>,
+    /// Stop measuring.
+    pub terminate: bool,
+    /// Dry-run metrics.
+    pub dry_run: Vec<DryRun>,
+    /// Measurement retention (kept as JSON).
+    pub measurement_retention: Vec<Value>,
+    /// TTL after completion (kept as JSON).
+    pub ttl_strategy: Option<Value>,
+}
+
+/// `AnalysisRun.status`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct AnalysisRunStatus {
+    /// Phase of the run.
+    pub phase: Option<String>,
+    /// Why.
+    pub message: Option<String>,
+    /// One entry per metric.
+    pub metric_results: Vec<MetricResult>,
+    /// When measuring began.
+    pub started_at: Option<Timestamp>,
+    /// Counts over the metrics.
+    pub run_summary: Option<RunSummary>,
+    /// Counts over the dry-run metrics.
+    pub dry_run_summary: Option<RunSummary>,
+}
+
+/// `status.runSummary`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct RunSummary {
+    /// Metrics.
+    pub count: i32,
+    /// Successful metrics.
+    pub successful: i32,
+    /// Failed metrics.
+    pub failed: i32,
+    /// Inconclusive metrics.
+    pub inconclusive: i32,
+    /// Errored metrics.
+    pub error: i32,
+}
+
+/// `status.metricResults[]`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct MetricResult {
+    /// Metric name.
+    pub name: String,
+    /// Phase of the metric.
+    pub phase: String,
+    /// Measurements, oldest first.
+    pub measurements: Vec<Measurement>,
+    /// Why.
+    pub message: Option<String>,
+    /// Measurements taken.
+    pub count: i32,
+    /// Successful measurements.
+    pub successful: i32,
+    /// Failed measurements.
+    pub failed: i32,
+    /// Inconclusive measurements.
+    pub inconclusive: i32,
+    /// Errored measurements.
+    pub error: i32,
+    /// Errors in a row.
+    pub consecutive_error: i32,
+    /// The metric is a dry run.
+    pub dry_run: bool,
+}
+
+/// One measurement.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Measurement {
+    /// `Successful`, `Failed`, `Inconclusive`, `Error` (or `Running` while a Job runs).
+    pub phase: String,
+    /// Error text or explanation.
+    pub message: Option<String>,
+    /// When it started.
+    pub started_at: Option<Timestamp>,
+    /// When it finished.
+    pub finished_at: Option<Timestamp>,
+    /// The measured value as text (e.g. `[0.97]`).
+    pub value: Option<String>,
+    /// When to look again (a running Job).
+    pub resume_at: Option<Timestamp>,
+}
