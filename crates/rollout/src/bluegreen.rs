@@ -87,15 +87,20 @@ pub fn reconcile_blue_green(rollout: &Rollout, observed: &Observed) -> Result<De
     };
 
     if updating && !st.abort && active != hash && reached(preview_obs, preview_target) {
-        let pre = gate(
-            bg.pre_promotion_analysis.as_ref(),
-            AnalysisKind::PrePromotion,
-            &hash,
-            observed,
-            &mut st,
-            &mut actions,
-            now,
-        );
+        let pre = if st.blue_green.scale_up_preview_check_point {
+            // Already promoted; only waiting for the preview to reach full size.
+            Gate::Open
+        } else {
+            gate(
+                bg.pre_promotion_analysis.as_ref(),
+                AnalysisKind::PrePromotion,
+                &hash,
+                observed,
+                &mut st,
+                &mut actions,
+                now,
+            )
+        };
         if matches!(pre, Gate::Open) && !st.abort {
             let auto = bg.auto_promotion_enabled.unwrap_or(true);
             let secs = i64::from(bg.auto_promotion_seconds.unwrap_or(0).max(0));
@@ -223,15 +228,8 @@ pub fn reconcile_blue_green(rollout: &Rollout, observed: &Observed) -> Result<De
         .iter()
         .filter(|r| r.pod_template_hash != stable && r.pod_template_hash != hash && r.replicas > 0)
     {
-        // The previous active waits for its delay; an older preview goes at once.
-        let d = if prev.stable_rs.as_deref() == Some(r.pod_template_hash.as_str())
-            || r.scale_down_deadline.is_some()
-        {
-            delay
-        } else {
-            0
-        };
-        let want = delayed_scale_down(r, d, now, &mut actions, &mut requeue);
+        // Every older ReplicaSet (the previous active, a superseded preview) waits for the delay, as in Argo.
+        let want = delayed_scale_down(r, delay, now, &mut actions, &mut requeue);
         sets.push(DesiredReplicaSet {
             pod_template_hash: r.pod_template_hash.clone(),
             role: Role::Old,
@@ -387,7 +385,8 @@ fn gate(
         }
         AnalysisPhase::Inconclusive => {
             if st.controller_pause && st.pause_conditions.is_empty() {
-                st.controller_pause = false;
+                // Promoted after the inconclusive result. The flag is left for the promotion pause (pre) or
+                // cleared on completion (post), so one `promote` passes both.
                 return Gate::Open;
             }
             if !st

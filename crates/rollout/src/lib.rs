@@ -341,6 +341,13 @@ pub(crate) fn progress_deadline(
         || prev.available_replicas != status.available_replicas
         || prev.stable_rs != status.stable_rs;
     let pos = status.conditions.iter().position(|c| c.type_ == "Progressing");
+    if !waiting
+        && !progressed
+        && pos.is_some_and(|i| status.conditions[i].reason.as_deref() == Some("ProgressDeadlineExceeded"))
+    {
+        // Stopped (aborted or paused) after the deadline passed: keep the record of it.
+        return false;
+    }
     let last = pos.and_then(|i| status.conditions[i].last_update_time);
     let was_waiting = pos.is_some_and(|i| status.conditions[i].reason.as_deref() != Some("RolloutPaused"));
     let since = match last {
