@@ -16,6 +16,7 @@ pub mod args;
 pub mod expr;
 pub mod measure;
 pub mod providers;
+pub mod run;
 pub mod spec;
 
 /// What went wrong while preparing or assessing an analysis.
