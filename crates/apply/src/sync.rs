@@ -16,6 +16,9 @@ use tack_render::{Manifest, Origin};
 use crate::inventory::{self, Inventory};
 use crate::live;
 
+/// The namespace objects are dry-run in when their own namespace is created by the sync.
+const STAND_IN: &str = "default";
+
 /// How long to wait for a new CustomResourceDefinition to be Established.
 const CRD_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -368,13 +371,47 @@ pub async fn sync(
     ));
 
     // Server-side dry run of everything that changes, before the first write.
+    // Objects in a namespace this sync creates cannot be dry-run there; they are dry-run in the `default`
+    // namespace instead (a stand-in: validation does not depend on the namespace), unless an object of the
+    // same name exists there (a dry run would then patch it and could fail for unrelated reasons).
     let mut unvalidated = 0;
-    let mut to_validate = Vec::new();
+    let mut to_validate: Vec<(usize, Kind, Option<&str>)> = Vec::new();
+    let mut stand_in_candidates = Vec::new();
     for &i in &changing {
         let d = &desired[i];
         match &kinds[i] {
-            Some(k) if !missing_namespaces.contains(&d.id.namespace) => to_validate.push((i, k.clone())),
+            Some(k) if !missing_namespaces.contains(&d.id.namespace) => {
+                to_validate.push((i, k.clone(), None))
+            }
+            Some(k) if d.namespaced => stand_in_candidates.push((i, k.clone())),
             _ => unvalidated += 1,
+        }
+    }
+    if !stand_in_candidates.is_empty() {
+        let ns_kind = cluster.resolve("v1", "Namespace").await?;
+        let default_exists = match &ns_kind {
+            Some(k) => cluster.get(k, "", STAND_IN).await?.is_some(),
+            None => false,
+        };
+        if default_exists {
+            let wanted: Vec<(ObjectId, Option<Kind>)> = stand_in_candidates
+                .iter()
+                .map(|(i, k)| {
+                    let mut id = desired[*i].id.clone();
+                    id.namespace = STAND_IN.to_string();
+                    (id, Some(k.clone()))
+                })
+                .collect();
+            let taken = live::fetch(cluster, &wanted, conc).await?;
+            for ((i, k), (id, _)) in stand_in_candidates.into_iter().zip(wanted) {
+                if taken.contains_key(&id) {
+                    unvalidated += 1;
+                } else {
+                    to_validate.push((i, k, Some(STAND_IN)));
+                }
+            }
+        } else {
+            unvalidated += stand_in_candidates.len();
         }
     }
     if !to_validate.is_empty() {
@@ -388,14 +425,32 @@ pub async fn sync(
         force: opts.force,
     };
     let mut failures: Vec<(usize, String)> = stream::iter(to_validate)
-        .map(|(i, k)| {
+        .map(|(i, k, stand_in)| {
             let d = &desired[i];
             async move {
-                cluster
-                    .apply(&k, &d.object, dry)
-                    .await
-                    .err()
-                    .map(|e| (i, failure(d, &e)))
+                match stand_in {
+                    None => cluster
+                        .apply(&k, &d.object, dry)
+                        .await
+                        .err()
+                        .map(|e| (i, failure(d, &e))),
+                    Some(ns) => {
+                        let mut object = d.object.clone();
+                        object["metadata"]["namespace"] = Value::String(ns.to_string());
+                        match cluster.apply(&k, &object, dry).await {
+                            Ok(_) => None,
+                            // Field ownership in the stand-in namespace says nothing about the real one.
+                            Err(e) if !e.conflicts().is_empty() => None,
+                            Err(e) => Some((
+                                i,
+                                failure(d, &e).replace(
+                                    &format!("in namespace {ns}"),
+                                    &format!("in namespace {}", d.id.namespace),
+                                ),
+                            )),
+                        }
+                    }
+                }
             }
         })
         .buffer_unordered(conc)
