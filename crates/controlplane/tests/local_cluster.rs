@@ -318,20 +318,8 @@ mod lifecycle {
     #[tokio::test]
     #[ignore = "needs the local control plane binaries"]
     async fn a_component_crashing_at_start_is_named_and_nothing_is_left_running() -> Result<()> {
-        let real = cache()?;
         let dir = tempfile::tempdir()?;
-        let fake_cache = dir.path().join("cache");
-        std::fs::create_dir_all(fake_cache.join("bin"))?;
-        for c in Component::ALL
-            .iter()
-            .map(|c| c.binary())
-            .chain(["kubectl", ".complete"])
-        {
-            if c != "kube-scheduler" {
-                std::os::unix::fs::symlink(real.join("bin").join(c), fake_cache.join("bin").join(c))?;
-            }
-        }
-        std::os::unix::fs::symlink(real.join("stages"), fake_cache.join("stages"))?;
+        let fake_cache = cache_without_scheduler(dir.path())?;
         let fake = fake_cache.join("bin/kube-scheduler");
         std::fs::write(
             &fake,
@@ -375,20 +363,8 @@ mod lifecycle {
     #[test]
     #[ignore = "needs Go and the module cache (rebuilds one binary)"]
     fn a_corrupted_binary_is_rebuilt() -> Result<()> {
-        let real = cache()?;
         let dir = tempfile::tempdir()?;
-        let copy = dir.path().join("cache");
-        std::fs::create_dir_all(copy.join("bin"))?;
-        for c in Component::ALL
-            .iter()
-            .map(|c| c.binary())
-            .chain(["kubectl", ".complete"])
-        {
-            if c != "kube-scheduler" {
-                std::fs::hard_link(real.join("bin").join(c), copy.join("bin").join(c))?;
-            }
-        }
-        std::os::unix::fs::symlink(real.join("stages"), copy.join("stages"))?;
+        let copy = cache_without_scheduler(dir.path())?;
         let broken = copy.join("bin/kube-scheduler");
         std::fs::write(&broken, b"\x7fELF truncated")?;
         std::process::Command::new("chmod")
@@ -416,6 +392,25 @@ mod lifecycle {
             "{again:?}"
         );
         Ok(())
+    }
+
+    /// A cache under `dir` sharing every binary of the real one (hard links: the build script replaces
+    /// files by rename, never in place) except kube-scheduler, which the caller provides.
+    fn cache_without_scheduler(dir: &Path) -> Result<std::path::PathBuf> {
+        let real = cache()?;
+        let copy = dir.join("cache");
+        std::fs::create_dir_all(copy.join("bin"))?;
+        for c in Component::ALL
+            .iter()
+            .map(|c| c.binary())
+            .chain(["kubectl", ".complete"])
+        {
+            if c != "kube-scheduler" {
+                std::fs::hard_link(real.join("bin").join(c), copy.join("bin").join(c))?;
+            }
+        }
+        std::os::unix::fs::symlink(real.join("stages"), copy.join("stages"))?;
+        Ok(copy)
     }
 
     fn started_pids(state_dir: &Path) -> Vec<u32> {
