@@ -17,3 +17,26 @@ pub use sync::{
     Action, DiffEntry, DiffOptions, DiffReport, ObjectResult, SyncError, SyncOptions, SyncReport, diff, sync,
 };
 pub use wait::wait_healthy;
+
+#[cfg(test)]
+mod tests {
+    /// The futures of `sync`, `diff` and `wait_healthy` are `Send`, so controllers can spawn them.
+    #[allow(dead_code, clippy::let_underscore_future)]
+    fn futures_are_send(cluster: &tack_cluster::Cluster) {
+        fn assert_send<T: Send>(_: T) {}
+        let progress = |_: &str| {};
+        assert_send(crate::sync(
+            cluster,
+            Vec::new(),
+            &crate::SyncOptions::new("a", "b"),
+            &progress,
+        ));
+        assert_send(crate::diff(cluster, Vec::new(), &crate::DiffOptions::default()));
+        assert_send(crate::wait_healthy(
+            cluster,
+            &[],
+            std::time::Duration::from_secs(1),
+            &progress,
+        ));
+    }
+}

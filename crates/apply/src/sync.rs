@@ -375,13 +375,13 @@ pub async fn sync(
     // namespace instead (a stand-in: validation does not depend on the namespace), unless an object of the
     // same name exists there (a dry run would then patch it and could fail for unrelated reasons).
     let mut unvalidated = 0;
-    let mut to_validate: Vec<(usize, Kind, Option<&str>)> = Vec::new();
+    let mut to_validate: Vec<(usize, Kind, bool)> = Vec::new();
     let mut stand_in_candidates = Vec::new();
     for &i in &changing {
         let d = &desired[i];
         match &kinds[i] {
             Some(k) if !missing_namespaces.contains(&d.id.namespace) => {
-                to_validate.push((i, k.clone(), None))
+                to_validate.push((i, k.clone(), false))
             }
             Some(k) if d.namespaced => stand_in_candidates.push((i, k.clone())),
             _ => unvalidated += 1,
@@ -407,7 +407,7 @@ pub async fn sync(
                 if taken.contains_key(&id) {
                     unvalidated += 1;
                 } else {
-                    to_validate.push((i, k, Some(STAND_IN)));
+                    to_validate.push((i, k, true));
                 }
             }
         } else {
@@ -428,7 +428,7 @@ pub async fn sync(
         .map(|(i, k, stand_in)| {
             let d = &desired[i];
             async move {
-                match stand_in {
+                match stand_in.then_some(STAND_IN) {
                     None => cluster
                         .apply(&k, &d.object, dry)
                         .await

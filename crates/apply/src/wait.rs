@@ -21,9 +21,9 @@ pub async fn wait_healthy(
     let deadline = tokio::time::Instant::now() + timeout;
     let mut last = String::new();
     loop {
-        let healths: Vec<ResourceHealth> = stream::iter(objects)
+        let healths: Vec<ResourceHealth> = stream::iter(objects.iter().cloned())
             .map(|(id, api_version)| async move {
-                let live = match cluster.resolve(api_version, &id.kind).await? {
+                let live = match cluster.resolve(&api_version, &id.kind).await? {
                     Some(k) => cluster.get(&k, &id.namespace, &id.name).await?,
                     None => None,
                 };

@@ -401,20 +401,36 @@ async fn many_objects_of_one_kind_are_read_with_a_list_and_resync_is_a_noop() ->
 async fn invalid_object_into_a_namespace_to_be_created_creates_nothing() -> Result<()> {
     tack_cluster::install_crypto_provider();
     let cluster = Cluster::from_client(tack_testkit::client().await?, "default");
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.subsec_nanos();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .subsec_nanos();
     let namespace = format!("tack-test-newns-{}-{nanos:x}", std::process::id());
     let dir = tempfile::tempdir()?;
-    std::fs::write(dir.path().join("ok.yaml"), "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ok\n")?;
+    std::fs::write(
+        dir.path().join("ok.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ok\n",
+    )?;
     std::fs::write(
         dir.path().join("svc.yaml"),
         "apiVersion: v1\nkind: Service\nmetadata:\n  name: broken\nspec:\n  ports:\n  - port: 99999\n",
     )?;
-    let opts = SyncOptions { create_namespace: true, ..SyncOptions::new("newns", &namespace) };
-    let err = sync(&cluster, render(dir.path())?, &opts, &quiet).await.expect_err("invalid port");
+    let opts = SyncOptions {
+        create_namespace: true,
+        ..SyncOptions::new("newns", &namespace)
+    };
+    let err = sync(&cluster, render(dir.path())?, &opts, &quiet)
+        .await
+        .expect_err("invalid port");
     let text = err.to_string();
     assert!(matches!(err, SyncError::DryRun { .. }), "{text}");
-    assert!(text.contains("svc.yaml:1") && text.contains(&format!("in namespace {namespace}")), "{text}");
+    assert!(
+        text.contains("svc.yaml:1") && text.contains(&format!("in namespace {namespace}")),
+        "{text}"
+    );
     let ns_kind = cluster.resolve("v1", "Namespace").await?.context("Namespace")?;
-    assert!(cluster.get(&ns_kind, "", &namespace).await?.is_none(), "the namespace was created");
+    assert!(
+        cluster.get(&ns_kind, "", &namespace).await?.is_none(),
+        "the namespace was created"
+    );
     Ok(())
 }

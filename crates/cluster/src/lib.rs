@@ -138,10 +138,10 @@ impl Cluster {
     }
 
     async fn discovery(&self) -> Result<Arc<Discovery>, ClusterError> {
-        if let Ok(slot) = self.discovery.read()
-            && let Some(d) = slot.as_ref()
-        {
-            return Ok(d.clone());
+        // The guard must not live across an await (it is not Send).
+        let cached = self.discovery.read().ok().and_then(|slot| slot.clone());
+        if let Some(d) = cached {
+            return Ok(d);
         }
         self.refresh_discovery().await
     }
