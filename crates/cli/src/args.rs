@@ -68,6 +68,13 @@ pub enum Command {
     Diff(DiffArgs),
     /// Apply the manifests with server-side apply, in order, optionally pruning what left Git.
     Sync(SyncArgs),
+    /// Run the GitOpsConfig controller: keep every application synced from Git until SIGINT/SIGTERM.
+    Controller(crate::commands::controller::ControllerArgs),
+    /// Manage applications (GitOpsConfig resources).
+    #[command(subcommand)]
+    App(crate::commands::app::AppCommand),
+    /// Install the GitOpsConfig CustomResourceDefinition (or print it with --print).
+    Install(crate::commands::install::InstallArgs),
 }
 
 /// Where manifests come from: a local directory, or a Git repository.

@@ -36,6 +36,9 @@ fn main() -> ExitCode {
             Command::Render(args) => commands::render::run(&args, &settings).await,
             Command::Diff(args) => commands::diff::run(&args, &settings).await,
             Command::Sync(args) => commands::sync::run(&args, &settings).await,
+            Command::Controller(args) => commands::controller::run(&args, &settings).await,
+            Command::App(cmd) => commands::app::run(cmd, &settings).await,
+            Command::Install(args) => commands::install::run(&args, &settings).await,
         }
     });
     match result {

@@ -1,8 +1,11 @@
 //! One module per top-level command.
 
+pub mod app;
+pub mod controller;
 pub mod demo;
 pub mod dev;
 pub mod diff;
+pub mod install;
 pub mod render;
 pub mod sync;
 pub mod version;

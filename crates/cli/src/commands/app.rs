@@ -1,0 +1,387 @@
+//! `tack app`: GitOpsConfig resources (create, list, get, sync, suspend, resume, delete).
+
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand};
+use kube::ResourceExt;
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
+use serde_json::json;
+use tack_model::{Automated, Destination, GitOpsConfig, GitOpsConfigSpec, Source, SyncPolicy};
+
+use crate::config::{Output, Settings};
+
+#[derive(Debug, Subcommand)]
+pub enum AppCommand {
+    /// Create (or update) an application: a GitOpsConfig that the controller keeps synced from Git.
+    Create(CreateArgs),
+    /// List the applications of the namespace (-A for all namespaces).
+    List(ListArgs),
+    /// Show an application: sync and health status, revision, resources, history, conditions.
+    Get(NameArg),
+    /// Ask the controller to reconcile an application now.
+    Sync(NameArg),
+    /// Stop reconciling an application (its objects stay as they are).
+    Suspend(NameArg),
+    /// Reconcile a suspended application again.
+    Resume(NameArg),
+    /// Delete an application (its objects stay in the cluster).
+    Delete(NameArg),
+}
+
+#[derive(Debug, Args)]
+pub struct NameArg {
+    /// The application (GitOpsConfig) name
+    pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// List the applications of every namespace
+    #[arg(short = 'A', long)]
+    pub all_namespaces: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// The application (GitOpsConfig) name: 1-48 lowercase letters, digits and '-'
+    pub name: String,
+    /// Git repository URL (https://, http://, git:// or file://)
+    #[arg(long, value_name = "URL")]
+    pub repo: String,
+    /// Branch, tag or commit [default: the remote's default branch]
+    #[arg(long, value_name = "R")]
+    pub revision: Option<String>,
+    /// Directory inside the repository [default: the repository root]
+    #[arg(long, value_name = "P")]
+    pub path: Option<String>,
+    /// Namespace the objects go to [default: the application's namespace]
+    #[arg(long, value_name = "NS")]
+    pub dest_namespace: Option<String>,
+    /// Delete objects that leave Git
+    #[arg(long)]
+    pub prune: bool,
+    /// Revert changes made to managed objects outside Git
+    #[arg(long)]
+    pub self_heal: bool,
+    /// Do not sync automatically: only report whether the cluster differs from Git
+    #[arg(long, conflicts_with_all = ["prune", "self_heal"])]
+    pub manual: bool,
+    /// Create the destination namespace when it does not exist
+    #[arg(long)]
+    pub create_namespace: bool,
+    /// How often Git is polled (e.g. 30s, 3m)
+    #[arg(long, value_name = "D", value_parser = check_interval)]
+    pub interval: Option<String>,
+}
+
+fn check_interval(s: &str) -> Result<String, String> {
+    tack_controller::parse_interval(s)
+        .map(|_| s.to_string())
+        .map_err(|e| e.to_string())
+}
+
+fn check_name(s: &str) -> anyhow::Result<()> {
+    let ok = !s.is_empty()
+        && s.len() <= 48
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !s.starts_with('-')
+        && !s.ends_with('-');
+    if !ok {
+        bail!("`{s}` is not a valid application name: use 1-48 lowercase letters, digits and '-'");
+    }
+    Ok(())
+}
+
+pub async fn run(cmd: AppCommand, settings: &Settings) -> anyhow::Result<ExitCode> {
+    let cluster = super::sync::connect(settings).await?;
+    let namespace = settings
+        .namespace
+        .clone()
+        .unwrap_or_else(|| cluster.default_namespace().to_string());
+    let client = cluster.client().clone();
+    let api: Api<GitOpsConfig> = Api::namespaced(client.clone(), &namespace);
+    let not_found = |name: &str| {
+        format!("application {name} not found in namespace {namespace}; list them with `tack app list`")
+    };
+    match cmd {
+        AppCommand::Create(args) => {
+            check_name(&args.name)?;
+            let spec = GitOpsConfigSpec {
+                source: Source {
+                    repo_url: args.repo.clone(),
+                    revision: args.revision.clone(),
+                    path: args.path.clone(),
+                    ..Default::default()
+                },
+                destination: Destination {
+                    namespace: args.dest_namespace.clone(),
+                },
+                sync_policy: Some(SyncPolicy {
+                    interval: args.interval.clone(),
+                    automated: (!args.manual).then_some(Automated {
+                        prune: args.prune,
+                        self_heal: args.self_heal,
+                    }),
+                    create_namespace: args.create_namespace,
+                    retry: None,
+                }),
+                ..Default::default()
+            };
+            let mut app = GitOpsConfig::new(&args.name, spec);
+            app.metadata.namespace = Some(namespace.clone());
+            let mut value = serde_json::to_value(&app)?;
+            if let Some(obj) = value.as_object_mut() {
+                obj.remove("status");
+            }
+            api.patch(
+                &args.name,
+                &PatchParams::apply("tack").force(),
+                &Patch::Apply(&value),
+            )
+            .await
+            .with_context(|| {
+                format!(
+                    "creating application {} in namespace {namespace} (is the CRD installed? `tack install`)",
+                    args.name
+                )
+            })?;
+            println!(
+                "application {} created in namespace {namespace}: {} → namespace {}{}",
+                args.name,
+                args.repo,
+                args.dest_namespace.as_deref().unwrap_or(&namespace),
+                if args.manual {
+                    " (manual: differences are reported, not applied)"
+                } else {
+                    ""
+                }
+            );
+            println!(
+                "the controller (`tack controller`) syncs it; watch it with `tack app get {}`",
+                args.name
+            );
+        }
+        AppCommand::List(list) => {
+            let apps = if list.all_namespaces {
+                Api::<GitOpsConfig>::all(client)
+                    .list(&ListParams::default())
+                    .await?
+            } else {
+                api.list(&ListParams::default()).await?
+            };
+            if settings.output == Output::Json {
+                println!("{}", serde_json::to_string_pretty(&apps.items)?);
+                return Ok(ExitCode::SUCCESS);
+            }
+            if apps.items.is_empty() {
+                println!("no applications; create one with `tack app create NAME --repo URL`");
+                return Ok(ExitCode::SUCCESS);
+            }
+            let rows: Vec<[String; 6]> = apps
+                .items
+                .iter()
+                .map(|a| {
+                    let s = a.status.clone().unwrap_or_default();
+                    [
+                        a.namespace().unwrap_or_default(),
+                        a.name_any(),
+                        if a.spec.suspend {
+                            "Suspended".to_string()
+                        } else {
+                            s.sync
+                                .as_ref()
+                                .map(|x| format!("{:?}", x.status))
+                                .unwrap_or_else(|| "Unknown".into())
+                        },
+                        s.health
+                            .as_ref()
+                            .map(|h| h.status.clone())
+                            .unwrap_or_else(|| "Unknown".into()),
+                        s.sync
+                            .as_ref()
+                            .and_then(|x| x.revision.as_deref())
+                            .map(|r| r.chars().take(12).collect())
+                            .unwrap_or_default(),
+                        a.spec.source.repo_url.clone(),
+                    ]
+                })
+                .collect();
+            print_table(
+                &["NAMESPACE", "NAME", "SYNC", "HEALTH", "REVISION", "REPO"],
+                &rows,
+            );
+        }
+        AppCommand::Get(n) => {
+            let app = api.get_opt(&n.name).await?.with_context(|| not_found(&n.name))?;
+            if settings.output == Output::Json {
+                println!("{}", serde_json::to_string_pretty(&app)?);
+                return Ok(ExitCode::SUCCESS);
+            }
+            print_app(&app);
+        }
+        AppCommand::Sync(n) => {
+            let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
+            let patch = json!({"metadata": {"annotations": {tack_controller::REFRESH_ANNOTATION: now}}});
+            api.get_opt(&n.name).await?.with_context(|| not_found(&n.name))?;
+            api.patch(&n.name, &PatchParams::default(), &Patch::Merge(&patch))
+                .await?;
+            println!(
+                "application {}: refresh requested; the controller reconciles it now",
+                n.name
+            );
+        }
+        AppCommand::Suspend(n) => set_suspend(&api, &n.name, true, &not_found(&n.name)).await?,
+        AppCommand::Resume(n) => set_suspend(&api, &n.name, false, &not_found(&n.name)).await?,
+        AppCommand::Delete(n) => {
+            api.get_opt(&n.name).await?.with_context(|| not_found(&n.name))?;
+            api.delete(&n.name, &DeleteParams::default()).await?;
+            println!(
+                "application {} deleted; the objects it applied stay in the cluster",
+                n.name
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn set_suspend(
+    api: &Api<GitOpsConfig>,
+    name: &str,
+    suspend: bool,
+    not_found: &str,
+) -> anyhow::Result<()> {
+    api.get_opt(name).await?.with_context(|| not_found.to_string())?;
+    let patch = json!({"spec": {"suspend": suspend}});
+    api.patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await?;
+    if suspend {
+        println!(
+            "application {name} suspended: the controller leaves it alone until `tack app resume {name}`"
+        );
+    } else {
+        println!("application {name} resumed: the controller reconciles it now");
+    }
+    Ok(())
+}
+
+fn print_table(header: &[&str], rows: &[[String; 6]]) {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let mut out = String::new();
+        for (i, (cell, w)) in cells.iter().zip(&widths).enumerate() {
+            if i + 1 == cells.len() {
+                out.push_str(cell);
+            } else {
+                out.push_str(&format!("{cell:<w$}   "));
+            }
+        }
+        println!("{}", out.trim_end());
+    };
+    line(header.to_vec());
+    for row in rows {
+        line(row.iter().map(String::as_str).collect());
+    }
+}
+
+fn print_app(app: &GitOpsConfig) {
+    let s = app.status.clone().unwrap_or_default();
+    let spec = &app.spec;
+    println!("Name:         {}", app.name_any());
+    println!("Namespace:    {}", app.namespace().unwrap_or_default());
+    println!(
+        "Source:       {} (revision {}, path {})",
+        spec.source.repo_url,
+        spec.source.revision.as_deref().unwrap_or("default branch"),
+        spec.source
+            .path
+            .as_deref()
+            .filter(|p| !p.is_empty())
+            .unwrap_or("/")
+    );
+    println!(
+        "Destination:  namespace {}",
+        spec.destination
+            .namespace
+            .clone()
+            .or_else(|| app.namespace())
+            .unwrap_or_default()
+    );
+    let policy = spec.sync_policy.clone().unwrap_or_default();
+    let mode = match &policy.automated {
+        Some(a) => format!("automated (prune {}, selfHeal {})", a.prune, a.self_heal),
+        None => "manual".to_string(),
+    };
+    println!(
+        "Sync policy:  {mode}, every {}{}",
+        policy.interval.as_deref().unwrap_or("3m"),
+        if spec.suspend { ", SUSPENDED" } else { "" }
+    );
+    match &s.sync {
+        Some(sync) => println!(
+            "Sync:         {:?} at {}",
+            sync.status,
+            sync.revision.as_deref().unwrap_or("(no revision)")
+        ),
+        None => println!("Sync:         Unknown (not reconciled yet; is `tack controller` running?)"),
+    }
+    if let Some(h) = &s.health {
+        match &h.message {
+            Some(m) => println!("Health:       {} ({m})", h.status),
+            None => println!("Health:       {}", h.status),
+        }
+    }
+    if let Some(op) = &s.last_operation {
+        println!(
+            "Last sync:    {:?} {} {}",
+            op.phase,
+            op.finished_at.as_deref().unwrap_or(""),
+            op.message.as_deref().unwrap_or("")
+        );
+    }
+    if !s.conditions.is_empty() {
+        println!("\nConditions:");
+        for c in &s.conditions {
+            println!(
+                "  {:<12} {:<5} {:<14} {}",
+                c.type_,
+                c.status,
+                c.reason,
+                c.message.replace('\n', "\n      ")
+            );
+        }
+    }
+    if !s.resources.is_empty() {
+        println!("\nResources:");
+        let rows: Vec<[String; 6]> = s
+            .resources
+            .iter()
+            .map(|r| {
+                [
+                    r.kind.clone(),
+                    r.namespace.clone().unwrap_or_default(),
+                    r.name.clone(),
+                    r.status.map(|x| format!("{x:?}")).unwrap_or_default(),
+                    r.health.as_ref().map(|h| h.status.clone()).unwrap_or_default(),
+                    r.health
+                        .as_ref()
+                        .and_then(|h| h.message.clone())
+                        .unwrap_or_default(),
+                ]
+            })
+            .collect();
+        print_table(&["KIND", "NAMESPACE", "NAME", "SYNC", "HEALTH", "MESSAGE"], &rows);
+    }
+    if !s.history.is_empty() {
+        println!("\nHistory:");
+        for h in s.history.iter().rev() {
+            println!("  {:>3}  {}  {:<9?}  {}", h.id, h.time, h.result, h.revision);
+        }
+    }
+}

@@ -1,0 +1,161 @@
+//! The GitOpsConfig controller: keeps every application equal to what Git says.
+//!
+//! One reconcile of a [`GitOpsConfig`]: fetch its source ([`tack_source`], blocking, on the blocking pool; trees
+//! cached by commit under [`ControllerConfig::cache_dir`]) → render (Kustomize when the path holds a
+//! kustomization, plain manifests otherwise) → sync with [`tack_apply::sync`] (server-side dry run, ordered
+//! server-side apply, prune of what left Git when `spec.syncPolicy.automated.prune`) → assess health of the
+//! applied objects with [`tack_health`] → write the status (sync, health, resources, inventory, history,
+//! conditions Ready / Reconciling / Stalled, last operation).
+//!
+//! Without `spec.syncPolicy.automated` nothing is written to the cluster: the controller compares Git with the
+//! cluster ([`tack_apply::diff`]) and reports `Synced` or `OutOfSync`. `spec.suspend` skips the application
+//! entirely. Successful reconciles requeue at `spec.syncPolicy.interval` (default 3m, sooner while the
+//! application is not yet healthy); failed ones back off exponentially (`spec.syncPolicy.retry.backoff`, by
+//! default 5 s doubling up to 5 min). Changing the spec, or the annotation [`REFRESH_ANNOTATION`], triggers a
+//! reconcile at once; status writes do not.
+//!
+//! The inventory used by prune lives in the ConfigMap `tack-inventory-<name>` in the destination namespace
+//! (the store of [`tack_apply::sync`]); the status mirrors it in `status.inventory`.
+
+mod fetch;
+mod reconcile;
+mod status;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use kube::api::Api;
+use kube::runtime::controller::Controller;
+use kube::runtime::reflector;
+use kube::runtime::watcher;
+use kube::runtime::{PredicateConfig, WatchStreamExt};
+pub use tack_model::GitOpsConfig;
+
+pub use fetch::{Fetched, checkout, fetch_and_render, render_dir};
+pub use status::{parse_interval, trigger_hash};
+
+/// Set (to any new value, e.g. a timestamp) to make the controller reconcile an application now.
+pub const REFRESH_ANNOTATION: &str = "tack.dev/refresh";
+
+/// The interval of applications that set none.
+pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(180);
+
+/// The field manager of status writes.
+pub const STATUS_MANAGER: &str = "tack-controller";
+
+/// How the controller runs.
+#[derive(Clone, Debug)]
+pub struct ControllerConfig {
+    /// Where Git mirrors and checked-out trees are kept.
+    pub cache_dir: PathBuf,
+    /// Watch only this namespace (all namespaces when `None`).
+    pub namespace: Option<String>,
+    /// Applications reconciled at once.
+    pub concurrency: u16,
+}
+
+impl Default for ControllerConfig {
+    fn default() -> Self {
+        ControllerConfig {
+            cache_dir: default_cache_dir(),
+            namespace: None,
+            concurrency: 4,
+        }
+    }
+}
+
+/// `${XDG_CACHE_HOME:-~/.cache}/tack/sources`.
+pub fn default_cache_dir() -> PathBuf {
+    std::env::var_os("XDG_CACHE_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(std::env::temp_dir)
+        .join("tack")
+        .join("sources")
+}
+
+/// Why a reconcile failed. Messages say what failed and what to do; they never hold Secret values.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    #[error("fetching {url}: {source}")]
+    Fetch {
+        url: String,
+        #[source]
+        source: tack_source::Error,
+    },
+    #[error("{message}")]
+    Render { message: String },
+    #[error(transparent)]
+    Sync(#[from] tack_apply::SyncError),
+    #[error("credentials Secret {name}: {message}")]
+    Credentials { name: String, message: String },
+    #[error("invalid spec: {0}")]
+    InvalidSpec(String),
+    #[error(transparent)]
+    Cluster(#[from] tack_cluster::ClusterError),
+    #[error("Kubernetes API: {0}")]
+    Kube(#[from] kube::Error),
+    #[error("internal: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    /// The condition reason for this failure.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Error::Fetch { .. } => "FetchFailed",
+            Error::Render { .. } => "RenderFailed",
+            Error::Sync(_) => "SyncFailed",
+            Error::Credentials { .. } => "CredentialsInvalid",
+            Error::InvalidSpec(_) => "InvalidSpec",
+            Error::Cluster(_) | Error::Kube(_) => "ClusterError",
+            Error::Internal(_) => "InternalError",
+        }
+    }
+
+    /// Whether retrying cannot help until Git or the spec changes.
+    pub fn is_stalled(&self) -> bool {
+        matches!(
+            self,
+            Error::Render { .. } | Error::InvalidSpec(_) | Error::Credentials { .. }
+        )
+    }
+}
+
+/// Runs the controller until `shutdown` completes; reconciles in flight are finished first.
+pub async fn run(
+    client: kube::Client,
+    config: ControllerConfig,
+    shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
+) {
+    let api: Api<GitOpsConfig> = match &config.namespace {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    };
+    let concurrency = config.concurrency.max(1);
+    let ctx = Arc::new(reconcile::Context::new(client, config));
+    let (reader, writer) = reflector::store();
+    // Spec changes (generation) and refresh requests trigger a reconcile; status writes do not.
+    let trigger = watcher(api, watcher::Config::default())
+        .default_backoff()
+        .reflect(writer)
+        .applied_objects()
+        .predicate_filter(trigger_hash, PredicateConfig::default());
+    tracing::info!("controller started");
+    Controller::for_stream(trigger, reader)
+        .with_config(kube::runtime::controller::Config::default().concurrency(concurrency))
+        .graceful_shutdown_on(shutdown)
+        .run(reconcile::reconcile, reconcile::error_policy, ctx)
+        .for_each(|res| async move {
+            match res {
+                Ok((obj, _)) => tracing::debug!(app = %obj, "reconciled"),
+                Err(e) => tracing::warn!("reconcile failed: {e}"),
+            }
+        })
+        .await;
+    tracing::info!("controller stopped");
+}

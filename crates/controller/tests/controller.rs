@@ -1,0 +1,286 @@
+//! The GitOpsConfig controller on the local control plane, with a real Git repository over file://: the
+//! guestbook syncs and becomes healthy; a new commit is applied; a file removed from Git is pruned; a commit
+//! with broken YAML leaves the cluster untouched and sets Ready=False naming the file and line; shutdown is
+//! graceful.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::Service;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::CustomResourceExt;
+use kube::api::{Api, Patch, PatchParams};
+use serde_json::json;
+use tack_controller::ControllerConfig;
+use tack_model::{GitOpsConfig, GitOpsConfigStatus, SyncResult, SyncState};
+use tack_testkit::{TestNamespace, eventually};
+
+const GUESTBOOK: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../../shared/seed-examples/guestbook"
+);
+
+/// A working tree that pushes to a bare repository served over file://.
+struct GitRepo {
+    _dir: tempfile::TempDir,
+    work: PathBuf,
+    bare: PathBuf,
+}
+
+impl GitRepo {
+    fn new(seed: &Path) -> Result<GitRepo> {
+        let dir = tempfile::tempdir()?;
+        let work = dir.path().join("work");
+        let bare = dir.path().join("repo.git");
+        std::fs::create_dir_all(work.join("guestbook"))?;
+        for e in std::fs::read_dir(seed)? {
+            let e = e?;
+            std::fs::copy(e.path(), work.join("guestbook").join(e.file_name()))?;
+        }
+        git(
+            dir.path(),
+            &["init", "--quiet", "--bare", "-b", "main", "repo.git"],
+        )?;
+        git(&work, &["init", "--quiet", "-b", "main"])?;
+        let repo = GitRepo {
+            _dir: dir,
+            work,
+            bare,
+        };
+        repo.commit("guestbook")?;
+        Ok(repo)
+    }
+
+    fn url(&self) -> String {
+        format!("file://{}", self.bare.display())
+    }
+
+    /// Commits everything in the working tree, pushes, and returns the commit.
+    fn commit(&self, message: &str) -> Result<String> {
+        git(&self.work, &["add", "-A"])?;
+        git(
+            &self.work,
+            &[
+                "-c",
+                "user.name=tack test",
+                "-c",
+                "user.email=test@tack.invalid",
+                "commit",
+                "--quiet",
+                "-m",
+                message,
+            ],
+        )?;
+        let bare = self.bare.display().to_string();
+        git(&self.work, &["push", "--quiet", &bare, "main"])?;
+        Ok(git(&self.work, &["rev-parse", "HEAD"])?.trim().to_string())
+    }
+
+    fn file(&self, name: &str) -> PathBuf {
+        self.work.join("guestbook").join(name)
+    }
+}
+
+fn git(dir: &Path, args: &[&str]) -> Result<String> {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("HOME", dir)
+        .output()
+        .context("running git")?;
+    if !out.status.success() {
+        bail!("git {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+async fn install_crd(client: &kube::Client) -> Result<()> {
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    let crd = GitOpsConfig::crd();
+    let name = crd.metadata.name.clone().context("CRD name")?;
+    crds.patch(&name, &PatchParams::apply("tack").force(), &Patch::Apply(&crd))
+        .await?;
+    let cluster = tack_cluster::Cluster::from_client(client.clone(), "default");
+    cluster
+        .wait_crd_established(&name, Duration::from_secs(60))
+        .await?;
+    Ok(())
+}
+
+async fn status(api: &Api<GitOpsConfig>, name: &str) -> Result<GitOpsConfigStatus> {
+    Ok(api.get(name).await?.status.unwrap_or_default())
+}
+
+fn condition<'a>(s: &'a GitOpsConfigStatus, type_: &str) -> Option<&'a tack_model::Condition> {
+    s.conditions.iter().find(|c| c.type_ == type_)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the local control plane"]
+async fn guestbook_follows_git_commits_prune_and_broken_yaml() -> Result<()> {
+    tack_cluster::install_crypto_provider();
+    let client = tack_testkit::client().await?;
+    install_crd(&client).await?;
+    let ns = TestNamespace::new(&client, "controller").await?;
+    let repo = GitRepo::new(Path::new(GUESTBOOK))?;
+    let cache = tempfile::tempdir()?;
+
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let config = ControllerConfig {
+        cache_dir: cache.path().to_path_buf(),
+        namespace: Some(ns.name().to_string()),
+        concurrency: 2,
+    };
+    let controller = tokio::spawn(tack_controller::run(client.clone(), config, async move {
+        let _ = stopped.await;
+    }));
+
+    let apps: Api<GitOpsConfig> = Api::namespaced(client.clone(), ns.name());
+    let app = json!({
+        "apiVersion": "gitops.tack.dev/v1alpha1",
+        "kind": "GitOpsConfig",
+        "metadata": {"name": "guestbook", "namespace": ns.name()},
+        "spec": {
+            "source": {"repoURL": repo.url(), "revision": "main", "path": "guestbook"},
+            "destination": {"namespace": ns.name()},
+            "syncPolicy": {"interval": "2s", "automated": {"prune": true}},
+        },
+    });
+    apps.patch("guestbook", &PatchParams::apply("tack-test"), &Patch::Apply(&app))
+        .await?;
+
+    // 1. Synced and Healthy within 60 s, with the Deployments in the destination namespace.
+    let first = git(&repo.work, &["rev-parse", "HEAD"])?.trim().to_string();
+    let s = eventually(
+        Duration::from_secs(60),
+        "guestbook Synced and Healthy",
+        || async {
+            let s = status(&apps, "guestbook").await?;
+            let ok = s.sync.as_ref().is_some_and(|x| x.status == SyncState::Synced)
+                && s.health.as_ref().is_some_and(|h| h.status == "Healthy");
+            Ok(ok.then_some(s))
+        },
+    )
+    .await?;
+    assert_eq!(
+        s.sync.as_ref().and_then(|x| x.revision.clone()),
+        Some(first.clone())
+    );
+    assert_eq!(s.observed_generation, Some(1));
+    assert_eq!(
+        condition(&s, "Ready").map(|c| c.status.as_str()),
+        Some("True"),
+        "{s:#?}"
+    );
+    assert_eq!(condition(&s, "Stalled").map(|c| c.status.as_str()), Some("False"));
+    assert_eq!(s.inventory.len(), 6, "{:?}", s.inventory);
+    assert_eq!(s.resources.len(), 6);
+    assert_eq!(s.history.len(), 1);
+    assert_eq!(s.history[0].result, SyncResult::Succeeded);
+    assert_eq!(s.history[0].revision, first);
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), ns.name());
+    for name in ["frontend", "redis-leader", "redis-follower"] {
+        assert!(
+            deployments.get_opt(name).await?.is_some(),
+            "Deployment {name} missing"
+        );
+    }
+
+    // 2. A new commit (replicas 3 → 5) is applied after a refresh.
+    let path = repo.file("frontend-deployment.yaml");
+    let text = std::fs::read_to_string(&path)?;
+    assert!(text.contains("replicas: 3"));
+    std::fs::write(&path, text.replace("replicas: 3", "replicas: 5"))?;
+    let second = repo.commit("frontend: 5 replicas")?;
+    eventually(
+        Duration::from_secs(30),
+        "frontend scaled to 5 from Git",
+        || async {
+            let d = deployments.get("frontend").await?;
+            let s = status(&apps, "guestbook").await?;
+            let applied = d.spec.and_then(|s| s.replicas) == Some(5);
+            let recorded = s.sync.as_ref().and_then(|x| x.revision.as_deref()) == Some(second.as_str());
+            Ok((applied && recorded).then_some(()))
+        },
+    )
+    .await?;
+
+    // 3. A file removed from Git is pruned.
+    std::fs::remove_file(repo.file("redis-follower-service.yaml"))?;
+    let third = repo.commit("drop the redis-follower Service")?;
+    let services: Api<Service> = Api::namespaced(client.clone(), ns.name());
+    eventually(
+        Duration::from_secs(30),
+        "redis-follower Service pruned",
+        || async {
+            let gone = services.get_opt("redis-follower").await?.is_none();
+            let s = status(&apps, "guestbook").await?;
+            let recorded = s.sync.as_ref().and_then(|x| x.revision.as_deref()) == Some(third.as_str());
+            Ok((gone && recorded).then_some(s))
+        },
+    )
+    .await
+    .and_then(|s| {
+        anyhow::ensure!(s.inventory.len() == 5, "inventory after prune: {:?}", s.inventory);
+        anyhow::ensure!(!s.inventory.iter().any(|i| i.contains("redis-follower__Service")));
+        Ok(())
+    })?;
+    assert!(
+        services.get_opt("frontend").await?.is_some(),
+        "only the removed Service is pruned"
+    );
+
+    // 4. Broken YAML: Ready=False naming file:line, Stalled, the cluster untouched.
+    std::fs::write(
+        repo.file("broken.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: [oops\n",
+    )?;
+    let text = std::fs::read_to_string(&path)?;
+    std::fs::write(&path, text.replace("replicas: 5", "replicas: 1"))?;
+    let fourth = repo.commit("broken")?;
+    let s = eventually(
+        Duration::from_secs(30),
+        "Ready=False with RenderFailed",
+        || async {
+            let s = status(&apps, "guestbook").await?;
+            let failed =
+                condition(&s, "Ready").is_some_and(|c| c.status == "False" && c.reason == "RenderFailed");
+            Ok(failed.then_some(s))
+        },
+    )
+    .await?;
+    let ready = condition(&s, "Ready").context("Ready")?;
+    assert!(ready.message.contains("broken.yaml:"), "{}", ready.message);
+    assert_eq!(condition(&s, "Stalled").map(|c| c.status.as_str()), Some("True"));
+    assert_eq!(
+        s.sync.as_ref().and_then(|x| x.revision.clone()),
+        Some(third.clone()),
+        "last synced revision kept"
+    );
+    assert_eq!(
+        s.history.last().map(|h| (h.revision.as_str(), h.result)),
+        Some((fourth.as_str(), SyncResult::Failed))
+    );
+    let d = deployments.get("frontend").await?;
+    assert_eq!(
+        d.spec.and_then(|s| s.replicas),
+        Some(5),
+        "nothing applied from the broken commit"
+    );
+    let revisions: Vec<&str> = s.history.iter().map(|h| h.revision.as_str()).collect();
+    assert_eq!(
+        revisions,
+        vec![first.as_str(), second.as_str(), third.as_str(), fourth.as_str()]
+    );
+
+    // Graceful shutdown.
+    let _ = stop.send(());
+    tokio::time::timeout(Duration::from_secs(30), controller)
+        .await
+        .context("controller did not stop within 30 s")??;
+    Ok(())
+}
