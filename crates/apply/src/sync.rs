@@ -585,7 +585,7 @@ pub async fn sync(
                 Ok(()) => {
                     let d = &desired[i];
                     progress(&format!(
-                        "{} {} ({})",
+                        "{} {} from {}",
                         actions[i].as_str(),
                         d.id.human(),
                         d.origin

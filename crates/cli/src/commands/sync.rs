@@ -23,8 +23,10 @@ pub async fn connect(settings: &Settings) -> anyhow::Result<Cluster> {
 pub async fn run(args: &SyncArgs, settings: &Settings) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
     let progress = |line: &str| {
-        eprintln!("[{:>5.1}s] {line}", started.elapsed().as_secs_f64());
-        let _ = std::io::stderr().flush();
+        // Progress must never abort a sync half-way (a closed pipe, `| head`): write errors are ignored.
+        let mut err = std::io::stderr().lock();
+        let _ = writeln!(err, "[{:>5.1}s] {line}", started.elapsed().as_secs_f64());
+        let _ = err.flush();
     };
     let rendered = super::render::load(&args.source).await?;
     progress(&format!(
