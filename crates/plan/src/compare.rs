@@ -193,9 +193,55 @@ fn project(desired: &Value, live: &Value) -> Value {
         (Value::Array(d), Value::Array(l)) if d.len() == l.len() => {
             Value::Array(d.iter().zip(l).map(|(dv, lv)| project(dv, lv)).collect())
         }
-        // Quantities and int-or-strings: `cpu: 1` in Git is served back as "1".
-        (Value::Number(n), Value::String(s)) if n.to_string() == *s => desired.clone(),
+        // Quantities and int-or-strings: `cpu: 1` in Git is served back as "1", `cpu: 0.5` as "500m",
+        // `memory: 1024Mi` as "1Gi". The API server rewrites nothing else this way.
+        (Value::Number(n), Value::String(s)) if n.to_string() == *s || same_quantity(&n.to_string(), s) => {
+            desired.clone()
+        }
+        (Value::String(d), Value::String(l)) if d != l && same_quantity(d, l) => desired.clone(),
         _ => live.clone(),
+    }
+}
+
+/// The value of a Kubernetes quantity (`500m`, `1.5Gi`, `2e3`, `128974848`), or `None` when `s` is not one.
+fn quantity(s: &str) -> Option<f64> {
+    let s = s.trim();
+    let split = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '+' || c == '-'))
+        .unwrap_or(s.len());
+    let (number, suffix) = s.split_at(split);
+    if number.is_empty() || !number.chars().any(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let n: f64 = number.parse().ok()?;
+    let factor = match suffix {
+        "" => 1.0,
+        "n" => 1e-9,
+        "u" => 1e-6,
+        "m" => 1e-3,
+        "k" => 1e3,
+        "M" => 1e6,
+        "G" => 1e9,
+        "T" => 1e12,
+        "P" => 1e15,
+        "E" => 1e18,
+        "Ki" => 1024.0,
+        "Mi" => 1024.0 * 1024.0,
+        "Gi" => 1024.0 * 1024.0 * 1024.0,
+        "Ti" => 1024.0f64.powi(4),
+        "Pi" => 1024.0f64.powi(5),
+        "Ei" => 1024.0f64.powi(6),
+        e if e.starts_with(['e', 'E']) => 10f64.powi(e[1..].parse::<i32>().ok()?),
+        _ => return None,
+    };
+    Some(n * factor)
+}
+
+/// Whether two texts are the same quantity written differently.
+fn same_quantity(a: &str, b: &str) -> bool {
+    match (quantity(a), quantity(b)) {
+        (Some(x), Some(y)) => (x - y).abs() <= f64::EPSILON * 16.0 * x.abs().max(y.abs()).max(1.0),
+        _ => false,
     }
 }
 
@@ -301,6 +347,18 @@ mod tests {
             .expect("list")
             .push(json!({"name": "sidecar"}));
         assert!(compare(&d, Some(&live), &[]).differs());
+    }
+
+    #[test]
+    fn quantities_written_differently_are_equal() {
+        let d = json!({"kind": "Pod", "spec": {"resources": {"limits": {"cpu": 0.5, "memory": "1024Mi"}, "requests": {"cpu": "0.25", "memory": "1G"}}}});
+        let l = json!({"kind": "Pod", "spec": {"resources": {"limits": {"cpu": "500m", "memory": "1Gi"}, "requests": {"cpu": "250m", "memory": "1e9"}}}});
+        assert!(!compare(&d, Some(&l), &[]).differs());
+        let other = json!({"kind": "Pod", "spec": {"resources": {"limits": {"cpu": "600m", "memory": "1Gi"}, "requests": {"cpu": "250m", "memory": "1G"}}}});
+        assert!(compare(&d, Some(&other), &[]).differs());
+        assert!(!same_quantity("blue", "blue2"));
+        assert!(!same_quantity("1k", "1Ki"));
+        assert!(same_quantity("1.5Gi", "1536Mi"));
     }
 
     #[test]
