@@ -26,6 +26,8 @@ use crate::{
 };
 
 const DEFAULT_DELAY_SECONDS: i64 = 30;
+/// Message of a background AnalysisRun status whose Inconclusive result was accepted by `promote`.
+const ACCEPTED: &str = "Inconclusive result accepted by promote";
 const DEFAULT_PROGRESS_DEADLINE: i64 = 600;
 
 /// Weight in effect at step `idx`: the last `setWeight` at or before it, 100 past the end, 0 before any.
@@ -109,31 +111,8 @@ pub fn reconcile_canary(rollout: &Rollout, observed: &Observed) -> Result<Decisi
         st.canary.current_background_analysis_run_status = None;
     }
 
-    if updating && !st.abort {
-        // Background analysis.
-        if let Some(bg) = &canary.analysis {
-            let start = usize::try_from(bg.starting_step.unwrap_or(0)).unwrap_or(0);
-            if idx >= start {
-                match find_run(observed, &st, AnalysisKind::Background, &hash) {
-                    None => actions.push(Action::CreateAnalysisRun {
-                        kind: AnalysisKind::Background,
-                        pod_template_hash: hash.clone(),
-                        templates: bg.templates.clone(),
-                        args: bg.args.clone(),
-                    }),
-                    Some(run) => {
-                        st.canary.current_background_analysis_run_status = Some(run_ref(run));
-                        if matches!(run.phase, AnalysisPhase::Failed | AnalysisPhase::Error) {
-                            abort(&mut st, &mut actions, now, analysis_reason(run));
-                        } else if run.phase == AnalysisPhase::Inconclusive {
-                            inconclusive(&mut st, now);
-                        }
-                    }
-                }
-            }
-        }
-    }
-
+    // `promote` removed the pause conditions of a controller pause.
+    let promoted = st.controller_pause && st.pause_conditions.is_empty();
     if updating && !st.abort {
         if st.promote_full {
             idx = n;
@@ -207,6 +186,53 @@ pub fn reconcile_canary(rollout: &Rollout, observed: &Observed) -> Result<Decisi
         }
     }
     st.current_step_index = Some(i32::try_from(idx).unwrap_or(i32::MAX));
+    if updating && !st.abort {
+        // Background analysis, once the steps have moved as far as they can in this reconcile.
+        if let Some(bg) = &canary.analysis {
+            let start = usize::try_from(bg.starting_step.unwrap_or(0)).unwrap_or(0);
+            if idx >= start {
+                match find_run(observed, &st, AnalysisKind::Background, &hash) {
+                    None => actions.push(Action::CreateAnalysisRun {
+                        kind: AnalysisKind::Background,
+                        pod_template_hash: hash.clone(),
+                        templates: bg.templates.clone(),
+                        args: bg.args.clone(),
+                    }),
+                    Some(run) => {
+                        let accepted = st
+                            .canary
+                            .current_background_analysis_run_status
+                            .as_ref()
+                            .is_some_and(|r| {
+                                r.name == run.name
+                                    && r.status == "Inconclusive"
+                                    && r.message.as_deref() == Some(ACCEPTED)
+                            });
+                        if !accepted || run.phase != AnalysisPhase::Inconclusive {
+                            st.canary.current_background_analysis_run_status = Some(run_ref(run));
+                        }
+                        if matches!(run.phase, AnalysisPhase::Failed | AnalysisPhase::Error) {
+                            abort(&mut st, &mut actions, now, analysis_reason(run));
+                        } else if run.phase == AnalysisPhase::Inconclusive && !accepted {
+                            if promoted {
+                                // Promoted after the inconclusive result: remember it so the run does not pause
+                                // the Rollout again (the same promote also passed a pause step in progress).
+                                if let Some(r) = st.canary.current_background_analysis_run_status.as_mut() {
+                                    r.message = Some(ACCEPTED.into());
+                                }
+                                if st.pause_conditions.is_empty() {
+                                    st.controller_pause = false;
+                                }
+                            } else {
+                                inconclusive(&mut st, now);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     if updating && idx < n {
         // Leaving a step's analysis behind: forget its status reference.
         if let Some(r) = &st.canary.current_step_analysis_run_status

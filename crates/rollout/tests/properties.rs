@@ -52,6 +52,7 @@ prop_compose! {
         stable in prop::option::of((0..14i32, 0..14i32)),
         canary in prop::option::of((0..14i32, 0..14i32)),
         run in prop::option::of((0..6usize, phase_strategy())),
+        background in prop::option::of((phase_strategy(), 0..3i32, any::<bool>())),
         now in 0..10_000i64,
         deadline in prop::option::of(1..3000i32),
         deadline_abort in any::<bool>(),
@@ -65,6 +66,9 @@ prop_compose! {
             "canaryService": "c", "stableService": "s"});
         if routed {
             canary_spec["trafficRouting"] = json!({"nginx": {"stableIngress": "web"}});
+        }
+        if let Some((_, start, _)) = background {
+            canary_spec["analysis"] = json!({"templates": [{"templateName": "bg"}], "startingStep": start});
         }
         let mut rollout: Rollout = serde_json::from_value(json!({
             "spec": {"replicas": replicas, "template": {"spec": {"containers": [{"name": "a", "image": "a:2"}]}},
@@ -98,12 +102,24 @@ prop_compose! {
                 scale_down_deadline: None,
             });
         }
-        let analysis_runs = run
+        let mut analysis_runs: Vec<AnalysisObservation> = run
             .map(|(i, phase)| vec![AnalysisObservation {
                 kind: AnalysisKind::Step(i), pod_template_hash: hash.clone(), name: "run".into(), phase,
                 message: None, created_at: t(0),
             }])
             .unwrap_or_default();
+        if let Some((phase, _, accepted)) = background {
+            analysis_runs.push(AnalysisObservation {
+                kind: AnalysisKind::Background, pod_template_hash: hash.clone(), name: "bg".into(), phase,
+                message: None, created_at: t(0),
+            });
+            if accepted && let Some(st) = rollout.status.as_mut() {
+                st.canary.current_background_analysis_run_status = Some(tack_rollout::spec::AnalysisRunStatusRef {
+                    name: "bg".into(), status: "Inconclusive".into(),
+                    message: Some("Inconclusive result accepted by promote".into()),
+                });
+            }
+        }
         let (s, _) = tack_rollout::resolve_fenceposts(
             Some(&if pct { IntOrString::String(format!("{}%", surge * 25)) } else { IntOrString::Int(surge) }),
             Some(&if pct { IntOrString::String(format!("{}%", unavailable * 25)) } else { IntOrString::Int(unavailable) }),

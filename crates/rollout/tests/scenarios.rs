@@ -561,3 +561,66 @@ fn blue_green_auto_promotion_preview_count_and_analysis() {
     let roles: Vec<Role> = d.replica_sets.iter().map(|s| s.role).collect();
     assert!(roles.contains(&Role::Stable));
 }
+
+#[test]
+fn background_analysis_inconclusive_pauses_once_and_failure_aborts() {
+    let mut r: Rollout = serde_json::from_value(json!({
+        "spec": {"replicas": 4, "template": {"spec": {"containers": [{"name": "web", "image": "web:1"}]}},
+            "strategy": {"canary": {"analysis": {"templates": [{"templateName": "bg"}], "startingStep": 1},
+                "steps": [{"setWeight": 25}, {"setWeight": 50}, {"pause": {"duration": "1h"}}, {"setWeight": 75}, {"pause": {}}]}}}
+    }))
+    .expect("rollout");
+    r.spec.replicas = Some(4);
+    let mut sim = Sim::new(r);
+    let old = sim.settle().pod_template_hash;
+    set_image(&mut sim.rollout, "web:2");
+    let d = sim.step();
+    let new = d.pod_template_hash.clone();
+    assert!(
+        !d.actions
+            .iter()
+            .any(|a| matches!(a, Action::CreateAnalysisRun { .. })),
+        "startingStep 1"
+    );
+    let d = sim.settle();
+    assert!(d.actions.iter().any(|a| matches!(
+        a,
+        Action::CreateAnalysisRun {
+            kind: AnalysisKind::Background,
+            ..
+        }
+    )));
+    sim.runs.push(AnalysisObservation {
+        kind: AnalysisKind::Background,
+        pod_template_hash: new.clone(),
+        name: "bg-1".into(),
+        phase: AnalysisPhase::Inconclusive,
+        message: None,
+        created_at: sim.now,
+    });
+    let d = sim.settle();
+    assert_eq!(d.status.phase.as_deref(), Some("Paused"));
+    assert!(
+        d.status
+            .pause_conditions
+            .iter()
+            .any(|p| p.reason == "InconclusiveAnalysisRun")
+    );
+    commands::promote(&mut sim.rollout);
+    let d = sim.settle();
+    assert_eq!(
+        d.status.phase.as_deref(),
+        Some("Paused"),
+        "{:?}",
+        d.status.pause_conditions
+    );
+    assert_eq!(d.status.pause_conditions.len(), 1);
+    assert_eq!(d.status.pause_conditions[0].reason, "CanaryPauseStep");
+    assert_eq!(d.status.current_step_index, Some(4));
+    assert_eq!(sim.replicas(&new), 3);
+    // The run fails later: abort.
+    sim.runs[0].phase = AnalysisPhase::Failed;
+    let d = sim.settle();
+    assert_eq!(d.status.phase.as_deref(), Some("Degraded"));
+    assert_eq!((sim.replicas(&new), sim.replicas(&old)), (0, 4));
+}
