@@ -92,6 +92,7 @@ pub fn reconcile_blue_green(rollout: &Rollout, observed: &Observed) -> Result<De
             Gate::Open
         } else {
             gate(
+                &crate::analysis_run_name(rollout, &hash, AnalysisKind::PrePromotion, &st),
                 bg.pre_promotion_analysis.as_ref(),
                 AnalysisKind::PrePromotion,
                 &hash,
@@ -162,6 +163,7 @@ pub fn reconcile_blue_green(rollout: &Rollout, observed: &Observed) -> Result<De
     if updating && !st.abort && active == hash {
         preview_target = replicas;
         let post = gate(
+            &crate::analysis_run_name(rollout, &hash, AnalysisKind::PostPromotion, &st),
             bg.post_promotion_analysis.as_ref(),
             AnalysisKind::PostPromotion,
             &hash,
@@ -350,7 +352,9 @@ fn reached(rs: Option<&ReplicaSetObservation>, target: i32) -> bool {
 }
 
 /// A pre- or post-promotion analysis gate.
+#[allow(clippy::too_many_arguments)]
 fn gate(
+    run_name: &str,
     analysis: Option<&RolloutAnalysis>,
     kind: AnalysisKind,
     hash: &str,
@@ -364,6 +368,7 @@ fn gate(
     };
     let Some(run) = find_run(observed, st, kind, hash) else {
         actions.push(Action::CreateAnalysisRun {
+            name: run_name.to_string(),
             kind,
             pod_template_hash: hash.to_string(),
             templates: a.templates.clone(),

@@ -146,6 +146,7 @@ pub fn reconcile_canary(rollout: &Rollout, observed: &Observed) -> Result<Decisi
                 match find_run(observed, &st, kind, &hash) {
                     None => {
                         actions.push(Action::CreateAnalysisRun {
+                            name: crate::analysis_run_name(rollout, &hash, kind, &st),
                             kind,
                             pod_template_hash: hash.clone(),
                             templates: a.templates.clone(),
@@ -193,6 +194,7 @@ pub fn reconcile_canary(rollout: &Rollout, observed: &Observed) -> Result<Decisi
             if idx >= start {
                 match find_run(observed, &st, AnalysisKind::Background, &hash) {
                     None => actions.push(Action::CreateAnalysisRun {
+                        name: crate::analysis_run_name(rollout, &hash, AnalysisKind::Background, &st),
                         kind: AnalysisKind::Background,
                         pod_template_hash: hash.clone(),
                         templates: bg.templates.clone(),

@@ -185,6 +185,8 @@ pub struct DesiredReplicaSet {
 pub enum Action {
     /// Create an AnalysisRun from these templates for this ReplicaSet.
     CreateAnalysisRun {
+        /// Deterministic name ([`analysis_run_name`]): creating it twice is harmless (AlreadyExists).
+        name: String,
         /// What it gates.
         kind: AnalysisKind,
         /// Hash of the analysed ReplicaSet.
@@ -247,6 +249,31 @@ pub fn reconcile(rollout: &spec::Rollout, observed: &Observed) -> Result<Decisio
         (None, Some(_)) => reconcile_blue_green(rollout, observed),
         (Some(_), Some(_)) => Err(Error::Strategy("set either canary or blueGreen, not both")),
         (None, None) => Err(Error::Strategy("one of canary or blueGreen is required")),
+    }
+}
+
+/// The name of the AnalysisRun for `kind` of ReplicaSet `hash`: `<rollout>-<hash>-<step index | bg | pre | post>`,
+/// with `-<abortedAt in Unix seconds>` appended after a `retry`, so every attempt gets its own run.
+pub fn analysis_run_name(
+    rollout: &spec::Rollout,
+    hash: &str,
+    kind: AnalysisKind,
+    status: &RolloutStatus,
+) -> String {
+    let base = rollout
+        .metadata
+        .get("name")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or("rollout");
+    let what = match kind {
+        AnalysisKind::Step(i) => i.to_string(),
+        AnalysisKind::Background => "bg".into(),
+        AnalysisKind::PrePromotion => "pre".into(),
+        AnalysisKind::PostPromotion => "post".into(),
+    };
+    match status.aborted_at {
+        Some(t) => format!("{base}-{hash}-{what}-{}", t.as_second()),
+        None => format!("{base}-{hash}-{what}"),
     }
 }
 

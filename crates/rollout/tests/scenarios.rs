@@ -296,14 +296,16 @@ fn failed_analysis_aborts() {
     assert_eq!(d.status.phase.as_deref(), Some("Progressing"));
     let create = d.actions.iter().find_map(|a| match a {
         Action::CreateAnalysisRun {
+            name,
             kind,
             templates,
             args,
             ..
-        } => Some((*kind, templates.clone(), args.clone())),
+        } => Some((name.clone(), *kind, templates.clone(), args.clone())),
         _ => None,
     });
-    let (kind, templates, args) = create.expect("an AnalysisRun is requested");
+    let (name, kind, templates, args) = create.expect("an AnalysisRun is requested");
+    assert_eq!(name, format!("web-{new}-1"));
     assert_eq!(kind, AnalysisKind::Step(1));
     assert_eq!(templates[0].template_name, "success-rate");
     assert_eq!(args[0].value.as_deref(), Some("web"));
@@ -345,11 +347,10 @@ fn failed_analysis_aborts() {
     commands::retry(&mut sim.rollout);
     let d = sim.settle();
     assert!(!d.status.abort);
-    assert!(
-        d.actions
-            .iter()
-            .any(|a| matches!(a, Action::CreateAnalysisRun { .. }))
-    );
+    let aborted = d.status.aborted_at.expect("abortedAt kept").as_second();
+    assert!(d.actions.iter().any(
+        |a| matches!(a, Action::CreateAnalysisRun { name, .. } if *name == format!("web-{new}-1-{aborted}"))
+    ));
     sim.runs.push(AnalysisObservation {
         kind,
         pod_template_hash: new.clone(),
