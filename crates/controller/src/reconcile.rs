@@ -345,20 +345,27 @@ async fn attempt(obj: &GitOpsConfig, ctx: &Context) -> Result<Outcome, Failure> 
         })
         .collect();
     let policy = obj.spec.sync_policy.clone().unwrap_or_default();
-    let (sync_state, summary, objects, inventory) = match &policy.automated {
+    // Without selfHeal, a commit already synced (same spec) is only compared: drift is reported, not reverted.
+    let already_synced = obj.status.as_ref().is_some_and(|s| {
+        s.observed_generation == obj.meta().generation
+            && s.sync.as_ref().and_then(|x| x.revision.as_deref()) == Some(revision.as_str())
+    });
+    let apply = policy
+        .automated
+        .as_ref()
+        .filter(|auto| auto.self_heal || !already_synced);
+    let (sync_state, summary, objects, inventory) = match apply {
         Some(auto) => {
             let mut opts = SyncOptions::new(&app, &destination);
             opts.prune = auto.prune;
+            // selfHeal: Git wins over fields another field manager changed.
+            opts.force = auto.self_heal;
             opts.create_namespace = policy.create_namespace;
             opts.ignore = ignore;
-            let cluster = ctx.cluster.clone();
-            let manifests = fetched.manifests;
-            let report = off_runtime_thread(move || async move {
-                let progress = |line: &str| tracing::debug!(app = %opts.app, "{line}");
-                tack_apply::sync(&cluster, manifests, &opts, &progress).await
-            })
-            .await?
-            .map_err(|e| with_rev(e.into()))?;
+            let progress = |line: &str| tracing::debug!(app = %opts.app, "{line}");
+            let report = tack_apply::sync(&ctx.cluster, fetched.manifests, &opts, &progress)
+                .await
+                .map_err(|e| with_rev(e.into()))?;
             let left = report.count(Action::PruneSkipped);
             let state = if left > 0 {
                 SyncState::OutOfSync
@@ -396,19 +403,21 @@ async fn attempt(obj: &GitOpsConfig, ctx: &Context) -> Result<Outcome, Failure> 
                 ignore,
                 color: false,
             };
-            let cluster = ctx.cluster.clone();
-            let manifests = fetched.manifests;
-            let report =
-                off_runtime_thread(move || async move { tack_apply::diff(&cluster, manifests, &opts).await })
-                    .await?
-                    .map_err(|e| with_rev(e.into()))?;
+            let report = tack_apply::diff(&ctx.cluster, fetched.manifests, &opts)
+                .await
+                .map_err(|e| with_rev(e.into()))?;
             let state = if report.entries.is_empty() {
                 SyncState::Synced
             } else {
                 SyncState::OutOfSync
             };
+            let why = if policy.automated.is_some() {
+                "self-heal off, drift not reverted"
+            } else {
+                "automated sync off"
+            };
             let summary = format!(
-                "automated sync off: {} of {} objects differ from Git",
+                "{why}: {} of {} objects differ from Git",
                 report.entries.len(),
                 report.compared
             );
@@ -445,21 +454,6 @@ async fn attempt(obj: &GitOpsConfig, ctx: &Context) -> Result<Outcome, Failure> 
         resources,
         inventory,
     })
-}
-
-/// Runs a future that is not `Send` (the futures of [`tack_apply::sync`] and [`tack_apply::diff`] borrow across
-/// awaits in a way the compiler cannot prove `Send`, which the controller's reconcile futures must be) to
-/// completion on a thread of the blocking pool, driven by the current runtime.
-async fn off_runtime_thread<F, Fut, T>(make: F) -> Result<T, Error>
-where
-    F: FnOnce() -> Fut + Send + 'static,
-    Fut: std::future::Future<Output = T>,
-    T: Send + 'static,
-{
-    let handle = tokio::runtime::Handle::current();
-    tokio::task::spawn_blocking(move || handle.block_on(make()))
-        .await
-        .map_err(|e| Error::Internal(format!("sync task: {e}")))
 }
 
 fn status_inventory(obj: &GitOpsConfig) -> Vec<String> {

@@ -1,5 +1,6 @@
 //! The GitOpsConfig controller on the local control plane, with a real Git repository over file://: the
-//! guestbook syncs and becomes healthy; a new commit is applied; a file removed from Git is pruned; a commit
+//! guestbook syncs and becomes healthy; a new commit is applied; a file removed from Git is pruned; drift is
+//! reported without selfHeal and reverted with it; a commit
 //! with broken YAML leaves the cluster untouched and sets Ready=False naming the file and line; shutdown is
 //! graceful.
 
@@ -121,7 +122,7 @@ fn condition<'a>(s: &'a GitOpsConfigStatus, type_: &str) -> Option<&'a tack_mode
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs the local control plane"]
-async fn guestbook_follows_git_commits_prune_and_broken_yaml() -> Result<()> {
+async fn guestbook_follows_git_commits_prune_drift_and_broken_yaml() -> Result<()> {
     tack_cluster::install_crypto_provider();
     let client = tack_testkit::client().await?;
     install_crd(&client).await?;
@@ -234,7 +235,45 @@ async fn guestbook_follows_git_commits_prune_and_broken_yaml() -> Result<()> {
         "only the removed Service is pruned"
     );
 
-    // 4. Broken YAML: Ready=False naming file:line, Stalled, the cluster untouched.
+    // 4. Drift with selfHeal off is reported OutOfSync and left alone; turning selfHeal on reverts it.
+    let drift = json!({"spec": {"replicas": 2}});
+    deployments
+        .patch("frontend", &PatchParams::default(), &Patch::Merge(&drift))
+        .await?;
+    let s = eventually(Duration::from_secs(30), "drift reported OutOfSync", || async {
+        let s = status(&apps, "guestbook").await?;
+        let out = s.sync.as_ref().is_some_and(|x| x.status == SyncState::OutOfSync);
+        Ok(out.then_some(s))
+    })
+    .await?;
+    assert!(
+        s.last_operation
+            .as_ref()
+            .and_then(|o| o.message.as_deref())
+            .is_some_and(|m| m.contains("1 of 5 objects differ")),
+        "{:?}",
+        s.last_operation
+    );
+    let d = deployments.get("frontend").await?;
+    assert_eq!(
+        d.spec.and_then(|s| s.replicas),
+        Some(2),
+        "selfHeal off: drift not reverted"
+    );
+    let heal = json!({"spec": {"syncPolicy": {"automated": {"prune": true, "selfHeal": true}}}});
+    apps.patch("guestbook", &PatchParams::default(), &Patch::Merge(&heal))
+        .await?;
+    eventually(Duration::from_secs(30), "selfHeal reverts the drift", || async {
+        let d = deployments.get("frontend").await?;
+        let s = status(&apps, "guestbook").await?;
+        let healed = d.spec.and_then(|s| s.replicas) == Some(5)
+            && s.sync.as_ref().is_some_and(|x| x.status == SyncState::Synced)
+            && s.observed_generation == Some(2);
+        Ok(healed.then_some(()))
+    })
+    .await?;
+
+    // 5. Broken YAML: Ready=False naming file:line, Stalled, the cluster untouched.
     std::fs::write(
         repo.file("broken.yaml"),
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: [oops\n",
