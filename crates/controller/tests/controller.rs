@@ -1,6 +1,6 @@
 //! The GitOpsConfig controller on the local control plane, with a real Git repository over file://: the
 //! guestbook syncs and becomes healthy; a new commit is applied; a file removed from Git is pruned; drift is
-//! reported without selfHeal and reverted with it; a commit
+//! reported without selfHeal and reverted with it; the Git server gone and back; a commit
 //! with broken YAML leaves the cluster untouched and sets Ready=False naming the file and line; shutdown is
 //! graceful.
 
@@ -273,7 +273,43 @@ async fn guestbook_follows_git_commits_prune_drift_and_broken_yaml() -> Result<(
     })
     .await?;
 
-    // 5. Broken YAML: Ready=False naming file:line, Stalled, the cluster untouched.
+    // 5. Git server gone: FetchFailed, retried (not Stalled), the cluster as it was; recovery when it returns.
+    let away = repo.bare.with_extension("away");
+    std::fs::rename(&repo.bare, &away)?;
+    let s = eventually(
+        Duration::from_secs(30),
+        "Ready=False with FetchFailed",
+        || async {
+            let s = status(&apps, "guestbook").await?;
+            let failed =
+                condition(&s, "Ready").is_some_and(|c| c.status == "False" && c.reason == "FetchFailed");
+            Ok(failed.then_some(s))
+        },
+    )
+    .await?;
+    assert_eq!(condition(&s, "Stalled").map(|c| c.status.as_str()), Some("False"));
+    assert_eq!(
+        condition(&s, "Reconciling").map(|c| c.status.as_str()),
+        Some("True")
+    );
+    assert!(
+        deployments.get_opt("frontend").await?.is_some(),
+        "the last applied state stays"
+    );
+    std::fs::rename(&away, &repo.bare)?;
+    eventually(
+        Duration::from_secs(45),
+        "recovered after the Git server returned",
+        || async {
+            let s = status(&apps, "guestbook").await?;
+            Ok(condition(&s, "Ready")
+                .is_some_and(|c| c.status == "True")
+                .then_some(()))
+        },
+    )
+    .await?;
+
+    // 6. Broken YAML: Ready=False naming file:line, Stalled, the cluster untouched.
     std::fs::write(
         repo.file("broken.yaml"),
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: [oops\n",
