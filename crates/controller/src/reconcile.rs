@@ -8,6 +8,7 @@ use futures::{StreamExt, TryStreamExt, stream};
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::Action as Requeue;
+use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::{Resource, ResourceExt};
 use serde_json::json;
 use tack_apply::{Action, DiffOptions, SyncOptions};
@@ -33,15 +34,24 @@ pub struct Context {
     config: ControllerConfig,
     /// Consecutive failures per `namespace/name`, for the backoff.
     failures: Mutex<HashMap<String, u32>>,
+    /// Kubernetes Events on the GitOpsConfigs (repeats are folded into a series).
+    recorder: Recorder,
 }
 
 impl Context {
     pub fn new(client: kube::Client, config: ControllerConfig) -> Self {
         Context {
             cluster: Cluster::from_client(client.clone(), "default"),
-            client,
+            client: client.clone(),
             config,
             failures: Mutex::new(HashMap::new()),
+            recorder: Recorder::new(
+                client.clone(),
+                Reporter {
+                    controller: crate::STATUS_MANAGER.to_string(),
+                    instance: None,
+                },
+            ),
         }
     }
 
@@ -68,6 +78,8 @@ struct Outcome {
     sync: SyncState,
     /// What was done, e.g. `created 3, configured 1, unchanged 2, pruned 0`.
     summary: String,
+    /// Whether objects were created, configured or pruned.
+    changed: bool,
     health: Health,
     resources: Vec<ResourceStatus>,
     inventory: Vec<String>,
@@ -102,8 +114,18 @@ pub async fn reconcile(obj: Arc<GitOpsConfig>, ctx: Arc<Context>) -> Result<Requ
     let generation = obj.meta().generation;
     let mut status = obj.status.clone().unwrap_or_default();
     status.observed_generation = generation;
+    let mut event = None;
     let requeue = match result {
         Ok(out) => {
+            if out.changed {
+                event = Some(Event {
+                    type_: EventType::Normal,
+                    reason: "Synced".into(),
+                    note: Some(truncate(&format!("{}: {}", short(&out.revision), out.summary))),
+                    action: "Sync".into(),
+                    secondary: None,
+                });
+            }
             ctx.failures(&key, false);
             tracing::info!(
                 app = %key, revision = %out.revision, engine = out.engine, sync = ?out.sync,
@@ -192,6 +214,13 @@ pub async fn reconcile(obj: Arc<GitOpsConfig>, ctx: Arc<Context>) -> Result<Requ
             let failures = ctx.failures(&key, true);
             let delay = backoff(&obj, failures);
             let message = error.to_string();
+            event = Some(Event {
+                type_: EventType::Warning,
+                reason: error.reason().into(),
+                note: Some(truncate(&message)),
+                action: "Reconcile".into(),
+                secondary: None,
+            });
             tracing::warn!(app = %key, reason = error.reason(), retry_in = ?delay, "{message}");
             let reason = error.reason();
             if let Some(rev) = &revision {
@@ -241,6 +270,11 @@ pub async fn reconcile(obj: Arc<GitOpsConfig>, ctx: Arc<Context>) -> Result<Requ
         }
     };
     write_status(&ctx.client, &obj, &status).await?;
+    if let Some(event) = event {
+        if let Err(e) = ctx.recorder.publish(&event, &obj.object_ref(&())).await {
+            tracing::debug!(app = %key, "cannot publish an event: {e}");
+        }
+    }
     Ok(Requeue::requeue(requeue))
 }
 
@@ -267,6 +301,19 @@ async fn write_status(
     )
     .await?;
     Ok(())
+}
+
+/// Event notes are limited to 1 kB.
+fn truncate(text: &str) -> String {
+    const LIMIT: usize = 1000;
+    if text.len() <= LIMIT {
+        return text.to_string();
+    }
+    let mut end = LIMIT;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end])
 }
 
 fn short(revision: &str) -> &str {
@@ -354,7 +401,7 @@ async fn attempt(obj: &GitOpsConfig, ctx: &Context) -> Result<Outcome, Failure> 
         .automated
         .as_ref()
         .filter(|auto| auto.self_heal || !already_synced);
-    let (sync_state, summary, objects, inventory) = match apply {
+    let (sync_state, summary, changed, objects, inventory) = match apply {
         Some(auto) => {
             let mut opts = SyncOptions::new(&app, &destination);
             opts.prune = auto.prune;
@@ -389,7 +436,11 @@ async fn attempt(obj: &GitOpsConfig, ctx: &Context) -> Result<Outcome, Failure> 
                 })
                 .map(|r| r.id.to_string())
                 .collect();
-            (state, report.summary(), objects, inventory)
+            let changed = report.count(Action::Created)
+                + report.count(Action::Configured)
+                + report.count(Action::Pruned)
+                > 0;
+            (state, report.summary(), changed, objects, inventory)
         }
         None => {
             let objects: Vec<(ObjectId, String)> = fetched
@@ -422,7 +473,7 @@ async fn attempt(obj: &GitOpsConfig, ctx: &Context) -> Result<Outcome, Failure> 
                 report.compared
             );
             let inventory = status_inventory(obj);
-            (state, summary, objects, inventory)
+            (state, summary, false, objects, inventory)
         }
     };
     let healths = assess(&ctx.cluster, &objects)
@@ -450,6 +501,7 @@ async fn attempt(obj: &GitOpsConfig, ctx: &Context) -> Result<Outcome, Failure> 
         engine: fetched.engine,
         sync: sync_state,
         summary,
+        changed,
         health,
         resources,
         inventory,

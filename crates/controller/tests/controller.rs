@@ -352,6 +352,33 @@ async fn guestbook_follows_git_commits_prune_drift_and_broken_yaml() -> Result<(
         vec![first.as_str(), second.as_str(), third.as_str(), fourth.as_str()]
     );
 
+    // Kubernetes Events on the GitOpsConfig: syncs and failures.
+    let events: Api<k8s_openapi::api::events::v1::Event> = Api::namespaced(client.clone(), ns.name());
+    eventually(
+        Duration::from_secs(15),
+        "Synced and RenderFailed events",
+        || async {
+            let list = events.list(&Default::default()).await?;
+            let reasons: Vec<(String, String)> = list
+                .items
+                .iter()
+                .filter(|e| e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some("guestbook"))
+                .map(|e| {
+                    (
+                        e.type_.clone().unwrap_or_default(),
+                        e.reason.clone().unwrap_or_default(),
+                    )
+                })
+                .collect();
+            let has = |t: &str, r: &str| reasons.iter().any(|(a, b)| a == t && b == r);
+            Ok(
+                (has("Normal", "Synced") && has("Warning", "RenderFailed") && has("Warning", "FetchFailed"))
+                    .then_some(()),
+            )
+        },
+    )
+    .await?;
+
     // Graceful shutdown.
     let _ = stop.send(());
     tokio::time::timeout(Duration::from_secs(30), controller)
