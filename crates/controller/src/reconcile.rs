@@ -270,10 +270,10 @@ pub async fn reconcile(obj: Arc<GitOpsConfig>, ctx: Arc<Context>) -> Result<Requ
         }
     };
     write_status(&ctx.client, &obj, &status).await?;
-    if let Some(event) = event {
-        if let Err(e) = ctx.recorder.publish(&event, &obj.object_ref(&())).await {
-            tracing::debug!(app = %key, "cannot publish an event: {e}");
-        }
+    if let Some(event) = event
+        && let Err(e) = ctx.recorder.publish(&event, &obj.object_ref(&())).await
+    {
+        tracing::debug!(app = %key, "cannot publish an event: {e}");
     }
     Ok(Requeue::requeue(requeue))
 }
