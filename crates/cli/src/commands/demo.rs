@@ -41,6 +41,9 @@ pub async fn run(_settings: &Settings) -> anyhow::Result<ExitCode> {
     println!("  kubectl create deployment web --image=nginx --replicas=3");
     println!("  kubectl get pods -o wide               # Running on kwok-node-*");
     println!("  # a pod template labelled tack.dev/simulate: crash (or never-ready) makes its pods fail");
+    println!("\n  tack sync DIR --name guestbook -n guestbook-qa --create-namespace --wait");
+    println!("                                         # server-side apply a folder (plain or kustomize)");
+    println!("  tack diff DIR -n guestbook-qa          # live vs Git, Secret values masked");
     println!("\n  tack dev status                        # components, pids, ports, health");
     println!("  tack dev down                          # stop everything");
     Ok(ExitCode::SUCCESS)
