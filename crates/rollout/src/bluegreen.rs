@@ -302,19 +302,8 @@ fn phase_of(
     sets: &[DesiredReplicaSet],
     hash: &str,
 ) -> (&'static str, String) {
-    if st.abort {
-        let why = st
-            .message
-            .as_deref()
-            .filter(|m| m.starts_with("RolloutAborted"))
-            .map(str::to_string)
-            .unwrap_or_else(|| format!("RolloutAborted: Rollout aborted update to revision {hash}"));
-        ("Degraded", why)
-    } else if timed_out {
-        (
-            "Degraded",
-            format!("ProgressDeadlineExceeded: ReplicaSet {hash:?} has timed out progressing."),
-        )
+    if let Some(degraded) = crate::degraded_phase(st, timed_out, hash) {
+        degraded
     } else if rollout.spec.paused {
         ("Paused", "manually paused".into())
     } else if !st.pause_conditions.is_empty() {

@@ -411,19 +411,8 @@ pub fn reconcile_canary(rollout: &Rollout, observed: &Observed) -> Result<Decisi
             format!("ReplicaSet {hash:?} has timed out progressing."),
         );
     }
-    let (phase, message) = if st.abort {
-        let why = st
-            .message
-            .as_deref()
-            .filter(|m| m.starts_with("RolloutAborted"))
-            .map(str::to_string)
-            .unwrap_or_else(|| format!("RolloutAborted: Rollout aborted update to revision {hash}"));
-        ("Degraded", why)
-    } else if timed_out {
-        (
-            "Degraded",
-            format!("ProgressDeadlineExceeded: ReplicaSet {hash:?} has timed out progressing."),
-        )
+    let (phase, message) = if let Some(degraded) = crate::degraded_phase(&st, timed_out, &hash) {
+        degraded
     } else if paused {
         let why = if rollout.spec.paused {
             "manually paused".to_string()

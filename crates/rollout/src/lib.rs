@@ -302,6 +302,31 @@ impl Requeue {
     }
 }
 
+/// The Degraded phase and its message when the update was aborted or passed its progress deadline;
+/// shared by the canary and blue/green state machines.
+pub(crate) fn degraded_phase(
+    st: &RolloutStatus,
+    timed_out: bool,
+    hash: &str,
+) -> Option<(&'static str, String)> {
+    if st.abort {
+        let why = st
+            .message
+            .as_deref()
+            .filter(|m| m.starts_with("RolloutAborted"))
+            .map(str::to_string)
+            .unwrap_or_else(|| format!("RolloutAborted: Rollout aborted update to revision {hash}"));
+        Some(("Degraded", why))
+    } else if timed_out {
+        Some((
+            "Degraded",
+            format!("ProgressDeadlineExceeded: ReplicaSet {hash:?} has timed out progressing."),
+        ))
+    } else {
+        None
+    }
+}
+
 pub(crate) fn add_seconds(t: Timestamp, secs: i64) -> Timestamp {
     Timestamp::from_second(t.as_second().saturating_add(secs)).unwrap_or(Timestamp::MAX)
 }
