@@ -799,19 +799,10 @@ fn go_parse_float_any(s: &str) -> bool {
     if s[st..i].contains('_') {
         return false;
     }
-    if i < b.len() && (b[i] == b'e' || b[i] == b'E') {
-        i += 1;
-        if i < b.len() && (b[i] == b'+' || b[i] == b'-') {
-            i += 1;
-        }
-        let es = i;
-        while i < b.len() && b[i].is_ascii_digit() {
-            i += 1;
-        }
-        if i == es {
-            return false;
-        }
-    }
+    let Some(end) = crate::number::skip_exponent(b, i) else {
+        return false;
+    };
+    i = end;
     i == b.len()
 }
 

@@ -5,6 +5,7 @@
 //! * [`to_yaml`] / [`to_yaml_stream`] print values byte-for-byte as `kubectl kustomize` does.
 
 mod emit;
+mod number;
 mod parse;
 
 pub use emit::{go_format_g, key_cmp, number_text, to_yaml, to_yaml_stream};

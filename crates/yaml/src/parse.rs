@@ -474,19 +474,7 @@ fn go_parse_float_dot(s: &str) -> Option<f64> {
     if i == start {
         return None;
     }
-    if i < b.len() && (b[i] == b'e' || b[i] == b'E') {
-        i += 1;
-        if i < b.len() && (b[i] == b'+' || b[i] == b'-') {
-            i += 1;
-        }
-        let es = i;
-        while i < b.len() && b[i].is_ascii_digit() {
-            i += 1;
-        }
-        if i == es {
-            return None;
-        }
-    }
+    i = crate::number::skip_exponent(b, i)?;
     if i != b.len() {
         return None;
     }
@@ -524,19 +512,10 @@ pub(crate) fn is_yaml_style_float(s: &str) -> bool {
             }
         }
     }
-    if i < b.len() && (b[i] == b'e' || b[i] == b'E') {
-        i += 1;
-        if i < b.len() && (b[i] == b'+' || b[i] == b'-') {
-            i += 1;
-        }
-        let st = i;
-        while i < b.len() && b[i].is_ascii_digit() {
-            i += 1;
-        }
-        if i == st {
-            return false;
-        }
-    }
+    let Some(end) = crate::number::skip_exponent(b, i) else {
+        return false;
+    };
+    i = end;
     i == b.len()
 }
 
