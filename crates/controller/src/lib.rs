@@ -18,8 +18,11 @@
 //! (the store of [`tack_apply::sync`]); the status mirrors it in `status.inventory`.
 
 mod fetch;
+pub mod lease;
+pub mod metrics;
 mod reconcile;
 mod status;
+pub mod webhook;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -34,6 +37,7 @@ use kube::runtime::{PredicateConfig, WatchStreamExt};
 pub use tack_model::GitOpsConfig;
 
 pub use fetch::{Fetched, checkout, fetch_and_render, render_dir};
+pub use metrics::Metrics;
 pub use status::{parse_interval, trigger_hash};
 
 /// Set (to any new value, e.g. a timestamp) to make the controller reconcile an application now.
@@ -126,10 +130,21 @@ impl Error {
     }
 }
 
-/// Runs the controller until `shutdown` completes; reconciles in flight are finished first.
+/// Runs the controller until `shutdown` completes; reconciles in flight are finished first. Metrics go to
+/// [`Metrics::global`].
 pub async fn run(
     client: kube::Client,
     config: ControllerConfig,
+    shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
+) {
+    run_with_metrics(client, config, Metrics::global(), shutdown).await;
+}
+
+/// [`run`], recording into `metrics`.
+pub async fn run_with_metrics(
+    client: kube::Client,
+    config: ControllerConfig,
+    metrics: Arc<Metrics>,
     shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
 ) {
     let api: Api<GitOpsConfig> = match &config.namespace {
@@ -137,7 +152,7 @@ pub async fn run(
         None => Api::all(client.clone()),
     };
     let concurrency = config.concurrency.max(1);
-    let ctx = Arc::new(reconcile::Context::new(client, config));
+    let ctx = Arc::new(reconcile::Context::new(client, config, metrics));
     let (reader, writer) = reflector::store();
     // Spec changes (generation) and refresh requests trigger a reconcile; status writes do not.
     let trigger = watcher(api, watcher::Config::default())

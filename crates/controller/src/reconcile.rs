@@ -36,10 +36,11 @@ pub struct Context {
     failures: Mutex<HashMap<String, u32>>,
     /// Kubernetes Events on the GitOpsConfigs (repeats are folded into a series).
     recorder: Recorder,
+    metrics: Arc<crate::Metrics>,
 }
 
 impl Context {
-    pub fn new(client: kube::Client, config: ControllerConfig) -> Self {
+    pub fn new(client: kube::Client, config: ControllerConfig, metrics: Arc<crate::Metrics>) -> Self {
         Context {
             cluster: Cluster::from_client(client.clone(), "default"),
             client: client.clone(),
@@ -52,6 +53,7 @@ impl Context {
                     instance: None,
                 },
             ),
+            metrics,
         }
     }
 
@@ -109,7 +111,15 @@ pub async fn reconcile(obj: Arc<GitOpsConfig>, ctx: Arc<Context>) -> Result<Requ
         return Ok(Requeue::await_change());
     }
     let started = now();
+    let clock = std::time::Instant::now();
     let result = attempt(&obj, &ctx).await;
+    let automated = obj
+        .spec
+        .sync_policy
+        .as_ref()
+        .is_some_and(|p| p.automated.is_some());
+    ctx.metrics
+        .observe_reconcile(clock.elapsed(), result.is_ok(), automated);
     let finished = now();
     let generation = obj.meta().generation;
     let mut status = obj.status.clone().unwrap_or_default();
@@ -127,6 +137,7 @@ pub async fn reconcile(obj: Arc<GitOpsConfig>, ctx: Arc<Context>) -> Result<Requ
                 });
             }
             ctx.failures(&key, false);
+            ctx.metrics.set_objects_managed(&key, out.inventory.len());
             tracing::info!(
                 app = %key, revision = %out.revision, engine = out.engine, sync = ?out.sync,
                 health = out.health.status.as_str(), "{}", out.summary
@@ -143,11 +154,6 @@ pub async fn reconcile(obj: Arc<GitOpsConfig>, ctx: Arc<Context>) -> Result<Requ
             });
             status.resources = out.resources;
             status.inventory = out.inventory;
-            let automated = obj
-                .spec
-                .sync_policy
-                .as_ref()
-                .is_some_and(|p| p.automated.is_some());
             if automated {
                 record_history(&mut status, &out.revision, SyncResult::Succeeded, &finished);
             }
@@ -212,6 +218,9 @@ pub async fn reconcile(obj: Arc<GitOpsConfig>, ctx: Arc<Context>) -> Result<Requ
         }
         Err(Failure { revision, error }) => {
             let failures = ctx.failures(&key, true);
+            if matches!(*error, Error::Fetch { .. }) {
+                ctx.metrics.git_fetch_error();
+            }
             let delay = backoff(&obj, failures);
             let message = error.to_string();
             event = Some(Event {

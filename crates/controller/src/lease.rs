@@ -1,0 +1,495 @@
+//! Leader election on a `coordination.k8s.io/v1` Lease, so that of several replicas of `tack controller` exactly
+//! one reconciles.
+//!
+//! Each replica tries to hold the Lease under its identity ([`default_identity`]: `POD_NAME`, else
+//! `hostname-pid`). The holder renews it every [`LeaseConfig::renew_every`] (5 s); the others look every
+//! [`LeaseConfig::retry_every`] (1 s) and take it over once its record (holder, renew time, transitions) has
+//! not changed for the lease duration (15 s) as measured on their own clock, so clock skew between machines
+//! does not matter. Every write is a replace carrying the `resourceVersion` that was read (optimistic
+//! concurrency): of two replicas racing for a free Lease, the API server accepts one and answers the other 409.
+//!
+//! A leader that sees the Lease taken by another, or cannot renew it for [`LeaseConfig::renew_deadline`]
+//! (10 s), stops its controllers at once (the task is aborted, reconciles in flight are dropped) and becomes a
+//! candidate again. On graceful shutdown the leader lets reconciles in flight finish, then releases the Lease
+//! (empty holder, duration 1 s) so that a waiting replica takes over within about a second.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::coordination::v1::{Lease, LeaseSpec};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
+use k8s_openapi::jiff::Timestamp;
+use kube::api::{Api, PostParams};
+use tokio::sync::watch;
+
+use crate::metrics::Metrics;
+
+/// How the Lease is held.
+#[derive(Clone, Debug)]
+pub struct LeaseConfig {
+    /// The Lease's name (`tack-controller` by default).
+    pub name: String,
+    /// The Lease's namespace.
+    pub namespace: String,
+    /// Who this replica is; unique among the replicas.
+    pub identity: String,
+    /// How long a Lease that is not renewed stays held (`leaseDurationSeconds`).
+    pub lease_duration: Duration,
+    /// How often the leader renews.
+    pub renew_every: Duration,
+    /// A leader that could not renew for this long stops its controllers (less than `lease_duration`, so that
+    /// it stops before another replica may take over).
+    pub renew_deadline: Duration,
+    /// How often a waiting replica looks at the Lease.
+    pub retry_every: Duration,
+}
+
+/// The Lease name used unless `--lease-name` says otherwise.
+pub const DEFAULT_LEASE_NAME: &str = "tack-controller";
+
+impl LeaseConfig {
+    /// 15 s duration, renewed every 5 s, given up after 10 s without renewal, looked at every second by the
+    /// waiting replicas.
+    pub fn new(name: impl Into<String>, namespace: impl Into<String>, identity: impl Into<String>) -> Self {
+        LeaseConfig {
+            name: name.into(),
+            namespace: namespace.into(),
+            identity: identity.into(),
+            lease_duration: Duration::from_secs(15),
+            renew_every: Duration::from_secs(5),
+            renew_deadline: Duration::from_secs(10),
+            retry_every: Duration::from_secs(1),
+        }
+    }
+}
+
+/// `$POD_NAME` when set (in a Deployment, from the downward API), else `<hostname>-<pid>`.
+pub fn default_identity() -> String {
+    if let Some(pod) = std::env::var("POD_NAME").ok().filter(|p| !p.trim().is_empty()) {
+        return pod.trim().to_string();
+    }
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .filter(|h| !h.trim().is_empty())
+        .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "tack".to_string());
+    format!("{host}-{}", std::process::id())
+}
+
+/// A Lease read or write that failed.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "Lease {namespace}/{name}: {source}; check that the API server is reachable and that the controller may get, create and update leases.coordination.k8s.io in {namespace}"
+)]
+pub struct LeaseError {
+    namespace: String,
+    name: String,
+    #[source]
+    source: kube::Error,
+}
+
+/// The outcome of one attempt to take or renew the Lease.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Attempt {
+    /// This replica holds the Lease.
+    Held,
+    /// Another replica holds it.
+    Busy { holder: String },
+}
+
+/// What decides whether a Lease has been renewed: any change of holder, renew time or transitions.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Record {
+    holder: Option<String>,
+    renew_time: Option<Timestamp>,
+    transitions: Option<i32>,
+}
+
+impl Record {
+    fn of(spec: &LeaseSpec) -> Record {
+        Record {
+            holder: holder(spec),
+            renew_time: spec.renew_time.as_ref().map(|t| t.0),
+            transitions: spec.lease_transitions,
+        }
+    }
+}
+
+fn holder(spec: &LeaseSpec) -> Option<String> {
+    spec.holder_identity.clone().filter(|h| !h.is_empty())
+}
+
+/// Whether `identity` may take (or keep) a Lease whose record has not changed for `unchanged_for`. Pure.
+fn may_take(
+    spec: &LeaseSpec,
+    identity: &str,
+    unchanged_for: Duration,
+    default_duration: Duration,
+) -> Result<(), String> {
+    let Some(current) = holder(spec) else {
+        return Ok(());
+    };
+    if current == identity {
+        return Ok(());
+    }
+    let duration = spec
+        .lease_duration_seconds
+        .and_then(|s| u64::try_from(s).ok())
+        .map(Duration::from_secs)
+        .unwrap_or(default_duration);
+    if unchanged_for >= duration {
+        Ok(())
+    } else {
+        Err(current)
+    }
+}
+
+/// The spec that `identity` writes to take or renew the Lease.
+fn taken(spec: &LeaseSpec, identity: &str, duration: Duration, now: Timestamp) -> LeaseSpec {
+    let ours = holder(spec).as_deref() == Some(identity);
+    let mut next = spec.clone();
+    next.holder_identity = Some(identity.to_string());
+    next.lease_duration_seconds = Some(i32::try_from(duration.as_secs()).unwrap_or(i32::MAX).max(1));
+    next.renew_time = Some(MicroTime(now));
+    if !ours || next.acquire_time.is_none() {
+        next.acquire_time = Some(MicroTime(now));
+    }
+    if !ours {
+        next.lease_transitions =
+            Some(spec.lease_transitions.unwrap_or(0) + i32::from(holder(spec).is_some()));
+    }
+    next
+}
+
+/// Takes, renews and releases one Lease.
+pub struct LeaderElector {
+    api: Api<Lease>,
+    config: LeaseConfig,
+    /// The last record seen and when it was first seen (by this process's monotonic clock).
+    observed: Option<(Record, Instant)>,
+}
+
+impl LeaderElector {
+    pub fn new(client: kube::Client, config: LeaseConfig) -> Self {
+        LeaderElector {
+            api: Api::namespaced(client, &config.namespace),
+            config,
+            observed: None,
+        }
+    }
+
+    pub fn config(&self) -> &LeaseConfig {
+        &self.config
+    }
+
+    fn error(&self, source: kube::Error) -> LeaseError {
+        LeaseError {
+            namespace: self.config.namespace.clone(),
+            name: self.config.name.clone(),
+            source,
+        }
+    }
+
+    fn observe(&mut self, record: Record) -> Duration {
+        match &self.observed {
+            Some((seen, at)) if *seen == record => at.elapsed(),
+            _ => {
+                self.observed = Some((record, Instant::now()));
+                Duration::ZERO
+            }
+        }
+    }
+
+    /// One attempt to take the Lease (when free or expired) or renew it (when held by this replica).
+    pub async fn try_acquire_or_renew(&mut self) -> Result<Attempt, LeaseError> {
+        let identity = self.config.identity.clone();
+        let now = Timestamp::now();
+        let current = self
+            .api
+            .get_opt(&self.config.name)
+            .await
+            .map_err(|e| self.error(e))?;
+        let Some(lease) = current else {
+            let lease = Lease {
+                metadata: ObjectMeta {
+                    name: Some(self.config.name.clone()),
+                    namespace: Some(self.config.namespace.clone()),
+                    ..ObjectMeta::default()
+                },
+                spec: Some(taken(
+                    &LeaseSpec::default(),
+                    &identity,
+                    self.config.lease_duration,
+                    now,
+                )),
+            };
+            return match self.api.create(&PostParams::default(), &lease).await {
+                Ok(created) => {
+                    self.observe(Record::of(&created.spec.unwrap_or_default()));
+                    Ok(Attempt::Held)
+                }
+                Err(kube::Error::Api(s)) if s.code == 409 => Ok(Attempt::Busy {
+                    holder: "another replica (it created the Lease first)".into(),
+                }),
+                Err(e) => Err(self.error(e)),
+            };
+        };
+        let spec = lease.spec.clone().unwrap_or_default();
+        let unchanged_for = self.observe(Record::of(&spec));
+        if let Err(holder) = may_take(&spec, &identity, unchanged_for, self.config.lease_duration) {
+            return Ok(Attempt::Busy { holder });
+        }
+        let mut next = lease;
+        next.spec = Some(taken(&spec, &identity, self.config.lease_duration, now));
+        // `next` keeps the resourceVersion read above: a concurrent write makes this replace fail with 409.
+        match self
+            .api
+            .replace(&self.config.name, &PostParams::default(), &next)
+            .await
+        {
+            Ok(written) => {
+                self.observe(Record::of(&written.spec.unwrap_or_default()));
+                Ok(Attempt::Held)
+            }
+            Err(kube::Error::Api(s)) if s.code == 409 => Ok(Attempt::Busy {
+                holder: holder(&spec)
+                    .unwrap_or_else(|| "another replica (it took the free Lease first)".into()),
+            }),
+            Err(e) => Err(self.error(e)),
+        }
+    }
+
+    /// Gives the Lease up when this replica holds it: empty holder and a duration of 1 s, so that a waiting
+    /// replica takes over at once. Returns whether it was released.
+    pub async fn release(&mut self) -> Result<bool, LeaseError> {
+        let Some(mut lease) = self
+            .api
+            .get_opt(&self.config.name)
+            .await
+            .map_err(|e| self.error(e))?
+        else {
+            return Ok(false);
+        };
+        let mut spec = lease.spec.clone().unwrap_or_default();
+        if holder(&spec).as_deref() != Some(self.config.identity.as_str()) {
+            return Ok(false);
+        }
+        spec.holder_identity = None;
+        spec.lease_duration_seconds = Some(1);
+        spec.renew_time = Some(MicroTime(Timestamp::now()));
+        lease.spec = Some(spec);
+        match self
+            .api
+            .replace(&self.config.name, &PostParams::default(), &lease)
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(kube::Error::Api(s)) if s.code == 409 => Ok(false),
+            Err(e) => Err(self.error(e)),
+        }
+    }
+}
+
+/// Completes when the controllers are asked to stop gracefully (they finish reconciles in flight).
+#[derive(Clone, Debug)]
+pub struct StopSignal(watch::Receiver<bool>);
+
+impl StopSignal {
+    /// A signal and the sender that fires it (`send(true)`).
+    pub fn new() -> (watch::Sender<bool>, StopSignal) {
+        let (tx, rx) = watch::channel(false);
+        (tx, StopSignal(rx))
+    }
+
+    /// Completes once stop was requested (or the sender is gone).
+    pub async fn wait(mut self) {
+        let _ = self.0.wait_for(|stop| *stop).await;
+    }
+}
+
+/// Runs `work` whenever this replica holds the Lease, until `shutdown` completes.
+///
+/// `work` is started each time the Lease is won, with a [`StopSignal`] that fires on shutdown; when the Lease
+/// is lost its task is aborted at once. On shutdown the leader waits for `work` to finish (renewing meanwhile),
+/// then releases the Lease. `tack_leader` follows who leads.
+pub async fn run_elected<W, Fut>(
+    mut elector: LeaderElector,
+    metrics: Arc<Metrics>,
+    mut work: W,
+    shutdown: impl Future<Output = ()>,
+) where
+    W: FnMut(StopSignal) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let cfg = elector.config().clone();
+    let lease = format!("{}/{}", cfg.namespace, cfg.name);
+    let attempt_timeout = cfg.renew_every.max(Duration::from_secs(1));
+    let mut shutdown = std::pin::pin!(shutdown);
+    metrics.set_leader(false);
+    loop {
+        // Candidate: look until the Lease is ours.
+        let mut last_holder: Option<String> = None;
+        loop {
+            match tokio::time::timeout(attempt_timeout, elector.try_acquire_or_renew()).await {
+                Ok(Ok(Attempt::Held)) => break,
+                Ok(Ok(Attempt::Busy { holder })) => {
+                    if last_holder.as_ref() != Some(&holder) {
+                        tracing::info!(lease = %lease, identity = %cfg.identity, "waiting for the lease, held by {holder}");
+                        last_holder = Some(holder);
+                    }
+                }
+                Ok(Err(e)) => tracing::warn!("{e}"),
+                Err(_) => {
+                    tracing::warn!(lease = %lease, "the API server did not answer within {attempt_timeout:?}")
+                }
+            }
+            tokio::select! {
+                () = &mut shutdown => {
+                    tracing::info!(lease = %lease, "shutting down while waiting for the lease");
+                    return;
+                }
+                () = tokio::time::sleep(cfg.retry_every) => {}
+            }
+        }
+        tracing::info!(lease = %lease, identity = %cfg.identity, "became the leader; starting the controllers");
+        metrics.set_leader(true);
+        let (stop, signal) = StopSignal::new();
+        let mut task = tokio::spawn(work(signal));
+        let mut last_renewal = Instant::now();
+        let mut stopping = false;
+        let lost = loop {
+            tokio::select! {
+                () = &mut shutdown, if !stopping => {
+                    tracing::info!(lease = %lease, "shutting down: finishing reconciles in flight, then releasing the lease");
+                    stopping = true;
+                    let _ = stop.send(true);
+                }
+                finished = &mut task => {
+                    if let Err(e) = finished {
+                        tracing::warn!("the controllers ended abnormally: {e}");
+                    } else if !stopping {
+                        tracing::warn!("the controllers stopped on their own");
+                    }
+                    break None;
+                }
+                () = tokio::time::sleep(cfg.renew_every) => {
+                    match tokio::time::timeout(attempt_timeout, elector.try_acquire_or_renew()).await {
+                        Ok(Ok(Attempt::Held)) => last_renewal = Instant::now(),
+                        Ok(Ok(Attempt::Busy { holder })) => break Some(format!("the lease is now held by {holder}")),
+                        Ok(Err(e)) => tracing::warn!("cannot renew: {e}"),
+                        Err(_) => tracing::warn!(lease = %lease, "cannot renew: the API server did not answer within {attempt_timeout:?}"),
+                    }
+                    if last_renewal.elapsed() >= cfg.renew_deadline {
+                        break Some(format!("not renewed for {:?}", last_renewal.elapsed()));
+                    }
+                }
+            }
+        };
+        metrics.set_leader(false);
+        match lost {
+            Some(why) => {
+                tracing::warn!(lease = %lease, "lost the leadership ({why}); stopping the controllers now");
+                task.abort();
+                let _ = task.await;
+                if stopping {
+                    return;
+                }
+            }
+            None => {
+                match elector.release().await {
+                    Ok(true) => tracing::info!(lease = %lease, "released the lease"),
+                    Ok(false) => {
+                        tracing::info!(lease = %lease, "the lease was no longer ours; nothing to release")
+                    }
+                    Err(e) => {
+                        tracing::warn!("cannot release: {e}; the other replicas take over when it expires")
+                    }
+                }
+                return;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(holder: Option<&str>, duration: Option<i32>) -> LeaseSpec {
+        LeaseSpec {
+            holder_identity: holder.map(str::to_string),
+            lease_duration_seconds: duration,
+            ..LeaseSpec::default()
+        }
+    }
+
+    const D: Duration = Duration::from_secs(15);
+
+    #[test]
+    fn free_ours_expired_or_busy() {
+        assert_eq!(may_take(&spec(None, Some(15)), "a", Duration::ZERO, D), Ok(()));
+        assert_eq!(
+            may_take(&spec(Some(""), Some(15)), "a", Duration::ZERO, D),
+            Ok(())
+        );
+        assert_eq!(
+            may_take(&spec(Some("a"), Some(15)), "a", Duration::ZERO, D),
+            Ok(())
+        );
+        assert_eq!(
+            may_take(&spec(Some("b"), Some(15)), "a", Duration::from_secs(14), D),
+            Err("b".to_string())
+        );
+        assert_eq!(
+            may_take(&spec(Some("b"), Some(15)), "a", Duration::from_secs(15), D),
+            Ok(())
+        );
+        // A released Lease says 1 s: taken after one second even if a holder were still named.
+        assert_eq!(
+            may_take(&spec(Some("b"), Some(1)), "a", Duration::from_secs(1), D),
+            Ok(())
+        );
+        // No duration written: the configured one.
+        assert!(may_take(&spec(Some("b"), None), "a", Duration::from_secs(10), D).is_err());
+    }
+
+    #[test]
+    fn taking_counts_transitions_and_renewing_keeps_acquire_time() {
+        let t0 = Timestamp::from_second(1_000).expect("valid");
+        let t1 = Timestamp::from_second(1_005).expect("valid");
+        let first = taken(&LeaseSpec::default(), "a", D, t0);
+        assert_eq!(first.holder_identity.as_deref(), Some("a"));
+        assert_eq!(first.lease_transitions, Some(0));
+        assert_eq!(first.lease_duration_seconds, Some(15));
+        let renewed = taken(&first, "a", D, t1);
+        assert_eq!(renewed.acquire_time, Some(MicroTime(t0)));
+        assert_eq!(renewed.renew_time, Some(MicroTime(t1)));
+        assert_eq!(renewed.lease_transitions, Some(0));
+        let stolen = taken(&renewed, "b", D, t1);
+        assert_eq!(stolen.holder_identity.as_deref(), Some("b"));
+        assert_eq!(stolen.acquire_time, Some(MicroTime(t1)));
+        assert_eq!(stolen.lease_transitions, Some(1));
+        // A released Lease (no holder) taken over is no transition between holders.
+        let released = LeaseSpec {
+            holder_identity: None,
+            ..stolen
+        };
+        assert_eq!(taken(&released, "a", D, t1).lease_transitions, Some(1));
+        assert_ne!(Record::of(&first), Record::of(&renewed));
+    }
+
+    #[test]
+    fn identity_prefers_pod_name_format() {
+        let id = default_identity();
+        assert!(!id.is_empty());
+        if std::env::var("POD_NAME")
+            .map(|p| p.trim().is_empty())
+            .unwrap_or(true)
+        {
+            assert!(id.ends_with(&format!("-{}", std::process::id())), "{id}");
+        }
+    }
+}

@@ -1,0 +1,406 @@
+//! The Git push webhook receiver: `POST /webhook/github`, `/webhook/gitlab`, `/webhook/gitea` and `/webhook`
+//! (the provider told by its headers).
+//!
+//! A delivery is verified ([`tack_source::webhook`]: `X-Hub-Signature-256` for GitHub and Gitea — Gitea's own
+//! `X-Gitea-Signature` is accepted too — and `X-Gitlab-Token` for GitLab), parsed, and every GitOpsConfig whose
+//! `repoURL` is the pushed repository (any common spelling: scheme, `.git`, trailing `/`, case of the host) and
+//! whose revision follows the pushed branch (or `HEAD` and the default branch, or the pushed tag) is refreshed
+//! at once by setting [`REFRESH_ANNOTATION`](crate::REFRESH_ANNOTATION). Applications pinned to a tag or a
+//! commit of that repository are refreshed on every push to it (the reconcile is cheap when nothing changed).
+//! Because the refresh goes through the API server, any replica may receive the webhook: the leader reconciles.
+//!
+//! Answers: 202 with the refreshed applications, 200 for events that are not pushes (such as GitHub's `ping`),
+//! 401 when the signature or token does not verify, 400 when the payload is not a push event, 503 when the
+//! GitOpsConfigs cannot be listed. Bodies are plain text. The secret is never logged nor echoed.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use kube::ResourceExt;
+use kube::api::{Api, ListParams, Patch, PatchParams};
+use serde_json::json;
+use tack_model::GitOpsConfig;
+use tack_source::Revision;
+use tack_source::webhook::{
+    GITEA_EVENT_HEADER, GITEA_SIGNATURE_HEADER, GITHUB_EVENT_HEADER, GITHUB_SIGNATURE_HEADER,
+    GITLAB_EVENT_HEADER, GITLAB_TOKEN_HEADER, PushEvent, WebhookError,
+};
+
+use crate::REFRESH_ANNOTATION;
+
+/// The field manager of refresh annotations written for webhooks.
+pub const WEBHOOK_MANAGER: &str = "tack-webhook";
+
+/// GitHub sends payloads of up to 25 MB.
+const BODY_LIMIT: usize = 25 * 1024 * 1024;
+
+/// The shared secret of the webhooks: the HMAC key (GitHub, Gitea) or the token (GitLab). Never printed.
+#[derive(Clone)]
+pub struct WebhookSecret(Arc<Vec<u8>>);
+
+impl WebhookSecret {
+    /// A secret from the bytes of a file or an environment variable; surrounding whitespace (a trailing newline)
+    /// is dropped. `None` when nothing is left.
+    pub fn new(bytes: &[u8]) -> Option<WebhookSecret> {
+        let text = bytes.trim_ascii();
+        (!text.is_empty()).then(|| WebhookSecret(Arc::new(text.to_vec())))
+    }
+
+    fn bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for WebhookSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("WebhookSecret(<redacted>)")
+    }
+}
+
+/// The Git servers whose push webhooks are understood.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Provider {
+    GitHub,
+    GitLab,
+    Gitea,
+}
+
+impl Provider {
+    fn from_path(name: &str) -> Option<Provider> {
+        match name.to_ascii_lowercase().as_str() {
+            "github" => Some(Provider::GitHub),
+            "gitlab" => Some(Provider::GitLab),
+            "gitea" | "forgejo" => Some(Provider::Gitea),
+            _ => None,
+        }
+    }
+
+    /// The provider whose event header is present. Gitea also sends `X-GitHub-Event`, so it is looked at first.
+    fn from_headers(headers: &HeaderMap) -> Option<Provider> {
+        if headers.contains_key(GITEA_EVENT_HEADER) {
+            Some(Provider::Gitea)
+        } else if headers.contains_key(GITLAB_EVENT_HEADER) {
+            Some(Provider::GitLab)
+        } else if headers.contains_key(GITHUB_EVENT_HEADER) {
+            Some(Provider::GitHub)
+        } else {
+            None
+        }
+    }
+}
+
+/// Verifies and parses one delivery. Pure. `Ok(None)` for events that are not pushes.
+pub fn parse_delivery(
+    provider: Provider,
+    headers: &HeaderMap,
+    body: &[u8],
+    secret: &WebhookSecret,
+) -> Result<Option<PushEvent>, WebhookError> {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let secret = secret.bytes();
+    match provider {
+        Provider::GitHub => tack_source::webhook::github_push(
+            header(GITHUB_EVENT_HEADER),
+            header(GITHUB_SIGNATURE_HEADER),
+            body,
+            Some(secret),
+        ),
+        Provider::GitLab => tack_source::webhook::gitlab_push(
+            header(GITLAB_EVENT_HEADER),
+            header(GITLAB_TOKEN_HEADER),
+            body,
+            Some(secret),
+        ),
+        Provider::Gitea => {
+            // Gitea sends both signatures; either one verified is enough.
+            let event = header(GITEA_EVENT_HEADER).or_else(|| header(GITHUB_EVENT_HEADER));
+            match (header(GITEA_SIGNATURE_HEADER), header(GITHUB_SIGNATURE_HEADER)) {
+                (None, Some(github)) => {
+                    tack_source::webhook::verify_github_signature(secret, body, Some(github))?;
+                    tack_source::webhook::gitea_push(event, None, body, None)
+                }
+                (gitea, _) => tack_source::webhook::gitea_push(event, gitea, body, Some(secret)),
+            }
+        }
+    }
+}
+
+/// Whether a push must refresh an application following `repo_url` at `revision`. Pure.
+pub fn must_refresh(push: &PushEvent, repo_url: &str, revision: &str) -> bool {
+    if !push.matches_repo(repo_url) {
+        return false;
+    }
+    let revision = Revision::parse(revision);
+    match revision {
+        // A tag may have been moved, and a pinned commit may only now have been pushed.
+        Revision::Tag(_) | Revision::Commit(_) => true,
+        other => push.concerns(repo_url, &other),
+    }
+}
+
+#[derive(Clone)]
+struct WebhookState {
+    client: kube::Client,
+    namespace: Option<String>,
+    secret: WebhookSecret,
+}
+
+/// The webhook routes. `namespace` limits the GitOpsConfigs looked at (all namespaces when `None`).
+pub fn router(client: kube::Client, namespace: Option<String>, secret: WebhookSecret) -> Router {
+    Router::new()
+        .route("/webhook", post(receive_any))
+        .route("/webhook/{provider}", post(receive_named))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .with_state(WebhookState {
+            client,
+            namespace,
+            secret,
+        })
+}
+
+fn plain(status: StatusCode, text: String) -> Response {
+    (status, format!("{}\n", text.trim_end())).into_response()
+}
+
+async fn receive_named(
+    State(state): State<WebhookState>,
+    Path(provider): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match Provider::from_path(&provider) {
+        Some(p) => receive(&state, p, &headers, &body).await,
+        None => plain(
+            StatusCode::NOT_FOUND,
+            format!(
+                "unknown Git server {provider:?}: use /webhook/github, /webhook/gitlab or /webhook/gitea"
+            ),
+        ),
+    }
+}
+
+async fn receive_any(State(state): State<WebhookState>, headers: HeaderMap, body: Bytes) -> Response {
+    match Provider::from_headers(&headers) {
+        Some(p) => receive(&state, p, &headers, &body).await,
+        None => plain(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "cannot tell the Git server: none of the headers {GITHUB_EVENT_HEADER}, {GITLAB_EVENT_HEADER}, \
+                 {GITEA_EVENT_HEADER} is present; use /webhook/github, /webhook/gitlab or /webhook/gitea"
+            ),
+        ),
+    }
+}
+
+async fn receive(state: &WebhookState, provider: Provider, headers: &HeaderMap, body: &[u8]) -> Response {
+    let push = match parse_delivery(provider, headers, body, &state.secret) {
+        Ok(Some(push)) => push,
+        Ok(None) => {
+            return plain(
+                StatusCode::OK,
+                format!("{provider:?} event ignored: only push events trigger a refresh"),
+            );
+        }
+        Err(e) => {
+            let status = match e {
+                WebhookError::BadPayload { .. } => StatusCode::BAD_REQUEST,
+                _ => StatusCode::UNAUTHORIZED,
+            };
+            tracing::warn!(provider = ?provider, "webhook refused: {e}");
+            return plain(status, format!("refused: {e}"));
+        }
+    };
+    let api: Api<GitOpsConfig> = match &state.namespace {
+        Some(ns) => Api::namespaced(state.client.clone(), ns),
+        None => Api::all(state.client.clone()),
+    };
+    let apps = match api.list(&ListParams::default()).await {
+        Ok(list) => list.items,
+        Err(e) => {
+            tracing::warn!("webhook: cannot list GitOpsConfigs: {e}");
+            return plain(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!(
+                    "cannot list the GitOpsConfigs to refresh: {e}; the Git server may retry the delivery"
+                ),
+            );
+        }
+    };
+    let stamp = format!("{} {}", k8s_openapi::jiff::Timestamp::now(), push.after);
+    let mut refreshed = Vec::new();
+    let mut failed = Vec::new();
+    for app in &apps {
+        let revision = app.spec.source.revision.as_deref().unwrap_or("");
+        if !must_refresh(&push, &app.spec.source.repo_url, revision) {
+            continue;
+        }
+        let ns = app.namespace().unwrap_or_default();
+        let key = format!("{ns}/{}", app.name_any());
+        let patch = json!({"metadata": {"annotations": {REFRESH_ANNOTATION: stamp}}});
+        let namespaced: Api<GitOpsConfig> = Api::namespaced(state.client.clone(), &ns);
+        match namespaced
+            .patch(
+                &app.name_any(),
+                &PatchParams {
+                    field_manager: Some(WEBHOOK_MANAGER.into()),
+                    ..PatchParams::default()
+                },
+                &Patch::Merge(&patch),
+            )
+            .await
+        {
+            Ok(_) => refreshed.push(key),
+            Err(e) => failed.push(format!("{key}: {e}")),
+        }
+    }
+    let repo = push.repo_urls.first().cloned().unwrap_or_default();
+    tracing::info!(
+        provider = ?provider, repository = %repo, reference = %push.reference, commit = %push.after,
+        refreshed = ?refreshed, "webhook: push received"
+    );
+    if !failed.is_empty() {
+        return plain(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!(
+                "push to {} of {repo}: refreshed {} application(s), could not refresh {}:\n{}",
+                push.reference,
+                refreshed.len(),
+                failed.len(),
+                failed.join("\n")
+            ),
+        );
+    }
+    let mut text = format!(
+        "push to {} of {repo}: refreshed {} application(s)",
+        push.reference,
+        refreshed.len()
+    );
+    if refreshed.is_empty() {
+        text.push_str(" (no GitOpsConfig follows this repository at this reference)");
+    }
+    for r in &refreshed {
+        text.push('\n');
+        text.push_str(r);
+    }
+    plain(StatusCode::ACCEPTED, text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hmac::{Hmac, KeyInit, Mac};
+    use sha2::Sha256;
+
+    fn sign(secret: &[u8], body: &[u8]) -> String {
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(secret).expect("any key length");
+        mac.update(body);
+        hex::encode(mac.finalize().into_bytes())
+    }
+
+    const BODY: &str = r#"{"ref":"refs/heads/main","after":"59b20b8d5c6ff8d09518454d4dd8b7b30f095ab5",
+        "repository":{"clone_url":"https://github.com/acme/guestbook.git","html_url":"https://github.com/acme/guestbook",
+        "default_branch":"main"}}"#;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, v.parse().expect("header value"));
+        }
+        h
+    }
+
+    #[test]
+    fn secret_is_trimmed_and_redacted() {
+        let s = WebhookSecret::new(b"  s3cret\n").expect("non-empty");
+        assert_eq!(s.bytes(), b"s3cret");
+        assert!(!format!("{s:?}").contains("s3cret"));
+        assert!(WebhookSecret::new(b" \n").is_none());
+    }
+
+    #[test]
+    fn github_and_gitea_signatures() {
+        let secret = WebhookSecret::new(b"k").expect("secret");
+        let sig = sign(b"k", BODY.as_bytes());
+        let gh = headers(&[
+            ("x-github-event", "push"),
+            ("x-hub-signature-256", &format!("sha256={sig}")),
+        ]);
+        let push = parse_delivery(Provider::GitHub, &gh, BODY.as_bytes(), &secret)
+            .expect("verified")
+            .expect("push");
+        assert_eq!(push.branch(), Some("main"));
+        let bad = headers(&[("x-github-event", "push"), ("x-hub-signature-256", "sha256=00")]);
+        assert!(matches!(
+            parse_delivery(Provider::GitHub, &bad, BODY.as_bytes(), &secret),
+            Err(WebhookError::BadSignature { .. })
+        ));
+        // Gitea with only the GitHub-style header, and with its own.
+        let gitea_hub = headers(&[
+            ("x-gitea-event", "push"),
+            ("x-hub-signature-256", &format!("sha256={sig}")),
+        ]);
+        assert!(
+            parse_delivery(Provider::Gitea, &gitea_hub, BODY.as_bytes(), &secret)
+                .expect("verified")
+                .is_some()
+        );
+        let gitea_own = headers(&[("x-gitea-event", "push"), ("x-gitea-signature", &sig)]);
+        assert_eq!(Provider::from_headers(&gitea_own), Some(Provider::Gitea));
+        assert!(
+            parse_delivery(Provider::Gitea, &gitea_own, BODY.as_bytes(), &secret)
+                .expect("verified")
+                .is_some()
+        );
+        let unsigned = headers(&[("x-gitea-event", "push")]);
+        assert!(matches!(
+            parse_delivery(Provider::Gitea, &unsigned, BODY.as_bytes(), &secret),
+            Err(WebhookError::MissingSignature { .. })
+        ));
+        let gitlab = headers(&[("x-gitlab-event", "Push Hook"), ("x-gitlab-token", "wrong")]);
+        assert_eq!(Provider::from_headers(&gitlab), Some(Provider::GitLab));
+        assert!(matches!(
+            parse_delivery(Provider::GitLab, &gitlab, BODY.as_bytes(), &secret),
+            Err(WebhookError::BadSignature { .. })
+        ));
+    }
+
+    #[test]
+    fn which_applications_are_refreshed() {
+        let push = PushEvent {
+            repo_urls: vec!["https://github.com/acme/guestbook.git".into()],
+            reference: "refs/heads/main".into(),
+            after: "59b20b8d5c6ff8d09518454d4dd8b7b30f095ab5".into(),
+            default_branch: Some("main".into()),
+        };
+        for url in [
+            "https://github.com/acme/guestbook",
+            "https://GitHub.com/acme/guestbook.git/",
+            "http://github.com/acme/guestbook",
+            "git@github.com:acme/guestbook.git",
+        ] {
+            assert!(must_refresh(&push, url, "main"), "{url}");
+            assert!(must_refresh(&push, url, ""), "{url} at HEAD");
+        }
+        assert!(!must_refresh(&push, "https://github.com/acme/other", "main"));
+        assert!(!must_refresh(
+            &push,
+            "https://github.com/acme/guestbook",
+            "release"
+        ));
+        assert!(must_refresh(
+            &push,
+            "https://github.com/acme/guestbook",
+            "refs/tags/v1"
+        ));
+        assert!(must_refresh(
+            &push,
+            "https://github.com/acme/guestbook",
+            "0123456789abcdef0123456789abcdef01234567"
+        ));
+    }
+}
