@@ -73,6 +73,31 @@ impl Inventory {
     }
 }
 
+/// The inventory ConfigMap of `app` in `namespace` (empty when there is none). The controller adopts it when
+/// an application moves from one-shot `tack sync` to a GitOpsConfig.
+pub async fn read_inventory(
+    cluster: &Cluster,
+    app: &str,
+    namespace: &str,
+) -> Result<Inventory, ClusterError> {
+    read(cluster, app, namespace).await
+}
+
+/// Deletes the inventory ConfigMap of `app` in `namespace`; `false` when there was none.
+pub async fn delete_inventory(cluster: &Cluster, app: &str, namespace: &str) -> Result<bool, ClusterError> {
+    let Some(kind) = cluster.resolve("v1", "ConfigMap").await? else {
+        return Ok(false);
+    };
+    cluster
+        .delete(
+            &kind,
+            namespace,
+            &inventory_name(app),
+            tack_cluster::Propagation::Background,
+        )
+        .await
+}
+
 pub(crate) async fn read(cluster: &Cluster, app: &str, namespace: &str) -> Result<Inventory, ClusterError> {
     let Some(kind) = cluster.resolve("v1", "ConfigMap").await? else {
         return Ok(Inventory::default());

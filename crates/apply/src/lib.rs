@@ -3,7 +3,8 @@
 //! [`sync`]: plan (namespaces, waves, stages) → read the live objects and the inventory → skip unchanged
 //! objects → server-side dry run of everything that would change (nothing is written if any object is
 //! refused) → apply batch after batch, each batch concurrently (bounded) → wait for new CRDs to be
-//! Established before their custom resources → prune what left Git → write the inventory ConfigMap.
+//! Established before their custom resources → prune what left Git → write the inventory (the ConfigMap of a
+//! one-shot sync, or returned to the caller with [`InventoryStore::Caller`]).
 //! [`diff`]: the same reading and comparison, printing masked unified diffs.
 //! [`wait_healthy`]: polls the applied objects until tack-health calls them all Healthy.
 
@@ -12,9 +13,10 @@ mod live;
 mod sync;
 mod wait;
 
-pub use inventory::{INVENTORY_KEY, Inventory, inventory_name};
+pub use inventory::{INVENTORY_KEY, Inventory, delete_inventory, inventory_name, read_inventory};
 pub use sync::{
-    Action, DiffEntry, DiffOptions, DiffReport, ObjectResult, SyncError, SyncOptions, SyncReport, diff, sync,
+    Action, DiffEntry, DiffOptions, DiffReport, InventoryStore, ObjectResult, SyncError, SyncOptions,
+    SyncReport, diff, diff_with_inventory, sync,
 };
 pub use wait::wait_healthy;
 

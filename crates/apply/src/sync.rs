@@ -41,6 +41,20 @@ pub struct SyncOptions {
     pub ignore: Vec<IgnoreRule>,
     /// Requests in flight at once.
     pub concurrency: usize,
+    /// Where the inventory (what prune compares with) is read from and written to.
+    pub inventory: InventoryStore,
+}
+
+/// Where [`sync`] keeps the inventory.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum InventoryStore {
+    /// The ConfigMap `tack-inventory-<app>` in the destination namespace, read before and written after the
+    /// sync (the one-shot `tack sync`).
+    #[default]
+    ConfigMap,
+    /// Kept by the caller (the controller keeps it in `status.inventory`): these are the ids of the previous
+    /// sync; the new inventory is returned in [`SyncReport::inventory`] and nothing is written.
+    Caller(BTreeSet<ObjectId>),
 }
 
 impl SyncOptions {
@@ -54,6 +68,7 @@ impl SyncOptions {
             dry_run: false,
             ignore: Vec::new(),
             concurrency: 16,
+            inventory: InventoryStore::ConfigMap,
         }
     }
 }
@@ -107,6 +122,8 @@ pub struct SyncReport {
     pub unvalidated: usize,
     /// Whether this was a dry run (nothing written).
     pub dry_run: bool,
+    /// The inventory after the sync: every desired object plus what left Git and was not pruned.
+    pub inventory: BTreeSet<ObjectId>,
 }
 
 impl SyncReport {
@@ -212,7 +229,7 @@ async fn snapshot(
     cluster: &Cluster,
     manifests: Vec<Manifest>,
     namespace: &str,
-    app: Option<&str>,
+    app: Option<(&str, &InventoryStore)>,
     create_namespace: bool,
     concurrency: usize,
 ) -> Result<Snapshot, SyncError> {
@@ -276,7 +293,11 @@ async fn snapshot(
         .collect();
     let live = live::fetch(cluster, &wanted, concurrency).await?;
     let inventory = match app {
-        Some(app) if !missing_namespaces.contains(namespace) => {
+        Some((_, InventoryStore::Caller(ids))) => Inventory {
+            ids: ids.clone(),
+            invalid: Vec::new(),
+        },
+        Some((app, InventoryStore::ConfigMap)) if !missing_namespaces.contains(namespace) => {
             inventory::read(cluster, app, namespace).await?
         }
         _ => Inventory::default(),
@@ -304,7 +325,7 @@ pub async fn sync(
         cluster,
         manifests,
         &opts.namespace,
-        Some(&opts.app),
+        Some((&opts.app, &opts.inventory)),
         opts.create_namespace,
         conc,
     )
@@ -509,6 +530,7 @@ pub async fn sync(
             results,
             unvalidated,
             dry_run: true,
+            inventory: inventory.ids,
         });
     }
 
@@ -607,7 +629,9 @@ pub async fn sync(
             let mut inv = inventory.clone();
             inv.ids
                 .extend(applied_ids.into_iter().filter(|id| desired_ids.contains(id)));
-            if let Err(e) = inventory::write(cluster, &opts.app, &opts.namespace, &inv).await {
+            if opts.inventory == InventoryStore::ConfigMap
+                && let Err(e) = inventory::write(cluster, &opts.app, &opts.namespace, &inv).await
+            {
                 failures.push(format!("inventory: {e}"));
             }
             return Err(SyncError::Apply { failures, applied });
@@ -655,7 +679,9 @@ pub async fn sync(
             }
         }
     }
-    inventory::write(cluster, &opts.app, &opts.namespace, &inv).await?;
+    if opts.inventory == InventoryStore::ConfigMap {
+        inventory::write(cluster, &opts.app, &opts.namespace, &inv).await?;
+    }
     if !prune_failures.is_empty() {
         return Err(SyncError::Prune {
             failures: prune_failures,
@@ -665,6 +691,7 @@ pub async fn sync(
         results,
         unvalidated,
         dry_run: false,
+        inventory: inv.ids,
     })
 }
 
@@ -733,11 +760,22 @@ pub async fn diff(
     manifests: Vec<Manifest>,
     opts: &DiffOptions,
 ) -> Result<DiffReport, SyncError> {
+    diff_with_inventory(cluster, manifests, opts, &InventoryStore::ConfigMap).await
+}
+
+/// [`diff`] with the inventory kept by the caller (the controller's `status.inventory`) when `store` is
+/// [`InventoryStore::Caller`]; objects of it that left Git show as deletions when `opts.app` is set.
+pub async fn diff_with_inventory(
+    cluster: &Cluster,
+    manifests: Vec<Manifest>,
+    opts: &DiffOptions,
+    store: &InventoryStore,
+) -> Result<DiffReport, SyncError> {
     let snap = snapshot(
         cluster,
         manifests,
         &opts.namespace,
-        opts.app.as_deref(),
+        opts.app.as_deref().map(|a| (a, store)),
         false,
         16,
     )

@@ -14,9 +14,15 @@
 //! default 5 s doubling up to 5 min). Changing the spec, or the annotation [`REFRESH_ANNOTATION`], triggers a
 //! reconcile at once; status writes do not.
 //!
-//! The inventory used by prune lives in the ConfigMap `tack-inventory-<name>` in the destination namespace
-//! (the store of [`tack_apply::sync`]); the status mirrors it in `status.inventory`.
+//! The inventory used by prune lives in `status.inventory` (the ConfigMap `tack-inventory-<name>` of a one-shot
+//! `tack sync` of the same name is adopted the first time, then deleted). Drift: every object of every
+//! inventory is watched (metadata watches per kind and namespace, shared, see `drift.rs`); an edit by another
+//! field manager, or a deletion, reconciles its application at once — reverted with selfHeal, reported
+//! `OutOfSync` naming the objects without. `spec.dependsOn` applications must be Ready and Healthy first.
+//! `spec.rollback` (set by `tack app rollback`) pins a commit: it is synced once, then automated sync stays
+//! suspended until `tack app resume` removes it.
 
+mod drift;
 mod fetch;
 pub mod lease;
 pub mod metrics;
@@ -105,6 +111,9 @@ pub enum Error {
     Kube(#[from] kube::Error),
     #[error("internal: {0}")]
     Internal(String),
+    /// A `spec.dependsOn` application is not Ready and Healthy yet (retried every few seconds).
+    #[error("{0}")]
+    DependencyNotReady(String),
 }
 
 impl Error {
@@ -118,6 +127,7 @@ impl Error {
             Error::InvalidSpec(_) => "InvalidSpec",
             Error::Cluster(_) | Error::Kube(_) => "ClusterError",
             Error::Internal(_) => "InternalError",
+            Error::DependencyNotReady(_) => "DependencyNotReady",
         }
     }
 
@@ -160,8 +170,11 @@ pub async fn run_with_metrics(
         .reflect(writer)
         .applied_objects()
         .predicate_filter(trigger_hash, PredicateConfig::default());
+    // Edits and deletions of managed objects (drift) trigger a reconcile of their application.
+    let drifted = ctx.drift.triggers(reader.clone());
     tracing::info!("controller started");
     Controller::for_stream(trigger, reader)
+        .reconcile_on(drifted)
         .with_config(kube::runtime::controller::Config::default().concurrency(concurrency))
         .graceful_shutdown_on(shutdown)
         .run(reconcile::reconcile, reconcile::error_policy, ctx)

@@ -1,6 +1,6 @@
 //! One reconcile of one GitOpsConfig.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -9,9 +9,10 @@ use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::Action as Requeue;
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use kube::runtime::reflector::ObjectRef;
 use kube::{Resource, ResourceExt};
 use serde_json::json;
-use tack_apply::{Action, DiffOptions, SyncOptions};
+use tack_apply::{Action, DiffOptions, InventoryStore, SyncOptions};
 use tack_cluster::Cluster;
 use tack_health::{Health, HealthStatus, ResourceHealth, aggregate, assess_optional};
 use tack_model::{
@@ -21,8 +22,12 @@ use tack_model::{
 use tack_plan::{IgnoreRule, ObjectId};
 use tack_source::Credentials;
 
+use crate::drift::Drift;
 use crate::status::{backoff, interval, now, record_history, set_condition};
 use crate::{ControllerConfig, Error, STATUS_MANAGER, fetch};
+
+/// While an application waits for its dependencies, it looks at them again this often.
+const DEPENDENCY_RECHECK: Duration = Duration::from_secs(5);
 
 /// While an application is not healthy yet, it is looked at again at least this often.
 const UNHEALTHY_RECHECK: Duration = Duration::from_secs(5);
@@ -37,6 +42,8 @@ pub struct Context {
     /// Kubernetes Events on the GitOpsConfigs (repeats are folded into a series).
     recorder: Recorder,
     metrics: Arc<crate::Metrics>,
+    /// Watches of the managed objects, for drift detection.
+    pub drift: Arc<Drift>,
 }
 
 impl Context {
@@ -54,6 +61,7 @@ impl Context {
                 },
             ),
             metrics,
+            drift: Arc::new(Drift::new(Cluster::from_client(client.clone(), "default"))),
         }
     }
 
@@ -85,6 +93,10 @@ struct Outcome {
     health: Health,
     resources: Vec<ResourceStatus>,
     inventory: Vec<String>,
+    /// Whether a sync ran (and so is recorded in the history).
+    synced_now: bool,
+    /// Whether the inventory was adopted from the ConfigMap of a one-shot `tack sync`.
+    adopted: bool,
 }
 
 /// A failed attempt, with the revision when the fetch got that far.
@@ -125,8 +137,10 @@ pub async fn reconcile(obj: Arc<GitOpsConfig>, ctx: Arc<Context>) -> Result<Requ
     let mut status = obj.status.clone().unwrap_or_default();
     status.observed_generation = generation;
     let mut event = None;
+    let mut adopted = false;
     let requeue = match result {
         Ok(out) => {
+            adopted = out.adopted;
             if out.changed {
                 event = Some(Event {
                     type_: EventType::Normal,
@@ -154,10 +168,22 @@ pub async fn reconcile(obj: Arc<GitOpsConfig>, ctx: Arc<Context>) -> Result<Requ
             });
             status.resources = out.resources;
             status.inventory = out.inventory;
-            if automated {
+            let app_ref = ObjectRef::new(&name).within(&namespace);
+            let ids: BTreeSet<ObjectId> = status.inventory.iter().filter_map(|i| i.parse().ok()).collect();
+            ctx.drift.track(&app_ref, ids).await;
+            if out.synced_now {
                 record_history(&mut status, &out.revision, SyncResult::Succeeded, &finished);
             }
+            let rolled_back = obj.spec.rollback.as_ref().map(|r| {
+                format!(
+                    "automated sync suspended after rollback to {}; run `tack app resume {name}`",
+                    short(&r.revision)
+                )
+            });
             let (ready_reason, ready_message) = match (synced, healthy) {
+                (true, true) if rolled_back.is_some() => {
+                    ("RolledBack", rolled_back.clone().unwrap_or_default())
+                }
                 (true, true) => (
                     "Succeeded",
                     format!("synced {} and healthy", short(&out.revision)),
@@ -217,13 +243,18 @@ pub async fn reconcile(obj: Arc<GitOpsConfig>, ctx: Arc<Context>) -> Result<Requ
             }
         }
         Err(Failure { revision, error }) => {
-            let failures = ctx.failures(&key, true);
+            let waiting = matches!(*error, Error::DependencyNotReady(_));
+            let failures = if waiting { 0 } else { ctx.failures(&key, true) };
             if matches!(*error, Error::Fetch { .. }) {
                 ctx.metrics.git_fetch_error();
             }
-            let delay = backoff(&obj, failures);
+            let delay = if waiting {
+                DEPENDENCY_RECHECK
+            } else {
+                backoff(&obj, failures)
+            };
             let message = error.to_string();
-            event = Some(Event {
+            event = (!waiting).then(|| Event {
                 type_: EventType::Warning,
                 reason: error.reason().into(),
                 note: Some(truncate(&message)),
@@ -279,6 +310,18 @@ pub async fn reconcile(obj: Arc<GitOpsConfig>, ctx: Arc<Context>) -> Result<Requ
         }
     };
     write_status(&ctx.client, &obj, &status).await?;
+    if adopted {
+        // The status holds the inventory now; the ConfigMap of the one-shot sync is no longer used.
+        let destination = destination_of(&obj).unwrap_or_default();
+        match tack_apply::delete_inventory(&ctx.cluster, &name, &destination).await {
+            Ok(_) => {
+                tracing::info!(app = %key, "inventory adopted from ConfigMap {}", tack_apply::inventory_name(&name))
+            }
+            Err(e) => {
+                tracing::warn!(app = %key, "inventory adopted, but its ConfigMap could not be deleted: {e}")
+            }
+        }
+    }
     if let Some(event) = event
         && let Err(e) = ctx.recorder.publish(&event, &obj.object_ref(&())).await
     {
@@ -351,20 +394,69 @@ async fn credentials(client: &kube::Client, obj: &GitOpsConfig) -> Result<Option
         .map(Some)
 }
 
-async fn attempt(obj: &GitOpsConfig, ctx: &Context) -> Result<Outcome, Failure> {
-    interval(obj)?;
-    let app = obj.name_any();
-    let destination = obj
-        .spec
+/// The namespace objects go to: `spec.destination.namespace`, else the GitOpsConfig's own.
+fn destination_of(obj: &GitOpsConfig) -> Result<String, Error> {
+    obj.spec
         .destination
         .namespace
         .clone()
         .filter(|n| !n.is_empty())
         .or_else(|| obj.namespace())
-        .ok_or_else(|| Error::InvalidSpec("no destination namespace".into()))?;
+        .ok_or_else(|| Error::InvalidSpec("no destination namespace".into()))
+}
+
+/// `Err(DependencyNotReady)` until every `spec.dependsOn` application is Ready (for its current generation)
+/// and Healthy.
+async fn check_dependencies(client: &kube::Client, obj: &GitOpsConfig) -> Result<(), Error> {
+    let own = obj.namespace().unwrap_or_default();
+    for dep in &obj.spec.depends_on {
+        let ns = dep
+            .namespace
+            .clone()
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| own.clone());
+        let api: Api<GitOpsConfig> = Api::namespaced(client.clone(), &ns);
+        let who = format!("{ns}/{}", dep.name);
+        let Some(other) = api.get_opt(&dep.name).await? else {
+            return Err(Error::DependencyNotReady(format!(
+                "waiting for dependency {who}: no such GitOpsConfig; create it or remove it from spec.dependsOn"
+            )));
+        };
+        let s = other.status.clone().unwrap_or_default();
+        let ready = s
+            .conditions
+            .iter()
+            .find(|c| c.type_ == "Ready")
+            .filter(|c| c.status == "True");
+        let current = s.observed_generation == other.metadata.generation;
+        let healthy = s.health.as_ref().is_some_and(|h| h.status == "Healthy");
+        if ready.is_none() || !current || !healthy {
+            let why = s
+                .conditions
+                .iter()
+                .find(|c| c.type_ == "Ready")
+                .map(|c| format!("Ready={} ({}: {})", c.status, c.reason, c.message))
+                .unwrap_or_else(|| "not reconciled yet".into());
+            return Err(Error::DependencyNotReady(format!(
+                "waiting for dependency {who}: {why}"
+            )));
+        }
+    }
+    Ok(())
+}
+
+async fn attempt(obj: &GitOpsConfig, ctx: &Context) -> Result<Outcome, Failure> {
+    interval(obj)?;
+    check_dependencies(&ctx.client, obj).await?;
+    let app = obj.name_any();
+    let destination = destination_of(obj)?;
     let creds = credentials(&ctx.client, obj).await?;
     let url = obj.spec.source.repo_url.clone();
-    let revision = obj.spec.source.revision.clone().unwrap_or_default();
+    // A rollback pins the commit.
+    let revision = match &obj.spec.rollback {
+        Some(r) => r.revision.clone(),
+        None => obj.spec.source.revision.clone().unwrap_or_default(),
+    };
     let path = obj.spec.source.path.clone().unwrap_or_default();
     let cache = ctx.config.cache_dir.clone();
     let fetched = tokio::task::spawn_blocking(move || -> Result<fetch::Fetched, Failure> {
@@ -400,17 +492,37 @@ async fn attempt(obj: &GitOpsConfig, ctx: &Context) -> Result<Outcome, Failure> 
             json_pointers: d.json_pointers.clone(),
         })
         .collect();
+    // The inventory: the status's, or, the first time, the ConfigMap of a one-shot `tack sync` of the same
+    // name in the destination namespace (adopted, then deleted).
+    let mut previous: BTreeSet<ObjectId> = status_inventory(obj)
+        .iter()
+        .filter_map(|i| i.parse().ok())
+        .collect();
+    let mut adopted = false;
+    if previous.is_empty() {
+        let cm = tack_apply::read_inventory(&ctx.cluster, &app, &destination)
+            .await
+            .map_err(|e| with_rev(e.into()))?;
+        if !cm.ids.is_empty() {
+            previous = cm.ids;
+            adopted = true;
+        }
+    }
     let policy = obj.spec.sync_policy.clone().unwrap_or_default();
     // Without selfHeal, a commit already synced (same spec) is only compared: drift is reported, not reverted.
+    // A rollback is synced once, then only compared until `tack app resume`.
     let already_synced = obj.status.as_ref().is_some_and(|s| {
         s.observed_generation == obj.meta().generation
             && s.sync.as_ref().and_then(|x| x.revision.as_deref()) == Some(revision.as_str())
     });
-    let apply = policy
-        .automated
-        .as_ref()
-        .filter(|auto| auto.self_heal || !already_synced);
-    let (sync_state, summary, changed, objects, inventory) = match apply {
+    let apply = match (&obj.spec.rollback, &policy.automated) {
+        (Some(_), auto) if !already_synced => Some(auto.clone().unwrap_or_default()),
+        (Some(_), _) => None,
+        (None, Some(auto)) if auto.self_heal || !already_synced => Some(auto.clone()),
+        (None, _) => None,
+    };
+    let synced_now = apply.is_some();
+    let (sync_state, summary, changed, objects, inventory, drifted) = match apply {
         Some(auto) => {
             let mut opts = SyncOptions::new(&app, &destination);
             opts.prune = auto.prune;
@@ -418,6 +530,7 @@ async fn attempt(obj: &GitOpsConfig, ctx: &Context) -> Result<Outcome, Failure> 
             opts.force = auto.self_heal;
             opts.create_namespace = policy.create_namespace;
             opts.ignore = ignore;
+            opts.inventory = InventoryStore::Caller(previous);
             let progress = |line: &str| tracing::debug!(app = %opts.app, "{line}");
             let report = tack_apply::sync(&ctx.cluster, fetched.manifests, &opts, &progress)
                 .await
@@ -434,22 +547,19 @@ async fn attempt(obj: &GitOpsConfig, ctx: &Context) -> Result<Outcome, Failure> 
                 .filter(|r| matches!(r.action, Action::Created | Action::Configured | Action::Unchanged))
                 .map(|r| (r.id.clone(), r.api_version.clone()))
                 .collect();
-            let inventory: Vec<String> = report
-                .results
-                .iter()
-                .filter(|r| {
-                    matches!(
-                        r.action,
-                        Action::Created | Action::Configured | Action::Unchanged | Action::PruneSkipped
-                    )
-                })
-                .map(|r| r.id.to_string())
-                .collect();
+            let inventory: Vec<String> = report.inventory.iter().map(ToString::to_string).collect();
             let changed = report.count(Action::Created)
                 + report.count(Action::Configured)
                 + report.count(Action::Pruned)
                 > 0;
-            (state, report.summary(), changed, objects, inventory)
+            (
+                state,
+                report.summary(),
+                changed,
+                objects,
+                inventory,
+                BTreeSet::new(),
+            )
         }
         None => {
             let objects: Vec<(ObjectId, String)> = fetched
@@ -463,26 +573,41 @@ async fn attempt(obj: &GitOpsConfig, ctx: &Context) -> Result<Outcome, Failure> 
                 ignore,
                 color: false,
             };
-            let report = tack_apply::diff(&ctx.cluster, fetched.manifests, &opts)
-                .await
-                .map_err(|e| with_rev(e.into()))?;
+            let inventory: Vec<String> = previous.iter().map(ToString::to_string).collect();
+            let report = tack_apply::diff_with_inventory(
+                &ctx.cluster,
+                fetched.manifests,
+                &opts,
+                &InventoryStore::Caller(previous),
+            )
+            .await
+            .map_err(|e| with_rev(e.into()))?;
             let state = if report.entries.is_empty() {
                 SyncState::Synced
             } else {
                 SyncState::OutOfSync
             };
-            let why = if policy.automated.is_some() {
+            let why = if obj.spec.rollback.is_some() {
+                "automated sync suspended after rollback"
+            } else if policy.automated.is_some() {
                 "self-heal off, drift not reverted"
             } else {
                 "automated sync off"
             };
-            let summary = format!(
+            let drifted: BTreeSet<ObjectId> = report.entries.iter().map(|e| e.id.clone()).collect();
+            let mut summary = format!(
                 "{why}: {} of {} objects differ from Git",
                 report.entries.len(),
                 report.compared
             );
-            let inventory = status_inventory(obj);
-            (state, summary, false, objects, inventory)
+            if !drifted.is_empty() {
+                let names: Vec<String> = drifted.iter().take(10).map(ObjectId::human).collect();
+                summary.push_str(&format!(": {}", names.join(", ")));
+                if drifted.len() > 10 {
+                    summary.push_str(&format!(" and {} more", drifted.len() - 10));
+                }
+            }
+            (state, summary, false, objects, inventory, drifted)
         }
     };
     let healths = assess(&ctx.cluster, &objects)
@@ -498,7 +623,14 @@ async fn attempt(obj: &GitOpsConfig, ctx: &Context) -> Result<Outcome, Failure> 
             kind: id.kind.clone(),
             namespace: (!id.namespace.is_empty()).then(|| id.namespace.clone()),
             name: id.name.clone(),
-            status: Some(sync_state),
+            // When the diff named the objects that differ, the others are Synced.
+            status: Some(if drifted.contains(id) {
+                SyncState::OutOfSync
+            } else if drifted.is_empty() {
+                sync_state
+            } else {
+                SyncState::Synced
+            }),
             health: Some(HealthField {
                 status: h.health.status.as_str().to_string(),
                 message: (!h.health.message.is_empty()).then(|| h.health.message.clone()),
@@ -514,6 +646,8 @@ async fn attempt(obj: &GitOpsConfig, ctx: &Context) -> Result<Outcome, Failure> 
         health,
         resources,
         inventory,
+        synced_now,
+        adopted,
     })
 }
 

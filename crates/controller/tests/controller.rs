@@ -386,3 +386,210 @@ async fn guestbook_follows_git_commits_prune_drift_and_broken_yaml() -> Result<(
         .context("controller did not stop within 30 s")??;
     Ok(())
 }
+
+/// A controller scoped to `ns`, stopped when the returned sender is sent to or dropped.
+fn start_controller(
+    client: &kube::Client,
+    ns: &str,
+    cache: &Path,
+) -> (tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<()>) {
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let config = ControllerConfig {
+        cache_dir: cache.to_path_buf(),
+        namespace: Some(ns.to_string()),
+        concurrency: 2,
+    };
+    let handle = tokio::spawn(tack_controller::run(client.clone(), config, async move {
+        let _ = stopped.await;
+    }));
+    (stop, handle)
+}
+
+async fn stop_controller(
+    stop: tokio::sync::oneshot::Sender<()>,
+    handle: tokio::task::JoinHandle<()>,
+) -> Result<()> {
+    let _ = stop.send(());
+    tokio::time::timeout(Duration::from_secs(30), handle)
+        .await
+        .context("controller did not stop within 30 s")??;
+    Ok(())
+}
+
+/// Waits until `name` is Synced and Healthy at generation `generation`, and returns its status.
+async fn wait_synced_healthy(
+    apps: &Api<GitOpsConfig>,
+    name: &str,
+    generation: i64,
+    within: Duration,
+) -> Result<GitOpsConfigStatus> {
+    eventually(within, &format!("{name} Synced and Healthy"), || async {
+        let s = status(apps, name).await?;
+        let ok = s.sync.as_ref().is_some_and(|x| x.status == SyncState::Synced)
+            && s.health.as_ref().is_some_and(|h| h.status == "Healthy")
+            && s.observed_generation == Some(generation)
+            && condition(&s, "Ready").is_some_and(|c| c.status == "True");
+        Ok(ok.then_some(s))
+    })
+    .await
+}
+
+async fn replicas(deployments: &Api<Deployment>, name: &str) -> Result<Option<i32>> {
+    Ok(deployments.get(name).await?.spec.and_then(|s| s.replicas))
+}
+
+/// Drift detection by watches (interval 10 m, so no periodic re-sync can hide it): an edit by another field
+/// manager is reverted with selfHeal, a deleted object is recreated, and without selfHeal the drift is
+/// reported OutOfSync naming the object. Before that, the inventory ConfigMap of an earlier one-shot
+/// `tack sync` of the same name is adopted into `status.inventory` (its extra object pruned, nothing else).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the local control plane"]
+async fn drift_is_detected_by_watches_and_the_inventory_lives_in_the_status() -> Result<()> {
+    tack_cluster::install_crypto_provider();
+    let client = tack_testkit::client().await?;
+    install_crd(&client).await?;
+    let ns = TestNamespace::new(&client, "drift").await?;
+    let repo = GitRepo::new(Path::new(GUESTBOOK))?;
+    let cache = tempfile::tempdir()?;
+    let cluster = tack_cluster::Cluster::from_client(client.clone(), "default");
+    let configmaps: Api<k8s_openapi::api::core::v1::ConfigMap> = Api::namespaced(client.clone(), ns.name());
+
+    // An earlier one-shot sync of "gb": the guestbook plus a ConfigMap that is not in Git any more.
+    let legacy = tempfile::tempdir()?;
+    for e in std::fs::read_dir(GUESTBOOK)? {
+        let e = e?;
+        std::fs::copy(e.path(), legacy.path().join(e.file_name()))?;
+    }
+    std::fs::write(
+        legacy.path().join("legacy.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: legacy\ndata:\n  a: \"1\"\n",
+    )?;
+    let (_, manifests) = tack_controller::render_dir(legacy.path(), legacy.path())?;
+    let progress = |_: &str| {};
+    tack_apply::sync(
+        &cluster,
+        manifests,
+        &tack_apply::SyncOptions::new("gb", ns.name()),
+        &progress,
+    )
+    .await?;
+    assert!(configmaps.get_opt("tack-inventory-gb").await?.is_some());
+    // Not managed by tack at all: must survive every prune.
+    let bystander = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "bystander"}});
+    configmaps
+        .patch(
+            "bystander",
+            &PatchParams::apply("someone-else"),
+            &Patch::Apply(&bystander),
+        )
+        .await?;
+
+    let (stop, handle) = start_controller(&client, ns.name(), cache.path());
+    let apps: Api<GitOpsConfig> = Api::namespaced(client.clone(), ns.name());
+    let app = json!({
+        "apiVersion": "gitops.tack.dev/v1alpha1",
+        "kind": "GitOpsConfig",
+        "metadata": {"name": "gb", "namespace": ns.name()},
+        "spec": {
+            "source": {"repoURL": repo.url(), "path": "guestbook"},
+            "syncPolicy": {"interval": "10m", "automated": {"prune": true, "selfHeal": true}},
+        },
+    });
+    apps.patch("gb", &PatchParams::apply("tack-test"), &Patch::Apply(&app))
+        .await?;
+    let s = wait_synced_healthy(&apps, "gb", 1, Duration::from_secs(60)).await?;
+
+    // Adopted: the legacy ConfigMap pruned, nothing else; the inventory ConfigMap gone; 6 ids in the status.
+    assert_eq!(s.inventory.len(), 6, "{:?}", s.inventory);
+    assert!(
+        s.inventory
+            .contains(&format!("{}_frontend_apps_Deployment", ns.name()))
+    );
+    eventually(
+        Duration::from_secs(15),
+        "legacy pruned, inventory ConfigMap deleted",
+        || async {
+            let legacy_gone = configmaps.get_opt("legacy").await?.is_none();
+            let cm_gone = configmaps.get_opt("tack-inventory-gb").await?.is_none();
+            Ok((legacy_gone && cm_gone).then_some(()))
+        },
+    )
+    .await?;
+    assert!(
+        configmaps.get_opt("bystander").await?.is_some(),
+        "an unmanaged object was pruned"
+    );
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), ns.name());
+    let services: Api<Service> = Api::namespaced(client.clone(), ns.name());
+    assert_eq!(replicas(&deployments, "frontend").await?, Some(3));
+
+    // 1. selfHeal on: a kubectl-style edit of a managed field (another field manager) is reverted in 10 s.
+    let edit = PatchParams {
+        field_manager: Some("kubectl-edit".into()),
+        ..Default::default()
+    };
+    deployments
+        .patch(
+            "frontend",
+            &edit,
+            &Patch::Merge(&json!({"spec": {"replicas": 1}})),
+        )
+        .await?;
+    eventually(Duration::from_secs(10), "edit reverted by selfHeal", || async {
+        Ok((replicas(&deployments, "frontend").await? == Some(3)).then_some(()))
+    })
+    .await?;
+
+    // 2. A deleted managed object is recreated in 10 s.
+    let uid = services.get("frontend").await?.metadata.uid;
+    services.delete("frontend", &Default::default()).await?;
+    eventually(Duration::from_secs(10), "deleted Service recreated", || async {
+        let now = services.get_opt("frontend").await?.and_then(|s| s.metadata.uid);
+        Ok((now.is_some() && now != uid).then_some(()))
+    })
+    .await?;
+
+    // 3. selfHeal off: the drift is reported OutOfSync within 10 s, naming the object, and left alone.
+    let off = json!({"spec": {"syncPolicy": {"automated": {"prune": true, "selfHeal": false}}}});
+    apps.patch("gb", &PatchParams::default(), &Patch::Merge(&off))
+        .await?;
+    wait_synced_healthy(&apps, "gb", 2, Duration::from_secs(30)).await?;
+    deployments
+        .patch(
+            "frontend",
+            &edit,
+            &Patch::Merge(&json!({"spec": {"replicas": 2}})),
+        )
+        .await?;
+    let s = eventually(Duration::from_secs(10), "drift reported OutOfSync", || async {
+        let s = status(&apps, "gb").await?;
+        Ok(s.sync
+            .as_ref()
+            .is_some_and(|x| x.status == SyncState::OutOfSync)
+            .then_some(s))
+    })
+    .await?;
+    let ready = condition(&s, "Ready").context("Ready")?;
+    assert_eq!(ready.status, "False");
+    assert_eq!(ready.reason, "OutOfSync");
+    assert!(
+        ready.message.contains("Deployment.apps/frontend"),
+        "{}",
+        ready.message
+    );
+    let drifted: Vec<&str> = s
+        .resources
+        .iter()
+        .filter(|r| r.status == Some(SyncState::OutOfSync))
+        .map(|r| r.name.as_str())
+        .collect();
+    assert_eq!(drifted, vec!["frontend"], "{:?}", s.resources);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(
+        replicas(&deployments, "frontend").await?,
+        Some(2),
+        "selfHeal off: not reverted"
+    );
+
+    stop_controller(stop, handle).await
+}

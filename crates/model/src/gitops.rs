@@ -52,6 +52,21 @@ pub struct GitOpsConfigSpec {
     /// When true, tack neither syncs nor heals this application (status is still reported).
     #[serde(default, skip_serializing_if = "is_false")]
     pub suspend: bool,
+    /// A rollback in force (set by `tack app rollback`): this commit is synced instead of `source.revision`,
+    /// and automated sync stays suspended until `tack app resume` removes the field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rollback: Option<Rollback>,
+}
+
+/// `spec.rollback`: the commit an application is pinned to.
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Rollback {
+    /// The full commit SHA to sync.
+    pub revision: String,
+    /// The `status.history` entry it was taken from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history_id: Option<i64>,
 }
 
 fn is_false(b: &bool) -> bool {
@@ -291,8 +306,8 @@ pub struct GitOpsConfigStatus {
     /// Every object of the application, with its sync and health.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub resources: Vec<ResourceStatus>,
-    /// The ids of the objects applied by the last successful sync (what prune compares with), sorted. Format:
-    /// `group/kind/namespace/name` (see docs/sync.md).
+    /// The ids of the objects the application manages (what prune compares with and what the controller
+    /// watches for drift), sorted. Format: `<namespace>_<name>_<group>_<kind>` (see docs/sync.md).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub inventory: Vec<String>,
     /// The last syncs, newest last, at most [`HISTORY_LIMIT`].

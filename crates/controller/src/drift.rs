@@ -1,0 +1,314 @@
+//! Drift detection: metadata watches on the objects applications manage.
+//!
+//! One watch per (group, kind, namespace) — cluster-scoped kinds use one watch across the cluster — shared by
+//! every application whose inventory holds objects there. Watches start when an inventory first needs them
+//! and stop when no inventory does. An event triggers a reconcile of the applications managing the object
+//! when the object was deleted, or when its `metadata.managedFields` show a new write by a field manager other
+//! than tack's own (`tack`) outside the `status` subresource. The controller's own applies, and status updates
+//! by Kubernetes controllers, therefore never trigger a reconcile: there is no loop.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::Duration;
+
+use futures::channel::mpsc::{UnboundedReceiver, UnboundedSender, unbounded};
+use futures::{Stream, StreamExt};
+use kube::api::{Api, DynamicObject};
+use kube::core::PartialObjectMeta;
+use kube::runtime::reflector::{ObjectRef, Store};
+use kube::runtime::{WatchStreamExt, watcher};
+use tack_cluster::{Cluster, FIELD_MANAGER};
+use tack_model::GitOpsConfig;
+use tack_plan::ObjectId;
+use tokio::task::JoinHandle;
+
+/// How often watches of applications that were deleted are released.
+const GC_INTERVAL: Duration = Duration::from_secs(30);
+
+/// How long [`Drift::track`] waits for new watches to list their objects.
+const LIST_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The watches are keyed by API group, kind and namespace (empty for cluster-scoped kinds).
+type WatchKey = (String, String, String);
+
+type AppRef = ObjectRef<GitOpsConfig>;
+
+/// Which applications manage an object.
+type Index = Arc<Mutex<HashMap<ObjectId, HashSet<AppRef>>>>;
+
+/// The drift watches of one controller.
+pub struct Drift {
+    cluster: Cluster,
+    tx: UnboundedSender<AppRef>,
+    rx: Mutex<Option<UnboundedReceiver<AppRef>>>,
+    index: Index,
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    /// What each application manages.
+    apps: HashMap<AppRef, BTreeSet<ObjectId>>,
+    watches: HashMap<WatchKey, JoinHandle<()>>,
+}
+
+impl Drop for State {
+    fn drop(&mut self) {
+        for (_, task) in self.watches.drain() {
+            task.abort();
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    match m.lock() {
+        Ok(g) => g,
+        Err(poisoned) => poisoned.into_inner(),
+    }
+}
+
+impl Drift {
+    pub fn new(cluster: Cluster) -> Drift {
+        let (tx, rx) = unbounded();
+        Drift {
+            cluster,
+            tx,
+            rx: Mutex::new(Some(rx)),
+            index: Arc::default(),
+            state: Mutex::default(),
+        }
+    }
+
+    /// The applications to reconcile because their objects drifted (once; later calls get an empty stream).
+    /// Watches of applications no longer in `apps` are released every 30 s.
+    pub fn triggers(
+        self: &Arc<Self>,
+        apps: Store<GitOpsConfig>,
+    ) -> impl Stream<Item = AppRef> + Send + 'static {
+        let weak: Weak<Drift> = Arc::downgrade(self);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(GC_INTERVAL).await;
+                let Some(drift) = weak.upgrade() else { return };
+                let gone: Vec<AppRef> = lock(&drift.state)
+                    .apps
+                    .keys()
+                    .filter(|r| apps.get(r).is_none())
+                    .cloned()
+                    .collect();
+                for app in gone {
+                    drift.track(&app, BTreeSet::new()).await;
+                }
+            }
+        });
+        match lock(&self.rx).take() {
+            Some(rx) => rx.boxed(),
+            None => futures::stream::empty().boxed(),
+        }
+    }
+
+    /// Sets what `app` manages, starting and stopping watches as needed, and waits (at most 5 s) until new
+    /// watches have listed their objects, so that a change made after this returns is seen. A kind the
+    /// cluster no longer serves is skipped (its objects cannot drift).
+    pub async fn track(&self, app: &AppRef, ids: BTreeSet<ObjectId>) {
+        let (wanted, missing) = {
+            let mut state = lock(&self.state);
+            let mut index = lock(&self.index);
+            if let Some(old) = state.apps.get(app) {
+                for id in old {
+                    if let Some(set) = index.get_mut(id) {
+                        set.remove(app);
+                        if set.is_empty() {
+                            index.remove(id);
+                        }
+                    }
+                }
+            }
+            for id in &ids {
+                index.entry(id.clone()).or_default().insert(app.clone());
+            }
+            if ids.is_empty() {
+                state.apps.remove(app);
+            } else {
+                state.apps.insert(app.clone(), ids);
+            }
+            let wanted: HashSet<WatchKey> = state.apps.values().flatten().map(key_of).collect();
+            let stale: Vec<WatchKey> = state
+                .watches
+                .keys()
+                .filter(|k| !wanted.contains(*k))
+                .cloned()
+                .collect();
+            for k in stale {
+                if let Some(task) = state.watches.remove(&k) {
+                    tracing::debug!(group = %k.0, kind = %k.1, namespace = %k.2, "drift watch stopped");
+                    task.abort();
+                }
+            }
+            let missing: Vec<WatchKey> = wanted
+                .iter()
+                .filter(|k| !state.watches.contains_key(*k))
+                .cloned()
+                .collect();
+            (wanted, missing)
+        };
+        let mut listed = Vec::new();
+        for key in missing {
+            let kind = match self.cluster.resolve_group_kind(&key.0, &key.1).await {
+                Ok(Some(k)) => k,
+                Ok(None) => continue,
+                Err(e) => {
+                    tracing::warn!(group = %key.0, kind = %key.1, "cannot watch for drift: {e}");
+                    continue;
+                }
+            };
+            // `PartialObjectMeta`: metadata-only watches (names, managedFields), not whole objects.
+            let api: Api<PartialObjectMeta<DynamicObject>> = if kind.namespaced {
+                Api::namespaced_with(self.cluster.client().clone(), &key.2, &kind.resource)
+            } else {
+                Api::all_with(self.cluster.client().clone(), &kind.resource)
+            };
+            let mut state = lock(&self.state);
+            // Another reconcile may have started it meanwhile, or no inventory needs it any more.
+            if state.watches.contains_key(&key) || !wanted.contains(&key) {
+                continue;
+            }
+            tracing::debug!(group = %key.0, kind = %key.1, namespace = %key.2, "drift watch started");
+            let (ready, is_ready) = tokio::sync::oneshot::channel();
+            listed.push(is_ready);
+            let task = tokio::spawn(watch(
+                api,
+                key.clone(),
+                self.index.clone(),
+                self.tx.clone(),
+                ready,
+            ));
+            state.watches.insert(key, task);
+        }
+        let all = futures::future::join_all(listed);
+        if tokio::time::timeout(LIST_TIMEOUT, all).await.is_err() {
+            tracing::debug!(app = %app, "drift watches still listing after {LIST_TIMEOUT:?}");
+        }
+    }
+}
+
+fn key_of(id: &ObjectId) -> WatchKey {
+    (id.group.clone(), id.kind.clone(), id.namespace.clone())
+}
+
+/// The writes to an object that count as drift: field managers other than tack, outside `status`, with the
+/// time of their last write.
+type Signature = BTreeSet<(String, String, String, String)>;
+
+fn signature(meta: &PartialObjectMeta<DynamicObject>) -> Signature {
+    meta.metadata
+        .managed_fields
+        .iter()
+        .flatten()
+        .filter(|m| m.manager.as_deref() != Some(FIELD_MANAGER))
+        .filter(|m| m.subresource.as_deref() != Some("status"))
+        .map(|m| {
+            (
+                m.manager.clone().unwrap_or_default(),
+                m.operation.clone().unwrap_or_default(),
+                m.subresource.clone().unwrap_or_default(),
+                m.time.as_ref().map(|t| format!("{:?}", t.0)).unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+/// Whether `now` holds a write that `before` did not (a write that only removed other managers' fields, as
+/// a forced apply by tack does, is not drift).
+fn new_write(before: &Signature, now: &Signature) -> bool {
+    now.iter().any(|entry| !before.contains(entry))
+}
+
+async fn watch(
+    api: Api<PartialObjectMeta<DynamicObject>>,
+    key: WatchKey,
+    index: Index,
+    tx: UnboundedSender<AppRef>,
+    ready: tokio::sync::oneshot::Sender<()>,
+) {
+    let mut ready = Some(ready);
+    let (group, kind, namespace) = key;
+    let trigger = |name: &str, why: &str| {
+        let id = ObjectId::new(&group, &kind, &namespace, name);
+        let apps: Vec<AppRef> = lock(&index)
+            .get(&id)
+            .map(|s| s.iter().cloned().collect())
+            .unwrap_or_default();
+        for app in apps {
+            tracing::info!(app = %app, object = %id.human(), "drift: {why}; reconciling");
+            let _ = tx.unbounded_send(app);
+        }
+    };
+    let mut seen: HashMap<String, Signature> = HashMap::new();
+    let mut listed: HashSet<String> = HashSet::new();
+    let stream = watcher(api, watcher::Config::default()).default_backoff();
+    let mut stream = std::pin::pin!(stream);
+    while let Some(event) = stream.next().await {
+        match event {
+            Ok(watcher::Event::Init) => listed.clear(),
+            Ok(watcher::Event::InitApply(meta)) | Ok(watcher::Event::Apply(meta)) => {
+                let name = meta.metadata.name.clone().unwrap_or_default();
+                listed.insert(name.clone());
+                let sig = signature(&meta);
+                if let Some(before) = seen.get(&name)
+                    && new_write(before, &sig)
+                {
+                    let by: Vec<&str> = sig
+                        .iter()
+                        .filter(|e| !before.contains(*e))
+                        .map(|e| e.0.as_str())
+                        .collect();
+                    trigger(&name, &format!("changed by {}", by.join(", ")));
+                }
+                seen.insert(name, sig);
+            }
+            Ok(watcher::Event::InitDone) => {
+                if let Some(r) = ready.take() {
+                    let _ = r.send(());
+                }
+                // Objects deleted while the watch was re-listing.
+                let gone: Vec<String> = seen.keys().filter(|n| !listed.contains(*n)).cloned().collect();
+                for name in gone {
+                    seen.remove(&name);
+                    trigger(&name, "deleted");
+                }
+            }
+            Ok(watcher::Event::Delete(meta)) => {
+                let name = meta.metadata.name.clone().unwrap_or_default();
+                seen.remove(&name);
+                trigger(&name, "deleted");
+            }
+            Err(e) => tracing::debug!(kind = %kind, namespace = %namespace, "drift watch: {e}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sig(entries: &[(&str, &str)]) -> Signature {
+        entries
+            .iter()
+            .map(|(m, t)| (m.to_string(), "Update".to_string(), String::new(), t.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn only_new_writes_are_drift() {
+        let before = sig(&[("kubectl-edit", "t1")]);
+        assert!(!new_write(&before, &before));
+        assert!(new_write(&before, &sig(&[("kubectl-edit", "t2")])));
+        assert!(new_write(
+            &before,
+            &sig(&[("kubectl-edit", "t1"), ("helm", "t3")])
+        ));
+        // A forced apply removed the other manager's fields: not drift.
+        assert!(!new_write(&before, &sig(&[])));
+    }
+}
