@@ -15,3 +15,20 @@ if [ "${#missing[@]}" -gt 0 ]; then
     echo "setup: please install: ${missing[*]}" >&2; exit 1
   fi
 fi
+
+# Prometheus (Debian package) for the metric-analysis tests. The tests start their own prometheus process on
+# 127.0.0.1 with a temporary configuration; the system service is not started (policy-rc.d refuses it).
+if ! command -v prometheus >/dev/null 2>&1 && [ ! -x /usr/bin/prometheus ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+      trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+      printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+      chmod +x /usr/sbin/policy-rc.d
+    fi
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus
+  else
+    echo "setup: Prometheus is missing (needed by the analysis tests): run 'sudo apt-get install -y prometheus'" >&2
+    echo "setup: (or put a prometheus binary on PATH; the tests look for /usr/bin/prometheus, then PATH)" >&2
+  fi
+fi

@@ -11,9 +11,12 @@ use crate::spec::{
     AnalysisRunSpec, AnalysisRunStatus, AnalysisTemplate, Argument, Measurement, MetricResult, RunSummary,
 };
 
-/// Merges templates into one AnalysisRun spec, as Argo does for `templates: [...]`: metrics, declared arguments
-/// and dry-run entries are concatenated; the Rollout's `args` fill or override the declared values; every
-/// metric has its arguments substituted. Two metrics with the same name are an error.
+/// Merges templates into one AnalysisRun spec, as Argo does for `templates: [...]`: metrics, declared arguments,
+/// dry-run and retention entries are concatenated; the Rollout's `args` fill or override the declared values.
+/// Metrics keep their `{{args.NAME}}` placeholders (the AnalysisRun controller substitutes them before each
+/// measurement, reading `valueFrom.secretKeyRef` values then, so secrets never land in the run's spec), but every
+/// placeholder must name an argument that has a value or a `valueFrom`. Two metrics with the same name are an
+/// error.
 pub fn build_run_spec(templates: &[AnalysisTemplate], passed: &[Argument]) -> Result<AnalysisRunSpec, Error> {
     let mut declared: Vec<Argument> = Vec::new();
     let mut spec = AnalysisRunSpec::default();
@@ -21,7 +24,10 @@ pub fn build_run_spec(templates: &[AnalysisTemplate], passed: &[Argument]) -> Re
     for t in templates {
         for a in &t.spec.args {
             match declared.iter_mut().find(|d| d.name == a.name) {
-                Some(d) if d.value.is_none() => d.value.clone_from(&a.value),
+                Some(d) if d.value.is_none() && d.value_from.is_none() => {
+                    d.value.clone_from(&a.value);
+                    d.value_from.clone_from(&a.value_from);
+                }
                 Some(_) => {}
                 None => declared.push(a.clone()),
             }
@@ -33,19 +39,34 @@ pub fn build_run_spec(templates: &[AnalysisTemplate], passed: &[Argument]) -> Re
                     reason: "defined by more than one template".into(),
                 });
             }
+            spec.metrics.push(m.clone());
         }
         spec.dry_run.extend(t.spec.dry_run.iter().cloned());
         spec.measurement_retention
             .extend(t.spec.measurement_retention.iter().cloned());
     }
     let args = resolve_args(&declared, passed)?;
-    for t in templates {
-        for m in &t.spec.metrics {
-            spec.metrics.push(resolve_metric(m, &args)?);
-        }
+    let placeholders = without_secrets(&args);
+    for m in &spec.metrics {
+        resolve_metric(m, &placeholders)?;
     }
     spec.args = args;
     Ok(spec)
+}
+
+/// The arguments with every `valueFrom` replaced by a placeholder value, to check a spec (Argo's
+/// `getResolvedMetricsWithoutSecrets`) without reading any Secret.
+pub fn without_secrets(args: &[Argument]) -> Vec<Argument> {
+    args.iter()
+        .map(|a| Argument {
+            name: a.name.clone(),
+            value: a
+                .value
+                .clone()
+                .or_else(|| a.value_from.as_ref().map(|_| "value-from".to_string())),
+            value_from: None,
+        })
+        .collect()
 }
 
 /// What [`advance`] decided.
@@ -205,12 +226,28 @@ mod tests {
                 .prometheus
                 .as_ref()
                 .map(|p| p.query.as_str()),
-            Some("q{s=\"web\"}")
+            Some("q{s=\"{{args.svc}}\"}"),
+            "placeholders stay until measurement time, as in Argo"
         );
+        assert_eq!(spec.args.len(), 1);
+        assert_eq!(spec.args[0].value.as_deref(), Some("web"));
+        let resolved = crate::args::resolve_metric(&spec.metrics[1], &spec.args).expect("resolved");
         assert_eq!(
-            spec.metrics[1].provider.web.as_ref().map(|w| w.url.as_str()),
+            resolved.provider.web.as_ref().map(|w| w.url.as_str()),
             Some("http://w/web")
         );
+        let undeclared = template(json!({"spec": {"metrics": [{"name": "x",
+            "provider": {"web": {"url": "http://w/{{args.nope}}"}}}]}}));
+        assert!(
+            build_run_spec(&[undeclared], &[])
+                .is_err_and(|e| e.to_string().contains("\"nope\" is used but not declared"))
+        );
+        let secret = template(json!({"spec": {"args": [{"name": "token",
+            "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}}],
+            "metrics": [{"name": "x", "provider": {"web": {"url": "http://w/",
+            "headers": [{"key": "Authorization", "value": "Bearer {{args.token}}"}]}}}]}}));
+        let later = build_run_spec(&[secret], &[]).expect("a secret argument is resolved later");
+        assert!(later.args[0].value.is_none() && later.args[0].value_from.is_some());
         assert_eq!(spec.dry_run.len(), 1);
         assert!(
             build_run_spec(&[a.clone(), a.clone()], &passed)

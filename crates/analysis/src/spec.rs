@@ -1,12 +1,14 @@
 //! `AnalysisTemplate`, `ClusterAnalysisTemplate` and `AnalysisRun` (`argoproj.io/v1alpha1`) with Argo Rollouts'
-//! field names. Every struct is `camelCase`, every field defaults, unknown fields are ignored; providers tack does
+//! field names, and the analysis references a `Rollout` holds (template references, arguments, dry-run and
+//! retention entries: defined once here, re-exported by `tack-rollout`). Every struct is `camelCase`, every field defaults, unknown fields are ignored; providers tack does
 //! not implement are kept as JSON so a template still parses.
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// An integer or a string (`"{{args.limit}}"` before substitution).
+/// An integer or a string: `"{{args.limit}}"` before substitution, `"25%"` or `"48h"` in a Rollout
+/// (Kubernetes `IntOrString`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum IntOrString {
@@ -43,10 +45,31 @@ pub struct AnalysisTemplateSpec {
     pub args: Vec<Argument>,
     /// Metrics whose results do not decide the run.
     pub dry_run: Vec<DryRun>,
-    /// Measurement retention (kept as JSON).
-    pub measurement_retention: Vec<Value>,
-    /// Template composition (kept as JSON, not resolved yet).
-    pub templates: Vec<Value>,
+    /// Measurements kept per metric.
+    pub measurement_retention: Vec<MeasurementRetention>,
+    /// Template composition (read, not resolved yet).
+    pub templates: Vec<AnalysisTemplateRef>,
+}
+
+/// A reference to an `AnalysisTemplate` or `ClusterAnalysisTemplate` (`templates[]` of a Rollout analysis or
+/// of a template).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct AnalysisTemplateRef {
+    /// Name of the AnalysisTemplate or ClusterAnalysisTemplate.
+    pub template_name: String,
+    /// True for a ClusterAnalysisTemplate.
+    pub cluster_scope: bool,
+}
+
+/// `measurementRetention[]`: how many measurements of a metric the status keeps (Argo's default is 10).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct MeasurementRetention {
+    /// Metric name, or `*` for all.
+    pub metric_name: String,
+    /// Measurements kept.
+    pub limit: i32,
 }
 
 /// `metrics[]`.
@@ -161,7 +184,7 @@ pub struct JobMetric {
     pub spec: Value,
 }
 
-/// `args[]`.
+/// `args[]` of a template, a run or a Rollout analysis.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Argument {
@@ -222,8 +245,8 @@ pub struct AnalysisRunSpec {
     pub terminate: bool,
     /// Dry-run metrics.
     pub dry_run: Vec<DryRun>,
-    /// Measurement retention (kept as JSON).
-    pub measurement_retention: Vec<Value>,
+    /// Measurements kept per metric.
+    pub measurement_retention: Vec<MeasurementRetention>,
     /// TTL after completion (kept as JSON).
     pub ttl_strategy: Option<Value>,
 }

@@ -10,15 +10,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// An integer or a string such as `"25%"` (Kubernetes `IntOrString`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum IntOrString {
-    /// A plain number.
-    Int(i64),
-    /// A string, usually a percentage (`"25%"`) or a duration (`"48h"`).
-    String(String),
-}
+pub use tack_analysis::spec::{AnalysisTemplateRef, DryRun, IntOrString, MeasurementRetention};
 
 /// A whole `Rollout` object.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -181,10 +173,10 @@ pub struct RolloutAnalysis {
     pub templates: Vec<AnalysisTemplateRef>,
     /// Arguments passed to the templates.
     pub args: Vec<AnalysisRunArgument>,
-    /// Metrics run in dry-run mode (kept as JSON).
-    pub dry_run: Vec<Value>,
-    /// Retention of measurements (kept as JSON).
-    pub measurement_retention: Vec<Value>,
+    /// Metrics run in dry-run mode.
+    pub dry_run: Vec<DryRun>,
+    /// Measurements kept per metric.
+    pub measurement_retention: Vec<MeasurementRetention>,
 }
 
 /// Background analysis: an analysis plus the step it starts at.
@@ -195,23 +187,17 @@ pub struct RolloutAnalysisBackground {
     pub templates: Vec<AnalysisTemplateRef>,
     /// Arguments passed to the templates.
     pub args: Vec<AnalysisRunArgument>,
-    /// Metrics run in dry-run mode (kept as JSON).
-    pub dry_run: Vec<Value>,
+    /// Metrics run in dry-run mode.
+    pub dry_run: Vec<DryRun>,
+    /// Measurements kept per metric.
+    pub measurement_retention: Vec<MeasurementRetention>,
     /// Step index at which the background analysis starts (default 0).
     pub starting_step: Option<i32>,
 }
 
-/// `templates[]` entry.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct AnalysisTemplateRef {
-    /// Name of the AnalysisTemplate or ClusterAnalysisTemplate.
-    pub template_name: String,
-    /// True for a ClusterAnalysisTemplate.
-    pub cluster_scope: bool,
-}
-
-/// `args[]` entry.
+/// `args[]` entry of a Rollout analysis. `valueFrom` stays JSON here: the Rollout controller resolves
+/// `podTemplateHashValue` and `fieldRef` itself and hands `secretKeyRef` on as a typed
+/// [`tack_analysis::spec::ValueFrom`].
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct AnalysisRunArgument {
@@ -219,7 +205,7 @@ pub struct AnalysisRunArgument {
     pub name: String,
     /// Literal value.
     pub value: Option<String>,
-    /// `valueFrom {podTemplateHashValue: Stable|Latest, fieldRef {fieldPath}}` (kept as JSON).
+    /// `valueFrom {podTemplateHashValue: Stable|Latest, fieldRef {fieldPath}, secretKeyRef {name, key}}`.
     pub value_from: Option<Value>,
 }
 
