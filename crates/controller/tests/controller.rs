@@ -593,3 +593,180 @@ async fn drift_is_detected_by_watches_and_the_inventory_lives_in_the_status() ->
 
     stop_controller(stop, handle).await
 }
+
+/// Rollback: commit A, commit B, `spec.rollback` to A (what `tack app rollback` sets) → the cluster equals A and
+/// stays there after a new commit C; removing it (`tack app resume`) → C.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the local control plane"]
+async fn rollback_pins_a_revision_until_resume() -> Result<()> {
+    tack_cluster::install_crypto_provider();
+    let client = tack_testkit::client().await?;
+    install_crd(&client).await?;
+    let ns = TestNamespace::new(&client, "rollback").await?;
+    let repo = GitRepo::new(Path::new(GUESTBOOK))?;
+    let a = git(&repo.work, &["rev-parse", "HEAD"])?.trim().to_string();
+    let cache = tempfile::tempdir()?;
+    let (stop, handle) = start_controller(&client, ns.name(), cache.path());
+    let apps: Api<GitOpsConfig> = Api::namespaced(client.clone(), ns.name());
+    let app = json!({
+        "apiVersion": "gitops.tack.dev/v1alpha1",
+        "kind": "GitOpsConfig",
+        "metadata": {"name": "gb", "namespace": ns.name()},
+        "spec": {
+            "source": {"repoURL": repo.url(), "revision": "main", "path": "guestbook"},
+            "syncPolicy": {"interval": "2s", "automated": {"prune": true, "selfHeal": true}},
+        },
+    });
+    apps.patch("gb", &PatchParams::apply("tack-test"), &Patch::Apply(&app))
+        .await?;
+    wait_synced_healthy(&apps, "gb", 1, Duration::from_secs(60)).await?;
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), ns.name());
+    let services: Api<Service> = Api::namespaced(client.clone(), ns.name());
+
+    // B: 5 replicas and no redis-follower Service.
+    let path = repo.file("frontend-deployment.yaml");
+    let text_a = std::fs::read_to_string(&path)?;
+    std::fs::write(&path, text_a.replace("replicas: 3", "replicas: 5"))?;
+    std::fs::remove_file(repo.file("redis-follower-service.yaml"))?;
+    let b = repo.commit("B")?;
+    let s = eventually(Duration::from_secs(30), "B applied", || async {
+        let s = status(&apps, "gb").await?;
+        let at_b = s.sync.as_ref().and_then(|x| x.revision.as_deref()) == Some(b.as_str());
+        let applied = replicas(&deployments, "frontend").await? == Some(5)
+            && services.get_opt("redis-follower").await?.is_none();
+        Ok((at_b && applied).then_some(s))
+    })
+    .await?;
+    let entry_a = s
+        .history
+        .iter()
+        .find(|h| h.revision == a)
+        .context("A in the history")?;
+    assert_eq!(entry_a.result, SyncResult::Succeeded);
+
+    // Roll back to A.
+    let rollback = json!({"spec": {"rollback": {"revision": a, "historyId": entry_a.id}}});
+    apps.patch("gb", &PatchParams::default(), &Patch::Merge(&rollback))
+        .await?;
+    let s = eventually(Duration::from_secs(30), "rolled back to A", || async {
+        let s = status(&apps, "gb").await?;
+        let at_a = s.sync.as_ref().and_then(|x| x.revision.as_deref()) == Some(a.as_str())
+            && s.observed_generation == Some(2);
+        let applied = replicas(&deployments, "frontend").await? == Some(3)
+            && services.get_opt("redis-follower").await?.is_some();
+        Ok((at_a && applied).then_some(s))
+    })
+    .await?;
+    let s = if condition(&s, "Ready").is_some_and(|c| c.reason == "RolledBack") {
+        s
+    } else {
+        wait_synced_healthy(&apps, "gb", 2, Duration::from_secs(30)).await?
+    };
+    let ready = condition(&s, "Ready").context("Ready")?;
+    assert_eq!(ready.reason, "RolledBack", "{ready:?}");
+    assert!(
+        ready
+            .message
+            .contains("automated sync suspended after rollback to")
+            && ready.message.contains("tack app resume gb"),
+        "{}",
+        ready.message
+    );
+
+    // C: a new commit is not applied while the rollback holds.
+    std::fs::write(&path, text_a.replace("replicas: 3", "replicas: 7"))?;
+    let c = repo.commit("C")?;
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    let s = status(&apps, "gb").await?;
+    assert_eq!(s.sync.as_ref().and_then(|x| x.revision.clone()), Some(a.clone()));
+    assert_eq!(
+        replicas(&deployments, "frontend").await?,
+        Some(3),
+        "C applied during rollback"
+    );
+
+    // Resume: C.
+    let resume = json!({"spec": {"suspend": false, "rollback": null}});
+    apps.patch("gb", &PatchParams::default(), &Patch::Merge(&resume))
+        .await?;
+    let s = eventually(Duration::from_secs(30), "C applied after resume", || async {
+        let s = status(&apps, "gb").await?;
+        let at_c = s.sync.as_ref().and_then(|x| x.revision.as_deref()) == Some(c.as_str());
+        Ok((at_c && replicas(&deployments, "frontend").await? == Some(7)).then_some(s))
+    })
+    .await?;
+    let revisions: Vec<&str> = s.history.iter().map(|h| h.revision.as_str()).collect();
+    assert_eq!(revisions, vec![a.as_str(), b.as_str(), a.as_str(), c.as_str()]);
+    stop_controller(stop, handle).await
+}
+
+/// dependsOn: "app" waits (Ready=False, DependencyNotReady naming "infra") until "infra" is Ready and Healthy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the local control plane"]
+async fn depends_on_waits_for_the_dependency() -> Result<()> {
+    tack_cluster::install_crypto_provider();
+    let client = tack_testkit::client().await?;
+    install_crd(&client).await?;
+    let ns = TestNamespace::new(&client, "depends").await?;
+    let repo = GitRepo::new(Path::new(GUESTBOOK))?;
+    let cache = tempfile::tempdir()?;
+    let (stop, handle) = start_controller(&client, ns.name(), cache.path());
+    let apps: Api<GitOpsConfig> = Api::namespaced(client.clone(), ns.name());
+    let dependent = json!({
+        "apiVersion": "gitops.tack.dev/v1alpha1",
+        "kind": "GitOpsConfig",
+        "metadata": {"name": "app", "namespace": ns.name()},
+        "spec": {
+            "source": {"repoURL": repo.url(), "path": "guestbook"},
+            "destination": {"namespace": format!("{}-app", ns.name())},
+            "dependsOn": [{"name": "infra"}],
+            "syncPolicy": {"automated": {"prune": true}, "createNamespace": true},
+        },
+    });
+    apps.patch("app", &PatchParams::apply("tack-test"), &Patch::Apply(&dependent))
+        .await?;
+    let s = eventually(Duration::from_secs(30), "app waits for infra", || async {
+        let s = status(&apps, "app").await?;
+        Ok(condition(&s, "Ready")
+            .is_some_and(|c| c.status == "False" && c.reason == "DependencyNotReady")
+            .then_some(s))
+    })
+    .await?;
+    let ready = condition(&s, "Ready").context("Ready")?;
+    assert!(
+        ready.message.contains(&format!("{}/infra", ns.name())),
+        "{}",
+        ready.message
+    );
+    assert!(s.inventory.is_empty(), "nothing applied while waiting");
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), &format!("{}-app", ns.name()));
+    assert!(deployments.get_opt("frontend").await?.is_none());
+
+    let infra = json!({
+        "apiVersion": "gitops.tack.dev/v1alpha1",
+        "kind": "GitOpsConfig",
+        "metadata": {"name": "infra", "namespace": ns.name()},
+        "spec": {
+            "source": {"repoURL": repo.url(), "path": "guestbook"},
+            "syncPolicy": {"automated": {"prune": true}},
+        },
+    });
+    apps.patch("infra", &PatchParams::apply("tack-test"), &Patch::Apply(&infra))
+        .await?;
+    let infra_ready = wait_synced_healthy(&apps, "infra", 1, Duration::from_secs(60)).await?;
+    let app_ready = wait_synced_healthy(&apps, "app", 1, Duration::from_secs(60)).await?;
+    assert!(deployments.get_opt("frontend").await?.is_some());
+    // The dependent synced only after the dependency was Ready.
+    let t = |s: &GitOpsConfigStatus| s.history.first().map(|h| h.time.clone()).unwrap_or_default();
+    assert!(
+        t(&app_ready) >= t(&infra_ready),
+        "{} < {}",
+        t(&app_ready),
+        t(&infra_ready)
+    );
+    let cleanup: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
+    let _ = cleanup
+        .delete(&format!("{}-app", ns.name()), &Default::default())
+        .await;
+    stop_controller(stop, handle).await
+}
