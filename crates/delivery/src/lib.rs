@@ -1,3 +1,106 @@
 //! Progressive delivery controllers: the Rollout controller (ReplicaSets, Services, traffic routers, driven by
 //! the [`tack_rollout`] state machines) and the AnalysisRun controller (measurements through the
 //! [`tack_analysis`] providers).
+//!
+//! [`run`] runs them together; [`install_crds`] installs the `argoproj.io` CustomResourceDefinitions they serve;
+//! [`rollout::commands`] holds the user commands (`promote`, `abort`, …) the CLI calls.
+
+pub mod rollout;
+
+use std::time::Duration;
+
+use futures::FutureExt;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{Api, Patch, PatchParams};
+
+pub use rollout::crds::{crd_values, crds};
+
+/// How the delivery controllers run.
+#[derive(Clone, Debug)]
+pub struct DeliveryConfig {
+    /// Watch only this namespace (all namespaces when `None`).
+    pub namespace: Option<String>,
+    /// Rollouts reconciled at once.
+    pub concurrency: u16,
+}
+
+impl Default for DeliveryConfig {
+    fn default() -> Self {
+        DeliveryConfig {
+            namespace: None,
+            concurrency: 10,
+        }
+    }
+}
+
+/// Runs the delivery controllers until `shutdown` completes.
+pub async fn run(
+    client: kube::Client,
+    config: DeliveryConfig,
+    shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
+) {
+    let shutdown = shutdown.shared();
+    rollout::run(client, config.namespace, config.concurrency, shutdown).await;
+}
+
+/// Why the CustomResourceDefinitions could not be installed.
+#[derive(Debug, thiserror::Error)]
+pub enum InstallError {
+    /// A definition could not be built (a bug).
+    #[error("building the argoproj.io CustomResourceDefinitions: {0}")]
+    Build(#[from] serde_json::Error),
+    /// The API server refused one.
+    #[error("applying the CustomResourceDefinition {name}: {source}")]
+    Apply {
+        /// CRD name.
+        name: String,
+        /// The API error.
+        #[source]
+        source: kube::Error,
+    },
+    /// It did not become Established in time.
+    #[error("the CustomResourceDefinition {0} was not Established within 60 s; check the API server's logs")]
+    NotEstablished(String),
+}
+
+/// Installs (server-side apply, field manager `tack`, idempotent) the `argoproj.io` CRDs and waits until they are
+/// Established. Returns their names.
+pub async fn install_crds(client: &kube::Client) -> Result<Vec<String>, InstallError> {
+    let api: Api<CustomResourceDefinition> = Api::all(client.clone());
+    let mut names = Vec::new();
+    for crd in crds()? {
+        let name = crd.metadata.name.clone().unwrap_or_default();
+        api.patch(
+            &name,
+            &PatchParams::apply(rollout::FIELD_MANAGER).force(),
+            &Patch::Apply(&crd),
+        )
+        .await
+        .map_err(|source| InstallError::Apply {
+            name: name.clone(),
+            source,
+        })?;
+        names.push(name);
+    }
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    for name in &names {
+        loop {
+            let established = api
+                .get_opt(name)
+                .await
+                .ok()
+                .flatten()
+                .and_then(|c| c.status)
+                .and_then(|s| s.conditions)
+                .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Established" && c.status == "True"));
+            if established {
+                break;
+            }
+            if tokio::time::Instant::now() > deadline {
+                return Err(InstallError::NotEstablished(name.clone()));
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+    Ok(names)
+}

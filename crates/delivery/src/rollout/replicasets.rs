@@ -1,0 +1,163 @@
+//! ReplicaSets of a Rollout: built from its pod template (pure), and the history kept after an update.
+
+use k8s_openapi::api::apps::v1::ReplicaSet;
+use serde_json::{Value, json};
+use tack_rollout::POD_TEMPLATE_HASH_LABEL;
+
+use super::REVISION_ANNOTATION;
+
+/// `<rollout>-<hash>`.
+pub(crate) fn replica_set_name(rollout: &str, hash: &str) -> String {
+    format!("{rollout}-{hash}")
+}
+
+/// What a new ReplicaSet is made from.
+pub(crate) struct NewReplicaSet<'a> {
+    pub(crate) rollout: &'a str,
+    pub(crate) rollout_uid: &'a str,
+    pub(crate) namespace: &'a str,
+    pub(crate) template: &'a Value,
+    pub(crate) selector: Option<&'a Value>,
+    pub(crate) hash: &'a str,
+    pub(crate) replicas: i32,
+    pub(crate) revision: i64,
+    pub(crate) min_ready_seconds: i32,
+}
+
+/// The ReplicaSet for pod template hash `hash`: template labels and selector extended with the hash, owned by
+/// the Rollout, annotated with the revision.
+pub(crate) fn new_replica_set(n: &NewReplicaSet<'_>) -> Value {
+    let mut template = n.template.clone();
+    if !template.get("metadata").is_some_and(Value::is_object) {
+        template["metadata"] = json!({});
+    }
+    if !template["metadata"].get("labels").is_some_and(Value::is_object) {
+        template["metadata"]["labels"] = json!({});
+    }
+    template["metadata"]["labels"][POD_TEMPLATE_HASH_LABEL] = json!(n.hash);
+    let labels = template["metadata"]["labels"].clone();
+    let mut selector = n
+        .selector
+        .cloned()
+        .filter(Value::is_object)
+        .unwrap_or_else(|| json!({"matchLabels": template["metadata"]["labels"].clone()}));
+    if !selector.get("matchLabels").is_some_and(Value::is_object) {
+        selector["matchLabels"] = json!({});
+    }
+    selector["matchLabels"][POD_TEMPLATE_HASH_LABEL] = json!(n.hash);
+    json!({
+        "apiVersion": "apps/v1",
+        "kind": "ReplicaSet",
+        "metadata": {
+            "name": replica_set_name(n.rollout, n.hash),
+            "namespace": n.namespace,
+            "labels": labels,
+            "annotations": {REVISION_ANNOTATION: n.revision.to_string()},
+            "ownerReferences": [tack_traffic::owner_reference(n.rollout, n.rollout_uid)],
+        },
+        "spec": {
+            "replicas": n.replicas,
+            "minReadySeconds": n.min_ready_seconds,
+            "selector": selector,
+            "template": template,
+        }
+    })
+}
+
+/// The revision annotation of a ReplicaSet (0 when absent).
+pub(crate) fn revision(rs: &ReplicaSet) -> i64 {
+    rs.metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(REVISION_ANNOTATION))
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(0)
+}
+
+/// The pod template hash label of a ReplicaSet.
+pub(crate) fn hash(rs: &ReplicaSet) -> Option<&str> {
+    rs.metadata
+        .labels
+        .as_ref()
+        .and_then(|l| l.get(POD_TEMPLATE_HASH_LABEL))
+        .map(String::as_str)
+}
+
+/// Scaled-down ReplicaSets beyond the newest `limit` (by revision), never the current or stable one.
+pub(crate) fn history_to_delete<'a>(
+    owned: &'a [ReplicaSet],
+    keep: &[&str],
+    limit: usize,
+) -> Vec<&'a ReplicaSet> {
+    let mut old: Vec<&ReplicaSet> = owned
+        .iter()
+        .filter(|rs| hash(rs).is_some_and(|h| !keep.contains(&h)))
+        .filter(|rs| rs.spec.as_ref().and_then(|s| s.replicas).unwrap_or(0) == 0)
+        .filter(|rs| rs.status.as_ref().is_none_or(|s| s.replicas == 0))
+        .filter(|rs| rs.metadata.deletion_timestamp.is_none())
+        .collect();
+    old.sort_by_key(|rs| std::cmp::Reverse(revision(rs)));
+    old.into_iter().skip(limit).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replica_set_carries_the_hash_everywhere() {
+        let template = json!({"metadata": {"labels": {"app": "web"}},
+                              "spec": {"containers": [{"name": "c", "image": "i:1"}]}});
+        let selector = json!({"matchLabels": {"app": "web"}});
+        let rs = new_replica_set(&NewReplicaSet {
+            rollout: "web",
+            rollout_uid: "u",
+            namespace: "ns",
+            template: &template,
+            selector: Some(&selector),
+            hash: "abc",
+            replicas: 2,
+            revision: 3,
+            min_ready_seconds: 0,
+        });
+        assert_eq!(rs["metadata"]["name"], "web-abc");
+        assert_eq!(rs["metadata"]["labels"][POD_TEMPLATE_HASH_LABEL], "abc");
+        assert_eq!(rs["spec"]["selector"]["matchLabels"]["app"], "web");
+        assert_eq!(
+            rs["spec"]["selector"]["matchLabels"][POD_TEMPLATE_HASH_LABEL],
+            "abc"
+        );
+        assert_eq!(
+            rs["spec"]["template"]["metadata"]["labels"][POD_TEMPLATE_HASH_LABEL],
+            "abc"
+        );
+        assert_eq!(rs["metadata"]["annotations"][REVISION_ANNOTATION], "3");
+        assert_eq!(rs["metadata"]["ownerReferences"][0]["controller"], true);
+        let parsed: ReplicaSet = serde_json::from_value(rs).expect("valid ReplicaSet");
+        assert_eq!(parsed.spec.and_then(|s| s.replicas), Some(2));
+    }
+
+    #[test]
+    fn history_keeps_the_newest() {
+        let mk = |h: &str, rev: i64, replicas: i32| -> ReplicaSet {
+            serde_json::from_value(json!({
+                "metadata": {"name": h, "labels": {POD_TEMPLATE_HASH_LABEL: h},
+                             "annotations": {REVISION_ANNOTATION: rev.to_string()}},
+                "spec": {"replicas": replicas, "selector": {}}
+            }))
+            .expect("rs")
+        };
+        let all = vec![
+            mk("a", 1, 0),
+            mk("b", 2, 0),
+            mk("c", 3, 0),
+            mk("d", 4, 2),
+            mk("e", 5, 0),
+        ];
+        let gone: Vec<_> = history_to_delete(&all, &["e"], 1)
+            .into_iter()
+            .filter_map(|r| r.metadata.name.clone())
+            .collect();
+        assert_eq!(gone, ["b", "a"]);
+    }
+}
