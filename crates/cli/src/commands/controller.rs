@@ -1,18 +1,51 @@
-//! `tack controller`: runs the GitOpsConfig controller until SIGINT or SIGTERM.
+//! `tack controller`: runs the controllers until SIGINT or SIGTERM, with Prometheus metrics, health endpoints,
+//! the Git push webhook receiver and optional leader election (docs/controller.md).
 
+use std::future::Future;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
 
+use anyhow::{Context, bail};
 use clap::Args;
 use tack_controller::ControllerConfig;
+use tack_controller::lease::{self, LeaderElector, LeaseConfig, StopSignal};
+use tack_controller::metrics::{self, Metrics, Readiness};
+use tack_controller::webhook::{self, WebhookSecret};
+use tokio::sync::watch;
 
 use crate::config::Settings;
 
+/// Where metrics and health are served unless `--metrics-addr` says otherwise.
+const DEFAULT_METRICS_ADDR: &str = "127.0.0.1:9090";
+
 #[derive(Debug, Args)]
 pub struct ControllerArgs {
-    /// Serve Prometheus metrics on this address (not served yet)
-    #[arg(long, value_name = "A")]
+    /// Serve /metrics (Prometheus), /healthz and /readyz on this address; `off` to serve nothing
+    /// [default: 127.0.0.1:9090, skipped with a warning when that port is taken]
+    #[arg(long, value_name = "ADDR")]
     pub metrics_addr: Option<String>,
+    /// Receive Git push webhooks (POST /webhook/github, /webhook/gitlab, /webhook/gitea, /webhook) on this
+    /// address; may equal --metrics-addr [default: off]
+    #[arg(long, value_name = "ADDR")]
+    pub webhook_addr: Option<String>,
+    /// File holding the webhook secret (GitHub/Gitea HMAC key, GitLab token); else $TACK_WEBHOOK_SECRET.
+    /// Required with --webhook-addr
+    #[arg(long, value_name = "FILE")]
+    pub webhook_secret_file: Option<PathBuf>,
+    /// Run the controllers only while holding a coordination.k8s.io Lease, so that one of several replicas
+    /// reconciles (15 s lease, renewed every 5 s, released on shutdown)
+    #[arg(long)]
+    pub leader_elect: bool,
+    /// Name of the leader-election Lease
+    #[arg(long, value_name = "NAME", default_value = lease::DEFAULT_LEASE_NAME)]
+    pub lease_name: String,
+    /// Namespace of the leader-election Lease [default: -n/--namespace, else the kubeconfig context's or the
+    /// pod's namespace]
+    #[arg(long, value_name = "NS")]
+    pub lease_namespace: Option<String>,
     /// Where Git mirrors and checked-out trees are kept [default: ${XDG_CACHE_HOME:-~/.cache}/tack/sources]
     #[arg(long, value_name = "DIR", env = "TACK_CACHE_DIR")]
     pub cache_dir: Option<PathBuf>,
@@ -24,11 +57,60 @@ pub struct ControllerArgs {
     pub concurrency: u16,
 }
 
+/// Every controller this process runs. Leader election covers all of them: they start when the Lease is won
+/// and stop together.
+async fn run_controllers(
+    client: kube::Client,
+    config: ControllerConfig,
+    metrics: Arc<Metrics>,
+    stop: StopSignal,
+) {
+    tack_controller::run_with_metrics(client, config, metrics, stop.wait()).await;
+}
+
+fn parse_addr(flag: &str, text: &str) -> anyhow::Result<SocketAddr> {
+    text.trim().parse().with_context(|| {
+        format!("{flag} {text:?} is not an address; write it like 127.0.0.1:9090 or 0.0.0.0:9090")
+    })
+}
+
+fn webhook_secret(file: Option<&PathBuf>) -> anyhow::Result<WebhookSecret> {
+    let (bytes, origin) = match file {
+        Some(path) => (
+            std::fs::read(path)
+                .with_context(|| format!("reading --webhook-secret-file {}", path.display()))?,
+            format!("--webhook-secret-file {}", path.display()),
+        ),
+        None => match std::env::var_os("TACK_WEBHOOK_SECRET") {
+            Some(v) => (v.into_encoded_bytes(), "TACK_WEBHOOK_SECRET".to_string()),
+            None => bail!(
+                "--webhook-addr needs the webhook secret: give --webhook-secret-file FILE or set \
+                 TACK_WEBHOOK_SECRET (the same secret as in the Git server's webhook settings)"
+            ),
+        },
+    };
+    WebhookSecret::new(&bytes).with_context(|| format!("{origin} is empty; put the webhook secret in it"))
+}
+
 pub async fn run(args: &ControllerArgs, settings: &Settings) -> anyhow::Result<ExitCode> {
-    if let Some(addr) = &args.metrics_addr {
-        tracing::warn!("--metrics-addr {addr}: metrics are not served yet; continuing without them");
-    }
+    let metrics_addr = match args.metrics_addr.as_deref().map(str::trim) {
+        Some("off") => None,
+        Some(text) => Some((parse_addr("--metrics-addr", text)?, true)),
+        None => Some((parse_addr("--metrics-addr", DEFAULT_METRICS_ADDR)?, false)),
+    };
+    let webhook = match &args.webhook_addr {
+        Some(text) => Some((
+            parse_addr("--webhook-addr", text)?,
+            webhook_secret(args.webhook_secret_file.as_ref())?,
+        )),
+        None => None,
+    };
     let cluster = super::sync::connect(settings).await?;
+    let client = cluster.client().clone();
+    client
+        .apiserver_version()
+        .await
+        .context("reaching the API server; check --kubeconfig/--context, or start one with `tack dev up`")?;
     let namespace = if args.single_namespace {
         Some(
             settings
@@ -44,16 +126,135 @@ pub async fn run(args: &ControllerArgs, settings: &Settings) -> anyhow::Result<E
             .cache_dir
             .clone()
             .unwrap_or_else(tack_controller::default_cache_dir),
-        namespace,
+        namespace: namespace.clone(),
         concurrency: args.concurrency.max(1),
     };
+    let metrics = Metrics::global();
+    let readiness = Readiness::default();
+
+    // SIGINT/SIGTERM → `signalled`; the HTTP servers stop on `servers_stop`, after the controllers and the Lease.
+    let (signal_tx, signal_rx) = watch::channel(false);
+    let (servers_tx, servers_rx) = watch::channel(false);
+    let signalled = move || wait_true(signal_rx.clone());
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = signal_tx.send(true);
+    });
+    {
+        let readiness = readiness.clone();
+        let signalled = signalled.clone();
+        tokio::spawn(async move {
+            signalled().await;
+            readiness.set(false);
+        });
+    }
+
+    let mut servers = Vec::new();
+    let webhook_router = webhook
+        .as_ref()
+        .map(|(_, secret)| webhook::router(client.clone(), namespace.clone(), secret.clone()));
+    if let Some((addr, explicit)) = metrics_addr {
+        let mut router = metrics::router(metrics.clone(), readiness.clone());
+        let mut what = "metrics at /metrics, health at /healthz and /readyz".to_string();
+        if let (Some((waddr, _)), Some(w)) = (&webhook, &webhook_router)
+            && *waddr == addr
+        {
+            router = router.merge(w.clone());
+            what.push_str(", webhooks at /webhook/{github,gitlab,gitea}");
+        }
+        match tokio::net::TcpListener::bind(addr).await {
+            Ok(listener) => {
+                tracing::info!(
+                    "serving {what} on http://{}",
+                    listener.local_addr().unwrap_or(addr)
+                );
+                servers.push(tokio::spawn(metrics::serve(
+                    listener,
+                    router,
+                    wait_true(servers_rx.clone()),
+                )));
+            }
+            Err(e) if !explicit => tracing::warn!(
+                "cannot serve metrics on the default address {addr}: {e}; continuing without them \
+                 (choose a free one with --metrics-addr)"
+            ),
+            Err(e) => return Err(e).with_context(|| format!("--metrics-addr {addr}: cannot listen")),
+        }
+    }
+    if let (Some((addr, _)), Some(router)) = (&webhook, webhook_router)
+        && metrics_addr.map(|(a, _)| a) != Some(*addr)
+    {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("--webhook-addr {addr}: cannot listen"))?;
+        tracing::info!(
+            "receiving Git webhooks on http://{}/webhook/{{github,gitlab,gitea}}",
+            listener.local_addr().unwrap_or(*addr)
+        );
+        servers.push(tokio::spawn(metrics::serve(
+            listener,
+            router,
+            wait_true(servers_rx.clone()),
+        )));
+    }
+    readiness.set(true);
+
     tracing::info!(
         cache = %config.cache_dir.display(),
         namespace = config.namespace.as_deref().unwrap_or("(all)"),
-        "starting the GitOpsConfig controller"
+        leader_elect = args.leader_elect,
+        "starting the controllers"
     );
-    tack_controller::run(cluster.client().clone(), config, shutdown_signal()).await;
+    let work = {
+        let client = client.clone();
+        let metrics = metrics.clone();
+        move |stop: StopSignal| run_controllers(client.clone(), config.clone(), metrics.clone(), stop)
+    };
+    if args.leader_elect {
+        let lease_namespace = args
+            .lease_namespace
+            .clone()
+            .or_else(|| settings.namespace.clone())
+            .unwrap_or_else(|| cluster.default_namespace().to_string());
+        let lease_config = LeaseConfig::new(&args.lease_name, lease_namespace, lease::default_identity());
+        tracing::info!(
+            lease = %format!("{}/{}", lease_config.namespace, lease_config.name),
+            identity = %lease_config.identity,
+            "leader election on"
+        );
+        let elector = LeaderElector::new(client.clone(), lease_config);
+        lease::run_elected(elector, metrics.clone(), work, signalled()).await;
+    } else {
+        metrics.set_leader(true);
+        let (stop, signal) = StopSignal::new();
+        let controllers = tokio::spawn(work(signal));
+        signalled().await;
+        tracing::info!("finishing reconciles in flight, then stopping");
+        let _ = stop.send(true);
+        if let Err(e) = controllers.await {
+            tracing::warn!("the controllers ended abnormally: {e}");
+        }
+        metrics.set_leader(false);
+    }
+    readiness.set(false);
+    let _ = servers_tx.send(true);
+    for server in servers {
+        match tokio::time::timeout(Duration::from_secs(5), server).await {
+            Ok(Ok(Ok(()))) => {}
+            Ok(Ok(Err(e))) => tracing::warn!("HTTP server: {e}"),
+            Ok(Err(e)) => tracing::warn!("HTTP server task: {e}"),
+            Err(_) => tracing::warn!("an HTTP server did not stop within 5 s"),
+        }
+    }
+    tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Completes once the channel holds `true` (or its sender is gone).
+fn wait_true(mut rx: watch::Receiver<bool>) -> impl Future<Output = ()> + Send + 'static {
+    async move {
+        let _ = rx.wait_for(|v| *v).await;
+    }
 }
 
 /// Completes on the first SIGINT or SIGTERM.
@@ -79,7 +280,7 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     let term = std::future::pending::<()>();
     tokio::select! {
-        () = ctrl_c => tracing::info!("SIGINT: finishing reconciles in flight, then stopping"),
-        () = term => tracing::info!("SIGTERM: finishing reconciles in flight, then stopping"),
+        () = ctrl_c => tracing::info!("SIGINT received"),
+        () = term => tracing::info!("SIGTERM received"),
     }
 }
