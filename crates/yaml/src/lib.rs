@@ -5,6 +5,7 @@
 //! * [`to_yaml`] / [`to_yaml_stream`] print values byte-for-byte as `kubectl kustomize` does.
 
 mod emit;
+mod fast;
 mod number;
 mod parse;
 
@@ -14,3 +15,19 @@ pub use parse::{
     resolve_plain_yaml11,
 };
 pub use serde_json::{Map, Value};
+
+/// Entry points for differential tests and fuzzing (not a stable API).
+#[doc(hidden)]
+pub mod testing {
+    use crate::{Document, ParseError, Schema};
+
+    /// The line-based fast reader alone: `None` when it leaves the text to the full parser.
+    pub fn fast_parse(src: &str, schema: Schema) -> Option<Vec<Document>> {
+        crate::fast::parse(src, schema)
+    }
+
+    /// The full YAML parser alone (no fast paths).
+    pub fn full_parse(src: &str, file: &str, schema: Schema) -> Result<Vec<Document>, ParseError> {
+        crate::parse::full_parse(src, file, schema)
+    }
+}

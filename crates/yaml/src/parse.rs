@@ -57,6 +57,14 @@ pub fn parse_documents_with(src: &str, file: &str, schema: Schema) -> Result<Vec
         let line = 1 + leading.matches('\n').count();
         return Ok(vec![Document { value, line }]);
     }
+    if let Some(docs) = crate::fast::parse(src, schema) {
+        return Ok(docs);
+    }
+    full_parse(src, file, schema)
+}
+
+/// Parses with the complete YAML parser (no fast paths).
+pub(crate) fn full_parse(src: &str, file: &str, schema: Schema) -> Result<Vec<Document>, ParseError> {
     let mut b = Builder {
         file,
         parser: Parser::new_from_str(src),
