@@ -1,0 +1,16 @@
+//! Integration tests of the delivery controllers on the local control plane (real kube-apiserver,
+//! kube-controller-manager and KWOK nodes). Each test works in its own namespace with the controllers scoped to it.
+//!
+//! Run: `cargo test -p tack-delivery --test delivery -- --include-ignored`.
+
+#[path = "delivery/rollout_support.rs"]
+mod rollout_support;
+
+#[path = "delivery/rollout_canary.rs"]
+mod rollout_canary;
+
+#[path = "delivery/rollout_bluegreen.rs"]
+mod rollout_bluegreen;
+
+#[path = "delivery/rollout_traffic.rs"]
+mod rollout_traffic;

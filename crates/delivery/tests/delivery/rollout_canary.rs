@@ -1,0 +1,64 @@
+//! The seed canary Rollout as written (no traffic routing: weights are replica counts), driven by the same
+//! library functions as `tack rollout`.
+
+use anyhow::Result;
+use tack_delivery::rollout::commands;
+
+use crate::rollout_support::{Env, MINUTE, current_hash, stable_hash, step};
+
+#[tokio::test]
+#[ignore = "needs the local control plane"]
+async fn seed_canary_pauses_at_20_percent_and_promotes_to_full() -> Result<()> {
+    let env = Env::new("ro-canary").await?;
+    let ns = env.name().to_string();
+    env.apply_seed("canary/service.yaml").await?;
+    env.apply_seed("canary/canary-rollout.yaml").await?;
+    let name = "myapp-rollout";
+
+    // First template: stable at once with all 4 replicas.
+    let r = env
+        .wait_phase(name, "Healthy", MINUTE, |r| r["status"]["availableReplicas"] == 4)
+        .await?;
+    let v1 = stable_hash(&r);
+    assert_eq!(current_hash(&r), v1);
+    assert_eq!(env.replicas_of(&v1).await?, (4, 4));
+
+    // New image: 1 of 4 pods (20 %) on the canary, paused at step 1 (the 48h pause).
+    commands::set_image(&env.client, &ns, name, "myapp", "myapp:v2").await?;
+    let r = env
+        .wait_phase(name, "Paused", MINUTE, |r| {
+            step(r) == 1 && r["status"]["currentPodHash"] != v1.as_str()
+        })
+        .await?;
+    let v2 = current_hash(&r);
+    assert_eq!(stable_hash(&r), v1);
+    assert_eq!(r["status"]["pauseConditions"][0]["reason"], "CanaryPauseStep");
+    let r = env
+        .wait_rollout(name, "canary 1 ready, stable 3 ready", MINUTE, |r| {
+            r["status"]["readyReplicas"] == 4 && r["status"]["updatedReplicas"] == 1
+        })
+        .await?;
+    assert_eq!(step(&r), 1);
+    assert_eq!(env.replicas_of(&v2).await?, (1, 1));
+    assert_eq!(env.replicas_of(&v1).await?, (3, 3));
+
+    // promote: step 2 (setWeight 50) then the next pause at step 3 with 2 of 4.
+    commands::promote(&env.client, &ns, name).await?;
+    env.wait_phase(name, "Paused", MINUTE, |r| step(r) == 3).await?;
+    env.wait_rollout(name, "2 canary pods ready", MINUTE, |r| {
+        r["status"]["updatedReplicas"] == 2 && r["status"]["readyReplicas"] == 4
+    })
+    .await?;
+    assert_eq!(env.replicas_of(&v2).await?, (2, 2));
+    assert_eq!(env.replicas_of(&v1).await?, (2, 2));
+
+    // promote --full: the canary becomes stable with 4 pods, the old stable is scaled down.
+    commands::promote_full(&env.client, &ns, name).await?;
+    let r = env
+        .wait_phase(name, "Healthy", MINUTE, |r| r["status"]["stableRS"] == v2.as_str())
+        .await?;
+    assert_eq!(r["status"]["availableReplicas"], 4);
+    assert_eq!(env.replicas_of(&v2).await?, (4, 4));
+    assert_eq!(env.replicas_of(&v1).await?.0, 0);
+    Ok(())
+}
