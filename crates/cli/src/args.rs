@@ -73,7 +73,7 @@ pub enum Command {
     /// Manage applications (GitOpsConfig resources).
     #[command(subcommand)]
     App(crate::commands::app::AppCommand),
-    /// Install the GitOpsConfig CustomResourceDefinition (or print it with --print).
+    /// Install tack: CRDs, namespace tack-system, RBAC and the controller Deployment (--print to print them).
     Install(crate::commands::install::InstallArgs),
 }
 

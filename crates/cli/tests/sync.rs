@@ -7,6 +7,8 @@ use std::process::{Command, Output};
 use anyhow::Result;
 use tack_testkit::TestNamespace;
 
+mod gitops;
+
 const KUSTOMIZE_PROD: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../../../shared/seed-examples/kustomize-nginx/overlays/prod"

@@ -1,4 +1,4 @@
-//! `tack app`: GitOpsConfig resources (create, list, get, sync, suspend, resume, delete).
+//! `tack app`: GitOpsConfig resources (create, list, get, sync, history, rollback, suspend, resume, delete).
 
 use std::process::ExitCode;
 
@@ -7,7 +7,10 @@ use clap::{Args, Subcommand};
 use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
 use serde_json::json;
-use tack_model::{Automated, Destination, GitOpsConfig, GitOpsConfigSpec, Source, SyncPolicy};
+use tack_model::{
+    Automated, Destination, GitOpsConfig, GitOpsConfigSpec, GitOpsConfigStatus, HistoryEntry, Source,
+    SyncPolicy, SyncResult,
+};
 
 use crate::config::{Output, Settings};
 
@@ -21,9 +24,13 @@ pub enum AppCommand {
     Get(NameArg),
     /// Ask the controller to reconcile an application now.
     Sync(NameArg),
+    /// Show the last syncs of an application (ID, revision, time, outcome), newest first.
+    History(NameArg),
+    /// Sync an earlier revision from the history and suspend automated sync until `tack app resume`.
+    Rollback(RollbackArgs),
     /// Stop reconciling an application (its objects stay as they are).
     Suspend(NameArg),
-    /// Reconcile a suspended application again.
+    /// Reconcile a suspended or rolled-back application again, following Git.
     Resume(NameArg),
     /// Delete an application (its objects stay in the cluster).
     Delete(NameArg),
@@ -33,6 +40,15 @@ pub enum AppCommand {
 pub struct NameArg {
     /// The application (GitOpsConfig) name
     pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// The application (GitOpsConfig) name
+    pub name: String,
+    /// The history ID to roll back to (see `tack app history`) [default: the latest successful sync of
+    /// another revision than the current one]
+    pub id: Option<i64>,
 }
 
 #[derive(Debug, Args)]
@@ -232,6 +248,53 @@ pub async fn run(cmd: AppCommand, settings: &Settings) -> anyhow::Result<ExitCod
                 n.name
             );
         }
+        AppCommand::History(n) => {
+            let app = api.get_opt(&n.name).await?.with_context(|| not_found(&n.name))?;
+            let s = app.status.clone().unwrap_or_default();
+            if settings.output == Output::Json {
+                println!("{}", serde_json::to_string_pretty(&s.history)?);
+                return Ok(ExitCode::SUCCESS);
+            }
+            if s.history.is_empty() {
+                println!("application {}: no sync yet", n.name);
+                return Ok(ExitCode::SUCCESS);
+            }
+            let current = s.sync.as_ref().and_then(|x| x.revision.clone());
+            let pinned = app.spec.rollback.as_ref().map(|r| r.revision.clone());
+            let rows: Vec<[String; 4]> = s
+                .history
+                .iter()
+                .rev()
+                .map(|h| {
+                    let mut outcome = format!("{:?}", h.result);
+                    if pinned.as_deref() == Some(h.revision.as_str()) {
+                        outcome.push_str(" (rolled back to)");
+                    } else if current.as_deref() == Some(h.revision.as_str())
+                        && h.result == SyncResult::Succeeded
+                    {
+                        outcome.push_str(" (current)");
+                    }
+                    [h.id.to_string(), h.revision.clone(), h.time.clone(), outcome]
+                })
+                .collect();
+            print_table(&["ID", "REVISION", "TIME", "OUTCOME"], &rows);
+        }
+        AppCommand::Rollback(r) => {
+            let app = api.get_opt(&r.name).await?.with_context(|| not_found(&r.name))?;
+            let s = app.status.clone().unwrap_or_default();
+            let target = rollback_target(&s, r.id).with_context(|| format!("application {}", r.name))?;
+            let patch = json!({"spec": {"rollback": {"revision": target.revision, "historyId": target.id}}});
+            api.patch(&r.name, &PatchParams::default(), &Patch::Merge(&patch))
+                .await?;
+            println!(
+                "application {}: rolling back to {} (history ID {}, synced {})",
+                r.name, target.revision, target.id, target.time
+            );
+            println!(
+                "automated sync is suspended: new commits are not applied until `tack app resume {}`",
+                r.name
+            );
+        }
         AppCommand::Suspend(n) => set_suspend(&api, &n.name, true, &not_found(&n.name)).await?,
         AppCommand::Resume(n) => set_suspend(&api, &n.name, false, &not_found(&n.name)).await?,
         AppCommand::Delete(n) => {
@@ -252,13 +315,28 @@ async fn set_suspend(
     suspend: bool,
     not_found: &str,
 ) -> anyhow::Result<()> {
-    api.get_opt(name).await?.with_context(|| not_found.to_string())?;
-    let patch = json!({"spec": {"suspend": suspend}});
+    let app = api.get_opt(name).await?.with_context(|| not_found.to_string())?;
+    // Resume also ends a rollback.
+    let patch = if suspend {
+        json!({"spec": {"suspend": true}})
+    } else {
+        json!({"spec": {"suspend": false, "rollback": null}})
+    };
     api.patch(name, &PatchParams::default(), &Patch::Merge(&patch))
         .await?;
     if suspend {
         println!(
             "application {name} suspended: the controller leaves it alone until `tack app resume {name}`"
+        );
+    } else if let Some(r) = &app.spec.rollback {
+        println!(
+            "application {name} resumed: the rollback to {} ended; the controller syncs {} again",
+            r.revision,
+            app.spec
+                .source
+                .revision
+                .as_deref()
+                .unwrap_or("the default branch")
         );
     } else {
         println!("application {name} resumed: the controller reconciles it now");
@@ -266,7 +344,34 @@ async fn set_suspend(
     Ok(())
 }
 
-fn print_table(header: &[&str], rows: &[[String; 6]]) {
+/// The history entry `tack app rollback` goes back to: entry `id`, or by default the newest successful sync
+/// of another revision than the one synced now.
+fn rollback_target(status: &GitOpsConfigStatus, id: Option<i64>) -> anyhow::Result<HistoryEntry> {
+    if let Some(id) = id {
+        let entry = status
+            .history
+            .iter()
+            .find(|h| h.id == id)
+            .with_context(|| format!("no history entry {id}; see `tack app history`"))?;
+        if entry.result != SyncResult::Succeeded {
+            bail!(
+                "history entry {id} ({}) failed; roll back to a successful sync",
+                entry.revision
+            );
+        }
+        return Ok(entry.clone());
+    }
+    let current = status.sync.as_ref().and_then(|s| s.revision.as_deref());
+    status
+        .history
+        .iter()
+        .rev()
+        .find(|h| h.result == SyncResult::Succeeded && Some(h.revision.as_str()) != current)
+        .cloned()
+        .context("no earlier successful sync of another revision to roll back to; see `tack app history`")
+}
+
+fn print_table<const N: usize>(header: &[&str], rows: &[[String; N]]) {
     let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
     for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {
@@ -323,6 +428,13 @@ fn print_app(app: &GitOpsConfig) {
         policy.interval.as_deref().unwrap_or("3m"),
         if spec.suspend { ", SUSPENDED" } else { "" }
     );
+    if let Some(r) = &spec.rollback {
+        println!(
+            "Rollback:     pinned to {}; automated sync suspended until `tack app resume {}`",
+            r.revision,
+            app.name_any()
+        );
+    }
     match &s.sync {
         Some(sync) => println!(
             "Sync:         {:?} at {}",
@@ -383,5 +495,49 @@ fn print_app(app: &GitOpsConfig) {
         for h in s.history.iter().rev() {
             println!("  {:>3}  {}  {:<9?}  {}", h.id, h.time, h.result, h.revision);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tack_model::SyncStatus;
+
+    fn status(entries: &[(&str, SyncResult)], current: &str) -> GitOpsConfigStatus {
+        let mut s = GitOpsConfigStatus {
+            sync: Some(SyncStatus {
+                status: tack_model::SyncState::Synced,
+                revision: Some(current.into()),
+            }),
+            ..Default::default()
+        };
+        for (rev, result) in entries {
+            s.push_history(*rev, "t", *result);
+        }
+        s
+    }
+
+    #[test]
+    fn rollback_goes_to_the_previous_successful_revision() {
+        let s = status(
+            &[
+                ("a", SyncResult::Succeeded),
+                ("b", SyncResult::Failed),
+                ("c", SyncResult::Succeeded),
+            ],
+            "c",
+        );
+        assert_eq!(
+            rollback_target(&s, None).map(|h| h.revision).ok(),
+            Some("a".into())
+        );
+        assert_eq!(
+            rollback_target(&s, Some(3)).map(|h| h.revision).ok(),
+            Some("c".into())
+        );
+        assert!(rollback_target(&s, Some(2)).is_err(), "failed entry");
+        assert!(rollback_target(&s, Some(9)).is_err(), "unknown id");
+        let only = status(&[("a", SyncResult::Succeeded)], "a");
+        assert!(rollback_target(&only, None).is_err());
     }
 }

@@ -1,41 +1,288 @@
-//! `tack install`: the GitOpsConfig CustomResourceDefinition.
+//! `tack install`: the CustomResourceDefinitions, the `tack-system` namespace, RBAC and the controller
+//! Deployment (docs/install.md).
 
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
 use kube::CustomResourceExt;
-use kube::api::{Api, Patch, PatchParams};
+use serde_json::{Value, json};
+use tack_cluster::ApplyOptions;
 use tack_model::GitOpsConfig;
 
 use crate::config::Settings;
 
+/// The namespace the controller runs in.
+pub const SYSTEM_NAMESPACE: &str = "tack-system";
+
+/// The controller's ServiceAccount, ClusterRoles, Role, bindings, Deployment and Service.
+pub const CONTROLLER_NAME: &str = "tack-controller";
+
+/// The port of /metrics, /healthz and /readyz in the controller pod.
+const METRICS_PORT: u16 = 9090;
+
+/// The image of the controller unless `--image` says otherwise.
+pub fn default_image() -> String {
+    format!("ghcr.io/tack-dev/tack:v{}", env!("CARGO_PKG_VERSION"))
+}
+
 #[derive(Debug, Args)]
 pub struct InstallArgs {
-    /// Print the manifests instead of applying them
+    /// Print the manifests (YAML) instead of applying them
     #[arg(long)]
     pub print: bool,
+    /// Only the CustomResourceDefinitions (for running `tack controller` outside the cluster)
+    #[arg(long)]
+    pub crds_only: bool,
+    /// The controller image [default: ghcr.io/tack-dev/tack:v<version of this binary>]
+    #[arg(long, value_name = "IMAGE")]
+    pub image: Option<String>,
+}
+
+/// Every CustomResourceDefinition tack serves.
+pub fn crds() -> anyhow::Result<Vec<Value>> {
+    let crds = vec![serde_json::to_value(GitOpsConfig::crd())?];
+    Ok(crds)
+}
+
+/// Everything `tack install` applies, in order: CRDs, then the namespace, RBAC and the controller.
+pub fn manifests(image: &str, crds_only: bool) -> anyhow::Result<Vec<Value>> {
+    let mut out = crds()?;
+    if crds_only {
+        return Ok(out);
+    }
+    out.extend(controller_manifests(image));
+    Ok(out)
+}
+
+/// The namespace, RBAC, Deployment and Service of the controller.
+///
+/// RBAC: GitOps applies whatever the repositories hold — any kind, including CustomResourceDefinitions,
+/// RBAC objects and custom resources whose kinds do not exist yet when tack is installed — so the role
+/// `tack-controller-apply` grants the verbs of server-side apply, prune and drift watches on every resource
+/// (`*`). It is separate from what the controller needs for itself (`tack-controller`: its own resources,
+/// Events, reading credentials Secrets) and from the leader-election Lease (a Role in `tack-system` only),
+/// so that a cluster whose repositories hold known kinds can replace `tack-controller-apply` with a narrower
+/// role. Neither role grants `escalate`, `bind` or `impersonate`.
+fn controller_manifests(image: &str) -> Vec<Value> {
+    let labels = json!({"app.kubernetes.io/name": "tack", "app.kubernetes.io/component": "controller"});
+    let subject = json!([{"kind": "ServiceAccount", "name": CONTROLLER_NAME, "namespace": SYSTEM_NAMESPACE}]);
+    vec![
+        json!({
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {"name": SYSTEM_NAMESPACE, "labels": {"app.kubernetes.io/name": "tack"}},
+        }),
+        json!({
+            "apiVersion": "v1",
+            "kind": "ServiceAccount",
+            "metadata": {"name": CONTROLLER_NAME, "namespace": SYSTEM_NAMESPACE, "labels": labels},
+        }),
+        json!({
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRole",
+            "metadata": {"name": CONTROLLER_NAME, "labels": labels},
+            "rules": [
+                {"apiGroups": ["gitops.tack.dev"], "resources": ["gitopsconfigs"],
+                 "verbs": ["get", "list", "watch", "patch", "update"]},
+                {"apiGroups": ["gitops.tack.dev"], "resources": ["gitopsconfigs/status"],
+                 "verbs": ["get", "patch", "update"]},
+                {"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch"]},
+                {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]},
+                {"apiGroups": ["apiextensions.k8s.io"], "resources": ["customresourcedefinitions"],
+                 "verbs": ["get", "list", "watch"]},
+            ],
+        }),
+        json!({
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRole",
+            "metadata": {"name": format!("{CONTROLLER_NAME}-apply"), "labels": labels},
+            "rules": [
+                {"apiGroups": ["*"], "resources": ["*"],
+                 "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"]},
+            ],
+        }),
+        json!({
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRoleBinding",
+            "metadata": {"name": CONTROLLER_NAME, "labels": labels},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": CONTROLLER_NAME},
+            "subjects": subject,
+        }),
+        json!({
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "ClusterRoleBinding",
+            "metadata": {"name": format!("{CONTROLLER_NAME}-apply"), "labels": labels},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                        "name": format!("{CONTROLLER_NAME}-apply")},
+            "subjects": subject,
+        }),
+        json!({
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "Role",
+            "metadata": {"name": format!("{CONTROLLER_NAME}-leader-election"), "namespace": SYSTEM_NAMESPACE,
+                         "labels": labels},
+            "rules": [
+                {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"],
+                 "verbs": ["get", "list", "watch", "create", "update", "patch"]},
+            ],
+        }),
+        json!({
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "RoleBinding",
+            "metadata": {"name": format!("{CONTROLLER_NAME}-leader-election"), "namespace": SYSTEM_NAMESPACE,
+                         "labels": labels},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
+                        "name": format!("{CONTROLLER_NAME}-leader-election")},
+            "subjects": subject,
+        }),
+        json!({
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": CONTROLLER_NAME, "namespace": SYSTEM_NAMESPACE, "labels": labels},
+            "spec": {
+                "replicas": 1,
+                "selector": {"matchLabels": labels},
+                "template": {
+                    "metadata": {"labels": labels},
+                    "spec": {
+                        "serviceAccountName": CONTROLLER_NAME,
+                        "securityContext": {
+                            "runAsNonRoot": true,
+                            "runAsUser": 65532,
+                            "runAsGroup": 65532,
+                            "seccompProfile": {"type": "RuntimeDefault"},
+                        },
+                        "containers": [{
+                            "name": "controller",
+                            "image": image,
+                            "args": [
+                                "controller",
+                                "--leader-elect",
+                                format!("--metrics-addr=0.0.0.0:{METRICS_PORT}"),
+                            ],
+                            "env": [
+                                {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+                                {"name": "POD_NAMESPACE",
+                                 "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
+                                {"name": "TACK_CACHE_DIR", "value": "/var/cache/tack"},
+                                {"name": "HOME", "value": "/tmp"},
+                            ],
+                            "ports": [{"name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP"}],
+                            "livenessProbe": {
+                                "httpGet": {"path": "/healthz", "port": "metrics"},
+                                "initialDelaySeconds": 5, "periodSeconds": 10,
+                            },
+                            "readinessProbe": {
+                                "httpGet": {"path": "/readyz", "port": "metrics"},
+                                "periodSeconds": 5,
+                            },
+                            "resources": {
+                                "requests": {"cpu": "100m", "memory": "128Mi"},
+                                "limits": {"memory": "1Gi"},
+                            },
+                            "securityContext": {
+                                "allowPrivilegeEscalation": false,
+                                "readOnlyRootFilesystem": true,
+                                "capabilities": {"drop": ["ALL"]},
+                            },
+                            "volumeMounts": [
+                                {"name": "cache", "mountPath": "/var/cache/tack"},
+                                {"name": "tmp", "mountPath": "/tmp"},
+                            ],
+                        }],
+                        "volumes": [
+                            {"name": "cache", "emptyDir": {}},
+                            {"name": "tmp", "emptyDir": {}},
+                        ],
+                    },
+                },
+            },
+        }),
+        json!({
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": CONTROLLER_NAME, "namespace": SYSTEM_NAMESPACE, "labels": labels},
+            "spec": {
+                "selector": labels,
+                "ports": [{"name": "metrics", "port": METRICS_PORT, "targetPort": "metrics", "protocol": "TCP"}],
+            },
+        }),
+    ]
 }
 
 pub async fn run(args: &InstallArgs, settings: &Settings) -> anyhow::Result<ExitCode> {
-    let crd = GitOpsConfig::crd();
+    let image = args.image.clone().unwrap_or_else(default_image);
+    let objects = manifests(&image, args.crds_only)?;
     if args.print {
-        let value = serde_json::to_value(&crd)?;
-        print!("{}", tack_yaml::to_yaml_stream(std::iter::once(&value)));
+        print!("{}", tack_yaml::to_yaml_stream(objects.iter()));
         return Ok(ExitCode::SUCCESS);
     }
     let cluster = super::sync::connect(settings).await?;
-    let api: Api<
-        k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition,
-    > = Api::all(cluster.client().clone());
-    let name = crd.metadata.name.clone().unwrap_or_default();
-    api.patch(&name, &PatchParams::apply("tack").force(), &Patch::Apply(&crd))
-        .await
-        .with_context(|| format!("applying the CustomResourceDefinition {name}"))?;
-    cluster
-        .wait_crd_established(&name, std::time::Duration::from_secs(60))
-        .await?;
-    println!("customresourcedefinition/{name} applied and established");
-    println!("next: run `tack controller`, then `tack app create NAME --repo URL`");
+    let opts = ApplyOptions {
+        dry_run: false,
+        force: true,
+    };
+    for object in &objects {
+        let text = |p: &str| {
+            object
+                .pointer(p)
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string()
+        };
+        let (api_version, kind, name) = (text("/apiVersion"), text("/kind"), text("/metadata/name"));
+        let resolved = cluster
+            .resolve(&api_version, &kind)
+            .await?
+            .with_context(|| format!("the cluster does not serve {kind} ({api_version})"))?;
+        cluster
+            .apply(&resolved, object, opts)
+            .await
+            .with_context(|| format!("applying {kind} {name}"))?;
+        if kind == "CustomResourceDefinition" {
+            cluster
+                .wait_crd_established(&name, Duration::from_secs(60))
+                .await?;
+            println!("customresourcedefinition/{name} applied and established");
+        } else {
+            println!("{}/{name} applied", kind.to_lowercase());
+        }
+    }
+    if args.crds_only {
+        println!("next: run `tack controller`, then `tack app create NAME --repo URL`");
+    } else {
+        println!(
+            "the controller runs in namespace {SYSTEM_NAMESPACE} (image {image}); watch it with \
+             `kubectl -n {SYSTEM_NAMESPACE} rollout status deployment/{CONTROLLER_NAME}`"
+        );
+        println!("next: `tack app create NAME --repo URL`");
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn manifests_are_ordered_and_use_the_image() -> anyhow::Result<()> {
+        let all = manifests("example/tack:1", false)?;
+        let kinds: Vec<&str> = all.iter().filter_map(|o| o["kind"].as_str()).collect();
+        assert_eq!(kinds.first(), Some(&"CustomResourceDefinition"));
+        let ns = kinds.iter().position(|k| *k == "Namespace");
+        let deploy = kinds.iter().position(|k| *k == "Deployment");
+        assert!(ns < deploy);
+        let d = &all[deploy.unwrap_or_default()];
+        let c = &d["spec"]["template"]["spec"]["containers"][0];
+        assert_eq!(c["image"], "example/tack:1");
+        assert_eq!(c["args"][0], "controller");
+        assert_eq!(c["args"][1], "--leader-elect");
+        assert_eq!(c["livenessProbe"]["httpGet"]["path"], "/healthz");
+        assert_eq!(c["readinessProbe"]["httpGet"]["path"], "/readyz");
+        let only = manifests("x", true)?;
+        assert!(only.iter().all(|o| o["kind"] == "CustomResourceDefinition"));
+        Ok(())
+    }
 }

@@ -1,0 +1,83 @@
+//! `tack install`, `tack app` and `tack demo` as a user runs them.
+
+use std::process::Command;
+
+use anyhow::{Context, Result};
+use serde_json::Value;
+
+use super::{tack, text};
+
+/// `tack install --print` parses (kubectl reads it too), and the server-side dry run of every object on the
+/// local control plane accepts it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the local control plane"]
+async fn install_print_is_accepted_by_the_api_server() -> Result<()> {
+    let out = tack(&["install", "--print", "--image", "example.test/tack:dev"])?;
+    assert!(out.status.success(), "{}", text(&out));
+    let dir = tempfile::tempdir()?;
+    let file = dir.path().join("install.yaml");
+    std::fs::write(&file, &out.stdout)?;
+
+    // kubectl's own parser reads every document.
+    let kubeconfig = tack_testkit::kubeconfig()?;
+    let parsed = Command::new("kubectl")
+        .args(["apply", "--dry-run=client", "-o", "name", "-f"])
+        .arg(&file)
+        .env("KUBECONFIG", &kubeconfig)
+        .output()
+        .context("running kubectl")?;
+    assert!(
+        parsed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&parsed.stderr)
+    );
+    let names = String::from_utf8_lossy(&parsed.stdout).to_string();
+    for expected in [
+        "customresourcedefinition.apiextensions.k8s.io/gitopsconfigs.gitops.tack.dev",
+        "namespace/tack-system",
+        "serviceaccount/tack-controller",
+        "clusterrole.rbac.authorization.k8s.io/tack-controller",
+        "clusterrole.rbac.authorization.k8s.io/tack-controller-apply",
+        "clusterrolebinding.rbac.authorization.k8s.io/tack-controller",
+        "role.rbac.authorization.k8s.io/tack-controller-leader-election",
+        "deployment.apps/tack-controller",
+        "service/tack-controller",
+    ] {
+        assert!(
+            names.lines().any(|l| l == expected),
+            "{expected} missing from:\n{names}"
+        );
+    }
+
+    // Our server-side dry run (objects of tack-system are validated in a stand-in namespace when it does not
+    // exist yet): every object accepted, nothing written.
+    tack_cluster::install_crypto_provider();
+    let client = tack_testkit::client().await?;
+    let cluster = tack_cluster::Cluster::from_client(client, "default");
+    let (_, manifests) = tack_controller::render_dir(dir.path(), dir.path())?;
+    let mut opts = tack_apply::SyncOptions::new("tack-install", "tack-system");
+    opts.dry_run = true;
+    opts.inventory = tack_apply::InventoryStore::Caller(Default::default());
+    let progress = |_: &str| {};
+    let report = tack_apply::sync(&cluster, manifests, &opts, &progress).await?;
+    assert_eq!(report.unvalidated, 0, "{report:#?}");
+    assert_eq!(report.results.len(), names.lines().count());
+
+    // The CRD's schema covers the spec and status fields users write and read.
+    let crd: Value = serde_json::to_value(<tack_model::GitOpsConfig as kube::CustomResourceExt>::crd())?;
+    let schema = &crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"];
+    for pointer in [
+        "/spec/properties/source/properties/repoURL",
+        "/spec/properties/syncPolicy/properties/automated/properties/selfHeal",
+        "/spec/properties/dependsOn/items/properties/name",
+        "/spec/properties/rollback/properties/revision",
+        "/status/properties/inventory",
+        "/status/properties/history/items/properties/id",
+    ] {
+        assert!(
+            schema.pointer(pointer).is_some(),
+            "{pointer} missing from the CRD schema"
+        );
+    }
+    Ok(())
+}
