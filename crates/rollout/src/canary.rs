@@ -4,7 +4,8 @@
 //! - `setWeight` without `trafficRouting` is approximated by replica counts: canary = ceil(weight × replicas /
 //!   100), stable = replicas − canary, reached within `maxSurge` / `maxUnavailable`. The step is done when both
 //!   ReplicaSets have their counts available. With `trafficRouting` the stable keeps all replicas and the canary
-//!   gets ceil(weight × replicas / 100) (or `setCanaryScale`), and the weight goes to the router.
+//!   gets ceil(weight × replicas / 100) (or `setCanaryScale`), and the weight goes to the router once those
+//!   canary pods are available (until then the previous weight stays, as in Argo Rollouts).
 //! - `pause` without duration waits for `promote`; with a duration it ends by itself (start time in
 //!   `status.pauseConditions`).
 //! - `analysis` steps create an AnalysisRun and wait for it; background analysis runs during the whole update.
@@ -356,7 +357,15 @@ pub fn reconcile_canary(rollout: &Rollout, observed: &Observed) -> Result<Decisi
 
     // Weights.
     let canary_weight = if updating && !st.abort {
-        let w = weight_at(steps, idx);
+        // As Argo Rollouts does: a setWeight step shifts traffic only once the canary has the pods for it;
+        // until then the previous step's weight stays.
+        let waiting_for_pods =
+            routed && idx < n && steps[idx].set_weight.is_some() && !reached(canary_cur.as_ref(), c);
+        let w = if waiting_for_pods {
+            idx.checked_sub(1).map_or(0, |i| weight_at(steps, i))
+        } else {
+            weight_at(steps, idx)
+        };
         canary
             .traffic_routing
             .as_ref()

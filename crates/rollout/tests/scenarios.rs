@@ -625,3 +625,40 @@ fn background_analysis_inconclusive_pauses_once_and_failure_aborts() {
     assert_eq!(d.status.phase.as_deref(), Some("Degraded"));
     assert_eq!((sim.replicas(&new), sim.replicas(&old)), (0, 4));
 }
+
+#[test]
+fn traffic_shifts_only_once_the_canary_pods_are_available() {
+    let r: Rollout = serde_json::from_value(json!({
+        "spec": {"replicas": 4, "template": {"spec": {"containers": [{"name": "web", "image": "web:1"}]}},
+            "strategy": {"canary": {"canaryService": "web-canary", "stableService": "web-stable",
+                "trafficRouting": {"nginx": {"stableIngress": "web"}},
+                "steps": [{"setWeight": 25}, {"pause": {}}, {"setWeight": 50}, {"pause": {}}]}}}
+    }))
+    .expect("rollout");
+    let mut sim = Sim::new(r);
+    sim.settle();
+    set_image(&mut sim.rollout, "web:2");
+    // The canary's pods never become ready: its weight stays 0 while the step waits for them.
+    sim.bad.insert(tack_rollout::pod_template_hash(
+        sim.rollout.spec.template.as_ref().expect("template"),
+    ));
+    let d = sim.settle();
+    assert_eq!(d.status.current_step_index, Some(0));
+    assert_eq!(sim.replicas(&d.pod_template_hash), 1);
+    assert_eq!(d.canary_weight, 0);
+    // Once they are ready the weight moves to 25 and the rollout pauses.
+    sim.bad.clear();
+    let d = sim.settle();
+    assert_eq!(d.canary_weight, 25);
+    assert_eq!(d.status.current_step_index, Some(1));
+    // At the next setWeight the previous weight stays until 2 canary pods are available.
+    let hash = d.pod_template_hash.clone();
+    commands::promote(&mut sim.rollout);
+    sim.bad.insert(hash.clone());
+    let d = sim.step();
+    assert_eq!(d.status.current_step_index, Some(2));
+    assert_eq!(d.canary_weight, 25);
+    sim.bad.clear();
+    let d = sim.settle();
+    assert_eq!(d.canary_weight, 50);
+}
