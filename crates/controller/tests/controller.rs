@@ -19,10 +19,21 @@ use tack_controller::ControllerConfig;
 use tack_model::{GitOpsConfig, GitOpsConfigStatus, SyncResult, SyncState};
 use tack_testkit::{TestNamespace, eventually};
 
+/// Git servers on 127.0.0.1: `git daemon` (git://) and `git http-backend` (smart HTTP).
+#[path = "../../source/tests/support/mod.rs"]
+mod gitserver;
+#[path = "controller/lease.rs"]
+mod lease;
+#[path = "controller/metrics.rs"]
+mod metrics;
+#[path = "controller/webhook.rs"]
+mod webhook;
+
 const GUESTBOOK: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../../../shared/seed-examples/guestbook"
 );
+const SEEDS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/seed-examples");
 
 /// A working tree that pushes to a bare repository served over file://.
 struct GitRepo {
@@ -769,4 +780,182 @@ async fn depends_on_waits_for_the_dependency() -> Result<()> {
         .delete(&format!("{}-app", ns.name()), &Default::default())
         .await;
     stop_controller(stop, handle).await
+}
+
+/// The seed files of `folders` (relative to the seed examples) as (path in the repository, content).
+fn seed_files(folders: &[(&str, &str)]) -> Result<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    for (from, to) in folders {
+        for e in std::fs::read_dir(Path::new(SEEDS).join(from))? {
+            let e = e?;
+            let name = e.file_name().to_string_lossy().to_string();
+            out.push((format!("{to}/{name}"), std::fs::read_to_string(e.path())?));
+        }
+    }
+    Ok(out)
+}
+
+/// The guestbook environments end to end over git:// and smart HTTP: guestbook-qa (git daemon) and
+/// guestbook-e2e (git http-backend) each sync the guestbook plus the NetworkPolicy into their own namespace
+/// (created with createNamespace), both Synced and Healthy; a commit changing replicas and image is applied to
+/// both; a commit with an object the API server refuses leaves the cluster untouched and sets Ready=False
+/// naming the file and line; the operator example (a CRD and its custom resource) applies in one sync.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the local control plane"]
+async fn guestbook_environments_over_git_daemon_and_smart_http() -> Result<()> {
+    tack_cluster::install_crypto_provider();
+    let client = tack_testkit::client().await?;
+    install_crd(&client).await?;
+    let ns = TestNamespace::new(&client, "envs").await?;
+    let qa = format!("{}-qa", ns.name());
+    let e2e = format!("{}-e2e", ns.name());
+    let servers = tempfile::tempdir()?;
+    let scratch = tempfile::tempdir()?;
+    let repo = gitserver::GitRepo::create(servers.path(), scratch.path(), "envs");
+    let files = seed_files(&[
+        ("guestbook", "guestbook"),
+        ("network", "guestbook"),
+        ("operator", "operator"),
+    ])?;
+    let refs: Vec<(&str, &str)> = files.iter().map(|(p, c)| (p.as_str(), c.as_str())).collect();
+    repo.commit(&refs, "guestbook, network policy, operator");
+    let daemon = gitserver::GitDaemon::start(servers.path());
+    let http = gitserver::HttpGitServer::start(servers.path(), None);
+
+    let cache = tempfile::tempdir()?;
+    let (stop, handle) = start_controller(&client, ns.name(), cache.path());
+    let apps: Api<GitOpsConfig> = Api::namespaced(client.clone(), ns.name());
+    let env_app = |name: &str, url: String, dest: &str, path: &str| {
+        json!({
+            "apiVersion": "gitops.tack.dev/v1alpha1",
+            "kind": "GitOpsConfig",
+            "metadata": {"name": name, "namespace": ns.name()},
+            "spec": {
+                "source": {"repoURL": url, "revision": "main", "path": path},
+                "destination": {"namespace": dest},
+                "syncPolicy": {"interval": "2s", "automated": {"prune": true, "selfHeal": true},
+                               "createNamespace": true},
+            },
+        })
+    };
+    for (name, app) in [
+        (
+            "guestbook-qa",
+            env_app("guestbook-qa", daemon.url("envs"), &qa, "guestbook"),
+        ),
+        (
+            "guestbook-e2e",
+            env_app("guestbook-e2e", http.url("envs"), &e2e, "guestbook"),
+        ),
+        (
+            "operator",
+            env_app("operator", http.url("envs"), ns.name(), "operator"),
+        ),
+    ] {
+        apps.patch(name, &PatchParams::apply("tack-test"), &Patch::Apply(&app))
+            .await?;
+    }
+    for name in ["guestbook-qa", "guestbook-e2e", "operator"] {
+        let s = wait_synced_healthy(&apps, name, 1, Duration::from_secs(90)).await?;
+        let expected = if name == "operator" { 2 } else { 7 };
+        assert_eq!(s.inventory.len(), expected, "{name}: {:?}", s.inventory);
+    }
+    let policies: Api<k8s_openapi::api::networking::v1::NetworkPolicy> = Api::namespaced(client.clone(), &qa);
+    assert!(policies.get_opt("block-other-namespace").await?.is_some());
+    let policies: Api<k8s_openapi::api::networking::v1::NetworkPolicy> =
+        Api::namespaced(client.clone(), &e2e);
+    assert!(policies.get_opt("block-other-namespace").await?.is_some());
+    let custom = kube::api::ApiResource {
+        group: "example.com".into(),
+        version: "v1".into(),
+        api_version: "example.com/v1".into(),
+        kind: "NginxConfig".into(),
+        plural: "nginxconfigs".into(),
+    };
+    let nginx: Api<kube::api::DynamicObject> = Api::namespaced_with(client.clone(), ns.name(), &custom);
+    assert!(
+        nginx.get_opt("my-nginx").await?.is_some(),
+        "custom resource applied with its CRD"
+    );
+
+    // A commit changing replicas and image reaches both environments.
+    let deployment = repo.work.join("guestbook/frontend-deployment.yaml");
+    let text = std::fs::read_to_string(&deployment)?;
+    let changed = text
+        .replace("replicas: 3", "replicas: 5")
+        .replace("gb-frontend:v5", "gb-frontend:v6");
+    let second = repo.commit(
+        &[("guestbook/frontend-deployment.yaml", &changed)],
+        "frontend v6, 5 replicas",
+    );
+    for dest in [&qa, &e2e] {
+        let deployments: Api<Deployment> = Api::namespaced(client.clone(), dest);
+        eventually(Duration::from_secs(45), &format!("v6 in {dest}"), || async {
+            let d = deployments.get("frontend").await?;
+            let spec = d.spec.context("spec")?;
+            let image = spec
+                .template
+                .spec
+                .and_then(|p| p.containers.first().and_then(|c| c.image.clone()))
+                .unwrap_or_default();
+            Ok((spec.replicas == Some(5) && image.ends_with("gb-frontend:v6")).then_some(()))
+        })
+        .await?;
+    }
+    for name in ["guestbook-qa", "guestbook-e2e"] {
+        let s = wait_synced_healthy(&apps, name, 1, Duration::from_secs(60)).await?;
+        assert_eq!(
+            s.sync.as_ref().and_then(|x| x.revision.clone()),
+            Some(second.clone())
+        );
+    }
+
+    // An object the API server refuses: nothing of the commit is applied, Ready=False names file and line.
+    let bad = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: fine\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: invalid\nspec:\n  replicas: -3\n  selector:\n    matchLabels: {app: x}\n  template:\n    metadata:\n      labels: {app: x}\n    spec:\n      containers: [{name: x, image: x}]\n";
+    let scaled = changed.replace("replicas: 5", "replicas: 1");
+    let third = repo.commit(
+        &[
+            ("guestbook/invalid.yaml", bad),
+            ("guestbook/frontend-deployment.yaml", &scaled),
+        ],
+        "an invalid Deployment",
+    );
+    for name in ["guestbook-qa", "guestbook-e2e"] {
+        let s = eventually(Duration::from_secs(45), &format!("{name} SyncFailed"), || async {
+            let s = status(&apps, name).await?;
+            let failed =
+                condition(&s, "Ready").is_some_and(|c| c.status == "False" && c.reason == "SyncFailed");
+            let at_third = s.history.last().is_some_and(|h| h.revision == third);
+            Ok((failed && at_third).then_some(s))
+        })
+        .await?;
+        let ready = condition(&s, "Ready").context("Ready")?;
+        assert!(
+            ready.message.contains("guestbook/invalid.yaml:6"),
+            "{}",
+            ready.message
+        );
+        assert!(ready.message.contains("nothing was applied"), "{}", ready.message);
+    }
+    for dest in [&qa, &e2e] {
+        let deployments: Api<Deployment> = Api::namespaced(client.clone(), dest);
+        assert_eq!(
+            replicas(&deployments, "frontend").await?,
+            Some(5),
+            "{dest} touched"
+        );
+        assert!(deployments.get_opt("invalid").await?.is_none());
+        let cms: Api<k8s_openapi::api::core::v1::ConfigMap> = Api::namespaced(client.clone(), dest);
+        assert!(
+            cms.get_opt("fine").await?.is_none(),
+            "{dest}: part of a refused commit applied"
+        );
+    }
+
+    stop_controller(stop, handle).await?;
+    let namespaces: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
+    for dest in [&qa, &e2e] {
+        let _ = namespaces.delete(dest, &Default::default()).await;
+    }
+    Ok(())
 }
