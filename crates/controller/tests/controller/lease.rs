@@ -1,0 +1,169 @@
+//! Leader election on a real Lease (local control plane), with short durations: replicas racing for a free
+//! Lease (one wins through the resourceVersion), an expired Lease taken over, a released one taken at once,
+//! and `run_elected` running the work in exactly one of two replicas and handing over on shutdown.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use k8s_openapi::api::coordination::v1::Lease;
+use kube::api::Api;
+use tack_controller::Metrics;
+use tack_controller::lease::{Attempt, LeaderElector, LeaseConfig, run_elected};
+use tack_testkit::{TestNamespace, eventually};
+
+fn short(name: &str, ns: &str, identity: &str) -> LeaseConfig {
+    let mut c = LeaseConfig::new(name, ns, identity);
+    c.lease_duration = Duration::from_secs(3);
+    c.renew_every = Duration::from_millis(500);
+    c.renew_deadline = Duration::from_secs(2);
+    c.retry_every = Duration::from_millis(200);
+    c
+}
+
+async fn holder(leases: &Api<Lease>, name: &str) -> Result<Option<String>> {
+    Ok(leases
+        .get(name)
+        .await?
+        .spec
+        .and_then(|s| s.holder_identity)
+        .filter(|h| !h.is_empty()))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the local control plane"]
+async fn one_holder_expiry_release_and_handover() -> Result<()> {
+    tack_cluster::install_crypto_provider();
+    let client = tack_testkit::client().await?;
+    let ns = TestNamespace::new(&client, "lease").await?;
+    let leases: Api<Lease> = Api::namespaced(client.clone(), ns.name());
+
+    // 1. Racing for a Lease that does not exist yet, then for a released one: exactly one wins each time.
+    for round in 0..3 {
+        let name = format!("race-{round}");
+        let mut a = LeaderElector::new(client.clone(), short(&name, ns.name(), "a"));
+        let mut b = LeaderElector::new(client.clone(), short(&name, ns.name(), "b"));
+        let (ra, rb) = tokio::join!(a.try_acquire_or_renew(), b.try_acquire_or_renew());
+        let (ra, rb) = (ra?, rb?);
+        let held = [&ra, &rb].iter().filter(|r| ***r == Attempt::Held).count();
+        assert_eq!(held, 1, "round {round}: {ra:?} {rb:?}");
+        let (winner, loser) = if ra == Attempt::Held {
+            (&mut a, &mut b)
+        } else {
+            (&mut b, &mut a)
+        };
+        assert!(winner.release().await?, "released");
+        let (rw, rl) = tokio::join!(winner.try_acquire_or_renew(), loser.try_acquire_or_renew());
+        let held = [rw?, rl?].iter().filter(|r| **r == Attempt::Held).count();
+        assert_eq!(held, 1, "round {round} after release");
+    }
+
+    // 2. A holder that stops renewing loses the Lease after its duration, measured by the candidate.
+    let mut a = LeaderElector::new(client.clone(), short("expiry", ns.name(), "a"));
+    let mut b = LeaderElector::new(client.clone(), short("expiry", ns.name(), "b"));
+    assert_eq!(a.try_acquire_or_renew().await?, Attempt::Held);
+    assert_eq!(a.try_acquire_or_renew().await?, Attempt::Held, "renewal");
+    let started = Instant::now();
+    loop {
+        match b.try_acquire_or_renew().await? {
+            Attempt::Held => break,
+            Attempt::Busy { holder } => assert_eq!(holder, "a"),
+        }
+        anyhow::ensure!(started.elapsed() < Duration::from_secs(10), "never taken over");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let took = started.elapsed();
+    assert!(took >= Duration::from_secs(3), "taken before expiry: {took:?}");
+    let lease = leases.get("expiry").await?;
+    let spec = lease.spec.context("spec")?;
+    assert_eq!(spec.holder_identity.as_deref(), Some("b"));
+    assert_eq!(spec.lease_transitions, Some(1));
+    assert_eq!(spec.lease_duration_seconds, Some(3));
+    assert_eq!(
+        a.try_acquire_or_renew().await?,
+        Attempt::Busy { holder: "b".into() },
+        "the old holder sees it lost"
+    );
+    assert!(!a.release().await?, "a cannot release what b holds");
+    assert_eq!(holder(&leases, "expiry").await?.as_deref(), Some("b"));
+
+    // 3. run_elected: the work runs in exactly one replica; shutting the leader down hands over at once.
+    let running = Arc::new(AtomicUsize::new(0));
+    let starts = Arc::new(AtomicUsize::new(0));
+    let replica = |identity: &'static str| {
+        let client = client.clone();
+        let running = running.clone();
+        let starts = starts.clone();
+        let ns = ns.name().to_string();
+        let metrics = Arc::new(Metrics::new());
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let m = metrics.clone();
+        let task = tokio::spawn(async move {
+            let elector = LeaderElector::new(client, short("elected", &ns, identity));
+            let work = move |signal: tack_controller::lease::StopSignal| {
+                let running = running.clone();
+                let starts = starts.clone();
+                async move {
+                    starts.fetch_add(1, Ordering::SeqCst);
+                    running.fetch_add(1, Ordering::SeqCst);
+                    signal.wait().await;
+                    running.fetch_sub(1, Ordering::SeqCst);
+                }
+            };
+            run_elected(elector, m, work, async move {
+                let _ = stopped.await;
+            })
+            .await;
+        });
+        (stop, task, metrics)
+    };
+    let (stop_a, task_a, metrics_a) = replica("ra");
+    let (stop_b, task_b, metrics_b) = replica("rb");
+    let first = eventually(Duration::from_secs(10), "a leader", || async {
+        holder(&leases, "elected").await
+    })
+    .await?;
+    eventually(Duration::from_secs(5), "the work started once", || async {
+        Ok((running.load(Ordering::SeqCst) == 1).then_some(()))
+    })
+    .await?;
+    // Several renewals later, still one runs and the same one leads.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(running.load(Ordering::SeqCst), 1);
+    assert_eq!(starts.load(Ordering::SeqCst), 1);
+    assert_eq!(holder(&leases, "elected").await?.as_deref(), Some(first.as_str()));
+    let leader_gauge = |m: &Metrics| m.encode().lines().any(|l| l == "tack_leader 1");
+    let (stop_leader, task_leader, stop_other, task_other, other, m_leader, m_other) = if first == "ra" {
+        (stop_a, task_a, stop_b, task_b, "rb", metrics_a, metrics_b)
+    } else {
+        (stop_b, task_b, stop_a, task_a, "ra", metrics_b, metrics_a)
+    };
+    assert!(leader_gauge(&m_leader) && !leader_gauge(&m_other));
+
+    let handover = Instant::now();
+    let _ = stop_leader.send(());
+    tokio::time::timeout(Duration::from_secs(10), task_leader)
+        .await
+        .context("leader stopping")??;
+    eventually(Duration::from_secs(5), "the other replica leads", || async {
+        let now = holder(&leases, "elected").await?;
+        Ok((now.as_deref() == Some(other) && running.load(Ordering::SeqCst) == 1).then_some(()))
+    })
+    .await?;
+    assert!(
+        handover.elapsed() < Duration::from_secs(3),
+        "handover took {:?}",
+        handover.elapsed()
+    );
+    assert_eq!(starts.load(Ordering::SeqCst), 2);
+    assert!(!leader_gauge(&m_leader) && leader_gauge(&m_other));
+
+    let _ = stop_other.send(());
+    tokio::time::timeout(Duration::from_secs(10), task_other)
+        .await
+        .context("other stopping")??;
+    assert_eq!(running.load(Ordering::SeqCst), 0);
+    assert_eq!(holder(&leases, "elected").await?, None, "released on shutdown");
+    Ok(())
+}
