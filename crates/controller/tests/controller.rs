@@ -29,13 +29,6 @@ mod metrics;
 #[path = "controller/webhook.rs"]
 mod webhook;
 
-#[path = "controller/lease.rs"]
-mod lease;
-#[path = "controller/metrics.rs"]
-mod metrics;
-#[path = "controller/webhook.rs"]
-mod webhook;
-
 const GUESTBOOK: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../../../shared/seed-examples/guestbook"
