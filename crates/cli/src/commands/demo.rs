@@ -1,14 +1,20 @@
+//! `tack demo`: a guided tour on the local control plane, one chapter after the other.
+
+mod gitops;
+
 use std::process::ExitCode;
 
+use anyhow::Context;
+use tack_cluster::{Cluster, ConnectOptions};
 use tack_controlplane::LocalCluster;
 
 use crate::args::DevUpArgs;
 use crate::config::Settings;
 
-/// The guided demo. For now it brings the local control plane up and shows how to use it; the GitOps
-/// and canary chapters arrive with the sync and rollout engines.
+/// The guided demo: the local control plane (started when needed), then the GitOps chapter
+/// ([`gitops::run`]), then hints to go further.
 pub async fn run(_settings: &Settings) -> anyhow::Result<ExitCode> {
-    println!("tack demo: step 1 of 1 — a real Kubernetes control plane on this machine");
+    println!("tack demo: a real Kubernetes control plane on this machine");
     println!("  etcd, kube-apiserver, kube-controller-manager and kube-scheduler run on 127.0.0.1;");
     println!("  KWOK plays the nodes and kubelets, so pods become Running and Ready without containers.");
     println!(
@@ -35,7 +41,19 @@ pub async fn run(_settings: &Settings) -> anyhow::Result<ExitCode> {
             report.elapsed.as_secs_f64()
         );
     }
-    println!("\nTry it:");
+    let client = Cluster::connect(&ConnectOptions {
+        kubeconfig: Some(kubeconfig.clone()),
+        context: None,
+    })
+    .await
+    .with_context(|| {
+        format!(
+            "connecting to the local control plane with {}",
+            kubeconfig.display()
+        )
+    })?;
+    gitops::run(&client).await?;
+    println!("\nTry it yourself:");
     println!("  export KUBECONFIG={}", kubeconfig.display());
     println!("  kubectl get nodes                      # three KWOK nodes, Ready");
     println!("  kubectl create deployment web --image=nginx --replicas=3");

@@ -81,3 +81,26 @@ async fn install_print_is_accepted_by_the_api_server() -> Result<()> {
     }
     Ok(())
 }
+
+/// `tack demo` on the local control plane: the GitOps chapter syncs both environments, rolls a commit out,
+/// reverts a manual change and cleans up.
+#[test]
+#[ignore = "needs the local control plane"]
+fn demo_runs_the_gitops_chapter() -> Result<()> {
+    let out = tack(&["demo"])?;
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "{}", text(&out));
+    for line in [
+        "guestbook-qa: Synced and Healthy at",
+        "guestbook-e2e: Synced and Healthy at",
+        "guestbook-qa: frontend runs 5 replicas of gb-frontend:v6",
+        "guestbook-e2e: frontend runs 5 replicas of gb-frontend:v6",
+        "guestbook-qa: drift reverted after",
+        "Cleaned up: deleted the demo's GitOpsConfigs",
+    ] {
+        assert!(stdout.contains(line), "`{line}` missing from:\n{stdout}");
+    }
+    // Both environments hold the 6 guestbook objects and the NetworkPolicy.
+    assert_eq!(stdout.matches("(7 objects)").count(), 4, "{stdout}");
+    Ok(())
+}
