@@ -42,8 +42,8 @@ pub struct ControllerArgs {
     /// Name of the leader-election Lease
     #[arg(long, value_name = "NAME", default_value = lease::DEFAULT_LEASE_NAME)]
     pub lease_name: String,
-    /// Namespace of the leader-election Lease [default: -n/--namespace, else the kubeconfig context's or the
-    /// pod's namespace]
+    /// Namespace of the leader-election Lease [default: $POD_NAMESPACE, else -n/--namespace, else the
+    /// kubeconfig context's namespace or, in a pod, its service account's]
     #[arg(long, value_name = "NS")]
     pub lease_namespace: Option<String>,
     /// Where Git mirrors and checked-out trees are kept [default: ${XDG_CACHE_HOME:-~/.cache}/tack/sources]
@@ -214,6 +214,7 @@ pub async fn run(args: &ControllerArgs, settings: &Settings) -> anyhow::Result<E
         let lease_namespace = args
             .lease_namespace
             .clone()
+            .or_else(|| std::env::var("POD_NAMESPACE").ok().filter(|n| !n.is_empty()))
             .or_else(|| settings.namespace.clone())
             .unwrap_or_else(|| cluster.default_namespace().to_string());
         let lease_config = LeaseConfig::new(&args.lease_name, lease_namespace, lease::default_identity());
