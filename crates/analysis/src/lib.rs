@@ -60,12 +60,21 @@ pub enum Error {
 
 /// Parses a Go duration (`"30s"`, `"5m"`, `"1h30m"`, `"500ms"`; plain digits are seconds) into whole seconds.
 pub fn parse_go_duration(s: &str) -> Result<i64, String> {
+    parse_go_duration_millis(s).map(|ms| ms / 1000)
+}
+
+/// Parses a Go duration (`"30s"`, `"5m"`, `"1h30m"`, `"500ms"`; plain digits are seconds) into milliseconds.
+pub fn parse_go_duration_millis(s: &str) -> Result<i64, String> {
     let t = s.trim();
     if t.is_empty() {
         return Err("empty duration".into());
     }
     if t.bytes().all(|b| b.is_ascii_digit()) {
-        return t.parse::<i64>().map_err(|_| "number too large".to_string());
+        return t
+            .parse::<i64>()
+            .ok()
+            .and_then(|n| n.checked_mul(1000))
+            .ok_or_else(|| "number too large".to_string());
     }
     let mut millis = 0f64;
     let mut rest = t;
@@ -94,5 +103,5 @@ pub fn parse_go_duration(s: &str) -> Result<i64, String> {
     if !millis.is_finite() || millis > 9e15 {
         return Err("duration too large".into());
     }
-    Ok((millis / 1000.0) as i64)
+    Ok(millis as i64)
 }

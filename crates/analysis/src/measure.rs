@@ -2,7 +2,7 @@
 //! the metric's phase under count / failureLimit / inconclusiveLimit / consecutiveErrorLimit, when to measure
 //! next, and the run's phase with dry-run metrics left out. Pure, time injected.
 
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 
 use crate::Error;
 use crate::expr::{Val, eval_condition};
@@ -10,7 +10,7 @@ use crate::spec::{DryRun, IntOrString, Measurement, Metric, MetricResult};
 
 /// Argo's default for `consecutiveErrorLimit`.
 pub const DEFAULT_CONSECUTIVE_ERROR_LIMIT: i64 = 4;
-/// Retry delay after an errored measurement when the metric has no interval (Argo: 10 s).
+/// Retry delay after an errored measurement (Argo: 10 s, whatever the interval).
 pub const DEFAULT_ERROR_RETRY_SECONDS: i64 = 10;
 
 /// Phases of measurements, metrics and runs (Argo names).
@@ -55,6 +55,30 @@ impl Phase {
             _ => return None,
         })
     }
+
+    /// Whether the phase is final (Successful, Failed, Error, Inconclusive).
+    pub fn completed(self) -> bool {
+        matches!(
+            self,
+            Phase::Successful | Phase::Failed | Phase::Error | Phase::Inconclusive
+        )
+    }
+
+    /// Argo's order of badness: Successful < Inconclusive < Error < Failed.
+    fn badness(self) -> u8 {
+        match self {
+            Phase::Pending | Phase::Running => 0,
+            Phase::Successful => 1,
+            Phase::Inconclusive => 2,
+            Phase::Error => 3,
+            Phase::Failed => 4,
+        }
+    }
+
+    /// Whether `self` is worse than `other` (Argo's `IsWorse`).
+    pub fn worse_than(self, other: Phase) -> bool {
+        self.badness() > other.badness()
+    }
 }
 
 /// Assesses a measured value as Argo's `EvaluateResult`: no conditions → Successful; only a success condition
@@ -87,8 +111,13 @@ pub fn evaluate(metric: &Metric, result: &Val) -> Result<Phase, Error> {
     })
 }
 
-/// Builds the measurement of a value (or of a provider error) taken at `now`.
-pub fn measurement(metric: &Metric, value: Result<Val, String>, now: Timestamp) -> Measurement {
+/// Builds the measurement of a value (or of a provider error) started at `started` and finished at `finished`.
+pub fn measurement_between(
+    metric: &Metric,
+    value: Result<Val, String>,
+    started: Timestamp,
+    finished: Timestamp,
+) -> Measurement {
     let (phase, message, value) = match value {
         Ok(v) => match evaluate(metric, &v) {
             Ok(p) => (p, None, Some(v.to_string())),
@@ -99,11 +128,16 @@ pub fn measurement(metric: &Metric, value: Result<Val, String>, now: Timestamp) 
     Measurement {
         phase: phase.as_str().into(),
         message,
-        started_at: Some(now),
-        finished_at: Some(now),
+        started_at: Some(started),
+        finished_at: Some(finished),
         value,
-        resume_at: None,
+        ..Measurement::default()
     }
+}
+
+/// Builds the measurement of a value (or of a provider error) taken at `now`.
+pub fn measurement(metric: &Metric, value: Result<Val, String>, now: Timestamp) -> Measurement {
+    measurement_between(metric, value, now, now)
 }
 
 fn limit(v: Option<&IntOrString>, default: i64, metric: &str, field: &'static str) -> Result<i64, Error> {
@@ -117,16 +151,100 @@ fn limit(v: Option<&IntOrString>, default: i64, metric: &str, field: &'static st
     }
 }
 
-fn seconds(d: Option<&str>, metric: &str, field: &'static str) -> Result<Option<i64>, Error> {
+/// Parses a metric duration field into a signed duration (`None` when absent or empty).
+pub fn duration(d: Option<&str>, metric: &str, field: &'static str) -> Result<Option<SignedDuration>, Error> {
     match d.map(str::trim).filter(|d| !d.is_empty()) {
         None => Ok(None),
-        Some(d) => crate::parse_go_duration(d)
-            .map(Some)
+        Some(d) => crate::parse_go_duration_millis(d)
+            .map(|ms| Some(SignedDuration::from_millis(ms)))
             .map_err(|reason| Error::Metric {
                 metric: metric.to_string(),
                 reason: format!("{field} {d:?}: {reason}"),
             }),
     }
+}
+
+/// Checks the fields the controller interprets (durations, limits, count) so a broken metric fails the run at
+/// once with a clear message, as Argo's `ValidateMetrics` does.
+pub fn validate(metric: &Metric) -> Result<(), Error> {
+    if metric.name.trim().is_empty() {
+        return Err(Error::Metric {
+            metric: metric.name.clone(),
+            reason: "has no name".into(),
+        });
+    }
+    duration(metric.interval.as_deref(), &metric.name, "interval")?;
+    duration(metric.initial_delay.as_deref(), &metric.name, "initialDelay")?;
+    limits(metric)?;
+    let count = effective_count(metric)?;
+    if let (Some(c), Ok(f)) = (
+        count,
+        limit(metric.failure_limit.as_ref(), 0, &metric.name, "failureLimit"),
+    ) && f >= 0
+        && c > 0
+        && c < f
+    {
+        return Err(Error::Metric {
+            metric: metric.name.clone(),
+            reason: format!("count {c} must be >= failureLimit {f}"),
+        });
+    }
+    let p = &metric.provider;
+    let set = [
+        p.prometheus.is_some(),
+        p.web.is_some(),
+        p.job.is_some(),
+        p.datadog.is_some(),
+        p.new_relic.is_some(),
+        p.wavefront.is_some(),
+        p.kayenta.is_some(),
+        p.cloud_watch.is_some(),
+        p.graphite.is_some(),
+        p.influxdb.is_some(),
+        p.skywalking.is_some(),
+        p.plugin.is_some(),
+    ]
+    .iter()
+    .filter(|b| **b)
+    .count();
+    if set != 1 {
+        return Err(Error::Metric {
+            metric: metric.name.clone(),
+            reason: format!("exactly one provider must be set, found {set}"),
+        });
+    }
+    Ok(())
+}
+
+/// `failureLimit`, `inconclusiveLimit` and `consecutiveErrorLimit` with Argo's defaults (0, 0, 4); −1 means
+/// unlimited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Failed measurements tolerated.
+    pub failure: i64,
+    /// Inconclusive measurements tolerated.
+    pub inconclusive: i64,
+    /// Errors in a row tolerated.
+    pub consecutive_error: i64,
+}
+
+/// The metric's limits.
+pub fn limits(metric: &Metric) -> Result<Limits, Error> {
+    Ok(Limits {
+        failure: limit(metric.failure_limit.as_ref(), 0, &metric.name, "failureLimit")?,
+        inconclusive: limit(
+            metric.inconclusive_limit.as_ref(),
+            0,
+            &metric.name,
+            "inconclusiveLimit",
+        )?,
+        consecutive_error: limit(
+            metric.consecutive_error_limit.as_ref(),
+            DEFAULT_CONSECUTIVE_ERROR_LIMIT,
+            &metric.name,
+            "consecutiveErrorLimit",
+        )?,
+    })
 }
 
 /// Number of measurements after which the metric is done: `count`, or 1 without interval and count; `None`
@@ -141,33 +259,76 @@ pub fn effective_count(metric: &Metric) -> Result<Option<i64>, Error> {
     })
 }
 
-/// Adds a finished measurement to the metric's counters.
+/// Adds a measurement to the metric: a finished one updates the counters; an unfinished one (a running Job)
+/// is only listed. A measurement replaces the last one when that one was still unfinished (a resumed Job).
 pub fn record(result: &mut MetricResult, m: Measurement) {
-    match Phase::parse(&m.phase) {
-        Some(Phase::Successful) => {
-            result.successful += 1;
-            result.consecutive_error = 0;
+    if m.finished_at.is_some() {
+        match Phase::parse(&m.phase) {
+            Some(Phase::Successful) => {
+                result.successful += 1;
+                result.consecutive_error = 0;
+                result.count += 1;
+            }
+            Some(Phase::Failed) => {
+                result.failed += 1;
+                result.consecutive_error = 0;
+                result.count += 1;
+            }
+            Some(Phase::Inconclusive) => {
+                result.inconclusive += 1;
+                result.consecutive_error = 0;
+                result.count += 1;
+            }
+            Some(Phase::Error) => {
+                result.error += 1;
+                result.consecutive_error += 1;
+            }
+            _ => {}
         }
-        Some(Phase::Failed) => {
-            result.failed += 1;
-            result.consecutive_error = 0;
-        }
-        Some(Phase::Inconclusive) => {
-            result.inconclusive += 1;
-            result.consecutive_error = 0;
-        }
-        Some(Phase::Error) => {
-            result.error += 1;
-            result.consecutive_error += 1;
-        }
-        _ => return result.measurements.push(m),
     }
-    result.count += 1;
-    result.measurements.push(m);
+    match result.measurements.last_mut() {
+        Some(last) if last.finished_at.is_none() => *last = m,
+        _ => result.measurements.push(m),
+    }
 }
 
-/// The metric's phase from its counters (Argo's `assessMetricStatus`).
+/// Why a metric is Failed, Inconclusive or Error (Argo's `assessMetricFailureInconclusiveOrError`), e.g.
+/// `failed (1) > failureLimit (0)`; `None` while within its limits.
+pub fn failure_reason(metric: &Metric, result: &MetricResult) -> Result<Option<(Phase, String)>, Error> {
+    let l = limits(metric)?;
+    let mut out = None;
+    if l.failure >= 0 && i64::from(result.failed) > l.failure {
+        out = Some((
+            Phase::Failed,
+            format!("failed ({}) > failureLimit ({})", result.failed, l.failure),
+        ));
+    }
+    if l.inconclusive >= 0 && i64::from(result.inconclusive) > l.inconclusive {
+        out = Some((
+            Phase::Inconclusive,
+            format!(
+                "inconclusive ({}) > inconclusiveLimit ({})",
+                result.inconclusive, l.inconclusive
+            ),
+        ));
+    }
+    if l.consecutive_error >= 0 && i64::from(result.consecutive_error) > l.consecutive_error {
+        out = Some((
+            Phase::Error,
+            format!(
+                "consecutiveErrors ({}) > consecutiveErrorLimit ({})",
+                result.consecutive_error, l.consecutive_error
+            ),
+        ));
+    }
+    Ok(out)
+}
+
+/// The metric's phase from its counters (Argo's `assessMetricStatus`). A phase once final stays.
 pub fn assess(metric: &Metric, result: &MetricResult, terminating: bool) -> Result<Phase, Error> {
+    if let Some(p) = Phase::parse(&result.phase).filter(|p| p.completed()) {
+        return Ok(p);
+    }
     let Some(last) = result.measurements.last() else {
         return Ok(if terminating {
             Phase::Successful
@@ -178,27 +339,8 @@ pub fn assess(metric: &Metric, result: &MetricResult, terminating: bool) -> Resu
     if last.finished_at.is_none() {
         return Ok(Phase::Running);
     }
-    let failure_limit = limit(metric.failure_limit.as_ref(), 0, &metric.name, "failureLimit")?;
-    let inconclusive_limit = limit(
-        metric.inconclusive_limit.as_ref(),
-        0,
-        &metric.name,
-        "inconclusiveLimit",
-    )?;
-    let error_limit = limit(
-        metric.consecutive_error_limit.as_ref(),
-        DEFAULT_CONSECUTIVE_ERROR_LIMIT,
-        &metric.name,
-        "consecutiveErrorLimit",
-    )?;
-    if failure_limit >= 0 && i64::from(result.failed) > failure_limit {
-        return Ok(Phase::Failed);
-    }
-    if inconclusive_limit >= 0 && i64::from(result.inconclusive) > inconclusive_limit {
-        return Ok(Phase::Inconclusive);
-    }
-    if error_limit >= 0 && i64::from(result.consecutive_error) > error_limit {
-        return Ok(Phase::Error);
+    if let Some((phase, _)) = failure_reason(metric, result)? {
+        return Ok(phase);
     }
     if effective_count(metric)?.is_some_and(|c| i64::from(result.count) >= c) || terminating {
         return Ok(Phase::Successful);
@@ -206,30 +348,35 @@ pub fn assess(metric: &Metric, result: &MetricResult, terminating: bool) -> Resu
     Ok(Phase::Running)
 }
 
-/// When the metric should be measured next, or `None` when it is done.
+fn add(t: Timestamp, d: SignedDuration) -> Timestamp {
+    t.checked_add(d).unwrap_or(t)
+}
+
+/// When the metric should be measured next, or `None` when it is done or waits for an unfinished measurement
+/// without a `resumeAt` (a running Job, resumed when the Job changes). Times follow Argo: `initialDelay` after
+/// the run started, then `interval` after the last measurement finished, 10 s after an error.
 pub fn next_measurement_at(
     metric: &Metric,
     result: &MetricResult,
     run_started: Timestamp,
 ) -> Result<Option<Timestamp>, Error> {
-    let add = |t: Timestamp, s: i64| Timestamp::from_second(t.as_second().saturating_add(s)).unwrap_or(t);
-    let interval = seconds(metric.interval.as_deref(), &metric.name, "interval")?;
     let Some(last) = result.measurements.last() else {
-        let delay = seconds(metric.initial_delay.as_deref(), &metric.name, "initialDelay")?.unwrap_or(0);
-        return Ok(Some(add(run_started, delay)));
+        let delay = duration(metric.initial_delay.as_deref(), &metric.name, "initialDelay")?;
+        return Ok(Some(add(run_started, delay.unwrap_or(SignedDuration::ZERO))));
     };
-    if let Some(r) = last.resume_at {
-        return Ok(Some(r));
-    }
     let Some(finished) = last.finished_at else {
-        return Ok(None);
+        return Ok(last.resume_at);
     };
-    if last.phase == "Error" {
+    if effective_count(metric)?.is_some_and(|c| i64::from(result.count) >= c) {
+        return Ok(None);
+    }
+    if last.phase == Phase::Error.as_str() {
         return Ok(Some(add(
             finished,
-            interval.unwrap_or(DEFAULT_ERROR_RETRY_SECONDS),
+            SignedDuration::from_secs(DEFAULT_ERROR_RETRY_SECONDS),
         )));
     }
+    let interval = duration(metric.interval.as_deref(), &metric.name, "interval")?;
     Ok(interval.map(|i| add(finished, i)))
 }
 
@@ -251,11 +398,28 @@ pub fn next(
     measurement: Option<Measurement>,
     run_started: Timestamp,
 ) -> Result<MetricStep, Error> {
+    next_with(metric, state, measurement, run_started, false)
+}
+
+/// [`next`] for a run that is terminating (`spec.terminate`, or another metric already failed): a metric
+/// that is not done ends Successful, as in Argo.
+pub fn next_with(
+    metric: &Metric,
+    state: &mut MetricResult,
+    measurement: Option<Measurement>,
+    run_started: Timestamp,
+    terminating: bool,
+) -> Result<MetricStep, Error> {
     if let Some(m) = measurement {
         record(state, m);
     }
-    let phase = assess(metric, state, false)?;
-    state.phase = phase.as_str().into();
+    let phase = assess(metric, state, terminating)?;
+    if phase.as_str() != state.phase {
+        if phase.completed() {
+            state.message = state.measurements.last().and_then(|m| m.message.clone());
+        }
+        state.phase = phase.as_str().into();
+    }
     let next_at = if matches!(phase, Phase::Pending | Phase::Running) {
         next_measurement_at(metric, state, run_started)?
     } else {
@@ -397,8 +561,8 @@ mod tests {
         assert_eq!(steps[1].phase, Phase::Running);
         assert_eq!(
             steps[1].next_measurement_at,
-            Some(ts(120)),
-            "error retried after the interval"
+            Some(ts(60 + DEFAULT_ERROR_RETRY_SECONDS)),
+            "an error is retried after 10 s whatever the interval (Argo)"
         );
         assert_eq!(steps[4].phase, Phase::Running, "the success reset the streak");
         assert_eq!(steps[5].phase, Phase::Error);
@@ -420,9 +584,27 @@ mod tests {
         let mut st = MetricResult::default();
         let s = next(&m, &mut st, None, ts(0)).expect("next");
         assert_eq!((s.phase, s.next_measurement_at), (Phase::Pending, Some(ts(300))));
-        let bad = metric(serde_json::json!({"name": "m", "interval": "soon"}));
-        let e = next(&bad, &mut MetricResult::default(), None, ts(0)).expect_err("bad interval");
+        let bad =
+            metric(serde_json::json!({"name": "m", "interval": "soon", "provider": {"web": {"url": "u"}}}));
+        let e = validate(&bad).expect_err("bad interval");
         assert!(e.to_string().contains("interval \"soon\""), "{e}");
+        let fine =
+            metric(serde_json::json!({"name": "m", "interval": "500ms", "provider": {"web": {"url": "u"}}}));
+        assert!(validate(&fine).is_ok());
+        let m = Measurement {
+            phase: "Successful".into(),
+            finished_at: Some(ts(0)),
+            ..Measurement::default()
+        };
+        let mut st = MetricResult::default();
+        let s = next(&fine, &mut st, Some(m), ts(0)).expect("next");
+        assert_eq!(
+            s.next_measurement_at,
+            ts(0).checked_add(SignedDuration::from_millis(500)).ok(),
+            "sub-second intervals are exact"
+        );
+        let none = metric(serde_json::json!({"name": "m"}));
+        assert!(validate(&none).is_err_and(|e| e.to_string().contains("exactly one provider")));
         let bad = metric(serde_json::json!({"name": "m", "failureLimit": "{{args.x}}"}));
         assert!(feed_err(&bad).contains("failureLimit"));
     }

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::Error;
 use crate::expr::Val;
-use crate::measure::measurement;
+use crate::measure::{measurement, measurement_between};
 use crate::spec::{Measurement, Metric, PrometheusMetric, WebMetric, WebMetricHeader};
 
 const DEFAULT_TIMEOUT_SECONDS: u64 = 10;
@@ -174,6 +174,8 @@ pub async fn web_query(client: &reqwest::Client, w: &WebMetric) -> Result<Val, E
         .timeout(Duration::from_secs(timeout.unwrap_or(DEFAULT_TIMEOUT_SECONDS)));
     if let Some(b) = &w.body {
         req = req.header("Content-Type", "application/json").body(b.clone());
+    } else if let Some(j) = &w.json_body {
+        req = req.header("Content-Type", "application/json").body(j.to_string());
     }
     let resp = headers(req, &w.headers)
         .send()
@@ -197,10 +199,8 @@ pub async fn web_query(client: &reqwest::Client, w: &WebMetric) -> Result<Val, E
     Ok(Val::from(&v))
 }
 
-/// Takes one measurement of an (argument-resolved) metric: queries its provider and assesses the value.
-/// Provider failures become an `Error` measurement, as in Argo. The Job provider is run by the controller.
-pub async fn measure(client: &reqwest::Client, metric: &Metric, now: Timestamp) -> Measurement {
-    let value = if let Some(p) = &metric.provider.prometheus {
+async fn query(client: &reqwest::Client, metric: &Metric) -> Result<Val, String> {
+    if let Some(p) = &metric.provider.prometheus {
         prometheus_query(client, p).await.map_err(|e| e.to_string())
     } else if let Some(w) = &metric.provider.web {
         web_query(client, w).await.map_err(|e| e.to_string())
@@ -209,8 +209,26 @@ pub async fn measure(client: &reqwest::Client, metric: &Metric, now: Timestamp) 
             "metric {:?}: provider not supported by this crate (prometheus and web are)",
             metric.name
         ))
-    };
-    measurement(metric, value, now)
+    }
+}
+
+/// Takes one measurement of an (argument-resolved) metric: queries its provider and assesses the value.
+/// Provider failures become an `Error` measurement, as in Argo. The Job provider is run by the controller.
+pub async fn measure(client: &reqwest::Client, metric: &Metric, now: Timestamp) -> Measurement {
+    measurement(metric, query(client, metric).await, now)
+}
+
+/// [`measure`] with the wall clock: `startedAt` before the query, `finishedAt` after it (milliseconds).
+pub async fn measure_now(client: &reqwest::Client, metric: &Metric) -> Measurement {
+    let started = now_millis();
+    let value = query(client, metric).await;
+    measurement_between(metric, value, started, now_millis())
+}
+
+/// The current time rounded to milliseconds (what the status records).
+pub fn now_millis() -> Timestamp {
+    let now = Timestamp::now();
+    now.round(jiff::Unit::Millisecond).unwrap_or(now)
 }
 
 #[cfg(test)]

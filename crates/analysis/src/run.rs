@@ -6,9 +6,10 @@ use jiff::Timestamp;
 
 use crate::Error;
 use crate::args::{resolve_args, resolve_metric};
-use crate::measure::{Phase, is_dry_run, next, run_phase};
+use crate::measure::{Phase, failure_reason, is_dry_run, next_with, validate};
 use crate::spec::{
-    AnalysisRunSpec, AnalysisRunStatus, AnalysisTemplate, Argument, Measurement, MetricResult, RunSummary,
+    AnalysisRunSpec, AnalysisRunStatus, AnalysisTemplate, Argument, Measurement, Metric, MetricResult,
+    RunSummary,
 };
 
 /// Merges templates into one AnalysisRun spec, as Argo does for `templates: [...]`: metrics, declared arguments,
@@ -69,115 +70,238 @@ pub fn without_secrets(args: &[Argument]) -> Vec<Argument> {
         .collect()
 }
 
+/// Argo's default number of measurements kept per metric.
+pub const DEFAULT_MEASUREMENT_RETENTION: usize = 10;
+
 /// What [`advance`] decided.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunStep {
     /// The run's phase.
     pub phase: Phase,
-    /// Metrics due for a measurement now.
+    /// Metrics to work on now: take a new measurement, or resume (or, when terminating, stop) the unfinished
+    /// one (a running Job).
     pub due: Vec<String>,
-    /// When the next metric is due (`None` when the run is over).
+    /// When the next metric is due (`None` when nothing is scheduled).
     pub next_at: Option<Timestamp>,
+    /// Some metric waits for an unfinished measurement without `resumeAt` (a running Job): look again when
+    /// it changes, or after a short poll.
+    pub waiting: bool,
 }
 
-/// Records `measurements` (metric name → measurement) into `status`, then computes every metric's phase, the
-/// run's phase (dry-run metrics excluded), the summaries, the message naming the failing metric and its value,
-/// and which metrics are due at `now`. A terminated run (`spec.terminate`) ends Successful unless a metric
-/// already failed, as in Argo.
+/// Whether the run is terminating (Argo's `IsTerminating`): `spec.terminate`, or a metric that is not a dry run
+/// already ended Failed, Error or Inconclusive. A terminating run takes no new measurement.
+pub fn is_terminating(spec: &AnalysisRunSpec, status: &AnalysisRunStatus) -> bool {
+    spec.terminate
+        || status.metric_results.iter().any(|r| {
+            !r.dry_run
+                && matches!(
+                    Phase::parse(&r.phase),
+                    Some(Phase::Failed | Phase::Error | Phase::Inconclusive)
+                )
+        })
+}
+
+/// The metrics with their arguments substituted, `valueFrom` values replaced by a placeholder: what the run is
+/// assessed with (limits and counts may be arguments). Secret values are only substituted for measuring.
+pub fn assessed_metrics(spec: &AnalysisRunSpec) -> Result<Vec<Metric>, Error> {
+    let args = without_secrets(&spec.args);
+    let mut names = BTreeSet::new();
+    let mut out = Vec::with_capacity(spec.metrics.len());
+    for m in &spec.metrics {
+        if !names.insert(m.name.as_str()) {
+            return Err(Error::Metric {
+                metric: m.name.clone(),
+                reason: "appears more than once".into(),
+            });
+        }
+        let r = resolve_metric(m, &args)?;
+        validate(&r)?;
+        out.push(r);
+    }
+    if out.is_empty() {
+        return Err(Error::Metric {
+            metric: String::new(),
+            reason: "the run has no metrics (at least one is required)".into(),
+        });
+    }
+    Ok(out)
+}
+
+fn retention(spec: &AnalysisRunSpec, metric: &str) -> usize {
+    spec.measurement_retention
+        .iter()
+        .find(|r| r.metric_name == metric || r.metric_name == "*" || r.metric_name == ".*")
+        .and_then(|r| usize::try_from(r.limit).ok())
+        .filter(|l| *l > 0)
+        .unwrap_or(DEFAULT_MEASUREMENT_RETENTION)
+}
+
+/// The run's message for a metric that ended Failed, Error or Inconclusive: Argo's
+/// `Metric "NAME" assessed PHASE due to REASON`, then the last measurement's error message and the value it
+/// measured, e.g. `Metric "success-rate" assessed Failed due to failed (1) > failureLimit (0): last result [0.42]`.
+fn metric_message(name: &str, phase: Phase, reason: &str, result: &MetricResult) -> String {
+    let mut msg = format!("Metric {name:?} assessed {} due to {reason}", phase.as_str());
+    if let Some(m) = result.message.as_deref().filter(|m| !m.is_empty()) {
+        msg.push_str(&format!(": \"Error Message: {m}\""));
+    }
+    if let Some(v) = result.measurements.last().and_then(|m| m.value.as_deref()) {
+        msg.push_str(&format!(": last result {v}"));
+    }
+    msg
+}
+
+/// Records `measurements` (metric name → measurement; a measurement replaces an unfinished one) into `status`,
+/// then computes every metric's phase (Argo's `assessMetricStatus`), the run's phase (the worst final phase of
+/// the metrics that are not dry runs, once every metric is final or the run is terminating), the summaries,
+/// the message naming the deciding metric with its measured value, which metrics are due at `now`, and when the
+/// next one is. A terminated run (`spec.terminate`) ends Successful with the message `Run Terminated` unless a
+/// metric already failed, as in Argo. Measurements beyond `measurementRetention` (default 10) are dropped,
+/// oldest first. A run whose phase is already final is left as it is.
 pub fn advance(
     spec: &AnalysisRunSpec,
     status: &mut AnalysisRunStatus,
     measurements: Vec<(String, Measurement)>,
     now: Timestamp,
 ) -> Result<RunStep, Error> {
+    if let Some(p) = status
+        .phase
+        .as_deref()
+        .and_then(Phase::parse)
+        .filter(|p| p.completed())
+    {
+        return Ok(RunStep {
+            phase: p,
+            due: Vec::new(),
+            next_at: None,
+            waiting: false,
+        });
+    }
+    let metrics = assessed_metrics(spec)?;
     let started = *status.started_at.get_or_insert(now);
     for (name, _) in &measurements {
-        if !spec.metrics.iter().any(|m| &m.name == name) {
+        if !metrics.iter().any(|m| &m.name == name) {
             return Err(Error::Metric {
                 metric: name.clone(),
                 reason: "measurement for a metric the run does not have".into(),
             });
         }
     }
-    let mut incoming = measurements;
-    let mut phases = Vec::with_capacity(spec.metrics.len());
+    // Record first; a metric failing now terminates the others in the same pass.
+    for (name, m) in measurements {
+        let pos = result_index(status, &name);
+        crate::measure::record(&mut status.metric_results[pos], m);
+    }
+    for metric in &metrics {
+        let pos = result_index(status, &metric.name);
+        let r = &mut status.metric_results[pos];
+        r.dry_run = is_dry_run(&spec.dry_run, &metric.name);
+        next_with(metric, r, None, started, spec.terminate)?;
+    }
+    let terminating = is_terminating(spec, status);
+
     let mut due = Vec::new();
     let mut next_at: Option<Timestamp> = None;
+    let mut waiting = false;
     let mut summary = RunSummary::default();
     let mut dry_summary = RunSummary::default();
-    let mut message = None;
-    for metric in &spec.metrics {
-        let pos = match status.metric_results.iter().position(|r| r.name == metric.name) {
-            Some(p) => p,
-            None => {
-                status.metric_results.push(MetricResult {
-                    name: metric.name.clone(),
-                    ..MetricResult::default()
-                });
-                status.metric_results.len() - 1
+    let mut worst: Option<(Phase, String)> = None;
+    let mut all_final = true;
+    let mut in_flight = false;
+    for metric in &metrics {
+        let pos = result_index(status, &metric.name);
+        let keep = retention(spec, &metric.name);
+        let r = &mut status.metric_results[pos];
+        let step = next_with(metric, r, None, started, terminating)?;
+        let unfinished = r.measurements.last().is_some_and(|m| m.finished_at.is_none());
+        if unfinished {
+            in_flight = true;
+            match r.measurements.last().and_then(|m| m.resume_at) {
+                Some(at) if !terminating && at > now => {
+                    next_at = Some(next_at.map_or(at, |n: Timestamp| n.min(at)));
+                }
+                None if !terminating => {
+                    waiting = true;
+                    due.push(metric.name.clone());
+                }
+                _ => due.push(metric.name.clone()),
             }
-        };
-        let result = &mut status.metric_results[pos];
-        result.dry_run = is_dry_run(&spec.dry_run, &metric.name);
-        let mut step = next(metric, result, None, started)?;
-        while let Some(i) = incoming.iter().position(|(n, _)| n == &metric.name) {
-            let (_, m) = incoming.remove(i);
-            step = next(metric, result, Some(m), started)?;
-        }
-        let mut phase = step.phase;
-        if spec.terminate && matches!(phase, Phase::Pending | Phase::Running) {
-            phase = Phase::Successful;
-            result.phase = phase.as_str().into();
-        } else if let Some(at) = step.next_measurement_at {
+        } else if !terminating && let Some(at) = step.next_measurement_at {
             if at <= now {
                 due.push(metric.name.clone());
+            } else {
+                next_at = Some(next_at.map_or(at, |n: Timestamp| n.min(at)));
             }
-            next_at = Some(next_at.map_or(at, |n: Timestamp| n.min(at)));
         }
-        let s = if result.dry_run {
-            &mut dry_summary
-        } else {
-            &mut summary
-        };
+        if r.measurements.len() > keep {
+            let drop = r.measurements.len() - keep;
+            r.measurements.drain(..drop);
+        }
+        let s = if r.dry_run { &mut dry_summary } else { &mut summary };
         s.count += 1;
-        match phase {
+        if !step.phase.completed() {
+            all_final = false;
+            continue;
+        }
+        match step.phase {
             Phase::Successful => s.successful += 1,
             Phase::Failed => s.failed += 1,
             Phase::Inconclusive => s.inconclusive += 1,
             Phase::Error => s.error += 1,
             Phase::Pending | Phase::Running => {}
         }
-        if !result.dry_run
-            && message.is_none()
-            && matches!(phase, Phase::Failed | Phase::Error | Phase::Inconclusive)
-        {
-            let last = result.measurements.last();
-            let detail = last
-                .and_then(|m| m.message.clone())
-                .or_else(|| {
-                    last.and_then(|m| m.value.clone())
-                        .map(|v| format!("measured {v}"))
-                })
-                .unwrap_or_default();
-            message = Some(format!(
-                "metric {:?} assessed {}: {detail}",
-                metric.name,
-                phase.as_str()
-            ));
+        let reason = failure_reason(metric, r)?;
+        if r.dry_run {
+            if let Some((p, why)) = reason {
+                r.message = Some(format!("Metric assessed {} due to {why}", p.as_str()));
+            }
+            continue;
         }
-        phases.push((metric.name.clone(), phase));
+        if worst.as_ref().is_none_or(|(w, _)| step.phase.worse_than(*w)) {
+            let msg = match reason {
+                Some((p, why)) => metric_message(&metric.name, p, &why, r),
+                None => String::new(),
+            };
+            worst = Some((step.phase, msg));
+        }
     }
-    let phase = run_phase(&phases, &spec.dry_run);
-    let over = !matches!(phase, Phase::Running | Phase::Pending);
+    let phase = if (terminating && !in_flight) || all_final {
+        worst.as_ref().map_or(Phase::Successful, |(p, _)| *p)
+    } else {
+        Phase::Running
+    };
+    let over = phase.completed();
+    let message = match worst {
+        Some((_, m)) if over && !m.is_empty() => Some(m),
+        _ if spec.terminate => Some("Run Terminated".to_string()),
+        _ => None,
+    };
     status.phase = Some(phase.as_str().into());
     status.message = message;
     status.run_summary = Some(summary);
     status.dry_run_summary = (dry_summary.count > 0).then_some(dry_summary);
+    if over {
+        status.completed_at.get_or_insert(now);
+    }
     Ok(RunStep {
         phase,
         due: if over { Vec::new() } else { due },
         next_at: if over { None } else { next_at },
+        waiting: !over && waiting,
     })
+}
+
+fn result_index(status: &mut AnalysisRunStatus, name: &str) -> usize {
+    match status.metric_results.iter().position(|r| r.name == name) {
+        Some(p) => p,
+        None => {
+            status.metric_results.push(MetricResult {
+                name: name.to_string(),
+                phase: Phase::Pending.as_str().into(),
+                ..MetricResult::default()
+            });
+            status.metric_results.len() - 1
+        }
+    }
 }
 
 #[cfg(test)]
@@ -260,8 +384,9 @@ mod tests {
     fn advances_a_run() {
         let spec: AnalysisRunSpec = serde_json::from_value(json!({
             "metrics": [
-                {"name": "sr", "interval": "1m", "count": 2, "successCondition": "result[0] >= 0.95"},
-                {"name": "lat", "interval": "1m", "count": 2}
+                {"name": "sr", "interval": "1m", "count": 2, "successCondition": "result[0] >= 0.95",
+                 "provider": {"web": {"url": "http://w"}}},
+                {"name": "lat", "interval": "1m", "count": 2, "provider": {"web": {"url": "http://w"}}}
             ],
             "dryRun": [{"metricName": "lat"}]
         }))
@@ -294,8 +419,9 @@ mod tests {
         assert_eq!(st.phase.as_deref(), Some("Failed"));
         assert_eq!(
             st.message.as_deref(),
-            Some("metric \"sr\" assessed Failed: measured [0.42]")
+            Some("Metric \"sr\" assessed Failed due to failed (1) > failureLimit (0): last result [0.42]")
         );
+        assert!(st.completed_at.is_some());
         assert_eq!(st.run_summary.as_ref().map(|r| (r.count, r.failed)), Some((1, 1)));
         assert_eq!(
             st.dry_run_summary.as_ref().map(|r| (r.count, r.failed)),
@@ -305,18 +431,118 @@ mod tests {
         assert!(
             advance(
                 &spec,
-                &mut st,
+                &mut AnalysisRunStatus::default(),
                 vec![("nope".into(), meas("Failed", "1", 60))],
                 t(60)
             )
             .is_err()
         );
+        let before = st.clone();
+        advance(&spec, &mut st, vec![], t(120)).expect("a final run");
+        assert_eq!(st, before, "a final run is left as it is");
+    }
+
+    #[test]
+    fn a_failed_metric_ends_the_others() {
+        let spec: AnalysisRunSpec = serde_json::from_value(json!({
+            "metrics": [
+                {"name": "a", "interval": "10s", "successCondition": "result > 1", "provider": {"web": {"url": "u"}}},
+                {"name": "b", "interval": "1m", "failureLimit": "{{args.limit}}", "successCondition": "result > 1",
+                 "provider": {"web": {"url": "u"}}}
+            ],
+            "args": [{"name": "limit", "value": "3"}]
+        }))
+        .expect("spec");
+        let mut st = AnalysisRunStatus::default();
+        let s = advance(
+            &spec,
+            &mut st,
+            vec![
+                ("a".into(), meas("Successful", "2", 0)),
+                ("b".into(), meas("Failed", "0", 0)),
+            ],
+            t(0),
+        )
+        .expect("advance");
+        assert_eq!(
+            (s.phase, s.next_at),
+            (Phase::Running, Some(t(10))),
+            "failureLimit comes from an argument (3)"
+        );
+        let s = advance(&spec, &mut st, vec![("a".into(), meas("Failed", "0", 10))], t(10)).expect("advance");
+        assert_eq!((s.phase, s.due.len(), s.next_at), (Phase::Failed, 0, None));
+        let phases: Vec<_> = st.metric_results.iter().map(|r| r.phase.as_str()).collect();
+        assert_eq!(
+            phases,
+            ["Failed", "Successful"],
+            "the other metric stops, as in Argo"
+        );
+    }
+
+    #[test]
+    fn unfinished_measurements_and_retention() {
+        let spec: AnalysisRunSpec = serde_json::from_value(json!({
+            "metrics": [{"name": "job", "interval": "1s", "count": 15, "provider": {"job": {"spec": {}}}}],
+            "measurementRetention": [{"metricName": "job", "limit": 3}]
+        }))
+        .expect("spec");
+        let mut st = AnalysisRunStatus::default();
+        let running = Measurement {
+            phase: "Running".into(),
+            started_at: Some(t(0)),
+            ..Measurement::default()
+        };
+        let s = advance(&spec, &mut st, vec![("job".into(), running)], t(0)).expect("advance");
+        assert_eq!(
+            (s.phase, s.waiting, s.due.clone()),
+            (Phase::Running, true, vec!["job".to_string()])
+        );
+        assert_eq!(
+            st.metric_results[0].count, 0,
+            "an unfinished measurement does not count"
+        );
+        let s = advance(
+            &spec,
+            &mut st,
+            vec![("job".into(), meas("Successful", "", 2))],
+            t(2),
+        )
+        .expect("advance");
+        assert!(!s.waiting);
+        assert_eq!(
+            st.metric_results[0].measurements.len(),
+            1,
+            "the finished measurement replaced the running one"
+        );
+        assert_eq!(s.next_at, Some(t(3)));
+        for i in 3..8 {
+            advance(
+                &spec,
+                &mut st,
+                vec![("job".into(), meas("Successful", "", i))],
+                t(i),
+            )
+            .expect("advance");
+        }
+        let r = &st.metric_results[0];
+        assert_eq!(
+            (r.count, r.measurements.len()),
+            (6, 3),
+            "only the last 3 measurements are kept"
+        );
+        assert_eq!(r.measurements[0].finished_at, Some(t(5)));
+        let mut terminated = spec.clone();
+        terminated.terminate = true;
+        let s = advance(&terminated, &mut st, vec![], t(8)).expect("advance");
+        assert_eq!(s.phase, Phase::Successful);
+        assert_eq!(st.message.as_deref(), Some("Run Terminated"));
     }
 
     #[test]
     fn terminate_ends_running_metrics() {
         let mut spec: AnalysisRunSpec = serde_json::from_value(json!({
-            "metrics": [{"name": "sr", "interval": "1m", "successCondition": "result > 1"}]
+            "metrics": [{"name": "sr", "interval": "1m", "successCondition": "result > 1",
+                         "provider": {"prometheus": {"address": "http://p", "query": "q"}}}]
         }))
         .expect("spec");
         let mut st = AnalysisRunStatus::default();
@@ -330,5 +556,6 @@ mod tests {
         spec.terminate = true;
         let s = advance(&spec, &mut st, vec![], t(30)).expect("advance");
         assert_eq!((s.phase, s.next_at), (Phase::Successful, None));
+        assert_eq!(st.message.as_deref(), Some("Run Terminated"));
     }
 }

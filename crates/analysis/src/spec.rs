@@ -3,6 +3,8 @@
 //! retention entries: defined once here, re-exported by `tack-rollout`). Every struct is `camelCase`, every field defaults, unknown fields are ignored; providers tack does
 //! not implement are kept as JSON so a template still parses.
 
+use std::collections::BTreeMap;
+
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -156,8 +158,10 @@ pub struct WebMetric {
     pub method: Option<String>,
     /// Headers.
     pub headers: Vec<WebMetricHeader>,
-    /// Request body.
+    /// Request body (text).
     pub body: Option<String>,
+    /// Request body as JSON (sent as `application/json`; `body` wins when both are set).
+    pub json_body: Option<Value>,
     /// Path into the JSON response, e.g. `{$.data.ok}`.
     pub json_path: Option<String>,
     /// Timeout in seconds (default 10).
@@ -263,9 +267,14 @@ pub struct AnalysisRunStatus {
     pub metric_results: Vec<MetricResult>,
     /// When measuring began.
     pub started_at: Option<Timestamp>,
+    /// When the run reached a final phase.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub completed_at: Option<Timestamp>,
     /// Counts over the metrics.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub run_summary: Option<RunSummary>,
     /// Counts over the dry-run metrics.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub dry_run_summary: Option<RunSummary>,
 }
 
@@ -296,6 +305,7 @@ pub struct MetricResult {
     /// Measurements, oldest first.
     pub measurements: Vec<Measurement>,
     /// Why.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
     /// Measurements taken.
     pub count: i32,
@@ -320,13 +330,21 @@ pub struct Measurement {
     /// `Successful`, `Failed`, `Inconclusive`, `Error` (or `Running` while a Job runs).
     pub phase: String,
     /// Error text or explanation.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
     /// When it started.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub started_at: Option<Timestamp>,
     /// When it finished.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub finished_at: Option<Timestamp>,
     /// The measured value as text (e.g. `[0.97]`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
     /// When to look again (a running Job).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub resume_at: Option<Timestamp>,
+    /// Provider details (`job-name`, `job-namespace` for the Job provider).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub metadata: BTreeMap<String, String>,
 }

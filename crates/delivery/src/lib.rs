@@ -5,6 +5,7 @@
 //! [`run`] runs them together; [`install_crds`] installs the `argoproj.io` CustomResourceDefinitions they serve;
 //! [`rollout::commands`] holds the user commands (`promote`, `abort`, …) the CLI calls.
 
+pub mod analysis_run;
 pub mod rollout;
 
 use std::time::Duration;
