@@ -1,7 +1,6 @@
 //! `tack controller`: runs the controllers until SIGINT or SIGTERM, with Prometheus metrics, health endpoints,
 //! the Git push webhook receiver and optional leader election (docs/controller.md).
 
-use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -252,10 +251,8 @@ pub async fn run(args: &ControllerArgs, settings: &Settings) -> anyhow::Result<E
 }
 
 /// Completes once the channel holds `true` (or its sender is gone).
-fn wait_true(mut rx: watch::Receiver<bool>) -> impl Future<Output = ()> + Send + 'static {
-    async move {
-        let _ = rx.wait_for(|v| *v).await;
-    }
+async fn wait_true(mut rx: watch::Receiver<bool>) {
+    let _ = rx.wait_for(|v| *v).await;
 }
 
 /// Completes on the first SIGINT or SIGTERM.
