@@ -56,8 +56,9 @@ pub struct ControllerArgs {
     pub concurrency: u16,
 }
 
-/// Every controller this process runs. Leader election covers all of them: they start when the Lease is won
-/// and stop together.
+/// Every controller this process runs, joined here. Leader election covers all of them: they start when the
+/// Lease is won, stop gracefully together on `stop` (each waits on `stop.clone().wait()`), and are aborted
+/// together when the Lease is lost.
 async fn run_controllers(
     client: kube::Client,
     config: ControllerConfig,
