@@ -1,5 +1,5 @@
 //! `tack install`: the CustomResourceDefinitions, the `tack-system` namespace, RBAC and the controller
-//! Deployment (docs/install.md).
+//! Deployment (docs/gitops.md).
 
 use std::process::ExitCode;
 use std::time::Duration;

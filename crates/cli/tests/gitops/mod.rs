@@ -104,3 +104,19 @@ fn demo_runs_the_gitops_chapter() -> Result<()> {
     assert_eq!(stdout.matches("(7 objects)").count(), 4, "{stdout}");
     Ok(())
 }
+
+/// `deploy/install.yaml` is what `tack install --print` prints with the default image.
+#[test]
+fn deploy_install_yaml_is_current() -> Result<()> {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tack"))
+        .args(["install", "--print"])
+        .output()?;
+    assert!(out.status.success(), "{}", text(&out));
+    let file = concat!(env!("CARGO_MANIFEST_DIR"), "/../../deploy/install.yaml");
+    let committed = std::fs::read_to_string(file)?;
+    assert!(
+        committed == String::from_utf8_lossy(&out.stdout),
+        "deploy/install.yaml is stale: regenerate it with `tack install --print > deploy/install.yaml`"
+    );
+    Ok(())
+}
