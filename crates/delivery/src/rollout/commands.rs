@@ -201,8 +201,36 @@ async fn set_template(
     Ok(())
 }
 
+/// Runs `f` again (reading the Rollout afresh) while it fails with a conflict, up to 10 times.
+async fn retry_conflicts<T, Fut>(mut f: impl FnMut() -> Fut) -> Result<T, CommandError>
+where
+    Fut: std::future::Future<Output = Result<T, CommandError>>,
+{
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match f().await {
+            Err(CommandError::Kube {
+                source: kube::Error::Api(s),
+                ..
+            }) if s.code == 409 && attempt < 10 => continue,
+            other => return other,
+        }
+    }
+}
+
 /// `set-image CONTAINER=IMAGE`: changes the image of one container (or init container) of the pod template.
 pub async fn set_image(
+    client: &kube::Client,
+    namespace: &str,
+    name: &str,
+    container: &str,
+    image: &str,
+) -> Result<(), CommandError> {
+    retry_conflicts(|| set_image_once(client, namespace, name, container, image)).await
+}
+
+async fn set_image_once(
     client: &kube::Client,
     namespace: &str,
     name: &str,
@@ -244,6 +272,15 @@ pub async fn set_image(
 /// `undo [--to-revision N]`: the pod template of revision `N` (default: the revision before the current one)
 /// becomes the Rollout's template again, which starts an update to it. Returns the revision rolled back to.
 pub async fn undo(
+    client: &kube::Client,
+    namespace: &str,
+    name: &str,
+    to_revision: Option<i64>,
+) -> Result<i64, CommandError> {
+    retry_conflicts(|| undo_once(client, namespace, name, to_revision)).await
+}
+
+async fn undo_once(
     client: &kube::Client,
     namespace: &str,
     name: &str,

@@ -22,7 +22,12 @@ async fn selected(env: &Env, svc: &str) -> Result<Option<String>> {
 async fn seed_blue_green_previews_then_switches_and_scales_down_after_the_delay() -> Result<()> {
     let env = Env::new("ro-bluegreen").await?;
     let ns = env.name().to_string();
-    for f in ["active-service.yaml", "preview-service.yaml", "ingress.yaml", "blue-green-rollout.yaml"] {
+    for f in [
+        "active-service.yaml",
+        "preview-service.yaml",
+        "ingress.yaml",
+        "blue-green-rollout.yaml",
+    ] {
         env.apply_seed(&format!("bluegreen/{f}")).await?;
     }
     let name = "bluegreen-rollout";
@@ -30,12 +35,16 @@ async fn seed_blue_green_previews_then_switches_and_scales_down_after_the_delay(
         .wait_phase(name, "Healthy", MINUTE, |r| r["status"]["availableReplicas"] == 2)
         .await?;
     let v1 = stable_hash(&r);
-    assert_eq!(selected(&env, "myapp-active").await?.as_deref(), Some(v1.as_str()));
+    assert_eq!(
+        selected(&env, "myapp-active").await?.as_deref(),
+        Some(v1.as_str())
+    );
 
     commands::set_image(&env.client, &ns, name, "myapp", "myapp:v2").await?;
     let r = env
         .wait_phase(name, "Paused", MINUTE, |r| {
-            r["status"]["currentPodHash"] != v1.as_str() && r["status"]["blueGreen"]["previewSelector"].is_string()
+            r["status"]["currentPodHash"] != v1.as_str()
+                && r["status"]["blueGreen"]["previewSelector"].is_string()
         })
         .await?;
     let v2 = current_hash(&r);
@@ -44,7 +53,10 @@ async fn seed_blue_green_previews_then_switches_and_scales_down_after_the_delay(
         Ok((selected(&env, "myapp-preview").await?.as_deref() == Some(v2.as_str())).then_some(()))
     })
     .await?;
-    assert_eq!(selected(&env, "myapp-active").await?.as_deref(), Some(v1.as_str()));
+    assert_eq!(
+        selected(&env, "myapp-active").await?.as_deref(),
+        Some(v1.as_str())
+    );
     tack_testkit::eventually(MINUTE, "preview pods ready", || async {
         Ok((env.replicas_of(&v2).await? == (2, 2)).then_some(()))
     })
@@ -52,7 +64,10 @@ async fn seed_blue_green_previews_then_switches_and_scales_down_after_the_delay(
     assert_eq!(env.replicas_of(&v1).await?, (2, 2));
     // Still paused: nothing switches without promote.
     tokio::time::sleep(Duration::from_secs(3)).await;
-    assert_eq!(selected(&env, "myapp-active").await?.as_deref(), Some(v1.as_str()));
+    assert_eq!(
+        selected(&env, "myapp-active").await?.as_deref(),
+        Some(v1.as_str())
+    );
 
     commands::promote(&env.client, &ns, name).await?;
     tack_testkit::eventually(MINUTE, "active Service on the new ReplicaSet", || async {
@@ -62,7 +77,11 @@ async fn seed_blue_green_previews_then_switches_and_scales_down_after_the_delay(
     let switched = tokio::time::Instant::now();
     // The old ReplicaSet keeps its pods for scaleDownDelaySeconds (default 30), then goes to zero.
     tokio::time::sleep(Duration::from_secs(10)).await;
-    assert_eq!(env.replicas_of(&v1).await?.0, 2, "old ReplicaSet scaled down before the delay");
+    assert_eq!(
+        env.replicas_of(&v1).await?.0,
+        2,
+        "old ReplicaSet scaled down before the delay"
+    );
     tack_testkit::eventually(MINUTE, "old ReplicaSet scaled down", || async {
         Ok((env.replicas_of(&v1).await?.0 == 0).then_some(()))
     })
@@ -70,7 +89,9 @@ async fn seed_blue_green_previews_then_switches_and_scales_down_after_the_delay(
     let waited = switched.elapsed();
     assert!(waited >= Duration::from_secs(25), "scaled down after {waited:?}");
     let r = env
-        .wait_phase(name, "Healthy", MINUTE, |r| r["status"]["stableRS"] == v2.as_str())
+        .wait_phase(name, "Healthy", MINUTE, |r| {
+            r["status"]["stableRS"] == v2.as_str()
+        })
         .await?;
     assert_eq!(r["status"]["blueGreen"]["activeSelector"], v2.as_str());
     Ok(())

@@ -55,7 +55,9 @@ async fn seed_canary_pauses_at_20_percent_and_promotes_to_full() -> Result<()> {
     // promote --full: the canary becomes stable with 4 pods, the old stable is scaled down.
     commands::promote_full(&env.client, &ns, name).await?;
     let r = env
-        .wait_phase(name, "Healthy", MINUTE, |r| r["status"]["stableRS"] == v2.as_str())
+        .wait_phase(name, "Healthy", MINUTE, |r| {
+            r["status"]["stableRS"] == v2.as_str()
+        })
         .await?;
     assert_eq!(r["status"]["availableReplicas"], 4);
     assert_eq!(env.replicas_of(&v2).await?, (4, 4));

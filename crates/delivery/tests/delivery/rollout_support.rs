@@ -9,7 +9,10 @@ use kube::api::{Api, DynamicObject, GroupVersionKind, ListParams, Patch, PatchPa
 use serde_json::Value;
 use tack_testkit::TestNamespace;
 
-pub const SEED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/seed-examples/rollouts");
+pub const SEED: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../../shared/seed-examples/rollouts"
+);
 
 pub struct Env {
     pub client: kube::Client,
@@ -169,9 +172,13 @@ impl Env {
 
     pub async fn get(&self, api_version: &str, kind: &str, name: &str) -> Result<Option<Value>> {
         let (group, version) = api_version.split_once('/').unwrap_or(("", api_version));
-        let (ar, _) = kube::discovery::pinned_kind(&self.client, &GroupVersionKind::gvk(group, version, kind)).await?;
+        let (ar, _) =
+            kube::discovery::pinned_kind(&self.client, &GroupVersionKind::gvk(group, version, kind)).await?;
         let api: Api<DynamicObject> = Api::namespaced_with(self.client.clone(), self.name(), &ar);
-        Ok(api.get_opt(name).await?.map(|o| serde_json::to_value(o).unwrap_or(Value::Null)))
+        Ok(api
+            .get_opt(name)
+            .await?
+            .map(|o| serde_json::to_value(o).unwrap_or(Value::Null)))
     }
 }
 
@@ -186,7 +193,10 @@ impl Drop for Env {
 
 /// The Rollout's current pod hash.
 pub fn current_hash(r: &Value) -> String {
-    r["status"]["currentPodHash"].as_str().unwrap_or_default().to_string()
+    r["status"]["currentPodHash"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// The Rollout's stable hash.
@@ -199,3 +209,60 @@ pub fn step(r: &Value) -> i64 {
 }
 
 pub const MINUTE: Duration = Duration::from_secs(60);
+
+/// Installs a CRD whose schema preserves unknown fields (for third-party routers in tests); idempotent.
+pub async fn install_open_crd(
+    client: &kube::Client,
+    group: &str,
+    version: &str,
+    kind: &str,
+    plural: &str,
+) -> Result<()> {
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+    let name = format!("{plural}.{group}");
+    let crd: CustomResourceDefinition = serde_json::from_value(serde_json::json!({
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        // Groups under k8s.io need the approval annotation; the Gateway API CRDs carry this one.
+        "metadata": {"name": name, "annotations": {
+            "api-approved.kubernetes.io": "https://github.com/kubernetes-sigs/gateway-api/pull/2466"}},
+        "spec": {
+            "group": group,
+            "names": {"kind": kind, "listKind": format!("{kind}List"), "plural": plural,
+                      "singular": kind.to_lowercase()},
+            "scope": "Namespaced",
+            "versions": [{"name": version, "served": true, "storage": true,
+                          "schema": {"openAPIV3Schema": {"type": "object",
+                                                         "x-kubernetes-preserve-unknown-fields": true}}}]
+        }
+    }))?;
+    let api: Api<CustomResourceDefinition> = Api::all(client.clone());
+    api.patch(
+        &name,
+        &PatchParams::apply("tack-test").force(),
+        &Patch::Apply(&crd),
+    )
+    .await
+    .with_context(|| format!("installing CRD {name}"))?;
+    tack_testkit::eventually(MINUTE, &format!("CRD {name} established"), || {
+        let api = api.clone();
+        let name = name.clone();
+        async move {
+            let c = api.get(&name).await?;
+            Ok(c.status
+                .and_then(|s| s.conditions)
+                .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Established" && c.status == "True"))
+                .then_some(()))
+        }
+    })
+    .await?;
+    // Discovery may lag behind the Established condition.
+    let gvk = GroupVersionKind::gvk(group, version, kind);
+    tack_testkit::eventually(MINUTE, &format!("{kind} served"), || {
+        let client = client.clone();
+        let gvk = gvk.clone();
+        async move { Ok(kube::discovery::pinned_kind(&client, &gvk).await.ok().map(|_| ())) }
+    })
+    .await?;
+    Ok(())
+}
