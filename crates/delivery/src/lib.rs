@@ -41,7 +41,15 @@ pub async fn run(
     shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
 ) {
     let shutdown = shutdown.shared();
-    rollout::run(client, config.namespace, config.concurrency, shutdown).await;
+    tokio::join!(
+        rollout::run(
+            client.clone(),
+            config.namespace.clone(),
+            config.concurrency,
+            shutdown.clone()
+        ),
+        analysis_run::run(client, config.namespace, shutdown),
+    );
 }
 
 /// Why the CustomResourceDefinitions could not be installed.
