@@ -293,7 +293,7 @@ impl SourceReader for Reader<'_, '_> {
 impl Ctx<'_> {
     fn read_file(&self, root: &Path, rel: &str) -> Result<Vec<u8>, Error> {
         let joined = normalize(&root.join(rel));
-        let real = self.fs.canonicalize(&joined).map_err(|e| Error::Io {
+        let real = self.fs.canonicalize_under(root, &joined).map_err(|e| Error::Io {
             path: joined.clone(),
             source: e,
         })?;
@@ -404,14 +404,20 @@ impl Ctx<'_> {
         // Resources.
         let mut seen: HashSet<IdKey> = acc.res.iter().map(|r| id_key(&r.cur_id())).collect();
         for entry in &k.resources {
-            if entry.contains("://") || entry.starts_with("github.com/") || entry.starts_with("git@") {
-                return Err(Error::msg(format!(
-                    "{kfile}: remote resource {entry:?} is not supported by tack"
-                )));
+            if crate::remote::is_remote(entry) {
+                let real = self.fetch_remote(&kfile, entry)?;
+                let mut sub = Acc::new();
+                self.build_kust(&real, &mut sub, false)?;
+                append(&mut acc.res, &mut seen, sub.res, &kfile)?;
+                if !Arc::ptr_eq(&sub.config, &BUILTIN) {
+                    merge_config(Arc::make_mut(&mut acc.config), &sub.config);
+                }
+                acc.vars.extend(sub.vars);
+                continue;
             }
             let p = normalize(&dir.join(entry));
             if self.fs.is_dir(&p) {
-                let real = self.fs.canonicalize(&p).map_err(|e| Error::Io {
+                let real = self.fs.canonicalize_under(dir, &p).map_err(|e| Error::Io {
                     path: p.clone(),
                     source: e,
                 })?;
@@ -627,6 +633,44 @@ impl Ctx<'_> {
             acc.vars.push(v.clone());
         }
         Ok(k)
+    }
+
+    /// Fetches a remote base and returns its kustomization directory (canonical).
+    fn fetch_remote(&self, kfile: &str, entry: &str) -> Result<PathBuf, Error> {
+        let spec = crate::remote::parse(entry).map_err(|m| Error::msg(format!("{kfile}: {m}")))?;
+        let Some(loader) = &self.opts.remote else {
+            return Err(Error::msg(format!(
+                "{kfile}: remote resource {entry:?} cannot be loaded: this build has no Git access"
+            )));
+        };
+        let root = loader
+            .fetch(&spec)
+            .map_err(|m| Error::msg(format!("{kfile}: remote resource {entry:?}: {m}")))?;
+        let dir = if spec.path.is_empty() {
+            root.clone()
+        } else {
+            normalize(&root.join(&spec.path))
+        };
+        let real = self.fs.canonicalize(&dir).map_err(|e| {
+            Error::msg(format!(
+                "{kfile}: remote resource {entry:?}: '{}' not found in the repository: {e}",
+                spec.path
+            ))
+        })?;
+        let root = self.fs.canonicalize(&root).unwrap_or(root);
+        if !real.starts_with(&root) {
+            return Err(Error::msg(format!(
+                "{kfile}: remote resource {entry:?}: '{}' leads outside the repository",
+                spec.path
+            )));
+        }
+        if !self.fs.is_dir(&real) {
+            return Err(Error::msg(format!(
+                "{kfile}: remote resource {entry:?}: '{}' is not a directory in the repository",
+                spec.path
+            )));
+        }
+        Ok(real)
     }
 
     /// Runs a transformer step, recording it on the resources it changed when transformer

@@ -14,6 +14,12 @@ pub trait FileSystem {
     fn is_file(&self, path: &Path) -> bool;
     /// Absolute, normalised path with symbolic links resolved.
     fn canonicalize(&self, path: &Path) -> io::Result<PathBuf>;
+    /// [`FileSystem::canonicalize`] for a lexically normalised `path` under `base`, a directory
+    /// that is already canonical: implementations may resolve only the part below `base`.
+    fn canonicalize_under(&self, base: &Path, path: &Path) -> io::Result<PathBuf> {
+        let _ = base;
+        self.canonicalize(path)
+    }
 }
 
 /// The real disk.
@@ -32,6 +38,35 @@ impl FileSystem for DiskFs {
     }
     fn canonicalize(&self, path: &Path) -> io::Result<PathBuf> {
         std::fs::canonicalize(path)
+    }
+    fn canonicalize_under(&self, base: &Path, path: &Path) -> io::Result<PathBuf> {
+        // Every ancestor of a canonical directory is canonical too: only the components below
+        // the longest common ancestor of `base` and `path` are checked, with one `lstat` each;
+        // any symbolic link (or anything unusual) takes the full resolution.
+        let mut cur = PathBuf::new();
+        let mut rest = path.components();
+        for b in base.components() {
+            let mut peek = rest.clone();
+            if peek.next() != Some(b) {
+                break;
+            }
+            cur.push(b.as_os_str());
+            rest = peek;
+        }
+        if cur.as_os_str().is_empty() {
+            return std::fs::canonicalize(path);
+        }
+        let rest = rest.as_path();
+        for c in rest.components() {
+            let Component::Normal(n) = c else {
+                return std::fs::canonicalize(path);
+            };
+            cur.push(n);
+            if std::fs::symlink_metadata(&cur)?.file_type().is_symlink() {
+                return std::fs::canonicalize(path);
+            }
+        }
+        Ok(cur)
     }
 }
 

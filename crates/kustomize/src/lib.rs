@@ -18,6 +18,7 @@ mod jsonpatch;
 mod kustomization;
 mod nameref;
 mod openapi;
+mod remote;
 mod resource;
 mod selector;
 mod smp;
@@ -26,6 +27,7 @@ mod transform;
 use std::path::{Path, PathBuf};
 
 pub use fs::{DiskFs, FileSystem, MemFs};
+pub use remote::{RemoteLoader, RemoteSpec, is_remote, parse as parse_remote};
 pub use serde_json::Value;
 
 /// Which files a kustomization may read.
@@ -43,6 +45,9 @@ pub enum LoadRestrictor {
 pub struct Options {
     /// File load restriction (`--load-restrictor`).
     pub load_restrictor: LoadRestrictor,
+    /// Fetches remote bases (`resources:` entries that are Git URLs). Without one, such entries
+    /// are an error.
+    pub remote: Option<std::sync::Arc<dyn RemoteLoader + Send + Sync>>,
 }
 
 /// The result of a build.

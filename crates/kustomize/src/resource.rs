@@ -1,5 +1,7 @@
 //! Resources, their identities and field-spec traversal.
 
+use std::borrow::Cow;
+
 use serde_json::{Map, Value};
 
 use crate::Error;
@@ -75,20 +77,25 @@ impl Resource {
     }
 
     pub fn str_at(&self, path: &[&str]) -> String {
+        self.str_cow(path).into_owned()
+    }
+
+    /// Like [`Resource::str_at`], without copying string values.
+    pub fn str_cow(&self, path: &[&str]) -> Cow<'_, str> {
         let mut cur = match self.obj.get(path[0]) {
             Some(v) => v,
-            None => return String::new(),
+            None => return Cow::Borrowed(""),
         };
         for p in &path[1..] {
             match cur.get(p) {
                 Some(v) => cur = v,
-                None => return String::new(),
+                None => return Cow::Borrowed(""),
             }
         }
         match cur {
-            Value::String(s) => s.clone(),
-            Value::Null => String::new(),
-            other => other.to_string(),
+            Value::String(s) => Cow::Borrowed(s),
+            Value::Null => Cow::Borrowed(""),
+            other => Cow::Owned(other.to_string()),
         }
     }
 
@@ -102,7 +109,7 @@ impl Resource {
         self.str_at(&["metadata", "namespace"])
     }
     pub fn gvk(&self) -> Gvk {
-        Gvk::from_api_version(&self.str_at(&["apiVersion"]), &self.kind())
+        Gvk::from_api_version(&self.str_cow(&["apiVersion"]), &self.str_cow(&["kind"]))
     }
     pub fn cur_id(&self) -> ResId {
         ResId {
@@ -143,6 +150,21 @@ impl Resource {
         if self.prev_ids.last() != Some(&id) {
             self.prev_ids.push(id);
         }
+    }
+
+    /// `metadata.labels` when it is a map.
+    pub fn labels_ref(&self) -> Option<&Map<String, Value>> {
+        self.obj
+            .get("metadata")
+            .and_then(|m| m.get("labels"))
+            .and_then(|l| l.as_object())
+    }
+    /// `metadata.annotations` when it is a map.
+    pub fn annotations_ref(&self) -> Option<&Map<String, Value>> {
+        self.obj
+            .get("metadata")
+            .and_then(|m| m.get("annotations"))
+            .and_then(|l| l.as_object())
     }
 
     pub fn labels(&self) -> Map<String, Value> {

@@ -104,7 +104,12 @@ fn val_str(v: &Value) -> String {
     }
 }
 
-fn reqs_match(reqs: &[Req], m: &Map<String, Value>) -> bool {
+fn reqs_match(reqs: &[Req], m: Option<&Map<String, Value>>) -> bool {
+    if reqs.is_empty() {
+        return true;
+    }
+    let empty = Map::new();
+    let m = m.unwrap_or(&empty);
     reqs.iter().all(|r| match r {
         Req::Eq(k, v) => m.get(k).is_some_and(|x| val_str(x) == *v),
         Req::Ne(k, v) => m.get(k).is_none_or(|x| val_str(x) != *v),
@@ -133,17 +138,21 @@ impl Selector {
     /// Whether the selector selects a resource (by its current or any previous identity for
     /// name and namespace, like Kustomize).
     pub fn matches(&self, r: &Resource) -> bool {
-        let gvk = r.gvk();
         let ok = |re: &Option<Regex>, v: &str| re.as_ref().is_none_or(|re| re.is_match(v));
-        if !ok(&self.group, &gvk.group) || !ok(&self.version, &gvk.version) || !ok(&self.kind, &gvk.kind) {
+        let api_version = r.str_cow(&["apiVersion"]);
+        let (group, version) = api_version.split_once('/').unwrap_or(("", &api_version));
+        if !ok(&self.group, group) || !ok(&self.version, version) || !ok(&self.kind, &r.str_cow(&["kind"])) {
             return false;
         }
-        let ids = r.all_ids();
-        let name_ok = self.name.is_none() || ids.iter().any(|id| ok(&self.name, &id.name));
-        let ns_ok = self.namespace.is_none() || ids.iter().any(|id| ok(&self.namespace, &id.namespace));
+        let name_ok = self.name.is_none()
+            || ok(&self.name, &r.str_cow(&["metadata", "name"]))
+            || r.prev_ids.iter().any(|id| ok(&self.name, &id.name));
+        let ns_ok = self.namespace.is_none()
+            || ok(&self.namespace, &r.str_cow(&["metadata", "namespace"]))
+            || r.prev_ids.iter().any(|id| ok(&self.namespace, &id.namespace));
         if !name_ok || !ns_ok {
             return false;
         }
-        reqs_match(&self.labels, &r.labels()) && reqs_match(&self.annotations, &r.annotations())
+        reqs_match(&self.labels, r.labels_ref()) && reqs_match(&self.annotations, r.annotations_ref())
     }
 }

@@ -50,6 +50,7 @@ fn root_only_load_restriction() {
     assert!(build(&fs, Path::new("/k"), &Options::default()).is_err());
     let opts = Options {
         load_restrictor: LoadRestrictor::None,
+        ..Default::default()
     };
     let out = build(&fs, Path::new("/k"), &opts).expect("build without restriction");
     assert_eq!(
@@ -92,6 +93,7 @@ fn cycles_are_errors() {
     fs.add("b/kustomization.yaml", "resources:\n- ../a\n");
     let opts = Options {
         load_restrictor: LoadRestrictor::None,
+        ..Default::default()
     };
     let msg = build(&fs, Path::new("/a"), &opts).expect_err("cycle").to_string();
     assert!(msg.contains("cycle"), "{msg}");
