@@ -120,3 +120,146 @@ fn deploy_install_yaml_is_current() -> Result<()> {
     );
     Ok(())
 }
+
+fn git(dir: &std::path::Path, args: &[&str]) -> Result<String> {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_AUTHOR_NAME", "tack test")
+        .env("GIT_AUTHOR_EMAIL", "test@tack.invalid")
+        .env("GIT_COMMITTER_NAME", "tack test")
+        .env("GIT_COMMITTER_EMAIL", "test@tack.invalid")
+        .output()?;
+    anyhow::ensure!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// Commits a ConfigMap `web` with `version` and returns the commit.
+fn commit_version(work: &std::path::Path, version: &str) -> Result<String> {
+    std::fs::create_dir_all(work.join("app"))?;
+    std::fs::write(
+        work.join("app/web.yaml"),
+        format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\ndata:\n  version: {version}\n"),
+    )?;
+    git(work, &["add", "-A"])?;
+    git(work, &["commit", "-q", "-m", version])?;
+    git(work, &["rev-parse", "HEAD"])
+}
+
+/// `tack app history`, `tack app rollback` and `tack app resume` as a user runs them, with the controller
+/// running: commit A, commit B, rollback → A, and A stays after commit C; resume → C.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the local control plane"]
+async fn app_history_rollback_and_resume() -> Result<()> {
+    use kube::api::Api;
+    tack_cluster::install_crypto_provider();
+    let client = tack_testkit::client().await?;
+    let out = tack(&["install", "--crds-only"])?;
+    assert!(out.status.success(), "{}", text(&out));
+    let ns = tack_testkit::TestNamespace::new(&client, "cli-rollback").await?;
+    let repo = tempfile::tempdir()?;
+    let work = repo.path();
+    git(work, &["init", "-q", "-b", "main"])?;
+    let a = commit_version(work, "a")?;
+    let cache = tempfile::tempdir()?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let config = tack_controller::ControllerConfig {
+        cache_dir: cache.path().to_path_buf(),
+        namespace: Some(ns.name().to_string()),
+        concurrency: 2,
+    };
+    let controller = tokio::spawn(tack_controller::run(client.clone(), config, async move {
+        let _ = stopped.await;
+    }));
+
+    let url = format!("file://{}", work.display());
+    let out = tack(&[
+        "app",
+        "create",
+        "web",
+        "-n",
+        ns.name(),
+        "--repo",
+        &url,
+        "--path",
+        "app",
+        "--prune",
+        "--self-heal",
+        "--interval",
+        "2s",
+    ])?;
+    assert!(out.status.success(), "{}", text(&out));
+    let cms: Api<k8s_openapi::api::core::v1::ConfigMap> = Api::namespaced(client.clone(), ns.name());
+    let apps: Api<tack_model::GitOpsConfig> = Api::namespaced(client.clone(), ns.name());
+    wait_version(&cms, &apps, "a", &a).await?;
+    let b = commit_version(work, "b")?;
+    wait_version(&cms, &apps, "b", &b).await?;
+
+    let out = tack(&["app", "history", "web", "-n", ns.name()])?;
+    let history = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(history.starts_with("ID"), "{history}");
+    assert!(history.contains(&a) && history.contains(&b), "{history}");
+    assert!(history.contains("Succeeded (current)"), "{history}");
+
+    let out = tack(&["app", "rollback", "web", "-n", ns.name()])?;
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains(&a),
+        "{}",
+        text(&out)
+    );
+    wait_version(&cms, &apps, "a", &a).await?;
+    let out = tack(&["app", "get", "web", "-n", ns.name()])?;
+    let get = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        get.contains("RolledBack") && get.contains("tack app resume web"),
+        "{get}"
+    );
+
+    let c = commit_version(work, "c")?;
+    tokio::time::sleep(std::time::Duration::from_secs(6)).await;
+    assert_eq!(
+        version(&cms).await?.as_deref(),
+        Some("a"),
+        "commit C applied during the rollback"
+    );
+
+    let out = tack(&["app", "resume", "web", "-n", ns.name()])?;
+    assert!(out.status.success(), "{}", text(&out));
+    wait_version(&cms, &apps, "c", &c).await?;
+
+    let _ = stop.send(());
+    tokio::time::timeout(std::time::Duration::from_secs(30), controller).await??;
+    Ok(())
+}
+
+async fn version(cms: &kube::Api<k8s_openapi::api::core::v1::ConfigMap>) -> Result<Option<String>> {
+    Ok(cms
+        .get_opt("web")
+        .await?
+        .and_then(|c| c.data)
+        .and_then(|d| d.get("version").cloned()))
+}
+
+/// Waits until the ConfigMap holds `want` and the application is synced at `revision`.
+async fn wait_version(
+    cms: &kube::Api<k8s_openapi::api::core::v1::ConfigMap>,
+    apps: &kube::Api<tack_model::GitOpsConfig>,
+    want: &str,
+    revision: &str,
+) -> Result<()> {
+    let what = format!("version {want} at {revision}");
+    tack_testkit::eventually(std::time::Duration::from_secs(30), &what, || async {
+        let s = apps.get("web").await?.status.unwrap_or_default();
+        let at = s.sync.and_then(|x| x.revision).as_deref() == Some(revision);
+        Ok((at && version(cms).await?.as_deref() == Some(want)).then_some(()))
+    })
+    .await
+}
