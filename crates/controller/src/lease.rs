@@ -326,7 +326,10 @@ pub async fn run_elected<W, Fut>(
 {
     let cfg = elector.config().clone();
     let lease = format!("{}/{}", cfg.namespace, cfg.name);
-    let attempt_timeout = cfg.renew_every.max(Duration::from_secs(1));
+    let attempt_timeout = cfg
+        .renew_every
+        .min(cfg.renew_deadline / 2)
+        .max(Duration::from_millis(500));
     let mut shutdown = std::pin::pin!(shutdown);
     metrics.set_leader(false);
     loop {
@@ -359,6 +362,8 @@ pub async fn run_elected<W, Fut>(
         let (stop, signal) = StopSignal::new();
         let mut task = tokio::spawn(work(signal));
         let mut last_renewal = Instant::now();
+        // After a failed renewal the next attempt comes sooner, so that a passing error does not cost the Lease.
+        let mut next_attempt = cfg.renew_every;
         let mut stopping = false;
         let lost = loop {
             tokio::select! {
@@ -375,9 +380,13 @@ pub async fn run_elected<W, Fut>(
                     }
                     break None;
                 }
-                () = tokio::time::sleep(cfg.renew_every) => {
+                () = tokio::time::sleep(next_attempt) => {
+                    next_attempt = cfg.retry_every;
                     match tokio::time::timeout(attempt_timeout, elector.try_acquire_or_renew()).await {
-                        Ok(Ok(Attempt::Held)) => last_renewal = Instant::now(),
+                        Ok(Ok(Attempt::Held)) => {
+                            last_renewal = Instant::now();
+                            next_attempt = cfg.renew_every;
+                        }
                         Ok(Ok(Attempt::Busy { holder })) => break Some(format!("the lease is now held by {holder}")),
                         Ok(Err(e)) => tracing::warn!("cannot renew: {e}"),
                         Err(_) => tracing::warn!(lease = %lease, "cannot renew: the API server did not answer within {attempt_timeout:?}"),

@@ -1,6 +1,7 @@
 //! Leader election on a real Lease (local control plane), with short durations: replicas racing for a free
 //! Lease (one wins through the resourceVersion), an expired Lease taken over, a released one taken at once,
-//! and `run_elected` running the work in exactly one of two replicas and handing over on shutdown.
+//! and `run_elected` running the work in exactly one of two replicas, handing over on shutdown, and stopping
+//! the work at once when the Lease is taken away.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -12,6 +13,15 @@ use kube::api::Api;
 use tack_controller::Metrics;
 use tack_controller::lease::{Attempt, LeaderElector, LeaseConfig, run_elected};
 use tack_testkit::{TestNamespace, eventually};
+
+/// Decrements the count of running work when dropped.
+struct Running(Arc<AtomicUsize>);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
 
 fn short(name: &str, ns: &str, identity: &str) -> LeaseConfig {
     let mut c = LeaseConfig::new(name, ns, identity);
@@ -107,8 +117,9 @@ async fn one_holder_expiry_release_and_handover() -> Result<()> {
                 async move {
                     starts.fetch_add(1, Ordering::SeqCst);
                     running.fetch_add(1, Ordering::SeqCst);
+                    // Counted down when the work ends or is aborted (dropped).
+                    let _running = Running(running);
                     signal.wait().await;
-                    running.fetch_sub(1, Ordering::SeqCst);
                 }
             };
             run_elected(elector, m, work, async move {
@@ -158,6 +169,41 @@ async fn one_holder_expiry_release_and_handover() -> Result<()> {
     );
     assert_eq!(starts.load(Ordering::SeqCst), 2);
     assert!(!leader_gauge(&m_leader) && leader_gauge(&m_other));
+
+    // 4. The Lease taken away (another holder written over it, and renewed): the leader stops its work at
+    //    once and waits; when the intruder stops renewing, the replica leads again after the expiry.
+    let mut lease = leases.get("elected").await?;
+    if let Some(spec) = lease.spec.as_mut() {
+        spec.holder_identity = Some("intruder".into());
+        spec.renew_time = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime(
+            k8s_openapi::jiff::Timestamp::now(),
+        ));
+    }
+    leases.replace("elected", &Default::default(), &lease).await?;
+    let taken = Instant::now();
+    let mut intruder = LeaderElector::new(client.clone(), short("elected", ns.name(), "intruder"));
+    loop {
+        assert_eq!(intruder.try_acquire_or_renew().await?, Attempt::Held);
+        if running.load(Ordering::SeqCst) == 0 {
+            break;
+        }
+        anyhow::ensure!(
+            taken.elapsed() < Duration::from_secs(3),
+            "the leader kept working"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(!leader_gauge(&m_other), "tack_leader 0 after losing the Lease");
+    eventually(
+        Duration::from_secs(10),
+        "leading again after the intruder's expiry",
+        || async {
+            let now = holder(&leases, "elected").await?;
+            Ok((now.as_deref() == Some(other) && running.load(Ordering::SeqCst) == 1).then_some(()))
+        },
+    )
+    .await?;
+    assert_eq!(starts.load(Ordering::SeqCst), 3);
 
     let _ = stop_other.send(());
     tokio::time::timeout(Duration::from_secs(10), task_other)
