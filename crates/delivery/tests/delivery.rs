@@ -14,3 +14,9 @@ mod rollout_bluegreen;
 
 #[path = "delivery/rollout_traffic.rs"]
 mod rollout_traffic;
+
+#[path = "delivery/analysis_support.rs"]
+mod analysis_support;
+
+#[path = "delivery/analysis.rs"]
+mod analysis;

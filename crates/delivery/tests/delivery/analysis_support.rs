@@ -83,7 +83,10 @@ impl Exporter {
     }
 
     pub fn json_requests(&self) -> Vec<(String, String, String)> {
-        self.state.lock().map(|s| s.json_requests.clone()).unwrap_or_default()
+        self.state
+            .lock()
+            .map(|s| s.json_requests.clone())
+            .unwrap_or_default()
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -168,7 +171,10 @@ impl Prometheus {
         let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let child = tokio::process::Command::new(&bin)
             .arg(format!("--config.file={}", config.display()))
-            .arg(format!("--storage.tsdb.path={}", dir.path().join("data").display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.path().join("data").display()
+            ))
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
             .arg("--log.level=warn")
             .stdout(std::process::Stdio::null())
@@ -199,17 +205,22 @@ impl Prometheus {
     /// Waits until an instant query returns a sample of `query` equal to `value`.
     pub async fn wait_for(&self, query: &str, value: f64) -> Result<()> {
         let http = reqwest::Client::new();
-        tack_testkit::eventually(Duration::from_secs(30), &format!("prometheus sees {query} = {value}"), || {
-            let http = http.clone();
-            let url = format!("{}/api/v1/query", self.url);
-            async move {
-                let v: Value = http.get(&url).query(&[("query", query)]).send().await?.json().await?;
-                let got = v["data"]["result"][0]["value"][1]
-                    .as_str()
-                    .and_then(|s| s.parse::<f64>().ok());
-                Ok((got == Some(value)).then_some(()))
-            }
-        })
+        tack_testkit::eventually(
+            Duration::from_secs(30),
+            &format!("prometheus sees {query} = {value}"),
+            || {
+                let http = http.clone();
+                let url = format!("{}/api/v1/query", self.url);
+                async move {
+                    let url = reqwest::Url::parse_with_params(&url, &[("query", query)])?;
+                    let v: Value = http.get(url).send().await?.json().await?;
+                    let got = v["data"]["result"][0]["value"][1]
+                        .as_str()
+                        .and_then(|s| s.parse::<f64>().ok());
+                    Ok((got == Some(value)).then_some(()))
+                }
+            },
+        )
         .await
     }
 
@@ -321,7 +332,13 @@ impl AnalysisEnv {
     }
 
     /// Waits until `metric` has at least `n` measurements, and returns the status.
-    pub async fn wait_measurements(&self, name: &str, metric: &str, n: usize, within: Duration) -> Result<Value> {
+    pub async fn wait_measurements(
+        &self,
+        name: &str,
+        metric: &str,
+        n: usize,
+        within: Duration,
+    ) -> Result<Value> {
         tack_testkit::eventually(within, &format!("{n} measurements of {metric}"), || async {
             let st = self.status(name).await?;
             let count = metric_result(&st, metric)
