@@ -25,6 +25,7 @@ pub const HISTORY_LIMIT: usize = 10;
     status = "GitOpsConfigStatus",
     derive = "PartialEq",
     derive = "Default",
+    doc = "An application: a Git source rendered into manifests and kept equal to a destination namespace by tack's GitOps controller.",
     printcolumn = r#"{"name":"Sync","type":"string","jsonPath":".status.sync.status"}"#,
     printcolumn = r#"{"name":"Health","type":"string","jsonPath":".status.health.status"}"#,
     printcolumn = r#"{"name":"Revision","type":"string","jsonPath":".status.sync.revision","priority":1}"#,
@@ -63,6 +64,7 @@ pub struct GitOpsConfigSpec {
 #[serde(rename_all = "camelCase")]
 pub struct Rollback {
     /// The full commit SHA to sync.
+    #[schemars(length(min = 1))]
     pub revision: String,
     /// The `status.history` entry it was taken from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -79,6 +81,7 @@ fn is_false(b: &bool) -> bool {
 pub struct Source {
     /// The repository URL: `https://`, `http://`, `git://`, `file://` or `ssh://`.
     #[serde(rename = "repoURL")]
+    #[schemars(length(min = 1))]
     pub repo_url: String,
     /// A branch, tag or commit SHA. Default: the repository's default branch (`HEAD`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
