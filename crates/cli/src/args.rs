@@ -73,6 +73,9 @@ pub enum Command {
     /// Manage applications (GitOpsConfig resources).
     #[command(subcommand)]
     App(crate::commands::app::AppCommand),
+    /// Progressive delivery: list, inspect, promote, abort, retry, undo, pause, resume Rollouts (argoproj.io).
+    #[command(subcommand)]
+    Rollout(crate::commands::rollout::RolloutCommand),
     /// Install tack: CRDs, namespace tack-system, RBAC and the controller Deployment (--print to print them).
     Install(crate::commands::install::InstallArgs),
 }

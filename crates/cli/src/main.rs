@@ -38,6 +38,7 @@ fn main() -> ExitCode {
             Command::Sync(args) => commands::sync::run(&args, &settings).await,
             Command::Controller(args) => commands::controller::run(&args, &settings).await,
             Command::App(cmd) => commands::app::run(cmd, &settings).await,
+            Command::Rollout(cmd) => commands::rollout::run(cmd, &settings).await,
             Command::Install(args) => commands::install::run(&args, &settings).await,
         }
     });

@@ -65,7 +65,14 @@ async fn run_controllers(
     metrics: Arc<Metrics>,
     stop: StopSignal,
 ) {
-    tack_controller::run_with_metrics(client, config, metrics, stop.wait()).await;
+    let delivery = tack_delivery::DeliveryConfig {
+        namespace: config.namespace.clone(),
+        ..Default::default()
+    };
+    tokio::join!(
+        tack_controller::run_with_metrics(client.clone(), config, metrics, stop.clone().wait()),
+        tack_delivery::run(client, delivery, stop.wait()),
+    );
 }
 
 fn parse_addr(flag: &str, text: &str) -> anyhow::Result<SocketAddr> {

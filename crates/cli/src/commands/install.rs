@@ -42,7 +42,9 @@ pub struct InstallArgs {
 
 /// Every CustomResourceDefinition tack serves.
 pub fn crds() -> anyhow::Result<Vec<Value>> {
-    let crds = vec![serde_json::to_value(GitOpsConfig::crd())?];
+    let mut crds = vec![serde_json::to_value(GitOpsConfig::crd())?];
+    // Rollout, AnalysisTemplate, ClusterAnalysisTemplate, AnalysisRun (argoproj.io/v1alpha1).
+    crds.extend(tack_delivery::crd_values());
     Ok(crds)
 }
 
@@ -90,6 +92,24 @@ fn controller_manifests(image: &str) -> Vec<Value> {
                  "verbs": ["get", "patch", "update"]},
                 {"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch"]},
                 {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]},
+                // Progressive delivery: Rollouts and analysis, and what the Rollout controller drives.
+                {"apiGroups": ["argoproj.io"],
+                 "resources": ["rollouts", "analysisruns", "analysistemplates", "clusteranalysistemplates"],
+                 "verbs": ["get", "list", "watch", "create", "patch", "update"]},
+                {"apiGroups": ["argoproj.io"], "resources": ["rollouts/status", "analysisruns/status"],
+                 "verbs": ["get", "patch", "update"]},
+                {"apiGroups": ["apps"], "resources": ["replicasets"],
+                 "verbs": ["get", "list", "watch", "create", "patch", "update", "delete"]},
+                {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["get"]},
+                {"apiGroups": [""], "resources": ["services"], "verbs": ["get", "patch"]},
+                {"apiGroups": ["networking.k8s.io"], "resources": ["ingresses"],
+                 "verbs": ["get", "create", "patch"]},
+                {"apiGroups": ["gateway.networking.k8s.io"], "resources": ["httproutes"],
+                 "verbs": ["get", "patch"]},
+                {"apiGroups": ["networking.istio.io"], "resources": ["virtualservices"],
+                 "verbs": ["get", "patch"]},
+                {"apiGroups": ["batch"], "resources": ["jobs"],
+                 "verbs": ["get", "list", "watch", "create", "delete"]},
                 {"apiGroups": ["apiextensions.k8s.io"], "resources": ["customresourcedefinitions"],
                  "verbs": ["get", "list", "watch"]},
             ],

@@ -7,5 +7,6 @@ pub mod dev;
 pub mod diff;
 pub mod install;
 pub mod render;
+pub mod rollout;
 pub mod sync;
 pub mod version;

@@ -318,12 +318,20 @@ async fn undo_once(
         })?,
     };
     let rev = revision(target);
-    let mut template = target
-        .spec
+    let recorded = target
+        .metadata
+        .annotations
         .as_ref()
-        .and_then(|s| s.template.as_ref())
-        .and_then(|t| serde_json::to_value(t).ok())
-        .unwrap_or(Value::Null);
+        .and_then(|a| a.get(super::TEMPLATE_ANNOTATION))
+        .and_then(|t| serde_json::from_str::<Value>(t).ok());
+    let mut template = recorded.unwrap_or_else(|| {
+        target
+            .spec
+            .as_ref()
+            .and_then(|s| s.template.as_ref())
+            .and_then(|t| serde_json::to_value(t).ok())
+            .unwrap_or(Value::Null)
+    });
     if let Some(labels) = template
         .pointer_mut("/metadata/labels")
         .and_then(Value::as_object_mut)

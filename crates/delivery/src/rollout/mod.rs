@@ -42,6 +42,11 @@ pub(crate) fn merge_params() -> kube::api::PatchParams {
 /// ReplicaSet annotation holding the Rollout revision it was created for (Argo's name).
 pub const REVISION_ANNOTATION: &str = "rollout.argoproj.io/revision";
 
+/// ReplicaSet annotation holding the Rollout's pod template it was made from (compact JSON), so that `undo`
+/// restores the template exactly (the ReplicaSet's own template carries the API server's defaults, which would
+/// change the pod template hash).
+pub const TEMPLATE_ANNOTATION: &str = "tack.dev/pod-template";
+
 /// AnalysisRun label naming what it gates: `Step`, `Background`, `PrePromotion`, `PostPromotion` (Argo's names).
 pub const ROLLOUT_TYPE_LABEL: &str = "rollout-type";
 

@@ -4,7 +4,7 @@ use k8s_openapi::api::apps::v1::ReplicaSet;
 use serde_json::{Value, json};
 use tack_rollout::POD_TEMPLATE_HASH_LABEL;
 
-use super::REVISION_ANNOTATION;
+use super::{REVISION_ANNOTATION, TEMPLATE_ANNOTATION};
 
 /// `<rollout>-<hash>`.
 pub(crate) fn replica_set_name(rollout: &str, hash: &str) -> String {
@@ -27,6 +27,7 @@ pub(crate) struct NewReplicaSet<'a> {
 /// The ReplicaSet for pod template hash `hash`: template labels and selector extended with the hash, owned by
 /// the Rollout, annotated with the revision.
 pub(crate) fn new_replica_set(n: &NewReplicaSet<'_>) -> Value {
+    let original = serde_json::to_string(n.template).unwrap_or_default();
     let mut template = n.template.clone();
     if !template.get("metadata").is_some_and(Value::is_object) {
         template["metadata"] = json!({});
@@ -52,7 +53,7 @@ pub(crate) fn new_replica_set(n: &NewReplicaSet<'_>) -> Value {
             "name": replica_set_name(n.rollout, n.hash),
             "namespace": n.namespace,
             "labels": labels,
-            "annotations": {REVISION_ANNOTATION: n.revision.to_string()},
+            "annotations": {REVISION_ANNOTATION: n.revision.to_string(), TEMPLATE_ANNOTATION: original},
             "ownerReferences": [tack_traffic::owner_reference(n.rollout, n.rollout_uid)],
         },
         "spec": {
