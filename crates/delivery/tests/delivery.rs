@@ -15,8 +15,14 @@ mod rollout_bluegreen;
 #[path = "delivery/rollout_traffic.rs"]
 mod rollout_traffic;
 
+#[path = "delivery/rollout_analysis.rs"]
+mod rollout_analysis;
+
 #[path = "delivery/analysis_support.rs"]
 mod analysis_support;
 
 #[path = "delivery/analysis.rs"]
 mod analysis;
+
+#[path = "delivery/analysis_rollout.rs"]
+mod analysis_rollout;
