@@ -154,9 +154,12 @@ impl Drift {
         };
         let mut listed = Vec::new();
         for key in missing {
-            let kind = match self.cluster.resolve_group_kind(&key.0, &key.1).await {
+            let kind = match self.resolve(&key.0, &key.1).await {
                 Ok(Some(k)) => k,
-                Ok(None) => continue,
+                Ok(None) => {
+                    tracing::debug!(group = %key.0, kind = %key.1, "not served; not watched for drift");
+                    continue;
+                }
                 Err(e) => {
                     tracing::warn!(group = %key.0, kind = %key.1, "cannot watch for drift: {e}");
                     continue;
@@ -189,6 +192,21 @@ impl Drift {
         if tokio::time::timeout(LIST_TIMEOUT, all).await.is_err() {
             tracing::debug!(app = %app, "drift watches still listing after {LIST_TIMEOUT:?}");
         }
+    }
+}
+
+impl Drift {
+    /// Resolves a kind, refreshing discovery once when it is unknown (its CRD may be new).
+    async fn resolve(
+        &self,
+        group: &str,
+        kind: &str,
+    ) -> Result<Option<tack_cluster::Kind>, tack_cluster::ClusterError> {
+        if let Some(k) = self.cluster.resolve_group_kind(group, kind).await? {
+            return Ok(Some(k));
+        }
+        self.cluster.refresh_discovery().await?;
+        self.cluster.resolve_group_kind(group, kind).await
     }
 }
 
@@ -254,6 +272,8 @@ async fn watch(
             Ok(watcher::Event::InitApply(meta)) | Ok(watcher::Event::Apply(meta)) => {
                 let name = meta.metadata.name.clone().unwrap_or_default();
                 listed.insert(name.clone());
+                // Every object of the kind is remembered, managed or not yet: an object tack has just created
+                // may become managed only after its first events.
                 let sig = signature(&meta);
                 if let Some(before) = seen.get(&name)
                     && new_write(before, &sig)

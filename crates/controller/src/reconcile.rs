@@ -48,8 +48,9 @@ pub struct Context {
 
 impl Context {
     pub fn new(client: kube::Client, config: ControllerConfig, metrics: Arc<crate::Metrics>) -> Self {
+        let cluster = Cluster::from_client(client.clone(), "default");
         Context {
-            cluster: Cluster::from_client(client.clone(), "default"),
+            cluster: cluster.clone(),
             client: client.clone(),
             config,
             failures: Mutex::new(HashMap::new()),
@@ -61,7 +62,8 @@ impl Context {
                 },
             ),
             metrics,
-            drift: Arc::new(Drift::new(Cluster::from_client(client.clone(), "default"))),
+            // The same discovery cache as the syncs, which refresh it after applying CRDs.
+            drift: Arc::new(Drift::new(cluster.clone())),
         }
     }
 

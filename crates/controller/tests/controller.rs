@@ -877,6 +877,16 @@ async fn guestbook_environments_over_git_daemon_and_smart_http() -> Result<()> {
         nginx.get_opt("my-nginx").await?.is_some(),
         "custom resource applied with its CRD"
     );
+    // Custom resources are watched for drift too: with a 10 m interval, a deleted one is recreated at once.
+    let slow = json!({"spec": {"syncPolicy": {"interval": "10m"}}});
+    apps.patch("operator", &PatchParams::default(), &Patch::Merge(&slow))
+        .await?;
+    wait_synced_healthy(&apps, "operator", 2, Duration::from_secs(30)).await?;
+    nginx.delete("my-nginx", &Default::default()).await?;
+    eventually(Duration::from_secs(15), "my-nginx recreated", || async {
+        Ok(nginx.get_opt("my-nginx").await?.map(|_| ()))
+    })
+    .await?;
 
     // A commit changing replicas and image reaches both environments.
     let deployment = repo.work.join("guestbook/frontend-deployment.yaml");
