@@ -8,8 +8,8 @@ use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
 use serde_json::json;
 use tack_model::{
-    Automated, Destination, GitOpsConfig, GitOpsConfigSpec, GitOpsConfigStatus, HistoryEntry, Source,
-    SyncPolicy, SyncResult,
+    Automated, DependencyRef, Destination, GitOpsConfig, GitOpsConfigSpec, GitOpsConfigStatus, HistoryEntry,
+    Source, SyncPolicy, SyncResult,
 };
 
 use crate::config::{Output, Settings};
@@ -89,6 +89,10 @@ pub struct CreateArgs {
     /// How often Git is polled (e.g. 30s, 3m)
     #[arg(long, value_name = "D", value_parser = check_interval)]
     pub interval: Option<String>,
+    /// Wait until this application is Ready and Healthy before syncing (repeatable; NS/NAME for another
+    /// namespace)
+    #[arg(long, value_name = "[NS/]NAME")]
+    pub depends_on: Vec<String>,
 }
 
 fn check_interval(s: &str) -> Result<String, String> {
@@ -143,6 +147,20 @@ pub async fn run(cmd: AppCommand, settings: &Settings) -> anyhow::Result<ExitCod
                     create_namespace: args.create_namespace,
                     retry: None,
                 }),
+                depends_on: args
+                    .depends_on
+                    .iter()
+                    .map(|d| match d.split_once('/') {
+                        Some((ns, name)) => DependencyRef {
+                            name: name.to_string(),
+                            namespace: Some(ns.to_string()),
+                        },
+                        None => DependencyRef {
+                            name: d.clone(),
+                            namespace: None,
+                        },
+                    })
+                    .collect(),
                 ..Default::default()
             };
             let mut app = GitOpsConfig::new(&args.name, spec);
@@ -428,6 +446,17 @@ fn print_app(app: &GitOpsConfig) {
         policy.interval.as_deref().unwrap_or("3m"),
         if spec.suspend { ", SUSPENDED" } else { "" }
     );
+    if !spec.depends_on.is_empty() {
+        let deps: Vec<String> = spec
+            .depends_on
+            .iter()
+            .map(|d| match &d.namespace {
+                Some(ns) => format!("{ns}/{}", d.name),
+                None => d.name.clone(),
+            })
+            .collect();
+        println!("Depends on:   {}", deps.join(", "));
+    }
     if let Some(r) = &spec.rollback {
         println!(
             "Rollback:     pinned to {}; automated sync suspended until `tack app resume {}`",
