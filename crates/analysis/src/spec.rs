@@ -197,19 +197,41 @@ pub struct Argument {
     /// Value (or default in a template).
     pub value: Option<String>,
     /// Indirect value (Secret key, field path, pod template hash).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub value_from: Option<ValueFrom>,
 }
 
 /// `args[].valueFrom`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct ValueFrom {
-    /// `{name, key}` of a Secret (resolved by the controller).
-    pub secret_key_ref: Option<Value>,
-    /// `{fieldPath}` into the Rollout (resolved by the controller).
-    pub field_ref: Option<Value>,
-    /// `Stable` or `Latest`.
+    /// A key of a Secret in the run's namespace (read by the AnalysisRun controller at measurement time).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secret_key_ref: Option<SecretKeyRef>,
+    /// A field of the Rollout (resolved by the Rollout controller).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field_ref: Option<FieldRef>,
+    /// `Stable` or `Latest` ReplicaSet hash (resolved by the Rollout controller).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub pod_template_hash_value: Option<String>,
+}
+
+/// `valueFrom.secretKeyRef`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct SecretKeyRef {
+    /// Secret name.
+    pub name: String,
+    /// Key in the Secret's data.
+    pub key: String,
+}
+
+/// `valueFrom.fieldRef`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct FieldRef {
+    /// Path into the Rollout, e.g. `metadata.labels['app']`.
+    pub field_path: String,
 }
 
 /// `dryRun[]`.

@@ -10,7 +10,9 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-pub use tack_analysis::spec::{AnalysisTemplateRef, DryRun, IntOrString, MeasurementRetention};
+pub use tack_analysis::spec::{
+    AnalysisTemplateRef, Argument as AnalysisRunArgument, DryRun, IntOrString, MeasurementRetention,
+};
 
 /// A whole `Rollout` object.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -193,20 +195,6 @@ pub struct RolloutAnalysisBackground {
     pub measurement_retention: Vec<MeasurementRetention>,
     /// Step index at which the background analysis starts (default 0).
     pub starting_step: Option<i32>,
-}
-
-/// `args[]` entry of a Rollout analysis. `valueFrom` stays JSON here: the Rollout controller resolves
-/// `podTemplateHashValue` and `fieldRef` itself and hands `secretKeyRef` on as a typed
-/// [`tack_analysis::spec::ValueFrom`].
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct AnalysisRunArgument {
-    /// Argument name.
-    pub name: String,
-    /// Literal value.
-    pub value: Option<String>,
-    /// `valueFrom {podTemplateHashValue: Stable|Latest, fieldRef {fieldPath}, secretKeyRef {name, key}}`.
-    pub value_from: Option<Value>,
 }
 
 /// `trafficRouting`.

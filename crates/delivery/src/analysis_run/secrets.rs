@@ -35,14 +35,13 @@ fn reference(arg: &Argument) -> Result<Option<(String, String)>, Error> {
             arg.name
         )));
     };
-    let field = |f: &str| r.get(f).and_then(|v| v.as_str()).map(str::to_string);
-    match (field("name"), field("key")) {
-        (Some(n), Some(k)) if !n.is_empty() && !k.is_empty() => Ok(Some((n, k))),
-        _ => Err(Error::Args(format!(
+    if r.name.is_empty() || r.key.is_empty() {
+        return Err(Error::Args(format!(
             "argument {:?}: valueFrom.secretKeyRef needs a name and a key",
             arg.name
-        ))),
+        )));
     }
+    Ok(Some((r.name.clone(), r.key.clone())))
 }
 
 /// Reads every `secretKeyRef` argument from the run's namespace.

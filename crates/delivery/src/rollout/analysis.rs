@@ -6,7 +6,7 @@
 
 use kube::api::{Api, DynamicObject, Patch, PostParams};
 use serde_json::{Value, json};
-use tack_analysis::spec::{AnalysisTemplate, Argument, ValueFrom};
+use tack_analysis::spec::{AnalysisTemplate, Argument};
 use tack_rollout::spec::{AnalysisRunArgument, AnalysisTemplateRef, Rollout};
 use tack_rollout::{AnalysisKind, POD_TEMPLATE_HASH_LABEL};
 
@@ -59,7 +59,7 @@ pub fn resolve_rollout_args(
                 value_from: None,
             };
             if let Some(vf) = &a.value_from {
-                if let Some(which) = vf.get("podTemplateHashValue").and_then(Value::as_str) {
+                if let Some(which) = vf.pod_template_hash_value.as_deref() {
                     out.value = Some(match which {
                         "Stable" => stable.clone().unwrap_or_else(|| latest_hash.to_string()),
                         "Latest" => latest_hash.to_string(),
@@ -70,12 +70,12 @@ pub fn resolve_rollout_args(
                             ));
                         }
                     });
-                } else if let Some(path) = vf.pointer("/fieldRef/fieldPath").and_then(Value::as_str) {
+                } else if let Some(path) = vf.field_ref.as_ref().map(|f| f.field_path.as_str()) {
                     out.value = Some(field_path(rollout_json, path).ok_or_else(|| {
                         format!("argument {:?}: field {path:?} of the Rollout is not set", a.name)
                     })?);
                 } else {
-                    out.value_from = serde_json::from_value::<ValueFrom>(vf.clone()).ok();
+                    out.value_from = Some(vf.clone());
                 }
             }
             Ok(out)
