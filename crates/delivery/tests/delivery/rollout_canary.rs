@@ -56,11 +56,26 @@ async fn seed_canary_pauses_at_20_percent_and_promotes_to_full() -> Result<()> {
     commands::promote_full(&env.client, &ns, name).await?;
     let r = env
         .wait_phase(name, "Healthy", MINUTE, |r| {
-            r["status"]["stableRS"] == v2.as_str()
+            r["status"]["stableRS"] == v2.as_str() && r["status"]["availableReplicas"] == 4
         })
         .await?;
-    assert_eq!(r["status"]["availableReplicas"], 4);
+    assert_eq!(r["status"]["updatedReplicas"], 4);
     assert_eq!(env.replicas_of(&v2).await?, (4, 4));
     assert_eq!(env.replicas_of(&v1).await?.0, 0);
+
+    // undo: the first template again, with its own ReplicaSet (same hash), through the steps.
+    let rev = commands::undo(&env.client, &ns, name, None).await?;
+    assert_eq!(rev, 1);
+    let r = env
+        .wait_phase(name, "Paused", MINUTE, |r| {
+            step(r) == 1 && r["status"]["currentPodHash"] == v1.as_str()
+        })
+        .await?;
+    assert_eq!(stable_hash(&r), v2);
+    env.wait_rollout(name, "1 pod of the undone template", MINUTE, |r| {
+        r["status"]["updatedReplicas"] == 1 && r["status"]["readyReplicas"] == 4
+    })
+    .await?;
+    assert_eq!(env.replicas_of(&v1).await?, (1, 1));
     Ok(())
 }
