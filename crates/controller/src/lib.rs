@@ -162,8 +162,14 @@ pub async fn run_with_metrics(
         None => Api::all(client.clone()),
     };
     let concurrency = config.concurrency.max(1);
-    let ctx = Arc::new(reconcile::Context::new(client, config, metrics));
     let (reader, writer) = reflector::store();
+    // Series of deleted applications leave `tack_objects_managed`.
+    let forget = tokio::spawn(metrics::forget_deleted(
+        reader.clone(),
+        metrics.clone(),
+        config.namespace.clone(),
+    ));
+    let ctx = Arc::new(reconcile::Context::new(client, config, metrics));
     // Spec changes (generation) and refresh requests trigger a reconcile; status writes do not.
     let trigger = watcher(api, watcher::Config::default())
         .default_backoff()
@@ -185,5 +191,6 @@ pub async fn run_with_metrics(
             }
         })
         .await;
+    forget.abort();
     tracing::info!("controller stopped");
 }

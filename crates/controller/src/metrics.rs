@@ -8,8 +8,9 @@
 //! | `tack_git_fetch_errors_total` | counter | | reconciles that failed to fetch from Git |
 //! | `tack_leader` | gauge | | 1 while this process runs the controllers (always 1 without leader election), else 0 |
 
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use axum::Router;
@@ -17,6 +18,8 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
+use kube::ResourceExt;
+use kube::runtime::reflector::Store;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -43,6 +46,8 @@ pub struct Metrics {
     reconcile_duration: Family<OutcomeLabels, Histogram>,
     sync_total: Family<OutcomeLabels, Counter>,
     objects_managed: Family<AppLabels, Gauge>,
+    /// The `app` label values of `objects_managed`, to drop those of deleted applications.
+    apps: Mutex<HashSet<String>>,
     git_fetch_errors: Counter,
     leader: Gauge,
 }
@@ -102,6 +107,7 @@ impl Metrics {
             reconcile_duration,
             sync_total,
             objects_managed,
+            apps: Mutex::new(HashSet::new()),
             git_fetch_errors,
             leader,
         }
@@ -127,9 +133,28 @@ impl Metrics {
 
     /// Sets the number of objects an application (`namespace/name`) manages.
     pub fn set_objects_managed(&self, app: &str, objects: usize) {
+        self.lock_apps().insert(app.to_string());
         self.objects_managed
             .get_or_create(&AppLabels { app: app.to_string() })
             .set(i64::try_from(objects).unwrap_or(i64::MAX));
+    }
+
+    /// Drops the `tack_objects_managed` series of the applications (`namespace/name`) for which `keep` is false.
+    pub fn retain_apps(&self, keep: impl Fn(&str) -> bool) {
+        self.lock_apps().retain(|app| {
+            let kept = keep(app);
+            if !kept {
+                self.objects_managed.remove(&AppLabels { app: app.clone() });
+            }
+            kept
+        });
+    }
+
+    fn lock_apps(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        match self.apps.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        }
     }
 
     /// Counts a failed fetch from Git.
@@ -148,6 +173,33 @@ impl Metrics {
         // Writing to a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
         out
+    }
+}
+
+/// How often the series of deleted applications are dropped.
+const FORGET_EVERY: Duration = Duration::from_secs(10);
+
+/// Drops, every [`FORGET_EVERY`], the series of applications that are no longer in `store` (deleted); with
+/// `namespace`, only applications of that namespace are considered (other controllers may share `metrics`).
+/// A series exists only once its application was reconciled, so it was in the store; the store is swapped
+/// whole on a relist, never seen half-filled. (`Store::wait_until_ready` is not used: a second waiter would
+/// take the wake-up of the controller's own.)
+pub(crate) async fn forget_deleted(
+    store: Store<tack_model::GitOpsConfig>,
+    metrics: Arc<Metrics>,
+    namespace: Option<String>,
+) {
+    let scope = namespace.map(|ns| format!("{ns}/"));
+    loop {
+        tokio::time::sleep(FORGET_EVERY).await;
+        let live: HashSet<String> = store
+            .state()
+            .iter()
+            .map(|o| format!("{}/{}", o.namespace().unwrap_or_default(), o.name_any()))
+            .collect();
+        metrics.retain_apps(|app| {
+            live.contains(app) || scope.as_deref().is_some_and(|prefix| !app.starts_with(prefix))
+        });
     }
 }
 
@@ -219,8 +271,11 @@ mod tests {
         m.observe_reconcile(Duration::from_millis(30), true, false);
         m.set_objects_managed("demo/guestbook", 6);
         m.git_fetch_error();
+        m.set_objects_managed("demo/gone", 2);
         m.set_leader(true);
+        m.retain_apps(|app| app != "demo/gone");
         let text = m.encode();
+        assert!(!text.contains("demo/gone"), "{text}");
         for line in [
             "# TYPE tack_reconcile_duration_seconds histogram",
             "tack_reconcile_duration_seconds_count{outcome=\"success\"} 2",

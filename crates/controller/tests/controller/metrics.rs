@@ -1,6 +1,7 @@
 //! `/metrics`, `/healthz` and `/readyz` scraped over HTTP while the controller reconciles on the local control
 //! plane: the reconcile histogram, the sync counter and the managed-objects gauge move after a sync; a
-//! repository that does not exist moves the fetch-error counter and the failure series.
+//! repository that does not exist moves the fetch-error counter and the failure series; a deleted
+//! application's series goes away.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -131,6 +132,18 @@ async fn metrics_move_with_reconciles_and_fetch_errors() -> Result<()> {
         failed.trim_end().ends_with("# EOF"),
         "OpenMetrics text ends with # EOF"
     );
+
+    // A deleted application leaves tack_objects_managed.
+    apps.delete("app", &Default::default()).await?;
+    eventually(
+        Duration::from_secs(30),
+        "the deleted application's series gone",
+        || async {
+            let text = scrape(addr).await?;
+            Ok(sample(&text, &app_series).is_none().then_some(()))
+        },
+    )
+    .await?;
 
     let _ = stop.send(());
     tokio::time::timeout(Duration::from_secs(30), controller)
