@@ -13,12 +13,13 @@
 //! 401 when the signature or token does not verify, 400 when the payload is not a push event, 503 when the
 //! GitOpsConfigs cannot be listed. Bodies are plain text. The secret is never logged nor echoed.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use kube::ResourceExt;
@@ -94,7 +95,24 @@ impl Provider {
     }
 }
 
-/// Verifies and parses one delivery. Pure. `Ok(None)` for events that are not pushes.
+/// The JSON of a delivery: the body, or its `payload` field when it is sent as
+/// `application/x-www-form-urlencoded` (GitHub's default content type; Gitea offers it too).
+fn json_payload<'a>(headers: &HeaderMap, body: &'a [u8]) -> Cow<'a, [u8]> {
+    let form = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.trim().starts_with("application/x-www-form-urlencoded"));
+    if !form {
+        return Cow::Borrowed(body);
+    }
+    form_urlencoded::parse(body)
+        .find(|(k, _)| k == "payload")
+        .map(|(_, v)| Cow::Owned(v.into_owned().into_bytes()))
+        .unwrap_or(Cow::Borrowed(body))
+}
+
+/// Verifies and parses one delivery. Pure. `Ok(None)` for events that are not pushes. Signatures are checked
+/// over the body as received; a form-encoded body is decoded afterwards.
 pub fn parse_delivery(
     provider: Provider,
     headers: &HeaderMap,
@@ -103,13 +121,12 @@ pub fn parse_delivery(
 ) -> Result<Option<PushEvent>, WebhookError> {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let secret = secret.bytes();
+    let json = json_payload(headers, body);
     match provider {
-        Provider::GitHub => tack_source::webhook::github_push(
-            header(GITHUB_EVENT_HEADER),
-            header(GITHUB_SIGNATURE_HEADER),
-            body,
-            Some(secret),
-        ),
+        Provider::GitHub => {
+            tack_source::webhook::verify_github_signature(secret, body, header(GITHUB_SIGNATURE_HEADER))?;
+            tack_source::webhook::github_push(header(GITHUB_EVENT_HEADER), None, &json, None)
+        }
         Provider::GitLab => tack_source::webhook::gitlab_push(
             header(GITLAB_EVENT_HEADER),
             header(GITLAB_TOKEN_HEADER),
@@ -122,9 +139,12 @@ pub fn parse_delivery(
             match (header(GITEA_SIGNATURE_HEADER), header(GITHUB_SIGNATURE_HEADER)) {
                 (None, Some(github)) => {
                     tack_source::webhook::verify_github_signature(secret, body, Some(github))?;
-                    tack_source::webhook::gitea_push(event, None, body, None)
+                    tack_source::webhook::gitea_push(event, None, &json, None)
                 }
-                (gitea, _) => tack_source::webhook::gitea_push(event, gitea, body, Some(secret)),
+                (gitea, _) => {
+                    tack_source::webhook::verify_gitea_signature(secret, body, gitea)?;
+                    tack_source::webhook::gitea_push(event, None, &json, None)
+                }
             }
         }
     }
@@ -367,6 +387,34 @@ mod tests {
             parse_delivery(Provider::GitLab, &gitlab, BODY.as_bytes(), &secret),
             Err(WebhookError::BadSignature { .. })
         ));
+    }
+
+    #[test]
+    fn form_encoded_github_delivery() {
+        let secret = WebhookSecret::new(b"k").expect("secret");
+        let form: String = form_urlencoded::Serializer::new(String::new())
+            .append_pair("payload", BODY)
+            .finish();
+        let sig = sign(b"k", form.as_bytes());
+        let h = headers(&[
+            ("x-github-event", "push"),
+            ("x-hub-signature-256", &format!("sha256={sig}")),
+            ("content-type", "application/x-www-form-urlencoded"),
+        ]);
+        let push = parse_delivery(Provider::GitHub, &h, form.as_bytes(), &secret)
+            .expect("verified over the raw body")
+            .expect("push");
+        assert_eq!(push.after, "59b20b8d5c6ff8d09518454d4dd8b7b30f095ab5");
+        // A signature over the decoded JSON does not verify: GitHub signs what it sends.
+        let h = headers(&[
+            ("x-github-event", "push"),
+            (
+                "x-hub-signature-256",
+                &format!("sha256={}", sign(b"k", BODY.as_bytes())),
+            ),
+            ("content-type", "application/x-www-form-urlencoded"),
+        ]);
+        assert!(parse_delivery(Provider::GitHub, &h, form.as_bytes(), &secret).is_err());
     }
 
     #[test]
