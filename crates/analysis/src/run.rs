@@ -290,6 +290,28 @@ pub fn advance(
     })
 }
 
+/// When a completed run is to be deleted under `spec.ttlStrategy` (`None`: kept): `secondsAfterSuccess` for a
+/// Successful run, `secondsAfterFailure` for a Failed or Error one, else `secondsAfterCompletion`, counted from
+/// `status.completedAt`.
+pub fn expires_at(spec: &AnalysisRunSpec, status: &AnalysisRunStatus) -> Option<Timestamp> {
+    let ttl = spec.ttl_strategy.as_ref()?;
+    let phase = status
+        .phase
+        .as_deref()
+        .and_then(Phase::parse)
+        .filter(|p| p.completed())?;
+    let completed = status.completed_at?;
+    let specific = match phase {
+        Phase::Successful => ttl.seconds_after_success,
+        Phase::Failed | Phase::Error => ttl.seconds_after_failure,
+        _ => None,
+    };
+    let secs = specific.or(ttl.seconds_after_completion)?;
+    completed
+        .checked_add(jiff::SignedDuration::from_secs(i64::from(secs.max(0))))
+        .ok()
+}
+
 fn result_index(status: &mut AnalysisRunStatus, name: &str) -> usize {
     match status.metric_results.iter().position(|r| r.name == name) {
         Some(p) => p,
@@ -440,6 +462,28 @@ mod tests {
         let before = st.clone();
         advance(&spec, &mut st, vec![], t(120)).expect("a final run");
         assert_eq!(st, before, "a final run is left as it is");
+    }
+
+    #[test]
+    fn ttl_strategy() {
+        let spec = |ttl: serde_json::Value| -> AnalysisRunSpec {
+            serde_json::from_value(json!({"ttlStrategy": ttl})).expect("spec")
+        };
+        let st = |phase: &str| AnalysisRunStatus {
+            phase: Some(phase.into()),
+            completed_at: Some(t(100)),
+            ..AnalysisRunStatus::default()
+        };
+        let s = spec(json!({"secondsAfterCompletion": 60, "secondsAfterFailure": 600}));
+        assert_eq!(expires_at(&s, &st("Successful")), Some(t(160)));
+        assert_eq!(expires_at(&s, &st("Failed")), Some(t(700)));
+        assert_eq!(expires_at(&s, &st("Inconclusive")), Some(t(160)));
+        assert_eq!(expires_at(&s, &st("Running")), None);
+        assert_eq!(
+            expires_at(&spec(json!({"secondsAfterSuccess": 5})), &st("Error")),
+            None
+        );
+        assert_eq!(expires_at(&AnalysisRunSpec::default(), &st("Successful")), None);
     }
 
     #[test]

@@ -273,8 +273,24 @@ pub struct AnalysisRunSpec {
     pub dry_run: Vec<DryRun>,
     /// Measurements kept per metric.
     pub measurement_retention: Vec<MeasurementRetention>,
-    /// TTL after completion (kept as JSON).
-    pub ttl_strategy: Option<Value>,
+    /// Delete the run this long after it completed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ttl_strategy: Option<TtlStrategy>,
+}
+
+/// `AnalysisRun.spec.ttlStrategy`: seconds after completion before the run is deleted.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct TtlStrategy {
+    /// After any final phase (unless one of the two below applies).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seconds_after_completion: Option<i32>,
+    /// After Failed or Error.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seconds_after_failure: Option<i32>,
+    /// After Successful.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seconds_after_success: Option<i32>,
 }
 
 /// `AnalysisRun.status`.

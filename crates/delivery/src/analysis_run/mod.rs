@@ -24,7 +24,7 @@ use serde_json::{Value, json};
 use tack_analysis::args::resolve_metric;
 use tack_analysis::measure::Phase;
 use tack_analysis::providers::{measure_now, now_millis};
-use tack_analysis::run::{RunStep, advance, is_terminating};
+use tack_analysis::run::{RunStep, advance, expires_at, is_terminating};
 use tack_analysis::spec::{AnalysisRun, AnalysisRunStatus, Measurement, Metric, MetricResult};
 
 pub use job::{METRIC_LABEL, RUN_LABEL};
@@ -176,7 +176,7 @@ async fn reconcile(obj: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Action,
         .and_then(Phase::parse)
         .is_some_and(Phase::completed)
     {
-        return Ok(Action::await_change());
+        return expire(&api, &name, &run).await;
     }
     let now = now_millis();
     let mut status = original.clone();
@@ -289,6 +289,27 @@ async fn reconcile(obj: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Action,
         );
     }
     Ok(action(&step, now))
+}
+
+/// A completed run: deleted once its `ttlStrategy` expires, else left alone.
+async fn expire(api: &Api<DynamicObject>, name: &str, run: &AnalysisRun) -> Result<Action, Error> {
+    let Some(at) = run.status.as_ref().and_then(|st| expires_at(&run.spec, st)) else {
+        return Ok(Action::await_change());
+    };
+    let now = now_millis();
+    if at > now {
+        let wait = Duration::try_from(now.duration_until(at)).unwrap_or(Duration::ZERO);
+        return Ok(Action::requeue(wait));
+    }
+    tracing::info!(analysisrun = %name, "deleting the run: its ttlStrategy expired");
+    match api.delete(name, &kube::api::DeleteParams::background()).await {
+        Ok(_) => Ok(Action::await_change()),
+        Err(kube::Error::Api(s)) if s.code == 404 => Ok(Action::await_change()),
+        Err(source) => Err(Error::Kube {
+            what: format!("deleting AnalysisRun {name} after its ttlStrategy"),
+            source,
+        }),
+    }
 }
 
 /// Takes (or resumes, or stops) one measurement of `metric`.

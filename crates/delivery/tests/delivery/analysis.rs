@@ -203,7 +203,7 @@ async fn prometheus_inconclusive_dry_run_and_consecutive_errors() -> Result<()> 
 
 #[tokio::test]
 #[ignore = "needs the local control plane"]
-async fn web_provider_with_a_secret_header_and_terminate() -> Result<()> {
+async fn web_provider_with_a_secret_header_terminate_and_ttl() -> Result<()> {
     let env = AnalysisEnv::new("an-web").await?;
     let exporter = Exporter::start().await?;
     exporter.set_json(json!({"data": {"ok": true, "rate": 0.97}}));
@@ -279,7 +279,8 @@ async fn web_provider_with_a_secret_header_and_terminate() -> Result<()> {
     exporter.set_json(json!({"data": {"ok": true, "rate": 0.97}}));
     env.create_run(
         "forever",
-        json!({"metrics": [{"name": "ok", "interval": "2s", "successCondition": "result == true",
+        json!({"ttlStrategy": {"secondsAfterSuccess": 3},
+            "metrics": [{"name": "ok", "interval": "2s", "successCondition": "result == true",
             "provider": {"web": {"url": exporter.url("/json"), "jsonPath": "{$.data.ok}"}}}]}),
     )
     .await?;
@@ -291,6 +292,16 @@ async fn web_provider_with_a_secret_header_and_terminate() -> Result<()> {
         st["phase"] == "Successful" && st["message"] == "Run Terminated",
         "{st:#}"
     );
+    // ttlStrategy: deleted 3 s after completion.
+    let completed = ts(&st["completedAt"]).ok_or_else(|| anyhow::anyhow!("completedAt: {st:#}"))?;
+    tack_testkit::eventually(
+        Duration::from_secs(20),
+        "run deleted by its ttlStrategy",
+        || async { Ok(env.runs().get_opt("forever").await?.is_none().then_some(())) },
+    )
+    .await?;
+    let after = completed.duration_until(jiff::Timestamp::now()).as_secs_f64();
+    ensure!(after >= 2.9, "deleted {after} s after completion (ttl 3 s)");
     Ok(())
 }
 
