@@ -171,9 +171,19 @@ pub enum SyncError {
         "{} object(s) could not be applied ({applied} applied before the failure, later waves not started):\n{}",
         .failures.len(), indent(.failures)
     )]
-    Apply { failures: Vec<String>, applied: usize },
+    Apply {
+        failures: Vec<String>,
+        applied: usize,
+        /// The inventory after the failure: the previous one plus what was applied (written to the ConfigMap,
+        /// or for the caller to keep with [`InventoryStore::Caller`]).
+        inventory: BTreeSet<ObjectId>,
+    },
     #[error("{} object(s) could not be pruned (they stay in the inventory):\n{}", .failures.len(), indent(.failures))]
-    Prune { failures: Vec<String> },
+    Prune {
+        failures: Vec<String>,
+        /// The inventory after the sync, still holding what could not be pruned.
+        inventory: BTreeSet<ObjectId>,
+    },
     #[error("{message}")]
     Wait { message: String },
 }
@@ -634,7 +644,11 @@ pub async fn sync(
             {
                 failures.push(format!("inventory: {e}"));
             }
-            return Err(SyncError::Apply { failures, applied });
+            return Err(SyncError::Apply {
+                failures,
+                applied,
+                inventory: inv.ids,
+            });
         }
         if !crds.is_empty() {
             for name in &crds {
@@ -685,6 +699,7 @@ pub async fn sync(
     if !prune_failures.is_empty() {
         return Err(SyncError::Prune {
             failures: prune_failures,
+            inventory: inv.ids,
         });
     }
     Ok(SyncReport {

@@ -265,6 +265,16 @@ pub async fn reconcile(obj: Arc<GitOpsConfig>, ctx: Arc<Context>) -> Result<Requ
             });
             tracing::warn!(app = %key, reason = error.reason(), retry_in = ?delay, "{message}");
             let reason = error.reason();
+            // A sync that failed part-way still changed what the application manages.
+            if let Error::Sync(
+                tack_apply::SyncError::Apply { inventory, .. }
+                | tack_apply::SyncError::Prune { inventory, .. },
+            ) = &*error
+            {
+                status.inventory = inventory.iter().map(ToString::to_string).collect();
+                let app_ref = ObjectRef::new(&name).within(&namespace);
+                ctx.drift.track(&app_ref, inventory.clone()).await;
+            }
             if let Some(rev) = &revision {
                 record_history(&mut status, rev, SyncResult::Failed, &finished);
             }
