@@ -160,14 +160,18 @@ pub async fn run(args: &ControllerArgs, settings: &Settings) -> anyhow::Result<E
     let webhook_router = webhook
         .as_ref()
         .map(|(_, secret)| webhook::router(client.clone(), namespace.clone(), secret.clone()));
-    if let Some((addr, explicit)) = metrics_addr {
+    if let Some((addr, mut explicit)) = metrics_addr {
         let mut router = metrics::router(metrics.clone(), readiness.clone());
+        let mut flag = "--metrics-addr";
         let mut what = "metrics at /metrics, health at /healthz and /readyz".to_string();
         if let (Some((waddr, _)), Some(w)) = (&webhook, &webhook_router)
             && *waddr == addr
         {
             router = router.merge(w.clone());
             what.push_str(", webhooks at /webhook/{github,gitlab,gitea}");
+            // Webhooks asked for: failing to listen is an error even on the default metrics address.
+            explicit = true;
+            flag = "--webhook-addr";
         }
         match tokio::net::TcpListener::bind(addr).await {
             Ok(listener) => {
@@ -185,7 +189,7 @@ pub async fn run(args: &ControllerArgs, settings: &Settings) -> anyhow::Result<E
                 "cannot serve metrics on the default address {addr}: {e}; continuing without them \
                  (choose a free one with --metrics-addr)"
             ),
-            Err(e) => return Err(e).with_context(|| format!("--metrics-addr {addr}: cannot listen")),
+            Err(e) => return Err(e).with_context(|| format!("{flag} {addr}: cannot listen")),
         }
     }
     if let (Some((addr, _)), Some(router)) = (&webhook, webhook_router)
