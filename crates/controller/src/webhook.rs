@@ -5,7 +5,7 @@
 //! `X-Gitea-Signature` is accepted too — and `X-Gitlab-Token` for GitLab), parsed, and every GitOpsConfig whose
 //! `repoURL` is the pushed repository (any common spelling: scheme, `.git`, trailing `/`, case of the host) and
 //! whose revision follows the pushed branch (or `HEAD` and the default branch, or the pushed tag) is refreshed
-//! at once by setting [`REFRESH_ANNOTATION`](crate::REFRESH_ANNOTATION). Applications pinned to a tag or a
+//! at once by setting [`REFRESH_ANNOTATION`]. Applications pinned to a tag or a
 //! commit of that repository are refreshed on every push to it (the reconcile is cheap when nothing changed).
 //! Because the refresh goes through the API server, any replica may receive the webhook: the leader reconciles.
 //!
