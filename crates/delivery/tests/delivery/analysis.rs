@@ -404,3 +404,86 @@ async fn job_provider_succeeds_and_fails_with_the_job() -> Result<()> {
     ensure!(labelled.items.len() == 1, "one Job per measurement");
     Ok(())
 }
+
+fn proc_status_kib(field: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// Scheduling of many concurrent runs: `TACK_BENCH_RUNS` runs (default 10) of one web metric measured every 2 s,
+/// 10 times each, in one controller. Checks that every measurement starts within 1 s of its due time and prints
+/// the lateness distribution and the process's memory (benchmark: `TACK_BENCH_RUNS=100`, see
+/// docs/benchmarks.md).
+#[tokio::test]
+#[ignore = "needs the local control plane"]
+async fn many_concurrent_runs_are_measured_on_time() -> Result<()> {
+    let runs: usize = std::env::var("TACK_BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10);
+    let env = AnalysisEnv::new("an-many").await?;
+    let exporter = Exporter::start().await?;
+    exporter.set_json(json!({"ok": true}));
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let idle_rss = proc_status_kib("VmRSS:");
+    let started = Instant::now();
+    for i in 0..runs {
+        env.create_run(
+            &format!("run-{i}"),
+            json!({"metrics": [{"name": "ok", "interval": "2s", "count": 10, "successCondition": "result == true",
+                "provider": {"web": {"url": exporter.url("/json"), "jsonPath": "{$.ok}"}}}]}),
+        )
+        .await?;
+    }
+    let created = started.elapsed();
+    let mut busy_rss = 0;
+    let mut lateness = Vec::new();
+    for i in 0..runs {
+        let name = format!("run-{i}");
+        let st = env.wait_final(&name, Duration::from_secs(120)).await?;
+        busy_rss = busy_rss.max(proc_status_kib("VmRSS:"));
+        ensure!(st["phase"] == "Successful", "{name}: {st:#}");
+        let ms = measurements(&st, "ok");
+        ensure!(ms.len() == 10, "{name}: {} measurements", ms.len());
+        for pair in ms.windows(2) {
+            let (Some(f), Some(s)) = (ts(&pair[0]["finishedAt"]), ts(&pair[1]["startedAt"])) else {
+                anyhow::bail!("timestamps missing: {pair:?}");
+            };
+            lateness.push(f.duration_until(s).as_secs_f64() - 2.0);
+        }
+    }
+    let total = started.elapsed();
+    lateness.sort_by(f64::total_cmp);
+    let pct = |p: f64| lateness[((lateness.len() - 1) as f64 * p) as usize] * 1000.0;
+    println!(
+        "bench: {runs} runs x 10 measurements (interval 2 s) in {total:.1?} (created in {created:.1?}); \
+         lateness ms: min {:.0} p50 {:.0} p99 {:.0} max {:.0}; RSS idle {} MiB, busy {} MiB, peak {} MiB; \
+         endpoint calls {}",
+        pct(0.0),
+        pct(0.5),
+        pct(0.99),
+        pct(1.0),
+        idle_rss / 1024,
+        busy_rss / 1024,
+        proc_status_kib("VmHWM:") / 1024,
+        exporter.json_requests().len()
+    );
+    ensure!(pct(0.0) >= -1.0, "a measurement started before its time");
+    ensure!(
+        pct(1.0) <= 1000.0,
+        "a measurement started {:.0} ms late",
+        pct(1.0)
+    );
+    ensure!(
+        exporter.json_requests().len() == runs * 10,
+        "one call per measurement"
+    );
+    Ok(())
+}
