@@ -404,6 +404,9 @@ pub(crate) fn progress_deadline(
     let was_waiting = pos.is_some_and(|i| status.conditions[i].reason.as_deref() != Some("RolloutPaused"));
     let since = match last {
         Some(t) if !progressed && was_waiting && waiting => t,
+        // Still not waiting (paused, aborted, complete): the condition is unchanged, so is its time; otherwise
+        // every reconcile would write a new status.
+        Some(t) if !was_waiting && !waiting => t,
         _ => now,
     };
     let timed_out = waiting && now >= add_seconds(since, deadline_seconds);

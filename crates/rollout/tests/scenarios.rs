@@ -662,3 +662,29 @@ fn traffic_shifts_only_once_the_canary_pods_are_available() {
     let d = sim.settle();
     assert_eq!(d.canary_weight, 50);
 }
+
+#[test]
+fn status_does_not_change_with_time_alone() {
+    // Paused at a pause step and Healthy: later reconciles with the same observations decide the same status,
+    // so the controller writes nothing (a changing timestamp would make every reconcile write and trigger the
+    // next one).
+    let mut sim = Sim::new(seed("canary/canary-rollout.yaml"));
+    let d = sim.settle();
+    sim.advance(7);
+    assert_eq!(
+        sim.step().status,
+        d.status,
+        "Healthy status changed with time alone"
+    );
+    set_image(&mut sim.rollout, "myapp:v2");
+    let d = sim.settle();
+    assert_eq!(d.status.phase.as_deref(), Some("Paused"));
+    sim.advance(5);
+    assert_eq!(
+        sim.step().status,
+        d.status,
+        "Paused status changed with time alone"
+    );
+    sim.advance(60);
+    assert_eq!(sim.step().status, d.status);
+}
