@@ -17,8 +17,10 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use jiff::Timestamp;
+use kube::Resource;
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
 use kube::runtime::controller::{Action, Controller};
+use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::runtime::watcher;
 use serde_json::{Value, json};
 use tack_analysis::args::resolve_metric;
@@ -74,6 +76,7 @@ pub fn resource() -> ApiResource {
 struct Context {
     client: kube::Client,
     http: reqwest::Client,
+    recorder: Recorder,
 }
 
 /// Runs the AnalysisRun controller (all namespaces, or only `namespace`) until `shutdown` completes;
@@ -103,7 +106,18 @@ pub async fn run(
         ),
         None => (Api::all_with(client.clone(), &ar), Api::all(client.clone())),
     };
-    let ctx = Arc::new(Context { client, http });
+    let recorder = Recorder::new(
+        client.clone(),
+        Reporter {
+            controller: "tack-analysis".into(),
+            instance: std::env::var("POD_NAME").ok(),
+        },
+    );
+    let ctx = Arc::new(Context {
+        client,
+        http,
+        recorder,
+    });
     tracing::info!(
         namespace = namespace.as_deref().unwrap_or("(all)"),
         "AnalysisRun controller started"
@@ -165,7 +179,14 @@ async fn reconcile(obj: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Action,
     let run = match parse(&obj) {
         Ok(r) => r,
         Err(reason) => {
-            write_error(&api, &obj, &name, format!("Analysis spec invalid: {reason}")).await?;
+            write_error(
+                &ctx,
+                &api,
+                &obj,
+                &name,
+                format!("Analysis spec invalid: {reason}"),
+            )
+            .await?;
             return Ok(Action::await_change());
         }
     };
@@ -183,7 +204,7 @@ async fn reconcile(obj: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Action,
     let step = match advance(&run.spec, &mut status, Vec::new(), now) {
         Ok(s) => s,
         Err(e) => {
-            write_error(&api, &obj, &name, format!("Analysis spec invalid: {e}")).await?;
+            write_error(&ctx, &api, &obj, &name, format!("Analysis spec invalid: {e}")).await?;
             return Ok(Action::await_change());
         }
     };
@@ -220,7 +241,7 @@ async fn reconcile(obj: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Action,
     let step = match advance(&run.spec, &mut probe, Vec::new(), now) {
         Ok(s) => s,
         Err(e) => {
-            write_error(&api, &fresh, &name, format!("Analysis spec invalid: {e}")).await?;
+            write_error(&ctx, &api, &fresh, &name, format!("Analysis spec invalid: {e}")).await?;
             return Ok(Action::await_change());
         }
     };
@@ -231,6 +252,7 @@ async fn reconcile(obj: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Action,
         Ok(r) => r,
         Err(e) => {
             write_error(
+                &ctx,
                 &api,
                 &fresh,
                 &name,
@@ -269,7 +291,7 @@ async fn reconcile(obj: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Action,
     let step = match advance(&run.spec, &mut status, measurements, now) {
         Ok(s) => s,
         Err(e) => {
-            write_error(&api, &fresh, &name, format!("Analysis spec invalid: {e}")).await?;
+            write_error(&ctx, &api, &fresh, &name, format!("Analysis spec invalid: {e}")).await?;
             return Ok(Action::await_change());
         }
     };
@@ -282,6 +304,9 @@ async fn reconcile(obj: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Action,
         }) if s.code == 409 => return Ok(Action::requeue(Duration::ZERO)),
         Err(e) => return Err(e),
     }
+    for (reason, type_, note) in transitions(&probe, &status) {
+        publish(&ctx, &fresh, type_, &reason, note).await;
+    }
     if step.phase.completed() {
         tracing::info!(
             analysisrun = %name, namespace = %ns, phase = step.phase.as_str(),
@@ -289,6 +314,61 @@ async fn reconcile(obj: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Action,
         );
     }
     Ok(action(&step, now))
+}
+
+/// Events for what changed between two statuses, as Argo names them: `Metric<Phase>` when a metric completes
+/// (`Metric 'NAME' Completed. Result: PHASE`), `AnalysisRun<Phase>` when the run does (with its message).
+/// Failed and Error are warnings.
+fn transitions(before: &AnalysisRunStatus, after: &AnalysisRunStatus) -> Vec<(String, EventType, String)> {
+    let kind = |p: Phase| match p {
+        Phase::Failed | Phase::Error => EventType::Warning,
+        _ => EventType::Normal,
+    };
+    let mut out = Vec::new();
+    for r in &after.metric_results {
+        let Some(p) = Phase::parse(&r.phase).filter(|p| p.completed()) else {
+            continue;
+        };
+        let was = before
+            .metric_results
+            .iter()
+            .find(|b| b.name == r.name)
+            .map(|b| b.phase.as_str());
+        if was != Some(r.phase.as_str()) {
+            out.push((
+                format!("Metric{}", p.as_str()),
+                kind(p),
+                format!("Metric '{}' Completed. Result: {}", r.name, p.as_str()),
+            ));
+        }
+    }
+    if let Some(p) = after
+        .phase
+        .as_deref()
+        .and_then(Phase::parse)
+        .filter(|p| p.completed())
+        && before.phase != after.phase
+    {
+        let mut note = format!("Analysis Completed. Result: {}", p.as_str());
+        if let Some(m) = after.message.as_deref().filter(|m| !m.is_empty()) {
+            note.push_str(&format!(": {m}"));
+        }
+        out.push((format!("AnalysisRun{}", p.as_str()), kind(p), note));
+    }
+    out
+}
+
+async fn publish(ctx: &Context, obj: &DynamicObject, type_: EventType, reason: &str, note: String) {
+    let ev = Event {
+        type_,
+        reason: reason.to_string(),
+        note: Some(note.chars().take(1000).collect()),
+        action: "Analyze".to_string(),
+        secondary: None,
+    };
+    if let Err(e) = ctx.recorder.publish(&ev, &obj.object_ref(&resource())).await {
+        tracing::debug!("cannot publish event {reason}: {e}");
+    }
 }
 
 /// A completed run: deleted once its `ttlStrategy` expires, else left alone.
@@ -430,12 +510,21 @@ async fn write_status(
 
 /// Ends the run in `Error` with `message` (a spec that cannot be measured).
 async fn write_error(
+    ctx: &Context,
     api: &Api<DynamicObject>,
     obj: &DynamicObject,
     name: &str,
     message: String,
 ) -> Result<(), Error> {
     tracing::warn!(analysisrun = %name, "{message}");
+    publish(
+        ctx,
+        obj,
+        EventType::Warning,
+        "AnalysisRunError",
+        format!("Analysis Completed. Result: Error: {message}"),
+    )
+    .await;
     let mut status = obj
         .data
         .get("status")
@@ -487,6 +576,41 @@ mod tests {
             requeue_after(&step(Some(t(3)), true), t(0)),
             Some(Duration::from_secs(3))
         );
+    }
+
+    #[test]
+    fn events_for_completed_metrics_and_runs() {
+        let st = |run: Option<&str>, metric: &str| AnalysisRunStatus {
+            phase: run.map(str::to_string),
+            message: Some("Metric \"sr\" assessed Failed due to failed (1) > failureLimit (0)".into()),
+            metric_results: vec![MetricResult {
+                name: "sr".into(),
+                phase: metric.into(),
+                ..MetricResult::default()
+            }],
+            ..AnalysisRunStatus::default()
+        };
+        assert!(transitions(&st(Some("Running"), "Running"), &st(Some("Running"), "Running")).is_empty());
+        let ev = transitions(&st(Some("Running"), "Running"), &st(Some("Failed"), "Failed"));
+        let reasons: Vec<_> = ev.iter().map(|(r, t, _)| (r.as_str(), t.clone())).collect();
+        assert_eq!(
+            reasons,
+            [
+                ("MetricFailed", EventType::Warning),
+                ("AnalysisRunFailed", EventType::Warning)
+            ]
+        );
+        assert_eq!(ev[0].2, "Metric 'sr' Completed. Result: Failed");
+        assert!(
+            ev[1]
+                .2
+                .starts_with("Analysis Completed. Result: Failed: Metric \"sr\"")
+        );
+        let ok = transitions(
+            &st(Some("Running"), "Running"),
+            &st(Some("Successful"), "Successful"),
+        );
+        assert!(ok.iter().all(|(_, t, _)| *t == EventType::Normal));
     }
 
     #[test]

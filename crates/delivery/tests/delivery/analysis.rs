@@ -110,6 +110,21 @@ async fn prometheus_good_values_succeed_and_bad_values_fail_within_one_interval(
     let r = metric_result(&st, "success-rate").cloned().unwrap_or_default();
     ensure!(r["failed"] == 1 && r["phase"] == "Failed", "{r:#}");
     ensure!(st["completedAt"].is_string(), "{st:#}");
+    let events: Api<k8s_openapi::api::events::v1::Event> = Api::namespaced(env.client.clone(), env.name());
+    tack_testkit::eventually(Duration::from_secs(10), "AnalysisRunFailed event", || async {
+        let list = events.list(&ListParams::default()).await?;
+        Ok(list
+            .items
+            .iter()
+            .any(|e| {
+                e.reason.as_deref() == Some("AnalysisRunFailed")
+                    && e.type_.as_deref() == Some("Warning")
+                    && e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some("bad")
+                    && e.note.as_deref().is_some_and(|n| n.contains("[0.42]"))
+            })
+            .then_some(()))
+    })
+    .await?;
     Ok(())
 }
 
