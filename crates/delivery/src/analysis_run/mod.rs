@@ -592,7 +592,7 @@ mod tests {
         };
         assert!(transitions(&st(Some("Running"), "Running"), &st(Some("Running"), "Running")).is_empty());
         let ev = transitions(&st(Some("Running"), "Running"), &st(Some("Failed"), "Failed"));
-        let reasons: Vec<_> = ev.iter().map(|(r, t, _)| (r.as_str(), t.clone())).collect();
+        let reasons: Vec<_> = ev.iter().map(|(r, t, _)| (r.as_str(), *t)).collect();
         assert_eq!(
             reasons,
             [
