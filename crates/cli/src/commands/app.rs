@@ -224,10 +224,16 @@ pub async fn run(cmd: AppCommand, settings: &Settings) -> anyhow::Result<ExitCod
                         if a.spec.suspend {
                             "Suspended".to_string()
                         } else {
-                            s.sync
+                            let sync = s
+                                .sync
                                 .as_ref()
                                 .map(|x| format!("{:?}", x.status))
-                                .unwrap_or_else(|| "Unknown".into())
+                                .unwrap_or_else(|| "Unknown".into());
+                            if a.spec.rollback.is_some() {
+                                format!("{sync} (rolled back)")
+                            } else {
+                                sync
+                            }
                         },
                         s.health
                             .as_ref()

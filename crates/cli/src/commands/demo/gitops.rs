@@ -218,7 +218,10 @@ async fn chapter(
             let _ = stopped.await;
         },
     )));
-    say("   (in a cluster it runs as the Deployment tack-controller in namespace tack-system)");
+    say(
+        "   (in a cluster it runs as the Deployment tack-controller in namespace tack-system; its log lines go to",
+    );
+    say("   standard error — `tack demo 2>/dev/null` hides them)");
 
     say("\n4. Declare two environments, each syncing the repository into its own namespace:");
     let apps: Api<GitOpsConfig> = Api::namespaced(client.clone(), DEMO_NAMESPACE);
