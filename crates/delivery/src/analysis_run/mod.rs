@@ -37,6 +37,8 @@ pub use tack_analysis::run::build_run_spec;
 pub const FIELD_MANAGER: &str = "tack";
 /// How often a run waiting for a Job is looked at even without a Job event.
 pub const JOB_POLL: Duration = Duration::from_secs(10);
+/// Wait before looking again after a status write lost to a concurrent one.
+pub const CONFLICT_RETRY: Duration = Duration::from_millis(300);
 /// Runs reconciled at once (measurements of one run are taken concurrently too).
 pub const CONCURRENCY: u16 = 64;
 
@@ -210,7 +212,12 @@ async fn reconcile(obj: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Action,
     };
     if step.due.is_empty() {
         if status != original {
-            write_status(&api, &name, obj.metadata.resource_version.as_deref(), &status).await?;
+            match write_status(&api, &name, obj.metadata.resource_version.as_deref(), &status).await {
+                Ok(()) => {}
+                // The cached copy is behind: look again once the watch has caught up.
+                Err(e) if is_conflict(&e) => return Ok(Action::requeue(CONFLICT_RETRY)),
+                Err(e) => return Err(e),
+            }
         }
         return Ok(action(&step, now));
     }
@@ -298,10 +305,7 @@ async fn reconcile(obj: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Action,
     match write_status(&api, &name, fresh.metadata.resource_version.as_deref(), &status).await {
         Ok(()) => {}
         // Someone else wrote the run meanwhile: start over from what they wrote.
-        Err(Error::Kube {
-            source: kube::Error::Api(s),
-            ..
-        }) if s.code == 409 => return Ok(Action::requeue(Duration::ZERO)),
+        Err(e) if is_conflict(&e) => return Ok(Action::requeue(CONFLICT_RETRY)),
         Err(e) => return Err(e),
     }
     for (reason, type_, note) in transitions(&probe, &status) {
@@ -482,6 +486,10 @@ fn status_patch(
     Ok(patch)
 }
 
+fn is_conflict(e: &Error) -> bool {
+    matches!(e, Error::Kube { source: kube::Error::Api(s), .. } if s.code == 409)
+}
+
 async fn write_status(
     api: &Api<DynamicObject>,
     name: &str,
@@ -537,10 +545,7 @@ async fn write_error(
     status.started_at.get_or_insert(now);
     status.completed_at.get_or_insert(now);
     match write_status(api, name, obj.metadata.resource_version.as_deref(), &status).await {
-        Err(Error::Kube {
-            source: kube::Error::Api(s),
-            ..
-        }) if s.code == 409 => Ok(()),
+        Err(e) if is_conflict(&e) => Ok(()),
         other => other,
     }
 }
