@@ -25,9 +25,6 @@ use tokio::task::JoinHandle;
 /// How often watches of applications that were deleted are released.
 const GC_INTERVAL: Duration = Duration::from_secs(30);
 
-/// How long [`Drift::track`] waits for new watches to list their objects.
-const LIST_TIMEOUT: Duration = Duration::from_secs(5);
-
 /// The watches are keyed by API group, kind and namespace (empty for cluster-scoped kinds).
 type WatchKey = (String, String, String);
 
@@ -107,9 +104,10 @@ impl Drift {
         }
     }
 
-    /// Sets what `app` manages, starting and stopping watches as needed, and waits (at most 5 s) until new
-    /// watches have listed their objects, so that a change made after this returns is seen. A kind the
-    /// cluster no longer serves is skipped (its objects cannot drift).
+    /// Sets what `app` manages, starting and stopping watches as needed. A new watch looks at each object once
+    /// when it lists them: one written by another field manager since tack's last apply triggers a reconcile
+    /// (so a change made just before the watch started is not missed). A kind the cluster does not serve is
+    /// skipped (its objects cannot drift).
     pub async fn track(&self, app: &AppRef, ids: BTreeSet<ObjectId>) {
         let (wanted, missing) = {
             let mut state = lock(&self.state);
@@ -152,7 +150,6 @@ impl Drift {
                 .collect();
             (wanted, missing)
         };
-        let mut listed = Vec::new();
         for key in missing {
             let kind = match self.resolve(&key.0, &key.1).await {
                 Ok(Some(k)) => k,
@@ -177,20 +174,8 @@ impl Drift {
                 continue;
             }
             tracing::debug!(group = %key.0, kind = %key.1, namespace = %key.2, "drift watch started");
-            let (ready, is_ready) = tokio::sync::oneshot::channel();
-            listed.push(is_ready);
-            let task = tokio::spawn(watch(
-                api,
-                key.clone(),
-                self.index.clone(),
-                self.tx.clone(),
-                ready,
-            ));
+            let task = tokio::spawn(watch(api, key.clone(), self.index.clone(), self.tx.clone()));
             state.watches.insert(key, task);
-        }
-        let all = futures::future::join_all(listed);
-        if tokio::time::timeout(LIST_TIMEOUT, all).await.is_err() {
-            tracing::debug!(app = %app, "drift watches still listing after {LIST_TIMEOUT:?}");
         }
     }
 }
@@ -236,6 +221,26 @@ fn signature(meta: &PartialObjectMeta<DynamicObject>) -> Signature {
         .collect()
 }
 
+/// Whether an object seen for the first time (when a watch starts) was written by another field manager, outside
+/// `status`, at or after tack's last apply: drift that happened while nothing watched it.
+fn written_after_tack(meta: &PartialObjectMeta<DynamicObject>) -> bool {
+    let fields = meta.metadata.managed_fields.iter().flatten();
+    let Some(tack) = fields
+        .clone()
+        .filter(|m| m.manager.as_deref() == Some(FIELD_MANAGER))
+        .filter_map(|m| m.time.as_ref())
+        .map(|t| t.0)
+        .max()
+    else {
+        return false;
+    };
+    fields
+        .filter(|m| m.manager.as_deref() != Some(FIELD_MANAGER))
+        .filter(|m| m.subresource.as_deref() != Some("status"))
+        .filter_map(|m| m.time.as_ref())
+        .any(|t| t.0 >= tack)
+}
+
 /// Whether `now` holds a write that `before` did not (a write that only removed other managers' fields, as
 /// a forced apply by tack does, is not drift).
 fn new_write(before: &Signature, now: &Signature) -> bool {
@@ -247,9 +252,7 @@ async fn watch(
     key: WatchKey,
     index: Index,
     tx: UnboundedSender<AppRef>,
-    ready: tokio::sync::oneshot::Sender<()>,
 ) {
-    let mut ready = Some(ready);
     let (group, kind, namespace) = key;
     let trigger = |name: &str, why: &str| {
         let id = ObjectId::new(&group, &kind, &namespace, name);
@@ -275,22 +278,21 @@ async fn watch(
                 // Every object of the kind is remembered, managed or not yet: an object tack has just created
                 // may become managed only after its first events.
                 let sig = signature(&meta);
-                if let Some(before) = seen.get(&name)
-                    && new_write(before, &sig)
-                {
-                    let by: Vec<&str> = sig
-                        .iter()
-                        .filter(|e| !before.contains(*e))
-                        .map(|e| e.0.as_str())
-                        .collect();
-                    trigger(&name, &format!("changed by {}", by.join(", ")));
+                match seen.get(&name) {
+                    Some(before) if new_write(before, &sig) => {
+                        let by: Vec<&str> = sig
+                            .iter()
+                            .filter(|e| !before.contains(*e))
+                            .map(|e| e.0.as_str())
+                            .collect();
+                        trigger(&name, &format!("changed by {}", by.join(", ")));
+                    }
+                    None if written_after_tack(&meta) => trigger(&name, "changed since tack applied it"),
+                    _ => {}
                 }
                 seen.insert(name, sig);
             }
             Ok(watcher::Event::InitDone) => {
-                if let Some(r) = ready.take() {
-                    let _ = r.send(());
-                }
                 // Objects deleted while the watch was re-listing.
                 let gone: Vec<String> = seen.keys().filter(|n| !listed.contains(*n)).cloned().collect();
                 for name in gone {
