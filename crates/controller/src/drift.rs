@@ -321,6 +321,36 @@ mod tests {
             .collect()
     }
 
+    fn meta(fields: serde_json::Value) -> PartialObjectMeta<DynamicObject> {
+        serde_json::from_value(serde_json::json!({
+            "apiVersion": "meta.k8s.io/v1",
+            "kind": "PartialObjectMetadata",
+            "metadata": {"name": "web", "managedFields": fields},
+        }))
+        .expect("valid metadata")
+    }
+
+    #[test]
+    fn first_sight_catches_writes_after_tack() {
+        let entry = |manager: &str, time: &str, sub: Option<&str>| {
+            let mut e = serde_json::json!({"manager": manager, "operation": "Update", "time": time});
+            if let Some(s) = sub {
+                e["subresource"] = s.into();
+            }
+            e
+        };
+        let tack = entry("tack", "2026-01-01T00:00:10Z", None);
+        assert!(!written_after_tack(&meta(serde_json::json!([tack]))));
+        let edit = entry("kubectl-edit", "2026-01-01T00:00:12Z", None);
+        assert!(written_after_tack(&meta(serde_json::json!([tack, edit]))));
+        let before = entry("kubectl-edit", "2026-01-01T00:00:05Z", None);
+        assert!(!written_after_tack(&meta(serde_json::json!([tack, before]))));
+        let status = entry("kube-controller-manager", "2026-01-01T00:00:20Z", Some("status"));
+        assert!(!written_after_tack(&meta(serde_json::json!([tack, status]))));
+        // Not applied by tack (yet): nothing to compare with.
+        assert!(!written_after_tack(&meta(serde_json::json!([edit]))));
+    }
+
     #[test]
     fn only_new_writes_are_drift() {
         let before = sig(&[("kubectl-edit", "t1")]);
