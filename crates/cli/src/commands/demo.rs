@@ -53,6 +53,7 @@ pub async fn run(_settings: &Settings) -> anyhow::Result<ExitCode> {
         )
     })?;
     gitops::run(&client).await?;
+    super::demo_canary::run(&client).await?;
     println!("\nTry it yourself:");
     println!("  export KUBECONFIG={}", kubeconfig.display());
     println!("  kubectl get nodes                      # three KWOK nodes, Ready");
