@@ -49,6 +49,11 @@ pub use status::{parse_interval, trigger_hash};
 /// Set (to any new value, e.g. a timestamp) to make the controller reconcile an application now.
 pub const REFRESH_ANNOTATION: &str = "tack.dev/refresh";
 
+/// Set (to a new value: the time of the request, with `,prune` appended to also prune) to make the controller
+/// sync an application now, even without `syncPolicy.automated` or after drift with selfHeal off: Git is applied
+/// once, taking over drifted fields. `status.lastHandledSyncAt` records the value handled.
+pub const SYNC_ANNOTATION: &str = "tack.dev/sync-requested-at";
+
 /// The interval of applications that set none.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(180);
 

@@ -138,11 +138,16 @@ pub async fn reconcile(obj: Arc<GitOpsConfig>, ctx: Arc<Context>) -> Result<Requ
     let generation = obj.meta().generation;
     let mut status = obj.status.clone().unwrap_or_default();
     status.observed_generation = generation;
+
     let mut event = None;
     let mut adopted = false;
     let requeue = match result {
         Ok(out) => {
             adopted = out.adopted;
+            // A sync request is handled once a sync succeeded (a failed one is retried with the backoff).
+            if let Some(requested) = obj.annotations().get(crate::SYNC_ANNOTATION) {
+                status.last_handled_sync_at = Some(requested.clone());
+            }
             if out.changed {
                 event = Some(Event {
                     type_: EventType::Normal,
@@ -406,6 +411,22 @@ async fn credentials(client: &kube::Client, obj: &GitOpsConfig) -> Result<Option
         .map(Some)
 }
 
+/// A request of `tack app sync` not handled yet.
+struct SyncRequest {
+    prune: bool,
+}
+
+fn sync_request(obj: &GitOpsConfig) -> Option<SyncRequest> {
+    let value = obj.annotations().get(crate::SYNC_ANNOTATION)?;
+    let handled = obj
+        .status
+        .as_ref()
+        .and_then(|s| s.last_handled_sync_at.as_deref());
+    (handled != Some(value.as_str())).then(|| SyncRequest {
+        prune: value.split(',').skip(1).any(|o| o.trim() == "prune"),
+    })
+}
+
 /// The namespace objects go to: `spec.destination.namespace`, else the GitOpsConfig's own.
 fn destination_of(obj: &GitOpsConfig) -> Result<String, Error> {
     obj.spec
@@ -527,7 +548,14 @@ async fn attempt(obj: &GitOpsConfig, ctx: &Context) -> Result<Outcome, Failure> 
         s.observed_generation == obj.meta().generation
             && s.sync.as_ref().and_then(|x| x.revision.as_deref()) == Some(revision.as_str())
     });
+    // A sync request (`tack app sync`) not handled yet: apply once, taking drifted fields back.
+    let request = sync_request(obj);
     let apply = match (&obj.spec.rollback, &policy.automated) {
+        _ if request.is_some() => Some(tack_model::Automated {
+            prune: request.as_ref().is_some_and(|r| r.prune)
+                || policy.automated.as_ref().is_some_and(|a| a.prune),
+            self_heal: true,
+        }),
         (Some(_), auto) if !already_synced => Some(auto.clone().unwrap_or_default()),
         (Some(_), _) => None,
         (None, Some(auto)) if auto.self_heal || !already_synced => Some(auto.clone()),

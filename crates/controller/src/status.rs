@@ -7,14 +7,15 @@ use std::time::Duration;
 use kube::ResourceExt;
 use tack_model::{Condition, GitOpsConfig, GitOpsConfigStatus, SyncResult};
 
-use crate::{DEFAULT_INTERVAL, Error, REFRESH_ANNOTATION};
+use crate::{DEFAULT_INTERVAL, Error, REFRESH_ANNOTATION, SYNC_ANNOTATION};
 
 /// The hash that decides whether a watch event triggers a reconcile: the generation (spec changes) and the
-/// refresh annotation. Status writes change neither.
+/// refresh and sync-request annotations. Status writes change neither.
 pub fn trigger_hash(obj: &GitOpsConfig) -> Option<u64> {
     let mut h = DefaultHasher::new();
     obj.metadata.generation.hash(&mut h);
     obj.annotations().get(REFRESH_ANNOTATION).hash(&mut h);
+    obj.annotations().get(SYNC_ANNOTATION).hash(&mut h);
     Some(h.finish())
 }
 

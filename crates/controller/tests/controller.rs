@@ -969,3 +969,86 @@ async fn guestbook_environments_over_git_daemon_and_smart_http() -> Result<()> {
     }
     Ok(())
 }
+
+/// Without automated sync nothing is applied until a sync request (`tack app sync`, the annotation
+/// `tack.dev/sync-requested-at`): then Git is applied once; `,prune` also prunes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the local control plane"]
+async fn manual_applications_sync_on_request() -> Result<()> {
+    tack_cluster::install_crypto_provider();
+    let client = tack_testkit::client().await?;
+    install_crd(&client).await?;
+    let ns = TestNamespace::new(&client, "manual").await?;
+    let repo = GitRepo::new(Path::new(GUESTBOOK))?;
+    let cache = tempfile::tempdir()?;
+    let (stop, handle) = start_controller(&client, ns.name(), cache.path());
+    let apps: Api<GitOpsConfig> = Api::namespaced(client.clone(), ns.name());
+    let app = json!({
+        "apiVersion": "gitops.tack.dev/v1alpha1",
+        "kind": "GitOpsConfig",
+        "metadata": {"name": "gb", "namespace": ns.name()},
+        "spec": {"source": {"repoURL": repo.url(), "path": "guestbook"}, "syncPolicy": {"interval": "10m"}},
+    });
+    apps.patch("gb", &PatchParams::apply("tack-test"), &Patch::Apply(&app))
+        .await?;
+    eventually(Duration::from_secs(30), "manual app OutOfSync", || async {
+        let s = status(&apps, "gb").await?;
+        Ok(s.sync
+            .as_ref()
+            .is_some_and(|x| x.status == SyncState::OutOfSync)
+            .then_some(()))
+    })
+    .await?;
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), ns.name());
+    assert!(
+        deployments.get_opt("frontend").await?.is_none(),
+        "applied without a request"
+    );
+
+    let request = |value: &str| json!({"metadata": {"annotations": {"tack.dev/sync-requested-at": value}}});
+    apps.patch(
+        "gb",
+        &PatchParams::default(),
+        &Patch::Merge(&request("2026-01-01T00:00:00.001Z")),
+    )
+    .await?;
+    let s = wait_synced_healthy(&apps, "gb", 1, Duration::from_secs(60)).await?;
+    assert_eq!(
+        s.last_handled_sync_at.as_deref(),
+        Some("2026-01-01T00:00:00.001Z")
+    );
+    assert_eq!(s.inventory.len(), 6);
+    assert_eq!(s.history.len(), 1);
+
+    // A file leaves Git: reported, not pruned, until a sync request with prune.
+    std::fs::remove_file(repo.file("redis-follower-service.yaml"))?;
+    let second = repo.commit("drop the redis-follower Service")?;
+    apps.patch(
+        "gb",
+        &PatchParams::default(),
+        &Patch::Merge(&json!({"metadata": {"annotations": {"tack.dev/refresh": "1"}}})),
+    )
+    .await?;
+    eventually(Duration::from_secs(30), "removal reported", || async {
+        let s = status(&apps, "gb").await?;
+        let at = s.sync.as_ref().and_then(|x| x.revision.as_deref()) == Some(second.as_str());
+        Ok((at && s.sync.as_ref().is_some_and(|x| x.status == SyncState::OutOfSync)).then_some(()))
+    })
+    .await?;
+    let services: Api<Service> = Api::namespaced(client.clone(), ns.name());
+    assert!(services.get_opt("redis-follower").await?.is_some());
+    apps.patch(
+        "gb",
+        &PatchParams::default(),
+        &Patch::Merge(&request("2026-01-01T00:00:01.000Z,prune")),
+    )
+    .await?;
+    eventually(Duration::from_secs(30), "pruned on request", || async {
+        let s = status(&apps, "gb").await?;
+        let handled = s.last_handled_sync_at.as_deref() == Some("2026-01-01T00:00:01.000Z,prune");
+        Ok((handled && services.get_opt("redis-follower").await?.is_none()).then_some(()))
+    })
+    .await?;
+    assert!(services.get_opt("frontend").await?.is_some());
+    stop_controller(stop, handle).await
+}

@@ -322,6 +322,9 @@ pub struct GitOpsConfigStatus {
     /// The last sync operation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_operation: Option<Operation>,
+    /// The value of the annotation `tack.dev/sync-requested-at` (set by `tack app sync`) whose sync was done.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_handled_sync_at: Option<String>,
 }
 
 /// Sync status, as in Argo CD.

@@ -22,8 +22,8 @@ pub enum AppCommand {
     List(ListArgs),
     /// Show an application: sync and health status, revision, resources, history, conditions.
     Get(NameArg),
-    /// Ask the controller to reconcile an application now.
-    Sync(NameArg),
+    /// Sync an application now: apply Git once, also without automated sync or when drift was left alone.
+    Sync(SyncArgs),
     /// Show the last syncs of an application (ID, revision, time, outcome), newest first.
     History(NameArg),
     /// Sync an earlier revision from the history and suspend automated sync until `tack app resume`.
@@ -40,6 +40,15 @@ pub enum AppCommand {
 pub struct NameArg {
     /// The application (GitOpsConfig) name
     pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// The application (GitOpsConfig) name
+    pub name: String,
+    /// Also delete objects that left Git (automated applications with prune always do)
+    #[arg(long)]
+    pub prune: bool,
 }
 
 #[derive(Debug, Args)]
@@ -262,13 +271,16 @@ pub async fn run(cmd: AppCommand, settings: &Settings) -> anyhow::Result<ExitCod
             print_app(&app);
         }
         AppCommand::Sync(n) => {
-            let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
-            let patch = json!({"metadata": {"annotations": {tack_controller::REFRESH_ANNOTATION: now}}});
+            let now = humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string();
+            let value = if n.prune { format!("{now},prune") } else { now };
+            let patch = json!({"metadata": {"annotations": {tack_controller::SYNC_ANNOTATION: value}}});
             api.get_opt(&n.name).await?.with_context(|| not_found(&n.name))?;
             api.patch(&n.name, &PatchParams::default(), &Patch::Merge(&patch))
                 .await?;
             println!(
-                "application {}: refresh requested; the controller reconciles it now",
+                "application {}: sync requested{}; the controller applies Git now (see `tack app get {}`)",
+                n.name,
+                if n.prune { " with prune" } else { "" },
                 n.name
             );
         }
