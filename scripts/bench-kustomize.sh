@@ -2,9 +2,10 @@
 # Benchmarks Kustomize rendering: `kubectl kustomize` (the reference, Kustomize v5.5.0) against
 # `tack render` on generated trees, and checks that both outputs are byte-identical.
 #
-# Usage: scripts/bench-kustomize.sh
+# Usage: cargo build --release -p tack-cli && scripts/bench-kustomize.sh
 # Environment:
-#   TACK_BIN    tack binary (default target/release/tack); if it is missing or fails, tack is "n/a"
+#   TACK_BIN    tack binary (default target/release/tack, i.e. the real `tack render`); if it is missing
+#               or fails, tack is "n/a"
 #   KUBECTL     kubectl binary (default kubectl)
 #   SIZES       service counts of the synthetic trees (default "50 100 200 300"; "" for none)
 #   REALISTIC   1 (default) to add the kube-prometheus-sized tree, 0 to skip it
@@ -25,7 +26,11 @@
 # Realistic tree "kube-prometheus-like": ~130 objects, ~5 MB: big CRDs, many ServiceMonitors, RBAC,
 # Deployments and big dashboard ConfigMaps, under a kustomization setting namespace and labels.
 #
-# Runs are sequential (the machine is shared). Output: a markdown table on stdout.
+# Runs are sequential (the machine is shared); both tools are measured in the same run, one right after
+# the other, and the 1-minute load average before each tree is printed next to its figures.
+# Peak memory comes from GNU time (`/usr/bin/time -v`) when it is installed, otherwise from sampling
+# VmHWM in /proc every 5 ms (a sampled peak: short processes may be under-reported).
+# Output: a markdown table on stdout.
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -37,10 +42,10 @@ RUNS="${RUNS:-3}"
 MODE="${MODE:-overlays}"
 export LC_ALL=C
 
-TIME_BIN=/usr/bin/time
-if [ ! -x "$TIME_BIN" ]; then
-  echo "error: /usr/bin/time (GNU time) is missing; install it with: apt-get install -y time" >&2
-  exit 2
+TIME_BIN="${TIME_BIN-/usr/bin/time}"
+if [ ! -x "$TIME_BIN" ] || ! "$TIME_BIN" -v true >/dev/null 2>&1; then
+  TIME_BIN=""
+  echo "note: GNU time (/usr/bin/time) is missing; peak memory is sampled from /proc" >&2
 fi
 if ! command -v "$KUBECTL" >/dev/null 2>&1; then
   echo "error: $KUBECTL not found" >&2
@@ -379,7 +384,11 @@ measure() {
   for ((r = 1; r <= RUNS; r++)); do
     local tf="$WORK/time.$name.$r" start end rc
     start="$(date +%s.%N)"
-    "$TIME_BIN" -v -o "$tf" "$@" >"$out" 2>"$WORK/stderr.$name" && rc=0 || rc=$?
+    if [ -n "$TIME_BIN" ]; then
+      "$TIME_BIN" -v -o "$tf" "$@" >"$out" 2>"$WORK/stderr.$name" && rc=0 || rc=$?
+    else
+      run_sampled "$tf" "$out" "$WORK/stderr.$name" "$@" && rc=0 || rc=$?
+    fi
     end="$(date +%s.%N)"
     if [ "$rc" -ne 0 ]; then
       ok=0
@@ -399,6 +408,28 @@ measure() {
   fi
 }
 
+# run_sampled TIMEFILE OUT ERR CMD... : runs CMD, sampling the largest VmHWM of its process tree from
+# /proc; writes "Maximum resident set size (kbytes): N" to TIMEFILE like GNU time does.
+run_sampled() {
+  local tf="$1" out="$2" err="$3" pid peak=0 p hwm
+  shift 3
+  "$@" >"$out" 2>"$err" &
+  pid=$!
+  while kill -0 "$pid" 2>/dev/null; do
+    for p in $pid $(pgrep -P "$pid" 2>/dev/null); do
+      hwm="$(awk '/^VmHWM:/ { print $2 }' "/proc/$p/status" 2>/dev/null)"
+      if [ -n "$hwm" ] && [ "$hwm" -gt "$peak" ]; then peak="$hwm"; fi
+    done
+    sleep 0.005
+  done
+  wait "$pid"
+  local rc=$?
+  echo "Maximum resident set size (kbytes): $peak" >"$tf"
+  return $rc
+}
+
+load_avg() { cut -d' ' -f1 /proc/loadavg; }
+
 TACK_OK=0
 if [ -x "$TACK_BIN" ]; then
   TACK_OK=1
@@ -412,14 +443,15 @@ RENDER_EACH='tool="$1"; sub="$2"; shift 3; for d in "$@"; do "$tool" "$sub" "$d"
 
 rows=()
 bench_tree() { # label dir...
-  local label="$1" objects ks km ts tm speed ident
+  local label="$1" objects ks km ts tm speed ident load
   shift
+  load="$(load_avg)"
   log "== $label: kubectl kustomize ($# build(s))"
   measure kubectl "$WORK/$label.kubectl.yaml" bash -c "$RENDER_EACH" render-each "$KUBECTL" kustomize -- "$@"
   if [ "$M_OK" -ne 1 ]; then
     log "kubectl kustomize failed on $label:"
     cat "$WORK/stderr.kubectl" >&2
-    rows+=("| $label | n/a | failed | n/a | n/a | n/a | n/a | n/a |")
+    rows+=("| $label | n/a | failed | n/a | n/a | n/a | n/a | n/a | $load |")
     return
   fi
   ks="$M_SECS"
@@ -443,7 +475,7 @@ bench_tree() { # label dir...
       head -n 5 "$WORK/stderr.tack" >&2
     fi
   fi
-  rows+=("| $label | $objects | $ks | $ts | $speed | $km | $tm | $ident |")
+  rows+=("| $label | $objects | $ks | $ts | $speed | $km | $tm | $ident | $load |")
 }
 
 log "kubectl: $("$KUBECTL" version --client 2>/dev/null | tr '\n' ' ')"
@@ -467,8 +499,8 @@ if [ "$REALISTIC" = 1 ]; then
   bench_tree "kube-prometheus-like" "$WORK/kube-prometheus-like"
 fi
 
-echo "| tree | objects | kubectl s | tack s | speed-up | kubectl peak MiB | tack peak MiB | identical? |"
-echo "|---|---:|---:|---:|---:|---:|---:|---|"
+echo "| tree | objects | kubectl s | tack s | speed-up | kubectl peak MiB | tack peak MiB | identical? | load |"
+echo "|---|---:|---:|---:|---:|---:|---:|---|---:|"
 for r in "${rows[@]}"; do
   echo "$r"
 done

@@ -72,10 +72,17 @@ pub fn render_dir(dir: &Path, root: &Path) -> Result<(&'static str, Vec<Manifest
         });
     }
     if tack_kustomize::is_kustomization_dir(&tack_kustomize::DiskFs, dir) {
-        let out = tack_kustomize::build(&tack_kustomize::DiskFs, dir, &tack_kustomize::Options::default())
-            .map_err(|e| Error::Render {
-                message: format!("kustomize build of {}: {e}", display_dir(&relative(dir))),
-            })?;
+        // Remote bases go to the same Git cache as the checkout (`<cache>/trees/<sha>` is the root).
+        let cache = root
+            .parent()
+            .filter(|p| p.file_name().is_some_and(|n| n == "trees"))
+            .and_then(Path::parent)
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| std::env::temp_dir().join("tack-git"));
+        let opts = tack_render::GitRemoteBases::new(cache).options();
+        let out = tack_kustomize::build(&tack_kustomize::DiskFs, dir, &opts).map_err(|e| Error::Render {
+            message: format!("kustomize build of {}: {e}", display_dir(&relative(dir))),
+        })?;
         let file = tack_kustomize::KUSTOMIZATION_FILE_NAMES
             .iter()
             .map(|n| dir.join(n))
@@ -84,9 +91,9 @@ pub fn render_dir(dir: &Path, root: &Path) -> Result<(&'static str, Vec<Manifest
         let file = relative(&file);
         let manifests = out
             .objects
-            .iter()
-            .map(|o| Manifest {
-                object: o.clone(),
+            .into_iter()
+            .map(|object| Manifest {
+                object,
                 origin: Origin::new(file.clone(), 0),
             })
             .collect();

@@ -5,7 +5,9 @@
 //! at `file:line`. The plain renderer ([`PlainRenderer`]) reads `.yaml`, `.yml` and `.json` files; Kustomize,
 //! Helm and Jsonnet renderers live in their own crates and implement the same trait.
 //!
-//! Renderers are pure: they read the filesystem below the directory they are given and nothing else.
+//! Renderers are pure: they read the filesystem below the directory they are given and nothing else. The
+//! exception is [`GitRemoteBases`], which fetches Kustomize remote bases (`resources:` entries that are Git
+//! URLs) into tack's Git cache for the Kustomize engine.
 //!
 //! ```no_run
 //! use std::path::Path;
@@ -26,6 +28,7 @@
 
 mod error;
 mod plain;
+mod remote_bases;
 mod validate;
 
 use std::fmt;
@@ -33,6 +36,7 @@ use std::path::{Path, PathBuf};
 
 pub use error::{Problem, RenderError};
 pub use plain::{MAX_FILE_BYTES, PlainRenderer};
+pub use remote_bases::GitRemoteBases;
 pub use validate::{ObjectKey, validate_object};
 
 /// Where an object came from: the file and the line its document starts on (1-based).

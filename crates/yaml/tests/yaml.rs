@@ -150,3 +150,62 @@ fn fast_reader_agrees_with_the_parser_on_edge_cases() {
     }
     assert!(accepted > 30, "fast reader accepted only {accepted} edge cases");
 }
+
+mod generated {
+    use proptest::prelude::*;
+
+    /// Lines built from fragments that exercise indentation, sequences, compact mappings, block and
+    /// flow scalars, quoting, comments and document markers.
+    fn line() -> impl Strategy<Value = String> {
+        let indent = prop::sample::select(vec!["", "", " ", "  ", "  ", "    ", "      "]);
+        let body = prop::sample::select(vec![
+            "a: 1",
+            "b:",
+            "c: x y",
+            "d: 'q''s'",
+            "e: \"x\\ny\"",
+            "- v",
+            "-",
+            "- k: v",
+            "- - n",
+            "f: |",
+            "g: |-",
+            "h: |+",
+            "i: >",
+            "text line",
+            "  more text",
+            "# comment",
+            "j: [1, b, 'c']",
+            "k: {a: 1, b: [x]}",
+            "l: v # c",
+            "---",
+            "...",
+            "m: &a 1",
+            "n: *a",
+            "o: 010",
+            "p: yes",
+            "q: 1e3",
+            "r: -1",
+            "s: --flag",
+            "t: a: b",
+            "\"u\": 1",
+            "v: ",
+            "",
+            "w: ~",
+            "x: 2020-01-01",
+        ]);
+        (indent, body).prop_map(|(i, b)| format!("{i}{b}"))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(3000))]
+        #[test]
+        fn fast_reader_agrees_on_generated_texts(lines in prop::collection::vec(line(), 1..12), end_nl in any::<bool>()) {
+            let mut text = lines.join("\n");
+            if end_nl {
+                text.push('\n');
+            }
+            super::check(&text, &format!("{text:?}"));
+        }
+    }
+}
