@@ -1,7 +1,12 @@
 //! The AnalysisRun controller against a real Prometheus scraping an exporter run by the test, a web endpoint,
 //! and Jobs on the local control plane.
 
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use kube::runtime::WatchStreamExt;
 
 use anyhow::{Result, ensure};
 use k8s_openapi::api::batch::v1::Job;
@@ -446,6 +451,21 @@ async fn many_concurrent_runs_are_measured_on_time() -> Result<()> {
     let env = AnalysisEnv::new("an-many").await?;
     let exporter = Exporter::start().await?;
     exporter.set_json(json!({"ok": true}));
+    // Every version of every run, to count the controller's writes.
+    let versions: Arc<Mutex<BTreeMap<String, BTreeSet<String>>>> = Arc::default();
+    let seen = versions.clone();
+    let watch = tokio::spawn(
+        kube::runtime::watcher(env.runs(), kube::runtime::watcher::Config::default())
+            .applied_objects()
+            .for_each(move |o| {
+                if let (Ok(o), Ok(mut v)) = (o, seen.lock()) {
+                    v.entry(o.metadata.name.clone().unwrap_or_default())
+                        .or_default()
+                        .insert(o.metadata.resource_version.clone().unwrap_or_default());
+                }
+                std::future::ready(())
+            }),
+    );
     tokio::time::sleep(Duration::from_secs(2)).await;
     let idle_rss = proc_status_kib("VmRSS:");
     let started = Instant::now();
@@ -453,7 +473,7 @@ async fn many_concurrent_runs_are_measured_on_time() -> Result<()> {
         env.create_run(
             &format!("run-{i}"),
             json!({"metrics": [{"name": "ok", "interval": "2s", "count": 10, "successCondition": "result == true",
-                "provider": {"web": {"url": exporter.url("/json"), "jsonPath": "{$.ok}"}}}]}),
+                "provider": {"web": {"url": exporter.url(&format!("/json?run={i}")), "jsonPath": "{$.ok}"}}}]}),
         )
         .await?;
     }
@@ -496,9 +516,29 @@ async fn many_concurrent_runs_are_measured_on_time() -> Result<()> {
         "a measurement started {:.0} ms late",
         pct(1.0)
     );
-    ensure!(
-        exporter.json_requests().len() == runs * 10,
-        "one call per measurement"
-    );
+    let calls = exporter.json_queries();
+    for i in 0..runs {
+        let mine: Vec<_> = calls
+            .iter()
+            .filter(|(q, _)| q == &format!("run={i}"))
+            .map(|(_, t)| t.duration_since(started).as_millis())
+            .collect();
+        ensure!(
+            mine.len() == 10,
+            "run-{i}: the endpoint was called at {mine:?} ms"
+        );
+    }
+    // No write without a measurement: the creation plus at most one status write per measurement (and the first
+    // one that records startedAt), and nothing once the runs are done.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    watch.abort();
+    let v = versions.lock().map_err(|_| anyhow::anyhow!("poisoned"))?;
+    for i in 0..runs {
+        let n = v.get(&format!("run-{i}")).map_or(0, BTreeSet::len);
+        ensure!(
+            (11..=12).contains(&n),
+            "run-{i}: {n} versions (creation + writes) for 10 measurements"
+        );
+    }
     Ok(())
 }

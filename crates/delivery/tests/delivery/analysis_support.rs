@@ -29,6 +29,8 @@ pub struct ExporterState {
     pub json: Value,
     /// Requests to `/json`: method, `authorization` header, body.
     pub json_requests: Vec<(String, String, String)>,
+    /// Query strings of the requests to `/json`, with when they came.
+    pub json_queries: Vec<(String, std::time::Instant)>,
 }
 
 /// A small HTTP server on 127.0.0.1.
@@ -89,6 +91,13 @@ impl Exporter {
             .unwrap_or_default()
     }
 
+    pub fn json_queries(&self) -> Vec<(String, std::time::Instant)> {
+        self.state
+            .lock()
+            .map(|s| s.json_queries.clone())
+            .unwrap_or_default()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }
@@ -96,6 +105,7 @@ impl Exporter {
 
 async fn serve(req: Request<hyper::body::Incoming>, state: &Mutex<ExporterState>) -> Response<Full<Bytes>> {
     let path = req.uri().path().to_string();
+    let query = req.uri().query().unwrap_or_default().to_string();
     let method = req.method().to_string();
     let auth = req
         .headers()
@@ -122,6 +132,7 @@ async fn serve(req: Request<hyper::body::Incoming>, state: &Mutex<ExporterState>
         }
         "/json" => {
             s.json_requests.push((method, auth, body));
+            s.json_queries.push((query, std::time::Instant::now()));
             s.json.to_string()
         }
         _ => {
