@@ -289,6 +289,13 @@ async fn reconcile(obj: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Action,
     });
     let measurements: Vec<(String, Measurement)> = futures::future::join_all(tasks).await;
     for (metric, m) in &measurements {
+        if m.phase == Phase::Successful.as_str() || m.phase == Phase::Running.as_str() {
+            tracing::debug!(
+                analysisrun = %name, namespace = %ns, metric = %metric, phase = %m.phase,
+                value = m.value.as_deref().unwrap_or(""), "measurement"
+            );
+            continue;
+        }
         tracing::info!(
             analysisrun = %name, namespace = %ns, metric = %metric, phase = %m.phase,
             "measurement {}", m.message.as_deref().unwrap_or("taken")
