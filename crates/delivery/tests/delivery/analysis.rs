@@ -542,3 +542,38 @@ async fn many_concurrent_runs_are_measured_on_time() -> Result<()> {
     }
     Ok(())
 }
+
+#[tokio::test]
+#[ignore = "needs the local control plane"]
+async fn initial_delay_is_waited_from_the_start_of_the_run() -> Result<()> {
+    let env = AnalysisEnv::new("an-delay").await?;
+    let exporter = Exporter::start().await?;
+    exporter.set_json(json!({"ok": true}));
+    env.create_run(
+        "delayed",
+        json!({"metrics": [{"name": "ok", "initialDelay": "3s", "successCondition": "result == true",
+            "provider": {"web": {"url": exporter.url("/json"), "jsonPath": "{$.ok}"}}}]}),
+    )
+    .await?;
+    let running = tack_testkit::eventually(Duration::from_secs(10), "run started", || async {
+        let st = env.status("delayed").await?;
+        Ok((st["phase"] == "Running" && st["startedAt"].is_string()).then_some(st))
+    })
+    .await?;
+    ensure!(
+        measurements(&running, "ok").is_empty() && exporter.json_requests().is_empty(),
+        "nothing measured during the initial delay: {running:#}"
+    );
+    let st = env.wait_final("delayed", Duration::from_secs(20)).await?;
+    ensure!(st["phase"] == "Successful", "{st:#}");
+    let (Some(started), Some(first)) = (ts(&st["startedAt"]), ts(&measurements(&st, "ok")[0]["startedAt"]))
+    else {
+        anyhow::bail!("timestamps missing: {st:#}");
+    };
+    let delay = started.duration_until(first).as_secs_f64();
+    ensure!(
+        (3.0..4.5).contains(&delay),
+        "first measurement {delay} s after the run started (initialDelay 3s)"
+    );
+    Ok(())
+}
