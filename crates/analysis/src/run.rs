@@ -29,6 +29,16 @@ pub fn build_run_spec(templates: &[AnalysisTemplate], passed: &[Argument]) -> Re
                     d.value.clone_from(&a.value);
                     d.value_from.clone_from(&a.value_from);
                 }
+                // As in Argo: two templates may not give one argument different defaults.
+                Some(d)
+                    if (a.value.is_some() && d.value != a.value)
+                        || (a.value_from.is_some() && d.value_from != a.value_from) =>
+                {
+                    return Err(Error::Arg {
+                        name: a.name.clone(),
+                        reason: "has different default values in the merged templates".into(),
+                    });
+                }
                 Some(_) => {}
                 None => declared.push(a.clone()),
             }
@@ -392,6 +402,16 @@ mod tests {
             "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}}],
             "metrics": [{"name": "x", "provider": {"web": {"url": "http://w/",
             "headers": [{"key": "Authorization", "value": "Bearer {{args.token}}"}]}}}]}}));
+        let one = template(json!({"spec": {"args": [{"name": "limit", "value": "1"}], "metrics": []}}));
+        let two = template(json!({"spec": {"args": [{"name": "limit", "value": "2"}], "metrics": []}}));
+        assert!(
+            build_run_spec(&[one.clone(), two], &[])
+                .is_err_and(|e| e.to_string().contains("different default values"))
+        );
+        assert!(
+            build_run_spec(&[one.clone(), one], &[]).is_ok(),
+            "the same default twice is fine"
+        );
         let later = build_run_spec(&[secret], &[]).expect("a secret argument is resolved later");
         assert!(later.args[0].value.is_none() && later.args[0].value_from.is_some());
         assert_eq!(spec.dry_run.len(), 1);
