@@ -442,6 +442,14 @@ fn destination_of(obj: &GitOpsConfig) -> Result<String, Error> {
 /// and Healthy.
 async fn check_dependencies(client: &kube::Client, obj: &GitOpsConfig) -> Result<(), Error> {
     let own = obj.namespace().unwrap_or_default();
+    if !obj.spec.depends_on.is_empty()
+        && let Some(cycle) = dependency_cycle(client, obj).await?
+    {
+        return Err(Error::InvalidSpec(format!(
+            "spec.dependsOn forms a cycle: {}; remove one of these dependencies",
+            cycle.join(" → ")
+        )));
+    }
     for dep in &obj.spec.depends_on {
         let ns = dep
             .namespace
@@ -476,6 +484,49 @@ async fn check_dependencies(client: &kube::Client, obj: &GitOpsConfig) -> Result
         }
     }
     Ok(())
+}
+
+/// The first cycle through `obj` in the dependsOn graph (`ns/name` of each application, `obj` first and last),
+/// looking at 64 applications at most.
+async fn dependency_cycle(client: &kube::Client, obj: &GitOpsConfig) -> Result<Option<Vec<String>>, Error> {
+    let key = |ns: &str, name: &str| format!("{ns}/{name}");
+    let own_ns = obj.namespace().unwrap_or_default();
+    let start = key(&own_ns, &obj.name_any());
+    let refs = |ns: &str, deps: &[tack_model::DependencyRef]| -> Vec<String> {
+        deps.iter()
+            .map(|d| {
+                key(
+                    d.namespace.as_deref().filter(|n| !n.is_empty()).unwrap_or(ns),
+                    &d.name,
+                )
+            })
+            .collect()
+    };
+    // Depth-first, with the path of each node.
+    let mut stack: Vec<(String, Vec<String>)> = refs(&own_ns, &obj.spec.depends_on)
+        .into_iter()
+        .map(|k| (k, vec![start.clone()]))
+        .collect();
+    let mut visited = std::collections::HashSet::new();
+    while let Some((node, mut path)) = stack.pop() {
+        path.push(node.clone());
+        if node == start {
+            return Ok(Some(path));
+        }
+        if !visited.insert(node.clone()) || visited.len() > 64 {
+            continue;
+        }
+        let Some((ns, name)) = node.split_once('/') else {
+            continue;
+        };
+        let api: Api<GitOpsConfig> = Api::namespaced(client.clone(), ns);
+        if let Some(other) = api.get_opt(name).await? {
+            for next in refs(ns, &other.spec.depends_on) {
+                stack.push((next, path.clone()));
+            }
+        }
+    }
+    Ok(None)
 }
 
 async fn attempt(obj: &GitOpsConfig, ctx: &Context) -> Result<Outcome, Failure> {

@@ -775,6 +775,31 @@ async fn depends_on_waits_for_the_dependency() -> Result<()> {
         t(&app_ready),
         t(&infra_ready)
     );
+    // A cycle is refused (Stalled), naming the applications.
+    for (name, dep) in [("x", "y"), ("y", "x")] {
+        let app = json!({
+            "apiVersion": "gitops.tack.dev/v1alpha1",
+            "kind": "GitOpsConfig",
+            "metadata": {"name": name, "namespace": ns.name()},
+            "spec": {"source": {"repoURL": repo.url(), "path": "guestbook"}, "dependsOn": [{"name": dep}]},
+        });
+        apps.patch(name, &PatchParams::apply("tack-test"), &Patch::Apply(&app))
+            .await?;
+    }
+    let s = eventually(Duration::from_secs(30), "cycle refused", || async {
+        let s = status(&apps, "x").await?;
+        Ok(condition(&s, "Stalled")
+            .is_some_and(|c| c.status == "True" && c.reason == "InvalidSpec")
+            .then_some(s))
+    })
+    .await?;
+    let ready = condition(&s, "Ready").context("Ready")?;
+    let (x, y) = (format!("{}/x", ns.name()), format!("{}/y", ns.name()));
+    assert!(
+        ready.message.contains(&format!("{x} → {y} → {x}")),
+        "{}",
+        ready.message
+    );
     let cleanup: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
     let _ = cleanup
         .delete(&format!("{}-app", ns.name()), &Default::default())
