@@ -9,7 +9,9 @@ use serde_json::Value;
 use crate::Error;
 use crate::expr::Val;
 use crate::measure::{measurement, measurement_between};
-use crate::spec::{Measurement, Metric, PrometheusMetric, WebMetric, WebMetricHeader};
+use crate::spec::{
+    Authentication, Measurement, Metric, OAuth2Config, PrometheusMetric, WebMetric, WebMetricHeader,
+};
 
 const DEFAULT_TIMEOUT_SECONDS: u64 = 10;
 
@@ -84,6 +86,91 @@ pub fn parse_prometheus_response(body: &[u8]) -> Result<Val, String> {
     }
 }
 
+/// Fetches a bearer token with the OAuth2 client-credentials grant (form-encoded POST to `tokenUrl`). Errors
+/// never contain the client secret.
+pub async fn oauth2_token(
+    client: &reqwest::Client,
+    o: &OAuth2Config,
+    provider: &'static str,
+) -> Result<String, Error> {
+    let mut form = reqwest::Url::parse("form:/")
+        .map_err(|e| provider_err(provider, &o.token_url, format!("building the token request: {e}")))?;
+    {
+        let mut q = form.query_pairs_mut();
+        q.append_pair("grant_type", "client_credentials")
+            .append_pair("client_id", &o.client_id)
+            .append_pair("client_secret", &o.client_secret);
+        if !o.scopes.is_empty() {
+            q.append_pair("scope", &o.scopes.join(" "));
+        }
+    }
+    let body = form.query().unwrap_or_default().to_string();
+    let resp = client
+        .post(&o.token_url)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .header("Accept", "application/json")
+        .timeout(Duration::from_secs(DEFAULT_TIMEOUT_SECONDS))
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| provider_err(provider, &o.token_url, format!("OAuth2 token request: {e}")))?;
+    let status = resp.status();
+    let bytes = resp
+        .bytes()
+        .await
+        .map_err(|e| provider_err(provider, &o.token_url, format!("OAuth2 token response: {e}")))?;
+    if !status.is_success() {
+        return Err(provider_err(
+            provider,
+            &o.token_url,
+            format!("OAuth2 token request: HTTP {status}"),
+        ));
+    }
+    let v: Value = serde_json::from_slice(&bytes).map_err(|e| {
+        provider_err(
+            provider,
+            &o.token_url,
+            format!("OAuth2 token response is not JSON: {e}"),
+        )
+    })?;
+    v.get("access_token")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .ok_or_else(|| {
+            provider_err(
+                provider,
+                &o.token_url,
+                "OAuth2 token response has no access_token",
+            )
+        })
+}
+
+async fn authenticate(
+    client: &reqwest::Client,
+    req: reqwest::RequestBuilder,
+    auth: Option<&Authentication>,
+    provider: &'static str,
+    url: &str,
+) -> Result<reqwest::RequestBuilder, Error> {
+    let Some(auth) = auth else {
+        return Ok(req);
+    };
+    if auth.sigv4.is_some() {
+        return Err(provider_err(
+            provider,
+            url,
+            "authentication.sigv4 is not supported (use oauth2 or an Authorization header)",
+        ));
+    }
+    match auth.oauth2.as_ref().filter(|o| !o.token_url.trim().is_empty()) {
+        Some(o) => {
+            let token = oauth2_token(client, o, provider).await?;
+            Ok(req.bearer_auth(token))
+        }
+        None => Ok(req),
+    }
+}
+
 /// Runs an instant query against `address` and returns `result`.
 pub async fn prometheus_query(client: &reqwest::Client, p: &PrometheusMetric) -> Result<Val, Error> {
     let url = format!("{}/api/v1/query", p.address.trim_end_matches('/'));
@@ -93,6 +180,7 @@ pub async fn prometheus_query(client: &reqwest::Client, p: &PrometheusMetric) ->
     let req = client
         .get(full)
         .timeout(Duration::from_secs(timeout.unwrap_or(DEFAULT_TIMEOUT_SECONDS)));
+    let req = authenticate(client, req, p.authentication.as_ref(), "prometheus", &url).await?;
     let resp = headers(req, &p.headers)
         .send()
         .await
@@ -177,6 +265,7 @@ pub async fn web_query(client: &reqwest::Client, w: &WebMetric) -> Result<Val, E
     } else if let Some(j) = &w.json_body {
         req = req.header("Content-Type", "application/json").body(j.to_string());
     }
+    let req = authenticate(client, req, w.authentication.as_ref(), "web", &w.url).await?;
     let resp = headers(req, &w.headers)
         .send()
         .await

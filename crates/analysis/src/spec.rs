@@ -144,8 +144,9 @@ pub struct PrometheusMetric {
     pub timeout: Option<i64>,
     /// Extra HTTP headers.
     pub headers: Vec<WebMetricHeader>,
-    /// Authentication (kept as JSON, not implemented).
-    pub authentication: Option<Value>,
+    /// Authentication: `oauth2` (client credentials); `sigv4` is not supported.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authentication: Option<Authentication>,
 }
 
 /// `provider.web`.
@@ -166,6 +167,35 @@ pub struct WebMetric {
     pub json_path: Option<String>,
     /// Timeout in seconds (default 10).
     pub timeout_seconds: Option<i64>,
+    /// Authentication: `oauth2` (client credentials).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authentication: Option<Authentication>,
+}
+
+/// `provider.{prometheus,web}.authentication`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Authentication {
+    /// OAuth2 client-credentials grant: a token is fetched before each measurement.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oauth2: Option<OAuth2Config>,
+    /// AWS SigV4 (kept as JSON, not implemented).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sigv4: Option<Value>,
+}
+
+/// `authentication.oauth2`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct OAuth2Config {
+    /// Token endpoint.
+    pub token_url: String,
+    /// Client ID.
+    pub client_id: String,
+    /// Client secret (pass it as a `secretKeyRef` argument).
+    pub client_secret: String,
+    /// Scopes requested.
+    pub scopes: Vec<String>,
 }
 
 /// A header `{key, value}`.

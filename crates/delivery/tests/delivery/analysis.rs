@@ -274,6 +274,41 @@ async fn web_provider_with_a_secret_header_terminate_and_ttl() -> Result<()> {
         "the secret value never appears in the AnalysisRun"
     );
 
+    // OAuth2 client credentials: a token from the token endpoint, the client secret from a Secret.
+    env.create_run(
+        "oauth2",
+        json!({
+            "args": [{"name": "client-secret", "valueFrom": {"secretKeyRef": {"name": "web-token", "key": "token"}}}],
+            "metrics": [{"name": "rate", "successCondition": "result >= 0.95",
+                "provider": {"web": {"url": exporter.url("/json?oauth2"), "jsonPath": "{$.data.rate}",
+                    "authentication": {"oauth2": {"tokenUrl": exporter.url("/token"), "clientId": "tack",
+                        "clientSecret": "{{args.client-secret}}", "scopes": ["metrics:read", "other"]}}}}}]
+        }),
+    )
+    .await?;
+    let st = env.wait_final("oauth2", Duration::from_secs(60)).await?;
+    ensure!(st["phase"] == "Successful", "{st:#}");
+    ensure!(
+        !serde_json::to_string(&env.runs().get("oauth2").await?)?.contains(secret_value),
+        "the client secret never appears in the AnalysisRun"
+    );
+    let tokens = exporter.token_requests();
+    ensure!(
+        tokens.iter().any(|b| b
+            == &format!(
+                "grant_type=client_credentials&client_id=tack&client_secret={secret_value}&scope=metrics%3Aread+other"
+            )),
+        "token request: {tokens:?}"
+    );
+    ensure!(
+        exporter
+            .json_requests()
+            .iter()
+            .any(|(_, auth, _)| auth == "Bearer tok-123"),
+        "the token is sent: {:?}",
+        exporter.json_requests()
+    );
+
     // A failing call whose error names the URL (with the secret in it) is redacted.
     exporter.set_json(json!({"data": {}}));
     env.create_run(

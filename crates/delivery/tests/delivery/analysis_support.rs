@@ -29,6 +29,8 @@ pub struct ExporterState {
     pub json: Value,
     /// Requests to `/json`: method, `authorization` header, body.
     pub json_requests: Vec<(String, String, String)>,
+    /// Bodies of the requests to `/token` (answered with `{"access_token": "tok-123"}`).
+    pub token_requests: Vec<String>,
     /// Query strings of the requests to `/json`, with when they came.
     pub json_queries: Vec<(String, std::time::Instant)>,
 }
@@ -91,6 +93,13 @@ impl Exporter {
             .unwrap_or_default()
     }
 
+    pub fn token_requests(&self) -> Vec<String> {
+        self.state
+            .lock()
+            .map(|s| s.token_requests.clone())
+            .unwrap_or_default()
+    }
+
     pub fn json_queries(&self) -> Vec<(String, std::time::Instant)> {
         self.state
             .lock()
@@ -129,6 +138,10 @@ async fn serve(req: Request<hyper::body::Incoming>, state: &Mutex<ExporterState>
                 out.push_str(&format!("# TYPE {name} gauge\n{name} {value}\n"));
             }
             out
+        }
+        "/token" => {
+            s.token_requests.push(body);
+            r#"{"access_token":"tok-123","token_type":"Bearer","expires_in":60}"#.to_string()
         }
         "/json" => {
             s.json_requests.push((method, auth, body));
