@@ -177,6 +177,16 @@ pub fn validate(metric: &Metric) -> Result<(), Error> {
     duration(metric.initial_delay.as_deref(), &metric.name, "initialDelay")?;
     limits(metric)?;
     let count = effective_count(metric)?;
+    let has_interval = metric.interval.as_deref().is_some_and(|i| !i.trim().is_empty());
+    if count.is_some_and(|c| c > 1) && !has_interval {
+        return Err(Error::Metric {
+            metric: metric.name.clone(),
+            reason: format!(
+                "count {} needs an interval between the measurements",
+                count.unwrap_or_default()
+            ),
+        });
+    }
     if let (Some(c), Ok(f)) = (
         count,
         limit(metric.failure_limit.as_ref(), 0, &metric.name, "failureLimit"),
@@ -490,6 +500,9 @@ mod tests {
             serde_json::json!({"name": "m", "successCondition": "result > 10", "failureCondition": "result < 2"}),
         );
         assert_eq!(evaluate(&both, &Val::Num(5.0)).ok(), Some(Phase::Inconclusive));
+        let no_interval =
+            metric(serde_json::json!({"name": "m", "count": 3, "provider": {"web": {"url": "u"}}}));
+        assert!(validate(&no_interval).is_err_and(|e| e.to_string().contains("count 3 needs an interval")));
         let none = metric(serde_json::json!({"name": "m"}));
         assert_eq!(evaluate(&none, &Val::Null).ok(), Some(Phase::Successful));
         let e = evaluate(&only_success, &Val::Str("x".into())).expect_err("type error");
@@ -603,6 +616,9 @@ mod tests {
             ts(0).checked_add(SignedDuration::from_millis(500)).ok(),
             "sub-second intervals are exact"
         );
+        let no_interval =
+            metric(serde_json::json!({"name": "m", "count": 3, "provider": {"web": {"url": "u"}}}));
+        assert!(validate(&no_interval).is_err_and(|e| e.to_string().contains("count 3 needs an interval")));
         let none = metric(serde_json::json!({"name": "m"}));
         assert!(validate(&none).is_err_and(|e| e.to_string().contains("exactly one provider")));
         let bad = metric(serde_json::json!({"name": "m", "failureLimit": "{{args.x}}"}));
