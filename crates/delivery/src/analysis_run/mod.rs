@@ -309,11 +309,14 @@ async fn reconcile(obj: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Action,
             return Ok(Action::await_change());
         }
     };
-    match write_status(&api, &name, fresh.metadata.resource_version.as_deref(), &status).await {
-        Ok(()) => {}
-        // Someone else wrote the run meanwhile: start over from what they wrote.
-        Err(e) if is_conflict(&e) => return Ok(Action::requeue(CONFLICT_RETRY)),
-        Err(e) => return Err(e),
+    // A running Job looked at and still running changes nothing: no write (and no watch event to wake us).
+    if Some(&status) != run.status.as_ref() {
+        match write_status(&api, &name, fresh.metadata.resource_version.as_deref(), &status).await {
+            Ok(()) => {}
+            // Someone else wrote the run meanwhile: start over from what they wrote.
+            Err(e) if is_conflict(&e) => return Ok(Action::requeue(CONFLICT_RETRY)),
+            Err(e) => return Err(e),
+        }
     }
     for (reason, type_, note) in transitions(&probe, &status) {
         publish(&ctx, &fresh, type_, &reason, note).await;
