@@ -374,13 +374,14 @@ PY
 # ---------------------------------------------------------------------------------------------
 # Measurement
 
-# measure NAME OUTFILE CMD... : runs CMD RUNS times; sets M_SECS (median wall seconds), M_MIB
+# measure NAME OUTFILE CMD... : runs CMD RUNS times; sets M_SECS (median wall seconds), M_CPU (median
+# user + system CPU seconds, from GNU time; n/a without it), M_MIB
 # (peak RSS of the median run, MiB) and M_OK (1 if every run exited 0). stdout of the last run
 # goes to OUTFILE.
 measure() {
   local name="$1" out="$2"
   shift 2
-  local r secs=() rss=() ok=1
+  local r secs=() rss=() cpu=() ok=1
   for ((r = 1; r <= RUNS; r++)); do
     local tf="$WORK/time.$name.$r" start end rc
     start="$(date +%s.%N)"
@@ -396,15 +397,18 @@ measure() {
     fi
     secs+=("$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f", b - a }')")
     rss+=("$(awk -F': ' '/Maximum resident set size/ { printf "%.1f", $2 / 1024 }' "$tf")")
+    cpu+=("$(awk -F': ' '/User time|System time/ { t += $2; n++ } END { if (n) printf "%.3f", t; else print "n/a" }' "$tf")")
   done
   M_OK=$ok
   M_SECS="n/a"
   M_MIB="n/a"
+  M_CPU="n/a"
   if [ "$ok" -eq 1 ]; then
     local mid=$(((RUNS - 1) / 2)) sorted
     sorted="$(for ((r = 0; r < RUNS; r++)); do echo "${secs[$r]} ${rss[$r]}"; done | sort -n | sed -n "$((mid + 1))p")"
     M_SECS="${sorted%% *}"
     M_MIB="${sorted##* }"
+    M_CPU="$(for ((r = 0; r < RUNS; r++)); do echo "${cpu[$r]}"; done | sort -n | sed -n "$((mid + 1))p")"
   fi
 }
 
@@ -443,7 +447,7 @@ RENDER_EACH='tool="$1"; sub="$2"; shift 3; for d in "$@"; do "$tool" "$sub" "$d"
 
 rows=()
 bench_tree() { # label dir...
-  local label="$1" objects ks km ts tm speed ident load
+  local label="$1" objects ks km kc ts tm tc speed cspeed ident load
   shift
   load="$(load_avg)"
   log "== $label: kubectl kustomize ($# build(s))"
@@ -451,19 +455,22 @@ bench_tree() { # label dir...
   if [ "$M_OK" -ne 1 ]; then
     log "kubectl kustomize failed on $label:"
     cat "$WORK/stderr.kubectl" >&2
-    rows+=("| $label | n/a | failed | n/a | n/a | n/a | n/a | n/a | $load |")
+    rows+=("| $label | n/a | failed | n/a | n/a | n/a | n/a | n/a | n/a | n/a | n/a | $load |")
     return
   fi
   ks="$M_SECS"
   km="$M_MIB"
+  kc="$M_CPU"
   objects="$(grep -c '^kind:' "$WORK/$label.kubectl.yaml")"
-  ts="n/a" tm="n/a" speed="n/a" ident="n/a"
+  ts="n/a" tm="n/a" tc="n/a" speed="n/a" cspeed="n/a" ident="n/a"
   if [ "$TACK_OK" -eq 1 ]; then
     log "== $label: tack render"
     measure tack "$WORK/$label.tack.yaml" bash -c "$RENDER_EACH" render-each "$TACK_BIN" render -- "$@"
     if [ "$M_OK" -eq 1 ]; then
       ts="$M_SECS"
       tm="$M_MIB"
+      tc="$M_CPU"
+      cspeed="$(awk -v a="$kc" -v b="$tc" 'BEGIN { if (b > 0 && a != "n/a") printf "%.1fx", a / b; else print "n/a" }')"
       speed="$(awk -v a="$ks" -v b="$ts" 'BEGIN { if (b > 0) printf "%.1fx", a / b; else print "n/a" }')"
       if cmp -s "$WORK/$label.kubectl.yaml" "$WORK/$label.tack.yaml"; then
         ident="identical"
@@ -475,7 +482,7 @@ bench_tree() { # label dir...
       head -n 5 "$WORK/stderr.tack" >&2
     fi
   fi
-  rows+=("| $label | $objects | $ks | $ts | $speed | $km | $tm | $ident | $load |")
+  rows+=("| $label | $objects | $ks | $ts | $speed | $kc | $tc | $cspeed | $km | $tm | $ident | $load |")
 }
 
 log "kubectl: $("$KUBECTL" version --client 2>/dev/null | tr '\n' ' ')"
@@ -499,8 +506,8 @@ if [ "$REALISTIC" = 1 ]; then
   bench_tree "kube-prometheus-like" "$WORK/kube-prometheus-like"
 fi
 
-echo "| tree | objects | kubectl s | tack s | speed-up | kubectl peak MiB | tack peak MiB | identical? | load |"
-echo "|---|---:|---:|---:|---:|---:|---:|---|---:|"
+echo "| tree | objects | kubectl s | tack s | speed-up | kubectl CPU s | tack CPU s | CPU ratio | kubectl peak MiB | tack peak MiB | identical? | load |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|"
 for r in "${rows[@]}"; do
   echo "$r"
 done
