@@ -412,6 +412,20 @@ fn job_metric(name: &str, simulate: &str) -> Value {
 #[ignore = "needs the local control plane"]
 async fn job_provider_succeeds_and_fails_with_the_job() -> Result<()> {
     let env = AnalysisEnv::new("an-job").await?;
+    let versions: Arc<Mutex<BTreeMap<String, BTreeSet<String>>>> = Arc::default();
+    let seen = versions.clone();
+    let watch = tokio::spawn(
+        kube::runtime::watcher(env.runs(), kube::runtime::watcher::Config::default())
+            .applied_objects()
+            .for_each(move |o| {
+                if let (Ok(o), Ok(mut v)) = (o, seen.lock()) {
+                    v.entry(o.metadata.name.clone().unwrap_or_default())
+                        .or_default()
+                        .insert(o.metadata.resource_version.clone().unwrap_or_default());
+                }
+                std::future::ready(())
+            }),
+    );
     // KWOK's stock pod-complete stage completes pods owned by a Job; the `crash` stage fails them.
     env.create_run("job-ok", json!({"metrics": [job_metric("smoke", "succeed")]}))
         .await?;
@@ -457,6 +471,15 @@ async fn job_provider_succeeds_and_fails_with_the_job() -> Result<()> {
         .list(&ListParams::default().labels("analysisrun.argoproj.io/name=job-bad"))
         .await?;
     ensure!(labelled.items.len() == 1, "one Job per measurement");
+    // While the Job runs the run is not rewritten on every look: creation, the Running measurement, the result.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    watch.abort();
+    let n = versions
+        .lock()
+        .map_err(|_| anyhow::anyhow!("poisoned"))?
+        .get("job-ok")
+        .map_or(0, BTreeSet::len);
+    ensure!((2..=4).contains(&n), "job-ok: {n} versions");
     Ok(())
 }
 
