@@ -7,6 +7,8 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 root=$(pwd)
+# One-shot builds gain nothing from incremental compilation and it doubles the target directory.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 t0=$(date +%s)
 step() { echo "==> [$(( $(date +%s) - t0 ))s] $*"; }
 
