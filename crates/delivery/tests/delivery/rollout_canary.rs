@@ -79,3 +79,54 @@ async fn seed_canary_pauses_at_20_percent_and_promotes_to_full() -> Result<()> {
     assert_eq!(env.replicas_of(&v1).await?, (1, 1));
     Ok(())
 }
+
+#[tokio::test]
+#[ignore = "needs the local control plane"]
+async fn workload_ref_takes_the_deployment_template() -> Result<()> {
+    let env = Env::new("ro-workloadref").await?;
+    env.apply_yaml(
+        r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  replicas: 0
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: web, image: "web:7"}]}
+"#,
+    )
+    .await?;
+    env.apply_yaml(
+        r#"
+apiVersion: argoproj.io/v1alpha1
+kind: Rollout
+metadata: {name: web}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  workloadRef: {apiVersion: apps/v1, kind: Deployment, name: web}
+  strategy:
+    canary:
+      steps: [{setWeight: 50}, {pause: {}}]
+"#,
+    )
+    .await?;
+    let r = env
+        .wait_phase("web", "Healthy", MINUTE, |r| {
+            r["status"]["availableReplicas"] == 2
+        })
+        .await?;
+    let hash = stable_hash(&r);
+    let rs: kube::Api<k8s_openapi::api::apps::v1::ReplicaSet> =
+        kube::Api::namespaced(env.client.clone(), env.name());
+    let rs = rs.get(&format!("web-{hash}")).await?;
+    let image = rs
+        .spec
+        .and_then(|s| s.template)
+        .and_then(|t| t.spec)
+        .and_then(|s| s.containers.first().and_then(|c| c.image.clone()));
+    assert_eq!(image.as_deref(), Some("web:7"));
+    Ok(())
+}

@@ -139,6 +139,28 @@ async fn nginx_canary_ingress_follows_the_steps_abort_and_retry() -> Result<()> 
     })
     .await?;
     assert_eq!(env.replicas_of(&v1).await?, (2, 2));
+    // Events tell the story: the weight changes and the abort, on the Rollout.
+    let events: kube::Api<k8s_openapi::api::events::v1::Event> =
+        kube::Api::namespaced(env.client.clone(), &ns);
+    let reasons: Vec<String> = events
+        .list(&Default::default())
+        .await?
+        .items
+        .into_iter()
+        .filter(|e| e.regarding.as_ref().and_then(|r| r.kind.as_deref()) == Some("Rollout"))
+        .filter_map(|e| e.reason)
+        .collect();
+    for want in [
+        "NewReplicaSetCreated",
+        "TrafficWeightUpdated",
+        "RolloutPaused",
+        "RolloutAborted",
+    ] {
+        assert!(
+            reasons.iter().any(|r| r == want),
+            "no {want} event in {reasons:?}"
+        );
+    }
     let svc = env.get("v1", "Service", "web-canary").await?.expect("svc");
     assert_eq!(svc["spec"]["selector"]["rollouts-pod-template-hash"], v1.as_str());
 
