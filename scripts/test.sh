@@ -49,5 +49,5 @@ eval "$("$tack" dev env)"
 export KUBECONFIG
 
 step "cargo test (all tiers)"
-cargo test --workspace --locked -- --include-ignored
+cargo test --workspace --locked --no-fail-fast -- --include-ignored
 step "done"
