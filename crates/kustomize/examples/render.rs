@@ -34,6 +34,7 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     };
     let timing = std::env::var_os("RENDER_TIMING").is_some();
+    opts.timings = timing;
     let t0 = std::time::Instant::now();
     match build(&DiskFs, &dir, &opts) {
         Ok(out) => {
@@ -43,6 +44,9 @@ fn main() -> ExitCode {
             }
             let text = out.to_yaml();
             if timing {
+                for (phase, d, n) in &out.timings {
+                    eprintln!("{phase:>45}: {d:>10.3?} ({n}×)");
+                }
                 eprintln!("build: {:?}, emit: {:?}", t1 - t0, t1.elapsed());
             }
             let mut stdout = std::io::stdout().lock();

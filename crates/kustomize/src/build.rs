@@ -27,6 +27,8 @@ struct Ctx<'a> {
     track: bool,
     /// Schema for strategic merge (`openapi:`).
     schema: crate::openapi::Schema,
+    /// Phase timings, when requested.
+    timings: Option<std::cell::RefCell<Vec<crate::PhaseTiming>>>,
 }
 
 /// `to` relative to the directory `from` (both absolute and normalised).
@@ -81,12 +83,15 @@ pub fn run(fs: &dyn FileSystem, dir: &Path, opts: &Options) -> Result<Output, Er
         top: dir.clone(),
         track: false,
         schema: Default::default(),
+        timings: opts.timings.then(Default::default),
     };
     if let Ok((k, _)) = ctx.load_kustomization(&dir) {
         ctx.track = k.build_metadata.iter().any(|b| b == "transformerAnnotations");
     }
     let mut acc = Acc::new();
+    let started = std::time::Instant::now();
     let k = ctx.build_kust(&dir, &mut acc, false)?;
+    let build_time = started.elapsed();
 
     // Hash suffixes.
     for r in acc.res.iter_mut() {
@@ -97,7 +102,9 @@ pub fn run(fs: &dyn FileSystem, dir: &Path, opts: &Options) -> Result<Output, Er
             r.set_name(&n);
         }
     }
-    crate::nameref::fix(&mut acc.res, &acc.config.name_reference)?;
+    ctx.timed("name references", || {
+        crate::nameref::fix(&mut acc.res, &acc.config.name_reference)
+    })?;
     resolve_vars(&mut acc)?;
     acc.res.retain(|r| {
         r.annotations()
@@ -105,7 +112,7 @@ pub fn run(fs: &dyn FileSystem, dir: &Path, opts: &Options) -> Result<Output, Er
             .and_then(|v| v.as_str())
             != Some("true")
     });
-    sort(&mut acc.res, k.sort_options.as_ref(), &dir)?;
+    ctx.timed("sort", || sort(&mut acc.res, k.sort_options.as_ref(), &dir))?;
     if k.build_metadata.iter().any(|b| b == "managedByLabel") {
         for r in acc.res.iter_mut() {
             let md = r.metadata_mut();
@@ -148,9 +155,14 @@ pub fn run(fs: &dyn FileSystem, dir: &Path, opts: &Options) -> Result<Output, Er
             }
         }
     }
+    let mut timings = ctx.timings.take().map(|t| t.into_inner()).unwrap_or_default();
+    if opts.timings {
+        timings.insert(0, ("build (resources, generators, transformers)", build_time, 1));
+    }
     Ok(Output {
         objects: acc.res.into_iter().map(|r| Value::Object(r.obj)).collect(),
         warnings: ctx.warnings,
+        timings,
     })
 }
 
@@ -291,6 +303,23 @@ impl SourceReader for Reader<'_, '_> {
 }
 
 impl Ctx<'_> {
+    /// Runs `f`, adding its duration to phase `name` when timings are on.
+    fn timed<T>(&self, name: &'static str, f: impl FnOnce() -> T) -> T {
+        let Some(t) = &self.timings else { return f() };
+        let start = std::time::Instant::now();
+        let out = f();
+        let d = start.elapsed();
+        let mut t = t.borrow_mut();
+        match t.iter_mut().find(|e| e.0 == name) {
+            Some(e) => {
+                e.1 += d;
+                e.2 += 1;
+            }
+            None => t.push((name, d, 1)),
+        }
+        out
+    }
+
     fn read_file(&self, root: &Path, rel: &str) -> Result<Vec<u8>, Error> {
         let joined = normalize(&root.join(rel));
         let real = self.fs.canonicalize_under(root, &joined).map_err(|e| Error::Io {
@@ -383,7 +412,7 @@ impl Ctx<'_> {
         acc: &mut Acc,
         as_component: bool,
     ) -> Result<Kustomization, Error> {
-        let (k, kfile) = self.load_kustomization(dir)?;
+        let (k, kfile) = self.timed("kustomization files", || self.load_kustomization(dir))?;
         if as_component && !k.is_component {
             return Err(Error::msg(format!(
                 "{kfile}: expected kind 'Component' for path '{}' but got 'Kustomization'",
@@ -402,7 +431,8 @@ impl Ctx<'_> {
         }
 
         // Resources.
-        let mut seen: HashSet<IdKey> = acc.res.iter().map(|r| id_key(&r.cur_id())).collect();
+        let mut seen: HashSet<IdKey> =
+            self.timed("append", || acc.res.iter().map(|r| id_key(&r.cur_id())).collect());
         for entry in &k.resources {
             if crate::remote::is_remote(entry) {
                 let real = self.fetch_remote(&kfile, entry)?;
@@ -429,20 +459,22 @@ impl Ctx<'_> {
                 }
                 acc.vars.extend(sub.vars);
             } else {
-                let bytes = self.read_file(dir, entry).map_err(|e| match e {
-                    Error::Io { path, .. } => Error::msg(format!(
-                        "{kfile}: accumulating resources: '{}' must resolve to a file or a directory",
-                        path.display()
-                    )),
-                    other => other,
-                })?;
+                let bytes = self
+                    .timed("resource files: read", || self.read_file(dir, entry))
+                    .map_err(|e| match e {
+                        Error::Io { path, .. } => Error::msg(format!(
+                            "{kfile}: accumulating resources: '{}' must resolve to a file or a directory",
+                            path.display()
+                        )),
+                        other => other,
+                    })?;
                 let file = p.display().to_string();
-                let mut rs = self.parse_resources(&bytes, &file)?;
+                let mut rs = self.timed("resource files: parse", || self.parse_resources(&bytes, &file))?;
                 let origin = format!("path: {}\n", relative(&self.top, &p));
                 for r in rs.iter_mut() {
                     r.origin = Some(origin.clone());
                 }
-                append(&mut acc.res, &mut seen, rs, &file)?;
+                self.timed("append", || append(&mut acc.res, &mut seen, rs, &file))?;
             }
         }
 
@@ -678,12 +710,12 @@ impl Ctx<'_> {
     fn tracked(
         &self,
         krel: &str,
-        kind: &str,
+        kind: &'static str,
         res: &mut Vec<Resource>,
         f: impl FnOnce(&mut Vec<Resource>) -> Result<(), Error>,
     ) -> Result<(), Error> {
         if !self.track {
-            return f(res);
+            return self.timed(kind, || f(res));
         }
         let before: Vec<Map<String, Value>> = res.iter().map(|r| r.obj.clone()).collect();
         f(res)?;

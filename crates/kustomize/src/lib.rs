@@ -48,6 +48,8 @@ pub struct Options {
     /// Fetches remote bases (`resources:` entries that are Git URLs). Without one, such entries
     /// are an error.
     pub remote: Option<std::sync::Arc<dyn RemoteLoader + Send + Sync>>,
+    /// Measure where the build spends its time ([`Output::timings`]).
+    pub timings: bool,
 }
 
 /// The result of a build.
@@ -57,7 +59,12 @@ pub struct Output {
     pub objects: Vec<Value>,
     /// Deprecation warnings, as kubectl prints them on stderr.
     pub warnings: Vec<String>,
+    /// With [`Options::timings`]: total time and count per build phase, in first-seen order.
+    pub timings: Vec<PhaseTiming>,
 }
+
+/// One build phase's name, total duration and number of runs.
+pub type PhaseTiming = (&'static str, std::time::Duration, usize);
 
 impl Output {
     /// The objects as `kubectl kustomize` prints them.

@@ -33,9 +33,14 @@ pub fn render_dir(dir: &Path, display_root: Option<&Path>) -> anyhow::Result<Ren
         );
     }
     if tack_kustomize::is_kustomization_dir(&tack_kustomize::DiskFs, dir) {
-        let opts = tack_render::GitRemoteBases::new(git_cache()).options();
+        let mut opts = tack_render::GitRemoteBases::new(git_cache()).options();
+        // TACK_KUSTOMIZE_TIMING=1 prints where the build spent its time (stderr).
+        opts.timings = std::env::var_os("TACK_KUSTOMIZE_TIMING").is_some();
         let out = tack_kustomize::build(&tack_kustomize::DiskFs, dir, &opts)
             .with_context(|| format!("kustomize build of {} failed", dir.display()))?;
+        for (phase, took, count) in &out.timings {
+            eprintln!("kustomize timing: {phase}: {took:.3?} ({count}×)");
+        }
         let file = tack_kustomize::KUSTOMIZATION_FILE_NAMES
             .iter()
             .map(|n| dir.join(n))
