@@ -7,7 +7,7 @@
 //!   `promote`. Before switching, a smaller preview is scaled to all replicas.
 //! - The active Service switches to the new hash; `postPromotionAnalysis` runs; then the new hash is stable and
 //!   the old ReplicaSet is scaled down after `scaleDownDelaySeconds` (default 30).
-//! - A failed analysis or `abort`: the active Service returns to (or stays on) the old hash, the preview is
+//! - A failed analysis, a crashed preview pod ([`crate::PodFailure`]) or `abort`: the active Service returns to (or stays on) the old hash, the preview is
 //!   scaled down after `abortScaleDownDelaySeconds` (default 30), phase Degraded.
 
 use crate::canary::{abort, analysis_reason};
@@ -79,6 +79,17 @@ pub fn reconcile_blue_green(rollout: &Rollout, observed: &Observed) -> Result<De
     }
     let find = |h: &str| observed.replica_sets.iter().find(|r| r.pod_template_hash == h);
     let preview_obs = find(&hash);
+    if updating
+        && !st.abort
+        && let Some(f) = crate::crashed_pod(preview_obs, &st)
+    {
+        abort(
+            &mut st,
+            &mut actions,
+            now,
+            format!("preview pod {} failed: {}", f.pod, f.reason),
+        );
+    }
     let full = st.blue_green.scale_up_preview_check_point || st.promote_full;
     let mut preview_target = if full {
         replicas

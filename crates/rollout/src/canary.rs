@@ -10,6 +10,8 @@
 //!   `status.pauseConditions`).
 //! - `analysis` steps create an AnalysisRun and wait for it; background analysis runs during the whole update.
 //!   Failed or Error → abort; Inconclusive → paused until promoted.
+//! - A crashed canary pod ([`crate::PodFailure`]: phase Failed, a non-zero exit code, CrashLoopBackOff) → abort,
+//!   the message naming the pod and why.
 //! - Abort: 100 % to stable at once; the canary is scaled down (after `abortScaleDownDelaySeconds`, default 30,
 //!   with traffic routing; at once, within maxUnavailable, without). Phase Degraded.
 //! - No progress for `progressDeadlineSeconds` (default 600) while waiting for pods → Degraded, and abort when
@@ -114,6 +116,17 @@ pub fn reconcile_canary(rollout: &Rollout, observed: &Observed) -> Result<Decisi
 
     // `promote` removed the pause conditions of a controller pause.
     let promoted = st.controller_pause && st.pause_conditions.is_empty();
+    if updating
+        && !st.abort
+        && let Some(f) = crate::crashed_pod(canary_obs, &st)
+    {
+        abort(
+            &mut st,
+            &mut actions,
+            now,
+            format!("canary pod {} failed: {}", f.pod, f.reason),
+        );
+    }
     if updating && !st.abort {
         if st.promote_full {
             idx = n;

@@ -79,6 +79,32 @@ pub struct ReplicaSetObservation {
     pub available: i32,
     /// Parsed [`SCALE_DOWN_DEADLINE_ANNOTATION`], when present.
     pub scale_down_deadline: Option<Timestamp>,
+    /// Its pods that crashed ([`PodFailure`]); the controller observes them for the canary (new)
+    /// ReplicaSet only, and any entry aborts the update.
+    pub failed_pods: Vec<PodFailure>,
+}
+
+/// A pod that crashed: phase `Failed`, a container that terminated with a non-zero exit code (now or
+/// before a restart), or a container in `CrashLoopBackOff`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PodFailure {
+    /// Pod name.
+    pub pod: String,
+    /// What happened, e.g. `container web exited with code 1`.
+    pub reason: String,
+    /// The pod's `metadata.creationTimestamp`: pods created before `status.abortedAt` belong to an aborted
+    /// attempt and are ignored after `retry`.
+    pub created_at: Timestamp,
+}
+
+/// The first crashed pod of `rs` that belongs to the current attempt (created after `status.abortedAt`).
+pub(crate) fn crashed_pod<'a>(
+    rs: Option<&'a ReplicaSetObservation>,
+    status: &RolloutStatus,
+) -> Option<&'a PodFailure> {
+    rs?.failed_pods
+        .iter()
+        .find(|f| status.aborted_at.is_none_or(|a| f.created_at > a))
 }
 
 /// Which part of the rollout an AnalysisRun belongs to.
@@ -375,7 +401,8 @@ pub(crate) fn count_replicas(status: &mut RolloutStatus, observed: &Observed, cu
 
 /// Updates the `Progressing` condition and tells whether the progress deadline has passed.
 ///
-/// Progress is a change of step, of replica counts or of pod template since the previous status; while
+/// Progress is a change of step, of pod template or of stable, a change of the updated replica count, or more
+/// ready or available replicas than in the previous status; while
 /// `waiting` is false (paused, aborted, nothing to wait for) the clock restarts.
 pub(crate) fn progress_deadline(
     prev: &RolloutStatus,
@@ -385,12 +412,13 @@ pub(crate) fn progress_deadline(
     now: Timestamp,
     requeue: &mut Requeue,
 ) -> bool {
+    // As Argo Rollouts (and Deployments) measure it: more updated, ready or available replicas, a new step,
+    // template or stable. Pods that come and go (a crash loop) are no progress.
     let progressed = prev.current_step_index != status.current_step_index
         || prev.current_pod_hash != status.current_pod_hash
-        || prev.replicas != status.replicas
         || prev.updated_replicas != status.updated_replicas
-        || prev.ready_replicas != status.ready_replicas
-        || prev.available_replicas != status.available_replicas
+        || status.ready_replicas > prev.ready_replicas
+        || status.available_replicas > prev.available_replicas
         || prev.stable_rs != status.stable_rs;
     let pos = status.conditions.iter().position(|c| c.type_ == "Progressing");
     if !waiting

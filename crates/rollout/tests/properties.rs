@@ -93,13 +93,13 @@ prop_compose! {
         if let Some((r, a)) = stable {
             replica_sets.push(ReplicaSetObservation {
                 pod_template_hash: "stablehash".into(), replicas: r, ready: a.min(r), available: a.min(r),
-                scale_down_deadline: None,
+                scale_down_deadline: None, failed_pods: vec![],
             });
         }
         if let Some((r, a)) = canary {
             replica_sets.push(ReplicaSetObservation {
                 pod_template_hash: hash.clone(), replicas: r, ready: a.min(r), available: a.min(r),
-                scale_down_deadline: None,
+                scale_down_deadline: None, failed_pods: vec![],
             });
         }
         let mut analysis_runs: Vec<AnalysisObservation> = run
@@ -234,13 +234,13 @@ prop_compose! {
         if let Some((r, a, dl)) = stable {
             replica_sets.push(ReplicaSetObservation {
                 pod_template_hash: "stablehash".into(), replicas: r, ready: a.min(r), available: a.min(r),
-                scale_down_deadline: dl.map(t),
+                scale_down_deadline: dl.map(t), failed_pods: vec![],
             });
         }
         if let Some((r, a)) = new {
             replica_sets.push(ReplicaSetObservation {
                 pod_template_hash: hash.clone(), replicas: r, ready: a.min(r), available: a.min(r),
-                scale_down_deadline: None,
+                scale_down_deadline: None, failed_pods: vec![],
             });
         }
         let mut analysis_runs = Vec::new();
@@ -302,6 +302,7 @@ fn apply(rss: &mut Vec<ReplicaSetObservation>, d: &tack_rollout::Decision, bad: 
                 ready: up,
                 available: up,
                 scale_down_deadline: None,
+                failed_pods: vec![],
             }),
         }
     }

@@ -7,8 +7,8 @@ use jiff::Timestamp;
 use serde_json::json;
 use tack_rollout::spec::Rollout;
 use tack_rollout::{
-    Action, AnalysisKind, AnalysisObservation, AnalysisPhase, Decision, Observed, ReplicaSetObservation,
-    Role, commands, reconcile,
+    Action, AnalysisKind, AnalysisObservation, AnalysisPhase, Decision, Observed, PodFailure,
+    ReplicaSetObservation, Role, commands, reconcile,
 };
 
 const SEED: &str = concat!(
@@ -78,6 +78,7 @@ impl Sim {
                     ready: if ok { want.replicas } else { 0 },
                     available: if ok { want.replicas } else { 0 },
                     scale_down_deadline: None,
+                    failed_pods: vec![],
                 }),
             }
         }
@@ -393,6 +394,77 @@ fn never_ready_canary_passes_the_progress_deadline() {
             assert_eq!(sim.replicas(&new), 1);
         }
     }
+}
+
+#[test]
+fn crashed_canary_pod_aborts_at_once_and_retry_ignores_the_old_crash() {
+    let mut sim = Sim::new(with_analysis_step());
+    let old = sim.settle().pod_template_hash;
+    set_image(&mut sim.rollout, "web:crashing");
+    let d = sim.settle();
+    let new = d.pod_template_hash.clone();
+    assert_eq!(d.status.phase.as_deref(), Some("Progressing"));
+    assert_eq!(sim.replicas(&new), 1);
+
+    sim.advance(2);
+    let crashed_at = sim.now;
+    let canary = sim
+        .rss
+        .iter_mut()
+        .find(|r| r.pod_template_hash == new)
+        .expect("canary ReplicaSet");
+    canary.failed_pods.push(PodFailure {
+        pod: format!("web-{new}-abcde"),
+        reason: "container web exited with code 1".into(),
+        created_at: crashed_at,
+    });
+    let d = sim.step();
+    assert!(d.status.abort);
+    assert_eq!(d.canary_weight, 0);
+    let want = format!("canary pod web-{new}-abcde failed: container web exited with code 1");
+    assert!(
+        d.actions
+            .iter()
+            .any(|a| matches!(a, Action::Aborted { reason } if *reason == want)),
+        "{:?}",
+        d.actions
+    );
+    let d = sim.settle();
+    assert_eq!(d.status.phase.as_deref(), Some("Degraded"));
+    assert_eq!(
+        d.status.message.as_deref(),
+        Some(format!("RolloutAborted: {want}").as_str())
+    );
+    assert_eq!((sim.replicas(&new), sim.replicas(&old)), (0, 5));
+
+    // The crashed pod of the aborted attempt does not abort the retry; a new crash does.
+    sim.advance(5);
+    commands::retry(&mut sim.rollout);
+    let d = sim.settle();
+    assert!(!d.status.abort);
+    assert_eq!(sim.replicas(&new), 1);
+    sim.advance(1);
+    let now = sim.now;
+    let canary = sim
+        .rss
+        .iter_mut()
+        .find(|r| r.pod_template_hash == new)
+        .expect("canary ReplicaSet");
+    canary.failed_pods.push(PodFailure {
+        pod: format!("web-{new}-fghij"),
+        reason: "container web is in CrashLoopBackOff".into(),
+        created_at: now,
+    });
+    let d = sim.settle();
+    assert_eq!(d.status.phase.as_deref(), Some("Degraded"));
+    assert!(
+        d.status
+            .message
+            .as_deref()
+            .is_some_and(|m| m.contains("fghij") && m.contains("CrashLoopBackOff")),
+        "{:?}",
+        d.status.message
+    );
 }
 
 #[test]

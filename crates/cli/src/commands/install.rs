@@ -98,6 +98,10 @@ fn controller_manifests(image: &str) -> Vec<Value> {
                  "verbs": ["get", "list", "watch", "create", "patch", "update"]},
                 {"apiGroups": ["argoproj.io"], "resources": ["rollouts/status", "analysisruns/status"],
                  "verbs": ["get", "patch", "update"]},
+                // AnalysisRuns past their ttlStrategy are deleted.
+                {"apiGroups": ["argoproj.io"], "resources": ["analysisruns"], "verbs": ["delete"]},
+                // Crashed pods of a canary abort the update.
+                {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list"]},
                 {"apiGroups": ["apps"], "resources": ["replicasets"],
                  "verbs": ["get", "list", "watch", "create", "patch", "update", "delete"]},
                 {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["get"]},

@@ -1,10 +1,11 @@
 //! From cluster objects to the state machine's observations (pure).
 
 use k8s_openapi::api::apps::v1::ReplicaSet;
+use k8s_openapi::api::core::v1::{ContainerStatus, Pod};
 use kube::api::DynamicObject;
 use tack_rollout::{
-    AnalysisKind, AnalysisObservation, AnalysisPhase, POD_TEMPLATE_HASH_LABEL, ReplicaSetObservation,
-    SCALE_DOWN_DEADLINE_ANNOTATION,
+    AnalysisKind, AnalysisObservation, AnalysisPhase, POD_TEMPLATE_HASH_LABEL, PodFailure,
+    ReplicaSetObservation, SCALE_DOWN_DEADLINE_ANNOTATION,
 };
 
 use super::{ROLLOUT_TYPE_LABEL, STEP_INDEX_LABEL};
@@ -37,9 +38,82 @@ pub fn observe_replica_sets(all: &[ReplicaSet], owner_uid: &str) -> Vec<ReplicaS
                 ready: status.and_then(|s| s.ready_replicas).unwrap_or(0),
                 available: status.and_then(|s| s.available_replicas).unwrap_or(0),
                 scale_down_deadline: deadline,
+                failed_pods: Vec::new(),
             })
         })
         .collect()
+}
+
+/// The crashed pods among `pods` owned by the ReplicaSet `rs_uid`: phase `Failed`, a container (or init
+/// container) that terminated with a non-zero exit code, now or before its last restart, or one waiting in
+/// `CrashLoopBackOff`. A pod that was evicted, preempted or deleted is not a crash of the release and is
+/// left out (`Failed` with reason `Evicted`/`Preempting`, or a deletion timestamp while still running).
+pub fn pod_failures(pods: &[Pod], rs_uid: &str) -> Vec<PodFailure> {
+    let mut out: Vec<PodFailure> = pods
+        .iter()
+        .filter(|p| owned_by(p.metadata.owner_references.as_ref(), rs_uid))
+        .filter_map(|p| {
+            let name = p.metadata.name.clone()?;
+            let status = p.status.as_ref()?;
+            let created_at = p
+                .metadata
+                .creation_timestamp
+                .as_ref()
+                .map_or(jiff::Timestamp::UNIX_EPOCH, |t| t.0);
+            let failed = status.phase.as_deref() == Some("Failed");
+            let evicted = matches!(status.reason.as_deref(), Some("Evicted" | "Preempting"));
+            if evicted {
+                return None;
+            }
+            let containers = status
+                .init_container_statuses
+                .iter()
+                .flatten()
+                .chain(status.container_statuses.iter().flatten());
+            let why = containers.filter_map(container_crash).next().or_else(|| {
+                failed.then(|| match (&status.reason, &status.message) {
+                    (Some(r), Some(m)) => format!("pod phase Failed ({r}: {m})"),
+                    (Some(r), None) => format!("pod phase Failed ({r})"),
+                    (None, Some(m)) => format!("pod phase Failed ({m})"),
+                    (None, None) => "pod phase Failed".to_string(),
+                })
+            })?;
+            Some(PodFailure {
+                pod: name,
+                reason: why,
+                created_at,
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.pod.cmp(&b.pod)));
+    out
+}
+
+/// Why a container counts as crashed, if it does.
+fn container_crash(c: &ContainerStatus) -> Option<String> {
+    let state = c.state.as_ref();
+    if let Some(w) = state.and_then(|s| s.waiting.as_ref())
+        && w.reason.as_deref() == Some("CrashLoopBackOff")
+    {
+        return Some(format!("container {} is in CrashLoopBackOff", c.name));
+    }
+    let exited = |t: &k8s_openapi::api::core::v1::ContainerStateTerminated| {
+        (t.exit_code != 0).then(|| match t.reason.as_deref() {
+            Some(r) if r != "Error" && r != "Completed" => {
+                format!("container {} exited with code {} ({r})", c.name, t.exit_code)
+            }
+            _ => format!("container {} exited with code {}", c.name, t.exit_code),
+        })
+    };
+    state
+        .and_then(|s| s.terminated.as_ref())
+        .and_then(exited)
+        .or_else(|| {
+            c.last_state
+                .as_ref()
+                .and_then(|s| s.terminated.as_ref())
+                .and_then(exited)
+        })
 }
 
 /// The label value of [`ROLLOUT_TYPE_LABEL`] for `kind`.
@@ -121,6 +195,60 @@ mod tests {
         assert_eq!((obs[0].replicas, obs[0].ready, obs[0].available), (3, 2, 1));
         assert!(obs[0].scale_down_deadline.is_some());
         assert!(observe_replica_sets(&[rs], "other").is_empty());
+    }
+
+    #[test]
+    fn crashed_pods_of_the_replica_set() {
+        let owner = json!([{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web-h1", "uid": "rs1"}]);
+        let pod = |name: &str, status: serde_json::Value| -> Pod {
+            serde_json::from_value(json!({
+                "metadata": {"name": name, "creationTimestamp": "2026-01-01T00:00:00Z", "ownerReferences": owner},
+                "status": status
+            }))
+            .expect("pod")
+        };
+        let pods = [
+            pod(
+                "ok",
+                json!({"phase": "Running", "containerStatuses": [
+                {"name": "web", "ready": true, "restartCount": 0, "image": "i", "imageID": "",
+                 "state": {"running": {}}}]}),
+            ),
+            pod(
+                "exited",
+                json!({"phase": "Failed", "containerStatuses": [
+                {"name": "web", "ready": false, "restartCount": 0, "image": "i", "imageID": "",
+                 "state": {"terminated": {"exitCode": 1, "reason": "Error"}}}]}),
+            ),
+            pod(
+                "looping",
+                json!({"phase": "Running", "containerStatuses": [
+                {"name": "web", "ready": false, "restartCount": 3, "image": "i", "imageID": "",
+                 "state": {"waiting": {"reason": "CrashLoopBackOff"}},
+                 "lastState": {"terminated": {"exitCode": 137, "reason": "OOMKilled"}}}]}),
+            ),
+            pod(
+                "restarted",
+                json!({"phase": "Running", "containerStatuses": [
+                {"name": "web", "ready": true, "restartCount": 1, "image": "i", "imageID": "",
+                 "state": {"running": {}}, "lastState": {"terminated": {"exitCode": 2}}}]}),
+            ),
+            pod(
+                "evicted",
+                json!({"phase": "Failed", "reason": "Evicted", "message": "low on memory"}),
+            ),
+        ];
+        let f = pod_failures(&pods, "rs1");
+        let got: Vec<(&str, &str)> = f.iter().map(|f| (f.pod.as_str(), f.reason.as_str())).collect();
+        assert_eq!(
+            got,
+            [
+                ("exited", "container web exited with code 1"),
+                ("looping", "container web is in CrashLoopBackOff"),
+                ("restarted", "container web exited with code 2"),
+            ]
+        );
+        assert!(pod_failures(&pods, "other").is_empty());
     }
 
     #[test]

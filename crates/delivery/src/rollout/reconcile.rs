@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::{Deployment, ReplicaSet};
+use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, DynamicObject, ListParams, Patch, PostParams};
 use kube::runtime::controller::Action as Requeue;
 use kube::runtime::events::{Event, EventType};
@@ -14,7 +15,7 @@ use tack_rollout::{Action, Decision, Observed, POD_TEMPLATE_HASH_LABEL, SCALE_DO
 use tack_traffic::Weights;
 
 use super::analysis::{NewRun, create_run, terminate_run};
-use super::observe::{observe_analysis_runs, observe_replica_sets, owned_by};
+use super::observe::{observe_analysis_runs, observe_replica_sets, owned_by, pod_failures};
 use super::replicasets::{
     NewReplicaSet, hash, history_to_delete, new_replica_set, replica_set_name, revision,
 };
@@ -175,8 +176,30 @@ async fn reconcile_inner(cached: &DynamicObject, ctx: &Context) -> Result<Requeu
             "listing AnalysisRuns of Rollout {ns}/{name}"
         )))?
         .items;
+    let mut replica_sets = observe_replica_sets(&owned, &uid);
+    // Crashed pods of the new (canary / preview) ReplicaSet abort the update.
+    if let Some(template) = rollout.spec.template.as_ref() {
+        let current = tack_rollout::pod_template_hash(template);
+        let updating = rollout
+            .status
+            .as_ref()
+            .and_then(|s| s.stable_rs.as_deref())
+            .is_some_and(|s| s != current);
+        let rs = owned.iter().find(|rs| hash(rs) == Some(current.as_str()));
+        if updating
+            && let Some(rs_uid) = rs.and_then(|rs| rs.metadata.uid.clone())
+            && let Some(obs) = replica_sets.iter_mut().find(|o| o.pod_template_hash == current)
+        {
+            let pods: Api<Pod> = Api::namespaced(client.clone(), &ns);
+            let list = pods
+                .list(&ListParams::default().labels(&format!("{POD_TEMPLATE_HASH_LABEL}={current}")))
+                .await
+                .map_err(Error::kube(format!("listing pods of Rollout {ns}/{name}")))?;
+            obs.failed_pods = pod_failures(&list.items, &rs_uid);
+        }
+    }
     let observed = Observed {
-        replica_sets: observe_replica_sets(&owned, &uid),
+        replica_sets,
         analysis_runs: observe_analysis_runs(&runs, &uid),
         now: jiff::Timestamp::now(),
     };

@@ -130,3 +130,93 @@ spec:
     assert_eq!(image.as_deref(), Some("web:7"));
     Ok(())
 }
+
+/// A canary whose pods crash (KWOK ends pods labelled `tack.dev/simulate: crash` with exit code 1) is aborted
+/// as soon as the first one fails: no traffic or replicas left on it, Degraded, the pod named in the status.
+#[tokio::test]
+#[ignore = "needs the local control plane"]
+async fn crashing_canary_is_aborted_when_its_first_pod_fails() -> Result<()> {
+    use k8s_openapi::api::core::v1::Pod;
+    use kube::api::{Api, ListParams, Patch, PatchParams};
+
+    let env = Env::new("ro-crash").await?;
+    let ns = env.name().to_string();
+    env.apply_yaml(
+        r#"
+apiVersion: argoproj.io/v1alpha1
+kind: Rollout
+metadata: {name: web}
+spec:
+  replicas: 2
+  progressDeadlineSeconds: 600
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: web, image: "web:1"}]}
+  strategy:
+    canary:
+      steps: [{setWeight: 50}, {pause: {}}]
+"#,
+    )
+    .await?;
+    let r = env
+        .wait_phase("web", "Healthy", MINUTE, |r| {
+            r["status"]["availableReplicas"] == 2
+        })
+        .await?;
+    let v1 = stable_hash(&r);
+
+    // The bad release: a new image whose pods crash.
+    let rollouts = tack_delivery::rollout::rollouts(&env.client, &ns);
+    rollouts
+        .patch(
+            "web",
+            &PatchParams::default(),
+            &Patch::Merge(serde_json::json!({"spec": {"template": {
+                "metadata": {"labels": {"app": "web", "tack.dev/simulate": "crash"}},
+                "spec": {"containers": [{"name": "web", "image": "web:2"}]}}}})),
+        )
+        .await?;
+    let r = env
+        .wait_phase("web", "Degraded", MINUTE, |r| r["status"]["abort"] == true)
+        .await?;
+    let v2 = current_hash(&r);
+    assert_ne!(v2, v1);
+    let msg = r["status"]["message"].as_str().unwrap_or_default().to_string();
+    assert!(
+        msg.starts_with(&format!("RolloutAborted: canary pod web-{v2}-"))
+            && msg.contains("failed: container web exited with code 1"),
+        "{msg}"
+    );
+    assert_eq!(stable_hash(&r), v1);
+
+    // Caught within seconds of the first failure (not by the 600 s progress deadline).
+    let pods: Api<Pod> = Api::namespaced(env.client.clone(), &ns);
+    let list = pods
+        .list(&ListParams::default().labels(&format!("rollouts-pod-template-hash={v2}")))
+        .await?;
+    let first_exit = list
+        .items
+        .iter()
+        .filter_map(|p| p.status.as_ref()?.container_statuses.as_ref())
+        .flatten()
+        .filter_map(|c| c.state.as_ref()?.terminated.as_ref()?.finished_at.as_ref())
+        .map(|t| t.0)
+        .min()
+        .expect("a terminated canary container");
+    let aborted_at: jiff::Timestamp = r["status"]["abortedAt"]
+        .as_str()
+        .expect("status.abortedAt")
+        .parse()?;
+    let lag = aborted_at.as_second() - first_exit.as_second();
+    assert!(lag <= 10, "aborted {lag} s after the first canary pod exited");
+
+    // Everything back on the stable: the canary scaled down, the stable at full size.
+    env.wait_rollout("web", "canary scaled down", MINUTE, |r| {
+        r["status"]["updatedReplicas"] == 0 && r["status"]["readyReplicas"] == 2
+    })
+    .await?;
+    assert_eq!(env.replicas_of(&v2).await?.0, 0);
+    assert_eq!(env.replicas_of(&v1).await?, (2, 2));
+    Ok(())
+}
