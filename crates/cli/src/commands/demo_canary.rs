@@ -1,10 +1,13 @@
 //! The canary chapter of `tack demo`: a new image goes to 20 % of the traffic, pauses, is promoted to 50 % and
-//! then fully; a bad image (its pods crash) is rolled back automatically. Runs the Rollout controller in this
-//! process, scoped to the namespace `tack-demo-canary`, which is deleted at the end.
+//! then fully; a bad image fails its analysis (its error rate, served by this process on 127.0.0.1 as the
+//! application's metrics would be) and is rolled back automatically; its pods also crash, which is the second
+//! guard. Runs the Rollout and AnalysisRun controllers in this process, scoped to the namespace
+//! `tack-demo-canary`, which is deleted at the end.
 
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
+use k8s_openapi::api::apps::v1::ReplicaSet;
 use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::api::networking::v1::Ingress;
 use kube::api::{Api, DeleteParams, Patch, PatchParams};
@@ -14,6 +17,8 @@ use tack_delivery::rollout::commands;
 
 const NS: &str = "tack-demo-canary";
 const NAME: &str = "web";
+/// The image whose error rate is bad.
+const BAD_IMAGE: &str = "web:3.0";
 
 fn rollout(image: &str, crash: bool) -> Value {
     let mut labels = json!({"app": "web"});
@@ -38,10 +43,95 @@ fn rollout(image: &str, crash: bool) -> Value {
                 "abortScaleDownDelaySeconds": 0,
                 "scaleDownDelaySeconds": 5,
                 "trafficRouting": {"nginx": {"stableIngress": "web"}},
+                // Background analysis: the canary's error rate, measured every 2 s while the update runs.
+                "analysis": {"templates": [{"templateName": "error-rate"}],
+                             "args": [{"name": "hash", "valueFrom": {"podTemplateHashValue": "Latest"}}]},
                 "steps": [{"setWeight": 20}, {"pause": {}}, {"setWeight": 50}, {"pause": {}}]
             }}
         }
     })
+}
+
+fn analysis_template(metrics_url: &str) -> Value {
+    json!({
+        "apiVersion": "argoproj.io/v1alpha1", "kind": "AnalysisTemplate",
+        "metadata": {"name": "error-rate", "namespace": NS},
+        "spec": {
+            "args": [{"name": "hash"}],
+            "metrics": [{
+                "name": "error-rate", "interval": "2s", "failureLimit": 0,
+                "successCondition": "result <= 0.05",
+                "provider": {"web": {"url": format!("{metrics_url}/error-rate?hash={{{{args.hash}}}}"),
+                                     "jsonPath": "{$.errorRate}"}}
+            }]
+        }
+    })
+}
+
+/// The demo application's metrics: the error rate of the version running in ReplicaSet `web-<hash>` (35 % for
+/// [`BAD_IMAGE`], 0.2 % for the others), served on 127.0.0.1 for the analysis. Returns its base URL.
+async fn serve_metrics(client: kube::Client) -> anyhow::Result<(String, tokio::task::JoinHandle<()>)> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .context("binding the demo's metrics endpoint on 127.0.0.1")?;
+    let url = format!("http://{}", listener.local_addr()?);
+    let task = tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
+            let client = client.clone();
+            tokio::spawn(async move {
+                let _ = answer_metrics(stream, &client).await;
+            });
+        }
+    });
+    Ok((url, task))
+}
+
+async fn answer_metrics(mut stream: tokio::net::TcpStream, client: &kube::Client) -> std::io::Result<()> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 1024];
+    while !buf.windows(4).any(|w| w == b"\r\n\r\n") && buf.len() < 16 * 1024 {
+        let n = stream.read(&mut chunk).await?;
+        if n == 0 {
+            break;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    let head = String::from_utf8_lossy(&buf);
+    let path = head.split_whitespace().nth(1).unwrap_or_default();
+    let hash = path
+        .split_once("hash=")
+        .map(|(_, h)| h.split('&').next().unwrap_or_default())
+        .unwrap_or_default();
+    let api: Api<ReplicaSet> = Api::namespaced(client.clone(), NS);
+    let image = match api.get_opt(&format!("{NAME}-{hash}")).await {
+        Ok(Some(rs)) => rs
+            .spec
+            .and_then(|s| s.template)
+            .and_then(|t| t.spec)
+            .and_then(|s| s.containers.into_iter().next())
+            .and_then(|c| c.image),
+        _ => None,
+    };
+    let (status, body) = match image {
+        Some(image) => {
+            let rate = if image == BAD_IMAGE { 0.35 } else { 0.002 };
+            ("200 OK", json!({"version": image, "errorRate": rate}).to_string())
+        }
+        None => (
+            "404 Not Found",
+            json!({"error": format!("no ReplicaSet {NAME}-{hash} in {NS}")}).to_string(),
+        ),
+    };
+    let reply = format!(
+        "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(reply.as_bytes()).await?;
+    stream.shutdown().await
 }
 
 fn others() -> Vec<Value> {
@@ -194,18 +284,21 @@ pub async fn run(cluster: &Cluster) -> anyhow::Result<()> {
             let _ = stopped.await;
         },
     ));
-    let result = chapter(cluster, &client).await;
+    let (metrics_url, metrics) = serve_metrics(client.clone()).await?;
+    let result = chapter(cluster, &client, &metrics_url).await;
+    metrics.abort();
     let _ = stop.send(());
     let _ = tokio::time::timeout(Duration::from_secs(10), controller).await;
     delete_namespace(&client).await;
     result
 }
 
-async fn chapter(cluster: &Cluster, client: &kube::Client) -> anyhow::Result<()> {
+async fn chapter(cluster: &Cluster, client: &kube::Client, metrics_url: &str) -> anyhow::Result<()> {
     let minute = Duration::from_secs(60);
     for v in others() {
         apply(cluster, &v).await?;
     }
+    apply(cluster, &analysis_template(metrics_url)).await?;
     apply(cluster, &rollout("web:1.0", false)).await?;
     println!(
         "\n  1. Rollout `web` with 5 pods of web:1.0, Services web-stable and web-canary, and an NGINX Ingress."
@@ -214,6 +307,10 @@ async fn chapter(cluster: &Cluster, client: &kube::Client) -> anyhow::Result<()>
         "     Steps: 20 % of the traffic, pause, 50 %, pause, then everything. A pod counts once it has been"
     );
     println!("     Ready for 5 s (minReadySeconds); a release that makes no progress for 10 s is aborted.");
+    println!(
+        "     While a release runs, a background analysis (AnalysisTemplate error-rate) reads the new version's"
+    );
+    println!("     error rate every 2 s from the application's metrics ({metrics_url}) and fails above 5 %.");
     let r = wait_for(client, "Healthy", minute, |r| {
         r["status"]["phase"] == "Healthy" && r["status"]["availableReplicas"] == 5
     })
@@ -253,24 +350,37 @@ async fn chapter(cluster: &Cluster, client: &kube::Client) -> anyhow::Result<()>
     );
     show(client, &r).await;
 
-    println!("\n  5. A bad release: web:3.0, whose pods crash (label tack.dev/simulate: crash).");
-    apply(cluster, &rollout("web:3.0", true)).await?;
+    println!(
+        "\n  5. A bad release: {BAD_IMAGE}. Its error rate is 35 %, and its pods crash (label tack.dev/simulate: crash)."
+    );
+    apply(cluster, &rollout(BAD_IMAGE, true)).await?;
     let started = Instant::now();
     let r = wait_for(client, "rolled back", minute, |r| {
         r["status"]["phase"] == "Degraded" && r["status"]["abort"] == true
     })
     .await?;
+    let message = r["status"]["message"].as_str().unwrap_or_default();
+    let secs = started.elapsed().as_secs_f64();
+    if message.contains("AnalysisRun") {
+        println!(
+            "     The background analysis measured the canary's error rate, 35 %, and failed: tack aborted the"
+        );
+        println!(
+            "     release by itself {secs:.0} s after the change: all traffic back on web:2.0, canary scaled down."
+        );
+    } else if message.contains("canary pod") {
+        println!(
+            "     A canary pod crashed before the analysis had its first measurement: tack aborted the release by"
+        );
+        println!("     itself {secs:.0} s after the change (crashed canary pods are the second guard).");
+    } else {
+        println!(
+            "     The canary made no progress: tack aborted the release by itself {secs:.0} s after the change."
+        );
+    }
     println!(
-        "     The canary pods crash right after starting and never become available, so no traffic was sent to them."
-    );
-    println!(
-        "     After progressDeadlineSeconds (10 s) without progress tack aborted the release by itself ({:.0} s after the change):",
-        started.elapsed().as_secs_f64()
-    );
-    println!(
-        "    status:  {} — {}",
+        "    status:  {} — {message}",
         r["status"]["phase"].as_str().unwrap_or_default(),
-        r["status"]["message"].as_str().unwrap_or_default()
     );
     tokio::time::sleep(Duration::from_secs(2)).await;
     let r = wait_for(client, "stable again", minute, |_| true).await?;
