@@ -373,6 +373,8 @@ fn gate(
             pod_template_hash: hash.to_string(),
             templates: a.templates.clone(),
             args: a.args.clone(),
+            dry_run: a.dry_run.clone(),
+            measurement_retention: a.measurement_retention.clone(),
         });
         return Gate::Closed;
     };

@@ -165,6 +165,8 @@ pub fn reconcile_canary(rollout: &Rollout, observed: &Observed) -> Result<Decisi
                             pod_template_hash: hash.clone(),
                             templates: a.templates.clone(),
                             args: a.args.clone(),
+                            dry_run: a.dry_run.clone(),
+                            measurement_retention: a.measurement_retention.clone(),
                         });
                         break;
                     }
@@ -213,6 +215,8 @@ pub fn reconcile_canary(rollout: &Rollout, observed: &Observed) -> Result<Decisi
                         pod_template_hash: hash.clone(),
                         templates: bg.templates.clone(),
                         args: bg.args.clone(),
+                        dry_run: bg.dry_run.clone(),
+                        measurement_retention: bg.measurement_retention.clone(),
                     }),
                     Some(run) => {
                         let accepted = st

@@ -221,6 +221,10 @@ pub enum Action {
         templates: Vec<AnalysisTemplateRef>,
         /// Arguments from the Rollout.
         args: Vec<AnalysisRunArgument>,
+        /// The Rollout's `dryRun` for this analysis, added to the templates' (`spec.dryRun` of the run).
+        dry_run: Vec<spec::DryRun>,
+        /// The Rollout's `measurementRetention` for this analysis, added to the templates'.
+        measurement_retention: Vec<spec::MeasurementRetention>,
     },
     /// Stop an AnalysisRun that is no longer needed (`spec.terminate: true`).
     TerminateAnalysisRun {

@@ -760,3 +760,60 @@ fn status_does_not_change_with_time_alone() {
     sim.advance(60);
     assert_eq!(sim.step().status, d.status);
 }
+
+#[test]
+fn analysis_dry_run_and_measurement_retention_go_to_the_run() {
+    let mut r: Rollout = serde_json::from_value(json!({
+        "apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "metadata": {"name": "web"},
+        "spec": {"replicas": 2, "template": {"spec": {"containers": [{"name": "web", "image": "web:1"}]}},
+            "strategy": {"canary": {
+                "analysis": {"templates": [{"templateName": "bg"}],
+                             "dryRun": [{"metricName": "latency"}],
+                             "measurementRetention": [{"metricName": "*", "limit": 3}]},
+                "steps": [{"setWeight": 50},
+                          {"analysis": {"templates": [{"templateName": "step"}],
+                                        "dryRun": [{"metricName": "errors"}],
+                                        "measurementRetention": [{"metricName": "errors", "limit": 7}]}}]}}}
+    }))
+    .expect("rollout");
+    set_image(&mut r, "web:1");
+    let mut sim = Sim::new(r);
+    sim.settle();
+    set_image(&mut sim.rollout, "web:2");
+    let mut seen = Vec::new();
+    for _ in 0..5 {
+        let d = sim.step();
+        for a in d.actions {
+            if let Action::CreateAnalysisRun {
+                kind,
+                dry_run,
+                measurement_retention,
+                ..
+            } = a
+            {
+                let dry: Vec<String> = dry_run.into_iter().map(|d| d.metric_name).collect();
+                let keep: Vec<(String, i32)> = measurement_retention
+                    .into_iter()
+                    .map(|m| (m.metric_name, m.limit))
+                    .collect();
+                seen.push((kind, dry, keep));
+            }
+        }
+    }
+    assert!(
+        seen.contains(&(
+            AnalysisKind::Background,
+            vec!["latency".into()],
+            vec![("*".into(), 3)]
+        )),
+        "{seen:?}"
+    );
+    assert!(
+        seen.contains(&(
+            AnalysisKind::Step(1),
+            vec!["errors".into()],
+            vec![("errors".into(), 7)]
+        )),
+        "{seen:?}"
+    );
+}

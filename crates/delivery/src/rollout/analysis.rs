@@ -6,8 +6,8 @@
 
 use kube::api::{Api, DynamicObject, Patch, PostParams};
 use serde_json::{Value, json};
-use tack_analysis::spec::{AnalysisTemplate, Argument};
-use tack_rollout::spec::{AnalysisRunArgument, AnalysisTemplateRef, Rollout};
+use tack_analysis::spec::{AnalysisRunSpec, AnalysisTemplate, Argument};
+use tack_rollout::spec::{AnalysisRunArgument, AnalysisTemplateRef, DryRun, MeasurementRetention, Rollout};
 use tack_rollout::{AnalysisKind, POD_TEMPLATE_HASH_LABEL};
 
 use super::observe::kind_label;
@@ -83,6 +83,16 @@ pub fn resolve_rollout_args(
         .collect()
 }
 
+/// What the Rollout's analysis (step, background, pre/post promotion) puts into a run.
+pub(crate) struct RunInputs<'a> {
+    pub(crate) templates: &'a [AnalysisTemplateRef],
+    pub(crate) args: &'a [AnalysisRunArgument],
+    /// Added to the templates' `dryRun`.
+    pub(crate) dry_run: &'a [DryRun],
+    /// Added to the templates' `measurementRetention`.
+    pub(crate) measurement_retention: &'a [MeasurementRetention],
+}
+
 /// What one AnalysisRun is created from.
 pub(crate) struct NewRun<'a> {
     pub(crate) name: &'a str,
@@ -156,8 +166,7 @@ pub(crate) async fn create_run(
     n: &NewRun<'_>,
     rollout_json: &Value,
     rollout: &Rollout,
-    templates: &[AnalysisTemplateRef],
-    args: &[AnalysisRunArgument],
+    inputs: &RunInputs<'_>,
 ) -> Result<bool, Error> {
     let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), n.namespace, &analysis_run_resource());
     if api
@@ -169,9 +178,11 @@ pub(crate) async fn create_run(
         return Ok(false);
     }
     let built = async {
-        let passed = resolve_rollout_args(rollout_json, rollout, args, n.hash)?;
-        let tpls = load_templates(client, n.namespace, templates).await?;
-        tack_analysis::run::build_run_spec(&tpls, &passed).map_err(|e| e.to_string())
+        let passed = resolve_rollout_args(rollout_json, rollout, inputs.args, n.hash)?;
+        let tpls = load_templates(client, n.namespace, inputs.templates).await?;
+        let mut spec = tack_analysis::run::build_run_spec(&tpls, &passed).map_err(|e| e.to_string())?;
+        add_rollout_options(&mut spec, inputs);
+        Ok::<_, String>(spec)
     }
     .await;
     let (spec, failure) = match built {
@@ -207,6 +218,21 @@ pub(crate) async fn create_run(
     Ok(true)
 }
 
+/// Adds the Rollout's own `dryRun` and `measurementRetention` to the run spec merged from the templates (as
+/// Argo Rollouts does; an entry for a metric already listed replaces the template's).
+pub(crate) fn add_rollout_options(spec: &mut AnalysisRunSpec, inputs: &RunInputs<'_>) {
+    for d in inputs.dry_run {
+        if !spec.dry_run.iter().any(|x| x.metric_name == d.metric_name) {
+            spec.dry_run.push(d.clone());
+        }
+    }
+    for m in inputs.measurement_retention {
+        spec.measurement_retention
+            .retain(|x| x.metric_name != m.metric_name);
+        spec.measurement_retention.push(m.clone());
+    }
+}
+
 /// Sets `spec.terminate: true` (the AnalysisRun controller stops measuring).
 pub(crate) async fn terminate_run(client: &kube::Client, namespace: &str, name: &str) -> Result<(), Error> {
     let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), namespace, &analysis_run_resource());
@@ -224,6 +250,44 @@ pub(crate) async fn terminate_run(client: &kube::Client, namespace: &str, name: 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rollout_dry_run_and_retention_are_added() {
+        let mut spec = AnalysisRunSpec {
+            dry_run: vec![DryRun {
+                metric_name: "a".into(),
+            }],
+            measurement_retention: vec![MeasurementRetention {
+                metric_name: "a".into(),
+                limit: 5,
+            }],
+            ..Default::default()
+        };
+        let dry = [
+            DryRun {
+                metric_name: "a".into(),
+            },
+            DryRun {
+                metric_name: "b".into(),
+            },
+        ];
+        let keep = [MeasurementRetention {
+            metric_name: "a".into(),
+            limit: 20,
+        }];
+        add_rollout_options(
+            &mut spec,
+            &RunInputs {
+                templates: &[],
+                args: &[],
+                dry_run: &dry,
+                measurement_retention: &keep,
+            },
+        );
+        let names: Vec<&str> = spec.dry_run.iter().map(|d| d.metric_name.as_str()).collect();
+        assert_eq!(names, ["a", "b"]);
+        assert_eq!(spec.measurement_retention, keep);
+    }
 
     #[test]
     fn field_paths() {

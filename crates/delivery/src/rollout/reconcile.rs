@@ -14,7 +14,7 @@ use tack_rollout::spec::{Rollout, RolloutStatus};
 use tack_rollout::{Action, Decision, Observed, POD_TEMPLATE_HASH_LABEL, SCALE_DOWN_DEADLINE_ANNOTATION};
 use tack_traffic::Weights;
 
-use super::analysis::{NewRun, create_run, terminate_run};
+use super::analysis::{NewRun, RunInputs, create_run, terminate_run};
 use super::observe::{observe_analysis_runs, observe_replica_sets, owned_by, pod_failures};
 use super::replicasets::{
     NewReplicaSet, hash, history_to_delete, new_replica_set, replica_set_name, revision,
@@ -328,6 +328,8 @@ async fn reconcile_inner(cached: &DynamicObject, ctx: &Context) -> Result<Requeu
                 pod_template_hash,
                 templates,
                 args,
+                dry_run,
+                measurement_retention,
             } => {
                 let created = create_run(
                     client,
@@ -342,8 +344,12 @@ async fn reconcile_inner(cached: &DynamicObject, ctx: &Context) -> Result<Requeu
                     },
                     &raw,
                     &rollout,
-                    templates,
-                    args,
+                    &RunInputs {
+                        templates,
+                        args,
+                        dry_run,
+                        measurement_retention,
+                    },
                 )
                 .await?;
                 if created {
