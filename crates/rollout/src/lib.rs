@@ -22,6 +22,7 @@
 pub mod bluegreen;
 pub mod canary;
 pub mod commands;
+pub mod restart;
 pub mod spec;
 mod util;
 

@@ -316,6 +316,8 @@ pub struct RolloutStatus {
     pub abort: bool,
     /// When the update was aborted.
     pub aborted_at: Option<Timestamp>,
+    /// The `spec.restartAt` whose restart is done.
+    pub restarted_at: Option<Timestamp>,
     /// Skip the remaining steps.
     pub promote_full: bool,
     /// Canary status.

@@ -10,6 +10,7 @@ use kube::runtime::controller::Action as Requeue;
 use kube::runtime::events::{Event, EventType};
 use kube::{Resource, ResourceExt};
 use serde_json::{Value, json};
+use tack_rollout::restart::{RestartPod, RestartStep, restart_step};
 use tack_rollout::spec::{Rollout, RolloutStatus};
 use tack_rollout::{Action, Decision, Observed, POD_TEMPLATE_HASH_LABEL, SCALE_DOWN_DEADLINE_ANNOTATION};
 use tack_traffic::Weights;
@@ -203,10 +204,74 @@ async fn reconcile_inner(cached: &DynamicObject, ctx: &Context) -> Result<Requeu
         analysis_runs: observe_analysis_runs(&runs, &uid),
         now: jiff::Timestamp::now(),
     };
-    let decision = match tack_rollout::reconcile(&rollout, &observed) {
+    let mut decision = match tack_rollout::reconcile(&rollout, &observed) {
         Ok(d) => d,
         Err(e) => return degraded(ctx, &api, &obj, &raw, format!("InvalidSpec: {e}")).await,
     };
+
+    // spec.restartAt: one pod at a time.
+    if rollout.spec.restart_at.is_some() {
+        let pods: Api<Pod> = Api::namespaced(client.clone(), &ns);
+        let rs_uids: Vec<&str> = owned.iter().filter_map(|rs| rs.metadata.uid.as_deref()).collect();
+        let list = pods
+            .list(&ListParams::default().labels(&selector))
+            .await
+            .map_err(Error::kube(format!("listing pods of Rollout {ns}/{name}")))?;
+        let restart_pods: Vec<RestartPod> = list
+            .items
+            .iter()
+            .filter(|p| {
+                rs_uids
+                    .iter()
+                    .any(|u| owned_by(p.metadata.owner_references.as_ref(), u))
+            })
+            .filter_map(|p| {
+                let ready = p
+                    .status
+                    .as_ref()
+                    .and_then(|s| s.conditions.as_ref())
+                    .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
+                let terminating = p.metadata.deletion_timestamp.is_some();
+                Some(RestartPod {
+                    name: p.metadata.name.clone()?,
+                    created_at: p.metadata.creation_timestamp.as_ref()?.0,
+                    available: ready && !terminating,
+                    terminating,
+                })
+            })
+            .collect();
+        let step = restart_step(&rollout, &restart_pods, observed.now).map_err(|e| Error::InvalidSpec {
+            name: name.clone(),
+            message: e.to_string(),
+        })?;
+        let soon = |d: Duration| Some(decision.requeue_after.map_or(d, |r| r.min(d)));
+        match step {
+            RestartStep::Idle => {}
+            RestartStep::Wait(d) => decision.requeue_after = soon(d),
+            RestartStep::Delete(pod) => {
+                match pods.delete(&pod, &Default::default()).await {
+                    Ok(_) => {}
+                    Err(kube::Error::Api(s)) if s.code == 404 => {}
+                    Err(e) => {
+                        return Err(Error::Kube {
+                            what: format!("restarting pod {ns}/{pod}"),
+                            source: e,
+                        });
+                    }
+                }
+                publish(
+                    ctx,
+                    &obj,
+                    EventType::Normal,
+                    "RestartingPod",
+                    format!("Restarting pod {pod} (created before spec.restartAt)"),
+                )
+                .await;
+                decision.requeue_after = soon(Duration::from_secs(1));
+            }
+            RestartStep::Done(at) => decision.status.restarted_at = Some(at),
+        }
+    }
 
     // ReplicaSets.
     let max_rev = owned.iter().map(revision).max().unwrap_or(0);

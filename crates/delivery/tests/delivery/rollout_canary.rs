@@ -220,3 +220,96 @@ spec:
     assert_eq!(env.replicas_of(&v1).await?, (2, 2));
     Ok(())
 }
+
+/// `spec.restartAt`: every pod created before it is replaced, one at a time, then `status.restartedAt` records it.
+#[tokio::test]
+#[ignore = "needs the local control plane"]
+async fn restart_at_replaces_older_pods_and_records_restarted_at() -> Result<()> {
+    use k8s_openapi::api::core::v1::Pod;
+    use kube::api::{Api, ListParams, Patch, PatchParams};
+
+    let env = Env::new("ro-restart").await?;
+    let ns = env.name().to_string();
+    env.apply_yaml(
+        r#"
+apiVersion: argoproj.io/v1alpha1
+kind: Rollout
+metadata: {name: web}
+spec:
+  replicas: 3
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: web, image: "web:1"}]}
+  strategy:
+    canary:
+      maxUnavailable: 1
+      steps: [{setWeight: 50}, {pause: {}}]
+"#,
+    )
+    .await?;
+    let r = env
+        .wait_phase("web", "Healthy", MINUTE, |r| {
+            r["status"]["availableReplicas"] == 3
+        })
+        .await?;
+    let hash = stable_hash(&r);
+    let pods: Api<Pod> = Api::namespaced(env.client.clone(), &ns);
+    let selector = format!("rollouts-pod-template-hash={hash}");
+    let before: Vec<String> = pods
+        .list(&ListParams::default().labels(&selector))
+        .await?
+        .items
+        .iter()
+        .filter_map(|p| p.metadata.name.clone())
+        .collect();
+    assert_eq!(before.len(), 3);
+
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let at = jiff::Timestamp::from_second(jiff::Timestamp::now().as_second())?;
+    let rollouts = tack_delivery::rollout::rollouts(&env.client, &ns);
+    rollouts
+        .patch(
+            "web",
+            &PatchParams::default(),
+            &Patch::Merge(serde_json::json!({"spec": {"restartAt": at.to_string()}})),
+        )
+        .await?;
+    let r = env
+        .wait_rollout("web", "status.restartedAt set", MINUTE, |r| {
+            r["status"]["restartedAt"]
+                .as_str()
+                .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+                == Some(at)
+        })
+        .await?;
+    assert_eq!(stable_hash(&r), hash, "a restart is not a new revision");
+    // The replacement of the last pod may still be on its way: wait for 3 live pods, then check them.
+    let deadline = tokio::time::Instant::now() + MINUTE;
+    let live: Vec<Pod> = loop {
+        let live: Vec<Pod> = pods
+            .list(&ListParams::default().labels(&selector))
+            .await?
+            .items
+            .into_iter()
+            .filter(|p| p.metadata.deletion_timestamp.is_none())
+            .collect();
+        if live.len() == 3 || tokio::time::Instant::now() > deadline {
+            break live;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    let names: Vec<_> = live.iter().map(|p| p.metadata.name.clone()).collect();
+    assert_eq!(live.len(), 3, "{names:?}");
+    for p in &live {
+        let name = p.metadata.name.clone().unwrap_or_default();
+        assert!(!before.contains(&name), "pod {name} was not restarted");
+        let created = p.metadata.creation_timestamp.as_ref().map(|t| t.0);
+        assert!(created.is_some_and(|c| c >= at), "pod {name} created {created:?}");
+    }
+    env.wait_phase("web", "Healthy", MINUTE, |r| {
+        r["status"]["availableReplicas"] == 3
+    })
+    .await?;
+    Ok(())
+}
