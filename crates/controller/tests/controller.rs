@@ -5,10 +5,9 @@
 //! graceful.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
@@ -17,7 +16,7 @@ use kube::api::{Api, Patch, PatchParams};
 use serde_json::json;
 use tack_controller::ControllerConfig;
 use tack_model::{GitOpsConfig, GitOpsConfigStatus, SyncResult, SyncState};
-use tack_testkit::{TestNamespace, eventually};
+use tack_testkit::{TestNamespace, eventually, git};
 
 /// Git servers on 127.0.0.1: `git daemon` (git://) and `git http-backend` (smart HTTP).
 #[path = "../../source/tests/support/mod.rs"]
@@ -94,20 +93,6 @@ impl GitRepo {
     fn file(&self, name: &str) -> PathBuf {
         self.work.join("guestbook").join(name)
     }
-}
-
-fn git(dir: &Path, args: &[&str]) -> Result<String> {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("HOME", dir)
-        .output()
-        .context("running git")?;
-    if !out.status.success() {
-        bail!("git {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 async fn install_crd(client: &kube::Client) -> Result<()> {

@@ -16,21 +16,7 @@ use kube::CustomResourceExt;
 use kube::api::{Api, Patch, PatchParams};
 use serde_json::json;
 use tack_model::GitOpsConfig;
-use tack_testkit::{TestNamespace, eventually};
-
-fn git(dir: &Path, args: &[&str]) -> Result<String> {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("HOME", dir)
-        .output()
-        .context("running git")?;
-    if !out.status.success() {
-        bail!("git {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-}
+use tack_testkit::{TestNamespace, eventually, git};
 
 /// Commits `app/configmap.yaml` (ConfigMap `settings`, `data.color`) and pushes it to the bare repository.
 fn commit_color(work: &Path, bare: &Path, color: &str) -> Result<()> {

@@ -6,6 +6,7 @@ use anyhow::{Context, Result};
 use serde_json::Value;
 
 use super::{tack, text};
+use tack_testkit::git;
 
 /// `tack install --print` parses (kubectl reads it too), and the server-side dry run of every object on the
 /// local control plane accepts it.
@@ -119,25 +120,6 @@ fn deploy_install_yaml_is_current() -> Result<()> {
         "deploy/install.yaml is stale: regenerate it with `tack install --print > deploy/install.yaml`"
     );
     Ok(())
-}
-
-fn git(dir: &std::path::Path, args: &[&str]) -> Result<String> {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_AUTHOR_NAME", "tack test")
-        .env("GIT_AUTHOR_EMAIL", "test@tack.invalid")
-        .env("GIT_COMMITTER_NAME", "tack test")
-        .env("GIT_COMMITTER_EMAIL", "test@tack.invalid")
-        .output()?;
-    anyhow::ensure!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
 /// Commits a ConfigMap `web` with `version` and returns the commit.

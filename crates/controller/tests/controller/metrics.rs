@@ -14,7 +14,8 @@ use tack_controller::{ControllerConfig, Metrics};
 use tack_model::GitOpsConfig;
 use tack_testkit::{TestNamespace, eventually};
 
-use super::webhook::{ConfigRepo, create_app, http, install_crd, wait_color};
+use super::install_crd;
+use super::webhook::{ConfigRepo, create_app, http, wait_color};
 
 /// The value of the sample `series` (name with labels, exactly as exposed), if present.
 fn sample(text: &str, series: &str) -> Option<f64> {

@@ -4,23 +4,22 @@
 //! token refreshes too.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use hmac::{Hmac, KeyInit, Mac};
 use k8s_openapi::api::core::v1::ConfigMap;
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::CustomResourceExt;
 use kube::api::{Api, Patch, PatchParams};
 use serde_json::json;
 use sha2::Sha256;
 use tack_controller::webhook::WebhookSecret;
 use tack_controller::{ControllerConfig, Metrics, REFRESH_ANNOTATION};
 use tack_model::{GitOpsConfig, SyncState};
-use tack_testkit::{TestNamespace, eventually};
+use tack_testkit::{TestNamespace, eventually, git};
+
+use super::install_crd;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// A bare repository over file:// whose `app/` holds one ConfigMap `settings` with `data.color`.
@@ -88,33 +87,6 @@ impl ConfigRepo {
     pub(super) fn set_color(&self, color: &str) -> Result<String> {
         self.set_color_on("main", color)
     }
-}
-
-fn git(dir: &Path, args: &[&str]) -> Result<String> {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("HOME", dir)
-        .output()
-        .context("running git")?;
-    if !out.status.success() {
-        bail!("git {}: {}", args.join(" "), String::from_utf8_lossy(&out.stderr));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
-/// Installs the GitOpsConfig CRD (server-side apply, identical for every test).
-pub(super) async fn install_crd(client: &kube::Client) -> Result<()> {
-    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    let crd = GitOpsConfig::crd();
-    let name = crd.metadata.name.clone().context("CRD name")?;
-    crds.patch(&name, &PatchParams::apply("tack").force(), &Patch::Apply(&crd))
-        .await?;
-    tack_cluster::Cluster::from_client(client.clone(), "default")
-        .wait_crd_established(&name, Duration::from_secs(60))
-        .await?;
-    Ok(())
 }
 
 /// Creates the GitOpsConfig `name` following `repo` at `main`, automated, with a 10-minute interval.
