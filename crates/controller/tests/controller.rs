@@ -922,12 +922,20 @@ async fn guestbook_environments_over_git_daemon_and_smart_http() -> Result<()> {
         })
         .await?;
     }
+    // The objects change before the status does: wait for the status of the new revision.
     for name in ["guestbook-qa", "guestbook-e2e"] {
-        let s = wait_synced_healthy(&apps, name, 1, Duration::from_secs(60)).await?;
-        assert_eq!(
-            s.sync.as_ref().and_then(|x| x.revision.clone()),
-            Some(second.clone())
-        );
+        eventually(
+            Duration::from_secs(60),
+            &format!("{name} Synced and Healthy at {second}"),
+            || async {
+                let s = wait_synced_healthy(&apps, name, 1, Duration::from_secs(60)).await?;
+                Ok(
+                    (s.sync.as_ref().and_then(|x| x.revision.as_deref()) == Some(second.as_str()))
+                        .then_some(()),
+                )
+            },
+        )
+        .await?;
     }
 
     // An object the API server refuses: nothing of the commit is applied, Ready=False names file and line.

@@ -203,14 +203,19 @@ where
     }
 }
 
-/// Runs `git ARGS` in `dir` with a configuration of its own (no system configuration, `HOME` = `dir`) and returns
-/// its standard output; a failure carries git's standard error.
+/// Runs `git ARGS` in `dir` with a configuration of its own (no system or global configuration, a fixed author
+/// and committer) and returns its standard output; a failure carries git's standard error.
 pub fn git(dir: &Path, args: &[&str]) -> Result<String> {
     let out = std::process::Command::new("git")
         .args(args)
         .current_dir(dir)
         .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_CONFIG_GLOBAL", "/dev/null")
         .env("HOME", dir)
+        .env("GIT_AUTHOR_NAME", "tack test")
+        .env("GIT_AUTHOR_EMAIL", "test@tack.invalid")
+        .env("GIT_COMMITTER_NAME", "tack test")
+        .env("GIT_COMMITTER_EMAIL", "test@tack.invalid")
         .output()
         .context("running git")?;
     if !out.status.success() {

@@ -143,7 +143,7 @@ fn commit_version(work: &std::path::Path, version: &str) -> Result<String> {
     )?;
     git(work, &["add", "-A"])?;
     git(work, &["commit", "-q", "-m", version])?;
-    git(work, &["rev-parse", "HEAD"])
+    Ok(git(work, &["rev-parse", "HEAD"])?.trim().to_string())
 }
 
 /// `tack app history`, `tack app rollback` and `tack app resume` as a user runs them, with the controller
