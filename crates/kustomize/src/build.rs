@@ -54,6 +54,9 @@ fn configured_by(kfile_rel: &str, kind: &str) -> String {
 static BUILTIN: LazyLock<Arc<TransformerConfig>> = LazyLock::new(|| Arc::new(TransformerConfig::builtin()));
 
 /// Accumulated state of one kustomization.
+/// A base built ahead on another thread: its accumulated resources and warnings, or its error.
+type Prebuilt = Option<Result<(Acc, Vec<String>), Error>>;
+
 struct Acc {
     res: Vec<Resource>,
     config: Arc<TransformerConfig>,
@@ -406,6 +409,98 @@ impl Ctx<'_> {
         r
     }
 
+    /// Builds the local directory entries of `resources` on several threads when there are enough of
+    /// them: entry i's slot holds its accumulated resources and warnings (or its error), to be merged
+    /// in order by the caller exactly as a sequential build would. Empty (everything sequential) when
+    /// there are few directories, one core, a custom OpenAPI schema in force, or when a base sets
+    /// one (the schema is global and would affect the bases after it).
+    fn prebuild_dirs(&mut self, dir: &Path, entries: &[String]) -> Vec<Prebuilt> {
+        const MIN_DIRS: usize = 8;
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
+        if threads < 2 || !matches!(self.schema, crate::openapi::Schema::Builtin) {
+            return Vec::new();
+        }
+        let mut dirs: Vec<(usize, PathBuf)> = Vec::new();
+        for (i, entry) in entries.iter().enumerate() {
+            if crate::remote::is_remote(entry) {
+                continue;
+            }
+            let p = normalize(&dir.join(entry));
+            if self.fs.is_dir(&p)
+                && let Ok(real) = self.fs.canonicalize_under(dir, &p)
+            {
+                dirs.push((i, real));
+            }
+        }
+        if dirs.len() < MIN_DIRS {
+            return Vec::new();
+        }
+        let (fs, opts, track, timed) = (self.fs, self.opts, self.track, self.timings.is_some());
+        let (stack, top) = (&self.stack, &self.top);
+        let chunk = dirs.len().div_ceil(threads);
+        type Built = (
+            usize,
+            Result<(Acc, Vec<String>), Error>,
+            Vec<crate::PhaseTiming>,
+            bool,
+        );
+        let build_chunk = |part: &[(usize, PathBuf)]| -> Vec<Built> {
+            part.iter()
+                .map(|(i, real)| {
+                    let mut child = Ctx {
+                        fs,
+                        opts,
+                        warnings: Vec::new(),
+                        stack: stack.clone(),
+                        top: top.clone(),
+                        track,
+                        schema: crate::openapi::Schema::Builtin,
+                        timings: timed.then(Default::default),
+                    };
+                    let mut sub = Acc::new();
+                    let r = child.build_kust(real, &mut sub, false);
+                    let custom = !matches!(child.schema, crate::openapi::Schema::Builtin);
+                    let timings = child.timings.take().map(|t| t.into_inner()).unwrap_or_default();
+                    (*i, r.map(|_| (sub, child.warnings)), timings, custom)
+                })
+                .collect()
+        };
+        let results: Vec<Built> = std::thread::scope(|s| {
+            let mut parts = dirs.chunks(chunk);
+            let first = parts.next().unwrap_or(&[]);
+            let handles: Vec<_> = parts.map(|part| s.spawn(move || build_chunk(part))).collect();
+            let mut all = build_chunk(first);
+            for h in handles {
+                match h.join() {
+                    Ok(r) => all.extend(r),
+                    Err(panic) => std::panic::resume_unwind(panic),
+                }
+            }
+            all
+        });
+        if results.iter().any(|r| r.3) {
+            return Vec::new();
+        }
+        let mut out: Vec<Prebuilt> = Vec::new();
+        out.resize_with(entries.len(), || None);
+        for (i, r, timings, _) in results {
+            if let Some(t) = &self.timings {
+                let mut t = t.borrow_mut();
+                for (name, d, n) in timings {
+                    match t.iter_mut().find(|e| e.0 == name) {
+                        Some(e) => {
+                            e.1 += d;
+                            e.2 += n;
+                        }
+                        None => t.push((name, d, n)),
+                    }
+                }
+            }
+            out[i] = Some(r);
+        }
+        out
+    }
+
     fn build_kust_inner(
         &mut self,
         dir: &Path,
@@ -433,7 +528,18 @@ impl Ctx<'_> {
         // Resources.
         let mut seen: HashSet<IdKey> =
             self.timed("append", || acc.res.iter().map(|r| id_key(&r.cur_id())).collect());
-        for entry in &k.resources {
+        let mut prebuilt = self.prebuild_dirs(dir, &k.resources);
+        for (i, entry) in k.resources.iter().enumerate() {
+            if let Some(built) = prebuilt.get_mut(i).and_then(Option::take) {
+                let (sub, warnings) = built?;
+                self.warnings.extend(warnings);
+                append(&mut acc.res, &mut seen, sub.res, &kfile)?;
+                if !Arc::ptr_eq(&sub.config, &BUILTIN) {
+                    merge_config(Arc::make_mut(&mut acc.config), &sub.config);
+                }
+                acc.vars.extend(sub.vars);
+                continue;
+            }
             if crate::remote::is_remote(entry) {
                 let real = self.fetch_remote(&kfile, entry)?;
                 let mut sub = Acc::new();

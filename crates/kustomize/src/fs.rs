@@ -4,8 +4,8 @@ use std::collections::BTreeMap;
 use std::io;
 use std::path::{Component, Path, PathBuf};
 
-/// What the engine needs from a file system.
-pub trait FileSystem {
+/// What the engine needs from a file system. `Sync`: independent bases are built on several threads.
+pub trait FileSystem: Sync {
     /// Reads a whole file.
     fn read(&self, path: &Path) -> io::Result<Vec<u8>>;
     /// Whether `path` is a directory.
