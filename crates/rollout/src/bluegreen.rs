@@ -396,17 +396,7 @@ fn gate(
                 // cleared on completion (post), so one `promote` passes both.
                 return Gate::Open;
             }
-            if !st
-                .pause_conditions
-                .iter()
-                .any(|c| c.reason == reasons::INCONCLUSIVE_ANALYSIS)
-            {
-                st.pause_conditions.push(PauseCondition {
-                    reason: reasons::INCONCLUSIVE_ANALYSIS.into(),
-                    start_time: Some(now),
-                });
-            }
-            st.controller_pause = true;
+            crate::canary::inconclusive(st, now);
             Gate::Closed
         }
         AnalysisPhase::Pending | AnalysisPhase::Running => Gate::Closed,

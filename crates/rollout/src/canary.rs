@@ -629,7 +629,8 @@ fn pause_step(
     }
 }
 
-fn inconclusive(st: &mut RolloutStatus, now: jiff::Timestamp) {
+/// Pauses the Rollout for a human after an Inconclusive AnalysisRun (once; the condition is not repeated).
+pub(crate) fn inconclusive(st: &mut RolloutStatus, now: jiff::Timestamp) {
     if !st
         .pause_conditions
         .iter()
