@@ -36,58 +36,36 @@ const SEEDS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/seed-e
 
 /// A working tree that pushes to a bare repository served over file://.
 struct GitRepo {
-    _dir: tempfile::TempDir,
+    repo: tack_testkit::GitRepo,
     work: PathBuf,
     bare: PathBuf,
 }
 
 impl GitRepo {
     fn new(seed: &Path) -> Result<GitRepo> {
-        let dir = tempfile::tempdir()?;
-        let work = dir.path().join("work");
-        let bare = dir.path().join("repo.git");
+        let repo = tack_testkit::GitRepo::new()?;
+        let work = repo.work().to_path_buf();
         std::fs::create_dir_all(work.join("guestbook"))?;
         for e in std::fs::read_dir(seed)? {
             let e = e?;
             std::fs::copy(e.path(), work.join("guestbook").join(e.file_name()))?;
         }
-        git(
-            dir.path(),
-            &["init", "--quiet", "--bare", "-b", "main", "repo.git"],
-        )?;
-        git(&work, &["init", "--quiet", "-b", "main"])?;
         let repo = GitRepo {
-            _dir: dir,
+            bare: repo.bare().to_path_buf(),
             work,
-            bare,
+            repo,
         };
         repo.commit("guestbook")?;
         Ok(repo)
     }
 
     fn url(&self) -> String {
-        format!("file://{}", self.bare.display())
+        self.repo.url()
     }
 
     /// Commits everything in the working tree, pushes, and returns the commit.
     fn commit(&self, message: &str) -> Result<String> {
-        git(&self.work, &["add", "-A"])?;
-        git(
-            &self.work,
-            &[
-                "-c",
-                "user.name=tack test",
-                "-c",
-                "user.email=test@tack.invalid",
-                "commit",
-                "--quiet",
-                "-m",
-                message,
-            ],
-        )?;
-        let bare = self.bare.display().to_string();
-        git(&self.work, &["push", "--quiet", &bare, "main"])?;
-        Ok(git(&self.work, &["rev-parse", "HEAD"])?.trim().to_string())
+        self.repo.commit("main", message)
     }
 
     fn file(&self, name: &str) -> PathBuf {

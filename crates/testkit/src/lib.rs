@@ -224,6 +224,62 @@ pub fn git(dir: &Path, args: &[&str]) -> Result<String> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
+/// A Git repository for tests: a bare repository (what the code under test fetches, as `file://`) and a working
+/// tree that commits and pushes to it. Both live in a temporary directory removed on drop.
+pub struct GitRepo {
+    _dir: tempfile::TempDir,
+    work: PathBuf,
+    bare: PathBuf,
+}
+
+impl GitRepo {
+    /// An empty bare repository whose default branch is `main`, and an empty working tree.
+    pub fn new() -> Result<GitRepo> {
+        let dir = tempfile::tempdir()?;
+        let work = dir.path().join("work");
+        let bare = dir.path().join("repo.git");
+        std::fs::create_dir_all(&work)?;
+        git(
+            dir.path(),
+            &["init", "--quiet", "--bare", "-b", "main", "repo.git"],
+        )?;
+        git(&work, &["init", "--quiet", "-b", "main"])?;
+        Ok(GitRepo {
+            _dir: dir,
+            work,
+            bare,
+        })
+    }
+
+    /// The working tree: write files here, then [`GitRepo::commit`].
+    pub fn work(&self) -> &Path {
+        &self.work
+    }
+
+    /// The bare repository.
+    pub fn bare(&self) -> &Path {
+        &self.bare
+    }
+
+    /// `file://` URL of the bare repository.
+    pub fn url(&self) -> String {
+        format!("file://{}", self.bare.display())
+    }
+
+    /// Commits everything in the working tree (an empty commit when nothing changed), pushes it to `branch` of
+    /// the bare repository and returns the commit.
+    pub fn commit(&self, branch: &str, message: &str) -> Result<String> {
+        git(&self.work, &["add", "-A"])?;
+        git(&self.work, &["commit", "--quiet", "--allow-empty", "-m", message])?;
+        let bare = self.bare.display().to_string();
+        git(
+            &self.work,
+            &["push", "--quiet", &bare, &format!("HEAD:refs/heads/{branch}")],
+        )?;
+        Ok(git(&self.work, &["rev-parse", "HEAD"])?.trim().to_string())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

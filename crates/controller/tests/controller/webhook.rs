@@ -4,7 +4,6 @@
 //! token refreshes too.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -17,71 +16,39 @@ use sha2::Sha256;
 use tack_controller::webhook::WebhookSecret;
 use tack_controller::{ControllerConfig, Metrics, REFRESH_ANNOTATION};
 use tack_model::{GitOpsConfig, SyncState};
-use tack_testkit::{TestNamespace, eventually, git};
+use tack_testkit::{TestNamespace, eventually};
 
 use super::install_crd;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// A bare repository over file:// whose `app/` holds one ConfigMap `settings` with `data.color`.
 pub(super) struct ConfigRepo {
-    _dir: tempfile::TempDir,
-    work: PathBuf,
-    bare: PathBuf,
+    repo: tack_testkit::GitRepo,
 }
 
 impl ConfigRepo {
     pub(super) fn new(color: &str) -> Result<ConfigRepo> {
-        let dir = tempfile::tempdir()?;
-        let work = dir.path().join("work");
-        let bare = dir.path().join("repo.git");
-        std::fs::create_dir_all(work.join("app"))?;
-        git(
-            dir.path(),
-            &["init", "--quiet", "--bare", "-b", "main", "repo.git"],
-        )?;
-        git(&work, &["init", "--quiet", "-b", "main"])?;
         let repo = ConfigRepo {
-            _dir: dir,
-            work,
-            bare,
+            repo: tack_testkit::GitRepo::new()?,
         };
+        std::fs::create_dir_all(repo.repo.work().join("app"))?;
         repo.set_color(color)?;
         Ok(repo)
     }
 
     pub(super) fn url(&self) -> String {
-        format!("file://{}", self.bare.display())
+        self.repo.url()
     }
 
     /// Commits `data.color: COLOR` on `branch`, pushes it, and returns the commit.
     pub(super) fn set_color_on(&self, branch: &str, color: &str) -> Result<String> {
         std::fs::write(
-            self.work.join("app/configmap.yaml"),
+            self.repo.work().join("app/configmap.yaml"),
             format!(
                 "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  color: {color}\n"
             ),
         )?;
-        git(&self.work, &["add", "-A"])?;
-        git(
-            &self.work,
-            &[
-                "-c",
-                "user.name=tack test",
-                "-c",
-                "user.email=test@tack.invalid",
-                "commit",
-                "--quiet",
-                "--allow-empty",
-                "-m",
-                &format!("color {color}"),
-            ],
-        )?;
-        let bare = self.bare.display().to_string();
-        git(
-            &self.work,
-            &["push", "--quiet", &bare, &format!("HEAD:refs/heads/{branch}")],
-        )?;
-        Ok(git(&self.work, &["rev-parse", "HEAD"])?.trim().to_string())
+        self.repo.commit(branch, &format!("color {color}"))
     }
 
     pub(super) fn set_color(&self, color: &str) -> Result<String> {
@@ -237,7 +204,7 @@ async fn a_signed_push_refreshes_at_once_and_a_bad_signature_changes_nothing() -
     // 1. A signed GitHub push of main: 202 naming the application, applied within seconds.
     let green = repo.set_color("green")?;
     // The payload spells the repository with `.git` and a trailing slash and an upper-case scheme.
-    let spelled = format!("FILE://{}/", repo.bare.display());
+    let spelled = format!("FILE://{}/", repo.repo.bare().display());
     let body = github_payload(&spelled, "refs/heads/main", &green);
     let started = Instant::now();
     let (status, text) = http(
