@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Builds the reference tools the golden tests compare against, from Go modules, into a cache keyed by version:
+#   ${XDG_CACHE_HOME:-$HOME/.cache}/tack/oracles/<tool>-<version>/bin
+#
+#   testenv/oracles.sh [TOOL...]     # default: every tool; prints "TOOL=/path/to/binary" lines on stdout
+#
+# Tools: helm (helm.sh/helm/v4, the `helm` command), helm-engine (testenv/oracles/helm-engine: Helm's template
+# engine without the YAML step, for template-language goldens). With a warm cache it returns at once.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=oracles.env
+source "$here/oracles.env"
+cache="${TACK_ORACLE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/tack/oracles}"
+export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=mod
+log() { echo "oracles: $*" >&2; }
+
+# build TOOL VERSION CHECK_ARGS COMMAND...: runs COMMAND (which writes "$bin/TOOL") unless the cached binary
+# answers CHECK_ARGS.
+build() {
+  local tool=$1 version=$2 check=$3; shift 3
+  local bin="$cache/$tool-$version/bin"
+  if [ -x "$bin/$tool" ] && [ -f "$bin/.complete" ] && "$bin/$tool" $check >/dev/null 2>&1; then
+    echo "$tool=$bin/$tool"; return 0
+  fi
+  command -v go >/dev/null || { log "Go is not installed; install Go 1.26 or newer"; exit 3; }
+  rm -rf "$bin"; mkdir -p "$bin"
+  local t0; t0=$(date +%s)
+  log "building $tool $version"
+  BIN="$bin" "$@"
+  "$bin/$tool" $check >/dev/null 2>&1 || { log "$tool $version was built but does not run"; exit 4; }
+  touch "$bin/.complete"
+  log "$tool $version built in $(( $(date +%s) - t0 ))s"
+  echo "$tool=$bin/$tool"
+}
+
+build_helm() {
+  GOBIN="$BIN" go install -trimpath \
+    -ldflags "-s -w -X helm.sh/helm/v4/internal/version.version=v$HELM_VERSION -X helm.sh/helm/v4/internal/version.metadata= -X helm.sh/helm/v4/internal/version.gitTreeState=clean" \
+    "helm.sh/helm/v4/cmd/helm@v$HELM_VERSION"
+}
+build_helm_engine() {
+  (cd "$here/oracles/helm-engine" && go build -trimpath -ldflags "-s -w" -o "$BIN/helm-engine" .)
+}
+
+tools=("$@"); [ ${#tools[@]} -gt 0 ] || tools=(helm helm-engine)
+for t in "${tools[@]}"; do
+  case "$t" in
+    helm) build helm "$HELM_VERSION" version build_helm ;;
+    helm-engine) build helm-engine "$HELM_VERSION-$(sha256sum "$here/oracles/helm-engine/main.go" | cut -c1-12)" --help build_helm_engine ;;
+    *) log "unknown tool $t"; exit 2 ;;
+  esac
+done
