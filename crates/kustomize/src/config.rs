@@ -1,7 +1,12 @@
 //! Built-in transformer configuration: the field specs Kustomize's transformers act on, and
 //! the name-reference table (which fields of which kinds refer to which kinds by name).
 
+use std::sync::{Arc, LazyLock};
+
 use crate::resource::{FieldSpec, Gvk};
+
+/// Kustomize's built-in transformer configuration, built once.
+static BUILTIN: LazyLock<Arc<TransformerConfig>> = LazyLock::new(|| Arc::new(TransformerConfig::builtin()));
 
 /// One referenced kind and the fields that refer to it.
 #[derive(Debug, Clone)]
@@ -65,7 +70,8 @@ fn gvk(group: &str, version: &str, kind: &str) -> Gvk {
 }
 
 impl TransformerConfig {
-    /// Kustomize's built-in configuration.
+    /// Kustomize's built-in configuration. A data table transcribed from Kustomize's
+    /// `builtinpluginconsts`, long by nature, not logic.
     pub fn builtin() -> TransformerConfig {
         let mut c = TransformerConfig {
             name_prefix: vec![fs("", "metadata/name")],
@@ -368,6 +374,54 @@ impl TransformerConfig {
         c.name_reference = nr;
         c.var_reference = var_reference();
         c
+    }
+
+    /// The built-in configuration, shared.
+    pub fn builtin_shared() -> Arc<TransformerConfig> {
+        Arc::clone(&BUILTIN)
+    }
+
+    /// Whether `c` is the shared built-in configuration, unchanged.
+    pub fn is_builtin(c: &Arc<TransformerConfig>) -> bool {
+        Arc::ptr_eq(c, &BUILTIN)
+    }
+
+    /// Adds what a base's configuration holds beyond the built-in one (its `configurations:` and
+    /// `crds:`), as Kustomize merges the configurations of a kustomization's bases.
+    pub fn merge_extra(&mut self, from: &TransformerConfig) {
+        let into = self;
+        let base: &TransformerConfig = &BUILTIN;
+        let extra =
+            |a: &[FieldSpec], b: &[FieldSpec]| -> Vec<FieldSpec> { b[a.len().min(b.len())..].to_vec() };
+        into.name_prefix
+            .extend(extra(&base.name_prefix, &from.name_prefix));
+        into.common_labels
+            .extend(extra(&base.common_labels, &from.common_labels));
+        into.template_labels
+            .extend(extra(&base.template_labels, &from.template_labels));
+        into.common_annotations
+            .extend(extra(&base.common_annotations, &from.common_annotations));
+        into.images.extend(extra(&base.images, &from.images));
+        into.replicas.extend(extra(&base.replicas, &from.replicas));
+        into.var_reference
+            .extend(extra(&base.var_reference, &from.var_reference));
+        for nr in &from.name_reference {
+            let builtin_len = base
+                .name_reference
+                .iter()
+                .find(|b| b.target == nr.target)
+                .map(|b| b.referrers.len())
+                .unwrap_or(0);
+            let add: Vec<FieldSpec> = nr.referrers[builtin_len.min(nr.referrers.len())..].to_vec();
+            if let Some(e) = into.name_reference.iter_mut().find(|n| n.target == nr.target) {
+                e.referrers.extend(add);
+            } else {
+                into.name_reference.push(NameRef {
+                    target: nr.target.clone(),
+                    referrers: add,
+                });
+            }
+        }
     }
 
     /// Adds the specs of a `configurations:` file.

@@ -10,19 +10,25 @@
 //! # Ok::<(), tack_kustomize::Error>(())
 //! ```
 
+mod accumulator;
 mod build;
 mod config;
+mod crds;
 mod fs;
 mod generators;
 mod jsonpatch;
 mod kustomization;
 mod nameref;
 mod openapi;
+mod patch;
+mod plugins;
 mod remote;
+mod replacement;
 mod resource;
 mod selector;
 mod smp;
 mod transform;
+mod vars;
 
 use std::path::{Path, PathBuf};
 

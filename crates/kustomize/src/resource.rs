@@ -296,3 +296,36 @@ pub fn visit_path(
         _ => Ok(()),
     }
 }
+
+/// A hashable form of a resource id with Kustomize's equality (namespace "" = "default",
+/// ignored for cluster-scoped kinds).
+pub fn id_key(id: &ResId) -> IdKey {
+    let ns = if id.gvk.is_cluster_scoped() {
+        String::new()
+    } else if id.namespace.is_empty() {
+        "default".to_string()
+    } else {
+        id.namespace.clone()
+    };
+    (
+        id.gvk.group.clone(),
+        id.gvk.version.clone(),
+        id.gvk.kind.clone(),
+        id.name.clone(),
+        ns,
+    )
+}
+
+pub type IdKey = (String, String, String, String, String);
+
+/// Namespace equality with Kustomize's rule that "" means "default".
+pub fn ns_equal(a: &str, b: &str) -> bool {
+    let n = |s: &str| {
+        if s.is_empty() {
+            "default".to_string()
+        } else {
+            s.to_string()
+        }
+    };
+    n(a) == n(b)
+}

@@ -2,6 +2,7 @@
 //! replicas, and the final legacy sort.
 
 use std::cmp::Ordering;
+use std::path::Path;
 
 use serde_json::{Map, Value};
 
@@ -109,7 +110,7 @@ pub fn check_unique(res: &[Resource], what: &str) -> Result<(), Error> {
     let mut seen = std::collections::HashSet::new();
     for r in res {
         let id = r.cur_id();
-        if !seen.insert(crate::build::id_key(&id)) {
+        if !seen.insert(crate::resource::id_key(&id)) {
             return Err(Error::msg(format!(
                 "{what}: {}/{} {} in namespace {:?}",
                 id.gvk.kind, id.gvk.version, id.name, id.namespace
@@ -451,6 +452,51 @@ pub fn default_order() -> (Vec<String>, Vec<String>) {
         ORDER_FIRST.iter().map(|s| s.to_string()).collect(),
         ORDER_LAST.iter().map(|s| s.to_string()).collect(),
     )
+}
+
+/// Orders the output by `sortOptions` (legacy kind order when absent).
+pub fn sort(res: &mut [Resource], so: Option<&Value>, dir: &Path) -> Result<(), Error> {
+    let Some(so) = so else {
+        let (f, l) = default_order();
+        legacy_sort(res, &f, &l);
+        return Ok(());
+    };
+    let order = so.get("order").and_then(|v| v.as_str()).unwrap_or("");
+    let lso = so.get("legacySortOptions");
+    match order {
+        "fifo" => {
+            if lso.is_some_and(|v| !v.is_null()) {
+                return Err(Error::msg(format!(
+                    "{}: the field 'sortOptions.legacySortOptions' is set but 'sortOptions.order' is not 'legacy'",
+                    dir.display()
+                )));
+            }
+            Ok(())
+        }
+        "legacy" | "" => {
+            let (mut f, mut l) = default_order();
+            if let Some(lso) = lso {
+                let list = |k: &str| -> Vec<String> {
+                    lso.get(k)
+                        .and_then(|v| v.as_array())
+                        .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+                        .unwrap_or_default()
+                };
+                let of = list("orderFirst");
+                let ol = list("orderLast");
+                if !of.is_empty() || !ol.is_empty() {
+                    f = of;
+                    l = ol;
+                }
+            }
+            legacy_sort(res, &f, &l);
+            Ok(())
+        }
+        other => Err(Error::msg(format!(
+            "{}: unknown sortOptions.order {other:?}",
+            dir.display()
+        ))),
+    }
 }
 
 #[cfg(test)]
