@@ -1,9 +1,312 @@
 //! Sprig v3 (v3.3.0, the version Helm v4.3.2 links): the template functions Helm exposes, that is Sprig's
-//! function map without `env` and `expandenv`, for [`tack_gotemplate`].
+//! `TxtFuncMap` without `env` and `expandenv`, for [`tack_gotemplate`].
+//!
+//! Every function keeps Sprig's Go behaviour: arguments are converted as Sprig converts them
+//! (`spf13/cast`: `add 1 "2"` is 3), results have Go's types (`add` gives int64, `until` a list of ints,
+//! `splitList` strings, `split` a map with keys `_0`, `_1`…), `set`/`unset`/`merge` change the map they are
+//! given, `toString` prints as Go's `%v` does (`1e+06`) and `toJson` as `encoding/json` does (`1000000`).
+//! Typed parameters are checked as text/template checks them (`wrong type for value; expected int; got
+//! float64`), and Sprig's panics come back as errors with Go's message.
+//!
+//! Functions whose output is not reproducible, as in Helm: `now`, `date`/`dateInZone`/`htmlDate*` without a
+//! time, `ago`, `randAlpha`, `randAlphaNum`, `randAscii`, `randNumeric`, `randBytes`, `randInt`, `uuidv4`,
+//! `shuffle`, `bcrypt`, `htpasswd` (bcrypt), `encryptAES`, `genPrivateKey`, `genCA*`, `genSelfSignedCert*`,
+//! `genSignedCert*`. The clock and the local time zone come from [`Env`], so that tests can fix them.
+//!
+//! Refused on purpose: `getHostByName` fails with `getHostByName: DNS lookups are not allowed while
+//! rendering` (tack renders without network access; Helm without `--enable-dns` returns ""). `genPrivateKey
+//! "dsa"` fails with `genPrivateKey: dsa keys are not supported` (Go's DSA is deprecated and no Rust
+//! implementation is linked).
+//!
+//! Known differences from Go, none of which changes a successful render: Sprig's `[]string`, `[]int` and
+//! `map[string]string` results are lists and maps of interface values here, so `typeOf (splitList "," "a")`
+//! prints `[]interface {}` where Go prints `[]string`; the type in a `wrong type for value` message is the
+//! value's own type (Go names `interface {}` for values read from a map).
+
+mod convert;
+mod crypto;
+mod dates;
+mod defaults;
+mod dicts;
+mod encoding;
+mod gotime;
+pub mod json;
+mod lists;
+mod math;
+mod paths;
+mod random;
+mod reflect;
+mod regexes;
+mod semver;
+mod strings;
+mod urls;
+
+use std::rc::Rc;
 
 use tack_gotemplate::Funcs;
 
-/// Adds every Sprig function Helm exposes to `funcs`.
-pub fn install(funcs: &mut Funcs) {
-    let _ = funcs;
+pub use convert::{fmt_v, format_float_g, strval, to_float64, to_int64};
+pub use gotime::GoTime;
+
+/// What the non-reproducible functions read from the outside world.
+#[derive(Clone)]
+pub struct Env {
+    /// The current time (`now`, `ago`, `date` of a non-time value, certificate validity).
+    pub clock: Rc<dyn Fn() -> jiff::Timestamp>,
+    /// Go's `time.Local`: the zone of `now`, `date`, `toDate` and `time.Unix`.
+    pub local: jiff::tz::TimeZone,
 }
+
+impl Env {
+    /// The system clock and time zone.
+    pub fn system() -> Env {
+        Env {
+            clock: Rc::new(jiff::Timestamp::now),
+            local: jiff::tz::TimeZone::system(),
+        }
+    }
+
+    /// A fixed instant in the given zone (for tests and reproducible renders).
+    pub fn fixed(at: jiff::Timestamp, local: jiff::tz::TimeZone) -> Env {
+        Env {
+            clock: Rc::new(move || at),
+            local,
+        }
+    }
+}
+
+/// Adds every Sprig function Helm exposes to `funcs`, with the system clock and time zone.
+pub fn install(funcs: &mut Funcs) {
+    install_with(funcs, Env::system());
+}
+
+/// Adds every Sprig function Helm exposes to `funcs`, reading time from `env`.
+pub fn install_with(funcs: &mut Funcs, env: Env) {
+    strings::register(funcs);
+    math::register(funcs);
+    lists::register(funcs);
+    dicts::register(funcs);
+    defaults::register(funcs);
+    reflect::register(funcs);
+    paths::register(funcs);
+    urls::register(funcs);
+    encoding::register(funcs);
+    regexes::register(funcs);
+    random::register(funcs);
+    crypto::register(funcs, &env);
+    semver::register(funcs);
+    dates::register(funcs, &env);
+}
+
+/// The names [`install`] defines: Sprig v3.3.0's function map without `env` and `expandenv`.
+pub const NAMES: &[&str] = &[
+    "abbrev",
+    "abbrevboth",
+    "add",
+    "add1",
+    "add1f",
+    "addf",
+    "adler32sum",
+    "ago",
+    "all",
+    "any",
+    "append",
+    "atoi",
+    "b32dec",
+    "b32enc",
+    "b64dec",
+    "b64enc",
+    "base",
+    "bcrypt",
+    "biggest",
+    "buildCustomCert",
+    "camelcase",
+    "cat",
+    "ceil",
+    "chunk",
+    "clean",
+    "coalesce",
+    "compact",
+    "concat",
+    "contains",
+    "date",
+    "dateInZone",
+    "dateModify",
+    "date_in_zone",
+    "date_modify",
+    "decryptAES",
+    "deepCopy",
+    "deepEqual",
+    "default",
+    "derivePassword",
+    "dict",
+    "dig",
+    "dir",
+    "div",
+    "divf",
+    "duration",
+    "durationRound",
+    "empty",
+    "encryptAES",
+    "ext",
+    "fail",
+    "first",
+    "float64",
+    "floor",
+    "fromJson",
+    "genCA",
+    "genCAWithKey",
+    "genPrivateKey",
+    "genSelfSignedCert",
+    "genSelfSignedCertWithKey",
+    "genSignedCert",
+    "genSignedCertWithKey",
+    "get",
+    "getHostByName",
+    "has",
+    "hasKey",
+    "hasPrefix",
+    "hasSuffix",
+    "hello",
+    "htmlDate",
+    "htmlDateInZone",
+    "htpasswd",
+    "indent",
+    "initial",
+    "initials",
+    "int",
+    "int64",
+    "isAbs",
+    "join",
+    "kebabcase",
+    "keys",
+    "kindIs",
+    "kindOf",
+    "last",
+    "list",
+    "lower",
+    "max",
+    "maxf",
+    "merge",
+    "mergeOverwrite",
+    "min",
+    "minf",
+    "mod",
+    "mul",
+    "mulf",
+    "mustAppend",
+    "mustChunk",
+    "mustCompact",
+    "mustDateModify",
+    "mustDeepCopy",
+    "mustFirst",
+    "mustFromJson",
+    "mustHas",
+    "mustInitial",
+    "mustLast",
+    "mustMerge",
+    "mustMergeOverwrite",
+    "mustPrepend",
+    "mustPush",
+    "mustRegexFind",
+    "mustRegexFindAll",
+    "mustRegexMatch",
+    "mustRegexReplaceAll",
+    "mustRegexReplaceAllLiteral",
+    "mustRegexSplit",
+    "mustRest",
+    "mustReverse",
+    "mustSlice",
+    "mustToDate",
+    "mustToJson",
+    "mustToPrettyJson",
+    "mustToRawJson",
+    "mustUniq",
+    "mustWithout",
+    "must_date_modify",
+    "nindent",
+    "nospace",
+    "now",
+    "omit",
+    "osBase",
+    "osClean",
+    "osDir",
+    "osExt",
+    "osIsAbs",
+    "pick",
+    "pluck",
+    "plural",
+    "prepend",
+    "push",
+    "quote",
+    "randAlpha",
+    "randAlphaNum",
+    "randAscii",
+    "randBytes",
+    "randInt",
+    "randNumeric",
+    "regexFind",
+    "regexFindAll",
+    "regexMatch",
+    "regexQuoteMeta",
+    "regexReplaceAll",
+    "regexReplaceAllLiteral",
+    "regexSplit",
+    "repeat",
+    "replace",
+    "rest",
+    "reverse",
+    "round",
+    "semver",
+    "semverCompare",
+    "seq",
+    "set",
+    "sha1sum",
+    "sha256sum",
+    "sha512sum",
+    "shuffle",
+    "slice",
+    "snakecase",
+    "sortAlpha",
+    "split",
+    "splitList",
+    "splitn",
+    "squote",
+    "sub",
+    "subf",
+    "substr",
+    "swapcase",
+    "ternary",
+    "title",
+    "toDate",
+    "toDecimal",
+    "toJson",
+    "toPrettyJson",
+    "toRawJson",
+    "toString",
+    "toStrings",
+    "trim",
+    "trimAll",
+    "trimPrefix",
+    "trimSuffix",
+    "trimall",
+    "trunc",
+    "tuple",
+    "typeIs",
+    "typeIsLike",
+    "typeOf",
+    "uniq",
+    "unixEpoch",
+    "unset",
+    "until",
+    "untilStep",
+    "untitle",
+    "upper",
+    "urlJoin",
+    "urlParse",
+    "uuidv4",
+    "values",
+    "without",
+    "wrap",
+    "wrapWith",
+];
