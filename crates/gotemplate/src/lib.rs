@@ -10,11 +10,20 @@
 //! - [`Templates::execute`] runs one template of the set with `missingkey` behaviour from [`ExecOptions`].
 //! - A [`Func`] receives a [`Call`], through which Helm's `include` and `tpl` run other templates.
 
+mod ast;
+mod builtins;
+mod exec;
+pub mod float;
+pub mod fmt;
+mod lex;
+mod number;
+mod parse;
 mod value;
 
 use std::collections::HashMap;
 use std::rc::Rc;
 
+pub use builtins::{compare_eq, compare_lt};
 pub use value::{Map, MapRef, Object, Value};
 
 /// An error returned by a template function; the engine wraps it as Go does
@@ -32,25 +41,130 @@ impl FuncError {
 /// A template function. Arguments arrive evaluated; variadic functions take any number.
 pub type Func = Rc<dyn Fn(&mut Call<'_>, &[Value]) -> Result<Value, FuncError>>;
 
+/// A Go parameter type. The engine checks and converts arguments against it before the call, as Go's
+/// reflection does, with Go's errors (`wrong type for value; expected int; got float64`,
+/// `expected integer; found "x"`, `invalid value; expected string`, `cannot assign nil to int`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ArgType {
+    /// `interface {}`: anything; a missing value arrives as [`Value::Nil`].
+    Any,
+    /// `string`.
+    String,
+    /// `int` (an integer literal, or a [`Value::Int`]).
+    Int,
+    /// `int64` (an integer literal, or a [`Value::Int64`]).
+    Int64,
+    /// `float64` (a numeric literal, or a [`Value::Float`]).
+    Float64,
+    /// `bool`.
+    Bool,
+    /// `map[string]interface {}` (nil allowed).
+    Map,
+    /// `[]interface {}` (nil allowed).
+    List,
+}
+
+impl ArgType {
+    /// The Go type name, as Go's errors print it.
+    pub fn go_name(self) -> &'static str {
+        match self {
+            ArgType::Any => "interface {}",
+            ArgType::String => "string",
+            ArgType::Int => "int",
+            ArgType::Int64 => "int64",
+            ArgType::Float64 => "float64",
+            ArgType::Bool => "bool",
+            ArgType::Map => "map[string]interface {}",
+            ArgType::List => "[]interface {}",
+        }
+    }
+}
+
+/// A Go function signature: fixed parameters, then optionally a variadic one (`...T`). Functions inserted
+/// with [`Funcs::insert`] are `func(...interface {})`: any number of arguments, unchecked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Signature {
+    pub params: Vec<ArgType>,
+    pub variadic: Option<ArgType>,
+}
+
+impl Signature {
+    /// `func(params...)`.
+    pub fn fixed(params: &[ArgType]) -> Self {
+        Signature {
+            params: params.to_vec(),
+            variadic: None,
+        }
+    }
+    /// `func(params..., ...variadic)`.
+    pub fn variadic(params: &[ArgType], variadic: ArgType) -> Self {
+        Signature {
+            params: params.to_vec(),
+            variadic: Some(variadic),
+        }
+    }
+}
+
+#[derive(Clone)]
+struct FuncEntry {
+    f: Func,
+    sig: Option<Rc<Signature>>,
+}
+
 /// The function table (Go's `template.FuncMap`).
 #[derive(Clone, Default)]
 pub struct Funcs {
-    map: HashMap<String, Func>,
+    map: HashMap<String, FuncEntry>,
 }
 
 impl Funcs {
     pub fn new() -> Self {
         Self::default()
     }
-    /// Adds or replaces a function.
-    pub fn insert(&mut self, name: &str, f: impl Fn(&mut Call<'_>, &[Value]) -> Result<Value, FuncError> + 'static) {
-        self.map.insert(name.to_string(), Rc::new(f));
+    /// Adds or replaces a function taking any number of arguments of any type (`func(...interface {})`).
+    pub fn insert(
+        &mut self,
+        name: &str,
+        f: impl Fn(&mut Call<'_>, &[Value]) -> Result<Value, FuncError> + 'static,
+    ) {
+        self.map.insert(
+            name.to_string(),
+            FuncEntry {
+                f: Rc::new(f),
+                sig: None,
+            },
+        );
+    }
+    /// Adds or replaces a function with a Go signature: the engine checks the argument count and types as Go
+    /// does (`wrong number of args for indent: want 2 got 1`) and converts literals (`indent 4 .x` passes
+    /// [`Value::Int`]), so `f` receives exactly `sig.params.len()` (or more, when variadic) checked values.
+    pub fn insert_typed(
+        &mut self,
+        name: &str,
+        sig: Signature,
+        f: impl Fn(&mut Call<'_>, &[Value]) -> Result<Value, FuncError> + 'static,
+    ) {
+        self.map.insert(
+            name.to_string(),
+            FuncEntry {
+                f: Rc::new(f),
+                sig: Some(Rc::new(sig)),
+            },
+        );
     }
     pub fn get(&self, name: &str) -> Option<&Func> {
-        self.map.get(name)
+        self.map.get(name).map(|e| &e.f)
+    }
+    /// The signature given with [`Funcs::insert_typed`].
+    pub fn signature(&self, name: &str) -> Option<&Signature> {
+        self.map.get(name).and_then(|e| e.sig.as_deref())
     }
     pub fn contains(&self, name: &str) -> bool {
         self.map.contains_key(name)
+    }
+    /// Removes a function (Helm deletes Sprig's `env` and `expandenv`).
+    pub fn remove(&mut self, name: &str) {
+        self.map.remove(name);
     }
 }
 
@@ -116,7 +230,7 @@ pub struct ExecError {
 /// A set of named templates (Go's `*template.Template` and the templates associated with it).
 #[derive(Clone, Default)]
 pub struct Templates {
-    // filled in by the engine
+    map: HashMap<String, Rc<exec::Tmpl>>,
 }
 
 impl Templates {
@@ -125,59 +239,126 @@ impl Templates {
     }
 
     /// Parses `text` as the template `name` (and its `define`s) into the set. `funcs` names the functions the
-    /// text may call.
+    /// text may call. A template that is empty (only spaces and comments) does not replace an existing one of
+    /// the same name, as in Go.
     pub fn parse(&mut self, name: &str, text: &str, funcs: &Funcs) -> Result<(), ParseError> {
-        let _ = (text, funcs);
-        Err(ParseError {
-            message: format!("template: {name}: the engine is not written yet"),
-            name: name.to_string(),
-            line: 0,
-        })
+        let trees = parse::parse(name, text, &|f| funcs.contains(f)).map_err(|message| {
+            let line = parse_error_line(&message, name);
+            ParseError {
+                message,
+                name: name.to_string(),
+                line,
+            }
+        })?;
+        let parse_name: Rc<str> = Rc::from(name);
+        let text: Rc<str> = Rc::from(text);
+        for (tname, root) in trees {
+            if ast::is_empty_tree(&root) && self.map.contains_key(&tname) {
+                continue;
+            }
+            let t = exec::Tmpl {
+                name: tname.clone(),
+                parse_name: parse_name.clone(),
+                text: text.clone(),
+                root,
+            };
+            self.map.insert(tname, Rc::new(t));
+        }
+        Ok(())
     }
 
     /// Whether the set holds a template of that name.
     pub fn contains(&self, name: &str) -> bool {
-        let _ = name;
-        false
+        self.map.contains_key(name)
+    }
+
+    /// The names of the templates in the set, in no particular order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.map.keys().map(String::as_str)
     }
 
     /// Executes the template `name` with `data` as dot.
-    pub fn execute(&self, name: &str, data: &Value, funcs: &Funcs, opts: &ExecOptions) -> Result<String, ExecError> {
-        let _ = (data, funcs, opts);
-        Err(ExecError {
-            message: format!("template: no template {name:?} associated with template"),
-            name: name.to_string(),
-            line: 0,
-            column: 0,
-            expr: String::new(),
-        })
+    pub fn execute(
+        &self,
+        name: &str,
+        data: &Value,
+        funcs: &Funcs,
+        opts: &ExecOptions,
+    ) -> Result<String, ExecError> {
+        let set = exec::Set {
+            own: self,
+            under: None,
+        };
+        let mut out = String::new();
+        exec::execute(set, name, data, funcs, opts, 0, &mut out)?;
+        Ok(out)
     }
+}
+
+fn parse_error_line(message: &str, name: &str) -> usize {
+    let prefix = format!("template: {name}:");
+    message
+        .strip_prefix(&prefix)
+        .and_then(|rest| rest.split(':').next())
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(0)
 }
 
 /// What a function sees of the execution that called it.
 pub struct Call<'a> {
-    templates: &'a Templates,
+    set: exec::Set<'a>,
     funcs: &'a Funcs,
     opts: &'a ExecOptions,
     depth: usize,
 }
 
 impl<'a> Call<'a> {
-    /// Runs the template `name` of the executing set with `data` (Helm's `include`).
+    /// Runs the template `name` of the executing set with `data` (Helm's `include`). The error is the whole
+    /// Go message of the inner failure.
     pub fn execute(&mut self, name: &str, data: &Value) -> Result<String, FuncError> {
-        let _ = (self.templates, self.funcs, self.opts, self.depth, name, data);
-        Err(FuncError::new("the engine is not written yet"))
+        let mut out = String::new();
+        exec::execute(
+            self.set,
+            name,
+            data,
+            self.funcs,
+            self.opts,
+            self.depth + 1,
+            &mut out,
+        )
+        .map_err(|e| FuncError(e.message))?;
+        Ok(out)
     }
 
     /// Parses `text` as a new template named `name` in a copy of the executing set (its `define`s visible to
     /// the text, the text's own `define`s not leaking out) and runs it with `data` (Helm's `tpl`).
     pub fn parse_and_execute(&mut self, name: &str, text: &str, data: &Value) -> Result<String, FuncError> {
-        let _ = (name, text, data);
-        Err(FuncError::new("the engine is not written yet"))
+        let mut overlay = Templates::new();
+        overlay
+            .parse(name, text, self.funcs)
+            .map_err(|e| FuncError(e.message))?;
+        let set = exec::Set {
+            own: &overlay,
+            under: Some(&self.set),
+        };
+        let mut out = String::new();
+        exec::execute(set, name, data, self.funcs, self.opts, self.depth + 1, &mut out)
+            .map_err(|e| FuncError(e.message))?;
+        Ok(out)
     }
 
     /// How deep the current template calls are nested.
     pub fn depth(&self) -> usize {
         self.depth
+    }
+
+    /// The execution options in force (`missingkey`, limits).
+    pub fn options(&self) -> &ExecOptions {
+        self.opts
+    }
+
+    /// Whether the executing set (with the texts `tpl` added) holds a template of that name.
+    pub fn has_template(&self, name: &str) -> bool {
+        self.set.lookup(name).is_some()
     }
 }

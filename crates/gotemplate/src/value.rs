@@ -96,4 +96,147 @@ pub trait Object {
     fn to_data(&self) -> Option<Value> {
         None
     }
+    /// Go's `reflect.Kind` name of the value (`ptr` for a pointer to a struct, `struct` for a struct value).
+    fn kind(&self) -> &str {
+        "ptr"
+    }
+}
+
+impl Value {
+    /// The Go type name, as `printf "%T"` and Go's error messages show it: `float64`,
+    /// `map[string]interface {}`, `[]interface {}`, `<nil>` for untyped nil.
+    pub fn type_name(&self) -> &str {
+        match self {
+            Value::Nil => "<nil>",
+            Value::Bool(_) => "bool",
+            Value::Int(_) => "int",
+            Value::Int64(_) => "int64",
+            Value::Float(_) => "float64",
+            Value::String(_) => "string",
+            Value::Bytes(_) => "[]uint8",
+            Value::List(_) => "[]interface {}",
+            Value::Map(_) => "map[string]interface {}",
+            Value::Object(o) => o.type_name(),
+        }
+    }
+
+    /// Go's `reflect.Kind` name (Sprig's `kindOf`): `invalid`, `bool`, `int`, `int64`, `float64`, `string`,
+    /// `slice`, `map`, or the object's own kind (`ptr` for pointers to structs).
+    pub fn kind_name(&self) -> &str {
+        match self {
+            Value::Nil => "invalid",
+            Value::Bool(_) => "bool",
+            Value::Int(_) => "int",
+            Value::Int64(_) => "int64",
+            Value::Float(_) => "float64",
+            Value::String(_) => "string",
+            Value::Bytes(_) | Value::List(_) => "slice",
+            Value::Map(_) => "map",
+            Value::Object(o) => o.kind(),
+        }
+    }
+
+    /// Go's truthiness (`if`, `with`, `and`, `or`, `not`): false, 0, nil and empty strings, slices and maps
+    /// are false.
+    pub fn truthy(&self) -> bool {
+        match self {
+            Value::Nil => false,
+            Value::Bool(b) => *b,
+            Value::Int(i) | Value::Int64(i) => *i != 0,
+            Value::Float(f) => *f != 0.0,
+            Value::String(s) => !s.is_empty(),
+            Value::Bytes(b) => !b.is_empty(),
+            Value::List(l) => !l.is_empty(),
+            Value::Map(m) => !m.borrow().is_empty(),
+            Value::Object(o) => o.truthy(),
+        }
+    }
+
+    pub fn is_nil(&self) -> bool {
+        matches!(self, Value::Nil)
+    }
+
+    /// The string, when the value is a Go string.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// Go's `fmt.Sprint(v)` of this one value (`%v`): floats as `1e+06`, maps as `map[a:1 b:2]`, nil as
+    /// `<nil>`.
+    pub fn to_go_string(&self) -> String {
+        let mut out = String::new();
+        crate::fmt::write_value(&mut out, self);
+        out
+    }
+}
+
+/// Go's `%v` (what `fmt.Sprint` prints).
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_go_string())
+    }
+}
+
+/// A Go `[]interface {}` from anything that becomes values.
+impl<T: Into<Value>> FromIterator<T> for Value {
+    fn from_iter<I: IntoIterator<Item = T>>(items: I) -> Self {
+        Value::list(items.into_iter().map(Into::into).collect())
+    }
+}
+
+impl From<bool> for Value {
+    fn from(b: bool) -> Self {
+        Value::Bool(b)
+    }
+}
+impl From<i64> for Value {
+    /// A Go `int`.
+    fn from(i: i64) -> Self {
+        Value::Int(i)
+    }
+}
+impl From<f64> for Value {
+    fn from(f: f64) -> Self {
+        Value::Float(f)
+    }
+}
+impl From<&str> for Value {
+    fn from(s: &str) -> Self {
+        Value::String(s.into())
+    }
+}
+impl From<String> for Value {
+    fn from(s: String) -> Self {
+        Value::String(s.into())
+    }
+}
+impl From<Vec<Value>> for Value {
+    fn from(items: Vec<Value>) -> Self {
+        Value::list(items)
+    }
+}
+impl From<Map> for Value {
+    fn from(map: Map) -> Self {
+        Value::map(map)
+    }
+}
+
+impl Value {
+    /// The value Go's `json.Unmarshal` into `interface{}` yields (Helm reads values files that way): every
+    /// number becomes a `float64`, objects `map[string]interface {}`, arrays `[]interface {}`.
+    pub fn from_json(v: &serde_json::Value) -> Value {
+        match v {
+            serde_json::Value::Null => Value::Nil,
+            serde_json::Value::Bool(b) => Value::Bool(*b),
+            serde_json::Value::Number(n) => Value::Float(n.as_f64().unwrap_or(0.0)),
+            serde_json::Value::String(s) => Value::string(s.as_str()),
+            serde_json::Value::Array(a) => Value::list(a.iter().map(Value::from_json).collect()),
+            serde_json::Value::Object(o) => {
+                Value::map(o.iter().map(|(k, v)| (k.clone(), Value::from_json(v))).collect())
+            }
+        }
+    }
 }

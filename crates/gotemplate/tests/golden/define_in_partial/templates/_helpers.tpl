@@ -1,0 +1,3 @@
+{{- define "h.name" -}}
+name-{{ .Values.nn }}
+{{- end -}}
