@@ -211,3 +211,19 @@ pub(crate) fn is_empty_tree(list: &[Node]) -> bool {
         _ => false,
     })
 }
+
+// Dropping a deeply nested tree recurses once per level: grow the stack as execution does.
+impl Drop for Branch {
+    fn drop(&mut self) {
+        let list = std::mem::take(&mut self.list);
+        let else_list = self.else_list.take();
+        stacker::maybe_grow(64 * 1024, 1024 * 1024, move || drop((list, else_list)));
+    }
+}
+
+impl Drop for Pipe {
+    fn drop(&mut self) {
+        let cmds = std::mem::take(&mut self.cmds);
+        stacker::maybe_grow(64 * 1024, 1024 * 1024, move || drop(cmds));
+    }
+}

@@ -137,8 +137,14 @@ pub(crate) fn execute<'a>(
         return Err(s.err(format!("exceeded maximum template depth ({})", opts.max_depth)));
     }
     let dot = Val::plain(data.clone());
-    s.walk_list(&dot, &tmpl.root)?;
+    grow(|| s.walk_list(&dot, &tmpl.root))?;
     Ok(())
+}
+
+/// Runs `f` with at least 128 KiB of stack, growing the stack on the heap when needed: deeply nested
+/// templates and template calls recurse as deep as Go allows without overflowing the thread's stack.
+fn grow<T>(f: impl FnOnce() -> T) -> T {
+    stacker::maybe_grow(128 * 1024, 4 * 1024 * 1024, f)
 }
 
 fn q(s: &str) -> String {
@@ -255,7 +261,7 @@ impl<'a> State<'a, '_> {
 
     fn walk_if_with(&mut self, with: bool, dot: &Val, b: &'a Branch) -> R<Flow> {
         let mark = self.vars.len();
-        let r = self.walk_if_with_inner(with, dot, b);
+        let r = grow(|| self.walk_if_with_inner(with, dot, b));
         self.vars.truncate(mark);
         r
     }
@@ -278,7 +284,7 @@ impl<'a> State<'a, '_> {
     fn walk_range(&mut self, dot: &Val, node: &'a Node, r: &'a Branch) -> R<Flow> {
         self.at(At::Node(node));
         let mark0 = self.vars.len();
-        let res = self.walk_range_inner(dot, r);
+        let res = grow(|| self.walk_range_inner(dot, r));
         self.vars.truncate(mark0);
         res.map(|_| Flow::Normal)
     }
@@ -401,7 +407,7 @@ impl<'a> State<'a, '_> {
         let saved_tmpl = std::mem::replace(&mut self.tmpl, tmpl);
         let saved_vars = std::mem::replace(&mut self.vars, vec![("$", Val::plain(newdot.clone()))]);
         self.depth += 1;
-        let r = self.walk_list(&Val::plain(newdot), &tmpl.root);
+        let r = grow(|| self.walk_list(&Val::plain(newdot), &tmpl.root));
         self.depth -= 1;
         self.tmpl = saved_tmpl;
         self.vars = saved_vars;
@@ -429,6 +435,10 @@ impl<'a> State<'a, '_> {
 
     /// Evaluates a pipeline; the result is "unwrapped" (a nil interface becomes invalid), as in Go.
     fn eval_pipeline(&mut self, dot: &Val, pipe: &'a Pipe) -> R<Value> {
+        grow(|| self.eval_pipeline_inner(dot, pipe))
+    }
+
+    fn eval_pipeline_inner(&mut self, dot: &Val, pipe: &'a Pipe) -> R<Value> {
         self.at(At::Pipe(pipe));
         let mut value: Option<Value> = None;
         for cmd in &pipe.cmds {

@@ -304,7 +304,7 @@ impl Parser<'_, '_> {
 
     fn parse_control(&mut self, context: &str) -> R<Branch> {
         let mark = self.vars.len();
-        let r = self.parse_control_inner(context);
+        let r = stacker::maybe_grow(64 * 1024, 1024 * 1024, || self.parse_control_inner(context));
         self.vars.truncate(mark);
         r
     }
@@ -562,7 +562,9 @@ impl Parser<'_, '_> {
                     return Err(self.errorf("max expression depth exceeded"));
                 }
                 self.stack_depth += 1;
-                let p = self.pipeline("parenthesized pipeline", T::RightParen);
+                let p = stacker::maybe_grow(64 * 1024, 1024 * 1024, || {
+                    self.pipeline("parenthesized pipeline", T::RightParen)
+                });
                 self.stack_depth -= 1;
                 Arg::Pipe(Box::new(p?))
             }

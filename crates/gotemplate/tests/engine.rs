@@ -1,0 +1,257 @@
+//! The engine's API as tack-sprig and tack-helm use it: typed functions, `Call::execute` (include),
+//! `Call::parse_and_execute` (tpl), limits. Expected messages are Go's (checked against Go 1.26's
+//! text/template).
+#![allow(clippy::unwrap_used)]
+
+use tack_gotemplate::{ArgType, ExecOptions, FuncError, Funcs, Map, MissingKey, Signature, Templates, Value};
+
+fn zero() -> ExecOptions {
+    ExecOptions {
+        missing_key: MissingKey::Zero,
+        ..ExecOptions::default()
+    }
+}
+
+fn values(pairs: &[(&str, Value)]) -> Value {
+    let mut m = Map::new();
+    for (k, v) in pairs {
+        m.insert((*k).to_string(), v.clone());
+    }
+    Value::map(m)
+}
+
+fn helm_like_funcs() -> Funcs {
+    let mut f = Funcs::new();
+    f.insert("include", |call, args| {
+        let name = args
+            .first()
+            .and_then(Value::as_str)
+            .ok_or_else(|| FuncError::new("name"))?
+            .to_string();
+        let data = args.get(1).cloned().unwrap_or_default();
+        call.execute(&name, &data).map(Value::from)
+    });
+    f.insert("tpl", |call, args| {
+        let text = args
+            .first()
+            .and_then(Value::as_str)
+            .ok_or_else(|| FuncError::new("text"))?
+            .to_string();
+        let data = args.get(1).cloned().unwrap_or_default();
+        call.parse_and_execute("tpl", &text, &data).map(Value::from)
+    });
+    f.insert_typed(
+        "indent",
+        Signature::fixed(&[ArgType::Int, ArgType::String]),
+        |_, args| {
+            let (Value::Int(n), Some(s)) = (&args[0], args[1].as_str()) else {
+                return Err(FuncError::new("engine passed unchecked arguments"));
+            };
+            let pad = " ".repeat(*n as usize);
+            Ok(Value::from(
+                s.lines()
+                    .map(|l| format!("{pad}{l}"))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            ))
+        },
+    );
+    f.insert_typed(
+        "join",
+        Signature::variadic(&[ArgType::String], ArgType::Any),
+        |_, args| {
+            let sep = args[0].as_str().unwrap_or_default();
+            Ok(Value::from(
+                args[1..]
+                    .iter()
+                    .map(Value::to_go_string)
+                    .collect::<Vec<_>>()
+                    .join(sep),
+            ))
+        },
+    );
+    f
+}
+
+fn run(text: &str, data: &Value) -> Result<String, String> {
+    let funcs = helm_like_funcs();
+    let mut set = Templates::new();
+    set.parse("t", text, &funcs).map_err(|e| e.message)?;
+    set.execute("t", data, &funcs, &zero()).map_err(|e| e.message)
+}
+
+#[test]
+fn include_runs_a_define_of_the_set() {
+    let data = values(&[("name", Value::from("x"))]);
+    let out = run(
+        r#"{{ define "n" }}<{{ .name }}>{{ end }}{{ include "n" . }}|{{ include "n" . | indent 2 }}"#,
+        &data,
+    );
+    assert_eq!(out.as_deref(), Ok("<x>|  <x>"));
+}
+
+#[test]
+fn include_error_is_wrapped_as_go_does() {
+    let text = r#"{{ define "n" }}{{ .a.b }}{{ end }}{{ include "n" .x }}"#;
+    let err = run(text, &values(&[("x", values(&[("a", Value::Float(1.0))]))])).unwrap_err();
+    assert_eq!(
+        err,
+        "template: t:1:38: executing \"t\" at <include \"n\" .x>: error calling include: \
+         template: t:1:21: executing \"n\" at <.a.b>: can't evaluate field b in type interface {}"
+    );
+    // nil data: fields of an invalid value are invalid, silently
+    assert_eq!(run(text, &values(&[])).as_deref(), Ok("<no value>"));
+}
+
+#[test]
+fn tpl_sees_the_defines_and_its_own_do_not_leak() {
+    let data = values(&[("v", Value::from("val"))]);
+    let text = r#"{{ define "d" }}D{{ end }}{{ tpl "{{ define \"own\" }}O{{ end }}{{ template \"d\" }}{{ .v }}{{ template \"own\" }}" . }}"#;
+    assert_eq!(run(text, &data).as_deref(), Ok("DvalO"));
+    let funcs = helm_like_funcs();
+    let mut set = Templates::new();
+    set.parse("t", text, &funcs).unwrap();
+    assert!(!set.contains("own"));
+}
+
+#[test]
+fn tpl_parse_error_names_the_template() {
+    let err = run(r#"{{ tpl "{{ nope }}" . }}"#, &values(&[])).unwrap_err();
+    assert!(
+        err.ends_with("error calling tpl: template: tpl:1: function \"nope\" not defined"),
+        "{err}"
+    );
+}
+
+#[test]
+fn typed_functions_check_arguments_as_go() {
+    let data = values(&[("f", Value::Float(2.0)), ("s", Value::from("a"))]);
+    assert_eq!(run(r#"{{ indent 2 "x" }}"#, &data).as_deref(), Ok("  x"));
+    assert_eq!(
+        run(r#"{{ indent .f "x" }}"#, &data).unwrap_err(),
+        "template: t:1:10: executing \"t\" at <.f>: wrong type for value; expected int; got float64"
+    );
+    assert_eq!(
+        run(r#"{{ indent "2" "x" }}"#, &data).unwrap_err(),
+        "template: t:1:10: executing \"t\" at <\"2\">: expected integer; found \"2\""
+    );
+    assert_eq!(
+        run(r#"{{ indent 2 }}"#, &data).unwrap_err(),
+        "template: t:1:3: executing \"t\" at <indent>: wrong number of args for indent: want 2 got 1"
+    );
+    assert_eq!(
+        run(r#"{{ .f | indent 2 }}"#, &data).unwrap_err(),
+        "template: t:1:15: executing \"t\" at <2>: wrong type for value; expected string; got float64"
+    );
+    assert_eq!(
+        run(r#"{{ indent 2 .missing }}"#, &data).unwrap_err(),
+        "template: t:1:12: executing \"t\" at <.missing>: wrong type for value; expected string; got interface {}"
+    );
+    assert_eq!(run(r#"{{ join "," 1 .s 2.5 }}"#, &data).as_deref(), Ok("1,a,2.5"));
+    assert_eq!(
+        run(r#"{{ join }}"#, &data).unwrap_err(),
+        "template: t:1:3: executing \"t\" at <join>: wrong number of args for join: want at least 1 got 0"
+    );
+}
+
+#[test]
+fn template_recursion_stops_at_the_depth_limit() {
+    let funcs = Funcs::new();
+    let mut set = Templates::new();
+    set.parse(
+        "t",
+        r#"{{ define "r" }}{{ template "r" . }}{{ end }}{{ template "r" . }}"#,
+        &funcs,
+    )
+    .unwrap();
+    let opts = ExecOptions {
+        max_depth: 100_000,
+        ..zero()
+    };
+    let err = set.execute("t", &Value::Nil, &funcs, &opts).unwrap_err();
+    assert_eq!(
+        err.message,
+        "template: t:1:28: executing \"r\" at <{{template \"r\" .}}>: exceeded maximum template depth (100000)"
+    );
+}
+
+#[test]
+fn include_recursion_stops_at_the_depth_limit() {
+    let funcs = helm_like_funcs();
+    let mut set = Templates::new();
+    set.parse(
+        "t",
+        r#"{{ define "r" }}{{ include "r" . }}{{ end }}{{ include "r" . }}"#,
+        &funcs,
+    )
+    .unwrap();
+    let opts = ExecOptions {
+        max_depth: 1000,
+        ..zero()
+    };
+    let err = set.execute("t", &Value::Nil, &funcs, &opts).unwrap_err();
+    assert!(
+        err.message.ends_with("exceeded maximum template depth (1000)"),
+        "{}",
+        &err.message[..200]
+    );
+}
+
+#[test]
+fn output_limit_is_an_error() {
+    let funcs = Funcs::new();
+    let mut set = Templates::new();
+    set.parse("t", "{{ range 100 }}0123456789{{ end }}", &funcs)
+        .unwrap();
+    let opts = ExecOptions {
+        max_output: 500,
+        ..zero()
+    };
+    let err = set.execute("t", &Value::Nil, &funcs, &opts).unwrap_err();
+    assert_eq!(err.message, "template: t: output exceeds the limit of 500 bytes");
+}
+
+#[test]
+fn deep_nesting_does_not_overflow_the_stack() {
+    let depth = 5000;
+    let text = format!("{}x{}", "{{ if true }}".repeat(depth), "{{ end }}".repeat(depth));
+    assert_eq!(run(&text, &Value::Nil).as_deref(), Ok("x"));
+    let text = format!("{{{{ {}1{} }}}}", "(".repeat(depth), ")".repeat(depth));
+    assert_eq!(run(&text, &Value::Nil).as_deref(), Ok("1"));
+}
+
+#[test]
+fn maps_are_shared_and_missing_keys_follow_the_option() {
+    let funcs = Funcs::new();
+    let mut set = Templates::new();
+    set.parse("t", "{{ .a }}|{{ .b.c }}", &funcs).unwrap();
+    let data = values(&[("a", Value::Nil)]);
+    let def = ExecOptions::default();
+    assert_eq!(
+        set.execute("t", &values(&[("b", values(&[]))]), &funcs, &def)
+            .unwrap(),
+        "<no value>|<no value>"
+    );
+    let strict = ExecOptions {
+        missing_key: MissingKey::Error,
+        ..def
+    };
+    assert_eq!(
+        set.execute("t", &data, &funcs, &strict).unwrap_err().message,
+        "template: t:1:14: executing \"t\" at <.b.c>: map has no entry for key \"b\""
+    );
+}
+
+#[test]
+fn parse_errors_carry_name_and_line() {
+    let funcs = Funcs::new();
+    let mut set = Templates::new();
+    let e = set.parse("x.yaml", "a\nb\n{{ if }}", &funcs).unwrap_err();
+    assert_eq!(e.message, "template: x.yaml:3: missing value for if");
+    assert_eq!(e.line, 3);
+    let e = set.parse("x.yaml", "{{ 1i }}", &funcs).unwrap_err();
+    assert_eq!(
+        e.message,
+        "template: x.yaml:1: complex number 1i is not supported"
+    );
+}
