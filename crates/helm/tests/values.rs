@@ -38,7 +38,7 @@ fn actual(case: &Path, op: &str) -> String {
         "fromJsonArray" => to_json(&json::from_json_array(&input_json)),
         "values" => match render_values(case) {
             Ok(s) => s,
-            Err(e) => format!("ERROR: {e}\n"),
+            Err(e) => format!("ERROR: {}\n", e.trim_end()),
         },
         other => format!("unknown op {other}"),
     }

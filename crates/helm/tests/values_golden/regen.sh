@@ -40,7 +40,7 @@ run_helm() {
   if out="$(cd "$case_dir" && "$HELM" template "$chart" "$@" 2>"$work/stderr")"; then
     printf '%s\n' "$out" | sed '1{/^---$/d}' | sed '1{/^# Source: /d}'
   else
-    echo "ERROR: $(grep '^Error: ' "$work/stderr" | sed 's/^Error: //')"
+    echo "ERROR: $(sed -n '/^Error: /,$p' "$work/stderr" | sed '1s/^Error: //')"
   fi
 }
 
