@@ -57,15 +57,15 @@ pub(crate) fn is_builtin(name: &str) -> bool {
 }
 
 /// Fixed parameters and the variadic one, as Go declares the builtin.
-pub(crate) fn signature(b: Builtin) -> (Vec<Ty>, Option<Ty>) {
+pub(crate) fn signature(b: Builtin) -> (&'static [Ty], Option<Ty>) {
     use Builtin::*;
     let any = Ty::Go(ArgType::Any);
     match b {
-        And | Or | Index | Slice | Call | Eq => (vec![Ty::Reflect], Some(Ty::Reflect)),
-        Not | Len => (vec![Ty::Reflect], None),
-        Print | Println | Html | Js | Urlquery => (vec![], Some(any)),
-        Printf => (vec![Ty::Go(ArgType::String)], Some(any)),
-        Ne | Lt | Le | Gt | Ge => (vec![Ty::Reflect, Ty::Reflect], None),
+        And | Or | Index | Slice | Call | Eq => (&[Ty::Reflect], Some(Ty::Reflect)),
+        Not | Len => (&[Ty::Reflect], None),
+        Print | Println | Html | Js | Urlquery => (&[], Some(any)),
+        Printf => (&[Ty::Go(ArgType::String)], Some(any)),
+        Ne | Lt | Le | Gt | Ge => (&[Ty::Reflect, Ty::Reflect], None),
     }
 }
 

@@ -87,7 +87,7 @@ pub(crate) enum Flow {
     Continue,
 }
 
-type R<T> = Result<T, ExecError>;
+type R<T> = Result<T, Box<ExecError>>;
 
 struct State<'a, 'o> {
     set: Set<'a>,
@@ -109,7 +109,7 @@ pub(crate) fn execute<'a>(
     opts: &'a ExecOptions,
     depth: usize,
     out: &mut String,
-) -> R<()> {
+) -> Result<(), ExecError> {
     let Some(tmpl) = set.lookup(name) else {
         return Err(ExecError {
             message: format!(
@@ -134,10 +134,10 @@ pub(crate) fn execute<'a>(
         out,
     };
     if depth >= opts.max_depth {
-        return Err(s.err(format!("exceeded maximum template depth ({})", opts.max_depth)));
+        return Err(*s.err(format!("exceeded maximum template depth ({})", opts.max_depth)));
     }
     let dot = Val::plain(data.clone());
-    grow(|| s.walk_list(&dot, &tmpl.root))?;
+    grow(|| s.walk_list(&dot, &tmpl.root)).map_err(|e| *e)?;
     Ok(())
 }
 
@@ -156,8 +156,12 @@ impl<'a> State<'a, '_> {
         self.node = n;
     }
 
-    fn err(&self, msg: impl Into<String>) -> ExecError {
-        let msg = msg.into();
+    fn err(&self, msg: impl Into<String>) -> Box<ExecError> {
+        Box::new(self.err_inner(msg.into()))
+    }
+
+    #[cold]
+    fn err_inner(&self, msg: String) -> ExecError {
         let name = &self.tmpl.name;
         let (pos, ctx) = match self.node {
             At::None => {
@@ -250,6 +254,16 @@ impl<'a> State<'a, '_> {
             Value::String(s) => self.write(s),
             Value::Object(o) => {
                 let s = o.display();
+                self.write(&s)
+            }
+            Value::Bool(b) => self.write(if *b { "true" } else { "false" }),
+            Value::Int(i) | Value::Int64(i) => {
+                use std::fmt::Write as _;
+                let _ = write!(self.out, "{i}");
+                self.write("")
+            }
+            Value::Float(f) => {
+                let s = crate::fmt::format_float_v(*f);
                 self.write(&s)
             }
             other => {
@@ -674,16 +688,12 @@ impl<'a> State<'a, '_> {
         args: &'a [Arg],
         final_: Option<Value>,
     ) -> R<Val> {
-        let (name, fixed, variadic): (&str, Vec<Ty>, Option<Ty>) = match &callee {
-            Callee::Func(name, Some(sig)) => (
-                name,
-                sig.params.iter().map(|t| Ty::Go(*t)).collect(),
-                sig.variadic.map(Ty::Go),
-            ),
-            Callee::Func(name, None) => (name, Vec::new(), Some(Ty::Go(ArgType::Any))),
+        let (name, fixed, variadic): (&str, Params<'_>, Option<Ty>) = match &callee {
+            Callee::Func(name, Some(sig)) => (name, Params::Go(&sig.params), sig.variadic.map(Ty::Go)),
+            Callee::Func(name, None) => (name, Params::Static(&[]), Some(Ty::Go(ArgType::Any))),
             Callee::Builtin(name, b) => {
                 let (f, v) = builtins::signature(*b);
-                (name, f, v)
+                (name, Params::Static(f), v)
             }
         };
         let num_in = args.len() + usize::from(final_.is_some());
@@ -718,7 +728,7 @@ impl<'a> State<'a, '_> {
         let mut first_iface_nil = false;
         for (i, a) in args.iter().enumerate() {
             let t = if i < num_fixed {
-                fixed[i]
+                fixed.get(i)
             } else {
                 variadic.unwrap_or(Ty::Reflect)
             };
@@ -734,12 +744,12 @@ impl<'a> State<'a, '_> {
             let t = match variadic {
                 Some(v) => {
                     if num_in - 1 < num_fixed {
-                        fixed[num_in - 1]
+                        fixed.get(num_in - 1)
                     } else {
                         v
                     }
                 }
-                None => fixed[num_fixed - 1],
+                None => fixed.get(num_fixed - 1),
             };
             argv.push(self.validate_type(Val::plain(f), t)?);
         }
@@ -880,6 +890,27 @@ impl<'a> State<'a, '_> {
                 ))),
             },
             Ty::Go(t) => Err(self.err(format!("can't handle {n} for arg of type {}", t.go_name()))),
+        }
+    }
+}
+
+/// The fixed parameter types of a callee, without allocating.
+enum Params<'s> {
+    Go(&'s [ArgType]),
+    Static(&'static [Ty]),
+}
+
+impl Params<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Params::Go(p) => p.len(),
+            Params::Static(p) => p.len(),
+        }
+    }
+    fn get(&self, i: usize) -> Ty {
+        match self {
+            Params::Go(p) => Ty::Go(p[i]),
+            Params::Static(p) => p[i],
         }
     }
 }
