@@ -163,8 +163,14 @@ fn underscore_ok(s: &str, prefixed: bool) -> bool {
 
 /// `strconv.ParseFloat(s, 64)` for decimal forms, `inf`/`infinity`/`nan`.
 pub fn parse_go_float(s: &str) -> Option<f64> {
-    if s.is_empty() || s.contains('_') {
+    if s.is_empty() {
         return None;
+    }
+    if s.contains('_') {
+        if !underscore_ok(s.strip_prefix(['+', '-']).unwrap_or(s), false) {
+            return None;
+        }
+        return parse_go_float(&s.replace('_', ""));
     }
     let t = s.strip_prefix(['+', '-']).unwrap_or(s);
     let lower = t.to_ascii_lowercase();
@@ -437,14 +443,6 @@ pub fn map_arg(v: &Value) -> Result<tack_gotemplate::MapRef, FuncError> {
     match v {
         Value::Map(m) => Ok(m.clone()),
         other => Err(wrong_type("map[string]interface {}", other)),
-    }
-}
-
-/// A Go `[]interface{}` parameter.
-pub fn list_arg(v: &Value) -> Result<Rc<Vec<Value>>, FuncError> {
-    match v {
-        Value::List(l) => Ok(l.clone()),
-        other => Err(wrong_type("[]interface {}", other)),
     }
 }
 

@@ -33,6 +33,11 @@ pub fn register(funcs: &mut Funcs) {
             a[1].clone()
         })
     });
+    funcs.insert("getHostByName", |_, a| {
+        arity("getHostByName", a, 1)?;
+        let _ = str_arg(&a[0])?;
+        Err(FuncError::new("getHostByName: DNS lookups are not allowed while rendering (tack renders without network access)"))
+    });
     funcs.insert("fail", |_, a| {
         arity("fail", a, 1)?;
         Err(FuncError::new(str_arg(&a[0])?.to_string()))

@@ -110,14 +110,17 @@ pub fn register(funcs: &mut Funcs) {
             Ok(Value::Map(dst))
         });
     }
-    funcs.insert("deepCopy", |_, a| {
-        arity("deepCopy", a, 1)?;
-        Ok(deep_copy(&a[0]))
-    });
-    funcs.insert("mustDeepCopy", |_, a| {
-        arity("mustDeepCopy", a, 1)?;
-        Ok(deep_copy(&a[0]))
-    });
+    for name in ["deepCopy", "mustDeepCopy"] {
+        funcs.insert(name, move |_, a| {
+            arity(name, a, 1)?;
+            if matches!(a[0], Value::Nil) {
+                return Err(FuncError::new(
+                    "reflect: call of reflect.Value.Type on zero Value",
+                ));
+            }
+            Ok(deep_copy(&a[0]))
+        });
+    }
     funcs.insert("dig", |_, a| dig(a));
 }
 

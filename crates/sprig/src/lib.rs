@@ -38,6 +38,7 @@ mod random;
 mod reflect;
 mod regexes;
 mod semver;
+mod signatures;
 mod strings;
 mod urls;
 
@@ -96,6 +97,7 @@ pub fn install_with(funcs: &mut Funcs, env: Env) {
     crypto::register(funcs, &env);
     semver::register(funcs);
     dates::register(funcs, &env);
+    signatures::apply(funcs);
 }
 
 /// The names [`install`] defines: Sprig v3.3.0's function map without `env` and `expandenv`.

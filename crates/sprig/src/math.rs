@@ -34,9 +34,9 @@ fn decimal_op(funcs: &mut Funcs, name: &'static str, min: usize, start_zero: boo
         } else {
             (to_float64(&a[0]), &a[1..])
         };
-        let mut acc = Decimal::from_f64(first);
+        let mut acc = Decimal::from_f64(first)?;
         for x in rest {
-            acc = acc.apply(op, &Decimal::from_f64(to_float64(x)))?;
+            acc = acc.apply(op, &Decimal::from_f64(to_float64(x))?)?;
         }
         Ok(Value::Float(acc.to_f64()))
     });
@@ -96,8 +96,8 @@ pub fn register(funcs: &mut Funcs) {
     funcs.insert("add1f", |_, a| {
         arity("add1f", a, 1)?;
         Ok(Value::Float(
-            Decimal::from_f64(to_float64(&a[0]))
-                .apply(Op::Add, &Decimal::from_f64(1.0))?
+            Decimal::from_f64(to_float64(&a[0]))?
+                .apply(Op::Add, &Decimal::from_f64(1.0)?)?
                 .to_f64(),
         ))
     });
@@ -299,29 +299,28 @@ struct Decimal {
 
 impl Decimal {
     /// `decimal.NewFromFloat`: the shortest decimal that reads back as `f`.
-    fn from_f64(f: f64) -> Decimal {
+    fn from_f64(f: f64) -> Result<Decimal, FuncError> {
         if !f.is_finite() {
-            return Decimal {
-                mant: 0,
-                exp: 0,
-                float: Some(f),
-            };
+            return Err(FuncError::new(format!(
+                "Cannot create a Decimal from {}",
+                crate::convert::format_float_g(f)
+            )));
         }
         if f == 0.0 {
-            return Decimal {
+            return Ok(Decimal {
                 mant: 0,
                 exp: 0,
                 float: None,
-            };
+            });
         }
         let (digits, dp) = crate::convert::shortest_digits(f);
         let mant: i128 = digits.parse().unwrap_or(0);
         let mant = if f < 0.0 { -mant } else { mant };
-        Decimal {
+        Ok(Decimal {
             mant,
             exp: dp - digits.len() as i32,
             float: None,
-        }
+        })
     }
 
     fn as_f64(&self) -> f64 {
@@ -426,11 +425,13 @@ mod tests {
     #[test]
     fn decimal_addition_is_exact() {
         let d = Decimal::from_f64(0.1)
-            .apply(Op::Add, &Decimal::from_f64(0.2))
+            .unwrap()
+            .apply(Op::Add, &Decimal::from_f64(0.2).unwrap())
             .unwrap();
         assert_eq!(d.to_f64(), 0.3);
         let d = Decimal::from_f64(1.0)
-            .apply(Op::Div, &Decimal::from_f64(3.0))
+            .unwrap()
+            .apply(Op::Div, &Decimal::from_f64(3.0).unwrap())
             .unwrap();
         assert_eq!(d.to_f64(), 0.3333333333333333);
     }

@@ -11,6 +11,18 @@ pub fn compile(pattern: &str) -> Result<Regex, FuncError> {
     Regex::new(&translate(pattern)).map_err(|e| FuncError::new(go_error(pattern, &e.to_string())))
 }
 
+/// `regexp.MustCompile`: the plain functions of Sprig panic on a bad expression with this message.
+fn must_compile(pattern: &str) -> Result<Regex, FuncError> {
+    compile(pattern).map_err(|e| {
+        let quoted = if pattern.contains('`') || pattern.chars().any(|c| c.is_control() && c != '\t') {
+            crate::strings::go_quote(pattern)
+        } else {
+            format!("`{pattern}`")
+        };
+        FuncError::new(format!("regexp: Compile({quoted}): {}", e.0))
+    })
+}
+
 /// Rewrites the Perl classes Go defines as ASCII-only (Rust's are Unicode).
 fn translate(p: &str) -> String {
     let mut out = String::with_capacity(p.len());
@@ -88,6 +100,11 @@ fn go_error(pattern: &str, rust: &str) -> String {
         "missing closing ]".to_string()
     } else if rust.contains("repetition operator missing expression") {
         "missing argument to repetition operator".to_string()
+    } else if rust.contains("incomplete escape sequence") {
+        return "error parsing regexp: trailing backslash at end of expression: ``".to_string();
+    } else if rust.contains("invalid character class range") {
+        let inner = pattern.trim_start_matches('[').trim_end_matches(']');
+        return format!("error parsing regexp: invalid character class range: `{inner}`");
     } else if rust.contains("escape sequence") {
         "invalid escape sequence".to_string()
     } else {
@@ -204,22 +221,16 @@ pub fn register(funcs: &mut Funcs) {
         funcs.insert(name, move |_, a| {
             arity(name, a, 3)?;
             let (p, s, repl) = (str_arg(&a[0])?, str_arg(&a[1])?, str_arg(&a[2])?);
-            match compile(&p) {
-                Ok(re) => Ok(Value::string(replace_all(&re, &s, &repl, literal))),
-                Err(e) if must => Err(e),
-                Err(_) => Ok(Value::string("")),
-            }
+            let re = if must { compile(&p)? } else { must_compile(&p)? };
+            Ok(Value::string(replace_all(&re, &s, &repl, literal)))
         });
     }
     for (name, must) in [("regexSplit", false), ("mustRegexSplit", true)] {
         funcs.insert(name, move |_, a| {
             arity(name, a, 3)?;
             let (p, s, n) = (str_arg(&a[0])?, str_arg(&a[1])?, int_arg(&a[2])?);
-            match compile(&p) {
-                Ok(re) => Ok(string_list(split(&re, &s, n))),
-                Err(e) if must => Err(e),
-                Err(_) => Ok(string_list(Vec::new())),
-            }
+            let re = if must { compile(&p)? } else { must_compile(&p)? };
+            Ok(string_list(split(&re, &s, n)))
         });
     }
     funcs.insert("regexQuoteMeta", |_, a| {
