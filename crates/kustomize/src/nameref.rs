@@ -1,6 +1,8 @@
 //! Name-reference fixing: after renames (prefix, suffix, hash, namespace), fields that refer to
 //! a renamed object by its old name are rewritten to its new name.
 
+use std::collections::HashMap;
+
 use serde_json::Value;
 
 use crate::Error;
@@ -38,37 +40,123 @@ fn ns_eq(a: &str, b: &str) -> bool {
     n(a) == n(b)
 }
 
+/// One possible referral's old name looked up for one referrer and one name-reference entry.
+struct Picker<'a> {
+    snapshot: &'a [Referral],
+    by_prev_name: &'a HashMap<&'a str, Vec<usize>>,
+    target: &'a Gvk,
+    referrer_ns: &'a str,
+    referrer_cluster: bool,
+    referrer_prefixes: &'a [String],
+    referrer_suffixes: &'a [String],
+}
+
+impl Picker<'_> {
+    /// The new (name, namespace) of the object `old` refers to, by Kustomize's sieve: previous
+    /// name and kind, namespace, then prefixes and suffixes (empty lists matching anything first,
+    /// then exactly).
+    fn pick(
+        &self,
+        old: &str,
+        ns_hint: Option<&str>,
+        kind_hint: Option<&str>,
+    ) -> Result<Option<(String, String)>, Error> {
+        let snapshot = self.snapshot;
+        let mut cands: Vec<&Referral> = self
+            .by_prev_name
+            .get(old)
+            .map(|v| v.as_slice())
+            .unwrap_or(&[])
+            .iter()
+            .map(|&i| &snapshot[i])
+            .filter(|c| c.gvk.is_selected(self.target) && c.prev.iter().any(|(pn, _)| pn == old))
+            .collect();
+        if let Some(ns) = ns_hint {
+            // A map with a namespace: candidates grouped by original namespace if any
+            // resource had it, else by current namespace.
+            if snapshot.iter().any(|c| c.org_ns_eff == ns) {
+                cands.retain(|c| c.org_ns_eff == ns);
+            } else {
+                cands.retain(|c| c.cur_ns_eff == ns);
+            }
+        }
+        if let Some(k) = kind_hint {
+            cands.retain(|c| c.gvk.kind == k);
+        }
+        if !self.referrer_cluster {
+            cands.retain(|c| {
+                c.cluster || c.gvk.kind == "ServiceAccount" || ns_eq(&c.namespace, self.referrer_ns)
+            });
+        }
+        for allow_empty in [true, false] {
+            if cands.len() > 1 {
+                cands.retain(|c| {
+                    affixes_match(&c.prefixes, self.referrer_prefixes, allow_empty)
+                        && affixes_match(&c.suffixes, self.referrer_suffixes, allow_empty)
+                });
+            }
+        }
+        match cands.len() {
+            0 => Ok(None),
+            1 => Ok(Some((cands[0].name.clone(), cands[0].namespace.clone()))),
+            _ => {
+                let all_same = cands.iter().all(|c| c.name == cands[0].name);
+                if all_same {
+                    Ok(Some((cands[0].name.clone(), cands[0].namespace.clone())))
+                } else {
+                    Err(Error::msg(format!(
+                        "found multiple possible referrals for {} {old}",
+                        self.target.kind
+                    )))
+                }
+            }
+        }
+    }
+}
+
+/// Kustomize's prefix/suffix comparison of a candidate and a referrer: one list ends the other
+/// (`allow_empty`: an empty list matches anything).
+fn affixes_match(a: &[String], b: &[String], allow_empty: bool) -> bool {
+    if allow_empty && (a.is_empty() || b.is_empty()) {
+        return true;
+    }
+    let (short, long) = if a.len() <= b.len() { (a, b) } else { (b, a) };
+    if short.is_empty() {
+        return long.is_empty();
+    }
+    long.ends_with(short)
+}
+
+fn referral(r: &Resource) -> Referral {
+    let gvk = r.gvk();
+    let cluster = gvk.is_cluster_scoped();
+    let cur_ns = r.namespace();
+    let org_ns = r
+        .prev_ids
+        .first()
+        .map(|i| i.namespace.clone())
+        .unwrap_or_else(|| cur_ns.clone());
+    Referral {
+        org_ns_eff: effective_ns(&org_ns, cluster),
+        cur_ns_eff: effective_ns(&cur_ns, cluster),
+        cluster,
+        gvk,
+        prev: r
+            .prev_ids
+            .iter()
+            .map(|i| (i.name.clone(), i.namespace.clone()))
+            .collect(),
+        name: r.name(),
+        namespace: r.namespace(),
+        prefixes: r.prefixes.clone(),
+        suffixes: r.suffixes.clone(),
+    }
+}
+
 /// Rewrites references in all resources.
 pub fn fix(res: &mut [Resource], refs: &[NameRef]) -> Result<(), Error> {
-    let snapshot: Vec<Referral> = res
-        .iter()
-        .map(|r| {
-            let gvk = r.gvk();
-            let cluster = gvk.is_cluster_scoped();
-            let cur_ns = r.namespace();
-            let org_ns = r
-                .prev_ids
-                .first()
-                .map(|i| i.namespace.clone())
-                .unwrap_or_else(|| cur_ns.clone());
-            Referral {
-                org_ns_eff: effective_ns(&org_ns, cluster),
-                cur_ns_eff: effective_ns(&cur_ns, cluster),
-                cluster,
-                gvk,
-                prev: r
-                    .prev_ids
-                    .iter()
-                    .map(|i| (i.name.clone(), i.namespace.clone()))
-                    .collect(),
-                name: r.name(),
-                namespace: r.namespace(),
-                prefixes: r.prefixes.clone(),
-                suffixes: r.suffixes.clone(),
-            }
-        })
-        .collect();
-    let mut by_prev_name: std::collections::HashMap<&str, Vec<usize>> = std::collections::HashMap::new();
+    let snapshot: Vec<Referral> = res.iter().map(referral).collect();
+    let mut by_prev_name: HashMap<&str, Vec<usize>> = HashMap::new();
     for (i, r) in snapshot.iter().enumerate() {
         for (n, _) in &r.prev {
             let e = by_prev_name.entry(n.as_str()).or_default();
@@ -80,117 +168,22 @@ pub fn fix(res: &mut [Resource], refs: &[NameRef]) -> Result<(), Error> {
     for referrer in res.iter_mut() {
         let referrer_gvk = referrer.gvk();
         let referrer_ns = referrer.namespace();
-        let referrer_cluster = referrer_gvk.is_cluster_scoped();
         let referrer_prefixes = referrer.prefixes.clone();
         let referrer_suffixes = referrer.suffixes.clone();
         let mut obj = Value::Object(std::mem::take(&mut referrer.obj));
         let mut result = Ok(());
         for nr in refs {
+            let picker = Picker {
+                snapshot: &snapshot,
+                by_prev_name: &by_prev_name,
+                target: &nr.target,
+                referrer_ns: &referrer_ns,
+                referrer_cluster: referrer_gvk.is_cluster_scoped(),
+                referrer_prefixes: &referrer_prefixes,
+                referrer_suffixes: &referrer_suffixes,
+            };
             for spec in nr.referrers.iter().filter(|s| s.applies_to(&referrer_gvk)) {
-                let pick = |old: &str,
-                            ns_hint: Option<&str>,
-                            kind_hint: Option<&str>|
-                 -> Result<Option<(String, String)>, Error> {
-                    let mut cands: Vec<&Referral> = by_prev_name
-                        .get(old)
-                        .map(|v| v.as_slice())
-                        .unwrap_or(&[])
-                        .iter()
-                        .map(|&i| &snapshot[i])
-                        .filter(|c| c.gvk.is_selected(&nr.target) && c.prev.iter().any(|(pn, _)| pn == old))
-                        .collect();
-                    if let Some(ns) = ns_hint {
-                        // A map with a namespace: candidates grouped by original namespace if any
-                        // resource had it, else by current namespace.
-                        if snapshot.iter().any(|c| c.org_ns_eff == ns) {
-                            cands.retain(|c| c.org_ns_eff == ns);
-                        } else {
-                            cands.retain(|c| c.cur_ns_eff == ns);
-                        }
-                    }
-                    if let Some(k) = kind_hint {
-                        cands.retain(|c| c.gvk.kind == k);
-                    }
-                    if !referrer_cluster {
-                        cands.retain(|c| {
-                            c.cluster || c.gvk.kind == "ServiceAccount" || ns_eq(&c.namespace, &referrer_ns)
-                        });
-                    }
-                    if cands.len() > 1 {
-                        cands.retain(|c| c.prefixes == referrer_prefixes && c.suffixes == referrer_suffixes);
-                    }
-                    match cands.len() {
-                        0 => Ok(None),
-                        1 => Ok(Some((cands[0].name.clone(), cands[0].namespace.clone()))),
-                        _ => {
-                            let all_same = cands
-                                .iter()
-                                .all(|c| c.name == cands[0].name && c.namespace == cands[0].namespace);
-                            if all_same {
-                                Ok(Some((cands[0].name.clone(), cands[0].namespace.clone())))
-                            } else {
-                                Err(Error::msg(format!(
-                                    "found multiple possible referrals for {} {old}",
-                                    nr.target.kind
-                                )))
-                            }
-                        }
-                    }
-                };
-                let is_subjects = spec.path.last().map(String::as_str) == Some("subjects");
-                let is_roleref = spec.path.first().map(String::as_str) == Some("roleRef");
-                let roleref_kind = if is_roleref {
-                    obj.get("roleRef")
-                        .and_then(|r| r.get("kind"))
-                        .and_then(|k| k.as_str())
-                        .map(str::to_string)
-                } else {
-                    None
-                };
-                let r = visit_path_strict(&mut obj, &spec.path, &mut |n| {
-                    match n {
-                        Value::String(s) => {
-                            if let Some((name, _)) = pick(s, None, roleref_kind.as_deref())? {
-                                *s = name;
-                            }
-                        }
-                        Value::Array(items) if !is_subjects => {
-                            for it in items.iter_mut() {
-                                if let Value::String(s) = it
-                                    && let Some((name, _)) = pick(s, None, None)?
-                                {
-                                    *s = name;
-                                }
-                            }
-                        }
-                        Value::Array(items) => {
-                            for it in items.iter_mut() {
-                                if let Value::Object(m) = it {
-                                    if m.get("kind").and_then(|k| k.as_str()) != Some(nr.target.kind.as_str())
-                                    {
-                                        continue;
-                                    }
-                                    let old =
-                                        m.get("name").and_then(|x| x.as_str()).unwrap_or("").to_string();
-                                    let ns = m.get("namespace").and_then(|x| x.as_str()).map(str::to_string);
-                                    if let Some((name, new_ns)) = pick(&old, ns.as_deref(), None)? {
-                                        set_name_ns(m, &old, name, new_ns);
-                                    }
-                                }
-                            }
-                        }
-                        Value::Object(m) => {
-                            let old = m.get("name").and_then(|x| x.as_str()).unwrap_or("").to_string();
-                            let ns = m.get("namespace").and_then(|x| x.as_str()).map(str::to_string);
-                            if let Some((name, new_ns)) = pick(&old, ns.as_deref(), None)? {
-                                set_name_ns(m, &old, name, new_ns);
-                            }
-                        }
-                        _ => {}
-                    }
-                    Ok(())
-                });
-                if let Err(e) = r {
+                if let Err(e) = fix_field(&mut obj, &spec.path, &picker) {
                     result = Err(e);
                 }
             }
@@ -201,6 +194,59 @@ pub fn fix(res: &mut [Resource], refs: &[NameRef]) -> Result<(), Error> {
         result?;
     }
     Ok(())
+}
+
+/// Rewrites the references found at one referrer field.
+fn fix_field(obj: &mut Value, path: &[String], picker: &Picker<'_>) -> Result<(), Error> {
+    let is_subjects = path.last().map(String::as_str) == Some("subjects");
+    let is_roleref = path.first().map(String::as_str) == Some("roleRef");
+    let roleref_kind = if is_roleref {
+        obj.get("roleRef")
+            .and_then(|r| r.get("kind"))
+            .and_then(|k| k.as_str())
+            .map(str::to_string)
+    } else {
+        None
+    };
+    let target_kind = picker.target.kind.as_str();
+    let fix_map = |m: &mut serde_json::Map<String, Value>| -> Result<(), Error> {
+        let old = m.get("name").and_then(|x| x.as_str()).unwrap_or("").to_string();
+        let ns = m.get("namespace").and_then(|x| x.as_str()).map(str::to_string);
+        if let Some((name, new_ns)) = picker.pick(&old, ns.as_deref(), None)? {
+            set_name_ns(m, &old, name, new_ns);
+        }
+        Ok(())
+    };
+    visit_path_strict(obj, path, &mut |n| {
+        match n {
+            Value::String(s) => {
+                if let Some((name, _)) = picker.pick(s, None, roleref_kind.as_deref())? {
+                    *s = name;
+                }
+            }
+            Value::Array(items) if !is_subjects => {
+                for it in items.iter_mut() {
+                    if let Value::String(s) = it
+                        && let Some((name, _)) = picker.pick(s, None, None)?
+                    {
+                        *s = name;
+                    }
+                }
+            }
+            Value::Array(items) => {
+                for it in items.iter_mut() {
+                    if let Value::Object(m) = it
+                        && m.get("kind").and_then(|k| k.as_str()) == Some(target_kind)
+                    {
+                        fix_map(m)?;
+                    }
+                }
+            }
+            Value::Object(m) => fix_map(m)?,
+            _ => {}
+        }
+        Ok(())
+    })
 }
 
 /// Writes a referral's name and namespace into a `{name, namespace}` map like Kustomize: an
