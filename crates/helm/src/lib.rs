@@ -5,4 +5,5 @@ pub mod coalesce;
 pub mod json;
 pub mod schema;
 pub mod strvals;
+pub mod toml;
 pub mod yaml;

@@ -14,7 +14,7 @@ use std::rc::Rc;
 
 use tack_gotemplate::{Map, Value};
 use tack_helm::coalesce::{self, ChartValues, ValueOptions};
-use tack_helm::{json, schema, strvals, yaml};
+use tack_helm::{json, schema, strvals, toml, yaml};
 
 fn golden_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/values_golden")
@@ -34,6 +34,7 @@ fn actual(case: &Path, op: &str) -> String {
         "toYamlPretty" => yaml::to_yaml_pretty(&yaml::from_yaml(&input_yaml)),
         "toJson" => to_json(&yaml::from_yaml(&input_yaml)),
         "fromYamlArray" => to_json(&yaml::from_yaml_array(&input_yaml)),
+        "toToml" => toml::to_toml_lenient(&yaml::from_yaml(&input_yaml)),
         "fromJson" => to_json(&json::from_json(&input_json)),
         "fromJsonArray" => to_json(&json::from_json_array(&input_json)),
         "values" => match render_values(case) {
