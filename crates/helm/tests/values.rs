@@ -87,13 +87,22 @@ fn render_values(case: &Path) -> Result<String, String> {
             children: Vec::new(),
         }
     };
-    // helm template: ProcessDependencies (its CoalesceValues for conditions, then import-values processing),
-    // then CoalesceValues for the render.
-    coalesce::coalesce_values(&chart.values_tree, &user)
+    // helm template: ProcessDependencies (a CoalesceValues per chart that has dependencies, for conditions;
+    // then import-values processing), then CoalesceValues for the render.
+    let mut warnings = Vec::new();
+    process_dependency_enabled(&chart, &user, &mut warnings)
         .map_err(|e| format!("chart dependencies processing failed: {e}"))?;
     let mut tree = chart.values_tree.clone();
-    coalesce::process_import_values(&mut tree).map_err(|e| e.to_string())?;
+    warnings.extend(coalesce::process_import_values(&mut tree).map_err(|e| e.to_string())?);
     let out = coalesce::coalesce_values(&tree, &user).map_err(|e| e.to_string())?;
+    warnings.extend(out.warnings.iter().cloned());
+    let expected_warnings = read(&case.join("warnings"));
+    let got_warnings: String = warnings.iter().map(|w| format!("{w}\n")).collect();
+    if got_warnings != expected_warnings {
+        return Err(format!(
+            "warnings differ:\nexpected:\n{expected_warnings}got:\n{got_warnings}"
+        ));
+    }
     let failures = validate(&chart, &out.values);
     if !failures.is_empty() {
         return Err(format!(
@@ -105,6 +114,24 @@ fn render_values(case: &Path) -> Result<String, String> {
         "{}\n",
         json::to_json(&Value::map(out.values)).unwrap_or_default()
     ))
+}
+
+/// `processDependencyEnabled`: each chart that declares dependencies coalesces the values it is given (the
+/// parent's coalesced values, unscoped), and passes the result down.
+fn process_dependency_enabled(
+    chart: &LoadedChart,
+    v: &Map,
+    warnings: &mut Vec<String>,
+) -> Result<(), String> {
+    if !chart.values_tree.declares_dependencies {
+        return Ok(());
+    }
+    let out = coalesce::coalesce_values(&chart.values_tree, v).map_err(|e| e.to_string())?;
+    warnings.extend(out.warnings.iter().cloned());
+    for child in &chart.children {
+        process_dependency_enabled(child, &out.values, warnings)?;
+    }
+    Ok(())
 }
 
 struct LoadedChart {

@@ -10,6 +10,7 @@
 #   values                                           `helm template chart ARGS...` (args: one argument a line; the
 #                                                    chart is chart/ or a chart with no values); the root template
 #                                                    prints {{ toJson .Values }}
+# `warnings` (values cases) holds the warnings Helm logged while coalescing, one a line.
 # `expected` holds the template's output byte for byte (the function cases run through Helm's engine,
 # testenv/oracles/helm-engine, so nothing is re-parsed or trimmed), or `ERROR: message` when helm fails.
 set -euo pipefail
@@ -39,6 +40,9 @@ run_helm() {
   local out err
   if out="$(cd "$case_dir" && "$HELM" template "$chart" "$@" 2>"$work/stderr")"; then
     printf '%s\n' "$out" | sed '1{/^---$/d}' | sed '1{/^# Source: /d}'
+    # Helm's coalescing warnings (log.Printf through slog: level=INFO msg="...").
+    grep '^level=INFO msg="' "$work/stderr" | sed 's/^level=INFO msg="//; s/"$//; s/\\"/"/g' >"$case_dir/warnings" || true
+    [ -s "$case_dir/warnings" ] || rm -f "$case_dir/warnings"
   else
     echo "ERROR: $(sed -n '/^Error: /,$p' "$work/stderr" | sed '1s/^Error: //')"
   fi
