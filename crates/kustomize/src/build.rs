@@ -13,6 +13,7 @@ use crate::fs::{FileSystem, normalize};
 use crate::generators::{self, SourceReader};
 use crate::kustomization::{self, Kustomization, PatchEntry};
 use crate::resource::{FieldSpec, IdKey, Resource, id_key};
+pub(crate) use crate::source_text::utf8_text;
 use crate::{Error, KUSTOMIZATION_FILE_NAMES, LoadRestrictor, Options, Output, transform};
 
 /// The state of one build: where files come from, the options, the warnings so far, the
@@ -139,6 +140,7 @@ fn add_managed_by(res: &mut [Resource]) {
 /// `buildMetadata`.
 fn finish_metadata(r: &mut Resource, origins: bool, track: bool) {
     strip_internal(&mut r.obj);
+    stringify_annotations(&mut r.obj);
     let mut add = Vec::new();
     if origins && let Some(o) = &r.origin {
         add.push(("config.kubernetes.io/origin", o.clone()));
@@ -167,11 +169,20 @@ fn finish_metadata(r: &mut Resource, origins: bool, track: bool) {
     }
 }
 
-/// File text (invalid UTF-8 sequences replaced).
-pub(crate) fn utf8_text(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
-    match std::str::from_utf8(bytes) {
-        Ok(s) => std::borrow::Cow::Borrowed(s),
-        Err(_) => String::from_utf8_lossy(bytes),
+/// Annotation values are strings to Kustomize: a number, boolean or null written in a
+/// resource's `metadata.annotations` comes out as the string of its text.
+fn stringify_annotations(obj: &mut Map<String, Value>) {
+    let Some(Value::Object(a)) = obj.get_mut("metadata").and_then(|m| m.get_mut("annotations")) else {
+        return;
+    };
+    for v in a.values_mut() {
+        let text = match v {
+            Value::String(_) | Value::Object(_) | Value::Array(_) => continue,
+            Value::Number(n) => tack_yaml::number_text(n),
+            Value::Bool(b) => b.to_string(),
+            Value::Null => "null".to_string(),
+        };
+        *v = Value::String(text);
     }
 }
 
@@ -292,7 +303,8 @@ impl Ctx<'_> {
     }
 
     fn parse_resources(&self, bytes: &[u8], file: &str) -> Result<Vec<Resource>, Error> {
-        let text = utf8_text(bytes);
+        let raw = utf8_text(bytes);
+        let text = crate::source_text::strip_final_block(&raw);
         let docs = tack_yaml::parse_documents(&text, file)?;
         let mut out = Vec::new();
         for d in docs {

@@ -365,8 +365,25 @@ pub fn decode(doc: &Value, file: &str) -> Result<Kustomization, Error> {
         "Component" => k.is_component = true,
         _ => return Err(d.err("kind should be Kustomization or Component".into())),
     }
+    if m.is_empty() {
+        return Err(d.err("kustomization.yaml is empty".into()));
+    }
     if let Some(v) = m.get("apiVersion") {
-        d.string(v, "Kustomization.apiVersion")?;
+        let av = d.string(v, "Kustomization.apiVersion")?;
+        let (want, what) = if k.is_component {
+            ("kustomize.config.k8s.io/v1alpha1", "Component")
+        } else {
+            ("kustomize.config.k8s.io/v1beta1", "Kustomization")
+        };
+        if !av.is_empty() && av != want {
+            return Err(d.err(format!("apiVersion for {what} should be {want}")));
+        }
+    }
+    if let Some(Value::Object(o)) = m.get("openapi")
+        && o.contains_key("path")
+        && o.contains_key("version")
+    {
+        return Err(d.err("builtin version and custom schema provided, cannot use both".into()));
     }
     for (key, v) in &m {
         let fld = format!("Kustomization.{key}");

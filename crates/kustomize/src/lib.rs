@@ -27,6 +27,7 @@ mod replacement;
 mod resource;
 mod selector;
 mod smp;
+mod source_text;
 mod transform;
 mod vars;
 

@@ -170,6 +170,9 @@ pub fn fix(res: &mut [Resource], refs: &[NameRef]) -> Result<(), Error> {
         let referrer_ns = referrer.namespace();
         let referrer_prefixes = referrer.prefixes.clone();
         let referrer_suffixes = referrer.suffixes.clone();
+        if referrer_gvk.kind == "RoleBinding" {
+            check_subject_namespaces(referrer)?;
+        }
         let mut obj = Value::Object(std::mem::take(&mut referrer.obj));
         let mut result = Ok(());
         for nr in refs {
@@ -194,6 +197,36 @@ pub fn fix(res: &mut [Resource], refs: &[NameRef]) -> Result<(), Error> {
         result?;
     }
     Ok(())
+}
+
+/// A RoleBinding's ServiceAccount subject whose `namespace` is null or not a string is refused,
+/// as Kustomize does.
+fn check_subject_namespaces(rb: &Resource) -> Result<(), Error> {
+    let Some(Value::Array(subjects)) = rb.obj.get("subjects") else {
+        return Ok(());
+    };
+    let blank = subjects.iter().any(|s| {
+        s.get("kind").and_then(|k| k.as_str()) == Some("ServiceAccount")
+            && s.get("namespace").is_some_and(|n| !n.is_string())
+    });
+    if !blank {
+        return Ok(());
+    }
+    let id = rb.cur_id();
+    let group = if id.gvk.group.is_empty() {
+        "[noGrp]"
+    } else {
+        id.gvk.group.as_str()
+    };
+    let ns = if id.namespace.is_empty() {
+        "[noNs]"
+    } else {
+        id.namespace.as_str()
+    };
+    Err(Error::msg(format!(
+        "Invalid Input: namespace is blank for resource \"{}.{}.{group}/{}.{ns}\"",
+        id.gvk.kind, id.gvk.version, id.name
+    )))
 }
 
 /// Rewrites the references found at one referrer field.
@@ -278,7 +311,7 @@ fn visit_path_strict(
             }
             Ok(())
         }
-        Value::Object(m) => match m.get_mut(path[0].as_str()) {
+        Value::Object(m) => match m.get_mut(path[0].strip_suffix("[]").unwrap_or(&path[0])) {
             Some(child) => visit_path_strict(child, &path[1..], f),
             None => Ok(()),
         },

@@ -22,7 +22,7 @@ impl Ctx<'_> {
             (Some(path), None) => {
                 let b = self.read_file(dir, path)?;
                 Ok((
-                    crate::build::utf8_text(&b).into_owned(),
+                    crate::source_text::strip_final_block(&crate::build::utf8_text(&b)).into_owned(),
                     normalize(&dir.join(path)).display().to_string(),
                 ))
             }
@@ -256,7 +256,11 @@ fn apply_smp(
                 } else {
                     format!("{}/{}", old.gvk.group, old.gvk.version)
                 };
-                r.obj.insert("apiVersion".into(), Value::String(av));
+                if av.is_empty() {
+                    r.obj.remove("apiVersion");
+                } else {
+                    r.obj.insert("apiVersion".into(), Value::String(av));
+                }
                 r.obj.insert("kind".into(), Value::String(old.gvk.kind.clone()));
             }
             if !p.allow_name_change {

@@ -243,14 +243,13 @@ pub fn split_path(p: &str) -> Vec<String> {
         }
     }
     out.push(cur);
-    out.into_iter()
-        .filter(|s| !s.is_empty())
-        .map(|s| s.strip_suffix("[]").map(str::to_string).unwrap_or(s))
-        .collect()
+    // A segment keeps its `[]` marker (a sequence field): such a field is never created.
+    out.into_iter().filter(|s| !s.is_empty()).collect()
 }
 
 /// Applies `f` to every node at `path` (sequences are traversed transparently). With `create`,
-/// missing map fields are created (`Null` at the leaf, maps on the way).
+/// missing map fields are created (`Null` at the leaf, maps on the way), except fields marked
+/// as sequences (`name[]`), which Kustomize never creates.
 pub fn visit_path(
     node: &mut Value,
     path: &[String],
@@ -268,9 +267,12 @@ pub fn visit_path(
             Ok(())
         }
         Value::Object(m) => {
-            let key = &path[0];
-            if !m.contains_key(key.as_str()) {
-                if !create {
+            let (key, is_seq) = match path[0].strip_suffix("[]") {
+                Some(k) => (k, true),
+                None => (path[0].as_str(), false),
+            };
+            if !m.contains_key(key) {
+                if !create || is_seq {
                     return Ok(());
                 }
                 let v = if path.len() == 1 {
@@ -278,12 +280,12 @@ pub fn visit_path(
                 } else {
                     Value::Object(Map::new())
                 };
-                m.insert(key.clone(), v);
+                m.insert(key.to_string(), v);
             }
-            match m.get_mut(key.as_str()) {
+            match m.get_mut(key) {
                 Some(child) => {
                     if child.is_null() && path.len() > 1 {
-                        if !create {
+                        if !create || is_seq {
                             return Ok(());
                         }
                         *child = Value::Object(Map::new());

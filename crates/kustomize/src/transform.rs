@@ -473,7 +473,10 @@ pub fn sort(res: &mut [Resource], so: Option<&Value>, dir: &Path) -> Result<(), 
             }
             Ok(())
         }
-        "legacy" | "" => {
+        "" => Err(Error::msg(
+            "the field 'sortOptions.order' must be one of [fifo, legacy]".to_string(),
+        )),
+        "legacy" => {
             let (mut f, mut l) = default_order();
             if let Some(lso) = lso {
                 let list = |k: &str| -> Vec<String> {
