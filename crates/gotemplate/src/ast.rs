@@ -78,6 +78,8 @@ pub(crate) struct Number {
     pub is_int: bool,
     pub is_uint: bool,
     pub is_float: bool,
+    /// An imaginary or complex constant (`1i`, `1+2i`): parsed as Go does, refused when evaluated.
+    pub is_complex: bool,
     pub int64: i64,
     pub float64: f64,
 }

@@ -69,19 +69,20 @@ pub(crate) fn signature(b: Builtin) -> (&'static [Ty], Option<Ty>) {
     }
 }
 
-pub(crate) fn call(b: Builtin, argv: &[Value], args: &[Arg], first_iface_nil: bool) -> Result<Value, String> {
+/// `iface[i]`: argument `i` came from an `interface {}` slot (a map entry or list element).
+pub(crate) fn call(b: Builtin, argv: &[Value], iface: &[bool], args: &[Arg]) -> Result<Value, String> {
     use Builtin::*;
     match b {
         And | Or => Ok(argv.last().cloned().unwrap_or_default()),
         Not => Ok(Value::Bool(!argv[0].truthy())),
         Len => {
-            if first_iface_nil {
+            if iface.first() == Some(&true) && argv[0].is_nil() {
                 return Err("len of nil pointer".into());
             }
             length(&argv[0]).map(Value::Int)
         }
         Index => index(&argv[0], &argv[1..]),
-        Slice => slice(&argv[0], &argv[1..]),
+        Slice => slice(&argv[0], &argv[1..], iface.get(1..).unwrap_or(&[])),
         Print => Ok(Value::from(crate::fmt::sprint(argv))),
         Println => Ok(Value::from(crate::fmt::sprintln(argv))),
         Printf => {
@@ -92,7 +93,12 @@ pub(crate) fn call(b: Builtin, argv: &[Value], args: &[Arg], first_iface_nil: bo
         Js => Ok(Value::from(js_escape(&eval_args(argv)))),
         Urlquery => Ok(Value::from(query_escape(&eval_args(argv)))),
         Call => {
-            let name = args.first().map(|a| a.to_string()).unwrap_or_default();
+            // Go names the callee by its node, or, when piped, by reflect.Value's String()
+            let name = match (args.first(), &argv[0]) {
+                (Some(a), _) => a.to_string(),
+                (None, Value::String(s)) => s.to_string(),
+                (None, v) => format!("<{} Value>", v.type_name()),
+            };
             match &argv[0] {
                 Value::Nil => Err("call of nil".into()),
                 v => Err(format!("non-function {name} of type {}", v.type_name())),
@@ -168,7 +174,7 @@ fn index(item: &Value, indexes: &[Value]) -> Result<Value, String> {
     Ok(item)
 }
 
-fn slice(item: &Value, indexes: &[Value]) -> Result<Value, String> {
+fn slice(item: &Value, indexes: &[Value], iface: &[bool]) -> Result<Value, String> {
     if item.is_nil() {
         return Err("slice of untyped nil".into());
     }
@@ -188,6 +194,9 @@ fn slice(item: &Value, indexes: &[Value]) -> Result<Value, String> {
     };
     let mut idx = [0usize, len, len];
     for (i, x) in indexes.iter().enumerate() {
+        if iface.get(i) == Some(&true) {
+            return Err("cannot index slice/array with type interface {}".into());
+        }
         idx[i] = index_arg(x, len)?;
     }
     if idx[0] > idx[1] {

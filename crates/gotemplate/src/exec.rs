@@ -115,7 +115,7 @@ pub(crate) fn execute<'a>(
             message: format!(
                 "template: no template {} associated with template {}",
                 q(name),
-                q(name)
+                q(&set.own.root_name)
             ),
             name: name.to_string(),
             line: 0,
@@ -333,6 +333,11 @@ impl<'a> State<'a, '_> {
 
     fn walk_range_inner(&mut self, dot: &Val, r: &'a Branch) -> R<()> {
         let val = self.eval_pipeline(dot, &r.pipe)?;
+        // A Go map or slice type with methods (Helm's `.Files`, `.Capabilities.APIVersions`) ranges as its data.
+        let val = match &val {
+            Value::Object(o) if matches!(o.kind(), "map" | "slice") => o.to_data().unwrap_or(val),
+            _ => val,
+        };
         let ran = match &val {
             Value::Int(n) | Value::Int64(n) => {
                 if r.pipe.decl.len() > 1 {
@@ -514,6 +519,9 @@ impl<'a> State<'a, '_> {
         let is_hex =
             t.len() > 2 && t.starts_with('0') && (t.as_bytes()[1] | 0x20) == b'x' && !t.contains(['p', 'P']);
         let is_rune = t.starts_with('\'');
+        if n.is_complex {
+            return Err(self.err(format!("complex constant {t} is not supported")));
+        }
         if n.is_float && !is_hex && !is_rune && t.contains(['.', 'e', 'E', 'p', 'P']) {
             return Ok(Value::Float(n.float64));
         }
@@ -725,19 +733,22 @@ impl<'a> State<'a, '_> {
             return Ok(Val::plain(v));
         }
         let mut argv = Vec::with_capacity(num_in);
-        let mut first_iface_nil = false;
+        // whether each argument is an `interface {}` slot (Go's builtins tell those apart)
+        let builtin = matches!(callee, Callee::Builtin(..));
+        let mut iface = Vec::new();
         for (i, a) in args.iter().enumerate() {
             let t = if i < num_fixed {
                 fixed.get(i)
             } else {
                 variadic.unwrap_or(Ty::Reflect)
             };
-            if i == 0 && matches!(callee, Callee::Builtin(_, Builtin::Len)) {
+            if builtin && t == Ty::Reflect {
                 let v = self.eval_arg_val(dot, a)?;
-                first_iface_nil = v.iface && v.v.is_nil();
+                iface.push(v.iface);
                 argv.push(v.v);
                 continue;
             }
+            iface.push(false);
             argv.push(self.eval_arg(dot, t, a)?);
         }
         if let Some(f) = final_ {
@@ -754,7 +765,7 @@ impl<'a> State<'a, '_> {
             argv.push(self.validate_type(Val::plain(f), t)?);
         }
         let result = match callee {
-            Callee::Builtin(_, b) => builtins::call(b, &argv, args, first_iface_nil),
+            Callee::Builtin(_, b) => builtins::call(b, &argv, &iface, args),
             Callee::Func(name, _) => {
                 let Some(f) = self.funcs.get(name).cloned() else {
                     return Err(self.err(format!("{} is not a defined function", q(name))));

@@ -272,10 +272,7 @@ impl Printer {
         } else {
             self.buf.push_str(v.type_name());
             self.buf.push('=');
-            let saved = self.f;
-            self.f = Flags::default();
             self.print_value(v, 'v', 0);
-            self.f = saved;
         }
         self.buf.push(')');
     }
@@ -291,6 +288,22 @@ impl Printer {
         if verb == 'T' {
             let t = v.type_name().to_string();
             self.fmt_s(&t);
+            return;
+        }
+        if verb == 'p' {
+            let addr = match v {
+                Value::List(l) => Some(std::rc::Rc::as_ptr(l) as *const () as usize),
+                Value::Map(m) => Some(std::rc::Rc::as_ptr(m) as *const () as usize),
+                Value::Object(o) => Some(std::rc::Rc::as_ptr(o) as *const () as usize),
+                _ => None,
+            };
+            if let Some(addr) = addr {
+                // Go prints the address; it is not reproducible there either.
+                let s = format!("0x{addr:x}");
+                self.pad_str(&s);
+            } else {
+                self.bad_verb(verb, v);
+            }
             return;
         }
         self.print_value(v, verb, 0);

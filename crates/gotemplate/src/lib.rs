@@ -231,11 +231,18 @@ pub struct ExecError {
 #[derive(Clone, Default)]
 pub struct Templates {
     map: HashMap<String, Rc<exec::Tmpl>>,
+    root_name: String,
 }
 
 impl Templates {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Names the set as Go names the template that holds the others (Helm's is `gotpl`): running a name the
+    /// set lacks fails with `template: no template "x" associated with template "gotpl"`.
+    pub fn set_name(&mut self, name: &str) {
+        self.root_name = name.to_string();
     }
 
     /// Parses `text` as the template `name` (and its `define`s) into the set. `funcs` names the functions the
@@ -334,6 +341,7 @@ impl<'a> Call<'a> {
     /// the text, the text's own `define`s not leaking out) and runs it with `data` (Helm's `tpl`).
     pub fn parse_and_execute(&mut self, name: &str, text: &str, data: &Value) -> Result<String, FuncError> {
         let mut overlay = Templates::new();
+        overlay.root_name = self.set.own.root_name.clone();
         overlay
             .parse(name, text, self.funcs)
             .map_err(|e| FuncError(e.message))?;

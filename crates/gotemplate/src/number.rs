@@ -201,10 +201,13 @@ pub(crate) fn parse_number(text: &str) -> Result<Number, String> {
     if let Some(imag) = text.strip_suffix('i')
         && (parse_float(imag).is_some() || parse_int_base0(imag).is_some())
     {
-        return Err(format!("complex number {text} is not supported"));
+        n.is_complex = true;
+        return Ok(n);
     }
-    if text.contains(['+', '-']) && text.ends_with('i') {
-        return Err(format!("complex number {text} is not supported"));
+    if text[1..].contains(['+', '-']) && text.ends_with('i') {
+        // a complex constant such as 1+2i (the lexer's itemComplex)
+        n.is_complex = true;
+        return Ok(n);
     }
     let int = parse_int_base0(text);
     if let Some((neg, v)) = int {

@@ -595,6 +595,7 @@ impl Parser<'_, '_> {
                 is_int: true,
                 is_uint: true,
                 is_float: true,
+                is_complex: false,
                 int64: v,
                 float64: v as f64,
             });

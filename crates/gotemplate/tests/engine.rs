@@ -249,9 +249,10 @@ fn parse_errors_carry_name_and_line() {
     let e = set.parse("x.yaml", "a\nb\n{{ if }}", &funcs).unwrap_err();
     assert_eq!(e.message, "template: x.yaml:3: missing value for if");
     assert_eq!(e.line, 3);
-    let e = set.parse("x.yaml", "{{ 1i }}", &funcs).unwrap_err();
+    set.parse("x.yaml", "{{ 1i }}", &funcs).unwrap();
+    let e = set.execute("x.yaml", &Value::Nil, &funcs, &zero()).unwrap_err();
     assert_eq!(
         e.message,
-        "template: x.yaml:1: complex number 1i is not supported"
+        "template: x.yaml:1:3: executing \"x.yaml\" at <1i>: complex constant 1i is not supported"
     );
 }
