@@ -41,6 +41,7 @@ const MAX_ALIAS_NODES: usize = 1_000_000;
 /// numbers are all floats.
 pub(crate) fn first_document(src: &str) -> Result<Value, DecodeError> {
     let mut b = Builder {
+        src,
         parser: Parser::new_from_str(src),
         peeked: None,
         anchors: HashMap::new(),
@@ -52,6 +53,7 @@ pub(crate) fn first_document(src: &str) -> Result<Value, DecodeError> {
 }
 
 struct Builder<'i> {
+    src: &'i str,
     parser: Parser<'i, StrInput<'i>>,
     peeked: Option<(Event<'i>, Span)>,
     anchors: HashMap<usize, GoYaml>,
@@ -68,8 +70,59 @@ fn line_err(line: usize, msg: &str) -> DecodeError {
     }
 }
 
-fn scan_err(e: &ScanError) -> DecodeError {
-    line_err(e.marker().line(), &e.info())
+/// A parser error in go-yaml's words. libyaml counts lines from 0 and adds 1 only for scanner errors, so
+/// parser errors (`did not find expected key`) name the line before the offending token; the first line is
+/// not named at all.
+fn scan_err(e: &ScanError, src: &str) -> DecodeError {
+    let info = e.info();
+    let line = e.marker().line();
+    let parser_error = |msg: &str| match line.saturating_sub(1) {
+        0 => yaml_err(msg),
+        zero_based => DecodeError::Yaml(format!("yaml: line {zero_based}: {msg}")),
+    };
+    let eof_line = src.matches('\n').count() + 1;
+    match info.as_str() {
+        "while parsing a block mapping, did not find expected key" => {
+            parser_error("did not find expected key")
+        }
+        "while parsing a block collection, did not find expected '-' indicator" => {
+            parser_error("did not find expected '-' indicator")
+        }
+        "while parsing a node, did not find expected node content" => {
+            parser_error("did not find expected node content")
+        }
+        "while parsing a flow mapping, did not find expected ',' or '}'" => {
+            parser_error("did not find expected ',' or '}'")
+        }
+        "while parsing a flow sequence, expected ',' or ']'" => {
+            parser_error("did not find expected ',' or ']'")
+        }
+        "tabs disallowed within this context (block indentation)" | "tabs disallowed in this context" => {
+            line_err(line, "found character that cannot start any token")
+        }
+        "while parsing node, found unknown anchor" => {
+            let offset = e.marker().index();
+            let name: String = src
+                .get(offset..)
+                .unwrap_or("")
+                .trim_start_matches('*')
+                .chars()
+                .take_while(|c| !c.is_whitespace() && !matches!(c, ',' | '[' | ']' | '{' | '}'))
+                .collect();
+            yaml_err(format!("unknown anchor '{name}' referenced"))
+        }
+        "unclosed quote" => line_err(eof_line, "found unexpected end of stream"),
+        other => {
+            if other.starts_with("unexpected character: ") {
+                return line_err(line, "found character that cannot start any token");
+            }
+            let msg = other
+                .strip_prefix("while parsing a quoted scalar, ")
+                .or_else(|| other.strip_prefix("while scanning a quoted scalar, "))
+                .unwrap_or(other);
+            line_err(line, msg)
+        }
+    }
 }
 
 fn yaml_err(msg: impl std::fmt::Display) -> DecodeError {
@@ -84,7 +137,7 @@ impl<'i> Builder<'i> {
         loop {
             match self.parser.next() {
                 None => return Ok(None),
-                Some(Err(e)) => return Err(scan_err(&e)),
+                Some(Err(e)) => return Err(scan_err(&e, self.src)),
                 Some(Ok((e, span))) => match e {
                     Event::Comment(..) | Event::Anchor(..) => continue,
                     _ => return Ok(Some((e, span))),
