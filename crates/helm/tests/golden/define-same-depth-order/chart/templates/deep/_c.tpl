@@ -1,0 +1,2 @@
+{{- define "x" -}}from-deep{{- end -}}
+{{- define "y" -}}deep-y{{- end -}}

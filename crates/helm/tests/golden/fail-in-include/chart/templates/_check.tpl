@@ -1,0 +1,3 @@
+{{- define "check" -}}
+{{- if .Values.v }}{{ fail "check failed inside include" }}{{ end -}}
+{{- end -}}

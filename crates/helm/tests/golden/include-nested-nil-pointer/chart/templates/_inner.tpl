@@ -1,0 +1,3 @@
+{{- define "inner" -}}
+value: {{ .Values.a.b.c }}
+{{- end -}}

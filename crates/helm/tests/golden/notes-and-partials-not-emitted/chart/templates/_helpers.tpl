@@ -1,0 +1,2 @@
+{{- define "notes.name" -}}{{ .Chart.Name }}-x{{- end -}}
+kind: ShouldNotAppear
