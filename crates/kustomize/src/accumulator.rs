@@ -35,8 +35,7 @@ impl Acc {
         if !TransformerConfig::is_builtin(&sub.config) {
             Arc::make_mut(&mut self.config).merge_extra(&sub.config);
         }
-        self.vars.extend(sub.vars);
-        Ok(())
+        crate::vars::merge(&mut self.vars, sub.vars, origin)
     }
 }
 
@@ -175,6 +174,7 @@ pub(crate) fn merge_generated(
                 }
             }
             r.prev_ids = old.prev_ids.clone();
+            r.ref_vars = old.ref_vars.clone();
             r.prefixes = old.prefixes.clone();
             r.suffixes = old.suffixes.clone();
             r.needs_hash = r.needs_hash && old.needs_hash;

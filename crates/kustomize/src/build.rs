@@ -467,17 +467,7 @@ impl Ctx<'_> {
             self.build_kust(&real, acc, true)?;
         }
         self.run_transformers(dir, &k, &kfile, acc)?;
-        for v in &k.vars {
-            let name = v.get("name").and_then(|n| n.as_str()).unwrap_or("");
-            if acc
-                .vars
-                .iter()
-                .any(|x| x.get("name").and_then(|n| n.as_str()) == Some(name))
-            {
-                return Err(Error::msg(format!("{kfile}: var '{name}' already encountered")));
-            }
-            acc.vars.push(v.clone());
-        }
+        crate::vars::declare(acc, &k.vars, &kfile)?;
         Ok(k)
     }
 

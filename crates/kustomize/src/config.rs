@@ -477,12 +477,14 @@ fn var_reference() -> Vec<FieldSpec> {
                 v.push(fs(kind, &format!("{prefix}{c}/{r}")));
             }
         }
-        if *kind == "StatefulSet" {
-            v.push(fs(kind, "spec/volumeClaimTemplates/spec/nfs/server"));
-        } else {
-            v.push(fs(kind, &format!("{prefix}volumes/nfs/server")));
+        match *kind {
+            "StatefulSet" => v.push(fs(kind, "spec/volumeClaimTemplates/spec/nfs/server")),
+            // Kustomize's table says `spec/template/volumes` for CronJob (one `spec/` short).
+            "CronJob" => v.push(fs(kind, "spec/jobTemplate/spec/template/volumes/nfs/server")),
+            _ => v.push(fs(kind, &format!("{prefix}volumes/nfs/server"))),
         }
     }
+    v.push(fs("Deployment", "spec/template/metadata/annotations"));
     for p in ["spec/rules/host", "spec/tls/hosts", "spec/tls/secretName"] {
         v.push(fs("Ingress", p));
     }

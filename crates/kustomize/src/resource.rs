@@ -61,6 +61,8 @@ pub struct Resource {
     pub origin: Option<String>,
     /// `alpha.config.kubernetes.io/transformations` entries (build metadata).
     pub transformations: Vec<String>,
+    /// Names of the `vars` bound to this resource (by the kustomization that declared them).
+    pub ref_vars: Vec<String>,
 }
 
 impl Resource {
@@ -73,6 +75,7 @@ impl Resource {
             suffixes: Vec::new(),
             origin: None,
             transformations: Vec::new(),
+            ref_vars: Vec::new(),
         }
     }
 

@@ -6,7 +6,65 @@ use serde_json::Value;
 use crate::Error;
 use crate::accumulator::Acc;
 use crate::replacement::get_field;
-use crate::resource::Resource;
+use crate::resource::{Gvk, ns_equal};
+
+/// Declares a kustomization's `vars`: each is bound to the one resource of the accumulator its
+/// `objref` names (by any of its ids; the namespace compared only when given), as Kustomize does
+/// when it merges a kustomization's vars. A name already declared is an error.
+pub(crate) fn declare(acc: &mut Acc, vars: &[Value], kfile: &str) -> Result<(), Error> {
+    for v in vars {
+        let name = v.get("name").and_then(|n| n.as_str()).unwrap_or("").to_string();
+        if acc.vars.iter().any(|x| var_name(x) == name) {
+            return Err(Error::msg(format!("{kfile}: var '{name}' already encountered")));
+        }
+        let objref = v.get("objref").cloned().unwrap_or(Value::Null);
+        let s = |k: &str| objref.get(k).and_then(|x| x.as_str()).unwrap_or("").to_string();
+        let want = Gvk::from_api_version(&s("apiVersion"), &s("kind"));
+        let (oname, ons) = (s("name"), s("namespace"));
+        let matched: Vec<usize> = acc
+            .res
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| {
+                r.all_ids().iter().any(|id| {
+                    id.gvk.kind == want.kind
+                        && (want.version.is_empty() || id.gvk.version == want.version)
+                        && (want.group.is_empty() && want.version.is_empty() || id.gvk.group == want.group)
+                        && id.name == oname
+                        && (ons.is_empty() && !id.gvk.is_cluster_scoped() || ns_equal(&id.namespace, &ons))
+                })
+            })
+            .map(|(i, _)| i)
+            .collect();
+        if matched.len() > 1 {
+            return Err(Error::msg(format!(
+                "{kfile}: merging vars: found {} resId matches for var {name} (unable to disambiguate)",
+                matched.len()
+            )));
+        }
+        if let Some(&i) = matched.first() {
+            acc.res[i].ref_vars.push(name);
+        }
+        acc.vars.push(v.clone());
+    }
+    Ok(())
+}
+
+/// Adds the vars of a base; a name already declared is an error.
+pub(crate) fn merge(into: &mut Vec<Value>, from: Vec<Value>, origin: &str) -> Result<(), Error> {
+    for v in from {
+        let name = var_name(&v);
+        if into.iter().any(|x| var_name(x) == name) {
+            return Err(Error::msg(format!("{origin}: var '{name}' already encountered")));
+        }
+        into.push(v);
+    }
+    Ok(())
+}
+
+fn var_name(v: &Value) -> &str {
+    v.get("name").and_then(|n| n.as_str()).unwrap_or("")
+}
 
 /// Resolves `vars:` (`$(NAME)` in the allowed fields).
 pub(crate) fn resolve_vars(acc: &mut Acc) -> Result<(), Error> {
@@ -16,11 +74,6 @@ pub(crate) fn resolve_vars(acc: &mut Acc) -> Result<(), Error> {
     let mut values: Vec<(String, Value)> = Vec::new();
     for v in &acc.vars {
         let name = v.get("name").and_then(|n| n.as_str()).unwrap_or("").to_string();
-        let objref = v.get("objref").cloned().unwrap_or(Value::Null);
-        let s = |k: &str| objref.get(k).and_then(|x| x.as_str()).unwrap_or("").to_string();
-        let kind = s("kind");
-        let oname = s("name");
-        let api = s("apiVersion");
         let field = v
             .get("fieldref")
             .and_then(|f| f.as_object())
@@ -32,21 +85,13 @@ pub(crate) fn resolve_vars(acc: &mut Acc) -> Result<(), Error> {
             .and_then(|f| f.as_str())
             .unwrap_or("metadata.name")
             .to_string();
-        let found: Vec<&Resource> = acc
-            .res
-            .iter()
-            .filter(|r| {
-                r.kind() == kind
-                    && r.all_ids().iter().any(|id| id.name == oname)
-                    && (api.is_empty() || r.str_at(&["apiVersion"]) == api)
-            })
-            .collect();
-        if found.len() != 1 {
+        let found = acc.res.iter().find(|r| r.ref_vars.iter().any(|n| *n == name));
+        let Some(found) = found else {
             return Err(Error::msg(format!(
                 "var '{name}' cannot be mapped to a field in the set of known resources"
             )));
-        }
-        let val = get_field(&Value::Object(found[0].obj.clone()), &field).ok_or_else(|| {
+        };
+        let val = get_field(&Value::Object(found.obj.clone()), &field).ok_or_else(|| {
             Error::msg(format!(
                 "field specified in var '{name}' not found in corresponding resource"
             ))
