@@ -85,7 +85,7 @@ pub(crate) fn resolve_vars(acc: &mut Acc) -> Result<(), Error> {
             .and_then(|f| f.as_str())
             .unwrap_or("metadata.name")
             .to_string();
-        let found = acc.res.iter().find(|r| r.ref_vars.iter().any(|n| *n == name));
+        let found = acc.res.iter().find(|r| r.ref_vars.contains(&name));
         let Some(found) = found else {
             return Err(Error::msg(format!(
                 "var '{name}' cannot be mapped to a field in the set of known resources"
