@@ -232,7 +232,13 @@ pub struct ExecError {
 pub struct Templates {
     map: HashMap<String, Rc<exec::Tmpl>>,
     root_name: String,
+    /// Texts parsed by `tpl` over this set ([`Call::parse_and_execute`]), by name and text: parsing depends on
+    /// nothing else (the function table is the same for a whole render), so each text is parsed once.
+    tpl_cache: std::cell::RefCell<HashMap<(String, String), Result<Rc<Templates>, ParseError>>>,
 }
+
+/// How many distinct `tpl` texts a set keeps parsed.
+const TPL_CACHE_MAX: usize = 4096;
 
 impl Templates {
     pub fn new() -> Self {
@@ -340,11 +346,22 @@ impl<'a> Call<'a> {
     /// Parses `text` as a new template named `name` in a copy of the executing set (its `define`s visible to
     /// the text, the text's own `define`s not leaking out) and runs it with `data` (Helm's `tpl`).
     pub fn parse_and_execute(&mut self, name: &str, text: &str, data: &Value) -> Result<String, FuncError> {
-        let mut overlay = Templates::new();
-        overlay.root_name = self.set.own.root_name.clone();
-        overlay
-            .parse(name, text, self.funcs)
-            .map_err(|e| FuncError(e.message))?;
+        let key = (name.to_string(), text.to_string());
+        let cached = self.set.own.tpl_cache.borrow().get(&key).cloned();
+        let parsed = match cached {
+            Some(p) => p,
+            None => {
+                let mut overlay = Templates::new();
+                overlay.root_name = self.set.own.root_name.clone();
+                let p = overlay.parse(name, text, self.funcs).map(|()| Rc::new(overlay));
+                let mut cache = self.set.own.tpl_cache.borrow_mut();
+                if cache.len() < TPL_CACHE_MAX {
+                    cache.insert(key, p.clone());
+                }
+                p
+            }
+        };
+        let overlay = parsed.map_err(|e| FuncError(e.message))?;
         let set = exec::Set {
             own: &overlay,
             under: Some(&self.set),

@@ -256,3 +256,18 @@ fn parse_errors_carry_name_and_line() {
         "template: x.yaml:1:3: executing \"x.yaml\" at <1i>: complex constant 1i is not supported"
     );
 }
+
+#[test]
+fn tpl_texts_parsed_once_still_see_their_own_data() {
+    let data = values(&[
+        ("xs", Value::list(vec![Value::from("a"), Value::from("b")])),
+        ("t", Value::from("<{{ . }}>")),
+        ("bad", Value::from("{{ nope }}")),
+    ]);
+    assert_eq!(
+        run(r#"{{ range .xs }}{{ tpl $.t . }}{{ end }}"#, &data).as_deref(),
+        Ok("<a><b>")
+    );
+    let err = run(r#"{{ range .xs }}{{ tpl $.bad . }}{{ end }}"#, &data).unwrap_err();
+    assert!(err.ends_with("function \"nope\" not defined"), "{err}");
+}
