@@ -234,8 +234,11 @@ pub struct Templates {
     root_name: String,
     /// Texts parsed by `tpl` over this set ([`Call::parse_and_execute`]), by name and text: parsing depends on
     /// nothing else (the function table is the same for a whole render), so each text is parsed once.
-    tpl_cache: std::cell::RefCell<HashMap<(String, String), Result<Rc<Templates>, ParseError>>>,
+    tpl_cache: std::cell::RefCell<HashMap<(String, String), ParsedTpl>>,
 }
+
+/// A `tpl` text parsed over a set: its own templates, or Go's parse error.
+type ParsedTpl = Result<Rc<Templates>, ParseError>;
 
 /// How many distinct `tpl` texts a set keeps parsed.
 const TPL_CACHE_MAX: usize = 4096;
