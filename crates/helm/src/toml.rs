@@ -2,6 +2,11 @@
 //! Helm v4.3.2 links) applied to template values: plain keys first, then tables (`[a.b]`, indented two spaces
 //! per level) and arrays of tables (`[[a]]`), keys in byte order, floats always with a decimal point or an
 //! exponent (`3.0`, `1e+06`), `null` entries left out, and a list holding `null` an error.
+//!
+//! [`from_toml`] reads a TOML document as the library decodes it into `map[string]interface{}` (integers as
+//! `int64`, floats as `float64`); date-times become the RFC 3339 text Go's `time.Time` marshals to (local dates
+//! and times in UTC), and
+//! syntax errors are worded by the Rust parser, not as the Go library words them.
 
 use tack_gotemplate::{Map, Value};
 
@@ -287,4 +292,85 @@ fn quoted(s: &str) -> String {
     }
     out.push('"');
     out
+}
+
+/// Helm's `fromToml`: the document as a map, or `{"Error": message}` when it does not parse.
+pub fn from_toml(text: &str) -> Value {
+    match toml_edit::Document::parse(text) {
+        Ok(doc) => table_value(doc.as_table()),
+        Err(e) => {
+            let msg = e.message().lines().next().unwrap_or("").to_string();
+            let line = e
+                .span()
+                .map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1);
+            let mut m = Map::new();
+            let text = match line {
+                Some(l) => format!("toml: line {l}: {msg}"),
+                None => format!("toml: {msg}"),
+            };
+            m.insert("Error".to_string(), Value::string(text));
+            Value::map(m)
+        }
+    }
+}
+
+fn table_value(t: &toml_edit::Table) -> Value {
+    Value::map(
+        t.iter()
+            .filter_map(|(k, item)| item_value(item).map(|v| (k.to_string(), v)))
+            .collect(),
+    )
+}
+
+fn item_value(item: &toml_edit::Item) -> Option<Value> {
+    Some(match item {
+        toml_edit::Item::None => return None,
+        toml_edit::Item::Value(v) => toml_value(v),
+        toml_edit::Item::Table(t) => table_value(t),
+        toml_edit::Item::ArrayOfTables(a) => Value::list(a.iter().map(table_value).collect()),
+    })
+}
+
+fn toml_value(v: &toml_edit::Value) -> Value {
+    match v {
+        toml_edit::Value::String(s) => Value::string(s.value().as_str()),
+        toml_edit::Value::Integer(i) => Value::Int64(*i.value()),
+        toml_edit::Value::Float(f) => Value::Float(*f.value()),
+        toml_edit::Value::Boolean(b) => Value::Bool(*b.value()),
+        toml_edit::Value::Datetime(d) => Value::string(go_time_json(d.value())),
+        toml_edit::Value::Array(a) => Value::list(a.iter().map(toml_value).collect()),
+        toml_edit::Value::InlineTable(t) => {
+            Value::map(t.iter().map(|(k, v)| (k.to_string(), toml_value(v))).collect())
+        }
+    }
+}
+
+/// The RFC 3339 text `encoding/json` gives the `time.Time` the Go library decodes (local date-times in UTC,
+/// a time alone on 0000-01-01, fractional seconds without trailing zeros).
+fn go_time_json(d: &toml_edit::Datetime) -> String {
+    let date = d
+        .date
+        .map(|x| format!("{:04}-{:02}-{:02}", x.year, x.month, x.day))
+        .unwrap_or_else(|| "0000-01-01".to_string());
+    let time = match d.time {
+        Some(t) => {
+            let mut s = format!("{:02}:{:02}:{:02}", t.hour, t.minute, t.second.unwrap_or(0));
+            if let Some(ns) = t.nanosecond.filter(|n| *n > 0) {
+                let frac = format!("{ns:09}");
+                s.push('.');
+                s.push_str(frac.trim_end_matches('0'));
+            }
+            s
+        }
+        None => "00:00:00".to_string(),
+    };
+    let offset = match d.offset {
+        Some(toml_edit::Offset::Custom { minutes }) if minutes != 0 => {
+            let sign = if minutes < 0 { '-' } else { '+' };
+            let m = minutes.unsigned_abs();
+            format!("{sign}{:02}:{:02}", m / 60, m % 60)
+        }
+        _ => "Z".to_string(),
+    };
+    format!("{date}T{time}{offset}")
 }

@@ -35,6 +35,7 @@ fn actual(case: &Path, op: &str) -> String {
         "toJson" => to_json(&yaml::from_yaml(&input_yaml)),
         "fromYamlArray" => to_json(&yaml::from_yaml_array(&input_yaml)),
         "toToml" => toml::to_toml_lenient(&yaml::from_yaml(&input_yaml)),
+        "fromToml" => to_json(&toml::from_toml(&read(&case.join("input.toml")))),
         "fromJson" => to_json(&json::from_json(&input_json)),
         "fromJsonArray" => to_json(&json::from_json_array(&input_json)),
         "values" => match render_values(case) {

@@ -7,6 +7,7 @@
 #                                                    and printed with toYaml / toYamlPretty / toJson
 #   fromJson | fromJsonArray                         input.json is read by fromJson (fromJsonArray), printed with toJson
 #   toToml                                           input.yaml read by fromYaml, printed with toToml
+#   fromToml                                         input.toml read by fromToml, printed with toJson
 #   values                                           `helm template chart ARGS...` (args: one argument a line; the
 #                                                    chart is chart/ or a chart with no values); the root template
 #                                                    prints {{ toJson .Values }}
@@ -29,6 +30,7 @@ template_for() {
     fromJson) echo '{{ .Files.Get "input.json" | fromJson | toJson }}' ;;
     fromJsonArray) echo '{{ .Files.Get "input.json" | fromJsonArray | toJson }}' ;;
     toToml) echo '{{ .Files.Get "input.yaml" | fromYaml | toToml }}' ;;
+    fromToml) echo '{{ .Files.Get "input.toml" | fromToml | toJson }}' ;;
     values) echo '{{ toJson .Values }}' ;;
     *) echo "unknown op $1" >&2; exit 2 ;;
   esac
@@ -65,7 +67,7 @@ for c in "${cases[@]}"; do
   fi
   mkdir -p "$chart/templates"
   printf '%s' "$(template_for "$op")" >"$chart/templates/out.yaml"
-  for f in input.yaml input.json; do
+  for f in input.yaml input.json input.toml; do
     [ -f "$case_dir/$f" ] && cp "$case_dir/$f" "$chart/$f"
   done
   args=()
