@@ -610,6 +610,7 @@ fn to_offset_datetime(ts: jiff::Timestamp) -> Result<time::OffsetDateTime, FuncE
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -215,6 +215,7 @@ fn conversion_panic(v: &Value, want: &str) -> FuncError {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -95,7 +95,7 @@ fn base32_encode(s: &str) -> String {
 /// Standard base32 with padding; `Err(offset)` as Go's `CorruptInputError`.
 fn base32_decode(s: &str) -> Result<Vec<u8>, usize> {
     let s: Vec<u8> = s.bytes().filter(|c| *c != b'\n' && *c != b'\r').collect();
-    if s.len() % 8 != 0 {
+    if !s.len().is_multiple_of(8) {
         return Err(s.len() / 8 * 8);
     }
     let mut out = Vec::new();
@@ -131,6 +131,7 @@ fn base32_decode(s: &str) -> Result<Vec<u8>, usize> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -935,6 +935,7 @@ pub fn parse_duration(s: &str) -> Result<i64, String> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -159,20 +159,22 @@ struct Parser<'a> {
 
 const EOF: &str = "unexpected end of JSON input";
 
+/// Go's `quoteChar`: a byte as the scanner's errors show it.
 fn quote_char(c: u8) -> String {
     match c {
         b'\'' => "'\\''".into(),
         b'"' => "'\"'".into(),
-        c => {
-            let s = format!("{:?}", char::from(c));
-            let inner = &s[1..s.len() - 1];
-            let inner = inner.replace("\\u{", "\\x").replace('}', "");
-            if c < 0x20 || c >= 0x7f {
-                format!("'\\x{c:02x}'")
-            } else {
-                format!("'{inner}'")
-            }
-        }
+        b'\n' => "'\\n'".into(),
+        b'\r' => "'\\r'".into(),
+        b'\t' => "'\\t'".into(),
+        0x07 => "'\\a'".into(),
+        0x08 => "'\\b'".into(),
+        0x0b => "'\\v'".into(),
+        0x0c => "'\\f'".into(),
+        c if c < 0x20 || c == 0x7f => format!("'\\x{c:02x}'"),
+        c if c < 0x80 => format!("'{}'", char::from(c)),
+        c if c < 0xa0 => format!("'\\u{:04x}'", u32::from(c)),
+        c => format!("'{}'", char::from(c)),
     }
 }
 
@@ -187,6 +189,15 @@ impl Parser<'_> {
         match self.b.get(self.i) {
             Some(c) => format!("invalid character {} {context}", quote_char(*c)),
             None => EOF.into(),
+        }
+    }
+
+    /// Go's scanner feeds a space at the end of the input: inside a literal, a number or an escape that
+    /// space is the invalid character.
+    fn invalid_or_space(&self, context: &str) -> String {
+        match self.b.get(self.i) {
+            Some(c) => format!("invalid character {} {context}", quote_char(*c)),
+            None => format!("invalid character ' ' {context}"),
         }
     }
 
@@ -205,16 +216,13 @@ impl Parser<'_> {
     }
 
     fn literal(&mut self, word: &str, v: Value) -> Result<Value, String> {
-        for (k, expect) in word.bytes().enumerate() {
-            match self.b.get(self.i) {
-                None => return Err(EOF.into()),
-                Some(c) if *c == expect => self.i += 1,
-                Some(_) => {
-                    return Err(
-                        self.invalid(&format!("in literal {word} (expecting {})", quote_char(expect)))
-                    )
-                    .map_err(|e| if k == 0 { e } else { e });
-                }
+        for expect in word.bytes() {
+            if self.b.get(self.i) == Some(&expect) {
+                self.i += 1;
+            } else {
+                return Err(
+                    self.invalid_or_space(&format!("in literal {word} (expecting {})", quote_char(expect)))
+                );
             }
         }
         Ok(v)
@@ -226,7 +234,7 @@ impl Parser<'_> {
             self.i += 1;
         }
         match self.b.get(self.i) {
-            None => return Err(EOF.into()),
+            None => return Err(self.invalid_or_space("in numeric literal")),
             Some(b'0') => self.i += 1,
             Some(c) if c.is_ascii_digit() => {
                 while self.b.get(self.i).is_some_and(u8::is_ascii_digit) {
@@ -238,7 +246,7 @@ impl Parser<'_> {
         if self.b.get(self.i) == Some(&b'.') {
             self.i += 1;
             match self.b.get(self.i) {
-                None => return Err(EOF.into()),
+                None => return Err(self.invalid_or_space("after decimal point in numeric literal")),
                 Some(c) if c.is_ascii_digit() => {}
                 Some(_) => return Err(self.invalid("after decimal point in numeric literal")),
             }
@@ -252,7 +260,7 @@ impl Parser<'_> {
                 self.i += 1;
             }
             match self.b.get(self.i) {
-                None => return Err(EOF.into()),
+                None => return Err(self.invalid_or_space("in exponent of numeric literal")),
                 Some(c) if c.is_ascii_digit() => {}
                 Some(_) => return Err(self.invalid("in exponent of numeric literal")),
             }
@@ -284,7 +292,7 @@ impl Parser<'_> {
                 b'\\' => {
                     self.i += 1;
                     let Some(&e) = self.b.get(self.i) else {
-                        return Err(EOF.into());
+                        return Err(self.invalid_or_space("in string escape code"));
                     };
                     let simple = match e {
                         b'"' => Some(b'"'),
@@ -337,7 +345,7 @@ impl Parser<'_> {
         let mut v = 0u32;
         for _ in 0..4 {
             let Some(&c) = self.b.get(self.i) else {
-                return Err(EOF.into());
+                return Err(self.invalid_or_space("in \\u hexadecimal character escape"));
             };
             let d = (c as char)
                 .to_digit(16)

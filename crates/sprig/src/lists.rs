@@ -28,10 +28,17 @@ fn rename(e: FuncError, name: &str) -> FuncError {
 fn list_or(v: &Value, what: &str) -> Result<Vec<Value>, FuncError> {
     match slice_items(v) {
         Some(items) => Ok(items),
-        None => Err(FuncError::new(format!(
-            "Cannot {what} on type {}",
-            kind_for_error(v)?
-        ))),
+        // "chunk " (with a space) words the message as Sprig's chunk does: "Cannot chunk type string".
+        None => match what.strip_suffix(' ') {
+            Some(verb) => Err(FuncError::new(format!(
+                "Cannot {verb} type {}",
+                kind_for_error(v)?
+            ))),
+            None => Err(FuncError::new(format!(
+                "Cannot {what} on type {}",
+                kind_for_error(v)?
+            ))),
+        },
     }
 }
 
@@ -65,7 +72,7 @@ pub fn register(funcs: &mut Funcs) {
         one(a, 1)?;
         let items = list_or(&a[0], "find rest")?;
         Ok(if items.is_empty() {
-            Value::Nil
+            Value::list(Vec::new())
         } else {
             Value::list(items[1..].to_vec())
         })
@@ -74,7 +81,7 @@ pub fn register(funcs: &mut Funcs) {
         one(a, 1)?;
         let items = list_or(&a[0], "find initial")?;
         Ok(if items.is_empty() {
-            Value::Nil
+            Value::list(Vec::new())
         } else {
             Value::list(items[..items.len() - 1].to_vec())
         })
@@ -175,7 +182,7 @@ fn slice(a: &[Value]) -> Result<Value, FuncError> {
 fn chunk(a: &[Value]) -> Result<Value, FuncError> {
     one(a, 2)?;
     let size = int_arg(&a[0])?;
-    let items = list_or(&a[1], "chunk")?;
+    let items = list_or(&a[1], "chunk ")?;
     if size <= 0 {
         return Err(FuncError::new("runtime error: integer divide by zero"));
     }
@@ -187,6 +194,7 @@ fn chunk(a: &[Value]) -> Result<Value, FuncError> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

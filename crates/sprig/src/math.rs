@@ -418,6 +418,7 @@ impl Decimal {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::convert::parse_go_int;

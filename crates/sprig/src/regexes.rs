@@ -99,7 +99,10 @@ fn go_error(pattern: &str, rust: &str) -> String {
     } else if rust.contains("unclosed character class") {
         "missing closing ]".to_string()
     } else if rust.contains("repetition operator missing expression") {
-        "missing argument to repetition operator".to_string()
+        return format!(
+            "error parsing regexp: missing argument to repetition operator: `{}`",
+            bad_repetition(pattern)
+        );
     } else if rust.contains("incomplete escape sequence") {
         return "error parsing regexp: trailing backslash at end of expression: ``".to_string();
     } else if rust.contains("invalid character class range") {
@@ -116,6 +119,19 @@ fn go_error(pattern: &str, rust: &str) -> String {
             .to_string()
     };
     format!("error parsing regexp: {code}: `{pattern}`")
+}
+
+/// The repetition operator Go names in `missing argument to repetition operator` (the first one with nothing
+/// before it, with a following `?` for a non-greedy form).
+fn bad_repetition(pattern: &str) -> String {
+    let b = pattern.as_bytes();
+    for i in 0..b.len() {
+        if matches!(b[i], b'*' | b'+' | b'?') && (i == 0 || matches!(b[i - 1], b'(' | b'|')) {
+            let end = if b.get(i + 1) == Some(&b'?') { i + 2 } else { i + 1 };
+            return pattern[i..end].to_string();
+        }
+    }
+    pattern.to_string()
 }
 
 /// `FindAllString(s, n)` byte ranges.
@@ -190,26 +206,20 @@ pub fn register(funcs: &mut Funcs) {
         funcs.insert(name, move |_, a| {
             arity(name, a, 3)?;
             let (p, s, n) = (str_arg(&a[0])?, str_arg(&a[1])?, int_arg(&a[2])?);
-            match compile(&p) {
-                Ok(re) => Ok(string_list(
-                    find_all(&re, &s, n).into_iter().map(|(x, y)| s[x..y].to_string()),
-                )),
-                Err(e) if must => Err(e),
-                Err(_) => Ok(string_list(Vec::new())),
-            }
+            let re = if must { compile(&p)? } else { must_compile(&p)? };
+            Ok(string_list(
+                find_all(&re, &s, n).into_iter().map(|(x, y)| s[x..y].to_string()),
+            ))
         });
     }
     for (name, must) in [("regexFind", false), ("mustRegexFind", true)] {
         funcs.insert(name, move |_, a| {
             arity(name, a, 2)?;
             let (p, s) = (str_arg(&a[0])?, str_arg(&a[1])?);
-            match compile(&p) {
-                Ok(re) => Ok(Value::string(
-                    re.find(&s).map(|m| m.as_str().to_string()).unwrap_or_default(),
-                )),
-                Err(e) if must => Err(e),
-                Err(_) => Ok(Value::string("")),
-            }
+            let re = if must { compile(&p)? } else { must_compile(&p)? };
+            Ok(Value::string(
+                re.find(&s).map(|m| m.as_str().to_string()).unwrap_or_default(),
+            ))
         });
     }
     for (name, must, literal) in [
@@ -263,6 +273,7 @@ fn replace_all(re: &Regex, s: &str, repl: &str, literal: bool) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -292,6 +292,7 @@ pub fn apply(funcs: &mut Funcs) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -437,7 +437,7 @@ fn abbreviate_full(s: &str, offset: i64, max_width: i64) -> Option<String> {
         return None;
     }
     if offset + max_width - 3 < len {
-        let rest = lossy(&b[(offset + max_width - 3) as usize..]);
+        let rest = lossy(&b[offset as usize..]);
         let abbreviated = abbreviate_full(&rest, 0, max_width - 3)?;
         return Some(format!("...{abbreviated}"));
     }
@@ -686,18 +686,24 @@ pub mod case {
                     }
                     let last = word;
                     (wt, word, remaining) = next_word(remaining);
-                    if wt == Word::Alpha {
+                    // A number followed by anything but lower-case letters belongs to the word before
+                    // ("Bld4Floor" is bld4_floor); followed by lower-case letters it starts a word
+                    // ("HTTP2xx" is http_2xx).
+                    if wt != Word::Alpha {
                         to_lower(&mut out, Word::Number, last, connector);
+                        if wt != Word::Connector && wt != Word::Punct {
+                            out.push(connector);
+                        }
                         continue;
                     }
                     out.push(connector);
                     to_lower(&mut out, Word::Number, last, connector);
-                    while wt == Word::Alpha || wt == Word::Number {
-                        to_lower(&mut out, wt, word, connector);
+                    while !remaining.is_empty() {
                         (wt, word, remaining) = next_word(remaining);
-                    }
-                    if wt != Word::Invalid && wt != Word::Connector && wt != Word::Punct {
-                        out.push(connector);
+                        if wt != Word::Alpha && wt != Word::Number {
+                            break;
+                        }
+                        to_lower(&mut out, wt, word, connector);
                     }
                 }
             }

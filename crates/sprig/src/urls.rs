@@ -65,8 +65,13 @@ pub fn register(funcs: &mut Funcs) {
         };
         let userinfo = get("userinfo")?;
         if !userinfo.is_empty() {
-            let parsed = parse(&format!("proto://{userinfo}@host"))
-                .map_err(|e| FuncError::new(format!("unable to parse userinfo in dict: {e}")))?;
+            let raw = format!("proto://{userinfo}@host");
+            let parsed = parse(&raw).map_err(|e| {
+                FuncError::new(format!(
+                    "unable to parse userinfo in dict: parse {}: {e}",
+                    go_quote_url(&raw)
+                ))
+            })?;
             u.user = parsed.user;
         }
         Ok(Value::string(to_string(&u)))
@@ -111,6 +116,42 @@ fn unescape(s: &str) -> Result<String, String> {
         }
     }
     Ok(String::from_utf8_lossy(&out).into_owned())
+}
+
+/// Go's `validUserinfo`.
+fn valid_userinfo(s: &str) -> bool {
+    s.chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-._:~!$&'()*+,;=%@".contains(c))
+}
+
+/// Go's `unescape(host, encodeHost)`: characters a host may not hold are refused in order of appearance.
+fn unescape_host(s: &str) -> Result<String, String> {
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            let ok = s
+                .get(i + 1..i + 3)
+                .is_some_and(|h| h.bytes().all(|c| c.is_ascii_hexdigit()));
+            if !ok {
+                let end = (i + 3).min(s.len());
+                return Err(format!(
+                    "invalid URL escape {}",
+                    crate::strings::go_quote(&s[i..end])
+                ));
+            }
+            i += 3;
+            continue;
+        }
+        if b[i] < 0x80 && should_escape(b[i], Mode::Host) {
+            return Err(format!(
+                "invalid character {} in host name",
+                crate::strings::go_quote(&s[i..i + 1])
+            ));
+        }
+        i += 1;
+    }
+    unescape(s)
 }
 
 fn parse(raw: &str) -> Result<Url, String> {
@@ -174,13 +215,16 @@ fn parse(raw: &str) -> Result<Url, String> {
             None => (None, authority),
         };
         if let Some(ui) = userinfo {
+            if !valid_userinfo(ui) {
+                return Err("net/url: invalid userinfo".into());
+            }
             let (name, pass) = match ui.split_once(':') {
                 Some((n, p)) => (unescape(n)?, Some(unescape(p)?)),
                 None => (unescape(ui)?, None),
             };
             u.user = Some((name, pass));
         }
-        u.host = unescape(host)?;
+        u.host = unescape_host(host)?;
         rest = path.to_string();
     }
     u.path = unescape(&rest)?;
@@ -286,12 +330,13 @@ fn to_string(u: &Url) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
     #[test]
     fn parse_and_print() {
-        let u = parse("https://user:pa ss@example.com:8080/a/b?x=1#frag").unwrap();
+        let u = parse("https://user:pa%20ss@example.com:8080/a/b?x=1#frag").unwrap();
         assert_eq!(u.host, "example.com:8080");
         assert_eq!(hostname(&u.host), "example.com");
         assert_eq!(
