@@ -156,3 +156,34 @@ proptest! {
         prop_assert_eq!(sg.borrow().get("g").map(|v| to_json(v).unwrap_or_default()), Some(format!("{g:?}")));
     }
 }
+
+fn yaml_value() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Nil),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i32>().prop_map(|i| Value::Float(f64::from(i))),
+        (-1e30f64..1e30).prop_map(Value::Float),
+        "[ a-z0-9:#'\"\\-\\.\\n\\t{}\\[\\],&*!|>%@`~é]{0,12}".prop_map(|s| Value::string(s.as_str())),
+    ];
+    leaf.prop_recursive(3, 24, 4, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..3).prop_map(Value::list),
+            prop::collection::btree_map("[ a-z0-9:#\\-\\.]{0,6}", inner, 0..4)
+                .prop_map(|m| Value::map(m.into_iter().collect())),
+        ]
+    })
+}
+
+proptest! {
+    /// What `toYaml` prints (with the final line break Helm trims put back), `fromYaml` reads back as the same
+    /// values (as JSON sees them).
+    #[test]
+    fn to_yaml_reads_back(m in prop::collection::btree_map("[a-z0-9 :\\-]{1,6}", yaml_value(), 0..4)) {
+        let v = Value::map(m.into_iter().collect());
+        let text = tack_helm::yaml::to_yaml(&v).map_err(|e| TestCaseError::fail(e.0))?;
+        let text = format!("{text}\n");
+        let back = tack_helm::yaml::unmarshal(&text).map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
+        let back = if matches!(back, Value::Nil) { Value::map(Map::new()) } else { back };
+        prop_assert_eq!(to_json(&back).unwrap_or_default(), to_json(&v).unwrap_or_default(), "{}", text);
+    }
+}
