@@ -334,7 +334,10 @@ impl<'r, 'a> Parser<'r, 'a> {
         if !k.is_empty() {
             return (
                 list,
-                err(format!("unexpected data at end of array index: {}", go_quote(&k))),
+                err(format!(
+                    "unexpected data at end of array index: {}",
+                    go_quote_runes(&k)
+                )),
             );
         }
         match last {
@@ -533,6 +536,22 @@ fn go_atoi(s: &str) -> Result<i64, String> {
     }
     s.parse()
         .map_err(|_| format!("strconv.Atoi: parsing {}: value out of range", go_quote(s)))
+}
+
+/// Go's `%q` of a `[]rune`: each rune single-quoted, `['a' 'b']`.
+fn go_quote_runes(s: &str) -> String {
+    let runes: Vec<String> = s
+        .chars()
+        .map(|c| match c {
+            '\'' => "'\\''".to_string(),
+            '"' => "'\"'".to_string(),
+            _ => {
+                let q = go_quote(&c.to_string());
+                format!("'{}'", &q[1..q.len() - 1])
+            }
+        })
+        .collect();
+    format!("[{}]", runes.join(" "))
 }
 
 /// Go's `%q` of a string.
