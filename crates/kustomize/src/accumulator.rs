@@ -108,11 +108,23 @@ pub(crate) fn merge_generated(
     kfile: &str,
 ) -> Result<(), Error> {
     let id = r.cur_id();
-    let pos = res.iter().position(|e| {
-        e.all_ids()
-            .iter()
-            .any(|x| x.gvk.kind == id.gvk.kind && x.name == id.name && ns_equal(&x.namespace, &id.namespace))
-    });
+    let matching: Vec<usize> = res
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| {
+            e.all_ids().iter().any(|x| {
+                x.gvk.kind == id.gvk.kind && x.name == id.name && ns_equal(&x.namespace, &id.namespace)
+            })
+        })
+        .map(|(i, _)| i)
+        .collect();
+    if matching.len() > 1 && behavior != "" && behavior != "create" {
+        return Err(Error::msg(format!(
+            "{kfile}: merging from generator: found multiple objects that could accept merge of {}.{}.{}/{}.{}",
+            id.gvk.kind, id.gvk.version, id.gvk.group, id.name, id.namespace
+        )));
+    }
+    let pos = matching.first().copied();
     match behavior {
         "" | "create" => {
             if let Some(i) = pos {

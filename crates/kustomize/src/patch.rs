@@ -208,6 +208,8 @@ fn apply_json6902(
             r.metadata_mut()
                 .insert("annotations".into(), Value::Object(Map::new()));
         }
+        // A JSON patch goes through JSON text in Kustomize: no field shares a node afterwards.
+        r.links.clear();
         let mut v = Value::Object(std::mem::take(&mut r.obj));
         let out = crate::jsonpatch::apply(&mut v, ops);
         if let Value::Object(m) = v {
@@ -245,6 +247,7 @@ fn apply_smp(
 ) -> Result<bool, Error> {
     let gvk = res[i].gvk();
     let old = res[i].cur_id();
+    let before = (!res[i].links.is_empty()).then(|| res[i].obj.clone());
     let cur = Value::Object(std::mem::take(&mut res[i].obj));
     match crate::smp::apply(cur, patch, &gvk, schema).map_err(|e| Error::msg(format!("{origin}: {e}")))? {
         Some(Value::Object(m)) => {
@@ -274,6 +277,9 @@ fn apply_smp(
                 r.set_namespace(&old.namespace);
             }
             check_rename(r, &old, p, origin)?;
+            if let Some(before) = before {
+                r.sync_links(&before);
+            }
             Ok(true)
         }
         Some(_) => Err(Error::msg(format!("{origin}: patch produced a non-object"))),

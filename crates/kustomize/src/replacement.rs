@@ -157,6 +157,7 @@ fn replace_in_target(t: &Value, value: &Value, res: &mut [Resource]) -> Result<(
         if !selector.matches(r) || rejects.iter().any(|rj| rj.matches(r)) {
             continue;
         }
+        let before = (!r.links.is_empty()).then(|| r.obj.clone());
         let mut obj = Value::Object(std::mem::take(&mut r.obj));
         let mut err = None;
         for fp in &paths {
@@ -192,6 +193,9 @@ fn replace_in_target(t: &Value, value: &Value, res: &mut [Resource]) -> Result<(
         }
         if let Some(e) = err {
             return Err(e);
+        }
+        if let Some(before) = before {
+            r.sync_links(&before);
         }
     }
     Ok(())

@@ -63,6 +63,44 @@ pub struct Resource {
     pub transformations: Vec<String>,
     /// Names of the `vars` bound to this resource (by the kustomization that declared them).
     pub ref_vars: Vec<String>,
+    /// Fields that share one value, as Kustomize's YAML nodes do: a label or annotation that one
+    /// transformer added at several fields of an object (metadata, selector, template) is one
+    /// node, so a later in-place change of any of them (a label set again, a strategic-merge
+    /// patch, a replacement) shows at all of them.
+    pub links: Vec<Vec<Vec<Seg>>>,
+}
+
+/// One step of a concrete path in an object: a map key or a list index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Seg {
+    Key(String),
+    Idx(usize),
+}
+
+/// The node at a concrete path.
+pub fn get_at<'a>(node: &'a Value, path: &[Seg]) -> Option<&'a Value> {
+    let mut cur = node;
+    for s in path {
+        cur = match (s, cur) {
+            (Seg::Key(k), Value::Object(m)) => m.get(k)?,
+            (Seg::Idx(i), Value::Array(a)) => a.get(*i)?,
+            _ => return None,
+        };
+    }
+    Some(cur)
+}
+
+/// The node at a concrete path, mutably.
+pub fn get_at_mut<'a>(node: &'a mut Value, path: &[Seg]) -> Option<&'a mut Value> {
+    let mut cur = node;
+    for s in path {
+        cur = match (s, cur) {
+            (Seg::Key(k), Value::Object(m)) => m.get_mut(k)?,
+            (Seg::Idx(i), Value::Array(a)) => a.get_mut(*i)?,
+            _ => return None,
+        };
+    }
+    Some(cur)
 }
 
 impl Resource {
@@ -76,6 +114,7 @@ impl Resource {
             origin: None,
             transformations: Vec::new(),
             ref_vars: Vec::new(),
+            links: Vec::new(),
         }
     }
 
@@ -259,13 +298,27 @@ pub fn visit_path(
     create: bool,
     f: &mut dyn FnMut(&mut Value) -> Result<(), Error>,
 ) -> Result<(), Error> {
+    visit_path_at(node, path, create, &mut Vec::new(), &mut |n, _| f(n))
+}
+
+/// [`visit_path`] that also tells `f` the concrete path of each node.
+pub fn visit_path_at(
+    node: &mut Value,
+    path: &[String],
+    create: bool,
+    at: &mut Vec<Seg>,
+    f: &mut dyn FnMut(&mut Value, &[Seg]) -> Result<(), Error>,
+) -> Result<(), Error> {
     if path.is_empty() {
-        return f(node);
+        return f(node, at);
     }
     match node {
         Value::Array(items) => {
-            for it in items {
-                visit_path(it, path, create, f)?;
+            for (i, it) in items.iter_mut().enumerate() {
+                at.push(Seg::Idx(i));
+                let r = visit_path_at(it, path, create, at, f);
+                at.pop();
+                r?;
             }
             Ok(())
         }
@@ -293,7 +346,10 @@ pub fn visit_path(
                         }
                         *child = Value::Object(Map::new());
                     }
-                    visit_path(child, &path[1..], create, f)
+                    at.push(Seg::Key(key.to_string()));
+                    let r = visit_path_at(child, &path[1..], create, at, f);
+                    at.pop();
+                    r
                 }
                 None => Ok(()),
             }
@@ -333,4 +389,49 @@ pub fn ns_equal(a: &str, b: &str) -> bool {
         }
     };
     n(a) == n(b)
+}
+
+impl Resource {
+    /// After an in-place change of the object (`before` is the object as it was), a linked field
+    /// that changed gives its value to the fields linked with it; links to fields that are gone
+    /// are dropped.
+    pub fn sync_links(&mut self, before: &Map<String, Value>) {
+        if self.links.is_empty() {
+            return;
+        }
+        let before = Value::Object(before.clone());
+        let mut obj = Value::Object(std::mem::take(&mut self.obj));
+        for group in self.links.iter_mut() {
+            group.retain(|p| get_at(&obj, p).is_some());
+            let changed = group
+                .iter()
+                .filter(|p| get_at(&obj, p) != get_at(&before, p))
+                .filter_map(|p| get_at(&obj, p).cloned())
+                .next_back();
+            if let Some(v) = changed.filter(|v| !v.is_object() && !v.is_array()) {
+                for p in group.iter() {
+                    if let Some(n) = get_at_mut(&mut obj, p) {
+                        *n = v.clone();
+                    }
+                }
+            }
+        }
+        self.links.retain(|g| g.len() > 1);
+        if let Value::Object(m) = obj {
+            self.obj = m;
+        }
+    }
+
+    /// Sets the value at `path` and at every field linked with it.
+    pub fn set_linked(obj: &mut Value, links: &[Vec<Vec<Seg>>], path: &[Seg], v: &Value) {
+        if let Some(group) = links.iter().find(|g| g.iter().any(|p| p == path)) {
+            for p in group {
+                if let Some(n) = get_at_mut(obj, p) {
+                    *n = v.clone();
+                }
+            }
+        } else if let Some(n) = get_at_mut(obj, path) {
+            *n = v.clone();
+        }
+    }
 }

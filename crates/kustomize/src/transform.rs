@@ -8,20 +8,11 @@ use serde_json::{Map, Value};
 
 use crate::Error;
 use crate::kustomization::Image;
-use crate::resource::{FieldSpec, Resource, visit_path};
+use crate::resource::{FieldSpec, Resource, Seg, get_at, get_at_mut, visit_path, visit_path_at};
 
-fn set_pairs(node: &mut Value, pairs: &[(String, String)]) {
-    if node.is_null() {
-        *node = Value::Object(Map::new());
-    }
-    if let Value::Object(m) = node {
-        for (k, v) in pairs {
-            m.insert(k.clone(), Value::String(v.clone()));
-        }
-    }
-}
-
-/// Adds key/value pairs at every matching field spec (labels, annotations).
+/// Adds key/value pairs at every matching field spec (labels, annotations). Per object and
+/// key, the fields this adds share one value (see [`Resource::links`]); a key that exists is set
+/// in place, and so are the fields linked with it.
 pub fn add_pairs(res: &mut [Resource], specs: &[FieldSpec], pairs: &[(String, String)]) -> Result<(), Error> {
     if pairs.is_empty() {
         return Ok(());
@@ -29,11 +20,38 @@ pub fn add_pairs(res: &mut [Resource], specs: &[FieldSpec], pairs: &[(String, St
     for r in res.iter_mut() {
         let gvk = r.gvk();
         let mut obj = Value::Object(std::mem::take(&mut r.obj));
+        let mut maps: Vec<Vec<Seg>> = Vec::new();
         for s in specs.iter().filter(|s| s.applies_to(&gvk)) {
-            visit_path(&mut obj, &s.path, s.create, &mut |n| {
-                set_pairs(n, pairs);
+            visit_path_at(&mut obj, &s.path, s.create, &mut Vec::new(), &mut |n, at| {
+                if n.is_null() {
+                    *n = Value::Object(Map::new());
+                }
+                if n.is_object() {
+                    maps.push(at.to_vec());
+                }
                 Ok(())
             })?;
+        }
+        for (k, v) in pairs {
+            let value = Value::String(v.clone());
+            let mut added: Vec<Vec<Seg>> = Vec::new();
+            for at in &maps {
+                let mut field = at.clone();
+                field.push(Seg::Key(k.clone()));
+                let exists = get_at(&obj, &field).is_some();
+                if exists {
+                    Resource::set_linked(&mut obj, &r.links, &field, &value);
+                } else if let Some(Value::Object(m)) = get_at_mut(&mut obj, at) {
+                    m.insert(k.clone(), value.clone());
+                    added.push(field);
+                }
+            }
+            if added.len() > 1 {
+                for g in r.links.iter_mut() {
+                    g.retain(|p| !added.contains(p));
+                }
+                r.links.push(added);
+            }
         }
         if let Value::Object(m) = obj {
             r.obj = m;
