@@ -118,7 +118,7 @@ pub(crate) fn merge_generated(
         })
         .map(|(i, _)| i)
         .collect();
-    if matching.len() > 1 && behavior != "" && behavior != "create" {
+    if matching.len() > 1 && !behavior.is_empty() && behavior != "create" {
         return Err(Error::msg(format!(
             "{kfile}: merging from generator: found multiple objects that could accept merge of {}.{}.{}/{}.{}",
             id.gvk.kind, id.gvk.version, id.gvk.group, id.name, id.namespace

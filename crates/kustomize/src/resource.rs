@@ -301,13 +301,16 @@ pub fn visit_path(
     visit_path_at(node, path, create, &mut Vec::new(), &mut |n, _| f(n))
 }
 
+/// A callback given each node found at a path and its concrete path.
+pub type PathVisitor<'a> = dyn FnMut(&mut Value, &[Seg]) -> Result<(), Error> + 'a;
+
 /// [`visit_path`] that also tells `f` the concrete path of each node.
 pub fn visit_path_at(
     node: &mut Value,
     path: &[String],
     create: bool,
     at: &mut Vec<Seg>,
-    f: &mut dyn FnMut(&mut Value, &[Seg]) -> Result<(), Error>,
+    f: &mut PathVisitor<'_>,
 ) -> Result<(), Error> {
     if path.is_empty() {
         return f(node, at);
