@@ -25,7 +25,7 @@ fn as_time(v: &Value) -> Option<GoTime> {
     let (Some(Value::Int64(secs)), Some(Value::Int(nanos))) = (o.field("Unix"), o.field("Nanosecond")) else {
         return None;
     };
-    let ts = Timestamp::new(secs, nanos as i32).ok()?;
+    let ts = Timestamp::from_nanosecond(i128::from(secs) * 1_000_000_000 + i128::from(nanos)).ok()?;
     let location = match o.field("Location") {
         Some(Value::String(s)) => s.to_string(),
         _ => String::new(),

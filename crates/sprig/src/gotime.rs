@@ -36,8 +36,9 @@ impl GoTime {
         GoTime::new(ts.unwrap_or(Timestamp::UNIX_EPOCH), TimeZone::UTC, "UTC")
     }
 
+    /// Seconds since the Unix epoch, rounded down as Go's `Unix()` (the nanoseconds are always positive).
     pub fn unix(&self) -> i64 {
-        self.zoned.timestamp().as_second()
+        self.zoned.timestamp().as_nanosecond().div_euclid(1_000_000_000) as i64
     }
 
     pub fn in_zone(&self, tz: TimeZone, location: &str) -> GoTime {
@@ -53,6 +54,14 @@ impl GoTime {
     }
 
     fn abbreviation(&self) -> String {
+        // A zone abbreviation Go could not place (`toDate "… MST" "… PST"`) is kept as the zone's name.
+        if !self.location.is_empty()
+            && self.location.len() >= 3
+            && self.location.bytes().all(|c| c.is_ascii_uppercase())
+            && self.location != "UTC"
+        {
+            return self.location.clone();
+        }
         let info = self.zoned.time_zone().to_offset_info(self.zoned.timestamp());
         let abbr = info.abbreviation().to_string();
         if self.zoned.time_zone().iana_name().is_none() && self.location.is_empty() {

@@ -61,9 +61,11 @@ pub struct Env {
 impl Env {
     /// The system clock and time zone.
     pub fn system() -> Env {
+        // Without a configured zone, Go's time.Local is UTC.
+        let local = jiff::tz::TimeZone::try_system().unwrap_or(jiff::tz::TimeZone::UTC);
         Env {
             clock: Rc::new(jiff::Timestamp::now),
-            local: jiff::tz::TimeZone::system(),
+            local,
         }
     }
 
