@@ -8,9 +8,11 @@
 //! `propertyNames`, `dependentRequired`, `dependencies`, `items` (schema or, before draft 2020, a list),
 //! `prefixItems`, `additionalItems`, `minItems`, `maxItems`, `uniqueItems`, `contains`, `minLength`,
 //! `maxLength`, `pattern`, `minimum`, `maximum`, `exclusiveMinimum`, `exclusiveMaximum` (number, or boolean in
-//! draft 4), `multipleOf`, `allOf`, `anyOf`, `oneOf`, `not`, `if`/`then`/`else`. `format` is not asserted (the
-//! library asserts it for drafts before 2019-09: a known difference). Where Helm walks a Go map (the
-//! properties of one object), its error order is random; here it is key order.
+//! draft 4), `multipleOf`, `allOf`, `anyOf`, `oneOf`, `not`, `if`/`then`/`else`, and `format` where the
+//! library asserts it (drafts before 2019-09; see [`format`]). Where Helm walks a Go map (the properties of
+//! one object), its error order is random; here it is key order.
+
+mod format;
 
 use std::collections::HashMap;
 
@@ -226,6 +228,15 @@ impl Validator<'_> {
                 )
             };
             return Ok(Some(Failure::new(loc, msg)));
+        }
+        if self.draft < 2019
+            && let (Some(Value::String(f)), Value::String(text)) = (get(&s, "format"), v)
+            && let Some(Err(why)) = crate::schema::format::check(f, text)
+        {
+            return Ok(Some(Failure::new(
+                loc,
+                format!("{} is not valid {f}: {why}", quote(text)),
+            )));
         }
         let mut errors = Vec::new();
         if let Some(Value::String(r)) = get(&s, "$ref") {
