@@ -1,8 +1,8 @@
 //! Metric analysis compatible with Argo Rollouts: `AnalysisTemplate` / `ClusterAnalysisTemplate` /
-//! `AnalysisRun` types, `{{args.NAME}}` substitution, a small condition evaluator, measurement bookkeeping,
-//! and the Prometheus and web providers.
+//! `AnalysisRun` types, `{{args.NAME}}` substitution, a small condition evaluator and measurement bookkeeping.
 //!
-//! Everything except [`providers`] is pure; time is passed in.
+//! Everything here is pure; time is passed in. The providers that do I/O (Prometheus, web, Job) live in the
+//! AnalysisRun controller (`tack-delivery`), so the Rollout state machine links no HTTP client.
 //!
 //! ```
 //! use tack_analysis::{expr::{Val, eval_condition}, measure::{Phase, evaluate}, spec::Metric};
@@ -15,7 +15,6 @@
 pub mod args;
 pub mod expr;
 pub mod measure;
-pub mod providers;
 pub mod run;
 pub mod spec;
 

@@ -167,6 +167,9 @@ pub struct WebMetric {
     pub json_path: Option<String>,
     /// Timeout in seconds (default 10).
     pub timeout_seconds: Option<i64>,
+    /// Skip TLS certificate verification (self-signed endpoints), as Argo's `insecure`.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub insecure: bool,
     /// Authentication: `oauth2` (client credentials).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub authentication: Option<Authentication>,

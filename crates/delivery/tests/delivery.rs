@@ -26,3 +26,6 @@ mod analysis;
 
 #[path = "delivery/analysis_rollout.rs"]
 mod analysis_rollout;
+
+#[path = "delivery/rollout_parity.rs"]
+mod rollout_parity;

@@ -13,8 +13,8 @@ use jiff::Timestamp;
 use tack_analysis::args::{resolve_args, resolve_metric};
 use tack_analysis::expr::Val;
 use tack_analysis::measure::{Phase, next};
-use tack_analysis::providers::{measure, prometheus_query, web_query};
 use tack_analysis::spec::{AnalysisTemplate, Argument, MetricResult, PrometheusMetric, WebMetric};
+use tack_delivery::analysis_run::providers::{measure, prometheus_query, web_query};
 
 type Log = Arc<Mutex<Vec<String>>>;
 
@@ -279,4 +279,74 @@ async fn web_provider_json_path_headers_and_errors() {
     let m = measure(&c, &metric, now()).await;
     assert_eq!(m.phase, "Error");
     assert!(m.message.as_deref().unwrap_or("").contains("503"));
+}
+
+/// An HTTPS server on 127.0.0.1 with a self-signed certificate, answering every request with `body` (JSON).
+fn self_signed_server(body: &'static str) -> String {
+    use std::io::{Read, Write};
+    let cert = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).expect("certificate");
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(cert.signing_key.serialize_der().into());
+    let config =
+        rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+            .with_safe_default_protocol_versions()
+            .expect("protocol versions")
+            .with_no_client_auth()
+            .with_single_cert(vec![cert.cert.der().clone()], key)
+            .expect("server config");
+    let config = Arc::new(config);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { return };
+            let config = config.clone();
+            std::thread::spawn(move || {
+                let Ok(conn) = rustls::ServerConnection::new(config) else {
+                    return;
+                };
+                let mut tls = rustls::StreamOwned::new(conn, stream);
+                let mut buf = [0u8; 4096];
+                let mut seen = Vec::new();
+                while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match tls.read(&mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => seen.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let _ = write!(
+                    tls,
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = tls.flush();
+                tls.conn.send_close_notify();
+                let _ = tls.flush();
+            });
+        }
+    });
+    format!("https://127.0.0.1:{}/health", addr.port())
+}
+
+/// `insecure: true` skips certificate verification (a self-signed endpoint measures); without it the failure
+/// says it is a TLS one.
+#[tokio::test]
+async fn web_insecure_skips_certificate_verification_and_tls_failures_say_tls() {
+    let url = self_signed_server(r#"{"ok": true}"#);
+    let clients = tack_delivery::analysis_run::providers::Clients::new().expect("clients");
+    let metric = |insecure: bool| -> tack_analysis::spec::Metric {
+        serde_json::from_value(serde_json::json!({
+            "name": "ok", "successCondition": "result == true",
+            "provider": {"web": {"url": url, "jsonPath": "{$.ok}", "insecure": insecure}}
+        }))
+        .expect("metric")
+    };
+    let secure = metric(false);
+    let m = measure(clients.for_metric(&secure), &secure, now()).await;
+    assert_eq!(m.phase, "Error", "{m:?}");
+    let msg = m.message.unwrap_or_default();
+    assert!(msg.contains("TLS error"), "{msg}");
+    assert!(msg.contains("insecure: true"), "{msg}");
+    let insecure = metric(true);
+    let m = measure(clients.for_metric(&insecure), &insecure, now()).await;
+    assert_eq!(m.phase, "Successful", "{m:?}");
 }

@@ -19,11 +19,14 @@
 //! - After the last step the canary scales to all replicas, becomes stable, and the old stable is scaled down
 //!   (after `scaleDownDelaySeconds`, default 30, with traffic routing; by the replica arithmetic without).
 
+use jiff::Timestamp;
+
+use crate::conditions::Facts;
 use crate::spec::PauseCondition;
-use crate::spec::{CanaryStep, Rollout, RolloutStatus, TrafficWeights, WeightDestination};
+use crate::spec::{CanaryStep, CanaryStrategy, Rollout, RolloutStatus, TrafficWeights, WeightDestination};
 use crate::util::{parse_duration_seconds, replicas_for_weight, resolve_fenceposts, stable_hash};
 use crate::{
-    Action, AnalysisKind, AnalysisPhase, Decision, DesiredReplicaSet, Error, Observed, PauseOutcome,
+    Action, AnalysisKind, AnalysisPhase, Decision, DesiredReplicaSet, Error, Idle, Observed, PauseOutcome,
     ReplicaSetObservation, Requeue, Role, count_replicas, delayed_scale_down, find_run, progress_deadline,
     reasons, run_ref,
 };
@@ -46,314 +49,424 @@ pub fn weight_at(steps: &[CanaryStep], idx: usize) -> i32 {
         .clamp(0, 100)
 }
 
-/// Reconciles a canary Rollout.
+/// The canary spec of one reconcile, read and checked once.
+struct Plan<'a> {
+    rollout: &'a Rollout,
+    canary: &'a CanaryStrategy,
+    observed: &'a Observed,
+    steps: &'a [CanaryStep],
+    /// Hash of the current pod template.
+    hash: String,
+    /// Hash of the steps (a change restarts them).
+    step_hash: String,
+    replicas: i32,
+    routed: bool,
+    max_surge: i32,
+    max_unavailable: i32,
+    /// Seconds of each `pause` step with a duration.
+    pause_durations: Vec<Option<i64>>,
+    now: Timestamp,
+}
+
+impl<'a> Plan<'a> {
+    fn new(rollout: &'a Rollout, observed: &'a Observed) -> Result<Self, Error> {
+        let canary = rollout
+            .spec
+            .strategy
+            .canary
+            .as_ref()
+            .ok_or(Error::Strategy("strategy.canary is not set"))?;
+        let template = rollout.spec.template.as_ref().ok_or(Error::NoTemplate)?;
+        let replicas = rollout.spec.replicas.unwrap_or(1).max(0);
+        let steps = canary.steps.as_slice();
+        let step_hash = stable_hash(&serde_json::to_value(steps).map_err(|e| Error::InvalidField {
+            field: "strategy.canary.steps",
+            reason: e.to_string(),
+        })?);
+        let (max_surge, max_unavailable) = resolve_fenceposts(
+            canary.max_surge.as_ref(),
+            canary.max_unavailable.as_ref(),
+            replicas,
+        )?;
+        let mut pause_durations = Vec::with_capacity(steps.len());
+        for s in steps {
+            pause_durations.push(match s.pause.as_ref().and_then(|p| p.duration.as_ref()) {
+                Some(d) => Some(parse_duration_seconds(d)?),
+                None => None,
+            });
+        }
+        Ok(Plan {
+            rollout,
+            canary,
+            observed,
+            steps,
+            hash: crate::pod_template_hash(template),
+            step_hash,
+            replicas,
+            routed: canary.traffic_routing.is_some(),
+            max_surge,
+            max_unavailable,
+            pause_durations,
+            now: observed.now,
+        })
+    }
+
+    fn n(&self) -> usize {
+        self.steps.len()
+    }
+
+    fn find(&self, hash: &str) -> Option<&'a ReplicaSetObservation> {
+        self.observed
+            .replica_sets
+            .iter()
+            .find(|r| r.pod_template_hash == hash)
+    }
+
+    fn delay(&self, seconds: Option<i32>) -> i64 {
+        i64::from(seconds.unwrap_or(DEFAULT_DELAY_SECONDS as i32))
+    }
+}
+
+/// What the reconcile changes as it goes: the status, the actions, the next requeue.
+struct Work {
+    st: RolloutStatus,
+    actions: Vec<Action>,
+    requeue: Requeue,
+}
+
+impl Work {
+    fn abort(&mut self, now: Timestamp, reason: String) {
+        abort(&mut self.st, &mut self.actions, now, reason);
+    }
+}
+
+/// Replica counts decided for the canary and stable ReplicaSets.
+struct Sizes {
+    sets: Vec<DesiredReplicaSet>,
+    canary: i32,
+    stable: i32,
+    canary_obs: Option<ReplicaSetObservation>,
+    stable_obs: Option<ReplicaSetObservation>,
+}
+
+/// Reconciles a canary Rollout: one function per rule of the module documentation, in this order.
 pub fn reconcile_canary(rollout: &Rollout, observed: &Observed) -> Result<Decision, Error> {
-    let canary = rollout
-        .spec
-        .strategy
-        .canary
-        .as_ref()
-        .ok_or(Error::Strategy("strategy.canary is not set"))?;
-    let template = rollout.spec.template.as_ref().ok_or(Error::NoTemplate)?;
-    let hash = crate::pod_template_hash(template);
-    let replicas = rollout.spec.replicas.unwrap_or(1).max(0);
-    let now = observed.now;
-    let steps = &canary.steps;
-    let n = steps.len();
-    let step_hash = stable_hash(&serde_json::to_value(steps).map_err(|e| Error::InvalidField {
-        field: "strategy.canary.steps",
-        reason: e.to_string(),
-    })?);
-    let routed = canary.traffic_routing.is_some();
-    let (max_surge, max_unavailable) = resolve_fenceposts(
-        canary.max_surge.as_ref(),
-        canary.max_unavailable.as_ref(),
-        replicas,
-    )?;
-    let mut pause_durations = Vec::with_capacity(n);
-    for s in steps {
-        pause_durations.push(match s.pause.as_ref().and_then(|p| p.duration.as_ref()) {
-            Some(d) => Some(parse_duration_seconds(d)?),
-            None => None,
-        });
-    }
-
+    let plan = Plan::new(rollout, observed)?;
     let prev = rollout.status.clone().unwrap_or_default();
-    let mut st = prev.clone();
-    let mut actions = Vec::new();
-    let mut requeue = Requeue(None);
-
-    // A new template or new steps restart the steps.
-    if st.current_pod_hash.as_deref() != Some(hash.as_str()) {
-        st.abort = false;
-        st.aborted_at = None;
-        st.promote_full = false;
-        restart_steps(&mut st);
-    } else if st.current_step_hash.as_deref() != Some(step_hash.as_str()) {
-        restart_steps(&mut st);
-    }
-    st.current_pod_hash = Some(hash.clone());
-    st.current_step_hash = Some(step_hash);
-    let stable = st.stable_rs.get_or_insert_with(|| hash.clone()).clone();
-
-    let find = |h: &str| observed.replica_sets.iter().find(|r| r.pod_template_hash == h);
-    let canary_obs = find(&hash);
-    let stable_obs = find(&stable);
-    let mut idx = usize::try_from(st.current_step_index.unwrap_or(0))
-        .unwrap_or(0)
-        .min(n);
-    let mut updating = stable != hash;
-
-    if !updating {
-        idx = n;
-        st.abort = false;
-        st.promote_full = false;
-        st.controller_pause = false;
-        st.pause_conditions.clear();
-        st.canary.current_step_analysis_run_status = None;
-        st.canary.current_background_analysis_run_status = None;
-    }
-
+    let mut w = Work {
+        st: prev.clone(),
+        actions: Vec::new(),
+        requeue: Requeue(None),
+    };
+    let stable = restart_on_change(&plan, &mut w.st);
+    let mut updating = stable != plan.hash;
+    let mut idx = if updating {
+        usize::try_from(w.st.current_step_index.unwrap_or(0))
+            .unwrap_or(0)
+            .min(plan.n())
+    } else {
+        settle_stable(&mut w.st);
+        plan.n()
+    };
     // `promote` removed the pause conditions of a controller pause.
-    let promoted = st.controller_pause && st.pause_conditions.is_empty();
-    if updating
-        && !st.abort
-        && let Some(f) = crate::crashed_pod(canary_obs, &st)
-    {
-        abort(
-            &mut st,
-            &mut actions,
-            now,
-            format!("canary pod {} failed: {}", f.pod, f.reason),
-        );
+    let promoted = w.st.controller_pause && w.st.pause_conditions.is_empty();
+    if updating && !w.st.abort {
+        abort_on_crashed_pod(&plan, &mut w);
     }
-    if updating && !st.abort {
-        if st.promote_full {
-            idx = n;
-            st.pause_conditions.clear();
-            st.controller_pause = false;
-        }
-        let blocked = rollout.spec.paused
-            || st
-                .pause_conditions
-                .iter()
-                .any(|c| c.reason != reasons::CANARY_PAUSE_STEP);
-        while !blocked && idx < n && !st.abort {
-            let step = &steps[idx];
-            if step.set_weight.is_some() {
-                let (c, s) = targets(canary, routed, replicas, steps, idx);
-                if reached(canary_obs, c) && (routed || reached(stable_obs, s)) {
-                    idx += 1;
-                    continue;
-                }
-                break;
-            } else if step.pause.is_some() {
-                match pause_step(&mut st, pause_durations[idx], now, &mut requeue) {
-                    PauseOutcome::Done => {
-                        idx += 1;
-                        continue;
-                    }
-                    PauseOutcome::Waiting => break,
-                }
-            } else if let Some(a) = &step.analysis {
-                let kind = AnalysisKind::Step(idx);
-                match find_run(observed, &st, kind, &hash) {
-                    None => {
-                        actions.push(Action::CreateAnalysisRun {
-                            name: crate::analysis_run_name(rollout, &hash, kind, &st),
-                            kind,
-                            pod_template_hash: hash.clone(),
-                            templates: a.templates.clone(),
-                            args: a.args.clone(),
-                            dry_run: a.dry_run.clone(),
-                            measurement_retention: a.measurement_retention.clone(),
-                        });
-                        break;
-                    }
-                    Some(run) => {
-                        st.canary.current_step_analysis_run_status = Some(run_ref(run));
-                        match run.phase {
-                            AnalysisPhase::Successful => {
-                                idx += 1;
-                                continue;
-                            }
-                            AnalysisPhase::Failed | AnalysisPhase::Error => {
-                                abort(&mut st, &mut actions, now, analysis_reason(run));
-                                break;
-                            }
-                            AnalysisPhase::Inconclusive => {
-                                if st.controller_pause && st.pause_conditions.is_empty() {
-                                    // Promoted by the user after an inconclusive result.
-                                    st.controller_pause = false;
-                                    idx += 1;
-                                    continue;
-                                }
-                                inconclusive(&mut st, now);
-                                break;
-                            }
-                            AnalysisPhase::Pending | AnalysisPhase::Running => break,
-                        }
-                    }
-                }
-            } else {
-                // setCanaryScale takes effect through `targets`; experiment, header/mirror routes and plugin
-                // steps are not interpreted yet and pass.
-                idx += 1;
-            }
-        }
+    if updating && !w.st.abort {
+        idx = run_steps(&plan, &mut w, idx);
     }
-    st.current_step_index = Some(i32::try_from(idx).unwrap_or(i32::MAX));
-    if updating && !st.abort {
-        // Background analysis, once the steps have moved as far as they can in this reconcile.
-        if let Some(bg) = &canary.analysis {
-            let start = usize::try_from(bg.starting_step.unwrap_or(0)).unwrap_or(0);
-            if idx >= start {
-                match find_run(observed, &st, AnalysisKind::Background, &hash) {
-                    None => actions.push(Action::CreateAnalysisRun {
-                        name: crate::analysis_run_name(rollout, &hash, AnalysisKind::Background, &st),
-                        kind: AnalysisKind::Background,
-                        pod_template_hash: hash.clone(),
-                        templates: bg.templates.clone(),
-                        args: bg.args.clone(),
-                        dry_run: bg.dry_run.clone(),
-                        measurement_retention: bg.measurement_retention.clone(),
-                    }),
-                    Some(run) => {
-                        let accepted = st
-                            .canary
-                            .current_background_analysis_run_status
-                            .as_ref()
-                            .is_some_and(|r| {
-                                r.name == run.name
-                                    && r.status == "Inconclusive"
-                                    && r.message.as_deref() == Some(ACCEPTED)
-                            });
-                        if !accepted || run.phase != AnalysisPhase::Inconclusive {
-                            st.canary.current_background_analysis_run_status = Some(run_ref(run));
-                        }
-                        if matches!(run.phase, AnalysisPhase::Failed | AnalysisPhase::Error) {
-                            abort(&mut st, &mut actions, now, analysis_reason(run));
-                        } else if run.phase == AnalysisPhase::Inconclusive && !accepted {
-                            if promoted {
-                                // Promoted after the inconclusive result: remember it so the run does not pause
-                                // the Rollout again (the same promote also passed a pause step in progress).
-                                if let Some(r) = st.canary.current_background_analysis_run_status.as_mut() {
-                                    r.message = Some(ACCEPTED.into());
-                                }
-                                if st.pause_conditions.is_empty() {
-                                    st.controller_pause = false;
-                                }
-                            } else {
-                                inconclusive(&mut st, now);
-                            }
-                        }
-                    }
-                }
-            }
-        }
+    w.st.current_step_index = Some(i32::try_from(idx).unwrap_or(i32::MAX));
+    if updating && !w.st.abort {
+        background_analysis(&plan, &mut w, idx, promoted);
     }
-
-    if updating && idx < n {
-        // Leaving a step's analysis behind: forget its status reference.
-        if let Some(r) = &st.canary.current_step_analysis_run_status
-            && steps[idx].analysis.is_none()
-            && r.status == "Successful"
-        {
-            st.canary.current_step_analysis_run_status = None;
-        }
+    if updating && idx < plan.n() {
+        forget_passed_step_analysis(&plan, &mut w.st, idx);
     }
-
-    // Completion: every step done and the canary fully available.
-    if updating
-        && !st.abort
-        && idx >= n
-        && canary_obs.is_some_and(|r| r.available >= replicas && r.replicas >= replicas)
-    {
-        st.stable_rs = Some(hash.clone());
-        st.promote_full = false;
-        st.pause_conditions.clear();
-        st.controller_pause = false;
-        if let Some(r) = &st.canary.current_background_analysis_run_status {
-            actions.push(Action::TerminateAnalysisRun { name: r.name.clone() });
-        }
-        st.canary.current_step_analysis_run_status = None;
-        st.canary.current_background_analysis_run_status = None;
-        actions.push(Action::Completed {
-            pod_template_hash: hash.clone(),
-        });
+    if updating && !w.st.abort && complete(&plan, &mut w, idx) {
         updating = false;
     }
-    let stable = st.stable_rs.clone().unwrap_or_else(|| hash.clone());
-
-    if updating && st.abort && st.aborted_at.is_none() {
+    let stable = w.st.stable_rs.clone().unwrap_or_else(|| plan.hash.clone());
+    if updating && w.st.abort && w.st.aborted_at.is_none() {
         // Aborted by the user (`status.abort` set by the CLI).
-        st.aborted_at = Some(now);
-        actions.push(Action::Aborted {
+        w.st.aborted_at = Some(plan.now);
+        w.actions.push(Action::Aborted {
             reason: "aborted by the user".into(),
         });
     }
+    let sizes = replica_sets(&plan, &mut w, &stable, updating, idx);
+    let (canary_weight, stable_weight) = weights(&plan, &mut w.st, &sizes, &stable, updating, idx);
+    let services = services(&plan, &w.st, &stable, updating);
+    finish_status(&plan, &prev, &mut w, &sizes, updating);
+    Ok(Decision {
+        pod_template_hash: plan.hash,
+        replica_sets: sizes.sets,
+        canary_weight,
+        stable_weight,
+        services,
+        status: w.st,
+        actions: w.actions,
+        requeue_after: w.requeue.0,
+    })
+}
 
-    // Replica targets.
-    let mut sets = Vec::new();
-    let (canary_target, stable_target) = if !updating || st.abort {
-        (0, replicas)
-    } else {
-        targets(canary, routed, replicas, steps, idx)
+/// A new template or new steps restart the steps; the first template becomes stable at once. Returns the
+/// stable hash.
+fn restart_on_change(plan: &Plan<'_>, st: &mut RolloutStatus) -> String {
+    if st.current_pod_hash.as_deref() != Some(plan.hash.as_str()) {
+        st.abort = false;
+        st.aborted_at = None;
+        st.promote_full = false;
+        restart_steps(st);
+    } else if st.current_step_hash.as_deref() != Some(plan.step_hash.as_str()) {
+        restart_steps(st);
+    }
+    st.current_pod_hash = Some(plan.hash.clone());
+    st.current_step_hash = Some(plan.step_hash.clone());
+    st.stable_rs.get_or_insert_with(|| plan.hash.clone()).clone()
+}
+
+/// Nothing to update: no pause, no abort, no analysis.
+fn settle_stable(st: &mut RolloutStatus) {
+    st.abort = false;
+    st.promote_full = false;
+    st.controller_pause = false;
+    st.pause_conditions.clear();
+    st.canary.current_step_analysis_run_status = None;
+    st.canary.current_background_analysis_run_status = None;
+}
+
+/// A crashed canary pod aborts the update.
+fn abort_on_crashed_pod(plan: &Plan<'_>, w: &mut Work) {
+    if let Some(f) = crate::crashed_pod(plan.find(&plan.hash), &w.st) {
+        w.abort(plan.now, format!("canary pod {} failed: {}", f.pod, f.reason));
+    }
+}
+
+/// Moves through the steps as far as they allow in this reconcile; returns the new step index.
+fn run_steps(plan: &Plan<'_>, w: &mut Work, mut idx: usize) -> usize {
+    let n = plan.n();
+    if w.st.promote_full {
+        idx = n;
+        w.st.pause_conditions.clear();
+        w.st.controller_pause = false;
+    }
+    let blocked = plan.rollout.spec.paused
+        || w.st
+            .pause_conditions
+            .iter()
+            .any(|c| c.reason != reasons::CANARY_PAUSE_STEP);
+    while !blocked && idx < n && !w.st.abort {
+        let step = &plan.steps[idx];
+        let done = if step.set_weight.is_some() {
+            set_weight_reached(plan, &w.st, idx)
+        } else if step.pause.is_some() {
+            matches!(
+                pause_step(&mut w.st, plan.pause_durations[idx], plan.now, &mut w.requeue),
+                PauseOutcome::Done
+            )
+        } else if let Some(a) = &step.analysis {
+            step_analysis(plan, w, idx, a)
+        } else {
+            // setCanaryScale takes effect through `targets`.
+            true
+        };
+        if !done {
+            break;
+        }
+        idx += 1;
+    }
+    idx
+}
+
+/// A `setWeight` step is done when the canary (and, without traffic routing, the stable) has its pods.
+fn set_weight_reached(plan: &Plan<'_>, st: &RolloutStatus, idx: usize) -> bool {
+    let (c, s) = targets(plan.routed, plan.replicas, plan.steps, idx);
+    let stable = st.stable_rs.as_deref().unwrap_or(plan.hash.as_str());
+    reached(plan.find(&plan.hash), c) && (plan.routed || reached(plan.find(stable), s))
+}
+
+/// An `analysis` step: creates its run, or reads its phase. Returns whether the step is done.
+fn step_analysis(plan: &Plan<'_>, w: &mut Work, idx: usize, a: &crate::spec::RolloutAnalysis) -> bool {
+    let kind = AnalysisKind::Step(idx);
+    let Some(run) = find_run(plan.observed, &w.st, kind, &plan.hash) else {
+        w.actions
+            .push(create_run(plan.rollout, &plan.hash, kind, &w.st, a));
+        return false;
     };
-    let old: Vec<&ReplicaSetObservation> = observed
+    w.st.canary.current_step_analysis_run_status = Some(run_ref(run));
+    match run.phase {
+        AnalysisPhase::Successful => true,
+        AnalysisPhase::Failed | AnalysisPhase::Error => {
+            w.abort(plan.now, analysis_reason(run));
+            false
+        }
+        AnalysisPhase::Inconclusive => {
+            if w.st.controller_pause && w.st.pause_conditions.is_empty() {
+                // Promoted by the user after an inconclusive result.
+                w.st.controller_pause = false;
+                return true;
+            }
+            inconclusive(&mut w.st, plan.now);
+            false
+        }
+        AnalysisPhase::Pending | AnalysisPhase::Running => false,
+    }
+}
+
+/// The action creating the AnalysisRun of `kind` for `hash` from `analysis`.
+pub(crate) fn create_run(
+    rollout: &Rollout,
+    hash: &str,
+    kind: AnalysisKind,
+    st: &RolloutStatus,
+    analysis: &crate::spec::RolloutAnalysis,
+) -> Action {
+    Action::CreateAnalysisRun {
+        name: crate::analysis_run_name(rollout, hash, kind, st),
+        kind,
+        pod_template_hash: hash.to_string(),
+        analysis: analysis.clone(),
+    }
+}
+
+/// Background analysis, once the steps have moved as far as they can in this reconcile.
+fn background_analysis(plan: &Plan<'_>, w: &mut Work, idx: usize, promoted: bool) {
+    let Some(bg) = &plan.canary.analysis else {
+        return;
+    };
+    let start = usize::try_from(bg.starting_step.unwrap_or(0)).unwrap_or(0);
+    if idx < start {
+        return;
+    }
+    let kind = AnalysisKind::Background;
+    let Some(run) = find_run(plan.observed, &w.st, kind, &plan.hash) else {
+        w.actions
+            .push(create_run(plan.rollout, &plan.hash, kind, &w.st, &bg.analysis));
+        return;
+    };
+    let accepted =
+        w.st.canary
+            .current_background_analysis_run_status
+            .as_ref()
+            .is_some_and(|r| {
+                r.name == run.name && r.status == "Inconclusive" && r.message.as_deref() == Some(ACCEPTED)
+            });
+    if !accepted || run.phase != AnalysisPhase::Inconclusive {
+        w.st.canary.current_background_analysis_run_status = Some(run_ref(run));
+    }
+    if matches!(run.phase, AnalysisPhase::Failed | AnalysisPhase::Error) {
+        w.abort(plan.now, analysis_reason(run));
+    } else if run.phase == AnalysisPhase::Inconclusive && !accepted {
+        if promoted {
+            // Promoted after the inconclusive result: remember it so the run does not pause the Rollout
+            // again (the same promote also passed a pause step in progress).
+            if let Some(r) = w.st.canary.current_background_analysis_run_status.as_mut() {
+                r.message = Some(ACCEPTED.into());
+            }
+            if w.st.pause_conditions.is_empty() {
+                w.st.controller_pause = false;
+            }
+        } else {
+            inconclusive(&mut w.st, plan.now);
+        }
+    }
+}
+
+/// Leaving a step's analysis behind: forget its status reference.
+fn forget_passed_step_analysis(plan: &Plan<'_>, st: &mut RolloutStatus, idx: usize) {
+    if let Some(r) = &st.canary.current_step_analysis_run_status
+        && plan.steps[idx].analysis.is_none()
+        && r.status == "Successful"
+    {
+        st.canary.current_step_analysis_run_status = None;
+    }
+}
+
+/// Completion: every step done and the canary fully available; the canary becomes stable.
+fn complete(plan: &Plan<'_>, w: &mut Work, idx: usize) -> bool {
+    let replicas = plan.replicas;
+    if idx < plan.n()
+        || !plan
+            .find(&plan.hash)
+            .is_some_and(|r| r.available >= replicas && r.replicas >= replicas)
+    {
+        return false;
+    }
+    let st = &mut w.st;
+    st.stable_rs = Some(plan.hash.clone());
+    st.promote_full = false;
+    st.pause_conditions.clear();
+    st.controller_pause = false;
+    if let Some(r) = &st.canary.current_background_analysis_run_status {
+        w.actions
+            .push(Action::TerminateAnalysisRun { name: r.name.clone() });
+    }
+    st.canary.current_step_analysis_run_status = None;
+    st.canary.current_background_analysis_run_status = None;
+    w.actions.push(Action::Completed {
+        pod_template_hash: plan.hash.clone(),
+    });
+    true
+}
+
+/// Desired sizes of the stable, the canary and the older ReplicaSets.
+fn replica_sets(plan: &Plan<'_>, w: &mut Work, stable: &str, updating: bool, idx: usize) -> Sizes {
+    let (canary_target, stable_target) = if !updating || w.st.abort {
+        (0, plan.replicas)
+    } else {
+        targets(plan.routed, plan.replicas, plan.steps, idx)
+    };
+    let old: Vec<&ReplicaSetObservation> = plan
+        .observed
         .replica_sets
         .iter()
-        .filter(|r| r.pod_template_hash != stable && (!updating || r.pod_template_hash != hash))
+        .filter(|r| r.pod_template_hash != stable && (!updating || r.pod_template_hash != plan.hash))
         .collect();
-    let stable_cur = stable_obs_for(observed, &stable);
-    let canary_cur = if updating { find(&hash).cloned() } else { None };
-    let (mut c, s);
-    if routed {
-        s = stable_target;
-        c = canary_target;
-        if updating && st.abort {
-            let delay = i64::from(
-                canary
-                    .abort_scale_down_delay_seconds
-                    .unwrap_or(DEFAULT_DELAY_SECONDS as i32),
-            );
+    let stable_cur = plan.find(stable).cloned();
+    let canary_cur = if updating {
+        plan.find(&plan.hash).cloned()
+    } else {
+        None
+    };
+    let (c, s) = if plan.routed {
+        let mut c = canary_target;
+        if updating && w.st.abort {
+            let delay = plan.delay(plan.canary.abort_scale_down_delay_seconds);
             c = canary_cur.as_ref().map_or(0, |r| {
-                delayed_scale_down(r, delay, now, &mut actions, &mut requeue)
+                delayed_scale_down(r, delay, plan.now, &mut w.actions, &mut w.requeue)
             });
         }
+        (c, stable_target)
     } else {
         let old_spec: i32 = old.iter().map(|r| r.replicas).sum();
         let old_avail: i32 = old.iter().map(|r| r.available).sum();
-        (c, s) = basic_counts(
-            replicas,
-            max_surge,
-            max_unavailable,
+        basic_counts(
+            plan.replicas,
+            plan.max_surge,
+            plan.max_unavailable,
             (canary_target, stable_target),
             canary_cur.as_ref(),
             stable_cur.as_ref(),
             (old_spec, old_avail),
-        );
-    }
-    sets.push(DesiredReplicaSet {
-        pod_template_hash: stable.clone(),
+        )
+    };
+    let mut sets = vec![DesiredReplicaSet {
+        pod_template_hash: stable.to_string(),
         role: Role::Stable,
         replicas: s,
         create: stable_cur.is_none(),
-    });
+    }];
     if updating && (c > 0 || canary_cur.is_some()) {
         sets.push(DesiredReplicaSet {
-            pod_template_hash: hash.clone(),
+            pod_template_hash: plan.hash.clone(),
             role: Role::Canary,
             replicas: c,
             create: canary_cur.is_none(),
         });
     }
-    let old_delay = if routed {
-        i64::from(
-            canary
-                .scale_down_delay_seconds
-                .unwrap_or(DEFAULT_DELAY_SECONDS as i32),
-        )
+    let old_delay = if plan.routed {
+        plan.delay(plan.canary.scale_down_delay_seconds)
     } else {
         0
     };
@@ -363,7 +476,7 @@ pub fn reconcile_canary(rollout: &Rollout, observed: &Observed) -> Result<Decisi
         }
         // Within an update an older canary goes away at once; the previous stable waits for its delay.
         let delay = if updating { 0 } else { old_delay };
-        let want = delayed_scale_down(r, delay, now, &mut actions, &mut requeue);
+        let want = delayed_scale_down(r, delay, plan.now, &mut w.actions, &mut w.requeue);
         sets.push(DesiredReplicaSet {
             pod_template_hash: r.pod_template_hash.clone(),
             role: Role::Old,
@@ -371,19 +484,38 @@ pub fn reconcile_canary(rollout: &Rollout, observed: &Observed) -> Result<Decisi
             create: false,
         });
     }
+    Sizes {
+        sets,
+        canary: c,
+        stable: s,
+        canary_obs: canary_cur,
+        stable_obs: stable_cur,
+    }
+}
 
-    // Weights.
+/// Canary and stable traffic weights; with traffic routing they are recorded in `status.canary.weights`.
+fn weights(
+    plan: &Plan<'_>,
+    st: &mut RolloutStatus,
+    sizes: &Sizes,
+    stable: &str,
+    updating: bool,
+    idx: usize,
+) -> (i32, i32) {
+    let (steps, n) = (plan.steps, plan.n());
     let canary_weight = if updating && !st.abort {
         // As Argo Rollouts does: a setWeight step shifts traffic only once the canary has the pods for it;
         // until then the previous step's weight stays.
-        let waiting_for_pods =
-            routed && idx < n && steps[idx].set_weight.is_some() && !reached(canary_cur.as_ref(), c);
+        let waiting_for_pods = plan.routed
+            && idx < n
+            && steps[idx].set_weight.is_some()
+            && !reached(sizes.canary_obs.as_ref(), sizes.canary);
         let w = if waiting_for_pods {
             idx.checked_sub(1).map_or(0, |i| weight_at(steps, i))
         } else {
             weight_at(steps, idx)
         };
-        canary
+        plan.canary
             .traffic_routing
             .as_ref()
             .and_then(|t| t.max_traffic_weight)
@@ -392,55 +524,128 @@ pub fn reconcile_canary(rollout: &Rollout, observed: &Observed) -> Result<Decisi
         0
     };
     let stable_weight = 100 - canary_weight;
-    if routed {
+    if plan.routed {
         st.canary.weights = Some(TrafficWeights {
             canary: WeightDestination {
                 weight: canary_weight,
-                pod_template_hash: Some(if updating { hash.clone() } else { stable.clone() }),
-                service_name: canary.canary_service.clone(),
+                pod_template_hash: Some(if updating {
+                    plan.hash.clone()
+                } else {
+                    stable.to_string()
+                }),
+                service_name: plan.canary.canary_service.clone(),
             },
             stable: WeightDestination {
                 weight: stable_weight,
-                pod_template_hash: Some(stable.clone()),
-                service_name: canary.stable_service.clone(),
+                pod_template_hash: Some(stable.to_string()),
+                service_name: plan.canary.stable_service.clone(),
             },
             additional: Vec::new(),
             verified: None,
         });
     }
-    let mut services = Vec::new();
-    if let Some(name) = &canary.canary_service {
-        let target = if updating && !st.abort { &hash } else { &stable };
-        services.push((name.clone(), target.clone()));
-    }
-    if let Some(name) = &canary.stable_service {
-        services.push((name.clone(), stable.clone()));
-    }
+    (canary_weight, stable_weight)
+}
 
-    // Status, deadline, phase.
-    count_replicas(&mut st, observed, &hash);
-    let paused = rollout.spec.paused || !st.pause_conditions.is_empty();
-    let settled = reached(canary_cur.as_ref(), c) && reached(stable_cur.as_ref(), s);
-    let waiting = updating && !st.abort && !paused && !settled;
+/// The hash each of `canaryService` and `stableService` selects.
+fn services(plan: &Plan<'_>, st: &RolloutStatus, stable: &str, updating: bool) -> Vec<(String, String)> {
+    let mut services = Vec::new();
+    if let Some(name) = &plan.canary.canary_service {
+        let target = if updating && !st.abort {
+            plan.hash.as_str()
+        } else {
+            stable
+        };
+        services.push((name.clone(), target.to_string()));
+    }
+    if let Some(name) = &plan.canary.stable_service {
+        services.push((name.clone(), stable.to_string()));
+    }
+    services
+}
+
+/// Replica counts, the progress deadline, the phase and its message, the conditions, the observed generation.
+fn finish_status(plan: &Plan<'_>, prev: &RolloutStatus, w: &mut Work, sizes: &Sizes, updating: bool) {
+    let rollout = plan.rollout;
+    count_replicas(&mut w.st, plan.observed, &plan.hash);
+    let paused = rollout.spec.paused || !w.st.pause_conditions.is_empty();
+    let settled =
+        reached(sizes.canary_obs.as_ref(), sizes.canary) && reached(sizes.stable_obs.as_ref(), sizes.stable);
+    let waiting = updating && !w.st.abort && !paused && !settled;
     let deadline = i64::from(
         rollout
             .spec
             .progress_deadline_seconds
             .unwrap_or(DEFAULT_PROGRESS_DEADLINE as i32),
     );
-    let timed_out = progress_deadline(&prev, &mut st, waiting, deadline, now, &mut requeue);
-    if timed_out && rollout.spec.progress_deadline_abort && !st.abort {
-        abort(
-            &mut st,
-            &mut actions,
-            now,
+    let idle = idle(&w.st, paused, updating);
+    let timed_out = progress_deadline(
+        prev,
+        &mut w.st,
+        (waiting, idle),
+        deadline,
+        plan.now,
+        &mut w.requeue,
+    );
+    if timed_out && rollout.spec.progress_deadline_abort && !w.st.abort {
+        let hash = &plan.hash;
+        w.abort(
+            plan.now,
             format!("ReplicaSet {hash:?} has timed out progressing."),
         );
     }
-    let (phase, message) = if let Some(degraded) = crate::degraded_phase(&st, timed_out, &hash) {
+    let (phase, message) = phase_of(plan, &w.st, sizes, timed_out, paused, updating);
+    w.st.phase = Some(phase.to_string());
+    w.st.message = (!message.is_empty()).then_some(message);
+    w.st.observed_generation = rollout
+        .metadata
+        .get("generation")
+        .and_then(serde_json::Value::as_i64)
+        .map(|g| g.to_string())
+        .or(w.st.observed_generation.take());
+    let st = &w.st;
+    let replicas = plan.replicas;
+    let facts = Facts {
+        paused,
+        // Argo's RolloutHealthy: every step done, the current template stable, all pods updated and
+        // available, no old pods left.
+        healthy: !updating
+            && st.stable_rs.as_deref() == Some(plan.hash.as_str())
+            && st.updated_replicas == replicas
+            && st.available_replicas == replicas
+            && st.replicas == replicas,
+        available: st.available_replicas >= replicas,
+        completed: st.stable_rs.as_deref() == Some(plan.hash.as_str()),
+    };
+    crate::conditions::update(&mut w.st, facts, plan.now);
+}
+
+/// Why the update does not wait for pods, for the `Progressing` condition.
+pub(crate) fn idle(st: &RolloutStatus, paused: bool, updating: bool) -> Idle {
+    if st.abort {
+        Idle::Aborted
+    } else if paused {
+        Idle::Paused
+    } else if updating {
+        Idle::Other
+    } else {
+        Idle::Complete
+    }
+}
+
+fn phase_of(
+    plan: &Plan<'_>,
+    st: &RolloutStatus,
+    sizes: &Sizes,
+    timed_out: bool,
+    paused: bool,
+    updating: bool,
+) -> (&'static str, String) {
+    let replicas = plan.replicas;
+    if let Some(degraded) = crate::degraded_phase(plan.rollout, st, timed_out, &plan.hash) {
         degraded
     } else if paused {
-        let why = if rollout.spec.paused {
+        let why = if plan.rollout.spec.paused {
             "manually paused".to_string()
         } else {
             st.pause_conditions
@@ -452,39 +657,27 @@ pub fn reconcile_canary(rollout: &Rollout, observed: &Observed) -> Result<Decisi
         ("Paused", why)
     } else if updating {
         ("Progressing", "more replicas need to be updated".to_string())
-    } else if stable_cur
+    } else if sizes
+        .stable_obs
         .as_ref()
         .is_some_and(|r| r.available >= replicas && r.replicas == replicas)
-        && sets.iter().all(|d| d.role == Role::Stable || d.replicas == 0)
+        && (plan.routed
+            || sizes
+                .sets
+                .iter()
+                .all(|d| d.role == Role::Stable || d.replicas == 0))
     {
+        // As Argo Rollouts: with traffic routing the old stable keeps its pods for scaleDownDelaySeconds
+        // while no traffic reaches them; the Rollout is Healthy meanwhile.
         ("Healthy", String::new())
-    } else if stable_cur.as_ref().is_some_and(|r| r.available >= replicas) {
+    } else if sizes.stable_obs.as_ref().is_some_and(|r| r.available >= replicas) {
         ("Progressing", "old replicas are pending termination".to_string())
     } else {
         (
             "Progressing",
             "updated replicas are still becoming available".to_string(),
         )
-    };
-    st.phase = Some(phase.to_string());
-    st.message = (!message.is_empty()).then_some(message);
-    st.observed_generation = rollout
-        .metadata
-        .get("generation")
-        .and_then(serde_json::Value::as_i64)
-        .map(|g| g.to_string())
-        .or(st.observed_generation);
-
-    Ok(Decision {
-        pod_template_hash: hash,
-        replica_sets: sets,
-        canary_weight,
-        stable_weight,
-        services,
-        status: st,
-        actions,
-        requeue_after: requeue.0,
-    })
+    }
 }
 
 fn restart_steps(st: &mut RolloutStatus) {
@@ -495,14 +688,6 @@ fn restart_steps(st: &mut RolloutStatus) {
     st.canary.current_background_analysis_run_status = None;
 }
 
-fn stable_obs_for(observed: &Observed, stable: &str) -> Option<ReplicaSetObservation> {
-    observed
-        .replica_sets
-        .iter()
-        .find(|r| r.pod_template_hash == stable)
-        .cloned()
-}
-
 fn reached(rs: Option<&ReplicaSetObservation>, target: i32) -> bool {
     match rs {
         Some(r) => r.replicas == target && r.available >= target,
@@ -510,18 +695,14 @@ fn reached(rs: Option<&ReplicaSetObservation>, target: i32) -> bool {
     }
 }
 
-/// Canary and stable replica targets at step `idx` while updating.
-fn targets(
-    canary: &crate::spec::CanaryStrategy,
-    routed: bool,
-    replicas: i32,
-    steps: &[CanaryStep],
-    idx: usize,
-) -> (i32, i32) {
+/// Canary and stable replica targets at step `idx` while updating. Without traffic routing both are rounded
+/// up, as Argo Rollouts does, so neither side drops to zero while the weight is strictly between 0 and 100
+/// (1 replica at 25 % runs 1 stable and 1 canary pod).
+fn targets(routed: bool, replicas: i32, steps: &[CanaryStep], idx: usize) -> (i32, i32) {
     let weight = weight_at(steps, idx);
     if !routed {
         let c = replicas_for_weight(weight, replicas);
-        return (c, replicas - c);
+        return (c, replicas_for_weight(100 - weight, replicas));
     }
     let mut c = replicas_for_weight(weight, replicas);
     if idx < steps.len() {
@@ -539,12 +720,23 @@ fn targets(
             }
         }
     }
-    let _ = canary;
     (c, replicas)
 }
 
-/// Moves canary and stable counts toward their targets without exceeding `replicas + maxSurge` pods in total
-/// and without dropping below `replicas − maxUnavailable` available pods.
+/// Replicas of a ReplicaSet that count when scaling down: its spec when it is already shrinking or when
+/// availability may be ignored, else its available pods (Argo's `GetReplicasForScaleDown`).
+fn replicas_for_scale_down(rs: Option<&ReplicaSetObservation>, ignore_availability: bool) -> i32 {
+    match rs {
+        None => 0,
+        Some(r) if r.replicas < r.available || ignore_availability => r.replicas,
+        Some(r) => r.available,
+    }
+}
+
+/// Argo Rollouts' replica arithmetic for a canary without traffic routing
+/// (`CalculateReplicaCountsForBasicCanary`): scale up within `replicas + maxSurge` (one more when both
+/// sides were rounded up), the stable first; while older ReplicaSets still have pods nothing is scaled down;
+/// then scale down within `replicas − maxUnavailable` available pods, the canary first.
 fn basic_counts(
     replicas: i32,
     max_surge: i32,
@@ -552,35 +744,43 @@ fn basic_counts(
     (canary_target, stable_target): (i32, i32),
     canary: Option<&ReplicaSetObservation>,
     stable: Option<&ReplicaSetObservation>,
-    (old_spec, old_avail): (i32, i32),
+    (old_spec, _old_avail): (i32, i32),
 ) -> (i32, i32) {
-    let (mut c, c_avail) = canary.map_or((0, 0), |r| (r.replicas.max(0), r.available.max(0)));
-    let (mut s, s_avail) = stable.map_or((0, 0), |r| (r.replicas.max(0), r.available.max(0)));
-    let min_available = replicas - max_unavailable;
-    let mut budget = (c_avail.min(c) + s_avail.min(s) + old_avail - min_available).max(0);
-    s = shrink(s, stable_target, s_avail, &mut budget);
-    c = shrink(c, canary_target, c_avail, &mut budget);
-    let mut room = (replicas + max_surge - (c + s + old_spec)).max(0);
-    if c < canary_target {
-        let up = (canary_target - c).min(room);
-        c += up;
-        room -= up;
+    let mut c = canary.map_or(0, |r| r.replicas.max(0));
+    let mut s = stable.map_or(0, |r| r.replicas.max(0));
+    let (c_spec, s_spec) = (c, s);
+    let extra = i32::from(canary_target + stable_target > replicas);
+    let max_total = replicas + max_surge + extra;
+    let mut scale_up = max_total - (c_spec + s_spec + old_spec);
+    if s_spec < stable_target && scale_up > 0 {
+        let up = (stable_target - s_spec).min(scale_up);
+        s = s_spec + up;
+        scale_up -= up;
     }
-    if s < stable_target {
-        s += (stable_target - s).min(room);
+    if c_spec < canary_target && scale_up > 0 {
+        c = c_spec + (canary_target - c_spec).min(scale_up);
+    }
+    if old_spec > 0 {
+        // Older ReplicaSets are scaled down first.
+        return (c, s);
+    }
+    let min_available = replicas - max_unavailable;
+    let increasing = canary.is_none() || canary_target >= c_spec;
+    let countable =
+        replicas_for_scale_down(canary, !increasing) + replicas_for_scale_down(stable, increasing);
+    if countable <= min_available {
+        return (c, s);
+    }
+    let mut scale_down = countable - min_available;
+    if canary.is_some() && c_spec > canary_target {
+        let down = (c_spec - canary_target).min(scale_down);
+        c = c_spec - down;
+        scale_down -= down;
+    }
+    if stable.is_some() && s_spec > stable_target {
+        s = s_spec - (s_spec - stable_target).min(scale_down);
     }
     (c, s)
-}
-
-fn shrink(cur: i32, target: i32, available: i32, budget: &mut i32) -> i32 {
-    if cur <= target {
-        return cur;
-    }
-    let want = cur - target;
-    let free = want.min((cur - available).max(0));
-    let more = (want - free).min(*budget);
-    *budget -= more;
-    cur - free - more
 }
 
 fn pause_step(

@@ -22,14 +22,16 @@
 pub mod bluegreen;
 pub mod canary;
 pub mod commands;
+pub mod conditions;
 pub mod restart;
 pub mod spec;
 mod util;
+pub mod validate;
 
 use std::time::Duration;
 
 use jiff::Timestamp;
-use spec::{AnalysisRunArgument, AnalysisTemplateRef, RolloutCondition, RolloutStatus};
+use spec::{RolloutCondition, RolloutStatus};
 
 pub use bluegreen::reconcile_blue_green;
 pub use canary::reconcile_canary;
@@ -37,6 +39,9 @@ pub use util::{parse_duration_seconds, pod_template_hash, resolve_fenceposts, st
 
 /// Label Argo Rollouts puts on ReplicaSets, pods and Service selectors.
 pub const POD_TEMPLATE_HASH_LABEL: &str = "rollouts-pod-template-hash";
+/// Annotation with the revision, on the Rollout (its current revision), its ReplicaSets and AnalysisRuns
+/// (Argo's name).
+pub const REVISION_ANNOTATION: &str = "rollout.argoproj.io/revision";
 /// Annotation holding the time after which an old ReplicaSet is scaled to zero.
 pub const SCALE_DOWN_DEADLINE_ANNOTATION: &str = "argo-rollouts.argoproj.io/scale-down-deadline";
 
@@ -121,36 +126,8 @@ pub enum AnalysisKind {
     PostPromotion,
 }
 
-/// AnalysisRun phases (Argo names).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum AnalysisPhase {
-    /// Created, no measurement yet.
-    Pending,
-    /// Measuring.
-    Running,
-    /// All metrics passed.
-    Successful,
-    /// A metric failed.
-    Failed,
-    /// A metric errored too often.
-    Error,
-    /// Neither success nor failure: a human decides.
-    Inconclusive,
-}
-
-impl AnalysisPhase {
-    /// The Argo spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "Pending",
-            Self::Running => "Running",
-            Self::Successful => "Successful",
-            Self::Failed => "Failed",
-            Self::Error => "Error",
-            Self::Inconclusive => "Inconclusive",
-        }
-    }
-}
+/// AnalysisRun phases (Argo names): the one definition, [`tack_analysis::measure::Phase`].
+pub use tack_analysis::measure::Phase as AnalysisPhase;
 
 /// One AnalysisRun of the Rollout as observed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -218,14 +195,9 @@ pub enum Action {
         kind: AnalysisKind,
         /// Hash of the analysed ReplicaSet.
         pod_template_hash: String,
-        /// Templates to merge.
-        templates: Vec<AnalysisTemplateRef>,
-        /// Arguments from the Rollout.
-        args: Vec<AnalysisRunArgument>,
-        /// The Rollout's `dryRun` for this analysis, added to the templates' (`spec.dryRun` of the run).
-        dry_run: Vec<spec::DryRun>,
-        /// The Rollout's `measurementRetention` for this analysis, added to the templates'.
-        measurement_retention: Vec<spec::MeasurementRetention>,
+        /// The Rollout's analysis: templates to merge, arguments, and the `dryRun` and
+        /// `measurementRetention` added to the templates'.
+        analysis: spec::RolloutAnalysis,
     },
     /// Stop an AnalysisRun that is no longer needed (`spec.terminate: true`).
     TerminateAnalysisRun {
@@ -283,8 +255,23 @@ pub fn reconcile(rollout: &spec::Rollout, observed: &Observed) -> Result<Decisio
     }
 }
 
-/// The name of the AnalysisRun for `kind` of ReplicaSet `hash`: `<rollout>-<hash>-<step index | bg | pre | post>`,
-/// with `-<abortedAt in Unix seconds>` appended after a `retry`, so every attempt gets its own run.
+/// The Rollout's revision: its [`REVISION_ANNOTATION`] (the controller sets it to the revision of the current
+/// template's ReplicaSet before reconciling, as Argo Rollouts does).
+pub fn revision(rollout: &spec::Rollout) -> Option<&str> {
+    rollout
+        .metadata
+        .get("annotations")
+        .and_then(|a| a.get(REVISION_ANNOTATION))
+        .and_then(serde_json::Value::as_str)
+        .filter(|r| !r.is_empty())
+}
+
+/// The name of the AnalysisRun for `kind` of ReplicaSet `hash`, as Argo Rollouts names them:
+/// `<rollout>-<hash>-<revision>-<step index>`, `<rollout>-<hash>-<revision>` (background),
+/// `<rollout>-<hash>-<revision>-pre` / `-post`; so a revision never reuses the run of another (an undo or a
+/// re-deploy of the same template measures again). Without a known revision: `<rollout>-<hash>-<step index |
+/// bg | pre | post>`. `-<abortedAt in Unix seconds>` is appended after a `retry`, so every attempt gets its own
+/// run.
 pub fn analysis_run_name(
     rollout: &spec::Rollout,
     hash: &str,
@@ -296,17 +283,24 @@ pub fn analysis_run_name(
         .get("name")
         .and_then(serde_json::Value::as_str)
         .unwrap_or("rollout");
-    let what = match kind {
-        AnalysisKind::Step(i) => i.to_string(),
-        AnalysisKind::Background => "bg".into(),
-        AnalysisKind::PrePromotion => "pre".into(),
-        AnalysisKind::PostPromotion => "post".into(),
+    let what = match (kind, revision(rollout)) {
+        (AnalysisKind::Step(i), Some(rev)) => format!("{rev}-{i}"),
+        (AnalysisKind::Background, Some(rev)) => rev.to_string(),
+        (AnalysisKind::PrePromotion, Some(rev)) => format!("{rev}-pre"),
+        (AnalysisKind::PostPromotion, Some(rev)) => format!("{rev}-post"),
+        (AnalysisKind::Step(i), None) => i.to_string(),
+        (AnalysisKind::Background, None) => "bg".into(),
+        (AnalysisKind::PrePromotion, None) => "pre".into(),
+        (AnalysisKind::PostPromotion, None) => "post".into(),
     };
     match status.aborted_at {
         Some(t) => format!("{base}-{hash}-{what}-{}", t.as_second()),
         None => format!("{base}-{hash}-{what}"),
     }
 }
+
+/// Message of a `Progressing` condition while the update waits for something other than pods.
+const IDLE_UPDATED: &str = "Rollout is waiting for its steps";
 
 /// Pause condition reasons (Argo names).
 pub mod reasons {
@@ -336,17 +330,19 @@ impl Requeue {
 /// The Degraded phase and its message when the update was aborted or passed its progress deadline;
 /// shared by the canary and blue/green state machines.
 pub(crate) fn degraded_phase(
+    rollout: &spec::Rollout,
     st: &RolloutStatus,
     timed_out: bool,
     hash: &str,
 ) -> Option<(&'static str, String)> {
     if st.abort {
+        let rev = revision(rollout).unwrap_or(hash);
         let why = st
             .message
             .as_deref()
             .filter(|m| m.starts_with("RolloutAborted"))
             .map(str::to_string)
-            .unwrap_or_else(|| format!("RolloutAborted: Rollout aborted update to revision {hash}"));
+            .unwrap_or_else(|| format!("RolloutAborted: Rollout aborted update to revision {rev}"));
         Some(("Degraded", why))
     } else if timed_out {
         Some((
@@ -404,15 +400,28 @@ pub(crate) fn count_replicas(status: &mut RolloutStatus, observed: &Observed, cu
         .sum();
 }
 
+/// Why a Rollout is not waiting for pods, for the `Progressing` condition (Argo's reasons).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Idle {
+    /// Paused: `Unknown`, `RolloutPaused`.
+    Paused,
+    /// Aborted: `False`, `RolloutAborted`.
+    Aborted,
+    /// Every pod of the current template is available: `True`, `NewReplicaSetAvailable`.
+    Complete,
+    /// Waiting for something else (an analysis, a promotion in progress): `True`, `ReplicaSetUpdated`.
+    Other,
+}
+
 /// Updates the `Progressing` condition and tells whether the progress deadline has passed.
 ///
 /// Progress is a change of step, of pod template or of stable, a change of the updated replica count, or more
 /// ready or available replicas than in the previous status; while
-/// `waiting` is false (paused, aborted, nothing to wait for) the clock restarts.
+/// `waiting` is false (paused, aborted, nothing to wait for) the clock restarts and `idle` says why.
 pub(crate) fn progress_deadline(
     prev: &RolloutStatus,
     status: &mut RolloutStatus,
-    waiting: bool,
+    (waiting, idle): (bool, Idle),
     deadline_seconds: i64,
     now: Timestamp,
     requeue: &mut Requeue,
@@ -434,7 +443,12 @@ pub(crate) fn progress_deadline(
         return false;
     }
     let last = pos.and_then(|i| status.conditions[i].last_update_time);
-    let was_waiting = pos.is_some_and(|i| status.conditions[i].reason.as_deref() != Some("RolloutPaused"));
+    let was_waiting = pos.is_some_and(|i| {
+        matches!(
+            status.conditions[i].reason.as_deref(),
+            Some("ReplicaSetUpdated" | "ProgressDeadlineExceeded")
+        ) && status.conditions[i].message.as_deref() != Some(IDLE_UPDATED)
+    });
     let since = match last {
         Some(t) if !progressed && was_waiting && waiting => t,
         // Still not waiting (paused, aborted, complete): the condition is unchanged, so is its time; otherwise
@@ -443,23 +457,34 @@ pub(crate) fn progress_deadline(
         _ => now,
     };
     let timed_out = waiting && now >= add_seconds(since, deadline_seconds);
+    let hash = status.current_pod_hash.clone().unwrap_or_default();
     let (st, reason, message) = if timed_out {
         (
             "False",
             "ProgressDeadlineExceeded",
-            format!(
-                "ReplicaSet {:?} has timed out progressing.",
-                status.current_pod_hash.clone().unwrap_or_default()
-            ),
+            format!("ReplicaSet {hash:?} has timed out progressing."),
         )
     } else if waiting {
-        ("True", "ReplicaSetUpdated", "Rollout is progressing".to_string())
-    } else {
         (
-            "Unknown",
-            "RolloutPaused",
-            "Rollout is not waiting for pods".to_string(),
+            "True",
+            "ReplicaSetUpdated",
+            format!("ReplicaSet {hash:?} is progressing."),
         )
+    } else {
+        match idle {
+            Idle::Paused => ("Unknown", "RolloutPaused", "Rollout is paused".to_string()),
+            Idle::Aborted => (
+                "False",
+                "RolloutAborted",
+                format!("Rollout aborted update to revision {hash}"),
+            ),
+            Idle::Complete => (
+                "True",
+                "NewReplicaSetAvailable",
+                format!("ReplicaSet {hash:?} has successfully progressed."),
+            ),
+            Idle::Other => ("True", "ReplicaSetUpdated", IDLE_UPDATED.to_string()),
+        }
     };
     if waiting && !timed_out {
         requeue.at(now, add_seconds(since, deadline_seconds));

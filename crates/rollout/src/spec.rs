@@ -123,6 +123,8 @@ pub struct CanaryStrategy {
     pub ping_pong: Option<Value>,
     /// Anti-affinity (kept as JSON).
     pub anti_affinity: Option<Value>,
+    /// `replicaProgressThreshold` (kept as JSON).
+    pub replica_progress_threshold: Option<Value>,
 }
 
 /// One canary step: exactly one field is set.
@@ -185,14 +187,9 @@ pub struct RolloutAnalysis {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct RolloutAnalysisBackground {
-    /// Templates merged into one AnalysisRun.
-    pub templates: Vec<AnalysisTemplateRef>,
-    /// Arguments passed to the templates.
-    pub args: Vec<AnalysisRunArgument>,
-    /// Metrics run in dry-run mode.
-    pub dry_run: Vec<DryRun>,
-    /// Measurements kept per metric.
-    pub measurement_retention: Vec<MeasurementRetention>,
+    /// The analysis (templates, args, dryRun, measurementRetention), as for a step.
+    #[serde(flatten)]
+    pub analysis: RolloutAnalysis,
     /// Step index at which the background analysis starts (default 0).
     pub starting_step: Option<i32>,
 }
@@ -217,6 +214,12 @@ pub struct TrafficRouting {
     pub smi: Option<Value>,
     /// Traefik (kept as JSON, not interpreted).
     pub traefik: Option<Value>,
+    /// Ambassador (kept as JSON, not interpreted).
+    pub ambassador: Option<Value>,
+    /// AWS App Mesh (kept as JSON, not interpreted).
+    pub app_mesh: Option<Value>,
+    /// Apache APISIX (kept as JSON, not interpreted).
+    pub apisix: Option<Value>,
 }
 
 /// `trafficRouting.nginx`.
@@ -255,6 +258,10 @@ pub struct IstioVirtualService {
     pub name: String,
     /// HTTP route names to update.
     pub routes: Vec<String>,
+    /// TLS routes (by port and SNI hosts).
+    pub tls_routes: Vec<Value>,
+    /// TCP routes (by port).
+    pub tcp_routes: Vec<Value>,
 }
 
 /// `spec.strategy.blueGreen`.
@@ -338,6 +345,8 @@ pub struct RolloutStatus {
     pub conditions: Vec<RolloutCondition>,
     /// Label selector string for the scale subresource.
     pub selector: Option<String>,
+    /// `metadata.generation` of the `workloadRef` Deployment whose template was used (a string, as in Argo).
+    pub workload_observed_generation: Option<String>,
 }
 
 /// `status.pauseConditions[]`.

@@ -11,10 +11,7 @@ use tack_rollout::{
     ReplicaSetObservation, Role, commands, reconcile,
 };
 
-const SEED: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/seed-examples/rollouts"
-);
+const SEED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/rollouts");
 
 fn seed(path: &str) -> Rollout {
     let text = std::fs::read_to_string(format!("{SEED}/{path}")).expect("seed file readable");
@@ -183,7 +180,8 @@ fn seed_canary_20_then_50_then_full() {
     let new = d.pod_template_hash.clone();
     assert_ne!(new, old);
     assert_eq!(sim.replicas(&new), 1, "canary holds 1 of 4");
-    assert_eq!(sim.replicas(&old), 3);
+    // As Argo Rollouts: both sides rounded up, ceil(0.8) canary and ceil(3.2) stable.
+    assert_eq!(sim.replicas(&old), 4);
     assert_eq!(d.canary_weight, 20);
     let st = &d.status;
     assert_eq!(st.phase.as_deref(), Some("Paused"));
@@ -271,7 +269,8 @@ fn abort_returns_everything_to_stable_and_retry_restarts() {
     let d = sim.settle();
     assert_eq!(d.status.phase.as_deref(), Some("Paused"));
     assert_eq!(d.status.current_step_index, Some(1));
-    assert_eq!((sim.replicas(&new), sim.replicas(&old)), (1, 3));
+    // As Argo Rollouts: 20 % of 4 rounds up on both sides.
+    assert_eq!((sim.replicas(&new), sim.replicas(&old)), (1, 4));
 }
 
 fn with_analysis_step() -> Rollout {
@@ -297,12 +296,13 @@ fn failed_analysis_aborts() {
     assert_eq!(d.status.phase.as_deref(), Some("Progressing"));
     let create = d.actions.iter().find_map(|a| match a {
         Action::CreateAnalysisRun {
-            name,
-            kind,
-            templates,
-            args,
-            ..
-        } => Some((name.clone(), *kind, templates.clone(), args.clone())),
+            name, kind, analysis, ..
+        } => Some((
+            name.clone(),
+            *kind,
+            analysis.templates.clone(),
+            analysis.args.clone(),
+        )),
         _ => None,
     });
     let (name, kind, templates, args) = create.expect("an AnalysisRun is requested");
@@ -784,15 +784,10 @@ fn analysis_dry_run_and_measurement_retention_go_to_the_run() {
     for _ in 0..5 {
         let d = sim.step();
         for a in d.actions {
-            if let Action::CreateAnalysisRun {
-                kind,
-                dry_run,
-                measurement_retention,
-                ..
-            } = a
-            {
-                let dry: Vec<String> = dry_run.into_iter().map(|d| d.metric_name).collect();
-                let keep: Vec<(String, i32)> = measurement_retention
+            if let Action::CreateAnalysisRun { kind, analysis, .. } = a {
+                let dry: Vec<String> = analysis.dry_run.into_iter().map(|d| d.metric_name).collect();
+                let keep: Vec<(String, i32)> = analysis
+                    .measurement_retention
                     .into_iter()
                     .map(|m| (m.metric_name, m.limit))
                     .collect();

@@ -357,8 +357,15 @@ pub fn render(info: &RolloutInfo) -> String {
             phase
         }
     );
+    if let Some(rev) = r
+        .pointer("/metadata/annotations")
+        .and_then(|a| a.get(tack_delivery::rollout::REVISION_ANNOTATION))
+        .and_then(Value::as_str)
+    {
+        let _ = writeln!(out, "Revision:   {rev}");
+    }
     if let Some(m) = r.pointer("/status/message").and_then(Value::as_str) {
-        let _ = writeln!(out, "Message:    {m}");
+        let _ = writeln!(out, "Message:    {}", with_revisions(m, &info.replica_sets));
     }
     if r.pointer("/spec/paused") == Some(&Value::Bool(true)) {
         let _ = writeln!(out, "Paused:     by the user (`tack rollout resume` continues)");
@@ -518,6 +525,34 @@ pub fn render(info: &RolloutInfo) -> String {
     out
 }
 
+/// `text` with every ReplicaSet hash it mentions followed by that ReplicaSet's revision, as `kubectl argo
+/// rollouts get` speaks of revisions: `… update to revision 5d8f7c6b9` → `… update to revision 5d8f7c6b9
+/// (revision 3)`.
+fn with_revisions(text: &str, replica_sets: &[k8s_openapi::api::apps::v1::ReplicaSet]) -> String {
+    let mut out = text.to_string();
+    for rs in replica_sets {
+        let hash = rs
+            .metadata
+            .labels
+            .as_ref()
+            .and_then(|l| l.get(tack_rollout::POD_TEMPLATE_HASH_LABEL));
+        let rev = rs
+            .metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(tack_delivery::rollout::REVISION_ANNOTATION));
+        if let (Some(hash), Some(rev)) = (hash, rev)
+            && !hash.is_empty()
+        {
+            let hash = hash.as_str();
+            out = out
+                .replace(&format!("revision {hash}"), &format!("revision {rev}"))
+                .replace(&format!("{hash:?}"), &format!("{hash:?} (revision {rev})"));
+        }
+    }
+    out
+}
+
 fn or_dash(s: &str) -> &str {
     if s.is_empty() { "-" } else { s }
 }
@@ -564,6 +599,28 @@ mod tests {
         assert!(text.contains("bbb   canary"), "{text}");
         assert!(text.contains("web:1"), "{text}");
         assert!(text.contains("success-rate=[0.99]"), "{text}");
+    }
+
+    #[test]
+    fn messages_speak_of_revisions() {
+        let rs: k8s_openapi::api::apps::v1::ReplicaSet = serde_json::from_value(json!({
+            "metadata": {"name": "web-bbb", "labels": {"rollouts-pod-template-hash": "bbb"},
+                         "annotations": {"rollout.argoproj.io/revision": "3"}}
+        }))
+        .expect("rs");
+        let rs = [rs];
+        assert_eq!(
+            with_revisions("RolloutAborted: Rollout aborted update to revision bbb", &rs),
+            "RolloutAborted: Rollout aborted update to revision 3"
+        );
+        assert_eq!(
+            with_revisions(
+                "ProgressDeadlineExceeded: ReplicaSet \"bbb\" has timed out progressing.",
+                &rs
+            ),
+            "ProgressDeadlineExceeded: ReplicaSet \"bbb\" (revision 3) has timed out progressing."
+        );
+        assert_eq!(with_revisions("nothing to say", &rs), "nothing to say");
     }
 
     #[test]

@@ -10,6 +10,7 @@
 //! `resourceVersion`: a measurement recorded by another reconcile (or another replica) is never repeated.
 
 mod job;
+pub mod providers;
 mod secrets;
 
 use std::sync::Arc;
@@ -22,10 +23,10 @@ use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchP
 use kube::runtime::controller::{Action, Controller};
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::runtime::watcher;
+use providers::{measure_now, now_millis};
 use serde_json::{Value, json};
 use tack_analysis::args::resolve_metric;
 use tack_analysis::measure::Phase;
-use tack_analysis::providers::{measure_now, now_millis};
 use tack_analysis::run::{RunStep, advance, expires_at, is_terminating};
 use tack_analysis::spec::{AnalysisRun, AnalysisRunStatus, Measurement, Metric, MetricResult};
 
@@ -77,7 +78,7 @@ pub fn resource() -> ApiResource {
 
 struct Context {
     client: kube::Client,
-    http: reqwest::Client,
+    http: providers::Clients,
     recorder: Recorder,
 }
 
@@ -88,12 +89,9 @@ pub async fn run(
     namespace: Option<String>,
     shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
 ) {
-    // reqwest is built without a default TLS provider; the Kubernetes client uses ring too.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let http = match reqwest::Client::builder()
-        .user_agent(concat!("tack/", env!("CARGO_PKG_VERSION")))
-        .build()
-    {
+    // reqwest is built without a default TLS provider; `Clients::new` installs ring, which the Kubernetes
+    // client uses too.
+    let http = match providers::Clients::new() {
         Ok(c) => c,
         Err(e) => {
             tracing::error!("AnalysisRun controller not started: building the HTTP client: {e}");
@@ -441,7 +439,7 @@ async fn measure_metric(
                 } else if resolved_metric.provider.prometheus.is_some()
                     || resolved_metric.provider.web.is_some()
                 {
-                    measure_now(&ctx.http, &resolved_metric).await
+                    measure_now(ctx.http.for_metric(&resolved_metric), &resolved_metric).await
                 } else {
                     let now = now_millis();
                     Measurement {

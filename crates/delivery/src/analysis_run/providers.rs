@@ -6,10 +6,10 @@ use std::time::Duration;
 use jiff::Timestamp;
 use serde_json::Value;
 
-use crate::Error;
-use crate::expr::Val;
-use crate::measure::{measurement, measurement_between};
-use crate::spec::{
+use tack_analysis::Error;
+use tack_analysis::expr::Val;
+use tack_analysis::measure::{measurement, measurement_between};
+use tack_analysis::spec::{
     Authentication, Measurement, Metric, OAuth2Config, PrometheusMetric, WebMetric, WebMetricHeader,
 };
 
@@ -20,6 +20,64 @@ fn provider_err(provider: &'static str, url: &str, reason: impl Into<String>) ->
         provider,
         url: url.to_string(),
         reason: reason.into(),
+    }
+}
+
+/// The HTTP clients of the providers: one verifying TLS certificates, one for web metrics with
+/// `insecure: true` (no verification, as Argo Rollouts' `insecure`).
+#[derive(Clone, Debug)]
+pub struct Clients {
+    verified: reqwest::Client,
+    insecure: reqwest::Client,
+}
+
+impl Clients {
+    /// Builds both clients (rustls with `ring`, installed as the process's default provider when none is).
+    pub fn new() -> Result<Clients, reqwest::Error> {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let build = |insecure: bool| {
+            reqwest::Client::builder()
+                .user_agent(concat!("tack/", env!("CARGO_PKG_VERSION")))
+                .tls_danger_accept_invalid_certs(insecure)
+                .build()
+        };
+        Ok(Clients {
+            verified: build(false)?,
+            insecure: build(true)?,
+        })
+    }
+
+    /// The client for `metric`: without certificate verification only for a web metric with `insecure: true`.
+    pub fn for_metric(&self, metric: &Metric) -> &reqwest::Client {
+        if metric.provider.web.as_ref().is_some_and(|w| w.insecure) {
+            &self.insecure
+        } else {
+            &self.verified
+        }
+    }
+}
+
+/// A failed request in words: the whole error chain (reqwest's own message says only "error sending
+/// request"), and a TLS failure said to be one, with what to do about a self-signed endpoint.
+pub fn request_error(e: &reqwest::Error) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        source = s.source();
+    }
+    let text = parts.join(": ");
+    let lower = text.to_ascii_lowercase();
+    if ["certificate", "tls", "handshake", "x509"]
+        .iter()
+        .any(|w| lower.contains(w))
+    {
+        format!("TLS error: {text} (for a self-signed endpoint set `insecure: true` on the web metric)")
+    } else {
+        text
     }
 }
 
@@ -184,7 +242,7 @@ pub async fn prometheus_query(client: &reqwest::Client, p: &PrometheusMetric) ->
     let resp = headers(req, &p.headers)
         .send()
         .await
-        .map_err(|e| provider_err("prometheus", &url, e.to_string()))?;
+        .map_err(|e| provider_err("prometheus", &url, request_error(&e)))?;
     let status = resp.status();
     let body = resp
         .bytes()
@@ -269,7 +327,7 @@ pub async fn web_query(client: &reqwest::Client, w: &WebMetric) -> Result<Val, E
     let resp = headers(req, &w.headers)
         .send()
         .await
-        .map_err(|e| provider_err("web", &w.url, e.to_string()))?;
+        .map_err(|e| provider_err("web", &w.url, request_error(&e)))?;
     let status = resp.status();
     let body = resp
         .bytes()

@@ -7,7 +7,7 @@
 use kube::api::{Api, DynamicObject, Patch, PostParams};
 use serde_json::{Value, json};
 use tack_analysis::spec::{AnalysisRunSpec, AnalysisTemplate, Argument};
-use tack_rollout::spec::{AnalysisRunArgument, AnalysisTemplateRef, DryRun, MeasurementRetention, Rollout};
+use tack_rollout::spec::{AnalysisRunArgument, AnalysisTemplateRef, Rollout, RolloutAnalysis};
 use tack_rollout::{AnalysisKind, POD_TEMPLATE_HASH_LABEL};
 
 use super::observe::kind_label;
@@ -83,16 +83,6 @@ pub fn resolve_rollout_args(
         .collect()
 }
 
-/// What the Rollout's analysis (step, background, pre/post promotion) puts into a run.
-pub(crate) struct RunInputs<'a> {
-    pub(crate) templates: &'a [AnalysisTemplateRef],
-    pub(crate) args: &'a [AnalysisRunArgument],
-    /// Added to the templates' `dryRun`.
-    pub(crate) dry_run: &'a [DryRun],
-    /// Added to the templates' `measurementRetention`.
-    pub(crate) measurement_retention: &'a [MeasurementRetention],
-}
-
 /// What one AnalysisRun is created from.
 pub(crate) struct NewRun<'a> {
     pub(crate) name: &'a str,
@@ -166,7 +156,7 @@ pub(crate) async fn create_run(
     n: &NewRun<'_>,
     rollout_json: &Value,
     rollout: &Rollout,
-    inputs: &RunInputs<'_>,
+    inputs: &RolloutAnalysis,
 ) -> Result<bool, Error> {
     let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), n.namespace, &analysis_run_resource());
     if api
@@ -178,8 +168,8 @@ pub(crate) async fn create_run(
         return Ok(false);
     }
     let built = async {
-        let passed = resolve_rollout_args(rollout_json, rollout, inputs.args, n.hash)?;
-        let tpls = load_templates(client, n.namespace, inputs.templates).await?;
+        let passed = resolve_rollout_args(rollout_json, rollout, &inputs.args, n.hash)?;
+        let tpls = load_templates(client, n.namespace, &inputs.templates).await?;
         let mut spec = tack_analysis::run::build_run_spec(&tpls, &passed).map_err(|e| e.to_string())?;
         add_rollout_options(&mut spec, inputs);
         Ok::<_, String>(spec)
@@ -220,13 +210,13 @@ pub(crate) async fn create_run(
 
 /// Adds the Rollout's own `dryRun` and `measurementRetention` to the run spec merged from the templates (as
 /// Argo Rollouts does; an entry for a metric already listed replaces the template's).
-pub(crate) fn add_rollout_options(spec: &mut AnalysisRunSpec, inputs: &RunInputs<'_>) {
-    for d in inputs.dry_run {
+pub(crate) fn add_rollout_options(spec: &mut AnalysisRunSpec, inputs: &RolloutAnalysis) {
+    for d in &inputs.dry_run {
         if !spec.dry_run.iter().any(|x| x.metric_name == d.metric_name) {
             spec.dry_run.push(d.clone());
         }
     }
-    for m in inputs.measurement_retention {
+    for m in &inputs.measurement_retention {
         spec.measurement_retention
             .retain(|x| x.metric_name != m.metric_name);
         spec.measurement_retention.push(m.clone());
@@ -250,6 +240,7 @@ pub(crate) async fn terminate_run(client: &kube::Client, namespace: &str, name: 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tack_rollout::spec::{DryRun, MeasurementRetention};
 
     #[test]
     fn rollout_dry_run_and_retention_are_added() {
@@ -277,11 +268,10 @@ mod tests {
         }];
         add_rollout_options(
             &mut spec,
-            &RunInputs {
-                templates: &[],
-                args: &[],
-                dry_run: &dry,
-                measurement_retention: &keep,
+            &RolloutAnalysis {
+                dry_run: dry.to_vec(),
+                measurement_retention: keep.to_vec(),
+                ..Default::default()
             },
         );
         let names: Vec<&str> = spec.dry_run.iter().map(|d| d.metric_name.as_str()).collect();

@@ -39,8 +39,8 @@ pub(crate) fn merge_params() -> kube::api::PatchParams {
     }
 }
 
-/// ReplicaSet annotation holding the Rollout revision it was created for (Argo's name).
-pub const REVISION_ANNOTATION: &str = "rollout.argoproj.io/revision";
+/// ReplicaSet (and Rollout, AnalysisRun) annotation holding the revision (Argo's name).
+pub use tack_rollout::REVISION_ANNOTATION;
 
 /// ReplicaSet annotation holding the Rollout's pod template it was made from (compact JSON), so that `undo`
 /// restores the template exactly (the ReplicaSet's own template carries the API server's defaults, which would
@@ -165,14 +165,27 @@ pub async fn run(
             instance: std::env::var("POD_NAME").ok(),
         },
     );
-    let ctx = Arc::new(Context { client, recorder });
+    let ctx = Arc::new(Context {
+        client: client.clone(),
+        recorder,
+    });
     tracing::info!(
         namespace = namespace.as_deref().unwrap_or("(all)"),
         "Rollout controller started"
     );
-    Controller::new_with(api, watcher::Config::default(), ar)
+    let deployments: Api<k8s_openapi::api::apps::v1::Deployment> = match &namespace {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    };
+    let controller = Controller::new_with(api, watcher::Config::default(), ar.clone());
+    let rollouts = controller.store();
+    controller
         .owns_with(rs_api, (), watcher::Config::default())
         .owns_with(runs_api, run_ar, watcher::Config::default())
+        // A change of a `workloadRef` Deployment reconciles the Rollouts that reference it at once.
+        .watches_with(deployments, (), watcher::Config::default(), move |dep| {
+            referencing_rollouts(&rollouts.state(), &dep, &ar)
+        })
         .with_config(kube::runtime::controller::Config::default().concurrency(concurrency.max(1)))
         .graceful_shutdown_on(shutdown)
         .run(reconcile::reconcile, reconcile::error_policy, ctx)
@@ -184,6 +197,26 @@ pub async fn run(
         })
         .await;
     tracing::info!("Rollout controller stopped");
+}
+
+/// The Rollouts of `deployment`'s namespace whose `spec.workloadRef` names it.
+fn referencing_rollouts(
+    rollouts: &[Arc<DynamicObject>],
+    deployment: &k8s_openapi::api::apps::v1::Deployment,
+    ar: &ApiResource,
+) -> Vec<kube::runtime::reflector::ObjectRef<DynamicObject>> {
+    use kube::ResourceExt;
+    let (ns, name) = (deployment.namespace(), deployment.name_any());
+    rollouts
+        .iter()
+        .filter(|r| r.namespace() == ns)
+        .filter(|r| {
+            let w = r.data.pointer("/spec/workloadRef");
+            w.and_then(|w| w.get("name")).and_then(serde_json::Value::as_str) == Some(name.as_str())
+                && w.and_then(|w| w.get("kind")).and_then(serde_json::Value::as_str) == Some("Deployment")
+        })
+        .map(|r| kube::runtime::reflector::ObjectRef::from_obj_with(r.as_ref(), ar.clone()))
+        .collect()
 }
 
 /// Default requeue when the state machine asks for none: picks up changes of things not watched (a

@@ -126,15 +126,19 @@ pub(crate) fn kind_label(kind: AnalysisKind) -> &'static str {
     }
 }
 
-fn parse_phase(p: Option<&str>) -> AnalysisPhase {
-    match p {
-        Some("Running") => AnalysisPhase::Running,
-        Some("Successful") => AnalysisPhase::Successful,
-        Some("Failed") => AnalysisPhase::Failed,
-        Some("Error") => AnalysisPhase::Error,
-        Some("Inconclusive") => AnalysisPhase::Inconclusive,
-        _ => AnalysisPhase::Pending,
-    }
+/// The AnalysisRuns of `revision` (and those without a revision annotation): a run never gates another
+/// revision, so an undo or a re-deploy of an earlier template measures again, as in Argo Rollouts.
+pub(crate) fn runs_of_revision(runs: &[DynamicObject], revision: &str) -> Vec<DynamicObject> {
+    runs.iter()
+        .filter(|r| {
+            r.metadata
+                .annotations
+                .as_ref()
+                .and_then(|a| a.get(super::REVISION_ANNOTATION))
+                .is_none_or(|rev| rev == revision)
+        })
+        .cloned()
+        .collect()
 }
 
 /// The Rollout's AnalysisRuns (owned by `owner_uid`, labelled with a pod template hash and a rollout type).
@@ -161,7 +165,11 @@ pub fn observe_analysis_runs(all: &[DynamicObject], owner_uid: &str) -> Vec<Anal
                 kind,
                 pod_template_hash: hash,
                 name: r.metadata.name.clone()?,
-                phase: parse_phase(status.and_then(|s| s.get("phase")).and_then(|p| p.as_str())),
+                phase: status
+                    .and_then(|s| s.get("phase"))
+                    .and_then(|p| p.as_str())
+                    .and_then(AnalysisPhase::parse)
+                    .unwrap_or(AnalysisPhase::Pending),
                 message: status
                     .and_then(|s| s.get("message"))
                     .and_then(|m| m.as_str())
@@ -267,5 +275,26 @@ mod tests {
         assert_eq!(obs[0].phase, AnalysisPhase::Failed);
         assert_eq!(obs[0].message.as_deref(), Some("metric x failed"));
         assert_eq!(kind_label(AnalysisKind::Step(2)), "Step");
+    }
+
+    #[test]
+    fn runs_of_other_revisions_are_left_out() {
+        let run = |name: &str, rev: Option<&str>| -> DynamicObject {
+            let mut meta = json!({"name": name});
+            if let Some(rev) = rev {
+                meta["annotations"] = json!({super::super::REVISION_ANNOTATION: rev});
+            }
+            serde_json::from_value(
+                json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "AnalysisRun",
+                                          "metadata": meta}),
+            )
+            .expect("run")
+        };
+        let runs = [run("a", Some("1")), run("b", Some("3")), run("c", None)];
+        let names: Vec<_> = runs_of_revision(&runs, "3")
+            .into_iter()
+            .filter_map(|r| r.metadata.name)
+            .collect();
+        assert_eq!(names, ["b", "c"]);
     }
 }

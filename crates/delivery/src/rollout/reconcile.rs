@@ -10,13 +10,14 @@ use kube::runtime::controller::Action as Requeue;
 use kube::runtime::events::{Event, EventType};
 use kube::{Resource, ResourceExt};
 use serde_json::{Value, json};
+use tack_rollout::conditions;
 use tack_rollout::restart::{RestartPod, RestartStep, restart_step};
 use tack_rollout::spec::{Rollout, RolloutStatus};
 use tack_rollout::{Action, Decision, Observed, POD_TEMPLATE_HASH_LABEL, SCALE_DOWN_DEADLINE_ANNOTATION};
 use tack_traffic::Weights;
 
-use super::analysis::{NewRun, RunInputs, create_run, terminate_run};
-use super::observe::{observe_analysis_runs, observe_replica_sets, owned_by, pod_failures};
+use super::analysis::{NewRun, create_run, terminate_run};
+use super::observe::{observe_analysis_runs, observe_replica_sets, owned_by, pod_failures, runs_of_revision};
 use super::replicasets::{
     NewReplicaSet, hash, history_to_delete, new_replica_set, replica_set_name, revision,
 };
@@ -108,21 +109,100 @@ fn strip_nulls(v: &Value) -> Value {
     }
 }
 
+/// The Rollout being reconciled: the fresh object, its JSON, and its parsed spec (with `workloadRef` resolved).
+struct Target<'a> {
+    ctx: &'a Context,
+    /// `metadata.generation` of the `workloadRef` Deployment whose template is used.
+    workload_generation: Option<i64>,
+    api: Api<DynamicObject>,
+    obj: DynamicObject,
+    raw: Value,
+    rollout: Rollout,
+    name: String,
+    ns: String,
+    uid: String,
+}
+
+impl Target<'_> {
+    async fn publish(&self, type_: EventType, reason: &str, note: String) {
+        publish(self.ctx, &self.obj, type_, reason, note).await;
+    }
+
+    fn client(&self) -> &kube::Client {
+        &self.ctx.client
+    }
+
+    fn rs_api(&self) -> Api<ReplicaSet> {
+        Api::namespaced(self.client().clone(), &self.ns)
+    }
+}
+
+/// What the reconcile saw of the Rollout's ReplicaSets and AnalysisRuns.
+struct Seen {
+    owned: Vec<ReplicaSet>,
+    observed: Observed,
+    selector: String,
+    /// The revision of the current template.
+    revision: Option<String>,
+}
+
+/// One reconcile, as named steps: read → resolve `workloadRef` → observe → decide → restart pods → ReplicaSets
+/// → actions → Services → status → traffic routers → history.
 async fn reconcile_inner(cached: &DynamicObject, ctx: &Context) -> Result<Requeue, Error> {
+    let mut t = match read_rollout(cached, ctx).await? {
+        Read::Gone => return Ok(Requeue::await_change()),
+        Read::Invalid(t, message) => return degraded(&t, message).await,
+        Read::Rollout(t) => *t,
+    };
+    let seen = observe(&t).await?;
+    set_revision(&mut t.rollout, seen.revision.as_deref());
+    let mut decision = match tack_rollout::reconcile(&t.rollout, &seen.observed) {
+        Ok(d) => d,
+        Err(e) => return degraded(&t, e.to_string()).await,
+    };
+    decision.status.workload_observed_generation = t.workload_generation.map(|g| g.to_string());
+    if t.rollout.spec.restart_at.is_some() {
+        restart_pods(&t, &seen, &mut decision).await?;
+    }
+    match sync_replica_sets(&t, &seen.owned, &decision).await? {
+        None => {}
+        Some(Stop::Requeue(requeue)) => return Ok(requeue),
+        Some(Stop::Invalid(message)) => return degraded(&t, message).await,
+    }
+    run_actions(&t, &seen.owned, &decision).await?;
+    switch_services(&t, &decision).await?;
+    write_status(&t, &decision, &seen.selector).await?;
+    set_routers(&t, &decision).await?;
+    prune_history(&t, &seen.owned, &decision).await?;
+    annotate_revision(&t, seen.revision.as_deref()).await?;
+    Ok(Requeue::requeue(
+        decision.requeue_after.unwrap_or(RESYNC).min(RESYNC),
+    ))
+}
+
+enum Read<'a> {
+    /// Deleted, or being deleted.
+    Gone,
+    /// A spec the controller cannot act on, with the message for the Degraded status.
+    Invalid(Box<Target<'a>>, String),
+    Rollout(Box<Target<'a>>),
+}
+
+/// A fresh read (decisions and router weights never come from a stale cache), parsed, with the `workloadRef`
+/// Deployment's pod template (and selector, when the Rollout has none) filled in.
+async fn read_rollout<'a>(cached: &DynamicObject, ctx: &'a Context) -> Result<Read<'a>, Error> {
     let name = cached.name_any();
     let ns = cached.namespace().unwrap_or_default();
-    let client = &ctx.client;
-    let api = super::rollouts(client, &ns);
-    // A fresh read: decisions and router weights never come from a stale cache.
+    let api = super::rollouts(&ctx.client, &ns);
     let Some(obj) = api
         .get_opt(&name)
         .await
         .map_err(Error::kube(format!("reading Rollout {ns}/{name}")))?
     else {
-        return Ok(Requeue::await_change());
+        return Ok(Read::Gone);
     };
     if obj.metadata.deletion_timestamp.is_some() {
-        return Ok(Requeue::await_change());
+        return Ok(Read::Gone);
     }
     let uid = obj.metadata.uid.clone().unwrap_or_default();
     let raw = serde_json::to_value(&obj).map_err(|e| Error::InvalidSpec {
@@ -130,46 +210,78 @@ async fn reconcile_inner(cached: &DynamicObject, ctx: &Context) -> Result<Requeu
         message: e.to_string(),
     })?;
     let parsed: Result<Rollout, _> = serde_json::from_value(raw.clone());
-    let mut rollout = match parsed {
+    let mut t = Box::new(Target {
+        ctx,
+        workload_generation: None,
+        api,
+        obj,
+        raw,
+        rollout: Rollout::default(),
+        name,
+        ns,
+        uid,
+    });
+    t.rollout = match parsed {
         Ok(r) => r,
-        Err(e) => return degraded(ctx, &api, &obj, &raw, format!("InvalidSpec: {e}")).await,
+        Err(e) => return Ok(Read::Invalid(t, e.to_string())),
     };
-
-    // workloadRef: the Deployment's pod template (and selector, when the Rollout has none).
-    if rollout.spec.template.is_none()
-        && let Some(w) = rollout.spec.workload_ref.clone()
-    {
-        let deployments: Api<Deployment> = Api::namespaced(client.clone(), &ns);
-        let Some(dep) = deployments
-            .get_opt(&w.name)
-            .await
-            .map_err(Error::kube(format!("reading Deployment {ns}/{}", w.name)))?
-        else {
-            let msg = format!(
-                "InvalidSpec: workloadRef Deployment {:?} not found in namespace {ns}",
-                w.name
-            );
-            return degraded(ctx, &api, &obj, &raw, msg).await;
-        };
-        let spec = dep.spec.unwrap_or_default();
-        rollout.spec.template = Some(serde_json::to_value(&spec.template).unwrap_or(Value::Null));
-        if rollout.spec.selector.is_none() {
-            rollout.spec.selector = serde_json::to_value(&spec.selector).ok();
-        }
+    // Refused before anything is created and before any traffic moves.
+    if let Some(message) = tack_rollout::validate::invalid_spec(&t.rollout) {
+        return Ok(Read::Invalid(t, message));
     }
+    if let Some(st) = t.rollout.status.as_mut() {
+        conditions::remove(st, conditions::types::INVALID_SPEC);
+    }
+    if let Err(message) = resolve_workload_ref(&mut t).await? {
+        return Ok(Read::Invalid(t, message));
+    }
+    Ok(Read::Rollout(t))
+}
 
-    // Observe.
-    let selector = selector_string(rollout.spec.selector.as_ref());
-    let rs_api: Api<ReplicaSet> = Api::namespaced(client.clone(), &ns);
-    let owned: Vec<ReplicaSet> = rs_api
+/// `workloadRef`: the Deployment's pod template, and its selector when the Rollout has none. The inner error
+/// is the message of a spec that cannot be acted on.
+async fn resolve_workload_ref(t: &mut Target<'_>) -> Result<Result<(), String>, Error> {
+    if t.rollout.spec.template.is_some() {
+        return Ok(Ok(()));
+    }
+    let Some(w) = t.rollout.spec.workload_ref.clone() else {
+        return Ok(Ok(()));
+    };
+    let ns = &t.ns;
+    let deployments: Api<Deployment> = Api::namespaced(t.client().clone(), ns);
+    let Some(dep) = deployments
+        .get_opt(&w.name)
+        .await
+        .map_err(Error::kube(format!("reading Deployment {ns}/{}", w.name)))?
+    else {
+        return Ok(Err(format!(
+            "workloadRef Deployment {:?} not found in namespace {ns}",
+            w.name
+        )));
+    };
+    t.workload_generation = dep.metadata.generation;
+    let spec = dep.spec.unwrap_or_default();
+    t.rollout.spec.template = Some(serde_json::to_value(&spec.template).unwrap_or(Value::Null));
+    if t.rollout.spec.selector.is_none() {
+        t.rollout.spec.selector = serde_json::to_value(&spec.selector).ok();
+    }
+    Ok(Ok(()))
+}
+
+/// The Rollout's ReplicaSets and AnalysisRuns, and the crashed pods of the new (canary / preview) ReplicaSet.
+async fn observe(t: &Target<'_>) -> Result<Seen, Error> {
+    let (ns, name) = (&t.ns, &t.name);
+    let selector = selector_string(t.rollout.spec.selector.as_ref());
+    let owned: Vec<ReplicaSet> = t
+        .rs_api()
         .list(&ListParams::default().labels(&selector))
         .await
         .map_err(Error::kube(format!("listing ReplicaSets of Rollout {ns}/{name}")))?
         .items
         .into_iter()
-        .filter(|rs| owned_by(rs.metadata.owner_references.as_ref(), &uid))
+        .filter(|rs| owned_by(rs.metadata.owner_references.as_ref(), &t.uid))
         .collect();
-    let runs_api: Api<DynamicObject> = Api::namespaced_with(client.clone(), &ns, &analysis_run_resource());
+    let runs_api: Api<DynamicObject> = Api::namespaced_with(t.client().clone(), ns, &analysis_run_resource());
     let runs = runs_api
         .list(&ListParams::default().labels(POD_TEMPLATE_HASH_LABEL))
         .await
@@ -177,11 +289,21 @@ async fn reconcile_inner(cached: &DynamicObject, ctx: &Context) -> Result<Requeu
             "listing AnalysisRuns of Rollout {ns}/{name}"
         )))?
         .items;
-    let mut replica_sets = observe_replica_sets(&owned, &uid);
-    // Crashed pods of the new (canary / preview) ReplicaSet abort the update.
-    if let Some(template) = rollout.spec.template.as_ref() {
+    let mut replica_sets = observe_replica_sets(&owned, &t.uid);
+    let revision = t
+        .rollout
+        .spec
+        .template
+        .as_ref()
+        .map(|tpl| current_revision(&owned, &tack_rollout::pod_template_hash(tpl)).to_string());
+    let runs = match &revision {
+        Some(rev) => runs_of_revision(&runs, rev),
+        None => runs,
+    };
+    if let Some(template) = t.rollout.spec.template.as_ref() {
         let current = tack_rollout::pod_template_hash(template);
-        let updating = rollout
+        let updating = t
+            .rollout
             .status
             .as_ref()
             .and_then(|s| s.stable_rs.as_deref())
@@ -191,7 +313,7 @@ async fn reconcile_inner(cached: &DynamicObject, ctx: &Context) -> Result<Requeu
             && let Some(rs_uid) = rs.and_then(|rs| rs.metadata.uid.clone())
             && let Some(obs) = replica_sets.iter_mut().find(|o| o.pod_template_hash == current)
         {
-            let pods: Api<Pod> = Api::namespaced(client.clone(), &ns);
+            let pods: Api<Pod> = Api::namespaced(t.client().clone(), ns);
             let list = pods
                 .list(&ListParams::default().labels(&format!("{POD_TEMPLATE_HASH_LABEL}={current}")))
                 .await
@@ -201,79 +323,102 @@ async fn reconcile_inner(cached: &DynamicObject, ctx: &Context) -> Result<Requeu
     }
     let observed = Observed {
         replica_sets,
-        analysis_runs: observe_analysis_runs(&runs, &uid),
+        analysis_runs: observe_analysis_runs(&runs, &t.uid),
         now: jiff::Timestamp::now(),
     };
-    let mut decision = match tack_rollout::reconcile(&rollout, &observed) {
-        Ok(d) => d,
-        Err(e) => return degraded(ctx, &api, &obj, &raw, format!("InvalidSpec: {e}")).await,
-    };
+    Ok(Seen {
+        owned,
+        observed,
+        selector,
+        revision,
+    })
+}
 
-    // spec.restartAt: one pod at a time.
-    if rollout.spec.restart_at.is_some() {
-        let pods: Api<Pod> = Api::namespaced(client.clone(), &ns);
-        let rs_uids: Vec<&str> = owned.iter().filter_map(|rs| rs.metadata.uid.as_deref()).collect();
-        let list = pods
-            .list(&ListParams::default().labels(&selector))
-            .await
-            .map_err(Error::kube(format!("listing pods of Rollout {ns}/{name}")))?;
-        let restart_pods: Vec<RestartPod> = list
-            .items
-            .iter()
-            .filter(|p| {
-                rs_uids
-                    .iter()
-                    .any(|u| owned_by(p.metadata.owner_references.as_ref(), u))
+/// `spec.restartAt`: one pod at a time.
+async fn restart_pods(t: &Target<'_>, seen: &Seen, decision: &mut Decision) -> Result<(), Error> {
+    let (ns, name) = (&t.ns, &t.name);
+    let pods: Api<Pod> = Api::namespaced(t.client().clone(), ns);
+    let rs_uids: Vec<&str> = seen
+        .owned
+        .iter()
+        .filter_map(|rs| rs.metadata.uid.as_deref())
+        .collect();
+    let list = pods
+        .list(&ListParams::default().labels(&seen.selector))
+        .await
+        .map_err(Error::kube(format!("listing pods of Rollout {ns}/{name}")))?;
+    let restart_pods: Vec<RestartPod> = list
+        .items
+        .iter()
+        .filter(|p| {
+            rs_uids
+                .iter()
+                .any(|u| owned_by(p.metadata.owner_references.as_ref(), u))
+        })
+        .filter_map(|p| {
+            let ready = p
+                .status
+                .as_ref()
+                .and_then(|s| s.conditions.as_ref())
+                .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
+            let terminating = p.metadata.deletion_timestamp.is_some();
+            Some(RestartPod {
+                name: p.metadata.name.clone()?,
+                created_at: p.metadata.creation_timestamp.as_ref()?.0,
+                available: ready && !terminating,
+                terminating,
             })
-            .filter_map(|p| {
-                let ready = p
-                    .status
-                    .as_ref()
-                    .and_then(|s| s.conditions.as_ref())
-                    .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
-                let terminating = p.metadata.deletion_timestamp.is_some();
-                Some(RestartPod {
-                    name: p.metadata.name.clone()?,
-                    created_at: p.metadata.creation_timestamp.as_ref()?.0,
-                    available: ready && !terminating,
-                    terminating,
-                })
-            })
-            .collect();
-        let step = restart_step(&rollout, &restart_pods, observed.now).map_err(|e| Error::InvalidSpec {
+        })
+        .collect();
+    let step =
+        restart_step(&t.rollout, &restart_pods, seen.observed.now).map_err(|e| Error::InvalidSpec {
             name: name.clone(),
             message: e.to_string(),
         })?;
-        let soon = |d: Duration| Some(decision.requeue_after.map_or(d, |r| r.min(d)));
-        match step {
-            RestartStep::Idle => {}
-            RestartStep::Wait(d) => decision.requeue_after = soon(d),
-            RestartStep::Delete(pod) => {
-                match pods.delete(&pod, &Default::default()).await {
-                    Ok(_) => {}
-                    Err(kube::Error::Api(s)) if s.code == 404 => {}
-                    Err(e) => {
-                        return Err(Error::Kube {
-                            what: format!("restarting pod {ns}/{pod}"),
-                            source: e,
-                        });
-                    }
+    let soon = |d: Duration| Some(decision.requeue_after.map_or(d, |r| r.min(d)));
+    match step {
+        RestartStep::Idle => {}
+        RestartStep::Wait(d) => decision.requeue_after = soon(d),
+        RestartStep::Delete(pod) => {
+            match pods.delete(&pod, &Default::default()).await {
+                Ok(_) => {}
+                Err(kube::Error::Api(s)) if s.code == 404 => {}
+                Err(e) => {
+                    return Err(Error::Kube {
+                        what: format!("restarting pod {ns}/{pod}"),
+                        source: e,
+                    });
                 }
-                publish(
-                    ctx,
-                    &obj,
-                    EventType::Normal,
-                    "RestartingPod",
-                    format!("Restarting pod {pod} (created before spec.restartAt)"),
-                )
-                .await;
-                decision.requeue_after = soon(Duration::from_secs(1));
             }
-            RestartStep::Done(at) => decision.status.restarted_at = Some(at),
+            t.publish(
+                EventType::Normal,
+                "RestartingPod",
+                format!("Restarting pod {pod} (created before spec.restartAt)"),
+            )
+            .await;
+            decision.requeue_after = soon(Duration::from_secs(1));
         }
+        RestartStep::Done(at) => decision.status.restarted_at = Some(at),
     }
+    Ok(())
+}
 
-    // ReplicaSets.
+/// Why the reconcile stops after the ReplicaSets.
+enum Stop {
+    /// A ReplicaSet to create already exists but was not listed (another owner, or a race): the next
+    /// reconcile sees it.
+    Requeue(Requeue),
+    /// The API server refused the ReplicaSet of the pod template: the spec is invalid.
+    Invalid(String),
+}
+
+/// Creates and scales the ReplicaSets as decided; a template seen before (undo) becomes the newest revision
+/// again.
+async fn sync_replica_sets(
+    t: &Target<'_>,
+    owned: &[ReplicaSet],
+    decision: &Decision,
+) -> Result<Option<Stop>, Error> {
     let max_rev = owned.iter().map(revision).max().unwrap_or(0);
     for want in &decision.replica_sets {
         let live = owned
@@ -281,92 +426,176 @@ async fn reconcile_inner(cached: &DynamicObject, ctx: &Context) -> Result<Requeu
             .find(|rs| hash(rs) == Some(want.pod_template_hash.as_str()));
         match live {
             None if want.pod_template_hash == decision.pod_template_hash => {
-                let Some(template) = rollout.spec.template.as_ref() else {
-                    continue;
-                };
-                let rs = new_replica_set(&NewReplicaSet {
-                    rollout: &name,
-                    rollout_uid: &uid,
-                    namespace: &ns,
-                    template,
-                    selector: rollout.spec.selector.as_ref(),
-                    hash: &want.pod_template_hash,
-                    replicas: want.replicas,
-                    revision: max_rev + 1,
-                    min_ready_seconds: rollout.spec.min_ready_seconds,
-                });
-                let rs: ReplicaSet = serde_json::from_value(rs).map_err(|e| Error::InvalidSpec {
-                    name: name.clone(),
-                    message: format!("spec.template: {e}"),
-                })?;
-                let rs_name = replica_set_name(&name, &want.pod_template_hash);
-                match rs_api.create(&PostParams::default(), &rs).await {
-                    Ok(_) => {
-                        publish(
-                            ctx,
-                            &obj,
-                            EventType::Normal,
-                            "NewReplicaSetCreated",
-                            format!(
-                                "Created ReplicaSet {rs_name} (revision {}) with {} replicas",
-                                max_rev + 1,
-                                want.replicas
-                            ),
-                        )
-                        .await;
-                    }
-                    Err(kube::Error::Api(s)) if s.code == 409 => {
-                        // Exists but was not listed (another owner, or a race): the next reconcile sees it.
-                        return Ok(Requeue::requeue(Duration::from_secs(1)));
-                    }
-                    Err(e) => {
-                        return Err(Error::Kube {
-                            what: format!("creating ReplicaSet {ns}/{rs_name}"),
-                            source: e,
-                        });
-                    }
+                if let Some(stop) = create_replica_set(t, want, max_rev + 1).await? {
+                    return Ok(Some(stop));
                 }
             }
             None => {}
             Some(rs) => {
-                let current = rs.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
-                let rs_name = rs.name_any();
-                if current != want.replicas {
-                    rs_api
-                        .patch(
-                            &rs_name,
-                            &merge_params(),
-                            &Patch::Merge(json!({"spec": {"replicas": want.replicas}})),
-                        )
-                        .await
-                        .map_err(Error::kube(format!("scaling ReplicaSet {ns}/{rs_name}")))?;
-                    publish(
-                        ctx,
-                        &obj,
-                        EventType::Normal,
-                        "ScalingReplicaSet",
-                        format!("Scaled ReplicaSet {rs_name} from {current} to {}", want.replicas),
-                    )
-                    .await;
+                scale_replica_set(t, rs, want.replicas).await?;
+                if want.role != tack_rollout::Role::Old {
+                    clear_scale_down_deadline(t, rs).await?;
                 }
-                // A template seen before (undo) becomes the newest revision again.
                 if want.pod_template_hash == decision.pod_template_hash && revision(rs) < max_rev {
                     let patch = json!({"metadata": {"annotations": {REVISION_ANNOTATION: (max_rev + 1).to_string()}}});
-                    rs_api
+                    let rs_name = rs.name_any();
+                    t.rs_api()
                         .patch(&rs_name, &merge_params(), &Patch::Merge(patch))
                         .await
-                        .map_err(Error::kube(format!("annotating ReplicaSet {ns}/{rs_name}")))?;
+                        .map_err(Error::kube(format!("annotating ReplicaSet {}/{rs_name}", t.ns)))?;
                 }
             }
         }
     }
+    Ok(None)
+}
 
-    // Actions.
-    let rollout_revision = owned
+/// Creates the ReplicaSet of the current template.
+async fn create_replica_set(
+    t: &Target<'_>,
+    want: &tack_rollout::DesiredReplicaSet,
+    revision: i64,
+) -> Result<Option<Stop>, Error> {
+    let Some(template) = t.rollout.spec.template.as_ref() else {
+        return Ok(None);
+    };
+    let rs = new_replica_set(&NewReplicaSet {
+        rollout: &t.name,
+        rollout_uid: &t.uid,
+        namespace: &t.ns,
+        template,
+        selector: t.rollout.spec.selector.as_ref(),
+        hash: &want.pod_template_hash,
+        replicas: want.replicas,
+        revision,
+        min_ready_seconds: t.rollout.spec.min_ready_seconds,
+    });
+    let rs: ReplicaSet = match serde_json::from_value(rs) {
+        Ok(rs) => rs,
+        Err(e) => return Ok(Some(Stop::Invalid(format!("spec.template: {e}")))),
+    };
+    let rs_name = replica_set_name(&t.name, &want.pod_template_hash);
+    match t.rs_api().create(&PostParams::default(), &rs).await {
+        Ok(_) => {
+            t.publish(
+                EventType::Normal,
+                "NewReplicaSetCreated",
+                format!(
+                    "Created ReplicaSet {rs_name} (revision {revision}) with {} replicas",
+                    want.replicas
+                ),
+            )
+            .await;
+            Ok(None)
+        }
+        Err(kube::Error::Api(s)) if s.code == 409 => {
+            Ok(Some(Stop::Requeue(Requeue::requeue(Duration::from_secs(1)))))
+        }
+        // The pod template does not validate (e.g. a container without an image).
+        Err(kube::Error::Api(s)) if s.code == 422 || s.code == 400 => Ok(Some(Stop::Invalid(format!(
+            "spec.template: the API server refused the ReplicaSet: {}",
+            s.message
+        )))),
+        Err(e) => Err(Error::Kube {
+            what: format!("creating ReplicaSet {}/{rs_name}", t.ns),
+            source: e,
+        }),
+    }
+}
+
+/// A ReplicaSet in use again (a fast rollback, an undo) loses the scale-down deadline of its former delay.
+async fn clear_scale_down_deadline(t: &Target<'_>, rs: &ReplicaSet) -> Result<(), Error> {
+    let has = rs
+        .metadata
+        .annotations
+        .as_ref()
+        .is_some_and(|a| a.contains_key(SCALE_DOWN_DEADLINE_ANNOTATION));
+    if !has {
+        return Ok(());
+    }
+    let rs_name = rs.name_any();
+    let patch = json!({"metadata": {"annotations": {SCALE_DOWN_DEADLINE_ANNOTATION: null}}});
+    t.rs_api()
+        .patch(&rs_name, &merge_params(), &Patch::Merge(patch))
+        .await
+        .map_err(Error::kube(format!("annotating ReplicaSet {}/{rs_name}", t.ns)))?;
+    Ok(())
+}
+
+async fn scale_replica_set(t: &Target<'_>, rs: &ReplicaSet, replicas: i32) -> Result<(), Error> {
+    let current = rs.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
+    if current == replicas {
+        return Ok(());
+    }
+    let rs_name = rs.name_any();
+    t.rs_api()
+        .patch(
+            &rs_name,
+            &merge_params(),
+            &Patch::Merge(json!({"spec": {"replicas": replicas}})),
+        )
+        .await
+        .map_err(Error::kube(format!("scaling ReplicaSet {}/{rs_name}", t.ns)))?;
+    t.publish(
+        EventType::Normal,
+        "ScalingReplicaSet",
+        format!("Scaled ReplicaSet {rs_name} from {current} to {replicas}"),
+    )
+    .await;
+    Ok(())
+}
+
+/// Puts the revision into the parsed Rollout's annotations, where the state machine reads it.
+fn set_revision(rollout: &mut Rollout, revision: Option<&str>) {
+    let Some(rev) = revision else {
+        return;
+    };
+    if !rollout.metadata.is_object() {
+        rollout.metadata = json!({});
+    }
+    if !rollout.metadata.get("annotations").is_some_and(Value::is_object) {
+        rollout.metadata["annotations"] = json!({});
+    }
+    rollout.metadata["annotations"][REVISION_ANNOTATION] = json!(rev);
+}
+
+/// Records the revision on the Rollout object, as Argo Rollouts does (`kubectl argo rollouts get` and
+/// `tack rollout get` show it).
+async fn annotate_revision(t: &Target<'_>, revision: Option<&str>) -> Result<(), Error> {
+    let Some(rev) = revision else {
+        return Ok(());
+    };
+    let live = t
+        .obj
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(REVISION_ANNOTATION));
+    if live.map(String::as_str) == Some(rev) {
+        return Ok(());
+    }
+    let patch = json!({"metadata": {"annotations": {REVISION_ANNOTATION: rev}}});
+    t.api
+        .patch(&t.name, &merge_params(), &Patch::Merge(&patch))
+        .await
+        .map_err(Error::kube(format!("annotating Rollout {}/{}", t.ns, t.name)))?;
+    Ok(())
+}
+
+/// The revision of the current template: its ReplicaSet's, or the next one when it is new or comes back.
+fn current_revision(owned: &[ReplicaSet], pod_template_hash: &str) -> i64 {
+    let max_rev = owned.iter().map(revision).max().unwrap_or(0);
+    owned
         .iter()
-        .find(|rs| hash(rs) == Some(decision.pod_template_hash.as_str()))
-        .map_or(max_rev + 1, revision)
-        .to_string();
+        .find(|rs| hash(rs) == Some(pod_template_hash))
+        .map(revision)
+        .filter(|r| *r == max_rev)
+        .unwrap_or(max_rev + 1)
+}
+
+/// Scale-down deadlines, AnalysisRuns to create or stop, and the Events of aborts and completions.
+async fn run_actions(t: &Target<'_>, owned: &[ReplicaSet], decision: &Decision) -> Result<(), Error> {
+    let rollout_revision = current_revision(owned, &decision.pod_template_hash).to_string();
     for action in &decision.actions {
         match action {
             Action::SetScaleDownDeadline {
@@ -378,11 +607,12 @@ async fn reconcile_inner(cached: &DynamicObject, ctx: &Context) -> Result<Requeu
                     .find(|rs| hash(rs) == Some(pod_template_hash.as_str()))
                 {
                     let patch = json!({"metadata": {"annotations": {SCALE_DOWN_DEADLINE_ANNOTATION: at.to_string()}}});
-                    rs_api
+                    t.rs_api()
                         .patch(&rs.name_any(), &merge_params(), &Patch::Merge(patch))
                         .await
                         .map_err(Error::kube(format!(
-                            "annotating ReplicaSet {ns}/{}",
+                            "annotating ReplicaSet {}/{}",
+                            t.ns,
                             rs.name_any()
                         )))?;
                 }
@@ -391,36 +621,19 @@ async fn reconcile_inner(cached: &DynamicObject, ctx: &Context) -> Result<Requeu
                 name: run,
                 kind,
                 pod_template_hash,
-                templates,
-                args,
-                dry_run,
-                measurement_retention,
+                analysis,
             } => {
-                let created = create_run(
-                    client,
-                    &NewRun {
-                        name: run,
-                        namespace: &ns,
-                        rollout: &name,
-                        rollout_uid: &uid,
-                        kind: *kind,
-                        hash: pod_template_hash,
-                        revision: Some(&rollout_revision),
-                    },
-                    &raw,
-                    &rollout,
-                    &RunInputs {
-                        templates,
-                        args,
-                        dry_run,
-                        measurement_retention,
-                    },
-                )
-                .await?;
-                if created {
-                    publish(
-                        ctx,
-                        &obj,
+                let new = NewRun {
+                    name: run,
+                    namespace: &t.ns,
+                    rollout: &t.name,
+                    rollout_uid: &t.uid,
+                    kind: *kind,
+                    hash: pod_template_hash,
+                    revision: Some(&rollout_revision),
+                };
+                if create_run(t.client(), &new, &t.raw, &t.rollout, analysis).await? {
+                    t.publish(
                         EventType::Normal,
                         "AnalysisRunCreated",
                         format!("Created AnalysisRun {run}"),
@@ -428,14 +641,13 @@ async fn reconcile_inner(cached: &DynamicObject, ctx: &Context) -> Result<Requeu
                     .await;
                 }
             }
-            Action::TerminateAnalysisRun { name: run } => terminate_run(client, &ns, run).await?,
+            Action::TerminateAnalysisRun { name: run } => terminate_run(t.client(), &t.ns, run).await?,
             Action::Aborted { reason } => {
-                publish(ctx, &obj, EventType::Warning, "RolloutAborted", reason.clone()).await;
+                t.publish(EventType::Warning, "RolloutAborted", reason.clone())
+                    .await;
             }
             Action::Completed { pod_template_hash } => {
-                publish(
-                    ctx,
-                    &obj,
+                t.publish(
                     EventType::Normal,
                     "RolloutCompleted",
                     format!("Rollout completed update to revision {rollout_revision} ({pod_template_hash}): now stable"),
@@ -444,57 +656,70 @@ async fn reconcile_inner(cached: &DynamicObject, ctx: &Context) -> Result<Requeu
             }
         }
     }
+    Ok(())
+}
 
-    // Services.
-    for svc in apply_services(client, &ns, &name, &decision.services).await? {
+/// Points the Services at their hashes.
+async fn switch_services(t: &Target<'_>, decision: &Decision) -> Result<(), Error> {
+    for svc in apply_services(t.client(), &t.ns, &t.name, &decision.services).await? {
         let hash = decision
             .services
             .iter()
             .find(|(n, _)| *n == svc)
             .map(|(_, h)| h.as_str())
             .unwrap_or_default();
-        publish(
-            ctx,
-            &obj,
+        t.publish(
             EventType::Normal,
             "SwitchService",
             format!("Switched selector of Service {svc} to {POD_TEMPLATE_HASH_LABEL}={hash}"),
         )
         .await;
     }
+    Ok(())
+}
 
-    // Status.
-    let prev: RolloutStatus = rollout.status.clone().unwrap_or_default();
-    let status = status_json(&decision, &selector)?;
-    if !status_matches(raw.get("status"), &status) {
-        let patch = json!({
-            "metadata": {"resourceVersion": obj.metadata.resource_version},
-            "status": status,
-        });
-        match api
-            .patch_status(&name, &merge_params(), &Patch::Merge(&patch))
-            .await
-        {
-            Ok(_) => {}
-            Err(kube::Error::Api(s)) if s.code == 409 => return Err(Error::Conflict(name)),
-            Err(e) => {
-                return Err(Error::Kube {
-                    what: format!("writing the status of Rollout {ns}/{name}"),
-                    source: e,
-                });
-            }
+/// Writes the status when it changed (merge patch guarded by `resourceVersion`), with its transition Events.
+async fn write_status(t: &Target<'_>, decision: &Decision, selector: &str) -> Result<(), Error> {
+    let prev: RolloutStatus = t.rollout.status.clone().unwrap_or_default();
+    let status = status_json(decision, selector)?;
+    if status_matches(t.raw.get("status"), &status) {
+        return Ok(());
+    }
+    let patch = json!({
+        "metadata": {"resourceVersion": t.obj.metadata.resource_version},
+        "status": status,
+    });
+    match t
+        .api
+        .patch_status(&t.name, &merge_params(), &Patch::Merge(&patch))
+        .await
+    {
+        Ok(_) => {}
+        Err(kube::Error::Api(s)) if s.code == 409 => return Err(Error::Conflict(t.name.clone())),
+        Err(e) => {
+            return Err(Error::Kube {
+                what: format!("writing the status of Rollout {}/{}", t.ns, t.name),
+                source: e,
+            });
         }
-        transition_events(ctx, &obj, &rollout, &prev, &decision.status).await;
     }
+    transition_events(t.ctx, &t.obj, &t.rollout, &prev, &decision.status).await;
+    Ok(())
+}
 
-    // Traffic routers, from the status just persisted.
-    let mut persisted = rollout.clone();
+/// Traffic routers, from the status just persisted.
+async fn set_routers(t: &Target<'_>, decision: &Decision) -> Result<(), Error> {
+    let mut persisted = t.rollout.clone();
     persisted.status = Some(decision.status.clone());
-    for change in apply_routers(client, &ns, &persisted, &uid, Weights::from_status(&persisted)).await? {
-        publish(ctx, &obj, EventType::Normal, "TrafficWeightUpdated", change).await;
+    let weights = Weights::from_status(&persisted);
+    for change in apply_routers(t.client(), &t.ns, &persisted, &t.uid, weights).await? {
+        t.publish(EventType::Normal, "TrafficWeightUpdated", change).await;
     }
+    Ok(())
+}
 
-    // History.
+/// Deletes old ReplicaSets beyond `revisionHistoryLimit` (never one with pods, the current or the stable).
+async fn prune_history(t: &Target<'_>, owned: &[ReplicaSet], decision: &Decision) -> Result<(), Error> {
     let mut keep: Vec<&str> = vec![decision.pod_template_hash.as_str()];
     keep.extend(decision.status.stable_rs.as_deref());
     keep.extend(
@@ -504,24 +729,21 @@ async fn reconcile_inner(cached: &DynamicObject, ctx: &Context) -> Result<Requeu
             .filter(|d| d.replicas > 0)
             .map(|d| d.pod_template_hash.as_str()),
     );
-    let limit = usize::try_from(rollout.spec.revision_history_limit.unwrap_or(10).max(0)).unwrap_or(10);
-    for rs in history_to_delete(&owned, &keep, limit) {
+    let limit = usize::try_from(t.rollout.spec.revision_history_limit.unwrap_or(10).max(0)).unwrap_or(10);
+    for rs in history_to_delete(owned, &keep, limit) {
         let rs_name = rs.name_any();
-        match rs_api.delete(&rs_name, &Default::default()).await {
+        match t.rs_api().delete(&rs_name, &Default::default()).await {
             Ok(_) => tracing::debug!(replicaset = %rs_name, "deleted beyond revisionHistoryLimit"),
             Err(kube::Error::Api(s)) if s.code == 404 => {}
             Err(e) => {
                 return Err(Error::Kube {
-                    what: format!("deleting old ReplicaSet {ns}/{rs_name}"),
+                    what: format!("deleting old ReplicaSet {}/{rs_name}", t.ns),
                     source: e,
                 });
             }
         }
     }
-
-    Ok(Requeue::requeue(
-        decision.requeue_after.unwrap_or(RESYNC).min(RESYNC),
-    ))
+    Ok(())
 }
 
 /// The status as written: the decision's status plus the scale subresource fields.
@@ -594,27 +816,39 @@ async fn transition_events(
     }
 }
 
-/// Writes `phase: Degraded` with `message` (a spec the controller cannot act on) and waits for a change.
-async fn degraded(
-    ctx: &Context,
-    api: &Api<DynamicObject>,
-    obj: &DynamicObject,
-    raw: &Value,
-    message: String,
-) -> Result<Requeue, Error> {
-    let want = json!({"phase": "Degraded", "message": message});
-    if !status_matches(raw.get("status"), &want) {
-        api.patch_status(
-            &obj.name_any(),
-            &merge_params(),
-            &Patch::Merge(json!({"status": want})),
+/// A spec the controller cannot act on: phase `Degraded`, message `InvalidSpec: <message>`, an `InvalidSpec`
+/// condition and a Warning Event (once, when the status changes); then waits for a change of the Rollout.
+async fn degraded(t: &Target<'_>, message: String) -> Result<Requeue, Error> {
+    let mut status: RolloutStatus = t
+        .raw
+        .get("status")
+        .and_then(|s| serde_json::from_value(s.clone()).ok())
+        .unwrap_or_default();
+    let now = jiff::Timestamp::now();
+    conditions::set(
+        &mut status,
+        conditions::types::INVALID_SPEC,
+        "True",
+        "InvalidSpec",
+        &message,
+        now,
+    );
+    let want = json!({
+        "phase": "Degraded",
+        "message": format!("InvalidSpec: {message}"),
+        "conditions": status.conditions,
+    });
+    if !status_matches(t.raw.get("status"), &want) {
+        t.api
+            .patch_status(&t.name, &merge_params(), &Patch::Merge(json!({"status": want})))
+            .await
+            .map_err(Error::kube(format!("writing the status of Rollout {}", t.name)))?;
+        t.publish(
+            EventType::Warning,
+            "InvalidSpec",
+            format!("InvalidSpec: {message}"),
         )
-        .await
-        .map_err(Error::kube(format!(
-            "writing the status of Rollout {}",
-            obj.name_any()
-        )))?;
-        publish(ctx, obj, EventType::Warning, "InvalidSpec", message).await;
+        .await;
     }
     Ok(Requeue::requeue(RESYNC))
 }

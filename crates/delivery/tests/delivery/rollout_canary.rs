@@ -23,7 +23,8 @@ async fn seed_canary_pauses_at_20_percent_and_promotes_to_full() -> Result<()> {
     assert_eq!(current_hash(&r), v1);
     assert_eq!(env.replicas_of(&v1).await?, (4, 4));
 
-    // New image: 1 of 4 pods (20 %) on the canary, paused at step 1 (the 48h pause).
+    // New image: 1 canary pod for 20 % of 4, paused at step 1 (the 48h pause); as Argo Rollouts, the stable
+    // keeps ceil(80 % of 4) = 4.
     commands::set_image(&env.client, &ns, name, "myapp", "myapp:v2").await?;
     let r = env
         .wait_phase(name, "Paused", MINUTE, |r| {
@@ -34,13 +35,13 @@ async fn seed_canary_pauses_at_20_percent_and_promotes_to_full() -> Result<()> {
     assert_eq!(stable_hash(&r), v1);
     assert_eq!(r["status"]["pauseConditions"][0]["reason"], "CanaryPauseStep");
     let r = env
-        .wait_rollout(name, "canary 1 ready, stable 3 ready", MINUTE, |r| {
-            r["status"]["readyReplicas"] == 4 && r["status"]["updatedReplicas"] == 1
+        .wait_rollout(name, "canary 1 ready, stable 4 ready", MINUTE, |r| {
+            r["status"]["readyReplicas"] == 5 && r["status"]["updatedReplicas"] == 1
         })
         .await?;
     assert_eq!(step(&r), 1);
     assert_eq!(env.replicas_of(&v2).await?, (1, 1));
-    assert_eq!(env.replicas_of(&v1).await?, (3, 3));
+    assert_eq!(env.replicas_of(&v1).await?, (4, 4));
 
     // promote: step 2 (setWeight 50) then the next pause at step 3 with 2 of 4.
     commands::promote(&env.client, &ns, name).await?;
@@ -73,7 +74,7 @@ async fn seed_canary_pauses_at_20_percent_and_promotes_to_full() -> Result<()> {
         .await?;
     assert_eq!(stable_hash(&r), v2);
     env.wait_rollout(name, "1 pod of the undone template", MINUTE, |r| {
-        r["status"]["updatedReplicas"] == 1 && r["status"]["readyReplicas"] == 4
+        r["status"]["updatedReplicas"] == 1 && r["status"]["readyReplicas"] == 5
     })
     .await?;
     assert_eq!(env.replicas_of(&v1).await?, (1, 1));

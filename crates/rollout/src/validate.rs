@@ -1,0 +1,188 @@
+//! What tack refuses in a Rollout spec, before anything is created or any traffic moves: fields Argo Rollouts
+//! defines that tack does not implement, and combinations Argo itself rejects. A refused Rollout gets phase
+//! `Degraded`, an `InvalidSpec` condition naming the field and a Warning Event; nothing is silently ignored.
+
+use serde_json::Value;
+
+use crate::spec::{BlueGreenStrategy, CanaryStrategy, Rollout, TrafficRouting};
+
+/// The traffic router plugin tack implements.
+const GATEWAY_API_PLUGIN: &str = "argoproj-labs/gatewayAPI";
+
+/// Why the spec is refused (the first reason), or `None` when tack can act on it.
+pub fn invalid_spec(rollout: &Rollout) -> Option<String> {
+    let spec = &rollout.spec;
+    if spec.workload_ref.is_some() && spec.template.is_some() {
+        return Some(
+            "spec.template: template must be empty for workload ref rollout (set either template or workloadRef)"
+                .into(),
+        );
+    }
+    unsupported(rollout).into_iter().next()
+}
+
+/// Every field of the spec that tack does not implement, each as `<path> is not supported by tack …`.
+pub fn unsupported(rollout: &Rollout) -> Vec<String> {
+    let spec = &rollout.spec;
+    let mut out = Vec::new();
+    let mut refuse = |path: &str, set: bool| {
+        if set {
+            out.push(format!("{path} is not supported by tack; remove it"));
+        }
+    };
+    refuse("spec.rollbackWindow", spec.rollback_window.is_some());
+    refuse("spec.analysis", spec.analysis.is_some());
+    refuse(
+        "spec.workloadRef.scaleDown",
+        spec.workload_ref.as_ref().is_some_and(|w| w.scale_down.is_some()),
+    );
+    if let Some(c) = &spec.strategy.canary {
+        canary(c, &mut refuse);
+    }
+    if let Some(bg) = &spec.strategy.blue_green {
+        blue_green(bg, &mut refuse);
+    }
+    out
+}
+
+fn canary(c: &CanaryStrategy, refuse: &mut impl FnMut(&str, bool)) {
+    let p = "spec.strategy.canary";
+    refuse(&format!("{p}.canaryMetadata"), c.canary_metadata.is_some());
+    refuse(&format!("{p}.stableMetadata"), c.stable_metadata.is_some());
+    refuse(&format!("{p}.dynamicStableScale"), c.dynamic_stable_scale);
+    refuse(&format!("{p}.antiAffinity"), c.anti_affinity.is_some());
+    refuse(&format!("{p}.pingPong"), c.ping_pong.is_some());
+    refuse(
+        &format!("{p}.minPodsPerReplicaSet"),
+        c.min_pods_per_replica_set.is_some(),
+    );
+    refuse(
+        &format!("{p}.scaleDownDelayRevisionLimit"),
+        c.scale_down_delay_revision_limit.is_some(),
+    );
+    refuse(
+        &format!("{p}.replicaProgressThreshold"),
+        c.replica_progress_threshold.is_some(),
+    );
+    for (i, s) in c.steps.iter().enumerate() {
+        let step = format!("{p}.steps[{i}]");
+        if s.experiment.is_some() {
+            refuse(
+                &format!("{step}.experiment (experiment steps are not supported yet)"),
+                true,
+            );
+        }
+        refuse(&format!("{step}.setHeaderRoute"), s.set_header_route.is_some());
+        refuse(&format!("{step}.setMirrorRoute"), s.set_mirror_route.is_some());
+        refuse(&format!("{step}.plugin"), s.plugin.is_some());
+        refuse(
+            &format!("{step}.setCanaryScale without trafficRouting"),
+            s.set_canary_scale.is_some() && c.traffic_routing.is_none(),
+        );
+    }
+    if let Some(t) = &c.traffic_routing {
+        traffic_routing(t, refuse);
+    }
+}
+
+fn traffic_routing(t: &TrafficRouting, refuse: &mut impl FnMut(&str, bool)) {
+    let p = "spec.strategy.canary.trafficRouting";
+    let set = |v: &Option<Value>| v.is_some();
+    refuse(&format!("{p}.alb"), set(&t.alb));
+    refuse(&format!("{p}.smi"), set(&t.smi));
+    refuse(&format!("{p}.traefik"), set(&t.traefik));
+    refuse(&format!("{p}.ambassador"), set(&t.ambassador));
+    refuse(&format!("{p}.appMesh"), set(&t.app_mesh));
+    refuse(&format!("{p}.apisix"), set(&t.apisix));
+    refuse(&format!("{p}.managedRoutes"), !t.managed_routes.is_empty());
+    for name in t.plugins.keys().filter(|k| k.as_str() != GATEWAY_API_PLUGIN) {
+        refuse(&format!("{p}.plugins.{name}"), true);
+    }
+    if let Some(istio) = &t.istio {
+        refuse(
+            &format!("{p}.istio.destinationRule"),
+            istio.destination_rule.is_some(),
+        );
+        let vss = istio.virtual_service.iter().chain(&istio.virtual_services);
+        for vs in vss {
+            refuse(
+                &format!("{p}.istio.virtualService(s) {:?} tlsRoutes", vs.name),
+                !vs.tls_routes.is_empty(),
+            );
+            refuse(
+                &format!("{p}.istio.virtualService(s) {:?} tcpRoutes", vs.name),
+                !vs.tcp_routes.is_empty(),
+            );
+        }
+    }
+}
+
+fn blue_green(bg: &BlueGreenStrategy, refuse: &mut impl FnMut(&str, bool)) {
+    let p = "spec.strategy.blueGreen";
+    refuse(&format!("{p}.activeMetadata"), bg.active_metadata.is_some());
+    refuse(&format!("{p}.previewMetadata"), bg.preview_metadata.is_some());
+    refuse(&format!("{p}.antiAffinity"), bg.anti_affinity.is_some());
+    refuse(&format!("{p}.maxUnavailable"), bg.max_unavailable.is_some());
+    refuse(
+        &format!("{p}.scaleDownDelayRevisionLimit"),
+        bg.scale_down_delay_revision_limit.is_some(),
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn rollout(spec: Value) -> Rollout {
+        serde_json::from_value(json!({"spec": spec})).expect("rollout")
+    }
+
+    #[test]
+    fn supported_specs_pass() {
+        let r = rollout(json!({"template": {}, "strategy": {"canary": {
+            "canaryService": "c", "stableService": "s",
+            "steps": [{"setWeight": 20}, {"pause": {}}, {"analysis": {"templates": [{"templateName": "t"}]}}],
+            "trafficRouting": {"nginx": {"stableIngress": "i"}, "plugins": {"argoproj-labs/gatewayAPI": {}},
+                               "istio": {"virtualService": {"name": "vs", "routes": ["primary"]}}}}}}));
+        assert_eq!(invalid_spec(&r), None);
+    }
+
+    #[test]
+    fn each_unsupported_field_is_named() {
+        let r = rollout(
+            json!({"template": {}, "rollbackWindow": {"revisions": 2}, "strategy": {"canary": {
+            "canaryMetadata": {"labels": {"a": "b"}}, "dynamicStableScale": true, "antiAffinity": {},
+            "steps": [{"experiment": {}}, {"setHeaderRoute": {"name": "h"}}],
+            "trafficRouting": {"smi": {}, "alb": {"ingress": "i"},
+                               "istio": {"virtualService": {"name": "vs", "tlsRoutes": [{"port": 443}]},
+                                         "destinationRule": {"name": "dr"}}}}}}),
+        );
+        let all = unsupported(&r).join("\n");
+        for field in [
+            "spec.rollbackWindow",
+            "canary.canaryMetadata",
+            "canary.dynamicStableScale",
+            "canary.antiAffinity",
+            "steps[0].experiment (experiment steps are not supported yet)",
+            "steps[1].setHeaderRoute",
+            "trafficRouting.smi",
+            "trafficRouting.alb",
+            "\"vs\" tlsRoutes",
+            "istio.destinationRule",
+        ] {
+            assert!(all.contains(field), "{field} missing from:\n{all}");
+        }
+    }
+
+    #[test]
+    fn workload_ref_with_a_template_is_invalid() {
+        let r = rollout(
+            json!({"template": {}, "workloadRef": {"kind": "Deployment", "name": "web"},
+                               "strategy": {"canary": {}}}),
+        );
+        assert!(
+            invalid_spec(&r).is_some_and(|m| m.contains("template must be empty for workload ref rollout"))
+        );
+    }
+}
