@@ -1,27 +1,43 @@
 //! Sprig v3 (v3.3.0, the version Helm v4.3.2 links): the template functions Helm exposes, that is Sprig's
-//! `TxtFuncMap` without `env` and `expandenv`, for [`tack_gotemplate`].
+//! `TxtFuncMap` without `env` and `expandenv` (209 names, listed in [`NAMES`]), for [`tack_gotemplate`].
 //!
 //! Every function keeps Sprig's Go behaviour: arguments are converted as Sprig converts them
 //! (`spf13/cast`: `add 1 "2"` is 3), results have Go's types (`add` gives int64, `until` a list of ints,
 //! `splitList` strings, `split` a map with keys `_0`, `_1`…), `set`/`unset`/`merge` change the map they are
 //! given, `toString` prints as Go's `%v` does (`1e+06`) and `toJson` as `encoding/json` does (`1000000`).
-//! Typed parameters are checked as text/template checks them (`wrong type for value; expected int; got
-//! float64`), and Sprig's panics come back as errors with Go's message.
+//! Each function is registered with its Go signature, so the engine checks and converts arguments as
+//! text/template does (`wrong type for value; expected int; got float64`); Sprig's panics come back as
+//! errors with Go's message (`runtime error: integer divide by zero`).
 //!
-//! Functions whose output is not reproducible, as in Helm: `now`, `date`/`dateInZone`/`htmlDate*` without a
-//! time, `ago`, `randAlpha`, `randAlphaNum`, `randAscii`, `randNumeric`, `randBytes`, `randInt`, `uuidv4`,
-//! `shuffle`, `bcrypt`, `htpasswd` (bcrypt), `encryptAES`, `genPrivateKey`, `genCA*`, `genSelfSignedCert*`,
-//! `genSignedCert*`. The clock and the local time zone come from [`Env`], so that tests can fix them.
+//! Helm replaces some of these with its own (`toJson`, `fromJson`, `fail`, …, see `tack-helm`); the versions
+//! here are Sprig's.
 //!
-//! Refused on purpose: `getHostByName` fails with `getHostByName: DNS lookups are not allowed while
-//! rendering` (tack renders without network access; Helm without `--enable-dns` returns ""). `genPrivateKey
-//! "dsa"` fails with `genPrivateKey: dsa keys are not supported` (Go's DSA is deprecated and no Rust
-//! implementation is linked).
+//! Not reproducible, as in Helm: `now`, `date`/`dateInZone`/`htmlDate*` of a value that is not a time,
+//! `ago`, `durationRound` of a time, `randAlpha`, `randAlphaNum`, `randAscii`, `randNumeric`, `randBytes`,
+//! `randInt`, `uuidv4`, `shuffle`, `bcrypt`, `htpasswd`, `encryptAES`, `genPrivateKey`, `genCA*`,
+//! `genSelfSignedCert*`, `genSignedCert*`. The clock and the local time zone come from [`Env`], so that a
+//! caller (and the tests) can fix them; randomness comes from the operating system.
 //!
-//! Known differences from Go, none of which changes a successful render: Sprig's `[]string`, `[]int` and
-//! `map[string]string` results are lists and maps of interface values here, so `typeOf (splitList "," "a")`
-//! prints `[]interface {}` where Go prints `[]string`; the type in a `wrong type for value` message is the
-//! value's own type (Go names `interface {}` for values read from a map).
+//! Refused on purpose, with these errors:
+//! - `getHostByName`: `getHostByName: DNS lookups are not allowed while rendering (tack renders without
+//!   network access)` (Helm without `--enable-dns` returns "").
+//! - `genPrivateKey "dsa"`: `genPrivateKey: dsa keys are not supported` (DSA is deprecated in Go; no Rust
+//!   implementation is linked). A DSA key given to a `WithKey` function: `parsing private key: dsa keys are
+//!   not supported`.
+//!
+//! Limits that Go does not have: `repeat` refuses results over 64 MiB (`strings: Repeat output length
+//! overflow`), `until`/`untilStep`/`seq` ranges over 10 000 000 elements.
+//!
+//! Known differences from Go, none of which changes a successful render of a realistic chart:
+//! - Sprig's `[]string`, `[]int` and `map[string]string` results are lists and maps of interface values,
+//!   so `typeOf (splitList "," "a")` prints `[]interface {}` where Go prints `[]string`, and `sortAlpha`
+//!   does not sort a `[]string` argument in place as Go's does.
+//! - Strings are UTF-8: where Go keeps arbitrary bytes in a string (`b64dec` of binary data, `trunc` or
+//!   `substr` cutting a multi-byte character), the invalid bytes become U+FFFD.
+//! - `time.Time`, `uint32` and `sprig.certificate` parameters are checked by the function, so a wrong
+//!   argument reports `error calling dateModify: wrong type for value; expected time.Time; got string`
+//!   where Go reports the same message at the argument.
+//! - `now` prints a monotonic clock reading (`m=+…`) that is not the process's uptime.
 
 mod convert;
 mod crypto;
