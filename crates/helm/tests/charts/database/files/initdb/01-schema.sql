@@ -1,0 +1,1 @@
+CREATE TABLE IF NOT EXISTS items (id serial primary key, name text);
