@@ -187,6 +187,9 @@ pub(crate) fn merge_generated(
             }
             r.prev_ids = old.prev_ids.clone();
             r.ref_vars = old.ref_vars.clone();
+            if behavior == "merge" {
+                r.origin = old.origin.clone();
+            }
             r.prefixes = old.prefixes.clone();
             r.suffixes = old.suffixes.clone();
             r.needs_hash = r.needs_hash && old.needs_hash;

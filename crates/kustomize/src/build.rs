@@ -322,7 +322,12 @@ impl Ctx<'_> {
         Ok(out)
     }
 
-    fn build_kust(&mut self, dir: &Path, acc: &mut Acc, as_component: bool) -> Result<Kustomization, Error> {
+    pub(crate) fn build_kust(
+        &mut self,
+        dir: &Path,
+        acc: &mut Acc,
+        as_component: bool,
+    ) -> Result<Kustomization, Error> {
         if self.stack.iter().any(|d| d == dir) {
             return Err(Error::msg(format!(
                 "cycle detected: {} is already being built",
@@ -440,7 +445,8 @@ impl Ctx<'_> {
                 dir.display()
             )));
         }
-        if !as_component && k.is_component {
+        // A Component built as the root is built like a kustomization.
+        if !as_component && k.is_component && self.stack.len() > 1 {
             return Err(Error::msg(format!(
                 "{kfile}: expected kind != 'Component' for path '{}'",
                 dir.display()
@@ -550,12 +556,14 @@ impl Ctx<'_> {
                 let b = self.read_file(dir, p)?;
                 let v = tack_yaml::parse_one(&utf8_text(&b), p)?;
                 self.schema = crate::openapi::Schema::Custom(v);
-            } else if let Some(v) = o.get("version").and_then(|v| v.as_str())
-                && v != "v1.21.2"
-            {
-                return Err(Error::msg(format!(
-                    "{kfile}: openapi version {v:?} is not built in (only v1.21.2)"
-                )));
+            } else if let Some(v) = o.get("version").and_then(|v| v.as_str()) {
+                if v != "v1.21.2" {
+                    return Err(Error::msg(format!(
+                        "{kfile}: openapi version {v:?} is not built in (only v1.21.2)"
+                    )));
+                }
+                // A built-in version replaces a custom schema a base declared.
+                self.schema = crate::openapi::Schema::Builtin;
             }
         }
         Ok(())
@@ -581,8 +589,9 @@ impl Ctx<'_> {
             }
         }
         for g in &k.generators {
-            for doc in self.plugin_docs(dir, kfile, g)? {
-                self.run_generator_plugin(dir, kfile, &doc, &mut acc.res)?;
+            let (docs, rel) = self.plugin_docs(dir, kfile, g)?;
+            for doc in docs {
+                self.run_generator_plugin(dir, kfile, &rel, &doc, &mut acc.res)?;
             }
         }
         Ok(())
@@ -638,7 +647,7 @@ impl Ctx<'_> {
             })?;
         }
         for t in &k.transformers {
-            for doc in self.plugin_docs(dir, kfile, t)? {
+            for doc in self.plugin_docs(dir, kfile, t)?.0 {
                 self.run_transformer_plugin(dir, kfile, &doc, acc)?;
             }
         }
@@ -769,7 +778,8 @@ impl Ctx<'_> {
         if before.len() == res.len() {
             let entry = configured_by(krel, kind);
             for (r, b) in res.iter_mut().zip(before.iter()) {
-                if &r.obj != b {
+                // Kustomize records the image transformer on every object it visits.
+                if &r.obj != b || kind == "ImageTagTransformer" {
                     r.transformations.push(entry.clone());
                 }
             }

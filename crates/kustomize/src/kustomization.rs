@@ -573,12 +573,28 @@ pub(crate) fn decode_generator_plugin(v: &Value, file: &str, secret: bool) -> Re
     let md = m.remove("metadata").unwrap_or(Value::Null);
     m.remove("apiVersion");
     m.remove("kind");
-    if let Some(n) = md.get("name") {
-        m.insert("name".into(), n.clone());
+    // The top-level `name`/`namespace` win over metadata's; unknown fields are ignored.
+    for key in ["name", "namespace"] {
+        if !m.contains_key(key)
+            && let Some(n) = md.get(key)
+        {
+            m.insert(key.into(), n.clone());
+        }
     }
-    if let Some(n) = md.get("namespace") {
-        m.insert("namespace".into(), n.clone());
+    let mut known = vec![
+        "name",
+        "namespace",
+        "behavior",
+        "literals",
+        "files",
+        "envs",
+        "env",
+        "options",
+    ];
+    if secret {
+        known.push("type");
     }
+    m.retain(|k, _| known.iter().any(|f| f.eq_ignore_ascii_case(k)));
     d.generator(
         &Value::Object(m),
         if secret {

@@ -14,19 +14,30 @@ use crate::resource::{FieldSpec, Resource};
 use crate::transform;
 
 impl Ctx<'_> {
-    /// The plugin configs named by a `generators:`/`transformers:` entry (a file or inline YAML).
-    pub(crate) fn plugin_docs(&self, dir: &Path, kfile: &str, entry: &str) -> Result<Vec<Value>, Error> {
+    /// The plugin configs named by a `generators:`/`transformers:` entry (a file, inline YAML, or
+    /// a kustomization directory whose resources are the configs), with the file they come from
+    /// relative to the top kustomization (for origin annotations).
+    pub(crate) fn plugin_docs(
+        &self,
+        dir: &Path,
+        kfile: &str,
+        entry: &str,
+    ) -> Result<(Vec<Value>, String), Error> {
         let (text, origin) = if entry.contains('\n') {
             (entry.to_string(), format!("{kfile} (inline plugin config)"))
         } else {
             let p = normalize(&dir.join(entry));
             if self.fs.is_dir(&p) {
-                return Err(Error::msg(format!(
-                    "{kfile}: plugin configs from a kustomization directory ('{entry}') are not supported by tack"
-                )));
+                let docs = self.plugin_kustomization(dir, &p)?;
+                return Ok((docs, crate::build::relative(&self.top, &p)));
             }
             let b = self.read_file(dir, entry)?;
             (crate::build::utf8_text(&b).into_owned(), p.display().to_string())
+        };
+        let rel = if entry.contains('\n') {
+            crate::build::relative(&self.top, Path::new(kfile))
+        } else {
+            crate::build::relative(&self.top, &normalize(&dir.join(entry)))
         };
         let docs = tack_yaml::parse_documents(&text, &origin)?;
         let mut out = Vec::new();
@@ -42,13 +53,35 @@ impl Ctx<'_> {
             }
             out.push(d.value);
         }
-        Ok(out)
+        Ok((out, rel))
+    }
+
+    /// The plugin configs a kustomization directory builds to.
+    fn plugin_kustomization(&self, dir: &Path, p: &Path) -> Result<Vec<Value>, Error> {
+        let real = self.fs.canonicalize_under(dir, p).map_err(|e| Error::Io {
+            path: p.to_path_buf(),
+            source: e,
+        })?;
+        let mut child = Ctx {
+            fs: self.fs,
+            opts: self.opts,
+            warnings: Vec::new(),
+            stack: self.stack.clone(),
+            top: self.top.clone(),
+            track: false,
+            schema: crate::openapi::Schema::Builtin,
+            timings: None,
+        };
+        let mut sub = Acc::new();
+        child.build_kust(&real, &mut sub, false)?;
+        Ok(sub.res.into_iter().map(|r| Value::Object(r.obj)).collect())
     }
 
     pub(crate) fn run_generator_plugin(
         &self,
         dir: &Path,
         kfile: &str,
+        origin_rel: &str,
         doc: &Value,
         res: &mut Vec<Resource>,
     ) -> Result<(), Error> {
@@ -68,6 +101,15 @@ impl Ctx<'_> {
         let (obj, needs_hash) = generators::generate(&args, secret, &opts, &reader)?;
         let mut r = Resource::new(obj);
         r.needs_hash = needs_hash;
+        let name = doc
+            .get("metadata")
+            .and_then(|m| m.get("name"))
+            .and_then(|n| n.as_str())
+            .unwrap_or("");
+        r.origin = Some(format!(
+            "{}  name: {name}\n",
+            crate::build::configured_by(origin_rel, kind)
+        ));
         merge_generated(res, r, &args.behavior, kfile)
     }
 

@@ -322,7 +322,8 @@ impl<'i> Builder<'_, 'i> {
                                     ));
                                 }
                             };
-                            if map.contains_key(&key) {
+                            // go-yaml v2 (YAML 1.1 reading) lets the last duplicate key win.
+                            if map.contains_key(&key) && self.schema != Schema::Yaml11 {
                                 return Err(
                                     self.err(&kspan, &format!("mapping key \"{key}\" already defined"))
                                 );
