@@ -401,7 +401,9 @@ fn finish_status(
             .progress_deadline_seconds
             .unwrap_or(DEFAULT_PROGRESS_DEADLINE),
     );
-    let idle = crate::canary::idle(&w.st, paused, w.updating);
+    let done =
+        !w.updating && w.st.updated_replicas == plan.replicas && w.st.available_replicas >= plan.replicas;
+    let idle = crate::canary::idle(&w.st, paused, done);
     let timed_out = progress_deadline(
         prev,
         &mut w.st,

@@ -578,7 +578,9 @@ fn finish_status(plan: &Plan<'_>, prev: &RolloutStatus, w: &mut Work, sizes: &Si
             .progress_deadline_seconds
             .unwrap_or(DEFAULT_PROGRESS_DEADLINE as i32),
     );
-    let idle = idle(&w.st, paused, updating);
+    let done =
+        !updating && w.st.updated_replicas == plan.replicas && w.st.available_replicas >= plan.replicas;
+    let idle = idle(&w.st, paused, done);
     let timed_out = progress_deadline(
         prev,
         &mut w.st,
@@ -620,16 +622,17 @@ fn finish_status(plan: &Plan<'_>, prev: &RolloutStatus, w: &mut Work, sizes: &Si
     crate::conditions::update(&mut w.st, facts, plan.now);
 }
 
-/// Why the update does not wait for pods, for the `Progressing` condition.
-pub(crate) fn idle(st: &RolloutStatus, paused: bool, updating: bool) -> Idle {
+/// Why the update does not wait for pods, for the `Progressing` condition; `done`: no update in progress and
+/// every pod of the template updated and available.
+pub(crate) fn idle(st: &RolloutStatus, paused: bool, done: bool) -> Idle {
     if st.abort {
         Idle::Aborted
     } else if paused {
         Idle::Paused
-    } else if updating {
-        Idle::Other
-    } else {
+    } else if done {
         Idle::Complete
+    } else {
+        Idle::Other
     }
 }
 

@@ -812,3 +812,151 @@ fn analysis_dry_run_and_measurement_retention_go_to_the_run() {
         "{seen:?}"
     );
 }
+
+fn canary_rollout(replicas: i32, canary: serde_json::Value) -> Rollout {
+    serde_json::from_value(json!({
+        "metadata": {"name": "web"},
+        "spec": {"replicas": replicas,
+                 "template": {"spec": {"containers": [{"name": "web", "image": "web:1"}]}},
+                 "strategy": {"canary": canary}}
+    }))
+    .expect("rollout")
+}
+
+/// Argo's `CalculateReplicaCountsForBasicCanary`: both sides rounded up, so 1 replica at 25 % runs one
+/// stable and one canary pod.
+#[test]
+fn basic_canary_with_one_replica_rounds_both_sides_up() {
+    let mut sim = Sim::new(canary_rollout(
+        1,
+        json!({"steps": [{"setWeight": 25}, {"pause": {}}, {"setWeight": 50}, {"pause": {}}]}),
+    ));
+    let old = sim.settle().pod_template_hash;
+    set_image(&mut sim.rollout, "web:2");
+    let d = sim.settle();
+    let new = d.pod_template_hash.clone();
+    assert_eq!(d.status.phase.as_deref(), Some("Paused"));
+    assert_eq!((sim.replicas(&new), sim.replicas(&old)), (1, 1));
+    commands::promote(&mut sim.rollout);
+    let d = sim.settle();
+    assert_eq!(d.status.current_step_index, Some(3));
+    assert_eq!((sim.replicas(&new), sim.replicas(&old)), (1, 1));
+}
+
+/// Scaled 8 → 4 while paused at 50 % with maxSurge 2: never more pods than before, ends at 2 + 2.
+#[test]
+fn basic_canary_scaled_down_during_the_update() {
+    let mut sim = Sim::new(canary_rollout(
+        8,
+        json!({"maxSurge": 2, "maxUnavailable": 0, "steps": [{"setWeight": 50}, {"pause": {}}]}),
+    ));
+    let old = sim.settle().pod_template_hash;
+    set_image(&mut sim.rollout, "web:2");
+    let new = sim.settle().pod_template_hash;
+    assert_eq!((sim.replicas(&new), sim.replicas(&old)), (4, 4));
+    sim.rollout.spec.replicas = Some(4);
+    for _ in 0..10 {
+        sim.step();
+        let total: i32 = sim.rss.iter().map(|r| r.replicas).sum();
+        assert!(total <= 8, "{:?}", sim.rss);
+    }
+    assert_eq!((sim.replicas(&new), sim.replicas(&old)), (2, 2));
+}
+
+/// With the revision known (the controller annotates the Rollout), run names carry it, as Argo's do.
+#[test]
+fn analysis_run_names_carry_the_revision() {
+    let mut r = canary_rollout(
+        2,
+        json!({"steps": [{"setWeight": 50}, {"analysis": {"templates": [{"templateName": "t"}]}}],
+               "analysis": {"templates": [{"templateName": "bg"}]}}),
+    );
+    r.metadata["annotations"] = json!({tack_rollout::REVISION_ANNOTATION: "3"});
+    let mut sim = Sim::new(r);
+    sim.settle();
+    set_image(&mut sim.rollout, "web:2");
+    let d = sim.settle();
+    let names: Vec<String> = d
+        .actions
+        .iter()
+        .filter_map(|a| match a {
+            Action::CreateAnalysisRun { name, .. } => Some(name.clone()),
+            _ => None,
+        })
+        .collect();
+    let h = &d.pod_template_hash;
+    assert!(names.contains(&format!("web-{h}-3-1")), "{names:?}");
+    assert!(names.contains(&format!("web-{h}-3")), "{names:?}");
+}
+
+/// Blue/green fast rollback: back to the ReplicaSet within its scale-down delay, the active Service switches
+/// at once, no promotion pause.
+#[test]
+fn bluegreen_fast_rollback_switches_at_once() {
+    let r: Rollout = serde_json::from_value(json!({
+        "metadata": {"name": "web"},
+        "spec": {"replicas": 2,
+                 "template": {"spec": {"containers": [{"name": "web", "image": "web:1"}]}},
+                 "strategy": {"blueGreen": {"activeService": "a", "previewService": "p",
+                                            "autoPromotionEnabled": false, "scaleDownDelaySeconds": 120}}}
+    }))
+    .expect("rollout");
+    let mut sim = Sim::new(r);
+    let v1 = sim.settle().pod_template_hash;
+    set_image(&mut sim.rollout, "web:2");
+    let d = sim.settle();
+    assert_eq!(d.status.phase.as_deref(), Some("Paused"));
+    commands::promote(&mut sim.rollout);
+    let d = sim.settle();
+    let v2 = d.pod_template_hash.clone();
+    assert_eq!(d.status.stable_rs.as_deref(), Some(v2.as_str()));
+    assert_eq!(sim.replicas(&v1), 2, "v1 waits for its scale-down delay");
+    set_image(&mut sim.rollout, "web:1");
+    let d = sim.settle();
+    assert_eq!(d.status.phase.as_deref(), Some("Healthy"));
+    assert_eq!(d.status.blue_green.active_selector.as_deref(), Some(v1.as_str()));
+    assert_eq!(d.status.stable_rs.as_deref(), Some(v1.as_str()));
+}
+
+/// Argo's conditions through an update: Paused while paused, Healthy and Completed once done.
+#[test]
+fn conditions_follow_the_update() {
+    let cond = |d: &Decision, t: &str| {
+        d.status
+            .conditions
+            .iter()
+            .find(|c| c.type_ == t)
+            .map(|c| (c.status.clone(), c.reason.clone().unwrap_or_default()))
+    };
+    let mut sim = Sim::new(canary_rollout(
+        2,
+        json!({"steps": [{"setWeight": 50}, {"pause": {}}]}),
+    ));
+    let d = sim.settle();
+    assert_eq!(
+        cond(&d, "Healthy"),
+        Some(("True".into(), "RolloutHealthy".into()))
+    );
+    assert_eq!(cond(&d, "Completed").map(|c| c.0), Some("True".into()));
+    assert_eq!(cond(&d, "Available").map(|c| c.0), Some("True".into()));
+    assert_eq!(
+        cond(&d, "Progressing"),
+        Some(("True".into(), "NewReplicaSetAvailable".into()))
+    );
+    set_image(&mut sim.rollout, "web:2");
+    let d = sim.settle();
+    assert_eq!(cond(&d, "Paused").map(|c| c.0), Some("True".into()));
+    assert_eq!(cond(&d, "Healthy").map(|c| c.0), Some("False".into()));
+    assert_eq!(cond(&d, "Completed").map(|c| c.0), Some("False".into()));
+    assert_eq!(
+        cond(&d, "Progressing"),
+        Some(("Unknown".into(), "RolloutPaused".into()))
+    );
+    commands::promote(&mut sim.rollout);
+    let d = sim.settle();
+    assert_eq!(
+        cond(&d, "Paused"),
+        Some(("False".into(), "RolloutResumed".into()))
+    );
+    assert_eq!(cond(&d, "Healthy").map(|c| c.0), Some("True".into()));
+}
