@@ -198,11 +198,18 @@ pub fn strval(v: &Value) -> String {
 /// Go's `fmt.Sprintf("%v", v)`.
 pub fn fmt_v(v: &Value) -> String {
     let mut out = String::new();
-    write_v(&mut out, v);
+    write_v(&mut out, v, 0);
     out
 }
 
-fn write_v(out: &mut String, v: &Value) {
+/// How deep the recursive functions follow nested (possibly self-referencing) lists and maps.
+pub const MAX_DEPTH: usize = 1000;
+
+fn write_v(out: &mut String, v: &Value, depth: usize) {
+    if depth > MAX_DEPTH {
+        out.push_str("...");
+        return;
+    }
     match v {
         Value::Nil => out.push_str("<nil>"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
@@ -221,7 +228,7 @@ fn write_v(out: &mut String, v: &Value) {
                 if i > 0 {
                     out.push(' ');
                 }
-                write_v(out, item);
+                write_v(out, item, depth + 1);
             }
             out.push(']');
         }
@@ -233,7 +240,7 @@ fn write_v(out: &mut String, v: &Value) {
                 }
                 out.push_str(k);
                 out.push(':');
-                write_v(out, item);
+                write_v(out, item, depth + 1);
             }
             out.push(']');
         }
@@ -354,6 +361,14 @@ pub fn is_empty(v: &Value) -> bool {
 
 /// `reflect.DeepEqual` on values of the same Go type.
 pub fn deep_equal(a: &Value, b: &Value) -> bool {
+    deep_equal_at(a, b, 0)
+}
+
+fn deep_equal_at(a: &Value, b: &Value, depth: usize) -> bool {
+    if depth > MAX_DEPTH {
+        return false;
+    }
+    let deep_equal = |p: &Value, q: &Value| deep_equal_at(p, q, depth + 1);
     match (a, b) {
         (Value::Nil, Value::Nil) => true,
         (Value::Bool(x), Value::Bool(y)) => x == y,

@@ -126,6 +126,13 @@ pub fn register(funcs: &mut Funcs) {
 
 /// mergo's `Merge` (`overwrite`: `MergeWithOverwrite`) of `src` into the map `dst`.
 pub fn merge_into(dst: &MapRef, src: &BTreeMap<String, Value>, overwrite: bool) {
+    merge_at(dst, src, overwrite, 0);
+}
+
+fn merge_at(dst: &MapRef, src: &BTreeMap<String, Value>, overwrite: bool, depth: usize) {
+    if depth > crate::convert::MAX_DEPTH {
+        return;
+    }
     for (k, s) in src {
         let d = dst.borrow().get(k).cloned();
         if matches!(s, Value::Nil) {
@@ -142,7 +149,7 @@ pub fn merge_into(dst: &MapRef, src: &BTreeMap<String, Value>, overwrite: bool) 
             && !std::rc::Rc::ptr_eq(sm, dm)
         {
             let sm = sm.borrow().clone();
-            merge_into(dm, &sm, overwrite);
+            merge_at(dm, &sm, overwrite, depth + 1);
         }
         if let Some(dv) = &d
             && !is_empty(dv)
@@ -158,6 +165,14 @@ pub fn merge_into(dst: &MapRef, src: &BTreeMap<String, Value>, overwrite: bool) 
 
 /// mitchellh/copystructure's `Copy`: maps and lists copied all the way down.
 pub fn deep_copy(v: &Value) -> Value {
+    deep_copy_at(v, 0)
+}
+
+fn deep_copy_at(v: &Value, depth: usize) -> Value {
+    if depth > crate::convert::MAX_DEPTH {
+        return v.clone();
+    }
+    let deep_copy = |x: &Value| deep_copy_at(x, depth + 1);
     match v {
         Value::List(items) => Value::list(items.iter().map(deep_copy).collect()),
         Value::Map(m) => Value::map(

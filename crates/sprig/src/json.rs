@@ -34,6 +34,12 @@ fn newline(out: &mut String, opts: EncodeOptions, depth: usize) {
 }
 
 fn write_value(out: &mut String, v: &Value, opts: EncodeOptions, depth: usize) -> Result<(), String> {
+    if depth > crate::convert::MAX_DEPTH {
+        return Err(format!(
+            "json: unsupported value: encountered a cycle via {}",
+            type_name(v)
+        ));
+    }
     match v {
         Value::Nil => out.push_str("null"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),

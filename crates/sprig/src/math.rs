@@ -236,7 +236,10 @@ fn until_step(start: i64, stop: i64, step: i64) -> Result<Vec<i64>, FuncError> {
             if v.len() > MAX_RANGE {
                 return Err(too_long());
             }
-            i += step;
+            match i.checked_add(step) {
+                Some(next) => i = next,
+                None => break,
+            }
         }
         return Ok(v);
     }
@@ -249,7 +252,10 @@ fn until_step(start: i64, stop: i64, step: i64) -> Result<Vec<i64>, FuncError> {
         if v.len() > MAX_RANGE {
             return Err(too_long());
         }
-        i += step;
+        match i.checked_add(step) {
+            Some(next) => i = next,
+            None => break,
+        }
     }
     Ok(v)
 }
@@ -259,11 +265,11 @@ fn seq(params: &[i64]) -> Result<String, FuncError> {
     Ok(match params {
         [end] => {
             let inc = if *end < 1 { -1 } else { 1 };
-            join(until_step(1, end + inc, inc)?)
+            join(until_step(1, end.saturating_add(inc), inc)?)
         }
         [start, end] => {
             let step = if end < start { -1 } else { 1 };
-            join(until_step(*start, end + step, step)?)
+            join(until_step(*start, end.saturating_add(step), step)?)
         }
         [start, step, end] => {
             let mut inc = 1;
@@ -273,7 +279,7 @@ fn seq(params: &[i64]) -> Result<String, FuncError> {
                     return Ok(String::new());
                 }
             }
-            join(until_step(*start, end + inc, *step)?)
+            join(until_step(*start, end.saturating_add(inc), *step)?)
         }
         _ => String::new(),
     })

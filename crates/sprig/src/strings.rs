@@ -122,7 +122,7 @@ pub fn register(funcs: &mut Funcs) {
         if n < 0 {
             return Err(FuncError::new("strings: negative Repeat count"));
         }
-        if (n as u128) * (s.len() as u128) > (64u128 << 20) {
+        if (n as u128) * (s.len() as u128) > MAX_STRING {
             return Err(FuncError::new("strings: Repeat output length overflow"));
         }
         Ok(Value::string(s.repeat(n as usize)))
@@ -167,13 +167,13 @@ pub fn register(funcs: &mut Funcs) {
     });
     funcs.insert("indent", |_, a| {
         arity("indent", a, 2)?;
-        Ok(Value::string(indent(int_arg(&a[0])?, &str_arg(&a[1])?)))
+        Ok(Value::string(indent(int_arg(&a[0])?, &str_arg(&a[1])?)?))
     });
     funcs.insert("nindent", |_, a| {
         arity("nindent", a, 2)?;
         Ok(Value::string(format!(
             "\n{}",
-            indent(int_arg(&a[0])?, &str_arg(&a[1])?)
+            indent(int_arg(&a[0])?, &str_arg(&a[1])?)?
         )))
     });
     funcs.insert("replace", |_, a| {
@@ -379,9 +379,16 @@ pub fn strslice(v: &Value) -> Vec<String> {
     }
 }
 
-fn indent(spaces: i64, v: &str) -> String {
+/// The largest string `indent`, `nindent` and `repeat` build (64 MiB).
+const MAX_STRING: u128 = 64 << 20;
+
+fn indent(spaces: i64, v: &str) -> Result<String, FuncError> {
+    let lines = v.matches('\n').count() as u128 + 1;
+    if spaces.max(0) as u128 * lines + v.len() as u128 > MAX_STRING {
+        return Err(FuncError::new("strings: Repeat output length overflow"));
+    }
     let pad = " ".repeat(spaces.max(0) as usize);
-    format!("{pad}{}", v.replace('\n', &format!("\n{pad}")))
+    Ok(format!("{pad}{}", v.replace('\n', &format!("\n{pad}"))))
 }
 
 fn substring(start: i64, end: i64, s: &str) -> Result<String, FuncError> {
@@ -425,7 +432,7 @@ fn abbreviate_full(s: &str, offset: i64, max_width: i64) -> Option<String> {
     if len <= max_width {
         return Some(s.to_string());
     }
-    let mut offset = offset.min(len);
+    let mut offset = offset.clamp(0, len);
     if len - offset < max_width - 3 {
         offset = len - (max_width - 3);
     }
@@ -460,7 +467,7 @@ fn wrap_custom(s: &str, wrap_length: i64, newline: &str, wrap_long_words: bool) 
             offset += 1;
             continue;
         }
-        let end = (wl + offset + 1).min(len);
+        let end = wl.saturating_add(offset + 1).min(len);
         let space = b[offset..end]
             .iter()
             .rposition(|c| *c == b' ')

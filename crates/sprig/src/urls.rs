@@ -105,7 +105,7 @@ fn unescape(s: &str) -> Result<String, String> {
                 let end = (i + 3).min(s.len());
                 return Err(format!(
                     "invalid URL escape {}",
-                    crate::strings::go_quote(&s[i..end])
+                    crate::strings::go_quote(&String::from_utf8_lossy(&b[i..end]))
                 ));
             };
             out.push(u8::from_str_radix(hex, 16).map_err(|e| e.to_string())?);
@@ -137,7 +137,7 @@ fn unescape_host(s: &str) -> Result<String, String> {
                 let end = (i + 3).min(s.len());
                 return Err(format!(
                     "invalid URL escape {}",
-                    crate::strings::go_quote(&s[i..end])
+                    crate::strings::go_quote(&String::from_utf8_lossy(&b[i..end]))
                 ));
             }
             i += 3;
