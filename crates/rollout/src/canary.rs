@@ -525,6 +525,13 @@ fn weights(
     };
     let stable_weight = 100 - canary_weight;
     if plan.routed {
+        // `verified` (the controller read these weights back from the routers) holds while they stay the same.
+        let verified = st
+            .canary
+            .weights
+            .as_ref()
+            .filter(|w| w.canary.weight == canary_weight && w.stable.weight == stable_weight)
+            .and_then(|w| w.verified);
         st.canary.weights = Some(TrafficWeights {
             canary: WeightDestination {
                 weight: canary_weight,
@@ -541,7 +548,7 @@ fn weights(
                 service_name: plan.canary.stable_service.clone(),
             },
             additional: Vec::new(),
-            verified: None,
+            verified,
         });
     }
     (canary_weight, stable_weight)

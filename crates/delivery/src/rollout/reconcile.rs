@@ -707,15 +707,41 @@ async fn write_status(t: &Target<'_>, decision: &Decision, selector: &str) -> Re
     Ok(())
 }
 
-/// Traffic routers, from the status just persisted.
+/// Traffic routers, from the status just persisted; then the weights read back from the router objects
+/// decide `status.canary.weights.verified` (a Warning Event when a router does not carry them).
 async fn set_routers(t: &Target<'_>, decision: &Decision) -> Result<(), Error> {
     let mut persisted = t.rollout.clone();
     persisted.status = Some(decision.status.clone());
     let weights = Weights::from_status(&persisted);
-    for change in apply_routers(t.client(), &t.ns, &persisted, &t.uid, weights).await? {
+    let applied = apply_routers(t.client(), &t.ns, &persisted, &t.uid, weights).await?;
+    for change in applied.changes {
         t.publish(EventType::Normal, "TrafficWeightUpdated", change).await;
     }
-    Ok(())
+    let Some(verdict) = super::routers::verify(&applied.read_back, weights.canary) else {
+        return Ok(());
+    };
+    let verified = verdict.is_ok();
+    let recorded = decision.status.canary.weights.as_ref().and_then(|w| w.verified);
+    if recorded == Some(verified) {
+        return Ok(());
+    }
+    if let Err(why) = verdict {
+        t.publish(EventType::Warning, "TrafficWeightNotApplied", why)
+            .await;
+    }
+    let patch = json!({"status": {"canary": {"weights": {"verified": verified}}}});
+    match t
+        .api
+        .patch_status(&t.name, &merge_params(), &Patch::Merge(&patch))
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
+        Err(e) => Err(Error::Kube {
+            what: format!("writing the status of Rollout {}/{}", t.ns, t.name),
+            source: e,
+        }),
+    }
 }
 
 /// Deletes old ReplicaSets beyond `revisionHistoryLimit` (never one with pods, the current or the stable).

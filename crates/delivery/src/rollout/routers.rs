@@ -72,14 +72,24 @@ pub(crate) async fn apply_services(
     Ok(changed)
 }
 
-/// Sets the routers of `trafficRouting` to `weights`; returns a description of each object changed.
+/// What setting the routers did.
+#[derive(Debug, Default)]
+pub(crate) struct Applied {
+    /// A description of each object changed.
+    pub(crate) changes: Vec<String>,
+    /// Each router object and the canary weight read back from it as the API server stored it (`None`: no
+    /// weight found).
+    pub(crate) read_back: Vec<(String, Option<i32>)>,
+}
+
+/// Sets the routers of `trafficRouting` to `weights` and reads the weights back from the stored objects.
 pub(crate) async fn apply_routers(
     client: &kube::Client,
     namespace: &str,
     rollout: &Rollout,
     uid: &str,
     weights: Weights,
-) -> Result<Vec<String>, Error> {
+) -> Result<Applied, Error> {
     let name = tack_traffic::rollout_name(rollout);
     let Some(routing) = rollout
         .spec
@@ -88,11 +98,12 @@ pub(crate) async fn apply_routers(
         .as_ref()
         .and_then(|c| c.traffic_routing.as_ref())
     else {
-        return Ok(Vec::new());
+        return Ok(Applied::default());
     };
     let (canary_svc, stable_svc) =
         tack_traffic::canary_and_stable_services(rollout).map_err(|e| traffic(name, e.to_string()))?;
     let mut changed = Vec::new();
+    let mut read_back = Vec::new();
 
     if let Some(ng) = &routing.nginx {
         let api: Api<Ingress> = Api::namespaced(client.clone(), namespace);
@@ -134,17 +145,21 @@ pub(crate) async fn apply_routers(
                             })
                         })
             });
-            if same {
-                continue;
-            }
-            api.patch(
-                &canary_name,
-                &PatchParams::apply(FIELD_MANAGER).force(),
-                &Patch::Apply(&desired),
-            )
-            .await
-            .map_err(Error::kube(format!("applying the canary Ingress {canary_name}")))?;
-            changed.push(format!("Ingress {canary_name} canary-weight {}", weights.canary));
+            let stored = if same {
+                live.unwrap_or(Value::Null)
+            } else {
+                let stored = api
+                    .patch(
+                        &canary_name,
+                        &PatchParams::apply(FIELD_MANAGER).force(),
+                        &Patch::Apply(&desired),
+                    )
+                    .await
+                    .map_err(Error::kube(format!("applying the canary Ingress {canary_name}")))?;
+                changed.push(format!("Ingress {canary_name} canary-weight {}", weights.canary));
+                serde_json::to_value(&stored).unwrap_or(Value::Null)
+            };
+            read_back.push((format!("Ingress {canary_name}"), nginx::weight_of(&stored, ng)));
         }
     }
 
@@ -162,7 +177,7 @@ pub(crate) async fn apply_routers(
                         format!("HTTPRoute {:?} not found in namespace {ns}", r.name),
                     )
                 })?;
-            let value = serde_json::to_value(&live).unwrap_or(Value::Null);
+            let mut value = serde_json::to_value(&live).unwrap_or(Value::Null);
             if let Some(rules) = gateway::weighted_rules(&value, canary_svc, stable_svc, weights)
                 .map_err(|e| traffic(name, e.to_string()))?
             {
@@ -170,17 +185,23 @@ pub(crate) async fn apply_routers(
                     "metadata": {"resourceVersion": live.metadata.resource_version},
                     "spec": {"rules": rules},
                 });
-                api.patch(&r.name, &merge_params(), &Patch::Merge(&patch))
+                let stored = api
+                    .patch(&r.name, &merge_params(), &Patch::Merge(&patch))
                     .await
                     .map_err(Error::kube(format!(
                         "setting the weights of HTTPRoute {ns}/{}",
                         r.name
                     )))?;
+                value = serde_json::to_value(&stored).unwrap_or(Value::Null);
                 changed.push(format!(
                     "HTTPRoute {} canary {} stable {}",
                     r.name, weights.canary, weights.stable
                 ));
             }
+            read_back.push((
+                format!("HTTPRoute {}", r.name),
+                gateway::weights_of(&value, canary_svc, stable_svc).map(|w| w.canary),
+            ));
         }
     }
 
@@ -200,7 +221,7 @@ pub(crate) async fn apply_routers(
                         format!("VirtualService {vs_name:?} not found in namespace {ns}"),
                     )
                 })?;
-            let value = serde_json::to_value(&live).unwrap_or(Value::Null);
+            let mut value = serde_json::to_value(&live).unwrap_or(Value::Null);
             if let Some(http) = istio::weighted_http(&value, &vs.routes, canary_svc, stable_svc, weights)
                 .map_err(|e| traffic(name, e.to_string()))?
             {
@@ -208,17 +229,39 @@ pub(crate) async fn apply_routers(
                     "metadata": {"resourceVersion": live.metadata.resource_version},
                     "spec": {"http": http},
                 });
-                api.patch(vs_name, &merge_params(), &Patch::Merge(&patch))
+                let stored = api
+                    .patch(vs_name, &merge_params(), &Patch::Merge(&patch))
                     .await
                     .map_err(Error::kube(format!(
                         "setting the weights of VirtualService {ns}/{vs_name}"
                     )))?;
+                value = serde_json::to_value(&stored).unwrap_or(Value::Null);
                 changed.push(format!(
                     "VirtualService {vs_name} canary {} stable {}",
                     weights.canary, weights.stable
                 ));
             }
+            read_back.push((
+                format!("VirtualService {vs_name}"),
+                istio::weights_of(&value, &vs.routes, canary_svc, stable_svc).map(|w| w.canary),
+            ));
         }
     }
-    Ok(changed)
+    Ok(Applied {
+        changes: changed,
+        read_back,
+    })
+}
+
+/// Whether every router carries `canary` as read back (`Some(false)` names the first that does not), `None`
+/// without routers.
+pub(crate) fn verify(read_back: &[(String, Option<i32>)], canary: i32) -> Option<Result<(), String>> {
+    if read_back.is_empty() {
+        return None;
+    }
+    Some(match read_back.iter().find(|(_, w)| *w != Some(canary)) {
+        None => Ok(()),
+        Some((what, Some(w))) => Err(format!("{what} carries canary weight {w}, not {canary}")),
+        Some((what, None)) => Err(format!("{what} carries no canary weight (expected {canary})")),
+    })
 }
