@@ -64,10 +64,17 @@ fn field_err(file: &str, field: &str, want: &str, got: &Json) -> Error {
     ))
 }
 
+/// A string field: sigs.k8s.io/yaml turns a YAML number or bool into its text for a string field
+/// (`appVersion: 1.10` is `"1.1"`, as Go formats the float).
 fn string_of(file: &str, field: &str, v: Option<&Json>) -> Result<String> {
     match v {
         None | Some(Json::Null) => Ok(String::new()),
         Some(Json::String(s)) => Ok(s.clone()),
+        Some(Json::Bool(b)) => Ok(b.to_string()),
+        Some(Json::Number(n)) => Ok(match n.as_i64() {
+            Some(i) => i.to_string(),
+            None => tack_yaml::go_format_g(n.as_f64().unwrap_or(0.0)),
+        }),
         Some(other) => Err(field_err(file, field, "string", other)),
     }
 }
