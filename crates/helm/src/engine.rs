@@ -36,6 +36,7 @@ pub fn render(chart: &Chart, top: &TopValues, max_output: usize) -> Result<BTree
     let keys = sort_templates(&tpls);
     let funcs = helm_funcs();
     let mut set = Templates::new();
+    set.set_name(crate::funcs::TPL_NAME);
     for key in &keys {
         set.parse(key, &tpls[key].text, &funcs)
             .map_err(|e| parse_error(key, e))?;
