@@ -127,6 +127,10 @@ spec:
             image: busybox
 """
 
+    def script_configmap(self, name):
+        """A literal block scalar that ends the file without a final line break."""
+        return f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\ndata:\n  run.sh: |\n    echo {self.word()}"
+
     def configmap(self, name):
         ann = ""
         if self.chance(0.3):
@@ -204,10 +208,19 @@ spec:
             fname = f"{prefix}file-{self.r.randint(0, 999)}.txt"
             self.files[fname] = self.word() + "\n"
             out += f"  files:\n  - {os.path.basename(fname)}\n"
+        opts = []
         if self.chance(0.2):
-            out += "  options:\n    disableNameSuffixHash: true\n"
+            opts.append("    disableNameSuffixHash: true\n")
         if self.chance(0.15):
-            out += f"  options:\n    labels:\n      gen: {self.word()}\n" if "options" not in out else ""
+            opts.append(f"    labels:\n      gen: {self.word()}\n")
+        if self.chance(0.1):
+            opts.append(f"    annotations:\n      note: {q(self.word())}\n")
+        if self.chance(0.1):
+            opts.append("    immutable: true\n")
+        if opts:
+            out += "  options:\n" + "".join(opts)
+        if kind == "secret" and self.chance(0.2):
+            out += "  type: " + self.r.choice(["Opaque", "kubernetes.io/tls-x"]) + "\n"
         return out
 
     def smp_patch(self, name, prefix, inline):
@@ -254,6 +267,28 @@ spec:
             self.files[fname] = ops + "\n"
             body = f"  path: {os.path.basename(fname)}\n"
         return f"- target:\n    {target}\n" + body
+
+    def plugins(self, prefix):
+        """Built-in plugin configs in `transformers:` / `generators:`, from a file."""
+        kind = self.r.choice(["LabelTransformer", "PrefixSuffixTransformer", "AnnotationsTransformer",
+                              "ConfigMapGenerator"])
+        fname = f"{prefix}plugin-{self.r.randint(0, 9999)}.yaml"
+        if kind == "LabelTransformer":
+            body = (f"apiVersion: builtin\nkind: LabelTransformer\nmetadata:\n  name: lt\n"
+                    f"labels:\n  plug: {q(self.label_value())}\nfieldSpecs:\n- path: metadata/labels\n  create: true\n")
+        elif kind == "AnnotationsTransformer":
+            body = (f"apiVersion: builtin\nkind: AnnotationsTransformer\nmetadata:\n  name: at\n"
+                    f"annotations:\n  plug: {q(self.word())}\nfieldSpecs:\n- path: metadata/annotations\n  create: true\n")
+        elif kind == "PrefixSuffixTransformer":
+            body = (f"apiVersion: builtin\nkind: PrefixSuffixTransformer\nmetadata:\n  name: ps\n"
+                    f"prefix: pl-\nfieldSpecs:\n- path: metadata/name\n")
+        else:
+            body = (f"apiVersion: builtin\nkind: ConfigMapGenerator\nmetadata:\n  name: meta-{self.word()}\n"
+                    + (f"name: gen-{self.word()}\n" if self.chance(0.5) else "")
+                    + f"literals:\n- P={self.word()}\n")
+        self.files[fname] = body
+        field = "generators" if kind.endswith("Generator") else "transformers"
+        return f"{field}:\n- {os.path.basename(fname)}\n"
 
     def replacement(self):
         return self.r.choice([
@@ -310,6 +345,8 @@ spec:
             extra.append(("widget.yaml", self.custom(f"gear{idx}")))
         if self.chance(0.3):
             extra.append(("plain-cm.yaml", self.configmap(f"plain{idx}")))
+        if self.chance(0.1):
+            extra.append(("script.yaml", self.script_configmap(f"script{idx}")))
         for fn, body in extra:
             self.files[d + fn] = body
             res.append(fn)
@@ -364,6 +401,16 @@ spec:
             k += "configMapGenerator:\n" + self.generator("cm", name, beh, d)
         if self.chance(0.1):
             k += self.replacement()
+        if self.chance(0.12):
+            k += self.plugins(d)
+        if d == "top/" and self.chance(0.15):
+            k += "buildMetadata: [" + self.r.choice(["originAnnotations", "transformerAnnotations",
+                                                      "originAnnotations, transformerAnnotations",
+                                                      "managedByLabel"]) + "]\n"
+        if d == "top/" and self.chance(0.1):
+            k += self.r.choice(["sortOptions:\n  order: fifo\n",
+                                "sortOptions:\n  order: legacy\n  legacySortOptions:\n"
+                                "    orderFirst: [Service]\n    orderLast: [ConfigMap]\n"])
         self.files[f"{d}kustomization.yaml"] = k
 
     def component(self, d):

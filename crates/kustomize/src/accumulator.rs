@@ -190,6 +190,7 @@ pub(crate) fn merge_generated(
             if behavior == "merge" {
                 r.origin = old.origin.clone();
             }
+            r.transformations = old.transformations.clone();
             r.prefixes = old.prefixes.clone();
             r.suffixes = old.suffixes.clone();
             r.needs_hash = r.needs_hash && old.needs_hash;

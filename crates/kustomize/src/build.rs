@@ -708,7 +708,8 @@ impl Ctx<'_> {
                 transform::add_pairs(res, &specs, &l.pairs)
             })?;
         }
-        if !k.common_labels.is_empty() {
+        if !k.common_labels.is_empty() || !k.labels.is_empty() {
+            // With `labels`, Kustomize also runs the `commonLabels` transformer, empty or not.
             let cl = acc.config.common_labels.clone();
             self.tracked(krel, "LabelTransformer", &mut acc.res, |res| {
                 transform::add_pairs(res, &cl, &k.common_labels)
@@ -761,8 +762,8 @@ impl Ctx<'_> {
         Ok(real)
     }
 
-    /// Runs a transformer step, recording it on the resources it changed when transformer
-    /// annotations are enabled.
+    /// Runs a transformer step, recording it on the resources when transformer annotations are
+    /// enabled.
     pub(crate) fn tracked(
         &self,
         krel: &str,
@@ -773,16 +774,11 @@ impl Ctx<'_> {
         if !self.track {
             return self.timed(kind, || f(res));
         }
-        let before: Vec<Map<String, Value>> = res.iter().map(|r| r.obj.clone()).collect();
         f(res)?;
-        if before.len() == res.len() {
-            let entry = configured_by(krel, kind);
-            for (r, b) in res.iter_mut().zip(before.iter()) {
-                // Kustomize records the image transformer on every object it visits.
-                if &r.obj != b || kind == "ImageTagTransformer" {
-                    r.transformations.push(entry.clone());
-                }
-            }
+        // Kustomize records a transformer on every object of the set it ran on, changed or not.
+        let entry = configured_by(krel, kind);
+        for r in res.iter_mut() {
+            r.transformations.push(entry.clone());
         }
         Ok(())
     }

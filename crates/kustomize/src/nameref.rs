@@ -47,6 +47,8 @@ struct Picker<'a> {
     target: &'a Gvk,
     referrer_ns: &'a str,
     referrer_cluster: bool,
+    /// For a RoleBinding: the namespaces named by its ServiceAccount subjects.
+    subject_namespaces: &'a [String],
     referrer_prefixes: &'a [String],
     referrer_suffixes: &'a [String],
 }
@@ -62,6 +64,43 @@ impl Picker<'_> {
         kind_hint: Option<&str>,
     ) -> Result<Option<(String, String)>, Error> {
         let snapshot = self.snapshot;
+        if let Some(ns) = ns_hint {
+            // A map with a namespace: candidates grouped by original namespace if any
+            // candidate had it, else by current namespace.
+            let by_org = snapshot
+                .iter()
+                .any(|c| self.may_refer_to(c) && c.org_ns_eff == ns);
+            let keep = |c: &Referral| {
+                if by_org {
+                    c.org_ns_eff == ns
+                } else {
+                    c.cur_ns_eff == ns
+                }
+            };
+            return self.sieve(old, kind_hint, &keep);
+        }
+        self.sieve(old, kind_hint, &|_: &Referral| true)
+    }
+
+    /// Whether the referrer may refer to `c` at all (Kustomize's "subset that could be
+    /// referenced"): cluster-scoped referrers anything; otherwise cluster-scoped objects, objects
+    /// of the referrer's namespace, and for a RoleBinding objects in the namespaces of its
+    /// ServiceAccount subjects.
+    fn may_refer_to(&self, c: &Referral) -> bool {
+        self.referrer_cluster
+            || c.cluster
+            || ns_eq(&c.namespace, self.referrer_ns)
+            || self.subject_namespaces.contains(&c.namespace)
+    }
+
+    /// Kustomize's candidate sieve for an old name, among the candidates `keep` accepts.
+    fn sieve(
+        &self,
+        old: &str,
+        kind_hint: Option<&str>,
+        keep: &dyn Fn(&Referral) -> bool,
+    ) -> Result<Option<(String, String)>, Error> {
+        let snapshot = self.snapshot;
         let mut cands: Vec<&Referral> = self
             .by_prev_name
             .get(old)
@@ -69,17 +108,13 @@ impl Picker<'_> {
             .unwrap_or(&[])
             .iter()
             .map(|&i| &snapshot[i])
-            .filter(|c| c.gvk.is_selected(self.target) && c.prev.iter().any(|(pn, _)| pn == old))
+            .filter(|c| {
+                self.may_refer_to(c)
+                    && keep(c)
+                    && c.gvk.is_selected(self.target)
+                    && c.prev.iter().any(|(pn, _)| pn == old)
+            })
             .collect();
-        if let Some(ns) = ns_hint {
-            // A map with a namespace: candidates grouped by original namespace if any
-            // resource had it, else by current namespace.
-            if snapshot.iter().any(|c| c.org_ns_eff == ns) {
-                cands.retain(|c| c.org_ns_eff == ns);
-            } else {
-                cands.retain(|c| c.cur_ns_eff == ns);
-            }
-        }
         if let Some(k) = kind_hint {
             cands.retain(|c| c.gvk.kind == k);
         }
@@ -170,9 +205,11 @@ pub fn fix(res: &mut [Resource], refs: &[NameRef]) -> Result<(), Error> {
         let referrer_ns = referrer.namespace();
         let referrer_prefixes = referrer.prefixes.clone();
         let referrer_suffixes = referrer.suffixes.clone();
-        if referrer_gvk.kind == "RoleBinding" {
-            check_subject_namespaces(referrer)?;
-        }
+        let subject_namespaces = if referrer_gvk.kind == "RoleBinding" {
+            subject_namespaces(referrer)?
+        } else {
+            Vec::new()
+        };
         let mut obj = Value::Object(std::mem::take(&mut referrer.obj));
         let mut result = Ok(());
         for nr in refs {
@@ -182,6 +219,7 @@ pub fn fix(res: &mut [Resource], refs: &[NameRef]) -> Result<(), Error> {
                 target: &nr.target,
                 referrer_ns: &referrer_ns,
                 referrer_cluster: referrer_gvk.is_cluster_scoped(),
+                subject_namespaces: &subject_namespaces,
                 referrer_prefixes: &referrer_prefixes,
                 referrer_suffixes: &referrer_suffixes,
             };
@@ -199,34 +237,40 @@ pub fn fix(res: &mut [Resource], refs: &[NameRef]) -> Result<(), Error> {
     Ok(())
 }
 
-/// A RoleBinding's ServiceAccount subject whose `namespace` is null or not a string is refused,
-/// as Kustomize does.
-fn check_subject_namespaces(rb: &Resource) -> Result<(), Error> {
+/// The namespaces a RoleBinding's ServiceAccount subjects name; a subject whose `namespace` is
+/// null or not a string is refused, as Kustomize does.
+fn subject_namespaces(rb: &Resource) -> Result<Vec<String>, Error> {
     let Some(Value::Array(subjects)) = rb.obj.get("subjects") else {
-        return Ok(());
+        return Ok(Vec::new());
     };
-    let blank = subjects.iter().any(|s| {
-        s.get("kind").and_then(|k| k.as_str()) == Some("ServiceAccount")
-            && s.get("namespace").is_some_and(|n| !n.is_string())
-    });
-    if !blank {
-        return Ok(());
+    let mut out = Vec::new();
+    for s in subjects {
+        if s.get("kind").and_then(|k| k.as_str()) != Some("ServiceAccount") {
+            continue;
+        }
+        match s.get("namespace") {
+            None => {}
+            Some(Value::String(ns)) => out.push(ns.clone()),
+            Some(_) => {
+                let id = rb.cur_id();
+                let group = if id.gvk.group.is_empty() {
+                    "[noGrp]"
+                } else {
+                    id.gvk.group.as_str()
+                };
+                let ns = if id.namespace.is_empty() {
+                    "[noNs]"
+                } else {
+                    id.namespace.as_str()
+                };
+                return Err(Error::msg(format!(
+                    "Invalid Input: namespace is blank for resource \"{}.{}.{group}/{}.{ns}\"",
+                    id.gvk.kind, id.gvk.version, id.name
+                )));
+            }
+        }
     }
-    let id = rb.cur_id();
-    let group = if id.gvk.group.is_empty() {
-        "[noGrp]"
-    } else {
-        id.gvk.group.as_str()
-    };
-    let ns = if id.namespace.is_empty() {
-        "[noNs]"
-    } else {
-        id.namespace.as_str()
-    };
-    Err(Error::msg(format!(
-        "Invalid Input: namespace is blank for resource \"{}.{}.{group}/{}.{ns}\"",
-        id.gvk.kind, id.gvk.version, id.name
-    )))
+    Ok(out)
 }
 
 /// Rewrites the references found at one referrer field.
