@@ -4,7 +4,8 @@
 #
 #   crates/sprig/tests/golden/regen.sh [CASE...]
 #
-# A case is a chart folder (Chart.yaml, values.yaml in JSON form, templates/t.yaml). A case with a
+# A case is a chart folder (Chart.yaml, values.yaml in JSON form, templates/t.yaml), written from cases.py
+# by make-cases.py (which rewrites every folder: run this script for all cases afterwards). A case with a
 # shape.txt has output that is not reproducible (clock, randomness): shape.txt holds a regular expression
 # the whole output must match, and this script checks that Helm's own output matches it.
 set -euo pipefail
