@@ -3,6 +3,7 @@
     python3 crates/sprig/tests/golden/make-cases.py
 """
 import os, sys, json, shutil
+sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(__file__))
 from cases import C, DIFF
 root = sys.argv[1] if len(sys.argv) > 1 else os.path.dirname(os.path.abspath(__file__))
