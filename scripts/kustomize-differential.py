@@ -286,8 +286,10 @@ spec:
             body = (f"apiVersion: builtin\nkind: ConfigMapGenerator\nmetadata:\n  name: meta-{self.word()}\n"
                     + (f"name: gen-{self.word()}\n" if self.chance(0.5) else "")
                     + f"literals:\n- P={self.word()}\n")
-        self.files[fname] = body
         field = "generators" if kind.endswith("Generator") else "transformers"
+        if self.chance(0.4):
+            return f"{field}:\n- |-\n" + "".join("  " + l + "\n" for l in body.rstrip("\n").split("\n"))
+        self.files[fname] = body
         return f"{field}:\n- {os.path.basename(fname)}\n"
 
     def replacement(self):

@@ -110,6 +110,13 @@ pub fn run(fs: &dyn FileSystem, dir: &Path, opts: &Options) -> Result<Output, Er
     })
 }
 
+/// `generators:`/`transformers:` entries in Kustomize's order: inline configs first, then
+/// files and directories.
+fn inline_first(entries: &[String]) -> impl Iterator<Item = &String> {
+    let inline = entries.iter().filter(|e| e.contains('\n'));
+    inline.chain(entries.iter().filter(|e| !e.contains('\n')))
+}
+
 /// Generated objects that want one get their content hash appended to their name.
 fn add_hash_suffixes(res: &mut [Resource]) {
     for r in res.iter_mut() {
@@ -588,7 +595,7 @@ impl Ctx<'_> {
                 merge_generated(&mut acc.res, r, &g.behavior, kfile)?;
             }
         }
-        for g in &k.generators {
+        for g in inline_first(&k.generators) {
             let (docs, rel) = self.plugin_docs(dir, kfile, g)?;
             for doc in docs {
                 self.run_generator_plugin(dir, kfile, &rel, &doc, &mut acc.res)?;
@@ -646,9 +653,22 @@ impl Ctx<'_> {
                 self.replacement(dir, kfile, rep, res)
             })?;
         }
-        for t in &k.transformers {
-            for doc in self.plugin_docs(dir, kfile, t)?.0 {
+        for t in inline_first(&k.transformers) {
+            let (docs, rel) = self.plugin_docs(dir, kfile, t)?;
+            for doc in docs {
                 self.run_transformer_plugin(dir, kfile, &doc, acc)?;
+                if self.track {
+                    let kind = doc.get("kind").and_then(|k| k.as_str()).unwrap_or("");
+                    let name = doc
+                        .get("metadata")
+                        .and_then(|m| m.get("name"))
+                        .and_then(|n| n.as_str())
+                        .unwrap_or("");
+                    let entry = format!("{}  name: {name}\n", configured_by(&rel, kind));
+                    for r in acc.res.iter_mut() {
+                        r.transformations.push(entry.clone());
+                    }
+                }
             }
         }
         Ok(())
