@@ -386,8 +386,21 @@ pub fn decode(doc: &Value, file: &str) -> Result<Kustomization, Error> {
         return Err(d.err("builtin version and custom schema provided, cannot use both".into()));
     }
     for (key, v) in &m {
+        if !d.transformer_field(&mut k, key, v)? {
+            d.other_field(&mut k, &mut bases, key, v)?;
+        }
+    }
+    k.resources.extend(bases);
+    Ok(k)
+}
+
+impl Dec<'_> {
+    /// Decodes a transformer field (names, labels, annotations, patches, images, replacements,
+    /// replicas, vars, sort options); false when `key` is not one.
+    fn transformer_field(&self, k: &mut Kustomization, key: &str, v: &Value) -> Result<bool, Error> {
+        let d = self;
         let fld = format!("Kustomization.{key}");
-        match key.as_str() {
+        match key {
             "namePrefix" => k.name_prefix = d.string(v, &fld)?,
             "nameSuffix" => k.name_suffix = d.string(v, &fld)?,
             "namespace" => k.namespace = d.string(v, &fld)?,
@@ -474,17 +487,17 @@ pub fn decode(doc: &Value, file: &str) -> Result<Kustomization, Error> {
                         .transpose()?
                         .unwrap_or_default();
                     let count = match rm.get("count") {
-                        None | Some(Value::Null) => 0,
-                        Some(Value::Number(n)) => n.as_i64().ok_or_else(|| {
-                            d.err("invalid Kustomization: json: cannot unmarshal number into Go struct field Replica.replicas.count of type int64".into())
-                        })?,
-                        Some(other) => {
-                            return Err(d.err(format!(
-                                "invalid Kustomization: json: cannot unmarshal {} into Go struct field Replica.replicas.count of type int64",
-                                type_name(other)
-                            )));
-                        }
-                    };
+                    None | Some(Value::Null) => 0,
+                    Some(Value::Number(n)) => n.as_i64().ok_or_else(|| {
+                        d.err("invalid Kustomization: json: cannot unmarshal number into Go struct field Replica.replicas.count of type int64".into())
+                    })?,
+                    Some(other) => {
+                        return Err(d.err(format!(
+                            "invalid Kustomization: json: cannot unmarshal {} into Go struct field Replica.replicas.count of type int64",
+                            type_name(other)
+                        )));
+                    }
+                };
                     k.replicas.push((name, count));
                 }
             }
@@ -495,6 +508,22 @@ pub fn decode(doc: &Value, file: &str) -> Result<Kustomization, Error> {
             "sortOptions" if !v.is_null() => {
                 k.sort_options = Some(v.clone());
             }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// Decodes the other fields (resources, components, generators, configurations, plugins).
+    fn other_field(
+        &self,
+        k: &mut Kustomization,
+        bases: &mut Vec<String>,
+        key: &str,
+        v: &Value,
+    ) -> Result<(), Error> {
+        let d = self;
+        let fld = format!("Kustomization.{key}");
+        match key {
             "resources" => k.resources.extend(d.strings(v, &fld)?),
             "bases" => {
                 bases.extend(d.strings(v, &fld)?);
@@ -545,9 +574,8 @@ pub fn decode(doc: &Value, file: &str) -> Result<Kustomization, Error> {
             }
             _ => {}
         }
+        Ok(())
     }
-    k.resources.extend(bases);
-    Ok(k)
 }
 
 /// The deprecation warning kubectl prints for a field.
