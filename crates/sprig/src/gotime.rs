@@ -433,28 +433,18 @@ fn quote(s: &str) -> String {
 
 /// Go's `time.ParseInLocation(layout, value, local)`; `Err` has Go's message.
 pub fn parse(layout: &str, value: &str, local: &TimeZone) -> Result<GoTime, String> {
-    let bad = |elem: &str, rest: &str| {
-        format!(
-            "parsing time {} as {}: cannot parse {} as {}",
-            quote(value),
-            quote(layout),
-            quote(rest),
-            quote(elem)
-        )
+    let e = Errs { layout, value };
+    let mut f = Fields {
+        month: -1,
+        day: -1,
+        yday: -1,
+        ..Fields::default()
     };
-    let range = |what: &str| format!("parsing time {}: {what} out of range", quote(value));
-    let (mut year, mut month, mut day, mut yday) = (0i64, -1i64, -1i64, -1i64);
-    let (mut hour, mut min, mut sec, mut nsec) = (0i64, 0i64, 0i64, 0i64);
-    let mut pm_set: Option<bool> = None;
-    let mut zone_offset: Option<i32> = None;
-    let mut zone_name = String::new();
-    let mut utc = false;
     let mut lay = layout;
     let mut val = value;
     loop {
         let (prefix, std, after) = next_std_chunk(lay);
-        let stripped = skip(val, prefix).ok_or_else(|| bad(prefix, val))?;
-        val = stripped;
+        val = skip(val, prefix).ok_or_else(|| e.bad(prefix, val))?;
         let Some((std, std_str)) = std else {
             if !val.is_empty() {
                 return Err(format!(
@@ -466,30 +456,85 @@ pub fn parse(layout: &str, value: &str, local: &TimeZone) -> Result<GoTime, Stri
             break;
         };
         lay = after;
+        val = f.element(std, std_str, val, lay, &e)?;
+    }
+    f.finish(&e, local)
+}
+
+/// The texts Go's parse errors quote.
+struct Errs<'a> {
+    layout: &'a str,
+    value: &'a str,
+}
+
+impl Errs<'_> {
+    fn bad(&self, elem: &str, rest: &str) -> String {
+        format!(
+            "parsing time {} as {}: cannot parse {} as {}",
+            quote(self.value),
+            quote(self.layout),
+            quote(rest),
+            quote(elem)
+        )
+    }
+
+    fn range(&self, what: &str) -> String {
+        format!("parsing time {}: {what} out of range", quote(self.value))
+    }
+}
+
+/// What the layout elements read so far.
+#[derive(Default)]
+struct Fields {
+    year: i64,
+    month: i64,
+    day: i64,
+    yday: i64,
+    hour: i64,
+    min: i64,
+    sec: i64,
+    nsec: i64,
+    pm_set: Option<bool>,
+    zone_offset: Option<i32>,
+    zone_name: String,
+    utc: bool,
+}
+
+impl Fields {
+    /// Reads one layout element at the start of `val`; returns the rest.
+    fn element<'v>(
+        &mut self,
+        std: Std,
+        std_str: &str,
+        val: &'v str,
+        lay: &str,
+        e: &Errs<'_>,
+    ) -> Result<&'v str, String> {
+        let mut val = val;
         let hold = val;
-        let fail = || bad(std_str, hold);
+        let fail = || e.bad(std_str, hold);
         match std {
             Std::Year => {
                 let (n, r) = fixed_digits(val, 2).ok_or_else(fail)?;
-                year = if n >= 69 { n + 1900 } else { n + 2000 };
+                self.year = if n >= 69 { n + 1900 } else { n + 2000 };
                 val = r;
             }
             Std::LongYear => {
                 let (n, r) = fixed_digits(val, 4).ok_or_else(fail)?;
-                year = n;
+                self.year = n;
                 val = r;
             }
             Std::Month | Std::LongMonth => {
                 let (i, r) = lookup_name(val, std == Std::LongMonth, &MONTHS).ok_or_else(fail)?;
-                month = i as i64 + 1;
+                self.month = i as i64 + 1;
                 val = r;
             }
             Std::NumMonth | Std::ZeroMonth => {
                 let (n, r) = getnum(val, std == Std::ZeroMonth).ok_or_else(fail)?;
                 if !(1..=12).contains(&n) {
-                    return Err(range("month"));
+                    return Err(e.range("month"));
                 }
-                month = n;
+                self.month = n;
                 val = r;
             }
             Std::WeekDay | Std::LongWeekDay => {
@@ -501,7 +546,7 @@ pub fn parse(layout: &str, value: &str, local: &TimeZone) -> Result<GoTime, Stri
                     val = &val[1..];
                 }
                 let (n, r) = getnum(val, std == Std::ZeroDay).ok_or_else(fail)?;
-                day = n;
+                self.day = n;
                 val = r;
             }
             Std::UnderYearDay | Std::ZeroYearDay => {
@@ -511,46 +556,46 @@ pub fn parse(layout: &str, value: &str, local: &TimeZone) -> Result<GoTime, Stri
                     val
                 };
                 let (n, r) = fixed_digits(v2, 3).ok_or_else(fail)?;
-                yday = n;
+                self.yday = n;
                 val = r;
             }
             Std::Hour => {
                 let (n, r) = getnum(val, false).ok_or_else(fail)?;
                 if !(0..24).contains(&n) {
-                    return Err(range("hour"));
+                    return Err(e.range("hour"));
                 }
-                hour = n;
+                self.hour = n;
                 val = r;
             }
             Std::Hour12 | Std::ZeroHour12 => {
                 let (n, r) = getnum(val, std == Std::ZeroHour12).ok_or_else(fail)?;
                 if !(0..=12).contains(&n) {
-                    return Err(range("hour"));
+                    return Err(e.range("hour"));
                 }
-                hour = n;
+                self.hour = n;
                 val = r;
             }
             Std::Minute | Std::ZeroMinute => {
                 let (n, r) = getnum(val, std == Std::ZeroMinute).ok_or_else(fail)?;
                 if !(0..60).contains(&n) {
-                    return Err(range("minute"));
+                    return Err(e.range("minute"));
                 }
-                min = n;
+                self.min = n;
                 val = r;
             }
             Std::Second | Std::ZeroSecond => {
                 let (n, r) = getnum(val, std == Std::ZeroSecond).ok_or_else(fail)?;
                 if !(0..60).contains(&n) {
-                    return Err(range("second"));
+                    return Err(e.range("second"));
                 }
-                sec = n;
+                self.sec = n;
                 val = r;
                 // A fraction the layout does not mention is accepted after the seconds.
                 let b = val.as_bytes();
                 let next_is_frac = matches!(next_std_chunk(lay).1, Some((Std::Frac(..), _)));
                 if b.len() >= 2 && (b[0] == b'.' || b[0] == b',') && b[1].is_ascii_digit() && !next_is_frac {
                     let n = b[1..].iter().take_while(|c| c.is_ascii_digit()).count() + 1;
-                    nsec = parse_nanos(&val[1..n]);
+                    self.nsec = parse_nanos(&val[1..n]);
                     val = &val[n..];
                 }
             }
@@ -561,7 +606,7 @@ pub fn parse(layout: &str, value: &str, local: &TimeZone) -> Result<GoTime, Stri
                 } else {
                     ("am", "pm")
                 };
-                pm_set = Some(if p == pm {
+                self.pm_set = Some(if p == pm {
                     true
                 } else if p == am {
                     false
@@ -572,14 +617,14 @@ pub fn parse(layout: &str, value: &str, local: &TimeZone) -> Result<GoTime, Stri
             }
             Std::TZ => {
                 if val.starts_with("UTC") {
-                    utc = true;
+                    self.utc = true;
                     val = &val[3..];
                 } else {
                     let n = val.bytes().take_while(|c| c.is_ascii_uppercase()).count();
                     if n < 3 {
                         return Err(fail());
                     }
-                    zone_name = val[..n].to_string();
+                    self.zone_name = val[..n].to_string();
                     val = &val[n..];
                 }
             }
@@ -587,7 +632,7 @@ pub fn parse(layout: &str, value: &str, local: &TimeZone) -> Result<GoTime, Stri
                 let b = val.as_bytes();
                 if b.is_empty() || !(b[0] == b'.' || b[0] == b',') {
                     if trim {
-                        continue;
+                        return Ok(val);
                     }
                     return Err(fail());
                 }
@@ -596,7 +641,7 @@ pub fn parse(layout: &str, value: &str, local: &TimeZone) -> Result<GoTime, Stri
                     return Err(fail());
                 }
                 let take = if trim { digits } else { n };
-                nsec = parse_nanos(&val[1..1 + take]);
+                self.nsec = parse_nanos(&val[1..1 + take]);
                 val = &val[1 + take..];
             }
             tz => {
@@ -610,95 +655,103 @@ pub fn parse(layout: &str, value: &str, local: &TimeZone) -> Result<GoTime, Stri
                 );
                 if iso && val.starts_with('Z') {
                     val = &val[1..];
-                    utc = true;
-                    continue;
+                    self.utc = true;
+                    return Ok(val);
                 }
                 let (off, r) = parse_offset(val, tz).ok_or_else(fail)?;
-                zone_offset = Some(off);
+                self.zone_offset = Some(off);
                 val = r;
             }
         }
+        Ok(val)
     }
-    if let Some(pm) = pm_set {
-        if pm && hour < 12 {
-            hour += 12;
-        } else if !pm && hour == 12 {
-            hour = 0;
+
+    /// Go's checks and defaults after the last element, and the location of the result.
+    fn finish(mut self, e: &Errs<'_>, local: &TimeZone) -> Result<GoTime, String> {
+        if let Some(pm) = self.pm_set {
+            if pm && self.hour < 12 {
+                self.hour += 12;
+            } else if !pm && self.hour == 12 {
+                self.hour = 0;
+            }
         }
-    }
-    if yday >= 0 {
-        let d = jiff::civil::Date::new(year as i16, 1, 1).map_err(|_| range("day-of-year"))?;
-        let d = d
-            .checked_add(jiff::Span::new().days(yday - 1))
-            .map_err(|_| range("day-of-year"))?;
-        if month >= 0 && i64::from(d.month()) != month || day >= 0 && i64::from(d.day()) != day {
-            return Err(format!(
-                "parsing time {}: day-of-year does not match month or day",
-                quote(value)
-            ));
+        if self.yday >= 0 {
+            let d = jiff::civil::Date::new(self.year as i16, 1, 1).map_err(|_| e.range("day-of-year"))?;
+            let d = d
+                .checked_add(jiff::Span::new().days(self.yday - 1))
+                .map_err(|_| e.range("day-of-year"))?;
+            if self.month >= 0 && i64::from(d.month()) != self.month
+                || self.day >= 0 && i64::from(d.day()) != self.day
+            {
+                return Err(format!(
+                    "parsing time {}: day-of-year does not match month or day",
+                    quote(e.value)
+                ));
+            }
+            self.month = i64::from(d.month());
+            self.day = i64::from(d.day());
+        } else {
+            if self.month < 0 {
+                self.month = 1;
+            }
+            if self.day < 0 {
+                self.day = 1;
+            }
         }
-        month = i64::from(d.month());
-        day = i64::from(d.day());
-    } else {
-        if month < 0 {
-            month = 1;
+        let date =
+            jiff::civil::Date::new(self.year as i16, self.month as i8, 1).map_err(|_| e.range("year"))?;
+        if self.day < 1 || self.day > i64::from(date.days_in_month()) {
+            return Err(format!("parsing time {}: day out of range", quote(e.value)));
         }
-        if day < 0 {
-            day = 1;
+        let dt = jiff::civil::DateTime::new(
+            self.year as i16,
+            self.month as i8,
+            self.day as i8,
+            self.hour as i8,
+            self.min as i8,
+            self.sec as i8,
+            self.nsec as i32,
+        )
+        .map_err(|e| e.to_string())?;
+        if self.utc {
+            let z = dt.to_zoned(TimeZone::UTC).map_err(|e| e.to_string())?;
+            return Ok(GoTime {
+                zoned: z,
+                location: "UTC".into(),
+                monotonic: false,
+            });
         }
-    }
-    let date = jiff::civil::Date::new(year as i16, month as i8, 1).map_err(|_| range("year"))?;
-    if day < 1 || day > i64::from(date.days_in_month()) {
-        return Err(format!("parsing time {}: day out of range", quote(value)));
-    }
-    let dt = jiff::civil::DateTime::new(
-        year as i16,
-        month as i8,
-        day as i8,
-        hour as i8,
-        min as i8,
-        sec as i8,
-        nsec as i32,
-    )
-    .map_err(|e| e.to_string())?;
-    if utc {
-        let z = dt.to_zoned(TimeZone::UTC).map_err(|e| e.to_string())?;
-        return Ok(GoTime {
+        if let Some(off) = self.zone_offset {
+            let offset = Offset::from_seconds(off).map_err(|e| e.to_string())?;
+            let ts = dt
+                .to_zoned(TimeZone::fixed(offset))
+                .map_err(|e| e.to_string())?
+                .timestamp();
+            if local.to_offset(ts).seconds() == off {
+                return Ok(GoTime::new(ts, local.clone(), "Local"));
+            }
+            return Ok(GoTime {
+                zoned: ts.to_zoned(TimeZone::fixed(offset)),
+                location: String::new(),
+                monotonic: false,
+            });
+        }
+        if !self.zone_name.is_empty() {
+            // An abbreviation Go cannot place: the time is read as UTC with that name.
+            let z = dt.to_zoned(TimeZone::UTC).map_err(|e| e.to_string())?;
+            return Ok(GoTime {
+                zoned: z,
+                location: self.zone_name,
+                monotonic: false,
+            });
+        }
+        let z = dt.to_zoned(local.clone()).map_err(|e| e.to_string())?;
+        Ok(GoTime {
             zoned: z,
-            location: "UTC".into(),
+            location: "Local".into(),
             monotonic: false,
-        });
+        })
     }
-    if let Some(off) = zone_offset {
-        let offset = Offset::from_seconds(off).map_err(|e| e.to_string())?;
-        let ts = dt
-            .to_zoned(TimeZone::fixed(offset))
-            .map_err(|e| e.to_string())?
-            .timestamp();
-        if local.to_offset(ts).seconds() == off {
-            return Ok(GoTime::new(ts, local.clone(), "Local"));
-        }
-        return Ok(GoTime {
-            zoned: ts.to_zoned(TimeZone::fixed(offset)),
-            location: String::new(),
-            monotonic: false,
-        });
-    }
-    if !zone_name.is_empty() {
-        // An abbreviation Go cannot place: the time is read as UTC with that name.
-        let z = dt.to_zoned(TimeZone::UTC).map_err(|e| e.to_string())?;
-        return Ok(GoTime {
-            zoned: z,
-            location: zone_name,
-            monotonic: false,
-        });
-    }
-    let z = dt.to_zoned(local.clone()).map_err(|e| e.to_string())?;
-    Ok(GoTime {
-        zoned: z,
-        location: "Local".into(),
-        monotonic: false,
-    })
 }
 
 fn skip<'a>(value: &'a str, prefix: &str) -> Option<&'a str> {

@@ -105,6 +105,11 @@ pub fn register(funcs: &mut Funcs) {
     decimal_op(funcs, "subf", 1, false, Op::Sub);
     decimal_op(funcs, "mulf", 1, false, Op::Mul);
     decimal_op(funcs, "divf", 1, false, Op::Div);
+    register_rounding_and_ranges(funcs);
+}
+
+/// Rounding, conversions and integer ranges.
+fn register_rounding_and_ranges(funcs: &mut Funcs) {
     funcs.insert("floor", |_, a| {
         arity("floor", a, 1)?;
         Ok(Value::Float(to_float64(&a[0]).floor()))

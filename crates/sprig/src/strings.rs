@@ -80,6 +80,11 @@ pub fn register(funcs: &mut Funcs) {
         let (sep, n, s) = (str_arg(&a[0])?, int_arg(&a[1])?, str_arg(&a[2])?);
         Ok(split_map(go_split(&s, &sep, n)))
     });
+    register_shaping(funcs);
+}
+
+/// Functions that cut, pad, wrap or quote strings.
+fn register_shaping(funcs: &mut Funcs) {
     funcs.insert("abbrev", |_, a| {
         arity("abbrev", a, 2)?;
         let (w, s) = (int_arg(&a[0])?, str_arg(&a[1])?);
@@ -176,6 +181,11 @@ pub fn register(funcs: &mut Funcs) {
             indent(int_arg(&a[0])?, &str_arg(&a[1])?)?
         )))
     });
+    register_conversions(funcs);
+}
+
+/// Replacing, counting, converting and joining.
+fn register_conversions(funcs: &mut Funcs) {
     funcs.insert("replace", |_, a| {
         arity("replace", a, 3)?;
         let (old, new, src) = (str_arg(&a[0])?, str_arg(&a[1])?, str_arg(&a[2])?);
