@@ -625,6 +625,11 @@ impl<'a> State<'a, '_> {
             }
             Value::Object(o) => {
                 let o = o.clone();
+                if let Some(sig) = o.signature(field) {
+                    let call_args = args.map(|a| &a[1..]).unwrap_or(&[]);
+                    let callee = Callee::Method(o, field.to_string(), sig);
+                    return self.eval_call(dot, callee, At::Arg(node), call_args, final_);
+                }
                 if has_args {
                     let call_args = args.map(|a| &a[1..]).unwrap_or(&[]);
                     let mut argv = Vec::with_capacity(call_args.len() + 1);
@@ -643,9 +648,10 @@ impl<'a> State<'a, '_> {
                         None if o.field(field).is_some() => {
                             Err(self.err(format!("{field} has arguments but cannot be invoked as function")))
                         }
-                        None => {
-                            Err(self.err(format!("can't evaluate field {field} in type {}", o.type_name())))
-                        }
+                        None => Err(self.err(format!(
+                            "can't evaluate field {field} in type {}",
+                            slot_type(&receiver, &*o)
+                        ))),
                     };
                 }
                 if let Some(v) = o.field(field) {
@@ -654,7 +660,10 @@ impl<'a> State<'a, '_> {
                 match o.call(field, &[]) {
                     Some(Ok(v)) => Ok(Val::plain(v)),
                     Some(Err(e)) => Err(self.err(format!("error calling {field}: {}", e.0))),
-                    None => Err(self.err(format!("can't evaluate field {field} in type {}", o.type_name()))),
+                    None => Err(self.err(format!(
+                        "can't evaluate field {field} in type {}",
+                        slot_type(&receiver, &*o)
+                    ))),
                 }
             }
             other => {
@@ -698,6 +707,9 @@ impl<'a> State<'a, '_> {
     ) -> R<Val> {
         let (name, fixed, variadic): (&str, Params<'_>, Option<Ty>) = match &callee {
             Callee::Func(name, Some(sig)) => (name, Params::Go(&sig.params), sig.variadic.map(Ty::Go)),
+            Callee::Method(_, name, sig) => {
+                (name.as_str(), Params::Go(&sig.params), sig.variadic.map(Ty::Go))
+            }
             Callee::Func(name, None) => (name, Params::Static(&[]), Some(Ty::Go(ArgType::Any))),
             Callee::Builtin(name, b) => {
                 let (f, v) = builtins::signature(*b);
@@ -764,8 +776,14 @@ impl<'a> State<'a, '_> {
             };
             argv.push(self.validate_type(Val::plain(f), t)?);
         }
-        let result = match callee {
-            Callee::Builtin(_, b) => builtins::call(b, &argv, &iface, args),
+        let result = match &callee {
+            Callee::Builtin(_, b) => builtins::call(*b, &argv, &iface, args),
+            Callee::Method(o, name, _) => match o.call(name, &argv) {
+                Some(r) => r.map_err(|e| e.0),
+                None => {
+                    return Err(self.err(format!("can't evaluate field {name} in type {}", o.type_name())));
+                }
+            },
             Callee::Func(name, _) => {
                 let Some(f) = self.funcs.get(name).cloned() else {
                     return Err(self.err(format!("{} is not a defined function", q(name))));
@@ -928,7 +946,17 @@ impl Params<'_> {
 
 enum Callee<'a> {
     Func(&'a str, Option<Rc<crate::Signature>>),
+    Method(Rc<dyn crate::Object>, String, crate::Signature),
     Builtin(&'a str, Builtin),
+}
+
+/// The static Go type of a receiver: `interface {}` when it came from a map entry or list element.
+fn slot_type<'o>(receiver: &Val, o: &'o dyn crate::Object) -> &'o str {
+    if receiver.iface {
+        "interface {}"
+    } else {
+        o.type_name()
+    }
 }
 
 fn node_pos(n: &Node) -> usize {

@@ -9,6 +9,20 @@
 //!   must be known at parse time (Go refuses `function "x" not defined` while parsing).
 //! - [`Templates::execute`] runs one template of the set with `missingkey` behaviour from [`ExecOptions`].
 //! - A [`Func`] receives a [`Call`], through which Helm's `include` and `tpl` run other templates.
+//! - [`Funcs::insert_typed`] gives a function Go's parameter types: the engine then checks and converts
+//!   arguments with Go's errors (`wrong type for value; expected int; got float64`); [`Funcs::insert`] is
+//!   `func(...interface {})`.
+//! - Go's own formatting and comparisons are public for the function crates: [`fmt::sprintf`] and friends,
+//!   [`Value::to_go_string`] (`%v`), [`Value::type_name`] (`%T`), [`Value::truthy`], [`compare_eq`],
+//!   [`compare_lt`], [`float::format_float`].
+//!
+//! What Go does that this engine does not: complex constants (`1i`) parse but are refused when evaluated;
+//! channels, function values and iterators do not exist (`call` always fails as with a non-function);
+//! indexing a string yields an `int`, where Go has a `uint8` (same digits, `%T` differs); `%q`, `%+q` and
+//! `js` decide which characters are printable with Rust's character classes, not Go's tables (they differ
+//! on a few rare code points); `Object` methods receive their arguments unchecked; the nesting of
+//! `include`/`tpl` ([`Call::execute`]) counts toward [`ExecOptions::max_depth`], where Go starts each
+//! `ExecuteTemplate` at depth 0.
 
 mod ast;
 mod builtins;

@@ -84,6 +84,13 @@ pub trait Object {
         let _ = (name, args);
         None
     }
+    /// The Go signature of method `name`, when the engine should check its arguments as Go does
+    /// (`wrong number of args for Get: want 1 got 2`, `wrong type for value; expected string; got float64`)
+    /// before [`Object::call`]. `None` (the default): arguments are passed unchecked.
+    fn signature(&self, name: &str) -> Option<crate::Signature> {
+        let _ = name;
+        None
+    }
     /// What `{{ . }}` / `%v` prints (Go's `String()` method when the type has one, otherwise fmt's struct
     /// form).
     fn display(&self) -> String;

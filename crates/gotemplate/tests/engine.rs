@@ -271,3 +271,53 @@ fn tpl_texts_parsed_once_still_see_their_own_data() {
     let err = run(r#"{{ range .xs }}{{ tpl $.bad . }}{{ end }}"#, &data).unwrap_err();
     assert!(err.ends_with("function \"nope\" not defined"), "{err}");
 }
+
+struct Files;
+
+impl tack_gotemplate::Object for Files {
+    fn type_name(&self) -> &str {
+        "engine.files"
+    }
+    fn field(&self, _name: &str) -> Option<Value> {
+        None
+    }
+    fn call(&self, name: &str, args: &[Value]) -> Option<Result<Value, FuncError>> {
+        match name {
+            "Get" => Some(Ok(Value::from(format!(
+                "content of {}",
+                args[0].as_str().unwrap_or("?")
+            )))),
+            _ => None,
+        }
+    }
+    fn signature(&self, name: &str) -> Option<Signature> {
+        (name == "Get").then(|| Signature::fixed(&[ArgType::String]))
+    }
+    fn display(&self) -> String {
+        "map[]".into()
+    }
+}
+
+#[test]
+fn object_methods_with_signatures_are_checked_as_go() {
+    let data = values(&[
+        ("Files", Value::Object(std::rc::Rc::new(Files))),
+        ("n", Value::Float(1.0)),
+    ]);
+    assert_eq!(
+        run(r#"{{ .Files.Get "a.txt" }}|{{ "b" | .Files.Get }}"#, &data).as_deref(),
+        Ok("content of a.txt|content of b")
+    );
+    assert_eq!(
+        run(r#"{{ .Files.Get .n }}"#, &data).unwrap_err(),
+        "template: t:1:14: executing \"t\" at <.n>: wrong type for value; expected string; got float64"
+    );
+    assert_eq!(
+        run(r#"{{ .Files.Get }}"#, &data).unwrap_err(),
+        "template: t:1:9: executing \"t\" at <.Files.Get>: wrong number of args for Get: want 1 got 0"
+    );
+    assert_eq!(
+        run(r#"{{ .Files.Nope }}"#, &data).unwrap_err(),
+        "template: t:1:9: executing \"t\" at <.Files.Nope>: can't evaluate field Nope in type interface {}"
+    );
+}
