@@ -1,6 +1,7 @@
-//! Properties of Helm's value coalescing that hold for any values: user values win, a user `null` deletes a
-//! default, defaults fill in what the user left out, coalescing twice changes nothing, and a subchart sees
-//! its defaults under its name with the parent's globals.
+//! Properties that hold for any values: coalescing (user values win, a user `null` deletes a default,
+//! defaults fill in what the user left out, coalescing twice changes nothing, a subchart sees its defaults
+//! under its name with the parent's globals), `toYaml` output reading back through `fromYaml`, and the
+//! readers (YAML, JSON, `--set`) never panicking on any text.
 
 use proptest::prelude::*;
 use tack_gotemplate::{Map, Value};
@@ -185,5 +186,23 @@ proptest! {
         let back = tack_helm::yaml::unmarshal(&text).map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
         let back = if matches!(back, Value::Nil) { Value::map(Map::new()) } else { back };
         prop_assert_eq!(to_json(&back).unwrap_or_default(), to_json(&v).unwrap_or_default(), "{}", text);
+    }
+}
+
+proptest! {
+    /// Reading never panics, whatever the text.
+    #[test]
+    fn readers_never_panic(text in r#"[ a-z0-9:#'"\\\-\.\n\t{}\[\],&*!|>%@`~=<]{0,40}"#) {
+        let _ = tack_helm::yaml::load_values(&text);
+        let v = tack_helm::yaml::from_yaml(&text);
+        let _ = tack_helm::yaml::to_yaml(&v);
+        let _ = tack_helm::yaml::to_yaml_pretty(&v);
+        let _ = tack_helm::json::from_json(&text);
+        let _ = tack_helm::toml::from_toml(&text);
+        let _ = tack_helm::toml::to_toml(&v);
+        let dest = std::rc::Rc::new(std::cell::RefCell::new(Map::new()));
+        let _ = tack_helm::strvals::parse_into(&text, &dest);
+        let _ = tack_helm::strvals::parse_json(&text, &dest);
+        let _ = tack_helm::strvals::parse_literal_into(&text, &dest);
     }
 }
