@@ -174,8 +174,13 @@ fn parse_int_base0(text: &str) -> Option<(bool, u128)> {
     Some((neg, v))
 }
 
-/// Go's `strconv.ParseFloat(text, 64)` for decimal text (hexadecimal floats are refused).
+/// Go's `strconv.ParseFloat(text, 64)` for decimal text (hexadecimal floats are refused); out of range
+/// (infinite) is an error, as in Go.
 fn parse_float(text: &str) -> Option<f64> {
+    parse_float_any(text).filter(|f| f.is_finite())
+}
+
+fn parse_float_any(text: &str) -> Option<f64> {
     if text.contains('_') {
         if !underscore_ok(text) {
             return None;
