@@ -615,3 +615,72 @@ fn ctl_name(c: &Ctl) -> &'static str {
 fn quote(s: &str) -> String {
     crate::fmt::quote(s, false)
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::parse;
+
+    fn err(text: &str) -> String {
+        parse("t", text, &|f| f == "f").err().unwrap_or_default()
+    }
+
+    fn trees(text: &str) -> Vec<String> {
+        parse("t", text, &|_| false)
+            .unwrap()
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect()
+    }
+
+    /// Expected messages are Go 1.26's for the same texts.
+    #[test]
+    fn errors_are_worded_as_go() {
+        assert_eq!(err("{{ g 1 }}"), "template: t:1: function \"g\" not defined");
+        assert_eq!(err("{{ f $x }}"), "template: t:1: undefined variable \"$x\"");
+        assert_eq!(err("a\n{{ end }}"), "template: t:2: unexpected {{end}}");
+        assert_eq!(err("{{ if 1 }}"), "template: t:1: unexpected EOF");
+        assert_eq!(
+            err("{{ if 1 }}{{ else }}{{ else }}{{ end }}"),
+            "template: t:1: expected end; found {{else}}"
+        );
+        assert_eq!(err("x\n{{ f\n1"), "template: t:3: unclosed action started at t:2");
+        assert_eq!(
+            err("{{ \"a\" | 1 }}"),
+            "template: t:1: non executable command in pipeline stage 2"
+        );
+        assert_eq!(
+            err("{{ range $a, $b, $c := 1 }}{{ end }}"),
+            "template: t:1: too many declarations in range"
+        );
+        assert_eq!(err("{{ break }}"), "template: t:1: {{break}} outside {{range}}");
+        assert_eq!(
+            err("{{ \"a very long string\" := }}"),
+            "template: t:1: unexpected \":=\" in operand"
+        );
+        assert_eq!(
+            err("{{ 1 \"a very long string\" }}{{ ( }}"),
+            "template: t:1: unclosed left paren"
+        );
+        assert_eq!(
+            err("{{ $x := 1 }}{{ $x.y.z := 2 }}"),
+            "template: t:1: unexpected \":=\" in operand"
+        );
+        assert_eq!(err("{{ .a# }}"), "template: t:1: bad character U+0023 '#'");
+        assert_eq!(err("{{ 0x }}"), "template: t:1: illegal number syntax: \"0x\"");
+        assert_eq!(
+            err("{{ define \"a\" }}1{{ end }}{{ define \"a\" }}2{{ end }}"),
+            "template: t:1: template: multiple definition of template \"a\""
+        );
+    }
+
+    #[test]
+    fn defines_and_blocks_are_trees_of_their_own() {
+        assert_eq!(
+            trees("{{ define \"a\" }}x{{ end }}{{ block \"b\" . }}y{{ end }}"),
+            vec!["t", "a", "b"]
+        );
+        // break and continue are identifiers when a function has that name
+        assert!(parse("t", "{{ break }}", &|f| f == "break").is_ok());
+    }
+}
