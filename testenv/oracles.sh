@@ -5,7 +5,8 @@
 #   testenv/oracles.sh [TOOL...]     # default: every tool; prints "TOOL=/path/to/binary" lines on stdout
 #
 # Tools: helm (helm.sh/helm/v4, the `helm` command), helm-engine (testenv/oracles/helm-engine: Helm's template
-# engine without the YAML step, for template-language goldens). With a warm cache it returns at once.
+# engine without the YAML step, for template-language goldens), jsonnet (github.com/google/go-jsonnet, the
+# `jsonnet` command). With a warm cache it returns at once.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=oracles.env
@@ -38,15 +39,19 @@ build_helm() {
     -ldflags "-s -w -X helm.sh/helm/v4/internal/version.version=v$HELM_VERSION -X helm.sh/helm/v4/internal/version.metadata= -X helm.sh/helm/v4/internal/version.gitTreeState=clean" \
     "helm.sh/helm/v4/cmd/helm@v$HELM_VERSION"
 }
+build_jsonnet() {
+  GOBIN="$BIN" go install -trimpath -ldflags "-s -w" "github.com/google/go-jsonnet/cmd/jsonnet@v$JSONNET_VERSION"
+}
 build_helm_engine() {
   (cd "$here/oracles/helm-engine" && go build -trimpath -ldflags "-s -w" -o "$BIN/helm-engine" .)
 }
 
-tools=("$@"); [ ${#tools[@]} -gt 0 ] || tools=(helm helm-engine)
+tools=("$@"); [ ${#tools[@]} -gt 0 ] || tools=(helm helm-engine jsonnet)
 for t in "${tools[@]}"; do
   case "$t" in
     helm) build helm "$HELM_VERSION" version build_helm ;;
     helm-engine) build helm-engine "$HELM_VERSION-$(sha256sum "$here/oracles/helm-engine/main.go" | cut -c1-12)" --help build_helm_engine ;;
+    jsonnet) build jsonnet "$JSONNET_VERSION" --version build_jsonnet ;;
     *) log "unknown tool $t"; exit 2 ;;
   esac
 done
