@@ -13,7 +13,7 @@ use crate::fs::{FileSystem, normalize};
 use crate::generators::{self, SourceReader};
 use crate::kustomization::{self, Kustomization, PatchEntry};
 use crate::resource::{FieldSpec, IdKey, Resource, id_key};
-pub(crate) use crate::source_text::utf8_text;
+use crate::source_text::utf8_text;
 use crate::{Error, KUSTOMIZATION_FILE_NAMES, LoadRestrictor, Options, Output, transform};
 
 /// The state of one build: where files come from, the options, the warnings so far, the

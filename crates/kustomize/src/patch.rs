@@ -22,7 +22,7 @@ impl Ctx<'_> {
             (Some(path), None) => {
                 let b = self.read_file(dir, path)?;
                 Ok((
-                    crate::source_text::strip_final_block(&crate::build::utf8_text(&b)).into_owned(),
+                    crate::source_text::strip_final_block(&crate::source_text::utf8_text(&b)).into_owned(),
                     normalize(&dir.join(path)).display().to_string(),
                 ))
             }

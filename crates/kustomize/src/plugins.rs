@@ -32,7 +32,10 @@ impl Ctx<'_> {
                 return Ok((docs, crate::build::relative(&self.top, &p)));
             }
             let b = self.read_file(dir, entry)?;
-            (crate::build::utf8_text(&b).into_owned(), p.display().to_string())
+            (
+                crate::source_text::utf8_text(&b).into_owned(),
+                p.display().to_string(),
+            )
         };
         let rel = if entry.contains('\n') {
             crate::build::relative(&self.top, Path::new(kfile))

@@ -21,7 +21,7 @@ impl Ctx<'_> {
     ) -> Result<(), Error> {
         let reps: Vec<Value> = if let Some(path) = rep.get("path").and_then(|p| p.as_str()) {
             let b = self.read_file(dir, path)?;
-            let docs = tack_yaml::parse_documents(&crate::build::utf8_text(&b), path)?;
+            let docs = tack_yaml::parse_documents(&crate::source_text::utf8_text(&b), path)?;
             let mut out = Vec::new();
             for d in docs {
                 match d.value {
