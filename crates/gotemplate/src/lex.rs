@@ -56,7 +56,8 @@ impl std::fmt::Display for Item {
             ItemType::Error => f.write_str(&self.val),
             t if t > ItemType::Keyword => write!(f, "<{}>", self.val),
             _ => {
-                if self.val.chars().count() > 10 {
+                // Go: len(val) > 10 counts bytes; %.10q keeps 10 characters
+                if self.val.len() > 10 {
                     let short: String = self.val.chars().take(10).collect();
                     write!(f, "{}...", crate::fmt::quote(&short, false))
                 } else {

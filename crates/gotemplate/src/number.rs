@@ -142,15 +142,15 @@ fn parse_int_base0(text: &str) -> Option<(bool, u128)> {
     if s.is_empty() {
         return None;
     }
-    let (radix, digits, prefixed) = if s.len() >= 2 && s.starts_with('0') {
+    let (radix, digits) = if s.len() >= 2 && s.starts_with('0') {
         match s.as_bytes()[1] | 0x20 {
-            b'x' => (16, &s[2..], true),
-            b'o' => (8, &s[2..], true),
-            b'b' => (2, &s[2..], true),
-            _ => (8, &s[1..], true),
+            b'x' => (16, &s[2..]),
+            b'o' => (8, &s[2..]),
+            b'b' => (2, &s[2..]),
+            _ => (8, &s[1..]),
         }
     } else {
-        (10, s, false)
+        (10, s)
     };
     if s.contains('_') && !underscore_ok(text) {
         return None;
@@ -168,7 +168,7 @@ fn parse_int_base0(text: &str) -> Option<(bool, u128)> {
         }
         any = true;
     }
-    if !(any || prefixed && radix == 8 && digits.is_empty()) {
+    if !any {
         return None;
     }
     Some((neg, v))
@@ -181,38 +181,73 @@ fn parse_float(text: &str) -> Option<f64> {
 }
 
 fn parse_float_any(text: &str) -> Option<f64> {
-    if text.contains('_') {
-        if !underscore_ok(text) {
-            return None;
-        }
-        return text.replace('_', "").parse().ok();
+    if text.contains('_') && !underscore_ok(text) {
+        return None;
     }
-    let t = text.trim_start_matches(['+', '-']);
-    if t.starts_with("0x")
-        || t.starts_with("0X")
-        || t.chars().any(|c| c.is_ascii_alphabetic() && c != 'e' && c != 'E')
-    {
+    let text = text.replace('_', "");
+    let (neg, t) = match text.as_bytes().first() {
+        Some(b'-') => (true, &text[1..]),
+        Some(b'+') => (false, &text[1..]),
+        _ => (false, text.as_str()),
+    };
+    if let Some(hex) = t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        return hex_float(hex).map(|f| if neg { -f } else { f });
+    }
+    if t.starts_with(['+', '-']) || t.chars().any(|c| c.is_ascii_alphabetic() && c != 'e' && c != 'E') {
         return None;
     }
     text.parse().ok()
 }
 
+/// A hexadecimal float after `0x`: hex digits with an optional point, then a mandatory `p` exponent.
+fn hex_float(s: &str) -> Option<f64> {
+    let (mant, exp) = s.split_once(['p', 'P'])?;
+    let exp: i32 = exp.parse().ok()?;
+    let (int, frac) = mant.split_once('.').unwrap_or((mant, ""));
+    if int.is_empty() && frac.is_empty() {
+        return None;
+    }
+    let mut v = 0f64;
+    for c in int.chars().chain(frac.chars()) {
+        v = v * 16.0 + f64::from(c.to_digit(16)?);
+    }
+    let shift = exp.checked_sub(4 * i32::try_from(frac.len()).ok()?)?;
+    Some(v * 2f64.powi(shift))
+}
+
 /// The constant `text` with every Go interpretation (`parse.newNumber`).
-pub(crate) fn parse_number(text: &str) -> Result<Number, String> {
+/// `complex_token`: the lexer saw a complex constant (`1+2i`), which Go reads with `fmt.Sscan`.
+pub(crate) fn parse_number(text: &str, complex_token: bool) -> Result<Number, String> {
     let mut n = Number {
         text: text.to_string(),
         ..Number::default()
     };
     if let Some(imag) = text.strip_suffix('i')
-        && (parse_float(imag).is_some() || parse_int_base0(imag).is_some())
+        && !complex_token
+        && parse_float(imag).is_some()
     {
         n.is_complex = true;
         return Ok(n);
     }
-    if text[1..].contains(['+', '-']) && text.ends_with('i') {
-        // a complex constant such as 1+2i (the lexer's itemComplex)
-        n.is_complex = true;
-        return Ok(n);
+    if complex_token {
+        // a complex constant such as 1+2i (the lexer's itemComplex), which Go reads with fmt.Sscan
+        let body = &text[..text.len() - 1];
+        let split = body
+            .char_indices()
+            .skip(1)
+            .filter(|&(i, c)| {
+                (c == '+' || c == '-') && !matches!(body.as_bytes()[i - 1], b'e' | b'E' | b'p' | b'P')
+            })
+            .map(|(i, _)| i)
+            .last();
+        let number = |s: &str| parse_float(s).is_some() || parse_int_base0(s).is_some();
+        return match split {
+            Some(i) if number(&body[..i]) && number(&body[i..]) => {
+                n.is_complex = true;
+                Ok(n)
+            }
+            _ => Err("syntax error scanning complex number".into()),
+        };
     }
     let int = parse_int_base0(text);
     if let Some((neg, v)) = int {
@@ -280,23 +315,23 @@ mod tests {
 
     #[test]
     fn numbers() {
-        let n = parse_number("0x1F").unwrap();
+        let n = parse_number("0x1F", false).unwrap();
         assert!(n.is_int && n.int64 == 31);
-        let n = parse_number("1_000").unwrap();
+        let n = parse_number("1_000", false).unwrap();
         assert_eq!(n.int64, 1000);
-        let n = parse_number("0o17").unwrap();
+        let n = parse_number("0o17", false).unwrap();
         assert_eq!(n.int64, 15);
-        let n = parse_number("0b101").unwrap();
+        let n = parse_number("0b101", false).unwrap();
         assert_eq!(n.int64, 5);
-        let n = parse_number("1.5e3").unwrap();
+        let n = parse_number("1.5e3", false).unwrap();
         assert!(n.is_float && n.is_int && n.float64 == 1500.0);
-        let n = parse_number("-7").unwrap();
+        let n = parse_number("-7", false).unwrap();
         assert!(n.is_int && !n.is_uint);
         assert_eq!(
-            parse_number("99999999999999999999").unwrap_err(),
+            parse_number("99999999999999999999", false).unwrap_err(),
             "integer overflow: \"99999999999999999999\""
         );
-        assert!(parse_number("1__0").is_err());
+        assert!(parse_number("1__0", false).is_err());
     }
 
     #[test]

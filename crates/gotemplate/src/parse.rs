@@ -600,7 +600,7 @@ impl Parser<'_, '_> {
                 float64: v as f64,
             });
         }
-        parse_number(&token.val).map_err(|e| self.errorf(e))
+        parse_number(&token.val, token.typ == T::Complex).map_err(|e| self.errorf(e))
     }
 }
 
