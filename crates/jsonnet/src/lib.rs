@@ -1,2 +1,28 @@
-//! Jsonnet, natively: evaluation behind a small trait of tack's own, Argo CD-compatible sources and Tanka-style
-//! object extraction.
+//! Jsonnet, natively: evaluation behind a small trait of tack's own ([`Engine`]), imports confined to a root
+//! directory, go-jsonnet-compatible output ([`manifest`]), Argo CD-style directory sources ([`render_dir`]) and
+//! Tanka-style object extraction.
+//!
+//! Evaluations run on their own thread with a time budget and a Jsonnet stack-depth limit; `std.native` has no
+//! functions behind it.
+
+mod budget;
+pub mod cli;
+mod engine;
+mod error;
+mod import;
+pub mod manifest;
+mod options;
+mod render;
+mod rsjsonnet;
+mod rsjsonnet_msg;
+
+pub use engine::{Engine, Input};
+pub use error::Error;
+pub use options::{EvalOptions, Extract, JsonnetOptions, VarValue};
+pub use render::{detect, render_dir};
+pub use rsjsonnet::RsJsonnet;
+
+/// Evaluates `input` with the default engine on its own thread, within `options`' time budget.
+pub fn evaluate(input: &Input, options: &EvalOptions) -> Result<serde_json::Value, Error> {
+    budget::run_with_budget(RsJsonnet, input.clone(), options.clone())
+}

@@ -1,0 +1,11 @@
+//! go-jsonnet's `jsonnet` command, as `tack jsonnet` runs it (used by the golden tests and the benchmark).
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let code = tack_jsonnet::cli::run(
+        &args,
+        &mut std::io::stdout().lock(),
+        &mut std::io::stderr().lock(),
+    );
+    std::process::exit(code);
+}

@@ -1,0 +1,30 @@
+//! The evaluator seam: tack's own trait, so the Jsonnet engine can be swapped.
+
+use std::path::PathBuf;
+
+use crate::{Error, EvalOptions};
+
+/// What to evaluate.
+#[derive(Debug, Clone)]
+pub enum Input {
+    /// A file; its path as given names it in errors and `std.thisFile`.
+    File(PathBuf),
+    /// Code given inline (`-e`); `name` names it in errors (go-jsonnet uses `<cmdline>`).
+    Snippet { name: String, code: String },
+}
+
+impl Input {
+    /// The name errors use for this input.
+    pub fn name(&self) -> String {
+        match self {
+            Input::File(path) => path.display().to_string(),
+            Input::Snippet { name, .. } => name.clone(),
+        }
+    }
+}
+
+/// A Jsonnet evaluator. Implementations need not be `Send`: callers run them on a thread of their own.
+pub trait Engine {
+    /// Evaluates `input` (calling it with the top-level arguments when it is a function) to JSON.
+    fn evaluate(&self, input: &Input, options: &EvalOptions) -> Result<serde_json::Value, Error>;
+}

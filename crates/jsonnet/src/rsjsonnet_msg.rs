@@ -1,0 +1,158 @@
+//! rsjsonnet-lang's errors in go-jsonnet's words (the first line of go-jsonnet's error output).
+
+use rsjsonnet_lang::lexer::LexError;
+use rsjsonnet_lang::program::{AnalyzeError, EvalErrorKind, LoadError};
+use rsjsonnet_lang::span::SpanId;
+
+/// The location and message of a lexing, parsing or static-analysis error.
+pub(crate) fn load_error(error: &LoadError) -> (Option<SpanId>, String) {
+    match error {
+        LoadError::Lex(e) => lex_error(e),
+        LoadError::Parse(rsjsonnet_lang::parser::ParseError::Expected {
+            span,
+            expected,
+            instead,
+        }) => (
+            Some(*span),
+            format!("Expected one of {expected:?}, got {instead:?}"),
+        ),
+        LoadError::Analyze(e) => analyze_error(e),
+    }
+}
+
+fn lex_error(error: &LexError) -> (Option<SpanId>, String) {
+    match error {
+        LexError::InvalidChar { span, chr } => (Some(*span), format!("Could not lex the character '{chr}'")),
+        LexError::UnfinishedString { span } => (Some(*span), "Unterminated String".into()),
+        LexError::UnfinishedMultilineComment { span } => {
+            (Some(*span), "Multi-line comment has no terminating */".into())
+        }
+        other => (None, format!("{other:?}")),
+    }
+}
+
+fn analyze_error(error: &AnalyzeError) -> (Option<SpanId>, String) {
+    match error {
+        AnalyzeError::UnknownVariable { span, name } => (Some(*span), format!("Unknown variable: {name}")),
+        AnalyzeError::SelfOutsideObject { self_span } => {
+            (Some(*self_span), "Can't use self outside of an object.".into())
+        }
+        AnalyzeError::SuperOutsideObject { super_span } => {
+            (Some(*super_span), "Can't use super outside of an object.".into())
+        }
+        AnalyzeError::DollarOutsideObject { dollar_span } => {
+            (Some(*dollar_span), "No top-level object found.".into())
+        }
+        AnalyzeError::RepeatedLocalName {
+            repeated_span, name, ..
+        } => (Some(*repeated_span), format!("Duplicate local var: {name}")),
+        AnalyzeError::RepeatedFieldName {
+            repeated_span, name, ..
+        } => (Some(*repeated_span), format!("Duplicate field: {name}")),
+        AnalyzeError::RepeatedParamName {
+            repeated_span, name, ..
+        } => (Some(*repeated_span), format!("Duplicate parameter: {name}")),
+        AnalyzeError::PositionalArgAfterNamed { arg_span } => (
+            Some(*arg_span),
+            "Positional argument after a named argument is not allowed".into(),
+        ),
+        AnalyzeError::TextBlockAsImportPath { span } => {
+            (Some(*span), "Cannot use text blocks in import statements.".into())
+        }
+        AnalyzeError::ComputedImportPath { span } => (Some(*span), "Computed imports are not allowed".into()),
+    }
+}
+
+/// The source location an error kind points at, when it has one.
+pub(crate) fn eval_span(kind: &EvalErrorKind) -> Option<SpanId> {
+    match kind {
+        EvalErrorKind::ExplicitError { span, .. }
+        | EvalErrorKind::AssertFailed { span, .. }
+        | EvalErrorKind::UnknownObjectField { span, .. }
+        | EvalErrorKind::NumericIndexOutOfRange { span, .. }
+        | EvalErrorKind::InvalidIndexedType { span, .. }
+        | EvalErrorKind::CondIsNotBool { span, .. }
+        | EvalErrorKind::ImportFailed { span, .. } => Some(*span),
+        EvalErrorKind::DivByZero { span }
+        | EvalErrorKind::InvalidBinaryOpTypes { span, .. }
+        | EvalErrorKind::CalleeIsNotFunction { span, .. } => *span,
+        _ => None,
+    }
+}
+
+/// go-jsonnet's message for a runtime error.
+pub(crate) fn eval_message(kind: &EvalErrorKind) -> String {
+    match kind {
+        EvalErrorKind::StackOverflow | EvalErrorKind::InfiniteRecursion => {
+            "max stack frames exceeded.".into()
+        }
+        EvalErrorKind::ExplicitError { message, .. } => message.clone(),
+        EvalErrorKind::AssertFailed { message, .. } => {
+            message.clone().unwrap_or_else(|| "Assertion failed".into())
+        }
+        EvalErrorKind::UnknownObjectField { field_name, .. } => format!("Field does not exist: {field_name}"),
+        EvalErrorKind::DivByZero { .. } => "Division by zero.".into(),
+        EvalErrorKind::NumericIndexOutOfRange { index, length, .. } => {
+            format!("Index {index} out of bounds, not within [0, {length})")
+        }
+        EvalErrorKind::UnknownExtVar { name } => format!("Undefined external variable: {name}"),
+        EvalErrorKind::CalleeIsNotFunction { got_type, .. } => {
+            format!("Unexpected type {}, expected function", type_name(*got_type))
+        }
+        EvalErrorKind::CallParamNotBound { param_name, .. } => format!("Missing argument: {param_name}"),
+        EvalErrorKind::UnknownCallParam { param_name, .. } => {
+            format!("function has no parameter {param_name}")
+        }
+        EvalErrorKind::TooManyCallArgs { num_params, .. } => {
+            format!("Too many arguments, there can be at most {num_params}")
+        }
+        EvalErrorKind::ManifestFunction => "couldn't manifest function as JSON".into(),
+        EvalErrorKind::NativeCallFailed => "native function call failed".into(),
+        EvalErrorKind::AssertEqualFailed { lhs, rhs } => format!("Assertion failed. {lhs} != {rhs}"),
+        EvalErrorKind::Other { message, .. } => message.clone(),
+        EvalErrorKind::InvalidBinaryOpTypes {
+            lhs_type, rhs_type, ..
+        } => {
+            use rsjsonnet_lang::program::EvalErrorValueType as T;
+            match lhs_type {
+                T::Number | T::Bool | T::Null => format!(
+                    "Unexpected type {}, expected {}",
+                    type_name(*rhs_type),
+                    type_name(*lhs_type)
+                ),
+                _ => format!(
+                    "Binary operator requires matching types, got {} and {}",
+                    type_name(*lhs_type),
+                    type_name(*rhs_type)
+                ),
+            }
+        }
+        EvalErrorKind::InvalidUnaryOpType { rhs_type, .. } => {
+            format!("Unexpected type {}", type_name(*rhs_type))
+        }
+        EvalErrorKind::CondIsNotBool { got_type, .. } => {
+            format!("Condition must be boolean, got {}.", type_name(*got_type))
+        }
+        EvalErrorKind::InvalidIndexedType { got_type, .. } => {
+            format!(
+                "Unexpected type {}, expected array, object or string",
+                type_name(*got_type)
+            )
+        }
+        EvalErrorKind::FieldOfNonObject { .. } => "Unexpected type, expected object".into(),
+        other => format!("{other:?}"),
+    }
+}
+
+fn type_name(t: rsjsonnet_lang::program::EvalErrorValueType) -> &'static str {
+    use rsjsonnet_lang::program::EvalErrorValueType as T;
+    match t {
+        T::Null => "null",
+        T::Bool => "boolean",
+        T::Number => "number",
+        T::String => "string",
+        T::Array => "array",
+        T::Object => "object",
+        T::Function => "function",
+    }
+}
