@@ -36,7 +36,7 @@ scale_chart() {
   echo "$dir"
 }
 
-# measure NAME TOOL ARGS...: best wall seconds and its peak RSS (KiB) over $runs runs.
+# measure TOOL ARGS...: best wall seconds and its peak RSS (KiB) over $runs runs.
 measure() {
   local best_wall="" best_rss=""
   for _ in $(seq 1 "$runs"); do
@@ -56,8 +56,8 @@ bench() {
   "$TACK_RENDER" "$@" > "$scratch/tack.out" 2>&1 || true
   local same=yes
   cmp -s "$scratch/helm.out" "$scratch/tack.out" || same=NO
-  read -r hw hr < <(measure "$name" "$helm" template "$@")
-  read -r tw tr < <(measure "$name" "$TACK_RENDER" "$@")
+  read -r hw hr < <(measure "$helm" template "$@")
+  read -r tw tr < <(measure "$TACK_RENDER" "$@")
   printf '%-34s %10.3f %10.3f %7.1fx %12.1f %12.1f %s\n' "$name" "$hw" "$tw" \
     "$(awk "BEGIN{print $hw / ($tw > 0 ? $tw : 0.001)}")" "$(awk "BEGIN{print $hr/1024}")" "$(awk "BEGIN{print $tr/1024}")" "$same"
 }

@@ -3,6 +3,7 @@
 //! (folders and archives) and everything else as `.Files`.
 
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
 use tack_gotemplate::Map;
 
@@ -15,14 +16,14 @@ use crate::metadata::Metadata;
 #[derive(Debug, Clone)]
 pub struct Chart {
     pub metadata: Metadata,
-    /// Files under `templates/`, named `templates/...`.
-    pub templates: Vec<BufferedFile>,
+    /// Files under `templates/`, named `templates/...` (shared by the copies an alias makes).
+    pub templates: Rc<Vec<BufferedFile>>,
     /// The chart's `values.yaml`.
     pub values: Map,
     /// The chart's `values.schema.json`.
     pub schema: Option<Vec<u8>>,
     /// Every other file (README, `crds/`, configuration files...), as `.Files` sees them.
-    pub files: Vec<BufferedFile>,
+    pub files: Rc<Vec<BufferedFile>>,
     /// The subcharts found in `charts/`, in name order.
     pub dependencies: Vec<Chart>,
 }
@@ -35,7 +36,7 @@ impl Chart {
     /// The chart's files under `crds/` (Helm's `CRDObjects`), each with its output path.
     pub fn crd_files<'a>(&'a self, prefix: &str, out: &mut Vec<(String, &'a BufferedFile)>) {
         let path = format!("{prefix}{}", self.name());
-        for f in &self.files {
+        for f in self.files.iter() {
             if f.name.starts_with("crds/")
                 && (f.name.ends_with(".yaml") || f.name.ends_with(".yml") || f.name.ends_with(".json"))
             {
@@ -62,12 +63,14 @@ pub fn load_files(files: Vec<BufferedFile>, limits: Limits, depth: usize) -> Res
     }
     let mut chart = Chart {
         metadata: Metadata::default(),
-        templates: Vec::new(),
+        templates: Rc::default(),
         values: Map::new(),
         schema: None,
-        files: Vec::new(),
+        files: Rc::default(),
         dependencies: Vec::new(),
     };
+    let mut templates = Vec::new();
+    let mut other_files = Vec::new();
     let mut subcharts: BTreeMap<String, Vec<BufferedFile>> = BTreeMap::new();
     for f in files {
         match f.name.as_str() {
@@ -83,13 +86,13 @@ pub fn load_files(files: Vec<BufferedFile>, limits: Limits, depth: usize) -> Res
                 let v1 = md.api_version == "v1";
                 md.merge_yaml("requirements.yaml", &f.data)?;
                 if v1 {
-                    chart.files.push(f);
+                    other_files.push(f);
                 }
             }
-            name if name.starts_with("templates/") => chart.templates.push(f),
+            name if name.starts_with("templates/") => templates.push(f),
             name if name.starts_with("charts/") => {
                 if name.ends_with(".prov") {
-                    chart.files.push(f);
+                    other_files.push(f);
                     continue;
                 }
                 let rest = &name["charts/".len()..];
@@ -100,9 +103,11 @@ pub fn load_files(files: Vec<BufferedFile>, limits: Limits, depth: usize) -> Res
                 };
                 subcharts.entry(cname).or_default().push(inner);
             }
-            _ => chart.files.push(f),
+            _ => other_files.push(f),
         }
     }
+    chart.templates = Rc::new(templates);
+    chart.files = Rc::new(other_files);
     chart.metadata = metadata.ok_or_else(|| Error::Load("Chart.yaml file is missing".into()))?;
     chart.metadata.validate()?;
     for (n, files) in subcharts {

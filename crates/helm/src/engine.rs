@@ -30,7 +30,12 @@ pub struct TopValues {
 
 /// Renders every template; returns the output of each non-partial template by path
 /// (`chart/templates/x.yaml`, `chart/charts/sub/templates/y.yaml`).
-pub fn render(chart: &Chart, top: &TopValues, max_output: usize) -> Result<BTreeMap<String, String>> {
+pub fn render(
+    chart: &Chart,
+    top: &TopValues,
+    max_output: usize,
+    clock: &mut crate::Clock,
+) -> Result<BTreeMap<String, String>> {
     let mut tpls = BTreeMap::new();
     collect(chart, "", None, top, &mut tpls);
     let keys = sort_templates(&tpls);
@@ -41,6 +46,7 @@ pub fn render(chart: &Chart, top: &TopValues, max_output: usize) -> Result<BTree
         set.parse(key, &tpls[key].text, &funcs)
             .map_err(|e| parse_error(key, e))?;
     }
+    clock.lap("parse");
     let opts = ExecOptions {
         missing_key: MissingKey::Zero,
         max_output,
@@ -63,6 +69,7 @@ pub fn render(chart: &Chart, top: &TopValues, max_output: usize) -> Result<BTree
             .map_err(|e| exec_error(key, e))?;
         rendered.insert(key.clone(), out.replace("<no value>", ""));
     }
+    clock.lap("execute");
     Ok(rendered)
 }
 
@@ -122,7 +129,7 @@ fn collect(
         }
     }
     let library = chart.metadata.is_library();
-    for t in &chart.templates {
+    for t in chart.templates.iter() {
         if library && !base_name(&t.name).starts_with('_') {
             continue;
         }

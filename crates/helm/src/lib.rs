@@ -149,6 +149,9 @@ pub struct Rendered {
     pub text: String,
     /// The root chart's rendered NOTES.txt (not part of the output).
     pub notes: String,
+    /// Wall time per phase (user values, load, dependencies, coalesce and schema, parse, execute, sort and
+    /// output).
+    pub timings: Vec<(&'static str, std::time::Duration)>,
 }
 
 /// Renders a chart from the real filesystem.
@@ -213,9 +216,12 @@ fn valid_release_name(name: &str) -> bool {
 
 /// Renders a chart, reading the chart, values files and `--set-file` files through `fs`.
 pub fn render_with(fs: &dyn ChartFs, source: &ChartSource, opts: &Options) -> Result<Rendered> {
+    let mut clock = Clock::new();
     let kube_version = opts.kube_version.as_deref().map(KubeVersion::parse).transpose()?;
     let user = values::user_values(opts, fs)?;
+    clock.lap("user values");
     let mut chart = load(fs, source, opts.limits)?;
+    clock.lap("load");
     if !(chart.metadata.chart_type.is_empty() || chart.metadata.chart_type == "application") {
         return Err(Error::Load(format!(
             "{} charts are not installable",
@@ -231,6 +237,7 @@ pub fn render_with(fs: &dyn ChartFs, source: &ChartSource, opts: &Options) -> Re
     }
     dependencies::process(&mut chart, &user)
         .map_err(|e| Error::Values(format!("chart dependencies processing failed: {e}")))?;
+    clock.lap("dependencies");
     let caps = Capabilities::new(kube_version, &opts.api_versions);
     let coalesced = coalesce::coalesce_values(&dependencies::values_tree(&chart), &user)
         .map_err(|e| Error::Values(e.0))?
@@ -246,15 +253,39 @@ pub fn render_with(fs: &dyn ChartFs, source: &ChartSource, opts: &Options) -> Re
             chart.metadata.kube_version, caps.kube_version.version
         )));
     }
+    clock.lap("coalesce and schema");
     let top = engine::TopValues {
         values: Value::map(coalesced),
         release: release_value(opts),
         capabilities: caps.to_value(),
     };
-    let mut files = engine::render(&chart, &top, opts.limits.max_output_bytes)?;
+    let mut files = engine::render(&chart, &top, opts.limits.max_output_bytes, &mut clock)?;
     let notes = take_notes(&mut files, chart.name());
     let (hooks, manifests) = manifest::sort_manifests(&files)?;
-    assemble(&chart, opts, hooks, manifests, notes)
+    let mut out = assemble(&chart, opts, hooks, manifests, notes)?;
+    clock.lap("sort and output");
+    out.timings = clock.laps;
+    Ok(out)
+}
+
+/// Time spent per render phase.
+pub(crate) struct Clock {
+    last: std::time::Instant,
+    laps: Vec<(&'static str, std::time::Duration)>,
+}
+
+impl Clock {
+    fn new() -> Self {
+        Clock {
+            last: std::time::Instant::now(),
+            laps: Vec::new(),
+        }
+    }
+    pub(crate) fn lap(&mut self, phase: &'static str) {
+        let now = std::time::Instant::now();
+        self.laps.push((phase, now - self.last));
+        self.last = now;
+    }
 }
 
 fn release_value(opts: &Options) -> Value {
@@ -365,5 +396,6 @@ fn assemble(
         documents,
         text,
         notes,
+        timings: Vec::new(),
     })
 }
