@@ -36,30 +36,34 @@ scale_chart() {
   echo "$dir"
 }
 
-# measure TOOL ARGS...: best wall seconds and its peak RSS (KiB) over $runs runs.
+# measure TOOL ARGS...: best wall seconds (nanosecond clock), its CPU seconds (user + system) and peak RSS
+# (KiB) over $runs runs.
 measure() {
-  local best_wall="" best_rss=""
+  local best_wall="" best_rss="" best_cpu=""
   for _ in $(seq 1 "$runs"); do
+    local t0 t1 wall rss cpu
+    t0=$(date +%s%N)
     /usr/bin/time -v -o "$scratch/time" "$@" > "$scratch/out" 2>/dev/null
-    local wall rss
-    wall=$(sed -n 's/.*Elapsed (wall clock) time (h:mm:ss or m:ss): //p' "$scratch/time" | awk -F: '{ if (NF==3) print $1*3600+$2*60+$3; else print $1*60+$2 }')
+    t1=$(date +%s%N)
+    wall=$(awk "BEGIN{print ($t1 - $t0) / 1e9}")
     rss=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$scratch/time")
-    if [ -z "$best_wall" ] || awk "BEGIN{exit !($wall < $best_wall)}"; then best_wall=$wall; best_rss=$rss; fi
+    cpu=$(awk -F': ' '/User time|System time/ { s += $2 } END { print s }' "$scratch/time")
+    if [ -z "$best_wall" ] || awk "BEGIN{exit !($wall < $best_wall)}"; then best_wall=$wall; best_rss=$rss; best_cpu=$cpu; fi
   done
-  echo "$best_wall $best_rss"
+  echo "$best_wall $best_rss $best_cpu"
 }
 
-printf '%-34s %10s %10s %8s %12s %12s %s\n' chart helm_s tack_s speedup helm_rss_MiB tack_rss_MiB identical
+printf '%-32s %8s %8s %8s %9s %9s %9s %9s %s\n' chart helm_s tack_s speedup helm_cpu tack_cpu helm_MiB tack_MiB identical
 bench() {
   local name=$1; shift
   "$helm" template "$@" > "$scratch/helm.out" 2>&1 || true
   "$TACK_RENDER" "$@" > "$scratch/tack.out" 2>&1 || true
   local same=yes
   cmp -s "$scratch/helm.out" "$scratch/tack.out" || same=NO
-  read -r hw hr < <(measure "$helm" template "$@")
-  read -r tw tr < <(measure "$TACK_RENDER" "$@")
-  printf '%-34s %10.3f %10.3f %7.1fx %12.1f %12.1f %s\n' "$name" "$hw" "$tw" \
-    "$(awk "BEGIN{print $hw / ($tw > 0 ? $tw : 0.001)}")" "$(awk "BEGIN{print $hr/1024}")" "$(awk "BEGIN{print $tr/1024}")" "$same"
+  read -r hw hr hc < <(measure "$helm" template "$@")
+  read -r tw tr tc < <(measure "$TACK_RENDER" "$@")
+  printf '%-32s %8.3f %8.3f %7.1fx %9.2f %9.2f %9.1f %9.1f %s\n' "$name" "$hw" "$tw" \
+    "$(awk "BEGIN{print $hw / ($tw > 0 ? $tw : 0.001)}")" "$hc" "$tc" "$(awk "BEGIN{print $hr/1024}")" "$(awk "BEGIN{print $tr/1024}")" "$same"
 }
 
 bench "platform (prod, 22 subcharts)" platform "$charts/platform" -f "$charts/platform/values-prod.yaml" -a monitoring.coreos.com/v1
