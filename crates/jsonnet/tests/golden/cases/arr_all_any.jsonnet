@@ -1,0 +1,1 @@
+[std.all([true, true]), std.any([false, true]), std.all([]), std.any([])]

@@ -1,0 +1,1 @@
+std.join("\n", [std.toString(i) for i in std.range(1, 3)])

@@ -1,0 +1,1 @@
+[std.reverse([1, 2, 3]), std.reverse([])]

@@ -1,0 +1,1 @@
+{a: error "custom failure: value " + 42}

@@ -1,0 +1,1 @@
+{assert self.replicas > 0 : "replicas must be positive", replicas: 0}

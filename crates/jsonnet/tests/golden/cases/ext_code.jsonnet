@@ -1,0 +1,1 @@
+{cfg: std.extVar("cfg"), n: std.extVar("n") + 1}

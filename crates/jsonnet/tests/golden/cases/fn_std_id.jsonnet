@@ -1,0 +1,1 @@
+[std.id(3), std.isFunction(std.id)]

@@ -1,0 +1,1 @@
+{bytes: importbin "lib/data.bin"}

@@ -1,0 +1,1 @@
+(import "lib/config.json") + {extra: true}

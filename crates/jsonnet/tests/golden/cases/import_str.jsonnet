@@ -1,0 +1,1 @@
+{text: importstr "lib/data.txt"}

@@ -1,0 +1,1 @@
+{ shared: "from jlib", where: std.thisFile }

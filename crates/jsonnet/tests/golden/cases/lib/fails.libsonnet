@@ -1,0 +1,1 @@
+{ value: error "failure inside a library" }

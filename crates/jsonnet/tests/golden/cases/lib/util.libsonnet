@@ -1,0 +1,5 @@
+local helper = import "helper.libsonnet";
+{
+  greet(name):: "hello " + name + helper.suffix,
+  file:: std.thisFile,
+}

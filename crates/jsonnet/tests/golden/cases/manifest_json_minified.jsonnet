@@ -1,0 +1,1 @@
+std.manifestJsonMinified({a: [1, 2], b: {c: "x"}})

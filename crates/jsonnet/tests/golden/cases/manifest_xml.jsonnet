@@ -1,0 +1,1 @@
+std.manifestXmlJsonml(["svg", {height: "100"}, ["circle", {cx: 50}], "text"])

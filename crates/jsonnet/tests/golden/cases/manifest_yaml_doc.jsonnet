@@ -1,0 +1,1 @@
+std.manifestYamlDoc({name: "app", replicas: 3, labels: {app: "web", "tier-x": "fe"}, ports: [{port: 80}, {port: 443}], empty: [], emptyObj: {}, multi: "a\nb\n", t: true, n: null, q: "yes", num: "123", colon: "a: b"})

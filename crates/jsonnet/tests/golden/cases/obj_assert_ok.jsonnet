@@ -1,0 +1,1 @@
+{assert self.x > 0 : "x must be positive", x: 1}

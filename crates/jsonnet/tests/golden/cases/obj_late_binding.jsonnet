@@ -1,0 +1,1 @@
+local tmpl = {name: error "name required", greeting: "hello " + self.name}; tmpl + {name: "world"}

@@ -1,0 +1,1 @@
+std.mapWithKey(function(k, v) k + "=" + v, {x: "1", y: "2"})

@@ -1,0 +1,1 @@
+{[if false then "a"]: 1, b: null}

@@ -1,0 +1,1 @@
+{"a.txt": "hello\n", "b.yaml": std.manifestYamlDoc({k: "v"})}

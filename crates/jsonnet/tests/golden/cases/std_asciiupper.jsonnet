@@ -1,0 +1,1 @@
+[std.asciiUpper("héllo World"), std.asciiLower("ÀBC Def")]

@@ -1,0 +1,1 @@
+std.escapeStringXml("<a href=\"x\">&'</a>")

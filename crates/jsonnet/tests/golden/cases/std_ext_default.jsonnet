@@ -1,0 +1,1 @@
+{v: std.extVar("env")}

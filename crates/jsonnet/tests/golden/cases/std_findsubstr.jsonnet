@@ -1,0 +1,1 @@
+[std.findSubstr("ab", "abcabab"), std.findSubstr("", "abc")]

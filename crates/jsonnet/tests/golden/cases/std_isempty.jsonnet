@@ -1,0 +1,1 @@
+[std.isEmpty(""), std.isEmpty("a"), std.equalsIgnoreCase("ABc", "abC")]

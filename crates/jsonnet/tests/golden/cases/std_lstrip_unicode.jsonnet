@@ -1,0 +1,1 @@
+std.stripChars("ééxéé", "é")

@@ -1,0 +1,1 @@
+std.objectFieldsEx({a: 1, b:: 2}, true)

@@ -1,0 +1,1 @@
+std.setUnion(std.set(["b", "a"]), ["c"])

@@ -1,0 +1,1 @@
+[std.split("a,b,,c", ","), std.splitLimit("a=b=c", "=", 1), std.splitLimitR("a=b=c", "=", 1)]

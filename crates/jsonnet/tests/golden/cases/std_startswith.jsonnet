@@ -1,0 +1,1 @@
+[std.startsWith("kube-prom", "kube"), std.endsWith("a.yaml", ".yaml"), std.startsWith("a", "abc")]

@@ -1,0 +1,1 @@
+std.toString(0.5)

@@ -1,0 +1,1 @@
+std.trace("tracing", {a: 1})

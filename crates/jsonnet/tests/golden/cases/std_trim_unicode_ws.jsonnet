@@ -1,0 +1,1 @@
+std.trim("\u00a0 x \u00a0")

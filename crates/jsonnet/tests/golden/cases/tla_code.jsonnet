@@ -1,0 +1,1 @@
+function(cfg, flag=false) {cfg: cfg, flag: flag}

@@ -1,0 +1,1 @@
+function(vars) vars.region

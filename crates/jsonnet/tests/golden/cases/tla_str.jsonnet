@@ -1,0 +1,1 @@
+function(env, replicas="1") {env: env, replicas: std.parseInt(replicas)}

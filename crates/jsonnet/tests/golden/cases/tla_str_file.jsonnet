@@ -1,0 +1,1 @@
+function(text) std.length(text)
