@@ -2,7 +2,7 @@
 //! template functions and values.schema.json validation.
 
 use serde_json::Value as Json;
-use tack_gotemplate::{Funcs, Map, Value};
+use tack_gotemplate::{Call, FuncError, Funcs, Map, Value};
 
 use crate::chart::Chart;
 use crate::error::{Error, Result};
@@ -19,9 +19,35 @@ pub fn json_to_value(j: &Json) -> Value {
     }
 }
 
-/// `toToml`, `mustToToml` and `fromToml`.
+/// `toToml` (the error text on failure, as Helm), `mustToToml` (an error) and `fromToml` (`{Error: ...}` on
+/// failure), through [`crate::toml`].
 pub fn install_toml(funcs: &mut Funcs) {
-    let _ = funcs;
+    fn one<'a>(name: &str, args: &'a [Value]) -> std::result::Result<&'a Value, FuncError> {
+        match args {
+            [v] => Ok(v),
+            _ => Err(FuncError::new(format!(
+                "wrong number of args for {name}: want 1 got {}",
+                args.len()
+            ))),
+        }
+    }
+    funcs.insert("toToml", |_c: &mut Call<'_>, args: &[Value]| {
+        Ok(Value::string(crate::toml::to_toml_lenient(one("toToml", args)?)))
+    });
+    funcs.insert("mustToToml", |_c: &mut Call<'_>, args: &[Value]| {
+        crate::toml::to_toml(one("mustToToml", args)?)
+            .map(Value::string)
+            .map_err(|e| FuncError::new(e.0))
+    });
+    funcs.insert("fromToml", |_c: &mut Call<'_>, args: &[Value]| {
+        match one("fromToml", args)? {
+            Value::String(s) => Ok(crate::toml::from_toml(s)),
+            other => Err(FuncError::new(format!(
+                "wrong type for value; expected string; got {}",
+                other.type_name()
+            ))),
+        }
+    });
 }
 
 /// Helm's `ValidateAgainstSchema`: the values.schema.json of the chart and of each subchart (against the
