@@ -2,7 +2,8 @@
 //! arguments of its case.yaml and compared byte for byte with what helm v4.3.2 printed
 //! (scripts/helm-golden.sh writes expected.out, or expected.err and expected.status for a failure).
 //!
-//! A failing case must fail here too, with helm's message (after `Error: `).
+//! A failing case must fail here too, with helm's message (after `Error: `). Cases listed in
+//! tests/golden/known-failures.txt are run and reported without failing the test.
 //! `HELM_GOLDEN_CASE=substring` runs only the matching cases; `HELM_GOLDEN_VERBOSE=1` prints every diff.
 
 use std::io;
@@ -153,7 +154,16 @@ fn main() {
         })
         .collect();
     cases.sort();
+    let known: Vec<String> = std::fs::read_to_string(root.join("known-failures.txt"))
+        .unwrap_or_default()
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_string)
+        .collect();
     let mut failed = Vec::new();
+    let mut known_failed = Vec::new();
+    let mut now_passing = Vec::new();
     for dir in &cases {
         let name = dir
             .file_name()
@@ -167,19 +177,43 @@ fn main() {
                 .unwrap_or_default();
             Outcome::Fail(format!("panicked: {msg}"))
         });
-        if let Outcome::Fail(why) = outcome {
-            if verbose || failed.len() < 15 {
-                println!("FAIL {name}\n{why}");
+        let is_known = known.contains(&name);
+        match outcome {
+            Outcome::Fail(why) if is_known => {
+                if verbose {
+                    println!("KNOWN FAILURE {name}\n{why}");
+                }
+                known_failed.push(name);
             }
-            failed.push(name);
+            Outcome::Fail(why) => {
+                if verbose || failed.len() < 15 {
+                    println!("FAIL {name}\n{why}");
+                }
+                failed.push(name);
+            }
+            Outcome::Pass if is_known => now_passing.push(name),
+            Outcome::Pass => {}
         }
     }
     println!(
-        "helm golden: {} cases, {} passed, {} failed",
+        "helm golden: {} cases, {} passed, {} failed, {} known failures",
         cases.len(),
-        cases.len() - failed.len(),
-        failed.len()
+        cases.len() - failed.len() - known_failed.len(),
+        failed.len(),
+        known_failed.len()
     );
+    if !known_failed.is_empty() {
+        println!(
+            "known failures (tests/golden/known-failures.txt): {}",
+            known_failed.join(" ")
+        );
+    }
+    if !now_passing.is_empty() {
+        println!(
+            "now passing, remove from known-failures.txt: {}",
+            now_passing.join(" ")
+        );
+    }
     if !failed.is_empty() {
         println!("failing: {}", failed.join(" "));
         std::process::exit(1);
