@@ -218,7 +218,10 @@ impl<'p> Callbacks<'p> for Session<'p> {
                 Ok(thunk)
             }
             Err(message) => {
-                self.pending = Some(message);
+                let at = self.locate(program, from);
+                self.pending = Some(format!(
+                    "RUNTIME ERROR: {message}\n\t{at}\t$\n\tDuring evaluation\t\n"
+                ));
                 Err(ImportError)
             }
         }

@@ -109,29 +109,25 @@ pub(crate) fn eval_message(kind: &EvalErrorKind) -> String {
         EvalErrorKind::ManifestFunction => "couldn't manifest function as JSON".into(),
         EvalErrorKind::NativeCallFailed => "native function call failed".into(),
         EvalErrorKind::AssertEqualFailed { lhs, rhs } => format!("Assertion failed. {lhs} != {rhs}"),
-        EvalErrorKind::Other { message, .. } => message.clone(),
+        EvalErrorKind::Other { message, .. } => other_message(message),
         EvalErrorKind::InvalidBinaryOpTypes {
             lhs_type, rhs_type, ..
         } => {
-            use rsjsonnet_lang::program::EvalErrorValueType as T;
-            match lhs_type {
-                T::Number | T::Bool | T::Null => format!(
+            if lhs_type == rhs_type {
+                format!("Binary operator does not operate on {}s.", type_name(*lhs_type))
+            } else {
+                format!(
                     "Unexpected type {}, expected {}",
                     type_name(*rhs_type),
                     type_name(*lhs_type)
-                ),
-                _ => format!(
-                    "Binary operator requires matching types, got {} and {}",
-                    type_name(*lhs_type),
-                    type_name(*rhs_type)
-                ),
+                )
             }
         }
         EvalErrorKind::InvalidUnaryOpType { rhs_type, .. } => {
             format!("Unexpected type {}", type_name(*rhs_type))
         }
         EvalErrorKind::CondIsNotBool { got_type, .. } => {
-            format!("Condition must be boolean, got {}.", type_name(*got_type))
+            format!("Unexpected type {}, expected boolean", type_name(*got_type))
         }
         EvalErrorKind::InvalidIndexedType { got_type, .. } => {
             format!(
@@ -155,4 +151,12 @@ fn type_name(t: rsjsonnet_lang::program::EvalErrorValueType) -> &'static str {
         T::Object => "object",
         T::Function => "function",
     }
+}
+
+/// go-jsonnet's words for the standard library's errors that rsjsonnet-lang words differently.
+fn other_message(message: &str) -> String {
+    if let Some(got) = message.strip_prefix("not enough array items for format, got ") {
+        return format!("Not enough values to format: {got}, expected more than {got}");
+    }
+    message.to_string()
 }

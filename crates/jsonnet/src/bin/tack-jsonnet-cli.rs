@@ -2,10 +2,7 @@
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let code = tack_jsonnet::cli::run(
-        &args,
-        &mut std::io::stdout().lock(),
-        &mut std::io::stderr().lock(),
-    );
+    // stderr stays unlocked: `std.trace` writes to it from the evaluation thread.
+    let code = tack_jsonnet::cli::run(&args, &mut std::io::stdout().lock(), &mut std::io::stderr());
     std::process::exit(code);
 }
