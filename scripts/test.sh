@@ -13,6 +13,8 @@ t0=$(date +%s)
 step() { echo "==> [$(( $(date +%s) - t0 ))s] $*"; }
 
 bash scripts/setup.sh
+step "the repository is self-contained (no test reads outside it)"
+bash scripts/check-self-contained.sh
 
 # The control plane build is long the first time: start it now, beside the Rust build.
 step "control plane binaries (cached under ${XDG_CACHE_HOME:-$HOME/.cache}/tack/control-plane)"

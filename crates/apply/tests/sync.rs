@@ -12,14 +12,8 @@ use tack_cluster::Cluster;
 use tack_render::{PlainRenderer, RenderOptions, Renderer};
 use tack_testkit::TestNamespace;
 
-const GUESTBOOK: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/seed-examples/guestbook"
-);
-const OPERATOR: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/seed-examples/operator"
-);
+const GUESTBOOK: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/guestbook");
+const OPERATOR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/operator");
 
 fn render(dir: &Path) -> Result<Vec<tack_render::Manifest>> {
     Ok(PlainRenderer.render(dir, &RenderOptions::default())?)

@@ -12,12 +12,9 @@ mod gitops;
 
 const KUSTOMIZE_PROD: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/seed-examples/kustomize-nginx/overlays/prod"
+    "/../../examples/kustomize-nginx/overlays/prod"
 );
-const GUESTBOOK: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/seed-examples/guestbook"
-);
+const GUESTBOOK: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/guestbook");
 
 fn tack(args: &[&str]) -> Result<Output> {
     let kubeconfig = tack_testkit::kubeconfig()?;

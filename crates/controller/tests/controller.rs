@@ -21,6 +21,8 @@ use tack_testkit::{TestNamespace, eventually, git};
 /// Git servers on 127.0.0.1: `git daemon` (git://) and `git http-backend` (smart HTTP).
 #[path = "../../source/tests/support/mod.rs"]
 mod gitserver;
+#[path = "controller/helm.rs"]
+mod helm;
 #[path = "controller/lease.rs"]
 mod lease;
 #[path = "controller/metrics.rs"]
@@ -28,11 +30,8 @@ mod metrics;
 #[path = "controller/webhook.rs"]
 mod webhook;
 
-const GUESTBOOK: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/seed-examples/guestbook"
-);
-const SEEDS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/seed-examples");
+const GUESTBOOK: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/guestbook");
+const SEEDS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples");
 
 /// A working tree that pushes to a bare repository served over file://.
 struct GitRepo {

@@ -1,4 +1,4 @@
-//! The plain renderer over the seed examples (`../shared/seed-examples`, beside the repository), and Kustomize
+//! The plain renderer over the repository's examples (`examples/`), and Kustomize
 //! remote bases fetched from real local Git servers.
 
 #[path = "../../source/tests/support/mod.rs"]
@@ -9,13 +9,8 @@ use std::path::{Path, PathBuf};
 use tack_render::{Manifest, PlainRenderer, RenderError, RenderOptions, Renderer};
 
 fn seed_examples() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/seed-examples");
-    assert!(
-        dir.is_dir(),
-        "{} is missing: the seed examples live in shared/ beside the repository (CI has them)",
-        dir.display()
-    );
-    dir.canonicalize().expect("canonical seed-examples path")
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+    dir.canonicalize().expect("canonical examples path")
 }
 
 fn render(rel: &str) -> Result<Vec<Manifest>, RenderError> {
