@@ -5,8 +5,9 @@
 #   scripts/jsonnet-golden.sh [CASE...]     # default: every case
 #
 # Cases: crates/jsonnet/tests/golden/cases/NAME.jsonnet, run as `jsonnet $(cat NAME.args) NAME.jsonnet` in that
-# directory; crates/jsonnet/tests/golden/apps/APP/ with a `runs` file, one run a line: `NAME ARGS...`, run in the
-# application's directory. Expectations: tests/golden/expected/[apps/]NAME.{stdout,stderr,code}. An argument
+# directory; crates/jsonnet/tests/golden/apps/APP/ with a `runs` file, one run a line: `NAME ARGS...` (separated by
+# single spaces; a tab stands for a space inside an argument, Jsonnet reads it as one), run in the
+# application's directory. Expectations : tests/golden/expected/[apps/]NAME.{stdout,stderr,code}. An argument
 # `@OUT@` is a fresh output directory (for -m); its path reads `@OUT@` in the expectation, followed by the files
 # written there.
 set -euo pipefail
@@ -40,10 +41,10 @@ for f in "$golden"/cases/*.jsonnet; do
 done
 for app in "$golden"/apps/*/; do
   app=${app%/}; [ -f "$app/runs" ] || continue
-  while read -r run rest; do
+  while IFS=" " read -r run rest; do
     [ -n "$run" ] || continue
     [ ${#want[@]} -eq 0 ] || [[ " ${want[*]} " == *" $(basename "$app").$run "* ]] || continue
-    read -ra args <<< "$rest"
+    IFS=" " read -ra args <<< "$rest"
     run_case "$app" "$golden/expected/apps/$(basename "$app").$run" "${args[@]}"; n=$((n + 1))
   done < "$app/runs"
 done

@@ -53,7 +53,7 @@ fn cases() -> Vec<Case> {
         };
         let app_name = app.file_name().unwrap().to_string_lossy().to_string();
         for line in runs.lines().filter(|l| !l.trim().is_empty()) {
-            let mut words = line.split_whitespace().map(str::to_string);
+            let mut words = line.split(' ').filter(|w| !w.is_empty()).map(str::to_string);
             let run = words.next().unwrap();
             let name = format!("{app_name}.{run}");
             out.push(Case {
@@ -90,7 +90,8 @@ fn run(case: &Case, tmp: &Path) -> (bool, bool, bool, bool, String) {
     }
     let stderr = String::from_utf8_lossy(&output.stderr).to_string();
     let code = output.status.code().unwrap_or(-1).to_string();
-    let read = |ext: &str| std::fs::read_to_string(case.expected.with_extension(ext)).unwrap_or_default();
+    let read =
+        |ext: &str| std::fs::read_to_string(format!("{}.{ext}", case.expected.display())).unwrap_or_default();
     let (want_out, want_err, want_code) = (read("stdout"), read("stderr"), read("code"));
     let first = |s: &str| s.lines().next().unwrap_or("").to_string();
     let detail = if stdout != want_out {
