@@ -42,6 +42,10 @@ build_helm() {
 build_jsonnet() {
   GOBIN="$BIN" go install -trimpath -ldflags "-s -w" "github.com/google/go-jsonnet/cmd/jsonnet@v$JSONNET_VERSION"
 }
+build_registry() {
+  GOBIN="$BIN" go install -trimpath -ldflags "-s -w" \
+    "github.com/distribution/distribution/v3/cmd/registry@v$REGISTRY_VERSION"
+}
 build_helm_engine() {
   (cd "$here/oracles/helm-engine" && go build -trimpath -ldflags "-s -w" -o "$BIN/helm-engine" .)
 }
@@ -52,6 +56,7 @@ for t in "${tools[@]}"; do
     helm) build helm "$HELM_VERSION" version build_helm ;;
     helm-engine) build helm-engine "$HELM_VERSION-$(sha256sum "$here/oracles/helm-engine/main.go" | cut -c1-12)" --help build_helm_engine ;;
     jsonnet) build jsonnet "$JSONNET_VERSION" --version build_jsonnet ;;
+    registry) build registry "$REGISTRY_VERSION" --version build_registry ;;
     *) log "unknown tool $t"; exit 2 ;;
   esac
 done

@@ -30,6 +30,7 @@ mod repository;
 mod revision;
 mod tree;
 mod url;
+pub mod chart;
 pub mod webhook;
 
 pub use credentials::{Credentials, Secret};
