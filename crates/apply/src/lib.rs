@@ -1,23 +1,34 @@
 //! One-shot sync and live diff, driving [`tack_cluster`] with the pure decisions of [`tack_plan`].
 //!
-//! [`sync`]: plan (namespaces, waves, stages) → read the live objects and the inventory → skip unchanged
-//! objects → server-side dry run of everything that would change (nothing is written if any object is
-//! refused) → apply batch after batch, each batch concurrently (bounded) → wait for new CRDs to be
-//! Established before their custom resources → prune what left Git → write the inventory (the ConfigMap of a
-//! one-shot sync, or returned to the caller with [`InventoryStore::Caller`]).
+//! [`sync`] runs in phases, each its own module: `snapshot` (plan: namespaces, waves, stages; read the live
+//! objects and the inventory; check that every namespace exists or is created) → [`tack_plan::classify`]
+//! (unchanged objects are skipped) → `dry_run` (server-side dry run of everything that would change: nothing is
+//! written if any object is refused) → `waves` (apply batch after batch, each batch concurrently and bounded,
+//! every object recorded in the inventory before it is sent; new CRDs Established before their custom resources)
+//! → `prune` (delete what left Git) → the final inventory (`journal`), in ConfigMaps (`inventory`: the one-shot
+//! `tack-inventory-<app>`, or where the controller says with [`InventoryStore::Stored`]) or returned to the
+//! caller with [`InventoryStore::Caller`].
 //! [`diff`]: the same reading and comparison, printing masked unified diffs.
 //! [`wait_healthy`]: polls the applied objects until tack-health calls them all Healthy.
 
+mod diff;
+mod dry_run;
 mod inventory;
+mod journal;
 mod live;
+mod prune;
+mod snapshot;
 mod sync;
 mod wait;
+mod waves;
 
-pub use inventory::{INVENTORY_KEY, Inventory, delete_inventory, inventory_name, read_inventory};
-pub use sync::{
-    Action, DiffEntry, DiffOptions, DiffReport, InventoryStore, ObjectResult, SyncError, SyncOptions,
-    SyncReport, diff, diff_with_inventory, sync,
+pub use diff::{DiffEntry, DiffOptions, DiffReport, diff, diff_with_inventory};
+pub use inventory::{
+    CHUNK_BYTES, CHUNKS_KEY, INVENTORY_KEY, Inventory, InventoryRef, delete_at, delete_inventory,
+    inventory_name, read_at, read_inventory, write_at,
 };
+pub use live::read_live;
+pub use sync::{Action, InventoryStore, ObjectResult, SyncError, SyncOptions, SyncReport, sync};
 pub use wait::wait_healthy;
 
 #[cfg(test)]

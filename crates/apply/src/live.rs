@@ -89,6 +89,26 @@ pub(crate) async fn fetch(
     Ok(out)
 }
 
+/// The live state of `objects` (id and apiVersion), read as [`fetch`] does: one LIST per kind and namespace when
+/// many objects share them. Objects absent, or of kinds the cluster does not serve, are absent from the map.
+pub async fn read_live(
+    cluster: &Cluster,
+    objects: &[(ObjectId, String)],
+    concurrency: usize,
+) -> Result<HashMap<ObjectId, Value>, ClusterError> {
+    let mut kinds: HashMap<(String, String), Option<Kind>> = HashMap::new();
+    let mut wanted = Vec::with_capacity(objects.len());
+    for (id, api_version) in objects {
+        let key = (api_version.clone(), id.kind.clone());
+        if !kinds.contains_key(&key) {
+            let kind = cluster.resolve(api_version, &id.kind).await?;
+            kinds.insert(key.clone(), kind);
+        }
+        wanted.push((id.clone(), kinds.get(&key).cloned().flatten()));
+    }
+    fetch(cluster, &wanted, concurrency).await
+}
+
 enum Job {
     Get {
         kind: Kind,

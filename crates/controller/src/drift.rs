@@ -22,8 +22,9 @@ use tack_model::GitOpsConfig;
 use tack_plan::ObjectId;
 use tokio::task::JoinHandle;
 
-/// How often watches of applications that were deleted are released.
-const GC_INTERVAL: Duration = Duration::from_secs(30);
+/// How often watches of applications that were deleted are released (the controller also releases them at
+/// once when it sees the deletion).
+const GC_INTERVAL: Duration = Duration::from_secs(10);
 
 /// The watches are keyed by API group, kind and namespace (empty for cluster-scoped kinds).
 type WatchKey = (String, String, String);
@@ -36,8 +37,8 @@ type Index = Arc<Mutex<HashMap<ObjectId, HashSet<AppRef>>>>;
 /// The drift watches of one controller.
 pub struct Drift {
     cluster: Cluster,
-    tx: UnboundedSender<AppRef>,
-    rx: Mutex<Option<UnboundedReceiver<AppRef>>>,
+    tx: UnboundedSender<(AppRef, String)>,
+    rx: Mutex<Option<UnboundedReceiver<(AppRef, String)>>>,
     index: Index,
     state: Mutex<State>,
 }
@@ -77,12 +78,14 @@ impl Drift {
     }
 
     /// The applications to reconcile because their objects drifted (once; later calls get an empty stream).
-    /// Watches of applications no longer in `apps` are released every 30 s.
+    /// Applications no longer in `apps` (deleted) are never triggered, and their watches are released every
+    /// 10 s.
     pub fn triggers(
         self: &Arc<Self>,
         apps: Store<GitOpsConfig>,
     ) -> impl Stream<Item = AppRef> + Send + 'static {
         let weak: Weak<Drift> = Arc::downgrade(self);
+        let known = apps.clone();
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(GC_INTERVAL).await;
@@ -98,10 +101,17 @@ impl Drift {
                 }
             }
         });
-        match lock(&self.rx).take() {
+        let rx = match lock(&self.rx).take() {
             Some(rx) => rx.boxed(),
             None => futures::stream::empty().boxed(),
-        }
+        };
+        rx.filter_map(move |(app, why)| {
+            let current = known.get(&app).is_some();
+            if current {
+                tracing::info!(app = %app, "drift: {why}; reconciling");
+            }
+            futures::future::ready(current.then_some(app))
+        })
     }
 
     /// Sets what `app` manages, starting and stopping watches as needed. A new watch looks at each object once
@@ -251,7 +261,7 @@ async fn watch(
     api: Api<PartialObjectMeta<DynamicObject>>,
     key: WatchKey,
     index: Index,
-    tx: UnboundedSender<AppRef>,
+    tx: UnboundedSender<(AppRef, String)>,
 ) {
     let (group, kind, namespace) = key;
     let trigger = |name: &str, why: &str| {
@@ -261,8 +271,7 @@ async fn watch(
             .map(|s| s.iter().cloned().collect())
             .unwrap_or_default();
         for app in apps {
-            tracing::info!(app = %app, object = %id.human(), "drift: {why}; reconciling");
-            let _ = tx.unbounded_send(app);
+            let _ = tx.unbounded_send((app, format!("{} {why}", id.human())));
         }
     };
     let mut seen: HashMap<String, Signature> = HashMap::new();

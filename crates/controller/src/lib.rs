@@ -14,8 +14,10 @@
 //! default 5 s doubling up to 5 min). Changing the spec, or the annotation [`REFRESH_ANNOTATION`], triggers a
 //! reconcile at once; status writes do not.
 //!
-//! The inventory used by prune lives in `status.inventory` (the ConfigMap `tack-inventory-<name>` of a one-shot
-//! `tack sync` of the same name is adopted the first time, then deleted). Drift: every object of every
+//! The inventory used by prune lives in the ConfigMaps `tack-gitops-inventory-<name>` (split in parts when large,
+//! owned by the GitOpsConfig), written before each batch of a sync and after its prune; `status.inventory` shows
+//! it up to 1 000 objects. The ConfigMap `tack-inventory-<name>` of a one-shot `tack sync` of the same name is
+//! adopted the first time, then deleted. Drift: every object of every
 //! inventory is watched (metadata watches per kind and namespace, shared, see `drift.rs`); an edit by another
 //! field manager, or a deletion, reconciles its application at once — reverted with selfHeal, reported
 //! `OutOfSync` naming the objects without. `spec.dependsOn` applications must be Ready and Healthy first.
@@ -23,11 +25,12 @@
 //! suspended until `tack app resume` removes it.
 
 mod drift;
+mod events;
 mod fetch;
 pub mod lease;
 pub mod metrics;
 mod reconcile;
-mod status;
+pub mod status;
 pub mod webhook;
 
 use std::path::PathBuf;
@@ -44,6 +47,7 @@ pub use tack_model::GitOpsConfig;
 
 pub use fetch::{Fetched, checkout, fetch_and_render, render_dir};
 pub use metrics::Metrics;
+pub use reconcile::{check_source_path, inventory_at};
 pub use status::{parse_interval, trigger_hash};
 
 /// Set (to any new value, e.g. a timestamp) to make the controller reconcile an application now.
@@ -162,6 +166,17 @@ pub async fn run_with_metrics(
     metrics: Arc<Metrics>,
     shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
 ) {
+    run_with_deadlines(client, config, metrics, tack_source::Deadlines::default(), shutdown).await;
+}
+
+/// [`run_with_metrics`], with the deadlines of Git fetches (connect, idle, whole fetch).
+pub async fn run_with_deadlines(
+    client: kube::Client,
+    config: ControllerConfig,
+    metrics: Arc<Metrics>,
+    git_deadlines: tack_source::Deadlines,
+    shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
+) {
     let api: Api<GitOpsConfig> = match &config.namespace {
         Some(ns) => Api::namespaced(client.clone(), ns),
         None => Api::all(client.clone()),
@@ -174,11 +189,28 @@ pub async fn run_with_metrics(
         metrics.clone(),
         config.namespace.clone(),
     ));
-    let ctx = Arc::new(reconcile::Context::new(client, config, metrics));
-    // Spec changes (generation) and refresh requests trigger a reconcile; status writes do not.
+    let ctx = Arc::new(reconcile::Context::new(client, config, metrics).with_git_deadlines(git_deadlines));
+    // Shutdown interrupts Git fetches in flight (a silent server must not hold it up).
+    let interrupt = ctx.interrupt.clone();
+    let shutdown = async move {
+        shutdown.await;
+        interrupt.store(true, std::sync::atomic::Ordering::Relaxed);
+    };
+    // Spec changes (generation) and refresh requests trigger a reconcile; status writes do not. A deleted
+    // application is forgotten at once (its drift watches stop).
+    let on_delete = ctx.clone();
     let trigger = watcher(api, watcher::Config::default())
         .default_backoff()
         .reflect(writer)
+        .then(move |event| {
+            let ctx = on_delete.clone();
+            async move {
+                if let Ok(watcher::Event::Delete(app)) = &event {
+                    ctx.forget(&reflector::ObjectRef::from_obj(app)).await;
+                }
+                event
+            }
+        })
         .applied_objects()
         .predicate_filter(trigger_hash, PredicateConfig::default());
     // Edits and deletions of managed objects (drift) trigger a reconcile of their application.

@@ -1,29 +1,28 @@
-//! One reconcile of one GitOpsConfig.
+//! One reconcile of one GitOpsConfig: [`reconcile`] wires the steps of [`attempt`] (check the spec, wait for
+//! dependencies, fetch and render, read the inventory, sync or compare, assess health) to the pure status
+//! transition [`crate::status::next`], the status write and the Event.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use futures::{StreamExt, TryStreamExt, stream};
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::Action as Requeue;
-use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::runtime::reflector::ObjectRef;
 use kube::{Resource, ResourceExt};
 use serde_json::json;
-use tack_apply::{Action, DiffOptions, InventoryStore, SyncOptions};
+use tack_apply::{Action, DiffOptions, InventoryRef, InventoryStore, SyncOptions};
 use tack_cluster::Cluster;
-use tack_health::{Health, HealthStatus, ResourceHealth, aggregate, assess_optional};
-use tack_model::{
-    GitOpsConfig, GitOpsConfigStatus, HealthStatus as HealthField, Operation, ResourceStatus, SyncResult,
-    SyncState, SyncStatus,
-};
+use tack_health::{HealthStatus, ResourceHealth, aggregate, assess_optional};
+use tack_model::{GitOpsConfig, GitOpsConfigStatus, HealthStatus as HealthField, ResourceStatus, SyncState};
 use tack_plan::{IgnoreRule, ObjectId};
-use tack_source::Credentials;
+use tack_source::{Credentials, Deadlines, Repository, Revision};
 
 use crate::drift::Drift;
-use crate::status::{backoff, interval, now, record_history, set_condition};
+use crate::events::{Note, Recorder};
+use crate::status::{self, Attempted, Failed, Observed, Outcome, backoff, interval, now};
 use crate::{ControllerConfig, Error, STATUS_MANAGER, fetch};
 
 /// While an application waits for its dependencies, it looks at them again this often.
@@ -39,11 +38,15 @@ pub struct Context {
     config: ControllerConfig,
     /// Consecutive failures per `namespace/name`, for the backoff.
     failures: Mutex<HashMap<String, u32>>,
-    /// Kubernetes Events on the GitOpsConfigs (repeats are folded into a series).
+    /// Kubernetes Events on the GitOpsConfigs (repeats of a message are folded into a series).
     recorder: Recorder,
     metrics: Arc<crate::Metrics>,
     /// Watches of the managed objects, for drift detection.
     pub drift: Arc<Drift>,
+    /// Set on shutdown: Git fetches in flight stop (within a second for `git://`), and reconciles stop waiting
+    /// for them.
+    pub interrupt: Arc<AtomicBool>,
+    git_deadlines: Deadlines,
 }
 
 impl Context {
@@ -54,17 +57,26 @@ impl Context {
             client: client.clone(),
             config,
             failures: Mutex::new(HashMap::new()),
-            recorder: Recorder::new(
-                client.clone(),
-                Reporter {
-                    controller: crate::STATUS_MANAGER.to_string(),
-                    instance: None,
-                },
-            ),
+            recorder: Recorder::new(client.clone(), crate::STATUS_MANAGER),
             metrics,
             // The same discovery cache as the syncs, which refresh it after applying CRDs.
             drift: Arc::new(Drift::new(cluster.clone())),
+            interrupt: Arc::default(),
+            git_deadlines: Deadlines::default(),
         }
+    }
+
+    /// Sets the deadlines of Git fetches.
+    pub fn with_git_deadlines(mut self, deadlines: Deadlines) -> Self {
+        self.git_deadlines = deadlines;
+        self
+    }
+
+    /// Forgets an application that was deleted: its backoff and its drift watches.
+    pub async fn forget(&self, app: &ObjectRef<GitOpsConfig>) {
+        let key = format!("{}/{}", app.namespace.as_deref().unwrap_or_default(), app.name);
+        self.failures(&key, false);
+        self.drift.track(app, BTreeSet::new()).await;
     }
 
     fn failures(&self, key: &str, failed: bool) -> u32 {
@@ -83,24 +95,6 @@ impl Context {
     }
 }
 
-/// What a successful attempt found.
-struct Outcome {
-    revision: String,
-    engine: &'static str,
-    sync: SyncState,
-    /// What was done, e.g. `created 3, configured 1, unchanged 2, pruned 0`.
-    summary: String,
-    /// Whether objects were created, configured or pruned.
-    changed: bool,
-    health: Health,
-    resources: Vec<ResourceStatus>,
-    inventory: Vec<String>,
-    /// Whether a sync ran (and so is recorded in the history).
-    synced_now: bool,
-    /// Whether the inventory was adopted from the ConfigMap of a one-shot `tack sync`.
-    adopted: bool,
-}
-
 /// A failed attempt, with the revision when the fetch got that far.
 struct Failure {
     revision: Option<String>,
@@ -116,6 +110,7 @@ impl<E: Into<Error>> From<E> for Failure {
     }
 }
 
+/// Wiring of one reconcile: attempt, status ([`crate::status::next`]), inventory adoption, Event, requeue.
 pub async fn reconcile(obj: Arc<GitOpsConfig>, ctx: Arc<Context>) -> Result<Requeue, Error> {
     let namespace = obj.namespace().unwrap_or_default();
     let name = obj.name_any();
@@ -135,216 +130,111 @@ pub async fn reconcile(obj: Arc<GitOpsConfig>, ctx: Arc<Context>) -> Result<Requ
     ctx.metrics
         .observe_reconcile(clock.elapsed(), result.is_ok(), automated);
     let finished = now();
-    let generation = obj.meta().generation;
-    let mut status = obj.status.clone().unwrap_or_default();
-    status.observed_generation = generation;
-
-    let mut event = None;
-    let mut adopted = false;
-    let requeue = match result {
+    let observed = Observed {
+        name: &name,
+        generation: obj.meta().generation,
+        sync_requested: obj.annotations().get(crate::SYNC_ANNOTATION).map(String::as_str),
+        rollback: obj.spec.rollback.as_ref().map(|r| r.revision.as_str()),
+        started: &started,
+    };
+    let previous = obj.status.clone().unwrap_or_default();
+    let app_ref = ObjectRef::new(&name).within(&namespace);
+    let (status, note, requeue, adopted) = match result {
         Ok(out) => {
-            adopted = out.adopted;
-            // A sync request is handled once a sync succeeded (a failed one is retried with the backoff).
-            if let Some(requested) = obj.annotations().get(crate::SYNC_ANNOTATION) {
-                status.last_handled_sync_at = Some(requested.clone());
-            }
-            if out.changed {
-                event = Some(Event {
-                    type_: EventType::Normal,
-                    reason: "Synced".into(),
-                    note: Some(truncate(&format!("{}: {}", short(&out.revision), out.summary))),
-                    action: "Sync".into(),
-                    secondary: None,
-                });
-            }
             ctx.failures(&key, false);
             ctx.metrics.set_objects_managed(&key, out.inventory.len());
             tracing::info!(
                 app = %key, revision = %out.revision, engine = out.engine, sync = ?out.sync,
                 health = out.health.status.as_str(), "{}", out.summary
             );
-            let healthy = out.health.status == HealthStatus::Healthy;
-            let synced = out.sync == SyncState::Synced;
-            status.sync = Some(SyncStatus {
-                status: out.sync,
-                revision: Some(out.revision.clone()),
-            });
-            status.health = Some(HealthField {
-                status: out.health.status.as_str().to_string(),
-                message: (!out.health.message.is_empty()).then(|| out.health.message.clone()),
-            });
-            status.resources = out.resources;
-            status.inventory = out.inventory;
-            let app_ref = ObjectRef::new(&name).within(&namespace);
-            let ids: BTreeSet<ObjectId> = status.inventory.iter().filter_map(|i| i.parse().ok()).collect();
+            let ids: BTreeSet<ObjectId> = out.inventory.iter().filter_map(|i| i.parse().ok()).collect();
             ctx.drift.track(&app_ref, ids).await;
-            if out.synced_now {
-                record_history(&mut status, &out.revision, SyncResult::Succeeded, &finished);
-            }
-            let rolled_back = obj.spec.rollback.as_ref().map(|r| {
-                format!(
-                    "automated sync suspended after rollback to {}; run `tack app resume {name}`",
-                    short(&r.revision)
-                )
-            });
-            let (ready_reason, ready_message) = match (synced, healthy) {
-                (true, true) if rolled_back.is_some() => {
-                    ("RolledBack", rolled_back.clone().unwrap_or_default())
-                }
-                (true, true) => (
-                    "Succeeded",
-                    format!("synced {} and healthy", short(&out.revision)),
-                ),
-                (false, _) => (
-                    "OutOfSync",
-                    format!(
-                        "the cluster differs from {}: {}",
-                        short(&out.revision),
-                        out.summary
-                    ),
-                ),
-                (true, false) => (
-                    "Progressing",
-                    format!("{}: {}", out.health.status.as_str(), out.health.message),
-                ),
-            };
-            set_condition(
-                &mut status,
-                "Ready",
-                synced && healthy,
-                ready_reason,
-                &ready_message,
-                generation,
-                &finished,
-            );
-            set_condition(
-                &mut status,
-                "Reconciling",
-                !healthy,
-                if healthy { "Succeeded" } else { "Progressing" },
-                "",
-                generation,
-                &finished,
-            );
-            set_condition(
-                &mut status,
-                "Stalled",
-                false,
-                "Succeeded",
-                "",
-                generation,
-                &finished,
-            );
-            status.last_operation = Some(Operation {
-                phase: SyncResult::Succeeded,
-                revision: Some(out.revision.clone()),
-                message: Some(out.summary.clone()),
-                started_at: Some(started),
-                finished_at: Some(finished),
+            let note = out.changed.then(|| Note {
+                warning: false,
+                reason: "Synced".into(),
+                action: "Sync".into(),
+                message: format!("{}: {}", short(&out.revision), out.summary),
             });
             let every = interval(&obj).unwrap_or(crate::DEFAULT_INTERVAL);
-            if healthy {
+            let requeue = if out.health.status == HealthStatus::Healthy {
                 every
             } else {
                 every.min(UNHEALTHY_RECHECK)
-            }
+            };
+            let status = status::next(&previous, &observed, Attempted::Succeeded(&out), &finished);
+            (status, note, requeue, out.adopted)
         }
         Err(Failure { revision, error }) => {
-            let waiting = matches!(*error, Error::DependencyNotReady(_));
-            let failures = if waiting { 0 } else { ctx.failures(&key, true) };
-            if matches!(*error, Error::Fetch { .. }) {
-                ctx.metrics.git_fetch_error();
+            let failed = failed(&obj, &ctx, &key, revision, &error);
+            if let Some(ids) = &failed.inventory {
+                let ids: BTreeSet<ObjectId> = ids.iter().filter_map(|i| i.parse().ok()).collect();
+                ctx.drift.track(&app_ref, ids).await;
             }
-            let delay = if waiting {
-                DEPENDENCY_RECHECK
-            } else {
-                backoff(&obj, failures)
-            };
-            let message = error.to_string();
-            event = (!waiting).then(|| Event {
-                type_: EventType::Warning,
+            let note = (!matches!(*error, Error::DependencyNotReady(_))).then(|| Note {
+                warning: true,
                 reason: error.reason().into(),
-                note: Some(truncate(&message)),
                 action: "Reconcile".into(),
-                secondary: None,
+                message: failed.message.clone(),
             });
-            tracing::warn!(app = %key, reason = error.reason(), retry_in = ?delay, "{message}");
-            let reason = error.reason();
-            // A sync that failed part-way still changed what the application manages.
-            if let Error::Sync(
-                tack_apply::SyncError::Apply { inventory, .. }
-                | tack_apply::SyncError::Prune { inventory, .. },
-            ) = &*error
-            {
-                status.inventory = inventory.iter().map(ToString::to_string).collect();
-                let app_ref = ObjectRef::new(&name).within(&namespace);
-                ctx.drift.track(&app_ref, inventory.clone()).await;
-            }
-            if let Some(rev) = &revision {
-                record_history(&mut status, rev, SyncResult::Failed, &finished);
-            }
-            if status.sync.is_none() {
-                status.sync = Some(SyncStatus {
-                    status: SyncState::Unknown,
-                    revision: None,
-                });
-            }
-            set_condition(
-                &mut status,
-                "Ready",
-                false,
-                reason,
-                &message,
-                generation,
-                &finished,
-            );
-            set_condition(
-                &mut status,
-                "Reconciling",
-                !error.is_stalled(),
-                reason,
-                &format!("retrying in {}", humantime::format_duration(delay)),
-                generation,
-                &finished,
-            );
-            set_condition(
-                &mut status,
-                "Stalled",
-                error.is_stalled(),
-                reason,
-                if error.is_stalled() { &message } else { "" },
-                generation,
-                &finished,
-            );
-            status.last_operation = Some(Operation {
-                phase: SyncResult::Failed,
-                revision,
-                message: Some(message),
-                started_at: Some(started),
-                finished_at: Some(finished),
-            });
-            delay
+            let status = status::next(&previous, &observed, Attempted::Failed(&failed), &finished);
+            (status, note, failed.retry_in, false)
         }
     };
     write_status(&ctx.client, &obj, &status).await?;
     if adopted {
-        // The status holds the inventory now; the ConfigMap of the one-shot sync is no longer used.
-        let destination = destination_of(&obj).unwrap_or_default();
-        match tack_apply::delete_inventory(&ctx.cluster, &name, &destination).await {
-            Ok(_) => {
-                tracing::info!(app = %key, "inventory adopted from ConfigMap {}", tack_apply::inventory_name(&name))
-            }
-            Err(e) => {
-                tracing::warn!(app = %key, "inventory adopted, but its ConfigMap could not be deleted: {e}")
-            }
-        }
+        adopt_done(&ctx, &obj, &key).await;
     }
-    if let Some(event) = event
-        && let Err(e) = ctx.recorder.publish(&event, &obj.object_ref(&())).await
+    if let Some(note) = note
+        && let Err(e) = ctx.recorder.publish(&note, &obj.object_ref(&())).await
     {
         tracing::debug!(app = %key, "cannot publish an event: {e}");
     }
     Ok(Requeue::requeue(requeue))
+}
+
+/// How a failed attempt is told and retried.
+fn failed(obj: &GitOpsConfig, ctx: &Context, key: &str, revision: Option<String>, error: &Error) -> Failed {
+    let waiting = matches!(error, Error::DependencyNotReady(_));
+    let failures = if waiting { 0 } else { ctx.failures(key, true) };
+    if matches!(error, Error::Fetch { .. }) {
+        ctx.metrics.git_fetch_error();
+    }
+    let retry_in = if waiting {
+        DEPENDENCY_RECHECK
+    } else {
+        backoff(obj, failures)
+    };
+    let message = error.to_string();
+    tracing::warn!(app = %key, reason = error.reason(), retry_in = ?retry_in, "{message}");
+    // A sync that failed part-way still changed what the application manages.
+    let inventory = match error {
+        Error::Sync(
+            tack_apply::SyncError::Apply { inventory, .. } | tack_apply::SyncError::Prune { inventory, .. },
+        ) => Some(inventory.iter().map(ToString::to_string).collect()),
+        _ => None,
+    };
+    Failed {
+        revision,
+        reason: error.reason(),
+        message,
+        stalled: error.is_stalled(),
+        retry_in,
+        inventory,
+    }
+}
+
+/// The inventory is kept by the controller now: the ConfigMap of the one-shot sync is no longer used.
+async fn adopt_done(ctx: &Context, obj: &GitOpsConfig, key: &str) {
+    let name = obj.name_any();
+    let destination = destination_of(obj).unwrap_or_default();
+    match tack_apply::delete_inventory(&ctx.cluster, &name, &destination).await {
+        Ok(_) => {
+            tracing::info!(app = %key, "inventory adopted from ConfigMap {}", tack_apply::inventory_name(&name))
+        }
+        Err(e) => {
+            tracing::warn!(app = %key, "inventory adopted, but its ConfigMap could not be deleted: {e}")
+        }
+    }
 }
 
 pub fn error_policy(obj: Arc<GitOpsConfig>, error: &Error, _ctx: Arc<Context>) -> Requeue {
@@ -370,19 +260,6 @@ async fn write_status(
     )
     .await?;
     Ok(())
-}
-
-/// Event notes are limited to 1 kB.
-fn truncate(text: &str) -> String {
-    const LIMIT: usize = 1000;
-    if text.len() <= LIMIT {
-        return text.to_string();
-    }
-    let mut end = LIMIT;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &text[..end])
 }
 
 fn short(revision: &str) -> &str {
@@ -529,11 +406,41 @@ async fn dependency_cycle(client: &kube::Client, obj: &GitOpsConfig) -> Result<O
     Ok(None)
 }
 
-async fn attempt(obj: &GitOpsConfig, ctx: &Context) -> Result<Outcome, Failure> {
-    interval(obj)?;
-    check_dependencies(&ctx.client, obj).await?;
-    let app = obj.name_any();
-    let destination = destination_of(obj)?;
+/// `spec.source.path` must stay inside the repository: a path that leaves it is an invalid spec, not a
+/// failure to retry.
+pub fn check_source_path(path: &str) -> Result<(), Error> {
+    tack_source::relative_path(path)
+        .map(|_| ())
+        .map_err(|reason| Error::InvalidSpec(format!("spec.source.path {path:?} {reason}")))
+}
+
+/// Resolves and checks out the source with the controller's deadlines and interrupt flag: the commit, the
+/// directory of `path` and the checkout's root.
+fn checkout(
+    url: &str,
+    revision: &str,
+    path: &str,
+    credentials: Option<Credentials>,
+    cache: &std::path::Path,
+    deadlines: Deadlines,
+    interrupt: Arc<AtomicBool>,
+) -> Result<(String, std::path::PathBuf, std::path::PathBuf), Error> {
+    let source_err = |source| Error::Fetch {
+        url: url.to_string(),
+        source,
+    };
+    let repo = Repository::new(url, cache)
+        .map_err(source_err)?
+        .with_credentials(credentials)
+        .with_deadlines(deadlines)
+        .with_interrupt(interrupt);
+    let checkout = repo.checkout(&Revision::parse(revision)).map_err(source_err)?;
+    let dir = checkout.path(path).map_err(source_err)?;
+    Ok((checkout.commit.clone(), dir, checkout.root.clone()))
+}
+
+/// Fetches the source (on the blocking pool) and renders it. On shutdown the reconcile stops waiting at once.
+async fn fetch_rendered(obj: &GitOpsConfig, ctx: &Context) -> Result<fetch::Fetched, Failure> {
     let creds = credentials(&ctx.client, obj).await?;
     let url = obj.spec.source.repo_url.clone();
     // A rollback pins the commit.
@@ -542,10 +449,12 @@ async fn attempt(obj: &GitOpsConfig, ctx: &Context) -> Result<Outcome, Failure> 
         None => obj.spec.source.revision.clone().unwrap_or_default(),
     };
     let path = obj.spec.source.path.clone().unwrap_or_default();
+    let how = fetch::SourceRender::of(&obj.name_any(), &destination_of(obj)?, &obj.spec.source)?;
     let cache = ctx.config.cache_dir.clone();
-    let fetched = tokio::task::spawn_blocking(move || -> Result<fetch::Fetched, Failure> {
-        let (commit, dir, root) = fetch::checkout(&url, &revision, &path, creds, &cache)?;
-        match fetch::render_dir(&dir, &root) {
+    let (deadlines, interrupt) = (ctx.git_deadlines, ctx.interrupt.clone());
+    let task = tokio::task::spawn_blocking(move || -> Result<fetch::Fetched, Failure> {
+        let (commit, dir, root) = checkout(&url, &revision, &path, creds, &cache, deadlines, interrupt)?;
+        match fetch::render_source(&dir, &root, &how) {
             Ok((engine, manifests)) => Ok(fetch::Fetched {
                 revision: commit,
                 engine,
@@ -556,16 +465,20 @@ async fn attempt(obj: &GitOpsConfig, ctx: &Context) -> Result<Outcome, Failure> 
                 error: Box::new(error),
             }),
         }
-    })
-    .await
-    .map_err(|e| Error::Internal(format!("fetch task: {e}")))??;
-    let revision = fetched.revision.clone();
-    let with_rev = |error: Error| Failure {
-        revision: Some(revision.clone()),
-        error: Box::new(error),
+    });
+    let interrupted = async {
+        while !ctx.interrupt.load(Ordering::Relaxed) {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
     };
-    let ignore: Vec<IgnoreRule> = obj
-        .spec
+    tokio::select! {
+        done = task => done.map_err(|e| Error::Internal(format!("fetch task: {e}")))?,
+        () = interrupted => Err(Error::Internal("shutting down: the fetch was interrupted".into()).into()),
+    }
+}
+
+fn ignore_rules(obj: &GitOpsConfig) -> Vec<IgnoreRule> {
+    obj.spec
         .ignore_differences
         .iter()
         .map(|d| IgnoreRule {
@@ -575,33 +488,64 @@ async fn attempt(obj: &GitOpsConfig, ctx: &Context) -> Result<Outcome, Failure> 
             namespace: d.namespace.clone(),
             json_pointers: d.json_pointers.clone(),
         })
-        .collect();
-    // The inventory: the status's, or, the first time, the ConfigMap of a one-shot `tack sync` of the same
-    // name in the destination namespace (adopted, then deleted).
-    let mut previous: BTreeSet<ObjectId> = status_inventory(obj)
+        .collect()
+}
+
+/// Where the controller keeps the inventory of `obj`: ConfigMaps `tack-gitops-inventory-<name>` in the
+/// application's namespace, owned by the GitOpsConfig (they go when it is deleted).
+pub fn inventory_at(obj: &GitOpsConfig) -> InventoryRef {
+    let name = obj.name_any();
+    InventoryRef {
+        name: format!("tack-gitops-inventory-{name}"),
+        namespace: obj.namespace().unwrap_or_default(),
+        app: name,
+        owner_references: obj
+            .controller_owner_ref(&())
+            .and_then(|o| serde_json::to_value(o).ok())
+            .into_iter()
+            .collect(),
+    }
+}
+
+/// The inventory before this reconcile, whether its ConfigMaps hold it already, and whether it was adopted from
+/// a one-shot `tack sync`. Read from the inventory ConfigMaps (with what an older status lists), else from the
+/// status, else, the first time, from the ConfigMap of a one-shot `tack sync` of the same name in the
+/// destination namespace (adopted, then deleted).
+async fn previous_inventory(
+    ctx: &Context,
+    obj: &GitOpsConfig,
+    destination: &str,
+) -> Result<(BTreeSet<ObjectId>, bool, bool), Error> {
+    let from_status: BTreeSet<ObjectId> = status_inventory(obj)
         .iter()
         .filter_map(|i| i.parse().ok())
         .collect();
-    let mut adopted = false;
-    if previous.is_empty() {
-        let cm = tack_apply::read_inventory(&ctx.cluster, &app, &destination)
-            .await
-            .map_err(|e| with_rev(e.into()))?;
-        if !cm.ids.is_empty() {
-            previous = cm.ids;
-            adopted = true;
-        }
+    if let Some(stored) = tack_apply::read_at(&ctx.cluster, &inventory_at(obj)).await? {
+        let in_store = from_status.is_subset(&stored.ids);
+        let mut ids = stored.ids;
+        ids.extend(from_status);
+        return Ok((ids, in_store, false));
     }
+    if !from_status.is_empty() {
+        return Ok((from_status, false, false));
+    }
+    let cm = tack_apply::read_inventory(&ctx.cluster, &obj.name_any(), destination).await?;
+    let adopted = !cm.ids.is_empty();
+    Ok((cm.ids, false, adopted))
+}
+
+/// How this reconcile applies Git (`None`: it only compares).
+fn apply_policy(obj: &GitOpsConfig, revision: &str) -> Option<tack_model::Automated> {
     let policy = obj.spec.sync_policy.clone().unwrap_or_default();
     // Without selfHeal, a commit already synced (same spec) is only compared: drift is reported, not reverted.
     // A rollback is synced once, then only compared until `tack app resume`.
     let already_synced = obj.status.as_ref().is_some_and(|s| {
         s.observed_generation == obj.meta().generation
-            && s.sync.as_ref().and_then(|x| x.revision.as_deref()) == Some(revision.as_str())
+            && s.sync.as_ref().and_then(|x| x.revision.as_deref()) == Some(revision)
     });
     // A sync request (`tack app sync`) not handled yet: apply once, taking drifted fields back.
     let request = sync_request(obj);
-    let apply = match (&obj.spec.rollback, &policy.automated) {
+    match (&obj.spec.rollback, &policy.automated) {
         _ if request.is_some() => Some(tack_model::Automated {
             prune: request.as_ref().is_some_and(|r| r.prune)
                 || policy.automated.as_ref().is_some_and(|a| a.prune),
@@ -611,103 +555,138 @@ async fn attempt(obj: &GitOpsConfig, ctx: &Context) -> Result<Outcome, Failure> 
         (Some(_), _) => None,
         (None, Some(auto)) if auto.self_heal || !already_synced => Some(auto.clone()),
         (None, _) => None,
+    }
+}
+
+/// What syncing or comparing found.
+struct Found {
+    sync: SyncState,
+    summary: String,
+    changed: bool,
+    /// The objects to assess (id, apiVersion).
+    objects: Vec<(ObjectId, String)>,
+    inventory: Vec<String>,
+    /// The objects that differ from Git (compare only).
+    drifted: BTreeSet<ObjectId>,
+}
+
+/// The inputs of syncing or comparing.
+struct Plan {
+    app: String,
+    destination: String,
+    ignore: Vec<IgnoreRule>,
+    previous: BTreeSet<ObjectId>,
+    in_store: bool,
+}
+
+async fn sync_now(
+    ctx: &Context,
+    obj: &GitOpsConfig,
+    auto: tack_model::Automated,
+    manifests: Vec<tack_render::Manifest>,
+    plan: Plan,
+) -> Result<Found, Error> {
+    let mut opts = SyncOptions::new(&plan.app, &plan.destination);
+    opts.prune = auto.prune;
+    // selfHeal: Git wins over fields another field manager changed.
+    opts.force = auto.self_heal;
+    opts.create_namespace = obj.spec.sync_policy.as_ref().is_some_and(|p| p.create_namespace);
+    opts.ignore = plan.ignore;
+    opts.inventory = InventoryStore::Stored {
+        at: inventory_at(obj),
+        previous: plan.previous,
+        in_store: plan.in_store,
     };
-    let synced_now = apply.is_some();
-    let (sync_state, summary, changed, objects, inventory, drifted) = match apply {
-        Some(auto) => {
-            let mut opts = SyncOptions::new(&app, &destination);
-            opts.prune = auto.prune;
-            // selfHeal: Git wins over fields another field manager changed.
-            opts.force = auto.self_heal;
-            opts.create_namespace = policy.create_namespace;
-            opts.ignore = ignore;
-            opts.inventory = InventoryStore::Caller(previous);
-            let progress = |line: &str| tracing::debug!(app = %opts.app, "{line}");
-            let report = tack_apply::sync(&ctx.cluster, fetched.manifests, &opts, &progress)
-                .await
-                .map_err(|e| with_rev(e.into()))?;
-            let left = report.count(Action::PruneSkipped);
-            let state = if left > 0 {
-                SyncState::OutOfSync
-            } else {
-                SyncState::Synced
-            };
-            let objects: Vec<(ObjectId, String)> = report
-                .results
-                .iter()
-                .filter(|r| matches!(r.action, Action::Created | Action::Configured | Action::Unchanged))
-                .map(|r| (r.id.clone(), r.api_version.clone()))
-                .collect();
-            let inventory: Vec<String> = report.inventory.iter().map(ToString::to_string).collect();
-            let changed = report.count(Action::Created)
-                + report.count(Action::Configured)
-                + report.count(Action::Pruned)
-                > 0;
-            (
-                state,
-                report.summary(),
-                changed,
-                objects,
-                inventory,
-                BTreeSet::new(),
-            )
-        }
-        None => {
-            let objects: Vec<(ObjectId, String)> = fetched
-                .manifests
-                .iter()
-                .map(|m| desired_id(&m.object, &destination))
-                .collect();
-            let opts = DiffOptions {
-                namespace: destination.clone(),
-                app: Some(app.clone()),
-                ignore,
-                color: false,
-            };
-            let inventory: Vec<String> = previous.iter().map(ToString::to_string).collect();
-            let report = tack_apply::diff_with_inventory(
-                &ctx.cluster,
-                fetched.manifests,
-                &opts,
-                &InventoryStore::Caller(previous),
-            )
-            .await
-            .map_err(|e| with_rev(e.into()))?;
-            let state = if report.entries.is_empty() {
-                SyncState::Synced
-            } else {
-                SyncState::OutOfSync
-            };
-            let why = if obj.spec.rollback.is_some() {
-                "automated sync suspended after rollback"
-            } else if policy.automated.is_some() {
-                "self-heal off, drift not reverted"
-            } else {
-                "automated sync off"
-            };
-            let drifted: BTreeSet<ObjectId> = report.entries.iter().map(|e| e.id.clone()).collect();
-            let mut summary = format!(
-                "{why}: {} of {} objects differ from Git",
-                report.entries.len(),
-                report.compared
-            );
-            if !drifted.is_empty() {
-                let names: Vec<String> = drifted.iter().take(10).map(ObjectId::human).collect();
-                summary.push_str(&format!(": {}", names.join(", ")));
-                if drifted.len() > 10 {
-                    summary.push_str(&format!(" and {} more", drifted.len() - 10));
-                }
-            }
-            (state, summary, false, objects, inventory, drifted)
-        }
+    let progress = |line: &str| tracing::debug!(app = %opts.app, "{line}");
+    let report = tack_apply::sync(&ctx.cluster, manifests, &opts, &progress).await?;
+    let state = if report.count(Action::PruneSkipped) > 0 {
+        SyncState::OutOfSync
+    } else {
+        SyncState::Synced
     };
-    let healths = assess(&ctx.cluster, &objects)
-        .await
-        .map_err(|e| with_rev(e.into()))?;
-    let health = aggregate(&healths);
-    let resources = objects
+    let objects = report
+        .results
         .iter()
-        .zip(&healths)
+        .filter(|r| matches!(r.action, Action::Created | Action::Configured | Action::Unchanged))
+        .map(|r| (r.id.clone(), r.api_version.clone()))
+        .collect();
+    let changed =
+        report.count(Action::Created) + report.count(Action::Configured) + report.count(Action::Pruned) > 0;
+    Ok(Found {
+        sync: state,
+        summary: report.summary(),
+        changed,
+        objects,
+        inventory: report.inventory.iter().map(ToString::to_string).collect(),
+        drifted: BTreeSet::new(),
+    })
+}
+
+async fn compare_only(
+    ctx: &Context,
+    obj: &GitOpsConfig,
+    manifests: Vec<tack_render::Manifest>,
+    plan: Plan,
+) -> Result<Found, Error> {
+    let objects: Vec<(ObjectId, String)> = manifests
+        .iter()
+        .map(|m| desired_id(&m.object, &plan.destination))
+        .collect();
+    let opts = DiffOptions {
+        namespace: plan.destination.clone(),
+        app: Some(plan.app.clone()),
+        ignore: plan.ignore,
+        color: false,
+    };
+    let inventory: Vec<String> = plan.previous.iter().map(ToString::to_string).collect();
+    let store = InventoryStore::Caller(plan.previous);
+    let report = tack_apply::diff_with_inventory(&ctx.cluster, manifests, &opts, &store).await?;
+    let state = if report.entries.is_empty() {
+        SyncState::Synced
+    } else {
+        SyncState::OutOfSync
+    };
+    let why = if obj.spec.rollback.is_some() {
+        "automated sync suspended after rollback"
+    } else if obj
+        .spec
+        .sync_policy
+        .as_ref()
+        .is_some_and(|p| p.automated.is_some())
+    {
+        "self-heal off, drift not reverted"
+    } else {
+        "automated sync off"
+    };
+    let drifted: BTreeSet<ObjectId> = report.entries.iter().map(|e| e.id.clone()).collect();
+    let mut summary = format!(
+        "{why}: {} of {} objects differ from Git",
+        report.entries.len(),
+        report.compared
+    );
+    if !drifted.is_empty() {
+        let names: Vec<String> = drifted.iter().take(10).map(ObjectId::human).collect();
+        summary.push_str(&format!(": {}", names.join(", ")));
+        if drifted.len() > 10 {
+            summary.push_str(&format!(" and {} more", drifted.len() - 10));
+        }
+    }
+    Ok(Found {
+        sync: state,
+        summary,
+        changed: false,
+        objects,
+        inventory,
+        drifted,
+    })
+}
+
+/// The status line of each object found.
+fn resource_statuses(found: &Found, healths: &[ResourceHealth]) -> Vec<ResourceStatus> {
+    found
+        .objects
+        .iter()
+        .zip(healths)
         .map(|((id, api_version), h)| ResourceStatus {
             group: id.group.clone(),
             version: api_version.rsplit('/').next().unwrap_or(api_version).to_string(),
@@ -715,10 +694,10 @@ async fn attempt(obj: &GitOpsConfig, ctx: &Context) -> Result<Outcome, Failure> 
             namespace: (!id.namespace.is_empty()).then(|| id.namespace.clone()),
             name: id.name.clone(),
             // When the diff named the objects that differ, the others are Synced.
-            status: Some(if drifted.contains(id) {
+            status: Some(if found.drifted.contains(id) {
                 SyncState::OutOfSync
-            } else if drifted.is_empty() {
-                sync_state
+            } else if found.drifted.is_empty() {
+                found.sync
             } else {
                 SyncState::Synced
             }),
@@ -727,16 +706,50 @@ async fn attempt(obj: &GitOpsConfig, ctx: &Context) -> Result<Outcome, Failure> 
                 message: (!h.health.message.is_empty()).then(|| h.health.message.clone()),
             }),
         })
-        .collect();
+        .collect()
+}
+
+/// The steps of one reconcile, up to what the status needs.
+async fn attempt(obj: &GitOpsConfig, ctx: &Context) -> Result<Outcome, Failure> {
+    interval(obj)?;
+    check_source_path(obj.spec.source.path.as_deref().unwrap_or_default())?;
+    check_dependencies(&ctx.client, obj).await?;
+    let destination = destination_of(obj)?;
+    let fetched = fetch_rendered(obj, ctx).await?;
+    let revision = fetched.revision.clone();
+    let with_rev = |error: Error| Failure {
+        revision: Some(revision.clone()),
+        error: Box::new(error),
+    };
+    let (previous, in_store, adopted) = previous_inventory(ctx, obj, &destination)
+        .await
+        .map_err(with_rev)?;
+    let plan = Plan {
+        app: obj.name_any(),
+        destination,
+        ignore: ignore_rules(obj),
+        previous,
+        in_store,
+    };
+    let apply = apply_policy(obj, &revision);
+    let synced_now = apply.is_some();
+    let found = match apply {
+        Some(auto) => sync_now(ctx, obj, auto, fetched.manifests, plan).await,
+        None => compare_only(ctx, obj, fetched.manifests, plan).await,
+    }
+    .map_err(with_rev)?;
+    let healths = assess(&ctx.cluster, &found.objects)
+        .await
+        .map_err(|e| with_rev(e.into()))?;
     Ok(Outcome {
-        revision,
+        revision: revision.clone(),
         engine: fetched.engine,
-        sync: sync_state,
-        summary,
-        changed,
-        health,
-        resources,
-        inventory,
+        sync: found.sync,
+        health: aggregate(&healths),
+        resources: resource_statuses(&found, &healths),
+        summary: found.summary,
+        changed: found.changed,
+        inventory: found.inventory,
         synced_now,
         adopted,
     })
@@ -765,25 +778,20 @@ fn desired_id(object: &serde_json::Value, destination: &str) -> (ObjectId, Strin
     )
 }
 
+/// The health of each of `objects`, from one read of their live state (a LIST per kind and namespace when many
+/// share them, rather than one GET per object).
 async fn assess(
     cluster: &Cluster,
     objects: &[(ObjectId, String)],
 ) -> Result<Vec<ResourceHealth>, tack_cluster::ClusterError> {
-    // Owned items: a closure over borrowed items makes the reconcile future fail the `Send` bound.
-    stream::iter(objects.to_vec())
-        .map(|(id, api_version)| async move {
-            let live = match cluster.resolve(&api_version, &id.kind).await? {
-                Some(k) => cluster.get(&k, &id.namespace, &id.name).await?,
-                None => None,
-            };
-            Ok(ResourceHealth {
-                kind: id.kind.clone(),
-                name: id.name.clone(),
-                namespace: (!id.namespace.is_empty()).then(|| id.namespace.clone()),
-                health: assess_optional(live.as_ref()),
-            })
+    let live = tack_apply::read_live(cluster, objects, 16).await?;
+    Ok(objects
+        .iter()
+        .map(|(id, _)| ResourceHealth {
+            kind: id.kind.clone(),
+            name: id.name.clone(),
+            namespace: (!id.namespace.is_empty()).then(|| id.namespace.clone()),
+            health: assess_optional(live.get(id)),
         })
-        .buffered(16)
-        .try_collect()
-        .await
+        .collect())
 }

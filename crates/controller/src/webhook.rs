@@ -10,14 +10,23 @@
 //! Because the refresh goes through the API server, any replica may receive the webhook: the leader reconciles.
 //!
 //! Answers: 202 with the refreshed applications, 200 for events that are not pushes (such as GitHub's `ping`),
-//! 401 when the signature or token does not verify, 400 when the payload is not a push event, 503 when the
-//! GitOpsConfigs cannot be listed. Bodies are plain text. The secret is never logged nor echoed.
+//! 401 when the signature or token does not verify, 400 when the payload is not a push event, 413 when the body
+//! is larger than [`BODY_LIMIT`], 503 when the GitOpsConfigs cannot be listed or [`CONCURRENCY`] deliveries are
+//! already being handled (Git servers retry). Bodies are plain text. The secret is never logged nor echoed.
+//!
+//! Bounded: a body is refused before it is read when its `Content-Length` exceeds [`BODY_LIMIT`] (1 MiB, more
+//! than any push payload), and while it streams when it grows past it; the signature is verified on that bounded
+//! body. A permit is taken before the body is read, so at most `CONCURRENCY × BODY_LIMIT` bytes of bodies are in
+//! memory at once. Refused deliveries are logged at most once per [`REFUSAL_LOG_INTERVAL`], with the count of
+//! those not logged.
 
 use std::borrow::Cow;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use axum::Router;
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
+use futures::StreamExt;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -37,8 +46,15 @@ use crate::REFRESH_ANNOTATION;
 /// The field manager of refresh annotations written for webhooks.
 pub const WEBHOOK_MANAGER: &str = "tack-webhook";
 
-/// GitHub sends payloads of up to 25 MB.
-const BODY_LIMIT: usize = 25 * 1024 * 1024;
+/// The largest body accepted: 1 MiB (a push of 20 commits is about 25 kB; GitHub caps payloads at 25 MB but
+/// truncates the commit list, so real push payloads stay far below).
+pub const BODY_LIMIT: usize = 1024 * 1024;
+
+/// Deliveries handled at once; more are answered 503 at once, before their body is read.
+pub const CONCURRENCY: usize = 8;
+
+/// Refused deliveries are logged at most once per this interval.
+pub const REFUSAL_LOG_INTERVAL: Duration = Duration::from_secs(10);
 
 /// The shared secret of the webhooks: the HMAC key (GitHub, Gitea) or the token (GitLab). Never printed.
 #[derive(Clone)]
@@ -168,6 +184,48 @@ struct WebhookState {
     client: kube::Client,
     namespace: Option<String>,
     secret: WebhookSecret,
+    permits: Arc<tokio::sync::Semaphore>,
+    refusals: Arc<RefusalLog>,
+}
+
+/// Logs refusals at most once per interval, counting the others.
+#[derive(Debug)]
+pub struct RefusalLog {
+    interval: Duration,
+    state: Mutex<(Option<Instant>, u64)>,
+}
+
+impl RefusalLog {
+    pub fn new(interval: Duration) -> RefusalLog {
+        RefusalLog {
+            interval,
+            state: Mutex::new((None, 0)),
+        }
+    }
+
+    /// The line to log for a refusal at `now`, or `None` when one was logged less than the interval ago (this
+    /// one is then counted in the next line).
+    pub fn line(&self, now: Instant, what: &str) -> Option<String> {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let (last, skipped) = &mut *state;
+        if last.is_some_and(|t| now.duration_since(t) < self.interval) {
+            *skipped += 1;
+            return None;
+        }
+        let line = match *skipped {
+            0 => format!("webhook refused: {what}"),
+            n => format!("webhook refused: {what} ({n} more refused since the last report)"),
+        };
+        *last = Some(now);
+        *skipped = 0;
+        Some(line)
+    }
+
+    fn log(&self, what: &str) {
+        if let Some(line) = self.line(Instant::now(), what) {
+            tracing::warn!("{line}");
+        }
+    }
 }
 
 /// The webhook routes. `namespace` limits the GitOpsConfigs looked at (all namespaces when `None`).
@@ -180,7 +238,53 @@ pub fn router(client: kube::Client, namespace: Option<String>, secret: WebhookSe
             client,
             namespace,
             secret,
+            permits: Arc::new(tokio::sync::Semaphore::new(CONCURRENCY)),
+            refusals: Arc::new(RefusalLog::new(REFUSAL_LOG_INTERVAL)),
         })
+}
+
+/// Reads at most [`BODY_LIMIT`] bytes of `body`: refused from its `Content-Length` before reading, or as soon as
+/// it grows past the limit.
+async fn bounded_body(state: &WebhookState, headers: &HeaderMap, body: Body) -> Result<Bytes, Response> {
+    let too_large = || {
+        state.refusals.log(&format!("body larger than {BODY_LIMIT} bytes"));
+        plain(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("refused: the body is larger than {BODY_LIMIT} bytes"),
+        )
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > BODY_LIMIT as u64) {
+        return Err(too_large());
+    }
+    let mut stream = body.into_data_stream();
+    let mut buf: Vec<u8> = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| plain(StatusCode::BAD_REQUEST, format!("cannot read the body: {e}")))?;
+        if buf.len() + chunk.len() > BODY_LIMIT {
+            return Err(too_large());
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(Bytes::from(buf))
+}
+
+/// Takes a permit, reads the bounded body and handles the delivery.
+async fn admit(state: &WebhookState, provider: Provider, headers: &HeaderMap, body: Body) -> Response {
+    let Ok(_permit) = state.permits.clone().try_acquire_owned() else {
+        state.refusals.log("too many deliveries at once");
+        return plain(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("busy: {CONCURRENCY} deliveries are being handled; retry later"),
+        );
+    };
+    match bounded_body(state, headers, body).await {
+        Ok(bytes) => receive(state, provider, headers, &bytes).await,
+        Err(response) => response,
+    }
 }
 
 fn plain(status: StatusCode, text: String) -> Response {
@@ -191,10 +295,10 @@ async fn receive_named(
     State(state): State<WebhookState>,
     Path(provider): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
     match Provider::from_path(&provider) {
-        Some(p) => receive(&state, p, &headers, &body).await,
+        Some(p) => admit(&state, p, &headers, body).await,
         None => plain(
             StatusCode::NOT_FOUND,
             format!(
@@ -204,9 +308,9 @@ async fn receive_named(
     }
 }
 
-async fn receive_any(State(state): State<WebhookState>, headers: HeaderMap, body: Bytes) -> Response {
+async fn receive_any(State(state): State<WebhookState>, headers: HeaderMap, body: Body) -> Response {
     match Provider::from_headers(&headers) {
-        Some(p) => receive(&state, p, &headers, &body).await,
+        Some(p) => admit(&state, p, &headers, body).await,
         None => plain(
             StatusCode::BAD_REQUEST,
             format!(
@@ -231,7 +335,7 @@ async fn receive(state: &WebhookState, provider: Provider, headers: &HeaderMap, 
                 WebhookError::BadPayload { .. } => StatusCode::BAD_REQUEST,
                 _ => StatusCode::UNAUTHORIZED,
             };
-            tracing::warn!(provider = ?provider, "webhook refused: {e}");
+            state.refusals.log(&format!("{provider:?}: {e}"));
             return plain(status, format!("refused: {e}"));
         }
     };
@@ -332,6 +436,20 @@ mod tests {
             h.insert(*k, v.parse().expect("header value"));
         }
         h
+    }
+
+    #[test]
+    fn refusals_are_logged_once_per_interval_with_a_count() {
+        let log = RefusalLog::new(Duration::from_secs(10));
+        let t0 = Instant::now();
+        assert_eq!(log.line(t0, "bad signature").as_deref(), Some("webhook refused: bad signature"));
+        for i in 1..=99 {
+            assert_eq!(log.line(t0 + Duration::from_millis(i * 50), "bad signature"), None);
+        }
+        assert_eq!(
+            log.line(t0 + Duration::from_secs(11), "bad signature").as_deref(),
+            Some("webhook refused: bad signature (99 more refused since the last report)")
+        );
     }
 
     #[test]

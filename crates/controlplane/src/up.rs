@@ -1,3 +1,5 @@
+mod restart;
+
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -41,8 +43,10 @@ pub struct UpReport {
     pub state: State,
     /// True when a healthy control plane was already running and nothing was started.
     pub already_running: bool,
-    /// True when a dead or partial earlier run was found and cleaned up first.
+    /// True when a partial earlier run was found and cleaned up first.
     pub cleaned_stale: bool,
+    /// The components of an earlier run that had died and were restarted on the existing data.
+    pub restarted: Vec<Component>,
     /// Whether binaries were built by this call.
     pub built: bool,
     /// Time from the call to ready (including any build).
@@ -116,7 +120,8 @@ impl LocalCluster {
 
     /// Builds the binaries if needed, starts every component, creates the KWOK nodes and waits until
     /// they are Ready and untainted. Idempotent: a healthy running control plane is reported, not
-    /// restarted; a dead or partial earlier run is cleaned first. On failure every process started by
+    /// restarted; components of an earlier run that died are restarted on the existing data (etcd, CRDs and
+    /// objects kept); a partial earlier run (a component never recorded) is cleaned first. On failure every process started by
     /// this call is stopped again and the error names the component and its log.
     pub async fn up(&self, opts: &UpOptions, progress: &mut dyn FnMut(&str)) -> Result<UpReport> {
         let started_at = Instant::now();
@@ -131,11 +136,15 @@ impl LocalCluster {
                     state,
                     already_running: true,
                     cleaned_stale: false,
+                    restarted: Vec::new(),
                     built: false,
                     elapsed: started_at.elapsed(),
                 });
             }
-            progress("found a stopped or partial control plane from an earlier run; cleaning it up");
+            if let Some(report) = self.restart_dead(state, &status, opts, progress).await? {
+                return Ok(report);
+            }
+            progress("found a partial control plane from an earlier run; cleaning it up");
             self.down(false)?;
             cleaned_stale = true;
         } else if self.layout.state.exists() {
@@ -213,6 +222,7 @@ impl LocalCluster {
             state,
             already_running: false,
             cleaned_stale,
+            restarted: Vec::new(),
             built,
             elapsed: started_at.elapsed(),
         })

@@ -260,10 +260,16 @@ mod lifecycle {
 
     #[tokio::test]
     #[ignore = "needs the local control plane binaries"]
-    async fn a_killed_component_is_detected_and_up_cleans_and_restarts() -> Result<()> {
+    async fn a_killed_component_is_restarted_by_up_on_the_existing_data() -> Result<()> {
         let state = tempfile::tempdir()?;
         let cluster = LocalCluster::new(Layout::new(cache()?, state.path().join("dev")));
         let first = cluster.up(&opts(), &mut |_| {}).await?;
+        // Something to keep: a namespace.
+        let client = cluster.client().await?;
+        let namespaces: kube::Api<k8s_openapi::api::core::v1::Namespace> = kube::Api::all(client);
+        let ns: k8s_openapi::api::core::v1::Namespace =
+            serde_json::from_value(serde_json::json!({"metadata": {"name": "kept-across-restart"}}))?;
+        namespaces.create(&Default::default(), &ns).await?;
         let api = first
             .state
             .record(Component::KubeApiserver)
@@ -276,16 +282,22 @@ mod lifecycle {
         assert!(!cluster.status().await?.is_healthy());
         let mut lines = Vec::new();
         let second = cluster.up(&opts(), &mut |l| lines.push(l.to_string())).await?;
-        assert!(second.cleaned_stale, "progress: {lines:?}");
+        assert_eq!(second.restarted, vec![Component::KubeApiserver], "progress: {lines:?}");
+        assert!(!second.cleaned_stale, "progress: {lines:?}");
         for r in &first.state.components {
-            assert!(
-                !alive(r.pid),
-                "old {} (pid {}) was not stopped",
-                r.component,
-                r.pid
-            );
+            let now = second.state.record(r.component).context("recorded")?;
+            assert_eq!(now.port, r.port, "{} keeps its port", r.component);
+            if r.component != Component::KubeApiserver {
+                assert_eq!(now.pid, r.pid, "{} was left running", r.component);
+            }
         }
         assert!(cluster.status().await?.is_healthy());
+        let client = cluster.client().await?;
+        let namespaces: kube::Api<k8s_openapi::api::core::v1::Namespace> = kube::Api::all(client);
+        assert!(
+            namespaces.get_opt("kept-across-restart").await?.is_some(),
+            "the data survived the restart"
+        );
         cluster.down(false)?;
         Ok(())
     }

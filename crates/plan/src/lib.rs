@@ -3,17 +3,19 @@
 //! Input: rendered manifests ([`tack_render::Manifest`]), the destination namespace, the scope of every kind
 //! (namespaced or cluster-scoped, learnt from discovery by the caller and passed in as data), the inventory
 //! of the previous sync, and live objects as the API server returned them. Output: the objects to apply in
-//! order ([`prepare`], [`batches`]), the objects to prune ([`prune_set`]), and for each object whether it
+//! order ([`prepare`], [`batches`]), what each needs ([`classify`]: create, configure or nothing), the objects to prune ([`prune_set`]), and for each object whether it
 //! differs from the live state ([`compare`]) with a masked unified diff ([`diff`]).
 //!
 //! Nothing here reads files, clocks or the network; every function is a plain function of its inputs.
 
+mod classify;
 mod compare;
 mod diff;
 mod id;
 mod prepare;
 mod prune;
 
+pub use classify::{Change, classify};
 pub use compare::{
     DIGEST_ANNOTATION, IgnoreRule, Normalized, applied_digest, compare, ignore_pointers_for, normalize_live,
     remove_pointer,
@@ -21,4 +23,4 @@ pub use compare::{
 pub use diff::{DiffOptions, MASK, diff, mask_secret_pair};
 pub use id::{ObjectId, ParseIdError};
 pub use prepare::{Desired, KindScopes, PlanError, Stage, WAVE_ANNOTATION, batches, prepare};
-pub use prune::{PRUNE_ANNOTATION, prune_allowed, prune_set};
+pub use prune::{PRUNE_ANNOTATION, prune_allowed, prune_set, prune_stage};

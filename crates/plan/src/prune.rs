@@ -25,11 +25,13 @@ pub fn prune_set<'a>(
         .collect::<BTreeSet<_>>()
         .into_iter()
         .collect();
-    out.sort_by_key(|id| (rank(id), id.clone()));
+    out.sort_by_key(|id| (prune_stage(id), id.clone()));
     out
 }
 
-fn rank(id: &ObjectId) -> u8 {
+/// The step of the prune an object belongs to: 0 namespaced objects, 1 other cluster-scoped objects, 2
+/// Namespaces and CustomResourceDefinitions. Objects of one step may be deleted concurrently; steps run in order.
+pub fn prune_stage(id: &ObjectId) -> u8 {
     let foundation = (id.group.is_empty() && id.kind == "Namespace")
         || (id.group == "apiextensions.k8s.io" && id.kind == "CustomResourceDefinition");
     match (foundation, id.namespace.is_empty()) {

@@ -42,6 +42,19 @@ pub enum Error {
         cause: String,
     },
 
+    /// A deadline fired: the server accepted but did not answer in time, or the fetch took too long.
+    #[error(
+        "{url}: fetching {revision} stalled while {phase}: deadline of {after:?} reached; it is retried later \
+         (check that the Git server answers)"
+    )]
+    Stalled {
+        url: String,
+        revision: String,
+        /// The phase that stalled: connecting, waiting for data, the whole fetch.
+        phase: String,
+        after: std::time::Duration,
+    },
+
     /// Any other failure while talking to the server or writing the fetched objects.
     #[error("{url}: fetching {revision} failed: {cause}")]
     Fetch {
@@ -101,6 +114,9 @@ pub enum Error {
 impl Error {
     /// Whether retrying later may succeed (the server was unreachable or the transfer failed).
     pub fn is_transient(&self) -> bool {
-        matches!(self, Error::Unreachable { .. } | Error::Fetch { .. })
+        matches!(
+            self,
+            Error::Unreachable { .. } | Error::Fetch { .. } | Error::Stalled { .. }
+        )
     }
 }

@@ -7,6 +7,9 @@
 //! `<cache>/trees/<sha>/` atomically (temporary directory + rename). A commit already in the cache is served
 //! without network.
 //!
+//! Every network operation has a deadline ([`Deadlines`]: connect, idle, whole fetch); a server that accepts
+//! and never answers fails the fetch with [`Error::Stalled`] naming the phase.
+//!
 //! The API is blocking; async callers use `tokio::task::spawn_blocking`.
 //!
 //! [`webhook`] parses GitHub, GitLab and Gitea push payloads (pure functions, no server).
@@ -25,6 +28,7 @@
 //! ```
 
 mod credentials;
+mod deadline;
 mod error;
 mod repository;
 mod revision;
@@ -34,7 +38,8 @@ pub mod chart;
 pub mod webhook;
 
 pub use credentials::{Credentials, Secret};
+pub use deadline::{Deadlines, Phase};
 pub use error::Error;
-pub use repository::{Checkout, Repository, prune_trees};
+pub use repository::{Checkout, Repository, prune_trees, relative_path};
 pub use revision::Revision;
 pub use url::{RepoUrl, Scheme, normalize_repo_url};

@@ -10,6 +10,7 @@ use gix::remote::Direction;
 use sha2::{Digest, Sha256};
 
 use crate::credentials::Credentials;
+use crate::deadline::{Deadlines, Phase, Stall, TimedStream};
 use crate::error::Error;
 use crate::revision::Revision;
 use crate::tree::write_tree;
@@ -26,6 +27,7 @@ pub struct Repository {
     insecure_http_credentials: bool,
     interrupt: Option<Arc<AtomicBool>>,
     ca_certificates: Option<CaBundle>,
+    deadlines: Deadlines,
 }
 
 /// Extra trusted certificate authorities for HTTPS, added to the system's roots.
@@ -59,20 +61,8 @@ impl Checkout {
             path: path.to_string(),
             reason: reason.to_string(),
         };
-        let rel = Path::new(path.trim());
         let mut joined = self.root.clone();
-        for component in rel.components() {
-            match component {
-                Component::CurDir => {}
-                Component::Normal(c) => joined.push(c),
-                Component::ParentDir => {
-                    return Err(err("must not contain `..`: it has to stay inside the repository"));
-                }
-                Component::RootDir | Component::Prefix(_) => {
-                    return Err(err("must be relative to the repository root, not absolute"));
-                }
-            }
-        }
+        joined.extend(relative_path(path).map_err(err)?);
         let root = self
             .root
             .canonicalize()
@@ -89,6 +79,24 @@ impl Checkout {
         }
         Ok(resolved)
     }
+}
+
+/// The components of `path`, a directory inside a repository (`""` or `"."` is the root): refused when it is
+/// absolute or holds `..`, as it must stay inside the repository. Pure; symbolic links are checked on the
+/// checkout ([`Checkout::path`]).
+pub fn relative_path(path: &str) -> Result<Vec<std::ffi::OsString>, &'static str> {
+    let mut parts = Vec::new();
+    for component in Path::new(path.trim()).components() {
+        match component {
+            Component::CurDir => {}
+            Component::Normal(c) => parts.push(c.to_owned()),
+            Component::ParentDir => return Err("must not contain `..`: it has to stay inside the repository"),
+            Component::RootDir | Component::Prefix(_) => {
+                return Err("must be relative to the repository root, not absolute");
+            }
+        }
+    }
+    Ok(parts)
 }
 
 /// One lock per mirror directory, so that fetches into one mirror from one process are serialised.
@@ -108,6 +116,21 @@ fn ensure_crypto_provider() {
         // Another thread may win the race; either way a provider is installed afterwards.
         let _ = rustls::crypto::ring::default_provider().install_default();
     }
+}
+
+/// What to do once connected.
+enum Job<'a> {
+    /// Fetch the refs of the remote's refspecs.
+    Fetch,
+    /// List the branch and tag tips whose SHA starts with this prefix.
+    ListTips(&'a str),
+}
+
+/// What a [`Job`] found.
+enum Done {
+    /// Whether the server had any of the refs.
+    Fetched(bool),
+    Tips(Vec<gix::ObjectId>),
 }
 
 /// Which refs a fetch asks for, and where they land in the mirror.
@@ -130,7 +153,14 @@ impl Repository {
             insecure_http_credentials: false,
             interrupt: None,
             ca_certificates: None,
+            deadlines: Deadlines::default(),
         })
+    }
+
+    /// Sets the deadlines of network operations (connect, idle, whole fetch; [`Deadlines::default`] otherwise).
+    pub fn with_deadlines(mut self, deadlines: Deadlines) -> Repository {
+        self.deadlines = deadlines;
+        self
     }
 
     /// Sets (or clears) the credentials.
@@ -146,8 +176,8 @@ impl Repository {
         self
     }
 
-    /// A flag that aborts a running pack transfer when set (graceful shutdown). The fetch then fails with
-    /// [`Error::Fetch`] and the mirror keeps what it had.
+    /// A flag that aborts a running fetch when set (graceful shutdown): a pack transfer, and for `git://` any
+    /// wait for the server (within a second). The fetch then fails and the mirror keeps what it had.
     pub fn with_interrupt(mut self, flag: Arc<AtomicBool>) -> Repository {
         self.interrupt = Some(flag);
         self
@@ -245,19 +275,7 @@ impl Repository {
             path: path.to_string(),
             reason: reason.to_string(),
         };
-        let mut parts = Vec::new();
-        for component in Path::new(path.trim()).components() {
-            match component {
-                Component::CurDir => {}
-                Component::Normal(c) => parts.push(c.to_owned()),
-                Component::ParentDir => return Err(invalid_path("must not contain `..`")),
-                Component::RootDir | Component::Prefix(_) => {
-                    return Err(invalid_path(
-                        "must be relative to the repository root, not absolute",
-                    ));
-                }
-            }
-        }
+        let parts = relative_path(path).map_err(invalid_path)?;
         let id = gix::ObjectId::from_hex(commit.as_bytes()).map_err(|_| not_fetched())?;
         let mirror = self.mirror_dir();
         if !mirror.join("HEAD").is_file() {
@@ -427,14 +445,9 @@ impl Repository {
         revision: &Revision,
         prefix: &str,
     ) -> Result<Vec<gix::ObjectId>, Error> {
-        let credentials = self.effective_credentials()?;
-        if matches!(self.url.scheme(), Scheme::Http | Scheme::Https) {
-            ensure_crypto_provider();
-        }
-        let classify = |e: &gix::Error| self.classify(e, revision, credentials.as_ref());
         let remote = repo
             .remote_at(self.url.as_str())
-            .map_err(|e| classify(&e))?
+            .map_err(|e| self.classify(&e, revision, self.credentials.as_ref()))?
             .with_fetch_tags(gix::remote::fetch::Tags::None)
             .with_refspecs(
                 [
@@ -443,26 +456,11 @@ impl Repository {
                 ],
                 Direction::Fetch,
             )
-            .map_err(|e| classify(&e))?;
-        let mut connection = remote.connect(Direction::Fetch).map_err(|e| classify(&e))?;
-        self.configure_tls(repo, &mut connection, &classify)?;
-        let identity = credentials.clone();
-        let connection =
-            connection.with_credentials(move |action| answer_credentials(action, identity.as_ref()));
-        let prepare = connection
-            .prepare_fetch(gix::progress::Discard, gix::remote::ref_map::Options::default())
-            .map_err(|e| classify(&e))?;
-        let mut found: Vec<gix::ObjectId> = Vec::new();
-        for r in &prepare.ref_map().remote_refs {
-            let (_, target, peeled) = r.unpack();
-            if let Some(id) = peeled.or(target)
-                && id.to_string().starts_with(prefix)
-                && !found.iter().any(|f| f.as_ref() == id)
-            {
-                found.push(id.to_owned());
-            }
+            .map_err(|e| self.classify(&e, revision, self.credentials.as_ref()))?;
+        match self.over_transport(repo, &remote, revision, Job::ListTips(prefix))? {
+            Done::Tips(found) => Ok(found),
+            Done::Fetched(_) => Ok(Vec::new()),
         }
-        Ok(found)
     }
 
     fn local_prefix(&self, repo: &gix::Repository, prefix: &str) -> Option<gix::ObjectId> {
@@ -492,31 +490,113 @@ impl Repository {
 
     /// Fetches the refs of `plan` with depth 1. Returns `false` when the server has none of them.
     fn fetch(&self, repo: &gix::Repository, revision: &Revision, plan: &FetchPlan) -> Result<bool, Error> {
+        let span = tracing::debug_span!("git_fetch", url = %self.url, revision = %revision);
+        let _enter = span.enter();
+        let remote = repo
+            .remote_at(self.url.as_str())
+            .map_err(|e| self.classify(&e, revision, self.credentials.as_ref()))?
+            .with_fetch_tags(gix::remote::fetch::Tags::None)
+            .with_refspecs(plan.refspecs.iter().map(String::as_str), Direction::Fetch)
+            .map_err(|e| self.classify(&e, revision, self.credentials.as_ref()))?;
+        match self.over_transport(repo, &remote, revision, Job::Fetch)? {
+            Done::Fetched(found) => Ok(found),
+            Done::Tips(_) => Ok(false),
+        }
+    }
+
+    /// Connects to the server (for `git://`, on a socket that obeys the deadlines) and runs `job`.
+    fn over_transport(
+        &self,
+        repo: &gix::Repository,
+        remote: &gix::Remote<'_>,
+        revision: &Revision,
+        job: Job<'_>,
+    ) -> Result<Done, Error> {
         let credentials = self.effective_credentials()?;
         if matches!(self.url.scheme(), Scheme::Http | Scheme::Https) {
             // The HTTP client builds a TLS configuration even for http:// URLs.
             ensure_crypto_provider();
         }
-        let span = tracing::debug_span!("git_fetch", url = %self.url, revision = %revision);
-        let _enter = span.enter();
-        let classify = |e: &gix::Error| self.classify(e, revision, credentials.as_ref());
+        let stall = Stall::default();
+        let classify = |e: &gix::Error| match stall.fired() {
+            Some((phase, after)) => self.stalled(revision, phase, after),
+            None => self.classify(e, revision, credentials.as_ref()),
+        };
+        if self.url.scheme() == Scheme::Git {
+            let transport = self.git_transport(&stall).map_err(|e| match stall.fired() {
+                Some((phase, after)) => self.stalled(revision, phase, after),
+                None => Error::Unreachable {
+                    url: self.url.to_string(),
+                    revision: revision.to_string(),
+                    cause: e.to_string(),
+                },
+            })?;
+            let connection = remote.to_connection_with_transport(transport);
+            return self.run(repo, connection, credentials.clone(), job, &classify);
+        }
+        let connection = remote.connect(Direction::Fetch).map_err(|e| classify(&e))?;
+        self.run(repo, connection, credentials.clone(), job, &classify)
+    }
 
-        let remote = repo
-            .remote_at(self.url.as_str())
-            .map_err(|e| classify(&e))?
-            .with_fetch_tags(gix::remote::fetch::Tags::None)
-            .with_refspecs(plan.refspecs.iter().map(String::as_str), Direction::Fetch)
-            .map_err(|e| classify(&e))?;
-        let mut connection = remote.connect(Direction::Fetch).map_err(|e| classify(&e))?;
-        self.configure_tls(repo, &mut connection, &classify)?;
-        let identity = credentials.clone();
+    /// A `git://` connection whose socket obeys the deadlines and the interrupt flag.
+    fn git_transport(
+        &self,
+        stall: &Stall,
+    ) -> std::io::Result<gix_transport::client::git::blocking_io::Connection<TimedStream, TimedStream>> {
+        let url = gix::url::parse(self.url.as_str().as_bytes())
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e.to_string()))?;
+        let host = url
+            .host()
+            .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "no host in the URL"))?
+            .to_string();
+        let port = url.port;
+        let read = TimedStream::connect(&host, port.unwrap_or(9418), self.deadlines, self.interrupt.clone(), stall)?;
+        let write = read.try_clone()?;
+        Ok(gix_transport::client::git::blocking_io::Connection::new(
+            read,
+            write,
+            gix_transport::Protocol::V2,
+            url.path.clone(),
+            Some((host, port)),
+            gix_transport::client::git::ConnectMode::Daemon,
+            false,
+        )
+        .custom_url(Some(self.url.as_str().into())))
+    }
+
+    /// Runs `job` on an open connection.
+    fn run<T>(
+        &self,
+        repo: &gix::Repository,
+        mut connection: gix::remote::Connection<'_, '_, '_, T>,
+        credentials: Option<Credentials>,
+        job: Job<'_>,
+        classify: &dyn Fn(&gix::Error) -> Error,
+    ) -> Result<Done, Error>
+    where
+        T: gix_transport::client::blocking_io::Transport,
+    {
+        self.configure_http(repo, &mut connection, classify)?;
         let connection =
-            connection.with_credentials(move |action| answer_credentials(action, identity.as_ref()));
+            connection.with_credentials(move |action| answer_credentials(action, credentials.as_ref()));
         let prepare = connection
             .prepare_fetch(gix::progress::Discard, gix::remote::ref_map::Options::default())
             .map_err(|e| classify(&e))?;
+        if let Job::ListTips(prefix) = job {
+            let mut found: Vec<gix::ObjectId> = Vec::new();
+            for r in &prepare.ref_map().remote_refs {
+                let (_, target, peeled) = r.unpack();
+                if let Some(id) = peeled.or(target)
+                    && id.to_string().starts_with(prefix)
+                    && !found.iter().any(|f| f.as_ref() == id)
+                {
+                    found.push(id.to_owned());
+                }
+            }
+            return Ok(Done::Tips(found));
+        }
         if prepare.ref_map().mappings.is_empty() {
-            return Ok(false);
+            return Ok(Done::Fetched(false));
         }
         let one = std::num::NonZeroU32::MIN;
         let never = AtomicBool::new(false);
@@ -533,11 +613,21 @@ impl Repository {
             }
             gix::remote::fetch::Status::NoPackReceived { .. } => tracing::debug!("already up to date"),
         }
-        Ok(true)
+        Ok(Done::Fetched(true))
     }
 
-    /// Adds the extra CA certificates to an HTTPS connection.
-    fn configure_tls<T>(
+    fn stalled(&self, revision: &Revision, phase: Phase, after: std::time::Duration) -> Error {
+        Error::Stalled {
+            url: self.url.to_string(),
+            revision: revision.to_string(),
+            phase: phase.describe().to_string(),
+            after,
+        }
+    }
+
+    /// Gives an HTTP(S) connection the deadlines (connect; idle as the client's read timeout) and the extra CA
+    /// certificates.
+    fn configure_http<T>(
         &self,
         repo: &gix::Repository,
         connection: &mut gix::remote::Connection<'_, '_, '_, T>,
@@ -546,10 +636,7 @@ impl Repository {
     where
         T: gix_transport::client::blocking_io::Transport,
     {
-        let Some(CaBundle(certs)) = &self.ca_certificates else {
-            return Ok(());
-        };
-        if self.url.scheme() != Scheme::Https {
+        if !matches!(self.url.scheme(), Scheme::Http | Scheme::Https) {
             return Ok(());
         }
         let Some(mut options) = repo
@@ -559,10 +646,18 @@ impl Repository {
             return Ok(());
         };
         if let Some(http) = options.downcast_mut::<gix_transport::client::blocking_io::http::Options>() {
-            let certs = certs.clone();
+            let certs = match (&self.ca_certificates, self.url.scheme()) {
+                (Some(CaBundle(certs)), Scheme::Https) => Some(certs.clone()),
+                _ => None,
+            };
+            let deadlines = self.deadlines;
             let backend = gix_transport::client::blocking_io::http::reqwest::Options {
                 configure_client: Some(Box::new(move |builder| {
-                    Ok(builder.tls_certs_merge(certs.iter().cloned()))
+                    let builder = builder.connect_timeout(deadlines.connect).timeout(deadlines.idle);
+                    Ok(match &certs {
+                        Some(certs) => builder.tls_certs_merge(certs.iter().cloned()),
+                        None => builder,
+                    })
                 })),
                 configure_request: None,
             };
@@ -606,6 +701,18 @@ impl Repository {
                 url,
                 revision,
                 cause: format!("{cause}; file:// repositories need git (git-upload-pack) on PATH"),
+            };
+        }
+        if let Some(phase) = http_timeout(err) {
+            let after = match phase {
+                Phase::Connect => self.deadlines.connect,
+                _ => self.deadlines.idle,
+            };
+            return Error::Stalled {
+                url,
+                revision,
+                phase: phase.describe().to_string(),
+                after,
             };
         }
         if lower.contains("invalid peer certificate") || lower.contains("certificate verify failed") {
@@ -758,6 +865,20 @@ fn scrub(text: &str, credentials: Option<&Credentials>) -> String {
     }
 }
 
+/// The phase of an HTTP client timeout in the chain of `err`, if any.
+fn http_timeout(err: &(dyn std::error::Error + 'static)) -> Option<Phase> {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = cur {
+        if let Some(r) = e.downcast_ref::<reqwest::Error>()
+            && r.is_timeout()
+        {
+            return Some(if r.is_connect() { Phase::Connect } else { Phase::Idle });
+        }
+        cur = e.source();
+    }
+    None
+}
+
 fn is_unreachable(err: &(dyn std::error::Error + 'static)) -> bool {
     use std::io::ErrorKind::*;
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
@@ -845,6 +966,15 @@ mod tests {
             vec![".fresh-tmp".to_string(), a.clone(), "notes".to_string()]
         );
         assert_eq!(prune_trees(&tmp.path().join("none"), |_| false).ok(), Some(0));
+    }
+
+    #[test]
+    fn paths_must_stay_inside_the_repository() {
+        assert_eq!(relative_path("").map(|p| p.len()), Ok(0));
+        assert_eq!(relative_path("./apps/web/").map(|p| p.len()), Ok(2));
+        for bad in ["../..", "apps/../../x", "/etc", "apps/.."] {
+            assert!(relative_path(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -137,6 +137,9 @@ pub async fn run(cmd: AppCommand, settings: &Settings) -> anyhow::Result<ExitCod
     match cmd {
         AppCommand::Create(args) => {
             check_name(&args.name)?;
+            if let Some(path) = &args.path {
+                tack_controller::check_source_path(path).map_err(|e| anyhow::anyhow!("--path: {e}"))?;
+            }
             let spec = GitOpsConfigSpec {
                 source: Source {
                     repo_url: args.repo.clone(),

@@ -1,0 +1,114 @@
+//! Live diff: Git compared with the cluster, read only.
+
+use std::collections::BTreeSet;
+
+use tack_cluster::Cluster;
+use tack_plan::{
+    DiffOptions as TextOptions, IgnoreRule, ObjectId, compare, ignore_pointers_for, normalize_live,
+    prune_allowed, prune_set,
+};
+use tack_render::{Manifest, Origin};
+
+use crate::snapshot::snapshot;
+use crate::sync::{InventoryStore, SyncError};
+
+/// Options of [`diff`].
+#[derive(Clone, Debug, Default)]
+pub struct DiffOptions {
+    /// The destination namespace.
+    pub namespace: String,
+    /// When set, objects of this application's inventory that left Git are shown as deletions.
+    pub app: Option<String>,
+    /// Fields left out of comparisons.
+    pub ignore: Vec<IgnoreRule>,
+    /// ANSI colors.
+    pub color: bool,
+}
+
+/// One object that differs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct DiffEntry {
+    pub id: ObjectId,
+    pub origin: Option<Origin>,
+    /// The unified diff (Secret values masked).
+    pub text: String,
+}
+
+/// The differences between Git and the cluster.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct DiffReport {
+    pub entries: Vec<DiffEntry>,
+    /// Objects compared.
+    pub compared: usize,
+}
+
+/// Compares `manifests` with the live objects (on the fields the manifests set, see
+/// [`tack_plan::compare`]). Reads only; never writes.
+pub async fn diff(
+    cluster: &Cluster,
+    manifests: Vec<Manifest>,
+    opts: &DiffOptions,
+) -> Result<DiffReport, SyncError> {
+    diff_with_inventory(cluster, manifests, opts, &InventoryStore::ConfigMap).await
+}
+
+/// [`diff`] with the inventory kept by the caller (the controller's `status.inventory`) when `store` is
+/// [`InventoryStore::Caller`]; objects of it that left Git show as deletions when `opts.app` is set.
+pub async fn diff_with_inventory(
+    cluster: &Cluster,
+    manifests: Vec<Manifest>,
+    opts: &DiffOptions,
+    store: &InventoryStore,
+) -> Result<DiffReport, SyncError> {
+    let snap = snapshot(
+        cluster,
+        manifests,
+        &opts.namespace,
+        opts.app.as_deref().map(|a| (a, store)),
+        false,
+        16,
+    )
+    .await?;
+    let text_opts = TextOptions {
+        color: opts.color,
+        context: 3,
+    };
+    let mut report = DiffReport {
+        entries: Vec::new(),
+        compared: snap.desired.len(),
+    };
+    let mut desired_ids = BTreeSet::new();
+    for d in &snap.desired {
+        desired_ids.insert(d.id.clone());
+        let ignore = ignore_pointers_for(&opts.ignore, &d.id);
+        let n = compare(&d.object, snap.live.get(&d.id), &ignore);
+        if n.differs()
+            && let Some(text) = tack_plan::diff(&d.id, Some(&n.desired), n.live.as_ref(), text_opts)
+        {
+            report.entries.push(DiffEntry {
+                id: d.id.clone(),
+                origin: Some(d.origin.clone()),
+                text,
+            });
+        }
+    }
+    for id in prune_set(&snap.inventory.ids, &desired_ids) {
+        let Some(kind) = cluster.resolve_group_kind(&id.group, &id.kind).await? else {
+            continue;
+        };
+        let Some(live) = cluster.get(&kind, &id.namespace, &id.name).await? else {
+            continue;
+        };
+        if !prune_allowed(&live) {
+            continue;
+        }
+        if let Some(text) = tack_plan::diff(&id, None, Some(&normalize_live(&live)), text_opts) {
+            report.entries.push(DiffEntry {
+                id,
+                origin: None,
+                text,
+            });
+        }
+    }
+    Ok(report)
+}

@@ -1,0 +1,245 @@
+//! The first phase of a sync or diff: the plan, the kinds, the live objects and the inventory, read once.
+
+use std::collections::{BTreeSet, HashMap};
+
+use serde_json::{Value, json};
+use tack_cluster::{Cluster, ClusterError, Kind};
+use tack_plan::{DIGEST_ANNOTATION, Desired, KindScopes, ObjectId, Stage, applied_digest, prepare};
+use tack_render::{Manifest, Origin};
+
+use crate::inventory::{self, Inventory, InventoryRef};
+use crate::live;
+use crate::sync::{InventoryStore, SyncError};
+
+/// What `sync` and `diff` share: the plan, kinds, live objects and inventory.
+pub(crate) struct Snapshot {
+    pub desired: Vec<Desired>,
+    /// Index into `desired` of the Namespace added by `--create-namespace` (not in the inventory).
+    pub auto_namespace: Option<usize>,
+    pub kinds: Vec<Option<Kind>>,
+    pub live: HashMap<ObjectId, Value>,
+    pub inventory: Inventory,
+    /// Namespaces that do not exist yet.
+    pub missing_namespaces: BTreeSet<String>,
+}
+
+impl Snapshot {
+    /// The ids the application manages after this sync: every desired object but the namespace added by
+    /// `--create-namespace`.
+    pub fn managed_ids(&self) -> BTreeSet<ObjectId> {
+        self.desired
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| Some(*i) != self.auto_namespace)
+            .map(|(_, d)| d.id.clone())
+            .collect()
+    }
+}
+
+/// The kinds the cluster serves, as a scope table for [`tack_plan::prepare`].
+async fn scopes(cluster: &Cluster) -> Result<KindScopes, ClusterError> {
+    let mut s = KindScopes::new();
+    for k in cluster.served_kinds().await? {
+        s.insert(&k.group, &k.kind, k.namespaced);
+    }
+    Ok(s)
+}
+
+async fn resolve_all(cluster: &Cluster, desired: &[Desired]) -> Result<Vec<Option<Kind>>, ClusterError> {
+    let mut cache: HashMap<(String, String), Option<Kind>> = HashMap::new();
+    let mut out = Vec::with_capacity(desired.len());
+    for d in desired {
+        let key = (d.api_version().to_string(), d.id.kind.clone());
+        if !cache.contains_key(&key) {
+            let k = cluster.resolve(&key.0, &key.1).await?;
+            cache.insert(key.clone(), k);
+        }
+        out.push(cache.get(&key).cloned().flatten());
+    }
+    Ok(out)
+}
+
+/// The namespaces `desired` uses (and `namespace`) that do not exist.
+async fn missing_namespaces(
+    cluster: &Cluster,
+    desired: &[Desired],
+    namespace: &str,
+) -> Result<BTreeSet<String>, ClusterError> {
+    let ns_kind = cluster
+        .resolve("v1", "Namespace")
+        .await?
+        .ok_or_else(|| ClusterError::Discovery {
+            message: "the cluster serves no v1 Namespace".into(),
+        })?;
+    let mut namespaces: BTreeSet<String> = desired
+        .iter()
+        .filter(|d| d.namespaced)
+        .map(|d| d.id.namespace.clone())
+        .collect();
+    namespaces.insert(namespace.to_string());
+    let mut missing = BTreeSet::new();
+    for ns in &namespaces {
+        if cluster.get(&ns_kind, "", ns).await?.is_none() {
+            missing.insert(ns.clone());
+        }
+    }
+    Ok(missing)
+}
+
+/// Adds the Namespace of `--create-namespace` in front when `namespace` is missing and not in Git; its index.
+fn add_namespace(desired: &mut Vec<Desired>, namespace: &str) -> usize {
+    let wave = desired.iter().map(|d| d.wave).min().unwrap_or(0);
+    let object = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace}});
+    desired.insert(
+        0,
+        Desired {
+            id: ObjectId::new("", "Namespace", "", namespace),
+            object,
+            origin: Origin::new("--create-namespace", 0),
+            wave,
+            stage: Stage::Foundation,
+            namespaced: false,
+        },
+    );
+    0
+}
+
+/// Stamps each object with the digest of what is applied.
+fn add_digests(desired: &mut [Desired]) {
+    for d in desired.iter_mut() {
+        let digest = applied_digest(&d.object);
+        if let Some(meta) = d.object.get_mut("metadata").and_then(Value::as_object_mut) {
+            let annotations = meta.entry("annotations").or_insert_with(|| json!({}));
+            if let Some(a) = annotations.as_object_mut() {
+                a.insert(DIGEST_ANNOTATION.to_string(), Value::String(digest));
+            }
+        }
+    }
+}
+
+pub(crate) async fn snapshot(
+    cluster: &Cluster,
+    manifests: Vec<Manifest>,
+    namespace: &str,
+    app: Option<(&str, &InventoryStore)>,
+    create_namespace: bool,
+    concurrency: usize,
+) -> Result<Snapshot, SyncError> {
+    let scopes = scopes(cluster).await?;
+    let mut desired = prepare(manifests, Some(namespace), &scopes)?;
+    let missing_namespaces = missing_namespaces(cluster, &desired, namespace).await?;
+    let in_git = desired
+        .iter()
+        .any(|d| d.id.group.is_empty() && d.id.kind == "Namespace" && d.id.name == namespace);
+    let auto_namespace = (create_namespace && missing_namespaces.contains(namespace) && !in_git)
+        .then(|| add_namespace(&mut desired, namespace));
+    add_digests(&mut desired);
+    let kinds = resolve_all(cluster, &desired).await?;
+    let wanted: Vec<(ObjectId, Option<Kind>)> = desired
+        .iter()
+        .zip(&kinds)
+        .filter(|(d, _)| !missing_namespaces.contains(&d.id.namespace))
+        .map(|(d, k)| (d.id.clone(), k.clone()))
+        .collect();
+    let live = live::fetch(cluster, &wanted, concurrency).await?;
+    let inventory = match app {
+        Some((_, InventoryStore::Caller(ids) | InventoryStore::Stored { previous: ids, .. })) => Inventory {
+            ids: ids.clone(),
+            invalid: Vec::new(),
+        },
+        Some((app, InventoryStore::ConfigMap)) if !missing_namespaces.contains(namespace) => {
+            inventory::read_at(cluster, &InventoryRef::one_shot(app, namespace))
+                .await?
+                .unwrap_or_default()
+        }
+        _ => Inventory::default(),
+    };
+    Ok(Snapshot {
+        desired,
+        auto_namespace,
+        kinds,
+        live,
+        inventory,
+        missing_namespaces,
+    })
+}
+
+/// Every namespace used must exist or be created by this sync (a dry run may target a namespace it would
+/// create).
+pub(crate) fn check_namespaces(snap: &Snapshot, namespace: &str, dry_run: bool) -> Result<(), SyncError> {
+    let created_here: BTreeSet<&str> = snap
+        .desired
+        .iter()
+        .filter(|d| d.id.group.is_empty() && d.id.kind == "Namespace")
+        .map(|d| d.id.name.as_str())
+        .collect();
+    let unknown: Vec<String> = snap
+        .missing_namespaces
+        .iter()
+        .filter(|ns| !created_here.contains(ns.as_str()))
+        .cloned()
+        .collect();
+    let uses_unknown = snap
+        .desired
+        .iter()
+        .any(|d| d.namespaced && unknown.contains(&d.id.namespace));
+    if uses_unknown || (unknown.iter().any(|n| n == namespace) && !dry_run) {
+        return Err(SyncError::NamespaceMissing { namespaces: unknown });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn desired(group: &str, kind: &str, namespace: &str, name: &str, namespaced: bool) -> Desired {
+        Desired {
+            id: ObjectId::new(group, kind, namespace, name),
+            object: json!({}),
+            origin: Origin::new("app.yaml", 1),
+            wave: 0,
+            stage: Stage::Namespaced,
+            namespaced,
+        }
+    }
+
+    fn snap(desired: Vec<Desired>, missing: &[&str]) -> Snapshot {
+        Snapshot {
+            kinds: vec![None; desired.len()],
+            desired,
+            auto_namespace: None,
+            live: HashMap::new(),
+            inventory: Inventory::default(),
+            missing_namespaces: missing.iter().map(ToString::to_string).collect(),
+        }
+    }
+
+    #[test]
+    fn every_namespace_must_exist_or_be_created_by_the_sync() {
+        let cm = desired("", "ConfigMap", "shop", "a", true);
+        let s = snap(vec![cm.clone()], &["shop"]);
+        assert!(matches!(
+            check_namespaces(&s, "shop", false),
+            Err(SyncError::NamespaceMissing { namespaces }) if namespaces == vec!["shop".to_string()]
+        ));
+        let ns = desired("", "Namespace", "", "shop", false);
+        assert!(check_namespaces(&snap(vec![ns, cm], &["shop"]), "shop", false).is_ok());
+        // A dry run may target a destination that only a real sync would create; objects in it may not.
+        let s = snap(vec![desired("", "ConfigMap", "other", "b", true)], &["shop"]);
+        assert!(check_namespaces(&s, "shop", true).is_ok());
+        assert!(check_namespaces(&s, "shop", false).is_err());
+    }
+
+    #[test]
+    fn the_namespace_of_create_namespace_is_not_managed() {
+        let mut s = snap(vec![desired("", "ConfigMap", "shop", "a", true)], &["shop"]);
+        let mut d = std::mem::take(&mut s.desired);
+        s.auto_namespace = Some(add_namespace(&mut d, "shop"));
+        s.desired = d;
+        assert_eq!(s.desired[0].id.kind, "Namespace");
+        let ids = s.managed_ids();
+        assert_eq!(ids.len(), 1);
+        assert!(ids.iter().all(|id| id.kind == "ConfigMap"));
+    }
+}
