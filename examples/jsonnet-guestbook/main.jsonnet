@@ -1,0 +1,11 @@
+// The seed guestbook as Jsonnet: one application, environments as top-level arguments.
+//   tack jsonnet -J vendor --tla-str env=qa main.jsonnet
+// As a GitOps source: libs [vendor], tlas {env: qa} (or e2e).
+local guestbook = import 'lib/guestbook.libsonnet';
+local envs = {
+  qa: { namespace: 'guestbook-qa', replicas: 1 },
+  e2e: { namespace: 'guestbook-e2e', replicas: 2, servicePort: 8080 },
+};
+function(env='qa')
+  local app = guestbook { _config+: envs[env] };
+  [app.frontend.deployment, app.frontend.service, app.redis.deployment, app.redis.service]

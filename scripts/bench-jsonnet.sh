@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Benchmark: tack's `jsonnet` command line (release build of tack-jsonnet's tack-jsonnet-cli, the code behind
+# `tack jsonnet`) against go-jsonnet v0.22.0 on the largest application of the golden corpus
+# (crates/jsonnet/tests/golden/apps/microservice), as it is and scaled to many services. Outputs are compared
+# byte for byte; wall time is the best of RUNS, peak RSS from GNU time.
+#
+#   scripts/bench-jsonnet.sh [RUNS]      # default 5
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+runs=${1:-5}
+jsonnet=$("$root/testenv/oracles.sh" jsonnet | sed -n 's/^jsonnet=//p')
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/work/targets/jsonnet}
+cargo build --release -q -p tack-jsonnet --bin tack-jsonnet-cli
+tack="$CARGO_TARGET_DIR/release/tack-jsonnet-cli"
+app="$root/crates/jsonnet/tests/golden/apps/microservice"
+many=$(seq -f 'svc%03g' 1 300 | paste -sd, -)
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+
+# measure NAME BINARY ARGS...: prints "best wall seconds, peak RSS KiB" over $runs runs.
+measure() {
+  local bin=$1; shift
+  local best="" rss=0 t r
+  for _ in $(seq "$runs"); do
+    /usr/bin/time -f '%e %M' -o "$tmp/time" "$bin" "$@" > "$tmp/out.$(basename "$bin")"
+    read -r t r < "$tmp/time"
+    if [ -z "$best" ] || awk "BEGIN{exit !($t < $best)}"; then best=$t; fi
+    [ "$r" -gt "$rss" ] && rss=$r
+  done
+  echo "$best $rss"
+}
+
+printf '%-34s %10s %10s %12s %12s %8s %s\n' case go-jsonnet tack go-RSS-KiB tack-RSS-KiB speedup output
+for case in "prod:--tla-str env=prod" "staging-yaml:-y --tla-str env=staging" "prod-300-services:--tla-str env=prod --tla-str services=$many"; do
+  name=${case%%:*}; read -ra args <<< "${case#*:}"
+  cd "$app"
+  read -r gt gr < <(measure "$jsonnet" -J vendor "${args[@]}" main.jsonnet)
+  read -r tt tr < <(measure "$tack" -J vendor "${args[@]}" main.jsonnet)
+  same=identical; cmp -s "$tmp/out.jsonnet" "$tmp/out.tack-jsonnet-cli" || same=DIFFERENT
+  speed=$(awk "BEGIN{ if ($tt > 0) printf \"%.1fx\", $gt / $tt; else print \"inf\" }")
+  printf '%-34s %9ss %9ss %12s %12s %8s %s (%s bytes)\n' "$name" "$gt" "$tt" "$gr" "$tr" "$speed" "$same" "$(wc -c < "$tmp/out.jsonnet")"
+done
