@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use tack_render::{Manifest, Origin, PlainRenderer, RenderOptions, Renderer};
+use tack_render::{Manifest, RenderOptions};
 use tack_source::{Credentials, Repository, Revision};
 
 use crate::Error;
@@ -56,8 +56,89 @@ pub fn checkout(
     Ok((checkout.commit.clone(), dir, checkout.root.clone()))
 }
 
-/// Kustomize when `dir` holds a kustomization file, plain manifests otherwise. Origins are relative to `root`.
+/// How an application's source is rendered: the renderer options its spec asks for. Built before the fetch
+/// ([`SourceRender::of`]), so that a spec tack cannot honour is refused as invalid instead of being ignored.
+#[derive(Clone, Debug, Default)]
+pub struct SourceRender {
+    helm: tack_helm::Options,
+    helm_inline_values: Vec<(String, String)>,
+    helm_ignore_missing_value_files: bool,
+}
+
+impl SourceRender {
+    /// The options of application `name` deploying into `namespace`.
+    pub fn of(name: &str, namespace: &str, source: &tack_model::Source) -> Result<SourceRender, Error> {
+        if let Some(k) = &source.kustomize
+            && *k != tack_model::KustomizeOptions::default()
+        {
+            return Err(Error::InvalidSpec(
+                "spec.source.kustomize is not supported yet: put these settings (namePrefix, images, labels, ...) \
+                 in the kustomization.yaml in Git, or remove the field"
+                    .into(),
+            ));
+        }
+        if source.jsonnet.is_some() {
+            return Err(Error::InvalidSpec(
+                "spec.source.jsonnet is not supported yet: remove the field".into(),
+            ));
+        }
+        let mut out = SourceRender {
+            helm: tack_helm::Options {
+                release_name: name.to_string(),
+                namespace: namespace.to_string(),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let Some(h) = &source.helm else {
+            return Ok(out);
+        };
+        if h.chart.is_some() {
+            return Err(Error::InvalidSpec(
+                "spec.source.helm.chart: charts from chart repositories and OCI registries are not supported \
+                 yet; keep the chart in the Git repository (spec.source.path)"
+                    .into(),
+            ));
+        }
+        if let Some(release) = &h.release_name {
+            out.helm.release_name = release.clone();
+        }
+        out.helm.value_files = h.value_files.clone();
+        out.helm_ignore_missing_value_files = h.ignore_missing_value_files;
+        if let Some(values) = &h.values {
+            out.helm_inline_values
+                .push(("spec.source.helm.values".into(), values.clone()));
+        }
+        if let Some(values) = &h.values_object {
+            out.helm_inline_values
+                .push(("spec.source.helm.valuesObject".into(), values.to_string()));
+        }
+        for p in &h.parameters {
+            let set = format!("{}={}", p.name, p.value);
+            if p.force_string {
+                out.helm.set_string.push(set);
+            } else {
+                out.helm.set.push(set);
+            }
+        }
+        out.helm.kube_version = h.kube_version.clone();
+        out.helm.api_versions = h.api_versions.clone();
+        out.helm.include_crds = !h.skip_crds;
+        out.helm.skip_tests = h.skip_tests;
+        out.helm.no_hooks = h.skip_hooks;
+        Ok(out)
+    }
+}
+
+/// Renders `dir` with the renderer `tack_render` picks and Helm's defaults (see [`render_source`]).
 pub fn render_dir(dir: &Path, root: &Path) -> Result<(&'static str, Vec<Manifest>), Error> {
+    render_source(dir, root, &SourceRender::default())
+}
+
+/// Renders `dir` with the renderer `tack_render` picks, confined to the checkout `root`; origins are relative
+/// to `root`. Remote bases are fetched into the same source cache as the checkout (`<cache>/trees/<sha>` is
+/// the root). Hooks are refused: tack does not run sync phases yet.
+pub fn render_source(dir: &Path, root: &Path, how: &SourceRender) -> Result<(&'static str, Vec<Manifest>), Error> {
     let relative = |p: &Path| -> PathBuf {
         p.strip_prefix(root)
             .map(Path::to_path_buf)
@@ -71,47 +152,25 @@ pub fn render_dir(dir: &Path, root: &Path) -> Result<(&'static str, Vec<Manifest
             ),
         });
     }
-    if tack_kustomize::is_kustomization_dir(&tack_kustomize::DiskFs, dir) {
-        // Remote bases go to the same Git cache as the checkout (`<cache>/trees/<sha>` is the root).
-        let cache = root
-            .parent()
-            .filter(|p| p.file_name().is_some_and(|n| n == "trees"))
-            .and_then(Path::parent)
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|| std::env::temp_dir().join("tack-git"));
-        let opts = tack_render::GitRemoteBases::new(cache).options();
-        let out = tack_kustomize::build(&tack_kustomize::DiskFs, dir, &opts).map_err(|e| Error::Render {
-            message: format!("kustomize build of {}: {e}", display_dir(&relative(dir))),
-        })?;
-        let file = tack_kustomize::KUSTOMIZATION_FILE_NAMES
-            .iter()
-            .map(|n| dir.join(n))
-            .find(|p| p.is_file())
-            .unwrap_or_else(|| dir.join("kustomization.yaml"));
-        let file = relative(&file);
-        let manifests = out
-            .objects
-            .into_iter()
-            .map(|object| Manifest {
-                object,
-                origin: Origin::new(file.clone(), 0),
-            })
-            .collect();
-        return Ok(("kustomize", manifests));
-    }
+    let cache = root
+        .parent()
+        .filter(|p| p.file_name().is_some_and(|n| n == "trees"))
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+        .unwrap_or_else(tack_source::default_cache_dir);
     let opts = RenderOptions {
         display_root: Some(root.to_path_buf()),
+        confine_to: Some(root.to_path_buf()),
+        cache_dir: Some(cache),
+        helm: Some(how.helm.clone()),
+        helm_inline_values: how.helm_inline_values.clone(),
+        helm_ignore_missing_value_files: how.helm_ignore_missing_value_files,
+        ..Default::default()
     };
-    let manifests = PlainRenderer.render(dir, &opts).map_err(|e| Error::Render {
-        message: e.to_string(),
-    })?;
-    Ok((PlainRenderer::NAME, manifests))
-}
-
-fn display_dir(p: &Path) -> String {
-    if p.as_os_str().is_empty() {
-        ".".to_string()
-    } else {
-        p.display().to_string()
-    }
+    let out = tack_render::render(dir, &opts)
+        .and_then(|out| tack_render::refuse_hooks(&out.manifests).map(|()| out))
+        .map_err(|e| Error::Render {
+            message: e.to_string(),
+        })?;
+    Ok((out.engine, out.manifests))
 }

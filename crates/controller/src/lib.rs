@@ -45,7 +45,7 @@ use kube::runtime::watcher;
 use kube::runtime::{PredicateConfig, WatchStreamExt};
 pub use tack_model::GitOpsConfig;
 
-pub use fetch::{Fetched, checkout, fetch_and_render, render_dir};
+pub use fetch::{Fetched, SourceRender, checkout, fetch_and_render, render_dir, render_source};
 pub use metrics::Metrics;
 pub use reconcile::{check_source_path, inventory_at};
 pub use status::{parse_interval, trigger_hash};
@@ -85,16 +85,7 @@ impl Default for ControllerConfig {
     }
 }
 
-/// `${XDG_CACHE_HOME:-~/.cache}/tack/sources`.
-pub fn default_cache_dir() -> PathBuf {
-    std::env::var_os("XDG_CACHE_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-        .unwrap_or_else(std::env::temp_dir)
-        .join("tack")
-        .join("sources")
-}
+pub use tack_source::default_cache_dir;
 
 /// Why a reconcile failed. Messages say what failed and what to do; they never hold Secret values.
 #[derive(Debug, thiserror::Error)]

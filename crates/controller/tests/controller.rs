@@ -21,6 +21,8 @@ use tack_testkit::{TestNamespace, eventually, git};
 /// Git servers on 127.0.0.1: `git daemon` (git://) and `git http-backend` (smart HTTP).
 #[path = "../../source/tests/support/mod.rs"]
 mod gitserver;
+#[path = "controller/helm.rs"]
+mod helm;
 #[path = "controller/lease.rs"]
 mod lease;
 #[path = "controller/metrics.rs"]

@@ -138,21 +138,62 @@ pub struct KustomizeOptions {
 #[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct HelmOptions {
-    /// The release name. Default: the GitOpsConfig's name.
+    /// The release name (`.Release.Name`). Default: the GitOpsConfig's name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub release_name: Option<String>,
-    /// Values files inside the chart directory, merged in order.
+    /// Values files, relative to the chart directory (paths in the Git repository; `../` may reach other
+    /// folders of the same repository, never out of it), merged in order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub value_files: Vec<String>,
-    /// Inline values (YAML), merged last.
+    /// A values file that does not exist is skipped instead of being an error.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub ignore_missing_value_files: bool,
+    /// Inline values as a YAML string, merged after the values files.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub values: Option<String>,
-    /// `--set`-style parameters.
+    /// Inline values as an object, merged after `values`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "preserve_unknown_object")]
+    pub values_object: Option<serde_json::Value>,
+    /// `--set`-style parameters, applied last.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub parameters: Vec<HelmParameter>,
-    /// Skip the chart's `crds/` directory.
+    /// A chart from a chart repository or an OCI registry instead of a folder of the Git repository.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chart: Option<HelmChartRef>,
+    /// Kubernetes version for `.Capabilities.KubeVersion` (`--kube-version`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kube_version: Option<String>,
+    /// Extra API versions for `.Capabilities.APIVersions` (`--api-versions`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub api_versions: Vec<String>,
+    /// Leave the charts' `crds/` folders out (`--skip-crds`).
     #[serde(default, skip_serializing_if = "is_false")]
     pub skip_crds: bool,
+    /// Leave test hooks out (`--skip-tests`).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub skip_tests: bool,
+    /// Leave every hook out (`--no-hooks`). Until tack runs sync hooks, a chart with hooks needs it.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub skip_hooks: bool,
+}
+
+/// A chart in a chart repository (`https://…` with an `index.yaml`) or an OCI registry (`oci://host/path`).
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct HelmChartRef {
+    /// The chart repository URL or `oci://` registry path.
+    #[serde(rename = "repoURL")]
+    pub repo_url: String,
+    /// The chart's name.
+    pub name: String,
+    /// A version or a semver constraint (`1.2.3`, `^1.2`, `~1.2.3`, `>=1 <2`). Default: the newest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+}
+
+fn preserve_unknown_object(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({"type": "object", "x-kubernetes-preserve-unknown-fields": true})
 }
 
 /// One Helm `--set` parameter.

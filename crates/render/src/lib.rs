@@ -1,20 +1,24 @@
-//! Rendering: the `Renderer` seam and the plain-manifest renderer.
+//! Rendering: the one place that decides how a directory becomes Kubernetes objects.
 //!
 //! A [`Renderer`] turns a directory (usually a path inside a Git checkout) into a list of Kubernetes objects,
 //! each with the [`Origin`] it came from, so that every later error (validation, apply, conflicts) can point
-//! at `file:line`. The plain renderer ([`PlainRenderer`]) reads `.yaml`, `.yml` and `.json` files; Kustomize,
-//! Helm and Jsonnet renderers live in their own crates and implement the same trait.
+//! at `file:line`. [`render`] picks the renderer from the registry ([`renderers`], most specific first: a
+//! Helm chart, Kustomize, then plain manifests) and runs it; `tack render/diff/sync`, the controller and the demo all call
+//! it, and nothing else chooses a renderer. The engines live in their own crates (`tack-kustomize`, …); their
+//! adapters to the [`Renderer`] trait live here.
 //!
-//! Renderers are pure: they read the filesystem below the directory they are given and nothing else. The
-//! exception is [`GitRemoteBases`], which fetches Kustomize remote bases (`resources:` entries that are Git
-//! URLs) into tack's Git cache for the Kustomize engine.
+//! Confinement is decided here too: with [`RenderOptions::confine_to`] set (every Git source), every file
+//! any renderer reads must lie inside that checkout ([`confine`]).
+//!
+//! Renderers are pure: they read the filesystem and nothing else. The exception is [`GitRemoteBases`], which
+//! fetches Kustomize remote bases (`resources:` entries that are Git URLs) into tack's Git cache.
 //!
 //! ```no_run
 //! use std::path::Path;
 //! use tack_render::{PlainRenderer, RenderOptions, Renderer};
 //!
 //! let root = Path::new("/var/cache/tack/trees/0123456789abcdef0123456789abcdef01234567");
-//! let opts = RenderOptions { display_root: Some(root.to_path_buf()) };
+//! let opts = RenderOptions { display_root: Some(root.to_path_buf()), ..Default::default() };
 //! match PlainRenderer.render(&root.join("guestbook"), &opts) {
 //!     Ok(manifests) => {
 //!         for m in &manifests {
@@ -26,7 +30,11 @@
 //! }
 //! ```
 
+pub mod confine;
 mod error;
+mod helm;
+mod hooks;
+mod kustomize;
 mod plain;
 mod remote_bases;
 mod validate;
@@ -35,6 +43,9 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 pub use error::{Problem, RenderError};
+pub use helm::{HelmRenderer, is_chart_archive};
+pub use hooks::{HOOK_ANNOTATIONS, hook_of, refuse_hooks};
+pub use kustomize::KustomizeRenderer;
 pub use plain::{MAX_FILE_BYTES, PlainRenderer};
 pub use remote_bases::GitRemoteBases;
 pub use validate::{ObjectKey, validate_object};
@@ -91,6 +102,38 @@ pub struct RenderOptions {
     /// checkout, so that errors read `guestbook/frontend.yaml:12`). When `None`, or when a file is not under
     /// it, paths are shown as `dir.join(relative path)`.
     pub display_root: Option<PathBuf>,
+    /// The checkout of the application's repository: when set, every file a renderer reads must lie inside
+    /// it (`..` and symbolic links included; remote bases the source names are allowed). `None`: a directory
+    /// on the user's own disk, read as `kubectl kustomize` would.
+    pub confine_to: Option<PathBuf>,
+    /// tack's source cache ([`tack_source::default_cache_dir`]), where remote bases are fetched to. `None`:
+    /// remote bases are an error.
+    pub cache_dir: Option<PathBuf>,
+    /// Report per-phase build timings (Kustomize).
+    pub timings: bool,
+    /// `helm template`'s options for a chart (release name, values files relative to the chart folder,
+    /// `--set` family, ...). `None`: Helm's defaults.
+    pub helm: Option<tack_helm::Options>,
+    /// Values given inline (a GitOpsConfig's `helm.values` / `valuesObject`), as (name shown in errors, YAML
+    /// or JSON text), merged after the values files and before `--set`.
+    pub helm_inline_values: Vec<(String, String)>,
+    /// A values file that does not exist is skipped instead of being an error.
+    pub helm_ignore_missing_value_files: bool,
+}
+
+/// What a source rendered to.
+#[derive(Clone, Debug, Default)]
+pub struct Rendered {
+    /// The objects, in output order.
+    pub manifests: Vec<Manifest>,
+    /// The text the reference tool prints for this source (`kubectl kustomize` for Kustomize).
+    pub yaml: String,
+    /// The renderer's [`Renderer::name`].
+    pub engine: &'static str,
+    /// Warnings, as the reference tool prints them on stderr.
+    pub warnings: Vec<String>,
+    /// With [`RenderOptions::timings`]: one line per build phase (`kustomize timing: PHASE: TIME (N×)`).
+    pub timings: Vec<String>,
 }
 
 /// The seam between sources and renderers.
@@ -101,13 +144,55 @@ pub trait Renderer: Send + Sync {
     fn detect(&self, dir: &Path) -> bool;
     /// Renders `dir` into validated objects, in a deterministic order.
     fn render(&self, dir: &Path, opts: &RenderOptions) -> Result<Vec<Manifest>, RenderError>;
+    /// Renders `dir` with the reference tool's text output and warnings. The default prints the objects as
+    /// YAML documents.
+    fn render_output(&self, dir: &Path, opts: &RenderOptions) -> Result<Rendered, RenderError> {
+        let manifests = self.render(dir, opts)?;
+        let yaml = tack_yaml::to_yaml_stream(manifests.iter().map(|m| &m.object));
+        Ok(Rendered {
+            manifests,
+            yaml,
+            engine: self.name(),
+            warnings: Vec::new(),
+            timings: Vec::new(),
+        })
+    }
 }
 
-/// The first renderer of `renderers` that recognises `dir`. Order the list by specificity (for instance
-/// Kustomize, then Helm, then Jsonnet, then plain), since the plain renderer recognises any directory with
-/// manifests in it.
-pub fn detect<'a>(renderers: &'a [Box<dyn Renderer>], dir: &Path) -> Option<&'a dyn Renderer> {
-    renderers.iter().map(|r| r.as_ref()).find(|r| r.detect(dir))
+/// Every renderer, most specific first: the first that recognises a directory renders it. The plain
+/// renderer comes last, since it takes any directory.
+pub fn renderers() -> &'static [&'static dyn Renderer] {
+    &[&HelmRenderer, &KustomizeRenderer, &PlainRenderer]
+}
+
+/// The renderer for `dir`: the first of [`renderers`] that recognises it.
+pub fn select(dir: &Path) -> &'static dyn Renderer {
+    renderers()
+        .iter()
+        .copied()
+        .find(|r| r.detect(dir))
+        .unwrap_or(&PlainRenderer)
+}
+
+/// Renders `dir` with the renderer [`select`] picks. With [`RenderOptions::confine_to`], `dir` itself must lie
+/// inside the checkout.
+pub fn render(dir: &Path, opts: &RenderOptions) -> Result<Rendered, RenderError> {
+    if let Some(root) = &opts.confine_to {
+        let roots = confine::Roots::new(root);
+        roots.check(dir).map_err(|e| RenderError::Io {
+            path: display_path(dir, opts),
+            source: e,
+        })?;
+    }
+    if is_chart_archive(dir) {
+        return HelmRenderer.render_output(dir, opts);
+    }
+    if !dir.is_dir() {
+        return Err(RenderError::NoSuchDirectory {
+            path: display_path(dir, opts),
+        });
+    }
+    select(dir).render_output(dir, opts)
 }
 
 /// Formats `path` for origins and errors according to `opts.display_root`.
@@ -137,6 +222,7 @@ mod tests {
     fn display_path_strips_root() {
         let opts = RenderOptions {
             display_root: Some(PathBuf::from("/cache/trees/abc")),
+            ..Default::default()
         };
         assert_eq!(
             display_path(Path::new("/cache/trees/abc/guestbook/a.yaml"), &opts),

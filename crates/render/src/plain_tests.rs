@@ -14,6 +14,7 @@ fn write(dir: &Path, rel: &str, content: &str) {
 fn render(dir: &Path) -> Result<Vec<Manifest>, RenderError> {
     let opts = RenderOptions {
         display_root: dir.parent().map(Path::to_path_buf),
+        ..Default::default()
     };
     PlainRenderer.render(dir, &opts)
 }

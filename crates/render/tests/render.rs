@@ -1,6 +1,8 @@
 //! The plain renderer over the repository's examples (`examples/`), and Kustomize
 //! remote bases fetched from real local Git servers.
 
+#[path = "render/dispatch.rs"]
+mod dispatch;
 #[path = "../../source/tests/support/mod.rs"]
 mod support;
 
@@ -17,6 +19,7 @@ fn render(rel: &str) -> Result<Vec<Manifest>, RenderError> {
     let root = seed_examples();
     let opts = RenderOptions {
         display_root: Some(root.clone()),
+        ..Default::default()
     };
     PlainRenderer.render(&root.join(rel), &opts)
 }

@@ -35,8 +35,10 @@ mod revision;
 mod tree;
 mod url;
 pub mod chart;
+mod cache;
 pub mod webhook;
 
+pub use cache::default_cache_dir;
 pub use credentials::{Credentials, Secret};
 pub use deadline::{Deadlines, Phase};
 pub use error::Error;

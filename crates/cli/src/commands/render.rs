@@ -2,13 +2,13 @@
 //! `tack diff` and `tack sync`.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
-use tack_render::{Manifest, Origin, PlainRenderer, RenderOptions, Renderer};
+use tack_render::{Manifest, RenderOptions};
 
-use crate::args::{RenderArgs, SourceArgs};
+use crate::args::{HelmArgs, RenderArgs, SourceArgs};
 use crate::config::{Output, Settings};
 
 /// Manifests rendered from a source.
@@ -16,102 +16,87 @@ pub struct Rendered {
     pub manifests: Vec<Manifest>,
     /// The output of `tack render`: for Kustomize exactly what `kubectl kustomize` prints.
     pub yaml: String,
-    /// `plain` or `kustomize`.
+    /// The renderer that rendered it (`plain`, `kustomize`, ...).
     pub engine: &'static str,
     /// The commit, for Git sources.
     pub revision: Option<String>,
-    /// Kustomize deprecation warnings.
+    /// Warnings from the renderer (Kustomize deprecations).
     pub warnings: Vec<String>,
+    /// Per-phase build timings (TACK_KUSTOMIZE_TIMING=1).
+    pub timings: Vec<String>,
 }
 
-/// Renders a directory: Kustomize when it holds a kustomization file, plain manifests otherwise.
-pub fn render_dir(dir: &Path, display_root: Option<&Path>) -> anyhow::Result<Rendered> {
-    if !dir.is_dir() {
-        bail!(
-            "{}: no such directory; give the directory holding the manifests",
-            dir.display()
-        );
+/// `helm template`'s options from the command line; `namespace` is `.Release.Namespace` (`-n`, else
+/// `default`).
+pub fn helm_options(args: &HelmArgs, namespace: Option<&str>) -> tack_helm::Options {
+    let defaults = tack_helm::Options::default();
+    tack_helm::Options {
+        release_name: args.release_name.clone().unwrap_or(defaults.release_name.clone()),
+        namespace: namespace
+            .map(str::to_string)
+            .unwrap_or(defaults.namespace.clone()),
+        value_files: args.values.clone(),
+        set: args.set.clone(),
+        set_string: args.set_string.clone(),
+        set_file: args.set_file.clone(),
+        set_json: args.set_json.clone(),
+        set_literal: args.set_literal.clone(),
+        kube_version: args.kube_version.clone(),
+        api_versions: args.api_versions.clone(),
+        include_crds: args.include_crds,
+        no_hooks: args.no_hooks,
+        skip_tests: args.skip_tests,
+        show_only: args.show_only.clone(),
+        ..defaults
     }
-    if tack_kustomize::is_kustomization_dir(&tack_kustomize::DiskFs, dir) {
-        let mut opts = tack_render::GitRemoteBases::new(git_cache()).options();
-        // TACK_KUSTOMIZE_TIMING=1 prints where the build spent its time (stderr).
-        opts.timings = std::env::var_os("TACK_KUSTOMIZE_TIMING").is_some();
-        let out = tack_kustomize::build(&tack_kustomize::DiskFs, dir, &opts)
-            .with_context(|| format!("kustomize build of {} failed", dir.display()))?;
-        for (phase, took, count) in &out.timings {
-            eprintln!("kustomize timing: {phase}: {took:.3?} ({count}×)");
-        }
-        let file = tack_kustomize::KUSTOMIZATION_FILE_NAMES
-            .iter()
-            .map(|n| dir.join(n))
-            .find(|p| p.is_file())
-            .unwrap_or_else(|| dir.join("kustomization.yaml"));
-        let file = match display_root {
-            Some(root) => file.strip_prefix(root).map(Path::to_path_buf).unwrap_or(file),
-            None => file,
-        };
-        let yaml = out.to_yaml();
-        let manifests = out
-            .objects
-            .into_iter()
-            .map(|object| Manifest {
-                object,
-                origin: Origin::new(file.clone(), 0),
-            })
-            .collect();
-        return Ok(Rendered {
-            manifests,
-            yaml,
-            engine: "kustomize",
-            revision: None,
-            warnings: out.warnings,
-        });
-    }
+}
+
+/// Renders a directory (or chart archive) with the renderer `tack_render` picks for it. A directory inside a
+/// Git checkout (`checkout` set) is confined to it; a directory on the user's own disk is read as kubectl
+/// would.
+pub fn render_dir(dir: &Path, checkout: Option<&Path>, helm: tack_helm::Options) -> anyhow::Result<Rendered> {
     let opts = RenderOptions {
-        display_root: display_root.map(Path::to_path_buf),
+        helm: Some(helm),
+        display_root: checkout.map(Path::to_path_buf),
+        confine_to: checkout.map(Path::to_path_buf),
+        cache_dir: Some(tack_source::default_cache_dir()),
+        // TACK_KUSTOMIZE_TIMING=1 prints where a Kustomize build spent its time (stderr).
+        timings: std::env::var_os("TACK_KUSTOMIZE_TIMING").is_some(),
+        ..Default::default()
     };
-    let manifests = PlainRenderer
-        .render(dir, &opts)
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let yaml = tack_yaml::to_yaml_stream(manifests.iter().map(|m| &m.object));
+    let out = tack_render::render(dir, &opts).map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(Rendered {
-        manifests,
-        yaml,
-        engine: PlainRenderer::NAME,
+        manifests: out.manifests,
+        yaml: out.yaml,
+        engine: out.engine,
         revision: None,
-        warnings: Vec::new(),
+        warnings: out.warnings,
+        timings: out.timings,
     })
 }
 
 /// Renders the source named by the command line: a local directory, or `--repo` (+ `--revision`, `--path`).
-pub async fn load(source: &SourceArgs) -> anyhow::Result<Rendered> {
+pub async fn load(source: &SourceArgs, namespace: Option<&str>) -> anyhow::Result<Rendered> {
+    let helm = helm_options(&source.helm, namespace);
     match (&source.dir, &source.repo) {
         (Some(dir), None) => {
             // On this thread rather than a blocking-pool thread: glibc's malloc grows the heaps of other
             // threads page by page, which made large builds markedly slower.
-            tokio::task::block_in_place(|| render_dir(dir, None))
+            tokio::task::block_in_place(|| render_dir(dir, None, helm))
         }
         (None, Some(url)) => {
             let url = url.clone();
             let revision = source.revision.clone().unwrap_or_default();
             let path = source.path.clone().unwrap_or_default();
-            tokio::task::spawn_blocking(move || render_git(&url, &revision, &path)).await?
+            tokio::task::spawn_blocking(move || render_git(&url, &revision, &path, helm)).await?
         }
         _ => bail!("give either a directory (PATH) or --repo URL"),
     }
 }
 
-fn git_cache() -> PathBuf {
-    std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-        .unwrap_or_else(std::env::temp_dir)
-        .join("tack")
-        .join("git")
-}
-
-fn render_git(url: &str, revision: &str, path: &str) -> anyhow::Result<Rendered> {
-    let repo = tack_source::Repository::new(url, git_cache()).with_context(|| format!("repository {url}"))?;
+fn render_git(url: &str, revision: &str, path: &str, helm: tack_helm::Options) -> anyhow::Result<Rendered> {
+    let repo = tack_source::Repository::new(url, tack_source::default_cache_dir())
+        .with_context(|| format!("repository {url}"))?;
     let checkout = repo
         .checkout(&tack_source::Revision::parse(revision))
         .with_context(|| {
@@ -121,13 +106,16 @@ fn render_git(url: &str, revision: &str, path: &str) -> anyhow::Result<Rendered>
             )
         })?;
     let dir = checkout.path(path)?;
-    let mut rendered = render_dir(&dir, Some(&checkout.root))?;
+    let mut rendered = render_dir(&dir, Some(&checkout.root), helm)?;
     rendered.revision = Some(checkout.commit.clone());
     Ok(rendered)
 }
 
 pub async fn run(args: &RenderArgs, settings: &Settings) -> anyhow::Result<ExitCode> {
-    let rendered = load(&args.source).await?;
+    let rendered = load(&args.source, settings.namespace.as_deref()).await?;
+    for t in &rendered.timings {
+        eprintln!("{t}");
+    }
     for w in &rendered.warnings {
         eprintln!("warning: {w}");
     }

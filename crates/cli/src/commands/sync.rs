@@ -28,7 +28,8 @@ pub async fn run(args: &SyncArgs, settings: &Settings) -> anyhow::Result<ExitCod
         let _ = writeln!(err, "[{:>5.1}s] {line}", started.elapsed().as_secs_f64());
         let _ = err.flush();
     };
-    let rendered = super::render::load(&args.source).await?;
+    let rendered = super::render::load(&args.source, settings.namespace.as_deref()).await?;
+    tack_render::refuse_hooks(&rendered.manifests).map_err(|e| anyhow::anyhow!("{e}"))?;
     progress(&format!(
         "rendered {} objects ({}{})",
         rendered.manifests.len(),

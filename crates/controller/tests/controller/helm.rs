@@ -1,0 +1,194 @@
+//! Helm charts from the Git repository, one chart with a values file per environment (the seed's
+//! configuration-management scenario): each environment Synced and Healthy with its own values; a values
+//! change in Git is applied; a template error leaves the cluster untouched with Ready=False naming the
+//! template and line; fields tack cannot honour are refused as an invalid spec.
+
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use k8s_openapi::api::apps::v1::Deployment;
+use kube::api::{Api, Patch, PatchParams};
+use serde_json::json;
+use tack_model::GitOpsConfig;
+use tack_testkit::{TestNamespace, eventually};
+
+use super::{condition, install_crd, start_controller, status, stop_controller, wait_synced_healthy};
+
+const CHART: &str = "apiVersion: v2\nname: guestbook\nversion: 0.1.0\nappVersion: \"v5\"\n";
+const VALUES: &str = "replicaCount: 1\nimage:\n  repository: gcr.io/google-samples/gb-frontend\n  tag: \"\"\nservice:\n  port: 80\n";
+const HELPERS: &str = r#"{{- define "guestbook.fullname" -}}
+{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- define "guestbook.labels" -}}
+app.kubernetes.io/name: {{ .Chart.Name }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+"#;
+const DEPLOYMENT: &str = r#"apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ include "guestbook.fullname" . }}
+  labels:
+    {{- include "guestbook.labels" . | nindent 4 }}
+spec:
+  replicas: {{ .Values.replicaCount }}
+  selector:
+    matchLabels:
+      {{- include "guestbook.labels" . | nindent 6 }}
+  template:
+    metadata:
+      labels:
+        {{- include "guestbook.labels" . | nindent 8 }}
+    spec:
+      containers:
+        - name: frontend
+          image: "{{ .Values.image.repository }}:{{ .Values.image.tag | default .Chart.AppVersion }}"
+          ports:
+            - containerPort: 80
+"#;
+const SERVICE: &str = r#"apiVersion: v1
+kind: Service
+metadata:
+  name: {{ include "guestbook.fullname" . }}
+spec:
+  selector:
+    {{- include "guestbook.labels" . | nindent 4 }}
+  ports:
+    - port: {{ .Values.service.port }}
+      targetPort: 80
+"#;
+
+fn chart_files(qa_replicas: u32, deployment: &str) -> Vec<(String, String)> {
+    vec![
+        ("chart/Chart.yaml".into(), CHART.into()),
+        ("chart/values.yaml".into(), VALUES.into()),
+        ("chart/templates/_helpers.tpl".into(), HELPERS.into()),
+        ("chart/templates/deployment.yaml".into(), deployment.into()),
+        ("chart/templates/service.yaml".into(), SERVICE.into()),
+        ("chart/templates/NOTES.txt".into(), "Thank you for installing {{ .Chart.Name }}.\n".into()),
+        ("envs/values-qa.yaml".into(), format!("replicaCount: {qa_replicas}\n")),
+        ("envs/values-e2e.yaml".into(), "replicaCount: 3\nimage:\n  tag: v6\n".into()),
+    ]
+}
+
+async fn image_and_replicas(deployments: &Api<Deployment>, name: &str) -> Result<(String, i32)> {
+    let d = deployments.get(name).await?;
+    let spec = d.spec.context("spec")?;
+    let image = spec
+        .template
+        .spec
+        .and_then(|p| p.containers.first().and_then(|c| c.image.clone()))
+        .unwrap_or_default();
+    Ok((image, spec.replicas.unwrap_or(1)))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the local control plane"]
+async fn a_chart_in_git_deploys_one_environment_per_values_file() -> Result<()> {
+    tack_cluster::install_crypto_provider();
+    let client = tack_testkit::client().await?;
+    install_crd(&client).await?;
+    let ns = TestNamespace::new(&client, "helm").await?;
+    let qa = format!("{}-qa", ns.name());
+    let e2e = format!("{}-e2e", ns.name());
+    let repo = tack_testkit::GitRepo::new()?;
+    let write = |files: &[(String, String)]| -> Result<String> {
+        for (path, text) in files {
+            let p = repo.work().join(path);
+            std::fs::create_dir_all(p.parent().context("parent")?)?;
+            std::fs::write(p, text)?;
+        }
+        repo.commit("main", "chart")
+    };
+    write(&chart_files(2, DEPLOYMENT))?;
+
+    let cache = tempfile::tempdir()?;
+    let (stop, handle) = start_controller(&client, ns.name(), cache.path());
+    let apps: Api<GitOpsConfig> = Api::namespaced(client.clone(), ns.name());
+    let env_app = |name: &str, dest: &str, helm: serde_json::Value| {
+        json!({
+            "apiVersion": "gitops.tack.dev/v1alpha1",
+            "kind": "GitOpsConfig",
+            "metadata": {"name": name, "namespace": ns.name()},
+            "spec": {
+                "source": {"repoURL": repo.url(), "revision": "main", "path": "chart", "helm": helm},
+                "destination": {"namespace": dest},
+                "syncPolicy": {"interval": "2s", "automated": {"prune": true, "selfHeal": true},
+                               "createNamespace": true},
+            },
+        })
+    };
+    let qa_app = env_app("guestbook-qa", &qa, json!({"valueFiles": ["../envs/values-qa.yaml"]}));
+    let e2e_app = env_app(
+        "guestbook-e2e",
+        &e2e,
+        json!({"releaseName": "gb", "valueFiles": ["../envs/values-e2e.yaml"],
+               "valuesObject": {"service": {"port": 8080}},
+               "parameters": [{"name": "image.repository", "value": "registry.local/gb-frontend"}]}),
+    );
+    for (name, app) in [("guestbook-qa", &qa_app), ("guestbook-e2e", &e2e_app)] {
+        apps.patch(name, &PatchParams::apply("tack-test"), &Patch::Apply(app))
+            .await?;
+    }
+    for name in ["guestbook-qa", "guestbook-e2e"] {
+        let s = wait_synced_healthy(&apps, name, 1, Duration::from_secs(90)).await?;
+        assert_eq!(s.inventory.len(), 2, "{name}: {:?}", s.inventory);
+    }
+    // The release name defaults to the application's name; each environment has its own values.
+    let qa_deployments: Api<Deployment> = Api::namespaced(client.clone(), &qa);
+    let (image, replicas) = image_and_replicas(&qa_deployments, "guestbook-qa-guestbook").await?;
+    assert_eq!((image.as_str(), replicas), ("gcr.io/google-samples/gb-frontend:v5", 2));
+    let e2e_deployments: Api<Deployment> = Api::namespaced(client.clone(), &e2e);
+    let (image, replicas) = image_and_replicas(&e2e_deployments, "gb-guestbook").await?;
+    assert_eq!((image.as_str(), replicas), ("registry.local/gb-frontend:v6", 3));
+    let services: Api<k8s_openapi::api::core::v1::Service> = Api::namespaced(client.clone(), &e2e);
+    let port = services.get("gb-guestbook").await?.spec.context("spec")?.ports.context("ports")?[0].port;
+    assert_eq!(port, 8080, "valuesObject applied");
+
+    // A values change in Git reaches its environment.
+    write(&chart_files(4, DEPLOYMENT))?;
+    eventually(Duration::from_secs(45), "qa scaled to 4 from Git", || async {
+        let (_, replicas) = image_and_replicas(&qa_deployments, "guestbook-qa-guestbook").await?;
+        Ok((replicas == 4).then_some(()))
+    })
+    .await?;
+
+    // A template error: nothing applied, Ready=False names the template and the line.
+    let broken = DEPLOYMENT.replace(
+        "  replicas: {{ .Values.replicaCount }}",
+        "  replicas: {{ required \"replicaCount is required\" .Values.missing }}",
+    );
+    write(&chart_files(1, &broken))?;
+    let s = eventually(Duration::from_secs(45), "qa RenderFailed", || async {
+        let s = status(&apps, "guestbook-qa").await?;
+        Ok(condition(&s, "Ready")
+            .is_some_and(|c| c.status == "False" && c.reason == "RenderFailed")
+            .then_some(s))
+    })
+    .await?;
+    let message = &condition(&s, "Ready").context("Ready")?.message;
+    assert!(message.contains("templates/deployment.yaml:8"), "{message}");
+    assert!(message.contains("replicaCount is required"), "{message}");
+    let (_, replicas) = image_and_replicas(&qa_deployments, "guestbook-qa-guestbook").await?;
+    assert_eq!(replicas, 4, "a commit with a template error must leave the cluster untouched");
+
+    // A field tack cannot honour is refused, not ignored.
+    let mut odd = env_app("odd", &qa, json!({}));
+    odd["spec"]["source"]["kustomize"] = json!({"namePrefix": "x-"});
+    apps.patch("odd", &PatchParams::apply("tack-test"), &Patch::Apply(&odd))
+        .await?;
+    eventually(Duration::from_secs(30), "odd InvalidSpec", || async {
+        let s = status(&apps, "odd").await?;
+        Ok(condition(&s, "Ready")
+            .is_some_and(|c| c.reason == "InvalidSpec" && c.message.contains("spec.source.kustomize"))
+            .then_some(()))
+    })
+    .await?;
+
+    stop_controller(stop, handle).await?;
+    let namespaces: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
+    for dest in [&qa, &e2e] {
+        let _ = namespaces.delete(dest, &Default::default()).await;
+    }
+    Ok(())
+}
