@@ -9,7 +9,7 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 runs=${1:-5}
 jsonnet=$("$root/testenv/oracles.sh" jsonnet | sed -n 's/^jsonnet=//p')
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/work/targets/jsonnet}
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$root/target}
 cargo build --release -q -p tack-jsonnet --bin tack-jsonnet-cli
 tack="$CARGO_TARGET_DIR/release/tack-jsonnet-cli"
 app="$root/crates/jsonnet/tests/golden/apps/microservice"
