@@ -38,11 +38,20 @@ export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=mod
 MINOR=$(echo "$K8S" | cut -d. -f2); PATCH=$(echo "$K8S" | cut -d. -f3)
 start=$(date +%s)
 
+# What is missing or corrupted, in build order. Each build announces itself as
+# `testenv: building <component> <version> (<i> of <n>)`: `tack dev up` shows it on one line that updates.
+todo=()
+for c in kube-apiserver kube-controller-manager kube-scheduler kubectl etcd kwok; do
+  { [ -x "$bin/$c" ] && runs "$bin/$c"; } || todo+=("$c")
+done
+built_count=0
+building() { built_count=$((built_count + 1)); log "building $1 $2 ($built_count of ${#todo[@]})"; }
+
 # ---- Kubernetes: wrapper module replacing every staging module -------------
 w="$root/work/kubernetes"; mkdir -p "$w"
 if [ ! -f "$w/.resolved" ]; then
   rm -rf "$w"; mkdir -p "$w"
-  log "resolving k8s.io/kubernetes v$K8S (module download)"
+  log "resolving k8s.io/kubernetes v$K8S (module download; the builds take many minutes on 2 cores)"
   printf 'module tack.dev/testenv/kubernetes\n\ngo 1.26\n' > "$w/go.mod"
   modfile=$(cd "$w" && go mod download -json "k8s.io/kubernetes@v$K8S" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')
   [ -f "$modfile" ] || { log "could not download k8s.io/kubernetes@v$K8S go.mod"; exit 4; }
@@ -61,7 +70,7 @@ for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
 done
 for c in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
   if [ -x "$bin/$c" ] && runs "$bin/$c"; then continue; fi
-  log "building $c v$K8S (cold: many minutes on 2 cores)"
+  building "$c" "v$K8S"
   (cd "$w" && go build -trimpath -tags selinux,notest,grpcnotrace -ldflags "$LD" -o "$bin/$c.tmp" "k8s.io/kubernetes/cmd/$c")
   mv "$bin/$c.tmp" "$bin/$c"
 done
@@ -70,7 +79,7 @@ done
 if ! { [ -x "$bin/etcd" ] && "$bin/etcd" --version >/dev/null 2>&1; }; then
   w="$root/work/etcd"; mkdir -p "$w"
   [ -f "$w/go.mod" ] || printf 'module tack.dev/testenv/etcd\n\ngo 1.26\n' > "$w/go.mod"
-  log "building etcd v$ETCD"
+  building etcd "v$ETCD"
   (cd "$w" && go get -tool "go.etcd.io/etcd/server/v3@v$ETCD" && \
      go build -trimpath -ldflags "-s -w -X go.etcd.io/etcd/api/v3/version.GitSHA=v$ETCD" -o "$bin/etcd.tmp" go.etcd.io/etcd/server/v3)
   mv "$bin/etcd.tmp" "$bin/etcd"
@@ -80,7 +89,7 @@ fi
 if ! { [ -x "$bin/kwok" ] && "$bin/kwok" --version >/dev/null 2>&1; }; then
   w="$root/work/kwok"; mkdir -p "$w"
   [ -f "$w/go.mod" ] || printf 'module tack.dev/testenv/kwok\n\ngo 1.26\n' > "$w/go.mod"
-  log "building kwok v$KWOK"
+  building kwok "v$KWOK"
   (cd "$w" && go get -tool "sigs.k8s.io/kwok/cmd/kwok@v$KWOK" && \
      go build -trimpath -ldflags "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=v$KWOK" -o "$bin/kwok.tmp" sigs.k8s.io/kwok/cmd/kwok)
   mv "$bin/kwok.tmp" "$bin/kwok"

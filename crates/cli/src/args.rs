@@ -60,8 +60,9 @@ pub enum Command {
     /// kube-scheduler and KWOK on 127.0.0.1, no containers).
     #[command(subcommand)]
     Dev(DevCommand),
-    /// Guided demo on the local control plane.
-    Demo,
+    /// Guided demo on the local control plane: the narrative on standard output, the in-process controllers'
+    /// log lines in a file it names.
+    Demo(crate::commands::demo::DemoArgs),
     /// Print the rendered manifests of a directory (plain YAML/JSON or a kustomization) or Git source.
     Render(RenderArgs),
     /// Show how the cluster differs from the manifests (exit 0: equal, 1: different, 2: error).

@@ -3,7 +3,7 @@
 //! [`Cluster`] wraps a `kube::Client` with a discovery cache (refreshed on demand, for instance after a
 //! CustomResourceDefinition was applied) and the verbs tack needs on any kind of object, as
 //! `serde_json::Value`: server-side apply (field manager [`FIELD_MANAGER`], optionally dry-run and forced),
-//! get, list, delete with a propagation policy, and waiting for CRDs to be Established. Errors name the
+//! get, list, delete with a propagation policy, and waiting for CRDs to be Established and served by discovery. Errors name the
 //! object and, for apply conflicts, the other field manager and the field.
 
 mod error;
@@ -13,7 +13,9 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PropagationPolicy};
+use kube::api::{
+    Api, DeleteParams, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams, PropagationPolicy,
+};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::discovery::{ApiResource, Discovery, Scope};
 use serde_json::Value;
@@ -168,7 +170,7 @@ impl Cluster {
             Some((g, v)) => (g, v),
             None => ("", api_version),
         };
-        let gvk = kube::api::GroupVersionKind::gvk(group, version, kind);
+        let gvk = GroupVersionKind::gvk(group, version, kind);
         let d = self.discovery().await?;
         Ok(d.resolve_gvk(&gvk).map(|(resource, caps)| Kind {
             resource,
@@ -291,31 +293,73 @@ impl Cluster {
         }
     }
 
-    /// Waits until the CustomResourceDefinition `name` has the condition Established=True.
+    /// Waits until the CustomResourceDefinition `name` is ready for use: its condition Established is True
+    /// AND the API server's discovery serves its kind in every served version. Discovery lags behind the
+    /// Established condition (by up to a few seconds on a fresh API server), and an object of a kind that
+    /// discovery does not list yet cannot be resolved nor created. On return this client's discovery cache
+    /// is fresh, so [`Cluster::resolve`] finds the kind. Call it after applying a CRD and before creating
+    /// objects of it; `timeout` covers both waits.
     pub async fn wait_crd_established(&self, name: &str, timeout: Duration) -> Result<(), ClusterError> {
         let api: Api<CustomResourceDefinition> = Api::all(self.client.clone());
         let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            let crd = api.get_opt(name).await.map_err(|e| {
-                ClusterError::from_kube(e, &format!("CustomResourceDefinition/{name}"), false)
-            })?;
-            let established = crd
-                .as_ref()
-                .and_then(|c| c.status.as_ref())
-                .and_then(|s| s.conditions.as_ref())
-                .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Established" && c.status == "True"));
-            if established {
-                return Ok(());
+        let what = format!("CustomResourceDefinition/{name}");
+        let crd = loop {
+            let crd = api
+                .get_opt(name)
+                .await
+                .map_err(|e| ClusterError::from_kube(e, &what, false))?;
+            if let Some(crd) = crd.filter(crd_established) {
+                break crd;
             }
             if tokio::time::Instant::now() >= deadline {
                 return Err(ClusterError::Timeout {
-                    what: format!("CustomResourceDefinition/{name} to become Established"),
+                    what: format!("{what} to become Established"),
                     after: timeout,
                 });
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        let wanted = crd_served_kinds(&crd);
+        loop {
+            let discovery = self.refresh_discovery().await?;
+            let missing: Vec<String> = wanted
+                .iter()
+                .filter(|gvk| discovery.resolve_gvk(gvk).is_none())
+                .map(|gvk| format!("{}/{} {}", gvk.group, gvk.version, gvk.kind))
+                .collect();
+            if missing.is_empty() {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(ClusterError::Timeout {
+                    what: format!(
+                        "the API server's discovery to serve {} ({what} is Established)",
+                        missing.join(", ")
+                    ),
+                    after: timeout,
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
+}
+
+/// Whether the CRD's condition Established is True.
+fn crd_established(crd: &CustomResourceDefinition) -> bool {
+    crd.status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Established" && c.status == "True"))
+}
+
+/// Group, version and kind of every version the CRD serves.
+fn crd_served_kinds(crd: &CustomResourceDefinition) -> Vec<GroupVersionKind> {
+    crd.spec
+        .versions
+        .iter()
+        .filter(|v| v.served)
+        .map(|v| GroupVersionKind::gvk(&crd.spec.group, &v.name, &crd.spec.names.kind))
+        .collect()
 }
 
 fn ns_name(object: &Value) -> (String, String) {
@@ -344,3 +388,42 @@ fn describe(object: &Value) -> String {
 }
 
 pub use kube::api::PropagationPolicy as Propagation;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn crd(status: Value) -> CustomResourceDefinition {
+        serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "widgets.example.test"},
+            "spec": {"group": "example.test", "scope": "Namespaced",
+                     "names": {"plural": "widgets", "kind": "Widget"},
+                     "versions": [{"name": "v1", "served": true, "storage": true},
+                                  {"name": "v1beta1", "served": false, "storage": false},
+                                  {"name": "v2", "served": true, "storage": false}]},
+            "status": status,
+        }))
+        .expect("a valid CRD")
+    }
+
+    #[test]
+    fn served_versions_are_waited_for() {
+        let gvks: Vec<String> = crd_served_kinds(&crd(Value::Null))
+            .iter()
+            .map(|g| format!("{}/{} {}", g.group, g.version, g.kind))
+            .collect();
+        assert_eq!(gvks, ["example.test/v1 Widget", "example.test/v2 Widget"]);
+    }
+
+    #[test]
+    fn established_needs_the_condition_true() {
+        assert!(!crd_established(&crd(Value::Null)));
+        let condition = |status: &str| {
+            serde_json::json!({"conditions": [
+                {"type": "NamesAccepted", "status": "True"},
+                {"type": "Established", "status": status}]})
+        };
+        assert!(!crd_established(&crd(condition("False"))));
+        assert!(crd_established(&crd(condition("True"))));
+    }
+}

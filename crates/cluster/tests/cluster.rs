@@ -151,23 +151,30 @@ async fn a_new_crd_becomes_established_and_is_discovered() -> Result<()> {
         .resolve("apiextensions.k8s.io/v1", "CustomResourceDefinition")
         .await?
         .context("CRD kind")?;
+    // A group never installed before, so the wait covers a kind discovery has not seen yet.
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)?
+        .as_nanos();
+    let group = format!("g{stamp}.cluster-test.tack.dev");
+    let name = format!("gadgets.{group}");
     let crd = json!({
         "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
-        "metadata": {"name": "gadgets.cluster-test.tack.dev"},
-        "spec": {"group": "cluster-test.tack.dev", "scope": "Namespaced",
+        "metadata": {"name": name},
+        "spec": {"group": group, "scope": "Namespaced",
                  "names": {"plural": "gadgets", "singular": "gadget", "kind": "Gadget"},
                  "versions": [{"name": "v1", "served": true, "storage": true,
                                "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]}
     });
     cluster.apply(&kind, &crd, ApplyOptions::default()).await?;
     cluster
-        .wait_crd_established("gadgets.cluster-test.tack.dev", Duration::from_secs(30))
+        .wait_crd_established(&name, Duration::from_secs(30))
         .await?;
-    cluster.refresh_discovery().await?;
+    // No refresh here: the wait leaves the discovery cache serving the new kind.
     let g = cluster
-        .resolve("cluster-test.tack.dev/v1", "Gadget")
+        .resolve(&format!("{group}/v1"), "Gadget")
         .await?
-        .context("Gadget served after refresh")?;
+        .context("Gadget served as soon as the wait returns")?;
     assert!(g.namespaced);
+    cluster.delete(&kind, "", &name, Propagation::Background).await?;
     Ok(())
 }

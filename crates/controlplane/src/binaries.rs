@@ -1,3 +1,6 @@
+//! The control plane binaries: the embedded build script (`testenv/build.sh`) run against the cache, its
+//! progress lines passed on, its outcome (cached, built, Go missing, failed) reported.
+
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::{Command, Stdio};

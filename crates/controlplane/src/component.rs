@@ -1,3 +1,6 @@
+//! The processes of the local control plane (etcd, kube-apiserver, kube-controller-manager, kube-scheduler,
+//! KWOK): start order, command lines, health endpoints and generated configuration.
+
 use std::fmt;
 use std::path::Path;
 

@@ -1,3 +1,5 @@
+//! The errors of the local control plane, phrased for people: what failed and where to look.
+
 use std::path::PathBuf;
 
 use crate::Component;

@@ -1,3 +1,5 @@
+//! The kubeconfig `up` writes for the local control plane.
+
 use base64::Engine;
 
 use crate::pki::Pki;

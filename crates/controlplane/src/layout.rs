@@ -1,3 +1,5 @@
+//! Where the local control plane keeps its files: binaries in the XDG cache, state in the XDG state home.
+
 use std::path::{Path, PathBuf};
 
 use crate::{Error, Result, Versions};

@@ -1,3 +1,5 @@
+//! The certificates and keys of one local control plane, generated afresh on every `up`.
+
 use std::path::Path;
 
 use rcgen::{

@@ -1,3 +1,5 @@
+//! The record of what `up` started (`state.json`), read by `status` and `down`.
+
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};

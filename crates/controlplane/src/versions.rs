@@ -1,3 +1,5 @@
+//! The pinned component versions (`testenv/versions.env`) and the cache key built from them.
+
 /// The pinned component versions, read from `testenv/versions.env` (embedded at build time).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Versions {

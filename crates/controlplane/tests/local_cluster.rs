@@ -12,7 +12,7 @@ use tack_testkit::{TestNamespace, eventually};
 
 const SEED_DEPLOYMENT: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/seed-examples/kustomize-nginx/base/deployment.yaml"
+    "/../../examples/kustomize-nginx/base/deployment.yaml"
 );
 
 fn seed_deployment() -> Result<Deployment> {
@@ -391,7 +391,11 @@ mod lifecycle {
             "{outcome:?} {lines:?}"
         );
         assert!(
-            lines.iter().any(|l| l.contains("building kube-scheduler")),
+            lines.iter().any(|l| {
+                tack_controlplane::BuildStep::parse(l).is_some_and(|s| {
+                    s.component == "kube-scheduler" && (s.index, s.total) == (1, 1)
+                })
+            }),
             "{lines:?}"
         );
         let out = std::process::Command::new(&broken).arg("--version").output()?;

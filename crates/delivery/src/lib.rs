@@ -67,13 +67,22 @@ pub enum InstallError {
         #[source]
         source: kube::Error,
     },
-    /// It did not become Established in time.
-    #[error("the CustomResourceDefinition {0} was not Established within 60 s; check the API server's logs")]
-    NotEstablished(String),
+    /// It did not become Established and served in time.
+    #[error(
+        "the CustomResourceDefinition {name} is not ready for use: {source}; check the API server's logs"
+    )]
+    NotReady {
+        /// CRD name.
+        name: String,
+        /// The wait's error.
+        #[source]
+        source: tack_cluster::ClusterError,
+    },
 }
 
 /// Installs (server-side apply, field manager `tack`, idempotent) the `argoproj.io` CRDs and waits until they are
-/// Established. Returns their names.
+/// Established and the API server's discovery serves their kinds (see
+/// [`tack_cluster::Cluster::wait_crd_established`]). Returns their names.
 pub async fn install_crds(client: &kube::Client) -> Result<Vec<String>, InstallError> {
     let api: Api<CustomResourceDefinition> = Api::all(client.clone());
     let mut names = Vec::new();
@@ -91,25 +100,15 @@ pub async fn install_crds(client: &kube::Client) -> Result<Vec<String>, InstallE
         })?;
         names.push(name);
     }
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let cluster = tack_cluster::Cluster::from_client(client.clone(), "default");
     for name in &names {
-        loop {
-            let established = api
-                .get_opt(name)
-                .await
-                .ok()
-                .flatten()
-                .and_then(|c| c.status)
-                .and_then(|s| s.conditions)
-                .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Established" && c.status == "True"));
-            if established {
-                break;
-            }
-            if tokio::time::Instant::now() > deadline {
-                return Err(InstallError::NotEstablished(name.clone()));
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
+        cluster
+            .wait_crd_established(name, Duration::from_secs(60))
+            .await
+            .map_err(|source| InstallError::NotReady {
+                name: name.clone(),
+                source,
+            })?;
     }
     Ok(names)
 }

@@ -1,9 +1,8 @@
-use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use serde_json::json;
-use tack_controlplane::{LocalCluster, Status, UpOptions, UpReport};
+use tack_controlplane::{LocalCluster, ProgressDisplay, Status, UpOptions, UpReport};
 
 use crate::args::{DevCommand, DevUpArgs};
 use crate::config::{Output, Settings};
@@ -49,13 +48,10 @@ pub async fn up(cluster: &LocalCluster, args: &DevUpArgs) -> anyhow::Result<UpRe
         nodes: args.nodes,
         timeout: args.timeout,
     };
-    let started = std::time::Instant::now();
-    let mut progress = |line: &str| {
-        eprintln!("[{:>5.1}s] {line}", started.elapsed().as_secs_f64());
-        let _ = std::io::stderr().flush();
-    };
+    // The first-time build shows on one line that updates (plain lines when stderr is not a terminal).
+    let display = ProgressDisplay::stderr();
     cluster
-        .up(&opts, &mut progress)
+        .up(&opts, &mut |line| display.report(line))
         .await
         .context("could not bring the local control plane up")
 }

@@ -1,4 +1,4 @@
-//! `tack install`, `tack app` and `tack demo` as a user runs them.
+//! `tack install` and `tack app` as a user runs them (`tack demo`: tests/demo.rs, on a control plane of its own).
 
 use std::process::Command;
 
@@ -80,41 +80,6 @@ async fn install_print_is_accepted_by_the_api_server() -> Result<()> {
             "{pointer} missing from the CRD schema"
         );
     }
-    Ok(())
-}
-
-/// `tack demo` on the local control plane: the GitOps chapter syncs both environments, rolls a commit out,
-/// reverts a manual change and cleans up; the canary chapter steps traffic and rolls a bad release back.
-#[test]
-#[ignore = "needs the local control plane"]
-fn demo_runs_the_gitops_and_canary_chapters() -> Result<()> {
-    let out = tack(&["demo"])?;
-    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    assert!(out.status.success(), "{}", text(&out));
-    for line in [
-        "guestbook-qa: Synced and Healthy at",
-        "guestbook-e2e: Synced and Healthy at",
-        "guestbook-qa: frontend runs 5 replicas of gb-frontend:v6",
-        "guestbook-e2e: frontend runs 5 replicas of gb-frontend:v6",
-        "guestbook-qa: drift reverted after",
-        "Cleaned up: deleted the demo's GitOpsConfigs",
-        // The canary chapter: 20 %, promoted to 50 %, then fully; the bad release aborted by tack itself.
-        "Chapter: a canary release with automatic rollback",
-        "traffic: canary 20 %, stable 80 %",
-        "traffic: canary 50 %, stable 50 %",
-        "by itself",
-        "status:  Degraded",
-    ] {
-        assert!(stdout.contains(line), "`{line}` missing from:\n{stdout}");
-    }
-    // After the abort all traffic is back on the stable version.
-    let after_abort = stdout.split("status:  Degraded").nth(1).unwrap_or_default();
-    assert!(
-        after_abort.contains("traffic: canary 0 %, stable 100 %"),
-        "{stdout}"
-    );
-    // Both environments hold the 6 guestbook objects and the NetworkPolicy.
-    assert_eq!(stdout.matches("(7 objects)").count(), 4, "{stdout}");
     Ok(())
 }
 

@@ -9,10 +9,7 @@ use kube::api::{Api, DynamicObject, GroupVersionKind, ListParams, Patch, PatchPa
 use serde_json::Value;
 use tack_testkit::TestNamespace;
 
-pub const SEED: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/seed-examples/rollouts"
-);
+pub const SEED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/rollouts");
 
 pub struct Env {
     pub client: kube::Client,
@@ -244,25 +241,9 @@ pub async fn install_open_crd(
     )
     .await
     .with_context(|| format!("installing CRD {name}"))?;
-    tack_testkit::eventually(MINUTE, &format!("CRD {name} established"), || {
-        let api = api.clone();
-        let name = name.clone();
-        async move {
-            let c = api.get(&name).await?;
-            Ok(c.status
-                .and_then(|s| s.conditions)
-                .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Established" && c.status == "True"))
-                .then_some(()))
-        }
-    })
-    .await?;
-    // Discovery may lag behind the Established condition.
-    let gvk = GroupVersionKind::gvk(group, version, kind);
-    tack_testkit::eventually(MINUTE, &format!("{kind} served"), || {
-        let client = client.clone();
-        let gvk = gvk.clone();
-        async move { Ok(kube::discovery::pinned_kind(&client, &gvk).await.ok().map(|_| ())) }
-    })
-    .await?;
+    // Established and served by discovery (which lags behind the condition).
+    tack_cluster::Cluster::from_client(client.clone(), "default")
+        .wait_crd_established(&name, MINUTE)
+        .await?;
     Ok(())
 }

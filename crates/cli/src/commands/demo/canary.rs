@@ -256,6 +256,8 @@ pub async fn run(cluster: &Cluster) -> anyhow::Result<()> {
     tack_delivery::install_crds(&client)
         .await
         .context("installing the argoproj.io CRDs")?;
+    // They are served now; this client's discovery cache must know them too.
+    cluster.refresh_discovery().await?;
     let namespaces: Api<Namespace> = Api::all(client.clone());
     if namespaces.get_opt(NS).await?.is_some() {
         delete_namespace(&client).await;

@@ -22,35 +22,36 @@ const DEMO_NAMESPACE: &str = "tack-demo";
 /// The environments: application name = destination namespace.
 const ENVIRONMENTS: [&str; 2] = ["guestbook-qa", "guestbook-e2e"];
 
-/// The guestbook and the NetworkPolicy that isolates each environment, built into the binary.
+/// The guestbook and the NetworkPolicy that isolates each environment (`examples/guestbook`, `examples/network`),
+/// built into the binary.
 const FILES: [(&str, &str); 7] = [
     (
         "frontend-deployment.yaml",
-        include_str!("guestbook/frontend-deployment.yaml"),
+        include_str!("../../../../../examples/guestbook/frontend-deployment.yaml"),
     ),
     (
         "frontend-service.yaml",
-        include_str!("guestbook/frontend-service.yaml"),
+        include_str!("../../../../../examples/guestbook/frontend-service.yaml"),
     ),
     (
         "redis-leader-deployment.yaml",
-        include_str!("guestbook/redis-leader-deployment.yaml"),
+        include_str!("../../../../../examples/guestbook/redis-leader-deployment.yaml"),
     ),
     (
         "redis-leader-service.yaml",
-        include_str!("guestbook/redis-leader-service.yaml"),
+        include_str!("../../../../../examples/guestbook/redis-leader-service.yaml"),
     ),
     (
         "redis-follower-deployment.yaml",
-        include_str!("guestbook/redis-follower-deployment.yaml"),
+        include_str!("../../../../../examples/guestbook/redis-follower-deployment.yaml"),
     ),
     (
         "redis-follower-service.yaml",
-        include_str!("guestbook/redis-follower-service.yaml"),
+        include_str!("../../../../../examples/guestbook/redis-follower-service.yaml"),
     ),
     (
         "block-other-namespace.yaml",
-        include_str!("guestbook/block-other-namespace.yaml"),
+        include_str!("../../../../../examples/network/block-other-namespace.yaml"),
     ),
 ];
 
@@ -90,7 +91,8 @@ fn commit(work: &Path, message: &str) -> anyhow::Result<String> {
 }
 
 /// Runs the chapter, then removes what it created (also when a step fails or on Ctrl-C).
-pub async fn run(cluster: &Cluster) -> anyhow::Result<()> {
+/// `logs_where` says where the controller's log lines go (`to FILE`, `to standard error`).
+pub async fn run(cluster: &Cluster, logs_where: &str) -> anyhow::Result<()> {
     let stamp = SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map(|d| d.as_millis())
@@ -103,7 +105,7 @@ pub async fn run(cluster: &Cluster) -> anyhow::Result<()> {
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let mut controller = None;
     let outcome = tokio::select! {
-        r = chapter(cluster, &work, &cache, &mut controller, stopped) => r,
+        r = chapter(cluster, &work, &cache, logs_where, &mut controller, stopped) => r,
         _ = tokio::signal::ctrl_c() => {
             say("\nInterrupted: cleaning up.");
             Ok(())
@@ -149,6 +151,7 @@ async fn chapter(
     cluster: &Cluster,
     work: &Path,
     cache: &Path,
+    logs_where: &str,
     controller: &mut Option<tokio::task::JoinHandle<()>>,
     stopped: tokio::sync::oneshot::Receiver<()>,
 ) -> anyhow::Result<()> {
@@ -219,9 +222,9 @@ async fn chapter(
         },
     )));
     say(
-        "   (in a cluster it runs as the Deployment tack-controller in namespace tack-system; its log lines go to",
+        "   (in a cluster it runs as the Deployment tack-controller in namespace tack-system; here its log lines",
     );
-    say("   standard error — `tack demo 2>/dev/null` hides them)");
+    say(&format!("   go {logs_where})"));
 
     say("\n4. Declare two environments, each syncing the repository into its own namespace:");
     let apps: Api<GitOpsConfig> = Api::namespaced(client.clone(), DEMO_NAMESPACE);

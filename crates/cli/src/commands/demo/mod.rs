@@ -1,6 +1,9 @@
-//! `tack demo`: a guided tour on the local control plane, one chapter after the other.
+//! `tack demo`: a guided tour on the local control plane, one chapter after the other. The narrative goes to
+//! standard output; the log lines of the controllers it runs in this process go to a file ([`log`]).
 
+mod canary;
 mod gitops;
+pub mod log;
 
 use std::process::ExitCode;
 
@@ -8,18 +11,42 @@ use anyhow::Context;
 use tack_cluster::{Cluster, ConnectOptions};
 use tack_controlplane::LocalCluster;
 
+use self::log::LogTarget;
 use crate::args::DevUpArgs;
 use crate::config::Settings;
 
+/// Flags of `tack demo`.
+#[derive(Debug, clap::Args)]
+pub struct DemoArgs {
+    /// Write the log lines of the controllers the demo runs to standard error (without colour codes when it
+    /// is not a terminal) instead of the file ${XDG_STATE_HOME:-~/.local/state}/tack/demo.log
+    #[arg(long)]
+    pub log_to_stderr: bool,
+}
+
 /// The guided demo: the local control plane (started when needed), then the GitOps chapter
-/// ([`gitops::run`]), then hints to go further.
-pub async fn run(_settings: &Settings) -> anyhow::Result<ExitCode> {
+/// ([`gitops::run`]) and the canary chapter ([`canary::run`]), then hints to go further. `logs` is where the
+/// in-process controllers' log lines go.
+pub async fn run(_args: &DemoArgs, logs: &LogTarget, _settings: &Settings) -> anyhow::Result<ExitCode> {
     println!("tack demo: a real Kubernetes control plane on this machine");
     println!("  etcd, kube-apiserver, kube-controller-manager and kube-scheduler run on 127.0.0.1;");
     println!("  KWOK plays the nodes and kubelets, so pods become Running and Ready without containers.");
     println!(
         "  The first run builds the binaries from Go modules (many minutes); later runs take seconds.\n"
     );
+    let logs_where = match logs {
+        LogTarget::File(path) => {
+            println!(
+                "  The controllers this demo runs write their log lines to {}",
+                path.display()
+            );
+            println!(
+                "  (`tail -f` it in another terminal; `tack demo --log-to-stderr` prints them on standard error).\n"
+            );
+            format!("to {}", path.display())
+        }
+        LogTarget::Stderr => "to standard error".to_string(),
+    };
     let cluster = LocalCluster::from_env()?;
     let args = DevUpArgs {
         apiserver_port: None,
@@ -52,8 +79,8 @@ pub async fn run(_settings: &Settings) -> anyhow::Result<ExitCode> {
             kubeconfig.display()
         )
     })?;
-    gitops::run(&client).await?;
-    super::demo_canary::run(&client).await?;
+    gitops::run(&client, &logs_where).await?;
+    canary::run(&client).await?;
     println!("\nTry it yourself:");
     println!("  export KUBECONFIG={}", kubeconfig.display());
     println!("  kubectl get nodes                      # three KWOK nodes, Ready");

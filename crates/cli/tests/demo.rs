@@ -1,0 +1,197 @@
+//! `tack demo` as a new user runs it: on a local control plane created for this test alone (its own
+//! XDG_STATE_HOME, free ports), where nothing installed a CustomResourceDefinition before. The control plane
+//! is stopped at the end, also when the test fails.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{Api, ListParams};
+
+/// A local control plane in a state directory of its own, stopped (`tack dev down`) when dropped.
+struct OwnControlPlane {
+    state: tempfile::TempDir,
+}
+
+impl OwnControlPlane {
+    /// Starts it with `tack dev up` (free ports); the binaries come from the usual cache.
+    fn start() -> Result<OwnControlPlane> {
+        let plane = OwnControlPlane {
+            state: tempfile::tempdir()?,
+        };
+        let out = plane.tack(&["dev", "up", "--timeout", "180s"])?;
+        assert!(out.status.success(), "tack dev up: {}", text(&out));
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            stdout.contains("local control plane ready at"),
+            "not a fresh control plane: {stdout}"
+        );
+        Ok(plane)
+    }
+
+    /// `tack ARGS` against this control plane only (the shared test cluster's KUBECONFIG is removed).
+    fn tack(&self, args: &[&str]) -> Result<Output> {
+        Ok(Command::new(env!("CARGO_BIN_EXE_tack"))
+            .args(args)
+            .env("XDG_STATE_HOME", self.state.path())
+            .env_remove("KUBECONFIG")
+            .env_remove("TACK_KUBECONFIG")
+            .env_remove("TACK_CONTEXT")
+            .env_remove("TACK_NAMESPACE")
+            .env_remove("TACK_CONFIG")
+            .env_remove("TACK_LOG")
+            .env_remove("TACK_LOG_LEVEL")
+            .output()?)
+    }
+
+    fn kubeconfig(&self) -> PathBuf {
+        self.state.path().join("tack/dev/kubeconfig")
+    }
+
+    fn demo_log(&self) -> PathBuf {
+        self.state.path().join("tack/demo.log")
+    }
+}
+
+impl Drop for OwnControlPlane {
+    fn drop(&mut self) {
+        match self.tack(&["dev", "down"]) {
+            Ok(out) if out.status.success() => {}
+            Ok(out) => eprintln!("tack dev down failed: {}", text(&out)),
+            Err(e) => eprintln!("tack dev down did not run: {e}"),
+        }
+    }
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// The CustomResourceDefinitions the cluster holds.
+async fn crds(kubeconfig: &Path) -> Result<Vec<String>> {
+    let cluster = tack_cluster::Cluster::connect(&tack_cluster::ConnectOptions {
+        kubeconfig: Some(kubeconfig.to_path_buf()),
+        context: None,
+    })
+    .await?;
+    let api: Api<CustomResourceDefinition> = Api::all(cluster.client().clone());
+    Ok(api
+        .list(&ListParams::default())
+        .await?
+        .items
+        .into_iter()
+        .filter_map(|c| c.metadata.name)
+        .collect())
+}
+
+/// A line written by the log formatter: `2026-01-01T00:00:00.000000Z  INFO message`.
+fn is_log_line(line: &str) -> bool {
+    let stamp = line.split_whitespace().next().unwrap_or_default();
+    let level = line.split_whitespace().nth(1).unwrap_or_default();
+    (stamp.len() >= 20 && stamp.as_bytes()[4] == b'-' && stamp.contains('T'))
+        || ["TRACE", "DEBUG", "INFO", "WARN", "ERROR"].contains(&level)
+}
+
+/// The narrative's chapters succeeded: the GitOps chapter synced both environments, rolled a commit out,
+/// reverted a manual change and cleaned up; the canary chapter stepped the traffic and rolled a bad release
+/// back by itself.
+fn assert_chapters(stdout: &str) {
+    for line in [
+        "The local control plane was already running at",
+        "guestbook-qa: Synced and Healthy at",
+        "guestbook-e2e: Synced and Healthy at",
+        "guestbook-qa: frontend runs 5 replicas of gb-frontend:v6",
+        "guestbook-e2e: frontend runs 5 replicas of gb-frontend:v6",
+        "guestbook-qa: drift reverted after",
+        "Cleaned up: deleted the demo's GitOpsConfigs",
+        "Chapter: a canary release with automatic rollback",
+        "traffic: canary 20 %, stable 80 %",
+        "traffic: canary 50 %, stable 50 %",
+        "by itself",
+        "status:  Degraded",
+        "Try it yourself:",
+    ] {
+        assert!(stdout.contains(line), "`{line}` missing from:\n{stdout}");
+    }
+    // After the abort all traffic is back on the stable version.
+    let after_abort = stdout.split("status:  Degraded").nth(1).unwrap_or_default();
+    assert!(
+        after_abort.contains("traffic: canary 0 %, stable 100 %"),
+        "{stdout}"
+    );
+    // Both environments hold the 6 guestbook objects and the NetworkPolicy (once synced, once after the commit).
+    assert_eq!(stdout.matches("(7 objects)").count(), 4, "{stdout}");
+}
+
+/// Nothing but the narrative: no escape codes, no log lines.
+fn assert_clean(what: &str, output: &str) {
+    assert!(!output.contains('\x1b'), "escape codes in {what}:\n{output}");
+    let logs: Vec<&str> = output.lines().filter(|l| is_log_line(l)).collect();
+    assert!(logs.is_empty(), "log lines in {what}: {logs:#?}\n{output}");
+}
+
+/// `tack demo` on a control plane where no CRD was installed before: every chapter succeeds; stdout carries
+/// the narrative only and names the log file, which holds the controllers' log lines without colour codes.
+/// A second run with `--log-to-stderr` (the CRDs exist now) sends the log lines to standard error, without
+/// colour codes since it is not a terminal.
+#[test]
+#[ignore = "needs the local control plane"]
+fn demo_on_a_fresh_control_plane_tells_one_clean_story() -> Result<()> {
+    let plane = OwnControlPlane::start()?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    let before = runtime.block_on(crds(&plane.kubeconfig()))?;
+    assert!(before.is_empty(), "CRDs before the demo: {before:?}");
+
+    let started = Instant::now();
+    let out = plane.tack(&["demo"])?;
+    let first = started.elapsed();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(out.status.success(), "tack demo failed:\n{}", text(&out));
+    assert_chapters(&stdout);
+    assert_clean("stdout", &stdout);
+    assert_clean("stderr", &stderr);
+    let log = plane.demo_log();
+    assert!(
+        stdout.contains(&format!("write their log lines to {}", log.display())),
+        "{stdout}"
+    );
+    let logged = std::fs::read_to_string(&log).with_context(|| format!("reading {}", log.display()))?;
+    assert!(logged.lines().filter(|l| is_log_line(l)).count() > 10, "{logged}");
+    assert!(!logged.contains('\x1b'), "escape codes in the log file");
+    let after = runtime.block_on(crds(&plane.kubeconfig()))?;
+    for crd in [
+        "gitopsconfigs.gitops.tack.dev",
+        "rollouts.argoproj.io",
+        "analysistemplates.argoproj.io",
+    ] {
+        assert!(after.iter().any(|c| c == crd), "{crd} not installed: {after:?}");
+    }
+
+    let started = Instant::now();
+    let out = plane.tack(&["demo", "--log-to-stderr"])?;
+    let second = started.elapsed();
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(
+        out.status.success(),
+        "tack demo --log-to-stderr failed:\n{}",
+        text(&out)
+    );
+    assert_chapters(&stdout);
+    assert_clean("stdout", &stdout);
+    assert!(!stderr.contains('\x1b'), "escape codes on stderr:\n{stderr}");
+    assert!(stderr.lines().filter(|l| is_log_line(l)).count() > 10, "{stderr}");
+    eprintln!(
+        "tack demo: {:.0} s on the fresh control plane, {:.0} s again with --log-to-stderr",
+        first.as_secs_f64(),
+        second.as_secs_f64()
+    );
+    Ok(())
+}
