@@ -16,7 +16,11 @@ pub enum ChartError {
 
     /// The server refused the credentials, or asked for credentials and none were given.
     #[error("{url}: authentication failed ({status}): {reason}")]
-    Unauthorized { url: String, status: u16, reason: String },
+    Unauthorized {
+        url: String,
+        status: u16,
+        reason: String,
+    },
 
     /// The server could not be reached.
     #[error("{url}: server unreachable: {cause}")]

@@ -114,15 +114,15 @@ impl Http {
             });
         }
         let mut body = Vec::new();
-        resp.take(cap + 1)
-            .read_to_end(&mut body)
-            .map_err(|e| match e.get_ref().and_then(|i| i.downcast_ref::<reqwest::Error>()) {
+        resp.take(cap + 1).read_to_end(&mut body).map_err(|e| {
+            match e.get_ref().and_then(|i| i.downcast_ref::<reqwest::Error>()) {
                 Some(r) => self.failure(url, r),
                 None => ChartError::Unreachable {
                     url: shown(url),
                     cause: e.to_string(),
                 },
-            })?;
+            }
+        })?;
         if ok && body.len() as u64 > limit {
             return Err(ChartError::TooLarge {
                 url: shown(url),
@@ -195,6 +195,10 @@ pub fn status_error(url: &Url, a: &Answer) -> ChartError {
     ChartError::Status {
         url: shown(url),
         status: a.status,
-        hint: if line.is_empty() { String::new() } else { format!(": {line}") },
+        hint: if line.is_empty() {
+            String::new()
+        } else {
+            format!(": {line}")
+        },
     }
 }

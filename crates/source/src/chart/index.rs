@@ -41,14 +41,21 @@ impl Index {
 pub enum Selection<'a, T> {
     Found(&'a T),
     /// No version satisfies the constraint; the newest version listed, if any.
-    NoMatch { newest: Option<String> },
+    NoMatch {
+        newest: Option<String>,
+    },
     /// The constraint does not parse.
     BadConstraint,
 }
 
 /// Picks a version among `versions` as Helm does: an exact match of the string first, then the newest
 /// version satisfying the constraint (`""` means `*`, or `>0.0.0-0` with `devel`).
-pub fn select<'a, T>(versions: &'a [T], version_of: impl Fn(&T) -> &str, wanted: &str, devel: bool) -> Selection<'a, T> {
+pub fn select<'a, T>(
+    versions: &'a [T],
+    version_of: impl Fn(&T) -> &str,
+    wanted: &str,
+    devel: bool,
+) -> Selection<'a, T> {
     if !wanted.is_empty()
         && let Some(e) = versions.iter().find(|e| version_of(e) == wanted)
     {
@@ -79,10 +86,13 @@ pub fn select<'a, T>(versions: &'a [T], version_of: impl Fn(&T) -> &str, wanted:
 pub fn is_exact_version(s: &str) -> bool {
     let core = s.split(['-', '+']).next().unwrap_or("");
     core.split('.').count() == 3
-        && core.split('.').all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+        && core
+            .split('.')
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

@@ -91,7 +91,11 @@ impl ChartAuth {
 pub enum ChartRef {
     /// A Helm chart repository (the URL of the folder holding `index.yaml`), a chart name and a version or
     /// constraint (`""`: the newest stable version).
-    Repository { url: String, name: String, version: String },
+    Repository {
+        url: String,
+        name: String,
+        version: String,
+    },
     /// `oci://host/path/chart[:tag|@digest]` and a version, tag or constraint (`""`: the reference's own tag
     /// or digest, else the newest stable version among the tags).
     Oci { reference: String, version: String },
@@ -252,7 +256,13 @@ impl ChartFetcher {
             _ => Authorization::None,
         };
         let index_url = join(&base, "index.yaml")?;
-        let a = http.get(&index_url, auth_for(&index_url), &[], self.limits.index, "index.yaml")?;
+        let a = http.get(
+            &index_url,
+            auth_for(&index_url),
+            &[],
+            self.limits.index,
+            "index.yaml",
+        )?;
         if !(200..300).contains(&a.status) {
             return Err(status_error(&index_url, &a));
         }
@@ -286,7 +296,10 @@ impl ChartFetcher {
         };
         let expected = match &entry.digest {
             Some(d) if !d.is_empty() => Some(store::hex_of(d).ok_or_else(|| {
-                invalid(format!("chart {name} {}: digest {d:?} is not a SHA-256", entry.version))
+                invalid(format!(
+                    "chart {name} {}: digest {d:?} is not a SHA-256",
+                    entry.version
+                ))
             })?),
             _ => None,
         };
@@ -306,7 +319,10 @@ impl ChartFetcher {
             .ok_or_else(|| invalid(format!("chart {name} {} has no urls", entry.version)))?;
         let url = join(&base, first)?;
         if !matches!(url.scheme(), "http" | "https") {
-            return Err(invalid(format!("chart URL scheme {} is not http(s)", url.scheme())));
+            return Err(invalid(format!(
+                "chart URL scheme {} is not http(s)",
+                url.scheme()
+            )));
         }
         let mut fetched = self.download(&http, &url, auth_for(&url), expected.as_deref())?;
         fetched.version = entry.version.clone();
@@ -355,7 +371,13 @@ impl ChartFetcher {
         self.keep(&shown(url), &a.body, expected, String::new())
     }
 
-    fn keep(&self, shown_url: &str, bytes: &[u8], expected: Option<&str>, version: String) -> Result<FetchedChart, ChartError> {
+    fn keep(
+        &self,
+        shown_url: &str,
+        bytes: &[u8],
+        expected: Option<&str>,
+        version: String,
+    ) -> Result<FetchedChart, ChartError> {
         let digest = sha256(bytes);
         let hex = store::hex_of(&digest).unwrap_or_default();
         if let Some(e) = expected
@@ -430,7 +452,13 @@ impl ChartFetcher {
             what: "OCI manifest",
             reason: format!("the chart layer's digest {:?} is not a SHA-256", layer.digest),
         })?;
-        let version = annotated.unwrap_or_else(|| if r.digest.is_some() { String::new() } else { target.replace('_', "+") });
+        let version = annotated.unwrap_or_else(|| {
+            if r.digest.is_some() {
+                String::new()
+            } else {
+                target.replace('_', "+")
+            }
+        });
         if let Some(path) = store.archive(&lhex) {
             return Ok(FetchedChart {
                 path,
@@ -451,7 +479,12 @@ impl ChartFetcher {
     }
 
     /// The newest tag satisfying `version` (Helm stores `+` in versions as `_` in tags).
-    fn oci_tag(&self, session: &oci::Session<'_>, reference: &str, version: &str) -> Result<String, ChartError> {
+    fn oci_tag(
+        &self,
+        session: &oci::Session<'_>,
+        reference: &str,
+        version: &str,
+    ) -> Result<String, ChartError> {
         let tags: Vec<String> = session.tags()?.into_iter().map(|t| t.replace('_', "+")).collect();
         match index::select(&tags, |t| t, version, self.devel) {
             index::Selection::Found(t) => Ok(t.replace('+', "_")),
@@ -510,12 +543,14 @@ fn redact_text(url: &str) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
     #[test]
     fn secret_data() {
-        let basic = ChartAuth::from_secret_data([("username", &b"u"[..]), ("password", &b"p\n"[..])]).unwrap();
+        let basic =
+            ChartAuth::from_secret_data([("username", &b"u"[..]), ("password", &b"p\n"[..])]).unwrap();
         assert_eq!(basic, Some(ChartAuth::basic("u", "p")));
         let bearer = ChartAuth::from_secret_data([("bearerToken", &b"t"[..])]).unwrap();
         assert_eq!(bearer, Some(ChartAuth::bearer("t")));
@@ -533,7 +568,10 @@ mod tests {
                 version: "1.0.0".into()
             }
         );
-        assert!(matches!(ChartRef::from_repo("https://charts.example.com", "web", ""), ChartRef::Repository { .. }));
+        assert!(matches!(
+            ChartRef::from_repo("https://charts.example.com", "web", ""),
+            ChartRef::Repository { .. }
+        ));
         assert!(parse_http_url("https://u:p@charts.example.com").is_err());
         assert_eq!(redact_text("https://u:p@x y"), "https://x y");
     }

@@ -68,14 +68,22 @@ impl OciRef {
                     !seg.is_empty()
                         && seg != "."
                         && seg != ".."
-                        && seg.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
+                        && seg
+                            .bytes()
+                            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
                 })
         };
         if !valid(repository) {
-            return Err(bad("the repository path must be lowercase letters, digits, '.', '_', '-' and '/'"));
+            return Err(bad(
+                "the repository path must be lowercase letters, digits, '.', '_', '-' and '/'",
+            ));
         }
         if let Some(t) = &tag
-            && (t.is_empty() || t.len() > 128 || !t.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-+".contains(&b)))
+            && (t.is_empty()
+                || t.len() > 128
+                || !t
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"._-+".contains(&b)))
         {
             return Err(bad("invalid tag"));
         }
@@ -184,7 +192,11 @@ pub fn chart_layer(manifest: &[u8], url: &str) -> Result<(Descriptor, Option<Str
             what: "OCI manifest",
             reason: format!(
                 "no layer of media type {CHART_LAYER} (layers: {}); is this a Helm chart?",
-                m.layers.iter().map(|l| l.media_type.as_str()).collect::<Vec<_>>().join(", ")
+                m.layers
+                    .iter()
+                    .map(|l| l.media_type.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         }),
     }
@@ -200,12 +212,18 @@ pub struct Session<'a> {
 }
 
 impl<'a> Session<'a> {
-    pub fn new(http: &'a Http, auth: Option<&'a ChartAuth>, r: &OciRef, plain_http: bool) -> Result<Self, ChartError> {
+    pub fn new(
+        http: &'a Http,
+        auth: Option<&'a ChartAuth>,
+        r: &OciRef,
+        plain_http: bool,
+    ) -> Result<Self, ChartError> {
         let scheme = if plain_http { "http" } else { "https" };
-        let base = Url::parse(&format!("{scheme}://{}/", r.registry)).map_err(|e| ChartError::InvalidReference {
-            reference: r.registry.clone(),
-            reason: e.to_string(),
-        })?;
+        let base =
+            Url::parse(&format!("{scheme}://{}/", r.registry)).map_err(|e| ChartError::InvalidReference {
+                reference: r.registry.clone(),
+                reason: e.to_string(),
+            })?;
         Ok(Session {
             http,
             auth,
@@ -225,7 +243,13 @@ impl<'a> Session<'a> {
     }
 
     /// GET with the session's credentials; on a 401 challenge, authenticates once and retries.
-    pub fn get(&self, path: &str, accept: &[&str], limit: u64, what: &'static str) -> Result<(Url, Answer), ChartError> {
+    pub fn get(
+        &self,
+        path: &str,
+        accept: &[&str],
+        limit: u64,
+        what: &'static str,
+    ) -> Result<(Url, Answer), ChartError> {
         let url = self.url(path)?;
         let token = self.token.lock().unwrap_or_else(|p| p.into_inner()).clone();
         let first = match &token {
@@ -241,7 +265,11 @@ impl<'a> Session<'a> {
             (Some(Challenge::Bearer { params }), auth) => {
                 let t = self.token_for(&params, auth)?;
                 *self.token.lock().unwrap_or_else(|p| p.into_inner()) = Some(t.clone());
-                return Ok((url.clone(), self.http.get(&url, Authorization::Token(&t), accept, limit, what)?));
+                return Ok((
+                    url.clone(),
+                    self.http
+                        .get(&url, Authorization::Token(&t), accept, limit, what)?,
+                ));
             }
             (_, Some(auth)) => Authorization::Auth(auth),
             (_, None) => return Err(status_error(&url, &a)),
@@ -250,7 +278,11 @@ impl<'a> Session<'a> {
     }
 
     /// Asks the challenge's token endpoint for a pull token (with basic credentials when given).
-    fn token_for(&self, params: &BTreeMap<String, String>, auth: Option<&ChartAuth>) -> Result<String, ChartError> {
+    fn token_for(
+        &self,
+        params: &BTreeMap<String, String>,
+        auth: Option<&ChartAuth>,
+    ) -> Result<String, ChartError> {
         if let Some(ChartAuth::Bearer(t)) = auth {
             return Ok(t.expose().to_string());
         }
@@ -279,7 +311,9 @@ impl<'a> Session<'a> {
             Some(a) => Authorization::Auth(a),
             None => Authorization::None,
         };
-        let a = self.http.get(&url, how, &["application/json"], 1 << 20, "token answer")?;
+        let a = self
+            .http
+            .get(&url, how, &["application/json"], 1 << 20, "token answer")?;
         if !(200..300).contains(&a.status) {
             return Err(status_error(&url, &a));
         }
@@ -288,16 +322,24 @@ impl<'a> Session<'a> {
             what: "token answer",
             reason: e.to_string(),
         })?;
-        t.token.or(t.access_token).filter(|t| !t.is_empty()).ok_or_else(|| ChartError::Invalid {
-            url: shown(&url),
-            what: "token answer",
-            reason: "no token in the answer".into(),
-        })
+        t.token
+            .or(t.access_token)
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| ChartError::Invalid {
+                url: shown(&url),
+                what: "token answer",
+                reason: "no token in the answer".into(),
+            })
     }
 
     /// The manifest at `reference` (tag or digest): its bytes.
     pub fn manifest(&self, reference: &str, limit: u64) -> Result<(Url, Vec<u8>), ChartError> {
-        let (url, a) = self.get(&format!("manifests/{reference}"), MANIFEST_TYPES, limit, "OCI manifest")?;
+        let (url, a) = self.get(
+            &format!("manifests/{reference}"),
+            MANIFEST_TYPES,
+            limit,
+            "OCI manifest",
+        )?;
         if !(200..300).contains(&a.status) {
             return Err(status_error(&url, &a));
         }
@@ -344,6 +386,7 @@ impl<'a> Session<'a> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -359,7 +402,7 @@ mod tests {
         let r = OciRef::parse(&format!("oci://ghcr.io/acme/web@{d}")).unwrap();
         assert_eq!((r.tag, r.digest), (None, Some(d)));
         let r = OciRef::parse("oci://registry:5000/web").unwrap();
-        assert_eq!((r.repository.as_str(), r.tag), ("web", None));
+        assert_eq!((r.repository.as_str(), r.tag.as_deref()), ("web", None));
         assert!(!r.is_loopback());
         assert!(OciRef::parse("https://ghcr.io/acme/web").is_err());
         assert!(OciRef::parse("oci://ghcr.io").is_err());
@@ -378,7 +421,10 @@ mod tests {
         assert_eq!(params["realm"], "https://auth.example.com/token");
         assert_eq!(params["service"], "registry.example.com");
         assert_eq!(params["scope"], "repository:a/b:pull");
-        assert_eq!(parse_challenge(r#"Basic realm="Registry Realm""#), Some(Challenge::Basic));
+        assert_eq!(
+            parse_challenge(r#"Basic realm="Registry Realm""#),
+            Some(Challenge::Basic)
+        );
         assert_eq!(parse_challenge("Negotiate"), None);
     }
 

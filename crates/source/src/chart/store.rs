@@ -16,7 +16,10 @@ pub fn sha256(bytes: &[u8]) -> String {
 
 /// The hexadecimal part of a `sha256:<hex>` (or bare hex) digest, if it is one.
 pub fn hex_of(digest: &str) -> Option<String> {
-    let h = digest.strip_prefix("sha256:").unwrap_or(digest).to_ascii_lowercase();
+    let h = digest
+        .strip_prefix("sha256:")
+        .unwrap_or(digest)
+        .to_ascii_lowercase();
     (h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit())).then_some(h)
 }
 
@@ -39,7 +42,10 @@ impl Store {
     }
 
     fn manifest_path(&self, hex: &str) -> PathBuf {
-        self.root.join("manifests").join("sha256").join(format!("{hex}.json"))
+        self.root
+            .join("manifests")
+            .join("sha256")
+            .join(format!("{hex}.json"))
     }
 
     /// The cached archive of `hex`, if present.
