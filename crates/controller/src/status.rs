@@ -91,8 +91,8 @@ pub enum Attempted<'a> {
 /// The status after a reconcile: `previous` updated with what `attempt` found, at `now`. Pure.
 pub fn next(
     previous: &GitOpsConfigStatus,
-    app: &Observed,
-    attempt: Attempted,
+    app: &Observed<'_>,
+    attempt: Attempted<'_>,
     now: &str,
 ) -> GitOpsConfigStatus {
     let mut status = previous.clone();
@@ -131,7 +131,7 @@ fn short(revision: &str) -> &str {
 }
 
 /// The reason and message of Ready after a successful attempt.
-fn ready_of(app: &Observed, out: &Outcome) -> (&'static str, String) {
+fn ready_of(app: &Observed<'_>, out: &Outcome) -> (&'static str, String) {
     let healthy = out.health.status == HealthStatus::Healthy;
     match (out.sync == SyncState::Synced, healthy) {
         (true, true) => match app.rollback {
@@ -163,7 +163,7 @@ fn ready_of(app: &Observed, out: &Outcome) -> (&'static str, String) {
     }
 }
 
-fn succeeded(status: &mut GitOpsConfigStatus, app: &Observed, out: &Outcome, now: &str) {
+fn succeeded(status: &mut GitOpsConfigStatus, app: &Observed<'_>, out: &Outcome, now: &str) {
     // A sync request is handled once a sync succeeded (a failed one is retried with the backoff).
     if let Some(requested) = app.sync_requested {
         status.last_handled_sync_at = Some(requested.to_string());
@@ -206,7 +206,7 @@ fn succeeded(status: &mut GitOpsConfigStatus, app: &Observed, out: &Outcome, now
     });
 }
 
-fn failed(status: &mut GitOpsConfigStatus, app: &Observed, f: &Failed, now: &str) {
+fn failed(status: &mut GitOpsConfigStatus, app: &Observed<'_>, f: &Failed, now: &str) {
     if let Some(inventory) = &f.inventory {
         status.inventory = shown_inventory(inventory);
     }

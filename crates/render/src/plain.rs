@@ -38,6 +38,9 @@ fn is_manifest_file(path: &Path) -> bool {
 /// Larger manifest files are refused (the Kubernetes API server itself limits a request to 3 MiB).
 pub const MAX_FILE_BYTES: u64 = 64 << 20;
 
+/// More YAML documents in one file are refused, with a message naming this limit.
+pub const MAX_DOCUMENTS_PER_FILE: usize = 100_000;
+
 /// The file names Kustomize reads as a kustomization.
 fn is_kustomization_file(path: &Path) -> bool {
     path.file_name()
@@ -256,7 +259,17 @@ fn entries_or_errors(
 fn parse_yaml(text: &str, shown: &Path) -> Result<Vec<(u64, Value)>, RenderError> {
     // YAML 1.1 scalars, as kubectl reads them (go-yaml): `yes`/`no`/`on`/`off` are booleans (serde-saphyr's
     // default) and integers with a leading zero are octal (`defaultMode: 0644` is 420).
-    let options = serde_saphyr::options! { with_snippet: false, legacy_octal_numbers: true };
+    let options = serde_saphyr::options! {
+        with_snippet: false,
+        legacy_octal_numbers: true,
+        // Files are at most MAX_FILE_BYTES: node and event counts follow from that; alias bombs keep their
+        // own limits.
+        budget: serde_saphyr::budget! {
+            max_documents: MAX_DOCUMENTS_PER_FILE,
+            max_nodes: 20_000_000,
+            max_events: 40_000_000,
+        },
+    };
     match serde_saphyr::from_multiple_with_options::<serde_saphyr::Spanned<Value>>(text, options) {
         Ok(docs) => Ok(docs
             .into_iter()
@@ -269,12 +282,20 @@ fn parse_yaml(text: &str, shown: &Path) -> Result<Vec<(u64, Value)>, RenderError
             .collect()),
         Err(e) => {
             let line = e.location().map(|l| l.line()).unwrap_or(0);
+            let message = yaml_message(&e);
+            let message = if message.contains("budget breached") && message.contains("Documents") {
+                format!(
+                    "more than {MAX_DOCUMENTS_PER_FILE} YAML documents in one file (tack's limit per file); \
+                     split the file"
+                )
+            } else if message.contains("budget breached") {
+                format!("the file exceeds a YAML parser limit ({message}); split or simplify it")
+            } else {
+                format!("invalid YAML: {message}; fix the syntax of this document")
+            };
             Err(RenderError::Syntax {
                 origin: Origin::new(shown, line),
-                message: format!(
-                    "invalid YAML: {}; fix the syntax of this document",
-                    yaml_message(&e)
-                ),
+                message,
             })
         }
     }

@@ -324,3 +324,19 @@ fn scalars_read_as_kubectl_reads_them() {
     assert_eq!(spec["hex"], serde_json::json!(31));
     assert_eq!(spec["quoted"], serde_json::json!("0644"));
 }
+
+#[test]
+fn many_documents_in_one_file_are_fine_and_the_limit_is_named() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path().join("many");
+    fs::create_dir_all(&dir).expect("mkdir");
+    let doc = |i: usize| format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-{i}\n");
+    let text: Vec<String> = (0..3000).map(doc).collect();
+    fs::write(dir.join("cms.yaml"), text.join("---\n")).expect("write");
+    assert_eq!(render(&dir).expect("3 000 documents").len(), 3000);
+    let separators = "x: 1\n---\n".repeat(MAX_DOCUMENTS_PER_FILE + 1);
+    fs::write(dir.join("cms.yaml"), separators).expect("write");
+    let err = render(&dir).expect_err("over the limit").to_string();
+    assert!(err.contains("YAML documents in one file"), "{err}");
+    assert!(!err.contains("fix the syntax"), "{err}");
+}
