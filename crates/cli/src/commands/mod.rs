@@ -3,9 +3,11 @@
 pub mod app;
 pub mod controller;
 pub mod demo;
+pub mod demo_canary;
 pub mod dev;
 pub mod diff;
 pub mod install;
+pub mod jsonnet;
 pub mod render;
 pub mod rollout;
 pub mod sync;
