@@ -60,8 +60,9 @@ pub enum Command {
     /// kube-scheduler and KWOK on 127.0.0.1, no containers).
     #[command(subcommand)]
     Dev(DevCommand),
-    /// Guided demo on the local control plane.
-    Demo,
+    /// Guided demo on the local control plane: the narrative on standard output, the in-process controllers'
+    /// log lines in a file it names.
+    Demo(crate::commands::demo::DemoArgs),
     /// Print the rendered manifests of a directory (plain YAML/JSON or a kustomization) or Git source.
     Render(RenderArgs),
     /// Show how the cluster differs from the manifests (exit 0: equal, 1: different, 2: error).
@@ -85,7 +86,8 @@ pub enum Command {
 /// Where manifests come from: a local directory, or a Git repository.
 #[derive(Debug, Args, Clone)]
 pub struct SourceArgs {
-    /// Directory of manifests: a kustomization, or plain .yaml/.yml/.json files (recursive)
+    /// Directory to render: a Helm chart (Chart.yaml) or chart archive (.tgz), a kustomization, or plain
+    /// .yaml/.yml/.json files (recursive)
     #[arg(
         value_name = "PATH",
         required_unless_present = "repo",
@@ -101,6 +103,53 @@ pub struct SourceArgs {
     /// Directory inside --repo [default: the repository root]
     #[arg(long, value_name = "P", requires = "repo")]
     pub path: Option<String>,
+    #[command(flatten)]
+    pub helm: HelmArgs,
+}
+
+/// `helm template`'s flags, for a source that is a Helm chart (a folder with Chart.yaml, or a .tgz).
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Helm charts")]
+pub struct HelmArgs {
+    /// Values file (YAML), relative to the chart folder unless absolute; repeat it, later files win
+    #[arg(short = 'f', long = "values", value_name = "FILE")]
+    pub values: Vec<String>,
+    /// Set values (a.b=c, list[0]=x, a=1,b=2), as helm's --set
+    #[arg(long, value_name = "K=V")]
+    pub set: Vec<String>,
+    /// Set string values, as helm's --set-string
+    #[arg(long, value_name = "K=V")]
+    pub set_string: Vec<String>,
+    /// Set values from files (K=PATH), as helm's --set-file
+    #[arg(long, value_name = "K=PATH")]
+    pub set_file: Vec<String>,
+    /// Set JSON values (K=JSON), as helm's --set-json
+    #[arg(long, value_name = "K=JSON")]
+    pub set_json: Vec<String>,
+    /// Set literal string values (no parsing of commas or dots in the value), as helm's --set-literal
+    #[arg(long, value_name = "K=V")]
+    pub set_literal: Vec<String>,
+    /// The release name (.Release.Name) [default: release-name, as helm template]
+    #[arg(long, value_name = "NAME")]
+    pub release_name: Option<String>,
+    /// Include the charts' crds/ folders in the output
+    #[arg(long)]
+    pub include_crds: bool,
+    /// Kubernetes version for .Capabilities.KubeVersion and kubeVersion constraints
+    #[arg(long, value_name = "V")]
+    pub kube_version: Option<String>,
+    /// Extra API versions for .Capabilities.APIVersions (group/version or group/version/Kind); repeatable
+    #[arg(long = "api-versions", value_name = "GV")]
+    pub api_versions: Vec<String>,
+    /// Leave Helm hooks out of the output
+    #[arg(long)]
+    pub no_hooks: bool,
+    /// Leave test hooks (helm.sh/hook: test) out of the output
+    #[arg(long)]
+    pub skip_tests: bool,
+    /// Only the documents of these templates (path inside the chart, e.g. templates/deployment.yaml)
+    #[arg(long, value_name = "PATH")]
+    pub show_only: Vec<String>,
 }
 
 #[derive(Debug, Args)]

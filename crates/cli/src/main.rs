@@ -4,11 +4,13 @@ mod args;
 mod commands;
 mod config;
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
 
 use crate::args::{Cli, Command};
+use crate::commands::demo::log::LogTarget;
 
 fn main() -> ExitCode {
     if let Some(code) = commands::jsonnet::run_direct() {
@@ -23,7 +25,12 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    init_logging(settings.log_level);
+    // `tack demo` keeps its narrative alone on stdout and stderr: the log lines go to a file it names.
+    let log_target = match &cli.command {
+        Command::Demo(args) => commands::demo::log::target(args.log_to_stderr),
+        _ => LogTarget::Stderr,
+    };
+    let log_target = init_logging(settings.log_level, log_target);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
@@ -35,7 +42,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Version => commands::version::run(&settings),
             Command::Dev(cmd) => commands::dev::run(cmd, &settings).await,
-            Command::Demo => commands::demo::run(&settings).await,
+            Command::Demo(args) => commands::demo::run(&args, &log_target, &settings).await,
             Command::Render(args) => commands::render::run(&args, &settings).await,
             Command::Diff(args) => commands::diff::run(&args, &settings).await,
             Command::Sync(args) => commands::sync::run(&args, &settings).await,
@@ -55,12 +62,35 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_logging(level: config::LogLevel) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("TACK_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level.as_filter()));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
+/// Logs go to stderr, coloured only on a terminal, or to the file `target` names (without colour; stderr when
+/// the file cannot be written). Returns where they go. The Kubernetes client's own line per failed request is
+/// left out (unless `TACK_LOG` asks for it): tack reports failures itself, once.
+fn init_logging(level: config::LogLevel, target: LogTarget) -> LogTarget {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("TACK_LOG").unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(format!(
+            "{},kube_client::client::builder=off",
+            level.as_filter()
+        ))
+    });
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    if let LogTarget::File(path) = &target {
+        match commands::demo::log::open(path) {
+            Ok(file) => {
+                builder
+                    .with_ansi(false)
+                    .with_writer(std::sync::Mutex::new(file))
+                    .init();
+                return target;
+            }
+            Err(e) => eprintln!(
+                "warning: cannot write the log file {}: {e}; the log lines go to standard error",
+                path.display()
+            ),
+        }
+    }
+    builder
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
-        .with_target(false)
         .init();
+    LogTarget::Stderr
 }

@@ -3,7 +3,6 @@
 pub mod app;
 pub mod controller;
 pub mod demo;
-pub mod demo_canary;
 pub mod dev;
 pub mod diff;
 pub mod install;
