@@ -24,14 +24,18 @@ enum Sent {
     /// No answer: the server may or may not have saved it.
     Unconfirmed(String),
     /// Not sent: the server had stopped answering.
-    NotSent,
+    Withheld,
 }
 
 /// The cause, when an error means that the API server did not answer (rather than refused).
 fn unanswered(e: &ClusterError) -> Option<String> {
     match e {
         ClusterError::Transport { message, .. } => Some(message.clone()),
-        ClusterError::Api { code, message, .. } if matches!(code, 503 | 504) => Some(message.clone()),
+        ClusterError::Api {
+            code: 503 | 504,
+            message,
+            ..
+        } => Some(message.clone()),
         _ => None,
     }
 }
@@ -46,7 +50,7 @@ async fn send(
     down: &AtomicBool,
 ) -> Sent {
     if down.load(Ordering::Relaxed) {
-        return Sent::NotSent;
+        return Sent::Withheld;
     }
     let d = &snap.desired[i];
     let Some(kind) = kind else {
@@ -196,7 +200,7 @@ pub(crate) async fn apply(
                     tally.cause.get_or_insert(cause);
                     tally.unconfirmed.insert(d.id.clone());
                 }
-                Sent::NotSent => tally.not_sent += 1,
+                Sent::Withheld => tally.not_sent += 1,
             }
         }
         if !tally.refused.is_empty() || tally.cause.is_some() {

@@ -53,6 +53,8 @@ fn main() -> ExitCode {
             Command::Jsonnet(args) => Ok(commands::jsonnet::run(&args)),
         }
     });
+    // A blocking task still running (a Git fetch on a silent server) must not hold the exit up.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(2));
     match result {
         Ok(code) => code,
         Err(e) => {

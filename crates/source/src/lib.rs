@@ -34,8 +34,8 @@ mod repository;
 mod revision;
 mod tree;
 mod url;
-pub mod chart;
 mod cache;
+pub mod chart;
 pub mod webhook;
 
 pub use cache::default_cache_dir;
