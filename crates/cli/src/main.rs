@@ -69,12 +69,11 @@ fn main() -> ExitCode {
 /// left out (unless `TACK_LOG` asks for it): tack reports failures itself, once.
 fn init_logging(level: config::LogLevel, target: LogTarget) -> LogTarget {
     let filter = tracing_subscriber::EnvFilter::try_from_env("TACK_LOG").unwrap_or_else(|_| {
-        tracing_subscriber::EnvFilter::new(format!(
-            "{},kube_client::client::builder=off",
-            level.as_filter()
-        ))
+        tracing_subscriber::EnvFilter::new(format!("{},kube_client::client::builder=off", level.as_filter()))
     });
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false);
     if let LogTarget::File(path) = &target {
         match commands::demo::log::open(path) {
             Ok(file) => {

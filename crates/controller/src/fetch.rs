@@ -138,7 +138,11 @@ pub fn render_dir(dir: &Path, root: &Path) -> Result<(&'static str, Vec<Manifest
 /// Renders `dir` with the renderer `tack_render` picks, confined to the checkout `root`; origins are relative
 /// to `root`. Remote bases are fetched into the same source cache as the checkout (`<cache>/trees/<sha>` is
 /// the root). Hooks are refused: tack does not run sync phases yet.
-pub fn render_source(dir: &Path, root: &Path, how: &SourceRender) -> Result<(&'static str, Vec<Manifest>), Error> {
+pub fn render_source(
+    dir: &Path,
+    root: &Path,
+    how: &SourceRender,
+) -> Result<(&'static str, Vec<Manifest>), Error> {
     let relative = |p: &Path| -> PathBuf {
         p.strip_prefix(root)
             .map(Path::to_path_buf)

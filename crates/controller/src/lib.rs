@@ -157,7 +157,14 @@ pub async fn run_with_metrics(
     metrics: Arc<Metrics>,
     shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
 ) {
-    run_with_deadlines(client, config, metrics, tack_source::Deadlines::default(), shutdown).await;
+    run_with_deadlines(
+        client,
+        config,
+        metrics,
+        tack_source::Deadlines::default(),
+        shutdown,
+    )
+    .await;
 }
 
 /// [`run_with_metrics`], with the deadlines of Git fetches (connect, idle, whole fetch).

@@ -26,11 +26,11 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use futures::StreamExt;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
+use futures::StreamExt;
 use kube::ResourceExt;
 use kube::api::{Api, ListParams, Patch, PatchParams};
 use serde_json::json;
@@ -247,7 +247,9 @@ pub fn router(client: kube::Client, namespace: Option<String>, secret: WebhookSe
 /// it grows past the limit.
 async fn bounded_body(state: &WebhookState, headers: &HeaderMap, body: Body) -> Result<Bytes, Response> {
     let too_large = || {
-        state.refusals.log(&format!("body larger than {BODY_LIMIT} bytes"));
+        state
+            .refusals
+            .log(&format!("body larger than {BODY_LIMIT} bytes"));
         plain(
             StatusCode::PAYLOAD_TOO_LARGE,
             format!("refused: the body is larger than {BODY_LIMIT} bytes"),
@@ -263,7 +265,8 @@ async fn bounded_body(state: &WebhookState, headers: &HeaderMap, body: Body) -> 
     let mut stream = body.into_data_stream();
     let mut buf: Vec<u8> = Vec::new();
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| plain(StatusCode::BAD_REQUEST, format!("cannot read the body: {e}")))?;
+        let chunk =
+            chunk.map_err(|e| plain(StatusCode::BAD_REQUEST, format!("cannot read the body: {e}")))?;
         if buf.len() + chunk.len() > BODY_LIMIT {
             return Err(too_large());
         }
@@ -442,9 +445,15 @@ mod tests {
     fn refusals_are_logged_once_per_interval_with_a_count() {
         let log = RefusalLog::new(Duration::from_secs(10));
         let t0 = Instant::now();
-        assert_eq!(log.line(t0, "bad signature").as_deref(), Some("webhook refused: bad signature"));
+        assert_eq!(
+            log.line(t0, "bad signature").as_deref(),
+            Some("webhook refused: bad signature")
+        );
         for i in 1..=99 {
-            assert_eq!(log.line(t0 + Duration::from_millis(i * 50), "bad signature"), None);
+            assert_eq!(
+                log.line(t0 + Duration::from_millis(i * 50), "bad signature"),
+                None
+            );
         }
         assert_eq!(
             log.line(t0 + Duration::from_secs(11), "bad signature").as_deref(),

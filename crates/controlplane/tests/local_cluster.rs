@@ -282,7 +282,11 @@ mod lifecycle {
         assert!(!cluster.status().await?.is_healthy());
         let mut lines = Vec::new();
         let second = cluster.up(&opts(), &mut |l| lines.push(l.to_string())).await?;
-        assert_eq!(second.restarted, vec![Component::KubeApiserver], "progress: {lines:?}");
+        assert_eq!(
+            second.restarted,
+            vec![Component::KubeApiserver],
+            "progress: {lines:?}"
+        );
         assert!(!second.cleaned_stale, "progress: {lines:?}");
         for r in &first.state.components {
             let now = second.state.record(r.component).context("recorded")?;
@@ -392,9 +396,8 @@ mod lifecycle {
         );
         assert!(
             lines.iter().any(|l| {
-                tack_controlplane::BuildStep::parse(l).is_some_and(|s| {
-                    s.component == "kube-scheduler" && (s.index, s.total) == (1, 1)
-                })
+                tack_controlplane::BuildStep::parse(l)
+                    .is_some_and(|s| s.component == "kube-scheduler" && (s.index, s.total) == (1, 1))
             }),
             "{lines:?}"
         );

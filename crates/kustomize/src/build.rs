@@ -523,7 +523,11 @@ impl Ctx<'_> {
                     .timed("resource files: read", || self.read_file(dir, entry))
                     .map_err(|e| match e {
                         // A file outside what the source may read keeps the reason it was refused.
-                        Error::Io { ref source, .. } if source.kind() == std::io::ErrorKind::PermissionDenied => e,
+                        Error::Io { ref source, .. }
+                            if source.kind() == std::io::ErrorKind::PermissionDenied =>
+                        {
+                            e
+                        }
                         Error::Io { path, .. } => Error::msg(format!(
                             "{kfile}: accumulating resources: '{}' must resolve to a file or a directory",
                             path.display()

@@ -92,13 +92,21 @@ impl Renderer for HelmRenderer {
                 continue;
             }
             // `# Source: CHART/templates/x.yaml` → the file inside the chart folder.
-            let inside = doc.source.split_once('/').map(|(_, rest)| rest).unwrap_or(&doc.source);
+            let inside = doc
+                .source
+                .split_once('/')
+                .map(|(_, rest)| rest)
+                .unwrap_or(&doc.source);
             let file = chart_dir.join(inside);
-            let parsed = tack_yaml::parse_documents_with(&doc.content, &file.display().to_string(), tack_yaml::Schema::Yaml11)
-                .map_err(|e| RenderError::Syntax {
-                    origin: Origin::new(file.clone(), 0),
-                    message: format!("the rendered template is not valid YAML: {e}"),
-                })?;
+            let parsed = tack_yaml::parse_documents_with(
+                &doc.content,
+                &file.display().to_string(),
+                tack_yaml::Schema::Yaml11,
+            )
+            .map_err(|e| RenderError::Syntax {
+                origin: Origin::new(file.clone(), 0),
+                message: format!("the rendered template is not valid YAML: {e}"),
+            })?;
             for d in parsed {
                 if d.value.is_null() {
                     continue;
@@ -136,7 +144,10 @@ struct ConfinedChartFs {
 
 impl ConfinedChartFs {
     fn inline(&self, path: &Path) -> Option<&[u8]> {
-        self.inline.iter().find(|(p, _)| p == path).map(|(_, b)| b.as_slice())
+        self.inline
+            .iter()
+            .find(|(p, _)| p == path)
+            .map(|(_, b)| b.as_slice())
     }
 }
 

@@ -66,10 +66,15 @@ mod tests {
         let err = refuse_hooks(&[manifest(serde_json::json!({"helm.sh/hook": "pre-upgrade"}))])
             .expect_err("a hook");
         let text = err.to_string();
-        assert!(text.contains("chart/templates/job.yaml:1: Job migrate is a hook (helm.sh/hook: pre-upgrade)"), "{text}");
+        assert!(
+            text.contains("chart/templates/job.yaml:1: Job migrate is a hook (helm.sh/hook: pre-upgrade)"),
+            "{text}"
+        );
         assert!(text.contains("--no-hooks"), "{text}");
-        let err = refuse_hooks(&[manifest(serde_json::json!({"argocd.argoproj.io/hook": "PreSync"}))])
-            .expect_err("a hook");
+        let err = refuse_hooks(&[manifest(
+            serde_json::json!({"argocd.argoproj.io/hook": "PreSync"}),
+        )])
+        .expect_err("a hook");
         assert!(err.to_string().contains("argocd.argoproj.io/hook: PreSync"));
         assert!(refuse_hooks(&[manifest(serde_json::json!({"a": "b"}))]).is_ok());
     }

@@ -27,6 +27,8 @@
 //! # }
 //! ```
 
+mod cache;
+pub mod chart;
 mod credentials;
 mod deadline;
 mod error;
@@ -34,8 +36,6 @@ mod repository;
 mod revision;
 mod tree;
 mod url;
-mod cache;
-pub mod chart;
 pub mod webhook;
 
 pub use cache::default_cache_dir;

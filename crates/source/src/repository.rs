@@ -90,7 +90,9 @@ pub fn relative_path(path: &str) -> Result<Vec<std::ffi::OsString>, &'static str
         match component {
             Component::CurDir => {}
             Component::Normal(c) => parts.push(c.to_owned()),
-            Component::ParentDir => return Err("must not contain `..`: it has to stay inside the repository"),
+            Component::ParentDir => {
+                return Err("must not contain `..`: it has to stay inside the repository");
+            }
             Component::RootDir | Component::Prefix(_) => {
                 return Err("must be relative to the repository root, not absolute");
             }
@@ -550,7 +552,13 @@ impl Repository {
             .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidInput, "no host in the URL"))?
             .to_string();
         let port = url.port;
-        let read = TimedStream::connect(&host, port.unwrap_or(9418), self.deadlines, self.interrupt.clone(), stall)?;
+        let read = TimedStream::connect(
+            &host,
+            port.unwrap_or(9418),
+            self.deadlines,
+            self.interrupt.clone(),
+            stall,
+        )?;
         let write = read.try_clone()?;
         Ok(gix_transport::client::git::blocking_io::Connection::new(
             read,
@@ -872,7 +880,11 @@ fn http_timeout(err: &(dyn std::error::Error + 'static)) -> Option<Phase> {
         if let Some(r) = e.downcast_ref::<reqwest::Error>()
             && r.is_timeout()
         {
-            return Some(if r.is_connect() { Phase::Connect } else { Phase::Idle });
+            return Some(if r.is_connect() {
+                Phase::Connect
+            } else {
+                Phase::Idle
+            });
         }
         cur = e.source();
     }

@@ -65,9 +65,18 @@ fn chart_files(qa_replicas: u32, deployment: &str) -> Vec<(String, String)> {
         ("chart/templates/_helpers.tpl".into(), HELPERS.into()),
         ("chart/templates/deployment.yaml".into(), deployment.into()),
         ("chart/templates/service.yaml".into(), SERVICE.into()),
-        ("chart/templates/NOTES.txt".into(), "Thank you for installing {{ .Chart.Name }}.\n".into()),
-        ("envs/values-qa.yaml".into(), format!("replicaCount: {qa_replicas}\n")),
-        ("envs/values-e2e.yaml".into(), "replicaCount: 3\nimage:\n  tag: v6\n".into()),
+        (
+            "chart/templates/NOTES.txt".into(),
+            "Thank you for installing {{ .Chart.Name }}.\n".into(),
+        ),
+        (
+            "envs/values-qa.yaml".into(),
+            format!("replicaCount: {qa_replicas}\n"),
+        ),
+        (
+            "envs/values-e2e.yaml".into(),
+            "replicaCount: 3\nimage:\n  tag: v6\n".into(),
+        ),
     ]
 }
 
@@ -118,7 +127,11 @@ async fn a_chart_in_git_deploys_one_environment_per_values_file() -> Result<()> 
             },
         })
     };
-    let qa_app = env_app("guestbook-qa", &qa, json!({"valueFiles": ["../envs/values-qa.yaml"]}));
+    let qa_app = env_app(
+        "guestbook-qa",
+        &qa,
+        json!({"valueFiles": ["../envs/values-qa.yaml"]}),
+    );
     let e2e_app = env_app(
         "guestbook-e2e",
         &e2e,
@@ -137,12 +150,22 @@ async fn a_chart_in_git_deploys_one_environment_per_values_file() -> Result<()> 
     // The release name defaults to the application's name; each environment has its own values.
     let qa_deployments: Api<Deployment> = Api::namespaced(client.clone(), &qa);
     let (image, replicas) = image_and_replicas(&qa_deployments, "guestbook-qa-guestbook").await?;
-    assert_eq!((image.as_str(), replicas), ("gcr.io/google-samples/gb-frontend:v5", 2));
+    assert_eq!(
+        (image.as_str(), replicas),
+        ("gcr.io/google-samples/gb-frontend:v5", 2)
+    );
     let e2e_deployments: Api<Deployment> = Api::namespaced(client.clone(), &e2e);
     let (image, replicas) = image_and_replicas(&e2e_deployments, "gb-guestbook").await?;
     assert_eq!((image.as_str(), replicas), ("registry.local/gb-frontend:v6", 3));
     let services: Api<k8s_openapi::api::core::v1::Service> = Api::namespaced(client.clone(), &e2e);
-    let port = services.get("gb-guestbook").await?.spec.context("spec")?.ports.context("ports")?[0].port;
+    let port = services
+        .get("gb-guestbook")
+        .await?
+        .spec
+        .context("spec")?
+        .ports
+        .context("ports")?[0]
+        .port;
     assert_eq!(port, 8080, "valuesObject applied");
 
     // A values change in Git reaches its environment.
@@ -170,7 +193,10 @@ async fn a_chart_in_git_deploys_one_environment_per_values_file() -> Result<()> 
     assert!(message.contains("templates/deployment.yaml:8"), "{message}");
     assert!(message.contains("replicaCount is required"), "{message}");
     let (_, replicas) = image_and_replicas(&qa_deployments, "guestbook-qa-guestbook").await?;
-    assert_eq!(replicas, 4, "a commit with a template error must leave the cluster untouched");
+    assert_eq!(
+        replicas, 4,
+        "a commit with a template error must leave the cluster untouched"
+    );
 
     // A field tack cannot honour is refused, not ignored.
     let mut odd = env_app("odd", &qa, json!({}));

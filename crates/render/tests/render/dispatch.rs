@@ -13,7 +13,8 @@ fn write(root: &Path, files: &[(&str, &str)]) {
     }
 }
 
-const SECRET: &str = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: other-team\nstringData:\n  token: s3cr3t\n";
+const SECRET: &str =
+    "apiVersion: v1\nkind: Secret\nmetadata:\n  name: other-team\nstringData:\n  token: s3cr3t\n";
 const CM: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: mine\ndata:\n  a: b\n";
 
 fn confined(root: &Path) -> RenderOptions {
@@ -44,7 +45,10 @@ fn the_most_specific_renderer_is_picked() {
     assert_eq!(out.engine, "helm");
     assert_eq!(out.manifests.len(), 1);
     assert_eq!(out.yaml, format!("---\n# Source: c/templates/cm.yaml\n{CM}"));
-    assert_eq!(out.manifests[0].origin.to_string(), format!("{}:1", tmp.path().join("chart/templates/cm.yaml").display()));
+    assert_eq!(
+        out.manifests[0].origin.to_string(),
+        format!("{}:1", tmp.path().join("chart/templates/cm.yaml").display())
+    );
 }
 
 /// Two checkouts side by side in the tree cache, as the controller keeps them: application A's kustomization
@@ -58,19 +62,30 @@ fn kustomize_bases_cannot_leave_the_checkout() {
         &[
             ("bbbb/app/kustomization.yaml", "resources: [secret.yaml]\n"),
             ("bbbb/app/secret.yaml", SECRET),
-            ("aaaa/app/kustomization.yaml", "resources:\n- ../base\n- ../../bbbb/app\n"),
+            (
+                "aaaa/app/kustomization.yaml",
+                "resources:\n- ../base\n- ../../bbbb/app\n",
+            ),
             ("aaaa/base/kustomization.yaml", "resources: [cm.yaml]\n"),
             ("aaaa/base/cm.yaml", CM),
             ("aaaa/ok/kustomization.yaml", "resources: [../base]\n"),
-            ("aaaa/far/kustomization.yaml", "resources: [../../../../../../../../../../etc]\n"),
-            ("aaaa/patch/kustomization.yaml", "resources: [../base]\npatches:\n- path: ../../bbbb/app/secret.yaml\n"),
+            (
+                "aaaa/far/kustomization.yaml",
+                "resources: [../../../../../../../../../../etc]\n",
+            ),
+            (
+                "aaaa/patch/kustomization.yaml",
+                "resources: [../base]\npatches:\n- path: ../../bbbb/app/secret.yaml\n",
+            ),
         ],
     );
     let root = trees.join("aaaa");
     let ok = render(&root.join("ok"), &confined(&root)).expect("a base inside the checkout");
     assert_eq!(ok.manifests.len(), 1);
     for dir in ["app", "far", "patch"] {
-        let err = render(&root.join(dir), &confined(&root)).expect_err(dir).to_string();
+        let err = render(&root.join(dir), &confined(&root))
+            .expect_err(dir)
+            .to_string();
         assert!(err.contains(tack_render::confine::RULE), "{dir}: {err}");
         assert!(!err.contains("s3cr3t"), "{dir}: {err}");
     }
@@ -90,8 +105,14 @@ fn chart_values_files_and_links_cannot_leave_the_checkout() {
         &[
             ("outside-values.yaml", "name: stolen\n"),
             ("checkout/envs/qa.yaml", "name: qa\n"),
-            ("checkout/chart/Chart.yaml", "apiVersion: v2\nname: c\nversion: 0.1.0\n"),
-            ("checkout/chart/templates/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Values.name }}\n"),
+            (
+                "checkout/chart/Chart.yaml",
+                "apiVersion: v2\nname: c\nversion: 0.1.0\n",
+            ),
+            (
+                "checkout/chart/templates/cm.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Values.name }}\n",
+            ),
             ("checkout/plain/cm.yaml", CM),
         ],
     );
@@ -102,12 +123,17 @@ fn chart_values_files_and_links_cannot_leave_the_checkout() {
         }),
         ..confined(&root)
     };
-    let out = render(&root.join("chart"), &with_values("../envs/qa.yaml")).expect("values inside the checkout");
+    let out =
+        render(&root.join("chart"), &with_values("../envs/qa.yaml")).expect("values inside the checkout");
     assert_eq!(out.manifests[0].object["metadata"]["name"], "qa");
     let err = render(&root.join("chart"), &with_values("../../outside-values.yaml"))
         .expect_err("values outside")
         .to_string();
     assert!(err.contains(tack_render::confine::RULE), "{err}");
-    std::os::unix::fs::symlink(tmp.path().join("outside-values.yaml"), root.join("plain/link.yaml")).expect("link");
+    std::os::unix::fs::symlink(
+        tmp.path().join("outside-values.yaml"),
+        root.join("plain/link.yaml"),
+    )
+    .expect("link");
     assert!(render(&root.join("plain"), &confined(&root)).is_err());
 }
