@@ -14,7 +14,8 @@ pub(crate) struct Tmpl {
     pub name: String,
     pub parse_name: Rc<str>,
     pub text: Rc<str>,
-    pub root: Vec<Node>,
+    /// Shared between the templates parsed from the same text.
+    pub root: Rc<Vec<Node>>,
 }
 
 /// The templates visible to an execution: a set, over the set it was copied from (for `tpl`).

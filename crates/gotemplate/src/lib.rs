@@ -249,7 +249,46 @@ pub struct Templates {
     /// Texts parsed by `tpl` over this set ([`Call::parse_and_execute`]), by name and text: parsing depends on
     /// nothing else (the function table is the same for a whole render), so each text is parsed once.
     tpl_cache: std::cell::RefCell<HashMap<(String, String), ParsedTpl>>,
+    /// Texts parsed by [`Templates::parse`], by text: identical texts (a library chart vendored by several
+    /// charts) share one parse tree.
+    parse_cache: HashMap<Rc<str>, Rc<ParsedText>>,
 }
+
+/// A text parsed successfully: the name it was parsed under, the function lookups the parse made (their
+/// answers must be the same for the tree to be reused) and its trees, its own first.
+struct ParsedText {
+    name: String,
+    lookups: Vec<(String, bool)>,
+    /// Whether the text mentions the name it was parsed under (it may `define` it): its own tree then
+    /// depends on the name, and the trees are not reused under another.
+    names_itself: bool,
+    trees: Vec<(String, Rc<Vec<ast::Node>>)>,
+}
+
+impl ParsedText {
+    /// The trees for `name` under `funcs`, when parsing again would give the same ones: same function
+    /// answers, and no `define` of the text named `name` (which would clash with or replace the text's own
+    /// tree).
+    fn reuse(&self, name: &str, funcs: &Funcs) -> Option<Vec<(String, Rc<Vec<ast::Node>>)>> {
+        if name != self.name && self.names_itself {
+            return None;
+        }
+        if self.lookups.iter().any(|(f, known)| funcs.contains(f) != *known) {
+            return None;
+        }
+        let (_, own) = self.trees.first()?;
+        if self.trees[1..].iter().any(|(n, _)| n == name) {
+            return None;
+        }
+        let mut out = Vec::with_capacity(self.trees.len());
+        out.push((name.to_string(), own.clone()));
+        out.extend(self.trees[1..].iter().cloned());
+        Some(out)
+    }
+}
+
+/// How many distinct texts a set keeps parsed for reuse.
+const PARSE_CACHE_MAX: usize = 4096;
 
 /// A `tpl` text parsed over a set: its own templates, or Go's parse error.
 type ParsedTpl = Result<Rc<Templates>, ParseError>;
@@ -272,16 +311,17 @@ impl Templates {
     /// text may call. A template that is empty (only spaces and comments) does not replace an existing one of
     /// the same name, as in Go.
     pub fn parse(&mut self, name: &str, text: &str, funcs: &Funcs) -> Result<(), ParseError> {
-        let trees = parse::parse(name, text, &|f| funcs.contains(f)).map_err(|message| {
-            let line = parse_error_line(&message, name);
-            ParseError {
-                message,
-                name: name.to_string(),
-                line,
+        let cached = self.parse_cache.get_key_value(text);
+        let reused = cached.and_then(|(t, p)| Some((t.clone(), p.reuse(name, funcs)?)));
+        let (text, trees) = match reused {
+            Some(hit) => hit,
+            None => {
+                let text: Rc<str> = Rc::from(text);
+                let trees = self.parse_new(name, &text, funcs)?;
+                (text, trees)
             }
-        })?;
+        };
         let parse_name: Rc<str> = Rc::from(name);
-        let text: Rc<str> = Rc::from(text);
         for (tname, root) in trees {
             if ast::is_empty_tree(&root) && self.map.contains_key(&tname) {
                 continue;
@@ -295,6 +335,44 @@ impl Templates {
             self.map.insert(tname, Rc::new(t));
         }
         Ok(())
+    }
+
+    /// Parses `text` and keeps its trees for the next parse of the same text.
+    fn parse_new(
+        &mut self,
+        name: &str,
+        text: &Rc<str>,
+        funcs: &Funcs,
+    ) -> Result<Vec<(String, Rc<Vec<ast::Node>>)>, ParseError> {
+        let lookups = std::cell::RefCell::new(Vec::new());
+        let has_func = |f: &str| {
+            let known = funcs.contains(f);
+            lookups.borrow_mut().push((f.to_string(), known));
+            known
+        };
+        let trees = parse::parse(name, text, &has_func).map_err(|message| {
+            let line = parse_error_line(&message, name);
+            ParseError {
+                message,
+                name: name.to_string(),
+                line,
+            }
+        })?;
+        let trees: Vec<(String, Rc<Vec<ast::Node>>)> =
+            trees.into_iter().map(|(n, root)| (n, Rc::new(root))).collect();
+        if self.parse_cache.len() < PARSE_CACHE_MAX {
+            let mut lookups = lookups.into_inner();
+            lookups.sort();
+            lookups.dedup();
+            let parsed = ParsedText {
+                name: name.to_string(),
+                lookups,
+                names_itself: text.contains(name),
+                trees: trees.clone(),
+            };
+            self.parse_cache.insert(text.clone(), Rc::new(parsed));
+        }
+        Ok(trees)
     }
 
     /// Whether the set holds a template of that name.

@@ -91,9 +91,13 @@ fn process_enabled(c: &mut Chart, v: &Map, path: &str) -> Result<()> {
     for r in &mut c.metadata.dependencies {
         r.enabled = true;
     }
-    let cvals = coalesce_values(&values_tree(c), v)
-        .map_err(|e| Error::Values(e.0))?
-        .values;
+    let cvals = if path.is_empty() {
+        coalesce_values(&values_tree(c), v)
+    } else {
+        coalesce_values(&values_tree(c), &relevant_values(c, v, path))
+    }
+    .map_err(|e| Error::Values(e.0))?
+    .values;
     // Tags.
     if let Some(tags) = table(&cvals, "tags") {
         let tags = tags.borrow();
@@ -137,6 +141,36 @@ fn process_enabled(c: &mut Chart, v: &Map, path: &str) -> Result<()> {
         process_enabled(t, &cvals, &sub)?;
     }
     Ok(())
+}
+
+/// The part of the parent's coalesced values that a subchart's dependency processing can read: Helm
+/// coalesces the subchart's defaults into a copy of the parent's whole tree (once per subchart, quadratic in
+/// their number), but what is read back is only `tags`, the condition paths under the subchart's path (its
+/// first component), and the keys coalescing itself reads (`global`, the defaults' top-level keys and the
+/// dependency names of every chart below, whose types can fail the coalescing). Every other key would be
+/// copied unchanged and never read, so it is left out.
+fn relevant_values(c: &Chart, v: &Map, path: &str) -> Map {
+    let mut keys: HashSet<&str> = HashSet::new();
+    keys.insert("tags");
+    keys.insert("global");
+    keys.insert(path.split('.').next().unwrap_or(path));
+    subtree_keys(c, &mut keys);
+    v.iter()
+        .filter(|(k, _)| keys.contains(k.as_str()))
+        .map(|(k, val)| (k.clone(), val.clone()))
+        .collect()
+}
+
+fn subtree_keys<'c>(c: &'c Chart, keys: &mut HashSet<&'c str>) {
+    keys.insert(c.name());
+    keys.extend(c.values.keys().map(String::as_str));
+    for r in &c.metadata.dependencies {
+        keys.insert(&r.name);
+        keys.insert(&r.alias);
+    }
+    for d in &c.dependencies {
+        subtree_keys(d, keys);
+    }
 }
 
 /// Applies `import-values` (through [`crate::coalesce::process_import_values`]) and writes each chart's
