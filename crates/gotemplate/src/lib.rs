@@ -262,14 +262,14 @@ struct ParsedText {
     /// Whether the text mentions the name it was parsed under (it may `define` it): its own tree then
     /// depends on the name, and the trees are not reused under another.
     names_itself: bool,
-    trees: Vec<(String, Rc<Vec<ast::Node>>)>,
+    trees: SharedTrees,
 }
 
 impl ParsedText {
     /// The trees for `name` under `funcs`, when parsing again would give the same ones: same function
     /// answers, and no `define` of the text named `name` (which would clash with or replace the text's own
     /// tree).
-    fn reuse(&self, name: &str, funcs: &Funcs) -> Option<Vec<(String, Rc<Vec<ast::Node>>)>> {
+    fn reuse(&self, name: &str, funcs: &Funcs) -> Option<SharedTrees> {
         if name != self.name && self.names_itself {
             return None;
         }
@@ -286,6 +286,9 @@ impl ParsedText {
         Some(out)
     }
 }
+
+/// Named parse trees, shared between the templates parsed from the same text.
+type SharedTrees = Vec<(String, Rc<Vec<ast::Node>>)>;
 
 /// How many distinct texts a set keeps parsed for reuse.
 const PARSE_CACHE_MAX: usize = 4096;
@@ -338,12 +341,7 @@ impl Templates {
     }
 
     /// Parses `text` and keeps its trees for the next parse of the same text.
-    fn parse_new(
-        &mut self,
-        name: &str,
-        text: &Rc<str>,
-        funcs: &Funcs,
-    ) -> Result<Vec<(String, Rc<Vec<ast::Node>>)>, ParseError> {
+    fn parse_new(&mut self, name: &str, text: &Rc<str>, funcs: &Funcs) -> Result<SharedTrees, ParseError> {
         let lookups = std::cell::RefCell::new(Vec::new());
         let has_func = |f: &str| {
             let known = funcs.contains(f);
@@ -358,8 +356,7 @@ impl Templates {
                 line,
             }
         })?;
-        let trees: Vec<(String, Rc<Vec<ast::Node>>)> =
-            trees.into_iter().map(|(n, root)| (n, Rc::new(root))).collect();
+        let trees: SharedTrees = trees.into_iter().map(|(n, root)| (n, Rc::new(root))).collect();
         if self.parse_cache.len() < PARSE_CACHE_MAX {
             let mut lookups = lookups.into_inner();
             lookups.sort();
