@@ -50,7 +50,7 @@ fi
 
 # A dedicated control plane for this run, so a developer's own `tack dev up` cluster is left alone.
 export XDG_STATE_HOME="${TACK_TEST_STATE:-$(mktemp -d)}"
-tack="$root/target/debug/tack"
+tack="${CARGO_TARGET_DIR:-$root/target}/debug/tack"
 cleanup() { step "stopping the control plane"; "$tack" dev down || true; }
 trap cleanup EXIT
 step "tack dev up"
