@@ -110,8 +110,10 @@ impl Inventory {
     /// The ConfigMaps holding this inventory at `at`, head first; each holds at most [`CHUNK_BYTES`] of ids.
     pub fn to_configmaps(&self, at: &InventoryRef) -> Vec<Value> {
         let mut parts: Vec<String> = vec![String::new()];
-        for id in &self.ids {
-            let line = format!("{id}\n");
+        // One id per line, sorted as text (the documented format).
+        let mut lines: Vec<String> = self.ids.iter().map(|id| format!("{id}\n")).collect();
+        lines.sort();
+        for line in lines {
             if parts
                 .last()
                 .is_some_and(|p| !p.is_empty() && p.len() + line.len() > CHUNK_BYTES)
