@@ -435,7 +435,11 @@ fn interrupted_fetch_fails_and_the_next_one_succeeds() {
     let err = r
         .checkout(&Revision::Branch("main".into()))
         .expect_err("interrupted");
-    assert!(matches!(err, Error::Fetch { .. }), "{err:?}");
+    // The error names the phase the fetch was in when it was interrupted.
+    assert!(
+        matches!(&err, Error::Stalled { phase, .. } if phase.contains("interrupted")),
+        "{err:?}"
+    );
     flag.store(false, std::sync::atomic::Ordering::SeqCst);
     assert_eq!(
         r.checkout(&Revision::Branch("main".into()))

@@ -433,7 +433,9 @@ async fn sync_replica_sets(
             None => {}
             Some(rs) => {
                 scale_replica_set(t, rs, want.replicas).await?;
-                if want.role != tack_rollout::Role::Old {
+                // Only the stable (active) version is kept at full size for good: a canary scaled down after an
+                // abort, or a preview, keeps the deadline the strategy set on it.
+                if want.role == tack_rollout::Role::Stable {
                     clear_scale_down_deadline(t, rs).await?;
                 }
                 if want.pod_template_hash == decision.pod_template_hash && revision(rs) < max_rev {
