@@ -449,6 +449,20 @@ async fn fetch_rendered(obj: &GitOpsConfig, ctx: &Context) -> Result<fetch::Fetc
         None => obj.spec.source.revision.clone().unwrap_or_default(),
     };
     let path = obj.spec.source.path.clone().unwrap_or_default();
+    if obj
+        .spec
+        .service_account_name
+        .as_deref()
+        .is_some_and(|s| !s.is_empty())
+    {
+        // Accepting it would apply with the controller's own rights what the team meant to confine.
+        return Err(Error::InvalidSpec(
+            "spec.serviceAccountName: impersonation is not implemented yet, and tack will not apply with its \
+             own rights what this field is meant to confine; remove the field"
+                .into(),
+        )
+        .into());
+    }
     let how = fetch::SourceRender::of(&obj.name_any(), &destination_of(obj)?, &obj.spec.source)?;
     let cache = ctx.config.cache_dir.clone();
     let (deadlines, interrupt) = (ctx.git_deadlines, ctx.interrupt.clone());

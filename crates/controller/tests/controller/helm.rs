@@ -211,6 +211,23 @@ async fn a_chart_in_git_deploys_one_environment_per_values_file() -> Result<()> 
     })
     .await?;
 
+    // So is impersonation, until it is implemented: the application is not applied with the controller's rights.
+    let mut confined = env_app("confined", &qa, json!({}));
+    confined["spec"]["serviceAccountName"] = json!("team-a");
+    apps.patch(
+        "confined",
+        &PatchParams::apply("tack-test"),
+        &Patch::Apply(&confined),
+    )
+    .await?;
+    eventually(Duration::from_secs(30), "confined InvalidSpec", || async {
+        let s = status(&apps, "confined").await?;
+        Ok(condition(&s, "Ready")
+            .is_some_and(|c| c.reason == "InvalidSpec" && c.message.contains("spec.serviceAccountName"))
+            .then_some(()))
+    })
+    .await?;
+
     stop_controller(stop, handle).await?;
     let namespaces: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
     for dest in [&qa, &e2e] {
