@@ -88,7 +88,9 @@ pub async fn run(_args: &DemoArgs, logs: &LogTarget, _settings: &Settings) -> an
     println!("  kubectl get pods -o wide               # Running on kwok-node-*");
     println!("  # a pod template labelled tack.dev/simulate: crash (or never-ready) makes its pods fail");
     println!("\n  tack sync DIR --name guestbook -n guestbook-qa --create-namespace --wait");
-    println!("                                         # server-side apply a folder (plain or kustomize)");
+    println!(
+        "                                         # server-side apply a folder (plain, Kustomize or a Helm chart)"
+    );
     println!("  tack diff DIR -n guestbook-qa          # live vs Git, Secret values masked");
     println!("\n  tack dev status                        # components, pids, ports, health");
     println!("  tack dev down                          # stop everything");
