@@ -1,4 +1,4 @@
-//! The command line: one table of commands and flags (ARCHITECTURE.md §3).
+//! The command line: one table of commands and flags (the command names are fixed; README lists them).
 
 use std::path::PathBuf;
 

@@ -124,7 +124,7 @@ fn check_name(s: &str) -> anyhow::Result<()> {
 }
 
 pub async fn run(cmd: AppCommand, settings: &Settings) -> anyhow::Result<ExitCode> {
-    let cluster = super::sync::connect(settings).await?;
+    let cluster = settings.connect().await?;
     let namespace = settings
         .namespace
         .clone()
@@ -183,7 +183,7 @@ pub async fn run(cmd: AppCommand, settings: &Settings) -> anyhow::Result<ExitCod
             }
             api.patch(
                 &args.name,
-                &PatchParams::apply("tack").force(),
+                &PatchParams::apply(tack_cluster::FIELD_MANAGER).force(),
                 &Patch::Apply(&value),
             )
             .await

@@ -29,7 +29,7 @@ use kube::runtime::watcher;
 pub use observe::{observe_analysis_runs, observe_replica_sets};
 
 /// Field manager of every write.
-pub const FIELD_MANAGER: &str = "tack";
+pub use tack_cluster::FIELD_MANAGER;
 
 /// Patch parameters naming [`FIELD_MANAGER`] (for merge patches).
 pub(crate) fn merge_params() -> kube::api::PatchParams {
