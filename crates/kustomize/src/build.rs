@@ -633,7 +633,9 @@ impl Ctx<'_> {
         };
         let fail = |e: String| Error::msg(format!("{kfile}: helmCharts {}: {e}", chart.name));
         let plan = crate::helm::plan(chart, &k.helm_globals, dir, &read).map_err(fail)?;
-        let text = self.timed("helm chart", || inflator.inflate(&plan)).map_err(fail)?;
+        let text = self
+            .timed("helm chart", || inflator.inflate(&plan))
+            .map_err(fail)?;
         let origin = configured_by(
             &relative(&self.top, Path::new(kfile)),
             "HelmChartInflationGenerator",

@@ -177,11 +177,7 @@ pub fn plan(
                     Some(Value::Object(m)) => m,
                     _ => Map::new(),
                 };
-                merge_values(
-                    &mut base,
-                    &chart.values_inline,
-                    chart.values_merge != "merge",
-                );
+                merge_values(&mut base, &chart.values_inline, chart.values_merge != "merge");
                 base
             }
             "replace" => chart.values_inline.clone(),
@@ -229,10 +225,21 @@ mod tests {
     #[test]
     fn merge_overrides_or_fills() {
         let mut d = obj(json!({"a": 1, "m": {"x": 1, "y": [1, 2]}, "t": true}));
-        merge_values(&mut d, &obj(json!({"a": 0, "m": {"y": [], "z": null}, "t": false})), true);
-        assert_eq!(Value::Object(d), json!({"a": 0, "m": {"x": 1, "y": [], "z": null}, "t": false}));
+        merge_values(
+            &mut d,
+            &obj(json!({"a": 0, "m": {"y": [], "z": null}, "t": false})),
+            true,
+        );
+        assert_eq!(
+            Value::Object(d),
+            json!({"a": 0, "m": {"x": 1, "y": [], "z": null}, "t": false})
+        );
         let mut d = obj(json!({"a": 1, "m": {"x": 1}}));
-        merge_values(&mut d, &obj(json!({"a": 2, "m": {"x": 2, "z": 3}, "n": 4})), false);
+        merge_values(
+            &mut d,
+            &obj(json!({"a": 2, "m": {"x": 2, "z": 3}, "n": 4})),
+            false,
+        );
         assert_eq!(Value::Object(d), json!({"a": 1, "m": {"x": 1, "z": 3}, "n": 4}));
     }
 
@@ -253,7 +260,10 @@ mod tests {
         assert_eq!(p.chart_dir, Path::new("/k/charts/web"));
         assert_eq!(p.release_name, "release-name");
         assert_eq!(p.value_files, [PathBuf::from("/k/prod.yaml")]);
-        assert_eq!(p.inline_values.as_deref(), Some("image:\n  tag: b\nreplicaCount: 1\n"));
+        assert_eq!(
+            p.inline_values.as_deref(),
+            Some("image:\n  tag: b\nreplicaCount: 1\n")
+        );
         let versioned = HelmChart {
             name: "web".into(),
             repo: "https://charts.example.com".into(),
@@ -273,6 +283,10 @@ mod tests {
             values_merge: "deep".into(),
             ..Default::default()
         };
-        assert!(plan(&bad, &globals, dir, &read).unwrap_err().contains("valuesMerge"));
+        assert!(
+            plan(&bad, &globals, dir, &read)
+                .unwrap_err()
+                .contains("valuesMerge")
+        );
     }
 }

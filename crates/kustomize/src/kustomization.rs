@@ -242,7 +242,9 @@ impl Dec<'_> {
         let get = |k: &str| m.get(k).unwrap_or(&null);
         let values_inline = match get("valuesInline") {
             Value::Null => Map::new(),
-            other => self.object(other, "valuesInline", "map[string]interface {}")?.clone(),
+            other => self
+                .object(other, "valuesInline", "map[string]interface {}")?
+                .clone(),
         };
         Ok(crate::helm::HelmChart {
             name: self.string(get("name"), "name")?,
@@ -589,7 +591,10 @@ impl Dec<'_> {
                 }
             }
             "helmGlobals" if !v.is_null() => {
-                let m = d.canon(d.object(v, &fld, "types.HelmGlobals")?, &["chartHome", "configHome"])?;
+                let m = d.canon(
+                    d.object(v, &fld, "types.HelmGlobals")?,
+                    &["chartHome", "configHome"],
+                )?;
                 k.helm_globals = crate::helm::HelmGlobals {
                     chart_home: d.string(m.get("chartHome").unwrap_or(&Value::Null), "chartHome")?,
                     config_home: d.string(m.get("configHome").unwrap_or(&Value::Null), "configHome")?,

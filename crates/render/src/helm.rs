@@ -263,14 +263,17 @@ impl tack_kustomize::HelmInflator for KustomizeHelmCharts {
             let fetched = tack_source::chart::ChartFetcher::new(cache)
                 .fetch(&chart)
                 .map_err(|e| e.to_string())?;
-            let bytes = std::fs::read(&fetched.path).map_err(|e| format!("{}: {e}", fetched.path.display()))?;
+            let bytes =
+                std::fs::read(&fetched.path).map_err(|e| format!("{}: {e}", fetched.path.display()))?;
             ChartSource::Archive(bytes)
         };
         let mut inline = Vec::new();
         let mut value_files = Vec::new();
         if let Some(text) = &c.inline_values {
             // kustomize writes the merged values to a file of its own and passes it first.
-            let virtual_path = c.chart_dir.with_file_name(format!("{}-kustomize-values.yaml", c.name));
+            let virtual_path = c
+                .chart_dir
+                .with_file_name(format!("{}-kustomize-values.yaml", c.name));
             value_files.push(virtual_path.display().to_string());
             inline.push((virtual_path, text.clone().into_bytes()));
         }

@@ -37,10 +37,7 @@ fn error_fragments(expected: &str) -> Vec<String> {
             .map(str::to_string)
             .collect();
     }
-    let message = expected
-        .split_once("err=\"")
-        .map(|(_, m)| m)
-        .unwrap_or(expected);
+    let message = expected.split_once("err=\"").map(|(_, m)| m).unwrap_or(expected);
     vec![message.split('\'').next().unwrap_or(message).trim().to_string()]
 }
 
@@ -103,5 +100,8 @@ fn helm_charts_in_a_git_source_stay_in_the_checkout() {
         ..Default::default()
     };
     let err = render(&checkout.join("app"), &opts).expect_err("a chart outside the checkout is refused");
-    assert!(err.to_string().contains("outside the repository checkout"), "{err}");
+    assert!(
+        err.to_string().contains("outside the repository checkout"),
+        "{err}"
+    );
 }
