@@ -103,7 +103,7 @@ pub struct CreateArgs {
     #[arg(long, value_name = "[NS/]NAME")]
     pub depends_on: Vec<String>,
     #[command(flatten)]
-    pub helm: super::app_helm::AppHelmArgs,
+    pub helm: Box<super::app_helm::AppHelmArgs>,
 }
 
 fn check_interval(s: &str) -> Result<String, String> {
