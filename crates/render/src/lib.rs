@@ -43,7 +43,9 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 pub use error::{Problem, RenderError};
-pub use helm::{HelmRenderer, is_chart_archive};
+pub use helm::{
+    HelmRenderer, KustomizeHelmCharts, MAX_ARCHIVE_BYTES, is_chart_archive, render_chart_archive,
+};
 pub use hooks::{HOOK_ANNOTATIONS, hook_of, refuse_hooks};
 pub use kustomize::KustomizeRenderer;
 pub use plain::{MAX_FILE_BYTES, PlainRenderer};

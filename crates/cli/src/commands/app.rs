@@ -102,6 +102,8 @@ pub struct CreateArgs {
     /// namespace)
     #[arg(long, value_name = "[NS/]NAME")]
     pub depends_on: Vec<String>,
+    #[command(flatten)]
+    pub helm: Box<super::app_helm::AppHelmArgs>,
 }
 
 fn check_interval(s: &str) -> Result<String, String> {
@@ -145,6 +147,7 @@ pub async fn run(cmd: AppCommand, settings: &Settings) -> anyhow::Result<ExitCod
                     repo_url: args.repo.clone(),
                     revision: args.revision.clone(),
                     path: args.path.clone(),
+                    helm: args.helm.options()?,
                     ..Default::default()
                 },
                 destination: Destination {
