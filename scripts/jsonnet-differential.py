@@ -30,6 +30,7 @@ import shlex
 import subprocess
 import sys
 
+TAB = "\\t"  # a Jsonnet escape: tab
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 STRINGS = ["", "a", "abc", "Hello, World", "héllo", "日本語", "x y z", "tab\\there", "quote\\\"d", "line\\nbreak",
@@ -41,6 +42,10 @@ class Gen:
     def __init__(self, rnd):
         self.r = rnd
         self.depth = 0
+
+    def q(self, *xs):
+        """One of `xs` as a Jsonnet string literal."""
+        return '"' + self.r.choice(xs) + '"'
 
     def pick(self, *xs):
         return self.r.choice(xs)
@@ -81,7 +86,7 @@ class Gen:
             lambda: f"std.foldl(function(a, b) a + b, std.range(0, {self.r.randint(0, 30)}), 0)",
             lambda: f"std.count({self.arr()}, {self.num_lit()})",
             lambda: f"(if {self.bool_()} then {self.num()} else {self.num()})",
-            lambda: f"std.parseInt({self.pick('\"42\"', '\"-7\"', '\"0\"')})",
+            lambda: f"std.parseInt({self.q('42', '-7', '0')})",
             lambda: f"std.sum([{self.num_lit()}, {self.num_lit()}])",
         )())
 
@@ -120,15 +125,15 @@ class Gen:
             lambda: f"std.asciiUpper({self.str_()})",
             lambda: f"std.asciiLower({self.str_()})",
             lambda: f"std.substr({self.str_()}, {self.r.randint(0, 4)}, {self.r.randint(0, 6)})",
-            lambda: f"std.strReplace({self.str_()}, {self.pick('\"a\"', '\" \"', '\"l\"')}, {self.str_lit()})",
+            lambda: f"std.strReplace({self.str_()}, {self.q('a', ' ', 'l')}, {self.str_lit()})",
             lambda: f"std.join({self.str_lit()}, std.map(std.toString, {self.arr()}))",
-            lambda: f"std.join(',', std.split({self.str_()}, {self.pick('\",\"', '\" \"', '\"a\"')}))",
-            lambda: f"std.stripChars({self.str_()}, {self.pick('\" \"', '\"a\"', '\"xyz\"')})",
+            lambda: f"std.join(',', std.split({self.str_()}, {self.q(',', ' ', 'a')}))",
+            lambda: f"std.stripChars({self.str_()}, {self.q(' ', 'a', 'xyz')})",
             lambda: f"std.lstripChars({self.str_()}, \" \")",
             lambda: f"std.escapeStringJson({self.str_()})",
             lambda: f"std.escapeStringBash({self.str_()})",
             lambda: f"std.escapeStringPython({self.str_()})",
-            lambda: f"std.manifestJsonEx({self.value()}, {self.pick('\"  \"', '\"\"', '\"\\t\"')})",
+            lambda: f"std.manifestJsonEx({self.value()}, {self.q('  ', '', TAB)})",
             lambda: f"std.manifestJsonMinified({self.value()})",
             lambda: f"std.manifestJson({self.value()})",
             lambda: f"std.manifestYamlDoc({self.value()})",
@@ -142,7 +147,7 @@ class Gen:
             lambda: f"({self.str_lit()} % [])" if False else f"(\"%s-%d\" % [{self.str_()}, {self.r.randint(0, 99)}])",
             lambda: f"std.char({self.r.choice([65, 97, 233, 26085, 128578])})",
             lambda: f"std.md5({self.str_()})",
-            lambda: f"std.base64({self.pick('\"hello\"', '\"\"', '\"a\"', '\"abcd\"')})",
+            lambda: f"std.base64({self.q('hello', '', 'a', 'abcd')})",
             lambda: f"std.mod({self.str_lit()}, [])" if False else f"std.repeat({self.str_lit()}, {self.r.randint(0, 3)})",
             lambda: f"(if {self.bool_()} then {self.str_()} else {self.str_()})",
             lambda: f"std.stringChars({self.str_()})[0:1] + []" if False else f"std.join('|', std.stringChars({self.str_lit()}))",
@@ -246,7 +251,7 @@ class Gen:
             lambda: f"std.parseJson({self.json_text()})",
             lambda: f"{{a: 1}} {{b: super.a + 1, assert self.b > 0 : 'b positive'}}",
             lambda: f"(if {self.bool_()} then {self.obj()} else {{}})",
-            lambda: f"std.get({{a: {self.flat_obj()}}}, {self.pick('\"a\"', '\"b\"')}, {{}})",
+            lambda: f"std.get({{a: {self.flat_obj()}}}, {self.q('a', 'b')}, {{}})",
         )())
 
     def obj_literal(self):
@@ -272,7 +277,10 @@ class Gen:
         return self.pick(self.num, self.str_, self.bool_, self.arr, self.obj, lambda: "null")()
 
     def program(self):
-        top = self.pick(self.obj, self.arr, self.value, self.obj)()
+        fields = [f"f{i}: {self.pick(self.num, self.str_, self.str_, self.fmt, self.bool_, self.arr, self.obj)()}"
+                  for i in range(self.r.randint(3, 8))]
+        top = self.pick(lambda: "{" + ", ".join(fields) + "}", lambda: "[" + ", ".join(
+            f"{{kind: 'K', i: {i}, v: {self.value()}}}" for i in range(self.r.randint(1, 4))) + "]", self.value)()
         if self.chance(0.3):
             top = f"local f(x, y=2) = x + y; local s = {self.str_lit()}; {{r: f({self.num()}), s: s, v: {top}}}"
         return top
