@@ -145,11 +145,24 @@ impl<'p> Session<'p> {
         let (l1, c1) = line_col(&file.text, start);
         let (l2, c2) = line_col(&file.text, end);
         let name = self.shown(&file.name);
-        if l1 == l2 {
+        if start == end {
+            format!("{name}:{l1}:{c1}")
+        } else if l1 == l2 {
             format!("{name}:{l1}:{c1}-{c2}")
         } else {
             format!("{name}:({l1}:{c1})-({l2}:{c2})")
         }
+    }
+
+    /// The source text of a span.
+    fn text_of(&self, program: &Program<'p>, span: SpanId) -> String {
+        let (context, start, end) = program.span_manager().get_span(span);
+        self.files
+            .iter()
+            .find(|f| f.context == context)
+            .and_then(|f| f.text.get(start..end))
+            .map(|b| String::from_utf8_lossy(b).into_owned())
+            .unwrap_or_default()
     }
 
     /// A file name as errors show it: relative to the display root when under it.
@@ -161,7 +174,7 @@ impl<'p> Session<'p> {
     }
 
     fn load_error(&self, program: &Program<'p>, error: &LoadError) -> String {
-        let (span, message) = crate::rsjsonnet_msg::load_error(error);
+        let (span, message) = crate::rsjsonnet_msg::load_error(error, |span| self.text_of(program, span));
         match span {
             Some(span) => format!("{} {message}", self.locate(program, span)),
             None => message,
