@@ -111,6 +111,8 @@ pub struct SourceArgs {
     pub chart: ChartArgs,
     #[command(flatten)]
     pub helm: HelmArgs,
+    #[command(flatten)]
+    pub jsonnet: JsonnetSourceArgs,
 }
 
 /// A Helm chart from a chart repository (`--repo URL --chart NAME`) or an OCI registry (`oci://…` as PATH, or
@@ -283,4 +285,40 @@ pub struct DevDownArgs {
     /// Keep the state directory (logs, kubeconfig, etcd data) after stopping
     #[arg(long)]
     pub keep_state: bool,
+}
+
+/// The `jsonnet` command's variables and library paths, for a source holding `*.jsonnet` files (Argo CD's
+/// directory source: every `*.jsonnet` file of the directory is evaluated).
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Jsonnet")]
+pub struct JsonnetSourceArgs {
+    /// External variable as a string (std.extVar); K alone takes the environment variable K; repeatable
+    #[arg(long, value_name = "K=V")]
+    pub ext_str: Vec<String>,
+    /// External variable as Jsonnet code; repeatable
+    #[arg(long, value_name = "K=CODE")]
+    pub ext_code: Vec<String>,
+    /// Top-level argument as a string (when a file evaluates to a function); repeatable
+    #[arg(long, value_name = "K=V")]
+    pub tla_str: Vec<String>,
+    /// Top-level argument as Jsonnet code; repeatable
+    #[arg(long, value_name = "K=CODE")]
+    pub tla_code: Vec<String>,
+    /// Library search path (e.g. vendor); relative to the current directory, or to the repository root with
+    /// --repo; repeatable, the last one is searched first
+    #[arg(long, value_name = "DIR")]
+    pub jpath: Vec<std::path::PathBuf>,
+    /// Also evaluate *.jsonnet files in subdirectories
+    #[arg(long)]
+    pub jsonnet_recurse: bool,
+    /// Only *.jsonnet files whose path (relative to the directory) matches this glob
+    #[arg(long, value_name = "GLOB")]
+    pub jsonnet_include: Option<String>,
+    /// Leave out *.jsonnet files whose path matches this glob
+    #[arg(long, value_name = "GLOB")]
+    pub jsonnet_exclude: Option<String>,
+    /// nested: deploy every Kubernetes object found in nested objects and arrays (Tanka) [default: topLevel,
+    /// an object is one manifest, an array a list of them (Argo CD)]
+    #[arg(long, value_name = "MODE", value_parser = ["topLevel", "nested"])]
+    pub jsonnet_extract: Option<String>,
 }

@@ -104,6 +104,10 @@ pub struct CreateArgs {
     pub depends_on: Vec<String>,
     #[command(flatten)]
     pub helm: Box<super::app_helm::AppHelmArgs>,
+    /// spec.source.jsonnet, for a path holding *.jsonnet files (--jpath: library paths relative to the
+    /// repository root)
+    #[command(flatten)]
+    pub jsonnet: crate::args::JsonnetSourceArgs,
 }
 
 fn check_interval(s: &str) -> Result<String, String> {
@@ -148,6 +152,7 @@ pub async fn run(cmd: AppCommand, settings: &Settings) -> anyhow::Result<ExitCod
                     revision: args.revision.clone(),
                     path: args.path.clone(),
                     helm: args.helm.options()?,
+                    jsonnet: super::jsonnet::source_spec(&args.jsonnet)?,
                     ..Default::default()
                 },
                 destination: Destination {
@@ -178,6 +183,11 @@ pub async fn run(cmd: AppCommand, settings: &Settings) -> anyhow::Result<ExitCod
                     .collect(),
                 ..Default::default()
             };
+            if spec.source.jsonnet.is_some() {
+                // The controller's own check of spec.source.jsonnet (glob syntax, library paths, extract).
+                tack_controller::SourceRender::of(&args.name, &namespace, &spec.source)
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+            }
             let mut app = GitOpsConfig::new(&args.name, spec);
             app.metadata.namespace = Some(namespace.clone());
             let mut value = serde_json::to_value(&app)?;
