@@ -322,3 +322,15 @@ pub struct JsonnetSourceArgs {
     #[arg(long, value_name = "MODE", value_parser = ["topLevel", "nested"])]
     pub jsonnet_extract: Option<String>,
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// clap's own consistency checks over every command and flag (no flag defined twice, no short option
+    /// clash between flattened groups, defaults that parse).
+    #[test]
+    fn the_command_line_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
+}
