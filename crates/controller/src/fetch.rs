@@ -171,10 +171,8 @@ pub fn render_source(
         helm_ignore_missing_value_files: how.helm_ignore_missing_value_files,
         ..Default::default()
     };
-    let out = tack_render::render(dir, &opts)
-        .and_then(|out| tack_render::refuse_hooks(&out.manifests).map(|()| out))
-        .map_err(|e| Error::Render {
-            message: e.to_string(),
-        })?;
+    let out = tack_render::render(dir, &opts).map_err(|e| Error::Render {
+        message: e.to_string(),
+    })?;
     Ok((out.engine, out.manifests))
 }

@@ -44,7 +44,7 @@ use std::path::{Path, PathBuf};
 
 pub use error::{Problem, RenderError};
 pub use helm::{HelmRenderer, is_chart_archive};
-pub use hooks::{HOOK_ANNOTATIONS, hook_of, refuse_hooks};
+pub use hooks::{DeletePolicy, HOOK_ANNOTATIONS, Hook, HookKind, HookPhase, classify_hook, hook_of};
 pub use kustomize::KustomizeRenderer;
 pub use plain::{MAX_FILE_BYTES, PlainRenderer};
 pub use remote_bases::GitRemoteBases;
