@@ -227,7 +227,7 @@ pub struct SyncArgs {
     /// After applying, wait until every object is healthy
     #[arg(long)]
     pub wait: bool,
-    /// How long --wait waits (e.g. 90s, 5m)
+    /// How long --wait waits, each wave may take to become healthy, and each hook to complete (e.g. 90s, 5m)
     #[arg(long, default_value = "5m", value_parser = humantime::parse_duration)]
     pub timeout: std::time::Duration,
     /// Plan and validate with a server-side dry run; write nothing
@@ -236,6 +236,15 @@ pub struct SyncArgs {
     /// Requests in flight at once
     #[arg(long, default_value_t = 16, value_name = "N")]
     pub concurrency: usize,
+    /// With --prune: also prune Namespaces, CRDs, objects marked Prune=confirm, and more than --max-prune-percent of the application at once
+    #[arg(long, requires = "prune")]
+    pub confirm: bool,
+    /// The share of the application's objects one sync may prune without --confirm
+    #[arg(long, default_value_t = 50, value_name = "PERCENT", value_parser = clap::value_parser!(u8).range(0..=100))]
+    pub max_prune_percent: u8,
+    /// How the dependents of pruned objects are deleted: background, foreground or orphan
+    #[arg(long, default_value = "background", value_parser = ["background", "foreground", "orphan"])]
+    pub prune_propagation: String,
 }
 
 /// An application name becomes part of a ConfigMap name: a DNS label of at most 48 characters.

@@ -273,11 +273,9 @@ pub fn render_source(
         }
         None => tack_render::render(dir, &opts),
     };
-    let out = rendered
-        .and_then(|out| tack_render::refuse_hooks(&out.manifests).map(|()| out))
-        .map_err(|e| Error::Render {
-            message: e.to_string(),
-        })?;
+    let out = rendered.map_err(|e| Error::Render {
+        message: e.to_string(),
+    })?;
     if how.jsonnet.is_some() && out.engine != tack_render::JsonnetRenderer::NAME {
         return Err(Error::Render {
             message: format!(
@@ -312,6 +310,9 @@ fn shown_chart(chart: &tack_source::chart::ChartRef) -> String {
             version: v,
         } => format!("{reference}{}", version(v)),
         ChartRef::Url { url, .. } => url.clone(),
+    }
+}
+
 fn shown(p: &Path) -> String {
     if p.as_os_str().is_empty() {
         ".".into()

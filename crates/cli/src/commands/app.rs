@@ -49,6 +49,9 @@ pub struct SyncArgs {
     /// Also delete objects that left Git (automated applications with prune always do)
     #[arg(long)]
     pub prune: bool,
+    /// With --prune: also prune what only a confirmed sync may (Namespaces, CRDs, Prune=confirm, a large share of the application)
+    #[arg(long, requires = "prune")]
+    pub confirm: bool,
 }
 
 #[derive(Debug, Args)]
@@ -288,7 +291,11 @@ pub async fn run(cmd: AppCommand, settings: &Settings) -> anyhow::Result<ExitCod
         }
         AppCommand::Sync(n) => {
             let now = humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string();
-            let value = if n.prune { format!("{now},prune") } else { now };
+            let value = match (n.prune, n.confirm) {
+                (true, true) => format!("{now},prune,confirm"),
+                (true, false) => format!("{now},prune"),
+                _ => now,
+            };
             let patch = json!({"metadata": {"annotations": {tack_controller::SYNC_ANNOTATION: value}}});
             api.get_opt(&n.name).await?.with_context(|| not_found(&n.name))?;
             api.patch(&n.name, &PatchParams::default(), &Patch::Merge(&patch))
