@@ -226,7 +226,7 @@ pub fn render_dir(dir: &Path, root: &Path) -> Result<(&'static str, Vec<Manifest
 /// to `root`. Remote bases are fetched into the same source cache as the checkout (`<cache>/trees/<sha>` is
 /// the root). With `spec.source.helm.chart`, the chart is fetched into that cache (`<cache>/charts/sha256/`,
 /// anonymously) and rendered from its archive, with the values files relative to `dir` and confined to the
-/// checkout. Hooks are refused: tack does not run sync phases yet.
+/// checkout. Hooks are rendered with the other objects; the sync runs them in their phases.
 pub fn render_source(
     dir: &Path,
     root: &Path,
