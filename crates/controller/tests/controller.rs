@@ -18,9 +18,7 @@ use tack_controller::ControllerConfig;
 use tack_model::{GitOpsConfig, GitOpsConfigStatus, SyncResult, SyncState};
 use tack_testkit::{TestNamespace, eventually, git};
 
-/// Git servers on 127.0.0.1: `git daemon` (git://) and `git http-backend` (smart HTTP).
-#[path = "../../source/tests/support/mod.rs"]
-mod gitserver;
+use tack_testkit::gitserver;
 #[path = "controller/helm.rs"]
 mod helm;
 #[path = "controller/jsonnet.rs"]

@@ -5,8 +5,7 @@
 mod dispatch;
 #[path = "render/kustomize_helm.rs"]
 mod kustomize_helm;
-#[path = "../../source/tests/support/mod.rs"]
-mod support;
+use tack_testkit::gitserver as support;
 
 use std::path::{Path, PathBuf};
 

@@ -1,7 +1,7 @@
 //! tack-source against real Git servers on 127.0.0.1: bare repositories over file://, `git daemon` over
 //! git://, and `git http-backend` over smart HTTP (with and without basic auth).
 
-mod support;
+use tack_testkit::gitserver as support;
 
 use std::path::Path;
 use std::sync::mpsc;

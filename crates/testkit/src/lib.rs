@@ -11,6 +11,7 @@
 //! `cargo test -- --include-ignored` (scripts/test.sh does).
 
 pub mod charts;
+pub mod gitserver;
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;

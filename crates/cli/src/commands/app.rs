@@ -139,232 +139,305 @@ pub async fn run(cmd: AppCommand, settings: &Settings) -> anyhow::Result<ExitCod
         .clone()
         .unwrap_or_else(|| cluster.default_namespace().to_string());
     let client = cluster.client().clone();
-    let api: Api<GitOpsConfig> = Api::namespaced(client.clone(), &namespace);
-    let not_found = |name: &str| {
-        format!("application {name} not found in namespace {namespace}; list them with `tack app list`")
+    let apps = Apps {
+        api: Api::namespaced(client.clone(), &namespace),
+        client,
+        namespace,
+        settings,
     };
     match cmd {
-        AppCommand::Create(args) => {
-            check_name(&args.name)?;
-            if let Some(path) = &args.path {
-                tack_controller::check_source_path(path).map_err(|e| anyhow::anyhow!("--path: {e}"))?;
-            }
-            let spec = GitOpsConfigSpec {
-                source: Source {
-                    repo_url: args.repo.clone(),
-                    revision: args.revision.clone(),
-                    path: args.path.clone(),
-                    helm: args.helm.options()?,
-                    jsonnet: super::jsonnet::source_spec(&args.jsonnet)?,
-                    ..Default::default()
-                },
-                destination: Destination {
-                    namespace: args.dest_namespace.clone(),
-                },
-                sync_policy: Some(SyncPolicy {
-                    interval: args.interval.clone(),
-                    automated: (!args.manual).then_some(Automated {
-                        prune: args.prune,
-                        self_heal: args.self_heal,
-                    }),
-                    create_namespace: args.create_namespace,
-                    retry: None,
-                }),
-                depends_on: args
-                    .depends_on
-                    .iter()
-                    .map(|d| match d.split_once('/') {
-                        Some((ns, name)) => DependencyRef {
-                            name: name.to_string(),
-                            namespace: Some(ns.to_string()),
-                        },
-                        None => DependencyRef {
-                            name: d.clone(),
-                            namespace: None,
-                        },
-                    })
-                    .collect(),
-                ..Default::default()
-            };
-            if spec.source.jsonnet.is_some() {
-                // The controller's own check of spec.source.jsonnet (glob syntax, library paths, extract).
-                tack_controller::SourceRender::of(&args.name, &namespace, &spec.source)
-                    .map_err(|e| anyhow::anyhow!("{e}"))?;
-            }
-            let mut app = GitOpsConfig::new(&args.name, spec);
-            app.metadata.namespace = Some(namespace.clone());
-            let mut value = serde_json::to_value(&app)?;
-            if let Some(obj) = value.as_object_mut() {
-                obj.remove("status");
-            }
-            api.patch(
-                &args.name,
-                &PatchParams::apply(tack_cluster::FIELD_MANAGER).force(),
-                &Patch::Apply(&value),
-            )
-            .await
-            .with_context(|| {
-                format!(
-                    "creating application {} in namespace {namespace} (is the CRD installed? `tack install`)",
-                    args.name
-                )
-            })?;
-            println!(
-                "application {} created in namespace {namespace}: {} → namespace {}{}",
-                args.name,
-                args.repo,
-                args.dest_namespace.as_deref().unwrap_or(&namespace),
-                if args.manual {
-                    " (manual: differences are reported, not applied)"
-                } else {
-                    ""
-                }
-            );
-            println!(
-                "the controller (`tack controller`) syncs it; watch it with `tack app get {}`",
-                args.name
-            );
+        AppCommand::Create(args) => create(&apps, &args).await,
+        AppCommand::List(list) => list_apps(&apps, &list).await,
+        AppCommand::Get(n) => get(&apps, &n).await,
+        AppCommand::Sync(n) => request_sync(&apps, &n).await,
+        AppCommand::History(n) => history(&apps, &n).await,
+        AppCommand::Rollback(r) => rollback(&apps, &r).await,
+        AppCommand::Suspend(n) => {
+            set_suspend(&apps.api, &n.name, true, &apps.not_found(&n.name)).await?;
+            Ok(ExitCode::SUCCESS)
         }
-        AppCommand::List(list) => {
-            let apps = if list.all_namespaces {
-                Api::<GitOpsConfig>::all(client)
-                    .list(&ListParams::default())
-                    .await?
-            } else {
-                api.list(&ListParams::default()).await?
-            };
-            if settings.output == Output::Json {
-                println!("{}", serde_json::to_string_pretty(&apps.items)?);
-                return Ok(ExitCode::SUCCESS);
-            }
-            if apps.items.is_empty() {
-                println!("no applications; create one with `tack app create NAME --repo URL`");
-                return Ok(ExitCode::SUCCESS);
-            }
-            let rows: Vec<[String; 6]> = apps
-                .items
-                .iter()
-                .map(|a| {
-                    let s = a.status.clone().unwrap_or_default();
-                    [
-                        a.namespace().unwrap_or_default(),
-                        a.name_any(),
-                        if a.spec.suspend {
-                            "Suspended".to_string()
-                        } else {
-                            let sync = s
-                                .sync
-                                .as_ref()
-                                .map(|x| format!("{:?}", x.status))
-                                .unwrap_or_else(|| "Unknown".into());
-                            if a.spec.rollback.is_some() {
-                                format!("{sync} (rolled back)")
-                            } else {
-                                sync
-                            }
-                        },
-                        s.health
-                            .as_ref()
-                            .map(|h| h.status.clone())
-                            .unwrap_or_else(|| "Unknown".into()),
-                        s.sync
-                            .as_ref()
-                            .and_then(|x| x.revision.as_deref())
-                            .map(|r| r.chars().take(12).collect())
-                            .unwrap_or_default(),
-                        a.spec.source.repo_url.clone(),
-                    ]
-                })
-                .collect();
-            print_table(
-                &["NAMESPACE", "NAME", "SYNC", "HEALTH", "REVISION", "REPO"],
-                &rows,
-            );
+        AppCommand::Resume(n) => {
+            set_suspend(&apps.api, &n.name, false, &apps.not_found(&n.name)).await?;
+            Ok(ExitCode::SUCCESS)
         }
-        AppCommand::Get(n) => {
-            let app = api.get_opt(&n.name).await?.with_context(|| not_found(&n.name))?;
-            if settings.output == Output::Json {
-                println!("{}", serde_json::to_string_pretty(&app)?);
-                return Ok(ExitCode::SUCCESS);
-            }
-            print_app(&app);
-        }
-        AppCommand::Sync(n) => {
-            let now = humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string();
-            let value = match (n.prune, n.confirm) {
-                (true, true) => format!("{now},prune,confirm"),
-                (true, false) => format!("{now},prune"),
-                _ => now,
-            };
-            let patch = json!({"metadata": {"annotations": {tack_controller::SYNC_ANNOTATION: value}}});
-            api.get_opt(&n.name).await?.with_context(|| not_found(&n.name))?;
-            api.patch(&n.name, &PatchParams::default(), &Patch::Merge(&patch))
-                .await?;
-            println!(
-                "application {}: sync requested{}; the controller applies Git now (see `tack app get {}`)",
-                n.name,
-                if n.prune { " with prune" } else { "" },
-                n.name
-            );
-        }
-        AppCommand::History(n) => {
-            let app = api.get_opt(&n.name).await?.with_context(|| not_found(&n.name))?;
-            let s = app.status.clone().unwrap_or_default();
-            if settings.output == Output::Json {
-                println!("{}", serde_json::to_string_pretty(&s.history)?);
-                return Ok(ExitCode::SUCCESS);
-            }
-            if s.history.is_empty() {
-                println!("application {}: no sync yet", n.name);
-                return Ok(ExitCode::SUCCESS);
-            }
-            let current = s.sync.as_ref().and_then(|x| x.revision.clone());
-            let pinned = app.spec.rollback.as_ref().map(|r| r.revision.clone());
-            let rows: Vec<[String; 4]> = s
-                .history
-                .iter()
-                .rev()
-                .map(|h| {
-                    let mut outcome = format!("{:?}", h.result);
-                    if pinned.as_deref() == Some(h.revision.as_str()) {
-                        outcome.push_str(" (rolled back to)");
-                    } else if current.as_deref() == Some(h.revision.as_str())
-                        && h.result == SyncResult::Succeeded
-                    {
-                        outcome.push_str(" (current)");
-                    }
-                    [h.id.to_string(), h.revision.clone(), h.time.clone(), outcome]
-                })
-                .collect();
-            print_table(&["ID", "REVISION", "TIME", "OUTCOME"], &rows);
-        }
-        AppCommand::Rollback(r) => {
-            let app = api.get_opt(&r.name).await?.with_context(|| not_found(&r.name))?;
-            let s = app.status.clone().unwrap_or_default();
-            let target = rollback_target(&s, r.id).with_context(|| format!("application {}", r.name))?;
-            let patch = json!({"spec": {"rollback": {"revision": target.revision, "historyId": target.id}}});
-            api.patch(&r.name, &PatchParams::default(), &Patch::Merge(&patch))
-                .await?;
-            println!(
-                "application {}: rolling back to {} (history ID {}, synced {})",
-                r.name, target.revision, target.id, target.time
-            );
-            println!(
-                "automated sync is suspended: new commits are not applied until `tack app resume {}`",
-                r.name
-            );
-        }
-        AppCommand::Suspend(n) => set_suspend(&api, &n.name, true, &not_found(&n.name)).await?,
-        AppCommand::Resume(n) => set_suspend(&api, &n.name, false, &not_found(&n.name)).await?,
-        AppCommand::Delete(n) => {
-            api.get_opt(&n.name).await?.with_context(|| not_found(&n.name))?;
-            api.delete(&n.name, &DeleteParams::default()).await?;
-            println!(
-                "application {} deleted; the objects it applied stay in the cluster",
-                n.name
-            );
-        }
+        AppCommand::Delete(n) => delete(&apps, &n).await,
     }
+}
+
+/// The applications of one namespace, and what every subcommand needs.
+struct Apps<'a> {
+    api: Api<GitOpsConfig>,
+    client: kube::Client,
+    namespace: String,
+    settings: &'a Settings,
+}
+
+impl Apps<'_> {
+    fn not_found(&self, name: &str) -> String {
+        format!(
+            "application {name} not found in namespace {}; list them with `tack app list`",
+            self.namespace
+        )
+    }
+}
+
+/// `tack app create`: the GitOpsConfig from the flags, server-side applied.
+async fn create(apps: &Apps<'_>, args: &CreateArgs) -> anyhow::Result<ExitCode> {
+    let api = &apps.api;
+    let namespace = apps.namespace.as_str();
+    check_name(&args.name)?;
+    if let Some(path) = &args.path {
+        tack_controller::check_source_path(path).map_err(|e| anyhow::anyhow!("--path: {e}"))?;
+    }
+    let spec = GitOpsConfigSpec {
+        source: Source {
+            repo_url: args.repo.clone(),
+            revision: args.revision.clone(),
+            path: args.path.clone(),
+            helm: args.helm.options()?,
+            jsonnet: super::jsonnet::source_spec(&args.jsonnet)?,
+            ..Default::default()
+        },
+        destination: Destination {
+            namespace: args.dest_namespace.clone(),
+        },
+        sync_policy: Some(SyncPolicy {
+            interval: args.interval.clone(),
+            automated: (!args.manual).then_some(Automated {
+                prune: args.prune,
+                self_heal: args.self_heal,
+            }),
+            create_namespace: args.create_namespace,
+            retry: None,
+        }),
+        depends_on: args
+            .depends_on
+            .iter()
+            .map(|d| match d.split_once('/') {
+                Some((ns, name)) => DependencyRef {
+                    name: name.to_string(),
+                    namespace: Some(ns.to_string()),
+                },
+                None => DependencyRef {
+                    name: d.clone(),
+                    namespace: None,
+                },
+            })
+            .collect(),
+        ..Default::default()
+    };
+    if spec.source.jsonnet.is_some() {
+        // The controller's own check of spec.source.jsonnet (glob syntax, library paths, extract).
+        tack_controller::SourceRender::of(&args.name, namespace, &spec.source)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    }
+    let mut app = GitOpsConfig::new(&args.name, spec);
+    app.metadata.namespace = Some(namespace.to_string());
+    let mut value = serde_json::to_value(&app)?;
+    if let Some(obj) = value.as_object_mut() {
+        obj.remove("status");
+    }
+    api.patch(
+        &args.name,
+        &PatchParams::apply(tack_cluster::FIELD_MANAGER).force(),
+        &Patch::Apply(&value),
+    )
+    .await
+    .with_context(|| {
+        format!(
+            "creating application {} in namespace {namespace} (is the CRD installed? `tack install`)",
+            args.name
+        )
+    })?;
+    println!(
+        "application {} created in namespace {namespace}: {} → namespace {}{}",
+        args.name,
+        args.repo,
+        args.dest_namespace.as_deref().unwrap_or(namespace),
+        if args.manual {
+            " (manual: differences are reported, not applied)"
+        } else {
+            ""
+        }
+    );
+    println!(
+        "the controller (`tack controller`) syncs it; watch it with `tack app get {}`",
+        args.name
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `tack app list`: one row per application.
+async fn list_apps(ctx: &Apps<'_>, list: &ListArgs) -> anyhow::Result<ExitCode> {
+    let (api, settings) = (&ctx.api, ctx.settings);
+    let apps = if list.all_namespaces {
+        Api::<GitOpsConfig>::all(ctx.client.clone())
+            .list(&ListParams::default())
+            .await?
+    } else {
+        api.list(&ListParams::default()).await?
+    };
+    if settings.output == Output::Json {
+        println!("{}", serde_json::to_string_pretty(&apps.items)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    if apps.items.is_empty() {
+        println!("no applications; create one with `tack app create NAME --repo URL`");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let rows: Vec<[String; 6]> = apps
+        .items
+        .iter()
+        .map(|a| {
+            let s = a.status.clone().unwrap_or_default();
+            [
+                a.namespace().unwrap_or_default(),
+                a.name_any(),
+                if a.spec.suspend {
+                    "Suspended".to_string()
+                } else {
+                    let sync = s
+                        .sync
+                        .as_ref()
+                        .map(|x| format!("{:?}", x.status))
+                        .unwrap_or_else(|| "Unknown".into());
+                    if a.spec.rollback.is_some() {
+                        format!("{sync} (rolled back)")
+                    } else {
+                        sync
+                    }
+                },
+                s.health
+                    .as_ref()
+                    .map(|h| h.status.clone())
+                    .unwrap_or_else(|| "Unknown".into()),
+                s.sync
+                    .as_ref()
+                    .and_then(|x| x.revision.as_deref())
+                    .map(|r| r.chars().take(12).collect())
+                    .unwrap_or_default(),
+                a.spec.source.repo_url.clone(),
+            ]
+        })
+        .collect();
+    print_table(
+        &["NAMESPACE", "NAME", "SYNC", "HEALTH", "REVISION", "REPO"],
+        &rows,
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `tack app get`: the application and its status.
+async fn get(apps: &Apps<'_>, n: &NameArg) -> anyhow::Result<ExitCode> {
+    let api = &apps.api;
+    let settings = apps.settings;
+    let app = api
+        .get_opt(&n.name)
+        .await?
+        .with_context(|| apps.not_found(&n.name))?;
+    if settings.output == Output::Json {
+        println!("{}", serde_json::to_string_pretty(&app)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    print_app(&app);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `tack app sync`: asks the controller to apply Git now (the sync annotation).
+async fn request_sync(apps: &Apps<'_>, n: &SyncArgs) -> anyhow::Result<ExitCode> {
+    let api = &apps.api;
+    let now = humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string();
+    let value = match (n.prune, n.confirm) {
+        (true, true) => format!("{now},prune,confirm"),
+        (true, false) => format!("{now},prune"),
+        _ => now,
+    };
+    let patch = json!({"metadata": {"annotations": {tack_controller::SYNC_ANNOTATION: value}}});
+    api.get_opt(&n.name)
+        .await?
+        .with_context(|| apps.not_found(&n.name))?;
+    api.patch(&n.name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await?;
+    println!(
+        "application {}: sync requested{}; the controller applies Git now (see `tack app get {}`)",
+        n.name,
+        if n.prune { " with prune" } else { "" },
+        n.name
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `tack app history`: the recorded syncs, newest first.
+async fn history(apps: &Apps<'_>, n: &NameArg) -> anyhow::Result<ExitCode> {
+    let api = &apps.api;
+    let settings = apps.settings;
+    let app = api
+        .get_opt(&n.name)
+        .await?
+        .with_context(|| apps.not_found(&n.name))?;
+    let s = app.status.clone().unwrap_or_default();
+    if settings.output == Output::Json {
+        println!("{}", serde_json::to_string_pretty(&s.history)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    if s.history.is_empty() {
+        println!("application {}: no sync yet", n.name);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let current = s.sync.as_ref().and_then(|x| x.revision.clone());
+    let pinned = app.spec.rollback.as_ref().map(|r| r.revision.clone());
+    let rows: Vec<[String; 4]> = s
+        .history
+        .iter()
+        .rev()
+        .map(|h| {
+            let mut outcome = format!("{:?}", h.result);
+            if pinned.as_deref() == Some(h.revision.as_str()) {
+                outcome.push_str(" (rolled back to)");
+            } else if current.as_deref() == Some(h.revision.as_str()) && h.result == SyncResult::Succeeded {
+                outcome.push_str(" (current)");
+            }
+            [h.id.to_string(), h.revision.clone(), h.time.clone(), outcome]
+        })
+        .collect();
+    print_table(&["ID", "REVISION", "TIME", "OUTCOME"], &rows);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `tack app rollback`: pins a revision of the history and suspends automated sync.
+async fn rollback(apps: &Apps<'_>, r: &RollbackArgs) -> anyhow::Result<ExitCode> {
+    let api = &apps.api;
+    let app = api
+        .get_opt(&r.name)
+        .await?
+        .with_context(|| apps.not_found(&r.name))?;
+    let s = app.status.clone().unwrap_or_default();
+    let target = rollback_target(&s, r.id).with_context(|| format!("application {}", r.name))?;
+    let patch = json!({"spec": {"rollback": {"revision": target.revision, "historyId": target.id}}});
+    api.patch(&r.name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await?;
+    println!(
+        "application {}: rolling back to {} (history ID {}, synced {})",
+        r.name, target.revision, target.id, target.time
+    );
+    println!(
+        "automated sync is suspended: new commits are not applied until `tack app resume {}`",
+        r.name
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `tack app delete`: removes the GitOpsConfig; the objects it applied stay.
+async fn delete(apps: &Apps<'_>, n: &NameArg) -> anyhow::Result<ExitCode> {
+    let api = &apps.api;
+    api.get_opt(&n.name)
+        .await?
+        .with_context(|| apps.not_found(&n.name))?;
+    api.delete(&n.name, &DeleteParams::default()).await?;
+    println!(
+        "application {} deleted; the objects it applied stay in the cluster",
+        n.name
+    );
     Ok(ExitCode::SUCCESS)
 }
 

@@ -1,8 +1,6 @@
 //! Real Git servers for tests, on 127.0.0.1 only: local bare repositories (file://), `git daemon`
 //! (git://) and `git http-backend` behind a small HTTP/1.1 server (smart HTTP, optional basic auth).
-//! Self-contained: no dependency on other tack crates.
-
-#![allow(dead_code)]
+//! Self-contained: no dependency on other tack crates. Failures to start a server panic: it is test set-up.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -418,6 +416,12 @@ pub struct TestTls {
     /// The CA certificate, PEM: what a client must trust.
     pub ca_pem: String,
     server: Arc<rustls::ServerConfig>,
+}
+
+impl Default for TestTls {
+    fn default() -> Self {
+        TestTls::new()
+    }
 }
 
 impl TestTls {
