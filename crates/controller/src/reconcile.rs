@@ -575,6 +575,58 @@ fn apply_policy(obj: &GitOpsConfig, revision: &str) -> Option<tack_model::Automa
     }
 }
 
+/// Whether a progress line of a sync is worth telling beyond the debug log: `Some("status")` for a phase or wave
+/// (the current step, shown in `status.lastOperation`), `Some("event")` for a wave that applies objects, a hook
+/// that ran, or a prune held back (also Events).
+fn sync_phase_line(line: &str) -> Option<&'static str> {
+    if line.starts_with("phase ") {
+        Some("status")
+    } else if (line.starts_with("wave ") && line.contains(": applying "))
+        || line.contains(" hook ")
+        || line.starts_with("prune held")
+        || line.starts_with("warning:")
+    {
+        Some("event")
+    } else {
+        None
+    }
+}
+
+/// Tells one phase line of a running sync: `status.lastOperation` says Running and the line; hooks, applying
+/// waves and held prunes are also Events.
+async fn report_phase(ctx: &Context, obj: &GitOpsConfig, (revision, started): (&str, &str), tagged: &str) {
+    let (kind, line) = tagged.split_once('\u{0}').unwrap_or(("status", tagged));
+    let api: Api<GitOpsConfig> = Api::namespaced(ctx.client.clone(), &obj.namespace().unwrap_or_default());
+    let patch = json!({"status": {"lastOperation": {
+        "phase": "Running", "revision": revision, "message": line, "startedAt": started, "finishedAt": null}}});
+    if let Err(e) = api
+        .patch_status(&obj.name_any(), &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+    {
+        tracing::debug!(app = %obj.name_any(), "cannot report the sync phase: {e}");
+    }
+    if kind == "event" {
+        let failed =
+            line.contains(": failed") || line.starts_with("warning:") || line.starts_with("prune held");
+        let note = Note {
+            warning: failed,
+            reason: if line.contains(" hook ") {
+                "Hook"
+            } else if line.starts_with("wave ") {
+                "Wave"
+            } else {
+                "Prune"
+            }
+            .into(),
+            action: "Sync".into(),
+            message: line.to_string(),
+        };
+        if let Err(e) = ctx.recorder.publish(&note, &obj.object_ref(&())).await {
+            tracing::debug!(app = %obj.name_any(), "cannot publish an event: {e}");
+        }
+    }
+}
+
 /// What syncing or comparing found.
 struct Found {
     sync: SyncState,
@@ -594,6 +646,8 @@ struct Plan {
     ignore: Vec<IgnoreRule>,
     previous: BTreeSet<ObjectId>,
     in_store: bool,
+    /// The commit being synced or compared.
+    revision: String,
 }
 
 async fn sync_now(
@@ -604,6 +658,7 @@ async fn sync_now(
     plan: Plan,
 ) -> Result<Found, Error> {
     let mut opts = SyncOptions::new(&plan.app, &plan.destination);
+    let (revision, started) = (plan.revision.as_str(), now());
     opts.prune = auto.prune;
     // selfHeal: Git wins over fields another field manager changed.
     opts.force = auto.self_heal;
@@ -616,19 +671,29 @@ async fn sync_now(
     };
     opts.confirm = sync_request(obj).is_some_and(|r| r.confirm);
     let app = opts.app.clone();
-    // Phases, waves and hooks are logged; the rest of the progress is debug detail.
+    // Phases, waves and hooks go to the log, to `status.lastOperation` (Running) and, when the sync applies
+    // something or runs a hook, to Events; the rest of the progress is debug detail.
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
     let progress = move |line: &str| {
-        if line.starts_with("phase ")
-            || line.contains(" hook")
-            || line.starts_with("prune held")
-            || line.starts_with("warning:")
-        {
+        if let Some(kind) = sync_phase_line(line) {
             tracing::info!(app = %app, "{line}");
+            let _ = tx.send(format!("{kind}\u{0}{line}"));
         } else {
             tracing::debug!(app = %app, "{line}");
         }
     };
-    let report = tack_apply::sync(&ctx.cluster, manifests, &opts, &progress).await?;
+    let run = tack_apply::sync(&ctx.cluster, manifests, &opts, &progress);
+    tokio::pin!(run);
+    let report = loop {
+        tokio::select! {
+            r = &mut run => break r,
+            Some(line) = rx.recv() => report_phase(ctx, obj, (revision, &started), &line).await,
+        }
+    };
+    while let Ok(line) = rx.try_recv() {
+        report_phase(ctx, obj, (revision, &started), &line).await;
+    }
+    let report = report?;
     let state = if report.count(Action::PruneSkipped) + report.count(Action::PruneHeld) > 0 {
         SyncState::OutOfSync
     } else {
@@ -761,6 +826,7 @@ async fn attempt(obj: &GitOpsConfig, ctx: &Context) -> Result<Outcome, Failure> 
         ignore: ignore_rules(obj),
         previous,
         in_store,
+        revision: revision.clone(),
     };
     let apply = apply_policy(obj, &revision);
     let synced_now = apply.is_some();
