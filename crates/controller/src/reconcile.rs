@@ -199,12 +199,21 @@ fn failed(obj: &GitOpsConfig, ctx: &Context, key: &str, revision: Option<String>
     if matches!(error, Error::Fetch { .. }) {
         ctx.metrics.git_fetch_error();
     }
+    let limited = retry_limit_reached(obj, failures);
     let retry_in = if waiting {
         DEPENDENCY_RECHECK
+    } else if limited {
+        interval(obj).unwrap_or(crate::DEFAULT_INTERVAL)
     } else {
         backoff(obj, failures)
     };
-    let message = error.to_string();
+    let mut message = error.to_string();
+    if limited && !waiting {
+        message.push_str(&format!(
+            "; retry limit reached ({} failures): the next attempt comes with the interval or a change",
+            failures
+        ));
+    }
     tracing::warn!(app = %key, reason = error.reason(), retry_in = ?retry_in, "{message}");
     // A sync that failed part-way still changed what the application manages.
     let inventory = match error {
@@ -221,6 +230,19 @@ fn failed(obj: &GitOpsConfig, ctx: &Context, key: &str, revision: Option<String>
         retry_in,
         inventory,
     }
+}
+
+/// Whether `failures` consecutive failures exhausted `spec.syncPolicy.retry.limit` (default 5; negative: never):
+/// then the application is tried again at its interval (or on a change), not with the backoff.
+fn retry_limit_reached(obj: &GitOpsConfig, failures: u32) -> bool {
+    let limit = obj
+        .spec
+        .sync_policy
+        .as_ref()
+        .and_then(|p| p.retry.as_ref())
+        .and_then(|r| r.limit)
+        .unwrap_or(5);
+    limit >= 0 && i64::from(failures) > limit
 }
 
 /// The inventory is kept by the controller now: the ConfigMap of the one-shot sync is no longer used.
@@ -891,4 +913,47 @@ async fn assess(
             health: assess_optional(live.get(id)),
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tack_model::{GitOpsConfigSpec, Retry, SyncPolicy};
+
+    fn app(limit: Option<i64>) -> GitOpsConfig {
+        GitOpsConfig::new(
+            "a",
+            GitOpsConfigSpec {
+                sync_policy: Some(SyncPolicy {
+                    retry: Some(Retry { limit, backoff: None }),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+        )
+    }
+
+    #[test]
+    fn the_retry_limit_ends_the_backoff() {
+        assert!(!retry_limit_reached(&app(None), 5));
+        assert!(retry_limit_reached(&app(None), 6));
+        assert!(!retry_limit_reached(&app(Some(2)), 2));
+        assert!(retry_limit_reached(&app(Some(2)), 3));
+        assert!(retry_limit_reached(&app(Some(0)), 1));
+        assert!(!retry_limit_reached(&app(Some(-1)), 1000));
+    }
+
+    #[test]
+    fn phase_lines_worth_telling() {
+        assert_eq!(sync_phase_line("phase Sync, wave 1: healthy"), Some("status"));
+        assert_eq!(
+            sync_phase_line("wave 1, namespaced objects: applying 2 objects"),
+            Some("event")
+        );
+        assert_eq!(
+            sync_phase_line("PreSync hook Job.batch/m (a.yaml:1): succeeded"),
+            Some("event")
+        );
+        assert_eq!(sync_phase_line("configured ConfigMap/a from a.yaml:1"), None);
+    }
 }
