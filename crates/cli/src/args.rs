@@ -1,4 +1,4 @@
-//! The command line: one table of commands and flags (ARCHITECTURE.md §3).
+//! The command line: one table of commands and flags (the command names are fixed; README lists them).
 
 use std::path::PathBuf;
 
@@ -8,7 +8,8 @@ use crate::config::{FlagValues, LogLevel, Output};
 
 /// tack keeps Kubernetes clusters equal to Git and ships releases safely.
 #[derive(Debug, Parser)]
-#[command(name = "tack", version, about, long_about = None, propagate_version = true)]
+// `--version` is tack's own only at the top (`tack --version`); below it, `--version` is a chart's version.
+#[command(name = "tack", version, about, long_about = None)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalFlags,
@@ -83,28 +84,68 @@ pub enum Command {
     Jsonnet(crate::commands::jsonnet::JsonnetArgs),
 }
 
-/// Where manifests come from: a local directory, or a Git repository.
+/// Where manifests come from: a local directory, a Git repository, or a Helm chart in a chart repository or an
+/// OCI registry.
 #[derive(Debug, Args, Clone)]
 pub struct SourceArgs {
     /// Directory to render: a Helm chart (Chart.yaml) or chart archive (.tgz), a kustomization, or plain
-    /// .yaml/.yml/.json files (recursive)
+    /// .yaml/.yml/.json files (recursive). Also oci://HOST/PATH/CHART (a chart in an OCI registry, with
+    /// --version) or https://HOST/PATH/CHART.tgz (a chart archive at a URL)
     #[arg(
         value_name = "PATH",
         required_unless_present = "repo",
         conflicts_with = "repo"
     )]
     pub dir: Option<PathBuf>,
-    /// Git repository URL (https://, http://, git:// or file://) instead of PATH
+    /// Git repository URL (https://, http://, git:// or file://) instead of PATH; with --chart, a Helm chart
+    /// repository (the URL of the folder holding index.yaml) or an OCI registry path (oci://HOST/PATH)
     #[arg(long, value_name = "URL")]
     pub repo: Option<String>,
     /// Branch, tag or commit of --repo [default: the remote's default branch]
-    #[arg(long, value_name = "R", requires = "repo")]
+    #[arg(long, value_name = "R", requires = "repo", conflicts_with = "chart")]
     pub revision: Option<String>,
     /// Directory inside --repo [default: the repository root]
-    #[arg(long, value_name = "P", requires = "repo")]
+    #[arg(long, value_name = "P", requires = "repo", conflicts_with = "chart")]
     pub path: Option<String>,
     #[command(flatten)]
+    pub chart: ChartArgs,
+    #[command(flatten)]
     pub helm: HelmArgs,
+    #[command(flatten)]
+    pub jsonnet: JsonnetSourceArgs,
+}
+
+/// A Helm chart from a chart repository (`--repo URL --chart NAME`) or an OCI registry (`oci://…` as PATH, or
+/// `--repo oci://HOST/PATH --chart NAME`), fetched into tack's cache by digest before rendering.
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Helm charts from a chart repository or OCI registry")]
+pub struct ChartArgs {
+    /// The chart's name in the chart repository or registry path given by --repo
+    #[arg(long, value_name = "NAME", requires = "repo")]
+    pub chart: Option<String>,
+    /// The chart version or a SemVer constraint (1.2.3, ^1.2, ~1.2.3, ">=1 <2") [default: the newest stable
+    /// version]
+    #[arg(long = "version", value_name = "V")]
+    pub chart_version: Option<String>,
+    /// Also consider prerelease versions when --version is empty or a constraint
+    #[arg(long)]
+    pub devel: bool,
+    /// User name for the chart repository or registry
+    #[arg(long, value_name = "USER", env = "TACK_HELM_USERNAME", requires = "password")]
+    pub username: Option<String>,
+    /// Password or token for the chart repository or registry (prefer the environment variable: command
+    /// lines are visible to other users)
+    #[arg(
+        long,
+        value_name = "PASSWORD",
+        env = "TACK_HELM_PASSWORD",
+        hide_env_values = true
+    )]
+    pub password: Option<String>,
+    /// Reach OCI registries over plain HTTP (loopback registries always are) and allow credentials over
+    /// plain http://
+    #[arg(long)]
+    pub plain_http: bool,
 }
 
 /// `helm template`'s flags, for a source that is a Helm chart (a folder with Chart.yaml, or a .tgz).
@@ -253,4 +294,52 @@ pub struct DevDownArgs {
     /// Keep the state directory (logs, kubeconfig, etcd data) after stopping
     #[arg(long)]
     pub keep_state: bool,
+}
+
+/// The `jsonnet` command's variables and library paths, for a source holding `*.jsonnet` files (Argo CD's
+/// directory source: every `*.jsonnet` file of the directory is evaluated).
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Jsonnet")]
+pub struct JsonnetSourceArgs {
+    /// External variable as a string (std.extVar); K alone takes the environment variable K; repeatable
+    #[arg(long, value_name = "K=V")]
+    pub ext_str: Vec<String>,
+    /// External variable as Jsonnet code; repeatable
+    #[arg(long, value_name = "K=CODE")]
+    pub ext_code: Vec<String>,
+    /// Top-level argument as a string (when a file evaluates to a function); repeatable
+    #[arg(long, value_name = "K=V")]
+    pub tla_str: Vec<String>,
+    /// Top-level argument as Jsonnet code; repeatable
+    #[arg(long, value_name = "K=CODE")]
+    pub tla_code: Vec<String>,
+    /// Library search path (e.g. vendor); relative to the current directory, or to the repository root with
+    /// --repo; repeatable, the last one is searched first
+    #[arg(long, value_name = "DIR")]
+    pub jpath: Vec<std::path::PathBuf>,
+    /// Also evaluate *.jsonnet files in subdirectories
+    #[arg(long)]
+    pub jsonnet_recurse: bool,
+    /// Only *.jsonnet files whose path (relative to the directory) matches this glob
+    #[arg(long, value_name = "GLOB")]
+    pub jsonnet_include: Option<String>,
+    /// Leave out *.jsonnet files whose path matches this glob
+    #[arg(long, value_name = "GLOB")]
+    pub jsonnet_exclude: Option<String>,
+    /// nested: deploy every Kubernetes object found in nested objects and arrays (Tanka) [default: topLevel,
+    /// an object is one manifest, an array a list of them (Argo CD)]
+    #[arg(long, value_name = "MODE", value_parser = ["topLevel", "nested"])]
+    pub jsonnet_extract: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// clap's own consistency checks over every command and flag (no flag defined twice, no short option
+    /// clash between flattened groups, defaults that parse).
+    #[test]
+    fn the_command_line_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
 }

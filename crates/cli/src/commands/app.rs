@@ -105,6 +105,12 @@ pub struct CreateArgs {
     /// namespace)
     #[arg(long, value_name = "[NS/]NAME")]
     pub depends_on: Vec<String>,
+    #[command(flatten)]
+    pub helm: Box<super::app_helm::AppHelmArgs>,
+    /// spec.source.jsonnet, for a path holding *.jsonnet files (--jpath: library paths relative to the
+    /// repository root)
+    #[command(flatten)]
+    pub jsonnet: Box<crate::args::JsonnetSourceArgs>,
 }
 
 fn check_interval(s: &str) -> Result<String, String> {
@@ -127,7 +133,7 @@ fn check_name(s: &str) -> anyhow::Result<()> {
 }
 
 pub async fn run(cmd: AppCommand, settings: &Settings) -> anyhow::Result<ExitCode> {
-    let cluster = super::sync::connect(settings).await?;
+    let cluster = settings.connect().await?;
     let namespace = settings
         .namespace
         .clone()
@@ -148,6 +154,8 @@ pub async fn run(cmd: AppCommand, settings: &Settings) -> anyhow::Result<ExitCod
                     repo_url: args.repo.clone(),
                     revision: args.revision.clone(),
                     path: args.path.clone(),
+                    helm: args.helm.options()?,
+                    jsonnet: super::jsonnet::source_spec(&args.jsonnet)?,
                     ..Default::default()
                 },
                 destination: Destination {
@@ -178,6 +186,11 @@ pub async fn run(cmd: AppCommand, settings: &Settings) -> anyhow::Result<ExitCod
                     .collect(),
                 ..Default::default()
             };
+            if spec.source.jsonnet.is_some() {
+                // The controller's own check of spec.source.jsonnet (glob syntax, library paths, extract).
+                tack_controller::SourceRender::of(&args.name, &namespace, &spec.source)
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+            }
             let mut app = GitOpsConfig::new(&args.name, spec);
             app.metadata.namespace = Some(namespace.clone());
             let mut value = serde_json::to_value(&app)?;
@@ -186,7 +199,7 @@ pub async fn run(cmd: AppCommand, settings: &Settings) -> anyhow::Result<ExitCod
             }
             api.patch(
                 &args.name,
-                &PatchParams::apply("tack").force(),
+                &PatchParams::apply(tack_cluster::FIELD_MANAGER).force(),
                 &Patch::Apply(&value),
             )
             .await

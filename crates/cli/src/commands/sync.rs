@@ -6,19 +6,9 @@ use std::time::Instant;
 
 use anyhow::Context;
 use tack_apply::{Action, SyncOptions};
-use tack_cluster::{Cluster, ConnectOptions};
 
 use crate::args::SyncArgs;
 use crate::config::{Output, Settings};
-
-/// A cluster client from the global settings (kubeconfig, context).
-pub async fn connect(settings: &Settings) -> anyhow::Result<Cluster> {
-    let opts = ConnectOptions {
-        kubeconfig: settings.kubeconfig.clone(),
-        context: settings.context.clone(),
-    };
-    Ok(Cluster::connect(&opts).await?)
-}
 
 pub async fn run(args: &SyncArgs, settings: &Settings) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
@@ -39,7 +29,7 @@ pub async fn run(args: &SyncArgs, settings: &Settings) -> anyhow::Result<ExitCod
             .map(|r| format!(", commit {r}"))
             .unwrap_or_default()
     ));
-    let cluster = connect(settings).await?;
+    let cluster = settings.connect().await?;
     let namespace = settings
         .namespace
         .clone()
