@@ -232,6 +232,47 @@ fn failed(obj: &GitOpsConfig, ctx: &Context, key: &str, revision: Option<String>
     }
 }
 
+/// `spec.syncPolicy.syncOptions`, read.
+#[derive(Debug, Default, PartialEq)]
+struct AppSyncOptions {
+    create_namespace: bool,
+    replace: bool,
+    force: bool,
+    propagation: Option<tack_apply::Propagation>,
+}
+
+/// Reads `spec.syncPolicy.syncOptions`; an option tack cannot honour is an invalid spec (never ignored).
+fn app_sync_options(obj: &GitOpsConfig) -> Result<AppSyncOptions, Error> {
+    use tack_apply::Propagation;
+    let mut out = AppSyncOptions::default();
+    let options = obj
+        .spec
+        .sync_policy
+        .as_ref()
+        .map(|p| p.sync_options.as_slice())
+        .unwrap_or(&[]);
+    for o in options.iter().map(|o| o.trim()) {
+        match o {
+            "CreateNamespace=true" => out.create_namespace = true,
+            "Replace=true" => out.replace = true,
+            "Force=true" => out.force = true,
+            "PrunePropagationPolicy=foreground" => out.propagation = Some(Propagation::Foreground),
+            "PrunePropagationPolicy=background" => out.propagation = Some(Propagation::Background),
+            "PrunePropagationPolicy=orphan" => out.propagation = Some(Propagation::Orphan),
+            "ServerSideApply=true" | "CreateNamespace=false" | "Replace=false" | "Force=false" => {}
+            other => {
+                return Err(Error::InvalidSpec(format!(
+                    "spec.syncPolicy.syncOptions: `{other}` is not an option tack supports for a whole \
+                     application (CreateNamespace=true, PrunePropagationPolicy=foreground|background|orphan, \
+                     Replace=true, Force=true, ServerSideApply=true); per-object options go in the objects' \
+                     argocd.argoproj.io/sync-options annotation"
+                )));
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Whether `failures` consecutive failures exhausted `spec.syncPolicy.retry.limit` (default 5; negative: never):
 /// then the application is tried again at its interval (or on a change), not with the backoff.
 fn retry_limit_reached(obj: &GitOpsConfig, failures: u32) -> bool {
@@ -692,6 +733,13 @@ async fn sync_now(
         in_store: plan.in_store,
     };
     opts.confirm = sync_request(obj).is_some_and(|r| r.confirm);
+    let app_options = app_sync_options(obj)?;
+    opts.create_namespace |= app_options.create_namespace;
+    opts.force |= app_options.force;
+    opts.replace = app_options.replace;
+    if let Some(p) = app_options.propagation {
+        opts.propagation = p;
+    }
     let app = opts.app.clone();
     // Phases, waves and hooks go to the log, to `status.lastOperation` (Running) and, when the sync applies
     // something or runs a hook, to Events; the rest of the progress is debug detail.
@@ -830,6 +878,7 @@ fn resource_statuses(found: &Found, healths: &[ResourceHealth]) -> Vec<ResourceS
 /// The steps of one reconcile, up to what the status needs.
 async fn attempt(obj: &GitOpsConfig, ctx: &Context) -> Result<Outcome, Failure> {
     interval(obj)?;
+    app_sync_options(obj)?;
     check_source_path(obj.spec.source.path.as_deref().unwrap_or_default())?;
     check_dependencies(&ctx.client, obj).await?;
     let destination = destination_of(obj)?;
@@ -941,6 +990,33 @@ mod tests {
         assert!(retry_limit_reached(&app(Some(2)), 3));
         assert!(retry_limit_reached(&app(Some(0)), 1));
         assert!(!retry_limit_reached(&app(Some(-1)), 1000));
+    }
+
+    #[test]
+    fn application_sync_options() {
+        let with = |opts: &[&str]| {
+            let mut a = app(None);
+            if let Some(p) = a.spec.sync_policy.as_mut() {
+                p.sync_options = opts.iter().map(ToString::to_string).collect();
+            }
+            app_sync_options(&a)
+        };
+        assert_eq!(with(&[]).ok(), Some(AppSyncOptions::default()));
+        let o = with(&[
+            "CreateNamespace=true",
+            "PrunePropagationPolicy=orphan",
+            "Replace=true",
+            "ServerSideApply=true",
+        ])
+        .ok()
+        .unwrap_or_default();
+        assert!(o.create_namespace && o.replace && !o.force);
+        assert!(matches!(o.propagation, Some(tack_apply::Propagation::Orphan)));
+        let err = with(&["ApplyOutOfSyncOnly=true"])
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("`ApplyOutOfSyncOnly=true`"), "{err}");
     }
 
     #[test]

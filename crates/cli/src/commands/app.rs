@@ -169,6 +169,7 @@ pub async fn run(cmd: AppCommand, settings: &Settings) -> anyhow::Result<ExitCod
                     }),
                     create_namespace: args.create_namespace,
                     retry: None,
+                    sync_options: Vec::new(),
                 }),
                 depends_on: args
                     .depends_on
