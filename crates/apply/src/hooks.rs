@@ -313,7 +313,7 @@ async fn create(cluster: &Cluster, h: &HookObject, timeout: Duration) -> Result<
         let created = api
             .create(&PostParams::default(), &object)
             .await
-            .map_err(|e| ClusterError::from_kube(e, &h.label(), false))?;
+            .map_err(|e| crate::waves::kube_error(e, &h.label(), false))?;
         return Ok(created.metadata.name.unwrap_or_default());
     };
     if h.hook.delete_policies.contains(&DeletePolicy::BeforeHookCreation)

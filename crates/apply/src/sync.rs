@@ -49,6 +49,8 @@ pub struct SyncOptions {
     pub propagation: Propagation,
     /// How long each wave may take to become healthy, and each hook to complete (default 5 min).
     pub wave_timeout: Duration,
+    /// Replace every object (as `Replace=true` on each).
+    pub replace: bool,
 }
 
 /// Where [`sync`] keeps the inventory. When it is kept in ConfigMaps, the sync records every object before it
@@ -88,6 +90,7 @@ impl SyncOptions {
             max_prune_share: 0.5,
             propagation: Propagation::Background,
             wave_timeout: Duration::from_secs(300),
+            replace: false,
         }
     }
 
@@ -391,7 +394,8 @@ async fn phases(
     )
     .await?;
     check_namespaces(&snap, &opts.namespace, opts.dry_run)?;
-    for d in &snap.desired {
+    for d in snap.desired.iter_mut() {
+        d.options.replace |= opts.replace;
         for w in d.options.warnings(&d.describe()) {
             progress(&w);
         }

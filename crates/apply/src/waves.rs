@@ -45,6 +45,44 @@ fn unanswered(e: &ClusterError) -> Option<String> {
     }
 }
 
+/// A kube error of a request tack-cluster does not make (create, replace) as a [`ClusterError`]. A Secret's
+/// message is left out: validation messages may quote the value they reject.
+pub(crate) fn kube_error(e: kube::Error, what: &str, secret: bool) -> ClusterError {
+    let what = what.to_string();
+    match e {
+        kube::Error::Api(s) => {
+            let message = if secret {
+                format!("{} (the message is not shown for a Secret)", s.reason)
+            } else {
+                s.message
+            };
+            if matches!(s.code, 400 | 403 | 409 | 422) {
+                ClusterError::Rejected {
+                    what,
+                    code: s.code,
+                    reason: s.reason,
+                    message,
+                }
+            } else {
+                ClusterError::Api {
+                    what,
+                    code: s.code,
+                    message,
+                }
+            }
+        }
+        kube::Error::HyperError(_) | kube::Error::Service(_) => ClusterError::Transport {
+            what,
+            message: e.to_string(),
+        },
+        other => ClusterError::Api {
+            what,
+            code: 0,
+            message: other.to_string(),
+        },
+    }
+}
+
 /// Sends one object: server-side apply, or with `Replace=true` a replace (PUT; POST when absent; with
 /// `Force=true` a delete and a create).
 async fn write(
@@ -75,7 +113,7 @@ async fn write(
     };
     let what = d.id.human();
     let secret = d.id.group.is_empty() && d.id.kind == "Secret";
-    let kube_err = |e| ClusterError::from_kube(e, &what, secret);
+    let kube_err = |e| kube_error(e, &what, secret);
     let object: DynamicObject =
         serde_json::from_value(d.object.clone()).map_err(|e| ClusterError::Decode {
             what: what.clone(),

@@ -70,6 +70,8 @@ async fn a_large_application_is_pruned_to_half_then_to_nothing() -> Result<()> {
     let at = InventoryRef::one_shot("bulk", ns.name());
 
     for (step, keep) in [count, count / 2, 0].into_iter().enumerate() {
+        // Half may go at once; pruning everything needs a confirmed sync (the share guard).
+        opts.confirm = keep == 0;
         let started = Instant::now();
         let report = sync(&cluster, configmaps(0..keep), &opts, &quiet)
             .await

@@ -199,12 +199,21 @@ fn failed(obj: &GitOpsConfig, ctx: &Context, key: &str, revision: Option<String>
     if matches!(error, Error::Fetch { .. }) {
         ctx.metrics.git_fetch_error();
     }
+    let limited = retry_limit_reached(obj, failures);
     let retry_in = if waiting {
         DEPENDENCY_RECHECK
+    } else if limited {
+        interval(obj).unwrap_or(crate::DEFAULT_INTERVAL)
     } else {
         backoff(obj, failures)
     };
-    let message = error.to_string();
+    let mut message = error.to_string();
+    if limited && !waiting {
+        message.push_str(&format!(
+            "; retry limit reached ({} failures): the next attempt comes with the interval or a change",
+            failures
+        ));
+    }
     tracing::warn!(app = %key, reason = error.reason(), retry_in = ?retry_in, "{message}");
     // A sync that failed part-way still changed what the application manages.
     let inventory = match error {
@@ -221,6 +230,60 @@ fn failed(obj: &GitOpsConfig, ctx: &Context, key: &str, revision: Option<String>
         retry_in,
         inventory,
     }
+}
+
+/// `spec.syncPolicy.syncOptions`, read.
+#[derive(Debug, Default, PartialEq)]
+struct AppSyncOptions {
+    create_namespace: bool,
+    replace: bool,
+    force: bool,
+    propagation: Option<tack_apply::Propagation>,
+}
+
+/// Reads `spec.syncPolicy.syncOptions`; an option tack cannot honour is an invalid spec (never ignored).
+fn app_sync_options(obj: &GitOpsConfig) -> Result<AppSyncOptions, Error> {
+    use tack_apply::Propagation;
+    let mut out = AppSyncOptions::default();
+    let options = obj
+        .spec
+        .sync_policy
+        .as_ref()
+        .map(|p| p.sync_options.as_slice())
+        .unwrap_or(&[]);
+    for o in options.iter().map(|o| o.trim()) {
+        match o {
+            "CreateNamespace=true" => out.create_namespace = true,
+            "Replace=true" => out.replace = true,
+            "Force=true" => out.force = true,
+            "PrunePropagationPolicy=foreground" => out.propagation = Some(Propagation::Foreground),
+            "PrunePropagationPolicy=background" => out.propagation = Some(Propagation::Background),
+            "PrunePropagationPolicy=orphan" => out.propagation = Some(Propagation::Orphan),
+            "ServerSideApply=true" | "CreateNamespace=false" | "Replace=false" | "Force=false" => {}
+            other => {
+                return Err(Error::InvalidSpec(format!(
+                    "spec.syncPolicy.syncOptions: `{other}` is not an option tack supports for a whole \
+                     application (CreateNamespace=true, PrunePropagationPolicy=foreground|background|orphan, \
+                     Replace=true, Force=true, ServerSideApply=true); per-object options go in the objects' \
+                     argocd.argoproj.io/sync-options annotation"
+                )));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Whether `failures` consecutive failures exhausted `spec.syncPolicy.retry.limit` (default 5; negative: never):
+/// then the application is tried again at its interval (or on a change), not with the backoff.
+fn retry_limit_reached(obj: &GitOpsConfig, failures: u32) -> bool {
+    let limit = obj
+        .spec
+        .sync_policy
+        .as_ref()
+        .and_then(|p| p.retry.as_ref())
+        .and_then(|r| r.limit)
+        .unwrap_or(5);
+    limit >= 0 && i64::from(failures) > limit
 }
 
 /// The inventory is kept by the controller now: the ConfigMap of the one-shot sync is no longer used.
@@ -575,6 +638,58 @@ fn apply_policy(obj: &GitOpsConfig, revision: &str) -> Option<tack_model::Automa
     }
 }
 
+/// Whether a progress line of a sync is worth telling beyond the debug log: `Some("status")` for a phase or wave
+/// (the current step, shown in `status.lastOperation`), `Some("event")` for a wave that applies objects, a hook
+/// that ran, or a prune held back (also Events).
+fn sync_phase_line(line: &str) -> Option<&'static str> {
+    if line.starts_with("phase ") {
+        Some("status")
+    } else if (line.starts_with("wave ") && line.contains(": applying "))
+        || line.contains(" hook ")
+        || line.starts_with("prune held")
+        || line.starts_with("warning:")
+    {
+        Some("event")
+    } else {
+        None
+    }
+}
+
+/// Tells one phase line of a running sync: `status.lastOperation` says Running and the line; hooks, applying
+/// waves and held prunes are also Events.
+async fn report_phase(ctx: &Context, obj: &GitOpsConfig, (revision, started): (&str, &str), tagged: &str) {
+    let (kind, line) = tagged.split_once('\u{0}').unwrap_or(("status", tagged));
+    let api: Api<GitOpsConfig> = Api::namespaced(ctx.client.clone(), &obj.namespace().unwrap_or_default());
+    let patch = json!({"status": {"lastOperation": {
+        "phase": "Running", "revision": revision, "message": line, "startedAt": started, "finishedAt": null}}});
+    if let Err(e) = api
+        .patch_status(&obj.name_any(), &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+    {
+        tracing::debug!(app = %obj.name_any(), "cannot report the sync phase: {e}");
+    }
+    if kind == "event" {
+        let failed =
+            line.contains(": failed") || line.starts_with("warning:") || line.starts_with("prune held");
+        let note = Note {
+            warning: failed,
+            reason: if line.contains(" hook ") {
+                "Hook"
+            } else if line.starts_with("wave ") {
+                "Wave"
+            } else {
+                "Prune"
+            }
+            .into(),
+            action: "Sync".into(),
+            message: line.to_string(),
+        };
+        if let Err(e) = ctx.recorder.publish(&note, &obj.object_ref(&())).await {
+            tracing::debug!(app = %obj.name_any(), "cannot publish an event: {e}");
+        }
+    }
+}
+
 /// What syncing or comparing found.
 struct Found {
     sync: SyncState,
@@ -594,6 +709,8 @@ struct Plan {
     ignore: Vec<IgnoreRule>,
     previous: BTreeSet<ObjectId>,
     in_store: bool,
+    /// The commit being synced or compared.
+    revision: String,
 }
 
 async fn sync_now(
@@ -604,6 +721,7 @@ async fn sync_now(
     plan: Plan,
 ) -> Result<Found, Error> {
     let mut opts = SyncOptions::new(&plan.app, &plan.destination);
+    let (revision, started) = (plan.revision.as_str(), now());
     opts.prune = auto.prune;
     // selfHeal: Git wins over fields another field manager changed.
     opts.force = auto.self_heal;
@@ -615,20 +733,37 @@ async fn sync_now(
         in_store: plan.in_store,
     };
     opts.confirm = sync_request(obj).is_some_and(|r| r.confirm);
+    let app_options = app_sync_options(obj)?;
+    opts.create_namespace |= app_options.create_namespace;
+    opts.force |= app_options.force;
+    opts.replace = app_options.replace;
+    if let Some(p) = app_options.propagation {
+        opts.propagation = p;
+    }
     let app = opts.app.clone();
-    // Phases, waves and hooks are logged; the rest of the progress is debug detail.
+    // Phases, waves and hooks go to the log, to `status.lastOperation` (Running) and, when the sync applies
+    // something or runs a hook, to Events; the rest of the progress is debug detail.
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<String>();
     let progress = move |line: &str| {
-        if line.starts_with("phase ")
-            || line.contains(" hook")
-            || line.starts_with("prune held")
-            || line.starts_with("warning:")
-        {
+        if let Some(kind) = sync_phase_line(line) {
             tracing::info!(app = %app, "{line}");
+            let _ = tx.send(format!("{kind}\u{0}{line}"));
         } else {
             tracing::debug!(app = %app, "{line}");
         }
     };
-    let report = tack_apply::sync(&ctx.cluster, manifests, &opts, &progress).await?;
+    let run = tack_apply::sync(&ctx.cluster, manifests, &opts, &progress);
+    tokio::pin!(run);
+    let report = loop {
+        tokio::select! {
+            r = &mut run => break r,
+            Some(line) = rx.recv() => report_phase(ctx, obj, (revision, &started), &line).await,
+        }
+    };
+    while let Ok(line) = rx.try_recv() {
+        report_phase(ctx, obj, (revision, &started), &line).await;
+    }
+    let report = report?;
     let state = if report.count(Action::PruneSkipped) + report.count(Action::PruneHeld) > 0 {
         SyncState::OutOfSync
     } else {
@@ -743,6 +878,7 @@ fn resource_statuses(found: &Found, healths: &[ResourceHealth]) -> Vec<ResourceS
 /// The steps of one reconcile, up to what the status needs.
 async fn attempt(obj: &GitOpsConfig, ctx: &Context) -> Result<Outcome, Failure> {
     interval(obj)?;
+    app_sync_options(obj)?;
     check_source_path(obj.spec.source.path.as_deref().unwrap_or_default())?;
     check_dependencies(&ctx.client, obj).await?;
     let destination = destination_of(obj)?;
@@ -761,6 +897,7 @@ async fn attempt(obj: &GitOpsConfig, ctx: &Context) -> Result<Outcome, Failure> 
         ignore: ignore_rules(obj),
         previous,
         in_store,
+        revision: revision.clone(),
     };
     let apply = apply_policy(obj, &revision);
     let synced_now = apply.is_some();
@@ -825,4 +962,74 @@ async fn assess(
             health: assess_optional(live.get(id)),
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tack_model::{GitOpsConfigSpec, Retry, SyncPolicy};
+
+    fn app(limit: Option<i64>) -> GitOpsConfig {
+        GitOpsConfig::new(
+            "a",
+            GitOpsConfigSpec {
+                sync_policy: Some(SyncPolicy {
+                    retry: Some(Retry { limit, backoff: None }),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            },
+        )
+    }
+
+    #[test]
+    fn the_retry_limit_ends_the_backoff() {
+        assert!(!retry_limit_reached(&app(None), 5));
+        assert!(retry_limit_reached(&app(None), 6));
+        assert!(!retry_limit_reached(&app(Some(2)), 2));
+        assert!(retry_limit_reached(&app(Some(2)), 3));
+        assert!(retry_limit_reached(&app(Some(0)), 1));
+        assert!(!retry_limit_reached(&app(Some(-1)), 1000));
+    }
+
+    #[test]
+    fn application_sync_options() {
+        let with = |opts: &[&str]| {
+            let mut a = app(None);
+            if let Some(p) = a.spec.sync_policy.as_mut() {
+                p.sync_options = opts.iter().map(ToString::to_string).collect();
+            }
+            app_sync_options(&a)
+        };
+        assert_eq!(with(&[]).ok(), Some(AppSyncOptions::default()));
+        let o = with(&[
+            "CreateNamespace=true",
+            "PrunePropagationPolicy=orphan",
+            "Replace=true",
+            "ServerSideApply=true",
+        ])
+        .ok()
+        .unwrap_or_default();
+        assert!(o.create_namespace && o.replace && !o.force);
+        assert!(matches!(o.propagation, Some(tack_apply::Propagation::Orphan)));
+        let err = with(&["ApplyOutOfSyncOnly=true"])
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("`ApplyOutOfSyncOnly=true`"), "{err}");
+    }
+
+    #[test]
+    fn phase_lines_worth_telling() {
+        assert_eq!(sync_phase_line("phase Sync, wave 1: healthy"), Some("status"));
+        assert_eq!(
+            sync_phase_line("wave 1, namespaced objects: applying 2 objects"),
+            Some("event")
+        );
+        assert_eq!(
+            sync_phase_line("PreSync hook Job.batch/m (a.yaml:1): succeeded"),
+            Some("event")
+        );
+        assert_eq!(sync_phase_line("configured ConfigMap/a from a.yaml:1"), None);
+    }
 }

@@ -27,6 +27,8 @@ mod jsonnet;
 mod lease;
 #[path = "controller/metrics.rs"]
 mod metrics;
+#[path = "controller/phases.rs"]
+mod phases;
 #[path = "controller/webhook.rs"]
 mod webhook;
 

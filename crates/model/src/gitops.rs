@@ -275,6 +275,12 @@ pub struct SyncPolicy {
     /// Retries of a failed sync.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry: Option<Retry>,
+    /// Sync options for the whole application, as Argo CD's `syncPolicy.syncOptions`: `CreateNamespace=true`,
+    /// `PrunePropagationPolicy=foreground|background|orphan`, `Replace=true` and `Force=true` (every object, as
+    /// the per-object options), `ServerSideApply=true` (always so). Any other option is refused as an invalid
+    /// spec.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sync_options: Vec<String>,
 }
 
 /// Automated sync options, as in Argo CD.

@@ -461,3 +461,89 @@ async fn helm_hooks_run_in_weight_order_at_their_phase() -> Result<()> {
     );
     Ok(())
 }
+
+#[tokio::test]
+#[ignore = "needs the local control plane"]
+async fn a_helm_chart_rendered_by_the_helm_engine_runs_its_hooks_in_weight_order() -> Result<()> {
+    let (cluster, ns) = setup("sync-helm-chart").await?;
+    let chart = tempfile::tempdir()?;
+    let write = |path: &str, text: &str| -> Result<()> {
+        let p = chart.path().join(path);
+        std::fs::create_dir_all(p.parent().context("parent")?)?;
+        Ok(std::fs::write(p, text)?)
+    };
+    write("Chart.yaml", "apiVersion: v2\nname: shop\nversion: 0.1.0\n")?;
+    write("values.yaml", "image: nginx:1\n")?;
+    let hook_job = |name: &str, hook: &str, weight: &str| {
+        format!(
+            "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: {{{{ .Release.Name }}}}-{name}\n  annotations:\n    \
+             \"helm.sh/hook\": {hook}\n    \"helm.sh/hook-weight\": \"{weight}\"\n    \
+             \"helm.sh/hook-delete-policy\": before-hook-creation,hook-succeeded\nspec:\n  backoffLimit: 0\n  \
+             template:\n    spec:\n      restartPolicy: Never\n      containers:\n      - name: c\n        image: busybox\n"
+        )
+    };
+    write(
+        "templates/migrate.yaml",
+        &hook_job("migrate", "pre-install,pre-upgrade", "2"),
+    )?;
+    write(
+        "templates/backup.yaml",
+        &hook_job("backup", "pre-upgrade,pre-install", "-5"),
+    )?;
+    write(
+        "templates/warm.yaml",
+        &hook_job("warm", "post-install,post-upgrade", "0"),
+    )?;
+    write(
+        "templates/test.yaml",
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {{ .Release.Name }}-test\n  annotations:\n    \"helm.sh/hook\": test\n\
+         spec:\n  containers:\n  - name: c\n    image: busybox\n",
+    )?;
+    write(
+        "templates/deployment.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}-web\nspec:\n  replicas: 1\n  \
+         selector:\n    matchLabels:\n      app: web\n  template:\n    metadata:\n      labels:\n        app: web\n    \
+         spec:\n      containers:\n      - name: c\n        image: {{ .Values.image }}\n",
+    )?;
+    let rendered = tack_render::render(chart.path(), &tack_render::RenderOptions::default())?;
+    assert!(rendered.manifests.len() >= 5, "{:#?}", rendered.manifests);
+    let report = sync(&cluster, rendered.manifests, &opts(ns.name()), &|_: &str| {}).await?;
+    let order: Vec<(String, &str)> = report
+        .hooks
+        .iter()
+        .map(|h| {
+            (
+                h.id.name.rsplit('-').next().unwrap_or("").to_string(),
+                h.phase.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        order,
+        [
+            ("backup".to_string(), "PreSync"),
+            ("migrate".to_string(), "PreSync"),
+            ("warm".to_string(), "PostSync")
+        ],
+        "{report:#?}"
+    );
+    assert!(
+        report.hooks.iter().all(|h| h.failure.is_none() && h.deleted),
+        "{report:#?}"
+    );
+    assert_eq!(
+        report.count(Action::Created),
+        1,
+        "only the Deployment is an ordinary object: {report:#?}"
+    );
+    let pods = cluster.resolve("v1", "Pod").await?.context("Pod")?;
+    assert!(
+        cluster
+            .list(&pods, Some(ns.name()))
+            .await?
+            .iter()
+            .all(|p| !p["metadata"]["name"].as_str().unwrap_or("").ends_with("-test")),
+        "the test hook ran"
+    );
+    Ok(())
+}

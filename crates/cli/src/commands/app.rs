@@ -209,6 +209,7 @@ async fn create(apps: &Apps<'_>, args: &CreateArgs) -> anyhow::Result<ExitCode> 
             }),
             create_namespace: args.create_namespace,
             retry: None,
+            sync_options: Vec::new(),
         }),
         depends_on: args
             .depends_on
