@@ -1,4 +1,4 @@
-//! The command line: one table of commands and flags (ARCHITECTURE.md §3).
+//! The command line: one table of commands and flags (the command names are fixed; README lists them).
 
 use std::path::PathBuf;
 
@@ -111,6 +111,8 @@ pub struct SourceArgs {
     pub chart: ChartArgs,
     #[command(flatten)]
     pub helm: HelmArgs,
+    #[command(flatten)]
+    pub jsonnet: JsonnetSourceArgs,
 }
 
 /// A Helm chart from a chart repository (`--repo URL --chart NAME`) or an OCI registry (`oci://…` as PATH, or
@@ -225,7 +227,7 @@ pub struct SyncArgs {
     /// After applying, wait until every object is healthy
     #[arg(long)]
     pub wait: bool,
-    /// How long --wait waits (e.g. 90s, 5m)
+    /// How long --wait waits, each wave may take to become healthy, and each hook to complete (e.g. 90s, 5m)
     #[arg(long, default_value = "5m", value_parser = humantime::parse_duration)]
     pub timeout: std::time::Duration,
     /// Plan and validate with a server-side dry run; write nothing
@@ -234,6 +236,15 @@ pub struct SyncArgs {
     /// Requests in flight at once
     #[arg(long, default_value_t = 16, value_name = "N")]
     pub concurrency: usize,
+    /// With --prune: also prune Namespaces, CRDs, objects marked Prune=confirm, and more than --max-prune-percent of the application at once
+    #[arg(long, requires = "prune")]
+    pub confirm: bool,
+    /// The share of the application's objects one sync may prune without --confirm
+    #[arg(long, default_value_t = 50, value_name = "PERCENT", value_parser = clap::value_parser!(u8).range(0..=100))]
+    pub max_prune_percent: u8,
+    /// How the dependents of pruned objects are deleted: background, foreground or orphan
+    #[arg(long, default_value = "background", value_parser = ["background", "foreground", "orphan"])]
+    pub prune_propagation: String,
 }
 
 /// An application name becomes part of a ConfigMap name: a DNS label of at most 48 characters.
@@ -283,4 +294,52 @@ pub struct DevDownArgs {
     /// Keep the state directory (logs, kubeconfig, etcd data) after stopping
     #[arg(long)]
     pub keep_state: bool,
+}
+
+/// The `jsonnet` command's variables and library paths, for a source holding `*.jsonnet` files (Argo CD's
+/// directory source: every `*.jsonnet` file of the directory is evaluated).
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Jsonnet")]
+pub struct JsonnetSourceArgs {
+    /// External variable as a string (std.extVar); K alone takes the environment variable K; repeatable
+    #[arg(long, value_name = "K=V")]
+    pub ext_str: Vec<String>,
+    /// External variable as Jsonnet code; repeatable
+    #[arg(long, value_name = "K=CODE")]
+    pub ext_code: Vec<String>,
+    /// Top-level argument as a string (when a file evaluates to a function); repeatable
+    #[arg(long, value_name = "K=V")]
+    pub tla_str: Vec<String>,
+    /// Top-level argument as Jsonnet code; repeatable
+    #[arg(long, value_name = "K=CODE")]
+    pub tla_code: Vec<String>,
+    /// Library search path (e.g. vendor); relative to the current directory, or to the repository root with
+    /// --repo; repeatable, the last one is searched first
+    #[arg(long, value_name = "DIR")]
+    pub jpath: Vec<std::path::PathBuf>,
+    /// Also evaluate *.jsonnet files in subdirectories
+    #[arg(long)]
+    pub jsonnet_recurse: bool,
+    /// Only *.jsonnet files whose path (relative to the directory) matches this glob
+    #[arg(long, value_name = "GLOB")]
+    pub jsonnet_include: Option<String>,
+    /// Leave out *.jsonnet files whose path matches this glob
+    #[arg(long, value_name = "GLOB")]
+    pub jsonnet_exclude: Option<String>,
+    /// nested: deploy every Kubernetes object found in nested objects and arrays (Tanka) [default: topLevel,
+    /// an object is one manifest, an array a list of them (Argo CD)]
+    #[arg(long, value_name = "MODE", value_parser = ["topLevel", "nested"])]
+    pub jsonnet_extract: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// clap's own consistency checks over every command and flag (no flag defined twice, no short option
+    /// clash between flattened groups, defaults that parse).
+    #[test]
+    fn the_command_line_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
 }

@@ -65,6 +65,7 @@ pub struct SourceRender {
     helm: tack_helm::Options,
     helm_inline_values: Vec<(String, String)>,
     helm_ignore_missing_value_files: bool,
+    jsonnet: Option<tack_jsonnet::JsonnetOptions>,
 }
 
 impl SourceRender {
@@ -79,17 +80,13 @@ impl SourceRender {
                     .into(),
             ));
         }
-        if source.jsonnet.is_some() {
-            return Err(Error::InvalidSpec(
-                "spec.source.jsonnet is not supported yet: remove the field".into(),
-            ));
-        }
         let mut out = SourceRender {
             helm: tack_helm::Options {
                 release_name: name.to_string(),
                 namespace: namespace.to_string(),
                 ..Default::default()
             },
+            jsonnet: source.jsonnet.as_ref().map(jsonnet_options).transpose()?,
             ..Default::default()
         };
         let Some(h) = &source.helm else {
@@ -151,6 +148,75 @@ fn chart_ref(c: &tack_model::HelmChartRef) -> Result<tack_source::chart::ChartRe
     ))
 }
 
+/// `spec.source.jsonnet` as the Jsonnet renderer's options; values tack cannot honour are an invalid spec.
+fn jsonnet_options(j: &tack_model::JsonnetOptions) -> Result<tack_jsonnet::JsonnetOptions, Error> {
+    let invalid =
+        |field: &str, message: String| Error::InvalidSpec(format!("spec.source.jsonnet.{field}: {message}"));
+    let vars = |field: &str, list: &[tack_model::JsonnetVar]| {
+        let mut out = Vec::with_capacity(list.len());
+        for (i, v) in list.iter().enumerate() {
+            if v.name.is_empty() {
+                return Err(invalid(&format!("{field}[{i}].name"), "must not be empty".into()));
+            }
+            if out.iter().any(|(n, _): &(String, _)| *n == v.name) {
+                return Err(invalid(
+                    &format!("{field}[{i}].name"),
+                    format!("`{}` is given twice", v.name),
+                ));
+            }
+            let value = if v.code {
+                tack_jsonnet::VarValue::Code(v.value.clone())
+            } else {
+                tack_jsonnet::VarValue::Str(v.value.clone())
+            };
+            out.push((v.name.clone(), value));
+        }
+        Ok(out)
+    };
+    let mut libs = Vec::with_capacity(j.libs.len());
+    for (i, lib) in j.libs.iter().enumerate() {
+        let path = Path::new(lib);
+        let escapes = tack_render::confine::normalize(&Path::new("/r").join(path))
+            .strip_prefix("/r")
+            .is_err();
+        if lib.is_empty() || path.is_absolute() || escapes {
+            return Err(invalid(
+                &format!("libs[{i}]"),
+                format!(
+                    "`{lib}` must be a directory of the repository, relative to its root (no `..` out of it)"
+                ),
+            ));
+        }
+        libs.push(PathBuf::from(lib));
+    }
+    let glob = |field: &str, g: &Option<String>| -> Result<Option<String>, Error> {
+        if let Some(g) = g {
+            tack_jsonnet::check_glob(g).map_err(|e| invalid(field, e.to_string()))?;
+        }
+        Ok(g.clone())
+    };
+    let extract = match j.extract.as_deref() {
+        None | Some("topLevel") => tack_jsonnet::Extract::TopLevel,
+        Some("nested") => tack_jsonnet::Extract::Nested,
+        Some(other) => {
+            return Err(invalid(
+                "extract",
+                format!("`{other}` is not one of `topLevel` (Argo CD) and `nested` (Tanka)"),
+            ));
+        }
+    };
+    Ok(tack_jsonnet::JsonnetOptions {
+        ext_vars: vars("extVars", &j.ext_vars)?,
+        tlas: vars("tlas", &j.tlas)?,
+        libs,
+        recurse: j.recurse,
+        include: glob("include", &j.include)?,
+        exclude: glob("exclude", &j.exclude)?,
+        extract,
+        timeout: None,
+    })
+}
+
 /// Renders `dir` with the renderer `tack_render` picks and Helm's defaults (see [`render_source`]).
 pub fn render_dir(dir: &Path, root: &Path) -> Result<(&'static str, Vec<Manifest>), Error> {
     render_source(dir, root, &SourceRender::default())
@@ -192,6 +258,7 @@ pub fn render_source(
         helm: Some(how.helm.clone()),
         helm_inline_values: how.helm_inline_values.clone(),
         helm_ignore_missing_value_files: how.helm_ignore_missing_value_files,
+        jsonnet: how.jsonnet.clone(),
         ..Default::default()
     };
     let rendered = match &how.chart {
@@ -206,11 +273,19 @@ pub fn render_source(
         }
         None => tack_render::render(dir, &opts),
     };
-    let out = rendered
-        .and_then(|out| tack_render::refuse_hooks(&out.manifests).map(|()| out))
-        .map_err(|e| Error::Render {
-            message: e.to_string(),
-        })?;
+    let out = rendered.map_err(|e| Error::Render {
+        message: e.to_string(),
+    })?;
+    if how.jsonnet.is_some() && out.engine != tack_render::JsonnetRenderer::NAME {
+        return Err(Error::Render {
+            message: format!(
+                "spec.source.jsonnet is set but {} is rendered as {} (no *.jsonnet file directly in it); remove \
+                 spec.source.jsonnet or point spec.source.path at the Jsonnet files",
+                shown(&relative(dir)),
+                out.engine
+            ),
+        });
+    }
     Ok((out.engine, out.manifests))
 }
 
@@ -238,13 +313,141 @@ fn shown_chart(chart: &tack_source::chart::ChartRef) -> String {
     }
 }
 
+fn shown(p: &Path) -> String {
+    if p.as_os_str().is_empty() {
+        ".".into()
+    } else {
+        p.display().to_string()
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
-    use tack_model::{HelmChartRef, HelmOptions, Source};
+    use super::*;
+    use tack_model::{HelmChartRef, HelmOptions, JsonnetOptions, JsonnetVar, Source};
     use tack_source::chart::ChartRef;
 
-    use super::*;
+    fn of(j: JsonnetOptions) -> Result<SourceRender, Error> {
+        SourceRender::of(
+            "app",
+            "ns",
+            &Source {
+                jsonnet: Some(j),
+                ..Default::default()
+            },
+        )
+    }
+
+    fn var(name: &str, value: &str, code: bool) -> JsonnetVar {
+        JsonnetVar {
+            name: name.into(),
+            value: value.into(),
+            code,
+        }
+    }
+
+    #[test]
+    fn jsonnet_options_are_mapped() {
+        let how = of(JsonnetOptions {
+            ext_vars: vec![var("region", "eu", false)],
+            tlas: vec![var("env", "qa", false), var("replicas", "2", true)],
+            libs: vec!["vendor".into(), "lib/../lib".into()],
+            recurse: true,
+            include: Some("{a,b}/*.jsonnet".into()),
+            exclude: Some("*_test.jsonnet".into()),
+            extract: Some("nested".into()),
+        })
+        .unwrap();
+        let j = how.jsonnet.unwrap();
+        assert_eq!(
+            j.ext_vars,
+            [("region".into(), tack_jsonnet::VarValue::Str("eu".into()))]
+        );
+        assert_eq!(
+            j.tlas,
+            [
+                ("env".into(), tack_jsonnet::VarValue::Str("qa".into())),
+                ("replicas".into(), tack_jsonnet::VarValue::Code("2".into()))
+            ]
+        );
+        assert_eq!(j.libs, [PathBuf::from("vendor"), PathBuf::from("lib/../lib")]);
+        assert!(j.recurse);
+        assert_eq!(j.extract, tack_jsonnet::Extract::Nested);
+        assert_eq!(j.include.as_deref(), Some("{a,b}/*.jsonnet"));
+    }
+
+    #[test]
+    fn invalid_jsonnet_options_are_an_invalid_spec() {
+        let cases = [
+            (
+                JsonnetOptions {
+                    extract: Some("deep".into()),
+                    ..Default::default()
+                },
+                "spec.source.jsonnet.extract: `deep` is not one of",
+            ),
+            (
+                JsonnetOptions {
+                    libs: vec!["../other".into()],
+                    ..Default::default()
+                },
+                "spec.source.jsonnet.libs[0]: `../other` must be a directory of the repository",
+            ),
+            (
+                JsonnetOptions {
+                    libs: vec!["/etc".into()],
+                    ..Default::default()
+                },
+                "spec.source.jsonnet.libs[0]",
+            ),
+            (
+                JsonnetOptions {
+                    include: Some("a/{b".into()),
+                    ..Default::default()
+                },
+                "spec.source.jsonnet.include: invalid glob",
+            ),
+            (
+                JsonnetOptions {
+                    tlas: vec![var("env", "qa", false), var("env", "e2e", false)],
+                    ..Default::default()
+                },
+                "spec.source.jsonnet.tlas[1].name: `env` is given twice",
+            ),
+            (
+                JsonnetOptions {
+                    ext_vars: vec![var("", "x", false)],
+                    ..Default::default()
+                },
+                "spec.source.jsonnet.extVars[0].name: must not be empty",
+            ),
+        ];
+        for (options, expected) in cases {
+            match of(options) {
+                Err(Error::InvalidSpec(message)) => assert!(message.starts_with(expected), "{message}"),
+                other => panic!("{expected}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn jsonnet_options_on_a_directory_without_jsonnet_are_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(tmp.path().join("app")).unwrap();
+        std::fs::write(
+            tmp.path().join("app/cm.yaml"),
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n",
+        )
+        .unwrap();
+        let how = of(JsonnetOptions::default()).unwrap();
+        let err = render_source(&tmp.path().join("app"), tmp.path(), &how).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("spec.source.jsonnet is set but app is rendered as plain"),
+            "{err}"
+        );
+    }
 
     fn with_chart(repo_url: &str, name: &str, version: Option<&str>) -> Result<SourceRender, Error> {
         let source = Source {

@@ -23,6 +23,8 @@ use tack_testkit::{TestNamespace, eventually, git};
 mod gitserver;
 #[path = "controller/helm.rs"]
 mod helm;
+#[path = "controller/jsonnet.rs"]
+mod jsonnet;
 #[path = "controller/lease.rs"]
 mod lease;
 #[path = "controller/metrics.rs"]

@@ -19,7 +19,7 @@ mod rsjsonnet_msg;
 pub use engine::{Engine, Input};
 pub use error::Error;
 pub use options::{EvalOptions, Extract, JsonnetOptions, VarValue};
-pub use render::{detect, render_dir};
+pub use render::{FileManifest, check_glob, detect, render_dir, render_manifests};
 pub use rsjsonnet::RsJsonnet;
 
 /// Evaluates `input` with the default engine on its own thread, within `options`' time budget.

@@ -24,6 +24,8 @@ pub struct EvalOptions {
     /// When set, every imported file must resolve (symbolic links followed) inside this directory or one of
     /// `jpath`; absolute import paths are refused.
     pub confine: Option<PathBuf>,
+    /// Files under this directory are named relative to it in error messages (the repository checkout).
+    pub display_root: Option<PathBuf>,
     /// Maximum Jsonnet stack depth (go-jsonnet's default is 500).
     pub max_stack: usize,
     /// Wall-clock budget of the evaluation.
@@ -37,6 +39,7 @@ impl Default for EvalOptions {
             tlas: Vec::new(),
             jpath: Vec::new(),
             confine: None,
+            display_root: None,
             max_stack: 500,
             timeout: Duration::from_secs(60),
         }

@@ -20,6 +20,28 @@ pub fn detect(dir: &Path) -> bool {
 /// to `root`, and returns the manifests: an object result is one manifest, an array a list of them, `kind: List`
 /// expanded, or with [`Extract::Nested`] every Kubernetes object found in the result.
 pub fn render_dir(dir: &Path, root: &Path, options: &JsonnetOptions) -> Result<Vec<Value>, Error> {
+    Ok(render_manifests(dir, Some(root), options)?
+        .into_iter()
+        .map(|m| m.object)
+        .collect())
+}
+
+/// One manifest of a directory source, with the file it came from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FileManifest {
+    /// The `*.jsonnet` file, relative to the rendered directory.
+    pub file: PathBuf,
+    pub object: Value,
+}
+
+/// As [`render_dir`], with each manifest's file. With `root`, imports are confined to it, library paths are
+/// relative to it and error locations are shown relative to it; without, imports are unconfined (the `jsonnet`
+/// command's behaviour) and library paths are taken as given.
+pub fn render_manifests(
+    dir: &Path,
+    root: Option<&Path>,
+    options: &JsonnetOptions,
+) -> Result<Vec<FileManifest>, Error> {
     let include = options.include.as_deref().map(glob).transpose()?;
     let exclude = options.exclude.as_deref().map(glob).transpose()?;
     let mut files = Vec::new();
@@ -28,8 +50,13 @@ pub fn render_dir(dir: &Path, root: &Path, options: &JsonnetOptions) -> Result<V
     let eval = EvalOptions {
         ext_vars: options.ext_vars.clone(),
         tlas: options.tlas.clone(),
-        jpath: options.libs.iter().map(|lib| root.join(lib)).collect(),
-        confine: Some(root.to_path_buf()),
+        jpath: options
+            .libs
+            .iter()
+            .map(|lib| root.map_or_else(|| lib.clone(), |r| r.join(lib)))
+            .collect(),
+        confine: root.map(Path::to_path_buf),
+        display_root: root.map(Path::to_path_buf),
         timeout: options.timeout.unwrap_or(EvalOptions::default().timeout),
         ..EvalOptions::default()
     };
@@ -44,12 +71,22 @@ pub fn render_dir(dir: &Path, root: &Path, options: &JsonnetOptions) -> Result<V
         }
         let value = crate::evaluate(&Input::File(dir.join(&rel)), &eval)?;
         let file = rel_text.to_string();
+        let mut objects = Vec::new();
         match options.extract {
-            Extract::TopLevel => top_level(value, &file, &mut manifests)?,
-            Extract::Nested => nested(value, &mut manifests),
+            Extract::TopLevel => top_level(value, &file, &mut objects)?,
+            Extract::Nested => nested(value, &mut objects),
         }
+        manifests.extend(objects.into_iter().map(|object| FileManifest {
+            file: rel.clone(),
+            object,
+        }));
     }
     Ok(manifests)
+}
+
+/// Checks that `pattern` is a glob [`JsonnetOptions::include`] and `exclude` accept.
+pub fn check_glob(pattern: &str) -> Result<(), Error> {
+    glob(pattern).map(|_| ())
 }
 
 fn glob(pattern: &str) -> Result<globset::GlobMatcher, Error> {

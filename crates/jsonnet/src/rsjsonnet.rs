@@ -37,6 +37,10 @@ impl Engine for RsJsonnet {
             imports: HashMap::new(),
             strings: HashMap::new(),
             pending: None,
+            display_root: options
+                .display_root
+                .as_ref()
+                .map(|r| format!("{}/", r.display().to_string().trim_end_matches('/'))),
         };
         let json = session
             .run(&mut program, &name, &code, options)
@@ -68,6 +72,8 @@ struct Session<'p> {
     strings: HashMap<String, Vec<u8>>,
     /// The message of the last failed import, reported in place of rsjsonnet's generic one.
     pending: Option<String>,
+    /// The prefix (ending in `/`) stripped from file names in error locations.
+    display_root: Option<String>,
 }
 
 impl<'p> Session<'p> {
@@ -138,15 +144,37 @@ impl<'p> Session<'p> {
         };
         let (l1, c1) = line_col(&file.text, start);
         let (l2, c2) = line_col(&file.text, end);
-        if l1 == l2 {
-            format!("{}:{l1}:{c1}-{c2}", file.name)
+        let name = self.shown(&file.name);
+        if start == end {
+            format!("{name}:{l1}:{c1}")
+        } else if l1 == l2 {
+            format!("{name}:{l1}:{c1}-{c2}")
         } else {
-            format!("{}:({l1}:{c1})-({l2}:{c2})", file.name)
+            format!("{name}:({l1}:{c1})-({l2}:{c2})")
         }
     }
 
+    /// The source text of a span.
+    fn text_of(&self, program: &Program<'p>, span: SpanId) -> String {
+        let (context, start, end) = program.span_manager().get_span(span);
+        self.files
+            .iter()
+            .find(|f| f.context == context)
+            .and_then(|f| f.text.get(start..end))
+            .map(|b| String::from_utf8_lossy(b).into_owned())
+            .unwrap_or_default()
+    }
+
+    /// A file name as errors show it: relative to the display root when under it.
+    fn shown<'a>(&self, name: &'a str) -> &'a str {
+        self.display_root
+            .as_deref()
+            .and_then(|root| name.strip_prefix(root))
+            .unwrap_or(name)
+    }
+
     fn load_error(&self, program: &Program<'p>, error: &LoadError) -> String {
-        let (span, message) = crate::rsjsonnet_msg::load_error(error);
+        let (span, message) = crate::rsjsonnet_msg::load_error(error, |span| self.text_of(program, span));
         match span {
             Some(span) => format!("{} {message}", self.locate(program, span)),
             None => message,
@@ -258,7 +286,7 @@ impl<'p> Callbacks<'p> for Session<'p> {
         let loc = stack.iter().rev().find_map(item_span).map(|span| {
             let (context, start, _) = program.span_manager().get_span(span);
             match self.files.iter().find(|f| f.context == context) {
-                Some(file) => format!("{}:{}", file.name, line_col(&file.text, start).0),
+                Some(file) => format!("{}:{}", self.shown(&file.name), line_col(&file.text, start).0),
                 None => "<unknown>".into(),
             }
         });

@@ -1,23 +1,58 @@
 //! rsjsonnet-lang's errors in go-jsonnet's words (the first line of go-jsonnet's error output).
 
+use std::collections::BTreeSet;
+
 use rsjsonnet_lang::lexer::LexError;
+use rsjsonnet_lang::parser::{ActualToken, ExpectedToken, ParseError};
 use rsjsonnet_lang::program::{AnalyzeError, EvalErrorKind, LoadError};
 use rsjsonnet_lang::span::SpanId;
+use rsjsonnet_lang::token::STokenKind;
 
-/// The location and message of a lexing, parsing or static-analysis error.
-pub(crate) fn load_error(error: &LoadError) -> (Option<SpanId>, String) {
+/// The location and message of a lexing, parsing or static-analysis error; `text_of` gives the source text of a
+/// span (the unexpected token).
+pub(crate) fn load_error(error: &LoadError, text_of: impl Fn(SpanId) -> String) -> (Option<SpanId>, String) {
     match error {
         LoadError::Lex(e) => lex_error(e),
-        LoadError::Parse(rsjsonnet_lang::parser::ParseError::Expected {
+        LoadError::Parse(ParseError::Expected {
             span,
             expected,
             instead,
-        }) => (
-            Some(*span),
-            format!("Expected one of {expected:?}, got {instead:?}"),
-        ),
+        }) => (Some(*span), parse_message(expected, instead, &text_of(*span))),
         LoadError::Analyze(e) => analyze_error(e),
     }
+}
+
+/// go-jsonnet's parser messages for the common cases, rsjsonnet-lang's description otherwise.
+fn parse_message(expected: &BTreeSet<ExpectedToken>, instead: &ActualToken, text: &str) -> String {
+    let has = |t: ExpectedToken| expected.contains(&t);
+    let simple = |k: STokenKind| expected.contains(&ExpectedToken::Simple(k));
+    if *instead == ActualToken::EndOfFile && has(ExpectedToken::Expr) {
+        return "Unexpected end of file".into();
+    }
+    if *instead != ActualToken::EndOfFile {
+        if has(ExpectedToken::Expr) {
+            return format!("Unexpected: {text:?} while parsing terminal");
+        }
+        if simple(STokenKind::Assert) && simple(STokenKind::Local) && has(ExpectedToken::Ident) {
+            return format!("Unexpected: {text:?} while parsing field definition");
+        }
+    }
+    if has(ExpectedToken::BinaryOp) && simple(STokenKind::Comma) {
+        if simple(STokenKind::RightBracket) {
+            return "Expected a comma before next array element".into();
+        }
+        if simple(STokenKind::RightBrace) {
+            return "Expected a comma before next field".into();
+        }
+        if simple(STokenKind::Semicolon) {
+            match instead {
+                ActualToken::Ident(name) => return format!("Expected , or ; but got (IDENTIFIER, {name:?})"),
+                ActualToken::Number => return format!("Expected , or ; but got (NUMBER, {text:?})"),
+                _ => {}
+            }
+        }
+    }
+    format!("Expected one of {expected:?}, got {instead:?}")
 }
 
 fn lex_error(error: &LexError) -> (Option<SpanId>, String) {

@@ -222,6 +222,19 @@ pub struct JsonnetOptions {
     /// Library search paths, relative to the repository root (`-J`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub libs: Vec<String>,
+    /// Also evaluate `*.jsonnet` files in subdirectories of the path.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub recurse: bool,
+    /// Only files whose path relative to the source path matches this glob (`{a,b}` alternatives).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub include: Option<String>,
+    /// Leave out files whose path relative to the source path matches this glob.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exclude: Option<String>,
+    /// `nested`: every Kubernetes object found in nested objects and arrays of the result is deployed
+    /// (Tanka). Default `topLevel`: an object is one manifest, an array a list of manifests (Argo CD).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extract: Option<String>,
 }
 
 /// A Jsonnet variable.

@@ -3,7 +3,7 @@
 //! A [`Renderer`] turns a directory (usually a path inside a Git checkout) into a list of Kubernetes objects,
 //! each with the [`Origin`] it came from, so that every later error (validation, apply, conflicts) can point
 //! at `file:line`. [`render`] picks the renderer from the registry ([`renderers`], most specific first: a
-//! Helm chart, Kustomize, then plain manifests) and runs it; `tack render/diff/sync`, the controller and the demo all call
+//! Helm chart, Kustomize, Jsonnet, then plain manifests) and runs it; `tack render/diff/sync`, the controller and the demo all call
 //! it, and nothing else chooses a renderer. The engines live in their own crates (`tack-kustomize`, …); their
 //! adapters to the [`Renderer`] trait live here.
 //!
@@ -34,6 +34,7 @@ pub mod confine;
 mod error;
 mod helm;
 mod hooks;
+mod jsonnet;
 mod kustomize;
 mod plain;
 mod remote_bases;
@@ -46,7 +47,8 @@ pub use error::{Problem, RenderError};
 pub use helm::{
     HelmRenderer, KustomizeHelmCharts, MAX_ARCHIVE_BYTES, is_chart_archive, render_chart_archive,
 };
-pub use hooks::{HOOK_ANNOTATIONS, hook_of, refuse_hooks};
+pub use hooks::{DeletePolicy, HOOK_ANNOTATIONS, Hook, HookKind, HookPhase, classify_hook, hook_of};
+pub use jsonnet::JsonnetRenderer;
 pub use kustomize::KustomizeRenderer;
 pub use plain::{MAX_FILE_BYTES, PlainRenderer};
 pub use remote_bases::GitRemoteBases;
@@ -121,6 +123,9 @@ pub struct RenderOptions {
     pub helm_inline_values: Vec<(String, String)>,
     /// A values file that does not exist is skipped instead of being an error.
     pub helm_ignore_missing_value_files: bool,
+    /// A Jsonnet source's options (variables, top-level arguments, library paths, file selection,
+    /// extraction). `None`: the defaults.
+    pub jsonnet: Option<tack_jsonnet::JsonnetOptions>,
 }
 
 /// What a source rendered to.
@@ -161,10 +166,15 @@ pub trait Renderer: Send + Sync {
     }
 }
 
-/// Every renderer, most specific first: the first that recognises a directory renders it. The plain
-/// renderer comes last, since it takes any directory.
+/// Every renderer, most specific first: the first that recognises a directory renders it (a Helm chart,
+/// Kustomize, Jsonnet, plain manifests). The plain renderer comes last, since it takes any directory.
 pub fn renderers() -> &'static [&'static dyn Renderer] {
-    &[&HelmRenderer, &KustomizeRenderer, &PlainRenderer]
+    &[
+        &HelmRenderer,
+        &KustomizeRenderer,
+        &JsonnetRenderer,
+        &PlainRenderer,
+    ]
 }
 
 /// The renderer for `dir`: the first of [`renderers`] that recognises it.

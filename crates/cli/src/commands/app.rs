@@ -49,6 +49,9 @@ pub struct SyncArgs {
     /// Also delete objects that left Git (automated applications with prune always do)
     #[arg(long)]
     pub prune: bool,
+    /// With --prune: also prune what only a confirmed sync may (Namespaces, CRDs, Prune=confirm, a large share of the application)
+    #[arg(long, requires = "prune")]
+    pub confirm: bool,
 }
 
 #[derive(Debug, Args)]
@@ -104,6 +107,10 @@ pub struct CreateArgs {
     pub depends_on: Vec<String>,
     #[command(flatten)]
     pub helm: Box<super::app_helm::AppHelmArgs>,
+    /// spec.source.jsonnet, for a path holding *.jsonnet files (--jpath: library paths relative to the
+    /// repository root)
+    #[command(flatten)]
+    pub jsonnet: crate::args::JsonnetSourceArgs,
 }
 
 fn check_interval(s: &str) -> Result<String, String> {
@@ -126,7 +133,7 @@ fn check_name(s: &str) -> anyhow::Result<()> {
 }
 
 pub async fn run(cmd: AppCommand, settings: &Settings) -> anyhow::Result<ExitCode> {
-    let cluster = super::sync::connect(settings).await?;
+    let cluster = settings.connect().await?;
     let namespace = settings
         .namespace
         .clone()
@@ -148,6 +155,7 @@ pub async fn run(cmd: AppCommand, settings: &Settings) -> anyhow::Result<ExitCod
                     revision: args.revision.clone(),
                     path: args.path.clone(),
                     helm: args.helm.options()?,
+                    jsonnet: super::jsonnet::source_spec(&args.jsonnet)?,
                     ..Default::default()
                 },
                 destination: Destination {
@@ -178,6 +186,11 @@ pub async fn run(cmd: AppCommand, settings: &Settings) -> anyhow::Result<ExitCod
                     .collect(),
                 ..Default::default()
             };
+            if spec.source.jsonnet.is_some() {
+                // The controller's own check of spec.source.jsonnet (glob syntax, library paths, extract).
+                tack_controller::SourceRender::of(&args.name, &namespace, &spec.source)
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+            }
             let mut app = GitOpsConfig::new(&args.name, spec);
             app.metadata.namespace = Some(namespace.clone());
             let mut value = serde_json::to_value(&app)?;
@@ -186,7 +199,7 @@ pub async fn run(cmd: AppCommand, settings: &Settings) -> anyhow::Result<ExitCod
             }
             api.patch(
                 &args.name,
-                &PatchParams::apply("tack").force(),
+                &PatchParams::apply(tack_cluster::FIELD_MANAGER).force(),
                 &Patch::Apply(&value),
             )
             .await
@@ -278,7 +291,11 @@ pub async fn run(cmd: AppCommand, settings: &Settings) -> anyhow::Result<ExitCod
         }
         AppCommand::Sync(n) => {
             let now = humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string();
-            let value = if n.prune { format!("{now},prune") } else { now };
+            let value = match (n.prune, n.confirm) {
+                (true, true) => format!("{now},prune,confirm"),
+                (true, false) => format!("{now},prune"),
+                _ => now,
+            };
             let patch = json!({"metadata": {"annotations": {tack_controller::SYNC_ANNOTATION: value}}});
             api.get_opt(&n.name).await?.with_context(|| not_found(&n.name))?;
             api.patch(&n.name, &PatchParams::default(), &Patch::Merge(&patch))

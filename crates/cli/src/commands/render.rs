@@ -54,9 +54,16 @@ pub fn helm_options(args: &HelmArgs, namespace: Option<&str>) -> tack_helm::Opti
 /// Renders a directory (or chart archive) with the renderer `tack_render` picks for it. A directory inside a
 /// Git checkout (`checkout` set) is confined to it; a directory on the user's own disk is read as kubectl
 /// would.
-pub fn render_dir(dir: &Path, checkout: Option<&Path>, helm: tack_helm::Options) -> anyhow::Result<Rendered> {
+pub fn render_dir(
+    dir: &Path,
+    checkout: Option<&Path>,
+    helm: tack_helm::Options,
+    jsonnet: Option<tack_jsonnet::JsonnetOptions>,
+) -> anyhow::Result<Rendered> {
+    let jsonnet_given = jsonnet.is_some();
     let opts = RenderOptions {
         helm: Some(helm),
+        jsonnet,
         display_root: checkout.map(Path::to_path_buf),
         confine_to: checkout.map(Path::to_path_buf),
         cache_dir: Some(tack_source::default_cache_dir()),
@@ -65,6 +72,13 @@ pub fn render_dir(dir: &Path, checkout: Option<&Path>, helm: tack_helm::Options)
         ..Default::default()
     };
     let out = tack_render::render(dir, &opts).map_err(|e| anyhow::anyhow!("{e}"))?;
+    if jsonnet_given && out.engine != tack_render::JsonnetRenderer::NAME {
+        bail!(
+            "Jsonnet flags given, but {} is rendered as {} (it has no *.jsonnet file directly in it)",
+            dir.display(),
+            out.engine
+        );
+    }
     Ok(Rendered {
         manifests: out.manifests,
         yaml: out.yaml,
@@ -89,17 +103,18 @@ pub async fn load(source: &SourceArgs, namespace: Option<&str>) -> anyhow::Resul
              (oci://HOST/PATH/CHART, or --repo URL --chart NAME); a chart folder or archive has one version"
         );
     }
+    let jsonnet = super::jsonnet::source_options(&source.jsonnet)?;
     match (&source.dir, &source.repo) {
         (Some(dir), None) => {
             // On this thread rather than a blocking-pool thread: glibc's malloc grows the heaps of other
             // threads page by page, which made large builds markedly slower.
-            tokio::task::block_in_place(|| render_dir(dir, None, helm))
+            tokio::task::block_in_place(|| render_dir(dir, None, helm, jsonnet))
         }
         (None, Some(url)) => {
             let url = url.clone();
             let revision = source.revision.clone().unwrap_or_default();
             let path = source.path.clone().unwrap_or_default();
-            tokio::task::spawn_blocking(move || render_git(&url, &revision, &path, helm)).await?
+            tokio::task::spawn_blocking(move || render_git(&url, &revision, &path, helm, jsonnet)).await?
         }
         _ => bail!("give either a directory (PATH) or --repo URL"),
     }
@@ -203,7 +218,13 @@ fn render_remote_chart(
     })
 }
 
-fn render_git(url: &str, revision: &str, path: &str, helm: tack_helm::Options) -> anyhow::Result<Rendered> {
+fn render_git(
+    url: &str,
+    revision: &str,
+    path: &str,
+    helm: tack_helm::Options,
+    jsonnet: Option<tack_jsonnet::JsonnetOptions>,
+) -> anyhow::Result<Rendered> {
     let repo = tack_source::Repository::new(url, tack_source::default_cache_dir())
         .with_context(|| format!("repository {url}"))?;
     let checkout = repo
@@ -215,7 +236,7 @@ fn render_git(url: &str, revision: &str, path: &str, helm: tack_helm::Options) -
             )
         })?;
     let dir = checkout.path(path)?;
-    let mut rendered = render_dir(&dir, Some(&checkout.root), helm)?;
+    let mut rendered = render_dir(&dir, Some(&checkout.root), helm, jsonnet)?;
     rendered.revision = Some(checkout.commit.clone());
     Ok(rendered)
 }
