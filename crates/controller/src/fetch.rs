@@ -325,7 +325,8 @@ fn shown(p: &Path) -> String {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use tack_model::{JsonnetOptions, JsonnetVar, Source};
+    use tack_model::{HelmChartRef, HelmOptions, JsonnetOptions, JsonnetVar, Source};
+    use tack_source::chart::ChartRef;
 
     fn of(j: JsonnetOptions) -> Result<SourceRender, Error> {
         SourceRender::of(
@@ -446,5 +447,65 @@ mod tests {
                 .contains("spec.source.jsonnet is set but app is rendered as plain"),
             "{err}"
         );
+    }
+
+    fn with_chart(repo_url: &str, name: &str, version: Option<&str>) -> Result<SourceRender, Error> {
+        let source = Source {
+            repo_url: "https://git.example.com/config.git".into(),
+            helm: Some(HelmOptions {
+                chart: Some(HelmChartRef {
+                    repo_url: repo_url.into(),
+                    name: name.into(),
+                    version: version.map(str::to_string),
+                }),
+                value_files: vec!["values-qa.yaml".into()],
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        SourceRender::of("web-qa", "qa", &source)
+    }
+
+    #[test]
+    fn a_chart_from_a_repository_or_registry_is_accepted() {
+        let how = with_chart("https://charts.example.com/stable", "web", Some("^1.2")).unwrap();
+        assert_eq!(
+            how.chart,
+            Some(ChartRef::Repository {
+                url: "https://charts.example.com/stable".into(),
+                name: "web".into(),
+                version: "^1.2".into(),
+            })
+        );
+        assert_eq!(how.helm.value_files, ["values-qa.yaml"]);
+        assert_eq!(how.helm.release_name, "web-qa");
+        let how = with_chart("oci://registry.example.com/charts/", "web", None).unwrap();
+        assert_eq!(
+            how.chart,
+            Some(ChartRef::Oci {
+                reference: "oci://registry.example.com/charts/web".into(),
+                version: String::new(),
+            })
+        );
+    }
+
+    #[test]
+    fn a_chart_reference_tack_cannot_use_is_an_invalid_spec() {
+        for (url, name, what) in [
+            ("git@github.com:acme/charts.git", "web", "repoURL"),
+            ("https://charts.example.com", "", "name"),
+            ("https://charts.example.com", "stable/web", "name"),
+            ("oci://registry.example.com/charts", "web:1.0.0", "name"),
+        ] {
+            match with_chart(url, name, None) {
+                Err(Error::InvalidSpec(m)) => {
+                    assert!(
+                        m.starts_with("spec.source.helm.chart: ") && m.contains(what),
+                        "{m}"
+                    )
+                }
+                other => panic!("{url} {name}: {other:?}"),
+            }
+        }
     }
 }

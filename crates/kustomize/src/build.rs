@@ -624,7 +624,10 @@ impl Ctx<'_> {
         acc: &mut Acc,
     ) -> Result<(), Error> {
         let Some(inflator) = &self.opts.helm else {
-            return Err(Error::msg(crate::helm::not_enabled(chart)));
+            return Err(Error::msg(format!(
+                "{kfile}: helmCharts: {}",
+                crate::helm::not_enabled(chart)
+            )));
         };
         let read = |p: &Path| -> Result<Vec<u8>, String> {
             let rel = p.strip_prefix(dir).unwrap_or(p);

@@ -82,6 +82,10 @@ pub struct HelmInflation {
     pub value_files: Vec<PathBuf>,
     /// The merged inline values (YAML), passed as the first `-f` in place of the values file when set.
     pub inline_values: Option<String>,
+    /// `valuesInline` still to be merged with the chart's own `values.yaml` ([`merged_values`]; `true`:
+    /// `override`, `false`: `merge`): the chart comes from `repo` and is not on disk yet, so the inflator
+    /// merges once it has fetched it.
+    pub pending_merge: Option<(Map<String, Value>, bool)>,
     pub api_versions: Vec<String>,
     pub kube_version: String,
     pub include_crds: bool,
@@ -127,6 +131,22 @@ pub fn merge_values(dst: &mut Map<String, Value>, src: &Map<String, Value>, over
     }
 }
 
+/// The values file `text` (named `file` in errors) with `inline` merged in ([`merge_values`]), as YAML.
+pub fn merged_values(
+    text: &str,
+    file: &str,
+    inline: &Map<String, Value>,
+    overwrite: bool,
+) -> Result<String, String> {
+    let parsed = tack_yaml::parse_documents(text, file).map_err(|e| e.to_string())?;
+    let mut base = match parsed.into_iter().next().map(|d| d.value) {
+        Some(Value::Object(m)) => m,
+        _ => Map::new(),
+    };
+    merge_values(&mut base, inline, overwrite);
+    Ok(tack_yaml::to_yaml_stream(std::iter::once(&Value::Object(base))))
+}
+
 /// Decides the [`HelmInflation`] of `chart` for the kustomization in `dir`: `read` reads a file (confined
 /// as every kustomization file is) for the values file `valuesInline` merges with.
 pub fn plan(
@@ -158,6 +178,7 @@ pub fn plan(
     };
     let mut value_files = Vec::new();
     let mut inline_values = None;
+    let mut pending_merge = None;
     if chart.values_inline.is_empty() {
         // kustomize passes the values file (by default the chart's own values.yaml) as `-f`; the chart's
         // own file changes nothing, and a chart still to be fetched has none on disk yet.
@@ -165,29 +186,36 @@ pub fn plan(
             value_files.push(values_file);
         }
     } else {
-        let merged = match chart.values_merge.as_str() {
+        match chart.values_merge.as_str() {
             "" | "override" | "merge" => {
-                let text = read(&values_file)?;
-                let parsed = tack_yaml::parse_documents(
-                    &String::from_utf8_lossy(&text),
-                    &values_file.display().to_string(),
-                )
-                .map_err(|e| e.to_string())?;
-                let mut base = match parsed.into_iter().next().map(|d| d.value) {
-                    Some(Value::Object(m)) => m,
-                    _ => Map::new(),
-                };
-                merge_values(&mut base, &chart.values_inline, chart.values_merge != "merge");
-                base
+                let overwrite = chart.values_merge != "merge";
+                match read(&values_file) {
+                    Ok(text) => {
+                        inline_values = Some(merged_values(
+                            &String::from_utf8_lossy(&text),
+                            &values_file.display().to_string(),
+                            &chart.values_inline,
+                            overwrite,
+                        )?);
+                    }
+                    // The chart's own values, of a chart the inflator fetches first.
+                    Err(_) if chart.values_file.is_empty() && !chart.repo.is_empty() => {
+                        pending_merge = Some((chart.values_inline.clone(), overwrite));
+                    }
+                    Err(e) => return Err(e),
+                }
             }
-            "replace" => chart.values_inline.clone(),
+            "replace" => {
+                inline_values = Some(tack_yaml::to_yaml_stream(std::iter::once(&Value::Object(
+                    chart.values_inline.clone(),
+                ))));
+            }
             other => {
                 return Err(format!(
                     "valuesMerge must be one of 'override', 'replace', or 'merge', got '{other}'"
                 ));
             }
-        };
-        inline_values = Some(tack_yaml::to_yaml_stream(std::iter::once(&Value::Object(merged))));
+        }
     }
     value_files.extend(chart.additional_values_files.iter().map(|f| dir.join(f)));
     Ok(HelmInflation {
@@ -203,6 +231,7 @@ pub fn plan(
         namespace: chart.namespace.clone(),
         value_files,
         inline_values,
+        pending_merge,
         api_versions: chart.api_versions.clone(),
         kube_version: chart.kube_version.clone(),
         include_crds: chart.include_crds,

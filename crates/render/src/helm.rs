@@ -269,7 +269,17 @@ impl tack_kustomize::HelmInflator for KustomizeHelmCharts {
         };
         let mut inline = Vec::new();
         let mut value_files = Vec::new();
-        if let Some(text) = &c.inline_values {
+        let merged = match (&c.pending_merge, &source) {
+            (Some((values, overwrite)), ChartSource::Archive(bytes)) => {
+                let text = chart_values(bytes)?;
+                let name = format!("{}/values.yaml", c.name);
+                Some(tack_kustomize::helm::merged_values(
+                    &text, &name, values, *overwrite,
+                )?)
+            }
+            _ => None,
+        };
+        if let Some(text) = merged.as_ref().or(c.inline_values.as_ref()) {
             // kustomize writes the merged values to a file of its own and passes it first.
             let virtual_path = c
                 .chart_dir
@@ -299,4 +309,20 @@ impl tack_kustomize::HelmInflator for KustomizeHelmCharts {
             .map(|r| r.text)
             .map_err(|e| e.to_string())
     }
+}
+
+/// The text of a chart archive's own `values.yaml` (empty when it has none).
+fn chart_values(archive: &[u8]) -> Result<String, String> {
+    let files =
+        tack_helm::archive::read_archive(archive, tack_helm::Limits::default()).map_err(|e| e.to_string())?;
+    Ok(files
+        .iter()
+        .find(|f| {
+            f.name == "values.yaml"
+                || f.name
+                    .split_once('/')
+                    .is_some_and(|(_, rest)| rest == "values.yaml")
+        })
+        .map(|f| String::from_utf8_lossy(&f.data).into_owned())
+        .unwrap_or_default())
 }

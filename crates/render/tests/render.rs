@@ -1,6 +1,8 @@
 //! The plain renderer over the repository's examples (`examples/`), and Kustomize
 //! remote bases fetched from real local Git servers.
 
+#[path = "render/chart_archive.rs"]
+mod chart_archive;
 #[path = "render/dispatch.rs"]
 mod dispatch;
 #[path = "render/kustomize_helm.rs"]

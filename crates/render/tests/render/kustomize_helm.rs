@@ -105,3 +105,67 @@ fn helm_charts_in_a_git_source_stay_in_the_checkout() {
         "{err}"
     );
 }
+
+/// The objects of a YAML stream, keyed by kind and name, for comparisons that ignore formatting and order.
+fn objects(text: &str) -> std::collections::BTreeMap<String, serde_json::Value> {
+    tack_yaml::parse_documents(text, "stream")
+        .expect("YAML")
+        .into_iter()
+        .filter(|d| !d.value.is_null())
+        .map(|d| {
+            let key = format!("{}/{}", d.value["kind"], d.value["metadata"]["name"]);
+            (key, d.value)
+        })
+        .collect()
+}
+
+#[test]
+fn helm_charts_with_repo_are_fetched_into_the_chart_cache() {
+    use tack_testkit::charts::{oracle, repository_server};
+    let server = repository_server();
+    let scratch = tempfile::tempdir().expect("tempdir");
+    let dir = scratch.path().join("app");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    std::fs::write(
+        dir.join("kustomization.yaml"),
+        format!(
+            "helmCharts:\n- name: web\n  repo: {}\n  version: 1.0.0\n  releaseName: r\n  valuesMerge: merge\n  valuesInline:\n    replicaCount: 2\n    podAnnotations:\n      team: payments\n",
+            server.url("/repo")
+        ),
+    )
+    .expect("write");
+    let cache = scratch.path().join("cache");
+    let opts = RenderOptions {
+        cache_dir: Some(cache.clone()),
+        ..Default::default()
+    };
+    let out = render(&dir, &opts).expect("render");
+    // The same objects as the reference helm renders from that archive (kustomize reformats and reorders).
+    let archive = tack_testkit::charts::fixtures_dir().join("web-1.0.0.tgz");
+    let helm = std::process::Command::new(oracle("helm", "HELM_VERSION"))
+        .args(["template", "r"])
+        .arg(&archive)
+        // `merge`: inline values only fill what the chart's values.yaml lacks (replicaCount stays 1).
+        .args(["--set", "podAnnotations.team=payments"])
+        .env("HELM_CONFIG_HOME", scratch.path().join("helm"))
+        .env("HELM_CACHE_HOME", scratch.path().join("helm"))
+        .env("HELM_DATA_HOME", scratch.path().join("helm"))
+        .output()
+        .expect("helm runs");
+    assert!(helm.status.success(), "{}", String::from_utf8_lossy(&helm.stderr));
+    assert_eq!(
+        objects(&out.yaml),
+        objects(&String::from_utf8_lossy(&helm.stdout))
+    );
+    // Fetched into tack's cache by digest; nothing written next to the kustomization.
+    assert_eq!(
+        std::fs::read_dir(cache.join("charts/sha256"))
+            .expect("cache")
+            .count(),
+        1
+    );
+    assert!(!dir.join("charts").exists());
+    // Without a cache to fetch into, the entry says so.
+    let err = render(&dir, &RenderOptions::default()).expect_err("no cache");
+    assert!(err.to_string().contains("no chart cache"), "{err}");
+}
