@@ -105,7 +105,7 @@ pub struct CreateArgs {
     /// spec.source.jsonnet, for a path holding *.jsonnet files (--jpath: library paths relative to the
     /// repository root)
     #[command(flatten)]
-    pub jsonnet: crate::args::JsonnetSourceArgs,
+    pub jsonnet: Box<crate::args::JsonnetSourceArgs>,
 }
 
 fn check_interval(s: &str) -> Result<String, String> {
