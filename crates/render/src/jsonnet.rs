@@ -281,6 +281,35 @@ mod tests {
         );
     }
 
+    /// The golden corpus's guestbook rendered as a source of its repository (confined, `libs` relative to the
+    /// root) gives the objects go-jsonnet v0.22.0 printed for it (`expected/apps/guestbook.e2e.stdout`).
+    #[test]
+    fn a_golden_application_renders_the_objects_go_jsonnet_prints() {
+        let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("../jsonnet/tests/golden");
+        let root = golden.join("apps");
+        let opts = confined(
+            &root,
+            JsonnetOptions {
+                libs: vec!["guestbook/vendor".into()],
+                tlas: vec![("env".into(), VarValue::Str("e2e".into()))],
+                ..Default::default()
+            },
+        );
+        let out = crate::render(&root.join("guestbook"), &opts).unwrap();
+        let expected: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(golden.join("expected/apps/guestbook.e2e.stdout")).unwrap(),
+        )
+        .unwrap();
+        let objects: Vec<&serde_json::Value> = out.manifests.iter().map(|m| &m.object).collect();
+        let expected: Vec<&serde_json::Value> = expected.as_array().unwrap().iter().collect();
+        assert_eq!(objects, expected);
+        assert!(
+            out.manifests
+                .iter()
+                .all(|m| m.origin.to_string() == "guestbook/main.jsonnet")
+        );
+    }
+
     #[test]
     fn objects_are_validated_with_their_file() {
         let tmp = tempfile::tempdir().unwrap();
