@@ -4,19 +4,31 @@
 #
 #   scripts/bench-helm.sh [RUNS]        # default 5 runs per chart and tool; the best wall time is reported
 #
-# tack side: the release build of `cargo run --release --example render -p tack-helm -- ARGS` (the same
-# arguments as `helm template`). Also measured: an umbrella of N aliases of the webapp chart (N = 10, 25, 50,
+# tack side: the release build of the `tack` binary, `tack render CHART --release-name NAME [FLAGS]` (the
+# command users run; helm's `-a` is tack's `--api-versions`). Also measured: an umbrella of N aliases of the webapp chart (N = 10, 25, 50,
 # 100) to show how the render time grows with the number of subcharts. Peak memory is GNU time's "Maximum
-# resident set size". Set TACK_RENDER to another binary taking helm's arguments to measure it instead.
+# resident set size". Set TACK_BIN to a tack binary to measure it instead of building one.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 runs="${1:-5}"
 helm="$(bash "$root/testenv/oracles.sh" helm | sed -n 's/^helm=//p')"
 target="${CARGO_TARGET_DIR:-$root/target}"
-if [ -z "${TACK_RENDER:-}" ]; then
-  (cd "$root" && cargo build --release --example render -p tack-helm >&2)
-  TACK_RENDER="$target/release/examples/render"
+if [ -z "${TACK_BIN:-}" ]; then
+  (cd "$root" && cargo build --release -p tack-cli >&2)
+  TACK_BIN="$target/release/tack"
 fi
+
+# tack_args NAME CHART [helm flags...]: sets TARGS to `tack render`'s arguments for helm template's.
+tack_args() {
+  local name=$1 chart=$2; shift 2
+  TARGS=(render "$chart" --release-name "$name")
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      -a) TARGS+=(--api-versions "$2"); shift 2 ;;
+      *) TARGS+=("$1"); shift ;;
+    esac
+  done
+}
 charts="$root/crates/helm/tests/charts"
 scratch="$(mktemp -d)"
 trap 'rm -rf "$scratch"' EXIT
@@ -57,11 +69,12 @@ printf '%-32s %8s %8s %8s %9s %9s %9s %9s %s\n' chart helm_s tack_s speedup helm
 bench() {
   local name=$1; shift
   "$helm" template "$@" > "$scratch/helm.out" 2>&1 || true
-  "$TACK_RENDER" "$@" > "$scratch/tack.out" 2>&1 || true
+  tack_args "$@"
+  "$TACK_BIN" "${TARGS[@]}" > "$scratch/tack.out" 2>&1 || true
   local same=yes
   cmp -s "$scratch/helm.out" "$scratch/tack.out" || same=NO
   read -r hw hr hc < <(measure "$helm" template "$@")
-  read -r tw tr tc < <(measure "$TACK_RENDER" "$@")
+  read -r tw tr tc < <(measure "$TACK_BIN" "${TARGS[@]}")
   printf '%-32s %8.3f %8.3f %7.1fx %9.2f %9.2f %9.1f %9.1f %s\n' "$name" "$hw" "$tw" \
     "$(awk "BEGIN{print $hw / ($tw > 0 ? $tw : 0.001)}")" "$hc" "$tc" "$(awk "BEGIN{print $hr/1024}")" "$(awk "BEGIN{print $tr/1024}")" "$same"
 }

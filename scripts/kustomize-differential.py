@@ -12,7 +12,7 @@ Usage:
 
   --tack   the command that renders a directory, DIR appended (default: "tack render");
            e.g. "target/debug/tack render" or the engine's example renderer
-           "target/debug/examples/render".
+           "target/debug/examples/kustomize_render".
   --keep   directory where the failing cases are copied (default: /tmp/kustomize-differential).
 
 Exit status 0 when every case agrees. Outputs are compared byte for byte; errors only as

@@ -188,6 +188,37 @@ pub fn advance(
     }
     let metrics = assessed_metrics(spec)?;
     let started = *status.started_at.get_or_insert(now);
+    record_measurements(&metrics, status, measurements)?;
+    for metric in &metrics {
+        let pos = result_index(status, &metric.name);
+        let r = &mut status.metric_results[pos];
+        r.dry_run = is_dry_run(&spec.dry_run, &metric.name);
+        next_with(metric, r, None, started, spec.terminate)?;
+    }
+    let terminating = is_terminating(spec, status);
+    let mut tally = Tally::default();
+    for metric in &metrics {
+        let pos = result_index(status, &metric.name);
+        let keep = retention(spec, &metric.name);
+        let r = &mut status.metric_results[pos];
+        let step = next_with(metric, r, None, started, terminating)?;
+        tally.schedule(&metric.name, r, step.next_measurement_at, terminating, now);
+        if r.measurements.len() > keep {
+            let drop = r.measurements.len() - keep;
+            r.measurements.drain(..drop);
+        }
+        tally.assess(metric, r, step.phase)?;
+    }
+    Ok(tally.conclude(spec, status, terminating, now))
+}
+
+/// Records the measurements just taken. All are recorded before any metric is assessed, so a metric failing now
+/// terminates the others in the same pass.
+fn record_measurements(
+    metrics: &[Metric],
+    status: &mut AnalysisRunStatus,
+    measurements: Vec<(String, Measurement)>,
+) -> Result<(), Error> {
     for (name, _) in &measurements {
         if !metrics.iter().any(|m| &m.name == name) {
             return Err(Error::Metric {
@@ -196,63 +227,91 @@ pub fn advance(
             });
         }
     }
-    // Record first; a metric failing now terminates the others in the same pass.
     for (name, m) in measurements {
         let pos = result_index(status, &name);
         crate::measure::record(&mut status.metric_results[pos], m);
     }
-    for metric in &metrics {
-        let pos = result_index(status, &metric.name);
-        let r = &mut status.metric_results[pos];
-        r.dry_run = is_dry_run(&spec.dry_run, &metric.name);
-        next_with(metric, r, None, started, spec.terminate)?;
-    }
-    let terminating = is_terminating(spec, status);
+    Ok(())
+}
 
-    let mut due = Vec::new();
-    let mut next_at: Option<Timestamp> = None;
-    let mut waiting = false;
-    let mut summary = RunSummary::default();
-    let mut dry_summary = RunSummary::default();
-    let mut worst: Option<(Phase, String)> = None;
-    let mut all_final = true;
-    let mut in_flight = false;
-    for metric in &metrics {
-        let pos = result_index(status, &metric.name);
-        let keep = retention(spec, &metric.name);
-        let r = &mut status.metric_results[pos];
-        let step = next_with(metric, r, None, started, terminating)?;
+/// What one pass over a run's metrics found: what to measure and when, the summaries, the worst outcome.
+struct Tally {
+    due: Vec<String>,
+    next_at: Option<Timestamp>,
+    /// A measurement waits for something outside (a Job): no time to come back at.
+    waiting: bool,
+    summary: RunSummary,
+    dry_summary: RunSummary,
+    /// The worst phase of the metrics that count (not dry-run), with its message.
+    worst: Option<(Phase, String)>,
+    all_final: bool,
+    in_flight: bool,
+}
+
+impl Default for Tally {
+    fn default() -> Self {
+        Tally {
+            due: Vec::new(),
+            next_at: None,
+            waiting: false,
+            summary: RunSummary::default(),
+            dry_summary: RunSummary::default(),
+            worst: None,
+            all_final: true,
+            in_flight: false,
+        }
+    }
+}
+
+impl Tally {
+    fn wake_at(&mut self, at: Timestamp) {
+        self.next_at = Some(self.next_at.map_or(at, |n| n.min(at)));
+    }
+
+    /// Schedules a metric: resume (or, terminating, stop) its unfinished measurement, or take the next one when
+    /// it is due.
+    fn schedule(
+        &mut self,
+        name: &str,
+        r: &MetricResult,
+        next_measurement_at: Option<Timestamp>,
+        terminating: bool,
+        now: Timestamp,
+    ) {
         let unfinished = r.measurements.last().is_some_and(|m| m.finished_at.is_none());
         if unfinished {
-            in_flight = true;
+            self.in_flight = true;
             match r.measurements.last().and_then(|m| m.resume_at) {
-                Some(at) if !terminating && at > now => {
-                    next_at = Some(next_at.map_or(at, |n: Timestamp| n.min(at)));
-                }
+                Some(at) if !terminating && at > now => self.wake_at(at),
                 None if !terminating => {
-                    waiting = true;
-                    due.push(metric.name.clone());
+                    self.waiting = true;
+                    self.due.push(name.to_string());
                 }
-                _ => due.push(metric.name.clone()),
+                _ => self.due.push(name.to_string()),
             }
-        } else if !terminating && let Some(at) = step.next_measurement_at {
+        } else if !terminating && let Some(at) = next_measurement_at {
             if at <= now {
-                due.push(metric.name.clone());
+                self.due.push(name.to_string());
             } else {
-                next_at = Some(next_at.map_or(at, |n: Timestamp| n.min(at)));
+                self.wake_at(at);
             }
         }
-        if r.measurements.len() > keep {
-            let drop = r.measurements.len() - keep;
-            r.measurements.drain(..drop);
-        }
-        let s = if r.dry_run { &mut dry_summary } else { &mut summary };
+    }
+
+    /// Counts a metric's phase in its summary; a completed metric that counts may become the worst outcome, a
+    /// dry-run one only gets its own message.
+    fn assess(&mut self, metric: &Metric, r: &mut MetricResult, phase: Phase) -> Result<(), Error> {
+        let s = if r.dry_run {
+            &mut self.dry_summary
+        } else {
+            &mut self.summary
+        };
         s.count += 1;
-        if !step.phase.completed() {
-            all_final = false;
-            continue;
+        if !phase.completed() {
+            self.all_final = false;
+            return Ok(());
         }
-        match step.phase {
+        match phase {
             Phase::Successful => s.successful += 1,
             Phase::Failed => s.failed += 1,
             Phase::Inconclusive => s.inconclusive += 1,
@@ -264,40 +323,51 @@ pub fn advance(
             if let Some((p, why)) = reason {
                 r.message = Some(format!("Metric assessed {} due to {why}", p.as_str()));
             }
-            continue;
+            return Ok(());
         }
-        if worst.as_ref().is_none_or(|(w, _)| step.phase.worse_than(*w)) {
+        if self.worst.as_ref().is_none_or(|(w, _)| phase.worse_than(*w)) {
             let msg = match reason {
                 Some((p, why)) => metric_message(&metric.name, p, &why, r),
                 None => String::new(),
             };
-            worst = Some((step.phase, msg));
+            self.worst = Some((phase, msg));
+        }
+        Ok(())
+    }
+
+    /// The run's phase and message from what was found, written into `status`.
+    fn conclude(
+        self,
+        spec: &AnalysisRunSpec,
+        status: &mut AnalysisRunStatus,
+        terminating: bool,
+        now: Timestamp,
+    ) -> RunStep {
+        let phase = if (terminating && !self.in_flight) || self.all_final {
+            self.worst.as_ref().map_or(Phase::Successful, |(p, _)| *p)
+        } else {
+            Phase::Running
+        };
+        let over = phase.completed();
+        let message = match self.worst {
+            Some((_, m)) if over && !m.is_empty() => Some(m),
+            _ if spec.terminate => Some("Run Terminated".to_string()),
+            _ => None,
+        };
+        status.phase = Some(phase.as_str().into());
+        status.message = message;
+        status.run_summary = Some(self.summary);
+        status.dry_run_summary = (self.dry_summary.count > 0).then_some(self.dry_summary);
+        if over {
+            status.completed_at.get_or_insert(now);
+        }
+        RunStep {
+            phase,
+            due: if over { Vec::new() } else { self.due },
+            next_at: if over { None } else { self.next_at },
+            waiting: !over && self.waiting,
         }
     }
-    let phase = if (terminating && !in_flight) || all_final {
-        worst.as_ref().map_or(Phase::Successful, |(p, _)| *p)
-    } else {
-        Phase::Running
-    };
-    let over = phase.completed();
-    let message = match worst {
-        Some((_, m)) if over && !m.is_empty() => Some(m),
-        _ if spec.terminate => Some("Run Terminated".to_string()),
-        _ => None,
-    };
-    status.phase = Some(phase.as_str().into());
-    status.message = message;
-    status.run_summary = Some(summary);
-    status.dry_run_summary = (dry_summary.count > 0).then_some(dry_summary);
-    if over {
-        status.completed_at.get_or_insert(now);
-    }
-    Ok(RunStep {
-        phase,
-        due: if over { Vec::new() } else { due },
-        next_at: if over { None } else { next_at },
-        waiting: !over && waiting,
-    })
 }
 
 /// When a completed run is to be deleted under `spec.ttlStrategy` (`None`: kept): `secondsAfterSuccess` for a

@@ -62,7 +62,7 @@ pub async fn diff_with_inventory(
 ) -> Result<DiffReport, SyncError> {
     let snap = snapshot(
         cluster,
-        manifests,
+        crate::hooks::without_hooks(manifests),
         &opts.namespace,
         opts.app.as_deref().map(|a| (a, store)),
         false,
@@ -81,7 +81,14 @@ pub async fn diff_with_inventory(
     for d in &snap.desired {
         desired_ids.insert(d.id.clone());
         let ignore = ignore_pointers_for(&opts.ignore, &d.id);
-        let n = compare(&d.object, snap.live.get(&d.id), &ignore);
+        let live = snap.live.get(&d.id);
+        // Flux's `ssa: Ignore` objects are never applied, `IfNotPresent` ones only when absent.
+        match d.options.apply {
+            tack_plan::ApplyPolicy::Ignore => continue,
+            tack_plan::ApplyPolicy::IfNotPresent if live.is_some() => continue,
+            _ => {}
+        }
+        let n = compare(&d.object, live, &ignore);
         if n.differs()
             && let Some(text) = tack_plan::diff(&d.id, Some(&n.desired), n.live.as_ref(), text_opts)
         {
@@ -99,7 +106,7 @@ pub async fn diff_with_inventory(
         let Some(live) = cluster.get(&kind, &id.namespace, &id.name).await? else {
             continue;
         };
-        if !prune_allowed(&live) {
+        if !prune_allowed(&live) || tack_plan::object_options(&live).ignore_extraneous {
             continue;
         }
         if let Some(text) = tack_plan::diff(&id, None, Some(&normalize_live(&live)), text_opts) {

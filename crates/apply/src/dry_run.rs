@@ -8,10 +8,10 @@
 use futures::{StreamExt, stream};
 use serde_json::Value;
 use tack_cluster::{ApplyOptions, Cluster, ClusterError, Kind};
-use tack_plan::{Change, Desired, ObjectId};
+use tack_plan::{Change, Desired, ObjectId, exceeds_share};
 
 use crate::live;
-use crate::prune::prune_decision;
+use crate::prune::decide;
 use crate::snapshot::Snapshot;
 use crate::sync::{Action, ObjectResult, SyncError, SyncOptions, SyncReport, result_of};
 
@@ -122,9 +122,10 @@ pub(crate) async fn validate(
     }
     let mut failures: Vec<(usize, String)> = stream::iter(to_validate)
         .map(|(i, k, stand_in)| async move {
-            check_one(cluster, &snap.desired[i], &k, stand_in, opts.force)
-                .await
-                .map(|f| (i, f))
+            let d = &snap.desired[i];
+            // Force=true takes fields over; a replace (Replace=true) sets every field whoever owned it.
+            let force = opts.force || d.options.force || d.options.replace;
+            check_one(cluster, d, &k, stand_in, force).await.map(|f| (i, f))
         })
         .buffer_unordered(conc)
         .filter_map(|x| async move { x })
@@ -144,13 +145,14 @@ pub(crate) async fn validate(
     Ok(unvalidated)
 }
 
-/// The report of a dry run: what each object would become, and what would be pruned.
+/// The report of a dry run: what each object would become, and what would be pruned (or held).
 pub(crate) async fn report(
     cluster: &Cluster,
     snap: &Snapshot,
     changes: &[Change],
     candidates: Vec<ObjectId>,
-    prune: bool,
+    opts: &SyncOptions,
+    total: usize,
     unvalidated: usize,
 ) -> Result<SyncReport, SyncError> {
     let mut results: Vec<ObjectResult> = changes
@@ -158,13 +160,18 @@ pub(crate) async fn report(
         .enumerate()
         .map(|(i, c)| result_of(snap, i, Action::of(*c)))
         .collect();
+    let mut pruned = Vec::new();
     for id in candidates {
-        let action = match prune_decision(cluster, &id).await? {
-            None => continue,
-            Some(false) => Action::Kept,
-            Some(true) if prune => Action::Pruned,
-            Some(true) => Action::PruneSkipped,
+        let live = match cluster.resolve_group_kind(&id.group, &id.kind).await? {
+            Some(kind) => cluster.get(&kind, &id.namespace, &id.name).await?,
+            None => None,
         };
+        let Some(action) = decide(&id, live.as_ref(), opts) else {
+            continue;
+        };
+        if action == Action::Pruned {
+            pruned.push(results.len());
+        }
         results.push(ObjectResult {
             id,
             api_version: String::new(),
@@ -172,10 +179,16 @@ pub(crate) async fn report(
             action,
         });
     }
+    if !opts.confirm && !pruned.is_empty() && exceeds_share(pruned.len(), total, opts.max_prune_share) {
+        for i in pruned {
+            results[i].action = Action::PruneHeld;
+        }
+    }
     Ok(SyncReport {
         results,
         unvalidated,
         dry_run: true,
         inventory: snap.inventory.ids.clone(),
+        hooks: Vec::new(),
     })
 }

@@ -1,11 +1,13 @@
 //! One-shot sync and live diff, driving [`tack_cluster`] with the pure decisions of [`tack_plan`].
 //!
-//! [`sync`] runs in phases, each its own module: `snapshot` (plan: namespaces, waves, stages; read the live
-//! objects and the inventory; check that every namespace exists or is created) → [`tack_plan::classify`]
-//! (unchanged objects are skipped) → `dry_run` (server-side dry run of everything that would change: nothing is
-//! written if any object is refused) → `waves` (apply batch after batch, each batch concurrently and bounded,
-//! every object recorded in the inventory before it is sent; new CRDs Established before their custom resources)
-//! → `prune` (delete what left Git) → the final inventory (`journal`), in ConfigMaps (`inventory`: the one-shot
+//! [`sync`] runs in phases, each its own module: `hooks` (hooks taken out of the manifests) → `snapshot` (plan:
+//! namespaces, waves, stages; read the live objects and the inventory; check that every namespace exists or is
+//! created) → [`tack_plan::classify`] (unchanged objects are skipped) → `dry_run` (server-side dry run of
+//! everything that would change: nothing is written if any object is refused) → PreSync hooks → `waves` (apply
+//! batch after batch, each batch concurrently and bounded, every object recorded in the inventory before it is
+//! sent; new CRDs Established before their custom resources; each wave healthy before the next; Sync hooks after
+//! their wave) → `prune` (delete what left Git, highest wave first; Namespaces, CRDs and large prunes held until
+//! confirmed) → PostSync hooks; SyncFail hooks when it fails → the final inventory (`journal`), in ConfigMaps (`inventory`: the one-shot
 //! `tack-inventory-<app>`, or where the controller says with [`InventoryStore::Stored`]) or returned to the
 //! caller with [`InventoryStore::Caller`].
 //! [`diff`]: the same reading and comparison, printing masked unified diffs.
@@ -13,6 +15,7 @@
 
 mod diff;
 mod dry_run;
+mod hooks;
 mod inventory;
 mod journal;
 mod live;
@@ -23,12 +26,14 @@ mod wait;
 mod waves;
 
 pub use diff::{DiffEntry, DiffOptions, DiffReport, diff, diff_with_inventory};
+pub use hooks::{HookRun, without_hooks};
 pub use inventory::{
     CHUNK_BYTES, CHUNKS_KEY, INVENTORY_KEY, Inventory, InventoryRef, delete_at, delete_inventory,
     inventory_name, read_at, read_inventory, write_at,
 };
 pub use live::read_live;
 pub use sync::{Action, InventoryStore, ObjectResult, SyncError, SyncOptions, SyncReport, sync};
+pub use tack_cluster::Propagation;
 pub use wait::wait_healthy;
 
 #[cfg(test)]

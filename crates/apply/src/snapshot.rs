@@ -99,6 +99,7 @@ fn add_namespace(desired: &mut Vec<Desired>, namespace: &str) -> usize {
             wave,
             stage: Stage::Foundation,
             namespaced: false,
+            options: Default::default(),
         },
     );
     0
@@ -201,6 +202,7 @@ mod tests {
             wave: 0,
             stage: Stage::Namespaced,
             namespaced,
+            options: Default::default(),
         }
     }
 

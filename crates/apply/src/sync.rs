@@ -3,14 +3,15 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use tack_cluster::{Cluster, ClusterError};
-use tack_plan::{Change, IgnoreRule, ObjectId, PlanError, batches, classify, prune_set};
-use tack_render::{Manifest, Origin};
+use tack_cluster::{Cluster, ClusterError, Propagation};
+use tack_plan::{ApplyPolicy, Change, IgnoreRule, ObjectId, PlanError, batches, classify, prune_set};
+use tack_render::{HookPhase, Manifest, Origin};
 
+use crate::hooks::{HookRun, Hooks};
 use crate::inventory::InventoryRef;
 use crate::journal::Journal;
 use crate::snapshot::{Snapshot, check_namespaces, snapshot};
-use crate::{dry_run, prune, waves};
+use crate::{dry_run, hooks, prune, waves};
 
 /// How long to wait for a new CustomResourceDefinition to be Established.
 pub(crate) const CRD_TIMEOUT: Duration = Duration::from_secs(60);
@@ -39,6 +40,15 @@ pub struct SyncOptions {
     pub concurrency: usize,
     /// Where the inventory (what prune compares with) is read from and written to.
     pub inventory: InventoryStore,
+    /// A confirmed sync: prunes Namespaces, CRDs and objects marked `Prune=confirm`, and more than
+    /// `max_prune_share` of the application's objects at once.
+    pub confirm: bool,
+    /// The share (0.0–1.0) of the application's objects one sync may prune without `confirm` (default 0.5).
+    pub max_prune_share: f64,
+    /// How pruned objects' dependents are deleted (default background).
+    pub propagation: Propagation,
+    /// How long each wave may take to become healthy, and each hook to complete (default 5 min).
+    pub wave_timeout: Duration,
 }
 
 /// Where [`sync`] keeps the inventory. When it is kept in ConfigMaps, the sync records every object before it
@@ -74,6 +84,10 @@ impl SyncOptions {
             ignore: Vec::new(),
             concurrency: 16,
             inventory: InventoryStore::ConfigMap,
+            confirm: false,
+            max_prune_share: 0.5,
+            propagation: Propagation::Background,
+            wave_timeout: Duration::from_secs(300),
         }
     }
 
@@ -102,6 +116,11 @@ pub enum Action {
     Kept,
     /// It left Git; without `--prune` it stays (and stays in the inventory).
     PruneSkipped,
+    /// It left Git and may be pruned only by a confirmed sync (a Namespace, a CRD, `Prune=confirm`, or more
+    /// than the share of the application one sync may prune): it stays in the inventory.
+    PruneHeld,
+    /// It left Git but is marked `IgnoreExtraneous`: it stays, and does not make the application OutOfSync.
+    Extraneous,
 }
 
 impl Action {
@@ -113,6 +132,8 @@ impl Action {
             Action::Pruned => "pruned",
             Action::Kept => "kept (prune disabled)",
             Action::PruneSkipped => "not in Git any more (use --prune to delete)",
+            Action::PruneHeld => "held, not pruned (needs a confirmed sync: --prune --confirm)",
+            Action::Extraneous => "not in Git any more, ignored (IgnoreExtraneous)",
         }
     }
 
@@ -146,6 +167,8 @@ pub struct SyncReport {
     pub dry_run: bool,
     /// The inventory after the sync: every desired object plus what left Git and was not pruned.
     pub inventory: BTreeSet<ObjectId>,
+    /// The hooks run, in order.
+    pub hooks: Vec<HookRun>,
 }
 
 impl SyncReport {
@@ -169,6 +192,15 @@ impl SyncReport {
         let left = self.count(Action::PruneSkipped);
         if left > 0 {
             s.push_str(&format!(", {left} no longer in Git (run with --prune to delete)"));
+        }
+        let held = self.count(Action::PruneHeld);
+        if held > 0 {
+            s.push_str(&format!(
+                ", {held} held from pruning (confirm with --prune --confirm)"
+            ));
+        }
+        if !self.hooks.is_empty() {
+            s.push_str(&format!(", {} hook(s) run", self.hooks.len()));
         }
         s
     }
@@ -214,6 +246,62 @@ pub enum SyncError {
     },
     #[error("{message}")]
     Wait { message: String },
+    /// Hook annotations that are not understood, or hooks that cannot be created.
+    #[error("{} hook(s) cannot be run:\n{}", .failures.len(), listed(.failures))]
+    HookSpec { failures: Vec<String> },
+    /// A hook failed: the sync stopped there (SyncFail hooks ran).
+    #[error("{phase} hook failed; the sync stopped{}:\n{}{}", if *.applied { "" } else { " before applying anything" }, listed(.failures), sync_fail_note(.sync_fail))]
+    Hook {
+        phase: &'static str,
+        /// Each failed hook: kind/name, file:line and the reason.
+        failures: Vec<String>,
+        /// Whether ordinary objects had been applied before the failure.
+        applied: bool,
+        /// What the SyncFail hooks did.
+        sync_fail: Vec<String>,
+    },
+    /// A wave did not become healthy in time: later waves were not applied.
+    #[error("wave {wave} not healthy after {after:?}; later waves not applied: {message}{}", sync_fail_note(.sync_fail))]
+    WaveUnhealthy {
+        wave: i64,
+        after: Duration,
+        message: String,
+        sync_fail: Vec<String>,
+    },
+}
+
+fn sync_fail_note(lines: &[String]) -> String {
+    if lines.is_empty() {
+        String::new()
+    } else {
+        format!("\nSyncFail hooks:\n{}", listed(lines))
+    }
+}
+
+impl SyncError {
+    /// Whether the sync failed in a way that runs the SyncFail hooks (a refused or failed sync; not a plan
+    /// error, a missing namespace or an unreachable cluster).
+    fn runs_sync_fail(&self) -> bool {
+        matches!(
+            self,
+            SyncError::DryRun { .. }
+                | SyncError::Apply { .. }
+                | SyncError::Prune { .. }
+                | SyncError::Hook { .. }
+                | SyncError::WaveUnhealthy { .. }
+        )
+    }
+
+    /// Records what the SyncFail hooks did, where the error has room for it.
+    fn with_sync_fail(mut self, lines: Vec<String>) -> SyncError {
+        match &mut self {
+            SyncError::Hook { sync_fail, .. } | SyncError::WaveUnhealthy { sync_fail, .. } => {
+                *sync_fail = lines
+            }
+            _ => {}
+        }
+        self
+    }
 }
 
 /// At most [`LISTED_FAILURES`] lines, indented, then how many more there are.
@@ -256,10 +344,39 @@ fn apply_message(
 }
 
 /// Syncs `manifests` into the cluster (see the crate documentation for the phases). `progress` receives
-/// one line per phase and per object changed.
+/// one line per phase and per object changed. Hooks are taken out of the manifests and run at their phase;
+/// when the sync fails, the SyncFail hooks run.
 pub async fn sync(
     cluster: &Cluster,
     manifests: Vec<Manifest>,
+    opts: &SyncOptions,
+    progress: &(dyn Fn(&str) + Sync),
+) -> Result<SyncReport, SyncError> {
+    let (manifests, hooks) = hooks::split(manifests, progress)?;
+    let hooks = hooks::resolve(cluster, hooks, &opts.namespace).await?;
+    match phases(cluster, manifests, &hooks, opts, progress).await {
+        Err(e) if !opts.dry_run && e.runs_sync_fail() && hooks.has(HookPhase::SyncFail) => {
+            progress("phase SyncFail: the sync failed; running the SyncFail hooks");
+            let (runs, _) = hooks::run(
+                cluster,
+                &hooks,
+                HookPhase::SyncFail,
+                None,
+                opts.wave_timeout,
+                progress,
+            )
+            .await;
+            Err(e.with_sync_fail(runs.iter().map(HookRun::line).collect()))
+        }
+        other => other,
+    }
+}
+
+/// The phases of a sync: plan, dry run, PreSync hooks, waves (with Sync hooks), prune, PostSync hooks.
+async fn phases(
+    cluster: &Cluster,
+    manifests: Vec<Manifest>,
+    hooks: &Hooks,
     opts: &SyncOptions,
     progress: &(dyn Fn(&str) + Sync),
 ) -> Result<SyncReport, SyncError> {
@@ -274,7 +391,13 @@ pub async fn sync(
     )
     .await?;
     check_namespaces(&snap, &opts.namespace, opts.dry_run)?;
-    let changes = classify(&snap.desired, &snap.live, &opts.ignore);
+    for d in &snap.desired {
+        for w in d.options.warnings(&d.describe()) {
+            progress(&w);
+        }
+    }
+    let mut changes = classify(&snap.desired, &snap.live, &opts.ignore);
+    apply_policies(&snap, &mut changes);
     // The live objects are not needed any more: a large application does not keep two copies while it applies.
     snap.live = std::collections::HashMap::new();
     let count = |c: Change| changes.iter().filter(|x| **x == c).count();
@@ -289,17 +412,57 @@ pub async fn sync(
     let unvalidated = dry_run::validate(cluster, &snap, &changes, opts, progress).await?;
     let desired_ids = snap.managed_ids();
     let candidates = prune_set(&snap.inventory.ids, &desired_ids);
+    let previous_count = snap.inventory.ids.len();
     if opts.dry_run {
-        return dry_run::report(cluster, &snap, &changes, candidates, opts.prune, unvalidated).await;
+        for line in hooks::planned(hooks) {
+            progress(&line);
+        }
+        return dry_run::report(
+            cluster,
+            &snap,
+            &changes,
+            candidates,
+            opts,
+            previous_count,
+            unvalidated,
+        )
+        .await;
     }
+    let mut runs = Vec::new();
+    if hooks.has(HookPhase::PreSync) {
+        progress("phase PreSync");
+        let (pre, failed) = hooks::run(
+            cluster,
+            hooks,
+            HookPhase::PreSync,
+            None,
+            opts.wave_timeout,
+            progress,
+        )
+        .await;
+        hook_outcome(HookPhase::PreSync, pre, failed, false, &mut runs)?;
+    }
+    progress("phase Sync");
     let in_store = !matches!(opts.inventory, InventoryStore::Stored { in_store: false, .. });
     let location = opts.inventory_location();
     let ready = location
         .as_ref()
         .is_some_and(|at| !snap.missing_namespaces.contains(&at.namespace));
     let mut journal = Journal::new(location, snap.inventory.ids.clone(), in_store, ready);
-    let mut results = waves::apply(cluster, snap, &changes, opts, &mut journal, progress).await?;
-    let pruned = prune::run(cluster, candidates, opts.prune, conc, progress).await;
+    let applied = waves::apply(cluster, snap, &changes, opts, hooks, &mut journal, progress).await?;
+    let mut results = applied.results;
+    let sync_failed = hook_outcome(
+        HookPhase::Sync,
+        applied.hooks,
+        applied.hook_failed,
+        true,
+        &mut runs,
+    );
+    if let Err(e) = sync_failed {
+        journal.finish(cluster, &applied.inventory).await?;
+        return Err(e);
+    }
+    let pruned = prune::run(cluster, candidates, opts, previous_count, progress).await;
     let mut inventory = desired_ids;
     inventory.extend(pruned.still_managed());
     journal.finish(cluster, &inventory).await?;
@@ -308,12 +471,62 @@ pub async fn sync(
     if !failures.is_empty() {
         return Err(SyncError::Prune { failures, inventory });
     }
+    if hooks.has(HookPhase::PostSync) {
+        progress("phase PostSync");
+        let (post, failed) = hooks::run(
+            cluster,
+            hooks,
+            HookPhase::PostSync,
+            None,
+            opts.wave_timeout,
+            progress,
+        )
+        .await;
+        hook_outcome(HookPhase::PostSync, post, failed, true, &mut runs)?;
+    }
     Ok(SyncReport {
         results,
         unvalidated,
         dry_run: false,
         inventory,
+        hooks: runs,
     })
+}
+
+/// Keeps the hooks run; the error of a phase whose hook failed.
+fn hook_outcome(
+    phase: HookPhase,
+    done: Vec<HookRun>,
+    failed: bool,
+    applied: bool,
+    runs: &mut Vec<HookRun>,
+) -> Result<(), SyncError> {
+    let failures: Vec<String> = done
+        .iter()
+        .filter(|r| r.failure.is_some())
+        .map(HookRun::line)
+        .collect();
+    runs.extend(done);
+    if failed {
+        return Err(SyncError::Hook {
+            phase: phase.as_str(),
+            failures,
+            applied,
+            sync_fail: Vec::new(),
+        });
+    }
+    Ok(())
+}
+
+/// Flux's `ssa` policies: `Ignore` objects are never sent, `IfNotPresent` objects only when absent.
+fn apply_policies(snap: &Snapshot, changes: &mut [Change]) {
+    for (d, c) in snap.desired.iter().zip(changes.iter_mut()) {
+        match d.options.apply {
+            ApplyPolicy::Ignore => *c = Change::Unchanged,
+            ApplyPolicy::IfNotPresent if *c == Change::Configure => *c = Change::Unchanged,
+            _ => {}
+        }
+    }
 }
 
 /// The result of `desired[i]` with `action`.

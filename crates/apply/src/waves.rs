@@ -1,20 +1,25 @@
 //! Applying, batch after batch (wave, then stage), each batch concurrently (bounded). Every object is recorded
 //! in the inventory before it is sent. When the API server stops answering, no further request is sent: the
 //! objects sent without an answer stay in the inventory (the server may have saved them), the others are
-//! counted as not sent.
+//! counted as not sent. A wave followed by anything (a later wave, Sync hooks, PostSync hooks) must become
+//! healthy before the sync goes on; the Sync hooks of a wave run once its objects are healthy.
 
 use std::collections::BTreeSet;
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures::{StreamExt, stream};
-use tack_cluster::{ApplyOptions, Cluster, ClusterError, Kind};
-use tack_plan::{Change, ObjectId, batches};
+use kube::api::{Api, DynamicObject, PostParams};
+use tack_cluster::{ApplyOptions, Cluster, ClusterError, Kind, Propagation};
+use tack_plan::{Change, Desired, ObjectId, batches};
+use tack_render::HookPhase;
 
 use crate::dry_run::failure;
+use crate::hooks::{self, HookRun, Hooks};
 use crate::journal::Journal;
 use crate::snapshot::Snapshot;
 use crate::sync::{Action, CRD_TIMEOUT, ObjectResult, SyncError, SyncOptions, result_of};
+use crate::wait_healthy;
 
 /// What became of one object sent to the API server.
 enum Sent {
@@ -40,15 +45,97 @@ fn unanswered(e: &ClusterError) -> Option<String> {
     }
 }
 
+/// Sends one object: server-side apply, or with `Replace=true` a replace (PUT; POST when absent; with
+/// `Force=true` a delete and a create).
+async fn write(
+    cluster: &Cluster,
+    kind: &Kind,
+    d: &Desired,
+    change: Change,
+    force: bool,
+) -> Result<(), ClusterError> {
+    if !d.options.replace {
+        let force = force || d.options.force;
+        cluster
+            .apply(
+                kind,
+                &d.object,
+                ApplyOptions {
+                    dry_run: false,
+                    force,
+                },
+            )
+            .await?;
+        return Ok(());
+    }
+    let api: Api<DynamicObject> = if kind.namespaced {
+        Api::namespaced_with(cluster.client().clone(), &d.id.namespace, &kind.resource)
+    } else {
+        Api::all_with(cluster.client().clone(), &kind.resource)
+    };
+    let what = d.id.human();
+    let secret = d.id.group.is_empty() && d.id.kind == "Secret";
+    let kube_err = |e| ClusterError::from_kube(e, &what, secret);
+    let object: DynamicObject =
+        serde_json::from_value(d.object.clone()).map_err(|e| ClusterError::Decode {
+            what: what.clone(),
+            message: e.to_string(),
+        })?;
+    let mut create = change == Change::Create;
+    if !create && d.options.force {
+        cluster
+            .delete(kind, &d.id.namespace, &d.id.name, Propagation::Foreground)
+            .await?;
+        let deadline = tokio::time::Instant::now() + CRD_TIMEOUT;
+        while cluster.get(kind, &d.id.namespace, &d.id.name).await?.is_some() {
+            if tokio::time::Instant::now() >= deadline {
+                return Err(ClusterError::Timeout {
+                    what: format!("{what} to be deleted (Replace=true,Force=true)"),
+                    after: CRD_TIMEOUT,
+                });
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        create = true;
+    }
+    if create {
+        api.create(
+            &PostParams {
+                field_manager: Some(tack_cluster::FIELD_MANAGER.into()),
+                ..Default::default()
+            },
+            &object,
+        )
+        .await
+        .map_err(kube_err)?;
+        return Ok(());
+    }
+    let live = api.get(&d.id.name).await.map_err(kube_err)?;
+    let mut object = object;
+    object.metadata.resource_version = live.metadata.resource_version;
+    api.replace(
+        &d.id.name,
+        &PostParams {
+            field_manager: Some(tack_cluster::FIELD_MANAGER.into()),
+            ..Default::default()
+        },
+        &object,
+    )
+    .await
+    .map_err(kube_err)?;
+    Ok(())
+}
+
 /// Sends one object.
 async fn send(
     cluster: &Cluster,
     snap: &Snapshot,
     i: usize,
-    kind: Option<Kind>,
+    change: Change,
     force: bool,
     down: &AtomicBool,
 ) -> Sent {
+    let kind = snap.kinds[i].clone();
     if down.load(Ordering::Relaxed) {
         return Sent::Withheld;
     }
@@ -61,18 +148,8 @@ async fn send(
             d.api_version()
         ));
     };
-    match cluster
-        .apply(
-            &kind,
-            &d.object,
-            ApplyOptions {
-                dry_run: false,
-                force,
-            },
-        )
-        .await
-    {
-        Ok(_) => Sent::Applied,
+    match write(cluster, &kind, d, change, force).await {
+        Ok(()) => Sent::Applied,
         Err(e) => match unanswered(&e) {
             Some(cause) => {
                 down.store(true, Ordering::Relaxed);
@@ -112,46 +189,214 @@ async fn resolve_new_kinds(
     Ok(())
 }
 
-/// Applies every object that changes, batch after batch; the results of applied and unchanged objects.
+/// What applying the waves did.
+pub(crate) struct Applied {
+    /// The results of applied and unchanged objects.
+    pub results: Vec<ObjectResult>,
+    /// The Sync hooks run.
+    pub hooks: Vec<HookRun>,
+    /// Whether a Sync hook failed (later waves were not applied).
+    pub hook_failed: bool,
+    /// The inventory when a Sync hook failed: the previous one plus what was applied.
+    pub inventory: BTreeSet<ObjectId>,
+}
+
+/// The index ranges of the batches of `snap`, and the wave each belongs to.
+fn batch_ranges(snap: &Snapshot) -> Vec<(i64, Range<usize>)> {
+    batches(&snap.desired)
+        .iter()
+        .scan(0, |start, b| {
+            let r = *start..*start + b.len();
+            *start = r.end;
+            Some((b[0].wave, r))
+        })
+        .collect()
+}
+
+/// Applies every object that changes, wave after wave, batch after batch; each wave followed by anything is
+/// waited for until healthy, then the Sync hooks of that wave (and of the waves before it that hold no object)
+/// run.
 pub(crate) async fn apply(
     cluster: &Cluster,
     mut snap: Snapshot,
     changes: &[Change],
     opts: &SyncOptions,
+    hooks: &Hooks,
     journal: &mut Journal,
     progress: &(dyn Fn(&str) + Sync),
-) -> Result<Vec<ObjectResult>, SyncError> {
-    let conc = opts.concurrency.max(1);
+) -> Result<Applied, SyncError> {
     let down = AtomicBool::new(false);
-    let mut results = Vec::new();
+    let mut out = Applied {
+        results: Vec::new(),
+        hooks: Vec::new(),
+        hook_failed: false,
+        inventory: BTreeSet::new(),
+    };
     let mut applied_ids: BTreeSet<ObjectId> = BTreeSet::new();
-    let ranges: Vec<Range<usize>> = batches(&snap.desired)
+    let ranges = batch_ranges(&snap);
+    let mut hook_waves: Vec<i64> = hooks.waves(HookPhase::Sync).into_iter().collect();
+    let post_sync = hooks.has(HookPhase::PostSync);
+    let mut wave_start = 0;
+    for (n, (wave, range)) in ranges.iter().enumerate() {
+        let (wave, range) = (*wave, range.clone());
+        if n == 0 || ranges[n - 1].0 != wave {
+            wave_start = range.start;
+            let earlier: Vec<i64> = hook_waves.iter().copied().filter(|w| *w < wave).collect();
+            if !run_sync_hooks(
+                cluster,
+                hooks,
+                &earlier,
+                &mut hook_waves,
+                opts,
+                &mut out,
+                progress,
+            )
+            .await
+            {
+                return Ok(stopped(&snap, out, applied_ids));
+            }
+            progress(&format!("phase Sync, wave {wave}"));
+        }
+        let mut batch = BatchCtx {
+            snap: &mut snap,
+            changes,
+            opts,
+            journal,
+            progress,
+            down: &down,
+        };
+        batch
+            .run(cluster, range.clone(), &mut out.results, &mut applied_ids)
+            .await?;
+        let wave_ends = ranges.get(n + 1).is_none_or(|(w, _)| *w != wave);
+        if !wave_ends {
+            continue;
+        }
+        let more = n + 1 < ranges.len() || hook_waves.iter().any(|w| *w >= wave) || post_sync;
+        if more {
+            wait_wave(cluster, &snap, wave, wave_start..range.end, opts, progress).await?;
+        }
+        wave_start = range.end;
+        let now: Vec<i64> = hook_waves.iter().copied().filter(|w| *w <= wave).collect();
+        if !run_sync_hooks(cluster, hooks, &now, &mut hook_waves, opts, &mut out, progress).await {
+            return Ok(stopped(&snap, out, applied_ids));
+        }
+    }
+    let rest = hook_waves.clone();
+    if !run_sync_hooks(cluster, hooks, &rest, &mut hook_waves, opts, &mut out, progress).await {
+        return Ok(stopped(&snap, out, applied_ids));
+    }
+    Ok(out)
+}
+
+/// The outcome of a sync stopped by a failed Sync hook: the inventory is the previous one plus what was applied.
+fn stopped(snap: &Snapshot, mut out: Applied, applied_ids: BTreeSet<ObjectId>) -> Applied {
+    let managed = snap.managed_ids();
+    out.inventory = snap.inventory.ids.clone();
+    out.inventory
+        .extend(applied_ids.into_iter().filter(|id| managed.contains(id)));
+    out.hook_failed = true;
+    out
+}
+
+/// Runs the Sync hooks of `waves` (and forgets them from `pending`); `false` when one failed.
+async fn run_sync_hooks(
+    cluster: &Cluster,
+    hooks: &Hooks,
+    waves: &[i64],
+    pending: &mut Vec<i64>,
+    opts: &SyncOptions,
+    out: &mut Applied,
+    progress: &(dyn Fn(&str) + Sync),
+) -> bool {
+    if waves.is_empty() {
+        return true;
+    }
+    pending.retain(|w| !waves.contains(w));
+    let (runs, failed) = hooks::run(
+        cluster,
+        hooks,
+        HookPhase::Sync,
+        Some(waves),
+        opts.wave_timeout,
+        progress,
+    )
+    .await;
+    out.hooks.extend(runs);
+    !failed
+}
+
+/// Waits until every object of one wave is healthy.
+async fn wait_wave(
+    cluster: &Cluster,
+    snap: &Snapshot,
+    wave: i64,
+    range: Range<usize>,
+    opts: &SyncOptions,
+    progress: &(dyn Fn(&str) + Sync),
+) -> Result<(), SyncError> {
+    let objects: Vec<(ObjectId, String)> = snap.desired[range]
         .iter()
-        .scan(0, |start, b| {
-            let r = *start..*start + b.len();
-            *start = r.end;
-            Some(r)
-        })
+        .map(|d| (d.id.clone(), d.api_version().to_string()))
         .collect();
-    for range in ranges {
-        resolve_new_kinds(cluster, &mut snap, range.clone()).await?;
+    progress(&format!(
+        "phase Sync, wave {wave}: waiting until its {} objects are healthy",
+        objects.len()
+    ));
+    match wait_healthy(cluster, &objects, opts.wave_timeout, &|_: &str| {}).await {
+        Ok(()) => {
+            progress(&format!("phase Sync, wave {wave}: healthy"));
+            Ok(())
+        }
+        Err(SyncError::Wait { message }) => Err(SyncError::WaveUnhealthy {
+            wave,
+            after: opts.wave_timeout,
+            message,
+            sync_fail: Vec::new(),
+        }),
+        Err(e) => Err(e),
+    }
+}
+
+/// What one batch needs.
+struct BatchCtx<'a> {
+    snap: &'a mut Snapshot,
+    changes: &'a [Change],
+    opts: &'a SyncOptions,
+    journal: &'a mut Journal,
+    progress: &'a (dyn Fn(&str) + Sync),
+    down: &'a AtomicBool,
+}
+
+impl BatchCtx<'_> {
+    /// Applies one batch: records it in the inventory, sends what changes, waits for new CRDs.
+    async fn run(
+        &mut self,
+        cluster: &Cluster,
+        range: Range<usize>,
+        results: &mut Vec<ObjectResult>,
+        applied_ids: &mut BTreeSet<ObjectId>,
+    ) -> Result<(), SyncError> {
+        let (changes, opts, progress) = (self.changes, self.opts, self.progress);
+        resolve_new_kinds(cluster, self.snap, range.clone()).await?;
+        let snap = &*self.snap;
         for i in range.clone().filter(|i| changes[*i] == Change::Unchanged) {
             applied_ids.insert(snap.desired[i].id.clone());
-            results.push(result_of(&snap, i, Action::Unchanged));
+            results.push(result_of(snap, i, Action::Unchanged));
         }
         let work: Vec<usize> = range
             .clone()
             .filter(|i| changes[*i] != Change::Unchanged)
             .collect();
         if work.is_empty() {
-            continue;
+            return Ok(());
         }
         let managed: Vec<&ObjectId> = work
             .iter()
             .filter(|i| Some(**i) != snap.auto_namespace)
             .map(|i| &snap.desired[*i].id)
             .collect();
-        journal.record(cluster, managed).await?;
+        self.journal.record(cluster, managed).await?;
         let first = &snap.desired[range.start];
         progress(&format!(
             "wave {}, {}: applying {} objects",
@@ -159,17 +404,10 @@ pub(crate) async fn apply(
             first.stage,
             work.len()
         ));
+        let down = self.down;
         let mut outcomes: Vec<(usize, Sent)> = stream::iter(work)
-            .map(|i| {
-                let (snap, down) = (&snap, &down);
-                async move {
-                    (
-                        i,
-                        send(cluster, snap, i, snap.kinds[i].clone(), opts.force, down).await,
-                    )
-                }
-            })
-            .buffer_unordered(conc)
+            .map(|i| async move { (i, send(cluster, snap, i, changes[i], opts.force, down).await) })
+            .buffer_unordered(opts.concurrency.max(1))
             .collect()
             .await;
         outcomes.sort_by_key(|(i, _)| *i);
@@ -187,12 +425,13 @@ pub(crate) async fn apply(
                     ));
                     applied_ids.insert(d.id.clone());
                     tally.applied.insert(d.id.clone());
-                    results.push(result_of(&snap, i, Action::of(changes[i])));
+                    results.push(result_of(snap, i, Action::of(changes[i])));
                     if d.is_crd() {
                         crds.push(d.id.name.clone());
                     }
-                    if d.id.group.is_empty() && d.id.kind == "Namespace" && journal.lives_in(&d.id.name) {
-                        journal.namespace_created();
+                    if d.id.group.is_empty() && d.id.kind == "Namespace" && self.journal.lives_in(&d.id.name)
+                    {
+                        self.journal.namespace_created();
                     }
                 }
                 Sent::Refused(line) => tally.refused.push(line),
@@ -204,10 +443,11 @@ pub(crate) async fn apply(
             }
         }
         if !tally.refused.is_empty() || tally.cause.is_some() {
-            return Err(failed(cluster, &snap, &results, applied_ids, tally, journal, progress).await);
+            let ids = std::mem::take(applied_ids);
+            return Err(failed(cluster, snap, results, ids, tally, self.journal, progress).await);
         }
         // The inventory's namespace may have been created by this batch.
-        journal.record(cluster, []).await?;
+        self.journal.record(cluster, []).await?;
         if !crds.is_empty() {
             for name in &crds {
                 cluster.wait_crd_established(name, CRD_TIMEOUT).await?;
@@ -215,8 +455,8 @@ pub(crate) async fn apply(
             progress(&format!("{} CustomResourceDefinition(s) established", crds.len()));
             cluster.refresh_discovery().await?;
         }
+        Ok(())
     }
-    Ok(results)
 }
 
 /// The error of a failed batch, after rewriting the inventory as the previous one plus what was or may have been

@@ -2,6 +2,8 @@
 //! left behind (its inventory split over several ConfigMaps); a sync cut off by the API server half-way leaves an
 //! inventory from which a later sync prunes what it had created, and reports the cut once.
 //!
+//! An inventory missing one of its parts stops the sync before anything is pruned.
+//!
 //! The large test takes `TACK_BULK_OBJECTS` ConfigMaps (default 20 000).
 
 use std::sync::Arc;
@@ -228,6 +230,63 @@ async fn a_sync_cut_off_half_way_leaves_an_inventory_that_later_prunes() -> Resu
     assert!(
         left.iter().all(|n| n.as_str() >= "cm-00100"),
         "the dropped objects are gone"
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the local control plane"]
+async fn a_missing_part_of_the_inventory_stops_the_sync_before_any_prune() -> Result<()> {
+    tack_cluster::install_crypto_provider();
+    let client = tack_testkit::client().await?;
+    let ns = TestNamespace::new(&client, "parts").await?;
+    let cluster = Cluster::from_client(client.clone(), "default");
+    let at = InventoryRef::one_shot("parts", ns.name());
+    let mut opts = SyncOptions::new("parts", ns.name());
+    opts.prune = true;
+    // One object applied by tack; then an inventory listing it among enough long ids to need two ConfigMaps.
+    sync(&cluster, configmaps(0..1), &opts, &quiet).await?;
+    let mut ids = read_at(&cluster, &at).await?.context("inventory written")?.ids;
+    ids.extend((0..12_000).map(|i| {
+        tack_plan::ObjectId::new(
+            "",
+            "ConfigMap",
+            ns.name(),
+            &format!("a-rather-long-configmap-name-to-fill-the-inventory-{i:05}"),
+        )
+    }));
+    tack_apply::write_at(&cluster, &at, &ids).await?;
+    let api: Api<k8s_openapi::api::core::v1::ConfigMap> = Api::namespaced(client.clone(), ns.name());
+    let part = format!("{}.1", at.name);
+    api.get(&part)
+        .await
+        .context("the inventory was split over several ConfigMaps")?;
+    assert_eq!(
+        read_at(&cluster, &at)
+            .await?
+            .context("inventory written")?
+            .ids
+            .len(),
+        ids.len()
+    );
+    api.delete(&part, &Default::default()).await?;
+
+    let err = read_at(&cluster, &at)
+        .await
+        .expect_err("half an inventory is not an inventory");
+    assert!(
+        err.to_string().contains("part 1 of the inventory") && err.to_string().contains("missing"),
+        "{err}"
+    );
+    let err = match sync(&cluster, Vec::new(), &opts, &quiet).await {
+        Ok(report) => bail!("a sync pruned from half an inventory: {}", report.summary()),
+        Err(e) => e,
+    };
+    assert!(err.to_string().contains("missing"), "{err}");
+    assert_eq!(
+        names(&client, ns.name()).await?,
+        vec!["cm-00000".to_string()],
+        "nothing was pruned"
     );
     Ok(())
 }

@@ -12,6 +12,11 @@ use tack_cluster::Cluster;
 use tack_render::{PlainRenderer, RenderOptions, Renderer};
 use tack_testkit::TestNamespace;
 
+#[path = "sync/options.rs"]
+mod options;
+#[path = "sync/phases.rs"]
+mod phases;
+
 const GUESTBOOK: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/guestbook");
 const OPERATOR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/operator");
 

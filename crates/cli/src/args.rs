@@ -1,4 +1,4 @@
-//! The command line: one table of commands and flags (ARCHITECTURE.md §3).
+//! The command line: one table of commands and flags (the command names are fixed; README lists them).
 
 use std::path::PathBuf;
 
@@ -8,7 +8,8 @@ use crate::config::{FlagValues, LogLevel, Output};
 
 /// tack keeps Kubernetes clusters equal to Git and ships releases safely.
 #[derive(Debug, Parser)]
-#[command(name = "tack", version, about, long_about = None, propagate_version = true)]
+// `--version` is tack's own only at the top (`tack --version`); below it, `--version` is a chart's version.
+#[command(name = "tack", version, about, long_about = None)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalFlags,
@@ -83,30 +84,68 @@ pub enum Command {
     Jsonnet(crate::commands::jsonnet::JsonnetArgs),
 }
 
-/// Where manifests come from: a local directory, or a Git repository.
+/// Where manifests come from: a local directory, a Git repository, or a Helm chart in a chart repository or an
+/// OCI registry.
 #[derive(Debug, Args, Clone)]
 pub struct SourceArgs {
     /// Directory to render: a Helm chart (Chart.yaml) or chart archive (.tgz), a kustomization, or plain
-    /// .yaml/.yml/.json files (recursive)
+    /// .yaml/.yml/.json files (recursive). Also oci://HOST/PATH/CHART (a chart in an OCI registry, with
+    /// --version) or https://HOST/PATH/CHART.tgz (a chart archive at a URL)
     #[arg(
         value_name = "PATH",
         required_unless_present = "repo",
         conflicts_with = "repo"
     )]
     pub dir: Option<PathBuf>,
-    /// Git repository URL (https://, http://, git:// or file://) instead of PATH
+    /// Git repository URL (https://, http://, git:// or file://) instead of PATH; with --chart, a Helm chart
+    /// repository (the URL of the folder holding index.yaml) or an OCI registry path (oci://HOST/PATH)
     #[arg(long, value_name = "URL")]
     pub repo: Option<String>,
     /// Branch, tag or commit of --repo [default: the remote's default branch]
-    #[arg(long, value_name = "R", requires = "repo")]
+    #[arg(long, value_name = "R", requires = "repo", conflicts_with = "chart")]
     pub revision: Option<String>,
     /// Directory inside --repo [default: the repository root]
-    #[arg(long, value_name = "P", requires = "repo")]
+    #[arg(long, value_name = "P", requires = "repo", conflicts_with = "chart")]
     pub path: Option<String>,
+    #[command(flatten)]
+    pub chart: ChartArgs,
     #[command(flatten)]
     pub helm: HelmArgs,
     #[command(flatten)]
     pub jsonnet: JsonnetSourceArgs,
+}
+
+/// A Helm chart from a chart repository (`--repo URL --chart NAME`) or an OCI registry (`oci://…` as PATH, or
+/// `--repo oci://HOST/PATH --chart NAME`), fetched into tack's cache by digest before rendering.
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Helm charts from a chart repository or OCI registry")]
+pub struct ChartArgs {
+    /// The chart's name in the chart repository or registry path given by --repo
+    #[arg(long, value_name = "NAME", requires = "repo")]
+    pub chart: Option<String>,
+    /// The chart version or a SemVer constraint (1.2.3, ^1.2, ~1.2.3, ">=1 <2") [default: the newest stable
+    /// version]
+    #[arg(long = "version", value_name = "V")]
+    pub chart_version: Option<String>,
+    /// Also consider prerelease versions when --version is empty or a constraint
+    #[arg(long)]
+    pub devel: bool,
+    /// User name for the chart repository or registry
+    #[arg(long, value_name = "USER", env = "TACK_HELM_USERNAME", requires = "password")]
+    pub username: Option<String>,
+    /// Password or token for the chart repository or registry (prefer the environment variable: command
+    /// lines are visible to other users)
+    #[arg(
+        long,
+        value_name = "PASSWORD",
+        env = "TACK_HELM_PASSWORD",
+        hide_env_values = true
+    )]
+    pub password: Option<String>,
+    /// Reach OCI registries over plain HTTP (loopback registries always are) and allow credentials over
+    /// plain http://
+    #[arg(long)]
+    pub plain_http: bool,
 }
 
 /// `helm template`'s flags, for a source that is a Helm chart (a folder with Chart.yaml, or a .tgz).
@@ -188,7 +227,7 @@ pub struct SyncArgs {
     /// After applying, wait until every object is healthy
     #[arg(long)]
     pub wait: bool,
-    /// How long --wait waits (e.g. 90s, 5m)
+    /// How long --wait waits, each wave may take to become healthy, and each hook to complete (e.g. 90s, 5m)
     #[arg(long, default_value = "5m", value_parser = humantime::parse_duration)]
     pub timeout: std::time::Duration,
     /// Plan and validate with a server-side dry run; write nothing
@@ -197,6 +236,15 @@ pub struct SyncArgs {
     /// Requests in flight at once
     #[arg(long, default_value_t = 16, value_name = "N")]
     pub concurrency: usize,
+    /// With --prune: also prune Namespaces, CRDs, objects marked Prune=confirm, and more than --max-prune-percent of the application at once
+    #[arg(long, requires = "prune")]
+    pub confirm: bool,
+    /// The share of the application's objects one sync may prune without --confirm
+    #[arg(long, default_value_t = 50, value_name = "PERCENT", value_parser = clap::value_parser!(u8).range(0..=100))]
+    pub max_prune_percent: u8,
+    /// How the dependents of pruned objects are deleted: background, foreground or orphan
+    #[arg(long, default_value = "background", value_parser = ["background", "foreground", "orphan"])]
+    pub prune_propagation: String,
 }
 
 /// An application name becomes part of a ConfigMap name: a DNS label of at most 48 characters.
@@ -282,4 +330,16 @@ pub struct JsonnetSourceArgs {
     /// an object is one manifest, an array a list of them (Argo CD)]
     #[arg(long, value_name = "MODE", value_parser = ["topLevel", "nested"])]
     pub jsonnet_extract: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// clap's own consistency checks over every command and flag (no flag defined twice, no short option
+    /// clash between flattened groups, defaults that parse).
+    #[test]
+    fn the_command_line_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
 }

@@ -136,6 +136,17 @@ pub struct Settings {
     pub config_file: Option<PathBuf>,
 }
 
+impl Settings {
+    /// A cluster client from these settings (kubeconfig, context).
+    pub async fn connect(&self) -> anyhow::Result<tack_cluster::Cluster> {
+        let opts = tack_cluster::ConnectOptions {
+            kubeconfig: self.kubeconfig.clone(),
+            context: self.context.clone(),
+        };
+        Ok(tack_cluster::Cluster::connect(&opts).await?)
+    }
+}
+
 impl Default for Settings {
     fn default() -> Self {
         Settings {

@@ -7,6 +7,7 @@ use std::process::{Command, Output};
 use anyhow::Result;
 use tack_testkit::TestNamespace;
 
+mod charts;
 mod controller;
 mod gitops;
 

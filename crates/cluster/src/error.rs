@@ -86,7 +86,7 @@ impl ClusterError {
 
     /// Classifies a kube error on `what`. For Secrets, quoted values are removed from the message, since
     /// validation messages may quote the value they reject.
-    pub(crate) fn from_kube(e: kube::Error, what: &str, secret: bool) -> ClusterError {
+    pub fn from_kube(e: kube::Error, what: &str, secret: bool) -> ClusterError {
         let what = what.to_string();
         match e {
             kube::Error::Api(status) => {

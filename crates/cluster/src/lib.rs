@@ -1,10 +1,16 @@
-//! The only crate that talks to the Kubernetes API server.
+//! Kind-agnostic access to the Kubernetes API server: what the sync engine needs on objects it knows only as
+//! `serde_json::Value`.
 //!
 //! [`Cluster`] wraps a `kube::Client` with a discovery cache (refreshed on demand, for instance after a
-//! CustomResourceDefinition was applied) and the verbs tack needs on any kind of object, as
-//! `serde_json::Value`: server-side apply (field manager [`FIELD_MANAGER`], optionally dry-run and forced),
-//! get, list, delete with a propagation policy, and waiting for CRDs to be Established and served by discovery. Errors name the
-//! object and, for apply conflicts, the other field manager and the field.
+//! CustomResourceDefinition was applied) and the verbs tack needs on any kind of object: server-side apply
+//! (field manager [`FIELD_MANAGER`], optionally dry-run and forced), get, list, delete with a propagation
+//! policy, and waiting for CRDs to be Established and served by discovery. Errors name the object and, for
+//! apply conflicts, the other field manager and the field.
+//!
+//! It is not the only way to the API server: the controllers (the GitOps controller, the Rollout and
+//! AnalysisRun controllers in `tack-delivery`), leader election and the CLI's commands on tack's own resources
+//! use typed `kube::Api`s and kube-runtime's watches directly, on the client that [`Cluster::client`] hands
+//! out. Every write still uses [`FIELD_MANAGER`].
 
 mod error;
 

@@ -60,6 +60,8 @@ pub fn checkout(
 /// ([`SourceRender::of`]), so that a spec tack cannot honour is refused as invalid instead of being ignored.
 #[derive(Clone, Debug, Default)]
 pub struct SourceRender {
+    /// `spec.source.helm.chart`: the chart comes from a chart repository or OCI registry, values from Git.
+    chart: Option<tack_source::chart::ChartRef>,
     helm: tack_helm::Options,
     helm_inline_values: Vec<(String, String)>,
     helm_ignore_missing_value_files: bool,
@@ -90,12 +92,8 @@ impl SourceRender {
         let Some(h) = &source.helm else {
             return Ok(out);
         };
-        if h.chart.is_some() {
-            return Err(Error::InvalidSpec(
-                "spec.source.helm.chart: charts from chart repositories and OCI registries are not supported \
-                 yet; keep the chart in the Git repository (spec.source.path)"
-                    .into(),
-            ));
+        if let Some(c) = &h.chart {
+            out.chart = Some(chart_ref(c)?);
         }
         if let Some(release) = &h.release_name {
             out.helm.release_name = release.clone();
@@ -125,6 +123,29 @@ impl SourceRender {
         out.helm.no_hooks = h.skip_hooks;
         Ok(out)
     }
+}
+
+/// The chart of `spec.source.helm.chart`, checked before anything is fetched.
+fn chart_ref(c: &tack_model::HelmChartRef) -> Result<tack_source::chart::ChartRef, Error> {
+    let invalid = |m: String| Err(Error::InvalidSpec(format!("spec.source.helm.chart: {m}")));
+    let url = c.repo_url.trim();
+    if !(url.starts_with("oci://") || url.starts_with("https://") || url.starts_with("http://")) {
+        return invalid(format!(
+            "repoURL {url:?} is neither a chart repository (https://…, the folder of index.yaml) nor an OCI \
+             registry path (oci://host/path)"
+        ));
+    }
+    if c.name.is_empty() || c.name.contains('/') || c.name.contains(':') || c.name.contains('@') {
+        return invalid(format!(
+            "name {:?} must be the chart's name alone (its repository goes in repoURL, its version in version)",
+            c.name
+        ));
+    }
+    Ok(tack_source::chart::ChartRef::from_repo(
+        url,
+        &c.name,
+        c.version.as_deref().unwrap_or(""),
+    ))
 }
 
 /// `spec.source.jsonnet` as the Jsonnet renderer's options; values tack cannot honour are an invalid spec.
@@ -203,7 +224,9 @@ pub fn render_dir(dir: &Path, root: &Path) -> Result<(&'static str, Vec<Manifest
 
 /// Renders `dir` with the renderer `tack_render` picks, confined to the checkout `root`; origins are relative
 /// to `root`. Remote bases are fetched into the same source cache as the checkout (`<cache>/trees/<sha>` is
-/// the root). Hooks are refused: tack does not run sync phases yet.
+/// the root). With `spec.source.helm.chart`, the chart is fetched into that cache (`<cache>/charts/sha256/`,
+/// anonymously) and rendered from its archive, with the values files relative to `dir` and confined to the
+/// checkout. Hooks are rendered with the other objects; the sync runs them in their phases.
 pub fn render_source(
     dir: &Path,
     root: &Path,
@@ -231,18 +254,28 @@ pub fn render_source(
     let opts = RenderOptions {
         display_root: Some(root.to_path_buf()),
         confine_to: Some(root.to_path_buf()),
-        cache_dir: Some(cache),
+        cache_dir: Some(cache.clone()),
         helm: Some(how.helm.clone()),
         helm_inline_values: how.helm_inline_values.clone(),
         helm_ignore_missing_value_files: how.helm_ignore_missing_value_files,
         jsonnet: how.jsonnet.clone(),
         ..Default::default()
     };
-    let out = tack_render::render(dir, &opts)
-        .and_then(|out| tack_render::refuse_hooks(&out.manifests).map(|()| out))
-        .map_err(|e| Error::Render {
-            message: e.to_string(),
-        })?;
+    let rendered = match &how.chart {
+        Some(chart) => {
+            let fetched = tack_source::chart::ChartFetcher::new(&cache)
+                .fetch(chart)
+                .map_err(|source| Error::ChartFetch {
+                    chart: shown_chart(chart),
+                    source,
+                })?;
+            tack_render::render_chart_archive(&fetched.path, dir, &opts)
+        }
+        None => tack_render::render(dir, &opts),
+    };
+    let out = rendered.map_err(|e| Error::Render {
+        message: e.to_string(),
+    })?;
     if how.jsonnet.is_some() && out.engine != tack_render::JsonnetRenderer::NAME {
         return Err(Error::Render {
             message: format!(
@@ -254,6 +287,30 @@ pub fn render_source(
         });
     }
     Ok((out.engine, out.manifests))
+}
+
+/// A chart reference as errors show it.
+fn shown_chart(chart: &tack_source::chart::ChartRef) -> String {
+    use tack_source::chart::ChartRef;
+    let version = |v: &str| {
+        if v.is_empty() {
+            String::new()
+        } else {
+            format!(" {v}")
+        }
+    };
+    match chart {
+        ChartRef::Repository {
+            url,
+            name,
+            version: v,
+        } => format!("{name}{} from {url}", version(v)),
+        ChartRef::Oci {
+            reference,
+            version: v,
+        } => format!("{reference}{}", version(v)),
+        ChartRef::Url { url, .. } => url.clone(),
+    }
 }
 
 fn shown(p: &Path) -> String {

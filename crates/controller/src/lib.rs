@@ -97,6 +97,13 @@ pub enum Error {
         #[source]
         source: tack_source::Error,
     },
+    /// A Helm chart from a chart repository or OCI registry (`spec.source.helm.chart`) could not be fetched.
+    #[error("spec.source.helm.chart: fetching {chart}: {source}")]
+    ChartFetch {
+        chart: String,
+        #[source]
+        source: tack_source::chart::ChartError,
+    },
     #[error("{message}")]
     Render { message: String },
     #[error(transparent)]
@@ -120,7 +127,7 @@ impl Error {
     /// The condition reason for this failure.
     pub fn reason(&self) -> &'static str {
         match self {
-            Error::Fetch { .. } => "FetchFailed",
+            Error::Fetch { .. } | Error::ChartFetch { .. } => "FetchFailed",
             Error::Render { .. } => "RenderFailed",
             Error::Sync(_) => "SyncFailed",
             Error::Credentials { .. } => "CredentialsInvalid",

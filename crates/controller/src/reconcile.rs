@@ -291,6 +291,8 @@ async fn credentials(client: &kube::Client, obj: &GitOpsConfig) -> Result<Option
 /// A request of `tack app sync` not handled yet.
 struct SyncRequest {
     prune: bool,
+    /// `tack app sync --prune --confirm`: prune what only a confirmed sync may.
+    confirm: bool,
 }
 
 fn sync_request(obj: &GitOpsConfig) -> Option<SyncRequest> {
@@ -301,6 +303,7 @@ fn sync_request(obj: &GitOpsConfig) -> Option<SyncRequest> {
         .and_then(|s| s.last_handled_sync_at.as_deref());
     (handled != Some(value.as_str())).then(|| SyncRequest {
         prune: value.split(',').skip(1).any(|o| o.trim() == "prune"),
+        confirm: value.split(',').skip(1).any(|o| o.trim() == "confirm"),
     })
 }
 
@@ -611,9 +614,22 @@ async fn sync_now(
         previous: plan.previous,
         in_store: plan.in_store,
     };
-    let progress = |line: &str| tracing::debug!(app = %opts.app, "{line}");
+    opts.confirm = sync_request(obj).is_some_and(|r| r.confirm);
+    let app = opts.app.clone();
+    // Phases, waves and hooks are logged; the rest of the progress is debug detail.
+    let progress = move |line: &str| {
+        if line.starts_with("phase ")
+            || line.contains(" hook")
+            || line.starts_with("prune held")
+            || line.starts_with("warning:")
+        {
+            tracing::info!(app = %app, "{line}");
+        } else {
+            tracing::debug!(app = %app, "{line}");
+        }
+    };
     let report = tack_apply::sync(&ctx.cluster, manifests, &opts, &progress).await?;
-    let state = if report.count(Action::PruneSkipped) > 0 {
+    let state = if report.count(Action::PruneSkipped) + report.count(Action::PruneHeld) > 0 {
         SyncState::OutOfSync
     } else {
         SyncState::Synced
@@ -642,6 +658,7 @@ async fn compare_only(
     manifests: Vec<tack_render::Manifest>,
     plan: Plan,
 ) -> Result<Found, Error> {
+    let manifests = tack_apply::without_hooks(manifests);
     let objects: Vec<(ObjectId, String)> = manifests
         .iter()
         .map(|m| desired_id(&m.object, &plan.destination))

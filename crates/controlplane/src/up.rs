@@ -1,3 +1,6 @@
+//! `LocalCluster`: bringing the local control plane up (certificates, etcd, kube-apiserver, controller-manager,
+//! scheduler, KWOK for simulated nodes and pods), reporting its status and taking it down again.
+
 mod restart;
 
 use std::os::unix::process::CommandExt;

@@ -131,6 +131,8 @@ impl Printer {
         (arg_num, i + wid, ok)
     }
 
+    /// Go's `fmt.Sprintf` main loop, following fmt/print.go's doPrintf arm for arm so the two can be compared
+    /// line by line (flags, width, precision, argument indexes, verbs, error markers).
     fn do_printf(&mut self, format: &str, args: &[Value]) {
         let b = format.as_bytes();
         let end = b.len();

@@ -601,11 +601,48 @@ impl Ctx<'_> {
                 merge_generated(&mut acc.res, r, &g.behavior, kfile)?;
             }
         }
+        for chart in &k.helm_charts {
+            self.inflate_helm_chart(dir, k, kfile, chart, acc)?;
+        }
         for g in inline_first(&k.generators) {
             let (docs, rel) = self.plugin_docs(dir, kfile, g)?;
             for doc in docs {
                 self.run_generator_plugin(dir, kfile, &rel, &doc, &mut acc.res)?;
             }
+        }
+        Ok(())
+    }
+
+    /// One `helmCharts` entry: planned here ([`crate::helm::plan`]), rendered by the [`crate::HelmInflator`],
+    /// parsed as a resource file.
+    fn inflate_helm_chart(
+        &self,
+        dir: &Path,
+        k: &Kustomization,
+        kfile: &str,
+        chart: &crate::helm::HelmChart,
+        acc: &mut Acc,
+    ) -> Result<(), Error> {
+        let Some(inflator) = &self.opts.helm else {
+            return Err(Error::msg(crate::helm::not_enabled(chart)));
+        };
+        let read = |p: &Path| -> Result<Vec<u8>, String> {
+            let rel = p.strip_prefix(dir).unwrap_or(p);
+            self.read_file(dir, &rel.display().to_string())
+                .map_err(|e| e.to_string())
+        };
+        let fail = |e: String| Error::msg(format!("{kfile}: helmCharts {}: {e}", chart.name));
+        let plan = crate::helm::plan(chart, &k.helm_globals, dir, &read).map_err(fail)?;
+        let text = self
+            .timed("helm chart", || inflator.inflate(&plan))
+            .map_err(fail)?;
+        let origin = configured_by(
+            &relative(&self.top, Path::new(kfile)),
+            "HelmChartInflationGenerator",
+        );
+        for mut r in self.parse_resources(text.as_bytes(), &plan.chart_dir.display().to_string())? {
+            r.origin = Some(origin.clone());
+            merge_generated(&mut acc.res, r, "", kfile)?;
         }
         Ok(())
     }

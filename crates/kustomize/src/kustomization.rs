@@ -71,6 +71,10 @@ pub struct Kustomization {
     pub build_metadata: Vec<String>,
     pub generators: Vec<String>,
     pub transformers: Vec<String>,
+    /// `helmCharts`, in file order.
+    pub helm_charts: Vec<crate::helm::HelmChart>,
+    /// `helmGlobals`.
+    pub helm_globals: crate::helm::HelmGlobals,
     /// Deprecated fields used, for warnings.
     pub deprecated: Vec<&'static str>,
 }
@@ -227,6 +231,38 @@ impl Dec<'_> {
             out.insert(name.to_string(), v.clone());
         }
         Ok(out)
+    }
+
+    fn helm_chart(&self, v: &Value, field: &str) -> Result<crate::helm::HelmChart, Error> {
+        let m = self.canon(
+            self.object(v, field, "types.HelmChart")?,
+            crate::helm::CHART_FIELDS,
+        )?;
+        let null = Value::Null;
+        let get = |k: &str| m.get(k).unwrap_or(&null);
+        let values_inline = match get("valuesInline") {
+            Value::Null => Map::new(),
+            other => self
+                .object(other, "valuesInline", "map[string]interface {}")?
+                .clone(),
+        };
+        Ok(crate::helm::HelmChart {
+            name: self.string(get("name"), "name")?,
+            version: self.string(get("version"), "version")?,
+            repo: self.string(get("repo"), "repo")?,
+            release_name: self.string(get("releaseName"), "releaseName")?,
+            namespace: self.string(get("namespace"), "namespace")?,
+            additional_values_files: self.strings(get("additionalValuesFiles"), "additionalValuesFiles")?,
+            values_file: self.string(get("valuesFile"), "valuesFile")?,
+            values_inline,
+            values_merge: self.string(get("valuesMerge"), "valuesMerge")?,
+            include_crds: self.bool(get("includeCRDs"), "includeCRDs")?,
+            skip_hooks: self.bool(get("skipHooks"), "skipHooks")?,
+            skip_tests: self.bool(get("skipTests"), "skipTests")?,
+            api_versions: self.strings(get("apiVersions"), "apiVersions")?,
+            kube_version: self.string(get("kubeVersion"), "kubeVersion")?,
+            name_template: self.string(get("nameTemplate"), "nameTemplate")?,
+        })
     }
 
     fn gen_options(&self, v: &Value, field: &str) -> Result<GeneratorOptions, Error> {
@@ -549,7 +585,22 @@ impl Dec<'_> {
                 k.openapi = Some(d.object(v, &fld, "map[string]string")?.clone());
             }
             "buildMetadata" => k.build_metadata = d.strings(v, &fld)?,
-            "helmCharts" | "helmChartInflationGenerator" | "helmGlobals" => {
+            "helmCharts" => {
+                for item in d.list(v, &fld, "[]types.HelmChart")? {
+                    k.helm_charts.push(d.helm_chart(item, &fld)?);
+                }
+            }
+            "helmGlobals" if !v.is_null() => {
+                let m = d.canon(
+                    d.object(v, &fld, "types.HelmGlobals")?,
+                    &["chartHome", "configHome"],
+                )?;
+                k.helm_globals = crate::helm::HelmGlobals {
+                    chart_home: d.string(m.get("chartHome").unwrap_or(&Value::Null), "chartHome")?,
+                    config_home: d.string(m.get("configHome").unwrap_or(&Value::Null), "configHome")?,
+                };
+            }
+            "helmChartInflationGenerator" => {
                 let empty = match v {
                     Value::Null => true,
                     Value::Array(a) => a.is_empty(),

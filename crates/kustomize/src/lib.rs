@@ -16,6 +16,7 @@ mod config;
 mod crds;
 mod fs;
 mod generators;
+pub mod helm;
 mod jsonpatch;
 mod kustomization;
 mod nameref;
@@ -34,6 +35,7 @@ mod vars;
 use std::path::{Path, PathBuf};
 
 pub use fs::{DiskFs, FileSystem, MemFs};
+pub use helm::{HelmInflation, HelmInflator};
 pub use remote::{RemoteLoader, RemoteSpec, is_remote, parse as parse_remote};
 pub use serde_json::Value;
 
@@ -57,6 +59,9 @@ pub struct Options {
     pub remote: Option<std::sync::Arc<dyn RemoteLoader + Send + Sync>>,
     /// Measure where the build spends its time ([`Output::timings`]).
     pub timings: bool,
+    /// Inflates `helmCharts`. Without one, `helmCharts` is refused as `kubectl kustomize` refuses it without
+    /// `--enable-helm`.
+    pub helm: Option<std::sync::Arc<dyn HelmInflator>>,
 }
 
 /// The result of a build.

@@ -61,6 +61,7 @@ mod tests {
             wave: 0,
             stage: Stage::Namespaced,
             namespaced: true,
+            options: Default::default(),
         }
     }
 

@@ -7,10 +7,82 @@ use serde_json::Value;
 use tack_render::{Manifest, Origin};
 
 use crate::id::{ObjectId, group_of};
+use crate::options::{ObjectOptions, object_options};
 
 /// The annotation that orders objects in waves: an integer (negative allowed), default 0. Lower waves are
-/// applied (and must be accepted by the API server) before higher ones.
+/// applied (and must be healthy) before higher ones.
 pub const WAVE_ANNOTATION: &str = "tack.dev/sync-wave";
+/// Argo CD's spelling of [`WAVE_ANNOTATION`] (tack's wins when both are set).
+pub const ARGO_WAVE_ANNOTATION: &str = "argocd.argoproj.io/sync-wave";
+
+/// Argo CD's kind order inside a wave (gitops-engine's `kindOrder`); other kinds come after these.
+pub const KIND_ORDER: [&str; 35] = [
+    "Namespace",
+    "NetworkPolicy",
+    "ResourceQuota",
+    "LimitRange",
+    "PodSecurityPolicy",
+    "PodDisruptionBudget",
+    "ServiceAccount",
+    "Secret",
+    "SecretList",
+    "ConfigMap",
+    "StorageClass",
+    "PersistentVolume",
+    "PersistentVolumeClaim",
+    "CustomResourceDefinition",
+    "ClusterRole",
+    "ClusterRoleList",
+    "ClusterRoleBinding",
+    "ClusterRoleBindingList",
+    "Role",
+    "RoleList",
+    "RoleBinding",
+    "RoleBindingList",
+    "Service",
+    "DaemonSet",
+    "Pod",
+    "ReplicationController",
+    "ReplicaSet",
+    "Deployment",
+    "HorizontalPodAutoscaler",
+    "StatefulSet",
+    "Job",
+    "CronJob",
+    "IngressClass",
+    "Ingress",
+    "APIService",
+];
+
+/// The rank of `kind` in [`KIND_ORDER`] (kinds not listed rank last).
+pub fn kind_rank(kind: &str) -> usize {
+    KIND_ORDER
+        .iter()
+        .position(|k| *k == kind)
+        .unwrap_or(KIND_ORDER.len())
+}
+
+/// The wave of `object`: [`WAVE_ANNOTATION`], else [`ARGO_WAVE_ANNOTATION`], else 0. `Err` holds the annotation
+/// and the text that is not an integer.
+pub fn wave_of(object: &Value) -> Result<i64, (&'static str, String)> {
+    let annotations = object.pointer("/metadata/annotations");
+    for key in [WAVE_ANNOTATION, ARGO_WAVE_ANNOTATION] {
+        if let Some(v) = annotations.and_then(|a| a.get(key)) {
+            return v
+                .as_str()
+                .map(str::trim)
+                .and_then(|s| s.parse::<i64>().ok())
+                .or_else(|| v.as_i64())
+                .ok_or_else(|| {
+                    (
+                        key,
+                        v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()),
+                    )
+                });
+        }
+    }
+    Ok(0)
+}
 
 /// The stage of an object inside a wave: Namespaces and CustomResourceDefinitions first, then other
 /// cluster-scoped objects, then namespaced objects.
@@ -92,6 +164,8 @@ pub struct Desired {
     pub stage: Stage,
     /// Whether its kind is namespaced.
     pub namespaced: bool,
+    /// Its per-object sync options.
+    pub options: ObjectOptions,
 }
 
 impl Desired {
@@ -125,10 +199,11 @@ pub enum PlanError {
         api_version: String,
         kind: String,
     },
-    #[error("{origin}: {id}: annotation {WAVE_ANNOTATION}: `{value}` is not an integer; use a whole number such as \"-1\", \"0\" or \"5\"", id = id.human())]
+    #[error("{origin}: {id}: annotation {key}: `{value}` is not an integer; use a whole number such as \"-1\", \"0\" or \"5\"", id = id.human())]
     InvalidWave {
         origin: Origin,
         id: Box<ObjectId>,
+        key: &'static str,
         value: String,
     },
     #[error("{second}: {id} is defined twice (first at {first}); remove one of them", id = id.human())]
@@ -150,7 +225,8 @@ pub enum PlanError {
 }
 
 /// Resolves namespaces, waves and stages, checks for duplicates, and returns the objects in apply order:
-/// by wave, then stage, then kind, namespace and name.
+/// by wave, then stage (Namespaces and CRDs must exist before what uses them), then Argo CD's kind order
+/// ([`KIND_ORDER`]), then name.
 ///
 /// Namespaced objects without `metadata.namespace` get `destination`; cluster-scoped objects lose any
 /// namespace they carry. Kinds defined by CRDs in `manifests` count as known. Every problem is reported,
@@ -175,13 +251,20 @@ pub fn prepare(
             .and_then(Value::as_str)
             .unwrap_or("")
             .to_string();
-        let Some(namespaced) = scopes.namespaced(&id.group, &id.kind) else {
-            errors.push(PlanError::UnknownKind {
-                origin,
-                api_version,
-                kind: id.kind,
-            });
-            continue;
+        let options = object_options(&object);
+        // A kind not served yet, marked SkipDryRunOnMissingResource, is taken as namespaced when the manifest
+        // gives a namespace or no scope is known, and resolved when it is applied.
+        let namespaced = match scopes.namespaced(&id.group, &id.kind) {
+            Some(n) => n,
+            None if options.skip_dry_run_on_missing => true,
+            None => {
+                errors.push(PlanError::UnknownKind {
+                    origin,
+                    api_version,
+                    kind: id.kind,
+                });
+                continue;
+            }
         };
         if namespaced {
             if id.namespace.is_empty() {
@@ -207,28 +290,17 @@ pub fn prepare(
                 meta.remove("namespace");
             }
         }
-        let wave = match object
-            .pointer("/metadata/annotations")
-            .and_then(|a| a.get(WAVE_ANNOTATION))
-        {
-            None => 0,
-            Some(v) => match v
-                .as_str()
-                .map(str::trim)
-                .and_then(|s| s.parse::<i64>().ok())
-                .or_else(|| v.as_i64())
-            {
-                Some(w) => w,
-                None => {
-                    let value = v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string());
-                    errors.push(PlanError::InvalidWave {
-                        origin,
-                        id: Box::new(id),
-                        value,
-                    });
-                    continue;
-                }
-            },
+        let wave = match wave_of(&object) {
+            Ok(w) => w,
+            Err((key, value)) => {
+                errors.push(PlanError::InvalidWave {
+                    origin,
+                    id: Box::new(id),
+                    key,
+                    value,
+                });
+                continue;
+            }
         };
         if let Some(first) = seen.get(&id) {
             errors.push(PlanError::Duplicate {
@@ -255,6 +327,7 @@ pub fn prepare(
             wave,
             stage,
             namespaced,
+            options,
         });
     }
     match errors.len() {
@@ -266,26 +339,21 @@ pub fn prepare(
         (
             a.wave,
             a.stage,
-            foundation_rank(a),
+            kind_rank(&a.id.kind),
             &a.id.kind,
-            &a.id.namespace,
             &a.id.name,
+            &a.id.namespace,
         )
             .cmp(&(
                 b.wave,
                 b.stage,
-                foundation_rank(b),
+                kind_rank(&b.id.kind),
                 &b.id.kind,
-                &b.id.namespace,
                 &b.id.name,
+                &b.id.namespace,
             ))
     });
     Ok(out)
-}
-
-/// Namespaces before CRDs inside the foundation stage.
-fn foundation_rank(d: &Desired) -> u8 {
-    u8::from(!(d.id.group.is_empty() && d.id.kind == "Namespace"))
 }
 
 /// Splits ordered objects into batches of equal (wave, stage). Objects of one batch are independent and
@@ -434,6 +502,71 @@ mod tests {
             text.contains("app.yaml:8: ConfigMap/a (namespace d) is defined twice (first at app.yaml:2)"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn argo_cd_waves_and_kind_order() {
+        let obj = |kind: &str, api: &str, name: &str, wave: Option<&str>| {
+            let mut o = json!({"apiVersion": api, "kind": kind, "metadata": {"name": name}});
+            if let Some(w) = wave {
+                o["metadata"]["annotations"] = json!({ARGO_WAVE_ANNOTATION: w});
+            }
+            o
+        };
+        let mut s = scopes();
+        s.insert("", "Service", true);
+        s.insert("", "ServiceAccount", true);
+        s.insert("", "Secret", true);
+        let out = prepare(
+            vec![
+                m(obj("Deployment", "apps/v1", "a", Some("1")), 1),
+                m(obj("Service", "v1", "b", None), 2),
+                m(obj("ConfigMap", "v1", "c", Some("2")), 3),
+                m(obj("ServiceAccount", "v1", "z", None), 4),
+                m(obj("Secret", "v1", "y", Some("0")), 5),
+                m(obj("ConfigMap", "v1", "d", Some("-1")), 6),
+                m(obj("Deployment", "apps/v1", "b", None), 7),
+            ],
+            Some("dest"),
+            &s,
+        )
+        .expect("plan");
+        let order: Vec<String> = out
+            .iter()
+            .map(|d| format!("{}:{}/{}", d.wave, d.id.kind, d.id.name))
+            .collect();
+        assert_eq!(
+            order,
+            [
+                "-1:ConfigMap/d",
+                "0:ServiceAccount/z",
+                "0:Secret/y",
+                "0:Service/b",
+                "0:Deployment/b",
+                "1:Deployment/a",
+                "2:ConfigMap/c"
+            ]
+        );
+        // tack's annotation wins over Argo CD's.
+        let both = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x",
+            "annotations": {WAVE_ANNOTATION: "3", ARGO_WAVE_ANNOTATION: "9"}}});
+        assert_eq!(wave_of(&both), Ok(3));
+        let bad = obj("ConfigMap", "v1", "e", Some("x"));
+        let err = prepare(vec![m(bad, 9)], Some("d"), &scopes()).expect_err("invalid wave");
+        assert!(
+            err.to_string()
+                .contains("annotation argocd.argoproj.io/sync-wave: `x`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn unknown_kind_with_skip_dry_run_on_missing_resource_is_planned() {
+        let o = json!({"apiVersion": "example.com/v1", "kind": "Gadget", "metadata": {"name": "g",
+            "annotations": {"argocd.argoproj.io/sync-options": "SkipDryRunOnMissingResource=true"}}});
+        let out = prepare(vec![m(o, 1)], Some("d"), &scopes()).expect("planned");
+        assert_eq!(out[0].id.namespace, "d");
+        assert!(out[0].options.skip_dry_run_on_missing);
     }
 
     #[test]

@@ -5,6 +5,7 @@ use std::collections::BTreeSet;
 use serde_json::Value;
 
 use crate::id::ObjectId;
+use crate::options::{PrunePolicy, object_options};
 
 /// `tack.dev/prune: disabled` on a live object keeps it when it leaves Git.
 pub const PRUNE_ANNOTATION: &str = "tack.dev/prune";
@@ -42,24 +43,40 @@ pub fn prune_stage(id: &ObjectId) -> u8 {
 }
 
 /// Whether a live object may be pruned: not when annotated `tack.dev/prune: disabled` (Flux's
-/// `kustomize.toolkit.fluxcd.io/prune: disabled` and Argo CD's `argocd.argoproj.io/sync-options:
-/// Prune=false` are honoured too, for migrated manifests).
+/// `kustomize.toolkit.fluxcd.io/prune: disabled`, Argo CD's `argocd.argoproj.io/sync-options: Prune=false` or
+/// `Delete=false` and Helm's `helm.sh/resource-policy: keep` are honoured too, for migrated manifests).
 pub fn prune_allowed(live: &Value) -> bool {
-    let Some(annotations) = live.pointer("/metadata/annotations").and_then(Value::as_object) else {
-        return true;
-    };
-    let get = |k: &str| annotations.get(k).and_then(Value::as_str).map(str::trim);
-    if get(PRUNE_ANNOTATION) == Some("disabled")
-        || get("kustomize.toolkit.fluxcd.io/prune") == Some("disabled")
-    {
-        return false;
+    object_options(live).prune != PrunePolicy::Disabled
+}
+
+/// Whether deleting `id` needs a confirmed sync whatever its annotations: Namespaces (deleting one deletes
+/// everything in it) and CustomResourceDefinitions (deleting one deletes every custom resource of its kind).
+pub fn needs_confirmation(id: &ObjectId) -> bool {
+    prune_stage(id) == 2
+}
+
+/// Whether pruning `count` objects of an application that managed `total` needs a confirmed sync: more than
+/// `max_share` (0.0–1.0) of them at once, the mark of a commit that deleted a whole folder by mistake.
+pub fn exceeds_share(count: usize, total: usize, max_share: f64) -> bool {
+    total > 0 && count as f64 > max_share * total as f64
+}
+
+/// Groups prune candidates (with the wave each carried) into steps run one after the other: the highest wave
+/// first (the reverse of the apply order), and inside a wave namespaced objects, then cluster-scoped ones, then
+/// Namespaces and CustomResourceDefinitions ([`prune_stage`]). Objects of one step may be deleted concurrently.
+pub fn prune_steps(mut candidates: Vec<(ObjectId, i64)>) -> Vec<Vec<ObjectId>> {
+    candidates.sort_by(|(a, wa), (b, wb)| (-wa, prune_stage(a), a).cmp(&(-wb, prune_stage(b), b)));
+    let mut out: Vec<Vec<ObjectId>> = Vec::new();
+    let mut last: Option<(i64, u8)> = None;
+    for (id, wave) in candidates {
+        let key = (wave, prune_stage(&id));
+        match out.last_mut() {
+            Some(step) if last == Some(key) => step.push(id),
+            _ => out.push(vec![id]),
+        }
+        last = Some(key);
     }
-    if let Some(opts) = get("argocd.argoproj.io/sync-options")
-        && opts.split(',').any(|o| o.trim() == "Prune=false")
-    {
-        return false;
-    }
-    true
+    out
 }
 
 #[cfg(test)]
@@ -96,6 +113,47 @@ mod tests {
         ));
         assert!(!prune_allowed(
             &json!({"metadata": {"annotations": {"argocd.argoproj.io/sync-options": "Validate=false,Prune=false"}}})
+        ));
+    }
+
+    #[test]
+    fn steps_in_reverse_wave_order_then_stage() {
+        let ns = ObjectId::new("", "Namespace", "", "n");
+        let a = ObjectId::new("", "ConfigMap", "n", "a");
+        let b = ObjectId::new("", "ConfigMap", "n", "b");
+        let c = ObjectId::new("", "ConfigMap", "n", "c");
+        let r = ObjectId::new("rbac.authorization.k8s.io", "ClusterRole", "", "r");
+        let steps = prune_steps(vec![
+            (ns.clone(), -1),
+            (a.clone(), 0),
+            (b.clone(), 2),
+            (r.clone(), 0),
+            (c.clone(), 0),
+        ]);
+        assert_eq!(steps, vec![vec![b], vec![a, c], vec![r], vec![ns.clone()]]);
+        assert!(needs_confirmation(&ns));
+        assert!(needs_confirmation(&ObjectId::new(
+            "apiextensions.k8s.io",
+            "CustomResourceDefinition",
+            "",
+            "x.y"
+        )));
+        assert!(!needs_confirmation(&ObjectId::new("", "ConfigMap", "n", "a")));
+    }
+
+    #[test]
+    fn the_share_guard() {
+        assert!(!exceeds_share(5, 10, 0.5));
+        assert!(exceeds_share(6, 10, 0.5));
+        assert!(exceeds_share(9, 10, 0.5));
+        assert!(!exceeds_share(1, 0, 0.5));
+        assert!(!exceeds_share(10, 10, 1.0));
+        assert!(exceeds_share(1, 10, 0.0));
+        assert!(!prune_allowed(
+            &json!({"metadata": {"annotations": {"helm.sh/resource-policy": "keep"}}})
+        ));
+        assert!(!prune_allowed(
+            &json!({"metadata": {"annotations": {"argocd.argoproj.io/sync-options": "Delete=false"}}})
         ));
     }
 

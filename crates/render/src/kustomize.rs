@@ -35,6 +35,14 @@ impl Renderer for KustomizeRenderer {
             .cache_dir
             .as_ref()
             .map(|c| Arc::new(GitRemoteBases::new(c.clone())) as Arc<dyn RemoteLoader + Send + Sync>);
+        // helmCharts are always inflated: kubectl asks for --enable-helm because it runs a helm binary; tack's
+        // engine runs in process, confined like every other file of the source.
+        let helm = |roots: Option<Roots>| -> Arc<dyn tack_kustomize::HelmInflator> {
+            Arc::new(crate::helm::KustomizeHelmCharts {
+                roots,
+                cache_dir: opts.cache_dir.clone(),
+            })
+        };
         let mut kopts = tack_kustomize::Options {
             timings: opts.timings,
             ..Default::default()
@@ -45,10 +53,12 @@ impl Renderer for KustomizeRenderer {
                 kopts.remote = remote.map(|r| {
                     Arc::new(ConfinedRemote::new(r, roots.clone())) as Arc<dyn RemoteLoader + Send + Sync>
                 });
+                kopts.helm = Some(helm(Some(roots.clone())));
                 build(&ConfinedFs::new(roots), dir, &kopts, opts)?
             }
             None => {
                 kopts.remote = remote;
+                kopts.helm = Some(helm(None));
                 build(&DiskFs, dir, &kopts, opts)?
             }
         };

@@ -44,8 +44,10 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 pub use error::{Problem, RenderError};
-pub use helm::{HelmRenderer, is_chart_archive};
-pub use hooks::{HOOK_ANNOTATIONS, hook_of, refuse_hooks};
+pub use helm::{
+    HelmRenderer, KustomizeHelmCharts, MAX_ARCHIVE_BYTES, is_chart_archive, render_chart_archive,
+};
+pub use hooks::{DeletePolicy, HOOK_ANNOTATIONS, Hook, HookKind, HookPhase, classify_hook, hook_of};
 pub use jsonnet::JsonnetRenderer;
 pub use kustomize::KustomizeRenderer;
 pub use plain::{MAX_FILE_BYTES, PlainRenderer};

@@ -1,3 +1,5 @@
+//! Tests of plain-manifest rendering (kept beside plain.rs for its length).
+
 use std::fs;
 use std::path::Path;
 

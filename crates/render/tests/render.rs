@@ -3,6 +3,8 @@
 
 #[path = "render/dispatch.rs"]
 mod dispatch;
+#[path = "render/kustomize_helm.rs"]
+mod kustomize_helm;
 #[path = "../../source/tests/support/mod.rs"]
 mod support;
 

@@ -23,6 +23,7 @@ pub mod bluegreen;
 pub mod canary;
 pub mod commands;
 pub mod conditions;
+pub mod history;
 pub mod restart;
 pub mod spec;
 mod util;

@@ -57,8 +57,8 @@ pub struct RolloutSpec {
     pub restart_at: Option<Timestamp>,
     /// Canary or blue/green.
     pub strategy: RolloutStrategy,
-    /// Rollout-level analysis history limits (kept as JSON).
-    pub analysis: Option<Value>,
+    /// How many completed AnalysisRuns of the Rollout are kept.
+    pub analysis: Option<AnalysisRunHistory>,
     /// `rollbackWindow {revisions}` (kept as JSON).
     pub rollback_window: Option<Value>,
 }
@@ -75,6 +75,16 @@ pub struct WorkloadRef {
     pub name: String,
     /// `never`, `onsuccess` or `progressively`.
     pub scale_down: Option<String>,
+}
+
+/// `spec.analysis`: how many completed AnalysisRuns are kept, by outcome (Argo's defaults: 5 and 5).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct AnalysisRunHistory {
+    /// Successful runs kept (default 5).
+    pub successful_run_history_limit: Option<i32>,
+    /// Failed, Error and Inconclusive runs kept (default 5).
+    pub unsuccessful_run_history_limit: Option<i32>,
 }
 
 /// `spec.strategy`: exactly one of the two is expected.

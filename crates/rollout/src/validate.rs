@@ -31,7 +31,6 @@ pub fn unsupported(rollout: &Rollout) -> Vec<String> {
         }
     };
     refuse("spec.rollbackWindow", spec.rollback_window.is_some());
-    refuse("spec.analysis", spec.analysis.is_some());
     refuse(
         "spec.workloadRef.scaleDown",
         spec.workload_ref.as_ref().is_some_and(|w| w.scale_down.is_some()),

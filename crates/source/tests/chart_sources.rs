@@ -4,138 +4,13 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::io::{Read, Write};
+use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use tack_source::chart::{ChartAuth, ChartError, ChartFetcher, ChartRef, Timeouts, sha256};
 
-fn charts_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/charts")
-}
-
-fn fixture(name: &str) -> Vec<u8> {
-    std::fs::read(charts_dir().join(name)).unwrap()
-}
-
-/// The digest helm wrote into index.yaml for a version.
-fn index_digest(version: &str) -> String {
-    let index = String::from_utf8(fixture("index.yaml")).unwrap();
-    let mut digest = "";
-    for line in index.lines() {
-        let l = line.trim();
-        if let Some(d) = l.strip_prefix("digest: ") {
-            digest = d;
-        }
-        if l == format!("version: {version}") {
-            return format!("sha256:{digest}");
-        }
-    }
-    panic!("no {version} in index.yaml")
-}
-
-/// A small HTTP/1.1 server: routes are paths → bodies; paths under `/private/` need basic auth
-/// `user:pass`; `/stall/` accepts and never answers. Every request's path is recorded.
-struct Server {
-    port: u16,
-    requests: Arc<Mutex<Vec<String>>>,
-}
-
-impl Server {
-    fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
-    }
-    fn count(&self) -> usize {
-        self.requests.lock().unwrap().len()
-    }
-}
-
-fn serve(mut stream: TcpStream, routes: &BTreeMap<String, Vec<u8>>, log: &Mutex<Vec<String>>) {
-    let mut reader = BufReader::new(stream.try_clone().unwrap());
-    let mut line = String::new();
-    reader.read_line(&mut line).unwrap();
-    let path = line.split_whitespace().nth(1).unwrap_or("").to_string();
-    let mut authorization = String::new();
-    loop {
-        let mut h = String::new();
-        if reader.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
-            break;
-        }
-        if let Some((k, v)) = h.split_once(':')
-            && k.eq_ignore_ascii_case("authorization")
-        {
-            authorization = v.trim().to_string();
-        }
-    }
-    log.lock().unwrap().push(path.clone());
-    if path.starts_with("/stall/") {
-        std::thread::sleep(Duration::from_secs(30));
-        return;
-    }
-    let (status, body) = if path.starts_with("/private/") && authorization != "Basic dXNlcjpwYXNz" {
-        (
-            "401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"charts\"",
-            b"unauthorized\n".to_vec(),
-        )
-    } else {
-        match routes.get(&path) {
-            Some(b) => ("200 OK", b.clone()),
-            None => ("404 Not Found", b"not found\n".to_vec()),
-        }
-    };
-    let _ = write!(
-        stream,
-        "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    let _ = stream.write_all(&body);
-}
-
-/// The repository fixtures under several prefixes: as helm wrote them (`/repo/`, `/private/`), with absolute
-/// URLs pointing at `/files/` (`/abs/`), and with a wrong digest for 1.0.0 (`/bad/`).
-fn repository_server() -> Server {
-    // Absolute URLs name the server's own port: pick it first.
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    drop(listener);
-    let index = String::from_utf8(fixture("index.yaml")).unwrap();
-    let mut routes = BTreeMap::new();
-    for entry in std::fs::read_dir(charts_dir()).unwrap() {
-        let name = entry.unwrap().file_name().into_string().unwrap();
-        if name.ends_with(".tgz") {
-            for prefix in ["repo", "private", "files", "bad"] {
-                routes.insert(format!("/{prefix}/{name}"), fixture(&name));
-            }
-        }
-    }
-    for prefix in ["repo", "private"] {
-        routes.insert(format!("/{prefix}/index.yaml"), index.clone().into_bytes());
-    }
-    let abs = index.replace("- web-", &format!("- http://127.0.0.1:{port}/files/web-"));
-    routes.insert("/abs/index.yaml".into(), abs.into_bytes());
-    let good = index_digest("1.0.0");
-    let bad = index.replace(good.trim_start_matches("sha256:"), &"0".repeat(64));
-    routes.insert("/bad/index.yaml".into(), bad.into_bytes());
-    start_on(port, routes)
-}
-
-fn start_on(port: u16, routes: BTreeMap<String, Vec<u8>>) -> Server {
-    let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
-    let requests = Arc::new(Mutex::new(Vec::new()));
-    let log = requests.clone();
-    let routes = Arc::new(routes);
-    std::thread::spawn(move || {
-        for stream in listener.incoming().flatten() {
-            let (routes, log) = (routes.clone(), log.clone());
-            std::thread::spawn(move || serve(stream, &routes, &log));
-        }
-    });
-    Server { port, requests }
-}
+use tack_testkit::charts::{Registry, fixture, index_digest, repository_server};
 
 fn repo(url: &str, version: &str) -> ChartRef {
     ChartRef::Repository {
@@ -192,7 +67,18 @@ fn chart_repository_versions_digests_and_cache() {
 
     let err = fetcher.fetch(&repo(&server.url("/repo"), "^3")).unwrap_err();
     assert!(matches!(err, ChartError::NoMatchingVersion { .. }), "{err}");
-    assert!(err.to_string().contains("newest available: 1.2.0-rc.1"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("nearest available: 1.2.0-rc.1, 1.1.0, 1.0.0, 0.2.0, 0.1.0"),
+        "{err}"
+    );
+    // An exact version that is not there names the versions around it.
+    let err = fetcher.fetch(&repo(&server.url("/repo"), "1.0.5")).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("nearest available: 1.2.0-rc.1, 1.1.0, 1.0.0, 0.2.0, 0.1.0"),
+        "{err}"
+    );
     let err = fetcher
         .fetch(&ChartRef::Repository {
             url: server.url("/repo"),
@@ -326,131 +212,6 @@ fn deadlines_and_size_limits() {
 // ---------------------------------------------------------------------------------------------------------
 // OCI: the CNCF Distribution registry.
 
-/// `testenv/oracles.env`'s `NAME=VALUE`.
-fn pinned(name: &str) -> String {
-    let env =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../testenv/oracles.env"))
-            .unwrap();
-    env.lines()
-        .find_map(|l| l.strip_prefix(&format!("{name}=")))
-        .unwrap_or_else(|| panic!("{name} is not in testenv/oracles.env"))
-        .trim()
-        .to_string()
-}
-
-/// A tool built by testenv/oracles.sh, or a failure saying how to build it.
-fn oracle(tool: &str, version_key: &str) -> PathBuf {
-    let cache = std::env::var_os("TACK_ORACLE_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            std::env::var_os("XDG_CACHE_HOME")
-                .filter(|v| !v.is_empty())
-                .map(PathBuf::from)
-                .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache"))
-                .join("tack/oracles")
-        });
-    let dir = cache.join(format!("{tool}-{}/bin", pinned(version_key)));
-    let bin = dir.join(tool);
-    assert!(
-        bin.is_file() && dir.join(".complete").is_file(),
-        "{} is missing: build it with `bash testenv/oracles.sh {tool}` (scripts/test.sh does it)",
-        bin.display()
-    );
-    bin
-}
-
-struct Registry {
-    child: Child,
-    addr: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-impl Registry {
-    fn start(htpasswd: bool) -> Registry {
-        let bin = oracle("registry", "REGISTRY_VERSION");
-        let dir = tempfile::tempdir().unwrap();
-        let port = free_port();
-        let addr = format!("127.0.0.1:{port}");
-        let auth = if htpasswd {
-            format!(
-                "auth:\n  htpasswd:\n    realm: tack-test\n    path: {}\n",
-                charts_dir().join("htpasswd").display()
-            )
-        } else {
-            String::new()
-        };
-        let config = format!(
-            "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {addr}\n{auth}",
-            dir.path().join("storage").display()
-        );
-        std::fs::write(dir.path().join("config.yml"), config).unwrap();
-        let child = Command::new(bin)
-            .arg("serve")
-            .arg(dir.path().join("config.yml"))
-            .env("OTEL_TRACES_EXPORTER", "none")
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(dir.path().join("registry.log")).unwrap())
-            .spawn()
-            .unwrap();
-        let r = Registry {
-            child,
-            addr,
-            _dir: dir,
-        };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Ok(mut s) = TcpStream::connect(&r.addr) {
-                let _ = write!(s, "GET /v2/ HTTP/1.0\r\n\r\n");
-                let mut head = [0u8; 12];
-                if s.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/") {
-                    return r;
-                }
-            }
-            let log = std::fs::read_to_string(r._dir.path().join("registry.log")).unwrap_or_default();
-            assert!(Instant::now() < deadline, "the registry did not start: {log}");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-    }
-
-    /// `helm push --plain-http` of a fixture to `oci://ADDR/charts`.
-    fn push(&self, chart: &str, login: Option<(&str, &str)>) {
-        let helm = oracle("helm", "HELM_VERSION");
-        let home = tempfile::tempdir().unwrap();
-        let mut cmd = Command::new(helm);
-        cmd.arg("push")
-            .arg(charts_dir().join(chart))
-            .arg(format!("oci://{}/charts", self.addr))
-            .arg("--plain-http")
-            .env("HELM_CONFIG_HOME", home.path().join("config"))
-            .env("HELM_CACHE_HOME", home.path().join("cache"))
-            .env("HELM_DATA_HOME", home.path().join("data"));
-        if let Some((u, p)) = login {
-            cmd.args(["--username", u, "--password", p]);
-        }
-        let out = cmd.output().unwrap();
-        assert!(
-            out.status.success(),
-            "helm push: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-}
-
 fn oci(reference: &str, version: &str) -> ChartRef {
     ChartRef::Oci {
         reference: reference.into(),
@@ -491,6 +252,13 @@ fn oci_registry_tags_constraints_and_digests() {
     }
     let err = fetcher.fetch(&oci(&base, "^5")).unwrap_err();
     assert!(matches!(err, ChartError::NoMatchingVersion { .. }), "{err}");
+    // An exact version the registry does not have names the tags around it.
+    let err = fetcher.fetch(&oci(&base, "1.0.5")).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("nearest available: 1.2.0-rc.1, 1.1.0, 1.0.0, 0.1.0"),
+        "{err}"
+    );
     let err = fetcher
         .fetch(&oci(&format!("oci://{}/charts/absent", registry.addr), "1.0.0"))
         .unwrap_err();

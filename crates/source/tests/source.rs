@@ -546,3 +546,42 @@ fn abbreviated_sha_of_a_tip_is_resolved_without_prior_fetch() {
     assert!(matches!(err, Error::RevisionNotFound { .. }), "{err:?}");
     assert!(err.to_string().contains("use the full 40-character SHA"), "{err}");
 }
+
+/// A server that accepts connections and never answers: over HTTP the fetch fails once the idle deadline has
+/// passed, as a stall naming the phase, instead of hanging until the server closes the connection.
+#[test]
+fn a_silent_http_server_is_a_stall_within_the_deadline() {
+    let e = env();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("listen");
+    let port = listener.local_addr().expect("addr").port();
+    // Accept and hold every connection without reading or writing.
+    thread::spawn(move || {
+        let mut held = Vec::new();
+        for conn in listener.incoming() {
+            match conn {
+                Ok(c) => held.push(c),
+                Err(_) => break,
+            }
+        }
+    });
+    let deadlines = tack_source::Deadlines {
+        connect: Duration::from_secs(2),
+        idle: Duration::from_secs(2),
+        total: Duration::from_secs(30),
+    };
+    let r = Repository::new(&format!("http://127.0.0.1:{port}/app.git"), &e.cache)
+        .expect("repository")
+        .with_deadlines(deadlines);
+    let started = std::time::Instant::now();
+    let err = r
+        .checkout(&Revision::Branch("main".into()))
+        .expect_err("a silent server cannot serve a checkout");
+    let took = started.elapsed();
+    assert!(
+        matches!(&err, Error::Stalled { after, .. } if *after == Duration::from_secs(2)),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("deadline"), "{err}");
+    // One idle deadline per request, with room for a slow machine; nowhere near a hang.
+    assert!(took < Duration::from_secs(15), "took {took:?}");
+}

@@ -501,7 +501,8 @@ struct Fields {
 }
 
 impl Fields {
-    /// Reads one layout element at the start of `val`; returns the rest.
+    /// Reads one layout element at the start of `val`; returns the rest. (One arm per element of Go's layout
+    /// table: long by nature.)
     fn element<'v>(
         &mut self,
         std: Std,

@@ -10,6 +10,8 @@
 //! Cluster tests are marked `#[ignore = "needs the local control plane"]` and run with
 //! `cargo test -- --include-ignored` (scripts/test.sh does).
 
+pub mod charts;
+
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;

@@ -208,144 +208,155 @@ impl<'i> Builder<'_, 'i> {
                 message: "unexpected end of stream".into(),
             });
         };
-        match ev {
+        let (v, anchor) = match ev {
             Event::Scalar(text, style, anchor, tag) => {
-                let text: &str = &text;
-                let style = &style;
-                if self.schema == Schema::Core && *style == ScalarStyle::Plain && tag.is_none() {
-                    let t: &str = text;
-                    if matches!(
-                        t,
-                        ".inf"
-                            | ".Inf"
-                            | ".INF"
-                            | "+.inf"
-                            | "+.Inf"
-                            | "+.INF"
-                            | "-.inf"
-                            | "-.Inf"
-                            | "-.INF"
-                            | ".nan"
-                            | ".NaN"
-                            | ".NAN"
-                    ) {
-                        return Err(self.err(
-                            &span,
-                            &format!("json: unsupported value: {t} (not representable in JSON)"),
-                        ));
-                    }
-                }
-                let v = if self.schema == Schema::Yaml11 && *style == ScalarStyle::Plain && tag.is_none() {
-                    resolve_plain_yaml11(text)
-                } else {
-                    resolve_scalar(text, *style, tag.as_deref()).map_err(|m| self.err(&span, &m))?
-                };
-                if anchor != 0 {
-                    self.anchors.insert(anchor, v.clone());
-                }
-                Ok(v)
+                (self.scalar(&text, style, tag.as_deref(), &span)?, anchor)
             }
-            Event::Alias(id) => {
-                let v = self
-                    .anchors
-                    .get(&id)
-                    .ok_or_else(|| self.err(&span, "unknown anchor"))?;
-                self.alias_nodes += node_count(v);
-                if self.alias_nodes > MAX_ALIAS_NODES {
-                    return Err(self.err(&span, "document contains excessive aliasing"));
-                }
-                Ok(v.clone())
-            }
-            Event::SequenceStart(_, anchor, _) => {
-                let mut items = Vec::new();
-                loop {
-                    match self.peek_ev()?.map(|e| &e.0) {
-                        Some(Event::SequenceEnd) => {
-                            self.peeked = None;
-                            break;
-                        }
-                        Some(_) => items.push(self.node()?),
-                        None => return Err(self.err(&span, "unterminated sequence")),
-                    }
-                }
-                let v = Value::Array(items);
-                if anchor != 0 {
-                    self.anchors.insert(anchor, v.clone());
-                }
-                Ok(v)
-            }
-            Event::MappingStart(_, anchor, _) => {
-                let mut map = Map::new();
-                let mut merges: Vec<Map<String, Value>> = Vec::new();
-                loop {
-                    match self.peek_ev()? {
-                        Some((Event::MappingEnd, _)) => {
-                            self.peeked = None;
-                            break;
-                        }
-                        Some((kev, kspan)) => {
-                            let kspan = *kspan;
-                            let is_merge =
-                                matches!(kev, Event::Scalar(t, ScalarStyle::Plain, _, None) if t == "<<");
-                            let key = self.node()?;
-                            let val = self.node()?;
-                            if is_merge {
-                                match val {
-                                    Value::Object(m) => merges.push(m),
-                                    Value::Array(items) => {
-                                        for it in items {
-                                            match it {
-                                                Value::Object(m) => merges.push(m),
-                                                _ => return Err(self.err(
-                                                    &kspan,
-                                                    "map merge requires map or sequence of maps as the value",
-                                                )),
-                                            }
-                                        }
-                                    }
-                                    _ => {
-                                        return Err(self.err(
-                                            &kspan,
-                                            "map merge requires map or sequence of maps as the value",
-                                        ));
-                                    }
-                                }
-                                continue;
-                            }
-                            let key = match key {
-                                Value::String(s) => s,
-                                Value::Null => "null".to_string(),
-                                other => {
-                                    return Err(self.err(
-                                        &kspan,
-                                        &format!("non-string mapping key {other} is not supported"),
-                                    ));
-                                }
-                            };
-                            // go-yaml v2 (YAML 1.1 reading) lets the last duplicate key win.
-                            if map.contains_key(&key) && self.schema != Schema::Yaml11 {
-                                return Err(
-                                    self.err(&kspan, &format!("mapping key \"{key}\" already defined"))
-                                );
-                            }
-                            map.insert(key, val);
-                        }
-                        None => return Err(self.err(&span, "unterminated mapping")),
-                    }
-                }
-                for m in merges {
-                    for (k, v) in m {
-                        map.entry(k).or_insert(v);
-                    }
-                }
-                let v = Value::Object(map);
-                if anchor != 0 {
-                    self.anchors.insert(anchor, v.clone());
-                }
-                Ok(v)
-            }
-            _ => Err(self.err(&span, "unexpected event")),
+            Event::Alias(id) => return self.alias(id, &span),
+            Event::SequenceStart(_, anchor, _) => (self.sequence(&span)?, anchor),
+            Event::MappingStart(_, anchor, _) => (self.mapping(&span)?, anchor),
+            _ => return Err(self.err(&span, "unexpected event")),
+        };
+        if anchor != 0 {
+            self.anchors.insert(anchor, v.clone());
         }
+        Ok(v)
+    }
+
+    /// A scalar's value under the schema: YAML 1.1 plain scalars as go-yaml v2 reads them, the others by
+    /// style and tag. Under the core schema, plain infinities and NaN are refused as JSON cannot hold them.
+    fn scalar(
+        &self,
+        text: &str,
+        style: ScalarStyle,
+        tag: Option<&Tag>,
+        span: &Span,
+    ) -> Result<Value, ParseError> {
+        let plain = style == ScalarStyle::Plain && tag.is_none();
+        if self.schema == Schema::Core
+            && plain
+            && matches!(
+                text,
+                ".inf"
+                    | ".Inf"
+                    | ".INF"
+                    | "+.inf"
+                    | "+.Inf"
+                    | "+.INF"
+                    | "-.inf"
+                    | "-.Inf"
+                    | "-.INF"
+                    | ".nan"
+                    | ".NaN"
+                    | ".NAN"
+            )
+        {
+            return Err(self.err(
+                span,
+                &format!("json: unsupported value: {text} (not representable in JSON)"),
+            ));
+        }
+        if self.schema == Schema::Yaml11 && plain {
+            return Ok(resolve_plain_yaml11(text));
+        }
+        resolve_scalar(text, style, tag).map_err(|m| self.err(span, &m))
+    }
+
+    /// The value an alias refers to, counting the nodes it repeats against the aliasing budget.
+    fn alias(&mut self, id: usize, span: &Span) -> Result<Value, ParseError> {
+        let v = self
+            .anchors
+            .get(&id)
+            .ok_or_else(|| self.err(span, "unknown anchor"))?;
+        self.alias_nodes += node_count(v);
+        if self.alias_nodes > MAX_ALIAS_NODES {
+            return Err(self.err(span, "document contains excessive aliasing"));
+        }
+        Ok(v.clone())
+    }
+
+    /// The items of a sequence, up to its end.
+    fn sequence(&mut self, span: &Span) -> Result<Value, ParseError> {
+        let mut items = Vec::new();
+        loop {
+            match self.peek_ev()?.map(|e| &e.0) {
+                Some(Event::SequenceEnd) => {
+                    self.peeked = None;
+                    return Ok(Value::Array(items));
+                }
+                Some(_) => items.push(self.node()?),
+                None => return Err(self.err(span, "unterminated sequence")),
+            }
+        }
+    }
+
+    /// The entries of a mapping, up to its end; `<<` merge keys fill in the keys the mapping does not set.
+    fn mapping(&mut self, span: &Span) -> Result<Value, ParseError> {
+        let mut map = Map::new();
+        let mut merges: Vec<Map<String, Value>> = Vec::new();
+        loop {
+            let (is_merge, kspan) = match self.peek_ev()? {
+                Some((Event::MappingEnd, _)) => {
+                    self.peeked = None;
+                    break;
+                }
+                Some((kev, kspan)) => (
+                    matches!(kev, Event::Scalar(t, ScalarStyle::Plain, _, None) if t == "<<"),
+                    *kspan,
+                ),
+                None => return Err(self.err(span, "unterminated mapping")),
+            };
+            let key = self.node()?;
+            let val = self.node()?;
+            if is_merge {
+                self.merge_sources(val, &kspan, &mut merges)?;
+                continue;
+            }
+            let key = match key {
+                Value::String(s) => s,
+                Value::Null => "null".to_string(),
+                other => {
+                    return Err(self.err(
+                        &kspan,
+                        &format!("non-string mapping key {other} is not supported"),
+                    ));
+                }
+            };
+            // go-yaml v2 (YAML 1.1 reading) lets the last duplicate key win.
+            if map.contains_key(&key) && self.schema != Schema::Yaml11 {
+                return Err(self.err(&kspan, &format!("mapping key \"{key}\" already defined")));
+            }
+            map.insert(key, val);
+        }
+        for m in merges {
+            for (k, v) in m {
+                map.entry(k).or_insert(v);
+            }
+        }
+        Ok(Value::Object(map))
+    }
+
+    /// The maps a `<<` merge key's value names: one map, or a sequence of maps.
+    fn merge_sources(
+        &self,
+        val: Value,
+        kspan: &Span,
+        merges: &mut Vec<Map<String, Value>>,
+    ) -> Result<(), ParseError> {
+        let refuse = || self.err(kspan, "map merge requires map or sequence of maps as the value");
+        match val {
+            Value::Object(m) => merges.push(m),
+            Value::Array(items) => {
+                for it in items {
+                    match it {
+                        Value::Object(m) => merges.push(m),
+                        _ => return Err(refuse()),
+                    }
+                }
+            }
+            _ => return Err(refuse()),
+        }
+        Ok(())
     }
 }
 

@@ -49,6 +49,9 @@ pub struct SyncArgs {
     /// Also delete objects that left Git (automated applications with prune always do)
     #[arg(long)]
     pub prune: bool,
+    /// With --prune: also prune what only a confirmed sync may (Namespaces, CRDs, Prune=confirm, a large share of the application)
+    #[arg(long, requires = "prune")]
+    pub confirm: bool,
 }
 
 #[derive(Debug, Args)]
@@ -102,6 +105,8 @@ pub struct CreateArgs {
     /// namespace)
     #[arg(long, value_name = "[NS/]NAME")]
     pub depends_on: Vec<String>,
+    #[command(flatten)]
+    pub helm: Box<super::app_helm::AppHelmArgs>,
     /// spec.source.jsonnet, for a path holding *.jsonnet files (--jpath: library paths relative to the
     /// repository root)
     #[command(flatten)]
@@ -128,7 +133,7 @@ fn check_name(s: &str) -> anyhow::Result<()> {
 }
 
 pub async fn run(cmd: AppCommand, settings: &Settings) -> anyhow::Result<ExitCode> {
-    let cluster = super::sync::connect(settings).await?;
+    let cluster = settings.connect().await?;
     let namespace = settings
         .namespace
         .clone()
@@ -149,6 +154,7 @@ pub async fn run(cmd: AppCommand, settings: &Settings) -> anyhow::Result<ExitCod
                     repo_url: args.repo.clone(),
                     revision: args.revision.clone(),
                     path: args.path.clone(),
+                    helm: args.helm.options()?,
                     jsonnet: super::jsonnet::source_spec(&args.jsonnet)?,
                     ..Default::default()
                 },
@@ -193,7 +199,7 @@ pub async fn run(cmd: AppCommand, settings: &Settings) -> anyhow::Result<ExitCod
             }
             api.patch(
                 &args.name,
-                &PatchParams::apply("tack").force(),
+                &PatchParams::apply(tack_cluster::FIELD_MANAGER).force(),
                 &Patch::Apply(&value),
             )
             .await
@@ -285,7 +291,11 @@ pub async fn run(cmd: AppCommand, settings: &Settings) -> anyhow::Result<ExitCod
         }
         AppCommand::Sync(n) => {
             let now = humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string();
-            let value = if n.prune { format!("{now},prune") } else { now };
+            let value = match (n.prune, n.confirm) {
+                (true, true) => format!("{now},prune,confirm"),
+                (true, false) => format!("{now},prune"),
+                _ => now,
+            };
             let patch = json!({"metadata": {"annotations": {tack_controller::SYNC_ANNOTATION: value}}});
             api.get_opt(&n.name).await?.with_context(|| not_found(&n.name))?;
             api.patch(&n.name, &PatchParams::default(), &Patch::Merge(&patch))

@@ -112,7 +112,7 @@ pub async fn run(args: &ControllerArgs, settings: &Settings) -> anyhow::Result<E
         )),
         None => None,
     };
-    let cluster = super::sync::connect(settings).await?;
+    let cluster = settings.connect().await?;
     let client = cluster.client().clone();
     client
         .apiserver_version()

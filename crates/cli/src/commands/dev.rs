@@ -1,3 +1,5 @@
+//! `tack dev up|down|status|env`: the local control plane for development and tests.
+
 use std::process::ExitCode;
 
 use anyhow::Context;

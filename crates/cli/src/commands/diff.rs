@@ -21,7 +21,7 @@ pub async fn run(args: &DiffArgs, settings: &Settings) -> anyhow::Result<ExitCod
 
 async fn diff(args: &DiffArgs, settings: &Settings) -> anyhow::Result<ExitCode> {
     let rendered = super::render::load(&args.source, settings.namespace.as_deref()).await?;
-    let cluster = super::sync::connect(settings).await?;
+    let cluster = settings.connect().await?;
     let namespace = settings
         .namespace
         .clone()

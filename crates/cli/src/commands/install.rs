@@ -67,6 +67,7 @@ pub fn manifests(image: &str, crds_only: bool) -> anyhow::Result<Vec<Value>> {
 /// Events, reading credentials Secrets) and from the leader-election Lease (a Role in `tack-system` only),
 /// so that a cluster whose repositories hold known kinds can replace `tack-controller-apply` with a narrower
 /// role. Neither role grants `escalate`, `bind` or `impersonate`.
+/// (A table of manifests written out literally: long by nature, not logic.)
 fn controller_manifests(image: &str) -> Vec<Value> {
     let labels = json!({"app.kubernetes.io/name": "tack", "app.kubernetes.io/component": "controller"});
     let subject = json!([{"kind": "ServiceAccount", "name": CONTROLLER_NAME, "namespace": SYSTEM_NAMESPACE}]);
@@ -243,7 +244,7 @@ pub async fn run(args: &InstallArgs, settings: &Settings) -> anyhow::Result<Exit
         print!("{}", tack_yaml::to_yaml_stream(objects.iter()));
         return Ok(ExitCode::SUCCESS);
     }
-    let cluster = super::sync::connect(settings).await?;
+    let cluster = settings.connect().await?;
     let opts = ApplyOptions {
         dry_run: false,
         force: true,

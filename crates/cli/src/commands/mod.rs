@@ -1,6 +1,7 @@
 //! One module per top-level command.
 
 pub mod app;
+pub mod app_helm;
 pub mod controller;
 pub mod demo;
 pub mod dev;

@@ -1,5 +1,5 @@
-//! `tack render`: print the manifests of a directory or Git source; also the source loading shared by
-//! `tack diff` and `tack sync`.
+//! `tack render`: print the manifests of a directory, a Git source or a Helm chart from a chart repository or
+//! OCI registry; also the source loading shared by `tack diff` and `tack sync`.
 
 use std::io::Write;
 use std::path::Path;
@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use tack_render::{Manifest, RenderOptions};
 
-use crate::args::{HelmArgs, RenderArgs, SourceArgs};
+use crate::args::{ChartArgs, HelmArgs, RenderArgs, SourceArgs};
 use crate::config::{Output, Settings};
 
 /// Manifests rendered from a source.
@@ -89,9 +89,20 @@ pub fn render_dir(
     })
 }
 
-/// Renders the source named by the command line: a local directory, or `--repo` (+ `--revision`, `--path`).
+/// Renders the source named by the command line: a local directory, `--repo` (+ `--revision`, `--path`), or a
+/// chart from a chart repository or OCI registry (`oci://…`, `https://…/chart.tgz`, `--repo URL --chart NAME`).
 pub async fn load(source: &SourceArgs, namespace: Option<&str>) -> anyhow::Result<Rendered> {
     let helm = helm_options(&source.helm, namespace);
+    if let Some(chart) = chart_ref(source)? {
+        let args = source.chart.clone();
+        return tokio::task::spawn_blocking(move || render_remote_chart(&chart, &args, helm)).await?;
+    }
+    if source.chart.chart_version.is_some() || source.chart.devel {
+        bail!(
+            "--version and --devel choose the version of a chart from a chart repository or OCI registry \
+             (oci://HOST/PATH/CHART, or --repo URL --chart NAME); a chart folder or archive has one version"
+        );
+    }
     let jsonnet = super::jsonnet::source_options(&source.jsonnet)?;
     match (&source.dir, &source.repo) {
         (Some(dir), None) => {
@@ -107,6 +118,104 @@ pub async fn load(source: &SourceArgs, namespace: Option<&str>) -> anyhow::Resul
         }
         _ => bail!("give either a directory (PATH) or --repo URL"),
     }
+}
+
+/// The chart the command line names in a chart repository, an OCI registry or at a URL; `None` for a local
+/// path or a Git repository.
+pub fn chart_ref(source: &SourceArgs) -> anyhow::Result<Option<tack_source::chart::ChartRef>> {
+    use tack_source::chart::ChartRef;
+    let version = source.chart.chart_version.clone().unwrap_or_default();
+    if let (Some(repo), Some(name)) = (&source.repo, &source.chart.chart) {
+        if name.is_empty() || name.contains('/') {
+            bail!("--chart {name:?}: give the chart's name alone; its repository goes in --repo");
+        }
+        if !(repo.starts_with("oci://") || repo.starts_with("https://") || repo.starts_with("http://")) {
+            bail!(
+                "--repo {repo}: a chart repository is an https:// (or http://) URL, a registry an oci:// path"
+            );
+        }
+        return Ok(Some(ChartRef::from_repo(repo, name, &version)));
+    }
+    let Some(text) = source.dir.as_deref().and_then(Path::to_str) else {
+        return Ok(None);
+    };
+    if text.starts_with("oci://") {
+        return Ok(Some(ChartRef::Oci {
+            reference: text.to_string(),
+            version,
+        }));
+    }
+    if text.starts_with("https://") || text.starts_with("http://") {
+        if !version.is_empty() {
+            bail!("--version does not apply to a chart archive URL ({text}): the URL names one version");
+        }
+        return Ok(Some(ChartRef::Url {
+            url: text.to_string(),
+            digest: None,
+        }));
+    }
+    Ok(None)
+}
+
+/// The fetcher the chart flags describe: tack's source cache, credentials, `--plain-http`, `--devel`.
+pub fn chart_fetcher(args: &ChartArgs) -> tack_source::chart::ChartFetcher {
+    use tack_source::chart::{ChartAuth, ChartFetcher};
+    let auth = match (&args.username, &args.password) {
+        (Some(user), Some(password)) => Some(ChartAuth::basic(user.clone(), password.clone())),
+        (None, Some(token)) => Some(ChartAuth::bearer(token.clone())),
+        _ => None,
+    };
+    ChartFetcher::new(tack_source::default_cache_dir())
+        .with_auth(auth)
+        .plain_http(args.plain_http)
+        .allow_insecure_http_credentials(args.plain_http)
+        .devel(args.devel)
+}
+
+/// What to do about a failed chart fetch, in terms of the command line's flags.
+fn fetch_hint(e: &tack_source::chart::ChartError, args: &ChartArgs) -> &'static str {
+    use tack_source::chart::ChartError;
+    match e {
+        ChartError::Unauthorized { .. } if args.password.is_none() => {
+            "; give credentials with --username and --password (or TACK_HELM_USERNAME and TACK_HELM_PASSWORD), \
+             or --password alone for a token"
+        }
+        ChartError::Unauthorized { .. } => {
+            "; the credentials of --username/--password (TACK_HELM_USERNAME/TACK_HELM_PASSWORD) were refused"
+        }
+        ChartError::InsecureCredentials { .. } => {
+            "; pass --plain-http to send the credentials of --username/--password over plain HTTP anyway"
+        }
+        _ => "",
+    }
+}
+
+/// Fetches a chart into the cache (by digest) and renders it; values files are relative to the current
+/// directory, as with `helm template`.
+fn render_remote_chart(
+    chart: &tack_source::chart::ChartRef,
+    args: &ChartArgs,
+    helm: tack_helm::Options,
+) -> anyhow::Result<Rendered> {
+    let fetched = chart_fetcher(args)
+        .fetch(chart)
+        .map_err(|e| anyhow::anyhow!("{e}{}", fetch_hint(&e, args)))?;
+    let cwd = std::env::current_dir().context("the current directory")?;
+    let opts = RenderOptions {
+        helm: Some(helm),
+        cache_dir: Some(tack_source::default_cache_dir()),
+        ..Default::default()
+    };
+    let out =
+        tack_render::render_chart_archive(&fetched.path, &cwd, &opts).map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(Rendered {
+        manifests: out.manifests,
+        yaml: out.yaml,
+        engine: out.engine,
+        revision: None,
+        warnings: out.warnings,
+        timings: out.timings,
+    })
 }
 
 fn render_git(

@@ -96,7 +96,7 @@ fn parse_container_image(s: &str) -> Result<(String, String), String> {
 }
 
 pub async fn run(cmd: RolloutCommand, settings: &Settings) -> anyhow::Result<ExitCode> {
-    let cluster = super::sync::connect(settings).await?;
+    let cluster = settings.connect().await?;
     let client = cluster.client().clone();
     let ns = settings
         .namespace
@@ -374,45 +374,7 @@ pub fn render(info: &RolloutInfo) -> String {
     let stable = s(r, "/status/stableRS");
     let current = s(r, "/status/currentPodHash");
     if let Some(steps) = r.pointer("/spec/strategy/canary/steps").and_then(Value::as_array) {
-        let idx = i(r, "/status/currentStepIndex");
-        let _ = writeln!(out, "Step:       {}", step_of(r));
-        if let Some(w) = r.pointer("/status/canary/weights") {
-            let _ = writeln!(
-                out,
-                "Weights:    canary {} %, stable {} %",
-                i(w, "/canary/weight"),
-                i(w, "/stable/weight")
-            );
-        } else if stable != current && !current.is_empty() {
-            // Without traffic routing the weight is the share of pods.
-            let upto = usize::try_from(idx)
-                .unwrap_or(0)
-                .saturating_add(1)
-                .min(steps.len());
-            let set = steps[..upto]
-                .iter()
-                .rev()
-                .find_map(|st| st.get("setWeight").and_then(Value::as_i64));
-            let _ = writeln!(
-                out,
-                "Weights:    setWeight {} %, by pods: canary {} of {}",
-                set.unwrap_or(0),
-                i(r, "/status/updatedReplicas"),
-                i(r, "/status/replicas"),
-            );
-        }
-        let _ = writeln!(out, "Steps:");
-        for (n, step) in steps.iter().enumerate() {
-            let n = n as i64;
-            let mark = if n == idx && stable != current {
-                "▶"
-            } else if n < idx || stable == current {
-                "✔"
-            } else {
-                " "
-            };
-            let _ = writeln!(out, "  {mark} {n}  {}", step_text(step));
-        }
+        write_steps(&mut out, r, steps, stable, current);
     }
     if r.pointer("/spec/strategy/blueGreen").is_some() {
         let _ = writeln!(
@@ -435,52 +397,7 @@ pub fn render(info: &RolloutInfo) -> String {
     let rows: Vec<Vec<String>> = info
         .replica_sets
         .iter()
-        .map(|rs| {
-            let hash = rs
-                .metadata
-                .labels
-                .as_ref()
-                .and_then(|l| l.get(tack_rollout::POD_TEMPLATE_HASH_LABEL))
-                .cloned()
-                .unwrap_or_default();
-            let role = if hash == stable {
-                if strategy(r) == "BlueGreen" {
-                    "active"
-                } else {
-                    "stable"
-                }
-            } else if hash == current {
-                if strategy(r) == "BlueGreen" {
-                    "preview"
-                } else {
-                    "canary"
-                }
-            } else if hash == active {
-                "active"
-            } else {
-                "old"
-            };
-            let spec = rs.spec.as_ref();
-            let template = spec
-                .and_then(|s| s.template.as_ref())
-                .and_then(|t| serde_json::to_value(t).ok());
-            vec![
-                rs.metadata
-                    .annotations
-                    .as_ref()
-                    .and_then(|a| a.get(tack_delivery::rollout::REVISION_ANNOTATION))
-                    .cloned()
-                    .unwrap_or_default(),
-                hash,
-                role.to_string(),
-                format!(
-                    "{}/{}",
-                    rs.status.as_ref().and_then(|s| s.ready_replicas).unwrap_or(0),
-                    spec.and_then(|s| s.replicas).unwrap_or(0)
-                ),
-                images(template.as_ref()),
-            ]
-        })
+        .map(|rs| replica_set_row(rs, r, stable, current, active))
         .collect();
     let _ = writeln!(out, "\nReplicaSets:");
     if rows.is_empty() {
@@ -491,38 +408,134 @@ pub fn render(info: &RolloutInfo) -> String {
         }
     }
     if !info.analysis_runs.is_empty() {
-        let rows: Vec<Vec<String>> = info
-            .analysis_runs
-            .iter()
-            .map(|a| {
-                let measured: Vec<String> = a
-                    .pointer("/status/metricResults")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|m| {
-                        let last = m.get("measurements")?.as_array()?.last()?;
-                        Some(format!(
-                            "{}={}",
-                            m.get("name")?.as_str()?,
-                            last.get("value").and_then(Value::as_str).unwrap_or("-")
-                        ))
-                    })
-                    .collect();
-                vec![
-                    s(a, "/metadata/name").to_string(),
-                    or_dash(s(a, "/status/phase")).to_string(),
-                    measured.join(" "),
-                    s(a, "/status/message").to_string(),
-                ]
-            })
-            .collect();
+        let rows: Vec<Vec<String>> = info.analysis_runs.iter().map(analysis_run_row).collect();
         let _ = writeln!(out, "\nAnalysisRuns:");
         for line in table(&["NAME", "PHASE", "LAST MEASURED", "MESSAGE"], &rows).lines() {
             let _ = writeln!(out, "  {line}");
         }
     }
     out
+}
+
+/// The canary steps of `r`, the current one marked.
+fn write_steps(out: &mut String, r: &Value, steps: &[Value], stable: &str, current: &str) {
+    let idx = i(r, "/status/currentStepIndex");
+    let _ = writeln!(out, "Step:       {}", step_of(r));
+    if let Some(w) = r.pointer("/status/canary/weights") {
+        let _ = writeln!(
+            out,
+            "Weights:    canary {} %, stable {} %",
+            i(w, "/canary/weight"),
+            i(w, "/stable/weight")
+        );
+    } else if stable != current && !current.is_empty() {
+        // Without traffic routing the weight is the share of pods.
+        let upto = usize::try_from(idx)
+            .unwrap_or(0)
+            .saturating_add(1)
+            .min(steps.len());
+        let set = steps[..upto]
+            .iter()
+            .rev()
+            .find_map(|st| st.get("setWeight").and_then(Value::as_i64));
+        let _ = writeln!(
+            out,
+            "Weights:    setWeight {} %, by pods: canary {} of {}",
+            set.unwrap_or(0),
+            i(r, "/status/updatedReplicas"),
+            i(r, "/status/replicas"),
+        );
+    }
+    let _ = writeln!(out, "Steps:");
+    for (n, step) in steps.iter().enumerate() {
+        let n = n as i64;
+        let mark = if n == idx && stable != current {
+            "▶"
+        } else if n < idx || stable == current {
+            "✔"
+        } else {
+            " "
+        };
+        let _ = writeln!(out, "  {mark} {n}  {}", step_text(step));
+    }
+}
+
+/// One row of the ReplicaSets table: revision, hash, role, readiness, images.
+fn replica_set_row(
+    rs: &k8s_openapi::api::apps::v1::ReplicaSet,
+    r: &Value,
+    stable: &str,
+    current: &str,
+    active: &str,
+) -> Vec<String> {
+    let hash = rs
+        .metadata
+        .labels
+        .as_ref()
+        .and_then(|l| l.get(tack_rollout::POD_TEMPLATE_HASH_LABEL))
+        .cloned()
+        .unwrap_or_default();
+    let role = if hash == stable {
+        if strategy(r) == "BlueGreen" {
+            "active"
+        } else {
+            "stable"
+        }
+    } else if hash == current {
+        if strategy(r) == "BlueGreen" {
+            "preview"
+        } else {
+            "canary"
+        }
+    } else if hash == active {
+        "active"
+    } else {
+        "old"
+    };
+    let spec = rs.spec.as_ref();
+    let template = spec
+        .and_then(|s| s.template.as_ref())
+        .and_then(|t| serde_json::to_value(t).ok());
+    vec![
+        rs.metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(tack_delivery::rollout::REVISION_ANNOTATION))
+            .cloned()
+            .unwrap_or_default(),
+        hash,
+        role.to_string(),
+        format!(
+            "{}/{}",
+            rs.status.as_ref().and_then(|s| s.ready_replicas).unwrap_or(0),
+            spec.and_then(|s| s.replicas).unwrap_or(0)
+        ),
+        images(template.as_ref()),
+    ]
+}
+
+/// One row of the AnalysisRuns table: name, phase, the last value of each metric, message.
+fn analysis_run_row(a: &Value) -> Vec<String> {
+    let measured: Vec<String> = a
+        .pointer("/status/metricResults")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|m| {
+            let last = m.get("measurements")?.as_array()?.last()?;
+            Some(format!(
+                "{}={}",
+                m.get("name")?.as_str()?,
+                last.get("value").and_then(Value::as_str).unwrap_or("-")
+            ))
+        })
+        .collect();
+    vec![
+        s(a, "/metadata/name").to_string(),
+        or_dash(s(a, "/status/phase")).to_string(),
+        measured.join(" "),
+        s(a, "/status/message").to_string(),
+    ]
 }
 
 /// `text` with every ReplicaSet hash it mentions followed by that ReplicaSet's revision, as `kubectl argo

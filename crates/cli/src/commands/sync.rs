@@ -6,19 +6,9 @@ use std::time::Instant;
 
 use anyhow::Context;
 use tack_apply::{Action, SyncOptions};
-use tack_cluster::{Cluster, ConnectOptions};
 
 use crate::args::SyncArgs;
 use crate::config::{Output, Settings};
-
-/// A cluster client from the global settings (kubeconfig, context).
-pub async fn connect(settings: &Settings) -> anyhow::Result<Cluster> {
-    let opts = ConnectOptions {
-        kubeconfig: settings.kubeconfig.clone(),
-        context: settings.context.clone(),
-    };
-    Ok(Cluster::connect(&opts).await?)
-}
 
 pub async fn run(args: &SyncArgs, settings: &Settings) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
@@ -29,7 +19,6 @@ pub async fn run(args: &SyncArgs, settings: &Settings) -> anyhow::Result<ExitCod
         let _ = err.flush();
     };
     let rendered = super::render::load(&args.source, settings.namespace.as_deref()).await?;
-    tack_render::refuse_hooks(&rendered.manifests).map_err(|e| anyhow::anyhow!("{e}"))?;
     progress(&format!(
         "rendered {} objects ({}{})",
         rendered.manifests.len(),
@@ -40,7 +29,7 @@ pub async fn run(args: &SyncArgs, settings: &Settings) -> anyhow::Result<ExitCod
             .map(|r| format!(", commit {r}"))
             .unwrap_or_default()
     ));
-    let cluster = connect(settings).await?;
+    let cluster = settings.connect().await?;
     let namespace = settings
         .namespace
         .clone()
@@ -51,6 +40,14 @@ pub async fn run(args: &SyncArgs, settings: &Settings) -> anyhow::Result<ExitCod
     opts.force = args.force;
     opts.dry_run = args.dry_run;
     opts.concurrency = args.concurrency.max(1);
+    opts.confirm = args.confirm;
+    opts.max_prune_share = f64::from(args.max_prune_percent) / 100.0;
+    opts.wave_timeout = args.timeout;
+    opts.propagation = match args.prune_propagation.as_str() {
+        "foreground" => tack_apply::Propagation::Foreground,
+        "orphan" => tack_apply::Propagation::Orphan,
+        _ => tack_apply::Propagation::Background,
+    };
     let report = tack_apply::sync(&cluster, rendered.manifests, &opts, &progress)
         .await
         .with_context(|| format!("sync of {} into namespace {namespace} failed", args.name))?;
@@ -71,12 +68,18 @@ pub async fn run(args: &SyncArgs, settings: &Settings) -> anyhow::Result<ExitCod
                 .iter()
                 .map(|r| serde_json::json!({"object": r.id.to_string(), "origin": r.origin.as_ref().map(ToString::to_string), "action": format!("{:?}", r.action)}))
                 .collect();
+            let hooks: Vec<serde_json::Value> = report
+                .hooks
+                .iter()
+                .map(|h| serde_json::json!({"phase": h.phase.as_str(), "object": h.id.to_string(), "origin": h.origin.to_string(), "failure": h.failure, "deleted": h.deleted}))
+                .collect();
             let v = serde_json::json!({
                 "app": args.name, "namespace": namespace, "dryRun": report.dry_run, "seconds": elapsed,
                 "created": report.count(Action::Created), "configured": report.count(Action::Configured),
                 "unchanged": report.count(Action::Unchanged), "pruned": report.count(Action::Pruned),
                 "kept": report.count(Action::Kept), "notInGit": report.count(Action::PruneSkipped),
-                "objects": objects,
+                "held": report.count(Action::PruneHeld), "extraneous": report.count(Action::Extraneous),
+                "objects": objects, "hooks": hooks,
             });
             println!("{}", serde_json::to_string_pretty(&v)?);
         }

@@ -1,3 +1,5 @@
+//! `tack version`: the versions of tack and of the control-plane components it builds.
+
 use std::process::ExitCode;
 
 use serde::Serialize;

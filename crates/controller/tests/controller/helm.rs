@@ -1,7 +1,9 @@
-//! Helm charts from the Git repository, one chart with a values file per environment (the seed's
-//! configuration-management scenario): each environment Synced and Healthy with its own values; a values
-//! change in Git is applied; a template error leaves the cluster untouched with Ready=False naming the
-//! template and line; fields tack cannot honour are refused as an invalid spec.
+//! Helm charts, one chart with a values file per environment (the seed's configuration-management
+//! scenario), the chart kept in the Git repository, in a chart repository (an HTTP server on 127.0.0.1) or in
+//! an OCI registry (the CNCF Distribution registry on 127.0.0.1), the values files always in Git: each
+//! environment Synced and Healthy with its own values; a values change in Git is applied; a template error
+//! leaves the cluster untouched with Ready=False naming the template and line; fields tack cannot honour are
+//! refused as an invalid spec.
 
 use std::time::Duration;
 
@@ -233,5 +235,169 @@ async fn a_chart_in_git_deploys_one_environment_per_values_file() -> Result<()> 
     for dest in [&qa, &e2e] {
         let _ = namespaces.delete(dest, &Default::default()).await;
     }
+    Ok(())
+}
+
+/// One environment of the `web` chart (`helm create`, tests/charts of tack-source) from a chart repository or
+/// registry, its values file in Git (`envs/values-ENV.yaml`, relative to `spec.source.path`).
+fn chart_app(
+    ns: &str,
+    name: &str,
+    dest: &str,
+    git: &str,
+    chart: serde_json::Value,
+    env: &str,
+) -> serde_json::Value {
+    json!({
+        "apiVersion": "gitops.tack.dev/v1alpha1",
+        "kind": "GitOpsConfig",
+        "metadata": {"name": name, "namespace": ns},
+        "spec": {
+            "source": {"repoURL": git, "revision": "main", "path": "envs",
+                       "helm": {"chart": chart, "valueFiles": [format!("values-{env}.yaml")]}},
+            "destination": {"namespace": dest},
+            "syncPolicy": {"interval": "2s", "automated": {"prune": true, "selfHeal": true},
+                           "createNamespace": true},
+        },
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the local control plane"]
+async fn charts_from_a_chart_repository_and_an_oci_registry_with_values_from_git() -> Result<()> {
+    use tack_testkit::charts::{Registry, repository_server};
+    tack_cluster::install_crypto_provider();
+    let client = tack_testkit::client().await?;
+    install_crd(&client).await?;
+    let ns = TestNamespace::new(&client, "helmrepo").await?;
+    let server = repository_server();
+    let registry = Registry::start(false);
+    for chart in ["web-1.0.0.tgz", "web-1.1.0.tgz"] {
+        registry.push(chart, None);
+    }
+    let repo = tack_testkit::GitRepo::new()?;
+    let write = |qa: &str, prod: &str| -> Result<String> {
+        std::fs::create_dir_all(repo.work().join("envs"))?;
+        std::fs::write(repo.work().join("envs/values-qa.yaml"), qa)?;
+        std::fs::write(repo.work().join("envs/values-prod.yaml"), prod)?;
+        repo.commit("main", "values")
+    };
+    write("replicaCount: 2\n", "replicaCount: 3\nimage:\n  tag: \"1.27\"\n")?;
+
+    let cache = tempfile::tempdir()?;
+    let (stop, handle) = start_controller(&client, ns.name(), cache.path());
+    let apps: Api<GitOpsConfig> = Api::namespaced(client.clone(), ns.name());
+    let from_repository = json!({"repoURL": server.url("/repo"), "name": "web", "version": "1.0.0"});
+    let from_registry =
+        json!({"repoURL": format!("oci://{}/charts", registry.addr), "name": "web", "version": "^1"});
+    let envs = [
+        ("repo-qa", from_repository.clone(), "qa"),
+        ("repo-prod", from_repository, "prod"),
+        ("oci-qa", from_registry.clone(), "qa"),
+        ("oci-prod", from_registry, "prod"),
+    ];
+    let dest = |app: &str| format!("{}-{app}", ns.name());
+    for (name, chart, env) in &envs {
+        let app = chart_app(ns.name(), name, &dest(name), &repo.url(), chart.clone(), env);
+        apps.patch(name, &PatchParams::apply("tack-test"), &Patch::Apply(&app))
+            .await?;
+    }
+    for (name, _, _) in &envs {
+        let s = wait_synced_healthy(&apps, name, 1, Duration::from_secs(120)).await?;
+        // helm create's chart: a ServiceAccount, a Service and a Deployment.
+        assert_eq!(s.inventory.len(), 3, "{name}: {:?}", s.inventory);
+    }
+    // The release name is the application's name; each environment has its own values; the registry's
+    // newest 1.x is 1.1.0 (appVersion 1.16.0 in both).
+    let deployments = |app: &str| -> Api<Deployment> { Api::namespaced(client.clone(), &dest(app)) };
+    for (name, want) in [
+        ("repo-qa", ("nginx:1.16.0", 2)),
+        ("repo-prod", ("nginx:1.27", 3)),
+        ("oci-qa", ("nginx:1.16.0", 2)),
+        ("oci-prod", ("nginx:1.27", 3)),
+    ] {
+        let (image, replicas) = image_and_replicas(&deployments(name), &format!("{name}-web")).await?;
+        assert_eq!((image.as_str(), replicas), want, "{name}");
+        let d = deployments(name).get(&format!("{name}-web")).await?;
+        let version = d.metadata.labels.unwrap_or_default().remove("helm.sh/chart");
+        let want = if name.starts_with("oci") {
+            "web-1.1.0"
+        } else {
+            "web-1.0.0"
+        };
+        assert_eq!(version.as_deref(), Some(want), "{name}");
+    }
+
+    // A values change in Git reaches the environments that use the file.
+    write("replicaCount: 4\n", "replicaCount: 3\nimage:\n  tag: \"1.27\"\n")?;
+    for name in ["repo-qa", "oci-qa"] {
+        let api = deployments(name);
+        let object = format!("{name}-web");
+        eventually(Duration::from_secs(60), "qa scaled to 4 from Git", || async {
+            let (_, replicas) = image_and_replicas(&api, &object).await?;
+            Ok((replicas == 4).then_some(()))
+        })
+        .await?;
+    }
+
+    // A template error (values without `image`): nothing applied, Ready=False names the template and the line
+    // as helm does (`web/templates/deployment.yaml:41:28`, from the reference helm).
+    write("replicaCount: 4\n", "replicaCount: 5\nimage: null\n")?;
+    for name in ["repo-prod", "oci-prod"] {
+        let s = eventually(Duration::from_secs(60), "prod RenderFailed", || async {
+            let s = status(&apps, name).await?;
+            Ok(condition(&s, "Ready")
+                .is_some_and(|c| c.status == "False" && c.reason == "RenderFailed")
+                .then_some(s))
+        })
+        .await?;
+        let message = &condition(&s, "Ready").context("Ready")?.message;
+        assert!(
+            message.contains("web/templates/deployment.yaml:41:28"),
+            "{message}"
+        );
+        assert!(
+            message.contains("nil pointer evaluating interface {}.repository"),
+            "{message}"
+        );
+        let (image, replicas) = image_and_replicas(&deployments(name), &format!("{name}-web")).await?;
+        assert_eq!(
+            (image.as_str(), replicas),
+            ("nginx:1.27", 3),
+            "{name}: a commit with a template error must leave the cluster untouched"
+        );
+    }
+
+    // A version the repository does not have: FetchFailed naming the versions near it.
+    let missing = chart_app(
+        ns.name(),
+        "missing",
+        &dest("missing"),
+        &repo.url(),
+        json!({"repoURL": server.url("/repo"), "name": "web", "version": "1.0.5"}),
+        "qa",
+    );
+    apps.patch(
+        "missing",
+        &PatchParams::apply("tack-test"),
+        &Patch::Apply(&missing),
+    )
+    .await?;
+    eventually(Duration::from_secs(30), "missing FetchFailed", || async {
+        let s = status(&apps, "missing").await?;
+        Ok(condition(&s, "Ready")
+            .is_some_and(|c| {
+                c.reason == "FetchFailed" && c.message.contains("nearest available: 1.2.0-rc.1, 1.1.0, 1.0.0")
+            })
+            .then_some(()))
+    })
+    .await?;
+
+    stop_controller(stop, handle).await?;
+    let namespaces: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
+    for (name, _, _) in &envs {
+        let _ = namespaces.delete(&dest(name), &Default::default()).await;
+    }
+    let _ = namespaces.delete(&dest("missing"), &Default::default()).await;
     Ok(())
 }

@@ -35,7 +35,7 @@ pub use secrets::REDACTED;
 pub use tack_analysis::run::build_run_spec;
 
 /// Field manager of the status writes.
-pub const FIELD_MANAGER: &str = "tack";
+pub use tack_cluster::FIELD_MANAGER;
 /// How often a run waiting for a Job is looked at even without a Job event.
 pub const JOB_POLL: Duration = Duration::from_secs(10);
 /// Wait before looking again after a status write lost to a concurrent one.
@@ -167,6 +167,8 @@ fn action(step: &RunStep, now: Timestamp) -> Action {
     }
 }
 
+/// One pass over an AnalysisRun: advance it from its cached copy; when measurements are due, take them on a
+/// fresh copy and record them.
 async fn reconcile(obj: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Action, Error> {
     let name = obj.metadata.name.clone().unwrap_or_default();
     let Some(ns) = obj.metadata.namespace.clone() else {
@@ -178,50 +180,58 @@ async fn reconcile(obj: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Action,
     let api: Api<DynamicObject> = Api::namespaced_with(ctx.client.clone(), &ns, &resource());
     let run = match parse(&obj) {
         Ok(r) => r,
-        Err(reason) => {
-            write_error(
-                &ctx,
-                &api,
-                &obj,
-                &name,
-                format!("Analysis spec invalid: {reason}"),
-            )
-            .await?;
-            return Ok(Action::await_change());
-        }
+        Err(reason) => return refuse(&ctx, &api, &obj, format!("Analysis spec invalid: {reason}")).await,
     };
     let original = run.status.clone().unwrap_or_default();
-    if original
-        .phase
-        .as_deref()
-        .and_then(Phase::parse)
-        .is_some_and(Phase::completed)
-    {
+    if is_completed(&original) {
         return expire(&api, &name, &run).await;
     }
     let now = now_millis();
     let mut status = original.clone();
     let step = match advance(&run.spec, &mut status, Vec::new(), now) {
         Ok(s) => s,
-        Err(e) => {
-            write_error(&ctx, &api, &obj, &name, format!("Analysis spec invalid: {e}")).await?;
-            return Ok(Action::await_change());
-        }
+        Err(e) => return refuse(&ctx, &api, &obj, format!("Analysis spec invalid: {e}")).await,
     };
-    if step.due.is_empty() {
-        if status != original {
-            match write_status(&api, &name, obj.metadata.resource_version.as_deref(), &status).await {
-                Ok(()) => {}
-                // The cached copy is behind: look again once the watch has caught up.
-                Err(e) if is_conflict(&e) => return Ok(Action::requeue(CONFLICT_RETRY)),
-                Err(e) => return Err(e),
-            }
-        }
-        return Ok(action(&step, now));
+    if !step.due.is_empty() {
+        return measure_due(&ctx, &api, &name, &ns).await;
     }
+    if status != original {
+        match write_status(&api, &name, obj.metadata.resource_version.as_deref(), &status).await {
+            Ok(()) => {}
+            // The cached copy is behind: look again once the watch has caught up.
+            Err(e) if is_conflict(&e) => return Ok(Action::requeue(CONFLICT_RETRY)),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(action(&step, now))
+}
 
-    // Measure: read the run again so a measurement recorded since the cache was filled is not repeated.
-    let fresh = api.get_opt(&name).await.map_err(|source| Error::Kube {
+/// Whether the run has reached a final phase.
+fn is_completed(status: &AnalysisRunStatus) -> bool {
+    status
+        .phase
+        .as_deref()
+        .and_then(Phase::parse)
+        .is_some_and(Phase::completed)
+}
+
+/// Marks the run as an Error with `message` (an invalid spec, arguments that cannot be resolved) and waits for
+/// it to change.
+async fn refuse(
+    ctx: &Context,
+    api: &Api<DynamicObject>,
+    obj: &DynamicObject,
+    message: String,
+) -> Result<Action, Error> {
+    let name = obj.metadata.name.clone().unwrap_or_default();
+    write_error(ctx, api, obj, &name, message).await?;
+    Ok(Action::await_change())
+}
+
+/// Takes the measurements that are due. The run is read again first so that a measurement recorded since the
+/// cache was filled is not repeated.
+async fn measure_due(ctx: &Context, api: &Api<DynamicObject>, name: &str, ns: &str) -> Result<Action, Error> {
+    let fresh = api.get_opt(name).await.map_err(|source| Error::Kube {
         what: format!("reading AnalysisRun {ns}/{name}"),
         source,
     })?;
@@ -229,55 +239,45 @@ async fn reconcile(obj: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Action,
         return Ok(Action::await_change());
     };
     let run = parse(&fresh).map_err(|reason| Error::Invalid {
-        name: name.clone(),
+        name: name.to_string(),
         reason,
     })?;
-    let mut status = run.status.clone().unwrap_or_default();
-    if status
-        .phase
-        .as_deref()
-        .and_then(Phase::parse)
-        .is_some_and(Phase::completed)
-    {
+    let status = run.status.clone().unwrap_or_default();
+    if is_completed(&status) {
         return Ok(Action::await_change());
     }
     let now = now_millis();
     let mut probe = status.clone();
     let step = match advance(&run.spec, &mut probe, Vec::new(), now) {
         Ok(s) => s,
-        Err(e) => {
-            write_error(&ctx, &api, &fresh, &name, format!("Analysis spec invalid: {e}")).await?;
-            return Ok(Action::await_change());
-        }
+        Err(e) => return refuse(ctx, api, &fresh, format!("Analysis spec invalid: {e}")).await,
     };
     if step.due.is_empty() {
         return Ok(action(&step, now));
     }
-    let resolved = match secrets::resolve(&ctx.client, &ns, &run.spec.args).await {
+    let resolved = match secrets::resolve(&ctx.client, ns, &run.spec.args).await {
         Ok(r) => r,
         Err(e) => {
-            write_error(
-                &ctx,
-                &api,
+            return refuse(
+                ctx,
+                api,
                 &fresh,
-                &name,
                 format!("Unable to resolve metric arguments: {e}"),
             )
-            .await?;
-            return Ok(Action::await_change());
+            .await;
         }
     };
-    let terminating = is_terminating(&run.spec, &probe);
     let owner = job::Owner {
-        name: &name,
-        namespace: &ns,
+        name,
+        namespace: ns,
         uid: fresh.metadata.uid.as_deref().unwrap_or_default(),
     };
+    let terminating = is_terminating(&run.spec, &probe);
     let tasks = step.due.iter().filter_map(|metric_name| {
         let metric = run.spec.metrics.iter().find(|m| &m.name == metric_name)?;
         let result = probe.metric_results.iter().find(|r| &r.name == metric_name);
         Some(measure_metric(
-            &ctx,
+            ctx,
             &owner,
             metric,
             result,
@@ -286,7 +286,14 @@ async fn reconcile(obj: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Action,
         ))
     });
     let measurements: Vec<(String, Measurement)> = futures::future::join_all(tasks).await;
-    for (metric, m) in &measurements {
+    log_measurements(name, ns, &measurements);
+    record(ctx, api, &fresh, &run, &probe, measurements).await
+}
+
+/// Logs each measurement: successes and running ones at debug level, the others (failed, inconclusive, error)
+/// with their message.
+fn log_measurements(name: &str, ns: &str, measurements: &[(String, Measurement)]) {
+    for (metric, m) in measurements {
         if m.phase == Phase::Successful.as_str() || m.phase == Phase::Running.as_str() {
             tracing::debug!(
                 analysisrun = %name, namespace = %ns, metric = %metric, phase = %m.phase,
@@ -299,29 +306,40 @@ async fn reconcile(obj: Arc<DynamicObject>, ctx: Arc<Context>) -> Result<Action,
             "measurement {}", m.message.as_deref().unwrap_or("taken")
         );
     }
+}
+
+/// Advances the run with the measurements just taken, writes its status when it changed and publishes the
+/// Events of what completed (`probe` is the status advanced without them, for comparison).
+async fn record(
+    ctx: &Context,
+    api: &Api<DynamicObject>,
+    fresh: &DynamicObject,
+    run: &AnalysisRun,
+    probe: &AnalysisRunStatus,
+    measurements: Vec<(String, Measurement)>,
+) -> Result<Action, Error> {
+    let name = fresh.metadata.name.clone().unwrap_or_default();
+    let mut status = run.status.clone().unwrap_or_default();
     let now = now_millis();
     let step = match advance(&run.spec, &mut status, measurements, now) {
         Ok(s) => s,
-        Err(e) => {
-            write_error(&ctx, &api, &fresh, &name, format!("Analysis spec invalid: {e}")).await?;
-            return Ok(Action::await_change());
-        }
+        Err(e) => return refuse(ctx, api, fresh, format!("Analysis spec invalid: {e}")).await,
     };
     // A running Job looked at and still running changes nothing: no write (and no watch event to wake us).
     if Some(&status) != run.status.as_ref() {
-        match write_status(&api, &name, fresh.metadata.resource_version.as_deref(), &status).await {
+        match write_status(api, &name, fresh.metadata.resource_version.as_deref(), &status).await {
             Ok(()) => {}
             // Someone else wrote the run meanwhile: start over from what they wrote.
             Err(e) if is_conflict(&e) => return Ok(Action::requeue(CONFLICT_RETRY)),
             Err(e) => return Err(e),
         }
     }
-    for (reason, type_, note) in transitions(&probe, &status) {
-        publish(&ctx, &fresh, type_, &reason, note).await;
+    for (reason, type_, note) in transitions(probe, &status) {
+        publish(ctx, fresh, type_, &reason, note).await;
     }
     if step.phase.completed() {
         tracing::info!(
-            analysisrun = %name, namespace = %ns, phase = step.phase.as_str(),
+            analysisrun = %name, namespace = fresh.metadata.namespace.as_deref().unwrap_or_default(), phase = step.phase.as_str(),
             "analysis completed: {}", status.message.as_deref().unwrap_or("")
         );
     }

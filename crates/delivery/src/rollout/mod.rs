@@ -5,7 +5,8 @@
 //! → create and scale ReplicaSets (labelled and selected by `rollouts-pod-template-hash`, owned by the Rollout)
 //! → scale-down deadlines → AnalysisRuns (create from templates with the Rollout's args, or terminate) → Service
 //! selectors → status (status subresource, merge patch guarded by `resourceVersion`) → traffic routers, with the
-//! weights of the status just persisted → old ReplicaSets beyond `revisionHistoryLimit` deleted → Events.
+//! weights of the status just persisted → old ReplicaSets beyond `revisionHistoryLimit` and completed AnalysisRuns
+//! beyond `spec.analysis`'s history limits deleted → Events.
 //!
 //! The router weights are always those of the persisted `status.canary.weights`: after a restart the same status
 //! gives the same weights, so a restarted controller resumes at the same step without moving traffic.
@@ -29,7 +30,7 @@ use kube::runtime::watcher;
 pub use observe::{observe_analysis_runs, observe_replica_sets};
 
 /// Field manager of every write.
-pub const FIELD_MANAGER: &str = "tack";
+pub use tack_cluster::FIELD_MANAGER;
 
 /// Patch parameters naming [`FIELD_MANAGER`] (for merge patches).
 pub(crate) fn merge_params() -> kube::api::PatchParams {

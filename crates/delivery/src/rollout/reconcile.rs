@@ -1,5 +1,6 @@
 //! One reconcile of one Rollout (see the module documentation of [`super`]).
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,6 +12,7 @@ use kube::runtime::events::{Event, EventType};
 use kube::{Resource, ResourceExt};
 use serde_json::{Value, json};
 use tack_rollout::conditions;
+use tack_rollout::history::{RunRecord, runs_to_delete};
 use tack_rollout::restart::{RestartPod, RestartStep, restart_step};
 use tack_rollout::spec::{Rollout, RolloutStatus};
 use tack_rollout::{Action, Decision, Observed, POD_TEMPLATE_HASH_LABEL, SCALE_DOWN_DEADLINE_ANNOTATION};
@@ -140,6 +142,8 @@ impl Target<'_> {
 /// What the reconcile saw of the Rollout's ReplicaSets and AnalysisRuns.
 struct Seen {
     owned: Vec<ReplicaSet>,
+    /// Every AnalysisRun of the Rollout, of every revision.
+    runs: Vec<DynamicObject>,
     observed: Observed,
     selector: String,
     /// The revision of the current template.
@@ -174,6 +178,7 @@ async fn reconcile_inner(cached: &DynamicObject, ctx: &Context) -> Result<Requeu
     write_status(&t, &decision, &seen.selector).await?;
     set_routers(&t, &decision).await?;
     prune_history(&t, &seen.owned, &decision).await?;
+    prune_runs(&t, &seen, &decision).await?;
     annotate_revision(&t, seen.revision.as_deref()).await?;
     Ok(Requeue::requeue(
         decision.requeue_after.unwrap_or(RESYNC).min(RESYNC),
@@ -296,9 +301,13 @@ async fn observe(t: &Target<'_>) -> Result<Seen, Error> {
         .template
         .as_ref()
         .map(|tpl| current_revision(&owned, &tack_rollout::pod_template_hash(tpl)).to_string());
-    let runs = match &revision {
+    let runs: Vec<DynamicObject> = runs
+        .into_iter()
+        .filter(|r| owned_by(r.metadata.owner_references.as_ref(), &t.uid))
+        .collect();
+    let of_revision = match &revision {
         Some(rev) => runs_of_revision(&runs, rev),
-        None => runs,
+        None => runs.clone(),
     };
     if let Some(template) = t.rollout.spec.template.as_ref() {
         let current = tack_rollout::pod_template_hash(template);
@@ -323,11 +332,12 @@ async fn observe(t: &Target<'_>) -> Result<Seen, Error> {
     }
     let observed = Observed {
         replica_sets,
-        analysis_runs: observe_analysis_runs(&runs, &t.uid),
+        analysis_runs: observe_analysis_runs(&of_revision, &t.uid),
         now: jiff::Timestamp::now(),
     };
     Ok(Seen {
         owned,
+        runs,
         observed,
         selector,
         revision,
@@ -766,6 +776,61 @@ async fn prune_history(t: &Target<'_>, owned: &[ReplicaSet], decision: &Decision
             Err(e) => {
                 return Err(Error::Kube {
                     what: format!("deleting old ReplicaSet {}/{rs_name}", t.ns),
+                    source: e,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Deletes completed AnalysisRuns beyond `spec.analysis` (`successfulRunHistoryLimit`,
+/// `unsuccessfulRunHistoryLimit`, 5 each by default) and those of ReplicaSets that no longer exist; the runs
+/// the new status refers to and runs in progress are kept.
+async fn prune_runs(t: &Target<'_>, seen: &Seen, decision: &Decision) -> Result<(), Error> {
+    let records: Vec<RunRecord> = seen
+        .runs
+        .iter()
+        .filter_map(|r| {
+            Some(RunRecord {
+                name: r.metadata.name.clone()?,
+                pod_template_hash: r
+                    .metadata
+                    .labels
+                    .as_ref()
+                    .and_then(|l| l.get(POD_TEMPLATE_HASH_LABEL))
+                    .cloned()
+                    .unwrap_or_default(),
+                phase: r
+                    .data
+                    .pointer("/status/phase")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
+                created: r.metadata.creation_timestamp.as_ref().map(|t| t.0),
+            })
+        })
+        .collect();
+    let status = &decision.status;
+    let current: BTreeSet<String> = [
+        &status.canary.current_step_analysis_run_status,
+        &status.canary.current_background_analysis_run_status,
+        &status.blue_green.pre_promotion_analysis_run_status,
+        &status.blue_green.post_promotion_analysis_run_status,
+    ]
+    .into_iter()
+    .flatten()
+    .map(|r| r.name.clone())
+    .collect();
+    let hashes: BTreeSet<String> = seen.owned.iter().filter_map(hash).map(str::to_string).collect();
+    let api: Api<DynamicObject> = Api::namespaced_with(t.client().clone(), &t.ns, &analysis_run_resource());
+    for name in runs_to_delete(&records, &current, &hashes, t.rollout.spec.analysis.as_ref()) {
+        match api.delete(&name, &Default::default()).await {
+            Ok(_) => tracing::debug!(analysisrun = %name, "deleted beyond the run history limits"),
+            Err(kube::Error::Api(s)) if s.code == 404 => {}
+            Err(e) => {
+                return Err(Error::Kube {
+                    what: format!("deleting old AnalysisRun {}/{name}", t.ns),
                     source: e,
                 });
             }

@@ -4,7 +4,7 @@ use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::networking::v1::Ingress;
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
 use serde_json::{Value, json};
-use tack_rollout::spec::Rollout;
+use tack_rollout::spec::{IstioTrafficRouting, NginxTrafficRouting, Rollout};
 use tack_traffic::{GATEWAY_API_PLUGIN, MANAGED_BY_ANNOTATION, Weights, gateway, istio, nginx};
 
 use super::{Error, FIELD_MANAGER, merge_params};
@@ -102,155 +102,192 @@ pub(crate) async fn apply_routers(
     };
     let (canary_svc, stable_svc) =
         tack_traffic::canary_and_stable_services(rollout).map_err(|e| traffic(name, e.to_string()))?;
-    let mut changed = Vec::new();
-    let mut read_back = Vec::new();
-
+    let t = Target {
+        client,
+        namespace,
+        name,
+        uid,
+        canary_svc,
+        stable_svc,
+        weights,
+    };
+    let mut out = Applied::default();
     if let Some(ng) = &routing.nginx {
-        let api: Api<Ingress> = Api::namespaced(client.clone(), namespace);
-        for stable_name in nginx::stable_ingresses(ng) {
-            let stable = api
-                .get_opt(stable_name)
-                .await
-                .map_err(Error::kube(format!("reading Ingress {stable_name}")))?
-                .ok_or_else(|| {
-                    traffic(
-                        name,
-                        format!("stable Ingress {stable_name:?} not found in namespace {namespace}"),
-                    )
-                })?;
-            let stable = serde_json::to_value(&stable).unwrap_or(Value::Null);
-            let desired = nginx::canary_ingress(&nginx::CanaryIngressInput {
-                rollout: name,
-                rollout_uid: uid,
-                nginx: ng,
-                stable_ingress: &stable,
-                stable_service: stable_svc,
-                canary_service: canary_svc,
-                weight: weights.canary,
-            })
-            .map_err(|e| traffic(name, e.to_string()))?;
-            let canary_name = nginx::canary_ingress_name(name, stable_name);
-            let live = api
-                .get_opt(&canary_name)
-                .await
-                .map_err(Error::kube(format!("reading Ingress {canary_name}")))?
-                .map(|i| serde_json::to_value(&i).unwrap_or(Value::Null));
-            let same = live.as_ref().is_some_and(|l| {
-                l.get("spec") == desired.get("spec")
-                    && desired["metadata"]["annotations"]
-                        .as_object()
-                        .is_some_and(|want| {
-                            want.iter().all(|(k, v)| {
-                                l.pointer("/metadata/annotations").and_then(|a| a.get(k)) == Some(v)
-                            })
-                        })
-            });
-            let stored = if same {
-                live.unwrap_or(Value::Null)
-            } else {
-                let stored = api
-                    .patch(
-                        &canary_name,
-                        &PatchParams::apply(FIELD_MANAGER).force(),
-                        &Patch::Apply(&desired),
-                    )
-                    .await
-                    .map_err(Error::kube(format!("applying the canary Ingress {canary_name}")))?;
-                changed.push(format!("Ingress {canary_name} canary-weight {}", weights.canary));
-                serde_json::to_value(&stored).unwrap_or(Value::Null)
-            };
-            read_back.push((format!("Ingress {canary_name}"), nginx::weight_of(&stored, ng)));
-        }
+        apply_nginx(&t, ng, &mut out).await?;
     }
-
     if let Some(config) = routing.plugins.get(GATEWAY_API_PLUGIN) {
-        for r in gateway::routes(config) {
-            let ns = r.namespace.as_deref().unwrap_or(namespace);
-            let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns, &http_route_resource());
-            let live = api
-                .get_opt(&r.name)
-                .await
-                .map_err(Error::kube(format!("reading HTTPRoute {ns}/{}", r.name)))?
-                .ok_or_else(|| {
-                    traffic(
-                        name,
-                        format!("HTTPRoute {:?} not found in namespace {ns}", r.name),
-                    )
-                })?;
-            let mut value = serde_json::to_value(&live).unwrap_or(Value::Null);
-            if let Some(rules) = gateway::weighted_rules(&value, canary_svc, stable_svc, weights)
-                .map_err(|e| traffic(name, e.to_string()))?
-            {
-                let patch = json!({
-                    "metadata": {"resourceVersion": live.metadata.resource_version},
-                    "spec": {"rules": rules},
-                });
-                let stored = api
-                    .patch(&r.name, &merge_params(), &Patch::Merge(&patch))
-                    .await
-                    .map_err(Error::kube(format!(
-                        "setting the weights of HTTPRoute {ns}/{}",
-                        r.name
-                    )))?;
-                value = serde_json::to_value(&stored).unwrap_or(Value::Null);
-                changed.push(format!(
-                    "HTTPRoute {} canary {} stable {}",
-                    r.name, weights.canary, weights.stable
-                ));
-            }
-            read_back.push((
-                format!("HTTPRoute {}", r.name),
-                gateway::weights_of(&value, canary_svc, stable_svc).map(|w| w.canary),
-            ));
-        }
+        apply_gateway(&t, config, &mut out).await?;
     }
-
     if let Some(is) = &routing.istio {
-        for vs in istio::virtual_services(is) {
-            let (vs_name, vs_ns) = istio::split_name(&vs.name);
-            let ns = vs_ns.unwrap_or(namespace);
-            let api: Api<DynamicObject> =
-                Api::namespaced_with(client.clone(), ns, &virtual_service_resource());
-            let live = api
-                .get_opt(vs_name)
+        apply_istio(&t, is, &mut out).await?;
+    }
+    Ok(out)
+}
+
+/// What every router is set for: the Rollout, its Services and the weights.
+struct Target<'a> {
+    client: &'a kube::Client,
+    namespace: &'a str,
+    name: &'a str,
+    uid: &'a str,
+    canary_svc: &'a str,
+    stable_svc: &'a str,
+    weights: Weights,
+}
+
+/// NGINX: one canary Ingress beside each stable Ingress, applied only when its spec or annotations differ.
+async fn apply_nginx(t: &Target<'_>, ng: &NginxTrafficRouting, out: &mut Applied) -> Result<(), Error> {
+    let api: Api<Ingress> = Api::namespaced(t.client.clone(), t.namespace);
+    for stable_name in nginx::stable_ingresses(ng) {
+        let stable = api
+            .get_opt(stable_name)
+            .await
+            .map_err(Error::kube(format!("reading Ingress {stable_name}")))?
+            .ok_or_else(|| {
+                traffic(
+                    t.name,
+                    format!(
+                        "stable Ingress {stable_name:?} not found in namespace {}",
+                        t.namespace
+                    ),
+                )
+            })?;
+        let stable = serde_json::to_value(&stable).unwrap_or(Value::Null);
+        let desired = nginx::canary_ingress(&nginx::CanaryIngressInput {
+            rollout: t.name,
+            rollout_uid: t.uid,
+            nginx: ng,
+            stable_ingress: &stable,
+            stable_service: t.stable_svc,
+            canary_service: t.canary_svc,
+            weight: t.weights.canary,
+        })
+        .map_err(|e| traffic(t.name, e.to_string()))?;
+        let canary_name = nginx::canary_ingress_name(t.name, stable_name);
+        let live = api
+            .get_opt(&canary_name)
+            .await
+            .map_err(Error::kube(format!("reading Ingress {canary_name}")))?
+            .map(|i| serde_json::to_value(&i).unwrap_or(Value::Null));
+        let same = live.as_ref().is_some_and(|l| {
+            l.get("spec") == desired.get("spec")
+                && desired["metadata"]["annotations"]
+                    .as_object()
+                    .is_some_and(|want| {
+                        want.iter().all(|(k, v)| {
+                            l.pointer("/metadata/annotations").and_then(|a| a.get(k)) == Some(v)
+                        })
+                    })
+        });
+        let stored = if same {
+            live.unwrap_or(Value::Null)
+        } else {
+            let stored = api
+                .patch(
+                    &canary_name,
+                    &PatchParams::apply(FIELD_MANAGER).force(),
+                    &Patch::Apply(&desired),
+                )
                 .await
-                .map_err(Error::kube(format!("reading VirtualService {ns}/{vs_name}")))?
-                .ok_or_else(|| {
-                    traffic(
-                        name,
-                        format!("VirtualService {vs_name:?} not found in namespace {ns}"),
-                    )
-                })?;
-            let mut value = serde_json::to_value(&live).unwrap_or(Value::Null);
-            if let Some(http) = istio::weighted_http(&value, &vs.routes, canary_svc, stable_svc, weights)
-                .map_err(|e| traffic(name, e.to_string()))?
-            {
-                let patch = json!({
-                    "metadata": {"resourceVersion": live.metadata.resource_version},
-                    "spec": {"http": http},
-                });
-                let stored = api
-                    .patch(vs_name, &merge_params(), &Patch::Merge(&patch))
-                    .await
-                    .map_err(Error::kube(format!(
-                        "setting the weights of VirtualService {ns}/{vs_name}"
-                    )))?;
-                value = serde_json::to_value(&stored).unwrap_or(Value::Null);
-                changed.push(format!(
-                    "VirtualService {vs_name} canary {} stable {}",
-                    weights.canary, weights.stable
-                ));
-            }
-            read_back.push((
-                format!("VirtualService {vs_name}"),
-                istio::weights_of(&value, &vs.routes, canary_svc, stable_svc).map(|w| w.canary),
+                .map_err(Error::kube(format!("applying the canary Ingress {canary_name}")))?;
+            out.changes.push(format!(
+                "Ingress {canary_name} canary-weight {}",
+                t.weights.canary
+            ));
+            serde_json::to_value(&stored).unwrap_or(Value::Null)
+        };
+        out.read_back
+            .push((format!("Ingress {canary_name}"), nginx::weight_of(&stored, ng)));
+    }
+    Ok(())
+}
+
+/// Gateway API: the weights of the backend references in each HTTPRoute's rules.
+async fn apply_gateway(t: &Target<'_>, config: &Value, out: &mut Applied) -> Result<(), Error> {
+    for r in gateway::routes(config) {
+        let ns = r.namespace.as_deref().unwrap_or(t.namespace);
+        let api: Api<DynamicObject> = Api::namespaced_with(t.client.clone(), ns, &http_route_resource());
+        let live = api
+            .get_opt(&r.name)
+            .await
+            .map_err(Error::kube(format!("reading HTTPRoute {ns}/{}", r.name)))?
+            .ok_or_else(|| {
+                traffic(
+                    t.name,
+                    format!("HTTPRoute {:?} not found in namespace {ns}", r.name),
+                )
+            })?;
+        let mut value = serde_json::to_value(&live).unwrap_or(Value::Null);
+        if let Some(rules) = gateway::weighted_rules(&value, t.canary_svc, t.stable_svc, t.weights)
+            .map_err(|e| traffic(t.name, e.to_string()))?
+        {
+            let patch = json!({
+                "metadata": {"resourceVersion": live.metadata.resource_version},
+                "spec": {"rules": rules},
+            });
+            let stored = api
+                .patch(&r.name, &merge_params(), &Patch::Merge(&patch))
+                .await
+                .map_err(Error::kube(format!(
+                    "setting the weights of HTTPRoute {ns}/{}",
+                    r.name
+                )))?;
+            value = serde_json::to_value(&stored).unwrap_or(Value::Null);
+            out.changes.push(format!(
+                "HTTPRoute {} canary {} stable {}",
+                r.name, t.weights.canary, t.weights.stable
             ));
         }
+        out.read_back.push((
+            format!("HTTPRoute {}", r.name),
+            gateway::weights_of(&value, t.canary_svc, t.stable_svc).map(|w| w.canary),
+        ));
     }
-    Ok(Applied {
-        changes: changed,
-        read_back,
-    })
+    Ok(())
+}
+
+/// Istio: the weights of the destinations in each VirtualService's HTTP routes.
+async fn apply_istio(t: &Target<'_>, is: &IstioTrafficRouting, out: &mut Applied) -> Result<(), Error> {
+    for vs in istio::virtual_services(is) {
+        let (vs_name, vs_ns) = istio::split_name(&vs.name);
+        let ns = vs_ns.unwrap_or(t.namespace);
+        let api: Api<DynamicObject> = Api::namespaced_with(t.client.clone(), ns, &virtual_service_resource());
+        let live = api
+            .get_opt(vs_name)
+            .await
+            .map_err(Error::kube(format!("reading VirtualService {ns}/{vs_name}")))?
+            .ok_or_else(|| {
+                traffic(
+                    t.name,
+                    format!("VirtualService {vs_name:?} not found in namespace {ns}"),
+                )
+            })?;
+        let mut value = serde_json::to_value(&live).unwrap_or(Value::Null);
+        if let Some(http) = istio::weighted_http(&value, &vs.routes, t.canary_svc, t.stable_svc, t.weights)
+            .map_err(|e| traffic(t.name, e.to_string()))?
+        {
+            let patch = json!({
+                "metadata": {"resourceVersion": live.metadata.resource_version},
+                "spec": {"http": http},
+            });
+            let stored = api
+                .patch(vs_name, &merge_params(), &Patch::Merge(&patch))
+                .await
+                .map_err(Error::kube(format!(
+                    "setting the weights of VirtualService {ns}/{vs_name}"
+                )))?;
+            value = serde_json::to_value(&stored).unwrap_or(Value::Null);
+            out.changes.push(format!(
+                "VirtualService {vs_name} canary {} stable {}",
+                t.weights.canary, t.weights.stable
+            ));
+        }
+        out.read_back.push((
+            format!("VirtualService {vs_name}"),
+            istio::weights_of(&value, &vs.routes, t.canary_svc, t.stable_svc).map(|w| w.canary),
+        ));
+    }
+    Ok(())
 }
 
 /// Whether every router carries `canary` as read back (`Some(false)` names the first that does not), `None`

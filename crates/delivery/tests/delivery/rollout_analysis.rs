@@ -133,3 +133,55 @@ async fn analysis_step_passes_on_good_values_and_aborts_on_bad_ones() -> Result<
     assert_eq!(env.replicas_of(&v2).await?, (2, 2));
     Ok(())
 }
+
+/// `spec.analysis.successfulRunHistoryLimit`: completed runs of older revisions beyond the limit are deleted,
+/// the newest kept.
+#[tokio::test]
+#[ignore = "needs the local control plane"]
+async fn completed_runs_beyond_the_history_limit_are_deleted() -> Result<()> {
+    let env = Env::new("ro-history").await?;
+    let ns = env.name().to_string();
+    let exporter = Exporter::start().await?;
+    exporter.set_json(json!({"rate": 0.99}));
+    env.apply_yaml(TEMPLATE).await?;
+    // Each update passes its analysis step and completes by itself.
+    let text = rollout(&exporter.url("/json"))
+        .replace("      - pause: {}\n", "")
+        .replace(
+            "  replicas: 2\n",
+            "  replicas: 2\n  analysis: {successfulRunHistoryLimit: 1}\n",
+        );
+    env.apply_yaml(&text).await?;
+    env.wait_phase("web", "Healthy", MINUTE, |r| {
+        r["status"]["availableReplicas"] == 2
+    })
+    .await?;
+    let runs: kube::Api<kube::api::DynamicObject> =
+        kube::Api::namespaced_with(env.client.clone(), &ns, &tack_delivery::analysis_run::resource());
+    let mut last = String::new();
+    for image in ["web:2", "web:3", "web:4"] {
+        commands::set_image(&env.client, &ns, "web", "web", image).await?;
+        let r = env
+            .wait_phase("web", "Healthy", 2 * MINUTE, |r| {
+                r["status"]["stableRS"] == r["status"]["currentPodHash"]
+                    && r["status"]["currentPodHash"] != last.as_str()
+            })
+            .await?;
+        last = stable_hash(&r);
+    }
+    let left = tack_testkit::eventually(MINUTE, "one run left", || async {
+        let items = runs.list(&Default::default()).await?.items;
+        Ok((items.len() == 1).then_some(items))
+    })
+    .await?;
+    assert_eq!(
+        left[0]
+            .metadata
+            .labels
+            .as_ref()
+            .and_then(|l| l.get("rollouts-pod-template-hash")),
+        Some(&last),
+        "the newest revision's run is the one kept"
+    );
+    Ok(())
+}

@@ -55,7 +55,7 @@ pub enum ChartError {
     ChartNotFound { url: String, name: String },
 
     /// No version of the chart satisfies the constraint.
-    #[error("{url}: no version of chart {name:?} matches {constraint:?} (newest available: {available})")]
+    #[error("{url}: no version of chart {name:?} matches {constraint:?} (nearest available: {available})")]
     NoMatchingVersion {
         url: String,
         name: String,

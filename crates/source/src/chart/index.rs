@@ -40,9 +40,10 @@ impl Index {
 #[derive(Debug)]
 pub enum Selection<'a, T> {
     Found(&'a T),
-    /// No version satisfies the constraint; the newest version listed, if any.
+    /// No version satisfies the constraint: the versions listed nearest to the one asked for (see
+    /// [`nearest`]), newest first.
     NoMatch {
-        newest: Option<String>,
+        nearest: Vec<String>,
     },
     /// The constraint does not parse.
     BadConstraint,
@@ -77,8 +78,46 @@ pub fn select<'a, T>(
     match parsed.iter().find(|(v, _)| constraint.check(v)) {
         Some((_, e)) => Selection::Found(e),
         None => Selection::NoMatch {
-            newest: parsed.first().map(|(_, e)| version_of(e).to_string()),
+            nearest: nearest(versions.iter().map(&version_of), wanted),
         },
+    }
+}
+
+/// How many versions [`nearest`] names.
+pub const NEAREST: usize = 5;
+
+/// The versions among `versions` nearest to `wanted`, for an error message: for a version (`1.4.0`), the
+/// [`NEAREST`] listed versions around the place it would sort at; for a constraint, the newest ones. Newest
+/// first; versions that are not SemVer are left out.
+pub fn nearest<'a>(versions: impl IntoIterator<Item = &'a str>, wanted: &str) -> Vec<String> {
+    let mut parsed: Vec<(Version, &str)> = versions
+        .into_iter()
+        .filter_map(|v| Version::parse(v).map(|p| (p, v)))
+        .collect();
+    parsed.sort_by(|a, b| b.0.cmp(&a.0));
+    parsed.dedup_by(|a, b| a.1 == b.1);
+    let at = match Version::parse(wanted.trim_start_matches(['v', '='])) {
+        // Index of the first version older than `wanted`; the window is centred there.
+        Some(w) => parsed.iter().position(|(v, _)| *v < w).unwrap_or(parsed.len()),
+        None => 0,
+    };
+    let start = at
+        .saturating_sub(NEAREST / 2)
+        .min(parsed.len().saturating_sub(NEAREST));
+    parsed
+        .iter()
+        .skip(start)
+        .take(NEAREST)
+        .map(|(_, v)| v.to_string())
+        .collect()
+}
+
+/// `nearest` as an error message names them: `1.1.0, 1.0.0` or `none`.
+pub fn list(nearest: &[String]) -> String {
+    if nearest.is_empty() {
+        "none".into()
+    } else {
+        nearest.join(", ")
     }
 }
 
@@ -125,6 +164,29 @@ mod tests {
         assert_eq!(pick(&vs, ">=1.3.0-0", false).as_deref(), Some("1.3.0-rc.1"));
         assert_eq!(pick(&vs, "", true).as_deref(), Some("1.3.0-rc.1"));
         assert_eq!(pick(&vs, "1.3.0-rc.1", false).as_deref(), Some("1.3.0-rc.1"));
+    }
+
+    #[test]
+    fn nearest_versions_around_the_one_asked_for() {
+        let vs = [
+            "0.1.0", "0.2.0", "1.0.0", "1.1.0", "1.2.0", "1.3.0", "2.0.0", "2.1.0", "bad",
+        ];
+        assert_eq!(
+            nearest(vs, "1.2.5"),
+            ["2.0.0", "1.3.0", "1.2.0", "1.1.0", "1.0.0"]
+        );
+        assert_eq!(
+            nearest(vs, "9.0.0"),
+            ["2.1.0", "2.0.0", "1.3.0", "1.2.0", "1.1.0"]
+        );
+        assert_eq!(
+            nearest(vs, "0.0.1"),
+            ["1.2.0", "1.1.0", "1.0.0", "0.2.0", "0.1.0"]
+        );
+        assert_eq!(nearest(vs, "^3"), ["2.1.0", "2.0.0", "1.3.0", "1.2.0", "1.1.0"]);
+        assert_eq!(nearest(["1.0.0"], "2.0.0"), ["1.0.0"]);
+        assert!(nearest([], "1.0.0").is_empty());
+        assert_eq!(list(&[]), "none");
     }
 
     #[test]

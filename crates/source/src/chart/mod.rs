@@ -285,12 +285,12 @@ impl ChartFetcher {
                     reason: "not a version nor a semver constraint".into(),
                 });
             }
-            index::Selection::NoMatch { newest } => {
+            index::Selection::NoMatch { nearest } => {
                 return Err(ChartError::NoMatchingVersion {
                     url: shown(&base),
                     name: name.to_string(),
                     constraint: version.to_string(),
-                    available: newest.unwrap_or_else(|| "none".into()),
+                    available: index::list(&nearest),
                 });
             }
         };
@@ -434,7 +434,21 @@ impl ChartFetcher {
             (None, None) if index::is_exact_version(version) => version.replace('+', "_"),
             (None, None) => self.oci_tag(&session, reference, version)?,
         };
-        let (murl, manifest) = session.manifest(&target, self.limits.manifest)?;
+        let (murl, manifest) = match session.manifest(&target, self.limits.manifest) {
+            // An exact version the registry does not have: say which versions it has.
+            Err(ChartError::Status { status: 404, .. })
+                if r.digest.is_none() && r.tag.is_none() && !version.is_empty() =>
+            {
+                let tags: Vec<String> = session.tags()?.into_iter().map(|t| t.replace('_', "+")).collect();
+                return Err(ChartError::NoMatchingVersion {
+                    url: reference.to_string(),
+                    name: reference.rsplit('/').next().unwrap_or(reference).to_string(),
+                    constraint: version.to_string(),
+                    available: index::list(&index::nearest(tags.iter().map(String::as_str), version)),
+                });
+            }
+            other => other?,
+        };
         let mdigest = sha256(&manifest);
         if let Some(d) = &r.digest
             && *d != mdigest
@@ -492,11 +506,11 @@ impl ChartFetcher {
                 reference: version.to_string(),
                 reason: "not a version nor a semver constraint".into(),
             }),
-            index::Selection::NoMatch { newest } => Err(ChartError::NoMatchingVersion {
+            index::Selection::NoMatch { nearest } => Err(ChartError::NoMatchingVersion {
                 url: reference.to_string(),
                 name: reference.rsplit('/').next().unwrap_or(reference).to_string(),
                 constraint: version.to_string(),
-                available: newest.unwrap_or_else(|| "none".into()),
+                available: index::list(&nearest),
             }),
         }
     }

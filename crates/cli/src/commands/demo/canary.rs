@@ -273,7 +273,11 @@ pub async fn run(cluster: &Cluster) -> anyhow::Result<()> {
     }
     let ns: Namespace = serde_json::from_value(json!({"metadata": {"name": NS}}))?;
     namespaces
-        .patch(NS, &PatchParams::apply("tack").force(), &Patch::Apply(&ns))
+        .patch(
+            NS,
+            &PatchParams::apply(tack_cluster::FIELD_MANAGER).force(),
+            &Patch::Apply(&ns),
+        )
         .await?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let controller = tokio::spawn(tack_delivery::run(
@@ -295,6 +299,7 @@ pub async fn run(cluster: &Cluster) -> anyhow::Result<()> {
     result
 }
 
+/// The chapter's narrative, step after step (wiring: each step calls into the product and prints what it did).
 async fn chapter(cluster: &Cluster, client: &kube::Client, metrics_url: &str) -> anyhow::Result<()> {
     let minute = Duration::from_secs(60);
     for v in others() {

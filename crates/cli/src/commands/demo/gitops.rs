@@ -147,6 +147,7 @@ async fn namespaces_to_create(cluster: &Cluster) -> anyhow::Result<Vec<String>> 
     Ok(out)
 }
 
+/// The chapter's narrative, step after step (wiring: each step calls into the product and prints what it did).
 async fn chapter(
     cluster: &Cluster,
     work: &Path,
@@ -205,7 +206,7 @@ async fn chapter(
     Api::<Namespace>::all(client.clone())
         .patch(
             DEMO_NAMESPACE,
-            &PatchParams::apply("tack").force(),
+            &PatchParams::apply(tack_cluster::FIELD_MANAGER).force(),
             &Patch::Apply(&ns),
         )
         .await?;
@@ -243,9 +244,13 @@ async fn chapter(
                 "syncPolicy": {"automated": {"prune": true, "selfHeal": true}, "createNamespace": true},
             },
         });
-        apps.patch(env, &PatchParams::apply("tack").force(), &Patch::Apply(&app))
-            .await
-            .with_context(|| format!("creating GitOpsConfig {env}"))?;
+        apps.patch(
+            env,
+            &PatchParams::apply(tack_cluster::FIELD_MANAGER).force(),
+            &Patch::Apply(&app),
+        )
+        .await
+        .with_context(|| format!("creating GitOpsConfig {env}"))?;
     }
     say(
         "   The controller fetches the commit, applies every object with server-side apply, then waits for health:",
