@@ -268,7 +268,13 @@ fn execute(config: &Config, stdout: &mut dyn Write) -> Result<(), String> {
     } else {
         Input::File(PathBuf::from(first))
     };
-    let value = crate::evaluate(&input, &config.options).map_err(|e| e.to_string())?;
+    // One evaluation, then the process exits: on this thread (the allocator's main arena), memory left to the exit.
+    let options = crate::EvalOptions {
+        leave_allocated: true,
+        ..config.options.clone()
+    };
+    let value = crate::evaluate_here(&input, &options).map_err(|e| e.to_string())?;
+    let value = std::mem::ManuallyDrop::new(value);
     let nl = if config.newline { "\n" } else { "" };
     if let Some(dir) = &config.multi_dir {
         let files = multi(&value, config.string, nl)?;

@@ -27,4 +27,10 @@ impl Input {
 pub trait Engine {
     /// Evaluates `input` (calling it with the top-level arguments when it is a function) to JSON.
     fn evaluate(&self, input: &Input, options: &EvalOptions) -> Result<serde_json::Value, Error>;
+
+    /// Evaluates several inputs with the same options, in order, stopping at the first error. Engines that can
+    /// share work between them (the standard library, imported files) override it.
+    fn evaluate_all(&self, inputs: &[Input], options: &EvalOptions) -> Result<Vec<serde_json::Value>, Error> {
+        inputs.iter().map(|input| self.evaluate(input, options)).collect()
+    }
 }

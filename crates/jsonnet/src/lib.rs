@@ -26,3 +26,17 @@ pub use rsjsonnet::RsJsonnet;
 pub fn evaluate(input: &Input, options: &EvalOptions) -> Result<serde_json::Value, Error> {
     budget::run_with_budget(RsJsonnet, input.clone(), options.clone())
 }
+
+/// Evaluates `inputs` in order with the default engine, in one evaluator on its own thread (the standard library
+/// and imported files parsed once), within `options`' time budget per input; stops at the first error.
+pub fn evaluate_all(inputs: Vec<Input>, options: &EvalOptions) -> Result<Vec<serde_json::Value>, Error> {
+    budget::run_all_with_budget(RsJsonnet, inputs, options.clone())
+}
+
+/// Evaluates `input` with the default engine on the calling thread, without a time budget (`options.timeout` is
+/// not used): for a one-shot command such as `tack jsonnet`, which go-jsonnet's `jsonnet` runs without a budget
+/// too. On the main thread the allocator serves the evaluation from its main arena, markedly faster for large
+/// programs than from a thread's own heap.
+pub fn evaluate_here(input: &Input, options: &EvalOptions) -> Result<serde_json::Value, Error> {
+    RsJsonnet.evaluate(input, options)
+}

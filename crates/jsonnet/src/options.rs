@@ -30,6 +30,9 @@ pub struct EvalOptions {
     pub max_stack: usize,
     /// Wall-clock budget of the evaluation.
     pub timeout: Duration,
+    /// Leave the evaluator's memory allocated after a successful evaluation (for a process that exits right after,
+    /// such as `tack jsonnet`: freeing it object by object costs time). Never set it in a long-running process.
+    pub leave_allocated: bool,
 }
 
 impl Default for EvalOptions {
@@ -42,6 +45,7 @@ impl Default for EvalOptions {
             display_root: None,
             max_stack: 500,
             timeout: Duration::from_secs(60),
+            leave_allocated: false,
         }
     }
 }

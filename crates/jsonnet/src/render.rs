@@ -60,17 +60,20 @@ pub fn render_manifests(
         timeout: options.timeout.unwrap_or(EvalOptions::default().timeout),
         ..EvalOptions::default()
     };
+    let selected: Vec<PathBuf> = files
+        .into_iter()
+        .filter(|rel| {
+            let text = rel.to_string_lossy();
+            include.as_ref().is_none_or(|g| g.is_match(text.as_ref()))
+                && !exclude.as_ref().is_some_and(|g| g.is_match(text.as_ref()))
+        })
+        .collect();
+    // One evaluator for the directory: the standard library and shared libraries are parsed once.
+    let inputs = selected.iter().map(|rel| Input::File(dir.join(rel))).collect();
+    let values = crate::evaluate_all(inputs, &eval)?;
     let mut manifests = Vec::new();
-    for rel in files {
-        let rel_text = rel.to_string_lossy();
-        if include.as_ref().is_some_and(|g| !g.is_match(rel_text.as_ref())) {
-            continue;
-        }
-        if exclude.as_ref().is_some_and(|g| g.is_match(rel_text.as_ref())) {
-            continue;
-        }
-        let value = crate::evaluate(&Input::File(dir.join(&rel)), &eval)?;
-        let file = rel_text.to_string();
+    for (rel, value) in selected.into_iter().zip(values) {
+        let file = rel.to_string_lossy().to_string();
         let mut objects = Vec::new();
         match options.extract {
             Extract::TopLevel => top_level(value, &file, &mut objects)?,

@@ -19,15 +19,14 @@ pub struct RsJsonnet;
 
 impl Engine for RsJsonnet {
     fn evaluate(&self, input: &Input, options: &EvalOptions) -> Result<serde_json::Value, Error> {
-        let (name, code) = match input {
-            Input::File(path) => {
-                let code = std::fs::read(path).map_err(|e| {
-                    Error::Evaluation(format!("Opening input file: {}: {}", path.display(), io_text(&e)))
-                })?;
-                (path.display().to_string(), code)
-            }
-            Input::Snippet { name, code } => (name.clone(), code.clone().into_bytes()),
-        };
+        let mut values = self.evaluate_all(std::slice::from_ref(input), options)?;
+        values
+            .pop()
+            .ok_or_else(|| Error::Evaluation("RUNTIME ERROR: nothing was evaluated".into()))
+    }
+
+    /// One program for all inputs: the standard library and every imported file are parsed once.
+    fn evaluate_all(&self, inputs: &[Input], options: &EvalOptions) -> Result<Vec<serde_json::Value>, Error> {
         let arena = Arena::new();
         let mut program = Program::new(&arena);
         program.set_max_stack(options.max_stack);
@@ -42,12 +41,34 @@ impl Engine for RsJsonnet {
                 .as_ref()
                 .map(|r| format!("{}/", r.display().to_string().trim_end_matches('/'))),
         };
-        let json = session
-            .run(&mut program, &name, &code, options)
+        session
+            .add_ext_vars(&mut program, options)
             .map_err(Error::Evaluation)?;
-        serde_json::from_str(&json).map_err(|e| {
-            Error::Evaluation(format!("RUNTIME ERROR: the evaluator produced invalid JSON: {e}"))
-        })
+        let mut values = Vec::with_capacity(inputs.len());
+        for input in inputs {
+            let (name, code) = match input {
+                Input::File(path) => {
+                    let code = std::fs::read(path).map_err(|e| {
+                        Error::Evaluation(format!("Opening input file: {}: {}", path.display(), io_text(&e)))
+                    })?;
+                    (path.display().to_string(), code)
+                }
+                Input::Snippet { name, code } => (name.clone(), code.clone().into_bytes()),
+            };
+            let json = session
+                .run(&mut program, &name, &code, options)
+                .map_err(Error::Evaluation)?;
+            values.push(serde_json::from_str(&json).map_err(|e| {
+                Error::Evaluation(format!("RUNTIME ERROR: the evaluator produced invalid JSON: {e}"))
+            })?);
+        }
+        if options.leave_allocated {
+            // A one-shot process: its exit returns the evaluator's memory faster than freeing it object by object.
+            std::mem::forget(session);
+            std::mem::forget(program);
+            std::mem::forget(arena);
+        }
+        Ok(values)
     }
 }
 
@@ -84,10 +105,6 @@ impl<'p> Session<'p> {
         code: &[u8],
         options: &EvalOptions,
     ) -> Result<String, String> {
-        for (var, value) in &options.ext_vars {
-            let thunk = self.var_thunk(program, &format!("<extvar:{var}>"), value)?;
-            program.add_ext_var(program.intern_str(var), &thunk);
-        }
         let main = self.load(program, name, code)?;
         let mut value = program
             .eval_value(&main, self)
@@ -105,6 +122,15 @@ impl<'p> Session<'p> {
         program
             .manifest_json(&value, false)
             .map_err(|e| self.eval_error(program, &e))
+    }
+
+    /// Binds the external variables (once per program).
+    fn add_ext_vars(&mut self, program: &mut Program<'p>, options: &EvalOptions) -> Result<(), String> {
+        for (var, value) in &options.ext_vars {
+            let thunk = self.var_thunk(program, &format!("<extvar:{var}>"), value)?;
+            program.add_ext_var(program.intern_str(var), &thunk);
+        }
+        Ok(())
     }
 
     fn var_thunk(

@@ -107,10 +107,18 @@ pub(crate) fn eval_span(kind: &EvalErrorKind) -> Option<SpanId> {
         | EvalErrorKind::NumericIndexOutOfRange { span, .. }
         | EvalErrorKind::InvalidIndexedType { span, .. }
         | EvalErrorKind::CondIsNotBool { span, .. }
+        | EvalErrorKind::RepeatedFieldName { span, .. }
+        | EvalErrorKind::FieldNameIsNotString { span, .. }
+        | EvalErrorKind::ObjectIndexIsNotString { span, .. }
+        | EvalErrorKind::ForSpecValueIsNotArray { span, .. }
+        | EvalErrorKind::SuperWithoutSuperObject { span }
         | EvalErrorKind::ImportFailed { span, .. } => Some(*span),
         EvalErrorKind::DivByZero { span }
         | EvalErrorKind::InvalidBinaryOpTypes { span, .. }
-        | EvalErrorKind::CalleeIsNotFunction { span, .. } => *span,
+        | EvalErrorKind::CalleeIsNotFunction { span, .. }
+        | EvalErrorKind::NumberOverflow { span }
+        | EvalErrorKind::NumberNan { span }
+        | EvalErrorKind::ShiftByNegative { span } => *span,
         _ => None,
     }
 }
@@ -171,7 +179,58 @@ pub(crate) fn eval_message(kind: &EvalErrorKind) -> String {
             )
         }
         EvalErrorKind::FieldOfNonObject { .. } => "Unexpected type, expected object".into(),
+        EvalErrorKind::RepeatedFieldName { name, .. } => format!("Duplicate field name: {name:?}"),
+        EvalErrorKind::FieldNameIsNotString { got_type, .. } => {
+            format!("Field name must be string, got {}", type_name(*got_type))
+        }
+        EvalErrorKind::ObjectIndexIsNotString { got_type, .. } => {
+            format!("Unexpected type {}, expected string", type_name(*got_type))
+        }
+        EvalErrorKind::ForSpecValueIsNotArray { got_type, .. } => {
+            format!("Unexpected type {}, expected array", type_name(*got_type))
+        }
+        EvalErrorKind::SuperWithoutSuperObject { .. } => {
+            "Attempt to use super when there is no super class.".into()
+        }
+        EvalErrorKind::NumberOverflow { .. } => "Overflow".into(),
+        EvalErrorKind::NumberNan { .. } => "Not a number".into(),
+        EvalErrorKind::ShiftByNegative { .. } => "Shift by negative exponent.".into(),
+        EvalErrorKind::CompareNullInequality => "Unexpected type null".into(),
+        EvalErrorKind::CompareBooleanInequality => "Unexpected type boolean".into(),
+        EvalErrorKind::CompareObjectInequality => "Unexpected type object".into(),
+        EvalErrorKind::CompareFunctions => "Cannot test equality of functions".into(),
+        EvalErrorKind::CompareDifferentTypesInequality { lhs_type, rhs_type } => format!(
+            "Unexpected type {}, expected {}",
+            type_name(*rhs_type),
+            type_name(*lhs_type)
+        ),
+        EvalErrorKind::InvalidStdFuncArgType {
+            func_name,
+            arg_index,
+            expected_types,
+            got_type,
+        } => std_arg_message(func_name, *arg_index, expected_types, type_name(*got_type)),
         other => format!("{other:?}"),
+    }
+}
+
+/// go-jsonnet's message for a standard-library argument of the wrong type (its own words for the functions that
+/// have them, `Unexpected type T, expected U` otherwise).
+fn std_arg_message(
+    func: &str,
+    arg: usize,
+    expected: &[rsjsonnet_lang::program::EvalErrorValueType],
+    got: &str,
+) -> String {
+    match (func, arg) {
+        ("substr", 0) => format!("substr first parameter should be a string, got {got}"),
+        ("join", 0) => format!("join first parameter should be string or array, got {got}"),
+        ("split", 0) => format!("std.split first parameter must be a String, got {got}"),
+        ("map", 1) => format!("std.map second param must be array / string, got {got}"),
+        _ => match expected {
+            [one] => format!("Unexpected type {got}, expected {}", type_name(*one)),
+            _ => format!("Unexpected type {got}"),
+        },
     }
 }
 

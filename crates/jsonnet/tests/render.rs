@@ -259,3 +259,41 @@ fn the_stack_depth_is_limited() {
         "{err}"
     );
 }
+
+#[test]
+fn files_of_a_directory_share_one_evaluator_but_not_their_names() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    write(
+        root,
+        "lib/cm.libsonnet",
+        r#"{ cm(name):: {apiVersion: "v1", kind: "ConfigMap", metadata: {name: name}, data: {region: std.extVar("region")}} }"#,
+    );
+    for name in ["a", "b", "c"] {
+        write(
+            root,
+            &format!("app/{name}.jsonnet"),
+            r#"local l = import "../lib/cm.libsonnet"; local p = std.split(std.thisFile, "/"); function(env) l.cm(env + "-" + p[std.length(p) - 1])"#,
+        );
+    }
+    let opts = JsonnetOptions {
+        ext_vars: vec![("region".into(), VarValue::Str("eu".into()))],
+        tlas: vec![("env".into(), VarValue::Str("qa".into()))],
+        ..Default::default()
+    };
+    let out = render_dir(&root.join("app"), root, &opts).unwrap();
+    assert_eq!(names(&out), ["qa-a.jsonnet", "qa-b.jsonnet", "qa-c.jsonnet"]);
+    assert!(out.iter().all(|m| m["data"]["region"] == "eu"));
+    write(
+        root,
+        "app/b.jsonnet",
+        "function(env) error 'b is broken for ' + env\n",
+    );
+    let err = render_dir(&root.join("app"), root, &opts)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("b is broken for qa") && err.contains("app/b.jsonnet:1:15"),
+        "{err}"
+    );
+}

@@ -11,7 +11,9 @@ use std::path::{Path, PathBuf};
 use tack_jsonnet::JsonnetOptions;
 
 use crate::confine::Roots;
-use crate::{Manifest, Origin, Problem, RenderError, RenderOptions, Renderer, display_path, validate_object};
+use crate::{
+    Manifest, Origin, Problem, RenderError, RenderOptions, Rendered, Renderer, display_path, validate_object,
+};
 
 /// Evaluates Jsonnet directory sources.
 #[derive(Clone, Copy, Debug, Default)]
@@ -58,6 +60,44 @@ impl Renderer for JsonnetRenderer {
         RenderError::from_many(problems)?;
         Ok(manifests)
     }
+
+    fn render_output(&self, dir: &Path, opts: &RenderOptions) -> Result<Rendered, RenderError> {
+        let manifests = self.render(dir, opts)?;
+        let yaml = tack_yaml::to_yaml_stream(manifests.iter().map(|m| &m.object));
+        let warnings = unrendered_yaml(dir)
+            .into_iter()
+            .map(|name| {
+                format!(
+                    "{} is not rendered: a Jsonnet directory renders its *.jsonnet files only (import it with \
+                     std.parseYaml(importstr ...) to deploy it)",
+                    display_path(&dir.join(name), opts).display()
+                )
+            })
+            .collect();
+        Ok(Rendered {
+            manifests,
+            yaml,
+            engine: Self::NAME,
+            warnings,
+            timings: Vec::new(),
+        })
+    }
+}
+
+/// The YAML files directly in `dir` (sorted), which a Jsonnet directory does not render.
+fn unrendered_yaml(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+                .filter_map(|e| e.file_name().to_str().map(str::to_string))
+                .filter(|n| n.ends_with(".yaml") || n.ends_with(".yml"))
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
 }
 
 /// Every library path must lie inside the checkout (`..` and symbolic links resolved).
@@ -132,6 +172,12 @@ mod tests {
         let out = crate::render(&root.join("j"), &RenderOptions::default()).unwrap();
         assert_eq!(out.engine, "jsonnet");
         assert_eq!(out.manifests.len(), 1, "only the Jsonnet files are rendered");
+        assert_eq!(out.warnings.len(), 1, "{:?}", out.warnings);
+        assert!(
+            out.warnings[0].contains("extra.yaml is not rendered"),
+            "{:?}",
+            out.warnings
+        );
         assert_eq!(
             out.yaml,
             "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm\n"
@@ -232,6 +278,35 @@ mod tests {
         assert!(
             !err.contains(&root.display().to_string()),
             "no checkout path: {err}"
+        );
+    }
+
+    /// The golden corpus's guestbook rendered as a source of its repository (confined, `libs` relative to the
+    /// root) gives the objects go-jsonnet v0.22.0 printed for it (`expected/apps/guestbook.e2e.stdout`).
+    #[test]
+    fn a_golden_application_renders_the_objects_go_jsonnet_prints() {
+        let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("../jsonnet/tests/golden");
+        let root = golden.join("apps");
+        let opts = confined(
+            &root,
+            JsonnetOptions {
+                libs: vec!["guestbook/vendor".into()],
+                tlas: vec![("env".into(), VarValue::Str("e2e".into()))],
+                ..Default::default()
+            },
+        );
+        let out = crate::render(&root.join("guestbook"), &opts).unwrap();
+        let expected: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(golden.join("expected/apps/guestbook.e2e.stdout")).unwrap(),
+        )
+        .unwrap();
+        let objects: Vec<&serde_json::Value> = out.manifests.iter().map(|m| &m.object).collect();
+        let expected: Vec<&serde_json::Value> = expected.as_array().unwrap().iter().collect();
+        assert_eq!(objects, expected);
+        assert!(
+            out.manifests
+                .iter()
+                .all(|m| m.origin.to_string() == "guestbook/main.jsonnet")
         );
     }
 
