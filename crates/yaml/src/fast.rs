@@ -10,7 +10,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::parse::{Document, Schema, resolve_plain, resolve_plain_yaml11};
+use crate::parse::{Document, Schema, is_inf_or_nan, resolve_plain, resolve_plain_yaml11};
 
 /// Deepest nesting the fast reader handles before leaving the document to the full parser.
 const MAX_DEPTH: usize = 128;
@@ -494,24 +494,6 @@ fn memchr_nl(b: &[u8], from: usize) -> usize {
 
 fn is_seq_entry(c: &str) -> bool {
     c == "-" || c.starts_with("- ")
-}
-
-fn is_inf_or_nan(t: &str) -> bool {
-    matches!(
-        t,
-        ".inf"
-            | ".Inf"
-            | ".INF"
-            | "+.inf"
-            | "+.Inf"
-            | "+.INF"
-            | "-.inf"
-            | "-.Inf"
-            | "-.INF"
-            | ".nan"
-            | ".NaN"
-            | ".NAN"
-    )
 }
 
 /// Whether a plain scalar may start with this text in block context (indicators excluded).

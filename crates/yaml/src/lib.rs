@@ -11,8 +11,8 @@ mod parse;
 
 pub use emit::{go_format_g, key_cmp, number_text, to_yaml, to_yaml_stream};
 pub use parse::{
-    Document, ParseError, Schema, parse_documents, parse_documents_with, parse_one, resolve_plain,
-    resolve_plain_yaml11,
+    Document, ParseError, Schema, is_inf_or_nan, parse_documents, parse_documents_with, parse_one,
+    resolve_plain, resolve_plain_yaml11,
 };
 pub use serde_json::{Map, Value};
 

@@ -233,24 +233,7 @@ impl<'i> Builder<'_, 'i> {
         span: &Span,
     ) -> Result<Value, ParseError> {
         let plain = style == ScalarStyle::Plain && tag.is_none();
-        if self.schema == Schema::Core
-            && plain
-            && matches!(
-                text,
-                ".inf"
-                    | ".Inf"
-                    | ".INF"
-                    | "+.inf"
-                    | "+.Inf"
-                    | "+.INF"
-                    | "-.inf"
-                    | "-.Inf"
-                    | "-.INF"
-                    | ".nan"
-                    | ".NaN"
-                    | ".NAN"
-            )
-        {
+        if self.schema == Schema::Core && plain && is_inf_or_nan(text) {
             return Err(self.err(
                 span,
                 &format!("json: unsupported value: {text} (not representable in JSON)"),
@@ -358,6 +341,25 @@ impl<'i> Builder<'_, 'i> {
         }
         Ok(())
     }
+}
+
+/// Whether a plain scalar is one of YAML's infinities or NaN (which JSON cannot hold).
+pub fn is_inf_or_nan(t: &str) -> bool {
+    matches!(
+        t,
+        ".inf"
+            | ".Inf"
+            | ".INF"
+            | "+.inf"
+            | "+.Inf"
+            | "+.INF"
+            | "-.inf"
+            | "-.Inf"
+            | "-.INF"
+            | ".nan"
+            | ".NaN"
+            | ".NAN"
+    )
 }
 
 /// Resolves a scalar's text, style and tag into a JSON value.

@@ -173,6 +173,14 @@ struct Apps<'a> {
 }
 
 impl Apps<'_> {
+    /// The application `name`, or an error that says how to list them.
+    async fn fetch(&self, name: &str) -> anyhow::Result<GitOpsConfig> {
+        self.api
+            .get_opt(name)
+            .await?
+            .with_context(|| self.not_found(name))
+    }
+
     fn not_found(&self, name: &str) -> String {
         format!(
             "application {name} not found in namespace {}; list them with `tack app list`",
@@ -330,12 +338,8 @@ async fn list_apps(ctx: &Apps<'_>, list: &ListArgs) -> anyhow::Result<ExitCode> 
 
 /// `tack app get`: the application and its status.
 async fn get(apps: &Apps<'_>, n: &NameArg) -> anyhow::Result<ExitCode> {
-    let api = &apps.api;
     let settings = apps.settings;
-    let app = api
-        .get_opt(&n.name)
-        .await?
-        .with_context(|| apps.not_found(&n.name))?;
+    let app = apps.fetch(&n.name).await?;
     if settings.output == Output::Json {
         println!("{}", serde_json::to_string_pretty(&app)?);
         return Ok(ExitCode::SUCCESS);
@@ -354,9 +358,7 @@ async fn request_sync(apps: &Apps<'_>, n: &SyncArgs) -> anyhow::Result<ExitCode>
         _ => now,
     };
     let patch = json!({"metadata": {"annotations": {tack_controller::SYNC_ANNOTATION: value}}});
-    api.get_opt(&n.name)
-        .await?
-        .with_context(|| apps.not_found(&n.name))?;
+    apps.fetch(&n.name).await?;
     api.patch(&n.name, &PatchParams::default(), &Patch::Merge(&patch))
         .await?;
     println!(
@@ -370,12 +372,8 @@ async fn request_sync(apps: &Apps<'_>, n: &SyncArgs) -> anyhow::Result<ExitCode>
 
 /// `tack app history`: the recorded syncs, newest first.
 async fn history(apps: &Apps<'_>, n: &NameArg) -> anyhow::Result<ExitCode> {
-    let api = &apps.api;
     let settings = apps.settings;
-    let app = api
-        .get_opt(&n.name)
-        .await?
-        .with_context(|| apps.not_found(&n.name))?;
+    let app = apps.fetch(&n.name).await?;
     let s = app.status.clone().unwrap_or_default();
     if settings.output == Output::Json {
         println!("{}", serde_json::to_string_pretty(&s.history)?);
@@ -408,10 +406,7 @@ async fn history(apps: &Apps<'_>, n: &NameArg) -> anyhow::Result<ExitCode> {
 /// `tack app rollback`: pins a revision of the history and suspends automated sync.
 async fn rollback(apps: &Apps<'_>, r: &RollbackArgs) -> anyhow::Result<ExitCode> {
     let api = &apps.api;
-    let app = api
-        .get_opt(&r.name)
-        .await?
-        .with_context(|| apps.not_found(&r.name))?;
+    let app = apps.fetch(&r.name).await?;
     let s = app.status.clone().unwrap_or_default();
     let target = rollback_target(&s, r.id).with_context(|| format!("application {}", r.name))?;
     let patch = json!({"spec": {"rollback": {"revision": target.revision, "historyId": target.id}}});
@@ -431,9 +426,7 @@ async fn rollback(apps: &Apps<'_>, r: &RollbackArgs) -> anyhow::Result<ExitCode>
 /// `tack app delete`: removes the GitOpsConfig; the objects it applied stay.
 async fn delete(apps: &Apps<'_>, n: &NameArg) -> anyhow::Result<ExitCode> {
     let api = &apps.api;
-    api.get_opt(&n.name)
-        .await?
-        .with_context(|| apps.not_found(&n.name))?;
+    apps.fetch(&n.name).await?;
     api.delete(&n.name, &DeleteParams::default()).await?;
     println!(
         "application {} deleted; the objects it applied stay in the cluster",

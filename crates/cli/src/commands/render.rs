@@ -26,6 +26,20 @@ pub struct Rendered {
     pub timings: Vec<String>,
 }
 
+impl From<tack_render::Rendered> for Rendered {
+    /// A local render (no commit).
+    fn from(out: tack_render::Rendered) -> Self {
+        Rendered {
+            manifests: out.manifests,
+            yaml: out.yaml,
+            engine: out.engine,
+            revision: None,
+            warnings: out.warnings,
+            timings: out.timings,
+        }
+    }
+}
+
 /// `helm template`'s options from the command line; `namespace` is `.Release.Namespace` (`-n`, else
 /// `default`).
 pub fn helm_options(args: &HelmArgs, namespace: Option<&str>) -> tack_helm::Options {
@@ -79,14 +93,7 @@ pub fn render_dir(
             out.engine
         );
     }
-    Ok(Rendered {
-        manifests: out.manifests,
-        yaml: out.yaml,
-        engine: out.engine,
-        revision: None,
-        warnings: out.warnings,
-        timings: out.timings,
-    })
+    Ok(Rendered::from(out))
 }
 
 /// Renders the source named by the command line: a local directory, `--repo` (+ `--revision`, `--path`), or a
@@ -208,14 +215,7 @@ fn render_remote_chart(
     };
     let out =
         tack_render::render_chart_archive(&fetched.path, &cwd, &opts).map_err(|e| anyhow::anyhow!("{e}"))?;
-    Ok(Rendered {
-        manifests: out.manifests,
-        yaml: out.yaml,
-        engine: out.engine,
-        revision: None,
-        warnings: out.warnings,
-        timings: out.timings,
-    })
+    Ok(Rendered::from(out))
 }
 
 fn render_git(

@@ -382,29 +382,9 @@ fn can_use_plain(s: &str) -> bool {
 fn resolves_to_non_string_v3(s: &str) -> bool {
     if matches!(
         s,
-        "" | "~"
-            | "null"
-            | "Null"
-            | "NULL"
-            | "true"
-            | "True"
-            | "TRUE"
-            | "false"
-            | "False"
-            | "FALSE"
-            | ".nan"
-            | ".NaN"
-            | ".NAN"
-            | ".inf"
-            | ".Inf"
-            | ".INF"
-            | "+.inf"
-            | "+.Inf"
-            | "+.INF"
-            | "-.inf"
-            | "-.Inf"
-            | "-.INF"
-    ) {
+        "" | "~" | "null" | "Null" | "NULL" | "true" | "True" | "TRUE" | "false" | "False" | "FALSE"
+    ) || tack_yaml::is_inf_or_nan(s)
+    {
         return true;
     }
     match s.as_bytes()[0] {
