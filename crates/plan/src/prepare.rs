@@ -241,119 +241,143 @@ pub fn prepare(
     let mut errors = Vec::new();
     let mut seen: BTreeMap<ObjectId, Origin> = BTreeMap::new();
     let mut out = Vec::with_capacity(manifests.len());
-    for Manifest { mut object, origin } in manifests {
-        let Some(mut id) = ObjectId::of(&object) else {
-            errors.push(PlanError::MissingIdentity { origin });
-            continue;
-        };
-        let api_version = object
-            .get("apiVersion")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string();
-        let options = object_options(&object);
-        // A kind not served yet, marked SkipDryRunOnMissingResource, is taken as namespaced when the manifest
-        // gives a namespace or no scope is known, and resolved when it is applied.
-        let namespaced = match scopes.namespaced(&id.group, &id.kind) {
-            Some(n) => n,
-            None if options.skip_dry_run_on_missing => true,
-            None => {
-                errors.push(PlanError::UnknownKind {
-                    origin,
-                    api_version,
-                    kind: id.kind,
-                });
-                continue;
-            }
-        };
-        if namespaced {
-            if id.namespace.is_empty() {
-                match destination {
-                    Some(ns) if !ns.is_empty() => {
-                        id.namespace = ns.to_string();
-                        if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
-                            meta.insert("namespace".into(), Value::String(ns.to_string()));
-                        }
-                    }
-                    _ => {
-                        errors.push(PlanError::NoNamespace {
-                            origin,
-                            id: Box::new(id),
-                        });
-                        continue;
-                    }
-                }
-            }
-        } else {
-            id.namespace.clear();
-            if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
-                meta.remove("namespace");
-            }
+    for m in manifests {
+        match desired(m, destination, &scopes, &mut seen) {
+            Ok(d) => out.push(d),
+            Err(e) => errors.push(e),
         }
-        let wave = match wave_of(&object) {
-            Ok(w) => w,
-            Err((key, value)) => {
-                errors.push(PlanError::InvalidWave {
-                    origin,
-                    id: Box::new(id),
-                    key,
-                    value,
-                });
-                continue;
-            }
-        };
-        if let Some(first) = seen.get(&id) {
-            errors.push(PlanError::Duplicate {
-                id: Box::new(id),
-                first: first.clone(),
-                second: origin,
-            });
-            continue;
-        }
-        seen.insert(id.clone(), origin.clone());
-        let stage = if (id.group.is_empty() && id.kind == "Namespace")
-            || (id.group == "apiextensions.k8s.io" && id.kind == "CustomResourceDefinition")
-        {
-            Stage::Foundation
-        } else if namespaced {
-            Stage::Namespaced
-        } else {
-            Stage::ClusterScoped
-        };
-        out.push(Desired {
-            id,
-            object,
-            origin,
-            wave,
-            stage,
-            namespaced,
-            options,
-        });
     }
     match errors.len() {
         0 => {}
         1 => return Err(errors.remove(0)),
         _ => return Err(PlanError::Multiple(errors)),
     }
-    out.sort_by(|a, b| {
-        (
-            a.wave,
-            a.stage,
-            kind_rank(&a.id.kind),
-            &a.id.kind,
-            &a.id.name,
-            &a.id.namespace,
-        )
-            .cmp(&(
-                b.wave,
-                b.stage,
-                kind_rank(&b.id.kind),
-                &b.id.kind,
-                &b.id.name,
-                &b.id.namespace,
-            ))
-    });
+    out.sort_by(|a, b| order_key(a).cmp(&order_key(b)));
     Ok(out)
+}
+
+/// The apply order: wave, stage, Argo CD's kind order, kind, name, namespace.
+fn order_key(d: &Desired) -> (i64, Stage, usize, &str, &str, &str) {
+    (
+        d.wave,
+        d.stage,
+        kind_rank(&d.id.kind),
+        &d.id.kind,
+        &d.id.name,
+        &d.id.namespace,
+    )
+}
+
+/// One manifest as a desired object: identity, scope (a namespace from `destination` when namespaced and
+/// none is given; none when cluster-scoped), wave, stage and options. `seen` catches duplicates.
+fn desired(
+    m: Manifest,
+    destination: Option<&str>,
+    scopes: &KindScopes,
+    seen: &mut BTreeMap<ObjectId, Origin>,
+) -> Result<Desired, PlanError> {
+    let Manifest { mut object, origin } = m;
+    let Some(mut id) = ObjectId::of(&object) else {
+        return Err(PlanError::MissingIdentity { origin });
+    };
+    let options = object_options(&object);
+    // A kind not served yet, marked SkipDryRunOnMissingResource, is taken as namespaced when the manifest
+    // gives a namespace or no scope is known, and resolved when it is applied.
+    let namespaced = match scopes.namespaced(&id.group, &id.kind) {
+        Some(n) => n,
+        None if options.skip_dry_run_on_missing => true,
+        None => {
+            let api_version = object
+                .get("apiVersion")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
+            return Err(PlanError::UnknownKind {
+                origin,
+                api_version,
+                kind: id.kind,
+            });
+        }
+    };
+    if let Err(origin) = set_scope(&mut id, &mut object, namespaced, destination, origin.clone()) {
+        return Err(PlanError::NoNamespace {
+            origin,
+            id: Box::new(id),
+        });
+    }
+    let wave = match wave_of(&object) {
+        Ok(w) => w,
+        Err((key, value)) => {
+            return Err(PlanError::InvalidWave {
+                origin,
+                id: Box::new(id),
+                key,
+                value,
+            });
+        }
+    };
+    if let Some(first) = seen.get(&id) {
+        return Err(PlanError::Duplicate {
+            id: Box::new(id),
+            first: first.clone(),
+            second: origin,
+        });
+    }
+    seen.insert(id.clone(), origin.clone());
+    let stage = stage_of(&id, namespaced);
+    Ok(Desired {
+        id,
+        object,
+        origin,
+        wave,
+        stage,
+        namespaced,
+        options,
+    })
+}
+
+/// Gives a namespaced object without a namespace the destination's (in its id and its metadata), and removes
+/// the namespace of a cluster-scoped one. A namespaced object with neither is an error (`origin` returned).
+fn set_scope(
+    id: &mut ObjectId,
+    object: &mut Value,
+    namespaced: bool,
+    destination: Option<&str>,
+    origin: Origin,
+) -> Result<(), Origin> {
+    if !namespaced {
+        id.namespace.clear();
+        if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
+            meta.remove("namespace");
+        }
+        return Ok(());
+    }
+    if !id.namespace.is_empty() {
+        return Ok(());
+    }
+    match destination {
+        Some(ns) if !ns.is_empty() => {
+            id.namespace = ns.to_string();
+            if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
+                meta.insert("namespace".into(), Value::String(ns.to_string()));
+            }
+            Ok(())
+        }
+        _ => Err(origin),
+    }
+}
+
+/// Namespaces and CRDs first (later objects need them), then namespaced objects, then cluster-scoped ones.
+fn stage_of(id: &ObjectId, namespaced: bool) -> Stage {
+    if (id.group.is_empty() && id.kind == "Namespace")
+        || (id.group == "apiextensions.k8s.io" && id.kind == "CustomResourceDefinition")
+    {
+        Stage::Foundation
+    } else if namespaced {
+        Stage::Namespaced
+    } else {
+        Stage::ClusterScoped
+    }
 }
 
 /// Splits ordered objects into batches of equal (wave, stage). Objects of one batch are independent and
