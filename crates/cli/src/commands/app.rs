@@ -17,7 +17,7 @@ use crate::config::{Output, Settings};
 #[derive(Debug, Subcommand)]
 pub enum AppCommand {
     /// Create (or update) an application: a GitOpsConfig that the controller keeps synced from Git.
-    Create(CreateArgs),
+    Create(Box<CreateArgs>),
     /// List the applications of the namespace (-A for all namespaces).
     List(ListArgs),
     /// Show an application: sync and health status, revision, resources, history, conditions.
