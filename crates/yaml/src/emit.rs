@@ -618,6 +618,8 @@ fn is_simple_ascii(s: &str) -> bool {
     true
 }
 
+/// The flags of go-yaml's `yaml_emitter_analyze_scalar`, computed as it does them, flag by flag, so the two can
+/// be compared line by line (long for that reason): which styles a scalar may be written in.
 fn analyze_units(
     chars: impl Iterator<Item = char>,
     mut block_indicators: bool,

@@ -99,6 +99,8 @@ fn webhook_secret(file: Option<&PathBuf>) -> anyhow::Result<WebhookSecret> {
     WebhookSecret::new(&bytes).with_context(|| format!("{origin} is empty; put the webhook secret in it"))
 }
 
+/// `tack controller`: wiring (flags → servers, leader election, controllers, shutdown); each part lives in its
+/// own module.
 pub async fn run(args: &ControllerArgs, settings: &Settings) -> anyhow::Result<ExitCode> {
     let metrics_addr = match args.metrics_addr.as_deref().map(str::trim) {
         Some("off") => None,

@@ -318,46 +318,30 @@ impl Validator<'_> {
         depth: usize,
         errors: &mut Vec<Failure>,
     ) -> Result<(), SchemaError> {
-        if let Some(min) = as_usize(get(s, "minProperties"))
-            && obj.len() < min
-        {
-            errors.push(Failure::new(
-                loc,
-                format!("minProperties: got {}, want {}", fmt_int(obj.len()), fmt_int(min)),
-            ));
+        object_size_and_required(s, obj, loc, errors);
+        self.object_dependencies(s, obj, loc, depth, errors)?;
+        self.object_properties(s, obj, loc, depth, errors)?;
+        if self.draft == 4 {
+            return Ok(());
         }
-        if let Some(max) = as_usize(get(s, "maxProperties"))
-            && obj.len() > max
-        {
-            errors.push(Failure::new(
-                loc,
-                format!("maxProperties: got {}, want {}", fmt_int(obj.len()), fmt_int(max)),
-            ));
+        self.property_names(s, obj, loc, depth, errors)?;
+        if self.draft == 6 {
+            return Ok(());
         }
-        if let Some(Value::List(req)) = get(s, "required") {
-            let missing: Vec<String> = req
-                .iter()
-                .filter_map(|r| {
-                    if let Value::String(r) = r {
-                        Some(r.to_string())
-                    } else {
-                        None
-                    }
-                })
-                .filter(|r| !obj.contains_key(r))
-                .collect();
-            if missing.len() == 1 {
-                errors.push(Failure::new(
-                    loc,
-                    format!("missing property {}", quote(&missing[0])),
-                ));
-            } else if !missing.is_empty() {
-                errors.push(Failure::new(
-                    loc,
-                    format!("missing properties {}", join_quoted(&missing)),
-                ));
-            }
-        }
+        dependent_required(s, obj, loc, errors);
+        Ok(())
+    }
+
+    /// `dependencies`: a list of property names required when a property exists, or a schema the whole object
+    /// must then satisfy.
+    fn object_dependencies(
+        &self,
+        s: &tack_gotemplate::Map,
+        obj: &tack_gotemplate::Map,
+        loc: &[String],
+        depth: usize,
+        errors: &mut Vec<Failure>,
+    ) -> Result<(), SchemaError> {
         if let Some(Value::Map(deps)) = get(s, "dependencies") {
             for (p, dep) in deps.borrow().iter() {
                 if !obj.contains_key(p) {
@@ -381,6 +365,18 @@ impl Validator<'_> {
                 }
             }
         }
+        Ok(())
+    }
+
+    /// `properties`, `patternProperties` and `additionalProperties`.
+    fn object_properties(
+        &self,
+        s: &tack_gotemplate::Map,
+        obj: &tack_gotemplate::Map,
+        loc: &[String],
+        depth: usize,
+        errors: &mut Vec<Failure>,
+    ) -> Result<(), SchemaError> {
         let props = match get(s, "properties") {
             Some(Value::Map(p)) => p.borrow().clone(),
             _ => Default::default(),
@@ -418,9 +414,18 @@ impl Validator<'_> {
                 format!("additional properties {} not allowed", join_quoted(&additional)),
             ));
         }
-        if self.draft == 4 {
-            return Ok(());
-        }
+        Ok(())
+    }
+
+    /// `propertyNames` (draft 6 and later).
+    fn property_names(
+        &self,
+        s: &tack_gotemplate::Map,
+        obj: &tack_gotemplate::Map,
+        loc: &[String],
+        depth: usize,
+        errors: &mut Vec<Failure>,
+    ) -> Result<(), SchemaError> {
         if let Some(pn) = get(s, "propertyNames") {
             for name in obj.keys() {
                 if self
@@ -428,26 +433,6 @@ impl Validator<'_> {
                     .is_some()
                 {
                     errors.push(Failure::new(loc, format!("invalid propertyName {}", quote(name))));
-                }
-            }
-        }
-        if self.draft == 6 {
-            return Ok(());
-        }
-        if let Some(Value::Map(dr)) = get(s, "dependentRequired") {
-            for (p, names) in dr.borrow().iter() {
-                if let (true, Value::List(names)) = (obj.contains_key(p), names) {
-                    let missing = missing_of(obj, names);
-                    if !missing.is_empty() {
-                        errors.push(Failure::new(
-                            loc,
-                            format!(
-                                "properties {} required, if {} exists",
-                                join_quoted(&missing),
-                                quote(p)
-                            ),
-                        ));
-                    }
                 }
             }
         }
@@ -839,6 +824,81 @@ fn fmt_float(f: f64) -> String {
     match g.split_once('.') {
         Some((int, frac)) => format!("{}.{frac}", group_thousands(int)),
         None => group_thousands(&g),
+    }
+}
+
+/// `minProperties`, `maxProperties` and `required`.
+fn object_size_and_required(
+    s: &tack_gotemplate::Map,
+    obj: &tack_gotemplate::Map,
+    loc: &[String],
+    errors: &mut Vec<Failure>,
+) {
+    if let Some(min) = as_usize(get(s, "minProperties"))
+        && obj.len() < min
+    {
+        errors.push(Failure::new(
+            loc,
+            format!("minProperties: got {}, want {}", fmt_int(obj.len()), fmt_int(min)),
+        ));
+    }
+    if let Some(max) = as_usize(get(s, "maxProperties"))
+        && obj.len() > max
+    {
+        errors.push(Failure::new(
+            loc,
+            format!("maxProperties: got {}, want {}", fmt_int(obj.len()), fmt_int(max)),
+        ));
+    }
+    if let Some(Value::List(req)) = get(s, "required") {
+        let missing: Vec<String> = req
+            .iter()
+            .filter_map(|r| {
+                if let Value::String(r) = r {
+                    Some(r.to_string())
+                } else {
+                    None
+                }
+            })
+            .filter(|r| !obj.contains_key(r))
+            .collect();
+        if missing.len() == 1 {
+            errors.push(Failure::new(
+                loc,
+                format!("missing property {}", quote(&missing[0])),
+            ));
+        } else if !missing.is_empty() {
+            errors.push(Failure::new(
+                loc,
+                format!("missing properties {}", join_quoted(&missing)),
+            ));
+        }
+    }
+}
+
+/// `dependentRequired` (draft 2019-09 and later).
+fn dependent_required(
+    s: &tack_gotemplate::Map,
+    obj: &tack_gotemplate::Map,
+    loc: &[String],
+    errors: &mut Vec<Failure>,
+) {
+    if let Some(Value::Map(dr)) = get(s, "dependentRequired") {
+        for (p, names) in dr.borrow().iter() {
+            if let (true, Value::List(names)) = (obj.contains_key(p), names) {
+                let missing = missing_of(obj, names);
+                if !missing.is_empty() {
+                    errors.push(Failure::new(
+                        loc,
+                        format!(
+                            "properties {} required, if {} exists",
+                            join_quoted(&missing),
+                            quote(p)
+                        ),
+                    ));
+                }
+            }
+        }
     }
 }
 
