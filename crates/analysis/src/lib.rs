@@ -12,6 +12,8 @@
 //! assert_eq!(evaluate(&metric, &Val::List(vec![Val::Num(0.5)])).expect("evaluated"), Phase::Failed);
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod args;
 pub mod expr;
 pub mod measure;

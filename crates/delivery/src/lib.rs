@@ -5,6 +5,8 @@
 //! [`run`] runs them together; [`install_crds`] installs the `argoproj.io` CustomResourceDefinitions they serve;
 //! [`rollout::commands`] holds the user commands (`promote`, `abort`, …) the CLI calls.
 
+#![warn(missing_docs)]
+
 pub mod analysis_run;
 pub mod rollout;
 

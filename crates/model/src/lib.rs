@@ -7,6 +7,8 @@
 //! with `jsonPointers`, `dependsOn`, `serviceAccountName`, `suspend`, status `sync`/`health`/`history` and
 //! kstatus conditions (`Ready`, `Reconciling`, `Stalled`).
 
+#![warn(missing_docs)]
+
 mod gitops;
 
 pub use gitops::*;

@@ -15,11 +15,13 @@ pub const DEFAULT_RUN_HISTORY_LIMIT: usize = 5;
 /// What the history needs to know of one AnalysisRun.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunRecord {
+    /// The AnalysisRun's name.
     pub name: String,
     /// Its `rollouts-pod-template-hash` label (empty when missing).
     pub pod_template_hash: String,
     /// `status.phase` (empty while pending).
     pub phase: String,
+    /// Its `metadata.creationTimestamp`.
     pub created: Option<Timestamp>,
 }
 

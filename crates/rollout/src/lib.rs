@@ -19,6 +19,8 @@
 //! assert_eq!(d.status.stable_rs.as_deref(), Some(d.pod_template_hash.as_str()));
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod bluegreen;
 pub mod canary;
 pub mod commands;

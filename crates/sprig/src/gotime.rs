@@ -11,6 +11,7 @@ pub const TZ_FIELD: &str = "__tack_zone";
 /// A Go `time.Time`: an instant and the location it is shown in.
 #[derive(Clone, Debug)]
 pub struct GoTime {
+    /// The instant in its time zone.
     pub zoned: Zoned,
     /// The location's name as Go prints it (`Local`, `UTC`, `America/New_York`, or "" for a fixed zone).
     pub location: String,
@@ -19,6 +20,7 @@ pub struct GoTime {
 }
 
 impl GoTime {
+    /// The instant `ts` shown in `tz`, named `location`.
     pub fn new(ts: Timestamp, tz: TimeZone, location: &str) -> GoTime {
         GoTime {
             zoned: ts.to_zoned(tz),
@@ -41,6 +43,7 @@ impl GoTime {
         self.zoned.timestamp().as_nanosecond().div_euclid(1_000_000_000) as i64
     }
 
+    /// The same instant shown in `tz`, named `location` (Go's `In`).
     pub fn in_zone(&self, tz: TimeZone, location: &str) -> GoTime {
         GoTime {
             zoned: self.zoned.timestamp().to_zoned(tz),

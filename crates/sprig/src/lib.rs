@@ -39,6 +39,8 @@
 //!   where Go reports the same message at the argument.
 //! - `now` prints a monotonic clock reading (`m=+…`) that is not the process's uptime.
 
+#![warn(missing_docs)]
+
 mod convert;
 mod crypto;
 mod dates;

@@ -13,6 +13,8 @@
 //! the state machine already capped the canary at `maxTrafficWeight`), so the same status always yields the same
 //! router objects: a restarted controller writes nothing new.
 
+#![warn(missing_docs)]
+
 use serde_json::{Value, json};
 use tack_rollout::POD_TEMPLATE_HASH_LABEL;
 use tack_rollout::spec::Rollout;

@@ -4,6 +4,8 @@
 //!   plain scalars as Kustomize does, with `file:line:col` in errors.
 //! * [`to_yaml`] / [`to_yaml_stream`] print values byte-for-byte as `kubectl kustomize` does.
 
+#![warn(missing_docs)]
+
 mod emit;
 mod fast;
 mod number;
