@@ -348,19 +348,7 @@ impl Validator<'_> {
                     continue;
                 }
                 match dep {
-                    Value::List(names) => {
-                        let missing = missing_of(obj, names);
-                        if !missing.is_empty() {
-                            errors.push(Failure::new(
-                                loc,
-                                format!(
-                                    "properties {} required, if {} exists",
-                                    join_quoted(&missing),
-                                    quote(p)
-                                ),
-                            ));
-                        }
-                    }
+                    Value::List(names) => required_with(obj, p, names, loc, errors),
                     other => errors.extend(self.validate(other, &Value::map(obj.clone()), loc, depth + 1)?),
                 }
             }
@@ -447,22 +435,7 @@ impl Validator<'_> {
         depth: usize,
         errors: &mut Vec<Failure>,
     ) -> Result<(), SchemaError> {
-        if let Some(min) = as_usize(get(s, "minItems"))
-            && arr.len() < min
-        {
-            errors.push(Failure::new(
-                loc,
-                format!("minItems: got {}, want {}", fmt_int(arr.len()), fmt_int(min)),
-            ));
-        }
-        if let Some(max) = as_usize(get(s, "maxItems"))
-            && arr.len() > max
-        {
-            errors.push(Failure::new(
-                loc,
-                format!("maxItems: got {}, want {}", fmt_int(arr.len()), fmt_int(max)),
-            ));
-        }
+        count_bounds(s, "Items", arr.len(), loc, errors);
         if matches!(get(s, "uniqueItems"), Some(Value::Bool(true))) && arr.len() > 1 {
             'dup: for i in 1..arr.len() {
                 for j in 0..i {
@@ -554,22 +527,7 @@ impl Validator<'_> {
         errors: &mut Vec<Failure>,
     ) -> Result<(), SchemaError> {
         let len = st.chars().count();
-        if let Some(min) = as_usize(get(s, "minLength"))
-            && len < min
-        {
-            errors.push(Failure::new(
-                loc,
-                format!("minLength: got {}, want {}", fmt_int(len), fmt_int(min)),
-            ));
-        }
-        if let Some(max) = as_usize(get(s, "maxLength"))
-            && len > max
-        {
-            errors.push(Failure::new(
-                loc,
-                format!("maxLength: got {}, want {}", fmt_int(len), fmt_int(max)),
-            ));
-        }
+        count_bounds(s, "Length", len, loc, errors);
         if let Some(Value::String(p)) = get(s, "pattern")
             && !self.regex(p)?.is_match(st)
         {
@@ -834,22 +792,7 @@ fn object_size_and_required(
     loc: &[String],
     errors: &mut Vec<Failure>,
 ) {
-    if let Some(min) = as_usize(get(s, "minProperties"))
-        && obj.len() < min
-    {
-        errors.push(Failure::new(
-            loc,
-            format!("minProperties: got {}, want {}", fmt_int(obj.len()), fmt_int(min)),
-        ));
-    }
-    if let Some(max) = as_usize(get(s, "maxProperties"))
-        && obj.len() > max
-    {
-        errors.push(Failure::new(
-            loc,
-            format!("maxProperties: got {}, want {}", fmt_int(obj.len()), fmt_int(max)),
-        ));
-    }
+    count_bounds(s, "Properties", obj.len(), loc, errors);
     if let Some(Value::List(req)) = get(s, "required") {
         let missing: Vec<String> = req
             .iter()
@@ -886,19 +829,50 @@ fn dependent_required(
     if let Some(Value::Map(dr)) = get(s, "dependentRequired") {
         for (p, names) in dr.borrow().iter() {
             if let (true, Value::List(names)) = (obj.contains_key(p), names) {
-                let missing = missing_of(obj, names);
-                if !missing.is_empty() {
-                    errors.push(Failure::new(
-                        loc,
-                        format!(
-                            "properties {} required, if {} exists",
-                            join_quoted(&missing),
-                            quote(p)
-                        ),
-                    ));
-                }
+                required_with(obj, p, names, loc, errors);
             }
         }
+    }
+}
+
+/// `min<what>` and `max<what>` (Items, Properties, Length) against `len`, in Helm's validator's words.
+fn count_bounds(s: &tack_gotemplate::Map, what: &str, len: usize, loc: &[String], errors: &mut Vec<Failure>) {
+    if let Some(min) = as_usize(get(s, &format!("min{what}")))
+        && len < min
+    {
+        errors.push(Failure::new(
+            loc,
+            format!("min{what}: got {}, want {}", fmt_int(len), fmt_int(min)),
+        ));
+    }
+    if let Some(max) = as_usize(get(s, &format!("max{what}")))
+        && len > max
+    {
+        errors.push(Failure::new(
+            loc,
+            format!("max{what}: got {}, want {}", fmt_int(len), fmt_int(max)),
+        ));
+    }
+}
+
+/// `names` must all be present when `present` is (`dependencies` with a list, `dependentRequired`).
+fn required_with(
+    obj: &tack_gotemplate::Map,
+    present: &str,
+    names: &[Value],
+    loc: &[String],
+    errors: &mut Vec<Failure>,
+) {
+    let missing = missing_of(obj, names);
+    if !missing.is_empty() {
+        errors.push(Failure::new(
+            loc,
+            format!(
+                "properties {} required, if {} exists",
+                join_quoted(&missing),
+                quote(present)
+            ),
+        ));
     }
 }
 
