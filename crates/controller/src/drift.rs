@@ -41,6 +41,10 @@ pub struct Drift {
     rx: Mutex<Option<UnboundedReceiver<(AppRef, String)>>>,
     index: Index,
     state: Mutex<State>,
+    /// The applications that exist (set by [`Drift::triggers`]): a deleted one is never tracked again.
+    known: Mutex<Option<Store<GitOpsConfig>>>,
+    /// `tack_drift_watches` is set here.
+    metrics: Arc<crate::Metrics>,
 }
 
 #[derive(Default)]
@@ -66,7 +70,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Drift {
-    pub fn new(cluster: Cluster) -> Drift {
+    pub fn new(cluster: Cluster, metrics: Arc<crate::Metrics>) -> Drift {
         let (tx, rx) = unbounded();
         Drift {
             cluster,
@@ -74,6 +78,8 @@ impl Drift {
             rx: Mutex::new(Some(rx)),
             index: Arc::default(),
             state: Mutex::default(),
+            known: Mutex::new(None),
+            metrics,
         }
     }
 
@@ -86,6 +92,7 @@ impl Drift {
     ) -> impl Stream<Item = AppRef> + Send + 'static {
         let weak: Weak<Drift> = Arc::downgrade(self);
         let known = apps.clone();
+        *lock(&self.known) = Some(apps.clone());
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(GC_INTERVAL).await;
@@ -105,10 +112,11 @@ impl Drift {
             Some(rx) => rx.boxed(),
             None => futures::stream::empty().boxed(),
         };
+        let mut told = Told::default();
         rx.filter_map(move |(app, why)| {
             let current = known.get(&app).is_some();
             if current {
-                tracing::info!(app = %app, "drift: {why}; reconciling");
+                told.tell(&app, &why, std::time::Instant::now());
             }
             futures::future::ready(current.then_some(app))
         })
@@ -119,6 +127,9 @@ impl Drift {
     /// (so a change made just before the watch started is not missed). A kind the cluster does not serve is
     /// skipped (its objects cannot drift).
     pub async fn track(&self, app: &AppRef, ids: BTreeSet<ObjectId>) {
+        // A reconcile that finishes after its application was deleted must not start its watches again.
+        let deleted = lock(&self.known).as_ref().is_some_and(|k| k.get(app).is_none());
+        let ids = if deleted { BTreeSet::new() } else { ids };
         let (wanted, missing) = {
             let mut state = lock(&self.state);
             let mut index = lock(&self.index);
@@ -153,6 +164,7 @@ impl Drift {
                     task.abort();
                 }
             }
+            self.metrics.set_drift_watches(state.watches.len());
             let missing: Vec<WatchKey> = wanted
                 .iter()
                 .filter(|k| !state.watches.contains_key(*k))
@@ -186,6 +198,54 @@ impl Drift {
             tracing::debug!(group = %key.0, kind = %key.1, namespace = %key.2, "drift watch started");
             let task = tokio::spawn(watch(api, key.clone(), self.index.clone(), self.tx.clone()));
             state.watches.insert(key, task);
+            self.metrics.set_drift_watches(state.watches.len());
+        }
+    }
+}
+
+/// How long drift of one application is told in one log line: the objects of a whole namespace being deleted
+/// make one line per [`TELL_EVERY`], not one per object.
+const TELL_EVERY: Duration = Duration::from_secs(5);
+
+/// The drift told in the log, per application: the first drift at once, then at most one line per
+/// [`TELL_EVERY`] with the number of drifts not told since.
+#[derive(Default)]
+struct Told {
+    last: HashMap<AppRef, (std::time::Instant, usize)>,
+}
+
+impl Told {
+    fn tell(&mut self, app: &AppRef, why: &str, now: std::time::Instant) {
+        if let Some(line) = self.line(app, why, now) {
+            tracing::info!(app = %app, "{line}");
+        }
+    }
+
+    /// The line to log now, if any.
+    fn line(&mut self, app: &AppRef, why: &str, now: std::time::Instant) -> Option<String> {
+        // Entries of applications quiet for a while go (applications come and go).
+        if self.last.len() > 1024 {
+            self.last
+                .retain(|_, (at, _)| now.duration_since(*at) < TELL_EVERY);
+        }
+        match self.last.get_mut(app) {
+            Some((at, held)) if now.duration_since(*at) < TELL_EVERY => {
+                *held += 1;
+                None
+            }
+            Some((at, held)) => {
+                let more = std::mem::take(held);
+                *at = now;
+                Some(if more == 0 {
+                    format!("drift: {why}; reconciling")
+                } else {
+                    format!("drift: {why} (and {more} more drifts since the last line); reconciling")
+                })
+            }
+            None => {
+                self.last.insert(app.clone(), (now, 0));
+                Some(format!("drift: {why}; reconciling"))
+            }
         }
     }
 }
@@ -358,6 +418,26 @@ mod tests {
         assert!(!written_after_tack(&meta(serde_json::json!([tack, status]))));
         // Not applied by tack (yet): nothing to compare with.
         assert!(!written_after_tack(&meta(serde_json::json!([edit]))));
+    }
+
+    #[test]
+    fn drift_is_told_once_per_interval_per_application() {
+        let (a, b) = (AppRef::new("a").within("ns"), AppRef::new("b").within("ns"));
+        let mut told = Told::default();
+        let t0 = std::time::Instant::now();
+        assert_eq!(
+            told.line(&a, "ConfigMap/x deleted", t0).as_deref(),
+            Some("drift: ConfigMap/x deleted; reconciling")
+        );
+        for i in 0..500 {
+            let at = t0 + Duration::from_millis(i);
+            assert_eq!(told.line(&a, "ConfigMap/y deleted", at), None);
+        }
+        assert!(told.line(&b, "ConfigMap/z deleted", t0).is_some());
+        assert_eq!(
+            told.line(&a, "ConfigMap/w deleted", t0 + TELL_EVERY).as_deref(),
+            Some("drift: ConfigMap/w deleted (and 500 more drifts since the last line); reconciling")
+        );
     }
 
     #[test]

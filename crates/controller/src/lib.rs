@@ -229,6 +229,10 @@ pub async fn run_with_deadlines(
         .for_each(|res| async move {
             match res {
                 Ok((obj, _)) => tracing::debug!(app = %obj, "reconciled"),
+                // A reconcile asked for (by drift, or a requeue) just before its application was deleted.
+                Err(kube::runtime::controller::Error::ObjectNotFound(obj)) => {
+                    tracing::debug!(app = %obj, "deleted; not reconciled")
+                }
                 Err(e) => tracing::warn!("reconcile failed: {e}"),
             }
         })

@@ -7,6 +7,7 @@
 //! | `tack_objects_managed` | gauge | `app` = `namespace/name` | objects in the application's inventory after its last successful reconcile |
 //! | `tack_git_fetch_errors_total` | counter | | reconciles that failed to fetch from Git |
 //! | `tack_leader` | gauge | | 1 while this process runs the controllers (always 1 without leader election), else 0 |
+//! | `tack_drift_watches` | gauge | | drift watches running (one per API group, kind and namespace of managed objects) |
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -50,6 +51,7 @@ pub struct Metrics {
     apps: Mutex<HashSet<String>>,
     git_fetch_errors: Counter,
     leader: Gauge,
+    drift_watches: Gauge,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -76,6 +78,7 @@ impl Metrics {
         let objects_managed = Family::<AppLabels, Gauge>::default();
         let git_fetch_errors = Counter::default();
         let leader = Gauge::default();
+        let drift_watches = Gauge::default();
         registry.register(
             "tack_reconcile_duration_seconds",
             "Time of one reconcile of a GitOpsConfig, by outcome (success or failure)",
@@ -102,6 +105,11 @@ impl Metrics {
             "1 while this process runs the controllers (holds the leader Lease, or runs without leader election)",
             leader.clone(),
         );
+        registry.register(
+            "tack_drift_watches",
+            "Drift watches running: one per API group, kind and namespace of the objects applications manage",
+            drift_watches.clone(),
+        );
         Metrics {
             registry,
             reconcile_duration,
@@ -110,6 +118,7 @@ impl Metrics {
             apps: Mutex::new(HashSet::new()),
             git_fetch_errors,
             leader,
+            drift_watches,
         }
     }
 
@@ -165,6 +174,11 @@ impl Metrics {
     /// Whether this process runs the controllers.
     pub fn set_leader(&self, leader: bool) {
         self.leader.set(i64::from(leader));
+    }
+
+    /// The number of drift watches running.
+    pub fn set_drift_watches(&self, watches: usize) {
+        self.drift_watches.set(i64::try_from(watches).unwrap_or(i64::MAX));
     }
 
     /// The OpenMetrics text exposition of every metric.
@@ -273,6 +287,7 @@ mod tests {
         m.git_fetch_error();
         m.set_objects_managed("demo/gone", 2);
         m.set_leader(true);
+        m.set_drift_watches(3);
         m.retain_apps(|app| app != "demo/gone");
         let text = m.encode();
         assert!(!text.contains("demo/gone"), "{text}");
@@ -287,6 +302,7 @@ mod tests {
             "tack_objects_managed{app=\"demo/guestbook\"} 6",
             "tack_git_fetch_errors_total 1",
             "tack_leader 1",
+            "tack_drift_watches 3",
             "# EOF",
         ] {
             assert!(text.lines().any(|l| l == line), "{line:?} missing from\n{text}");

@@ -52,6 +52,8 @@ pub struct Context {
 impl Context {
     pub fn new(client: kube::Client, config: ControllerConfig, metrics: Arc<crate::Metrics>) -> Self {
         let cluster = Cluster::from_client(client.clone(), "default");
+        // The same discovery cache as the syncs, which refresh it after applying CRDs.
+        let drift = Arc::new(Drift::new(cluster.clone(), metrics.clone()));
         Context {
             cluster: cluster.clone(),
             client: client.clone(),
@@ -59,8 +61,7 @@ impl Context {
             failures: Mutex::new(HashMap::new()),
             recorder: Recorder::new(client.clone(), crate::STATUS_MANAGER),
             metrics,
-            // The same discovery cache as the syncs, which refresh it after applying CRDs.
-            drift: Arc::new(Drift::new(cluster.clone())),
+            drift,
             interrupt: Arc::default(),
             git_deadlines: Deadlines::default(),
         }

@@ -19,6 +19,8 @@ use tack_model::{GitOpsConfig, GitOpsConfigStatus, SyncResult, SyncState};
 use tack_testkit::{TestNamespace, eventually, git};
 
 use tack_testkit::gitserver;
+#[path = "controller/drift.rs"]
+mod drift;
 #[path = "controller/helm.rs"]
 mod helm;
 #[path = "controller/jsonnet.rs"]
