@@ -27,6 +27,7 @@
 mod drift;
 mod events;
 mod fetch;
+mod health;
 pub mod lease;
 pub mod metrics;
 mod reconcile;

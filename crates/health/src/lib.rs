@@ -27,12 +27,15 @@
 //! ```
 
 mod kinds;
+mod live_state;
 mod object;
 
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+
+pub use live_state::{is_stateless_kind, needs_live_state};
 
 /// The health of one object or of an application.
 ///

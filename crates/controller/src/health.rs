@@ -1,0 +1,140 @@
+//! The health of an application's objects, reading from the cluster only the objects whose health depends on
+//! their live state (see [`tack_health::needs_live_state`]): the others — ConfigMaps, Secrets, RBAC, Services
+//! without a load balancer, ... — are Healthy once they exist, which the sync that just applied them, or the
+//! comparison that just found them equal to Git, has shown. An application of 100 000 ConfigMaps is therefore
+//! not read a second time on every reconcile.
+
+use std::collections::{BTreeSet, HashSet};
+
+use tack_cluster::{Cluster, ClusterError};
+use tack_health::{Health, ResourceHealth, assess_optional, is_stateless_kind, needs_live_state};
+use tack_plan::{ApplyPolicy, ObjectId};
+
+/// The objects of an application whose own declaration overrides what their kind says about reading them.
+#[derive(Debug, Default)]
+pub(crate) struct Reads {
+    /// Objects of kinds that usually need their live state, but not as declared (Services without a load
+    /// balancer).
+    skipped: HashSet<ObjectId>,
+    /// Objects of stateless kinds that tack never applies, or applies only when absent: they may be missing, so
+    /// they are read.
+    forced: HashSet<ObjectId>,
+}
+
+impl Reads {
+    /// From the desired objects (id as the reconcile names them, and the object as Git has it).
+    pub(crate) fn of<'a>(desired: impl IntoIterator<Item = (ObjectId, &'a serde_json::Value)>) -> Reads {
+        let mut reads = Reads::default();
+        for (id, object) in desired {
+            if is_stateless_kind(&id.group, &id.kind) {
+                let policy = tack_plan::object_options(object).apply;
+                if policy != ApplyPolicy::Apply {
+                    reads.forced.insert(id);
+                }
+            } else if !needs_live_state(object) {
+                reads.skipped.insert(id);
+            }
+        }
+        reads
+    }
+
+    /// Whether the health of `id` needs a read: always for objects that differ from Git (they may be missing),
+    /// else by its kind and declaration. `destination` is the namespace that namespace-less ids were given.
+    pub(crate) fn needed(&self, id: &ObjectId, drifted: &BTreeSet<ObjectId>, destination: &str) -> bool {
+        // Cluster-scoped objects are named without a namespace once applied, with `destination` before.
+        let also = id.namespace.is_empty().then(|| {
+            let mut with = id.clone();
+            with.namespace = destination.to_string();
+            with
+        });
+        let listed =
+            |set: &HashSet<ObjectId>| set.contains(id) || also.as_ref().is_some_and(|a| set.contains(a));
+        if drifted.contains(id) || listed(&self.forced) {
+            return true;
+        }
+        !(is_stateless_kind(&id.group, &id.kind) || listed(&self.skipped))
+    }
+}
+
+/// The health of each of `objects` (id, apiVersion): read (one LIST per kind and namespace when many share them)
+/// only where [`Reads::needed`] says so; the others are Healthy.
+pub(crate) async fn assess(
+    cluster: &Cluster,
+    objects: &[(ObjectId, String)],
+    drifted: &BTreeSet<ObjectId>,
+    reads: &Reads,
+    destination: &str,
+) -> Result<Vec<ResourceHealth>, ClusterError> {
+    let needed: Vec<bool> = objects
+        .iter()
+        .map(|(id, _)| reads.needed(id, drifted, destination))
+        .collect();
+    let wanted: Vec<(ObjectId, String)> = objects
+        .iter()
+        .zip(&needed)
+        .filter(|(_, n)| **n)
+        .map(|(o, _)| o.clone())
+        .collect();
+    let live = tack_apply::read_live(cluster, &wanted, 16).await?;
+    Ok(objects
+        .iter()
+        .zip(&needed)
+        .map(|((id, _), needed)| ResourceHealth {
+            kind: id.kind.clone(),
+            name: id.name.clone(),
+            namespace: (!id.namespace.is_empty()).then(|| id.namespace.clone()),
+            health: if *needed {
+                assess_optional(live.get(id))
+            } else {
+                Health::healthy("")
+            },
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn only_objects_whose_health_can_change_are_read() {
+        let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}});
+        let ignored = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s",
+            "annotations": {"kustomize.toolkit.fluxcd.io/ssa": "Ignore"}}});
+        let web = json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"},
+            "spec": {"type": "ClusterIP"}});
+        let lb = json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "lb"},
+            "spec": {"type": "LoadBalancer"}});
+        let role = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+            "metadata": {"name": "r"}});
+        let deploy = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"}});
+        let id = |g: &str, k: &str, n: &str| ObjectId::new(g, k, "ns", n);
+        let reads = Reads::of([
+            (id("", "ConfigMap", "c"), &cm),
+            (id("", "Secret", "s"), &ignored),
+            (id("", "Service", "web"), &web),
+            (id("", "Service", "lb"), &lb),
+            (id("rbac.authorization.k8s.io", "ClusterRole", "r"), &role),
+            (id("apps", "Deployment", "d"), &deploy),
+        ]);
+        let none = BTreeSet::new();
+        assert!(!reads.needed(&id("", "ConfigMap", "c"), &none, "ns"));
+        assert!(
+            reads.needed(&id("", "Secret", "s"), &none, "ns"),
+            "never applied: may be missing"
+        );
+        assert!(!reads.needed(&id("", "Service", "web"), &none, "ns"));
+        assert!(reads.needed(&id("", "Service", "lb"), &none, "ns"));
+        // Applied cluster-scoped objects lose the destination namespace.
+        let applied_role = ObjectId::new("rbac.authorization.k8s.io", "ClusterRole", "", "r");
+        assert!(!reads.needed(&applied_role, &none, "ns"));
+        assert!(reads.needed(&id("apps", "Deployment", "d"), &none, "ns"));
+        // A Service not seen in Git (another namespace) is read.
+        assert!(reads.needed(&ObjectId::new("", "Service", "other", "web"), &none, "ns"));
+        // What differs from Git may be missing: read.
+        let drifted: BTreeSet<ObjectId> = [id("", "ConfigMap", "c")].into();
+        assert!(reads.needed(&id("", "ConfigMap", "c"), &drifted, "ns"));
+    }
+}
