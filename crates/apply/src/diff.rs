@@ -67,6 +67,7 @@ pub async fn diff_with_inventory(
         opts.app.as_deref().map(|a| (a, store)),
         false,
         16,
+        &opts.ignore,
     )
     .await?;
     let text_opts = TextOptions {
@@ -80,6 +81,10 @@ pub async fn diff_with_inventory(
     let mut desired_ids = BTreeSet::new();
     for d in &snap.desired {
         desired_ids.insert(d.id.clone());
+        // Found equal to Git while it was read (and let go).
+        if snap.unchanged.contains(&d.id) {
+            continue;
+        }
         let ignore = ignore_pointers_for(&opts.ignore, &d.id);
         let live = snap.live.get(&d.id);
         // Flux's `ssa: Ignore` objects are never applied, `IfNotPresent` ones only when absent.

@@ -1,7 +1,7 @@
 //! Reading the live objects of a desired set: a LIST per (kind, namespace) when many objects share it,
 //! GETs otherwise, all concurrently (bounded).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use futures::{StreamExt, TryStreamExt, stream};
 use serde_json::Value;
@@ -11,6 +11,18 @@ use tack_plan::ObjectId;
 /// From this many objects of one kind in one namespace on, one LIST is cheaper than GETs.
 const LIST_THRESHOLD: usize = 8;
 
+/// Whether a live object may be dropped as soon as it is read (it equals what Git wants): only its id is kept.
+pub(crate) type LetGo<'a> = &'a (dyn Fn(&ObjectId, &Value) -> bool + Send + Sync);
+
+/// The live objects read.
+#[derive(Debug, Default)]
+pub(crate) struct Live {
+    /// The objects kept (absent from the cluster, or of kinds it does not serve yet: not here).
+    pub objects: HashMap<ObjectId, Value>,
+    /// The objects found that the caller's [`LetGo`] let go.
+    pub dropped: HashSet<ObjectId>,
+}
+
 /// The live state of `wanted` (objects absent from the cluster, or of kinds it does not serve yet, are
 /// absent from the map).
 pub(crate) async fn fetch(
@@ -18,6 +30,19 @@ pub(crate) async fn fetch(
     wanted: &[(ObjectId, Option<Kind>)],
     concurrency: usize,
 ) -> Result<HashMap<ObjectId, Value>, ClusterError> {
+    Ok(fetch_dropping(cluster, wanted, concurrency, &|_, _| false)
+        .await?
+        .objects)
+}
+
+/// [`fetch`], letting go of each object for which `drop` says so as soon as it is read (page by page for
+/// LISTs): memory proportional to what is kept, not to what is read.
+pub(crate) async fn fetch_dropping(
+    cluster: &Cluster,
+    wanted: &[(ObjectId, Option<Kind>)],
+    concurrency: usize,
+    drop: LetGo<'_>,
+) -> Result<Live, ClusterError> {
     let mut groups: BTreeMap<(String, String, String), (Kind, Vec<ObjectId>)> = BTreeMap::new();
     for (id, kind) in wanted {
         let Some(kind) = kind else { continue };
@@ -44,47 +69,55 @@ pub(crate) async fn fetch(
             }
         }
     }
-    let found: Vec<Vec<(ObjectId, Value)>> = stream::iter(jobs)
+    let found: Vec<Live> = stream::iter(jobs)
         .map(|job| async move {
+            let mut live = Live::default();
+            let mut keep = |id: ObjectId, object: Value| {
+                if drop(&id, &object) {
+                    live.dropped.insert(id);
+                } else {
+                    live.objects.insert(id, without_managed_fields(object));
+                }
+            };
             match job {
-                Job::Get { kind, id } => Ok::<_, ClusterError>(
-                    cluster
-                        .get(&kind, &id.namespace, &id.name)
-                        .await?
-                        .map(|v| vec![(id, without_managed_fields(v))])
-                        .unwrap_or_default(),
-                ),
+                Job::Get { kind, id } => {
+                    if let Some(v) = cluster.get(&kind, &id.namespace, &id.name).await? {
+                        keep(id, v);
+                    }
+                }
                 Job::List { kind, namespace, ids } => {
-                    let wanted: std::collections::HashSet<&str> =
-                        ids.iter().map(|i| i.name.as_str()).collect();
+                    let wanted: HashSet<&str> = ids.iter().map(|i| i.name.as_str()).collect();
                     let ns = (!namespace.is_empty()).then_some(namespace.as_str());
-                    let items = cluster.list(&kind, ns).await?;
                     // Items of a list carry no apiVersion/kind: take them from the request.
                     let api_version = kind.resource.api_version.clone();
-                    Ok(items
-                        .into_iter()
-                        .filter_map(|mut o| {
-                            let name = o.pointer("/metadata/name")?.as_str()?.to_string();
-                            if !wanted.contains(name.as_str()) {
-                                return None;
+                    cluster
+                        .list_each(&kind, ns, |mut o| {
+                            let Some(name) = o.pointer("/metadata/name").and_then(Value::as_str) else {
+                                return;
+                            };
+                            if !wanted.contains(name) {
+                                return;
                             }
-                            let obj = o.as_object_mut()?;
-                            obj.insert("apiVersion".into(), Value::String(api_version.clone()));
-                            obj.insert("kind".into(), Value::String(kind.resource.kind.clone()));
                             let id =
-                                ObjectId::new(&kind.resource.group, &kind.resource.kind, &namespace, &name);
-                            Some((id, without_managed_fields(o)))
+                                ObjectId::new(&kind.resource.group, &kind.resource.kind, &namespace, name);
+                            if let Some(obj) = o.as_object_mut() {
+                                obj.insert("apiVersion".into(), Value::String(api_version.clone()));
+                                obj.insert("kind".into(), Value::String(kind.resource.kind.clone()));
+                                keep(id, o);
+                            }
                         })
-                        .collect())
+                        .await?;
                 }
             }
+            Ok::<_, ClusterError>(live)
         })
         .buffer_unordered(concurrency.max(1))
         .try_collect()
         .await?;
-    let mut out = HashMap::new();
-    for (id, v) in found.into_iter().flatten() {
-        out.insert(id, v);
+    let mut out = Live::default();
+    for live in found {
+        out.objects.extend(live.objects);
+        out.dropped.extend(live.dropped);
     }
     Ok(out)
 }

@@ -1,10 +1,13 @@
 //! The first phase of a sync or diff: the plan, the kinds, the live objects and the inventory, read once.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use serde_json::{Value, json};
 use tack_cluster::{Cluster, ClusterError, Kind};
-use tack_plan::{DIGEST_ANNOTATION, Desired, KindScopes, ObjectId, Stage, applied_digest, prepare};
+use tack_plan::{
+    Change, DIGEST_ANNOTATION, Desired, IgnoreRule, KindScopes, ObjectId, Stage, applied_digest,
+    classify_one, prepare,
+};
 use tack_render::{Manifest, Origin};
 
 use crate::inventory::{self, Inventory, InventoryRef};
@@ -17,7 +20,10 @@ pub(crate) struct Snapshot {
     /// Index into `desired` of the Namespace added by `--create-namespace` (not in the inventory).
     pub auto_namespace: Option<usize>,
     pub kinds: Vec<Option<Kind>>,
+    /// The live objects that differ from Git (or may: those [`tack_plan::classify_one`] does not call unchanged).
     pub live: HashMap<ObjectId, Value>,
+    /// The objects found equal to Git ([`tack_plan::Change::Unchanged`]) while they were read: not kept.
+    pub unchanged: HashSet<ObjectId>,
     pub inventory: Inventory,
     /// Namespaces that do not exist yet.
     pub missing_namespaces: BTreeSet<String>,
@@ -125,6 +131,7 @@ pub(crate) async fn snapshot(
     app: Option<(&str, &InventoryStore)>,
     create_namespace: bool,
     concurrency: usize,
+    ignore: &[IgnoreRule],
 ) -> Result<Snapshot, SyncError> {
     let scopes = scopes(cluster).await?;
     let mut desired = prepare(manifests, Some(namespace), &scopes)?;
@@ -142,7 +149,15 @@ pub(crate) async fn snapshot(
         .filter(|(d, _)| !missing_namespaces.contains(&d.id.namespace))
         .map(|(d, k)| (d.id.clone(), k.clone()))
         .collect();
-    let live = live::fetch(cluster, &wanted, concurrency).await?;
+    // Objects equal to Git are let go as they are read: a large application that changed little holds little.
+    let index: HashMap<&ObjectId, usize> = desired.iter().enumerate().map(|(i, d)| (&d.id, i)).collect();
+    let unchanged = |id: &ObjectId, live: &Value| {
+        index
+            .get(id)
+            .is_some_and(|&i| classify_one(&desired[i], Some(live), ignore) == Change::Unchanged)
+    };
+    let live = live::fetch_dropping(cluster, &wanted, concurrency, &unchanged).await?;
+    drop(index);
     let inventory = match app {
         Some((_, InventoryStore::Caller(ids) | InventoryStore::Stored { previous: ids, .. })) => Inventory {
             ids: ids.clone(),
@@ -159,7 +174,8 @@ pub(crate) async fn snapshot(
         desired,
         auto_namespace,
         kinds,
-        live,
+        live: live.objects,
+        unchanged: live.dropped,
         inventory,
         missing_namespaces,
     })
@@ -212,6 +228,7 @@ mod tests {
             desired,
             auto_namespace: None,
             live: HashMap::new(),
+            unchanged: HashSet::new(),
             inventory: Inventory::default(),
             missing_namespaces: missing.iter().map(ToString::to_string).collect(),
         }

@@ -391,6 +391,7 @@ async fn phases(
         Some((&opts.app, &opts.inventory)),
         opts.create_namespace,
         conc,
+        &opts.ignore,
     )
     .await?;
     check_namespaces(&snap, &opts.namespace, opts.dry_run)?;
@@ -401,6 +402,12 @@ async fn phases(
         }
     }
     let mut changes = classify(&snap.desired, &snap.live, &opts.ignore);
+    // Objects found equal to Git were not kept (classify saw them as absent).
+    for (d, c) in snap.desired.iter().zip(changes.iter_mut()) {
+        if snap.unchanged.contains(&d.id) {
+            *c = Change::Unchanged;
+        }
+    }
     apply_policies(&snap, &mut changes);
     // The live objects are not needed any more: a large application does not keep two copies while it applies.
     snap.live = std::collections::HashMap::new();

@@ -251,12 +251,24 @@ impl Cluster {
     /// Every object of `kind` in `namespace` (all namespaces when `None`; ignored for cluster-scoped kinds),
     /// paged by 500.
     pub async fn list(&self, kind: &Kind, namespace: Option<&str>) -> Result<Vec<Value>, ClusterError> {
+        let mut out = Vec::new();
+        self.list_each(kind, namespace, |o| out.push(o)).await?;
+        Ok(out)
+    }
+
+    /// [`Cluster::list`], handing each object to `each` as its page arrives: a caller that keeps only some
+    /// objects never holds more than one page (500 objects) of the others.
+    pub async fn list_each(
+        &self,
+        kind: &Kind,
+        namespace: Option<&str>,
+        mut each: impl FnMut(Value),
+    ) -> Result<(), ClusterError> {
         let api: Api<DynamicObject> = match (kind.namespaced, namespace) {
             (true, Some(ns)) => Api::namespaced_with(self.client.clone(), ns, &kind.resource),
             _ => Api::all_with(self.client.clone(), &kind.resource),
         };
         let what = format!("list of {}", kind.resource.plural);
-        let mut out = Vec::new();
         let mut lp = ListParams::default().limit(500);
         loop {
             let page = api
@@ -265,7 +277,7 @@ impl Cluster {
                 .map_err(|e| ClusterError::from_kube(e, &what, false))?;
             let next = page.metadata.continue_.clone().filter(|c| !c.is_empty());
             for o in page.items {
-                out.push(serde_json::to_value(o).map_err(|e| ClusterError::Decode {
+                each(serde_json::to_value(o).map_err(|e| ClusterError::Decode {
                     what: what.clone(),
                     message: e.to_string(),
                 })?);
@@ -275,7 +287,7 @@ impl Cluster {
                 None => break,
             }
         }
-        Ok(out)
+        Ok(())
     }
 
     /// Deletes an object with `propagation`; `Ok(false)` when it was already gone.

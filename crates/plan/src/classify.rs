@@ -25,23 +25,27 @@ pub enum Change {
 pub fn classify(desired: &[Desired], live: &HashMap<ObjectId, Value>, ignore: &[IgnoreRule]) -> Vec<Change> {
     desired
         .iter()
-        .map(|d| match live.get(&d.id) {
-            None => Change::Create,
-            Some(l) => {
-                let digest = |v: &Value| {
-                    v.pointer("/metadata/annotations")
-                        .and_then(|a| a.get(DIGEST_ANNOTATION))
-                        .cloned()
-                };
-                let ignored = ignore_pointers_for(ignore, &d.id);
-                if digest(l) == digest(&d.object) && !compare(&d.object, Some(l), &ignored).differs() {
-                    Change::Unchanged
-                } else {
-                    Change::Configure
-                }
-            }
-        })
+        .map(|d| classify_one(d, live.get(&d.id), ignore))
         .collect()
+}
+
+/// The change one desired object needs, given its live state (absent: not in the cluster); what [`classify`]
+/// decides for each object.
+pub fn classify_one(d: &Desired, live: Option<&Value>, ignore: &[IgnoreRule]) -> Change {
+    let Some(l) = live else {
+        return Change::Create;
+    };
+    let digest = |v: &Value| {
+        v.pointer("/metadata/annotations")
+            .and_then(|a| a.get(DIGEST_ANNOTATION))
+            .cloned()
+    };
+    let ignored = ignore_pointers_for(ignore, &d.id);
+    if digest(l) == digest(&d.object) && !compare(&d.object, Some(l), &ignored).differs() {
+        Change::Unchanged
+    } else {
+        Change::Configure
+    }
 }
 
 #[cfg(test)]

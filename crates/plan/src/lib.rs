@@ -16,7 +16,7 @@ mod options;
 mod prepare;
 mod prune;
 
-pub use classify::{Change, classify};
+pub use classify::{Change, classify, classify_one};
 pub use compare::{
     DIGEST_ANNOTATION, IgnoreRule, Normalized, applied_digest, compare, ignore_pointers_for, normalize_live,
     remove_pointer,
