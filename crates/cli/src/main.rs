@@ -12,6 +12,10 @@ use clap::Parser;
 use crate::args::{Cli, Command};
 use crate::commands::demo::log::LogTarget;
 
+/// Freed memory goes back to the system: after a large application is deleted, the controller shrinks again.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     if let Some(code) = commands::jsonnet::run_direct() {
         return code;
