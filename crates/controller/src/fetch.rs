@@ -282,6 +282,7 @@ pub fn render_source(
                 .fetch(chart)
                 .map_err(|source| Error::ChartFetch {
                     chart: shown_chart(chart),
+                    hint: chart_fetch_hint(&source, how.chart_auth.is_some()),
                     source,
                 })?;
             tack_render::render_chart_archive(&fetched.path, dir, &opts)
@@ -302,6 +303,22 @@ pub fn render_source(
         });
     }
     Ok((out.engine, out.manifests))
+}
+
+/// What to change in `spec.source.helm.chart` after a failed fetch, when the failure says it.
+fn chart_fetch_hint(e: &tack_source::chart::ChartError, has_credentials: bool) -> &'static str {
+    use tack_source::chart::ChartError;
+    match e {
+        ChartError::Unauthorized { .. } if !has_credentials => {
+            "; name a Secret with the keys username + password (or bearerToken) in \
+             spec.source.helm.chart.credentialsSecret"
+        }
+        ChartError::Unauthorized { .. } => "; check the Secret of spec.source.helm.chart.credentialsSecret",
+        ChartError::InsecureCredentials { .. } => {
+            "; use https://, or set spec.source.helm.chart.plainHTTP: true to allow it"
+        }
+        _ => "",
+    }
 }
 
 /// A chart reference as errors show it.

@@ -98,11 +98,13 @@ pub enum Error {
         source: tack_source::Error,
     },
     /// A Helm chart from a chart repository or OCI registry (`spec.source.helm.chart`) could not be fetched.
-    #[error("spec.source.helm.chart: fetching {chart}: {source}")]
+    #[error("spec.source.helm.chart: fetching {chart}: {source}{hint}")]
     ChartFetch {
         chart: String,
         #[source]
         source: tack_source::chart::ChartError,
+        /// What to change in the spec, when the failure says it (credentials, plain HTTP).
+        hint: &'static str,
     },
     #[error("{message}")]
     Render { message: String },

@@ -487,12 +487,12 @@ async fn charts_behind_credentials_are_fetched_with_the_credentials_secret() -> 
     // Without credentials, over plain http:// without plainHTTP, or with a missing Secret: Ready=False saying
     // what to do, nothing deployed, and no credential in the message.
     for (name, reason, needle) in [
-        ("anonymous", "FetchFailed", "credentials"),
         (
-            "over-http",
+            "anonymous",
             "FetchFailed",
-            "refusing to send credentials over plain http://",
+            "spec.source.helm.chart.credentialsSecret",
         ),
+        ("over-http", "FetchFailed", "spec.source.helm.chart.plainHTTP"),
         (
             "no-secret",
             "CredentialsInvalid",
