@@ -14,6 +14,8 @@
 //! [`assess_objects`]: the health of applied objects from one read of their live state; [`wait_healthy`] polls it
 //! until tack-health calls them all Healthy.
 
+#![warn(missing_docs)]
+
 mod diff;
 mod dry_run;
 mod hooks;
