@@ -12,8 +12,9 @@ use crate::Error;
 pub struct Fetched {
     /// The full commit SHA.
     pub revision: String,
-    /// `plain` or `kustomize`.
+    /// The renderer's name (`plain`, `kustomize`, `helm`, `jsonnet`).
     pub engine: &'static str,
+    /// The rendered objects, each with the file (and line) it came from.
     pub manifests: Vec<Manifest>,
 }
 

@@ -15,7 +15,7 @@ use kube::{Resource, ResourceExt};
 use serde_json::json;
 use tack_apply::{Action, DiffOptions, InventoryRef, InventoryStore, SyncOptions};
 use tack_cluster::Cluster;
-use tack_health::{HealthStatus, ResourceHealth, aggregate, assess_optional};
+use tack_health::{HealthStatus, ResourceHealth, aggregate};
 use tack_model::{GitOpsConfig, GitOpsConfigStatus, HealthStatus as HealthField, ResourceStatus, SyncState};
 use tack_plan::{IgnoreRule, ObjectId};
 use tack_source::{Credentials, Deadlines, Repository, Revision};
@@ -942,7 +942,7 @@ async fn attempt(obj: &GitOpsConfig, ctx: &Context) -> Result<Outcome, Failure> 
         None => compare_only(ctx, obj, fetched.manifests, plan).await,
     }
     .map_err(with_rev)?;
-    let healths = assess(&ctx.cluster, &found.objects)
+    let healths = tack_apply::assess_objects(&ctx.cluster, &found.objects)
         .await
         .map_err(|e| with_rev(e.into()))?;
     Ok(Outcome {
@@ -980,24 +980,6 @@ fn desired_id(object: &serde_json::Value, destination: &str) -> (ObjectId, Strin
         ObjectId::new(group, text("/kind"), namespace, text("/metadata/name")),
         api_version.to_string(),
     )
-}
-
-/// The health of each of `objects`, from one read of their live state (a LIST per kind and namespace when many
-/// share them, rather than one GET per object).
-async fn assess(
-    cluster: &Cluster,
-    objects: &[(ObjectId, String)],
-) -> Result<Vec<ResourceHealth>, tack_cluster::ClusterError> {
-    let live = tack_apply::read_live(cluster, objects, 16).await?;
-    Ok(objects
-        .iter()
-        .map(|(id, _)| ResourceHealth {
-            kind: id.kind.clone(),
-            name: id.name.clone(),
-            namespace: (!id.namespace.is_empty()).then(|| id.namespace.clone()),
-            health: assess_optional(live.get(id)),
-        })
-        .collect())
 }
 
 #[cfg(test)]
