@@ -28,7 +28,9 @@ pub struct DiffOptions {
 /// One object that differs.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DiffEntry {
+    /// The object.
     pub id: ObjectId,
+    /// Where Git declares it (file:line); `None` for an object that left Git.
     pub origin: Option<Origin>,
     /// The unified diff (Secret values masked).
     pub text: String,
@@ -37,6 +39,7 @@ pub struct DiffEntry {
 /// The differences between Git and the cluster.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct DiffReport {
+    /// The objects that differ, in plan order.
     pub entries: Vec<DiffEntry>,
     /// Objects compared.
     pub compared: usize,

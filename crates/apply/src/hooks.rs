@@ -79,9 +79,11 @@ impl Hooks {
 /// How one hook ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HookRun {
+    /// The phase the hook ran in.
     pub phase: HookPhase,
     /// The hook object (with the name the API server gave a `generateName` hook).
     pub id: ObjectId,
+    /// Where the hook is declared in Git (file:line).
     pub origin: Origin,
     /// `None`: succeeded; `Some(reason)`: failed.
     pub failure: Option<String>,

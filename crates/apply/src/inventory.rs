@@ -49,9 +49,13 @@ pub fn inventory_name(app: &str) -> String {
 /// the owner references given to every part (so that the parts go with their owner).
 #[derive(Clone, Debug, PartialEq)]
 pub struct InventoryRef {
+    /// The head ConfigMap's name; further parts are named `<name>.1`, `<name>.2`, ...
     pub name: String,
+    /// The namespace of every part.
     pub namespace: String,
+    /// The application named in the parts' labels.
     pub app: String,
+    /// Owner references given to every part (empty for a one-shot sync's inventory).
     pub owner_references: Vec<Value>,
 }
 
@@ -78,6 +82,7 @@ impl InventoryRef {
 /// The ids tack applied for one application.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Inventory {
+    /// The ids of the objects tack applied.
     pub ids: BTreeSet<ObjectId>,
     /// Lines that did not parse (kept, reported).
     pub invalid: Vec<String>,

@@ -11,7 +11,10 @@
 //! `tack-inventory-<app>`, or where the controller says with [`InventoryStore::Stored`]) or returned to the
 //! caller with [`InventoryStore::Caller`].
 //! [`diff`]: the same reading and comparison, printing masked unified diffs.
-//! [`wait_healthy`]: polls the applied objects until tack-health calls them all Healthy.
+//! [`assess_objects`]: the health of applied objects from one read of their live state; [`wait_healthy`] polls it
+//! until tack-health calls them all Healthy.
+
+#![warn(missing_docs)]
 
 mod diff;
 mod dry_run;
@@ -34,7 +37,7 @@ pub use inventory::{
 pub use live::read_live;
 pub use sync::{Action, InventoryStore, ObjectResult, SyncError, SyncOptions, SyncReport, sync};
 pub use tack_cluster::Propagation;
-pub use wait::wait_healthy;
+pub use wait::{assess_objects, wait_healthy};
 
 #[cfg(test)]
 mod tests {

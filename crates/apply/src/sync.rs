@@ -65,8 +65,11 @@ pub enum InventoryStore {
     /// ConfigMaps at `at`, already read by the caller (`previous`; `in_store` when it was read from `at` rather
     /// than from elsewhere, such as an older status); written during and after the sync (the GitOps controller).
     Stored {
+        /// Where the inventory is written.
         at: InventoryRef,
+        /// The ids of the previous sync, as the caller read them.
         previous: BTreeSet<ObjectId>,
+        /// Whether `previous` was read from `at` (rather than, say, from an older status).
         in_store: bool,
     },
     /// Kept by the caller: these are the ids of the previous sync; the new inventory is returned in
@@ -75,6 +78,9 @@ pub enum InventoryStore {
 }
 
 impl SyncOptions {
+    /// Options for syncing `app` into `namespace` with tack's defaults: no prune, no namespace creation,
+    /// 16 concurrent requests, the inventory in `tack-inventory-<app>`, at most half of the application pruned
+    /// without confirmation, background deletion, 5 minutes for each wave to become healthy.
     pub fn new(app: impl Into<String>, namespace: impl Into<String>) -> Self {
         SyncOptions {
             app: app.into(),
@@ -127,6 +133,7 @@ pub enum Action {
 }
 
 impl Action {
+    /// The action in words, as `tack sync` prints it next to each object.
     pub fn as_str(self) -> &'static str {
         match self {
             Action::Created => "created",
@@ -152,16 +159,20 @@ impl Action {
 /// One object's outcome.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ObjectResult {
+    /// The object.
     pub id: ObjectId,
+    /// Its `apiVersion` (`apps/v1`).
     pub api_version: String,
     /// `None` for pruned objects and the namespace created by `--create-namespace`.
     pub origin: Option<Origin>,
+    /// What the sync did to it.
     pub action: Action,
 }
 
 /// The outcome of a sync.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SyncReport {
+    /// Every desired object and every object that left Git, with what happened to each.
     pub results: Vec<ObjectResult>,
     /// Objects that could not be validated by the dry run because their namespace or CRD is created by this
     /// same sync.
@@ -175,6 +186,7 @@ pub struct SyncReport {
 }
 
 impl SyncReport {
+    /// How many objects ended with `action`.
     pub fn count(&self, action: Action) -> usize {
         self.results.iter().filter(|r| r.action == action).count()
     }
@@ -213,17 +225,28 @@ impl SyncReport {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SyncError {
+    /// The manifests cannot be planned (unknown kind, duplicate object, invalid wave, ...).
     #[error(transparent)]
     Plan(#[from] PlanError),
+    /// A request to the API server failed (discovery, reading live objects or the inventory) where no more
+    /// specific error applies.
     #[error(transparent)]
     Cluster(#[from] ClusterError),
+    /// Namespaces the objects need that neither exist nor are created by the sync.
     #[error(
         "namespace {} does not exist; pass --create-namespace, or add a Namespace manifest",
         .namespaces.join(", ")
     )]
-    NamespaceMissing { namespaces: Vec<String> },
+    NamespaceMissing {
+        /// The missing namespaces.
+        namespaces: Vec<String>,
+    },
+    /// The server-side dry run refused objects; nothing was applied.
     #[error("the server-side dry run refused {} object(s); nothing was applied:\n{}", .failures.len(), listed(.failures))]
-    DryRun { failures: Vec<String> },
+    DryRun {
+        /// Each refused object with its file:line and the server's reason.
+        failures: Vec<String>,
+    },
     /// Applying stopped: the API server refused objects (`failures`), or stopped answering (`unreachable`).
     #[error("{}", apply_message(.failures, .unreachable.as_ref(), *.unconfirmed, *.not_sent, *.applied))]
     Apply {
@@ -241,20 +264,30 @@ pub enum SyncError {
         /// the ConfigMaps, or for the caller to keep with [`InventoryStore::Caller`]).
         inventory: BTreeSet<ObjectId>,
     },
+    /// Pruning failed for some objects: they stay in the cluster and in the inventory.
     #[error("{} object(s) could not be pruned (they stay in the inventory):\n{}", .failures.len(), listed(.failures))]
     Prune {
+        /// Each object that could not be deleted, with the API server's reason.
         failures: Vec<String>,
         /// The inventory after the sync, still holding what could not be pruned.
         inventory: BTreeSet<ObjectId>,
     },
+    /// The applied objects did not all become Healthy within the wait's timeout.
     #[error("{message}")]
-    Wait { message: String },
+    Wait {
+        /// How long it waited and which objects are not healthy, and why.
+        message: String,
+    },
     /// Hook annotations that are not understood, or hooks that cannot be created.
     #[error("{} hook(s) cannot be run:\n{}", .failures.len(), listed(.failures))]
-    HookSpec { failures: Vec<String> },
+    HookSpec {
+        /// Each hook that cannot be run, with the reason.
+        failures: Vec<String>,
+    },
     /// A hook failed: the sync stopped there (SyncFail hooks ran).
     #[error("{phase} hook failed; the sync stopped{}:\n{}{}", if *.applied { "" } else { " before applying anything" }, listed(.failures), sync_fail_note(.sync_fail))]
     Hook {
+        /// The hook phase (`PreSync`, `Sync`, `PostSync`).
         phase: &'static str,
         /// Each failed hook: kind/name, file:line and the reason.
         failures: Vec<String>,
@@ -266,9 +299,13 @@ pub enum SyncError {
     /// A wave did not become healthy in time: later waves were not applied.
     #[error("wave {wave} not healthy after {after:?}; later waves not applied: {message}{}", sync_fail_note(.sync_fail))]
     WaveUnhealthy {
+        /// The sync wave that did not become healthy.
         wave: i64,
+        /// How long the sync waited for it.
         after: Duration,
+        /// The objects that are not healthy and why, as the aggregate health says.
         message: String,
+        /// What the SyncFail hooks did.
         sync_fail: Vec<String>,
     },
 }

@@ -18,6 +18,7 @@ impl fmt::Display for Conflict {
     }
 }
 
+/// Why a request to the API server (or the connection to it) failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum ClusterError {
@@ -25,13 +26,19 @@ pub enum ClusterError {
     #[error(
         "{message}; pass --kubeconfig/--context, set KUBECONFIG, or start the local control plane with `tack dev up`"
     )]
-    Config { message: String },
+    Config {
+        /// What is wrong with the kubeconfig or context.
+        message: String,
+    },
 
     /// Discovery failed (the API server is unreachable or broken).
     #[error(
         "cannot list the API server's resource types: {message}; is the cluster reachable (`kubectl cluster-info`)?"
     )]
-    Discovery { message: String },
+    Discovery {
+        /// Why discovery failed.
+        message: String,
+    },
 
     /// Server-side apply found fields owned by other field managers.
     #[error(
@@ -39,14 +46,23 @@ pub enum ClusterError {
          the manifest, or take them over with --force",
         conflicts.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
     )]
-    Conflict { what: String, conflicts: Vec<Conflict> },
+    Conflict {
+        /// What was being applied, on which object.
+        what: String,
+        /// The fields other managers own.
+        conflicts: Vec<Conflict>,
+    },
 
     /// The API server refused the object (validation, admission, unknown field...).
     #[error("{what}: rejected by the API server: {message}")]
     Rejected {
+        /// What was being done, on which object (`applying Deployment/web`).
         what: String,
+        /// The HTTP status code (422, 403, ...).
         code: u16,
+        /// The API server's `reason` (`Invalid`, `Forbidden`, ...).
         reason: String,
+        /// The API server's message.
         message: String,
     },
 
@@ -54,27 +70,50 @@ pub enum ClusterError {
     #[error(
         "{what}: {message}; create the namespace first (tack sync --create-namespace) or fix metadata.namespace"
     )]
-    NamespaceNotFound { what: String, message: String },
+    NamespaceNotFound {
+        /// What was being done, on which object.
+        what: String,
+        /// The API server's message.
+        message: String,
+    },
 
     /// Any other API error.
     #[error("{what}: {message}")]
     Api {
+        /// What was being done, on which object.
         what: String,
+        /// The HTTP status code.
         code: u16,
+        /// The API server's message.
         message: String,
     },
 
     /// The API server could not be reached.
     #[error("{what}: cannot reach the API server: {message}")]
-    Transport { what: String, message: String },
+    Transport {
+        /// What was being done, on which object.
+        what: String,
+        /// Why the connection failed.
+        message: String,
+    },
 
     /// The answer could not be decoded.
     #[error("{what}: unexpected answer from the API server: {message}")]
-    Decode { what: String, message: String },
+    Decode {
+        /// What was being done, on which object.
+        what: String,
+        /// Why the answer could not be decoded.
+        message: String,
+    },
 
     /// A wait ran out of time.
     #[error("timed out after {after:?} waiting for {what}")]
-    Timeout { what: String, after: Duration },
+    Timeout {
+        /// What was awaited, e.g. a CustomResourceDefinition to become Established.
+        what: String,
+        /// How long it waited.
+        after: Duration,
+    },
 }
 
 impl ClusterError {

@@ -12,6 +12,8 @@
 //! use typed `kube::Api`s and kube-runtime's watches directly, on the client that [`Cluster::client`] hands
 //! out. Every write still uses [`FIELD_MANAGER`].
 
+#![warn(missing_docs)]
+
 mod error;
 
 use std::path::PathBuf;
@@ -35,22 +37,29 @@ pub const FIELD_MANAGER: &str = "tack";
 /// then the in-cluster service account.
 #[derive(Clone, Debug, Default)]
 pub struct ConnectOptions {
+    /// The kubeconfig file to read instead of `$KUBECONFIG` / `~/.kube/config`.
     pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context to use instead of its current context.
     pub context: Option<String>,
 }
 
 /// A resolved kind: how to address it and whether it is namespaced.
 #[derive(Clone, Debug)]
 pub struct Kind {
+    /// Group, version, kind and plural resource name, as discovery reports them.
     pub resource: ApiResource,
+    /// Whether objects of the kind live in a namespace.
     pub namespaced: bool,
 }
 
 /// One kind the cluster serves (for scope tables).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ServedKind {
+    /// The API group (empty for the core group).
     pub group: String,
+    /// The kind (`Deployment`).
     pub kind: String,
+    /// Whether objects of the kind live in a namespace.
     pub namespaced: bool,
 }
 

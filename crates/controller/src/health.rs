@@ -7,7 +7,7 @@
 use std::collections::{BTreeSet, HashSet};
 
 use tack_cluster::{Cluster, ClusterError};
-use tack_health::{Health, ResourceHealth, assess_optional, is_stateless_kind, needs_live_state};
+use tack_health::{Health, ResourceHealth, is_stateless_kind, needs_live_state};
 use tack_plan::{ApplyPolicy, ObjectId};
 
 /// The objects of an application whose own declaration overrides what their kind says about reading them.
@@ -56,8 +56,8 @@ impl Reads {
     }
 }
 
-/// The health of each of `objects` (id, apiVersion): read (one LIST per kind and namespace when many share them)
-/// only where [`Reads::needed`] says so; the others are Healthy.
+/// The health of each of `objects` (id, apiVersion), in their order: assessed from one read of their live
+/// state ([`tack_apply::assess_objects`]) where [`Reads::needed`] says so; the others are Healthy.
 pub(crate) async fn assess(
     cluster: &Cluster,
     objects: &[(ObjectId, String)],
@@ -75,19 +75,18 @@ pub(crate) async fn assess(
         .filter(|(_, n)| **n)
         .map(|(o, _)| o.clone())
         .collect();
-    let live = tack_apply::read_live(cluster, &wanted, 16).await?;
+    let mut assessed = tack_apply::assess_objects(cluster, &wanted).await?.into_iter();
     Ok(objects
         .iter()
         .zip(&needed)
-        .map(|((id, _), needed)| ResourceHealth {
-            kind: id.kind.clone(),
-            name: id.name.clone(),
-            namespace: (!id.namespace.is_empty()).then(|| id.namespace.clone()),
-            health: if *needed {
-                assess_optional(live.get(id))
-            } else {
-                Health::healthy("")
-            },
+        .map(|((id, _), needed)| {
+            let read = if *needed { assessed.next() } else { None };
+            read.unwrap_or_else(|| ResourceHealth {
+                kind: id.kind.clone(),
+                name: id.name.clone(),
+                namespace: (!id.namespace.is_empty()).then(|| id.namespace.clone()),
+                health: Health::healthy(""),
+            })
         })
         .collect())
 }

@@ -97,7 +97,10 @@ pub enum Attempt {
     /// This replica holds the Lease.
     Held,
     /// Another replica holds it.
-    Busy { holder: String },
+    Busy {
+        /// The holder's identity, as the Lease records it.
+        holder: String,
+    },
 }
 
 /// What decides whether a Lease has been renewed: any change of holder, renew time or transitions.
@@ -173,6 +176,7 @@ pub struct LeaderElector {
 }
 
 impl LeaderElector {
+    /// An elector for the Lease `config` names, reached through `client`; it holds nothing until it tries.
     pub fn new(client: kube::Client, config: LeaseConfig) -> Self {
         LeaderElector {
             api: Api::namespaced(client, &config.namespace),
@@ -181,6 +185,7 @@ impl LeaderElector {
         }
     }
 
+    /// The Lease's name, namespace, identity and timings.
     pub fn config(&self) -> &LeaseConfig {
         &self.config
     }

@@ -24,6 +24,8 @@
 //! `spec.rollback` (set by `tack app rollback`) pins a commit: it is synced once, then automated sync stays
 //! suspended until `tack app resume` removes it.
 
+#![warn(missing_docs)]
+
 mod drift;
 mod events;
 mod fetch;
@@ -92,31 +94,53 @@ pub use tack_source::default_cache_dir;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
+    /// The Git source could not be fetched or checked out.
     #[error("fetching {url}: {source}")]
     Fetch {
+        /// The repository URL, without credentials.
         url: String,
+        /// Why.
         #[source]
         source: tack_source::Error,
     },
     /// A Helm chart from a chart repository or OCI registry (`spec.source.helm.chart`) could not be fetched.
-    #[error("spec.source.helm.chart: fetching {chart}: {source}")]
+    #[error("spec.source.helm.chart: fetching {chart}: {source}{hint}")]
     ChartFetch {
+        /// The chart: repository or reference, name and version, without credentials.
         chart: String,
+        /// Why.
         #[source]
         source: tack_source::chart::ChartError,
+        /// What to change in the spec, when the failure says it (credentials, plain HTTP).
+        hint: &'static str,
     },
+    /// The source could not be rendered into manifests.
     #[error("{message}")]
-    Render { message: String },
+    Render {
+        /// The renderer's message, naming the file.
+        message: String,
+    },
+    /// The sync (dry run, apply, prune, hooks or waves) failed.
     #[error(transparent)]
     Sync(#[from] tack_apply::SyncError),
+    /// The Secret named for credentials is missing or unusable.
     #[error("credentials Secret {name}: {message}")]
-    Credentials { name: String, message: String },
+    Credentials {
+        /// The Secret's name.
+        name: String,
+        /// What is wrong with it (never its values).
+        message: String,
+    },
+    /// The GitOpsConfig's spec cannot be acted on; retrying cannot help until it changes.
     #[error("invalid spec: {0}")]
     InvalidSpec(String),
+    /// A request of tack-cluster failed.
     #[error(transparent)]
     Cluster(#[from] tack_cluster::ClusterError),
+    /// A direct Kubernetes API request failed (reading Secrets, writing the status, ...).
     #[error("Kubernetes API: {0}")]
     Kube(#[from] kube::Error),
+    /// The fetch task died or was interrupted by shutdown.
     #[error("internal: {0}")]
     Internal(String),
     /// A `spec.dependsOn` application is not Ready and Healthy yet (retried every few seconds).

@@ -222,10 +222,12 @@ pub(crate) async fn forget_deleted(
 pub struct Readiness(Arc<AtomicBool>);
 
 impl Readiness {
+    /// Marks the process ready (`true`) or not ready (`false`).
     pub fn set(&self, ready: bool) {
         self.0.store(ready, Ordering::SeqCst);
     }
 
+    /// Whether the process is ready, as `/readyz` answers it.
     pub fn is_ready(&self) -> bool {
         self.0.load(Ordering::SeqCst)
     }

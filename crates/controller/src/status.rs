@@ -37,14 +37,19 @@ pub const STATUS_RESOURCES_LIMIT: usize = 1000;
 /// What a successful attempt found.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Outcome {
+    /// The full commit SHA rendered.
     pub revision: String,
+    /// The renderer used (`plain`, `kustomize`, `helm`, `jsonnet`).
     pub engine: &'static str,
+    /// Whether the cluster equals Git after the attempt.
     pub sync: SyncState,
     /// What was done, e.g. `created 3, configured 1, unchanged 2, pruned 0`.
     pub summary: String,
     /// Whether objects were created, configured or pruned.
     pub changed: bool,
+    /// The aggregate health of the applied objects.
     pub health: Health,
+    /// Each object's sync and health, for `status.resources`.
     pub resources: Vec<ResourceStatus>,
     /// The ids of the inventory after the attempt.
     pub inventory: Vec<String>,
@@ -59,10 +64,13 @@ pub struct Outcome {
 pub struct Failed {
     /// The commit, when the fetch got that far.
     pub revision: Option<String>,
+    /// The reason, as conditions and events spell it (`FetchFailed`, `SyncFailed`, ...).
     pub reason: &'static str,
+    /// What failed and what to do, without Secret values.
     pub message: String,
     /// Retrying cannot help until Git or the spec changes.
     pub stalled: bool,
+    /// How long until the next attempt.
     pub retry_in: Duration,
     /// The inventory after a sync that failed part-way (it still changed what the application manages).
     pub inventory: Option<Vec<String>>,
@@ -71,7 +79,9 @@ pub struct Failed {
 /// What a reconcile saw of the application itself.
 #[derive(Clone, Copy, Debug)]
 pub struct Observed<'a> {
+    /// The application's name.
     pub name: &'a str,
+    /// Its `metadata.generation`, recorded as the status' `observedGeneration`.
     pub generation: Option<i64>,
     /// The value of the sync-request annotation, when set.
     pub sync_requested: Option<&'a str>,
@@ -84,7 +94,9 @@ pub struct Observed<'a> {
 /// The result of one reconcile.
 #[derive(Clone, Copy, Debug)]
 pub enum Attempted<'a> {
+    /// The attempt got to the end: fetched, rendered, compared (and synced when automated), assessed.
     Succeeded(&'a Outcome),
+    /// The attempt failed at some step.
     Failed(&'a Failed),
 }
 

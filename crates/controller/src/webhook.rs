@@ -82,8 +82,11 @@ impl std::fmt::Debug for WebhookSecret {
 /// The Git servers whose push webhooks are understood.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Provider {
+    /// GitHub: `X-GitHub-Event`, signed with `X-Hub-Signature-256`.
     GitHub,
+    /// GitLab: `X-Gitlab-Event`, authenticated with `X-Gitlab-Token`.
     GitLab,
+    /// Gitea (and Forgejo): `X-Gitea-Event`, signed with `X-Gitea-Signature`.
     Gitea,
 }
 
@@ -196,6 +199,7 @@ pub struct RefusalLog {
 }
 
 impl RefusalLog {
+    /// Logs at most one refusal per `interval`.
     pub fn new(interval: Duration) -> RefusalLog {
         RefusalLog {
             interval,

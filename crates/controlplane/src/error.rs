@@ -14,47 +14,72 @@ pub enum Error {
         "Go is not installed, and the control plane binaries are not built yet ({cache}). \
          Install Go 1.26 or newer (https://go.dev/doc/install or your package manager) and run the command again"
     )]
-    GoMissing { cache: PathBuf },
+    GoMissing {
+        /// Where the built binaries are expected.
+        cache: PathBuf,
+    },
     /// The build script failed.
     #[error("building the control plane binaries failed ({status}); build log: {log}\n{tail}")]
     Build {
+        /// How the build script exited.
         status: String,
+        /// The full build log.
         log: PathBuf,
+        /// The last lines of the build log.
         tail: String,
     },
     /// A port the user asked for is already bound by another process.
     #[error(
         "port {port} wanted by {component} is already in use; stop whatever listens there or choose another port"
     )]
-    PortInUse { component: Component, port: u16 },
+    PortInUse {
+        /// The component that wants the port.
+        component: Component,
+        /// The port on 127.0.0.1.
+        port: u16,
+    },
     /// A component process could not be spawned.
     #[error("could not start {component} ({binary}): {source}")]
     Spawn {
+        /// The component.
         component: Component,
+        /// Its binary.
         binary: PathBuf,
+        /// Why it could not be spawned.
         source: std::io::Error,
     },
     /// A component exited while the control plane was starting.
     #[error("{component} exited during start-up ({status}); its log is {log}. Last lines:\n{tail}")]
     Crashed {
+        /// The component.
         component: Component,
+        /// How it exited.
         status: String,
+        /// Its log file.
         log: PathBuf,
+        /// The last lines of its log.
         tail: String,
     },
     /// A component did not become healthy in time.
     #[error("{component} was not ready after {seconds} s; its log is {log}. Last lines:\n{tail}")]
     NotReady {
+        /// The component.
         component: Component,
+        /// How long it was waited for, in seconds.
         seconds: u64,
+        /// Its log file.
         log: PathBuf,
+        /// The last lines of its log.
         tail: String,
     },
     /// Nodes did not become Ready in time.
     #[error("the KWOK nodes were not Ready and untainted after {seconds} s ({detail}); logs: {logs}")]
     NodesNotReady {
+        /// How long they were waited for, in seconds.
         seconds: u64,
+        /// How many nodes are Ready and untainted, of how many.
         detail: String,
+        /// The state directory, which holds the components' logs.
         logs: PathBuf,
     },
     /// Generating the PKI failed.
@@ -65,18 +90,28 @@ pub enum Error {
     Kube(#[from] kube::Error),
     /// The kubeconfig could not be loaded.
     #[error("the local kubeconfig {path} could not be loaded: {detail}")]
-    Kubeconfig { path: PathBuf, detail: String },
+    Kubeconfig {
+        /// The kubeconfig file.
+        path: PathBuf,
+        /// Why it could not be loaded.
+        detail: String,
+    },
     /// A file could not be read or written.
     #[error("{action} {path}: {source}")]
     Io {
+        /// What was being done (`creating`, `opening lock`, ...).
         action: &'static str,
+        /// The file or directory.
         path: PathBuf,
+        /// The underlying error.
         source: std::io::Error,
     },
     /// The state file is unreadable.
     #[error("the state file {path} is corrupt ({source}); run `tack dev down` to clean it")]
     State {
+        /// The state file.
         path: PathBuf,
+        /// Why it does not parse.
         source: serde_json::Error,
     },
     /// No HOME or XDG directory could be found.
@@ -84,7 +119,12 @@ pub enum Error {
     NoHome,
     /// A process did not stop after SIGTERM and SIGKILL.
     #[error("{component} (pid {pid}) did not stop")]
-    Unstoppable { component: Component, pid: u32 },
+    Unstoppable {
+        /// The component.
+        component: Component,
+        /// Its process id.
+        pid: u32,
+    },
 }
 
 impl Error {

@@ -9,6 +9,8 @@
 //! Pods labelled `tack.dev/simulate: crash` end `Failed`; pods labelled `tack.dev/simulate: never-ready`
 //! run but never become Ready (see [`stages`]).
 
+#![warn(missing_docs)]
+
 mod binaries;
 mod component;
 mod error;

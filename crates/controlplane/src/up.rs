@@ -80,7 +80,9 @@ pub enum Status {
     Down,
     /// A recorded run, with each component's liveness and health.
     Recorded {
+        /// What `dev up` recorded: the API server URL, the kubeconfig and each started process.
         state: State,
+        /// Each component's liveness and health, as inspected now.
         components: Vec<ComponentStatus>,
     },
 }

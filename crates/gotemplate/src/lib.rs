@@ -24,6 +24,8 @@
 //! `include`/`tpl` ([`Call::execute`]) counts toward [`ExecOptions::max_depth`], where Go starts each
 //! `ExecuteTemplate` at depth 0.
 
+#![warn(missing_docs)]
+
 mod ast;
 mod builtins;
 mod exec;
@@ -47,6 +49,7 @@ pub use value::{Map, MapRef, Object, Value};
 pub struct FuncError(pub String);
 
 impl FuncError {
+    /// An error with `message` as its text (the part after `error calling FUNC: `).
     pub fn new(message: impl Into<String>) -> Self {
         FuncError(message.into())
     }
@@ -98,7 +101,9 @@ impl ArgType {
 /// with [`Funcs::insert`] are `func(...interface {})`: any number of arguments, unchecked.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Signature {
+    /// The types of the fixed parameters, in order.
     pub params: Vec<ArgType>,
+    /// The type of the trailing variadic parameter (`...T`), if the function has one.
     pub variadic: Option<ArgType>,
 }
 
@@ -132,6 +137,7 @@ pub struct Funcs {
 }
 
 impl Funcs {
+    /// An empty table.
     pub fn new() -> Self {
         Self::default()
     }
@@ -166,6 +172,7 @@ impl Funcs {
             },
         );
     }
+    /// The function called `name`, if the table has one.
     pub fn get(&self, name: &str) -> Option<&Func> {
         self.map.get(name).map(|e| &e.f)
     }
@@ -173,6 +180,7 @@ impl Funcs {
     pub fn signature(&self, name: &str) -> Option<&Signature> {
         self.map.get(name).and_then(|e| e.sig.as_deref())
     }
+    /// Whether the table has a function called `name` (the parser refuses calls to unknown functions, as Go's does).
     pub fn contains(&self, name: &str) -> bool {
         self.map.contains_key(name)
     }
@@ -198,6 +206,7 @@ pub enum MissingKey {
 /// Execution options.
 #[derive(Clone, Debug)]
 pub struct ExecOptions {
+    /// What a missing map key yields.
     pub missing_key: MissingKey,
     /// Nesting limit of template calls (`template`, and `include`/`tpl` through [`Call`]); Go's own limit is
     /// 100 000 (`exceeded maximum template depth`).
@@ -222,8 +231,9 @@ impl Default for ExecOptions {
 pub struct ParseError {
     /// The whole message in Go's words.
     pub message: String,
-    /// Template name and 1-based line, for tack's own diagnostics.
+    /// Template name, for tack's own diagnostics.
     pub name: String,
+    /// 1-based line of the error in that template.
     pub line: usize,
 }
 
@@ -234,10 +244,13 @@ pub struct ParseError {
 pub struct ExecError {
     /// The whole message in Go's words.
     pub message: String,
-    /// Template name, 1-based line and column, and the failing expression, when known.
+    /// Template name, when known.
     pub name: String,
+    /// 1-based line of the failing action in that template (0 when unknown).
     pub line: usize,
+    /// Byte offset of the failing action within its line, as Go prints it (0 when unknown).
     pub column: usize,
+    /// The failing expression as written (`<.Values.x>` without the brackets), empty when unknown.
     pub expr: String,
 }
 
@@ -300,6 +313,7 @@ type ParsedTpl = Result<Rc<Templates>, ParseError>;
 const TPL_CACHE_MAX: usize = 4096;
 
 impl Templates {
+    /// An empty, unnamed set.
     pub fn new() -> Self {
         Self::default()
     }

@@ -23,6 +23,7 @@ pub enum Value {
     /// Go's untyped nil (a missing map key under `missingkey=zero`, YAML null). Printed as `<no value>`.
     #[default]
     Nil,
+    /// Go `bool`.
     Bool(bool),
     /// Go `int`.
     Int(i64),
@@ -30,6 +31,7 @@ pub enum Value {
     Int64(i64),
     /// Go `float64`.
     Float(f64),
+    /// Go `string`.
     String(Rc<str>),
     /// Go `[]byte`.
     Bytes(Rc<[u8]>),
@@ -42,12 +44,15 @@ pub enum Value {
 }
 
 impl Value {
+    /// A Go string.
     pub fn string(s: impl Into<Rc<str>>) -> Value {
         Value::String(s.into())
     }
+    /// A Go `[]interface{}` holding `items`.
     pub fn list(items: Vec<Value>) -> Value {
         Value::List(Rc::new(items))
     }
+    /// A Go `map[string]interface{}` holding `map`.
     pub fn map(map: Map) -> Value {
         Value::Map(Rc::new(RefCell::new(map)))
     }
@@ -159,6 +164,7 @@ impl Value {
         }
     }
 
+    /// Whether this is Go's untyped nil ([`Value::Nil`]); an empty string, list or map is not.
     pub fn is_nil(&self) -> bool {
         matches!(self, Value::Nil)
     }

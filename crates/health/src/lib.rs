@@ -26,6 +26,8 @@
 //! assert_eq!(app.message, "Deployment/frontend: 1 of 3 replicas available");
 //! ```
 
+#![warn(missing_docs)]
+
 mod kinds;
 mod live_state;
 mod object;
@@ -82,29 +84,37 @@ impl fmt::Display for HealthStatus {
 /// A health status with a human message (empty when there is nothing to say).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Health {
+    /// How healthy the object (or application) is.
     pub status: HealthStatus,
+    /// Why, for people: which replicas, condition or phase the status comes from (may be empty).
     pub message: String,
 }
 
 impl Health {
+    /// A health with the given status and explanation.
     pub fn new(status: HealthStatus, message: impl Into<String>) -> Self {
         Health {
             status,
             message: message.into(),
         }
     }
+    /// A [`HealthStatus::Healthy`] health with `message` as its explanation.
     pub fn healthy(message: impl Into<String>) -> Self {
         Health::new(HealthStatus::Healthy, message)
     }
+    /// A [`HealthStatus::Progressing`] health: `message` says what is still under way.
     pub fn progressing(message: impl Into<String>) -> Self {
         Health::new(HealthStatus::Progressing, message)
     }
+    /// A [`HealthStatus::Degraded`] health: `message` says what failed.
     pub fn degraded(message: impl Into<String>) -> Self {
         Health::new(HealthStatus::Degraded, message)
     }
+    /// A [`HealthStatus::Suspended`] health: `message` says what is paused.
     pub fn suspended(message: impl Into<String>) -> Self {
         Health::new(HealthStatus::Suspended, message)
     }
+    /// A [`HealthStatus::Unknown`] health: `message` says why it could not be told.
     pub fn unknown(message: impl Into<String>) -> Self {
         Health::new(HealthStatus::Unknown, message)
     }
@@ -147,9 +157,13 @@ pub fn assess_optional(object: Option<&Value>) -> Health {
 /// One object of an application with its assessed health; the input of [`aggregate`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ResourceHealth {
+    /// The object's `kind` (`Deployment`), without its group.
     pub kind: String,
+    /// The object's `metadata.name`.
     pub name: String,
+    /// The object's namespace; `None` for cluster-scoped objects.
     pub namespace: Option<String>,
+    /// The object's assessed health.
     pub health: Health,
 }
 

@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 pub struct TemplateArgs {
     /// The chart path as given.
     pub chart: String,
+    /// The rendering options the flags set.
     pub options: Options,
 }
 

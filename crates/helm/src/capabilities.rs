@@ -81,7 +81,9 @@ pub struct KubeVersion {
     pub version: String,
     /// `v` and the numeric components only (`v1.33.4`), for constraint checks.
     pub normalized: String,
+    /// `.Capabilities.KubeVersion.Major` (`1`).
     pub major: String,
+    /// `.Capabilities.KubeVersion.Minor` (`33`: digits only).
     pub minor: String,
 }
 
@@ -144,7 +146,9 @@ impl Default for KubeVersion {
 /// `.Capabilities`.
 #[derive(Debug, Clone)]
 pub struct Capabilities {
+    /// `.Capabilities.KubeVersion`.
     pub kube_version: KubeVersion,
+    /// `.Capabilities.APIVersions`: Helm's built-in list plus `--api-versions`.
     pub api_versions: Vec<String>,
 }
 
@@ -159,7 +163,8 @@ impl Capabilities {
         }
     }
 
-    pub fn to_value(&self) -> Value {
+    /// `.Capabilities` as a template value.
+    pub(crate) fn to_value(&self) -> Value {
         Value::Object(Rc::new(CapsObject(self.clone())))
     }
 }

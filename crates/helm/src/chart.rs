@@ -15,6 +15,7 @@ use crate::metadata::Metadata;
 /// One loaded chart with its subcharts.
 #[derive(Debug, Clone)]
 pub struct Chart {
+    /// The chart's `Chart.yaml` (with a v1 chart's `requirements.yaml` dependencies).
     pub metadata: Metadata,
     /// Files under `templates/`, named `templates/...` (shared by the copies an alias makes).
     pub templates: Rc<Vec<BufferedFile>>,
@@ -29,6 +30,7 @@ pub struct Chart {
 }
 
 impl Chart {
+    /// The chart's name, from `Chart.yaml`.
     pub fn name(&self) -> &str {
         &self.metadata.name
     }

@@ -35,7 +35,9 @@ pub struct ChartValues {
 pub struct ImportValue {
     /// The dependency's name (its alias when it has one).
     pub dependency: String,
+    /// The dotted path in the dependency's values to copy from.
     pub child: String,
+    /// The dotted path in the chart's values to copy to (`.` for the top).
     pub parent: String,
 }
 
@@ -47,7 +49,9 @@ pub struct CoalesceError(pub String);
 /// The coalesced values with the warnings Helm would log.
 #[derive(Debug, Clone)]
 pub struct Coalesced {
+    /// The values every template sees.
     pub values: Map,
+    /// What Helm would log while coalescing (a table overwritten by a non-table, ...).
     pub warnings: Vec<String>,
 }
 

@@ -37,7 +37,8 @@ impl Object for Duration {
     }
 }
 
-pub fn duration_value(d: i64) -> Value {
+/// `d` nanoseconds as a template value that prints as Go's `time.Duration` (`1h2m3s`).
+pub(crate) fn duration_value(d: i64) -> Value {
     Value::Object(Rc::new(Duration(d)))
 }
 

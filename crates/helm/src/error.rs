@@ -21,18 +21,26 @@ pub enum Error {
     /// A template could not be parsed: `parse error at (chart/templates/x.yaml:3): MESSAGE`.
     #[error("{message}")]
     Parse {
+        /// The whole message in Helm's words.
         message: String,
+        /// The template (`chart/templates/x.yaml`).
         template: String,
+        /// 1-based line of the error in the template.
         line: usize,
     },
     /// A template failed while executing: `execution error at (chart/templates/x.yaml:3:12): MESSAGE` for
     /// `required` and `fail`, Go's own message otherwise.
     #[error("{message}")]
     Execute {
+        /// The whole message in Helm's words.
         message: String,
+        /// The template (`chart/templates/x.yaml`), when known.
         template: String,
+        /// 1-based line of the failing action (0 when unknown).
         line: usize,
+        /// Byte offset of the failing action within its line, as Go prints it (0 when unknown).
         column: usize,
+        /// The failing expression as written, empty when unknown.
         expr: String,
     },
     /// A rendered document is not YAML: `YAML parse error on chart/templates/x.yaml: ...`.
@@ -46,4 +54,5 @@ pub enum Error {
     ShowOnly(String),
 }
 
+/// A result whose error is the crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -13,7 +13,8 @@ use crate::glob::glob_match;
 pub struct Files(pub Rc<BTreeMap<String, Rc<[u8]>>>);
 
 impl Files {
-    pub fn to_value(&self) -> Value {
+    /// `.Files`: the files as a template value with Helm's methods (`Get`, `Glob`, `AsConfig`, ...).
+    pub(crate) fn to_value(&self) -> Value {
         Value::Object(Rc::new(self.clone()))
     }
 

@@ -10,8 +10,11 @@ use crate::ignore::Rules;
 /// What a directory entry is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EntryKind {
+    /// A regular file.
     File,
+    /// A directory.
     Dir,
+    /// A symbolic link: followed when it points inside the chart, refused when it points outside.
     Symlink,
     /// A device, socket or pipe: refused, as Helm refuses irregular files.
     Other,
@@ -98,7 +101,9 @@ impl Default for Limits {
 /// One file of a chart, named by its slash-separated path relative to the chart root.
 #[derive(Debug, Clone)]
 pub struct BufferedFile {
+    /// The path relative to the chart root, `/`-separated (`templates/deployment.yaml`).
     pub name: String,
+    /// The file's bytes.
     pub data: Vec<u8>,
 }
 

@@ -12,6 +12,8 @@
 //! empty map as under `helm template`. Random functions of Sprig (`randAlphaNum`, `uuidv4`, `genCA`, ...)
 //! produce different output on every render, as in Helm.
 
+#![warn(missing_docs)]
+
 pub mod archive;
 pub mod args;
 pub mod capabilities;
@@ -70,9 +72,13 @@ pub struct Options {
     pub value_files: Vec<String>,
     /// `--set-json`, `--set`, `--set-string`, `--set-file`, `--set-literal` arguments, each in order.
     pub set_json: Vec<String>,
+    /// `--set`: `a.b=value` with values typed as Helm types them.
     pub set: Vec<String>,
+    /// `--set-string`: `a.b=value` with every value a string.
     pub set_string: Vec<String>,
+    /// `--set-file`: `a.b=path`, the value read from the file.
     pub set_file: Vec<String>,
+    /// `--set-literal`: `a.b=value` taken literally (no commas, escapes or types).
     pub set_literal: Vec<String>,
     /// `--kube-version`.
     pub kube_version: Option<String>,
@@ -90,6 +96,7 @@ pub struct Options {
     pub is_upgrade: bool,
     /// `--skip-schema-validation`.
     pub skip_schema_validation: bool,
+    /// Limits on what a chart may make tack read and produce (file sizes, counts, output).
     pub limits: Limits,
 }
 
@@ -135,6 +142,7 @@ pub struct Document {
     pub source: String,
     /// The document as rendered (without the `---` and `# Source:` lines).
     pub content: String,
+    /// Whether it is a CRD, an ordinary manifest or a hook.
     pub kind: DocumentKind,
     /// The hook events (`pre-install`, `test`, ...) of a hook.
     pub hook_events: Vec<String>,

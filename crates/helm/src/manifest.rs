@@ -70,7 +70,9 @@ pub struct Manifest {
     pub source: String,
     /// The document text as rendered (leading whitespace removed).
     pub content: String,
+    /// The object's `kind`, empty when the document has none.
     pub kind: String,
+    /// The object's `metadata.name`, empty when the document has none.
     pub name: String,
     /// The hook events (`pre-install`, `test`, ...) when the document is a Helm hook.
     pub hook_events: Vec<String>,

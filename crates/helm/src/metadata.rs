@@ -9,44 +9,71 @@ use crate::error::{Error, Result};
 /// A chart maintainer.
 #[derive(Debug, Clone, Default)]
 pub struct Maintainer {
+    /// The maintainer's name.
     pub name: String,
+    /// Their e-mail address (may be empty).
     pub email: String,
+    /// Their URL (may be empty).
     pub url: String,
 }
 
 /// One entry of `dependencies`.
 #[derive(Debug, Clone, Default)]
 pub struct Dependency {
+    /// The dependency chart's name.
     pub name: String,
+    /// A version or semver range (`~1.2`) the subchart must match.
     pub version: String,
+    /// Where the chart comes from (a repository URL, `oci://…` or `file://…`).
     pub repository: String,
+    /// A comma-separated list of values paths; the first that holds a bool enables or disables the subchart.
     pub condition: String,
+    /// Tags that enable or disable the subchart through the values' `tags`.
     pub tags: Vec<String>,
+    /// Whether the subchart is rendered, as `condition` and `tags` decide (Helm's `Enabled`).
     pub enabled: bool,
     /// Each item a string (`exports.X`) or a map `{child, parent}`.
     pub import_values: Vec<Value>,
+    /// The name the subchart is rendered under instead of `name` (empty: none).
     pub alias: String,
 }
 
 /// The chart's metadata.
 #[derive(Debug, Clone, Default)]
 pub struct Metadata {
+    /// The chart's name.
     pub name: String,
+    /// The project's home page URL.
     pub home: String,
+    /// URLs of the project's source code.
     pub sources: Vec<String>,
+    /// The chart's SemVer 2 version.
     pub version: String,
+    /// A one-sentence description.
     pub description: String,
+    /// Keywords about the project.
     pub keywords: Vec<String>,
+    /// The chart's maintainers.
     pub maintainers: Vec<Maintainer>,
+    /// The URL of an icon for the chart.
     pub icon: String,
+    /// The chart API version: `v2` (Helm 3), or `v1` for a chart with `requirements.yaml`.
     pub api_version: String,
+    /// Unused by Helm 3 in the chart's own metadata (kept for `.Chart.Condition`).
     pub condition: String,
+    /// Unused by Helm 3 in the chart's own metadata (kept for `.Chart.Tags`).
     pub tags: String,
+    /// The version of the application the chart deploys (`.Chart.AppVersion`).
     pub app_version: String,
+    /// Whether the chart is deprecated.
     pub deprecated: bool,
+    /// `annotations`: key and value.
     pub annotations: Vec<(String, String)>,
+    /// A semver range of the Kubernetes versions the chart supports, checked against `--kube-version`.
     pub kube_version: String,
+    /// The subcharts the chart declares, from `Chart.yaml` (or `requirements.yaml` for a v1 chart).
     pub dependencies: Vec<Dependency>,
+    /// `type`: `application` or `library` (empty: application).
     pub chart_type: String,
 }
 

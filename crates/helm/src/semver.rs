@@ -6,13 +6,18 @@ use std::cmp::Ordering;
 /// A version `MAJOR.MINOR.PATCH[-PRERELEASE][+BUILD]` (a leading `v` and missing parts accepted).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Version {
+    /// The major version.
     pub major: u64,
+    /// The minor version (0 when missing).
     pub minor: u64,
+    /// The patch version (0 when missing).
     pub patch: u64,
+    /// The pre-release part after `-`, empty for a release; the build part after `+` is dropped.
     pub pre: String,
 }
 
 impl Version {
+    /// Parses `s` (surrounding spaces and a leading `v` allowed); `None` when it is not a version.
     pub fn parse(s: &str) -> Option<Version> {
         let s = s.trim();
         let s = s.strip_prefix('v').unwrap_or(s);
@@ -246,6 +251,7 @@ pub struct Constraint {
 }
 
 impl Constraint {
+    /// Parses a constraint such as `>= 1.2, < 2 || ^3`; `None` when it is not one.
     pub fn parse(s: &str) -> Option<Constraint> {
         let mut groups = Vec::new();
         for group in s.split("||") {

@@ -10,7 +10,12 @@ pub enum Input {
     /// A file; its path as given names it in errors and `std.thisFile`.
     File(PathBuf),
     /// Code given inline (`-e`); `name` names it in errors (go-jsonnet uses `<cmdline>`).
-    Snippet { name: String, code: String },
+    Snippet {
+        /// The name errors and `std.thisFile` use.
+        name: String,
+        /// The Jsonnet source text.
+        code: String,
+    },
 }
 
 impl Input {

@@ -12,17 +12,37 @@ pub enum Error {
     Evaluation(String),
     /// The evaluation did not finish within its time budget.
     #[error("Jsonnet evaluation of {input} did not finish within {budget:?}")]
-    Timeout { input: String, budget: Duration },
+    Timeout {
+        /// The name of the input being evaluated.
+        input: String,
+        /// The time budget it exceeded.
+        budget: Duration,
+    },
     /// The evaluation thread could not be started or died.
     #[error("Jsonnet evaluation thread failed: {0}")]
     Thread(String),
     /// A file or directory could not be read.
     #[error("cannot read {path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// Why it could not be read.
+        source: std::io::Error,
+    },
     /// The result has a shape the caller cannot use (for example a string where manifests are expected).
     #[error("{file}: {message}")]
-    Shape { file: String, message: String },
+    Shape {
+        /// The file whose result it is, as shown to the user.
+        file: String,
+        /// What is wrong with the shape.
+        message: String,
+    },
     /// An include or exclude pattern is not a valid glob.
     #[error("invalid glob {pattern:?}: {message}")]
-    Glob { pattern: String, message: String },
+    Glob {
+        /// The pattern as given.
+        pattern: String,
+        /// Why it is not valid.
+        message: String,
+    },
 }

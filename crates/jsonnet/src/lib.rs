@@ -5,6 +5,8 @@
 //! Evaluations run on their own thread with a time budget and a Jsonnet stack-depth limit; `std.native` has no
 //! functions behind it.
 
+#![warn(missing_docs)]
+
 mod budget;
 pub mod cli;
 mod engine;

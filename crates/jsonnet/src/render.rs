@@ -31,6 +31,7 @@ pub fn render_dir(dir: &Path, root: &Path, options: &JsonnetOptions) -> Result<V
 pub struct FileManifest {
     /// The `*.jsonnet` file, relative to the rendered directory.
     pub file: PathBuf,
+    /// The manifest: one object of the file's output, as go-jsonnet evaluates it.
     pub object: Value,
 }
 

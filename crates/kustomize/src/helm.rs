@@ -24,21 +24,35 @@ pub struct HelmGlobals {
 /// One `helmCharts` entry (Kustomize's `HelmChart`).
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct HelmChart {
+    /// `name`: the chart's name (its folder under `chartHome`, or its name in `repo`).
     pub name: String,
+    /// `version`: the chart version or constraint to pull from `repo`.
     pub version: String,
+    /// `repo`: the chart repository URL (`https://…` or `oci://…`); empty for a chart under `chartHome`.
     pub repo: String,
+    /// `releaseName`: `.Release.Name` (empty: `release-name`, as `helm template`).
     pub release_name: String,
+    /// `namespace`: `.Release.Namespace` (empty: `default`).
     pub namespace: String,
+    /// `additionalValuesFiles`: more values files (relative to the kustomization), applied after the values file and the inline values.
     pub additional_values_files: Vec<String>,
+    /// `valuesFile`: a values file replacing the chart's `values.yaml` (empty: the chart's own).
     pub values_file: String,
+    /// `valuesInline`: values merged with the values file as `valuesMerge` says.
     pub values_inline: Map<String, Value>,
     /// `override` (default), `merge` or `replace`.
     pub values_merge: String,
+    /// `includeCRDs`: whether the chart's `crds/` are rendered too (`helm template --include-crds`).
     pub include_crds: bool,
+    /// `skipHooks`: whether hook manifests are left out (`helm template --no-hooks`).
     pub skip_hooks: bool,
+    /// `skipTests`: whether test manifests are left out (`helm template --skip-tests`).
     pub skip_tests: bool,
+    /// `apiVersions`: extra `.Capabilities.APIVersions` (`helm template --api-versions`).
     pub api_versions: Vec<String>,
+    /// `kubeVersion`: `.Capabilities.KubeVersion` (`helm template --kube-version`; empty: Helm's default).
     pub kube_version: String,
+    /// `nameTemplate`: refused by [`plan`] when set (tack asks for `releaseName` instead).
     pub name_template: String,
 }
 
@@ -86,10 +100,15 @@ pub struct HelmInflation {
     /// `override`, `false`: `merge`): the chart comes from `repo` and is not on disk yet, so the inflator
     /// merges once it has fetched it.
     pub pending_merge: Option<(Map<String, Value>, bool)>,
+    /// `--api-versions`: extra `.Capabilities.APIVersions`.
     pub api_versions: Vec<String>,
+    /// `--kube-version`: `.Capabilities.KubeVersion` (empty: Helm's default).
     pub kube_version: String,
+    /// `--include-crds`: render the chart's `crds/` too.
     pub include_crds: bool,
+    /// `--no-hooks`: leave hook manifests out.
     pub skip_hooks: bool,
+    /// `--skip-tests`: leave test manifests out.
     pub skip_tests: bool,
 }
 

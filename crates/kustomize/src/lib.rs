@@ -10,6 +10,8 @@
 //! # Ok::<(), tack_kustomize::Error>(())
 //! ```
 
+#![warn(missing_docs)]
+
 mod accumulator;
 mod build;
 mod config;
@@ -91,7 +93,9 @@ pub enum Error {
     /// A file could not be read.
     #[error("{path}: {source}")]
     Io {
+        /// The file.
         path: PathBuf,
+        /// Why it could not be read.
         #[source]
         source: std::io::Error,
     },
@@ -100,7 +104,12 @@ pub enum Error {
     Yaml(#[from] tack_yaml::ParseError),
     /// The kustomization file is invalid.
     #[error("{file}: {message}")]
-    Kustomization { file: String, message: String },
+    Kustomization {
+        /// The kustomization file.
+        file: String,
+        /// What is wrong, naming the field.
+        message: String,
+    },
     /// Anything else, with its context in the message.
     #[error("{0}")]
     Msg(String),

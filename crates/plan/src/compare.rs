@@ -35,10 +35,15 @@ const DROPPED_METADATA: [&str; 9] = [
 /// fields at `json_pointers` left out of comparisons.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct IgnoreRule {
+    /// The object's API group (`""` for the core group).
     pub group: String,
+    /// The object's kind.
     pub kind: String,
+    /// Only the object of this name, when set.
     pub name: Option<String>,
+    /// Only objects in this namespace, when set.
     pub namespace: Option<String>,
+    /// The fields to leave out, as JSON pointers (RFC 6901: `/spec/replicas`).
     pub json_pointers: Vec<String>,
 }
 
@@ -83,7 +88,9 @@ pub fn applied_digest(object: &Value) -> String {
 /// Desired and live after normalization; `live` is `None` when the object does not exist.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Normalized {
+    /// The desired object, normalized.
     pub desired: Value,
+    /// The live object, normalized; `None` when the object does not exist.
     pub live: Option<Value>,
 }
 

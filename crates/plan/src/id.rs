@@ -15,13 +15,19 @@ use serde_json::Value;
 /// form parses back unambiguously.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ObjectId {
+    /// The API group (`apps`; empty for the core group), without the version.
     pub group: String,
+    /// The kind (`Deployment`).
     pub kind: String,
+    /// The namespace; empty for cluster-scoped objects.
     pub namespace: String,
+    /// `metadata.name`.
     pub name: String,
 }
 
 impl ObjectId {
+    /// The id of the object `name` of `kind` in `group` (empty for core) and `namespace` (empty for
+    /// cluster-scoped objects).
     pub fn new(group: &str, kind: &str, namespace: &str, name: &str) -> Self {
         ObjectId {
             group: group.into(),

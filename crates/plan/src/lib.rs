@@ -8,6 +8,8 @@
 //!
 //! Nothing here reads files, clocks or the network; every function is a plain function of its inputs.
 
+#![warn(missing_docs)]
+
 mod classify;
 mod compare;
 mod diff;

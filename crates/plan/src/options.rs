@@ -45,7 +45,9 @@ pub enum ApplyPolicy {
 /// The options of one object.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ObjectOptions {
+    /// Whether and how the object may be pruned once it leaves Git.
     pub prune: PrunePolicy,
+    /// Whether and when the object is applied.
     pub apply: ApplyPolicy,
     /// `Replace=true`: replaced (PUT, or created) instead of server-side applied.
     pub replace: bool,

@@ -113,9 +113,11 @@ pub struct KindScopes {
 }
 
 impl KindScopes {
+    /// No known kinds.
     pub fn new() -> Self {
         KindScopes::default()
     }
+    /// Records whether `kind` of `group` is namespaced (replacing what was known).
     pub fn insert(&mut self, group: &str, kind: &str, namespaced: bool) {
         self.map.insert((group.to_string(), kind.to_string()), namespaced);
     }
@@ -190,36 +192,60 @@ impl Desired {
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
 pub enum PlanError {
+    /// A manifest's kind is not served by the cluster, nor defined by a CRD of the same sync.
     #[error(
         "{origin}: {kind} ({api_version}) is not a resource type this cluster serves; install its \
          CustomResourceDefinition first (or add the CRD to the same sync), or fix apiVersion/kind"
     )]
     UnknownKind {
+        /// Where the manifest is (file:line).
         origin: Origin,
+        /// The manifest's `apiVersion`.
         api_version: String,
+        /// The manifest's `kind`.
         kind: String,
     },
+    /// A sync-wave annotation is not an integer.
     #[error("{origin}: {id}: annotation {key}: `{value}` is not an integer; use a whole number such as \"-1\", \"0\" or \"5\"", id = id.human())]
     InvalidWave {
+        /// Where the manifest is (file:line).
         origin: Origin,
+        /// The object.
         id: Box<ObjectId>,
+        /// The annotation: [`WAVE_ANNOTATION`] or [`ARGO_WAVE_ANNOTATION`].
         key: &'static str,
+        /// The annotation's value as written.
         value: String,
     },
+    /// Two manifests declare the same object.
     #[error("{second}: {id} is defined twice (first at {first}); remove one of them", id = id.human())]
     Duplicate {
+        /// The object.
         id: Box<ObjectId>,
+        /// Where it is declared first.
         first: Origin,
+        /// Where it is declared again.
         second: Origin,
     },
+    /// A manifest lacks `apiVersion`, `kind` or `metadata.name`.
     #[error("{origin}: the object has no apiVersion, kind or metadata.name")]
-    MissingIdentity { origin: Origin },
+    MissingIdentity {
+        /// Where the manifest is (file:line).
+        origin: Origin,
+    },
+    /// A namespaced object has no namespace: neither the manifest nor the command gives one.
     #[error(
         "{origin}: {id} is namespaced but neither the manifest nor the command gives a namespace; \
          set metadata.namespace or pass --namespace",
         id = id.human()
     )]
-    NoNamespace { origin: Origin, id: Box<ObjectId> },
+    NoNamespace {
+        /// Where the manifest is (file:line).
+        origin: Origin,
+        /// The object.
+        id: Box<ObjectId>,
+    },
+    /// Several of the problems above, one per manifest.
     #[error("{} problems:\n{}", .0.len(), .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n"))]
     Multiple(Vec<PlanError>),
 }

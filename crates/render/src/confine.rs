@@ -103,6 +103,7 @@ pub struct ConfinedFs {
 }
 
 impl ConfinedFs {
+    /// Reads confined to `roots` (which may grow as remote bases are fetched).
     pub fn new(roots: Roots) -> Self {
         ConfinedFs { roots }
     }
@@ -144,6 +145,7 @@ pub struct ConfinedRemote {
 }
 
 impl ConfinedRemote {
+    /// Fetches through `inner` and adds each fetched tree to `roots`.
     pub fn new(inner: Arc<dyn RemoteLoader + Send + Sync>, roots: Roots) -> Self {
         ConfinedRemote { inner, roots }
     }

@@ -8,6 +8,7 @@ use crate::Origin;
 /// One problem with one object or document, located at `origin`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Problem {
+    /// Where the object or document is.
     pub origin: Origin,
     /// What is wrong and what to do about it, without the location.
     pub message: String,
@@ -19,24 +20,35 @@ impl fmt::Display for Problem {
     }
 }
 
+/// Why a directory could not be rendered.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum RenderError {
     /// The directory to render does not exist or is not a directory.
     #[error("{}: no such directory; check the path (for a Git source, the `path` inside the repository)", path.display())]
-    NoSuchDirectory { path: PathBuf },
+    NoSuchDirectory {
+        /// The path as given.
+        path: PathBuf,
+    },
 
     /// A file or directory could not be read.
     #[error("{}: cannot read: {source}", path.display())]
     Io {
+        /// The file or directory.
         path: PathBuf,
+        /// Why it could not be read.
         #[source]
         source: std::io::Error,
     },
 
     /// A file is not valid YAML or JSON.
     #[error("{origin}: {message}")]
-    Syntax { origin: Origin, message: String },
+    Syntax {
+        /// The file and line of the document.
+        origin: Origin,
+        /// The parser's message.
+        message: String,
+    },
 
     /// An object failed validation.
     #[error("{0}")]
@@ -49,7 +61,9 @@ pub enum RenderError {
     /// An error from another rendering engine (Kustomize, Helm, Jsonnet), with its own message.
     #[error("{engine}: {source}")]
     Engine {
+        /// The engine's name (`kustomize`, `helm`, `jsonnet`).
         engine: &'static str,
+        /// The engine's own error.
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },

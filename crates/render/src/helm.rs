@@ -21,6 +21,7 @@ use crate::{Manifest, Origin, RenderError, RenderOptions, Rendered, Renderer};
 pub struct HelmRenderer;
 
 impl HelmRenderer {
+    /// The renderer's name, as [`Renderer::name`] returns it and errors and source types name it.
     pub const NAME: &'static str = "helm";
 }
 

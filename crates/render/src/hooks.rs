@@ -34,6 +34,7 @@ pub enum HookPhase {
 }
 
 impl HookPhase {
+    /// The phase as Argo CD spells it (`PreSync`), in messages and annotations.
     pub fn as_str(self) -> &'static str {
         match self {
             HookPhase::PreSync => "PreSync",
@@ -61,15 +62,23 @@ pub enum HookKind {
     /// Run at these phases.
     Run(Hook),
     /// Never applied: Argo CD's `Skip`, Helm's test hooks.
-    Skip { why: String },
+    Skip {
+        /// Why it is skipped, for the sync report.
+        why: String,
+    },
     /// A phase tack does not run (PostDelete, pre-delete, post-delete, rollback hooks): not applied.
-    Unsupported { what: String },
+    Unsupported {
+        /// The hook annotation and why tack does not run it (`argocd.argoproj.io/hook: PostDelete (...)`).
+        what: String,
+    },
 }
 
 /// A hook to run.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Hook {
+    /// The phases it runs in.
     pub phases: BTreeSet<HookPhase>,
+    /// When it is deleted (Argo CD's `hook-delete-policy`, or Helm's `helm.sh/hook-delete-policy`).
     pub delete_policies: BTreeSet<DeletePolicy>,
     /// Its wave inside each phase (`argocd.argoproj.io/sync-wave`, `tack.dev/sync-wave`, else Helm's weight).
     pub wave: i64,

@@ -20,6 +20,7 @@ use crate::{
 pub struct JsonnetRenderer;
 
 impl JsonnetRenderer {
+    /// The renderer's name, as [`Renderer::name`] returns it and errors and source types name it.
     pub const NAME: &'static str = "jsonnet";
 }
 

@@ -14,6 +14,7 @@ use crate::{GitRemoteBases, Manifest, Origin, RenderError, RenderOptions, Render
 pub struct KustomizeRenderer;
 
 impl KustomizeRenderer {
+    /// The renderer's name, as [`Renderer::name`] returns it and errors and source types name it.
     pub const NAME: &'static str = "kustomize";
 }
 

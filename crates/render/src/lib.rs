@@ -30,6 +30,8 @@
 //! }
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod confine;
 mod error;
 mod helm;
@@ -65,6 +67,7 @@ pub struct Origin {
 }
 
 impl Origin {
+    /// The location `file`:`line` (`line` 1-based, 0 when unknown).
     pub fn new(file: impl Into<PathBuf>, line: u64) -> Self {
         Origin {
             file: file.into(),
@@ -88,6 +91,7 @@ impl fmt::Display for Origin {
 pub struct Manifest {
     /// The object, as it will be sent to the API server (JSON).
     pub object: serde_json::Value,
+    /// Where it was rendered from (file:line).
     pub origin: Origin,
 }
 

@@ -26,6 +26,7 @@ use crate::{Manifest, Origin, RenderOptions, Renderer, display_path};
 pub struct PlainRenderer;
 
 impl PlainRenderer {
+    /// The renderer's name, as [`Renderer::name`] returns it and errors and source types name it.
     pub const NAME: &'static str = "plain";
 }
 

@@ -7,14 +7,18 @@ use serde_json::Value;
 /// The identity of an object within an application: API group (not version), kind, namespace, name.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ObjectKey {
+    /// The API group from `apiVersion` (empty for the core group).
     pub group: String,
+    /// `kind`.
     pub kind: String,
     /// `None` when the manifest does not set one (the destination namespace applies later).
     pub namespace: Option<String>,
+    /// `metadata.name`.
     pub name: String,
 }
 
 impl ObjectKey {
+    /// The key of `object`; `None` when it lacks `apiVersion`, `kind` or `metadata.name`.
     pub fn of(object: &Value) -> Option<ObjectKey> {
         let api_version = object.get("apiVersion")?.as_str()?;
         let kind = object.get("kind")?.as_str()?;

@@ -7,6 +7,7 @@ use std::fmt;
 pub struct Secret(String);
 
 impl Secret {
+    /// Wraps `value`.
     pub fn new(value: impl Into<String>) -> Self {
         Secret(value.into())
     }
@@ -14,6 +15,7 @@ impl Secret {
     pub fn expose(&self) -> &str {
         &self.0
     }
+    /// Whether the value is the empty string.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
@@ -50,16 +52,27 @@ impl From<&str> for Secret {
 #[derive(Clone, PartialEq, Eq)]
 pub enum Credentials {
     /// A username and a password (or an app password).
-    Basic { username: String, password: Secret },
+    Basic {
+        /// The user name.
+        username: String,
+        /// The password.
+        password: Secret,
+    },
     /// An access token. `username` defaults to [`Credentials::TOKEN_USERNAME`]; GitHub and GitLab accept any
     /// non-empty username with a token, Bitbucket wants `x-token-auth`.
-    Token { username: Option<String>, token: Secret },
+    Token {
+        /// The user name sent with it; `None`: [`Credentials::TOKEN_USERNAME`].
+        username: Option<String>,
+        /// The token.
+        token: Secret,
+    },
 }
 
 impl Credentials {
     /// The username sent with a token when none is given.
     pub const TOKEN_USERNAME: &'static str = "x-access-token";
 
+    /// A user name and a password.
     pub fn basic(username: impl Into<String>, password: impl Into<Secret>) -> Self {
         Credentials::Basic {
             username: username.into(),
@@ -67,6 +80,7 @@ impl Credentials {
         }
     }
 
+    /// An access token, sent with [`Credentials::TOKEN_USERNAME`].
     pub fn token(token: impl Into<Secret>) -> Self {
         Credentials::Token {
             username: None,

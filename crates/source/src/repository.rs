@@ -200,6 +200,7 @@ impl Repository {
         Ok(self)
     }
 
+    /// The repository URL, without credentials.
     pub fn url(&self) -> &RepoUrl {
         &self.url
     }

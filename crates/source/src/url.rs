@@ -7,9 +7,13 @@ use crate::credentials::{Credentials, Secret};
 /// The transports tack speaks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Scheme {
+    /// `file://` or a local path: a repository on this machine.
     File,
+    /// `git://`: the Git daemon protocol, unauthenticated.
     Git,
+    /// `http://`: smart HTTP, unencrypted.
     Http,
+    /// `https://`: smart HTTP over TLS.
     Https,
 }
 
@@ -107,10 +111,12 @@ impl RepoUrl {
         })
     }
 
+    /// The URL, without credentials.
     pub fn as_str(&self) -> &str {
         &self.url
     }
 
+    /// The transport the URL names.
     pub fn scheme(&self) -> Scheme {
         self.scheme
     }

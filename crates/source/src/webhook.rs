@@ -67,27 +67,51 @@ impl PushEvent {
     }
 }
 
+/// Why a webhook request is refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum WebhookError {
+    /// The request carries no signature or token header.
     #[error("missing {header} header; configure the webhook secret on the Git server")]
-    MissingSignature { header: &'static str },
+    MissingSignature {
+        /// The header expected.
+        header: &'static str,
+    },
+    /// The signature or token does not match the configured secret.
     #[error("{header} does not match the payload; check that the webhook secret is the same on both sides")]
-    BadSignature { header: &'static str },
+    BadSignature {
+        /// The header checked.
+        header: &'static str,
+    },
+    /// The signature header is not in the provider's format.
     #[error("malformed {header} header: expected {expected}")]
     MalformedSignature {
+        /// The header.
         header: &'static str,
+        /// The format expected (`sha256=<hex>`, ...).
         expected: &'static str,
     },
+    /// The body is not a push event of the provider.
     #[error("the payload is not a valid {provider} push event: {reason}")]
-    BadPayload { provider: &'static str, reason: String },
+    BadPayload {
+        /// The provider (`GitHub`, `Gitea`, `GitLab`).
+        provider: &'static str,
+        /// Why it does not parse.
+        reason: String,
+    },
 }
 
+/// The header naming a GitHub event (`push`, `ping`).
 pub const GITHUB_EVENT_HEADER: &str = "X-GitHub-Event";
+/// The header carrying GitHub's `sha256=<hex HMAC-SHA256 of the body>` signature.
 pub const GITHUB_SIGNATURE_HEADER: &str = "X-Hub-Signature-256";
+/// The header naming a Gitea event.
 pub const GITEA_EVENT_HEADER: &str = "X-Gitea-Event";
+/// The header carrying Gitea's hex HMAC-SHA256 signature of the body.
 pub const GITEA_SIGNATURE_HEADER: &str = "X-Gitea-Signature";
+/// The header naming a GitLab event (`Push Hook`).
 pub const GITLAB_EVENT_HEADER: &str = "X-Gitlab-Event";
+/// The header carrying GitLab's secret token, in clear (compared in constant time).
 pub const GITLAB_TOKEN_HEADER: &str = "X-Gitlab-Token";
 
 /// Verifies `X-Hub-Signature-256` (`sha256=<hex HMAC-SHA256 of the body keyed with the secret>`) in constant

@@ -51,7 +51,9 @@ pub fn index_digest(version: &str) -> String {
 /// A small HTTP/1.1 server: routes are paths → bodies; paths under `/private/` need basic auth
 /// `user:pass`; `/stall/` accepts and never answers. Every request's path is recorded.
 pub struct ChartServer {
+    /// The 127.0.0.1 port the server listens on.
     pub port: u16,
+    /// The path of every request received, in arrival order.
     pub requests: Arc<Mutex<Vec<String>>>,
 }
 

@@ -36,8 +36,11 @@ pub fn git(cwd: &Path, args: &[&str]) -> String {
 
 /// A bare repository under a server root, plus a working clone to commit and push from.
 pub struct GitRepo {
+    /// The repository name: `<name>.git` under the server root.
     pub name: String,
+    /// The bare repository the servers serve.
     pub bare: PathBuf,
+    /// The working clone; commit there and push to `bare`.
     pub work: PathBuf,
 }
 
@@ -119,10 +122,13 @@ fn wait_for_port(port: u16) {
 /// `git daemon` serving every repository under `base` on 127.0.0.1.
 pub struct GitDaemon {
     child: Child,
+    /// The 127.0.0.1 port the daemon listens on.
     pub port: u16,
 }
 
 impl GitDaemon {
+    /// Starts `git daemon` on a free port, exporting every repository under `base`; waits until it accepts
+    /// connections. Panics when it cannot be started (a test helper). The daemon is killed on drop.
     pub fn start(base: &Path) -> GitDaemon {
         let port = free_port();
         // Run git-daemon itself: `git daemon` would start it as a child that outlives a kill of `git`.
@@ -144,6 +150,7 @@ impl GitDaemon {
         GitDaemon { child, port }
     }
 
+    /// `git://127.0.0.1:PORT/<repo>.git`.
     pub fn url(&self, repo: &str) -> String {
         format!("git://127.0.0.1:{}/{repo}.git", self.port)
     }
@@ -159,8 +166,10 @@ impl Drop for GitDaemon {
 /// Smart HTTP: an HTTP/1.1 server (one request per connection) running `git http-backend` as CGI for every
 /// request, with optional basic authentication.
 pub struct HttpGitServer {
+    /// The 127.0.0.1 port the server listens on (plain HTTP, or HTTPS when started with TLS).
     pub port: u16,
     stop: Arc<AtomicBool>,
+    /// How many connections (one request each) the server has accepted, authenticated or not.
     pub requests: Arc<AtomicUsize>,
     accept: Option<thread::JoinHandle<()>>,
 }
@@ -174,6 +183,8 @@ struct ServerConfig {
 }
 
 impl HttpGitServer {
+    /// Starts a plain-HTTP server on a free port serving the repositories under `root`; with `basic_auth`
+    /// (`user`, `password`), every request must carry those credentials. Stopped on drop.
     pub fn start(root: &Path, basic_auth: Option<(&str, &str)>) -> HttpGitServer {
         Self::start_with(root, basic_auth, None)
     }
@@ -240,10 +251,12 @@ impl HttpGitServer {
         }
     }
 
+    /// `http://127.0.0.1:PORT/<repo>.git`.
     pub fn url(&self, repo: &str) -> String {
         format!("http://127.0.0.1:{}/{repo}.git", self.port)
     }
 
+    /// `https://127.0.0.1:PORT/<repo>.git`, for a server started with TLS.
     pub fn https_url(&self, repo: &str) -> String {
         format!("https://127.0.0.1:{}/{repo}.git", self.port)
     }
@@ -389,7 +402,8 @@ fn read_chunked(reader: &mut impl BufRead) -> std::io::Result<Vec<u8>> {
     }
 }
 
-pub fn base64(input: &[u8]) -> String {
+/// Standard base64 with padding, for `Authorization: Basic` headers.
+fn base64(input: &[u8]) -> String {
     const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::new();
     for chunk in input.chunks(3) {
@@ -425,6 +439,7 @@ impl Default for TestTls {
 }
 
 impl TestTls {
+    /// A fresh CA and a server certificate for `127.0.0.1` signed by it (keys generated each time).
     pub fn new() -> TestTls {
         use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair, KeyUsagePurpose};
         let ca_key = KeyPair::generate().expect("CA key");

@@ -10,6 +10,8 @@
 //! Cluster tests are marked `#[ignore = "needs the local control plane"]` and run with
 //! `cargo test -- --include-ignored` (scripts/test.sh does).
 
+#![warn(missing_docs)]
+
 pub mod charts;
 pub mod gitserver;
 

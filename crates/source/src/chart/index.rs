@@ -11,6 +11,7 @@ use tack_helm::semver::{Constraint, Version};
 /// The parts of `index.yaml` tack reads.
 #[derive(Debug, Clone, Deserialize)]
 pub struct Index {
+    /// Every chart version of the repository, by chart name.
     #[serde(default)]
     pub entries: BTreeMap<String, Vec<IndexEntry>>,
 }
@@ -18,8 +19,10 @@ pub struct Index {
 /// One chart version of the index.
 #[derive(Debug, Clone, Deserialize)]
 pub struct IndexEntry {
+    /// The chart's name.
     #[serde(default)]
     pub name: String,
+    /// The chart's version, as written in the index.
     pub version: String,
     /// Where the archive is: absolute URLs, or URLs relative to the repository URL.
     #[serde(default)]
@@ -39,10 +42,12 @@ impl Index {
 /// What [`select`] found: the entry, or why none.
 #[derive(Debug)]
 pub enum Selection<'a, T> {
+    /// The entry chosen.
     Found(&'a T),
     /// No version satisfies the constraint: the versions listed nearest to the one asked for (see
     /// [`nearest`]), newest first.
     NoMatch {
+        /// The versions, newest first.
         nearest: Vec<String>,
     },
     /// The constraint does not parse.

@@ -23,7 +23,7 @@
 mod error;
 mod http;
 pub mod index;
-pub mod oci;
+pub(crate) mod oci;
 mod store;
 
 use std::path::{Path, PathBuf};
@@ -40,12 +40,18 @@ use crate::Secret;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ChartAuth {
     /// HTTP basic authentication (also what a registry's token endpoint receives).
-    Basic { username: String, password: Secret },
+    Basic {
+        /// The user name.
+        username: String,
+        /// The password.
+        password: Secret,
+    },
     /// `Authorization: Bearer <token>`; to a registry that challenges with Bearer, the token is sent as is.
     Bearer(Secret),
 }
 
 impl ChartAuth {
+    /// HTTP basic authentication with `username` and `password`.
     pub fn basic(username: impl Into<String>, password: impl Into<Secret>) -> Self {
         ChartAuth::Basic {
             username: username.into(),
@@ -53,6 +59,7 @@ impl ChartAuth {
         }
     }
 
+    /// `Authorization: Bearer <token>`.
     pub fn bearer(token: impl Into<Secret>) -> Self {
         ChartAuth::Bearer(token.into())
     }
@@ -92,15 +99,28 @@ pub enum ChartRef {
     /// A Helm chart repository (the URL of the folder holding `index.yaml`), a chart name and a version or
     /// constraint (`""`: the newest stable version).
     Repository {
+        /// The repository URL (the folder holding `index.yaml`).
         url: String,
+        /// The chart name in the index.
         name: String,
+        /// A version or constraint; empty for the newest stable version.
         version: String,
     },
     /// `oci://host/path/chart[:tag|@digest]` and a version, tag or constraint (`""`: the reference's own tag
     /// or digest, else the newest stable version among the tags).
-    Oci { reference: String, version: String },
+    Oci {
+        /// `oci://host/path/chart`, optionally with `:tag` or `@digest`.
+        reference: String,
+        /// A version, tag or constraint; empty for the default described above.
+        version: String,
+    },
     /// A chart archive at an HTTP(S) URL, with its `sha256:<hex>` digest when known.
-    Url { url: String, digest: Option<String> },
+    Url {
+        /// The archive URL.
+        url: String,
+        /// The archive digest, `sha256:<hex>`, checked after the download when given.
+        digest: Option<String>,
+    },
 }
 
 impl ChartRef {
@@ -200,14 +220,17 @@ impl ChartFetcher {
             devel: false,
         }
     }
+    /// Authenticates with `auth` (`None`: anonymously).
     pub fn with_auth(mut self, auth: Option<ChartAuth>) -> Self {
         self.auth = auth;
         self
     }
+    /// Uses `timeouts` for connecting and for each whole request.
     pub fn with_timeouts(mut self, timeouts: Timeouts) -> Self {
         self.timeouts = timeouts;
         self
     }
+    /// Bounds downloads by `limits` (sizes of indexes, manifests and archives).
     pub fn with_limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
         self

@@ -96,7 +96,8 @@ impl OciRef {
     }
 
     /// The chart's name: the last path segment.
-    pub fn chart_name(&self) -> &str {
+    #[cfg(test)]
+    pub(crate) fn chart_name(&self) -> &str {
         self.repository.rsplit('/').next().unwrap_or(&self.repository)
     }
 
