@@ -29,3 +29,6 @@ mod analysis_rollout;
 
 #[path = "delivery/rollout_parity.rs"]
 mod rollout_parity;
+
+#[path = "delivery/experiment.rs"]
+mod experiment;

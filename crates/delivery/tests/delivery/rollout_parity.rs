@@ -719,9 +719,11 @@ async fn unsupported_features_are_refused_visibly() -> Result<()> {
             "setMirrorRoute",
         ),
         (
-            "experiment",
-            canary("      steps: [{experiment: {templates: [{name: baseline, specRef: stable}]}}]\n"),
-            "experiment steps are not supported yet",
+            "experiment-weight",
+            canary(
+                "      steps: [{experiment: {templates: [{name: baseline, specRef: stable, weight: 5}]}}]\n",
+            ),
+            "weight (traffic to experiment pods needs the SMI or ALB router",
         ),
         (
             "istio-tls",
