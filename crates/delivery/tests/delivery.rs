@@ -32,3 +32,6 @@ mod rollout_parity;
 
 #[path = "delivery/experiment.rs"]
 mod experiment;
+
+#[path = "delivery/rollout_metadata.rs"]
+mod rollout_metadata;

@@ -26,6 +26,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+pub use crate::spec::ObjectMetadata;
 use crate::spec::{AnalysisRunArgument, DryRun, IntOrString, MeasurementRetention, RolloutCondition};
 use crate::{AnalysisPhase, Error, Requeue, add_seconds, parse_duration_seconds};
 
@@ -80,16 +81,6 @@ pub struct ExperimentSpec {
     /// Delay before the ReplicaSets are scaled down (Argo's weighted experiments; refused by tack).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scale_down_delay_seconds: Option<i32>,
-}
-
-/// Labels and annotations.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", default)]
-pub struct ObjectMetadata {
-    /// Labels.
-    pub labels: std::collections::BTreeMap<String, String>,
-    /// Annotations.
-    pub annotations: std::collections::BTreeMap<String, String>,
 }
 
 /// `spec.templates[]`.

@@ -26,6 +26,7 @@ pub mod bluegreen;
 pub mod canary;
 pub mod commands;
 pub mod conditions;
+pub mod ephemeral;
 pub mod experiment;
 pub mod history;
 pub mod restart;

@@ -63,6 +63,16 @@ pub struct RolloutSpec {
     pub rollback_window: Option<Value>,
 }
 
+/// Labels and annotations (`canaryMetadata`, `stableMetadata`, an experiment template's `metadata`, …).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ObjectMetadata {
+    /// Labels.
+    pub labels: BTreeMap<String, String>,
+    /// Annotations.
+    pub annotations: BTreeMap<String, String>,
+}
+
 /// `spec.workloadRef`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
@@ -125,10 +135,10 @@ pub struct CanaryStrategy {
     pub min_pods_per_replica_set: Option<i32>,
     /// Scale the stable down as traffic moves away from it.
     pub dynamic_stable_scale: bool,
-    /// Metadata added to canary pods (kept as JSON).
-    pub canary_metadata: Option<Value>,
-    /// Metadata added to stable pods (kept as JSON).
-    pub stable_metadata: Option<Value>,
+    /// Labels and annotations of the canary pods while they are the canary (ephemeral metadata).
+    pub canary_metadata: Option<ObjectMetadata>,
+    /// Labels and annotations of the stable pods (ephemeral metadata).
+    pub stable_metadata: Option<ObjectMetadata>,
     /// Ping-pong services (kept as JSON).
     pub ping_pong: Option<Value>,
     /// Anti-affinity (kept as JSON).

@@ -65,8 +65,6 @@ pub fn unsupported(rollout: &Rollout) -> Vec<String> {
 
 fn canary(c: &CanaryStrategy, refuse: &mut impl FnMut(&str, bool)) {
     let p = "spec.strategy.canary";
-    refuse(&format!("{p}.canaryMetadata"), c.canary_metadata.is_some());
-    refuse(&format!("{p}.stableMetadata"), c.stable_metadata.is_some());
     refuse(&format!("{p}.dynamicStableScale"), c.dynamic_stable_scale);
     refuse(&format!("{p}.antiAffinity"), c.anti_affinity.is_some());
     refuse(&format!("{p}.pingPong"), c.ping_pong.is_some());
@@ -179,7 +177,7 @@ mod tests {
     fn each_unsupported_field_is_named() {
         let r = rollout(
             json!({"template": {}, "rollbackWindow": {"revisions": 2}, "strategy": {"canary": {
-            "canaryMetadata": {"labels": {"a": "b"}}, "dynamicStableScale": true, "antiAffinity": {},
+            "dynamicStableScale": true, "antiAffinity": {},
             "steps": [{"experiment": {"templates": [{"name": "c", "specRef": "canary", "weight": 5}]}},
                       {"setHeaderRoute": {"name": "h"}}],
             "trafficRouting": {"smi": {}, "alb": {"ingress": "i"},
@@ -189,7 +187,6 @@ mod tests {
         let all = unsupported(&r).join("\n");
         for field in [
             "spec.rollbackWindow",
-            "canary.canaryMetadata",
             "canary.dynamicStableScale",
             "canary.antiAffinity",
             "steps[0].experiment.templates[0].weight (traffic to experiment pods needs the SMI or ALB router",

@@ -103,8 +103,9 @@ fn controller_manifests(image: &str) -> Vec<Value> {
                  "verbs": ["get", "patch", "update"]},
                 // AnalysisRuns past their ttlStrategy are deleted.
                 {"apiGroups": ["argoproj.io"], "resources": ["analysisruns"], "verbs": ["delete"]},
-                // Crashed pods of a canary abort the update; spec.restartAt deletes pods one at a time.
-                {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "delete"]},
+                // Crashed pods of a canary abort the update; spec.restartAt deletes pods one at a time;
+                // canaryMetadata / stableMetadata are patched onto running pods.
+                {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "delete", "patch"]},
                 {"apiGroups": ["apps"], "resources": ["replicasets"],
                  "verbs": ["get", "list", "watch", "create", "patch", "update", "delete"]},
                 {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["get"]},

@@ -455,6 +455,7 @@ async fn sync_replica_sets(
             None => {}
             Some(rs) => {
                 scale_replica_set(t, rs, want.replicas).await?;
+                sync_ephemeral_metadata(t, rs, want.role).await?;
                 // Only the stable (active) version is kept at full size for good: a canary scaled down after an
                 // abort, or a preview, keeps the deadline the strategy set on it.
                 if want.role == tack_rollout::Role::Stable {
@@ -493,6 +494,7 @@ async fn create_replica_set(
         replicas: want.replicas,
         revision,
         min_ready_seconds: t.rollout.spec.min_ready_seconds,
+        ephemeral: tack_rollout::ephemeral::for_role(&t.rollout, want.role),
     });
     let rs: ReplicaSet = match serde_json::from_value(rs) {
         Ok(rs) => rs,
@@ -525,6 +527,85 @@ async fn create_replica_set(
             source: e,
         }),
     }
+}
+
+/// `canaryMetadata` / `stableMetadata`: the ReplicaSet's pod template and its existing pods get the ephemeral
+/// labels and annotations of its role, in place (no restart), and lose those of its former role.
+async fn sync_ephemeral_metadata(
+    t: &Target<'_>,
+    rs: &ReplicaSet,
+    role: tack_rollout::Role,
+) -> Result<(), Error> {
+    use tack_rollout::ephemeral::{
+        EPHEMERAL_METADATA_ANNOTATION, for_role, in_use, metadata_patch, record, recorded,
+    };
+    if !matches!(role, tack_rollout::Role::Canary | tack_rollout::Role::Stable) {
+        return Ok(());
+    }
+    let annotation = rs
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(EPHEMERAL_METADATA_ANNOTATION));
+    if !in_use(&t.rollout) && annotation.is_none() {
+        return Ok(());
+    }
+    let want = for_role(&t.rollout, role).cloned().unwrap_or_default();
+    let applied = recorded(annotation.map(String::as_str));
+    let template_meta = t
+        .rollout
+        .spec
+        .template
+        .as_ref()
+        .and_then(|tpl| tpl.get("metadata"));
+    let Some(patch) = metadata_patch(&applied, &want, template_meta) else {
+        return Ok(());
+    };
+    let rs_name = rs.name_any();
+    let rs_patch = json!({
+        "metadata": {"annotations": {EPHEMERAL_METADATA_ANNOTATION: record(&want)}},
+        "spec": {"template": {"metadata": patch}},
+    });
+    t.rs_api()
+        .patch(&rs_name, &merge_params(), &Patch::Merge(&rs_patch))
+        .await
+        .map_err(Error::kube(format!(
+            "updating the pod metadata of ReplicaSet {}/{rs_name}",
+            t.ns
+        )))?;
+    let (Some(rs_uid), Some(h)) = (rs.metadata.uid.as_deref(), hash(rs)) else {
+        return Ok(());
+    };
+    let pods: Api<Pod> = Api::namespaced(t.client().clone(), &t.ns);
+    let list = pods
+        .list(&ListParams::default().labels(&format!("{POD_TEMPLATE_HASH_LABEL}={h}")))
+        .await
+        .map_err(Error::kube(format!(
+            "listing pods of ReplicaSet {}/{rs_name}",
+            t.ns
+        )))?;
+    let pod_patch = json!({"metadata": patch});
+    for pod in list
+        .items
+        .iter()
+        .filter(|p| owned_by(p.metadata.owner_references.as_ref(), rs_uid))
+    {
+        let pod_name = pod.name_any();
+        match pods
+            .patch(&pod_name, &merge_params(), &Patch::Merge(&pod_patch))
+            .await
+        {
+            Ok(_) => {}
+            Err(kube::Error::Api(s)) if s.code == 404 => {}
+            Err(e) => {
+                return Err(Error::Kube {
+                    what: format!("updating the metadata of pod {}/{pod_name}", t.ns),
+                    source: e,
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A ReplicaSet in use again (a fast rollback, an undo) loses the scale-down deadline of its former delay.
