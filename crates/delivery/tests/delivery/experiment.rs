@@ -161,6 +161,23 @@ async fn experiment_with_a_passing_analysis_succeeds_and_scales_down() -> Result
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    // Ended and scaled down, the status is a fixed point: nothing is written any more.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let version = |x: &Value| x["metadata"]["resourceVersion"].clone();
+    let before = env
+        .get("argoproj.io/v1alpha1", "Experiment", "compare")
+        .await?
+        .unwrap_or_default();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let after = env
+        .get("argoproj.io/v1alpha1", "Experiment", "compare")
+        .await?
+        .unwrap_or_default();
+    assert_eq!(version(&before), version(&after), "{}", after["status"]);
+    assert!(
+        svc.get_opt("compare-baseline").await?.is_none(),
+        "the template Service is deleted"
+    );
     Ok(())
 }
 
