@@ -62,6 +62,11 @@ pub fn checkout(
 pub struct SourceRender {
     /// `spec.source.helm.chart`: the chart comes from a chart repository or OCI registry, values from Git.
     chart: Option<tack_source::chart::ChartRef>,
+    /// The chart repository's or registry's credentials (`spec.source.helm.chart.credentialsSecret`, read
+    /// by the caller: [`SourceRender::with_chart_auth`]).
+    chart_auth: Option<tack_source::chart::ChartAuth>,
+    /// `spec.source.helm.chart.plainHTTP`.
+    chart_plain_http: bool,
     helm: tack_helm::Options,
     helm_inline_values: Vec<(String, String)>,
     helm_ignore_missing_value_files: bool,
@@ -69,6 +74,12 @@ pub struct SourceRender {
 }
 
 impl SourceRender {
+    /// The same options, fetching the chart with these credentials.
+    pub fn with_chart_auth(mut self, auth: Option<tack_source::chart::ChartAuth>) -> SourceRender {
+        self.chart_auth = auth;
+        self
+    }
+
     /// The options of application `name` deploying into `namespace`.
     pub fn of(name: &str, namespace: &str, source: &tack_model::Source) -> Result<SourceRender, Error> {
         if let Some(k) = &source.kustomize
@@ -94,6 +105,7 @@ impl SourceRender {
         };
         if let Some(c) = &h.chart {
             out.chart = Some(chart_ref(c)?);
+            out.chart_plain_http = c.plain_http;
         }
         if let Some(release) = &h.release_name {
             out.helm.release_name = release.clone();
@@ -225,7 +237,7 @@ pub fn render_dir(dir: &Path, root: &Path) -> Result<(&'static str, Vec<Manifest
 /// Renders `dir` with the renderer `tack_render` picks, confined to the checkout `root`; origins are relative
 /// to `root`. Remote bases are fetched into the same source cache as the checkout (`<cache>/trees/<sha>` is
 /// the root). With `spec.source.helm.chart`, the chart is fetched into that cache (`<cache>/charts/sha256/`,
-/// anonymously) and rendered from its archive, with the values files relative to `dir` and confined to the
+/// with the credentials of [`SourceRender::with_chart_auth`] if any) and rendered from its archive, with the values files relative to `dir` and confined to the
 /// checkout. Hooks are rendered with the other objects; the sync runs them in their phases.
 pub fn render_source(
     dir: &Path,
@@ -264,6 +276,9 @@ pub fn render_source(
     let rendered = match &how.chart {
         Some(chart) => {
             let fetched = tack_source::chart::ChartFetcher::new(&cache)
+                .with_auth(how.chart_auth.clone())
+                .plain_http(how.chart_plain_http)
+                .allow_insecure_http_credentials(how.chart_plain_http)
                 .fetch(chart)
                 .map_err(|source| Error::ChartFetch {
                     chart: shown_chart(chart),
@@ -457,6 +472,7 @@ mod tests {
                     repo_url: repo_url.into(),
                     name: name.into(),
                     version: version.map(str::to_string),
+                    ..Default::default()
                 }),
                 value_files: vec!["values-qa.yaml".into()],
                 ..Default::default()

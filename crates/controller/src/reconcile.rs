@@ -351,6 +351,41 @@ async fn credentials(client: &kube::Client, obj: &GitOpsConfig) -> Result<Option
         .map(Some)
 }
 
+/// The credentials of `spec.source.helm.chart.credentialsSecret`, read from the application's namespace.
+async fn chart_credentials(
+    client: &kube::Client,
+    obj: &GitOpsConfig,
+) -> Result<Option<tack_source::chart::ChartAuth>, Error> {
+    let secret_ref = obj
+        .spec
+        .source
+        .helm
+        .as_ref()
+        .and_then(|h| h.chart.as_ref())
+        .and_then(|c| c.credentials_secret.as_ref());
+    let Some(secret_ref) = secret_ref else {
+        return Ok(None);
+    };
+    let namespace = obj.namespace().unwrap_or_default();
+    let cred_err = |message: String| Error::Credentials {
+        name: format!("{namespace}/{}", secret_ref.name),
+        message: format!("(spec.source.helm.chart.credentialsSecret) {message}"),
+    };
+    let api: Api<Secret> = Api::namespaced(client.clone(), &namespace);
+    let secret = api
+        .get_opt(&secret_ref.name)
+        .await
+        .map_err(|e| cred_err(format!("cannot be read: {e}")))?
+        .ok_or_else(|| {
+            cred_err("not found; create it with the keys username + password, or bearerToken".into())
+        })?;
+    let data = secret.data.unwrap_or_default();
+    tack_source::chart::ChartAuth::from_secret_data(data.iter().map(|(k, v)| (k.as_str(), v.0.as_slice())))
+        .map_err(cred_err)?
+        .ok_or_else(|| cred_err("holds none of the keys username, password, bearerToken".into()))
+        .map(Some)
+}
+
 /// A request of `tack app sync` not handled yet.
 struct SyncRequest {
     prune: bool,
@@ -529,7 +564,8 @@ async fn fetch_rendered(obj: &GitOpsConfig, ctx: &Context) -> Result<fetch::Fetc
         )
         .into());
     }
-    let how = fetch::SourceRender::of(&obj.name_any(), &destination_of(obj)?, &obj.spec.source)?;
+    let how = fetch::SourceRender::of(&obj.name_any(), &destination_of(obj)?, &obj.spec.source)?
+        .with_chart_auth(chart_credentials(&ctx.client, obj).await?);
     let cache = ctx.config.cache_dir.clone();
     let (deadlines, interrupt) = (ctx.git_deadlines, ctx.interrupt.clone());
     let task = tokio::task::spawn_blocking(move || -> Result<fetch::Fetched, Failure> {

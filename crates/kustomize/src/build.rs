@@ -704,13 +704,7 @@ impl Ctx<'_> {
             for doc in docs {
                 self.run_transformer_plugin(dir, kfile, &doc, acc)?;
                 if self.track {
-                    let kind = doc.get("kind").and_then(|k| k.as_str()).unwrap_or("");
-                    let name = doc
-                        .get("metadata")
-                        .and_then(|m| m.get("name"))
-                        .and_then(|n| n.as_str())
-                        .unwrap_or("");
-                    let entry = format!("{}  name: {name}\n", configured_by(&rel, kind));
+                    let entry = crate::plugins::plugin_configured_by(&rel, &doc);
                     for r in acc.res.iter_mut() {
                         r.transformations.push(entry.clone());
                     }

@@ -62,6 +62,7 @@ impl Picker<'_> {
         old: &str,
         ns_hint: Option<&str>,
         kind_hint: Option<&str>,
+        mapping: bool,
     ) -> Result<Option<(String, String)>, Error> {
         let snapshot = self.snapshot;
         if let Some(ns) = ns_hint {
@@ -77,9 +78,9 @@ impl Picker<'_> {
                     c.cur_ns_eff == ns
                 }
             };
-            return self.sieve(old, kind_hint, &keep);
+            return self.sieve(old, kind_hint, &keep, mapping);
         }
-        self.sieve(old, kind_hint, &|_: &Referral| true)
+        self.sieve(old, kind_hint, &|_: &Referral| true, mapping)
     }
 
     /// Whether the referrer may refer to `c` at all (Kustomize's "subset that could be
@@ -99,6 +100,7 @@ impl Picker<'_> {
         old: &str,
         kind_hint: Option<&str>,
         keep: &dyn Fn(&Referral) -> bool,
+        mapping: bool,
     ) -> Result<Option<(String, String)>, Error> {
         let snapshot = self.snapshot;
         let mut cands: Vec<&Referral> = self
@@ -135,7 +137,11 @@ impl Picker<'_> {
             0 => Ok(None),
             1 => Ok(Some((cands[0].name.clone(), cands[0].namespace.clone()))),
             _ => {
-                let all_same = cands.iter().all(|c| c.name == cands[0].name);
+                // Candidates are the same referral when they agree on what is copied from them: the
+                // name, and for a mapping reference (name and namespace) the namespace too.
+                let all_same = cands
+                    .iter()
+                    .all(|c| c.name == cands[0].name && (!mapping || c.namespace == cands[0].namespace));
                 if all_same {
                     Ok(Some((cands[0].name.clone(), cands[0].namespace.clone())))
                 } else {
@@ -289,7 +295,7 @@ fn fix_field(obj: &mut Value, path: &[String], picker: &Picker<'_>) -> Result<()
     let fix_map = |m: &mut serde_json::Map<String, Value>| -> Result<(), Error> {
         let old = m.get("name").and_then(|x| x.as_str()).unwrap_or("").to_string();
         let ns = m.get("namespace").and_then(|x| x.as_str()).map(str::to_string);
-        if let Some((name, new_ns)) = picker.pick(&old, ns.as_deref(), None)? {
+        if let Some((name, new_ns)) = picker.pick(&old, ns.as_deref(), None, true)? {
             set_name_ns(m, &old, name, new_ns);
         }
         Ok(())
@@ -297,14 +303,14 @@ fn fix_field(obj: &mut Value, path: &[String], picker: &Picker<'_>) -> Result<()
     visit_path_strict(obj, path, &mut |n| {
         match n {
             Value::String(s) => {
-                if let Some((name, _)) = picker.pick(s, None, roleref_kind.as_deref())? {
+                if let Some((name, _)) = picker.pick(s, None, roleref_kind.as_deref(), false)? {
                     *s = name;
                 }
             }
             Value::Array(items) if !is_subjects => {
                 for it in items.iter_mut() {
                     if let Value::String(s) = it
-                        && let Some((name, _)) = picker.pick(s, None, None)?
+                        && let Some((name, _)) = picker.pick(s, None, None, false)?
                     {
                         *s = name;
                     }

@@ -92,6 +92,11 @@ impl Ctx<'_> {
         let secret = match kind {
             "ConfigMapGenerator" => false,
             "SecretGenerator" => true,
+            "IAMPolicyGenerator" => {
+                let mut r = Resource::new(iam_service_account(doc, kfile)?);
+                r.origin = Some(plugin_configured_by(origin_rel, doc));
+                return merge_generated(res, r, "", kfile);
+            }
             other => {
                 return Err(Error::msg(format!(
                     "{kfile}: generator plugin kind {other:?} is not supported by tack"
@@ -104,15 +109,7 @@ impl Ctx<'_> {
         let (obj, needs_hash) = generators::generate(&args, secret, &opts, &reader)?;
         let mut r = Resource::new(obj);
         r.needs_hash = needs_hash;
-        let name = doc
-            .get("metadata")
-            .and_then(|m| m.get("name"))
-            .and_then(|n| n.as_str())
-            .unwrap_or("");
-        r.origin = Some(format!(
-            "{}  name: {name}\n",
-            crate::build::configured_by(origin_rel, kind)
-        ));
+        r.origin = Some(plugin_configured_by(origin_rel, doc));
         merge_generated(res, r, &args.behavior, kfile)
     }
 
@@ -262,4 +259,52 @@ fn run_field_transformer(kind: &str, doc: &Value, kfile: &str, acc: &mut Acc) ->
             "{kfile}: transformer plugin kind {other:?} is not supported by tack"
         ))),
     }
+}
+
+/// The ServiceAccount of an `IAMPolicyGenerator` config: a Kubernetes ServiceAccount bound to a Google Cloud
+/// service account by the `iam.gke.io/gcp-service-account` annotation (GKE Workload Identity), as kustomize
+/// generates it. `cloud: gke` is the only provider kustomize knows.
+fn iam_service_account(doc: &Value, kfile: &str) -> Result<serde_json::Map<String, Value>, Error> {
+    let text = |path: &str| doc.pointer(path).and_then(Value::as_str).unwrap_or("");
+    let cloud = text("/cloud");
+    if cloud != "gke" {
+        return Err(Error::msg(format!(
+            "{kfile}: IAMPolicyGenerator: cloud provider {cloud} not supported yet"
+        )));
+    }
+    let mut metadata = serde_json::json!({
+        "annotations": {
+            "iam.gke.io/gcp-service-account": format!(
+                "{}@{}.iam.gserviceaccount.com",
+                text("/serviceAccount/name"),
+                text("/serviceAccount/projectId")
+            )
+        },
+        "name": text("/kubernetesService/name"),
+    });
+    let namespace = text("/kubernetesService/namespace");
+    if !namespace.is_empty() {
+        metadata["namespace"] = Value::from(namespace);
+    }
+    let obj = serde_json::json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": metadata});
+    match obj {
+        Value::Object(map) => Ok(map),
+        _ => Err(Error::msg(format!("{kfile}: IAMPolicyGenerator: internal shape"))),
+    }
+}
+
+/// The `configuredIn`/`configuredBy` record of a plugin config for origin and transformer annotations: the
+/// config's kind, name and, when it has one, namespace.
+pub(crate) fn plugin_configured_by(rel: &str, doc: &Value) -> String {
+    let text = |path: &str| doc.pointer(path).and_then(Value::as_str).unwrap_or("");
+    let mut entry = format!(
+        "{}  name: {}\n",
+        crate::build::configured_by(rel, text("/kind")),
+        text("/metadata/name")
+    );
+    let namespace = text("/metadata/namespace");
+    if !namespace.is_empty() {
+        entry.push_str(&format!("  namespace: {namespace}\n"));
+    }
+    entry
 }

@@ -190,6 +190,14 @@ pub struct HelmChartRef {
     /// A version or a semver constraint (`1.2.3`, `^1.2`, `~1.2.3`, `>=1 <2`). Default: the newest.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
+    /// A Secret in this namespace with the repository's or registry's credentials: `username` + `password`
+    /// (basic), or `bearerToken` (a token). Default: anonymous.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials_secret: Option<LocalObjectReference>,
+    /// Reach an OCI registry over plain HTTP and allow credentials over plain `http://` (as `helm
+    /// --plain-http`); registries on the loopback interface are always reached over HTTP. Default: false.
+    #[serde(default, rename = "plainHTTP", skip_serializing_if = "is_false")]
+    pub plain_http: bool,
 }
 
 fn preserve_unknown_object(_: &mut schemars::SchemaGenerator) -> schemars::Schema {

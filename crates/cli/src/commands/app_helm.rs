@@ -42,6 +42,13 @@ pub struct AppHelmArgs {
     /// The chart's version or a SemVer constraint (1.2.3, ^1.2) [default: the newest stable version]
     #[arg(long, value_name = "V", requires = "helm_chart_repo")]
     pub helm_chart_version: Option<String>,
+    /// A Secret in the application's namespace with --helm-chart-repo's credentials (keys username +
+    /// password, or bearerToken)
+    #[arg(long, value_name = "SECRET", requires = "helm_chart_repo")]
+    pub helm_chart_credentials_secret: Option<String>,
+    /// Reach --helm-chart-repo's OCI registry over plain HTTP and allow credentials over plain http://
+    #[arg(long, requires = "helm_chart_repo")]
+    pub helm_chart_plain_http: bool,
     /// Kubernetes version for .Capabilities.KubeVersion
     #[arg(long, value_name = "V")]
     pub helm_kube_version: Option<String>,
@@ -96,6 +103,11 @@ impl AppHelmArgs {
                 repo_url: repo_url.clone(),
                 name: name.clone(),
                 version: self.helm_chart_version.clone(),
+                credentials_secret: self
+                    .helm_chart_credentials_secret
+                    .clone()
+                    .map(|name| tack_model::LocalObjectReference { name }),
+                plain_http: self.helm_chart_plain_http,
             }),
             _ => None,
         };
@@ -188,6 +200,7 @@ mod tests {
                 repo_url: "oci://registry.local/charts".into(),
                 name: "web".into(),
                 version: Some("^1.2".into()),
+                ..Default::default()
             })
         );
         assert!(h.skip_crds && !h.skip_tests);

@@ -401,3 +401,124 @@ async fn charts_from_a_chart_repository_and_an_oci_registry_with_values_from_git
     let _ = namespaces.delete(&dest("missing"), &Default::default()).await;
     Ok(())
 }
+
+/// A Secret in `ns` with basic-auth keys.
+async fn basic_auth_secret(
+    client: &kube::Client,
+    ns: &str,
+    name: &str,
+    user: &str,
+    password: &str,
+) -> Result<()> {
+    let secrets: Api<k8s_openapi::api::core::v1::Secret> = Api::namespaced(client.clone(), ns);
+    let secret = json!({
+        "apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": name, "namespace": ns},
+        "stringData": {"username": user, "password": password},
+    });
+    secrets
+        .patch(name, &PatchParams::apply("tack-test"), &Patch::Apply(&secret))
+        .await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the local control plane"]
+async fn charts_behind_credentials_are_fetched_with_the_credentials_secret() -> Result<()> {
+    use tack_testkit::charts::{Registry, repository_server};
+    tack_cluster::install_crypto_provider();
+    let client = tack_testkit::client().await?;
+    install_crd(&client).await?;
+    let ns = TestNamespace::new(&client, "helmauth").await?;
+    let server = repository_server();
+    let registry = Registry::start(true);
+    registry.push("web-1.0.0.tgz", Some(("tack", "chart-secret")));
+    let repo = tack_testkit::GitRepo::new()?;
+    std::fs::create_dir_all(repo.work().join("envs"))?;
+    std::fs::write(repo.work().join("envs/values-qa.yaml"), "replicaCount: 2\n")?;
+    repo.commit("main", "values")?;
+    basic_auth_secret(&client, ns.name(), "repo-creds", "user", "pass").await?;
+    basic_auth_secret(&client, ns.name(), "oci-creds", "tack", "chart-secret").await?;
+
+    let cache = tempfile::tempdir()?;
+    let (stop, handle) = start_controller(&client, ns.name(), cache.path());
+    let apps: Api<GitOpsConfig> = Api::namespaced(client.clone(), ns.name());
+    let private_repo = server.url("/private");
+    let oci = format!("oci://{}/charts", registry.addr);
+    let cases = [
+        (
+            "repo",
+            json!({"repoURL": private_repo, "name": "web", "version": "1.0.0",
+                   "credentialsSecret": {"name": "repo-creds"}, "plainHTTP": true}),
+        ),
+        (
+            "oci",
+            json!({"repoURL": oci, "name": "web", "version": "1.0.0",
+                   "credentialsSecret": {"name": "oci-creds"}, "plainHTTP": true}),
+        ),
+        (
+            "anonymous",
+            json!({"repoURL": private_repo, "name": "web", "version": "1.0.0"}),
+        ),
+        (
+            "over-http",
+            json!({"repoURL": private_repo, "name": "web", "version": "1.0.0",
+                   "credentialsSecret": {"name": "repo-creds"}}),
+        ),
+        (
+            "no-secret",
+            json!({"repoURL": private_repo, "name": "web", "version": "1.0.0",
+                   "credentialsSecret": {"name": "absent"}, "plainHTTP": true}),
+        ),
+    ];
+    let dest = |app: &str| format!("{}-{app}", ns.name());
+    for (name, chart) in &cases {
+        let app = chart_app(ns.name(), name, &dest(name), &repo.url(), chart.clone(), "qa");
+        apps.patch(name, &PatchParams::apply("tack-test"), &Patch::Apply(&app))
+            .await?;
+    }
+    for name in ["repo", "oci"] {
+        let s = wait_synced_healthy(&apps, name, 1, Duration::from_secs(120)).await?;
+        assert_eq!(s.inventory.len(), 3, "{name}: {:?}", s.inventory);
+        let deployments: Api<Deployment> = Api::namespaced(client.clone(), &dest(name));
+        let (image, replicas) = image_and_replicas(&deployments, &format!("{name}-web")).await?;
+        assert_eq!((image.as_str(), replicas), ("nginx:1.16.0", 2), "{name}");
+    }
+    // Without credentials, over plain http:// without plainHTTP, or with a missing Secret: Ready=False saying
+    // what to do, nothing deployed, and no credential in the message.
+    for (name, reason, needle) in [
+        ("anonymous", "FetchFailed", "credentials"),
+        (
+            "over-http",
+            "FetchFailed",
+            "refusing to send credentials over plain http://",
+        ),
+        (
+            "no-secret",
+            "CredentialsInvalid",
+            "spec.source.helm.chart.credentialsSecret",
+        ),
+    ] {
+        let s = eventually(Duration::from_secs(60), "refused", || async {
+            let s = status(&apps, name).await?;
+            Ok(condition(&s, "Ready")
+                .is_some_and(|c| c.status == "False" && c.reason == reason)
+                .then_some(s))
+        })
+        .await?;
+        let message = &condition(&s, "Ready").context("Ready")?.message;
+        assert!(message.contains(needle), "{name}: {message}");
+        assert!(
+            !message.contains("pass\"") && !message.contains("chart-secret"),
+            "{name}: {message}"
+        );
+        assert!(s.inventory.is_empty(), "{name}: {:?}", s.inventory);
+    }
+
+    stop_controller(stop, handle).await?;
+    let namespaces: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
+    for (name, _) in &cases {
+        let _ = namespaces.delete(&dest(name), &Default::default()).await;
+    }
+    Ok(())
+}

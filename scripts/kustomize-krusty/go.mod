@@ -1,0 +1,3 @@
+module tack.dev/kustomize-krusty
+
+go 1.22
