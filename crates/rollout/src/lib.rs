@@ -1,5 +1,5 @@
 //! Progressive delivery without I/O: Argo Rollouts compatible `Rollout` types and the canary and blue/green
-//! state machines.
+//! state machines, and the `Experiment` kind with its state machine ([`experiment`]).
 //!
 //! The controller observes the cluster (ReplicaSets of the Rollout, its AnalysisRuns), calls
 //! [`reconcile`] with the Rollout, the observations and the current time, and carries out the returned
