@@ -1,36 +1,61 @@
-//! Ephemeral metadata (Argo Rollouts' `canaryMetadata` / `stableMetadata`): labels and annotations a canary
-//! Rollout puts on the pods of a ReplicaSet according to its role, changed in place (no pod restart) when the
-//! role changes: the canary's pods carry `canaryMetadata` during the update and `stableMetadata` once they are
-//! the stable. They are not part of the pod template hash. What was applied is recorded on the ReplicaSet
+//! Ephemeral metadata (Argo Rollouts' `canaryMetadata` / `stableMetadata`, `activeMetadata` /
+//! `previewMetadata`): labels and annotations a Rollout puts on the pods of a ReplicaSet according to its role,
+//! changed in place (no pod restart) when the role changes: the canary's pods carry `canaryMetadata` during the
+//! update and `stableMetadata` once they are the stable; blue/green preview pods carry `previewMetadata` until
+//! the active Service selects them, then `activeMetadata`. They are not part of the pod template hash. What was applied is recorded on the ReplicaSet
 //! ([`EPHEMERAL_METADATA_ANNOTATION`], Argo's name), so keys that are no longer wanted can be removed.
 
 use serde_json::{Map, Value, json};
 
 use crate::Role;
-use crate::spec::{ObjectMetadata, Rollout};
+use crate::spec::{ObjectMetadata, Rollout, RolloutStatus};
 
 /// ReplicaSet annotation recording the ephemeral metadata applied to its pods (JSON `{labels, annotations}`).
 pub const EPHEMERAL_METADATA_ANNOTATION: &str = "rollout.argoproj.io/ephemeral-metadata";
 
-/// The ephemeral metadata of a ReplicaSet in `role` (canary strategy only): `canaryMetadata` for the canary,
-/// `stableMetadata` for the stable; `None` for other roles (left as they are) and without metadata.
-pub fn for_role(rollout: &Rollout, role: Role) -> Option<&ObjectMetadata> {
-    let c = rollout.spec.strategy.canary.as_ref()?;
+/// Whether a ReplicaSet's ephemeral metadata is managed: the canary and the stable (canary strategy), the
+/// preview and the active (blue/green). Older ReplicaSets keep what they have.
+pub fn managed(role: Role) -> bool {
+    !matches!(role, Role::Old)
+}
+
+/// The ephemeral metadata of the ReplicaSet `hash` in `role`, given the status being written: `canaryMetadata`
+/// for the canary, `stableMetadata` for the stable; `activeMetadata` for the ReplicaSet the active Service
+/// selects (`status.blueGreen.activeSelector`), `previewMetadata` for the preview. `None` when the strategy
+/// sets none for that role.
+pub fn for_replica_set<'a>(
+    rollout: &'a Rollout,
+    status: &RolloutStatus,
+    role: Role,
+    hash: &str,
+) -> Option<&'a ObjectMetadata> {
+    let s = &rollout.spec.strategy;
+    if let Some(c) = &s.canary {
+        return match role {
+            Role::Canary => c.canary_metadata.as_ref(),
+            Role::Stable => c.stable_metadata.as_ref(),
+            Role::Preview | Role::Old => None,
+        };
+    }
+    let bg = s.blue_green.as_ref()?;
+    let active = status.blue_green.active_selector.as_deref() == Some(hash);
     match role {
-        Role::Canary => c.canary_metadata.as_ref(),
-        Role::Stable => c.stable_metadata.as_ref(),
-        Role::Preview | Role::Old => None,
+        _ if active => bg.active_metadata.as_ref(),
+        Role::Stable => bg.active_metadata.as_ref(),
+        Role::Preview | Role::Canary => bg.preview_metadata.as_ref(),
+        Role::Old => None,
     }
 }
 
 /// Whether the Rollout uses ephemeral metadata at all.
 pub fn in_use(rollout: &Rollout) -> bool {
-    rollout
-        .spec
-        .strategy
-        .canary
+    let s = &rollout.spec.strategy;
+    s.canary
         .as_ref()
         .is_some_and(|c| c.canary_metadata.is_some() || c.stable_metadata.is_some())
+        || s.blue_green
+            .as_ref()
+            .is_some_and(|b| b.active_metadata.is_some() || b.preview_metadata.is_some())
 }
 
 /// The recorded metadata of a ReplicaSet's [`EPHEMERAL_METADATA_ANNOTATION`] (empty when absent or unreadable).
@@ -117,15 +142,45 @@ mod tests {
         let r: Rollout = serde_json::from_value(json!({"spec": {"strategy": {"canary": {
             "canaryMetadata": {"labels": {"role": "canary"}}, "stableMetadata": {"annotations": {"s": "1"}}}}}}))
         .expect("rollout");
+        let st = RolloutStatus::default();
         assert!(in_use(&r));
         assert_eq!(
-            for_role(&r, Role::Canary),
+            for_replica_set(&r, &st, Role::Canary, "c"),
             Some(&meta(&[("role", "canary")], &[]))
         );
-        assert_eq!(for_role(&r, Role::Stable), Some(&meta(&[], &[("s", "1")])));
-        assert_eq!(for_role(&r, Role::Old), None);
+        assert_eq!(
+            for_replica_set(&r, &st, Role::Stable, "s"),
+            Some(&meta(&[], &[("s", "1")]))
+        );
+        assert_eq!(for_replica_set(&r, &st, Role::Old, "o"), None);
+        assert!(!managed(Role::Old));
         let want = meta(&[("role", "canary")], &[]);
         assert_eq!(recorded(Some(&record(&want))), want);
         assert_eq!(recorded(Some("not json")), ObjectMetadata::default());
+    }
+
+    #[test]
+    fn blue_green_preview_becomes_active_when_the_active_service_selects_it() {
+        let r: Rollout = serde_json::from_value(json!({"spec": {"strategy": {"blueGreen": {
+            "activeService": "a", "activeMetadata": {"labels": {"role": "active"}},
+            "previewMetadata": {"labels": {"role": "preview"}}}}}}))
+        .expect("rollout");
+        assert!(in_use(&r));
+        let mut st = RolloutStatus::default();
+        st.blue_green.active_selector = Some("old".into());
+        assert_eq!(
+            for_replica_set(&r, &st, Role::Preview, "new"),
+            Some(&meta(&[("role", "preview")], &[]))
+        );
+        assert_eq!(
+            for_replica_set(&r, &st, Role::Stable, "old"),
+            Some(&meta(&[("role", "active")], &[]))
+        );
+        // Switched, post-promotion analysis still running: the new ReplicaSet is active.
+        st.blue_green.active_selector = Some("new".into());
+        assert_eq!(
+            for_replica_set(&r, &st, Role::Preview, "new"),
+            Some(&meta(&[("role", "active")], &[]))
+        );
     }
 }

@@ -355,10 +355,10 @@ pub struct BlueGreenStrategy {
     pub post_promotion_analysis: Option<RolloutAnalysis>,
     /// Unavailable pods allowed (kept for compatibility).
     pub max_unavailable: Option<IntOrString>,
-    /// Metadata added to active pods (kept as JSON).
-    pub active_metadata: Option<Value>,
-    /// Metadata added to preview pods (kept as JSON).
-    pub preview_metadata: Option<Value>,
+    /// Labels and annotations of the active pods (ephemeral metadata).
+    pub active_metadata: Option<ObjectMetadata>,
+    /// Labels and annotations of the preview pods (ephemeral metadata).
+    pub preview_metadata: Option<ObjectMetadata>,
     /// Anti-affinity (kept as JSON).
     pub anti_affinity: Option<Value>,
 }

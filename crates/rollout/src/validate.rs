@@ -144,8 +144,6 @@ fn traffic_routing(t: &TrafficRouting, refuse: &mut impl FnMut(&str, bool)) {
 
 fn blue_green(bg: &BlueGreenStrategy, refuse: &mut impl FnMut(&str, bool)) {
     let p = "spec.strategy.blueGreen";
-    refuse(&format!("{p}.activeMetadata"), bg.active_metadata.is_some());
-    refuse(&format!("{p}.previewMetadata"), bg.preview_metadata.is_some());
     refuse(&format!("{p}.antiAffinity"), bg.anti_affinity.is_some());
     refuse(&format!("{p}.maxUnavailable"), bg.max_unavailable.is_some());
     refuse(

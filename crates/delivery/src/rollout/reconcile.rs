@@ -448,14 +448,14 @@ async fn sync_replica_sets(
             .find(|rs| hash(rs) == Some(want.pod_template_hash.as_str()));
         match live {
             None if want.pod_template_hash == decision.pod_template_hash => {
-                if let Some(stop) = create_replica_set(t, want, max_rev + 1).await? {
+                if let Some(stop) = create_replica_set(t, want, &decision.status, max_rev + 1).await? {
                     return Ok(Some(stop));
                 }
             }
             None => {}
             Some(rs) => {
                 scale_replica_set(t, rs, want.replicas).await?;
-                sync_ephemeral_metadata(t, rs, want.role).await?;
+                sync_ephemeral_metadata(t, rs, want, &decision.status).await?;
                 // Only the stable (active) version is kept at full size for good: a canary scaled down after an
                 // abort, or a preview, keeps the deadline the strategy set on it.
                 if want.role == tack_rollout::Role::Stable {
@@ -479,6 +479,7 @@ async fn sync_replica_sets(
 async fn create_replica_set(
     t: &Target<'_>,
     want: &tack_rollout::DesiredReplicaSet,
+    status: &RolloutStatus,
     revision: i64,
 ) -> Result<Option<Stop>, Error> {
     let Some(template) = t.rollout.spec.template.as_ref() else {
@@ -494,7 +495,12 @@ async fn create_replica_set(
         replicas: want.replicas,
         revision,
         min_ready_seconds: t.rollout.spec.min_ready_seconds,
-        ephemeral: tack_rollout::ephemeral::for_role(&t.rollout, want.role),
+        ephemeral: tack_rollout::ephemeral::for_replica_set(
+            &t.rollout,
+            status,
+            want.role,
+            &want.pod_template_hash,
+        ),
     });
     let rs: ReplicaSet = match serde_json::from_value(rs) {
         Ok(rs) => rs,
@@ -529,17 +535,19 @@ async fn create_replica_set(
     }
 }
 
-/// `canaryMetadata` / `stableMetadata`: the ReplicaSet's pod template and its existing pods get the ephemeral
-/// labels and annotations of its role, in place (no restart), and lose those of its former role.
+/// `canaryMetadata` / `stableMetadata` / `activeMetadata` / `previewMetadata`: the ReplicaSet's pod template
+/// and its existing pods get the ephemeral labels and annotations of its role, in place (no restart), and lose
+/// those of its former role.
 async fn sync_ephemeral_metadata(
     t: &Target<'_>,
     rs: &ReplicaSet,
-    role: tack_rollout::Role,
+    want: &tack_rollout::DesiredReplicaSet,
+    status: &RolloutStatus,
 ) -> Result<(), Error> {
     use tack_rollout::ephemeral::{
-        EPHEMERAL_METADATA_ANNOTATION, for_role, in_use, metadata_patch, record, recorded,
+        EPHEMERAL_METADATA_ANNOTATION, for_replica_set, in_use, managed, metadata_patch, record, recorded,
     };
-    if !matches!(role, tack_rollout::Role::Canary | tack_rollout::Role::Stable) {
+    if !managed(want.role) {
         return Ok(());
     }
     let annotation = rs
@@ -550,7 +558,9 @@ async fn sync_ephemeral_metadata(
     if !in_use(&t.rollout) && annotation.is_none() {
         return Ok(());
     }
-    let want = for_role(&t.rollout, role).cloned().unwrap_or_default();
+    let want = for_replica_set(&t.rollout, status, want.role, &want.pod_template_hash)
+        .cloned()
+        .unwrap_or_default();
     let applied = recorded(annotation.map(String::as_str));
     let template_meta = t
         .rollout

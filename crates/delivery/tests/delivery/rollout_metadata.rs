@@ -1,6 +1,6 @@
-//! `canaryMetadata` / `stableMetadata` (Argo's ephemeral metadata): during an update the canary pods carry the
-//! canary labels and annotations and the stable pods the stable ones; on promotion the same pods (no restart)
-//! switch to the stable metadata.
+//! Argo's ephemeral metadata: during an update the canary pods carry `canaryMetadata` and the stable pods
+//! `stableMetadata` (blue/green: `previewMetadata` and `activeMetadata`); on promotion the same pods (no
+//! restart) switch to the stable (active) metadata.
 
 use std::collections::BTreeMap;
 
@@ -118,5 +118,84 @@ async fn canary_and_stable_metadata_follow_the_role_in_place() -> Result<()> {
             "pod {name} was kept (metadata changed in place): {after:?}"
         );
     }
+    Ok(())
+}
+
+const SERVICES: [&str; 2] = [
+    "apiVersion: v1\nkind: Service\nmetadata: {name: shop-active}\nspec: {selector: {app: shop}, ports: [{port: 80}]}\n",
+    "apiVersion: v1\nkind: Service\nmetadata: {name: shop-preview}\nspec: {selector: {app: shop}, ports: [{port: 80}]}\n",
+];
+
+const BLUE_GREEN: &str = r#"
+apiVersion: argoproj.io/v1alpha1
+kind: Rollout
+metadata: {name: shop}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: shop}}
+  template:
+    metadata: {labels: {app: shop}}
+    spec: {containers: [{name: shop, image: "shop:1"}]}
+  strategy:
+    blueGreen:
+      activeService: shop-active
+      previewService: shop-preview
+      autoPromotionEnabled: false
+      activeMetadata: {labels: {role: active}}
+      previewMetadata: {labels: {role: preview}}
+"#;
+
+#[tokio::test]
+#[ignore = "needs the local control plane"]
+async fn preview_and_active_metadata_follow_the_active_service() -> Result<()> {
+    let env = Env::new("ro-meta-bg").await?;
+    let ns = env.name().to_string();
+    for s in SERVICES {
+        env.apply_yaml(s).await?;
+    }
+    env.apply_yaml(BLUE_GREEN).await?;
+    let r = env
+        .wait_phase("shop", "Healthy", MINUTE, |r| {
+            r["status"]["availableReplicas"] == 2
+        })
+        .await?;
+    let v1 = stable_hash(&r);
+    let active = (Some("active".to_string()), None);
+    let preview = (Some("preview".to_string()), None);
+    wait_pods(&env, &v1, "first pods active", |p| {
+        p.values().all(|m| *m == active)
+    })
+    .await?;
+
+    commands::set_image(&env.client, &ns, "shop", "shop", "shop:2").await?;
+    let r = env
+        .wait_phase("shop", "Paused", MINUTE, |r| {
+            r["status"]["currentPodHash"] != v1.as_str()
+        })
+        .await?;
+    let v2 = current_hash(&r);
+    let before = wait_pods(&env, &v2, "preview pods labelled preview", |p| {
+        p.len() == 2 && p.values().all(|m| *m == preview)
+    })
+    .await?;
+    wait_pods(&env, &v1, "active pods still active", |p| {
+        p.values().all(|m| *m == active)
+    })
+    .await?;
+
+    commands::promote(&env.client, &ns, "shop").await?;
+    env.wait_phase("shop", "Healthy", MINUTE, |r| {
+        r["status"]["stableRS"] == v2.as_str()
+    })
+    .await?;
+    let after = wait_pods(&env, &v2, "promoted pods labelled active", |p| {
+        p.len() == 2 && p.values().all(|m| *m == active)
+    })
+    .await?;
+    assert_eq!(
+        before.keys().collect::<Vec<_>>(),
+        after.keys().collect::<Vec<_>>(),
+        "the same pods, relabelled in place"
+    );
     Ok(())
 }
