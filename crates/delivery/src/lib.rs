@@ -1,6 +1,6 @@
 //! Progressive delivery controllers: the Rollout controller (ReplicaSets, Services, traffic routers, driven by
-//! the [`tack_rollout`] state machines) and the AnalysisRun controller (measurements through the
-//! [`tack_analysis`] providers).
+//! the [`tack_rollout`] state machines), the Experiment controller (template ReplicaSets and their analyses)
+//! and the AnalysisRun controller (measurements through the [`tack_analysis`] providers).
 //!
 //! [`run`] runs them together; [`install_crds`] installs the `argoproj.io` CustomResourceDefinitions they serve;
 //! [`rollout::commands`] holds the user commands (`promote`, `abort`, …) the CLI calls.
@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 
 pub mod analysis_run;
+pub mod experiment;
 pub mod rollout;
 
 use std::time::Duration;
@@ -50,6 +51,7 @@ pub async fn run(
             config.concurrency,
             shutdown.clone()
         ),
+        experiment::run(client.clone(), config.namespace.clone(), shutdown.clone()),
         analysis_run::run(client, config.namespace, shutdown),
     );
 }

@@ -29,3 +29,9 @@ mod analysis_rollout;
 
 #[path = "delivery/rollout_parity.rs"]
 mod rollout_parity;
+
+#[path = "delivery/experiment.rs"]
+mod experiment;
+
+#[path = "delivery/rollout_metadata.rs"]
+mod rollout_metadata;

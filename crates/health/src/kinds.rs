@@ -31,7 +31,8 @@ pub(crate) fn assess(o: &Value) -> Health {
         ("", "Namespace") => namespace(o),
         ("autoscaling", "HorizontalPodAutoscaler") => horizontal_pod_autoscaler(o),
         ("argoproj.io", "Rollout") => rollout(o),
-        ("argoproj.io", "AnalysisRun") => analysis_run(o),
+        ("argoproj.io", "AnalysisRun") => run_phase(o, "analysis"),
+        ("argoproj.io", "Experiment") => run_phase(o, "experiment"),
         _ => generic(o),
     }
 }
@@ -453,9 +454,10 @@ fn rollout(o: &Value) -> Health {
     }
 }
 
-/// Argo Rollouts `AnalysisRun`: Successful → Healthy; Failed or Error → Degraded; Pending or Running →
-/// Progressing; Inconclusive → Unknown (a person has to decide), as Argo CD.
-fn analysis_run(o: &Value) -> Health {
+/// Argo Rollouts `AnalysisRun` and `Experiment` (`noun` names which in messages): Successful → Healthy;
+/// Failed or Error → Degraded; Pending or Running → Progressing; Inconclusive → Unknown (a person has to
+/// decide), as Argo CD.
+fn run_phase(o: &Value, noun: &str) -> Health {
     let message = str_at(o, &["status", "message"]).unwrap_or("").to_string();
     let with = |default: &str| {
         if message.is_empty() {
@@ -465,12 +467,12 @@ fn analysis_run(o: &Value) -> Health {
         }
     };
     match str_at(o, &["status", "phase"]) {
-        Some("Successful") => Health::healthy(with("analysis successful")),
-        Some("Failed") => Health::degraded(with("analysis failed")),
-        Some("Error") => Health::degraded(with("analysis errored")),
-        Some("Inconclusive") => Health::unknown(with("analysis inconclusive")),
-        Some("Running") => Health::progressing(with("analysis running")),
-        _ => Health::progressing(with("analysis pending")),
+        Some("Successful") => Health::healthy(with(&format!("{noun} successful"))),
+        Some("Failed") => Health::degraded(with(&format!("{noun} failed"))),
+        Some("Error") => Health::degraded(with(&format!("{noun} errored"))),
+        Some("Inconclusive") => Health::unknown(with(&format!("{noun} inconclusive"))),
+        Some("Running") => Health::progressing(with(&format!("{noun} running"))),
+        _ => Health::progressing(with(&format!("{noun} pending"))),
     }
 }
 

@@ -1125,6 +1125,49 @@ fn argo_rollouts() {
             "inconclusive",
         ),
     ]);
+    let experiment = |phase: &str, message: &str| {
+        json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "Experiment",
+            "metadata": {"name": "myapp-rollout-7d9c6b8f5-3-1", "namespace": "guestbook-qa"},
+            "status": {"phase": phase, "message": message}})
+    };
+    run(vec![
+        case(
+            "experiment successful",
+            experiment("Successful", ""),
+            Healthy,
+            "experiment successful",
+        ),
+        case(
+            "experiment failed",
+            experiment("Failed", "Metric \"latency\" assessed Failed"),
+            Degraded,
+            "latency",
+        ),
+        case(
+            "experiment error",
+            experiment("Error", "InvalidSpec"),
+            Degraded,
+            "experiment errored",
+        ),
+        case(
+            "experiment pending",
+            experiment("Pending", ""),
+            Progressing,
+            "experiment pending",
+        ),
+        case(
+            "experiment running",
+            experiment("Running", ""),
+            Progressing,
+            "running",
+        ),
+        case(
+            "experiment inconclusive",
+            experiment("Inconclusive", ""),
+            Unknown,
+            "inconclusive",
+        ),
+    ]);
 }
 
 #[test]

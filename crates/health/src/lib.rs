@@ -138,7 +138,7 @@ impl fmt::Display for Health {
 ///
 /// Kinds with a dedicated rule: Deployment, StatefulSet, DaemonSet, ReplicaSet, Pod, Job, CronJob, Service,
 /// Ingress, PersistentVolumeClaim, CustomResourceDefinition, Namespace, HorizontalPodAutoscaler, and Argo
-/// Rollouts' Rollout and AnalysisRun (`argoproj.io`). Any other kind is judged by the generic kstatus rules:
+/// Rollouts' Rollout, AnalysisRun and Experiment (`argoproj.io`). Any other kind is judged by the generic kstatus rules:
 /// an object being deleted, `metadata.generation` ahead of `status.observedGeneration`, and the standard
 /// conditions `Stalled`, `Reconciling`, `Ready`, `Available`. An object with none of these is Healthy by
 /// existence.

@@ -10,6 +10,9 @@
 //!   `status.pauseConditions`).
 //! - `analysis` steps create an AnalysisRun and wait for it; background analysis runs during the whole update.
 //!   Failed or Error → abort; Inconclusive → paused until promoted.
+//! - `experiment` steps create an Experiment from the canary and stable pod templates and wait for it:
+//!   Successful ends the step, Failed or Error aborts, Inconclusive pauses until promoted. An Experiment whose
+//!   step is no longer current (passed, aborted, superseded) is terminated.
 //! - A crashed canary pod ([`crate::PodFailure`]: phase Failed, a non-zero exit code, CrashLoopBackOff) → abort,
 //!   the message naming the pod and why.
 //! - Abort: 100 % to stable at once; the canary is scaled down (after `abortScaleDownDelaySeconds`, default 30,
@@ -194,6 +197,7 @@ pub fn reconcile_canary(rollout: &Rollout, observed: &Observed) -> Result<Decisi
             reason: "aborted by the user".into(),
         });
     }
+    settle_experiment(&plan, &mut w, idx, updating);
     let sizes = replica_sets(&plan, &mut w, &stable, updating, idx);
     let (canary_weight, stable_weight) = weights(&plan, &mut w.st, &sizes, &stable, updating, idx);
     let services = services(&plan, &w.st, &stable, updating);
@@ -267,6 +271,8 @@ fn run_steps(plan: &Plan<'_>, w: &mut Work, mut idx: usize) -> usize {
             )
         } else if let Some(a) = &step.analysis {
             step_analysis(plan, w, idx, a)
+        } else if let Some(e) = &step.experiment {
+            step_experiment(plan, w, idx, e)
         } else {
             // setCanaryScale takes effect through `targets`.
             true
@@ -312,6 +318,74 @@ fn step_analysis(plan: &Plan<'_>, w: &mut Work, idx: usize, a: &crate::spec::Rol
         }
         AnalysisPhase::Pending | AnalysisPhase::Running => false,
     }
+}
+
+/// An `experiment` step: creates its Experiment, or reads its phase. Successful ends the step, Failed or Error
+/// aborts the update, Inconclusive pauses it until promoted. Returns whether the step is done.
+fn step_experiment(
+    plan: &Plan<'_>,
+    w: &mut Work,
+    idx: usize,
+    step: &crate::spec::RolloutExperimentStep,
+) -> bool {
+    let name = crate::experiment_name(plan.rollout, &plan.hash, idx, &w.st);
+    w.st.canary.current_experiment = Some(name.clone());
+    let Some(ex) = plan.observed.experiments.iter().find(|x| x.name == name) else {
+        w.actions.push(Action::CreateExperiment {
+            name,
+            step_index: idx,
+            pod_template_hash: plan.hash.clone(),
+            step: step.clone(),
+        });
+        return false;
+    };
+    match ex.phase {
+        Some(AnalysisPhase::Successful) => true,
+        Some(p @ (AnalysisPhase::Failed | AnalysisPhase::Error)) => {
+            let why = match ex.message.as_deref().filter(|m| !m.is_empty()) {
+                Some(m) => format!("Experiment {:?} {}: {m}", ex.name, p.as_str()),
+                None => format!("Experiment {:?} {}", ex.name, p.as_str()),
+            };
+            w.abort(plan.now, why);
+            false
+        }
+        Some(AnalysisPhase::Inconclusive) => {
+            if w.st.controller_pause && w.st.pause_conditions.is_empty() {
+                // Promoted by the user after an inconclusive result.
+                w.st.controller_pause = false;
+                return true;
+            }
+            pause_for(&mut w.st, reasons::INCONCLUSIVE_EXPERIMENT, plan.now);
+            false
+        }
+        Some(AnalysisPhase::Pending | AnalysisPhase::Running) | None => false,
+    }
+}
+
+/// The Experiment of a step that is no longer current (passed, aborted, a new template, completed) is
+/// terminated when it still runs, and forgotten.
+fn settle_experiment(plan: &Plan<'_>, w: &mut Work, idx: usize, updating: bool) {
+    let Some(name) = w.st.canary.current_experiment.clone() else {
+        return;
+    };
+    let current = updating
+        && !w.st.abort
+        && idx < plan.n()
+        && plan.steps[idx].experiment.is_some()
+        && crate::experiment_name(plan.rollout, &plan.hash, idx, &w.st) == name;
+    if current {
+        return;
+    }
+    let ended = plan
+        .observed
+        .experiments
+        .iter()
+        .find(|x| x.name == name)
+        .is_some_and(|x| x.phase.is_some_and(AnalysisPhase::completed));
+    if !ended {
+        w.actions.push(Action::TerminateExperiment { name });
+    }
+    w.st.canary.current_experiment = None;
 }
 
 /// The action creating the AnalysisRun of `kind` for `hash` from `analysis`.
@@ -841,13 +915,14 @@ fn pause_step(
 
 /// Pauses the Rollout for a human after an Inconclusive AnalysisRun (once; the condition is not repeated).
 pub(crate) fn inconclusive(st: &mut RolloutStatus, now: jiff::Timestamp) {
-    if !st
-        .pause_conditions
-        .iter()
-        .any(|c| c.reason == reasons::INCONCLUSIVE_ANALYSIS)
-    {
+    pause_for(st, reasons::INCONCLUSIVE_ANALYSIS, now);
+}
+
+/// Pauses the Rollout with pause condition `reason` (once; the condition is not repeated).
+fn pause_for(st: &mut RolloutStatus, reason: &str, now: jiff::Timestamp) {
+    if !st.pause_conditions.iter().any(|c| c.reason == reason) {
         st.pause_conditions.push(PauseCondition {
-            reason: reasons::INCONCLUSIVE_ANALYSIS.into(),
+            reason: reason.into(),
             start_time: Some(now),
         });
     }

@@ -1,5 +1,5 @@
 //! Progressive delivery without I/O: Argo Rollouts compatible `Rollout` types and the canary and blue/green
-//! state machines.
+//! state machines, and the `Experiment` kind with its state machine ([`experiment`]).
 //!
 //! The controller observes the cluster (ReplicaSets of the Rollout, its AnalysisRuns), calls
 //! [`reconcile`] with the Rollout, the observations and the current time, and carries out the returned
@@ -13,7 +13,8 @@
 //!              "strategy": {"canary": {"steps": [{"setWeight": 50}, {"pause": {}}]}}}
 //! })).expect("valid rollout");
 //! let now: jiff::Timestamp = "2026-01-01T00:00:00Z".parse().expect("time");
-//! let d = reconcile(&rollout, &Observed { replica_sets: vec![], analysis_runs: vec![], now }).expect("decision");
+//! let d = reconcile(&rollout, &Observed { replica_sets: vec![], analysis_runs: vec![], experiments: vec![], now })
+//!     .expect("decision");
 //! // First deployment: the template becomes stable at once, with all replicas.
 //! assert_eq!(d.replica_sets[0].replicas, 2);
 //! assert_eq!(d.status.stable_rs.as_deref(), Some(d.pod_template_hash.as_str()));
@@ -25,6 +26,8 @@ pub mod bluegreen;
 pub mod canary;
 pub mod commands;
 pub mod conditions;
+pub mod ephemeral;
+pub mod experiment;
 pub mod history;
 pub mod restart;
 pub mod spec;
@@ -150,6 +153,17 @@ pub struct AnalysisObservation {
     pub created_at: Timestamp,
 }
 
+/// One Experiment of the Rollout as observed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExperimentObservation {
+    /// Experiment name ([`experiment_name`]).
+    pub name: String,
+    /// Its phase (`status.phase`; the same names as an AnalysisRun's); `None` before its controller saw it.
+    pub phase: Option<AnalysisPhase>,
+    /// Its message.
+    pub message: Option<String>,
+}
+
 /// Everything the state machines read besides the Rollout itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Observed {
@@ -157,6 +171,8 @@ pub struct Observed {
     pub replica_sets: Vec<ReplicaSetObservation>,
     /// The Rollout's AnalysisRuns.
     pub analysis_runs: Vec<AnalysisObservation>,
+    /// The Rollout's Experiments (created by `experiment` steps).
+    pub experiments: Vec<ExperimentObservation>,
     /// The current time.
     pub now: Timestamp,
 }
@@ -201,6 +217,23 @@ pub enum Action {
         /// The Rollout's analysis: templates to merge, arguments, and the `dryRun` and
         /// `measurementRetention` added to the templates'.
         analysis: spec::RolloutAnalysis,
+    },
+    /// Create the Experiment of a canary `experiment` step (its templates' `specRef` resolved by the controller
+    /// to the canary and stable pod templates, see [`experiment::from_step`]).
+    CreateExperiment {
+        /// Deterministic name ([`experiment_name`]).
+        name: String,
+        /// Index of the step.
+        step_index: usize,
+        /// Hash of the canary ReplicaSet.
+        pod_template_hash: String,
+        /// The step.
+        step: spec::RolloutExperimentStep,
+    },
+    /// Stop an Experiment that is no longer needed (`spec.terminate: true`).
+    TerminateExperiment {
+        /// Its name.
+        name: String,
     },
     /// Stop an AnalysisRun that is no longer needed (`spec.terminate: true`).
     TerminateAnalysisRun {
@@ -302,6 +335,30 @@ pub fn analysis_run_name(
     }
 }
 
+/// The name of the Experiment of canary step `step_index` for ReplicaSet `hash`, as Argo Rollouts names it:
+/// `<rollout>-<hash>-<revision>-<step index>` (`<rollout>-<hash>-<step index>` without a known revision), with
+/// `-<abortedAt in Unix seconds>` after a `retry`, so every attempt runs its own Experiment.
+pub fn experiment_name(
+    rollout: &spec::Rollout,
+    hash: &str,
+    step_index: usize,
+    status: &RolloutStatus,
+) -> String {
+    let base = rollout
+        .metadata
+        .get("name")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or("rollout");
+    let name = match revision(rollout) {
+        Some(rev) => format!("{base}-{hash}-{rev}-{step_index}"),
+        None => format!("{base}-{hash}-{step_index}"),
+    };
+    match status.aborted_at {
+        Some(t) => format!("{name}-{}", t.as_second()),
+        None => name,
+    }
+}
+
 /// Message of a `Progressing` condition while the update waits for something other than pods.
 const IDLE_UPDATED: &str = "Rollout is waiting for its steps";
 
@@ -313,6 +370,8 @@ pub mod reasons {
     pub const BLUE_GREEN_PAUSE: &str = "BlueGreenPause";
     /// An AnalysisRun ended Inconclusive.
     pub const INCONCLUSIVE_ANALYSIS: &str = "InconclusiveAnalysisRun";
+    /// The Experiment of an `experiment` step ended Inconclusive.
+    pub const INCONCLUSIVE_EXPERIMENT: &str = "InconclusiveExperiment";
 }
 
 pub(crate) enum PauseOutcome {

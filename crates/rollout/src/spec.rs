@@ -1,7 +1,7 @@
 //! `argoproj.io/v1alpha1` `Rollout` with Argo Rollouts' field names.
 //!
 //! Every struct is `camelCase`, every field defaults, and unknown fields are ignored on input, so manifests written
-//! for Argo Rollouts parse unchanged. Parts tack does not interpret (pod template, selector, experiment steps,
+//! for Argo Rollouts parse unchanged. Parts tack does not interpret (pod template, selector,
 //! header routes, …) are kept as [`serde_json::Value`].
 
 use std::collections::BTreeMap;
@@ -61,6 +61,16 @@ pub struct RolloutSpec {
     pub analysis: Option<AnalysisRunHistory>,
     /// `rollbackWindow {revisions}` (kept as JSON).
     pub rollback_window: Option<Value>,
+}
+
+/// Labels and annotations (`canaryMetadata`, `stableMetadata`, an experiment template's `metadata`, …).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ObjectMetadata {
+    /// Labels.
+    pub labels: BTreeMap<String, String>,
+    /// Annotations.
+    pub annotations: BTreeMap<String, String>,
 }
 
 /// `spec.workloadRef`.
@@ -125,10 +135,10 @@ pub struct CanaryStrategy {
     pub min_pods_per_replica_set: Option<i32>,
     /// Scale the stable down as traffic moves away from it.
     pub dynamic_stable_scale: bool,
-    /// Metadata added to canary pods (kept as JSON).
-    pub canary_metadata: Option<Value>,
-    /// Metadata added to stable pods (kept as JSON).
-    pub stable_metadata: Option<Value>,
+    /// Labels and annotations of the canary pods while they are the canary (ephemeral metadata).
+    pub canary_metadata: Option<ObjectMetadata>,
+    /// Labels and annotations of the stable pods (ephemeral metadata).
+    pub stable_metadata: Option<ObjectMetadata>,
     /// Ping-pong services (kept as JSON).
     pub ping_pong: Option<Value>,
     /// Anti-affinity (kept as JSON).
@@ -149,14 +159,59 @@ pub struct CanaryStep {
     pub set_canary_scale: Option<SetCanaryScale>,
     /// Inline analysis, blocking the step until it ends.
     pub analysis: Option<RolloutAnalysis>,
-    /// Experiment step (not interpreted yet).
-    pub experiment: Option<Value>,
+    /// Run an Experiment and wait for it.
+    pub experiment: Option<RolloutExperimentStep>,
     /// Header route step (not interpreted yet).
     pub set_header_route: Option<Value>,
     /// Mirror route step (not interpreted yet).
     pub set_mirror_route: Option<Value>,
     /// Step plugin (not interpreted yet).
     pub plugin: Option<Value>,
+}
+
+/// `steps[].experiment`: an Experiment run from the canary and stable pod templates.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct RolloutExperimentStep {
+    /// The Experiment's templates.
+    pub templates: Vec<RolloutExperimentTemplate>,
+    /// How long it runs once available (a Go duration or seconds); absent: until its required analyses end.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration: Option<IntOrString>,
+    /// Its analyses.
+    pub analyses: Vec<crate::experiment::ExperimentAnalysis>,
+    /// Metrics run in dry-run mode.
+    pub dry_run: Vec<DryRun>,
+    /// Measurements kept per metric.
+    pub measurement_retention: Vec<MeasurementRetention>,
+    /// Labels and annotations of its AnalysisRuns.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub analysis_run_metadata: Option<crate::experiment::ObjectMetadata>,
+}
+
+/// `steps[].experiment.templates[]`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct RolloutExperimentTemplate {
+    /// Template name.
+    pub name: String,
+    /// `canary` or `stable`: whose pod template it runs.
+    pub spec_ref: String,
+    /// Pods (default 1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<i32>,
+    /// Labels and annotations added to its pods.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<crate::experiment::ObjectMetadata>,
+    /// Label selector replacing the Rollout's (kept as JSON).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub selector: Option<Value>,
+    /// Traffic percentage for its pods (needs the SMI or ALB router; refused by tack).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub weight: Option<i32>,
+    /// Create a Service for its pods.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service: Option<crate::experiment::TemplateService>,
 }
 
 /// `pause: {duration}`.
@@ -300,10 +355,10 @@ pub struct BlueGreenStrategy {
     pub post_promotion_analysis: Option<RolloutAnalysis>,
     /// Unavailable pods allowed (kept for compatibility).
     pub max_unavailable: Option<IntOrString>,
-    /// Metadata added to active pods (kept as JSON).
-    pub active_metadata: Option<Value>,
-    /// Metadata added to preview pods (kept as JSON).
-    pub preview_metadata: Option<Value>,
+    /// Labels and annotations of the active pods (ephemeral metadata).
+    pub active_metadata: Option<ObjectMetadata>,
+    /// Labels and annotations of the preview pods (ephemeral metadata).
+    pub preview_metadata: Option<ObjectMetadata>,
     /// Anti-affinity (kept as JSON).
     pub anti_affinity: Option<Value>,
 }
@@ -379,6 +434,8 @@ pub struct CanaryStatus {
     pub current_step_analysis_run_status: Option<AnalysisRunStatusRef>,
     /// The background AnalysisRun.
     pub current_background_analysis_run_status: Option<AnalysisRunStatusRef>,
+    /// The Experiment of the current `experiment` step.
+    pub current_experiment: Option<String>,
 }
 
 /// `status.canary.weights`.

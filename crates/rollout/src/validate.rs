@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::spec::{BlueGreenStrategy, CanaryStrategy, Rollout, TrafficRouting};
+use crate::spec::{BlueGreenStrategy, CanaryStrategy, Rollout, RolloutExperimentStep, TrafficRouting};
 
 /// The traffic router plugin tack implements.
 const GATEWAY_API_PLUGIN: &str = "argoproj-labs/gatewayAPI";
@@ -17,6 +17,25 @@ pub fn invalid_spec(rollout: &Rollout) -> Option<String> {
             "spec.template: template must be empty for workload ref rollout (set either template or workloadRef)"
                 .into(),
         );
+    }
+    if let Some(c) = &spec.strategy.canary {
+        for (i, s) in c.steps.iter().enumerate() {
+            let Some(e) = &s.experiment else { continue };
+            if e.templates.is_empty() {
+                return Some(format!(
+                    "spec.strategy.canary.steps[{i}].experiment.templates: at least one template is required"
+                ));
+            }
+            for (j, t) in e.templates.iter().enumerate() {
+                if t.name.is_empty() || !matches!(t.spec_ref.as_str(), "canary" | "stable") {
+                    return Some(format!(
+                        "spec.strategy.canary.steps[{i}].experiment.templates[{j}]: name is required and specRef \
+                         must be canary or stable (got {:?})",
+                        t.spec_ref
+                    ));
+                }
+            }
+        }
     }
     unsupported(rollout).into_iter().next()
 }
@@ -46,8 +65,6 @@ pub fn unsupported(rollout: &Rollout) -> Vec<String> {
 
 fn canary(c: &CanaryStrategy, refuse: &mut impl FnMut(&str, bool)) {
     let p = "spec.strategy.canary";
-    refuse(&format!("{p}.canaryMetadata"), c.canary_metadata.is_some());
-    refuse(&format!("{p}.stableMetadata"), c.stable_metadata.is_some());
     refuse(&format!("{p}.dynamicStableScale"), c.dynamic_stable_scale);
     refuse(&format!("{p}.antiAffinity"), c.anti_affinity.is_some());
     refuse(&format!("{p}.pingPong"), c.ping_pong.is_some());
@@ -65,11 +82,8 @@ fn canary(c: &CanaryStrategy, refuse: &mut impl FnMut(&str, bool)) {
     );
     for (i, s) in c.steps.iter().enumerate() {
         let step = format!("{p}.steps[{i}]");
-        if s.experiment.is_some() {
-            refuse(
-                &format!("{step}.experiment (experiment steps are not supported yet)"),
-                true,
-            );
+        if let Some(e) = &s.experiment {
+            experiment_step(&step, e, refuse);
         }
         refuse(&format!("{step}.setHeaderRoute"), s.set_header_route.is_some());
         refuse(&format!("{step}.setMirrorRoute"), s.set_mirror_route.is_some());
@@ -81,6 +95,18 @@ fn canary(c: &CanaryStrategy, refuse: &mut impl FnMut(&str, bool)) {
     }
     if let Some(t) = &c.traffic_routing {
         traffic_routing(t, refuse);
+    }
+}
+
+fn experiment_step(step: &str, e: &RolloutExperimentStep, refuse: &mut impl FnMut(&str, bool)) {
+    for (j, t) in e.templates.iter().enumerate() {
+        let p = format!("{step}.experiment.templates[{j}]");
+        refuse(
+            &format!(
+                "{p}.weight (traffic to experiment pods needs the SMI or ALB router, which tack does not implement)"
+            ),
+            t.weight.is_some(),
+        );
     }
 }
 
@@ -118,8 +144,6 @@ fn traffic_routing(t: &TrafficRouting, refuse: &mut impl FnMut(&str, bool)) {
 
 fn blue_green(bg: &BlueGreenStrategy, refuse: &mut impl FnMut(&str, bool)) {
     let p = "spec.strategy.blueGreen";
-    refuse(&format!("{p}.activeMetadata"), bg.active_metadata.is_some());
-    refuse(&format!("{p}.previewMetadata"), bg.preview_metadata.is_some());
     refuse(&format!("{p}.antiAffinity"), bg.anti_affinity.is_some());
     refuse(&format!("{p}.maxUnavailable"), bg.max_unavailable.is_some());
     refuse(
@@ -151,8 +175,9 @@ mod tests {
     fn each_unsupported_field_is_named() {
         let r = rollout(
             json!({"template": {}, "rollbackWindow": {"revisions": 2}, "strategy": {"canary": {
-            "canaryMetadata": {"labels": {"a": "b"}}, "dynamicStableScale": true, "antiAffinity": {},
-            "steps": [{"experiment": {}}, {"setHeaderRoute": {"name": "h"}}],
+            "dynamicStableScale": true, "antiAffinity": {},
+            "steps": [{"experiment": {"templates": [{"name": "c", "specRef": "canary", "weight": 5}]}},
+                      {"setHeaderRoute": {"name": "h"}}],
             "trafficRouting": {"smi": {}, "alb": {"ingress": "i"},
                                "istio": {"virtualService": {"name": "vs", "tlsRoutes": [{"port": 443}]},
                                          "destinationRule": {"name": "dr"}}}}}}),
@@ -160,10 +185,9 @@ mod tests {
         let all = unsupported(&r).join("\n");
         for field in [
             "spec.rollbackWindow",
-            "canary.canaryMetadata",
             "canary.dynamicStableScale",
             "canary.antiAffinity",
-            "steps[0].experiment (experiment steps are not supported yet)",
+            "steps[0].experiment.templates[0].weight (traffic to experiment pods needs the SMI or ALB router",
             "steps[1].setHeaderRoute",
             "trafficRouting.smi",
             "trafficRouting.alb",
@@ -172,6 +196,21 @@ mod tests {
         ] {
             assert!(all.contains(field), "{field} missing from:\n{all}");
         }
+    }
+
+    #[test]
+    fn experiment_steps_are_accepted_without_weight_and_need_a_spec_ref() {
+        let ok = rollout(
+            json!({"template": {}, "strategy": {"canary": {"steps": [{"experiment": {
+            "duration": "1m", "templates": [{"name": "b", "specRef": "stable"}, {"name": "c", "specRef": "canary"}],
+            "analyses": [{"name": "a", "templateName": "t", "requiredForCompletion": true}]}}]}}}),
+        );
+        assert_eq!(invalid_spec(&ok), None);
+        let bad = rollout(
+            json!({"template": {}, "strategy": {"canary": {"steps": [{"experiment": {
+            "templates": [{"name": "b", "specRef": "preview"}]}}]}}}),
+        );
+        assert!(invalid_spec(&bad).is_some_and(|m| m.contains("specRef must be canary or stable")));
     }
 
     #[test]

@@ -125,7 +125,7 @@ prop_compose! {
             Some(&if pct { IntOrString::String(format!("{}%", unavailable * 25)) } else { IntOrString::Int(unavailable) }),
             replicas,
         ).expect("fenceposts");
-        Case { rollout, observed: Observed { replica_sets, analysis_runs, now: t(now) }, surge: s }
+        Case { rollout, observed: Observed { replica_sets, analysis_runs, experiments: vec![], now: t(now) }, surge: s }
     }
 }
 
@@ -254,7 +254,7 @@ prop_compose! {
                 });
             }
         }
-        (rollout, Observed { replica_sets, analysis_runs, now: t(now) })
+        (rollout, Observed { replica_sets, analysis_runs, experiments: vec![], now: t(now) })
     }
 }
 
@@ -347,7 +347,7 @@ proptest! {
         let now = Timestamp::from_second(1_800_000_000).expect("time");
         let mut rss = Vec::new();
         for _ in 0..3 {
-            let d = reconcile(&rollout, &Observed { replica_sets: rss.clone(), analysis_runs: vec![], now })
+            let d = reconcile(&rollout, &Observed { replica_sets: rss.clone(), analysis_runs: vec![], experiments: vec![], now })
                 .expect("reconcile");
             rollout.status = Some(d.status.clone());
             apply(&mut rss, &d, None);
@@ -357,7 +357,7 @@ proptest! {
         let bad_hash = bad.then_some(new.as_str());
         let mut last = None;
         for _ in 0..60 {
-            let d = reconcile(&rollout, &Observed { replica_sets: rss.clone(), analysis_runs: vec![], now })
+            let d = reconcile(&rollout, &Observed { replica_sets: rss.clone(), analysis_runs: vec![], experiments: vec![], now })
                 .expect("reconcile");
             rollout.status = Some(d.status.clone());
             apply(&mut rss, &d, bad_hash);

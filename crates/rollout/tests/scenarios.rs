@@ -7,8 +7,8 @@ use jiff::Timestamp;
 use serde_json::json;
 use tack_rollout::spec::Rollout;
 use tack_rollout::{
-    Action, AnalysisKind, AnalysisObservation, AnalysisPhase, Decision, Observed, PodFailure,
-    ReplicaSetObservation, Role, commands, reconcile,
+    Action, AnalysisKind, AnalysisObservation, AnalysisPhase, Decision, ExperimentObservation, Observed,
+    PodFailure, ReplicaSetObservation, Role, commands, reconcile,
 };
 
 const SEED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/rollouts");
@@ -31,6 +31,7 @@ struct Sim {
     rollout: Rollout,
     rss: Vec<ReplicaSetObservation>,
     runs: Vec<AnalysisObservation>,
+    experiments: Vec<ExperimentObservation>,
     now: Timestamp,
     bad: BTreeSet<String>,
 }
@@ -41,6 +42,7 @@ impl Sim {
             rollout,
             rss: Vec::new(),
             runs: Vec::new(),
+            experiments: Vec::new(),
             now: t0(),
             bad: BTreeSet::new(),
         }
@@ -50,6 +52,7 @@ impl Sim {
         Observed {
             replica_sets: self.rss.clone(),
             analysis_runs: self.runs.clone(),
+            experiments: self.experiments.clone(),
             now: self.now,
         }
     }
@@ -959,4 +962,143 @@ fn conditions_follow_the_update() {
         Some(("False".into(), "RolloutResumed".into()))
     );
     assert_eq!(cond(&d, "Healthy").map(|c| c.0), Some("True".into()));
+}
+
+fn with_experiment_step() -> Rollout {
+    let mut r = seed("canary/canary-rollout.yaml");
+    r.metadata = json!({"name": "web"});
+    set_image(&mut r, "myapp:v1");
+    let c = r.spec.strategy.canary.as_mut().expect("canary");
+    c.steps = serde_json::from_value(json!([
+        {"setWeight": 25},
+        {"experiment": {"duration": "1m", "templates": [{"name": "baseline", "specRef": "stable"},
+                                                       {"name": "canary", "specRef": "canary"}]}},
+        {"setWeight": 50},
+        {"pause": {}}
+    ]))
+    .expect("steps");
+    r
+}
+
+fn set_experiment(sim: &mut Sim, name: &str, phase: AnalysisPhase, message: Option<&str>) {
+    sim.experiments.retain(|e| e.name != name);
+    sim.experiments.push(ExperimentObservation {
+        name: name.to_string(),
+        phase: Some(phase),
+        message: message.map(str::to_string),
+    });
+}
+
+#[test]
+fn experiment_step_gates_the_update_until_the_experiment_succeeds() {
+    let mut sim = Sim::new(with_experiment_step());
+    sim.settle();
+    set_image(&mut sim.rollout, "myapp:new-version");
+    let d = sim.settle();
+    let new = d.pod_template_hash.clone();
+    let name = format!("web-{new}-1");
+    assert_eq!(
+        d.status.current_step_index,
+        Some(1),
+        "waits at the experiment step"
+    );
+    assert_eq!(d.status.canary.current_experiment.as_deref(), Some(name.as_str()));
+    let created = d.actions.iter().find_map(|a| match a {
+        Action::CreateExperiment {
+            name,
+            step_index,
+            step,
+            ..
+        } => Some((name.clone(), *step_index, step.templates.len())),
+        _ => None,
+    });
+    assert_eq!(created, Some((name.clone(), 1, 2)));
+    assert_eq!(d.status.phase.as_deref(), Some("Progressing"));
+
+    set_experiment(&mut sim, &name, AnalysisPhase::Running, None);
+    sim.advance(30);
+    let d = sim.settle();
+    assert_eq!(d.status.current_step_index, Some(1));
+    assert!(
+        !d.actions
+            .iter()
+            .any(|a| matches!(a, Action::CreateExperiment { .. }))
+    );
+
+    set_experiment(&mut sim, &name, AnalysisPhase::Successful, None);
+    let d = sim.settle();
+    assert_eq!(
+        d.status.current_step_index,
+        Some(3),
+        "past the experiment and setWeight 50, paused"
+    );
+    assert_eq!(d.status.canary.current_experiment, None);
+    assert_eq!(d.status.phase.as_deref(), Some("Paused"));
+}
+
+#[test]
+fn failed_experiment_aborts_and_a_new_template_terminates_a_running_one() {
+    let mut sim = Sim::new(with_experiment_step());
+    sim.settle();
+    set_image(&mut sim.rollout, "myapp:new-version");
+    let new = sim.settle().pod_template_hash.clone();
+    let name = format!("web-{new}-1");
+    set_experiment(
+        &mut sim,
+        &name,
+        AnalysisPhase::Failed,
+        Some("metric \"errors\" assessed Failed"),
+    );
+    let d = sim.step();
+    assert!(d.status.abort);
+    assert_eq!(d.status.phase.as_deref(), Some("Degraded"));
+    assert_eq!(
+        d.status.message.as_deref(),
+        Some(
+            format!("RolloutAborted: Experiment {name:?} Failed: metric \"errors\" assessed Failed").as_str()
+        )
+    );
+    assert!(
+        !d.actions
+            .iter()
+            .any(|a| matches!(a, Action::TerminateExperiment { .. })),
+        "an ended Experiment is not terminated again"
+    );
+    assert_eq!(sim.settle().canary_weight, 0);
+
+    // A running Experiment of a superseded template is terminated.
+    set_image(&mut sim.rollout, "myapp:v3");
+    let d = sim.settle();
+    let v3 = format!("web-{}-1", d.pod_template_hash);
+    set_experiment(&mut sim, &v3, AnalysisPhase::Running, None);
+    sim.settle();
+    set_image(&mut sim.rollout, "myapp:v4");
+    let d = sim.step();
+    assert!(
+        d.actions
+            .iter()
+            .any(|a| matches!(a, Action::TerminateExperiment { name } if *name == v3)),
+        "{:?}",
+        d.actions
+    );
+}
+
+#[test]
+fn inconclusive_experiment_pauses_until_promoted() {
+    let mut sim = Sim::new(with_experiment_step());
+    sim.settle();
+    set_image(&mut sim.rollout, "myapp:new-version");
+    let new = sim.settle().pod_template_hash.clone();
+    set_experiment(
+        &mut sim,
+        &format!("web-{new}-1"),
+        AnalysisPhase::Inconclusive,
+        None,
+    );
+    let d = sim.settle();
+    assert_eq!(d.status.phase.as_deref(), Some("Paused"));
+    assert_eq!(d.status.pause_conditions[0].reason, "InconclusiveExperiment");
+    commands::promote(&mut sim.rollout);
+    let d = sim.settle();
+    assert_eq!(d.status.current_step_index, Some(3));
 }

@@ -95,18 +95,22 @@ fn controller_manifests(image: &str) -> Vec<Value> {
                 {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]},
                 // Progressive delivery: Rollouts and analysis, and what the Rollout controller drives.
                 {"apiGroups": ["argoproj.io"],
-                 "resources": ["rollouts", "analysisruns", "analysistemplates", "clusteranalysistemplates"],
+                 "resources": ["rollouts", "analysisruns", "analysistemplates", "clusteranalysistemplates",
+                               "experiments"],
                  "verbs": ["get", "list", "watch", "create", "patch", "update"]},
-                {"apiGroups": ["argoproj.io"], "resources": ["rollouts/status", "analysisruns/status"],
+                {"apiGroups": ["argoproj.io"],
+                 "resources": ["rollouts/status", "analysisruns/status", "experiments/status"],
                  "verbs": ["get", "patch", "update"]},
                 // AnalysisRuns past their ttlStrategy are deleted.
                 {"apiGroups": ["argoproj.io"], "resources": ["analysisruns"], "verbs": ["delete"]},
-                // Crashed pods of a canary abort the update; spec.restartAt deletes pods one at a time.
-                {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "delete"]},
+                // Crashed pods of a canary abort the update; spec.restartAt deletes pods one at a time;
+                // canaryMetadata / stableMetadata are patched onto running pods.
+                {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "delete", "patch"]},
                 {"apiGroups": ["apps"], "resources": ["replicasets"],
                  "verbs": ["get", "list", "watch", "create", "patch", "update", "delete"]},
                 {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["get"]},
-                {"apiGroups": [""], "resources": ["services"], "verbs": ["get", "patch"]},
+                // Services: Rollout selectors (patch); Experiment template Services (create, delete).
+                {"apiGroups": [""], "resources": ["services"], "verbs": ["get", "patch", "create", "delete"]},
                 {"apiGroups": ["networking.k8s.io"], "resources": ["ingresses"],
                  "verbs": ["get", "create", "patch"]},
                 {"apiGroups": ["gateway.networking.k8s.io"], "resources": ["httproutes"],

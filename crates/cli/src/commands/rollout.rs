@@ -16,7 +16,8 @@ use crate::config::{Output, Settings};
 pub enum RolloutCommand {
     /// List the Rollouts of the namespace (-A for all namespaces): phase, step, weights, replicas.
     List(ListArgs),
-    /// Show a Rollout: strategy, steps (the current one marked), weights, ReplicaSets, AnalysisRuns, message.
+    /// Show a Rollout: strategy, steps (the current one marked), weights, ReplicaSets, AnalysisRuns,
+    /// Experiments, message.
     Get(GetArgs),
     /// Continue a paused Rollout (ends the current pause; skips the current step when nothing is paused).
     Promote(PromoteArgs),
@@ -414,7 +415,47 @@ pub fn render(info: &RolloutInfo) -> String {
             let _ = writeln!(out, "  {line}");
         }
     }
+    if !info.experiments.is_empty() {
+        let rows: Vec<Vec<String>> = info.experiments.iter().map(experiment_row).collect();
+        let _ = writeln!(out, "\nExperiments:");
+        for line in table(&["NAME", "PHASE", "TEMPLATES", "ANALYSES", "MESSAGE"], &rows).lines() {
+            let _ = writeln!(out, "  {line}");
+        }
+    }
     out
+}
+
+/// One row of the Experiments table: name, phase, each template's available/desired pods, each analysis's
+/// phase, message.
+fn experiment_row(x: &Value) -> Vec<String> {
+    let list = |path: &str| {
+        x.pointer(path)
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+    };
+    let templates: Vec<String> = list("/status/templateStatuses")
+        .iter()
+        .map(|t| {
+            format!(
+                "{} {}/{}",
+                s(t, "/name"),
+                t.get("availableReplicas").and_then(Value::as_i64).unwrap_or(0),
+                t.get("replicas").and_then(Value::as_i64).unwrap_or(0)
+            )
+        })
+        .collect();
+    let analyses: Vec<String> = list("/status/analysisRuns")
+        .iter()
+        .map(|a| format!("{}={}", s(a, "/name"), or_dash(s(a, "/phase"))))
+        .collect();
+    vec![
+        s(x, "/metadata/name").to_string(),
+        or_dash(s(x, "/status/phase")).to_string(),
+        templates.join(" "),
+        analyses.join(" "),
+        s(x, "/status/message").to_string(),
+    ]
 }
 
 /// The canary steps of `r`, the current one marked.
@@ -603,6 +644,11 @@ mod tests {
             analysis_runs: vec![json!({"metadata": {"name": "web-bbb-2"},
                 "status": {"phase": "Running", "metricResults": [
                     {"name": "success-rate", "measurements": [{"value": "[0.99]"}]}]}})],
+            experiments: vec![json!({"metadata": {"name": "web-bbb-2-1"},
+                "status": {"phase": "Running", "templateStatuses": [
+                    {"name": "baseline", "replicas": 1, "availableReplicas": 1},
+                    {"name": "canary", "replicas": 1, "availableReplicas": 0}],
+                    "analysisRuns": [{"name": "compare", "analysisRun": "web-bbb-2-1-compare", "phase": "Running"}]}})],
         };
         let text = render(&info);
         assert!(text.contains("Step:       1/4"), "{text}");
@@ -612,6 +658,10 @@ mod tests {
         assert!(text.contains("bbb   canary"), "{text}");
         assert!(text.contains("web:1"), "{text}");
         assert!(text.contains("success-rate=[0.99]"), "{text}");
+        assert!(
+            text.contains("web-bbb-2-1  Running  baseline 1/1 canary 0/1  compare=Running"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -120,7 +120,7 @@ pub(crate) fn run_object(n: &NewRun<'_>, spec: Value) -> Value {
     })
 }
 
-async fn load_templates(
+pub(crate) async fn load_templates(
     client: &kube::Client,
     namespace: &str,
     refs: &[AnalysisTemplateRef],

@@ -373,9 +373,11 @@ pub struct RolloutInfo {
     pub replica_sets: Vec<ReplicaSet>,
     /// Its AnalysisRuns as JSON, oldest first.
     pub analysis_runs: Vec<Value>,
+    /// Its Experiments (of `experiment` steps) as JSON, oldest first.
+    pub experiments: Vec<Value>,
 }
 
-/// Reads a Rollout with its ReplicaSets and AnalysisRuns.
+/// Reads a Rollout with its ReplicaSets, AnalysisRuns and Experiments.
 pub async fn inspect(
     client: &kube::Client,
     namespace: &str,
@@ -401,11 +403,30 @@ pub async fn inspect(
     };
     runs.retain(|r| owned_by(r.metadata.owner_references.as_ref(), &uid));
     runs.sort_by(|a, b| a.metadata.creation_timestamp.cmp(&b.metadata.creation_timestamp));
+    let ex_api: Api<DynamicObject> =
+        Api::namespaced_with(client.clone(), namespace, &crate::experiment::resource());
+    let mut experiments: Vec<DynamicObject> = match ex_api.list(&ListParams::default()).await {
+        Ok(l) => l.items,
+        // An API server without the Experiment CRD yet: no Experiments.
+        Err(kube::Error::Api(s)) if s.code == 404 => Vec::new(),
+        Err(e) => {
+            return Err(CommandError::Kube {
+                what: format!("listing Experiments in {namespace}"),
+                source: e,
+            });
+        }
+    };
+    experiments.retain(|x| owned_by(x.metadata.owner_references.as_ref(), &uid));
+    experiments.sort_by(|a, b| a.metadata.creation_timestamp.cmp(&b.metadata.creation_timestamp));
     Ok(RolloutInfo {
         raw: serde_json::to_value(&obj).unwrap_or(Value::Null),
         rollout,
         replica_sets,
         analysis_runs: runs.iter().filter_map(|r| serde_json::to_value(r).ok()).collect(),
+        experiments: experiments
+            .iter()
+            .filter_map(|x| serde_json::to_value(x).ok())
+            .collect(),
     })
 }
 

@@ -1,9 +1,9 @@
 //! The `argoproj.io/v1alpha1` CustomResourceDefinitions tack serves: `Rollout`, `AnalysisTemplate`,
-//! `ClusterAnalysisTemplate`, `AnalysisRun`, with Argo Rollouts' names, short names, scopes, status subresource
+//! `ClusterAnalysisTemplate`, `AnalysisRun`, `Experiment`, with Argo Rollouts' names, short names, scopes, status subresource
 //! and the Rollout's scale subresource, so manifests written for Argo Rollouts apply unchanged.
 //!
 //! Fields tack reads are typed; the parts Argo itself leaves open or that tack does not interpret (the pod
-//! template, provider configs, router plugins, experiment steps) preserve unknown fields.
+//! template, provider configs, router plugins) preserve unknown fields.
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use serde_json::{Value, json};
@@ -95,7 +95,7 @@ fn canary_strategy() -> Value {
             "replicas": int(), "weight": int(), "matchTrafficWeight": boolean()
         })),
         "analysis": rollout_analysis(false),
-        "experiment": open(),
+        "experiment": experiment_step(),
         "setHeaderRoute": open(),
         "setMirrorRoute": open(),
         "plugin": open(),
@@ -224,6 +224,105 @@ fn rollout_status() -> Value {
                 "lastUpdateTime": {"type": "string", "format": "date-time"},
                 "lastTransitionTime": {"type": "string", "format": "date-time"},
             }))),
+        }
+    })
+}
+
+fn metadata_labels() -> Value {
+    object(json!({"labels": string_map(), "annotations": string_map()}))
+}
+
+fn experiment_analysis() -> Value {
+    json!({
+        "type": "object",
+        "required": ["name", "templateName"],
+        "properties": {
+            "name": string(),
+            "templateName": string(),
+            "clusterScope": boolean(),
+            "args": array(argument()),
+            "requiredForCompletion": boolean(),
+        }
+    })
+}
+
+fn experiment_step() -> Value {
+    object(json!({
+        "duration": string(),
+        "templates": array(json!({
+            "type": "object",
+            "required": ["name", "specRef"],
+            "properties": {
+                "name": string(),
+                "specRef": string(),
+                "replicas": int(),
+                "metadata": metadata_labels(),
+                "selector": label_selector(),
+                "weight": int(),
+                "service": object(json!({"name": string()})),
+            }
+        })),
+        "analyses": array(experiment_analysis()),
+        "dryRun": array(object(json!({"metricName": string()}))),
+        "measurementRetention": array(object(json!({"metricName": string(), "limit": int()}))),
+        "analysisRunMetadata": metadata_labels(),
+    }))
+}
+
+fn experiment_schema() -> Value {
+    let time = json!({"type": "string", "format": "date-time"});
+    json!({
+        "type": "object",
+        "properties": {
+            "apiVersion": string(), "kind": string(), "metadata": {"type": "object"},
+            "spec": {
+                "type": "object",
+                "required": ["templates"],
+                "properties": {
+                    "templates": array(json!({
+                        "type": "object",
+                        "required": ["name", "template"],
+                        "properties": {
+                            "name": string(),
+                            "replicas": int(),
+                            "minReadySeconds": int(),
+                            "selector": label_selector(),
+                            "template": open(),
+                            "service": object(json!({"name": string()})),
+                        }
+                    })),
+                    "duration": string(),
+                    "progressDeadlineSeconds": int(),
+                    "terminate": boolean(),
+                    "analyses": array(experiment_analysis()),
+                    "dryRun": array(object(json!({"metricName": string()}))),
+                    "measurementRetention": array(object(json!({"metricName": string(), "limit": int()}))),
+                    "analysisRunMetadata": metadata_labels(),
+                    "scaleDownDelaySeconds": int(),
+                }
+            },
+            "status": {
+                "type": "object",
+                "x-kubernetes-preserve-unknown-fields": true,
+                "properties": {
+                    "phase": string(),
+                    "message": string(),
+                    "availableAt": time.clone(),
+                    "templateStatuses": array(object(json!({
+                        "name": string(), "replicas": int(), "updatedReplicas": int(), "readyReplicas": int(),
+                        "availableReplicas": int(), "collisionCount": int(), "status": string(),
+                        "message": string(), "lastTransitionTime": time.clone(), "serviceName": string(),
+                        "podTemplateHash": string(),
+                    }))),
+                    "analysisRuns": array(object(json!({
+                        "name": string(), "analysisRun": string(), "phase": string(), "message": string(),
+                    }))),
+                    "conditions": array(object(json!({
+                        "type": string(), "status": string(), "reason": string(), "message": string(),
+                        "lastUpdateTime": time.clone(), "lastTransitionTime": time,
+                    }))),
+                }
+            }
         }
     })
 }
@@ -371,7 +470,7 @@ fn crd(
     })
 }
 
-/// The four CustomResourceDefinitions as JSON, in install order.
+/// The five CustomResourceDefinitions as JSON, in install order.
 pub fn crd_values() -> Vec<Value> {
     let age = json!({"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"});
     vec![
@@ -422,13 +521,25 @@ pub fn crd_values() -> Vec<Value> {
             json!({"status": {}}),
             json!([
                 {"name": "Status", "type": "string", "jsonPath": ".status.phase", "description": "AnalysisRun phase"},
+                age.clone(),
+            ]),
+        ),
+        crd(
+            "Experiment",
+            "experiments",
+            &["exp"],
+            "Namespaced",
+            experiment_schema(),
+            json!({"status": {}}),
+            json!([
+                {"name": "Status", "type": "string", "jsonPath": ".status.phase", "description": "Experiment status"},
                 age,
             ]),
         ),
     ]
 }
 
-/// The four CustomResourceDefinitions, typed.
+/// The five CustomResourceDefinitions, typed.
 pub fn crds() -> Result<Vec<CustomResourceDefinition>, serde_json::Error> {
     crd_values().into_iter().map(serde_json::from_value).collect()
 }
@@ -438,7 +549,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn four_crds_with_argo_names() {
+    fn five_crds_with_argo_names() {
         let crds = crds().expect("typed CRDs");
         let names: Vec<_> = crds.iter().filter_map(|c| c.metadata.name.clone()).collect();
         assert_eq!(
@@ -447,7 +558,8 @@ mod tests {
                 "rollouts.argoproj.io",
                 "analysistemplates.argoproj.io",
                 "clusteranalysistemplates.argoproj.io",
-                "analysisruns.argoproj.io"
+                "analysisruns.argoproj.io",
+                "experiments.argoproj.io"
             ]
         );
         let ro = &crds[0].spec.versions[0];

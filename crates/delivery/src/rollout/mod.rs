@@ -1,9 +1,11 @@
 //! The Rollout controller: for every `argoproj.io/v1alpha1` Rollout, observe its ReplicaSets and AnalysisRuns,
 //! ask the [`tack_rollout`] state machine what to do, and do it.
 //!
-//! One reconcile: resolve `workloadRef` → list the owned ReplicaSets and AnalysisRuns → [`tack_rollout::reconcile`]
-//! → create and scale ReplicaSets (labelled and selected by `rollouts-pod-template-hash`, owned by the Rollout)
-//! → scale-down deadlines → AnalysisRuns (create from templates with the Rollout's args, or terminate) → Service
+//! One reconcile: resolve `workloadRef` → list the owned ReplicaSets, AnalysisRuns and Experiments →
+//! [`tack_rollout::reconcile`] → create and scale ReplicaSets (labelled and selected by
+//! `rollouts-pod-template-hash`, owned by the Rollout) → scale-down deadlines → AnalysisRuns (create from
+//! templates with the Rollout's args, or terminate) → Experiments of `experiment` steps (create, or
+//! terminate) → Service
 //! selectors → status (status subresource, merge patch guarded by `resourceVersion`) → traffic routers, with the
 //! weights of the status just persisted → old ReplicaSets beyond `revisionHistoryLimit` and completed AnalysisRuns
 //! beyond `spec.analysis`'s history limits deleted → Events.
@@ -27,7 +29,7 @@ use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
 use kube::runtime::controller::Controller;
 use kube::runtime::watcher;
 
-pub use observe::{observe_analysis_runs, observe_replica_sets};
+pub use observe::{observe_analysis_runs, observe_experiments, observe_replica_sets};
 
 /// Field manager of every write.
 pub use tack_cluster::FIELD_MANAGER;
@@ -159,6 +161,11 @@ pub async fn run(
         Some(ns) => Api::namespaced_with(client.clone(), ns, &run_ar),
         None => Api::all_with(client.clone(), &run_ar),
     };
+    let ex_ar = crate::experiment::resource();
+    let experiments_api: Api<DynamicObject> = match &namespace {
+        Some(ns) => Api::namespaced_with(client.clone(), ns, &ex_ar),
+        None => Api::all_with(client.clone(), &ex_ar),
+    };
     let recorder = kube::runtime::events::Recorder::new(
         client.clone(),
         kube::runtime::events::Reporter {
@@ -183,6 +190,7 @@ pub async fn run(
     controller
         .owns_with(rs_api, (), watcher::Config::default())
         .owns_with(runs_api, run_ar, watcher::Config::default())
+        .owns_with(experiments_api, ex_ar, watcher::Config::default())
         // A change of a `workloadRef` Deployment reconciles the Rollouts that reference it at once.
         .watches_with(deployments, (), watcher::Config::default(), move |dep| {
             referencing_rollouts(&rollouts.state(), &dep, &ar)

@@ -141,6 +141,30 @@ pub(crate) fn runs_of_revision(runs: &[DynamicObject], revision: &str) -> Vec<Dy
         .collect()
 }
 
+/// The Rollout's Experiments (owned by `owner_uid`), with their phase and message.
+pub fn observe_experiments(
+    all: &[DynamicObject],
+    owner_uid: &str,
+) -> Vec<tack_rollout::ExperimentObservation> {
+    all.iter()
+        .filter(|x| owned_by(x.metadata.owner_references.as_ref(), owner_uid))
+        .filter_map(|x| {
+            let status = x.data.get("status");
+            Some(tack_rollout::ExperimentObservation {
+                name: x.metadata.name.clone()?,
+                phase: status
+                    .and_then(|s| s.get("phase"))
+                    .and_then(|p| p.as_str())
+                    .and_then(AnalysisPhase::parse),
+                message: status
+                    .and_then(|s| s.get("message"))
+                    .and_then(|m| m.as_str())
+                    .map(str::to_string),
+            })
+        })
+        .collect()
+}
+
 /// The Rollout's AnalysisRuns (owned by `owner_uid`, labelled with a pod template hash and a rollout type).
 pub fn observe_analysis_runs(all: &[DynamicObject], owner_uid: &str) -> Vec<AnalysisObservation> {
     all.iter()

@@ -19,7 +19,10 @@ use tack_rollout::{Action, Decision, Observed, POD_TEMPLATE_HASH_LABEL, SCALE_DO
 use tack_traffic::Weights;
 
 use super::analysis::{NewRun, create_run, terminate_run};
-use super::observe::{observe_analysis_runs, observe_replica_sets, owned_by, pod_failures, runs_of_revision};
+use super::observe::{
+    observe_analysis_runs, observe_experiments, observe_replica_sets, owned_by, pod_failures,
+    runs_of_revision,
+};
 use super::replicasets::{
     NewReplicaSet, hash, history_to_delete, new_replica_set, replica_set_name, revision,
 };
@@ -294,6 +297,14 @@ async fn observe(t: &Target<'_>) -> Result<Seen, Error> {
             "listing AnalysisRuns of Rollout {ns}/{name}"
         )))?
         .items;
+    let ex_api: Api<DynamicObject> =
+        Api::namespaced_with(t.client().clone(), ns, &crate::experiment::resource());
+    let experiments = ex_api
+        .list(&ListParams::default().labels(POD_TEMPLATE_HASH_LABEL))
+        .await
+        .map_err(Error::kube(format!("listing Experiments of Rollout {ns}/{name}")))?
+        .items;
+    let experiments = observe_experiments(&experiments, &t.uid);
     let mut replica_sets = observe_replica_sets(&owned, &t.uid);
     let revision = t
         .rollout
@@ -333,6 +344,7 @@ async fn observe(t: &Target<'_>) -> Result<Seen, Error> {
     let observed = Observed {
         replica_sets,
         analysis_runs: observe_analysis_runs(&of_revision, &t.uid),
+        experiments,
         now: jiff::Timestamp::now(),
     };
     Ok(Seen {
@@ -436,13 +448,14 @@ async fn sync_replica_sets(
             .find(|rs| hash(rs) == Some(want.pod_template_hash.as_str()));
         match live {
             None if want.pod_template_hash == decision.pod_template_hash => {
-                if let Some(stop) = create_replica_set(t, want, max_rev + 1).await? {
+                if let Some(stop) = create_replica_set(t, want, &decision.status, max_rev + 1).await? {
                     return Ok(Some(stop));
                 }
             }
             None => {}
             Some(rs) => {
                 scale_replica_set(t, rs, want.replicas).await?;
+                sync_ephemeral_metadata(t, rs, want, &decision.status).await?;
                 // Only the stable (active) version is kept at full size for good: a canary scaled down after an
                 // abort, or a preview, keeps the deadline the strategy set on it.
                 if want.role == tack_rollout::Role::Stable {
@@ -466,6 +479,7 @@ async fn sync_replica_sets(
 async fn create_replica_set(
     t: &Target<'_>,
     want: &tack_rollout::DesiredReplicaSet,
+    status: &RolloutStatus,
     revision: i64,
 ) -> Result<Option<Stop>, Error> {
     let Some(template) = t.rollout.spec.template.as_ref() else {
@@ -481,6 +495,12 @@ async fn create_replica_set(
         replicas: want.replicas,
         revision,
         min_ready_seconds: t.rollout.spec.min_ready_seconds,
+        ephemeral: tack_rollout::ephemeral::for_replica_set(
+            &t.rollout,
+            status,
+            want.role,
+            &want.pod_template_hash,
+        ),
     });
     let rs: ReplicaSet = match serde_json::from_value(rs) {
         Ok(rs) => rs,
@@ -513,6 +533,89 @@ async fn create_replica_set(
             source: e,
         }),
     }
+}
+
+/// `canaryMetadata` / `stableMetadata` / `activeMetadata` / `previewMetadata`: the ReplicaSet's pod template
+/// and its existing pods get the ephemeral labels and annotations of its role, in place (no restart), and lose
+/// those of its former role.
+async fn sync_ephemeral_metadata(
+    t: &Target<'_>,
+    rs: &ReplicaSet,
+    want: &tack_rollout::DesiredReplicaSet,
+    status: &RolloutStatus,
+) -> Result<(), Error> {
+    use tack_rollout::ephemeral::{
+        EPHEMERAL_METADATA_ANNOTATION, for_replica_set, in_use, managed, metadata_patch, record, recorded,
+    };
+    if !managed(want.role) {
+        return Ok(());
+    }
+    let annotation = rs
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(EPHEMERAL_METADATA_ANNOTATION));
+    if !in_use(&t.rollout) && annotation.is_none() {
+        return Ok(());
+    }
+    let want = for_replica_set(&t.rollout, status, want.role, &want.pod_template_hash)
+        .cloned()
+        .unwrap_or_default();
+    let applied = recorded(annotation.map(String::as_str));
+    let template_meta = t
+        .rollout
+        .spec
+        .template
+        .as_ref()
+        .and_then(|tpl| tpl.get("metadata"));
+    let Some(patch) = metadata_patch(&applied, &want, template_meta) else {
+        return Ok(());
+    };
+    let rs_name = rs.name_any();
+    let rs_patch = json!({
+        "metadata": {"annotations": {EPHEMERAL_METADATA_ANNOTATION: record(&want)}},
+        "spec": {"template": {"metadata": patch}},
+    });
+    t.rs_api()
+        .patch(&rs_name, &merge_params(), &Patch::Merge(&rs_patch))
+        .await
+        .map_err(Error::kube(format!(
+            "updating the pod metadata of ReplicaSet {}/{rs_name}",
+            t.ns
+        )))?;
+    let (Some(rs_uid), Some(h)) = (rs.metadata.uid.as_deref(), hash(rs)) else {
+        return Ok(());
+    };
+    let pods: Api<Pod> = Api::namespaced(t.client().clone(), &t.ns);
+    let list = pods
+        .list(&ListParams::default().labels(&format!("{POD_TEMPLATE_HASH_LABEL}={h}")))
+        .await
+        .map_err(Error::kube(format!(
+            "listing pods of ReplicaSet {}/{rs_name}",
+            t.ns
+        )))?;
+    let pod_patch = json!({"metadata": patch});
+    for pod in list
+        .items
+        .iter()
+        .filter(|p| owned_by(p.metadata.owner_references.as_ref(), rs_uid))
+    {
+        let pod_name = pod.name_any();
+        match pods
+            .patch(&pod_name, &merge_params(), &Patch::Merge(&pod_patch))
+            .await
+        {
+            Ok(_) => {}
+            Err(kube::Error::Api(s)) if s.code == 404 => {}
+            Err(e) => {
+                return Err(Error::Kube {
+                    what: format!("updating the metadata of pod {}/{pod_name}", t.ns),
+                    source: e,
+                });
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A ReplicaSet in use again (a fast rollback, an undo) loses the scale-down deadline of its former delay.
@@ -654,6 +757,23 @@ async fn run_actions(t: &Target<'_>, owned: &[ReplicaSet], decision: &Decision) 
                 }
             }
             Action::TerminateAnalysisRun { name: run } => terminate_run(t.client(), &t.ns, run).await?,
+            Action::CreateExperiment {
+                name: ex,
+                pod_template_hash,
+                step,
+                ..
+            } => {
+                let created = create_experiment(t, owned, ex, pod_template_hash, step).await?;
+                if created {
+                    t.publish(
+                        EventType::Normal,
+                        "ExperimentCreated",
+                        format!("Created Experiment {ex}"),
+                    )
+                    .await;
+                }
+            }
+            Action::TerminateExperiment { name: ex } => terminate_experiment(t, ex).await?,
             Action::Aborted { reason } => {
                 t.publish(EventType::Warning, "RolloutAborted", reason.clone())
                     .await;
@@ -669,6 +789,95 @@ async fn run_actions(t: &Target<'_>, owned: &[ReplicaSet], decision: &Decision) 
         }
     }
     Ok(())
+}
+
+/// The pod template a ReplicaSet was made from: the Rollout's template it records, else its own.
+fn replica_set_template(rs: &ReplicaSet) -> Option<Value> {
+    rs.metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(super::TEMPLATE_ANNOTATION))
+        .and_then(|t| serde_json::from_str(t).ok())
+        .or_else(|| {
+            rs.spec
+                .as_ref()
+                .and_then(|s| s.template.as_ref())
+                .and_then(|t| serde_json::to_value(t).ok())
+        })
+}
+
+/// Creates the Experiment of an `experiment` step (AlreadyExists is success), owned by the Rollout; `specRef:
+/// stable` runs the stable ReplicaSet's pod template, `canary` the Rollout's current one.
+async fn create_experiment(
+    t: &Target<'_>,
+    owned: &[ReplicaSet],
+    name: &str,
+    hash: &str,
+    step: &tack_rollout::spec::RolloutExperimentStep,
+) -> Result<bool, Error> {
+    let invalid = |message: String| Error::InvalidSpec {
+        name: t.name.clone(),
+        message,
+    };
+    let canary = t
+        .rollout
+        .spec
+        .template
+        .clone()
+        .ok_or_else(|| invalid("spec.template is missing".into()))?;
+    let stable_hash = t.rollout.status.as_ref().and_then(|s| s.stable_rs.clone());
+    let stable = owned
+        .iter()
+        .find(|rs| stable_hash.is_some() && hash_of(rs) == stable_hash.as_deref())
+        .and_then(replica_set_template)
+        .unwrap_or_else(|| canary.clone());
+    let src = tack_rollout::experiment::StepSources {
+        canary_template: &canary,
+        stable_template: &stable,
+        selector: t.rollout.spec.selector.as_ref(),
+        min_ready_seconds: t.rollout.spec.min_ready_seconds,
+    };
+    let mut obj = tack_rollout::experiment::from_step(&t.rollout, name, hash, step, src).map_err(invalid)?;
+    obj["metadata"]["namespace"] = json!(t.ns);
+    obj["metadata"]["ownerReferences"] = json!([tack_traffic::owner_reference(&t.name, &t.uid)]);
+    let obj: DynamicObject = serde_json::from_value(obj).map_err(|e| invalid(e.to_string()))?;
+    let api: Api<DynamicObject> =
+        Api::namespaced_with(t.client().clone(), &t.ns, &crate::experiment::resource());
+    match api.create(&PostParams::default(), &obj).await {
+        Ok(_) => Ok(true),
+        Err(kube::Error::Api(s)) if s.code == 409 => Ok(false),
+        Err(e) => Err(Error::Kube {
+            what: format!("creating Experiment {}/{name}", t.ns),
+            source: e,
+        }),
+    }
+}
+
+fn hash_of(rs: &ReplicaSet) -> Option<&str> {
+    hash(rs)
+}
+
+/// Sets `spec.terminate: true` on an Experiment that is no longer needed.
+async fn terminate_experiment(t: &Target<'_>, name: &str) -> Result<(), Error> {
+    let api: Api<DynamicObject> =
+        Api::namespaced_with(t.client().clone(), &t.ns, &crate::experiment::resource());
+    let patch = json!({"spec": {"terminate": true}});
+    match api.patch(name, &merge_params(), &Patch::Merge(&patch)).await {
+        Ok(_) => {
+            t.publish(
+                EventType::Normal,
+                "ExperimentTerminated",
+                format!("Terminated Experiment {name}"),
+            )
+            .await;
+            Ok(())
+        }
+        Err(kube::Error::Api(s)) if s.code == 404 => Ok(()),
+        Err(e) => Err(Error::Kube {
+            what: format!("terminating Experiment {}/{name}", t.ns),
+            source: e,
+        }),
+    }
 }
 
 /// Points the Services at their hashes.

@@ -22,6 +22,9 @@ pub(crate) struct NewReplicaSet<'a> {
     pub(crate) replicas: i32,
     pub(crate) revision: i64,
     pub(crate) min_ready_seconds: i32,
+    /// Ephemeral labels and annotations of its pods (`canaryMetadata` / `stableMetadata`), recorded in
+    /// [`tack_rollout::ephemeral::EPHEMERAL_METADATA_ANNOTATION`].
+    pub(crate) ephemeral: Option<&'a tack_rollout::spec::ObjectMetadata>,
 }
 
 /// The ReplicaSet for pod template hash `hash`: template labels and selector extended with the hash, owned by
@@ -37,11 +40,31 @@ pub(crate) fn new_replica_set(n: &NewReplicaSet<'_>) -> Value {
     }
     template["metadata"]["labels"][POD_TEMPLATE_HASH_LABEL] = json!(n.hash);
     let labels = template["metadata"]["labels"].clone();
+    if let Some(e) = n.ephemeral {
+        for (k, v) in &e.labels {
+            template["metadata"]["labels"][k] = json!(v);
+        }
+        if !e.annotations.is_empty()
+            && !template["metadata"]
+                .get("annotations")
+                .is_some_and(Value::is_object)
+        {
+            template["metadata"]["annotations"] = json!({});
+        }
+        for (k, v) in &e.annotations {
+            template["metadata"]["annotations"][k] = json!(v);
+        }
+    }
+    let mut annotations = json!({REVISION_ANNOTATION: n.revision.to_string(), TEMPLATE_ANNOTATION: original});
+    if let Some(e) = n.ephemeral {
+        annotations[tack_rollout::ephemeral::EPHEMERAL_METADATA_ANNOTATION] =
+            json!(tack_rollout::ephemeral::record(e));
+    }
     let mut selector = n
         .selector
         .cloned()
         .filter(Value::is_object)
-        .unwrap_or_else(|| json!({"matchLabels": template["metadata"]["labels"].clone()}));
+        .unwrap_or_else(|| json!({"matchLabels": labels.clone()}));
     if !selector.get("matchLabels").is_some_and(Value::is_object) {
         selector["matchLabels"] = json!({});
     }
@@ -53,7 +76,7 @@ pub(crate) fn new_replica_set(n: &NewReplicaSet<'_>) -> Value {
             "name": replica_set_name(n.rollout, n.hash),
             "namespace": n.namespace,
             "labels": labels,
-            "annotations": {REVISION_ANNOTATION: n.revision.to_string(), TEMPLATE_ANNOTATION: original},
+            "annotations": annotations,
             "ownerReferences": [tack_traffic::owner_reference(n.rollout, n.rollout_uid)],
         },
         "spec": {
@@ -120,6 +143,7 @@ mod tests {
             replicas: 2,
             revision: 3,
             min_ready_seconds: 0,
+            ephemeral: None,
         });
         assert_eq!(rs["metadata"]["name"], "web-abc");
         assert_eq!(rs["metadata"]["labels"][POD_TEMPLATE_HASH_LABEL], "abc");
@@ -136,6 +160,42 @@ mod tests {
         assert_eq!(rs["metadata"]["ownerReferences"][0]["controller"], true);
         let parsed: ReplicaSet = serde_json::from_value(rs).expect("valid ReplicaSet");
         assert_eq!(parsed.spec.and_then(|s| s.replicas), Some(2));
+    }
+
+    #[test]
+    fn ephemeral_metadata_goes_on_the_pods_not_the_selector() {
+        let template = json!({"metadata": {"labels": {"app": "web"}},
+                              "spec": {"containers": [{"name": "c", "image": "i:1"}]}});
+        let e: tack_rollout::spec::ObjectMetadata =
+            serde_json::from_value(json!({"labels": {"role": "canary"}, "annotations": {"a": "1"}}))
+                .expect("meta");
+        let rs = new_replica_set(&NewReplicaSet {
+            rollout: "web",
+            rollout_uid: "u",
+            namespace: "ns",
+            template: &template,
+            selector: None,
+            hash: "abc",
+            replicas: 1,
+            revision: 2,
+            min_ready_seconds: 0,
+            ephemeral: Some(&e),
+        });
+        assert_eq!(rs["spec"]["template"]["metadata"]["labels"]["role"], "canary");
+        assert_eq!(rs["spec"]["template"]["metadata"]["annotations"]["a"], "1");
+        assert!(rs["spec"]["selector"]["matchLabels"].get("role").is_none());
+        assert!(rs["metadata"]["labels"].get("role").is_none());
+        let recorded = rs["metadata"]["annotations"][tack_rollout::ephemeral::EPHEMERAL_METADATA_ANNOTATION]
+            .as_str()
+            .map(|a| tack_rollout::ephemeral::recorded(Some(a)));
+        assert_eq!(recorded, Some(e));
+        let original = rs["metadata"]["annotations"][TEMPLATE_ANNOTATION]
+            .as_str()
+            .unwrap_or_default();
+        assert!(
+            !original.contains("canary"),
+            "the recorded Rollout template has no ephemeral metadata"
+        );
     }
 
     #[test]

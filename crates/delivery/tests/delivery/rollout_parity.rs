@@ -669,16 +669,6 @@ async fn unsupported_features_are_refused_visibly() -> Result<()> {
         |extra: &str| format!("    canary:\n      canaryService: c\n      stableService: s\n{extra}");
     let cases: Vec<(&str, String, &str)> = vec![
         (
-            "canary-metadata",
-            canary("      canaryMetadata: {labels: {role: canary}}\n      steps: [{setWeight: 50}]\n"),
-            "canaryMetadata",
-        ),
-        (
-            "stable-metadata",
-            canary("      stableMetadata: {labels: {role: stable}}\n      steps: [{setWeight: 50}]\n"),
-            "stableMetadata",
-        ),
-        (
             "dynamic-stable",
             canary(
                 "      dynamicStableScale: true\n      trafficRouting: {nginx: {stableIngress: i}}\n      steps: [{setWeight: 50}]\n",
@@ -719,9 +709,11 @@ async fn unsupported_features_are_refused_visibly() -> Result<()> {
             "setMirrorRoute",
         ),
         (
-            "experiment",
-            canary("      steps: [{experiment: {templates: [{name: baseline, specRef: stable}]}}]\n"),
-            "experiment steps are not supported yet",
+            "experiment-weight",
+            canary(
+                "      steps: [{experiment: {templates: [{name: baseline, specRef: stable, weight: 5}]}}]\n",
+            ),
+            "weight (traffic to experiment pods needs the SMI or ALB router",
         ),
         (
             "istio-tls",
