@@ -284,7 +284,7 @@ pub fn render_source(
                 .map_err(|source| Error::ChartFetch {
                     chart: shown_chart(chart),
                     hint: chart_fetch_hint(&source, how.chart_auth.is_some()),
-                    source,
+                    source: Box::new(source),
                 })?;
             tack_render::render_chart_archive(&fetched.path, dir, &opts)
         }

@@ -110,7 +110,7 @@ pub enum Error {
         chart: String,
         /// Why.
         #[source]
-        source: tack_source::chart::ChartError,
+        source: Box<tack_source::chart::ChartError>,
         /// What to change in the spec, when the failure says it (credentials, plain HTTP).
         hint: &'static str,
     },
