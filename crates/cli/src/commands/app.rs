@@ -114,7 +114,7 @@ pub struct CreateArgs {
 }
 
 fn check_interval(s: &str) -> Result<String, String> {
-    tack_controller::parse_interval(s)
+    tack_gitops::parse_interval(s)
         .map(|_| s.to_string())
         .map_err(|e| e.to_string())
 }
@@ -195,7 +195,7 @@ async fn create(apps: &Apps<'_>, args: &CreateArgs) -> anyhow::Result<ExitCode> 
     let namespace = apps.namespace.as_str();
     check_name(&args.name)?;
     if let Some(path) = &args.path {
-        tack_controller::check_source_path(path).map_err(|e| anyhow::anyhow!("--path: {e}"))?;
+        tack_gitops::check_source_path(path).map_err(|e| anyhow::anyhow!("--path: {e}"))?;
     }
     let spec = GitOpsConfigSpec {
         source: Source {
@@ -237,7 +237,7 @@ async fn create(apps: &Apps<'_>, args: &CreateArgs) -> anyhow::Result<ExitCode> 
     };
     if spec.source.jsonnet.is_some() {
         // The controller's own check of spec.source.jsonnet (glob syntax, library paths, extract).
-        tack_controller::SourceRender::of(&args.name, namespace, &spec.source)
+        tack_gitops::SourceRender::of(&args.name, namespace, &spec.source)
             .map_err(|e| anyhow::anyhow!("{e}"))?;
     }
     let mut app = GitOpsConfig::new(&args.name, spec);
@@ -357,7 +357,7 @@ async fn request_sync(apps: &Apps<'_>, n: &SyncArgs) -> anyhow::Result<ExitCode>
         (true, false) => format!("{now},prune"),
         _ => now,
     };
-    let patch = json!({"metadata": {"annotations": {tack_controller::SYNC_ANNOTATION: value}}});
+    let patch = json!({"metadata": {"annotations": {tack_gitops::SYNC_ANNOTATION: value}}});
     apps.fetch(&n.name).await?;
     api.patch(&n.name, &PatchParams::default(), &Patch::Merge(&patch))
         .await?;

@@ -9,10 +9,10 @@ use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::Args;
-use tack_controller::ControllerConfig;
-use tack_controller::lease::{self, LeaderElector, LeaseConfig, StopSignal};
-use tack_controller::metrics::{self, Metrics, Readiness};
-use tack_controller::webhook::{self, WebhookSecret};
+use tack_gitops::ControllerConfig;
+use tack_gitops::lease::{self, LeaderElector, LeaseConfig, StopSignal};
+use tack_gitops::metrics::{self, Metrics, Readiness};
+use tack_gitops::webhook::{self, WebhookSecret};
 use tokio::sync::watch;
 
 use crate::config::Settings;
@@ -70,7 +70,7 @@ async fn run_controllers(
         ..Default::default()
     };
     tokio::join!(
-        tack_controller::run_with_metrics(client.clone(), config, metrics, stop.clone().wait()),
+        tack_gitops::run_with_metrics(client.clone(), config, metrics, stop.clone().wait()),
         tack_delivery::run(client, delivery, stop.wait()),
     );
 }
@@ -134,7 +134,7 @@ pub async fn run(args: &ControllerArgs, settings: &Settings) -> anyhow::Result<E
         cache_dir: args
             .cache_dir
             .clone()
-            .unwrap_or_else(tack_controller::default_cache_dir),
+            .unwrap_or_else(tack_gitops::default_cache_dir),
         namespace: namespace.clone(),
         concurrency: args.concurrency.max(1),
     };

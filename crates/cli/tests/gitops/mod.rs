@@ -55,7 +55,7 @@ async fn install_print_is_accepted_by_the_api_server() -> Result<()> {
     tack_cluster::install_crypto_provider();
     let client = tack_testkit::client().await?;
     let cluster = tack_cluster::Cluster::from_client(client, "default");
-    let (_, manifests) = tack_controller::render_dir(dir.path(), dir.path())?;
+    let (_, manifests) = tack_gitops::render_dir(dir.path(), dir.path())?;
     let mut opts = tack_apply::SyncOptions::new("tack-install", "tack-system");
     opts.dry_run = true;
     opts.inventory = tack_apply::InventoryStore::Caller(Default::default());
@@ -128,12 +128,12 @@ async fn app_history_rollback_and_resume() -> Result<()> {
     let a = commit_version(work, "a")?;
     let cache = tempfile::tempdir()?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let config = tack_controller::ControllerConfig {
+    let config = tack_gitops::ControllerConfig {
         cache_dir: cache.path().to_path_buf(),
         namespace: Some(ns.name().to_string()),
         concurrency: 2,
     };
-    let controller = tokio::spawn(tack_controller::run(client.clone(), config, async move {
+    let controller = tokio::spawn(tack_gitops::run(client.clone(), config, async move {
         let _ = stopped.await;
     }));
 

@@ -13,7 +13,7 @@ use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{Api, DeleteParams, Patch, PatchParams};
 use serde_json::json;
 use tack_cluster::{ApplyOptions, Cluster};
-use tack_controller::ControllerConfig;
+use tack_gitops::ControllerConfig;
 use tack_model::{GitOpsConfig, SyncState};
 
 /// Where the demo's GitOpsConfigs live (the controller of the demo watches only this namespace).
@@ -215,7 +215,7 @@ async fn chapter(
         namespace: Some(DEMO_NAMESPACE.to_string()),
         concurrency: 2,
     };
-    *controller = Some(tokio::spawn(tack_controller::run(
+    *controller = Some(tokio::spawn(tack_gitops::run(
         client.clone(),
         config,
         async move {
@@ -271,7 +271,7 @@ async fn chapter(
         short(&second)
     ));
     let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
-    let refresh = json!({"metadata": {"annotations": {tack_controller::REFRESH_ANNOTATION: now}}});
+    let refresh = json!({"metadata": {"annotations": {tack_gitops::REFRESH_ANNOTATION: now}}});
     for env in ENVIRONMENTS {
         apps.patch(env, &PatchParams::default(), &Patch::Merge(&refresh))
             .await?;

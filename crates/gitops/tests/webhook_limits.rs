@@ -7,7 +7,7 @@ use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use tack_controller::webhook::{BODY_LIMIT, WebhookSecret, router};
+use tack_gitops::webhook::{BODY_LIMIT, WebhookSecret, router};
 
 const BODY: usize = 20 * 1024 * 1024;
 const DELIVERIES: usize = 50;

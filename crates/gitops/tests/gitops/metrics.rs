@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use kube::api::Api;
-use tack_controller::metrics::Readiness;
-use tack_controller::{ControllerConfig, Metrics};
+use tack_gitops::metrics::Readiness;
+use tack_gitops::{ControllerConfig, Metrics};
 use tack_model::GitOpsConfig;
 use tack_testkit::{TestNamespace, eventually};
 
@@ -44,9 +44,9 @@ async fn metrics_move_with_reconciles_and_fetch_errors() -> Result<()> {
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
-    let router = tack_controller::metrics::router(metrics.clone(), readiness.clone());
+    let router = tack_gitops::metrics::router(metrics.clone(), readiness.clone());
     let (server_stop, server_stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(tack_controller::metrics::serve(listener, router, async move {
+    let server = tokio::spawn(tack_gitops::metrics::serve(listener, router, async move {
         let _ = server_stopped.await;
     }));
 
@@ -73,7 +73,7 @@ async fn metrics_move_with_reconciles_and_fetch_errors() -> Result<()> {
         namespace: Some(ns.name().to_string()),
         concurrency: 2,
     };
-    let controller = tokio::spawn(tack_controller::run_with_metrics(
+    let controller = tokio::spawn(tack_gitops::run_with_metrics(
         client.clone(),
         config,
         metrics.clone(),

@@ -13,8 +13,8 @@ use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, Patch, PatchParams};
 use serde_json::json;
 use sha2::Sha256;
-use tack_controller::webhook::WebhookSecret;
-use tack_controller::{ControllerConfig, Metrics, REFRESH_ANNOTATION};
+use tack_gitops::webhook::WebhookSecret;
+use tack_gitops::{ControllerConfig, Metrics, REFRESH_ANNOTATION};
 use tack_model::{GitOpsConfig, SyncState};
 use tack_testkit::{TestNamespace, eventually};
 
@@ -172,7 +172,7 @@ async fn a_signed_push_refreshes_at_once_and_a_bad_signature_changes_nothing() -
         namespace: Some(ns.name().to_string()),
         concurrency: 2,
     };
-    let controller = tokio::spawn(tack_controller::run_with_metrics(
+    let controller = tokio::spawn(tack_gitops::run_with_metrics(
         client.clone(),
         config,
         Arc::new(Metrics::new()),
@@ -183,9 +183,9 @@ async fn a_signed_push_refreshes_at_once_and_a_bad_signature_changes_nothing() -
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let secret = WebhookSecret::new(SECRET).context("secret")?;
-    let router = tack_controller::webhook::router(client.clone(), Some(ns.name().to_string()), secret);
+    let router = tack_gitops::webhook::router(client.clone(), Some(ns.name().to_string()), secret);
     let (server_stop, server_stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(tack_controller::metrics::serve(listener, router, async move {
+    let server = tokio::spawn(tack_gitops::metrics::serve(listener, router, async move {
         let _ = server_stopped.await;
     }));
 

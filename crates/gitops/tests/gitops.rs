@@ -14,24 +14,24 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 use kube::CustomResourceExt;
 use kube::api::{Api, Patch, PatchParams};
 use serde_json::json;
-use tack_controller::ControllerConfig;
+use tack_gitops::ControllerConfig;
 use tack_model::{GitOpsConfig, GitOpsConfigStatus, SyncResult, SyncState};
 use tack_testkit::{TestNamespace, eventually, git};
 
 use tack_testkit::gitserver;
-#[path = "controller/drift.rs"]
+#[path = "gitops/drift.rs"]
 mod drift;
-#[path = "controller/helm.rs"]
+#[path = "gitops/helm.rs"]
 mod helm;
-#[path = "controller/jsonnet.rs"]
+#[path = "gitops/jsonnet.rs"]
 mod jsonnet;
-#[path = "controller/lease.rs"]
+#[path = "gitops/lease.rs"]
 mod lease;
-#[path = "controller/metrics.rs"]
+#[path = "gitops/metrics.rs"]
 mod metrics;
-#[path = "controller/phases.rs"]
+#[path = "gitops/phases.rs"]
 mod phases;
-#[path = "controller/webhook.rs"]
+#[path = "gitops/webhook.rs"]
 mod webhook;
 
 const GUESTBOOK: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/guestbook");
@@ -113,7 +113,7 @@ async fn guestbook_follows_git_commits_prune_drift_and_broken_yaml() -> Result<(
         namespace: Some(ns.name().to_string()),
         concurrency: 2,
     };
-    let controller = tokio::spawn(tack_controller::run(client.clone(), config, async move {
+    let controller = tokio::spawn(tack_gitops::run(client.clone(), config, async move {
         let _ = stopped.await;
     }));
 
@@ -376,7 +376,7 @@ fn start_controller(
         namespace: Some(ns.to_string()),
         concurrency: 2,
     };
-    let handle = tokio::spawn(tack_controller::run(client.clone(), config, async move {
+    let handle = tokio::spawn(tack_gitops::run(client.clone(), config, async move {
         let _ = stopped.await;
     }));
     (stop, handle)
@@ -441,7 +441,7 @@ async fn drift_is_detected_by_watches_and_the_inventory_lives_in_the_status() ->
         legacy.path().join("legacy.yaml"),
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: legacy\ndata:\n  a: \"1\"\n",
     )?;
-    let (_, manifests) = tack_controller::render_dir(legacy.path(), legacy.path())?;
+    let (_, manifests) = tack_gitops::render_dir(legacy.path(), legacy.path())?;
     let progress = |_: &str| {};
     tack_apply::sync(
         &cluster,

@@ -14,7 +14,7 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 use kube::CustomResourceExt;
 use kube::api::{Api, ListParams, Patch, PatchParams};
 use serde_json::json;
-use tack_controller::{ControllerConfig, GitOpsConfig, Metrics};
+use tack_gitops::{ControllerConfig, GitOpsConfig, Metrics};
 use tack_model::GitOpsConfigStatus;
 use tack_source::Deadlines;
 use tack_testkit::{GitRepo, TestNamespace, eventually};
@@ -43,7 +43,7 @@ fn start(client: &kube::Client, ns: &str, cache: &Path, deadlines: Deadlines) ->
         namespace: Some(ns.to_string()),
         concurrency: 2,
     };
-    let handle = tokio::spawn(tack_controller::run_with_deadlines(
+    let handle = tokio::spawn(tack_gitops::run_with_deadlines(
         client.clone(),
         config,
         Arc::new(Metrics::new()),

@@ -2,7 +2,7 @@
 //!
 //! One reconcile of a [`GitOpsConfig`]: fetch its source ([`tack_source`], blocking, on the blocking pool; trees
 //! cached by commit under [`ControllerConfig::cache_dir`]) → render (Kustomize when the path holds a
-//! kustomization, plain manifests otherwise) → sync with [`tack_apply::sync`] (server-side dry run, ordered
+//! kustomization, a Helm chart, Jsonnet, or plain manifests, as [`tack_render`] picks) → sync with [`tack_apply::sync`] (server-side dry run, ordered
 //! server-side apply, prune of what left Git when `spec.syncPolicy.automated.prune`) → assess health of the
 //! applied objects with [`tack_health`] → write the status (sync, health, resources, inventory, history,
 //! conditions Ready / Reconciling / Stalled, last operation).

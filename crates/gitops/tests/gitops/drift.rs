@@ -13,7 +13,7 @@ use anyhow::{Context, Result};
 use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{Api, DeleteParams, Patch, PatchParams};
 use serde_json::json;
-use tack_controller::{ControllerConfig, Metrics};
+use tack_gitops::{ControllerConfig, Metrics};
 use tack_model::GitOpsConfig;
 use tack_testkit::{TestNamespace, eventually};
 
@@ -142,7 +142,7 @@ async fn deleted_without_a_storm(how: Deletion) -> Result<()> {
         namespace: Some(ns.name().to_string()),
         concurrency: 2,
     };
-    let controller = tokio::spawn(tack_controller::run_with_metrics(
+    let controller = tokio::spawn(tack_gitops::run_with_metrics(
         client.clone(),
         config,
         metrics.clone(),
@@ -174,7 +174,7 @@ async fn deleted_without_a_storm(how: Deletion) -> Result<()> {
     let before = reconciles(&metrics);
     let logged = log_len();
     if how == Deletion::AppThenNamespace {
-        let refresh = json!({"metadata": {"annotations": {tack_controller::REFRESH_ANNOTATION: "now"}}});
+        let refresh = json!({"metadata": {"annotations": {tack_gitops::REFRESH_ANNOTATION: "now"}}});
         apps.patch("many", &PatchParams::default(), &Patch::Merge(&refresh))
             .await?;
         tokio::time::sleep(Duration::from_millis(50)).await;

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use k8s_openapi::api::coordination::v1::Lease;
 use kube::api::Api;
-use tack_controller::Metrics;
-use tack_controller::lease::{Attempt, LeaderElector, LeaseConfig, run_elected};
+use tack_gitops::Metrics;
+use tack_gitops::lease::{Attempt, LeaderElector, LeaseConfig, run_elected};
 use tack_testkit::{TestNamespace, eventually};
 
 /// Decrements the count of running work when dropped.
@@ -111,7 +111,7 @@ async fn one_holder_expiry_release_and_handover() -> Result<()> {
         let m = metrics.clone();
         let task = tokio::spawn(async move {
             let elector = LeaderElector::new(client, short("elected", &ns, identity));
-            let work = move |signal: tack_controller::lease::StopSignal| {
+            let work = move |signal: tack_gitops::lease::StopSignal| {
                 let running = running.clone();
                 let starts = starts.clone();
                 async move {
