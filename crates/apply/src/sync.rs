@@ -420,43 +420,7 @@ async fn phases(
     opts: &SyncOptions,
     progress: &(dyn Fn(&str) + Sync),
 ) -> Result<SyncReport, SyncError> {
-    let conc = opts.concurrency.max(1);
-    let mut snap = snapshot(
-        cluster,
-        manifests,
-        &opts.namespace,
-        Some((&opts.app, &opts.inventory)),
-        opts.create_namespace,
-        conc,
-        &opts.ignore,
-    )
-    .await?;
-    check_namespaces(&snap, &opts.namespace, opts.dry_run)?;
-    for d in snap.desired.iter_mut() {
-        d.options.replace |= opts.replace;
-        for w in d.options.warnings(&d.describe()) {
-            progress(&w);
-        }
-    }
-    let mut changes = classify(&snap.desired, &snap.live, &opts.ignore);
-    // Objects found equal to Git were not kept (classify saw them as absent).
-    for (d, c) in snap.desired.iter().zip(changes.iter_mut()) {
-        if snap.unchanged.contains(&d.id) {
-            *c = Change::Unchanged;
-        }
-    }
-    apply_policies(&snap, &mut changes);
-    // The live objects are not needed any more: a large application does not keep two copies while it applies.
-    snap.live = std::collections::HashMap::new();
-    let count = |c: Change| changes.iter().filter(|x| **x == c).count();
-    progress(&format!(
-        "plan: {} objects in {} batches; {} to create, {} to configure, {} unchanged",
-        snap.desired.len(),
-        batches(&snap.desired).len(),
-        count(Change::Create),
-        count(Change::Configure),
-        count(Change::Unchanged),
-    ));
+    let (snap, changes) = plan(cluster, manifests, opts, progress).await?;
     let unvalidated = dry_run::validate(cluster, &snap, &changes, opts, progress).await?;
     let desired_ids = snap.managed_ids();
     let candidates = prune_set(&snap.inventory.ids, &desired_ids);
@@ -539,6 +503,54 @@ async fn phases(
         inventory,
         hooks: runs,
     })
+}
+
+/// The plan of a sync: the snapshot of what Git wants and what the cluster holds (namespaces checked, per-object
+/// options applied), and what each object needs (create, configure, unchanged, by the sync policies); the live
+/// objects are let go once compared, so a large application does not keep two copies while it applies.
+async fn plan(
+    cluster: &Cluster,
+    manifests: Vec<Manifest>,
+    opts: &SyncOptions,
+    progress: &(dyn Fn(&str) + Sync),
+) -> Result<(Snapshot, Vec<Change>), SyncError> {
+    let conc = opts.concurrency.max(1);
+    let mut snap = snapshot(
+        cluster,
+        manifests,
+        &opts.namespace,
+        Some((&opts.app, &opts.inventory)),
+        opts.create_namespace,
+        conc,
+        &opts.ignore,
+    )
+    .await?;
+    check_namespaces(&snap, &opts.namespace, opts.dry_run)?;
+    for d in snap.desired.iter_mut() {
+        d.options.replace |= opts.replace;
+        for w in d.options.warnings(&d.describe()) {
+            progress(&w);
+        }
+    }
+    let mut changes = classify(&snap.desired, &snap.live, &opts.ignore);
+    // Objects found equal to Git were not kept (classify saw them as absent).
+    for (d, c) in snap.desired.iter().zip(changes.iter_mut()) {
+        if snap.unchanged.contains(&d.id) {
+            *c = Change::Unchanged;
+        }
+    }
+    apply_policies(&snap, &mut changes);
+    snap.live = std::collections::HashMap::new();
+    let count = |c: Change| changes.iter().filter(|x| **x == c).count();
+    progress(&format!(
+        "plan: {} objects in {} batches; {} to create, {} to configure, {} unchanged",
+        snap.desired.len(),
+        batches(&snap.desired).len(),
+        count(Change::Create),
+        count(Change::Configure),
+        count(Change::Unchanged),
+    ));
+    Ok((snap, changes))
 }
 
 /// Keeps the hooks run; the error of a phase whose hook failed.
