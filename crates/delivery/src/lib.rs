@@ -116,3 +116,13 @@ pub async fn install_crds(client: &kube::Client) -> Result<Vec<String>, InstallE
     }
     Ok(names)
 }
+
+/// The result of a delete or patch whose object may be gone already: a 404 is `Ok(None)` (nothing left to do),
+/// any other error is returned.
+pub(crate) fn unless_gone<T>(result: Result<T, kube::Error>) -> Result<Option<T>, kube::Error> {
+    match result {
+        Ok(v) => Ok(Some(v)),
+        Err(kube::Error::Api(s)) if s.code == 404 => Ok(None),
+        Err(e) => Err(e),
+    }
+}

@@ -198,12 +198,8 @@ pub async fn resume(client: &kube::Client, m: Measurement, now: Timestamp) -> Me
 pub async fn terminate(client: &kube::Client, m: Measurement, now: Timestamp) -> Measurement {
     if let (Some(name), Some(ns)) = (m.metadata.get(JOB_NAME_KEY), m.metadata.get(JOB_NAMESPACE_KEY)) {
         let api: Api<Job> = Api::namespaced(client.clone(), ns);
-        match api.delete(name, &DeleteParams::background()).await {
-            Ok(_) => {}
-            Err(kube::Error::Api(s)) if s.code == 404 => {}
-            Err(e) => {
-                tracing::warn!(job = %name, namespace = %ns, "deleting the Job of a terminated run: {e}")
-            }
+        if let Err(e) = crate::unless_gone(api.delete(name, &DeleteParams::background()).await) {
+            tracing::warn!(job = %name, namespace = %ns, "deleting the Job of a terminated run: {e}")
         }
     }
     ended(m, Phase::Successful, Some("Metric Terminated".into()), now)

@@ -444,16 +444,12 @@ async fn sync_services(
         }
     }
     for svc_name in &d.delete_services {
-        match api.delete(svc_name, &Default::default()).await {
-            Ok(_) => {}
-            Err(kube::Error::Api(s)) if s.code == 404 => {}
-            Err(e) => {
-                return Err(Error::Kube {
-                    what: format!("deleting Service {}/{svc_name}", t.ns),
-                    source: e,
-                });
+        crate::unless_gone(api.delete(svc_name, &Default::default()).await).map_err(|source| {
+            Error::Kube {
+                what: format!("deleting Service {}/{svc_name}", t.ns),
+                source,
             }
-        }
+        })?;
     }
     Ok(())
 }

@@ -402,16 +402,12 @@ async fn restart_pods(t: &Target<'_>, seen: &Seen, decision: &mut Decision) -> R
         RestartStep::Idle => {}
         RestartStep::Wait(d) => decision.requeue_after = soon(d),
         RestartStep::Delete(pod) => {
-            match pods.delete(&pod, &Default::default()).await {
-                Ok(_) => {}
-                Err(kube::Error::Api(s)) if s.code == 404 => {}
-                Err(e) => {
-                    return Err(Error::Kube {
-                        what: format!("restarting pod {ns}/{pod}"),
-                        source: e,
-                    });
+            crate::unless_gone(pods.delete(&pod, &Default::default()).await).map_err(|source| {
+                Error::Kube {
+                    what: format!("restarting pod {ns}/{pod}"),
+                    source,
                 }
-            }
+            })?;
             t.publish(
                 EventType::Normal,
                 "RestartingPod",
@@ -601,19 +597,13 @@ async fn sync_ephemeral_metadata(
         .filter(|p| owned_by(p.metadata.owner_references.as_ref(), rs_uid))
     {
         let pod_name = pod.name_any();
-        match pods
+        let patched = pods
             .patch(&pod_name, &merge_params(), &Patch::Merge(&pod_patch))
-            .await
-        {
-            Ok(_) => {}
-            Err(kube::Error::Api(s)) if s.code == 404 => {}
-            Err(e) => {
-                return Err(Error::Kube {
-                    what: format!("updating the metadata of pod {}/{pod_name}", t.ns),
-                    source: e,
-                });
-            }
-        }
+            .await;
+        crate::unless_gone(patched).map_err(|source| Error::Kube {
+            what: format!("updating the metadata of pod {}/{pod_name}", t.ns),
+            source,
+        })?;
     }
     Ok(())
 }
@@ -979,15 +969,15 @@ async fn prune_history(t: &Target<'_>, owned: &[ReplicaSet], decision: &Decision
     let limit = usize::try_from(t.rollout.spec.revision_history_limit.unwrap_or(10).max(0)).unwrap_or(10);
     for rs in history_to_delete(owned, &keep, limit) {
         let rs_name = rs.name_any();
-        match t.rs_api().delete(&rs_name, &Default::default()).await {
-            Ok(_) => tracing::debug!(replicaset = %rs_name, "deleted beyond revisionHistoryLimit"),
-            Err(kube::Error::Api(s)) if s.code == 404 => {}
-            Err(e) => {
-                return Err(Error::Kube {
+        let deleted =
+            crate::unless_gone(t.rs_api().delete(&rs_name, &Default::default()).await).map_err(|source| {
+                Error::Kube {
                     what: format!("deleting old ReplicaSet {}/{rs_name}", t.ns),
-                    source: e,
-                });
-            }
+                    source,
+                }
+            })?;
+        if deleted.is_some() {
+            tracing::debug!(replicaset = %rs_name, "deleted beyond revisionHistoryLimit");
         }
     }
     Ok(())
@@ -1034,15 +1024,14 @@ async fn prune_runs(t: &Target<'_>, seen: &Seen, decision: &Decision) -> Result<
     let hashes: BTreeSet<String> = seen.owned.iter().filter_map(hash).map(str::to_string).collect();
     let api: Api<DynamicObject> = Api::namespaced_with(t.client().clone(), &t.ns, &analysis_run_resource());
     for name in runs_to_delete(&records, &current, &hashes, t.rollout.spec.analysis.as_ref()) {
-        match api.delete(&name, &Default::default()).await {
-            Ok(_) => tracing::debug!(analysisrun = %name, "deleted beyond the run history limits"),
-            Err(kube::Error::Api(s)) if s.code == 404 => {}
-            Err(e) => {
-                return Err(Error::Kube {
-                    what: format!("deleting old AnalysisRun {}/{name}", t.ns),
-                    source: e,
-                });
+        let deleted = crate::unless_gone(api.delete(&name, &Default::default()).await).map_err(|source| {
+            Error::Kube {
+                what: format!("deleting old AnalysisRun {}/{name}", t.ns),
+                source,
             }
+        })?;
+        if deleted.is_some() {
+            tracing::debug!(analysisrun = %name, "deleted beyond the run history limits");
         }
     }
     Ok(())
