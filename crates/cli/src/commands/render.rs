@@ -113,8 +113,9 @@ pub async fn load(source: &SourceArgs, namespace: Option<&str>) -> anyhow::Resul
     let jsonnet = super::jsonnet::source_options(&source.jsonnet)?;
     match (&source.dir, &source.repo) {
         (Some(dir), None) => {
-            // On this thread rather than a blocking-pool thread: glibc's malloc grows the heaps of other
-            // threads page by page, which made large builds markedly slower.
+            let helm = values_from_the_working_directory(dir, helm);
+            // On this thread rather than a blocking-pool thread: large builds measured markedly slower on a
+            // pool thread (with glibc's allocator, which grew the heaps of other threads page by page).
             tokio::task::block_in_place(|| render_dir(dir, None, helm, jsonnet))
         }
         (None, Some(url)) => {
@@ -125,6 +126,29 @@ pub async fn load(source: &SourceArgs, namespace: Option<&str>) -> anyhow::Resul
         }
         _ => bail!("give either a directory (PATH) or --repo URL"),
     }
+}
+
+/// For a chart on the user's own disk, a relative `-f` file that is not in the chart folder but is in the
+/// current directory is taken from there, as `helm template` takes it (`tack render ./chart -f
+/// ./chart/values-prod.yaml` works as with helm); a file in the chart folder wins, as in Argo CD's
+/// `valueFiles`.
+fn values_from_the_working_directory(dir: &Path, mut helm: tack_helm::Options) -> tack_helm::Options {
+    let chart_dir = if dir.is_dir() {
+        dir
+    } else {
+        dir.parent().unwrap_or(dir)
+    };
+    for file in helm.value_files.iter_mut() {
+        let p = Path::new(file.as_str());
+        if p.is_relative()
+            && !chart_dir.join(p).exists()
+            && p.is_file()
+            && let Ok(absolute) = std::path::absolute(p)
+        {
+            *file = absolute.to_string_lossy().into_owned();
+        }
+    }
+    helm
 }
 
 /// The chart the command line names in a chart repository, an OCI registry or at a URL; `None` for a local

@@ -240,3 +240,49 @@ fn render_a_chart_from_an_oci_registry_as_helm_template() {
     ));
     assert!(err.contains("(nearest available: 1.1.0, 1.0.0)"), "{err}");
 }
+
+#[test]
+fn values_files_given_as_helm_takes_them_from_the_current_directory() {
+    // `helm template NAME ./chart -f ./chart/values.yaml`: the values file is relative to the current
+    // directory. tack takes it from there when the chart folder has no such file, and from the chart folder
+    // (Argo CD's valueFiles) otherwise.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let chart = "crates/helm/tests/charts/webapp";
+    let values = "crates/helm/tests/charts/webapp/ci/prod-values.yaml";
+    let scratch = tempfile::tempdir().expect("tempdir");
+    let helm = Command::new(oracle("helm", "HELM_VERSION"))
+        .current_dir(&root)
+        .args([
+            "template",
+            "web",
+            chart,
+            "-f",
+            values,
+            "-a",
+            "monitoring.coreos.com/v1",
+        ])
+        .env("HELM_CONFIG_HOME", scratch.path().join("config"))
+        .env("HELM_CACHE_HOME", scratch.path().join("cache"))
+        .env("HELM_DATA_HOME", scratch.path().join("data"))
+        .output()
+        .expect("helm runs");
+    assert!(helm.status.success(), "{}", String::from_utf8_lossy(&helm.stderr));
+    let want = String::from_utf8(helm.stdout).expect("utf-8");
+    assert!(want.contains("ServiceMonitor"), "prod values used: {want}");
+    let render = |values: &str| {
+        Command::new(env!("CARGO_BIN_EXE_tack"))
+            .current_dir(&root)
+            .args(["render", chart, "--release-name", "web", "-f", values])
+            .args(["--api-versions", "monitoring.coreos.com/v1"])
+            .env("XDG_CACHE_HOME", scratch.path())
+            .env_remove("TACK_CONFIG")
+            .output()
+            .expect("tack runs")
+    };
+    assert_eq!(stdout(&render(values)), want, "relative to the current directory");
+    assert_eq!(
+        stdout(&render("ci/prod-values.yaml")),
+        want,
+        "relative to the chart folder"
+    );
+}
