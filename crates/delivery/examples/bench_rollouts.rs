@@ -93,6 +93,8 @@ async fn wait_all(
     }
 }
 
+/// The benchmark's script: set-up, each measured step in order, the table (wiring, long by nature: one
+/// step after the other, as the numbers it prints are read).
 #[tokio::main]
 async fn main() -> Result<()> {
     let bin = std::env::var("TACK_BIN").context("set TACK_BIN to the tack binary")?;
