@@ -39,7 +39,24 @@ impl GitRemoteBases {
 }
 
 impl RemoteLoader for GitRemoteBases {
+    /// The checked-out tree of the base's repository. A repository with Git submodules is refused unless the
+    /// URL says `?submodules=false`: tack does not fetch submodules, and a base built without the files
+    /// kubectl would have fetched must not pass for the real one.
     fn fetch(&self, spec: &RemoteSpec) -> Result<PathBuf, String> {
+        let root = self.checkout(spec)?;
+        if spec.submodules && root.join(".gitmodules").is_file() {
+            return Err(format!(
+                "{} has Git submodules (.gitmodules), which tack does not fetch; if the base does not need \
+                 them, add ?submodules=false to the URL",
+                spec.repo_url
+            ));
+        }
+        Ok(root)
+    }
+}
+
+impl GitRemoteBases {
+    fn checkout(&self, spec: &RemoteSpec) -> Result<PathBuf, String> {
         let key = (spec.repo_url.clone(), spec.git_ref.clone());
         if let Ok(done) = self.fetched.lock()
             && let Some(root) = done.get(&key)

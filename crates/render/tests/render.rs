@@ -272,3 +272,45 @@ fn remote_base_errors_name_the_entry_and_the_cause() {
         .to_string();
     assert!(err.contains("no Git access"), "{err}");
 }
+
+#[test]
+fn a_remote_base_with_submodules_is_refused_unless_the_url_opts_out() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let srv = tmp.path().join("srv");
+    let repo = support::GitRepo::create(&srv, &tmp.path().join("scratch"), "with-submodules");
+    repo.commit(
+        &[
+            (
+                ".gitmodules",
+                "[submodule \"vendor\"]\n\tpath = vendor\n\turl = https://example.invalid/vendor.git\n",
+            ),
+            ("base/kustomization.yaml", "resources:\n- cm.yaml\n"),
+            (
+                "base/cm.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  a: \"1\"\n",
+            ),
+        ],
+        "base",
+    );
+    let url = format!("file://{}", repo.bare.display());
+    let cache = tmp.path().join("cache");
+    let write = |name: &str, entry: &str| {
+        let dir = tmp.path().join(name);
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        std::fs::write(dir.join("kustomization.yaml"), format!("resources:\n- {entry}\n")).expect("write");
+        dir
+    };
+    let err = build_with_remote(&write("default", &format!("{url}//base")), &cache)
+        .expect_err("submodules are not fetched")
+        .to_string();
+    assert!(
+        err.contains("submodules") && err.contains("?submodules=false"),
+        "{err}"
+    );
+    let out = build_with_remote(
+        &write("opted-out", &format!("{url}//base?submodules=false")),
+        &cache,
+    )
+    .expect("builds without submodules");
+    assert!(out.contains("name: settings"), "{out}");
+}
