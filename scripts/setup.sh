@@ -8,6 +8,8 @@ need go "install Go 1.26 or newer (https://go.dev/doc/install); it builds the lo
 need git "install git (apt-get install git)"
 missing=()
 for pkg in git; do command -v "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
+# A C compiler: Rust links with it, and the mimalloc allocator of the tack binary is compiled with it.
+command -v cc >/dev/null 2>&1 || missing+=(gcc)
 if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     apt-get update -qq && apt-get install -y -qq "${missing[@]}"
