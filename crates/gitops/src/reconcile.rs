@@ -334,22 +334,43 @@ async fn credentials(client: &kube::Client, obj: &GitOpsConfig) -> Result<Option
     let Some(secret_ref) = &obj.spec.source.credentials_secret else {
         return Ok(None);
     };
+    let (data, cred_err) = secret_data(client, obj, &secret_ref.name, "").await?;
+    Credentials::from_secret_data(data.iter().map(|(k, v)| (k.as_str(), v.0.as_slice())))
+        .map_err(&cred_err)?
+        .ok_or_else(|| cred_err("holds none of the keys username, password, token".into()))
+        .map(Some)
+}
+
+/// The data of Secret `name` in the application's namespace, and how to report a problem with it (prefixed
+/// with the spec field naming the Secret, if any); a Secret that cannot be read or does not exist is an error
+/// saying which keys to create it with.
+async fn secret_data(
+    client: &kube::Client,
+    obj: &GitOpsConfig,
+    name: &str,
+    field: &str,
+) -> Result<
+    (
+        std::collections::BTreeMap<String, k8s_openapi::ByteString>,
+        impl Fn(String) -> Error,
+    ),
+    Error,
+> {
     let namespace = obj.namespace().unwrap_or_default();
-    let cred_err = |message: String| Error::Credentials {
-        name: format!("{namespace}/{}", secret_ref.name),
-        message,
+    let (shown, field) = (format!("{namespace}/{name}"), field.to_string());
+    let cred_err = move |message: String| Error::Credentials {
+        name: shown.clone(),
+        message: format!("{field}{message}"),
     };
     let api: Api<Secret> = Api::namespaced(client.clone(), &namespace);
     let secret = api
-        .get_opt(&secret_ref.name)
+        .get_opt(name)
         .await
         .map_err(|e| cred_err(format!("cannot be read: {e}")))?
-        .ok_or_else(|| cred_err("not found; create it with the keys username + password, or token".into()))?;
-    let data = secret.data.unwrap_or_default();
-    Credentials::from_secret_data(data.iter().map(|(k, v)| (k.as_str(), v.0.as_slice())))
-        .map_err(cred_err)?
-        .ok_or_else(|| cred_err("holds none of the keys username, password, token".into()))
-        .map(Some)
+        .ok_or_else(|| {
+            cred_err("not found; create it with the keys username + password, or token (bearerToken)".into())
+        })?;
+    Ok((secret.data.unwrap_or_default(), cred_err))
 }
 
 /// The credentials of `spec.source.helm.chart.credentialsSecret`, read from the application's namespace.
@@ -367,22 +388,10 @@ async fn chart_credentials(
     let Some(secret_ref) = secret_ref else {
         return Ok(None);
     };
-    let namespace = obj.namespace().unwrap_or_default();
-    let cred_err = |message: String| Error::Credentials {
-        name: format!("{namespace}/{}", secret_ref.name),
-        message: format!("(spec.source.helm.chart.credentialsSecret) {message}"),
-    };
-    let api: Api<Secret> = Api::namespaced(client.clone(), &namespace);
-    let secret = api
-        .get_opt(&secret_ref.name)
-        .await
-        .map_err(|e| cred_err(format!("cannot be read: {e}")))?
-        .ok_or_else(|| {
-            cred_err("not found; create it with the keys username + password, or bearerToken".into())
-        })?;
-    let data = secret.data.unwrap_or_default();
+    let field = "(spec.source.helm.chart.credentialsSecret) ";
+    let (data, cred_err) = secret_data(client, obj, &secret_ref.name, field).await?;
     tack_source::chart::ChartAuth::from_secret_data(data.iter().map(|(k, v)| (k.as_str(), v.0.as_slice())))
-        .map_err(cred_err)?
+        .map_err(&cred_err)?
         .ok_or_else(|| cred_err("holds none of the keys username, password, bearerToken".into()))
         .map(Some)
 }
