@@ -370,6 +370,12 @@ async fn gateway_api_and_istio_weights_follow_the_steps_and_survive_a_restart() 
     commands::set_image(&env.client, &ns, "web", "web", "web:2").await?;
     env.wait_phase("web", "Paused", MINUTE, |r| step(r) == 1).await?;
     wait_router_weights(&env, 20).await?;
+    // The weights are read back from the routers after they are written: wait for that verdict, so the
+    // snapshot below is of a settled status.
+    env.wait_phase("web", "Paused", MINUTE, |r| {
+        step(r) == 1 && r["status"]["canary"]["weights"]["verified"] == true
+    })
+    .await?;
 
     // Restart the controller mid-rollout: same step, and not a single write to the routers.
     let before = router_weights(&env).await?;
