@@ -71,7 +71,7 @@ pub struct Rollback {
     pub history_id: Option<i64>,
 }
 
-fn is_false(b: &bool) -> bool {
+pub(crate) fn is_false(b: &bool) -> bool {
     !*b
 }
 

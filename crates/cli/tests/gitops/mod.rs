@@ -132,6 +132,7 @@ async fn app_history_rollback_and_resume() -> Result<()> {
         cache_dir: cache.path().to_path_buf(),
         namespace: Some(ns.name().to_string()),
         concurrency: 2,
+        lockdown: Default::default(),
     };
     let controller = tokio::spawn(tack_gitops::run(client.clone(), config, async move {
         let _ = stopped.await;
