@@ -23,10 +23,10 @@ use tack_source::{Credentials, Deadlines, Repository, Revision};
 use crate::drift::Drift;
 use crate::events::{Note, Recorder};
 use crate::impersonation::Identities;
+use crate::lockdown;
 use crate::policy;
 use crate::status::{self, Attempted, Failed, Observed, Outcome, backoff, interval, now};
 use crate::{ControllerConfig, Error, STATUS_MANAGER, fetch};
-use crate::{Lockdown, lockdown};
 
 /// While an application waits for its dependencies, it looks at them again this often.
 const DEPENDENCY_RECHECK: Duration = Duration::from_secs(5);
@@ -615,28 +615,6 @@ async fn fetch_rendered(
     }
 }
 
-/// Which Kustomize remote bases an application may fetch: none with `--no-remote-bases`, else those of
-/// repositories every governing TenantPolicy allows.
-fn remote_base_check(
-    lockdown: &Lockdown,
-    policies: &[tack_model::TenantPolicy],
-) -> tack_render::RemoteBaseCheck {
-    if lockdown.no_remote_bases {
-        return tack_render::RemoteBaseCheck::new(|_| {
-            Err("refused: remote bases are disabled (the controller runs with --no-remote-bases); vendor the \
-                 base into the repository"
-                .into())
-        });
-    }
-    if policies.iter().all(|p| p.spec.source_repos.is_none()) {
-        return tack_render::RemoteBaseCheck::default();
-    }
-    let policies = policies.to_vec();
-    tack_render::RemoteBaseCheck::new(move |url| {
-        policy::check_repository(&policies, url).map_err(|v| format!("refused: {v}"))
-    })
-}
-
 fn ignore_rules(obj: &GitOpsConfig) -> Vec<IgnoreRule> {
     obj.spec
         .ignore_differences
@@ -970,22 +948,24 @@ async fn attempt(obj: &GitOpsConfig, ctx: &Context) -> Result<Outcome, Failure> 
     policy::check_repository(&policies, &obj.spec.source.repo_url).map_err(Error::policy)?;
     check_dependencies(&ctx.client, obj).await?;
     let destination = destination_of(obj)?;
-    let remote = remote_base_check(&ctx.config.lockdown, &policies);
+    let remote = crate::tenancy::remote_base_check(&ctx.config.lockdown, &policies);
     let fetched = fetch_rendered(obj, ctx, remote).await?;
     let revision = fetched.revision.clone();
     let with_rev = |error: Error| Failure {
         revision: Some(revision.clone()),
         error: Box::new(error),
     };
+    let create_namespace = obj.spec.sync_policy.as_ref().is_some_and(|p| p.create_namespace)
+        || app_sync_options(obj).is_ok_and(|o| o.create_namespace);
     let objects: Vec<&serde_json::Value> = fetched.manifests.iter().map(|m| &m.object).collect();
-    lockdown::check_manifest_refs(&objects, &ctx.config.lockdown).map_err(with_rev)?;
-    if !policies.is_empty() {
-        let deployed = crate::tenancy::deployed(&acting, &objects, &destination)
-            .await
-            .map_err(with_rev)?;
-        policy::check_objects(&policies, &destination, policy::IN_CLUSTER, &deployed)
-            .map_err(|v| with_rev(Error::policy(v)))?;
-    }
+    let rendered = crate::tenancy::Rendered {
+        objects: &objects,
+        destination: &destination,
+        create_namespace,
+    };
+    crate::tenancy::check_rendered(&acting, &ctx.config.lockdown, &policies, &rendered)
+        .await
+        .map_err(with_rev)?;
     // Which objects' health needs a read, from what Git declares (before the manifests are consumed).
     let reads = crate::health::Reads::of(
         fetched

@@ -1,5 +1,6 @@
-//! The cluster side of TenantPolicies: reading the policies that govern an application's namespace, and
-//! describing its rendered objects for the kind and destination rules ([`crate::policy`] does the matching).
+//! The cluster side of TenantPolicies and the lockdown flags: reading the policies that govern an
+//! application's namespace, describing its rendered objects for the kind and destination rules
+//! ([`crate::policy`] does the matching), and the checks of a reconcile before anything is fetched or written.
 
 use std::collections::BTreeMap;
 
@@ -9,8 +10,8 @@ use serde_json::Value;
 use tack_cluster::Cluster;
 use tack_model::TenantPolicy;
 
-use crate::Error;
 use crate::policy::{self, Deployed};
+use crate::{Error, Lockdown, lockdown};
 
 /// The TenantPolicies governing the applications of `namespace`. None when the TenantPolicy CRD is not
 /// installed.
@@ -87,4 +88,64 @@ pub async fn deployed(
         });
     }
     Ok(out)
+}
+
+/// The Namespace `spec.syncPolicy.createNamespace` (or `CreateNamespace=true`) creates when it is missing.
+fn created_namespace(destination: &str) -> Deployed {
+    Deployed {
+        group: String::new(),
+        kind: "Namespace".into(),
+        name: destination.to_string(),
+        namespace: String::new(),
+        namespaced: false,
+    }
+}
+
+/// What an application rendered, as the checks before the sync see it.
+pub struct Rendered<'a> {
+    /// Every rendered object (hooks included).
+    pub objects: &'a [&'a Value],
+    /// The destination namespace.
+    pub destination: &'a str,
+    /// Whether the sync may create the destination namespace (`createNamespace`, `CreateNamespace=true`).
+    pub create_namespace: bool,
+}
+
+/// The rendered objects against `--no-cross-namespace-refs` and every governing TenantPolicy (destinations,
+/// denied kinds, cluster-scoped objects), before anything is written. Scopes are resolved through `cluster`
+/// (the application's identity).
+pub async fn check_rendered(
+    cluster: &Cluster,
+    lockdown: &Lockdown,
+    policies: &[TenantPolicy],
+    rendered: &Rendered<'_>,
+) -> Result<(), Error> {
+    lockdown::check_manifest_refs(rendered.objects, lockdown)?;
+    if policies.is_empty() {
+        return Ok(());
+    }
+    let mut objects = deployed(cluster, rendered.objects, rendered.destination).await?;
+    if rendered.create_namespace {
+        objects.push(created_namespace(rendered.destination));
+    }
+    policy::check_objects(policies, rendered.destination, policy::IN_CLUSTER, &objects).map_err(Error::policy)
+}
+
+/// Which Kustomize remote bases an application may fetch: none with `--no-remote-bases`, else those of
+/// repositories every governing TenantPolicy allows.
+pub fn remote_base_check(lockdown: &Lockdown, policies: &[TenantPolicy]) -> tack_render::RemoteBaseCheck {
+    if lockdown.no_remote_bases {
+        return tack_render::RemoteBaseCheck::new(|_| {
+            Err("refused: remote bases are disabled (the controller runs with --no-remote-bases); vendor the \
+                 base into the repository"
+                .into())
+        });
+    }
+    if policies.iter().all(|p| p.spec.source_repos.is_none()) {
+        return tack_render::RemoteBaseCheck::default();
+    }
+    let policies = policies.to_vec();
+    tack_render::RemoteBaseCheck::new(move |url| {
+        policy::check_repository(&policies, url).map_err(|v| format!("refused: {v}"))
+    })
 }
