@@ -149,3 +149,36 @@ pub fn remote_base_check(lockdown: &Lockdown, policies: &[TenantPolicy]) -> tack
         policy::check_repository(&policies, url).map_err(|v| format!("refused: {v}"))
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tack_model::TenantPolicySpec;
+
+    #[test]
+    fn remote_bases_follow_the_flag_and_the_policies() {
+        let url = "https://github.com/kubernetes-sigs/kustomize";
+        let open = Lockdown::default();
+        assert!(remote_base_check(&open, &[]).check(url).is_ok());
+        let locked = Lockdown {
+            no_remote_bases: true,
+            ..Lockdown::default()
+        };
+        let err = remote_base_check(&locked, &[])
+            .check(url)
+            .err()
+            .unwrap_or_default();
+        assert!(err.contains("--no-remote-bases"), "{err}");
+        let policy = TenantPolicy::new(
+            "team-a",
+            TenantPolicySpec {
+                source_repos: Some(vec!["https://git.example.com/team-a/*".into()]),
+                ..Default::default()
+            },
+        );
+        let check = remote_base_check(&open, std::slice::from_ref(&policy));
+        assert!(check.check("https://git.example.com/team-a/bases").is_ok());
+        let err = check.check(url).err().unwrap_or_default();
+        assert!(err.contains("TenantPolicy team-a: rule sourceRepos"), "{err}");
+    }
+}
