@@ -26,6 +26,7 @@
 
 #![warn(missing_docs)]
 
+mod access;
 mod drift;
 mod events;
 mod fetch;
@@ -168,6 +169,9 @@ pub enum Error {
     /// A `spec.dependsOn` application is not Ready and Healthy yet (retried every few seconds).
     #[error("{0}")]
     DependencyNotReady(String),
+    /// The application's ServiceAccount may not do what the sync needs (checked before anything is written).
+    #[error("{0}")]
+    Forbidden(String),
     /// The application breaks a rule of the controller's lockdown flags or of a TenantPolicy; the message names
     /// the rule and the field or object.
     #[error("{0}")]
@@ -187,6 +191,7 @@ impl Error {
             Error::Internal(_) => "InternalError",
             Error::DependencyNotReady(_) => "DependencyNotReady",
             Error::PolicyViolation(_) => "PolicyViolation",
+            Error::Forbidden(_) => "Forbidden",
         }
     }
 

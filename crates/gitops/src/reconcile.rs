@@ -773,6 +773,8 @@ struct Plan {
     cluster: Cluster,
     /// Set while impersonating: the inventory is written with the controller's identity.
     inventory_writer: Option<Cluster>,
+    /// The impersonated ServiceAccount's user name, if any.
+    user: Option<String>,
 }
 
 async fn sync_now(
@@ -782,6 +784,9 @@ async fn sync_now(
     manifests: Vec<tack_render::Manifest>,
     plan: Plan,
 ) -> Result<Found, Error> {
+    if let Some(user) = &plan.user {
+        crate::access::check_hooks(&plan.cluster, &manifests, &plan.destination, user).await?;
+    }
     let mut opts = SyncOptions::new(&plan.app, &plan.destination);
     let (revision, started) = (plan.revision.as_str(), now());
     opts.prune = auto.prune;
@@ -985,6 +990,7 @@ async fn attempt(obj: &GitOpsConfig, ctx: &Context) -> Result<Outcome, Failure> 
         revision: revision.clone(),
         cluster: acting.clone(),
         inventory_writer: user.is_some().then(|| ctx.cluster.clone()),
+        user,
     };
     let apply = apply_policy(obj, &revision);
     let synced_now = apply.is_some();

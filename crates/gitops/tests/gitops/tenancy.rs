@@ -1,5 +1,5 @@
 //! Tenancy on the local control plane: applications impersonate their ServiceAccount (a commit holding one
-//! object the ServiceAccount may not write is refused whole, naming the object, the verb and the
+//! object or hook the ServiceAccount may not write is refused whole, naming the object, the verb and the
 //! ServiceAccount, while a sibling with enough rights syncs), the lockdown flags (`--default-service-account`,
 //! `--no-cross-namespace-refs`, `--no-remote-bases`) and TenantPolicies (a repository outside the allowed list,
 //! a cluster-scoped object) refuse what they should, before anything is written.
@@ -56,6 +56,11 @@ fn confined_account(ns: &str, name: &str) -> Vec<Value> {
                "subjects": [{"kind": "ServiceAccount", "name": name, "namespace": ns}]}),
     ]
 }
+
+/// A PostSync hook Job.
+const SMOKE_HOOK: &str = "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: smoke\n  annotations:\n    \
+    argocd.argoproj.io/hook: PostSync\nspec:\n  template:\n    spec:\n      restartPolicy: Never\n      \
+    containers:\n      - name: c\n        image: busybox\n";
 
 fn config_map(name: &str, namespace: Option<&str>) -> String {
     let ns = namespace
@@ -165,8 +170,8 @@ async fn a_confined_service_account_applies_nothing_of_a_commit_it_may_not_while
     let (ns, other_ns) = (team.name(), other.name());
     let (forbidden_role, sibling_role) = (format!("{ns}-forbidden"), format!("{ns}-sibling"));
 
-    // `deployer` may write ConfigMaps of the team's namespace only; `operator` may also write ClusterRoles and
-    // ConfigMaps of the other namespace.
+    // `deployer` may write ConfigMaps of the team's namespace only; `operator` may also write ClusterRoles, Jobs
+    // and ConfigMaps of the other namespace.
     let mut rbac = confined_account(ns, "deployer");
     rbac.extend(confined_account(ns, "operator"));
     // `reader` may also read (not write) ClusterRoles: its refusal comes from the server-side dry run.
@@ -186,7 +191,8 @@ async fn a_confined_service_account_applies_nothing_of_a_commit_it_may_not_while
         json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
                "metadata": {"name": format!("{ns}-operator")},
                "rules": [{"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["clusterroles"], "verbs": ["*"]},
-                         {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["*"]}]}),
+                         {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["*"]},
+                         {"apiGroups": ["batch"], "resources": ["jobs"], "verbs": ["*"]}]}),
         json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
                "metadata": {"name": format!("{ns}-operator")},
                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
@@ -204,10 +210,13 @@ async fn a_confined_service_account_applies_nothing_of_a_commit_it_may_not_while
             ("other-ns/allowed.yaml", config_map("allowed-b", None)),
             ("read-only/allowed.yaml", config_map("allowed-c", None)),
             ("read-only/role.yaml", cluster_role(&forbidden_role)),
+            ("hooked/allowed.yaml", config_map("allowed-d", None)),
+            ("hooked/smoke.yaml", SMOKE_HOOK.to_string()),
             ("other-ns/intruder.yaml", config_map("intruder", Some(other_ns))),
             ("sibling/own.yaml", config_map("sibling-own", None)),
             ("sibling/role.yaml", cluster_role(&sibling_role)),
             ("sibling/there.yaml", config_map("sibling-there", Some(other_ns))),
+            ("sibling/smoke.yaml", SMOKE_HOOK.to_string()),
         ],
     )?;
     repo.commit("main", "three applications")?;
@@ -227,6 +236,7 @@ async fn a_confined_service_account_applies_nothing_of_a_commit_it_may_not_while
     create_app(&apps, ns, "other-ns", &repo.url(), "other-ns", sa("deployer")).await?;
     create_app(&apps, ns, "sibling", &repo.url(), "sibling", sa("operator")).await?;
     create_app(&apps, ns, "read-only", &repo.url(), "read-only", sa("reader")).await?;
+    create_app(&apps, ns, "hooked", &repo.url(), "hooked", sa("deployer")).await?;
 
     let user = format!("system:serviceaccount:{ns}:deployer");
     let (reason, message, s) = refused(&apps, "cluster-role").await?;
@@ -262,8 +272,23 @@ async fn a_confined_service_account_applies_nothing_of_a_commit_it_may_not_while
         "{message}"
     );
 
-    // The sibling with enough rights syncs all three objects.
-    synced(&apps, "sibling").await?;
+    // A PostSync hook it may not create: refused before the sync, not after the ConfigMap is applied.
+    let (reason, message, _) = refused(&apps, "hooked").await?;
+    eprintln!("hooked: {message}");
+    assert_eq!(reason, "Forbidden", "{message}");
+    assert!(
+        message.contains("hooked/smoke.yaml:1: hook Job/smoke"),
+        "{message}"
+    );
+    assert!(
+        message.contains(&format!("User \"{user}\" cannot create resource \"jobs\"")),
+        "{message}"
+    );
+
+    // The sibling with enough rights syncs all three objects, and runs its hook.
+    let s = synced(&apps, "sibling").await?;
+    let jobs: Api<k8s_openapi::api::batch::v1::Job> = Api::namespaced(client.clone(), ns);
+    assert!(jobs.get_opt("smoke").await?.is_some(), "{s:?}");
     let here: Api<ConfigMap> = Api::namespaced(client.clone(), ns);
     let there: Api<ConfigMap> = Api::namespaced(client.clone(), other_ns);
     let roles: Api<ClusterRole> = Api::all(client.clone());
@@ -276,6 +301,7 @@ async fn a_confined_service_account_applies_nothing_of_a_commit_it_may_not_while
     assert!(here.get_opt("allowed-a").await?.is_none(), "allowed-a applied");
     assert!(here.get_opt("allowed-b").await?.is_none(), "allowed-b applied");
     assert!(here.get_opt("allowed-c").await?.is_none(), "allowed-c applied");
+    assert!(here.get_opt("allowed-d").await?.is_none(), "allowed-d applied");
     assert!(there.get_opt("intruder").await?.is_none(), "intruder applied");
     assert!(
         roles.get_opt(&forbidden_role).await?.is_none(),
