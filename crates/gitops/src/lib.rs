@@ -23,6 +23,12 @@
 //! `OutOfSync` naming the objects without. `spec.dependsOn` applications must be Ready and Healthy first.
 //! `spec.rollback` (set by `tack app rollback`) pins a commit: it is synced once, then automated sync stays
 //! suspended until `tack app resume` removes it.
+//!
+//! Tenancy (docs/tenancy.md): with `spec.serviceAccountName` (or [`Lockdown::default_service_account`]) every
+//! request on the application's objects is made as that ServiceAccount of its namespace (`impersonation.rs`;
+//! its hooks are checked first, `access.rs`), while status, Events and inventory stay with the controller's
+//! identity; the lockdown flags (`lockdown.rs`) and the TenantPolicies governing the namespace (`policy.rs`,
+//! pure matching; `tenancy.rs`, reading them) refuse what they forbid before anything is fetched or written.
 
 #![warn(missing_docs)]
 
