@@ -175,7 +175,8 @@ pub enum Error {
     /// A `spec.dependsOn` application is not Ready and Healthy yet (retried every few seconds).
     #[error("{0}")]
     DependencyNotReady(String),
-    /// The application's ServiceAccount may not do what the sync needs (checked before anything is written).
+    /// A request the application needs is forbidden, found before anything is written: a hook its ServiceAccount
+    /// may not run, or TenantPolicies the controller may not read.
     #[error("{0}")]
     Forbidden(String),
     /// The application breaks a rule of the controller's lockdown flags or of a TenantPolicy; the message names

@@ -20,6 +20,13 @@ pub async fn governing(client: &kube::Client, namespace: &str) -> Result<Vec<Ten
     let all = match api.list(&ListParams::default()).await {
         Ok(list) => list.items,
         Err(kube::Error::Api(s)) if s.code == 404 => return Ok(Vec::new()),
+        // Policies that cannot be read are not taken as none: the application waits until they can be.
+        Err(kube::Error::Api(s)) if s.code == 403 => {
+            return Err(Error::Forbidden(format!(
+                "the controller may not list TenantPolicies ({}); run `tack install` again to grant it",
+                s.message
+            )));
+        }
         Err(e) => return Err(e.into()),
     };
     if all.is_empty() {
