@@ -950,7 +950,7 @@ async fn attempt(obj: &GitOpsConfig, ctx: &Context) -> Result<Outcome, Failure> 
     lockdown::check_spec_refs(obj, &ctx.config.lockdown)?;
     let (acting, user) = ctx.acting_for(obj)?;
     let policies = crate::tenancy::governing(&ctx.client, &obj.namespace().unwrap_or_default()).await?;
-    policy::check_repository(&policies, &obj.spec.source.repo_url).map_err(Error::policy)?;
+    crate::tenancy::check_sources(&policies, &obj.spec.source)?;
     check_dependencies(&ctx.client, obj).await?;
     let destination = destination_of(obj)?;
     let remote = crate::tenancy::remote_base_check(&ctx.config.lockdown, &policies);

@@ -48,6 +48,16 @@ pub async fn governing(client: &kube::Client, namespace: &str) -> Result<Vec<Ten
         .collect())
 }
 
+/// The application's repository, and the chart repository of `spec.source.helm.chart`, are allowed by every
+/// policy (`sourceRepos`); checked before anything is fetched.
+pub fn check_sources(policies: &[TenantPolicy], source: &tack_model::Source) -> Result<(), Error> {
+    policy::check_repository(policies, &source.repo_url).map_err(Error::policy)?;
+    if let Some(chart) = source.helm.as_ref().and_then(|h| h.chart.as_ref()) {
+        policy::check_repository(policies, chart.repo_url.trim()).map_err(Error::policy)?;
+    }
+    Ok(())
+}
+
 /// The rendered objects as the rules see them: group, kind, name, namespace (the destination for namespaced
 /// objects that set none) and scope, from the cluster's discovery, else from a CustomResourceDefinition of the
 /// same source, else namespaced.
@@ -161,6 +171,38 @@ pub fn remote_base_check(lockdown: &Lockdown, policies: &[TenantPolicy]) -> tack
 mod tests {
     use super::*;
     use tack_model::TenantPolicySpec;
+
+    #[test]
+    fn chart_repositories_are_sources_too() {
+        let policy = TenantPolicy::new(
+            "team-a",
+            TenantPolicySpec {
+                source_repos: Some(vec!["https://git.example.com/team-a/*".into()]),
+                ..Default::default()
+            },
+        );
+        let mut source = tack_model::Source {
+            repo_url: "https://git.example.com/team-a/web".into(),
+            ..Default::default()
+        };
+        assert!(check_sources(std::slice::from_ref(&policy), &source).is_ok());
+        source.helm = Some(tack_model::HelmOptions {
+            chart: Some(tack_model::HelmChartRef {
+                repo_url: "oci://registry.example.com/charts".into(),
+                name: "web".into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+        let err = check_sources(&[policy], &source)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            err.contains("repository oci://registry.example.com/charts matches none"),
+            "{err}"
+        );
+    }
 
     #[test]
     fn remote_bases_follow_the_flag_and_the_policies() {

@@ -34,7 +34,8 @@ pub struct TenantPolicySpec {
     /// selects every namespace). A namespace named in `namespaces` or matched here is governed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace_selector: Option<NamespaceSelector>,
-    /// Glob patterns of the repository URLs (`spec.source.repoURL`, and Kustomize remote bases) the
+    /// Glob patterns of the repository URLs (`spec.source.repoURL`, `spec.source.helm.chart.repoURL`, and
+    /// Kustomize remote bases) the
     /// applications may use, e.g. `https://git.example.com/team-a/*`. Absent: any repository; `[]`: none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_repos: Option<Vec<String>>,

@@ -407,10 +407,16 @@ async fn a_tenant_policy_refuses_a_repository_outside_its_list_and_cluster_scope
     let ns = team.name();
     let policy_name = format!("{ns}-team");
     let policies: Api<TenantPolicy> = Api::all(client.clone());
+    // The policy selects the namespace by a label of its own (the label path of the selection).
+    let namespaces: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
+    let label = json!({"metadata": {"labels": {"tack.dev/tenant": ns}}});
+    namespaces
+        .patch(ns, &PatchParams::default(), &Patch::Merge(&label))
+        .await?;
     let policy = |repos: Value| {
         json!({"apiVersion": "gitops.tack.dev/v1alpha1", "kind": "TenantPolicy",
                "metadata": {"name": policy_name},
-               "spec": {"namespaces": [ns], "sourceRepos": repos,
+               "spec": {"namespaceSelector": {"matchLabels": {"tack.dev/tenant": ns}}, "sourceRepos": repos,
                         "destinations": [{"namespace": ns}], "denyClusterScoped": true}})
     };
     policies
