@@ -24,7 +24,6 @@ use crate::drift::Drift;
 use crate::events::{Note, Recorder};
 use crate::impersonation::Identities;
 use crate::lockdown;
-use crate::policy;
 use crate::status::{self, Attempted, Failed, Observed, Outcome, backoff, interval, now};
 use crate::{ControllerConfig, Error, STATUS_MANAGER, fetch};
 
