@@ -97,6 +97,31 @@ impl Identities {
     }
 }
 
+/// Refreshes the discovery cache of `cluster` when it does not know the kind of one of `objects`: each
+/// ServiceAccount has a cache of its own, which the syncs of other identities do not refresh after applying
+/// CustomResourceDefinitions (and a kind the dry run does not know is not dry-run).
+pub async fn refresh_if_unknown(
+    cluster: &Cluster,
+    objects: &[&serde_json::Value],
+) -> Result<(), tack_cluster::ClusterError> {
+    let text = |o: &serde_json::Value, p: &str| {
+        o.pointer(p)
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    for o in objects {
+        if cluster
+            .resolve(&text(o, "/apiVersion"), &text(o, "/kind"))
+            .await?
+            .is_none()
+        {
+            return cluster.refresh_discovery().await.map(|_| ());
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

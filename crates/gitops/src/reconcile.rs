@@ -962,6 +962,11 @@ async fn attempt(obj: &GitOpsConfig, ctx: &Context) -> Result<Outcome, Failure> 
     let create_namespace = obj.spec.sync_policy.as_ref().is_some_and(|p| p.create_namespace)
         || app_sync_options(obj).is_ok_and(|o| o.create_namespace);
     let objects: Vec<&serde_json::Value> = fetched.manifests.iter().map(|m| &m.object).collect();
+    if user.is_some() {
+        crate::impersonation::refresh_if_unknown(&acting, &objects)
+            .await
+            .map_err(|e| with_rev(e.into()))?;
+    }
     let rendered = crate::tenancy::Rendered {
         objects: &objects,
         destination: &destination,
