@@ -31,6 +31,8 @@ mod lease;
 mod metrics;
 #[path = "gitops/phases.rs"]
 mod phases;
+#[path = "gitops/tenancy.rs"]
+mod tenancy;
 #[path = "gitops/webhook.rs"]
 mod webhook;
 
@@ -112,6 +114,7 @@ async fn guestbook_follows_git_commits_prune_drift_and_broken_yaml() -> Result<(
         cache_dir: cache.path().to_path_buf(),
         namespace: Some(ns.name().to_string()),
         concurrency: 2,
+        lockdown: Default::default(),
     };
     let controller = tokio::spawn(tack_gitops::run(client.clone(), config, async move {
         let _ = stopped.await;
@@ -375,6 +378,7 @@ fn start_controller(
         cache_dir: cache.to_path_buf(),
         namespace: Some(ns.to_string()),
         concurrency: 2,
+        lockdown: Default::default(),
     };
     let handle = tokio::spawn(tack_gitops::run(client.clone(), config, async move {
         let _ = stopped.await;
