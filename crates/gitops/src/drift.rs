@@ -1,7 +1,10 @@
 //! Drift detection: metadata watches on the objects applications manage.
 //!
-//! One watch per (group, kind, namespace) — cluster-scoped kinds use one watch across the cluster — shared by
-//! every application whose inventory holds objects there. Watches start when an inventory first needs them
+//! One watch per (cluster, group, kind, namespace) — cluster-scoped kinds use one watch across the cluster —
+//! shared by every application whose inventory holds objects there. Applications deployed to a registered
+//! cluster (`spec.destination.cluster`) are watched there, with that cluster's client: when its Secret changes,
+//! its watches start again with the new client; a watch of a cluster that stops answering retries with a
+//! backoff until it answers again. Watches start when an inventory first needs them
 //! and stop when no inventory does. An event triggers a reconcile of the applications managing the object
 //! when the object was deleted, or when its `metadata.managedFields` show a new write by a field manager other
 //! than tack's own (`tack`) outside the `status` subresource. The controller's own applies, and status updates
@@ -26,13 +29,16 @@ use tokio::task::JoinHandle;
 /// once when it sees the deletion).
 const GC_INTERVAL: Duration = Duration::from_secs(10);
 
-/// The watches are keyed by API group, kind and namespace (empty for cluster-scoped kinds).
-type WatchKey = (String, String, String);
+/// The watches are keyed by cluster name, API group, kind and namespace (empty for cluster-scoped kinds).
+type WatchKey = (String, String, String, String);
+
+/// An object of a cluster (by name).
+type ClusterObject = (String, ObjectId);
 
 type AppRef = ObjectRef<GitOpsConfig>;
 
 /// Which applications manage an object.
-type Index = Arc<Mutex<HashMap<ObjectId, HashSet<AppRef>>>>;
+type Index = Arc<Mutex<HashMap<ClusterObject, HashSet<AppRef>>>>;
 
 /// The drift watches of one controller.
 pub struct Drift {
@@ -49,9 +55,11 @@ pub struct Drift {
 
 #[derive(Default)]
 struct State {
-    /// What each application manages.
-    apps: HashMap<AppRef, BTreeSet<ObjectId>>,
+    /// What each application manages, and on which cluster.
+    apps: HashMap<AppRef, (String, BTreeSet<ObjectId>)>,
     watches: HashMap<WatchKey, JoinHandle<()>>,
+    /// The registered clusters watched: their Secret's version and client.
+    clusters: HashMap<String, (String, Cluster)>,
 }
 
 impl Drop for State {
@@ -127,31 +135,62 @@ impl Drift {
     /// (so a change made just before the watch started is not missed). A kind the cluster does not serve is
     /// skipped (its objects cannot drift).
     pub async fn track(&self, app: &AppRef, ids: BTreeSet<ObjectId>) {
+        self.track_on(app, None, ids).await;
+    }
+
+    /// [`Drift::track`] on registered cluster `on` (its name, Secret version and client); `None`: the cluster
+    /// the controller runs in.
+    pub async fn track_on(&self, app: &AppRef, on: Option<(&str, &str, &Cluster)>, ids: BTreeSet<ObjectId>) {
         // A reconcile that finishes after its application was deleted must not start its watches again.
         let deleted = lock(&self.known).as_ref().is_some_and(|k| k.get(app).is_none());
         let ids = if deleted { BTreeSet::new() } else { ids };
+        let cluster_name = on.map_or(String::new(), |(name, _, _)| name.to_string());
         let (wanted, missing) = {
             let mut state = lock(&self.state);
+            if let Some((name, version, cluster)) = on {
+                let changed = state.clusters.get(name).is_none_or(|(v, _)| v != version);
+                if changed {
+                    // A new client (its Secret changed): the watches made with the old one go.
+                    state.watches.retain(|k, task| {
+                        let keep = k.0 != name;
+                        if !keep {
+                            task.abort();
+                        }
+                        keep
+                    });
+                    state
+                        .clusters
+                        .insert(name.to_string(), (version.to_string(), cluster.clone()));
+                }
+            }
             let mut index = lock(&self.index);
-            if let Some(old) = state.apps.get(app) {
+            if let Some((old_cluster, old)) = state.apps.get(app) {
                 for id in old {
-                    if let Some(set) = index.get_mut(id) {
+                    let key = (old_cluster.clone(), id.clone());
+                    if let Some(set) = index.get_mut(&key) {
                         set.remove(app);
                         if set.is_empty() {
-                            index.remove(id);
+                            index.remove(&key);
                         }
                     }
                 }
             }
             for id in &ids {
-                index.entry(id.clone()).or_default().insert(app.clone());
+                index
+                    .entry((cluster_name.clone(), id.clone()))
+                    .or_default()
+                    .insert(app.clone());
             }
             if ids.is_empty() {
                 state.apps.remove(app);
             } else {
-                state.apps.insert(app.clone(), ids);
+                state.apps.insert(app.clone(), (cluster_name.clone(), ids));
             }
-            let wanted: HashSet<WatchKey> = state.apps.values().flatten().map(key_of).collect();
+            let wanted: HashSet<WatchKey> = state
+                .apps
+                .values()
+                .flat_map(|(c, ids)| ids.iter().map(move |id| key_of(c, id)))
+                .collect();
             let stale: Vec<WatchKey> = state
                 .watches
                 .keys()
@@ -160,11 +199,22 @@ impl Drift {
                 .collect();
             for k in stale {
                 if let Some(task) = state.watches.remove(&k) {
-                    tracing::debug!(group = %k.0, kind = %k.1, namespace = %k.2, "drift watch stopped");
+                    tracing::debug!(cluster = %k.0, group = %k.1, kind = %k.2, namespace = %k.3, "drift watch stopped");
                     task.abort();
                 }
             }
             self.metrics.set_drift_watches(state.watches.len());
+            // Registered clusters no application is watched on any more are forgotten.
+            let used: HashSet<&String> = state.apps.values().map(|(c, _)| c).collect();
+            let unused: Vec<String> = state
+                .clusters
+                .keys()
+                .filter(|c| !used.contains(c))
+                .cloned()
+                .collect();
+            for c in unused {
+                state.clusters.remove(&c);
+            }
             let missing: Vec<WatchKey> = wanted
                 .iter()
                 .filter(|k| !state.watches.contains_key(*k))
@@ -173,29 +223,37 @@ impl Drift {
             (wanted, missing)
         };
         for key in missing {
-            let kind = match self.resolve(&key.0, &key.1).await {
+            let cluster = if key.0.is_empty() {
+                self.cluster.clone()
+            } else {
+                match lock(&self.state).clusters.get(&key.0) {
+                    Some((_, c)) => c.clone(),
+                    None => continue,
+                }
+            };
+            let kind = match resolve(&cluster, &key.1, &key.2).await {
                 Ok(Some(k)) => k,
                 Ok(None) => {
-                    tracing::debug!(group = %key.0, kind = %key.1, "not served; not watched for drift");
+                    tracing::debug!(group = %key.1, kind = %key.2, "not served; not watched for drift");
                     continue;
                 }
                 Err(e) => {
-                    tracing::warn!(group = %key.0, kind = %key.1, "cannot watch for drift: {e}");
+                    tracing::warn!(cluster = %key.0, group = %key.1, kind = %key.2, "cannot watch for drift: {e}");
                     continue;
                 }
             };
             // `PartialObjectMeta`: metadata-only watches (names, managedFields), not whole objects.
             let api: Api<PartialObjectMeta<DynamicObject>> = if kind.namespaced {
-                Api::namespaced_with(self.cluster.client().clone(), &key.2, &kind.resource)
+                Api::namespaced_with(cluster.client().clone(), &key.3, &kind.resource)
             } else {
-                Api::all_with(self.cluster.client().clone(), &kind.resource)
+                Api::all_with(cluster.client().clone(), &kind.resource)
             };
             let mut state = lock(&self.state);
             // Another reconcile may have started it meanwhile, or no inventory needs it any more.
             if state.watches.contains_key(&key) || !wanted.contains(&key) {
                 continue;
             }
-            tracing::debug!(group = %key.0, kind = %key.1, namespace = %key.2, "drift watch started");
+            tracing::debug!(cluster = %key.0, group = %key.1, kind = %key.2, namespace = %key.3, "drift watch started");
             let task = tokio::spawn(watch(api, key.clone(), self.index.clone(), self.tx.clone()));
             state.watches.insert(key, task);
             self.metrics.set_drift_watches(state.watches.len());
@@ -250,23 +308,26 @@ impl Told {
     }
 }
 
-impl Drift {
-    /// Resolves a kind, refreshing discovery once when it is unknown (its CRD may be new).
-    async fn resolve(
-        &self,
-        group: &str,
-        kind: &str,
-    ) -> Result<Option<tack_cluster::Kind>, tack_cluster::ClusterError> {
-        if let Some(k) = self.cluster.resolve_group_kind(group, kind).await? {
-            return Ok(Some(k));
-        }
-        self.cluster.refresh_discovery().await?;
-        self.cluster.resolve_group_kind(group, kind).await
+/// Resolves a kind on `cluster`, refreshing discovery once when it is unknown (its CRD may be new).
+async fn resolve(
+    cluster: &Cluster,
+    group: &str,
+    kind: &str,
+) -> Result<Option<tack_cluster::Kind>, tack_cluster::ClusterError> {
+    if let Some(k) = cluster.resolve_group_kind(group, kind).await? {
+        return Ok(Some(k));
     }
+    cluster.refresh_discovery().await?;
+    cluster.resolve_group_kind(group, kind).await
 }
 
-fn key_of(id: &ObjectId) -> WatchKey {
-    (id.group.clone(), id.kind.clone(), id.namespace.clone())
+fn key_of(cluster: &str, id: &ObjectId) -> WatchKey {
+    (
+        cluster.to_string(),
+        id.group.clone(),
+        id.kind.clone(),
+        id.namespace.clone(),
+    )
 }
 
 /// The writes to an object that count as drift: field managers other than tack, outside `status`, with the
@@ -323,11 +384,12 @@ async fn watch(
     index: Index,
     tx: UnboundedSender<(AppRef, String)>,
 ) {
-    let (group, kind, namespace) = key;
+    let (cluster, group, kind, namespace) = key;
     let trigger = |name: &str, why: &str| {
-        let id = ObjectId::new(&group, &kind, &namespace, name);
+        let object = (cluster.clone(), ObjectId::new(&group, &kind, &namespace, name));
+        let id = &object.1;
         let apps: Vec<AppRef> = lock(&index)
-            .get(&id)
+            .get(&object)
             .map(|s| s.iter().cloned().collect())
             .unwrap_or_default();
         for app in apps {

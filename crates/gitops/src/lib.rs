@@ -33,6 +33,7 @@
 #![warn(missing_docs)]
 
 mod access;
+pub mod destination;
 mod drift;
 mod events;
 mod fetch;
@@ -90,6 +91,8 @@ pub struct ControllerConfig {
     pub concurrency: u16,
     /// How far applications are confined (impersonation default, references, remote bases).
     pub lockdown: Lockdown,
+    /// Where the Secrets of registered clusters (`spec.destination.cluster`) are read.
+    pub clusters_namespace: String,
 }
 
 impl Default for ControllerConfig {
@@ -99,6 +102,7 @@ impl Default for ControllerConfig {
             namespace: None,
             concurrency: 4,
             lockdown: Lockdown::default(),
+            clusters_namespace: destination::DEFAULT_CLUSTERS_NAMESPACE.to_string(),
         }
     }
 }
@@ -183,6 +187,22 @@ pub enum Error {
     /// the rule and the field or object.
     #[error("{0}")]
     PolicyViolation(String),
+    /// `spec.destination.cluster` names a cluster that is not registered, or whose Secret cannot be used.
+    #[error("destination cluster {cluster}: {message}")]
+    ClusterInvalid {
+        /// The cluster's name.
+        cluster: String,
+        /// What is wrong (never a value of its Secret).
+        message: String,
+    },
+    /// The destination cluster does not answer; only its applications wait (retried with the backoff).
+    #[error("destination cluster {cluster} is unreachable: {message}")]
+    ClusterUnreachable {
+        /// The cluster's name.
+        cluster: String,
+        /// Why.
+        message: String,
+    },
 }
 
 impl Error {
@@ -199,6 +219,8 @@ impl Error {
             Error::DependencyNotReady(_) => "DependencyNotReady",
             Error::PolicyViolation(_) => "PolicyViolation",
             Error::Forbidden(_) => "Forbidden",
+            Error::ClusterInvalid { .. } => "ClusterInvalid",
+            Error::ClusterUnreachable { .. } => "ClusterUnreachable",
         }
     }
 

@@ -22,7 +22,7 @@ use tack_source::{Credentials, Deadlines, Repository, Revision};
 
 use crate::drift::Drift;
 use crate::events::{Note, Recorder};
-use crate::impersonation::Identities;
+use crate::destination::{Destinations, Target};
 use crate::lockdown;
 use crate::status::{self, Attempted, Failed, Observed, Outcome, backoff, interval, now};
 use crate::{ControllerConfig, Error, STATUS_MANAGER, fetch};
@@ -49,8 +49,9 @@ pub struct Context {
     /// for them.
     pub interrupt: Arc<AtomicBool>,
     git_deadlines: Deadlines,
-    /// The clusters of impersonated ServiceAccounts.
-    identities: Identities,
+    /// The clusters applications are deployed to (this one, registered ones), with their impersonated
+    /// ServiceAccounts.
+    destinations: Destinations,
 }
 
 impl Context {
@@ -58,6 +59,7 @@ impl Context {
         let cluster = Cluster::from_client(client.clone(), "default");
         // The same discovery cache as the syncs, which refresh it after applying CRDs.
         let drift = Arc::new(Drift::new(cluster.clone(), metrics.clone()));
+        let destinations = Destinations::new(client.clone(), config.clusters_namespace.clone(), cluster.clone());
         Context {
             cluster: cluster.clone(),
             client: client.clone(),
@@ -68,19 +70,20 @@ impl Context {
             drift,
             interrupt: Arc::default(),
             git_deadlines: Deadlines::default(),
-            identities: Identities::new(client),
+            destinations,
         }
     }
 
-    /// The cluster an application's requests go to: as its ServiceAccount (see [`lockdown::service_account`]),
-    /// or with the controller's identity; and the ServiceAccount's user name, if any.
-    fn acting_for(&self, obj: &GitOpsConfig) -> Result<(Cluster, Option<String>), Error> {
+    /// The cluster an application's requests go to (on `target`): as its ServiceAccount (see
+    /// [`lockdown::service_account`]), or with the controller's identity; and the ServiceAccount's user name, if
+    /// any.
+    fn acting_for(&self, obj: &GitOpsConfig, target: &Target) -> Result<(Cluster, Option<String>), Error> {
         let Some(name) = lockdown::service_account(obj, &self.config.lockdown)? else {
-            return Ok((self.cluster.clone(), None));
+            return Ok((target.cluster.clone(), None));
         };
         let namespace = obj.namespace().unwrap_or_default();
         let user = crate::impersonation::service_account_user(&namespace, &name);
-        let cluster = self
+        let cluster = target
             .identities
             .service_account(&namespace, &name)
             .ok_or_else(|| Error::InvalidSpec(format!("{user} cannot be sent as an impersonation header")))?;
@@ -98,6 +101,20 @@ impl Context {
         let key = format!("{}/{}", app.namespace.as_deref().unwrap_or_default(), app.name);
         self.failures(&key, false);
         self.drift.track(app, BTreeSet::new()).await;
+    }
+
+    /// Sets what `obj` manages for its drift watches, on the cluster it is deployed to.
+    async fn track(&self, obj: &GitOpsConfig, app: &ObjectRef<GitOpsConfig>, ids: BTreeSet<ObjectId>) {
+        let cluster = crate::destination::cluster_of(obj);
+        match self.destinations.cached(cluster).filter(Target::is_remote) {
+            Some(t) => {
+                let on = (t.name.as_str(), t.version.as_str(), &t.cluster);
+                self.drift.track_on(app, Some(on), ids).await;
+            }
+            None if cluster.is_none() => self.drift.track(app, ids).await,
+            // Never resolved: nothing of it can be watched yet.
+            None => {}
+        }
     }
 
     fn failures(&self, key: &str, failed: bool) -> u32 {
@@ -169,7 +186,7 @@ pub async fn reconcile(obj: Arc<GitOpsConfig>, ctx: Arc<Context>) -> Result<Requ
                 health = out.health.status.as_str(), "{}", out.summary
             );
             let ids: BTreeSet<ObjectId> = out.inventory.iter().filter_map(|i| i.parse().ok()).collect();
-            ctx.drift.track(&app_ref, ids).await;
+            ctx.track(&obj, &app_ref, ids).await;
             let note = out.changed.then(|| Note {
                 warning: false,
                 reason: "Synced".into(),
@@ -189,7 +206,7 @@ pub async fn reconcile(obj: Arc<GitOpsConfig>, ctx: Arc<Context>) -> Result<Requ
             let failed = failed(&obj, &ctx, &key, revision, &error);
             if let Some(ids) = &failed.inventory {
                 let ids: BTreeSet<ObjectId> = ids.iter().filter_map(|i| i.parse().ok()).collect();
-                ctx.drift.track(&app_ref, ids).await;
+                ctx.track(&obj, &app_ref, ids).await;
             }
             let note = (!matches!(*error, Error::DependencyNotReady(_))).then(|| Note {
                 warning: true,
@@ -197,7 +214,10 @@ pub async fn reconcile(obj: Arc<GitOpsConfig>, ctx: Arc<Context>) -> Result<Requ
                 action: "Reconcile".into(),
                 message: failed.message.clone(),
             });
-            let status = status::next(&previous, &observed, Attempted::Failed(&failed), &finished);
+            let mut status = status::next(&previous, &observed, Attempted::Failed(&failed), &finished);
+            if matches!(*error, Error::ClusterUnreachable { .. }) {
+                crate::destination::health_unknown(&mut status, &failed.message);
+            }
             (status, note, failed.retry_in, false)
         }
     };
@@ -947,11 +967,15 @@ async fn attempt(obj: &GitOpsConfig, ctx: &Context) -> Result<Outcome, Failure> 
     app_sync_options(obj)?;
     check_source_path(obj.spec.source.path.as_deref().unwrap_or_default())?;
     lockdown::check_spec_refs(obj, &ctx.config.lockdown)?;
-    let (acting, user) = ctx.acting_for(obj)?;
     let policies = crate::tenancy::governing(&ctx.client, &obj.namespace().unwrap_or_default()).await?;
     crate::tenancy::check_sources(&policies, &obj.spec.source)?;
-    check_dependencies(&ctx.client, obj).await?;
     let destination = destination_of(obj)?;
+    // A cluster the policies do not allow is never contacted.
+    let cluster_name = crate::destination::cluster_of(obj).unwrap_or(crate::policy::IN_CLUSTER);
+    crate::policy::check_objects(&policies, &destination, cluster_name, &[]).map_err(Error::policy)?;
+    let target = ctx.destinations.resolve(obj).await?;
+    let (acting, user) = ctx.acting_for(obj, &target)?;
+    check_dependencies(&ctx.client, obj).await?;
     let remote = crate::tenancy::remote_base_check(&ctx.config.lockdown, &policies);
     let fetched = fetch_rendered(obj, ctx, remote).await?;
     let revision = fetched.revision.clone();
@@ -970,6 +994,7 @@ async fn attempt(obj: &GitOpsConfig, ctx: &Context) -> Result<Outcome, Failure> 
     let rendered = crate::tenancy::Rendered {
         objects: &objects,
         destination: &destination,
+        cluster: &target.name,
         create_namespace,
     };
     crate::tenancy::check_rendered(&acting, &ctx.config.lockdown, &policies, &rendered)
@@ -993,7 +1018,7 @@ async fn attempt(obj: &GitOpsConfig, ctx: &Context) -> Result<Outcome, Failure> 
         in_store,
         revision: revision.clone(),
         cluster: acting.clone(),
-        inventory_writer: user.is_some().then(|| ctx.cluster.clone()),
+        inventory_writer: (user.is_some() || target.is_remote()).then(|| ctx.cluster.clone()),
         user,
     };
     let apply = apply_policy(obj, &revision);

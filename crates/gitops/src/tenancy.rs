@@ -124,6 +124,8 @@ pub struct Rendered<'a> {
     pub objects: &'a [&'a Value],
     /// The destination namespace.
     pub destination: &'a str,
+    /// The destination cluster's name (`in-cluster` for the controller's own).
+    pub cluster: &'a str,
     /// Whether the sync may create the destination namespace (`createNamespace`, `CreateNamespace=true`).
     pub create_namespace: bool,
 }
@@ -145,7 +147,7 @@ pub async fn check_rendered(
     if rendered.create_namespace {
         objects.push(created_namespace(rendered.destination));
     }
-    policy::check_objects(policies, rendered.destination, policy::IN_CLUSTER, &objects).map_err(Error::policy)
+    policy::check_objects(policies, rendered.destination, rendered.cluster, &objects).map_err(Error::policy)
 }
 
 /// Which Kustomize remote bases an application may fetch: none with `--no-remote-bases`, else those of

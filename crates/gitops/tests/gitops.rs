@@ -115,6 +115,7 @@ async fn guestbook_follows_git_commits_prune_drift_and_broken_yaml() -> Result<(
         namespace: Some(ns.name().to_string()),
         concurrency: 2,
         lockdown: Default::default(),
+        ..Default::default()
     };
     let controller = tokio::spawn(tack_gitops::run(client.clone(), config, async move {
         let _ = stopped.await;
@@ -379,6 +380,7 @@ fn start_controller(
         namespace: Some(ns.to_string()),
         concurrency: 2,
         lockdown: Default::default(),
+        ..Default::default()
     };
     let handle = tokio::spawn(tack_gitops::run(client.clone(), config, async move {
         let _ = stopped.await;

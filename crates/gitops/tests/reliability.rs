@@ -43,6 +43,7 @@ fn start(client: &kube::Client, ns: &str, cache: &Path, deadlines: Deadlines) ->
         namespace: Some(ns.to_string()),
         concurrency: 2,
         lockdown: Default::default(),
+        ..Default::default()
     };
     let handle = tokio::spawn(tack_gitops::run_with_deadlines(
         client.clone(),

@@ -267,6 +267,11 @@ pub struct Destination {
     /// The namespace given to namespaced objects that do not set one. Default: the GitOpsConfig's namespace.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
+    /// The cluster the manifests go to: the name of a cluster registered with `tack cluster add` (a Secret
+    /// labelled `tack.dev/secret-type: cluster` in the controller's namespace). Absent or `in-cluster`: the
+    /// cluster the controller runs in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
 }
 
 /// When and how to sync.

@@ -212,6 +212,7 @@ async fn create(apps: &Apps<'_>, args: &CreateArgs) -> anyhow::Result<ExitCode> 
         },
         destination: Destination {
             namespace: args.dest_namespace.clone(),
+            cluster: None,
         },
         sync_policy: Some(SyncPolicy {
             interval: args.interval.clone(),

@@ -65,6 +65,10 @@ pub struct ControllerArgs {
     /// Refuse Kustomize remote bases (resources that are Git URLs) in applications' sources (docs/tenancy.md)
     #[arg(long)]
     pub no_remote_bases: bool,
+    /// Where the Secrets of registered clusters (`tack cluster add`, spec.destination.cluster) are read
+    /// (docs/clusters.md)
+    #[arg(long, value_name = "NS", default_value = tack_gitops::destination::DEFAULT_CLUSTERS_NAMESPACE)]
+    pub clusters_namespace: String,
 }
 
 /// Every controller this process runs, joined here. Leader election covers all of them: they start when the
@@ -160,6 +164,7 @@ pub async fn run(args: &ControllerArgs, settings: &Settings) -> anyhow::Result<E
             no_cross_namespace_refs: args.no_cross_namespace_refs,
             no_remote_bases: args.no_remote_bases,
         },
+        clusters_namespace: args.clusters_namespace.clone(),
     };
     let metrics = Metrics::global();
     let readiness = Readiness::default();

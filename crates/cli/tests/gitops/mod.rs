@@ -152,6 +152,7 @@ async fn app_history_rollback_and_resume() -> Result<()> {
         namespace: Some(ns.name().to_string()),
         concurrency: 2,
         lockdown: Default::default(),
+        ..Default::default()
     };
     let controller = tokio::spawn(tack_gitops::run(client.clone(), config, async move {
         let _ = stopped.await;

@@ -142,6 +142,7 @@ async fn deleted_without_a_storm(how: Deletion) -> Result<()> {
         namespace: Some(ns.name().to_string()),
         concurrency: 2,
         lockdown: Default::default(),
+        ..Default::default()
     };
     let controller = tokio::spawn(tack_gitops::run_with_metrics(
         client.clone(),

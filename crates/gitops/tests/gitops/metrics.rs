@@ -73,6 +73,7 @@ async fn metrics_move_with_reconciles_and_fetch_errors() -> Result<()> {
         namespace: Some(ns.name().to_string()),
         concurrency: 2,
         lockdown: Default::default(),
+        ..Default::default()
     };
     let controller = tokio::spawn(tack_gitops::run_with_metrics(
         client.clone(),

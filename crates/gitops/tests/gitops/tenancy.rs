@@ -99,6 +99,7 @@ fn start(
         namespace: Some(ns.to_string()),
         concurrency: 2,
         lockdown,
+        ..Default::default()
     };
     let handle = tokio::spawn(tack_gitops::run(client.clone(), config, async move {
         let _ = stopped.await;

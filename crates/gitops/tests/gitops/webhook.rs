@@ -172,6 +172,7 @@ async fn a_signed_push_refreshes_at_once_and_a_bad_signature_changes_nothing() -
         namespace: Some(ns.name().to_string()),
         concurrency: 2,
         lockdown: Default::default(),
+        ..Default::default()
     };
     let controller = tokio::spawn(tack_gitops::run_with_metrics(
         client.clone(),

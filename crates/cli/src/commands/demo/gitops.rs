@@ -215,6 +215,7 @@ async fn chapter(
         namespace: Some(DEMO_NAMESPACE.to_string()),
         concurrency: 2,
         lockdown: Default::default(),
+        ..Default::default()
     };
     *controller = Some(tokio::spawn(tack_gitops::run(
         client.clone(),
