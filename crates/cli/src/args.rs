@@ -59,8 +59,7 @@ pub enum Command {
     Version,
     /// Manage the local Kubernetes control plane (etcd, kube-apiserver, kube-controller-manager,
     /// kube-scheduler and KWOK on 127.0.0.1, no containers).
-    #[command(subcommand)]
-    Dev(DevCommand),
+    Dev(DevArgs),
     /// Guided demo on the local control plane: the narrative on standard output, the in-process controllers'
     /// log lines in a file it names.
     Demo(crate::commands::demo::DemoArgs),
@@ -75,6 +74,9 @@ pub enum Command {
     /// Manage applications (GitOpsConfig resources).
     #[command(subcommand)]
     App(crate::commands::app::AppCommand),
+    /// Manage the clusters applications may be deployed to (spec.destination.cluster): add, list, remove.
+    #[command(subcommand)]
+    Cluster(crate::commands::cluster::ClusterCommand),
     /// Progressive delivery: list, inspect, promote, abort, retry, undo, pause, resume Rollouts (argoproj.io).
     #[command(subcommand)]
     Rollout(crate::commands::rollout::RolloutCommand),
@@ -262,6 +264,16 @@ fn parse_app_name(s: &str) -> Result<String, String> {
             "`{s}` is not a valid application name: use 1-48 lowercase letters, digits and '-'"
         ))
     }
+}
+
+#[derive(Debug, Args)]
+pub struct DevArgs {
+    /// Act on the independent control plane NAME (its own ports and state directory, `.../tack/dev-NAME`)
+    /// instead of the default one: for a second cluster, e.g. a remote destination (docs/clusters.md)
+    #[arg(long, global = true, value_name = "NAME")]
+    pub name: Option<String>,
+    #[command(subcommand)]
+    pub command: DevCommand,
 }
 
 #[derive(Debug, Subcommand)]

@@ -45,13 +45,14 @@ fn main() -> ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Version => commands::version::run(&settings),
-            Command::Dev(cmd) => commands::dev::run(cmd, &settings).await,
+            Command::Dev(args) => commands::dev::run(args, &settings).await,
             Command::Demo(args) => commands::demo::run(&args, &log_target, &settings).await,
             Command::Render(args) => commands::render::run(&args, &settings).await,
             Command::Diff(args) => commands::diff::run(&args, &settings).await,
             Command::Sync(args) => commands::sync::run(&args, &settings).await,
             Command::Controller(args) => commands::controller::run(&args, &settings).await,
             Command::App(cmd) => commands::app::run(cmd, &settings).await,
+            Command::Cluster(cmd) => commands::cluster::run(cmd, &settings).await,
             Command::Rollout(cmd) => commands::rollout::run(cmd, &settings).await,
             Command::Install(args) => commands::install::run(&args, &settings).await,
             Command::Jsonnet(args) => Ok(commands::jsonnet::run(&args)),

@@ -117,6 +117,9 @@ pub enum Error {
     /// No HOME or XDG directory could be found.
     #[error("cannot find a home directory: set HOME or XDG_STATE_HOME and XDG_CACHE_HOME")]
     NoHome,
+    /// A control plane name (`tack dev up --name`) that cannot name a directory.
+    #[error("`{0}` is not a control plane name: use 1-40 lowercase letters, digits and '-'")]
+    InvalidName(String),
     /// A process did not stop after SIGTERM and SIGKILL.
     #[error("{component} (pid {pid}) did not stop")]
     Unstoppable {

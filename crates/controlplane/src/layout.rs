@@ -29,6 +29,26 @@ impl Layout {
         ))
     }
 
+    /// The layout of the control plane called `name`: the same binaries, its own state directory
+    /// (`.../tack/dev-<name>`), so several independent control planes run side by side (`tack dev up --name`).
+    /// `None` is the default one. A name is lowercase letters, digits and `-`, at most 40 characters.
+    pub fn named(versions: &Versions, name: Option<&str>) -> Result<Self> {
+        let mut layout = Self::default_for(versions)?;
+        if let Some(name) = name {
+            let valid = !name.is_empty()
+                && name.len() <= 40
+                && !name.starts_with('-')
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+            if !valid {
+                return Err(Error::InvalidName(name.to_string()));
+            }
+            layout.state = layout.state.with_file_name(format!("dev-{name}"));
+        }
+        Ok(layout)
+    }
+
     /// A layout rooted at explicit directories.
     pub fn new(cache: impl Into<PathBuf>, state: impl Into<PathBuf>) -> Self {
         Layout {

@@ -113,6 +113,14 @@ impl LocalCluster {
         })
     }
 
+    /// The control plane called `name` (`tack dev up --name`): its own state directory, ports and processes.
+    /// `None` is the default one ([`LocalCluster::from_env`]).
+    pub fn named(name: Option<&str>) -> Result<Self> {
+        Ok(LocalCluster {
+            layout: Layout::named(&Versions::pinned(), name)?,
+        })
+    }
+
     /// A control plane at explicit locations.
     pub fn new(layout: Layout) -> Self {
         LocalCluster { layout }

@@ -74,9 +74,7 @@ pub fn cluster_of(obj: &tack_model::GitOpsConfig) -> Option<&str> {
 pub struct SecretError(String);
 
 /// The kubeconfig (and the context to use) that a cluster Secret's data describes. Pure.
-pub fn kubeconfig_of(
-    data: &BTreeMap<String, Vec<u8>>,
-) -> Result<(Kubeconfig, Option<String>), SecretError> {
+pub fn kubeconfig_of(data: &BTreeMap<String, Vec<u8>>) -> Result<(Kubeconfig, Option<String>), SecretError> {
     let text = |key: &str| -> Result<Option<String>, SecretError> {
         data.get(key)
             .map(|v| {
@@ -112,12 +110,14 @@ pub fn kubeconfig_of(
         let ca = data.get("caData").filter(|c| !c.is_empty());
         if insecure && ca.is_some() {
             return Err(SecretError(
-                "holds both `caData` and `insecure: true`: verify with the CA, or (explicitly) not at all".into(),
+                "holds both `caData` and `insecure: true`: verify with the CA, or (explicitly) not at all"
+                    .into(),
             ));
         }
         let mut cluster = serde_json::json!({"server": server});
         if let Some(ca) = ca {
-            cluster["certificate-authority-data"] = base64::engine::general_purpose::STANDARD.encode(ca).into();
+            cluster["certificate-authority-data"] =
+                base64::engine::general_purpose::STANDARD.encode(ca).into();
         }
         if insecure {
             cluster["insecure-skip-tls-verify"] = true.into();
@@ -315,11 +315,7 @@ impl Destinations {
             )));
         }
         let version = secret.metadata.resource_version.clone().unwrap_or_default();
-        let cached = self
-            .remotes()
-            .get(name)
-            .filter(|t| t.version == version)
-            .cloned();
+        let cached = self.remotes().get(name).filter(|t| t.version == version).cloned();
         let target = match cached {
             Some(t) => t,
             None => {
@@ -375,7 +371,16 @@ mod tests {
     #[test]
     fn names() {
         assert!(valid_cluster_name("prod-eu-1"));
-        for bad in ["", "in-cluster", "Prod", "-a", "a-", "a.b", "a_b", &"a".repeat(51)] {
+        for bad in [
+            "",
+            "in-cluster",
+            "Prod",
+            "-a",
+            "a-",
+            "a.b",
+            "a_b",
+            &"a".repeat(51),
+        ] {
             assert!(!valid_cluster_name(bad), "{bad:?}");
         }
         assert_eq!(secret_name("prod"), "tack-cluster-prod");
@@ -414,10 +419,18 @@ mod tests {
                 "insecure must be",
             ),
             (
-                &[("server", "https://x"), ("token", "s3cret"), ("insecure", "true"), ("caData", "x")],
+                &[
+                    ("server", "https://x"),
+                    ("token", "s3cret"),
+                    ("insecure", "true"),
+                    ("caData", "x"),
+                ],
                 "both `caData` and `insecure: true`",
             ),
-            (&[("kubeconfig", "{}"), ("token", "s3cret")], "both `kubeconfig` and `token`"),
+            (
+                &[("kubeconfig", "{}"), ("token", "s3cret")],
+                "both `kubeconfig` and `token`",
+            ),
             (
                 &[(
                     "kubeconfig",
@@ -428,17 +441,24 @@ mod tests {
             ),
         ];
         for (pairs, expected) in cases {
-            let err = kubeconfig_of(&data(pairs)).err().map(|e| e.to_string()).unwrap_or_default();
+            let err = kubeconfig_of(&data(pairs))
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
             assert!(err.contains(expected), "{pairs:?}: {err}");
             assert!(!err.contains("s3cret"), "{err}");
         }
         let exec = "apiVersion: v1\nkind: Config\nusers:\n- name: u\n  user:\n    exec:\n      apiVersion: \
                     client.authentication.k8s.io/v1\n      command: /bin/sh\n";
-        let err = kubeconfig_of(&data(&[("kubeconfig", exec)])).err().map(|e| e.to_string());
+        let err = kubeconfig_of(&data(&[("kubeconfig", exec)]))
+            .err()
+            .map(|e| e.to_string());
         assert!(err.unwrap_or_default().contains("exec"));
         let ca_file = "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: https://x\n    \
                        certificate-authority: /etc/ca.crt\n";
-        let err = kubeconfig_of(&data(&[("kubeconfig", ca_file)])).err().map(|e| e.to_string());
+        let err = kubeconfig_of(&data(&[("kubeconfig", ca_file)]))
+            .err()
+            .map(|e| e.to_string());
         assert!(err.unwrap_or_default().contains("certificate-authority file"));
     }
 
@@ -447,9 +467,13 @@ mod tests {
         let yaml = "apiVersion: v1\nkind: Config\nclusters:\n- name: a\n  cluster:\n    server: https://a\n- name: b\n  \
                     cluster:\n    server: https://b\nusers:\n- name: u\n  user:\n    token: t\ncontexts:\n- name: a\n  \
                     context: {cluster: a, user: u}\n- name: b\n  context: {cluster: b, user: u}\ncurrent-context: a\n";
-        let (config, context) = kubeconfig_of(&data(&[("kubeconfig", yaml), ("context", "b")])).expect("valid");
+        let (config, context) =
+            kubeconfig_of(&data(&[("kubeconfig", yaml), ("context", "b")])).expect("valid");
         assert_eq!(context.as_deref(), Some("b"));
-        assert_eq!(server_of(&config, context.as_deref()).as_deref(), Some("https://b"));
+        assert_eq!(
+            server_of(&config, context.as_deref()).as_deref(),
+            Some("https://b")
+        );
         assert_eq!(server_of(&config, None).as_deref(), Some("https://a"));
     }
 }

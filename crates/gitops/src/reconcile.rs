@@ -20,9 +20,9 @@ use tack_model::{GitOpsConfig, GitOpsConfigStatus, HealthStatus as HealthField, 
 use tack_plan::{IgnoreRule, ObjectId};
 use tack_source::{Credentials, Deadlines, Repository, Revision};
 
+use crate::destination::{Destinations, Target};
 use crate::drift::Drift;
 use crate::events::{Note, Recorder};
-use crate::destination::{Destinations, Target};
 use crate::lockdown;
 use crate::status::{self, Attempted, Failed, Observed, Outcome, backoff, interval, now};
 use crate::{ControllerConfig, Error, STATUS_MANAGER, fetch};
@@ -59,7 +59,8 @@ impl Context {
         let cluster = Cluster::from_client(client.clone(), "default");
         // The same discovery cache as the syncs, which refresh it after applying CRDs.
         let drift = Arc::new(Drift::new(cluster.clone(), metrics.clone()));
-        let destinations = Destinations::new(client.clone(), config.clusters_namespace.clone(), cluster.clone());
+        let destinations =
+            Destinations::new(client.clone(), config.clusters_namespace.clone(), cluster.clone());
         Context {
             cluster: cluster.clone(),
             client: client.clone(),

@@ -6,15 +6,18 @@ use anyhow::Context;
 use serde_json::json;
 use tack_controlplane::{LocalCluster, ProgressDisplay, Status, UpOptions, UpReport};
 
-use crate::args::{DevCommand, DevUpArgs};
+use crate::args::{DevArgs, DevCommand, DevUpArgs};
 use crate::config::{Output, Settings};
 
-pub async fn run(cmd: DevCommand, settings: &Settings) -> anyhow::Result<ExitCode> {
-    let cluster = LocalCluster::from_env()?;
-    match cmd {
+pub async fn run(args: DevArgs, settings: &Settings) -> anyhow::Result<ExitCode> {
+    let name = args.name.as_deref();
+    let cluster = LocalCluster::named(name)?;
+    // What to type to act on this control plane again.
+    let named = name.map(|n| format!(" --name {n}")).unwrap_or_default();
+    match args.command {
         DevCommand::Up(args) => {
             let report = up(&cluster, &args).await?;
-            print_up(&cluster, &report, settings.output)?;
+            print_up(&cluster, &report, settings.output, &named)?;
             Ok(ExitCode::SUCCESS)
         }
         DevCommand::Down(args) => {
@@ -36,7 +39,9 @@ pub async fn run(cmd: DevCommand, settings: &Settings) -> anyhow::Result<ExitCod
         DevCommand::Env => {
             let kubeconfig = cluster.layout().kubeconfig();
             if !kubeconfig.exists() {
-                eprintln!("warning: the local control plane is not running; start it with `tack dev up`");
+                eprintln!(
+                    "warning: the local control plane is not running; start it with `tack dev up{named}`"
+                );
             }
             println!("export KUBECONFIG={}", kubeconfig.display());
             Ok(ExitCode::SUCCESS)
@@ -58,7 +63,7 @@ pub async fn up(cluster: &LocalCluster, args: &DevUpArgs) -> anyhow::Result<UpRe
         .context("could not bring the local control plane up")
 }
 
-fn print_up(cluster: &LocalCluster, report: &UpReport, output: Output) -> anyhow::Result<()> {
+fn print_up(cluster: &LocalCluster, report: &UpReport, output: Output, named: &str) -> anyhow::Result<()> {
     let kubeconfig = cluster.layout().kubeconfig();
     if output == Output::Json {
         let v = json!({
@@ -86,10 +91,10 @@ fn print_up(cluster: &LocalCluster, report: &UpReport, output: Output) -> anyhow
     println!("kubeconfig: {}", kubeconfig.display());
     println!("logs:       {}", cluster.layout().state.display());
     println!(
-        "use it:     export KUBECONFIG={}   (or: eval \"$(tack dev env)\")",
+        "use it:     export KUBECONFIG={}   (or: eval \"$(tack dev env{named})\")",
         kubeconfig.display()
     );
-    println!("stop it:    tack dev down");
+    println!("stop it:    tack dev down{named}");
     Ok(())
 }
 

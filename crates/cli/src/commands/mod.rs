@@ -2,6 +2,7 @@
 
 pub mod app;
 pub mod app_helm;
+pub mod cluster;
 pub mod controller;
 pub mod demo;
 pub mod dev;
