@@ -396,11 +396,38 @@ async fn watch(
             let _ = tx.unbounded_send((app, format!("{} {why}", id.human())));
         }
     };
+    // When the watch fails (its cluster stops answering) and when it works again, every application with
+    // objects under it is reconciled once: it reports the cluster unreachable, then recovers, without waiting
+    // for its interval.
+    let mut failing = false;
+    let trigger_all = |why: &str| {
+        let apps: HashSet<AppRef> = lock(&index)
+            .iter()
+            .filter(|((c, id), _)| {
+                c == &cluster && id.group == group && id.kind == kind && id.namespace == namespace
+            })
+            .flat_map(|(_, apps)| apps.iter().cloned())
+            .collect();
+        for app in apps {
+            let _ = tx.unbounded_send((app, format!("the watch of {kind} in {namespace:?} {why}")));
+        }
+    };
     let mut seen: HashMap<String, Signature> = HashMap::new();
     let mut listed: HashSet<String> = HashSet::new();
     let stream = watcher(api, watcher::Config::default()).default_backoff();
     let mut stream = std::pin::pin!(stream);
     while let Some(event) = stream.next().await {
+        match (&event, failing) {
+            (Err(_), false) => {
+                failing = true;
+                trigger_all("failed");
+            }
+            (Ok(_), true) => {
+                failing = false;
+                trigger_all("works again");
+            }
+            _ => {}
+        }
         match event {
             Ok(watcher::Event::Init) => listed.clear(),
             Ok(watcher::Event::InitApply(meta)) | Ok(watcher::Event::Apply(meta)) => {

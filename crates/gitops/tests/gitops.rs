@@ -19,6 +19,8 @@ use tack_model::{GitOpsConfig, GitOpsConfigStatus, SyncResult, SyncState};
 use tack_testkit::{TestNamespace, eventually, git};
 
 use tack_testkit::gitserver;
+#[path = "gitops/clusters.rs"]
+mod clusters;
 #[path = "gitops/drift.rs"]
 mod drift;
 #[path = "gitops/helm.rs"]
