@@ -463,6 +463,27 @@ mod tests {
     }
 
     #[test]
+    fn tenant_policy_destinations_match_the_cluster_name() {
+        use tack_model::{DestinationRule, TenantPolicy, TenantPolicySpec};
+        let policy = TenantPolicy::new(
+            "team-a",
+            TenantPolicySpec {
+                destinations: Some(vec![DestinationRule {
+                    namespace: "team-a".into(),
+                    cluster: Some("prod-*".into()),
+                }]),
+                ..Default::default()
+            },
+        );
+        let policies = std::slice::from_ref(&policy);
+        assert!(crate::policy::check_objects(policies, "team-a", "prod-eu", &[]).is_ok());
+        let refused = crate::policy::check_objects(policies, "team-a", "staging", &[]);
+        assert_eq!(refused.as_ref().err().map(|v| v.rule), Some("destinations"));
+        let refused = crate::policy::check_objects(policies, "team-a", IN_CLUSTER, &[]);
+        assert!(refused.is_err(), "in-cluster is not prod-*");
+    }
+
+    #[test]
     fn kubeconfig_with_a_context() {
         let yaml = "apiVersion: v1\nkind: Config\nclusters:\n- name: a\n  cluster:\n    server: https://a\n- name: b\n  \
                     cluster:\n    server: https://b\nusers:\n- name: u\n  user:\n    token: t\ncontexts:\n- name: a\n  \

@@ -24,6 +24,10 @@
 //! `spec.rollback` (set by `tack app rollback`) pins a commit: it is synced once, then automated sync stays
 //! suspended until `tack app resume` removes it.
 //!
+//! Remote clusters (docs/clusters.md): `spec.destination.cluster` sends every request on the application's
+//! objects, drift watches included, to a cluster registered as a Secret (`destination.rs`); status, Events and
+//! inventory stay here, and a cluster that does not answer fails only its own applications (`ClusterUnreachable`).
+//!
 //! Tenancy (docs/tenancy.md): with `spec.serviceAccountName` (or [`Lockdown::default_service_account`]) every
 //! request on the application's objects is made as that ServiceAccount of its namespace (`impersonation.rs`;
 //! its hooks are checked first, `access.rs`), while status, Events and inventory stay with the controller's

@@ -56,7 +56,9 @@ impl SecondCluster {
 
     async fn resume(&self) -> Result<()> {
         self.cluster
-            .up(&UpOptions::default(), &mut |line| eprintln!("second control plane: {line}"))
+            .up(&UpOptions::default(), &mut |line| {
+                eprintln!("second control plane: {line}")
+            })
             .await
             .context("restarting the second control plane")?;
         Ok(())
@@ -113,7 +115,11 @@ async fn an_application_on_a_second_cluster_syncs_heals_and_waits_for_it_alone()
     });
     let secrets: Api<Secret> = Api::namespaced(client.clone(), &ns);
     secrets
-        .patch("tack-cluster-second", &PatchParams::apply("tack-test"), &Patch::Apply(&secret))
+        .patch(
+            "tack-cluster-second",
+            &PatchParams::apply("tack-test"),
+            &Patch::Apply(&secret),
+        )
         .await?;
 
     let repo = tack_testkit::GitRepo::new()?;
@@ -158,16 +164,21 @@ async fn an_application_on_a_second_cluster_syncs_heals_and_waits_for_it_alone()
     // Synced there, not here; the inventory stays here.
     let remote_cms: Api<ConfigMap> = Api::namespaced(remote.clone(), &ns);
     let local_cms: Api<ConfigMap> = Api::namespaced(client.clone(), &ns);
-    eventually(Duration::from_secs(60), "far-cm on the second cluster", || async {
-        Ok(value(&remote_cms, "far-cm").await?.filter(|v| v == "one"))
-    })
+    eventually(
+        Duration::from_secs(60),
+        "far-cm on the second cluster",
+        || async { Ok(value(&remote_cms, "far-cm").await?.filter(|v| v == "one")) },
+    )
     .await?;
     eventually(Duration::from_secs(60), "far Ready", || async {
         let (s, reason, message, health) = ready(&apps, "far").await?;
         Ok((s == "True" && health == "Healthy").then_some((reason, message)))
     })
     .await?;
-    assert!(local_cms.get_opt("far-cm").await?.is_none(), "far-cm went to the first cluster");
+    assert!(
+        local_cms.get_opt("far-cm").await?.is_none(),
+        "far-cm went to the first cluster"
+    );
     assert!(
         local_cms.get_opt("tack-gitops-inventory-far").await?.is_some(),
         "the inventory stays on the first cluster"
@@ -176,16 +187,25 @@ async fn an_application_on_a_second_cluster_syncs_heals_and_waits_for_it_alone()
         remote_cms.get_opt("tack-gitops-inventory-far").await?.is_none(),
         "no inventory on the second cluster"
     );
-    eventually(Duration::from_secs(60), "near-cm on the first cluster", || async {
-        Ok(value(&local_cms, "near-cm").await?.filter(|v| v == "one"))
-    })
+    eventually(
+        Duration::from_secs(60),
+        "near-cm on the first cluster",
+        || async { Ok(value(&local_cms, "near-cm").await?.filter(|v| v == "one")) },
+    )
     .await?;
-    assert!(remote_cms.get_opt("near-cm").await?.is_none(), "near-cm went to the second cluster");
+    assert!(
+        remote_cms.get_opt("near-cm").await?.is_none(),
+        "near-cm went to the second cluster"
+    );
 
     // Drift there is reverted.
     let edit = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "far-cm"}, "data": {"k": "edited"}});
     remote_cms
-        .patch("far-cm", &PatchParams::apply("kubectl-edit").force(), &Patch::Apply(&edit))
+        .patch(
+            "far-cm",
+            &PatchParams::apply("kubectl-edit").force(),
+            &Patch::Apply(&edit),
+        )
         .await?;
     eventually(Duration::from_secs(30), "the edit of far-cm reverted", || async {
         Ok(value(&remote_cms, "far-cm").await?.filter(|v| v == "one"))
@@ -199,7 +219,10 @@ async fn an_application_on_a_second_cluster_syncs_heals_and_waits_for_it_alone()
         Ok((s == "False" && reason == "ClusterUnreachable").then_some((message, health)))
     })
     .await?;
-    assert!(message.contains("destination cluster second is unreachable"), "{message}");
+    assert!(
+        message.contains("destination cluster second is unreachable"),
+        "{message}"
+    );
     assert_eq!(health, "Unknown");
     std::fs::write(repo.work().join("near/cm.yaml"), config_map("near-cm", "two"))?;
     repo.commit("main", "near: two")?;
@@ -220,11 +243,17 @@ async fn an_application_on_a_second_cluster_syncs_heals_and_waits_for_it_alone()
     let remote = second.cluster.client().await?;
     let remote_cms: Api<ConfigMap> = Api::namespaced(remote, &ns);
     remote_cms
-        .patch("far-cm", &PatchParams::apply("kubectl-edit").force(), &Patch::Apply(&edit))
+        .patch(
+            "far-cm",
+            &PatchParams::apply("kubectl-edit").force(),
+            &Patch::Apply(&edit),
+        )
         .await?;
-    eventually(Duration::from_secs(60), "the edit after the outage reverted", || async {
-        Ok(value(&remote_cms, "far-cm").await?.filter(|v| v == "one"))
-    })
+    eventually(
+        Duration::from_secs(60),
+        "the edit after the outage reverted",
+        || async { Ok(value(&remote_cms, "far-cm").await?.filter(|v| v == "one")) },
+    )
     .await?;
 
     stop_controller(stop, handle).await?;
