@@ -86,6 +86,10 @@ pub struct CreateArgs {
     /// Namespace the objects go to [default: the application's namespace]
     #[arg(long, value_name = "NS")]
     pub dest_namespace: Option<String>,
+    /// Cluster the objects go to: one registered with `tack cluster add` (spec.destination.cluster)
+    /// [default: the cluster the controller runs in]
+    #[arg(long, value_name = "NAME")]
+    pub dest_cluster: Option<String>,
     /// Delete objects that leave Git
     #[arg(long)]
     pub prune: bool,
@@ -198,6 +202,12 @@ async fn create(apps: &Apps<'_>, args: &CreateArgs) -> anyhow::Result<ExitCode> 
     let api = &apps.api;
     let namespace = apps.namespace.as_str();
     check_name(&args.name)?;
+    if let Some(cluster) = args.dest_cluster.as_deref()
+        && cluster != "in-cluster"
+        && !tack_gitops::destination::valid_cluster_name(cluster)
+    {
+        bail!("--dest-cluster: `{cluster}` is not a cluster name (lowercase letters, digits and '-')");
+    }
     if let Some(path) = &args.path {
         tack_gitops::check_source_path(path).map_err(|e| anyhow::anyhow!("--path: {e}"))?;
     }
@@ -212,7 +222,7 @@ async fn create(apps: &Apps<'_>, args: &CreateArgs) -> anyhow::Result<ExitCode> 
         },
         destination: Destination {
             namespace: args.dest_namespace.clone(),
-            cluster: None,
+            cluster: args.dest_cluster.clone(),
         },
         sync_policy: Some(SyncPolicy {
             interval: args.interval.clone(),
@@ -272,10 +282,14 @@ async fn create(apps: &Apps<'_>, args: &CreateArgs) -> anyhow::Result<ExitCode> 
         )
     })?;
     println!(
-        "application {} created in namespace {namespace}: {} → namespace {}{}",
+        "application {} created in namespace {namespace}: {} → namespace {}{}{}",
         args.name,
         args.repo,
         args.dest_namespace.as_deref().unwrap_or(namespace),
+        args.dest_cluster
+            .as_deref()
+            .map(|c| format!(" of cluster {c}"))
+            .unwrap_or_default(),
         if args.manual {
             " (manual: differences are reported, not applied)"
         } else {
