@@ -8,6 +8,7 @@ use anyhow::Result;
 use tack_testkit::TestNamespace;
 
 mod charts;
+mod cluster;
 mod controller;
 mod gitops;
 
