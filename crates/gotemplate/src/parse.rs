@@ -133,7 +133,7 @@ impl<'s> Parser<'s, '_> {
         Ok(t)
     }
 
-    fn unexpected(&self, token: &Item, context: &str) -> String {
+    fn unexpected(&self, token: &Item<'_>, context: &str) -> String {
         if token.typ == T::Error {
             let mut extra = String::new();
             if self.action_line != 0 && self.action_line != token.line {
@@ -382,7 +382,7 @@ impl<'s> Parser<'s, '_> {
         })
     }
 
-    fn parse_template_name(&self, token: &Item, context: &str) -> R<String> {
+    fn parse_template_name(&self, token: &Item<'_>, context: &str) -> R<String> {
         match token.typ {
             T::String | T::RawString => unquote(&token.val).map_err(|e| self.errorf(e)),
             _ => Err(self.unexpected(token, context)),
