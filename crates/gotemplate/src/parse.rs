@@ -586,7 +586,7 @@ impl<'s> Parser<'s, '_> {
         }))
     }
 
-    fn number(&self, token: &Item) -> R<Number> {
+    fn number(&self, token: &Item<'_>) -> R<Number> {
         if token.typ == T::CharConstant {
             let (c, tail) = unquote_char(&token.val[1..], '\'').map_err(|e| self.errorf(e))?;
             if tail != "'" {
