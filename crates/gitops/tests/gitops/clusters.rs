@@ -1,6 +1,8 @@
 //! Remote clusters on two real control planes: a second local control plane is started for this test alone and
 //! registered as a cluster Secret on the first; an application deployed there (`spec.destination.cluster`)
-//! syncs there (status, Events and inventory stay on the first), heals drift there, is reported
+//! syncs there (status, Events and inventory stay on the first), heals drift there, acts there as its
+//! ServiceAccount of the second cluster when it names one (a ClusterRole it may not write refuses the commit
+//! naming that ServiceAccount), is reported
 //! ClusterUnreachable with health Unknown while the second's API server is stopped (an application of the first
 //! cluster keeps syncing meanwhile), and recovers when it is started again (its drift watches too).
 
@@ -127,7 +129,18 @@ async fn an_application_on_a_second_cluster_syncs_heals_and_waits_for_it_alone()
         std::fs::create_dir_all(repo.work().join(dir))?;
         std::fs::write(repo.work().join(dir).join("cm.yaml"), config_map(name, v))?;
     }
-    repo.commit("main", "two applications")?;
+    std::fs::create_dir_all(repo.work().join("confined"))?;
+    std::fs::write(
+        repo.work().join("confined/cm.yaml"),
+        config_map("confined-cm", "one"),
+    )?;
+    std::fs::write(
+        repo.work().join("confined/role.yaml"),
+        format!(
+            "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: {ns}-confined\nrules: []\n"
+        ),
+    )?;
+    repo.commit("main", "three applications")?;
 
     let cache = tempfile::tempdir()?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -211,6 +224,61 @@ async fn an_application_on_a_second_cluster_syncs_heals_and_waits_for_it_alone()
         Ok(value(&remote_cms, "far-cm").await?.filter(|v| v == "one"))
     })
     .await?;
+
+    // Impersonation happens there: `deployer` of the second cluster may write ConfigMaps of the namespace only.
+    let rbac = [
+        json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "deployer", "namespace": ns}}),
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+               "metadata": {"name": "deployer", "namespace": ns},
+               "rules": [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["*"]}]}),
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+               "metadata": {"name": "deployer", "namespace": ns},
+               "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "deployer"},
+               "subjects": [{"kind": "ServiceAccount", "name": "deployer", "namespace": ns}]}),
+    ];
+    let on_second = tack_cluster::Cluster::from_client(remote.clone(), "default");
+    for o in &rbac {
+        let text = |p: &str| {
+            o.pointer(p)
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or("")
+                .to_string()
+        };
+        let kind = on_second
+            .resolve(&text("/apiVersion"), &text("/kind"))
+            .await?
+            .context("kind not served")?;
+        let opts = tack_cluster::ApplyOptions {
+            dry_run: false,
+            force: true,
+        };
+        on_second.apply(&kind, o, opts).await?;
+    }
+    let confined = json!({"apiVersion": "gitops.tack.dev/v1alpha1", "kind": "GitOpsConfig",
+        "metadata": {"name": "confined", "namespace": ns},
+        "spec": {"source": {"repoURL": repo.url(), "revision": "main", "path": "confined"},
+                 "destination": {"namespace": ns, "cluster": "second"}, "serviceAccountName": "deployer",
+                 "syncPolicy": {"interval": "2s", "automated": {"prune": true}}}});
+    apps.patch(
+        "confined",
+        &PatchParams::apply("tack-test"),
+        &Patch::Apply(&confined),
+    )
+    .await?;
+    let message = eventually(Duration::from_secs(60), "confined refused", || async {
+        let (s, reason, message, _) = ready(&apps, "confined").await?;
+        Ok((s == "False" && reason == "SyncFailed").then_some(message))
+    })
+    .await?;
+    assert!(
+        message.contains(&format!("system:serviceaccount:{ns}:deployer")) && message.contains("ClusterRole"),
+        "{message}"
+    );
+    assert!(
+        remote_cms.get_opt("confined-cm").await?.is_none(),
+        "a refused commit applied something"
+    );
+    apps.delete("confined", &Default::default()).await?;
 
     // The second cluster stops answering: only `far` is told so; `near` goes on syncing new commits.
     second.stop_apiserver()?;
