@@ -35,7 +35,7 @@ pub async fn run(args: DevArgs, settings: &Settings) -> anyhow::Result<ExitCode>
             }
             Ok(ExitCode::SUCCESS)
         }
-        DevCommand::Status => status(&cluster, settings.output).await,
+        DevCommand::Status => status(&cluster, settings.output, &named).await,
         DevCommand::Env => {
             let kubeconfig = cluster.layout().kubeconfig();
             if !kubeconfig.exists() {
@@ -98,12 +98,14 @@ fn print_up(cluster: &LocalCluster, report: &UpReport, output: Output, named: &s
     Ok(())
 }
 
-async fn status(cluster: &LocalCluster, output: Output) -> anyhow::Result<ExitCode> {
+async fn status(cluster: &LocalCluster, output: Output, named: &str) -> anyhow::Result<ExitCode> {
     let status = cluster.status().await?;
     let healthy = status.is_healthy();
     match (&status, output) {
         (Status::Down, Output::Json) => println!("{}", json!({"running": false})),
-        (Status::Down, _) => println!("the local control plane is not running (start it with `tack dev up`)"),
+        (Status::Down, _) => {
+            println!("the local control plane is not running (start it with `tack dev up{named}`)")
+        }
         (Status::Recorded { state, components }, Output::Json) => {
             let items: Vec<_> = components
                 .iter()
@@ -135,7 +137,7 @@ async fn status(cluster: &LocalCluster, output: Output) -> anyhow::Result<ExitCo
                 );
             }
             if !healthy {
-                println!("not every component is healthy: `tack dev up` cleans up and starts again");
+                println!("not every component is healthy: `tack dev up{named}` cleans up and starts again");
             }
         }
     }
