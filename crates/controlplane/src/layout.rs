@@ -112,3 +112,29 @@ pub(crate) fn tail(path: &Path, lines: usize) -> String {
         .collect::<Vec<_>>()
         .join("\n")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn named_control_planes_have_their_own_state() {
+        let versions = Versions::pinned();
+        let (Ok(default), Ok(edge)) = (
+            Layout::default_for(&versions),
+            Layout::named(&versions, Some("edge")),
+        ) else {
+            return; // no home directory to derive the layout from
+        };
+        assert_eq!(edge.cache, default.cache, "the binaries are shared");
+        assert_eq!(edge.state, default.state.with_file_name("dev-edge"));
+        assert_ne!(edge.kubeconfig(), default.kubeconfig());
+        for bad in ["", "Edge", "-a", "a/b", "..", &"a".repeat(41)] {
+            let err = Layout::named(&versions, Some(bad)).err().map(|e| e.to_string());
+            assert!(
+                err.unwrap_or_default().contains("not a control plane name"),
+                "{bad:?}"
+            );
+        }
+    }
+}
