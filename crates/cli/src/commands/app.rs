@@ -564,11 +564,14 @@ fn print_app(app: &GitOpsConfig) {
             .unwrap_or("/")
     );
     println!(
-        "Destination:  namespace {}",
+        "Destination:  namespace {}{}",
         spec.destination
             .namespace
             .clone()
             .or_else(|| app.namespace())
+            .unwrap_or_default(),
+        tack_gitops::destination::cluster_of(app)
+            .map(|c| format!(" of cluster {c}"))
             .unwrap_or_default()
     );
     let policy = spec.sync_policy.clone().unwrap_or_default();
