@@ -4,7 +4,8 @@
 //! shared by every application whose inventory holds objects there. Applications deployed to a registered
 //! cluster (`spec.destination.cluster`) are watched there, with that cluster's client: when its Secret changes,
 //! its watches start again with the new client; a watch of a cluster that stops answering retries with a
-//! backoff until it answers again. Watches start when an inventory first needs them
+//! backoff until it answers again. Those clusters are also asked every 10 s whether they answer: when one stops,
+//! or answers again, its applications are reconciled at once (they report it unreachable, then recover). Watches start when an inventory first needs them
 //! and stop when no inventory does. An event triggers a reconcile of the applications managing the object
 //! when the object was deleted, or when its `metadata.managedFields` show a new write by a field manager other
 //! than tack's own (`tack`) outside the `status` subresource. The controller's own applies, and status updates
@@ -28,6 +29,9 @@ use tokio::task::JoinHandle;
 /// How often watches of applications that were deleted are released (the controller also releases them at
 /// once when it sees the deletion).
 const GC_INTERVAL: Duration = Duration::from_secs(10);
+
+/// How often the registered clusters applications are deployed to are asked whether they answer.
+const PROBE_INTERVAL: Duration = Duration::from_secs(10);
 
 /// The watches are keyed by cluster name, API group, kind and namespace (empty for cluster-scoped kinds).
 type WatchKey = (String, String, String, String);
@@ -60,6 +64,8 @@ struct State {
     watches: HashMap<WatchKey, JoinHandle<()>>,
     /// The registered clusters watched: their Secret's version and client.
     clusters: HashMap<String, (String, Cluster)>,
+    /// The registered clusters that did not answer when last asked.
+    silent: HashSet<String>,
 }
 
 impl Drop for State {
@@ -114,6 +120,14 @@ impl Drift {
                 for app in gone {
                     drift.track(&app, BTreeSet::new()).await;
                 }
+            }
+        });
+        let weak: Weak<Drift> = Arc::downgrade(self);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(PROBE_INTERVAL).await;
+                let Some(drift) = weak.upgrade() else { return };
+                drift.probe_clusters().await;
             }
         });
         let rx = match lock(&self.rx).take() {
@@ -214,6 +228,7 @@ impl Drift {
                 .collect();
             for c in unused {
                 state.clusters.remove(&c);
+                state.silent.remove(&c);
             }
             let missing: Vec<WatchKey> = wanted
                 .iter()
@@ -303,6 +318,51 @@ impl Told {
             None => {
                 self.last.insert(app.clone(), (now, 0));
                 Some(format!("drift: {why}; reconciling"))
+            }
+        }
+    }
+}
+
+impl Drift {
+    /// Asks every registered cluster with watched applications whether it answers; when one stops answering, or
+    /// answers again, its applications are reconciled at once (a watch may not notice: a silent network keeps
+    /// it open).
+    async fn probe_clusters(&self) {
+        let clusters: Vec<(String, Cluster)> = lock(&self.state)
+            .clusters
+            .iter()
+            .map(|(name, (_, c))| (name.clone(), c.clone()))
+            .collect();
+        let answers = futures::future::join_all(
+            clusters
+                .iter()
+                .map(|(name, c)| async move { (name.clone(), crate::destination::probe(c).await) }),
+        )
+        .await;
+        for (name, answer) in answers {
+            let apps: Vec<AppRef> = {
+                let mut state = lock(&self.state);
+                let changed = match &answer {
+                    Ok(()) => state.silent.remove(&name),
+                    Err(_) => state.silent.insert(name.clone()),
+                };
+                if !changed {
+                    continue;
+                }
+                state
+                    .apps
+                    .iter()
+                    .filter(|(_, (c, _))| c == &name)
+                    .map(|(app, _)| app.clone())
+                    .collect()
+            };
+            let why = match &answer {
+                Ok(()) => format!("cluster {name} answers again"),
+                Err(e) => format!("cluster {name} does not answer ({e})"),
+            };
+            tracing::info!(cluster = %name, "{why}");
+            for app in apps {
+                let _ = self.tx.unbounded_send((app, why.clone()));
             }
         }
     }

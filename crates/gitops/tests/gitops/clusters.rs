@@ -1,6 +1,7 @@
 //! Remote clusters on two real control planes: a second local control plane is started for this test alone and
 //! registered as a cluster Secret on the first; an application deployed there (`spec.destination.cluster`)
-//! syncs there (status, Events and inventory stay on the first), heals drift there, acts there as its
+//! syncs there (status, Events and inventory stay on the first; also through a cluster Secret holding `server`,
+//! a ServiceAccount `token` and `caData`), heals drift there, acts there as its
 //! ServiceAccount of the second cluster when it names one (a ClusterRole it may not write refuses the commit
 //! naming that ServiceAccount), is reported
 //! ClusterUnreachable with health Unknown while the second's API server is stopped (an application of the first
@@ -9,8 +10,11 @@
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use k8s_openapi::api::core::v1::{ConfigMap, Secret};
-use kube::api::{Api, Patch, PatchParams};
+use base64::Engine;
+use k8s_openapi::api::authentication::v1::{TokenRequest, TokenRequestSpec};
+use k8s_openapi::api::core::v1::{ConfigMap, Secret, ServiceAccount};
+use kube::api::{Api, Patch, PatchParams, PostParams};
+use kube::config::Kubeconfig;
 use serde_json::json;
 use tack_controlplane::{Component, Layout, LocalCluster, State, UpOptions, Versions};
 use tack_gitops::ControllerConfig;
@@ -41,7 +45,8 @@ impl SecondCluster {
         Ok(SecondCluster { cluster, _dir: dir })
     }
 
-    /// Stops its API server only (etcd and the data stay; `resume` starts it again on the same port).
+    /// Kills its API server, as a crash or a lost machine would (a graceful stop drains for minutes); etcd and
+    /// the data stay, and `resume` starts it again on the same port.
     fn stop_apiserver(&self) -> Result<()> {
         let state = State::load(&self.cluster.layout().state_file())?.context("no state recorded")?;
         let pid = state
@@ -49,10 +54,12 @@ impl SecondCluster {
             .context("no kube-apiserver recorded")?
             .pid;
         let ok = std::process::Command::new("kill")
-            .args(["-TERM", &pid.to_string()])
+            .args(["-KILL", &pid.to_string()])
             .status()?
             .success();
         anyhow::ensure!(ok, "cannot stop kube-apiserver (pid {pid})");
+        // SIGKILL is immediate (a zombie of this process is dead to the control plane, which restarts it).
+        std::thread::sleep(Duration::from_millis(500));
         Ok(())
     }
 
@@ -73,6 +80,28 @@ impl Drop for SecondCluster {
             eprintln!("cannot stop the second control plane: {e}");
         }
     }
+}
+
+/// Applies `objects` on `cluster` with the test's (administrator) identity.
+async fn apply_all(cluster: &tack_cluster::Cluster, objects: &[serde_json::Value]) -> Result<()> {
+    for o in objects {
+        let text = |p: &str| {
+            o.pointer(p)
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or("")
+                .to_string()
+        };
+        let kind = cluster
+            .resolve(&text("/apiVersion"), &text("/kind"))
+            .await?
+            .context("kind not served")?;
+        let opts = tack_cluster::ApplyOptions {
+            dry_run: false,
+            force: true,
+        };
+        cluster.apply(&kind, o, opts).await?;
+    }
+    Ok(())
 }
 
 fn config_map(name: &str, value: &str) -> String {
@@ -129,6 +158,8 @@ async fn an_application_on_a_second_cluster_syncs_heals_and_waits_for_it_alone()
         std::fs::create_dir_all(repo.work().join(dir))?;
         std::fs::write(repo.work().join(dir).join("cm.yaml"), config_map(name, v))?;
     }
+    std::fs::create_dir_all(repo.work().join("token"))?;
+    std::fs::write(repo.work().join("token/cm.yaml"), config_map("token-cm", "one"))?;
     std::fs::create_dir_all(repo.work().join("confined"))?;
     std::fs::write(
         repo.work().join("confined/cm.yaml"),
@@ -211,6 +242,79 @@ async fn an_application_on_a_second_cluster_syncs_heals_and_waits_for_it_alone()
         "near-cm went to the second cluster"
     );
 
+    // A cluster Secret holding server + token + caData: a token of a ServiceAccount of the second cluster.
+    let on_second = tack_cluster::Cluster::from_client(remote.clone(), "default");
+    apply_all(
+        &on_second,
+        &[
+            json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "tack-remote", "namespace": ns}}),
+            json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+                   "metadata": {"name": format!("{ns}-tack-remote")},
+                   "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+                   "subjects": [{"kind": "ServiceAccount", "name": "tack-remote", "namespace": ns}]}),
+        ],
+    )
+    .await?;
+    let request = TokenRequest {
+        spec: Some(TokenRequestSpec {
+            expiration_seconds: Some(3600),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let accounts: Api<ServiceAccount> = Api::namespaced(remote.clone(), &ns);
+    let token = accounts
+        .create_token_request("tack-remote", &PostParams::default(), &request)
+        .await?
+        .status
+        .context("no token")?
+        .token;
+    let parsed = Kubeconfig::read_from(second.cluster.layout().kubeconfig())?;
+    let named = parsed
+        .clusters
+        .first()
+        .and_then(|c| c.cluster.clone())
+        .context("no cluster")?;
+    let ca = named.certificate_authority_data.context("no CA data")?;
+    let ca = String::from_utf8(base64::engine::general_purpose::STANDARD.decode(ca)?)?;
+    let server = named.server.context("no server")?;
+    let secret = json!({
+        "apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": "tack-cluster-second-token", "namespace": ns,
+                     "labels": {"tack.dev/secret-type": "cluster"}},
+        "stringData": {"server": server, "token": token, "caData": ca},
+    });
+    secrets
+        .patch(
+            "tack-cluster-second-token",
+            &PatchParams::apply("tack-test"),
+            &Patch::Apply(&secret),
+        )
+        .await?;
+    let by_token = json!({"apiVersion": "gitops.tack.dev/v1alpha1", "kind": "GitOpsConfig",
+        "metadata": {"name": "token", "namespace": ns},
+        "spec": {"source": {"repoURL": repo.url(), "revision": "main", "path": "token"},
+                 "destination": {"namespace": ns, "cluster": "second-token"},
+                 "syncPolicy": {"interval": "2s", "automated": {"prune": true}}}});
+    apps.patch(
+        "token",
+        &PatchParams::apply("tack-test"),
+        &Patch::Apply(&by_token),
+    )
+    .await?;
+    eventually(
+        Duration::from_secs(60),
+        "token-cm on the second cluster",
+        || async { Ok(value(&remote_cms, "token-cm").await?.filter(|v| v == "one")) },
+    )
+    .await?;
+    eventually(Duration::from_secs(60), "token Ready", || async {
+        let (s, _, _, health) = ready(&apps, "token").await?;
+        Ok((s == "True" && health == "Healthy").then_some(()))
+    })
+    .await?;
+    apps.delete("token", &Default::default()).await?;
+
     // Drift there is reverted.
     let edit = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "far-cm"}, "data": {"k": "edited"}});
     remote_cms
@@ -236,24 +340,7 @@ async fn an_application_on_a_second_cluster_syncs_heals_and_waits_for_it_alone()
                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "deployer"},
                "subjects": [{"kind": "ServiceAccount", "name": "deployer", "namespace": ns}]}),
     ];
-    let on_second = tack_cluster::Cluster::from_client(remote.clone(), "default");
-    for o in &rbac {
-        let text = |p: &str| {
-            o.pointer(p)
-                .and_then(serde_json::Value::as_str)
-                .unwrap_or("")
-                .to_string()
-        };
-        let kind = on_second
-            .resolve(&text("/apiVersion"), &text("/kind"))
-            .await?
-            .context("kind not served")?;
-        let opts = tack_cluster::ApplyOptions {
-            dry_run: false,
-            force: true,
-        };
-        on_second.apply(&kind, o, opts).await?;
-    }
+    apply_all(&on_second, &rbac).await?;
     let confined = json!({"apiVersion": "gitops.tack.dev/v1alpha1", "kind": "GitOpsConfig",
         "metadata": {"name": "confined", "namespace": ns},
         "spec": {"source": {"repoURL": repo.url(), "revision": "main", "path": "confined"},
@@ -282,11 +369,18 @@ async fn an_application_on_a_second_cluster_syncs_heals_and_waits_for_it_alone()
 
     // The second cluster stops answering: only `far` is told so; `near` goes on syncing new commits.
     second.stop_apiserver()?;
-    let (message, health) = eventually(Duration::from_secs(60), "far ClusterUnreachable", || async {
+    let unreachable = eventually(Duration::from_secs(60), "far ClusterUnreachable", || async {
         let (s, reason, message, health) = ready(&apps, "far").await?;
         Ok((s == "False" && reason == "ClusterUnreachable").then_some((message, health)))
     })
-    .await?;
+    .await;
+    let (message, health) = match unreachable {
+        Ok(found) => found,
+        Err(e) => {
+            let seen = ready(&apps, "far").await?;
+            return Err(e.context(format!("far is {seen:?}")));
+        }
+    };
     assert!(
         message.contains("destination cluster second is unreachable"),
         "{message}"
