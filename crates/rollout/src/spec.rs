@@ -59,8 +59,16 @@ pub struct RolloutSpec {
     pub strategy: RolloutStrategy,
     /// How many completed AnalysisRuns of the Rollout are kept.
     pub analysis: Option<AnalysisRunHistory>,
-    /// `rollbackWindow {revisions}` (kept as JSON).
-    pub rollback_window: Option<Value>,
+    /// `rollbackWindow {revisions}`: a rollback to one of the last `revisions` ReplicaSets skips the steps.
+    pub rollback_window: Option<RollbackWindow>,
+}
+
+/// `Rollout.spec.rollbackWindow`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct RollbackWindow {
+    /// How many revisions back a rollback skips the steps and analyses.
+    pub revisions: Option<i32>,
 }
 
 /// Labels and annotations (`canaryMetadata`, `stableMetadata`, an experiment template's `metadata`, …).
