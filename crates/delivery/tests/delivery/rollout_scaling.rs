@@ -1,0 +1,213 @@
+//! ReplicaSet sizing fields of Argo Rollouts on the local control plane: `minPodsPerReplicaSet` and
+//! `dynamicStableScale` with traffic routing, `scaleDownDelayRevisionLimit`, `rollbackWindow`.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Result, bail, ensure};
+use serde_json::Value;
+use tack_delivery::rollout::commands;
+
+use crate::rollout_support::{Env, MINUTE, current_hash, stable_hash, step};
+
+fn rollout(name: &str, replicas: i32, image: &str, extra_spec: &str, strategy: &str) -> String {
+    format!(
+        r#"
+apiVersion: argoproj.io/v1alpha1
+kind: Rollout
+metadata: {{name: {name}}}
+spec:
+  replicas: {replicas}
+{extra_spec}  selector: {{matchLabels: {{app: {name}}}}}
+  template:
+    metadata: {{labels: {{app: {name}}}}}
+    spec: {{containers: [{{name: app, image: "{image}"}}]}}
+  strategy:
+{strategy}
+"#
+    )
+}
+
+fn service(name: &str, app: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: Service\nmetadata: {{name: {name}}}\nspec: {{selector: {{app: {app}}}, ports: [{{port: 80}}]}}\n"
+    )
+}
+
+fn canary_weight(r: &Value) -> i64 {
+    r["status"]["canary"]["weights"]["canary"]["weight"]
+        .as_i64()
+        .unwrap_or(-1)
+}
+
+/// With NGINX traffic routing, `minPodsPerReplicaSet: 2` raises the 25 % canary (1 of 4) to 2 pods, and
+/// `dynamicStableScale` scales the stable to its share of the traffic (3, then 2 at 75 % thanks to the
+/// minimum); an abort scales the stable back to 4 before the traffic returns to it.
+#[tokio::test]
+#[ignore = "needs the local control plane"]
+async fn min_pods_and_dynamic_stable_scale_follow_the_traffic() -> Result<()> {
+    let env = Env::new("ro-dyn").await?;
+    let ns = env.name().to_string();
+    env.apply_yaml(&service("dyn-stable", "dyn")).await?;
+    env.apply_yaml(&service("dyn-canary", "dyn")).await?;
+    env.apply_yaml(
+        r#"
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: dyn}
+spec:
+  rules:
+  - host: dyn.example
+    http:
+      paths:
+      - {path: /, pathType: Prefix, backend: {service: {name: dyn-stable, port: {number: 80}}}}
+"#,
+    )
+    .await?;
+    let strategy = "    canary:\n      canaryService: dyn-canary\n      stableService: dyn-stable\n      dynamicStableScale: true\n      minPodsPerReplicaSet: 2\n      trafficRouting: {nginx: {stableIngress: dyn}}\n      steps: [{setWeight: 25}, {pause: {}}, {setWeight: 75}, {pause: {}}]\n";
+    env.apply_yaml(&rollout("dyn", 4, "app:1", "", strategy)).await?;
+    let r = env.wait_phase("dyn", "Healthy", MINUTE, |_| true).await?;
+    let v1 = stable_hash(&r);
+    commands::set_image(&env.client, &ns, "dyn", "app", "app:2").await?;
+    let r = env
+        .wait_phase("dyn", "Paused", MINUTE, |r| {
+            step(r) == 1 && canary_weight(r) == 25
+        })
+        .await?;
+    let v2 = current_hash(&r);
+    wait_sizes(&env, &[(&v2, 2), (&v1, 3)]).await?;
+
+    commands::promote(&env.client, &ns, "dyn").await?;
+    env.wait_phase("dyn", "Paused", MINUTE, |r| {
+        step(r) == 3 && canary_weight(r) == 75
+    })
+    .await?;
+    wait_sizes(&env, &[(&v2, 3), (&v1, 2)]).await?;
+
+    commands::abort(&env.client, &ns, "dyn").await?;
+    let r = env
+        .wait_phase("dyn", "Degraded", MINUTE, |r| canary_weight(r) == 0)
+        .await?;
+    assert_eq!(r["status"]["canary"]["weights"]["stable"]["weight"], 100);
+    let (stable, ready) = env.replicas_of(&v1).await?;
+    assert_eq!(
+        (stable, ready),
+        (4, 4),
+        "traffic back only once the stable is scaled up and ready"
+    );
+    // The canary shrank with its traffic (75 → 50 → 25 → 0 %, 3 → 2 → 1 pods, at least 2) and waits for
+    // abortScaleDownDelaySeconds once the traffic left it.
+    let canary = env.replicas_of(&v2).await?.0;
+    assert!(
+        (2..=3).contains(&canary),
+        "the canary keeps its pods for abortScaleDownDelaySeconds: {canary}"
+    );
+    Ok(())
+}
+
+async fn wait_sizes(env: &Env, want: &[(&str, i32)]) -> Result<()> {
+    let deadline = Instant::now() + MINUTE;
+    loop {
+        let mut ok = true;
+        for (hash, n) in want {
+            ok &= env.replicas_of(hash).await? == (*n, *n);
+        }
+        if ok {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            bail!("sizes {want:?} not reached: {:?}", env.replica_sets().await?);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// `rollbackWindow: {revisions: 2}`: `undo` back to the previous revision skips the steps (no pause) and goes
+/// straight to full promotion.
+#[tokio::test]
+#[ignore = "needs the local control plane"]
+async fn rollback_within_the_window_skips_the_steps() -> Result<()> {
+    let env = Env::new("ro-rbwin").await?;
+    let ns = env.name().to_string();
+    let strategy = "    canary:\n      steps: [{setWeight: 50}, {pause: {}}]\n";
+    env.apply_yaml(&rollout(
+        "rbw",
+        2,
+        "app:1",
+        "  rollbackWindow: {revisions: 2}\n",
+        strategy,
+    ))
+    .await?;
+    let r = env.wait_phase("rbw", "Healthy", MINUTE, |_| true).await?;
+    let v1 = stable_hash(&r);
+    // Creation times have a resolution of one second; a rollback is a ReplicaSet created before the stable's.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    commands::set_image(&env.client, &ns, "rbw", "app", "app:2").await?;
+    env.wait_phase("rbw", "Paused", MINUTE, |r| step(r) == 1).await?;
+    commands::promote_full(&env.client, &ns, "rbw").await?;
+    env.wait_phase("rbw", "Healthy", MINUTE, |r| {
+        r["status"]["stableRS"] != v1.as_str()
+    })
+    .await?;
+
+    commands::undo(&env.client, &ns, "rbw", None).await?;
+    let deadline = Instant::now() + MINUTE;
+    loop {
+        let r = env.rollout("rbw").await?;
+        ensure!(
+            r["status"]["phase"] != "Paused",
+            "the rollback paused at a step: {}",
+            r["status"]
+        );
+        if r["status"]["phase"] == "Healthy" && r["status"]["stableRS"] == v1.as_str() {
+            break;
+        }
+        if Instant::now() > deadline {
+            bail!("rollback not promoted: {}", r["status"]);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(env.replicas_of(&v1).await?, (2, 2));
+    Ok(())
+}
+
+/// Blue/green `scaleDownDelayRevisionLimit: 1`: after two updates only the newest old ReplicaSet waits for
+/// its scale-down delay, the older one is scaled down at once.
+#[tokio::test]
+#[ignore = "needs the local control plane"]
+async fn scale_down_delay_revision_limit_keeps_one_old_replica_set() -> Result<()> {
+    let env = Env::new("ro-sdlimit").await?;
+    let ns = env.name().to_string();
+    env.apply_yaml(&service("lim-active", "lim")).await?;
+    let strategy = "    blueGreen:\n      activeService: lim-active\n      scaleDownDelaySeconds: 120\n      scaleDownDelayRevisionLimit: 1\n";
+    env.apply_yaml(&rollout("lim", 2, "app:1", "", strategy)).await?;
+    let r = env.wait_phase("lim", "Healthy", MINUTE, |_| true).await?;
+    let v1 = stable_hash(&r);
+    commands::set_image(&env.client, &ns, "lim", "app", "app:2").await?;
+    let r = env
+        .wait_phase("lim", "Healthy", MINUTE, |r| {
+            r["status"]["stableRS"] != v1.as_str()
+        })
+        .await?;
+    let v2 = stable_hash(&r);
+    assert_eq!(env.replicas_of(&v1).await?.0, 2, "v1 waits for its delay");
+    commands::set_image(&env.client, &ns, "lim", "app", "app:3").await?;
+    env.wait_phase("lim", "Healthy", MINUTE, |r| {
+        r["status"]["stableRS"] != v1.as_str() && r["status"]["stableRS"] != v2.as_str()
+    })
+    .await?;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while env.replicas_of(&v1).await?.0 != 0 {
+        ensure!(
+            Instant::now() < deadline,
+            "v1 beyond the revision limit kept: {:?}",
+            env.replica_sets().await?
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(
+        env.replicas_of(&v2).await?.0,
+        2,
+        "v2 (newest old) waits for its delay"
+    );
+    Ok(())
+}
