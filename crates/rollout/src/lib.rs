@@ -22,6 +22,7 @@
 
 #![warn(missing_docs)]
 
+pub mod affinity;
 pub mod bluegreen;
 pub mod canary;
 pub mod commands;

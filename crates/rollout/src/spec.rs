@@ -63,6 +63,24 @@ pub struct RolloutSpec {
     pub rollback_window: Option<RollbackWindow>,
 }
 
+/// `strategy.canary.antiAffinity` / `strategy.blueGreen.antiAffinity`: exactly one of the two.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct AntiAffinity {
+    /// A preferred rule with this weight (1-100).
+    pub preferred_during_scheduling_ignored_during_execution: Option<PreferredAntiAffinity>,
+    /// A required rule (an empty object).
+    pub required_during_scheduling_ignored_during_execution: Option<Value>,
+}
+
+/// `antiAffinity.preferredDuringSchedulingIgnoredDuringExecution`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct PreferredAntiAffinity {
+    /// Weight of the injected preferred term.
+    pub weight: i32,
+}
+
 /// `Rollout.spec.rollbackWindow`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
@@ -149,8 +167,8 @@ pub struct CanaryStrategy {
     pub stable_metadata: Option<ObjectMetadata>,
     /// Ping-pong services (kept as JSON).
     pub ping_pong: Option<Value>,
-    /// Anti-affinity (kept as JSON).
-    pub anti_affinity: Option<Value>,
+    /// Keep the new pods off the nodes of the stable pods ([`crate::affinity`]).
+    pub anti_affinity: Option<AntiAffinity>,
     /// `replicaProgressThreshold` (kept as JSON).
     pub replica_progress_threshold: Option<Value>,
 }
@@ -367,8 +385,8 @@ pub struct BlueGreenStrategy {
     pub active_metadata: Option<ObjectMetadata>,
     /// Labels and annotations of the preview pods (ephemeral metadata).
     pub preview_metadata: Option<ObjectMetadata>,
-    /// Anti-affinity (kept as JSON).
-    pub anti_affinity: Option<Value>,
+    /// Keep the new pods off the nodes of the stable pods ([`crate::affinity`]).
+    pub anti_affinity: Option<AntiAffinity>,
 }
 
 /// `Rollout.status`.

@@ -40,6 +40,27 @@ pub fn invalid_spec(rollout: &Rollout) -> Option<String> {
             }
         }
     }
+    let anti_affinity = [
+        (
+            "canary",
+            spec.strategy
+                .canary
+                .as_ref()
+                .and_then(|c| c.anti_affinity.as_ref()),
+        ),
+        (
+            "blueGreen",
+            spec.strategy
+                .blue_green
+                .as_ref()
+                .and_then(|b| b.anti_affinity.as_ref()),
+        ),
+    ];
+    for (strategy, a) in anti_affinity {
+        if let Some(why) = a.and_then(crate::affinity::invalid) {
+            return Some(format!("spec.strategy.{strategy}.antiAffinity: {why}"));
+        }
+    }
     unsupported(rollout).into_iter().next()
 }
 
@@ -89,7 +110,6 @@ pub fn unsupported(rollout: &Rollout) -> Vec<String> {
 
 fn canary(c: &CanaryStrategy, refuse: &mut impl FnMut(&str, bool)) {
     let p = "spec.strategy.canary";
-    refuse(&format!("{p}.antiAffinity"), c.anti_affinity.is_some());
     refuse(&format!("{p}.pingPong"), c.ping_pong.is_some());
     refuse(
         &format!("{p}.replicaProgressThreshold"),
@@ -159,7 +179,6 @@ fn traffic_routing(t: &TrafficRouting, refuse: &mut impl FnMut(&str, bool)) {
 
 fn blue_green(bg: &BlueGreenStrategy, refuse: &mut impl FnMut(&str, bool)) {
     let p = "spec.strategy.blueGreen";
-    refuse(&format!("{p}.antiAffinity"), bg.anti_affinity.is_some());
     refuse(&format!("{p}.maxUnavailable"), bg.max_unavailable.is_some());
 }
 
@@ -193,7 +212,6 @@ mod tests {
                                          "destinationRule": {"name": "dr"}}}}}}));
         let all = unsupported(&r).join("\n");
         for field in [
-            "canary.antiAffinity",
             "steps[0].experiment.templates[0].weight (traffic to experiment pods needs the SMI or ALB router",
             "steps[1].setHeaderRoute",
             "trafficRouting.smi",

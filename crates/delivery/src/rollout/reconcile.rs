@@ -497,6 +497,13 @@ async fn create_replica_set(
             want.role,
             &want.pod_template_hash,
         ),
+        affinity: tack_rollout::affinity::replica_set_affinity(
+            &t.rollout,
+            template,
+            &want.pod_template_hash,
+            status.stable_rs.as_deref(),
+            &t.ns,
+        ),
     });
     let rs: ReplicaSet = match serde_json::from_value(rs) {
         Ok(rs) => rs,

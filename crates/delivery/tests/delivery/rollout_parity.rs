@@ -675,11 +675,12 @@ async fn unsupported_features_are_refused_visibly() -> Result<()> {
             "dynamicStableScale: Canary dynamicStableScale can only be used with traffic routing",
         ),
         (
-            "anti-affinity",
+            // Works with one rule; both at once are refused as Argo refuses them.
+            "anti-affinity-both",
             canary(
-                "      antiAffinity: {preferredDuringSchedulingIgnoredDuringExecution: {weight: 1}}\n      steps: [{setWeight: 50}]\n",
+                "      antiAffinity: {preferredDuringSchedulingIgnoredDuringExecution: {weight: 1}, requiredDuringSchedulingIgnoredDuringExecution: {}}\n      steps: [{setWeight: 50}]\n",
             ),
-            "antiAffinity",
+            "antiAffinity: AntiAffinity must have exactly one strategy listed",
         ),
         (
             "alb",

@@ -211,3 +211,69 @@ async fn scale_down_delay_revision_limit_keeps_one_old_replica_set() -> Result<(
     );
     Ok(())
 }
+
+/// `antiAffinity.requiredDuringSchedulingIgnoredDuringExecution`: the canary ReplicaSet's pods carry a required
+/// anti-affinity term against the stable's pods, so the scheduler puts them on other nodes (3 KWOK nodes, 1
+/// stable pod, 1 canary pod at 50 %); the Rollout's template is unchanged.
+#[tokio::test]
+#[ignore = "needs the local control plane"]
+async fn anti_affinity_keeps_the_canary_off_the_stable_nodes() -> Result<()> {
+    use k8s_openapi::api::apps::v1::ReplicaSet;
+    use k8s_openapi::api::core::v1::Pod;
+    let env = Env::new("ro-antiaff").await?;
+    let ns = env.name().to_string();
+    let strategy = "    canary:\n      antiAffinity: {requiredDuringSchedulingIgnoredDuringExecution: {}}\n      steps: [{setWeight: 50}, {pause: {}}]\n";
+    env.apply_yaml(&rollout("aff", 2, "app:1", "", strategy)).await?;
+    let r = env.wait_phase("aff", "Healthy", MINUTE, |_| true).await?;
+    let v1 = stable_hash(&r);
+    commands::set_image(&env.client, &ns, "aff", "app", "app:2").await?;
+    let r = env.wait_phase("aff", "Paused", MINUTE, |r| step(r) == 1).await?;
+    let v2 = current_hash(&r);
+    // 50 % of 2: one canary and one stable pod (Argo's arithmetic).
+    wait_sizes(&env, &[(&v2, 1), (&v1, 1)]).await?;
+
+    let rs_api: kube::Api<ReplicaSet> = kube::Api::namespaced(env.client.clone(), &ns);
+    let rs = serde_json::to_value(rs_api.get(&format!("aff-{v2}")).await?)?;
+    let terms = &rs["spec"]["template"]["spec"]["affinity"]["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"];
+    assert_eq!(
+        terms[0]["labelSelector"]["matchExpressions"][0],
+        serde_json::json!({"key": "rollouts-pod-template-hash", "operator": "In", "values": [v1.clone()]}),
+        "{rs}"
+    );
+    assert_eq!(terms[0]["topologyKey"], "kubernetes.io/hostname");
+    let stable_rs = serde_json::to_value(rs_api.get(&format!("aff-{v1}")).await?)?;
+    assert!(
+        stable_rs["spec"]["template"]["spec"].get("affinity").is_none(),
+        "the first template is deployed as written"
+    );
+    let r = env.rollout("aff").await?;
+    assert!(
+        r["spec"]["template"]["spec"].get("affinity").is_none(),
+        "the Rollout is not changed"
+    );
+
+    let pods: kube::Api<Pod> = kube::Api::namespaced(env.client.clone(), &ns);
+    let nodes_of = |hash: &str| {
+        let pods = pods.clone();
+        let selector = format!("rollouts-pod-template-hash={hash}");
+        async move {
+            let list = pods
+                .list(&kube::api::ListParams::default().labels(&selector))
+                .await?;
+            Ok::<Vec<String>, anyhow::Error>(
+                list.items
+                    .iter()
+                    .filter_map(|p| p.spec.as_ref().and_then(|s| s.node_name.clone()))
+                    .collect(),
+            )
+        }
+    };
+    let stable_nodes = nodes_of(&v1).await?;
+    let canary_nodes = nodes_of(&v2).await?;
+    ensure!(canary_nodes.len() == 1, "canary pod scheduled: {canary_nodes:?}");
+    ensure!(
+        !stable_nodes.contains(&canary_nodes[0]),
+        "canary on {canary_nodes:?}, stable on {stable_nodes:?}"
+    );
+    Ok(())
+}
