@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::spec::{BlueGreenStrategy, CanaryStrategy, Rollout, RolloutExperimentStep, TrafficRouting};
+use crate::spec::{CanaryStrategy, Rollout, RolloutExperimentStep, TrafficRouting};
 
 /// The traffic router plugin tack implements.
 const GATEWAY_API_PLUGIN: &str = "argoproj-labs/gatewayAPI";
@@ -102,9 +102,6 @@ pub fn unsupported(rollout: &Rollout) -> Vec<String> {
     if let Some(c) = &spec.strategy.canary {
         canary(c, &mut refuse);
     }
-    if let Some(bg) = &spec.strategy.blue_green {
-        blue_green(bg, &mut refuse);
-    }
     out
 }
 
@@ -175,11 +172,6 @@ fn traffic_routing(t: &TrafficRouting, refuse: &mut impl FnMut(&str, bool)) {
             );
         }
     }
-}
-
-fn blue_green(bg: &BlueGreenStrategy, refuse: &mut impl FnMut(&str, bool)) {
-    let p = "spec.strategy.blueGreen";
-    refuse(&format!("{p}.maxUnavailable"), bg.max_unavailable.is_some());
 }
 
 #[cfg(test)]

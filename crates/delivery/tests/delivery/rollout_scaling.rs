@@ -277,3 +277,53 @@ async fn anti_affinity_keeps_the_canary_off_the_stable_nodes() -> Result<()> {
     );
     Ok(())
 }
+
+/// `strategy.blueGreen.maxUnavailable` (Argo uses it for `restartAt`): accepted, and a restart replaces every
+/// pod of the active ReplicaSet, several at a time, then records `status.restartedAt`.
+#[tokio::test]
+#[ignore = "needs the local control plane"]
+async fn bluegreen_max_unavailable_paces_a_restart() -> Result<()> {
+    use k8s_openapi::api::core::v1::Pod;
+    use kube::api::{Api, ListParams, Patch, PatchParams};
+    let env = Env::new("ro-bgrestart").await?;
+    let ns = env.name().to_string();
+    env.apply_yaml(&service("bgr-active", "bgr")).await?;
+    let strategy = "    blueGreen:\n      activeService: bgr-active\n      maxUnavailable: 2\n";
+    env.apply_yaml(&rollout("bgr", 4, "app:1", "", strategy)).await?;
+    let r = env
+        .wait_phase("bgr", "Healthy", MINUTE, |r| {
+            r["status"]["availableReplicas"] == 4
+        })
+        .await?;
+    let hash = stable_hash(&r);
+    let pods: Api<Pod> = Api::namespaced(env.client.clone(), &ns);
+    let selector = format!("rollouts-pod-template-hash={hash}");
+    let names =
+        |list: &[Pod]| -> Vec<String> { list.iter().filter_map(|p| p.metadata.name.clone()).collect() };
+    let before = names(&pods.list(&ListParams::default().labels(&selector)).await?.items);
+    assert_eq!(before.len(), 4);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let at = jiff::Timestamp::from_second(jiff::Timestamp::now().as_second())?;
+    tack_delivery::rollout::rollouts(&env.client, &ns)
+        .patch(
+            "bgr",
+            &PatchParams::default(),
+            &Patch::Merge(serde_json::json!({"spec": {"restartAt": at.to_string()}})),
+        )
+        .await?;
+    env.wait_rollout("bgr", "status.restartedAt set", MINUTE, |r| {
+        r["status"]["restartedAt"]
+            .as_str()
+            .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+            == Some(at)
+    })
+    .await?;
+    let r = env.rollout("bgr").await?;
+    ensure!(r["status"]["phase"] != "Degraded", "{}", r["status"]);
+    let after = names(&pods.list(&ListParams::default().labels(&selector)).await?.items);
+    ensure!(
+        before.iter().all(|p| !after.contains(p)),
+        "every pod replaced: before {before:?}, after {after:?}"
+    );
+    Ok(())
+}
