@@ -528,26 +528,13 @@ fn replica_sets(plan: &Plan<'_>, w: &mut Work, stable: &str, updating: bool, idx
         None
     };
     let (c, s) = if plan.routed {
-        let mut c = canary_target;
-        if updating && w.st.abort {
-            // With dynamicStableScale the canary keeps the pods for the traffic it still has until the
-            // stable can take it back; then (as always) it waits for abortScaleDownDelaySeconds.
-            let held = aborted_canary_hold(plan, &w.st);
-            let delay = plan.delay(plan.canary.abort_scale_down_delay_seconds);
-            c = if held > 0 {
-                held
-            } else {
-                canary_cur.as_ref().map_or(0, |r| {
-                    delayed_scale_down(r, delay, plan.now, &mut w.actions, &mut w.requeue)
-                })
-            };
-        }
-        let s = if updating && w.st.abort {
-            plan.min_pods(plan.replicas)
-        } else {
-            stable_target
-        };
-        (c, s)
+        routed_counts(
+            plan,
+            w,
+            (canary_target, stable_target),
+            canary_cur.as_ref(),
+            updating,
+        )
     } else {
         let old_spec: i32 = old.iter().map(|r| r.replicas).sum();
         let old_avail: i32 = old.iter().map(|r| r.available).sum();
@@ -575,13 +562,55 @@ fn replica_sets(plan: &Plan<'_>, w: &mut Work, stable: &str, updating: bool, idx
             create: canary_cur.is_none(),
         });
     }
+    old_replica_sets(plan, w, &old, updating, &mut sets);
+    Sizes {
+        sets,
+        canary: c,
+        stable: s,
+        canary_obs: canary_cur,
+        stable_obs: stable_cur,
+    }
+}
+
+/// With traffic routing: the targets, or after an abort the stable back to all replicas and the canary scaled
+/// down after `abortScaleDownDelaySeconds` (with `dynamicStableScale`, once its traffic left it).
+fn routed_counts(
+    plan: &Plan<'_>,
+    w: &mut Work,
+    (canary_target, stable_target): (i32, i32),
+    canary_cur: Option<&ReplicaSetObservation>,
+    updating: bool,
+) -> (i32, i32) {
+    if !(updating && w.st.abort) {
+        return (canary_target, stable_target);
+    }
+    let held = aborted_canary_hold(plan, &w.st);
+    let delay = plan.delay(plan.canary.abort_scale_down_delay_seconds);
+    let c = if held > 0 {
+        held
+    } else {
+        canary_cur.map_or(0, |r| {
+            delayed_scale_down(r, delay, plan.now, &mut w.actions, &mut w.requeue)
+        })
+    };
+    (c, plan.min_pods(plan.replicas))
+}
+
+/// Older ReplicaSets: within an update an older canary goes away at once; a previous stable waits for its
+/// `scaleDownDelaySeconds` (with traffic routing), also during the next update, and at most
+/// `scaleDownDelayRevisionLimit` of them (newest revision first) wait.
+fn old_replica_sets(
+    plan: &Plan<'_>,
+    w: &mut Work,
+    old: &[&ReplicaSetObservation],
+    updating: bool,
+    sets: &mut Vec<DesiredReplicaSet>,
+) {
     let old_delay = if plan.routed {
         plan.delay(plan.canary.scale_down_delay_seconds)
     } else {
         0
     };
-    // Within an update an older canary goes away at once; a previous stable waits for its delay (with traffic
-    // routing), also during the next update, for at most scaleDownDelayRevisionLimit of them.
     let delay_of = |r: &ReplicaSetObservation| {
         if !updating || (plan.routed && r.scale_down_deadline.is_some()) {
             old_delay
@@ -595,10 +624,7 @@ fn replica_sets(plan: &Plan<'_>, w: &mut Work, stable: &str, updating: bool, idx
         .filter(|r| r.replicas > 0 && delay_of(r) > 0)
         .collect();
     let beyond = crate::beyond_revision_limit(&delayed, plan.canary.scale_down_delay_revision_limit);
-    for r in old {
-        if r.replicas == 0 {
-            continue;
-        }
+    for r in old.iter().filter(|r| r.replicas > 0) {
         let delay = if beyond.contains(&r.pod_template_hash) {
             0
         } else {
@@ -611,13 +637,6 @@ fn replica_sets(plan: &Plan<'_>, w: &mut Work, stable: &str, updating: bool, idx
             replicas: want,
             create: false,
         });
-    }
-    Sizes {
-        sets,
-        canary: c,
-        stable: s,
-        canary_obs: canary_cur,
-        stable_obs: stable_cur,
     }
 }
 
