@@ -593,7 +593,12 @@ fn routed_counts(
             delayed_scale_down(r, delay, plan.now, &mut w.actions, &mut w.requeue)
         })
     };
-    (c, plan.min_pods(plan.replicas))
+    let stable = if plan.canary.dynamic_stable_scale {
+        plan.min_pods(plan.replicas)
+    } else {
+        plan.replicas
+    };
+    (c, stable)
 }
 
 /// Older ReplicaSets: within an update an older canary goes away at once; a previous stable waits for its
