@@ -72,9 +72,17 @@ pub struct SourceRender {
     helm_inline_values: Vec<(String, String)>,
     helm_ignore_missing_value_files: bool,
     jsonnet: Option<tack_jsonnet::JsonnetOptions>,
+    /// `spec.decryption`'s age identities ([`SourceRender::with_decryption`]).
+    decrypt: Option<std::sync::Arc<tack_sops::Identities>>,
 }
 
 impl SourceRender {
+    /// The same options, decrypting SOPS-encrypted files with these identities.
+    pub fn with_decryption(mut self, ids: Option<std::sync::Arc<tack_sops::Identities>>) -> SourceRender {
+        self.decrypt = ids;
+        self
+    }
+
     /// The same options, fetching the chart with these credentials.
     pub fn with_chart_auth(mut self, auth: Option<tack_source::chart::ChartAuth>) -> SourceRender {
         self.chart_auth = auth;
@@ -272,6 +280,7 @@ pub fn render_source(
         helm_inline_values: how.helm_inline_values.clone(),
         helm_ignore_missing_value_files: how.helm_ignore_missing_value_files,
         jsonnet: how.jsonnet.clone(),
+        decrypt: how.decrypt.clone(),
         ..Default::default()
     };
     let rendered = match &how.chart {

@@ -26,6 +26,7 @@
 
 #![warn(missing_docs)]
 
+mod decryption;
 mod drift;
 mod events;
 mod fetch;
@@ -48,6 +49,7 @@ use kube::runtime::watcher;
 use kube::runtime::{PredicateConfig, WatchStreamExt};
 pub use tack_model::GitOpsConfig;
 
+pub use decryption::{AGE_KEY_SUFFIX, identities_from_secret_data};
 pub use fetch::{Fetched, SourceRender, checkout, fetch_and_render, render_dir, render_source};
 pub use metrics::Metrics;
 pub use reconcile::{check_source_path, inventory_at};

@@ -105,6 +105,10 @@ pub struct CreateArgs {
     /// namespace)
     #[arg(long, value_name = "[NS/]NAME")]
     pub depends_on: Vec<String>,
+    /// Decrypt SOPS-encrypted files with the age keys of this Secret in the application's namespace (entries
+    /// ending in .agekey): spec.decryption {provider: sops, secretRef: {name: NAME}}
+    #[arg(long, value_name = "NAME")]
+    pub decryption_secret: Option<String>,
     #[command(flatten)]
     pub helm: Box<super::app_helm::AppHelmArgs>,
     /// spec.source.jsonnet, for a path holding *.jsonnet files (--jpath: library paths relative to the
@@ -233,6 +237,13 @@ async fn create(apps: &Apps<'_>, args: &CreateArgs) -> anyhow::Result<ExitCode> 
                 },
             })
             .collect(),
+        decryption: args
+            .decryption_secret
+            .as_ref()
+            .map(|name| tack_model::Decryption {
+                provider: tack_model::DECRYPTION_PROVIDER_SOPS.to_string(),
+                secret_ref: tack_model::LocalObjectReference { name: name.clone() },
+            }),
         ..Default::default()
     };
     if spec.source.jsonnet.is_some() {
