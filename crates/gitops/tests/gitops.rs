@@ -31,6 +31,8 @@ mod lease;
 mod metrics;
 #[path = "gitops/phases.rs"]
 mod phases;
+#[path = "gitops/sops.rs"]
+mod sops;
 #[path = "gitops/webhook.rs"]
 mod webhook;
 
