@@ -111,30 +111,32 @@ pub(crate) struct AgeStanza {
     pub(crate) enc: String,
 }
 
-/// The data key, from the first stanza one of `ids` opens.
+/// The data key, from the first stanza one of `ids` opens. A broken stanza does not stop the others from
+/// being tried; it is reported when none opens.
 pub(crate) fn data_key(stanzas: &[AgeStanza], ids: &Identities) -> Result<DataKey, SopsError> {
     if ids.is_empty() {
         return Err(SopsError::NoIdentity);
     }
+    let mut broken = None;
     for s in stanzas {
         match ids.open(&s.enc) {
             Ok(Some(key)) => return Ok(key),
             Ok(None) => {}
             Err(message) => {
-                return Err(SopsError::DataKey {
+                broken.get_or_insert(SopsError::DataKey {
                     recipient: s.recipient.clone(),
                     message,
                 });
             }
         }
     }
-    Err(SopsError::NoMatchingIdentity {
+    Err(broken.unwrap_or_else(|| SopsError::NoMatchingIdentity {
         recipients: stanzas
             .iter()
             .map(|s| s.recipient.as_str())
             .collect::<Vec<_>>()
             .join(", "),
-    })
+    }))
 }
 
 #[cfg(test)]

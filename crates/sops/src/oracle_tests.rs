@@ -286,3 +286,17 @@ fn decryption_matches_sops_d() {
         assert!(decrypt(&std::fs::read_to_string(&path).unwrap(), Format::Yaml, &ids).is_err());
     }
 }
+
+#[test]
+fn a_broken_stanza_does_not_hide_a_good_one() {
+    let text = read("encrypted", "secret.two-recipients.enc.yaml");
+    // The first stanza is for the other key; break its armor.
+    let first = text.find("-----BEGIN AGE ENCRYPTED FILE-----").unwrap();
+    let line_start = text[first..].find('\n').unwrap() + first + 1;
+    let broken = format!("{}            !!!!\n{}", &text[..line_start], &text[line_start..]);
+    let plain = decrypt(&broken, Format::Yaml, &test_key()).unwrap();
+    assert_eq!(plain.documents()[0]["stringData"]["username"], "admin");
+    let other = Identities::parse(&read("", "test-only-other.agekey"), "other").unwrap();
+    let err = decrypt(&broken, Format::Yaml, &other).err().unwrap();
+    assert!(matches!(err, SopsError::DataKey { .. }), "{err}");
+}

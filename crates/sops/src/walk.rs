@@ -35,7 +35,7 @@ impl<'a> Walk<'a> {
         self.hash.finalize().iter().map(|b| format!("{b:02X}")).collect()
     }
 
-    /// Decrypts a document's root (a mapping) in place.
+    /// A document's root (a mapping) with its values decrypted.
     pub(crate) fn document(&mut self, root: Node) -> Result<Node, SopsError> {
         let mut path = Vec::new();
         Ok(self.node(root, &mut path)?.unwrap_or(Node::Null))
