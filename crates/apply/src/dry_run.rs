@@ -49,7 +49,12 @@ async fn targets(
         return Ok((to_validate, unvalidated));
     }
     let default_exists = match cluster.resolve("v1", "Namespace").await? {
-        Some(k) => cluster.get(&k, "", STAND_IN).await?.is_some(),
+        Some(k) => match cluster.get(&k, "", STAND_IN).await {
+            Ok(ns) => ns.is_some(),
+            // An identity that may not read Namespaces (an impersonated ServiceAccount): no stand-in.
+            Err(ClusterError::Rejected { code: 403, .. }) => false,
+            Err(e) => return Err(e.into()),
+        },
         None => false,
     };
     if !default_exists {

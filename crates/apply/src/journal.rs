@@ -18,6 +18,8 @@ pub(crate) struct Journal {
     stored: Option<BTreeSet<ObjectId>>,
     /// Whether the inventory's namespace exists (it may be created by the sync's first batch).
     ready: bool,
+    /// Who writes the inventory when not the sync's own identity ([`crate::SyncOptions::inventory_writer`]).
+    writer: Option<Cluster>,
 }
 
 impl Journal {
@@ -33,7 +35,14 @@ impl Journal {
             stored: in_store.then(|| previous.clone()),
             recorded: previous,
             ready,
+            writer: None,
         }
+    }
+
+    /// The inventory is written through `writer` (the controller's identity while the sync impersonates).
+    pub fn written_by(mut self, writer: Option<Cluster>) -> Journal {
+        self.writer = writer;
+        self
     }
 
     /// The namespace of the inventory exists now.
@@ -67,7 +76,7 @@ impl Journal {
         if !self.ready {
             return Ok(());
         }
-        write_at(cluster, at, &self.recorded).await?;
+        write_at(self.writer.as_ref().unwrap_or(cluster), at, &self.recorded).await?;
         self.stored = Some(self.recorded.clone());
         Ok(())
     }

@@ -51,6 +51,9 @@ pub struct SyncOptions {
     pub wave_timeout: Duration,
     /// Replace every object (as `Replace=true` on each).
     pub replace: bool,
+    /// Writes the inventory ConfigMaps when set; else the sync's own cluster does. A sync made as an
+    /// impersonated ServiceAccount keeps its inventory with the controller's identity.
+    pub inventory_writer: Option<Cluster>,
 }
 
 /// Where [`sync`] keeps the inventory. When it is kept in ConfigMaps, the sync records every object before it
@@ -97,6 +100,7 @@ impl SyncOptions {
             propagation: Propagation::Background,
             wave_timeout: Duration::from_secs(300),
             replace: false,
+            inventory_writer: None,
         }
     }
 
@@ -460,7 +464,8 @@ async fn phases(
     let ready = location
         .as_ref()
         .is_some_and(|at| !snap.missing_namespaces.contains(&at.namespace));
-    let mut journal = Journal::new(location, snap.inventory.ids.clone(), in_store, ready);
+    let mut journal = Journal::new(location, snap.inventory.ids.clone(), in_store, ready)
+        .written_by(opts.inventory_writer.clone());
     let applied = waves::apply(cluster, snap, &changes, opts, hooks, &mut journal, progress).await?;
     let mut results = applied.results;
     let sync_failed = hook_outcome(

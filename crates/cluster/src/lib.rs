@@ -80,6 +80,14 @@ pub struct Cluster {
     discovery: Arc<RwLock<Option<Arc<Discovery>>>>,
 }
 
+impl std::fmt::Debug for Cluster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cluster")
+            .field("default_namespace", &self.default_namespace)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Installs the rustls crypto provider (ring) once per process; safe to call many times.
 pub fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();

@@ -72,6 +72,8 @@ pub struct SourceRender {
     helm_inline_values: Vec<(String, String)>,
     helm_ignore_missing_value_files: bool,
     jsonnet: Option<tack_jsonnet::JsonnetOptions>,
+    /// Which Kustomize remote bases may be fetched (the lockdown flags, TenantPolicies).
+    remote_bases: tack_render::RemoteBaseCheck,
     /// `spec.decryption`'s age identities ([`SourceRender::with_decryption`]).
     decrypt: Option<std::sync::Arc<tack_sops::Identities>>,
 }
@@ -80,6 +82,12 @@ impl SourceRender {
     /// The same options, decrypting SOPS-encrypted files with these identities.
     pub fn with_decryption(mut self, ids: Option<std::sync::Arc<tack_sops::Identities>>) -> SourceRender {
         self.decrypt = ids;
+        self
+    }
+
+    /// The same options, fetching only the remote bases `check` allows.
+    pub fn with_remote_bases(mut self, check: tack_render::RemoteBaseCheck) -> SourceRender {
+        self.remote_bases = check;
         self
     }
 
@@ -276,6 +284,7 @@ pub fn render_source(
         display_root: Some(root.to_path_buf()),
         confine_to: Some(root.to_path_buf()),
         cache_dir: Some(cache.clone()),
+        remote_bases: how.remote_bases.clone(),
         helm: Some(how.helm.clone()),
         helm_inline_values: how.helm_inline_values.clone(),
         helm_ignore_missing_value_files: how.helm_ignore_missing_value_files,

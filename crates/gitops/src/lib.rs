@@ -23,18 +23,29 @@
 //! `OutOfSync` naming the objects without. `spec.dependsOn` applications must be Ready and Healthy first.
 //! `spec.rollback` (set by `tack app rollback`) pins a commit: it is synced once, then automated sync stays
 //! suspended until `tack app resume` removes it.
+//!
+//! Tenancy (docs/tenancy.md): with `spec.serviceAccountName` (or [`Lockdown::default_service_account`]) every
+//! request on the application's objects is made as that ServiceAccount of its namespace (`impersonation.rs`;
+//! its hooks are checked first, `access.rs`), while status, Events and inventory stay with the controller's
+//! identity; the lockdown flags (`lockdown.rs`) and the TenantPolicies governing the namespace (`policy.rs`,
+//! pure matching; `tenancy.rs`, reading them) refuse what they forbid before anything is fetched or written.
 
 #![warn(missing_docs)]
 
+mod access;
 mod decryption;
 mod drift;
 mod events;
 mod fetch;
 mod health;
+mod impersonation;
 pub mod lease;
+mod lockdown;
 pub mod metrics;
+pub mod policy;
 mod reconcile;
 pub mod status;
+mod tenancy;
 pub mod webhook;
 
 use std::path::PathBuf;
@@ -51,6 +62,7 @@ pub use tack_model::GitOpsConfig;
 
 pub use decryption::{AGE_KEY_SUFFIX, identities_from_secret_data};
 pub use fetch::{Fetched, SourceRender, checkout, fetch_and_render, render_dir, render_source};
+pub use impersonation::{service_account_user, valid_service_account_name};
 pub use metrics::Metrics;
 pub use reconcile::{check_source_path, inventory_at};
 pub use status::{parse_interval, trigger_hash};
@@ -78,6 +90,8 @@ pub struct ControllerConfig {
     pub namespace: Option<String>,
     /// Applications reconciled at once.
     pub concurrency: u16,
+    /// How far applications are confined (impersonation default, references, remote bases).
+    pub lockdown: Lockdown,
 }
 
 impl Default for ControllerConfig {
@@ -86,8 +100,23 @@ impl Default for ControllerConfig {
             cache_dir: default_cache_dir(),
             namespace: None,
             concurrency: 4,
+            lockdown: Lockdown::default(),
         }
     }
+}
+
+/// The controller's lockdown flags, as Flux's multi-tenancy lockdown (docs/tenancy.md). The default confines
+/// nothing beyond what each application asks for with `spec.serviceAccountName`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Lockdown {
+    /// `--default-service-account`: applications that name no ServiceAccount are impersonated as this one of
+    /// their own namespace.
+    pub default_service_account: Option<String>,
+    /// `--no-cross-namespace-refs`: `spec.dependsOn` and the analysis templates of rendered Rollouts and
+    /// Experiments may only name objects of the application's own namespace (Secrets always are).
+    pub no_cross_namespace_refs: bool,
+    /// `--no-remote-bases`: Kustomize remote bases are refused.
+    pub no_remote_bases: bool,
 }
 
 pub use tack_source::default_cache_dir;
@@ -148,6 +177,14 @@ pub enum Error {
     /// A `spec.dependsOn` application is not Ready and Healthy yet (retried every few seconds).
     #[error("{0}")]
     DependencyNotReady(String),
+    /// A request the application needs is forbidden, found before anything is written: a hook its ServiceAccount
+    /// may not run, or TenantPolicies the controller may not read.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The application breaks a rule of the controller's lockdown flags or of a TenantPolicy; the message names
+    /// the rule and the field or object.
+    #[error("{0}")]
+    PolicyViolation(String),
 }
 
 impl Error {
@@ -162,14 +199,24 @@ impl Error {
             Error::Cluster(_) | Error::Kube(_) => "ClusterError",
             Error::Internal(_) => "InternalError",
             Error::DependencyNotReady(_) => "DependencyNotReady",
+            Error::PolicyViolation(_) => "PolicyViolation",
+            Error::Forbidden(_) => "Forbidden",
         }
+    }
+
+    /// A broken TenantPolicy rule.
+    pub(crate) fn policy(v: policy::Violation) -> Error {
+        Error::PolicyViolation(v.to_string())
     }
 
     /// Whether retrying cannot help until Git or the spec changes.
     pub fn is_stalled(&self) -> bool {
         matches!(
             self,
-            Error::Render { .. } | Error::InvalidSpec(_) | Error::Credentials { .. }
+            Error::Render { .. }
+                | Error::InvalidSpec(_)
+                | Error::Credentials { .. }
+                | Error::PolicyViolation(_)
         )
     }
 }

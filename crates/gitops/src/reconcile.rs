@@ -22,6 +22,8 @@ use tack_source::{Credentials, Deadlines, Repository, Revision};
 
 use crate::drift::Drift;
 use crate::events::{Note, Recorder};
+use crate::impersonation::Identities;
+use crate::lockdown;
 use crate::status::{self, Attempted, Failed, Observed, Outcome, backoff, interval, now};
 use crate::{ControllerConfig, Error, STATUS_MANAGER, fetch};
 
@@ -47,6 +49,8 @@ pub struct Context {
     /// for them.
     pub interrupt: Arc<AtomicBool>,
     git_deadlines: Deadlines,
+    /// The clusters of impersonated ServiceAccounts.
+    identities: Identities,
 }
 
 impl Context {
@@ -64,7 +68,23 @@ impl Context {
             drift,
             interrupt: Arc::default(),
             git_deadlines: Deadlines::default(),
+            identities: Identities::new(client),
         }
+    }
+
+    /// The cluster an application's requests go to: as its ServiceAccount (see [`lockdown::service_account`]),
+    /// or with the controller's identity; and the ServiceAccount's user name, if any.
+    fn acting_for(&self, obj: &GitOpsConfig) -> Result<(Cluster, Option<String>), Error> {
+        let Some(name) = lockdown::service_account(obj, &self.config.lockdown)? else {
+            return Ok((self.cluster.clone(), None));
+        };
+        let namespace = obj.namespace().unwrap_or_default();
+        let user = crate::impersonation::service_account_user(&namespace, &name);
+        let cluster = self
+            .identities
+            .service_account(&namespace, &name)
+            .ok_or_else(|| Error::InvalidSpec(format!("{user} cannot be sent as an impersonation header")))?;
+        Ok((cluster, Some(user)))
     }
 
     /// Sets the deadlines of Git fetches.
@@ -551,7 +571,11 @@ fn checkout(
 }
 
 /// Fetches the source (on the blocking pool) and renders it. On shutdown the reconcile stops waiting at once.
-async fn fetch_rendered(obj: &GitOpsConfig, ctx: &Context) -> Result<fetch::Fetched, Failure> {
+async fn fetch_rendered(
+    obj: &GitOpsConfig,
+    ctx: &Context,
+    remote: tack_render::RemoteBaseCheck,
+) -> Result<fetch::Fetched, Failure> {
     let creds = credentials(&ctx.client, obj).await?;
     let url = obj.spec.source.repo_url.clone();
     // A rollback pins the commit.
@@ -560,22 +584,9 @@ async fn fetch_rendered(obj: &GitOpsConfig, ctx: &Context) -> Result<fetch::Fetc
         None => obj.spec.source.revision.clone().unwrap_or_default(),
     };
     let path = obj.spec.source.path.clone().unwrap_or_default();
-    if obj
-        .spec
-        .service_account_name
-        .as_deref()
-        .is_some_and(|s| !s.is_empty())
-    {
-        // Accepting it would apply with the controller's own rights what the team meant to confine.
-        return Err(Error::InvalidSpec(
-            "spec.serviceAccountName: impersonation is not implemented yet, and tack will not apply with its \
-             own rights what this field is meant to confine; remove the field"
-                .into(),
-        )
-        .into());
-    }
     let how = fetch::SourceRender::of(&obj.name_any(), &destination_of(obj)?, &obj.spec.source)?
         .with_chart_auth(chart_credentials(&ctx.client, obj).await?)
+        .with_remote_bases(remote)
         .with_decryption(crate::decryption::identities(&ctx.client, obj).await?);
     let cache = ctx.config.cache_dir.clone();
     let (deadlines, interrupt) = (ctx.git_deadlines, ctx.interrupt.clone());
@@ -758,6 +769,12 @@ struct Plan {
     in_store: bool,
     /// The commit being synced or compared.
     revision: String,
+    /// Who reads and writes the application's objects (its ServiceAccount, or the controller).
+    cluster: Cluster,
+    /// Set while impersonating: the inventory is written with the controller's identity.
+    inventory_writer: Option<Cluster>,
+    /// The impersonated ServiceAccount's user name, if any.
+    user: Option<String>,
 }
 
 async fn sync_now(
@@ -767,6 +784,9 @@ async fn sync_now(
     manifests: Vec<tack_render::Manifest>,
     plan: Plan,
 ) -> Result<Found, Error> {
+    if let Some(user) = &plan.user {
+        crate::access::check_hooks(&plan.cluster, &manifests, &plan.destination, user).await?;
+    }
     let mut opts = SyncOptions::new(&plan.app, &plan.destination);
     let (revision, started) = (plan.revision.as_str(), now());
     opts.prune = auto.prune;
@@ -787,6 +807,7 @@ async fn sync_now(
     if let Some(p) = app_options.propagation {
         opts.propagation = p;
     }
+    opts.inventory_writer = plan.inventory_writer.clone();
     let app = opts.app.clone();
     // Phases, waves and hooks go to the log, to `status.lastOperation` (Running) and, when the sync applies
     // something or runs a hook, to Events; the rest of the progress is debug detail.
@@ -799,7 +820,7 @@ async fn sync_now(
             tracing::debug!(app = %app, "{line}");
         }
     };
-    let run = tack_apply::sync(&ctx.cluster, manifests, &opts, &progress);
+    let run = tack_apply::sync(&plan.cluster, manifests, &opts, &progress);
     tokio::pin!(run);
     let report = loop {
         tokio::select! {
@@ -835,7 +856,6 @@ async fn sync_now(
 }
 
 async fn compare_only(
-    ctx: &Context,
     obj: &GitOpsConfig,
     manifests: Vec<tack_render::Manifest>,
     plan: Plan,
@@ -853,7 +873,7 @@ async fn compare_only(
     };
     let inventory: Vec<String> = plan.previous.iter().map(ToString::to_string).collect();
     let store = InventoryStore::Caller(plan.previous);
-    let report = tack_apply::diff_with_inventory(&ctx.cluster, manifests, &opts, &store).await?;
+    let report = tack_apply::diff_with_inventory(&plan.cluster, manifests, &opts, &store).await?;
     let state = if report.entries.is_empty() {
         SyncState::Synced
     } else {
@@ -927,10 +947,35 @@ async fn attempt(obj: &GitOpsConfig, ctx: &Context) -> Result<Outcome, Failure> 
     interval(obj)?;
     app_sync_options(obj)?;
     check_source_path(obj.spec.source.path.as_deref().unwrap_or_default())?;
+    lockdown::check_spec_refs(obj, &ctx.config.lockdown)?;
+    let (acting, user) = ctx.acting_for(obj)?;
+    let policies = crate::tenancy::governing(&ctx.client, &obj.namespace().unwrap_or_default()).await?;
+    crate::tenancy::check_sources(&policies, &obj.spec.source)?;
     check_dependencies(&ctx.client, obj).await?;
     let destination = destination_of(obj)?;
-    let fetched = fetch_rendered(obj, ctx).await?;
+    let remote = crate::tenancy::remote_base_check(&ctx.config.lockdown, &policies);
+    let fetched = fetch_rendered(obj, ctx, remote).await?;
     let revision = fetched.revision.clone();
+    let with_rev = |error: Error| Failure {
+        revision: Some(revision.clone()),
+        error: Box::new(error),
+    };
+    let create_namespace = obj.spec.sync_policy.as_ref().is_some_and(|p| p.create_namespace)
+        || app_sync_options(obj).is_ok_and(|o| o.create_namespace);
+    let objects: Vec<&serde_json::Value> = fetched.manifests.iter().map(|m| &m.object).collect();
+    if user.is_some() {
+        crate::impersonation::refresh_if_unknown(&acting, &objects)
+            .await
+            .map_err(|e| with_rev(e.into()))?;
+    }
+    let rendered = crate::tenancy::Rendered {
+        objects: &objects,
+        destination: &destination,
+        create_namespace,
+    };
+    crate::tenancy::check_rendered(&acting, &ctx.config.lockdown, &policies, &rendered)
+        .await
+        .map_err(with_rev)?;
     // Which objects' health needs a read, from what Git declares (before the manifests are consumed).
     let reads = crate::health::Reads::of(
         fetched
@@ -938,10 +983,6 @@ async fn attempt(obj: &GitOpsConfig, ctx: &Context) -> Result<Outcome, Failure> 
             .iter()
             .map(|m| (desired_id(&m.object, &destination).0, &m.object)),
     );
-    let with_rev = |error: Error| Failure {
-        revision: Some(revision.clone()),
-        error: Box::new(error),
-    };
     let (previous, in_store, adopted) = previous_inventory(ctx, obj, &destination)
         .await
         .map_err(with_rev)?;
@@ -952,15 +993,18 @@ async fn attempt(obj: &GitOpsConfig, ctx: &Context) -> Result<Outcome, Failure> 
         previous,
         in_store,
         revision: revision.clone(),
+        cluster: acting.clone(),
+        inventory_writer: user.is_some().then(|| ctx.cluster.clone()),
+        user,
     };
     let apply = apply_policy(obj, &revision);
     let synced_now = apply.is_some();
     let found = match apply {
         Some(auto) => sync_now(ctx, obj, auto, fetched.manifests, plan).await,
-        None => compare_only(ctx, obj, fetched.manifests, plan).await,
+        None => compare_only(obj, fetched.manifests, plan).await,
     }
     .map_err(with_rev)?;
-    let healths = crate::health::assess(&ctx.cluster, &found.objects, &found.drifted, &reads, &destination)
+    let healths = crate::health::assess(&acting, &found.objects, &found.drifted, &reads, &destination)
         .await
         .map_err(|e| with_rev(e.into()))?;
     Ok(Outcome {

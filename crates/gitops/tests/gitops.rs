@@ -33,6 +33,8 @@ mod metrics;
 mod phases;
 #[path = "gitops/sops.rs"]
 mod sops;
+#[path = "gitops/tenancy.rs"]
+mod tenancy;
 #[path = "gitops/webhook.rs"]
 mod webhook;
 
@@ -114,6 +116,7 @@ async fn guestbook_follows_git_commits_prune_drift_and_broken_yaml() -> Result<(
         cache_dir: cache.path().to_path_buf(),
         namespace: Some(ns.name().to_string()),
         concurrency: 2,
+        lockdown: Default::default(),
     };
     let controller = tokio::spawn(tack_gitops::run(client.clone(), config, async move {
         let _ = stopped.await;
@@ -377,6 +380,7 @@ fn start_controller(
         cache_dir: cache.to_path_buf(),
         namespace: Some(ns.to_string()),
         concurrency: 2,
+        lockdown: Default::default(),
     };
     let handle = tokio::spawn(tack_gitops::run(client.clone(), config, async move {
         let _ = stopped.await;

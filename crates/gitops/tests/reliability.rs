@@ -42,6 +42,7 @@ fn start(client: &kube::Client, ns: &str, cache: &Path, deadlines: Deadlines) ->
         cache_dir: cache.to_path_buf(),
         namespace: Some(ns.to_string()),
         concurrency: 2,
+        lockdown: Default::default(),
     };
     let handle = tokio::spawn(tack_gitops::run_with_deadlines(
         client.clone(),

@@ -2,7 +2,7 @@
 //! `Node.String()` does, which execution errors quote (`at <.Values.x>`).
 
 use std::fmt;
-use std::rc::Rc;
+use std::sync::Arc;
 
 /// A byte offset into the template text.
 pub(crate) type Pos = usize;
@@ -66,7 +66,7 @@ pub(crate) enum Arg {
     String {
         pos: Pos,
         quoted: String,
-        text: Rc<str>,
+        text: Arc<str>,
     },
     Pipe(Box<Pipe>),
 }

@@ -36,7 +36,7 @@ mod number;
 mod parse;
 mod value;
 
-use std::collections::HashMap;
+use foldhash::HashMap;
 use std::rc::Rc;
 
 pub use builtins::{compare_eq, compare_lt};
@@ -188,6 +188,60 @@ impl Funcs {
     pub fn remove(&mut self, name: &str) {
         self.map.remove(name);
     }
+    /// The names of the table's functions: all that parsing needs, and unlike the table, shareable between
+    /// threads (see [`parse_detached`]).
+    pub fn names(&self) -> FuncNames {
+        FuncNames(self.map.keys().cloned().collect())
+    }
+}
+
+/// The names of a function table ([`Funcs::names`]).
+#[derive(Clone, Debug, Default)]
+pub struct FuncNames(foldhash::HashSet<String>);
+
+impl FuncNames {
+    /// Whether the table had a function called `name`.
+    pub fn contains(&self, name: &str) -> bool {
+        self.0.contains(name)
+    }
+}
+
+/// A text parsed away from any set, possibly on another thread ([`parse_detached`]); a set takes it with
+/// [`Templates::adopt`], after which parsing the same text into the set reuses these trees.
+pub struct Parsed {
+    name: String,
+    lookups: Vec<(String, bool)>,
+    trees: parse::Trees,
+}
+
+/// Parses `text` as the template `name` on any thread; `None` when the text does not parse (parsing it into
+/// a set then reports the error).
+pub fn parse_detached(name: &str, text: &str, funcs: &FuncNames) -> Option<Parsed> {
+    let (lookups, trees) = parse_recording(name, text, &|f| funcs.contains(f)).ok()?;
+    Some(Parsed {
+        name: name.to_string(),
+        lookups,
+        trees,
+    })
+}
+
+/// Parses `text`, recording every function lookup the parser made and its answer (sorted, deduplicated).
+fn parse_recording(
+    name: &str,
+    text: &str,
+    has_func: &dyn Fn(&str) -> bool,
+) -> Result<(Vec<(String, bool)>, parse::Trees), String> {
+    let lookups = std::cell::RefCell::new(Vec::new());
+    let recording = |f: &str| {
+        let known = has_func(f);
+        lookups.borrow_mut().push((f.to_string(), known));
+        known
+    };
+    let trees = parse::parse(name, text, &recording)?;
+    let mut lookups = lookups.into_inner();
+    lookups.sort();
+    lookups.dedup();
+    Ok((lookups, trees))
 }
 
 /// What a missing map key yields (Go's `Option("missingkey=...")`). Helm uses `Zero` (and `Error` under
@@ -356,13 +410,7 @@ impl Templates {
 
     /// Parses `text` and keeps its trees for the next parse of the same text.
     fn parse_new(&mut self, name: &str, text: &Rc<str>, funcs: &Funcs) -> Result<SharedTrees, ParseError> {
-        let lookups = std::cell::RefCell::new(Vec::new());
-        let has_func = |f: &str| {
-            let known = funcs.contains(f);
-            lookups.borrow_mut().push((f.to_string(), known));
-            known
-        };
-        let trees = parse::parse(name, text, &has_func).map_err(|message| {
+        let (lookups, trees) = parse_recording(name, text, &|f| funcs.contains(f)).map_err(|message| {
             let line = parse_error_line(&message, name);
             ParseError {
                 message,
@@ -371,19 +419,37 @@ impl Templates {
             }
         })?;
         let trees: SharedTrees = trees.into_iter().map(|(n, root)| (n, Rc::new(root))).collect();
-        if self.parse_cache.len() < PARSE_CACHE_MAX {
-            let mut lookups = lookups.into_inner();
-            lookups.sort();
-            lookups.dedup();
-            let parsed = ParsedText {
-                name: name.to_string(),
-                lookups,
-                names_itself: text.contains(name),
-                trees: trees.clone(),
-            };
-            self.parse_cache.insert(text.clone(), Rc::new(parsed));
-        }
+        self.cache_parsed(text.clone(), name, lookups, trees.clone());
         Ok(trees)
+    }
+
+    /// Keeps the trees of `text` for the next parse of the same text (while the cache has room).
+    fn cache_parsed(&mut self, text: Rc<str>, name: &str, lookups: Vec<(String, bool)>, trees: SharedTrees) {
+        if self.parse_cache.len() >= PARSE_CACHE_MAX {
+            return;
+        }
+        let parsed = ParsedText {
+            name: name.to_string(),
+            lookups,
+            names_itself: text.contains(name),
+            trees,
+        };
+        self.parse_cache.insert(text, Rc::new(parsed));
+    }
+
+    /// Takes the trees of `text` parsed by [`parse_detached`], so that parsing the same text into this set
+    /// reuses them (under the same function names, and under another template name when the text does not
+    /// mention its own). A text already known keeps its trees.
+    pub fn adopt(&mut self, text: &str, parsed: Parsed) {
+        if self.parse_cache.contains_key(text) {
+            return;
+        }
+        let trees = parsed
+            .trees
+            .into_iter()
+            .map(|(n, root)| (n, Rc::new(root)))
+            .collect();
+        self.cache_parsed(Rc::from(text), &parsed.name, parsed.lookups, trees);
     }
 
     /// Whether the set holds a template of that name.

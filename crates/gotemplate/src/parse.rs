@@ -1,8 +1,8 @@
 //! The template parser: a port of Go's `text/template/parse/parse.go` (same grammar, same error messages and
 //! line numbers). One text yields its own tree and one tree per `define`/`block`.
 
-use std::collections::HashMap;
-use std::rc::Rc;
+use foldhash::HashMap;
+use std::sync::Arc;
 
 use crate::ast::{Arg, Branch, Command, Node, Number, Pipe, is_empty_tree};
 use crate::lex::{Item, ItemType as T, Lexer};
@@ -60,7 +60,7 @@ pub(crate) fn parse(name: &str, text: &str, has_func: &dyn Fn(&str) -> bool) -> 
         parse_name: name,
         has_func,
         trees: Vec::new(),
-        index: HashMap::new(),
+        index: HashMap::default(),
     };
     let root = p.parse_root()?;
     p.add(name.to_string(), root)?;
@@ -573,7 +573,7 @@ impl Parser<'_, '_> {
                 Arg::String {
                     pos,
                     quoted: token.val,
-                    text: Rc::from(s),
+                    text: Arc::from(s),
                 }
             }
             _ => {

@@ -10,6 +10,7 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::fmt;
 use std::rc::Rc;
+use std::sync::Arc;
 
 /// A Go map with string keys (`map[string]interface{}`); Go prints and ranges over it in sorted key order.
 pub type Map = BTreeMap<String, Value>;
@@ -32,7 +33,7 @@ pub enum Value {
     /// Go `float64`.
     Float(f64),
     /// Go `string`.
-    String(Rc<str>),
+    String(Arc<str>),
     /// Go `[]byte`.
     Bytes(Rc<[u8]>),
     /// Go `[]interface{}` (slices are shared by reference in Go too; functions return new ones).
@@ -45,7 +46,7 @@ pub enum Value {
 
 impl Value {
     /// A Go string.
-    pub fn string(s: impl Into<Rc<str>>) -> Value {
+    pub fn string(s: impl Into<Arc<str>>) -> Value {
         Value::String(s.into())
     }
     /// A Go `[]interface{}` holding `items`.

@@ -321,3 +321,49 @@ fn object_methods_with_signatures_are_checked_as_go() {
         "template: t:1:9: executing \"t\" at <.Files.Nope>: can't evaluate field Nope in type interface {}"
     );
 }
+
+/// A text parsed on another thread and adopted by a set renders as the same text parsed in the set, under
+/// the name it was parsed with and under another; a text that does not parse is `None` and the set still
+/// reports its error.
+#[test]
+fn texts_parsed_on_another_thread_are_adopted() {
+    let funcs = helm_like_funcs();
+    let names = funcs.names();
+    let lib = r#"{{- define "lib.greet" -}}hello {{ .who | printf "%s!" }}{{- end -}}"#;
+    let page = r#"{{ include "lib.greet" . }} / {{ template "lib.greet" . }}"#;
+    let texts = vec![
+        ("a/_lib.tpl".to_string(), lib.to_string()),
+        ("a/page".to_string(), page.to_string()),
+    ];
+    let parsed = std::thread::spawn(move || {
+        texts
+            .into_iter()
+            .map(|(name, text)| {
+                (
+                    text.clone(),
+                    tack_gotemplate::parse_detached(&name, &text, &names).unwrap(),
+                )
+            })
+            .collect::<Vec<_>>()
+    })
+    .join()
+    .unwrap();
+    let mut adopted = Templates::new();
+    for (text, p) in parsed {
+        adopted.adopt(&text, p);
+    }
+    let mut plain = Templates::new();
+    for set in [&mut adopted, &mut plain] {
+        set.parse("b/_lib.tpl", lib, &funcs).unwrap();
+        set.parse("b/page", page, &funcs).unwrap();
+    }
+    let data = values(&[("who", Value::string("you"))]);
+    let out = |set: &Templates| set.execute("b/page", &data, &funcs, &zero()).unwrap();
+    assert_eq!(out(&adopted), "hello you! / hello you!");
+    assert_eq!(out(&adopted), out(&plain));
+
+    let broken = "{{ if }}";
+    assert!(tack_gotemplate::parse_detached("c", broken, &funcs.names()).is_none());
+    let err = Templates::new().parse("c", broken, &funcs).unwrap_err();
+    assert_eq!(err.message, "template: c:1: missing value for if");
+}

@@ -112,18 +112,27 @@ pub fn load_files(files: Vec<BufferedFile>, limits: Limits, depth: usize) -> Res
     chart.files = Rc::new(other_files);
     chart.metadata = metadata.ok_or_else(|| Error::Load("Chart.yaml file is missing".into()))?;
     chart.metadata.validate()?;
+    subcharts.retain(|n, _| !n.starts_with(['_', '.']));
+    // The archives of the subcharts are inflated side by side.
+    let archives: Vec<Option<&[u8]>> = subcharts
+        .iter()
+        .map(|(n, files)| {
+            let archive = n.ends_with(".tgz").then(|| files.iter().find(|f| &f.name == n));
+            archive.flatten().map(|f| f.data.as_slice())
+        })
+        .collect();
+    let mut inflated =
+        crate::parallel::map(&archives, |a| a.map(|data| read_archive(data, limits))).into_iter();
     for (n, files) in subcharts {
-        if n.starts_with(['_', '.']) {
-            continue;
-        }
+        let inflated = inflated.next().flatten();
         let sub = if n.ends_with(".tgz") {
-            let Some(file) = files.into_iter().find(|f| f.name == n) else {
+            let Some(files) = inflated else {
                 return Err(Error::Load(format!(
                     "error unpacking subchart tar in {}: expected {n}",
                     chart.name()
                 )));
             };
-            read_archive(&file.data, limits).and_then(|fs| load_files(fs, limits, depth + 1))
+            files.and_then(|fs| load_files(fs, limits, depth + 1))
         } else {
             let inner = files
                 .into_iter()

@@ -3,15 +3,18 @@
 //! wins), each chart's templates see their own `.Values`, `.Chart`, `.Files` and `.Subcharts`, and
 //! `<no value>` is removed from the output.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::rc::Rc;
 
-use tack_gotemplate::{ExecError, ExecOptions, Map, MissingKey, ParseError, Templates, Value};
+use tack_gotemplate::{
+    ExecError, ExecOptions, FuncNames, Funcs, Map, MissingKey, ParseError, Parsed, Templates, Value,
+    parse_detached,
+};
 
 use crate::chart::Chart;
 use crate::error::{Error, Result};
 use crate::files::Files;
-use crate::funcs::{ERR_END, ERR_START, helm_funcs};
+use crate::funcs::{ERR_END, ERR_START};
 
 /// One template to parse (and, unless it is a partial, to render).
 struct Renderable {
@@ -28,22 +31,60 @@ pub struct TopValues {
     pub capabilities: Value,
 }
 
+/// The template texts of `chart` and all its subcharts (enabled or not), each distinct text once, named by
+/// its path in the chart as loaded: what [`parse_texts`] parses ahead of the render.
+pub fn template_texts(chart: &Chart) -> Vec<(String, String)> {
+    fn walk<'a>(chart: &'a Chart, id: &str, seen: &mut HashSet<&'a [u8]>, out: &mut Vec<(String, String)>) {
+        for t in chart.templates.iter() {
+            if seen.insert(t.data.as_slice()) {
+                let text = String::from_utf8_lossy(&t.data).into_owned();
+                out.push((format!("{id}/{}", t.name), text));
+            }
+        }
+        for dep in &chart.dependencies {
+            walk(dep, &format!("{id}/charts/{}", dep.name()), seen, out);
+        }
+    }
+    let mut out = Vec::new();
+    walk(chart, chart.name(), &mut HashSet::new(), &mut out);
+    out
+}
+
+/// Parses texts from [`template_texts`] on any thread, for [`render`] to reuse; texts that do not parse are
+/// left out (the render parses them again and reports the error).
+pub fn parse_texts(texts: Vec<(String, String)>, funcs: &FuncNames) -> Vec<(String, Parsed)> {
+    texts
+        .into_iter()
+        .filter_map(|(name, text)| {
+            let parsed = parse_detached(&name, &text, funcs)?;
+            Some((text, parsed))
+        })
+        .collect()
+}
+
 /// Renders every template; returns the output of each non-partial template by path
-/// (`chart/templates/x.yaml`, `chart/charts/sub/templates/y.yaml`).
+/// (`chart/templates/x.yaml`, `chart/charts/sub/templates/y.yaml`), and passes each output to `on_output`
+/// as soon as it is rendered. `funcs` is Helm's function table ([`crate::funcs::helm_funcs`]); `parsed` holds texts
+/// already parsed by [`parse_texts`].
 pub fn render(
     chart: &Chart,
     top: &TopValues,
     max_output: usize,
+    funcs: &Funcs,
+    parsed: Vec<(String, Parsed)>,
+    on_output: &mut dyn FnMut(&str, &str),
     clock: &mut crate::Clock,
 ) -> Result<BTreeMap<String, String>> {
     let mut tpls = BTreeMap::new();
     collect(chart, "", None, top, &mut tpls);
     let keys = sort_templates(&tpls);
-    let funcs = helm_funcs();
     let mut set = Templates::new();
     set.set_name(crate::funcs::TPL_NAME);
+    for (text, p) in parsed {
+        set.adopt(&text, p);
+    }
     for key in &keys {
-        set.parse(key, &tpls[key].text, &funcs)
+        set.parse(key, &tpls[key].text, funcs)
             .map_err(|e| parse_error(key, e))?;
     }
     clock.lap("parse");
@@ -65,9 +106,11 @@ pub fn render(
             m.borrow_mut().insert("Template".into(), Value::map(t));
         }
         let out = set
-            .execute(key, &r.vals, &funcs, &opts)
+            .execute(key, &r.vals, funcs, &opts)
             .map_err(|e| exec_error(key, e))?;
-        rendered.insert(key.clone(), out.replace("<no value>", ""));
+        let out = out.replace("<no value>", "");
+        on_output(key, &out);
+        rendered.insert(key.clone(), out);
     }
     clock.lap("execute");
     Ok(rendered)

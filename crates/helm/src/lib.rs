@@ -32,6 +32,7 @@ pub mod interop;
 pub mod json;
 pub mod manifest;
 pub mod metadata;
+mod parallel;
 pub mod schema;
 pub mod semver;
 pub mod strvals;
@@ -39,7 +40,7 @@ pub mod toml;
 mod values;
 pub mod yaml;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
 use tack_gotemplate::{Map, Value};
@@ -243,15 +244,64 @@ pub fn render_with(fs: &dyn ChartFs, source: &ChartSource, opts: &Options) -> Re
             opts.release_name
         )));
     }
-    dependencies::process(&mut chart, &user)
+    let funcs = funcs::helm_funcs();
+    let max_output = opts.limits.max_output_bytes;
+    if parallel::workers() < 2 {
+        let top = prepare(&mut chart, &user, kube_version, opts, &mut clock)?;
+        let files = engine::render(
+            &chart,
+            &top,
+            max_output,
+            &funcs,
+            Vec::new(),
+            &mut |_, _| {},
+            &mut clock,
+        )?;
+        return finish(&chart, opts, files, HashMap::new(), clock);
+    }
+    // Two more threads: one parses the templates while the values are prepared, one reads the rendered
+    // documents while the next templates execute.
+    let texts = engine::template_texts(&chart);
+    let names = funcs.names();
+    std::thread::scope(|s| {
+        let parser = s.spawn(move || engine::parse_texts(texts, &names));
+        let top = prepare(&mut chart, &user, kube_version, opts, &mut clock)?;
+        let parsed = parser.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+        let (tx, rx) = std::sync::mpsc::channel::<(String, String)>();
+        let reader = s.spawn(move || {
+            rx.into_iter()
+                .filter_map(|(path, out)| Some((path.clone(), manifest::read_file(&path, &out)?)))
+                .collect::<HashMap<_, _>>()
+        });
+        let mut send = |path: &str, out: &str| {
+            // The reader stops only when this sender is dropped; a failed send leaves the file to be read later.
+            let _ = tx.send((path.to_string(), out.to_string()));
+        };
+        let files = engine::render(&chart, &top, max_output, &funcs, parsed, &mut send, &mut clock);
+        drop(tx);
+        let read = reader.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+        finish(&chart, opts, files?, read, clock)
+    })
+}
+
+/// Processes the chart's dependencies and coalesces its values (checked against its schema and its
+/// Kubernetes version): the top-level render values.
+fn prepare(
+    chart: &mut Chart,
+    user: &Map,
+    kube_version: Option<KubeVersion>,
+    opts: &Options,
+    clock: &mut Clock,
+) -> Result<engine::TopValues> {
+    dependencies::process(chart, user)
         .map_err(|e| Error::Values(format!("chart dependencies processing failed: {e}")))?;
     clock.lap("dependencies");
     let caps = Capabilities::new(kube_version, &opts.api_versions);
-    let coalesced = coalesce::coalesce_values(&dependencies::values_tree(&chart), &user)
+    let coalesced = coalesce::coalesce_values(&dependencies::values_tree(chart), user)
         .map_err(|e| Error::Values(e.0))?
         .values;
     if !opts.skip_schema_validation {
-        interop::validate_schema(&chart, &coalesced)?;
+        interop::validate_schema(chart, &coalesced)?;
     }
     if !chart.metadata.kube_version.is_empty()
         && !semver::is_compatible_range(&chart.metadata.kube_version, &caps.kube_version.normalized)
@@ -262,15 +312,24 @@ pub fn render_with(fs: &dyn ChartFs, source: &ChartSource, opts: &Options) -> Re
         )));
     }
     clock.lap("coalesce and schema");
-    let top = engine::TopValues {
+    Ok(engine::TopValues {
         values: Value::map(coalesced),
         release: release_value(opts),
         capabilities: caps.to_value(),
-    };
-    let mut files = engine::render(&chart, &top, opts.limits.max_output_bytes, &mut clock)?;
+    })
+}
+
+/// From the rendered files to the output: notes taken out, documents sorted into hooks and manifests.
+fn finish(
+    chart: &Chart,
+    opts: &Options,
+    mut files: BTreeMap<String, String>,
+    read: HashMap<String, manifest::ReadFile>,
+    mut clock: Clock,
+) -> Result<Rendered> {
     let notes = take_notes(&mut files, chart.name());
-    let (hooks, manifests) = manifest::sort_manifests(&files)?;
-    let mut out = assemble(&chart, opts, hooks, manifests, notes)?;
+    let (hooks, manifests) = manifest::sort_manifests(&files, read)?;
+    let mut out = assemble(chart, opts, hooks, manifests, notes)?;
     clock.lap("sort and output");
     out.timings = clock.laps;
     Ok(out)

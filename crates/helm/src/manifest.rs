@@ -2,7 +2,7 @@
 //! `action.renderResources`): files in path order, split into documents at `---` lines, hooks separated
 //! by their `helm.sh/hook` annotation, manifests and hooks stable-sorted by Helm's install order of kinds.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use tack_gotemplate::Value;
 
@@ -118,20 +118,45 @@ pub fn split_manifests(text: &str) -> Vec<String> {
     docs
 }
 
-/// Sorts rendered files into manifests and hooks, each in install order.
-pub fn sort_manifests(files: &BTreeMap<String, String>) -> Result<(Vec<Manifest>, Vec<Manifest>)> {
+/// The documents of one rendered file, each with its head (kind, name, annotations) or the message of the
+/// error that reading it gave (without the file, which [`sort_manifests`] adds).
+pub type ReadFile = Vec<(String, std::result::Result<Head, String>)>;
+
+/// Splits a rendered file into documents and reads the head of each, as `releaseutil.SortManifests` does;
+/// `None` for files Helm does not read (partials, files that are only whitespace). Pure and `Send`: it runs
+/// on another thread while the next templates execute.
+pub fn read_file(path: &str, content: &str) -> Option<ReadFile> {
+    let base = path.rsplit('/').next().unwrap_or(path);
+    if base.starts_with('_') || content.trim().is_empty() {
+        return None;
+    }
+    let docs = split_manifests(content)
+        .into_iter()
+        .map(|doc| {
+            let head = crate::yaml::unmarshal(&doc)
+                .map_err(|e| e.to_string())
+                .and_then(|v| simple_head(&v));
+            (doc, head)
+        })
+        .collect();
+    Some(docs)
+}
+
+/// Sorts rendered files into manifests and hooks, each in install order. `read` holds files already read
+/// with [`read_file`] (by path); the others are read here.
+pub fn sort_manifests(
+    files: &BTreeMap<String, String>,
+    mut read: HashMap<String, ReadFile>,
+) -> Result<(Vec<Manifest>, Vec<Manifest>)> {
     let mut generic = Vec::new();
     let mut hooks = Vec::new();
     for (path, content) in files {
-        let base = path.rsplit('/').next().unwrap_or(path);
-        if base.starts_with('_') || content.trim().is_empty() {
+        let Some(docs) = read.remove(path).or_else(|| read_file(path, content)) else {
             continue;
-        }
-        for doc in split_manifests(content) {
-            let head = crate::yaml::unmarshal(&doc)
-                .map_err(|e| Error::Manifest(format!("YAML parse error on {path}: {e}")))?;
-            let (kind, name, annotations) = simple_head(&head)
-                .map_err(|e| Error::Manifest(format!("YAML parse error on {path}: {e}")))?;
+        };
+        for (doc, head) in docs {
+            let (kind, name, annotations) =
+                head.map_err(|e| Error::Manifest(format!("YAML parse error on {path}: {e}")))?;
             let mut m = Manifest {
                 source: path.clone(),
                 content: doc,
@@ -162,8 +187,7 @@ pub fn sort_manifests(files: &BTreeMap<String, String>) -> Result<(Vec<Manifest>
 }
 
 /// The `SimpleHead` fields Helm decodes from each document: kind, metadata.name and metadata.annotations.
-/// Kind, metadata.name and metadata.annotations of a document.
-type Head = (String, String, Vec<(String, String)>);
+pub type Head = (String, String, Vec<(String, String)>);
 
 fn simple_head(v: &Value) -> std::result::Result<Head, String> {
     let bad = |what: &str, v: &Value, ty: &str| {

@@ -50,7 +50,9 @@ pub struct GitOpsConfigSpec {
     /// Differences to ignore when comparing live objects with Git.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub ignore_differences: Vec<IgnoreDifference>,
-    /// A ServiceAccount in this namespace to impersonate when applying (like Flux's `serviceAccountName`).
+    /// A ServiceAccount of this namespace that every request for the application (dry run, apply, prune, hooks,
+    /// comparison and health reads) is made as, through Kubernetes impersonation (like Flux's
+    /// `serviceAccountName`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_account_name: Option<String>,
     /// When true, tack neither syncs nor heals this application (status is still reported).
@@ -89,7 +91,7 @@ pub struct Rollback {
     pub history_id: Option<i64>,
 }
 
-fn is_false(b: &bool) -> bool {
+pub(crate) fn is_false(b: &bool) -> bool {
     !*b
 }
 

@@ -6,9 +6,14 @@
 //! `targetRevision`-like `revision`, `path`, `syncPolicy.automated.{prune,selfHeal}`, `ignoreDifferences`
 //! with `jsonPointers`, `dependsOn`, `serviceAccountName`, `suspend`, status `sync`/`health`/`history` and
 //! kstatus conditions (`Ready`, `Reconciling`, `Stalled`).
+//!
+//! [`TenantPolicy`] (`gitops.tack.dev/v1alpha1`, short name `tp`, cluster-scoped) restricts the GitOpsConfigs
+//! of the namespaces it selects: allowed source repositories, allowed destinations, denied kinds.
 
 #![warn(missing_docs)]
 
 mod gitops;
+mod tenant;
 
 pub use gitops::*;
+pub use tenant::*;

@@ -32,10 +32,10 @@ impl Renderer for KustomizeRenderer {
     }
 
     fn render_output(&self, dir: &Path, opts: &RenderOptions) -> Result<Rendered, RenderError> {
-        let remote: Option<Arc<dyn RemoteLoader + Send + Sync>> = opts
-            .cache_dir
-            .as_ref()
-            .map(|c| Arc::new(GitRemoteBases::new(c.clone())) as Arc<dyn RemoteLoader + Send + Sync>);
+        let remote: Option<Arc<dyn RemoteLoader + Send + Sync>> = opts.cache_dir.as_ref().map(|c| {
+            let loader = GitRemoteBases::new(c.clone()).with_check(opts.remote_bases.clone());
+            Arc::new(loader) as Arc<dyn RemoteLoader + Send + Sync>
+        });
         // helmCharts are always inflated: kubectl asks for --enable-helm because it runs a helm binary; tack's
         // engine runs in process, confined like every other file of the source.
         let helm = |roots: Option<Roots>| -> Arc<dyn tack_kustomize::HelmInflator> {

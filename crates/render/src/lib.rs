@@ -57,7 +57,7 @@ pub use hooks::{DeletePolicy, HOOK_ANNOTATIONS, Hook, HookKind, HookPhase, class
 pub use jsonnet::JsonnetRenderer;
 pub use kustomize::KustomizeRenderer;
 pub use plain::{MAX_FILE_BYTES, PlainRenderer};
-pub use remote_bases::GitRemoteBases;
+pub use remote_bases::{GitRemoteBases, RemoteBaseCheck};
 pub use validate::{ObjectKey, validate_object};
 
 /// Where an object came from: the file and the line its document starts on (1-based).
@@ -121,6 +121,8 @@ pub struct RenderOptions {
     /// tack's source cache ([`tack_source::default_cache_dir`]), where remote bases are fetched to. `None`:
     /// remote bases are an error.
     pub cache_dir: Option<PathBuf>,
+    /// Which remote bases may be fetched (default: all).
+    pub remote_bases: RemoteBaseCheck,
     /// Report per-phase build timings (Kustomize).
     pub timings: bool,
     /// `helm template`'s options for a chart (release name, values files relative to the chart folder,

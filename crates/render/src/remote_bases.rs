@@ -18,6 +18,40 @@ use tack_source::{Repository, Revision};
 pub struct GitRemoteBases {
     cache_dir: PathBuf,
     fetched: Mutex<HashMap<(String, String), PathBuf>>,
+    check: RemoteBaseCheck,
+}
+
+/// Which remote bases a render may fetch: a check of each base's repository URL, run before anything is
+/// fetched (the controller's `--no-remote-bases`, a TenantPolicy's `sourceRepos`). The default allows all.
+#[derive(Clone, Default)]
+pub struct RemoteBaseCheck(Option<Arc<CheckFn>>);
+
+/// A check of a remote base's repository URL: `Err(reason)` refuses it.
+type CheckFn = dyn Fn(&str) -> Result<(), String> + Send + Sync;
+
+impl RemoteBaseCheck {
+    /// A check refusing the repository URLs for which `check` returns an error (the reason).
+    pub fn new(check: impl Fn(&str) -> Result<(), String> + Send + Sync + 'static) -> Self {
+        RemoteBaseCheck(Some(Arc::new(check)))
+    }
+
+    /// Whether the base of repository `url` may be fetched; else why not.
+    pub fn check(&self, url: &str) -> Result<(), String> {
+        match &self.0 {
+            Some(check) => check(url),
+            None => Ok(()),
+        }
+    }
+}
+
+impl std::fmt::Debug for RemoteBaseCheck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "RemoteBaseCheck(set)"
+        } else {
+            "RemoteBaseCheck(any)"
+        })
+    }
 }
 
 impl GitRemoteBases {
@@ -26,7 +60,14 @@ impl GitRemoteBases {
         GitRemoteBases {
             cache_dir: cache_dir.into(),
             fetched: Mutex::new(HashMap::new()),
+            check: RemoteBaseCheck::default(),
         }
+    }
+
+    /// The same loader, refusing the bases `check` refuses.
+    pub fn with_check(mut self, check: RemoteBaseCheck) -> Self {
+        self.check = check;
+        self
     }
 
     /// Kustomize build options that load remote bases with this loader.
@@ -43,6 +84,7 @@ impl RemoteLoader for GitRemoteBases {
     /// URL says `?submodules=false`: tack does not fetch submodules, and a base built without the files
     /// kubectl would have fetched must not pass for the real one.
     fn fetch(&self, spec: &RemoteSpec) -> Result<PathBuf, String> {
+        self.check.check(&spec.repo_url)?;
         let root = self.checkout(spec)?;
         if spec.submodules && root.join(".gitmodules").is_file() {
             return Err(format!(

@@ -308,7 +308,9 @@ fn mutated_fixtures_never_panic_or_leak() {
     let ids = test_key();
     let mut state: u64 = 0x5eed_2026;
     let mut next = move || {
-        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         (state >> 33) as usize
     };
     for (enc, _) in FIXTURES {
@@ -329,7 +331,9 @@ fn mutated_fixtures_never_panic_or_leak() {
                     _ => bytes.insert(at, b"\n:- x"[next() % 5]),
                 }
             }
-            let Ok(text) = String::from_utf8(bytes) else { continue };
+            let Ok(text) = String::from_utf8(bytes) else {
+                continue;
+            };
             let _ = crate::is_encrypted(&text, format);
             if let Err(e) = decrypt(&text, format, &ids) {
                 let msg = e.to_string();

@@ -429,7 +429,7 @@ fn wrong_type(expected: &str, v: &Value) -> FuncError {
 }
 
 /// A Go `string` parameter.
-pub fn str_arg(v: &Value) -> Result<Rc<str>, FuncError> {
+pub fn str_arg(v: &Value) -> Result<std::sync::Arc<str>, FuncError> {
     match v {
         Value::String(s) => Ok(s.clone()),
         other => Err(wrong_type("string", other)),

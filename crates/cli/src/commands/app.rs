@@ -109,6 +109,10 @@ pub struct CreateArgs {
     /// ending in .agekey): spec.decryption {provider: sops, secretRef: {name: NAME}}
     #[arg(long, value_name = "NAME")]
     pub decryption_secret: Option<String>,
+    /// Apply as this ServiceAccount of the application's namespace (spec.serviceAccountName; impersonation,
+    /// docs/tenancy.md)
+    #[arg(long, value_name = "NAME")]
+    pub service_account: Option<String>,
     #[command(flatten)]
     pub helm: Box<super::app_helm::AppHelmArgs>,
     /// spec.source.jsonnet, for a path holding *.jsonnet files (--jpath: library paths relative to the
@@ -244,8 +248,16 @@ async fn create(apps: &Apps<'_>, args: &CreateArgs) -> anyhow::Result<ExitCode> 
                 provider: tack_model::DECRYPTION_PROVIDER_SOPS.to_string(),
                 secret_ref: tack_model::LocalObjectReference { name: name.clone() },
             }),
+        service_account_name: args.service_account.clone(),
         ..Default::default()
     };
+    if let Some(sa) = &args.service_account
+        && !tack_gitops::valid_service_account_name(sa)
+    {
+        anyhow::bail!(
+            "--service-account {sa:?} is not a ServiceAccount name (lowercase letters, digits, '-' and '.')"
+        );
+    }
     if spec.source.jsonnet.is_some() {
         // The controller's own check of spec.source.jsonnet (glob syntax, library paths, extract).
         tack_gitops::SourceRender::of(&args.name, namespace, &spec.source)
@@ -575,6 +587,9 @@ fn print_app(app: &GitOpsConfig) {
             })
             .collect();
         println!("Depends on:   {}", deps.join(", "));
+    }
+    if let Some(sa) = &spec.service_account_name {
+        println!("Acts as:      ServiceAccount {sa} (impersonated)");
     }
     if let Some(r) = &spec.rollback {
         println!(

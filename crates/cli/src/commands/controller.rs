@@ -54,6 +54,17 @@ pub struct ControllerArgs {
     /// Applications reconciled at once
     #[arg(long, default_value_t = 4, value_name = "N")]
     pub concurrency: u16,
+    /// Impersonate this ServiceAccount (of the application's own namespace) for every application that sets no
+    /// spec.serviceAccountName, instead of applying with the controller's rights (docs/tenancy.md)
+    #[arg(long, value_name = "NAME")]
+    pub default_service_account: Option<String>,
+    /// Refuse references into other namespaces: spec.dependsOn entries and ClusterAnalysisTemplates
+    /// (clusterScope: true) of rendered Rollouts must stay in the application's namespace (docs/tenancy.md)
+    #[arg(long)]
+    pub no_cross_namespace_refs: bool,
+    /// Refuse Kustomize remote bases (resources that are Git URLs) in applications' sources (docs/tenancy.md)
+    #[arg(long)]
+    pub no_remote_bases: bool,
 }
 
 /// Every controller this process runs, joined here. Leader election covers all of them: they start when the
@@ -114,6 +125,13 @@ pub async fn run(args: &ControllerArgs, settings: &Settings) -> anyhow::Result<E
         )),
         None => None,
     };
+    if let Some(name) = &args.default_service_account
+        && !tack_gitops::valid_service_account_name(name)
+    {
+        bail!(
+            "--default-service-account {name:?} is not a ServiceAccount name (lowercase letters, digits, '-' and '.')"
+        );
+    }
     let cluster = settings.connect().await?;
     let client = cluster.client().clone();
     client
@@ -137,6 +155,11 @@ pub async fn run(args: &ControllerArgs, settings: &Settings) -> anyhow::Result<E
             .unwrap_or_else(tack_gitops::default_cache_dir),
         namespace: namespace.clone(),
         concurrency: args.concurrency.max(1),
+        lockdown: tack_gitops::Lockdown {
+            default_service_account: args.default_service_account.clone(),
+            no_cross_namespace_refs: args.no_cross_namespace_refs,
+            no_remote_bases: args.no_remote_bases,
+        },
     };
     let metrics = Metrics::global();
     let readiness = Readiness::default();

@@ -9,7 +9,7 @@ use clap::Args;
 use kube::CustomResourceExt;
 use serde_json::{Value, json};
 use tack_cluster::ApplyOptions;
-use tack_model::GitOpsConfig;
+use tack_model::{GitOpsConfig, TenantPolicy};
 
 use crate::config::Settings;
 
@@ -38,24 +38,80 @@ pub struct InstallArgs {
     /// The controller image [default: ghcr.io/tack-dev/tack:v<version of this binary>]
     #[arg(long, value_name = "IMAGE")]
     pub image: Option<String>,
+    /// Multi-tenant lockdown: the controller runs with --default-service-account, --no-cross-namespace-refs and
+    /// --no-remote-bases, and its own rights on applications' objects are read-only (every application is
+    /// applied as a ServiceAccount of its namespace; docs/tenancy.md)
+    #[arg(long)]
+    pub locked_down: bool,
+    /// With --locked-down: the ServiceAccount applications without spec.serviceAccountName are impersonated as
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "default",
+        requires = "locked_down"
+    )]
+    pub default_service_account: String,
+}
+
+/// How the controller is installed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Mode {
+    /// `Some(default ServiceAccount)`: locked down (see [`InstallArgs::locked_down`]).
+    pub locked_down: Option<String>,
 }
 
 /// Every CustomResourceDefinition tack serves.
 pub fn crds() -> anyhow::Result<Vec<Value>> {
-    let mut crds = vec![serde_json::to_value(GitOpsConfig::crd())?];
+    let mut crds = vec![
+        serde_json::to_value(GitOpsConfig::crd())?,
+        serde_json::to_value(TenantPolicy::crd())?,
+    ];
     // Rollout, AnalysisTemplate, ClusterAnalysisTemplate, AnalysisRun (argoproj.io/v1alpha1).
     crds.extend(tack_delivery::crd_values());
     Ok(crds)
 }
 
 /// Everything `tack install` applies, in order: CRDs, then the namespace, RBAC and the controller.
-pub fn manifests(image: &str, crds_only: bool) -> anyhow::Result<Vec<Value>> {
+pub fn manifests(image: &str, crds_only: bool, mode: &Mode) -> anyhow::Result<Vec<Value>> {
     let mut out = crds()?;
     if crds_only {
         return Ok(out);
     }
-    out.extend(controller_manifests(image));
+    out.extend(controller_manifests(image, mode));
     Ok(out)
+}
+
+/// The rules of `tack-controller-apply`: every verb of server-side apply, prune and drift watches on every
+/// resource; locked down, reads and watches only, plus the inventory ConfigMaps (the applications' objects are
+/// written by their ServiceAccounts).
+fn apply_rules(mode: &Mode) -> Value {
+    if mode.locked_down.is_some() {
+        json!([
+            {"apiGroups": ["*"], "resources": ["*"], "verbs": ["get", "list", "watch"]},
+            {"apiGroups": [""], "resources": ["configmaps"],
+             "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"]},
+        ])
+    } else {
+        json!([
+            {"apiGroups": ["*"], "resources": ["*"],
+             "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"]},
+        ])
+    }
+}
+
+/// The controller container's arguments.
+fn controller_args(mode: &Mode) -> Value {
+    let mut args = vec![
+        "controller".to_string(),
+        "--leader-elect".to_string(),
+        format!("--metrics-addr=0.0.0.0:{METRICS_PORT}"),
+    ];
+    if let Some(sa) = &mode.locked_down {
+        args.push(format!("--default-service-account={sa}"));
+        args.push("--no-cross-namespace-refs".into());
+        args.push("--no-remote-bases".into());
+    }
+    json!(args)
 }
 
 /// The namespace, RBAC, Deployment and Service of the controller.
@@ -66,9 +122,11 @@ pub fn manifests(image: &str, crds_only: bool) -> anyhow::Result<Vec<Value>> {
 /// (`*`). It is separate from what the controller needs for itself (`tack-controller`: its own resources,
 /// Events, reading credentials Secrets) and from the leader-election Lease (a Role in `tack-system` only),
 /// so that a cluster whose repositories hold known kinds can replace `tack-controller-apply` with a narrower
-/// role. Neither role grants `escalate`, `bind` or `impersonate`.
+/// role. `tack-controller` may impersonate ServiceAccounts (an application's `spec.serviceAccountName` is
+/// always one of its own namespace); neither role grants `escalate` or `bind`. Locked down, `tack-controller-apply`
+/// is read-only but for ConfigMaps (see [`apply_rules`]).
 /// (A table of manifests written out literally: long by nature, not logic.)
-fn controller_manifests(image: &str) -> Vec<Value> {
+fn controller_manifests(image: &str, mode: &Mode) -> Vec<Value> {
     let labels = json!({"app.kubernetes.io/name": "tack", "app.kubernetes.io/component": "controller"});
     let subject = json!([{"kind": "ServiceAccount", "name": CONTROLLER_NAME, "namespace": SYSTEM_NAMESPACE}]);
     vec![
@@ -91,6 +149,12 @@ fn controller_manifests(image: &str) -> Vec<Value> {
                  "verbs": ["get", "list", "watch", "patch", "update"]},
                 {"apiGroups": ["gitops.tack.dev"], "resources": ["gitopsconfigs/status"],
                  "verbs": ["get", "patch", "update"]},
+                {"apiGroups": ["gitops.tack.dev"], "resources": ["tenantpolicies"],
+                 "verbs": ["get", "list", "watch"]},
+                // Applications with spec.serviceAccountName (or --default-service-account) act as it; the
+                // namespace's labels select TenantPolicies.
+                {"apiGroups": [""], "resources": ["serviceaccounts"], "verbs": ["impersonate"]},
+                {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get"]},
                 {"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch"]},
                 {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]},
                 // Progressive delivery: Rollouts and analysis, and what the Rollout controller drives.
@@ -127,10 +191,7 @@ fn controller_manifests(image: &str) -> Vec<Value> {
             "apiVersion": "rbac.authorization.k8s.io/v1",
             "kind": "ClusterRole",
             "metadata": {"name": format!("{CONTROLLER_NAME}-apply"), "labels": labels},
-            "rules": [
-                {"apiGroups": ["*"], "resources": ["*"],
-                 "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"]},
-            ],
+            "rules": apply_rules(mode),
         }),
         json!({
             "apiVersion": "rbac.authorization.k8s.io/v1",
@@ -186,11 +247,7 @@ fn controller_manifests(image: &str) -> Vec<Value> {
                         "containers": [{
                             "name": "controller",
                             "image": image,
-                            "args": [
-                                "controller",
-                                "--leader-elect",
-                                format!("--metrics-addr=0.0.0.0:{METRICS_PORT}"),
-                            ],
+                            "args": controller_args(mode),
                             "env": [
                                 {"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
                                 {"name": "POD_NAMESPACE",
@@ -243,7 +300,16 @@ fn controller_manifests(image: &str) -> Vec<Value> {
 
 pub async fn run(args: &InstallArgs, settings: &Settings) -> anyhow::Result<ExitCode> {
     let image = args.image.clone().unwrap_or_else(default_image);
-    let objects = manifests(&image, args.crds_only)?;
+    if args.locked_down && !tack_gitops::valid_service_account_name(&args.default_service_account) {
+        anyhow::bail!(
+            "--default-service-account {:?} is not a ServiceAccount name (lowercase letters, digits, '-' and '.')",
+            args.default_service_account
+        );
+    }
+    let mode = Mode {
+        locked_down: args.locked_down.then(|| args.default_service_account.clone()),
+    };
+    let objects = manifests(&image, args.crds_only, &mode)?;
     if args.print {
         print!("{}", tack_yaml::to_yaml_stream(objects.iter()));
         return Ok(ExitCode::SUCCESS);
@@ -297,7 +363,7 @@ mod tests {
 
     #[test]
     fn manifests_are_ordered_and_use_the_image() -> anyhow::Result<()> {
-        let all = manifests("example/tack:1", false)?;
+        let all = manifests("example/tack:1", false, &Mode::default())?;
         let kinds: Vec<&str> = all.iter().filter_map(|o| o["kind"].as_str()).collect();
         assert_eq!(kinds.first(), Some(&"CustomResourceDefinition"));
         let ns = kinds.iter().position(|k| *k == "Namespace");
@@ -310,8 +376,58 @@ mod tests {
         assert_eq!(c["args"][1], "--leader-elect");
         assert_eq!(c["livenessProbe"]["httpGet"]["path"], "/healthz");
         assert_eq!(c["readinessProbe"]["httpGet"]["path"], "/readyz");
-        let only = manifests("x", true)?;
+        let only = manifests("x", true, &Mode::default())?;
         assert!(only.iter().all(|o| o["kind"] == "CustomResourceDefinition"));
+        assert!(only.iter().any(|o| o["spec"]["names"]["kind"] == "TenantPolicy"));
+        Ok(())
+    }
+
+    #[test]
+    fn locked_down_manifests() -> anyhow::Result<()> {
+        let find = |all: &[Value], kind: &str, name: &str| {
+            all.iter()
+                .find(|o| o["kind"] == kind && o["metadata"]["name"] == name)
+                .cloned()
+                .unwrap_or_default()
+        };
+        let open = manifests("x", false, &Mode::default())?;
+        let locked = manifests(
+            "x",
+            false,
+            &Mode {
+                locked_down: Some("deployer".into()),
+            },
+        )?;
+        // Both may impersonate ServiceAccounts and read TenantPolicies.
+        for all in [&open, &locked] {
+            let role = find(all, "ClusterRole", CONTROLLER_NAME);
+            let rules = role["rules"].as_array().cloned().unwrap_or_default();
+            assert!(rules.iter().any(
+                |r| r["resources"] == json!(["serviceaccounts"]) && r["verbs"] == json!(["impersonate"])
+            ));
+            assert!(rules.iter().any(|r| r["resources"] == json!(["tenantpolicies"])));
+        }
+        let args = |all: &[Value]| {
+            find(all, "Deployment", CONTROLLER_NAME)["spec"]["template"]["spec"]["containers"][0]["args"]
+                .clone()
+        };
+        assert_eq!(args(&open).as_array().map(Vec::len), Some(3));
+        let locked_args = args(&locked);
+        for flag in [
+            "--default-service-account=deployer",
+            "--no-cross-namespace-refs",
+            "--no-remote-bases",
+        ] {
+            assert!(
+                locked_args.as_array().is_some_and(|a| a.contains(&json!(flag))),
+                "{flag}"
+            );
+        }
+        // Locked down, the controller's own rights on applications' objects are read-only but for ConfigMaps.
+        let apply = find(&locked, "ClusterRole", &format!("{CONTROLLER_NAME}-apply"));
+        let rules = apply["rules"].as_array().cloned().unwrap_or_default();
+        assert_eq!(rules[0]["verbs"], json!(["get", "list", "watch"]));
+        assert_eq!(rules[1]["resources"], json!(["configmaps"]));
         Ok(())
     }
 }

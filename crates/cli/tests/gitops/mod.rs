@@ -35,6 +35,7 @@ async fn install_print_is_accepted_by_the_api_server() -> Result<()> {
     let names = String::from_utf8_lossy(&parsed.stdout).to_string();
     for expected in [
         "customresourcedefinition.apiextensions.k8s.io/gitopsconfigs.gitops.tack.dev",
+        "customresourcedefinition.apiextensions.k8s.io/tenantpolicies.gitops.tack.dev",
         "namespace/tack-system",
         "serviceaccount/tack-controller",
         "clusterrole.rbac.authorization.k8s.io/tack-controller",
@@ -49,6 +50,24 @@ async fn install_print_is_accepted_by_the_api_server() -> Result<()> {
             "{expected} missing from:\n{names}"
         );
     }
+
+    // The locked-down variant parses too.
+    let locked = tack(&["install", "--print", "--locked-down"])?;
+    assert!(locked.status.success(), "{}", text(&locked));
+    let locked_file = dir.path().join("locked.yaml");
+    std::fs::write(&locked_file, &locked.stdout)?;
+    let parsed = Command::new("kubectl")
+        .args(["apply", "--dry-run=client", "-o", "name", "-f"])
+        .arg(&locked_file)
+        .env("KUBECONFIG", &kubeconfig)
+        .output()
+        .context("running kubectl")?;
+    assert!(
+        parsed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&parsed.stderr)
+    );
+    std::fs::remove_file(&locked_file)?;
 
     // Our server-side dry run (objects of tack-system are validated in a stand-in namespace when it does not
     // exist yet): every object accepted, nothing written.
@@ -132,6 +151,7 @@ async fn app_history_rollback_and_resume() -> Result<()> {
         cache_dir: cache.path().to_path_buf(),
         namespace: Some(ns.name().to_string()),
         concurrency: 2,
+        lockdown: Default::default(),
     };
     let controller = tokio::spawn(tack_gitops::run(client.clone(), config, async move {
         let _ = stopped.await;

@@ -141,6 +141,7 @@ async fn deleted_without_a_storm(how: Deletion) -> Result<()> {
         cache_dir: cache.path().to_path_buf(),
         namespace: Some(ns.name().to_string()),
         concurrency: 2,
+        lockdown: Default::default(),
     };
     let controller = tokio::spawn(tack_gitops::run_with_metrics(
         client.clone(),

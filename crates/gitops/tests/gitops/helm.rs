@@ -171,7 +171,7 @@ async fn a_chart_in_git_deploys_one_environment_per_values_file() -> Result<()> 
     assert_eq!(port, 8080, "valuesObject applied");
 
     // A values change in Git reaches its environment.
-    write(&chart_files(4, DEPLOYMENT))?;
+    let scaled = write(&chart_files(4, DEPLOYMENT))?;
     eventually(Duration::from_secs(45), "qa scaled to 4 from Git", || async {
         let (_, replicas) = image_and_replicas(&qa_deployments, "guestbook-qa-guestbook").await?;
         Ok((replicas == 4).then_some(()))
@@ -213,19 +213,23 @@ async fn a_chart_in_git_deploys_one_environment_per_values_file() -> Result<()> 
     })
     .await?;
 
-    // So is impersonation, until it is implemented: the application is not applied with the controller's rights.
+    // An application naming a ServiceAccount is applied as it: `team-a` has no rights, so it is refused (naming
+    // it), not applied with the controller's rights (tenancy.rs tests impersonation in depth).
     let mut confined = env_app("confined", &qa, json!({}));
     confined["spec"]["serviceAccountName"] = json!("team-a");
+    // The last commit that renders.
+    confined["spec"]["source"]["revision"] = json!(scaled);
     apps.patch(
         "confined",
         &PatchParams::apply("tack-test"),
         &Patch::Apply(&confined),
     )
     .await?;
-    eventually(Duration::from_secs(30), "confined InvalidSpec", || async {
+    let user = format!("system:serviceaccount:{}:team-a", ns.name());
+    eventually(Duration::from_secs(30), "confined refused as team-a", || async {
         let s = status(&apps, "confined").await?;
         Ok(condition(&s, "Ready")
-            .is_some_and(|c| c.reason == "InvalidSpec" && c.message.contains("spec.serviceAccountName"))
+            .is_some_and(|c| c.status == "False" && c.message.contains(&user))
             .then_some(()))
     })
     .await?;

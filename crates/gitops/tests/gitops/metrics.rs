@@ -72,6 +72,7 @@ async fn metrics_move_with_reconciles_and_fetch_errors() -> Result<()> {
         cache_dir: cache.path().to_path_buf(),
         namespace: Some(ns.name().to_string()),
         concurrency: 2,
+        lockdown: Default::default(),
     };
     let controller = tokio::spawn(tack_gitops::run_with_metrics(
         client.clone(),

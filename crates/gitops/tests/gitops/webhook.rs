@@ -171,6 +171,7 @@ async fn a_signed_push_refreshes_at_once_and_a_bad_signature_changes_nothing() -
         cache_dir: cache.path().to_path_buf(),
         namespace: Some(ns.name().to_string()),
         concurrency: 2,
+        lockdown: Default::default(),
     };
     let controller = tokio::spawn(tack_gitops::run_with_metrics(
         client.clone(),

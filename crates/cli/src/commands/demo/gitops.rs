@@ -214,6 +214,7 @@ async fn chapter(
         cache_dir: cache.to_path_buf(),
         namespace: Some(DEMO_NAMESPACE.to_string()),
         concurrency: 2,
+        lockdown: Default::default(),
     };
     *controller = Some(tokio::spawn(tack_gitops::run(
         client.clone(),
