@@ -120,14 +120,29 @@ impl Plaintext {
     }
 }
 
-/// Whether `text` is a SOPS-encrypted file of `format`: its (first) document has a `sops` mapping with
-/// `mac` and `lastmodified`. Cheap for files that do not mention `sops` at all.
+/// Whether `text` is a SOPS-encrypted file of `format`: its (first) document has a `sops` mapping holding
+/// any of SOPS's metadata keys (`mac`, `lastmodified`, `version`, a key service). A file with a damaged
+/// metadata block is still encrypted: [`decrypt`] then says what is wrong, so that its `ENC[...]` values are
+/// never taken for plain text. Cheap for files that do not mention `sops` at all.
 pub fn is_encrypted(text: &str, format: Format) -> bool {
-    if !text.contains("sops") || !text.contains("lastmodified") {
+    const KEYS: [&str; 11] = [
+        "mac",
+        "lastmodified",
+        "version",
+        "age",
+        "pgp",
+        "kms",
+        "gcp_kms",
+        "azure_kv",
+        "hc_vault",
+        "hckms",
+        "key_groups",
+    ];
+    if !text.contains("sops") {
         return false;
     }
     match split(text, format) {
-        Ok((_, Some(meta))) => meta.get("mac").is_some() && meta.get("lastmodified").is_some(),
+        Ok((_, Some(meta))) => KEYS.iter().any(|k| meta.get(k).is_some()),
         _ => false,
     }
 }

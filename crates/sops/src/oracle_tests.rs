@@ -344,3 +344,15 @@ fn mutated_fixtures_never_panic_or_leak() {
         }
     }
 }
+
+#[test]
+fn a_damaged_metadata_block_is_still_encrypted_and_refused() {
+    let text = read("encrypted", "secret.enc.yaml");
+    let mac = text.lines().find(|l| l.trim_start().starts_with("mac:")).unwrap();
+    let damaged = text.replace(&format!("{mac}\n"), "");
+    assert!(crate::is_encrypted(&damaged, Format::Yaml));
+    let err = decrypt(&damaged, Format::Yaml, &test_key()).err().unwrap();
+    assert_eq!(err.to_string(), "invalid SOPS metadata: `mac` is missing");
+    // A document that merely has a key named `sops` is not a SOPS file.
+    assert!(!crate::is_encrypted("sops: {enabled: true}\n", Format::Yaml));
+}
