@@ -591,6 +591,12 @@ fn print_app(app: &GitOpsConfig) {
     if let Some(sa) = &spec.service_account_name {
         println!("Acts as:      ServiceAccount {sa} (impersonated)");
     }
+    if let Some(d) = &spec.decryption {
+        println!(
+            "Decryption:   {} with the age keys of Secret {}",
+            d.provider, d.secret_ref.name
+        );
+    }
     if let Some(r) = &spec.rollback {
         println!(
             "Rollback:     pinned to {}; automated sync suspended until `tack app resume {}`",
