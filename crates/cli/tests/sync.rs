@@ -10,6 +10,7 @@ use tack_testkit::TestNamespace;
 mod charts;
 mod controller;
 mod gitops;
+mod sops;
 
 const KUSTOMIZE_PROD: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),

@@ -1,6 +1,8 @@
 //! The template lexer: a port of Go's `text/template/parse/lex.go` (same items, positions, line counting,
 //! trim markers and error messages).
 
+use std::borrow::Cow;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum ItemType {
     Error,
@@ -41,15 +43,16 @@ pub(crate) enum ItemType {
     With,
 }
 
+/// A token; its text borrows the template text (only error messages are owned), so tokens are cheap to copy.
 #[derive(Clone, Debug)]
-pub(crate) struct Item {
+pub(crate) struct Item<'s> {
     pub typ: ItemType,
     pub pos: usize,
-    pub val: String,
+    pub val: Cow<'s, str>,
     pub line: usize,
 }
 
-impl std::fmt::Display for Item {
+impl std::fmt::Display for Item<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.typ {
             ItemType::Eof => f.write_str("EOF"),
@@ -99,7 +102,7 @@ pub(crate) struct Lexer<'s> {
     paren_depth: i32,
     line: usize,
     start_line: usize,
-    item: Option<Item>,
+    item: Option<Item<'s>>,
     inside_action: bool,
     pub break_ok: bool,
     pub continue_ok: bool,
@@ -199,11 +202,11 @@ impl<'s> Lexer<'s> {
         }
     }
 
-    fn this_item(&mut self, typ: ItemType) -> Item {
+    fn this_item(&mut self, typ: ItemType) -> Item<'s> {
         let i = Item {
             typ,
             pos: self.start,
-            val: self.input[self.start..self.pos].to_string(),
+            val: Cow::Borrowed(&self.input[self.start..self.pos]),
             line: self.start_line,
         };
         self.start = self.pos;
@@ -246,26 +249,26 @@ impl<'s> Lexer<'s> {
         self.item = Some(Item {
             typ: ItemType::Error,
             pos: self.start,
-            val: msg,
+            val: Cow::Owned(msg),
             line: self.start_line,
         });
         self.dead = true;
         None
     }
 
-    pub fn next_item(&mut self) -> Item {
+    pub fn next_item(&mut self) -> Item<'s> {
         if self.dead {
             return Item {
                 typ: ItemType::Eof,
                 pos: 0,
-                val: "EOF".into(),
+                val: Cow::Borrowed("EOF"),
                 line: self.start_line,
             };
         }
         self.item = Some(Item {
             typ: ItemType::Eof,
             pos: self.pos,
-            val: "EOF".into(),
+            val: Cow::Borrowed("EOF"),
             line: self.start_line,
         });
         let mut state = if self.inside_action {
@@ -280,7 +283,7 @@ impl<'s> Lexer<'s> {
                     return self.item.take().unwrap_or(Item {
                         typ: ItemType::Eof,
                         pos: self.pos,
-                        val: "EOF".into(),
+                        val: Cow::Borrowed("EOF"),
                         line: self.start_line,
                     });
                 }

@@ -15,7 +15,7 @@ pub(crate) type Trees = Vec<(String, Vec<Node>)>;
 
 pub(crate) struct Parser<'s, 'f> {
     lex: Lexer<'s>,
-    token: [Item; 3],
+    token: [Item<'s>; 3],
     peek_count: usize,
     vars: Vec<String>,
     action_line: usize,
@@ -35,11 +35,11 @@ enum Ctl {
     Else,
 }
 
-fn eof_item() -> Item {
+fn eof_item() -> Item<'static> {
     Item {
         typ: T::Eof,
         pos: 0,
-        val: String::new(),
+        val: std::borrow::Cow::Borrowed(""),
         line: 0,
     }
 }
@@ -72,12 +72,12 @@ pub(crate) fn parse(name: &str, text: &str, has_func: &dyn Fn(&str) -> bool) -> 
     Ok(p.trees)
 }
 
-impl Parser<'_, '_> {
+impl<'s> Parser<'s, '_> {
     fn errorf(&self, msg: impl std::fmt::Display) -> String {
         format!("template: {}:{}: {}", self.parse_name, self.token[0].line, msg)
     }
 
-    fn next(&mut self) -> Item {
+    fn next(&mut self) -> Item<'s> {
         if self.peek_count > 0 {
             self.peek_count -= 1;
         } else {
@@ -90,18 +90,18 @@ impl Parser<'_, '_> {
         self.peek_count += 1;
     }
 
-    fn backup2(&mut self, t1: Item) {
+    fn backup2(&mut self, t1: Item<'s>) {
         self.token[1] = t1;
         self.peek_count = 2;
     }
 
-    fn backup3(&mut self, t2: Item, t1: Item) {
+    fn backup3(&mut self, t2: Item<'s>, t1: Item<'s>) {
         self.token[1] = t1;
         self.token[2] = t2;
         self.peek_count = 3;
     }
 
-    fn peek(&mut self) -> Item {
+    fn peek(&mut self) -> Item<'s> {
         if self.peek_count > 0 {
             return self.token[self.peek_count - 1].clone();
         }
@@ -110,7 +110,7 @@ impl Parser<'_, '_> {
         self.token[0].clone()
     }
 
-    fn next_non_space(&mut self) -> Item {
+    fn next_non_space(&mut self) -> Item<'s> {
         loop {
             let t = self.next();
             if t.typ != T::Space {
@@ -119,13 +119,13 @@ impl Parser<'_, '_> {
         }
     }
 
-    fn peek_non_space(&mut self) -> Item {
+    fn peek_non_space(&mut self) -> Item<'s> {
         let t = self.next_non_space();
         self.backup();
         t
     }
 
-    fn expect(&mut self, expected: T, context: &str) -> R<Item> {
+    fn expect(&mut self, expected: T, context: &str) -> R<Item<'s>> {
         let t = self.next_non_space();
         if t.typ != expected {
             return Err(self.unexpected(&t, context));
@@ -133,7 +133,7 @@ impl Parser<'_, '_> {
         Ok(t)
     }
 
-    fn unexpected(&self, token: &Item, context: &str) -> String {
+    fn unexpected(&self, token: &Item<'_>, context: &str) -> String {
         if token.typ == T::Error {
             let mut extra = String::new();
             if self.action_line != 0 && self.action_line != token.line {
@@ -231,7 +231,7 @@ impl Parser<'_, '_> {
     fn text_or_action(&mut self) -> R<Ctl> {
         let token = self.next_non_space();
         match token.typ {
-            T::Text => Ok(Ctl::Node(Node::Text(token.val.into_boxed_str()))),
+            T::Text => Ok(Ctl::Node(Node::Text(token.val.into_owned().into_boxed_str()))),
             T::LeftDelim => {
                 self.action_line = token.line;
                 let r = self.action();
@@ -382,7 +382,7 @@ impl Parser<'_, '_> {
         })
     }
 
-    fn parse_template_name(&self, token: &Item, context: &str) -> R<String> {
+    fn parse_template_name(&self, token: &Item<'_>, context: &str) -> R<String> {
         match token.typ {
             T::String | T::RawString => unquote(&token.val).map_err(|e| self.errorf(e)),
             _ => Err(self.unexpected(token, context)),
@@ -406,12 +406,12 @@ impl Parser<'_, '_> {
                 if next.typ == T::Assign || next.typ == T::Declare {
                     pipe.is_assign = next.typ == T::Assign;
                     self.next_non_space();
-                    pipe.decl.push(v.val.clone());
-                    self.vars.push(v.val);
+                    pipe.decl.push(v.val.to_string());
+                    self.vars.push(v.val.into_owned());
                 } else if next.typ == T::Char && next.val == "," {
                     self.next_non_space();
-                    pipe.decl.push(v.val.clone());
-                    self.vars.push(v.val);
+                    pipe.decl.push(v.val.to_string());
+                    self.vars.push(v.val.into_owned());
                     if context == "range" && pipe.decl.len() < 2 {
                         match self.peek_non_space().typ {
                             T::Variable | T::RightDelim | T::RightParen => continue 'decls,
@@ -537,7 +537,10 @@ impl Parser<'_, '_> {
                 if !(self.has_func)(&token.val) && !crate::builtins::is_builtin(&token.val) {
                     return Err(self.errorf(format!("function {} not defined", quote(&token.val))));
                 }
-                Arg::Identifier { pos, name: token.val }
+                Arg::Identifier {
+                    pos,
+                    name: token.val.into_owned(),
+                }
             }
             T::Dot => Arg::Dot(pos),
             T::Nil => Arg::Nil(pos),
@@ -572,7 +575,7 @@ impl Parser<'_, '_> {
                 let s = unquote(&token.val).map_err(|e| self.errorf(e))?;
                 Arg::String {
                     pos,
-                    quoted: token.val,
+                    quoted: token.val.into_owned(),
                     text: Arc::from(s),
                 }
             }
@@ -583,7 +586,7 @@ impl Parser<'_, '_> {
         }))
     }
 
-    fn number(&self, token: &Item) -> R<Number> {
+    fn number(&self, token: &Item<'_>) -> R<Number> {
         if token.typ == T::CharConstant {
             let (c, tail) = unquote_char(&token.val[1..], '\'').map_err(|e| self.errorf(e))?;
             if tail != "'" {
@@ -591,7 +594,7 @@ impl Parser<'_, '_> {
             }
             let v = c as i64;
             return Ok(Number {
-                text: token.val.clone(),
+                text: token.val.to_string(),
                 is_int: true,
                 is_uint: true,
                 is_float: true,
