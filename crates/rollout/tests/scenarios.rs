@@ -1127,7 +1127,8 @@ fn min_pods_per_replica_set_raises_the_canary_with_traffic_routing() {
         10,
         routed(json!({"minPodsPerReplicaSet": 2, "steps": [
             {"setWeight": 5}, {"pause": {}}, {"setCanaryScale": {"replicas": 1}}, {"pause": {}},
-            {"setCanaryScale": {"weight": 30}}, {"pause": {}}]})),
+            {"setCanaryScale": {"weight": 30}}, {"pause": {}},
+            {"setCanaryScale": {"weight": 5}}, {"pause": {}}]})),
     );
     let mut sim = Sim::new(r);
     let old = sim.settle().pod_template_hash;
@@ -1147,6 +1148,13 @@ fn min_pods_per_replica_set_raises_the_canary_with_traffic_routing() {
     commands::promote(&mut sim.rollout);
     sim.settle();
     assert_eq!(sim.replicas(&new), 3, "setCanaryScale weight 30 % of 10");
+    commands::promote(&mut sim.rollout);
+    sim.settle();
+    assert_eq!(
+        sim.replicas(&new),
+        2,
+        "setCanaryScale weight 5 % of 10 raised to the minimum"
+    );
 
     // Without traffic routing the field has no effect (as in Argo): 5 % of 10 is one canary pod.
     let basic = canary_rollout(

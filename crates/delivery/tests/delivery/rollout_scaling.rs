@@ -327,3 +327,33 @@ async fn bluegreen_max_unavailable_paces_a_restart() -> Result<()> {
     );
     Ok(())
 }
+
+/// Blue/green `antiAffinity` (preferred, weight 100): the preview ReplicaSet's pod template carries the
+/// preferred term against the active pods.
+#[tokio::test]
+#[ignore = "needs the local control plane"]
+async fn bluegreen_anti_affinity_is_injected_into_the_preview() -> Result<()> {
+    use k8s_openapi::api::apps::v1::ReplicaSet;
+    let env = Env::new("ro-bgaff").await?;
+    let ns = env.name().to_string();
+    env.apply_yaml(&service("bga-active", "bga")).await?;
+    let strategy = "    blueGreen:\n      activeService: bga-active\n      autoPromotionEnabled: false\n      antiAffinity: {preferredDuringSchedulingIgnoredDuringExecution: {weight: 100}}\n";
+    env.apply_yaml(&rollout("bga", 1, "app:1", "", strategy)).await?;
+    let r = env.wait_phase("bga", "Healthy", MINUTE, |_| true).await?;
+    let v1 = stable_hash(&r);
+    commands::set_image(&env.client, &ns, "bga", "app", "app:2").await?;
+    let r = env.wait_phase("bga", "Paused", MINUTE, |_| true).await?;
+    let v2 = current_hash(&r);
+    let rs_api: kube::Api<ReplicaSet> = kube::Api::namespaced(env.client.clone(), &ns);
+    let rs = serde_json::to_value(rs_api.get(&format!("bga-{v2}")).await?)?;
+    let term = &rs["spec"]["template"]["spec"]["affinity"]["podAntiAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"]
+        [0];
+    assert_eq!(term["weight"], 100, "{rs}");
+    assert_eq!(
+        term["podAffinityTerm"]["labelSelector"]["matchExpressions"][0]["values"],
+        serde_json::json!([v1]),
+        "{rs}"
+    );
+    assert_eq!(term["podAffinityTerm"]["namespaces"], serde_json::json!([ns]));
+    Ok(())
+}
