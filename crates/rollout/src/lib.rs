@@ -34,6 +34,7 @@ pub mod restart;
 pub mod spec;
 mod util;
 pub mod validate;
+pub mod workload;
 
 use std::time::Duration;
 

@@ -40,6 +40,16 @@ pub fn invalid_spec(rollout: &Rollout) -> Option<String> {
             }
         }
     }
+    if let Some(mode) = spec.workload_ref.as_ref().and_then(|w| w.scale_down.as_deref())
+        && !matches!(
+            mode,
+            crate::workload::NEVER | crate::workload::ON_SUCCESS | crate::workload::PROGRESSIVELY
+        )
+    {
+        return Some(format!(
+            "spec.workloadRef.scaleDown: {mode:?} is not one of never, onsuccess, progressively"
+        ));
+    }
     let anti_affinity = [
         (
             "canary",
@@ -96,8 +106,10 @@ pub fn unsupported(rollout: &Rollout) -> Vec<String> {
         }
     };
     refuse(
-        "spec.workloadRef.scaleDown",
-        spec.workload_ref.as_ref().is_some_and(|w| w.scale_down.is_some()),
+        "spec.workloadRef.scaleDown: progressively",
+        spec.workload_ref
+            .as_ref()
+            .is_some_and(|w| w.scale_down.as_deref() == Some(crate::workload::PROGRESSIVELY)),
     );
     if let Some(c) = &spec.strategy.canary {
         canary(c, &mut refuse);
@@ -260,6 +272,24 @@ mod tests {
             "trafficRouting": {"nginx": {"stableIngress": "i"}}}}}));
         assert!(
             invalid_spec(&delayed).is_some_and(|m| m.contains("cannot be used with scaleDownDelaySeconds"))
+        );
+    }
+
+    #[test]
+    fn workload_ref_scale_down_modes() {
+        let with = |mode: &str| {
+            rollout(
+                json!({"workloadRef": {"kind": "Deployment", "name": "web", "scaleDown": mode},
+                           "strategy": {"canary": {}}}),
+            )
+        };
+        assert_eq!(invalid_spec(&with("never")), None);
+        assert_eq!(invalid_spec(&with("onsuccess")), None);
+        assert!(invalid_spec(&with("progressively")).is_some_and(|m| {
+            m.contains("spec.workloadRef.scaleDown: progressively is not supported by tack")
+        }));
+        assert!(
+            invalid_spec(&with("sometimes")).is_some_and(|m| m.contains("is not one of never, onsuccess"))
         );
     }
 }

@@ -357,3 +357,57 @@ async fn bluegreen_anti_affinity_is_injected_into_the_preview() -> Result<()> {
     assert_eq!(term["podAffinityTerm"]["namespaces"], serde_json::json!([ns]));
     Ok(())
 }
+
+/// `workloadRef.scaleDown: onsuccess`: once the Rollout's first revision is Healthy the referenced Deployment is
+/// scaled to zero (the migration from a Deployment, as Argo does it); its pods are no longer needed.
+#[tokio::test]
+#[ignore = "needs the local control plane"]
+async fn workload_ref_scale_down_on_success() -> Result<()> {
+    use k8s_openapi::api::apps::v1::Deployment;
+    let env = Env::new("ro-wrefdown").await?;
+    env.apply_yaml(
+        r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: mig}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: mig}}
+  template:
+    metadata: {labels: {app: mig}}
+    spec: {containers: [{name: web, image: "web:1"}]}
+"#,
+    )
+    .await?;
+    env.apply_yaml(
+        r#"
+apiVersion: argoproj.io/v1alpha1
+kind: Rollout
+metadata: {name: mig}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: mig}}
+  workloadRef: {apiVersion: apps/v1, kind: Deployment, name: mig, scaleDown: onsuccess}
+  strategy: {canary: {steps: [{setWeight: 50}, {pause: {}}]}}
+"#,
+    )
+    .await?;
+    env.wait_phase("mig", "Healthy", MINUTE, |_| true).await?;
+    let deployments: kube::Api<Deployment> = kube::Api::namespaced(env.client.clone(), env.name());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let d = deployments.get("mig").await?;
+        if d.spec.as_ref().and_then(|s| s.replicas) == Some(0) {
+            break;
+        }
+        ensure!(
+            Instant::now() < deadline,
+            "Deployment not scaled down: {:?}",
+            d.spec.map(|s| s.replicas)
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let r = env.rollout("mig").await?;
+    assert_eq!(r["status"]["phase"], "Healthy", "{}", r["status"]);
+    Ok(())
+}
