@@ -21,9 +21,10 @@ step "control plane binaries (cached under ${XDG_CACHE_HOME:-$HOME/.cache}/tack/
 build_log=$(mktemp)
 bash testenv/build.sh >"$build_log.out" 2>"$build_log" &
 build_pid=$!
-# The chart-source tests push with the reference helm to the Distribution registry: build both (cached).
+# The chart-source tests push with the reference helm to the Distribution registry, the SOPS tests compare
+# with the reference sops: build them (cached).
 oracles_log=$(mktemp)
-bash testenv/oracles.sh helm registry >"$oracles_log.out" 2>"$oracles_log" &
+bash testenv/oracles.sh helm registry sops >"$oracles_log.out" 2>"$oracles_log" &
 oracles_pid=$!
 
 if [ -z "${TACK_TEST_SKIP_LINT:-}" ]; then
@@ -43,7 +44,7 @@ if ! wait "$build_pid"; then
   echo "control plane build failed; its log:" >&2; tail -50 "$build_log" >&2; exit 1
 fi
 grep -E "^testenv:" "$build_log" || true
-step "waiting for the oracle tools (helm, registry)"
+step "waiting for the oracle tools (helm, registry, sops)"
 if ! wait "$oracles_pid"; then
   echo "oracle tools build failed; its log:" >&2; tail -50 "$oracles_log" >&2; exit 1
 fi

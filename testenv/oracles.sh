@@ -6,7 +6,8 @@
 #
 # Tools: helm (helm.sh/helm/v4, the `helm` command), helm-engine (testenv/oracles/helm-engine: Helm's template
 # engine without the YAML step, for template-language goldens), jsonnet (github.com/google/go-jsonnet, the
-# `jsonnet` command). With a warm cache it returns at once.
+# `jsonnet` command), registry (the Distribution registry), sops (github.com/getsops/sops/v3, the `sops` command,
+# for the SOPS fixtures and decryption comparisons). With a warm cache it returns at once.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=oracles.env
@@ -46,6 +47,9 @@ build_registry() {
   GOBIN="$BIN" go install -trimpath -ldflags "-s -w" \
     "github.com/distribution/distribution/v3/cmd/registry@v$REGISTRY_VERSION"
 }
+build_sops() {
+  GOBIN="$BIN" go install -trimpath -ldflags "-s -w" "github.com/getsops/sops/v3/cmd/sops@v$SOPS_VERSION"
+}
 build_helm_engine() {
   (cd "$here/oracles/helm-engine" && go build -trimpath -ldflags "-s -w" -o "$BIN/helm-engine" .)
 }
@@ -57,6 +61,7 @@ for t in "${tools[@]}"; do
     helm-engine) build helm-engine "$HELM_VERSION-$(sha256sum "$here/oracles/helm-engine/main.go" | cut -c1-12)" --help build_helm_engine ;;
     jsonnet) build jsonnet "$JSONNET_VERSION" --version build_jsonnet ;;
     registry) build registry "$REGISTRY_VERSION" --version build_registry ;;
+    sops) build sops "$SOPS_VERSION" "--disable-version-check --version" build_sops ;;
     *) log "unknown tool $t"; exit 2 ;;
   esac
 done

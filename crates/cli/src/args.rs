@@ -115,6 +115,10 @@ pub struct SourceArgs {
     pub helm: HelmArgs,
     #[command(flatten)]
     pub jsonnet: JsonnetSourceArgs,
+    /// An age identity file (as age-keygen writes it) that decrypts the source's SOPS-encrypted files in
+    /// memory (repeatable); without it an encrypted file is an error
+    #[arg(long, value_name = "FILE")]
+    pub decrypt_key: Vec<PathBuf>,
 }
 
 /// A Helm chart from a chart repository (`--repo URL --chart NAME`) or an OCI registry (`oci://…` as PATH, or
@@ -199,6 +203,9 @@ pub struct HelmArgs {
 pub struct RenderArgs {
     #[command(flatten)]
     pub source: SourceArgs,
+    /// With --decrypt-key, print Secrets' data and stringData as decrypted (they are masked otherwise)
+    #[arg(long)]
+    pub show_secrets: bool,
 }
 
 #[derive(Debug, Args)]

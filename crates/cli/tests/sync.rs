@@ -11,6 +11,7 @@ mod charts;
 mod cluster;
 mod controller;
 mod gitops;
+mod sops;
 
 const KUSTOMIZE_PROD: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),

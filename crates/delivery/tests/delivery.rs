@@ -35,3 +35,6 @@ mod experiment;
 
 #[path = "delivery/rollout_metadata.rs"]
 mod rollout_metadata;
+
+#[path = "delivery/rollout_scaling.rs"]
+mod rollout_scaling;

@@ -74,9 +74,17 @@ pub struct SourceRender {
     jsonnet: Option<tack_jsonnet::JsonnetOptions>,
     /// Which Kustomize remote bases may be fetched (the lockdown flags, TenantPolicies).
     remote_bases: tack_render::RemoteBaseCheck,
+    /// `spec.decryption`'s age identities ([`SourceRender::with_decryption`]).
+    decrypt: Option<std::sync::Arc<tack_sops::Identities>>,
 }
 
 impl SourceRender {
+    /// The same options, decrypting SOPS-encrypted files with these identities.
+    pub fn with_decryption(mut self, ids: Option<std::sync::Arc<tack_sops::Identities>>) -> SourceRender {
+        self.decrypt = ids;
+        self
+    }
+
     /// The same options, fetching only the remote bases `check` allows.
     pub fn with_remote_bases(mut self, check: tack_render::RemoteBaseCheck) -> SourceRender {
         self.remote_bases = check;
@@ -281,6 +289,7 @@ pub fn render_source(
         helm_inline_values: how.helm_inline_values.clone(),
         helm_ignore_missing_value_files: how.helm_ignore_missing_value_files,
         jsonnet: how.jsonnet.clone(),
+        decrypt: how.decrypt.clone(),
         ..Default::default()
     };
     let rendered = match &how.chart {

@@ -37,6 +37,7 @@
 #![warn(missing_docs)]
 
 mod access;
+mod decryption;
 pub mod destination;
 mod drift;
 mod events;
@@ -64,6 +65,7 @@ use kube::runtime::watcher;
 use kube::runtime::{PredicateConfig, WatchStreamExt};
 pub use tack_model::GitOpsConfig;
 
+pub use decryption::{AGE_KEY_SUFFIX, identities_from_secret_data};
 pub use fetch::{Fetched, SourceRender, checkout, fetch_and_render, render_dir, render_source};
 pub use impersonation::{service_account_user, valid_service_account_name};
 pub use metrics::Metrics;

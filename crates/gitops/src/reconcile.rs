@@ -607,7 +607,8 @@ async fn fetch_rendered(
     let path = obj.spec.source.path.clone().unwrap_or_default();
     let how = fetch::SourceRender::of(&obj.name_any(), &destination_of(obj)?, &obj.spec.source)?
         .with_chart_auth(chart_credentials(&ctx.client, obj).await?)
-        .with_remote_bases(remote);
+        .with_remote_bases(remote)
+        .with_decryption(crate::decryption::identities(&ctx.client, obj).await?);
     let cache = ctx.config.cache_dir.clone();
     let (deadlines, interrupt) = (ctx.git_deadlines, ctx.interrupt.clone());
     let task = tokio::task::spawn_blocking(move || -> Result<fetch::Fetched, Failure> {

@@ -33,6 +33,8 @@ mod lease;
 mod metrics;
 #[path = "gitops/phases.rs"]
 mod phases;
+#[path = "gitops/sops.rs"]
+mod sops;
 #[path = "gitops/tenancy.rs"]
 mod tenancy;
 #[path = "gitops/webhook.rs"]

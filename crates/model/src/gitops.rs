@@ -41,6 +41,9 @@ pub struct GitOpsConfigSpec {
     /// When and how tack syncs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sync_policy: Option<SyncPolicy>,
+    /// Decryption of SOPS-encrypted files in the source (Flux's `decryption`): age keys from a Secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decryption: Option<Decryption>,
     /// Other GitOpsConfigs that must be Ready before this one syncs.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub depends_on: Vec<DependencyRef>,
@@ -60,6 +63,21 @@ pub struct GitOpsConfigSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rollback: Option<Rollback>,
 }
+
+/// `spec.decryption`: how SOPS-encrypted files in the source are decrypted while rendering.
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Decryption {
+    /// The decryption provider: `sops` (the only one).
+    #[schemars(length(min = 1))]
+    pub provider: String,
+    /// A Secret in this namespace whose entries ending in `.agekey` hold age identities
+    /// (`AGE-SECRET-KEY-1…` lines, as `age-keygen` writes them).
+    pub secret_ref: LocalObjectReference,
+}
+
+/// The only [`Decryption::provider`] tack implements.
+pub const DECRYPTION_PROVIDER_SOPS: &str = "sops";
 
 /// `spec.rollback`: the commit an application is pinned to.
 #[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]

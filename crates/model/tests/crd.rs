@@ -41,6 +41,8 @@ fn schema_covers_every_field() {
         &["spec", "source", "repoURL"][..],
         &["spec", "source", "revision"],
         &["spec", "source", "path"],
+        &["spec", "decryption", "provider"],
+        &["spec", "decryption", "secretRef", "name"],
         &["spec", "source", "credentialsSecret", "name"],
         &["spec", "source", "kustomize", "images"],
         &["spec", "source", "helm", "valueFiles"],

@@ -103,8 +103,9 @@ fn render_chart(
     if opts.helm_ignore_missing_value_files {
         hopts.value_files.retain(|f| Path::new(f).is_file());
     }
+    // SOPS-encrypted values files are decrypted here and served from memory under their own path.
+    let mut inline = decrypted_value_files(&hopts.value_files, opts)?;
     // Inline values are served from memory under a name of their own, after the values files.
-    let mut inline = Vec::new();
     for (name, text) in &opts.helm_inline_values {
         let virtual_path = base.join(name);
         hopts.value_files.push(virtual_path.display().to_string());
@@ -172,6 +173,34 @@ fn render_chart(
         warnings: Vec::new(),
         timings: Vec::new(),
     })
+}
+
+/// The values files that are SOPS-encrypted, decrypted, as (path the engine reads, plaintext). Unreadable
+/// files are left to the engine, which reports them.
+fn decrypted_value_files(
+    files: &[String],
+    opts: &RenderOptions,
+) -> Result<Vec<(PathBuf, Vec<u8>)>, RenderError> {
+    let mut out = Vec::new();
+    for f in files {
+        let path = Path::new(f);
+        let bytes = match &opts.confine_to {
+            Some(root) => FileSystem::read(&ConfinedFs::new(Roots::new(root)), path),
+            None => std::fs::read(path),
+        };
+        let Ok(bytes) = bytes else { continue };
+        let plain =
+            crate::decrypt::decrypted_bytes(path, &bytes, opts.decrypt.as_deref()).map_err(|source| {
+                RenderError::Io {
+                    path: crate::display_path(path, opts),
+                    source,
+                }
+            })?;
+        if let Some(plain) = plain {
+            out.push((path.to_path_buf(), plain));
+        }
+    }
+    Ok(out)
 }
 
 fn joined(base: &Path, file: &str) -> String {

@@ -99,7 +99,12 @@ fn build(
     kopts: &tack_kustomize::Options,
     opts: &RenderOptions,
 ) -> Result<tack_kustomize::Output, RenderError> {
-    tack_kustomize::build(fs, dir, kopts).map_err(|e| RenderError::Engine {
+    // SOPS-encrypted resources and generator inputs are decrypted as Kustomize reads them.
+    let fs = crate::decrypt::DecryptingFs {
+        inner: fs,
+        ids: opts.decrypt.as_deref(),
+    };
+    tack_kustomize::build(&fs, dir, kopts).map_err(|e| RenderError::Engine {
         engine: KustomizeRenderer::NAME,
         source: format!("build of {} failed: {e}", shown_dir(&display_path(dir, opts))).into(),
     })

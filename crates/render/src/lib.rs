@@ -10,6 +10,9 @@
 //! Confinement is decided here too: with [`RenderOptions::confine_to`] set (every Git source), every file
 //! any renderer reads must lie inside that checkout ([`confine`]).
 //!
+//! SOPS-encrypted files are decrypted in memory as renderers read them, with [`RenderOptions::decrypt`]
+//! (module `decrypt`).
+//!
 //! Renderers are pure: they read the filesystem and nothing else. The exception is [`GitRemoteBases`], which
 //! fetches Kustomize remote bases (`resources:` entries that are Git URLs) into tack's Git cache.
 //!
@@ -33,6 +36,7 @@
 #![warn(missing_docs)]
 
 pub mod confine;
+mod decrypt;
 mod error;
 mod helm;
 mod hooks;
@@ -132,6 +136,9 @@ pub struct RenderOptions {
     /// A Jsonnet source's options (variables, top-level arguments, library paths, file selection,
     /// extraction). `None`: the defaults.
     pub jsonnet: Option<tack_jsonnet::JsonnetOptions>,
+    /// age identities for SOPS-encrypted files: plain manifests, Kustomize inputs and Helm values files
+    /// that hold SOPS metadata are decrypted in memory as they are read. `None`: such a file is an error.
+    pub decrypt: Option<std::sync::Arc<tack_sops::Identities>>,
 }
 
 /// What a source rendered to.

@@ -142,6 +142,17 @@ impl Renderer for PlainRenderer {
                 }
             };
             let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+            let decrypted = match crate::decrypt::decrypt_text(file, text, opts) {
+                Ok(d) => d,
+                Err(message) => {
+                    errors.push(RenderError::Syntax {
+                        origin: Origin::new(shown, 0),
+                        message,
+                    });
+                    continue;
+                }
+            };
+            let text = decrypted.as_deref().unwrap_or(text);
             let is_json = file
                 .extension()
                 .and_then(|e| e.to_str())

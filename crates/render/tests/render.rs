@@ -7,6 +7,8 @@ mod chart_archive;
 mod dispatch;
 #[path = "render/kustomize_helm.rs"]
 mod kustomize_helm;
+#[path = "render/sops.rs"]
+mod sops;
 use tack_testkit::gitserver as support;
 
 use std::path::{Path, PathBuf};

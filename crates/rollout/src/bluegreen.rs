@@ -9,6 +9,10 @@
 //!   the old ReplicaSet is scaled down after `scaleDownDelaySeconds` (default 30).
 //! - Fast rollback: going back to a ReplicaSet still within its scale-down delay (all its pods available)
 //!   switches the active Service at once, without pre-promotion analysis or pause.
+//! - `rollbackWindow`: going back to one of the last `revisions` ReplicaSets (older than the stable) promotes
+//!   at once, without analysis or pause (pauses and an abort are cleared), as Argo Rollouts does.
+//! - Old ReplicaSets wait `scaleDownDelaySeconds`; at most `scaleDownDelayRevisionLimit` of them (newest
+//!   revision first), the others are scaled down at once.
 //! - A failed analysis, a crashed preview pod ([`crate::PodFailure`]) or `abort`: the active Service returns to (or stays on) the old hash, the preview is
 //!   scaled down after `abortScaleDownDelaySeconds` (default 30), phase Degraded.
 
@@ -86,6 +90,8 @@ struct Work {
     updating: bool,
     /// Desired size of the preview ReplicaSet.
     preview_target: i32,
+    /// A rollback within `rollbackWindow`: no pause, no analysis, promoted at once.
+    rollback: bool,
 }
 
 /// Reconciles a blue/green Rollout: one function per rule of the module documentation, in this order.
@@ -93,10 +99,18 @@ pub fn reconcile_blue_green(rollout: &Rollout, observed: &Observed) -> Result<De
     let plan = Plan::new(rollout, observed)?;
     let prev = rollout.status.clone().unwrap_or_default();
     let mut w = start(&plan, prev.clone());
+    w.rollback = w.updating && crate::rollback_within_window(rollout, observed, &plan.hash, &w.stable);
+    if w.rollback {
+        // As Argo Rollouts: a rollback within rollbackWindow clears pauses and an abort and promotes at once.
+        w.st.abort = false;
+        w.st.aborted_at = None;
+        w.st.pause_conditions.clear();
+        w.st.controller_pause = false;
+    }
     if w.updating && !w.st.abort {
         abort_on_crashed_pod(&plan, &mut w);
     }
-    w.preview_target = if fast_rollback(&plan) {
+    w.preview_target = if fast_rollback(&plan) || w.rollback {
         plan.replicas
     } else {
         preview_size(&plan, &w.st)
@@ -185,6 +199,7 @@ fn start(plan: &Plan<'_>, mut st: RolloutStatus) -> Work {
         active,
         updating,
         preview_target: 0,
+        rollback: false,
     }
 }
 
@@ -215,7 +230,7 @@ fn preview_size(plan: &Plan<'_>, st: &RolloutStatus) -> i32 {
 /// The preview is available: pre-promotion analysis, then promotion (automatic, after
 /// `autoPromotionSeconds`, or by `promote`); a smaller preview is scaled to all replicas before the switch.
 fn pre_promotion(plan: &Plan<'_>, w: &mut Work) {
-    let fast_rollback = fast_rollback(plan);
+    let fast_rollback = fast_rollback(plan) || w.rollback;
     let pre = if w.st.blue_green.scale_up_preview_check_point || fast_rollback {
         // Already promoted (only waiting for the preview to reach full size), or a fast rollback.
         Gate::Open
@@ -298,7 +313,11 @@ fn promotion(plan: &Plan<'_>, w: &mut Work) -> bool {
 /// The active Service switched: post-promotion analysis, then the new hash is stable.
 fn post_promotion(plan: &Plan<'_>, w: &mut Work) {
     w.preview_target = plan.replicas;
-    let post = gate(plan, w, AnalysisKind::PostPromotion);
+    let post = if w.rollback {
+        Gate::Open
+    } else {
+        gate(plan, w, AnalysisKind::PostPromotion)
+    };
     if !matches!(post, Gate::Open) || w.st.abort {
         return;
     }
@@ -345,13 +364,21 @@ fn replica_sets(plan: &Plan<'_>, w: &mut Work) -> (Vec<DesiredReplicaSet>, i32) 
         }
     }
     let delay = i64::from(bg.scale_down_delay_seconds.unwrap_or(DEFAULT_DELAY_SECONDS));
-    for r in plan
+    let old: Vec<&ReplicaSetObservation> = plan
         .observed
         .replica_sets
         .iter()
         .filter(|r| r.pod_template_hash != w.stable && r.pod_template_hash != *hash && r.replicas > 0)
-    {
-        // Every older ReplicaSet (the previous active, a superseded preview) waits for the delay, as in Argo.
+        .collect();
+    // Every older ReplicaSet (the previous active, a superseded preview) waits for the delay, as in Argo; at
+    // most scaleDownDelayRevisionLimit of them (newest first), the others are scaled down at once.
+    let beyond = crate::beyond_revision_limit(&old, bg.scale_down_delay_revision_limit);
+    for r in old {
+        let delay = if beyond.contains(&r.pod_template_hash) {
+            0
+        } else {
+            delay
+        };
         let want = delayed_scale_down(r, delay, now, &mut w.actions, &mut w.requeue);
         sets.push(DesiredReplicaSet {
             pod_template_hash: r.pod_template_hash.clone(),

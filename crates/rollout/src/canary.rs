@@ -6,6 +6,14 @@
 //!   ReplicaSets have their counts available. With `trafficRouting` the stable keeps all replicas and the canary
 //!   gets ceil(weight × replicas / 100) (or `setCanaryScale`), and the weight goes to the router once those
 //!   canary pods are available (until then the previous weight stays, as in Argo Rollouts).
+//! - `minPodsPerReplicaSet` (with traffic routing): a canary or stable that has pods has at least that many.
+//! - `dynamicStableScale` (with traffic routing): the stable is scaled to the larger of its share of the
+//!   desired weight and of the weight the router has now, so it shrinks as traffic leaves it; on abort the
+//!   stable is scaled back up first and traffic returns to it only as its pods become available, the canary
+//!   keeping the pods for the traffic it still has.
+//! - `rollbackWindow`: going back to one of the last `revisions` ReplicaSets (older than the stable) skips the
+//!   steps and analyses and goes straight to full promotion; traffic stays where it is until the rolled-back
+//!   ReplicaSet has all its pods.
 //! - `pause` without duration waits for `promote`; with a duration it ends by itself (start time in
 //!   `status.pauseConditions`).
 //! - `analysis` steps create an AnalysisRun and wait for it; background analysis runs during the whole update.
@@ -21,6 +29,8 @@
 //!   `progressDeadlineAbort`.
 //! - After the last step the canary scales to all replicas, becomes stable, and the old stable is scaled down
 //!   (after `scaleDownDelaySeconds`, default 30, with traffic routing; by the replica arithmetic without).
+//!   A previous stable keeps its delay during the next update; at most `scaleDownDelayRevisionLimit` old
+//!   ReplicaSets wait for their delay (newest revision first), the others are scaled down at once.
 
 use jiff::Timestamp;
 
@@ -128,6 +138,15 @@ impl<'a> Plan<'a> {
     fn delay(&self, seconds: Option<i32>) -> i64 {
         i64::from(seconds.unwrap_or(DEFAULT_DELAY_SECONDS as i32))
     }
+
+    /// `count` raised to `minPodsPerReplicaSet` when it is not zero and traffic routing is set (Argo's
+    /// `CheckMinPodsPerReplicaSet`).
+    fn min_pods(&self, count: i32) -> i32 {
+        match self.canary.min_pods_per_replica_set {
+            Some(m) if count > 0 && self.routed => count.max(m),
+            _ => count,
+        }
+    }
 }
 
 /// What the reconcile changes as it goes: the status, the actions, the next requeue.
@@ -135,6 +154,8 @@ struct Work {
     st: RolloutStatus,
     actions: Vec<Action>,
     requeue: Requeue,
+    /// A rollback within `rollbackWindow`: no steps, no analysis, straight to full promotion.
+    rollback: bool,
 }
 
 impl Work {
@@ -160,9 +181,11 @@ pub fn reconcile_canary(rollout: &Rollout, observed: &Observed) -> Result<Decisi
         st: prev.clone(),
         actions: Vec::new(),
         requeue: Requeue(None),
+        rollback: false,
     };
     let stable = restart_on_change(&plan, &mut w.st);
     let mut updating = stable != plan.hash;
+    w.rollback = updating && crate::rollback_within_window(rollout, observed, &plan.hash, &stable);
     let mut idx = if updating {
         usize::try_from(w.st.current_step_index.unwrap_or(0))
             .unwrap_or(0)
@@ -180,7 +203,7 @@ pub fn reconcile_canary(rollout: &Rollout, observed: &Observed) -> Result<Decisi
         idx = run_steps(&plan, &mut w, idx);
     }
     w.st.current_step_index = Some(i32::try_from(idx).unwrap_or(i32::MAX));
-    if updating && !w.st.abort {
+    if updating && !w.st.abort && !w.rollback {
         background_analysis(&plan, &mut w, idx, promoted);
     }
     if updating && idx < plan.n() {
@@ -199,8 +222,9 @@ pub fn reconcile_canary(rollout: &Rollout, observed: &Observed) -> Result<Decisi
     }
     settle_experiment(&plan, &mut w, idx, updating);
     let sizes = replica_sets(&plan, &mut w, &stable, updating, idx);
-    let (canary_weight, stable_weight) = weights(&plan, &mut w.st, &sizes, &stable, updating, idx);
-    let services = services(&plan, &w.st, &stable, updating);
+    let (canary_weight, stable_weight) =
+        weights(&plan, &mut w.st, &sizes, (&stable, updating, w.rollback), idx);
+    let services = services(&plan, &w.st, &stable, updating, canary_weight);
     finish_status(&plan, &prev, &mut w, &sizes, updating);
     Ok(Decision {
         pod_template_hash: plan.hash,
@@ -250,7 +274,7 @@ fn abort_on_crashed_pod(plan: &Plan<'_>, w: &mut Work) {
 /// Moves through the steps as far as they allow in this reconcile; returns the new step index.
 fn run_steps(plan: &Plan<'_>, w: &mut Work, mut idx: usize) -> usize {
     let n = plan.n();
-    if w.st.promote_full {
+    if w.st.promote_full || w.rollback {
         idx = n;
         w.st.pause_conditions.clear();
         w.st.controller_pause = false;
@@ -287,7 +311,7 @@ fn run_steps(plan: &Plan<'_>, w: &mut Work, mut idx: usize) -> usize {
 
 /// A `setWeight` step is done when the canary (and, without traffic routing, the stable) has its pods.
 fn set_weight_reached(plan: &Plan<'_>, st: &RolloutStatus, idx: usize) -> bool {
-    let (c, s) = targets(plan.routed, plan.replicas, plan.steps, idx);
+    let (c, s) = targets(plan, st, idx);
     let stable = st.stable_rs.as_deref().unwrap_or(plan.hash.as_str());
     reached(plan.find(&plan.hash), c) && (plan.routed || reached(plan.find(stable), s))
 }
@@ -489,7 +513,7 @@ fn replica_sets(plan: &Plan<'_>, w: &mut Work, stable: &str, updating: bool, idx
     let (canary_target, stable_target) = if !updating || w.st.abort {
         (0, plan.replicas)
     } else {
-        targets(plan.routed, plan.replicas, plan.steps, idx)
+        targets(plan, &w.st, idx)
     };
     let old: Vec<&ReplicaSetObservation> = plan
         .observed
@@ -504,14 +528,13 @@ fn replica_sets(plan: &Plan<'_>, w: &mut Work, stable: &str, updating: bool, idx
         None
     };
     let (c, s) = if plan.routed {
-        let mut c = canary_target;
-        if updating && w.st.abort {
-            let delay = plan.delay(plan.canary.abort_scale_down_delay_seconds);
-            c = canary_cur.as_ref().map_or(0, |r| {
-                delayed_scale_down(r, delay, plan.now, &mut w.actions, &mut w.requeue)
-            });
-        }
-        (c, stable_target)
+        routed_counts(
+            plan,
+            w,
+            (canary_target, stable_target),
+            canary_cur.as_ref(),
+            updating,
+        )
     } else {
         let old_spec: i32 = old.iter().map(|r| r.replicas).sum();
         let old_avail: i32 = old.iter().map(|r| r.available).sum();
@@ -539,25 +562,7 @@ fn replica_sets(plan: &Plan<'_>, w: &mut Work, stable: &str, updating: bool, idx
             create: canary_cur.is_none(),
         });
     }
-    let old_delay = if plan.routed {
-        plan.delay(plan.canary.scale_down_delay_seconds)
-    } else {
-        0
-    };
-    for r in old {
-        if r.replicas == 0 {
-            continue;
-        }
-        // Within an update an older canary goes away at once; the previous stable waits for its delay.
-        let delay = if updating { 0 } else { old_delay };
-        let want = delayed_scale_down(r, delay, plan.now, &mut w.actions, &mut w.requeue);
-        sets.push(DesiredReplicaSet {
-            pod_template_hash: r.pod_template_hash.clone(),
-            role: Role::Old,
-            replicas: want,
-            create: false,
-        });
-    }
+    old_replica_sets(plan, w, &old, updating, &mut sets);
     Sizes {
         sets,
         canary: c,
@@ -567,24 +572,104 @@ fn replica_sets(plan: &Plan<'_>, w: &mut Work, stable: &str, updating: bool, idx
     }
 }
 
+/// With traffic routing: the targets, or after an abort the stable back to all replicas and the canary scaled
+/// down after `abortScaleDownDelaySeconds` (with `dynamicStableScale`, once its traffic left it).
+fn routed_counts(
+    plan: &Plan<'_>,
+    w: &mut Work,
+    (canary_target, stable_target): (i32, i32),
+    canary_cur: Option<&ReplicaSetObservation>,
+    updating: bool,
+) -> (i32, i32) {
+    if !(updating && w.st.abort) {
+        return (canary_target, stable_target);
+    }
+    let held = aborted_canary_hold(plan, &w.st);
+    let delay = plan.delay(plan.canary.abort_scale_down_delay_seconds);
+    let c = if held > 0 {
+        held
+    } else {
+        canary_cur.map_or(0, |r| {
+            delayed_scale_down(r, delay, plan.now, &mut w.actions, &mut w.requeue)
+        })
+    };
+    let stable = if plan.canary.dynamic_stable_scale {
+        plan.min_pods(plan.replicas)
+    } else {
+        plan.replicas
+    };
+    (c, stable)
+}
+
+/// Older ReplicaSets: within an update an older canary goes away at once; a previous stable waits for its
+/// `scaleDownDelaySeconds` (with traffic routing), also during the next update, and at most
+/// `scaleDownDelayRevisionLimit` of them (newest revision first) wait.
+fn old_replica_sets(
+    plan: &Plan<'_>,
+    w: &mut Work,
+    old: &[&ReplicaSetObservation],
+    updating: bool,
+    sets: &mut Vec<DesiredReplicaSet>,
+) {
+    let old_delay = if plan.routed {
+        plan.delay(plan.canary.scale_down_delay_seconds)
+    } else {
+        0
+    };
+    let delay_of = |r: &ReplicaSetObservation| {
+        if !updating || (plan.routed && r.scale_down_deadline.is_some()) {
+            old_delay
+        } else {
+            0
+        }
+    };
+    let delayed: Vec<&ReplicaSetObservation> = old
+        .iter()
+        .copied()
+        .filter(|r| r.replicas > 0 && delay_of(r) > 0)
+        .collect();
+    let beyond = crate::beyond_revision_limit(&delayed, plan.canary.scale_down_delay_revision_limit);
+    for r in old.iter().filter(|r| r.replicas > 0) {
+        let delay = if beyond.contains(&r.pod_template_hash) {
+            0
+        } else {
+            delay_of(r)
+        };
+        let want = delayed_scale_down(r, delay, plan.now, &mut w.actions, &mut w.requeue);
+        sets.push(DesiredReplicaSet {
+            pod_template_hash: r.pod_template_hash.clone(),
+            role: Role::Old,
+            replicas: want,
+            create: false,
+        });
+    }
+}
+
 /// Canary and stable traffic weights; with traffic routing they are recorded in `status.canary.weights`.
 fn weights(
     plan: &Plan<'_>,
     st: &mut RolloutStatus,
     sizes: &Sizes,
-    stable: &str,
-    updating: bool,
+    (stable, updating, rollback): (&str, bool, bool),
     idx: usize,
 ) -> (i32, i32) {
     let (steps, n) = (plan.steps, plan.n());
     let canary_weight = if updating && !st.abort {
-        // As Argo Rollouts does: a setWeight step shifts traffic only once the canary has the pods for it;
-        // until then the previous step's weight stays.
+        // As Argo Rollouts does: a setWeight step (or the end of the steps) shifts traffic only once the canary
+        // has the pods for it; until then the previous step's weight stays. A full promotion (or a rollback
+        // within rollbackWindow) keeps the current weight until the canary has every pod (with
+        // dynamicStableScale: the share of the pods it has available).
         let waiting_for_pods = plan.routed
-            && idx < n
-            && steps[idx].set_weight.is_some()
+            && (idx >= n || steps[idx].set_weight.is_some())
             && !reached(sizes.canary_obs.as_ref(), sizes.canary);
-        let w = if waiting_for_pods {
+        let w = if waiting_for_pods && idx >= n && (st.promote_full || rollback) {
+            if plan.canary.dynamic_stable_scale {
+                let avail = sizes.canary_obs.as_ref().map_or(0, |r| r.available);
+                (100 * avail / plan.replicas.max(1)).clamp(0, 100)
+            } else {
+                st.canary.weights.as_ref().map_or(0, |w| w.canary.weight)
+            }
+        } else if waiting_for_pods {
             idx.checked_sub(1).map_or(0, |i| weight_at(steps, i))
         } else {
             weight_at(steps, idx)
@@ -594,6 +679,8 @@ fn weights(
             .as_ref()
             .and_then(|t| t.max_traffic_weight)
             .map_or(w, |m| w.min(m.clamp(0, 100)))
+    } else if updating && plan.canary.dynamic_stable_scale {
+        aborted_weight(plan, st, sizes.stable_obs.as_ref())
     } else {
         0
     };
@@ -629,10 +716,18 @@ fn weights(
 }
 
 /// The hash each of `canaryService` and `stableService` selects.
-fn services(plan: &Plan<'_>, st: &RolloutStatus, stable: &str, updating: bool) -> Vec<(String, String)> {
+fn services(
+    plan: &Plan<'_>,
+    st: &RolloutStatus,
+    stable: &str,
+    updating: bool,
+    canary_weight: i32,
+) -> Vec<(String, String)> {
     let mut services = Vec::new();
     if let Some(name) = &plan.canary.canary_service {
-        let target = if updating && !st.abort {
+        // After an abort with dynamicStableScale the canary Service stays on the canary until its traffic is
+        // back on the stable.
+        let target = if updating && (!st.abort || canary_weight > 0) {
             plan.hash.as_str()
         } else {
             stable
@@ -781,30 +876,67 @@ fn reached(rs: Option<&ReplicaSetObservation>, target: i32) -> bool {
 
 /// Canary and stable replica targets at step `idx` while updating. Without traffic routing both are rounded
 /// up, as Argo Rollouts does, so neither side drops to zero while the weight is strictly between 0 and 100
-/// (1 replica at 25 % runs 1 stable and 1 canary pod).
-fn targets(routed: bool, replicas: i32, steps: &[CanaryStep], idx: usize) -> (i32, i32) {
-    let weight = weight_at(steps, idx);
-    if !routed {
+/// (1 replica at 25 % runs 1 stable and 1 canary pod). With traffic routing (Argo's
+/// `CalculateReplicaCountsForTrafficRoutedCanary`): the canary gets ceil(weight × replicas / 100), at least
+/// `minPodsPerReplicaSet`, or `setCanaryScale`'s replicas as written; the stable keeps every replica, or with
+/// `dynamicStableScale` the larger of its share of the desired weight and of the weight the router has now
+/// (so it shrinks only after traffic left it), at least `minPodsPerReplicaSet`.
+fn targets(plan: &Plan<'_>, st: &RolloutStatus, idx: usize) -> (i32, i32) {
+    let (replicas, steps) = (plan.replicas, plan.steps);
+    if !plan.routed {
+        let weight = weight_at(steps, idx);
         let c = replicas_for_weight(weight, replicas);
         return (c, replicas_for_weight(100 - weight, replicas));
     }
-    let mut c = replicas_for_weight(weight, replicas);
-    if idx < steps.len() {
-        let scale = steps[..=idx]
+    let scale = if idx < steps.len() {
+        steps[..=idx]
             .iter()
             .rev()
-            .find_map(|s| s.set_canary_scale.as_ref());
-        if let Some(sc) = scale
-            && !sc.match_traffic_weight
-        {
-            if let Some(r) = sc.replicas {
-                c = r.max(0);
-            } else if let Some(w) = sc.weight {
-                c = replicas_for_weight(w, replicas);
-            }
-        }
+            .find_map(|s| s.set_canary_scale.as_ref())
+            .filter(|sc| !sc.match_traffic_weight)
+    } else {
+        None
+    };
+    let fixed = scale.and_then(|sc| sc.replicas);
+    let desired_weight = match (fixed, scale.and_then(|sc| sc.weight)) {
+        (Some(_), _) => 0,
+        (None, Some(w)) => w.clamp(0, 100),
+        (None, None) => weight_at(steps, idx),
+    };
+    let canary = match fixed {
+        Some(n) => n.max(0),
+        None => plan.min_pods(replicas_for_weight(desired_weight, replicas)),
+    };
+    if !plan.canary.dynamic_stable_scale {
+        return (canary, replicas);
     }
-    (c, replicas)
+    let mut stable = replicas_for_weight(100 - desired_weight, replicas);
+    if let Some(w) = &st.canary.weights {
+        stable = stable.max(replicas_for_weight(w.stable.weight.clamp(0, 100), replicas));
+    }
+    (plan.min_pods(canary), plan.min_pods(stable))
+}
+
+/// With `dynamicStableScale`, the canary pods an aborted update keeps: as many as the traffic the router
+/// still sends to the canary needs (Argo Rollouts scales the canary down only after the traffic left it).
+fn aborted_canary_hold(plan: &Plan<'_>, st: &RolloutStatus) -> i32 {
+    if !plan.canary.dynamic_stable_scale {
+        return 0;
+    }
+    let weight = st.canary.weights.as_ref().map_or(0, |w| w.canary.weight);
+    plan.min_pods(replicas_for_weight(weight.clamp(0, 100), plan.replicas))
+}
+
+/// With `dynamicStableScale`, the canary weight after an abort: traffic goes back to the stable only as fast
+/// as the stable has pods available for it (100 − its available share), never up again (Argo Rollouts'
+/// `calculateDesiredWeightOnAbortOrStableRollback`).
+fn aborted_weight(plan: &Plan<'_>, st: &RolloutStatus, stable: Option<&ReplicaSetObservation>) -> i32 {
+    let avail = stable.map_or(0, |r| r.available);
+    let mut w = 100 - (100 * avail / plan.replicas.max(1));
+    if let Some(prev) = &st.canary.weights {
+        w = w.min(prev.canary.weight);
+    }
+    w.clamp(0, 100)
 }
 
 /// Replicas of a ReplicaSet that count when scaling down: its spec when it is already shrinking or when

@@ -22,6 +22,7 @@
 
 #![warn(missing_docs)]
 
+pub mod affinity;
 pub mod bluegreen;
 pub mod canary;
 pub mod commands;
@@ -33,6 +34,7 @@ pub mod restart;
 pub mod spec;
 mod util;
 pub mod validate;
+pub mod workload;
 
 use std::time::Duration;
 
@@ -94,6 +96,12 @@ pub struct ReplicaSetObservation {
     /// Its pods that crashed ([`PodFailure`]); the controller observes them for the canary (new)
     /// ReplicaSet only, and any entry aborts the update.
     pub failed_pods: Vec<PodFailure>,
+    /// Its [`REVISION_ANNOTATION`], when present: orders the old ReplicaSets for
+    /// `scaleDownDelayRevisionLimit` (newest first).
+    pub revision: Option<i64>,
+    /// Its `metadata.creationTimestamp`: a template whose ReplicaSet is older than the stable's is a rollback
+    /// (`rollbackWindow`).
+    pub created_at: Option<Timestamp>,
 }
 
 /// A pod that crashed: phase `Failed`, a container that terminated with a non-zero exit code (now or
@@ -447,6 +455,60 @@ pub(crate) fn delayed_scale_down(
             rs.replicas
         }
     }
+}
+
+/// Hashes of the old ReplicaSets scaled down at once although their scale-down delay still runs:
+/// `scaleDownDelayRevisionLimit` (unset: no limit) keeps the delay for that many of them, newest revision
+/// first (as Argo Rollouts' `scaleDownDelayHelper`); `delayed` are the old ReplicaSets that wait for a delay.
+pub(crate) fn beyond_revision_limit(delayed: &[&ReplicaSetObservation], limit: Option<i32>) -> Vec<String> {
+    let Some(limit) = limit else {
+        return Vec::new();
+    };
+    let keep = usize::try_from(limit.max(0)).unwrap_or(0);
+    let mut by_revision: Vec<&&ReplicaSetObservation> = delayed.iter().filter(|r| r.replicas > 0).collect();
+    // Newest revision first; ReplicaSets without a revision last.
+    by_revision.sort_by_key(|r| std::cmp::Reverse(r.revision));
+    by_revision
+        .into_iter()
+        .skip(keep)
+        .map(|r| r.pod_template_hash.clone())
+        .collect()
+}
+
+/// `spec.rollbackWindow.revisions`: the current template's ReplicaSet is older than the stable's (a rollback)
+/// and fewer than `revisions` ReplicaSets were created between the two, so the update skips its steps and
+/// analyses and goes straight to full promotion (Argo Rollouts' `isRollbackWithinWindow`).
+pub fn rollback_within_window(
+    rollout: &spec::Rollout,
+    observed: &Observed,
+    current: &str,
+    stable: &str,
+) -> bool {
+    let Some(window) = rollout.spec.rollback_window.as_ref().and_then(|w| w.revisions) else {
+        return false;
+    };
+    if current == stable {
+        return false;
+    }
+    let created = |hash: &str| {
+        observed
+            .replica_sets
+            .iter()
+            .find(|r| r.pod_template_hash == hash)
+            .and_then(|r| r.created_at)
+    };
+    let (Some(new), Some(old)) = (created(current), created(stable)) else {
+        return false;
+    };
+    if new >= old {
+        return false;
+    }
+    let between = observed
+        .replica_sets
+        .iter()
+        .filter(|r| r.created_at.is_some_and(|t| t > new && t < old))
+        .count();
+    i64::try_from(between).unwrap_or(i64::MAX) < i64::from(window)
 }
 
 /// Fills replicas/updated/ready/available from the observed ReplicaSets.

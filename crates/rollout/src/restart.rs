@@ -1,6 +1,7 @@
 //! `spec.restartAt` (Argo Rollouts semantics): once the time has come, the pods of the Rollout created before it
-//! are deleted one at a time, oldest first, never leaving more than `maxUnavailable` (at least 1) pods
-//! unavailable; their ReplicaSets create replacements. When no pod older than `restartAt` is left,
+//! are deleted oldest first, never leaving more than `maxUnavailable` (at least 1) pods unavailable (canary:
+//! its `maxUnavailable` with `maxSurge`; blue/green: `strategy.blueGreen.maxUnavailable`, default 25 %, rounded
+//! down, as Argo Rollouts' `MaxUnavailable`); their ReplicaSets create replacements. When no pod older than `restartAt` is left,
 //! `status.restartedAt` is set to `restartAt` and the restart is done.
 
 use std::time::Duration;
@@ -57,10 +58,17 @@ pub fn restart_step(rollout: &Rollout, pods: &[RestartPod], now: Timestamp) -> R
             .strategy
             .blue_green
             .as_ref()
-            .and_then(|b| b.max_unavailable.as_ref())
-            .map(|m| resolve_fenceposts(None, Some(m), replicas).map(|(_, u)| u))
+            .map(|b| {
+                // Argo's `MaxUnavailable` for blue/green: `maxUnavailable` (default 25 %), rounded down.
+                let m = b
+                    .max_unavailable
+                    .clone()
+                    .unwrap_or(crate::spec::IntOrString::String("25%".into()));
+                crate::util::scaled(&m, replicas, false, "strategy.blueGreen.maxUnavailable")
+            })
             .transpose()?
-            .unwrap_or(1),
+            .unwrap_or(1)
+            .min(replicas),
     }
     .max(1);
     let mut old: Vec<&RestartPod> = pods
@@ -156,6 +164,33 @@ mod tests {
         assert_eq!(
             restart_step(&rollout(Some(10), Some(10), 1), &pods, t(14)),
             Ok(RestartStep::Idle)
+        );
+    }
+
+    #[test]
+    fn blue_green_max_unavailable_sets_how_many_pods_restart_at_once() {
+        let bg = |max: Option<serde_json::Value>| {
+            let mut r: Rollout = serde_json::from_value(json!({
+                "spec": {"replicas": 8, "template": {}, "restartAt": "2027-01-15T08:00:10Z",
+                         "strategy": {"blueGreen": {"activeService": "a", "maxUnavailable": max}}}
+            }))
+            .expect("rollout");
+            r.spec.restart_at = Some(t(10));
+            r
+        };
+        let pods: Vec<RestartPod> = (0..8).map(|i| pod(&format!("p{i}"), i, i >= 2, i == 0)).collect();
+        // Two pods unavailable (one terminating, one not ready): 25 % of 8 = 2 → wait; 3 → the next one goes.
+        assert_eq!(
+            restart_step(&bg(None), &pods, t(11)),
+            Ok(RestartStep::Wait(Duration::from_secs(1)))
+        );
+        assert_eq!(
+            restart_step(&bg(Some(json!(3))), &pods, t(11)),
+            Ok(RestartStep::Delete("p1".into()))
+        );
+        assert_eq!(
+            restart_step(&bg(Some(json!("50%"))), &pods, t(11)),
+            Ok(RestartStep::Delete("p1".into()))
         );
     }
 }

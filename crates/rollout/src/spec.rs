@@ -59,8 +59,34 @@ pub struct RolloutSpec {
     pub strategy: RolloutStrategy,
     /// How many completed AnalysisRuns of the Rollout are kept.
     pub analysis: Option<AnalysisRunHistory>,
-    /// `rollbackWindow {revisions}` (kept as JSON).
-    pub rollback_window: Option<Value>,
+    /// `rollbackWindow {revisions}`: a rollback to one of the last `revisions` ReplicaSets skips the steps.
+    pub rollback_window: Option<RollbackWindow>,
+}
+
+/// `strategy.canary.antiAffinity` / `strategy.blueGreen.antiAffinity`: exactly one of the two.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct AntiAffinity {
+    /// A preferred rule with this weight (1-100).
+    pub preferred_during_scheduling_ignored_during_execution: Option<PreferredAntiAffinity>,
+    /// A required rule (an empty object).
+    pub required_during_scheduling_ignored_during_execution: Option<Value>,
+}
+
+/// `antiAffinity.preferredDuringSchedulingIgnoredDuringExecution`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct PreferredAntiAffinity {
+    /// Weight of the injected preferred term.
+    pub weight: i32,
+}
+
+/// `Rollout.spec.rollbackWindow`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct RollbackWindow {
+    /// How many revisions back a rollback skips the steps and analyses.
+    pub revisions: Option<i32>,
 }
 
 /// Labels and annotations (`canaryMetadata`, `stableMetadata`, an experiment template's `metadata`, …).
@@ -141,8 +167,8 @@ pub struct CanaryStrategy {
     pub stable_metadata: Option<ObjectMetadata>,
     /// Ping-pong services (kept as JSON).
     pub ping_pong: Option<Value>,
-    /// Anti-affinity (kept as JSON).
-    pub anti_affinity: Option<Value>,
+    /// Keep the new pods off the nodes of the stable pods ([`crate::affinity`]).
+    pub anti_affinity: Option<AntiAffinity>,
     /// `replicaProgressThreshold` (kept as JSON).
     pub replica_progress_threshold: Option<Value>,
 }
@@ -359,8 +385,8 @@ pub struct BlueGreenStrategy {
     pub active_metadata: Option<ObjectMetadata>,
     /// Labels and annotations of the preview pods (ephemeral metadata).
     pub preview_metadata: Option<ObjectMetadata>,
-    /// Anti-affinity (kept as JSON).
-    pub anti_affinity: Option<Value>,
+    /// Keep the new pods off the nodes of the stable pods ([`crate::affinity`]).
+    pub anti_affinity: Option<AntiAffinity>,
 }
 
 /// `Rollout.status`.

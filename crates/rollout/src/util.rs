@@ -155,7 +155,8 @@ pub fn resolve_fenceposts(
     Ok((surge, unavailable.min(replicas)))
 }
 
-fn scaled(v: &IntOrString, total: i32, round_up: bool, field: &'static str) -> Result<i32, Error> {
+/// `v` (a count, or a percentage of `total` rounded up or down) as a count.
+pub(crate) fn scaled(v: &IntOrString, total: i32, round_up: bool, field: &'static str) -> Result<i32, Error> {
     let bad = |reason: &str| Error::InvalidField {
         field,
         reason: reason.to_string(),

@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::spec::{BlueGreenStrategy, CanaryStrategy, Rollout, RolloutExperimentStep, TrafficRouting};
+use crate::spec::{CanaryStrategy, Rollout, RolloutExperimentStep, TrafficRouting};
 
 /// The traffic router plugin tack implements.
 const GATEWAY_API_PLUGIN: &str = "argoproj-labs/gatewayAPI";
@@ -19,6 +19,9 @@ pub fn invalid_spec(rollout: &Rollout) -> Option<String> {
         );
     }
     if let Some(c) = &spec.strategy.canary {
+        if let Some(why) = canary_combinations(c) {
+            return Some(why);
+        }
         for (i, s) in c.steps.iter().enumerate() {
             let Some(e) = &s.experiment else { continue };
             if e.templates.is_empty() {
@@ -37,7 +40,60 @@ pub fn invalid_spec(rollout: &Rollout) -> Option<String> {
             }
         }
     }
+    if let Some(mode) = spec.workload_ref.as_ref().and_then(|w| w.scale_down.as_deref())
+        && !matches!(
+            mode,
+            crate::workload::NEVER | crate::workload::ON_SUCCESS | crate::workload::PROGRESSIVELY
+        )
+    {
+        return Some(format!(
+            "spec.workloadRef.scaleDown: {mode:?} is not one of never, onsuccess, progressively"
+        ));
+    }
+    let anti_affinity = [
+        (
+            "canary",
+            spec.strategy
+                .canary
+                .as_ref()
+                .and_then(|c| c.anti_affinity.as_ref()),
+        ),
+        (
+            "blueGreen",
+            spec.strategy
+                .blue_green
+                .as_ref()
+                .and_then(|b| b.anti_affinity.as_ref()),
+        ),
+    ];
+    for (strategy, a) in anti_affinity {
+        if let Some(why) = a.and_then(crate::affinity::invalid) {
+            return Some(format!("spec.strategy.{strategy}.antiAffinity: {why}"));
+        }
+    }
     unsupported(rollout).into_iter().next()
+}
+
+/// Combinations of canary fields Argo Rollouts rejects (its validation messages).
+fn canary_combinations(c: &CanaryStrategy) -> Option<String> {
+    let p = "spec.strategy.canary";
+    if c.dynamic_stable_scale && c.traffic_routing.is_none() {
+        return Some(format!(
+            "{p}.dynamicStableScale: Canary dynamicStableScale can only be used with traffic routing"
+        ));
+    }
+    if c.dynamic_stable_scale && c.scale_down_delay_seconds.is_some() {
+        return Some(format!(
+            "{p}.dynamicStableScale: Canary dynamicStableScale cannot be used with scaleDownDelaySeconds"
+        ));
+    }
+    if c.min_pods_per_replica_set.is_some_and(|m| m < 1) {
+        return Some(format!("{p}.minPodsPerReplicaSet: must be at least 1"));
+    }
+    if c.scale_down_delay_revision_limit.is_some_and(|l| l < 0) {
+        return Some(format!("{p}.scaleDownDelayRevisionLimit: must not be negative"));
+    }
+    None
 }
 
 /// Every field of the spec that tack does not implement, each as `<path> is not supported by tack …`.
@@ -49,33 +105,21 @@ pub fn unsupported(rollout: &Rollout) -> Vec<String> {
             out.push(format!("{path} is not supported by tack; remove it"));
         }
     };
-    refuse("spec.rollbackWindow", spec.rollback_window.is_some());
     refuse(
-        "spec.workloadRef.scaleDown",
-        spec.workload_ref.as_ref().is_some_and(|w| w.scale_down.is_some()),
+        "spec.workloadRef.scaleDown: progressively",
+        spec.workload_ref
+            .as_ref()
+            .is_some_and(|w| w.scale_down.as_deref() == Some(crate::workload::PROGRESSIVELY)),
     );
     if let Some(c) = &spec.strategy.canary {
         canary(c, &mut refuse);
-    }
-    if let Some(bg) = &spec.strategy.blue_green {
-        blue_green(bg, &mut refuse);
     }
     out
 }
 
 fn canary(c: &CanaryStrategy, refuse: &mut impl FnMut(&str, bool)) {
     let p = "spec.strategy.canary";
-    refuse(&format!("{p}.dynamicStableScale"), c.dynamic_stable_scale);
-    refuse(&format!("{p}.antiAffinity"), c.anti_affinity.is_some());
     refuse(&format!("{p}.pingPong"), c.ping_pong.is_some());
-    refuse(
-        &format!("{p}.minPodsPerReplicaSet"),
-        c.min_pods_per_replica_set.is_some(),
-    );
-    refuse(
-        &format!("{p}.scaleDownDelayRevisionLimit"),
-        c.scale_down_delay_revision_limit.is_some(),
-    );
     refuse(
         &format!("{p}.replicaProgressThreshold"),
         c.replica_progress_threshold.is_some(),
@@ -142,16 +186,6 @@ fn traffic_routing(t: &TrafficRouting, refuse: &mut impl FnMut(&str, bool)) {
     }
 }
 
-fn blue_green(bg: &BlueGreenStrategy, refuse: &mut impl FnMut(&str, bool)) {
-    let p = "spec.strategy.blueGreen";
-    refuse(&format!("{p}.antiAffinity"), bg.anti_affinity.is_some());
-    refuse(&format!("{p}.maxUnavailable"), bg.max_unavailable.is_some());
-    refuse(
-        &format!("{p}.scaleDownDelayRevisionLimit"),
-        bg.scale_down_delay_revision_limit.is_some(),
-    );
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -173,20 +207,15 @@ mod tests {
 
     #[test]
     fn each_unsupported_field_is_named() {
-        let r = rollout(
-            json!({"template": {}, "rollbackWindow": {"revisions": 2}, "strategy": {"canary": {
-            "dynamicStableScale": true, "antiAffinity": {},
+        let r = rollout(json!({"template": {}, "strategy": {"canary": {
+            "antiAffinity": {},
             "steps": [{"experiment": {"templates": [{"name": "c", "specRef": "canary", "weight": 5}]}},
                       {"setHeaderRoute": {"name": "h"}}],
             "trafficRouting": {"smi": {}, "alb": {"ingress": "i"},
                                "istio": {"virtualService": {"name": "vs", "tlsRoutes": [{"port": 443}]},
-                                         "destinationRule": {"name": "dr"}}}}}}),
-        );
+                                         "destinationRule": {"name": "dr"}}}}}}));
         let all = unsupported(&r).join("\n");
         for field in [
-            "spec.rollbackWindow",
-            "canary.dynamicStableScale",
-            "canary.antiAffinity",
             "steps[0].experiment.templates[0].weight (traffic to experiment pods needs the SMI or ALB router",
             "steps[1].setHeaderRoute",
             "trafficRouting.smi",
@@ -221,6 +250,46 @@ mod tests {
         );
         assert!(
             invalid_spec(&r).is_some_and(|m| m.contains("template must be empty for workload ref rollout"))
+        );
+    }
+
+    #[test]
+    fn scaling_fields_work_and_argo_combinations_are_checked() {
+        let ok = rollout(
+            json!({"template": {}, "rollbackWindow": {"revisions": 2}, "strategy": {"canary": {
+            "canaryService": "c", "stableService": "s", "dynamicStableScale": true, "minPodsPerReplicaSet": 2,
+            "scaleDownDelayRevisionLimit": 1, "trafficRouting": {"nginx": {"stableIngress": "i"}},
+            "steps": [{"setWeight": 20}]}}}),
+        );
+        assert_eq!(invalid_spec(&ok), None);
+        let bg = rollout(json!({"template": {}, "strategy": {"blueGreen": {
+            "activeService": "a", "scaleDownDelayRevisionLimit": 0}}}));
+        assert_eq!(invalid_spec(&bg), None);
+        let basic = rollout(json!({"template": {}, "strategy": {"canary": {"dynamicStableScale": true}}}));
+        assert!(invalid_spec(&basic).is_some_and(|m| m.contains("can only be used with traffic routing")));
+        let delayed = rollout(json!({"template": {}, "strategy": {"canary": {
+            "dynamicStableScale": true, "scaleDownDelaySeconds": 60,
+            "trafficRouting": {"nginx": {"stableIngress": "i"}}}}}));
+        assert!(
+            invalid_spec(&delayed).is_some_and(|m| m.contains("cannot be used with scaleDownDelaySeconds"))
+        );
+    }
+
+    #[test]
+    fn workload_ref_scale_down_modes() {
+        let with = |mode: &str| {
+            rollout(
+                json!({"workloadRef": {"kind": "Deployment", "name": "web", "scaleDown": mode},
+                           "strategy": {"canary": {}}}),
+            )
+        };
+        assert_eq!(invalid_spec(&with("never")), None);
+        assert_eq!(invalid_spec(&with("onsuccess")), None);
+        assert!(invalid_spec(&with("progressively")).is_some_and(|m| {
+            m.contains("spec.workloadRef.scaleDown: progressively is not supported by tack")
+        }));
+        assert!(
+            invalid_spec(&with("sometimes")).is_some_and(|m| m.contains("is not one of never, onsuccess"))
         );
     }
 }

@@ -93,13 +93,13 @@ prop_compose! {
         if let Some((r, a)) = stable {
             replica_sets.push(ReplicaSetObservation {
                 pod_template_hash: "stablehash".into(), replicas: r, ready: a.min(r), available: a.min(r),
-                scale_down_deadline: None, failed_pods: vec![],
+                scale_down_deadline: None, failed_pods: vec![], revision: None, created_at: None,
             });
         }
         if let Some((r, a)) = canary {
             replica_sets.push(ReplicaSetObservation {
                 pod_template_hash: hash.clone(), replicas: r, ready: a.min(r), available: a.min(r),
-                scale_down_deadline: None, failed_pods: vec![],
+                scale_down_deadline: None, failed_pods: vec![], revision: None, created_at: None,
             });
         }
         let mut analysis_runs: Vec<AnalysisObservation> = run
@@ -236,13 +236,13 @@ prop_compose! {
         if let Some((r, a, dl)) = stable {
             replica_sets.push(ReplicaSetObservation {
                 pod_template_hash: "stablehash".into(), replicas: r, ready: a.min(r), available: a.min(r),
-                scale_down_deadline: dl.map(t), failed_pods: vec![],
+                scale_down_deadline: dl.map(t), failed_pods: vec![], revision: None, created_at: None,
             });
         }
         if let Some((r, a)) = new {
             replica_sets.push(ReplicaSetObservation {
                 pod_template_hash: hash.clone(), replicas: r, ready: a.min(r), available: a.min(r),
-                scale_down_deadline: None, failed_pods: vec![],
+                scale_down_deadline: None, failed_pods: vec![], revision: None, created_at: None,
             });
         }
         let mut analysis_runs = Vec::new();
@@ -316,6 +316,8 @@ fn apply(rss: &mut Vec<ReplicaSetObservation>, d: &tack_rollout::Decision, bad: 
                 available: up,
                 scale_down_deadline: None,
                 failed_pods: vec![],
+                revision: None,
+                created_at: None,
             }),
         }
     }

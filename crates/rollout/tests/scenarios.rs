@@ -79,6 +79,13 @@ impl Sim {
                     available: if ok { want.replicas } else { 0 },
                     scale_down_deadline: None,
                     failed_pods: vec![],
+                    revision: Some(i64::try_from(self.rss.len()).expect("count") + 1),
+                    created_at: Some(
+                        Timestamp::from_second(
+                            self.now.as_second() + i64::try_from(self.rss.len()).expect("count"),
+                        )
+                        .expect("time"),
+                    ),
                 }),
             }
         }
@@ -1101,4 +1108,294 @@ fn inconclusive_experiment_pauses_until_promoted() {
     commands::promote(&mut sim.rollout);
     let d = sim.settle();
     assert_eq!(d.status.current_step_index, Some(3));
+}
+
+fn routed(extra: serde_json::Value) -> serde_json::Value {
+    let mut c = json!({"canaryService": "web-canary", "stableService": "web-stable",
+                       "trafficRouting": {"nginx": {"stableIngress": "web"}}});
+    if let (Some(c), Some(extra)) = (c.as_object_mut(), extra.as_object()) {
+        c.extend(extra.clone());
+    }
+    c
+}
+
+/// Argo's `CheckMinPodsPerReplicaSet`: with traffic routing a canary that has pods has at least
+/// `minPodsPerReplicaSet`; `setCanaryScale.replicas` is taken as written.
+#[test]
+fn min_pods_per_replica_set_raises_the_canary_with_traffic_routing() {
+    let r = canary_rollout(
+        10,
+        routed(json!({"minPodsPerReplicaSet": 2, "steps": [
+            {"setWeight": 5}, {"pause": {}}, {"setCanaryScale": {"replicas": 1}}, {"pause": {}},
+            {"setCanaryScale": {"weight": 30}}, {"pause": {}},
+            {"setCanaryScale": {"weight": 5}}, {"pause": {}}]})),
+    );
+    let mut sim = Sim::new(r);
+    let old = sim.settle().pod_template_hash;
+    set_image(&mut sim.rollout, "web:2");
+    let d = sim.settle();
+    let new = d.pod_template_hash.clone();
+    assert_eq!(d.canary_weight, 5);
+    assert_eq!(
+        sim.replicas(&new),
+        2,
+        "ceil(5 % of 10) = 1, raised to minPodsPerReplicaSet"
+    );
+    assert_eq!(sim.replicas(&old), 10, "stable keeps every replica");
+    commands::promote(&mut sim.rollout);
+    sim.settle();
+    assert_eq!(sim.replicas(&new), 1, "setCanaryScale replicas as written");
+    commands::promote(&mut sim.rollout);
+    sim.settle();
+    assert_eq!(sim.replicas(&new), 3, "setCanaryScale weight 30 % of 10");
+    commands::promote(&mut sim.rollout);
+    sim.settle();
+    assert_eq!(
+        sim.replicas(&new),
+        2,
+        "setCanaryScale weight 5 % of 10 raised to the minimum"
+    );
+
+    // Without traffic routing the field has no effect (as in Argo): 5 % of 10 is one canary pod.
+    let basic = canary_rollout(
+        10,
+        json!({"minPodsPerReplicaSet": 2, "steps": [{"setWeight": 5}, {"pause": {}}]}),
+    );
+    let mut sim = Sim::new(basic);
+    sim.settle();
+    set_image(&mut sim.rollout, "web:2");
+    let d = sim.settle();
+    assert_eq!(sim.replicas(&d.pod_template_hash), 1);
+}
+
+/// `dynamicStableScale`: the stable shrinks only after traffic left it; on abort it is scaled back up first and
+/// traffic returns as its pods become available, the canary keeping its pods until then.
+#[test]
+fn dynamic_stable_scale_follows_the_router_weight_and_aborts_safely() {
+    let r = canary_rollout(
+        4,
+        routed(json!({"dynamicStableScale": true, "minPodsPerReplicaSet": 1,
+                      "steps": [{"setWeight": 25}, {"pause": {}}, {"setWeight": 75}, {"pause": {}}]})),
+    );
+    let mut sim = Sim::new(r);
+    let old = sim.settle().pod_template_hash;
+    set_image(&mut sim.rollout, "web:2");
+    // First reconcile: the canary is created; the stable keeps all pods while it has all the traffic.
+    let d = sim.step();
+    let new = d.pod_template_hash.clone();
+    assert_eq!(d.canary_weight, 0);
+    assert_eq!(sim.replicas(&old), 4);
+    let d = sim.settle();
+    assert_eq!(d.canary_weight, 25);
+    assert_eq!(
+        (sim.replicas(&new), sim.replicas(&old)),
+        (1, 3),
+        "stable at 75 % once traffic moved"
+    );
+
+    commands::promote(&mut sim.rollout);
+    let d = sim.step();
+    assert_eq!(d.canary_weight, 25, "traffic waits for the canary pods");
+    assert_eq!(
+        sim.replicas(&old),
+        3,
+        "stable keeps the pods for the traffic it still has"
+    );
+    let d = sim.settle();
+    assert_eq!(d.canary_weight, 75);
+    assert_eq!((sim.replicas(&new), sim.replicas(&old)), (3, 1));
+
+    // Abort: the stable is scaled back up before traffic shifts back.
+    commands::abort(&mut sim.rollout);
+    let d = sim.step();
+    assert_eq!(
+        d.canary_weight, 75,
+        "stable has 1 of 4 pods available: traffic stays"
+    );
+    assert_eq!(sim.replicas(&old), 4, "stable scaled back up at once");
+    assert_eq!(sim.replicas(&new), 3, "canary keeps the pods for its traffic");
+    assert!(d.services.contains(&("web-canary".into(), new.clone())));
+    let d = sim.step();
+    assert_eq!(d.canary_weight, 0, "stable available again: all traffic back");
+    let d = sim.settle();
+    assert_eq!(d.canary_weight, 0);
+    assert!(d.services.contains(&("web-canary".into(), old.clone())));
+    assert_eq!(
+        sim.replicas(&new),
+        3,
+        "canary waits for abortScaleDownDelaySeconds"
+    );
+    sim.advance(30);
+    sim.settle();
+    assert_eq!((sim.replicas(&new), sim.replicas(&old)), (0, 4));
+}
+
+/// `dynamicStableScale` with a full promotion: traffic moves with the canary's available share.
+#[test]
+fn dynamic_stable_scale_full_promotion_moves_traffic_with_the_canary_pods() {
+    let r = canary_rollout(
+        4,
+        routed(json!({"dynamicStableScale": true, "steps": [{"setWeight": 25}, {"pause": {}}]})),
+    );
+    let mut sim = Sim::new(r);
+    let old = sim.settle().pod_template_hash;
+    set_image(&mut sim.rollout, "web:2");
+    let new = sim.settle().pod_template_hash;
+    let bad = new.clone();
+    sim.bad.insert(bad);
+    commands::promote_full(&mut sim.rollout);
+    let d = sim.settle();
+    assert_eq!(sim.replicas(&new), 4);
+    assert_eq!(
+        d.canary_weight, 0,
+        "no canary pod available beyond the first: 100 × 0 / 4"
+    );
+    assert_eq!(
+        sim.replicas(&old),
+        4,
+        "stable keeps its pods while it has the traffic"
+    );
+    sim.bad.clear();
+    let d = sim.settle();
+    assert_eq!(d.status.stable_rs.as_deref(), Some(new.as_str()));
+}
+
+/// `scaleDownDelayRevisionLimit`: at most that many old ReplicaSets wait for their scale-down delay, newest
+/// revision first; the others are scaled down at once.
+#[test]
+fn scale_down_delay_revision_limit_keeps_only_the_newest_old_replica_sets() {
+    for (limit, v1_kept) in [(None, 4), (Some(1), 0)] {
+        let mut extra = json!({"scaleDownDelaySeconds": 100, "steps": []});
+        if let Some(l) = limit {
+            extra["scaleDownDelayRevisionLimit"] = json!(l);
+        }
+        let mut sim = Sim::new(canary_rollout(4, routed(extra)));
+        let v1 = sim.settle().pod_template_hash;
+        set_image(&mut sim.rollout, "web:2");
+        let v2 = sim.settle().pod_template_hash;
+        assert_eq!(sim.replicas(&v1), 4, "v1 waits for its delay");
+        set_image(&mut sim.rollout, "web:3");
+        let d = sim.settle();
+        assert_eq!(d.status.stable_rs.as_deref(), Some(d.pod_template_hash.as_str()));
+        assert_eq!(
+            sim.replicas(&v2),
+            4,
+            "the newest old ReplicaSet waits for its delay ({limit:?})"
+        );
+        assert_eq!(sim.replicas(&v1), v1_kept, "limit {limit:?}");
+        sim.advance(100);
+        sim.settle();
+        assert_eq!((sim.replicas(&v1), sim.replicas(&v2)), (0, 0));
+    }
+    // Blue/green, limit 0: the previous active is scaled down at once after the switch.
+    let r: Rollout = serde_json::from_value(json!({
+        "metadata": {"name": "web"},
+        "spec": {"replicas": 2, "template": {"spec": {"containers": [{"name": "web", "image": "web:1"}]}},
+                 "strategy": {"blueGreen": {"activeService": "a", "scaleDownDelayRevisionLimit": 0}}}
+    }))
+    .expect("rollout");
+    let mut sim = Sim::new(r);
+    let v1 = sim.settle().pod_template_hash;
+    set_image(&mut sim.rollout, "web:2");
+    let d = sim.settle();
+    assert_eq!(d.status.stable_rs.as_deref(), Some(d.pod_template_hash.as_str()));
+    assert_eq!(sim.replicas(&v1), 0);
+    assert!(
+        !d.actions
+            .iter()
+            .any(|a| matches!(a, Action::SetScaleDownDeadline { .. }))
+    );
+}
+
+fn with_rollback_window(revisions: Option<i32>) -> Rollout {
+    let mut r = canary_rollout(
+        4,
+        json!({"steps": [{"setWeight": 25}, {"pause": {}},
+                         {"analysis": {"templates": [{"templateName": "t"}]}}]}),
+    );
+    if let Some(n) = revisions {
+        r.spec.rollback_window = Some(tack_rollout::spec::RollbackWindow { revisions: Some(n) });
+    }
+    r
+}
+
+/// `rollbackWindow`: going back to one of the last N revisions skips the steps and analyses.
+#[test]
+fn rollback_within_the_window_skips_the_steps() {
+    for (revisions, skipped) in [(None, false), (Some(2), true), (Some(1), false)] {
+        let mut sim = Sim::new(with_rollback_window(revisions));
+        let v1 = sim.settle().pod_template_hash;
+        for image in ["web:2", "web:3"] {
+            set_image(&mut sim.rollout, image);
+            sim.settle();
+            commands::promote_full(&mut sim.rollout);
+            let d = sim.settle();
+            assert_eq!(d.status.phase.as_deref(), Some("Healthy"), "{image}");
+        }
+        // Back to web:1: one ReplicaSet (web:2) between it and the stable (web:3).
+        set_image(&mut sim.rollout, "web:1");
+        let d = sim.settle();
+        assert_eq!(d.pod_template_hash, v1);
+        let created_run = d
+            .actions
+            .iter()
+            .any(|a| matches!(a, Action::CreateAnalysisRun { .. }));
+        assert!(!created_run);
+        if skipped {
+            assert_eq!(d.status.phase.as_deref(), Some("Healthy"), "window {revisions:?}");
+            assert_eq!(d.status.stable_rs.as_deref(), Some(v1.as_str()));
+            assert_eq!(sim.replicas(&v1), 4);
+        } else {
+            assert_eq!(d.status.phase.as_deref(), Some("Paused"), "window {revisions:?}");
+            assert_eq!(d.status.current_step_index, Some(1));
+        }
+    }
+}
+
+/// `rollbackWindow` with blue/green: a rollback promotes at once, without pre-promotion analysis or pause.
+#[test]
+fn bluegreen_rollback_within_the_window_promotes_at_once() {
+    for (window, waits) in [(false, true), (true, false)] {
+        let mut r: Rollout = serde_json::from_value(json!({
+            "metadata": {"name": "web"},
+            "spec": {"replicas": 2, "template": {"spec": {"containers": [{"name": "web", "image": "web:1"}]}},
+                     "strategy": {"blueGreen": {"activeService": "a", "autoPromotionEnabled": false}}}
+        }))
+        .expect("rollout");
+        if window {
+            r.spec.rollback_window = Some(tack_rollout::spec::RollbackWindow { revisions: Some(3) });
+        }
+        let mut sim = Sim::new(r);
+        let v1 = sim.settle().pod_template_hash;
+        set_image(&mut sim.rollout, "web:2");
+        sim.settle();
+        commands::promote_full(&mut sim.rollout);
+        sim.settle();
+        sim.advance(60);
+        sim.settle();
+        assert_eq!(
+            sim.replicas(&v1),
+            0,
+            "past the scale-down delay: no fast rollback"
+        );
+        // From now on a pre-promotion analysis gates every update (the simulation never completes runs).
+        if let Some(bg) = sim.rollout.spec.strategy.blue_green.as_mut() {
+            bg.pre_promotion_analysis = Some(
+                serde_json::from_value(json!({"templates": [{"templateName": "t"}]})).expect("analysis"),
+            );
+        }
+        set_image(&mut sim.rollout, "web:1");
+        let d = sim.settle();
+        let promoted = d.status.blue_green.active_selector.as_deref() == Some(v1.as_str());
+        assert_eq!(promoted, !waits, "window {window}");
+        if window {
+            assert_eq!(d.status.blue_green.active_selector.as_deref(), Some(v1.as_str()));
+            assert_eq!(d.status.stable_rs.as_deref(), Some(v1.as_str()));
+            assert!(
+                !d.actions
+                    .iter()
+                    .any(|a| matches!(a, Action::CreateAnalysisRun { .. }))
+            );
+        }
+    }
 }

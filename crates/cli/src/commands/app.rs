@@ -109,6 +109,10 @@ pub struct CreateArgs {
     /// namespace)
     #[arg(long, value_name = "[NS/]NAME")]
     pub depends_on: Vec<String>,
+    /// Decrypt SOPS-encrypted files with the age keys of this Secret in the application's namespace (entries
+    /// ending in .agekey): spec.decryption {provider: sops, secretRef: {name: NAME}}
+    #[arg(long, value_name = "NAME")]
+    pub decryption_secret: Option<String>,
     /// Apply as this ServiceAccount of the application's namespace (spec.serviceAccountName; impersonation,
     /// docs/tenancy.md)
     #[arg(long, value_name = "NAME")]
@@ -248,6 +252,13 @@ async fn create(apps: &Apps<'_>, args: &CreateArgs) -> anyhow::Result<ExitCode> 
                 },
             })
             .collect(),
+        decryption: args
+            .decryption_secret
+            .as_ref()
+            .map(|name| tack_model::Decryption {
+                provider: tack_model::DECRYPTION_PROVIDER_SOPS.to_string(),
+                secret_ref: tack_model::LocalObjectReference { name: name.clone() },
+            }),
         service_account_name: args.service_account.clone(),
         ..Default::default()
     };
@@ -597,6 +608,12 @@ fn print_app(app: &GitOpsConfig) {
     }
     if let Some(sa) = &spec.service_account_name {
         println!("Acts as:      ServiceAccount {sa} (impersonated)");
+    }
+    if let Some(d) = &spec.decryption {
+        println!(
+            "Decryption:   {} with the age keys of Secret {}",
+            d.provider, d.secret_ref.name
+        );
     }
     if let Some(r) = &spec.rollback {
         println!(

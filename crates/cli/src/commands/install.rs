@@ -172,7 +172,8 @@ fn controller_manifests(image: &str, mode: &Mode) -> Vec<Value> {
                 {"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "list", "delete", "patch"]},
                 {"apiGroups": ["apps"], "resources": ["replicasets"],
                  "verbs": ["get", "list", "watch", "create", "patch", "update", "delete"]},
-                {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["get"]},
+                // workloadRef: the Deployment's template (get); scaleDown: onsuccess (patch).
+                {"apiGroups": ["apps"], "resources": ["deployments"], "verbs": ["get", "patch"]},
                 // Services: Rollout selectors (patch); Experiment template Services (create, delete).
                 {"apiGroups": [""], "resources": ["services"], "verbs": ["get", "patch", "create", "delete"]},
                 {"apiGroups": ["networking.k8s.io"], "resources": ["ingresses"],

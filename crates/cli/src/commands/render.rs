@@ -5,8 +5,11 @@ use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
+use std::sync::Arc;
+
 use anyhow::{Context, bail};
 use tack_render::{Manifest, RenderOptions};
+use tack_sops::Identities;
 
 use crate::args::{ChartArgs, HelmArgs, RenderArgs, SourceArgs};
 use crate::config::{Output, Settings};
@@ -73,6 +76,7 @@ pub fn render_dir(
     checkout: Option<&Path>,
     helm: tack_helm::Options,
     jsonnet: Option<tack_jsonnet::JsonnetOptions>,
+    decrypt: Option<Arc<Identities>>,
 ) -> anyhow::Result<Rendered> {
     let jsonnet_given = jsonnet.is_some();
     let opts = RenderOptions {
@@ -83,6 +87,7 @@ pub fn render_dir(
         cache_dir: Some(tack_source::default_cache_dir()),
         // TACK_KUSTOMIZE_TIMING=1 prints where a Kustomize build spent its time (stderr).
         timings: std::env::var_os("TACK_KUSTOMIZE_TIMING").is_some(),
+        decrypt,
         ..Default::default()
     };
     let out = tack_render::render(dir, &opts).map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -100,9 +105,11 @@ pub fn render_dir(
 /// chart from a chart repository or OCI registry (`oci://…`, `https://…/chart.tgz`, `--repo URL --chart NAME`).
 pub async fn load(source: &SourceArgs, namespace: Option<&str>) -> anyhow::Result<Rendered> {
     let helm = helm_options(&source.helm, namespace);
+    let decrypt = decrypt_keys(&source.decrypt_key)?;
     if let Some(chart) = chart_ref(source)? {
         let args = source.chart.clone();
-        return tokio::task::spawn_blocking(move || render_remote_chart(&chart, &args, helm)).await?;
+        return tokio::task::spawn_blocking(move || render_remote_chart(&chart, &args, helm, decrypt))
+            .await?;
     }
     if source.chart.chart_version.is_some() || source.chart.devel {
         bail!(
@@ -116,16 +123,35 @@ pub async fn load(source: &SourceArgs, namespace: Option<&str>) -> anyhow::Resul
             let helm = values_from_the_working_directory(dir, helm);
             // On this thread rather than a blocking-pool thread: large builds measured markedly slower on a
             // pool thread (with glibc's allocator, which grew the heaps of other threads page by page).
-            tokio::task::block_in_place(|| render_dir(dir, None, helm, jsonnet))
+            tokio::task::block_in_place(|| render_dir(dir, None, helm, jsonnet, decrypt))
         }
         (None, Some(url)) => {
             let url = url.clone();
             let revision = source.revision.clone().unwrap_or_default();
             let path = source.path.clone().unwrap_or_default();
-            tokio::task::spawn_blocking(move || render_git(&url, &revision, &path, helm, jsonnet)).await?
+            tokio::task::spawn_blocking(move || render_git(&url, &revision, &path, helm, jsonnet, decrypt))
+                .await?
         }
         _ => bail!("give either a directory (PATH) or --repo URL"),
     }
+}
+
+/// The age identities of `--decrypt-key` files, `None` without the flag. Errors name the file, never a key.
+pub fn decrypt_keys(files: &[std::path::PathBuf]) -> anyhow::Result<Option<Arc<Identities>>> {
+    if files.is_empty() {
+        return Ok(None);
+    }
+    let mut ids = Identities::new();
+    for file in files {
+        let text =
+            std::fs::read_to_string(file).with_context(|| format!("--decrypt-key {}", file.display()))?;
+        ids.add(&text, &file.display().to_string())
+            .map_err(|e| anyhow::anyhow!("--decrypt-key: {e}"))?;
+    }
+    if ids.is_empty() {
+        bail!("--decrypt-key: the files hold no age identity (AGE-SECRET-KEY-1… lines)");
+    }
+    Ok(Some(Arc::new(ids)))
 }
 
 /// For a chart on the user's own disk, a relative `-f` file that is not in the chart folder but is in the
@@ -227,6 +253,7 @@ fn render_remote_chart(
     chart: &tack_source::chart::ChartRef,
     args: &ChartArgs,
     helm: tack_helm::Options,
+    decrypt: Option<Arc<Identities>>,
 ) -> anyhow::Result<Rendered> {
     let fetched = chart_fetcher(args)
         .fetch(chart)
@@ -235,6 +262,7 @@ fn render_remote_chart(
     let opts = RenderOptions {
         helm: Some(helm),
         cache_dir: Some(tack_source::default_cache_dir()),
+        decrypt,
         ..Default::default()
     };
     let out =
@@ -248,6 +276,7 @@ fn render_git(
     path: &str,
     helm: tack_helm::Options,
     jsonnet: Option<tack_jsonnet::JsonnetOptions>,
+    decrypt: Option<Arc<Identities>>,
 ) -> anyhow::Result<Rendered> {
     let repo = tack_source::Repository::new(url, tack_source::default_cache_dir())
         .with_context(|| format!("repository {url}"))?;
@@ -260,13 +289,16 @@ fn render_git(
             )
         })?;
     let dir = checkout.path(path)?;
-    let mut rendered = render_dir(&dir, Some(&checkout.root), helm, jsonnet)?;
+    let mut rendered = render_dir(&dir, Some(&checkout.root), helm, jsonnet, decrypt)?;
     rendered.revision = Some(checkout.commit.clone());
     Ok(rendered)
 }
 
 pub async fn run(args: &RenderArgs, settings: &Settings) -> anyhow::Result<ExitCode> {
-    let rendered = load(&args.source, settings.namespace.as_deref()).await?;
+    let mut rendered = load(&args.source, settings.namespace.as_deref()).await?;
+    if !args.source.decrypt_key.is_empty() && !args.show_secrets {
+        mask_secrets(&mut rendered);
+    }
     for t in &rendered.timings {
         eprintln!("{t}");
     }
@@ -285,4 +317,20 @@ pub async fn run(args: &RenderArgs, settings: &Settings) -> anyhow::Result<ExitC
     // The process ends right after printing: freeing every rendered object would only cost time.
     std::mem::forget(rendered);
     Ok(ExitCode::SUCCESS)
+}
+
+/// Masks the values of every Secret's `data` and `stringData` as `tack diff` does (what decryption produced
+/// is shown only with `--show-secrets`); the text output is printed again from the masked objects.
+fn mask_secrets(rendered: &mut Rendered) {
+    let mut masked = false;
+    for m in &mut rendered.manifests {
+        let is_secret = m.object["kind"] == "Secret" && m.object["apiVersion"] == "v1";
+        if is_secret {
+            tack_plan::mask_secret_pair(Some(&mut m.object), None);
+            masked = true;
+        }
+    }
+    if masked {
+        rendered.yaml = tack_yaml::to_yaml_stream(rendered.manifests.iter().map(|m| &m.object));
+    }
 }

@@ -5,7 +5,7 @@ use k8s_openapi::api::core::v1::{ContainerStatus, Pod};
 use kube::api::DynamicObject;
 use tack_rollout::{
     AnalysisKind, AnalysisObservation, AnalysisPhase, POD_TEMPLATE_HASH_LABEL, PodFailure,
-    ReplicaSetObservation, SCALE_DOWN_DEADLINE_ANNOTATION,
+    REVISION_ANNOTATION, ReplicaSetObservation, SCALE_DOWN_DEADLINE_ANNOTATION,
 };
 
 use super::{ROLLOUT_TYPE_LABEL, STEP_INDEX_LABEL};
@@ -39,6 +39,13 @@ pub fn observe_replica_sets(all: &[ReplicaSet], owner_uid: &str) -> Vec<ReplicaS
                 available: status.and_then(|s| s.available_replicas).unwrap_or(0),
                 scale_down_deadline: deadline,
                 failed_pods: Vec::new(),
+                revision: rs
+                    .metadata
+                    .annotations
+                    .as_ref()
+                    .and_then(|a| a.get(REVISION_ANNOTATION))
+                    .and_then(|r| r.parse::<i64>().ok()),
+                created_at: rs.metadata.creation_timestamp.as_ref().map(|t| t.0),
             })
         })
         .collect()

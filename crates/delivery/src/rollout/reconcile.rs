@@ -179,6 +179,7 @@ async fn reconcile_inner(cached: &DynamicObject, ctx: &Context) -> Result<Requeu
     run_actions(&t, &seen.owned, &decision).await?;
     switch_services(&t, &decision).await?;
     write_status(&t, &decision, &seen.selector).await?;
+    scale_down_workload(&t, seen.revision.as_deref(), &decision.status).await?;
     set_routers(&t, &decision).await?;
     prune_history(&t, &seen.owned, &decision).await?;
     prune_runs(&t, &seen, &decision).await?;
@@ -274,6 +275,52 @@ async fn resolve_workload_ref(t: &mut Target<'_>) -> Result<Result<(), String>, 
         t.rollout.spec.selector = serde_json::to_value(&spec.selector).ok();
     }
     Ok(Ok(()))
+}
+
+/// `workloadRef.scaleDown: onsuccess`: the referenced Deployment scaled to zero once the first revision is
+/// Healthy ([`tack_rollout::workload::deployment_replicas`]).
+async fn scale_down_workload(
+    t: &Target<'_>,
+    revision: Option<&str>,
+    status: &RolloutStatus,
+) -> Result<(), Error> {
+    let (Some(w), Some(replicas)) = (
+        t.rollout.spec.workload_ref.as_ref(),
+        tack_rollout::workload::deployment_replicas(&t.rollout, revision, status),
+    ) else {
+        return Ok(());
+    };
+    let ns = &t.ns;
+    let deployments: Api<Deployment> = Api::namespaced(t.client().clone(), ns);
+    let Some(dep) = deployments
+        .get_opt(&w.name)
+        .await
+        .map_err(Error::kube(format!("reading Deployment {ns}/{}", w.name)))?
+    else {
+        return Ok(());
+    };
+    let current = dep.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
+    if current == replicas {
+        return Ok(());
+    }
+    deployments
+        .patch(
+            &w.name,
+            &merge_params(),
+            &Patch::Merge(json!({"spec": {"replicas": replicas}})),
+        )
+        .await
+        .map_err(Error::kube(format!("scaling Deployment {ns}/{}", w.name)))?;
+    t.publish(
+        EventType::Normal,
+        "ScalingDeployment",
+        format!(
+            "Scaled Deployment {} from {current} to {replicas} (workloadRef.scaleDown: onsuccess)",
+            w.name
+        ),
+    )
+    .await;
+    Ok(())
 }
 
 /// The Rollout's ReplicaSets and AnalysisRuns, and the crashed pods of the new (canary / preview) ReplicaSet.
@@ -496,6 +543,13 @@ async fn create_replica_set(
             status,
             want.role,
             &want.pod_template_hash,
+        ),
+        affinity: tack_rollout::affinity::replica_set_affinity(
+            &t.rollout,
+            template,
+            &want.pod_template_hash,
+            status.stable_rs.as_deref(),
+            &t.ns,
         ),
     });
     let rs: ReplicaSet = match serde_json::from_value(rs) {

@@ -25,6 +25,9 @@ pub(crate) struct NewReplicaSet<'a> {
     /// Ephemeral labels and annotations of its pods (`canaryMetadata` / `stableMetadata`), recorded in
     /// [`tack_rollout::ephemeral::EPHEMERAL_METADATA_ANNOTATION`].
     pub(crate) ephemeral: Option<&'a tack_rollout::spec::ObjectMetadata>,
+    /// The pod template's `spec.affinity` with the injected anti-affinity term
+    /// ([`tack_rollout::affinity::replica_set_affinity`]); not recorded in the template annotation.
+    pub(crate) affinity: Option<Value>,
 }
 
 /// The ReplicaSet for pod template hash `hash`: template labels and selector extended with the hash, owned by
@@ -40,6 +43,12 @@ pub(crate) fn new_replica_set(n: &NewReplicaSet<'_>) -> Value {
     }
     template["metadata"]["labels"][POD_TEMPLATE_HASH_LABEL] = json!(n.hash);
     let labels = template["metadata"]["labels"].clone();
+    if let Some(a) = &n.affinity {
+        if !template.get("spec").is_some_and(Value::is_object) {
+            template["spec"] = json!({});
+        }
+        template["spec"]["affinity"] = a.clone();
+    }
     if let Some(e) = n.ephemeral {
         for (k, v) in &e.labels {
             template["metadata"]["labels"][k] = json!(v);
@@ -144,6 +153,9 @@ mod tests {
             revision: 3,
             min_ready_seconds: 0,
             ephemeral: None,
+            affinity: Some(
+                json!({"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": []}}),
+            ),
         });
         assert_eq!(rs["metadata"]["name"], "web-abc");
         assert_eq!(rs["metadata"]["labels"][POD_TEMPLATE_HASH_LABEL], "abc");
@@ -158,6 +170,17 @@ mod tests {
         );
         assert_eq!(rs["metadata"]["annotations"][REVISION_ANNOTATION], "3");
         assert_eq!(rs["metadata"]["ownerReferences"][0]["controller"], true);
+        assert!(rs["spec"]["template"]["spec"]["affinity"]["podAntiAffinity"].is_object());
+        let recorded: Value = serde_json::from_str(
+            rs["metadata"]["annotations"][TEMPLATE_ANNOTATION]
+                .as_str()
+                .expect("template annotation"),
+        )
+        .expect("json");
+        assert_eq!(
+            recorded, template,
+            "the Rollout's template is recorded without the injected affinity"
+        );
         let parsed: ReplicaSet = serde_json::from_value(rs).expect("valid ReplicaSet");
         assert_eq!(parsed.spec.and_then(|s| s.replicas), Some(2));
     }
@@ -180,6 +203,7 @@ mod tests {
             revision: 2,
             min_ready_seconds: 0,
             ephemeral: Some(&e),
+            affinity: None,
         });
         assert_eq!(rs["spec"]["template"]["metadata"]["labels"]["role"], "canary");
         assert_eq!(rs["spec"]["template"]["metadata"]["annotations"]["a"], "1");

@@ -22,8 +22,8 @@ use super::install_crd;
 /// The ConfigMaps of the application.
 const CONFIGMAPS: usize = 60;
 
-/// Every log line of the test process (INFO and above), kept for the assertions.
-fn log() -> &'static Arc<Mutex<Vec<u8>>> {
+/// Every log line of the test process (INFO and above), kept for the assertions (of the SOPS test too).
+pub(super) fn log() -> &'static Arc<Mutex<Vec<u8>>> {
     static LOG: OnceLock<Arc<Mutex<Vec<u8>>>> = OnceLock::new();
     LOG.get_or_init(|| {
         let buffer = Arc::new(Mutex::new(Vec::new()));
