@@ -17,6 +17,7 @@ use crate::commands::demo::log::LogTarget;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    quiet_on_closed_pipe();
     if let Some(code) = commands::jsonnet::run_direct() {
         return code;
     }
@@ -67,6 +68,24 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Output piped into a command that stops reading early (`tack app get NAME | head`) ends tack quietly with
+/// status 141, as a closed pipe ends other command-line tools, instead of a panic message.
+fn quiet_on_closed_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        default(info);
+    }));
 }
 
 /// Logs go to stderr, coloured only on a terminal, or to the file `target` names (without colour; stderr when

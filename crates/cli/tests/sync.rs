@@ -218,3 +218,25 @@ fn render_from_a_git_repository() -> Result<()> {
     assert_eq!(String::from_utf8(out.stdout)?, String::from_utf8(local.stdout)?);
     Ok(())
 }
+
+/// Output piped into a reader that stops early (`tack install --print | head -1`) ends tack quietly with the
+/// status of a closed pipe, not with a panic message. (The manifests, ~100 KB, do not fit in the pipe's buffer.)
+#[test]
+fn a_closed_output_pipe_ends_tack_quietly() -> Result<()> {
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tack"))
+        .args(["install", "--print"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()?;
+    let stdout = child.stdout.take().ok_or_else(|| anyhow::anyhow!("no stdout"))?;
+    let mut first = String::new();
+    BufReader::new(stdout).read_line(&mut first)?;
+    // The reader is gone: the rest of the manifests cannot be written.
+    let out = child.wait_with_output()?;
+    assert!(!first.is_empty(), "the first line of the manifests");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(141), "{stderr}");
+    Ok(())
+}
