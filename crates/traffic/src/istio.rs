@@ -1,5 +1,12 @@
-//! Istio: the destinations of the named HTTP routes of a VirtualService whose `host` is the canary or the stable
-//! Service get the Rollout's weights. Hosts may be short names or FQDNs (`web-canary.shop.svc.cluster.local`).
+//! Istio: the destinations of a VirtualService's weighed routes whose `host` is the canary or the stable Service get
+//! the Rollout's weights. Hosts may be short names or FQDNs (`web-canary.shop.svc.cluster.local`).
+//!
+//! The weighed routes, as Argo Rollouts picks them, in each of `spec.http`, `spec.tls` and `spec.tcp`:
+//! - HTTP: the routes named in `routes`;
+//! - TLS: the routes whose match blocks all name the entry's `port` and whose SNI hosts are exactly the entry's
+//!   `sniHosts`, for each `tlsRoutes` entry;
+//! - TCP: the routes whose match blocks all name the entry's `port`, for each `tcpRoutes` entry;
+//! - a section the Rollout names nothing in: its only route (an error when it has several).
 
 use serde_json::Value;
 use tack_rollout::spec::{IstioTrafficRouting, IstioVirtualService};
@@ -28,11 +35,223 @@ fn host_is(host: &str, service: &str) -> bool {
     host == service || host.split('.').next() == Some(service)
 }
 
-/// `spec.http` of `vs` with the weights set on the routes in `routes` (all routes when only one exists and none
-/// is named); `None` when they already are.
-pub fn weighted_http(
+/// One section of a VirtualService's routes: `spec.http`, `spec.tls` or `spec.tcp`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Section {
+    Http,
+    Tls,
+    Tcp,
+}
+
+impl Section {
+    const ALL: [Section; 3] = [Section::Http, Section::Tls, Section::Tcp];
+
+    fn key(self) -> &'static str {
+        match self {
+            Section::Http => "http",
+            Section::Tls => "tls",
+            Section::Tcp => "tcp",
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Section::Http => "HTTP",
+            Section::Tls => "TLS",
+            Section::Tcp => "TCP",
+        }
+    }
+
+    fn field(self) -> &'static str {
+        match self {
+            Section::Http => "routes",
+            Section::Tls => "tlsRoutes",
+            Section::Tcp => "tcpRoutes",
+        }
+    }
+
+    /// Whether the Rollout names routes of this section.
+    fn named(self, spec: &IstioVirtualService) -> bool {
+        match self {
+            Section::Http => !spec.routes.is_empty(),
+            Section::Tls => !spec.tls_routes.is_empty(),
+            Section::Tcp => !spec.tcp_routes.is_empty(),
+        }
+    }
+}
+
+/// The port a TLS or TCP route matches: its `match[].port` when all its match blocks agree (0 without a port),
+/// `None` when they name different ports (such a route never matches, as in Argo Rollouts).
+fn route_port(route: &Value) -> Option<i64> {
+    let mut ports: Vec<i64> = route
+        .get("match")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|m| m.get("port").and_then(Value::as_i64).unwrap_or(0))
+        .collect();
+    ports.sort_unstable();
+    ports.dedup();
+    match ports.as_slice() {
+        [] => Some(0),
+        [p] => Some(*p),
+        _ => None,
+    }
+}
+
+/// The SNI hosts of all the match blocks of a TLS route, sorted and without duplicates.
+fn route_sni_hosts(route: &Value) -> Vec<String> {
+    let mut hosts: Vec<String> = route
+        .get("match")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|m| m.get("sniHosts").and_then(Value::as_array))
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(str::to_string)
+        .collect();
+    hosts.sort();
+    hosts.dedup();
+    hosts
+}
+
+/// Whether a VirtualService route matches one `tlsRoutes` / `tcpRoutes` entry of the Rollout: the route's single
+/// port equals the entry's `port` (0 when absent) and, for TLS, its SNI hosts are exactly the entry's `sniHosts`.
+fn matches(section: Section, wanted: &Value, route: &Value) -> bool {
+    let port = wanted.get("port").and_then(Value::as_i64).unwrap_or(0);
+    if route_port(route) != Some(port) {
+        return false;
+    }
+    if section != Section::Tls {
+        return true;
+    }
+    let mut sni: Vec<String> = wanted
+        .get("sniHosts")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(str::to_string)
+        .collect();
+    sni.sort();
+    sni.dedup();
+    sni == route_sni_hosts(route)
+}
+
+/// The indexes of the routes of `section` the Rollout weighs: those named (`routes`) or matched (`tlsRoutes`,
+/// `tcpRoutes`), else the only route of the section. An empty list when the Rollout names none and the
+/// VirtualService has no such section.
+fn selected(
+    section: Section,
+    spec: &IstioVirtualService,
+    routes: Option<&Vec<Value>>,
+) -> Result<Vec<usize>, String> {
+    let (label, field) = (section.label(), section.field());
+    let Some(routes) = routes else {
+        return if section.named(spec) {
+            Err(format!(
+                "has no {label} routes, but the Rollout names some in {field}"
+            ))
+        } else {
+            Ok(Vec::new())
+        };
+    };
+    if !section.named(spec) {
+        return match routes.len() {
+            1 => Ok(vec![0]),
+            n => Err(format!(
+                "has {n} {label} routes; name the ones to weigh in trafficRouting.istio.virtualService.{field}"
+            )),
+        };
+    }
+    let mut out = Vec::new();
+    match section {
+        Section::Http => {
+            for name in &spec.routes {
+                let i = routes
+                    .iter()
+                    .position(|r| r.get("name").and_then(Value::as_str) == Some(name))
+                    .ok_or_else(|| format!("has no HTTP route named {name:?}"))?;
+                out.push(i);
+            }
+        }
+        Section::Tls | Section::Tcp => {
+            let wanted = if section == Section::Tls {
+                &spec.tls_routes
+            } else {
+                &spec.tcp_routes
+            };
+            for w in wanted {
+                let found: Vec<usize> = (0..routes.len())
+                    .filter(|&i| matches(section, w, &routes[i]))
+                    .collect();
+                if found.is_empty() {
+                    return Err(format!("has no {label} route matching {field} entry {w}"));
+                }
+                out.extend(found);
+            }
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    Ok(out)
+}
+
+/// A human name for route `i` of `section`: `HTTP route "primary"`, `TLS route 0`.
+fn route_label(section: Section, i: usize, route: &Value) -> String {
+    match route.get("name").and_then(Value::as_str) {
+        Some(n) => format!("{} route {n:?}", section.label()),
+        None => format!("{} route {i}", section.label()),
+    }
+}
+
+/// Sets the weights on the canary and stable destinations of one route; whether anything changed.
+fn weigh_route(
+    route: &mut Value,
+    canary_service: &str,
+    stable_service: &str,
+    weights: Weights,
+) -> Result<bool, String> {
+    let (mut c, mut s, mut changed) = (false, false, false);
+    for d in route
+        .get_mut("route")
+        .and_then(Value::as_array_mut)
+        .into_iter()
+        .flatten()
+    {
+        let host = d
+            .pointer("/destination/host")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let want = if host_is(host, canary_service) {
+            c = true;
+            weights.canary
+        } else if host_is(host, stable_service) {
+            s = true;
+            weights.stable
+        } else {
+            continue;
+        };
+        if d.get("weight").and_then(Value::as_i64) != Some(i64::from(want)) {
+            d["weight"] = Value::from(want);
+            changed = true;
+        }
+    }
+    if !(c && s) {
+        return Err(format!(
+            "needs destinations for both the canary Service {canary_service:?} and the stable Service \
+             {stable_service:?}"
+        ));
+    }
+    Ok(changed)
+}
+
+/// The sections of `vs.spec` (`http`, `tls`, `tcp`) with the weights set on the routes the Rollout weighs (see
+/// [`selected`]), as a merge patch of `spec` holding only the sections that changed; `None` when none did.
+pub fn weighted(
     vs: &Value,
-    routes: &[String],
+    spec: &IstioVirtualService,
     canary_service: &str,
     stable_service: &str,
     weights: Weights,
@@ -47,77 +266,33 @@ pub fn weighted_http(
         name: name.clone(),
         reason,
     };
-    let mut http = vs.pointer("/spec/http").cloned().unwrap_or(Value::Null);
-    let all = http.as_array().map_or(0, Vec::len);
-    if routes.is_empty() && all != 1 {
-        return Err(err(format!(
-            "has {all} HTTP routes; name the ones to weigh in trafficRouting.istio.virtualService.routes"
-        )));
-    }
-    let mut changed = false;
-    let mut seen = Vec::new();
-    for route in http.as_array_mut().into_iter().flatten() {
-        let rname = route
-            .get("name")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string();
-        if !routes.is_empty() && !routes.contains(&rname) {
+    let mut patch = serde_json::Map::new();
+    let mut weighed = 0;
+    for section in Section::ALL {
+        let mut routes = vs.pointer(&format!("/spec/{}", section.key())).cloned();
+        let picked = selected(section, spec, routes.as_ref().and_then(Value::as_array)).map_err(&err)?;
+        let Some(list) = routes.as_mut().and_then(Value::as_array_mut) else {
             continue;
+        };
+        let mut changed = false;
+        for i in picked {
+            let label = route_label(section, i, &list[i]);
+            changed |= weigh_route(&mut list[i], canary_service, stable_service, weights)
+                .map_err(|e| err(format!("{label} {e}")))?;
+            weighed += 1;
         }
-        let (mut c, mut s) = (false, false);
-        for d in route
-            .get_mut("route")
-            .and_then(Value::as_array_mut)
-            .into_iter()
-            .flatten()
-        {
-            let host = d
-                .pointer("/destination/host")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
-            let want = if host_is(host, canary_service) {
-                c = true;
-                weights.canary
-            } else if host_is(host, stable_service) {
-                s = true;
-                weights.stable
-            } else {
-                continue;
-            };
-            if d.get("weight").and_then(Value::as_i64) != Some(i64::from(want)) {
-                d["weight"] = Value::from(want);
-                changed = true;
-            }
+        if changed {
+            patch.insert(section.key().to_string(), Value::Array(list.clone()));
         }
-        if !(c && s) {
-            return Err(err(format!(
-                "HTTP route {rname:?} needs destinations for both the canary Service {canary_service:?} and the \
-                 stable Service {stable_service:?}"
-            )));
-        }
-        seen.push(rname);
     }
-    if let Some(missing) = routes.iter().find(|r| !seen.contains(r)) {
-        return Err(err(format!("has no HTTP route named {missing:?}")));
+    if weighed == 0 {
+        return Err(err("has no HTTP, TLS or TCP route to weigh".into()));
     }
-    Ok(changed.then_some(http))
+    Ok((!patch.is_empty()).then_some(Value::Object(patch)))
 }
 
-/// The weights of the first weighed route (`None` when it has no canary and stable destinations).
-pub fn weights_of(
-    vs: &Value,
-    routes: &[String],
-    canary_service: &str,
-    stable_service: &str,
-) -> Option<Weights> {
-    let http = vs.pointer("/spec/http")?.as_array()?;
-    let route = http.iter().find(|r| {
-        routes.is_empty()
-            || routes
-                .iter()
-                .any(|n| r.get("name").and_then(Value::as_str) == Some(n))
-    })?;
+/// The weights of one route (`None` when it has no canary and stable destinations).
+fn route_weights(route: &Value, canary_service: &str, stable_service: &str) -> Option<Weights> {
     let mut c = None;
     let mut s = None;
     for d in route.get("route")?.as_array()? {
@@ -142,11 +317,45 @@ pub fn weights_of(
     })
 }
 
+/// The weights each weighed route of `vs` carries, read back from the object: one entry per route, named as in
+/// [`route_label`] (`None` when the route has no canary and stable destinations, or cannot be selected).
+pub fn weights_of(
+    vs: &Value,
+    spec: &IstioVirtualService,
+    canary_service: &str,
+    stable_service: &str,
+) -> Vec<(String, Option<Weights>)> {
+    let mut out = Vec::new();
+    for section in Section::ALL {
+        let routes = vs
+            .pointer(&format!("/spec/{}", section.key()))
+            .and_then(Value::as_array);
+        match selected(section, spec, routes) {
+            Ok(picked) => {
+                for i in picked {
+                    let route = routes.and_then(|r| r.get(i)).unwrap_or(&Value::Null);
+                    out.push((
+                        route_label(section, i, route),
+                        route_weights(route, canary_service, stable_service),
+                    ));
+                }
+            }
+            Err(_) => out.push((format!("{} routes", section.label()), None)),
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
 
     use super::*;
+
+    const W20: Weights = Weights {
+        canary: 20,
+        stable: 80,
+    };
 
     fn vs() -> Value {
         json!({"metadata": {"name": "web-vs"}, "spec": {"hosts": ["web"], "http": [
@@ -156,88 +365,160 @@ mod tests {
             {"name": "other", "route": [{"destination": {"host": "x"}, "weight": 100}]}]}})
     }
 
+    fn spec(v: Value) -> IstioVirtualService {
+        serde_json::from_value(v).expect("spec")
+    }
+
+    fn pair(stable: i64, canary: i64) -> Value {
+        json!([{"destination": {"host": "web-stable", "port": {"number": 443}}, "weight": stable},
+               {"destination": {"host": "web-canary"}, "weight": canary}])
+    }
+
+    /// A VirtualService with TLS routes on ports 443 (two SNI sets) and 8443, and TCP routes on 5432 and 6379.
+    fn l4() -> Value {
+        json!({"metadata": {"name": "db-vs"}, "spec": {
+            "tls": [
+                {"match": [{"port": 443, "sniHosts": ["a.example", "b.example"]}], "route": pair(100, 0)},
+                {"match": [{"port": 443, "sniHosts": ["c.example"]}], "route": pair(100, 0)},
+                {"match": [{"port": 8443, "sniHosts": ["a.example"]}, {"port": 9443}], "route": pair(100, 0)}],
+            "tcp": [
+                {"match": [{"port": 5432}], "route": pair(100, 0)},
+                {"match": [{"port": 6379}], "route": pair(100, 0)}]}})
+    }
+
+    fn apply(v: &Value, patch: Value) -> Value {
+        let mut out = v.clone();
+        for (k, section) in patch.as_object().expect("object") {
+            out["spec"][k] = section.clone();
+        }
+        out
+    }
+
     #[test]
     fn sets_named_route_weights() {
         let v = vs();
-        let routes = vec!["primary".to_string()];
-        let http = weighted_http(
-            &v,
-            &routes,
+        let s = spec(json!({"name": "web-vs", "routes": ["primary"]}));
+        let w = Weights {
+            canary: 50,
+            stable: 50,
+        };
+        let patch = weighted(&v, &s, "web-canary", "web-stable", w)
+            .expect("ok")
+            .expect("changed");
+        assert_eq!(patch["http"][0]["route"][0]["weight"], 50);
+        assert_eq!(patch["http"][0]["route"][1]["weight"], 50);
+        assert_eq!(patch["http"][1]["route"][0]["weight"], 100);
+        assert!(patch.get("tls").is_none() && patch.get("tcp").is_none());
+        let v2 = apply(&v, patch);
+        assert_eq!(
+            weights_of(&v2, &s, "web-canary", "web-stable"),
+            vec![("HTTP route \"primary\"".to_string(), Some(w))]
+        );
+        assert_eq!(weighted(&v2, &s, "web-canary", "web-stable", w), Ok(None));
+    }
+
+    #[test]
+    fn tls_routes_match_port_and_exact_sni_hosts() {
+        let v = l4();
+        // SNI hosts in another order still match; the 443 route for c.example is left alone.
+        let s = spec(json!({"name": "db-vs",
+            "tlsRoutes": [{"port": 443, "sniHosts": ["b.example", "a.example"]}],
+            "tcpRoutes": [{"port": 6379}]}));
+        let patch = weighted(&v, &s, "web-canary", "web-stable", W20)
+            .expect("ok")
+            .expect("changed");
+        assert_eq!(patch["tls"][0]["route"], pair(80, 20));
+        assert_eq!(patch["tls"][1]["route"], pair(100, 0));
+        assert_eq!(patch["tls"][2]["route"], pair(100, 0));
+        assert_eq!(patch["tcp"][0]["route"], pair(100, 0));
+        assert_eq!(patch["tcp"][1]["route"], pair(80, 20));
+        // Other fields of the route (the match blocks, the destination port) are kept.
+        assert_eq!(patch["tls"][0]["match"], v["spec"]["tls"][0]["match"]);
+        let v2 = apply(&v, patch);
+        assert_eq!(
+            weights_of(&v2, &s, "web-canary", "web-stable"),
+            vec![
+                ("TLS route 0".to_string(), Some(W20)),
+                ("TCP route 1".to_string(), Some(W20))
+            ]
+        );
+        assert_eq!(weighted(&v2, &s, "web-canary", "web-stable", W20), Ok(None));
+    }
+
+    #[test]
+    fn a_subset_of_the_sni_hosts_or_a_route_with_two_ports_does_not_match() {
+        let v = l4();
+        for (entry, why) in [
+            (
+                json!({"port": 443, "sniHosts": ["a.example"]}),
+                "subset of SNI hosts",
+            ),
+            (
+                json!({"port": 8443, "sniHosts": ["a.example"]}),
+                "route with ports 8443 and 9443",
+            ),
+            (json!({"port": 444, "sniHosts": ["c.example"]}), "other port"),
+        ] {
+            let s = spec(json!({"name": "db-vs", "tlsRoutes": [entry], "tcpRoutes": [{"port": 5432}]}));
+            let e = weighted(&v, &s, "web-canary", "web-stable", W20).expect_err(why);
+            assert!(
+                e.to_string().contains("no TLS route matching tlsRoutes entry"),
+                "{why}: {e}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_section_not_named_weighs_its_only_route() {
+        let v = json!({"metadata": {"name": "vs"}, "spec": {
+            "tls": [{"match": [{"port": 443, "sniHosts": ["a.example"]}], "route": pair(100, 0)}],
+            "tcp": [{"match": [{"port": 5432}], "route": pair(100, 0)}]}});
+        let s = spec(json!({"name": "vs"}));
+        let patch = weighted(&v, &s, "web-canary", "web-stable", W20)
+            .expect("ok")
+            .expect("changed");
+        assert_eq!(patch["tls"][0]["route"], pair(80, 20));
+        assert_eq!(patch["tcp"][0]["route"], pair(80, 20));
+        // Several TCP routes and none named: the Rollout must say which.
+        let e = weighted(
+            &l4(),
+            &spec(json!({"name": "db-vs", "tlsRoutes": [{"port": 443, "sniHosts": ["c.example"]}]})),
             "web-canary",
             "web-stable",
-            Weights {
-                canary: 50,
-                stable: 50,
-            },
+            W20,
         )
-        .expect("ok")
-        .expect("changed");
-        assert_eq!(http[0]["route"][0]["weight"], 50);
-        assert_eq!(http[0]["route"][1]["weight"], 50);
-        assert_eq!(http[1]["route"][0]["weight"], 100);
-        let mut v2 = v.clone();
-        v2["spec"]["http"] = http;
-        assert_eq!(
-            weights_of(&v2, &routes, "web-canary", "web-stable"),
-            Some(Weights {
-                canary: 50,
-                stable: 50
-            })
-        );
-        assert_eq!(
-            weighted_http(
-                &v2,
-                &routes,
-                "web-canary",
-                "web-stable",
-                Weights {
-                    canary: 50,
-                    stable: 50
-                }
-            ),
-            Ok(None)
+        .expect_err("two tcp routes");
+        assert!(
+            e.to_string().contains("has 2 TCP routes") && e.to_string().contains("tcpRoutes"),
+            "{e}"
         );
     }
 
     #[test]
     fn errors_name_the_problem() {
         let v = vs();
-        let e = weighted_http(
-            &v,
-            &[],
-            "web-canary",
-            "web-stable",
-            Weights {
-                canary: 1,
-                stable: 99,
-            },
-        )
-        .expect_err("two routes, none named");
+        let named = |routes: Value| spec(json!({"name": "web-vs", "routes": routes}));
+        let e = weighted(&v, &named(json!([])), "web-canary", "web-stable", W20)
+            .expect_err("two routes, none named");
         assert!(e.to_string().contains("routes"), "{e}");
-        let e = weighted_http(
-            &v,
-            &["nope".into()],
-            "web-canary",
-            "web-stable",
-            Weights {
-                canary: 1,
-                stable: 99,
-            },
-        )
-        .expect_err("unknown route");
+        let e = weighted(&v, &named(json!(["nope"])), "web-canary", "web-stable", W20)
+            .expect_err("unknown route");
         assert!(e.to_string().contains("nope"), "{e}");
-        let e = weighted_http(
-            &v,
-            &["other".into()],
+        let e = weighted(&v, &named(json!(["other"])), "web-canary", "web-stable", W20)
+            .expect_err("no canary destination");
+        assert!(e.to_string().contains("\"other\""), "{e}");
+        let s = spec(json!({"name": "web-vs", "routes": ["primary"], "tcpRoutes": [{"port": 1}]}));
+        let e = weighted(&v, &s, "web-canary", "web-stable", W20).expect_err("no tcp section");
+        assert!(e.to_string().contains("has no TCP routes"), "{e}");
+        let e = weighted(
+            &json!({"metadata": {"name": "e"}, "spec": {}}),
+            &spec(json!({"name": "e"})),
             "web-canary",
             "web-stable",
-            Weights {
-                canary: 1,
-                stable: 99,
-            },
+            W20,
         )
-        .expect_err("no canary destination");
-        assert!(e.to_string().contains("other"), "{e}");
+        .expect_err("nothing to weigh");
+        assert!(e.to_string().contains("no HTTP, TLS or TCP route"), "{e}");
     }
 
     #[test]

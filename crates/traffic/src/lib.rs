@@ -7,7 +7,7 @@
 //!   backends point at the canary Service, annotated `canary: "true"` and `canary-weight: "<weight>"`.
 //! - [`gateway`]: the `argoproj-labs/gatewayAPI` plugin: weights of the HTTPRoute `backendRefs` that point at the
 //!   canary and stable Services.
-//! - [`istio`]: weights of the destinations of the named HTTP routes of a VirtualService.
+//! - [`istio`]: weights of the destinations of the weighed HTTP, TLS and TCP routes of a VirtualService.
 //!
 //! The weights given to these functions come from the Rollout's persisted status (`status.canary.weights`, where
 //! the state machine already capped the canary at `maxTrafficWeight`), so the same status always yields the same

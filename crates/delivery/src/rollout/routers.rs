@@ -246,7 +246,7 @@ async fn apply_gateway(t: &Target<'_>, config: &Value, out: &mut Applied) -> Res
     Ok(())
 }
 
-/// Istio: the weights of the destinations in each VirtualService's HTTP routes.
+/// Istio: the weights of the destinations in each VirtualService's HTTP, TLS and TCP routes.
 async fn apply_istio(t: &Target<'_>, is: &IstioTrafficRouting, out: &mut Applied) -> Result<(), Error> {
     for vs in istio::virtual_services(is) {
         let (vs_name, vs_ns) = istio::split_name(&vs.name);
@@ -263,12 +263,12 @@ async fn apply_istio(t: &Target<'_>, is: &IstioTrafficRouting, out: &mut Applied
                 )
             })?;
         let mut value = serde_json::to_value(&live).unwrap_or(Value::Null);
-        if let Some(http) = istio::weighted_http(&value, &vs.routes, t.canary_svc, t.stable_svc, t.weights)
+        if let Some(sections) = istio::weighted(&value, vs, t.canary_svc, t.stable_svc, t.weights)
             .map_err(|e| traffic(t.name, e.to_string()))?
         {
             let patch = json!({
                 "metadata": {"resourceVersion": live.metadata.resource_version},
-                "spec": {"http": http},
+                "spec": sections,
             });
             let stored = api
                 .patch(vs_name, &merge_params(), &Patch::Merge(&patch))
@@ -282,10 +282,10 @@ async fn apply_istio(t: &Target<'_>, is: &IstioTrafficRouting, out: &mut Applied
                 t.weights.canary, t.weights.stable
             ));
         }
-        out.read_back.push((
-            format!("VirtualService {vs_name}"),
-            istio::weights_of(&value, &vs.routes, t.canary_svc, t.stable_svc).map(|w| w.canary),
-        ));
+        for (route, w) in istio::weights_of(&value, vs, t.canary_svc, t.stable_svc) {
+            out.read_back
+                .push((format!("VirtualService {vs_name} {route}"), w.map(|w| w.canary)));
+        }
     }
     Ok(())
 }

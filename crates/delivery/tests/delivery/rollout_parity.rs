@@ -716,20 +716,6 @@ async fn unsupported_features_are_refused_visibly() -> Result<()> {
             "weight (traffic to experiment pods needs the SMI or ALB router",
         ),
         (
-            "istio-tls",
-            canary(
-                "      trafficRouting: {istio: {virtualService: {name: vs, tlsRoutes: [{port: 443, sniHosts: [a.example]}]}}}\n      steps: [{setWeight: 50}]\n",
-            ),
-            "tlsRoutes",
-        ),
-        (
-            "istio-tcp",
-            canary(
-                "      trafficRouting: {istio: {virtualService: {name: vs, tcpRoutes: [{port: 8080}]}}}\n      steps: [{setWeight: 50}]\n",
-            ),
-            "tcpRoutes",
-        ),
-        (
             "istio-subsets",
             canary(
                 "      trafficRouting: {istio: {virtualService: {name: vs, routes: [primary]}, destinationRule: {name: dr, canarySubsetName: canary, stableSubsetName: stable}}}\n      steps: [{setWeight: 50}]\n",
