@@ -410,3 +410,132 @@ async fn gateway_api_and_istio_weights_follow_the_steps_and_survive_a_restart() 
     wait_router_weights(&env, 0).await?;
     Ok(())
 }
+
+const L4_VIRTUAL_SERVICE: &str = r#"
+apiVersion: networking.istio.io/v1beta1
+kind: VirtualService
+metadata: {name: db}
+spec:
+  hosts: [db.example]
+  tls:
+  - match: [{port: 443, sniHosts: [db.example]}]
+    route:
+    - {destination: {host: web-stable}, weight: 100}
+    - {destination: {host: web-canary}, weight: 0}
+  - match: [{port: 443, sniHosts: [other.example]}]
+    route:
+    - {destination: {host: web-stable}, weight: 100}
+    - {destination: {host: web-canary}, weight: 0}
+  tcp:
+  - match: [{port: 5432}]
+    route:
+    - {destination: {host: web-stable.NS.svc.cluster.local}, weight: 100}
+    - {destination: {host: web-canary.NS.svc.cluster.local}, weight: 0}
+"#;
+
+const L4_ROLLOUT: &str = r#"
+apiVersion: argoproj.io/v1alpha1
+kind: Rollout
+metadata: {name: web}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: web, image: "web:1"}]}
+  strategy:
+    canary:
+      canaryService: web-canary
+      stableService: web-stable
+      trafficRouting:
+        istio:
+          virtualServices:
+          - {name: db, tlsRoutes: [{port: 443, sniHosts: [db.example]}], tcpRoutes: [{port: 5432}]}
+      steps: [{setWeight: 20}, {pause: {}}, {setWeight: 100}, {pause: {}}]
+"#;
+
+/// `[canary, stable]` weights of the TLS routes and of the TCP route of the `db` VirtualService.
+async fn l4_weights(env: &Env) -> Result<Vec<[i64; 2]>> {
+    let vs = env
+        .get("networking.istio.io/v1beta1", "VirtualService", "db")
+        .await?
+        .expect("vs");
+    let pair = |route: &Value| {
+        let w = |i: usize| route["route"][i]["weight"].as_i64().unwrap_or(-1);
+        [w(1), w(0)]
+    };
+    Ok([
+        &vs["spec"]["tls"][0],
+        &vs["spec"]["tls"][1],
+        &vs["spec"]["tcp"][0],
+    ]
+    .into_iter()
+    .map(pair)
+    .collect())
+}
+
+/// Waits until the matched TLS route and the TCP route carry `canary`, and the Rollout's status says the
+/// weights were read back from the VirtualService.
+async fn wait_l4_weights(env: &Env, canary: i64) -> Result<()> {
+    env.wait_rollout("web", &format!("canary weight {canary} verified"), MINUTE, |r| {
+        r["status"]["canary"]["weights"]["canary"]["weight"] == canary
+            && r["status"]["canary"]["weights"]["verified"] == true
+    })
+    .await?;
+    let w = l4_weights(env).await?;
+    assert_eq!(
+        w,
+        vec![[canary, 100 - canary], [0, 100], [canary, 100 - canary]],
+        "matched TLS route, other TLS route, TCP route"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+#[ignore = "needs the local control plane"]
+async fn istio_tls_and_tcp_routes_follow_the_steps() -> Result<()> {
+    let client = tack_testkit::client().await?;
+    install_open_crd(
+        &client,
+        "networking.istio.io",
+        "v1beta1",
+        "VirtualService",
+        "virtualservices",
+    )
+    .await?;
+    let env = Env::new("ro-istio-l4").await?;
+    let ns = env.name().to_string();
+    for s in SERVICES {
+        env.apply_yaml(s).await?;
+    }
+    env.apply_yaml(&L4_VIRTUAL_SERVICE.replace("NS", &ns)).await?;
+    env.apply_yaml(L4_ROLLOUT).await?;
+    env.wait_phase("web", "Healthy", MINUTE, |r| {
+        r["status"]["availableReplicas"] == 2
+    })
+    .await?;
+    assert_eq!(l4_weights(&env).await?, vec![[0, 100], [0, 100], [0, 100]]);
+
+    commands::set_image(&env.client, &ns, "web", "web", "web:2").await?;
+    env.wait_phase("web", "Paused", MINUTE, |r| step(r) == 1).await?;
+    wait_l4_weights(&env, 20).await?;
+
+    commands::promote(&env.client, &ns, "web").await?;
+    env.wait_phase("web", "Paused", MINUTE, |r| step(r) == 3).await?;
+    wait_l4_weights(&env, 100).await?;
+
+    commands::promote_full(&env.client, &ns, "web").await?;
+    env.wait_phase("web", "Healthy", MINUTE, |r| {
+        r["status"]["stableRS"] == r["status"]["currentPodHash"]
+    })
+    .await?;
+    let until = tokio::time::Instant::now() + MINUTE;
+    while l4_weights(&env).await? != vec![[0, 100], [0, 100], [0, 100]] {
+        assert!(
+            tokio::time::Instant::now() < until,
+            "weights back to the stable Service"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    Ok(())
+}
