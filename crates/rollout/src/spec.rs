@@ -337,8 +337,20 @@ pub struct IstioTrafficRouting {
     pub virtual_service: Option<IstioVirtualService>,
     /// Several VirtualServices.
     pub virtual_services: Vec<IstioVirtualService>,
-    /// Subset-based routing (kept as JSON).
-    pub destination_rule: Option<Value>,
+    /// Subset-level splitting: the DestinationRule whose subsets select the canary and stable hashes.
+    pub destination_rule: Option<IstioDestinationRule>,
+}
+
+/// `istio.destinationRule`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct IstioDestinationRule {
+    /// DestinationRule name (in the Rollout's namespace).
+    pub name: String,
+    /// The subset that selects the canary ReplicaSet.
+    pub canary_subset_name: String,
+    /// The subset that selects the stable ReplicaSet.
+    pub stable_subset_name: String,
 }
 
 /// `istio.virtualService`.

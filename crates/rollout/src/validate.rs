@@ -93,6 +93,18 @@ fn canary_combinations(c: &CanaryStrategy) -> Option<String> {
     if c.scale_down_delay_revision_limit.is_some_and(|l| l < 0) {
         return Some(format!("{p}.scaleDownDelayRevisionLimit: must not be negative"));
     }
+    let dr = c
+        .traffic_routing
+        .as_ref()
+        .and_then(|t| t.istio.as_ref())
+        .and_then(|i| i.destination_rule.as_ref());
+    if dr.is_some_and(|d| {
+        d.name.is_empty() || d.canary_subset_name.is_empty() || d.stable_subset_name.is_empty()
+    }) {
+        return Some(format!(
+            "{p}.trafficRouting.istio.destinationRule: name, canarySubsetName and stableSubsetName are required"
+        ));
+    }
     None
 }
 
@@ -167,12 +179,6 @@ fn traffic_routing(t: &TrafficRouting, refuse: &mut impl FnMut(&str, bool)) {
     for name in t.plugins.keys().filter(|k| k.as_str() != GATEWAY_API_PLUGIN) {
         refuse(&format!("{p}.plugins.{name}"), true);
     }
-    if let Some(istio) = &t.istio {
-        refuse(
-            &format!("{p}.istio.destinationRule"),
-            istio.destination_rule.is_some(),
-        );
-    }
 }
 
 #[cfg(test)]
@@ -210,7 +216,6 @@ mod tests {
             "steps[1].setHeaderRoute",
             "trafficRouting.smi",
             "trafficRouting.alb",
-            "istio.destinationRule",
         ] {
             assert!(all.contains(field), "{field} missing from:\n{all}");
         }
@@ -279,6 +284,27 @@ mod tests {
         }));
         assert!(
             invalid_spec(&with("sometimes")).is_some_and(|m| m.contains("is not one of never, onsuccess"))
+        );
+    }
+
+    #[test]
+    fn destination_rule_needs_its_name_and_both_subsets() {
+        let with = |dr: Value| {
+            rollout(
+                json!({"template": {}, "strategy": {"canary": {"steps": [{"setWeight": 20}],
+                "trafficRouting": {"istio": {"virtualService": {"name": "vs"}, "destinationRule": dr}}}}}),
+            )
+        };
+        let ok = with(json!({"name": "dr", "canarySubsetName": "canary", "stableSubsetName": "stable"}));
+        assert_eq!(invalid_spec(&ok), None);
+        assert!(unsupported(&ok).is_empty(), "{:?}", unsupported(&ok));
+        let bad = with(json!({"name": "dr", "canarySubsetName": "canary"}));
+        assert!(
+            invalid_spec(&bad).is_some_and(
+                |m| m.contains("istio.destinationRule: name, canarySubsetName and stableSubsetName")
+            ),
+            "{:?}",
+            invalid_spec(&bad)
         );
     }
 }

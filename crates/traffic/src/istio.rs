@@ -9,9 +9,10 @@
 //! - a section the Rollout names nothing in: its only route (an error when it has several).
 
 use serde_json::Value;
-use tack_rollout::spec::{IstioTrafficRouting, IstioVirtualService};
+use tack_rollout::POD_TEMPLATE_HASH_LABEL;
+use tack_rollout::spec::{IstioDestinationRule, IstioTrafficRouting, IstioVirtualService};
 
-use crate::{Error, Weights};
+use crate::{Error, MANAGED_BY_ANNOTATION, Weights};
 
 /// The VirtualServices named by `virtualService` and `virtualServices`.
 pub fn virtual_services(istio: &IstioTrafficRouting) -> Vec<&IstioVirtualService> {
@@ -32,7 +33,67 @@ pub fn split_name(name: &str) -> (&str, Option<&str>) {
 }
 
 fn host_is(host: &str, service: &str) -> bool {
-    host == service || host.split('.').next() == Some(service)
+    !service.is_empty() && (host == service || host.split('.').next() == Some(service))
+}
+
+/// What the destinations of a weighed route are matched against: the canary and stable Services (`host`, short
+/// name or FQDN) and, with a DestinationRule, the canary and stable subsets (`subset`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backends<'a> {
+    /// `canaryService` (empty when not set).
+    pub canary_service: &'a str,
+    /// `stableService` (empty when not set).
+    pub stable_service: &'a str,
+    /// `destinationRule.canarySubsetName` and `stableSubsetName`.
+    pub subsets: Option<(&'a str, &'a str)>,
+}
+
+impl<'a> Backends<'a> {
+    /// The backends of `istio` with the Rollout's Services.
+    pub fn new(istio: &'a IstioTrafficRouting, canary_service: &'a str, stable_service: &'a str) -> Self {
+        Backends {
+            canary_service,
+            stable_service,
+            subsets: istio
+                .destination_rule
+                .as_ref()
+                .map(|d| (d.canary_subset_name.as_str(), d.stable_subset_name.as_str())),
+        }
+    }
+
+    /// `Some(true)` for a canary destination, `Some(false)` for a stable one (by host, else by subset, as Argo
+    /// Rollouts matches them), `None` for any other.
+    fn is_canary(&self, destination: &Value) -> Option<bool> {
+        let host = destination
+            .pointer("/destination/host")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let subset = destination
+            .pointer("/destination/subset")
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty());
+        let (canary_subset, stable_subset) = self.subsets.unzip();
+        if host_is(host, self.canary_service) || (subset.is_some() && subset == canary_subset) {
+            Some(true)
+        } else if host_is(host, self.stable_service) || (subset.is_some() && subset == stable_subset) {
+            Some(false)
+        } else {
+            None
+        }
+    }
+
+    /// Why a route lacks its canary or stable destination.
+    fn missing(&self) -> String {
+        match self.subsets {
+            Some((c, s)) => {
+                format!("needs destinations with the canary subset {c:?} and the stable subset {s:?}")
+            }
+            None => format!(
+                "needs destinations for both the canary Service {:?} and the stable Service {:?}",
+                self.canary_service, self.stable_service
+            ),
+        }
+    }
 }
 
 /// One section of a VirtualService's routes: `spec.http`, `spec.tls` or `spec.tcp`.
@@ -207,12 +268,7 @@ fn route_label(section: Section, i: usize, route: &Value) -> String {
 }
 
 /// Sets the weights on the canary and stable destinations of one route; whether anything changed.
-fn weigh_route(
-    route: &mut Value,
-    canary_service: &str,
-    stable_service: &str,
-    weights: Weights,
-) -> Result<bool, String> {
+fn weigh_route(route: &mut Value, backends: &Backends<'_>, weights: Weights) -> Result<bool, String> {
     let (mut c, mut s, mut changed) = (false, false, false);
     for d in route
         .get_mut("route")
@@ -220,18 +276,16 @@ fn weigh_route(
         .into_iter()
         .flatten()
     {
-        let host = d
-            .pointer("/destination/host")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        let want = if host_is(host, canary_service) {
-            c = true;
-            weights.canary
-        } else if host_is(host, stable_service) {
-            s = true;
-            weights.stable
-        } else {
-            continue;
+        let want = match backends.is_canary(d) {
+            Some(true) => {
+                c = true;
+                weights.canary
+            }
+            Some(false) => {
+                s = true;
+                weights.stable
+            }
+            None => continue,
         };
         if d.get("weight").and_then(Value::as_i64) != Some(i64::from(want)) {
             d["weight"] = Value::from(want);
@@ -239,10 +293,7 @@ fn weigh_route(
         }
     }
     if !(c && s) {
-        return Err(format!(
-            "needs destinations for both the canary Service {canary_service:?} and the stable Service \
-             {stable_service:?}"
-        ));
+        return Err(backends.missing());
     }
     Ok(changed)
 }
@@ -252,8 +303,7 @@ fn weigh_route(
 pub fn weighted(
     vs: &Value,
     spec: &IstioVirtualService,
-    canary_service: &str,
-    stable_service: &str,
+    backends: &Backends<'_>,
     weights: Weights,
 ) -> Result<Option<Value>, Error> {
     let name = vs
@@ -277,8 +327,8 @@ pub fn weighted(
         let mut changed = false;
         for i in picked {
             let label = route_label(section, i, &list[i]);
-            changed |= weigh_route(&mut list[i], canary_service, stable_service, weights)
-                .map_err(|e| err(format!("{label} {e}")))?;
+            changed |=
+                weigh_route(&mut list[i], backends, weights).map_err(|e| err(format!("{label} {e}")))?;
             weighed += 1;
         }
         if changed {
@@ -292,23 +342,19 @@ pub fn weighted(
 }
 
 /// The weights of one route (`None` when it has no canary and stable destinations).
-fn route_weights(route: &Value, canary_service: &str, stable_service: &str) -> Option<Weights> {
+fn route_weights(route: &Value, backends: &Backends<'_>) -> Option<Weights> {
     let mut c = None;
     let mut s = None;
     for d in route.get("route")?.as_array()? {
-        let host = d
-            .pointer("/destination/host")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
         let w = d
             .get("weight")
             .and_then(Value::as_i64)
             .and_then(|w| i32::try_from(w).ok())
             .unwrap_or(0);
-        if host_is(host, canary_service) {
-            c = Some(w);
-        } else if host_is(host, stable_service) {
-            s = Some(w);
+        match backends.is_canary(d) {
+            Some(true) => c = Some(w),
+            Some(false) => s = Some(w),
+            None => {}
         }
     }
     Some(Weights {
@@ -322,8 +368,7 @@ fn route_weights(route: &Value, canary_service: &str, stable_service: &str) -> O
 pub fn weights_of(
     vs: &Value,
     spec: &IstioVirtualService,
-    canary_service: &str,
-    stable_service: &str,
+    backends: &Backends<'_>,
 ) -> Vec<(String, Option<Weights>)> {
     let mut out = Vec::new();
     for section in Section::ALL {
@@ -334,10 +379,7 @@ pub fn weights_of(
             Ok(picked) => {
                 for i in picked {
                     let route = routes.and_then(|r| r.get(i)).unwrap_or(&Value::Null);
-                    out.push((
-                        route_label(section, i, route),
-                        route_weights(route, canary_service, stable_service),
-                    ));
+                    out.push((route_label(section, i, route), route_weights(route, backends)));
                 }
             }
             Err(_) => out.push((format!("{} routes", section.label()), None)),
@@ -346,11 +388,76 @@ pub fn weights_of(
     out
 }
 
+/// The merge patch making the canary and stable subsets of DestinationRule `dr` select the pods of `canary_hash`
+/// and `stable_hash` (the label removed when there is no hash), the object annotated as managed by `rollout`;
+/// `None` when it already is. Other subsets and fields are kept.
+pub fn destination_rule_patch(
+    dr: &Value,
+    spec: &IstioDestinationRule,
+    rollout: &str,
+    canary_hash: Option<&str>,
+    stable_hash: Option<&str>,
+) -> Result<Option<Value>, Error> {
+    let err = |reason: String| Error::Router {
+        kind: "DestinationRule",
+        name: spec.name.clone(),
+        reason,
+    };
+    let mut subsets = dr
+        .pointer("/spec/subsets")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let mut changed = false;
+    for (name, hash) in [
+        (&spec.canary_subset_name, canary_hash),
+        (&spec.stable_subset_name, stable_hash),
+    ] {
+        let subset = subsets
+            .iter_mut()
+            .find(|s| s.get("name").and_then(Value::as_str) == Some(name))
+            .ok_or_else(|| err(format!("has no subset named {name:?}")))?;
+        let current = subset
+            .pointer(&format!("/labels/{POD_TEMPLATE_HASH_LABEL}"))
+            .and_then(Value::as_str);
+        if current == hash {
+            continue;
+        }
+        changed = true;
+        if !subset.get("labels").is_some_and(Value::is_object) {
+            subset["labels"] = Value::Object(serde_json::Map::new());
+        }
+        if let Some(labels) = subset.get_mut("labels").and_then(Value::as_object_mut) {
+            match hash {
+                Some(h) => labels.insert(POD_TEMPLATE_HASH_LABEL.to_string(), Value::from(h)),
+                None => labels.remove(POD_TEMPLATE_HASH_LABEL),
+            };
+        }
+    }
+    let managed = dr
+        .pointer("/metadata/annotations")
+        .and_then(|a| a.get(MANAGED_BY_ANNOTATION))
+        .and_then(Value::as_str);
+    if !changed && managed == Some(rollout) {
+        return Ok(None);
+    }
+    Ok(Some(serde_json::json!({
+        "metadata": {"annotations": {MANAGED_BY_ANNOTATION: rollout}},
+        "spec": {"subsets": subsets},
+    })))
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
 
     use super::*;
+
+    const SVC: Backends<'static> = Backends {
+        canary_service: "web-canary",
+        stable_service: "web-stable",
+        subsets: None,
+    };
 
     const W20: Weights = Weights {
         canary: 20,
@@ -402,19 +509,17 @@ mod tests {
             canary: 50,
             stable: 50,
         };
-        let patch = weighted(&v, &s, "web-canary", "web-stable", w)
-            .expect("ok")
-            .expect("changed");
+        let patch = weighted(&v, &s, &SVC, w).expect("ok").expect("changed");
         assert_eq!(patch["http"][0]["route"][0]["weight"], 50);
         assert_eq!(patch["http"][0]["route"][1]["weight"], 50);
         assert_eq!(patch["http"][1]["route"][0]["weight"], 100);
         assert!(patch.get("tls").is_none() && patch.get("tcp").is_none());
         let v2 = apply(&v, patch);
         assert_eq!(
-            weights_of(&v2, &s, "web-canary", "web-stable"),
+            weights_of(&v2, &s, &SVC),
             vec![("HTTP route \"primary\"".to_string(), Some(w))]
         );
-        assert_eq!(weighted(&v2, &s, "web-canary", "web-stable", w), Ok(None));
+        assert_eq!(weighted(&v2, &s, &SVC, w), Ok(None));
     }
 
     #[test]
@@ -424,9 +529,7 @@ mod tests {
         let s = spec(json!({"name": "db-vs",
             "tlsRoutes": [{"port": 443, "sniHosts": ["b.example", "a.example"]}],
             "tcpRoutes": [{"port": 6379}]}));
-        let patch = weighted(&v, &s, "web-canary", "web-stable", W20)
-            .expect("ok")
-            .expect("changed");
+        let patch = weighted(&v, &s, &SVC, W20).expect("ok").expect("changed");
         assert_eq!(patch["tls"][0]["route"], pair(80, 20));
         assert_eq!(patch["tls"][1]["route"], pair(100, 0));
         assert_eq!(patch["tls"][2]["route"], pair(100, 0));
@@ -436,13 +539,13 @@ mod tests {
         assert_eq!(patch["tls"][0]["match"], v["spec"]["tls"][0]["match"]);
         let v2 = apply(&v, patch);
         assert_eq!(
-            weights_of(&v2, &s, "web-canary", "web-stable"),
+            weights_of(&v2, &s, &SVC),
             vec![
                 ("TLS route 0".to_string(), Some(W20)),
                 ("TCP route 1".to_string(), Some(W20))
             ]
         );
-        assert_eq!(weighted(&v2, &s, "web-canary", "web-stable", W20), Ok(None));
+        assert_eq!(weighted(&v2, &s, &SVC, W20), Ok(None));
     }
 
     #[test]
@@ -460,7 +563,7 @@ mod tests {
             (json!({"port": 444, "sniHosts": ["c.example"]}), "other port"),
         ] {
             let s = spec(json!({"name": "db-vs", "tlsRoutes": [entry], "tcpRoutes": [{"port": 5432}]}));
-            let e = weighted(&v, &s, "web-canary", "web-stable", W20).expect_err(why);
+            let e = weighted(&v, &s, &SVC, W20).expect_err(why);
             assert!(
                 e.to_string().contains("no TLS route matching tlsRoutes entry"),
                 "{why}: {e}"
@@ -474,17 +577,14 @@ mod tests {
             "tls": [{"match": [{"port": 443, "sniHosts": ["a.example"]}], "route": pair(100, 0)}],
             "tcp": [{"match": [{"port": 5432}], "route": pair(100, 0)}]}});
         let s = spec(json!({"name": "vs"}));
-        let patch = weighted(&v, &s, "web-canary", "web-stable", W20)
-            .expect("ok")
-            .expect("changed");
+        let patch = weighted(&v, &s, &SVC, W20).expect("ok").expect("changed");
         assert_eq!(patch["tls"][0]["route"], pair(80, 20));
         assert_eq!(patch["tcp"][0]["route"], pair(80, 20));
         // Several TCP routes and none named: the Rollout must say which.
         let e = weighted(
             &l4(),
             &spec(json!({"name": "db-vs", "tlsRoutes": [{"port": 443, "sniHosts": ["c.example"]}]})),
-            "web-canary",
-            "web-stable",
+            &SVC,
             W20,
         )
         .expect_err("two tcp routes");
@@ -498,23 +598,19 @@ mod tests {
     fn errors_name_the_problem() {
         let v = vs();
         let named = |routes: Value| spec(json!({"name": "web-vs", "routes": routes}));
-        let e = weighted(&v, &named(json!([])), "web-canary", "web-stable", W20)
-            .expect_err("two routes, none named");
+        let e = weighted(&v, &named(json!([])), &SVC, W20).expect_err("two routes, none named");
         assert!(e.to_string().contains("routes"), "{e}");
-        let e = weighted(&v, &named(json!(["nope"])), "web-canary", "web-stable", W20)
-            .expect_err("unknown route");
+        let e = weighted(&v, &named(json!(["nope"])), &SVC, W20).expect_err("unknown route");
         assert!(e.to_string().contains("nope"), "{e}");
-        let e = weighted(&v, &named(json!(["other"])), "web-canary", "web-stable", W20)
-            .expect_err("no canary destination");
+        let e = weighted(&v, &named(json!(["other"])), &SVC, W20).expect_err("no canary destination");
         assert!(e.to_string().contains("\"other\""), "{e}");
         let s = spec(json!({"name": "web-vs", "routes": ["primary"], "tcpRoutes": [{"port": 1}]}));
-        let e = weighted(&v, &s, "web-canary", "web-stable", W20).expect_err("no tcp section");
+        let e = weighted(&v, &s, &SVC, W20).expect_err("no tcp section");
         assert!(e.to_string().contains("has no TCP routes"), "{e}");
         let e = weighted(
             &json!({"metadata": {"name": "e"}, "spec": {}}),
             &spec(json!({"name": "e"})),
-            "web-canary",
-            "web-stable",
+            &SVC,
             W20,
         )
         .expect_err("nothing to weigh");
@@ -525,5 +621,74 @@ mod tests {
     fn names() {
         assert_eq!(split_name("vs.ns"), ("vs", Some("ns")));
         assert_eq!(split_name("vs"), ("vs", None));
+    }
+
+    #[test]
+    fn subsets_are_weighed_and_get_the_hashes() {
+        let v = json!({"metadata": {"name": "vs"}, "spec": {"http": [{"name": "primary", "route": [
+            {"destination": {"host": "web", "subset": "stable"}, "weight": 100},
+            {"destination": {"host": "web", "subset": "canary"}, "weight": 0}]}]}});
+        let istio: IstioTrafficRouting = serde_json::from_value(json!({
+            "virtualService": {"name": "vs", "routes": ["primary"]},
+            "destinationRule": {"name": "dr", "canarySubsetName": "canary", "stableSubsetName": "stable"}}))
+        .expect("istio");
+        let backends = Backends::new(&istio, "", "");
+        let s = istio.virtual_service.clone().expect("vs");
+        let patch = weighted(&v, &s, &backends, W20).expect("ok").expect("changed");
+        assert_eq!(patch["http"][0]["route"][0]["weight"], 80);
+        assert_eq!(patch["http"][0]["route"][1]["weight"], 20);
+        assert_eq!(
+            weights_of(&apply(&v, patch), &s, &backends),
+            vec![("HTTP route \"primary\"".to_string(), Some(W20))]
+        );
+        // Routes to the Services rather than the subsets do not carry the split.
+        let e = weighted(
+            &vs(),
+            &spec(json!({"name": "web-vs", "routes": ["primary"]})),
+            &backends,
+            W20,
+        )
+        .expect_err("no subsets");
+        assert!(e.to_string().contains("canary subset \"canary\""), "{e}");
+
+        let dr_spec = istio.destination_rule.clone().expect("dr");
+        let dr = json!({"metadata": {"name": "dr"}, "spec": {"host": "web", "subsets": [
+            {"name": "stable", "labels": {"app": "web"}},
+            {"name": "canary", "labels": {"app": "web", POD_TEMPLATE_HASH_LABEL: "old"}},
+            {"name": "extra", "labels": {"v": "x"}, "trafficPolicy": {}}]}});
+        let patch = destination_rule_patch(&dr, &dr_spec, "web", Some("h2"), Some("h1"))
+            .expect("ok")
+            .expect("changed");
+        assert_eq!(patch["metadata"]["annotations"][MANAGED_BY_ANNOTATION], "web");
+        assert_eq!(
+            patch["spec"]["subsets"],
+            json!([
+                {"name": "stable", "labels": {"app": "web", POD_TEMPLATE_HASH_LABEL: "h1"}},
+                {"name": "canary", "labels": {"app": "web", POD_TEMPLATE_HASH_LABEL: "h2"}},
+                {"name": "extra", "labels": {"v": "x"}, "trafficPolicy": {}}])
+        );
+        let mut stored = dr.clone();
+        stored["metadata"] = patch["metadata"].clone();
+        stored["spec"]["subsets"] = patch["spec"]["subsets"].clone();
+        assert_eq!(
+            destination_rule_patch(&stored, &dr_spec, "web", Some("h2"), Some("h1")),
+            Ok(None)
+        );
+        // No canary hash: the label is removed.
+        let patch = destination_rule_patch(&stored, &dr_spec, "web", None, Some("h1"))
+            .expect("ok")
+            .expect("changed");
+        assert_eq!(
+            patch["spec"]["subsets"][1],
+            json!({"name": "canary", "labels": {"app": "web"}})
+        );
+        let mut missing = dr_spec.clone();
+        missing.stable_subset_name = "primary".into();
+        let e = destination_rule_patch(&dr, &missing, "web", Some("h2"), Some("h1")).expect_err("no subset");
+        assert!(
+            e.to_string()
+                .contains("DestinationRule dr: has no subset named \"primary\""),
+            "{e}"
+        );
     }
 }

@@ -7,7 +7,8 @@
 //!   backends point at the canary Service, annotated `canary: "true"` and `canary-weight: "<weight>"`.
 //! - [`gateway`]: the `argoproj-labs/gatewayAPI` plugin: weights of the HTTPRoute `backendRefs` that point at the
 //!   canary and stable Services.
-//! - [`istio`]: weights of the destinations of the weighed HTTP, TLS and TCP routes of a VirtualService.
+//! - [`istio`]: weights of the destinations of the weighed HTTP, TLS and TCP routes of a VirtualService, and the
+//!   canary and stable subsets of a DestinationRule.
 //!
 //! The weights given to these functions come from the Rollout's persisted status (`status.canary.weights`, where
 //! the state machine already capped the canary at `maxTrafficWeight`), so the same status always yields the same
@@ -81,12 +82,24 @@ impl Weights {
     }
 }
 
-/// The names of the canary and stable Services, required by every traffic router.
+/// The names of the canary and stable Services, required by every traffic router except Istio with a
+/// DestinationRule alone (subset-level splitting, as in Argo Rollouts), where a missing one is empty.
 pub fn canary_and_stable_services(rollout: &Rollout) -> Result<(&str, &str), Error> {
     let c = rollout.spec.strategy.canary.as_ref().ok_or(Error::Spec {
         field: "trafficRouting",
         reason: "traffic routing needs the canary strategy".into(),
     })?;
+    let subsets_only = c.traffic_routing.as_ref().is_some_and(|t| {
+        t.istio.as_ref().is_some_and(|i| i.destination_rule.is_some())
+            && t.nginx.is_none()
+            && t.plugins.is_empty()
+    });
+    if subsets_only {
+        return Ok((
+            c.canary_service.as_deref().unwrap_or_default(),
+            c.stable_service.as_deref().unwrap_or_default(),
+        ));
+    }
     let canary = c.canary_service.as_deref().ok_or(Error::Spec {
         field: "canaryService",
         reason: "required with trafficRouting".into(),
@@ -185,5 +198,12 @@ mod tests {
         let r =
             rollout(json!({"spec": {"strategy": {"canary": {"canaryService": "c", "stableService": "s"}}}}));
         assert_eq!(canary_and_stable_services(&r), Ok(("c", "s")));
+        let dr = json!({"name": "dr", "canarySubsetName": "canary", "stableSubsetName": "stable"});
+        let r = rollout(json!({"spec": {"strategy": {"canary": {"trafficRouting": {
+            "istio": {"virtualService": {"name": "vs"}, "destinationRule": dr}}}}}}));
+        assert_eq!(canary_and_stable_services(&r), Ok(("", "")));
+        let r = rollout(json!({"spec": {"strategy": {"canary": {"trafficRouting": {
+            "nginx": {"stableIngress": "i"}, "istio": {"virtualService": {"name": "vs"}, "destinationRule": dr}}}}}}));
+        assert!(canary_and_stable_services(&r).is_err());
     }
 }

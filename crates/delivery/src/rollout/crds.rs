@@ -115,7 +115,9 @@ fn canary_strategy() -> Value {
             "virtualServices": array(object(json!({
                 "name": string(), "routes": array(string()), "tlsRoutes": array(open()), "tcpRoutes": array(open())
             }))),
-            "destinationRule": open(),
+            "destinationRule": object(json!({
+                "name": string(), "canarySubsetName": string(), "stableSubsetName": string()
+            })),
         })),
         "plugins": open(),
         "maxTrafficWeight": int(),

@@ -4,7 +4,7 @@ use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::networking::v1::Ingress;
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
 use serde_json::{Value, json};
-use tack_rollout::spec::{IstioTrafficRouting, NginxTrafficRouting, Rollout};
+use tack_rollout::spec::{IstioDestinationRule, IstioTrafficRouting, NginxTrafficRouting, Rollout};
 use tack_traffic::{GATEWAY_API_PLUGIN, MANAGED_BY_ANNOTATION, Weights, gateway, istio, nginx};
 
 use super::{Error, FIELD_MANAGER, merge_params};
@@ -14,6 +14,14 @@ pub fn http_route_resource() -> ApiResource {
     ApiResource::from_gvk_with_plural(
         &GroupVersionKind::gvk("gateway.networking.k8s.io", "v1", "HTTPRoute"),
         "httproutes",
+    )
+}
+
+/// `networking.istio.io/v1beta1` `DestinationRule`.
+pub fn destination_rule_resource() -> ApiResource {
+    ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("networking.istio.io", "v1beta1", "DestinationRule"),
+        "destinationrules",
     )
 }
 
@@ -102,6 +110,7 @@ pub(crate) async fn apply_routers(
     };
     let (canary_svc, stable_svc) =
         tack_traffic::canary_and_stable_services(rollout).map_err(|e| traffic(name, e.to_string()))?;
+    let hashes = rollout.status.as_ref().and_then(|s| s.canary.weights.as_ref());
     let t = Target {
         client,
         namespace,
@@ -110,6 +119,8 @@ pub(crate) async fn apply_routers(
         canary_svc,
         stable_svc,
         weights,
+        canary_hash: hashes.and_then(|w| w.canary.pod_template_hash.as_deref()),
+        stable_hash: hashes.and_then(|w| w.stable.pod_template_hash.as_deref()),
     };
     let mut out = Applied::default();
     if let Some(ng) = &routing.nginx {
@@ -133,6 +144,9 @@ struct Target<'a> {
     canary_svc: &'a str,
     stable_svc: &'a str,
     weights: Weights,
+    /// The hashes behind the canary and stable weights (`status.canary.weights`).
+    canary_hash: Option<&'a str>,
+    stable_hash: Option<&'a str>,
 }
 
 /// NGINX: one canary Ingress beside each stable Ingress, applied only when its spec or annotations differ.
@@ -248,6 +262,10 @@ async fn apply_gateway(t: &Target<'_>, config: &Value, out: &mut Applied) -> Res
 
 /// Istio: the weights of the destinations in each VirtualService's HTTP, TLS and TCP routes.
 async fn apply_istio(t: &Target<'_>, is: &IstioTrafficRouting, out: &mut Applied) -> Result<(), Error> {
+    if let Some(dr) = &is.destination_rule {
+        apply_destination_rule(t, dr, out).await?;
+    }
+    let backends = istio::Backends::new(is, t.canary_svc, t.stable_svc);
     for vs in istio::virtual_services(is) {
         let (vs_name, vs_ns) = istio::split_name(&vs.name);
         let ns = vs_ns.unwrap_or(t.namespace);
@@ -263,8 +281,8 @@ async fn apply_istio(t: &Target<'_>, is: &IstioTrafficRouting, out: &mut Applied
                 )
             })?;
         let mut value = serde_json::to_value(&live).unwrap_or(Value::Null);
-        if let Some(sections) = istio::weighted(&value, vs, t.canary_svc, t.stable_svc, t.weights)
-            .map_err(|e| traffic(t.name, e.to_string()))?
+        if let Some(sections) =
+            istio::weighted(&value, vs, &backends, t.weights).map_err(|e| traffic(t.name, e.to_string()))?
         {
             let patch = json!({
                 "metadata": {"resourceVersion": live.metadata.resource_version},
@@ -282,11 +300,60 @@ async fn apply_istio(t: &Target<'_>, is: &IstioTrafficRouting, out: &mut Applied
                 t.weights.canary, t.weights.stable
             ));
         }
-        for (route, w) in istio::weights_of(&value, vs, t.canary_svc, t.stable_svc) {
+        for (route, w) in istio::weights_of(&value, vs, &backends) {
             out.read_back
                 .push((format!("VirtualService {vs_name} {route}"), w.map(|w| w.canary)));
         }
     }
+    Ok(())
+}
+
+/// Istio subset-level splitting: the canary and stable subsets of the DestinationRule select the hashes behind
+/// the weights, written before the VirtualService's weights.
+async fn apply_destination_rule(
+    t: &Target<'_>,
+    dr: &IstioDestinationRule,
+    out: &mut Applied,
+) -> Result<(), Error> {
+    let api: Api<DynamicObject> =
+        Api::namespaced_with(t.client.clone(), t.namespace, &destination_rule_resource());
+    let live = api
+        .get_opt(&dr.name)
+        .await
+        .map_err(Error::kube(format!(
+            "reading DestinationRule {}/{}",
+            t.namespace, dr.name
+        )))?
+        .ok_or_else(|| {
+            traffic(
+                t.name,
+                format!(
+                    "DestinationRule {:?} not found in namespace {}",
+                    dr.name, t.namespace
+                ),
+            )
+        })?;
+    let value = serde_json::to_value(&live).unwrap_or(Value::Null);
+    let Some(mut patch) = istio::destination_rule_patch(&value, dr, t.name, t.canary_hash, t.stable_hash)
+        .map_err(|e| traffic(t.name, e.to_string()))?
+    else {
+        return Ok(());
+    };
+    patch["metadata"]["resourceVersion"] = json!(live.metadata.resource_version);
+    api.patch(&dr.name, &merge_params(), &Patch::Merge(&patch))
+        .await
+        .map_err(Error::kube(format!(
+            "setting the subsets of DestinationRule {}/{}",
+            t.namespace, dr.name
+        )))?;
+    out.changes.push(format!(
+        "DestinationRule {} subset updated ({}: {}, {}: {})",
+        dr.name,
+        dr.canary_subset_name,
+        t.canary_hash.unwrap_or_default(),
+        dr.stable_subset_name,
+        t.stable_hash.unwrap_or_default()
+    ));
     Ok(())
 }
 

@@ -715,13 +715,6 @@ async fn unsupported_features_are_refused_visibly() -> Result<()> {
             ),
             "weight (traffic to experiment pods needs the SMI or ALB router",
         ),
-        (
-            "istio-subsets",
-            canary(
-                "      trafficRouting: {istio: {virtualService: {name: vs, routes: [primary]}, destinationRule: {name: dr, canarySubsetName: canary, stableSubsetName: stable}}}\n      steps: [{setWeight: 50}]\n",
-            ),
-            "destinationRule",
-        ),
     ];
     for (name, strategy, _) in &cases {
         env.apply_yaml(&rollout(name, 1, "app:1", strategy)).await?;

@@ -1,11 +1,12 @@
-//! Traffic routers: NGINX canary Ingress, Gateway API HTTPRoute and Istio VirtualService follow the steps; abort
-//! sends all traffic back to stable at once; a progress deadline aborts a canary whose pods never become ready;
-//! `retry` starts again; a restarted controller resumes at the same step without writing to the routers.
+//! Traffic routers: NGINX canary Ingress, Gateway API HTTPRoute, Istio VirtualService (HTTP, TLS and TCP routes)
+//! and DestinationRule subsets follow the steps; abort sends all traffic back to stable at once; a progress deadline
+//! aborts a canary whose pods never become ready; `retry` starts again; a restarted controller resumes at the same
+//! step without writing to the routers.
 
 use std::time::Duration;
 
 use anyhow::Result;
-use serde_json::Value;
+use serde_json::{Value, json};
 use tack_delivery::rollout::commands;
 
 use crate::rollout_support::{Env, MINUTE, current_hash, install_open_crd, stable_hash, step};
@@ -535,6 +536,129 @@ async fn istio_tls_and_tcp_routes_follow_the_steps() -> Result<()> {
             tokio::time::Instant::now() < until,
             "weights back to the stable Service"
         );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    Ok(())
+}
+
+const SUBSET_OBJECTS: [&str; 3] = [
+    "apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec: {selector: {app: web}, ports: [{port: 80, targetPort: 8080}]}\n",
+    r#"
+apiVersion: networking.istio.io/v1beta1
+kind: VirtualService
+metadata: {name: web}
+spec:
+  hosts: [web]
+  http:
+  - name: primary
+    route:
+    - {destination: {host: web, subset: stable}, weight: 100}
+    - {destination: {host: web, subset: canary}, weight: 0}
+"#,
+    r#"
+apiVersion: networking.istio.io/v1beta1
+kind: DestinationRule
+metadata: {name: web}
+spec:
+  host: web
+  subsets:
+  - {name: canary, labels: {app: web}}
+  - {name: stable, labels: {app: web}}
+  - {name: debug, labels: {app: web, track: debug}}
+"#,
+];
+
+/// As Argo Rollouts' subset-level splitting example: no canary or stable Service.
+const SUBSET_ROLLOUT: &str = r#"
+apiVersion: argoproj.io/v1alpha1
+kind: Rollout
+metadata: {name: web}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: web}}
+  template:
+    metadata: {labels: {app: web}}
+    spec: {containers: [{name: web, image: "web:1"}]}
+  strategy:
+    canary:
+      trafficRouting:
+        istio:
+          virtualService: {name: web, routes: [primary]}
+          destinationRule: {name: web, canarySubsetName: canary, stableSubsetName: stable}
+      steps: [{setWeight: 20}, {pause: {}}]
+"#;
+
+/// `(canary subset hash, stable subset hash, debug subset labels, [canary weight, stable weight])`.
+async fn subsets(env: &Env) -> Result<(Value, Value, Value, [i64; 2])> {
+    let dr = env
+        .get("networking.istio.io/v1beta1", "DestinationRule", "web")
+        .await?
+        .expect("dr");
+    let vs = env
+        .get("networking.istio.io/v1beta1", "VirtualService", "web")
+        .await?
+        .expect("vs");
+    let s = &dr["spec"]["subsets"];
+    let w = |i: usize| vs["spec"]["http"][0]["route"][i]["weight"].as_i64().unwrap_or(-1);
+    Ok((
+        s[0]["labels"]["rollouts-pod-template-hash"].clone(),
+        s[1]["labels"]["rollouts-pod-template-hash"].clone(),
+        s[2]["labels"].clone(),
+        [w(1), w(0)],
+    ))
+}
+
+#[tokio::test]
+#[ignore = "needs the local control plane"]
+async fn istio_destination_rule_subsets_get_the_hashes_and_the_weights() -> Result<()> {
+    let client = tack_testkit::client().await?;
+    for (kind, plural) in [
+        ("VirtualService", "virtualservices"),
+        ("DestinationRule", "destinationrules"),
+    ] {
+        install_open_crd(&client, "networking.istio.io", "v1beta1", kind, plural).await?;
+    }
+    let env = Env::new("ro-istio-subsets").await?;
+    let ns = env.name().to_string();
+    for o in SUBSET_OBJECTS {
+        env.apply_yaml(o).await?;
+    }
+    env.apply_yaml(SUBSET_ROLLOUT).await?;
+    let r = env
+        .wait_phase("web", "Healthy", MINUTE, |r| {
+            r["status"]["availableReplicas"] == 2
+        })
+        .await?;
+    let v1 = r["status"]["stableRS"].clone();
+    let debug = json!({"app": "web", "track": "debug"});
+    let until = tokio::time::Instant::now() + MINUTE;
+    while subsets(&env).await? != (v1.clone(), v1.clone(), debug.clone(), [0, 100]) {
+        assert!(tokio::time::Instant::now() < until, "{:?}", subsets(&env).await?);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    commands::set_image(&env.client, &ns, "web", "web", "web:2").await?;
+    let r = env
+        .wait_phase("web", "Paused", MINUTE, |r| {
+            step(r) == 1 && r["status"]["canary"]["weights"]["verified"] == true
+        })
+        .await?;
+    let v2 = r["status"]["currentPodHash"].clone();
+    assert_ne!(v1, v2);
+    assert_eq!(r["status"]["canary"]["weights"]["canary"]["weight"], 20);
+    assert_eq!(
+        subsets(&env).await?,
+        (v2.clone(), v1.clone(), debug.clone(), [20, 80])
+    );
+
+    commands::promote_full(&env.client, &ns, "web").await?;
+    env.wait_phase("web", "Healthy", MINUTE, |r| {
+        r["status"]["stableRS"] == r["status"]["currentPodHash"]
+    })
+    .await?;
+    let until = tokio::time::Instant::now() + MINUTE;
+    while subsets(&env).await? != (v2.clone(), v2.clone(), debug.clone(), [0, 100]) {
+        assert!(tokio::time::Instant::now() < until, "{:?}", subsets(&env).await?);
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     Ok(())
