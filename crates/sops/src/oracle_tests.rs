@@ -228,6 +228,11 @@ fn sops(oracle: &Path, args: &[&str], file: &Path) -> std::process::Output {
 #[test]
 fn decryption_matches_sops_d() {
     let Some(oracle) = sops_oracle() else {
+        // scripts/test.sh builds the oracle and sets TACK_REQUIRE_ORACLES: there, its absence is a failure.
+        assert!(
+            std::env::var_os("TACK_REQUIRE_ORACLES").is_none(),
+            "the reference sops is not built: run `bash testenv/oracles.sh sops`"
+        );
         eprintln!("skipped: the reference sops is not built (bash testenv/oracles.sh sops)");
         return;
     };
