@@ -66,6 +66,23 @@ async fn rollout_events(env: &Env, name: &str) -> Result<Vec<(String, String)>> 
         .collect())
 }
 
+/// The Events of a Rollout once one of them satisfies `want`: the controller writes the status first and the
+/// Event right after, so a test that saw the status waits a moment for the Event.
+async fn wait_rollout_event(
+    env: &Env,
+    name: &str,
+    want: impl Fn(&str, &str) -> bool,
+) -> Result<Vec<(String, String)>> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let events = rollout_events(env, name).await?;
+        if events.iter().any(|(reason, note)| want(reason, note)) || Instant::now() > deadline {
+            return Ok(events);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 async fn analysis_runs(env: &Env) -> Result<Vec<Value>> {
     let api: Api<DynamicObject> = Api::namespaced_with(
         env.client.clone(),
@@ -365,7 +382,7 @@ spec:
             "{}",
             r["status"]
         );
-        let events = rollout_events(&env, name).await?;
+        let events = wait_rollout_event(&env, name, |reason, _| reason == "InvalidSpec").await?;
         let invalid: Vec<_> = events
             .iter()
             .filter(|(reason, _)| reason == "InvalidSpec")
@@ -731,7 +748,10 @@ async fn unsupported_features_are_refused_visibly() -> Result<()> {
             c["message"].as_str().is_some_and(|m| m.contains(&field)),
             "{name}: the condition names {field}: {c}"
         );
-        let events = rollout_events(&env, &name).await?;
+        let events = wait_rollout_event(&env, &name, |reason, note| {
+            reason == "InvalidSpec" && note.contains(&field)
+        })
+        .await?;
         assert!(
             events
                 .iter()
