@@ -1,0 +1,4 @@
+//! Integration tests of promotion: commits written to real Git servers (file:// and smart HTTP through
+//! `git http-backend`), checked with the real `git`.
+
+mod git_write;
