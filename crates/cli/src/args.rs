@@ -80,6 +80,9 @@ pub enum Command {
     /// Progressive delivery: list, inspect, promote, abort, retry, undo, pause, resume Rollouts (argoproj.io).
     #[command(subcommand)]
     Rollout(crate::commands::rollout::RolloutCommand),
+    /// Environments and promotion: list pipelines, show their stages, promote, approve, history, rollback.
+    #[command(subcommand)]
+    Env(crate::commands::env::EnvCommand),
     /// Install tack: CRDs, namespace tack-system, RBAC and the controller Deployment (--print to print them).
     Install(crate::commands::install::InstallArgs),
     /// Evaluate Jsonnet as go-jsonnet's `jsonnet` command does: same flags, byte-identical output.

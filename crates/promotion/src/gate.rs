@@ -356,3 +356,223 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
 fn human(d: Duration) -> String {
     format!("{}s", d.as_secs())
 }
+
+#[cfg(test)]
+mod tests {
+    use tack_model::{Gates, LocalObjectReference, PromotedImage, Stage, TestJob};
+
+    use super::*;
+
+    fn spec(auto: bool, approval: bool, test_job: bool) -> PipelineSpec {
+        let stage = |name: &str, gates: Gates| Stage {
+            name: name.into(),
+            application: LocalObjectReference {
+                name: format!("app-{name}"),
+            },
+            gates,
+            auto_promote: auto,
+            require_approval: approval,
+            ..Default::default()
+        };
+        let qa_gates = Gates {
+            soak_time: Some("60s".into()),
+            test_job: test_job.then(|| TestJob {
+                spec: serde_json::json!({}),
+            }),
+        };
+        PipelineSpec {
+            images: vec![PromotedImage {
+                name: "app".into(),
+                helm_tag_key: None,
+            }],
+            stages: vec![stage("qa", qa_gates), stage("e2e", Gates::default())],
+            suspend: false,
+        }
+    }
+
+    fn rel(tag: &str) -> Release {
+        Release {
+            tags: vec![("app".into(), tag.into())],
+        }
+    }
+
+    fn running(tag: &str, sync: &str, health: &str) -> Observation {
+        Observation {
+            release: Some(rel(tag)),
+            revision: Some("a".repeat(40)),
+            head_release: Some(rel(tag)),
+            sync: Some(sync.into()),
+            health: Some(health.into()),
+            ..Default::default()
+        }
+    }
+
+    fn at(secs: i64) -> Timestamp {
+        Timestamp::from_second(1_800_000_000 + secs).expect("time")
+    }
+
+    #[test]
+    fn soak_then_promote() {
+        let spec = spec(true, false, false);
+        let obs = [
+            running("v2", "Synced", "Healthy"),
+            running("v1", "Synced", "Healthy"),
+        ];
+        let d = next(&spec, &[], &obs, at(0));
+        assert!(d.actions.is_empty(), "{:?}", d.actions);
+        assert!(!d.stages[0].verified);
+        assert_eq!(d.requeue_after, Some(Duration::from_secs(60)));
+        let reason = &d.stages[1].pending.as_ref().expect("pending").reason;
+        assert!(reason.contains("Soak pending in qa: 60s left"), "{reason}");
+        // 61 s later, the same observation: verified, promoted.
+        let d = next(&spec, &d.stages, &obs, at(61));
+        assert!(d.stages[0].verified);
+        assert_eq!(
+            d.actions,
+            vec![Action::Promote {
+                to: 1,
+                from: Some(0),
+                release: rel("v2"),
+                by: "auto".into()
+            }]
+        );
+        // Once e2e's branch holds v2 (even before it syncs), nothing more is done.
+        let mut obs2 = obs.clone();
+        obs2[1].head_release = Some(rel("v2"));
+        let d = next(&spec, &d.stages, &obs2, at(62));
+        assert!(d.actions.is_empty());
+        assert!(
+            d.stages[1]
+                .gates
+                .iter()
+                .any(|g| g.name == "Synced" && g.phase == PENDING)
+        );
+    }
+
+    #[test]
+    fn a_new_release_restarts_the_soak_and_unhealthy_blocks() {
+        let spec = spec(true, false, false);
+        let d = next(
+            &spec,
+            &[],
+            &[
+                running("v2", "Synced", "Healthy"),
+                running("v1", "Synced", "Healthy"),
+            ],
+            at(0),
+        );
+        let d = next(
+            &spec,
+            &d.stages,
+            &[
+                running("v3", "Synced", "Healthy"),
+                running("v1", "Synced", "Healthy"),
+            ],
+            at(100),
+        );
+        assert!(d.actions.is_empty());
+        assert_eq!(d.stages[0].since.as_deref(), Some(at(100).to_string().as_str()));
+        let d = next(
+            &spec,
+            &d.stages,
+            &[
+                running("v3", "Synced", "Degraded"),
+                running("v1", "Synced", "Healthy"),
+            ],
+            at(200),
+        );
+        assert!(d.actions.is_empty());
+        let reason = &d.stages[1].pending.as_ref().expect("pending").reason;
+        assert!(reason.contains("Healthy failed in qa: Degraded"), "{reason}");
+    }
+
+    #[test]
+    fn test_job_failure_blocks_with_the_reason() {
+        let spec = spec(true, false, true);
+        let mut obs = [
+            running("v2", "Synced", "Healthy"),
+            running("v1", "Synced", "Healthy"),
+        ];
+        let d = next(&spec, &[], &obs, at(0));
+        assert_eq!(
+            d.actions,
+            vec![Action::RunTestJob {
+                stage: 0,
+                release: rel("v2")
+            }]
+        );
+        obs[0].test_job = Some(JobOutcome::Failed(
+            "qa-test".into(),
+            "BackoffLimitExceeded".into(),
+        ));
+        let d = next(&spec, &d.stages, &obs, at(120));
+        assert!(d.actions.is_empty());
+        let reason = &d.stages[1].pending.as_ref().expect("pending").reason;
+        assert!(
+            reason.contains("TestJob failed in qa: Job qa-test failed: BackoffLimitExceeded"),
+            "{reason}"
+        );
+        obs[0].test_job = Some(JobOutcome::Succeeded("qa-test".into()));
+        let d = next(&spec, &d.stages, &obs, at(121));
+        assert_eq!(d.actions.len(), 1);
+    }
+
+    #[test]
+    fn approval_manual_promotion_and_requests() {
+        let obs = [
+            running("v2", "Synced", "Healthy"),
+            running("v1", "Synced", "Healthy"),
+        ];
+        let manual = spec(false, false, false);
+        let d = next(&manual, &[], &obs, at(0));
+        let d = next(&manual, &d.stages, &obs, at(100));
+        assert!(d.actions.is_empty());
+        assert!(
+            d.stages[1]
+                .pending
+                .as_ref()
+                .expect("p")
+                .reason
+                .contains("autoPromote is off")
+        );
+
+        let gated = spec(true, true, false);
+        let d = next(&gated, &[], &obs, at(0));
+        let d = next(&gated, &d.stages, &obs, at(100));
+        assert!(
+            d.stages[1]
+                .pending
+                .as_ref()
+                .expect("p")
+                .reason
+                .contains("waiting for approval")
+        );
+        let mut approved = obs.clone();
+        approved[1].approved = Some("v2".into());
+        let d = next(&gated, &d.stages, &approved, at(101));
+        assert_eq!(d.actions.len(), 1);
+
+        // A request (rollback to v0) ignores autoPromote and the gates.
+        let mut req = obs.clone();
+        req[1].requested = Some(rel("v0"));
+        let d = next(&manual, &[], &req, at(0));
+        assert_eq!(
+            d.actions,
+            vec![Action::Promote {
+                to: 1,
+                from: None,
+                release: rel("v0"),
+                by: "tack env promote".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90s"), Some(Duration::from_secs(90)));
+        assert_eq!(parse_duration("1h30m"), Some(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("500ms"), Some(Duration::from_millis(500)));
+        assert_eq!(parse_duration("5"), None);
+        assert_eq!(parse_duration("abc"), None);
+    }
+}

@@ -84,9 +84,14 @@ async fn run_controllers(
         namespace: config.namespace.clone(),
         ..Default::default()
     };
+    let promotion = tack_promotion::controller::ControllerConfig {
+        namespace: config.namespace.clone(),
+        ..Default::default()
+    };
     tokio::join!(
         tack_gitops::run_with_metrics(client.clone(), config, metrics, stop.clone().wait()),
-        tack_delivery::run(client, delivery, stop.wait()),
+        tack_delivery::run(client.clone(), delivery, stop.clone().wait()),
+        tack_promotion::controller::run(client, promotion, stop.wait()),
     );
 }
 

@@ -7,6 +7,7 @@ pub mod controller;
 pub mod demo;
 pub mod dev;
 pub mod diff;
+pub mod env;
 pub mod install;
 pub mod jsonnet;
 pub mod render;

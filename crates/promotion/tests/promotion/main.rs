@@ -1,4 +1,5 @@
 //! Integration tests of promotion: commits written to real Git servers (file:// and smart HTTP through
 //! `git http-backend`), checked with the real `git`.
 
+mod cluster;
 mod git_write;

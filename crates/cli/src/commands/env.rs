@@ -1,0 +1,362 @@
+//! `tack env`: promotion pipelines (Pipeline resources): list, status, promote, approve, history, rollback.
+//!
+//! Promote, approve and rollback record the request as an annotation on the Pipeline; the controller writes
+//! the Git commit (docs/environments.md).
+
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand};
+use kube::ResourceExt;
+use kube::api::{Api, ListParams, Patch, PatchParams};
+use serde_json::json;
+use tack_model::{APPROVE_ANNOTATION_PREFIX, PROMOTE_ANNOTATION_PREFIX, Pipeline, StageStatus};
+
+use crate::config::{Output, Settings};
+
+#[derive(Debug, Subcommand)]
+pub enum EnvCommand {
+    /// List the pipelines of the namespace (-A for all namespaces) with each stage's release.
+    List(ListArgs),
+    /// Show a pipeline: per stage the release, since when, sync, health, gates and what waits to enter it.
+    Status(PipelineArg),
+    /// Ask the controller to promote a release into a stage (a Git commit to the stage's configuration).
+    Promote(PromoteArgs),
+    /// Approve the release waiting to enter a stage that requires approval.
+    Approve(ApproveArgs),
+    /// Show the promotions into the stages (release, time, commit, source, who decided), newest first.
+    History(HistoryArgs),
+    /// Promote an earlier release into a stage again (a Git commit, like any promotion).
+    Rollback(RollbackArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// List the pipelines of every namespace
+    #[arg(short = 'A', long)]
+    pub all_namespaces: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PipelineArg {
+    /// The pipeline name
+    pub pipeline: String,
+}
+
+#[derive(Debug, Args)]
+pub struct PromoteArgs {
+    /// The pipeline name
+    pub pipeline: String,
+    /// The stage to promote into
+    #[arg(long, value_name = "STAGE")]
+    pub to: String,
+    /// The release (a tag, or NAME:TAG,... for several images) [default: the release of the previous stage]
+    #[arg(long, value_name = "R")]
+    pub release: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ApproveArgs {
+    /// The pipeline name
+    pub pipeline: String,
+    /// The stage whose incoming promotion is approved
+    pub stage: String,
+    /// The release approved [default: the release waiting to enter the stage]
+    #[arg(long, value_name = "R")]
+    pub release: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// The pipeline name
+    pub pipeline: String,
+    /// Only this stage
+    pub stage: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// The pipeline name
+    pub pipeline: String,
+    /// The stage to roll back
+    pub stage: String,
+    /// The release to go back to [default: the release promoted into the stage before the current one]
+    #[arg(long, value_name = "R")]
+    pub to: Option<String>,
+}
+
+pub async fn run(cmd: EnvCommand, settings: &Settings) -> anyhow::Result<ExitCode> {
+    let cluster = settings.connect().await?;
+    let namespace = settings
+        .namespace
+        .clone()
+        .unwrap_or_else(|| cluster.default_namespace().to_string());
+    let client = cluster.client().clone();
+    let api: Api<Pipeline> = Api::namespaced(client.clone(), &namespace);
+    match cmd {
+        EnvCommand::List(a) => {
+            let list = if a.all_namespaces {
+                Api::<Pipeline>::all(client).list(&ListParams::default()).await?
+            } else {
+                api.list(&ListParams::default()).await?
+            };
+            list_pipelines(&list.items, settings)
+        }
+        EnvCommand::Status(a) => status(&get(&api, &a.pipeline, &namespace).await?, settings),
+        EnvCommand::Promote(a) => {
+            let p = get(&api, &a.pipeline, &namespace).await?;
+            let idx = stage_index(&p, &a.to)?;
+            let release = match a.release {
+                Some(r) => r,
+                None if idx == 0 => bail!("{} is the first stage: give the release with --release", a.to),
+                None => stage_status(&p, &p.spec.stages[idx - 1].name)
+                    .and_then(|s| s.release.clone())
+                    .with_context(|| {
+                        format!(
+                            "no release known in {} yet; give one with --release",
+                            p.spec.stages[idx - 1].name
+                        )
+                    })?,
+            };
+            annotate(&api, &a.pipeline, PROMOTE_ANNOTATION_PREFIX, &a.to, &release).await?;
+            println!(
+                "requested: promote {release} to {} (pipeline {}/{})",
+                a.to, namespace, a.pipeline
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        EnvCommand::Approve(a) => {
+            let p = get(&api, &a.pipeline, &namespace).await?;
+            stage_index(&p, &a.stage)?;
+            let release = match a.release {
+                Some(r) => r,
+                None => stage_status(&p, &a.stage)
+                    .and_then(|s| s.pending.as_ref().map(|x| x.release.clone()))
+                    .with_context(|| {
+                        format!("no release waits to enter {}; give one with --release", a.stage)
+                    })?,
+            };
+            annotate(&api, &a.pipeline, APPROVE_ANNOTATION_PREFIX, &a.stage, &release).await?;
+            println!("approved: {release} may enter {}", a.stage);
+            Ok(ExitCode::SUCCESS)
+        }
+        EnvCommand::History(a) => history(
+            &get(&api, &a.pipeline, &namespace).await?,
+            a.stage.as_deref(),
+            settings,
+        ),
+        EnvCommand::Rollback(a) => {
+            let p = get(&api, &a.pipeline, &namespace).await?;
+            stage_index(&p, &a.stage)?;
+            let release = match a.to {
+                Some(r) => r,
+                None => previous_release(&p, &a.stage)?,
+            };
+            annotate(&api, &a.pipeline, PROMOTE_ANNOTATION_PREFIX, &a.stage, &release).await?;
+            println!("requested: roll {} back to {release} (a Git commit)", a.stage);
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+async fn get(api: &Api<Pipeline>, name: &str, namespace: &str) -> anyhow::Result<Pipeline> {
+    api.get_opt(name)
+        .await?
+        .with_context(|| format!("pipeline {namespace}/{name} not found; list them with `tack env list`"))
+}
+
+fn stage_index(p: &Pipeline, stage: &str) -> anyhow::Result<usize> {
+    p.spec
+        .stages
+        .iter()
+        .position(|s| s.name == stage)
+        .with_context(|| {
+            let names: Vec<&str> = p.spec.stages.iter().map(|s| s.name.as_str()).collect();
+            format!(
+                "pipeline {} has no stage {stage:?} (stages: {})",
+                p.name_any(),
+                names.join(", ")
+            )
+        })
+}
+
+fn stage_status<'a>(p: &'a Pipeline, stage: &str) -> Option<&'a StageStatus> {
+    p.status.as_ref()?.stages.iter().find(|s| s.name == stage)
+}
+
+/// The release promoted into `stage` before the current one.
+fn previous_release(p: &Pipeline, stage: &str) -> anyhow::Result<String> {
+    let s = stage_status(p, stage).context("the stage has no status yet")?;
+    let current = s.release.clone();
+    s.history
+        .iter()
+        .rev()
+        .map(|h| h.release.clone())
+        .find(|r| Some(r) != current.as_ref())
+        .with_context(|| format!("no earlier release in {stage}'s history; give one with --to"))
+}
+
+async fn annotate(
+    api: &Api<Pipeline>,
+    name: &str,
+    prefix: &str,
+    stage: &str,
+    release: &str,
+) -> anyhow::Result<()> {
+    let patch = json!({"metadata": {"annotations": {format!("{prefix}{stage}"): release}}});
+    api.patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .with_context(|| format!("annotating pipeline {name}"))?;
+    Ok(())
+}
+
+fn list_pipelines(items: &[Pipeline], settings: &Settings) -> anyhow::Result<ExitCode> {
+    if settings.output == Output::Json {
+        println!("{}", serde_json::to_string_pretty(items)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    if items.is_empty() {
+        println!("no pipelines; see docs/environments.md");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let rows: Vec<[String; 4]> = items
+        .iter()
+        .map(|p| {
+            let s = p.status.clone().unwrap_or_default();
+            let ready = s.conditions.iter().find(|c| c.type_ == "Ready");
+            [
+                p.namespace().unwrap_or_default(),
+                p.name_any(),
+                s.summary.unwrap_or_default(),
+                ready
+                    .map(|c| format!("{} {}", c.status, c.reason))
+                    .unwrap_or_default(),
+            ]
+        })
+        .collect();
+    print_table(&["NAMESPACE", "NAME", "STAGES", "READY"], &rows);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn status(p: &Pipeline, settings: &Settings) -> anyhow::Result<ExitCode> {
+    if settings.output == Output::Json {
+        println!("{}", serde_json::to_string_pretty(p)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let st = p.status.clone().unwrap_or_default();
+    let rows: Vec<[String; 7]> = p
+        .spec
+        .stages
+        .iter()
+        .map(|stage| {
+            let s = st
+                .stages
+                .iter()
+                .find(|s| s.name == stage.name)
+                .cloned()
+                .unwrap_or_default();
+            let gates: Vec<String> = s
+                .gates
+                .iter()
+                .map(|g| format!("{}:{}", g.name, g.phase))
+                .collect();
+            [
+                stage.name.clone(),
+                s.release.unwrap_or_else(|| "-".into()),
+                s.since.unwrap_or_else(|| "-".into()),
+                s.sync.unwrap_or_else(|| "-".into()),
+                s.health.unwrap_or_else(|| "-".into()),
+                if s.verified {
+                    "Verified".into()
+                } else {
+                    gates.join(" ")
+                },
+                s.pending
+                    .map(|x| format!("{}: {}", x.release, x.reason))
+                    .unwrap_or_default(),
+            ]
+        })
+        .collect();
+    print_table(
+        &[
+            "STAGE",
+            "RELEASE",
+            "SINCE",
+            "SYNC",
+            "HEALTH",
+            "GATES",
+            "WAITING TO ENTER",
+        ],
+        &rows,
+    );
+    for s in &st.stages {
+        for g in s.gates.iter().filter(|g| g.phase != "Passed") {
+            println!("{}: {} {}: {}", s.name, g.name, g.phase, g.message);
+        }
+    }
+    for c in st.conditions.iter().filter(|c| c.status != "True") {
+        println!("{} {}: {} {}", c.type_, c.status, c.reason, c.message);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn history(p: &Pipeline, stage: Option<&str>, settings: &Settings) -> anyhow::Result<ExitCode> {
+    if let Some(s) = stage {
+        stage_index(p, s)?;
+    }
+    let st = p.status.clone().unwrap_or_default();
+    let mut records: Vec<(String, tack_model::PromotionRecord)> = st
+        .stages
+        .iter()
+        .filter(|s| stage.is_none_or(|n| n == s.name))
+        .flat_map(|s| s.history.iter().map(|h| (s.name.clone(), h.clone())))
+        .collect();
+    records.sort_by(|a, b| b.1.time.cmp(&a.1.time));
+    if settings.output == Output::Json {
+        let v: Vec<_> = records
+            .iter()
+            .map(|(s, h)| json!({"stage": s, "promotion": h}))
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let rows: Vec<[String; 6]> = records
+        .into_iter()
+        .map(|(s, h)| {
+            [
+                s,
+                h.release,
+                h.time,
+                h.commit.chars().take(12).collect(),
+                h.from.unwrap_or_else(|| "-".into()),
+                h.by,
+            ]
+        })
+        .collect();
+    print_table(&["STAGE", "RELEASE", "TIME", "COMMIT", "FROM", "BY"], &rows);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_table<const N: usize>(header: &[&str], rows: &[[String; N]]) {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let mut out = String::new();
+        for (i, (cell, w)) in cells.iter().zip(&widths).enumerate() {
+            if i + 1 == cells.len() {
+                out.push_str(cell);
+            } else {
+                out.push_str(&format!("{cell:<w$}   "));
+            }
+        }
+        println!("{}", out.trim_end());
+    };
+    line(header.to_vec());
+    for row in rows {
+        line(row.iter().map(String::as_str).collect());
+    }
+}
