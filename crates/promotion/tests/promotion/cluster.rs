@@ -273,3 +273,175 @@ async fn guestbook_qa_to_e2e_gated_by_a_test_job() -> Result<()> {
     let _ = tokio::time::timeout(Duration::from_secs(30), promotion).await;
     Ok(())
 }
+
+/// Branch per environment with plain manifests: a promotion into e2e waits for approval, the approval
+/// releases it, a rollback is a new commit and is not undone by auto-promotion; a pipeline naming a missing
+/// application reports it in its Ready condition.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the local control plane"]
+async fn approval_rollback_and_missing_application() -> Result<()> {
+    tack_cluster::install_crypto_provider();
+    let client = tack_testkit::client().await?;
+    install_crds(&client).await?;
+    let ns = TestNamespace::new(&client, "pipeline").await?;
+    let qa_ns = TestNamespace::new(&client, "qa").await?;
+    let e2e_ns = TestNamespace::new(&client, "e2e").await?;
+    let tmp = tempfile::tempdir()?;
+    let repo = GitRepo::create(&tmp.path().join("srv"), &tmp.path().join("work"), "config");
+    repo.commit(&[("guestbook/frontend.yaml", &frontend())], "v5");
+    repo.push_branch("env/e2e");
+    repo.commit(
+        &[("guestbook/frontend.yaml", &frontend().replace(":v5", ":v6"))],
+        "v6",
+    );
+    repo.push_branch("env/qa");
+    let url = format!("file://{}", repo.bare.display());
+
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let (stop2, stopped2) = tokio::sync::oneshot::channel::<()>();
+    let gitops = tokio::spawn(tack_gitops::run(
+        client.clone(),
+        tack_gitops::ControllerConfig {
+            cache_dir: tmp.path().join("gitops-cache"),
+            namespace: Some(ns.name().to_string()),
+            ..Default::default()
+        },
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    let promotion = tokio::spawn(tack_promotion::controller::run(
+        client.clone(),
+        tack_promotion::controller::ControllerConfig {
+            namespace: Some(ns.name().to_string()),
+            cache_dir: tmp.path().join("promotion-cache"),
+            interval: Duration::from_secs(1),
+            allow_insecure_http_credentials: false,
+        },
+        async move {
+            let _ = stopped2.await;
+        },
+    ));
+    let apps: Api<GitOpsConfig> = Api::namespaced(client.clone(), ns.name());
+    for (stage, dest) in [("qa", qa_ns.name()), ("e2e", e2e_ns.name())] {
+        let app = json!({
+            "apiVersion": "gitops.tack.dev/v1alpha1", "kind": "GitOpsConfig",
+            "metadata": {"name": format!("guestbook-{stage}"), "namespace": ns.name()},
+            "spec": {
+                "source": {"repoURL": url, "revision": format!("env/{stage}"), "path": "guestbook"},
+                "destination": {"namespace": dest},
+                "syncPolicy": {"interval": "2s", "automated": {"prune": true}},
+            },
+        });
+        apps.patch(
+            &format!("guestbook-{stage}"),
+            &PatchParams::apply("tack-test"),
+            &Patch::Apply(&app),
+        )
+        .await?;
+    }
+    let pipelines: Api<Pipeline> = Api::namespaced(client.clone(), ns.name());
+    let spec = |e2e_app: &str| {
+        json!({
+            "images": [{"name": FRONTEND}],
+            "stages": [
+                {"name": "qa", "application": {"name": "guestbook-qa"}},
+                {"name": "e2e", "application": {"name": e2e_app}, "autoPromote": true, "requireApproval": true},
+            ],
+        })
+    };
+    let p = json!({"apiVersion": "gitops.tack.dev/v1alpha1", "kind": "Pipeline",
+                   "metadata": {"name": "guestbook", "namespace": ns.name()}, "spec": spec("guestbook-e2e")});
+    pipelines
+        .patch("guestbook", &PatchParams::apply("tack-test"), &Patch::Apply(&p))
+        .await?;
+
+    // 1. Held for approval; nothing written.
+    let before = git(&repo.bare, &["rev-parse", "env/e2e"]);
+    eventually(Duration::from_secs(90), "waiting for approval", || async {
+        let p = pipelines.get("guestbook").await?;
+        let pending = stage_of(&p, "e2e").and_then(|s| s.pending.clone());
+        Ok(pending
+            .filter(|x| x.release == "v6" && x.reason.contains("waiting for approval"))
+            .map(|_| ()))
+    })
+    .await?;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(git(&repo.bare, &["rev-parse", "env/e2e"]), before);
+
+    // 2. Approved (what `tack env approve guestbook e2e` writes): promoted.
+    let approve = json!({"metadata": {"annotations": {"approve.gitops.tack.dev/e2e": "v6"}}});
+    pipelines
+        .patch("guestbook", &PatchParams::default(), &Patch::Merge(&approve))
+        .await?;
+    let first = eventually(Duration::from_secs(60), "v6 promoted after approval", || async {
+        let p = pipelines.get("guestbook").await?;
+        Ok(stage_of(&p, "e2e")
+            .and_then(|s| s.history.last().cloned())
+            .filter(|h| h.release == "v6"))
+    })
+    .await?;
+    assert_eq!(first.by, "auto, approved");
+    assert_eq!(git(&repo.bare, &["rev-parse", "env/e2e"]), first.commit);
+    assert!(
+        git(&repo.bare, &["show", "env/e2e:guestbook/frontend.yaml"]).contains(&format!("{FRONTEND}:v6"))
+    );
+
+    // 3. Rollback (what `tack env rollback guestbook e2e` writes): a new commit back to v5, kept.
+    let rollback = json!({"metadata": {"annotations": {"promote.gitops.tack.dev/e2e": "v5"}}});
+    pipelines
+        .patch("guestbook", &PatchParams::default(), &Patch::Merge(&rollback))
+        .await?;
+    let back = eventually(Duration::from_secs(60), "rolled back to v5", || async {
+        let p = pipelines.get("guestbook").await?;
+        Ok(stage_of(&p, "e2e")
+            .and_then(|s| s.history.last().cloned())
+            .filter(|h| h.release == "v5"))
+    })
+    .await?;
+    assert_eq!(back.by, "tack env promote");
+    assert_eq!(git(&repo.bare, &["rev-parse", "env/e2e^"]), first.commit);
+    assert_eq!(git(&repo.bare, &["rev-parse", "env/e2e"]), back.commit);
+    assert!(
+        git(&repo.bare, &["show", "env/e2e:guestbook/frontend.yaml"]).contains(&format!("{FRONTEND}:v5"))
+    );
+    eventually(Duration::from_secs(30), "request annotation removed", || async {
+        let p = pipelines.get("guestbook").await?;
+        let a = p.metadata.annotations.unwrap_or_default();
+        Ok((!a.contains_key("promote.gitops.tack.dev/e2e")).then_some(()))
+    })
+    .await?;
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(
+        git(&repo.bare, &["rev-parse", "env/e2e"]),
+        back.commit,
+        "the rollback stays"
+    );
+    let p = pipelines.get("guestbook").await?;
+    let pending = stage_of(&p, "e2e")
+        .and_then(|s| s.pending.clone())
+        .context("pending")?;
+    assert!(pending.reason.contains("rollback"), "{pending:?}");
+
+    // 4. A pipeline naming a missing application: Ready False, with the name.
+    let bad = json!({"apiVersion": "gitops.tack.dev/v1alpha1", "kind": "Pipeline",
+                     "metadata": {"name": "broken", "namespace": ns.name()}, "spec": spec("guestbook-missing")});
+    pipelines
+        .patch("broken", &PatchParams::apply("tack-test"), &Patch::Apply(&bad))
+        .await?;
+    let message = eventually(Duration::from_secs(30), "broken pipeline reported", || async {
+        let p = pipelines.get("broken").await?;
+        let ready = p
+            .status
+            .and_then(|s| s.conditions.into_iter().find(|c| c.type_ == "Ready"));
+        Ok(ready.filter(|c| c.status == "False").map(|c| c.message))
+    })
+    .await?;
+    assert!(message.contains("guestbook-missing not found"), "{message}");
+
+    let _ = stop.send(());
+    let _ = stop2.send(());
+    let _ = tokio::time::timeout(Duration::from_secs(30), gitops).await;
+    let _ = tokio::time::timeout(Duration::from_secs(30), promotion).await;
+    Ok(())
+}
