@@ -3,3 +3,4 @@
 
 mod cluster;
 mod git_write;
+mod kustomize_golden;
