@@ -249,6 +249,9 @@ pub struct PromotionRecord {
     /// The stage it came from (absent for a rollback or a manual promotion of a given release).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from: Option<String>,
-    /// Who or what decided it: `auto`, `tack env promote`, `tack env rollback`, and the approver if any.
+    /// Who or what decided it: `auto`, `auto, approved` or `tack env promote` (also for rollbacks).
     pub by: String,
+    /// The release the stage's configuration held before (what `tack env rollback` goes back to).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaced: Option<String>,
 }

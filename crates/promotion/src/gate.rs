@@ -231,10 +231,13 @@ fn promotion_into(
         if head.as_ref() == Some(&requested) {
             return (None, None);
         }
-        // A person asked for this release: the request is the decision (approval included).
+        // A person asked for this release: the request is the decision (approval included). When it is the
+        // release verified upstream, the commit names that stage and its evidence.
+        let upstream = &stages[i - 1];
+        let verified_upstream = upstream.verified && upstream.release == Some(requested.to_string());
         let action = Action::Promote {
             to: i,
-            from: None,
+            from: verified_upstream.then_some(i - 1),
             release: requested,
             by: "tack env promote".into(),
         };

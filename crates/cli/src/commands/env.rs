@@ -80,7 +80,7 @@ pub struct RollbackArgs {
     pub pipeline: String,
     /// The stage to roll back
     pub stage: String,
-    /// The release to go back to [default: the release promoted into the stage before the current one]
+    /// The release to go back to [default: the release the last promotion into the stage replaced]
     #[arg(long, value_name = "R")]
     pub to: Option<String>,
 }
@@ -184,15 +184,12 @@ fn stage_status<'a>(p: &'a Pipeline, stage: &str) -> Option<&'a StageStatus> {
     p.status.as_ref()?.stages.iter().find(|s| s.name == stage)
 }
 
-/// The release promoted into `stage` before the current one.
+/// The release the last promotion into `stage` replaced.
 fn previous_release(p: &Pipeline, stage: &str) -> anyhow::Result<String> {
     let s = stage_status(p, stage).context("the stage has no status yet")?;
-    let current = s.release.clone();
     s.history
-        .iter()
-        .rev()
-        .map(|h| h.release.clone())
-        .find(|r| Some(r) != current.as_ref())
+        .last()
+        .and_then(|h| h.replaced.clone())
         .with_context(|| format!("no earlier release in {stage}'s history; give one with --to"))
 }
 

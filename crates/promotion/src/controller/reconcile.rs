@@ -149,7 +149,15 @@ async fn act(
                 by,
             } => {
                 let Some(r) = &resolved[*to] else { continue };
-                let outcome = promote(p, r, status, *to, *from, release, by).await;
+                let replaced = observed[*to].head_release.as_ref();
+                let step = Step {
+                    to: *to,
+                    from: *from,
+                    release,
+                    by,
+                    replaced,
+                };
+                let outcome = promote(p, r, status, step).await;
                 let stage_name = p.spec.stages[*to].name.clone();
                 match outcome {
                     Ok(commit) => {
@@ -177,15 +185,29 @@ async fn act(
 }
 
 /// Writes the commit and records it in the stage's history. Returns the commit.
+/// One promotion to write.
+struct Step<'a> {
+    to: usize,
+    from: Option<usize>,
+    release: &'a Release,
+    by: &'a str,
+    /// What the target's configuration holds now.
+    replaced: Option<&'a Release>,
+}
+
 async fn promote(
     p: &Pipeline,
     r: &ResolvedStage,
     status: &mut PipelineStatus,
-    to: usize,
-    from: Option<usize>,
-    release: &Release,
-    by: &str,
+    step: Step<'_>,
 ) -> Result<String, String> {
+    let Step {
+        to,
+        from,
+        release,
+        by,
+        replaced,
+    } = step;
     let key = format!(
         "{}/{}",
         p.metadata.namespace.as_deref().unwrap_or_default(),
@@ -202,6 +224,7 @@ async fn promote(
         evidence: &evidence,
         by,
     });
+    let replaced = replaced.map(|r| r.to_string());
     let (config, images, rel) = (r.config.clone(), p.spec.images.clone(), release.clone());
     let done = tokio::task::spawn_blocking(move || config.promote(&images, &rel, &message))
         .await
@@ -216,6 +239,7 @@ async fn promote(
         commit: commit.clone(),
         from: from_name,
         by: by.to_string(),
+        replaced,
     });
     let excess = history.len().saturating_sub(PIPELINE_HISTORY_LIMIT);
     history.drain(..excess);

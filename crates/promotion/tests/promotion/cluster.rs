@@ -382,6 +382,7 @@ async fn approval_rollback_and_missing_application() -> Result<()> {
     })
     .await?;
     assert_eq!(first.by, "auto, approved");
+    assert_eq!(first.replaced.as_deref(), Some("v5"));
     assert_eq!(git(&repo.bare, &["rev-parse", "env/e2e"]), first.commit);
     assert!(
         git(&repo.bare, &["show", "env/e2e:guestbook/frontend.yaml"]).contains(&format!("{FRONTEND}:v6"))
@@ -400,6 +401,7 @@ async fn approval_rollback_and_missing_application() -> Result<()> {
     })
     .await?;
     assert_eq!(back.by, "tack env promote");
+    assert_eq!(back.replaced.as_deref(), Some("v6"));
     assert_eq!(git(&repo.bare, &["rev-parse", "env/e2e^"]), first.commit);
     assert_eq!(git(&repo.bare, &["rev-parse", "env/e2e"]), back.commit);
     assert!(
