@@ -86,6 +86,7 @@ async fn run_controllers(
     };
     let promotion = tack_promotion::controller::ControllerConfig {
         namespace: config.namespace.clone(),
+        cache_dir: config.cache_dir.join("promotion"),
         ..Default::default()
     };
     tokio::join!(
