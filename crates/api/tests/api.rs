@@ -3,3 +3,6 @@
 
 #[path = "api/endpoints.rs"]
 mod endpoints;
+
+#[path = "api/browser.rs"]
+mod browser;

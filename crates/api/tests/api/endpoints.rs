@@ -19,7 +19,7 @@ use tack_testkit::TestNamespace;
 use tower::ServiceExt;
 
 /// Installs the CRDs the API reads (GitOpsConfig and the argoproj.io ones), as on a fresh cluster.
-async fn install_crds(client: &kube::Client) -> Result<()> {
+pub(crate) async fn install_crds(client: &kube::Client) -> Result<()> {
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
     let crd = GitOpsConfig::crd();
     let name = crd.metadata.name.clone().context("CRD name")?;
@@ -34,7 +34,12 @@ async fn install_crds(client: &kube::Client) -> Result<()> {
 }
 
 /// A ServiceAccount with a Role of `rules` in `ns`, and a token for it.
-async fn account(client: &kube::Client, ns: &str, name: &str, rules: Vec<PolicyRule>) -> Result<String> {
+pub(crate) async fn account(
+    client: &kube::Client,
+    ns: &str,
+    name: &str,
+    rules: Vec<PolicyRule>,
+) -> Result<String> {
     let meta = |n: &str| ObjectMeta {
         name: Some(n.to_string()),
         namespace: Some(ns.to_string()),
@@ -99,6 +104,23 @@ fn rule(group: &str, resources: &[&str], verbs: &[&str]) -> PolicyRule {
     }
 }
 
+/// A Role that may read applications, rollouts and Events.
+pub(crate) fn read_rules() -> Vec<PolicyRule> {
+    vec![
+        rule("gitops.tack.dev", &["gitopsconfigs"], &["get", "list", "watch"]),
+        rule("argoproj.io", &["rollouts"], &["get", "list", "watch"]),
+        rule("events.k8s.io", &["events"], &["list"]),
+    ]
+}
+
+/// A Role that may also act on them.
+pub(crate) fn act_rules() -> Vec<PolicyRule> {
+    let mut rules = read_rules();
+    rules.push(rule("gitops.tack.dev", &["gitopsconfigs"], &["patch"]));
+    rules.push(rule("argoproj.io", &["rollouts"], &["patch"]));
+    rules
+}
+
 /// One request through the router: the status and the body as JSON (`Null` when it is not JSON).
 async fn call(
     router: &Router,
@@ -127,7 +149,7 @@ async fn call(
 
 const ACT: &[(&str, &str)] = &[("x-tack-request", "1"), ("content-type", "application/json")];
 
-async fn app_fixture(client: &kube::Client, ns: &str) -> Result<Api<GitOpsConfig>> {
+pub(crate) async fn app_fixture(client: &kube::Client, ns: &str) -> Result<Api<GitOpsConfig>> {
     let apps: Api<GitOpsConfig> = Api::namespaced(client.clone(), ns);
     let app: GitOpsConfig = serde_json::from_value(json!({
         "apiVersion": "gitops.tack.dev/v1alpha1", "kind": "GitOpsConfig",
@@ -165,16 +187,8 @@ async fn tokens_rbac_actions_csrf_read_only_and_the_change_stream() -> Result<()
     let ns = TestNamespace::new(&client, "api").await?;
     let ns = ns.name().to_string();
     let apps = app_fixture(&client, &ns).await?;
-    let read = vec![
-        rule("gitops.tack.dev", &["gitopsconfigs"], &["get", "list", "watch"]),
-        rule("argoproj.io", &["rollouts"], &["get", "list", "watch"]),
-        rule("events.k8s.io", &["events"], &["list"]),
-    ];
-    let mut act = read.clone();
-    act.push(rule("gitops.tack.dev", &["gitopsconfigs"], &["patch"]));
-    act.push(rule("argoproj.io", &["rollouts"], &["patch"]));
-    let viewer = account(&client, &ns, "viewer", read).await?;
-    let operator = account(&client, &ns, "operator", act).await?;
+    let viewer = account(&client, &ns, "viewer", read_rules()).await?;
+    let operator = account(&client, &ns, "operator", act_rules()).await?;
 
     let router = |read_only| {
         tack_api::router(
