@@ -148,31 +148,38 @@ function facts(pairs) {
     .map(([k, v]) => [el("dt", { text: k }), el("dd", {}, v)]));
 }
 
-function resourcesTree(resources) {
+function nodeItem(n) {
+  const label = el("span", { class: "node" }, el("span", { class: "muted", text: n.kind + " " }), n.name, " ",
+    n.sync ? badge(n.sync) : null, " ", n.health ? badge(n.health) : null,
+    n.state ? el("span", { class: "badge " + n.state, text: n.state }) : null);
+  if (!n.children || !n.children.length) return el("li", {}, label);
+  return el("li", {}, el("details", { open: n.children.length <= 10 ? "" : null }, el("summary", {}, label),
+    el("ul", { class: "tree" }, n.children.map(nodeItem),
+      n.more ? el("li", { class: "muted", text: `${n.more} more not drawn` }) : null)));
+}
+
+function resourcesTree(nodes) {
   const byKind = new Map();
-  for (const r of resources) {
-    const k = (r.group ? r.group + "/" : "") + r.kind;
-    if (!byKind.has(k)) byKind.set(k, []);
-    byKind.get(k).push(r);
+  for (const n of nodes) {
+    if (!byKind.has(n.kind)) byKind.set(n.kind, []);
+    byKind.get(n.kind).push(n);
   }
   return el("div", { id: "resources" }, [...byKind.entries()].map(([kind, list]) => {
-    const bad = list.filter((r) => (r.health && r.health.status !== "Healthy") || (r.status && r.status !== "Synced")).length;
-    const d = el("details", { open: list.length <= 20 ? "" : null },
+    const bad = list.filter((r) => (r.health && r.health !== "Healthy") || (r.sync && r.sync !== "Synced")).length;
+    return el("details", { open: list.length <= 20 ? "" : null },
       el("summary", { text: `${kind} (${list.length}${bad ? ", " + bad + " not synced or healthy" : ""})` }),
-      el("table", {}, el("tbody", {}, list.slice(0, 1000).map((r) => el("tr", {},
-        el("td", { text: (r.namespace ? r.namespace + "/" : "") + r.name }),
-        el("td", {}, r.status ? badge(r.status) : ""),
-        el("td", {}, r.health ? badge(r.health.status) : ""),
-        el("td", { class: "muted", text: (r.health && r.health.message) || "" }))))),
-      list.length > 1000 ? el("p", { class: "muted", text: `${list.length - 1000} more not drawn` }) : null);
-    return d;
+      el("ul", { class: "tree" }, list.slice(0, 1000).map(nodeItem),
+        list.length > 1000 ? el("li", { class: "muted", text: `${list.length - 1000} more not drawn` }) : null));
   }));
 }
 
 async function applicationPage(ns, name) {
   const base = `/api/v1/namespaces/${encodeURIComponent(ns)}/applications/${encodeURIComponent(name)}`;
-  const [app, history, events] = await Promise.all([api(base), api(base + "/history"),
-    api(base + "/events").catch((e) => ({ items: [], error: e.message }))]);
+  const [app, history, events, tree] = await Promise.all([api(base), api(base + "/history"),
+    api(base + "/events").catch((e) => ({ items: [], error: e.message })),
+    api(base + "/tree").catch(() => null)]);
+  const nodes = tree ? tree.nodes : ((app.status && app.status.resources) || []).map((r) => ({
+    kind: r.kind, namespace: r.namespace, name: r.name, sync: r.status, health: r.health && r.health.status }));
   const s = app.summary;
   const buttons = el("div", { class: "actions" },
     el("button", { id: "sync", text: "Sync", onclick: () => act(base + "/sync", {}, "sync") }),
@@ -198,8 +205,11 @@ async function applicationPage(ns, name) {
       ["Destination", (s.cluster ? s.cluster + ": " : "") + (s.destination || s.namespace)],
       ["Rolled back to", s.rolledBackTo], ["Suspended", s.suspended ? "yes" : ""]]),
     buttons,
-    el("h2", { text: `Resources (${(app.status && app.status.resources || []).length})` }),
-    resourcesTree((app.status && app.status.resources) || []),
+    el("h2", { text: `Resources (${nodes.length})` }),
+    resourcesTree(nodes),
+    tree && tree.childrenHiddenIn && tree.childrenHiddenIn.length
+      ? el("p", { class: "muted", text: "Pods and ReplicaSets not shown in " + tree.childrenHiddenIn.join(", ") + " (no right to list them)" })
+      : null,
     el("h2", { text: "History" }),
     el("table", { id: "history" }, el("tbody", {}, historyRows)),
     el("h2", { text: "Events" }),

@@ -219,6 +219,48 @@ pub async fn events(
     ))
 }
 
+/// `GET /api/v1/namespaces/{ns}/applications/{name}/tree`: the managed objects with what Kubernetes created
+/// for them (ReplicaSets, Pods, Jobs) nested under them. Children are read only in namespaces where the caller
+/// may list pods, replicasets and jobs, and only for applications deployed to this cluster.
+pub async fn tree(
+    State(state): State<Arc<ApiState>>,
+    caller: Caller,
+    Path((ns, name)): Path<(String, String)>,
+) -> Result<Json<Value>, ApiError> {
+    let app = cached(&state, &caller, &ns, &name).await?;
+    let resources = app.status.clone().unwrap_or_default().resources;
+    let remote = app.spec.destination.cluster.clone();
+    let mut readable = BTreeSet::new();
+    let mut hidden = BTreeSet::new();
+    if remote.is_none() {
+        let namespaces: BTreeSet<String> = resources.iter().filter_map(|r| r.namespace.clone()).collect();
+        for namespace in namespaces {
+            let mut may = true;
+            for (group, resource) in [("", "pods"), ("apps", "replicasets"), ("batch", "jobs")] {
+                may &= state
+                    .auth
+                    .allowed(&caller, &list_access(group, resource, Some(&namespace)))
+                    .await?;
+            }
+            if may {
+                readable.insert(namespace);
+            } else {
+                hidden.insert(namespace);
+            }
+        }
+    }
+    let owned = crate::tree::children(&state.client, &readable)
+        .await
+        .map_err(ApiError::kube(format!(
+            "reading the objects created for {ns}/{name}"
+        )))?;
+    Ok(Json(json!({
+        "nodes": crate::tree::build(&resources, &owned),
+        "childrenHiddenIn": hidden,
+        "remoteCluster": remote,
+    })))
+}
+
 /// When an Event last happened, as RFC 3339 text (sortable).
 fn event_time(e: &Event) -> String {
     let series = e.series.as_ref().map(|s| s.last_observed_time.0.to_string());

@@ -18,6 +18,7 @@ pub mod guard;
 pub mod rollouts;
 pub mod store;
 pub mod stream;
+pub mod tree;
 pub mod ui;
 pub mod view;
 
@@ -69,6 +70,10 @@ pub fn router(client: kube::Client, stores: Stores, options: Options) -> Router 
         .route(
             "/api/v1/namespaces/{ns}/applications/{name}/events",
             get(applications::events),
+        )
+        .route(
+            "/api/v1/namespaces/{ns}/applications/{name}/tree",
+            get(applications::tree),
         )
         .route(
             "/api/v1/namespaces/{ns}/applications/{name}/history",

@@ -214,6 +214,15 @@ async fn the_dashboard_in_chromium_reads_with_one_token_and_acts_with_another() 
     let ns = ns.name().to_string();
     let apps: Api<GitOpsConfig> = app_fixture(&client, &ns).await?;
     let viewer = account(&client, &ns, "viewer", read_rules()).await?;
+    let deployment: k8s_openapi::api::apps::v1::Deployment = serde_json::from_value(json!({
+        "metadata": {"name": "web", "namespace": ns},
+        "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"}},
+                 "template": {"metadata": {"labels": {"app": "web"}},
+                              "spec": {"containers": [{"name": "web", "image": "web:1"}]}}}
+    }))?;
+    Api::<k8s_openapi::api::apps::v1::Deployment>::namespaced(client.clone(), &ns)
+        .create(&Default::default(), &deployment)
+        .await?;
     let operator = account(&client, &ns, "operator", act_rules()).await?;
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -242,6 +251,7 @@ async fn the_dashboard_in_chromium_reads_with_one_token_and_acts_with_another() 
     browser.click(&row).await?;
     browser.wait_text("#history", "c1").await?;
     browser.wait_text("#resources", "Deployment").await?;
+    browser.wait_text("#resources", "ReplicaSet").await?;
     let facts = browser.wait_text("dl.facts", "Repository").await?;
     ensure!(
         facts.contains("Healthy") && facts.contains("git.example.invalid") && !facts.contains("[object"),

@@ -110,6 +110,9 @@ pub(crate) fn read_rules() -> Vec<PolicyRule> {
         rule("gitops.tack.dev", &["gitopsconfigs"], &["get", "list", "watch"]),
         rule("argoproj.io", &["rollouts"], &["get", "list", "watch"]),
         rule("events.k8s.io", &["events"], &["list"]),
+        rule("", &["pods"], &["list"]),
+        rule("apps", &["replicasets"], &["list"]),
+        rule("batch", &["jobs"], &["list"]),
     ]
 }
 
@@ -292,6 +295,52 @@ async fn tokens_rbac_actions_csrf_read_only_and_the_change_stream() -> Result<()
         history["items"][0]["id"] == 2 && history["items"][0]["current"] == true,
         "{history}"
     );
+    // The tree: the Deployment with the ReplicaSet and Pods Kubernetes made for it; hidden from a user who
+    // may not list Pods.
+    let deployment: k8s_openapi::api::apps::v1::Deployment = serde_json::from_value(json!({
+        "metadata": {"name": "web", "namespace": ns},
+        "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"}},
+                 "template": {"metadata": {"labels": {"app": "web"}},
+                              "spec": {"containers": [{"name": "web", "image": "web:1"}]}}}
+    }))?;
+    Api::<k8s_openapi::api::apps::v1::Deployment>::namespaced(client.clone(), &ns)
+        .create(&PostParams::default(), &deployment)
+        .await?;
+    let tree_uri = format!("{base}/tree");
+    let tree = tack_testkit::eventually(
+        Duration::from_secs(60),
+        "ReplicaSet and 2 Pods in the tree",
+        || {
+            let (api, viewer, uri) = (api.clone(), viewer.clone(), tree_uri.clone());
+            async move {
+                let (_, tree) = call(&api, "GET", &uri, Some(&viewer), &[], None).await?;
+                let rs = &tree["nodes"][0]["children"][0];
+                Ok(
+                    (rs["kind"] == "ReplicaSet" && rs["children"].as_array().is_some_and(|p| p.len() == 2))
+                        .then_some(tree),
+                )
+            }
+        },
+    )
+    .await?;
+    ensure!(
+        tree["nodes"][0]["kind"] == "Deployment" && tree["nodes"][0]["health"] == "Healthy",
+        "{tree}"
+    );
+    let narrow = account(
+        &client,
+        &ns,
+        "narrow",
+        vec![rule("gitops.tack.dev", &["gitopsconfigs"], &["get", "list"])],
+    )
+    .await?;
+    let (s, tree) = call(&api, "GET", &tree_uri, Some(&narrow), &[], None).await?;
+    ensure!(s == StatusCode::OK, "{s} {tree}");
+    ensure!(
+        tree["childrenHiddenIn"] == json!([ns]) && tree["nodes"][0]["children"].is_null(),
+        "{tree}"
+    );
+
     let uid = apps.get("web").await?.meta().uid.clone().unwrap_or_default();
     let event: Event = serde_json::from_value(json!({
         "metadata": {"name": "web.api-test", "namespace": ns},
