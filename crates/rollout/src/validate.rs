@@ -9,6 +9,18 @@ use crate::spec::{CanaryStrategy, Rollout, RolloutExperimentStep, TrafficRouting
 /// The traffic router plugin tack implements.
 const GATEWAY_API_PLUGIN: &str = "argoproj-labs/gatewayAPI";
 
+/// The fields of the Gateway API plugin's config tack implements (`configMap`, where the plugin records its
+/// managed rules, and `disableInProgressLabel` have nothing to do: tack records the rules in the HTTPRoute and
+/// puts no in-progress label on it).
+const GATEWAY_API_FIELDS: [&str; 6] = [
+    "httpRoute",
+    "httpRoutes",
+    "namespace",
+    "configMap",
+    "disableInProgressLabel",
+    "mirrorMode",
+];
+
 /// Why the spec is refused (the first reason), or `None` when tack can act on it.
 pub fn invalid_spec(rollout: &Rollout) -> Option<String> {
     let spec = &rollout.spec;
@@ -278,6 +290,21 @@ fn traffic_routing(t: &TrafficRouting, refuse: &mut impl FnMut(&str, bool)) {
     for name in t.plugins.keys().filter(|k| k.as_str() != GATEWAY_API_PLUGIN) {
         refuse(&format!("{p}.plugins.{name}"), true);
     }
+    if let Some(config) = t.plugins.get(GATEWAY_API_PLUGIN).and_then(Value::as_object) {
+        // The plugin's other route kinds, route discovery by selector and in-progress labels.
+        for key in config
+            .keys()
+            .filter(|k| !GATEWAY_API_FIELDS.contains(&k.as_str()))
+        {
+            refuse(&format!("{p}.plugins.{GATEWAY_API_PLUGIN}.{key}"), true);
+        }
+        refuse(
+            &format!("{p}.plugins.{GATEWAY_API_PLUGIN}.mirrorMode other than rule"),
+            config
+                .get("mirrorMode")
+                .is_some_and(|m| m.as_str() != Some("rule")),
+        );
+    }
 }
 
 #[cfg(test)]
@@ -452,7 +479,7 @@ mod tests {
         assert!(why(nginx, json!([mirror])).contains("SetMirrorRoute requires TrafficRouting, supports Istio and the Gateway API plugin in tack (NGINX has no mirroring)"));
         let smi = json!({"smi": {}, "managedRoutes": [{"name": "h"}]});
         assert!(why(smi, json!([header])).contains("SetHeaderRoute requires TrafficRouting"));
-        let gateway = json!({"plugins": {"argoproj-labs/gatewayAPI": {"httpRoute": "r"}}, "managedRoutes": [{"name": "h"}, {"name": "m"}]});
+        let gateway = json!({"plugins": {"argoproj-labs/gatewayAPI": {"httpRoute": "r", "mirrorMode": "rule"}}, "managedRoutes": [{"name": "h"}, {"name": "m"}]});
         assert_eq!(why(gateway, json!([header, mirror])), "");
     }
 
@@ -468,5 +495,28 @@ mod tests {
             json!([{"setWeight": 5}]),
         );
         assert_eq!(invalid_spec(&ok), None);
+    }
+
+    #[test]
+    fn gateway_api_plugin_fields_tack_does_not_implement_are_refused() {
+        let r = routed(
+            json!({"plugins": {"argoproj-labs/gatewayAPI": {"httpRoute": "r", "grpcRoute": "g",
+                "inProgressLabelKey": "k", "mirrorMode": "filter"}}}),
+            json!([{"setWeight": 5}]),
+        );
+        let all = unsupported(&r).join("\n");
+        for field in [
+            "gatewayAPI.grpcRoute",
+            "gatewayAPI.inProgressLabelKey",
+            "gatewayAPI.mirrorMode other than rule",
+        ] {
+            assert!(all.contains(field), "{field} missing from:\n{all}");
+        }
+        let ok = routed(
+            json!({"plugins": {"argoproj-labs/gatewayAPI": {"httpRoutes": [{"name": "r", "useHeaderRoutes": true}],
+                "namespace": "n", "configMap": "c"}}}),
+            json!([{"setWeight": 5}]),
+        );
+        assert!(unsupported(&ok).is_empty(), "{:?}", unsupported(&ok));
     }
 }
