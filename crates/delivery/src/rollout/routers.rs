@@ -169,6 +169,20 @@ struct Target<'a> {
 }
 
 impl Target<'_> {
+    /// `; managed routes: a, b` (or `none`) for the Events of routers carrying managed routes; empty without
+    /// `managedRoutes`.
+    fn managed_note(&self) -> String {
+        if self.managed_names.is_empty() {
+            return String::new();
+        }
+        let active: Vec<&str> = self.managed.iter().map(|r| r.name.as_str()).collect();
+        if active.is_empty() {
+            "; managed routes: none".into()
+        } else {
+            format!("; managed routes: {}", active.join(", "))
+        }
+    }
+
     /// The match of the first active header route (NGINX routes by one header).
     fn header(&self) -> Option<&tack_rollout::spec::HeaderRoutingMatch> {
         self.managed.iter().find_map(|r| match &r.action {
@@ -241,8 +255,9 @@ async fn apply_nginx(t: &Target<'_>, ng: &NginxTrafficRouting, out: &mut Applied
                 .await
                 .map_err(Error::kube(format!("applying the canary Ingress {canary_name}")))?;
             out.changes.push(format!(
-                "Ingress {canary_name} canary-weight {}",
-                t.weights.canary
+                "Ingress {canary_name} canary-weight {}{}",
+                t.weights.canary,
+                t.managed_note()
             ));
             serde_json::to_value(&stored).unwrap_or(Value::Null)
         };
@@ -288,8 +303,15 @@ async fn apply_gateway(t: &Target<'_>, config: &Value, out: &mut Applied) -> Res
                 )))?;
             value = serde_json::to_value(&stored).unwrap_or(Value::Null);
             out.changes.push(format!(
-                "HTTPRoute {} canary {} stable {}",
-                r.name, t.weights.canary, t.weights.stable
+                "HTTPRoute {} canary {} stable {}{}",
+                r.name,
+                t.weights.canary,
+                t.weights.stable,
+                if r.use_header_routes {
+                    t.managed_note()
+                } else {
+                    String::new()
+                }
             ));
         }
         out.read_back.push((
@@ -341,8 +363,10 @@ async fn apply_istio(t: &Target<'_>, is: &IstioTrafficRouting, out: &mut Applied
                 )))?;
             value = serde_json::to_value(&stored).unwrap_or(Value::Null);
             out.changes.push(format!(
-                "VirtualService {vs_name} canary {} stable {}",
-                t.weights.canary, t.weights.stable
+                "VirtualService {vs_name} canary {} stable {}{}",
+                t.weights.canary,
+                t.weights.stable,
+                t.managed_note()
             ));
         }
         for (route, w) in istio::weights_of(&value, vs, &backends) {

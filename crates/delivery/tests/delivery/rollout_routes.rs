@@ -102,7 +102,7 @@ async fn istio_header_and_mirror_routes_follow_the_steps() -> Result<()> {
         "virtualservices",
     )
     .await?;
-    let env = Env::new("ro-istio-routes").await?;
+    let mut env = Env::new("ro-istio-routes").await?;
     let ns = env.name().to_string();
     let routing = "{managedRoutes: [{name: header-route}, {name: mirror-route}], \
                    istio: {virtualService: {name: web}}}";
@@ -145,6 +145,20 @@ async fn istio_header_and_mirror_routes_follow_the_steps() -> Result<()> {
             && r["status"]["canary"]["weights"]["canary"]["weight"] == 20
     })
     .await?;
+
+    // A restarted controller computes the same routes: not a single write to the VirtualService.
+    let before = env.get(vs.0, vs.1, vs.2).await?.context("vs")?;
+    env.stop_controller().await;
+    env.start_controller();
+    let until = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+    while tokio::time::Instant::now() < until {
+        let now = env.get(vs.0, vs.1, vs.2).await?.context("vs")?;
+        assert_eq!(
+            now["metadata"]["resourceVersion"], before["metadata"]["resourceVersion"],
+            "VirtualService written after a restart"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 
     // `setHeaderRoute` without `match` removes the header route; the mirror route stays.
     commands::promote(&env.client, &ns, "web").await?;
