@@ -168,7 +168,13 @@ pub fn canary_ingress(input: &CanaryIngressInput<'_>) -> Result<Value, Error> {
         annotations.insert(k.clone(), v.clone());
     }
     for (k, v) in &input.nginx.additional_ingress_annotations {
-        annotations.insert(format!("{prefix}/{k}"), v.clone());
+        // As Argo Rollouts: the prefix is added unless the key already starts with it.
+        let key = if k.starts_with(prefix) {
+            k.clone()
+        } else {
+            format!("{prefix}/{k}")
+        };
+        annotations.insert(key, v.clone());
     }
     if let Some(h) = input.header {
         for k in HEADER_ANNOTATIONS {
@@ -358,6 +364,20 @@ mod tests {
         assert_eq!(
             header_annotations(&regex)[1],
             ("canary-by-header-pattern", "^(a|b)$".to_string())
+        );
+        // A key already carrying the prefix keeps it once.
+        let prefixed = NginxTrafficRouting {
+            additional_ingress_annotations: [(
+                "nginx.ingress.kubernetes.io/canary-by-cookie".to_string(),
+                "beta".to_string(),
+            )]
+            .into(),
+            ..nginx.clone()
+        };
+        let c = canary_ingress(&input(&prefixed, &s, 10)).expect("canary ingress");
+        assert_eq!(
+            c["metadata"]["annotations"]["nginx.ingress.kubernetes.io/canary-by-cookie"],
+            "beta"
         );
         // Without a header route the additional annotations stay as written.
         let c = canary_ingress(&input(&nginx, &s, 10)).expect("canary ingress");
