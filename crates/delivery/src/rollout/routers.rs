@@ -169,13 +169,18 @@ struct Target<'a> {
 }
 
 impl Target<'_> {
-    /// `; managed routes: a, b` (or `none`) for the Events of routers carrying managed routes; empty without
-    /// `managedRoutes`.
-    fn managed_note(&self) -> String {
+    /// `; managed routes: a, b` (or `none`) for the Events of routers carrying managed routes (NGINX: the header
+    /// routes only); empty without `managedRoutes`.
+    fn managed_note(&self, headers_only: bool) -> String {
         if self.managed_names.is_empty() {
             return String::new();
         }
-        let active: Vec<&str> = self.managed.iter().map(|r| r.name.as_str()).collect();
+        let active: Vec<&str> = self
+            .managed
+            .iter()
+            .filter(|r| !headers_only || matches!(r.action, Action::Header(_)))
+            .map(|r| r.name.as_str())
+            .collect();
         if active.is_empty() {
             "; managed routes: none".into()
         } else {
@@ -257,7 +262,7 @@ async fn apply_nginx(t: &Target<'_>, ng: &NginxTrafficRouting, out: &mut Applied
             out.changes.push(format!(
                 "Ingress {canary_name} canary-weight {}{}",
                 t.weights.canary,
-                t.managed_note()
+                t.managed_note(true)
             ));
             serde_json::to_value(&stored).unwrap_or(Value::Null)
         };
@@ -308,7 +313,7 @@ async fn apply_gateway(t: &Target<'_>, config: &Value, out: &mut Applied) -> Res
                 t.weights.canary,
                 t.weights.stable,
                 if r.use_header_routes {
-                    t.managed_note()
+                    t.managed_note(false)
                 } else {
                     String::new()
                 }
@@ -366,7 +371,7 @@ async fn apply_istio(t: &Target<'_>, is: &IstioTrafficRouting, out: &mut Applied
                 "VirtualService {vs_name} canary {} stable {}{}",
                 t.weights.canary,
                 t.weights.stable,
-                t.managed_note()
+                t.managed_note(false)
             ));
         }
         for (route, w) in istio::weights_of(&value, vs, &backends) {

@@ -68,7 +68,7 @@ async fn rollout_events(env: &Env, name: &str) -> Result<Vec<(String, String)>> 
 
 /// The Events of a Rollout once one of them satisfies `want`: the controller writes the status first and the
 /// Event right after, so a test that saw the status waits a moment for the Event.
-async fn wait_rollout_event(
+pub async fn wait_rollout_event(
     env: &Env,
     name: &str,
     want: impl Fn(&str, &str) -> bool,

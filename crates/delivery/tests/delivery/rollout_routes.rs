@@ -8,6 +8,7 @@ use anyhow::{Context, Result};
 use serde_json::{Value, json};
 use tack_delivery::rollout::commands;
 
+use crate::rollout_parity::wait_rollout_event;
 use crate::rollout_support::{Env, MINUTE, install_open_crd, step};
 
 const SERVICES: [&str; 2] = [
@@ -145,6 +146,18 @@ async fn istio_header_and_mirror_routes_follow_the_steps() -> Result<()> {
             && r["status"]["canary"]["weights"]["canary"]["weight"] == 20
     })
     .await?;
+
+    let note = "VirtualService web canary 20 stable 80; managed routes: header-route, mirror-route";
+    let events = wait_rollout_event(&env, "web", |reason, n| {
+        reason == "TrafficWeightUpdated" && n == note
+    })
+    .await?;
+    assert!(
+        events
+            .iter()
+            .any(|(r, n)| r == "TrafficWeightUpdated" && n == note),
+        "{events:?}"
+    );
 
     // A restarted controller computes the same routes: not a single write to the VirtualService.
     let before = env.get(vs.0, vs.1, vs.2).await?.context("vs")?;
