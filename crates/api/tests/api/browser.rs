@@ -14,7 +14,7 @@ use tack_api::{Mode, Options, Stores};
 use tack_model::GitOpsConfig;
 use tack_testkit::TestNamespace;
 
-use crate::endpoints::{account, act_rules, app_fixture, install_crds, read_rules};
+use crate::endpoints::{account, act_rules, app_fixture, install_crds, read_rules, web_deployment};
 
 /// chromedriver on a free port of 127.0.0.1, stopped when dropped.
 struct ChromeDriver {
@@ -214,15 +214,7 @@ async fn the_dashboard_in_chromium_reads_with_one_token_and_acts_with_another() 
     let ns = ns.name().to_string();
     let apps: Api<GitOpsConfig> = app_fixture(&client, &ns).await?;
     let viewer = account(&client, &ns, "viewer", read_rules()).await?;
-    let deployment: k8s_openapi::api::apps::v1::Deployment = serde_json::from_value(json!({
-        "metadata": {"name": "web", "namespace": ns},
-        "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"}},
-                 "template": {"metadata": {"labels": {"app": "web"}},
-                              "spec": {"containers": [{"name": "web", "image": "web:1"}]}}}
-    }))?;
-    Api::<k8s_openapi::api::apps::v1::Deployment>::namespaced(client.clone(), &ns)
-        .create(&Default::default(), &deployment)
-        .await?;
+    web_deployment(&client, &ns).await?;
     let operator = account(&client, &ns, "operator", act_rules()).await?;
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;

@@ -104,6 +104,20 @@ fn rule(group: &str, resources: &[&str], verbs: &[&str]) -> PolicyRule {
     }
 }
 
+/// The Deployment `web` the application fixture manages (2 replicas: Kubernetes makes a ReplicaSet and Pods).
+pub(crate) async fn web_deployment(client: &kube::Client, ns: &str) -> Result<()> {
+    let deployment: k8s_openapi::api::apps::v1::Deployment = serde_json::from_value(json!({
+        "metadata": {"name": "web", "namespace": ns},
+        "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"}},
+                 "template": {"metadata": {"labels": {"app": "web"}},
+                              "spec": {"containers": [{"name": "web", "image": "web:1"}]}}}
+    }))?;
+    Api::<k8s_openapi::api::apps::v1::Deployment>::namespaced(client.clone(), ns)
+        .create(&PostParams::default(), &deployment)
+        .await?;
+    Ok(())
+}
+
 /// A Role that may read applications, rollouts and Events.
 pub(crate) fn read_rules() -> Vec<PolicyRule> {
     vec![
@@ -297,15 +311,7 @@ async fn tokens_rbac_actions_csrf_read_only_and_the_change_stream() -> Result<()
     );
     // The tree: the Deployment with the ReplicaSet and Pods Kubernetes made for it; hidden from a user who
     // may not list Pods.
-    let deployment: k8s_openapi::api::apps::v1::Deployment = serde_json::from_value(json!({
-        "metadata": {"name": "web", "namespace": ns},
-        "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"}},
-                 "template": {"metadata": {"labels": {"app": "web"}},
-                              "spec": {"containers": [{"name": "web", "image": "web:1"}]}}}
-    }))?;
-    Api::<k8s_openapi::api::apps::v1::Deployment>::namespaced(client.clone(), &ns)
-        .create(&PostParams::default(), &deployment)
-        .await?;
+    web_deployment(&client, &ns).await?;
     let tree_uri = format!("{base}/tree");
     let tree = tack_testkit::eventually(
         Duration::from_secs(60),
