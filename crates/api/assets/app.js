@@ -18,6 +18,10 @@ function el(tag, attrs, ...children) {
   for (const c of children.flat(Infinity)) if (c !== null && c !== undefined) e.append(c instanceof Node ? c : String(c));
   return e;
 }
+// Replaces the page's content; nested arrays are flattened and null parts skipped.
+function show(...parts) {
+  main().replaceChildren(...parts.flat(Infinity).filter((p) => p !== null && p !== undefined));
+}
 const badge = (text) => el("span", { class: "badge " + text, text });
 
 function toast(message, error) {
@@ -72,13 +76,13 @@ function tokenForm(message) {
     el("p", { text: "Paste a bearer token the API server accepts, e.g. from `kubectl create token SERVICEACCOUNT -n NAMESPACE`. It stays in this tab only." }),
     area,
     el("div", {}, el("button", { type: "submit", id: "token-submit", text: "Use this token" })));
-  main().replaceChildren(form);
+  show(form);
   area.focus();
 }
 
 function failure(e) {
   if (e.status === 401) return tokenForm(e.message);
-  main().replaceChildren(el("h1", { text: "Cannot show this page" }), el("p", { class: "Failed", id: "error", text: e.message }));
+  show(el("h1", { text: "Cannot show this page" }), el("p", { class: "Failed", id: "error", text: e.message }));
 }
 
 // ---- applications ------------------------------------------------------------------------------------------
@@ -135,7 +139,7 @@ async function applicationsPage() {
     ? el("button", { id: "more", text: `Show ${Math.min(PAGE_ROWS, items.length - listState.shown)} more`,
         onclick: () => { listState.shown += PAGE_ROWS; route(); } })
     : null;
-  main().replaceChildren(
+  show(
     el("h1", { text: `Applications (${total})` }), filters,
     el("table", { id: "applications" },
       el("thead", {}, el("tr", {}, ["Namespace", "Name", "Sync", "Health", "Revision", "Source", ""].map((h) => el("th", { text: h })))),
@@ -198,7 +202,7 @@ async function applicationPage(ns, name) {
   const eventRows = events.items.slice(0, 50).map((e) => el("tr", {},
     el("td", { class: "muted", text: e.time }), el("td", { class: e.type === "Warning" ? "Failed" : "", text: e.reason }),
     el("td", { text: e.note || "" }), el("td", { class: "muted", text: e.count > 1 ? "×" + e.count : "" })));
-  main().replaceChildren(
+  show(
     el("h1", { text: `${s.namespace}/${s.name}` }),
     facts([["Sync", badge(s.sync)], ["Health", badge(s.health)], ["Ready", s.message || s.ready],
       ["Revision", s.revision], ["Repository", s.repoUrl], ["Path", s.path], ["Follows", s.targetRevision],
@@ -220,7 +224,7 @@ async function applicationPage(ns, name) {
 
 async function rolloutsPage() {
   const { items, total } = await fetchAll("/api/v1/rollouts", {});
-  main().replaceChildren(el("h1", { text: `Rollouts (${total})` }),
+  show(el("h1", { text: `Rollouts (${total})` }),
     el("table", { id: "rollouts" },
       el("thead", {}, el("tr", {}, ["Namespace", "Name", "Phase", "Strategy", "Step", "Weight", "Ready", "Message"].map((h) => el("th", { text: h })))),
       el("tbody", {}, items.map((r) => el("tr", {
@@ -285,7 +289,7 @@ async function rolloutPage(ns, name) {
         el("td", { text: `${m.successful || 0} ok, ${m.failed || 0} failed, ${m.inconclusive || 0} inconclusive` }),
         el("td", {}, chart((m.measurements || []).map((x) => x.value))))))));
   });
-  main().replaceChildren(
+  show(
     el("h1", { text: `${s.namespace}/${s.name}` }),
     facts([["Phase", badge(s.phase || "Unknown")], ["Message", s.message], ["Strategy", s.strategy],
       ["Replicas", `${s.readyReplicas} ready of ${s.replicas}, ${s.updatedReplicas} updated`]]),

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail, ensure};
 use kube::ResourceExt;
-use kube::api::Api;
+use kube::api::{Api, DynamicObject};
 use serde_json::{Value, json};
 use tack_api::{Mode, Options, Stores};
 use tack_model::GitOpsConfig;
@@ -278,7 +278,73 @@ async fn the_dashboard_in_chromium_reads_with_one_token_and_acts_with_another() 
     browser.wait_text("#toast", "rolling back to c1").await?;
     let pinned = apps.get("web").await?.spec.rollback.context("rollback")?;
     ensure!(pinned.revision == "c1", "{pinned:?}");
+
+    // A paused canary: the rollout page shows the step and the weight, Promote moves it on.
+    let rollout = rollout_paused_at_20(&client, &ns).await?;
+    browser.go(&format!("{base}/#/rollouts")).await?;
+    browser
+        .wait_text(&format!("tr[data-rollout='{ns}/shop']"), "Paused")
+        .await?;
+    browser.go(&format!("{base}/#/rollout/{ns}/shop")).await?;
+    browser.wait_text("#weights", "canary 20%").await?;
+    browser.wait_text("#steps li.current", "pause").await?;
+    browser.screenshot("rollout").await?;
+    browser.click("#promote").await?;
+    browser.wait_text("#toast", "promoted").await?;
+    tack_testkit::eventually(
+        Duration::from_secs(60),
+        "the rollout Healthy after promote",
+        || {
+            let rollout = rollout.clone();
+            async move { Ok((rollout.get("shop").await?.data["status"]["phase"] == "Healthy").then_some(())) }
+        },
+    )
+    .await?;
+    browser.go(&format!("{base}/#/rollout/{ns}/shop")).await?;
+    browser.wait_text("#weights", "stable 100%").await?;
     drop(browser);
     server.abort();
     Ok(())
+}
+
+/// A canary Rollout `shop` (setWeight 20, pause) run by an in-process Rollout controller, updated to a new
+/// image and paused at its second step.
+async fn rollout_paused_at_20(client: &kube::Client, ns: &str) -> Result<Api<DynamicObject>> {
+    let config = tack_delivery::DeliveryConfig {
+        namespace: Some(ns.to_string()),
+        concurrency: 2,
+    };
+    let controller_client = client.clone();
+    tokio::spawn(async move {
+        tack_delivery::run(controller_client, config, std::future::pending::<()>()).await;
+    });
+    let rollouts: Api<DynamicObject> =
+        Api::namespaced_with(client.clone(), ns, &tack_delivery::rollout::rollout_resource());
+    let rollout: DynamicObject = serde_json::from_value(json!({
+        "apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout",
+        "metadata": {"name": "shop", "namespace": ns},
+        "spec": {"replicas": 5, "selector": {"matchLabels": {"app": "shop"}},
+                 "template": {"metadata": {"labels": {"app": "shop"}},
+                              "spec": {"containers": [{"name": "shop", "image": "shop:1"}]}},
+                 "strategy": {"canary": {"steps": [{"setWeight": 20}, {"pause": {}}]}}}
+    }))?;
+    rollouts.create(&Default::default(), &rollout).await?;
+    let phase = |want: &'static str| {
+        let rollouts = rollouts.clone();
+        async move {
+            tack_testkit::eventually(Duration::from_secs(60), want, || {
+                let rollouts = rollouts.clone();
+                async move { Ok((rollouts.get("shop").await?.data["status"]["phase"] == want).then_some(())) }
+            })
+            .await
+        }
+    };
+    phase("Healthy").await?;
+    let image =
+        json!({"spec": {"template": {"spec": {"containers": [{"name": "shop", "image": "shop:2"}]}}}});
+    rollouts
+        .patch("shop", &Default::default(), &kube::api::Patch::Merge(&image))
+        .await?;
+    phase("Paused").await?;
+    Ok(rollouts)
 }
