@@ -49,6 +49,7 @@ mod lockdown;
 pub mod metrics;
 pub mod policy;
 mod reconcile;
+mod resolution;
 pub mod status;
 mod tenancy;
 pub mod webhook;

@@ -8,6 +8,7 @@
 //! at once by setting [`REFRESH_ANNOTATION`]. Applications pinned to a tag or a
 //! commit of that repository are refreshed on every push to it (the reconcile is cheap when nothing changed).
 //! Because the refresh goes through the API server, any replica may receive the webhook: the leader reconciles.
+//! The refreshes of one delivery are written [`REFRESHES_AT_ONCE`] at a time.
 //!
 //! Answers: 202 with the refreshed applications, 200 for events that are not pushes (such as GitHub's `ping`),
 //! 401 when the signature or token does not verify, 400 when the payload is not a push event, 413 when the body
@@ -52,6 +53,9 @@ pub const BODY_LIMIT: usize = 1024 * 1024;
 
 /// Deliveries handled at once; more are answered 503 at once, before their body is read.
 pub const CONCURRENCY: usize = 8;
+
+/// Refresh annotations written at once for one delivery (a push to a monorepo refreshes every application of it).
+pub const REFRESHES_AT_ONCE: usize = 16;
 
 /// Refused deliveries are logged at most once per this interval.
 pub const REFUSAL_LOG_INTERVAL: Duration = Duration::from_secs(10);
@@ -294,6 +298,27 @@ async fn admit(state: &WebhookState, provider: Provider, headers: &HeaderMap, bo
     }
 }
 
+/// Sets the refresh annotation of one application; `namespace/name`, or why it failed.
+async fn refresh(
+    client: kube::Client,
+    ns: String,
+    name: String,
+    patch: serde_json::Value,
+) -> Result<String, String> {
+    let key = format!("{ns}/{name}");
+    let params = PatchParams {
+        field_manager: Some(WEBHOOK_MANAGER.into()),
+        ..PatchParams::default()
+    };
+    match Api::<GitOpsConfig>::namespaced(client, &ns)
+        .patch(&name, &params, &Patch::Merge(&patch))
+        .await
+    {
+        Ok(_) => Ok(key),
+        Err(e) => Err(format!("{key}: {e}")),
+    }
+}
+
 fn plain(status: StatusCode, text: String) -> Response {
     (status, format!("{}\n", text.trim_end())).into_response()
 }
@@ -363,32 +388,24 @@ async fn receive(state: &WebhookState, provider: Provider, headers: &HeaderMap, 
         }
     };
     let stamp = format!("{} {}", k8s_openapi::jiff::Timestamp::now(), push.after);
-    let mut refreshed = Vec::new();
-    let mut failed = Vec::new();
-    for app in &apps {
-        let revision = app.spec.source.revision.as_deref().unwrap_or("");
-        if !must_refresh(&push, &app.spec.source.repo_url, revision) {
-            continue;
-        }
-        let ns = app.namespace().unwrap_or_default();
-        let key = format!("{ns}/{}", app.name_any());
-        let patch = json!({"metadata": {"annotations": {REFRESH_ANNOTATION: stamp}}});
-        let namespaced: Api<GitOpsConfig> = Api::namespaced(state.client.clone(), &ns);
-        match namespaced
-            .patch(
-                &app.name_any(),
-                &PatchParams {
-                    field_manager: Some(WEBHOOK_MANAGER.into()),
-                    ..PatchParams::default()
-                },
-                &Patch::Merge(&patch),
-            )
-            .await
-        {
-            Ok(_) => refreshed.push(key),
-            Err(e) => failed.push(format!("{key}: {e}")),
-        }
-    }
+    let patch = json!({"metadata": {"annotations": {REFRESH_ANNOTATION: stamp}}});
+    let wanted: Vec<(String, String)> = apps
+        .iter()
+        .filter(|app| {
+            let revision = app.spec.source.revision.as_deref().unwrap_or("");
+            must_refresh(&push, &app.spec.source.repo_url, revision)
+        })
+        .map(|app| (app.namespace().unwrap_or_default(), app.name_any()))
+        .collect();
+    // A monorepo may be followed by a thousand applications: their refreshes are sent a few at a time.
+    let results: Vec<Result<String, String>> = futures::stream::iter(wanted)
+        .map(|(ns, name)| refresh(state.client.clone(), ns, name, patch.clone()))
+        .buffered(REFRESHES_AT_ONCE)
+        .collect()
+        .await;
+    let (refreshed, failed): (Vec<_>, Vec<_>) = results.into_iter().partition(Result::is_ok);
+    let refreshed: Vec<String> = refreshed.into_iter().flatten().collect();
+    let failed: Vec<String> = failed.into_iter().filter_map(Result::err).collect();
     let repo = push.repo_urls.first().cloned().unwrap_or_default();
     tracing::info!(
         provider = ?provider, repository = %repo, reference = %push.reference, commit = %push.after,
