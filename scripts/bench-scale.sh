@@ -16,6 +16,9 @@
 #
 #   TACK_BIN=target/debug/tack N=100 scripts/bench-scale.sh        # then N=300, N=1000
 #   CONCURRENCY=8 INTERVAL=10m OBJECTS=20 IDLE=30 TIMEOUT=900      # the other knobs and their defaults
+#   REFRESH_PATHS=1     # annotate every application with tack.dev/refresh-paths: "." (a push refreshes only
+#                       # the applications whose folder it changed)
+#   BREAKDOWN=1         # also print the API requests of each stage by verb and resource
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TACK="${TACK_BIN:-$ROOT/target/debug/tack}"
@@ -92,15 +95,16 @@ EOF
 
 "$TACK" install --crds-only >/dev/null
 kubectl create namespace "$ns" --dry-run=client -o yaml | kubectl apply -f - >/dev/null
-python3 - "$work/apps.yaml" "$N" "$ns" "file://$work/repo.git" "$INTERVAL" <<'EOF'
+python3 - "$work/apps.yaml" "$N" "$ns" "file://$work/repo.git" "$INTERVAL" "${REFRESH_PATHS:-}" <<'EOF'
 import sys
 out, n, ns, url, interval = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
+annotations = ", annotations: {tack.dev/refresh-paths: \".\"}" if sys.argv[6] else ""
 with open(out, "w") as h:
     for i in range(1, n + 1):
         h.write(f"""---
 apiVersion: gitops.tack.dev/v1alpha1
 kind: GitOpsConfig
-metadata: {{name: app-{i}, namespace: {ns}}}
+metadata: {{name: app-{i}, namespace: {ns}{annotations}}}
 spec:
   source: {{repoURL: "{url}", revision: main, path: app-{i}}}
   destination: {{namespace: bench-scale-{i}}}
@@ -167,7 +171,9 @@ print(n)' "${1:-}")
 webhook() {
   local sha body sig code
   sha=$(git -C "$work/work" rev-parse HEAD)
-  body=$(printf '{"ref":"refs/heads/main","after":"%s","repository":{"clone_url":"file://%s/repo.git","default_branch":"main"}}' "$sha" "$work")
+  # The commit's changed files, as GitHub lists them (the receiver refreshes the applications they touch first).
+  files=$(git -C "$work/work" diff --name-only HEAD~1 HEAD | python3 -c 'import json,sys; print(json.dumps([l.strip() for l in sys.stdin if l.strip()]))')
+  body=$(printf '{"ref":"refs/heads/main","after":"%s","repository":{"clone_url":"file://%s/repo.git","default_branch":"main"},"commits":[{"added":[],"removed":[],"modified":%s}]}' "$sha" "$work" "$files")
   sig=$(printf '%s' "$body" | openssl dgst -sha256 -hmac "$secret" | awk '{print $NF}')
   code=$(curl -s -o "$work/response" -w '%{http_code}' -X POST "http://127.0.0.1:$PORT/webhook/github" \
     -H 'X-GitHub-Event: push' -H "X-Hub-Signature-256: sha256=$sig" -H 'Content-Type: application/json' --data "$body")

@@ -8,7 +8,9 @@
 //! at once by setting [`REFRESH_ANNOTATION`]. Applications pinned to a tag or a
 //! commit of that repository are refreshed on every push to it (the reconcile is cheap when nothing changed).
 //! Because the refresh goes through the API server, any replica may receive the webhook: the leader reconciles.
-//! The refreshes of one delivery are written [`REFRESHES_AT_ONCE`] at a time.
+//! The refreshes of one delivery are written [`REFRESHES_AT_ONCE`] at a time, those of applications whose source
+//! path holds a file the push changed first (when the payload lists the changed files); an application whose
+//! [`REFRESH_PATHS_ANNOTATION`] names none of them is not refreshed (see `push_paths.rs`).
 //!
 //! Answers: 202 with the refreshed applications, 200 for events that are not pushes (such as GitHub's `ping`),
 //! 401 when the signature or token does not verify, 400 when the payload is not a push event, 413 when the body
@@ -43,6 +45,7 @@ use tack_source::webhook::{
 };
 
 use crate::REFRESH_ANNOTATION;
+pub use crate::push_paths::REFRESH_PATHS_ANNOTATION;
 
 /// The field manager of refresh annotations written for webhooks.
 pub const WEBHOOK_MANAGER: &str = "tack-webhook";
@@ -389,27 +392,50 @@ async fn receive(state: &WebhookState, provider: Provider, headers: &HeaderMap, 
     };
     let stamp = format!("{} {}", k8s_openapi::jiff::Timestamp::now(), push.after);
     let patch = json!({"metadata": {"annotations": {REFRESH_ANNOTATION: stamp}}});
-    let wanted: Vec<(String, String)> = apps
-        .iter()
-        .filter(|app| {
-            let revision = app.spec.source.revision.as_deref().unwrap_or("");
-            must_refresh(&push, &app.spec.source.repo_url, revision)
-        })
-        .map(|app| (app.namespace().unwrap_or_default(), app.name_any()))
-        .collect();
-    // A monorepo may be followed by a thousand applications: their refreshes are sent a few at a time.
-    let results: Vec<Result<String, String>> = futures::stream::iter(wanted)
-        .map(|(ns, name)| refresh(state.client.clone(), ns, name, patch.clone()))
-        .buffered(REFRESHES_AT_ONCE)
-        .collect()
-        .await;
+    // Applications whose path the push changed are refreshed first; those that name the paths they read and
+    // had none changed are not refreshed (when the payload lists every changed file).
+    let changed = crate::push_paths::changed_files(&json_payload(headers, body));
+    let mut first = Vec::new();
+    let mut then = Vec::new();
+    let mut unchanged = Vec::new();
+    for app in &apps {
+        let revision = app.spec.source.revision.as_deref().unwrap_or("");
+        if !must_refresh(&push, &app.spec.source.repo_url, revision) {
+            continue;
+        }
+        let named = app
+            .annotations()
+            .get(REFRESH_PATHS_ANNOTATION)
+            .map(String::as_str);
+        let dirs = crate::push_paths::watched_dirs(app.spec.source.path.as_deref().unwrap_or(""), named);
+        let key = (app.namespace().unwrap_or_default(), app.name_any());
+        match changed
+            .as_ref()
+            .map(|files| crate::push_paths::touches(files, &dirs))
+        {
+            Some(true) => first.push(key),
+            Some(false) if named.is_some() => unchanged.push(format!("{}/{}", key.0, key.1)),
+            _ => then.push(key),
+        }
+    }
+    let mut results: Vec<Result<String, String>> = Vec::new();
+    for batch in [first, then] {
+        // A monorepo may be followed by a thousand applications: their refreshes are sent a few at a time.
+        let done: Vec<Result<String, String>> = futures::stream::iter(batch)
+            .map(|(ns, name)| refresh(state.client.clone(), ns, name, patch.clone()))
+            .buffered(REFRESHES_AT_ONCE)
+            .collect()
+            .await;
+        results.extend(done);
+    }
     let (refreshed, failed): (Vec<_>, Vec<_>) = results.into_iter().partition(Result::is_ok);
     let refreshed: Vec<String> = refreshed.into_iter().flatten().collect();
     let failed: Vec<String> = failed.into_iter().filter_map(Result::err).collect();
     let repo = push.repo_urls.first().cloned().unwrap_or_default();
     tracing::info!(
         provider = ?provider, repository = %repo, reference = %push.reference, commit = %push.after,
-        refreshed = ?refreshed, "webhook: push received"
+        refreshed = refreshed.len(), not_refreshed = unchanged.len(),
+        first = ?refreshed.iter().take(5).collect::<Vec<_>>(), "webhook: push received"
     );
     if !failed.is_empty() {
         return plain(
@@ -428,8 +454,14 @@ async fn receive(state: &WebhookState, provider: Provider, headers: &HeaderMap, 
         push.reference,
         refreshed.len()
     );
-    if refreshed.is_empty() {
+    if refreshed.is_empty() && unchanged.is_empty() {
         text.push_str(" (no GitOpsConfig follows this repository at this reference)");
+    }
+    if !unchanged.is_empty() {
+        text.push_str(&format!(
+            "; {} not refreshed: none of the paths in their {REFRESH_PATHS_ANNOTATION} annotation changed",
+            unchanged.len()
+        ));
     }
     for r in &refreshed {
         text.push('\n');
