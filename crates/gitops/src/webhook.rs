@@ -60,6 +60,10 @@ pub const CONCURRENCY: usize = 8;
 /// Refresh annotations written at once for one delivery (a push to a monorepo refreshes every application of it).
 pub const REFRESHES_AT_ONCE: usize = 16;
 
+/// When a push concerns more applications than this besides those whose path it changed, those others are
+/// refreshed after the answer (202), not before.
+pub const BACKGROUND_ABOVE: usize = 64;
+
 /// Refused deliveries are logged at most once per this interval.
 pub const REFUSAL_LOG_INTERVAL: Duration = Duration::from_secs(10);
 
@@ -301,6 +305,20 @@ async fn admit(state: &WebhookState, provider: Provider, headers: &HeaderMap, bo
     }
 }
 
+/// Sets the refresh annotation of `apps` ([`REFRESHES_AT_ONCE`] at a time); `namespace/name` of each, or why it
+/// failed.
+async fn refresh_all(
+    client: &kube::Client,
+    apps: Vec<(String, String)>,
+    patch: &serde_json::Value,
+) -> Vec<Result<String, String>> {
+    futures::stream::iter(apps)
+        .map(|(ns, name)| refresh(client.clone(), ns, name, patch.clone()))
+        .buffered(REFRESHES_AT_ONCE)
+        .collect()
+        .await
+}
+
 /// Sets the refresh annotation of one application; `namespace/name`, or why it failed.
 async fn refresh(
     client: kube::Client,
@@ -418,15 +436,28 @@ async fn receive(state: &WebhookState, provider: Provider, headers: &HeaderMap, 
             _ => then.push(key),
         }
     }
-    let mut results: Vec<Result<String, String>> = Vec::new();
-    for batch in [first, then] {
-        // A monorepo may be followed by a thousand applications: their refreshes are sent a few at a time.
-        let done: Vec<Result<String, String>> = futures::stream::iter(batch)
-            .map(|(ns, name)| refresh(state.client.clone(), ns, name, patch.clone()))
-            .buffered(REFRESHES_AT_ONCE)
-            .collect()
-            .await;
-        results.extend(done);
+    // Those the push touched are refreshed before the answer; so are the others when they are few. Many others
+    // (a monorepo) are refreshed after the answer, so that the Git server does not time out waiting.
+    let later = (then.len() > BACKGROUND_ABOVE).then(|| std::mem::take(&mut then));
+    let mut results = refresh_all(&state.client, first, &patch).await;
+    results.extend(refresh_all(&state.client, then, &patch).await);
+    let background = later.as_ref().map_or(0, Vec::len);
+    if let Some(later) = later {
+        let (client, patch) = (state.client.clone(), patch.clone());
+        tokio::spawn(async move {
+            let failed: Vec<String> = refresh_all(&client, later, &patch)
+                .await
+                .into_iter()
+                .filter_map(Result::err)
+                .collect();
+            if !failed.is_empty() {
+                tracing::warn!(
+                    "webhook: could not refresh {} application(s) (they follow their interval): {}",
+                    failed.len(),
+                    failed.join("; ")
+                );
+            }
+        });
     }
     let (refreshed, failed): (Vec<_>, Vec<_>) = results.into_iter().partition(Result::is_ok);
     let refreshed: Vec<String> = refreshed.into_iter().flatten().collect();
@@ -454,8 +485,13 @@ async fn receive(state: &WebhookState, provider: Provider, headers: &HeaderMap, 
         push.reference,
         refreshed.len()
     );
-    if refreshed.is_empty() && unchanged.is_empty() {
+    if refreshed.is_empty() && unchanged.is_empty() && background == 0 {
         text.push_str(" (no GitOpsConfig follows this repository at this reference)");
+    }
+    if background > 0 {
+        text.push_str(&format!(
+            "; {background} more, whose path the push did not change (or did not say), are being refreshed"
+        ));
     }
     if !unchanged.is_empty() {
         text.push_str(&format!(
