@@ -144,6 +144,10 @@ pub async fn run(args: &ControllerArgs, settings: &Settings) -> anyhow::Result<E
         )),
         None => None,
     };
+    let shard = match (args.shards, args.shard_index) {
+        (Some(count), Some(index)) => Some(tack_gitops::Shard::new(count, index)?),
+        _ => None,
+    };
     if let Some(name) = &args.default_service_account
         && !tack_gitops::valid_service_account_name(name)
     {
@@ -180,10 +184,7 @@ pub async fn run(args: &ControllerArgs, settings: &Settings) -> anyhow::Result<E
             no_remote_bases: args.no_remote_bases,
         },
         clusters_namespace: args.clusters_namespace.clone(),
-        shard: match (args.shards, args.shard_index) {
-            (Some(count), Some(index)) => Some(tack_gitops::Shard::new(count, index)?),
-            _ => None,
-        },
+        shard,
     };
     let metrics = Metrics::global();
     let readiness = Readiness::default();
