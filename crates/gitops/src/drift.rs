@@ -1,8 +1,8 @@
 //! Drift detection: metadata watches on the objects applications manage.
 //!
 //! One watch per (cluster, group, kind, namespace) — cluster-scoped kinds use one watch across the cluster, and
-//! so does a kind whose objects are in more than 16 namespaces — shared by every application whose inventory
-//! holds objects there. Applications deployed to a registered
+//! so does a kind whose objects are in more than 16 namespaces, unless the controller may not list it across
+//! namespaces — shared by every application whose inventory holds objects there. Applications deployed to a registered
 //! cluster (`spec.destination.cluster`) are watched there, with that cluster's client: when its Secret changes,
 //! its watches start again with the new client; a watch of a cluster that stops answering retries with a
 //! backoff until it answers again. Those clusters are also asked every 10 s whether they answer: when one stops,
@@ -67,6 +67,8 @@ struct State {
     clusters: HashMap<String, (String, Cluster)>,
     /// The registered clusters that did not answer when last asked.
     silent: HashSet<String>,
+    /// Kinds (cluster, group, kind) the controller may not list across namespaces: always watched per namespace.
+    narrow: HashSet<(String, String, String)>,
 }
 
 impl Drop for State {
@@ -156,6 +158,22 @@ impl Drift {
     /// [`Drift::track`] on registered cluster `on` (its name, Secret version and client); `None`: the cluster
     /// the controller runs in.
     pub async fn track_on(&self, app: &AppRef, on: Option<(&str, &str, &Cluster)>, ids: BTreeSet<ObjectId>) {
+        // Once more when a kind turned out not to be watchable across namespaces (then it is watched per namespace).
+        for _ in 0..2 {
+            if !self.track_once(app, on, ids.clone()).await {
+                break;
+            }
+        }
+    }
+
+    /// One pass of [`Drift::track_on`]; `true` when a watch across namespaces was refused (403) and the watches
+    /// must be worked out again.
+    async fn track_once(
+        &self,
+        app: &AppRef,
+        on: Option<(&str, &str, &Cluster)>,
+        ids: BTreeSet<ObjectId>,
+    ) -> bool {
         // A reconcile that finishes after its application was deleted must not start its watches again.
         let deleted = lock(&self.known).as_ref().is_some_and(|k| k.get(app).is_none());
         let ids = if deleted { BTreeSet::new() } else { ids };
@@ -206,6 +224,7 @@ impl Drift {
                     .apps
                     .values()
                     .flat_map(|(c, ids)| ids.iter().map(move |id| key_of(c, id))),
+                &state.narrow,
             );
             let stale: Vec<WatchKey> = state
                 .watches
@@ -265,6 +284,18 @@ impl Drift {
             } else {
                 Api::all_with(cluster.client().clone(), &kind.resource)
             };
+            // The controller may be allowed to list the kind in each namespace but not across them (RoleBindings
+            // instead of a ClusterRoleBinding): then the kind is watched per namespace.
+            if key.3 == ALL_NAMESPACES
+                && let Err(kube::Error::Api(e)) = api.list(&kube::api::ListParams::default().limit(1)).await
+                && e.code == 403
+            {
+                tracing::info!(group = %key.1, kind = %key.2, "may not be listed across namespaces; watched per namespace");
+                lock(&self.state)
+                    .narrow
+                    .insert((key.0.clone(), key.1.clone(), key.2.clone()));
+                return true;
+            }
             let mut state = lock(&self.state);
             // Another reconcile may have started it meanwhile, or no inventory needs it any more.
             if state.watches.contains_key(&key) || !wanted.contains(&key) {
@@ -275,6 +306,7 @@ impl Drift {
             state.watches.insert(key, task);
             self.metrics.set_drift_watches(state.watches.len());
         }
+        false
     }
 }
 
@@ -393,7 +425,10 @@ const NAMESPACES_PER_WATCH: usize = 16;
 
 /// The watches that cover `keys` (one per cluster, group, kind and namespace): those of a kind found in more
 /// than [`NAMESPACES_PER_WATCH`] namespaces become one watch of that kind across all namespaces.
-fn watches_for(keys: impl Iterator<Item = WatchKey>) -> HashSet<WatchKey> {
+fn watches_for(
+    keys: impl Iterator<Item = WatchKey>,
+    narrow: &HashSet<(String, String, String)>,
+) -> HashSet<WatchKey> {
     let keys: HashSet<WatchKey> = keys.collect();
     let mut namespaces: HashMap<(&str, &str, &str), usize> = HashMap::new();
     for (c, g, k, ns) in &keys {
@@ -404,6 +439,7 @@ fn watches_for(keys: impl Iterator<Item = WatchKey>) -> HashSet<WatchKey> {
     keys.iter()
         .map(|(c, g, k, ns)| {
             let wide = !ns.is_empty()
+                && !narrow.contains(&(c.clone(), g.clone(), k.clone()))
                 && namespaces
                     .get(&(c.as_str(), g.as_str(), k.as_str()))
                     .copied()
@@ -583,10 +619,12 @@ mod tests {
     fn a_kind_in_many_namespaces_is_watched_once_across_them() {
         let key = |kind: &str, ns: &str| (String::new(), String::new(), kind.to_string(), ns.to_string());
         // A few namespaces: one watch each; cluster-scoped kinds: one watch.
+        let none = HashSet::new();
         let few = watches_for(
             (0..3)
                 .map(|i| key("ConfigMap", &format!("team-{i}")))
                 .chain([key("Namespace", "")]),
+            &none,
         );
         assert_eq!(few.len(), 4);
         assert!(few.contains(&key("ConfigMap", "team-2")));
@@ -599,6 +637,7 @@ mod tests {
                     key("Secret", "team-1"),
                     key("Namespace", ""),
                 ]),
+            &none,
         );
         let expected: HashSet<WatchKey> = [
             key("ConfigMap", ALL_NAMESPACES),
@@ -615,8 +654,18 @@ mod tests {
             (0..=NAMESPACES_PER_WATCH)
                 .map(|i| key("ConfigMap", &format!("team-{i}")))
                 .chain([other.clone()]),
+            &none,
         );
         assert!(split.contains(&other) && split.contains(&key("ConfigMap", ALL_NAMESPACES)));
+        // A kind the controller may not list across namespaces stays per namespace.
+        let narrow: HashSet<(String, String, String)> =
+            [(String::new(), String::new(), "ConfigMap".to_string())].into();
+        let kept = watches_for(
+            (0..=NAMESPACES_PER_WATCH).map(|i| key("ConfigMap", &format!("team-{i}"))),
+            &narrow,
+        );
+        assert_eq!(kept.len(), NAMESPACES_PER_WATCH + 1);
+        assert!(!kept.contains(&key("ConfigMap", ALL_NAMESPACES)));
     }
 
     fn sig(entries: &[(&str, &str)]) -> Signature {
