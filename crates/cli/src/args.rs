@@ -80,6 +80,8 @@ pub enum Command {
     /// Progressive delivery: list, inspect, promote, abort, retry, undo, pause, resume Rollouts (argoproj.io).
     #[command(subcommand)]
     Rollout(crate::commands::rollout::RolloutCommand),
+    /// The web dashboard and HTTP API on 127.0.0.1, with the kubeconfig's rights (prints the URL).
+    Dashboard(crate::commands::dashboard::DashboardArgs),
     /// Install tack: CRDs, namespace tack-system, RBAC and the controller Deployment (--print to print them).
     Install(crate::commands::install::InstallArgs),
     /// Evaluate Jsonnet as go-jsonnet's `jsonnet` command does: same flags, byte-identical output.

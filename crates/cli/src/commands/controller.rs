@@ -34,6 +34,14 @@ pub struct ControllerArgs {
     /// Required with --webhook-addr
     #[arg(long, value_name = "FILE")]
     pub webhook_secret_file: Option<PathBuf>,
+    /// Serve the HTTP API and web dashboard on this address (docs/api.md): callers send a Kubernetes bearer
+    /// token, verified with a TokenReview; each read and action is authorized with a SubjectAccessReview
+    /// [default: off]
+    #[arg(long, value_name = "ADDR")]
+    pub api_addr: Option<String>,
+    /// With --api-addr: refuse every action (sync, rollback, promote, …); reads only
+    #[arg(long, requires = "api_addr")]
+    pub api_read_only: bool,
     /// Run the controllers only while holding a coordination.k8s.io Lease, so that one of several replicas
     /// reconciles (15 s lease, renewed every 5 s, released on shutdown)
     #[arg(long)]
@@ -255,6 +263,27 @@ pub async fn run(args: &ControllerArgs, settings: &Settings) -> anyhow::Result<E
         servers.push(tokio::spawn(metrics::serve(
             listener,
             router,
+            wait_true(servers_rx.clone()),
+        )));
+    }
+    if let Some(text) = &args.api_addr {
+        let addr = parse_addr("--api-addr", text)?;
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("--api-addr {addr}: cannot listen"))?;
+        let stores = tack_api::Stores::start(&client, namespace.as_deref());
+        let options = tack_api::Options {
+            mode: tack_api::Mode::Token,
+            read_only: args.api_read_only,
+        };
+        tracing::info!(
+            "serving the HTTP API and dashboard on http://{}{}",
+            listener.local_addr().unwrap_or(addr),
+            if args.api_read_only { " (read-only)" } else { "" }
+        );
+        servers.push(tokio::spawn(metrics::serve(
+            listener,
+            tack_api::router(client.clone(), stores, options),
             wait_true(servers_rx.clone()),
         )));
     }
