@@ -77,6 +77,15 @@ pub struct ControllerArgs {
     /// (docs/clusters.md)
     #[arg(long, value_name = "NS", default_value = tack_gitops::destination::DEFAULT_CLUSTERS_NAMESPACE)]
     pub clusters_namespace: String,
+    /// Split the GitOpsConfigs between N controllers (static sharding): this one reconciles only those whose
+    /// stable hash of namespace/name falls in its --shard-index. Run one controller per index 0..N-1, all with
+    /// the same N; Rollouts, Experiments and AnalysisRuns are reconciled by shard 0. With --leader-elect each
+    /// shard elects its own leader (Lease <lease-name>-shard-<index>). See docs/controller.md
+    #[arg(long, value_name = "N", requires = "shard_index")]
+    pub shards: Option<u32>,
+    /// This controller's shard, 0 to --shards minus 1
+    #[arg(long, value_name = "I", requires = "shards")]
+    pub shard_index: Option<u32>,
 }
 
 /// Every controller this process runs, joined here. Leader election covers all of them: they start when the
@@ -92,9 +101,15 @@ async fn run_controllers(
         namespace: config.namespace.clone(),
         ..Default::default()
     };
+    // With static sharding, Rollouts, Experiments and AnalysisRuns are reconciled by shard 0 alone.
+    let delivers = config.shard.is_none_or(|s| s.index() == 0);
     tokio::join!(
         tack_gitops::run_with_metrics(client.clone(), config, metrics, stop.clone().wait()),
-        tack_delivery::run(client, delivery, stop.wait()),
+        async move {
+            if delivers {
+                tack_delivery::run(client, delivery, stop.wait()).await;
+            }
+        },
     );
 }
 
@@ -137,6 +152,10 @@ pub async fn run(args: &ControllerArgs, settings: &Settings) -> anyhow::Result<E
         )),
         None => None,
     };
+    let shard = match (args.shards, args.shard_index) {
+        (Some(count), Some(index)) => Some(tack_gitops::Shard::new(count, index)?),
+        _ => None,
+    };
     if let Some(name) = &args.default_service_account
         && !tack_gitops::valid_service_account_name(name)
     {
@@ -173,6 +192,7 @@ pub async fn run(args: &ControllerArgs, settings: &Settings) -> anyhow::Result<E
             no_remote_bases: args.no_remote_bases,
         },
         clusters_namespace: args.clusters_namespace.clone(),
+        shard,
     };
     let metrics = Metrics::global();
     let readiness = Readiness::default();
@@ -273,6 +293,7 @@ pub async fn run(args: &ControllerArgs, settings: &Settings) -> anyhow::Result<E
         cache = %config.cache_dir.display(),
         namespace = config.namespace.as_deref().unwrap_or("(all)"),
         leader_elect = args.leader_elect,
+        shard = ?config.shard.map(|s| s.to_string()),
         "starting the controllers"
     );
     let work = {
@@ -287,7 +308,12 @@ pub async fn run(args: &ControllerArgs, settings: &Settings) -> anyhow::Result<E
             .or_else(|| std::env::var("POD_NAMESPACE").ok().filter(|n| !n.is_empty()))
             .or_else(|| settings.namespace.clone())
             .unwrap_or_else(|| cluster.default_namespace().to_string());
-        let lease_config = LeaseConfig::new(&args.lease_name, lease_namespace, lease::default_identity());
+        // Each shard has its own leader.
+        let lease_name = match args.shard_index.filter(|_| args.shards.is_some()) {
+            Some(index) => format!("{}-shard-{index}", args.lease_name),
+            None => args.lease_name.clone(),
+        };
+        let lease_config = LeaseConfig::new(&lease_name, lease_namespace, lease::default_identity());
         tracing::info!(
             lease = %format!("{}/{}", lease_config.namespace, lease_config.name),
             identity = %lease_config.identity,
