@@ -34,3 +34,13 @@ if ! command -v prometheus >/dev/null 2>&1 && [ ! -x /usr/bin/prometheus ]; then
     echo "setup: (or put a prometheus binary on PATH; the tests look for /usr/bin/prometheus, then PATH)" >&2
   fi
 fi
+
+# Chromium and chromedriver (Debian packages) for the dashboard's browser test (crates/api/tests/api/browser.rs).
+if ! command -v chromedriver >/dev/null 2>&1 || ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver
+  else
+    echo "setup: Chromium is missing (needed by the dashboard's browser test): run 'sudo apt-get install -y chromium chromium-driver'" >&2
+  fi
+fi

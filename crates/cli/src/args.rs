@@ -83,6 +83,8 @@ pub enum Command {
     /// Environments and promotion: list pipelines, show their stages, promote, approve, history, rollback.
     #[command(subcommand)]
     Env(crate::commands::env::EnvCommand),
+    /// The web dashboard and HTTP API on 127.0.0.1, with the kubeconfig's rights (prints the URL).
+    Dashboard(crate::commands::dashboard::DashboardArgs),
     /// Install tack: CRDs, namespace tack-system, RBAC and the controller Deployment (--print to print them).
     Install(crate::commands::install::InstallArgs),
     /// Evaluate Jsonnet as go-jsonnet's `jsonnet` command does: same flags, byte-identical output.

@@ -38,3 +38,6 @@ mod rollout_metadata;
 
 #[path = "delivery/rollout_scaling.rs"]
 mod rollout_scaling;
+
+#[path = "delivery/rollout_routes.rs"]
+mod rollout_routes;

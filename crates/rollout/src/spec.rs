@@ -187,10 +187,10 @@ pub struct CanaryStep {
     pub analysis: Option<RolloutAnalysis>,
     /// Run an Experiment and wait for it.
     pub experiment: Option<RolloutExperimentStep>,
-    /// Header route step (not interpreted yet).
-    pub set_header_route: Option<Value>,
-    /// Mirror route step (not interpreted yet).
-    pub set_mirror_route: Option<Value>,
+    /// Route requests with matching headers to the canary (a route named in `trafficRouting.managedRoutes`).
+    pub set_header_route: Option<SetHeaderRoute>,
+    /// Mirror matching requests to the canary (a route named in `trafficRouting.managedRoutes`).
+    pub set_mirror_route: Option<SetMirrorRoute>,
     /// Step plugin (not interpreted yet).
     pub plugin: Option<Value>,
 }
@@ -238,6 +238,113 @@ pub struct RolloutExperimentTemplate {
     /// Create a Service for its pods.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub service: Option<crate::experiment::TemplateService>,
+}
+
+/// `trafficRouting.managedRoutes[]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ManagedRoute {
+    /// Route name, as `setHeaderRoute.name` / `setMirrorRoute.name` give it.
+    pub name: String,
+}
+
+/// A string match: exactly one of `exact`, `regex`, `prefix`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct StringMatch {
+    /// The whole value.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exact: Option<String>,
+    /// A regular expression (RE2 for Istio and Gateway API, PCRE for NGINX).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub regex: Option<String>,
+    /// The beginning of the value.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<String>,
+}
+
+impl StringMatch {
+    /// The one value set, as `("exact" | "regex" | "prefix", value)`; `None` when none or several are set (Argo
+    /// Rollouts' validation refuses both).
+    pub fn one(&self) -> Option<(&'static str, &str)> {
+        let set: Vec<(&'static str, &str)> = [
+            ("exact", self.exact.as_deref()),
+            ("regex", self.regex.as_deref()),
+            ("prefix", self.prefix.as_deref()),
+        ]
+        .into_iter()
+        .filter_map(|(k, v)| v.filter(|v| !v.is_empty()).map(|v| (k, v)))
+        .collect();
+        match set.as_slice() {
+            [one] => Some(*one),
+            _ => None,
+        }
+    }
+}
+
+/// `setHeaderRoute.match[]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct HeaderRoutingMatch {
+    /// Header name.
+    pub header_name: String,
+    /// How its value must match.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub header_value: Option<StringMatch>,
+}
+
+/// `steps[].setHeaderRoute`: a route sending requests whose headers match to the canary; without `match` the route
+/// is removed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct SetHeaderRoute {
+    /// The managed route's name.
+    pub name: String,
+    /// The header matches (all must match); absent or empty: remove the route.
+    #[serde(rename = "match", skip_serializing_if = "Option::is_none")]
+    pub matches: Option<Vec<HeaderRoutingMatch>>,
+}
+
+/// `setMirrorRoute.match[]`: method, path and headers of the requests to mirror (all that are set must match).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct RouteMatch {
+    /// HTTP method.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub method: Option<StringMatch>,
+    /// Request path.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<StringMatch>,
+    /// Headers by name.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, StringMatch>,
+}
+
+/// `steps[].setMirrorRoute`: a route whose matching requests go where the weighed route sends them and are also
+/// copied to the canary; without `match` the route is removed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct SetMirrorRoute {
+    /// The managed route's name.
+    pub name: String,
+    /// The requests to mirror (any of the blocks); absent or empty: remove the route.
+    #[serde(rename = "match", skip_serializing_if = "Option::is_none")]
+    pub matches: Option<Vec<RouteMatch>>,
+    /// Share of the matching requests mirrored, in percent (default 100).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub percentage: Option<i32>,
+}
+
+/// `trafficRouting.smi`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct SmiTrafficRouting {
+    /// The TrafficSplit's root Service (default: `stableService`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub root_service: Option<String>,
+    /// The TrafficSplit's name (default: the Rollout's).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub traffic_split_name: Option<String>,
 }
 
 /// `pause: {duration}`.
@@ -297,12 +404,12 @@ pub struct TrafficRouting {
     pub plugins: BTreeMap<String, Value>,
     /// Upper bound of weights (default 100).
     pub max_traffic_weight: Option<i32>,
-    /// Managed routes (kept as JSON).
-    pub managed_routes: Vec<Value>,
+    /// The routes `setHeaderRoute` and `setMirrorRoute` steps may create, in priority order.
+    pub managed_routes: Vec<ManagedRoute>,
     /// Other routers (kept as JSON, not interpreted).
     pub alb: Option<Value>,
-    /// SMI (kept as JSON, not interpreted).
-    pub smi: Option<Value>,
+    /// SMI TrafficSplit.
+    pub smi: Option<SmiTrafficRouting>,
     /// Traefik (kept as JSON, not interpreted).
     pub traefik: Option<Value>,
     /// Ambassador (kept as JSON, not interpreted).

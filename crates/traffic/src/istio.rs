@@ -7,12 +7,42 @@
 //!   `sniHosts`, for each `tlsRoutes` entry;
 //! - TCP: the routes whose match blocks all name the entry's `port`, for each `tcpRoutes` entry;
 //! - a section the Rollout names nothing in: its only route (an error when it has several).
+//!
+//! Managed routes ([`crate::managed`]): the HTTP routes named in `managedRoutes` are the Rollout's own. They are left
+//! out when the weighed routes are picked, and rebuilt on every change as Argo Rollouts builds them, before all the
+//! other routes in `managedRoutes` order: a header route sends its matches to the canary (weight 100), a mirror
+//! route sends its matches where the (first) weighed route sends them, with `mirror` (the canary) and
+//! `mirrorPercentage`. The canary destination is the canary Service (the DestinationRule's host and canary subset
+//! with subset-level splitting), on the port of the weighed route's first destination.
 
 use serde_json::Value;
 use tack_rollout::POD_TEMPLATE_HASH_LABEL;
+#[cfg(test)]
+use tack_rollout::spec::Rollout;
 use tack_rollout::spec::{IstioDestinationRule, IstioTrafficRouting, IstioVirtualService};
 
+use crate::managed::{Action, Route};
 use crate::{Error, MANAGED_BY_ANNOTATION, Weights};
+
+/// The managed routes of a VirtualService: the names it strips and the routes it puts first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Managed<'a> {
+    /// `trafficRouting.managedRoutes` names.
+    pub names: &'a [&'a str],
+    /// The routes to carry now ([`crate::managed::active`]).
+    pub routes: &'a [Route],
+    /// The DestinationRule's `spec.host` (with subset-level splitting).
+    pub canary_host: Option<&'a str>,
+}
+
+impl Managed<'_> {
+    /// No managed routes.
+    pub const NONE: Managed<'static> = Managed {
+        names: &[],
+        routes: &[],
+        canary_host: None,
+    };
+}
 
 /// The VirtualServices named by `virtualService` and `virtualServices`.
 pub fn virtual_services(istio: &IstioTrafficRouting) -> Vec<&IstioVirtualService> {
@@ -46,6 +76,8 @@ pub struct Backends<'a> {
     pub stable_service: &'a str,
     /// `destinationRule.canarySubsetName` and `stableSubsetName`.
     pub subsets: Option<(&'a str, &'a str)>,
+    /// The managed routes.
+    pub managed: Managed<'a>,
 }
 
 impl<'a> Backends<'a> {
@@ -58,7 +90,38 @@ impl<'a> Backends<'a> {
                 .destination_rule
                 .as_ref()
                 .map(|d| (d.canary_subset_name.as_str(), d.stable_subset_name.as_str())),
+            managed: Managed::NONE,
         }
+    }
+
+    /// The same backends with managed routes.
+    pub fn with_managed(self, managed: Managed<'a>) -> Self {
+        Backends { managed, ..self }
+    }
+
+    /// Whether HTTP route `route` is a managed one.
+    fn is_managed(&self, route: &Value) -> bool {
+        route
+            .get("name")
+            .and_then(Value::as_str)
+            .is_some_and(|n| self.managed.names.contains(&n))
+    }
+
+    /// The destination of managed routes: the canary Service (or the DestinationRule's host and canary subset), on
+    /// `port`.
+    fn canary_destination(&self, port: Option<&Value>) -> Value {
+        let host = match self.subsets {
+            Some(_) => self.managed.canary_host.unwrap_or(self.canary_service),
+            None => self.canary_service,
+        };
+        let mut d = serde_json::json!({"host": host});
+        if let Some(p) = port.filter(|p| p.get("number").is_some_and(|n| n.as_i64().unwrap_or(0) > 0)) {
+            d["port"] = serde_json::json!({"number": p["number"]});
+        }
+        if let Some((canary, _)) = self.subsets.filter(|(c, _)| !c.is_empty()) {
+            d["subset"] = Value::from(canary);
+        }
+        d
     }
 
     /// `Some(true)` for a canary destination, `Some(false)` for a stable one (by host, else by subset, as Argo
@@ -319,17 +382,36 @@ pub fn weighted(
     let mut patch = serde_json::Map::new();
     let mut weighed = 0;
     for section in Section::ALL {
-        let mut routes = vs.pointer(&format!("/spec/{}", section.key())).cloned();
+        let live = vs.pointer(&format!("/spec/{}", section.key()));
+        let mut routes = live.cloned();
+        if section == Section::Http
+            && let Some(list) = routes.as_mut().and_then(Value::as_array_mut)
+        {
+            list.retain(|r| !backends.is_managed(r));
+        }
         let picked = selected(section, spec, routes.as_ref().and_then(Value::as_array)).map_err(&err)?;
         let Some(list) = routes.as_mut().and_then(Value::as_array_mut) else {
+            if section == Section::Http && !backends.managed.routes.is_empty() {
+                return Err(err(format!(
+                    "has no HTTP routes for the managed route {:?}",
+                    backends.managed.routes[0].name
+                )));
+            }
             continue;
         };
         let mut changed = false;
-        for i in picked {
+        for &i in &picked {
             let label = route_label(section, i, &list[i]);
             changed |=
                 weigh_route(&mut list[i], backends, weights).map_err(|e| err(format!("{label} {e}")))?;
             weighed += 1;
+        }
+        if section == Section::Http {
+            let first = picked.first().map(|&i| list[i].clone());
+            let mut all = managed_routes(backends, first.as_ref());
+            all.append(list);
+            *list = all;
+            changed = live.and_then(Value::as_array) != Some(&*list);
         }
         if changed {
             patch.insert(section.key().to_string(), Value::Array(list.clone()));
@@ -339,6 +421,63 @@ pub fn weighted(
         return Err(err("has no HTTP, TLS or TCP route to weigh".into()));
     }
     Ok((!patch.is_empty()).then_some(Value::Object(patch)))
+}
+
+/// The managed HTTP routes, built from the first weighed route (its destinations, the port of its first one).
+fn managed_routes(backends: &Backends<'_>, weighed: Option<&Value>) -> Vec<Value> {
+    let destinations = weighed
+        .and_then(|r| r.get("route"))
+        .cloned()
+        .unwrap_or_else(|| Value::Array(Vec::new()));
+    let port = destinations.pointer("/0/destination/port");
+    let canary = backends.canary_destination(port);
+    backends
+        .managed
+        .routes
+        .iter()
+        .map(|r| match &r.action {
+            Action::Header(matches) => serde_json::json!({
+                "name": r.name,
+                "match": matches.iter().map(|m| {
+                    let mut value = serde_json::Map::new();
+                    if let Some((kind, v)) = m.header_value.as_ref().and_then(|v| v.one()) {
+                        value.insert(kind.to_string(), Value::from(v));
+                    }
+                    serde_json::json!({"headers": {m.header_name.clone(): value}})
+                }).collect::<Vec<_>>(),
+                "route": [{"destination": canary, "weight": 100}],
+            }),
+            Action::Mirror { matches, percentage } => serde_json::json!({
+                "name": r.name,
+                "match": matches.iter().map(mirror_match).collect::<Vec<_>>(),
+                "route": destinations,
+                "mirror": canary,
+                "mirrorPercentage": {"value": percentage.unwrap_or(100)},
+            }),
+        })
+        .collect()
+}
+
+/// An Istio `HTTPMatchRequest` from a `setMirrorRoute` match: `method`, `uri`, `headers`.
+fn mirror_match(m: &tack_rollout::spec::RouteMatch) -> Value {
+    let one = |s: &tack_rollout::spec::StringMatch| {
+        s.one()
+            .map(|(k, v)| serde_json::json!({k: v}))
+            .unwrap_or_else(|| serde_json::json!({}))
+    };
+    let mut out = serde_json::Map::new();
+    if let Some(method) = &m.method {
+        out.insert("method".into(), one(method));
+    }
+    if let Some(path) = &m.path {
+        out.insert("uri".into(), one(path));
+    }
+    if !m.headers.is_empty() {
+        let headers: serde_json::Map<String, Value> =
+            m.headers.iter().map(|(k, v)| (k.clone(), one(v))).collect();
+        out.insert("headers".into(), Value::Object(headers));
+    }
+    Value::Object(out)
 }
 
 /// The weights of one route (`None` when it has no canary and stable destinations).
@@ -372,9 +511,16 @@ pub fn weights_of(
 ) -> Vec<(String, Option<Weights>)> {
     let mut out = Vec::new();
     for section in Section::ALL {
-        let routes = vs
+        let routes: Option<Vec<Value>> = vs
             .pointer(&format!("/spec/{}", section.key()))
-            .and_then(Value::as_array);
+            .and_then(Value::as_array)
+            .map(|l| {
+                l.iter()
+                    .filter(|r| section != Section::Http || !backends.is_managed(r))
+                    .cloned()
+                    .collect()
+            });
+        let routes = routes.as_ref();
         match selected(section, spec, routes) {
             Ok(picked) => {
                 for i in picked {
@@ -457,6 +603,7 @@ mod tests {
         canary_service: "web-canary",
         stable_service: "web-stable",
         subsets: None,
+        managed: Managed::NONE,
     };
 
     const W20: Weights = Weights {
@@ -689,6 +836,117 @@ mod tests {
             e.to_string()
                 .contains("DestinationRule dr: has no subset named \"primary\""),
             "{e}"
+        );
+    }
+
+    fn active(steps: Value, dr: bool) -> (Rollout, Vec<Route>) {
+        let mut istio = json!({"virtualService": {"name": "vs"}});
+        if dr {
+            istio["destinationRule"] =
+                json!({"name": "dr", "canarySubsetName": "canary", "stableSubsetName": "stable"});
+        }
+        let r: Rollout = serde_json::from_value(json!({
+            "spec": {"strategy": {"canary": {
+                "trafficRouting": {"managedRoutes": [{"name": "mirror"}, {"name": "header"}], "istio": istio},
+                "steps": steps}}},
+            "status": {"currentStepIndex": 2, "currentPodHash": "new", "stableRS": "old"}}))
+        .expect("rollout");
+        let routes = crate::managed::active(&r);
+        (r, routes)
+    }
+
+    #[test]
+    fn header_and_mirror_routes_are_put_first_in_managed_routes_order() {
+        let v = json!({"metadata": {"name": "vs"}, "spec": {"http": [{"route": [
+            {"destination": {"host": "web-stable", "port": {"number": 8080}}, "weight": 100},
+            {"destination": {"host": "web-canary", "port": {"number": 8080}}, "weight": 0}]}]}});
+        let (_, routes) = active(
+            json!([
+                {"setHeaderRoute": {"name": "header", "match": [
+                    {"headerName": "x-canary", "headerValue": {"exact": "yes"}},
+                    {"headerName": "x-user", "headerValue": {"regex": "^b.*"}}]}},
+                {"setMirrorRoute": {"name": "mirror", "percentage": 35, "match": [
+                    {"method": {"exact": "GET"}, "path": {"prefix": "/api"}, "headers": {"x-m": {"exact": "1"}}}]}},
+                {"pause": {}}]),
+            false,
+        );
+        let names = ["mirror", "header"];
+        let backends = SVC.with_managed(Managed {
+            names: &names,
+            routes: &routes,
+            canary_host: None,
+        });
+        let s = spec(json!({"name": "vs"}));
+        let patch = weighted(&v, &s, &backends, W20).expect("ok").expect("changed");
+        let http = patch["http"].as_array().expect("http");
+        assert_eq!(http.len(), 3);
+        assert_eq!(
+            http[0],
+            json!({"name": "mirror",
+                   "match": [{"method": {"exact": "GET"}, "uri": {"prefix": "/api"}, "headers": {"x-m": {"exact": "1"}}}],
+                   "route": [
+                       {"destination": {"host": "web-stable", "port": {"number": 8080}}, "weight": 80},
+                       {"destination": {"host": "web-canary", "port": {"number": 8080}}, "weight": 20}],
+                   "mirror": {"host": "web-canary", "port": {"number": 8080}},
+                   "mirrorPercentage": {"value": 35}})
+        );
+        assert_eq!(
+            http[1],
+            json!({"name": "header",
+                   "match": [{"headers": {"x-canary": {"exact": "yes"}}}, {"headers": {"x-user": {"regex": "^b.*"}}}],
+                   "route": [{"destination": {"host": "web-canary", "port": {"number": 8080}}, "weight": 100}]})
+        );
+        assert_eq!(http[2]["route"][1]["weight"], 20);
+        // Stored: the unnamed route is still the one weighed, nothing more to write.
+        let stored = apply(&v, patch.clone());
+        assert_eq!(weighted(&stored, &s, &backends, W20), Ok(None));
+        assert_eq!(
+            weights_of(&stored, &s, &backends),
+            vec![("HTTP route 0".to_string(), Some(W20))]
+        );
+        // The managed routes go when none is active.
+        let none = SVC.with_managed(Managed {
+            names: &names,
+            routes: &[],
+            canary_host: None,
+        });
+        let patch = weighted(&stored, &s, &none, W20).expect("ok").expect("changed");
+        assert_eq!(patch["http"].as_array().map(Vec::len), Some(1));
+    }
+
+    #[test]
+    fn header_route_with_subsets_goes_to_the_destination_rule_host_and_canary_subset() {
+        let v = json!({"metadata": {"name": "vs"}, "spec": {"http": [{"name": "primary", "route": [
+            {"destination": {"host": "web", "subset": "stable"}, "weight": 100},
+            {"destination": {"host": "web", "subset": "canary"}, "weight": 0}]}]}});
+        let (r, routes) = active(
+            json!([{"setHeaderRoute": {"name": "header", "match": [
+                {"headerName": "x-canary", "headerValue": {"prefix": "y"}}]}}, {"pause": {}}, {"pause": {}}]),
+            true,
+        );
+        let istio = r
+            .spec
+            .strategy
+            .canary
+            .as_ref()
+            .and_then(|c| c.traffic_routing.as_ref())
+            .and_then(|t| t.istio.as_ref())
+            .expect("istio");
+        let names = ["mirror", "header"];
+        let backends = Backends::new(istio, "", "").with_managed(Managed {
+            names: &names,
+            routes: &routes,
+            canary_host: Some("web.shop.svc.cluster.local"),
+        });
+        let s = spec(json!({"name": "vs", "routes": ["primary"]}));
+        let patch = weighted(&v, &s, &backends, W20).expect("ok").expect("changed");
+        assert_eq!(
+            patch["http"][0]["route"],
+            json!([{"destination": {"host": "web.shop.svc.cluster.local", "subset": "canary"}, "weight": 100}])
+        );
+        assert_eq!(
+            patch["http"][0]["match"],
+            json!([{"headers": {"x-canary": {"prefix": "y"}}}])
         );
     }
 }

@@ -9,6 +9,9 @@
 //!   canary and stable Services.
 //! - [`istio`]: weights of the destinations of the weighed HTTP, TLS and TCP routes of a VirtualService, and the
 //!   canary and stable subsets of a DestinationRule.
+//! - [`managed`]: the header and mirror routes of `setHeaderRoute` / `setMirrorRoute` steps, which the routers
+//!   above carry (NGINX: one header, as `canary-by-header` annotations).
+//! - [`smi`]: the SMI TrafficSplit `<trafficSplitName>` with the canary and stable backends.
 //!
 //! The weights given to these functions come from the Rollout's persisted status (`status.canary.weights`, where
 //! the state machine already capped the canary at `maxTrafficWeight`), so the same status always yields the same
@@ -22,7 +25,9 @@ use tack_rollout::spec::Rollout;
 
 pub mod gateway;
 pub mod istio;
+pub mod managed;
 pub mod nginx;
+pub mod smi;
 
 /// Annotation Argo Rollouts puts on the Services it manages (value: the Rollout name).
 pub const MANAGED_BY_ANNOTATION: &str = "argo-rollouts.argoproj.io/managed-by-rollouts";
@@ -92,6 +97,7 @@ pub fn canary_and_stable_services(rollout: &Rollout) -> Result<(&str, &str), Err
     let subsets_only = c.traffic_routing.as_ref().is_some_and(|t| {
         t.istio.as_ref().is_some_and(|i| i.destination_rule.is_some())
             && t.nginx.is_none()
+            && t.smi.is_none()
             && t.plugins.is_empty()
     });
     if subsets_only {

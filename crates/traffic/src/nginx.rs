@@ -5,11 +5,16 @@
 //! `<prefix>/canary: "true"` and `<prefix>/canary-weight: "<weight>"` (prefix `nginx.ingress.kubernetes.io` unless
 //! `annotationPrefix` says otherwise) plus `additionalIngressAnnotations` (`canary-by-header`, …, under the same
 //! prefix) and `canaryIngressAnnotations` (verbatim). The Rollout owns it, so it goes away with the Rollout.
+//!
+//! A `setHeaderRoute` step ([`crate::managed`]) becomes `canary-by-header: <name>` with `canary-by-header-value`
+//! (an `exact` match) or `canary-by-header-pattern` (a `regex`, or `^<prefix>.*` for a `prefix`): ingress-nginx routes
+//! one header to the canary, so a step with several matches is refused before any traffic moves. Argo Rollouts
+//! leaves NGINX header routes to `additionalIngressAnnotations`; tack drives the same annotations from the steps.
 
 use std::collections::BTreeMap;
 
 use serde_json::{Map, Value, json};
-use tack_rollout::spec::NginxTrafficRouting;
+use tack_rollout::spec::{HeaderRoutingMatch, NginxTrafficRouting};
 
 use crate::Error;
 
@@ -56,6 +61,48 @@ pub struct CanaryIngressInput<'a> {
     pub canary_service: &'a str,
     /// Canary weight in percent.
     pub weight: i32,
+    /// The header of the active header route, if any.
+    pub header: Option<&'a HeaderRoutingMatch>,
+}
+
+/// The annotations (without prefix) a header route sets: `canary-by-header` and the value or pattern.
+pub const HEADER_ANNOTATIONS: [&str; 3] = [
+    "canary-by-header",
+    "canary-by-header-value",
+    "canary-by-header-pattern",
+];
+
+/// `canary-by-header*` annotations (without prefix) for a header match.
+pub fn header_annotations(header: &HeaderRoutingMatch) -> Vec<(&'static str, String)> {
+    let mut out = vec![("canary-by-header", header.header_name.clone())];
+    match header.header_value.as_ref().and_then(|v| v.one()) {
+        Some(("exact", v)) => out.push(("canary-by-header-value", v.to_string())),
+        Some(("prefix", v)) => out.push(("canary-by-header-pattern", format!("^{}.*", escape_regex(v)))),
+        Some((_, v)) => out.push(("canary-by-header-pattern", v.to_string())),
+        None => {}
+    }
+    out
+}
+
+/// `text` with the regular-expression metacharacters escaped.
+fn escape_regex(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if "\\.+*?()|[]{}^$".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The annotation prefix of `nginx` (`annotationPrefix`, default [`DEFAULT_PREFIX`]).
+pub fn prefix(nginx: &NginxTrafficRouting) -> &str {
+    nginx
+        .annotation_prefix
+        .as_deref()
+        .filter(|p| !p.is_empty())
+        .unwrap_or(DEFAULT_PREFIX)
 }
 
 /// The whole canary Ingress, ready for server-side apply.
@@ -121,7 +168,21 @@ pub fn canary_ingress(input: &CanaryIngressInput<'_>) -> Result<Value, Error> {
         annotations.insert(k.clone(), v.clone());
     }
     for (k, v) in &input.nginx.additional_ingress_annotations {
-        annotations.insert(format!("{prefix}/{k}"), v.clone());
+        // As Argo Rollouts: the prefix is added unless the key already starts with it.
+        let key = if k.starts_with(prefix) {
+            k.clone()
+        } else {
+            format!("{prefix}/{k}")
+        };
+        annotations.insert(key, v.clone());
+    }
+    if let Some(h) = input.header {
+        for k in HEADER_ANNOTATIONS {
+            annotations.remove(&format!("{prefix}/{k}"));
+        }
+        for (k, v) in header_annotations(h) {
+            annotations.insert(format!("{prefix}/{k}"), v);
+        }
     }
     annotations.insert(format!("{prefix}/canary"), "true".into());
     annotations.insert(
@@ -197,6 +258,7 @@ mod tests {
             stable_service: "web-stable",
             canary_service: "web-canary",
             weight,
+            header: None,
         }
     }
 
@@ -265,5 +327,63 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(stable_ingresses(&nginx), vec!["a", "b"]);
+    }
+
+    #[test]
+    fn header_route_sets_the_canary_by_header_annotations() {
+        let nginx = NginxTrafficRouting {
+            stable_ingress: Some("web".into()),
+            additional_ingress_annotations: [("canary-by-header".to_string(), "X-Old".to_string())].into(),
+            ..Default::default()
+        };
+        let s = stable();
+        let h = |v: Value| -> HeaderRoutingMatch {
+            serde_json::from_value(json!({"headerName": "X-Canary", "headerValue": v})).expect("match")
+        };
+        let exact = h(json!({"exact": "yes"}));
+        let mut i = input(&nginx, &s, 10);
+        i.header = Some(&exact);
+        let c = canary_ingress(&i).expect("canary ingress");
+        let a = &c["metadata"]["annotations"];
+        assert_eq!(a["nginx.ingress.kubernetes.io/canary-by-header"], "X-Canary");
+        assert_eq!(a["nginx.ingress.kubernetes.io/canary-by-header-value"], "yes");
+        assert!(
+            a.get("nginx.ingress.kubernetes.io/canary-by-header-pattern")
+                .is_none()
+        );
+        assert_eq!(a["nginx.ingress.kubernetes.io/canary-weight"], "10");
+        let prefix = h(json!({"prefix": "beta.1"}));
+        assert_eq!(
+            header_annotations(&prefix),
+            vec![
+                ("canary-by-header", "X-Canary".to_string()),
+                ("canary-by-header-pattern", "^beta\\.1.*".to_string())
+            ]
+        );
+        let regex = h(json!({"regex": "^(a|b)$"}));
+        assert_eq!(
+            header_annotations(&regex)[1],
+            ("canary-by-header-pattern", "^(a|b)$".to_string())
+        );
+        // A key already carrying the prefix keeps it once.
+        let prefixed = NginxTrafficRouting {
+            additional_ingress_annotations: [(
+                "nginx.ingress.kubernetes.io/canary-by-cookie".to_string(),
+                "beta".to_string(),
+            )]
+            .into(),
+            ..nginx.clone()
+        };
+        let c = canary_ingress(&input(&prefixed, &s, 10)).expect("canary ingress");
+        assert_eq!(
+            c["metadata"]["annotations"]["nginx.ingress.kubernetes.io/canary-by-cookie"],
+            "beta"
+        );
+        // Without a header route the additional annotations stay as written.
+        let c = canary_ingress(&input(&nginx, &s, 10)).expect("canary ingress");
+        assert_eq!(
+            c["metadata"]["annotations"]["nginx.ingress.kubernetes.io/canary-by-header"],
+            "X-Old"
+        );
     }
 }

@@ -6,10 +6,8 @@ use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use kube::ResourceExt;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
-use serde_json::json;
 use tack_model::{
-    Automated, DependencyRef, Destination, GitOpsConfig, GitOpsConfigSpec, GitOpsConfigStatus, HistoryEntry,
-    Source, SyncPolicy, SyncResult,
+    Automated, DependencyRef, Destination, GitOpsConfig, GitOpsConfigSpec, Source, SyncPolicy, SyncResult,
 };
 
 use crate::config::{Output, Settings};
@@ -390,12 +388,7 @@ async fn get(apps: &Apps<'_>, n: &NameArg) -> anyhow::Result<ExitCode> {
 async fn request_sync(apps: &Apps<'_>, n: &SyncArgs) -> anyhow::Result<ExitCode> {
     let api = &apps.api;
     let now = humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string();
-    let value = match (n.prune, n.confirm) {
-        (true, true) => format!("{now},prune,confirm"),
-        (true, false) => format!("{now},prune"),
-        _ => now,
-    };
-    let patch = json!({"metadata": {"annotations": {tack_gitops::SYNC_ANNOTATION: value}}});
+    let patch = tack_api::actions::sync(&now, n.prune, n.confirm);
     apps.fetch(&n.name).await?;
     api.patch(&n.name, &PatchParams::default(), &Patch::Merge(&patch))
         .await?;
@@ -446,8 +439,9 @@ async fn rollback(apps: &Apps<'_>, r: &RollbackArgs) -> anyhow::Result<ExitCode>
     let api = &apps.api;
     let app = apps.fetch(&r.name).await?;
     let s = app.status.clone().unwrap_or_default();
-    let target = rollback_target(&s, r.id).with_context(|| format!("application {}", r.name))?;
-    let patch = json!({"spec": {"rollback": {"revision": target.revision, "historyId": target.id}}});
+    let target =
+        tack_api::actions::rollback_target(&s, r.id).with_context(|| format!("application {}", r.name))?;
+    let patch = tack_api::actions::rollback(&target);
     api.patch(&r.name, &PatchParams::default(), &Patch::Merge(&patch))
         .await?;
     println!(
@@ -481,11 +475,7 @@ async fn set_suspend(
 ) -> anyhow::Result<()> {
     let app = api.get_opt(name).await?.with_context(|| not_found.to_string())?;
     // Resume also ends a rollback.
-    let patch = if suspend {
-        json!({"spec": {"suspend": true}})
-    } else {
-        json!({"spec": {"suspend": false, "rollback": null}})
-    };
+    let patch = tack_api::actions::suspend(suspend);
     api.patch(name, &PatchParams::default(), &Patch::Merge(&patch))
         .await?;
     if suspend {
@@ -506,33 +496,6 @@ async fn set_suspend(
         println!("application {name} resumed: the controller reconciles it now");
     }
     Ok(())
-}
-
-/// The history entry `tack app rollback` goes back to: entry `id`, or by default the newest successful sync
-/// of another revision than the one synced now.
-fn rollback_target(status: &GitOpsConfigStatus, id: Option<i64>) -> anyhow::Result<HistoryEntry> {
-    if let Some(id) = id {
-        let entry = status
-            .history
-            .iter()
-            .find(|h| h.id == id)
-            .with_context(|| format!("no history entry {id}; see `tack app history`"))?;
-        if entry.result != SyncResult::Succeeded {
-            bail!(
-                "history entry {id} ({}) failed; roll back to a successful sync",
-                entry.revision
-            );
-        }
-        return Ok(entry.clone());
-    }
-    let current = status.sync.as_ref().and_then(|s| s.revision.as_deref());
-    status
-        .history
-        .iter()
-        .rev()
-        .find(|h| h.result == SyncResult::Succeeded && Some(h.revision.as_str()) != current)
-        .cloned()
-        .context("no earlier successful sync of another revision to roll back to; see `tack app history`")
 }
 
 fn print_table<const N: usize>(header: &[&str], rows: &[[String; N]]) {
@@ -682,49 +645,5 @@ fn print_app(app: &GitOpsConfig) {
         for h in s.history.iter().rev() {
             println!("  {:>3}  {}  {:<9?}  {}", h.id, h.time, h.result, h.revision);
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use tack_model::SyncStatus;
-
-    fn status(entries: &[(&str, SyncResult)], current: &str) -> GitOpsConfigStatus {
-        let mut s = GitOpsConfigStatus {
-            sync: Some(SyncStatus {
-                status: tack_model::SyncState::Synced,
-                revision: Some(current.into()),
-            }),
-            ..Default::default()
-        };
-        for (rev, result) in entries {
-            s.push_history(*rev, "t", *result);
-        }
-        s
-    }
-
-    #[test]
-    fn rollback_goes_to_the_previous_successful_revision() {
-        let s = status(
-            &[
-                ("a", SyncResult::Succeeded),
-                ("b", SyncResult::Failed),
-                ("c", SyncResult::Succeeded),
-            ],
-            "c",
-        );
-        assert_eq!(
-            rollback_target(&s, None).map(|h| h.revision).ok(),
-            Some("a".into())
-        );
-        assert_eq!(
-            rollback_target(&s, Some(3)).map(|h| h.revision).ok(),
-            Some("c".into())
-        );
-        assert!(rollback_target(&s, Some(2)).is_err(), "failed entry");
-        assert!(rollback_target(&s, Some(9)).is_err(), "unknown id");
-        let only = status(&[("a", SyncResult::Succeeded)], "a");
-        assert!(rollback_target(&only, None).is_err());
     }
 }

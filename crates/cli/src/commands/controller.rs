@@ -34,6 +34,14 @@ pub struct ControllerArgs {
     /// Required with --webhook-addr
     #[arg(long, value_name = "FILE")]
     pub webhook_secret_file: Option<PathBuf>,
+    /// Serve the HTTP API and web dashboard on this address (docs/api.md): callers send a Kubernetes bearer
+    /// token, verified with a TokenReview; each read and action is authorized with a SubjectAccessReview
+    /// [default: off]
+    #[arg(long, value_name = "ADDR")]
+    pub api_addr: Option<String>,
+    /// With --api-addr: refuse every action (sync, rollback, promote, …); reads only
+    #[arg(long, requires = "api_addr")]
+    pub api_read_only: bool,
     /// Run the controllers only while holding a coordination.k8s.io Lease, so that one of several replicas
     /// reconciles (15 s lease, renewed every 5 s, released on shutdown)
     #[arg(long)]
@@ -69,6 +77,15 @@ pub struct ControllerArgs {
     /// (docs/clusters.md)
     #[arg(long, value_name = "NS", default_value = tack_gitops::destination::DEFAULT_CLUSTERS_NAMESPACE)]
     pub clusters_namespace: String,
+    /// Split the GitOpsConfigs between N controllers (static sharding): this one reconciles only those whose
+    /// stable hash of namespace/name falls in its --shard-index. Run one controller per index 0..N-1, all with
+    /// the same N; Rollouts, Experiments and AnalysisRuns are reconciled by shard 0. With --leader-elect each
+    /// shard elects its own leader (Lease <lease-name>-shard-<index>). See docs/controller.md
+    #[arg(long, value_name = "N", requires = "shard_index")]
+    pub shards: Option<u32>,
+    /// This controller's shard, 0 to --shards minus 1
+    #[arg(long, value_name = "I", requires = "shards")]
+    pub shard_index: Option<u32>,
 }
 
 /// Every controller this process runs, joined here. Leader election covers all of them: they start when the
@@ -89,10 +106,18 @@ async fn run_controllers(
         cache_dir: config.cache_dir.join("promotion"),
         ..Default::default()
     };
+    // With static sharding, Rollouts, Experiments, AnalysisRuns and Pipelines are reconciled by shard 0 alone.
+    let delivers = config.shard.is_none_or(|s| s.index() == 0);
     tokio::join!(
         tack_gitops::run_with_metrics(client.clone(), config, metrics, stop.clone().wait()),
-        tack_delivery::run(client.clone(), delivery, stop.clone().wait()),
-        tack_promotion::controller::run(client, promotion, stop.wait()),
+        async move {
+            if delivers {
+                tokio::join!(
+                    tack_delivery::run(client.clone(), delivery, stop.clone().wait()),
+                    tack_promotion::controller::run(client, promotion, stop.wait()),
+                );
+            }
+        },
     );
 }
 
@@ -135,6 +160,10 @@ pub async fn run(args: &ControllerArgs, settings: &Settings) -> anyhow::Result<E
         )),
         None => None,
     };
+    let shard = match (args.shards, args.shard_index) {
+        (Some(count), Some(index)) => Some(tack_gitops::Shard::new(count, index)?),
+        _ => None,
+    };
     if let Some(name) = &args.default_service_account
         && !tack_gitops::valid_service_account_name(name)
     {
@@ -171,6 +200,7 @@ pub async fn run(args: &ControllerArgs, settings: &Settings) -> anyhow::Result<E
             no_remote_bases: args.no_remote_bases,
         },
         clusters_namespace: args.clusters_namespace.clone(),
+        shard,
     };
     let metrics = Metrics::global();
     let readiness = Readiness::default();
@@ -244,12 +274,34 @@ pub async fn run(args: &ControllerArgs, settings: &Settings) -> anyhow::Result<E
             wait_true(servers_rx.clone()),
         )));
     }
+    if let Some(text) = &args.api_addr {
+        let addr = parse_addr("--api-addr", text)?;
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("--api-addr {addr}: cannot listen"))?;
+        let stores = tack_api::Stores::start(&client, namespace.as_deref());
+        let options = tack_api::Options {
+            mode: tack_api::Mode::Token,
+            read_only: args.api_read_only,
+        };
+        tracing::info!(
+            "serving the HTTP API and dashboard on http://{}{}",
+            listener.local_addr().unwrap_or(addr),
+            if args.api_read_only { " (read-only)" } else { "" }
+        );
+        servers.push(tokio::spawn(metrics::serve(
+            listener,
+            tack_api::router(client.clone(), stores, options),
+            wait_true(servers_rx.clone()),
+        )));
+    }
     readiness.set(true);
 
     tracing::info!(
         cache = %config.cache_dir.display(),
         namespace = config.namespace.as_deref().unwrap_or("(all)"),
         leader_elect = args.leader_elect,
+        shard = ?config.shard.map(|s| s.to_string()),
         "starting the controllers"
     );
     let work = {
@@ -264,7 +316,12 @@ pub async fn run(args: &ControllerArgs, settings: &Settings) -> anyhow::Result<E
             .or_else(|| std::env::var("POD_NAMESPACE").ok().filter(|n| !n.is_empty()))
             .or_else(|| settings.namespace.clone())
             .unwrap_or_else(|| cluster.default_namespace().to_string());
-        let lease_config = LeaseConfig::new(&args.lease_name, lease_namespace, lease::default_identity());
+        // Each shard has its own leader.
+        let lease_name = match args.shard_index.filter(|_| args.shards.is_some()) {
+            Some(index) => format!("{}-shard-{index}", args.lease_name),
+            None => args.lease_name.clone(),
+        };
+        let lease_config = LeaseConfig::new(&lease_name, lease_namespace, lease::default_identity());
         tracing::info!(
             lease = %format!("{}/{}", lease_config.namespace, lease_config.name),
             identity = %lease_config.identity,

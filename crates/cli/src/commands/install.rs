@@ -165,8 +165,11 @@ fn controller_manifests(image: &str, mode: &Mode) -> Vec<Value> {
                 // namespace's labels select TenantPolicies.
                 {"apiGroups": [""], "resources": ["serviceaccounts"], "verbs": ["impersonate"]},
                 {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get"]},
-                {"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch"]},
+                {"apiGroups": ["events.k8s.io"], "resources": ["events"], "verbs": ["create", "patch", "list"]},
                 {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]},
+                // The HTTP API (--api-addr) verifies callers' tokens and asks whether they may do each request.
+                {"apiGroups": ["authentication.k8s.io"], "resources": ["tokenreviews"], "verbs": ["create"]},
+                {"apiGroups": ["authorization.k8s.io"], "resources": ["subjectaccessreviews"], "verbs": ["create"]},
                 // Progressive delivery: Rollouts and analysis, and what the Rollout controller drives.
                 {"apiGroups": ["argoproj.io"],
                  "resources": ["rollouts", "analysisruns", "analysistemplates", "clusteranalysistemplates",

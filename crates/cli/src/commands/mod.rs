@@ -4,6 +4,7 @@ pub mod app;
 pub mod app_helm;
 pub mod cluster;
 pub mod controller;
+pub mod dashboard;
 pub mod demo;
 pub mod dev;
 pub mod diff;

@@ -4,8 +4,11 @@ use k8s_openapi::api::core::v1::Service;
 use k8s_openapi::api::networking::v1::Ingress;
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
 use serde_json::{Value, json};
-use tack_rollout::spec::{IstioDestinationRule, IstioTrafficRouting, NginxTrafficRouting, Rollout};
-use tack_traffic::{GATEWAY_API_PLUGIN, MANAGED_BY_ANNOTATION, Weights, gateway, istio, nginx};
+use tack_rollout::spec::{
+    IstioDestinationRule, IstioTrafficRouting, NginxTrafficRouting, Rollout, SmiTrafficRouting,
+};
+use tack_traffic::managed::{self, Action};
+use tack_traffic::{GATEWAY_API_PLUGIN, MANAGED_BY_ANNOTATION, Weights, gateway, istio, nginx, smi};
 
 use super::{Error, FIELD_MANAGER, merge_params};
 
@@ -22,6 +25,14 @@ pub fn destination_rule_resource() -> ApiResource {
     ApiResource::from_gvk_with_plural(
         &GroupVersionKind::gvk("networking.istio.io", "v1beta1", "DestinationRule"),
         "destinationrules",
+    )
+}
+
+/// `split.smi-spec.io/<version>` `TrafficSplit`.
+pub fn traffic_split_resource(version: &str) -> ApiResource {
+    ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk(smi::GROUP, version, "TrafficSplit"),
+        "trafficsplits",
     )
 }
 
@@ -121,6 +132,8 @@ pub(crate) async fn apply_routers(
         weights,
         canary_hash: hashes.and_then(|w| w.canary.pod_template_hash.as_deref()),
         stable_hash: hashes.and_then(|w| w.stable.pod_template_hash.as_deref()),
+        managed: managed::active(rollout),
+        managed_names: managed::names(rollout),
     };
     let mut out = Applied::default();
     if let Some(ng) = &routing.nginx {
@@ -131,6 +144,9 @@ pub(crate) async fn apply_routers(
     }
     if let Some(is) = &routing.istio {
         apply_istio(&t, is, &mut out).await?;
+    }
+    if let Some(split) = &routing.smi {
+        apply_smi(&t, split, &mut out).await?;
     }
     Ok(out)
 }
@@ -147,6 +163,38 @@ struct Target<'a> {
     /// The hashes behind the canary and stable weights (`status.canary.weights`).
     canary_hash: Option<&'a str>,
     stable_hash: Option<&'a str>,
+    /// The managed routes to carry now, and the names of all of them.
+    managed: Vec<managed::Route>,
+    managed_names: Vec<&'a str>,
+}
+
+impl Target<'_> {
+    /// `; managed routes: a, b` (or `none`) for the Events of routers carrying managed routes (NGINX: the header
+    /// routes only); empty without `managedRoutes`.
+    fn managed_note(&self, headers_only: bool) -> String {
+        if self.managed_names.is_empty() {
+            return String::new();
+        }
+        let active: Vec<&str> = self
+            .managed
+            .iter()
+            .filter(|r| !headers_only || matches!(r.action, Action::Header(_)))
+            .map(|r| r.name.as_str())
+            .collect();
+        if active.is_empty() {
+            "; managed routes: none".into()
+        } else {
+            format!("; managed routes: {}", active.join(", "))
+        }
+    }
+
+    /// The match of the first active header route (NGINX routes by one header).
+    fn header(&self) -> Option<&tack_rollout::spec::HeaderRoutingMatch> {
+        self.managed.iter().find_map(|r| match &r.action {
+            Action::Header(m) => m.first(),
+            Action::Mirror { .. } => None,
+        })
+    }
 }
 
 /// NGINX: one canary Ingress beside each stable Ingress, applied only when its spec or annotations differ.
@@ -175,8 +223,10 @@ async fn apply_nginx(t: &Target<'_>, ng: &NginxTrafficRouting, out: &mut Applied
             stable_service: t.stable_svc,
             canary_service: t.canary_svc,
             weight: t.weights.canary,
+            header: t.header(),
         })
         .map_err(|e| traffic(t.name, e.to_string()))?;
+        let prefix = nginx::prefix(ng);
         let canary_name = nginx::canary_ingress_name(t.name, stable_name);
         let live = api
             .get_opt(&canary_name)
@@ -192,6 +242,11 @@ async fn apply_nginx(t: &Target<'_>, ng: &NginxTrafficRouting, out: &mut Applied
                             l.pointer("/metadata/annotations").and_then(|a| a.get(k)) == Some(v)
                         })
                     })
+                && nginx::HEADER_ANNOTATIONS.iter().all(|k| {
+                    let k = format!("{prefix}/{k}");
+                    l.pointer("/metadata/annotations").and_then(|a| a.get(&k))
+                        == desired["metadata"]["annotations"].get(&k)
+                })
         });
         let stored = if same {
             live.unwrap_or(Value::Null)
@@ -205,8 +260,9 @@ async fn apply_nginx(t: &Target<'_>, ng: &NginxTrafficRouting, out: &mut Applied
                 .await
                 .map_err(Error::kube(format!("applying the canary Ingress {canary_name}")))?;
             out.changes.push(format!(
-                "Ingress {canary_name} canary-weight {}",
-                t.weights.canary
+                "Ingress {canary_name} canary-weight {}{}",
+                t.weights.canary,
+                t.managed_note(true)
             ));
             serde_json::to_value(&stored).unwrap_or(Value::Null)
         };
@@ -232,13 +288,17 @@ async fn apply_gateway(t: &Target<'_>, config: &Value, out: &mut Applied) -> Res
                 )
             })?;
         let mut value = serde_json::to_value(&live).unwrap_or(Value::Null);
-        if let Some(rules) = gateway::weighted_rules(&value, t.canary_svc, t.stable_svc, t.weights)
-            .map_err(|e| traffic(t.name, e.to_string()))?
+        if let Some(mut patch) = gateway::route_patch(
+            &value,
+            t.canary_svc,
+            t.stable_svc,
+            t.weights,
+            &t.managed,
+            r.use_header_routes,
+        )
+        .map_err(|e| traffic(t.name, e.to_string()))?
         {
-            let patch = json!({
-                "metadata": {"resourceVersion": live.metadata.resource_version},
-                "spec": {"rules": rules},
-            });
+            patch["metadata"]["resourceVersion"] = json!(live.metadata.resource_version);
             let stored = api
                 .patch(&r.name, &merge_params(), &Patch::Merge(&patch))
                 .await
@@ -248,8 +308,15 @@ async fn apply_gateway(t: &Target<'_>, config: &Value, out: &mut Applied) -> Res
                 )))?;
             value = serde_json::to_value(&stored).unwrap_or(Value::Null);
             out.changes.push(format!(
-                "HTTPRoute {} canary {} stable {}",
-                r.name, t.weights.canary, t.weights.stable
+                "HTTPRoute {} canary {} stable {}{}",
+                r.name,
+                t.weights.canary,
+                t.weights.stable,
+                if r.use_header_routes {
+                    t.managed_note(false)
+                } else {
+                    String::new()
+                }
             ));
         }
         out.read_back.push((
@@ -262,10 +329,15 @@ async fn apply_gateway(t: &Target<'_>, config: &Value, out: &mut Applied) -> Res
 
 /// Istio: the weights of the destinations in each VirtualService's HTTP, TLS and TCP routes.
 async fn apply_istio(t: &Target<'_>, is: &IstioTrafficRouting, out: &mut Applied) -> Result<(), Error> {
+    let mut dr_host = None;
     if let Some(dr) = &is.destination_rule {
-        apply_destination_rule(t, dr, out).await?;
+        dr_host = apply_destination_rule(t, dr, out).await?;
     }
-    let backends = istio::Backends::new(is, t.canary_svc, t.stable_svc);
+    let backends = istio::Backends::new(is, t.canary_svc, t.stable_svc).with_managed(istio::Managed {
+        names: &t.managed_names,
+        routes: &t.managed,
+        canary_host: dr_host.as_deref(),
+    });
     for vs in istio::virtual_services(is) {
         let (vs_name, vs_ns) = istio::split_name(&vs.name);
         let ns = vs_ns.unwrap_or(t.namespace);
@@ -296,8 +368,10 @@ async fn apply_istio(t: &Target<'_>, is: &IstioTrafficRouting, out: &mut Applied
                 )))?;
             value = serde_json::to_value(&stored).unwrap_or(Value::Null);
             out.changes.push(format!(
-                "VirtualService {vs_name} canary {} stable {}",
-                t.weights.canary, t.weights.stable
+                "VirtualService {vs_name} canary {} stable {}{}",
+                t.weights.canary,
+                t.weights.stable,
+                t.managed_note(false)
             ));
         }
         for (route, w) in istio::weights_of(&value, vs, &backends) {
@@ -309,12 +383,12 @@ async fn apply_istio(t: &Target<'_>, is: &IstioTrafficRouting, out: &mut Applied
 }
 
 /// Istio subset-level splitting: the canary and stable subsets of the DestinationRule select the hashes behind
-/// the weights, written before the VirtualService's weights.
+/// the weights, written before the VirtualService's weights. Returns the DestinationRule's `spec.host`.
 async fn apply_destination_rule(
     t: &Target<'_>,
     dr: &IstioDestinationRule,
     out: &mut Applied,
-) -> Result<(), Error> {
+) -> Result<Option<String>, Error> {
     let api: Api<DynamicObject> =
         Api::namespaced_with(t.client.clone(), t.namespace, &destination_rule_resource());
     let live = api
@@ -334,10 +408,14 @@ async fn apply_destination_rule(
             )
         })?;
     let value = serde_json::to_value(&live).unwrap_or(Value::Null);
+    let host = value
+        .pointer("/spec/host")
+        .and_then(Value::as_str)
+        .map(str::to_string);
     let Some(mut patch) = istio::destination_rule_patch(&value, dr, t.name, t.canary_hash, t.stable_hash)
         .map_err(|e| traffic(t.name, e.to_string()))?
     else {
-        return Ok(());
+        return Ok(host);
     };
     patch["metadata"]["resourceVersion"] = json!(live.metadata.resource_version);
     api.patch(&dr.name, &merge_params(), &Patch::Merge(&patch))
@@ -353,6 +431,92 @@ async fn apply_destination_rule(
         t.canary_hash.unwrap_or_default(),
         dr.stable_subset_name,
         t.stable_hash.unwrap_or_default()
+    ));
+    Ok(host)
+}
+
+/// SMI: the TrafficSplit, created or re-applied when its root Service or backends differ; refused when another
+/// object owns it.
+async fn apply_smi(t: &Target<'_>, split: &SmiTrafficRouting, out: &mut Applied) -> Result<(), Error> {
+    let group = kube::discovery::group(t.client, smi::GROUP).await.map_err(|_| {
+        traffic(
+            t.name,
+            format!(
+                "the SMI TrafficSplit kind ({}) is not served by the cluster; install the SMI CRDs",
+                smi::GROUP
+            ),
+        )
+    })?;
+    let version = smi::pick_version(group.versions()).ok_or_else(|| {
+        traffic(
+            t.name,
+            format!(
+                "{} serves none of the TrafficSplit versions {}",
+                smi::GROUP,
+                smi::VERSIONS.join(", ")
+            ),
+        )
+    })?;
+    let api: Api<DynamicObject> =
+        Api::namespaced_with(t.client.clone(), t.namespace, &traffic_split_resource(version));
+    let desired = smi::traffic_split(&smi::SplitInput {
+        smi: split,
+        version,
+        rollout: t.name,
+        rollout_uid: t.uid,
+        canary_service: t.canary_svc,
+        stable_service: t.stable_svc,
+        weights: t.weights,
+    });
+    let name = smi::split_name(split, t.name).to_string();
+    let live = api
+        .get_opt(&name)
+        .await
+        .map_err(Error::kube(format!(
+            "reading TrafficSplit {}/{name}",
+            t.namespace
+        )))?
+        .map(|o| serde_json::to_value(&o).unwrap_or(Value::Null));
+    if let Some(l) = &live {
+        let owned = l
+            .pointer("/metadata/ownerReferences")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .any(|o| o.get("uid").and_then(Value::as_str) == Some(t.uid));
+        if !owned {
+            return Err(traffic(
+                t.name,
+                format!(
+                    "Rollout does not own TrafficSplit `{name}`; delete it or name another in trafficSplitName"
+                ),
+            ));
+        }
+    }
+    let stored = match live {
+        Some(l) if smi::up_to_date(&l, &desired) => l,
+        _ => {
+            let stored = api
+                .patch(
+                    &name,
+                    &PatchParams::apply(FIELD_MANAGER).force(),
+                    &Patch::Apply(&desired),
+                )
+                .await
+                .map_err(Error::kube(format!(
+                    "applying TrafficSplit {}/{name}",
+                    t.namespace
+                )))?;
+            out.changes.push(format!(
+                "TrafficSplit {name} canary {} stable {}",
+                t.weights.canary, t.weights.stable
+            ));
+            serde_json::to_value(&stored).unwrap_or(Value::Null)
+        }
+    };
+    out.read_back.push((
+        format!("TrafficSplit {name}"),
+        smi::weights_of(&stored, t.canary_svc, t.stable_svc).map(|w| w.canary),
     ));
     Ok(())
 }

@@ -1,0 +1,99 @@
+//! tack's HTTP API and web dashboard (docs/api.md, docs/dashboard.md).
+//!
+//! One [`router`] serves JSON under `/api/v1` and the dashboard's pages (assets embedded in the binary) under
+//! `/`. It is mounted by `tack controller --api-addr` (callers present a Kubernetes bearer token: verified with a
+//! TokenReview, every read and action authorized with a SubjectAccessReview) and by `tack dashboard` (on
+//! 127.0.0.1, acting with the kubeconfig's credentials: the API server itself authorizes).
+//!
+//! The flow of a request: [`guard`] (security headers, CSRF and read-only checks) → [`auth`] (who is calling,
+//! may they) → a handler of [`applications`] or [`rollouts`] reading the watch caches of [`store`] (lists never
+//! go to the API server) → JSON shaped by [`view`]. Actions are the same patches as the CLI's ([`actions`]).
+//! [`stream`] pushes changes to the browser from the same watches.
+
+pub mod actions;
+pub mod applications;
+pub mod auth;
+pub mod error;
+pub mod guard;
+pub mod rollouts;
+pub mod store;
+pub mod stream;
+pub mod tree;
+pub mod ui;
+pub mod view;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::{get, post};
+
+pub use auth::Mode;
+pub use error::ApiError;
+pub use store::Stores;
+
+/// How the API serves.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// Who the caller is: the kubeconfig's user, or whoever a bearer token names.
+    pub mode: Mode,
+    /// Refuse every action (reads only).
+    pub read_only: bool,
+}
+
+/// What every handler shares.
+pub struct ApiState {
+    /// The client reads and actions go through (the controller's or the kubeconfig's).
+    pub client: kube::Client,
+    /// Watch caches of applications and rollouts.
+    pub stores: Stores,
+    /// Authentication and authorization.
+    pub auth: auth::Authorizer,
+    /// How the API serves.
+    pub options: Options,
+}
+
+/// The whole HTTP surface: `/api/v1/...` and the dashboard.
+pub fn router(client: kube::Client, stores: Stores, options: Options) -> Router {
+    let state = Arc::new(ApiState {
+        auth: auth::Authorizer::new(client.clone(), options.mode),
+        client,
+        stores,
+        options,
+    });
+    let api = Router::new()
+        .route("/api/v1/whoami", get(auth::whoami))
+        .route("/api/v1/applications", get(applications::list))
+        .route(
+            "/api/v1/namespaces/{ns}/applications/{name}",
+            get(applications::get_one),
+        )
+        .route(
+            "/api/v1/namespaces/{ns}/applications/{name}/events",
+            get(applications::events),
+        )
+        .route(
+            "/api/v1/namespaces/{ns}/applications/{name}/tree",
+            get(applications::tree),
+        )
+        .route(
+            "/api/v1/namespaces/{ns}/applications/{name}/history",
+            get(applications::history),
+        )
+        .route(
+            "/api/v1/namespaces/{ns}/applications/{name}/{action}",
+            post(applications::act),
+        )
+        .route("/api/v1/rollouts", get(rollouts::list))
+        .route("/api/v1/namespaces/{ns}/rollouts/{name}", get(rollouts::get_one))
+        .route(
+            "/api/v1/namespaces/{ns}/rollouts/{name}/{action}",
+            post(rollouts::act),
+        )
+        .route("/api/v1/watch", get(stream::watch))
+        .with_state(state.clone());
+    Router::new()
+        .merge(api)
+        .merge(ui::router())
+        .fallback(error::not_found)
+        .layer(axum::middleware::from_fn_with_state(state, guard::check))
+}
