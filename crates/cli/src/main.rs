@@ -3,6 +3,7 @@
 mod args;
 mod commands;
 mod config;
+mod table;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;

@@ -13,6 +13,7 @@ use serde_json::json;
 use tack_model::{APPROVE_ANNOTATION_PREFIX, PROMOTE_ANNOTATION_PREFIX, Pipeline, StageStatus};
 
 use crate::config::{Output, Settings};
+use crate::table::print_table;
 
 #[derive(Debug, Subcommand)]
 pub enum EnvCommand {
@@ -332,28 +333,4 @@ fn history(p: &Pipeline, stage: Option<&str>, settings: &Settings) -> anyhow::Re
         .collect();
     print_table(&["STAGE", "RELEASE", "TIME", "COMMIT", "FROM", "BY"], &rows);
     Ok(ExitCode::SUCCESS)
-}
-
-fn print_table<const N: usize>(header: &[&str], rows: &[[String; N]]) {
-    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
-    for row in rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let line = |cells: Vec<&str>| {
-        let mut out = String::new();
-        for (i, (cell, w)) in cells.iter().zip(&widths).enumerate() {
-            if i + 1 == cells.len() {
-                out.push_str(cell);
-            } else {
-                out.push_str(&format!("{cell:<w$}   "));
-            }
-        }
-        println!("{}", out.trim_end());
-    };
-    line(header.to_vec());
-    for row in rows {
-        line(row.iter().map(String::as_str).collect());
-    }
 }
