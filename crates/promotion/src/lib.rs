@@ -7,6 +7,7 @@
 //!   byte for byte.
 //! - [`message`]: the commit message (release, source stage, gate evidence).
 //! - [`stage`]: a stage's configuration in a checked-out tree: its release, and a promotion into it.
+//! - [`request`]: what a person asks (promote, approve, roll back) and the annotation that records it.
 //! - [`gate`]: the gate decisions as a pure step `next(spec, status, observations, now)`.
 //! - [`controller`]: the Pipeline controller (the only module that talks to the API server).
 //! - [`git`]: reading a stage's configuration and committing an edit to a branch without a `git` binary:
@@ -25,6 +26,7 @@ pub mod kustomization;
 pub mod manifest;
 pub mod message;
 pub mod release;
+pub mod request;
 pub mod stage;
 mod text;
 pub mod values;

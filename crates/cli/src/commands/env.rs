@@ -5,12 +5,13 @@
 
 use std::process::ExitCode;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use clap::{Args, Subcommand};
 use kube::ResourceExt;
 use kube::api::{Api, ListParams, Patch, PatchParams};
 use serde_json::json;
-use tack_model::{APPROVE_ANNOTATION_PREFIX, PROMOTE_ANNOTATION_PREFIX, Pipeline, StageStatus};
+use tack_model::Pipeline;
+use tack_promotion::request;
 
 use crate::config::{Output, Settings};
 use crate::table::print_table;
@@ -106,39 +107,19 @@ pub async fn run(cmd: EnvCommand, settings: &Settings) -> anyhow::Result<ExitCod
         EnvCommand::Status(a) => status(&get(&api, &a.pipeline, &namespace).await?, settings),
         EnvCommand::Promote(a) => {
             let p = get(&api, &a.pipeline, &namespace).await?;
-            let idx = stage_index(&p, &a.to)?;
-            let release = match a.release {
-                Some(r) => r,
-                None if idx == 0 => bail!("{} is the first stage: give the release with --release", a.to),
-                None => stage_status(&p, &p.spec.stages[idx - 1].name)
-                    .and_then(|s| s.release.clone())
-                    .with_context(|| {
-                        format!(
-                            "no release known in {} yet; give one with --release",
-                            p.spec.stages[idx - 1].name
-                        )
-                    })?,
-            };
-            annotate(&api, &a.pipeline, PROMOTE_ANNOTATION_PREFIX, &a.to, &release).await?;
+            let r = request::promote(&p, &a.to, a.release).map_err(|e| hint(e, "--release"))?;
+            send(&api, &a.pipeline, &r).await?;
             println!(
-                "requested: promote {release} to {} (pipeline {}/{})",
-                a.to, namespace, a.pipeline
+                "requested: promote {} to {} (pipeline {}/{})",
+                r.release, a.to, namespace, a.pipeline
             );
             Ok(ExitCode::SUCCESS)
         }
         EnvCommand::Approve(a) => {
             let p = get(&api, &a.pipeline, &namespace).await?;
-            stage_index(&p, &a.stage)?;
-            let release = match a.release {
-                Some(r) => r,
-                None => stage_status(&p, &a.stage)
-                    .and_then(|s| s.pending.as_ref().map(|x| x.release.clone()))
-                    .with_context(|| {
-                        format!("no release waits to enter {}; give one with --release", a.stage)
-                    })?,
-            };
-            annotate(&api, &a.pipeline, APPROVE_ANNOTATION_PREFIX, &a.stage, &release).await?;
-            println!("approved: {release} may enter {}", a.stage);
+            let r = request::approve(&p, &a.stage, a.release).map_err(|e| hint(e, "--release"))?;
+            send(&api, &a.pipeline, &r).await?;
+            println!("approved: {} may enter {}", r.release, a.stage);
             Ok(ExitCode::SUCCESS)
         }
         EnvCommand::History(a) => history(
@@ -148,64 +129,31 @@ pub async fn run(cmd: EnvCommand, settings: &Settings) -> anyhow::Result<ExitCod
         ),
         EnvCommand::Rollback(a) => {
             let p = get(&api, &a.pipeline, &namespace).await?;
-            stage_index(&p, &a.stage)?;
-            let release = match a.to {
-                Some(r) => r,
-                None => previous_release(&p, &a.stage)?,
-            };
-            annotate(&api, &a.pipeline, PROMOTE_ANNOTATION_PREFIX, &a.stage, &release).await?;
-            println!("requested: roll {} back to {release} (a Git commit)", a.stage);
+            let r = request::rollback(&p, &a.stage, a.to).map_err(|e| hint(e, "--to"))?;
+            send(&api, &a.pipeline, &r).await?;
+            println!("requested: roll {} back to {} (a Git commit)", a.stage, r.release);
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// A refused request, with the flag that supplies what is missing.
+fn hint(e: request::RequestError, flag: &str) -> anyhow::Error {
+    anyhow::anyhow!("{e} (with {flag})")
+}
+
+/// Records the request on the Pipeline: the controller writes the commit.
+async fn send(api: &Api<Pipeline>, name: &str, r: &request::Request) -> anyhow::Result<()> {
+    api.patch(name, &PatchParams::default(), &Patch::Merge(&r.patch()))
+        .await
+        .with_context(|| format!("recording the request on pipeline {name}"))?;
+    Ok(())
 }
 
 async fn get(api: &Api<Pipeline>, name: &str, namespace: &str) -> anyhow::Result<Pipeline> {
     api.get_opt(name)
         .await?
         .with_context(|| format!("pipeline {namespace}/{name} not found; list them with `tack env list`"))
-}
-
-fn stage_index(p: &Pipeline, stage: &str) -> anyhow::Result<usize> {
-    p.spec
-        .stages
-        .iter()
-        .position(|s| s.name == stage)
-        .with_context(|| {
-            let names: Vec<&str> = p.spec.stages.iter().map(|s| s.name.as_str()).collect();
-            format!(
-                "pipeline {} has no stage {stage:?} (stages: {})",
-                p.name_any(),
-                names.join(", ")
-            )
-        })
-}
-
-fn stage_status<'a>(p: &'a Pipeline, stage: &str) -> Option<&'a StageStatus> {
-    p.status.as_ref()?.stages.iter().find(|s| s.name == stage)
-}
-
-/// The release the last promotion into `stage` replaced.
-fn previous_release(p: &Pipeline, stage: &str) -> anyhow::Result<String> {
-    let s = stage_status(p, stage).context("the stage has no status yet")?;
-    s.history
-        .last()
-        .and_then(|h| h.replaced.clone())
-        .with_context(|| format!("no earlier release in {stage}'s history; give one with --to"))
-}
-
-async fn annotate(
-    api: &Api<Pipeline>,
-    name: &str,
-    prefix: &str,
-    stage: &str,
-    release: &str,
-) -> anyhow::Result<()> {
-    let patch = json!({"metadata": {"annotations": {format!("{prefix}{stage}"): release}}});
-    api.patch(name, &PatchParams::default(), &Patch::Merge(&patch))
-        .await
-        .with_context(|| format!("annotating pipeline {name}"))?;
-    Ok(())
 }
 
 fn list_pipelines(items: &[Pipeline], settings: &Settings) -> anyhow::Result<ExitCode> {
@@ -300,7 +248,7 @@ fn status(p: &Pipeline, settings: &Settings) -> anyhow::Result<ExitCode> {
 
 fn history(p: &Pipeline, stage: Option<&str>, settings: &Settings) -> anyhow::Result<ExitCode> {
     if let Some(s) = stage {
-        stage_index(p, s)?;
+        request::stage_index(p, s).map_err(|e| anyhow::anyhow!("{e}"))?;
     }
     let st = p.status.clone().unwrap_or_default();
     let mut records: Vec<(String, tack_model::PromotionRecord)> = st
