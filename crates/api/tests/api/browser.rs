@@ -153,19 +153,25 @@ impl Browser {
         }
     }
 
+    /// Clicks the element `css` matches, once it exists. The page redraws itself on live updates, so the
+    /// element is found and clicked in one script (no stale reference between the two).
     async fn click(&self, css: &str) -> Result<()> {
-        let e = self
-            .call("POST", "/element", json!({"using": "css selector", "value": css}))
-            .await?;
-        let id = e
-            .as_object()
-            .and_then(|o| o.values().next())
-            .and_then(Value::as_str)
-            .with_context(|| format!("no element {css}"))?
-            .to_string();
-        self.call("POST", &format!("/element/{id}/click"), json!({}))
-            .await
-            .map(drop)
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let clicked = self
+                .script(
+                    "const e = document.querySelector(arguments[0]); if (!e) return false; e.click(); return true;",
+                    json!([css]),
+                )
+                .await?;
+            if clicked == json!(true) {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() > deadline {
+                bail!("no element {css} to click within 20 s");
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
     }
 
     async fn sign_in(&self, base: &str, token: &str) -> Result<()> {
@@ -278,6 +284,45 @@ async fn the_dashboard_in_chromium_reads_with_one_token_and_acts_with_another() 
     browser.wait_text("#toast", "rolling back to c1").await?;
     let pinned = apps.get("web").await?.spec.rollback.context("rollback")?;
     ensure!(pinned.revision == "c1", "{pinned:?}");
+
+    // The pipeline page: stages with their releases; Promote here records the request.
+    let pipelines: Api<tack_model::Pipeline> = Api::namespaced(client.clone(), &ns);
+    let pipeline: tack_model::Pipeline = serde_json::from_value(json!({
+        "apiVersion": "gitops.tack.dev/v1alpha1", "kind": "Pipeline",
+        "metadata": {"name": "shop", "namespace": ns},
+        "spec": {"images": [{"name": "shop"}], "stages": [
+            {"name": "qa", "application": {"name": "web"}},
+            {"name": "e2e", "application": {"name": "web-e2e"}}
+        ]}
+    }))?;
+    pipelines.create(&Default::default(), &pipeline).await?;
+    let status = json!({"status": {"stages": [
+        {"name": "qa", "release": "shop:v7", "health": "Healthy", "verified": true,
+         "gates": [{"name": "soak", "phase": "Passed", "message": "Healthy for 5m"}]},
+        {"name": "e2e", "release": "shop:v6", "pending": {"release": "shop:v7", "reason": "waiting for approval"}}
+    ]}});
+    pipelines
+        .patch_status("shop", &Default::default(), &kube::api::Patch::Merge(&status))
+        .await?;
+    browser.go(&format!("{base}/#/pipeline/{ns}/shop")).await?;
+    browser
+        .wait_text("tr[data-stage='e2e']", "waiting for approval")
+        .await?;
+    browser.wait_text("tr[data-stage='qa']", "Healthy for 5m").await?;
+    browser.screenshot("pipeline").await?;
+    browser.click("button[data-promote='e2e']").await?;
+    browser
+        .wait_text("#toast", "promote of shop:v7 at e2e requested")
+        .await?;
+    let requested = pipelines.get("shop").await?;
+    ensure!(
+        requested
+            .annotations()
+            .get(&format!("{}e2e", tack_model::PROMOTE_ANNOTATION_PREFIX))
+            .map(String::as_str)
+            == Some("shop:v7"),
+        "promote request recorded"
+    );
 
     // A paused canary: the rollout page shows the step and the weight, Promote moves it on.
     let rollout = rollout_paused_at_20(&client, &ns).await?;
