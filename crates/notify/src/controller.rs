@@ -5,9 +5,7 @@
 //! ConfigMap, and nothing is sent until it is fixed. Every message that reaches a log or an Event passes
 //! through [`Secrets::redact`].
 
-use std::collections::HashMap;
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use futures::{StreamExt, stream};
@@ -18,19 +16,11 @@ use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, PostParams};
 use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event};
-use serde_json::Value as Json;
 
-use crate::config::{self, Config, ConfigError};
-use crate::message;
-use crate::route;
+use crate::config;
+use crate::notifier::Notifier;
 use crate::secret::Secrets;
-use crate::send::Sender;
-use crate::trigger::{Kind, ObjectKey, Tracker, Trigger};
-
-/// Notifications sent and failed since the process started.
-pub static SENT: AtomicU64 = AtomicU64::new(0);
-/// Notifications that failed (after retries, or because their message could not be made).
-pub static FAILED: AtomicU64 = AtomicU64::new(0);
+use crate::trigger::Kind;
 
 /// How often the ConfigMap and Secret are read again, and `out-of-sync` durations checked.
 const TICK: Duration = Duration::from_secs(5);
@@ -57,14 +47,8 @@ impl NotifyConfig {
     }
 }
 
-/// The loaded configuration with the Secret's values for redaction.
-#[derive(Default)]
-struct Loaded {
-    /// The resourceVersions it was made of, to parse once per change.
-    versions: Option<(String, String)>,
-    config: Option<Config>,
-    secrets: Secrets,
-}
+/// The resourceVersions of the ConfigMap and Secret last loaded, to parse once per change.
+type Versions = Option<(String, String)>;
 
 fn now_secs() -> u64 {
     SystemTime::now()
@@ -84,8 +68,8 @@ fn resource(kind: Kind) -> ApiResource {
 
 /// Runs until `stop` completes.
 pub async fn run(client: kube::Client, cfg: NotifyConfig, stop: impl Future<Output = ()>) {
-    let mut loaded = Loaded::default();
-    let sender = Sender::new(cfg.backoff);
+    let mut notifier = Notifier::new(cfg.backoff);
+    let mut versions: Versions = None;
     let streams = [Kind::Application, Kind::Rollout, Kind::AnalysisRun].map(|kind| {
         let ar = resource(kind);
         let api: Api<DynamicObject> = match &cfg.watch_namespace {
@@ -98,37 +82,27 @@ pub async fn run(client: kube::Client, cfg: NotifyConfig, stop: impl Future<Outp
             .boxed()
     });
     let mut events = stream::select_all(streams);
-    let mut tracker = Tracker::new();
-    let mut apps: HashMap<ObjectKey, Json> = HashMap::new();
-    let mut warned: [bool; 3] = [false; 3];
+    let mut warned = [false; 3];
     let mut tick = tokio::time::interval(TICK);
-    reload(&client, &cfg.namespace, &mut loaded).await;
+    reload(&client, &cfg.namespace, &mut notifier, &mut versions).await;
     tokio::pin!(stop);
     loop {
         tokio::select! {
             () = &mut stop => break,
             _ = tick.tick() => {
-                reload(&client, &cfg.namespace, &mut loaded).await;
-                out_of_sync(&mut tracker, &apps, &loaded, &sender);
+                reload(&client, &cfg.namespace, &mut notifier, &mut versions).await;
+                notifier.tick(now_secs());
             }
             Some((kind, event)) = events.next() => match event {
                 Ok(Event::Apply(o) | Event::InitApply(o)) => {
-                    let Ok(object) = serde_json::to_value(&o) else { continue };
-                    let key = (kind, o.metadata.namespace.clone().unwrap_or_default(), o.metadata.name.clone().unwrap_or_default());
-                    let fired = tracker.observe(key.clone(), crate::trigger::facts(kind, &object), now_secs());
-                    if let Some(config) = &loaded.config
-                        && !fired.is_empty()
-                    {
-                        deliver(config, &loaded.secrets, &sender, kind, &object, &fired);
-                    }
-                    if kind == Kind::Application {
-                        apps.insert(key, object);
+                    if let Ok(object) = serde_json::to_value(&o) {
+                        notifier.observe(kind, object, now_secs());
                     }
                 }
                 Ok(Event::Delete(o)) => {
-                    let key = (kind, o.metadata.namespace.clone().unwrap_or_default(), o.metadata.name.clone().unwrap_or_default());
-                    tracker.forget(&key);
-                    apps.remove(&key);
+                    if let Ok(object) = serde_json::to_value(&o) {
+                        notifier.forget(&crate::notifier::key(kind, &object));
+                    }
                 }
                 Ok(Event::Init | Event::InitDone) => {}
                 Err(e) => {
@@ -143,142 +117,50 @@ pub async fn run(client: kube::Client, cfg: NotifyConfig, stop: impl Future<Outp
     }
 }
 
-/// Sends the deliveries of `fired` for `object`, each in its own task.
-fn deliver(
-    config: &Config,
-    secrets: &Secrets,
-    sender: &Sender,
-    kind: Kind,
-    object: &Json,
-    fired: &[Trigger],
-) {
-    for (service_name, n) in route::deliveries(config, kind, object, fired) {
-        let Some(service) = config.services.get(&service_name) else {
-            continue;
-        };
-        let what = format!(
-            "{} {} {} to {service_name}",
-            n.trigger.name(),
-            n.kind.kind(),
-            n.object_name()
-        );
-        let secrets = secrets.clone();
-        let request = match message::request(service, &n) {
-            Ok(r) => r,
-            Err(e) => {
-                FAILED.fetch_add(1, Ordering::Relaxed);
-                tracing::warn!("notification {what} not sent: {}", secrets.redact(&e.to_string()));
-                continue;
-            }
-        };
-        let sender = sender.clone();
-        tokio::spawn(async move {
-            match sender.send(&request).await {
-                Ok(()) => {
-                    SENT.fetch_add(1, Ordering::Relaxed);
-                    tracing::info!("notification {what} sent");
-                }
-                Err(e) => {
-                    FAILED.fetch_add(1, Ordering::Relaxed);
-                    tracing::warn!("notification {what} failed: {}", secrets.redact(&e.to_string()));
-                }
-            }
-        });
-    }
-}
-
-/// Fires `out-of-sync` for applications out of sync longer than a subscription's duration.
-fn out_of_sync(tracker: &mut Tracker, apps: &HashMap<ObjectKey, Json>, loaded: &Loaded, sender: &Sender) {
-    let Some(config) = &loaded.config else { return };
-    let now = now_secs();
-    for key in tracker.out_of_sync_keys() {
-        let Some(object) = apps.get(&key) else { continue };
-        for s in route::subscriptions(config, object, Trigger::OutOfSync) {
-            if let Some(after) = s.out_of_sync_after
-                && tracker.out_of_sync_due(&key, s.index, after, now)
-            {
-                let only = Config {
-                    services: config.services.clone(),
-                    subscriptions: vec![s.clone()],
-                };
-                deliver(
-                    &only,
-                    &loaded.secrets,
-                    sender,
-                    Kind::Application,
-                    object,
-                    &[Trigger::OutOfSync],
-                );
-            }
-        }
-    }
-}
-
-/// Reads the ConfigMap and Secret; parses them when either changed.
-async fn reload(client: &kube::Client, namespace: &str, loaded: &mut Loaded) {
+/// Reads the ConfigMap and Secret; loads them into `notifier` when either changed.
+async fn reload(client: &kube::Client, namespace: &str, notifier: &mut Notifier, versions: &mut Versions) {
     let maps: Api<ConfigMap> = Api::namespaced(client.clone(), namespace);
     let secrets: Api<Secret> = Api::namespaced(client.clone(), namespace);
+    let where_ = format!("{namespace}/{}", config::NAME);
     let (map, secret) = match (
         maps.get_opt(config::NAME).await,
         secrets.get_opt(config::NAME).await,
     ) {
         (Ok(m), Ok(s)) => (m, s),
         (Err(e), _) | (_, Err(e)) => {
-            tracing::debug!("notifications: reading {namespace}/{}: {e}", config::NAME);
+            tracing::debug!("notifications: reading {where_}: {e}");
             return;
         }
     };
-    let Some(map) = map else {
-        if loaded.versions.take().is_some() || loaded.config.is_some() {
-            tracing::info!(
-                "notifications: ConfigMap {namespace}/{} is gone; nothing is sent",
-                config::NAME
-            );
-        }
-        loaded.config = None;
-        return;
-    };
     let version = |m: &ObjectMeta| m.resource_version.clone().unwrap_or_default();
-    let versions = (
-        version(&map.metadata),
-        secret.as_ref().map(|s| version(&s.metadata)).unwrap_or_default(),
-    );
-    if loaded.versions.as_ref() == Some(&versions) {
+    let now = map.as_ref().map(|m| {
+        (
+            version(&m.metadata),
+            secret.as_ref().map(|s| version(&s.metadata)).unwrap_or_default(),
+        )
+    });
+    if *versions == now {
         return;
     }
+    if map.is_none() && versions.is_some() {
+        tracing::info!("notifications: ConfigMap {where_} is gone; nothing is sent");
+    }
+    *versions = now;
     let values = secret
         .as_ref()
         .and_then(|s| s.data.as_ref())
         .map(|d| Secrets::from_data(&d.iter().map(|(k, v)| (k.clone(), v.0.clone())).collect()))
         .unwrap_or_default();
-    let parsed = match map.data.as_ref().and_then(|d| d.get(config::CONFIG_KEY)) {
-        Some(yaml) => config::parse(yaml, &values),
-        None => Err(ConfigError::MissingKey),
-    };
-    loaded.versions = Some(versions);
-    match parsed {
-        Ok(config) => {
-            tracing::info!(
-                "notifications: {} service(s), {} subscription(s) from {namespace}/{}",
-                config.services.len(),
-                config.subscriptions.len(),
-                config::NAME
-            );
-            loaded.config = Some(config);
-            loaded.secrets = values;
-        }
-        Err(e) => {
-            let message = values.redact(&format!(
-                "notifications: ConfigMap {namespace}/{}: {e}; nothing is sent until it is fixed",
-                config::NAME
-            ));
-            tracing::error!("{message}");
-            loaded.config = None;
-            loaded.secrets = values;
-            if let Err(e) = warn_event(client, &map, &message).await {
-                tracing::warn!("notifications: cannot record the Warning Event: {e}");
-            }
-        }
+    let yaml = map.as_ref().map(|m| {
+        m.data
+            .as_ref()
+            .and_then(|d| d.get(config::CONFIG_KEY))
+            .map(String::as_str)
+    });
+    if let (Err(message), Some(map)) = (notifier.load(&where_, yaml, values), &map)
+        && let Err(e) = warn_event(client, map, &message).await
+    {
+        tracing::warn!("notifications: cannot record the Warning Event: {e}");
     }
 }
 

@@ -4,11 +4,12 @@
 //!
 //! Pure logic: [`config`] (the ConfigMap's document), [`secret`] (`$key` values and redaction), [`trigger`]
 //! (edge-triggered state changes), [`route`] (subscriptions) and [`message`] (templates and requests).
-//! I/O: [`send`] (HTTP with retries) and [`controller`] (the watches, the ConfigMap and Secret, Events).
+//! I/O: [`send`] (HTTP with retries), [`notifier`] (objects in, deliveries out) and [`controller`] (the watches, the ConfigMap and Secret, Events).
 
 pub mod config;
 pub mod controller;
 pub mod message;
+pub mod notifier;
 pub mod route;
 pub mod secret;
 pub mod send;
