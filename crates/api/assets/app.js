@@ -18,6 +18,10 @@ function el(tag, attrs, ...children) {
   for (const c of children.flat(Infinity)) if (c !== null && c !== undefined) e.append(c instanceof Node ? c : String(c));
   return e;
 }
+// Replaces the page's content; nested arrays are flattened and null parts skipped.
+function show(...parts) {
+  main().replaceChildren(...parts.flat(Infinity).filter((p) => p !== null && p !== undefined));
+}
 const badge = (text) => el("span", { class: "badge " + text, text });
 
 function toast(message, error) {
@@ -72,13 +76,13 @@ function tokenForm(message) {
     el("p", { text: "Paste a bearer token the API server accepts, e.g. from `kubectl create token SERVICEACCOUNT -n NAMESPACE`. It stays in this tab only." }),
     area,
     el("div", {}, el("button", { type: "submit", id: "token-submit", text: "Use this token" })));
-  main().replaceChildren(form);
+  show(form);
   area.focus();
 }
 
 function failure(e) {
   if (e.status === 401) return tokenForm(e.message);
-  main().replaceChildren(el("h1", { text: "Cannot show this page" }), el("p", { class: "Failed", id: "error", text: e.message }));
+  show(el("h1", { text: "Cannot show this page" }), el("p", { class: "Failed", id: "error", text: e.message }));
 }
 
 // ---- applications ------------------------------------------------------------------------------------------
@@ -135,7 +139,7 @@ async function applicationsPage() {
     ? el("button", { id: "more", text: `Show ${Math.min(PAGE_ROWS, items.length - listState.shown)} more`,
         onclick: () => { listState.shown += PAGE_ROWS; route(); } })
     : null;
-  main().replaceChildren(
+  show(
     el("h1", { text: `Applications (${total})` }), filters,
     el("table", { id: "applications" },
       el("thead", {}, el("tr", {}, ["Namespace", "Name", "Sync", "Health", "Revision", "Source", ""].map((h) => el("th", { text: h })))),
@@ -198,7 +202,7 @@ async function applicationPage(ns, name) {
   const eventRows = events.items.slice(0, 50).map((e) => el("tr", {},
     el("td", { class: "muted", text: e.time }), el("td", { class: e.type === "Warning" ? "Failed" : "", text: e.reason }),
     el("td", { text: e.note || "" }), el("td", { class: "muted", text: e.count > 1 ? "×" + e.count : "" })));
-  main().replaceChildren(
+  show(
     el("h1", { text: `${s.namespace}/${s.name}` }),
     facts([["Sync", badge(s.sync)], ["Health", badge(s.health)], ["Ready", s.message || s.ready],
       ["Revision", s.revision], ["Repository", s.repoUrl], ["Path", s.path], ["Follows", s.targetRevision],
@@ -220,7 +224,7 @@ async function applicationPage(ns, name) {
 
 async function rolloutsPage() {
   const { items, total } = await fetchAll("/api/v1/rollouts", {});
-  main().replaceChildren(el("h1", { text: `Rollouts (${total})` }),
+  show(el("h1", { text: `Rollouts (${total})` }),
     el("table", { id: "rollouts" },
       el("thead", {}, el("tr", {}, ["Namespace", "Name", "Phase", "Strategy", "Step", "Weight", "Ready", "Message"].map((h) => el("th", { text: h })))),
       el("tbody", {}, items.map((r) => el("tr", {
@@ -285,7 +289,7 @@ async function rolloutPage(ns, name) {
         el("td", { text: `${m.successful || 0} ok, ${m.failed || 0} failed, ${m.inconclusive || 0} inconclusive` }),
         el("td", {}, chart((m.measurements || []).map((x) => x.value))))))));
   });
-  main().replaceChildren(
+  show(
     el("h1", { text: `${s.namespace}/${s.name}` }),
     facts([["Phase", badge(s.phase || "Unknown")], ["Message", s.message], ["Strategy", s.strategy],
       ["Replicas", `${s.readyReplicas} ready of ${s.replicas}, ${s.updatedReplicas} updated`]]),
@@ -300,16 +304,66 @@ async function rolloutPage(ns, name) {
     runs.length ? [el("h2", { text: "Analysis" }), runs] : null);
 }
 
+// ---- pipelines ---------------------------------------------------------------------------------------------
+
+async function pipelinesPage() {
+  const { items } = await api("/api/v1/pipelines");
+  show(el("h1", { text: `Pipelines (${items.length})` }),
+    el("table", { id: "pipelines" },
+      el("thead", {}, el("tr", {}, ["Namespace", "Name", "Stages", "Ready"].map((h) => el("th", { text: h })))),
+      el("tbody", {}, items.map((p) => el("tr", {
+        class: "link", tabindex: "0", "data-pipeline": p.namespace + "/" + p.name,
+        onclick: () => { location.hash = "#/pipeline/" + p.namespace + "/" + p.name; },
+        onkeydown: (ev) => { if (ev.key === "Enter") location.hash = "#/pipeline/" + p.namespace + "/" + p.name; },
+      },
+        el("td", { text: p.namespace }), el("td", { text: p.name }),
+        el("td", { text: p.stages.map((s) => `${s.name} ${s.release || "–"}`).join(" → ") }),
+        el("td", {}, badge(p.ready || "Unknown")))))));
+}
+
+async function pipelinePage(ns, name) {
+  const base = `/api/v1/namespaces/${encodeURIComponent(ns)}/pipelines/${encodeURIComponent(name)}`;
+  const p = await api(base);
+  const statuses = (p.status && p.status.stages) || [];
+  const rows = p.summary.stages.map((s, i) => {
+    const st = statuses.find((x) => x.name === s.name) || {};
+    const gates = (st.gates || []).map((g) => el("div", {}, badge(g.phase), " ", g.name + ": " + (g.message || "")));
+    return el("tr", { "data-stage": s.name },
+      el("td", { text: s.name }), el("td", { text: s.release || "–" }),
+      el("td", {}, s.sync ? badge(s.sync) : "", " ", s.health ? badge(s.health) : ""),
+      el("td", {}, gates),
+      el("td", { text: s.pending ? `${s.pending.release} waits: ${s.pending.reason}` : "" }),
+      el("td", {}, i > 0 ? el("button", { "data-promote": s.name, text: "Promote here",
+          onclick: () => act(base + "/promote", { stage: s.name }, "promote") }) : null,
+        s.pending ? el("button", { "data-approve": s.name, text: "Approve",
+          onclick: () => act(base + "/approve", { stage: s.name }, "approve") }) : null));
+  });
+  const history = statuses.flatMap((st) => (st.history || []).map((h) => ({ stage: st.name, ...h })))
+    .sort((a, b) => (a.time < b.time ? 1 : -1));
+  show(el("h1", { text: `${ns}/${name}` }),
+    facts([["Ready", p.summary.message || p.summary.ready], ["Summary", p.summary.summary]]),
+    el("h2", { text: "Stages" }),
+    el("table", { id: "stages" }, el("thead", {}, el("tr", {}, ["Stage", "Release", "State", "Gates", "Waiting", ""].map((h) => el("th", { text: h })))),
+      el("tbody", {}, rows)),
+    el("h2", { text: "Promotions" }),
+    el("table", { id: "promotions" }, el("tbody", {}, history.slice(0, 50).map((h) => el("tr", {},
+      el("td", { class: "muted", text: h.time }), el("td", { text: h.stage }), el("td", { text: h.release }),
+      el("td", { class: "muted", text: (h.commit || "").slice(0, 12) }), el("td", { text: h.by || "" }))))));
+}
+
 // ---- routing and live updates ------------------------------------------------------------------------------
 
 async function route() {
   const parts = location.hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
   document.getElementById("nav-apps").classList.toggle("active", parts[0] === "" || parts[0] === "app");
   document.getElementById("nav-rollouts").classList.toggle("active", parts[0].startsWith("rollout"));
+  document.getElementById("nav-pipelines").classList.toggle("active", parts[0].startsWith("pipeline"));
   try {
     if (parts[0] === "app" && parts.length >= 3) await applicationPage(parts[1], parts[2]);
     else if (parts[0] === "rollouts") await rolloutsPage();
     else if (parts[0] === "rollout" && parts.length >= 3) await rolloutPage(parts[1], parts[2]);
+    else if (parts[0] === "pipelines") await pipelinesPage();
+    else if (parts[0] === "pipeline" && parts.length >= 3) await pipelinePage(parts[1], parts[2]);
     else await applicationsPage();
     document.body.dataset.loaded = location.hash || "#/";
   } catch (e) {

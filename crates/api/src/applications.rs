@@ -42,30 +42,30 @@ fn list_access<'a>(group: &'a str, resource: &'a str, namespace: Option<&'a str>
     }
 }
 
-/// The namespaces among `namespaces` where `caller` may list applications; all of them when the caller may
-/// list everywhere. Refused (403) when the caller may list in none.
-pub(crate) async fn listable(
+/// The cached objects `caller` may list: all of them when it may list everywhere, else those of the
+/// namespaces where it may (`wanted` alone when the query names one). Refused (403) when it may list in none.
+pub(crate) async fn visible<K: ResourceExt>(
     state: &ApiState,
     caller: &Caller,
     wanted: Option<&str>,
-    namespaces: BTreeSet<String>,
+    items: Vec<Arc<K>>,
     group: &str,
     resource: &str,
-) -> Result<Option<BTreeSet<String>>, ApiError> {
+) -> Result<Vec<Arc<K>>, ApiError> {
+    let in_namespace = |o: &K, ns: &str| o.namespace().as_deref() == Some(ns);
     if let Some(ns) = wanted {
-        state
-            .auth
-            .require(caller, &list_access(group, resource, Some(ns)))
-            .await?;
-        return Ok(None);
+        let access = list_access(group, resource, Some(ns));
+        state.auth.require(caller, &access).await?;
+        return Ok(items.into_iter().filter(|o| in_namespace(o, ns)).collect());
     }
     if state
         .auth
         .allowed(caller, &list_access(group, resource, None))
         .await?
     {
-        return Ok(None);
+        return Ok(items);
     }
+    let namespaces: BTreeSet<String> = items.iter().filter_map(|o| o.namespace()).collect();
     let mut allowed = BTreeSet::new();
     for ns in namespaces {
         if state
@@ -82,7 +82,10 @@ pub(crate) async fn listable(
             .require(caller, &list_access(group, resource, None))
             .await?;
     }
-    Ok(Some(allowed))
+    Ok(items
+        .into_iter()
+        .filter(|o| o.namespace().is_some_and(|ns| allowed.contains(&ns)))
+        .collect())
 }
 
 /// `GET /api/v1/applications?namespace=&name=&sync=&health=&label=&limit=&continue=`
@@ -92,24 +95,17 @@ pub async fn list(
     Query(q): Query<ListQuery>,
 ) -> Result<Json<Page<AppSummary>>, ApiError> {
     let store = state.stores.applications_ready().await?;
-    let apps = store.state();
-    let namespaces = apps.iter().filter_map(|a| a.namespace()).collect();
-    let allowed = listable(
+    let apps = visible(
         &state,
         &caller,
         q.namespace.as_deref(),
-        namespaces,
+        store.state(),
         GROUP,
         RESOURCE,
     )
     .await?;
     let items = apps
         .iter()
-        .filter(|a| {
-            allowed
-                .as_ref()
-                .is_none_or(|set| a.namespace().is_some_and(|ns| set.contains(&ns)))
-        })
         .map(|a| view::app_summary(a))
         .filter(|s| view::app_matches(&q, s))
         .map(|s| (s.namespace.clone(), s.name.clone(), s))

@@ -6,7 +6,7 @@
 //! 127.0.0.1, acting with the kubeconfig's credentials: the API server itself authorizes).
 //!
 //! The flow of a request: [`guard`] (security headers, CSRF and read-only checks) → [`auth`] (who is calling,
-//! may they) → a handler of [`applications`] or [`rollouts`] reading the watch caches of [`store`] (lists never
+//! may they) → a handler of [`applications`], [`rollouts`] or [`pipelines`] reading the watch caches of [`store`] (lists never
 //! go to the API server) → JSON shaped by [`view`]. Actions are the same patches as the CLI's ([`actions`]).
 //! [`stream`] pushes changes to the browser from the same watches.
 
@@ -15,6 +15,7 @@ pub mod applications;
 pub mod auth;
 pub mod error;
 pub mod guard;
+pub mod pipelines;
 pub mod rollouts;
 pub mod store;
 pub mod stream;
@@ -88,6 +89,15 @@ pub fn router(client: kube::Client, stores: Stores, options: Options) -> Router 
         .route(
             "/api/v1/namespaces/{ns}/rollouts/{name}/{action}",
             post(rollouts::act),
+        )
+        .route("/api/v1/pipelines", get(pipelines::list))
+        .route(
+            "/api/v1/namespaces/{ns}/pipelines/{name}",
+            get(pipelines::get_one),
+        )
+        .route(
+            "/api/v1/namespaces/{ns}/pipelines/{name}/{action}",
+            post(pipelines::act),
         )
         .route("/api/v1/watch", get(stream::watch))
         .with_state(state.clone());

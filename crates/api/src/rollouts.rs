@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tack_delivery::rollout::commands;
 
-use crate::applications::listable;
+use crate::applications::visible;
 use crate::auth::{Access, Caller};
 use crate::view::{self, ListQuery, Page, RolloutSummary};
 use crate::{ApiError, ApiState};
@@ -38,13 +38,11 @@ pub async fn list(
     Query(q): Query<ListQuery>,
 ) -> Result<Json<Page<RolloutSummary>>, ApiError> {
     let store = state.stores.rollouts_ready().await?;
-    let all = store.state();
-    let namespaces = all.iter().filter_map(|r| r.namespace()).collect();
-    let allowed = listable(
+    let all = visible(
         &state,
         &caller,
         q.namespace.as_deref(),
-        namespaces,
+        store.state(),
         GROUP,
         RESOURCE,
     )
@@ -52,12 +50,9 @@ pub async fn list(
     let items = all
         .iter()
         .filter(|r| {
-            allowed
-                .as_ref()
-                .is_none_or(|set| r.namespace().is_some_and(|ns| set.contains(&ns)))
-                && q.label
-                    .as_deref()
-                    .is_none_or(|l| view::labels_match(l, r.labels()))
+            q.label
+                .as_deref()
+                .is_none_or(|l| view::labels_match(l, r.labels()))
         })
         .map(|r| view::rollout_summary(r))
         .filter(|s| {

@@ -229,13 +229,32 @@ pub fn rollout_summary(r: &DynamicObject) -> RolloutSummary {
         strategy: strategy.into(),
         current_step_index: status["currentStepIndex"].as_i64(),
         steps: spec["strategy"]["canary"]["steps"].as_array().map_or(0, Vec::len),
-        canary_weight: status["canary"]["weights"]["canary"]["weight"].as_i64(),
+        canary_weight: status["canary"]["weights"]["canary"]["weight"]
+            .as_i64()
+            .or_else(|| step_weight(r)),
         replicas: spec["replicas"].as_i64().unwrap_or(1),
         ready_replicas: int(&status["readyReplicas"]),
         updated_replicas: int(&status["updatedReplicas"]),
         stable_hash: text(&status["stableRS"]),
         current_hash: text(&status["currentPodHash"]),
     }
+}
+
+/// Without traffic routing: the weight of the canary's current step (the last `setWeight` reached), while an
+/// update is in progress (the newest pods are not the stable ones); `None` otherwise.
+fn step_weight(r: &DynamicObject) -> Option<i64> {
+    let status = &r.data["status"];
+    let current = status["currentPodHash"].as_str()?;
+    if status["stableRS"].as_str() == Some(current) {
+        return None;
+    }
+    let at = status["currentStepIndex"].as_u64()? as usize;
+    let steps = r.data["spec"]["strategy"]["canary"]["steps"].as_array()?;
+    steps
+        .iter()
+        .take(at + 1)
+        .filter_map(|s| s["setWeight"].as_i64())
+        .next_back()
 }
 
 #[cfg(test)]
@@ -308,6 +327,12 @@ mod tests {
             (s.phase.as_str(), s.steps, s.current_step_index, s.canary_weight),
             ("Paused", 2, Some(1), Some(20))
         );
+        // Without traffic routing the weight is the step's, while the update runs.
+        let mut plain = r.clone();
+        plain.data["status"]["canary"] = serde_json::json!({});
+        assert_eq!(rollout_summary(&plain).canary_weight, Some(20));
+        plain.data["status"]["stableRS"] = serde_json::json!("def");
+        assert_eq!(rollout_summary(&plain).canary_weight, None);
         assert_eq!(
             (s.replicas, s.ready_replicas, s.strategy.as_str()),
             (4, 4, "canary")

@@ -80,6 +80,9 @@ pub enum Command {
     /// Progressive delivery: list, inspect, promote, abort, retry, undo, pause, resume Rollouts (argoproj.io).
     #[command(subcommand)]
     Rollout(crate::commands::rollout::RolloutCommand),
+    /// Environments and promotion: list pipelines, show their stages, promote, approve, history, rollback.
+    #[command(subcommand)]
+    Env(crate::commands::env::EnvCommand),
     /// The web dashboard and HTTP API on 127.0.0.1, with the kubeconfig's rights (prints the URL).
     Dashboard(crate::commands::dashboard::DashboardArgs),
     /// Install tack: CRDs, namespace tack-system, RBAC and the controller Deployment (--print to print them).

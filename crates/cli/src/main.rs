@@ -3,6 +3,7 @@
 mod args;
 mod commands;
 mod config;
+mod table;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -55,6 +56,7 @@ fn main() -> ExitCode {
             Command::App(cmd) => commands::app::run(cmd, &settings).await,
             Command::Cluster(cmd) => commands::cluster::run(cmd, &settings).await,
             Command::Rollout(cmd) => commands::rollout::run(cmd, &settings).await,
+            Command::Env(cmd) => commands::env::run(cmd, &settings).await,
             Command::Dashboard(args) => commands::dashboard::run(&args, &settings).await,
             Command::Install(args) => commands::install::run(&args, &settings).await,
             Command::Jsonnet(args) => Ok(commands::jsonnet::run(&args)),

@@ -1,7 +1,8 @@
 //! Drift detection: metadata watches on the objects applications manage.
 //!
-//! One watch per (cluster, group, kind, namespace) — cluster-scoped kinds use one watch across the cluster —
-//! shared by every application whose inventory holds objects there. Applications deployed to a registered
+//! One watch per (cluster, group, kind, namespace) — cluster-scoped kinds use one watch across the cluster, and
+//! so does a kind whose objects are in more than 16 namespaces, unless the controller may not list it across
+//! namespaces — shared by every application whose inventory holds objects there. Applications deployed to a registered
 //! cluster (`spec.destination.cluster`) are watched there, with that cluster's client: when its Secret changes,
 //! its watches start again with the new client; a watch of a cluster that stops answering retries with a
 //! backoff until it answers again. Those clusters are also asked every 10 s whether they answer: when one stops,
@@ -66,6 +67,8 @@ struct State {
     clusters: HashMap<String, (String, Cluster)>,
     /// The registered clusters that did not answer when last asked.
     silent: HashSet<String>,
+    /// Kinds (cluster, group, kind) the controller may not list across namespaces: always watched per namespace.
+    narrow: HashSet<(String, String, String)>,
 }
 
 impl Drop for State {
@@ -155,6 +158,22 @@ impl Drift {
     /// [`Drift::track`] on registered cluster `on` (its name, Secret version and client); `None`: the cluster
     /// the controller runs in.
     pub async fn track_on(&self, app: &AppRef, on: Option<(&str, &str, &Cluster)>, ids: BTreeSet<ObjectId>) {
+        // Once more when a kind turned out not to be watchable across namespaces (then it is watched per namespace).
+        for _ in 0..2 {
+            if !self.track_once(app, on, ids.clone()).await {
+                break;
+            }
+        }
+    }
+
+    /// One pass of [`Drift::track_on`]; `true` when a watch across namespaces was refused (403) and the watches
+    /// must be worked out again.
+    async fn track_once(
+        &self,
+        app: &AppRef,
+        on: Option<(&str, &str, &Cluster)>,
+        ids: BTreeSet<ObjectId>,
+    ) -> bool {
         // A reconcile that finishes after its application was deleted must not start its watches again.
         let deleted = lock(&self.known).as_ref().is_some_and(|k| k.get(app).is_none());
         let ids = if deleted { BTreeSet::new() } else { ids };
@@ -200,11 +219,13 @@ impl Drift {
             } else {
                 state.apps.insert(app.clone(), (cluster_name.clone(), ids));
             }
-            let wanted: HashSet<WatchKey> = state
-                .apps
-                .values()
-                .flat_map(|(c, ids)| ids.iter().map(move |id| key_of(c, id)))
-                .collect();
+            let wanted: HashSet<WatchKey> = watches_for(
+                state
+                    .apps
+                    .values()
+                    .flat_map(|(c, ids)| ids.iter().map(move |id| key_of(c, id))),
+                &state.narrow,
+            );
             let stale: Vec<WatchKey> = state
                 .watches
                 .keys()
@@ -258,11 +279,23 @@ impl Drift {
                 }
             };
             // `PartialObjectMeta`: metadata-only watches (names, managedFields), not whole objects.
-            let api: Api<PartialObjectMeta<DynamicObject>> = if kind.namespaced {
+            let api: Api<PartialObjectMeta<DynamicObject>> = if kind.namespaced && key.3 != ALL_NAMESPACES {
                 Api::namespaced_with(cluster.client().clone(), &key.3, &kind.resource)
             } else {
                 Api::all_with(cluster.client().clone(), &kind.resource)
             };
+            // The controller may be allowed to list the kind in each namespace but not across them (RoleBindings
+            // instead of a ClusterRoleBinding): then the kind is watched per namespace.
+            if key.3 == ALL_NAMESPACES
+                && let Err(kube::Error::Api(e)) = api.list(&kube::api::ListParams::default().limit(1)).await
+                && e.code == 403
+            {
+                tracing::info!(group = %key.1, kind = %key.2, "may not be listed across namespaces; watched per namespace");
+                lock(&self.state)
+                    .narrow
+                    .insert((key.0.clone(), key.1.clone(), key.2.clone()));
+                return true;
+            }
             let mut state = lock(&self.state);
             // Another reconcile may have started it meanwhile, or no inventory needs it any more.
             if state.watches.contains_key(&key) || !wanted.contains(&key) {
@@ -273,6 +306,7 @@ impl Drift {
             state.watches.insert(key, task);
             self.metrics.set_drift_watches(state.watches.len());
         }
+        false
     }
 }
 
@@ -381,6 +415,42 @@ async fn resolve(
     cluster.resolve_group_kind(group, kind).await
 }
 
+/// The namespace of a watch key whose watch covers every namespace.
+const ALL_NAMESPACES: &str = "*";
+
+/// Above this many namespaces with objects of one kind (on one cluster), the kind is watched with one watch
+/// across all namespaces instead of one per namespace: a thousand applications in a thousand namespaces then
+/// hold one connection per kind, not a thousand.
+const NAMESPACES_PER_WATCH: usize = 16;
+
+/// The watches that cover `keys` (one per cluster, group, kind and namespace): those of a kind found in more
+/// than [`NAMESPACES_PER_WATCH`] namespaces become one watch of that kind across all namespaces.
+fn watches_for(
+    keys: impl Iterator<Item = WatchKey>,
+    narrow: &HashSet<(String, String, String)>,
+) -> HashSet<WatchKey> {
+    let keys: HashSet<WatchKey> = keys.collect();
+    let mut namespaces: HashMap<(&str, &str, &str), usize> = HashMap::new();
+    for (c, g, k, ns) in &keys {
+        if !ns.is_empty() {
+            *namespaces.entry((c, g, k)).or_default() += 1;
+        }
+    }
+    keys.iter()
+        .map(|(c, g, k, ns)| {
+            let wide = !ns.is_empty()
+                && !narrow.contains(&(c.clone(), g.clone(), k.clone()))
+                && namespaces
+                    .get(&(c.as_str(), g.as_str(), k.as_str()))
+                    .copied()
+                    .unwrap_or(0)
+                    > NAMESPACES_PER_WATCH;
+            let ns = if wide { ALL_NAMESPACES } else { ns.as_str() };
+            (c.clone(), g.clone(), k.clone(), ns.to_string())
+        })
+        .collect()
+}
+
 fn key_of(cluster: &str, id: &ObjectId) -> WatchKey {
     (
         cluster.to_string(),
@@ -445,8 +515,9 @@ async fn watch(
     tx: UnboundedSender<(AppRef, String)>,
 ) {
     let (cluster, group, kind, namespace) = key;
-    let trigger = |name: &str, why: &str| {
-        let object = (cluster.clone(), ObjectId::new(&group, &kind, &namespace, name));
+    let every_namespace = namespace == ALL_NAMESPACES;
+    let trigger = |(ns, name): &(String, String), why: &str| {
+        let object = (cluster.clone(), ObjectId::new(&group, &kind, ns, name));
         let id = &object.1;
         let apps: Vec<AppRef> = lock(&index)
             .get(&object)
@@ -464,7 +535,10 @@ async fn watch(
         let apps: HashSet<AppRef> = lock(&index)
             .iter()
             .filter(|((c, id), _)| {
-                c == &cluster && id.group == group && id.kind == kind && id.namespace == namespace
+                c == &cluster
+                    && id.group == group
+                    && id.kind == kind
+                    && (every_namespace || id.namespace == namespace)
             })
             .flat_map(|(_, apps)| apps.iter().cloned())
             .collect();
@@ -472,8 +546,16 @@ async fn watch(
             let _ = tx.unbounded_send((app, format!("the watch of {kind} in {namespace:?} {why}")));
         }
     };
-    let mut seen: HashMap<String, Signature> = HashMap::new();
-    let mut listed: HashSet<String> = HashSet::new();
+    // Objects by namespace (empty for cluster-scoped kinds) and name.
+    let name_of = |meta: &PartialObjectMeta<DynamicObject>| {
+        let ns = match every_namespace {
+            true => meta.metadata.namespace.clone().unwrap_or_default(),
+            false => namespace.clone(),
+        };
+        (ns, meta.metadata.name.clone().unwrap_or_default())
+    };
+    let mut seen: HashMap<(String, String), Signature> = HashMap::new();
+    let mut listed: HashSet<(String, String)> = HashSet::new();
     let stream = watcher(api, watcher::Config::default()).default_backoff();
     let mut stream = std::pin::pin!(stream);
     while let Some(event) = stream.next().await {
@@ -491,7 +573,7 @@ async fn watch(
         match event {
             Ok(watcher::Event::Init) => listed.clear(),
             Ok(watcher::Event::InitApply(meta)) | Ok(watcher::Event::Apply(meta)) => {
-                let name = meta.metadata.name.clone().unwrap_or_default();
+                let name = name_of(&meta);
                 listed.insert(name.clone());
                 // Every object of the kind is remembered, managed or not yet: an object tack has just created
                 // may become managed only after its first events.
@@ -512,14 +594,15 @@ async fn watch(
             }
             Ok(watcher::Event::InitDone) => {
                 // Objects deleted while the watch was re-listing.
-                let gone: Vec<String> = seen.keys().filter(|n| !listed.contains(*n)).cloned().collect();
+                let gone: Vec<(String, String)> =
+                    seen.keys().filter(|n| !listed.contains(*n)).cloned().collect();
                 for name in gone {
                     seen.remove(&name);
                     trigger(&name, "deleted");
                 }
             }
             Ok(watcher::Event::Delete(meta)) => {
-                let name = meta.metadata.name.clone().unwrap_or_default();
+                let name = name_of(&meta);
                 seen.remove(&name);
                 trigger(&name, "deleted");
             }
@@ -531,6 +614,59 @@ async fn watch(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_kind_in_many_namespaces_is_watched_once_across_them() {
+        let key = |kind: &str, ns: &str| (String::new(), String::new(), kind.to_string(), ns.to_string());
+        // A few namespaces: one watch each; cluster-scoped kinds: one watch.
+        let none = HashSet::new();
+        let few = watches_for(
+            (0..3)
+                .map(|i| key("ConfigMap", &format!("team-{i}")))
+                .chain([key("Namespace", "")]),
+            &none,
+        );
+        assert_eq!(few.len(), 4);
+        assert!(few.contains(&key("ConfigMap", "team-2")));
+        // More than the limit: ConfigMaps in one watch of every namespace, Secrets of two namespaces still apart.
+        let many = watches_for(
+            (0..=NAMESPACES_PER_WATCH)
+                .map(|i| key("ConfigMap", &format!("team-{i}")))
+                .chain([
+                    key("Secret", "team-0"),
+                    key("Secret", "team-1"),
+                    key("Namespace", ""),
+                ]),
+            &none,
+        );
+        let expected: HashSet<WatchKey> = [
+            key("ConfigMap", ALL_NAMESPACES),
+            key("Secret", "team-0"),
+            key("Secret", "team-1"),
+            key("Namespace", ""),
+        ]
+        .into();
+        assert_eq!(many, expected);
+        // The same kind on another cluster is counted apart.
+        let mut other = key("ConfigMap", "team-0");
+        other.0 = "prod".into();
+        let split = watches_for(
+            (0..=NAMESPACES_PER_WATCH)
+                .map(|i| key("ConfigMap", &format!("team-{i}")))
+                .chain([other.clone()]),
+            &none,
+        );
+        assert!(split.contains(&other) && split.contains(&key("ConfigMap", ALL_NAMESPACES)));
+        // A kind the controller may not list across namespaces stays per namespace.
+        let narrow: HashSet<(String, String, String)> =
+            [(String::new(), String::new(), "ConfigMap".to_string())].into();
+        let kept = watches_for(
+            (0..=NAMESPACES_PER_WATCH).map(|i| key("ConfigMap", &format!("team-{i}"))),
+            &narrow,
+        );
+        assert_eq!(kept.len(), NAMESPACES_PER_WATCH + 1);
+        assert!(!kept.contains(&key("ConfigMap", ALL_NAMESPACES)));
+    }
 
     fn sig(entries: &[(&str, &str)]) -> Signature {
         entries

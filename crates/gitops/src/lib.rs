@@ -33,6 +33,10 @@
 //! its hooks are checked first, `access.rs`), while status, Events and inventory stay with the controller's
 //! identity; the lockdown flags (`lockdown.rs`) and the TenantPolicies governing the namespace (`policy.rs`,
 //! pure matching; `tenancy.rs`, reading them) refuse what they forbid before anything is fetched or written.
+//!
+//! Scale (docs/benchmarks.md): applications following the same branch share its fetches (`resolution.rs`);
+//! [`ControllerConfig::shard`] splits applications between controllers by a stable hash of `namespace/name`
+//! (`shard.rs`), each reconciling only its own.
 
 #![warn(missing_docs)]
 
@@ -48,7 +52,10 @@ pub mod lease;
 mod lockdown;
 pub mod metrics;
 pub mod policy;
+mod push_paths;
 mod reconcile;
+mod resolution;
+pub mod shard;
 pub mod status;
 mod tenancy;
 pub mod webhook;
@@ -70,6 +77,7 @@ pub use fetch::{Fetched, SourceRender, checkout, fetch_and_render, render_dir, r
 pub use impersonation::{service_account_user, valid_service_account_name};
 pub use metrics::Metrics;
 pub use reconcile::{check_source_path, inventory_at};
+pub use shard::Shard;
 pub use status::{parse_interval, trigger_hash};
 
 /// Set (to any new value, e.g. a timestamp) to make the controller reconcile an application now.
@@ -99,6 +107,8 @@ pub struct ControllerConfig {
     pub lockdown: Lockdown,
     /// Where the Secrets of registered clusters (`spec.destination.cluster`) are read.
     pub clusters_namespace: String,
+    /// Reconcile only the applications of this shard (`None`: all of them).
+    pub shard: Option<Shard>,
 }
 
 impl Default for ControllerConfig {
@@ -109,6 +119,7 @@ impl Default for ControllerConfig {
             concurrency: 4,
             lockdown: Lockdown::default(),
             clusters_namespace: destination::DEFAULT_CLUSTERS_NAMESPACE.to_string(),
+            shard: None,
         }
     }
 }
@@ -287,6 +298,7 @@ pub async fn run_with_deadlines(
         None => Api::all(client.clone()),
     };
     let concurrency = config.concurrency.max(1);
+    let shard = config.shard;
     let (reader, writer) = reflector::store();
     // Series of deleted applications leave `tack_objects_managed`.
     let forget = tokio::spawn(metrics::forget_deleted(
@@ -317,10 +329,14 @@ pub async fn run_with_deadlines(
             }
         })
         .applied_objects()
+        .filter(move |app| futures::future::ready(owned(shard, app)))
         .predicate_filter(trigger_hash, PredicateConfig::default());
     // Edits and deletions of managed objects (drift) trigger a reconcile of their application.
     let drifted = ctx.drift.triggers(reader.clone());
-    tracing::info!("controller started");
+    match shard {
+        Some(s) => tracing::info!("controller started: {s}"),
+        None => tracing::info!("controller started"),
+    }
     Controller::for_stream(trigger, reader)
         .reconcile_on(drifted)
         .with_config(kube::runtime::controller::Config::default().concurrency(concurrency))
@@ -339,4 +355,15 @@ pub async fn run_with_deadlines(
         .await;
     forget.abort();
     tracing::info!("controller stopped");
+}
+
+/// Whether this controller reconciles `app` (errors of the watch pass, for the controller to report).
+fn owned(shard: Option<Shard>, app: &Result<GitOpsConfig, watcher::Error>) -> bool {
+    match (shard, app) {
+        (Some(shard), Ok(app)) => shard.owns(
+            app.metadata.namespace.as_deref().unwrap_or_default(),
+            app.metadata.name.as_deref().unwrap_or_default(),
+        ),
+        _ => true,
+    }
 }

@@ -24,6 +24,7 @@ use crate::destination::{Destinations, Target};
 use crate::drift::Drift;
 use crate::events::{Note, Recorder};
 use crate::lockdown;
+use crate::resolution::Resolutions;
 use crate::status::{self, Attempted, Failed, Observed, Outcome, backoff, interval, now};
 use crate::{ControllerConfig, Error, STATUS_MANAGER, fetch};
 
@@ -52,6 +53,8 @@ pub struct Context {
     /// The clusters applications are deployed to (this one, registered ones), with their impersonated
     /// ServiceAccounts.
     destinations: Destinations,
+    /// The latest commit of each branch or tag fetched, shared by the applications following it.
+    resolutions: Arc<Resolutions>,
 }
 
 impl Context {
@@ -72,6 +75,7 @@ impl Context {
             interrupt: Arc::default(),
             git_deadlines: Deadlines::default(),
             destinations,
+            resolutions: Arc::default(),
         }
     }
 
@@ -568,14 +572,16 @@ pub fn check_source_path(path: &str) -> Result<(), Error> {
 
 /// Resolves and checks out the source with the controller's deadlines and interrupt flag: the commit, the
 /// directory of `path` and the checkout's root.
+/// A branch or tag is resolved through `shared` (`key`, asked at `asked`): a fetch of the same revision with the
+/// same credentials that started after `asked` answers it, so one push to a monorepo is fetched a few times, not
+/// once per application.
 fn checkout(
     url: &str,
-    revision: &str,
-    path: &str,
+    (revision, path): (&str, &str),
     credentials: Option<Credentials>,
     cache: &std::path::Path,
-    deadlines: Deadlines,
-    interrupt: Arc<AtomicBool>,
+    (deadlines, interrupt): (Deadlines, Arc<AtomicBool>),
+    (shared, key, asked): (&Resolutions, crate::resolution::Key, std::time::Instant),
 ) -> Result<(String, std::path::PathBuf, std::path::PathBuf), Error> {
     let source_err = |source| Error::Fetch {
         url: url.to_string(),
@@ -586,7 +592,16 @@ fn checkout(
         .with_credentials(credentials)
         .with_deadlines(deadlines)
         .with_interrupt(interrupt);
-    let checkout = repo.checkout(&Revision::parse(revision)).map_err(source_err)?;
+    let wanted = Revision::parse(revision);
+    let checkout = match wanted {
+        Revision::Commit(_) => repo.checkout(&wanted).map_err(source_err)?,
+        _ => {
+            let commit = shared.resolve(key, asked, || {
+                repo.checkout(&wanted).map(|c| c.commit).map_err(source_err)
+            })?;
+            repo.checkout(&Revision::Commit(commit)).map_err(source_err)?
+        }
+    };
     let dir = checkout.path(path).map_err(source_err)?;
     Ok((checkout.commit.clone(), dir, checkout.root.clone()))
 }
@@ -611,8 +626,30 @@ async fn fetch_rendered(
         .with_decryption(crate::decryption::identities(&ctx.client, obj).await?);
     let cache = ctx.config.cache_dir.clone();
     let (deadlines, interrupt) = (ctx.git_deadlines, ctx.interrupt.clone());
+    let shared = ctx.resolutions.clone();
+    let secret = obj
+        .spec
+        .source
+        .credentials_secret
+        .as_ref()
+        .map(|s| s.name.as_str());
+    let key = (
+        url.clone(),
+        revision.clone(),
+        secret.map_or(String::new(), |s| {
+            format!("{}/{s}", obj.namespace().unwrap_or_default())
+        }),
+    );
+    let asked = std::time::Instant::now();
     let task = tokio::task::spawn_blocking(move || -> Result<fetch::Fetched, Failure> {
-        let (commit, dir, root) = checkout(&url, &revision, &path, creds, &cache, deadlines, interrupt)?;
+        let (commit, dir, root) = checkout(
+            &url,
+            (&revision, &path),
+            creds,
+            &cache,
+            (deadlines, interrupt),
+            (&shared, key, asked),
+        )?;
         match fetch::render_source(&dir, &root, &how) {
             Ok((engine, manifests)) => Ok(fetch::Fetched {
                 revision: commit,

@@ -8,6 +8,9 @@
 //! at once by setting [`REFRESH_ANNOTATION`]. Applications pinned to a tag or a
 //! commit of that repository are refreshed on every push to it (the reconcile is cheap when nothing changed).
 //! Because the refresh goes through the API server, any replica may receive the webhook: the leader reconciles.
+//! The refreshes of one delivery are written [`REFRESHES_AT_ONCE`] at a time, those of applications whose source
+//! path holds a file the push changed first (when the payload lists the changed files); an application whose
+//! [`REFRESH_PATHS_ANNOTATION`] names none of them is not refreshed (see `push_paths.rs`).
 //!
 //! Answers: 202 with the refreshed applications, 200 for events that are not pushes (such as GitHub's `ping`),
 //! 401 when the signature or token does not verify, 400 when the payload is not a push event, 413 when the body
@@ -42,6 +45,7 @@ use tack_source::webhook::{
 };
 
 use crate::REFRESH_ANNOTATION;
+pub use crate::push_paths::REFRESH_PATHS_ANNOTATION;
 
 /// The field manager of refresh annotations written for webhooks.
 pub const WEBHOOK_MANAGER: &str = "tack-webhook";
@@ -52,6 +56,13 @@ pub const BODY_LIMIT: usize = 1024 * 1024;
 
 /// Deliveries handled at once; more are answered 503 at once, before their body is read.
 pub const CONCURRENCY: usize = 8;
+
+/// Refresh annotations written at once for one delivery (a push to a monorepo refreshes every application of it).
+pub const REFRESHES_AT_ONCE: usize = 16;
+
+/// When a push concerns more applications than this besides those whose path it changed, those others are
+/// refreshed after the answer (202), not before.
+pub const BACKGROUND_ABOVE: usize = 64;
 
 /// Refused deliveries are logged at most once per this interval.
 pub const REFUSAL_LOG_INTERVAL: Duration = Duration::from_secs(10);
@@ -294,6 +305,41 @@ async fn admit(state: &WebhookState, provider: Provider, headers: &HeaderMap, bo
     }
 }
 
+/// Sets the refresh annotation of `apps` ([`REFRESHES_AT_ONCE`] at a time); `namespace/name` of each, or why it
+/// failed.
+async fn refresh_all(
+    client: &kube::Client,
+    apps: Vec<(String, String)>,
+    patch: &serde_json::Value,
+) -> Vec<Result<String, String>> {
+    futures::stream::iter(apps)
+        .map(|(ns, name)| refresh(client.clone(), ns, name, patch.clone()))
+        .buffered(REFRESHES_AT_ONCE)
+        .collect()
+        .await
+}
+
+/// Sets the refresh annotation of one application; `namespace/name`, or why it failed.
+async fn refresh(
+    client: kube::Client,
+    ns: String,
+    name: String,
+    patch: serde_json::Value,
+) -> Result<String, String> {
+    let key = format!("{ns}/{name}");
+    let params = PatchParams {
+        field_manager: Some(WEBHOOK_MANAGER.into()),
+        ..PatchParams::default()
+    };
+    match Api::<GitOpsConfig>::namespaced(client, &ns)
+        .patch(&name, &params, &Patch::Merge(&patch))
+        .await
+    {
+        Ok(_) => Ok(key),
+        Err(e) => Err(format!("{key}: {e}")),
+    }
+}
+
 fn plain(status: StatusCode, text: String) -> Response {
     (status, format!("{}\n", text.trim_end())).into_response()
 }
@@ -363,36 +409,64 @@ async fn receive(state: &WebhookState, provider: Provider, headers: &HeaderMap, 
         }
     };
     let stamp = format!("{} {}", k8s_openapi::jiff::Timestamp::now(), push.after);
-    let mut refreshed = Vec::new();
-    let mut failed = Vec::new();
+    let patch = json!({"metadata": {"annotations": {REFRESH_ANNOTATION: stamp}}});
+    // Applications whose path the push changed are refreshed first; those that name the paths they read and
+    // had none changed are not refreshed (when the payload lists every changed file).
+    let changed = crate::push_paths::changed_files(&json_payload(headers, body));
+    let mut first = Vec::new();
+    let mut then = Vec::new();
+    let mut unchanged = Vec::new();
     for app in &apps {
         let revision = app.spec.source.revision.as_deref().unwrap_or("");
         if !must_refresh(&push, &app.spec.source.repo_url, revision) {
             continue;
         }
-        let ns = app.namespace().unwrap_or_default();
-        let key = format!("{ns}/{}", app.name_any());
-        let patch = json!({"metadata": {"annotations": {REFRESH_ANNOTATION: stamp}}});
-        let namespaced: Api<GitOpsConfig> = Api::namespaced(state.client.clone(), &ns);
-        match namespaced
-            .patch(
-                &app.name_any(),
-                &PatchParams {
-                    field_manager: Some(WEBHOOK_MANAGER.into()),
-                    ..PatchParams::default()
-                },
-                &Patch::Merge(&patch),
-            )
-            .await
+        let named = app
+            .annotations()
+            .get(REFRESH_PATHS_ANNOTATION)
+            .map(String::as_str);
+        let dirs = crate::push_paths::watched_dirs(app.spec.source.path.as_deref().unwrap_or(""), named);
+        let key = (app.namespace().unwrap_or_default(), app.name_any());
+        match changed
+            .as_ref()
+            .map(|files| crate::push_paths::touches(files, &dirs))
         {
-            Ok(_) => refreshed.push(key),
-            Err(e) => failed.push(format!("{key}: {e}")),
+            Some(true) => first.push(key),
+            Some(false) if named.is_some() => unchanged.push(format!("{}/{}", key.0, key.1)),
+            _ => then.push(key),
         }
     }
+    // Those the push touched are refreshed before the answer; so are the others when they are few. Many others
+    // (a monorepo) are refreshed after the answer, so that the Git server does not time out waiting.
+    let later = (then.len() > BACKGROUND_ABOVE).then(|| std::mem::take(&mut then));
+    let mut results = refresh_all(&state.client, first, &patch).await;
+    results.extend(refresh_all(&state.client, then, &patch).await);
+    let background = later.as_ref().map_or(0, Vec::len);
+    if let Some(later) = later {
+        let (client, patch) = (state.client.clone(), patch.clone());
+        tokio::spawn(async move {
+            let failed: Vec<String> = refresh_all(&client, later, &patch)
+                .await
+                .into_iter()
+                .filter_map(Result::err)
+                .collect();
+            if !failed.is_empty() {
+                tracing::warn!(
+                    "webhook: could not refresh {} application(s) (they follow their interval): {}",
+                    failed.len(),
+                    failed.join("; ")
+                );
+            }
+        });
+    }
+    let (refreshed, failed): (Vec<_>, Vec<_>) = results.into_iter().partition(Result::is_ok);
+    let refreshed: Vec<String> = refreshed.into_iter().flatten().collect();
+    let failed: Vec<String> = failed.into_iter().filter_map(Result::err).collect();
     let repo = push.repo_urls.first().cloned().unwrap_or_default();
     tracing::info!(
         provider = ?provider, repository = %repo, reference = %push.reference, commit = %push.after,
-        refreshed = ?refreshed, "webhook: push received"
+        refreshed = refreshed.len(), not_refreshed = unchanged.len(),
+        first = ?refreshed.iter().take(5).collect::<Vec<_>>(), "webhook: push received"
     );
     if !failed.is_empty() {
         return plain(
@@ -411,8 +485,19 @@ async fn receive(state: &WebhookState, provider: Provider, headers: &HeaderMap, 
         push.reference,
         refreshed.len()
     );
-    if refreshed.is_empty() {
+    if refreshed.is_empty() && unchanged.is_empty() && background == 0 {
         text.push_str(" (no GitOpsConfig follows this repository at this reference)");
+    }
+    if background > 0 {
+        text.push_str(&format!(
+            "; {background} more, whose path the push did not change (or did not say), are being refreshed"
+        ));
+    }
+    if !unchanged.is_empty() {
+        text.push_str(&format!(
+            "; {} not refreshed: none of the paths in their {REFRESH_PATHS_ANNOTATION} annotation changed",
+            unchanged.len()
+        ));
     }
     for r in &refreshed {
         text.push('\n');

@@ -33,6 +33,8 @@ mod lease;
 mod metrics;
 #[path = "gitops/phases.rs"]
 mod phases;
+#[path = "gitops/shards.rs"]
+mod shards;
 #[path = "gitops/sops.rs"]
 mod sops;
 #[path = "gitops/tenancy.rs"]

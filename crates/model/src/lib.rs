@@ -9,11 +9,16 @@
 //!
 //! [`TenantPolicy`] (`gitops.tack.dev/v1alpha1`, short name `tp`, cluster-scoped) restricts the GitOpsConfigs
 //! of the namespaces it selects: allowed source repositories, allowed destinations, denied kinds.
+//!
+//! [`Pipeline`] (`gitops.tack.dev/v1alpha1`, short name `pl`, namespaced) orders GitOpsConfigs into stages
+//! (qa → e2e → prod) through which releases are promoted by Git commits once each stage's gates pass.
 
 #![warn(missing_docs)]
 
 mod gitops;
+mod pipeline;
 mod tenant;
 
 pub use gitops::*;
+pub use pipeline::*;
 pub use tenant::*;

@@ -8,13 +8,13 @@ use std::time::Duration;
 
 use anyhow::{Context, Result, bail, ensure};
 use kube::ResourceExt;
-use kube::api::Api;
+use kube::api::{Api, DynamicObject};
 use serde_json::{Value, json};
 use tack_api::{Mode, Options, Stores};
 use tack_model::GitOpsConfig;
 use tack_testkit::TestNamespace;
 
-use crate::endpoints::{account, act_rules, app_fixture, install_crds, read_rules};
+use crate::endpoints::{account, act_rules, app_fixture, install_crds, read_rules, web_deployment};
 
 /// chromedriver on a free port of 127.0.0.1, stopped when dropped.
 struct ChromeDriver {
@@ -153,19 +153,25 @@ impl Browser {
         }
     }
 
+    /// Clicks the element `css` matches, once it exists. The page redraws itself on live updates, so the
+    /// element is found and clicked in one script (no stale reference between the two).
     async fn click(&self, css: &str) -> Result<()> {
-        let e = self
-            .call("POST", "/element", json!({"using": "css selector", "value": css}))
-            .await?;
-        let id = e
-            .as_object()
-            .and_then(|o| o.values().next())
-            .and_then(Value::as_str)
-            .with_context(|| format!("no element {css}"))?
-            .to_string();
-        self.call("POST", &format!("/element/{id}/click"), json!({}))
-            .await
-            .map(drop)
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let clicked = self
+                .script(
+                    "const e = document.querySelector(arguments[0]); if (!e) return false; e.click(); return true;",
+                    json!([css]),
+                )
+                .await?;
+            if clicked == json!(true) {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() > deadline {
+                bail!("no element {css} to click within 20 s");
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
     }
 
     async fn sign_in(&self, base: &str, token: &str) -> Result<()> {
@@ -214,15 +220,7 @@ async fn the_dashboard_in_chromium_reads_with_one_token_and_acts_with_another() 
     let ns = ns.name().to_string();
     let apps: Api<GitOpsConfig> = app_fixture(&client, &ns).await?;
     let viewer = account(&client, &ns, "viewer", read_rules()).await?;
-    let deployment: k8s_openapi::api::apps::v1::Deployment = serde_json::from_value(json!({
-        "metadata": {"name": "web", "namespace": ns},
-        "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"}},
-                 "template": {"metadata": {"labels": {"app": "web"}},
-                              "spec": {"containers": [{"name": "web", "image": "web:1"}]}}}
-    }))?;
-    Api::<k8s_openapi::api::apps::v1::Deployment>::namespaced(client.clone(), &ns)
-        .create(&Default::default(), &deployment)
-        .await?;
+    web_deployment(&client, &ns).await?;
     let operator = account(&client, &ns, "operator", act_rules()).await?;
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -286,7 +284,112 @@ async fn the_dashboard_in_chromium_reads_with_one_token_and_acts_with_another() 
     browser.wait_text("#toast", "rolling back to c1").await?;
     let pinned = apps.get("web").await?.spec.rollback.context("rollback")?;
     ensure!(pinned.revision == "c1", "{pinned:?}");
+
+    // The pipeline page: stages with their releases; Promote here records the request.
+    let pipelines: Api<tack_model::Pipeline> = Api::namespaced(client.clone(), &ns);
+    let pipeline: tack_model::Pipeline = serde_json::from_value(json!({
+        "apiVersion": "gitops.tack.dev/v1alpha1", "kind": "Pipeline",
+        "metadata": {"name": "shop", "namespace": ns},
+        "spec": {"images": [{"name": "shop"}], "stages": [
+            {"name": "qa", "application": {"name": "web"}},
+            {"name": "e2e", "application": {"name": "web-e2e"}}
+        ]}
+    }))?;
+    pipelines.create(&Default::default(), &pipeline).await?;
+    let status = json!({"status": {"stages": [
+        {"name": "qa", "release": "shop:v7", "health": "Healthy", "verified": true,
+         "gates": [{"name": "soak", "phase": "Passed", "message": "Healthy for 5m"}]},
+        {"name": "e2e", "release": "shop:v6", "pending": {"release": "shop:v7", "reason": "waiting for approval"}}
+    ]}});
+    pipelines
+        .patch_status("shop", &Default::default(), &kube::api::Patch::Merge(&status))
+        .await?;
+    browser.go(&format!("{base}/#/pipeline/{ns}/shop")).await?;
+    browser
+        .wait_text("tr[data-stage='e2e']", "waiting for approval")
+        .await?;
+    browser.wait_text("tr[data-stage='qa']", "Healthy for 5m").await?;
+    browser.screenshot("pipeline").await?;
+    browser.click("button[data-promote='e2e']").await?;
+    browser
+        .wait_text("#toast", "promote of shop:v7 at e2e requested")
+        .await?;
+    let requested = pipelines.get("shop").await?;
+    ensure!(
+        requested
+            .annotations()
+            .get(&format!("{}e2e", tack_model::PROMOTE_ANNOTATION_PREFIX))
+            .map(String::as_str)
+            == Some("shop:v7"),
+        "promote request recorded"
+    );
+
+    // A paused canary: the rollout page shows the step and the weight, Promote moves it on.
+    let rollout = rollout_paused_at_20(&client, &ns).await?;
+    browser.go(&format!("{base}/#/rollouts")).await?;
+    browser
+        .wait_text(&format!("tr[data-rollout='{ns}/shop']"), "Paused")
+        .await?;
+    browser.go(&format!("{base}/#/rollout/{ns}/shop")).await?;
+    browser.wait_text("#weights", "canary 20%").await?;
+    browser.wait_text("#steps li.current", "pause").await?;
+    browser.screenshot("rollout").await?;
+    browser.click("#promote").await?;
+    browser.wait_text("#toast", "promoted").await?;
+    tack_testkit::eventually(
+        Duration::from_secs(60),
+        "the rollout Healthy after promote",
+        || {
+            let rollout = rollout.clone();
+            async move { Ok((rollout.get("shop").await?.data["status"]["phase"] == "Healthy").then_some(())) }
+        },
+    )
+    .await?;
+    browser.go(&format!("{base}/#/rollout/{ns}/shop")).await?;
+    browser.wait_text("#weights", "stable 100%").await?;
     drop(browser);
     server.abort();
     Ok(())
+}
+
+/// A canary Rollout `shop` (setWeight 20, pause) run by an in-process Rollout controller, updated to a new
+/// image and paused at its second step.
+async fn rollout_paused_at_20(client: &kube::Client, ns: &str) -> Result<Api<DynamicObject>> {
+    let config = tack_delivery::DeliveryConfig {
+        namespace: Some(ns.to_string()),
+        concurrency: 2,
+    };
+    let controller_client = client.clone();
+    tokio::spawn(async move {
+        tack_delivery::run(controller_client, config, std::future::pending::<()>()).await;
+    });
+    let rollouts: Api<DynamicObject> =
+        Api::namespaced_with(client.clone(), ns, &tack_delivery::rollout::rollout_resource());
+    let rollout: DynamicObject = serde_json::from_value(json!({
+        "apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout",
+        "metadata": {"name": "shop", "namespace": ns},
+        "spec": {"replicas": 5, "selector": {"matchLabels": {"app": "shop"}},
+                 "template": {"metadata": {"labels": {"app": "shop"}},
+                              "spec": {"containers": [{"name": "shop", "image": "shop:1"}]}},
+                 "strategy": {"canary": {"steps": [{"setWeight": 20}, {"pause": {}}]}}}
+    }))?;
+    rollouts.create(&Default::default(), &rollout).await?;
+    let phase = |want: &'static str| {
+        let rollouts = rollouts.clone();
+        async move {
+            tack_testkit::eventually(Duration::from_secs(60), want, || {
+                let rollouts = rollouts.clone();
+                async move { Ok((rollouts.get("shop").await?.data["status"]["phase"] == want).then_some(())) }
+            })
+            .await
+        }
+    };
+    phase("Healthy").await?;
+    let image =
+        json!({"spec": {"template": {"spec": {"containers": [{"name": "shop", "image": "shop:2"}]}}}});
+    rollouts
+        .patch("shop", &Default::default(), &kube::api::Patch::Merge(&image))
+        .await?;
+    phase("Paused").await?;
+    Ok(rollouts)
 }

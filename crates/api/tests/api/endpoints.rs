@@ -29,6 +29,17 @@ pub(crate) async fn install_crds(client: &kube::Client) -> Result<()> {
     cluster
         .wait_crd_established(&name, Duration::from_secs(60))
         .await?;
+    let pipelines = tack_model::Pipeline::crd();
+    let name = pipelines.metadata.name.clone().context("CRD name")?;
+    crds.patch(
+        &name,
+        &PatchParams::apply("tack").force(),
+        &Patch::Apply(&pipelines),
+    )
+    .await?;
+    cluster
+        .wait_crd_established(&name, Duration::from_secs(60))
+        .await?;
     tack_delivery::install_crds(client).await?;
     Ok(())
 }
@@ -104,10 +115,28 @@ fn rule(group: &str, resources: &[&str], verbs: &[&str]) -> PolicyRule {
     }
 }
 
+/// The Deployment `web` the application fixture manages (2 replicas: Kubernetes makes a ReplicaSet and Pods).
+pub(crate) async fn web_deployment(client: &kube::Client, ns: &str) -> Result<()> {
+    let deployment: k8s_openapi::api::apps::v1::Deployment = serde_json::from_value(json!({
+        "metadata": {"name": "web", "namespace": ns},
+        "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"}},
+                 "template": {"metadata": {"labels": {"app": "web"}},
+                              "spec": {"containers": [{"name": "web", "image": "web:1"}]}}}
+    }))?;
+    Api::<k8s_openapi::api::apps::v1::Deployment>::namespaced(client.clone(), ns)
+        .create(&PostParams::default(), &deployment)
+        .await?;
+    Ok(())
+}
+
 /// A Role that may read applications, rollouts and Events.
 pub(crate) fn read_rules() -> Vec<PolicyRule> {
     vec![
-        rule("gitops.tack.dev", &["gitopsconfigs"], &["get", "list", "watch"]),
+        rule(
+            "gitops.tack.dev",
+            &["gitopsconfigs", "pipelines"],
+            &["get", "list", "watch"],
+        ),
         rule("argoproj.io", &["rollouts"], &["get", "list", "watch"]),
         rule("events.k8s.io", &["events"], &["list"]),
         rule("", &["pods"], &["list"]),
@@ -119,7 +148,11 @@ pub(crate) fn read_rules() -> Vec<PolicyRule> {
 /// A Role that may also act on them.
 pub(crate) fn act_rules() -> Vec<PolicyRule> {
     let mut rules = read_rules();
-    rules.push(rule("gitops.tack.dev", &["gitopsconfigs"], &["patch"]));
+    rules.push(rule(
+        "gitops.tack.dev",
+        &["gitopsconfigs", "pipelines"],
+        &["patch"],
+    ));
     rules.push(rule("argoproj.io", &["rollouts"], &["patch"]));
     rules
 }
@@ -297,15 +330,7 @@ async fn tokens_rbac_actions_csrf_read_only_and_the_change_stream() -> Result<()
     );
     // The tree: the Deployment with the ReplicaSet and Pods Kubernetes made for it; hidden from a user who
     // may not list Pods.
-    let deployment: k8s_openapi::api::apps::v1::Deployment = serde_json::from_value(json!({
-        "metadata": {"name": "web", "namespace": ns},
-        "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "web"}},
-                 "template": {"metadata": {"labels": {"app": "web"}},
-                              "spec": {"containers": [{"name": "web", "image": "web:1"}]}}}
-    }))?;
-    Api::<k8s_openapi::api::apps::v1::Deployment>::namespaced(client.clone(), &ns)
-        .create(&PostParams::default(), &deployment)
-        .await?;
+    web_deployment(&client, &ns).await?;
     let tree_uri = format!("{base}/tree");
     let tree = tack_testkit::eventually(
         Duration::from_secs(60),
@@ -562,6 +587,85 @@ async fn tokens_rbac_actions_csrf_read_only_and_the_change_stream() -> Result<()
         rollouts.get("shop").await?.data["spec"]["paused"] == true,
         "paused"
     );
+
+    // Pipelines: the stages with their releases; a promotion request is the annotation `tack env` writes.
+    let pipelines: Api<tack_model::Pipeline> = Api::namespaced(client.clone(), &ns);
+    let pipeline: tack_model::Pipeline = serde_json::from_value(json!({
+        "apiVersion": "gitops.tack.dev/v1alpha1", "kind": "Pipeline",
+        "metadata": {"name": "shop", "namespace": ns},
+        "spec": {"images": [{"name": "shop"}], "stages": [
+            {"name": "qa", "application": {"name": "web"}},
+            {"name": "e2e", "application": {"name": "web-e2e"}}
+        ]}
+    }))?;
+    pipelines.create(&PostParams::default(), &pipeline).await?;
+    pipelines
+        .patch_status(
+            "shop",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"status": {"stages": [
+                {"name": "qa", "release": "shop:v7", "health": "Healthy", "verified": true},
+                {"name": "e2e", "release": "shop:v6"}
+            ]}})),
+        )
+        .await?;
+    let (s, list) = call(
+        &api,
+        "GET",
+        &format!("/api/v1/pipelines?namespace={ns}"),
+        Some(&viewer),
+        &[],
+        None,
+    )
+    .await?;
+    ensure!(
+        s == StatusCode::OK && list["items"][0]["stages"][0]["release"] == "shop:v7",
+        "{s} {list}"
+    );
+    let promote = format!("/api/v1/namespaces/{ns}/pipelines/shop/promote");
+    let (s, _) = call(
+        &api,
+        "POST",
+        &promote,
+        Some(&viewer),
+        ACT,
+        Some(json!({"stage": "e2e"})),
+    )
+    .await?;
+    ensure!(s == StatusCode::FORBIDDEN, "{s}");
+    let (s, body) = call(
+        &api,
+        "POST",
+        &promote,
+        Some(&operator),
+        ACT,
+        Some(json!({"stage": "qa"})),
+    )
+    .await?;
+    ensure!(
+        s == StatusCode::BAD_REQUEST
+            && body["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("first stage")),
+        "{s} {body}"
+    );
+    let (s, body) = call(
+        &api,
+        "POST",
+        &promote,
+        Some(&operator),
+        ACT,
+        Some(json!({"stage": "e2e"})),
+    )
+    .await?;
+    ensure!(s == StatusCode::OK, "{s} {body}");
+    let requested = pipelines
+        .get("shop")
+        .await?
+        .annotations()
+        .get(&format!("{}e2e", tack_model::PROMOTE_ANNOTATION_PREFIX))
+        .cloned();
+    ensure!(requested.as_deref() == Some("shop:v7"), "{requested:?}");
 
     // The change stream: a status change of the application reaches a follower.
     let request = Request::builder()

@@ -11,6 +11,7 @@ use tack_model::{
 };
 
 use crate::config::{Output, Settings};
+use crate::table::print_table;
 
 #[derive(Debug, Subcommand)]
 pub enum AppCommand {
@@ -496,30 +497,6 @@ async fn set_suspend(
         println!("application {name} resumed: the controller reconciles it now");
     }
     Ok(())
-}
-
-fn print_table<const N: usize>(header: &[&str], rows: &[[String; N]]) {
-    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
-    for row in rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let line = |cells: Vec<&str>| {
-        let mut out = String::new();
-        for (i, (cell, w)) in cells.iter().zip(&widths).enumerate() {
-            if i + 1 == cells.len() {
-                out.push_str(cell);
-            } else {
-                out.push_str(&format!("{cell:<w$}   "));
-            }
-        }
-        println!("{}", out.trim_end());
-    };
-    line(header.to_vec());
-    for row in rows {
-        line(row.iter().map(String::as_str).collect());
-    }
 }
 
 fn print_app(app: &GitOpsConfig) {

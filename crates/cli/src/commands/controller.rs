@@ -81,6 +81,15 @@ pub struct ControllerArgs {
     /// --lease-namespace]
     #[arg(long, value_name = "NS")]
     pub notifications_namespace: Option<String>,
+    /// Split the GitOpsConfigs between N controllers (static sharding): this one reconciles only those whose
+    /// stable hash of namespace/name falls in its --shard-index. Run one controller per index 0..N-1, all with
+    /// the same N; Rollouts, Experiments and AnalysisRuns are reconciled by shard 0. With --leader-elect each
+    /// shard elects its own leader (Lease <lease-name>-shard-<index>). See docs/controller.md
+    #[arg(long, value_name = "N", requires = "shard_index")]
+    pub shards: Option<u32>,
+    /// This controller's shard, 0 to --shards minus 1
+    #[arg(long, value_name = "I", requires = "shards")]
+    pub shard_index: Option<u32>,
 }
 
 /// Every controller this process runs, joined here. Leader election covers all of them: they start when the
@@ -97,10 +106,24 @@ async fn run_controllers(
         namespace: config.namespace.clone(),
         ..Default::default()
     };
+    let promotion = tack_promotion::controller::ControllerConfig {
+        namespace: config.namespace.clone(),
+        cache_dir: config.cache_dir.join("promotion"),
+        ..Default::default()
+    };
+    // With static sharding, Rollouts, Experiments, AnalysisRuns and Pipelines are reconciled by shard 0 alone.
+    let delivers = config.shard.is_none_or(|s| s.index() == 0);
     tokio::join!(
         tack_gitops::run_with_metrics(client.clone(), config, metrics, stop.clone().wait()),
-        tack_delivery::run(client.clone(), delivery, stop.clone().wait()),
-        tack_notify::run(client, notify, stop.wait()),
+        async move {
+            if delivers {
+                tokio::join!(
+                    tack_delivery::run(client.clone(), delivery, stop.clone().wait()),
+                    tack_promotion::controller::run(client.clone(), promotion, stop.clone().wait()),
+                    tack_notify::run(client, notify, stop.wait()),
+                );
+            }
+        },
     );
 }
 
@@ -143,6 +166,10 @@ pub async fn run(args: &ControllerArgs, settings: &Settings) -> anyhow::Result<E
         )),
         None => None,
     };
+    let shard = match (args.shards, args.shard_index) {
+        (Some(count), Some(index)) => Some(tack_gitops::Shard::new(count, index)?),
+        _ => None,
+    };
     if let Some(name) = &args.default_service_account
         && !tack_gitops::valid_service_account_name(name)
     {
@@ -179,6 +206,7 @@ pub async fn run(args: &ControllerArgs, settings: &Settings) -> anyhow::Result<E
             no_remote_bases: args.no_remote_bases,
         },
         clusters_namespace: args.clusters_namespace.clone(),
+        shard,
     };
     let metrics = Metrics::global();
     let readiness = Readiness::default();
@@ -279,6 +307,7 @@ pub async fn run(args: &ControllerArgs, settings: &Settings) -> anyhow::Result<E
         cache = %config.cache_dir.display(),
         namespace = config.namespace.as_deref().unwrap_or("(all)"),
         leader_elect = args.leader_elect,
+        shard = ?config.shard.map(|s| s.to_string()),
         "starting the controllers"
     );
     let notify = tack_notify::NotifyConfig {
@@ -313,7 +342,12 @@ pub async fn run(args: &ControllerArgs, settings: &Settings) -> anyhow::Result<E
             .or_else(|| std::env::var("POD_NAMESPACE").ok().filter(|n| !n.is_empty()))
             .or_else(|| settings.namespace.clone())
             .unwrap_or_else(|| cluster.default_namespace().to_string());
-        let lease_config = LeaseConfig::new(&args.lease_name, lease_namespace, lease::default_identity());
+        // Each shard has its own leader.
+        let lease_name = match args.shard_index.filter(|_| args.shards.is_some()) {
+            Some(index) => format!("{}-shard-{index}", args.lease_name),
+            None => args.lease_name.clone(),
+        };
+        let lease_config = LeaseConfig::new(&lease_name, lease_namespace, lease::default_identity());
         tracing::info!(
             lease = %format!("{}/{}", lease_config.namespace, lease_config.name),
             identity = %lease_config.identity,

@@ -9,7 +9,7 @@ use clap::Args;
 use kube::CustomResourceExt;
 use serde_json::{Value, json};
 use tack_cluster::ApplyOptions;
-use tack_model::{GitOpsConfig, TenantPolicy};
+use tack_model::{GitOpsConfig, Pipeline, TenantPolicy};
 
 use crate::config::Settings;
 
@@ -65,6 +65,7 @@ pub fn crds() -> anyhow::Result<Vec<Value>> {
     let mut crds = vec![
         serde_json::to_value(GitOpsConfig::crd())?,
         serde_json::to_value(TenantPolicy::crd())?,
+        serde_json::to_value(Pipeline::crd())?,
     ];
     // Rollout, AnalysisTemplate, ClusterAnalysisTemplate, AnalysisRun (argoproj.io/v1alpha1).
     crds.extend(tack_delivery::crd_values());
@@ -151,6 +152,15 @@ fn controller_manifests(image: &str, mode: &Mode) -> Vec<Value> {
                  "verbs": ["get", "patch", "update"]},
                 {"apiGroups": ["gitops.tack.dev"], "resources": ["tenantpolicies"],
                  "verbs": ["get", "list", "watch"]},
+                // Promotion pipelines: status, request annotations removed once done, test Jobs and the
+                // stage namespaces' NetworkPolicy.
+                {"apiGroups": ["gitops.tack.dev"], "resources": ["pipelines"],
+                 "verbs": ["get", "list", "watch", "patch"]},
+                {"apiGroups": ["gitops.tack.dev"], "resources": ["pipelines/status"],
+                 "verbs": ["get", "patch", "update"]},
+                {"apiGroups": ["batch"], "resources": ["jobs"], "verbs": ["get", "create"]},
+                {"apiGroups": ["networking.k8s.io"], "resources": ["networkpolicies"],
+                 "verbs": ["get", "create", "patch"]},
                 // Applications with spec.serviceAccountName (or --default-service-account) act as it; the
                 // namespace's labels select TenantPolicies.
                 {"apiGroups": [""], "resources": ["serviceaccounts"], "verbs": ["impersonate"]},

@@ -8,6 +8,7 @@ pub mod dashboard;
 pub mod demo;
 pub mod dev;
 pub mod diff;
+pub mod env;
 pub mod install;
 pub mod jsonnet;
 pub mod render;

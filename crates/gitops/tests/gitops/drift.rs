@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use k8s_openapi::api::core::v1::Namespace;
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
 use kube::api::{Api, DeleteParams, Patch, PatchParams};
 use serde_json::json;
 use tack_gitops::{ControllerConfig, Metrics};
@@ -261,5 +261,96 @@ async fn deleted_without_a_storm(how: Deletion) -> Result<()> {
     tokio::time::timeout(Duration::from_secs(30), controller)
         .await
         .context("controller did not stop within 30 s")??;
+    Ok(())
+}
+
+/// Namespaces the application's objects are spread over: one more than the controller watches one by one.
+const SPREAD: usize = 17;
+
+/// Seventeen applications, each with one ConfigMap in its own namespace: the ConfigMaps are watched with one
+/// watch across all namespaces (not seventeen), and a ConfigMap deleted by hand in one of them is put back
+/// (selfHeal; the interval is 10 minutes, so only drift can do it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the local control plane"]
+async fn a_kind_in_many_namespaces_is_watched_once_and_its_drift_heals() -> Result<()> {
+    tack_cluster::install_crypto_provider();
+    let client = tack_testkit::client().await?;
+    install_crd(&client).await?;
+    let ns = TestNamespace::new(&client, "drift-wide").await?;
+    let mut destinations = Vec::new();
+    for _ in 0..SPREAD {
+        destinations.push(TestNamespace::new(&client, "drift-wide-dest").await?);
+    }
+    let repo = tack_testkit::GitRepo::new()?;
+    std::fs::create_dir_all(repo.work().join("app"))?;
+    std::fs::write(
+        repo.work().join("app/cm.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: spread\ndata:\n  k: v\n",
+    )?;
+    repo.commit("main", "one ConfigMap")?;
+    let cache = tempfile::tempdir()?;
+    let metrics = Arc::new(Metrics::new());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let config = ControllerConfig {
+        cache_dir: cache.path().to_path_buf(),
+        namespace: Some(ns.name().to_string()),
+        concurrency: 4,
+        ..Default::default()
+    };
+    let controller = tokio::spawn(tack_gitops::run_with_metrics(
+        client.clone(),
+        config,
+        metrics.clone(),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    let apps: Api<GitOpsConfig> = Api::namespaced(client.clone(), ns.name());
+    for (i, dest) in destinations.iter().enumerate() {
+        let app = json!({
+            "apiVersion": "gitops.tack.dev/v1alpha1",
+            "kind": "GitOpsConfig",
+            "metadata": {"name": format!("app-{i}"), "namespace": ns.name()},
+            "spec": {
+                "source": {"repoURL": repo.url(), "revision": "main", "path": "app"},
+                "destination": {"namespace": dest.name()},
+                "syncPolicy": {"interval": "10m", "automated": {"prune": true, "selfHeal": true}},
+            },
+        });
+        apps.patch(
+            &format!("app-{i}"),
+            &PatchParams::apply("tack-test"),
+            &Patch::Apply(&app),
+        )
+        .await?;
+    }
+    let cms = |dest: &TestNamespace| Api::<ConfigMap>::namespaced(client.clone(), dest.name());
+    eventually(Duration::from_secs(90), "every ConfigMap applied", || async {
+        for dest in &destinations {
+            if cms(dest).get_opt("spread").await?.is_none() {
+                return Ok(None);
+            }
+        }
+        Ok(Some(()))
+    })
+    .await?;
+    eventually(Duration::from_secs(30), "one drift watch", || async {
+        Ok((watches(&metrics) == Some(1.0)).then_some(()))
+    })
+    .await?;
+
+    // Drift in one namespace of the wide watch: put back.
+    let victim = cms(&destinations[5]);
+    victim.delete("spread", &DeleteParams::default()).await?;
+    eventually(
+        Duration::from_secs(30),
+        "the deleted ConfigMap put back",
+        || async { Ok(victim.get_opt("spread").await?.map(|_| ())) },
+    )
+    .await?;
+    assert_eq!(watches(&metrics), Some(1.0));
+
+    let _ = stop.send(());
+    tokio::time::timeout(Duration::from_secs(30), controller).await??;
     Ok(())
 }

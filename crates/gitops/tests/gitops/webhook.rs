@@ -352,3 +352,95 @@ async fn a_signed_push_refreshes_at_once_and_a_bad_signature_changes_nothing() -
         .context("controller did not stop within 30 s")??;
     Ok(())
 }
+
+/// A monorepo of two applications (folders `a` and `b`), both naming their paths in `tack.dev/refresh-paths`: a
+/// push whose commit list changes only `a/` refreshes `a` alone (202 says that `b` was not refreshed, and `b`
+/// keeps its annotation); a push that does not list its files refreshes both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the local control plane"]
+async fn a_push_refreshes_only_the_applications_whose_named_paths_it_changed() -> Result<()> {
+    tack_cluster::install_crypto_provider();
+    let client = tack_testkit::client().await?;
+    install_crd(&client).await?;
+    let ns = TestNamespace::new(&client, "webhook-paths").await?;
+    let repo = tack_testkit::GitRepo::new()?;
+    let write = |dir: &str, value: &str| -> Result<()> {
+        std::fs::create_dir_all(repo.work().join(dir))?;
+        std::fs::write(
+            repo.work().join(dir).join("cm.yaml"),
+            format!(
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-{dir}\ndata:\n  v: \"{value}\"\n"
+            ),
+        )?;
+        Ok(())
+    };
+    write("a", "1")?;
+    write("b", "1")?;
+    repo.commit("main", "two applications")?;
+    const SECRET: &[u8] = b"paths-s3cret";
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let secret = WebhookSecret::new(SECRET).context("secret")?;
+    let router = tack_gitops::webhook::router(client.clone(), Some(ns.name().to_string()), secret);
+    let (server_stop, server_stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(tack_gitops::metrics::serve(listener, router, async move {
+        let _ = server_stopped.await;
+    }));
+    let apps: Api<GitOpsConfig> = Api::namespaced(client.clone(), ns.name());
+    for name in ["a", "b"] {
+        let app = json!({
+            "apiVersion": "gitops.tack.dev/v1alpha1",
+            "kind": "GitOpsConfig",
+            "metadata": {"name": name, "namespace": ns.name(),
+                         "annotations": {tack_gitops::webhook::REFRESH_PATHS_ANNOTATION: "."}},
+            "spec": {
+                "source": {"repoURL": repo.url(), "revision": "main", "path": name},
+                "destination": {"namespace": ns.name()},
+                "syncPolicy": {"interval": "10m", "automated": {"prune": true}},
+            },
+        });
+        apps.patch(name, &PatchParams::apply("tack-test"), &Patch::Apply(&app))
+            .await?;
+    }
+    let post = |body: Vec<u8>| async move {
+        http(
+            addr,
+            "POST",
+            "/webhook/github",
+            &[
+                ("X-GitHub-Event", "push"),
+                ("X-Hub-Signature-256", &sign(SECRET, &body)),
+                ("Content-Type", "application/json"),
+            ],
+            &body,
+        )
+        .await
+    };
+
+    // Only `a/` changed, and the payload says so.
+    write("a", "2")?;
+    let commit = repo.commit("main", "a changed")?;
+    let body = serde_json::to_vec(&json!({
+        "ref": "refs/heads/main", "after": commit,
+        "repository": {"clone_url": repo.url(), "default_branch": "main"},
+        "commits": [{"added": [], "removed": [], "modified": ["a/cm.yaml"]}],
+    }))?;
+    let (status, text) = post(body).await?;
+    assert_eq!(status, 202, "{text}");
+    assert!(text.contains("refreshed 1 application"), "{text}");
+    assert!(text.contains(&format!("{}/a", ns.name())), "{text}");
+    assert!(text.contains("1 not refreshed"), "{text}");
+    assert!(refresh_annotation(&apps, "a").await?.is_some());
+    assert_eq!(refresh_annotation(&apps, "b").await?, None);
+
+    // No commit list: both refreshed.
+    let commit = repo.commit("main", "empty")?;
+    let (status, text) = post(github_payload(&repo.url(), "refs/heads/main", &commit)).await?;
+    assert_eq!(status, 202, "{text}");
+    assert!(text.contains("refreshed 2 application"), "{text}");
+    assert!(refresh_annotation(&apps, "b").await?.is_some());
+
+    let _ = server_stop.send(());
+    server.await??;
+    Ok(())
+}

@@ -67,6 +67,7 @@ async fn settle(handles: Vec<JoinHandle<bool>>) -> Vec<bool> {
 }
 
 fn notifier(yaml: &str) -> Notifier {
+    captured_logs();
     let mut n = Notifier::new(Duration::from_millis(20));
     n.load(
         "test/tack-notifications",
@@ -246,6 +247,24 @@ impl Write for Captured {
     }
 }
 
+/// The logs of this test binary: one global subscriber (tracing caches each call site's interest globally, so
+/// a subscriber scoped to one test thread misses events first seen on another).
+fn captured_logs() -> Captured {
+    static LOGS: std::sync::OnceLock<Captured> = std::sync::OnceLock::new();
+    LOGS.get_or_init(|| {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_max_level(tracing::Level::DEBUG)
+            .with_ansi(false)
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).expect("one global subscriber");
+        captured
+    })
+    .clone()
+}
+
 impl Captured {
     fn text(&self) -> String {
         String::from_utf8_lossy(&self.0.lock().expect("lock")).to_string()
@@ -254,14 +273,7 @@ impl Captured {
 
 #[tokio::test]
 async fn secret_values_never_reach_the_logs() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_max_level(tracing::Level::DEBUG)
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let captured = captured_logs();
 
     // The receiver always fails; its URL path is itself a Secret value, as Slack's are.
     let hook = Receiver::start(100).await;

@@ -22,12 +22,16 @@ pub struct DemoArgs {
     /// is not a terminal) instead of the file ${XDG_STATE_HOME:-~/.local/state}/tack/demo.log
     #[arg(long)]
     pub log_to_stderr: bool,
+    /// At the end, serve the web dashboard on 127.0.0.1 (a free port, printed) until Ctrl-C, showing the demo's
+    /// applications and rollout
+    #[arg(long)]
+    pub keep: bool,
 }
 
 /// The guided demo: the local control plane (started when needed), then the GitOps chapter
 /// ([`gitops::run`]) and the canary chapter ([`canary::run`]), then hints to go further. `logs` is where the
 /// in-process controllers' log lines go.
-pub async fn run(_args: &DemoArgs, logs: &LogTarget, _settings: &Settings) -> anyhow::Result<ExitCode> {
+pub async fn run(args: &DemoArgs, logs: &LogTarget, _settings: &Settings) -> anyhow::Result<ExitCode> {
     println!("tack demo: a real Kubernetes control plane on this machine");
     println!("  etcd, kube-apiserver, kube-controller-manager and kube-scheduler run on 127.0.0.1;");
     println!("  KWOK plays the nodes and kubelets, so pods become Running and Ready without containers.");
@@ -48,12 +52,12 @@ pub async fn run(_args: &DemoArgs, logs: &LogTarget, _settings: &Settings) -> an
         LogTarget::Stderr => "to standard error".to_string(),
     };
     let cluster = LocalCluster::from_env()?;
-    let args = DevUpArgs {
+    let up = DevUpArgs {
         apiserver_port: None,
         nodes: 3,
         timeout: std::time::Duration::from_secs(180),
     };
-    let report = super::dev::up(&cluster, &args).await?;
+    let report = super::dev::up(&cluster, &up).await?;
     let kubeconfig = cluster.layout().kubeconfig();
     println!();
     if report.already_running {
@@ -94,5 +98,32 @@ pub async fn run(_args: &DemoArgs, logs: &LogTarget, _settings: &Settings) -> an
     println!("  tack diff DIR -n guestbook-qa          # live vs Git, Secret values masked");
     println!("\n  tack dev status                        # components, pids, ports, health");
     println!("  tack dev down                          # stop everything");
+    if args.keep {
+        keep_dashboard(&client).await?;
+    } else {
+        println!("\n  tack dashboard                         # the web dashboard (or `tack demo --keep`)");
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--keep`: the dashboard on a free port of 127.0.0.1, with the local control plane's admin rights, until
+/// Ctrl-C.
+async fn keep_dashboard(client: &Cluster) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0))
+        .await
+        .context("listening on 127.0.0.1 for the dashboard")?;
+    let addr = listener.local_addr().context("the dashboard's address")?;
+    let kube = client.client().clone();
+    let stores = tack_api::Stores::start(&kube, None);
+    let options = tack_api::Options {
+        mode: tack_api::Mode::Kubeconfig,
+        read_only: false,
+    };
+    println!("\nThe dashboard: http://{addr}/  (the demo's applications and rollout; Ctrl-C to stop)");
+    let stop = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    tack_gitops::metrics::serve(listener, tack_api::router(kube, stores, options), stop)
+        .await
+        .context("serving the dashboard")
 }

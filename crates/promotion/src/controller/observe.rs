@@ -1,0 +1,193 @@
+//! What the controller reads for one stage: its application, its configuration in Git, its test Job.
+
+use std::collections::BTreeMap;
+
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::Secret;
+use kube::Api;
+use tack_model::{
+    APPROVE_ANNOTATION_PREFIX, GitOpsConfig, PROMOTE_ANNOTATION_PREFIX, Pipeline, Stage,
+    StageConfig as ConfigSpec,
+};
+use tack_source::Credentials;
+
+use super::ControllerConfig;
+use crate::gate::{JobOutcome, Observation};
+use crate::git::Target;
+use crate::release::Release;
+use crate::stage::StageConfig;
+
+/// A stage resolved against the cluster: its application and where its configuration lives.
+pub(crate) struct ResolvedStage {
+    pub app: GitOpsConfig,
+    pub config: StageConfig,
+    /// The namespace the stage runs in (the application's destination).
+    pub namespace: String,
+}
+
+/// The stage's configuration: `spec.stages[].config`, or the application's source.
+pub(crate) async fn resolve(
+    client: &kube::Client,
+    cfg: &ControllerConfig,
+    ns: &str,
+    stage: &Stage,
+) -> Result<ResolvedStage, String> {
+    let apps: Api<GitOpsConfig> = Api::namespaced(client.clone(), ns);
+    let app = apps
+        .get_opt(&stage.application.name)
+        .await
+        .map_err(|e| format!("reading GitOpsConfig {ns}/{}: {e}", stage.application.name))?
+        .ok_or_else(|| {
+            format!(
+                "stage {}: GitOpsConfig {ns}/{} not found",
+                stage.name, stage.application.name
+            )
+        })?;
+    let spec = stage.config.clone().unwrap_or_else(|| ConfigSpec {
+        repo_url: app.spec.source.repo_url.clone(),
+        branch: app.spec.source.revision.clone(),
+        path: app.spec.source.path.clone(),
+        credentials_secret: app.spec.source.credentials_secret.clone(),
+        helm_values_file: None,
+    });
+    let credentials = match &spec.credentials_secret {
+        Some(r) => read_credentials(client, ns, &r.name).await?,
+        None => None,
+    };
+    let namespace = app
+        .spec
+        .destination
+        .namespace
+        .clone()
+        .unwrap_or_else(|| ns.to_string());
+    Ok(ResolvedStage {
+        config: StageConfig {
+            target: Target {
+                url: spec.repo_url,
+                branch: spec.branch.unwrap_or_else(|| "main".into()),
+                credentials,
+                cache_dir: cfg.cache_dir.clone(),
+                allow_insecure_http_credentials: cfg.allow_insecure_http_credentials,
+            },
+            path: spec.path.unwrap_or_default(),
+            helm_values_file: spec.helm_values_file,
+        },
+        app,
+        namespace,
+    })
+}
+
+async fn read_credentials(
+    client: &kube::Client,
+    ns: &str,
+    name: &str,
+) -> Result<Option<Credentials>, String> {
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), ns);
+    let secret = secrets
+        .get_opt(name)
+        .await
+        .map_err(|e| format!("reading Secret {ns}/{name}: {e}"))?
+        .ok_or_else(|| format!("Secret {ns}/{name} not found"))?;
+    let data = secret.data.unwrap_or_default();
+    Credentials::from_secret_data(data.iter().map(|(k, v)| (k.as_str(), v.0.as_slice())))
+        .map_err(|e| format!("Secret {ns}/{name}: {e}"))
+}
+
+/// The observation of one resolved stage (Git reads run on a blocking thread).
+pub(crate) async fn observe(
+    client: &kube::Client,
+    p: &Pipeline,
+    idx: usize,
+    stage: &ResolvedStage,
+) -> Result<Observation, String> {
+    let status = stage.app.status.clone().unwrap_or_default();
+    let revision = status
+        .sync
+        .as_ref()
+        .and_then(|s| s.revision.clone())
+        .filter(|r| r.len() == 40);
+    let images = p.spec.images.clone();
+    let config = stage.config.clone();
+    let rev = revision.clone();
+    let (release, head_release) = tokio::task::spawn_blocking(move || -> Result<_, String> {
+        let head = config.target.read().map_err(|e| e.to_string())?;
+        let head_release = config
+            .release_in(&head.root, &images)
+            .map_err(|e| e.to_string())?;
+        let release = match rev {
+            Some(r) if r == head.commit => head_release.clone(),
+            Some(r) => {
+                let at = config.target.read_commit(&r).map_err(|e| e.to_string())?;
+                config.release_in(&at.root, &images).map_err(|e| e.to_string())?
+            }
+            None => None,
+        };
+        Ok((release, head_release))
+    })
+    .await
+    .map_err(|e| format!("reading the configuration: {e}"))??;
+    let annotations = p.metadata.annotations.clone().unwrap_or_default();
+    let name = &p.spec.stages[idx].name;
+    let requested = annotations
+        .get(&format!("{PROMOTE_ANNOTATION_PREFIX}{name}"))
+        .map(|r| {
+            Release::parse(&p.spec.images, r)
+                .map_err(|e| format!("annotation {PROMOTE_ANNOTATION_PREFIX}{name}: {e}"))
+        })
+        .transpose()?;
+    let test_job = match (&release, &p.spec.stages[idx].gates.test_job) {
+        (Some(r), Some(_)) => job_outcome(client, &stage.namespace, &job_name(p, name, r)).await?,
+        _ => None,
+    };
+    Ok(Observation {
+        release,
+        revision,
+        head_release,
+        sync: status.sync.map(|s| format!("{:?}", s.status)),
+        health: status.health.map(|h| h.status),
+        test_job,
+        approved: annotations
+            .get(&format!("{APPROVE_ANNOTATION_PREFIX}{name}"))
+            .cloned(),
+        requested,
+    })
+}
+
+/// The test Job's name for a release: the pipeline, the stage and a hash of the release (names are at most
+/// 63 characters).
+pub(crate) fn job_name(p: &Pipeline, stage: &str, release: &Release) -> String {
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in release.to_string().bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x100000001b3);
+    }
+    let base: String = format!("{}-{stage}", p.metadata.name.as_deref().unwrap_or("pipeline"))
+        .chars()
+        .take(40)
+        .collect();
+    format!("{}-test-{:08x}", base.trim_end_matches('-'), h as u32)
+}
+
+async fn job_outcome(client: &kube::Client, ns: &str, name: &str) -> Result<Option<JobOutcome>, String> {
+    let jobs: Api<Job> = Api::namespaced(client.clone(), ns);
+    let Some(job) = jobs
+        .get_opt(name)
+        .await
+        .map_err(|e| format!("reading Job {ns}/{name}: {e}"))?
+    else {
+        return Ok(None);
+    };
+    let conditions = job.status.and_then(|s| s.conditions).unwrap_or_default();
+    let by_type: BTreeMap<&str, _> = conditions.iter().map(|c| (c.type_.as_str(), c)).collect();
+    if by_type.get("Complete").is_some_and(|c| c.status == "True") {
+        return Ok(Some(JobOutcome::Succeeded(name.to_string())));
+    }
+    if let Some(c) = by_type.get("Failed").filter(|c| c.status == "True") {
+        let why = format!(
+            "{} {}",
+            c.reason.clone().unwrap_or_default(),
+            c.message.clone().unwrap_or_default()
+        );
+        return Ok(Some(JobOutcome::Failed(name.to_string(), why.trim().to_string())));
+    }
+    Ok(Some(JobOutcome::Running(name.to_string())))
+}

@@ -1,0 +1,401 @@
+//! One reconcile of a Pipeline: validate, observe, decide, act, write the status.
+
+use std::collections::BTreeSet;
+
+use jiff::Timestamp;
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::networking::v1::NetworkPolicy;
+use kube::api::{Patch, PatchParams, PostParams};
+use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use kube::{Api, Resource};
+use serde_json::json;
+use tack_model::{
+    Condition, PIPELINE_HISTORY_LIMIT, PROMOTE_ANNOTATION_PREFIX, Pipeline, PipelineStatus, PromotionRecord,
+    StageStatus,
+};
+
+use super::ControllerConfig;
+use super::observe::{self, ResolvedStage};
+use crate::gate::{self, Action, Observation};
+use crate::message::{Promotion, commit_message};
+use crate::release::Release;
+
+/// The field manager of everything the controller applies.
+const MANAGER: &str = "tack-promotion";
+/// The name of the stage namespaces' NetworkPolicy (the seeds' policy).
+pub const NETWORK_POLICY_NAME: &str = "block-other-namespace";
+
+/// Reconciles one Pipeline.
+pub async fn reconcile(
+    client: &kube::Client,
+    cfg: &ControllerConfig,
+    p: &Pipeline,
+) -> Result<(), kube::Error> {
+    let ns = p.metadata.namespace.clone().unwrap_or_default();
+    let mut status = p.status.clone().unwrap_or_default();
+    status.observed_generation = p.metadata.generation;
+    if let Some(problem) = validate(p) {
+        set_ready(&mut status, "False", "InvalidSpec", &problem);
+        return write_status(client, p, &status).await;
+    }
+    let mut resolved = Vec::new();
+    let mut problems = Vec::new();
+    for stage in &p.spec.stages {
+        match observe::resolve(client, cfg, &ns, stage).await {
+            Ok(r) => resolved.push(Some(r)),
+            Err(e) => {
+                problems.push(e);
+                resolved.push(None);
+            }
+        }
+    }
+    let mut observed = Vec::new();
+    for (i, r) in resolved.iter().enumerate() {
+        let obs = match r {
+            Some(r) => observe::observe(client, p, i, r).await.unwrap_or_else(|e| {
+                problems.push(format!("stage {}: {e}", p.spec.stages[i].name));
+                Observation::default()
+            }),
+            None => Observation::default(),
+        };
+        observed.push(obs);
+    }
+    for (stage, r) in p.spec.stages.iter().zip(&resolved) {
+        if let Some(r) = r
+            && !stage.isolation.disable_network_policy
+            && let Err(e) = network_policy(client, &r.namespace).await
+        {
+            problems.push(format!("stage {}: NetworkPolicy: {e}", stage.name));
+        }
+    }
+    let decision = gate::next(&p.spec, &status.stages, &observed, Timestamp::now());
+    status.stages = decision.stages;
+    if !p.spec.suspend {
+        act(
+            client,
+            p,
+            &resolved,
+            &observed,
+            &decision.actions,
+            &mut status,
+            &mut problems,
+        )
+        .await;
+    }
+    status.summary = Some(summary(&status.stages));
+    match problems.first() {
+        Some(_) => set_ready(&mut status, "False", "StageError", &problems.join("; ")),
+        None => set_ready(&mut status, "True", "Reconciled", "every stage observed"),
+    }
+    write_status(client, p, &status).await
+}
+
+/// A problem that makes the whole spec unusable.
+fn validate(p: &Pipeline) -> Option<String> {
+    if p.spec.stages.is_empty() || p.spec.images.is_empty() {
+        return Some("a pipeline needs at least one stage and one image".into());
+    }
+    let mut names = BTreeSet::new();
+    let mut apps = BTreeSet::new();
+    for s in &p.spec.stages {
+        if !names.insert(&s.name) {
+            return Some(format!("stage {:?} appears twice", s.name));
+        }
+        if !apps.insert(&s.application.name) {
+            return Some(format!(
+                "application {:?} is the application of two stages (a promotion would loop onto itself)",
+                s.application.name
+            ));
+        }
+        if let Some(t) = &s.gates.soak_time
+            && gate::parse_duration(t).is_none()
+        {
+            return Some(format!(
+                "stage {}: soakTime {t:?} is not a duration such as 30s or 5m",
+                s.name
+            ));
+        }
+    }
+    None
+}
+
+async fn act(
+    client: &kube::Client,
+    p: &Pipeline,
+    resolved: &[Option<ResolvedStage>],
+    observed: &[Observation],
+    actions: &[Action],
+    status: &mut PipelineStatus,
+    problems: &mut Vec<String>,
+) {
+    let recorder = recorder(client);
+    for action in actions {
+        match action {
+            Action::RunTestJob { stage, release } => {
+                let Some(r) = &resolved[*stage] else { continue };
+                let name = observe::job_name(p, &p.spec.stages[*stage].name, release);
+                if let Err(e) = create_job(client, p, *stage, r, &name, release).await {
+                    problems.push(format!(
+                        "stage {}: creating the test Job: {e}",
+                        p.spec.stages[*stage].name
+                    ));
+                }
+                status.stages[*stage].test_job_name = Some(name);
+            }
+            Action::Promote {
+                to,
+                from,
+                release,
+                by,
+            } => {
+                let Some(r) = &resolved[*to] else { continue };
+                let replaced = observed[*to].head_release.as_ref();
+                let step = Step {
+                    to: *to,
+                    from: *from,
+                    release,
+                    by,
+                    replaced,
+                };
+                let outcome = promote(p, r, status, step).await;
+                let stage_name = p.spec.stages[*to].name.clone();
+                match outcome {
+                    Ok(commit) => {
+                        let note = format!("promoted {release} to {stage_name} in commit {}", short(&commit));
+                        publish(&recorder, p, EventType::Normal, "Promoted", &note).await;
+                        if observed[*to].requested.is_some() {
+                            clear_request(client, p, &stage_name).await;
+                        }
+                    }
+                    Err(e) => {
+                        let note = format!("promoting {release} to {stage_name}: {e}");
+                        publish(&recorder, p, EventType::Warning, "PromotionFailed", &note).await;
+                        problems.push(note);
+                    }
+                }
+            }
+        }
+    }
+    for (i, obs) in observed.iter().enumerate() {
+        // A requested release that is already at the head: the request is done.
+        if obs.requested.is_some() && obs.requested == obs.head_release {
+            clear_request(client, p, &p.spec.stages[i].name).await;
+        }
+    }
+}
+
+/// Writes the commit and records it in the stage's history. Returns the commit.
+/// One promotion to write.
+struct Step<'a> {
+    to: usize,
+    from: Option<usize>,
+    release: &'a Release,
+    by: &'a str,
+    /// What the target's configuration holds now.
+    replaced: Option<&'a Release>,
+}
+
+async fn promote(
+    p: &Pipeline,
+    r: &ResolvedStage,
+    status: &mut PipelineStatus,
+    step: Step<'_>,
+) -> Result<String, String> {
+    let Step {
+        to,
+        from,
+        release,
+        by,
+        replaced,
+    } = step;
+    let key = format!(
+        "{}/{}",
+        p.metadata.namespace.as_deref().unwrap_or_default(),
+        p.metadata.name.as_deref().unwrap_or_default()
+    );
+    let to_name = p.spec.stages[to].name.clone();
+    let from_name = from.map(|f| p.spec.stages[f].name.clone());
+    let evidence = from.map(|f| status.stages[f].gates.clone()).unwrap_or_default();
+    let message = commit_message(&Promotion {
+        pipeline: &key,
+        to: &to_name,
+        from: from_name.as_deref(),
+        release: Some(release),
+        evidence: &evidence,
+        by,
+    });
+    let replaced = replaced.map(|r| r.to_string());
+    let (config, images, rel) = (r.config.clone(), p.spec.images.clone(), release.clone());
+    let done = tokio::task::spawn_blocking(move || config.promote(&images, &rel, &message))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?;
+    let commit = done.commit.unwrap_or(done.parent);
+    let history = &mut status.stages[to].history;
+    history.push(PromotionRecord {
+        release: release.to_string(),
+        images: release.references(),
+        time: Timestamp::now().to_string(),
+        commit: commit.clone(),
+        from: from_name,
+        by: by.to_string(),
+        replaced,
+    });
+    let excess = history.len().saturating_sub(PIPELINE_HISTORY_LIMIT);
+    history.drain(..excess);
+    status.stages[to].pending = None;
+    Ok(commit)
+}
+
+async fn create_job(
+    client: &kube::Client,
+    p: &Pipeline,
+    stage: usize,
+    r: &ResolvedStage,
+    name: &str,
+    release: &Release,
+) -> Result<(), kube::Error> {
+    let Some(test) = &p.spec.stages[stage].gates.test_job else {
+        return Ok(());
+    };
+    let job: Job = serde_json::from_value(json!({
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {
+            "name": name,
+            "namespace": r.namespace,
+            "labels": {
+                "gitops.tack.dev/pipeline": p.metadata.name,
+                "gitops.tack.dev/stage": p.spec.stages[stage].name,
+            },
+            "annotations": {"gitops.tack.dev/release": release.to_string()},
+        },
+        "spec": test.spec,
+    }))
+    .map_err(kube::Error::SerdeError)?;
+    let jobs: Api<Job> = Api::namespaced(client.clone(), &r.namespace);
+    match jobs.create(&PostParams::default(), &job).await {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(e)) if e.code == 409 => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// The seeds' policy: pods of the namespace accept traffic from pods of the same namespace only.
+async fn network_policy(client: &kube::Client, ns: &str) -> Result<(), kube::Error> {
+    let api: Api<NetworkPolicy> = Api::namespaced(client.clone(), ns);
+    let policy = json!({
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": NETWORK_POLICY_NAME, "namespace": ns,
+                     "labels": {"app.kubernetes.io/managed-by": "tack"}},
+        "spec": {"podSelector": {}, "policyTypes": ["Ingress"], "ingress": [{"from": [{"podSelector": {}}]}]},
+    });
+    match api
+        .patch(
+            NETWORK_POLICY_NAME,
+            &PatchParams::apply(MANAGER).force(),
+            &Patch::Apply(&policy),
+        )
+        .await
+    {
+        Ok(_) => Ok(()),
+        // The namespace does not exist yet (the application has not synced): next time.
+        Err(kube::Error::Api(e)) if e.code == 404 => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+async fn clear_request(client: &kube::Client, p: &Pipeline, stage: &str) {
+    let api: Api<Pipeline> = Api::namespaced(
+        client.clone(),
+        p.metadata.namespace.as_deref().unwrap_or_default(),
+    );
+    let patch = json!({"metadata": {"annotations": {format!("{PROMOTE_ANNOTATION_PREFIX}{stage}"): null}}});
+    if let Err(e) = api
+        .patch(
+            p.metadata.name.as_deref().unwrap_or_default(),
+            &PatchParams::default(),
+            &Patch::Merge(&patch),
+        )
+        .await
+    {
+        tracing::warn!(error = %e, "removing the promotion request annotation failed");
+    }
+}
+
+fn recorder(client: &kube::Client) -> Recorder {
+    Recorder::new(
+        client.clone(),
+        Reporter {
+            controller: MANAGER.into(),
+            instance: None,
+        },
+    )
+}
+
+async fn publish(recorder: &Recorder, p: &Pipeline, type_: EventType, reason: &str, note: &str) {
+    let event = Event {
+        type_,
+        reason: reason.into(),
+        note: Some(note.chars().take(1000).collect()),
+        action: "Promote".into(),
+        secondary: None,
+    };
+    if let Err(e) = recorder.publish(&event, &p.object_ref(&())).await {
+        tracing::debug!(error = %e, "publishing an Event failed");
+    }
+}
+
+fn summary(stages: &[StageStatus]) -> String {
+    stages
+        .iter()
+        .map(|s| format!("{}={}", s.name, s.release.as_deref().unwrap_or("-")))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn set_ready(status: &mut PipelineStatus, value: &str, reason: &str, message: &str) {
+    let now = Timestamp::now().to_string();
+    let previous = status.conditions.iter().find(|c| c.type_ == "Ready").cloned();
+    let changed = previous.as_ref().is_none_or(|c| c.status != value);
+    status.conditions.retain(|c| c.type_ != "Ready");
+    status.conditions.push(Condition {
+        type_: "Ready".into(),
+        status: value.into(),
+        reason: reason.into(),
+        message: message.into(),
+        last_transition_time: if changed {
+            Some(now)
+        } else {
+            previous.and_then(|c| c.last_transition_time)
+        },
+        observed_generation: status.observed_generation,
+    });
+}
+
+async fn write_status(
+    client: &kube::Client,
+    p: &Pipeline,
+    status: &PipelineStatus,
+) -> Result<(), kube::Error> {
+    if p.status.as_ref() == Some(status) {
+        return Ok(());
+    }
+    let api: Api<Pipeline> = Api::namespaced(
+        client.clone(),
+        p.metadata.namespace.as_deref().unwrap_or_default(),
+    );
+    let patch = json!({"status": status});
+    api.patch_status(
+        p.metadata.name.as_deref().unwrap_or_default(),
+        &PatchParams::default(),
+        &Patch::Merge(&patch),
+    )
+    .await?;
+    Ok(())
+}
+
+fn short(commit: &str) -> &str {
+    commit.get(..12).unwrap_or(commit)
+}

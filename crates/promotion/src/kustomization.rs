@@ -1,0 +1,276 @@
+//! Setting an image's tag in a kustomization's `images:` list, as `kustomize edit set image NAME:TAG` does,
+//! while keeping every other byte of the file (comments, order, quoting) unchanged.
+//!
+//! The list is found and edited line by line (block style, the form `kustomize edit` and people write). An
+//! existing entry for the image gets its `newTag` replaced (or added) and its `digest` removed; a missing entry
+//! is appended (creating `images:` at the end of the file when absent). Flow-style lists other than `[]` are
+//! refused rather than rewritten.
+
+use crate::Error;
+use crate::text::{Line, indent_of, lines, scalar_value, yaml_scalar};
+
+/// Returns `text` with `image` set to `tag` (and to `new_name` when given) in the `images:` list.
+pub fn set_image(text: &str, image: &str, new_name: Option<&str>, tag: &str) -> Result<String, Error> {
+    let all = lines(text);
+    let Some(key_idx) = all
+        .iter()
+        .position(|l| indent_of(l.body) == 0 && key_of(l.body) == Some("images"))
+    else {
+        return Ok(append_images_key(text, image, new_name, tag));
+    };
+    let after_key = all[key_idx].body["images:".len()..].trim();
+    let after_key = strip_comment(after_key);
+    if after_key == "[]" {
+        let mut out = String::with_capacity(text.len() + 64);
+        for (i, l) in all.iter().enumerate() {
+            if i == key_idx {
+                out.push_str("images:");
+                out.push_str(l.end);
+                if l.end.is_empty() {
+                    out.push('\n');
+                }
+                out.push_str(&entry_text("", image, new_name, tag));
+            } else {
+                out.push_str(l.body);
+                out.push_str(l.end);
+            }
+        }
+        return Ok(out);
+    }
+    if !after_key.is_empty() {
+        return Err(Error::Config(format!(
+            "the kustomization's images: is not a block list ({after_key:?}); write it one entry per line"
+        )));
+    }
+    let block_end = block_end(&all, key_idx);
+    let items = items(&all, key_idx + 1, block_end);
+    let item_indent = items.first().map(|it| it.indent).unwrap_or(0);
+    let found = items.iter().find(|it| it.name.as_deref() == Some(image));
+    let mut out: Vec<String> = Vec::with_capacity(all.len() + 3);
+    match found {
+        Some(item) => {
+            let field_indent = " ".repeat(item.indent + 2);
+            let mut tag_done = false;
+            let mut name_done = new_name.is_none();
+            for (i, l) in all.iter().enumerate() {
+                let in_item = i >= item.start && i < item.end;
+                let key = if i == item.start {
+                    key_of(l.body.trim_start().trim_start_matches('-').trim_start())
+                } else {
+                    key_of(l.body.trim_start())
+                };
+                if in_item && key == Some("digest") && i != item.start {
+                    // kustomize edit set image NAME:TAG drops the digest.
+                } else if in_item && key == Some("newTag") {
+                    out.push(replace_value(l, tag));
+                    tag_done = true;
+                } else if in_item
+                    && key == Some("newName")
+                    && let Some(n) = new_name
+                {
+                    out.push(replace_value(l, n));
+                    name_done = true;
+                } else {
+                    out.push(format!("{}{}", l.body, l.end));
+                }
+                if i == item.last_field {
+                    // Right after the item's last field line: add what the item lacks.
+                    if !name_done && let Some(n) = new_name {
+                        out.push(format!("{field_indent}newName: {}\n", yaml_scalar(n)));
+                        name_done = true;
+                    }
+                    if !tag_done && !item_has(&all, item, "newTag") {
+                        out.push(format!("{field_indent}newTag: {}\n", yaml_scalar(tag)));
+                        tag_done = true;
+                    }
+                }
+            }
+            ensure_newline_between(&mut out);
+        }
+        None => {
+            let last = (key_idx..block_end)
+                .rev()
+                .find(|&i| !all[i].body.trim().is_empty() && !all[i].body.trim_start().starts_with('#'))
+                .unwrap_or(key_idx);
+            for (i, l) in all.iter().enumerate() {
+                out.push(format!("{}{}", l.body, l.end));
+                if i == last {
+                    if l.end.is_empty() {
+                        out.push("\n".into());
+                    }
+                    out.push(entry_text(&" ".repeat(item_indent), image, new_name, tag));
+                }
+            }
+        }
+    }
+    Ok(out.concat())
+}
+
+/// The tag `image` has in the `images:` list (`newTag`), if it has an entry with one.
+pub fn image_tag(text: &str, image: &str) -> Option<String> {
+    let all = lines(text);
+    let key_idx = all
+        .iter()
+        .position(|l| indent_of(l.body) == 0 && key_of(l.body) == Some("images"))?;
+    let end = block_end(&all, key_idx);
+    let items = items(&all, key_idx + 1, end);
+    let item = items.iter().find(|it| it.name.as_deref() == Some(image))?;
+    (item.start..item.end).find_map(|i| {
+        let body = all[i].body.trim_start().trim_start_matches("- ").trim_start();
+        (key_of(body) == Some("newTag")).then(|| scalar_value(&body["newTag:".len()..]))
+    })
+}
+
+fn item_has(all: &[Line<'_>], item: &Item, key: &str) -> bool {
+    (item.start..item.end).any(|i| {
+        let body = all[i].body.trim_start().trim_start_matches("- ").trim_start();
+        key_of(body) == Some(key)
+    })
+}
+
+fn ensure_newline_between(out: &mut [String]) {
+    let n = out.len();
+    for line in out.iter_mut().take(n.saturating_sub(1)) {
+        if !line.ends_with('\n') {
+            line.push('\n');
+        }
+    }
+}
+
+fn replace_value(l: &Line<'_>, value: &str) -> String {
+    let colon = l.body.find(':').unwrap_or(l.body.len());
+    let rest = &l.body[colon + 1..];
+    let comment = rest.find(" #").map(|i| &rest[i..]).unwrap_or("");
+    format!("{}: {}{}{}", &l.body[..colon], yaml_scalar(value), comment, l.end)
+}
+
+fn entry_text(indent: &str, image: &str, new_name: Option<&str>, tag: &str) -> String {
+    let mut s = format!("{indent}- name: {}\n", yaml_scalar(image));
+    if let Some(n) = new_name {
+        s.push_str(&format!("{indent}  newName: {}\n", yaml_scalar(n)));
+    }
+    s.push_str(&format!("{indent}  newTag: {}\n", yaml_scalar(tag)));
+    s
+}
+
+fn append_images_key(text: &str, image: &str, new_name: Option<&str>, tag: &str) -> String {
+    let mut out = text.to_string();
+    if !out.is_empty() && !out.ends_with('\n') {
+        out.push('\n');
+    }
+    out.push_str("images:\n");
+    out.push_str(&entry_text("", image, new_name, tag));
+    out
+}
+
+/// The key of a `key: value` line (no leading spaces), if it is one.
+fn key_of(body: &str) -> Option<&str> {
+    let (k, rest) = body.split_once(':')?;
+    if k.is_empty() || k.contains(' ') || k.starts_with('#') || !(rest.is_empty() || rest.starts_with(' ')) {
+        return None;
+    }
+    Some(k.trim_matches(['"', '\'']))
+}
+
+fn strip_comment(s: &str) -> &str {
+    if s.starts_with('#') {
+        return "";
+    }
+    s.split(" #").next().unwrap_or(s).trim()
+}
+
+/// The first line after the `images:` key that belongs to the next top-level key.
+fn block_end(all: &[Line<'_>], key_idx: usize) -> usize {
+    (key_idx + 1..all.len())
+        .find(|&i| {
+            let b = all[i].body;
+            !b.trim().is_empty() && indent_of(b) == 0 && !b.starts_with('-') && !b.starts_with('#')
+        })
+        .unwrap_or(all.len())
+}
+
+struct Item {
+    indent: usize,
+    start: usize,
+    end: usize,
+    last_field: usize,
+    name: Option<String>,
+}
+
+fn items(all: &[Line<'_>], from: usize, to: usize) -> Vec<Item> {
+    let mut out: Vec<Item> = Vec::new();
+    for (i, line) in all.iter().enumerate().take(to).skip(from) {
+        let b = line.body;
+        let t = b.trim_start();
+        if t.is_empty() || t.starts_with('#') {
+            continue;
+        }
+        if t.starts_with("- ") || t == "-" {
+            if let Some(last) = out.last_mut() {
+                last.end = i;
+            }
+            out.push(Item {
+                indent: indent_of(b),
+                start: i,
+                end: to,
+                last_field: i,
+                name: None,
+            });
+        }
+        if let Some(item) = out.last_mut() {
+            item.last_field = i;
+            let field = t.trim_start_matches('-').trim_start();
+            if key_of(field) == Some("name") {
+                item.name = Some(scalar_value(&field["name:".len()..]));
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replaces_tag_keeping_everything_else() {
+        let text = "# env qa\nresources:\n- ../base # shared\nimages:\n- name: nginx\n  newTag: \"1.0\" # pinned\n  digest: sha256:abc\n- name: redis\n  newTag: \"6\"\nnamePrefix: qa-\n";
+        let out = set_image(text, "nginx", None, "1.27.1").expect("edit");
+        assert_eq!(
+            out,
+            "# env qa\nresources:\n- ../base # shared\nimages:\n- name: nginx\n  newTag: 1.27.1 # pinned\n- name: redis\n  newTag: \"6\"\nnamePrefix: qa-\n"
+        );
+        assert_eq!(image_tag(&out, "nginx").as_deref(), Some("1.27.1"));
+        assert_eq!(image_tag(&out, "redis").as_deref(), Some("6"));
+    }
+
+    #[test]
+    fn adds_missing_tag_entry_and_key() {
+        let text = "images:\n  - name: nginx\n    newName: my/nginx\nresources:\n  - a.yaml\n";
+        let out = set_image(text, "nginx", None, "2").expect("edit");
+        assert_eq!(
+            out,
+            "images:\n  - name: nginx\n    newName: my/nginx\n    newTag: \"2\"\nresources:\n  - a.yaml\n"
+        );
+        let out = set_image(text, "redis", None, "v7").expect("edit");
+        assert_eq!(
+            out,
+            "images:\n  - name: nginx\n    newName: my/nginx\n  - name: redis\n    newTag: v7\nresources:\n  - a.yaml\n"
+        );
+        let out = set_image("resources:\n- a.yaml", "redis", Some("r/redis"), "v7").expect("edit");
+        assert_eq!(
+            out,
+            "resources:\n- a.yaml\nimages:\n- name: redis\n  newName: r/redis\n  newTag: v7\n"
+        );
+        let out = set_image("images: []\nresources:\n- a.yaml\n", "redis", None, "v7").expect("edit");
+        assert_eq!(
+            out,
+            "images:\n- name: redis\n  newTag: v7\nresources:\n- a.yaml\n"
+        );
+    }
+
+    #[test]
+    fn refuses_flow_lists() {
+        assert!(set_image("images: [{name: a, newTag: b}]\n", "a", None, "c").is_err());
+    }
+}

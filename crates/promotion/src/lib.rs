@@ -1,0 +1,35 @@
+//! Promotion of releases between environments: the pure decisions and edits, and the Git writes.
+//!
+//! - [`release`]: a release (the tag of each promoted image) and its text form.
+//! - [`config`]: a stage's configuration files and the edit that writes a release into them, in one of three
+//!   formats: [`kustomization`] (`images:` newTag/newName, as `kustomize edit set image`), [`values`] (a Helm
+//!   values key path) and [`manifest`] (plain manifests' `image:` fields). Every edit keeps the rest of the file
+//!   byte for byte.
+//! - [`message`]: the commit message (release, source stage, gate evidence).
+//! - [`stage`]: a stage's configuration in a checked-out tree: its release, and a promotion into it.
+//! - [`request`]: what a person asks (promote, approve, roll back) and the annotation that records it.
+//! - [`gate`]: the gate decisions as a pure step `next(spec, status, observations, now)`.
+//! - [`controller`]: the Pipeline controller (the only module that talks to the API server).
+//! - [`git`]: reading a stage's configuration and committing an edit to a branch without a `git` binary:
+//!   objects written with gix, pushed by smart-HTTP receive-pack (a pack built here) or, for `file://`
+//!   repositories, by a compare-and-swap of the branch; a concurrent commit makes it fetch, re-apply the edit
+//!   on the new head and retry.
+
+#![warn(missing_docs)]
+
+pub mod config;
+pub mod controller;
+mod error;
+pub mod gate;
+pub mod git;
+pub mod kustomization;
+pub mod manifest;
+pub mod message;
+pub mod release;
+pub mod request;
+pub mod stage;
+mod text;
+pub mod values;
+
+pub use error::Error;
+pub use release::Release;

@@ -1,0 +1,449 @@
+//! The guestbook in qa → e2e on the local control plane, with a real Git repository: a failing test Job in
+//! qa blocks the promotion with the reason in the status; a new release whose test passes is promoted to e2e
+//! by a commit whose content and message are checked, and e2e then runs it.
+
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::networking::v1::NetworkPolicy;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::CustomResourceExt;
+use kube::api::{Api, Patch, PatchParams};
+use serde_json::json;
+use tack_model::{GitOpsConfig, Pipeline};
+use tack_testkit::gitserver::{GitRepo, git};
+use tack_testkit::{TestNamespace, eventually};
+
+const FRONTEND: &str = "us-docker.pkg.dev/google-samples/containers/gke/gb-frontend";
+
+fn frontend() -> String {
+    format!(
+        "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: frontend
+spec:
+  replicas: 1
+  selector:
+    matchLabels:
+      app: guestbook
+  template:
+    metadata:
+      labels:
+        app: guestbook
+    spec:
+      containers:
+      - name: php-redis
+        image: {FRONTEND}:v5
+"
+    )
+}
+
+async fn install_crds(client: &kube::Client) -> Result<()> {
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    let cluster = tack_cluster::Cluster::from_client(client.clone(), "default");
+    for crd in [GitOpsConfig::crd(), Pipeline::crd()] {
+        let name = crd.metadata.name.clone().context("CRD name")?;
+        crds.patch(&name, &PatchParams::apply("tack").force(), &Patch::Apply(&crd))
+            .await?;
+        cluster
+            .wait_crd_established(&name, Duration::from_secs(60))
+            .await?;
+    }
+    Ok(())
+}
+
+fn test_job(crash: bool) -> serde_json::Value {
+    let labels = if crash {
+        json!({"tack.dev/simulate": "crash"})
+    } else {
+        json!({})
+    };
+    json!({"spec": {
+        "backoffLimit": 0,
+        "template": {
+            "metadata": {"labels": labels},
+            "spec": {"restartPolicy": "Never",
+                     "containers": [{"name": "test", "image": "curlimages/curl:8.10.1",
+                                     "args": ["-fsS", "http://frontend/"]}]}
+        }
+    }})
+}
+
+fn stage_of<'a>(p: &'a Pipeline, name: &str) -> Option<&'a tack_model::StageStatus> {
+    p.status.as_ref()?.stages.iter().find(|s| s.name == name)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the local control plane"]
+async fn guestbook_qa_to_e2e_gated_by_a_test_job() -> Result<()> {
+    tack_cluster::install_crypto_provider();
+    let client = tack_testkit::client().await?;
+    install_crds(&client).await?;
+    let ns = TestNamespace::new(&client, "pipeline").await?;
+    let qa_ns = TestNamespace::new(&client, "qa").await?;
+    let e2e_ns = TestNamespace::new(&client, "e2e").await?;
+    let tmp = tempfile::tempdir()?;
+    let repo = GitRepo::create(&tmp.path().join("srv"), &tmp.path().join("work"), "config");
+    let qa_kustomization = |tag: &str| {
+        format!(
+            "resources:\n- ../../base\nnamespace: {}\nimages:\n- name: {FRONTEND}\n  newTag: {tag}\n",
+            qa_ns.name()
+        )
+    };
+    let e2e_kustomization = format!("# e2e\nresources:\n- ../../base\nnamespace: {}\n", e2e_ns.name());
+    repo.commit(
+        &[
+            ("base/frontend.yaml", &frontend()),
+            ("base/kustomization.yaml", "resources:\n- frontend.yaml\n"),
+            ("envs/qa/kustomization.yaml", &qa_kustomization("v6")),
+            ("envs/e2e/kustomization.yaml", &e2e_kustomization),
+        ],
+        "guestbook config",
+    );
+    let url = format!("file://{}", repo.bare.display());
+
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let (stop2, stopped2) = tokio::sync::oneshot::channel::<()>();
+    let gitops = tokio::spawn(tack_gitops::run(
+        client.clone(),
+        tack_gitops::ControllerConfig {
+            cache_dir: tmp.path().join("gitops-cache"),
+            namespace: Some(ns.name().to_string()),
+            ..Default::default()
+        },
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    let promotion = tokio::spawn(tack_promotion::controller::run(
+        client.clone(),
+        tack_promotion::controller::ControllerConfig {
+            namespace: Some(ns.name().to_string()),
+            cache_dir: tmp.path().join("promotion-cache"),
+            interval: Duration::from_secs(1),
+            allow_insecure_http_credentials: false,
+        },
+        async move {
+            let _ = stopped2.await;
+        },
+    ));
+
+    let apps: Api<GitOpsConfig> = Api::namespaced(client.clone(), ns.name());
+    for (stage, dest) in [("qa", qa_ns.name()), ("e2e", e2e_ns.name())] {
+        let app = json!({
+            "apiVersion": "gitops.tack.dev/v1alpha1", "kind": "GitOpsConfig",
+            "metadata": {"name": format!("guestbook-{stage}"), "namespace": ns.name()},
+            "spec": {
+                "source": {"repoURL": url, "revision": "main", "path": format!("envs/{stage}")},
+                "destination": {"namespace": dest},
+                "syncPolicy": {"interval": "2s", "automated": {"prune": true}},
+            },
+        });
+        apps.patch(
+            &format!("guestbook-{stage}"),
+            &PatchParams::apply("tack-test"),
+            &Patch::Apply(&app),
+        )
+        .await?;
+    }
+    let pipelines: Api<Pipeline> = Api::namespaced(client.clone(), ns.name());
+    let pipeline = |crash: bool| {
+        json!({
+            "apiVersion": "gitops.tack.dev/v1alpha1", "kind": "Pipeline",
+            "metadata": {"name": "guestbook", "namespace": ns.name()},
+            "spec": {
+                "images": [{"name": FRONTEND}],
+                "stages": [
+                    {"name": "qa", "application": {"name": "guestbook-qa"},
+                     "gates": {"soakTime": "1s", "testJob": test_job(crash)}},
+                    {"name": "e2e", "application": {"name": "guestbook-e2e"}, "autoPromote": true},
+                ],
+            },
+        })
+    };
+    pipelines
+        .patch(
+            "guestbook",
+            &PatchParams::apply("tack-test"),
+            &Patch::Apply(&pipeline(true)),
+        )
+        .await?;
+
+    // 1. The test Job of v6 fails in qa: e2e waits, and the status says why.
+    let before = git(&repo.bare, &["rev-parse", "main"]);
+    let reason = eventually(
+        Duration::from_secs(120),
+        "promotion blocked by the failing test Job",
+        || async {
+            let p = pipelines.get("guestbook").await?;
+            let reason = stage_of(&p, "e2e")
+                .and_then(|s| s.pending.clone())
+                .map(|x| x.reason);
+            Ok(reason.filter(|r| r.contains("TestJob failed in qa")))
+        },
+    )
+    .await?;
+    assert!(reason.contains("failed"), "{reason}");
+    let p = pipelines.get("guestbook").await?;
+    assert_eq!(
+        stage_of(&p, "qa").and_then(|s| s.release.clone()).as_deref(),
+        Some("v6")
+    );
+    assert_eq!(
+        stage_of(&p, "e2e").and_then(|s| s.release.clone()).as_deref(),
+        Some("v5")
+    );
+    assert_eq!(
+        git(&repo.bare, &["rev-parse", "main"]),
+        before,
+        "nothing written while blocked"
+    );
+
+    // 2. Isolation: the seeds' NetworkPolicy in both stage namespaces.
+    for n in [qa_ns.name(), e2e_ns.name()] {
+        let policies: Api<NetworkPolicy> = Api::namespaced(client.clone(), n);
+        eventually(Duration::from_secs(30), "NetworkPolicy", || async {
+            Ok(policies.get_opt("block-other-namespace").await?.map(|_| ()))
+        })
+        .await?;
+    }
+
+    // 3. A fixed test and a new release v7 in qa (as CI would commit it): promoted to e2e by a commit.
+    pipelines
+        .patch(
+            "guestbook",
+            &PatchParams::apply("tack-test"),
+            &Patch::Apply(&pipeline(false)),
+        )
+        .await?;
+    repo.commit(
+        &[("envs/qa/kustomization.yaml", &qa_kustomization("v7"))],
+        "qa: v7",
+    );
+    let promoted = eventually(Duration::from_secs(180), "v7 promoted to e2e", || async {
+        let p = pipelines.get("guestbook").await?;
+        Ok(stage_of(&p, "e2e")
+            .and_then(|s| s.history.last().cloned())
+            .filter(|h| h.release == "v7"))
+    })
+    .await?;
+    assert_eq!(promoted.from.as_deref(), Some("qa"));
+    assert_eq!(promoted.by, "auto");
+    let head = git(&repo.bare, &["rev-parse", "main"]);
+    assert_eq!(promoted.commit, head);
+    assert_eq!(
+        git(&repo.bare, &["show", "main:envs/e2e/kustomization.yaml"]),
+        format!("{}images:\n- name: {FRONTEND}\n  newTag: v7", e2e_kustomization)
+    );
+    let message = git(&repo.bare, &["log", "-1", "--format=%B"]);
+    assert!(message.starts_with("promote v7 to e2e from qa\n"), "{message}");
+    assert!(message.contains(&format!("Image: {FRONTEND}:v7")), "{message}");
+    assert!(message.contains("Gate: TestJob Passed: Job "), "{message}");
+    assert!(message.contains("Gate: Soak Passed"), "{message}");
+    assert_eq!(
+        git(&repo.bare, &["diff", "--name-only", "main^", "main"]),
+        "envs/e2e/kustomization.yaml"
+    );
+
+    // 4. e2e syncs it: the Deployment runs v7.
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), e2e_ns.name());
+    eventually(Duration::from_secs(120), "e2e runs v7", || async {
+        let d = deployments.get_opt("frontend").await?;
+        let image = d
+            .and_then(|d| d.spec)
+            .and_then(|s| s.template.spec)
+            .and_then(|s| s.containers.first().and_then(|c| c.image.clone()));
+        Ok(image.filter(|i| i.ends_with(":v7")).map(|_| ()))
+    })
+    .await?;
+    eventually(Duration::from_secs(60), "e2e status shows v7", || async {
+        let p = pipelines.get("guestbook").await?;
+        Ok(stage_of(&p, "e2e")
+            .and_then(|s| s.release.clone())
+            .filter(|r| r == "v7")
+            .map(|_| ()))
+    })
+    .await?;
+
+    let _ = stop.send(());
+    let _ = stop2.send(());
+    let _ = tokio::time::timeout(Duration::from_secs(30), gitops).await;
+    let _ = tokio::time::timeout(Duration::from_secs(30), promotion).await;
+    Ok(())
+}
+
+/// Branch per environment with plain manifests: a promotion into e2e waits for approval, the approval
+/// releases it, a rollback is a new commit and is not undone by auto-promotion; a pipeline naming a missing
+/// application reports it in its Ready condition.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the local control plane"]
+async fn approval_rollback_and_missing_application() -> Result<()> {
+    tack_cluster::install_crypto_provider();
+    let client = tack_testkit::client().await?;
+    install_crds(&client).await?;
+    let ns = TestNamespace::new(&client, "pipeline").await?;
+    let qa_ns = TestNamespace::new(&client, "qa").await?;
+    let e2e_ns = TestNamespace::new(&client, "e2e").await?;
+    let tmp = tempfile::tempdir()?;
+    let repo = GitRepo::create(&tmp.path().join("srv"), &tmp.path().join("work"), "config");
+    repo.commit(&[("guestbook/frontend.yaml", &frontend())], "v5");
+    repo.push_branch("env/e2e");
+    repo.commit(
+        &[("guestbook/frontend.yaml", &frontend().replace(":v5", ":v6"))],
+        "v6",
+    );
+    repo.push_branch("env/qa");
+    let url = format!("file://{}", repo.bare.display());
+
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let (stop2, stopped2) = tokio::sync::oneshot::channel::<()>();
+    let gitops = tokio::spawn(tack_gitops::run(
+        client.clone(),
+        tack_gitops::ControllerConfig {
+            cache_dir: tmp.path().join("gitops-cache"),
+            namespace: Some(ns.name().to_string()),
+            ..Default::default()
+        },
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    let promotion = tokio::spawn(tack_promotion::controller::run(
+        client.clone(),
+        tack_promotion::controller::ControllerConfig {
+            namespace: Some(ns.name().to_string()),
+            cache_dir: tmp.path().join("promotion-cache"),
+            interval: Duration::from_secs(1),
+            allow_insecure_http_credentials: false,
+        },
+        async move {
+            let _ = stopped2.await;
+        },
+    ));
+    let apps: Api<GitOpsConfig> = Api::namespaced(client.clone(), ns.name());
+    for (stage, dest) in [("qa", qa_ns.name()), ("e2e", e2e_ns.name())] {
+        let app = json!({
+            "apiVersion": "gitops.tack.dev/v1alpha1", "kind": "GitOpsConfig",
+            "metadata": {"name": format!("guestbook-{stage}"), "namespace": ns.name()},
+            "spec": {
+                "source": {"repoURL": url, "revision": format!("env/{stage}"), "path": "guestbook"},
+                "destination": {"namespace": dest},
+                "syncPolicy": {"interval": "2s", "automated": {"prune": true}},
+            },
+        });
+        apps.patch(
+            &format!("guestbook-{stage}"),
+            &PatchParams::apply("tack-test"),
+            &Patch::Apply(&app),
+        )
+        .await?;
+    }
+    let pipelines: Api<Pipeline> = Api::namespaced(client.clone(), ns.name());
+    let spec = |e2e_app: &str| {
+        json!({
+            "images": [{"name": FRONTEND}],
+            "stages": [
+                {"name": "qa", "application": {"name": "guestbook-qa"}},
+                {"name": "e2e", "application": {"name": e2e_app}, "autoPromote": true, "requireApproval": true},
+            ],
+        })
+    };
+    let p = json!({"apiVersion": "gitops.tack.dev/v1alpha1", "kind": "Pipeline",
+                   "metadata": {"name": "guestbook", "namespace": ns.name()}, "spec": spec("guestbook-e2e")});
+    pipelines
+        .patch("guestbook", &PatchParams::apply("tack-test"), &Patch::Apply(&p))
+        .await?;
+
+    // 1. Held for approval; nothing written.
+    let before = git(&repo.bare, &["rev-parse", "env/e2e"]);
+    eventually(Duration::from_secs(90), "waiting for approval", || async {
+        let p = pipelines.get("guestbook").await?;
+        let pending = stage_of(&p, "e2e").and_then(|s| s.pending.clone());
+        Ok(pending
+            .filter(|x| x.release == "v6" && x.reason.contains("waiting for approval"))
+            .map(|_| ()))
+    })
+    .await?;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(git(&repo.bare, &["rev-parse", "env/e2e"]), before);
+
+    // 2. Approved (what `tack env approve guestbook e2e` writes): promoted.
+    let approve = json!({"metadata": {"annotations": {"approve.gitops.tack.dev/e2e": "v6"}}});
+    pipelines
+        .patch("guestbook", &PatchParams::default(), &Patch::Merge(&approve))
+        .await?;
+    let first = eventually(Duration::from_secs(60), "v6 promoted after approval", || async {
+        let p = pipelines.get("guestbook").await?;
+        Ok(stage_of(&p, "e2e")
+            .and_then(|s| s.history.last().cloned())
+            .filter(|h| h.release == "v6"))
+    })
+    .await?;
+    assert_eq!(first.by, "auto, approved");
+    assert_eq!(first.replaced.as_deref(), Some("v5"));
+    assert_eq!(git(&repo.bare, &["rev-parse", "env/e2e"]), first.commit);
+    assert!(
+        git(&repo.bare, &["show", "env/e2e:guestbook/frontend.yaml"]).contains(&format!("{FRONTEND}:v6"))
+    );
+
+    // 3. Rollback (what `tack env rollback guestbook e2e` writes): a new commit back to v5, kept.
+    let rollback = json!({"metadata": {"annotations": {"promote.gitops.tack.dev/e2e": "v5"}}});
+    pipelines
+        .patch("guestbook", &PatchParams::default(), &Patch::Merge(&rollback))
+        .await?;
+    let back = eventually(Duration::from_secs(60), "rolled back to v5", || async {
+        let p = pipelines.get("guestbook").await?;
+        Ok(stage_of(&p, "e2e")
+            .and_then(|s| s.history.last().cloned())
+            .filter(|h| h.release == "v5"))
+    })
+    .await?;
+    assert_eq!(back.by, "tack env promote");
+    assert_eq!(back.replaced.as_deref(), Some("v6"));
+    assert_eq!(git(&repo.bare, &["rev-parse", "env/e2e^"]), first.commit);
+    assert_eq!(git(&repo.bare, &["rev-parse", "env/e2e"]), back.commit);
+    assert!(
+        git(&repo.bare, &["show", "env/e2e:guestbook/frontend.yaml"]).contains(&format!("{FRONTEND}:v5"))
+    );
+    eventually(Duration::from_secs(30), "request annotation removed", || async {
+        let p = pipelines.get("guestbook").await?;
+        let a = p.metadata.annotations.unwrap_or_default();
+        Ok((!a.contains_key("promote.gitops.tack.dev/e2e")).then_some(()))
+    })
+    .await?;
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    assert_eq!(
+        git(&repo.bare, &["rev-parse", "env/e2e"]),
+        back.commit,
+        "the rollback stays"
+    );
+    let p = pipelines.get("guestbook").await?;
+    let pending = stage_of(&p, "e2e")
+        .and_then(|s| s.pending.clone())
+        .context("pending")?;
+    assert!(pending.reason.contains("rollback"), "{pending:?}");
+
+    // 4. A pipeline naming a missing application: Ready False, with the name.
+    let bad = json!({"apiVersion": "gitops.tack.dev/v1alpha1", "kind": "Pipeline",
+                     "metadata": {"name": "broken", "namespace": ns.name()}, "spec": spec("guestbook-missing")});
+    pipelines
+        .patch("broken", &PatchParams::apply("tack-test"), &Patch::Apply(&bad))
+        .await?;
+    let message = eventually(Duration::from_secs(30), "broken pipeline reported", || async {
+        let p = pipelines.get("broken").await?;
+        let ready = p
+            .status
+            .and_then(|s| s.conditions.into_iter().find(|c| c.type_ == "Ready"));
+        Ok(ready.filter(|c| c.status == "False").map(|c| c.message))
+    })
+    .await?;
+    assert!(message.contains("guestbook-missing not found"), "{message}");
+
+    let _ = stop.send(());
+    let _ = stop2.send(());
+    let _ = tokio::time::timeout(Duration::from_secs(30), gitops).await;
+    let _ = tokio::time::timeout(Duration::from_secs(30), promotion).await;
+    Ok(())
+}

@@ -1,0 +1,6 @@
+//! Integration tests of promotion: commits written to real Git servers (file:// and smart HTTP through
+//! `git http-backend`), checked with the real `git`.
+
+mod cluster;
+mod git_write;
+mod kustomize_golden;
