@@ -77,6 +77,10 @@ pub struct ControllerArgs {
     /// (docs/clusters.md)
     #[arg(long, value_name = "NS", default_value = tack_gitops::destination::DEFAULT_CLUSTERS_NAMESPACE)]
     pub clusters_namespace: String,
+    /// Where the ConfigMap and Secret `tack-notifications` are read (docs/notifications.md) [default: as
+    /// --lease-namespace]
+    #[arg(long, value_name = "NS")]
+    pub notifications_namespace: Option<String>,
     /// Split the GitOpsConfigs between N controllers (static sharding): this one reconciles only those whose
     /// stable hash of namespace/name falls in its --shard-index. Run one controller per index 0..N-1, all with
     /// the same N; Rollouts, Experiments and AnalysisRuns are reconciled by shard 0. With --leader-elect each
@@ -95,6 +99,7 @@ async fn run_controllers(
     client: kube::Client,
     config: ControllerConfig,
     metrics: Arc<Metrics>,
+    notify: tack_notify::NotifyConfig,
     stop: StopSignal,
 ) {
     let delivery = tack_delivery::DeliveryConfig {
@@ -114,7 +119,8 @@ async fn run_controllers(
             if delivers {
                 tokio::join!(
                     tack_delivery::run(client.clone(), delivery, stop.clone().wait()),
-                    tack_promotion::controller::run(client, promotion, stop.wait()),
+                    tack_promotion::controller::run(client.clone(), promotion, stop.clone().wait()),
+                    tack_notify::run(client, notify, stop.wait()),
                 );
             }
         },
@@ -304,10 +310,30 @@ pub async fn run(args: &ControllerArgs, settings: &Settings) -> anyhow::Result<E
         shard = ?config.shard.map(|s| s.to_string()),
         "starting the controllers"
     );
+    let notify = tack_notify::NotifyConfig {
+        watch_namespace: namespace.clone(),
+        ..tack_notify::NotifyConfig::new(
+            (args
+                .notifications_namespace
+                .clone()
+                .or(args.lease_namespace.clone()))
+            .or_else(|| std::env::var("POD_NAMESPACE").ok().filter(|n| !n.is_empty()))
+            .or_else(|| settings.namespace.clone())
+            .unwrap_or_else(|| cluster.default_namespace().to_string()),
+        )
+    };
     let work = {
         let client = client.clone();
         let metrics = metrics.clone();
-        move |stop: StopSignal| run_controllers(client.clone(), config.clone(), metrics.clone(), stop)
+        move |stop: StopSignal| {
+            run_controllers(
+                client.clone(),
+                config.clone(),
+                metrics.clone(),
+                notify.clone(),
+                stop,
+            )
+        }
     };
     if args.leader_elect {
         let lease_namespace = args
