@@ -17,7 +17,7 @@ use tack_model::GitOpsConfig;
 
 use crate::auth::{Access, Caller};
 use crate::view::{self, AppSummary, ListQuery, Page};
-use crate::{ApiError, ApiState, actions};
+use crate::{ApiError, ApiState, actions, error};
 
 const GROUP: &str = "gitops.tack.dev";
 const RESOURCE: &str = "gitopsconfigs";
@@ -283,15 +283,12 @@ pub async fn act(
     Path((ns, name, action)): Path<(String, String, String)>,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    let body: ActionBody = if body.iter().all(u8::is_ascii_whitespace) {
-        ActionBody::default()
-    } else {
-        serde_json::from_slice(&body).map_err(|e| {
-            ApiError::BadRequest(format!(
-                "the body of {action} must be JSON such as {{\"prune\": true}} or {{\"id\": 3}}: {e}"
-            ))
-        })?
-    };
+    let body: ActionBody = error::action_body(
+        &body,
+        &action,
+        r#"{"prune": true} or {"id": 3}"#,
+        Some(ActionBody::default()),
+    )?;
     state
         .auth
         .require(&caller, &access("patch", Some(&ns), Some(&name)))

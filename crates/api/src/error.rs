@@ -81,6 +81,26 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// The JSON body of an action; an empty body is `empty` (the action's defaults), a malformed one is 400 with
+/// an example of what is expected.
+pub fn action_body<T: serde::de::DeserializeOwned>(
+    body: &[u8],
+    action: &str,
+    example: &str,
+    empty: Option<T>,
+) -> Result<T, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace)
+        && let Some(default) = empty
+    {
+        return Ok(default);
+    }
+    serde_json::from_slice(body).map_err(|e| {
+        ApiError::BadRequest(format!(
+            "the body of {action} must be JSON such as {example}: {e}"
+        ))
+    })
+}
+
 /// Unknown routes: JSON under `/api`, a short text elsewhere.
 pub async fn not_found(uri: Uri) -> Response {
     if uri.path().starts_with("/api/") {

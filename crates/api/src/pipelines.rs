@@ -17,7 +17,7 @@ use tack_promotion::request;
 use crate::applications::visible;
 use crate::auth::{Access, Caller};
 use crate::view::ListQuery;
-use crate::{ApiError, ApiState};
+use crate::{ApiError, ApiState, error};
 
 const GROUP: &str = "gitops.tack.dev";
 const RESOURCE: &str = "pipelines";
@@ -123,11 +123,7 @@ pub async fn act(
     Path((ns, name, action)): Path<(String, String, String)>,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    let body: ActionBody = serde_json::from_slice(&body).map_err(|e| {
-        ApiError::BadRequest(format!(
-            "the body of {action} must be JSON such as {{\"stage\": \"e2e\", \"release\": \"…\"}}: {e}"
-        ))
-    })?;
+    let body: ActionBody = error::action_body(&body, &action, r#"{"stage": "e2e", "release": "…"}"#, None)?;
     let access = Access {
         verb: "patch",
         group: GROUP,

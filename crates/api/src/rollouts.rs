@@ -16,7 +16,7 @@ use tack_delivery::rollout::commands;
 use crate::applications::visible;
 use crate::auth::{Access, Caller};
 use crate::view::{self, ListQuery, Page, RolloutSummary};
-use crate::{ApiError, ApiState};
+use crate::{ApiError, ApiState, error};
 
 const GROUP: &str = "argoproj.io";
 const RESOURCE: &str = "rollouts";
@@ -148,15 +148,12 @@ pub async fn act(
     Path((ns, name, action)): Path<(String, String, String)>,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
-    let body: ActionBody = if body.iter().all(u8::is_ascii_whitespace) {
-        ActionBody::default()
-    } else {
-        serde_json::from_slice(&body).map_err(|e| {
-            ApiError::BadRequest(format!(
-                "the body of {action} must be JSON such as {{\"full\": true}} or {{\"revision\": 2}}: {e}"
-            ))
-        })?
-    };
+    let body: ActionBody = error::action_body(
+        &body,
+        &action,
+        r#"{"full": true} or {"revision": 2}"#,
+        Some(ActionBody::default()),
+    )?;
     state.auth.require(&caller, &access("patch", &ns, &name)).await?;
     let c = &state.client;
     let message = match action.as_str() {
