@@ -95,6 +95,10 @@ pub struct ControllerArgs {
 /// Every controller this process runs, joined here. Leader election covers all of them: they start when the
 /// Lease is won, stop gracefully together on `stop` (each waits on `stop.clone().wait()`), and are aborted
 /// together when the Lease is lost.
+/// How long the controllers may take to finish their reconciles in flight after a stop request before they are
+/// dropped (below Kubernetes' default 30 s termination grace period).
+const STOP_GRACE: Duration = Duration::from_secs(25);
+
 async fn run_controllers(
     client: kube::Client,
     config: ControllerConfig,
@@ -113,18 +117,35 @@ async fn run_controllers(
     };
     // With static sharding, Rollouts, Experiments, AnalysisRuns and Pipelines are reconciled by shard 0 alone.
     let delivers = config.shard.is_none_or(|s| s.index() == 0);
-    tokio::join!(
-        tack_gitops::run_with_metrics(client.clone(), config, metrics, stop.clone().wait()),
+    let deadline = {
+        let stop = stop.clone();
         async move {
-            if delivers {
-                tokio::join!(
-                    tack_delivery::run(client.clone(), delivery, stop.clone().wait()),
-                    tack_promotion::controller::run(client.clone(), promotion, stop.clone().wait()),
-                    tack_notify::run(client, notify, stop.wait()),
-                );
-            }
-        },
-    );
+            stop.wait().await;
+            tokio::time::sleep(STOP_GRACE).await;
+        }
+    };
+    let all = async move {
+        tokio::join!(
+            tack_gitops::run_with_metrics(client.clone(), config, metrics, stop.clone().wait()),
+            async move {
+                if delivers {
+                    tokio::join!(
+                        tack_delivery::run(client.clone(), delivery, stop.clone().wait()),
+                        tack_promotion::controller::run(client.clone(), promotion, stop.clone().wait()),
+                        tack_notify::run(client, notify, stop.wait()),
+                    );
+                }
+            },
+        )
+    };
+    tokio::select! {
+        _ = all => {}
+        () = deadline => tracing::warn!(
+            "the controllers had not stopped {} s after the stop request (a watch that never completed its first \
+             list, e.g. of a CRD that is not installed, waits forever): stopping without them",
+            STOP_GRACE.as_secs()
+        ),
+    }
 }
 
 fn parse_addr(flag: &str, text: &str) -> anyhow::Result<SocketAddr> {
