@@ -110,7 +110,7 @@ function select(id, value, options, onchange) {
   return s;
 }
 
-async function applicationsPage() {
+async function applicationsPage(render) {
   const query = {};
   for (const k of ["name", "namespace", "sync", "health", "label"]) if (listState[k]) query[k] = listState[k];
   const { items, total } = await fetchAll("/api/v1/applications", query);
@@ -139,7 +139,7 @@ async function applicationsPage() {
     ? el("button", { id: "more", text: `Show ${Math.min(PAGE_ROWS, items.length - listState.shown)} more`,
         onclick: () => { listState.shown += PAGE_ROWS; route(); } })
     : null;
-  show(
+  render(
     el("h1", { text: `Applications (${total})` }), filters,
     el("table", { id: "applications" },
       el("thead", {}, el("tr", {}, ["Namespace", "Name", "Sync", "Health", "Revision", "Source", ""].map((h) => el("th", { text: h })))),
@@ -177,7 +177,7 @@ function resourcesTree(nodes) {
   }));
 }
 
-async function applicationPage(ns, name) {
+async function applicationPage(render, ns, name) {
   const base = `/api/v1/namespaces/${encodeURIComponent(ns)}/applications/${encodeURIComponent(name)}`;
   const [app, history, events, tree] = await Promise.all([api(base), api(base + "/history"),
     api(base + "/events").catch((e) => ({ items: [], error: e.message })),
@@ -202,7 +202,7 @@ async function applicationPage(ns, name) {
   const eventRows = events.items.slice(0, 50).map((e) => el("tr", {},
     el("td", { class: "muted", text: e.time }), el("td", { class: e.type === "Warning" ? "Failed" : "", text: e.reason }),
     el("td", { text: e.note || "" }), el("td", { class: "muted", text: e.count > 1 ? "×" + e.count : "" })));
-  show(
+  render(
     el("h1", { text: `${s.namespace}/${s.name}` }),
     facts([["Sync", badge(s.sync)], ["Health", badge(s.health)], ["Ready", s.message || s.ready],
       ["Revision", s.revision], ["Repository", s.repoUrl], ["Path", s.path], ["Follows", s.targetRevision],
@@ -222,9 +222,9 @@ async function applicationPage(ns, name) {
 
 // ---- rollouts ----------------------------------------------------------------------------------------------
 
-async function rolloutsPage() {
+async function rolloutsPage(render) {
   const { items, total } = await fetchAll("/api/v1/rollouts", {});
-  show(el("h1", { text: `Rollouts (${total})` }),
+  render(el("h1", { text: `Rollouts (${total})` }),
     el("table", { id: "rollouts" },
       el("thead", {}, el("tr", {}, ["Namespace", "Name", "Phase", "Strategy", "Step", "Weight", "Ready", "Message"].map((h) => el("th", { text: h })))),
       el("tbody", {}, items.map((r) => el("tr", {
@@ -260,7 +260,7 @@ function chart(values) {
   return svg;
 }
 
-async function rolloutPage(ns, name) {
+async function rolloutPage(render, ns, name) {
   const base = `/api/v1/namespaces/${encodeURIComponent(ns)}/rollouts/${encodeURIComponent(name)}`;
   const info = await api(base);
   const s = info.summary || {};
@@ -289,7 +289,7 @@ async function rolloutPage(ns, name) {
         el("td", { text: `${m.successful || 0} ok, ${m.failed || 0} failed, ${m.inconclusive || 0} inconclusive` }),
         el("td", {}, chart((m.measurements || []).map((x) => x.value))))))));
   });
-  show(
+  render(
     el("h1", { text: `${s.namespace}/${s.name}` }),
     facts([["Phase", badge(s.phase || "Unknown")], ["Message", s.message], ["Strategy", s.strategy],
       ["Replicas", `${s.readyReplicas} ready of ${s.replicas}, ${s.updatedReplicas} updated`]]),
@@ -306,9 +306,9 @@ async function rolloutPage(ns, name) {
 
 // ---- pipelines ---------------------------------------------------------------------------------------------
 
-async function pipelinesPage() {
+async function pipelinesPage(render) {
   const { items } = await api("/api/v1/pipelines");
-  show(el("h1", { text: `Pipelines (${items.length})` }),
+  render(el("h1", { text: `Pipelines (${items.length})` }),
     el("table", { id: "pipelines" },
       el("thead", {}, el("tr", {}, ["Namespace", "Name", "Stages", "Ready"].map((h) => el("th", { text: h })))),
       el("tbody", {}, items.map((p) => el("tr", {
@@ -321,7 +321,7 @@ async function pipelinesPage() {
         el("td", {}, badge(p.ready || "Unknown")))))));
 }
 
-async function pipelinePage(ns, name) {
+async function pipelinePage(render, ns, name) {
   const base = `/api/v1/namespaces/${encodeURIComponent(ns)}/pipelines/${encodeURIComponent(name)}`;
   const p = await api(base);
   const statuses = (p.status && p.status.stages) || [];
@@ -340,7 +340,7 @@ async function pipelinePage(ns, name) {
   });
   const history = statuses.flatMap((st) => (st.history || []).map((h) => ({ stage: st.name, ...h })))
     .sort((a, b) => (a.time < b.time ? 1 : -1));
-  show(el("h1", { text: `${ns}/${name}` }),
+  render(el("h1", { text: `${ns}/${name}` }),
     facts([["Ready", p.summary.message || p.summary.ready], ["Summary", p.summary.summary]]),
     el("h2", { text: "Stages" }),
     el("table", { id: "stages" }, el("thead", {}, el("tr", {}, ["Stage", "Release", "State", "Gates", "Waiting", ""].map((h) => el("th", { text: h })))),
@@ -353,21 +353,26 @@ async function pipelinePage(ns, name) {
 
 // ---- routing and live updates ------------------------------------------------------------------------------
 
+let routeSeq = 0;
+
+// Draws the page the address names. A slower, older call never draws over a newer one.
 async function route() {
+  const seq = ++routeSeq;
+  const render = (...parts) => { if (seq === routeSeq) show(...parts); };
   const parts = location.hash.replace(/^#\/?/, "").split("/").map(decodeURIComponent);
   document.getElementById("nav-apps").classList.toggle("active", parts[0] === "" || parts[0] === "app");
   document.getElementById("nav-rollouts").classList.toggle("active", parts[0].startsWith("rollout"));
   document.getElementById("nav-pipelines").classList.toggle("active", parts[0].startsWith("pipeline"));
   try {
-    if (parts[0] === "app" && parts.length >= 3) await applicationPage(parts[1], parts[2]);
-    else if (parts[0] === "rollouts") await rolloutsPage();
-    else if (parts[0] === "rollout" && parts.length >= 3) await rolloutPage(parts[1], parts[2]);
-    else if (parts[0] === "pipelines") await pipelinesPage();
-    else if (parts[0] === "pipeline" && parts.length >= 3) await pipelinePage(parts[1], parts[2]);
-    else await applicationsPage();
+    if (parts[0] === "app" && parts.length >= 3) await applicationPage(render, parts[1], parts[2]);
+    else if (parts[0] === "rollouts") await rolloutsPage(render);
+    else if (parts[0] === "rollout" && parts.length >= 3) await rolloutPage(render, parts[1], parts[2]);
+    else if (parts[0] === "pipelines") await pipelinesPage(render);
+    else if (parts[0] === "pipeline" && parts.length >= 3) await pipelinePage(render, parts[1], parts[2]);
+    else await applicationsPage(render);
     document.body.dataset.loaded = location.hash || "#/";
   } catch (e) {
-    failure(e);
+    if (seq === routeSeq) failure(e);
   }
 }
 

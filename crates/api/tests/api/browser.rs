@@ -174,14 +174,17 @@ impl Browser {
         }
     }
 
+    /// Keeps `token` in the tab's sessionStorage and loads the page again, fully (no reload racing the next
+    /// navigation).
     async fn sign_in(&self, base: &str, token: &str) -> Result<()> {
         self.go(&format!("{base}/")).await?;
         self.script(
-            "sessionStorage.setItem('tack-token', arguments[0]); location.reload();",
+            "sessionStorage.setItem('tack-token', arguments[0]);",
             json!([token]),
         )
         .await?;
-        Ok(())
+        self.go("about:blank").await?;
+        self.go(&format!("{base}/")).await
     }
 
     /// The page as PNG, written to the target directory's `screenshots/` for docs/dashboard.md.
