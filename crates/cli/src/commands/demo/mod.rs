@@ -22,8 +22,8 @@ pub struct DemoArgs {
     /// is not a terminal) instead of the file ${XDG_STATE_HOME:-~/.local/state}/tack/demo.log
     #[arg(long)]
     pub log_to_stderr: bool,
-    /// At the end, serve the web dashboard on 127.0.0.1 (a free port, printed) until Ctrl-C, showing the demo's
-    /// applications and rollout
+    /// At the end, serve the web dashboard on 127.0.0.1 (a free port, printed) over the local control plane until
+    /// Ctrl-C (the demo has removed its own applications by then: create yours to see them)
     #[arg(long)]
     pub keep: bool,
 }
@@ -107,7 +107,7 @@ pub async fn run(args: &DemoArgs, logs: &LogTarget, _settings: &Settings) -> any
 }
 
 /// `--keep`: the dashboard on a free port of 127.0.0.1, with the local control plane's admin rights, until
-/// Ctrl-C.
+/// Ctrl-C. The chapters have cleaned up their objects by then.
 async fn keep_dashboard(client: &Cluster) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0))
         .await
@@ -119,7 +119,10 @@ async fn keep_dashboard(client: &Cluster) -> anyhow::Result<()> {
         mode: tack_api::Mode::Kubeconfig,
         read_only: false,
     };
-    println!("\nThe dashboard: http://{addr}/  (the demo's applications and rollout; Ctrl-C to stop)");
+    println!(
+        "\nThe dashboard: http://{addr}/  (the local control plane; the demo removed its own applications, so \
+         create yours, e.g. with `tack app create`; Ctrl-C to stop)"
+    );
     let stop = async {
         let _ = tokio::signal::ctrl_c().await;
     };
