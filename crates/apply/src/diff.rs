@@ -12,6 +12,9 @@ use tack_render::{Manifest, Origin};
 use crate::snapshot::snapshot;
 use crate::sync::{InventoryStore, SyncError};
 
+/// Context that shows every line of an object (for [`DiffOptions::context`]).
+pub const WHOLE_OBJECT: usize = 1 << 20;
+
 /// Options of [`diff`].
 #[derive(Clone, Debug, Default)]
 pub struct DiffOptions {
@@ -23,6 +26,8 @@ pub struct DiffOptions {
     pub ignore: Vec<IgnoreRule>,
     /// ANSI colors.
     pub color: bool,
+    /// Lines of context around each change (`None`: 3; [`WHOLE_OBJECT`]: every line).
+    pub context: Option<usize>,
 }
 
 /// One object that differs.
@@ -75,7 +80,7 @@ pub async fn diff_with_inventory(
     .await?;
     let text_opts = TextOptions {
         color: opts.color,
-        context: 3,
+        context: opts.context.unwrap_or(3),
     };
     let mut report = DiffReport {
         entries: Vec::new(),

@@ -28,7 +28,7 @@ mod sync;
 mod wait;
 mod waves;
 
-pub use diff::{DiffEntry, DiffOptions, DiffReport, diff, diff_with_inventory};
+pub use diff::{DiffEntry, DiffOptions, DiffReport, WHOLE_OBJECT, diff, diff_with_inventory};
 pub use hooks::{HookRun, without_hooks};
 pub use inventory::{
     CHUNK_BYTES, CHUNKS_KEY, INVENTORY_KEY, Inventory, InventoryRef, delete_at, delete_inventory,

@@ -52,6 +52,7 @@ pub mod lease;
 mod lockdown;
 pub mod metrics;
 pub mod policy;
+pub mod preview;
 mod push_paths;
 mod reconcile;
 mod resolution;
@@ -76,7 +77,7 @@ pub use decryption::{AGE_KEY_SUFFIX, identities_from_secret_data};
 pub use fetch::{Fetched, SourceRender, checkout, fetch_and_render, render_dir, render_source};
 pub use impersonation::{service_account_user, valid_service_account_name};
 pub use metrics::Metrics;
-pub use reconcile::{check_source_path, inventory_at};
+pub use reconcile::{Context, check_source_path, inventory_at};
 pub use shard::Shard;
 pub use status::{parse_interval, trigger_hash};
 

@@ -8,6 +8,9 @@
 //! | `tack_git_fetch_errors_total` | counter | | reconciles that failed to fetch from Git |
 //! | `tack_leader` | gauge | | 1 while this process runs the controllers (always 1 without leader election), else 0 |
 //! | `tack_drift_watches` | gauge | | drift watches running (one per API group, kind and namespace of managed objects) |
+//!
+//! Other controllers of the process add counters they keep themselves with [`Metrics::add_counter`] (for
+//! example `tack_notifications_total`, see docs/notifications.md).
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -52,6 +55,19 @@ pub struct Metrics {
     git_fetch_errors: Counter,
     leader: Gauge,
     drift_watches: Gauge,
+    /// Counters kept by other controllers, read when the metrics are encoded.
+    added: Mutex<Vec<AddedCounter>>,
+}
+
+/// One series of an added counter: the value of its label, and how to read it.
+pub type Series = (&'static str, fn() -> u64);
+
+/// A counter another controller keeps: one series per value of `label`, each read by a function.
+struct AddedCounter {
+    name: &'static str,
+    help: &'static str,
+    label: &'static str,
+    series: Vec<Series>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -119,6 +135,30 @@ impl Metrics {
             git_fetch_errors,
             leader,
             drift_watches,
+            added: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Adds a counter kept elsewhere in the process: `name` (without `_total`), its help text, and one series per
+    /// `(value of label, read)`. Adding a name twice keeps the first.
+    pub fn add_counter(
+        &self,
+        name: &'static str,
+        help: &'static str,
+        label: &'static str,
+        series: Vec<Series>,
+    ) {
+        let mut added = match self.added.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if added.iter().all(|c| c.name != name) {
+            added.push(AddedCounter {
+                name,
+                help,
+                label,
+                series,
+            });
         }
     }
 
@@ -183,9 +223,29 @@ impl Metrics {
 
     /// The OpenMetrics text exposition of every metric.
     pub fn encode(&self) -> String {
+        use std::fmt::Write as _;
         let mut out = String::new();
         // Writing to a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        let added = match self.added.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if added.is_empty() {
+            return out;
+        }
+        // The exposition ends with `# EOF`: the added counters go before it.
+        if let Some(body) = out.strip_suffix("# EOF\n") {
+            out.truncate(body.len());
+        }
+        for c in added.iter() {
+            let _ = writeln!(out, "# HELP {} {}.", c.name, c.help);
+            let _ = writeln!(out, "# TYPE {} counter", c.name);
+            for (value, read) in &c.series {
+                let _ = writeln!(out, "{}_total{{{}=\"{value}\"}} {}", c.name, c.label, read());
+            }
+        }
+        out.push_str("# EOF\n");
         out
     }
 }
@@ -308,6 +368,35 @@ mod tests {
             "# EOF",
         ] {
             assert!(text.lines().any(|l| l == line), "{line:?} missing from\n{text}");
+        }
+    }
+
+    #[test]
+    fn added_counters_are_read_when_encoded_and_end_before_eof() {
+        static SENT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let m = Metrics::new();
+        m.add_counter(
+            "tack_notifications",
+            "Notifications by outcome",
+            "outcome",
+            vec![("sent", || SENT.load(Ordering::Relaxed)), ("failed", || 7)],
+        );
+        m.add_counter("tack_notifications", "again", "outcome", Vec::new());
+        SENT.store(3, Ordering::Relaxed);
+        let text = m.encode();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.last(), Some(&"# EOF"), "{text}");
+        assert_eq!(text.matches("# EOF").count(), 1, "{text}");
+        assert_eq!(
+            text.matches("# TYPE tack_notifications counter").count(),
+            1,
+            "{text}"
+        );
+        for line in [
+            "tack_notifications_total{outcome=\"sent\"} 3",
+            "tack_notifications_total{outcome=\"failed\"} 7",
+        ] {
+            assert!(lines.contains(&line), "{line:?} missing from\n{text}");
         }
     }
 }

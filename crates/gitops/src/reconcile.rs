@@ -58,6 +58,8 @@ pub struct Context {
 }
 
 impl Context {
+    /// What every reconcile shares, for the controller's `client` and settings; also used to preview a sync
+    /// ([`crate::preview`]) outside the controller.
     pub fn new(client: kube::Client, config: ControllerConfig, metrics: Arc<crate::Metrics>) -> Self {
         let cluster = Cluster::from_client(client.clone(), "default");
         // The same discovery cache as the syncs, which refresh it after applying CRDs.
@@ -139,9 +141,9 @@ impl Context {
 }
 
 /// A failed attempt, with the revision when the fetch got that far.
-struct Failure {
-    revision: Option<String>,
-    error: Box<Error>,
+pub(crate) struct Failure {
+    pub(crate) revision: Option<String>,
+    pub(crate) error: Box<Error>,
 }
 
 impl<E: Into<Error>> From<E> for Failure {
@@ -607,7 +609,7 @@ fn checkout(
 }
 
 /// Fetches the source (on the blocking pool) and renders it. On shutdown the reconcile stops waiting at once.
-async fn fetch_rendered(
+pub(crate) async fn fetch_rendered(
     obj: &GitOpsConfig,
     ctx: &Context,
     remote: tack_render::RemoteBaseCheck,
@@ -673,7 +675,7 @@ async fn fetch_rendered(
     }
 }
 
-fn ignore_rules(obj: &GitOpsConfig) -> Vec<IgnoreRule> {
+pub(crate) fn ignore_rules(obj: &GitOpsConfig) -> Vec<IgnoreRule> {
     obj.spec
         .ignore_differences
         .iter()
@@ -707,7 +709,7 @@ pub fn inventory_at(obj: &GitOpsConfig) -> InventoryRef {
 /// a one-shot `tack sync`. Read from the inventory ConfigMaps (with what an older status lists), else from the
 /// status, else, the first time, from the ConfigMap of a one-shot `tack sync` of the same name in the
 /// destination namespace (adopted, then deleted).
-async fn previous_inventory(
+pub(crate) async fn previous_inventory(
     ctx: &Context,
     obj: &GitOpsConfig,
     destination: &str,
@@ -928,6 +930,7 @@ async fn compare_only(
         app: Some(plan.app.clone()),
         ignore: plan.ignore,
         color: false,
+        context: None,
     };
     let inventory: Vec<String> = plan.previous.iter().map(ToString::to_string).collect();
     let store = InventoryStore::Caller(plan.previous);
@@ -1000,8 +1003,22 @@ fn resource_statuses(found: &Found, healths: &[ResourceHealth]) -> Vec<ResourceS
         .collect()
 }
 
-/// The steps of one reconcile, up to what the status needs.
-async fn attempt(obj: &GitOpsConfig, ctx: &Context) -> Result<Outcome, Failure> {
+/// What an application may do and where, checked before anything is fetched (the spec, the tenant
+/// policies, the destination and who acts there).
+pub(crate) struct Admitted {
+    policies: Vec<tack_model::TenantPolicy>,
+    pub(crate) destination: String,
+    target: Target,
+    /// The cluster requests go to, as whoever acts for the application.
+    pub(crate) acting: Cluster,
+    /// The impersonated ServiceAccount's user name, if any.
+    user: Option<String>,
+    pub(crate) remote: tack_render::RemoteBaseCheck,
+}
+
+/// Checks the spec and the policies governing `obj`, and resolves its destination (never contacting a
+/// cluster the policies do not allow).
+pub(crate) async fn admit(obj: &GitOpsConfig, ctx: &Context) -> Result<Admitted, Failure> {
     interval(obj)?;
     app_sync_options(obj)?;
     check_source_path(obj.spec.source.path.as_deref().unwrap_or_default())?;
@@ -1009,36 +1026,69 @@ async fn attempt(obj: &GitOpsConfig, ctx: &Context) -> Result<Outcome, Failure> 
     let policies = crate::tenancy::governing(&ctx.client, &obj.namespace().unwrap_or_default()).await?;
     crate::tenancy::check_sources(&policies, &obj.spec.source)?;
     let destination = destination_of(obj)?;
-    // A cluster the policies do not allow is never contacted.
     let cluster_name = crate::destination::cluster_of(obj).unwrap_or(crate::policy::IN_CLUSTER);
     crate::policy::check_objects(&policies, &destination, cluster_name, &[]).map_err(Error::policy)?;
     let target = ctx.destinations.resolve(obj).await?;
     let (acting, user) = ctx.acting_for(obj, &target)?;
-    check_dependencies(&ctx.client, obj).await?;
     let remote = crate::tenancy::remote_base_check(&ctx.config.lockdown, &policies);
-    let fetched = fetch_rendered(obj, ctx, remote).await?;
+    Ok(Admitted {
+        policies,
+        destination,
+        target,
+        acting,
+        user,
+        remote,
+    })
+}
+
+/// Checks what Git declares against the policies and what the acting identity may do.
+pub(crate) async fn admit_rendered(
+    obj: &GitOpsConfig,
+    ctx: &Context,
+    admitted: &Admitted,
+    fetched: &fetch::Fetched,
+) -> Result<(), Error> {
+    let create_namespace = obj.spec.sync_policy.as_ref().is_some_and(|p| p.create_namespace)
+        || app_sync_options(obj).is_ok_and(|o| o.create_namespace);
+    let objects: Vec<&serde_json::Value> = fetched.manifests.iter().map(|m| &m.object).collect();
+    if admitted.user.is_some() {
+        crate::impersonation::refresh_if_unknown(&admitted.acting, &objects).await?;
+    }
+    let rendered = crate::tenancy::Rendered {
+        objects: &objects,
+        destination: &admitted.destination,
+        cluster: &admitted.target.name,
+        create_namespace,
+    };
+    crate::tenancy::check_rendered(
+        &admitted.acting,
+        &ctx.config.lockdown,
+        &admitted.policies,
+        &rendered,
+    )
+    .await
+}
+
+/// The steps of one reconcile, up to what the status needs.
+async fn attempt(obj: &GitOpsConfig, ctx: &Context) -> Result<Outcome, Failure> {
+    let admitted = admit(obj, ctx).await?;
+    check_dependencies(&ctx.client, obj).await?;
+    let fetched = fetch_rendered(obj, ctx, admitted.remote.clone()).await?;
     let revision = fetched.revision.clone();
     let with_rev = |error: Error| Failure {
         revision: Some(revision.clone()),
         error: Box::new(error),
     };
-    let create_namespace = obj.spec.sync_policy.as_ref().is_some_and(|p| p.create_namespace)
-        || app_sync_options(obj).is_ok_and(|o| o.create_namespace);
-    let objects: Vec<&serde_json::Value> = fetched.manifests.iter().map(|m| &m.object).collect();
-    if user.is_some() {
-        crate::impersonation::refresh_if_unknown(&acting, &objects)
-            .await
-            .map_err(|e| with_rev(e.into()))?;
-    }
-    let rendered = crate::tenancy::Rendered {
-        objects: &objects,
-        destination: &destination,
-        cluster: &target.name,
-        create_namespace,
-    };
-    crate::tenancy::check_rendered(&acting, &ctx.config.lockdown, &policies, &rendered)
+    admit_rendered(obj, ctx, &admitted, &fetched)
         .await
         .map_err(with_rev)?;
+    let Admitted {
+        destination,
+        acting,
+        user,
+        target,
+        ..
+    } = admitted;
     // Which objects' health needs a read, from what Git declares (before the manifests are consumed).
     let reads = crate::health::Reads::of(
         fetched

@@ -310,6 +310,7 @@ pub async fn run(args: &ControllerArgs, settings: &Settings) -> anyhow::Result<E
         let options = tack_api::Options {
             mode: tack_api::Mode::Token,
             read_only: args.api_read_only,
+            gitops: config.clone(),
         };
         tracing::info!(
             "serving the HTTP API and dashboard on http://{}{}",
@@ -330,6 +331,19 @@ pub async fn run(args: &ControllerArgs, settings: &Settings) -> anyhow::Result<E
         leader_elect = args.leader_elect,
         shard = ?config.shard.map(|s| s.to_string()),
         "starting the controllers"
+    );
+    metrics.add_counter(
+        "tack_notifications",
+        "Notifications since the process started, by outcome (sent, or failed after retries)",
+        "outcome",
+        vec![
+            ("sent", || {
+                tack_notify::notifier::SENT.load(std::sync::atomic::Ordering::Relaxed)
+            }),
+            ("failed", || {
+                tack_notify::notifier::FAILED.load(std::sync::atomic::Ordering::Relaxed)
+            }),
+        ],
     );
     let notify = tack_notify::NotifyConfig {
         watch_namespace: namespace.clone(),
