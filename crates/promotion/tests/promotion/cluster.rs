@@ -123,7 +123,7 @@ async fn guestbook_qa_to_e2e_gated_by_a_test_job() -> Result<()> {
             namespace: Some(ns.name().to_string()),
             cache_dir: tmp.path().join("promotion-cache"),
             interval: Duration::from_secs(1),
-            allow_insecure_http_credentials: false,
+            ..Default::default()
         },
         async move {
             let _ = stopped2.await;
@@ -316,7 +316,7 @@ async fn approval_rollback_and_missing_application() -> Result<()> {
             namespace: Some(ns.name().to_string()),
             cache_dir: tmp.path().join("promotion-cache"),
             interval: Duration::from_secs(1),
-            allow_insecure_http_credentials: false,
+            ..Default::default()
         },
         async move {
             let _ = stopped2.await;

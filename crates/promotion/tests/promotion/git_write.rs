@@ -103,6 +103,7 @@ fn kustomize_folder_layout_over_file_url() {
             &images(),
             &release("v6"),
             "promote v6 to e2e from qa\n\nRelease: v6\n",
+            None,
         )
         .expect("promote");
     let commit = done.commit.expect("a commit");
@@ -128,7 +129,7 @@ fn kustomize_folder_layout_over_file_url() {
     git(&repo.bare, &["fsck", "--strict"]);
 
     // The same release again: nothing to write.
-    let again = e2e.promote(&images(), &release("v6"), "x").expect("again");
+    let again = e2e.promote(&images(), &release("v6"), "x", None).expect("again");
     assert_eq!(again.commit, None);
     assert_eq!(git(&repo.bare, &["rev-parse", "main"]), commit);
 }
@@ -148,7 +149,7 @@ fn unknown_image_writes_nothing() {
     let r = Release {
         tags: vec![("docker.io/library/nginx".into(), "1.27".into())],
     };
-    let err = e2e.promote(&other, &r, "x").expect_err("unknown image");
+    let err = e2e.promote(&other, &r, "x", None).expect_err("unknown image");
     assert!(matches!(err, Error::UnknownImage { .. }), "{err}");
     assert!(err.to_string().contains("nothing was written"), "{err}");
     assert_eq!(git(&repo.bare, &["rev-parse", "main"]), before);
@@ -167,7 +168,7 @@ fn plain_branch_layout_over_http_with_credentials() {
     let mut e2e = stage(&server.url("config"), "env/e2e", "", &tmp.path().join("cache"));
     e2e.target.credentials = Some(tack_source::Credentials::basic("promoter", "s3cret"));
     let done = e2e
-        .promote(&images(), &release("v7"), "promote v7 to e2e\n")
+        .promote(&images(), &release("v7"), "promote v7 to e2e\n", None)
         .expect("promote");
     let commit = done.commit.expect("commit");
     assert_eq!(git(&repo.bare, &["rev-parse", "env/e2e"]), commit);
@@ -185,7 +186,9 @@ fn plain_branch_layout_over_http_with_credentials() {
     // Wrong credentials: refused, nothing written.
     e2e.target.credentials = Some(tack_source::Credentials::basic("promoter", "wrong"));
     e2e.target.cache_dir = tmp.path().join("cache2");
-    let err = e2e.promote(&images(), &release("v8"), "x").expect_err("refused");
+    let err = e2e
+        .promote(&images(), &release("v8"), "x", None)
+        .expect_err("refused");
     assert!(!err.to_string().contains("wrong"), "{err}");
     assert_eq!(git(&repo.bare, &["rev-parse", "env/e2e"]), commit);
 }
@@ -208,7 +211,7 @@ fn helm_repository_layout_and_server_rejection() {
     );
     e2e.helm_values_file = Some("values-e2e.yaml".into());
     let done = e2e
-        .promote(&images(), &release("v6"), "promote v6\n")
+        .promote(&images(), &release("v6"), "promote v6\n", None)
         .expect("promote");
     assert!(done.commit.is_some());
     assert_eq!(
@@ -223,7 +226,9 @@ fn helm_repository_layout_and_server_rejection() {
     let mut perms = std::fs::metadata(&hook).expect("meta").permissions();
     std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
     std::fs::set_permissions(&hook, perms).expect("chmod");
-    let err = e2e.promote(&images(), &release("v7"), "x").expect_err("rejected");
+    let err = e2e
+        .promote(&images(), &release("v7"), "x", None)
+        .expect_err("rejected");
     assert!(matches!(err, Error::Rejected { .. }), "{err}");
     assert_eq!(git(&repo.bare, &["rev-parse", "main"]), before);
 }
@@ -236,7 +241,7 @@ fn race(url: String, repo: &GitRepo, tmp: &Path) {
     let mut handles = Vec::new();
     for (s, tag) in [(e2e, "v9"), (qa, "v10")] {
         handles.push(std::thread::spawn(move || {
-            s.promote(&images(), &release(tag), &format!("promote {tag}\n"))
+            s.promote(&images(), &release(tag), &format!("promote {tag}\n"), None)
                 .expect("promote")
         }));
     }
