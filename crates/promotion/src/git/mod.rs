@@ -58,6 +58,9 @@ pub struct Committed {
     pub attempts: usize,
 }
 
+/// How many commits missing from the mirror that merges brought in [`Target::log`] fetches per walk.
+const MAX_MERGED_FETCHES: usize = 3;
+
 /// A commit read by [`Target::log`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LoggedCommit {
@@ -186,18 +189,29 @@ impl Target {
         limit: usize,
     ) -> Result<Vec<LoggedCommit>, Error> {
         let repo = self.repository()?;
-        let mirror = open(&repo.mirror_dir(), &self.url)?;
         let start =
             gix::ObjectId::from_hex(from.as_bytes()).map_err(|e| git_err(&self.url, "commit id", e))?;
-        let mut queue = std::collections::VecDeque::from([start]);
+        let mut mirror = open(&repo.mirror_dir(), &self.url)?;
+        // (commit, brought in by a merge)
+        let mut queue = std::collections::VecDeque::from([(start, false)]);
         let mut seen = std::collections::BTreeSet::from([start]);
         let mut out = Vec::new();
-        while let Some(id) = queue.pop_front() {
+        let mut fetches = 0;
+        while let Some((id, merged)) = queue.pop_front() {
             if out.len() >= limit {
                 break;
             }
             if known.contains(&id.to_string()) {
                 continue;
+            }
+            // The branch a merge brought in (a review branch) may be missing from the shallow mirror: fetch
+            // it (a few per walk).
+            if merged && mirror.find_commit(id).is_err() && fetches < MAX_MERGED_FETCHES {
+                fetches += 1;
+                match repo.resolve(&Revision::Commit(id.to_string())) {
+                    Ok(_) => mirror = open(&repo.mirror_dir(), &self.url)?,
+                    Err(e) => tracing::debug!(commit = %id, error = %e, "fetching a merged commit failed"),
+                }
             }
             let Ok(commit) = mirror.find_commit(id) else {
                 continue;
@@ -213,9 +227,9 @@ impl Target {
                 time: time.unwrap_or_default(),
                 message: decoded.message.to_string(),
             });
-            for p in decoded.parents() {
+            for (n, p) in decoded.parents().enumerate() {
                 if seen.insert(p) {
-                    queue.push_back(p);
+                    queue.push_back((p, merged || n > 0));
                 }
             }
         }
@@ -327,18 +341,20 @@ impl Target {
         match report {
             receive_pack::Report::Ok => Ok(false),
             receive_pack::Report::Rejected(reason) => {
-                let moved = match old {
-                    Some(old) => repo.resolve(&Revision::Branch(branch.to_string()))? != old,
-                    None => false,
-                };
-                if moved {
-                    Ok(true)
-                } else {
-                    Err(Error::Rejected {
+                let now = repo.resolve(&Revision::Branch(branch.to_string()));
+                match (old, now) {
+                    (Some(old), Ok(now)) if now != old => Ok(true),
+                    (None, Ok(_)) => Err(Error::Rejected {
+                        url,
+                        branch: branch.to_string(),
+                        reason: format!("the branch exists already ({reason})"),
+                    }),
+                    (Some(_), Err(e)) => Err(e.into()),
+                    _ => Err(Error::Rejected {
                         url,
                         branch: branch.to_string(),
                         reason,
-                    })
+                    }),
                 }
             }
         }

@@ -274,3 +274,113 @@ fn racing_promotions_both_land_http() {
     let server = HttpGitServer::start(&root, None);
     race(server.url("config"), &repo, tmp.path());
 }
+
+/// A stage with `review: true`: the promotion goes to a new branch, the stage's branch is untouched until a
+/// person merges it; the merged commit is then found in the branch's history with its review branch.
+fn review(url: &str, repo: &GitRepo, tmp: &Path) {
+    let e2e = stage(url, "main", "envs/e2e", &tmp.join("cache"));
+    let branch = "tack/promote/gb/e2e/v6";
+    let main_before = git(&repo.bare, &["rev-parse", "main"]);
+    assert!(!e2e.target.branch_exists(branch).expect("ls"));
+    let message = tack_promotion::message::commit_message(&tack_promotion::message::Promotion {
+        pipeline: "apps/gb",
+        to: "e2e",
+        from: Some("qa"),
+        release: Some(&release("v6")),
+        evidence: &[],
+        by: "auto",
+        replaced: Some("v5"),
+        review_branch: Some(branch),
+    });
+    let done = e2e
+        .promote(&images(), &release("v6"), &message, Some(branch))
+        .expect("review push");
+    let commit = done.commit.expect("a commit");
+    assert_eq!(
+        git(&repo.bare, &["rev-parse", "main"]),
+        main_before,
+        "main untouched"
+    );
+    assert_eq!(git(&repo.bare, &["rev-parse", branch]), commit);
+    assert_eq!(
+        git(&repo.bare, &["rev-parse", &format!("{branch}^")]),
+        main_before
+    );
+    assert!(show(&repo.bare, &format!("{branch}:envs/e2e/kustomization.yaml")).contains("newTag: v6"));
+    assert!(e2e.target.branch_exists(branch).expect("ls"));
+    // Pushing the review again after the branch moved is refused; nothing moves.
+    git(&repo.work, &["fetch", "-q", "origin"]);
+    git(
+        &repo.work,
+        &["checkout", "-q", "-b", "fixup", &format!("origin/{branch}")],
+    );
+    let fixed = repo.commit(&[("envs/e2e/notes.txt", "reviewed\n")], "review note");
+    git(
+        &repo.work,
+        &["push", "-q", "origin", &format!("HEAD:refs/heads/{branch}")],
+    );
+    git(&repo.bare, &["update-ref", "refs/heads/main", &main_before]);
+    git(&repo.work, &["checkout", "-q", "main"]);
+    git(&repo.work, &["reset", "-q", "--hard", &main_before]);
+    let err = e2e
+        .promote(&images(), &release("v6"), "again\n", Some(branch))
+        .expect_err("exists");
+    assert!(err.to_string().contains("exists already"), "{err}");
+    assert_eq!(git(&repo.bare, &["rev-parse", branch]), fixed);
+    // Not merged yet: the stage's branch still holds v5.
+    let head = e2e.target.read().expect("read");
+    assert_eq!(
+        e2e.release_in(&head.root, &images()).expect("rel"),
+        Some(release("v5"))
+    );
+
+    // A person merges the review branch (a merge commit).
+    git(&repo.work, &["fetch", "-q", "origin"]);
+    git(
+        &repo.work,
+        &[
+            "merge",
+            "-q",
+            "--no-ff",
+            "-m",
+            "Merge review",
+            &format!("origin/{branch}"),
+        ],
+    );
+    git(&repo.work, &["push", "-q", "origin", "HEAD:refs/heads/main"]);
+    let head = e2e.target.read().expect("read");
+    assert_eq!(
+        e2e.release_in(&head.root, &images()).expect("rel"),
+        Some(release("v6"))
+    );
+    let log = e2e
+        .target
+        .log(&head.commit, &Default::default(), 10)
+        .expect("log");
+    let found = tack_promotion::history::from_log(&log, "apps/gb", "e2e");
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].commit, commit);
+    assert_eq!(git(&repo.bare, &["rev-parse", "main^2^"]), commit);
+    assert_eq!(found[0].release, "v6");
+    assert_eq!(found[0].review_branch.as_deref(), Some(branch));
+    assert_eq!(found[0].replaced.as_deref(), Some("v5"));
+}
+
+#[test]
+fn review_branch_then_merge_file() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let repo = GitRepo::create(&tmp.path().join("srv"), &tmp.path().join("work"), "config");
+    folder_layout(&repo);
+    review(&format!("file://{}", repo.bare.display()), &repo, tmp.path());
+}
+
+#[test]
+fn review_branch_then_merge_http() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let root = tmp.path().join("srv");
+    let repo = GitRepo::create(&root, &tmp.path().join("work"), "config");
+    git(&repo.bare, &["config", "http.receivepack", "true"]);
+    folder_layout(&repo);
+    let server = HttpGitServer::start(&root, None);
+    review(&server.url("config"), &repo, tmp.path());
+}
