@@ -4,3 +4,4 @@
 mod cluster;
 mod git_write;
 mod kustomize_golden;
+mod layouts;
