@@ -60,7 +60,7 @@ impl Controllers {
     ) -> tokio::task::JoinHandle<()> {
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         self.stops.push(stop);
-        let task = tokio::spawn(tack_promotion::controller::run(
+        tokio::spawn(tack_promotion::controller::run(
             client.clone(),
             tack_promotion::controller::ControllerConfig {
                 namespace: Some(ns.to_string()),
@@ -73,8 +73,7 @@ impl Controllers {
             async move {
                 let _ = stopped.await;
             },
-        ));
-        task
+        ))
     }
 
     pub(crate) async fn stop(self) {
@@ -98,11 +97,12 @@ struct StageRepo {
     file: &'static str,
 }
 
+/// The three layouts of the seeds: a folder, a branch or a repository per environment.
 #[derive(Clone, Copy, Debug)]
 enum Layout {
-    FolderPerEnvironment,
-    BranchPerEnvironment,
-    RepositoryPerEnvironment,
+    Folder,
+    Branch,
+    Repository,
 }
 
 fn kustomization(ns: &str, tag: Option<&str>, base: &str) -> String {
@@ -123,7 +123,7 @@ fn layout_repos(
     let root = tmp.join("srv");
     let work = tmp.join("work");
     match layout {
-        Layout::FolderPerEnvironment => {
+        Layout::Folder => {
             let repo = GitRepo::create(&root, &work, "config");
             let mut files = vec![
                 ("base/frontend.yaml".to_string(), frontend()),
@@ -153,7 +153,7 @@ fn layout_repos(
                 })
                 .collect()
         }
-        Layout::BranchPerEnvironment => {
+        Layout::Branch => {
             let repo = GitRepo::create(&root, &work, "config");
             let mut out = Vec::new();
             for (stage, ns) in STAGES.iter().zip(namespaces).rev() {
@@ -178,7 +178,7 @@ fn layout_repos(
             out.reverse();
             out
         }
-        Layout::RepositoryPerEnvironment => {
+        Layout::Repository => {
             let http = HttpGitServer::start(&root, None);
             let mut out = Vec::new();
             for (stage, ns) in STAGES.iter().zip(namespaces) {
@@ -356,7 +356,7 @@ async fn three_stages(layout: Layout) -> Result<()> {
         );
     }
     match layout {
-        Layout::FolderPerEnvironment => {
+        Layout::Folder => {
             // One branch: exactly the two promotion commits on top of the initial one.
             let r = &repos[0];
             assert_eq!(
@@ -371,7 +371,7 @@ async fn three_stages(layout: Layout) -> Result<()> {
                 )
             );
         }
-        Layout::BranchPerEnvironment | Layout::RepositoryPerEnvironment => {
+        Layout::Branch | Layout::Repository => {
             // qa's branch untouched; one commit on each of e2e's and prod's.
             assert_eq!(git(&repos[0].bare, &["rev-parse", &repos[0].branch]), before[0]);
             for i in 1..3 {
@@ -410,19 +410,19 @@ async fn three_stages(layout: Layout) -> Result<()> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs the local control plane"]
 async fn three_stages_folder_per_environment() -> Result<()> {
-    three_stages(Layout::FolderPerEnvironment).await
+    three_stages(Layout::Folder).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs the local control plane"]
 async fn three_stages_branch_per_environment() -> Result<()> {
-    three_stages(Layout::BranchPerEnvironment).await
+    three_stages(Layout::Branch).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs the local control plane"]
 async fn three_stages_repository_per_environment() -> Result<()> {
-    three_stages(Layout::RepositoryPerEnvironment).await
+    three_stages(Layout::Repository).await
 }
 
 /// The Pipeline controller stops right after pushing a promotion, before writing the status (the test hook
@@ -444,7 +444,7 @@ async fn killed_mid_promotion_resumes_without_duplicate_or_lost_commit() -> Resu
         prod.name().to_string(),
     ];
     let tmp = tempfile::tempdir()?;
-    let repos = layout_repos(Layout::FolderPerEnvironment, tmp.path(), &namespaces, &mut None);
+    let repos = layout_repos(Layout::Folder, tmp.path(), &namespaces, &mut None);
     let bare = repos[0].bare.clone();
     let base = git(&bare, &["rev-parse", "main"]);
 
