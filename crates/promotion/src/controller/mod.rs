@@ -6,15 +6,19 @@
 //! A promotion that was pushed but not yet recorded when the controller stopped is not repeated: the next
 //! reconcile finds the release at the branch head and treats the stage as already promoted.
 
+mod analysis;
 mod observe;
 mod reconcile;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use kube::Api;
 use kube::api::ListParams;
 use tack_model::Pipeline;
+
+use crate::metrics::PromotionMetrics;
 
 pub use reconcile::reconcile;
 
@@ -29,6 +33,11 @@ pub struct ControllerConfig {
     pub interval: Duration,
     /// Allow credentials over plain `http://` (tests only).
     pub allow_insecure_http_credentials: bool,
+    /// Where promotions are counted.
+    pub metrics: Arc<PromotionMetrics>,
+    /// Test hook: when set, a reconcile that pushed a promotion notifies it and then never finishes, as if the
+    /// controller stopped between the push and the status write.
+    pub after_push: Option<Arc<tokio::sync::Notify>>,
 }
 
 impl Default for ControllerConfig {
@@ -38,6 +47,8 @@ impl Default for ControllerConfig {
             cache_dir: tack_source::default_cache_dir().join("promotion"),
             interval: Duration::from_secs(5),
             allow_insecure_http_credentials: false,
+            metrics: PromotionMetrics::global(),
+            after_push: None,
         }
     }
 }
