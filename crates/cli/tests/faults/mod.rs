@@ -4,6 +4,7 @@
 //! kill a control-plane component start a control plane of their own; the others use the shared test cluster
 //! and a namespace of their own. Every process a test starts is killed when the test ends, also on failure.
 
+mod cache;
 mod control_plane;
 mod controller;
 mod git;
