@@ -32,9 +32,10 @@ impl OwnControlPlane {
         Ok(plane)
     }
 
-    /// `tack ARGS` against this control plane only (the shared test cluster's KUBECONFIG is removed).
-    fn tack(&self, args: &[&str]) -> Result<Output> {
-        Ok(Command::new(env!("CARGO_BIN_EXE_tack"))
+    /// `tack ARGS` against this control plane only (the shared test cluster's KUBECONFIG is removed), not started.
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_tack"));
+        command
             .args(args)
             .env("XDG_STATE_HOME", self.state.path())
             .env_remove("KUBECONFIG")
@@ -43,8 +44,13 @@ impl OwnControlPlane {
             .env_remove("TACK_NAMESPACE")
             .env_remove("TACK_CONFIG")
             .env_remove("TACK_LOG")
-            .env_remove("TACK_LOG_LEVEL")
-            .output()?)
+            .env_remove("TACK_LOG_LEVEL");
+        command
+    }
+
+    /// `tack ARGS` against this control plane only, run to its end.
+    fn tack(&self, args: &[&str]) -> Result<Output> {
+        Ok(self.command(args).output()?)
     }
 
     /// `tack ARGS` against this control plane, started in the background with its output captured.
@@ -64,16 +70,8 @@ impl OwnControlPlane {
 
     /// `tack demo ARGS` in the background against this control plane only, standard output and error piped.
     fn spawn_demo(&self, args: &[&str]) -> Result<std::process::Child> {
-        Ok(Command::new(env!("CARGO_BIN_EXE_tack"))
-            .args(args)
-            .env("XDG_STATE_HOME", self.state.path())
-            .env_remove("KUBECONFIG")
-            .env_remove("TACK_KUBECONFIG")
-            .env_remove("TACK_CONTEXT")
-            .env_remove("TACK_NAMESPACE")
-            .env_remove("TACK_CONFIG")
-            .env_remove("TACK_LOG")
-            .env_remove("TACK_LOG_LEVEL")
+        Ok(self
+            .command(args)
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()?)
