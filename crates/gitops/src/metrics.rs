@@ -43,7 +43,7 @@ struct AppLabels {
 
 /// The controller's metrics and their registry. Cheap to share behind an [`Arc`].
 pub struct Metrics {
-    registry: Registry,
+    registry: Mutex<Registry>,
     reconcile_duration: Family<OutcomeLabels, Histogram>,
     sync_total: Family<OutcomeLabels, Counter>,
     objects_managed: Family<AppLabels, Gauge>,
@@ -111,7 +111,7 @@ impl Metrics {
             drift_watches.clone(),
         );
         Metrics {
-            registry,
+            registry: Mutex::new(registry),
             reconcile_duration,
             sync_total,
             objects_managed,
@@ -181,11 +181,18 @@ impl Metrics {
         self.drift_watches.set(i64::try_from(watches).unwrap_or(i64::MAX));
     }
 
+    /// Registers more metrics (another controller's) in the same registry, served on the same `/metrics`.
+    pub fn register_more(&self, register: impl FnOnce(&mut Registry)) {
+        let mut registry = self.registry.lock().unwrap_or_else(|p| p.into_inner());
+        register(&mut registry);
+    }
+
     /// The OpenMetrics text exposition of every metric.
     pub fn encode(&self) -> String {
         let mut out = String::new();
+        let registry = self.registry.lock().unwrap_or_else(|p| p.into_inner());
         // Writing to a String cannot fail.
-        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        let _ = prometheus_client::encoding::text::encode(&mut out, &registry);
         out
     }
 }

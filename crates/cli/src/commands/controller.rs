@@ -230,6 +230,11 @@ pub async fn run(args: &ControllerArgs, settings: &Settings) -> anyhow::Result<E
         shard,
     };
     let metrics = Metrics::global();
+    // The promotion metrics join the same registry (once per process).
+    static PROMOTION_METRICS: std::sync::Once = std::sync::Once::new();
+    PROMOTION_METRICS.call_once(|| {
+        metrics.register_more(|r| tack_promotion::metrics::PromotionMetrics::global().register(r));
+    });
     let readiness = Readiness::default();
 
     // SIGINT/SIGTERM → `signalled`; the HTTP servers stop on `servers_stop`, after the controllers and the Lease.
