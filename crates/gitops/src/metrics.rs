@@ -9,8 +9,8 @@
 //! | `tack_leader` | gauge | | 1 while this process runs the controllers (always 1 without leader election), else 0 |
 //! | `tack_drift_watches` | gauge | | drift watches running (one per API group, kind and namespace of managed objects) |
 //!
-//! Other controllers of the process add counters they keep themselves with [`Metrics::add_counter`] (for
-//! example `tack_notifications_total`, see docs/notifications.md).
+//! Other controllers of the process register their own metrics in the same registry with
+//! [`Metrics::register_more`] (promotions, notifications; docs/controller.md lists them all).
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -46,7 +46,7 @@ struct AppLabels {
 
 /// The controller's metrics and their registry. Cheap to share behind an [`Arc`].
 pub struct Metrics {
-    registry: Registry,
+    registry: Mutex<Registry>,
     reconcile_duration: Family<OutcomeLabels, Histogram>,
     sync_total: Family<OutcomeLabels, Counter>,
     objects_managed: Family<AppLabels, Gauge>,
@@ -55,19 +55,6 @@ pub struct Metrics {
     git_fetch_errors: Counter,
     leader: Gauge,
     drift_watches: Gauge,
-    /// Counters kept by other controllers, read when the metrics are encoded.
-    added: Mutex<Vec<AddedCounter>>,
-}
-
-/// One series of an added counter: the value of its label, and how to read it.
-pub type Series = (&'static str, fn() -> u64);
-
-/// A counter another controller keeps: one series per value of `label`, each read by a function.
-struct AddedCounter {
-    name: &'static str,
-    help: &'static str,
-    label: &'static str,
-    series: Vec<Series>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -127,7 +114,7 @@ impl Metrics {
             drift_watches.clone(),
         );
         Metrics {
-            registry,
+            registry: Mutex::new(registry),
             reconcile_duration,
             sync_total,
             objects_managed,
@@ -135,30 +122,6 @@ impl Metrics {
             git_fetch_errors,
             leader,
             drift_watches,
-            added: Mutex::new(Vec::new()),
-        }
-    }
-
-    /// Adds a counter kept elsewhere in the process: `name` (without `_total`), its help text, and one series per
-    /// `(value of label, read)`. Adding a name twice keeps the first.
-    pub fn add_counter(
-        &self,
-        name: &'static str,
-        help: &'static str,
-        label: &'static str,
-        series: Vec<Series>,
-    ) {
-        let mut added = match self.added.lock() {
-            Ok(g) => g,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        if added.iter().all(|c| c.name != name) {
-            added.push(AddedCounter {
-                name,
-                help,
-                label,
-                series,
-            });
         }
     }
 
@@ -221,31 +184,18 @@ impl Metrics {
         self.drift_watches.set(i64::try_from(watches).unwrap_or(i64::MAX));
     }
 
+    /// Registers more metrics (another controller's) in the same registry, served on the same `/metrics`.
+    pub fn register_more(&self, register: impl FnOnce(&mut Registry)) {
+        let mut registry = self.registry.lock().unwrap_or_else(|p| p.into_inner());
+        register(&mut registry);
+    }
+
     /// The OpenMetrics text exposition of every metric.
     pub fn encode(&self) -> String {
-        use std::fmt::Write as _;
         let mut out = String::new();
+        let registry = self.registry.lock().unwrap_or_else(|p| p.into_inner());
         // Writing to a String cannot fail.
-        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
-        let added = match self.added.lock() {
-            Ok(g) => g,
-            Err(poisoned) => poisoned.into_inner(),
-        };
-        if added.is_empty() {
-            return out;
-        }
-        // The exposition ends with `# EOF`: the added counters go before it.
-        if let Some(body) = out.strip_suffix("# EOF\n") {
-            out.truncate(body.len());
-        }
-        for c in added.iter() {
-            let _ = writeln!(out, "# HELP {} {}.", c.name, c.help);
-            let _ = writeln!(out, "# TYPE {} counter", c.name);
-            for (value, read) in &c.series {
-                let _ = writeln!(out, "{}_total{{{}=\"{value}\"}} {}", c.name, c.label, read());
-            }
-        }
-        out.push_str("# EOF\n");
+        let _ = prometheus_client::encoding::text::encode(&mut out, &registry);
         out
     }
 }
@@ -368,35 +318,6 @@ mod tests {
             "# EOF",
         ] {
             assert!(text.lines().any(|l| l == line), "{line:?} missing from\n{text}");
-        }
-    }
-
-    #[test]
-    fn added_counters_are_read_when_encoded_and_end_before_eof() {
-        static SENT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-        let m = Metrics::new();
-        m.add_counter(
-            "tack_notifications",
-            "Notifications by outcome",
-            "outcome",
-            vec![("sent", || SENT.load(Ordering::Relaxed)), ("failed", || 7)],
-        );
-        m.add_counter("tack_notifications", "again", "outcome", Vec::new());
-        SENT.store(3, Ordering::Relaxed);
-        let text = m.encode();
-        let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines.last(), Some(&"# EOF"), "{text}");
-        assert_eq!(text.matches("# EOF").count(), 1, "{text}");
-        assert_eq!(
-            text.matches("# TYPE tack_notifications counter").count(),
-            1,
-            "{text}"
-        );
-        for line in [
-            "tack_notifications_total{outcome=\"sent\"} 3",
-            "tack_notifications_total{outcome=\"failed\"} 7",
-        ] {
-            assert!(lines.contains(&line), "{line:?} missing from\n{text}");
         }
     }
 }

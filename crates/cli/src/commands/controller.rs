@@ -230,6 +230,14 @@ pub async fn run(args: &ControllerArgs, settings: &Settings) -> anyhow::Result<E
         shard,
     };
     let metrics = Metrics::global();
+    // The promotion and notification metrics join the same registry (once per process).
+    static MORE_METRICS: std::sync::Once = std::sync::Once::new();
+    MORE_METRICS.call_once(|| {
+        metrics.register_more(|r| {
+            tack_promotion::metrics::PromotionMetrics::global().register(r);
+            tack_notify::metrics::register(r);
+        });
+    });
     let readiness = Readiness::default();
 
     // SIGINT/SIGTERM → `signalled`; the HTTP servers stop on `servers_stop`, after the controllers and the Lease.
@@ -331,19 +339,6 @@ pub async fn run(args: &ControllerArgs, settings: &Settings) -> anyhow::Result<E
         leader_elect = args.leader_elect,
         shard = ?config.shard.map(|s| s.to_string()),
         "starting the controllers"
-    );
-    metrics.add_counter(
-        "tack_notifications",
-        "Notifications since the process started, by outcome (sent, or failed after retries)",
-        "outcome",
-        vec![
-            ("sent", || {
-                tack_notify::notifier::SENT.load(std::sync::atomic::Ordering::Relaxed)
-            }),
-            ("failed", || {
-                tack_notify::notifier::FAILED.load(std::sync::atomic::Ordering::Relaxed)
-            }),
-        ],
     );
     let notify = tack_notify::NotifyConfig {
         watch_namespace: namespace.clone(),
