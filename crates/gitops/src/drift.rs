@@ -737,4 +737,92 @@ mod tests {
         // A forced apply removed the other manager's fields: not drift.
         assert!(!new_write(&before, &sig(&[])));
     }
+
+    /// On the local control plane: a controller allowed to list ConfigMaps in each of 17 namespaces (Roles) but
+    /// not across them watches them per namespace, and a change made by someone else in one of them triggers
+    /// the application.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore = "needs the local control plane"]
+    async fn a_kind_that_may_not_be_listed_across_namespaces_is_watched_in_each() -> anyhow::Result<()> {
+        use k8s_openapi::api::core::v1::{ConfigMap, ServiceAccount};
+        use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
+        use kube::api::{Patch, PatchParams, PostParams};
+        use kube::runtime::watcher::Event;
+        use tack_testkit::TestNamespace;
+
+        tack_cluster::install_crypto_provider();
+        let admin = tack_testkit::client().await?;
+        let home = TestNamespace::new(&admin, "drift-narrow").await?;
+        let pp = PostParams::default();
+        Api::<ServiceAccount>::namespaced(admin.clone(), home.name())
+            .create(
+                &pp,
+                &serde_json::from_value(serde_json::json!({"metadata": {"name": "watcher"}}))?,
+            )
+            .await?;
+        let mut namespaces = Vec::new();
+        let mut ids = BTreeSet::new();
+        for i in 0..17 {
+            let ns = TestNamespace::new(&admin, &format!("drift-n{i}")).await?;
+            let role = serde_json::json!({"metadata": {"name": "watch-configmaps"},
+                "rules": [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["list", "watch"]}]});
+            Api::<Role>::namespaced(admin.clone(), ns.name())
+                .create(&pp, &serde_json::from_value(role)?)
+                .await?;
+            let binding = serde_json::json!({"metadata": {"name": "watch-configmaps"},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "watch-configmaps"},
+                "subjects": [{"kind": "ServiceAccount", "name": "watcher", "namespace": home.name()}]});
+            Api::<RoleBinding>::namespaced(admin.clone(), ns.name())
+                .create(&pp, &serde_json::from_value(binding)?)
+                .await?;
+            let cm = serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": "settings"}, "data": {"v": "1"}});
+            Api::<ConfigMap>::namespaced(admin.clone(), ns.name())
+                .patch("settings", &PatchParams::apply(FIELD_MANAGER), &Patch::Apply(&cm))
+                .await?;
+            ids.insert(ObjectId::new("", "ConfigMap", ns.name(), "settings"));
+            namespaces.push(ns);
+        }
+        let watcher_cluster = crate::impersonation::Identities::new(admin.clone())
+            .service_account(home.name(), "watcher")
+            .ok_or_else(|| anyhow::anyhow!("no impersonating client"))?;
+        let metrics = Arc::new(crate::Metrics::new());
+        let drift = Arc::new(Drift::new(watcher_cluster, metrics.clone()));
+        let app: GitOpsConfig = serde_json::from_value(serde_json::json!({
+            "apiVersion": "gitops.tack.dev/v1alpha1", "kind": "GitOpsConfig",
+            "metadata": {"name": "narrow", "namespace": home.name()},
+            "spec": {"source": {"repoURL": "https://git.example.invalid/x.git"}, "destination": {}}
+        }))?;
+        let (reader, mut writer) = kube::runtime::reflector::store();
+        writer.apply_watcher_event(&Event::Apply(app.clone()));
+        let mut triggers = drift.triggers(reader).boxed();
+        let app_ref = ObjectRef::from_obj(&app);
+        drift.track(&app_ref, ids).await;
+        let watches = metrics
+            .encode()
+            .lines()
+            .find_map(|l| l.strip_prefix("tack_drift_watches ").map(str::to_string));
+        anyhow::ensure!(
+            watches.as_deref() == Some("17"),
+            "one watch per namespace after the 403 across namespaces, got {watches:?}"
+        );
+        // Give the watches their first list, then change one ConfigMap as someone else.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let changed = serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "settings"}, "data": {"v": "2"}});
+        Api::<ConfigMap>::namespaced(admin.clone(), namespaces[9].name())
+            .patch(
+                "settings",
+                &PatchParams::apply("someone-else").force(),
+                &Patch::Apply(&changed),
+            )
+            .await?;
+        let told = tokio::time::timeout(Duration::from_secs(30), triggers.next()).await;
+        anyhow::ensure!(
+            matches!(&told, Ok(Some(r)) if *r == app_ref),
+            "the change in {} did not trigger the application: {told:?}",
+            namespaces[9].name()
+        );
+        Ok(())
+    }
 }
