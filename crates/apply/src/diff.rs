@@ -1,13 +1,11 @@
 //! Live diff: Git compared with the cluster, read only.
 
-use std::collections::BTreeSet;
-
 use tack_cluster::Cluster;
 use tack_plan::{
     DiffOptions as TextOptions, IgnoreRule, ObjectId, compare, ignore_pointers_for, normalize_live,
     prune_allowed, prune_set,
 };
-use tack_render::{Manifest, Origin};
+use tack_render::{Manifest, Origin, PackedManifest, pack_all};
 
 use crate::snapshot::snapshot;
 use crate::sync::{InventoryStore, SyncError};
@@ -63,9 +61,19 @@ pub async fn diff_with_inventory(
     opts: &DiffOptions,
     store: &InventoryStore,
 ) -> Result<DiffReport, SyncError> {
+    diff_packed(cluster, pack_all(manifests), opts, store).await
+}
+
+/// [`diff_with_inventory`] of manifests kept compact (see [`tack_render::render_packed`]).
+pub async fn diff_packed(
+    cluster: &Cluster,
+    manifests: Vec<PackedManifest>,
+    opts: &DiffOptions,
+    store: &InventoryStore,
+) -> Result<DiffReport, SyncError> {
     let snap = snapshot(
         cluster,
-        crate::hooks::without_hooks(manifests),
+        crate::hooks::without_hooks_packed(manifests),
         &opts.namespace,
         opts.app.as_deref().map(|a| (a, store)),
         false,
@@ -81,11 +89,9 @@ pub async fn diff_with_inventory(
         entries: Vec::new(),
         compared: snap.desired.len(),
     };
-    let mut desired_ids = BTreeSet::new();
-    for d in &snap.desired {
-        desired_ids.insert(d.id.clone());
+    for (i, d) in snap.desired.iter().enumerate() {
         // Found equal to Git while it was read (and let go).
-        if snap.unchanged.contains(&d.id) {
+        if snap.is_unchanged(i) {
             continue;
         }
         let ignore = ignore_pointers_for(&opts.ignore, &d.id);
@@ -96,7 +102,7 @@ pub async fn diff_with_inventory(
             tack_plan::ApplyPolicy::IfNotPresent if live.is_some() => continue,
             _ => {}
         }
-        let n = compare(&d.object, live, &ignore);
+        let n = compare(&d.object.value(), live, &ignore);
         if n.differs()
             && let Some(text) = tack_plan::diff(&d.id, Some(&n.desired), n.live.as_ref(), text_opts)
         {
@@ -107,7 +113,8 @@ pub async fn diff_with_inventory(
             });
         }
     }
-    for id in prune_set(&snap.inventory.ids, &desired_ids) {
+    let left_git = prune_set(&snap.inventory.ids, snap.desired.iter().map(|d| &d.id));
+    for id in left_git {
         let Some(kind) = cluster.resolve_group_kind(&id.group, &id.kind).await? else {
             continue;
         };
