@@ -1,5 +1,7 @@
 //! Live diff: Git compared with the cluster, read only.
 
+use std::collections::BTreeSet;
+
 use tack_cluster::Cluster;
 use tack_plan::{
     DiffOptions as TextOptions, IgnoreRule, ObjectId, compare, ignore_pointers_for, normalize_live,
@@ -41,6 +43,8 @@ pub struct DiffReport {
     pub entries: Vec<DiffEntry>,
     /// Objects compared.
     pub compared: usize,
+    /// The inventory the objects that left Git were taken from (empty without [`DiffOptions::app`]).
+    pub inventory: BTreeSet<ObjectId>,
 }
 
 /// Compares `manifests` with the live objects (on the fields the manifests set, see
@@ -61,17 +65,18 @@ pub async fn diff_with_inventory(
     opts: &DiffOptions,
     store: &InventoryStore,
 ) -> Result<DiffReport, SyncError> {
-    diff_packed(cluster, pack_all(manifests), opts, store).await
+    diff_packed(cluster, pack_all(manifests), opts, store.clone()).await
 }
 
-/// [`diff_with_inventory`] of manifests kept compact (see [`tack_render::render_packed`]).
+/// [`diff_with_inventory`] of manifests kept compact (see [`tack_render::render_packed`]); the inventory is
+/// moved in, and given back in [`DiffReport::inventory`] (a large inventory is never copied).
 pub async fn diff_packed(
     cluster: &Cluster,
     manifests: Vec<PackedManifest>,
     opts: &DiffOptions,
-    store: &InventoryStore,
+    store: InventoryStore,
 ) -> Result<DiffReport, SyncError> {
-    let snap = snapshot(
+    let mut snap = snapshot(
         cluster,
         crate::hooks::without_hooks_packed(manifests),
         &opts.namespace,
@@ -88,6 +93,7 @@ pub async fn diff_packed(
     let mut report = DiffReport {
         entries: Vec::new(),
         compared: snap.desired.len(),
+        inventory: BTreeSet::new(),
     };
     for (i, d) in snap.desired.iter().enumerate() {
         // Found equal to Git while it was read (and let go).
@@ -132,5 +138,6 @@ pub async fn diff_packed(
             });
         }
     }
+    report.inventory = std::mem::take(&mut snap.inventory.ids);
     Ok(report)
 }

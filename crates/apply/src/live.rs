@@ -19,6 +19,9 @@ pub(crate) type LetGo<'a> = &'a (dyn Fn(usize, &Value) -> bool + Send + Sync);
 /// An object to read: its id, and its kind (`None`: not served by the cluster, or not to be read).
 pub(crate) type Wanted<'a> = (&'a ObjectId, Option<Arc<Kind>>);
 
+/// Group, kind and namespace of objects read together.
+type GroupKey<'a> = (&'a str, &'a str, &'a str);
+
 /// The live objects read.
 #[derive(Debug, Default)]
 pub(crate) struct Live {
@@ -49,7 +52,7 @@ pub(crate) async fn fetch_dropping(
     drop: LetGo<'_>,
 ) -> Result<Live, ClusterError> {
     // Positions in `wanted`, by group, kind and namespace.
-    let mut groups: BTreeMap<(&str, &str, &str), (&Arc<Kind>, Vec<usize>)> = BTreeMap::new();
+    let mut groups: BTreeMap<GroupKey<'_>, (&Arc<Kind>, Vec<usize>)> = BTreeMap::new();
     for (i, (id, kind)) in wanted.iter().enumerate() {
         let Some(kind) = kind else { continue };
         groups
@@ -146,9 +149,9 @@ pub async fn read_live(
     let mut kinds: HashMap<(String, String), Option<Arc<Kind>>> = HashMap::new();
     for (id, api_version) in objects {
         let key = (api_version.clone(), id.kind.clone());
-        if !kinds.contains_key(&key) {
+        if let std::collections::hash_map::Entry::Vacant(e) = kinds.entry(key) {
             let kind = cluster.resolve(api_version, &id.kind).await?;
-            kinds.insert(key, kind.map(Arc::new));
+            e.insert(kind.map(Arc::new));
         }
     }
     let wanted: Vec<Wanted<'_>> = objects

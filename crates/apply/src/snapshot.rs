@@ -146,7 +146,7 @@ pub(crate) async fn snapshot(
     cluster: &Cluster,
     manifests: Vec<PackedManifest>,
     namespace: &str,
-    app: Option<(&str, &InventoryStore)>,
+    app: Option<(&str, InventoryStore)>,
     create_namespace: bool,
     concurrency: usize,
     ignore: &[IgnoreRule],
@@ -181,7 +181,7 @@ pub(crate) async fn snapshot(
     }
     let inventory = match app {
         Some((_, InventoryStore::Caller(ids) | InventoryStore::Stored { previous: ids, .. })) => Inventory {
-            ids: ids.clone(),
+            ids,
             invalid: Vec::new(),
         },
         Some((app, InventoryStore::ConfigMap)) if !missing_namespaces.contains(namespace) => {

@@ -535,7 +535,7 @@ async fn plan(
         cluster,
         manifests,
         &opts.namespace,
-        Some((&opts.app, &opts.inventory)),
+        Some((&opts.app, opts.inventory.clone())),
         opts.create_namespace,
         conc,
         &opts.ignore,

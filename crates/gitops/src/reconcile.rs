@@ -940,12 +940,8 @@ async fn compare_only(
         color: false,
     };
     let store = InventoryStore::Caller(plan.previous);
-    let report = tack_apply::diff_packed(&plan.cluster, manifests, &opts, &store).await?;
-    let InventoryStore::Caller(inventory) = store else {
-        return Err(Error::Internal(
-            "the inventory of a comparison is the caller's".into(),
-        ));
-    };
+    let mut report = tack_apply::diff_packed(&plan.cluster, manifests, &opts, store).await?;
+    let inventory = std::mem::take(&mut report.inventory);
     let state = if report.entries.is_empty() {
         SyncState::Synced
     } else {
