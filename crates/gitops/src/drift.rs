@@ -40,10 +40,21 @@ type WatchKey = (String, String, String, String);
 /// An object of a cluster (by name).
 type ClusterObject = (String, ObjectId);
 
+/// One copy of an object's identity, shared by the index and the application that manages it.
+type SharedObject = Arc<ClusterObject>;
+
 type AppRef = ObjectRef<GitOpsConfig>;
 
-/// Which applications manage an object.
-type Index = Arc<Mutex<HashMap<ClusterObject, HashSet<AppRef>>>>;
+/// Which applications manage an object (most objects: one; each application is one shared copy).
+type Index = Arc<Mutex<HashMap<SharedObject, Vec<Arc<AppRef>>>>>;
+
+/// What one application manages, and on which cluster.
+struct Managed {
+    cluster: String,
+    /// The application, as the index holds it.
+    app: Arc<AppRef>,
+    objects: Vec<SharedObject>,
+}
 
 /// The drift watches of one controller.
 pub struct Drift {
@@ -61,7 +72,7 @@ pub struct Drift {
 #[derive(Default)]
 struct State {
     /// What each application manages, and on which cluster.
-    apps: HashMap<AppRef, (String, BTreeSet<ObjectId>)>,
+    apps: HashMap<AppRef, Managed>,
     watches: HashMap<WatchKey, JoinHandle<()>>,
     /// The registered clusters watched: their Secret's version and client.
     clusters: HashMap<String, (String, Cluster)>,
@@ -160,7 +171,7 @@ impl Drift {
     pub async fn track_on(&self, app: &AppRef, on: Option<(&str, &str, &Cluster)>, ids: BTreeSet<ObjectId>) {
         // Once more when a kind turned out not to be watchable across namespaces (then it is watched per namespace).
         for _ in 0..2 {
-            if !self.track_once(app, on, ids.clone()).await {
+            if !self.track_once(app, on, &ids).await {
                 break;
             }
         }
@@ -172,11 +183,12 @@ impl Drift {
         &self,
         app: &AppRef,
         on: Option<(&str, &str, &Cluster)>,
-        ids: BTreeSet<ObjectId>,
+        ids: &BTreeSet<ObjectId>,
     ) -> bool {
         // A reconcile that finishes after its application was deleted must not start its watches again.
         let deleted = lock(&self.known).as_ref().is_some_and(|k| k.get(app).is_none());
-        let ids = if deleted { BTreeSet::new() } else { ids };
+        let none = BTreeSet::new();
+        let ids = if deleted { &none } else { ids };
         let cluster_name = on.map_or(String::new(), |(name, _, _)| name.to_string());
         let (wanted, missing) = {
             let mut state = lock(&self.state);
@@ -197,33 +209,42 @@ impl Drift {
                 }
             }
             let mut index = lock(&self.index);
-            if let Some((old_cluster, old)) = state.apps.get(app) {
-                for id in old {
-                    let key = (old_cluster.clone(), id.clone());
-                    if let Some(set) = index.get_mut(&key) {
-                        set.remove(app);
-                        if set.is_empty() {
-                            index.remove(&key);
-                        }
+            let old = state.apps.remove(app);
+            let shared_app = old
+                .as_ref()
+                .map_or_else(|| Arc::new(app.clone()), |m| m.app.clone());
+            for object in old.iter().flat_map(|m| &m.objects) {
+                if let Some(apps) = index.get_mut(&**object) {
+                    apps.retain(|a| **a != *app);
+                    if apps.is_empty() {
+                        index.remove(&**object);
                     }
                 }
             }
-            for id in &ids {
-                index
-                    .entry((cluster_name.clone(), id.clone()))
-                    .or_default()
-                    .insert(app.clone());
+            drop(old);
+            let mut objects = Vec::with_capacity(ids.len());
+            for id in ids {
+                let key = (cluster_name.clone(), id.clone());
+                let shared = match index.get_key_value(&key) {
+                    Some((k, _)) => k.clone(),
+                    None => Arc::new(key),
+                };
+                index.entry(shared.clone()).or_default().push(shared_app.clone());
+                objects.push(shared);
             }
-            if ids.is_empty() {
-                state.apps.remove(app);
-            } else {
-                state.apps.insert(app.clone(), (cluster_name.clone(), ids));
+            if !objects.is_empty() {
+                let managed = Managed {
+                    cluster: cluster_name.clone(),
+                    app: shared_app,
+                    objects,
+                };
+                state.apps.insert(app.clone(), managed);
             }
             let wanted: HashSet<WatchKey> = watches_for(
                 state
                     .apps
                     .values()
-                    .flat_map(|(c, ids)| ids.iter().map(move |id| key_of(c, id))),
+                    .flat_map(|m| m.objects.iter().map(|o| key_of(&o.0, &o.1))),
                 &state.narrow,
             );
             let stale: Vec<WatchKey> = state
@@ -240,7 +261,7 @@ impl Drift {
             }
             self.metrics.set_drift_watches(state.watches.len());
             // Registered clusters no application is watched on any more are forgotten.
-            let used: HashSet<&String> = state.apps.values().map(|(c, _)| c).collect();
+            let used: HashSet<&String> = state.apps.values().map(|m| &m.cluster).collect();
             let unused: Vec<String> = state
                 .clusters
                 .keys()
@@ -386,7 +407,7 @@ impl Drift {
                 state
                     .apps
                     .iter()
-                    .filter(|(_, (c, _))| c == &name)
+                    .filter(|(_, m)| m.cluster == name)
                     .map(|(app, _)| app.clone())
                     .collect()
             };
@@ -521,7 +542,7 @@ async fn watch(
         let id = &object.1;
         let apps: Vec<AppRef> = lock(&index)
             .get(&object)
-            .map(|s| s.iter().cloned().collect())
+            .map(|s| s.iter().map(|a| (**a).clone()).collect())
             .unwrap_or_default();
         for app in apps {
             let _ = tx.unbounded_send((app, format!("{} {why}", id.human())));
@@ -534,13 +555,14 @@ async fn watch(
     let trigger_all = |why: &str| {
         let apps: HashSet<AppRef> = lock(&index)
             .iter()
-            .filter(|((c, id), _)| {
+            .filter(|(object, _)| {
+                let (c, id) = &***object;
                 c == &cluster
                     && id.group == group
                     && id.kind == kind
                     && (every_namespace || id.namespace == namespace)
             })
-            .flat_map(|(_, apps)| apps.iter().cloned())
+            .flat_map(|(_, apps)| apps.iter().map(|a| (**a).clone()))
             .collect();
         for app in apps {
             let _ = tx.unbounded_send((app, format!("the watch of {kind} in {namespace:?} {why}")));
@@ -596,6 +618,8 @@ async fn watch(
                 // Objects deleted while the watch was re-listing.
                 let gone: Vec<(String, String)> =
                     seen.keys().filter(|n| !listed.contains(*n)).cloned().collect();
+                // Needed only while listing: not kept for the life of the watch.
+                listed = HashSet::new();
                 for name in gone {
                     seen.remove(&name);
                     trigger(&name, "deleted");

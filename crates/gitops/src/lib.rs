@@ -74,7 +74,9 @@ use kube::runtime::{PredicateConfig, WatchStreamExt};
 pub use tack_model::GitOpsConfig;
 
 pub use decryption::{AGE_KEY_SUFFIX, identities_from_secret_data};
-pub use fetch::{Fetched, SourceRender, checkout, fetch_and_render, render_dir, render_source};
+pub use fetch::{
+    Fetched, SourceRender, checkout, fetch_and_render, render_dir, render_source, render_source_packed,
+};
 pub use impersonation::{service_account_user, valid_service_account_name};
 pub use metrics::Metrics;
 pub use reconcile::{Context, check_source_path, inventory_at};

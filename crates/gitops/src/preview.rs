@@ -64,11 +64,11 @@ pub async fn preview(obj: &GitOpsConfig, ctx: &Context) -> Result<Preview, Previ
         color: false,
         context: Some(tack_apply::WHOLE_OBJECT),
     };
-    let report = tack_apply::diff_with_inventory(
+    let report = tack_apply::diff_packed(
         &admitted.acting,
         fetched.manifests,
         &opts,
-        &InventoryStore::Caller(previous),
+        InventoryStore::Caller(previous),
     )
     .await
     .map_err(|e| with_rev(e.into()))?;
