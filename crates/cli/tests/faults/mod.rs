@@ -7,6 +7,7 @@
 mod cache;
 mod control_plane;
 mod controller;
+mod delivery;
 mod git;
 
 use std::collections::BTreeSet;
