@@ -96,7 +96,7 @@ async fn apiserver_and_etcd_killed_mid_sync_the_sync_resumes_and_nothing_is_lost
     apply_app(&client, ns, "bulk", &repo.url()).await?;
 
     // 1. kube-apiserver killed once 200 of the 1 000 objects exist.
-    poll_until(Duration::from_secs(120), "200 objects created", || async {
+    poll_until(Duration::from_secs(240), "200 objects created", || async {
         Ok(count_generated(&client, ns).await? >= 200)
     })
     .await?;
@@ -118,7 +118,7 @@ async fn apiserver_and_etcd_killed_mid_sync_the_sync_resumes_and_nothing_is_lost
     // 2. etcd killed during a commit that creates 500 objects, changes 500 and prunes 500: once 100 of the new
     //    ones exist.
     let second = commit_config_maps(&repo, 500..1500, "two")?;
-    poll_until(Duration::from_secs(120), "100 new objects created", || async {
+    poll_until(Duration::from_secs(240), "100 new objects created", || async {
         Ok(count_generated(&client, ns).await? >= 1100)
     })
     .await?;

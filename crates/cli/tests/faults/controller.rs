@@ -29,7 +29,7 @@ async fn controller_killed_mid_sync_and_mid_prune_ends_synced_with_nothing_left_
     apply_app(&client, &ns, "bulk", &repo.url()).await?;
 
     // 1. Killed once 200 of the 1 000 objects exist.
-    poll_until(Duration::from_secs(120), "200 objects created", || async {
+    poll_until(Duration::from_secs(240), "200 objects created", || async {
         Ok(count_generated(&client, &ns).await? >= 200)
     })
     .await?;
@@ -38,7 +38,7 @@ async fn controller_killed_mid_sync_and_mid_prune_ends_synced_with_nothing_left_
     let at = count_generated(&client, &ns).await?;
     assert!(at < 1000, "the sync had ended before the kill ({at} objects)");
     let controller = Controller::start(&kubeconfig, &ns, &cache, &log)?;
-    let synced = wait_synced(&client, &ns, "bulk", &first, Duration::from_secs(120)).await;
+    let synced = wait_synced(&client, &ns, "bulk", &first, Duration::from_secs(240)).await;
     synced.map_err(|e| e.context(controller.log()))?;
     eprintln!(
         "controller killed at {at}/1000 objects: the next one Synced {:?} after the kill",
@@ -51,7 +51,7 @@ async fn controller_killed_mid_sync_and_mid_prune_ends_synced_with_nothing_left_
     //    the 400 are pruned.
     let second = commit_config_maps(&repo, 0..600, "one")?;
     let mut controller = controller;
-    poll_until(Duration::from_secs(120), "50 objects pruned", || async {
+    poll_until(Duration::from_secs(240), "50 objects pruned", || async {
         Ok(count_generated(&client, &ns).await? <= 950)
     })
     .await
@@ -61,7 +61,7 @@ async fn controller_killed_mid_sync_and_mid_prune_ends_synced_with_nothing_left_
     let at = count_generated(&client, &ns).await?;
     assert!(at > 600, "the prune had ended before the kill ({at} objects)");
     let controller = Controller::start(&kubeconfig, &ns, &cache, &log)?;
-    let synced = wait_synced(&client, &ns, "bulk", &second, Duration::from_secs(120)).await;
+    let synced = wait_synced(&client, &ns, "bulk", &second, Duration::from_secs(240)).await;
     synced.map_err(|e| e.context(controller.log()))?;
     eprintln!(
         "controller killed mid-prune at {at} objects (600 kept): the next one Synced {:?} after the kill",
