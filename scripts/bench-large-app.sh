@@ -2,7 +2,9 @@
 # Controller memory of one large application: N ConfigMaps (100 per file) from a local Git repository, synced
 # by one `tack controller`; then a commit that changes 10 of them; then `tack app delete`. At each stage it
 # prints the controller's resident memory now (VmRSS) and its peak during the stage (VmHWM, reset between
-# stages through /proc/PID/clear_refs), and how long the stage took; then creates and deletes the application once
+# stages through /proc/PID/clear_refs), the same for its anonymous memory alone (RssAnon, sampled every 0.2 s:
+# the heap, without the pages of the binary's code, which a debug build has many of), and how long the stage
+# took; then creates and deletes the application once
 # more (memory kept after a delete must be reused, not grow). Needs the local control plane
 # (`tack dev up`), git, python3 and kubectl (to delete the namespace afterwards).
 #
@@ -50,8 +52,14 @@ ctl=$!
 sleep 3
 
 mib() { awk -v k="$1:" '$1==k{print int($2/1024)}' "/proc/$ctl/status"; }
-stage_start() { echo 5 > "/proc/$ctl/clear_refs"; t0=$(date +%s.%N); }
-row() { printf '| %s | %s s | %s | %s |\n' "$1" "$(python3 -c "print(round($(date +%s.%N) - $t0, 1))")" "$(mib VmHWM)" "$(mib VmRSS)"; }
+# RssAnon has no high-water mark: sampled every 0.2 s into $work/anon (emptied at each stage).
+( while kill -0 "$ctl" 2>/dev/null; do mib RssAnon >> "$work/anon" 2>/dev/null; sleep 0.2; done ) &
+stage_start() { echo 5 > "/proc/$ctl/clear_refs"; : > "$work/anon"; t0=$(date +%s.%N); }
+row() {
+  local anon_peak; anon_peak=$( (cat "$work/anon"; mib RssAnon) | sort -n | tail -1)
+  printf '| %s | %s s | %s | %s | %s | %s |\n' "$1" "$(python3 -c "print(round($(date +%s.%N) - $t0, 1))")" \
+    "$(mib VmHWM)" "$(mib VmRSS)" "$anon_peak" "$(mib RssAnon)"
+}
 # Waits until the application's status says `revision` with sync status $2 (default Synced, then also Healthy).
 wait_synced() {
   local deadline=$(( $(date +%s) + TIMEOUT ))
@@ -74,8 +82,8 @@ create_synced() {
   wait_synced "$(git -C "$work/repo" rev-parse HEAD)"
 }
 
-echo "| stage ($N ConfigMaps, $MODE) | took | controller peak RSS during the stage (MiB) | controller RSS after it (MiB) |"
-echo "|---|---:|---:|---:|"
+echo "| stage ($N ConfigMaps, $MODE) | took | peak RSS during the stage (MiB) | RSS after it | peak RssAnon | RssAnon after |"
+echo "|---|---:|---:|---:|---:|---:|"
 stage_start; row "controller started, no application"
 
 stage_start
