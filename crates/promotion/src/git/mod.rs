@@ -58,6 +58,33 @@ pub struct Committed {
     pub attempts: usize,
 }
 
+/// How long a branch head read by [`Target::read`] is reused.
+pub const HEAD_MEMO: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Branch heads read recently: `url branch` → (commit, when).
+#[derive(Default)]
+struct Heads(std::sync::Mutex<std::collections::HashMap<String, (String, std::time::Instant)>>);
+
+impl Heads {
+    fn recent(&self, key: &str) -> Option<String> {
+        let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(key)
+            .filter(|(_, at)| at.elapsed() < HEAD_MEMO)
+            .map(|(c, _)| c.clone())
+    }
+
+    fn put(&self, key: String, commit: String) {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.retain(|_, (_, at)| at.elapsed() < HEAD_MEMO);
+        map.insert(key, (commit, std::time::Instant::now()));
+    }
+}
+
+fn heads() -> &'static Heads {
+    static HEADS: std::sync::OnceLock<Heads> = std::sync::OnceLock::new();
+    HEADS.get_or_init(Heads::default)
+}
+
 /// How many commits missing from the mirror that merges brought in [`Target::log`] fetches per walk.
 const MAX_MERGED_FETCHES: usize = 3;
 
@@ -91,11 +118,19 @@ impl Target {
             .allow_insecure_http_credentials(self.allow_insecure_http_credentials))
     }
 
-    /// Fetches the branch head and checks it out (read-only, shared cache).
+    /// Fetches the branch head and checks it out (read-only, shared cache). Stages and pipelines that share a
+    /// branch ask the server once per [`HEAD_MEMO`]: a head read within that time is reused.
     pub fn read(&self) -> Result<Checkout, Error> {
-        Ok(self
-            .repository()?
-            .checkout(&Revision::Branch(self.branch.clone()))?)
+        let repo = self.repository()?;
+        let key = format!("{} {}", repo.url().normalized(), self.branch);
+        if let Some(commit) = heads().recent(&key)
+            && let Some(c) = repo.cached_checkout(&commit)
+        {
+            return Ok(c);
+        }
+        let c = repo.checkout(&Revision::Branch(self.branch.clone()))?;
+        heads().put(key, c.commit.clone());
+        Ok(c)
     }
 
     /// Checks out a given commit of the repository (read-only, shared cache).
@@ -155,6 +190,8 @@ impl Target {
                 _ => self.publish_http(&repo, &mirror, &update)?,
             };
             if !moved {
+                let key = format!("{} {}", repo.url().normalized(), update.branch);
+                heads().put(key, commit.to_string());
                 return Ok(Committed {
                     commit: Some(commit.to_string()),
                     parent: head.commit,

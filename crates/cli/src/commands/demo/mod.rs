@@ -4,6 +4,7 @@
 mod canary;
 mod gitops;
 pub mod log;
+mod promotion;
 
 use std::process::ExitCode;
 
@@ -29,7 +30,8 @@ pub struct DemoArgs {
 }
 
 /// The guided demo: the local control plane (started when needed), then the GitOps chapter
-/// ([`gitops::run`]) and the canary chapter ([`canary::run`]), then hints to go further. `logs` is where the
+/// ([`gitops::run`]), the canary chapter ([`canary::run`]) and the promotion chapter ([`promotion::run`]), then
+/// hints to go further. `logs` is where the
 /// in-process controllers' log lines go.
 pub async fn run(args: &DemoArgs, logs: &LogTarget, _settings: &Settings) -> anyhow::Result<ExitCode> {
     println!("tack demo: a real Kubernetes control plane on this machine");
@@ -85,6 +87,7 @@ pub async fn run(args: &DemoArgs, logs: &LogTarget, _settings: &Settings) -> any
     })?;
     gitops::run(&client, &logs_where).await?;
     canary::run(&client).await?;
+    promotion::run(&client).await?;
     println!("\nTry it yourself:");
     println!("  export KUBECONFIG={}", kubeconfig.display());
     println!("  kubectl get nodes                      # three KWOK nodes, Ready");
