@@ -5,7 +5,7 @@
 #   - the time from a new release committed into one pipeline's qa to it running (Synced + Healthy) in prod,
 #   - the time until all pipelines run a release committed into every qa at once (one commit),
 #   - the controller's resident memory once every pipeline is idle.
-# Needs the local control plane (`tack dev up`) and git.
+# Needs the local control plane (`tack dev up`) and git. KEEP_LOG=FILE keeps the controller's log.
 #
 #   TACK_BIN=target/release/tack PIPELINES=50 scripts/bench-promotion.sh
 set -euo pipefail
@@ -19,6 +19,7 @@ work=$(mktemp -d); run=$(date +%s); ns=bench-promotion-$run
 IMAGE=registry.example/bench/web
 cleanup() {
   [ -n "${ctl:-}" ] && kill "$ctl" 2>/dev/null && wait "$ctl" 2>/dev/null || true
+  [ -n "${KEEP_LOG:-}" ] && cp "$work/controller.log" "$KEEP_LOG" 2>/dev/null || true
   kubectl delete namespace "$ns" --wait=false >/dev/null 2>&1 || true
   for i in $(seq 1 "$PIPELINES"); do for s in qa e2e prod; do echo "$ns-p$i-$s"; done; done |
     xargs -r kubectl delete namespace --wait=false >/dev/null 2>&1 || true
