@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Promotion at scale: PIPELINES pipelines × 3 stages (qa → e2e → prod, soak 2 s in qa and e2e, automatic
-# promotion), every stage a GitOpsConfig of one local Git repository (folder per environment on one branch),
-# reconciled by one `tack controller`. Reports:
+# promotion), every stage a GitOpsConfig (folder per environment on one branch), reconciled by one
+# `tack controller`. REPOS=one (default): every pipeline in one repository; REPOS=each: a repository per
+# pipeline. Reports:
 #   - the time from a new release committed into one pipeline's qa to it running (Synced + Healthy) in prod,
 #   - the time until all pipelines run a release committed into every qa at once (one commit),
 #   - the controller's resident memory once every pipeline is idle.
@@ -11,7 +12,7 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TACK="${TACK_BIN:-$ROOT/target/release/tack}"
-PIPELINES="${PIPELINES:-50}"; TIMEOUT="${TIMEOUT:-900}"
+PIPELINES="${PIPELINES:-50}"; TIMEOUT="${TIMEOUT:-900}"; REPOS="${REPOS:-one}"
 [ -x "$TACK" ] || { echo "no tack binary at $TACK (cargo build --release -p tack-cli, or set TACK_BIN)" >&2; exit 1; }
 "$TACK" dev up >/dev/null
 eval "$("$TACK" dev env)"; export KUBECONFIG
@@ -26,25 +27,31 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
-commit() { git -C "$work/repo" add -A && git -C "$work/repo" -c user.name=bench -c user.email=bench@localhost commit -qm "$1"; }
+# The working clone and the bare repository of pipeline $1.
+repo_of() { if [ "$REPOS" = each ]; then echo "$work/repo-$1"; else echo "$work/repo"; fi; }
+bare_of() { if [ "$REPOS" = each ]; then echo "$work/config-$1.git"; else echo "$work/config.git"; fi; }
+repos() { if [ "$REPOS" = each ]; then seq 1 "$PIPELINES"; else echo 1; fi; }
+commit() { # pipeline message
+  local r; r=$(repo_of "$1")
+  git -C "$r" add -A && git -C "$r" -c user.name=bench -c user.email=bench@localhost commit -qm "$2"
+  git -C "$r" push -q "$(bare_of "$1")" main
+}
 # The promotions commit too: take them before editing.
-pull() { git -C "$work/repo" -c user.name=bench -c user.email=bench@localhost pull -q --rebase "$work/config.git" main; }
+pull() { git -C "$(repo_of "$1")" -c user.name=bench -c user.email=bench@localhost pull -q --rebase "$(bare_of "$1")" main; }
 qa_tag() { # pipeline tag
-  printf 'resources:\n- ../base\nimages:\n- name: %s\n  newTag: %s\n' "$IMAGE" "$2" > "$work/repo/p$1/qa/kustomization.yaml"
+  printf 'resources:\n- ../base\nimages:\n- name: %s\n  newTag: %s\n' "$IMAGE" "$2" > "$(repo_of "$1")/p$1/qa/kustomization.yaml"
 }
 
 # The configuration repository: per pipeline a base (one Deployment) and three overlays; qa runs v1.
-git init -q --bare -b main "$work/config.git"
-git init -q -b main "$work/repo"
+for r in $(repos); do git init -q --bare -b main "$(bare_of "$r")"; git init -q -b main "$(repo_of "$r")"; done
 for i in $(seq 1 "$PIPELINES"); do
-  d="$work/repo/p$i"; mkdir -p "$d/base" "$d/qa" "$d/e2e" "$d/prod"
+  d="$(repo_of "$i")/p$i"; mkdir -p "$d/base" "$d/qa" "$d/e2e" "$d/prod"
   printf 'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 1\n  selector:\n    matchLabels: {app: web}\n  template:\n    metadata:\n      labels: {app: web}\n    spec:\n      containers:\n      - name: web\n        image: %s:v0\n' "$IMAGE" > "$d/base/deployment.yaml"
   printf 'resources:\n- deployment.yaml\n' > "$d/base/kustomization.yaml"
   for s in e2e prod; do printf 'resources:\n- ../base\n' > "$d/$s/kustomization.yaml"; done
   qa_tag "$i" v1
 done
-commit "config"
-git -C "$work/repo" push -q "$work/config.git" main
+for r in $(repos); do commit "$r" "config"; done
 
 # The applications and pipelines, applied as one set.
 mkdir -p "$work/objs"
@@ -57,7 +64,7 @@ apiVersion: gitops.tack.dev/v1alpha1
 kind: GitOpsConfig
 metadata: {name: p$i-$s, namespace: $ns}
 spec:
-  source: {repoURL: "file://$work/config.git", revision: main, path: p$i/$s}
+  source: {repoURL: "file://$(bare_of "$i")", revision: main, path: p$i/$s}
   destination: {namespace: $ns-p$i-$s}
   syncPolicy: {interval: 5s, automated: {prune: true}, syncOptions: [CreateNamespace=true]}
 EOF
@@ -115,23 +122,23 @@ first=$(python3 -c "print(round($(date +%s.%N) - $start, 1))")
 
 # One release into one pipeline's qa.
 sleep 5
-pull; qa_tag 1 v2; commit "p1 qa: v2"; git -C "$work/repo" push -q "$work/config.git" main
+pull 1; qa_tag 1 v2; commit 1 "p1 qa: v2"
 start=$(date +%s.%N)
 wait_for "v2 in p1's prod" 1 one_at_prod p1 v2
 single=$(python3 -c "print(round($(date +%s.%N) - $start, 1))")
 
 # One commit releasing v3 into every qa.
 sleep 5
-pull
+for r in $(repos); do pull "$r"; done
 for i in $(seq 1 "$PIPELINES"); do qa_tag "$i" v3; done
-commit "every qa: v3"; git -C "$work/repo" push -q "$work/config.git" main
+for r in $(repos); do commit "$r" "qa: v3"; done
 start=$(date +%s.%N)
 wait_for "v3 in every prod" "$PIPELINES" at_prod v3
 all=$(python3 -c "print(round($(date +%s.%N) - $start, 1))")
 
 sleep 15   # a few idle reconciles
 rss=$(awk '/VmRSS/{print int($2/1024)}' "/proc/$ctl/status"); hwm=$(awk '/VmHWM/{print int($2/1024)}' "/proc/$ctl/status")
-commits=$(git -C "$work/config.git" rev-list --count main)
-echo "| pipelines × stages | first release in every prod | one release qa → prod | $PIPELINES releases at once qa → prod | commits on the branch | controller RSS (MiB) | peak RSS (MiB) |"
-echo "|---:|---:|---:|---:|---:|---:|---:|"
-echo "| $PIPELINES × 3 | ${first} s | ${single} s | ${all} s | $commits | $rss | $hwm |"
+commits=0; for r in $(repos); do commits=$(( commits + $(git -C "$(bare_of "$r")" rev-list --count main) )); done
+echo "| pipelines × stages | repositories | first release in every prod | one release qa → prod | every pipeline released at once | commits | controller RSS (MiB) | peak RSS (MiB) |"
+echo "|---:|---|---:|---:|---:|---:|---:|---:|"
+echo "| $PIPELINES × 3 | $REPOS | ${first} s | ${single} s | ${all} s | $commits | $rss | $hwm |"
