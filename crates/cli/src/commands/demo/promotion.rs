@@ -86,10 +86,9 @@ fn pipeline(e2e_test_fails: bool) -> Value {
         "spec": {
             "images": [{"name": FRONTEND}],
             "stages": [
-                {"name": "qa", "application": {"name": "guestbook-qa"},
-                 "gates": {"soakTime": "2s", "testJob": test_job(false)}},
+                {"name": "qa", "application": {"name": "guestbook-qa"}, "gates": {"soakTime": "1s"}},
                 {"name": "e2e", "application": {"name": "guestbook-e2e"}, "autoPromote": true,
-                 "gates": {"soakTime": "2s", "testJob": test_job(e2e_test_fails)}},
+                 "gates": {"soakTime": "1s", "testJob": test_job(e2e_test_fails)}},
                 {"name": "prod", "application": {"name": "guestbook-prod"}, "autoPromote": true},
             ],
         },
@@ -187,7 +186,7 @@ async fn chapter(
             "spec": {
                 "source": {"repoURL": url, "revision": "main", "path": format!("envs/{stage}")},
                 "destination": {"namespace": stage_namespace(stage)},
-                "syncPolicy": {"interval": "2s", "automated": {"prune": true}},
+                "syncPolicy": {"interval": "1s", "automated": {"prune": true}},
             },
         });
         apps.patch(
@@ -197,8 +196,8 @@ async fn chapter(
         )
         .await?;
     }
-    say("   qa:   gates soakTime 2s + a test Job (curl http://frontend/ in the qa namespace)");
-    say("   e2e:  autoPromote, gates soakTime 2s + the same test Job in e2e");
+    say("   qa:   gates: Synced and Healthy for 1s (soakTime)");
+    say("   e2e:  autoPromote; gates: soakTime 1s + a test Job (curl http://frontend/ in the e2e namespace)");
     say("   prod: autoPromote");
     let pipelines: Api<Pipeline> = Api::namespaced(client.clone(), DEMO_NAMESPACE);
     pipelines
