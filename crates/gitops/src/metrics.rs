@@ -8,6 +8,9 @@
 //! | `tack_git_fetch_errors_total` | counter | | reconciles that failed to fetch from Git |
 //! | `tack_leader` | gauge | | 1 while this process runs the controllers (always 1 without leader election), else 0 |
 //! | `tack_drift_watches` | gauge | | drift watches running (one per API group, kind and namespace of managed objects) |
+//!
+//! Other controllers of the process register their own metrics in the same registry with
+//! [`Metrics::register_more`] (promotions, notifications; docs/controller.md lists them all).
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -17,7 +17,7 @@ use tack_gitops::ControllerConfig;
 use tack_model::{GitOpsConfig, SyncState};
 
 /// Where the demo's GitOpsConfigs live (the controller of the demo watches only this namespace).
-const DEMO_NAMESPACE: &str = "tack-demo";
+pub(super) const DEMO_NAMESPACE: &str = "tack-demo";
 
 /// The environments: application name = destination namespace.
 const ENVIRONMENTS: [&str; 2] = ["guestbook-qa", "guestbook-e2e"];
@@ -90,9 +90,10 @@ fn commit(work: &Path, message: &str) -> anyhow::Result<String> {
     git(work, &["rev-parse", "HEAD"])
 }
 
-/// Runs the chapter, then removes what it created (also when a step fails or on Ctrl-C).
+/// Runs the chapter, then removes what it created (also when a step fails or on Ctrl-C). With `keep`, a chapter
+/// that succeeded leaves its applications and controller running and returns their clean-up for later.
 /// `logs_where` says where the controller's log lines go (`to FILE`, `to standard error`).
-pub async fn run(cluster: &Cluster, logs_where: &str) -> anyhow::Result<()> {
+pub async fn run(cluster: &Cluster, logs_where: &str, keep: bool) -> anyhow::Result<Option<super::Cleanup>> {
     let stamp = SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map(|d| d.as_millis())
@@ -104,20 +105,27 @@ pub async fn run(cluster: &Cluster, logs_where: &str) -> anyhow::Result<()> {
     let created = namespaces_to_create(cluster).await?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let mut controller = None;
-    let outcome = tokio::select! {
-        r = chapter(cluster, &work, &cache, logs_where, &mut controller, stopped) => r,
+    let (outcome, interrupted) = tokio::select! {
+        r = chapter(cluster, &work, &cache, logs_where, &mut controller, stopped) => (r, false),
         _ = tokio::signal::ctrl_c() => {
             say("\nInterrupted: cleaning up.");
-            Ok(())
+            (Ok(()), true)
         }
     };
-    let _ = stop.send(());
-    if let Some(handle) = controller.take() {
-        let _ = tokio::time::timeout(Duration::from_secs(30), handle).await;
+    let cluster = cluster.clone();
+    let clean = async move {
+        let _ = stop.send(());
+        if let Some(handle) = controller.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(30), handle).await;
+        }
+        cleanup(&cluster, &created).await;
+        let _ = std::fs::remove_dir_all(&root);
+    };
+    if keep && !interrupted && outcome.is_ok() {
+        return Ok(Some(Box::pin(clean)));
     }
-    cleanup(cluster, &created).await;
-    let _ = std::fs::remove_dir_all(&root);
-    outcome
+    clean.await;
+    outcome.map(|()| None)
 }
 
 /// The demo's namespaces that do not exist yet (after waiting for those a previous run is still deleting).
