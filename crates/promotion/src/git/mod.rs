@@ -118,19 +118,28 @@ impl Target {
             .allow_insecure_http_credentials(self.allow_insecure_http_credentials))
     }
 
-    /// Fetches the branch head and checks it out (read-only, shared cache). Stages and pipelines that share a
-    /// branch ask the server once per [`HEAD_MEMO`]: a head read within that time is reused.
+    /// Fetches the branch head and checks it out (read-only, shared cache).
     pub fn read(&self) -> Result<Checkout, Error> {
         let repo = self.repository()?;
-        let key = format!("{} {}", repo.url().normalized(), self.branch);
-        if let Some(commit) = heads().recent(&key)
+        let c = repo.checkout(&Revision::Branch(self.branch.clone()))?;
+        heads().put(self.head_key(&repo), c.commit.clone());
+        Ok(c)
+    }
+
+    /// [`Target::read`], but a head read within [`HEAD_MEMO`] (by any stage or pipeline sharing the branch) is
+    /// reused: the controller asks the server once per branch per [`HEAD_MEMO`].
+    pub fn read_recent(&self) -> Result<Checkout, Error> {
+        let repo = self.repository()?;
+        if let Some(commit) = heads().recent(&self.head_key(&repo))
             && let Some(c) = repo.cached_checkout(&commit)
         {
             return Ok(c);
         }
-        let c = repo.checkout(&Revision::Branch(self.branch.clone()))?;
-        heads().put(key, c.commit.clone());
-        Ok(c)
+        self.read()
+    }
+
+    fn head_key(&self, repo: &Repository) -> String {
+        format!("{} {}", repo.url().normalized(), self.branch)
     }
 
     /// Checks out a given commit of the repository (read-only, shared cache).
