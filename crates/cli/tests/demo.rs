@@ -131,7 +131,7 @@ fn is_log_line(line: &str) -> bool {
 
 /// The narrative's chapters succeeded: the GitOps chapter synced both environments, rolled a commit out,
 /// reverted a manual change and cleaned up; the canary chapter stepped the traffic and rolled a bad release
-/// back by itself.
+/// back by itself; the promotion chapter took a release to prod and stopped one whose e2e test failed.
 fn assert_chapters(stdout: &str) {
     for line in [
         "The local control plane was already running at",
@@ -146,6 +146,10 @@ fn assert_chapters(stdout: &str) {
         "traffic: canary 50 %, stable 50 %",
         "by itself",
         "status:  Degraded",
+        "promote v6 to prod from e2e",
+        "running: qa=v7 e2e=v7 prod=v6",
+        "prod waits: blocked: TestJob failed in e2e",
+        "Cleaned up: deleted the Pipeline",
         "Try it yourself:",
     ] {
         assert!(stdout.contains(line), "`{line}` missing from:\n{stdout}");

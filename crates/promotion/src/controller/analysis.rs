@@ -14,6 +14,8 @@ use crate::release::Release;
 
 /// The label naming the pipeline of a test Job or an AnalysisRun.
 pub const PIPELINE_LABEL: &str = "gitops.tack.dev/pipeline";
+/// The label naming the namespace of the pipeline of a test Job (which runs in the stage's namespace).
+pub const PIPELINE_NAMESPACE_LABEL: &str = "gitops.tack.dev/pipeline-namespace";
 /// The label naming the stage of a test Job or an AnalysisRun.
 pub const STAGE_LABEL: &str = "gitops.tack.dev/stage";
 

@@ -119,7 +119,7 @@ pub(crate) async fn observe(
         .map(|s| s.history.iter().map(|h| h.commit.clone()).collect())
         .unwrap_or_default();
     let (release, head_release, recorded) = tokio::task::spawn_blocking(move || -> Result<_, String> {
-        let head = config.target.read().map_err(|e| e.to_string())?;
+        let head = config.target.read_recent().map_err(|e| e.to_string())?;
         let log = config
             .target
             .log(&head.commit, &known, history::LOG_LIMIT)

@@ -357,6 +357,7 @@ async fn create_job(
             "namespace": r.namespace,
             "labels": {
                 analysis::PIPELINE_LABEL: p.metadata.name,
+                analysis::PIPELINE_NAMESPACE_LABEL: p.metadata.namespace,
                 analysis::STAGE_LABEL: p.spec.stages[stage].name,
             },
             "annotations": {"gitops.tack.dev/release": release.to_string()},

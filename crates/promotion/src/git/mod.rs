@@ -58,6 +58,33 @@ pub struct Committed {
     pub attempts: usize,
 }
 
+/// How long a branch head read by [`Target::read`] is reused.
+pub const HEAD_MEMO: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Branch heads read recently: `url branch` → (commit, when).
+#[derive(Default)]
+struct Heads(std::sync::Mutex<std::collections::HashMap<String, (String, std::time::Instant)>>);
+
+impl Heads {
+    fn recent(&self, key: &str) -> Option<String> {
+        let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(key)
+            .filter(|(_, at)| at.elapsed() < HEAD_MEMO)
+            .map(|(c, _)| c.clone())
+    }
+
+    fn put(&self, key: String, commit: String) {
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.retain(|_, (_, at)| at.elapsed() < HEAD_MEMO);
+        map.insert(key, (commit, std::time::Instant::now()));
+    }
+}
+
+fn heads() -> &'static Heads {
+    static HEADS: std::sync::OnceLock<Heads> = std::sync::OnceLock::new();
+    HEADS.get_or_init(Heads::default)
+}
+
 /// How many commits missing from the mirror that merges brought in [`Target::log`] fetches per walk.
 const MAX_MERGED_FETCHES: usize = 3;
 
@@ -93,9 +120,26 @@ impl Target {
 
     /// Fetches the branch head and checks it out (read-only, shared cache).
     pub fn read(&self) -> Result<Checkout, Error> {
-        Ok(self
-            .repository()?
-            .checkout(&Revision::Branch(self.branch.clone()))?)
+        let repo = self.repository()?;
+        let c = repo.checkout(&Revision::Branch(self.branch.clone()))?;
+        heads().put(self.head_key(&repo), c.commit.clone());
+        Ok(c)
+    }
+
+    /// [`Target::read`], but a head read within [`HEAD_MEMO`] (by any stage or pipeline sharing the branch) is
+    /// reused: the controller asks the server once per branch per [`HEAD_MEMO`].
+    pub fn read_recent(&self) -> Result<Checkout, Error> {
+        let repo = self.repository()?;
+        if let Some(commit) = heads().recent(&self.head_key(&repo))
+            && let Some(c) = repo.cached_checkout(&commit)
+        {
+            return Ok(c);
+        }
+        self.read()
+    }
+
+    fn head_key(&self, repo: &Repository) -> String {
+        format!("{} {}", repo.url().normalized(), self.branch)
     }
 
     /// Checks out a given commit of the repository (read-only, shared cache).
@@ -155,6 +199,8 @@ impl Target {
                 _ => self.publish_http(&repo, &mirror, &update)?,
             };
             if !moved {
+                let key = format!("{} {}", repo.url().normalized(), update.branch);
+                heads().put(key, commit.to_string());
                 return Ok(Committed {
                     commit: Some(commit.to_string()),
                     parent: head.commit,

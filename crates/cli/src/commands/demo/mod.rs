@@ -4,6 +4,7 @@
 mod canary;
 mod gitops;
 pub mod log;
+mod promotion;
 
 use std::process::ExitCode;
 
@@ -35,7 +36,8 @@ pub struct DemoArgs {
 pub type Cleanup = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 /// The guided demo: the local control plane (started when needed), then the GitOps chapter
-/// ([`gitops::run`]) and the canary chapter ([`canary::run`]), then hints to go further. `logs` is where the
+/// ([`gitops::run`]), the canary chapter ([`canary::run`]) and the promotion chapter ([`promotion::run`]), then
+/// hints to go further. `logs` is where the
 /// in-process controllers' log lines go.
 pub async fn run(args: &DemoArgs, logs: &LogTarget, _settings: &Settings) -> anyhow::Result<ExitCode> {
     println!("tack demo: a real Kubernetes control plane on this machine");
@@ -101,6 +103,12 @@ pub async fn run(args: &DemoArgs, logs: &LogTarget, _settings: &Settings) -> any
             }
             return Err(e);
         }
+    }
+    if let Err(e) = promotion::run(&client).await {
+        for clean in kept {
+            clean.await;
+        }
+        return Err(e);
     }
     println!("\nTry it yourself:");
     println!("  export KUBECONFIG={}", kubeconfig.display());
