@@ -3,10 +3,10 @@
 //! Everything it creates is removed at the end (and on Ctrl-C).
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::SystemTime;
 use std::time::{Duration, Instant};
 
+use super::repo::{git, say};
 use anyhow::{Context, bail};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Namespace;
@@ -57,32 +57,6 @@ const FILES: [(&str, &str); 7] = [
 
 /// How long each wait of the demo lasts at most.
 const STEP_TIMEOUT: Duration = Duration::from_secs(120);
-
-fn say(text: &str) {
-    println!("{text}");
-}
-
-fn git(dir: &Path, args: &[&str]) -> anyhow::Result<String> {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_AUTHOR_NAME", "tack demo")
-        .env("GIT_AUTHOR_EMAIL", "demo@tack.invalid")
-        .env("GIT_COMMITTER_NAME", "tack demo")
-        .env("GIT_COMMITTER_EMAIL", "demo@tack.invalid")
-        .output()
-        .context("running git (the demo needs git on PATH to create its repository)")?;
-    if !out.status.success() {
-        bail!(
-            "git {}: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
-}
 
 fn commit(work: &Path, message: &str) -> anyhow::Result<String> {
     git(work, &["add", "-A"])?;

@@ -5,6 +5,7 @@ mod canary;
 mod gitops;
 pub mod log;
 mod promotion;
+mod repo;
 
 use std::process::ExitCode;
 

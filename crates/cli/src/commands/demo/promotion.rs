@@ -4,10 +4,10 @@
 //! the reason. Everything it creates is removed at the end (and on Ctrl-C).
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant, SystemTime};
 
-use anyhow::{Context, bail};
+use super::repo::{git, say};
+use anyhow::bail;
 use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{Api, DeleteParams, Patch, PatchParams};
 use serde_json::{Value, json};
@@ -23,32 +23,6 @@ const STEP_TIMEOUT: Duration = Duration::from_secs(120);
 
 const DEPLOYMENT: &str = include_str!("../../../../../examples/guestbook/frontend-deployment.yaml");
 const SERVICE: &str = include_str!("../../../../../examples/guestbook/frontend-service.yaml");
-
-fn say(text: &str) {
-    println!("{text}");
-}
-
-fn git(dir: &Path, args: &[&str]) -> anyhow::Result<String> {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_AUTHOR_NAME", "tack demo")
-        .env("GIT_AUTHOR_EMAIL", "demo@tack.invalid")
-        .env("GIT_COMMITTER_NAME", "tack demo")
-        .env("GIT_COMMITTER_EMAIL", "demo@tack.invalid")
-        .output()
-        .context("running git (the demo needs git on PATH to create its repository)")?;
-    if !out.status.success() {
-        bail!(
-            "git {}: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
-}
 
 fn stage_namespace(stage: &str) -> String {
     format!("pipeline-{stage}")
