@@ -35,8 +35,9 @@
 //! pure matching; `tenancy.rs`, reading them) refuse what they forbid before anything is fetched or written.
 //!
 //! Scale (docs/benchmarks.md): applications following the same branch share its fetches (`resolution.rs`);
-//! [`ControllerConfig::shard`] splits applications between controllers by a stable hash of `namespace/name`
-//! (`shard.rs`), each reconciling only its own.
+//! [`ControllerConfig::shard`] splits applications between controllers by a stable hash of `namespace/name`, and
+//! [`run_member`] between the live members of a shard group found through Leases (`shard/`); either way one gate
+//! at the start of every reconcile ([`shard::Gate`]) lets each controller reconcile only its own.
 
 #![warn(missing_docs)]
 
@@ -307,12 +308,41 @@ pub async fn run_with_deadlines(
     git_deadlines: tack_source::Deadlines,
     shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
 ) {
+    run_gated(client, config, metrics, git_deadlines, None, shutdown).await;
+}
+
+/// [`run_with_metrics`] as a member of an automatic shard group: only the applications `ownership` owns, once
+/// their handover settled ([`shard::members::run_member`] gives the `ownership`). [`ControllerConfig::shard`] must
+/// be `None`.
+pub async fn run_member(
+    client: kube::Client,
+    config: ControllerConfig,
+    metrics: Arc<Metrics>,
+    ownership: shard::members::Ownership,
+    shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
+) {
+    let deadlines = tack_source::Deadlines::default();
+    run_gated(client, config, metrics, deadlines, Some(ownership), shutdown).await;
+}
+
+async fn run_gated(
+    client: kube::Client,
+    config: ControllerConfig,
+    metrics: Arc<Metrics>,
+    git_deadlines: tack_source::Deadlines,
+    ownership: Option<shard::members::Ownership>,
+    shutdown: impl std::future::Future<Output = ()> + Send + Sync + 'static,
+) {
     let api: Api<GitOpsConfig> = match &config.namespace {
         Some(ns) => Api::namespaced(client.clone(), ns),
         None => Api::all(client.clone()),
     };
     let concurrency = config.concurrency.max(1);
-    let shard = config.shard;
+    let gate = match (ownership, config.shard) {
+        (Some(ownership), _) => shard::Gate::Auto(ownership),
+        (None, Some(shard)) => shard::Gate::Static(shard),
+        (None, None) => shard::Gate::All,
+    };
     let (reader, writer) = reflector::store();
     // Series of deleted applications leave `tack_objects_managed`.
     let forget = tokio::spawn(metrics::forget_deleted(
@@ -320,7 +350,8 @@ pub async fn run_with_deadlines(
         metrics.clone(),
         config.namespace.clone(),
     ));
-    let ctx = Arc::new(reconcile::Context::new(client, config, metrics).with_git_deadlines(git_deadlines));
+    let ctx =
+        Arc::new(reconcile::Context::new(client, config, metrics.clone()).with_git_deadlines(git_deadlines));
     // Shutdown interrupts Git fetches in flight (a silent server must not hold it up).
     let interrupt = ctx.interrupt.clone();
     let shutdown = async move {
@@ -343,19 +374,56 @@ pub async fn run_with_deadlines(
             }
         })
         .applied_objects()
-        .filter(move |app| futures::future::ready(owned(shard, app)))
         .predicate_filter(trigger_hash, PredicateConfig::default());
     // Edits and deletions of managed objects (drift) trigger a reconcile of their application.
     let drifted = ctx.drift.triggers(reader.clone());
-    match shard {
-        Some(s) => tracing::info!("controller started: {s}"),
-        None => tracing::info!("controller started"),
+    // With automatic sharding, the applications whose owner changed.
+    let handed_over = match &gate {
+        shard::Gate::Auto(ownership) => ownership.triggers(reader.clone()).boxed(),
+        _ => futures::stream::empty().boxed(),
+    };
+    match &gate {
+        shard::Gate::Static(s) => tracing::info!("controller started: {s}"),
+        shard::Gate::Auto(o) => tracing::info!(
+            "controller started: member {} of an automatic shard group",
+            o.identity()
+        ),
+        shard::Gate::All => tracing::info!("controller started"),
     }
+    let gated = move |app: Arc<GitOpsConfig>, ctx: Arc<reconcile::Context>| {
+        let decision = gate.admit(
+            app.metadata.namespace.as_deref().unwrap_or_default(),
+            app.metadata.name.as_deref().unwrap_or_default(),
+        );
+        let metrics = metrics.clone();
+        async move {
+            match decision {
+                shard::Decision::Start(admitted) => {
+                    let result = reconcile::reconcile(app, ctx).await;
+                    drop(admitted);
+                    result
+                }
+                shard::Decision::Wait => Ok(kube::runtime::controller::Action::await_change()),
+                shard::Decision::NotOurs => {
+                    let app_ref = reflector::ObjectRef::from_obj(app.as_ref());
+                    let key = format!(
+                        "{}/{}",
+                        app_ref.namespace.as_deref().unwrap_or_default(),
+                        app_ref.name
+                    );
+                    ctx.forget(&app_ref).await;
+                    metrics.retain_apps(|k| k != key);
+                    Ok(kube::runtime::controller::Action::await_change())
+                }
+            }
+        }
+    };
     Controller::for_stream(trigger, reader)
         .reconcile_on(drifted)
+        .reconcile_on(handed_over)
         .with_config(kube::runtime::controller::Config::default().concurrency(concurrency))
         .graceful_shutdown_on(shutdown)
-        .run(reconcile::reconcile, reconcile::error_policy, ctx)
+        .run(gated, reconcile::error_policy, ctx)
         .for_each(|res| async move {
             match res {
                 Ok((obj, _)) => tracing::debug!(app = %obj, "reconciled"),
@@ -369,17 +437,6 @@ pub async fn run_with_deadlines(
         .await;
     forget.abort();
     tracing::info!("controller stopped");
-}
-
-/// Whether this controller reconciles `app` (errors of the watch pass, for the controller to report).
-fn owned(shard: Option<Shard>, app: &Result<GitOpsConfig, watcher::Error>) -> bool {
-    match (shard, app) {
-        (Some(shard), Ok(app)) => shard.owns(
-            app.metadata.namespace.as_deref().unwrap_or_default(),
-            app.metadata.name.as_deref().unwrap_or_default(),
-        ),
-        _ => true,
-    }
 }
 
 #[cfg(test)]

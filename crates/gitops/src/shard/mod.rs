@@ -1,9 +1,61 @@
-//! Static sharding: applications split between controllers by a stable hash of `namespace/name`.
+//! Sharding: applications split between controllers, each reconciling only its own.
 //!
-//! `tack controller --shards N --shard-index I` reconciles only the GitOpsConfigs whose shard is `I`: the
-//! 64-bit FNV-1a hash of `namespace/name`, modulo `N`. The hash is fixed by this module (not Rust's
-//! `DefaultHasher`, which may change between releases), so every replica, of any version, agrees on the owner
-//! of each application, and every application has exactly one owner as long as the N shards run with the same N.
+//! Static: `tack controller --shards N --shard-index I` reconciles only the GitOpsConfigs whose shard is `I`:
+//! the 64-bit FNV-1a hash of `namespace/name`, modulo `N` ([`Shard`]). The hash is fixed by this module (not
+//! Rust's `DefaultHasher`, which may change between releases), so every replica, of any version, agrees on the
+//! owner of each application, and every application has exactly one owner as long as the N shards run with the
+//! same N.
+//!
+//! Automatic: `tack controller --shards auto` — replicas find each other through member Leases
+//! ([`members`], the I/O) and split applications by rendezvous hashing over the live ones, with a handover that
+//! never lets two replicas reconcile one application at once ([`handover`], the pure logic).
+//!
+//! Either way the decision is taken in one place, [`Gate::admit`], at the start of every reconcile, whatever
+//! asked for it (a watch event, drift, a requeue, a webhook's refresh).
+
+pub mod handover;
+pub mod members;
+
+use members::{Admitted, Ownership};
+
+/// Which applications this controller reconciles: the decision at the start of every reconcile.
+#[derive(Clone, Debug, Default)]
+pub enum Gate {
+    /// All of them.
+    #[default]
+    All,
+    /// Those of one static shard.
+    Static(Shard),
+    /// Those this member of an automatic shard group owns, once their handover settled.
+    Auto(Ownership),
+}
+
+/// What [`Gate::admit`] decided.
+#[derive(Debug)]
+pub enum Decision {
+    /// Reconcile now (with automatic sharding, in flight until the guard is dropped).
+    Start(Option<Admitted>),
+    /// Ours, but waiting for a handover: triggered again when it settles.
+    Wait,
+    /// Another controller's: forget it (drift watches, backoff, metrics).
+    NotOurs,
+}
+
+impl Gate {
+    /// Whether a reconcile of `namespace/name` starts now.
+    pub fn admit(&self, namespace: &str, name: &str) -> Decision {
+        match self {
+            Gate::All => Decision::Start(None),
+            Gate::Static(shard) if shard.owns(namespace, name) => Decision::Start(None),
+            Gate::Static(_) => Decision::NotOurs,
+            Gate::Auto(ownership) => match ownership.admit(namespace, name) {
+                members::Admit::Start(admitted) => Decision::Start(Some(admitted)),
+                members::Admit::Defer => Decision::Wait,
+                members::Admit::NotOurs => Decision::NotOurs,
+            },
+        }
+    }
+}
 
 use std::fmt;
 
