@@ -117,6 +117,9 @@ pub struct MemberLease {
     pub version: String,
     /// `spec.leaseDurationSeconds`.
     pub duration: Duration,
+    /// How long ago `spec.renewTime` was by this replica's clock, if it says; only used the first time the Lease
+    /// is seen.
+    pub renewed_ago: Option<Duration>,
     /// What the member published, if anything yet.
     pub published: Option<Published>,
 }
@@ -135,7 +138,10 @@ pub struct Observation {
 
 /// When each member Lease was last seen to change, by this replica's clock: a member is live while its Lease
 /// changes at least once per its duration, so clock skew between machines does not matter. A Lease seen for the
-/// first time counts as just changed.
+/// first time counts as just changed, unless its `renewTime` is a duration old or more: then it counts as dead at
+/// once (a replica that died before this one started); should clock skew make a live member look so, its next
+/// renewal, a change, makes it live again. Either way only the view changes: no reconcile starts until every
+/// member of it agrees.
 #[derive(Debug, Default)]
 pub struct Liveness {
     seen: BTreeMap<String, (String, Instant)>,
@@ -151,9 +157,19 @@ impl Liveness {
         for lease in leases {
             let changed = match self.seen.get(&lease.name) {
                 Some((version, at)) if *version == lease.version => *at,
-                _ => {
+                Some(_) => {
                     self.seen.insert(lease.name.clone(), (lease.version.clone(), now));
                     now
+                }
+                None => {
+                    let old = lease.renewed_ago.is_some_and(|ago| ago >= lease.duration);
+                    let at = if old {
+                        now.checked_sub(lease.duration).unwrap_or(now)
+                    } else {
+                        now
+                    };
+                    self.seen.insert(lease.name.clone(), (lease.version.clone(), at));
+                    at
                 }
             };
             let unchanged = now.saturating_duration_since(changed);
@@ -400,6 +416,7 @@ mod tests {
             member: name.to_string(),
             version: version.to_string(),
             duration: Duration::from_secs(15),
+            renewed_ago: None,
             published,
         }
     }
@@ -433,6 +450,26 @@ mod tests {
             t0 + Duration::from_secs(46),
         );
         assert_eq!(seen.live, View::new(["a", "b"]));
+        // Seen for the first time: renewed 20 s ago is dead at once, 5 s ago live; a change revives the first.
+        let mut fresh = Liveness::default();
+        let at = |version: &str, ago: u64| MemberLease {
+            renewed_ago: Some(Duration::from_secs(ago)),
+            ..lease(version, version, None)
+        };
+        let t1 = t0 + Duration::from_secs(100);
+        let seen = fresh.observe(&[at("c", 20), at("d", 5)], t1);
+        assert_eq!(seen.live, View::new(["d"]));
+        let seen = fresh.observe(
+            &[
+                MemberLease {
+                    version: "c2".into(),
+                    ..at("c", 20)
+                },
+                at("d", 5),
+            ],
+            t1 + Duration::from_secs(1),
+        );
+        assert_eq!(seen.live, View::new(["c", "d"]));
     }
 
     fn observed(live: &View, published: &[(&str, &Published)]) -> Event {

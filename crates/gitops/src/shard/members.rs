@@ -515,6 +515,10 @@ fn member_lease(lease: &Lease, default_duration: Duration) -> Option<MemberLease
             .and_then(|s| u64::try_from(s).ok())
             .filter(|s| *s > 0)
             .map_or(default_duration, Duration::from_secs),
+        renewed_ago: spec.renew_time.as_ref().and_then(|t| {
+            let ago = Timestamp::now().duration_since(t.0);
+            Duration::try_from(ago).ok()
+        }),
         published,
     })
 }

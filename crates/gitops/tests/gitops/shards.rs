@@ -205,6 +205,13 @@ impl Replica {
 #[ignore = "needs the local control plane"]
 async fn automatic_shards_hand_applications_over_without_reconciling_one_twice() -> Result<()> {
     const AUTO_APPS: usize = 45;
+    // TACK_TEST_LOG=tack_gitops::shard=info shows the handovers.
+    if let Ok(filter) = std::env::var("TACK_TEST_LOG") {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_ansi(false)
+            .try_init();
+    }
     tack_cluster::install_crypto_provider();
     let client = tack_testkit::client().await?;
     install_crd(&client).await?;
@@ -235,7 +242,7 @@ async fn automatic_shards_hand_applications_over_without_reconciling_one_twice()
             "spec": {
                 "source": {"repoURL": repo.url(), "revision": "main", "path": format!("app-{i}")},
                 "destination": {"namespace": ns.name()},
-                "syncPolicy": {"interval": "10m", "automated": {"prune": true}},
+                "syncPolicy": {"interval": "10m", "automated": {"prune": true, "selfHeal": true}},
             },
         });
         apps.patch(name, &PatchParams::apply("tack-test"), &Patch::Apply(&app))
@@ -345,11 +352,13 @@ async fn automatic_shards_hand_applications_over_without_reconciling_one_twice()
         Ok(d_apps.iter().all(|n| d.reconciled_after(n, joined)).then_some(()))
     })
     .await?;
+    let join = joined.elapsed();
     eprintln!(
-        "join -> d reconciled its {} applications in {:?}",
-        d_apps.len(),
-        joined.elapsed()
+        "join -> d reconciled its {} applications in {join:?}",
+        d_apps.len()
     );
+    // b's Lease, renewed long ago, does not hold d's view up.
+    assert!(join < Duration::from_secs(10), "join took {join:?}");
     refresher.abort();
     eventually(
         Duration::from_secs(60),
@@ -397,7 +406,7 @@ async fn automatic_shards_hand_applications_over_without_reconciling_one_twice()
         );
     }
 
-    // A graceful stop deletes each member Lease; only the killed replica's remains (until it goes stale).
+    // A graceful stop deletes each member Lease; only the killed replica's may remain (until it goes stale).
     for mut r in replicas {
         if let Some(stop) = r.stop.take() {
             let _ = stop.send(());
@@ -412,6 +421,9 @@ async fn automatic_shards_hand_applications_over_without_reconciling_one_twice()
         .iter()
         .map(|l| l.name_any())
         .collect();
-    assert_eq!(left, vec!["tack-controller-member-tack-b".to_string()]);
+    assert!(
+        left.iter().all(|l| l == "tack-controller-member-tack-b"),
+        "{left:?}"
+    );
     Ok(())
 }
