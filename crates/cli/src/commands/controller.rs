@@ -12,6 +12,7 @@ use clap::Args;
 use tack_gitops::ControllerConfig;
 use tack_gitops::lease::{self, LeaderElector, LeaseConfig, StopSignal};
 use tack_gitops::metrics::{self, Metrics, Readiness};
+use tack_gitops::shard::members::{self, MemberConfig, Ownership};
 use tack_gitops::webhook::{self, WebhookSecret};
 use tokio::sync::watch;
 
@@ -81,15 +82,61 @@ pub struct ControllerArgs {
     /// --lease-namespace]
     #[arg(long, value_name = "NS")]
     pub notifications_namespace: Option<String>,
-    /// Split the GitOpsConfigs between N controllers (static sharding): this one reconciles only those whose
-    /// stable hash of namespace/name falls in its --shard-index. Run one controller per index 0..N-1, all with
-    /// the same N; Rollouts, Experiments and AnalysisRuns are reconciled by shard 0. With --leader-elect each
-    /// shard elects its own leader (Lease <lease-name>-shard-<index>). See docs/controller.md
-    #[arg(long, value_name = "N", requires = "shard_index")]
-    pub shards: Option<u32>,
+    /// Split the GitOpsConfigs between controllers. `N` (static sharding, with --shard-index): this one
+    /// reconciles only those whose stable hash of namespace/name falls in its --shard-index; run one controller
+    /// per index 0..N-1, all with the same N; Rollouts, Experiments, AnalysisRuns and Pipelines are reconciled by
+    /// shard 0; with --leader-elect each shard elects its own leader (Lease <lease-name>-shard-<index>). `auto`
+    /// (with --leader-elect): every replica holds a member Lease <lease-name>-member-<identity>, and the live
+    /// replicas split the applications by rendezvous hashing, handing them over when one joins or dies without
+    /// ever reconciling one twice at once; Rollouts, AnalysisRuns, Pipelines and notifications stay with the
+    /// leader. See docs/controller.md
+    #[arg(long, value_name = "N|auto", value_parser = parse_shards)]
+    pub shards: Option<Shards>,
     /// This controller's shard, 0 to --shards minus 1
     #[arg(long, value_name = "I", requires = "shards")]
     pub shard_index: Option<u32>,
+}
+
+/// `--shards`: a number of static shards, or automatic sharding.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shards {
+    /// `--shards N`.
+    Static(u32),
+    /// `--shards auto`.
+    Auto,
+}
+
+fn parse_shards(text: &str) -> Result<Shards, String> {
+    match text.trim() {
+        "auto" => Ok(Shards::Auto),
+        n => n.parse().map(Shards::Static).map_err(|_| {
+            format!("{text:?} is neither a number of shards nor `auto`; write --shards 3 (with --shard-index) or --shards auto")
+        }),
+    }
+}
+
+/// The sharding the flags ask for: static (`Some` shard), automatic (`true`), or none.
+fn sharding(args: &ControllerArgs) -> anyhow::Result<(Option<tack_gitops::Shard>, bool)> {
+    match (args.shards, args.shard_index) {
+        (Some(Shards::Static(count)), Some(index)) => {
+            Ok((Some(tack_gitops::Shard::new(count, index)?), false))
+        }
+        (Some(Shards::Static(count)), None) => bail!(
+            "--shards {count} needs --shard-index I (0 to {}): the shard this controller reconciles; or use \
+             --shards auto to let the replicas split the applications between them",
+            count.max(1) - 1
+        ),
+        (Some(Shards::Auto), Some(_)) => bail!(
+            "--shard-index is for static sharding (--shards N); with --shards auto the replicas find each other \
+             through Leases and split the applications between them"
+        ),
+        (Some(Shards::Auto), None) if !args.leader_elect => bail!(
+            "--shards auto needs --leader-elect: Rollouts, AnalysisRuns, Pipelines and notifications are run by \
+             one replica, the leader, while the applications are split between all"
+        ),
+        (Some(Shards::Auto), None) => Ok((None, true)),
+        (None, _) => Ok((None, false)),
+    }
 }
 
 /// Every controller this process runs, joined here. Leader election covers all of them: they start when the
@@ -105,6 +152,7 @@ async fn run_controllers(
     metrics: Arc<Metrics>,
     notify: tack_notify::NotifyConfig,
     stop: StopSignal,
+    gitops: bool,
 ) {
     let delivery = tack_delivery::DeliveryConfig {
         namespace: config.namespace.clone(),
@@ -124,22 +172,32 @@ async fn run_controllers(
             tokio::time::sleep(STOP_GRACE).await;
         }
     };
-    let all = async move {
-        tokio::join!(
-            tack_gitops::run_with_metrics(client.clone(), config, metrics, stop.clone().wait()),
-            async move {
-                if delivers {
-                    tokio::join!(
-                        tack_delivery::run(client.clone(), delivery, stop.clone().wait()),
-                        tack_promotion::controller::run(client.clone(), promotion, stop.clone().wait()),
-                        tack_notify::run(client, notify, stop.wait()),
-                    );
-                }
-            },
-        )
+    let own = {
+        let (client, stop) = (client.clone(), stop.clone());
+        async move {
+            if gitops {
+                tack_gitops::run_with_metrics(client, config, metrics, stop.wait()).await;
+            }
+        }
     };
+    let all = async move {
+        tokio::join!(own, async move {
+            if delivers {
+                tokio::join!(
+                    tack_delivery::run(client.clone(), delivery, stop.clone().wait()),
+                    tack_promotion::controller::run(client.clone(), promotion, stop.clone().wait()),
+                    tack_notify::run(client, notify, stop.wait()),
+                );
+            }
+        },)
+    };
+    within_grace(all, deadline).await;
+}
+
+/// `work`, or nothing more once `deadline` (the stop request plus [`STOP_GRACE`]) has passed.
+async fn within_grace(work: impl std::future::Future, deadline: impl std::future::Future<Output = ()>) {
     tokio::select! {
-        _ = all => {}
+        _ = work => {}
         () = deadline => tracing::warn!(
             "the controllers had not stopped {} s after the stop request (a watch that never completed its first \
              list, e.g. of a CRD that is not installed, waits forever): stopping without them",
@@ -187,10 +245,7 @@ pub async fn run(args: &ControllerArgs, settings: &Settings) -> anyhow::Result<E
         )),
         None => None,
     };
-    let shard = match (args.shards, args.shard_index) {
-        (Some(count), Some(index)) => Some(tack_gitops::Shard::new(count, index)?),
-        _ => None,
-    };
+    let (shard, auto_shards) = sharding(args)?;
     if let Some(name) = &args.default_service_account
         && !tack_gitops::valid_service_account_name(name)
     {
@@ -338,6 +393,7 @@ pub async fn run(args: &ControllerArgs, settings: &Settings) -> anyhow::Result<E
         namespace = config.namespace.as_deref().unwrap_or("(all)"),
         leader_elect = args.leader_elect,
         shard = ?config.shard.map(|s| s.to_string()),
+        auto_shards,
         "starting the controllers"
     );
     let notify = tack_notify::NotifyConfig {
@@ -355,6 +411,8 @@ pub async fn run(args: &ControllerArgs, settings: &Settings) -> anyhow::Result<E
     let work = {
         let client = client.clone();
         let metrics = metrics.clone();
+        let config = config.clone();
+        // With automatic sharding the GitOps controller runs in every replica, outside leader election.
         move |stop: StopSignal| {
             run_controllers(
                 client.clone(),
@@ -362,18 +420,56 @@ pub async fn run(args: &ControllerArgs, settings: &Settings) -> anyhow::Result<E
                 metrics.clone(),
                 notify.clone(),
                 stop,
+                !auto_shards,
             )
         }
     };
-    if args.leader_elect {
-        let lease_namespace = args
-            .lease_namespace
-            .clone()
-            .or_else(|| std::env::var("POD_NAMESPACE").ok().filter(|n| !n.is_empty()))
-            .or_else(|| settings.namespace.clone())
-            .unwrap_or_else(|| cluster.default_namespace().to_string());
+    let lease_namespace = args
+        .lease_namespace
+        .clone()
+        .or_else(|| std::env::var("POD_NAMESPACE").ok().filter(|n| !n.is_empty()))
+        .or_else(|| settings.namespace.clone())
+        .unwrap_or_else(|| cluster.default_namespace().to_string());
+    if auto_shards {
+        let member = MemberConfig::new(
+            &args.lease_name,
+            lease_namespace.clone(),
+            lease::default_identity(),
+        );
+        let lease_config = LeaseConfig::new(&args.lease_name, lease_namespace, lease::default_identity());
+        tracing::info!(
+            group = %format!("{}/{}", member.namespace, member.group),
+            identity = %member.identity,
+            "automatic sharding on; Rollouts, AnalysisRuns, Pipelines and notifications run on the leader"
+        );
+        let gitops = {
+            let (client, metrics) = (client.clone(), metrics.clone());
+            move |ownership: Ownership, stop: StopSignal| {
+                let deadline = {
+                    let stop = stop.clone();
+                    async move {
+                        stop.wait().await;
+                        tokio::time::sleep(STOP_GRACE).await;
+                    }
+                };
+                let run = tack_gitops::run_member(
+                    client.clone(),
+                    config.clone(),
+                    metrics.clone(),
+                    ownership,
+                    stop.wait(),
+                );
+                within_grace(run, deadline)
+            }
+        };
+        let elector = LeaderElector::new(client.clone(), lease_config);
+        tokio::join!(
+            members::run_member(client.clone(), member, gitops, signalled()),
+            lease::run_elected(elector, metrics.clone(), work, signalled()),
+        );
+    } else if args.leader_elect {
         // Each shard has its own leader.
-        let lease_name = match args.shard_index.filter(|_| args.shards.is_some()) {
+        let lease_name = match args.shard_index.filter(|_| shard.is_some()) {
             Some(index) => format!("{}-shard-{index}", args.lease_name),
             None => args.lease_name.clone(),
         };

@@ -231,7 +231,7 @@ fn controller_manifests(image: &str, mode: &Mode) -> Vec<Value> {
                          "labels": labels},
             "rules": [
                 {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"],
-                 "verbs": ["get", "list", "watch", "create", "update", "patch"]},
+                 "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"]},
             ],
         }),
         json!({
