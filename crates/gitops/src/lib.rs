@@ -361,14 +361,28 @@ async fn run_gated(
     // Spec changes (generation) and refresh requests trigger a reconcile; status writes do not. A deleted
     // application is forgotten at once (its drift watches stop).
     let on_delete = ctx.clone();
+    // Applications this controller reconciled, when sharded: only those have anything to forget when they turn out
+    // to be another controller's.
+    let reconciled: Arc<std::sync::Mutex<std::collections::HashSet<String>>> = Arc::default();
+    let deleted = reconciled.clone();
     let trigger = watcher(api, watcher::Config::default())
         .default_backoff()
         .reflect(writer)
         .then(move |event| {
-            let ctx = on_delete.clone();
+            let (ctx, deleted) = (on_delete.clone(), deleted.clone());
             async move {
                 if let Ok(watcher::Event::Delete(app)) = &event {
-                    ctx.forget(&reflector::ObjectRef::from_obj(app)).await;
+                    let app_ref = reflector::ObjectRef::from_obj(app);
+                    let key = format!(
+                        "{}/{}",
+                        app_ref.namespace.as_deref().unwrap_or_default(),
+                        app_ref.name
+                    );
+                    match deleted.lock() {
+                        Ok(mut s) => s.remove(&key),
+                        Err(poisoned) => poisoned.into_inner().remove(&key),
+                    };
+                    ctx.forget(&app_ref).await;
                 }
                 event
             }
@@ -390,11 +404,30 @@ async fn run_gated(
         ),
         shard::Gate::All => tracing::info!("controller started"),
     }
+    let sharded = !matches!(gate, shard::Gate::All);
     let gated = move |app: Arc<GitOpsConfig>, ctx: Arc<reconcile::Context>| {
-        let decision = gate.admit(
-            app.metadata.namespace.as_deref().unwrap_or_default(),
-            app.metadata.name.as_deref().unwrap_or_default(),
+        let app_ref = reflector::ObjectRef::from_obj(app.as_ref());
+        let key = format!(
+            "{}/{}",
+            app_ref.namespace.as_deref().unwrap_or_default(),
+            app_ref.name
         );
+        let decision = gate.admit(app_ref.namespace.as_deref().unwrap_or_default(), &app_ref.name);
+        let mut seen = match reconciled.lock() {
+            Ok(s) => s,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let forget = match &decision {
+            shard::Decision::Start(_) => {
+                if sharded {
+                    seen.insert(key.clone());
+                }
+                false
+            }
+            shard::Decision::Wait => false,
+            shard::Decision::NotOurs => seen.remove(&key),
+        };
+        drop(seen);
         let metrics = metrics.clone();
         async move {
             match decision {
@@ -405,14 +438,10 @@ async fn run_gated(
                 }
                 shard::Decision::Wait => Ok(kube::runtime::controller::Action::await_change()),
                 shard::Decision::NotOurs => {
-                    let app_ref = reflector::ObjectRef::from_obj(app.as_ref());
-                    let key = format!(
-                        "{}/{}",
-                        app_ref.namespace.as_deref().unwrap_or_default(),
-                        app_ref.name
-                    );
-                    ctx.forget(&app_ref).await;
-                    metrics.retain_apps(|k| k != key);
+                    if forget {
+                        ctx.forget(&app_ref).await;
+                        metrics.retain_apps(|k| k != key);
+                    }
                     Ok(kube::runtime::controller::Action::await_change())
                 }
             }
