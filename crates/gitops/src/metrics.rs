@@ -8,6 +8,8 @@
 //! | `tack_git_fetch_errors_total` | counter | | reconciles that failed to fetch from Git |
 //! | `tack_leader` | gauge | | 1 while this process runs the controllers (always 1 without leader election), else 0 |
 //! | `tack_drift_watches` | gauge | | drift watches running (one per API group, kind and namespace of managed objects) |
+//! | `tack_shard_members` | gauge | | with automatic sharding, the members of the view this replica adopted (else 0) |
+//! | `tack_shard_settled` | gauge | | with automatic sharding, 1 while every member agrees on the view and is drained |
 //!
 //! Other controllers of the process register their own metrics in the same registry with
 //! [`Metrics::register_more`] (promotions, notifications; docs/controller.md lists them all).
@@ -55,6 +57,8 @@ pub struct Metrics {
     git_fetch_errors: Counter,
     leader: Gauge,
     drift_watches: Gauge,
+    shard_members: Gauge,
+    shard_settled: Gauge,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -82,6 +86,8 @@ impl Metrics {
         let git_fetch_errors = Counter::default();
         let leader = Gauge::default();
         let drift_watches = Gauge::default();
+        let shard_members = Gauge::default();
+        let shard_settled = Gauge::default();
         registry.register(
             "tack_reconcile_duration_seconds",
             "Time of one reconcile of a GitOpsConfig, by outcome (success or failure)",
@@ -113,6 +119,17 @@ impl Metrics {
             "Drift watches running: one per API group, kind and namespace of the objects applications manage",
             drift_watches.clone(),
         );
+        registry.register(
+            "tack_shard_members",
+            "With automatic sharding (--shards auto), the members of the view this replica adopted; 0 otherwise",
+            shard_members.clone(),
+        );
+        registry.register(
+            "tack_shard_settled",
+            "With automatic sharding, 1 while every member has adopted this replica's view and is drained \
+             (reconciles start only then)",
+            shard_settled.clone(),
+        );
         Metrics {
             registry: Mutex::new(registry),
             reconcile_duration,
@@ -122,6 +139,8 @@ impl Metrics {
             git_fetch_errors,
             leader,
             drift_watches,
+            shard_members,
+            shard_settled,
         }
     }
 
@@ -177,6 +196,12 @@ impl Metrics {
     /// Whether this process runs the controllers.
     pub fn set_leader(&self, leader: bool) {
         self.leader.set(i64::from(leader));
+    }
+
+    /// The members of the adopted view and whether the handover settled (automatic sharding).
+    pub fn set_shard(&self, members: usize, settled: bool) {
+        self.shard_members.set(i64::try_from(members).unwrap_or(i64::MAX));
+        self.shard_settled.set(i64::from(settled));
     }
 
     /// The number of drift watches running.

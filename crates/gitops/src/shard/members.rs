@@ -36,6 +36,7 @@ use super::handover::{
 };
 use crate::GitOpsConfig;
 use crate::lease::StopSignal;
+use crate::metrics::Metrics;
 
 /// The label naming a member Lease's group.
 pub const GROUP_LABEL: &str = "tack.dev/shard-group";
@@ -540,7 +541,8 @@ enum Ended {
     Lost(String),
 }
 
-/// Runs `work` as a member of the shard group until `shutdown` completes.
+/// Runs `work` as a member of the shard group until `shutdown` completes; `tack_shard_members` and
+/// `tack_shard_settled` follow the membership.
 ///
 /// `work` gets this replica's [`Ownership`] (to gate its reconciles and take its triggers) and a [`StopSignal`]
 /// that fires on shutdown. When the Lease cannot be renewed for [`MemberConfig::renew_deadline`], `work` is
@@ -549,6 +551,7 @@ enum Ended {
 pub async fn run_member<W, Fut>(
     client: kube::Client,
     config: MemberConfig,
+    metrics: Arc<Metrics>,
     mut work: W,
     shutdown: impl Future<Output = ()>,
 ) where
@@ -595,6 +598,7 @@ pub async fn run_member<W, Fut>(
                         Ok(Err(e)) => tracing::warn!("{e}"),
                         Err(_) => tracing::warn!("the API server did not answer within {attempt_timeout:?} (shard member Leases)"),
                     }
+                    metrics.set_shard(ownership.view().members().len(), ownership.is_settled());
                     let since = member.renewed.unwrap_or(joined).elapsed();
                     if since >= config.renew_deadline {
                         break Ended::Lost(format!("its Lease not renewed for {since:?}"));
@@ -602,6 +606,7 @@ pub async fn run_member<W, Fut>(
                 }
             }
         };
+        metrics.set_shard(0, false);
         match ended {
             Ended::Work => {
                 member.leave().await;

@@ -169,9 +169,15 @@ impl Replica {
                 )
             }
         };
-        let task = tokio::spawn(members::run_member(client.clone(), member, work, async move {
-            let _ = stopped.await;
-        }));
+        let task = tokio::spawn(members::run_member(
+            client.clone(),
+            member,
+            metrics.clone(),
+            work,
+            async move {
+                let _ = stopped.await;
+            },
+        ));
         Replica {
             name,
             metrics,
@@ -404,6 +410,12 @@ async fn automatic_shards_hand_applications_over_without_reconciling_one_twice()
             vec![three_again.owner(ns.name(), name).expect("owner")],
             "{name}"
         );
+    }
+
+    // Each replica says it is one of three, settled.
+    for (name, text) in &texts {
+        assert_eq!(sample(text, "tack_shard_members"), Some(3.0), "{name}");
+        assert_eq!(sample(text, "tack_shard_settled"), Some(1.0), "{name}");
     }
 
     // A graceful stop deletes each member Lease; only the killed replica's may remain (until it goes stale).
