@@ -464,7 +464,7 @@ pub async fn run(args: &ControllerArgs, settings: &Settings) -> anyhow::Result<E
         };
         let elector = LeaderElector::new(client.clone(), lease_config);
         tokio::join!(
-            members::run_member(client.clone(), member, gitops, signalled()),
+            members::run_member(client.clone(), member, metrics.clone(), gitops, signalled()),
             lease::run_elected(elector, metrics.clone(), work, signalled()),
         );
     } else if args.leader_elect {
