@@ -2,7 +2,7 @@
 # Runs every fuzz target of fuzz/ (cargo-fuzz, nightly toolchain) for SECONDS each, one after the other, and
 # prints one line per target: executions, corpus size, and whether it found a crash.
 #
-#   scripts/fuzz.sh [SECONDS]        default 600 (10 minutes per target)
+#   scripts/fuzz.sh [SECONDS] [TARGET...]   default 600 (10 minutes per target), every target
 #
 # The corpus of each target is kept between runs in fuzz/corpus/<target>/ and crashes in fuzz/artifacts/<target>/
 # (both ignored by Git). TACK_FUZZ_TARGET_DIR chooses where the fuzz build goes (default fuzz/target);
@@ -13,7 +13,7 @@ set -euo pipefail
 secs="${1:-600}"
 case "$secs" in
 '' | *[!0-9]*)
-    echo "usage: scripts/fuzz.sh [SECONDS]  (seconds per target, default 600)" >&2
+    echo "usage: scripts/fuzz.sh [SECONDS] [TARGET...]  (seconds per target, default 600; default every target)" >&2
     exit 2
     ;;
 esac
@@ -28,9 +28,16 @@ if ! "${fuzz[@]}" --version >/dev/null 2>&1; then
     exit 2
 fi
 
-mapfile -t targets < <("${fuzz[@]}" list)
+shift || true
+if [ "$#" -gt 0 ]; then
+    targets=("$@")
+else
+    mapfile -t targets < <("${fuzz[@]}" list)
+fi
 echo "building ${#targets[@]} fuzz targets (release, debug assertions) in $target_dir" >&2
-"${fuzz[@]}" build -O --target-dir "$target_dir" "${flags[@]}" >&2
+for t in "${targets[@]}"; do
+    "${fuzz[@]}" build -O --target-dir "$target_dir" "${flags[@]}" "$t" >&2
+done
 
 failed=0
 summary=()

@@ -963,11 +963,7 @@ async fn compare_only(
         "automated sync off"
     };
     let drifted: BTreeSet<ObjectId> = report.entries.iter().map(|e| e.id.clone()).collect();
-    let mut summary = format!(
-        "{why}: {} of {} objects differ from Git",
-        report.entries.len(),
-        report.compared
-    );
+    let mut summary = difference_summary(why, &report);
     if !drifted.is_empty() {
         let names: Vec<String> = drifted.iter().take(10).map(ObjectId::human).collect();
         summary.push_str(&format!(": {}", names.join(", ")));
@@ -983,6 +979,22 @@ async fn compare_only(
         inventory,
         drifted,
     })
+}
+
+/// How many objects differ: those in Git against the objects in Git, and apart from them those that left Git
+/// and are still in the cluster (an object to prune is not one of the objects compared).
+fn difference_summary(why: &str, report: &tack_apply::DiffReport) -> String {
+    let left = report.entries.iter().filter(|e| e.origin.is_none()).count();
+    let in_git = report.entries.len() - left;
+    let mut summary = format!("{why}: {in_git} of {} objects differ from Git", report.compared);
+    if left > 0 {
+        summary.push_str(&format!(
+            "; {left} {} left Git and {} still in the cluster",
+            if left == 1 { "object" } else { "objects" },
+            if left == 1 { "is" } else { "are" },
+        ));
+    }
+    summary
 }
 
 /// The status lines of the objects found, as `status.resources` shows them ([`status::shown_resources`]): at
@@ -1206,6 +1218,38 @@ mod tests {
                 ..Default::default()
             },
         )
+    }
+
+    #[test]
+    fn objects_that_left_git_are_not_counted_against_the_objects_in_git() {
+        let entry = |name: &str, in_git: bool| tack_apply::DiffEntry {
+            id: ObjectId::new("", "ConfigMap", "ns", name),
+            origin: in_git.then(|| tack_render::Origin {
+                file: "cm.yaml".into(),
+                line: 1,
+            }),
+            text: String::new(),
+        };
+        let mut report = tack_apply::DiffReport {
+            entries: vec![entry("a", true), entry("b", false), entry("c", false)],
+            compared: 2,
+            ..Default::default()
+        };
+        assert_eq!(
+            difference_summary("automated sync off", &report),
+            "automated sync off: 1 of 2 objects differ from Git; 2 objects left Git and are still in the cluster"
+        );
+        report.entries.truncate(2);
+        report.entries.remove(0);
+        assert_eq!(
+            difference_summary("x", &report),
+            "x: 0 of 2 objects differ from Git; 1 object left Git and is still in the cluster"
+        );
+        report.entries.clear();
+        assert_eq!(
+            difference_summary("x", &report),
+            "x: 0 of 2 objects differ from Git"
+        );
     }
 
     #[test]
