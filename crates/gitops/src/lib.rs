@@ -404,8 +404,41 @@ async fn run_gated(
         ),
         shard::Gate::All => tracing::info!("controller started"),
     }
+    let gated = gated_reconcile(gate, metrics, reconciled);
+    Controller::for_stream(trigger, reader)
+        .reconcile_on(drifted)
+        .reconcile_on(handed_over)
+        .with_config(kube::runtime::controller::Config::default().concurrency(concurrency))
+        .graceful_shutdown_on(shutdown)
+        .run(gated, reconcile::error_policy, ctx)
+        .for_each(|res| async move {
+            match res {
+                Ok((obj, _)) => tracing::debug!(app = %obj, "reconciled"),
+                // A reconcile asked for (by drift, or a requeue) just before its application was deleted.
+                Err(kube::runtime::controller::Error::ObjectNotFound(obj)) => {
+                    tracing::debug!(app = %obj, "deleted; not reconciled")
+                }
+                Err(e) => tracing::warn!("reconcile failed: {e}"),
+            }
+        })
+        .await;
+    forget.abort();
+    tracing::info!("controller stopped");
+}
+
+/// The reconciler behind the gate: [`reconcile::reconcile`] when `gate` admits the application; when it is another
+/// controller's, nothing, after forgetting what this one kept of it (drift watches, backoff, `tack_objects_managed`),
+/// if it reconciled it before (`reconciled`, kept only when sharded).
+fn gated_reconcile(
+    gate: shard::Gate,
+    metrics: Arc<Metrics>,
+    reconciled: Arc<std::sync::Mutex<std::collections::HashSet<String>>>,
+) -> impl FnMut(
+    Arc<GitOpsConfig>,
+    Arc<reconcile::Context>,
+) -> futures::future::BoxFuture<'static, Result<kube::runtime::controller::Action, Error>> {
     let sharded = !matches!(gate, shard::Gate::All);
-    let gated = move |app: Arc<GitOpsConfig>, ctx: Arc<reconcile::Context>| {
+    move |app: Arc<GitOpsConfig>, ctx: Arc<reconcile::Context>| {
         let app_ref = reflector::ObjectRef::from_obj(app.as_ref());
         let key = format!(
             "{}/{}",
@@ -429,7 +462,7 @@ async fn run_gated(
         };
         drop(seen);
         let metrics = metrics.clone();
-        async move {
+        Box::pin(async move {
             match decision {
                 shard::Decision::Start(admitted) => {
                     let result = reconcile::reconcile(app, ctx).await;
@@ -445,27 +478,8 @@ async fn run_gated(
                     Ok(kube::runtime::controller::Action::await_change())
                 }
             }
-        }
-    };
-    Controller::for_stream(trigger, reader)
-        .reconcile_on(drifted)
-        .reconcile_on(handed_over)
-        .with_config(kube::runtime::controller::Config::default().concurrency(concurrency))
-        .graceful_shutdown_on(shutdown)
-        .run(gated, reconcile::error_policy, ctx)
-        .for_each(|res| async move {
-            match res {
-                Ok((obj, _)) => tracing::debug!(app = %obj, "reconciled"),
-                // A reconcile asked for (by drift, or a requeue) just before its application was deleted.
-                Err(kube::runtime::controller::Error::ObjectNotFound(obj)) => {
-                    tracing::debug!(app = %obj, "deleted; not reconciled")
-                }
-                Err(e) => tracing::warn!("reconcile failed: {e}"),
-            }
         })
-        .await;
-    forget.abort();
-    tracing::info!("controller stopped");
+    }
 }
 
 #[cfg(test)]
