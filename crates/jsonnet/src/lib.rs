@@ -12,27 +12,27 @@ pub mod cli;
 mod engine;
 mod error;
 mod import;
+mod jrsonnet;
+mod jrsonnet_msg;
 pub mod manifest;
 mod options;
 mod render;
-mod rsjsonnet;
-mod rsjsonnet_msg;
 
 pub use engine::{Engine, Input};
 pub use error::Error;
+pub use jrsonnet::JrSonnet;
 pub use options::{EvalOptions, Extract, JsonnetOptions, VarValue};
 pub use render::{FileManifest, check_glob, detect, render_dir, render_manifests};
-pub use rsjsonnet::RsJsonnet;
 
 /// Evaluates `input` with the default engine on its own thread, within `options`' time budget.
 pub fn evaluate(input: &Input, options: &EvalOptions) -> Result<serde_json::Value, Error> {
-    budget::run_with_budget(RsJsonnet, input.clone(), options.clone())
+    budget::run_with_budget(JrSonnet, input.clone(), options.clone())
 }
 
 /// Evaluates `inputs` in order with the default engine, in one evaluator on its own thread (the standard library
 /// and imported files parsed once), within `options`' time budget per input; stops at the first error.
 pub fn evaluate_all(inputs: Vec<Input>, options: &EvalOptions) -> Result<Vec<serde_json::Value>, Error> {
-    budget::run_all_with_budget(RsJsonnet, inputs, options.clone())
+    budget::run_all_with_budget(JrSonnet, inputs, options.clone())
 }
 
 /// Evaluates `input` with the default engine on the calling thread, without a time budget (`options.timeout` is
@@ -40,5 +40,5 @@ pub fn evaluate_all(inputs: Vec<Input>, options: &EvalOptions) -> Result<Vec<ser
 /// too. On the main thread the allocator serves the evaluation from its main arena, markedly faster for large
 /// programs than from a thread's own heap.
 pub fn evaluate_here(input: &Input, options: &EvalOptions) -> Result<serde_json::Value, Error> {
-    RsJsonnet.evaluate(input, options)
+    JrSonnet.evaluate(input, options)
 }
