@@ -33,62 +33,86 @@ impl Engine for JrSonnet {
 
     /// One state for all inputs: the standard library and every imported file are parsed once.
     fn evaluate_all(&self, inputs: &[Input], options: &EvalOptions) -> Result<Vec<serde_json::Value>, Error> {
-        let _depth = limit_stack_depth(options.max_stack);
-        let display_root = options
-            .display_root
-            .as_ref()
-            .map(|r| format!("{}/", r.display().to_string().trim_end_matches('/')));
-        let names = Names { display_root };
-        let stdlib = jrsonnet_stdlib::ContextInitializer::new(PathResolver::Absolute);
-        let mut builder = State::builder();
-        builder
-            .import_resolver(Importer {
-                resolver: Resolver::new(&options.jpath, options.confine.as_deref()),
+        run(inputs, options, to_json)
+    }
+
+    /// Writes go-jsonnet's JSON straight from the evaluator's values (no JSON value in between).
+    fn evaluate_json_text(&self, input: &Input, options: &EvalOptions) -> Result<String, Error> {
+        let mut texts = run(std::slice::from_ref(input), options, |val| {
+            let mut out = String::new();
+            crate::jrsonnet_manifest::write_json(&mut out, val, "")?;
+            Ok(out)
+        })?;
+        texts
+            .pop()
+            .ok_or_else(|| Error::Evaluation("RUNTIME ERROR: nothing was evaluated".into()))
+    }
+}
+
+/// Evaluates `inputs` in order in one state (calling each with the top-level arguments when it is a function)
+/// and reads each result with `read`, which forces the lazy values.
+fn run<T>(
+    inputs: &[Input],
+    options: &EvalOptions,
+    mut read: impl FnMut(&Val) -> jrsonnet_evaluator::Result<T>,
+) -> Result<Vec<T>, Error> {
+    let _depth = limit_stack_depth(options.max_stack);
+    let display_root = options
+        .display_root
+        .as_ref()
+        .map(|r| format!("{}/", r.display().to_string().trim_end_matches('/')));
+    let names = Names { display_root };
+    let stdlib = jrsonnet_stdlib::ContextInitializer::new(PathResolver::Absolute);
+    let mut builder = State::builder();
+    builder
+        .import_resolver(Importer {
+            resolver: Resolver::new(&options.jpath, options.confine.as_deref()),
+        })
+        .context_initializer(stdlib.clone());
+    let state = builder.build();
+    let result = {
+        let _entered = state.enter();
+        for (var, value) in &options.ext_vars {
+            stdlib.settings_mut().ext_vars.insert(
+                var.as_str().into(),
+                var_arg(&state, &format!("<extvar:{var}>"), value),
+            );
+        }
+        // Interned strings hash by identity, which never changes: the map's keys are stable.
+        #[allow(clippy::mutable_key_type)]
+        let tlas: HashMap<IStr, TlaArg> = options
+            .tlas
+            .iter()
+            .map(|(arg, value)| {
+                (
+                    arg.as_str().into(),
+                    var_arg(&state, &format!("<top-level-arg:{arg}>"), value),
+                )
             })
-            .context_initializer(stdlib.clone());
-        let state = builder.build();
-        let values = {
-            let _entered = state.enter();
-            for (var, value) in &options.ext_vars {
-                stdlib.settings_mut().ext_vars.insert(
-                    var.as_str().into(),
-                    var_arg(&state, &format!("<extvar:{var}>"), value),
-                );
-            }
-            let tlas: HashMap<IStr, TlaArg> = options
-                .tlas
-                .iter()
-                .map(|(arg, value)| {
-                    (
-                        arg.as_str().into(),
-                        var_arg(&state, &format!("<top-level-arg:{arg}>"), value),
-                    )
-                })
-                .collect();
-            let mut values = Vec::with_capacity(inputs.len());
-            for input in inputs {
+            .collect();
+        inputs
+            .iter()
+            .map(|input| {
                 let main = main_source(input)?;
-                let value = state
+                state
                     .import_resolved(main.clone())
                     .and_then(|v| apply_tla(&tlas, v))
-                    .and_then(|v| to_json(&v))
-                    .map_err(|e| Error::Evaluation(names.error_text(&e, &main)))?;
-                values.push(value);
-            }
-            values
-        };
-        if options.leave_allocated {
-            // A one-shot process: its exit returns the evaluator's memory faster than freeing it object by object.
-            std::mem::forget(state);
-            std::mem::forget(stdlib);
-            jrsonnet_gcmodule::with_thread_object_space(jrsonnet_gcmodule::ObjectSpace::leak);
-        } else {
-            drop(state);
-            drop(stdlib);
-            jrsonnet_gcmodule::collect_thread_cycles();
-        }
-        Ok(values)
+                    .and_then(|v| read(&v))
+                    .map_err(|e| Error::Evaluation(names.error_text(&e, &main)))
+            })
+            .collect::<Result<Vec<T>, Error>>()
+    };
+    if options.leave_allocated && result.is_ok() {
+        // A one-shot process: its exit returns the evaluator's memory faster than freeing it object by object.
+        std::mem::forget(state);
+        std::mem::forget(stdlib);
+        jrsonnet_gcmodule::with_thread_object_space(jrsonnet_gcmodule::ObjectSpace::leak);
+    } else {
+        drop(state);
+        drop(stdlib);
+        jrsonnet_gcmodule::collect_thread_cycles();
     }
+    result
 }
 
 /// The source of an input: a file (read here, so a missing file is reported as go-jsonnet does) or a snippet.

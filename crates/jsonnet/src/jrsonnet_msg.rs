@@ -75,7 +75,7 @@ pub(crate) fn at_end_of_file(kind: &ErrorKind) -> bool {
 }
 
 /// The standard-library function the innermost frame of a trace calls (`function <builtin_join> call`).
-fn builtin<'a>(frames: &'a [StackTraceElement]) -> &'a str {
+fn builtin(frames: &[StackTraceElement]) -> &str {
     frames
         .iter()
         .find_map(|frame| frame.desc.strip_prefix("function <builtin_"))

@@ -13,6 +13,7 @@ mod engine;
 mod error;
 mod import;
 mod jrsonnet;
+mod jrsonnet_manifest;
 mod jrsonnet_msg;
 pub mod manifest;
 mod options;
@@ -41,4 +42,10 @@ pub fn evaluate_all(inputs: Vec<Input>, options: &EvalOptions) -> Result<Vec<ser
 /// programs than from a thread's own heap.
 pub fn evaluate_here(input: &Input, options: &EvalOptions) -> Result<serde_json::Value, Error> {
     JrSonnet.evaluate(input, options)
+}
+
+/// As [`evaluate_here`], to go-jsonnet's JSON text (without the final newline), written by the engine from its
+/// own values.
+pub fn evaluate_here_json(input: &Input, options: &EvalOptions) -> Result<String, Error> {
+    JrSonnet.evaluate_json_text(input, options)
 }
