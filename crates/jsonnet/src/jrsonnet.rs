@@ -154,16 +154,17 @@ fn io_text(e: &std::io::Error) -> String {
 }
 
 /// Code that is not a file: `-e`, standard input, external variables and top-level arguments given as code. Named
-/// as go-jsonnet names it (in errors and `std.thisFile`); imports from it are relative to the working directory.
+/// as go-jsonnet names it in errors; imports from it are relative to the working directory.
 #[derive(Acyclic, Hash, PartialEq, Eq, Debug)]
 struct Snippet {
     name: String,
     code: String,
 }
 
+/// Empty: go-jsonnet's `std.thisFile` of code that is not a file (errors name it by `name`).
 impl std::fmt::Display for Snippet {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.name)
+    fn fmt(&self, _f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        Ok(())
     }
 }
 
