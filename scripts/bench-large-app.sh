@@ -2,15 +2,23 @@
 # Controller memory of one large application: N ConfigMaps (100 per file) from a local Git repository, synced
 # by one `tack controller`; then a commit that changes 10 of them; then `tack app delete`. At each stage it
 # prints the controller's resident memory now (VmRSS) and its peak during the stage (VmHWM, reset between
-# stages through /proc/PID/clear_refs), and how long the stage took; then creates and deletes the application once
+# stages through /proc/PID/clear_refs), the same for its anonymous memory alone (RssAnon, sampled every 0.2 s:
+# the heap, without the pages of the binary's code, which a debug build has many of), and how long the stage
+# took; then creates and deletes the application once
 # more (memory kept after a delete must be reused, not grow). Needs the local control plane
 # (`tack dev up`), git, python3 and kubectl (to delete the namespace afterwards).
 #
+# MODE=auto (default): automated with prune; idle reconciles compare (no self-heal), a commit is synced by the
+# next poll. MODE=manual: `--manual`, synced by `tack app sync` (as an operator does); idle reconciles and the
+# commit are compared only (OutOfSync), then `tack app sync` applies the commit.
+#
 #   TACK_BIN=target/release/tack N=20000 scripts/bench-large-app.sh      # N=100000 works too (slower)
+#   TACK_BIN=target/release/tack N=100000 MODE=manual scripts/bench-large-app.sh
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TACK="${TACK_BIN:-$ROOT/target/release/tack}"
-N="${N:-20000}"; TIMEOUT="${TIMEOUT:-1800}"; IDLE="${IDLE:-40}"
+N="${N:-20000}"; TIMEOUT="${TIMEOUT:-1800}"; IDLE="${IDLE:-40}"; MODE="${MODE:-auto}"
+case "$MODE" in auto) policy=(--prune) ;; manual) policy=(--manual) ;; *) echo "MODE is auto or manual" >&2; exit 1 ;; esac
 [ -x "$TACK" ] || { echo "no tack binary at $TACK (cargo build --release -p tack-cli, or set TACK_BIN)" >&2; exit 1; }
 "$TACK" dev up >/dev/null
 eval "$("$TACK" dev env)"; export KUBECONFIG
@@ -44,30 +52,42 @@ ctl=$!
 sleep 3
 
 mib() { awk -v k="$1:" '$1==k{print int($2/1024)}' "/proc/$ctl/status"; }
-stage_start() { echo 5 > "/proc/$ctl/clear_refs"; t0=$(date +%s.%N); }
-row() { printf '| %s | %s s | %s | %s |\n' "$1" "$(python3 -c "print(round($(date +%s.%N) - $t0, 1))")" "$(mib VmHWM)" "$(mib VmRSS)"; }
-# Waits until the application's status says `revision` Synced and Healthy.
+# RssAnon has no high-water mark: sampled every 0.2 s into $work/anon (emptied at each stage).
+( while kill -0 "$ctl" 2>/dev/null; do mib RssAnon >> "$work/anon" 2>/dev/null; sleep 0.2; done ) &
+stage_start() { echo 5 > "/proc/$ctl/clear_refs"; : > "$work/anon"; t0=$(date +%s.%N); }
+row() {
+  local anon_peak; anon_peak=$( (cat "$work/anon"; mib RssAnon) | sort -n | tail -1)
+  printf '| %s | %s s | %s | %s | %s | %s |\n' "$1" "$(python3 -c "print(round($(date +%s.%N) - $t0, 1))")" \
+    "$(mib VmHWM)" "$(mib VmRSS)" "$anon_peak" "$(mib RssAnon)"
+}
+# Waits until the application's status says `revision` with sync status $2 (default Synced, then also Healthy).
 wait_synced() {
   local deadline=$(( $(date +%s) + TIMEOUT ))
   until "$TACK" -n "$ns" app get "$app" -o json 2>/dev/null | python3 -c '
 import json, sys
 s = json.load(sys.stdin).get("status") or {}
-ok = (s.get("sync") or {}).get("status") == "Synced" and (s.get("health") or {}).get("status") == "Healthy" \
-    and (s.get("sync") or {}).get("revision") == sys.argv[1]
-sys.exit(0 if ok else 1)' "$1"; do
-    [ "$(date +%s)" -ge "$deadline" ] && { echo "not Synced+Healthy at $1 after ${TIMEOUT}s" >&2; tail -5 "$work/controller.log" >&2; exit 1; }
+want = sys.argv[2]
+ok = (s.get("sync") or {}).get("status") == want and (s.get("sync") or {}).get("revision") == sys.argv[1] \
+    and (want != "Synced" or (s.get("health") or {}).get("status") == "Healthy")
+sys.exit(0 if ok else 1)' "$1" "${2:-Synced}"; do
+    [ "$(date +%s)" -ge "$deadline" ] && { echo "not ${2:-Synced} at $1 after ${TIMEOUT}s" >&2; tail -5 "$work/controller.log" >&2; exit 1; }
     sleep 2
   done
 }
+# Creates the application; a manual one is then synced once with `tack app sync`.
+create_synced() {
+  "$TACK" -n "$ns" app create "$app" --repo "file://$work/repo" --path app "${policy[@]}" --interval 30s \
+    --dest-namespace "$dest" --create-namespace >/dev/null
+  [ "$MODE" = manual ] && "$TACK" -n "$ns" app sync "$app" >/dev/null
+  wait_synced "$(git -C "$work/repo" rev-parse HEAD)"
+}
 
-echo "| stage ($N ConfigMaps) | took | controller peak RSS during the stage (MiB) | controller RSS after it (MiB) |"
-echo "|---|---:|---:|---:|"
+echo "| stage ($N ConfigMaps, $MODE) | took | peak RSS during the stage (MiB) | RSS after it | peak RssAnon | RssAnon after |"
+echo "|---|---:|---:|---:|---:|---:|"
 stage_start; row "controller started, no application"
 
 stage_start
-"$TACK" -n "$ns" app create "$app" --repo "file://$work/repo" --path app --prune --interval 30s \
-  --dest-namespace "$dest" --create-namespace >/dev/null
-wait_synced "$(git -C "$work/repo" rev-parse HEAD)"
+create_synced
 row "first sync: create every object, Synced and Healthy"
 
 stage_start; sleep "$IDLE"
@@ -81,8 +101,17 @@ s = open(p).read()
 open(p, "w").write(s.replace('value: "first"', 'value: "second"', 10))
 EOF
 commit "10 objects changed"
-wait_synced "$(git -C "$work/repo" rev-parse HEAD)"
-row "commit changing 10 objects, found by the next poll (30 s) and synced"
+if [ "$MODE" = manual ]; then
+  wait_synced "$(git -C "$work/repo" rev-parse HEAD)" OutOfSync
+  row "commit changing 10 objects, compared by the next poll (30 s): OutOfSync"
+  stage_start
+  "$TACK" -n "$ns" app sync "$app" >/dev/null
+  wait_synced "$(git -C "$work/repo" rev-parse HEAD)"
+  row "\`tack app sync\`: the 10 objects applied, Synced"
+else
+  wait_synced "$(git -C "$work/repo" rev-parse HEAD)"
+  row "commit changing 10 objects, found by the next poll (30 s) and synced"
+fi
 
 stage_start
 "$TACK" -n "$ns" app delete "$app" >/dev/null
@@ -91,9 +120,7 @@ row "\`tack app delete\`, then ${IDLE} s idle"
 
 # Once more: memory kept after a delete is reused, not added to (no leak per application).
 stage_start
-"$TACK" -n "$ns" app create "$app" --repo "file://$work/repo" --path app --prune --interval 30s \
-  --dest-namespace "$dest" --create-namespace >/dev/null
-wait_synced "$(git -C "$work/repo" rev-parse HEAD)"
+create_synced
 row "created again (objects exist, adopted unchanged), Synced and Healthy"
 
 stage_start

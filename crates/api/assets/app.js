@@ -177,6 +177,64 @@ function resourcesTree(nodes) {
   }));
 }
 
+// ---- the diff view ------------------------------------------------------------------------------------------
+
+// Unchanged runs longer than this are folded to their first and last lines, opened with one click.
+const FOLD_AFTER = 8, FOLD_KEEP = 3;
+// The last diff asked for per application: kept across live redraws, asked again only with "Compare again".
+const diffs = new Map();
+
+function diffLines(lines) {
+  const out = [];
+  const line = (l) => el("div", { class: l.startsWith("+") ? "add" : l.startsWith("-") ? "del" : l.startsWith("@@") ? "hunk" : "same", text: l });
+  let i = 0;
+  while (i < lines.length) {
+    if (!lines[i].startsWith(" ")) { out.push(line(lines[i])); i++; continue; }
+    let j = i;
+    while (j < lines.length && lines[j].startsWith(" ")) j++;
+    const run = lines.slice(i, j);
+    if (run.length <= FOLD_AFTER) out.push(run.map(line));
+    else {
+      const hidden = run.slice(FOLD_KEEP, run.length - FOLD_KEEP);
+      const fold = el("button", { class: "fold quiet", text: `⋯ ${hidden.length} unchanged lines`,
+        onclick: () => fold.replaceWith(...hidden.map(line)) });
+      out.push(run.slice(0, FOLD_KEEP).map(line), fold, run.slice(run.length - FOLD_KEEP).map(line));
+    }
+    i = j;
+  }
+  return el("pre", { class: "diff" }, out);
+}
+
+function diffBody(d) {
+  if (d.error) return el("p", { class: "Failed", text: `${d.error.reason}: ${d.error.message}` });
+  if (!d.objects.length) return el("p", { text: `The cluster equals Git at ${(d.revision || "").slice(0, 12)} (${d.compared} objects compared).` });
+  return [el("p", { class: "muted", text: `${d.objects.length} of ${d.compared} objects differ from Git at ${(d.revision || "").slice(0, 12)}. Secret values are masked.` }),
+    d.objects.map((o) => el("details", { class: "diff-object", open: d.objects.length <= 20 ? "" : null },
+      el("summary", {}, el("span", { class: "badge " + o.change, text: o.change }), " ",
+        el("span", { class: "muted", text: o.kind + " " }), (o.namespace ? o.namespace + "/" : "") + o.name,
+        o.origin ? el("span", { class: "muted", text: "  " + o.origin }) : null),
+      o.hidden ? el("p", { class: "muted", text: o.hidden }) : diffLines(o.lines || [])))];
+}
+
+function diffSection(base) {
+  const box = el("div", { id: "diff-body", "data-base": base });
+  const button = el("button", { id: "compare", text: diffs.has(base) ? "Compare again" : "Compare with Git" });
+  const load = async () => {
+    box.replaceChildren(el("p", { class: "muted", text: "Rendering from Git and comparing…" }));
+    try { diffs.set(base, await api(base + "/diff")); }
+    catch (e) { diffs.set(base, { error: { reason: "Error", message: e.message }, objects: [] }); }
+    // A live redraw may have replaced the section meanwhile: fill the one on the page.
+    const shown = document.getElementById("diff-body");
+    const target = shown && shown.dataset.base === base ? shown : box;
+    target.replaceChildren(...[diffBody(diffs.get(base))].flat(Infinity));
+    if (target === shown) document.getElementById("compare").textContent = "Compare again";
+    button.textContent = "Compare again";
+  };
+  button.addEventListener("click", load);
+  if (diffs.has(base)) box.replaceChildren(...[diffBody(diffs.get(base))].flat(Infinity));
+  return el("div", { id: "diff" }, button, box);
+}
+
 async function applicationPage(render, ns, name) {
   const base = `/api/v1/namespaces/${encodeURIComponent(ns)}/applications/${encodeURIComponent(name)}`;
   const [app, history, events, tree] = await Promise.all([api(base), api(base + "/history"),
@@ -214,6 +272,8 @@ async function applicationPage(render, ns, name) {
     tree && tree.childrenHiddenIn && tree.childrenHiddenIn.length
       ? el("p", { class: "muted", text: "Pods and ReplicaSets not shown in " + tree.childrenHiddenIn.join(", ") + " (no right to list them)" })
       : null,
+    el("h2", { text: "Diff" }),
+    diffSection(base),
     el("h2", { text: "History" }),
     el("table", { id: "history" }, el("tbody", {}, historyRows)),
     el("h2", { text: "Events" }),
@@ -371,6 +431,8 @@ async function route() {
     else if (parts[0] === "pipeline" && parts.length >= 3) await pipelinePage(render, parts[1], parts[2]);
     else await applicationsPage(render);
     document.body.dataset.loaded = location.hash || "#/";
+    // When the page's content was first painted (User Timing; scripts/bench-dashboard.py reads it).
+    if (seq === routeSeq) requestAnimationFrame(() => setTimeout(() => performance.mark("tack:drawn"), 0));
   } catch (e) {
     if (seq === routeSeq) failure(e);
   }

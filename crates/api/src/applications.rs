@@ -114,7 +114,7 @@ pub async fn list(
 }
 
 /// The cached application, after checking that the caller may `get` it.
-async fn cached(
+pub(crate) async fn cached(
     state: &ApiState,
     caller: &Caller,
     ns: &str,

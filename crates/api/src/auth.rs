@@ -82,7 +82,7 @@ pub struct Access<'a> {
 
 impl Access<'_> {
     /// `user "u" may not patch gitopsconfigs.gitops.tack.dev "web" in namespace "qa"`.
-    fn refusal(&self, who: &str) -> String {
+    pub(crate) fn refusal(&self, who: &str) -> String {
         let resource = if self.group.is_empty() {
             self.resource.to_string()
         } else {

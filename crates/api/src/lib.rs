@@ -7,12 +7,13 @@
 //!
 //! The flow of a request: [`guard`] (security headers, CSRF and read-only checks) → [`auth`] (who is calling,
 //! may they) → a handler of [`applications`], [`rollouts`] or [`pipelines`] reading the watch caches of [`store`] (lists never
-//! go to the API server) → JSON shaped by [`view`]. Actions are the same patches as the CLI's ([`actions`]).
+//! go to the API server; [`diff`] renders the application as the controller does) → JSON shaped by [`view`]. Actions are the same patches as the CLI's ([`actions`]).
 //! [`stream`] pushes changes to the browser from the same watches.
 
 pub mod actions;
 pub mod applications;
 pub mod auth;
+pub mod diff;
 pub mod error;
 pub mod guard;
 pub mod pipelines;
@@ -39,6 +40,9 @@ pub struct Options {
     pub mode: Mode,
     /// Refuse every action (reads only).
     pub read_only: bool,
+    /// How applications are rendered for the diff view: the controller's own settings (cache directory,
+    /// lockdown, where registered clusters are), or the defaults on a person's machine.
+    pub gitops: tack_gitops::ControllerConfig,
 }
 
 /// What every handler shares.
@@ -51,12 +55,19 @@ pub struct ApiState {
     pub auth: auth::Authorizer,
     /// How the API serves.
     pub options: Options,
+    /// Renders and compares applications for the diff view, as the controller does.
+    pub preview: tack_gitops::Context,
+    /// Resource names of kinds, for authorizing what a diff shows.
+    pub discovery: tack_cluster::Cluster,
 }
 
 /// The whole HTTP surface: `/api/v1/...` and the dashboard.
 pub fn router(client: kube::Client, stores: Stores, options: Options) -> Router {
+    let metrics = Arc::new(tack_gitops::Metrics::new());
     let state = Arc::new(ApiState {
         auth: auth::Authorizer::new(client.clone(), options.mode),
+        preview: tack_gitops::Context::new(client.clone(), options.gitops.clone(), metrics),
+        discovery: tack_cluster::Cluster::from_client(client.clone(), "default"),
         client,
         stores,
         options,
@@ -75,6 +86,10 @@ pub fn router(client: kube::Client, stores: Stores, options: Options) -> Router 
         .route(
             "/api/v1/namespaces/{ns}/applications/{name}/tree",
             get(applications::tree),
+        )
+        .route(
+            "/api/v1/namespaces/{ns}/applications/{name}/diff",
+            get(diff::diff),
         )
         .route(
             "/api/v1/namespaces/{ns}/applications/{name}/history",

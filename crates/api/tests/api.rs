@@ -6,3 +6,6 @@ mod endpoints;
 
 #[path = "api/browser.rs"]
 mod browser;
+
+#[path = "api/diff.rs"]
+mod diff;

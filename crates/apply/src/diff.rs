@@ -7,10 +7,13 @@ use tack_plan::{
     DiffOptions as TextOptions, IgnoreRule, ObjectId, compare, ignore_pointers_for, normalize_live,
     prune_allowed, prune_set,
 };
-use tack_render::{Manifest, Origin};
+use tack_render::{Manifest, Origin, PackedManifest, pack_all};
 
 use crate::snapshot::snapshot;
 use crate::sync::{InventoryStore, SyncError};
+
+/// Context that shows every line of an object (for [`DiffOptions::context`]).
+pub const WHOLE_OBJECT: usize = 1 << 20;
 
 /// Options of [`diff`].
 #[derive(Clone, Debug, Default)]
@@ -23,6 +26,8 @@ pub struct DiffOptions {
     pub ignore: Vec<IgnoreRule>,
     /// ANSI colors.
     pub color: bool,
+    /// Lines of context around each change (`None`: 3; [`WHOLE_OBJECT`]: every line).
+    pub context: Option<usize>,
 }
 
 /// One object that differs.
@@ -43,6 +48,8 @@ pub struct DiffReport {
     pub entries: Vec<DiffEntry>,
     /// Objects compared.
     pub compared: usize,
+    /// The inventory the objects that left Git were taken from (empty without [`DiffOptions::app`]).
+    pub inventory: BTreeSet<ObjectId>,
 }
 
 /// Compares `manifests` with the live objects (on the fields the manifests set, see
@@ -63,9 +70,20 @@ pub async fn diff_with_inventory(
     opts: &DiffOptions,
     store: &InventoryStore,
 ) -> Result<DiffReport, SyncError> {
-    let snap = snapshot(
+    diff_packed(cluster, pack_all(manifests), opts, store.clone()).await
+}
+
+/// [`diff_with_inventory`] of manifests kept compact (see [`tack_render::render_packed`]); the inventory is
+/// moved in, and given back in [`DiffReport::inventory`] (a large inventory is never copied).
+pub async fn diff_packed(
+    cluster: &Cluster,
+    manifests: Vec<PackedManifest>,
+    opts: &DiffOptions,
+    store: InventoryStore,
+) -> Result<DiffReport, SyncError> {
+    let mut snap = snapshot(
         cluster,
-        crate::hooks::without_hooks(manifests),
+        crate::hooks::without_hooks_packed(manifests),
         &opts.namespace,
         opts.app.as_deref().map(|a| (a, store)),
         false,
@@ -75,17 +93,16 @@ pub async fn diff_with_inventory(
     .await?;
     let text_opts = TextOptions {
         color: opts.color,
-        context: 3,
+        context: opts.context.unwrap_or(3),
     };
     let mut report = DiffReport {
         entries: Vec::new(),
         compared: snap.desired.len(),
+        inventory: BTreeSet::new(),
     };
-    let mut desired_ids = BTreeSet::new();
-    for d in &snap.desired {
-        desired_ids.insert(d.id.clone());
+    for (i, d) in snap.desired.iter().enumerate() {
         // Found equal to Git while it was read (and let go).
-        if snap.unchanged.contains(&d.id) {
+        if snap.is_unchanged(i) {
             continue;
         }
         let ignore = ignore_pointers_for(&opts.ignore, &d.id);
@@ -96,7 +113,7 @@ pub async fn diff_with_inventory(
             tack_plan::ApplyPolicy::IfNotPresent if live.is_some() => continue,
             _ => {}
         }
-        let n = compare(&d.object, live, &ignore);
+        let n = compare(&d.object.value(), live, &ignore);
         if n.differs()
             && let Some(text) = tack_plan::diff(&d.id, Some(&n.desired), n.live.as_ref(), text_opts)
         {
@@ -107,7 +124,8 @@ pub async fn diff_with_inventory(
             });
         }
     }
-    for id in prune_set(&snap.inventory.ids, &desired_ids) {
+    let left_git = prune_set(&snap.inventory.ids, snap.desired.iter().map(|d| &d.id));
+    for id in left_git {
         let Some(kind) = cluster.resolve_group_kind(&id.group, &id.kind).await? else {
             continue;
         };
@@ -125,5 +143,6 @@ pub async fn diff_with_inventory(
             });
         }
     }
+    report.inventory = std::mem::take(&mut snap.inventory.ids);
     Ok(report)
 }

@@ -5,6 +5,8 @@
 //! instead (a stand-in: validation does not depend on the namespace), unless an object of the same name exists
 //! there (a dry run would then patch it and could fail for unrelated reasons).
 
+use std::sync::Arc;
+
 use futures::{StreamExt, stream};
 use serde_json::Value;
 use tack_cluster::{ApplyOptions, Cluster, ClusterError, Kind};
@@ -29,7 +31,7 @@ async fn targets(
     snap: &Snapshot,
     changes: &[Change],
     conc: usize,
-) -> Result<(Vec<(usize, Kind, bool)>, usize), SyncError> {
+) -> Result<(Vec<(usize, Arc<Kind>, bool)>, usize), SyncError> {
     let mut unvalidated = 0;
     let mut to_validate = Vec::new();
     let mut stand_in_candidates = Vec::new();
@@ -60,16 +62,22 @@ async fn targets(
     if !default_exists {
         return Ok((to_validate, unvalidated + stand_in_candidates.len()));
     }
-    let wanted: Vec<(ObjectId, Option<Kind>)> = stand_in_candidates
+    let ids: Vec<ObjectId> = stand_in_candidates
         .iter()
-        .map(|(i, k)| {
+        .map(|(i, _)| {
             let mut id = snap.desired[*i].id.clone();
             id.namespace = STAND_IN.to_string();
-            (id, Some(k.clone()))
+            id
         })
         .collect();
+    let wanted: Vec<live::Wanted<'_>> = ids
+        .iter()
+        .zip(&stand_in_candidates)
+        .map(|(id, (_, k))| (id, Some(k.clone())))
+        .collect();
     let taken = live::fetch(cluster, &wanted, conc).await?;
-    for ((i, k), (id, _)) in stand_in_candidates.into_iter().zip(wanted) {
+    drop(wanted);
+    for ((i, k), id) in stand_in_candidates.into_iter().zip(ids) {
         if taken.contains_key(&id) {
             unvalidated += 1;
         } else {
@@ -90,12 +98,12 @@ async fn check_one(
     let dry = ApplyOptions { dry_run: true, force };
     if !stand_in {
         return cluster
-            .apply(kind, &d.object, dry)
+            .apply(kind, &d.object.value(), dry)
             .await
             .err()
             .map(|e| failure(d, &e));
     }
-    let mut object = d.object.clone();
+    let mut object = d.object.value();
     object["metadata"]["namespace"] = Value::String(STAND_IN.to_string());
     match cluster.apply(kind, &object, dry).await {
         Ok(_) => None,

@@ -13,7 +13,10 @@ use serde_json::Value;
 use tack_cluster::{ApplyOptions, Cluster, ClusterError, Kind, Propagation};
 use tack_health::{HealthStatus, assess_optional};
 use tack_plan::ObjectId;
-use tack_render::{DeletePolicy, Hook, HookKind, HookPhase, Manifest, Origin, classify_hook};
+use tack_render::{
+    DeletePolicy, HOOK_ANNOTATIONS, Hook, HookKind, HookPhase, Manifest, Origin, PackedManifest,
+    classify_hook,
+};
 
 use crate::sync::SyncError;
 
@@ -114,16 +117,21 @@ pub(crate) type HookManifest = (Manifest, Hook);
 /// Takes the hooks out of `manifests`: ordinary objects, and hooks to run. Skipped and unsupported hooks are
 /// dropped with a progress line; a hook annotation that is not understood is an error naming the file and line.
 pub(crate) fn split(
-    manifests: Vec<Manifest>,
+    manifests: Vec<PackedManifest>,
     progress: &(dyn Fn(&str) + Sync),
-) -> Result<(Vec<Manifest>, Vec<HookManifest>), SyncError> {
+) -> Result<(Vec<PackedManifest>, Vec<HookManifest>), SyncError> {
     let mut ordinary = Vec::with_capacity(manifests.len());
     let mut hooks = Vec::new();
     let mut errors = Vec::new();
     for m in manifests {
-        match classify_hook(&m.object) {
+        // An object that does not mention a hook annotation is not a hook: no need to read it back.
+        if !HOOK_ANNOTATIONS.iter().any(|k| m.object.mentions(k)) {
+            ordinary.push(m);
+            continue;
+        }
+        match classify_hook(&m.object.value()) {
             Ok(None) => ordinary.push(m),
-            Ok(Some(HookKind::Run(h))) => hooks.push((m, h)),
+            Ok(Some(HookKind::Run(h))) => hooks.push((m.unpack(), h)),
             Ok(Some(HookKind::Skip { why })) => progress(&format!("{}: not applied ({why})", m.origin)),
             Ok(Some(HookKind::Unsupported { what })) => {
                 progress(&format!("warning: {}: not applied: {what}", m.origin))
@@ -142,6 +150,17 @@ pub fn without_hooks(manifests: Vec<Manifest>) -> Vec<Manifest> {
     manifests
         .into_iter()
         .filter(|m| matches!(classify_hook(&m.object), Ok(None)))
+        .collect()
+}
+
+/// [`without_hooks`] of manifests kept compact.
+pub fn without_hooks_packed(manifests: Vec<PackedManifest>) -> Vec<PackedManifest> {
+    manifests
+        .into_iter()
+        .filter(|m| {
+            !HOOK_ANNOTATIONS.iter().any(|k| m.object.mentions(k))
+                || matches!(classify_hook(&m.object.value()), Ok(None))
+        })
         .collect()
 }
 

@@ -14,8 +14,8 @@ pub(crate) struct Journal {
     at: Option<InventoryRef>,
     /// The previous inventory plus every object recorded since.
     recorded: BTreeSet<ObjectId>,
-    /// What the ConfigMaps hold now, when known.
-    stored: Option<BTreeSet<ObjectId>>,
+    /// Whether the ConfigMaps hold exactly `recorded` (a flag, not a second copy of a large inventory).
+    stored: bool,
     /// Whether the inventory's namespace exists (it may be created by the sync's first batch).
     ready: bool,
     /// Who writes the inventory when not the sync's own identity ([`crate::SyncOptions::inventory_writer`]).
@@ -32,7 +32,7 @@ impl Journal {
     ) -> Journal {
         Journal {
             at,
-            stored: in_store.then(|| previous.clone()),
+            stored: in_store,
             recorded: previous,
             ready,
             writer: None,
@@ -61,8 +61,12 @@ impl Journal {
         cluster: &Cluster,
         ids: impl IntoIterator<Item = &'a ObjectId>,
     ) -> Result<(), ClusterError> {
+        let before = self.recorded.len();
         self.recorded.extend(ids.into_iter().cloned());
-        if self.stored.as_ref() == Some(&self.recorded) {
+        if self.recorded.len() != before {
+            self.stored = false;
+        }
+        if self.stored {
             return Ok(());
         }
         self.write(cluster).await
@@ -77,17 +81,18 @@ impl Journal {
             return Ok(());
         }
         write_at(self.writer.as_ref().unwrap_or(cluster), at, &self.recorded).await?;
-        self.stored = Some(self.recorded.clone());
+        self.stored = true;
         Ok(())
     }
 
     /// Replaces the inventory with `ids`: at the end of a sync, or after a failure once it is known what was not
     /// applied.
     pub async fn finish(&mut self, cluster: &Cluster, ids: &BTreeSet<ObjectId>) -> Result<(), ClusterError> {
-        self.recorded = ids.clone();
-        if self.stored.as_ref() == Some(ids) {
+        if self.stored && self.recorded == *ids {
             return Ok(());
         }
+        self.recorded = ids.clone();
+        self.stored = false;
         self.write(cluster).await
     }
 }

@@ -28,14 +28,14 @@ mod sync;
 mod wait;
 mod waves;
 
-pub use diff::{DiffEntry, DiffOptions, DiffReport, diff, diff_with_inventory};
-pub use hooks::{HookRun, without_hooks};
+pub use diff::{DiffEntry, DiffOptions, DiffReport, WHOLE_OBJECT, diff, diff_packed, diff_with_inventory};
+pub use hooks::{HookRun, without_hooks, without_hooks_packed};
 pub use inventory::{
     CHUNK_BYTES, CHUNKS_KEY, INVENTORY_KEY, Inventory, InventoryRef, delete_at, delete_inventory,
     inventory_name, read_at, read_inventory, write_at,
 };
 pub use live::read_live;
-pub use sync::{Action, InventoryStore, ObjectResult, SyncError, SyncOptions, SyncReport, sync};
+pub use sync::{Action, InventoryStore, ObjectResult, SyncError, SyncOptions, SyncReport, sync, sync_packed};
 pub use tack_cluster::Propagation;
 pub use wait::{assess_objects, wait_healthy};
 

@@ -1,14 +1,15 @@
 //! The first phase of a sync or diff: the plan, the kinds, the live objects and the inventory, read once.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 use serde_json::{Value, json};
 use tack_cluster::{Cluster, ClusterError, Kind};
 use tack_plan::{
     Change, DIGEST_ANNOTATION, Desired, IgnoreRule, KindScopes, ObjectId, Stage, applied_digest,
-    classify_one, prepare,
+    classify_one, prepare_packed,
 };
-use tack_render::{Manifest, Origin};
+use tack_render::{Origin, PackedManifest, PackedObject};
 
 use crate::inventory::{self, Inventory, InventoryRef};
 use crate::live;
@@ -19,17 +20,25 @@ pub(crate) struct Snapshot {
     pub desired: Vec<Desired>,
     /// Index into `desired` of the Namespace added by `--create-namespace` (not in the inventory).
     pub auto_namespace: Option<usize>,
-    pub kinds: Vec<Option<Kind>>,
+    /// The kind of each desired object (shared by the objects of one kind), `None` when the cluster does not
+    /// serve it yet.
+    pub kinds: Vec<Option<Arc<Kind>>>,
     /// The live objects that differ from Git (or may: those [`tack_plan::classify_one`] does not call unchanged).
     pub live: HashMap<ObjectId, Value>,
-    /// The objects found equal to Git ([`tack_plan::Change::Unchanged`]) while they were read: not kept.
-    pub unchanged: HashSet<ObjectId>,
+    /// Whether each desired object was found equal to Git ([`tack_plan::Change::Unchanged`]) while it was read
+    /// (then it was not kept); by position in `desired`, possibly shorter.
+    pub unchanged: Vec<bool>,
     pub inventory: Inventory,
     /// Namespaces that do not exist yet.
     pub missing_namespaces: BTreeSet<String>,
 }
 
 impl Snapshot {
+    /// Whether `desired[i]` was found equal to Git while it was read.
+    pub fn is_unchanged(&self, i: usize) -> bool {
+        self.unchanged.get(i).copied().unwrap_or(false)
+    }
+
     /// The ids the application manages after this sync: every desired object but the namespace added by
     /// `--create-namespace`.
     pub fn managed_ids(&self) -> BTreeSet<ObjectId> {
@@ -51,14 +60,14 @@ async fn scopes(cluster: &Cluster) -> Result<KindScopes, ClusterError> {
     Ok(s)
 }
 
-async fn resolve_all(cluster: &Cluster, desired: &[Desired]) -> Result<Vec<Option<Kind>>, ClusterError> {
-    let mut cache: HashMap<(String, String), Option<Kind>> = HashMap::new();
+async fn resolve_all(cluster: &Cluster, desired: &[Desired]) -> Result<Vec<Option<Arc<Kind>>>, ClusterError> {
+    let mut cache: HashMap<(String, String), Option<Arc<Kind>>> = HashMap::new();
     let mut out = Vec::with_capacity(desired.len());
     for d in desired {
-        let key = (d.api_version().to_string(), d.id.kind.clone());
+        let key = (d.api_version(), d.id.kind.clone());
         if !cache.contains_key(&key) {
             let k = cluster.resolve(&key.0, &key.1).await?;
-            cache.insert(key.clone(), k);
+            cache.insert(key.clone(), k.map(Arc::new));
         }
         out.push(cache.get(&key).cloned().flatten());
     }
@@ -107,7 +116,7 @@ fn add_namespace(desired: &mut Vec<Desired>, namespace: &str) -> usize {
         0,
         Desired {
             id: ObjectId::new("", "Namespace", "", namespace),
-            object,
+            object: object.into(),
             origin: Origin::new("--create-namespace", 0),
             wave,
             stage: Stage::Foundation,
@@ -121,27 +130,29 @@ fn add_namespace(desired: &mut Vec<Desired>, namespace: &str) -> usize {
 /// Stamps each object with the digest of what is applied.
 fn add_digests(desired: &mut [Desired]) {
     for d in desired.iter_mut() {
-        let digest = applied_digest(&d.object);
-        if let Some(meta) = d.object.get_mut("metadata").and_then(Value::as_object_mut) {
+        let mut object = d.object.value();
+        let digest = applied_digest(&object);
+        if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
             let annotations = meta.entry("annotations").or_insert_with(|| json!({}));
             if let Some(a) = annotations.as_object_mut() {
                 a.insert(DIGEST_ANNOTATION.to_string(), Value::String(digest));
             }
         }
+        d.object = PackedObject::from_value(object);
     }
 }
 
 pub(crate) async fn snapshot(
     cluster: &Cluster,
-    manifests: Vec<Manifest>,
+    manifests: Vec<PackedManifest>,
     namespace: &str,
-    app: Option<(&str, &InventoryStore)>,
+    app: Option<(&str, InventoryStore)>,
     create_namespace: bool,
     concurrency: usize,
     ignore: &[IgnoreRule],
 ) -> Result<Snapshot, SyncError> {
     let scopes = scopes(cluster).await?;
-    let mut desired = prepare(manifests, Some(namespace), &scopes)?;
+    let mut desired = prepare_packed(manifests, Some(namespace), &scopes)?;
     let missing_namespaces = missing_namespaces(cluster, &desired, namespace).await?;
     let in_git = desired
         .iter()
@@ -150,24 +161,27 @@ pub(crate) async fn snapshot(
         .then(|| add_namespace(&mut desired, namespace));
     add_digests(&mut desired);
     let kinds = resolve_all(cluster, &desired).await?;
-    let wanted: Vec<(ObjectId, Option<Kind>)> = desired
+    // Every desired object by position; those in namespaces that do not exist are not read.
+    let wanted: Vec<live::Wanted<'_>> = desired
         .iter()
         .zip(&kinds)
-        .filter(|(d, _)| !missing_namespaces.contains(&d.id.namespace))
-        .map(|(d, k)| (d.id.clone(), k.clone()))
+        .map(|(d, k)| {
+            let read = !missing_namespaces.contains(&d.id.namespace);
+            (&d.id, k.clone().filter(|_| read))
+        })
         .collect();
     // Objects equal to Git are let go as they are read: a large application that changed little holds little.
-    let index: HashMap<&ObjectId, usize> = desired.iter().enumerate().map(|(i, d)| (&d.id, i)).collect();
-    let unchanged = |id: &ObjectId, live: &Value| {
-        index
-            .get(id)
-            .is_some_and(|&i| classify_one(&desired[i], Some(live), ignore) == Change::Unchanged)
-    };
+    let unchanged =
+        |i: usize, live: &Value| classify_one(&desired[i], Some(live), ignore) == Change::Unchanged;
     let live = live::fetch_dropping(cluster, &wanted, concurrency, &unchanged).await?;
-    drop(index);
+    drop(wanted);
+    let mut found_equal = vec![false; desired.len()];
+    for i in live.dropped {
+        found_equal[i] = true;
+    }
     let inventory = match app {
         Some((_, InventoryStore::Caller(ids) | InventoryStore::Stored { previous: ids, .. })) => Inventory {
-            ids: ids.clone(),
+            ids,
             invalid: Vec::new(),
         },
         Some((app, InventoryStore::ConfigMap)) if !missing_namespaces.contains(namespace) => {
@@ -182,7 +196,7 @@ pub(crate) async fn snapshot(
         auto_namespace,
         kinds,
         live: live.objects,
-        unchanged: live.dropped,
+        unchanged: found_equal,
         inventory,
         missing_namespaces,
     })
@@ -220,7 +234,7 @@ mod tests {
     fn desired(group: &str, kind: &str, namespace: &str, name: &str, namespaced: bool) -> Desired {
         Desired {
             id: ObjectId::new(group, kind, namespace, name),
-            object: json!({}),
+            object: json!({}).into(),
             origin: Origin::new("app.yaml", 1),
             wave: 0,
             stage: Stage::Namespaced,
@@ -235,7 +249,7 @@ mod tests {
             desired,
             auto_namespace: None,
             live: HashMap::new(),
-            unchanged: HashSet::new(),
+            unchanged: Vec::new(),
             inventory: Inventory::default(),
             missing_namespaces: missing.iter().map(ToString::to_string).collect(),
         }

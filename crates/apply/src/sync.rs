@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use tack_cluster::{Cluster, ClusterError, Propagation};
 use tack_plan::{ApplyPolicy, Change, IgnoreRule, ObjectId, PlanError, batches, classify, prune_set};
-use tack_render::{HookPhase, Manifest, Origin};
+use tack_render::{HookPhase, Manifest, Origin, PackedManifest, pack_all};
 
 use crate::hooks::{HookRun, Hooks};
 use crate::inventory::InventoryRef;
@@ -396,6 +396,17 @@ pub async fn sync(
     opts: &SyncOptions,
     progress: &(dyn Fn(&str) + Sync),
 ) -> Result<SyncReport, SyncError> {
+    sync_packed(cluster, pack_all(manifests), opts, progress).await
+}
+
+/// [`sync`] of manifests kept compact (see [`tack_render::render_packed`]): a large application that changed
+/// little holds little more than its objects' text.
+pub async fn sync_packed(
+    cluster: &Cluster,
+    manifests: Vec<PackedManifest>,
+    opts: &SyncOptions,
+    progress: &(dyn Fn(&str) + Sync),
+) -> Result<SyncReport, SyncError> {
     let (manifests, hooks) = hooks::split(manifests, progress)?;
     let hooks = hooks::resolve(cluster, hooks, &opts.namespace).await?;
     match phases(cluster, manifests, &hooks, opts, progress).await {
@@ -419,7 +430,7 @@ pub async fn sync(
 /// The phases of a sync: plan, dry run, PreSync hooks, waves (with Sync hooks), prune, PostSync hooks.
 async fn phases(
     cluster: &Cluster,
-    manifests: Vec<Manifest>,
+    manifests: Vec<PackedManifest>,
     hooks: &Hooks,
     opts: &SyncOptions,
     progress: &(dyn Fn(&str) + Sync),
@@ -515,7 +526,7 @@ async fn phases(
 /// objects are let go once compared, so a large application does not keep two copies while it applies.
 async fn plan(
     cluster: &Cluster,
-    manifests: Vec<Manifest>,
+    manifests: Vec<PackedManifest>,
     opts: &SyncOptions,
     progress: &(dyn Fn(&str) + Sync),
 ) -> Result<(Snapshot, Vec<Change>), SyncError> {
@@ -524,7 +535,7 @@ async fn plan(
         cluster,
         manifests,
         &opts.namespace,
-        Some((&opts.app, &opts.inventory)),
+        Some((&opts.app, opts.inventory.clone())),
         opts.create_namespace,
         conc,
         &opts.ignore,
@@ -539,8 +550,8 @@ async fn plan(
     }
     let mut changes = classify(&snap.desired, &snap.live, &opts.ignore);
     // Objects found equal to Git were not kept (classify saw them as absent).
-    for (d, c) in snap.desired.iter().zip(changes.iter_mut()) {
-        if snap.unchanged.contains(&d.id) {
+    for (i, c) in changes.iter_mut().enumerate() {
+        if snap.is_unchanged(i) {
             *c = Change::Unchanged;
         }
     }

@@ -97,7 +97,7 @@ async fn write(
         cluster
             .apply(
                 kind,
-                &d.object,
+                &d.object.value(),
                 ApplyOptions {
                     dry_run: false,
                     force,
@@ -115,7 +115,7 @@ async fn write(
     let secret = d.id.group.is_empty() && d.id.kind == "Secret";
     let kube_err = |e| kube_error(e, &what, secret);
     let object: DynamicObject =
-        serde_json::from_value(d.object.clone()).map_err(|e| ClusterError::Decode {
+        serde_json::from_value(d.object.value()).map_err(|e| ClusterError::Decode {
             what: what.clone(),
             message: e.to_string(),
         })?;
@@ -221,7 +221,10 @@ async fn resolve_new_kinds(
     for i in range {
         if snap.kinds[i].is_none() {
             let d = &snap.desired[i];
-            snap.kinds[i] = cluster.resolve(d.api_version(), &d.id.kind).await?;
+            snap.kinds[i] = cluster
+                .resolve(&d.api_version(), &d.id.kind)
+                .await?
+                .map(std::sync::Arc::new);
         }
     }
     Ok(())

@@ -32,9 +32,10 @@ impl OwnControlPlane {
         Ok(plane)
     }
 
-    /// `tack ARGS` against this control plane only (the shared test cluster's KUBECONFIG is removed).
-    fn tack(&self, args: &[&str]) -> Result<Output> {
-        Ok(Command::new(env!("CARGO_BIN_EXE_tack"))
+    /// `tack ARGS` against this control plane only (the shared test cluster's KUBECONFIG is removed), not started.
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_tack"));
+        command
             .args(args)
             .env("XDG_STATE_HOME", self.state.path())
             .env_remove("KUBECONFIG")
@@ -43,8 +44,13 @@ impl OwnControlPlane {
             .env_remove("TACK_NAMESPACE")
             .env_remove("TACK_CONFIG")
             .env_remove("TACK_LOG")
-            .env_remove("TACK_LOG_LEVEL")
-            .output()?)
+            .env_remove("TACK_LOG_LEVEL");
+        command
+    }
+
+    /// `tack ARGS` against this control plane only, run to its end.
+    fn tack(&self, args: &[&str]) -> Result<Output> {
+        Ok(self.command(args).output()?)
     }
 
     /// `tack ARGS` against this control plane, started in the background with its output captured.
@@ -58,6 +64,15 @@ impl OwnControlPlane {
             .env_remove("TACK_LOG")
             .env_remove("TACK_LOG_LEVEL")
             .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()?)
+    }
+
+    /// `tack demo ARGS` in the background against this control plane only, standard output and error piped.
+    fn spawn_demo(&self, args: &[&str]) -> Result<std::process::Child> {
+        Ok(self
+            .command(args)
+            .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()?)
     }
@@ -116,7 +131,7 @@ fn is_log_line(line: &str) -> bool {
 
 /// The narrative's chapters succeeded: the GitOps chapter synced both environments, rolled a commit out,
 /// reverted a manual change and cleaned up; the canary chapter stepped the traffic and rolled a bad release
-/// back by itself.
+/// back by itself; the promotion chapter took a release to prod and stopped one whose e2e test failed.
 fn assert_chapters(stdout: &str) {
     for line in [
         "The local control plane was already running at",
@@ -131,6 +146,10 @@ fn assert_chapters(stdout: &str) {
         "traffic: canary 50 %, stable 50 %",
         "by itself",
         "status:  Degraded",
+        "promote v6 to prod from e2e",
+        "running: qa=v7 e2e=v7 prod=v6",
+        "prod waits: blocked: TestJob failed in e2e",
+        "Cleaned up: deleted the Pipeline",
         "Try it yourself:",
     ] {
         assert!(stdout.contains(line), "`{line}` missing from:\n{stdout}");
@@ -152,10 +171,89 @@ fn assert_clean(what: &str, output: &str) {
     assert!(logs.is_empty(), "log lines in {what}: {logs:#?}\n{output}");
 }
 
+/// What the dashboard of `tack demo --keep` answered, and how the demo ended after SIGINT.
+struct Served {
+    applications: String,
+    rollouts: String,
+    status: std::process::ExitStatus,
+}
+
+/// One GET of `path` on `addr` (`127.0.0.1:PORT`) over plain HTTP/1.1: the body.
+fn get(addr: &str, path: &str) -> Result<String> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr)?;
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(30)))?;
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer)?;
+    Ok(answer
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or(answer))
+}
+
+/// Reads the demo's output until it prints the dashboard's address, asks the dashboard for applications and
+/// Rollouts, then sends SIGINT and waits for the demo to clean up and exit (at most 3 minutes in all after the
+/// address). Returns standard output, standard error and what was served.
+fn keep_until_served(child: &mut std::process::Child) -> Result<(String, String, Served)> {
+    use std::io::{BufRead, Read};
+    let err = child.stderr.take().context("stderr")?;
+    let errors = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = std::io::BufReader::new(err).read_to_string(&mut text);
+        text
+    });
+    let mut out = std::io::BufReader::new(child.stdout.take().context("stdout")?);
+    let mut stdout = String::new();
+    let addr = loop {
+        let mut line = String::new();
+        if out.read_line(&mut line)? == 0 {
+            let _ = child.kill();
+            anyhow::bail!("tack demo --keep ended before serving the dashboard:\n{stdout}");
+        }
+        stdout.push_str(&line);
+        if let Some(rest) = line.strip_prefix("The dashboard: http://") {
+            break rest.split('/').next().unwrap_or_default().to_string();
+        }
+    };
+    let applications = get(&addr, "/api/v1/applications");
+    let rollouts = get(&addr, "/api/v1/rollouts");
+    let interrupted = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()?;
+    assert!(interrupted.success(), "kill -INT");
+    let signalled = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        if signalled.elapsed() > std::time::Duration::from_secs(180) {
+            let _ = child.kill();
+            anyhow::bail!("tack demo --keep still running 3 minutes after SIGINT");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    out.read_to_string(&mut stdout)?;
+    let stderr = errors.join().unwrap_or_default();
+    Ok((
+        stdout,
+        stderr,
+        Served {
+            applications: applications?,
+            rollouts: rollouts?,
+            status,
+        },
+    ))
+}
+
 /// `tack demo` on a control plane where no CRD was installed before: every chapter succeeds; stdout carries
 /// the narrative only and names the log file, which holds the controllers' log lines without colour codes.
-/// A second run with `--log-to-stderr` (the CRDs exist now) sends the log lines to standard error, without
-/// colour codes since it is not a terminal.
+/// A second run with `--log-to-stderr --keep` (the CRDs exist now) sends the log lines to standard error, without
+/// colour codes since it is not a terminal, and serves the dashboard over the demo's applications and Rollout
+/// until SIGINT, then cleans up.
 #[test]
 #[ignore = "needs the local control plane"]
 fn demo_on_a_fresh_control_plane_tells_one_clean_story() -> Result<()> {
@@ -190,22 +288,36 @@ fn demo_on_a_fresh_control_plane_tells_one_clean_story() -> Result<()> {
         assert!(after.iter().any(|c| c == crd), "{crd} not installed: {after:?}");
     }
 
+    // Again with --log-to-stderr and --keep: the dashboard serves the demo's applications and Rollout, left
+    // running until Ctrl-C (SIGINT), then cleaned up as without --keep.
     let started = Instant::now();
-    let out = plane.tack(&["demo", "--log-to-stderr"])?;
+    let mut child = plane.spawn_demo(&["demo", "--log-to-stderr", "--keep"])?;
+    let (stdout, stderr, served) = keep_until_served(&mut child)?;
     let second = started.elapsed();
-    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
     assert!(
-        out.status.success(),
-        "tack demo --log-to-stderr failed:\n{}",
-        text(&out)
+        served.applications.contains("\"namespace\":\"tack-demo\""),
+        "the demo's applications are not in the dashboard: {}",
+        served.applications
+    );
+    assert!(
+        served.rollouts.contains("tack-demo-canary"),
+        "the demo's Rollout is not in the dashboard: {}",
+        served.rollouts
+    );
+    assert!(
+        served.status.success(),
+        "tack demo --keep failed:\n{stdout}{stderr}"
+    );
+    assert!(
+        stdout.contains("Cleaning up the demo's applications and Rollout."),
+        "{stdout}"
     );
     assert_chapters(&stdout);
     assert_clean("stdout", &stdout);
     assert!(!stderr.contains('\x1b'), "escape codes on stderr:\n{stderr}");
     assert!(stderr.lines().filter(|l| is_log_line(l)).count() > 10, "{stderr}");
     eprintln!(
-        "tack demo: {:.0} s on the fresh control plane, {:.0} s again with --log-to-stderr",
+        "tack demo: {:.0} s on the fresh control plane, {:.0} s again with --log-to-stderr --keep",
         first.as_secs_f64(),
         second.as_secs_f64()
     );

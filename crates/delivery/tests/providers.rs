@@ -350,3 +350,52 @@ async fn web_insecure_skips_certificate_verification_and_tls_failures_say_tls() 
     let m = measure(clients.for_metric(&insecure), &insecure, now()).await;
     assert_eq!(m.phase, "Successful", "{m:?}");
 }
+
+/// A metric endpoint that accepts and never answers (a query that never returns): the web and Prometheus
+/// queries fail at their timeout (here 1 s; 10 s when unset), as an Error measurement naming the timeout.
+#[tokio::test]
+async fn a_query_that_never_returns_fails_at_its_timeout() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((s, _)) = listener.accept().await {
+            held.push(s);
+        }
+    });
+    let c = client();
+    let web = WebMetric {
+        url: format!("{base}/never"),
+        timeout_seconds: Some(1),
+        ..WebMetric::default()
+    };
+    let started = std::time::Instant::now();
+    let e = web_query(&c, &web).await.expect_err("timeout").to_string();
+    let took = started.elapsed();
+    assert!(took < std::time::Duration::from_secs(3), "{took:?}");
+    assert!(
+        e.to_lowercase().contains("timed out") || e.contains("timeout"),
+        "{e}"
+    );
+
+    let prom = PrometheusMetric {
+        address: base.clone(),
+        query: "up".into(),
+        timeout: Some(1),
+        ..PrometheusMetric::default()
+    };
+    let started = std::time::Instant::now();
+    let e = prometheus_query(&c, &prom)
+        .await
+        .expect_err("timeout")
+        .to_string();
+    assert!(started.elapsed() < std::time::Duration::from_secs(3), "{e}");
+
+    let metric: tack_analysis::spec::Metric = serde_json::from_value(serde_json::json!({
+        "name": "slow", "successCondition": "result == true",
+        "provider": {"web": {"url": format!("{base}/never"), "timeoutSeconds": 1}}
+    }))
+    .expect("metric");
+    let m = measure(&c, &metric, now()).await;
+    assert_eq!(m.phase, "Error", "{m:?}");
+}

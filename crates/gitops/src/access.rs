@@ -10,7 +10,7 @@ use k8s_openapi::api::authorization::v1::{
 use kube::api::{Api, PostParams};
 use serde_json::Value;
 use tack_cluster::Cluster;
-use tack_render::{HookKind, Manifest, classify_hook};
+use tack_render::{HOOK_ANNOTATIONS, HookKind, PackedManifest, classify_hook};
 
 use crate::Error;
 
@@ -33,25 +33,30 @@ fn verbs(named: bool, deleted: bool) -> Vec<&'static str> {
 /// left to the sync to report.
 pub async fn check_hooks(
     cluster: &Cluster,
-    manifests: &[Manifest],
+    manifests: &[PackedManifest],
     destination: &str,
     user: &str,
 ) -> Result<(), Error> {
     let text = |o: &Value, p: &str| o.pointer(p).and_then(Value::as_str).unwrap_or("").to_string();
     for m in manifests {
-        let Ok(Some(HookKind::Run(hook))) = classify_hook(&m.object) else {
+        // An object that does not mention a hook annotation is not a hook: not read back.
+        if !HOOK_ANNOTATIONS.iter().any(|k| m.object.mentions(k)) {
+            continue;
+        }
+        let object = m.object.value();
+        let Ok(Some(HookKind::Run(hook))) = classify_hook(&object) else {
             continue;
         };
-        let (api_version, kind) = (text(&m.object, "/apiVersion"), text(&m.object, "/kind"));
+        let (api_version, kind) = (text(&object, "/apiVersion"), text(&object, "/kind"));
         let Some(resolved) = cluster.resolve(&api_version, &kind).await? else {
             continue;
         };
-        let namespace = match (resolved.namespaced, text(&m.object, "/metadata/namespace")) {
+        let namespace = match (resolved.namespaced, text(&object, "/metadata/namespace")) {
             (false, _) => String::new(),
             (true, ns) if ns.is_empty() => destination.to_string(),
             (true, ns) => ns,
         };
-        let name = text(&m.object, "/metadata/name");
+        let name = text(&object, "/metadata/name");
         for verb in verbs(!name.is_empty(), !hook.delete_policies.is_empty()) {
             let attributes = ResourceAttributes {
                 verb: Some(verb.to_string()),
@@ -63,7 +68,7 @@ pub async fn check_hooks(
             };
             if !allowed(cluster.client(), attributes).await? {
                 let shown = if name.is_empty() {
-                    text(&m.object, "/metadata/generateName") + "*"
+                    text(&object, "/metadata/generateName") + "*"
                 } else {
                     name.clone()
                 };

@@ -40,10 +40,21 @@ type WatchKey = (String, String, String, String);
 /// An object of a cluster (by name).
 type ClusterObject = (String, ObjectId);
 
+/// One copy of an object's identity, shared by the index and the application that manages it.
+type SharedObject = Arc<ClusterObject>;
+
 type AppRef = ObjectRef<GitOpsConfig>;
 
-/// Which applications manage an object.
-type Index = Arc<Mutex<HashMap<ClusterObject, HashSet<AppRef>>>>;
+/// Which applications manage an object (most objects: one; each application is one shared copy).
+type Index = Arc<Mutex<HashMap<SharedObject, Vec<Arc<AppRef>>>>>;
+
+/// What one application manages, and on which cluster.
+struct Managed {
+    cluster: String,
+    /// The application, as the index holds it.
+    app: Arc<AppRef>,
+    objects: Vec<SharedObject>,
+}
 
 /// The drift watches of one controller.
 pub struct Drift {
@@ -61,7 +72,7 @@ pub struct Drift {
 #[derive(Default)]
 struct State {
     /// What each application manages, and on which cluster.
-    apps: HashMap<AppRef, (String, BTreeSet<ObjectId>)>,
+    apps: HashMap<AppRef, Managed>,
     watches: HashMap<WatchKey, JoinHandle<()>>,
     /// The registered clusters watched: their Secret's version and client.
     clusters: HashMap<String, (String, Cluster)>,
@@ -160,7 +171,7 @@ impl Drift {
     pub async fn track_on(&self, app: &AppRef, on: Option<(&str, &str, &Cluster)>, ids: BTreeSet<ObjectId>) {
         // Once more when a kind turned out not to be watchable across namespaces (then it is watched per namespace).
         for _ in 0..2 {
-            if !self.track_once(app, on, ids.clone()).await {
+            if !self.track_once(app, on, &ids).await {
                 break;
             }
         }
@@ -172,11 +183,12 @@ impl Drift {
         &self,
         app: &AppRef,
         on: Option<(&str, &str, &Cluster)>,
-        ids: BTreeSet<ObjectId>,
+        ids: &BTreeSet<ObjectId>,
     ) -> bool {
         // A reconcile that finishes after its application was deleted must not start its watches again.
         let deleted = lock(&self.known).as_ref().is_some_and(|k| k.get(app).is_none());
-        let ids = if deleted { BTreeSet::new() } else { ids };
+        let none = BTreeSet::new();
+        let ids = if deleted { &none } else { ids };
         let cluster_name = on.map_or(String::new(), |(name, _, _)| name.to_string());
         let (wanted, missing) = {
             let mut state = lock(&self.state);
@@ -197,33 +209,42 @@ impl Drift {
                 }
             }
             let mut index = lock(&self.index);
-            if let Some((old_cluster, old)) = state.apps.get(app) {
-                for id in old {
-                    let key = (old_cluster.clone(), id.clone());
-                    if let Some(set) = index.get_mut(&key) {
-                        set.remove(app);
-                        if set.is_empty() {
-                            index.remove(&key);
-                        }
+            let old = state.apps.remove(app);
+            let shared_app = old
+                .as_ref()
+                .map_or_else(|| Arc::new(app.clone()), |m| m.app.clone());
+            for object in old.iter().flat_map(|m| &m.objects) {
+                if let Some(apps) = index.get_mut(&**object) {
+                    apps.retain(|a| **a != *app);
+                    if apps.is_empty() {
+                        index.remove(&**object);
                     }
                 }
             }
-            for id in &ids {
-                index
-                    .entry((cluster_name.clone(), id.clone()))
-                    .or_default()
-                    .insert(app.clone());
+            drop(old);
+            let mut objects = Vec::with_capacity(ids.len());
+            for id in ids {
+                let key = (cluster_name.clone(), id.clone());
+                let shared = match index.get_key_value(&key) {
+                    Some((k, _)) => k.clone(),
+                    None => Arc::new(key),
+                };
+                index.entry(shared.clone()).or_default().push(shared_app.clone());
+                objects.push(shared);
             }
-            if ids.is_empty() {
-                state.apps.remove(app);
-            } else {
-                state.apps.insert(app.clone(), (cluster_name.clone(), ids));
+            if !objects.is_empty() {
+                let managed = Managed {
+                    cluster: cluster_name.clone(),
+                    app: shared_app,
+                    objects,
+                };
+                state.apps.insert(app.clone(), managed);
             }
             let wanted: HashSet<WatchKey> = watches_for(
                 state
                     .apps
                     .values()
-                    .flat_map(|(c, ids)| ids.iter().map(move |id| key_of(c, id))),
+                    .flat_map(|m| m.objects.iter().map(|o| key_of(&o.0, &o.1))),
                 &state.narrow,
             );
             let stale: Vec<WatchKey> = state
@@ -240,7 +261,7 @@ impl Drift {
             }
             self.metrics.set_drift_watches(state.watches.len());
             // Registered clusters no application is watched on any more are forgotten.
-            let used: HashSet<&String> = state.apps.values().map(|(c, _)| c).collect();
+            let used: HashSet<&String> = state.apps.values().map(|m| &m.cluster).collect();
             let unused: Vec<String> = state
                 .clusters
                 .keys()
@@ -386,7 +407,7 @@ impl Drift {
                 state
                     .apps
                     .iter()
-                    .filter(|(_, (c, _))| c == &name)
+                    .filter(|(_, m)| m.cluster == name)
                     .map(|(app, _)| app.clone())
                     .collect()
             };
@@ -521,7 +542,7 @@ async fn watch(
         let id = &object.1;
         let apps: Vec<AppRef> = lock(&index)
             .get(&object)
-            .map(|s| s.iter().cloned().collect())
+            .map(|s| s.iter().map(|a| (**a).clone()).collect())
             .unwrap_or_default();
         for app in apps {
             let _ = tx.unbounded_send((app, format!("{} {why}", id.human())));
@@ -534,13 +555,14 @@ async fn watch(
     let trigger_all = |why: &str| {
         let apps: HashSet<AppRef> = lock(&index)
             .iter()
-            .filter(|((c, id), _)| {
+            .filter(|(object, _)| {
+                let (c, id) = &***object;
                 c == &cluster
                     && id.group == group
                     && id.kind == kind
                     && (every_namespace || id.namespace == namespace)
             })
-            .flat_map(|(_, apps)| apps.iter().cloned())
+            .flat_map(|(_, apps)| apps.iter().map(|a| (**a).clone()))
             .collect();
         for app in apps {
             let _ = tx.unbounded_send((app, format!("the watch of {kind} in {namespace:?} {why}")));
@@ -596,6 +618,8 @@ async fn watch(
                 // Objects deleted while the watch was re-listing.
                 let gone: Vec<(String, String)> =
                     seen.keys().filter(|n| !listed.contains(*n)).cloned().collect();
+                // Needed only while listing: not kept for the life of the watch.
+                listed = HashSet::new();
                 for name in gone {
                     seen.remove(&name);
                     trigger(&name, "deleted");
@@ -736,5 +760,93 @@ mod tests {
         ));
         // A forced apply removed the other manager's fields: not drift.
         assert!(!new_write(&before, &sig(&[])));
+    }
+
+    /// On the local control plane: a controller allowed to list ConfigMaps in each of 17 namespaces (Roles) but
+    /// not across them watches them per namespace, and a change made by someone else in one of them triggers
+    /// the application.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore = "needs the local control plane"]
+    async fn a_kind_that_may_not_be_listed_across_namespaces_is_watched_in_each() -> anyhow::Result<()> {
+        use k8s_openapi::api::core::v1::{ConfigMap, ServiceAccount};
+        use k8s_openapi::api::rbac::v1::{Role, RoleBinding};
+        use kube::api::{Patch, PatchParams, PostParams};
+        use kube::runtime::watcher::Event;
+        use tack_testkit::TestNamespace;
+
+        tack_cluster::install_crypto_provider();
+        let admin = tack_testkit::client().await?;
+        let home = TestNamespace::new(&admin, "drift-narrow").await?;
+        let pp = PostParams::default();
+        Api::<ServiceAccount>::namespaced(admin.clone(), home.name())
+            .create(
+                &pp,
+                &serde_json::from_value(serde_json::json!({"metadata": {"name": "watcher"}}))?,
+            )
+            .await?;
+        let mut namespaces = Vec::new();
+        let mut ids = BTreeSet::new();
+        for i in 0..17 {
+            let ns = TestNamespace::new(&admin, &format!("drift-n{i}")).await?;
+            let role = serde_json::json!({"metadata": {"name": "watch-configmaps"},
+                "rules": [{"apiGroups": [""], "resources": ["configmaps"], "verbs": ["list", "watch"]}]});
+            Api::<Role>::namespaced(admin.clone(), ns.name())
+                .create(&pp, &serde_json::from_value(role)?)
+                .await?;
+            let binding = serde_json::json!({"metadata": {"name": "watch-configmaps"},
+                "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "watch-configmaps"},
+                "subjects": [{"kind": "ServiceAccount", "name": "watcher", "namespace": home.name()}]});
+            Api::<RoleBinding>::namespaced(admin.clone(), ns.name())
+                .create(&pp, &serde_json::from_value(binding)?)
+                .await?;
+            let cm = serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": "settings"}, "data": {"v": "1"}});
+            Api::<ConfigMap>::namespaced(admin.clone(), ns.name())
+                .patch("settings", &PatchParams::apply(FIELD_MANAGER), &Patch::Apply(&cm))
+                .await?;
+            ids.insert(ObjectId::new("", "ConfigMap", ns.name(), "settings"));
+            namespaces.push(ns);
+        }
+        let watcher_cluster = crate::impersonation::Identities::new(admin.clone())
+            .service_account(home.name(), "watcher")
+            .ok_or_else(|| anyhow::anyhow!("no impersonating client"))?;
+        let metrics = Arc::new(crate::Metrics::new());
+        let drift = Arc::new(Drift::new(watcher_cluster, metrics.clone()));
+        let app: GitOpsConfig = serde_json::from_value(serde_json::json!({
+            "apiVersion": "gitops.tack.dev/v1alpha1", "kind": "GitOpsConfig",
+            "metadata": {"name": "narrow", "namespace": home.name()},
+            "spec": {"source": {"repoURL": "https://git.example.invalid/x.git"}, "destination": {}}
+        }))?;
+        let (reader, mut writer) = kube::runtime::reflector::store();
+        writer.apply_watcher_event(&Event::Apply(app.clone()));
+        let mut triggers = drift.triggers(reader).boxed();
+        let app_ref = ObjectRef::from_obj(&app);
+        drift.track(&app_ref, ids).await;
+        let watches = metrics
+            .encode()
+            .lines()
+            .find_map(|l| l.strip_prefix("tack_drift_watches ").map(str::to_string));
+        anyhow::ensure!(
+            watches.as_deref() == Some("17"),
+            "one watch per namespace after the 403 across namespaces, got {watches:?}"
+        );
+        // Give the watches their first list, then change one ConfigMap as someone else.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let changed = serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": "settings"}, "data": {"v": "2"}});
+        Api::<ConfigMap>::namespaced(admin.clone(), namespaces[9].name())
+            .patch(
+                "settings",
+                &PatchParams::apply("someone-else").force(),
+                &Patch::Apply(&changed),
+            )
+            .await?;
+        let told = tokio::time::timeout(Duration::from_secs(30), triggers.next()).await;
+        anyhow::ensure!(
+            matches!(&told, Ok(Some(r)) if *r == app_ref),
+            "the change in {} did not trigger the application: {told:?}",
+            namespaces[9].name()
+        );
+        Ok(())
     }
 }

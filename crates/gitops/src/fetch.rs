@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use tack_render::{Manifest, RenderOptions};
+use tack_render::{Manifest, PackedManifest, RenderOptions};
 use tack_source::{Credentials, Repository, Revision};
 
 use crate::Error;
@@ -261,6 +261,17 @@ pub fn render_source(
     root: &Path,
     how: &SourceRender,
 ) -> Result<(&'static str, Vec<Manifest>), Error> {
+    let (engine, packed) = render_source_packed(dir, root, how)?;
+    Ok((engine, packed.iter().map(PackedManifest::unpack).collect()))
+}
+
+/// [`render_source`] with the objects kept compact ([`tack_render::render_packed`]): what the controller holds
+/// of a large application while it syncs or compares it.
+pub fn render_source_packed(
+    dir: &Path,
+    root: &Path,
+    how: &SourceRender,
+) -> Result<(&'static str, Vec<PackedManifest>), Error> {
     let relative = |p: &Path| -> PathBuf {
         p.strip_prefix(root)
             .map(Path::to_path_buf)
@@ -305,23 +316,24 @@ pub fn render_source(
                     source: Box::new(source),
                 })?;
             tack_render::render_chart_archive(&fetched.path, dir, &opts)
+                .map(|r| (r.engine, tack_render::pack_all(r.manifests)))
         }
-        None => tack_render::render(dir, &opts),
+        None => tack_render::render_packed(dir, &opts),
     };
-    let out = rendered.map_err(|e| Error::Render {
+    let (engine, manifests) = rendered.map_err(|e| Error::Render {
         message: e.to_string(),
     })?;
-    if how.jsonnet.is_some() && out.engine != tack_render::JsonnetRenderer::NAME {
+    if how.jsonnet.is_some() && engine != tack_render::JsonnetRenderer::NAME {
         return Err(Error::Render {
             message: format!(
                 "spec.source.jsonnet is set but {} is rendered as {} (no *.jsonnet file directly in it); remove \
                  spec.source.jsonnet or point spec.source.path at the Jsonnet files",
                 shown(&relative(dir)),
-                out.engine
+                engine
             ),
         });
     }
-    Ok((out.engine, out.manifests))
+    Ok((engine, manifests))
 }
 
 /// What to change in `spec.source.helm.chart` after a failed fetch, when the failure says it.

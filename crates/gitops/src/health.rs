@@ -4,11 +4,12 @@
 //! comparison that just found them equal to Git, has shown. An application of 100 000 ConfigMaps is therefore
 //! not read a second time on every reconcile.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use tack_cluster::{Cluster, ClusterError};
-use tack_health::{Health, ResourceHealth, is_stateless_kind, needs_live_state};
+use tack_health::{Health, ResourceHealth, aggregate, is_stateless_kind, needs_live_state};
 use tack_plan::{ApplyPolicy, ObjectId};
+use tack_render::PackedObject;
 
 /// The objects of an application whose own declaration overrides what their kind says about reading them.
 #[derive(Debug, Default)]
@@ -22,16 +23,19 @@ pub(crate) struct Reads {
 }
 
 impl Reads {
-    /// From the desired objects (id as the reconcile names them, and the object as Git has it).
-    pub(crate) fn of<'a>(desired: impl IntoIterator<Item = (ObjectId, &'a serde_json::Value)>) -> Reads {
+    /// From the desired objects (id as the reconcile names them, and the object as Git has it). Objects are
+    /// read back from their text only where their declaration can matter.
+    pub(crate) fn of<'a>(desired: impl IntoIterator<Item = (ObjectId, &'a PackedObject)>) -> Reads {
         let mut reads = Reads::default();
         for (id, object) in desired {
             if is_stateless_kind(&id.group, &id.kind) {
-                let policy = tack_plan::object_options(object).apply;
-                if policy != ApplyPolicy::Apply {
+                // The apply policy is Flux's annotation alone.
+                if object.mentions(tack_plan::FLUX_SSA)
+                    && tack_plan::object_options(&object.value()).apply != ApplyPolicy::Apply
+                {
                     reads.forced.insert(id);
                 }
-            } else if !needs_live_state(object) {
+            } else if !needs_live_state(&object.value()) {
                 reads.skipped.insert(id);
             }
         }
@@ -56,15 +60,41 @@ impl Reads {
     }
 }
 
-/// The health of each of `objects` (id, apiVersion), in their order: assessed from one read of their live
-/// state ([`tack_apply::assess_objects`]) where [`Reads::needed`] says so; the others are Healthy.
+/// The health of an application's objects: those that were read, by position; the others are Healthy (nothing
+/// is kept for them, so an application of many ConfigMaps holds nothing per object here).
+#[derive(Debug, Default)]
+pub(crate) struct Assessed {
+    read: HashMap<usize, ResourceHealth>,
+    count: usize,
+}
+
+impl Assessed {
+    /// The health of object `i` when it was read; `None`: Healthy.
+    pub(crate) fn read(&self, i: usize) -> Option<&Health> {
+        self.read.get(&i).map(|r| &r.health)
+    }
+
+    /// The application's health ([`tack_health::aggregate`] of every object).
+    pub(crate) fn aggregate(&self) -> Health {
+        let healthy = ResourceHealth {
+            kind: String::new(),
+            name: String::new(),
+            namespace: None,
+            health: Health::healthy(""),
+        };
+        aggregate((0..self.count).map(|i| self.read.get(&i).unwrap_or(&healthy)))
+    }
+}
+
+/// The health of each of `objects` (id, apiVersion), by position: assessed from one read of their live state
+/// ([`tack_apply::assess_objects`]) where [`Reads::needed`] says so; the others are Healthy.
 pub(crate) async fn assess(
     cluster: &Cluster,
     objects: &[(ObjectId, String)],
     drifted: &BTreeSet<ObjectId>,
     reads: &Reads,
     destination: &str,
-) -> Result<Vec<ResourceHealth>, ClusterError> {
+) -> Result<Assessed, ClusterError> {
     let needed: Vec<bool> = objects
         .iter()
         .map(|(id, _)| reads.needed(id, drifted, destination))
@@ -75,20 +105,12 @@ pub(crate) async fn assess(
         .filter(|(_, n)| **n)
         .map(|(o, _)| o.clone())
         .collect();
-    let mut assessed = tack_apply::assess_objects(cluster, &wanted).await?.into_iter();
-    Ok(objects
-        .iter()
-        .zip(&needed)
-        .map(|((id, _), needed)| {
-            let read = if *needed { assessed.next() } else { None };
-            read.unwrap_or_else(|| ResourceHealth {
-                kind: id.kind.clone(),
-                name: id.name.clone(),
-                namespace: (!id.namespace.is_empty()).then(|| id.namespace.clone()),
-                health: Health::healthy(""),
-            })
-        })
-        .collect())
+    let assessed = tack_apply::assess_objects(cluster, &wanted).await?;
+    let positions = needed.iter().enumerate().filter(|(_, n)| **n).map(|(i, _)| i);
+    Ok(Assessed {
+        read: positions.zip(assessed).collect(),
+        count: objects.len(),
+    })
 }
 
 #[cfg(test)]
@@ -110,13 +132,17 @@ mod tests {
             "metadata": {"name": "r"}});
         let deploy = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"}});
         let id = |g: &str, k: &str, n: &str| ObjectId::new(g, k, "ns", n);
+        let packed: Vec<PackedObject> = [&cm, &ignored, &web, &lb, &role, &deploy]
+            .into_iter()
+            .map(PackedObject::pack)
+            .collect();
         let reads = Reads::of([
-            (id("", "ConfigMap", "c"), &cm),
-            (id("", "Secret", "s"), &ignored),
-            (id("", "Service", "web"), &web),
-            (id("", "Service", "lb"), &lb),
-            (id("rbac.authorization.k8s.io", "ClusterRole", "r"), &role),
-            (id("apps", "Deployment", "d"), &deploy),
+            (id("", "ConfigMap", "c"), &packed[0]),
+            (id("", "Secret", "s"), &packed[1]),
+            (id("", "Service", "web"), &packed[2]),
+            (id("", "Service", "lb"), &packed[3]),
+            (id("rbac.authorization.k8s.io", "ClusterRole", "r"), &packed[4]),
+            (id("apps", "Deployment", "d"), &packed[5]),
         ]);
         let none = BTreeSet::new();
         assert!(!reads.needed(&id("", "ConfigMap", "c"), &none, "ns"));

@@ -102,20 +102,11 @@ impl Identities {
 /// CustomResourceDefinitions (and a kind the dry run does not know is not dry-run).
 pub async fn refresh_if_unknown(
     cluster: &Cluster,
-    objects: &[&serde_json::Value],
+    objects: &[tack_render::PackedManifest],
 ) -> Result<(), tack_cluster::ClusterError> {
-    let text = |o: &serde_json::Value, p: &str| {
-        o.pointer(p)
-            .and_then(serde_json::Value::as_str)
-            .unwrap_or("")
-            .to_string()
-    };
-    for o in objects {
-        if cluster
-            .resolve(&text(o, "/apiVersion"), &text(o, "/kind"))
-            .await?
-            .is_none()
-        {
+    for m in objects {
+        let head = m.object.head();
+        if cluster.resolve(&head.api_version, &head.kind).await?.is_none() {
             return cluster.refresh_discovery().await.map(|_| ());
         }
     }

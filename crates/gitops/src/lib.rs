@@ -52,6 +52,7 @@ pub mod lease;
 mod lockdown;
 pub mod metrics;
 pub mod policy;
+pub mod preview;
 mod push_paths;
 mod reconcile;
 mod resolution;
@@ -73,10 +74,12 @@ use kube::runtime::{PredicateConfig, WatchStreamExt};
 pub use tack_model::GitOpsConfig;
 
 pub use decryption::{AGE_KEY_SUFFIX, identities_from_secret_data};
-pub use fetch::{Fetched, SourceRender, checkout, fetch_and_render, render_dir, render_source};
+pub use fetch::{
+    Fetched, SourceRender, checkout, fetch_and_render, render_dir, render_source, render_source_packed,
+};
 pub use impersonation::{service_account_user, valid_service_account_name};
 pub use metrics::Metrics;
-pub use reconcile::{check_source_path, inventory_at};
+pub use reconcile::{Context, check_source_path, inventory_at};
 pub use shard::Shard;
 pub use status::{parse_interval, trigger_hash};
 
@@ -140,12 +143,23 @@ pub struct Lockdown {
 
 pub use tack_source::default_cache_dir;
 
+/// `fetching URL: why`, or only `why` when it begins with the URL already.
+fn fetch_message(url: &str, source: &tack_source::Error) -> String {
+    let why = source.to_string();
+    if why.starts_with(url) {
+        why
+    } else {
+        format!("fetching {url}: {why}")
+    }
+}
+
 /// Why a reconcile failed. Messages say what failed and what to do; they never hold Secret values.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The Git source could not be fetched or checked out.
-    #[error("fetching {url}: {source}")]
+    /// The Git source could not be fetched or checked out (the URL is said once: most source errors begin with
+    /// it).
+    #[error("{}", fetch_message(url, source))]
     Fetch {
         /// The repository URL, without credentials.
         url: String,
@@ -365,5 +379,38 @@ fn owned(shard: Option<Shard>, app: &Result<GitOpsConfig, watcher::Error>) -> bo
             app.metadata.name.as_deref().unwrap_or_default(),
         ),
         _ => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fetch_error_says_the_url_once() {
+        let url = "git://127.0.0.1:9418/repo.git";
+        let unreachable = tack_source::Error::Unreachable {
+            url: url.to_string(),
+            revision: "main".to_string(),
+            cause: "Connection refused".to_string(),
+        };
+        let e = Error::Fetch {
+            url: url.to_string(),
+            source: unreachable,
+        };
+        assert_eq!(e.to_string().matches(url).count(), 1, "{e}");
+        let cache = tack_source::Error::Cache {
+            path: "/cache/mirrors/x".into(),
+            source: std::io::Error::other("No space left on device"),
+        };
+        let e = Error::Fetch {
+            url: url.to_string(),
+            source: cache,
+        };
+        assert!(
+            e.to_string()
+                .starts_with(&format!("fetching {url}: cache directory")),
+            "{e}"
+        );
     }
 }

@@ -8,6 +8,9 @@
 //! | `tack_git_fetch_errors_total` | counter | | reconciles that failed to fetch from Git |
 //! | `tack_leader` | gauge | | 1 while this process runs the controllers (always 1 without leader election), else 0 |
 //! | `tack_drift_watches` | gauge | | drift watches running (one per API group, kind and namespace of managed objects) |
+//!
+//! Other controllers of the process register their own metrics in the same registry with
+//! [`Metrics::register_more`] (promotions, notifications; docs/controller.md lists them all).
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -43,7 +46,7 @@ struct AppLabels {
 
 /// The controller's metrics and their registry. Cheap to share behind an [`Arc`].
 pub struct Metrics {
-    registry: Registry,
+    registry: Mutex<Registry>,
     reconcile_duration: Family<OutcomeLabels, Histogram>,
     sync_total: Family<OutcomeLabels, Counter>,
     objects_managed: Family<AppLabels, Gauge>,
@@ -111,7 +114,7 @@ impl Metrics {
             drift_watches.clone(),
         );
         Metrics {
-            registry,
+            registry: Mutex::new(registry),
             reconcile_duration,
             sync_total,
             objects_managed,
@@ -181,11 +184,18 @@ impl Metrics {
         self.drift_watches.set(i64::try_from(watches).unwrap_or(i64::MAX));
     }
 
+    /// Registers more metrics (another controller's) in the same registry, served on the same `/metrics`.
+    pub fn register_more(&self, register: impl FnOnce(&mut Registry)) {
+        let mut registry = self.registry.lock().unwrap_or_else(|p| p.into_inner());
+        register(&mut registry);
+    }
+
     /// The OpenMetrics text exposition of every metric.
     pub fn encode(&self) -> String {
         let mut out = String::new();
+        let registry = self.registry.lock().unwrap_or_else(|p| p.into_inner());
         // Writing to a String cannot fail.
-        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        let _ = prometheus_client::encoding::text::encode(&mut out, &registry);
         out
     }
 }

@@ -15,9 +15,10 @@ use kube::{Resource, ResourceExt};
 use serde_json::json;
 use tack_apply::{Action, DiffOptions, InventoryRef, InventoryStore, SyncOptions};
 use tack_cluster::Cluster;
-use tack_health::{HealthStatus, ResourceHealth, aggregate};
+use tack_health::HealthStatus;
 use tack_model::{GitOpsConfig, GitOpsConfigStatus, HealthStatus as HealthField, ResourceStatus, SyncState};
 use tack_plan::{IgnoreRule, ObjectId};
+use tack_render::{Head, PackedManifest};
 use tack_source::{Credentials, Deadlines, Repository, Revision};
 
 use crate::destination::{Destinations, Target};
@@ -58,6 +59,8 @@ pub struct Context {
 }
 
 impl Context {
+    /// What every reconcile shares, for the controller's `client` and settings; also used to preview a sync
+    /// ([`crate::preview`]) outside the controller.
     pub fn new(client: kube::Client, config: ControllerConfig, metrics: Arc<crate::Metrics>) -> Self {
         let cluster = Cluster::from_client(client.clone(), "default");
         // The same discovery cache as the syncs, which refresh it after applying CRDs.
@@ -139,9 +142,9 @@ impl Context {
 }
 
 /// A failed attempt, with the revision when the fetch got that far.
-struct Failure {
-    revision: Option<String>,
-    error: Box<Error>,
+pub(crate) struct Failure {
+    pub(crate) revision: Option<String>,
+    pub(crate) error: Box<Error>,
 }
 
 impl<E: Into<Error>> From<E> for Failure {
@@ -183,14 +186,13 @@ pub async fn reconcile(obj: Arc<GitOpsConfig>, ctx: Arc<Context>) -> Result<Requ
     let previous = obj.status.clone().unwrap_or_default();
     let app_ref = ObjectRef::new(&name).within(&namespace);
     let (status, note, requeue, adopted) = match result {
-        Ok(out) => {
+        Ok((out, ids)) => {
             ctx.failures(&key, false);
-            ctx.metrics.set_objects_managed(&key, out.inventory.len());
+            ctx.metrics.set_objects_managed(&key, ids.len());
             tracing::info!(
                 app = %key, revision = %out.revision, engine = out.engine, sync = ?out.sync,
                 health = out.health.status.as_str(), "{}", out.summary
             );
-            let ids: BTreeSet<ObjectId> = out.inventory.iter().filter_map(|i| i.parse().ok()).collect();
             ctx.track(&obj, &app_ref, ids).await;
             let note = out.changed.then(|| Note {
                 warning: false,
@@ -607,11 +609,21 @@ fn checkout(
 }
 
 /// Fetches the source (on the blocking pool) and renders it. On shutdown the reconcile stops waiting at once.
-async fn fetch_rendered(
+/// What a source rendered to at one commit, kept compact.
+pub(crate) struct Fetched {
+    /// The full commit SHA.
+    pub(crate) revision: String,
+    /// The renderer's name.
+    pub(crate) engine: &'static str,
+    /// The rendered objects, each with the file (and line) it came from.
+    pub(crate) manifests: Vec<PackedManifest>,
+}
+
+pub(crate) async fn fetch_rendered(
     obj: &GitOpsConfig,
     ctx: &Context,
     remote: tack_render::RemoteBaseCheck,
-) -> Result<fetch::Fetched, Failure> {
+) -> Result<Fetched, Failure> {
     let creds = credentials(&ctx.client, obj).await?;
     let url = obj.spec.source.repo_url.clone();
     // A rollback pins the commit.
@@ -641,7 +653,7 @@ async fn fetch_rendered(
         }),
     );
     let asked = std::time::Instant::now();
-    let task = tokio::task::spawn_blocking(move || -> Result<fetch::Fetched, Failure> {
+    let task = tokio::task::spawn_blocking(move || -> Result<Fetched, Failure> {
         let (commit, dir, root) = checkout(
             &url,
             (&revision, &path),
@@ -650,8 +662,8 @@ async fn fetch_rendered(
             (deadlines, interrupt),
             (&shared, key, asked),
         )?;
-        match fetch::render_source(&dir, &root, &how) {
-            Ok((engine, manifests)) => Ok(fetch::Fetched {
+        match fetch::render_source_packed(&dir, &root, &how) {
+            Ok((engine, manifests)) => Ok(Fetched {
                 revision: commit,
                 engine,
                 manifests,
@@ -673,7 +685,7 @@ async fn fetch_rendered(
     }
 }
 
-fn ignore_rules(obj: &GitOpsConfig) -> Vec<IgnoreRule> {
+pub(crate) fn ignore_rules(obj: &GitOpsConfig) -> Vec<IgnoreRule> {
     obj.spec
         .ignore_differences
         .iter()
@@ -707,7 +719,7 @@ pub fn inventory_at(obj: &GitOpsConfig) -> InventoryRef {
 /// a one-shot `tack sync`. Read from the inventory ConfigMaps (with what an older status lists), else from the
 /// status, else, the first time, from the ConfigMap of a one-shot `tack sync` of the same name in the
 /// destination namespace (adopted, then deleted).
-async fn previous_inventory(
+pub(crate) async fn previous_inventory(
     ctx: &Context,
     obj: &GitOpsConfig,
     destination: &str,
@@ -813,7 +825,7 @@ struct Found {
     changed: bool,
     /// The objects to assess (id, apiVersion).
     objects: Vec<(ObjectId, String)>,
-    inventory: Vec<String>,
+    inventory: BTreeSet<ObjectId>,
     /// The objects that differ from Git (compare only).
     drifted: BTreeSet<ObjectId>,
 }
@@ -839,7 +851,7 @@ async fn sync_now(
     ctx: &Context,
     obj: &GitOpsConfig,
     auto: tack_model::Automated,
-    manifests: Vec<tack_render::Manifest>,
+    manifests: Vec<PackedManifest>,
     plan: Plan,
 ) -> Result<Found, Error> {
     if let Some(user) = &plan.user {
@@ -878,7 +890,7 @@ async fn sync_now(
             tracing::debug!(app = %app, "{line}");
         }
     };
-    let run = tack_apply::sync(&plan.cluster, manifests, &opts, &progress);
+    let run = tack_apply::sync_packed(&plan.cluster, manifests, &opts, &progress);
     tokio::pin!(run);
     let report = loop {
         tokio::select! {
@@ -908,30 +920,31 @@ async fn sync_now(
         summary: report.summary(),
         changed,
         objects,
-        inventory: report.inventory.iter().map(ToString::to_string).collect(),
+        inventory: report.inventory,
         drifted: BTreeSet::new(),
     })
 }
 
 async fn compare_only(
     obj: &GitOpsConfig,
-    manifests: Vec<tack_render::Manifest>,
+    manifests: Vec<PackedManifest>,
     plan: Plan,
 ) -> Result<Found, Error> {
-    let manifests = tack_apply::without_hooks(manifests);
+    let manifests = tack_apply::without_hooks_packed(manifests);
     let objects: Vec<(ObjectId, String)> = manifests
         .iter()
-        .map(|m| desired_id(&m.object, &plan.destination))
+        .map(|m| desired_id(&m.object.head(), &plan.destination))
         .collect();
     let opts = DiffOptions {
         namespace: plan.destination.clone(),
         app: Some(plan.app.clone()),
         ignore: plan.ignore,
         color: false,
+        context: None,
     };
-    let inventory: Vec<String> = plan.previous.iter().map(ToString::to_string).collect();
     let store = InventoryStore::Caller(plan.previous);
-    let report = tack_apply::diff_with_inventory(&plan.cluster, manifests, &opts, &store).await?;
+    let mut report = tack_apply::diff_packed(&plan.cluster, manifests, &opts, store).await?;
+    let inventory = std::mem::take(&mut report.inventory);
     let state = if report.entries.is_empty() {
         SyncState::Synced
     } else {
@@ -972,36 +985,68 @@ async fn compare_only(
     })
 }
 
-/// The status line of each object found.
-fn resource_statuses(found: &Found, healths: &[ResourceHealth]) -> Vec<ResourceStatus> {
-    found
-        .objects
-        .iter()
-        .zip(healths)
-        .map(|((id, api_version), h)| ResourceStatus {
+/// The status lines of the objects found, as `status.resources` shows them ([`status::shown_resources`]): at
+/// most [`status::STATUS_RESOURCES_LIMIT`], those not Synced or not Healthy first, in their order otherwise.
+/// Only the lines shown are made, so a large application holds no line per object.
+fn resource_statuses(found: &Found, healths: &crate::health::Assessed) -> Vec<ResourceStatus> {
+    let healthy = tack_health::Health::healthy("");
+    let sync_of = |id: &ObjectId| {
+        // When the diff named the objects that differ, the others are Synced.
+        if found.drifted.contains(id) {
+            SyncState::OutOfSync
+        } else if found.drifted.is_empty() {
+            found.sync
+        } else {
+            SyncState::Synced
+        }
+    };
+    let fine = |i: usize, id: &ObjectId| {
+        sync_of(id) == SyncState::Synced && healths.read(i).is_none_or(|h| h.status == HealthStatus::Healthy)
+    };
+    let line = |i: usize, (id, api_version): &(ObjectId, String)| {
+        let h = healths.read(i).unwrap_or(&healthy);
+        ResourceStatus {
             group: id.group.clone(),
             version: api_version.rsplit('/').next().unwrap_or(api_version).to_string(),
             kind: id.kind.clone(),
             namespace: (!id.namespace.is_empty()).then(|| id.namespace.clone()),
             name: id.name.clone(),
-            // When the diff named the objects that differ, the others are Synced.
-            status: Some(if found.drifted.contains(id) {
-                SyncState::OutOfSync
-            } else if found.drifted.is_empty() {
-                found.sync
-            } else {
-                SyncState::Synced
-            }),
+            status: Some(sync_of(id)),
             health: Some(HealthField {
-                status: h.health.status.as_str().to_string(),
-                message: (!h.health.message.is_empty()).then(|| h.health.message.clone()),
+                status: h.status.as_str().to_string(),
+                message: (!h.message.is_empty()).then(|| h.message.clone()),
             }),
-        })
+        }
+    };
+    let all = found.objects.iter().enumerate();
+    if found.objects.len() <= status::STATUS_RESOURCES_LIMIT {
+        return all.map(|(i, o)| line(i, o)).collect();
+    }
+    let not_fine = all.clone().filter(|(i, (id, _))| !fine(*i, id));
+    let then_fine = all.filter(|(i, (id, _))| fine(*i, id));
+    not_fine
+        .chain(then_fine)
+        .take(status::STATUS_RESOURCES_LIMIT)
+        .map(|(i, o)| line(i, o))
         .collect()
 }
 
-/// The steps of one reconcile, up to what the status needs.
-async fn attempt(obj: &GitOpsConfig, ctx: &Context) -> Result<Outcome, Failure> {
+/// What an application may do and where, checked before anything is fetched (the spec, the tenant
+/// policies, the destination and who acts there).
+pub(crate) struct Admitted {
+    policies: Vec<tack_model::TenantPolicy>,
+    pub(crate) destination: String,
+    target: Target,
+    /// The cluster requests go to, as whoever acts for the application.
+    pub(crate) acting: Cluster,
+    /// The impersonated ServiceAccount's user name, if any.
+    user: Option<String>,
+    pub(crate) remote: tack_render::RemoteBaseCheck,
+}
+
+/// Checks the spec and the policies governing `obj`, and resolves its destination (never contacting a
+/// cluster the policies do not allow).
+pub(crate) async fn admit(obj: &GitOpsConfig, ctx: &Context) -> Result<Admitted, Failure> {
     interval(obj)?;
     app_sync_options(obj)?;
     check_source_path(obj.spec.source.path.as_deref().unwrap_or_default())?;
@@ -1009,42 +1054,74 @@ async fn attempt(obj: &GitOpsConfig, ctx: &Context) -> Result<Outcome, Failure> 
     let policies = crate::tenancy::governing(&ctx.client, &obj.namespace().unwrap_or_default()).await?;
     crate::tenancy::check_sources(&policies, &obj.spec.source)?;
     let destination = destination_of(obj)?;
-    // A cluster the policies do not allow is never contacted.
     let cluster_name = crate::destination::cluster_of(obj).unwrap_or(crate::policy::IN_CLUSTER);
     crate::policy::check_objects(&policies, &destination, cluster_name, &[]).map_err(Error::policy)?;
     let target = ctx.destinations.resolve(obj).await?;
     let (acting, user) = ctx.acting_for(obj, &target)?;
-    check_dependencies(&ctx.client, obj).await?;
     let remote = crate::tenancy::remote_base_check(&ctx.config.lockdown, &policies);
-    let fetched = fetch_rendered(obj, ctx, remote).await?;
+    Ok(Admitted {
+        policies,
+        destination,
+        target,
+        acting,
+        user,
+        remote,
+    })
+}
+
+/// Checks what Git declares against the policies and what the acting identity may do.
+pub(crate) async fn admit_rendered(
+    obj: &GitOpsConfig,
+    ctx: &Context,
+    admitted: &Admitted,
+    fetched: &Fetched,
+) -> Result<(), Error> {
+    let create_namespace = obj.spec.sync_policy.as_ref().is_some_and(|p| p.create_namespace)
+        || app_sync_options(obj).is_ok_and(|o| o.create_namespace);
+    if admitted.user.is_some() {
+        crate::impersonation::refresh_if_unknown(&admitted.acting, &fetched.manifests).await?;
+    }
+    let rendered = crate::tenancy::Rendered {
+        objects: &fetched.manifests,
+        destination: &admitted.destination,
+        cluster: &admitted.target.name,
+        create_namespace,
+    };
+    crate::tenancy::check_rendered(
+        &admitted.acting,
+        &ctx.config.lockdown,
+        &admitted.policies,
+        &rendered,
+    )
+    .await
+}
+
+/// The steps of one reconcile, up to what the status needs; and the inventory after it.
+async fn attempt(obj: &GitOpsConfig, ctx: &Context) -> Result<(Outcome, BTreeSet<ObjectId>), Failure> {
+    let admitted = admit(obj, ctx).await?;
+    check_dependencies(&ctx.client, obj).await?;
+    let fetched = fetch_rendered(obj, ctx, admitted.remote.clone()).await?;
     let revision = fetched.revision.clone();
     let with_rev = |error: Error| Failure {
         revision: Some(revision.clone()),
         error: Box::new(error),
     };
-    let create_namespace = obj.spec.sync_policy.as_ref().is_some_and(|p| p.create_namespace)
-        || app_sync_options(obj).is_ok_and(|o| o.create_namespace);
-    let objects: Vec<&serde_json::Value> = fetched.manifests.iter().map(|m| &m.object).collect();
-    if user.is_some() {
-        crate::impersonation::refresh_if_unknown(&acting, &objects)
-            .await
-            .map_err(|e| with_rev(e.into()))?;
-    }
-    let rendered = crate::tenancy::Rendered {
-        objects: &objects,
-        destination: &destination,
-        cluster: &target.name,
-        create_namespace,
-    };
-    crate::tenancy::check_rendered(&acting, &ctx.config.lockdown, &policies, &rendered)
+    admit_rendered(obj, ctx, &admitted, &fetched)
         .await
         .map_err(with_rev)?;
+    let Admitted {
+        destination,
+        acting,
+        user,
+        target,
+        ..
+    } = admitted;
     // Which objects' health needs a read, from what Git declares (before the manifests are consumed).
     let reads = crate::health::Reads::of(
         fetched
             .manifests
             .iter()
-            .map(|m| (desired_id(&m.object, &destination).0, &m.object)),
+            .map(|m| (desired_id(&m.object.head(), &destination).0, &m.object)),
     );
     let (previous, in_store, adopted) = previous_inventory(ctx, obj, &destination)
         .await
@@ -1070,18 +1147,25 @@ async fn attempt(obj: &GitOpsConfig, ctx: &Context) -> Result<Outcome, Failure> 
     let healths = crate::health::assess(&acting, &found.objects, &found.drifted, &reads, &destination)
         .await
         .map_err(|e| with_rev(e.into()))?;
-    Ok(Outcome {
+    let outcome = Outcome {
         revision: revision.clone(),
         engine: fetched.engine,
         sync: found.sync,
-        health: aggregate(&healths),
+        health: healths.aggregate(),
         resources: resource_statuses(&found, &healths),
         summary: found.summary,
         changed: found.changed,
-        inventory: found.inventory,
+        // The status lists the ids of small inventories only (the ConfigMaps hold every one).
+        inventory: match found.inventory.len() {
+            n if n <= status::STATUS_INVENTORY_LIMIT => {
+                found.inventory.iter().map(ToString::to_string).collect()
+            }
+            _ => Vec::new(),
+        },
         synced_now,
         adopted,
-    })
+    };
+    Ok((outcome, found.inventory))
 }
 
 fn status_inventory(obj: &GitOpsConfig) -> Vec<String> {
@@ -1093,16 +1177,15 @@ fn status_inventory(obj: &GitOpsConfig) -> Vec<String> {
 
 /// The id and apiVersion of a rendered object (namespaced objects without a namespace go to `destination`;
 /// cluster-scoped kinds ignore it on reads).
-fn desired_id(object: &serde_json::Value, destination: &str) -> (ObjectId, String) {
-    let text = |p: &str| object.pointer(p).and_then(|v| v.as_str()).unwrap_or("");
-    let api_version = text("/apiVersion");
+fn desired_id(head: &Head, destination: &str) -> (ObjectId, String) {
+    let api_version = head.api_version.as_str();
     let group = api_version.rsplit_once('/').map(|(g, _)| g).unwrap_or("");
-    let namespace = match text("/metadata/namespace") {
+    let namespace = match head.namespace.as_str() {
         "" => destination,
         ns => ns,
     };
     (
-        ObjectId::new(group, text("/kind"), namespace, text("/metadata/name")),
+        ObjectId::new(group, &head.kind, namespace, &head.name),
         api_version.to_string(),
     )
 }

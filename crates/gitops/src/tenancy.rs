@@ -9,6 +9,7 @@ use kube::api::{Api, ListParams};
 use serde_json::Value;
 use tack_cluster::Cluster;
 use tack_model::TenantPolicy;
+use tack_render::PackedManifest;
 
 use crate::policy::{self, Deployed};
 use crate::{Error, Lockdown, lockdown};
@@ -63,22 +64,25 @@ pub fn check_sources(policies: &[TenantPolicy], source: &tack_model::Source) -> 
 /// same source, else namespaced.
 pub async fn deployed(
     cluster: &Cluster,
-    objects: &[&Value],
+    objects: &[PackedManifest],
     destination: &str,
 ) -> Result<Vec<Deployed>, Error> {
     let text = |o: &Value, p: &str| o.pointer(p).and_then(Value::as_str).unwrap_or("").to_string();
     // Kinds defined by CRDs of the same source: (group, kind) → namespaced.
     let defined: BTreeMap<(String, String), bool> = objects
         .iter()
+        .filter(|m| m.object.mentions("CustomResourceDefinition"))
+        .map(|m| m.object.value())
         .filter(|o| text(o, "/kind") == "CustomResourceDefinition")
         .map(|o| {
-            let key = (text(o, "/spec/group"), text(o, "/spec/names/kind"));
-            (key, text(o, "/spec/scope") != "Cluster")
+            let key = (text(&o, "/spec/group"), text(&o, "/spec/names/kind"));
+            (key, text(&o, "/spec/scope") != "Cluster")
         })
         .collect();
     let mut out = Vec::with_capacity(objects.len());
-    for o in objects {
-        let (api_version, kind) = (text(o, "/apiVersion"), text(o, "/kind"));
+    for m in objects {
+        let head = m.object.head();
+        let (api_version, kind) = (head.api_version, head.kind);
         let group = api_version
             .rsplit_once('/')
             .map(|(g, _)| g)
@@ -91,14 +95,14 @@ pub async fn deployed(
                 .copied()
                 .unwrap_or(true),
         };
-        let namespace = match (namespaced, text(o, "/metadata/namespace")) {
+        let namespace = match (namespaced, head.namespace) {
             (false, _) => String::new(),
             (true, ns) if ns.is_empty() => destination.to_string(),
             (true, ns) => ns,
         };
         out.push(Deployed {
             group,
-            name: text(o, "/metadata/name"),
+            name: head.name,
             kind,
             namespace,
             namespaced,
@@ -120,8 +124,8 @@ fn created_namespace(destination: &str) -> Deployed {
 
 /// What an application rendered, as the checks before the sync see it.
 pub struct Rendered<'a> {
-    /// Every rendered object (hooks included).
-    pub objects: &'a [&'a Value],
+    /// Every rendered object (hooks included), kept compact.
+    pub objects: &'a [PackedManifest],
     /// The destination namespace.
     pub destination: &'a str,
     /// The destination cluster's name (`in-cluster` for the controller's own).
@@ -139,7 +143,16 @@ pub async fn check_rendered(
     policies: &[TenantPolicy],
     rendered: &Rendered<'_>,
 ) -> Result<(), Error> {
-    lockdown::check_manifest_refs(rendered.objects, lockdown)?;
+    if lockdown.no_cross_namespace_refs {
+        // Only Argo Rollouts objects can refer to cluster-scoped templates.
+        for m in rendered
+            .objects
+            .iter()
+            .filter(|m| m.object.mentions("argoproj.io/"))
+        {
+            lockdown::check_manifest_refs(&[&m.object.value()], lockdown)?;
+        }
+    }
     if policies.is_empty() {
         return Ok(());
     }

@@ -90,6 +90,16 @@ pub struct Stage {
     /// When true, a promotion into this stage also waits for `tack env approve PIPELINE STAGE`.
     #[serde(default, skip_serializing_if = "is_false")]
     pub require_approval: bool,
+    /// When automatic promotions into this stage may happen (cron schedules, as Argo CD sync windows): with
+    /// an `allow` window, only while one is open; never while a `deny` window is open. Requested promotions
+    /// (`tack env promote`, `rollback`) are not held.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub promotion_windows: Vec<PromotionWindow>,
+    /// When true, a promotion into this stage is pushed to a new branch
+    /// (`tack/promote/<pipeline>/<stage>/<release>`) for review, and counts as promoted once the stage's
+    /// branch holds the release (the review branch was merged).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub review: bool,
     /// Isolation of the stage's namespace (the application's destination namespace).
     #[serde(default)]
     pub isolation: Isolation,
@@ -130,6 +140,65 @@ pub struct Gates {
     /// A Job run in the stage's namespace once the release is Synced and Healthy; it must succeed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub test_job: Option<TestJob>,
+    /// An analysis (the AnalysisTemplates of progressive delivery) run once the release is Synced and
+    /// Healthy (and soaked); its AnalysisRun must end `Successful`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub analysis: Option<StageAnalysis>,
+}
+
+/// An analysis gate: the AnalysisRun built from `templates` with `args`. The arguments `pipeline`, `stage`,
+/// `namespace` (the stage's namespace) and `release` are always passed; `args` adds to or overrides them.
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct StageAnalysis {
+    /// The AnalysisTemplates (in the pipeline's namespace) or ClusterAnalysisTemplates, merged into one run.
+    #[schemars(length(min = 1))]
+    pub templates: Vec<AnalysisTemplateRef>,
+    /// Arguments of the run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub args: Vec<AnalysisArgument>,
+}
+
+/// A reference to an AnalysisTemplate.
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AnalysisTemplateRef {
+    /// The template's name.
+    #[schemars(length(min = 1))]
+    pub template_name: String,
+    /// True for a ClusterAnalysisTemplate.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub cluster_scope: bool,
+}
+
+/// A literal argument of an analysis gate.
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AnalysisArgument {
+    /// The argument's name, as the template declares it.
+    pub name: String,
+    /// Its value.
+    pub value: String,
+}
+
+/// A promotion window: a cron schedule opening it, and how long it stays open.
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PromotionWindow {
+    /// `allow` (default: automatic promotions only while an allow window is open) or `deny` (none while
+    /// it is open).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// A five-field cron expression (minute hour day-of-month month day-of-week), e.g. `0 9 * * 1-5`: when
+    /// the window opens.
+    #[schemars(length(min = 1))]
+    pub schedule: String,
+    /// How long the window stays open once opened (Go duration, e.g. `8h`).
+    #[schemars(length(min = 1))]
+    pub duration: String,
+    /// The IANA time zone of the schedule (e.g. `Europe/Paris`). Default `UTC`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
 }
 
 /// A test Job: `spec` is a `batch/v1` JobSpec.
@@ -149,6 +218,14 @@ pub struct Isolation {
     /// its own pods only (enforced only by a CNI that implements NetworkPolicy).
     #[serde(default, skip_serializing_if = "is_false")]
     pub disable_network_policy: bool,
+    /// A `ResourceQuota` spec (`hard: {...}`) applied as the ResourceQuota `tack-stage` of the namespace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "preserve_unknown_object_opt")]
+    pub resource_quota: Option<serde_json::Value>,
+    /// A `LimitRange` spec (`limits: [...]`) applied as the LimitRange `tack-stage` of the namespace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "preserve_unknown_object_opt")]
+    pub limit_range: Option<serde_json::Value>,
 }
 
 /// `status` of a Pipeline.
@@ -208,13 +285,16 @@ pub struct StageStatus {
     /// The name of the test Job run for the current release, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub test_job_name: Option<String>,
+    /// The name of the AnalysisRun of the analysis gate for the current release, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub analysis_run_name: Option<String>,
 }
 
 /// One gate's result.
 #[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct GateStatus {
-    /// `Synced`, `Healthy`, `Soak` or `TestJob`.
+    /// `Synced`, `Healthy`, `Soak`, `TestJob` or `Analysis`.
     pub name: String,
     /// `Passed`, `Pending` or `Failed`.
     pub phase: String,
@@ -254,4 +334,12 @@ pub struct PromotionRecord {
     /// The release the stage's configuration held before (what `tack env rollback` goes back to).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replaced: Option<String>,
+    /// The review branch the promotion was pushed to and merged from (stages with `review: true`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review_branch: Option<String>,
+}
+
+/// The schema of an optional free-form object (a Kubernetes spec the API server validates when applied).
+fn preserve_unknown_object_opt(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({"type": "object", "nullable": true, "x-kubernetes-preserve-unknown-fields": true})
 }

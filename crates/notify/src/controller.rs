@@ -62,6 +62,7 @@ fn resource(kind: Kind) -> ApiResource {
         Kind::Application => GroupVersionKind::gvk("gitops.tack.dev", "v1alpha1", "GitOpsConfig"),
         Kind::Rollout => GroupVersionKind::gvk("argoproj.io", "v1alpha1", "Rollout"),
         Kind::AnalysisRun => GroupVersionKind::gvk("argoproj.io", "v1alpha1", "AnalysisRun"),
+        Kind::Pipeline => GroupVersionKind::gvk("gitops.tack.dev", "v1alpha1", "Pipeline"),
     };
     ApiResource::from_gvk(&gvk)
 }
@@ -70,7 +71,13 @@ fn resource(kind: Kind) -> ApiResource {
 pub async fn run(client: kube::Client, cfg: NotifyConfig, stop: impl Future<Output = ()>) {
     let mut notifier = Notifier::new(cfg.backoff);
     let mut versions: Versions = None;
-    let streams = [Kind::Application, Kind::Rollout, Kind::AnalysisRun].map(|kind| {
+    let streams = [
+        Kind::Application,
+        Kind::Rollout,
+        Kind::AnalysisRun,
+        Kind::Pipeline,
+    ]
+    .map(|kind| {
         let ar = resource(kind);
         let api: Api<DynamicObject> = match &cfg.watch_namespace {
             Some(ns) => Api::namespaced_with(client.clone(), ns, &ar),
@@ -82,7 +89,7 @@ pub async fn run(client: kube::Client, cfg: NotifyConfig, stop: impl Future<Outp
             .boxed()
     });
     let mut events = stream::select_all(streams);
-    let mut warned = [false; 3];
+    let mut warned = [false; 4];
     let mut tick = tokio::time::interval(TICK);
     reload(&client, &cfg.namespace, &mut notifier, &mut versions).await;
     tokio::pin!(stop);

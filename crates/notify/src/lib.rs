@@ -9,6 +9,7 @@
 pub mod config;
 pub mod controller;
 pub mod message;
+pub mod metrics;
 pub mod notifier;
 pub mod route;
 pub mod secret;

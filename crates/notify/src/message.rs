@@ -77,8 +77,17 @@ impl Notification {
             Kind::Application => "app",
             Kind::Rollout => "rollout",
             Kind::AnalysisRun => "analysisRun",
+            Kind::Pipeline => "pipeline",
         };
         ctx[field] = self.object.clone();
+        if self.kind == Kind::Pipeline {
+            ctx["promotion"] = crate::trigger::latest_promotion(&self.object).unwrap_or(Json::Null);
+            ctx["blocked"] = json!(
+                crate::trigger::facts(Kind::Pipeline, &self.object)
+                    .blocked
+                    .unwrap_or_default()
+            );
+        }
         ctx
     }
 

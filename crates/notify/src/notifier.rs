@@ -2,7 +2,6 @@
 //! Knows nothing of Kubernetes' API: the controller feeds it objects, the ConfigMap's document and the Secret.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use serde_json::Value as Json;
@@ -14,11 +13,6 @@ use crate::route;
 use crate::secret::Secrets;
 use crate::send::Sender;
 use crate::trigger::{self, Kind, ObjectKey, Tracker, Trigger};
-
-/// Notifications delivered since the process started.
-pub static SENT: AtomicU64 = AtomicU64::new(0);
-/// Notifications not delivered (after retries, or because their message could not be made).
-pub static FAILED: AtomicU64 = AtomicU64::new(0);
 
 /// Objects seen, configuration, deliveries.
 pub struct Notifier {
@@ -169,7 +163,7 @@ fn deliver(
         let request = match message::request(service, &n) {
             Ok(r) => r,
             Err(e) => {
-                FAILED.fetch_add(1, Ordering::Relaxed);
+                crate::metrics::count(false);
                 tracing::warn!("notification {what} not sent: {}", secrets.redact(&e.to_string()));
                 continue;
             }
@@ -179,12 +173,12 @@ fn deliver(
         handles.push(tokio::spawn(async move {
             match sender.send(&request).await {
                 Ok(()) => {
-                    SENT.fetch_add(1, Ordering::Relaxed);
+                    crate::metrics::count(true);
                     tracing::info!("notification {what} sent");
                     true
                 }
                 Err(e) => {
-                    FAILED.fetch_add(1, Ordering::Relaxed);
+                    crate::metrics::count(false);
                     tracing::warn!("notification {what} failed: {}", secrets.redact(&e.to_string()));
                     false
                 }

@@ -1,4 +1,4 @@
-//! Triggers: which state changes of an application, a Rollout or an AnalysisRun are notified.
+//! Triggers: which state changes of an application, a Rollout, an AnalysisRun or a Pipeline are notified.
 //!
 //! Pure and edge-triggered: [`Tracker::observe`] compares an object's [`Facts`] with those seen before and
 //! returns the triggers that just became true, once per state change. The first sight of an object (the
@@ -29,9 +29,13 @@ pub enum Trigger {
     RolloutCompleted,
     /// An AnalysisRun ended Failed or Error.
     AnalysisFailed,
+    /// A Pipeline promoted a release to a stage (a new entry in a stage's promotion history).
+    PromotionDone,
+    /// A Pipeline's promotion is blocked: a gate of a stage failed (the set of failed gates changed).
+    PromotionBlocked,
 }
 
-const ALL: [Trigger; 8] = [
+const ALL: [Trigger; 10] = [
     Trigger::SyncSucceeded,
     Trigger::SyncFailed,
     Trigger::HealthDegraded,
@@ -40,6 +44,8 @@ const ALL: [Trigger; 8] = [
     Trigger::RolloutAborted,
     Trigger::RolloutCompleted,
     Trigger::AnalysisFailed,
+    Trigger::PromotionDone,
+    Trigger::PromotionBlocked,
 ];
 
 impl Trigger {
@@ -54,6 +60,8 @@ impl Trigger {
             Trigger::RolloutAborted => "rollout-aborted",
             Trigger::RolloutCompleted => "rollout-completed",
             Trigger::AnalysisFailed => "analysis-failed",
+            Trigger::PromotionDone => "promotion-done",
+            Trigger::PromotionBlocked => "promotion-blocked",
         }
     }
 
@@ -78,7 +86,9 @@ impl Trigger {
     /// The commit status it sets: `success`, `failure` or `pending`.
     pub fn commit_state(self) -> CommitState {
         match self {
-            Trigger::SyncSucceeded | Trigger::RolloutCompleted => CommitState::Success,
+            Trigger::SyncSucceeded | Trigger::RolloutCompleted | Trigger::PromotionDone => {
+                CommitState::Success
+            }
             Trigger::OutOfSync | Trigger::RolloutPaused => CommitState::Pending,
             _ => CommitState::Failure,
         }
@@ -105,6 +115,8 @@ pub enum Kind {
     Rollout,
     /// `argoproj.io` AnalysisRun.
     AnalysisRun,
+    /// `gitops.tack.dev` Pipeline.
+    Pipeline,
 }
 
 impl Kind {
@@ -114,6 +126,7 @@ impl Kind {
             Kind::Application => "GitOpsConfig",
             Kind::Rollout => "Rollout",
             Kind::AnalysisRun => "AnalysisRun",
+            Kind::Pipeline => "Pipeline",
         }
     }
 }
@@ -137,6 +150,10 @@ pub struct Facts {
     pub completed: bool,
     /// An AnalysisRun's phase is Failed or Error.
     pub analysis_failed: bool,
+    /// A Pipeline's newest promotion of each stage, as `stage commit`.
+    pub promotions: BTreeSet<String>,
+    /// A Pipeline's failed gates (`stage: gate: message`, one per line), when any.
+    pub blocked: Option<String>,
 }
 
 fn str_at<'a>(obj: &'a Json, pointer: &str) -> Option<&'a str> {
@@ -197,6 +214,63 @@ pub fn facts(kind: Kind, obj: &Json) -> Facts {
             analysis_failed: matches!(str_at(obj, "/status/phase"), Some("Failed" | "Error")),
             ..Facts::default()
         },
+        Kind::Pipeline => pipeline_facts(obj),
+    }
+}
+
+/// The stages of a Pipeline's status.
+fn stages(obj: &Json) -> &[Json] {
+    obj.pointer("/status/stages")
+        .and_then(Json::as_array)
+        .map_or(&[], Vec::as_slice)
+}
+
+/// A Pipeline's newest promotion: the newest entry of every stage's history (`{release, images, time, commit,
+/// from, by, replaced}`) with its `stage`, the newest by time; for templates.
+pub fn latest_promotion(obj: &Json) -> Option<Json> {
+    stages(obj)
+        .iter()
+        .filter_map(|stage| {
+            let newest = newest_promotion(stage)?;
+            let mut entry = newest.clone();
+            entry["stage"] = stage.get("name").cloned().unwrap_or(Json::Null);
+            Some(entry)
+        })
+        .max_by(|a, b| str_at(a, "/time").cmp(&str_at(b, "/time")))
+}
+
+/// The newest entry of a stage's promotion history (kept newest last).
+fn newest_promotion(stage: &Json) -> Option<&Json> {
+    stage
+        .get("history")
+        .and_then(Json::as_array)
+        .and_then(|h| h.last())
+}
+
+fn pipeline_facts(obj: &Json) -> Facts {
+    let mut promotions = BTreeSet::new();
+    let mut failed = Vec::new();
+    for stage in stages(obj) {
+        let name = str_at(stage, "/name").unwrap_or_default();
+        if let Some(newest) = newest_promotion(stage) {
+            let mark = str_at(newest, "/commit")
+                .filter(|c| !c.is_empty())
+                .or_else(|| str_at(newest, "/time"))
+                .unwrap_or_default();
+            promotions.insert(format!("{name} {mark}"));
+        }
+        for gate in stage.get("gates").and_then(Json::as_array).into_iter().flatten() {
+            if str_at(gate, "/phase") == Some("Failed") {
+                let gate_name = str_at(gate, "/name").unwrap_or_default();
+                let message = str_at(gate, "/message").unwrap_or_default();
+                failed.push(format!("{name}: {gate_name}: {message}"));
+            }
+        }
+    }
+    Facts {
+        promotions,
+        blocked: (!failed.is_empty()).then(|| failed.join("\n")),
+        ..Facts::default()
     }
 }
 
@@ -269,6 +343,12 @@ impl Tracker {
         }
         if rising(c.analysis_failed, p.analysis_failed) {
             fired.push(Trigger::AnalysisFailed);
+        }
+        if !c.promotions.is_subset(&p.promotions) {
+            fired.push(Trigger::PromotionDone);
+        }
+        if changed(&c.blocked, &p.blocked) {
+            fired.push(Trigger::PromotionBlocked);
         }
         match (c.out_of_sync, seen.out_of_sync) {
             (true, None) => seen.out_of_sync = Some((now, false)),
@@ -457,5 +537,64 @@ mod tests {
         t.observe(k.clone(), a("Running"), 0);
         assert_eq!(t.observe(k.clone(), a("Failed"), 1), [Trigger::AnalysisFailed]);
         assert!(t.observe(k.clone(), a("Failed"), 2).is_empty());
+    }
+
+    fn pipeline(history: &[(&str, &str, &str)], failed_gate: Option<&str>) -> Json {
+        let stages: Vec<Json> = ["qa", "e2e"]
+            .iter()
+            .map(|stage| {
+                let entries: Vec<Json> = history
+                    .iter()
+                    .filter(|(s, _, _)| s == stage)
+                    .map(|(_, release, commit)| {
+                        json!({"release": release, "commit": commit, "time": format!("2026-12-05T10:00:0{}Z", commit.len() % 10), "by": "auto"})
+                    })
+                    .collect();
+                let gates: Vec<Json> = failed_gate
+                    .filter(|_| *stage == "qa")
+                    .map(|m| json!({"name": "testJob", "phase": "Failed", "message": m}))
+                    .into_iter()
+                    .collect();
+                json!({"name": stage, "history": entries, "gates": gates})
+            })
+            .collect();
+        json!({"metadata": {"namespace": "shop", "name": "web"}, "status": {"stages": stages}})
+    }
+
+    #[test]
+    fn promotions_and_blocked_gates_fire_once_per_change() {
+        let mut t = Tracker::new();
+        let key = (Kind::Pipeline, "shop".to_string(), "web".to_string());
+        let mut observe = |obj: &Json, now| t.observe(key.clone(), facts(Kind::Pipeline, obj), now);
+        let first = pipeline(&[("qa", "shop:v1", "c1")], None);
+        assert!(
+            observe(&first, 0).is_empty(),
+            "the state at first sight is not notified"
+        );
+        assert!(observe(&first, 1).is_empty());
+        let promoted = pipeline(&[("qa", "shop:v1", "c1"), ("e2e", "shop:v1", "c22")], None);
+        assert_eq!(observe(&promoted, 2), vec![Trigger::PromotionDone]);
+        assert!(observe(&promoted, 3).is_empty());
+        let blocked = pipeline(
+            &[("qa", "shop:v1", "c1"), ("e2e", "shop:v1", "c22")],
+            Some("job failed"),
+        );
+        assert_eq!(observe(&blocked, 4), vec![Trigger::PromotionBlocked]);
+        assert!(
+            observe(&blocked, 5).is_empty(),
+            "the same failure is not told twice"
+        );
+        let again = pipeline(
+            &[("qa", "shop:v1", "c1"), ("e2e", "shop:v1", "c22")],
+            Some("job failed: 2 tests"),
+        );
+        assert_eq!(observe(&again, 6), vec![Trigger::PromotionBlocked]);
+        let latest = latest_promotion(&promoted).unwrap();
+        assert_eq!(
+            (latest["stage"].as_str(), latest["commit"].as_str()),
+            (Some("e2e"), Some("c22"))
+        );
+        assert_eq!(Trigger::parse("promotion-done"), Some(Trigger::PromotionDone));
+        assert!(!Trigger::PromotionBlocked.on_application());
     }
 }

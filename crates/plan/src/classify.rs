@@ -41,7 +41,8 @@ pub fn classify_one(d: &Desired, live: Option<&Value>, ignore: &[IgnoreRule]) ->
             .cloned()
     };
     let ignored = ignore_pointers_for(ignore, &d.id);
-    if digest(l) == digest(&d.object) && !compare(&d.object, Some(l), &ignored).differs() {
+    let object = d.object.value();
+    if digest(l) == digest(&object) && !compare(&object, Some(l), &ignored).differs() {
         Change::Unchanged
     } else {
         Change::Configure
@@ -60,7 +61,8 @@ mod tests {
             id: ObjectId::new("", "ConfigMap", "ns", name),
             object: json!({"apiVersion": "v1", "kind": "ConfigMap",
                 "metadata": {"name": name, "namespace": "ns", "annotations": {DIGEST_ANNOTATION: data}},
-                "data": {"k": data}}),
+                "data": {"k": data}})
+            .into(),
             origin: Origin::new("cm.yaml", 1),
             wave: 0,
             stage: Stage::Namespaced,
@@ -78,12 +80,12 @@ mod tests {
             desired("redigested", "4"),
         ];
         let mut live = HashMap::new();
-        let mut edited = d[1].object.clone();
+        let mut edited = d[1].object.value();
         edited["data"]["k"] = json!("other");
         live.insert(d[1].id.clone(), edited);
-        live.insert(d[2].id.clone(), d[2].object.clone());
+        live.insert(d[2].id.clone(), d[2].object.value());
         // Equal fields, but applied from another manifest: configured (the digest is rewritten).
-        let mut other_digest = d[3].object.clone();
+        let mut other_digest = d[3].object.value();
         other_digest["metadata"]["annotations"][DIGEST_ANNOTATION] = json!("old");
         live.insert(d[3].id.clone(), other_digest);
         assert_eq!(
@@ -101,7 +103,7 @@ mod tests {
     fn ignored_fields_do_not_make_a_change() {
         let d = vec![desired("a", "1")];
         let mut live = HashMap::new();
-        let mut l = d[0].object.clone();
+        let mut l = d[0].object.value();
         l["data"]["k"] = json!("scaled");
         live.insert(d[0].id.clone(), l);
         let rule = IgnoreRule {

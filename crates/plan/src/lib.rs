@@ -31,7 +31,7 @@ pub use options::{
 };
 pub use prepare::{
     ARGO_WAVE_ANNOTATION, Desired, KIND_ORDER, KindScopes, PlanError, Stage, WAVE_ANNOTATION, batches,
-    kind_rank, prepare, wave_of,
+    kind_rank, prepare, prepare_packed, wave_of,
 };
 pub use prune::{
     PRUNE_ANNOTATION, exceeds_share, needs_confirmation, prune_allowed, prune_set, prune_stage, prune_steps,

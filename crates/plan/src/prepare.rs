@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use serde_json::Value;
-use tack_render::{Manifest, Origin};
+use tack_render::{Manifest, Origin, PackedManifest, PackedObject};
 
 use crate::id::{ObjectId, group_of};
 use crate::options::{ObjectOptions, object_options};
@@ -156,8 +156,8 @@ pub struct Desired {
     /// Its identity, with the namespace resolved.
     pub id: ObjectId,
     /// The object to send, with `metadata.namespace` set for namespaced kinds and removed for
-    /// cluster-scoped ones.
-    pub object: Value,
+    /// cluster-scoped ones; kept compact ([`PackedObject::value`] reads it).
+    pub object: PackedObject,
     /// Where it came from.
     pub origin: Origin,
     /// Its wave ([`WAVE_ANNOTATION`]).
@@ -172,11 +172,8 @@ pub struct Desired {
 
 impl Desired {
     /// `apiVersion` of the object.
-    pub fn api_version(&self) -> &str {
-        self.object
-            .get("apiVersion")
-            .and_then(Value::as_str)
-            .unwrap_or("")
+    pub fn api_version(&self) -> String {
+        self.object.head().api_version
     }
     /// Whether this object is a CustomResourceDefinition.
     pub fn is_crd(&self) -> bool {
@@ -264,11 +261,36 @@ pub fn prepare(
 ) -> Result<Vec<Desired>, PlanError> {
     let mut scopes = scopes.clone();
     scopes.learn_from_crds(manifests.iter().map(|m| &m.object));
+    prepare_each(manifests.into_iter(), destination, &scopes)
+}
+
+/// [`prepare`] of manifests kept compact: each is read back one at a time, so the trees of a large application
+/// are never held at once.
+pub fn prepare_packed(
+    manifests: Vec<PackedManifest>,
+    destination: Option<&str>,
+    scopes: &KindScopes,
+) -> Result<Vec<Desired>, PlanError> {
+    let mut scopes = scopes.clone();
+    for m in manifests
+        .iter()
+        .filter(|m| m.object.mentions("CustomResourceDefinition"))
+    {
+        scopes.learn_from_crds([&m.object.value()]);
+    }
+    prepare_each(manifests.into_iter().map(|m| m.unpack()), destination, &scopes)
+}
+
+fn prepare_each(
+    manifests: impl ExactSizeIterator<Item = Manifest>,
+    destination: Option<&str>,
+    scopes: &KindScopes,
+) -> Result<Vec<Desired>, PlanError> {
     let mut errors = Vec::new();
     let mut seen: BTreeMap<ObjectId, Origin> = BTreeMap::new();
     let mut out = Vec::with_capacity(manifests.len());
     for m in manifests {
-        match desired(m, destination, &scopes, &mut seen) {
+        match desired(m, destination, scopes, &mut seen) {
             Ok(d) => out.push(d),
             Err(e) => errors.push(e),
         }
@@ -353,7 +375,7 @@ fn desired(
     let stage = stage_of(&id, namespaced);
     Ok(Desired {
         id,
-        object,
+        object: PackedObject::from_value(object),
         origin,
         wave,
         stage,
@@ -471,8 +493,8 @@ mod tests {
                 "other_b__ConfigMap"
             ]
         );
-        assert_eq!(out[1].object["metadata"]["namespace"], "dest");
-        assert!(out[0].object["metadata"].get("namespace").is_none());
+        assert_eq!(out[1].object.value()["metadata"]["namespace"], "dest");
+        assert!(out[0].object.value()["metadata"].get("namespace").is_none());
     }
 
     #[test]

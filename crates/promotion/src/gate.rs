@@ -3,12 +3,14 @@
 //! the actions to take (start a test Job, promote a release into a stage). No I/O: the controller observes and
 //! acts; this module decides.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use jiff::Timestamp;
-use tack_model::{GateStatus, PendingPromotion, PipelineSpec, StageStatus};
+use tack_model::{GateStatus, PendingPromotion, PipelineSpec, PromotionRecord, StageStatus};
 
 use crate::release::Release;
+use crate::window::{self, Verdict};
 
 /// Gate phases.
 pub const PASSED: &str = "Passed";
@@ -26,6 +28,17 @@ pub enum JobOutcome {
     Succeeded(String),
     /// Failed (the Job's name and the reason).
     Failed(String, String),
+}
+
+/// The outcome of a stage's AnalysisRun for its current release.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AnalysisOutcome {
+    /// Created, not finished (the run's name).
+    Running(String),
+    /// `Successful`.
+    Successful(String),
+    /// `Failed`, `Error` or `Inconclusive` (the name, the phase and the run's message).
+    Failed(String, String, String),
 }
 
 /// What the controller observed for one stage.
@@ -47,6 +60,12 @@ pub struct Observation {
     pub approved: Option<String>,
     /// A release a person asked to promote into this stage (`tack env promote` / `rollback`).
     pub requested: Option<Release>,
+    /// The AnalysisRun of the current release, if one exists.
+    pub analysis: Option<AnalysisOutcome>,
+    /// Review branches pushed for releases waiting to enter this stage: release → branch.
+    pub open_reviews: BTreeMap<String, String>,
+    /// Promotion commits found on the stage's branch that the history may lack (oldest first).
+    pub recorded: Vec<PromotionRecord>,
 }
 
 /// Something the controller must do.
@@ -59,7 +78,15 @@ pub enum Action {
         /// The release under test.
         release: Release,
     },
-    /// Write `release` into the configuration of stage `to`.
+    /// Start the AnalysisRun of `stage` for `release`.
+    RunAnalysis {
+        /// Index of the stage.
+        stage: usize,
+        /// The release under analysis.
+        release: Release,
+    },
+    /// Write `release` into the configuration of stage `to` (for a stage with `review: true`, into a new
+    /// review branch).
     Promote {
         /// Index of the target stage.
         to: usize,
@@ -90,6 +117,17 @@ pub fn next(
     observed: &[Observation],
     now: Timestamp,
 ) -> Decision {
+    next_with_windows(spec, previous, observed, now, now)
+}
+
+/// [`next`] with the promotion windows evaluated at `window_time` (tests give a fixed clock).
+pub fn next_with_windows(
+    spec: &PipelineSpec,
+    previous: &[StageStatus],
+    observed: &[Observation],
+    now: Timestamp,
+    window_time: Timestamp,
+) -> Decision {
     let mut d = Decision::default();
     for (i, stage) in spec.stages.iter().enumerate() {
         let empty = Observation::default();
@@ -99,7 +137,19 @@ pub fn next(
         d.stages.push(status);
     }
     for i in 1..spec.stages.len() {
-        let (pending, action) = promotion_into(spec, i, &d.stages, observed, previous);
+        let held = match window::parse(&spec.stages[i].promotion_windows) {
+            Ok(w) => match window::verdict(&w, window_time) {
+                Verdict::Open => None,
+                Verdict::Held(reason) => Some(reason),
+            },
+            Err(e) => Some(e),
+        };
+        let ctx = Context {
+            stages: &d.stages,
+            observed,
+            held: held.as_deref(),
+        };
+        let (pending, action) = promotion_into(spec, i, &ctx);
         d.stages[i].pending = pending;
         d.actions.extend(action);
     }
@@ -128,6 +178,7 @@ fn evaluate(
         history: prev.map(|p| p.history.clone()).unwrap_or_default(),
         ..Default::default()
     };
+    crate::history::merge(&mut s.history, &obs.recorded);
     let Some(release) = obs.release.clone() else {
         s.gates.push(gate(
             "Release",
@@ -177,12 +228,42 @@ fn evaluate(
                 "waits until the release is Synced and Healthy",
             ),
             None => {
-                d.actions.push(Action::RunTestJob { stage: i, release });
+                d.actions.push(Action::RunTestJob {
+                    stage: i,
+                    release: release.clone(),
+                });
                 gate("TestJob", PENDING, "starting the test Job")
             }
             Some(JobOutcome::Running(n)) => gate("TestJob", PENDING, &format!("Job {n} is running")),
             Some(JobOutcome::Succeeded(n)) => gate("TestJob", PASSED, &format!("Job {n} succeeded")),
             Some(JobOutcome::Failed(n, why)) => gate("TestJob", FAILED, &format!("Job {n} failed: {why}")),
+        };
+        s.gates.push(g);
+    }
+    if stage.gates.analysis.is_some() {
+        s.analysis_run_name = prev
+            .filter(|_| same_release)
+            .and_then(|p| p.analysis_run_name.clone());
+        let ready = synced && healthy && s.gates.iter().all(|g| g.phase == PASSED);
+        let g = match &obs.analysis {
+            _ if !ready => gate(
+                "Analysis",
+                PENDING,
+                "waits until the release is Synced, Healthy and soaked",
+            ),
+            None => {
+                d.actions.push(Action::RunAnalysis { stage: i, release });
+                gate("Analysis", PENDING, "starting the AnalysisRun")
+            }
+            Some(AnalysisOutcome::Running(n)) => {
+                gate("Analysis", PENDING, &format!("AnalysisRun {n} is running"))
+            }
+            Some(AnalysisOutcome::Successful(n)) => {
+                gate("Analysis", PASSED, &format!("AnalysisRun {n} Successful"))
+            }
+            Some(AnalysisOutcome::Failed(n, phase, why)) => {
+                gate("Analysis", FAILED, &format!("AnalysisRun {n} {phase}: {why}"))
+            }
         };
         s.gates.push(g);
     }
@@ -215,21 +296,36 @@ fn soak_gate(s: &StageStatus, soak: Duration, now: Timestamp, d: &mut Decision) 
     )
 }
 
+/// What [`promotion_into`] decides from.
+struct Context<'a> {
+    stages: &'a [StageStatus],
+    observed: &'a [Observation],
+    /// Why the stage's promotion windows hold automatic promotions now, if they do.
+    held: Option<&'a str>,
+}
+
 /// Whether and why a release waits to enter stage `i`, or the promotion to make.
 fn promotion_into(
     spec: &PipelineSpec,
     i: usize,
-    stages: &[StageStatus],
-    observed: &[Observation],
-    previous: &[StageStatus],
+    ctx: &Context<'_>,
 ) -> (Option<PendingPromotion>, Option<Action>) {
+    let Context {
+        stages,
+        observed,
+        held,
+    } = *ctx;
     let stage = &spec.stages[i];
+    let review_of = |r: &Release| obs_review(observed.get(i), r);
     let obs = observed.get(i);
     let head = obs.and_then(|o| o.head_release.clone().or(o.release.clone()));
     let approved_for = |r: &Release| obs.and_then(|o| o.approved.as_deref()) == Some(r.to_string().as_str());
     if let Some(requested) = obs.and_then(|o| o.requested.clone()) {
         if head.as_ref() == Some(&requested) {
             return (None, None);
+        }
+        if let Some(branch) = review_of(&requested) {
+            return (pending(&requested, &waiting_review(&branch)), None);
         }
         // A person asked for this release: the request is the decision (approval included). When it is the
         // release verified upstream, the commit names that stage and its evidence.
@@ -271,8 +367,11 @@ fn promotion_into(
             None,
         );
     }
-    let before = previous.iter().find(|s| s.name == stage.name).map(|s| &s.history);
-    if before.is_some_and(|h| h.iter().any(|r| r.release == candidate.to_string())) {
+    if stages[i]
+        .history
+        .iter()
+        .any(|r| r.release == candidate.to_string())
+    {
         return (
             pending(
                 &candidate,
@@ -290,6 +389,12 @@ fn promotion_into(
             None,
         );
     }
+    if let Some(branch) = review_of(&candidate) {
+        return (pending(&candidate, &waiting_review(&branch)), None);
+    }
+    if let Some(why) = held {
+        return (pending(&candidate, why), None);
+    }
     let by = if stage.require_approval {
         "auto, approved"
     } else {
@@ -302,6 +407,14 @@ fn promotion_into(
         by: by.into(),
     };
     (None, Some(action))
+}
+
+fn obs_review(obs: Option<&Observation>, r: &Release) -> Option<String> {
+    obs?.open_reviews.get(&r.to_string()).cloned()
+}
+
+fn waiting_review(branch: &str) -> String {
+    format!("waiting for review: merge branch {branch} into the stage's branch")
 }
 
 fn pending(r: &Release, reason: &str) -> Option<PendingPromotion> {
@@ -377,6 +490,7 @@ mod tests {
             test_job: test_job.then(|| TestJob {
                 spec: serde_json::json!({}),
             }),
+            ..Default::default()
         };
         PipelineSpec {
             images: vec![PromotedImage {
@@ -563,6 +677,111 @@ mod tests {
                 by: "tack env promote".into()
             }]
         );
+    }
+
+    #[test]
+    fn promotion_windows_hold_then_release() {
+        let mut spec = spec(true, false, false);
+        spec.stages[1].promotion_windows = vec![tack_model::PromotionWindow {
+            kind: None,
+            schedule: "0 9-16 * * 1-5".into(),
+            duration: "1h".into(),
+            time_zone: Some("UTC".into()),
+        }];
+        let obs = [
+            running("v2", "Synced", "Healthy"),
+            running("v1", "Synced", "Healthy"),
+        ];
+        // Saturday 2026-12-12 10:00 UTC: verified in qa, held by the window.
+        let saturday: Timestamp = "2026-12-12T10:00:00Z".parse().expect("t");
+        let d = next_with_windows(&spec, &[], &obs, at(0), saturday);
+        let d = next_with_windows(&spec, &d.stages, &obs, at(100), saturday);
+        assert!(d.stages[0].verified);
+        assert!(d.actions.is_empty(), "{:?}", d.actions);
+        let reason = &d.stages[1].pending.as_ref().expect("pending").reason;
+        assert_eq!(
+            reason,
+            "outside the promotion windows: allow 0 9-16 * * 1-5 for 1h (UTC) opens at 2026-12-14T09:00:00Z"
+        );
+        // Monday 09:30: released.
+        let monday: Timestamp = "2026-12-14T09:30:00Z".parse().expect("t");
+        let d = next_with_windows(&spec, &d.stages, &obs, at(101), monday);
+        assert_eq!(d.actions.len(), 1, "{:?}", d.stages[1].pending);
+        assert!(d.stages[1].pending.is_none());
+        // A person's request is not held by the window.
+        let mut req = obs.clone();
+        req[1].requested = Some(rel("v0"));
+        let d = next_with_windows(&spec, &[], &req, at(0), saturday);
+        assert_eq!(d.actions.len(), 1);
+    }
+
+    #[test]
+    fn analysis_gate_runs_after_the_other_gates() {
+        let mut spec = spec(true, false, false);
+        spec.stages[0].gates.analysis = Some(tack_model::StageAnalysis {
+            templates: vec![tack_model::AnalysisTemplateRef {
+                template_name: "smoke".into(),
+                cluster_scope: false,
+            }],
+            args: vec![],
+        });
+        let mut obs = [
+            running("v2", "Synced", "Healthy"),
+            running("v1", "Synced", "Healthy"),
+        ];
+        let d = next(&spec, &[], &obs, at(0));
+        assert!(d.actions.is_empty(), "soak first: {:?}", d.actions);
+        let d = next(&spec, &d.stages, &obs, at(61));
+        assert_eq!(
+            d.actions,
+            vec![Action::RunAnalysis {
+                stage: 0,
+                release: rel("v2")
+            }]
+        );
+        obs[0].analysis = Some(AnalysisOutcome::Failed(
+            "run-1".into(),
+            "Failed".into(),
+            "metric \"http\" assessed Failed".into(),
+        ));
+        let d = next(&spec, &d.stages, &obs, at(62));
+        assert!(d.actions.is_empty());
+        let reason = &d.stages[1].pending.as_ref().expect("pending").reason;
+        assert!(
+            reason.contains("Analysis failed in qa: AnalysisRun run-1 Failed: metric"),
+            "{reason}"
+        );
+        obs[0].analysis = Some(AnalysisOutcome::Successful("run-1".into()));
+        let d = next(&spec, &d.stages, &obs, at(63));
+        assert!(d.stages[0].verified);
+        assert!(matches!(d.actions.as_slice(), [Action::Promote { to: 1, .. }]));
+    }
+
+    #[test]
+    fn an_open_review_branch_waits_for_its_merge() {
+        let mut spec = spec(true, false, false);
+        spec.stages[1].review = true;
+        let mut obs = [
+            running("v2", "Synced", "Healthy"),
+            running("v1", "Synced", "Healthy"),
+        ];
+        let d = next(&spec, &[], &obs, at(0));
+        let d = next(&spec, &d.stages, &obs, at(61));
+        assert_eq!(d.actions.len(), 1, "the review branch is pushed");
+        obs[1]
+            .open_reviews
+            .insert("v2".into(), "tack/promote/p/e2e/v2".into());
+        let d = next(&spec, &d.stages, &obs, at(62));
+        assert!(d.actions.is_empty());
+        assert_eq!(
+            d.stages[1].pending.as_ref().expect("pending").reason,
+            "waiting for review: merge branch tack/promote/p/e2e/v2 into the stage's branch"
+        );
+        // Merged: the stage's branch holds v2.
+        obs[1].head_release = Some(rel("v2"));
+        let d = next(&spec, &d.stages, &obs, at(63));
+        assert!(d.actions.is_empty());
+        assert!(d.stages[1].pending.is_none());
     }
 
     #[test]

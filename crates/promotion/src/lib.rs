@@ -22,14 +22,17 @@ pub mod controller;
 mod error;
 pub mod gate;
 pub mod git;
+pub mod history;
 pub mod kustomization;
 pub mod manifest;
 pub mod message;
+pub mod metrics;
 pub mod release;
 pub mod request;
 pub mod stage;
 mod text;
 pub mod values;
+pub mod window;
 
 pub use error::Error;
 pub use release::Release;

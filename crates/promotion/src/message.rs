@@ -19,6 +19,54 @@ pub struct Promotion<'a> {
     pub evidence: &'a [GateStatus],
     /// Who or what decided: `auto`, `tack env promote`, `tack env rollback`; with the approval if any.
     pub by: &'a str,
+    /// The release the stage held before.
+    pub replaced: Option<&'a str>,
+    /// The review branch the commit is pushed to, for a stage with `review: true`.
+    pub review_branch: Option<&'a str>,
+}
+
+/// A promotion commit read back from Git: the `Key: value` lines of [`commit_message`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Recorded {
+    /// `namespace/name` of the pipeline.
+    pub pipeline: String,
+    /// The stage written to.
+    pub stage: String,
+    /// The release.
+    pub release: String,
+    /// The image references.
+    pub images: Vec<String>,
+    /// The source stage.
+    pub from: Option<String>,
+    /// Who decided.
+    pub by: String,
+    /// The release replaced.
+    pub replaced: Option<String>,
+    /// The review branch.
+    pub review_branch: Option<String>,
+}
+
+/// Reads a promotion commit's message; `None` for any other commit (no `Pipeline`, `Stage` and `Release`).
+pub fn parse(message: &str) -> Option<Recorded> {
+    let mut r = Recorded::default();
+    for line in message.lines().skip(1) {
+        let Some((key, value)) = line.split_once(": ") else {
+            continue;
+        };
+        let value = value.trim().to_string();
+        match key {
+            "Pipeline" => r.pipeline = value,
+            "Stage" => r.stage = value,
+            "Release" => r.release = value,
+            "Image" => r.images.push(value),
+            "Source-Stage" => r.from = Some(value),
+            "Promoted-By" => r.by = value,
+            "Replaced" => r.replaced = Some(value),
+            "Review-Branch" => r.review_branch = Some(value),
+            _ => {}
+        }
+    }
+    (!r.pipeline.is_empty() && !r.stage.is_empty() && !r.release.is_empty()).then_some(r)
 }
 
 /// The commit message: a subject line, then `Key: value` lines a person and a script can read.
@@ -40,6 +88,12 @@ pub fn commit_message(p: &Promotion<'_>) -> String {
         m.push_str(&format!("Source-Stage: {from}\n"));
     }
     m.push_str(&format!("Promoted-By: {}\n", p.by));
+    if let Some(r) = p.replaced {
+        m.push_str(&format!("Replaced: {r}\n"));
+    }
+    if let Some(b) = p.review_branch {
+        m.push_str(&format!("Review-Branch: {b}\n"));
+    }
     for g in p.evidence {
         m.push_str(&format!("Gate: {} {}: {}\n", g.name, g.phase, g.message));
     }
@@ -67,12 +121,14 @@ mod tests {
             release: Some(&release),
             evidence: &evidence,
             by: "auto",
+            replaced: Some("v4"),
+            review_branch: None,
         });
         assert_eq!(
             m,
             "promote v5 to e2e from qa\n\nPipeline: apps/guestbook\nStage: e2e\nRelease: v5\n\
              Image: gcr.io/x/gb-frontend:v5\nSource-Stage: qa\nPromoted-By: auto\n\
-             Gate: TestJob Passed: Job guestbook-qa-test succeeded\n"
+             Replaced: v4\nGate: TestJob Passed: Job guestbook-qa-test succeeded\n"
         );
     }
 }

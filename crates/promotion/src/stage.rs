@@ -39,13 +39,15 @@ impl StageConfig {
         Ok(Release::from_tags(images, &tags))
     }
 
-    /// Writes `release` into the configuration at the branch head and pushes one commit with `message`.
-    /// `commit` is `None` when the branch already held the release.
+    /// Writes `release` into the configuration at the branch head and pushes one commit with `message` to the
+    /// branch, or to the new branch `review` when given. `commit` is `None` when the branch already held the
+    /// release.
     pub fn promote(
         &self,
         images: &[PromotedImage],
         release: &Release,
         message: &str,
+        review: Option<&str>,
     ) -> Result<Committed, Error> {
         let edit = |root: &Path| -> Result<BTreeMap<String, String>, Error> {
             let (format, files) = self.load(root)?;
@@ -55,7 +57,10 @@ impl StageConfig {
                 .map(|(rel, text)| (join(self.folder(), &rel), text))
                 .collect())
         };
-        self.target.commit(&edit, message)
+        match review {
+            Some(branch) => self.target.commit_for_review(&edit, message, branch),
+            None => self.target.commit(&edit, message),
+        }
     }
 
     /// The format and the files it edits.

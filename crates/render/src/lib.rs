@@ -42,6 +42,7 @@ mod helm;
 mod hooks;
 mod jsonnet;
 mod kustomize;
+mod packed;
 mod plain;
 mod remote_bases;
 mod validate;
@@ -56,6 +57,7 @@ pub use helm::{
 pub use hooks::{DeletePolicy, HOOK_ANNOTATIONS, Hook, HookKind, HookPhase, classify_hook, hook_of};
 pub use jsonnet::JsonnetRenderer;
 pub use kustomize::KustomizeRenderer;
+pub use packed::{Head, PackedManifest, PackedObject, pack_all, render_packed};
 pub use plain::{MAX_FILE_BYTES, PlainRenderer};
 pub use remote_bases::{GitRemoteBases, RemoteBaseCheck};
 pub use validate::{ObjectKey, validate_object};

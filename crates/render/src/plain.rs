@@ -80,6 +80,20 @@ impl Renderer for PlainRenderer {
     }
 
     fn render(&self, dir: &Path, opts: &RenderOptions) -> Result<Vec<Manifest>, RenderError> {
+        let mut manifests = Vec::new();
+        PlainRenderer::render_each(dir, opts, &mut |m| manifests.push(m))?;
+        Ok(manifests)
+    }
+}
+
+impl PlainRenderer {
+    /// [`Renderer::render`], handing each object to `keep` as soon as its file is read (so that a caller may
+    /// keep it in another form). On an error, `keep` may have received objects of the files read before it.
+    pub fn render_each(
+        dir: &Path,
+        opts: &RenderOptions,
+        keep: &mut dyn FnMut(Manifest),
+    ) -> Result<(), RenderError> {
         if !dir.is_dir() {
             return Err(RenderError::NoSuchDirectory {
                 path: display_path(dir, opts),
@@ -101,7 +115,8 @@ impl Renderer for PlainRenderer {
             false,
         );
 
-        let mut manifests = Vec::new();
+        let mut first: HashMap<ObjectKey, Origin> = HashMap::new();
+        let mut duplicates = Vec::new();
         for file in &files {
             let shown = display_path(file, opts);
             if is_kustomization_file(file) {
@@ -165,20 +180,21 @@ impl Renderer for PlainRenderer {
             match documents {
                 Ok(docs) => {
                     for (line, value) in docs {
-                        collect(
-                            value,
-                            Origin::new(shown.clone(), line),
-                            &mut manifests,
-                            &mut errors,
-                        );
+                        let mut checked = |m: Manifest| {
+                            if let Some(problem) = duplicate(&m, &mut first) {
+                                duplicates.push(problem);
+                            }
+                            keep(m);
+                        };
+                        collect(value, Origin::new(shown.clone(), line), &mut checked, &mut errors);
                     }
                 }
                 Err(e) => errors.push(e),
             }
         }
-        check_duplicates(&manifests, &mut errors);
+        errors.extend(duplicates);
         RenderError::from_many(errors)?;
-        Ok(manifests)
+        Ok(())
     }
 }
 
@@ -379,8 +395,8 @@ fn is_list(value: &Value) -> bool {
     kind == "List" || (kind.ends_with("List") && value.get("items").is_some_and(Value::is_array))
 }
 
-/// Validates `value` (expanding lists) into `manifests`, or records its problems in `errors`.
-fn collect(value: Value, origin: Origin, manifests: &mut Vec<Manifest>, errors: &mut Vec<RenderError>) {
+/// Validates `value` (expanding lists), handing each object to `keep`, or records its problems in `errors`.
+fn collect(value: Value, origin: Origin, keep: &mut dyn FnMut(Manifest), errors: &mut Vec<RenderError>) {
     if is_list(&value) {
         let items = match value {
             Value::Object(mut map) => map.remove("items"),
@@ -393,7 +409,7 @@ fn collect(value: Value, origin: Origin, manifests: &mut Vec<Manifest>, errors: 
                         continue;
                     }
                     match validate_object(&item) {
-                        Ok(()) => manifests.push(Manifest {
+                        Ok(()) => keep(Manifest {
                             object: item,
                             origin: origin.clone(),
                         }),
@@ -413,7 +429,7 @@ fn collect(value: Value, origin: Origin, manifests: &mut Vec<Manifest>, errors: 
         return;
     }
     match validate_object(&value) {
-        Ok(()) => manifests.push(Manifest {
+        Ok(()) => keep(Manifest {
             object: value,
             origin,
         }),
@@ -421,21 +437,17 @@ fn collect(value: Value, origin: Origin, manifests: &mut Vec<Manifest>, errors: 
     }
 }
 
-fn check_duplicates(manifests: &[Manifest], errors: &mut Vec<RenderError>) {
-    let mut first: HashMap<ObjectKey, &Origin> = HashMap::new();
-    for m in manifests {
-        let Some(key) = ObjectKey::of(&m.object) else {
-            continue;
-        };
-        if let Some(prev) = first.get(&key) {
-            errors.push(RenderError::Invalid(Problem {
-                origin: m.origin.clone(),
-                message: format!("{key} is also defined at {prev}; remove one of the two"),
-            }));
-        } else {
-            first.insert(key, &m.origin);
-        }
+/// The problem when `m` names an object seen before (`first` holds where each object was first seen).
+fn duplicate(m: &Manifest, first: &mut HashMap<ObjectKey, Origin>) -> Option<RenderError> {
+    let key = ObjectKey::of(&m.object)?;
+    if let Some(prev) = first.get(&key) {
+        return Some(RenderError::Invalid(Problem {
+            origin: m.origin.clone(),
+            message: format!("{key} is also defined at {prev}; remove one of the two"),
+        }));
     }
+    first.insert(key, m.origin.clone());
+    None
 }
 
 #[cfg(test)]

@@ -1399,3 +1399,43 @@ fn bluegreen_rollback_within_the_window_promotes_at_once() {
         }
     }
 }
+
+/// A canary of 1 000 steps (weights 1–100 % over and over) runs through every step to the end in bounded time
+/// (measured in a debug build: 228 reconciles in 12 s, about 55 ms each; 250 steps: 13 ms each — a reconcile
+/// costs more than linearly in the number of steps, see docs/reliability.md).
+#[test]
+fn a_thousand_steps_run_to_the_end_in_bounded_time() {
+    let n: usize = 1000;
+    let steps: Vec<_> = (0..n).map(|i| json!({"setWeight": i % 100 + 1})).collect();
+    let mut r: Rollout = serde_json::from_value(json!({
+        "apiVersion": "argoproj.io/v1alpha1", "kind": "Rollout", "metadata": {"name": "long"},
+        "spec": {"replicas": 10, "selector": {"matchLabels": {"app": "long"}},
+            "template": {"metadata": {"labels": {"app": "long"}},
+                "spec": {"containers": [{"name": "long", "image": "long:1"}]}},
+            "strategy": {"canary": {"steps": steps}}},
+    }))
+    .expect("rollout");
+    let mut sim = Sim::new(r.clone());
+    sim.settle();
+    set_image(&mut r, "long:2");
+    r.status = sim.rollout.status.clone();
+    sim.rollout = r;
+    let started = std::time::Instant::now();
+    let mut reconciles = 0;
+    loop {
+        sim.step();
+        reconciles += 1;
+        let s = sim.rollout.status.clone().expect("status");
+        if s.stable_rs.is_some() && s.stable_rs == s.current_pod_hash {
+            assert_eq!(s.current_step_index, Some(i32::try_from(n).expect("n")), "{s:#?}");
+            break;
+        }
+        assert!(
+            reconciles < 5000,
+            "not at the end after {reconciles} reconciles: {s:#?}"
+        );
+    }
+    let took = started.elapsed();
+    eprintln!("1 000 steps: {reconciles} reconciles in {took:?}");
+    assert!(took < std::time::Duration::from_secs(60), "{took:?}");
+}

@@ -237,8 +237,8 @@ impl Repository {
         let mirror = self.mirror_dir();
         let lock = mirror_lock(&mirror);
         let _guard = lock.lock().unwrap_or_else(|p| p.into_inner());
-        let repo = self.open_mirror()?;
-        self.resolve_in(&repo, revision).map(|id| id.to_string())
+        let (_, id) = self.resolve_repairing(revision)?;
+        Ok(id.to_string())
     }
 
     /// Resolves `revision` and checks the commit out under `<cache>/trees/<sha>/`. A full commit SHA whose tree
@@ -252,13 +252,33 @@ impl Repository {
         let mirror = self.mirror_dir();
         let lock = mirror_lock(&mirror);
         let _guard = lock.lock().unwrap_or_else(|p| p.into_inner());
-        let repo = self.open_mirror()?;
-        let id = self.resolve_in(&repo, revision)?;
+        let (repo, id) = self.resolve_repairing(revision)?;
         let commit = id.to_string();
         if let Some(c) = self.cached_checkout(&commit) {
             return Ok(c);
         }
         self.materialise(&repo, id)
+    }
+
+    /// Opens the mirror and resolves `revision` in it. When that fails and the mirror turns out to be damaged
+    /// (a reference whose object cannot be read, an unreadable `shallow` file: a cache overwritten or truncated
+    /// underneath), the mirror is removed and the revision fetched again into a new one, once. The caller holds
+    /// the mirror's lock.
+    fn resolve_repairing(&self, revision: &Revision) -> Result<(gix::Repository, gix::ObjectId), Error> {
+        let repo = self.open_mirror()?;
+        let error = match self.resolve_in(&repo, revision) {
+            Ok(id) => return Ok((repo, id)),
+            Err(e) => e,
+        };
+        if !mirror_is_damaged(&repo) {
+            return Err(error);
+        }
+        tracing::warn!(url = %self.url, "{error}; the mirror is damaged: removing it and fetching again");
+        drop(repo);
+        discard_dir(&self.mirror_dir())?;
+        let repo = self.open_mirror()?;
+        let id = self.resolve_in(&repo, revision)?;
+        Ok((repo, id))
     }
 
     /// The object id of what `path` holds in `commit` (a tree for a directory), read from the mirror without
@@ -301,7 +321,7 @@ impl Repository {
         Ok(entry.map(|e| e.object_id().to_string()))
     }
 
-    fn open_mirror(&self) -> Result<gix::Repository, Error> {
+    fn open_or_init_mirror(&self) -> Result<gix::Repository, Error> {
         let dir = self.mirror_dir();
         let cache_err = |path: &Path| {
             let path = path.to_path_buf();
@@ -338,6 +358,22 @@ impl Repository {
             path: dir.clone(),
             source: std::io::Error::other(format!("cannot open the mirror: {e}")),
         })
+    }
+
+    /// The mirror, opened; one that exists but cannot be opened (a damaged cache: its configuration or `HEAD`
+    /// overwritten, truncated, …) is set aside and fetched again from scratch, once.
+    fn open_mirror(&self) -> Result<gix::Repository, Error> {
+        let first = match self.open_or_init_mirror() {
+            Ok(repo) => return Ok(repo),
+            Err(e) => e,
+        };
+        let dir = self.mirror_dir();
+        if !dir.is_dir() {
+            return Err(first);
+        }
+        tracing::warn!(url = %self.url, "{first}; removing the mirror and fetching it again");
+        discard_dir(&dir)?;
+        self.open_or_init_mirror()
     }
 
     fn plan(&self, revision: &Revision) -> FetchPlan {
@@ -774,6 +810,52 @@ impl Repository {
             root: final_dir,
         })
     }
+}
+
+/// Whether the mirror cannot be read: its `shallow` file does not parse, or a reference names an object that
+/// cannot be read (missing, or its pack or loose file overwritten).
+fn mirror_is_damaged(repo: &gix::Repository) -> bool {
+    if repo.shallow_commits().is_err() {
+        return true;
+    }
+    let Ok(platform) = repo.references() else {
+        return true;
+    };
+    let Ok(all) = platform.all() else {
+        return true;
+    };
+    for reference in all {
+        let Ok(reference) = reference else {
+            return true;
+        };
+        if let Some(id) = reference.try_id()
+            && repo.find_object(id.detach()).is_err()
+        {
+            return true;
+        }
+    }
+    false
+}
+
+/// Removes `dir`: first renamed aside (`.discarded-…` beside it), so that a removal cut short never leaves a
+/// half-removed mirror where the next caller looks.
+fn discard_dir(dir: &Path) -> Result<(), Error> {
+    let parent = dir.parent().unwrap_or(dir);
+    let aside = tempfile::Builder::new()
+        .prefix(".discarded-")
+        .tempdir_in(parent)
+        .map_err(|source| Error::Cache {
+            path: parent.to_path_buf(),
+            source,
+        })?;
+    let target = aside.path().join("mirror");
+    fs::rename(dir, &target).map_err(|source| Error::Cache {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    // Dropping `aside` removes it with the mirror inside.
+    drop(aside);
+    Ok(())
 }
 
 /// Answers the transport's credential requests with the configured credentials, never prompting.

@@ -585,3 +585,56 @@ fn a_silent_http_server_is_a_stall_within_the_deadline() {
     // One idle deadline per request, with room for a slow machine; nowhere near a hang.
     assert!(took < Duration::from_secs(15), "took {took:?}");
 }
+
+/// Overwrites every file under `dir` with bytes that are no Git data; `only` limits it to paths containing one
+/// of those parts.
+fn damage(dir: &Path, only: &[&str]) -> usize {
+    let mut count = 0;
+    for entry in std::fs::read_dir(dir).expect("read_dir") {
+        let path = entry.expect("entry").path();
+        if path.is_dir() {
+            count += damage(&path, only);
+        } else if only.is_empty() || only.iter().any(|p| path.to_string_lossy().contains(p)) {
+            std::fs::write(&path, b"\x00garbage\xff not git\n").expect("write");
+            count += 1;
+        }
+    }
+    count
+}
+
+#[test]
+fn a_damaged_mirror_is_fetched_again() {
+    let e = env();
+    let repo = GitRepo::create(&e.srv, &e.scratch, "app");
+    repo.commit(&[("a.yaml", "a: 1\n")], "first");
+    let r = Repository::new(&format!("file://{}", e.srv.join("app.git").display()), &e.cache)
+        .expect("repository");
+    r.checkout(&Revision::Branch("main".into())).expect("first");
+    // Every file of the mirror (configuration, HEAD, refs, packs) overwritten.
+    assert!(damage(&r.mirror_dir(), &[]) > 3);
+    let c2 = repo.commit(&[("a.yaml", "a: 2\n")], "second");
+    let second = r
+        .checkout(&Revision::Branch("main".into()))
+        .expect("fetched again");
+    assert_eq!(
+        (second.commit.as_str(), read(&second.root, "a.yaml").as_str()),
+        (c2.as_str(), "a: 2\n")
+    );
+    // Only the objects and refs overwritten (the configuration and HEAD still read).
+    assert!(damage(&r.mirror_dir(), &["objects", "refs", "shallow"]) > 0);
+    let c3 = repo.commit(&[("a.yaml", "a: 3\n")], "third");
+    let third = r
+        .checkout(&Revision::Branch("main".into()))
+        .expect("fetched again");
+    assert_eq!(
+        (third.commit.as_str(), read(&third.root, "a.yaml").as_str()),
+        (c3.as_str(), "a: 3\n")
+    );
+    let left: Vec<_> = std::fs::read_dir(r.mirror_dir().parent().expect("parent"))
+        .expect("mirrors")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with('.'))
+        .collect();
+    assert!(left.is_empty(), "left beside the mirror: {left:?}");
+}

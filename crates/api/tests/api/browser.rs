@@ -14,7 +14,7 @@ use tack_api::{Mode, Options, Stores};
 use tack_model::GitOpsConfig;
 use tack_testkit::TestNamespace;
 
-use crate::endpoints::{account, act_rules, app_fixture, install_crds, read_rules, web_deployment};
+use crate::endpoints::{account, act_rules, app_fixture, install_crds, read_rules, rule, web_deployment};
 
 /// chromedriver on a free port of 127.0.0.1, stopped when dropped.
 struct ChromeDriver {
@@ -224,16 +224,23 @@ async fn the_dashboard_in_chromium_reads_with_one_token_and_acts_with_another() 
     let apps: Api<GitOpsConfig> = app_fixture(&client, &ns).await?;
     let viewer = account(&client, &ns, "viewer", read_rules()).await?;
     web_deployment(&client, &ns).await?;
-    let operator = account(&client, &ns, "operator", act_rules()).await?;
+    let mut operator_rules = act_rules();
+    operator_rules.push(rule("", &["configmaps"], &["get"]));
+    let operator = account(&client, &ns, "operator", operator_rules).await?;
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
+    let cache = tempfile::tempdir()?;
     let router = tack_api::router(
         client.clone(),
         Stores::start(&client, None),
         Options {
             mode: Mode::Token,
             read_only: false,
+            gitops: tack_gitops::ControllerConfig {
+                cache_dir: cache.path().to_path_buf(),
+                ..Default::default()
+            },
         },
     );
     let server = tokio::spawn(async move { axum::serve(listener, router).await });
@@ -274,6 +281,31 @@ async fn the_dashboard_in_chromium_reads_with_one_token_and_acts_with_another() 
     browser.sign_in(&base, &operator).await?;
     browser.go(&format!("{base}/#/app/{ns}/web")).await?;
     browser.wait_text("#history", "c1").await?;
+
+    // The diff view: the application pointed at a real repository whose ConfigMap differs from the cluster's
+    // in one value; unchanged lines are folded and open with a click.
+    let repo = settings_repository(&client, &ns).await?;
+    let source = json!({"spec": {"source": {"repoURL": repo.url(), "path": "web", "revision": "main"}}});
+    apps.patch("web", &Default::default(), &kube::api::Patch::Merge(&source))
+        .await?;
+    browser.wait_text("dl.facts", "file://").await?;
+    browser.click("#compare").await?;
+    let shown = browser.wait_text("#diff-body", "+  speed: fast").await?;
+    ensure!(
+        shown.contains("-  speed: slow") && shown.contains("update"),
+        "{shown}"
+    );
+    ensure!(
+        !shown.contains("  k05: same"),
+        "a long unchanged run is folded: {shown}"
+    );
+    browser
+        .wait_text("#diff-body button.fold", "unchanged lines")
+        .await?;
+    browser.screenshot("diff").await?;
+    browser.click("#diff-body button.fold").await?;
+    browser.wait_text("#diff-body", "  k05: same").await?;
+
     browser.click("#sync").await?;
     browser.wait_text("#toast", "sync requested").await?;
     ensure!(
@@ -353,6 +385,32 @@ async fn the_dashboard_in_chromium_reads_with_one_token_and_acts_with_another() 
     drop(browser);
     server.abort();
     Ok(())
+}
+
+/// A repository whose `web/` holds ConfigMap `settings` (twelve equal keys and `speed: fast`), and the same
+/// ConfigMap in the cluster with `speed: slow`.
+async fn settings_repository(client: &kube::Client, ns: &str) -> Result<tack_testkit::GitRepo> {
+    let keys: String = (1..=12).map(|i| format!("  k{i:02}: same\n")).collect();
+    let repo = tack_testkit::GitRepo::new()?;
+    std::fs::create_dir_all(repo.work().join("web"))?;
+    std::fs::write(
+        repo.work().join("web/settings.yaml"),
+        format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\n  namespace: {ns}\ndata:\n{keys}  speed: fast\n"
+        ),
+    )?;
+    repo.commit("main", "settings")?;
+    let mut data: serde_json::Map<String, Value> =
+        (1..=12).map(|i| (format!("k{i:02}"), json!("same"))).collect();
+    data.insert("speed".into(), json!("slow"));
+    let config_maps: Api<k8s_openapi::api::core::v1::ConfigMap> = Api::namespaced(client.clone(), ns);
+    config_maps
+        .create(
+            &Default::default(),
+            &serde_json::from_value(json!({"metadata": {"name": "settings"}, "data": data}))?,
+        )
+        .await?;
+    Ok(repo)
 }
 
 /// A canary Rollout `shop` (setWeight 20, pause) run by an in-process Rollout controller, updated to a new

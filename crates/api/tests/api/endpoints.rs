@@ -106,7 +106,7 @@ pub(crate) async fn account(
     answer.status.and_then(|s| s.token).context("no token issued")
 }
 
-fn rule(group: &str, resources: &[&str], verbs: &[&str]) -> PolicyRule {
+pub(crate) fn rule(group: &str, resources: &[&str], verbs: &[&str]) -> PolicyRule {
     PolicyRule {
         api_groups: Some(vec![group.to_string()]),
         resources: Some(resources.iter().map(|s| s.to_string()).collect()),
@@ -158,7 +158,7 @@ pub(crate) fn act_rules() -> Vec<PolicyRule> {
 }
 
 /// One request through the router: the status and the body as JSON (`Null` when it is not JSON).
-async fn call(
+pub(crate) async fn call(
     router: &Router,
     method: &str,
     uri: &str,
@@ -233,6 +233,7 @@ async fn tokens_rbac_actions_csrf_read_only_and_the_change_stream() -> Result<()
             Options {
                 mode: Mode::Token,
                 read_only,
+                gitops: Default::default(),
             },
         )
     };
@@ -713,6 +714,7 @@ async fn kubeconfig_mode_acts_with_the_callers_credentials_and_serves_the_pages(
         Options {
             mode: Mode::Kubeconfig,
             read_only: false,
+            gitops: Default::default(),
         },
     );
     let (s, list) = call(&api, "GET", "/api/v1/applications", None, &[], None).await?;

@@ -230,6 +230,14 @@ pub async fn run(args: &ControllerArgs, settings: &Settings) -> anyhow::Result<E
         shard,
     };
     let metrics = Metrics::global();
+    // The promotion and notification metrics join the same registry (once per process).
+    static MORE_METRICS: std::sync::Once = std::sync::Once::new();
+    MORE_METRICS.call_once(|| {
+        metrics.register_more(|r| {
+            tack_promotion::metrics::PromotionMetrics::global().register(r);
+            tack_notify::metrics::register(r);
+        });
+    });
     let readiness = Readiness::default();
 
     // SIGINT/SIGTERM → `signalled`; the HTTP servers stop on `servers_stop`, after the controllers and the Lease.
@@ -310,6 +318,7 @@ pub async fn run(args: &ControllerArgs, settings: &Settings) -> anyhow::Result<E
         let options = tack_api::Options {
             mode: tack_api::Mode::Token,
             read_only: args.api_read_only,
+            gitops: config.clone(),
         };
         tracing::info!(
             "serving the HTTP API and dashboard on http://{}{}",

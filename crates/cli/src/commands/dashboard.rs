@@ -47,6 +47,7 @@ pub async fn run(args: &DashboardArgs, settings: &Settings) -> anyhow::Result<Ex
     let options = tack_api::Options {
         mode: tack_api::Mode::Kubeconfig,
         read_only: args.read_only,
+        gitops: tack_gitops::ControllerConfig::default(),
     };
     let router = tack_api::router(client, stores, options);
     println!("tack dashboard: http://{local}/  (Ctrl-C to stop)");

@@ -32,6 +32,7 @@ async fn diff(args: &DiffArgs, settings: &Settings) -> anyhow::Result<ExitCode> 
         app: args.name.clone(),
         ignore: Vec::new(),
         color,
+        context: None,
     };
     let report = tack_apply::diff(&cluster, rendered.manifests, &opts).await?;
     let mut out = std::io::stdout().lock();

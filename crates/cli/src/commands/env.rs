@@ -275,7 +275,10 @@ fn history(p: &Pipeline, stage: Option<&str>, settings: &Settings) -> anyhow::Re
                 h.time,
                 h.commit.chars().take(12).collect(),
                 h.from.unwrap_or_else(|| "-".into()),
-                h.by,
+                match h.review_branch {
+                    Some(b) => format!("{} (review {b})", h.by),
+                    None => h.by,
+                },
             ]
         })
         .collect();

@@ -153,13 +153,15 @@ fn controller_manifests(image: &str, mode: &Mode) -> Vec<Value> {
                 {"apiGroups": ["gitops.tack.dev"], "resources": ["tenantpolicies"],
                  "verbs": ["get", "list", "watch"]},
                 // Promotion pipelines: status, request annotations removed once done, test Jobs and the
-                // stage namespaces' NetworkPolicy.
+                // stage namespaces' NetworkPolicy, ResourceQuota and LimitRange.
                 {"apiGroups": ["gitops.tack.dev"], "resources": ["pipelines"],
                  "verbs": ["get", "list", "watch", "patch"]},
                 {"apiGroups": ["gitops.tack.dev"], "resources": ["pipelines/status"],
                  "verbs": ["get", "patch", "update"]},
                 {"apiGroups": ["batch"], "resources": ["jobs"], "verbs": ["get", "create"]},
                 {"apiGroups": ["networking.k8s.io"], "resources": ["networkpolicies"],
+                 "verbs": ["get", "create", "patch"]},
+                {"apiGroups": [""], "resources": ["resourcequotas", "limitranges"],
                  "verbs": ["get", "create", "patch"]},
                 // Applications with spec.serviceAccountName (or --default-service-account) act as it; the
                 // namespace's labels select TenantPolicies.

@@ -278,6 +278,18 @@ async fn leader_election_one_reconciles_kill_and_sigterm_hand_over() -> Result<(
     leader.signal("KILL")?;
     let killed = Instant::now();
     leader.wait(Duration::from_secs(5))?;
+    let follower_name = follower.name;
+    let took_lease = eventually(
+        Duration::from_secs(20),
+        "the follower holds the Lease",
+        || async { Ok((holder(&leases).await?.as_deref() == Some(follower_name)).then(|| killed.elapsed())) },
+    )
+    .await?;
+    eprintln!("kill -9 of the leader to the Lease held by the follower: {took_lease:?}");
+    assert!(
+        took_lease < Duration::from_secs(15),
+        "the follower took the Lease {took_lease:?} after the kill"
+    );
     commit_color(&work, &bare, "green")?;
     wait_color(&cms, "green", Duration::from_secs(25)).await?;
     let took = killed.elapsed();

@@ -120,7 +120,9 @@ pub(crate) fn run_object(n: &NewRun<'_>, spec: Value) -> Value {
     })
 }
 
-pub(crate) async fn load_templates(
+/// Reads the referenced AnalysisTemplates (in `namespace`) and ClusterAnalysisTemplates; the error names a
+/// missing or invalid one. Also used by the Pipeline controller's analysis gates.
+pub async fn load_templates(
     client: &kube::Client,
     namespace: &str,
     refs: &[AnalysisTemplateRef],

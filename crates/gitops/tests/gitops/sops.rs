@@ -194,6 +194,7 @@ async fn sops_secrets_are_applied_decrypted_and_tampering_or_a_wrong_key_refused
         app: None,
         ignore: Vec::new(),
         color: false,
+        context: None,
     };
     let report = tack_apply::diff(&cluster, manifests, &opts).await?;
     let diff_text: String = report.entries.iter().map(|e| e.text.clone()).collect();

@@ -1,5 +1,6 @@
 //! The notifications controller on the local control plane: a GitOpsConfig's status change reaches a webhook
-//! and a GitHub-style commit-status receiver exactly once.
+//! and a GitHub-style commit-status receiver exactly once; a Pipeline's promotion and its failed gate reach a
+//! webhook once each.
 
 use std::time::Duration;
 
@@ -24,12 +25,52 @@ async fn install_crd(client: &kube::Client) -> Result<()> {
     let name = crd.metadata.name.clone().context("CRD name")?;
     crds.patch(&name, &PatchParams::apply("tack").force(), &Patch::Apply(&crd))
         .await?;
+    let pipelines = tack_model::Pipeline::crd();
+    let name = pipelines.metadata.name.clone().context("CRD name")?;
+    crds.patch(
+        &name,
+        &PatchParams::apply("tack").force(),
+        &Patch::Apply(&pipelines),
+    )
+    .await?;
     let apps: Api<GitOpsConfig> = Api::all(client.clone());
-    tack_testkit::eventually(Duration::from_secs(60), "the GitOpsConfig CRD to serve", || {
-        let apps = apps.clone();
-        async move { Ok(apps.list(&Default::default()).await.ok().map(|_| ())) }
-    })
+    let all_pipelines: Api<tack_model::Pipeline> = Api::all(client.clone());
+    tack_testkit::eventually(
+        Duration::from_secs(60),
+        "the GitOpsConfig and Pipeline CRDs to serve",
+        || {
+            let (apps, pipelines) = (apps.clone(), all_pipelines.clone());
+            async move {
+                let served = apps.list(&Default::default()).await.is_ok()
+                    && pipelines.list(&Default::default()).await.is_ok();
+                Ok(served.then_some(()))
+            }
+        },
+    )
     .await
+}
+
+/// The status of Pipeline `web`: stage qa promoted to `shop:v1`, e2e to the releases listed, and qa's test
+/// gate failed with `failure` when given.
+async fn set_stages(
+    pipelines: &Api<tack_model::Pipeline>,
+    e2e: &[&str],
+    failure: Option<&str>,
+) -> Result<()> {
+    let entry = |release: &str, n: usize| json!({"release": release, "time": format!("2026-12-05T10:0{n}:00Z"), "commit": format!("c{n}"), "by": "auto"});
+    let e2e_history: Vec<_> = e2e.iter().enumerate().map(|(n, r)| entry(r, n + 1)).collect();
+    let gates: Vec<_> = failure
+        .map(|m| json!({"name": "testJob", "phase": "Failed", "message": m}))
+        .into_iter()
+        .collect();
+    let status = json!({"status": {"stages": [
+        {"name": "qa", "release": "shop:v1", "history": [entry("shop:v1", 0)], "gates": gates},
+        {"name": "e2e", "release": e2e.last(), "history": e2e_history},
+    ]}});
+    pipelines
+        .patch_status("web", &PatchParams::default(), &Patch::Merge(&status))
+        .await?;
+    Ok(())
 }
 
 async fn set_revision(apps: &Api<GitOpsConfig>, revision: &str) -> Result<()> {
@@ -50,9 +91,10 @@ async fn a_status_change_sends_one_webhook_and_one_commit_status() -> Result<()>
     install_crd(&client).await?;
     let ns = TestNamespace::new(&client, "notify").await?;
     let (hook, forge) = (Receiver::start(0).await, Receiver::start(0).await);
+    let promo = Receiver::start(0).await;
     let config = format!(
-        "services:\n  - {{name: hook, type: webhook, url: \"{}/hook\", body: '{{{{.trigger}}}} {{{{.revision}}}}'}}\n  - {{name: gh, type: github, api: \"{}\", token: $token}}\nsubscriptions:\n  - {{triggers: [sync-succeeded], services: [hook, gh]}}\n",
-        hook.url, forge.url
+        "services:\n  - {{name: hook, type: webhook, url: \"{}/hook\", body: '{{{{.trigger}}}} {{{{.revision}}}}'}}\n  - {{name: gh, type: github, api: \"{}\", token: $token}}\n  - {{name: promo, type: webhook, url: \"{}/promo\", body: '{{{{.trigger}}}} {{{{.promotion.stage}}}} {{{{.promotion.release}}}} {{{{.blocked}}}}'}}\nsubscriptions:\n  - {{triggers: [sync-succeeded], services: [hook, gh]}}\n  - {{triggers: [promotion-done, promotion-blocked], services: [promo]}}\n",
+        hook.url, forge.url, promo.url
     );
     let meta = |name: &str| ObjectMeta {
         name: Some(name.into()),
@@ -87,6 +129,17 @@ async fn a_status_change_sends_one_webhook_and_one_commit_status() -> Result<()>
     }))?;
     apps.create(&PostParams::default(), &app).await?;
     set_revision(&apps, "aaa1").await?;
+    let pipelines: Api<tack_model::Pipeline> = Api::namespaced(client.clone(), ns.name());
+    let pipeline: tack_model::Pipeline = serde_json::from_value(json!({
+        "apiVersion": "gitops.tack.dev/v1alpha1", "kind": "Pipeline",
+        "metadata": {"name": "web", "namespace": ns.name()},
+        "spec": {"images": [{"name": "shop"}], "stages": [
+            {"name": "qa", "application": {"name": "shop"}},
+            {"name": "e2e", "application": {"name": "shop-e2e"}}
+        ]}
+    }))?;
+    pipelines.create(&PostParams::default(), &pipeline).await?;
+    set_stages(&pipelines, &[], None).await?;
 
     let cfg = NotifyConfig {
         watch_namespace: Some(ns.name().to_string()),
@@ -115,6 +168,20 @@ async fn a_status_change_sends_one_webhook_and_one_commit_status() -> Result<()>
     .await?;
     // A status write that changes nothing notified (same revision) sends nothing more.
     set_revision(&apps, "bbb2").await?;
+    // The Pipeline: a promotion to e2e, then qa's test gate fails; each told once.
+    set_stages(&pipelines, &["shop:v1"], None).await?;
+    tack_testkit::eventually(Duration::from_secs(30), "the promotion's webhook", || {
+        let n = promo.requests().len();
+        async move { Ok((n == 1).then_some(())) }
+    })
+    .await?;
+    set_stages(&pipelines, &["shop:v1"], Some("2 tests failed")).await?;
+    tack_testkit::eventually(Duration::from_secs(30), "the blocked promotion's webhook", || {
+        let n = promo.requests().len();
+        async move { Ok((n == 2).then_some(())) }
+    })
+    .await?;
+    set_stages(&pipelines, &["shop:v1"], Some("2 tests failed")).await?;
     tokio::time::sleep(Duration::from_secs(3)).await;
     let _ = stop_tx.send(());
     controller.await?;
@@ -138,5 +205,14 @@ async fn a_status_change_sends_one_webhook_and_one_commit_status() -> Result<()>
     );
     ensure!(statuses[0].header("authorization") == Some(&*format!("Bearer {TOKEN}")));
     ensure!(statuses[0].json()["state"] == "success");
+    let promotions: Vec<String> = promo.requests().into_iter().map(|r| r.body).collect();
+    ensure!(
+        promotions
+            == [
+                "promotion-done e2e shop:v1 ",
+                "promotion-blocked e2e shop:v1 qa: testJob: 2 tests failed"
+            ],
+        "{promotions:?}"
+    );
     Ok(())
 }

@@ -1,4 +1,5 @@
-//! The Pipeline controller: every few seconds, for each Pipeline, observe the stages (the applications'
+//! The Pipeline controller: on every change of a Pipeline, of one of its stages' GitOpsConfigs or test Jobs, and
+//! every few seconds (for the branch heads in Git and the soak times), for each Pipeline, observe the stages (the applications'
 //! status, the release in each configuration at the synced commit and at the branch head, test Jobs,
 //! approvals and requests), decide with [`crate::gate::next`], act (test Jobs, promotion commits, the stage
 //! namespaces' NetworkPolicy), and write the status and Events.
@@ -6,15 +7,23 @@
 //! A promotion that was pushed but not yet recorded when the controller stopped is not repeated: the next
 //! reconcile finds the release at the branch head and treats the stage as already promoted.
 
+mod analysis;
 mod observe;
 mod reconcile;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
-use kube::Api;
-use kube::api::ListParams;
-use tack_model::Pipeline;
+use futures::StreamExt;
+use k8s_openapi::api::batch::v1::Job;
+use kube::runtime::controller::{Action, Controller};
+use kube::runtime::reflector::ObjectRef;
+use kube::runtime::watcher;
+use kube::{Api, ResourceExt};
+use tack_model::{GitOpsConfig, Pipeline};
+
+use crate::metrics::PromotionMetrics;
 
 pub use reconcile::reconcile;
 
@@ -25,10 +34,15 @@ pub struct ControllerConfig {
     pub namespace: Option<String>,
     /// The Git cache (mirrors and checked-out trees) of promotions.
     pub cache_dir: PathBuf,
-    /// How often every Pipeline is reconciled.
+    /// How often every Pipeline is reconciled besides the changes watched (the branch heads are read then).
     pub interval: Duration,
     /// Allow credentials over plain `http://` (tests only).
     pub allow_insecure_http_credentials: bool,
+    /// Where promotions are counted.
+    pub metrics: Arc<PromotionMetrics>,
+    /// Test hook: when set, a reconcile that pushed a promotion notifies it and then never finishes, as if the
+    /// controller stopped between the push and the status write.
+    pub after_push: Option<Arc<tokio::sync::Notify>>,
 }
 
 impl Default for ControllerConfig {
@@ -38,38 +52,85 @@ impl Default for ControllerConfig {
             cache_dir: tack_source::default_cache_dir().join("promotion"),
             interval: Duration::from_secs(5),
             allow_insecure_http_credentials: false,
+            metrics: PromotionMetrics::global(),
+            after_push: None,
         }
     }
 }
 
-/// Runs until `shutdown` completes.
-pub async fn run(client: kube::Client, config: ControllerConfig, shutdown: impl Future<Output = ()> + Send) {
-    let work = async {
-        loop {
-            let api: Api<Pipeline> = match &config.namespace {
-                Some(ns) => Api::namespaced(client.clone(), ns),
-                None => Api::all(client.clone()),
-            };
-            match api.list(&ListParams::default()).await {
-                Ok(list) => {
-                    for p in list.items {
-                        if let Err(e) = reconcile(&client, &config, &p).await {
-                            tracing::warn!(pipeline = %key(&p), error = %e, "reconciling the pipeline failed");
-                        }
-                    }
-                }
-                Err(kube::Error::Api(e)) if e.code == 404 => {
-                    tracing::debug!("the Pipeline CRD is not installed; run `tack install --crds-only`");
-                }
-                Err(e) => tracing::warn!(error = %e, "listing Pipelines failed"),
-            }
-            tokio::time::sleep(config.interval).await;
-        }
+/// Runs until `shutdown` completes: a controller over Pipelines that also reconciles a pipeline when one of its
+/// stages' GitOpsConfigs or test Jobs changes, and every `interval` (the branch heads in Git, soak times).
+pub async fn run(
+    client: kube::Client,
+    config: ControllerConfig,
+    shutdown: impl Future<Output = ()> + Send + Sync + 'static,
+) {
+    let (pipelines, apps): (Api<Pipeline>, Api<GitOpsConfig>) = match &config.namespace {
+        Some(ns) => (
+            Api::namespaced(client.clone(), ns),
+            Api::namespaced(client.clone(), ns),
+        ),
+        None => (Api::all(client.clone()), Api::all(client.clone())),
     };
-    tokio::select! {
-        () = work => {}
-        () = shutdown => {}
+    let jobs: Api<Job> = Api::all(client.clone());
+    let controller = Controller::new(pipelines, watcher::Config::default());
+    let store = controller.store();
+    let ctx = Arc::new(Context { client, config });
+    tracing::info!("Pipeline controller started");
+    controller
+        .watches(apps, watcher::Config::default(), move |app| {
+            pipelines_of(&store.state(), &app)
+        })
+        .watches(
+            jobs,
+            watcher::Config::default().labels(analysis::PIPELINE_NAMESPACE_LABEL),
+            |job| pipeline_of_job(&job),
+        )
+        .with_config(kube::runtime::controller::Config::default().concurrency(4))
+        .graceful_shutdown_on(shutdown)
+        .run(reconcile_one, error_policy, ctx)
+        .for_each(|res| async move {
+            match res {
+                Ok((p, _)) => tracing::debug!(pipeline = %p, "reconciled"),
+                Err(e) => tracing::debug!("Pipeline reconcile failed: {e}"),
+            }
+        })
+        .await;
+    tracing::info!("Pipeline controller stopped");
+}
+
+struct Context {
+    client: kube::Client,
+    config: ControllerConfig,
+}
+
+async fn reconcile_one(p: Arc<Pipeline>, ctx: Arc<Context>) -> Result<Action, kube::Error> {
+    if let Err(e) = reconcile(&ctx.client, &ctx.config, &p).await {
+        tracing::warn!(pipeline = %key(&p), error = %e, "reconciling the pipeline failed");
     }
+    Ok(Action::requeue(ctx.config.interval))
+}
+
+fn error_policy(_: Arc<Pipeline>, _: &kube::Error, ctx: Arc<Context>) -> Action {
+    Action::requeue(ctx.config.interval)
+}
+
+/// The pipelines of `app`'s namespace with a stage deployed by it.
+fn pipelines_of(pipelines: &[Arc<Pipeline>], app: &GitOpsConfig) -> Vec<ObjectRef<Pipeline>> {
+    let (ns, name) = (app.namespace(), app.name_any());
+    pipelines
+        .iter()
+        .filter(|p| p.namespace() == ns && p.spec.stages.iter().any(|s| s.application.name == name))
+        .map(|p| ObjectRef::from_obj(p.as_ref()))
+        .collect()
+}
+
+/// The pipeline that started a test Job (its labels name it).
+fn pipeline_of_job(job: &Job) -> Option<ObjectRef<Pipeline>> {
+    let labels = job.metadata.labels.as_ref()?;
+    let name = labels.get(analysis::PIPELINE_LABEL)?;
+    let ns = labels.get(analysis::PIPELINE_NAMESPACE_LABEL)?;
+    Some(ObjectRef::new(name).within(ns))
 }
 
 fn key(p: &Pipeline) -> String {

@@ -1,6 +1,6 @@
 //! What the controller reads for one stage: its application, its configuration in Git, its test Job.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::Secret;
@@ -11,9 +11,10 @@ use tack_model::{
 };
 use tack_source::Credentials;
 
-use super::ControllerConfig;
+use super::{ControllerConfig, analysis};
 use crate::gate::{JobOutcome, Observation};
 use crate::git::Target;
+use crate::history;
 use crate::release::Release;
 use crate::stage::StageConfig;
 
@@ -109,8 +110,21 @@ pub(crate) async fn observe(
     let images = p.spec.images.clone();
     let config = stage.config.clone();
     let rev = revision.clone();
-    let (release, head_release) = tokio::task::spawn_blocking(move || -> Result<_, String> {
-        let head = config.target.read().map_err(|e| e.to_string())?;
+    let name = p.spec.stages[idx].name.clone();
+    let key = super::key(p);
+    let known: BTreeSet<String> = p
+        .status
+        .as_ref()
+        .and_then(|s| s.stages.iter().find(|s| s.name == name))
+        .map(|s| s.history.iter().map(|h| h.commit.clone()).collect())
+        .unwrap_or_default();
+    let (release, head_release, recorded) = tokio::task::spawn_blocking(move || -> Result<_, String> {
+        let head = config.target.read_recent().map_err(|e| e.to_string())?;
+        let log = config
+            .target
+            .log(&head.commit, &known, history::LOG_LIMIT)
+            .map_err(|e| e.to_string())?;
+        let recorded = history::from_log(&log, &key, &name);
         let head_release = config
             .release_in(&head.root, &images)
             .map_err(|e| e.to_string())?;
@@ -122,7 +136,7 @@ pub(crate) async fn observe(
             }
             None => None,
         };
-        Ok((release, head_release))
+        Ok((release, head_release, recorded))
     })
     .await
     .map_err(|e| format!("reading the configuration: {e}"))??;
@@ -139,6 +153,13 @@ pub(crate) async fn observe(
         (Some(r), Some(_)) => job_outcome(client, &stage.namespace, &job_name(p, name, r)).await?,
         _ => None,
     };
+    let analysis = match (&release, &p.spec.stages[idx].gates.analysis) {
+        (Some(r), Some(_)) => {
+            let ns = p.metadata.namespace.as_deref().unwrap_or_default();
+            analysis::outcome(client, ns, &analysis_run_name(p, name, r)).await?
+        }
+        _ => None,
+    };
     Ok(Observation {
         release,
         revision,
@@ -150,12 +171,83 @@ pub(crate) async fn observe(
             .get(&format!("{APPROVE_ANNOTATION_PREFIX}{name}"))
             .cloned(),
         requested,
+        analysis,
+        open_reviews: Default::default(),
+        recorded,
     })
+}
+
+/// The review branches that exist for the releases that may enter stage `idx` (the previous stage's release,
+/// a requested one) and are not at the head of its branch yet.
+pub(crate) async fn open_reviews(
+    p: &Pipeline,
+    idx: usize,
+    stage: &ResolvedStage,
+    observed: &[Observation],
+) -> Result<BTreeMap<String, String>, String> {
+    let obs = &observed[idx];
+    let mut candidates: Vec<Release> = obs.requested.iter().cloned().collect();
+    if let Some(r) = idx.checked_sub(1).and_then(|u| observed[u].release.clone()) {
+        candidates.push(r);
+    }
+    candidates.retain(|r| obs.head_release.as_ref() != Some(r));
+    let names: Vec<(String, String)> = candidates
+        .iter()
+        .map(|r| {
+            let branch = review_branch(p, &p.spec.stages[idx].name, r);
+            (r.to_string(), branch)
+        })
+        .collect();
+    let target = stage.config.target.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut out = BTreeMap::new();
+        for (release, branch) in names {
+            if target.branch_exists(&branch).map_err(|e| e.to_string())? {
+                out.insert(release, branch);
+            }
+        }
+        Ok(out)
+    })
+    .await
+    .map_err(|e| format!("looking for review branches: {e}"))?
+}
+
+/// The review branch of a promotion: `tack/promote/<pipeline>/<stage>/<release>` (characters a branch name
+/// cannot hold become `-`).
+pub(crate) fn review_branch(p: &Pipeline, stage: &str, release: &Release) -> String {
+    let clean = |s: &str| -> String {
+        s.chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "._-".contains(c) {
+                    c
+                } else {
+                    '-'
+                }
+            })
+            .collect::<String>()
+            .trim_matches(['.', '-'])
+            .to_string()
+    };
+    format!(
+        "tack/promote/{}/{}/{}",
+        clean(p.metadata.name.as_deref().unwrap_or("pipeline")),
+        clean(stage),
+        clean(&release.to_string())
+    )
 }
 
 /// The test Job's name for a release: the pipeline, the stage and a hash of the release (names are at most
 /// 63 characters).
 pub(crate) fn job_name(p: &Pipeline, stage: &str, release: &Release) -> String {
+    object_name(p, stage, "test", release)
+}
+
+/// The AnalysisRun's name for a release, as [`job_name`].
+pub(crate) fn analysis_run_name(p: &Pipeline, stage: &str, release: &Release) -> String {
+    object_name(p, stage, "analysis", release)
+}
+
+fn object_name(p: &Pipeline, stage: &str, kind: &str, release: &Release) -> String {
     let mut h: u64 = 0xcbf29ce484222325;
     for b in release.to_string().bytes() {
         h = (h ^ u64::from(b)).wrapping_mul(0x100000001b3);
@@ -164,7 +256,7 @@ pub(crate) fn job_name(p: &Pipeline, stage: &str, release: &Release) -> String {
         .chars()
         .take(40)
         .collect();
-    format!("{}-test-{:08x}", base.trim_end_matches('-'), h as u32)
+    format!("{}-{kind}-{:08x}", base.trim_end_matches('-'), h as u32)
 }
 
 async fn job_outcome(client: &kube::Client, ns: &str, name: &str) -> Result<Option<JobOutcome>, String> {

@@ -9,15 +9,13 @@ use kube::api::{Patch, PatchParams, PostParams};
 use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::{Api, Resource};
 use serde_json::json;
-use tack_model::{
-    Condition, PIPELINE_HISTORY_LIMIT, PROMOTE_ANNOTATION_PREFIX, Pipeline, PipelineStatus, PromotionRecord,
-    StageStatus,
-};
+use tack_model::{Condition, PROMOTE_ANNOTATION_PREFIX, Pipeline, PipelineStatus, StageStatus};
 
-use super::ControllerConfig;
 use super::observe::{self, ResolvedStage};
+use super::{ControllerConfig, analysis};
 use crate::gate::{self, Action, Observation};
 use crate::message::{Promotion, commit_message};
+use crate::metrics::Outcome;
 use crate::release::Release;
 
 /// The field manager of everything the controller applies.
@@ -49,6 +47,10 @@ pub async fn reconcile(
             }
         }
     }
+    if let Some(problem) = shared_configuration(p, &resolved) {
+        set_ready(&mut status, "False", "InvalidSpec", &problem);
+        return write_status(client, p, &status).await;
+    }
     let mut observed = Vec::new();
     for (i, r) in resolved.iter().enumerate() {
         let obs = match r {
@@ -60,29 +62,36 @@ pub async fn reconcile(
         };
         observed.push(obs);
     }
-    for (stage, r) in p.spec.stages.iter().zip(&resolved) {
+    for (i, r) in resolved.iter().enumerate() {
         if let Some(r) = r
-            && !stage.isolation.disable_network_policy
-            && let Err(e) = network_policy(client, &r.namespace).await
+            && p.spec.stages[i].review
         {
-            problems.push(format!("stage {}: NetworkPolicy: {e}", stage.name));
+            match observe::open_reviews(p, i, r, &observed).await {
+                Ok(open) => observed[i].open_reviews = open,
+                Err(e) => problems.push(format!("stage {}: {e}", p.spec.stages[i].name)),
+            }
+        }
+    }
+    for (stage, r) in p.spec.stages.iter().zip(&resolved) {
+        if let Some(r) = r {
+            problems.extend(isolate(client, stage, &r.namespace).await);
         }
     }
     let decision = gate::next(&p.spec, &status.stages, &observed, Timestamp::now());
     status.stages = decision.stages;
     if !p.spec.suspend {
-        act(
+        let ctx = ActContext {
             client,
+            cfg,
             p,
-            &resolved,
-            &observed,
-            &decision.actions,
-            &mut status,
-            &mut problems,
-        )
-        .await;
+            resolved: &resolved,
+            observed: &observed,
+        };
+        act(&ctx, &decision.actions, &mut status, &mut problems).await;
     }
     status.summary = Some(summary(&status.stages));
+    let waiting = status.stages.iter().filter(|s| s.pending.is_some()).count();
+    cfg.metrics.set_waiting(&super::key(p), waiting);
     match problems.first() {
         Some(_) => set_ready(&mut status, "False", "StageError", &problems.join("; ")),
         None => set_ready(&mut status, "True", "Reconciled", "every stage observed"),
@@ -107,6 +116,9 @@ fn validate(p: &Pipeline) -> Option<String> {
                 s.application.name
             ));
         }
+        if let Err(e) = crate::window::parse(&s.promotion_windows) {
+            return Some(format!("stage {}: {e}", s.name));
+        }
         if let Some(t) = &s.gates.soak_time
             && gate::parse_duration(t).is_none()
         {
@@ -119,15 +131,53 @@ fn validate(p: &Pipeline) -> Option<String> {
     None
 }
 
+/// Two stages writing to one configuration (same repository, branch and folder) would promote into their own
+/// source: a cycle. Returns the problem.
+fn shared_configuration(p: &Pipeline, resolved: &[Option<ResolvedStage>]) -> Option<String> {
+    let mut seen: Vec<(String, &str)> = Vec::new();
+    for (stage, r) in p.spec.stages.iter().zip(resolved) {
+        let Some(r) = r else { continue };
+        let t = &r.config.target;
+        let location = format!(
+            "{} {} {}",
+            tack_source::normalize_repo_url(&t.url),
+            t.branch,
+            r.config.path.trim_matches('/')
+        );
+        if let Some((_, other)) = seen.iter().find(|(l, _)| *l == location) {
+            return Some(format!(
+                "stages {other} and {} share one configuration ({} branch {} folder {:?}): a promotion into \
+                 {} would change {other} too, a cycle; give each stage its own folder, branch or repository",
+                stage.name, t.url, t.branch, r.config.path, stage.name
+            ));
+        }
+        seen.push((location, &stage.name));
+    }
+    None
+}
+
+/// What [`act`] works on.
+struct ActContext<'a> {
+    client: &'a kube::Client,
+    cfg: &'a ControllerConfig,
+    p: &'a Pipeline,
+    resolved: &'a [Option<ResolvedStage>],
+    observed: &'a [Observation],
+}
+
 async fn act(
-    client: &kube::Client,
-    p: &Pipeline,
-    resolved: &[Option<ResolvedStage>],
-    observed: &[Observation],
+    ctx: &ActContext<'_>,
     actions: &[Action],
     status: &mut PipelineStatus,
     problems: &mut Vec<String>,
 ) {
+    let ActContext {
+        client,
+        p,
+        resolved,
+        observed,
+        ..
+    } = *ctx;
     let recorder = recorder(client);
     for action in actions {
         match action {
@@ -141,6 +191,20 @@ async fn act(
                     ));
                 }
                 status.stages[*stage].test_job_name = Some(name);
+            }
+            Action::RunAnalysis { stage, release } => {
+                let Some(r) = &resolved[*stage] else { continue };
+                let stage_name = &p.spec.stages[*stage].name;
+                let Some(spec) = &p.spec.stages[*stage].gates.analysis else {
+                    continue;
+                };
+                let name = observe::analysis_run_name(p, stage_name, release);
+                let pipeline = p.metadata.name.as_deref().unwrap_or_default();
+                let args = analysis::arguments(pipeline, stage_name, &r.namespace, release, spec);
+                if let Err(e) = analysis::create_run(client, p, stage_name, &name, spec, &args).await {
+                    problems.push(format!("stage {stage_name}: creating the AnalysisRun: {e}"));
+                }
+                status.stages[*stage].analysis_run_name = Some(name);
             }
             Action::Promote {
                 to,
@@ -157,17 +221,31 @@ async fn act(
                     by,
                     replaced,
                 };
-                let outcome = promote(p, r, status, step).await;
+                let outcome = promote(ctx, r, status, step).await;
                 let stage_name = p.spec.stages[*to].name.clone();
+                let metrics = &ctx.cfg.metrics;
                 match outcome {
-                    Ok(commit) => {
+                    Ok(Pushed::Branch(commit)) => {
+                        metrics.promotion(&super::key(p), &stage_name, Outcome::Promoted);
                         let note = format!("promoted {release} to {stage_name} in commit {}", short(&commit));
                         publish(&recorder, p, EventType::Normal, "Promoted", &note).await;
                         if observed[*to].requested.is_some() {
                             clear_request(client, p, &stage_name).await;
                         }
                     }
+                    Ok(Pushed::Review(branch)) => {
+                        metrics.promotion(&super::key(p), &stage_name, Outcome::Review);
+                        let note = format!("pushed {release} for {stage_name} to the review branch {branch}");
+                        publish(&recorder, p, EventType::Normal, "PromotionInReview", &note).await;
+                        status.stages[*to].pending = Some(tack_model::PendingPromotion {
+                            release: release.to_string(),
+                            reason: format!(
+                                "waiting for review: merge branch {branch} into the stage's branch"
+                            ),
+                        });
+                    }
                     Err(e) => {
+                        metrics.promotion(&super::key(p), &stage_name, Outcome::Failed);
                         let note = format!("promoting {release} to {stage_name}: {e}");
                         publish(&recorder, p, EventType::Warning, "PromotionFailed", &note).await;
                         problems.push(note);
@@ -184,7 +262,6 @@ async fn act(
     }
 }
 
-/// Writes the commit and records it in the stage's history. Returns the commit.
 /// One promotion to write.
 struct Step<'a> {
     to: usize,
@@ -195,12 +272,23 @@ struct Step<'a> {
     replaced: Option<&'a Release>,
 }
 
+/// Where a promotion was pushed.
+enum Pushed {
+    /// The commit on the stage's branch.
+    Branch(String),
+    /// The review branch holding the commit.
+    Review(String),
+}
+
+/// Writes the commit (to the stage's branch, or to a review branch for a stage with `review: true`). The
+/// history is not written here: it is read back from the commit on the next reconcile
+/// ([`crate::history`]), so a stop between the push and the status write loses nothing.
 async fn promote(
-    p: &Pipeline,
+    ctx: &ActContext<'_>,
     r: &ResolvedStage,
     status: &mut PipelineStatus,
     step: Step<'_>,
-) -> Result<String, String> {
+) -> Result<Pushed, String> {
     let Step {
         to,
         from,
@@ -208,14 +296,15 @@ async fn promote(
         by,
         replaced,
     } = step;
-    let key = format!(
-        "{}/{}",
-        p.metadata.namespace.as_deref().unwrap_or_default(),
-        p.metadata.name.as_deref().unwrap_or_default()
-    );
+    let p = ctx.p;
+    let key = super::key(p);
     let to_name = p.spec.stages[to].name.clone();
     let from_name = from.map(|f| p.spec.stages[f].name.clone());
     let evidence = from.map(|f| status.stages[f].gates.clone()).unwrap_or_default();
+    let review = p.spec.stages[to]
+        .review
+        .then(|| observe::review_branch(p, &to_name, release));
+    let replaced = replaced.map(|r| r.to_string());
     let message = commit_message(&Promotion {
         pipeline: &key,
         to: &to_name,
@@ -223,28 +312,30 @@ async fn promote(
         release: Some(release),
         evidence: &evidence,
         by,
+        replaced: replaced.as_deref(),
+        review_branch: review.as_deref(),
     });
-    let replaced = replaced.map(|r| r.to_string());
-    let (config, images, rel) = (r.config.clone(), p.spec.images.clone(), release.clone());
-    let done = tokio::task::spawn_blocking(move || config.promote(&images, &rel, &message))
-        .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| e.to_string())?;
-    let commit = done.commit.unwrap_or(done.parent);
-    let history = &mut status.stages[to].history;
-    history.push(PromotionRecord {
-        release: release.to_string(),
-        images: release.references(),
-        time: Timestamp::now().to_string(),
-        commit: commit.clone(),
-        from: from_name,
-        by: by.to_string(),
-        replaced,
-    });
-    let excess = history.len().saturating_sub(PIPELINE_HISTORY_LIMIT);
-    history.drain(..excess);
+    let (config, images, rel, branch) = (
+        r.config.clone(),
+        p.spec.images.clone(),
+        release.clone(),
+        review.clone(),
+    );
+    let done =
+        tokio::task::spawn_blocking(move || config.promote(&images, &rel, &message, branch.as_deref()))
+            .await
+            .map_err(|e| e.to_string())?
+            .map_err(|e| e.to_string())?;
+    if let Some(hook) = &ctx.cfg.after_push {
+        // Test hook: the controller "stops" between the push and the status write.
+        hook.notify_one();
+        std::future::pending::<()>().await;
+    }
     status.stages[to].pending = None;
-    Ok(commit)
+    Ok(match review {
+        Some(branch) => Pushed::Review(branch),
+        None => Pushed::Branch(done.commit.unwrap_or(done.parent)),
+    })
 }
 
 async fn create_job(
@@ -265,8 +356,9 @@ async fn create_job(
             "name": name,
             "namespace": r.namespace,
             "labels": {
-                "gitops.tack.dev/pipeline": p.metadata.name,
-                "gitops.tack.dev/stage": p.spec.stages[stage].name,
+                analysis::PIPELINE_LABEL: p.metadata.name,
+                analysis::PIPELINE_NAMESPACE_LABEL: p.metadata.namespace,
+                analysis::STAGE_LABEL: p.spec.stages[stage].name,
             },
             "annotations": {"gitops.tack.dev/release": release.to_string()},
         },
@@ -277,6 +369,63 @@ async fn create_job(
     match jobs.create(&PostParams::default(), &job).await {
         Ok(_) => Ok(()),
         Err(kube::Error::Api(e)) if e.code == 409 => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+/// The stage namespace's isolation: the NetworkPolicy (unless disabled), the ResourceQuota and the LimitRange
+/// when given. Returns the problems.
+async fn isolate(client: &kube::Client, stage: &tack_model::Stage, ns: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    if !stage.isolation.disable_network_policy
+        && let Err(e) = network_policy(client, ns).await
+    {
+        problems.push(format!("stage {}: NetworkPolicy: {e}", stage.name));
+    }
+    let iso = &stage.isolation;
+    let quota = iso
+        .resource_quota
+        .as_ref()
+        .map(|s| ("v1", "ResourceQuota", "resourcequotas", s));
+    let limits = iso
+        .limit_range
+        .as_ref()
+        .map(|s| ("v1", "LimitRange", "limitranges", s));
+    for (version, kind, plural, spec) in quota.into_iter().chain(limits) {
+        if let Err(e) = apply_namespaced(client, ns, (version, kind, plural), spec).await {
+            problems.push(format!("stage {}: {kind}: {e}", stage.name));
+        }
+    }
+    problems
+}
+
+/// The name of the ResourceQuota and the LimitRange of a stage namespace.
+pub const ISOLATION_NAME: &str = "tack-stage";
+
+async fn apply_namespaced(
+    client: &kube::Client,
+    ns: &str,
+    (version, kind, plural): (&str, &str, &str),
+    spec: &serde_json::Value,
+) -> Result<(), kube::Error> {
+    let gvk = kube::api::GroupVersionKind::gvk("", version, kind);
+    let resource = kube::api::ApiResource::from_gvk_with_plural(&gvk, plural);
+    let api: Api<kube::api::DynamicObject> = Api::namespaced_with(client.clone(), ns, &resource);
+    let object = json!({
+        "apiVersion": version, "kind": kind,
+        "metadata": {"name": ISOLATION_NAME, "namespace": ns, "labels": {"app.kubernetes.io/managed-by": "tack"}},
+        "spec": spec,
+    });
+    match api
+        .patch(
+            ISOLATION_NAME,
+            &PatchParams::apply(MANAGER).force(),
+            &Patch::Apply(&object),
+        )
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(e)) if e.code == 404 => Ok(()),
         Err(e) => Err(e),
     }
 }

@@ -15,9 +15,9 @@ use tack_model::{GitOpsConfig, Pipeline};
 use tack_testkit::gitserver::{GitRepo, git};
 use tack_testkit::{TestNamespace, eventually};
 
-const FRONTEND: &str = "us-docker.pkg.dev/google-samples/containers/gke/gb-frontend";
+pub(crate) const FRONTEND: &str = "us-docker.pkg.dev/google-samples/containers/gke/gb-frontend";
 
-fn frontend() -> String {
+pub(crate) fn frontend() -> String {
     format!(
         "apiVersion: apps/v1
 kind: Deployment
@@ -40,7 +40,7 @@ spec:
     )
 }
 
-async fn install_crds(client: &kube::Client) -> Result<()> {
+pub(crate) async fn install_crds(client: &kube::Client) -> Result<()> {
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
     let cluster = tack_cluster::Cluster::from_client(client.clone(), "default");
     for crd in [GitOpsConfig::crd(), Pipeline::crd()] {
@@ -54,7 +54,7 @@ async fn install_crds(client: &kube::Client) -> Result<()> {
     Ok(())
 }
 
-fn test_job(crash: bool) -> serde_json::Value {
+pub(crate) fn test_job(crash: bool) -> serde_json::Value {
     let labels = if crash {
         json!({"tack.dev/simulate": "crash"})
     } else {
@@ -71,7 +71,7 @@ fn test_job(crash: bool) -> serde_json::Value {
     }})
 }
 
-fn stage_of<'a>(p: &'a Pipeline, name: &str) -> Option<&'a tack_model::StageStatus> {
+pub(crate) fn stage_of<'a>(p: &'a Pipeline, name: &str) -> Option<&'a tack_model::StageStatus> {
     p.status.as_ref()?.stages.iter().find(|s| s.name == name)
 }
 
@@ -123,7 +123,7 @@ async fn guestbook_qa_to_e2e_gated_by_a_test_job() -> Result<()> {
             namespace: Some(ns.name().to_string()),
             cache_dir: tmp.path().join("promotion-cache"),
             interval: Duration::from_secs(1),
-            allow_insecure_http_credentials: false,
+            ..Default::default()
         },
         async move {
             let _ = stopped2.await;
@@ -316,7 +316,7 @@ async fn approval_rollback_and_missing_application() -> Result<()> {
             namespace: Some(ns.name().to_string()),
             cache_dir: tmp.path().join("promotion-cache"),
             interval: Duration::from_secs(1),
-            allow_insecure_http_credentials: false,
+            ..Default::default()
         },
         async move {
             let _ = stopped2.await;

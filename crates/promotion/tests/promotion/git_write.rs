@@ -103,6 +103,7 @@ fn kustomize_folder_layout_over_file_url() {
             &images(),
             &release("v6"),
             "promote v6 to e2e from qa\n\nRelease: v6\n",
+            None,
         )
         .expect("promote");
     let commit = done.commit.expect("a commit");
@@ -128,7 +129,7 @@ fn kustomize_folder_layout_over_file_url() {
     git(&repo.bare, &["fsck", "--strict"]);
 
     // The same release again: nothing to write.
-    let again = e2e.promote(&images(), &release("v6"), "x").expect("again");
+    let again = e2e.promote(&images(), &release("v6"), "x", None).expect("again");
     assert_eq!(again.commit, None);
     assert_eq!(git(&repo.bare, &["rev-parse", "main"]), commit);
 }
@@ -148,7 +149,7 @@ fn unknown_image_writes_nothing() {
     let r = Release {
         tags: vec![("docker.io/library/nginx".into(), "1.27".into())],
     };
-    let err = e2e.promote(&other, &r, "x").expect_err("unknown image");
+    let err = e2e.promote(&other, &r, "x", None).expect_err("unknown image");
     assert!(matches!(err, Error::UnknownImage { .. }), "{err}");
     assert!(err.to_string().contains("nothing was written"), "{err}");
     assert_eq!(git(&repo.bare, &["rev-parse", "main"]), before);
@@ -167,7 +168,7 @@ fn plain_branch_layout_over_http_with_credentials() {
     let mut e2e = stage(&server.url("config"), "env/e2e", "", &tmp.path().join("cache"));
     e2e.target.credentials = Some(tack_source::Credentials::basic("promoter", "s3cret"));
     let done = e2e
-        .promote(&images(), &release("v7"), "promote v7 to e2e\n")
+        .promote(&images(), &release("v7"), "promote v7 to e2e\n", None)
         .expect("promote");
     let commit = done.commit.expect("commit");
     assert_eq!(git(&repo.bare, &["rev-parse", "env/e2e"]), commit);
@@ -185,7 +186,9 @@ fn plain_branch_layout_over_http_with_credentials() {
     // Wrong credentials: refused, nothing written.
     e2e.target.credentials = Some(tack_source::Credentials::basic("promoter", "wrong"));
     e2e.target.cache_dir = tmp.path().join("cache2");
-    let err = e2e.promote(&images(), &release("v8"), "x").expect_err("refused");
+    let err = e2e
+        .promote(&images(), &release("v8"), "x", None)
+        .expect_err("refused");
     assert!(!err.to_string().contains("wrong"), "{err}");
     assert_eq!(git(&repo.bare, &["rev-parse", "env/e2e"]), commit);
 }
@@ -208,7 +211,7 @@ fn helm_repository_layout_and_server_rejection() {
     );
     e2e.helm_values_file = Some("values-e2e.yaml".into());
     let done = e2e
-        .promote(&images(), &release("v6"), "promote v6\n")
+        .promote(&images(), &release("v6"), "promote v6\n", None)
         .expect("promote");
     assert!(done.commit.is_some());
     assert_eq!(
@@ -223,7 +226,9 @@ fn helm_repository_layout_and_server_rejection() {
     let mut perms = std::fs::metadata(&hook).expect("meta").permissions();
     std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
     std::fs::set_permissions(&hook, perms).expect("chmod");
-    let err = e2e.promote(&images(), &release("v7"), "x").expect_err("rejected");
+    let err = e2e
+        .promote(&images(), &release("v7"), "x", None)
+        .expect_err("rejected");
     assert!(matches!(err, Error::Rejected { .. }), "{err}");
     assert_eq!(git(&repo.bare, &["rev-parse", "main"]), before);
 }
@@ -236,7 +241,7 @@ fn race(url: String, repo: &GitRepo, tmp: &Path) {
     let mut handles = Vec::new();
     for (s, tag) in [(e2e, "v9"), (qa, "v10")] {
         handles.push(std::thread::spawn(move || {
-            s.promote(&images(), &release(tag), &format!("promote {tag}\n"))
+            s.promote(&images(), &release(tag), &format!("promote {tag}\n"), None)
                 .expect("promote")
         }));
     }
@@ -268,4 +273,114 @@ fn racing_promotions_both_land_http() {
     folder_layout(&repo);
     let server = HttpGitServer::start(&root, None);
     race(server.url("config"), &repo, tmp.path());
+}
+
+/// A stage with `review: true`: the promotion goes to a new branch, the stage's branch is untouched until a
+/// person merges it; the merged commit is then found in the branch's history with its review branch.
+fn review(url: &str, repo: &GitRepo, tmp: &Path) {
+    let e2e = stage(url, "main", "envs/e2e", &tmp.join("cache"));
+    let branch = "tack/promote/gb/e2e/v6";
+    let main_before = git(&repo.bare, &["rev-parse", "main"]);
+    assert!(!e2e.target.branch_exists(branch).expect("ls"));
+    let message = tack_promotion::message::commit_message(&tack_promotion::message::Promotion {
+        pipeline: "apps/gb",
+        to: "e2e",
+        from: Some("qa"),
+        release: Some(&release("v6")),
+        evidence: &[],
+        by: "auto",
+        replaced: Some("v5"),
+        review_branch: Some(branch),
+    });
+    let done = e2e
+        .promote(&images(), &release("v6"), &message, Some(branch))
+        .expect("review push");
+    let commit = done.commit.expect("a commit");
+    assert_eq!(
+        git(&repo.bare, &["rev-parse", "main"]),
+        main_before,
+        "main untouched"
+    );
+    assert_eq!(git(&repo.bare, &["rev-parse", branch]), commit);
+    assert_eq!(
+        git(&repo.bare, &["rev-parse", &format!("{branch}^")]),
+        main_before
+    );
+    assert!(show(&repo.bare, &format!("{branch}:envs/e2e/kustomization.yaml")).contains("newTag: v6"));
+    assert!(e2e.target.branch_exists(branch).expect("ls"));
+    // Pushing the review again after the branch moved is refused; nothing moves.
+    git(&repo.work, &["fetch", "-q", "origin"]);
+    git(
+        &repo.work,
+        &["checkout", "-q", "-b", "fixup", &format!("origin/{branch}")],
+    );
+    let fixed = repo.commit(&[("envs/e2e/notes.txt", "reviewed\n")], "review note");
+    git(
+        &repo.work,
+        &["push", "-q", "origin", &format!("HEAD:refs/heads/{branch}")],
+    );
+    git(&repo.bare, &["update-ref", "refs/heads/main", &main_before]);
+    git(&repo.work, &["checkout", "-q", "main"]);
+    git(&repo.work, &["reset", "-q", "--hard", &main_before]);
+    let err = e2e
+        .promote(&images(), &release("v6"), "again\n", Some(branch))
+        .expect_err("exists");
+    assert!(err.to_string().contains("exists already"), "{err}");
+    assert_eq!(git(&repo.bare, &["rev-parse", branch]), fixed);
+    // Not merged yet: the stage's branch still holds v5.
+    let head = e2e.target.read().expect("read");
+    assert_eq!(
+        e2e.release_in(&head.root, &images()).expect("rel"),
+        Some(release("v5"))
+    );
+
+    // A person merges the review branch (a merge commit).
+    git(&repo.work, &["fetch", "-q", "origin"]);
+    git(
+        &repo.work,
+        &[
+            "merge",
+            "-q",
+            "--no-ff",
+            "-m",
+            "Merge review",
+            &format!("origin/{branch}"),
+        ],
+    );
+    git(&repo.work, &["push", "-q", "origin", "HEAD:refs/heads/main"]);
+    let head = e2e.target.read().expect("read");
+    assert_eq!(
+        e2e.release_in(&head.root, &images()).expect("rel"),
+        Some(release("v6"))
+    );
+    let log = e2e
+        .target
+        .log(&head.commit, &Default::default(), 10)
+        .expect("log");
+    let found = tack_promotion::history::from_log(&log, "apps/gb", "e2e");
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].commit, commit);
+    assert_eq!(git(&repo.bare, &["rev-parse", "main^2^"]), commit);
+    assert_eq!(found[0].release, "v6");
+    assert_eq!(found[0].review_branch.as_deref(), Some(branch));
+    assert_eq!(found[0].replaced.as_deref(), Some("v5"));
+}
+
+#[test]
+fn review_branch_then_merge_file() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let repo = GitRepo::create(&tmp.path().join("srv"), &tmp.path().join("work"), "config");
+    folder_layout(&repo);
+    review(&format!("file://{}", repo.bare.display()), &repo, tmp.path());
+}
+
+#[test]
+fn review_branch_then_merge_http() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let root = tmp.path().join("srv");
+    let repo = GitRepo::create(&root, &tmp.path().join("work"), "config");
+    git(&repo.bare, &["config", "http.receivepack", "true"]);
+    folder_layout(&repo);
+    let server = HttpGitServer::start(&root, None);
+    review(&server.url("config"), &repo, tmp.path());
 }

@@ -1,6 +1,8 @@
 //! Integration tests of promotion: commits written to real Git servers (file:// and smart HTTP through
 //! `git http-backend`), checked with the real `git`.
 
+mod analysis_gate;
 mod cluster;
 mod git_write;
 mod kustomize_golden;
+mod layouts;

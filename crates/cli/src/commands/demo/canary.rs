@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use tack_cluster::Cluster;
 use tack_delivery::rollout::commands;
 
-const NS: &str = "tack-demo-canary";
+pub(super) const NS: &str = "tack-demo-canary";
 const NAME: &str = "web";
 /// The image whose error rate is bad.
 const BAD_IMAGE: &str = "web:3.0";
@@ -245,8 +245,9 @@ async fn delete_namespace(client: &kube::Client) {
     let _ = api.delete(NS, &DeleteParams::background()).await;
 }
 
-/// Runs the chapter.
-pub async fn run(cluster: &Cluster) -> anyhow::Result<()> {
+/// Runs the chapter, then removes its namespace. With `keep`, a chapter that succeeded leaves its Rollout and
+/// controller running and returns their clean-up for later.
+pub async fn run(cluster: &Cluster, keep: bool) -> anyhow::Result<Option<super::Cleanup>> {
     let client = cluster.client().clone();
     println!("\nChapter: a canary release with automatic rollback");
     println!(
@@ -292,11 +293,17 @@ pub async fn run(cluster: &Cluster) -> anyhow::Result<()> {
     ));
     let (metrics_url, metrics) = serve_metrics(client.clone()).await?;
     let result = chapter(cluster, &client, &metrics_url).await;
-    metrics.abort();
-    let _ = stop.send(());
-    let _ = tokio::time::timeout(Duration::from_secs(10), controller).await;
-    delete_namespace(&client).await;
-    result
+    let clean = async move {
+        metrics.abort();
+        let _ = stop.send(());
+        let _ = tokio::time::timeout(Duration::from_secs(10), controller).await;
+        delete_namespace(&client).await;
+    };
+    if keep && result.is_ok() {
+        return Ok(Some(Box::pin(clean)));
+    }
+    clean.await;
+    result.map(|()| None)
 }
 
 /// The chapter's narrative, step after step (wiring: each step calls into the product and prints what it did).

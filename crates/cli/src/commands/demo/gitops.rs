@@ -3,10 +3,10 @@
 //! Everything it creates is removed at the end (and on Ctrl-C).
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::SystemTime;
 use std::time::{Duration, Instant};
 
+use super::repo::{git, say};
 use anyhow::{Context, bail};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::Namespace;
@@ -17,7 +17,7 @@ use tack_gitops::ControllerConfig;
 use tack_model::{GitOpsConfig, SyncState};
 
 /// Where the demo's GitOpsConfigs live (the controller of the demo watches only this namespace).
-const DEMO_NAMESPACE: &str = "tack-demo";
+pub(super) const DEMO_NAMESPACE: &str = "tack-demo";
 
 /// The environments: application name = destination namespace.
 const ENVIRONMENTS: [&str; 2] = ["guestbook-qa", "guestbook-e2e"];
@@ -58,41 +58,16 @@ const FILES: [(&str, &str); 7] = [
 /// How long each wait of the demo lasts at most.
 const STEP_TIMEOUT: Duration = Duration::from_secs(120);
 
-fn say(text: &str) {
-    println!("{text}");
-}
-
-fn git(dir: &Path, args: &[&str]) -> anyhow::Result<String> {
-    let out = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_AUTHOR_NAME", "tack demo")
-        .env("GIT_AUTHOR_EMAIL", "demo@tack.invalid")
-        .env("GIT_COMMITTER_NAME", "tack demo")
-        .env("GIT_COMMITTER_EMAIL", "demo@tack.invalid")
-        .output()
-        .context("running git (the demo needs git on PATH to create its repository)")?;
-    if !out.status.success() {
-        bail!(
-            "git {}: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
-}
-
 fn commit(work: &Path, message: &str) -> anyhow::Result<String> {
     git(work, &["add", "-A"])?;
     git(work, &["commit", "--quiet", "-m", message])?;
     git(work, &["rev-parse", "HEAD"])
 }
 
-/// Runs the chapter, then removes what it created (also when a step fails or on Ctrl-C).
+/// Runs the chapter, then removes what it created (also when a step fails or on Ctrl-C). With `keep`, a chapter
+/// that succeeded leaves its applications and controller running and returns their clean-up for later.
 /// `logs_where` says where the controller's log lines go (`to FILE`, `to standard error`).
-pub async fn run(cluster: &Cluster, logs_where: &str) -> anyhow::Result<()> {
+pub async fn run(cluster: &Cluster, logs_where: &str, keep: bool) -> anyhow::Result<Option<super::Cleanup>> {
     let stamp = SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)
         .map(|d| d.as_millis())
@@ -104,20 +79,27 @@ pub async fn run(cluster: &Cluster, logs_where: &str) -> anyhow::Result<()> {
     let created = namespaces_to_create(cluster).await?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let mut controller = None;
-    let outcome = tokio::select! {
-        r = chapter(cluster, &work, &cache, logs_where, &mut controller, stopped) => r,
+    let (outcome, interrupted) = tokio::select! {
+        r = chapter(cluster, &work, &cache, logs_where, &mut controller, stopped) => (r, false),
         _ = tokio::signal::ctrl_c() => {
             say("\nInterrupted: cleaning up.");
-            Ok(())
+            (Ok(()), true)
         }
     };
-    let _ = stop.send(());
-    if let Some(handle) = controller.take() {
-        let _ = tokio::time::timeout(Duration::from_secs(30), handle).await;
+    let cluster = cluster.clone();
+    let clean = async move {
+        let _ = stop.send(());
+        if let Some(handle) = controller.take() {
+            let _ = tokio::time::timeout(Duration::from_secs(30), handle).await;
+        }
+        cleanup(&cluster, &created).await;
+        let _ = std::fs::remove_dir_all(&root);
+    };
+    if keep && !interrupted && outcome.is_ok() {
+        return Ok(Some(Box::pin(clean)));
     }
-    cleanup(cluster, &created).await;
-    let _ = std::fs::remove_dir_all(&root);
-    outcome
+    clean.await;
+    outcome.map(|()| None)
 }
 
 /// The demo's namespaces that do not exist yet (after waiting for those a previous run is still deleting).

@@ -4,8 +4,13 @@
 mod canary;
 mod gitops;
 pub mod log;
+mod promotion;
+mod repo;
 
 use std::process::ExitCode;
+
+use std::future::Future;
+use std::pin::Pin;
 
 use anyhow::Context;
 use tack_cluster::{Cluster, ConnectOptions};
@@ -22,14 +27,18 @@ pub struct DemoArgs {
     /// is not a terminal) instead of the file ${XDG_STATE_HOME:-~/.local/state}/tack/demo.log
     #[arg(long)]
     pub log_to_stderr: bool,
-    /// At the end, serve the web dashboard on 127.0.0.1 (a free port, printed) over the local control plane until
-    /// Ctrl-C (the demo has removed its own applications by then: create yours to see them)
+    /// At the end, keep the demo's applications, Rollout and controllers running and serve the web dashboard on
+    /// 127.0.0.1 (a free port, printed) over them until Ctrl-C; then clean up as without it
     #[arg(long)]
     pub keep: bool,
 }
 
+/// What a chapter left running under `--keep`, and removes when awaited.
+pub type Cleanup = Pin<Box<dyn Future<Output = ()> + Send>>;
+
 /// The guided demo: the local control plane (started when needed), then the GitOps chapter
-/// ([`gitops::run`]) and the canary chapter ([`canary::run`]), then hints to go further. `logs` is where the
+/// ([`gitops::run`]), the canary chapter ([`canary::run`]) and the promotion chapter ([`promotion::run`]), then
+/// hints to go further. `logs` is where the
 /// in-process controllers' log lines go.
 pub async fn run(args: &DemoArgs, logs: &LogTarget, _settings: &Settings) -> anyhow::Result<ExitCode> {
     println!("tack demo: a real Kubernetes control plane on this machine");
@@ -83,8 +92,25 @@ pub async fn run(args: &DemoArgs, logs: &LogTarget, _settings: &Settings) -> any
             kubeconfig.display()
         )
     })?;
-    gitops::run(&client, &logs_where).await?;
-    canary::run(&client).await?;
+    let mut kept: Vec<Cleanup> = gitops::run(&client, &logs_where, args.keep)
+        .await?
+        .into_iter()
+        .collect();
+    match canary::run(&client, args.keep).await {
+        Ok(left) => kept.extend(left),
+        Err(e) => {
+            for clean in kept {
+                clean.await;
+            }
+            return Err(e);
+        }
+    }
+    if let Err(e) = promotion::run(&client).await {
+        for clean in kept {
+            clean.await;
+        }
+        return Err(e);
+    }
     println!("\nTry it yourself:");
     println!("  export KUBECONFIG={}", kubeconfig.display());
     println!("  kubectl get nodes                      # three KWOK nodes, Ready");
@@ -99,7 +125,12 @@ pub async fn run(args: &DemoArgs, logs: &LogTarget, _settings: &Settings) -> any
     println!("\n  tack dev status                        # components, pids, ports, health");
     println!("  tack dev down                          # stop everything");
     if args.keep {
-        keep_dashboard(&client).await?;
+        let served = keep_dashboard(&client).await;
+        println!("\nCleaning up the demo's applications and Rollout.");
+        for clean in kept {
+            clean.await;
+        }
+        served?;
     } else {
         println!("\n  tack dashboard                         # the web dashboard (or `tack demo --keep`)");
     }
@@ -107,7 +138,7 @@ pub async fn run(args: &DemoArgs, logs: &LogTarget, _settings: &Settings) -> any
 }
 
 /// `--keep`: the dashboard on a free port of 127.0.0.1, with the local control plane's admin rights, until
-/// Ctrl-C. The chapters have cleaned up their objects by then.
+/// Ctrl-C, over the applications and the Rollout the chapters left running.
 async fn keep_dashboard(client: &Cluster) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0))
         .await
@@ -118,10 +149,13 @@ async fn keep_dashboard(client: &Cluster) -> anyhow::Result<()> {
     let options = tack_api::Options {
         mode: tack_api::Mode::Kubeconfig,
         read_only: false,
+        gitops: tack_gitops::ControllerConfig::default(),
     };
     println!(
-        "\nThe dashboard: http://{addr}/  (the local control plane; the demo removed its own applications, so \
-         create yours, e.g. with `tack app create`; Ctrl-C to stop)"
+        "\nThe dashboard: http://{addr}/  (the demo's applications in namespace {}, its Rollout in {}; their \
+         controllers keep running here; Ctrl-C to stop and clean up)",
+        gitops::DEMO_NAMESPACE,
+        canary::NS
     );
     let stop = async {
         let _ = tokio::signal::ctrl_c().await;
