@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 use jrsonnet_evaluator::error::{Error as JrError, ErrorKind};
 use jrsonnet_evaluator::stack::limit_stack_depth;
 use jrsonnet_evaluator::tla::TlaArg;
-use jrsonnet_evaluator::trace::PathResolver;
 use jrsonnet_evaluator::{
     AsPathLike, IStr, ImportResolver, Source, SourcePath, Span, StackTraceElement, State, Thunk, Val,
     apply_tla, ensure_sufficient_stack,
@@ -62,7 +61,7 @@ fn run<T>(
         .as_ref()
         .map(|r| format!("{}/", r.display().to_string().trim_end_matches('/')));
     let names = Names { display_root };
-    let stdlib = jrsonnet_stdlib::ContextInitializer::new(PathResolver::Absolute);
+    let stdlib = crate::stdlib::Std::new();
     let mut builder = State::builder();
     builder
         .import_resolver(Importer {
@@ -73,7 +72,7 @@ fn run<T>(
     let result = {
         let _entered = state.enter();
         for (var, value) in &options.ext_vars {
-            stdlib.settings_mut().ext_vars.insert(
+            stdlib.set_ext_var(
                 var.as_str().into(),
                 var_arg(&state, &format!("<extvar:{var}>"), value),
             );
@@ -379,7 +378,7 @@ impl Names {
         let mut last = String::new();
         for frame in &error.trace().0 {
             if let Some(span) = &frame.location {
-                let loc = self.locate(span);
+                let loc = self.locate(&crate::extent::whole_error(span));
                 if loc != last {
                     out.push_str(&format!("\t{loc}\t{}\n", frame.desc));
                     last = loc;

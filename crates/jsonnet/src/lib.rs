@@ -11,6 +11,7 @@ mod budget;
 pub mod cli;
 mod engine;
 mod error;
+mod extent;
 mod import;
 mod jrsonnet;
 mod jrsonnet_manifest;
@@ -18,6 +19,9 @@ mod jrsonnet_msg;
 pub mod manifest;
 mod options;
 mod render;
+mod stdlib;
+mod toml_doc;
+mod yaml_doc;
 
 pub use engine::{Engine, Input};
 pub use error::Error;

@@ -1,0 +1,82 @@
+//! The standard library evaluations see: jrsonnet's, with the functions where it differs from go-jsonnet
+//! replaced by tack's own (`std.log2`, `std.log10`, `std.manifestYamlDoc`, `std.manifestYamlStream`, `std.manifestTomlEx`, `std.manifestToml`).
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use jrsonnet_evaluator::function::builtin;
+use jrsonnet_evaluator::tla::TlaArg;
+use jrsonnet_evaluator::trace::PathResolver;
+use jrsonnet_evaluator::{IStr, InitialContextBuilder, ObjValue, ObjValueBuilder, Source, Thunk, Val};
+use jrsonnet_gcmodule::{Cc, Trace};
+use jrsonnet_stdlib::{Settings, StdTracePrinter};
+
+use crate::toml_doc::{builtin_manifest_toml, builtin_manifest_toml_ex};
+use crate::yaml_doc::{builtin_manifest_yaml_doc, builtin_manifest_yaml_stream};
+
+/// `std` for every file of one evaluation: jrsonnet's library with tack's replacements and `std.thisFile`.
+#[derive(Trace, Clone)]
+pub(crate) struct Std {
+    library: ObjValue,
+    settings: Cc<RefCell<Settings>>,
+}
+
+impl Std {
+    pub(crate) fn new() -> Self {
+        let resolver = PathResolver::Absolute;
+        let settings = Cc::new(RefCell::new(Settings {
+            ext_vars: HashMap::new(),
+            ext_natives: HashMap::new(),
+            trace_printer: Rc::new(StdTracePrinter::new(resolver.clone())),
+            path_resolver: resolver,
+        }));
+        let mut library = ObjValueBuilder::new();
+        library.with_super(jrsonnet_stdlib::stdlib_uncached(settings.clone()));
+        library.method("log2", builtin_log2 {});
+        library.method("log10", builtin_log10 {});
+        library.method("manifestYamlDoc", builtin_manifest_yaml_doc {});
+        library.method("manifestYamlStream", builtin_manifest_yaml_stream {});
+        library.method("manifestTomlEx", builtin_manifest_toml_ex {});
+        library.method("manifestToml", builtin_manifest_toml {});
+        Self {
+            library: library.build(),
+            settings,
+        }
+    }
+
+    /// Sets `std.extVar(name)`.
+    pub(crate) fn set_ext_var(&self, name: IStr, value: TlaArg) {
+        self.settings.borrow_mut().ext_vars.insert(name, value);
+    }
+}
+
+impl jrsonnet_evaluator::ContextInitializer for Std {
+    fn populate(&self, source: Source, builder: &mut InitialContextBuilder) {
+        let mut std = ObjValueBuilder::new();
+        std.with_super(self.library.clone());
+        let path = source.source_path();
+        let this_file = path.path().map_or_else(
+            || path.to_string(),
+            |p| self.settings.borrow().path_resolver.resolve(p),
+        );
+        std.field("thisFile").hide().value(this_file);
+        builder.bind("std", Thunk::evaluated(Val::Obj(std.build())));
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+/// `std.log2(x)` as go-jsonnet defines it: `std.log(x) / std.log(2)` (`std.log2(8)` is 2.9999999999999996).
+#[builtin]
+fn builtin_log2(x: f64) -> f64 {
+    x.ln() / 2f64.ln()
+}
+
+/// `std.log10(x)` as go-jsonnet defines it: `std.log(x) / std.log(10)` (`std.log10(1000)` is 2.9999999999999996).
+#[builtin]
+fn builtin_log10(x: f64) -> f64 {
+    x.ln() / 10f64.ln()
+}
