@@ -12,6 +12,7 @@ pub mod cli;
 mod engine;
 mod error;
 mod extent;
+mod format;
 mod import;
 mod jrsonnet;
 mod jrsonnet_manifest;

@@ -1,5 +1,5 @@
 //! The standard library evaluations see: jrsonnet's, with the functions where it differs from go-jsonnet
-//! replaced by tack's own (`std.log2`, `std.log10`, `std.manifestYamlDoc`, `std.manifestYamlStream`, `std.manifestTomlEx`, `std.manifestToml`).
+//! replaced by tack's own (`std.format`, `std.log2`, `std.log10`, `std.manifestYamlDoc`, `std.manifestYamlStream`, `std.manifestTomlEx`, `std.manifestToml`).
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -12,6 +12,7 @@ use jrsonnet_evaluator::{IStr, InitialContextBuilder, ObjValue, ObjValueBuilder,
 use jrsonnet_gcmodule::{Cc, Trace};
 use jrsonnet_stdlib::{Settings, StdTracePrinter};
 
+use crate::format::builtin_format;
 use crate::toml_doc::{builtin_manifest_toml, builtin_manifest_toml_ex};
 use crate::yaml_doc::{builtin_manifest_yaml_doc, builtin_manifest_yaml_stream};
 
@@ -33,6 +34,7 @@ impl Std {
         }));
         let mut library = ObjValueBuilder::new();
         library.with_super(jrsonnet_stdlib::stdlib_uncached(settings.clone()));
+        library.method("format", builtin_format {});
         library.method("log2", builtin_log2 {});
         library.method("log10", builtin_log10 {});
         library.method("manifestYamlDoc", builtin_manifest_yaml_doc {});
