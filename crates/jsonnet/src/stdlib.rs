@@ -1,10 +1,11 @@
 //! The standard library evaluations see: jrsonnet's, with the functions where it differs from go-jsonnet
-//! replaced by tack's own (`std.format`, `std.log2`, `std.log10`, `std.manifestYamlDoc`, `std.manifestYamlStream`, `std.manifestTomlEx`, `std.manifestToml`).
+//! replaced by tack's own (`std.abs`, `std.max`, `std.min`, `std.format`, `std.log2`, `std.log10`, `std.manifestYamlDoc`, `std.manifestYamlStream`, `std.manifestTomlEx`, `std.manifestToml`).
 
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
+use jrsonnet_evaluator::error::ErrorKind;
 use jrsonnet_evaluator::function::builtin;
 use jrsonnet_evaluator::tla::TlaArg;
 use jrsonnet_evaluator::trace::PathResolver;
@@ -34,7 +35,10 @@ impl Std {
         }));
         let mut library = ObjValueBuilder::new();
         library.with_super(jrsonnet_stdlib::stdlib_uncached(settings.clone()));
+        library.method("abs", builtin_abs {});
         library.method("format", builtin_format {});
+        library.method("max", builtin_max {});
+        library.method("min", builtin_min {});
         library.method("log2", builtin_log2 {});
         library.method("log10", builtin_log10 {});
         library.method("manifestYamlDoc", builtin_manifest_yaml_doc {});
@@ -81,4 +85,42 @@ fn builtin_log2(x: f64) -> f64 {
 #[builtin]
 fn builtin_log10(x: f64) -> f64 {
     x.ln() / 10f64.ln()
+}
+
+/// A number argument, or go-jsonnet's error naming the function and the argument.
+fn number_arg(value: &Val, what: &str) -> jrsonnet_evaluator::Result<f64> {
+    match value {
+        Val::Num(n) => Ok(n.get()),
+        other => Err(ErrorKind::RuntimeError(
+            format!("{what} expected number, got {}", other.value_type()).into(),
+        )
+        .into()),
+    }
+}
+
+/// `std.abs(n)` as go-jsonnet defines it: `if n > 0 then n else -n` (`std.abs(0)` is `-0`).
+#[builtin]
+fn builtin_abs(n: Val) -> jrsonnet_evaluator::Result<f64> {
+    let n = number_arg(&n, "std.abs")?;
+    Ok(if n > 0.0 { n } else { -n })
+}
+
+/// `std.max(a, b)` as go-jsonnet defines it: `if a > b then a else b`.
+#[builtin]
+fn builtin_max(a: Val, b: Val) -> jrsonnet_evaluator::Result<f64> {
+    let (a, b) = (
+        number_arg(&a, "std.max first param")?,
+        number_arg(&b, "std.max second param")?,
+    );
+    Ok(if a > b { a } else { b })
+}
+
+/// `std.min(a, b)` as go-jsonnet defines it: `if a < b then a else b`.
+#[builtin]
+fn builtin_min(a: Val, b: Val) -> jrsonnet_evaluator::Result<f64> {
+    let (a, b) = (
+        number_arg(&a, "std.min first param")?,
+        number_arg(&b, "std.min second param")?,
+    );
+    Ok(if a < b { a } else { b })
 }
