@@ -1,8 +1,8 @@
 //! The standard library evaluations see: jrsonnet's, with the functions where it differs from go-jsonnet
-//! replaced by tack's own (`std.abs`, `std.max`, `std.min`, `std.format`, `std.log2`, `std.log10`, `std.manifestYamlDoc`, `std.manifestYamlStream`, `std.manifestTomlEx`, `std.manifestToml`).
+//! replaced by tack's own (`std.abs`, `std.max`, `std.min`, `std.mergePatch`, `std.manifestXmlJsonml`, `std.format`, `std.log2`, `std.log10`, `std.manifestYamlDoc`, `std.manifestYamlStream`, `std.manifestTomlEx`, `std.manifestToml`).
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::rc::Rc;
 
 use jrsonnet_evaluator::error::ErrorKind;
@@ -38,6 +38,8 @@ impl Std {
         library.method("abs", builtin_abs {});
         library.method("format", builtin_format {});
         library.method("max", builtin_max {});
+        library.method("mergePatch", builtin_merge_patch {});
+        library.method("manifestXmlJsonml", builtin_manifest_xml_jsonml {});
         library.method("min", builtin_min {});
         library.method("log2", builtin_log2 {});
         library.method("log10", builtin_log10 {});
@@ -123,4 +125,100 @@ fn builtin_min(a: Val, b: Val) -> jrsonnet_evaluator::Result<f64> {
         number_arg(&b, "std.min second param")?,
     );
     Ok(if a < b { a } else { b })
+}
+
+/// `std.mergePatch(target, patch)` (RFC 7386) as go-jsonnet defines it: only visible fields take part, of the
+/// target and of the patch alike (a hidden field of the patch is not applied).
+// Interned strings never change once made: the sets' keys are stable.
+#[allow(clippy::mutable_key_type)]
+#[builtin]
+fn builtin_merge_patch(target: Val, patch: Val) -> jrsonnet_evaluator::Result<Val> {
+    let Val::Obj(patch) = patch else {
+        return Ok(patch);
+    };
+    let target = match target {
+        Val::Obj(obj) => obj,
+        _ => ObjValue::empty(),
+    };
+    let target_fields: BTreeSet<IStr> = target.fields().into_iter().collect();
+    let patch_fields: BTreeSet<IStr> = patch.fields().into_iter().collect();
+    let mut out = ObjValueBuilder::new();
+    for field in target_fields.union(&patch_fields) {
+        if !patch_fields.contains(field) {
+            if let Some(value) = target.get_lazy(field.clone()) {
+                out.field(field.clone()).thunk(value);
+            }
+            continue;
+        }
+        let value = patch.get_or_bail(field.clone())?;
+        if matches!(value, Val::Null) {
+            continue;
+        }
+        let base = if target_fields.contains(field) {
+            target.get_or_bail(field.clone())?
+        } else {
+            Val::Null
+        };
+        out.field(field.clone()).value(builtin_merge_patch(base, value)?);
+    }
+    Ok(Val::Obj(out.build()))
+}
+
+/// `std.manifestXmlJsonml(value)` as go-jsonnet defines it: text and attribute values written as they are
+/// (no escaping), attributes in field order.
+#[builtin]
+fn builtin_manifest_xml_jsonml(value: Val) -> jrsonnet_evaluator::Result<String> {
+    if !matches!(value, Val::Arr(_)) {
+        return Err(ErrorKind::RuntimeError(
+            format!("Expected a JSONML value (an array), got {}", value.value_type()).into(),
+        )
+        .into());
+    }
+    let mut out = String::new();
+    write_jsonml(&mut out, &value)?;
+    Ok(out)
+}
+
+fn write_jsonml(out: &mut String, value: &Val) -> jrsonnet_evaluator::Result<()> {
+    let items = match value {
+        Val::Str(s) => {
+            out.push_str(&s.clone().into_flat());
+            return Ok(());
+        }
+        Val::Arr(items) => items.iter().collect::<jrsonnet_evaluator::Result<Vec<Val>>>()?,
+        other => {
+            return Err(ErrorKind::RuntimeError(
+                format!("Unexpected type {}, expected array", other.value_type()).into(),
+            )
+            .into());
+        }
+    };
+    let Some(Val::Str(tag)) = items.first() else {
+        return Err(
+            ErrorKind::RuntimeError("JSONML: the tag (first element) must be a string".into()).into(),
+        );
+    };
+    let tag = tag.clone().into_flat();
+    let (attrs, children) = match items.get(1) {
+        Some(Val::Obj(attrs)) => (Some(attrs), &items[2..]),
+        _ => (None, &items[1..]),
+    };
+    out.push('<');
+    out.push_str(&tag);
+    if let Some(attrs) = attrs {
+        let mut keys = attrs.fields();
+        keys.sort_unstable_by(|a, b| a.as_str().cmp(b.as_str()));
+        for key in keys {
+            let text = attrs.get_or_bail(key.clone())?.to_string()?;
+            out.push_str(&format!(" {key}=\"{text}\""));
+        }
+    }
+    out.push('>');
+    for child in children {
+        jrsonnet_evaluator::ensure_sufficient_stack(|| write_jsonml(out, child))?;
+    }
+    out.push_str("</");
+    out.push_str(&tag);
+    out.push('>');
+    Ok(())
 }
