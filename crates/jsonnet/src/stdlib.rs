@@ -1,5 +1,7 @@
 //! The standard library evaluations see: jrsonnet's, with the functions where it differs from go-jsonnet
-//! replaced by tack's own (`std.abs`, `std.max`, `std.min`, `std.mergePatch`, `std.manifestXmlJsonml`, `std.format`, `std.log2`, `std.log10`, `std.manifestYamlDoc`, `std.manifestYamlStream`, `std.manifestTomlEx`, `std.manifestToml`).
+//! replaced by tack's own: `std.abs`, `std.max`, `std.min`, `std.mergePatch`, `std.manifestXmlJsonml`,
+//! `std.format`, `std.log2`, `std.log10`, `std.manifestYamlDoc`, `std.manifestYamlStream`, `std.manifestTomlEx`,
+//! `std.manifestToml`.
 
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap};
