@@ -6,13 +6,18 @@
 # machine the CPU time is the steadier figure.
 #
 #   scripts/bench-jsonnet.sh [RUNS]      # default 5
+#   TACK_JSONNET_CLI=BIN scripts/bench-jsonnet.sh 7   # measure a release build made beforehand
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 runs=${1:-5}
 jsonnet=$("$root/testenv/oracles.sh" jsonnet | sed -n 's/^jsonnet=//p')
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$root/target}
-cargo build --release -q -p tack-jsonnet --bin tack-jsonnet-cli
-tack="$CARGO_TARGET_DIR/release/tack-jsonnet-cli"
+if [ -n "${TACK_JSONNET_CLI:-}" ]; then
+  tack=$TACK_JSONNET_CLI   # a release build made beforehand
+else
+  cargo build --release -q -p tack-jsonnet --bin tack-jsonnet-cli
+  tack="$CARGO_TARGET_DIR/release/tack-jsonnet-cli"
+fi
 app="$root/crates/jsonnet/tests/golden/apps/microservice"
 many=$(seq -f 'svc%03g' 1 300 | paste -sd, -)
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT

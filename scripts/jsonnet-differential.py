@@ -19,8 +19,9 @@ Usage:
 
 Numbers in the programs are integers and binary fractions (0.5, 2.25, ...), whose text is exact in both; the known
 difference of non-representable decimals turned into strings (`"" + 0.1`) is left out on purpose, as are the other
-engine differences listed in KNOWN_DIFFERENCES (std.parseYaml's YAML 1.1, %.Nf of exact halves, std.base64 of
-non-ASCII text, std.reverse of strings). Exit status 0 when every case agrees.
+engine differences listed in KNOWN_DIFFERENCES (std.parseYaml's YAML 1.1, the `%` operator's own formatting of
+numbers and non-ASCII widths: programs format with std.format, which is tack's). Exit status 0 when every case
+agrees.
 """
 
 import argparse

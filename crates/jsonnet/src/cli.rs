@@ -273,9 +273,14 @@ fn execute(config: &Config, stdout: &mut dyn Write) -> Result<(), String> {
         leave_allocated: true,
         ..config.options.clone()
     };
+    let nl = if config.newline { "\n" } else { "" };
+    if config.multi_dir.is_none() && !config.stream && !config.string {
+        let mut json = crate::evaluate_here_json(&input, &options).map_err(|e| e.to_string())?;
+        json.push_str(nl);
+        return write_output(&json, config, stdout);
+    }
     let value = crate::evaluate_here(&input, &options).map_err(|e| e.to_string())?;
     let value = std::mem::ManuallyDrop::new(value);
-    let nl = if config.newline { "\n" } else { "" };
     if let Some(dir) = &config.multi_dir {
         let files = multi(&value, config.string, nl)?;
         return write_multi(&files, dir, config, stdout);

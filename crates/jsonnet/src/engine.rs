@@ -38,4 +38,11 @@ pub trait Engine {
     fn evaluate_all(&self, inputs: &[Input], options: &EvalOptions) -> Result<Vec<serde_json::Value>, Error> {
         inputs.iter().map(|input| self.evaluate(input, options)).collect()
     }
+
+    /// Evaluates `input` to go-jsonnet's JSON text (as [`crate::manifest::to_json`] writes it, without the final
+    /// newline). Engines that can write it from their own values override it.
+    fn evaluate_json_text(&self, input: &Input, options: &EvalOptions) -> Result<String, Error> {
+        self.evaluate(input, options)
+            .map(|value| crate::manifest::to_json(&value))
+    }
 }

@@ -5,19 +5,18 @@ use std::path::{Path, PathBuf};
 
 /// Finds imported files. Paths are handled as strings the way go-jsonnet does (`path.Join` of the importing
 /// file's directory and the imported path), so error messages and `std.thisFile` name files alike.
-#[derive(Debug)]
+#[derive(Debug, jrsonnet_gcmodule::Acyclic)]
 pub(crate) struct Resolver {
     jpath: Vec<String>,
     /// Canonical directories imports must stay inside; `None` leaves imports unconfined.
     roots: Option<Vec<PathBuf>>,
 }
 
-/// An imported file, found.
+/// An imported file, found (the engine reads it).
 #[derive(Debug)]
 pub(crate) struct Found {
     /// The name go-jsonnet gives it (used in errors and `std.thisFile`).
     pub(crate) name: String,
-    pub(crate) bytes: Vec<u8>,
 }
 
 impl Resolver {
@@ -75,8 +74,9 @@ impl Resolver {
                 return Err(format!("import {imported:?} resolves outside the root directory"));
             }
         }
-        match std::fs::read(path) {
-            Ok(bytes) => Ok(Some(Found { name, bytes })),
+        match std::fs::metadata(path) {
+            Ok(meta) if meta.is_dir() => Err(format!("read {name}: is a directory")),
+            Ok(_) => Ok(Some(Found { name })),
             Err(e) => Err(format!("read {name}: {}", io_text(&e))),
         }
     }

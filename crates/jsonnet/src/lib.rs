@@ -11,28 +11,34 @@ mod budget;
 pub mod cli;
 mod engine;
 mod error;
+mod extent;
+mod format;
 mod import;
+mod jrsonnet;
+mod jrsonnet_manifest;
+mod jrsonnet_msg;
 pub mod manifest;
 mod options;
 mod render;
-mod rsjsonnet;
-mod rsjsonnet_msg;
+mod stdlib;
+mod toml_doc;
+mod yaml_doc;
 
 pub use engine::{Engine, Input};
 pub use error::Error;
+pub use jrsonnet::JrSonnet;
 pub use options::{EvalOptions, Extract, JsonnetOptions, VarValue};
 pub use render::{FileManifest, check_glob, detect, render_dir, render_manifests};
-pub use rsjsonnet::RsJsonnet;
 
 /// Evaluates `input` with the default engine on its own thread, within `options`' time budget.
 pub fn evaluate(input: &Input, options: &EvalOptions) -> Result<serde_json::Value, Error> {
-    budget::run_with_budget(RsJsonnet, input.clone(), options.clone())
+    budget::run_with_budget(JrSonnet, input.clone(), options.clone())
 }
 
 /// Evaluates `inputs` in order with the default engine, in one evaluator on its own thread (the standard library
 /// and imported files parsed once), within `options`' time budget per input; stops at the first error.
 pub fn evaluate_all(inputs: Vec<Input>, options: &EvalOptions) -> Result<Vec<serde_json::Value>, Error> {
-    budget::run_all_with_budget(RsJsonnet, inputs, options.clone())
+    budget::run_all_with_budget(JrSonnet, inputs, options.clone())
 }
 
 /// Evaluates `input` with the default engine on the calling thread, without a time budget (`options.timeout` is
@@ -40,5 +46,11 @@ pub fn evaluate_all(inputs: Vec<Input>, options: &EvalOptions) -> Result<Vec<ser
 /// too. On the main thread the allocator serves the evaluation from its main arena, markedly faster for large
 /// programs than from a thread's own heap.
 pub fn evaluate_here(input: &Input, options: &EvalOptions) -> Result<serde_json::Value, Error> {
-    RsJsonnet.evaluate(input, options)
+    JrSonnet.evaluate(input, options)
+}
+
+/// As [`evaluate_here`], to go-jsonnet's JSON text (without the final newline), written by the engine from its
+/// own values.
+pub fn evaluate_here_json(input: &Input, options: &EvalOptions) -> Result<String, Error> {
+    JrSonnet.evaluate_json_text(input, options)
 }

@@ -1,0 +1,226 @@
+//! The standard library evaluations see: jrsonnet's, with the functions where it differs from go-jsonnet
+//! replaced by tack's own: `std.abs`, `std.max`, `std.min`, `std.mergePatch`, `std.manifestXmlJsonml`,
+//! `std.format`, `std.log2`, `std.log10`, `std.manifestYamlDoc`, `std.manifestYamlStream`, `std.manifestTomlEx`,
+//! `std.manifestToml`.
+
+use std::cell::RefCell;
+use std::collections::{BTreeSet, HashMap};
+use std::rc::Rc;
+
+use jrsonnet_evaluator::error::ErrorKind;
+use jrsonnet_evaluator::function::builtin;
+use jrsonnet_evaluator::tla::TlaArg;
+use jrsonnet_evaluator::trace::PathResolver;
+use jrsonnet_evaluator::{IStr, InitialContextBuilder, ObjValue, ObjValueBuilder, Source, Thunk, Val};
+use jrsonnet_gcmodule::{Cc, Trace};
+use jrsonnet_stdlib::{Settings, StdTracePrinter};
+
+use crate::format::builtin_format;
+use crate::toml_doc::{builtin_manifest_toml, builtin_manifest_toml_ex};
+use crate::yaml_doc::{builtin_manifest_yaml_doc, builtin_manifest_yaml_stream};
+
+/// `std` for every file of one evaluation: jrsonnet's library with tack's replacements and `std.thisFile`.
+#[derive(Trace, Clone)]
+pub(crate) struct Std {
+    library: ObjValue,
+    settings: Cc<RefCell<Settings>>,
+}
+
+impl Std {
+    pub(crate) fn new() -> Self {
+        let resolver = PathResolver::Absolute;
+        let settings = Cc::new(RefCell::new(Settings {
+            ext_vars: HashMap::new(),
+            ext_natives: HashMap::new(),
+            trace_printer: Rc::new(StdTracePrinter::new(resolver.clone())),
+            path_resolver: resolver,
+        }));
+        let mut library = ObjValueBuilder::new();
+        library.with_super(jrsonnet_stdlib::stdlib_uncached(settings.clone()));
+        library.method("abs", builtin_abs {});
+        library.method("format", builtin_format {});
+        library.method("max", builtin_max {});
+        library.method("mergePatch", builtin_merge_patch {});
+        library.method("manifestXmlJsonml", builtin_manifest_xml_jsonml {});
+        library.method("min", builtin_min {});
+        library.method("log2", builtin_log2 {});
+        library.method("log10", builtin_log10 {});
+        library.method("manifestYamlDoc", builtin_manifest_yaml_doc {});
+        library.method("manifestYamlStream", builtin_manifest_yaml_stream {});
+        library.method("manifestTomlEx", builtin_manifest_toml_ex {});
+        library.method("manifestToml", builtin_manifest_toml {});
+        Self {
+            library: library.build(),
+            settings,
+        }
+    }
+
+    /// Sets `std.extVar(name)`.
+    pub(crate) fn set_ext_var(&self, name: IStr, value: TlaArg) {
+        self.settings.borrow_mut().ext_vars.insert(name, value);
+    }
+}
+
+impl jrsonnet_evaluator::ContextInitializer for Std {
+    fn populate(&self, source: Source, builder: &mut InitialContextBuilder) {
+        let mut std = ObjValueBuilder::new();
+        std.with_super(self.library.clone());
+        let path = source.source_path();
+        let this_file = path.path().map_or_else(
+            || path.to_string(),
+            |p| self.settings.borrow().path_resolver.resolve(p),
+        );
+        std.field("thisFile").hide().value(this_file);
+        builder.bind("std", Thunk::evaluated(Val::Obj(std.build())));
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+/// `std.log2(x)` as go-jsonnet defines it: `std.log(x) / std.log(2)` (`std.log2(8)` is 2.9999999999999996).
+#[builtin]
+fn builtin_log2(x: f64) -> f64 {
+    x.ln() / 2f64.ln()
+}
+
+/// `std.log10(x)` as go-jsonnet defines it: `std.log(x) / std.log(10)` (`std.log10(1000)` is 2.9999999999999996).
+#[builtin]
+fn builtin_log10(x: f64) -> f64 {
+    x.ln() / 10f64.ln()
+}
+
+/// A number argument, or go-jsonnet's error naming the function and the argument.
+fn number_arg(value: &Val, what: &str) -> jrsonnet_evaluator::Result<f64> {
+    match value {
+        Val::Num(n) => Ok(n.get()),
+        other => Err(ErrorKind::RuntimeError(
+            format!("{what} expected number, got {}", other.value_type()).into(),
+        )
+        .into()),
+    }
+}
+
+/// `std.abs(n)` as go-jsonnet defines it: `if n > 0 then n else -n` (`std.abs(0)` is `-0`).
+#[builtin]
+fn builtin_abs(n: Val) -> jrsonnet_evaluator::Result<f64> {
+    let n = number_arg(&n, "std.abs")?;
+    Ok(if n > 0.0 { n } else { -n })
+}
+
+/// `std.max(a, b)` as go-jsonnet defines it: `if a > b then a else b`.
+#[builtin]
+fn builtin_max(a: Val, b: Val) -> jrsonnet_evaluator::Result<f64> {
+    let (a, b) = (
+        number_arg(&a, "std.max first param")?,
+        number_arg(&b, "std.max second param")?,
+    );
+    Ok(if a > b { a } else { b })
+}
+
+/// `std.min(a, b)` as go-jsonnet defines it: `if a < b then a else b`.
+#[builtin]
+fn builtin_min(a: Val, b: Val) -> jrsonnet_evaluator::Result<f64> {
+    let (a, b) = (
+        number_arg(&a, "std.min first param")?,
+        number_arg(&b, "std.min second param")?,
+    );
+    Ok(if a < b { a } else { b })
+}
+
+/// `std.mergePatch(target, patch)` (RFC 7386) as go-jsonnet defines it: only visible fields take part, of the
+/// target and of the patch alike (a hidden field of the patch is not applied).
+// Interned strings never change once made: the sets' keys are stable.
+#[allow(clippy::mutable_key_type)]
+#[builtin]
+fn builtin_merge_patch(target: Val, patch: Val) -> jrsonnet_evaluator::Result<Val> {
+    let Val::Obj(patch) = patch else {
+        return Ok(patch);
+    };
+    let target = match target {
+        Val::Obj(obj) => obj,
+        _ => ObjValue::empty(),
+    };
+    let target_fields: BTreeSet<IStr> = target.fields().into_iter().collect();
+    let patch_fields: BTreeSet<IStr> = patch.fields().into_iter().collect();
+    let mut out = ObjValueBuilder::new();
+    for field in target_fields.union(&patch_fields) {
+        if !patch_fields.contains(field) {
+            if let Some(value) = target.get_lazy(field.clone()) {
+                out.field(field.clone()).thunk(value);
+            }
+            continue;
+        }
+        let value = patch.get_or_bail(field.clone())?;
+        if matches!(value, Val::Null) {
+            continue;
+        }
+        let base = if target_fields.contains(field) {
+            target.get_or_bail(field.clone())?
+        } else {
+            Val::Null
+        };
+        out.field(field.clone()).value(builtin_merge_patch(base, value)?);
+    }
+    Ok(Val::Obj(out.build()))
+}
+
+/// `std.manifestXmlJsonml(value)` as go-jsonnet defines it: text and attribute values written as they are
+/// (no escaping), attributes in field order.
+#[builtin]
+fn builtin_manifest_xml_jsonml(value: Val) -> jrsonnet_evaluator::Result<String> {
+    if !matches!(value, Val::Arr(_)) {
+        return Err(ErrorKind::RuntimeError(
+            format!("Expected a JSONML value (an array), got {}", value.value_type()).into(),
+        )
+        .into());
+    }
+    let mut out = String::new();
+    write_jsonml(&mut out, &value)?;
+    Ok(out)
+}
+
+fn write_jsonml(out: &mut String, value: &Val) -> jrsonnet_evaluator::Result<()> {
+    let items = match value {
+        Val::Str(s) => {
+            out.push_str(&s.clone().into_flat());
+            return Ok(());
+        }
+        Val::Arr(items) => items.iter().collect::<jrsonnet_evaluator::Result<Vec<Val>>>()?,
+        other => {
+            return Err(ErrorKind::RuntimeError(
+                format!("Unexpected type {}, expected array", other.value_type()).into(),
+            )
+            .into());
+        }
+    };
+    let Some(Val::Str(tag)) = items.first() else {
+        return Err(
+            ErrorKind::RuntimeError("JSONML: the tag (first element) must be a string".into()).into(),
+        );
+    };
+    let tag = tag.clone().into_flat();
+    let (attrs, children) = match items.get(1) {
+        Some(Val::Obj(attrs)) => (Some(attrs), &items[2..]),
+        _ => (None, &items[1..]),
+    };
+    out.push('<');
+    out.push_str(&tag);
+    if let Some(attrs) = attrs {
+        let mut keys = attrs.fields();
+        keys.sort_unstable_by(|a, b| a.as_str().cmp(b.as_str()));
+        for key in keys {
+            let text = attrs.get_or_bail(key.clone())?.to_string()?;
+            out.push_str(&format!(" {key}=\"{text}\""));
+        }
+    }
+    out.push('>');
+    for child in children {
+        jrsonnet_evaluator::ensure_sufficient_stack(|| write_jsonml(out, child))?;
+    }
+    out.push_str("</");
+    out.push_str(&tag);
+    out.push('>');
+    Ok(())
+}

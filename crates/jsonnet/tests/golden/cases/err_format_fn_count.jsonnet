@@ -1,0 +1,1 @@
+std.format('%d %d', [1])
