@@ -4,5 +4,6 @@
 mod analysis_gate;
 mod cluster;
 mod git_write;
+mod harness;
 mod kustomize_golden;
 mod layouts;
