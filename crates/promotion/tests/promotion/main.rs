@@ -5,5 +5,6 @@ mod analysis_gate;
 mod cluster;
 mod git_write;
 mod harness;
+mod identity;
 mod kustomize_golden;
 mod layouts;
