@@ -259,6 +259,10 @@ async fn act(
                     }
                     Err(e) => {
                         metrics.promotion(&super::key(p), &stage_name, Outcome::Failed);
+                        status.stages[*to].pending = Some(tack_model::PendingPromotion {
+                            release: release.to_string(),
+                            reason: format!("promotion failed: {e}"),
+                        });
                         let note = format!("promoting {release} to {stage_name}: {e}");
                         publish(&recorder, p, EventType::Warning, "PromotionFailed", &note).await;
                         problems.push(note);

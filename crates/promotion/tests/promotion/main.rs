@@ -8,3 +8,6 @@ mod harness;
 mod identity;
 mod kustomize_golden;
 mod layouts;
+mod races;
+mod refusals;
+mod windows;
