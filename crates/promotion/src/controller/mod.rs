@@ -82,6 +82,7 @@ pub async fn run(
     let jobs: Api<Job> = Api::all(client.clone());
     let controller = Controller::new(pipelines, watcher::Config::default());
     let store = controller.store();
+    let metrics = config.metrics.clone();
     let ctx = Arc::new(Context { client, config });
     tracing::info!("Pipeline controller started");
     controller
@@ -96,10 +97,18 @@ pub async fn run(
         .with_config(kube::runtime::controller::Config::default().concurrency(4))
         .graceful_shutdown_on(shutdown)
         .run(reconcile_one, error_policy, ctx)
-        .for_each(|res| async move {
-            match res {
-                Ok((p, _)) => tracing::debug!(pipeline = %p, "reconciled"),
-                Err(e) => tracing::debug!("Pipeline reconcile failed: {e}"),
+        .for_each(|res| {
+            let metrics = metrics.clone();
+            async move {
+                match res {
+                    Ok((p, _)) => tracing::debug!(pipeline = %p, "reconciled"),
+                    // The requeue of a pipeline that was deleted meanwhile: its series go.
+                    Err(kube::runtime::controller::Error::ObjectNotFound(p)) => {
+                        let ns = p.namespace.as_deref().unwrap_or_default();
+                        metrics.forget(&format!("{ns}/{}", p.name));
+                    }
+                    Err(e) => tracing::debug!("Pipeline reconcile failed: {e}"),
+                }
             }
         })
         .await;

@@ -76,6 +76,15 @@ pub(crate) fn not_ready(p: &Pipeline) -> Option<(String, String)> {
     (ready.status == "False").then(|| (ready.reason.clone(), ready.message.clone()))
 }
 
+/// The promotion metrics of this process, as `/metrics` shows them.
+pub(crate) fn metrics_text() -> Result<String> {
+    let mut registry = prometheus_client::registry::Registry::default();
+    tack_promotion::metrics::PromotionMetrics::global().register(&mut registry);
+    let mut text = String::new();
+    prometheus_client::encoding::text::encode(&mut text, &registry)?;
+    Ok(text)
+}
+
 async fn install_crds(client: &kube::Client) -> Result<()> {
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
     let cluster = tack_cluster::Cluster::from_client(client.clone(), "default");

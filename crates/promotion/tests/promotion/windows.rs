@@ -1,15 +1,16 @@
 //! Promotion windows on the local control plane: a deny window open now holds an automatic promotion, the
-//! window named in the stage's status and nothing written; a person's `tack env promote` is not held.
+//! window named in the stage's status and nothing written; a person's `tack env promote` is not held. Also:
+//! the `tack_promotions_waiting` series of a deleted pipeline goes.
 
 use std::time::Duration;
 
 use anyhow::{Result, ensure};
-use kube::api::{Patch, PatchParams};
+use kube::api::{DeleteParams, Patch, PatchParams};
 use serde_json::json;
 use tack_testkit::eventually;
 use tack_testkit::gitserver::{GitRepo, git};
 
-use crate::harness::{FRONTEND, Harness, PromotionOptions, frontend, stage_of};
+use crate::harness::{FRONTEND, Harness, PromotionOptions, frontend, metrics_text, stage_of};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs the local control plane"]
@@ -76,6 +77,12 @@ async fn a_deny_window_holds_automatic_promotions_not_a_persons() -> Result<()> 
     ensure!(stage_of(&p, "qa").is_some_and(|s| s.verified), "qa verified");
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(git(&repo.bare, &["rev-parse", "main"]), before, "nothing written");
+    let series = format!(
+        "tack_promotions_waiting{{pipeline=\"{}/guestbook\"}}",
+        h.namespace()
+    );
+    let text = metrics_text()?;
+    ensure!(text.contains(&format!("{series} 1")), "{text}");
 
     // 2. `tack env promote guestbook --to e2e` (the annotation it writes): promoted inside the window.
     let request = json!({"metadata": {"annotations": {"promote.gitops.tack.dev/e2e": "v6"}}});
@@ -92,6 +99,17 @@ async fn a_deny_window_holds_automatic_promotions_not_a_persons() -> Result<()> 
     ensure!(record.by == "tack env promote", "{record:?}");
     assert_eq!(git(&repo.bare, &["rev-parse", "main"]), record.commit);
     assert_eq!(git(&repo.bare, &["rev-parse", "main^"]), before);
+
+    // 3. The pipeline deleted: its waiting series goes.
+    ensure!(
+        metrics_text()?.contains(&format!("{series} 0")),
+        "nothing waits now"
+    );
+    pipelines.delete("guestbook", &DeleteParams::default()).await?;
+    eventually(Duration::from_secs(30), "the series dropped", || async {
+        Ok((!metrics_text()?.contains(&series)).then_some(()))
+    })
+    .await?;
     h.stop().await;
     Ok(())
 }
