@@ -1,6 +1,7 @@
 //! Racing promotions through the controller: two pipelines whose stages live in folders of one branch promote
-//! at the same moment (the controller starts once both are verified, with no soak time, and reconciles them
-//! concurrently). Both commits land, one on top of the other, each changing only its own stage.
+//! at the same moment (two Pipeline controllers, each with its own Git cache, start once both pipelines are
+//! verified, with no soak time, and each reconciles both concurrently). Both commits land, one on top of the
+//! other, each changing only its own stage, and neither is written twice.
 
 use std::time::Duration;
 
@@ -70,7 +71,14 @@ async fn two_pipelines_promoting_into_one_branch_at_once_both_land() -> Result<(
         })
         .await?;
     }
-    h.promotion(PromotionOptions::default());
+    // Two controllers with caches of their own (as two replicas during a hand-over): each reconciles both
+    // pipelines, so each promotion is attempted twice as well, from two mirrors.
+    for cache in ["promotion-cache-1", "promotion-cache-2"] {
+        h.promotion(PromotionOptions {
+            cache: Some(cache),
+            ..Default::default()
+        });
+    }
 
     let pipelines = h.pipelines();
     let mut commits = Vec::new();
