@@ -103,13 +103,17 @@ tag=sys.argv[1]
 st=[s for s in (json.load(sys.stdin).get("status") or {}).get("stages",[]) if s["name"]=="prod"]
 print(1 if st and st[0].get("release")==tag and st[0].get("health")=="Healthy" and st[0].get("sync")=="Synced" else 0)' "$2"
 }
+# The controller's resident and peak memory (MiB) and the load average now.
+memory() {
+  echo "controller RSS $(awk '/VmRSS/{print int($2/1024)}' "/proc/$ctl/status") MiB, peak $(awk '/VmHWM/{print int($2/1024)}' "/proc/$ctl/status") MiB; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+}
 wait_for() { # what count command...
   local what=$1 want=$2; shift 2
   local deadline=$(( $(date +%s) + TIMEOUT ))
   while :; do
     got=$("$@")
     [ "$got" -ge "$want" ] && return 0
-    [ "$(date +%s)" -ge "$deadline" ] && { echo "$what: only $got of $want after ${TIMEOUT}s" >&2; tail -20 "$work/controller.log" >&2; exit 1; }
+    [ "$(date +%s)" -ge "$deadline" ] && { echo "$what: only $got of $want after ${TIMEOUT}s" >&2; memory >&2; tail -20 "$work/controller.log" >&2; exit 1; }
     sleep 0.5
   done
 }
@@ -142,3 +146,4 @@ commits=0; for r in $(repos); do commits=$(( commits + $(git -C "$(bare_of "$r")
 echo "| pipelines × stages | repositories | first release in every prod | one release qa → prod | every pipeline released at once | commits | controller RSS (MiB) | peak RSS (MiB) |"
 echo "|---:|---|---:|---:|---:|---:|---:|---:|"
 echo "| $PIPELINES × 3 | $REPOS | ${first} s | ${single} s | ${all} s | $commits | $rss | $hwm |"
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -78,7 +78,10 @@ pub use decryption::{AGE_KEY_SUFFIX, identities_from_secret_data};
 pub use fetch::{
     Fetched, SourceRender, checkout, fetch_and_render, render_dir, render_source, render_source_packed,
 };
-pub use impersonation::{service_account_user, valid_service_account_name};
+pub use impersonation::{Identities, service_account_user, valid_service_account_name};
+/// The ServiceAccount an application acts as (`spec.serviceAccountName`, else `--default-service-account`):
+/// also the identity of what other controllers (promotion) create on the application's behalf.
+pub use lockdown::service_account as application_service_account;
 pub use metrics::Metrics;
 pub use reconcile::{Context, check_source_path, inventory_at};
 pub use shard::Shard;

@@ -348,24 +348,7 @@ fn promotion_into(
         return (None, None);
     }
     if !upstream.verified {
-        let blocked: Vec<String> = upstream
-            .gates
-            .iter()
-            .filter(|g| g.phase != PASSED)
-            .map(|g| {
-                format!(
-                    "{} {} in {}: {}",
-                    g.name,
-                    g.phase.to_lowercase(),
-                    upstream.name,
-                    g.message
-                )
-            })
-            .collect();
-        return (
-            pending(&candidate, &format!("blocked: {}", blocked.join("; "))),
-            None,
-        );
+        return (pending(&candidate, &blocked_reason(upstream)), None);
     }
     if stages[i]
         .history
@@ -407,6 +390,29 @@ fn promotion_into(
         by: by.into(),
     };
     (None, Some(action))
+}
+
+/// How a pending promotion's reason starts when the stage before is not verified.
+pub const BLOCKED: &str = "blocked: ";
+
+/// Why a release of `upstream` may not leave it: its gates that did not pass, with their messages
+/// (`blocked: TestJob failed in qa: Job … failed: BackoffLimitExceeded`).
+pub fn blocked_reason(upstream: &StageStatus) -> String {
+    let blocked: Vec<String> = upstream
+        .gates
+        .iter()
+        .filter(|g| g.phase != PASSED)
+        .map(|g| {
+            format!(
+                "{} {} in {}: {}",
+                g.name,
+                g.phase.to_lowercase(),
+                upstream.name,
+                g.message
+            )
+        })
+        .collect();
+    format!("{BLOCKED}{}", blocked.join("; "))
 }
 
 fn obs_review(obs: Option<&Observation>, r: &Release) -> Option<String> {

@@ -4,7 +4,7 @@
 //! | metric | type | labels | meaning |
 //! |---|---|---|---|
 //! | `tack_promotions_total` | counter | `pipeline` (`namespace/name`), `stage`, `outcome` = `promoted` \| `review` \| `failed` | promotion commits pushed to the stage's branch, to a review branch, or that failed |
-//! | `tack_promotions_waiting` | gauge | `pipeline` | stages of the pipeline with a release waiting to enter them (blocked gates, approval, window, review) |
+//! | `tack_promotions_waiting` | gauge | `pipeline` | stages of the pipeline with a release waiting to enter them (blocked gates, approval, window, review); dropped when the pipeline is deleted |
 
 use std::sync::{Arc, OnceLock};
 

@@ -64,7 +64,8 @@ pub struct ControllerArgs {
     #[arg(long, default_value_t = 4, value_name = "N")]
     pub concurrency: u16,
     /// Impersonate this ServiceAccount (of the application's own namespace) for every application that sets no
-    /// spec.serviceAccountName, instead of applying with the controller's rights (docs/tenancy.md)
+    /// spec.serviceAccountName, instead of applying with the controller's rights, also for what Pipelines create
+    /// for its stage (docs/tenancy.md, docs/environments.md)
     #[arg(long, value_name = "NAME")]
     pub default_service_account: Option<String>,
     /// Refuse references into other namespaces: spec.dependsOn entries and ClusterAnalysisTemplates
@@ -161,6 +162,7 @@ async fn run_controllers(
     let promotion = tack_promotion::controller::ControllerConfig {
         namespace: config.namespace.clone(),
         cache_dir: config.cache_dir.join("promotion"),
+        default_service_account: config.lockdown.default_service_account.clone(),
         ..Default::default()
     };
     // With static sharding, Rollouts, Experiments, AnalysisRuns and Pipelines are reconciled by shard 0 alone.

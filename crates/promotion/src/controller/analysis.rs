@@ -9,6 +9,7 @@ use serde_json::json;
 use tack_analysis::spec::{AnalysisRunStatus, AnalysisTemplateRef, Argument};
 use tack_model::{Pipeline, StageAnalysis};
 
+use super::identity::Acting;
 use crate::gate::AnalysisOutcome;
 use crate::release::Release;
 
@@ -45,23 +46,41 @@ pub(crate) fn arguments(
     args
 }
 
-/// Creates the AnalysisRun `name` in the pipeline's namespace, owned by the Pipeline (AlreadyExists is
-/// success). When the templates cannot be read or merged, the run is created `Error` with the reason, so the
-/// gate fails and says why.
+/// The AnalysisRun of a stage to create.
+pub(crate) struct Run<'a> {
+    /// The stage's name.
+    pub stage: &'a str,
+    /// The run's name.
+    pub name: &'a str,
+    /// The stage's analysis gate.
+    pub analysis: &'a StageAnalysis,
+    /// The run's arguments ([`arguments`]).
+    pub args: &'a [Argument],
+}
+
+/// Creates the AnalysisRun in the pipeline's namespace, owned by the Pipeline (AlreadyExists is success): the
+/// templates are read and the run created as the stage's identity (`acting`); `client` (the controller's)
+/// looks for an existing run and marks a run `Error`. When the templates cannot be read or merged, the run is
+/// created `Error` with the reason, so the gate fails and says why.
 pub(crate) async fn create_run(
     client: &kube::Client,
+    acting: &Acting,
     p: &Pipeline,
-    stage: &str,
-    name: &str,
-    analysis: &StageAnalysis,
-    args: &[Argument],
+    run: &Run<'_>,
 ) -> Result<(), kube::Error> {
+    let Run {
+        stage,
+        name,
+        analysis,
+        args,
+    } = *run;
     let ns = p.metadata.namespace.as_deref().unwrap_or_default();
-    let api: Api<DynamicObject> =
-        Api::namespaced_with(client.clone(), ns, &tack_delivery::analysis_run::resource());
+    let resource = tack_delivery::analysis_run::resource();
+    let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns, &resource);
     if api.get_metadata_opt(name).await?.is_some() {
         return Ok(());
     }
+    let as_stage: Api<DynamicObject> = Api::namespaced_with(acting.client.clone(), ns, &resource);
     let refs: Vec<AnalysisTemplateRef> = analysis
         .templates
         .iter()
@@ -71,7 +90,7 @@ pub(crate) async fn create_run(
         })
         .collect();
     let built = async {
-        let templates = tack_delivery::rollout::analysis::load_templates(client, ns, &refs).await?;
+        let templates = tack_delivery::rollout::analysis::load_templates(&acting.client, ns, &refs).await?;
         let spec = tack_analysis::run::build_run_spec(&templates, args).map_err(|e| e.to_string())?;
         serde_json::to_value(&spec).map_err(|e| e.to_string())
     }
@@ -93,7 +112,7 @@ pub(crate) async fn create_run(
         "spec": spec,
     }))
     .map_err(kube::Error::SerdeError)?;
-    match api.create(&PostParams::default(), &obj).await {
+    match as_stage.create(&PostParams::default(), &obj).await {
         Ok(_) => {}
         Err(kube::Error::Api(e)) if e.code == 409 => return Ok(()),
         Err(e) => return Err(e),

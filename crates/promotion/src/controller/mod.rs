@@ -2,12 +2,14 @@
 //! every few seconds (for the branch heads in Git and the soak times), for each Pipeline, observe the stages (the applications'
 //! status, the release in each configuration at the synced commit and at the branch head, test Jobs,
 //! approvals and requests), decide with [`crate::gate::next`], act (test Jobs, promotion commits, the stage
-//! namespaces' NetworkPolicy), and write the status and Events.
+//! namespaces' NetworkPolicy), and write the status and Events. What is created on behalf of a stage is written
+//! as the ServiceAccount its application acts as (`identity.rs`).
 //!
 //! A promotion that was pushed but not yet recorded when the controller stopped is not repeated: the next
 //! reconcile finds the release at the branch head and treats the stage as already promoted.
 
 mod analysis;
+mod identity;
 mod observe;
 mod reconcile;
 
@@ -40,6 +42,10 @@ pub struct ControllerConfig {
     pub allow_insecure_http_credentials: bool,
     /// Where promotions are counted.
     pub metrics: Arc<PromotionMetrics>,
+    /// `--default-service-account`: the ServiceAccount (of the pipeline's namespace) that writes the objects
+    /// of stages whose application names none, as the GitOps controller acts for it. `None`, and no
+    /// `serviceAccountName`: the controller's own identity.
+    pub default_service_account: Option<String>,
     /// Test hook: when set, a reconcile that pushed a promotion notifies it and then never finishes, as if the
     /// controller stopped between the push and the status write.
     pub after_push: Option<Arc<tokio::sync::Notify>>,
@@ -53,6 +59,7 @@ impl Default for ControllerConfig {
             interval: Duration::from_secs(5),
             allow_insecure_http_credentials: false,
             metrics: PromotionMetrics::global(),
+            default_service_account: None,
             after_push: None,
         }
     }
@@ -75,6 +82,7 @@ pub async fn run(
     let jobs: Api<Job> = Api::all(client.clone());
     let controller = Controller::new(pipelines, watcher::Config::default());
     let store = controller.store();
+    let metrics = config.metrics.clone();
     let ctx = Arc::new(Context { client, config });
     tracing::info!("Pipeline controller started");
     controller
@@ -89,10 +97,18 @@ pub async fn run(
         .with_config(kube::runtime::controller::Config::default().concurrency(4))
         .graceful_shutdown_on(shutdown)
         .run(reconcile_one, error_policy, ctx)
-        .for_each(|res| async move {
-            match res {
-                Ok((p, _)) => tracing::debug!(pipeline = %p, "reconciled"),
-                Err(e) => tracing::debug!("Pipeline reconcile failed: {e}"),
+        .for_each(|res| {
+            let metrics = metrics.clone();
+            async move {
+                match res {
+                    Ok((p, _)) => tracing::debug!(pipeline = %p, "reconciled"),
+                    // The requeue of a pipeline that was deleted meanwhile: its series go.
+                    Err(kube::runtime::controller::Error::ObjectNotFound(p)) => {
+                        let ns = p.namespace.as_deref().unwrap_or_default();
+                        metrics.forget(&format!("{ns}/{}", p.name));
+                    }
+                    Err(e) => tracing::debug!("Pipeline reconcile failed: {e}"),
+                }
             }
         })
         .await;

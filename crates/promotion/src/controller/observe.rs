@@ -11,6 +11,7 @@ use tack_model::{
 };
 use tack_source::Credentials;
 
+use super::identity::{self, Acting};
 use super::{ControllerConfig, analysis};
 use crate::gate::{JobOutcome, Observation};
 use crate::git::Target;
@@ -21,6 +22,8 @@ use crate::stage::StageConfig;
 /// A stage resolved against the cluster: its application and where its configuration lives.
 pub(crate) struct ResolvedStage {
     pub app: GitOpsConfig,
+    /// Who writes the stage's objects (its application's ServiceAccount, or the controller).
+    pub acting: Acting,
     pub config: StageConfig,
     /// The namespace the stage runs in (the application's destination).
     pub namespace: String,
@@ -61,7 +64,10 @@ pub(crate) async fn resolve(
         .namespace
         .clone()
         .unwrap_or_else(|| ns.to_string());
+    let acting = identity::acting_for(client, cfg.default_service_account.as_deref(), ns, &app)
+        .map_err(|e| format!("stage {}: {e}", stage.name))?;
     Ok(ResolvedStage {
+        acting,
         config: StageConfig {
             target: Target {
                 url: spec.repo_url,

@@ -11,6 +11,7 @@ use kube::{Api, Resource};
 use serde_json::json;
 use tack_model::{Condition, PROMOTE_ANNOTATION_PREFIX, Pipeline, PipelineStatus, StageStatus};
 
+use super::identity::Acting;
 use super::observe::{self, ResolvedStage};
 use super::{ControllerConfig, analysis};
 use crate::gate::{self, Action, Observation};
@@ -74,7 +75,7 @@ pub async fn reconcile(
     }
     for (stage, r) in p.spec.stages.iter().zip(&resolved) {
         if let Some(r) = r {
-            problems.extend(isolate(client, stage, &r.namespace).await);
+            problems.extend(isolate(&r.acting, stage, &r.namespace).await);
         }
     }
     let decision = gate::next(&p.spec, &status.stages, &observed, Timestamp::now());
@@ -184,11 +185,12 @@ async fn act(
             Action::RunTestJob { stage, release } => {
                 let Some(r) = &resolved[*stage] else { continue };
                 let name = observe::job_name(p, &p.spec.stages[*stage].name, release);
-                if let Err(e) = create_job(client, p, *stage, r, &name, release).await {
-                    problems.push(format!(
-                        "stage {}: creating the test Job: {e}",
-                        p.spec.stages[*stage].name
-                    ));
+                if let Err(e) = create_job(p, *stage, r, &name, release).await {
+                    let why = r
+                        .acting
+                        .refusal("create", &format!("the test Job {name}"), &r.namespace, &e);
+                    refuse_gate(status, *stage, "TestJob", &why);
+                    problems.push(format!("stage {}: {why}", p.spec.stages[*stage].name));
                 }
                 status.stages[*stage].test_job_name = Some(name);
             }
@@ -201,8 +203,19 @@ async fn act(
                 let name = observe::analysis_run_name(p, stage_name, release);
                 let pipeline = p.metadata.name.as_deref().unwrap_or_default();
                 let args = analysis::arguments(pipeline, stage_name, &r.namespace, release, spec);
-                if let Err(e) = analysis::create_run(client, p, stage_name, &name, spec, &args).await {
-                    problems.push(format!("stage {stage_name}: creating the AnalysisRun: {e}"));
+                let run = analysis::Run {
+                    stage: stage_name,
+                    name: &name,
+                    analysis: spec,
+                    args: &args,
+                };
+                if let Err(e) = analysis::create_run(client, &r.acting, p, &run).await {
+                    let ns = p.metadata.namespace.as_deref().unwrap_or_default();
+                    let why = r
+                        .acting
+                        .refusal("create", &format!("the AnalysisRun {name}"), ns, &e);
+                    refuse_gate(status, *stage, "Analysis", &why);
+                    problems.push(format!("stage {stage_name}: {why}"));
                 }
                 status.stages[*stage].analysis_run_name = Some(name);
             }
@@ -246,6 +259,10 @@ async fn act(
                     }
                     Err(e) => {
                         metrics.promotion(&super::key(p), &stage_name, Outcome::Failed);
+                        status.stages[*to].pending = Some(tack_model::PendingPromotion {
+                            release: release.to_string(),
+                            reason: format!("promotion failed: {e}"),
+                        });
                         let note = format!("promoting {release} to {stage_name}: {e}");
                         publish(&recorder, p, EventType::Warning, "PromotionFailed", &note).await;
                         problems.push(note);
@@ -338,8 +355,27 @@ async fn promote(
     })
 }
 
+/// A gate of stage `i` whose object could not be created: Failed with `why` (the stage is not verified), and
+/// the release waiting to enter the next stage says so.
+fn refuse_gate(status: &mut PipelineStatus, i: usize, name: &str, why: &str) {
+    let Some(stage) = status.stages.get_mut(i) else {
+        return;
+    };
+    for g in stage.gates.iter_mut().filter(|g| g.name == name) {
+        g.phase = gate::FAILED.into();
+        g.message = why.to_string();
+    }
+    stage.verified = false;
+    let reason = gate::blocked_reason(stage);
+    if let Some(pending) = status.stages.get_mut(i + 1).and_then(|s| s.pending.as_mut())
+        && pending.reason.starts_with(gate::BLOCKED)
+    {
+        pending.reason = reason;
+    }
+}
+
+/// Creates the stage's test Job as the stage's identity (AlreadyExists is success).
 async fn create_job(
-    client: &kube::Client,
     p: &Pipeline,
     stage: usize,
     r: &ResolvedStage,
@@ -365,7 +401,7 @@ async fn create_job(
         "spec": test.spec,
     }))
     .map_err(kube::Error::SerdeError)?;
-    let jobs: Api<Job> = Api::namespaced(client.clone(), &r.namespace);
+    let jobs: Api<Job> = Api::namespaced(r.acting.client.clone(), &r.namespace);
     match jobs.create(&PostParams::default(), &job).await {
         Ok(_) => Ok(()),
         Err(kube::Error::Api(e)) if e.code == 409 => Ok(()),
@@ -373,14 +409,20 @@ async fn create_job(
     }
 }
 
-/// The stage namespace's isolation: the NetworkPolicy (unless disabled), the ResourceQuota and the LimitRange
-/// when given. Returns the problems.
-async fn isolate(client: &kube::Client, stage: &tack_model::Stage, ns: &str) -> Vec<String> {
+/// The stage namespace's isolation, applied as the stage's identity: the NetworkPolicy (unless disabled), the
+/// ResourceQuota and the LimitRange when given. Returns the problems.
+async fn isolate(acting: &Acting, stage: &tack_model::Stage, ns: &str) -> Vec<String> {
     let mut problems = Vec::new();
+    let client = &acting.client;
     if !stage.isolation.disable_network_policy
         && let Err(e) = network_policy(client, ns).await
     {
-        problems.push(format!("stage {}: NetworkPolicy: {e}", stage.name));
+        let what = format!("the NetworkPolicy {NETWORK_POLICY_NAME}");
+        problems.push(format!(
+            "stage {}: {}",
+            stage.name,
+            acting.refusal("apply", &what, ns, &e)
+        ));
     }
     let iso = &stage.isolation;
     let quota = iso
@@ -393,7 +435,12 @@ async fn isolate(client: &kube::Client, stage: &tack_model::Stage, ns: &str) -> 
         .map(|s| ("v1", "LimitRange", "limitranges", s));
     for (version, kind, plural, spec) in quota.into_iter().chain(limits) {
         if let Err(e) = apply_namespaced(client, ns, (version, kind, plural), spec).await {
-            problems.push(format!("stage {}: {kind}: {e}", stage.name));
+            let what = format!("the {kind} {ISOLATION_NAME}");
+            problems.push(format!(
+                "stage {}: {}",
+                stage.name,
+                acting.refusal("apply", &what, ns, &e)
+            ));
         }
     }
     problems

@@ -22,7 +22,7 @@ fn pkt_line(data: &str) -> String {
 
 /// The request body: `old new ref\0capabilities`, a flush packet, then the pack.
 pub(crate) fn request_body(old: &str, new: &str, refname: &str, pack: &[u8]) -> Vec<u8> {
-    let command = format!("{old} {new} {refname}\0report-status agent=tack\n");
+    let command = format!("{old} {new} {refname}\0report-status side-band-64k agent=tack\n");
     let mut body = pkt_line(&command).into_bytes();
     body.extend_from_slice(b"0000");
     body.extend_from_slice(pack);
@@ -80,11 +80,10 @@ fn ensure_crypto_provider() {
     }
 }
 
-/// Reads the report-status: `unpack ok`, then `ok <ref>` or `ng <ref> <reason>`, possibly inside side-band
-/// packets when the server chose them (it only does when asked; we do not ask).
-pub(crate) fn parse_report(bytes: &[u8]) -> Result<Report, String> {
+/// The payloads of the pkt-lines of `bytes` (flush packets skipped).
+fn packets(bytes: &[u8]) -> Result<Vec<&[u8]>, String> {
     let mut rest = bytes;
-    let mut lines = Vec::new();
+    let mut out = Vec::new();
     while rest.len() >= 4 {
         let len = std::str::from_utf8(&rest[..4])
             .ok()
@@ -97,9 +96,48 @@ pub(crate) fn parse_report(bytes: &[u8]) -> Result<Report, String> {
         if len < 4 || len > rest.len() {
             return Err("truncated report-status from the server".into());
         }
-        lines.push(String::from_utf8_lossy(&rest[4..len]).trim_end().to_string());
+        out.push(&rest[4..len]);
         rest = &rest[len..];
     }
+    Ok(out)
+}
+
+/// At most this much of what the server's hooks print is kept in a rejection.
+const MAX_REMOTE_TEXT: usize = 500;
+
+/// Reads the report-status: `unpack ok`, then `ok <ref>` or `ng <ref> <reason>`. With side-band (asked for), the
+/// report comes in band 1 and what the server's hooks print in band 2; that text is added to a rejection's
+/// reason (`pre-receive hook declined (remote: env/prod is frozen)`).
+pub(crate) fn parse_report(bytes: &[u8]) -> Result<Report, String> {
+    let mut report = Vec::new();
+    let mut remote = String::new();
+    let mut direct = Vec::new();
+    for p in packets(bytes)? {
+        match p.first() {
+            Some(1) => report.extend_from_slice(&p[1..]),
+            Some(2) => remote.push_str(&String::from_utf8_lossy(&p[1..])),
+            Some(3) => {
+                return Err(format!(
+                    "the server failed: {}",
+                    String::from_utf8_lossy(&p[1..]).trim()
+                ));
+            }
+            _ => direct.push(String::from_utf8_lossy(p).trim_end().to_string()),
+        }
+    }
+    let mut lines = direct;
+    for p in packets(&report)? {
+        lines.push(String::from_utf8_lossy(p).trim_end().to_string());
+    }
+    let remote: String = remote
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .take(MAX_REMOTE_TEXT)
+        .collect();
     let mut unpack_ok = false;
     for line in &lines {
         if let Some(u) = line.strip_prefix("unpack ") {
@@ -111,7 +149,10 @@ pub(crate) fn parse_report(bytes: &[u8]) -> Result<Report, String> {
             return Ok(Report::Ok);
         } else if let Some(ng) = line.strip_prefix("ng ") {
             let reason = ng.split_once(' ').map(|(_, r)| r).unwrap_or(ng);
-            return Ok(Report::Rejected(reason.to_string()));
+            return Ok(Report::Rejected(match remote.is_empty() {
+                true => reason.to_string(),
+                false => format!("{reason} (remote: {remote})"),
+            }));
         }
     }
     Err(if unpack_ok {
@@ -134,11 +175,38 @@ mod tests {
         assert!(parse_report(b"0016unpack index-pack\n0000").is_err());
     }
 
+    /// Band 1 holds the report (pkt-lines inside pkt-lines), band 2 what the hooks print.
+    #[test]
+    fn side_band_reports_keep_the_hooks_words() {
+        let band = |n: u8, data: &[u8]| {
+            let mut p = format!("{:04x}", data.len() + 5).into_bytes();
+            p.push(n);
+            p.extend_from_slice(data);
+            p
+        };
+        let mut answer = band(2, b"env/prod is frozen\n");
+        answer.extend(band(
+            1,
+            b"000eunpack ok\n0035ng refs/heads/env/prod pre-receive hook declined\n0000",
+        ));
+        answer.extend_from_slice(b"0000");
+        assert_eq!(
+            parse_report(&answer),
+            Ok(Report::Rejected(
+                "pre-receive hook declined (remote: env/prod is frozen)".into()
+            ))
+        );
+        let mut ok = band(1, b"000eunpack ok\n0017ok refs/heads/main\n0000");
+        ok.extend_from_slice(b"0000");
+        assert_eq!(parse_report(&ok), Ok(Report::Ok));
+        assert!(parse_report(&band(3, b"disk full")).is_err());
+    }
+
     #[test]
     fn body_framing() {
         let b = request_body(&"0".repeat(40), &"1".repeat(40), "refs/heads/main", b"PACK");
         let text = String::from_utf8_lossy(&b);
-        assert!(text.starts_with("007f"), "{text}");
+        assert!(text.starts_with("008d"), "{text}");
         assert!(text.ends_with("0000PACK"), "{text}");
     }
 }

@@ -12,12 +12,10 @@ use anyhow::{Result, ensure};
 use k8s_openapi::api::core::v1::{LimitRange, ResourceQuota};
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use serde_json::json;
-use tack_model::Pipeline;
+use tack_testkit::eventually;
 use tack_testkit::gitserver::{GitRepo, git};
-use tack_testkit::{TestNamespace, eventually};
 
-use crate::cluster::{FRONTEND, frontend, install_crds, stage_of};
-use crate::layouts::Controllers;
+use crate::harness::{FRONTEND, Harness, PromotionOptions, frontend, stage_of};
 
 /// A JSON endpoint on 127.0.0.1: answers every request with `body`, records the request lines.
 struct Endpoint {
@@ -65,21 +63,16 @@ impl Endpoint {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs the local control plane"]
 async fn analysis_gate_with_a_web_metric() -> Result<()> {
-    tack_cluster::install_crypto_provider();
-    let client = tack_testkit::client().await?;
-    install_crds(&client).await?;
-    tack_delivery::install_crds(&client).await?;
-    let ns = TestNamespace::new(&client, "pipeline").await?;
-    let qa = TestNamespace::new(&client, "qa").await?;
-    let e2e = TestNamespace::new(&client, "e2e").await?;
+    let mut h = Harness::start(&["qa", "e2e"]).await?;
+    h.analysis_runs().await?;
+    let (qa, e2e) = (
+        h.stage_namespace("qa").to_string(),
+        h.stage_namespace("e2e").to_string(),
+    );
     let endpoint = Endpoint::start(r#"{"ok": false}"#);
-    let tmp = tempfile::tempdir()?;
-    let repo = GitRepo::create(&tmp.path().join("srv"), &tmp.path().join("work"), "config");
+    let repo = GitRepo::create(&h.path("srv"), &h.path("work"), "config");
     let qa_kustomization = |tag: &str| {
-        format!(
-            "resources:\n- ../../base\nnamespace: {}\nimages:\n- name: {FRONTEND}\n  newTag: {tag}\n",
-            qa.name()
-        )
+        format!("resources:\n- ../../base\nnamespace: {qa}\nimages:\n- name: {FRONTEND}\n  newTag: {tag}\n")
     };
     repo.commit(
         &[
@@ -88,7 +81,7 @@ async fn analysis_gate_with_a_web_metric() -> Result<()> {
             ("envs/qa/kustomization.yaml", &qa_kustomization("v6")),
             (
                 "envs/e2e/kustomization.yaml",
-                &format!("resources:\n- ../../base\nnamespace: {}\n", e2e.name()),
+                &format!("resources:\n- ../../base\nnamespace: {e2e}\n"),
             ),
         ],
         "config",
@@ -96,13 +89,13 @@ async fn analysis_gate_with_a_web_metric() -> Result<()> {
     let url = format!("file://{}", repo.bare.display());
 
     let templates: Api<DynamicObject> = Api::namespaced_with(
-        client.clone(),
-        ns.name(),
+        h.client.clone(),
+        h.namespace(),
         &tack_delivery::rollout::analysis_template_resource(),
     );
     let template = json!({
         "apiVersion": "argoproj.io/v1alpha1", "kind": "AnalysisTemplate",
-        "metadata": {"name": "smoke", "namespace": ns.name()},
+        "metadata": {"name": "smoke", "namespace": h.namespace()},
         "spec": {
             "args": [{"name": "url"}, {"name": "release"}],
             "metrics": [{"name": "ok", "successCondition": "result == true",
@@ -117,38 +110,15 @@ async fn analysis_gate_with_a_web_metric() -> Result<()> {
         )
         .await?;
 
-    let mut controllers = Controllers::start(&client, ns.name(), tmp.path().join("cache"));
-    controllers.promotion(&client, ns.name(), tmp.path().join("promotion-cache"), None);
-    let (stop_runs, runs_stopped) = tokio::sync::oneshot::channel::<()>();
-    let runs = tokio::spawn(tack_delivery::analysis_run::run(
-        client.clone(),
-        Some(ns.name().to_string()),
-        async move {
-            let _ = runs_stopped.await;
-        },
-    ));
-    let apps: Api<tack_model::GitOpsConfig> = Api::namespaced(client.clone(), ns.name());
-    for (stage, dest) in [("qa", qa.name()), ("e2e", e2e.name())] {
-        let app = json!({
-            "apiVersion": "gitops.tack.dev/v1alpha1", "kind": "GitOpsConfig",
-            "metadata": {"name": format!("guestbook-{stage}"), "namespace": ns.name()},
-            "spec": {
-                "source": {"repoURL": url, "revision": "main", "path": format!("envs/{stage}")},
-                "destination": {"namespace": dest},
-                "syncPolicy": {"interval": "2s", "automated": {"prune": true}},
-            },
-        });
-        apps.patch(
-            &format!("guestbook-{stage}"),
-            &PatchParams::apply("tack-test"),
-            &Patch::Apply(&app),
-        )
-        .await?;
+    h.promotion(PromotionOptions::default());
+    for stage in ["qa", "e2e"] {
+        h.app(stage, &url, "main", &format!("envs/{stage}"), json!({}))
+            .await?;
     }
-    let pipeline = json!({
-        "apiVersion": "gitops.tack.dev/v1alpha1", "kind": "Pipeline",
-        "metadata": {"name": "guestbook", "namespace": ns.name()},
-        "spec": {
+    let pipelines = h.pipelines();
+    h.pipeline(
+        "guestbook",
+        json!({
             "images": [{"name": FRONTEND}],
             "stages": [
                 {"name": "qa", "application": {"name": "guestbook-qa"},
@@ -159,16 +129,9 @@ async fn analysis_gate_with_a_web_metric() -> Result<()> {
                  "isolation": {"resourceQuota": {"hard": {"pods": "20"}},
                                "limitRange": {"limits": [{"type": "Container", "default": {"cpu": "200m"}}]}}},
             ],
-        },
-    });
-    let pipelines: Api<Pipeline> = Api::namespaced(client.clone(), ns.name());
-    pipelines
-        .patch(
-            "guestbook",
-            &PatchParams::apply("tack-test"),
-            &Patch::Apply(&pipeline),
-        )
-        .await?;
+        }),
+    )
+    .await?;
 
     // 1. The analysis of v6 fails: e2e waits, the reason names the run.
     let before = git(&repo.bare, &["rev-parse", "main"]);
@@ -209,7 +172,7 @@ async fn analysis_gate_with_a_web_metric() -> Result<()> {
     );
 
     // 3. Events, metrics and the stage namespace's quota and limits.
-    let events: Api<k8s_openapi::api::events::v1::Event> = Api::namespaced(client.clone(), ns.name());
+    let events: Api<k8s_openapi::api::events::v1::Event> = Api::namespaced(h.client.clone(), h.namespace());
     eventually(Duration::from_secs(30), "a Promoted event", || async {
         let list = events.list(&Default::default()).await?;
         Ok(list.items.into_iter().find(|e| {
@@ -223,10 +186,10 @@ async fn analysis_gate_with_a_web_metric() -> Result<()> {
     prometheus_client::encoding::text::encode(&mut text, &registry)?;
     let series = format!(
         "tack_promotions_total{{pipeline=\"{}/guestbook\",stage=\"e2e\",outcome=\"promoted\"}} 1",
-        ns.name()
+        h.namespace()
     );
     ensure!(text.contains(&series), "{text}");
-    let quotas: Api<ResourceQuota> = Api::namespaced(client.clone(), e2e.name());
+    let quotas: Api<ResourceQuota> = Api::namespaced(h.client.clone(), &e2e);
     let quota = eventually(Duration::from_secs(30), "ResourceQuota", || async {
         Ok(quotas.get_opt("tack-stage").await?)
     })
@@ -239,14 +202,12 @@ async fn analysis_gate_with_a_web_metric() -> Result<()> {
             .map(|q| q.0)
             == Some("20".into())
     );
-    let limits: Api<LimitRange> = Api::namespaced(client.clone(), e2e.name());
+    let limits: Api<LimitRange> = Api::namespaced(h.client.clone(), &e2e);
     eventually(Duration::from_secs(30), "LimitRange", || async {
         Ok(limits.get_opt("tack-stage").await?)
     })
     .await?;
 
-    controllers.stop().await;
-    let _ = stop_runs.send(());
-    let _ = tokio::time::timeout(Duration::from_secs(30), runs).await;
+    h.stop().await;
     Ok(())
 }

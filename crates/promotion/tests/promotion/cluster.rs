@@ -7,92 +7,26 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::networking::v1::NetworkPolicy;
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::CustomResourceExt;
 use kube::api::{Api, Patch, PatchParams};
 use serde_json::json;
-use tack_model::{GitOpsConfig, Pipeline};
+use tack_testkit::eventually;
 use tack_testkit::gitserver::{GitRepo, git};
-use tack_testkit::{TestNamespace, eventually};
 
-pub(crate) const FRONTEND: &str = "us-docker.pkg.dev/google-samples/containers/gke/gb-frontend";
-
-pub(crate) fn frontend() -> String {
-    format!(
-        "apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: frontend
-spec:
-  replicas: 1
-  selector:
-    matchLabels:
-      app: guestbook
-  template:
-    metadata:
-      labels:
-        app: guestbook
-    spec:
-      containers:
-      - name: php-redis
-        image: {FRONTEND}:v5
-"
-    )
-}
-
-pub(crate) async fn install_crds(client: &kube::Client) -> Result<()> {
-    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    let cluster = tack_cluster::Cluster::from_client(client.clone(), "default");
-    for crd in [GitOpsConfig::crd(), Pipeline::crd()] {
-        let name = crd.metadata.name.clone().context("CRD name")?;
-        crds.patch(&name, &PatchParams::apply("tack").force(), &Patch::Apply(&crd))
-            .await?;
-        cluster
-            .wait_crd_established(&name, Duration::from_secs(60))
-            .await?;
-    }
-    Ok(())
-}
-
-pub(crate) fn test_job(crash: bool) -> serde_json::Value {
-    let labels = if crash {
-        json!({"tack.dev/simulate": "crash"})
-    } else {
-        json!({})
-    };
-    json!({"spec": {
-        "backoffLimit": 0,
-        "template": {
-            "metadata": {"labels": labels},
-            "spec": {"restartPolicy": "Never",
-                     "containers": [{"name": "test", "image": "curlimages/curl:8.10.1",
-                                     "args": ["-fsS", "http://frontend/"]}]}
-        }
-    }})
-}
-
-pub(crate) fn stage_of<'a>(p: &'a Pipeline, name: &str) -> Option<&'a tack_model::StageStatus> {
-    p.status.as_ref()?.stages.iter().find(|s| s.name == name)
-}
+use crate::harness::{FRONTEND, Harness, PromotionOptions, frontend, not_ready, stage_of, test_job};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs the local control plane"]
 async fn guestbook_qa_to_e2e_gated_by_a_test_job() -> Result<()> {
-    tack_cluster::install_crypto_provider();
-    let client = tack_testkit::client().await?;
-    install_crds(&client).await?;
-    let ns = TestNamespace::new(&client, "pipeline").await?;
-    let qa_ns = TestNamespace::new(&client, "qa").await?;
-    let e2e_ns = TestNamespace::new(&client, "e2e").await?;
-    let tmp = tempfile::tempdir()?;
-    let repo = GitRepo::create(&tmp.path().join("srv"), &tmp.path().join("work"), "config");
+    let mut h = Harness::start(&["qa", "e2e"]).await?;
+    let qa_ns = h.stage_namespace("qa").to_string();
+    let e2e_ns = h.stage_namespace("e2e").to_string();
+    let repo = GitRepo::create(&h.path("srv"), &h.path("work"), "config");
     let qa_kustomization = |tag: &str| {
         format!(
-            "resources:\n- ../../base\nnamespace: {}\nimages:\n- name: {FRONTEND}\n  newTag: {tag}\n",
-            qa_ns.name()
+            "resources:\n- ../../base\nnamespace: {qa_ns}\nimages:\n- name: {FRONTEND}\n  newTag: {tag}\n"
         )
     };
-    let e2e_kustomization = format!("# e2e\nresources:\n- ../../base\nnamespace: {}\n", e2e_ns.name());
+    let e2e_kustomization = format!("# e2e\nresources:\n- ../../base\nnamespace: {e2e_ns}\n");
     repo.commit(
         &[
             ("base/frontend.yaml", &frontend()),
@@ -103,73 +37,23 @@ async fn guestbook_qa_to_e2e_gated_by_a_test_job() -> Result<()> {
         "guestbook config",
     );
     let url = format!("file://{}", repo.bare.display());
-
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let (stop2, stopped2) = tokio::sync::oneshot::channel::<()>();
-    let gitops = tokio::spawn(tack_gitops::run(
-        client.clone(),
-        tack_gitops::ControllerConfig {
-            cache_dir: tmp.path().join("gitops-cache"),
-            namespace: Some(ns.name().to_string()),
-            ..Default::default()
-        },
-        async move {
-            let _ = stopped.await;
-        },
-    ));
-    let promotion = tokio::spawn(tack_promotion::controller::run(
-        client.clone(),
-        tack_promotion::controller::ControllerConfig {
-            namespace: Some(ns.name().to_string()),
-            cache_dir: tmp.path().join("promotion-cache"),
-            interval: Duration::from_secs(1),
-            ..Default::default()
-        },
-        async move {
-            let _ = stopped2.await;
-        },
-    ));
-
-    let apps: Api<GitOpsConfig> = Api::namespaced(client.clone(), ns.name());
-    for (stage, dest) in [("qa", qa_ns.name()), ("e2e", e2e_ns.name())] {
-        let app = json!({
-            "apiVersion": "gitops.tack.dev/v1alpha1", "kind": "GitOpsConfig",
-            "metadata": {"name": format!("guestbook-{stage}"), "namespace": ns.name()},
-            "spec": {
-                "source": {"repoURL": url, "revision": "main", "path": format!("envs/{stage}")},
-                "destination": {"namespace": dest},
-                "syncPolicy": {"interval": "2s", "automated": {"prune": true}},
-            },
-        });
-        apps.patch(
-            &format!("guestbook-{stage}"),
-            &PatchParams::apply("tack-test"),
-            &Patch::Apply(&app),
-        )
-        .await?;
+    h.promotion(PromotionOptions::default());
+    for stage in ["qa", "e2e"] {
+        h.app(stage, &url, "main", &format!("envs/{stage}"), json!({}))
+            .await?;
     }
-    let pipelines: Api<Pipeline> = Api::namespaced(client.clone(), ns.name());
-    let pipeline = |crash: bool| {
+    let pipelines = h.pipelines();
+    let spec = |crash: bool| {
         json!({
-            "apiVersion": "gitops.tack.dev/v1alpha1", "kind": "Pipeline",
-            "metadata": {"name": "guestbook", "namespace": ns.name()},
-            "spec": {
-                "images": [{"name": FRONTEND}],
-                "stages": [
-                    {"name": "qa", "application": {"name": "guestbook-qa"},
-                     "gates": {"soakTime": "1s", "testJob": test_job(crash)}},
-                    {"name": "e2e", "application": {"name": "guestbook-e2e"}, "autoPromote": true},
-                ],
-            },
+            "images": [{"name": FRONTEND}],
+            "stages": [
+                {"name": "qa", "application": {"name": "guestbook-qa"},
+                 "gates": {"soakTime": "1s", "testJob": test_job(crash)}},
+                {"name": "e2e", "application": {"name": "guestbook-e2e"}, "autoPromote": true},
+            ],
         })
     };
-    pipelines
-        .patch(
-            "guestbook",
-            &PatchParams::apply("tack-test"),
-            &Patch::Apply(&pipeline(true)),
-        )
-        .await?;
+    h.pipeline("guestbook", spec(true)).await?;
 
     // 1. The test Job of v6 fails in qa: e2e waits, and the status says why.
     let before = git(&repo.bare, &["rev-parse", "main"]);
@@ -202,8 +86,8 @@ async fn guestbook_qa_to_e2e_gated_by_a_test_job() -> Result<()> {
     );
 
     // 2. Isolation: the seeds' NetworkPolicy in both stage namespaces.
-    for n in [qa_ns.name(), e2e_ns.name()] {
-        let policies: Api<NetworkPolicy> = Api::namespaced(client.clone(), n);
+    for n in [&qa_ns, &e2e_ns] {
+        let policies: Api<NetworkPolicy> = Api::namespaced(h.client.clone(), n);
         eventually(Duration::from_secs(30), "NetworkPolicy", || async {
             Ok(policies.get_opt("block-other-namespace").await?.map(|_| ()))
         })
@@ -211,13 +95,7 @@ async fn guestbook_qa_to_e2e_gated_by_a_test_job() -> Result<()> {
     }
 
     // 3. A fixed test and a new release v7 in qa (as CI would commit it): promoted to e2e by a commit.
-    pipelines
-        .patch(
-            "guestbook",
-            &PatchParams::apply("tack-test"),
-            &Patch::Apply(&pipeline(false)),
-        )
-        .await?;
+    h.pipeline("guestbook", spec(false)).await?;
     repo.commit(
         &[("envs/qa/kustomization.yaml", &qa_kustomization("v7"))],
         "qa: v7",
@@ -248,7 +126,7 @@ async fn guestbook_qa_to_e2e_gated_by_a_test_job() -> Result<()> {
     );
 
     // 4. e2e syncs it: the Deployment runs v7.
-    let deployments: Api<Deployment> = Api::namespaced(client.clone(), e2e_ns.name());
+    let deployments: Api<Deployment> = Api::namespaced(h.client.clone(), &e2e_ns);
     eventually(Duration::from_secs(120), "e2e runs v7", || async {
         let d = deployments.get_opt("frontend").await?;
         let image = d
@@ -267,10 +145,7 @@ async fn guestbook_qa_to_e2e_gated_by_a_test_job() -> Result<()> {
     })
     .await?;
 
-    let _ = stop.send(());
-    let _ = stop2.send(());
-    let _ = tokio::time::timeout(Duration::from_secs(30), gitops).await;
-    let _ = tokio::time::timeout(Duration::from_secs(30), promotion).await;
+    h.stop().await;
     Ok(())
 }
 
@@ -280,14 +155,8 @@ async fn guestbook_qa_to_e2e_gated_by_a_test_job() -> Result<()> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs the local control plane"]
 async fn approval_rollback_and_missing_application() -> Result<()> {
-    tack_cluster::install_crypto_provider();
-    let client = tack_testkit::client().await?;
-    install_crds(&client).await?;
-    let ns = TestNamespace::new(&client, "pipeline").await?;
-    let qa_ns = TestNamespace::new(&client, "qa").await?;
-    let e2e_ns = TestNamespace::new(&client, "e2e").await?;
-    let tmp = tempfile::tempdir()?;
-    let repo = GitRepo::create(&tmp.path().join("srv"), &tmp.path().join("work"), "config");
+    let mut h = Harness::start(&["qa", "e2e"]).await?;
+    let repo = GitRepo::create(&h.path("srv"), &h.path("work"), "config");
     repo.commit(&[("guestbook/frontend.yaml", &frontend())], "v5");
     repo.push_branch("env/e2e");
     repo.commit(
@@ -296,51 +165,12 @@ async fn approval_rollback_and_missing_application() -> Result<()> {
     );
     repo.push_branch("env/qa");
     let url = format!("file://{}", repo.bare.display());
-
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let (stop2, stopped2) = tokio::sync::oneshot::channel::<()>();
-    let gitops = tokio::spawn(tack_gitops::run(
-        client.clone(),
-        tack_gitops::ControllerConfig {
-            cache_dir: tmp.path().join("gitops-cache"),
-            namespace: Some(ns.name().to_string()),
-            ..Default::default()
-        },
-        async move {
-            let _ = stopped.await;
-        },
-    ));
-    let promotion = tokio::spawn(tack_promotion::controller::run(
-        client.clone(),
-        tack_promotion::controller::ControllerConfig {
-            namespace: Some(ns.name().to_string()),
-            cache_dir: tmp.path().join("promotion-cache"),
-            interval: Duration::from_secs(1),
-            ..Default::default()
-        },
-        async move {
-            let _ = stopped2.await;
-        },
-    ));
-    let apps: Api<GitOpsConfig> = Api::namespaced(client.clone(), ns.name());
-    for (stage, dest) in [("qa", qa_ns.name()), ("e2e", e2e_ns.name())] {
-        let app = json!({
-            "apiVersion": "gitops.tack.dev/v1alpha1", "kind": "GitOpsConfig",
-            "metadata": {"name": format!("guestbook-{stage}"), "namespace": ns.name()},
-            "spec": {
-                "source": {"repoURL": url, "revision": format!("env/{stage}"), "path": "guestbook"},
-                "destination": {"namespace": dest},
-                "syncPolicy": {"interval": "2s", "automated": {"prune": true}},
-            },
-        });
-        apps.patch(
-            &format!("guestbook-{stage}"),
-            &PatchParams::apply("tack-test"),
-            &Patch::Apply(&app),
-        )
-        .await?;
+    h.promotion(PromotionOptions::default());
+    for stage in ["qa", "e2e"] {
+        h.app(stage, &url, &format!("env/{stage}"), "guestbook", json!({}))
+            .await?;
     }
-    let pipelines: Api<Pipeline> = Api::namespaced(client.clone(), ns.name());
+    let pipelines = h.pipelines();
     let spec = |e2e_app: &str| {
         json!({
             "images": [{"name": FRONTEND}],
@@ -350,11 +180,7 @@ async fn approval_rollback_and_missing_application() -> Result<()> {
             ],
         })
     };
-    let p = json!({"apiVersion": "gitops.tack.dev/v1alpha1", "kind": "Pipeline",
-                   "metadata": {"name": "guestbook", "namespace": ns.name()}, "spec": spec("guestbook-e2e")});
-    pipelines
-        .patch("guestbook", &PatchParams::apply("tack-test"), &Patch::Apply(&p))
-        .await?;
+    h.pipeline("guestbook", spec("guestbook-e2e")).await?;
 
     // 1. Held for approval; nothing written.
     let before = git(&repo.bare, &["rev-parse", "env/e2e"]);
@@ -426,24 +252,13 @@ async fn approval_rollback_and_missing_application() -> Result<()> {
     assert!(pending.reason.contains("rollback"), "{pending:?}");
 
     // 4. A pipeline naming a missing application: Ready False, with the name.
-    let bad = json!({"apiVersion": "gitops.tack.dev/v1alpha1", "kind": "Pipeline",
-                     "metadata": {"name": "broken", "namespace": ns.name()}, "spec": spec("guestbook-missing")});
-    pipelines
-        .patch("broken", &PatchParams::apply("tack-test"), &Patch::Apply(&bad))
-        .await?;
+    h.pipeline("broken", spec("guestbook-missing")).await?;
     let message = eventually(Duration::from_secs(30), "broken pipeline reported", || async {
-        let p = pipelines.get("broken").await?;
-        let ready = p
-            .status
-            .and_then(|s| s.conditions.into_iter().find(|c| c.type_ == "Ready"));
-        Ok(ready.filter(|c| c.status == "False").map(|c| c.message))
+        Ok(not_ready(&pipelines.get("broken").await?).map(|(_, m)| m))
     })
     .await?;
     assert!(message.contains("guestbook-missing not found"), "{message}");
 
-    let _ = stop.send(());
-    let _ = stop2.send(());
-    let _ = tokio::time::timeout(Duration::from_secs(30), gitops).await;
-    let _ = tokio::time::timeout(Duration::from_secs(30), promotion).await;
+    h.stop().await;
     Ok(())
 }

@@ -12,79 +12,15 @@ use std::time::Duration;
 use anyhow::{Context, Result, ensure};
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::networking::v1::NetworkPolicy;
-use kube::api::{Api, Patch, PatchParams};
+use kube::api::Api;
 use serde_json::{Value, json};
-use tack_model::{GitOpsConfig, Pipeline};
+use tack_model::Pipeline;
+use tack_testkit::eventually;
 use tack_testkit::gitserver::{GitRepo, HttpGitServer, git};
-use tack_testkit::{TestNamespace, eventually};
 
-use crate::cluster::{FRONTEND, frontend, install_crds, stage_of};
+use crate::harness::{FRONTEND, Harness, PromotionOptions, frontend, not_ready, stage_of};
 
 const STAGES: [&str; 3] = ["qa", "e2e", "prod"];
-
-/// The controllers a test runs: GitOps (deploys each stage) and Pipeline (promotes).
-pub(crate) struct Controllers {
-    stops: Vec<tokio::sync::oneshot::Sender<()>>,
-    tasks: Vec<tokio::task::JoinHandle<()>>,
-}
-
-impl Controllers {
-    pub(crate) fn start(client: &kube::Client, ns: &str, cache: PathBuf) -> Controllers {
-        let mut c = Controllers {
-            stops: Vec::new(),
-            tasks: Vec::new(),
-        };
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        c.stops.push(stop);
-        c.tasks.push(tokio::spawn(tack_gitops::run(
-            client.clone(),
-            tack_gitops::ControllerConfig {
-                cache_dir: cache.join("gitops"),
-                namespace: Some(ns.to_string()),
-                ..Default::default()
-            },
-            async move {
-                let _ = stopped.await;
-            },
-        )));
-        c
-    }
-
-    /// Starts a Pipeline controller; returns its task (to abort it).
-    pub(crate) fn promotion(
-        &mut self,
-        client: &kube::Client,
-        ns: &str,
-        cache: PathBuf,
-        after_push: Option<Arc<tokio::sync::Notify>>,
-    ) -> tokio::task::JoinHandle<()> {
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        self.stops.push(stop);
-        tokio::spawn(tack_promotion::controller::run(
-            client.clone(),
-            tack_promotion::controller::ControllerConfig {
-                namespace: Some(ns.to_string()),
-                cache_dir: cache,
-                interval: Duration::from_secs(1),
-                allow_insecure_http_credentials: true,
-                after_push,
-                ..Default::default()
-            },
-            async move {
-                let _ = stopped.await;
-            },
-        ))
-    }
-
-    pub(crate) async fn stop(self) {
-        for s in self.stops {
-            let _ = s.send(());
-        }
-        for t in self.tasks {
-            let _ = tokio::time::timeout(Duration::from_secs(30), t).await;
-        }
-    }
-}
 
 /// Where one stage's configuration lives, and how to read it back with `git`.
 struct StageRepo {
@@ -209,34 +145,21 @@ fn layout_repos(
     }
 }
 
-async fn apply_apps(
-    client: &kube::Client,
-    ns: &str,
-    repos: &[StageRepo],
-    namespaces: &[String],
-) -> Result<()> {
-    let apps: Api<GitOpsConfig> = Api::namespaced(client.clone(), ns);
-    for ((stage, r), dest) in STAGES.iter().zip(repos).zip(namespaces) {
-        let app = json!({
-            "apiVersion": "gitops.tack.dev/v1alpha1", "kind": "GitOpsConfig",
-            "metadata": {"name": format!("guestbook-{stage}"), "namespace": ns},
-            "spec": {
-                "source": {"repoURL": r.url, "revision": r.branch, "path": r.path},
-                "destination": {"namespace": dest},
-                "syncPolicy": {"interval": "2s", "automated": {"prune": true}},
-            },
-        });
-        apps.patch(
-            &format!("guestbook-{stage}"),
-            &PatchParams::apply("tack-test"),
-            &Patch::Apply(&app),
-        )
-        .await?;
+/// The GitOpsConfigs of the stages of `repos` (in [`STAGES`] order).
+async fn apply_apps(h: &Harness, repos: &[StageRepo]) -> Result<()> {
+    for (stage, r) in STAGES.iter().zip(repos) {
+        h.app(stage, &r.url, &r.branch, &r.path, json!({})).await?;
     }
     Ok(())
 }
 
-fn three_stage_pipeline(ns: &str, name: &str, stages: &[&str]) -> Value {
+/// The namespaces of [`STAGES`].
+fn stage_namespaces(h: &Harness) -> [String; 3] {
+    STAGES.map(|s| h.stage_namespace(s).to_string())
+}
+
+/// The spec of a pipeline over `stages`: soak 1 s each, automatic promotion after the first.
+fn three_stage_pipeline(stages: &[&str]) -> Value {
     let stage = |s: &str| {
         let mut v = json!({"name": s, "application": {"name": format!("guestbook-{s}")},
                            "gates": {"soakTime": "1s"}});
@@ -245,11 +168,7 @@ fn three_stage_pipeline(ns: &str, name: &str, stages: &[&str]) -> Value {
         }
         v
     };
-    json!({
-        "apiVersion": "gitops.tack.dev/v1alpha1", "kind": "Pipeline",
-        "metadata": {"name": name, "namespace": ns},
-        "spec": {"images": [{"name": FRONTEND}], "stages": stages.iter().map(|s| stage(s)).collect::<Vec<_>>()},
-    })
+    json!({"images": [{"name": FRONTEND}], "stages": stages.iter().map(|s| stage(s)).collect::<Vec<_>>()})
 }
 
 async fn image_of(client: &kube::Client, ns: &str) -> Result<Option<String>> {
@@ -263,37 +182,18 @@ async fn image_of(client: &kube::Client, ns: &str) -> Result<Option<String>> {
 }
 
 async fn three_stages(layout: Layout) -> Result<()> {
-    tack_cluster::install_crypto_provider();
-    let client = tack_testkit::client().await?;
-    install_crds(&client).await?;
-    let ns = TestNamespace::new(&client, "pipeline").await?;
-    let qa = TestNamespace::new(&client, "qa").await?;
-    let e2e = TestNamespace::new(&client, "e2e").await?;
-    let prod = TestNamespace::new(&client, "prod").await?;
-    let namespaces = [
-        qa.name().to_string(),
-        e2e.name().to_string(),
-        prod.name().to_string(),
-    ];
-    let tmp = tempfile::tempdir()?;
+    let mut h = Harness::start(&STAGES).await?;
+    let namespaces = stage_namespaces(&h);
     let mut server = None;
-    let repos = layout_repos(layout, tmp.path(), &namespaces, &mut server);
+    let repos = layout_repos(layout, h.tmp.path(), &namespaces, &mut server);
     let before: Vec<String> = repos
         .iter()
         .map(|r| git(&r.bare, &["rev-parse", &r.branch]))
         .collect();
-
-    let mut controllers = Controllers::start(&client, ns.name(), tmp.path().join("cache"));
-    controllers.promotion(&client, ns.name(), tmp.path().join("promotion-cache"), None);
-    apply_apps(&client, ns.name(), &repos, &namespaces).await?;
-    let pipelines: Api<Pipeline> = Api::namespaced(client.clone(), ns.name());
-    pipelines
-        .patch(
-            "guestbook",
-            &PatchParams::apply("tack-test"),
-            &Patch::Apply(&three_stage_pipeline(ns.name(), "guestbook", &STAGES)),
-        )
-        .await?;
+    h.promotion(PromotionOptions::default());
+    apply_apps(&h, &repos).await?;
+    let pipelines = h.pipelines();
+    h.pipeline("guestbook", three_stage_pipeline(&STAGES)).await?;
 
     // v6 goes qa → e2e → prod: two commits, each recorded in the stage's history.
     let prod_record = eventually(Duration::from_secs(240), "v6 promoted to prod", || async {
@@ -389,20 +289,20 @@ async fn three_stages(layout: Layout) -> Result<()> {
 
     // prod syncs it; every stage namespace has its NetworkPolicy.
     eventually(Duration::from_secs(120), "prod runs v6", || async {
-        Ok(image_of(&client, prod.name())
+        Ok(image_of(&h.client, &namespaces[2])
             .await?
             .filter(|i| i == &format!("{FRONTEND}:v6"))
             .map(|_| ()))
     })
     .await?;
     for n in &namespaces {
-        let policies: Api<NetworkPolicy> = Api::namespaced(client.clone(), n);
+        let policies: Api<NetworkPolicy> = Api::namespaced(h.client.clone(), n);
         eventually(Duration::from_secs(30), "NetworkPolicy", || async {
             Ok(policies.get_opt("block-other-namespace").await?.map(|_| ()))
         })
         .await?;
     }
-    controllers.stop().await;
+    h.stop().await;
     drop(server);
     Ok(())
 }
@@ -431,45 +331,25 @@ async fn three_stages_repository_per_environment() -> Result<()> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs the local control plane"]
 async fn killed_mid_promotion_resumes_without_duplicate_or_lost_commit() -> Result<()> {
-    tack_cluster::install_crypto_provider();
-    let client = tack_testkit::client().await?;
-    install_crds(&client).await?;
-    let ns = TestNamespace::new(&client, "pipeline").await?;
-    let qa = TestNamespace::new(&client, "qa").await?;
-    let e2e = TestNamespace::new(&client, "e2e").await?;
-    let prod = TestNamespace::new(&client, "prod").await?;
-    let namespaces = [
-        qa.name().to_string(),
-        e2e.name().to_string(),
-        prod.name().to_string(),
-    ];
-    let tmp = tempfile::tempdir()?;
-    let repos = layout_repos(Layout::Folder, tmp.path(), &namespaces, &mut None);
+    let mut h = Harness::start(&STAGES).await?;
+    let namespaces = stage_namespaces(&h);
+    let repos = layout_repos(Layout::Folder, h.tmp.path(), &namespaces, &mut None);
     let bare = repos[0].bare.clone();
     let base = git(&bare, &["rev-parse", "main"]);
-
-    let mut controllers = Controllers::start(&client, ns.name(), tmp.path().join("cache"));
     let pushed = Arc::new(tokio::sync::Notify::new());
-    let first = controllers.promotion(
-        &client,
-        ns.name(),
-        tmp.path().join("promotion-cache-1"),
-        Some(pushed.clone()),
-    );
-    apply_apps(&client, ns.name(), &repos, &namespaces).await?;
-    let pipelines: Api<Pipeline> = Api::namespaced(client.clone(), ns.name());
-    pipelines
-        .patch(
-            "guestbook",
-            &PatchParams::apply("tack-test"),
-            &Patch::Apply(&three_stage_pipeline(ns.name(), "guestbook", &["qa", "e2e"])),
-        )
+    let first = h.promotion(PromotionOptions {
+        cache: Some("promotion-cache-1"),
+        after_push: Some(pushed.clone()),
+        ..Default::default()
+    });
+    apply_apps(&h, &repos).await?;
+    let pipelines = h.pipelines();
+    h.pipeline("guestbook", three_stage_pipeline(&["qa", "e2e"]))
         .await?;
     tokio::time::timeout(Duration::from_secs(180), pushed.notified())
         .await
         .context("the promotion was never pushed")?;
     first.abort();
-    let _ = first.await;
     let commit = git(&bare, &["rev-parse", "main"]);
     assert_eq!(
         git(&bare, &["rev-list", "--count", &format!("{base}..main")]),
@@ -483,7 +363,10 @@ async fn killed_mid_promotion_resumes_without_duplicate_or_lost_commit() -> Resu
     );
 
     // A new controller, with nothing cached: the commit is found and recorded, once.
-    controllers.promotion(&client, ns.name(), tmp.path().join("promotion-cache-2"), None);
+    h.promotion(PromotionOptions {
+        cache: Some("promotion-cache-2"),
+        ..Default::default()
+    });
     let record = eventually(Duration::from_secs(60), "the promotion recorded", || async {
         let p = pipelines.get("guestbook").await?;
         Ok(stage_of(&p, "e2e").and_then(|s| s.history.iter().find(|h| h.commit == commit).cloned()))
@@ -493,7 +376,7 @@ async fn killed_mid_promotion_resumes_without_duplicate_or_lost_commit() -> Resu
     assert_eq!(record.from.as_deref(), Some("qa"));
     assert_eq!(record.by, "auto");
     eventually(Duration::from_secs(120), "e2e runs v6", || async {
-        Ok(image_of(&client, e2e.name())
+        Ok(image_of(&h.client, &namespaces[1])
             .await?
             .filter(|i| i.ends_with(":v6"))
             .map(|_| ()))
@@ -510,12 +393,9 @@ async fn killed_mid_promotion_resumes_without_duplicate_or_lost_commit() -> Resu
     );
 
     // Two stages writing into one configuration: a cycle, refused before anything is written.
-    let mut looped = three_stage_pipeline(ns.name(), "looped", &["qa", "e2e"]);
-    looped["spec"]["stages"][1]["config"] =
-        json!({"repoURL": repos[0].url, "branch": "main", "path": "envs/qa/"});
-    pipelines
-        .patch("looped", &PatchParams::apply("tack-test"), &Patch::Apply(&looped))
-        .await?;
+    let mut looped = three_stage_pipeline(&["qa", "e2e"]);
+    looped["stages"][1]["config"] = json!({"repoURL": repos[0].url, "branch": "main", "path": "envs/qa/"});
+    h.pipeline("looped", looped).await?;
     let message = ready_false(&pipelines, "looped").await?;
     ensure!(message.contains("a cycle"), "{message}");
     ensure!(
@@ -523,34 +403,25 @@ async fn killed_mid_promotion_resumes_without_duplicate_or_lost_commit() -> Resu
         "{message}"
     );
     // A window that does not parse.
-    let mut windowed = three_stage_pipeline(ns.name(), "windowed", &["qa", "e2e"]);
-    windowed["spec"]["stages"][1]["promotionWindows"] = json!([{"schedule": "0 25 * * *", "duration": "1h"}]);
-    pipelines
-        .patch(
-            "windowed",
-            &PatchParams::apply("tack-test"),
-            &Patch::Apply(&windowed),
-        )
-        .await?;
+    let mut windowed = three_stage_pipeline(&["qa", "e2e"]);
+    windowed["stages"][1]["promotionWindows"] = json!([{"schedule": "0 25 * * *", "duration": "1h"}]);
+    h.pipeline("windowed", windowed).await?;
     let message = ready_false(&pipelines, "windowed").await?;
     ensure!(
         message.contains("hour: \"25\" is not a number from 0 to 23"),
         "{message}"
     );
     assert_eq!(git(&bare, &["rev-parse", "main"]), commit, "nothing written");
-    controllers.stop().await;
+    h.stop().await;
     Ok(())
 }
 
 async fn ready_false(pipelines: &Api<Pipeline>, name: &str) -> Result<String> {
     eventually(Duration::from_secs(30), "Ready False", || async {
         let p = pipelines.get(name).await?;
-        let ready = p
-            .status
-            .and_then(|s| s.conditions.into_iter().find(|c| c.type_ == "Ready"));
-        Ok(ready
-            .filter(|c| c.status == "False" && c.reason == "InvalidSpec")
-            .map(|c| c.message))
+        Ok(not_ready(&p)
+            .filter(|(reason, _)| reason == "InvalidSpec")
+            .map(|(_, m)| m))
     })
     .await
 }

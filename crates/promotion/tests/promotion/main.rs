@@ -4,5 +4,10 @@
 mod analysis_gate;
 mod cluster;
 mod git_write;
+mod harness;
+mod identity;
 mod kustomize_golden;
 mod layouts;
+mod races;
+mod refusals;
+mod windows;
