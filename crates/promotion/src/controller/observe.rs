@@ -29,6 +29,37 @@ pub(crate) struct ResolvedStage {
     pub namespace: String,
 }
 
+/// Refuses a stage that would create its test Job or isolation objects for an application deployed to another
+/// cluster: they are made in the cluster the controller runs in, so they would land in a namespace of that
+/// name here instead of beside the application. Analysis gates and promotions work for any cluster.
+fn local_objects_only(stage: &Stage, cluster: Option<&str>) -> Result<(), String> {
+    let Some(cluster) = cluster.filter(|c| !c.is_empty() && *c != tack_gitops::policy::IN_CLUSTER) else {
+        return Ok(());
+    };
+    let mut made_here = Vec::new();
+    if stage.gates.test_job.is_some() {
+        made_here.push("gates.testJob");
+    }
+    if !stage.isolation.disable_network_policy {
+        made_here.push("the NetworkPolicy (set isolation.disableNetworkPolicy: true)");
+    }
+    if stage.isolation.resource_quota.is_some() {
+        made_here.push("isolation.resourceQuota");
+    }
+    if stage.isolation.limit_range.is_some() {
+        made_here.push("isolation.limitRange");
+    }
+    if made_here.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "stage {}: its application deploys to cluster {cluster:?}, but test Jobs and isolation objects are made \
+         only in the cluster the controller runs in; remove {} for this stage (an analysis gate can verify it)",
+        stage.name,
+        made_here.join(", ")
+    ))
+}
+
 /// The stage's configuration: `spec.stages[].config`, or the application's source.
 pub(crate) async fn resolve(
     client: &kube::Client,
@@ -47,6 +78,7 @@ pub(crate) async fn resolve(
                 stage.name, stage.application.name
             )
         })?;
+    local_objects_only(stage, app.spec.destination.cluster.as_deref())?;
     let spec = stage.config.clone().unwrap_or_else(|| ConfigSpec {
         repo_url: app.spec.source.repo_url.clone(),
         branch: app.spec.source.revision.clone(),
@@ -288,4 +320,28 @@ async fn job_outcome(client: &kube::Client, ns: &str, name: &str) -> Result<Opti
         return Ok(Some(JobOutcome::Failed(name.to_string(), why.trim().to_string())));
     }
     Ok(Some(JobOutcome::Running(name.to_string())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_remote_stage_may_not_make_local_objects() {
+        let mut stage = Stage {
+            name: "prod".into(),
+            ..Default::default()
+        };
+        assert!(local_objects_only(&stage, None).is_ok());
+        assert!(local_objects_only(&stage, Some("in-cluster")).is_ok());
+        let refused = local_objects_only(&stage, Some("east")).err().unwrap_or_default();
+        assert!(refused.contains("cluster \"east\""), "{refused}");
+        assert!(refused.contains("isolation.disableNetworkPolicy"), "{refused}");
+        stage.isolation.disable_network_policy = true;
+        assert!(local_objects_only(&stage, Some("east")).is_ok());
+        stage.gates.test_job = Some(Default::default());
+        let refused = local_objects_only(&stage, Some("east")).err().unwrap_or_default();
+        assert!(refused.contains("gates.testJob"), "{refused}");
+        assert!(!refused.contains("NetworkPolicy"), "{refused}");
+    }
 }
