@@ -22,11 +22,13 @@ case "$MODE" in auto) policy=(--prune) ;; manual) policy=(--manual) ;; *) echo "
 [ -x "$TACK" ] || { echo "no tack binary at $TACK (cargo build --release -p tack-cli, or set TACK_BIN)" >&2; exit 1; }
 "$TACK" dev up >/dev/null
 eval "$("$TACK" dev env)"; export KUBECONFIG
-work=$(mktemp -d); ns=default; dest=bench-large; app=bench-large
+# NAME: the application and its destination namespace; the application lives in NAME-apps, and the controller
+# watches that namespace only (--single-namespace), so two runs with two names can share the control plane.
+work=$(mktemp -d); app="${NAME:-bench-large}"; dest="$app"; ns="$app-apps"
 cleanup() {
   "$TACK" -n "$ns" app delete "$app" >/dev/null 2>&1 || true
   [ -n "${ctl:-}" ] && kill "$ctl" 2>/dev/null && wait "$ctl" 2>/dev/null || true
-  "${KUBECTL:-kubectl}" delete namespace "$dest" --wait=false >/dev/null 2>&1 || true
+  "${KUBECTL:-kubectl}" delete namespace "$dest" "$ns" --wait=false >/dev/null 2>&1 || true
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -47,18 +49,20 @@ commit() { git -C "$work/repo" add -A && git -C "$work/repo" -c user.name=bench 
 commit objects
 
 "$TACK" install >/dev/null
-"$TACK" controller --cache-dir "$work/cache" --metrics-addr off >"$work/controller.log" 2>&1 &
+"${KUBECTL:-kubectl}" create namespace "$ns" >/dev/null
+"$TACK" -n "$ns" controller --single-namespace --cache-dir "$work/cache" --metrics-addr off >"$work/controller.log" 2>&1 &
 ctl=$!
 sleep 3
 
 mib() { awk -v k="$1:" '$1==k{print int($2/1024)}' "/proc/$ctl/status"; }
+load() { cut -d' ' -f1 /proc/loadavg; }
 # RssAnon has no high-water mark: sampled every 0.2 s into $work/anon (emptied at each stage).
 ( while kill -0 "$ctl" 2>/dev/null; do mib RssAnon >> "$work/anon" 2>/dev/null; sleep 0.2; done ) &
 stage_start() { echo 5 > "/proc/$ctl/clear_refs"; : > "$work/anon"; t0=$(date +%s.%N); }
 row() {
   local anon_peak; anon_peak=$( (cat "$work/anon"; mib RssAnon) | sort -n | tail -1)
-  printf '| %s | %s s | %s | %s | %s | %s |\n' "$1" "$(python3 -c "print(round($(date +%s.%N) - $t0, 1))")" \
-    "$(mib VmHWM)" "$(mib VmRSS)" "$anon_peak" "$(mib RssAnon)"
+  printf '| %s | %s s | %s | %s | %s | %s | %s |\n' "$1" "$(python3 -c "print(round($(date +%s.%N) - $t0, 1))")" \
+    "$(mib VmHWM)" "$(mib VmRSS)" "$anon_peak" "$(mib RssAnon)" "$(load)"
 }
 # Waits until the application's status says `revision` with sync status $2 (default Synced, then also Healthy).
 wait_synced() {
@@ -82,8 +86,8 @@ create_synced() {
   wait_synced "$(git -C "$work/repo" rev-parse HEAD)"
 }
 
-echo "| stage ($N ConfigMaps, $MODE) | took | peak RSS during the stage (MiB) | RSS after it | peak RssAnon | RssAnon after |"
-echo "|---|---:|---:|---:|---:|---:|"
+echo "| stage ($N ConfigMaps, $MODE) | took | peak RSS during the stage (MiB) | RSS after it | peak RssAnon | RssAnon after | load |"
+echo "|---|---:|---:|---:|---:|---:|---:|"
 stage_start; row "controller started, no application"
 
 stage_start

@@ -13,6 +13,7 @@ use tack_cluster::{ApplyOptions, Cluster, ClusterError, Kind};
 use tack_plan::{Change, Desired, ObjectId, exceeds_share};
 
 use crate::live;
+use crate::outcome::Outcome;
 use crate::prune::decide;
 use crate::snapshot::Snapshot;
 use crate::sync::{Action, ObjectResult, SyncError, SyncOptions, SyncReport, result_of};
@@ -168,11 +169,7 @@ pub(crate) async fn report(
     total: usize,
     unvalidated: usize,
 ) -> Result<SyncReport, SyncError> {
-    let mut results: Vec<ObjectResult> = changes
-        .iter()
-        .enumerate()
-        .map(|(i, c)| result_of(snap, i, Action::of(*c)))
-        .collect();
+    let mut results: Vec<ObjectResult> = Vec::new();
     let mut pruned = Vec::new();
     for id in candidates {
         let live = match cluster.resolve_group_kind(&id.group, &id.kind).await? {
@@ -197,11 +194,17 @@ pub(crate) async fn report(
             results[i].action = Action::PruneHeld;
         }
     }
+    let mut outcome = Outcome::new(opts.detail);
+    outcome.extend(
+        changes
+            .iter()
+            .enumerate()
+            .map(|(i, c)| result_of(snap, i, Action::of(*c))),
+    );
+    outcome.extend(results);
     Ok(SyncReport {
-        results,
         unvalidated,
         dry_run: true,
-        inventory: snap.inventory.ids.clone(),
-        hooks: Vec::new(),
+        ..SyncReport::new(outcome, snap.inventory.ids.clone(), Vec::new())
     })
 }

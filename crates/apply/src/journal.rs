@@ -86,13 +86,16 @@ impl Journal {
     }
 
     /// Replaces the inventory with `ids`: at the end of a sync, or after a failure once it is known what was not
-    /// applied.
+    /// applied. The journal is spent afterwards: what it recorded is let go (not copied from `ids`).
     pub async fn finish(&mut self, cluster: &Cluster, ids: &BTreeSet<ObjectId>) -> Result<(), ClusterError> {
         if self.stored && self.recorded == *ids {
             return Ok(());
         }
-        self.recorded = ids.clone();
+        self.recorded = BTreeSet::new();
         self.stored = false;
-        self.write(cluster).await
+        match &self.at {
+            Some(at) if self.ready => write_at(self.writer.as_ref().unwrap_or(cluster), at, ids).await,
+            _ => Ok(()),
+        }
     }
 }

@@ -22,6 +22,7 @@ mod hooks;
 mod inventory;
 mod journal;
 mod live;
+mod outcome;
 mod prune;
 mod snapshot;
 mod sync;
@@ -35,6 +36,7 @@ pub use inventory::{
     inventory_name, read_at, read_inventory, write_at,
 };
 pub use live::read_live;
+pub use outcome::{Counts, Detail, SAMPLE};
 pub use sync::{Action, InventoryStore, ObjectResult, SyncError, SyncOptions, SyncReport, sync, sync_packed};
 pub use tack_cluster::Propagation;
 pub use wait::{assess_objects, wait_healthy};

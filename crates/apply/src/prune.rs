@@ -25,12 +25,6 @@ pub(crate) struct Pruned {
     pub kept: BTreeSet<ObjectId>,
 }
 
-impl Pruned {
-    pub fn still_managed(&self) -> BTreeSet<ObjectId> {
-        self.kept.clone()
-    }
-}
-
 fn result(id: ObjectId, action: Action) -> ObjectResult {
     ObjectResult {
         id,

@@ -10,6 +10,7 @@ use tack_render::{HookPhase, Manifest, Origin, PackedManifest, pack_all};
 use crate::hooks::{HookRun, Hooks};
 use crate::inventory::InventoryRef;
 use crate::journal::Journal;
+use crate::outcome::{Counts, Detail, Outcome};
 use crate::snapshot::{Snapshot, check_namespaces, snapshot};
 use crate::{dry_run, hooks, prune, waves};
 
@@ -54,6 +55,8 @@ pub struct SyncOptions {
     /// Writes the inventory ConfigMaps when set; else the sync's own cluster does. A sync made as an
     /// impersonated ServiceAccount keeps its inventory with the controller's identity.
     pub inventory_writer: Option<Cluster>,
+    /// How much per-object detail the report keeps (default: every object).
+    pub detail: Detail,
 }
 
 /// Where [`sync`] keeps the inventory. When it is kept in ConfigMaps, the sync records every object before it
@@ -101,6 +104,7 @@ impl SyncOptions {
             wave_timeout: Duration::from_secs(300),
             replace: false,
             inventory_writer: None,
+            detail: Detail::Every,
         }
     }
 
@@ -137,6 +141,23 @@ pub enum Action {
 }
 
 impl Action {
+    /// Every action.
+    pub const ALL: [Action; 8] = [
+        Action::Created,
+        Action::Configured,
+        Action::Unchanged,
+        Action::Pruned,
+        Action::Kept,
+        Action::PruneSkipped,
+        Action::PruneHeld,
+        Action::Extraneous,
+    ];
+
+    /// The position of the action in [`Action::ALL`].
+    pub(crate) fn index(self) -> usize {
+        self as usize
+    }
+
     /// The action in words, as `tack sync` prints it next to each object.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -176,8 +197,13 @@ pub struct ObjectResult {
 /// The outcome of a sync.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct SyncReport {
-    /// Every desired object and every object that left Git, with what happened to each.
+    /// Every desired object and every object that left Git, with what happened to each; with
+    /// [`Detail::Sample`], only the first objects that changed or left Git ([`crate::SAMPLE`] at most).
     pub results: Vec<ObjectResult>,
+    /// How many objects ended with each action (every object, also those `results` leaves out).
+    pub counts: Counts,
+    /// [`Detail::Sample`]: the id and `apiVersion` of every object in Git.
+    pub(crate) objects: Vec<(ObjectId, String)>,
     /// Objects that could not be validated by the dry run because their namespace or CRD is created by this
     /// same sync.
     pub unvalidated: usize,
@@ -190,9 +216,34 @@ pub struct SyncReport {
 }
 
 impl SyncReport {
+    pub(crate) fn new(outcome: Outcome, inventory: BTreeSet<ObjectId>, hooks: Vec<HookRun>) -> SyncReport {
+        SyncReport {
+            results: outcome.results,
+            counts: outcome.counts,
+            objects: outcome.objects,
+            unvalidated: 0,
+            dry_run: false,
+            inventory,
+            hooks,
+        }
+    }
+
     /// How many objects ended with `action`.
     pub fn count(&self, action: Action) -> usize {
-        self.results.iter().filter(|r| r.action == action).count()
+        self.counts.get(action)
+    }
+
+    /// The id and `apiVersion` of every object in Git (created, configured or unchanged), in the order they
+    /// were synced, whatever the [`Detail`]; taken out of the report.
+    pub fn take_objects(&mut self) -> Vec<(ObjectId, String)> {
+        if !self.objects.is_empty() {
+            return std::mem::take(&mut self.objects);
+        }
+        self.results
+            .iter()
+            .filter(|r| matches!(r.action, Action::Created | Action::Configured | Action::Unchanged))
+            .map(|r| (r.id.clone(), r.api_version.clone()))
+            .collect()
     }
 
     /// `created 3, configured 1, unchanged 10, pruned 2`, plus the kept and left-over counts when not zero.
@@ -478,7 +529,7 @@ async fn phases(
     let mut journal = Journal::new(location, snap.inventory.ids.clone(), in_store, ready)
         .written_by(opts.inventory_writer.clone());
     let applied = waves::apply(cluster, snap, &changes, opts, hooks, &mut journal, progress).await?;
-    let mut results = applied.results;
+    let mut outcome = applied.outcome;
     let sync_failed = hook_outcome(
         HookPhase::Sync,
         applied.hooks,
@@ -492,12 +543,14 @@ async fn phases(
     }
     let pruned = prune::run(cluster, candidates, opts, previous_count, progress).await;
     let mut inventory = desired_ids;
-    inventory.extend(pruned.still_managed());
+    inventory.extend(pruned.kept);
     journal.finish(cluster, &inventory).await?;
-    let failures = pruned.failures.clone();
-    results.extend(pruned.results);
-    if !failures.is_empty() {
-        return Err(SyncError::Prune { failures, inventory });
+    outcome.extend(pruned.results);
+    if !pruned.failures.is_empty() {
+        return Err(SyncError::Prune {
+            failures: pruned.failures,
+            inventory,
+        });
     }
     if hooks.has(HookPhase::PostSync) {
         progress("phase PostSync");
@@ -513,11 +566,8 @@ async fn phases(
         hook_outcome(HookPhase::PostSync, post, failed, true, &mut runs)?;
     }
     Ok(SyncReport {
-        results,
         unvalidated,
-        dry_run: false,
-        inventory,
-        hooks: runs,
+        ..SyncReport::new(outcome, inventory, runs)
     })
 }
 

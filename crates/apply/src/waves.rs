@@ -17,8 +17,9 @@ use tack_render::HookPhase;
 use crate::dry_run::failure;
 use crate::hooks::{self, HookRun, Hooks};
 use crate::journal::Journal;
+use crate::outcome::Outcome;
 use crate::snapshot::Snapshot;
-use crate::sync::{Action, CRD_TIMEOUT, ObjectResult, SyncError, SyncOptions, result_of};
+use crate::sync::{Action, CRD_TIMEOUT, SyncError, SyncOptions, result_of};
 use crate::wait_healthy;
 
 /// What became of one object sent to the API server.
@@ -201,7 +202,6 @@ async fn send(
 /// What a wave that failed leaves.
 #[derive(Default)]
 struct Tally {
-    applied: BTreeSet<ObjectId>,
     refused: Vec<String>,
     unconfirmed: BTreeSet<ObjectId>,
     cause: Option<String>,
@@ -233,7 +233,7 @@ async fn resolve_new_kinds(
 /// What applying the waves did.
 pub(crate) struct Applied {
     /// The results of applied and unchanged objects.
-    pub results: Vec<ObjectResult>,
+    pub outcome: Outcome,
     /// The Sync hooks run.
     pub hooks: Vec<HookRun>,
     /// Whether a Sync hook failed (later waves were not applied).
@@ -268,12 +268,13 @@ pub(crate) async fn apply(
 ) -> Result<Applied, SyncError> {
     let down = AtomicBool::new(false);
     let mut out = Applied {
-        results: Vec::new(),
+        outcome: Outcome::new(opts.detail),
         hooks: Vec::new(),
         hook_failed: false,
         inventory: BTreeSet::new(),
     };
-    let mut applied_ids: BTreeSet<ObjectId> = BTreeSet::new();
+    // Whether each desired object was applied or found unchanged, by position.
+    let mut applied_ids = vec![false; snap.desired.len()];
     let ranges = batch_ranges(&snap);
     let mut hook_waves: Vec<i64> = hooks.waves(HookPhase::Sync).into_iter().collect();
     let post_sync = hooks.has(HookPhase::PostSync);
@@ -307,7 +308,7 @@ pub(crate) async fn apply(
             down: &down,
         };
         batch
-            .run(cluster, range.clone(), &mut out.results, &mut applied_ids)
+            .run(cluster, range.clone(), &mut out.outcome, &mut applied_ids)
             .await?;
         let wave_ends = ranges.get(n + 1).is_none_or(|(w, _)| *w != wave);
         if !wave_ends {
@@ -331,13 +332,20 @@ pub(crate) async fn apply(
 }
 
 /// The outcome of a sync stopped by a failed Sync hook: the inventory is the previous one plus what was applied.
-fn stopped(snap: &Snapshot, mut out: Applied, applied_ids: BTreeSet<ObjectId>) -> Applied {
-    let managed = snap.managed_ids();
+fn stopped(snap: &Snapshot, mut out: Applied, applied_ids: Vec<bool>) -> Applied {
     out.inventory = snap.inventory.ids.clone();
-    out.inventory
-        .extend(applied_ids.into_iter().filter(|id| managed.contains(id)));
+    out.inventory.extend(managed_of(snap, &applied_ids));
     out.hook_failed = true;
     out
+}
+
+/// The ids of the objects at the positions set in `positions`, but the namespace added by `--create-namespace`.
+fn managed_of<'a>(snap: &'a Snapshot, positions: &'a [bool]) -> impl Iterator<Item = ObjectId> + 'a {
+    positions
+        .iter()
+        .enumerate()
+        .filter(|(i, set)| **set && Some(*i) != snap.auto_namespace)
+        .map(|(i, _)| snap.desired[i].id.clone())
 }
 
 /// Runs the Sync hooks of `waves` (and forgets them from `pending`); `false` when one failed.
@@ -415,14 +423,14 @@ impl BatchCtx<'_> {
         &mut self,
         cluster: &Cluster,
         range: Range<usize>,
-        results: &mut Vec<ObjectResult>,
-        applied_ids: &mut BTreeSet<ObjectId>,
+        results: &mut Outcome,
+        applied_ids: &mut [bool],
     ) -> Result<(), SyncError> {
         let (changes, opts, progress) = (self.changes, self.opts, self.progress);
         resolve_new_kinds(cluster, self.snap, range.clone()).await?;
         let snap = &*self.snap;
         for i in range.clone().filter(|i| changes[*i] == Change::Unchanged) {
-            applied_ids.insert(snap.desired[i].id.clone());
+            applied_ids[i] = true;
             results.push(result_of(snap, i, Action::Unchanged));
         }
         let work: Vec<usize> = range
@@ -464,8 +472,7 @@ impl BatchCtx<'_> {
                         d.id.human(),
                         d.origin
                     ));
-                    applied_ids.insert(d.id.clone());
-                    tally.applied.insert(d.id.clone());
+                    applied_ids[i] = true;
                     results.push(result_of(snap, i, Action::of(changes[i])));
                     if d.is_crd() {
                         crds.push(d.id.name.clone());
@@ -484,8 +491,7 @@ impl BatchCtx<'_> {
             }
         }
         if !tally.refused.is_empty() || tally.cause.is_some() {
-            let ids = std::mem::take(applied_ids);
-            return Err(failed(cluster, snap, results, ids, tally, self.journal, progress).await);
+            return Err(failed(cluster, snap, results, applied_ids, tally, self.journal, progress).await);
         }
         // The inventory's namespace may have been created by this batch.
         self.journal.record(cluster, []).await?;
@@ -505,29 +511,28 @@ impl BatchCtx<'_> {
 async fn failed(
     cluster: &Cluster,
     snap: &Snapshot,
-    results: &[ObjectResult],
-    applied_ids: BTreeSet<ObjectId>,
+    results: &Outcome,
+    applied_ids: &[bool],
     tally: Tally,
     journal: &mut Journal,
     progress: &(dyn Fn(&str) + Sync),
 ) -> SyncError {
-    let managed = snap.managed_ids();
+    let auto_namespace = snap.auto_namespace.map(|i| &snap.desired[i].id);
     let mut inventory = snap.inventory.ids.clone();
+    inventory.extend(managed_of(snap, applied_ids));
     inventory.extend(
-        applied_ids
-            .into_iter()
-            .chain(tally.unconfirmed.iter().cloned())
-            .filter(|id| managed.contains(id)),
+        tally
+            .unconfirmed
+            .iter()
+            .filter(|id| Some(*id) != auto_namespace)
+            .cloned(),
     );
     if let Err(e) = journal.finish(cluster, &inventory).await {
         progress(&format!(
             "inventory: not rewritten ({e}); it still lists every object sent"
         ));
     }
-    let applied = results
-        .iter()
-        .filter(|r| matches!(r.action, Action::Created | Action::Configured))
-        .count();
+    let applied = results.applied();
     SyncError::Apply {
         failures: tally.refused,
         unreachable: tally.cause,

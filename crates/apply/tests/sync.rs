@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use serde_json::{Value, json};
-use tack_apply::{Action, DiffOptions, SyncError, SyncOptions, diff, sync, wait_healthy};
+use tack_apply::{Action, Detail, DiffOptions, SAMPLE, SyncError, SyncOptions, diff, sync, wait_healthy};
 use tack_cluster::Cluster;
 use tack_render::{PlainRenderer, RenderOptions, Renderer};
 use tack_testkit::TestNamespace;
@@ -392,6 +392,80 @@ async fn many_objects_of_one_kind_are_read_with_a_list_and_resync_is_a_noop() ->
         (1, 38, 1),
         "{changed:#?}"
     );
+    Ok(())
+}
+
+/// What a controller keeps of a sync of a large application: counts, the objects in Git as id and apiVersion
+/// (for their health), and results only for a bounded sample of what changed, not one per object.
+#[tokio::test]
+#[ignore = "needs the local control plane"]
+async fn a_sampled_report_of_a_large_sync_keeps_counts_not_a_result_per_object() -> Result<()> {
+    let (cluster, ns) = setup("sync-sample").await?;
+    let dir = tempfile::tempdir()?;
+    let n = 3_000;
+    let file = |f: usize, value: &str| {
+        (f * 100..(f + 1) * 100)
+            .map(|i| {
+                format!(
+                    "---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-{i}\ndata:\n  v: {value}\n"
+                )
+            })
+            .collect::<String>()
+    };
+    for f in 0..n / 100 {
+        std::fs::write(dir.path().join(format!("cm-{f:02}.yaml")), file(f, "first"))?;
+    }
+    let opts = SyncOptions {
+        prune: true,
+        concurrency: 32,
+        detail: Detail::Sample,
+        ..SyncOptions::new("sample", ns.name())
+    };
+    let mut first = sync(&cluster, render(dir.path())?, &opts, &quiet).await?;
+    assert_eq!(first.count(Action::Created), n);
+    assert_eq!(first.results.len(), SAMPLE, "a bounded sample, not {n} results");
+    assert_eq!(first.take_objects().len(), n);
+    assert_eq!(first.inventory.len(), n);
+
+    // A commit that changes 10 objects (in the second file) and drops 100 (the last file).
+    let changed = file(1, "first").replacen("v: first", "v: second", 10);
+    std::fs::write(dir.path().join("cm-01.yaml"), changed)?;
+    std::fs::remove_file(dir.path().join(format!("cm-{:02}.yaml", n / 100 - 1)))?;
+    let mut second = sync(&cluster, render(dir.path())?, &opts, &quiet).await?;
+    let counts = (
+        second.count(Action::Configured),
+        second.count(Action::Unchanged),
+        second.count(Action::Pruned),
+    );
+    assert_eq!(counts, (10, n - 110, 100), "{}", second.summary());
+    // Exactly what changed is kept: 10 configured and 90 of the 100 pruned fill the sample.
+    assert_eq!(second.results.len(), SAMPLE);
+    let configured: Vec<&str> = second
+        .results
+        .iter()
+        .filter(|r| r.action == Action::Configured)
+        .map(|r| r.id.name.as_str())
+        .collect();
+    assert_eq!(
+        configured,
+        (100..110).map(|i| format!("cm-{i}")).collect::<Vec<_>>()
+    );
+    assert!(second.results.iter().all(|r| r.action != Action::Unchanged));
+    assert_eq!(second.take_objects().len(), n - 100);
+
+    // `tack sync` keeps every result.
+    let every = sync(
+        &cluster,
+        render(dir.path())?,
+        &SyncOptions {
+            detail: Detail::Every,
+            ..opts.clone()
+        },
+        &quiet,
+    )
+    .await?;
+    assert_eq!(every.results.len(), n - 100);
+    assert_eq!(every.count(Action::Unchanged), n - 100);
     Ok(())
 }
 

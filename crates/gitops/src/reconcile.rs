@@ -878,6 +878,8 @@ async fn sync_now(
         opts.propagation = p;
     }
     opts.inventory_writer = plan.inventory_writer.clone();
+    // The status, the Events and the log show counts and what changed, never every object.
+    opts.detail = tack_apply::Detail::Sample;
     let app = opts.app.clone();
     // Phases, waves and hooks go to the log, to `status.lastOperation` (Running) and, when the sync applies
     // something or runs a hook, to Events; the rest of the progress is debug detail.
@@ -901,18 +903,13 @@ async fn sync_now(
     while let Ok(line) = rx.try_recv() {
         report_phase(ctx, obj, (revision, &started), &line).await;
     }
-    let report = report?;
+    let mut report = report?;
     let state = if report.count(Action::PruneSkipped) + report.count(Action::PruneHeld) > 0 {
         SyncState::OutOfSync
     } else {
         SyncState::Synced
     };
-    let objects = report
-        .results
-        .iter()
-        .filter(|r| matches!(r.action, Action::Created | Action::Configured | Action::Unchanged))
-        .map(|r| (r.id.clone(), r.api_version.clone()))
-        .collect();
+    let objects = report.take_objects();
     let changed =
         report.count(Action::Created) + report.count(Action::Configured) + report.count(Action::Pruned) > 0;
     Ok(Found {
