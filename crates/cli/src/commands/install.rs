@@ -152,13 +152,12 @@ fn controller_manifests(image: &str, mode: &Mode) -> Vec<Value> {
                  "verbs": ["get", "patch", "update"]},
                 {"apiGroups": ["gitops.tack.dev"], "resources": ["tenantpolicies"],
                  "verbs": ["get", "list", "watch"]},
-                // Promotion pipelines: status, request annotations removed once done, test Jobs and the
-                // stage namespaces' NetworkPolicy, ResourceQuota and LimitRange.
+                // Promotion pipelines: status, request annotations removed once done, test Jobs (the `batch`
+                // rule below) and the stage namespaces' NetworkPolicy, ResourceQuota and LimitRange.
                 {"apiGroups": ["gitops.tack.dev"], "resources": ["pipelines"],
                  "verbs": ["get", "list", "watch", "patch"]},
                 {"apiGroups": ["gitops.tack.dev"], "resources": ["pipelines/status"],
                  "verbs": ["get", "patch", "update"]},
-                {"apiGroups": ["batch"], "resources": ["jobs"], "verbs": ["get", "create"]},
                 {"apiGroups": ["networking.k8s.io"], "resources": ["networkpolicies"],
                  "verbs": ["get", "create", "patch"]},
                 {"apiGroups": [""], "resources": ["resourcequotas", "limitranges"],
@@ -197,6 +196,7 @@ fn controller_manifests(image: &str, mode: &Mode) -> Vec<Value> {
                  "verbs": ["get", "patch"]},
                 {"apiGroups": ["networking.istio.io"], "resources": ["virtualservices"],
                  "verbs": ["get", "patch"]},
+                // Jobs of `job` metrics (owned by their AnalysisRun) and Pipelines' test Jobs.
                 {"apiGroups": ["batch"], "resources": ["jobs"],
                  "verbs": ["get", "list", "watch", "create", "delete"]},
                 {"apiGroups": ["apiextensions.k8s.io"], "resources": ["customresourcedefinitions"],
@@ -270,6 +270,9 @@ fn controller_manifests(image: &str, mode: &Mode) -> Vec<Value> {
                                  "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
                                 {"name": "TACK_CACHE_DIR", "value": "/var/cache/tack"},
                                 {"name": "HOME", "value": "/tmp"},
+                                // The allocator returns freed pages at once instead of after a delay, so a
+                                // large application's memory comes back after its sync (docs/controller.md).
+                                {"name": "MIMALLOC_PURGE_DELAY", "value": "0"},
                             ],
                             "ports": [{"name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP"}],
                             "livenessProbe": {
