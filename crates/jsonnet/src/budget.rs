@@ -1,7 +1,7 @@
 //! Runs evaluations on their own thread and gives up when their time budget is spent.
 //!
 //! The evaluator cannot be interrupted: a run past its budget is abandoned (its thread finishes on its own,
-//! and its result is dropped).
+//! and its result is dropped). A run within its budget is joined before the call returns.
 
 use std::sync::mpsc;
 
@@ -35,7 +35,7 @@ pub(crate) fn run_all_with_budget<E: Engine + Send + 'static>(
     };
     let count = u32::try_from(inputs.len()).unwrap_or(u32::MAX);
     let budget = options.timeout.saturating_mul(count);
-    std::thread::Builder::new()
+    let thread = std::thread::Builder::new()
         .name("jsonnet".into())
         .stack_size(THREAD_STACK)
         .spawn(move || {
@@ -44,8 +44,15 @@ pub(crate) fn run_all_with_budget<E: Engine + Send + 'static>(
         })
         .map_err(|e| Error::Thread(e.to_string()))?;
     match rx.recv_timeout(budget) {
-        Ok(result) => result,
+        Ok(result) => {
+            // The thread has sent its result and is ending: wait for it, so that nothing of it outlives the call.
+            let _ = thread.join();
+            result
+        }
         Err(mpsc::RecvTimeoutError::Timeout) => Err(Error::Timeout { input: name, budget }),
-        Err(mpsc::RecvTimeoutError::Disconnected) => Err(Error::Thread("the evaluator panicked".into())),
+        Err(mpsc::RecvTimeoutError::Disconnected) => {
+            let _ = thread.join();
+            Err(Error::Thread("the evaluator panicked".into()))
+        }
     }
 }
