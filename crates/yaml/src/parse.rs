@@ -652,12 +652,13 @@ pub(crate) fn is_v2_timestamp(s: &str) -> bool {
     if after.is_empty() {
         return true;
     }
-    let (sep, time) = after.split_at(1);
-    let tz_allowed = match sep {
-        "T" | "t" => true,
-        " " => false,
+    // The separator is one ASCII byte; anything else (also a multi-byte character) is not a timestamp.
+    let tz_allowed = match after.as_bytes()[0] {
+        b'T' | b't' => true,
+        b' ' => false,
         _ => return false,
     };
+    let time = &after[1..];
     // time: h:m:s(.frac)?
     let tb = time.as_bytes();
     let mut j = 0;
@@ -772,5 +773,8 @@ mod tests {
         assert!(is_v2_timestamp("2001-12-14t21:59:43.10-05:00"));
         assert!(!is_v2_timestamp("2020-01-01x"));
         assert!(!is_v2_timestamp("202-01-01"));
+        // A multi-byte character where the date-time separator would be (found by the fuzzer).
+        assert!(!is_v2_timestamp("2228-2-4\u{4a0}D24-"));
+        assert!(!is_v2_timestamp("2020-01-01\u{e9}10:00:00"));
     }
 }

@@ -75,6 +75,8 @@ fn fast_reader_agrees_with_the_parser_on_the_golden_corpus() {
 #[test]
 fn fast_reader_agrees_with_the_parser_on_edge_cases() {
     let cases = [
+        // A key that starts like a YAML 1.1 date with a multi-byte character after it (found by the fuzzer).
+        "2228-2-4\u{4a0}D24-: -D",
         "",
         "\n",
         "# only a comment\n",
