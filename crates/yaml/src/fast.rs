@@ -12,6 +12,10 @@ use serde_json::{Map, Value};
 
 use crate::parse::{Document, Schema, is_inf_or_nan, resolve_plain, resolve_plain_yaml11};
 
+/// Keys longer than this many bytes are left to the full parser (YAML's limit on implicit keys is 1 024
+/// characters).
+const LONG_KEY: usize = 1000;
+
 /// Deepest nesting the fast reader handles before leaving the document to the full parser.
 const MAX_DEPTH: usize = 128;
 
@@ -303,6 +307,10 @@ impl<'a> Reader<'a> {
 
     /// A mapping key's text.
     fn key(&self, k: &str) -> Option<String> {
+        // YAML limits implicit keys to 1 024 characters; a key near that length is left to the full parser.
+        if k.len() > LONG_KEY {
+            return None;
+        }
         match k.as_bytes()[0] {
             b'"' => {
                 let (s, used) = double_quoted(k)?;

@@ -153,6 +153,24 @@ fn fast_reader_agrees_with_the_parser_on_edge_cases() {
     assert!(accepted > 30, "fast reader accepted only {accepted} edge cases");
 }
 
+/// Implicit keys are limited to 1 024 characters: the fast reader must not accept a longer one that the
+/// parser refuses (found by the fuzzer), nor change what a key just under the limit gives.
+#[test]
+fn fast_reader_agrees_with_the_parser_on_long_keys() {
+    for len in [990, 1000, 1001, 1023, 1024, 1025, 1100] {
+        let key = "k".repeat(len);
+        check(&format!("{key}: 1\n"), &format!("a key of {len} characters"));
+        check(
+            &format!("- {key}:\n"),
+            &format!("a sequence item with a key of {len} characters"),
+        );
+        check(
+            &format!("a:\n  {key}: x\n"),
+            &format!("a nested key of {len} characters"),
+        );
+    }
+}
+
 mod generated {
     use proptest::prelude::*;
 
