@@ -160,7 +160,8 @@ impl Drift {
 
     /// Sets what `app` manages, starting and stopping watches as needed. A new watch looks at each object once
     /// when it lists them: one written by another field manager since tack's last apply triggers a reconcile
-    /// (so a change made just before the watch started is not missed). A kind the cluster does not serve is
+    /// (so a change made just before the watch started is not missed), and an object the inventory holds that the
+    /// list lacks triggers one too (it was deleted while nothing watched it). A kind the cluster does not serve is
     /// skipped (its objects cannot drift).
     pub async fn track(&self, app: &AppRef, ids: BTreeSet<ObjectId>) {
         self.track_on(app, None, ids).await;
@@ -578,6 +579,7 @@ async fn watch(
     };
     let mut seen: HashMap<(String, String), Signature> = HashMap::new();
     let mut listed: HashSet<(String, String)> = HashSet::new();
+    let mut first_list = true;
     let stream = watcher(api, watcher::Config::default()).default_backoff();
     let mut stream = std::pin::pin!(stream);
     while let Some(event) = stream.next().await {
@@ -618,11 +620,34 @@ async fn watch(
                 // Objects deleted while the watch was re-listing.
                 let gone: Vec<(String, String)> =
                     seen.keys().filter(|n| !listed.contains(*n)).cloned().collect();
+                // When the watch first starts, a managed object missing from the list was deleted while nothing
+                // watched it (between a reconcile and this watch, or while per-namespace watches were replaced by
+                // one across namespaces).
+                let missing: Vec<(String, String)> = if first_list {
+                    first_list = false;
+                    lock(&index)
+                        .keys()
+                        .filter(|object| {
+                            let (c, id) = &***object;
+                            c == &cluster
+                                && id.group == group
+                                && id.kind == kind
+                                && (every_namespace || id.namespace == namespace)
+                                && !listed.contains(&(id.namespace.clone(), id.name.clone()))
+                        })
+                        .map(|object| (object.1.namespace.clone(), object.1.name.clone()))
+                        .collect()
+                } else {
+                    Vec::new()
+                };
                 // Needed only while listing: not kept for the life of the watch.
                 listed = HashSet::new();
                 for name in gone {
                     seen.remove(&name);
                     trigger(&name, "deleted");
+                }
+                for name in missing {
+                    trigger(&name, "missing when its watch started");
                 }
             }
             Ok(watcher::Event::Delete(meta)) => {
