@@ -783,10 +783,45 @@ fn sync_phase_line(line: &str) -> Option<&'static str> {
     }
 }
 
-/// Tells one phase line of a running sync: `status.lastOperation` says Running and the line; hooks, applying
-/// waves and held prunes are also Events.
-async fn report_phase(ctx: &Context, obj: &GitOpsConfig, (revision, started): (&str, &str), tagged: &str) {
-    let (kind, line) = tagged.split_once('\u{0}').unwrap_or(("status", tagged));
+/// How long a sync runs before its current step is shown in `status.lastOperation`, and how often it is
+/// updated after that: a sync of a few objects ends before it and writes the status once, at its end.
+const PHASE_SHOWN_AFTER: Duration = Duration::from_secs(1);
+
+/// The phase lines of a running sync, shown in `status.lastOperation` once the sync has run for
+/// [`PHASE_SHOWN_AFTER`] and then at most once per that time (the latest line wins).
+struct PhaseShown {
+    /// When the next line may be written.
+    next: tokio::time::Instant,
+    /// The latest line not written yet.
+    pending: Option<String>,
+}
+
+impl PhaseShown {
+    fn new() -> Self {
+        PhaseShown {
+            next: tokio::time::Instant::now() + PHASE_SHOWN_AFTER,
+            pending: None,
+        }
+    }
+
+    /// Takes a line; it is written when [`PhaseShown::due`] says so.
+    fn take(&mut self, line: &str) {
+        self.pending = Some(line.to_string());
+    }
+
+    /// The line to write now, if one waits and its time has come.
+    fn due(&mut self, now: tokio::time::Instant) -> Option<String> {
+        if now < self.next {
+            return None;
+        }
+        let line = self.pending.take()?;
+        self.next = now + PHASE_SHOWN_AFTER;
+        Some(line)
+    }
+}
+
+/// Writes one phase line of a running sync into `status.lastOperation` (Running).
+async fn show_phase(ctx: &Context, obj: &GitOpsConfig, (revision, started): (&str, &str), line: &str) {
     let api: Api<GitOpsConfig> = Api::namespaced(ctx.client.clone(), &obj.namespace().unwrap_or_default());
     let patch = json!({"status": {"lastOperation": {
         "phase": "Running", "revision": revision, "message": line, "startedAt": started, "finishedAt": null}}});
@@ -796,25 +831,26 @@ async fn report_phase(ctx: &Context, obj: &GitOpsConfig, (revision, started): (&
     {
         tracing::debug!(app = %obj.name_any(), "cannot report the sync phase: {e}");
     }
-    if kind == "event" {
-        let failed =
-            line.contains(": failed") || line.starts_with("warning:") || line.starts_with("prune held");
-        let note = Note {
-            warning: failed,
-            reason: if line.contains(" hook ") {
-                "Hook"
-            } else if line.starts_with("wave ") {
-                "Wave"
-            } else {
-                "Prune"
-            }
-            .into(),
-            action: "Sync".into(),
-            message: line.to_string(),
-        };
-        if let Err(e) = ctx.recorder.publish(&note, &obj.object_ref(&())).await {
-            tracing::debug!(app = %obj.name_any(), "cannot publish an event: {e}");
+}
+
+/// Publishes a phase line that is also an Event: hooks, applying waves and held prunes.
+async fn publish_phase(ctx: &Context, obj: &GitOpsConfig, line: &str) {
+    let failed = line.contains(": failed") || line.starts_with("warning:") || line.starts_with("prune held");
+    let note = Note {
+        warning: failed,
+        reason: if line.contains(" hook ") {
+            "Hook"
+        } else if line.starts_with("wave ") {
+            "Wave"
+        } else {
+            "Prune"
         }
+        .into(),
+        action: "Sync".into(),
+        message: line.to_string(),
+    };
+    if let Err(e) = ctx.recorder.publish(&note, &obj.object_ref(&())).await {
+        tracing::debug!(app = %obj.name_any(), "cannot publish an event: {e}");
     }
 }
 
@@ -894,14 +930,29 @@ async fn sync_now(
     };
     let run = tack_apply::sync_packed(&plan.cluster, manifests, &opts, &progress);
     tokio::pin!(run);
+    let mut shown = PhaseShown::new();
     let report = loop {
+        let wake = shown.next;
         tokio::select! {
             r = &mut run => break r,
-            Some(line) = rx.recv() => report_phase(ctx, obj, (revision, &started), &line).await,
+            Some(tagged) = rx.recv() => {
+                let (kind, line) = tagged.split_once('\u{0}').unwrap_or(("status", &tagged));
+                if kind == "event" {
+                    publish_phase(ctx, obj, line).await;
+                }
+                shown.take(line);
+            }
+            () = tokio::time::sleep_until(wake), if shown.pending.is_some() => {}
+        }
+        if let Some(line) = shown.due(tokio::time::Instant::now()) {
+            show_phase(ctx, obj, (revision, &started), &line).await;
         }
     };
-    while let Ok(line) = rx.try_recv() {
-        report_phase(ctx, obj, (revision, &started), &line).await;
+    // The status written after the sync tells its end; the Events of its last lines are still published.
+    while let Ok(tagged) = rx.try_recv() {
+        if let Some(("event", line)) = tagged.split_once('\u{0}') {
+            publish_phase(ctx, obj, line).await;
+        }
     }
     let mut report = report?;
     let state = if report.count(Action::PruneSkipped) + report.count(Action::PruneHeld) > 0 {
@@ -1215,6 +1266,32 @@ mod tests {
                 ..Default::default()
             },
         )
+    }
+
+    #[test]
+    fn a_short_sync_shows_no_phase_and_a_long_one_its_latest_once_a_second() {
+        let start = tokio::time::Instant::now();
+        let mut shown = PhaseShown {
+            next: start + PHASE_SHOWN_AFTER,
+            pending: None,
+        };
+        // Within the first second: nothing written, the latest line kept.
+        shown.take("phase Sync");
+        shown.take("phase Sync, wave 0");
+        assert_eq!(shown.due(start + Duration::from_millis(500)), None);
+        // After it: the latest line, once.
+        let later = start + Duration::from_millis(1100);
+        assert_eq!(shown.due(later).as_deref(), Some("phase Sync, wave 0"));
+        assert_eq!(shown.due(later), None);
+        // A new line within the next second waits for it.
+        shown.take("phase PostSync");
+        assert_eq!(shown.due(later + Duration::from_millis(900)), None);
+        assert_eq!(
+            shown.due(later + Duration::from_millis(1000)).as_deref(),
+            Some("phase PostSync")
+        );
+        // Nothing pending: nothing to write, whatever the time.
+        assert_eq!(shown.due(later + Duration::from_secs(60)), None);
     }
 
     #[test]
