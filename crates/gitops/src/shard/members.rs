@@ -59,7 +59,8 @@ pub struct MemberConfig {
     /// replica that could not renew for `renew_deadline` stops its controller; the group is read every
     /// `retry_every`).
     pub timings: LeaseTimings,
-    /// Keep the start and end of every reconcile ([`Ownership::spans`]), to check handovers.
+    /// Keep the start and end of every reconcile ([`Ownership::spans`]) and every reconcile put off
+    /// ([`Ownership::deferrals`]), to check handovers.
     pub record_spans: bool,
 }
 
@@ -111,6 +112,18 @@ pub struct Span {
     pub ended: Option<Instant>,
 }
 
+/// A reconcile of an application this replica owns, put off until a handover settles, as recorded with
+/// [`MemberConfig::record_spans`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Deferral {
+    /// The application's namespace.
+    pub namespace: String,
+    /// The application's name.
+    pub name: String,
+    /// When it was put off.
+    pub at: Instant,
+}
+
 struct Inner {
     state: Mutex<Handover>,
     /// A reconcile of an application this replica lost ended: the publication may now say drained.
@@ -118,6 +131,7 @@ struct Inner {
     effects: mpsc::UnboundedSender<Effect>,
     receiver: Mutex<Option<mpsc::UnboundedReceiver<Effect>>>,
     spans: Option<Mutex<Vec<Span>>>,
+    deferrals: Option<Mutex<Vec<Deferral>>>,
 }
 
 /// One replica's membership, shared between the Lease loop ([`run_member`]) and the controller's admission of
@@ -195,6 +209,7 @@ impl Ownership {
                 effects: tx,
                 receiver: Mutex::new(Some(rx)),
                 spans: record_spans.then(|| Mutex::new(Vec::new())),
+                deferrals: record_spans.then(|| Mutex::new(Vec::new())),
             }),
         }
     }
@@ -245,9 +260,27 @@ impl Ownership {
                     span,
                 })
             }
-            Admission::Defer => Admit::Defer,
+            Admission::Defer => {
+                if let Some(deferrals) = &self.inner.deferrals {
+                    lock(deferrals).push(Deferral {
+                        namespace: namespace.to_string(),
+                        name: name.to_string(),
+                        at: Instant::now(),
+                    });
+                }
+                Admit::Defer
+            }
             Admission::NotOurs => Admit::NotOurs,
         }
+    }
+
+    /// Every reconcile put off so far (empty unless [`MemberConfig::record_spans`]).
+    pub fn deferrals(&self) -> Vec<Deferral> {
+        self.inner
+            .deferrals
+            .as_ref()
+            .map(|d| lock(d).clone())
+            .unwrap_or_default()
     }
 
     /// Every reconcile admitted so far (empty unless [`MemberConfig::record_spans`]).

@@ -12,7 +12,7 @@ use k8s_openapi::api::core::v1::ConfigMap;
 use kube::ResourceExt;
 use kube::api::{Api, Patch, PatchParams};
 use serde_json::json;
-use tack_gitops::lease::StopSignal;
+use tack_gitops::lease::{LeaseTimings, StopSignal};
 use tack_gitops::shard::handover::View;
 use tack_gitops::shard::members::{self, MemberConfig, Ownership, Span};
 use tack_gitops::{ControllerConfig, Metrics, Shard};
@@ -24,7 +24,7 @@ use super::install_crd;
 const APPS: usize = 30;
 const SHARDS: u32 = 2;
 
-fn sample(text: &str, series: &str) -> Option<f64> {
+pub(crate) fn sample(text: &str, series: &str) -> Option<f64> {
     text.lines()
         .filter(|l| !l.starts_with('#'))
         .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.trim().parse().ok())
@@ -132,28 +132,41 @@ async fn every_application_is_reconciled_by_exactly_its_shard() -> Result<()> {
 }
 
 /// A replica of an automatic shard group, in this process: `run_member` around the GitOps controller.
-struct Replica {
-    name: &'static str,
-    metrics: Arc<Metrics>,
+pub(crate) struct Replica {
+    pub(crate) name: &'static str,
+    pub(crate) metrics: Arc<Metrics>,
     /// The ownerships of its memberships (a new one each time it joins again).
     ownerships: Arc<Mutex<Vec<Ownership>>>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<()>,
+    pub(crate) stop: Option<tokio::sync::oneshot::Sender<()>>,
+    pub(crate) task: tokio::task::JoinHandle<()>,
 }
 
 impl Replica {
     fn start(client: &kube::Client, ns: &str, cache: &std::path::Path, name: &'static str) -> Replica {
+        Replica::start_with(client, ns, cache, name, LeaseTimings::default(), 4)
+    }
+
+    /// A replica with these Lease timings, reconciling `concurrency` applications at once.
+    pub(crate) fn start_with(
+        client: &kube::Client,
+        ns: &str,
+        cache: &std::path::Path,
+        name: &'static str,
+        timings: LeaseTimings,
+        concurrency: u16,
+    ) -> Replica {
         let metrics = Arc::new(Metrics::new());
         let ownerships: Arc<Mutex<Vec<Ownership>>> = Arc::default();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let member = MemberConfig {
             record_spans: true,
+            timings,
             ..MemberConfig::new("tack-controller", ns, name)
         };
         let config = ControllerConfig {
             cache_dir: cache.join(name),
             namespace: Some(ns.to_string()),
-            concurrency: 4,
+            concurrency,
             ..Default::default()
         };
         let work = {
@@ -187,9 +200,14 @@ impl Replica {
         }
     }
 
-    fn spans(&self) -> Vec<Span> {
+    pub(crate) fn spans(&self) -> Vec<Span> {
         let ownerships = self.ownerships.lock().expect("lock");
         ownerships.iter().flat_map(Ownership::spans).collect()
+    }
+
+    pub(crate) fn deferrals(&self) -> Vec<members::Deferral> {
+        let ownerships = self.ownerships.lock().expect("lock");
+        ownerships.iter().flat_map(Ownership::deferrals).collect()
     }
 
     /// Whether it reconciled `app` (a reconcile that ended) after `since`.
