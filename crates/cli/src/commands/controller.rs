@@ -583,3 +583,53 @@ async fn shutdown_signal() {
         () = term => tracing::info!("SIGTERM received"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: ControllerArgs,
+    }
+
+    fn timings(flags: &[&str]) -> Result<LeaseTimings, String> {
+        let cli = Cli::try_parse_from(std::iter::once("tack").chain(flags.iter().copied()))
+            .map_err(|e| e.to_string())?;
+        lease_timings(&cli.args).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn lease_timings_come_from_the_flags_and_are_checked() {
+        assert_eq!(timings(&[]), Ok(LeaseTimings::default()));
+        assert_eq!(
+            timings(&[
+                "--lease-duration",
+                "5s",
+                "--lease-renew-deadline",
+                "4s",
+                "--lease-renew-period",
+                "1s",
+                "--lease-retry-period",
+                "500ms"
+            ]),
+            Ok(LeaseTimings {
+                lease_duration: Duration::from_secs(5),
+                renew_every: Duration::from_secs(1),
+                renew_deadline: Duration::from_secs(4),
+                retry_every: Duration::from_millis(500),
+            })
+        );
+        assert_eq!(
+            timings(&["--lease-duration", "8s"]),
+            Err("--lease-renew-deadline 10s must be less than --lease-duration 8s: a holder that cannot renew must \
+                 stop before another replica may take over"
+                .into())
+        );
+        let bad = timings(&["--lease-duration", "soon"]).expect_err("refused");
+        assert!(bad.contains("write a duration like 15s, 500ms or 1m"), "{bad}");
+    }
+}
