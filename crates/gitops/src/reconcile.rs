@@ -385,13 +385,11 @@ async fn write_status(
     // Fields another controller wrote (before a handover) and this one does not set would stay: take them over.
     let others = crate::shard::writers::other_writers(written.managed_fields(), manager);
     if !others.is_empty() {
+        let app = format!("{}/{}", obj.namespace().unwrap_or_default(), obj.name_any());
+        let others = others.join(", ");
         match crate::shard::writers::take_over(&api, &written, status, manager).await {
-            Ok(()) => {
-                tracing::info!(app = %obj.name_any(), "took the status over from {}", others.join(", "))
-            }
-            Err(e) => {
-                tracing::warn!(app = %obj.name_any(), "cannot take the status over from {}: {e}", others.join(", "))
-            }
+            Ok(()) => tracing::info!(app = %app, "took the status over from {others}"),
+            Err(e) => tracing::warn!(app = %app, "cannot take the status over from {others}: {e}"),
         }
     }
     Ok(())

@@ -58,9 +58,9 @@ fn status_entries(managed: &[ManagedFieldsEntry]) -> impl Iterator<Item = &Manag
     })
 }
 
-/// The tack status managers other than `mine` that still own fields of the status.
+/// The tack status managers other than `mine` that still own fields of the status, each once.
 pub fn other_writers(managed: &[ManagedFieldsEntry], mine: &str) -> Vec<String> {
-    status_entries(managed)
+    let mut others: Vec<String> = status_entries(managed)
         .filter(|m| m.manager.as_deref() != Some(mine))
         .filter(|m| {
             m.fields_v1
@@ -68,7 +68,10 @@ pub fn other_writers(managed: &[ManagedFieldsEntry], mine: &str) -> Vec<String> 
                 .is_some_and(|f| f.0.as_object().is_some_and(|o| !o.is_empty()))
         })
         .filter_map(|m| m.manager.clone())
-        .collect()
+        .collect();
+    others.sort();
+    others.dedup();
+    others
 }
 
 /// `managed` without the status entries of tack status managers other than `mine`.
@@ -188,10 +191,13 @@ mod tests {
             other_writers(&sample(), "tack-controller/tack-a"),
             vec!["tack-controller/tack-b".to_string()]
         );
-        // The single manager of before sharding counts too; an entry that owns nothing does not.
+        // The single manager of before sharding counts too, once for its Apply and Update entries; an entry
+        // that owns nothing does not.
         let old = entries(serde_json::json!([
             {"manager": "tack-controller", "operation": "Apply", "subresource": "status",
              "fieldsType": "FieldsV1", "fieldsV1": {"f:status": {}}},
+            {"manager": "tack-controller", "operation": "Update", "subresource": "status",
+             "fieldsType": "FieldsV1", "fieldsV1": {"f:status": {"f:lastOperation": {}}}},
             {"manager": "tack-controller/tack-c", "operation": "Apply", "subresource": "status",
              "fieldsType": "FieldsV1", "fieldsV1": {}},
         ]));
