@@ -1,7 +1,8 @@
 //! Sharding on the local control plane. Static: two controllers, shards 0 and 1 of 2, in one namespace with 30
 //! applications of one repository: every application is synced, each by exactly the shard its hash names
-//! (asserted from each controller's own metrics: only the owner reports objects managed for it), so the split is
-//! disjoint and complete. Automatic: replicas of a shard group killed and joining, see the second test.
+//! (asserted from each controller's own metrics: only the owner reports objects managed for it; and from the
+//! cluster: its status written by the field manager `tack-controller/shard-<index>`), so the split is disjoint
+//! and complete. Automatic: replicas of a shard group killed and joining, see the second test.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -15,6 +16,7 @@ use serde_json::json;
 use tack_gitops::lease::{LeaseTimings, StopSignal};
 use tack_gitops::shard::handover::View;
 use tack_gitops::shard::members::{self, MemberConfig, Ownership, Span};
+use tack_gitops::shard::writers;
 use tack_gitops::{ControllerConfig, Metrics, Shard};
 use tack_model::{GitOpsConfig, SyncState};
 use tack_testkit::{TestNamespace, eventually};
@@ -121,6 +123,13 @@ async fn every_application_is_reconciled_by_exactly_its_shard() -> Result<()> {
         let owner = Shard::of(SHARDS, ns.name(), &name) as usize;
         assert_eq!(reporters, vec![owner], "{name}: reported by shards {reporters:?}");
         owned[owner] += 1;
+        // Its status written by that shard, under its own field manager.
+        let app = apps.get(&name).await?;
+        assert_eq!(
+            writers::last_writer(app.managed_fields()).map(|(m, _)| m),
+            Some(writers::static_shard_manager(owner as u32)),
+            "{name}"
+        );
     }
     assert_eq!(owned.iter().sum::<usize>(), APPS, "{owned:?}");
 
