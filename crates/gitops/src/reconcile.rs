@@ -56,6 +56,8 @@ pub struct Context {
     destinations: Destinations,
     /// The latest commit of each branch or tag fetched, shared by the applications following it.
     resolutions: Arc<Resolutions>,
+    /// The field manager of status writes (`shard::writers`).
+    status_manager: String,
 }
 
 impl Context {
@@ -79,7 +81,14 @@ impl Context {
             git_deadlines: Deadlines::default(),
             destinations,
             resolutions: Arc::default(),
+            status_manager: STATUS_MANAGER.to_string(),
         }
+    }
+
+    /// Sets the field manager of status writes (one per controller when sharded, see `shard::writers`).
+    pub fn with_status_manager(mut self, manager: String) -> Self {
+        self.status_manager = manager;
+        self
     }
 
     /// The cluster an application's requests go to (on `target`): as its ServiceAccount (see
@@ -228,7 +237,7 @@ pub async fn reconcile(obj: Arc<GitOpsConfig>, ctx: Arc<Context>) -> Result<Requ
             (status, note, failed.retry_in, false)
         }
     };
-    write_status(&ctx.client, &obj, &status).await?;
+    write_status(&ctx.client, &ctx.status_manager, &obj, &status).await?;
     if adopted {
         adopt_done(&ctx, &obj, &key).await;
     }
@@ -355,21 +364,34 @@ pub fn error_policy(obj: Arc<GitOpsConfig>, error: &Error, _ctx: Arc<Context>) -
 
 async fn write_status(
     client: &kube::Client,
+    manager: &str,
     obj: &GitOpsConfig,
     status: &GitOpsConfigStatus,
 ) -> Result<(), Error> {
     let api: Api<GitOpsConfig> = Api::namespaced(client.clone(), &obj.namespace().unwrap_or_default());
-    let patch = json!({
-        "apiVersion": tack_model::GitOpsConfig::api_version(&()),
-        "kind": tack_model::GitOpsConfig::kind(&()),
-        "status": status,
-    });
-    api.patch_status(
-        &obj.name_any(),
-        &PatchParams::apply(STATUS_MANAGER).force(),
-        &Patch::Apply(&patch),
-    )
-    .await?;
+    let apply = |status: &GitOpsConfigStatus| {
+        let patch = json!({
+            "apiVersion": tack_model::GitOpsConfig::api_version(&()),
+            "kind": tack_model::GitOpsConfig::kind(&()),
+            "status": status,
+        });
+        let (api, name) = (api.clone(), obj.name_any());
+        async move {
+            api.patch_status(&name, &PatchParams::apply(manager).force(), &Patch::Apply(&patch))
+                .await
+        }
+    };
+    let written = apply(status).await?;
+    // Fields another controller wrote (before a handover) and this one does not set would stay: take them over.
+    let others = crate::shard::writers::other_writers(written.managed_fields(), manager);
+    if !others.is_empty() {
+        let app = format!("{}/{}", obj.namespace().unwrap_or_default(), obj.name_any());
+        let others = others.join(", ");
+        match crate::shard::writers::take_over(&api, &written, status, manager).await {
+            Ok(()) => tracing::info!(app = %app, "took the status over from {others}"),
+            Err(e) => tracing::warn!(app = %app, "cannot take the status over from {others}: {e}"),
+        }
+    }
     Ok(())
 }
 
@@ -825,8 +847,12 @@ async fn show_phase(ctx: &Context, obj: &GitOpsConfig, (revision, started): (&st
     let api: Api<GitOpsConfig> = Api::namespaced(ctx.client.clone(), &obj.namespace().unwrap_or_default());
     let patch = json!({"status": {"lastOperation": {
         "phase": "Running", "revision": revision, "message": line, "startedAt": started, "finishedAt": null}}});
+    let params = PatchParams {
+        field_manager: Some(ctx.status_manager.clone()),
+        ..PatchParams::default()
+    };
     if let Err(e) = api
-        .patch_status(&obj.name_any(), &PatchParams::default(), &Patch::Merge(&patch))
+        .patch_status(&obj.name_any(), &params, &Patch::Merge(&patch))
         .await
     {
         tracing::debug!(app = %obj.name_any(), "cannot report the sync phase: {e}");
