@@ -13,7 +13,7 @@ use crate::credentials::Credentials;
 use crate::deadline::{Deadlines, Phase, Stall, TimedStream};
 use crate::error::Error;
 use crate::revision::Revision;
-use crate::tree::write_tree;
+use crate::tree::{Earlier, write_tree};
 use crate::url::{RepoUrl, Scheme};
 
 /// A remote Git repository with its credentials and cache.
@@ -769,6 +769,20 @@ impl Repository {
         Error::Fetch { url, revision, cause }
     }
 
+    /// The last commit of this repository that was checked out, when its checkout is still in the cache and its
+    /// tree in the mirror: the files a new checkout shares with it are linked, not written again.
+    fn earlier_checkout(&self, repo: &gix::Repository, commit: &str) -> Option<Earlier> {
+        let last = fs::read_to_string(self.mirror_dir().join(LAST_CHECKOUT)).ok()?;
+        let last = last.trim();
+        if last == commit {
+            return None;
+        }
+        let dir = self.cached_checkout(last)?.root;
+        let id = gix::ObjectId::from_hex(last.as_bytes()).ok()?;
+        let tree = repo.find_commit(id).ok()?.tree_id().ok()?.detach();
+        Some(Earlier { tree, dir })
+    }
+
     fn materialise(&self, repo: &gix::Repository, id: gix::ObjectId) -> Result<Checkout, Error> {
         let commit = id.to_string();
         let trees = self.cache_dir.join("trees");
@@ -790,7 +804,8 @@ impl Repository {
             .prefix(&format!(".{commit}-"))
             .tempdir_in(&trees)
             .map_err(cache_err)?;
-        write_tree(repo, tree_id, tmp.path()).map_err(checkout_err)?;
+        let earlier = self.earlier_checkout(repo, &commit);
+        write_tree(repo, tree_id, tmp.path(), earlier.as_ref()).map_err(checkout_err)?;
         let final_dir = self.tree_dir(&commit);
         let tmp_path = tmp.keep();
         if let Err(e) = fs::rename(&tmp_path, &final_dir) {
@@ -803,7 +818,10 @@ impl Repository {
                 });
             }
         }
-        tracing::debug!(url = %self.url, %commit, "checked out");
+        // The next commit's checkout links the files this one shares with it (best effort: without the note,
+        // everything is written).
+        let _ = fs::write(self.mirror_dir().join(LAST_CHECKOUT), &commit);
+        tracing::debug!(url = %self.url, %commit, linked_from = ?earlier.map(|e| e.dir), "checked out");
         Ok(Checkout {
             url: self.url.to_string(),
             commit,
@@ -811,6 +829,9 @@ impl Repository {
         })
     }
 }
+
+/// The file in a mirror naming the commit last checked out from it.
+const LAST_CHECKOUT: &str = "tack-last-checkout";
 
 /// Whether the mirror cannot be read: its `shallow` file does not parse, or a reference names an object that
 /// cannot be read (missing, or its pack or loose file overwritten).

@@ -519,6 +519,71 @@ fn tree_ids_tell_which_paths_a_commit_changed() {
     assert!(matches!(r.tree_id_at(&c2, "../x"), Err(Error::Path { .. })));
 }
 
+/// A new commit's checkout links the files the last checkout holds unchanged (one inode), writes the changed
+/// ones, keeps modes, and writes (does not link) a file whose earlier copy was damaged in the cache.
+#[test]
+fn a_new_commit_links_the_unchanged_files_of_the_last_checkout() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let e = env();
+    let repo = GitRepo::create(&e.srv, &e.scratch, "mono");
+    repo.commit(
+        &[
+            ("apps/a/d.yaml", DEPLOY),
+            ("apps/b/d.yaml", DEPLOY),
+            ("apps/b/c.yaml", "c: 1\n"),
+            ("run.sh", "#!/bin/sh\n"),
+        ],
+        "first",
+    );
+    std::fs::set_permissions(repo.work.join("run.sh"), std::fs::Permissions::from_mode(0o755))
+        .expect("chmod");
+    repo.commit(&[], "executable");
+    let r = Repository::new(&format!("file://{}", repo.bare.display()), &e.cache).expect("repository");
+    let main = Revision::Branch("main".into());
+    let first = r.checkout(&main).expect("first checkout");
+    let inode = |root: &Path, rel: &str| std::fs::metadata(root.join(rel)).expect("meta").ino();
+
+    repo.commit(&[("apps/b/d.yaml", "changed: true\n")], "second");
+    // The earlier copy of apps/b/c.yaml damaged in the cache (truncated): it must be written, not linked.
+    std::fs::write(first.root.join("apps/b/c.yaml"), "").expect("damage");
+    let second = r.checkout(&main).expect("second checkout");
+    assert_ne!(second.commit, first.commit);
+    assert_eq!(
+        inode(&first.root, "apps/a/d.yaml"),
+        inode(&second.root, "apps/a/d.yaml"),
+        "unchanged: linked"
+    );
+    assert_eq!(inode(&first.root, "run.sh"), inode(&second.root, "run.sh"));
+    let mode = std::fs::metadata(second.root.join("run.sh"))
+        .expect("meta")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o111, 0o111, "executable bit kept");
+    assert_ne!(
+        inode(&first.root, "apps/b/d.yaml"),
+        inode(&second.root, "apps/b/d.yaml")
+    );
+    assert_eq!(read(&second.root, "apps/b/d.yaml"), "changed: true\n");
+    assert_eq!(
+        read(&first.root, "apps/b/d.yaml"),
+        DEPLOY,
+        "the earlier checkout is untouched"
+    );
+    assert_ne!(
+        inode(&first.root, "apps/b/c.yaml"),
+        inode(&second.root, "apps/b/c.yaml")
+    );
+    assert_eq!(read(&second.root, "apps/b/c.yaml"), "c: 1\n", "written from Git");
+    assert_eq!(read(&second.root, "apps/a/d.yaml"), DEPLOY);
+
+    // The earlier checkout removed from the cache: the next commit is written in full.
+    std::fs::remove_dir_all(&second.root).expect("remove");
+    repo.commit(&[("apps/a/d.yaml", "a: 2\n")], "third");
+    let third = r.checkout(&main).expect("third checkout");
+    assert_eq!(read(&third.root, "apps/b/c.yaml"), "c: 1\n");
+    assert_eq!(read(&third.root, "apps/a/d.yaml"), "a: 2\n");
+}
+
 #[test]
 fn abbreviated_sha_of_a_tip_is_resolved_without_prior_fetch() {
     let e = env();
