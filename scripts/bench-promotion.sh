@@ -41,7 +41,10 @@ commit() { # pipeline message
 # The promotions commit too: take them before editing.
 pull() { git -C "$(repo_of "$1")" -c user.name=bench -c user.email=bench@localhost pull -q --rebase "$(bare_of "$1")" main; }
 # What a push webhook does: the qa applications of pipelines $@ refresh now.
-announce() { for i in "$@"; do echo "p$i-qa"; done | xargs kubectl -n "$ns" annotate --overwrite gitopsconfig "tack.dev/refresh=$(date +%s.%N)" >/dev/null; }
+announce() {
+  local names=() i; for i in "$@"; do names+=("p$i-qa"); done
+  kubectl -n "$ns" annotate --overwrite gitopsconfig "${names[@]}" "tack.dev/refresh=$(date +%s.%N)" >/dev/null
+}
 qa_tag() { # pipeline tag
   printf 'resources:\n- ../base\nimages:\n- name: %s\n  newTag: %s\n' "$IMAGE" "$2" > "$(repo_of "$1")/p$1/qa/kustomization.yaml"
 }

@@ -24,6 +24,7 @@
 //! those not logged.
 
 use std::borrow::Cow;
+use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -200,6 +201,8 @@ struct WebhookState {
     secret: WebhookSecret,
     permits: Arc<tokio::sync::Semaphore>,
     refusals: Arc<RefusalLog>,
+    /// GitOpsConfigs per LIST request.
+    page: u32,
 }
 
 /// Logs refusals at most once per interval, counting the others.
@@ -243,8 +246,58 @@ impl RefusalLog {
     }
 }
 
+/// GitOpsConfigs listed per page: a push to a repository of thousands of applications holds one page of them
+/// at a time, not all.
+const LIST_PAGE: u32 = 250;
+
+/// The applications a push concerns, as (namespace, name): those whose path it changed, the others that follow
+/// the pushed branch, and (as `namespace/name`) those that name the paths they read when it changed none.
+async fn sort_applications(
+    api: &Api<GitOpsConfig>,
+    push: &PushEvent,
+    changed: Option<&BTreeSet<String>>,
+    page_size: u32,
+) -> Result<(Vec<(String, String)>, Vec<(String, String)>, Vec<String>), kube::Error> {
+    let (mut first, mut then, mut unchanged) = (Vec::new(), Vec::new(), Vec::new());
+    let mut params = ListParams::default().limit(page_size);
+    loop {
+        let page = api.list(&params).await?;
+        for app in &page.items {
+            let revision = app.spec.source.revision.as_deref().unwrap_or("");
+            if !must_refresh(push, &app.spec.source.repo_url, revision) {
+                continue;
+            }
+            let named = app
+                .annotations()
+                .get(REFRESH_PATHS_ANNOTATION)
+                .map(String::as_str);
+            let dirs = crate::push_paths::watched_dirs(app.spec.source.path.as_deref().unwrap_or(""), named);
+            let key = (app.namespace().unwrap_or_default(), app.name_any());
+            match changed.map(|files| crate::push_paths::touches(files, &dirs)) {
+                Some(true) => first.push(key),
+                Some(false) if named.is_some() => unchanged.push(format!("{}/{}", key.0, key.1)),
+                _ => then.push(key),
+            }
+        }
+        match page.metadata.continue_.filter(|c| !c.is_empty()) {
+            Some(token) => params = params.continue_token(&token),
+            None => return Ok((first, then, unchanged)),
+        }
+    }
+}
+
 /// The webhook routes. `namespace` limits the GitOpsConfigs looked at (all namespaces when `None`).
 pub fn router(client: kube::Client, namespace: Option<String>, secret: WebhookSecret) -> Router {
+    router_paged(client, namespace, secret, LIST_PAGE)
+}
+
+/// [`router`], listing the GitOpsConfigs `page` at a time.
+pub fn router_paged(
+    client: kube::Client,
+    namespace: Option<String>,
+    secret: WebhookSecret,
+    page: u32,
+) -> Router {
     Router::new()
         .route("/webhook", post(receive_any))
         .route("/webhook/{provider}", post(receive_named))
@@ -255,6 +308,7 @@ pub fn router(client: kube::Client, namespace: Option<String>, secret: WebhookSe
             secret,
             permits: Arc::new(tokio::sync::Semaphore::new(CONCURRENCY)),
             refusals: Arc::new(RefusalLog::new(REFUSAL_LOG_INTERVAL)),
+            page: page.max(1),
         })
 }
 
@@ -396,46 +450,24 @@ async fn receive(state: &WebhookState, provider: Provider, headers: &HeaderMap, 
         Some(ns) => Api::namespaced(state.client.clone(), ns),
         None => Api::all(state.client.clone()),
     };
-    let apps = match api.list(&ListParams::default()).await {
-        Ok(list) => list.items,
-        Err(e) => {
-            tracing::warn!("webhook: cannot list GitOpsConfigs: {e}");
-            return plain(
-                StatusCode::SERVICE_UNAVAILABLE,
-                format!(
-                    "cannot list the GitOpsConfigs to refresh: {e}; the Git server may retry the delivery"
-                ),
-            );
-        }
-    };
-    let stamp = format!("{} {}", k8s_openapi::jiff::Timestamp::now(), push.after);
-    let patch = json!({"metadata": {"annotations": {REFRESH_ANNOTATION: stamp}}});
     // Applications whose path the push changed are refreshed first; those that name the paths they read and
     // had none changed are not refreshed (when the payload lists every changed file).
     let changed = crate::push_paths::changed_files(&json_payload(headers, body));
-    let mut first = Vec::new();
-    let mut then = Vec::new();
-    let mut unchanged = Vec::new();
-    for app in &apps {
-        let revision = app.spec.source.revision.as_deref().unwrap_or("");
-        if !must_refresh(&push, &app.spec.source.repo_url, revision) {
-            continue;
-        }
-        let named = app
-            .annotations()
-            .get(REFRESH_PATHS_ANNOTATION)
-            .map(String::as_str);
-        let dirs = crate::push_paths::watched_dirs(app.spec.source.path.as_deref().unwrap_or(""), named);
-        let key = (app.namespace().unwrap_or_default(), app.name_any());
-        match changed
-            .as_ref()
-            .map(|files| crate::push_paths::touches(files, &dirs))
-        {
-            Some(true) => first.push(key),
-            Some(false) if named.is_some() => unchanged.push(format!("{}/{}", key.0, key.1)),
-            _ => then.push(key),
-        }
-    }
+    let (first, mut then, unchanged) =
+        match sort_applications(&api, &push, changed.as_ref(), state.page).await {
+            Ok(sorted) => sorted,
+            Err(e) => {
+                tracing::warn!("webhook: cannot list GitOpsConfigs: {e}");
+                return plain(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    format!(
+                        "cannot list the GitOpsConfigs to refresh: {e}; the Git server may retry the delivery"
+                    ),
+                );
+            }
+        };
+    let stamp = format!("{} {}", k8s_openapi::jiff::Timestamp::now(), push.after);
+    let patch = json!({"metadata": {"annotations": {REFRESH_ANNOTATION: stamp}}});
     // Those the push touched are refreshed before the answer; so are the others when they are few. Many others
     // (a monorepo) are refreshed after the answer, so that the Git server does not time out waiting.
     let later = (then.len() > BACKGROUND_ABOVE).then(|| std::mem::take(&mut then));

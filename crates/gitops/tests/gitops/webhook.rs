@@ -381,7 +381,8 @@ async fn a_push_refreshes_only_the_applications_whose_named_paths_it_changed() -
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let secret = WebhookSecret::new(SECRET).context("secret")?;
-    let router = tack_gitops::webhook::router(client.clone(), Some(ns.name().to_string()), secret);
+    // One GitOpsConfig per LIST page: the push is sorted across pages.
+    let router = tack_gitops::webhook::router_paged(client.clone(), Some(ns.name().to_string()), secret, 1);
     let (server_stop, server_stopped) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(tack_gitops::metrics::serve(listener, router, async move {
         let _ = server_stopped.await;
