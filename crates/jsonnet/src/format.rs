@@ -3,7 +3,7 @@
 //! %`), widths counted in characters, and numbers rendered as go-jsonnet's standard library renders them
 //! (digit by digit in floating point: `"%d" % 1e20` and `"%.0g" % 3` read as go-jsonnet prints them).
 //!
-//! The `%` operator on a string is evaluated inside the engine and does not come here.
+//! The `%` operator on a string comes here too (go-jsonnet: `std.mod` is `std.format` on a string).
 
 use jrsonnet_evaluator::error::ErrorKind;
 use jrsonnet_evaluator::function::builtin;

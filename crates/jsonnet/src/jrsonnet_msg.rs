@@ -156,6 +156,7 @@ fn runtime_text(message: &str) -> String {
     match message {
         "cannot test equality of functions" => "Cannot test equality of functions".into(),
         "shift by negative exponent" => "Shift by negative exponent.".into(),
+        "tried to manifest function" => "couldn't manifest function as JSON".into(),
         other => other.to_string(),
     }
 }

@@ -11,9 +11,10 @@ use jrsonnet_evaluator::error::ErrorKind;
 use jrsonnet_evaluator::function::builtin;
 use jrsonnet_evaluator::tla::TlaArg;
 use jrsonnet_evaluator::trace::PathResolver;
+use jrsonnet_evaluator::val::IndexableVal;
 use jrsonnet_evaluator::{IStr, InitialContextBuilder, ObjValue, ObjValueBuilder, Source, Thunk, Val};
 use jrsonnet_gcmodule::{Cc, Trace};
-use jrsonnet_stdlib::{Settings, StdTracePrinter};
+use jrsonnet_stdlib::{Settings, TracePrinter};
 
 use crate::format::builtin_format;
 use crate::toml_doc::{builtin_manifest_toml, builtin_manifest_toml_ex};
@@ -27,12 +28,13 @@ pub(crate) struct Std {
 }
 
 impl Std {
-    pub(crate) fn new() -> Self {
+    /// The library, `std.trace` writing through `tracer`.
+    pub(crate) fn new(tracer: Rc<dyn TracePrinter>) -> Self {
         let resolver = PathResolver::Absolute;
         let settings = Cc::new(RefCell::new(Settings {
             ext_vars: HashMap::new(),
             ext_natives: HashMap::new(),
-            trace_printer: Rc::new(StdTracePrinter::new(resolver.clone())),
+            trace_printer: tracer,
             path_resolver: resolver,
         }));
         let mut library = ObjValueBuilder::new();
@@ -49,6 +51,7 @@ impl Std {
         library.method("manifestYamlStream", builtin_manifest_yaml_stream {});
         library.method("manifestTomlEx", builtin_manifest_toml_ex {});
         library.method("manifestToml", builtin_manifest_toml {});
+        library.method("slice", builtin_slice {});
         Self {
             library: library.build(),
             settings,
@@ -100,6 +103,23 @@ fn number_arg(value: &Val, what: &str) -> jrsonnet_evaluator::Result<f64> {
         )
         .into()),
     }
+}
+
+/// `std.slice(indexable, index, end, step)` with go-jsonnet's checks of the step (a negative step is refused
+/// naming the slice with its defaults applied, a zero step with its own message).
+#[builtin]
+fn builtin_slice(
+    indexable: IndexableVal,
+    index: Option<Option<i32>>,
+    end: Option<Option<i32>>,
+    step: Option<Option<f64>>,
+) -> jrsonnet_evaluator::Result<Val> {
+    let (index, end) = (index.flatten(), end.flatten());
+    let step = match step.flatten() {
+        Some(step) => Some(indexable.checked_step(index, end, step)?),
+        None => None,
+    };
+    indexable.slice(index, end, step).map(Val::from)
 }
 
 /// `std.abs(n)` as go-jsonnet defines it: `if n > 0 then n else -n` (`std.abs(0)` is `-0`).

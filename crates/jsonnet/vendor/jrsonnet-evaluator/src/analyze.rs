@@ -1634,20 +1634,8 @@ fn analyze_function(
 	body_frame.finish();
 	let body_shape = stack.pop_closure(closure);
 
-	// function(x) x is an identity function
-	if l_params.len() == 1 && l_params[0].default.is_none() {
-		stack.report_warning(
-			"do not define identity functions manually, use std.id instead",
-			None,
-		);
-		#[allow(irrefutable_let_patterns, reason = "refutable with exp-destruct")]
-		if let LDestruct::Full(param_slot) = &l_params[0].destruct
-			&& let LExpr::Slot(LSlot::Local(s)) = &body_expr
-			&& s == param_slot
-		{
-			return LExpr::IdentityFunction {};
-		}
-	}
+	// tack: `function(x) x` is not replaced by the builtin `std.id`, which would name a missing argument `x`
+	// instead of the user's parameter (go-jsonnet: `Missing argument: a`).
 
 	LExpr::Function(Rc::new(LFunction {
 		name,

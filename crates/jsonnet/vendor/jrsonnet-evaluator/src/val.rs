@@ -17,7 +17,7 @@ use rustc_hash::FxHashMap;
 
 pub use crate::arr::{ArrValue, ArrayLike};
 use crate::{
-	NumValue, ObjValue, Result, SupThis, Unbound, WeakSupThis, bail,
+	NumValue, ObjValue, Result, SupThis, Unbound, WeakSupThis, bail, error,
 	error::{Error, ErrorKind::*},
 	evaluate::operator::{evaluate_compare_op, evaluate_mod_op},
 	function::FuncVal,
@@ -270,6 +270,41 @@ impl IndexableVal {
 			Self::Arr(arr) => arr,
 		}
 	}
+	/// tack: a slice step checked as go-jsonnet's `std.slice` checks it, with its messages (the bounds with its
+	/// defaults applied: `got [0:5:-1] but negative steps are not supported`).
+	pub fn checked_step(
+		&self,
+		start: Option<i32>,
+		end: Option<i32>,
+		step: f64,
+	) -> Result<BoundedUsize<1, { i32::MAX as usize }>> {
+		if step < 0.0 {
+			let len = match self {
+				Self::Str(s) => s.chars().count() as f64,
+				Self::Arr(a) => f64::from(a.len()),
+			};
+			let index = start.map_or(0.0, |i| {
+				if i < 0 {
+					(len + f64::from(i)).max(0.0)
+				} else {
+					f64::from(i)
+				}
+			});
+			let end = end.map_or(len, |e| if e < 0 { len + f64::from(e) } else { f64::from(e) });
+			let text = |x: f64| -> Result<IStr> { Val::try_num(x)?.to_string() };
+			bail!(
+				"got [{}:{}:{}] but negative steps are not supported",
+				text(index)?,
+				text(end)?,
+				text(step)?
+			);
+		}
+		if step == 0.0 {
+			bail!("got 0 but step must be greater than 0");
+		}
+		BoundedUsize::new(step as usize).ok_or_else(|| error!("slice step must be >= 1"))
+	}
+
 	/// Slice the value.
 	///
 	/// # Implementation

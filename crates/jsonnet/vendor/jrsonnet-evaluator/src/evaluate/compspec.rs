@@ -227,7 +227,7 @@ fn cache_overs(ctx: &Context, specs: &[LCompSpec]) -> Result<Vec<Option<ArrValue
 				} => {
 					let val = evaluate(ctx.clone(), over)?;
 					let Val::Arr(arr) = val else {
-						bail!(InComprehensionCanOnlyIterateOverArray)
+						bail!(TypeMismatch("for loop", vec![ValType::Arr], val.value_type())) // tack: with the type, as go-jsonnet
 					};
 					Some(arr)
 				}
@@ -274,7 +274,7 @@ fn evaluate_compspecs_eager(
 			} else {
 				let arr_val = evaluate(ctx.clone(), over)?;
 				let Val::Arr(arr) = arr_val else {
-					bail!(InComprehensionCanOnlyIterateOverArray)
+					bail!(TypeMismatch("for loop", vec![ValType::Arr], arr_val.value_type())) // tack: with the type, as go-jsonnet
 				};
 				arr
 			};
@@ -345,7 +345,7 @@ fn evaluate_compspecs(
 			} else {
 				let arr_val = evaluate(ctx.clone(), over)?;
 				let Val::Arr(arr) = arr_val else {
-					bail!(InComprehensionCanOnlyIterateOverArray)
+					bail!(TypeMismatch("for loop", vec![ValType::Arr], arr_val.value_type())) // tack: with the type, as go-jsonnet
 				};
 				arr
 			};

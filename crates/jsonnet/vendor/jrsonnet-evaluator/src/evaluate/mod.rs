@@ -18,7 +18,7 @@ use crate::{
 		LIndexPart, LObjAsserts, LObjBody, LObjMembers, LSlot,
 	},
 	arr::ArrValue,
-	bail, error,
+	bail,
 	error::{ErrorKind::*, suggest_object_fields},
 	evaluate::{destructure::fill_letrec_binds, operator::evaluate_unary_op},
 	function::{CallLocation, FuncDesc, FuncVal, prepared::PreparedFuncVal},
@@ -231,7 +231,7 @@ pub fn evaluate(ctx: Context, expr: &LExpr) -> Result<Val> {
 					let n = v.as_num().ok_or_else(|| -> crate::Error {
 						TypeMismatch("slice step", vec![ValType::Num], v.value_type()).into()
 					})?;
-					BoundedUsize::new(n as usize).ok_or_else(|| error!("slice step must be >= 1"))
+					indexable.checked_step(start, end, n) // tack: go-jsonnet's std.slice messages
 				})
 				.transpose()?;
 			Val::from(indexable.slice(start, end, step)?)
@@ -285,7 +285,7 @@ fn evaluate_apply(
 			|| {
 				func.evaluate_prepared(
 					&prepared_inline,
-					CallLocation::native(),
+					loc /* tack: builtins see their call (std.trace) */,
 					arg_slice,
 					&[],
 					tailstrict,
@@ -312,7 +312,7 @@ fn evaluate_apply(
 			|| {
 				func.evaluate_prepared(
 					&prepared_inline,
-					CallLocation::native(),
+					loc /* tack: builtins see their call (std.trace) */,
 					&unnamed,
 					&[],
 					tailstrict,
@@ -332,7 +332,7 @@ fn evaluate_apply(
 	in_frame(
 		loc,
 		|| format!("function <{name}> call"),
-		|| prepare.call(CallLocation::native(), &unnamed, &named),
+		|| prepare.call(loc /* tack: builtins see their call (std.trace) */, &unnamed, &named),
 	)
 }
 

@@ -151,11 +151,12 @@ pub fn evaluate_mod_op(a: &Val, b: &Val) -> Result<Val> {
 		(Str(str), vals) => {
 			String::into_untyped(std_format(&str.clone().into_flat(), vals.clone())?)?
 		}
-		(a, b) => bail!(BinaryOperatorDoesNotOperateOnValues(
-			BinaryOpType::Mod,
+		// tack: go-jsonnet's std.mod message
+		(a, b) => bail!(
+			"Operator % cannot be used on types {} and {}.",
 			a.value_type(),
 			b.value_type()
-		)),
+		),
 	})
 }
 
