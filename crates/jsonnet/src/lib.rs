@@ -19,6 +19,7 @@ mod jrsonnet_manifest;
 mod jrsonnet_msg;
 pub mod manifest;
 mod options;
+mod parse_yaml;
 mod render;
 mod stdlib;
 mod toml_doc;

@@ -1,7 +1,7 @@
 //! The standard library evaluations see: jrsonnet's, with the functions where it differs from go-jsonnet
 //! replaced by tack's own: `std.abs`, `std.max`, `std.min`, `std.mergePatch`, `std.manifestXmlJsonml`,
 //! `std.format`, `std.log2`, `std.log10`, `std.manifestYamlDoc`, `std.manifestYamlStream`, `std.manifestTomlEx`,
-//! `std.manifestToml`.
+//! `std.manifestToml`, `std.slice`, `std.parseYaml`.
 
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap};
@@ -17,6 +17,7 @@ use jrsonnet_gcmodule::{Cc, Trace};
 use jrsonnet_stdlib::{Settings, TracePrinter};
 
 use crate::format::builtin_format;
+use crate::parse_yaml::builtin_parse_yaml;
 use crate::toml_doc::{builtin_manifest_toml, builtin_manifest_toml_ex};
 use crate::yaml_doc::{builtin_manifest_yaml_doc, builtin_manifest_yaml_stream};
 
@@ -52,6 +53,7 @@ impl Std {
         library.method("manifestTomlEx", builtin_manifest_toml_ex {});
         library.method("manifestToml", builtin_manifest_toml {});
         library.method("slice", builtin_slice {});
+        library.method("parseYaml", builtin_parse_yaml {});
         Self {
             library: library.build(),
             settings,
