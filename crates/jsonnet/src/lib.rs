@@ -13,6 +13,7 @@ mod engine;
 mod error;
 mod extent;
 mod format;
+mod gomath;
 mod import;
 mod jrsonnet;
 mod jrsonnet_manifest;

@@ -1,7 +1,8 @@
 //! The standard library evaluations see: jrsonnet's, with the functions where it differs from go-jsonnet
 //! replaced by tack's own: `std.abs`, `std.max`, `std.min`, `std.mergePatch`, `std.manifestXmlJsonml`,
 //! `std.format`, `std.log2`, `std.log10`, `std.manifestYamlDoc`, `std.manifestYamlStream`, `std.manifestTomlEx`,
-//! `std.manifestToml`, `std.slice`, `std.parseYaml`.
+//! `std.manifestToml`, `std.slice`, `std.parseYaml` `std.exp`, `std.log`, `std.pow` and the
+//! trigonometric functions (Go's digits, module `gomath`).
 
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap};
@@ -54,6 +55,16 @@ impl Std {
         library.method("manifestToml", builtin_manifest_toml {});
         library.method("slice", builtin_slice {});
         library.method("parseYaml", builtin_parse_yaml {});
+        library.method("sin", builtin_sin {});
+        library.method("cos", builtin_cos {});
+        library.method("tan", builtin_tan {});
+        library.method("asin", builtin_asin {});
+        library.method("acos", builtin_acos {});
+        library.method("atan", builtin_atan {});
+        library.method("atan2", builtin_atan2 {});
+        library.method("exp", builtin_exp {});
+        library.method("log", builtin_log {});
+        library.method("pow", builtin_pow {});
         Self {
             library: library.build(),
             settings,
@@ -87,13 +98,84 @@ impl jrsonnet_evaluator::ContextInitializer for Std {
 /// `std.log2(x)` as go-jsonnet defines it: `std.log(x) / std.log(2)` (`std.log2(8)` is 2.9999999999999996).
 #[builtin]
 fn builtin_log2(x: f64) -> f64 {
-    x.ln() / 2f64.ln()
+    crate::gomath::log(x) / crate::gomath::log(2.0)
 }
 
 /// `std.log10(x)` as go-jsonnet defines it: `std.log(x) / std.log(10)` (`std.log10(1000)` is 2.9999999999999996).
 #[builtin]
 fn builtin_log10(x: f64) -> f64 {
-    x.ln() / 10f64.ln()
+    crate::gomath::log(x) / crate::gomath::log(10.0)
+}
+
+/// `std.sin(x)` with Go's digits.
+#[builtin]
+fn builtin_sin(x: f64) -> jrsonnet_evaluator::Result<f64> {
+    go_double(crate::gomath::sin(x))
+}
+
+/// `std.cos(x)` with Go's digits.
+#[builtin]
+fn builtin_cos(x: f64) -> jrsonnet_evaluator::Result<f64> {
+    go_double(crate::gomath::cos(x))
+}
+
+/// `std.tan(x)` with Go's digits.
+#[builtin]
+fn builtin_tan(x: f64) -> jrsonnet_evaluator::Result<f64> {
+    go_double(crate::gomath::tan(x))
+}
+
+/// `std.asin(x)` with Go's digits.
+#[builtin]
+fn builtin_asin(x: f64) -> jrsonnet_evaluator::Result<f64> {
+    go_double(crate::gomath::asin(x))
+}
+
+/// `std.acos(x)` with Go's digits.
+#[builtin]
+fn builtin_acos(x: f64) -> jrsonnet_evaluator::Result<f64> {
+    go_double(crate::gomath::acos(x))
+}
+
+/// `std.atan(x)` with Go's digits.
+#[builtin]
+fn builtin_atan(x: f64) -> jrsonnet_evaluator::Result<f64> {
+    go_double(crate::gomath::atan(x))
+}
+
+/// `std.exp(x)` with Go's digits (an overflow is an error).
+#[builtin]
+fn builtin_exp(x: f64) -> jrsonnet_evaluator::Result<f64> {
+    go_double(crate::gomath::exp(x))
+}
+
+/// `std.log(x)` with Go's digits.
+#[builtin]
+fn builtin_log(x: f64) -> jrsonnet_evaluator::Result<f64> {
+    go_double(crate::gomath::log(x))
+}
+
+/// `std.pow(x, n)` with Go's digits.
+#[builtin]
+fn builtin_pow(x: f64, n: f64) -> jrsonnet_evaluator::Result<f64> {
+    go_double(crate::gomath::pow(x, n))
+}
+
+/// `std.atan2(y, x)` with Go's digits.
+#[builtin]
+fn builtin_atan2(y: f64, x: f64) -> jrsonnet_evaluator::Result<f64> {
+    go_double(crate::gomath::atan2(y, x))
+}
+
+/// A result of a math function as go-jsonnet checks it: NaN is `Not a number`, an infinity `Overflow`.
+fn go_double(x: f64) -> jrsonnet_evaluator::Result<f64> {
+    if x.is_nan() {
+        return Err(ErrorKind::RuntimeError("Not a number".into()).into());
+    }
+    if x.is_infinite() {
+        return Err(ErrorKind::RuntimeError("Overflow".into()).into());
+    }
+    Ok(x)
 }
 
 /// A number argument, or go-jsonnet's error naming the function and the argument.
