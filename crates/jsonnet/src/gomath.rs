@@ -6,6 +6,9 @@
 //! `std.acos(0.5)`, a third of `std.pow`'s results). Trigonometric arguments of 2^29 and beyond, which Go reduces
 //! with Payne-Hanek, use the platform's functions.
 
+// The constants are written as Go's sources (and Cephes) give them, digits beyond a double's included.
+#![allow(clippy::excessive_precision)]
+
 use std::f64::consts::PI;
 
 /// Below this, arguments are reduced by Cody-Waite with π/4 split in three parts (Go's `reduceThreshold`).
@@ -254,7 +257,7 @@ pub(crate) fn atan2(y: f64, x: f64) -> f64 {
 
 /// Go's amd64 `math.Log` (its assembly, which reads the exponent from the bits without normalizing subnormals).
 pub(crate) fn log(x: f64) -> f64 {
-    const HSQRT2: f64 = 7.071_067_811_865_475_244_01e-1;
+    const HSQRT2: f64 = std::f64::consts::FRAC_1_SQRT_2; // Go: 7.07106781186547524401e-01
     const LN2HI: f64 = 6.931_471_803_691_238_164_90e-1;
     const LN2LO: f64 = 1.908_214_929_270_587_700_02e-10;
     const L: [f64; 7] = [
