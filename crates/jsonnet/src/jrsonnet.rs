@@ -98,7 +98,14 @@ fn run<T>(
                 state
                     .import_resolved(main.clone())
                     .and_then(|v| apply_tla(&tlas, v))
-                    .and_then(|v| read(&v))
+                    .and_then(|v| {
+                        let read = read(&v);
+                        if options.leave_allocated {
+                            // A one-shot process: the value's tree is not freed object by object (see below).
+                            std::mem::forget(v);
+                        }
+                        read
+                    })
                     .map_err(|e| Error::Evaluation(names.error_text(&e, &main)))
             })
             .collect::<Result<Vec<T>, Error>>()

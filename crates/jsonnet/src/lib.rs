@@ -14,6 +14,7 @@ mod error;
 mod extent;
 mod format;
 mod gomath;
+pub mod huge_pages;
 mod import;
 mod jrsonnet;
 mod jrsonnet_manifest;
