@@ -1,8 +1,8 @@
 //! The standard library evaluations see: jrsonnet's, with the functions where it differs from go-jsonnet
 //! replaced by tack's own: `std.abs`, `std.max`, `std.min`, `std.mergePatch`, `std.manifestXmlJsonml`,
 //! `std.format`, `std.log2`, `std.log10`, `std.manifestYamlDoc`, `std.manifestYamlStream`, `std.manifestTomlEx`,
-//! `std.manifestToml`, `std.slice`, `std.parseYaml` `std.exp`, `std.log`, `std.pow` and the
-//! trigonometric functions (Go's digits, module `gomath`).
+//! `std.manifestToml`, `std.slice`, `std.parseYaml`, `std.trace`, the `std.escapeString*` functions, `std.exp`,
+//! `std.log`, `std.pow` and the trigonometric functions (Go's digits, module `gomath`).
 
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap};
@@ -62,6 +62,16 @@ impl Std {
         library.method("acos", builtin_acos {});
         library.method("atan", builtin_atan {});
         library.method("atan2", builtin_atan2 {});
+        library.method("escapeStringJson", builtin_escape_string_json {});
+        library.method("escapeStringPython", builtin_escape_string_python {});
+        library.method("escapeStringBash", builtin_escape_string_bash {});
+        library.method("escapeStringDollars", builtin_escape_string_dollars {});
+        library.method(
+            "trace",
+            builtin_trace {
+                settings: settings.clone(),
+            },
+        );
         library.method("exp", builtin_exp {});
         library.method("log", builtin_log {});
         library.method("pow", builtin_pow {});
@@ -141,6 +151,52 @@ fn builtin_acos(x: f64) -> jrsonnet_evaluator::Result<f64> {
 #[builtin]
 fn builtin_atan(x: f64) -> jrsonnet_evaluator::Result<f64> {
     go_double(crate::gomath::atan(x))
+}
+
+/// `std.escapeStringJson(str_)`: any value, turned into a string first (go-jsonnet's `std.toString`).
+#[builtin]
+fn builtin_escape_string_json(str_: Val) -> jrsonnet_evaluator::Result<String> {
+    Ok(jrsonnet_evaluator::manifest::escape_string_json(
+        &str_.to_string()?,
+    ))
+}
+
+/// `std.escapeStringPython(str)`: as `std.escapeStringJson`.
+#[builtin]
+fn builtin_escape_string_python(str: Val) -> jrsonnet_evaluator::Result<String> {
+    Ok(jrsonnet_evaluator::manifest::escape_string_json(
+        &str.to_string()?,
+    ))
+}
+
+/// `std.escapeStringBash(str_)`: any value, turned into a string first, in single quotes.
+#[builtin]
+fn builtin_escape_string_bash(str_: Val) -> jrsonnet_evaluator::Result<String> {
+    Ok(jrsonnet_stdlib::builtin_escape_string_bash(
+        str_.to_string()?.to_string(),
+    ))
+}
+
+/// `std.escapeStringDollars(str_)`: any value, turned into a string first, `$` doubled.
+#[builtin]
+fn builtin_escape_string_dollars(str_: Val) -> jrsonnet_evaluator::Result<String> {
+    Ok(jrsonnet_stdlib::builtin_escape_string_dollars(
+        str_.to_string()?.to_string(),
+    ))
+}
+
+/// `std.trace(str, rest)` as go-jsonnet: `str` must be a string, `rest` is required; the line goes to the
+/// evaluation's trace printer with the call's location.
+#[builtin(fields(settings: Cc<RefCell<Settings>>))]
+fn builtin_trace(
+    this: &builtin_trace,
+    loc: jrsonnet_evaluator::function::CallLocation<'_>,
+    str: IStr,
+    rest: Thunk<Val>,
+) -> jrsonnet_evaluator::Result<Val> {
+    let printer = this.settings.borrow().trace_printer.clone();
+    printer.print_trace(loc, str);
+    rest.evaluate()
 }
 
 /// `std.exp(x)` with Go's digits (an overflow is an error).

@@ -230,6 +230,8 @@ fn manifest_json_ex_buf(
 			});
 			buf.push('"');
 		}
+		// tack: go-jsonnet's digits: `%.17g` for `std.toString`, the shortest for `std.manifestJson*`
+		Val::Num(n) if matches!(mtype, ToString) => buf.push_str(&go_number(n.get())),
 		Val::Num(n) => write!(buf, "{n}").unwrap(),
 		#[cfg(feature = "exp-bigint")]
 		Val::BigInt(n) => {
@@ -541,4 +543,34 @@ fn escape_string_json_buf_raw(value: &str, buf: &mut String) {
 	}
 
 	buf.extend_from_slice(&bytes[start..]);
+}
+
+/// tack: a number as go-jsonnet writes it (JSON, `std.toString`, `"" + n`): integers in full (`%.0f`), others as
+/// `%.17g` without trailing zeros (`0.1` is `0.10000000000000001`).
+pub fn go_number(v: f64) -> String {
+	if v == v.floor() {
+		return format!("{v:.0}");
+	}
+	let sci = format!("{v:.16e}");
+	let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+	let exp: i32 = exp.parse().unwrap_or(0);
+	let sign = if mantissa.starts_with('-') { "-" } else { "" };
+	let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+	let digits = digits.trim_end_matches('0');
+	let digits = if digits.is_empty() { "0" } else { digits };
+	if !(-4..17).contains(&exp) {
+		let (first, rest) = digits.split_at(1);
+		let dot = if rest.is_empty() { "" } else { "." };
+		let esign = if exp < 0 { '-' } else { '+' };
+		return format!("{sign}{first}{dot}{rest}e{esign}{:02}", exp.abs());
+	}
+	if exp < 0 {
+		return format!("{sign}0.{}{digits}", "0".repeat((-exp - 1) as usize));
+	}
+	let point = (exp + 1) as usize;
+	if digits.len() <= point {
+		format!("{sign}{digits}{}", "0".repeat(point - digits.len()))
+	} else {
+		format!("{sign}{}.{}", &digits[..point], &digits[point..])
+	}
 }

@@ -32,8 +32,9 @@ pub fn evaluate_add_op(a: &Val, b: &Val) -> Result<Val> {
 	Ok(match (a, b) {
 		(Str(v1), Str(v2)) => Str(StrValue::concat(v1.clone(), v2.clone())),
 
-		(Num(a), Str(b)) => Val::string(format!("{a}{b}")),
-		(Str(a), Num(b)) => Val::string(format!("{a}{b}")),
+		// tack: go-jsonnet's digits
+		(Num(a), Str(b)) => Val::string(format!("{}{b}", crate::manifest::go_number(a.get()))),
+		(Str(a), Num(b)) => Val::string(format!("{a}{}", crate::manifest::go_number(b.get()))),
 
 		(Str(a), o) | (o, Str(a)) if a.is_empty() => Val::string(o.clone().to_string()?),
 		(Str(a), o) => Val::string(format!("{a}{}", o.clone().to_string()?)),
