@@ -2,7 +2,9 @@
 # Promotion at scale: PIPELINES pipelines × 3 stages (qa → e2e → prod, soak 2 s in qa and e2e, automatic
 # promotion), every stage a GitOpsConfig (folder per environment on one branch), reconciled by one
 # `tack controller`. REPOS=one (default): every pipeline in one repository; REPOS=each: a repository per
-# pipeline. Reports:
+# pipeline. Applications look at Git every INTERVAL (default 1m); a release committed into qa is announced to
+# the qa applications as a webhook would (the refresh annotation), and each promotion asks its stage's
+# application to refresh by itself. Reports:
 #   - the time from a new release committed into one pipeline's qa to it running (Synced + Healthy) in prod,
 #   - the time until all pipelines run a release committed into every qa at once (one commit),
 #   - the controller's resident memory once every pipeline is idle.
@@ -12,7 +14,7 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TACK="${TACK_BIN:-$ROOT/target/release/tack}"
-PIPELINES="${PIPELINES:-50}"; TIMEOUT="${TIMEOUT:-900}"; REPOS="${REPOS:-one}"
+PIPELINES="${PIPELINES:-50}"; TIMEOUT="${TIMEOUT:-900}"; REPOS="${REPOS:-one}"; INTERVAL="${INTERVAL:-1m}"
 [ -x "$TACK" ] || { echo "no tack binary at $TACK (cargo build --release -p tack-cli, or set TACK_BIN)" >&2; exit 1; }
 "$TACK" dev up >/dev/null
 eval "$("$TACK" dev env)"; export KUBECONFIG
@@ -38,6 +40,8 @@ commit() { # pipeline message
 }
 # The promotions commit too: take them before editing.
 pull() { git -C "$(repo_of "$1")" -c user.name=bench -c user.email=bench@localhost pull -q --rebase "$(bare_of "$1")" main; }
+# What a push webhook does: the qa applications of pipelines $@ refresh now.
+announce() { for i in "$@"; do echo "p$i-qa"; done | xargs kubectl -n "$ns" annotate --overwrite gitopsconfig "tack.dev/refresh=$(date +%s.%N)" >/dev/null; }
 qa_tag() { # pipeline tag
   printf 'resources:\n- ../base\nimages:\n- name: %s\n  newTag: %s\n' "$IMAGE" "$2" > "$(repo_of "$1")/p$1/qa/kustomization.yaml"
 }
@@ -66,7 +70,7 @@ metadata: {name: p$i-$s, namespace: $ns}
 spec:
   source: {repoURL: "file://$(bare_of "$i")", revision: main, path: p$i/$s}
   destination: {namespace: $ns-p$i-$s}
-  syncPolicy: {interval: 5s, automated: {prune: true}, syncOptions: [CreateNamespace=true]}
+  syncPolicy: {interval: $INTERVAL, automated: {prune: true}, syncOptions: [CreateNamespace=true]}
 EOF
   done
   cat >> "$work/objs/pipelines.yaml" <<EOF
@@ -126,7 +130,7 @@ first=$(python3 -c "print(round($(date +%s.%N) - $start, 1))")
 
 # One release into one pipeline's qa.
 sleep 5
-pull 1; qa_tag 1 v2; commit 1 "p1 qa: v2"
+pull 1; qa_tag 1 v2; commit 1 "p1 qa: v2"; announce 1
 start=$(date +%s.%N)
 wait_for "v2 in p1's prod" 1 one_at_prod p1 v2
 single=$(python3 -c "print(round($(date +%s.%N) - $start, 1))")
@@ -136,6 +140,7 @@ sleep 5
 for r in $(repos); do pull "$r"; done
 for i in $(seq 1 "$PIPELINES"); do qa_tag "$i" v3; done
 for r in $(repos); do commit "$r" "qa: v3"; done
+announce $(seq 1 "$PIPELINES")
 start=$(date +%s.%N)
 wait_for "v3 in every prod" "$PIPELINES" at_prod v3
 all=$(python3 -c "print(round($(date +%s.%N) - $start, 1))")

@@ -2,13 +2,13 @@
 //! one reconciles.
 //!
 //! Each replica tries to hold the Lease under its identity ([`default_identity`]: `POD_NAME`, else
-//! `hostname-pid`). The holder renews it every [`LeaseConfig::renew_every`] (5 s); the others look every
-//! [`LeaseConfig::retry_every`] (1 s) and take it over once its record (holder, renew time, transitions) has
+//! `hostname-pid`). The holder renews it every [`LeaseTimings::renew_every`] (5 s); the others look every
+//! [`LeaseTimings::retry_every`] (1 s) and take it over once its record (holder, renew time, transitions) has
 //! not changed for the lease duration (15 s) as measured on their own clock, so clock skew between machines
 //! does not matter. Every write is a replace carrying the `resourceVersion` that was read (optimistic
 //! concurrency): of two replicas racing for a free Lease, the API server accepts one and answers the other 409.
 //!
-//! A leader that sees the Lease taken by another, or cannot renew it for [`LeaseConfig::renew_deadline`]
+//! A leader that sees the Lease taken by another, or cannot renew it for [`LeaseTimings::renew_deadline`]
 //! (10 s), stops its controllers at once (the task is aborted, reconciles in flight are dropped) and becomes a
 //! candidate again. On graceful shutdown the leader lets reconciles in flight finish, then releases the Lease
 //! (empty holder, duration 1 s) so that a waiting replica takes over within about a second.
@@ -25,6 +25,134 @@ use tokio::sync::watch;
 
 use crate::metrics::Metrics;
 
+/// How often Leases are renewed and read, and when an unrenewed one counts as dead: shared by the leader Lease
+/// ([`LeaseConfig`]) and the member Leases of automatic sharding (`shard::members::MemberConfig`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LeaseTimings {
+    /// How long a Lease that is not renewed stays held (`leaseDurationSeconds`, hence whole seconds).
+    pub lease_duration: Duration,
+    /// How often the holder renews.
+    pub renew_every: Duration,
+    /// A holder that could not renew for this long stops its controllers (less than `lease_duration`, so that
+    /// it stops before another replica may take over).
+    pub renew_deadline: Duration,
+    /// How often a waiting replica looks at the Lease, and a member reads its group's Leases.
+    pub retry_every: Duration,
+}
+
+impl Default for LeaseTimings {
+    /// 15 s duration, renewed every 5 s, given up after 10 s without renewal, looked at every second.
+    fn default() -> Self {
+        LeaseTimings {
+            lease_duration: Duration::from_secs(15),
+            renew_every: Duration::from_secs(5),
+            renew_deadline: Duration::from_secs(10),
+            retry_every: Duration::from_secs(1),
+        }
+    }
+}
+
+/// Lease timings that cannot work together; the messages name the `tack controller` flags.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TimingsError {
+    /// The duration is not a whole number of seconds, at least one.
+    #[error(
+        "--lease-duration {0:?} must be a whole number of seconds, at least 1s (it is written to the Lease's spec.leaseDurationSeconds)"
+    )]
+    Duration(Duration),
+    /// A period is zero.
+    #[error("--{flag} must be more than zero")]
+    Zero {
+        /// The flag.
+        flag: &'static str,
+    },
+    /// The renewal period does not leave room for a second attempt before the deadline.
+    #[error(
+        "--lease-renew-period {renew:?} must be less than --lease-renew-deadline {deadline:?}: a holder renews several times before it gives up"
+    )]
+    RenewAfterDeadline {
+        /// `renew_every`.
+        renew: Duration,
+        /// `renew_deadline`.
+        deadline: Duration,
+    },
+    /// The deadline is not below the duration: two replicas could hold the Lease at once.
+    #[error(
+        "--lease-renew-deadline {deadline:?} must be less than --lease-duration {duration:?}: a holder that cannot renew must stop before another replica may take over"
+    )]
+    DeadlineAfterDuration {
+        /// `renew_deadline`.
+        deadline: Duration,
+        /// `lease_duration`.
+        duration: Duration,
+    },
+    /// Retries so slow that a failed renewal is not retried before the deadline.
+    #[error(
+        "--lease-retry-period {retry:?} must be less than --lease-renew-deadline {deadline:?}: a failed renewal is retried every retry period"
+    )]
+    RetryAfterDeadline {
+        /// `retry_every`.
+        retry: Duration,
+        /// `renew_deadline`.
+        deadline: Duration,
+    },
+}
+
+impl LeaseTimings {
+    /// Checks that the timings work together: `retry_every` and `renew_every` below `renew_deadline`, below
+    /// `lease_duration`, a whole number of seconds.
+    pub fn validate(&self) -> Result<(), TimingsError> {
+        let d = self.lease_duration;
+        if d < Duration::from_secs(1) || d.subsec_nanos() != 0 {
+            return Err(TimingsError::Duration(d));
+        }
+        for (flag, v) in [
+            ("lease-renew-period", self.renew_every),
+            ("lease-renew-deadline", self.renew_deadline),
+            ("lease-retry-period", self.retry_every),
+        ] {
+            if v.is_zero() {
+                return Err(TimingsError::Zero { flag });
+            }
+        }
+        if self.renew_deadline >= d {
+            return Err(TimingsError::DeadlineAfterDuration {
+                deadline: self.renew_deadline,
+                duration: d,
+            });
+        }
+        if self.renew_every >= self.renew_deadline {
+            return Err(TimingsError::RenewAfterDeadline {
+                renew: self.renew_every,
+                deadline: self.renew_deadline,
+            });
+        }
+        if self.retry_every >= self.renew_deadline {
+            return Err(TimingsError::RetryAfterDeadline {
+                retry: self.retry_every,
+                deadline: self.renew_deadline,
+            });
+        }
+        Ok(())
+    }
+
+    /// `leaseDurationSeconds`.
+    pub fn duration_seconds(&self) -> i32 {
+        i32::try_from(self.lease_duration.as_secs())
+            .unwrap_or(i32::MAX)
+            .max(1)
+    }
+
+    /// How long one read or write of a Lease may take before it counts as failed: the renewal period, at most
+    /// half the deadline, at least 500 ms.
+    pub fn attempt_timeout(&self) -> Duration {
+        self.renew_every
+            .min(self.renew_deadline / 2)
+            .max(Duration::from_millis(500))
+    }
+}
+
 /// How the Lease is held.
 #[derive(Clone, Debug)]
 pub struct LeaseConfig {
@@ -34,32 +162,21 @@ pub struct LeaseConfig {
     pub namespace: String,
     /// Who this replica is; unique among the replicas.
     pub identity: String,
-    /// How long a Lease that is not renewed stays held (`leaseDurationSeconds`).
-    pub lease_duration: Duration,
-    /// How often the leader renews.
-    pub renew_every: Duration,
-    /// A leader that could not renew for this long stops its controllers (less than `lease_duration`, so that
-    /// it stops before another replica may take over).
-    pub renew_deadline: Duration,
-    /// How often a waiting replica looks at the Lease.
-    pub retry_every: Duration,
+    /// Renewals, retries and expiry.
+    pub timings: LeaseTimings,
 }
 
 /// The Lease name used unless `--lease-name` says otherwise.
 pub const DEFAULT_LEASE_NAME: &str = "tack-controller";
 
 impl LeaseConfig {
-    /// 15 s duration, renewed every 5 s, given up after 10 s without renewal, looked at every second by the
-    /// waiting replicas.
+    /// With the default [`LeaseTimings`].
     pub fn new(name: impl Into<String>, namespace: impl Into<String>, identity: impl Into<String>) -> Self {
         LeaseConfig {
             name: name.into(),
             namespace: namespace.into(),
             identity: identity.into(),
-            lease_duration: Duration::from_secs(15),
-            renew_every: Duration::from_secs(5),
-            renew_deadline: Duration::from_secs(10),
-            retry_every: Duration::from_secs(1),
+            timings: LeaseTimings::default(),
         }
     }
 }
@@ -227,7 +344,7 @@ impl LeaderElector {
                 spec: Some(taken(
                     &LeaseSpec::default(),
                     &identity,
-                    self.config.lease_duration,
+                    self.config.timings.lease_duration,
                     now,
                 )),
             };
@@ -244,11 +361,16 @@ impl LeaderElector {
         };
         let spec = lease.spec.clone().unwrap_or_default();
         let unchanged_for = self.observe(Record::of(&spec));
-        if let Err(holder) = may_take(&spec, &identity, unchanged_for, self.config.lease_duration) {
+        if let Err(holder) = may_take(
+            &spec,
+            &identity,
+            unchanged_for,
+            self.config.timings.lease_duration,
+        ) {
             return Ok(Attempt::Busy { holder });
         }
         let mut next = lease;
-        next.spec = Some(taken(&spec, &identity, self.config.lease_duration, now));
+        next.spec = Some(taken(&spec, &identity, self.config.timings.lease_duration, now));
         // `next` keeps the resourceVersion read above: a concurrent write makes this replace fail with 409.
         match self
             .api
@@ -331,10 +453,8 @@ pub async fn run_elected<W, Fut>(
 {
     let cfg = elector.config().clone();
     let lease = format!("{}/{}", cfg.namespace, cfg.name);
-    let attempt_timeout = cfg
-        .renew_every
-        .min(cfg.renew_deadline / 2)
-        .max(Duration::from_millis(500));
+    let t = cfg.timings;
+    let attempt_timeout = t.attempt_timeout();
     let mut shutdown = std::pin::pin!(shutdown);
     metrics.set_leader(false);
     loop {
@@ -359,7 +479,7 @@ pub async fn run_elected<W, Fut>(
                     tracing::info!(lease = %lease, "shutting down while waiting for the lease");
                     return;
                 }
-                () = tokio::time::sleep(cfg.retry_every) => {}
+                () = tokio::time::sleep(t.retry_every) => {}
             }
         }
         tracing::info!(lease = %lease, identity = %cfg.identity, "became the leader; starting the controllers");
@@ -368,7 +488,7 @@ pub async fn run_elected<W, Fut>(
         let mut task = tokio::spawn(work(signal));
         let mut last_renewal = Instant::now();
         // After a failed renewal the next attempt comes sooner, so that a passing error does not cost the Lease.
-        let mut next_attempt = cfg.renew_every;
+        let mut next_attempt = t.renew_every;
         let mut stopping = false;
         let lost = loop {
             tokio::select! {
@@ -386,17 +506,17 @@ pub async fn run_elected<W, Fut>(
                     break None;
                 }
                 () = tokio::time::sleep(next_attempt) => {
-                    next_attempt = cfg.retry_every;
+                    next_attempt = t.retry_every;
                     match tokio::time::timeout(attempt_timeout, elector.try_acquire_or_renew()).await {
                         Ok(Ok(Attempt::Held)) => {
                             last_renewal = Instant::now();
-                            next_attempt = cfg.renew_every;
+                            next_attempt = t.renew_every;
                         }
                         Ok(Ok(Attempt::Busy { holder })) => break Some(format!("the lease is now held by {holder}")),
                         Ok(Err(e)) => tracing::warn!("cannot renew: {e}"),
                         Err(_) => tracing::warn!(lease = %lease, "cannot renew: the API server did not answer within {attempt_timeout:?}"),
                     }
-                    if last_renewal.elapsed() >= cfg.renew_deadline {
+                    if last_renewal.elapsed() >= t.renew_deadline {
                         break Some(format!("not renewed for {:?}", last_renewal.elapsed()));
                     }
                 }
@@ -493,6 +613,48 @@ mod tests {
         };
         assert_eq!(taken(&released, "a", D, t1).lease_transitions, Some(1));
         assert_ne!(Record::of(&first), Record::of(&renewed));
+    }
+
+    #[test]
+    fn timings_are_checked_with_errors_naming_the_flags() {
+        let ok = LeaseTimings::default();
+        assert_eq!(ok.validate(), Ok(()));
+        assert_eq!(ok.duration_seconds(), 15);
+        assert_eq!(ok.attempt_timeout(), Duration::from_secs(5));
+        let with = |f: fn(&mut LeaseTimings)| {
+            let mut t = LeaseTimings::default();
+            f(&mut t);
+            t.validate().map_err(|e| e.to_string())
+        };
+        let short = LeaseTimings {
+            lease_duration: Duration::from_secs(3),
+            renew_every: Duration::from_millis(500),
+            renew_deadline: Duration::from_secs(2),
+            retry_every: Duration::from_millis(200),
+        };
+        assert_eq!(short.validate(), Ok(()));
+        assert_eq!(short.attempt_timeout(), Duration::from_millis(500));
+        assert_eq!(
+            with(|t| t.lease_duration = Duration::from_millis(1500)),
+            Err("--lease-duration 1.5s must be a whole number of seconds, at least 1s (it is written to the Lease's spec.leaseDurationSeconds)".into())
+        );
+        assert!(with(|t| t.lease_duration = Duration::ZERO).is_err());
+        assert_eq!(
+            with(|t| t.retry_every = Duration::ZERO),
+            Err("--lease-retry-period must be more than zero".into())
+        );
+        assert_eq!(
+            with(|t| t.renew_deadline = Duration::from_secs(15)),
+            Err("--lease-renew-deadline 15s must be less than --lease-duration 15s: a holder that cannot renew must stop before another replica may take over".into())
+        );
+        assert_eq!(
+            with(|t| t.renew_every = Duration::from_secs(10)),
+            Err("--lease-renew-period 10s must be less than --lease-renew-deadline 10s: a holder renews several times before it gives up".into())
+        );
+        assert_eq!(
+            with(|t| t.retry_every = Duration::from_secs(12)),
+            Err("--lease-retry-period 12s must be less than --lease-renew-deadline 10s: a failed renewal is retried every retry period".into())
+        );
     }
 
     #[test]

@@ -98,7 +98,8 @@ pub const SYNC_ANNOTATION: &str = "tack.dev/sync-requested-at";
 /// The interval of applications that set none.
 pub const DEFAULT_INTERVAL: Duration = Duration::from_secs(180);
 
-/// The field manager of status writes.
+/// The field manager of status writes; a controller that reconciles only some applications (sharding) writes
+/// as `tack-controller/<identity>` or `tack-controller/shard-<index>` (see [`shard::writers`]).
 pub const STATUS_MANAGER: &str = "tack-controller";
 
 /// How the controller runs.
@@ -353,8 +354,17 @@ async fn run_gated(
         metrics.clone(),
         config.namespace.clone(),
     ));
-    let ctx =
-        Arc::new(reconcile::Context::new(client, config, metrics.clone()).with_git_deadlines(git_deadlines));
+    // Each controller writes the status under its own name when applications are split between controllers.
+    let status_manager = match &gate {
+        shard::Gate::Auto(ownership) => shard::writers::status_manager(&ownership.identity()),
+        shard::Gate::Static(shard) => shard::writers::static_shard_manager(shard.index()),
+        shard::Gate::All => STATUS_MANAGER.to_string(),
+    };
+    let ctx = Arc::new(
+        reconcile::Context::new(client, config, metrics.clone())
+            .with_git_deadlines(git_deadlines)
+            .with_status_manager(status_manager),
+    );
     // Shutdown interrupts Git fetches in flight (a silent server must not hold it up).
     let interrupt = ctx.interrupt.clone();
     let shutdown = async move {

@@ -56,6 +56,8 @@ pub struct Context {
     destinations: Destinations,
     /// The latest commit of each branch or tag fetched, shared by the applications following it.
     resolutions: Arc<Resolutions>,
+    /// The field manager of status writes (`shard::writers`).
+    status_manager: String,
 }
 
 impl Context {
@@ -79,7 +81,14 @@ impl Context {
             git_deadlines: Deadlines::default(),
             destinations,
             resolutions: Arc::default(),
+            status_manager: STATUS_MANAGER.to_string(),
         }
+    }
+
+    /// Sets the field manager of status writes (one per controller when sharded, see `shard::writers`).
+    pub fn with_status_manager(mut self, manager: String) -> Self {
+        self.status_manager = manager;
+        self
     }
 
     /// The cluster an application's requests go to (on `target`): as its ServiceAccount (see
@@ -228,7 +237,7 @@ pub async fn reconcile(obj: Arc<GitOpsConfig>, ctx: Arc<Context>) -> Result<Requ
             (status, note, failed.retry_in, false)
         }
     };
-    write_status(&ctx.client, &obj, &status).await?;
+    write_status(&ctx.client, &ctx.status_manager, &obj, &status).await?;
     if adopted {
         adopt_done(&ctx, &obj, &key).await;
     }
@@ -355,21 +364,34 @@ pub fn error_policy(obj: Arc<GitOpsConfig>, error: &Error, _ctx: Arc<Context>) -
 
 async fn write_status(
     client: &kube::Client,
+    manager: &str,
     obj: &GitOpsConfig,
     status: &GitOpsConfigStatus,
 ) -> Result<(), Error> {
     let api: Api<GitOpsConfig> = Api::namespaced(client.clone(), &obj.namespace().unwrap_or_default());
-    let patch = json!({
-        "apiVersion": tack_model::GitOpsConfig::api_version(&()),
-        "kind": tack_model::GitOpsConfig::kind(&()),
-        "status": status,
-    });
-    api.patch_status(
-        &obj.name_any(),
-        &PatchParams::apply(STATUS_MANAGER).force(),
-        &Patch::Apply(&patch),
-    )
-    .await?;
+    let apply = |status: &GitOpsConfigStatus| {
+        let patch = json!({
+            "apiVersion": tack_model::GitOpsConfig::api_version(&()),
+            "kind": tack_model::GitOpsConfig::kind(&()),
+            "status": status,
+        });
+        let (api, name) = (api.clone(), obj.name_any());
+        async move {
+            api.patch_status(&name, &PatchParams::apply(manager).force(), &Patch::Apply(&patch))
+                .await
+        }
+    };
+    let written = apply(status).await?;
+    // Fields another controller wrote (before a handover) and this one does not set would stay: take them over.
+    let others = crate::shard::writers::other_writers(written.managed_fields(), manager);
+    if !others.is_empty() {
+        let app = format!("{}/{}", obj.namespace().unwrap_or_default(), obj.name_any());
+        let others = others.join(", ");
+        match crate::shard::writers::take_over(&api, &written, status, manager).await {
+            Ok(()) => tracing::info!(app = %app, "took the status over from {others}"),
+            Err(e) => tracing::warn!(app = %app, "cannot take the status over from {others}: {e}"),
+        }
+    }
     Ok(())
 }
 
@@ -783,38 +805,78 @@ fn sync_phase_line(line: &str) -> Option<&'static str> {
     }
 }
 
-/// Tells one phase line of a running sync: `status.lastOperation` says Running and the line; hooks, applying
-/// waves and held prunes are also Events.
-async fn report_phase(ctx: &Context, obj: &GitOpsConfig, (revision, started): (&str, &str), tagged: &str) {
-    let (kind, line) = tagged.split_once('\u{0}').unwrap_or(("status", tagged));
+/// How long a sync runs before its current step is shown in `status.lastOperation`, and how often it is
+/// updated after that: a sync of a few objects ends before it and writes the status once, at its end.
+const PHASE_SHOWN_AFTER: Duration = Duration::from_secs(1);
+
+/// The phase lines of a running sync, shown in `status.lastOperation` once the sync has run for
+/// [`PHASE_SHOWN_AFTER`] and then at most once per that time (the latest line wins).
+struct PhaseShown {
+    /// When the next line may be written.
+    next: tokio::time::Instant,
+    /// The latest line not written yet.
+    pending: Option<String>,
+}
+
+impl PhaseShown {
+    fn new() -> Self {
+        PhaseShown {
+            next: tokio::time::Instant::now() + PHASE_SHOWN_AFTER,
+            pending: None,
+        }
+    }
+
+    /// Takes a line; it is written when [`PhaseShown::due`] says so.
+    fn take(&mut self, line: &str) {
+        self.pending = Some(line.to_string());
+    }
+
+    /// The line to write now, if one waits and its time has come.
+    fn due(&mut self, now: tokio::time::Instant) -> Option<String> {
+        if now < self.next {
+            return None;
+        }
+        let line = self.pending.take()?;
+        self.next = now + PHASE_SHOWN_AFTER;
+        Some(line)
+    }
+}
+
+/// Writes one phase line of a running sync into `status.lastOperation` (Running).
+async fn show_phase(ctx: &Context, obj: &GitOpsConfig, (revision, started): (&str, &str), line: &str) {
     let api: Api<GitOpsConfig> = Api::namespaced(ctx.client.clone(), &obj.namespace().unwrap_or_default());
     let patch = json!({"status": {"lastOperation": {
         "phase": "Running", "revision": revision, "message": line, "startedAt": started, "finishedAt": null}}});
+    let params = PatchParams {
+        field_manager: Some(ctx.status_manager.clone()),
+        ..PatchParams::default()
+    };
     if let Err(e) = api
-        .patch_status(&obj.name_any(), &PatchParams::default(), &Patch::Merge(&patch))
+        .patch_status(&obj.name_any(), &params, &Patch::Merge(&patch))
         .await
     {
         tracing::debug!(app = %obj.name_any(), "cannot report the sync phase: {e}");
     }
-    if kind == "event" {
-        let failed =
-            line.contains(": failed") || line.starts_with("warning:") || line.starts_with("prune held");
-        let note = Note {
-            warning: failed,
-            reason: if line.contains(" hook ") {
-                "Hook"
-            } else if line.starts_with("wave ") {
-                "Wave"
-            } else {
-                "Prune"
-            }
-            .into(),
-            action: "Sync".into(),
-            message: line.to_string(),
-        };
-        if let Err(e) = ctx.recorder.publish(&note, &obj.object_ref(&())).await {
-            tracing::debug!(app = %obj.name_any(), "cannot publish an event: {e}");
+}
+
+/// Publishes a phase line that is also an Event: hooks, applying waves and held prunes.
+async fn publish_phase(ctx: &Context, obj: &GitOpsConfig, line: &str) {
+    let failed = line.contains(": failed") || line.starts_with("warning:") || line.starts_with("prune held");
+    let note = Note {
+        warning: failed,
+        reason: if line.contains(" hook ") {
+            "Hook"
+        } else if line.starts_with("wave ") {
+            "Wave"
+        } else {
+            "Prune"
         }
+        .into(),
+        action: "Sync".into(),
+        message: line.to_string(),
+    };
+    if let Err(e) = ctx.recorder.publish(&note, &obj.object_ref(&())).await {
+        tracing::debug!(app = %obj.name_any(), "cannot publish an event: {e}");
     }
 }
 
@@ -894,14 +956,29 @@ async fn sync_now(
     };
     let run = tack_apply::sync_packed(&plan.cluster, manifests, &opts, &progress);
     tokio::pin!(run);
+    let mut shown = PhaseShown::new();
     let report = loop {
+        let wake = shown.next;
         tokio::select! {
             r = &mut run => break r,
-            Some(line) = rx.recv() => report_phase(ctx, obj, (revision, &started), &line).await,
+            Some(tagged) = rx.recv() => {
+                let (kind, line) = tagged.split_once('\u{0}').unwrap_or(("status", &tagged));
+                if kind == "event" {
+                    publish_phase(ctx, obj, line).await;
+                }
+                shown.take(line);
+            }
+            () = tokio::time::sleep_until(wake), if shown.pending.is_some() => {}
+        }
+        if let Some(line) = shown.due(tokio::time::Instant::now()) {
+            show_phase(ctx, obj, (revision, &started), &line).await;
         }
     };
-    while let Ok(line) = rx.try_recv() {
-        report_phase(ctx, obj, (revision, &started), &line).await;
+    // The status written after the sync tells its end; the Events of its last lines are still published.
+    while let Ok(tagged) = rx.try_recv() {
+        if let Some(("event", line)) = tagged.split_once('\u{0}') {
+            publish_phase(ctx, obj, line).await;
+        }
     }
     let mut report = report?;
     let state = if report.count(Action::PruneSkipped) + report.count(Action::PruneHeld) > 0 {
@@ -1215,6 +1292,32 @@ mod tests {
                 ..Default::default()
             },
         )
+    }
+
+    #[test]
+    fn a_short_sync_shows_no_phase_and_a_long_one_its_latest_once_a_second() {
+        let start = tokio::time::Instant::now();
+        let mut shown = PhaseShown {
+            next: start + PHASE_SHOWN_AFTER,
+            pending: None,
+        };
+        // Within the first second: nothing written, the latest line kept.
+        shown.take("phase Sync");
+        shown.take("phase Sync, wave 0");
+        assert_eq!(shown.due(start + Duration::from_millis(500)), None);
+        // After it: the latest line, once.
+        let later = start + Duration::from_millis(1100);
+        assert_eq!(shown.due(later).as_deref(), Some("phase Sync, wave 0"));
+        assert_eq!(shown.due(later), None);
+        // A new line within the next second waits for it.
+        shown.take("phase PostSync");
+        assert_eq!(shown.due(later + Duration::from_millis(900)), None);
+        assert_eq!(
+            shown.due(later + Duration::from_millis(1000)).as_deref(),
+            Some("phase PostSync")
+        );
+        // Nothing pending: nothing to write, whatever the time.
+        assert_eq!(shown.due(later + Duration::from_secs(60)), None);
     }
 
     #[test]

@@ -37,6 +37,8 @@ mod phases;
 mod shards;
 #[path = "gitops/sops.rs"]
 mod sops;
+#[path = "gitops/takeover.rs"]
+mod takeover;
 #[path = "gitops/tenancy.rs"]
 mod tenancy;
 #[path = "gitops/webhook.rs"]

@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::Args;
 use tack_gitops::ControllerConfig;
-use tack_gitops::lease::{self, LeaderElector, LeaseConfig, StopSignal};
+use tack_gitops::lease::{self, LeaderElector, LeaseConfig, LeaseTimings, StopSignal};
 use tack_gitops::metrics::{self, Metrics, Readiness};
 use tack_gitops::shard::members::{self, MemberConfig, Ownership};
 use tack_gitops::webhook::{self, WebhookSecret};
@@ -44,9 +44,24 @@ pub struct ControllerArgs {
     #[arg(long, requires = "api_addr")]
     pub api_read_only: bool,
     /// Run the controllers only while holding a coordination.k8s.io Lease, so that one of several replicas
-    /// reconciles (15 s lease, renewed every 5 s, released on shutdown)
+    /// reconciles (15 s lease, renewed every 5 s, released on shutdown; see --lease-duration)
     #[arg(long)]
     pub leader_elect: bool,
+    /// How long a Lease (leader, or shard member with --shards auto) that is not renewed stays held: after it,
+    /// another replica takes over. Whole seconds; more than --lease-renew-deadline
+    #[arg(long, value_name = "DURATION", default_value = "15s", value_parser = parse_duration)]
+    pub lease_duration: Duration,
+    /// A replica that could not renew its Lease for this long stops its controllers (before another may take
+    /// over); more than --lease-renew-period and --lease-retry-period
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    pub lease_renew_deadline: Duration,
+    /// How often a replica renews the Lease it holds
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
+    pub lease_renew_period: Duration,
+    /// How often a waiting replica looks at the leader Lease, a shard member reads its group's Leases, and a
+    /// failed renewal is retried
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = parse_duration)]
+    pub lease_retry_period: Duration,
     /// Name of the leader-election Lease
     #[arg(long, value_name = "NAME", default_value = lease::DEFAULT_LEASE_NAME)]
     pub lease_name: String,
@@ -114,6 +129,23 @@ fn parse_shards(text: &str) -> Result<Shards, String> {
             format!("{text:?} is neither a number of shards nor `auto`; write --shards 3 (with --shard-index) or --shards auto")
         }),
     }
+}
+
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text.trim())
+        .map_err(|e| format!("{text:?}: {e}; write a duration like 15s, 500ms or 1m"))
+}
+
+/// The Lease timings the flags ask for, checked.
+fn lease_timings(args: &ControllerArgs) -> anyhow::Result<LeaseTimings> {
+    let timings = LeaseTimings {
+        lease_duration: args.lease_duration,
+        renew_every: args.lease_renew_period,
+        renew_deadline: args.lease_renew_deadline,
+        retry_every: args.lease_retry_period,
+    };
+    timings.validate()?;
+    Ok(timings)
 }
 
 /// The sharding the flags ask for: static (`Some` shard), automatic (`true`), or none.
@@ -248,6 +280,7 @@ pub async fn run(args: &ControllerArgs, settings: &Settings) -> anyhow::Result<E
         None => None,
     };
     let (shard, auto_shards) = sharding(args)?;
+    let timings = lease_timings(args)?;
     if let Some(name) = &args.default_service_account
         && !tack_gitops::valid_service_account_name(name)
     {
@@ -433,12 +466,18 @@ pub async fn run(args: &ControllerArgs, settings: &Settings) -> anyhow::Result<E
         .or_else(|| settings.namespace.clone())
         .unwrap_or_else(|| cluster.default_namespace().to_string());
     if auto_shards {
-        let member = MemberConfig::new(
-            &args.lease_name,
-            lease_namespace.clone(),
-            lease::default_identity(),
-        );
-        let lease_config = LeaseConfig::new(&args.lease_name, lease_namespace, lease::default_identity());
+        let member = MemberConfig {
+            timings,
+            ..MemberConfig::new(
+                &args.lease_name,
+                lease_namespace.clone(),
+                lease::default_identity(),
+            )
+        };
+        let lease_config = LeaseConfig {
+            timings,
+            ..LeaseConfig::new(&args.lease_name, lease_namespace, lease::default_identity())
+        };
         tracing::info!(
             group = %format!("{}/{}", member.namespace, member.group),
             identity = %member.identity,
@@ -475,7 +514,10 @@ pub async fn run(args: &ControllerArgs, settings: &Settings) -> anyhow::Result<E
             Some(index) => format!("{}-shard-{index}", args.lease_name),
             None => args.lease_name.clone(),
         };
-        let lease_config = LeaseConfig::new(&lease_name, lease_namespace, lease::default_identity());
+        let lease_config = LeaseConfig {
+            timings,
+            ..LeaseConfig::new(&lease_name, lease_namespace, lease::default_identity())
+        };
         tracing::info!(
             lease = %format!("{}/{}", lease_config.namespace, lease_config.name),
             identity = %lease_config.identity,
@@ -539,5 +581,55 @@ async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => tracing::info!("SIGINT received"),
         () = term => tracing::info!("SIGTERM received"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: ControllerArgs,
+    }
+
+    fn timings(flags: &[&str]) -> Result<LeaseTimings, String> {
+        let cli = Cli::try_parse_from(std::iter::once("tack").chain(flags.iter().copied()))
+            .map_err(|e| e.to_string())?;
+        lease_timings(&cli.args).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn lease_timings_come_from_the_flags_and_are_checked() {
+        assert_eq!(timings(&[]), Ok(LeaseTimings::default()));
+        assert_eq!(
+            timings(&[
+                "--lease-duration",
+                "5s",
+                "--lease-renew-deadline",
+                "4s",
+                "--lease-renew-period",
+                "1s",
+                "--lease-retry-period",
+                "500ms"
+            ]),
+            Ok(LeaseTimings {
+                lease_duration: Duration::from_secs(5),
+                renew_every: Duration::from_secs(1),
+                renew_deadline: Duration::from_secs(4),
+                retry_every: Duration::from_millis(500),
+            })
+        );
+        assert_eq!(
+            timings(&["--lease-duration", "8s"]),
+            Err("--lease-renew-deadline 10s must be less than --lease-duration 8s: a holder that cannot renew must \
+                 stop before another replica may take over"
+                .into())
+        );
+        let bad = timings(&["--lease-duration", "soon"]).expect_err("refused");
+        assert!(bad.contains("write a duration like 15s, 500ms or 1m"), "{bad}");
     }
 }

@@ -17,6 +17,13 @@
 //! at once and publishes drained once their reconciles in flight have finished; until then the new owner is not
 //! settled and does not start them. Two replicas that own the same application in their views therefore never
 //! run it at the same time: each would have to read the other's publication of its own view, drained.
+//!
+//! Applications that do not move are not held up by a handover: while not settled, a replica still starts an
+//! application it owns in the last view it settled in *and* in every view it adopted since. No other replica
+//! can start it meanwhile: one that owns it in its view V would have to be settled in V, so this replica would
+//! have published V, hence adopted it since it settled, and owns it there — two owners of one application in
+//! one view, which rendezvous hashing excludes (a replica that never saw this one's Lease alive is excluded by
+//! the Lease timings: this one stops before its Lease can count as dead).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -230,6 +237,9 @@ pub enum Event {
     Written(Published),
 }
 
+/// How many views adopted without settling in between still let applications that kept their owner start.
+const MAX_KEPT_VIEWS: usize = 8;
+
 /// One replica's handover state.
 #[derive(Clone, Debug)]
 pub struct Handover {
@@ -237,6 +247,9 @@ pub struct Handover {
     adopted: View,
     written: Option<Published>,
     settled: bool,
+    /// The last view this replica settled in, then every view it adopted since (empty before it first settled):
+    /// an application it owns in all of them may start while it is not settled.
+    kept: Vec<View>,
     in_flight: BTreeSet<(String, String)>,
     deferred: BTreeSet<(String, String)>,
 }
@@ -249,6 +262,7 @@ impl Handover {
             adopted: View::default(),
             written: None,
             settled: false,
+            kept: Vec::new(),
             in_flight: BTreeSet::new(),
             deferred: BTreeSet::new(),
         }
@@ -285,13 +299,22 @@ impl Handover {
         if !self.owns(namespace, name) {
             self.deferred.remove(&key);
             Admission::NotOurs
-        } else if !self.settled {
+        } else if !self.settled && !self.kept_through_handover(namespace, name) {
             self.deferred.insert(key);
             Admission::Defer
         } else {
             self.in_flight.insert(key);
             Admission::Start
         }
+    }
+
+    /// Whether this replica owned `namespace/name` in the last view it settled in and in every view since.
+    fn kept_through_handover(&self, namespace: &str, name: &str) -> bool {
+        !self.kept.is_empty()
+            && self
+                .kept
+                .iter()
+                .all(|v| v.owner(namespace, name) == Some(self.me.as_str()))
     }
 
     /// A reconcile admitted with [`Admission::Start`] ended (finished, failed or dropped).
@@ -323,6 +346,12 @@ impl Handover {
                 if seen.live != self.adopted {
                     let before = std::mem::replace(&mut self.adopted, seen.live);
                     self.settled = false;
+                    // A membership that keeps changing without settling: everything waits for the settlement.
+                    if self.kept.len() >= MAX_KEPT_VIEWS {
+                        self.kept.clear();
+                    } else if !self.kept.is_empty() {
+                        self.kept.push(self.adopted.clone());
+                    }
                     return vec![Effect::Adopted {
                         before,
                         after: self.adopted.clone(),
@@ -339,6 +368,9 @@ impl Handover {
                         .filter(|m| **m != self.me)
                         .all(|m| seen.published.get(m) == Some(&mine));
                 let was = std::mem::replace(&mut self.settled, settled);
+                if settled {
+                    self.kept = vec![self.adopted.clone()];
+                }
                 if settled && !was {
                     vec![Effect::Settled {
                         view: self.adopted.clone(),
@@ -539,6 +571,72 @@ mod tests {
             matches!(&effects[..], [Effect::Settled { deferred, .. }] if deferred.contains(&(ns.clone(), app.clone())))
         );
         assert_eq!(b.admit(&ns, &app), Admission::Start);
+    }
+
+    /// Settles `r` in `view`, every other member publishing it drained.
+    fn settle(r: &mut Handover, view: &View) {
+        r.step(observed(view, &[]));
+        r.step(Event::Written(r.publication()));
+        let p = r.publication();
+        let others: Vec<(&str, &Published)> = view
+            .members()
+            .iter()
+            .filter(|m| **m != r.me)
+            .map(|m| (m.as_str(), &p))
+            .collect();
+        r.step(observed(view, &others));
+        assert!(r.is_settled());
+    }
+
+    #[test]
+    fn applications_that_keep_their_owner_do_not_wait_for_a_handover() {
+        let abc = View::new(["a", "b", "c"]);
+        let ac = View::new(["a", "c"]);
+        let acd = View::new(["a", "c", "d"]);
+        let owned = |v: &View| -> BTreeSet<(String, String)> {
+            apps(200)
+                .into_iter()
+                .filter(|(ns, n)| v.owner(ns, n) == Some("a"))
+                .collect()
+        };
+        let mut a = Handover::new("a");
+        settle(&mut a, &abc);
+        // b dies: a adopts [a, c]; not settled until c publishes it.
+        a.step(observed(&ac, &[]));
+        assert!(!a.is_settled());
+        let (kept, gained) = (owned(&abc), owned(&ac));
+        assert!(kept.is_subset(&gained) && kept.len() < gained.len());
+        for (ns, n) in &gained {
+            let want = if kept.contains(&(ns.clone(), n.clone())) {
+                Admission::Start
+            } else {
+                Admission::Defer
+            };
+            assert_eq!(a.admit(ns, n), want, "{ns}/{n}");
+            a.finish(ns, n);
+        }
+        // d joins before [a, c] settled: only what a owned in [a, b, c], [a, c] and [a, c, d] still starts.
+        a.step(observed(&acd, &[]));
+        let through: BTreeSet<_> = kept.intersection(&owned(&acd)).cloned().collect();
+        for (ns, n) in owned(&acd) {
+            let want = if through.contains(&(ns.clone(), n.clone())) {
+                Admission::Start
+            } else {
+                Admission::Defer
+            };
+            assert_eq!(a.admit(&ns, &n), want, "{ns}/{n}");
+            a.finish(&ns, &n);
+        }
+        // Once settled in [a, c, d], all of its own start.
+        settle(&mut a, &acd);
+        for (ns, n) in owned(&acd) {
+            assert_eq!(a.admit(&ns, &n), Admission::Start);
+        }
+        // A replica that never settled waits for everything.
+        let mut fresh = Handover::new("a");
+        fresh.step(observed(&ac, &[]));
+        let (ns, n) = owned(&ac).into_iter().next().expect("one");
+        assert_eq!(fresh.admit(&ns, &n), Admission::Defer);
     }
 
     #[test]

@@ -3,14 +3,14 @@
 //!
 //! A member Lease is `coordination.k8s.io/v1` `Lease` `<group>-member-<identity>` in the controller's namespace,
 //! labelled `tack.dev/shard-group=<group>`, `spec.holderIdentity` = the replica's identity, renewed every
-//! [`MemberConfig::renew_every`]; the annotations `tack.dev/shard-view` (the members of the adopted view,
+//! [`LeaseTimings::renew_every`]; the annotations `tack.dev/shard-view` (the members of the adopted view,
 //! separated by commas) and `tack.dev/shard-drained` (`true`/`false`) are the publication. Every
-//! [`MemberConfig::retry_every`] the replica lists the group's Leases, judges which members are live
+//! [`LeaseTimings::retry_every`] the replica lists the group's Leases, judges which members are live
 //! ([`Liveness`]), steps its [`Handover`] and writes its Lease when its publication changed or a renewal is due.
 //! Leases left unchanged for three durations (replicas that died) are deleted, with their `resourceVersion` as
 //! precondition.
 //!
-//! A replica that could not renew its Lease for [`MemberConfig::renew_deadline`] (less than the duration after
+//! A replica that could not renew its Lease for [`LeaseTimings::renew_deadline`] (less than the duration after
 //! which the others count it dead) stops its controller at once, reconciles in flight dropped, and joins again
 //! from nothing, as a leader that lost its Lease does. On graceful shutdown it finishes its reconciles in
 //! flight, then deletes its Lease: the others take its applications over within about a second.
@@ -35,7 +35,7 @@ use super::handover::{
     Admission, Effect, Event, Handover, Liveness, MemberLease, Observation, Published, View,
 };
 use crate::GitOpsConfig;
-use crate::lease::StopSignal;
+use crate::lease::{LeaseTimings, StopSignal};
 use crate::metrics::Metrics;
 
 /// The label naming a member Lease's group.
@@ -55,29 +55,24 @@ pub struct MemberConfig {
     pub namespace: String,
     /// Who this replica is; unique among the replicas.
     pub identity: String,
-    /// After how long without a change a member Lease counts as dead (`leaseDurationSeconds`).
-    pub lease_duration: Duration,
-    /// How often the Lease is renewed.
-    pub renew_every: Duration,
-    /// A replica that could not renew for this long stops its controller (less than `lease_duration`).
-    pub renew_deadline: Duration,
-    /// How often the group's Leases are read.
-    pub retry_every: Duration,
-    /// Keep the start and end of every reconcile ([`Ownership::spans`]), to check handovers.
+    /// Renewals, reads of the group and expiry (a member Lease unchanged for `lease_duration` counts as dead; a
+    /// replica that could not renew for `renew_deadline` stops its controller; the group is read every
+    /// `retry_every`).
+    pub timings: LeaseTimings,
+    /// Keep the start and end of every reconcile ([`Ownership::spans`]) and every reconcile put off
+    /// ([`Ownership::deferrals`]), to check handovers.
     pub record_spans: bool,
 }
 
 impl MemberConfig {
-    /// 15 s duration, renewed every 5 s, given up after 10 s without renewal, the group read every second.
+    /// With the default [`LeaseTimings`]: 15 s duration, renewed every 5 s, given up after 10 s without renewal,
+    /// the group read every second.
     pub fn new(group: impl Into<String>, namespace: impl Into<String>, identity: impl Into<String>) -> Self {
         MemberConfig {
             group: group.into(),
             namespace: namespace.into(),
             identity: identity.into(),
-            lease_duration: Duration::from_secs(15),
-            renew_every: Duration::from_secs(5),
-            renew_deadline: Duration::from_secs(10),
-            retry_every: Duration::from_secs(1),
+            timings: LeaseTimings::default(),
             record_spans: false,
         }
     }
@@ -117,6 +112,18 @@ pub struct Span {
     pub ended: Option<Instant>,
 }
 
+/// A reconcile of an application this replica owns, put off until a handover settles, as recorded with
+/// [`MemberConfig::record_spans`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Deferral {
+    /// The application's namespace.
+    pub namespace: String,
+    /// The application's name.
+    pub name: String,
+    /// When it was put off.
+    pub at: Instant,
+}
+
 struct Inner {
     state: Mutex<Handover>,
     /// A reconcile of an application this replica lost ended: the publication may now say drained.
@@ -124,6 +131,7 @@ struct Inner {
     effects: mpsc::UnboundedSender<Effect>,
     receiver: Mutex<Option<mpsc::UnboundedReceiver<Effect>>>,
     spans: Option<Mutex<Vec<Span>>>,
+    deferrals: Option<Mutex<Vec<Deferral>>>,
 }
 
 /// One replica's membership, shared between the Lease loop ([`run_member`]) and the controller's admission of
@@ -201,6 +209,7 @@ impl Ownership {
                 effects: tx,
                 receiver: Mutex::new(Some(rx)),
                 spans: record_spans.then(|| Mutex::new(Vec::new())),
+                deferrals: record_spans.then(|| Mutex::new(Vec::new())),
             }),
         }
     }
@@ -251,9 +260,27 @@ impl Ownership {
                     span,
                 })
             }
-            Admission::Defer => Admit::Defer,
+            Admission::Defer => {
+                if let Some(deferrals) = &self.inner.deferrals {
+                    lock(deferrals).push(Deferral {
+                        namespace: namespace.to_string(),
+                        name: name.to_string(),
+                        at: Instant::now(),
+                    });
+                }
+                Admit::Defer
+            }
             Admission::NotOurs => Admit::NotOurs,
         }
+    }
+
+    /// Every reconcile put off so far (empty unless [`MemberConfig::record_spans`]).
+    pub fn deferrals(&self) -> Vec<Deferral> {
+        self.inner
+            .deferrals
+            .as_ref()
+            .map(|d| lock(d).clone())
+            .unwrap_or_default()
     }
 
     /// Every reconcile admitted so far (empty unless [`MemberConfig::record_spans`]).
@@ -382,15 +409,13 @@ impl Member {
         Ok(leases
             .items
             .iter()
-            .filter_map(|l| member_lease(l, self.config.lease_duration))
+            .filter_map(|l| member_lease(l, self.config.timings.lease_duration))
             .collect())
     }
 
     /// Writes the publication and renews; creates the Lease when it is missing.
     async fn write(&self, published: &Published) -> Result<(), MemberError> {
-        let duration = i32::try_from(self.config.lease_duration.as_secs())
-            .unwrap_or(i32::MAX)
-            .max(1);
+        let duration = self.config.timings.duration_seconds();
         let now = MicroTime(Timestamp::now());
         let patch = json!({
             "metadata": {
@@ -456,7 +481,7 @@ impl Member {
             || written.as_ref() != Some(&publication)
             || self
                 .renewed
-                .is_none_or(|t| t.elapsed() >= self.config.renew_every);
+                .is_none_or(|t| t.elapsed() >= self.config.timings.renew_every);
         if due {
             let sent = Instant::now();
             self.write(&publication).await?;
@@ -545,7 +570,7 @@ enum Ended {
 /// `tack_shard_settled` follow the membership.
 ///
 /// `work` gets this replica's [`Ownership`] (to gate its reconciles and take its triggers) and a [`StopSignal`]
-/// that fires on shutdown. When the Lease cannot be renewed for [`MemberConfig::renew_deadline`], `work` is
+/// that fires on shutdown. When the Lease cannot be renewed for [`LeaseTimings::renew_deadline`], `work` is
 /// aborted at once and the replica joins again with a new [`Ownership`]. On shutdown, `work` finishes, then the
 /// Lease is deleted.
 pub async fn run_member<W, Fut>(
@@ -558,10 +583,7 @@ pub async fn run_member<W, Fut>(
     W: FnMut(Ownership, StopSignal) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let attempt_timeout = config
-        .renew_every
-        .min(config.renew_deadline / 2)
-        .max(Duration::from_millis(500));
+    let attempt_timeout = config.timings.attempt_timeout();
     let mut shutdown = std::pin::pin!(shutdown);
     let mut stopping = false;
     loop {
@@ -592,7 +614,7 @@ pub async fn run_member<W, Fut>(
                 }
                 () = ownership.inner.wake.notified() => next = Duration::ZERO,
                 () = tokio::time::sleep(next) => {
-                    next = config.retry_every;
+                    next = config.timings.retry_every;
                     match tokio::time::timeout(attempt_timeout, member.tick(&ownership)).await {
                         Ok(Ok(_)) => {}
                         Ok(Err(e)) => tracing::warn!("{e}"),
@@ -600,7 +622,7 @@ pub async fn run_member<W, Fut>(
                     }
                     metrics.set_shard(ownership.view().members().len(), ownership.is_settled());
                     let since = member.renewed.unwrap_or(joined).elapsed();
-                    if since >= config.renew_deadline {
+                    if since >= config.timings.renew_deadline {
                         break Ended::Lost(format!("its Lease not renewed for {since:?}"));
                     }
                 }

@@ -11,10 +11,12 @@
 //! never lets two replicas reconcile one application at once ([`handover`], the pure logic).
 //!
 //! Either way the decision is taken in one place, [`Gate::admit`], at the start of every reconcile, whatever
-//! asked for it (a watch event, drift, a requeue, a webhook's refresh).
+//! asked for it (a watch event, drift, a requeue, a webhook's refresh). Each controller writes the status with
+//! its own field manager ([`writers`]), so the GitOpsConfig's `managedFields` say which one reconciled it last.
 
 pub mod handover;
 pub mod members;
+pub mod writers;
 
 use members::{Admitted, Ownership};
 

@@ -11,7 +11,7 @@ use anyhow::{Context, Result};
 use k8s_openapi::api::coordination::v1::Lease;
 use kube::api::Api;
 use tack_gitops::Metrics;
-use tack_gitops::lease::{Attempt, LeaderElector, LeaseConfig, run_elected};
+use tack_gitops::lease::{Attempt, LeaderElector, LeaseConfig, LeaseTimings, run_elected};
 use tack_testkit::{TestNamespace, eventually};
 
 /// Decrements the count of running work when dropped.
@@ -25,10 +25,12 @@ impl Drop for Running {
 
 fn short(name: &str, ns: &str, identity: &str) -> LeaseConfig {
     let mut c = LeaseConfig::new(name, ns, identity);
-    c.lease_duration = Duration::from_secs(3);
-    c.renew_every = Duration::from_millis(500);
-    c.renew_deadline = Duration::from_secs(2);
-    c.retry_every = Duration::from_millis(200);
+    c.timings = LeaseTimings {
+        lease_duration: Duration::from_secs(3),
+        renew_every: Duration::from_millis(500),
+        renew_deadline: Duration::from_secs(2),
+        retry_every: Duration::from_millis(200),
+    };
     c
 }
 

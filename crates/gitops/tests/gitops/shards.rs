@@ -1,7 +1,8 @@
 //! Sharding on the local control plane. Static: two controllers, shards 0 and 1 of 2, in one namespace with 30
 //! applications of one repository: every application is synced, each by exactly the shard its hash names
-//! (asserted from each controller's own metrics: only the owner reports objects managed for it), so the split is
-//! disjoint and complete. Automatic: replicas of a shard group killed and joining, see the second test.
+//! (asserted from each controller's own metrics: only the owner reports objects managed for it; and from the
+//! cluster: its status written by the field manager `tack-controller/shard-<index>`), so the split is disjoint
+//! and complete. Automatic: replicas of a shard group killed and joining, see the second test.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -12,9 +13,10 @@ use k8s_openapi::api::core::v1::ConfigMap;
 use kube::ResourceExt;
 use kube::api::{Api, Patch, PatchParams};
 use serde_json::json;
-use tack_gitops::lease::StopSignal;
+use tack_gitops::lease::{LeaseTimings, StopSignal};
 use tack_gitops::shard::handover::View;
 use tack_gitops::shard::members::{self, MemberConfig, Ownership, Span};
+use tack_gitops::shard::writers;
 use tack_gitops::{ControllerConfig, Metrics, Shard};
 use tack_model::{GitOpsConfig, SyncState};
 use tack_testkit::{TestNamespace, eventually};
@@ -24,7 +26,7 @@ use super::install_crd;
 const APPS: usize = 30;
 const SHARDS: u32 = 2;
 
-fn sample(text: &str, series: &str) -> Option<f64> {
+pub(crate) fn sample(text: &str, series: &str) -> Option<f64> {
     text.lines()
         .filter(|l| !l.starts_with('#'))
         .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.trim().parse().ok())
@@ -121,6 +123,13 @@ async fn every_application_is_reconciled_by_exactly_its_shard() -> Result<()> {
         let owner = Shard::of(SHARDS, ns.name(), &name) as usize;
         assert_eq!(reporters, vec![owner], "{name}: reported by shards {reporters:?}");
         owned[owner] += 1;
+        // Its status written by that shard, under its own field manager.
+        let app = apps.get(&name).await?;
+        assert_eq!(
+            writers::last_writer(app.managed_fields()).map(|(m, _)| m),
+            Some(writers::static_shard_manager(owner as u32)),
+            "{name}"
+        );
     }
     assert_eq!(owned.iter().sum::<usize>(), APPS, "{owned:?}");
 
@@ -132,28 +141,41 @@ async fn every_application_is_reconciled_by_exactly_its_shard() -> Result<()> {
 }
 
 /// A replica of an automatic shard group, in this process: `run_member` around the GitOps controller.
-struct Replica {
-    name: &'static str,
-    metrics: Arc<Metrics>,
+pub(crate) struct Replica {
+    pub(crate) name: &'static str,
+    pub(crate) metrics: Arc<Metrics>,
     /// The ownerships of its memberships (a new one each time it joins again).
     ownerships: Arc<Mutex<Vec<Ownership>>>,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<()>,
+    pub(crate) stop: Option<tokio::sync::oneshot::Sender<()>>,
+    pub(crate) task: tokio::task::JoinHandle<()>,
 }
 
 impl Replica {
     fn start(client: &kube::Client, ns: &str, cache: &std::path::Path, name: &'static str) -> Replica {
+        Replica::start_with(client, ns, cache, name, LeaseTimings::default(), 4)
+    }
+
+    /// A replica with these Lease timings, reconciling `concurrency` applications at once.
+    pub(crate) fn start_with(
+        client: &kube::Client,
+        ns: &str,
+        cache: &std::path::Path,
+        name: &'static str,
+        timings: LeaseTimings,
+        concurrency: u16,
+    ) -> Replica {
         let metrics = Arc::new(Metrics::new());
         let ownerships: Arc<Mutex<Vec<Ownership>>> = Arc::default();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let member = MemberConfig {
             record_spans: true,
+            timings,
             ..MemberConfig::new("tack-controller", ns, name)
         };
         let config = ControllerConfig {
             cache_dir: cache.join(name),
             namespace: Some(ns.to_string()),
-            concurrency: 4,
+            concurrency,
             ..Default::default()
         };
         let work = {
@@ -187,9 +209,14 @@ impl Replica {
         }
     }
 
-    fn spans(&self) -> Vec<Span> {
+    pub(crate) fn spans(&self) -> Vec<Span> {
         let ownerships = self.ownerships.lock().expect("lock");
         ownerships.iter().flat_map(Ownership::spans).collect()
+    }
+
+    pub(crate) fn deferrals(&self) -> Vec<members::Deferral> {
+        let ownerships = self.ownerships.lock().expect("lock");
+        ownerships.iter().flat_map(Ownership::deferrals).collect()
     }
 
     /// Whether it reconciled `app` (a reconcile that ended) after `since`.

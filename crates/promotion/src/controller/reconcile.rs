@@ -242,6 +242,7 @@ async fn act(
                         metrics.promotion(&super::key(p), &stage_name, Outcome::Promoted);
                         let note = format!("promoted {release} to {stage_name} in commit {}", short(&commit));
                         publish(&recorder, p, EventType::Normal, "Promoted", &note).await;
+                        refresh_application(client, &r.app, &commit).await;
                         if observed[*to].requested.is_some() {
                             clear_request(client, p, &stage_name).await;
                         }
@@ -499,6 +500,27 @@ async fn network_policy(client: &kube::Client, ns: &str) -> Result<(), kube::Err
         // The namespace does not exist yet (the application has not synced): next time.
         Err(kube::Error::Api(e)) if e.code == 404 => Ok(()),
         Err(e) => Err(e),
+    }
+}
+
+/// Asks the stage's application to fetch the promotion's commit now, as a webhook would: the promotion reaches
+/// the stage at once instead of with the application's interval.
+async fn refresh_application(client: &kube::Client, app: &tack_model::GitOpsConfig, commit: &str) {
+    let api: Api<tack_model::GitOpsConfig> = Api::namespaced(
+        client.clone(),
+        app.metadata.namespace.as_deref().unwrap_or_default(),
+    );
+    let patch =
+        json!({"metadata": {"annotations": {tack_gitops::REFRESH_ANNOTATION: format!("promoted {commit}")}}});
+    if let Err(e) = api
+        .patch(
+            app.metadata.name.as_deref().unwrap_or_default(),
+            &PatchParams::default(),
+            &Patch::Merge(&patch),
+        )
+        .await
+    {
+        tracing::warn!(error = %e, "asking the stage's application to refresh failed; it fetches the promotion at its interval");
     }
 }
 

@@ -1,12 +1,16 @@
 //! Promotion windows on the local control plane: a deny window open now holds an automatic promotion, the
 //! window named in the stage's status and nothing written; a person's `tack env promote` is not held. Also:
-//! the `tack_promotions_waiting` series of a deleted pipeline goes.
+//! the `tack_promotions_waiting` series of a deleted pipeline goes, and a promotion reaches a stage whose
+//! application looks at Git only every 10 minutes at once (the promotion asks it to refresh).
 
 use std::time::Duration;
 
 use anyhow::{Result, ensure};
+use k8s_openapi::api::apps::v1::Deployment;
+use kube::Api;
 use kube::api::{DeleteParams, Patch, PatchParams};
 use serde_json::json;
+use tack_model::GitOpsConfig;
 use tack_testkit::eventually;
 use tack_testkit::gitserver::{GitRepo, git};
 
@@ -40,10 +44,10 @@ async fn a_deny_window_holds_automatic_promotions_not_a_persons() -> Result<()> 
     );
     let url = format!("file://{}", repo.bare.display());
     h.promotion(PromotionOptions::default());
-    for stage in ["qa", "e2e"] {
-        h.app(stage, &url, "main", &format!("envs/{stage}"), json!({}))
-            .await?;
-    }
+    h.app("qa", &url, "main", "envs/qa", json!({})).await?;
+    // e2e looks at Git every 10 minutes only: the promotion itself asks it to refresh.
+    let slow = json!({"syncPolicy": {"interval": "10m", "automated": {"prune": true}}});
+    h.app("e2e", &url, "main", "envs/e2e", slow).await?;
     h.pipeline(
         "guestbook",
         json!({
@@ -99,6 +103,28 @@ async fn a_deny_window_holds_automatic_promotions_not_a_persons() -> Result<()> 
     ensure!(record.by == "tack env promote", "{record:?}");
     assert_eq!(git(&repo.bare, &["rev-parse", "main"]), record.commit);
     assert_eq!(git(&repo.bare, &["rev-parse", "main^"]), before);
+    // The promotion asked e2e to refresh, so v6 runs there long before e2e's 10-minute interval.
+    let apps: Api<GitOpsConfig> = Api::namespaced(h.client.clone(), h.namespace());
+    let asked = apps
+        .get("guestbook-e2e")
+        .await?
+        .metadata
+        .annotations
+        .and_then(|a| a.get(tack_gitops::REFRESH_ANNOTATION).cloned());
+    ensure!(
+        asked.as_deref() == Some(format!("promoted {}", record.commit).as_str()),
+        "refresh annotation {asked:?}"
+    );
+    let deployments: Api<Deployment> = Api::namespaced(h.client.clone(), &e2e);
+    eventually(Duration::from_secs(30), "v6 running in e2e", || async {
+        let d = deployments.get("frontend").await?;
+        let image = d
+            .spec
+            .and_then(|s| s.template.spec)
+            .and_then(|s| s.containers.first().and_then(|c| c.image.clone()));
+        Ok((image == Some(format!("{FRONTEND}:v6"))).then_some(()))
+    })
+    .await?;
 
     // 3. The pipeline deleted: its waiting series goes.
     ensure!(
