@@ -387,7 +387,7 @@ pub(crate) fn exp(x: f64) -> f64 {
 }
 
 /// Go's `math.Frexp`: `f = frac × 2^exp` with `frac` in [0.5, 1).
-fn frexp(f: f64) -> (f64, i64) {
+pub(crate) fn frexp(f: f64) -> (f64, i64) {
     if f == 0.0 || f.is_infinite() || f.is_nan() {
         return (f, 0);
     }

@@ -63,6 +63,7 @@ fn run<T>(
     let names = Names { display_root };
     // `"…" % x` is `std.format("…", x)`, tack's (go-jsonnet's `std.mod`), not the engine's own formatting.
     jrsonnet_evaluator::stdlib::set_string_format(Some(crate::format::builtin_format));
+    crate::manifest_depth::set_limit(options.max_stack);
     let stdlib = crate::stdlib::Std::new(std::rc::Rc::new(Tracer { names: names.clone() }));
     let mut builder = State::builder();
     builder

@@ -128,18 +128,16 @@ fn kind_message(kind: &ErrorKind, frames: &[StackTraceElement]) -> String {
             [one] => format!("Unexpected type {got}, expected {one}"),
             _ => format!("Unexpected type {got}"),
         },
-        K::UnaryOperatorDoesNotOperateOnType(_, t) => format!("Unexpected type {t}"),
-        K::BinaryOperatorDoesNotOperateOnValues(op, lhs, rhs) => {
-            if lhs == rhs {
-                let comparison = matches!(op.to_string().as_str(), "<" | "<=" | ">" | ">=");
-                if comparison {
-                    format!("Unexpected type {lhs}")
-                } else {
-                    format!("Binary operator {op} does not operate on {lhs}s.")
-                }
+        K::UnaryOperatorDoesNotOperateOnType(op, t) => {
+            let expected = if op.to_string() == "!" {
+                "boolean"
             } else {
-                format!("Unexpected type {rhs}, expected {lhs}")
-            }
+                "number"
+            };
+            format!("Unexpected type {t}, expected {expected}")
+        }
+        K::BinaryOperatorDoesNotOperateOnValues(op, lhs, rhs) => {
+            binary_message(&op.to_string(), &lhs.to_string(), &rhs.to_string())
         }
         K::ConvertNumValue(ConvertNumValueError::NonFinite) => "Overflow".into(),
         K::ConvertNumValue(ConvertNumValueError::Overflow | ConvertNumValueError::Underflow) => {
@@ -148,6 +146,22 @@ fn kind_message(kind: &ErrorKind, frames: &[StackTraceElement]) -> String {
         K::Format(FormatError::NotEnoughValues) => "Not enough values to format".into(),
         K::TypeError(e) => type_error(&e.to_string(), builtin(frames)),
         other => other.to_string(),
+    }
+}
+
+/// go-jsonnet's message for a binary operator on operands it does not take: `+` wants a number, array or
+/// object on the left and the same type on the right; comparisons want two numbers, strings or arrays; the
+/// arithmetic and bitwise operators two numbers.
+fn binary_message(op: &str, lhs: &str, rhs: &str) -> String {
+    match op {
+        "+" if matches!(lhs, "number" | "array" | "object") => {
+            format!("Unexpected type {rhs}, expected {lhs}")
+        }
+        "+" => format!("Unexpected type {lhs}"),
+        "<" | "<=" | ">" | ">=" if lhs == rhs => format!("Unexpected type {lhs}"),
+        "<" | "<=" | ">" | ">=" => format!("Unexpected type {rhs}, expected {lhs}"),
+        _ if lhs != "number" => format!("Unexpected type {lhs}, expected number"),
+        _ => format!("Unexpected type {rhs}, expected number"),
     }
 }
 

@@ -20,6 +20,7 @@ mod jrsonnet;
 mod jrsonnet_manifest;
 mod jrsonnet_msg;
 pub mod manifest;
+mod manifest_depth;
 mod options;
 mod parse_yaml;
 mod render;

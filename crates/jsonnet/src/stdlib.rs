@@ -2,7 +2,7 @@
 //! replaced by tack's own: `std.abs`, `std.max`, `std.min`, `std.mergePatch`, `std.manifestXmlJsonml`,
 //! `std.format`, `std.log2`, `std.log10`, `std.manifestYamlDoc`, `std.manifestYamlStream`, `std.manifestTomlEx`,
 //! `std.manifestToml`, `std.slice`, `std.parseYaml`, `std.trace`, the `std.escapeString*` functions, `std.exp`,
-//! `std.log`, `std.pow` and the trigonometric functions (Go's digits, module `gomath`).
+//! `std.log`, `std.pow`, `std.mantissa`, `std.exponent` and the trigonometric functions (Go's digits, module `gomath`).
 
 use std::cell::RefCell;
 use std::collections::{BTreeSet, HashMap};
@@ -73,6 +73,8 @@ impl Std {
             },
         );
         library.method("exp", builtin_exp {});
+        library.method("mantissa", builtin_mantissa {});
+        library.method("exponent", builtin_exponent {});
         library.method("log", builtin_log {});
         library.method("pow", builtin_pow {});
         Self {
@@ -197,6 +199,19 @@ fn builtin_trace(
     let printer = this.settings.borrow().trace_printer.clone();
     printer.print_trace(loc, str);
     rest.evaluate()
+}
+
+/// `std.mantissa(x)`: Go's `math.Frexp` fraction, in [0.5, 1).
+#[builtin]
+fn builtin_mantissa(x: f64) -> jrsonnet_evaluator::Result<f64> {
+    go_double(crate::gomath::frexp(x).0)
+}
+
+/// `std.exponent(x)`: Go's `math.Frexp` exponent.
+#[builtin]
+fn builtin_exponent(x: f64) -> jrsonnet_evaluator::Result<f64> {
+    #[allow(clippy::cast_precision_loss)]
+    go_double(crate::gomath::frexp(x).1 as f64)
 }
 
 /// `std.exp(x)` with Go's digits (an overflow is an error).

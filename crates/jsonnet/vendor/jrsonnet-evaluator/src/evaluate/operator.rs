@@ -78,19 +78,7 @@ pub fn evaluate_sub_op(a: &Val, b: &Val) -> Result<Val> {
 pub fn evaluate_mul_op(a: &Val, b: &Val) -> Result<Val> {
 	use Val::*;
 	Ok(match (a, b) {
-		#[expect(
-			clippy::cast_possible_truncation,
-			clippy::cast_sign_loss,
-			reason = "should not be used with values too large, negative == 0"
-		)]
-		(Str(s), Num(c)) => Val::string(s.to_string().repeat(c.get() as usize)),
-		#[expect(
-			clippy::cast_possible_truncation,
-			clippy::cast_sign_loss,
-			reason = "should not be used with values too large"
-		)]
-		(Num(c), Str(s)) => Val::string(s.to_string().repeat(c.get() as usize)),
-
+		// tack: no string repetition (`"x" * 2` is an error in go-jsonnet)
 		(Num(v1), Num(v2)) => Val::try_num(v1.get() * v2.get())?,
 
 		#[cfg(feature = "exp-bigint")]
