@@ -563,6 +563,12 @@ fn evaluate_obj_members(
 }
 
 pub fn evaluate_assert(ctx: Context, assertion: &LAssertStmt) -> Result<()> {
+	evaluate_assert_or(ctx, assertion, "")
+}
+
+/// tack: an assertion without a message fails with `default_message` (go-jsonnet: `Assertion failed` for an
+/// expression, `Object assertion failed.` for an object; an empty message reads as the former).
+fn evaluate_assert_or(ctx: Context, assertion: &LAssertStmt, default_message: &str) -> Result<()> {
 	let LAssertStmt { cond, message } = assertion;
 	let assertion_result = in_frame(
 		CallLocation::new(&cond.span),
@@ -577,7 +583,7 @@ pub fn evaluate_assert(ctx: Context, assertion: &LAssertStmt) -> Result<()> {
 				if let Some(msg) = message {
 					bail!(AssertionFailed(evaluate(ctx, msg)?.to_string()?));
 				}
-				bail!(AssertionFailed(Val::Null.to_string()?));
+				bail!(AssertionFailed(default_message.into()));
 			},
 		)?;
 	}
@@ -598,7 +604,7 @@ fn evaluate_object_assertions_unbound<B: Unbound<Bound = Context>>(
 			let a_ctx = self.uctx.bind(sup_this)?;
 			let assert_env = Context::enter_using(&a_ctx, &self.asserts.shape);
 			for assert in &self.asserts.asserts {
-				evaluate_assert(assert_env.clone(), assert)?;
+				evaluate_assert_or(assert_env.clone(), assert, "Object assertion failed.")?;
 			}
 			Ok(())
 		}
@@ -617,7 +623,7 @@ fn evaluate_object_assertions_static(
 	impl ObjectAssertion for ObjectAssert {
 		fn run(&self, _sup_this: SupThis) -> Result<()> {
 			for assert in &self.asserts.asserts {
-				evaluate_assert(self.assert_env.clone(), assert)?;
+				evaluate_assert_or(self.assert_env.clone(), assert, "Object assertion failed.")?;
 			}
 			Ok(())
 		}

@@ -60,7 +60,11 @@ pub fn prepare_call(
 	named: &[IStr],
 ) -> Result<PreparedCall> {
 	if unnamed > params.len() {
-		bail!(TooManyArgsFunctionHas(params.len(), params))
+		// tack: go-jsonnet's message, with the count given
+		bail!(
+			"function expected {} positional argument(s), but got {unnamed}",
+			params.len()
+		)
 	}
 
 	// Fast path: positional-only (no named args). Avoids HashMap entirely.
