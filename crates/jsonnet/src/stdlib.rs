@@ -1,7 +1,8 @@
 //! The standard library evaluations see: jrsonnet's, with the functions where it differs from go-jsonnet
 //! replaced by tack's own: `std.abs`, `std.max`, `std.min`, `std.mergePatch`, `std.manifestXmlJsonml`,
 //! `std.format`, `std.log2`, `std.log10`, `std.manifestYamlDoc`, `std.manifestYamlStream`, `std.manifestTomlEx`,
-//! `std.manifestToml`, `std.slice`, `std.parseYaml`, `std.trace`, the `std.escapeString*` functions, `std.exp`,
+//! `std.manifestToml`, `std.slice`, `std.parseYaml`, `std.trace`, the `std.escapeString*` functions, `std.base64`,
+//! `std.split`, `std.splitLimit`, `std.splitLimitR`, `std.exp`,
 //! `std.log`, `std.pow`, `std.mantissa`, `std.exponent` and the trigonometric functions (Go's digits, module `gomath`).
 
 use std::cell::RefCell;
@@ -72,6 +73,10 @@ impl Std {
                 settings: settings.clone(),
             },
         );
+        library.method("base64", builtin_base64 {});
+        library.method("split", builtin_split {});
+        library.method("splitLimit", builtin_splitlimit {});
+        library.method("splitLimitR", builtin_splitlimitr {});
         library.method("exp", builtin_exp {});
         library.method("mantissa", builtin_mantissa {});
         library.method("exponent", builtin_exponent {});
@@ -212,6 +217,133 @@ fn builtin_mantissa(x: f64) -> jrsonnet_evaluator::Result<f64> {
 fn builtin_exponent(x: f64) -> jrsonnet_evaluator::Result<f64> {
     #[allow(clippy::cast_precision_loss)]
     go_double(crate::gomath::frexp(x).1 as f64)
+}
+
+/// `std.base64(input)` as go-jsonnet: a string whose characters are all below 256 (encoded as UTF-8), or an array
+/// of integers from 0 to 255; anything else refused in go-jsonnet's words.
+#[builtin]
+fn builtin_base64(input: Val) -> jrsonnet_evaluator::Result<String> {
+    let fail = |message: String| Err(ErrorKind::RuntimeError(message.into()).into());
+    let out_of_range = |v: f64| {
+        format!("base64 encountered invalid codepoint value in the array (must be 0 <= X <= 255), got {v}")
+    };
+    let bytes: Vec<u8> = match &input {
+        Val::Str(s) => {
+            let s = s.clone().into_flat();
+            if let Some(c) = s.chars().find(|c| u32::from(*c) > 255) {
+                return fail(out_of_range(f64::from(u32::from(c))));
+            }
+            s.as_bytes().to_vec()
+        }
+        Val::Arr(items) => {
+            let mut bytes = Vec::with_capacity(items.len() as usize);
+            for item in items.iter() {
+                match item? {
+                    Val::Num(n) if n.get().fract() == 0.0 => {
+                        let v = n.get();
+                        if !(0.0..=255.0).contains(&v) {
+                            return fail(out_of_range(v));
+                        }
+                        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                        bytes.push(v as u8);
+                    }
+                    other => {
+                        return fail(format!(
+                            "base64 encountered a non-integer value in the array, got {}",
+                            other.value_type()
+                        ));
+                    }
+                }
+            }
+            bytes
+        }
+        other => {
+            return fail(format!(
+                "base64 can only base64 encode strings / arrays of single bytes, got {}",
+                other.value_type()
+            ));
+        }
+    };
+    Ok(base64_text(&bytes))
+}
+
+/// Standard base64 with padding.
+fn base64_text(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = (u32::from(chunk[0]) << 16)
+            | (u32::from(chunk.get(1).copied().unwrap_or(0)) << 8)
+            | u32::from(chunk.get(2).copied().unwrap_or(0));
+        for (i, shift) in [18, 12, 6, 0].into_iter().enumerate() {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[((n >> shift) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// `std.split(str, c)`: an empty separator refused, as go-jsonnet.
+#[builtin]
+fn builtin_split(str: IStr, c: IStr) -> jrsonnet_evaluator::Result<Val> {
+    if c.is_empty() {
+        return Err(ErrorKind::RuntimeError(
+            "std.split second parameter must have length 1 or greater, got 0".into(),
+        )
+        .into());
+    }
+    Ok(Val::Arr(jrsonnet_stdlib::builtin_split(str, c)))
+}
+
+/// The checks go-jsonnet makes on `std.splitLimit`/`std.splitLimitR`'s separator and count; the count of
+/// splits (`None`: all).
+fn split_count(function: &str, c: &str, maxsplits: f64) -> jrsonnet_evaluator::Result<Option<usize>> {
+    if maxsplits.fract() != 0.0 {
+        let got = tack_yaml::go_format_g(maxsplits);
+        return Err(ErrorKind::RuntimeError(format!("Expected an integer, but got {got}").into()).into());
+    }
+    if maxsplits < -1.0 {
+        let got = tack_yaml::go_format_g(maxsplits);
+        return Err(ErrorKind::RuntimeError(
+            format!("std.{function} third parameter should be -1 or non-negative, got {got}").into(),
+        )
+        .into());
+    }
+    if c.is_empty() {
+        return Err(ErrorKind::RuntimeError(
+            format!("std.{function} second parameter should have length 1 or greater, got 0").into(),
+        )
+        .into());
+    }
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    Ok((maxsplits >= 0.0).then_some(maxsplits as usize))
+}
+
+/// `std.splitLimit(str, c, maxsplits)` with go-jsonnet's checks.
+#[builtin]
+fn builtin_splitlimit(str: IStr, c: IStr, maxsplits: f64) -> jrsonnet_evaluator::Result<Val> {
+    let parts: Vec<Val> = match split_count("splitLimit", &c, maxsplits)? {
+        Some(n) => str.splitn(n + 1, c.as_str()).map(Val::string).collect(),
+        None => str.split(c.as_str()).map(Val::string).collect(),
+    };
+    Ok(Val::arr(parts))
+}
+
+/// `std.splitLimitR(str, c, maxsplits)` with go-jsonnet's checks.
+#[builtin]
+fn builtin_splitlimitr(str: IStr, c: IStr, maxsplits: f64) -> jrsonnet_evaluator::Result<Val> {
+    let parts: Vec<Val> = match split_count("splitLimitR", &c, maxsplits)? {
+        Some(n) => {
+            let mut parts: Vec<Val> = str.rsplitn(n + 1, c.as_str()).map(Val::string).collect();
+            parts.reverse();
+            parts
+        }
+        None => str.split(c.as_str()).map(Val::string).collect(),
+    };
+    Ok(Val::arr(parts))
 }
 
 /// `std.exp(x)` with Go's digits (an overflow is an error).
