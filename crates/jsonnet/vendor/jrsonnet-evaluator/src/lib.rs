@@ -480,6 +480,21 @@ impl State {
 		self.0.file_cache.borrow_mut()
 	}
 }
+/// tack: [`in_frame`] for a call, counted as a `tailstrict` one when `tailstrict` (see
+/// [`stack::check_tail_depth`]).
+pub fn in_call_frame<T>(
+	tailstrict: bool,
+	e: CallLocation<'_>,
+	frame_desc: impl FnOnce() -> String,
+	f: impl FnOnce() -> Result<T>,
+) -> Result<T> {
+	if !tailstrict {
+		return in_frame(e, frame_desc, f);
+	}
+	let _guard = stack::check_tail_depth()?;
+	f().with_description_src(e, frame_desc)
+}
+
 /// Executes code creating a new stack frame, to be replaced with try{}
 pub fn in_frame<T>(
 	e: CallLocation<'_>,

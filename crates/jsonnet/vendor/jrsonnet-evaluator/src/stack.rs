@@ -103,3 +103,32 @@ pub fn limit_stack_depth(depth_limit: usize) -> StackDepthLimitOverrideGuard {
 pub fn set_stack_depth_limit(depth_limit: usize) {
 	std::mem::forget(limit_stack_depth(depth_limit));
 }
+
+// tack: `tailstrict` calls, counted apart from the stack limit.
+const_tls! {
+	const TAIL_DEPTH: Cell<usize> = Cell::new(0);
+}
+
+/// tack: leaves a `tailstrict` frame on drop.
+pub struct TailDepthGuard(PhantomData<()>);
+impl Drop for TailDepthGuard {
+	fn drop(&mut self) {
+		TAIL_DEPTH.with(|depth| depth.set(depth.get() - 1));
+	}
+}
+
+/// tack: a `tailstrict` call. go-jsonnet runs it in constant stack, so it does not count toward the stack limit
+/// (`max stack frames exceeded.` would come where go-jsonnet has an answer); a bound of 100 times the limit keeps
+/// runaway recursion from taking all memory.
+pub fn check_tail_depth() -> Result<TailDepthGuard, StackOverflowError> {
+	let max = STACK_LIMIT.with(|limit| limit.max_stack_size.get()).saturating_mul(100);
+	TAIL_DEPTH.with(|depth| {
+		let current = depth.get();
+		if current < max {
+			depth.set(current + 1);
+			Ok(TailDepthGuard(PhantomData))
+		} else {
+			Err(StackOverflowError)
+		}
+	})
+}

@@ -279,7 +279,8 @@ fn evaluate_apply(
 		let prepared_inline = PreparedCall::empty();
 		let arg = evaluate_thunk(ctx, args.unnamed[0].clone(), tailstrict)?;
 		let arg_slice = std::slice::from_ref(&arg);
-		return in_frame(
+		return crate::in_call_frame(
+			tailstrict,
 			loc,
 			|| format!("function <{name}> call"),
 			|| {
@@ -306,7 +307,8 @@ fn evaluate_apply(
 	if args.names.is_empty() && unnamed.len() == func.params().len() {
 		use crate::function::prepared::PreparedCall;
 		let prepared_inline = PreparedCall::empty();
-		return in_frame(
+		return crate::in_call_frame(
+			tailstrict,
 			loc,
 			|| format!("function <{name}> call"),
 			|| {
@@ -329,7 +331,8 @@ fn evaluate_apply(
 		.collect::<Result<Vec<_>>>()?;
 	let prepare = PreparedFuncVal::new(func, unnamed.len(), &args.names)
 		.with_description_src(loc, || format!("function <{name}> preparation"))?;
-	in_frame(
+	crate::in_call_frame(
+		tailstrict,
 		loc,
 		|| format!("function <{name}> call"),
 		|| prepare.call(loc /* tack: builtins see their call (std.trace) */, &unnamed, &named),
