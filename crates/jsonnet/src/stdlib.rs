@@ -2,7 +2,7 @@
 //! replaced by tack's own: `std.abs`, `std.max`, `std.min`, `std.mergePatch`, `std.manifestXmlJsonml`,
 //! `std.format`, `std.log2`, `std.log10`, `std.manifestYamlDoc`, `std.manifestYamlStream`, `std.manifestTomlEx`,
 //! `std.manifestToml`, `std.slice`, `std.parseYaml`, `std.trace`, the `std.escapeString*` functions, `std.base64`,
-//! `std.split`, `std.splitLimit`, `std.splitLimitR`, `std.exp`,
+//! `std.assertEqual`, `std.split`, `std.splitLimit`, `std.splitLimitR`, `std.exp`,
 //! `std.log`, `std.pow`, `std.mantissa`, `std.exponent` and the trigonometric functions (Go's digits, module `gomath`).
 
 use std::cell::RefCell;
@@ -74,6 +74,7 @@ impl Std {
             },
         );
         library.method("base64", builtin_base64 {});
+        library.method("assertEqual", builtin_assert_equal {});
         library.method("split", builtin_split {});
         library.method("splitLimit", builtin_splitlimit {});
         library.method("splitLimitR", builtin_splitlimitr {});
@@ -265,6 +266,22 @@ fn builtin_base64(input: Val) -> jrsonnet_evaluator::Result<String> {
         }
     };
     Ok(base64_text(&bytes))
+}
+
+/// `std.assertEqual(a, b)` as go-jsonnet: `true`, or `Assertion failed. A != B` with strings JSON-escaped and
+/// other values as `std.toString` writes them.
+#[builtin]
+fn builtin_assert_equal(a: Val, b: Val) -> jrsonnet_evaluator::Result<bool> {
+    if jrsonnet_evaluator::val::equals(&a, &b)? {
+        return Ok(true);
+    }
+    let text = |v: &Val| -> jrsonnet_evaluator::Result<String> {
+        Ok(match v {
+            Val::Str(s) => jrsonnet_evaluator::manifest::escape_string_json(&s.clone().into_flat()),
+            other => other.to_string()?.to_string(),
+        })
+    };
+    Err(ErrorKind::RuntimeError(format!("Assertion failed. {} != {}", text(&a)?, text(&b)?).into()).into())
 }
 
 /// Standard base64 with padding.
