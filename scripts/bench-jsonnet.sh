@@ -2,8 +2,8 @@
 # Benchmark: tack's `jsonnet` command line (release build of tack-jsonnet's tack-jsonnet-cli, the code behind
 # `tack jsonnet`) against go-jsonnet v0.22.0 on the largest application of the golden corpus
 # (crates/jsonnet/tests/golden/apps/microservice), as it is and scaled to many services. Outputs are compared
-# byte for byte; wall time and CPU time (user + system) are the best of RUNS, peak RSS from GNU time. On a busy
-# machine the CPU time is the steadier figure.
+# byte for byte; wall time and CPU time (user + system, to the microsecond) are the best of RUNS, peak RSS the
+# largest of RUNS runs under GNU time. On a busy machine the CPU time is the steadier figure.
 #
 #   scripts/bench-jsonnet.sh [RUNS]      # default 5
 #   TACK_JSONNET_CLI=BIN scripts/bench-jsonnet.sh 7   # measure a release build made beforehand
@@ -22,19 +22,33 @@ app="$root/crates/jsonnet/tests/golden/apps/microservice"
 many=$(seq -f 'svc%03g' 1 300 | paste -sd, -)
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 
-# measure BINARY ARGS...: prints "best wall seconds, peak RSS KiB, best CPU seconds" over $runs runs.
+# measure BINARY ARGS...: prints "best wall seconds, peak RSS KiB, best CPU seconds" over $runs runs. Wall and
+# CPU time (user + system, from the kernel's accounting of the child, to the microsecond) come from Python; the
+# peak RSS from GNU time in separate runs (a child forked from Python would count Python's own pages).
 measure() {
   local bin=$1; shift
-  local best="" rss=0 cpu="" t r u s c
+  local rss=0 r
   for _ in $(seq "$runs"); do
-    /usr/bin/time -f '%e %M %U %S' -o "$tmp/time" "$bin" "$@" > "$tmp/out.$(basename "$bin")"
-    read -r t r u s < "$tmp/time"
-    c=$(awk "BEGIN{print $u + $s}")
-    if [ -z "$best" ] || awk "BEGIN{exit !($t < $best)}"; then best=$t; fi
-    if [ -z "$cpu" ] || awk "BEGIN{exit !($c < $cpu)}"; then cpu=$c; fi
-    [ "$r" -gt "$rss" ] && rss=$r
+    /usr/bin/time -f '%M' -o "$tmp/rss" "$bin" "$@" > /dev/null
+    r=$(tail -1 "$tmp/rss"); [ "$r" -gt "$rss" ] && rss=$r
   done
-  echo "$best $rss $cpu"
+  python3 - "$runs" "$tmp/out.$(basename "$bin")" "$rss" "$bin" "$@" <<'PY'
+import os, sys, time
+runs, out, rss, cmd = int(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4:]
+best_wall = best_cpu = None
+for _ in range(runs):
+    with open(out, "wb") as f:
+        start = time.perf_counter()
+        pid = os.posix_spawnp(cmd[0], cmd, os.environ, file_actions=[(os.POSIX_SPAWN_DUP2, f.fileno(), 1)])
+        _, status, usage = os.wait4(pid, 0)
+        wall = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"{cmd[0]} failed")
+    cpu = usage.ru_utime + usage.ru_stime
+    best_wall = wall if best_wall is None else min(best_wall, wall)
+    best_cpu = cpu if best_cpu is None else min(best_cpu, cpu)
+print(f"{best_wall:.3f} {rss} {best_cpu:.3f}")
+PY
 }
 
 printf '%-20s %8s %8s %8s %8s %10s %10s %8s %8s %s\n' case go-wall tack-wall go-cpu tack-cpu go-RSS-KiB tack-RSS-KiB wall-x cpu-x output

@@ -17,11 +17,9 @@ Usage:
   --errors   also compare the first line of stderr when both fail (off: the wording of a few runtime errors
              differs, see crates/jsonnet/tests/golden/KNOWN_DIFFERENCES).
 
-Numbers in the programs are integers and binary fractions (0.5, 2.25, ...), whose text is exact in both; the known
-difference of non-representable decimals turned into strings (`"" + 0.1`) is left out on purpose, as are the other
-engine differences listed in KNOWN_DIFFERENCES (std.parseYaml's YAML 1.1, the `%` operator's own formatting of
-numbers and non-ASCII widths: programs format with std.format, which is tack's). Exit status 0 when every case
-agrees.
+Formatting goes through std.format and the `%` operator alike (numbers past 2^63, non-ASCII widths, mapping keys);
+numbers also come from the math functions (Go's digits) and decimals such as 0.1 turned into strings; std.parseYaml
+reads YAML 1.1 scalars. Exit status 0 when every case agrees.
 """
 
 import argparse
@@ -89,6 +87,11 @@ class Gen:
             lambda: f"(if {self.bool_()} then {self.num()} else {self.num()})",
             lambda: f"std.parseInt({self.q('42', '-7', '0')})",
             lambda: f"std.sum([{self.num_lit()}, {self.num_lit()}])",
+            lambda: f"std.{self.pick('sin', 'cos', 'tan', 'atan', 'exp')}({self.num_lit()} / 7)",
+            lambda: f"std.{self.pick('asin', 'acos')}({self.r.randint(-100, 100)} / 101)",
+            lambda: f"std.{self.pick('log', 'log2', 'log10', 'sqrt')}({self.r.randint(1, 100000)} / 3)",
+            lambda: f"std.pow({self.r.randint(1, 50)} / 7, {self.pick('0.5', '1.5', '-2.25', '3', '0.1')})",
+            lambda: f"std.atan2({self.num_lit()}, {self.num_lit()})",
         )())
 
     def char(self):
@@ -112,9 +115,19 @@ class Gen:
             arg = self.pick(self.str_(), self.num_lit(), self.arr())
         elif conv in "fFeEgG":
             arg = self.pick(self.num_lit(), "3.5", "-0.25", "123456.5", "1e10", "0")
+        elif self.chance(0.2):
+            arg = self.pick("1e20", "-3e19", "9007199254740993", "4294967296.5")
         else:
             arg = str(self.r.randint(-100000, 100000))
-        return f'std.format("<%{flags}{width}{prec}{conv}>", [{arg}])'
+        template = f"<%{flags}{width}{prec}{conv}>"
+        if conv == "s" and self.chance(0.3):
+            arg = self.pick('"é"', '"日本"', '"🙂x"', "0.1", "1e-7")
+        return self.pick(
+            lambda: f'std.format("{template}", [{arg}])',
+            lambda: f'"{template}" % [{arg}]',
+            lambda: f'"{template}" % {arg}' if not arg.startswith("[") else f'"{template}" % [{arg}]',
+            lambda: f'"%(k){flags}{width}{prec}{conv}|%(k)s" % {{k: {arg}}}',
+        )()
 
     def str_(self):
         if self.depth > 3 or self.chance(0.3):
@@ -132,6 +145,10 @@ class Gen:
             lambda: f"std.stripChars({self.str_()}, {self.q(' ', 'a', 'xyz')})",
             lambda: f"std.lstripChars({self.str_()}, \" \")",
             lambda: f"std.escapeStringJson({self.str_()})",
+            lambda: f"({self.str_lit()} + {self.pick('0.1', '1/3', '1e-7', '2.5e21', '-0.3')})",
+            lambda: f"std.toString([{self.pick('0.1', '1/3', '1e-7')}, {self.num()}])",
+            lambda: f"std.manifestJsonMinified({self.pick('0.1', '1/3', '1e-7')})",
+            lambda: f"std.manifestJson(std.parseYaml({self.yaml_text()}))",
             lambda: f"std.escapeStringBash({self.str_()})",
             lambda: f"std.escapeStringPython({self.str_()})",
             lambda: f"std.manifestJsonEx({self.value()}, {self.q('  ', '', TAB)})",
@@ -269,6 +286,12 @@ class Gen:
         if self.chance(0.3):
             parts.insert(0, f"local l = {self.num_lit()}")
         return "{" + ", ".join(parts) + "}"
+
+    def yaml_text(self):
+        scalars = ["yes", "No", "on", "OFF", "y", "n", "~", "null", "0777", "0o17", "0x1F", "1_000", "190:20:30",
+                   "2001-12-14", "1e3", ".5", "+12", "-0", '"quoted"', "true", "True", "plain text", "1.5"]
+        doc = "\\n".join(f"k{i}: {self.pick(*scalars)}" for i in range(self.r.randint(1, 4)))
+        return "'" + self.pick(doc, "--- " + self.pick(*scalars) + "\\n--- " + self.pick(*scalars), "- " + self.pick(*scalars)) + "'"
 
     def json_text(self):
         return self.pick("'{\"a\": [1, 2.5, \"x\"], \"b\": null}'", "'[]'", "'{\"é\": true}'", "'  {\"n\": -0.5}  '")

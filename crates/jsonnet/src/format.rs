@@ -3,7 +3,7 @@
 //! %`), widths counted in characters, and numbers rendered as go-jsonnet's standard library renders them
 //! (digit by digit in floating point: `"%d" % 1e20` and `"%.0g" % 3` read as go-jsonnet prints them).
 //!
-//! The `%` operator on a string is evaluated inside the engine and does not come here.
+//! The `%` operator on a string comes here too (go-jsonnet: `std.mod` is `std.format` on a string).
 
 use jrsonnet_evaluator::error::ErrorKind;
 use jrsonnet_evaluator::function::builtin;
@@ -395,7 +395,7 @@ fn render(value: &Val, code: &Code, width: f64, precision: Option<f64>, at: &str
 
 /// `floor(log(|n|) / log(10))`, the exponent go-jsonnet's library computes (`1000` gives 2).
 fn decimal_exponent(n: f64) -> f64 {
-    (n.abs().ln() / 10f64.ln()).floor()
+    (crate::gomath::log(n.abs()) / crate::gomath::log(10.0)).floor()
 }
 
 /// A digit (or, for fractional magnitudes, a number) as Jsonnet's string concatenation writes it.
@@ -562,61 +562,9 @@ fn render_float_sci(
     render_float_dec(mantissa, zero_pad, blank, plus, ensure_point, trailing, prec) + &suffix
 }
 
-/// `10^e` computed as Go's `math.Pow` computes an integer power: the binary mantissa of 10 raised by
-/// repeated squaring, the binary exponent tracked apart, the reciprocal taken for negative powers.
+/// `10^e` as Go's `math.Pow` computes it.
 fn go_pow10(e: f64) -> f64 {
-    if e == 0.0 {
-        return 1.0;
-    }
-    if e == 1.0 {
-        return 10.0;
-    }
-    if e.fract() != 0.0 {
-        return 10f64.powf(e);
-    }
-    // 10 = 0.625 * 2^4.
-    let (mut x1, mut xe) = (0.625f64, 4i64);
-    let (mut a1, mut ae) = (1.0f64, 0i64);
-    #[allow(clippy::cast_possible_truncation)]
-    let mut i = e.abs() as i64;
-    while i != 0 {
-        if !(-(1 << 12)..=(1 << 12)).contains(&xe) {
-            ae += xe;
-            break;
-        }
-        if i & 1 == 1 {
-            a1 *= x1;
-            ae += xe;
-        }
-        x1 *= x1;
-        xe <<= 1;
-        if x1 < 0.5 {
-            x1 += x1;
-            xe -= 1;
-        }
-        i >>= 1;
-    }
-    if e < 0.0 {
-        a1 = 1.0 / a1;
-        ae = -ae;
-    }
-    ldexp(a1, ae)
-}
-
-/// `x * 2^exp`, exact while the result is a normal number (the scale is applied in steps that cannot
-/// overflow on their own).
-fn ldexp(mut x: f64, mut exp: i64) -> f64 {
-    while exp > 1000 {
-        x *= 2f64.powi(1000);
-        exp -= 1000;
-    }
-    while exp < -1000 {
-        x *= 2f64.powi(-1000);
-        exp += 1000;
-    }
-    #[allow(clippy::cast_possible_truncation)]
-    let step = 2f64.powi(exp as i32);
-    x * step
+    crate::gomath::pow(10.0, e)
 }
 
 #[cfg(test)]

@@ -61,7 +61,10 @@ fn run<T>(
         .as_ref()
         .map(|r| format!("{}/", r.display().to_string().trim_end_matches('/')));
     let names = Names { display_root };
-    let stdlib = crate::stdlib::Std::new();
+    // `"…" % x` is `std.format("…", x)`, tack's (go-jsonnet's `std.mod`), not the engine's own formatting.
+    jrsonnet_evaluator::stdlib::set_string_format(Some(crate::format::builtin_format));
+    crate::manifest_depth::set_limit(options.max_stack);
+    let stdlib = crate::stdlib::Std::new(std::rc::Rc::new(Tracer { names: names.clone() }));
     let mut builder = State::builder();
     builder
         .import_resolver(Importer {
@@ -96,7 +99,14 @@ fn run<T>(
                 state
                     .import_resolved(main.clone())
                     .and_then(|v| apply_tla(&tlas, v))
-                    .and_then(|v| read(&v))
+                    .and_then(|v| {
+                        let read = read(&v);
+                        if options.leave_allocated {
+                            // A one-shot process: the value's tree is not freed object by object (see below).
+                            std::mem::forget(v);
+                        }
+                        read
+                    })
                     .map_err(|e| Error::Evaluation(names.error_text(&e, &main)))
             })
             .collect::<Result<Vec<T>, Error>>()
@@ -308,7 +318,26 @@ fn number(n: f64) -> serde_json::Value {
     serde_json::Number::from_f64(n).map_or(serde_json::Value::Null, serde_json::Value::Number)
 }
 
+/// `std.trace`'s output as go-jsonnet writes it: `TRACE: file:line message` on standard error.
+#[derive(Acyclic)]
+struct Tracer {
+    names: Names,
+}
+
+impl jrsonnet_stdlib::TracePrinter for Tracer {
+    fn print_trace(&self, loc: jrsonnet_evaluator::function::CallLocation<'_>, value: IStr) {
+        match loc.0 {
+            Some(span) => {
+                let (line, _) = line_col(span.0.code().as_bytes(), span.1 as usize);
+                eprintln!("TRACE: {}:{line} {value}", self.names.shown(span.0.source_path()));
+            }
+            None => eprintln!("TRACE: {value}"),
+        }
+    }
+}
+
 /// How files are named in error messages.
+#[derive(Clone, Acyclic)]
 struct Names {
     /// The prefix (ending in `/`) stripped from file names in error locations.
     display_root: Option<String>,

@@ -9,6 +9,13 @@ use crate::manifest::{number, write_string};
 
 /// Appends the JSON text of `val` at nesting `indent` (without a final newline).
 pub(crate) fn write_json(out: &mut String, val: &Val, indent: &str) -> Result<()> {
+    let mut spaces = indent.to_string();
+    write_value(out, val, &mut spaces)
+}
+
+/// [`write_json`] with the current indentation in `indent`, three spaces more inside each array and object
+/// (restored before returning).
+fn write_value(out: &mut String, val: &Val, indent: &mut String) -> Result<()> {
     match val {
         Val::Null => out.push_str("null"),
         Val::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
@@ -16,14 +23,15 @@ pub(crate) fn write_json(out: &mut String, val: &Val, indent: &str) -> Result<()
         Val::Str(s) => write_string(out, &s.clone().into_flat()),
         Val::Arr(items) if items.is_empty() => out.push_str("[ ]"),
         Val::Arr(items) => ensure_sufficient_stack(|| {
-            let inner = format!("{indent}   ");
             out.push_str("[\n");
+            indent.push_str("   ");
             let last = items.len() - 1;
             for (i, item) in items.iter().enumerate() {
-                out.push_str(&inner);
-                write_json(out, &item?, &inner)?;
+                out.push_str(indent);
+                write_value(out, &item?, indent)?;
                 out.push_str(if i < last as usize { ",\n" } else { "\n" });
             }
+            indent.truncate(indent.len() - 3);
             out.push_str(indent);
             out.push(']');
             Ok::<_, jrsonnet_evaluator::Error>(())
@@ -36,17 +44,18 @@ pub(crate) fn write_json(out: &mut String, val: &Val, indent: &str) -> Result<()
                 return Ok(());
             }
             keys.sort_unstable_by(|a, b| a.as_str().cmp(b.as_str()));
-            let inner = format!("{indent}   ");
             out.push_str("{\n");
+            indent.push_str("   ");
             let last = keys.len() - 1;
             for (i, key) in keys.into_iter().enumerate() {
-                let value = obj.get_or_bail(key.clone())?;
-                out.push_str(&inner);
+                out.push_str(indent);
                 write_string(out, &key);
                 out.push_str(": ");
-                write_json(out, &value, &inner)?;
+                let value = obj.get_or_bail(key)?;
+                write_value(out, &value, indent)?;
                 out.push_str(if i < last { ",\n" } else { "\n" });
             }
+            indent.truncate(indent.len() - 3);
             out.push_str(indent);
             out.push('}');
             Ok::<_, jrsonnet_evaluator::Error>(())

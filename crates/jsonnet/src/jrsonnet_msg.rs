@@ -38,6 +38,15 @@ fn syntax_message(message: &str) -> String {
     if let Some(token) = message.strip_prefix("unexpected ") {
         return format!("Unexpected: {} while parsing terminal", token_text(token));
     }
+    if message == "expected ';', got end of file" {
+        return "Expected , or ; but got end of file".into();
+    }
+    if let Some(token) = message.strip_prefix("expected ')', got ") {
+        return format!(
+            "Expected a comma before next function argument, got {}",
+            go_token(token)
+        );
+    }
     if let Some(token) = message.strip_prefix("expected ';', got ") {
         if let Some(name) = token.strip_prefix("identifier ") {
             return format!("Expected , or ; but got (IDENTIFIER, {name})");
@@ -50,6 +59,21 @@ fn syntax_message(message: &str) -> String {
         }
     }
     message.to_string()
+}
+
+/// A token as go-jsonnet names it after `got`: `end of file`, `(IDENTIFIER, "x")`, `(NUMBER, "1")`, or the
+/// quoted text of an operator or bracket.
+fn go_token(token: &str) -> String {
+    if token == "end of file" {
+        return token.into();
+    }
+    if let Some(name) = token.strip_prefix("identifier ") {
+        return format!("(IDENTIFIER, {:?})", name.trim_matches('"'));
+    }
+    if let Some(number) = token.strip_prefix("number ") {
+        return format!("(NUMBER, {:?})", number.trim_matches('"'));
+    }
+    token_text(token)
 }
 
 /// A token as go-jsonnet quotes it: `','` becomes `","`.
@@ -121,25 +145,23 @@ fn kind_message(kind: &ErrorKind, frames: &[StackTraceElement]) -> String {
         K::TooManyArgsFunctionHas(n, _) => format!("Too many arguments, there can be at most {n}"),
         K::FieldMustBeStringGot(t) => format!("Field name must be string, got {t}"),
         K::DuplicateFieldName(name) => format!("Duplicate field name: {:?}", name.as_str()),
-        K::ValueIndexMustBeTypeGot(_, expected, got) => format!("Unexpected type {got}, expected {expected}"),
+        K::ValueIndexMustBeTypeGot(indexed, _, got) => index_message(&indexed.to_string(), &got.to_string()),
         K::CantIndexInto(t) | K::ValueIsNotIndexable(t) => format!("Unexpected type {t}, expected object"),
         K::NoSuperFound | K::StandaloneSuper => "Attempt to use super when there is no super class.".into(),
         K::TypeMismatch(_, expected, got) => match expected.as_slice() {
             [one] => format!("Unexpected type {got}, expected {one}"),
             _ => format!("Unexpected type {got}"),
         },
-        K::UnaryOperatorDoesNotOperateOnType(_, t) => format!("Unexpected type {t}"),
-        K::BinaryOperatorDoesNotOperateOnValues(op, lhs, rhs) => {
-            if lhs == rhs {
-                let comparison = matches!(op.to_string().as_str(), "<" | "<=" | ">" | ">=");
-                if comparison {
-                    format!("Unexpected type {lhs}")
-                } else {
-                    format!("Binary operator {op} does not operate on {lhs}s.")
-                }
+        K::UnaryOperatorDoesNotOperateOnType(op, t) => {
+            let expected = if op.to_string() == "!" {
+                "boolean"
             } else {
-                format!("Unexpected type {rhs}, expected {lhs}")
-            }
+                "number"
+            };
+            format!("Unexpected type {t}, expected {expected}")
+        }
+        K::BinaryOperatorDoesNotOperateOnValues(op, lhs, rhs) => {
+            binary_message(&op.to_string(), &lhs.to_string(), &rhs.to_string())
         }
         K::ConvertNumValue(ConvertNumValueError::NonFinite) => "Overflow".into(),
         K::ConvertNumValue(ConvertNumValueError::Overflow | ConvertNumValueError::Underflow) => {
@@ -151,11 +173,57 @@ fn kind_message(kind: &ErrorKind, frames: &[StackTraceElement]) -> String {
     }
 }
 
+/// go-jsonnet's message for an index of the wrong type: arrays and strings take numbers, objects strings; other
+/// values cannot be indexed (named by go-jsonnet's internal type).
+fn index_message(indexed: &str, got: &str) -> String {
+    match indexed {
+        "array" | "string" => format!("Unexpected type {got}, expected number"),
+        "object" => format!("Unexpected type {got}, expected string"),
+        other => {
+            let go_type = match other {
+                "null" => "valueNull",
+                "boolean" => "valueBoolean",
+                "number" => "valueNumber",
+                _ => "valueFunction",
+            };
+            format!("Value non indexable: *jsonnet.{go_type}")
+        }
+    }
+}
+
+/// go-jsonnet's message for a binary operator on operands it does not take: `+` wants a number, array or
+/// object on the left and the same type on the right; comparisons want two numbers, strings or arrays; the
+/// arithmetic and bitwise operators two numbers.
+fn binary_message(op: &str, lhs: &str, rhs: &str) -> String {
+    match op {
+        "+" if matches!(lhs, "number" | "array" | "object") => {
+            format!("Unexpected type {rhs}, expected {lhs}")
+        }
+        "+" => format!("Unexpected type {lhs}"),
+        "&&" | "||" if lhs != "boolean" => format!("Unexpected type {lhs}, expected boolean"),
+        "&&" | "||" => format!("Unexpected type {rhs}, expected boolean"),
+        "<" | "<=" | ">" | ">=" if lhs == rhs => format!("Unexpected type {lhs}"),
+        "<" | "<=" | ">" | ">=" => format!("Unexpected type {rhs}, expected {lhs}"),
+        _ if lhs != "number" => format!("Unexpected type {lhs}, expected number"),
+        _ => format!("Unexpected type {rhs}, expected number"),
+    }
+}
+
 /// go-jsonnet's words for the runtime errors the standard library words differently.
 fn runtime_text(message: &str) -> String {
+    if let Some(text) = message
+        .strip_suffix(" is not a base 10 integer")
+        .and_then(|t| t.strip_prefix('"'))
+        .and_then(|t| t.strip_suffix('"'))
+    {
+        return format!("{text} is not a base 10 integer");
+    }
     match message {
         "cannot test equality of functions" => "Cannot test equality of functions".into(),
         "shift by negative exponent" => "Shift by negative exponent.".into(),
+        "expected non-empty array" => "Expected at least one element in array. Got none".into(),
+        "`from` string must not be zero length" => "'from' string must not be zero length.".into(),
+        "tried to manifest function" => "couldn't manifest function as JSON".into(),
         other => other.to_string(),
     }
 }
@@ -185,7 +253,15 @@ fn type_error(text: &str, function: &str) -> String {
         .strip_prefix("expected ")
         .and_then(|rest| rest.split_once(", got "))
     {
-        Some((expected, got)) => format!("Unexpected type {got}, expected {expected}"),
+        Some((expected, got)) => {
+            // jrsonnet's argument types in go-jsonnet's words: a bounded number is a number, a char a string.
+            let expected = match expected {
+                e if e.starts_with("BoundedNumber<") => "number",
+                "char" => "string",
+                e => e,
+            };
+            format!("Unexpected type {got}, expected {expected}")
+        }
         None => text.to_string(),
     }
 }

@@ -92,28 +92,42 @@ fn write_value(out: &mut String, value: &Value, indent: &str) {
 
 /// A JSON string as go-jsonnet escapes it: control characters and U+007F..U+009F as `\u00XX`.
 pub fn write_string(out: &mut String, s: &str) {
+    out.reserve(s.len() + 2);
     out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\u{8}' => out.push_str("\\b"),
-            '\u{c}' => out.push_str("\\f"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 || ('\u{7f}'..='\u{9f}').contains(&c) => {
-                out.push_str(&format!("\\u{:04x}", c as u32));
-            }
-            c => out.push(c),
+    // Runs of characters that need no escape are copied as they are.
+    let mut plain = 0;
+    for (at, c) in s.char_indices() {
+        let escape = match c {
+            '"' => "\\\"",
+            '\\' => "\\\\",
+            '\u{8}' => "\\b",
+            '\u{c}' => "\\f",
+            '\n' => "\\n",
+            '\r' => "\\r",
+            '\t' => "\\t",
+            c if (c as u32) < 0x20 || ('\u{7f}'..='\u{9f}').contains(&c) => "",
+            _ => continue,
+        };
+        out.push_str(&s[plain..at]);
+        if escape.is_empty() {
+            out.push_str(&format!("\\u{:04x}", c as u32));
+        } else {
+            out.push_str(escape);
         }
+        plain = at + c.len_utf8();
     }
+    out.push_str(&s[plain..]);
     out.push('"');
 }
 
 /// A number as go-jsonnet writes it: integers in full (`%.0f`), others as `%.17g`.
 pub fn number(v: f64) -> String {
+    const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53: integers below are exact in an i64
     if v == v.floor() {
+        if v.abs() < EXACT && !(v == 0.0 && v.is_sign_negative()) {
+            #[allow(clippy::cast_possible_truncation)]
+            return (v as i64).to_string();
+        }
         return format!("{v:.0}");
     }
     let sci = format!("{v:.16e}");

@@ -80,6 +80,7 @@ fn table_body(
     at: &mut Vec<String>,
     cindent: &str,
 ) -> Result<String> {
+    let _level = crate::manifest_depth::enter()?;
     ensure_sufficient_stack(|| {
         obj.run_assertions()?;
         let mut lines: Vec<String> = Vec::new();
@@ -154,6 +155,7 @@ fn render_value(
     inline: bool,
     cindent: &str,
 ) -> Result<()> {
+    let _level = crate::manifest_depth::enter()?;
     match val {
         Val::Null => return fail(format!("Tried to manifest \"null\" at {}", path_text(at))),
         Val::Func(_) => return fail(format!("Tried to manifest function at {}", path_text(at))),

@@ -63,6 +63,7 @@ struct Style {
 
 /// Appends `val` at the indentation `indent` of its enclosing collection.
 fn write_doc(out: &mut String, val: &Val, indent: &str, style: Style) -> Result<()> {
+    let _level = crate::manifest_depth::enter()?;
     match val {
         Val::Null => out.push_str("null"),
         Val::Bool(b) => out.push_str(if *b { "true" } else { "false" }),

@@ -298,6 +298,9 @@ impl<'i> Builder<'_, 'i> {
             let key = match key {
                 Value::String(s) => s,
                 Value::Null => "null".to_string(),
+                // sigs.k8s.io/yaml (over go-yaml v2) writes YAML 1.1's boolean and number keys as JSON strings.
+                Value::Bool(b) if self.schema == Schema::Yaml11 => b.to_string(),
+                Value::Number(n) if self.schema == Schema::Yaml11 => yaml11_number_key(&n),
                 other => {
                     return Err(self.err(
                         &kspan,
@@ -463,6 +466,24 @@ pub fn resolve_plain(s: &str) -> Value {
         _ => {}
     }
     Value::String(s.to_string())
+}
+
+/// A number key as sigs.k8s.io/yaml writes it: an integer in decimal, a float as Go's
+/// `strconv.FormatFloat(f, 'g', -1, 32)`.
+fn yaml11_number_key(n: &Number) -> String {
+    if n.is_i64() || n.is_u64() {
+        return n.to_string();
+    }
+    #[allow(clippy::cast_possible_truncation)]
+    let f = n.as_f64().unwrap_or(0.0) as f32;
+    let text = format!("{f:e}");
+    let (mantissa, exp) = text.split_once('e').unwrap_or((&text, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    if !(-4..6).contains(&exp) {
+        let sign = if exp < 0 { '-' } else { '+' };
+        return format!("{mantissa}e{sign}{:02}", exp.abs());
+    }
+    f.to_string()
 }
 
 /// Resolves a plain scalar with YAML 1.1 (go-yaml v2) rules.

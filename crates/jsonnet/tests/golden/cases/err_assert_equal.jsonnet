@@ -1,0 +1,1 @@
+std.assertEqual({ x: [1, "a"] }, { x: [1, "b"] })

@@ -1,0 +1,1 @@
+{ a: 1, b: std.manifestTomlEx({ a: { b: $ } }, "  ") }

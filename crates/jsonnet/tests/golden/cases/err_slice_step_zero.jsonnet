@@ -1,0 +1,1 @@
+std.slice('abc', null, null, 0)
