@@ -7,12 +7,17 @@
 #
 #   scripts/bench-jsonnet.sh [RUNS]      # default 5
 #   TACK_JSONNET_CLI=BIN scripts/bench-jsonnet.sh 7   # measure a release build made beforehand
+#   TACK_BIN=target/release/tack scripts/bench-jsonnet.sh 7   # measure `tack jsonnet` of the tack binary itself
+#                                                     # (its allocator is mimalloc, the CLI's glibc's malloc)
 set -euo pipefail
+tack_args=()
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 runs=${1:-5}
 jsonnet=$("$root/testenv/oracles.sh" jsonnet | sed -n 's/^jsonnet=//p')
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$root/target}
-if [ -n "${TACK_JSONNET_CLI:-}" ]; then
+if [ -n "${TACK_BIN:-}" ]; then
+  tack=$TACK_BIN; tack_args=(jsonnet)
+elif [ -n "${TACK_JSONNET_CLI:-}" ]; then
   tack=$TACK_JSONNET_CLI   # a release build made beforehand
 else
   cargo build --release -q -p tack-jsonnet --bin tack-jsonnet-cli
@@ -56,8 +61,8 @@ for case in "prod:--tla-str env=prod" "staging-yaml:-y --tla-str env=staging" "p
   name=${case%%:*}; read -ra args <<< "${case#*:}"
   cd "$app"
   read -r gt gr gc < <(measure "$jsonnet" -J vendor "${args[@]}" main.jsonnet)
-  read -r tt tr tc < <(measure "$tack" -J vendor "${args[@]}" main.jsonnet)
-  same=identical; cmp -s "$tmp/out.jsonnet" "$tmp/out.tack-jsonnet-cli" || same=DIFFERENT
+  read -r tt tr tc < <(measure "$tack" "${tack_args[@]}" -J vendor "${args[@]}" main.jsonnet)
+  same=identical; cmp -s "$tmp/out.jsonnet" "$tmp/out.$(basename "$tack")" || same=DIFFERENT
   speed=$(awk "BEGIN{ if ($tt > 0) printf \"%.1fx\", $gt / $tt; else print \"inf\" }")
   cspeed=$(awk "BEGIN{ if ($tc > 0) printf \"%.1fx\", $gc / $tc; else print \"inf\" }")
   printf '%-20s %7ss %7ss %7ss %7ss %10s %10s %8s %8s %s (%s bytes)\n' "$name" "$gt" "$tt" "$gc" "$tc" "$gr" "$tr" "$speed" "$cspeed" "$same" "$(wc -c < "$tmp/out.jsonnet")"

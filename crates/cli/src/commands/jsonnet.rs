@@ -22,7 +22,6 @@ pub fn run_direct() -> Option<ExitCode> {
     if args.first().map(String::as_str) != Some("jsonnet") {
         return None;
     }
-    tack_jsonnet::huge_pages::reexec_with_huge_pages();
     Some(run(&JsonnetArgs {
         args: args[1..].to_vec(),
     }))
