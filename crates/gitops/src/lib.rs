@@ -90,6 +90,29 @@ pub use status::{parse_interval, trigger_hash};
 /// Set (to any new value, e.g. a timestamp) to make the controller reconcile an application now.
 pub const REFRESH_ANNOTATION: &str = "tack.dev/refresh";
 
+/// The merge patch that asks for a refresh: [`REFRESH_ANNOTATION`] set to `value` (a new value each time).
+pub fn refresh_patch(value: &str) -> serde_json::Value {
+    serde_json::json!({"metadata": {"annotations": {REFRESH_ANNOTATION: value}}})
+}
+
+/// Asks the controller to reconcile the GitOpsConfig `namespace/name` now, by applying `patch` (from
+/// [`refresh_patch`]) as field manager `manager`: what a push webhook and a promotion do.
+pub async fn request_refresh(
+    client: &kube::Client,
+    (namespace, name): (&str, &str),
+    patch: &serde_json::Value,
+    manager: &str,
+) -> Result<(), kube::Error> {
+    let params = kube::api::PatchParams {
+        field_manager: Some(manager.to_string()),
+        ..Default::default()
+    };
+    kube::Api::<tack_model::GitOpsConfig>::namespaced(client.clone(), namespace)
+        .patch(name, &params, &kube::api::Patch::Merge(patch))
+        .await
+        .map(|_| ())
+}
+
 /// Set (to a new value: the time of the request, with `,prune` appended to also prune) to make the controller
 /// sync an application now, even without `syncPolicy.automated` or after drift with selfHeal off: Git is applied
 /// once, taking over drifted fields. `status.lastHandledSyncAt` records the value handled.

@@ -5,7 +5,7 @@
 //! `X-Gitea-Signature` is accepted too — and `X-Gitlab-Token` for GitLab), parsed, and every GitOpsConfig whose
 //! `repoURL` is the pushed repository (any common spelling: scheme, `.git`, trailing `/`, case of the host) and
 //! whose revision follows the pushed branch (or `HEAD` and the default branch, or the pushed tag) is refreshed
-//! at once by setting [`REFRESH_ANNOTATION`]. Applications pinned to a tag or a
+//! at once by setting [`REFRESH_ANNOTATION`](crate::REFRESH_ANNOTATION). Applications pinned to a tag or a
 //! commit of that repository are refreshed on every push to it (the reconcile is cheap when nothing changed).
 //! Because the refresh goes through the API server, any replica may receive the webhook: the leader reconciles.
 //! The refreshes of one delivery are written [`REFRESHES_AT_ONCE`] at a time, those of applications whose source
@@ -36,8 +36,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use futures::StreamExt;
 use kube::ResourceExt;
-use kube::api::{Api, ListParams, Patch, PatchParams};
-use serde_json::json;
+use kube::api::{Api, ListParams};
 use tack_model::GitOpsConfig;
 use tack_source::Revision;
 use tack_source::webhook::{
@@ -45,7 +44,6 @@ use tack_source::webhook::{
     GITLAB_EVENT_HEADER, GITLAB_TOKEN_HEADER, PushEvent, WebhookError,
 };
 
-use crate::REFRESH_ANNOTATION;
 pub use crate::push_paths::REFRESH_PATHS_ANNOTATION;
 
 /// The field manager of refresh annotations written for webhooks.
@@ -381,14 +379,7 @@ async fn refresh(
     patch: serde_json::Value,
 ) -> Result<String, String> {
     let key = format!("{ns}/{name}");
-    let params = PatchParams {
-        field_manager: Some(WEBHOOK_MANAGER.into()),
-        ..PatchParams::default()
-    };
-    match Api::<GitOpsConfig>::namespaced(client, &ns)
-        .patch(&name, &params, &Patch::Merge(&patch))
-        .await
-    {
+    match crate::request_refresh(&client, (&ns, &name), &patch, WEBHOOK_MANAGER).await {
         Ok(_) => Ok(key),
         Err(e) => Err(format!("{key}: {e}")),
     }
@@ -467,7 +458,7 @@ async fn receive(state: &WebhookState, provider: Provider, headers: &HeaderMap, 
             }
         };
     let stamp = format!("{} {}", k8s_openapi::jiff::Timestamp::now(), push.after);
-    let patch = json!({"metadata": {"annotations": {REFRESH_ANNOTATION: stamp}}});
+    let patch = crate::refresh_patch(&stamp);
     // Those the push touched are refreshed before the answer; so are the others when they are few. Many others
     // (a monorepo) are refreshed after the answer, so that the Git server does not time out waiting.
     let later = (then.len() > BACKGROUND_ABOVE).then(|| std::mem::take(&mut then));

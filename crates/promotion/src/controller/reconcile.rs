@@ -506,20 +506,12 @@ async fn network_policy(client: &kube::Client, ns: &str) -> Result<(), kube::Err
 /// Asks the stage's application to fetch the promotion's commit now, as a webhook would: the promotion reaches
 /// the stage at once instead of with the application's interval.
 async fn refresh_application(client: &kube::Client, app: &tack_model::GitOpsConfig, commit: &str) {
-    let api: Api<tack_model::GitOpsConfig> = Api::namespaced(
-        client.clone(),
+    let at = (
         app.metadata.namespace.as_deref().unwrap_or_default(),
+        app.metadata.name.as_deref().unwrap_or_default(),
     );
-    let patch =
-        json!({"metadata": {"annotations": {tack_gitops::REFRESH_ANNOTATION: format!("promoted {commit}")}}});
-    if let Err(e) = api
-        .patch(
-            app.metadata.name.as_deref().unwrap_or_default(),
-            &PatchParams::default(),
-            &Patch::Merge(&patch),
-        )
-        .await
-    {
+    let patch = tack_gitops::refresh_patch(&format!("promoted {commit}"));
+    if let Err(e) = tack_gitops::request_refresh(client, at, &patch, MANAGER).await {
         tracing::warn!(error = %e, "asking the stage's application to refresh failed; it fetches the promotion at its interval");
     }
 }
