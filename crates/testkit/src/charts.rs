@@ -115,8 +115,9 @@ fn serve(mut stream: TcpStream, routes: &BTreeMap<String, Vec<u8>>, log: &Mutex<
 /// auth `user:pass`), with absolute URLs pointing at `/files/` (`/abs/`), and with a wrong digest for 1.0.0
 /// (`/bad/`). The server lives as long as the test process.
 pub fn repository_server() -> ChartServer {
-    // Absolute URLs name the server's own port: pick it first.
-    let port = free_port();
+    // Absolute URLs name the server's own port: bind it first, so no other process can take it meanwhile.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
     let index = String::from_utf8(fixture("index.yaml")).unwrap();
     let mut routes = BTreeMap::new();
     for entry in std::fs::read_dir(fixtures_dir()).unwrap() {
@@ -135,11 +136,11 @@ pub fn repository_server() -> ChartServer {
     let good = index_digest("1.0.0");
     let bad = index.replace(good.trim_start_matches("sha256:"), &"0".repeat(64));
     routes.insert("/bad/index.yaml".into(), bad.into_bytes());
-    start_on(port, routes)
+    start_on(listener, routes)
 }
 
-fn start_on(port: u16, routes: BTreeMap<String, Vec<u8>>) -> ChartServer {
-    let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
+fn start_on(listener: TcpListener, routes: BTreeMap<String, Vec<u8>>) -> ChartServer {
+    let port = listener.local_addr().unwrap().port();
     let requests = Arc::new(Mutex::new(Vec::new()));
     let log = requests.clone();
     let routes = Arc::new(routes);
@@ -212,6 +213,10 @@ impl Drop for Registry {
 impl Registry {
     /// Starts the registry, anonymous or (with `htpasswd`) requiring user `tack`, password `chart-secret`.
     pub fn start(htpasswd: bool) -> Registry {
+        Registry::start_attempt(htpasswd, 1)
+    }
+
+    fn start_attempt(htpasswd: bool, attempt: u32) -> Registry {
         let bin = oracle("registry", "REGISTRY_VERSION");
         let dir = tempfile::tempdir().unwrap();
         let addr = format!("127.0.0.1:{}", free_port());
@@ -236,7 +241,7 @@ impl Registry {
             .stderr(std::fs::File::create(dir.path().join("registry.log")).unwrap())
             .spawn()
             .unwrap();
-        let r = Registry { child, addr, dir };
+        let mut r = Registry { child, addr, dir };
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             if let Ok(mut s) = TcpStream::connect(&r.addr) {
@@ -247,6 +252,11 @@ impl Registry {
                 }
             }
             let log = std::fs::read_to_string(r.dir.path().join("registry.log")).unwrap_or_default();
+            if attempt < 3 && matches!(r.child.try_wait(), Ok(Some(_))) {
+                // The free port was taken by another process before the registry bound it: try another.
+                drop(r);
+                return Registry::start_attempt(htpasswd, attempt + 1);
+            }
             assert!(Instant::now() < deadline, "the registry did not start: {log}");
             std::thread::sleep(Duration::from_millis(100));
         }

@@ -108,17 +108,6 @@ pub fn free_port() -> u16 {
     l.local_addr().expect("addr").port()
 }
 
-fn wait_for_port(port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < deadline {
-        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return;
-        }
-        thread::sleep(Duration::from_millis(20));
-    }
-    panic!("nothing listens on 127.0.0.1:{port} after 10 s");
-}
-
 /// `git daemon` serving every repository under `base` on 127.0.0.1.
 pub struct GitDaemon {
     child: Child,
@@ -130,6 +119,10 @@ impl GitDaemon {
     /// Starts `git daemon` on a free port, exporting every repository under `base`; waits until it accepts
     /// connections. Panics when it cannot be started (a test helper). The daemon is killed on drop.
     pub fn start(base: &Path) -> GitDaemon {
+        GitDaemon::start_attempt(base, 1)
+    }
+
+    fn start_attempt(base: &Path, attempt: u32) -> GitDaemon {
         let port = free_port();
         // Run git-daemon itself: `git daemon` would start it as a child that outlives a kill of `git`.
         let exec_path = git(Path::new("/"), &["--exec-path"]);
@@ -146,8 +139,20 @@ impl GitDaemon {
             .stderr(Stdio::null())
             .spawn()
             .expect("git daemon starts");
-        wait_for_port(port);
-        GitDaemon { child, port }
+        let mut daemon = GitDaemon { child, port };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if attempt < 3 && matches!(daemon.child.try_wait(), Ok(Some(_))) {
+                // Another process took the free port before the daemon bound it: try another.
+                return GitDaemon::start_attempt(base, attempt + 1);
+            }
+            assert!(
+                Instant::now() < deadline,
+                "git daemon does not listen on 127.0.0.1:{port} after 10 s"
+            );
+            thread::sleep(Duration::from_millis(20));
+        }
+        daemon
     }
 
     /// `git://127.0.0.1:PORT/<repo>.git`.
