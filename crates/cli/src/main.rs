@@ -1,5 +1,6 @@
 //! The `tack` binary.
 
+mod allocator;
 mod args;
 mod commands;
 mod config;
@@ -13,16 +14,15 @@ use clap::Parser;
 use crate::args::{Cli, Command};
 use crate::commands::demo::log::LogTarget;
 
-/// Freed memory goes back to the system: after a large application is deleted, the controller shrinks again.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     quiet_on_closed_pipe();
     if let Some(code) = commands::jsonnet::run_direct() {
         return code;
     }
     let cli = Cli::parse();
+    if matches!(cli.command, Command::Controller(_) | Command::Dashboard(_)) {
+        allocator::for_long_lived();
+    }
     let env = |k: &str| std::env::var(k).ok();
     let settings = match config::load(cli.global.config.as_deref(), &env, &cli.global.values()) {
         Ok(s) => s,

@@ -12,14 +12,14 @@ const TUNABLE: &str = "glibc.malloc.hugetlb=1:glibc.malloc.top_pad=67108864";
 /// [`reexec_with`] `GLIBC_TUNABLES=`[`TUNABLE`], when the C library is glibc (the allocator of a program that
 /// does not choose another one).
 pub fn reexec_with_huge_pages() {
-    if cfg!(target_env = "gnu") {
+    if cfg!(target_env = "gnu") && kernel_offers_huge_pages() {
         reexec_with(&[("GLIBC_TUNABLES", TUNABLE)]);
     }
 }
 
 /// Replaces this process by the same program and arguments with `vars` set in its environment, when the first
-/// of them is not set already (a user's own setting is kept, and the new process does not re-execute again), the
-/// system is Linux and the kernel offers transparent huge pages. Returns when it did not (or the program could
+/// of them is not set already (a user's own setting is kept, and the new process does not re-execute again) and
+/// the system is Linux. Returns when it did not (or the program could
 /// not be executed again): the caller carries on in this process. Only for a program's `main`, never inside a
 /// library call or a test.
 pub fn reexec_with(vars: &[(&str, &str)]) {
@@ -29,7 +29,7 @@ pub fn reexec_with(vars: &[(&str, &str)]) {
         let Some((marker, _)) = vars.first() else {
             return;
         };
-        if std::env::var_os(marker).is_some() || !kernel_offers_huge_pages() {
+        if std::env::var_os(marker).is_some() {
             return;
         }
         let Ok(exe) = std::env::current_exe() else {
@@ -51,9 +51,9 @@ pub fn reexec_with(vars: &[(&str, &str)]) {
     let _ = vars;
 }
 
-/// Whether transparent huge pages can be had by asking (`madvise` or `always`, not `never`).
-#[cfg(target_os = "linux")]
-fn kernel_offers_huge_pages() -> bool {
+/// Whether transparent huge pages can be had by asking (`madvise` or `always`, not `never`; never on a system
+/// other than Linux).
+pub fn kernel_offers_huge_pages() -> bool {
     std::fs::read_to_string("/sys/kernel/mm/transparent_hugepage/enabled")
         .is_ok_and(|mode| !mode.contains("[never]"))
 }

@@ -270,9 +270,6 @@ fn controller_manifests(image: &str, mode: &Mode) -> Vec<Value> {
                                  "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
                                 {"name": "TACK_CACHE_DIR", "value": "/var/cache/tack"},
                                 {"name": "HOME", "value": "/tmp"},
-                                // The allocator returns freed pages at once instead of after a delay, so a
-                                // large application's memory comes back after its sync (docs/controller.md).
-                                {"name": "MIMALLOC_PURGE_DELAY", "value": "0"},
                             ],
                             "ports": [{"name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP"}],
                             "livenessProbe": {

@@ -15,11 +15,6 @@ pub struct JsonnetArgs {
     pub args: Vec<String>,
 }
 
-/// mimalloc's settings for a one-shot evaluation (the controller keeps the build's: no transparent huge pages,
-/// memory returned to the system): the heap in huge pages, committed as a whole when reserved. On the
-/// 300-service benchmark a quarter of the CPU time less (`perf stat`: 106 ms as built, 78 ms with these).
-const HUGE_PAGES: &[(&str, &str)] = &[("MIMALLOC_ALLOW_THP", "1"), ("MIMALLOC_ARENA_EAGER_COMMIT", "1")];
-
 /// Runs `tack jsonnet ARGS...` when the command line starts with it (before tack's own parser, whose global
 /// flags `-o` and `-n` mean other things); `None` for every other command.
 pub fn run_direct() -> Option<ExitCode> {
@@ -27,7 +22,7 @@ pub fn run_direct() -> Option<ExitCode> {
     if args.first().map(String::as_str) != Some("jsonnet") {
         return None;
     }
-    tack_jsonnet::huge_pages::reexec_with(HUGE_PAGES);
+    crate::allocator::for_one_shot_evaluation();
     Some(run(&JsonnetArgs {
         args: args[1..].to_vec(),
     }))
