@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Many applications on one controller: N GitOpsConfigs × OBJECTS ConfigMaps each, all from one monorepo (a bare
-# repository served as file://, one folder per application, each application into its own namespace), reconciled
-# by one `tack controller` on the local control plane. Stages:
+# repository served as file://, one folder per application, each application into its own namespace), or spread
+# over REPOS repositories (application I in repository (I-1) % REPOS + 1), reconciled by one `tack controller` on
+# the local control plane. Stages:
 #   1. cold start: every GitOpsConfig exists before the controller starts; time until all are Synced and Healthy;
 #   2. idle: IDLE seconds with nothing changed (periodic reconciles only);
-#   3. a commit touching every application (one ConfigMap each), announced by a signed push webhook; time until
-#      all are Synced and Healthy at the new commit;
+#   3. a commit touching every application (one ConfigMap each; one commit per repository), announced by a signed
+#      push webhook per repository; time until all are Synced and Healthy at the new commits;
 #   4. a commit touching one application, announced by the webhook; time until its ConfigMap holds the new
 #      value, and how many applications were reconciled / synced for it.
 # Per stage: wall time, the controller's CPU seconds (user + system, /proc/PID/stat), its peak resident memory
@@ -19,10 +20,11 @@
 #   REFRESH_PATHS=1     # annotate every application with tack.dev/refresh-paths: "." (a push refreshes only
 #                       # the applications whose folder it changed)
 #   BREAKDOWN=1         # also print the API requests of each stage by verb and resource
+#   REPOS=50            # the applications spread over 50 repositories instead of one monorepo
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TACK="${TACK_BIN:-$ROOT/target/debug/tack}"
-N="${N:-100}"; OBJECTS="${OBJECTS:-20}"; CONCURRENCY="${CONCURRENCY:-}"; INTERVAL="${INTERVAL:-10m}"
+N="${N:-100}"; REPOS="${REPOS:-1}"; OBJECTS="${OBJECTS:-20}"; CONCURRENCY="${CONCURRENCY:-}"; INTERVAL="${INTERVAL:-10m}"
 IDLE="${IDLE:-30}"; TIMEOUT="${TIMEOUT:-900}"; PORT="${PORT:-19181}"; MPORT="${MPORT:-19182}"
 [ -x "$TACK" ] || { echo "no tack binary at $TACK (cargo build -p tack-cli, or set TACK_BIN)" >&2; exit 1; }
 for tool in git curl openssl kubectl python3; do
@@ -61,33 +63,36 @@ for k, v in c.items():
 }
 metric() { curl -s "http://127.0.0.1:$MPORT/metrics" | awk -v m="$1" 'index($0, m)==1{s+=$NF} END{printf "%d\n", s}'; }
 
-# The monorepo: app-I/cm-J.yaml.
-git init -q --bare -b main "$work/repo.git"
-git init -q -b main "$work/work"
-python3 - "$work/work" "$N" "$OBJECTS" <<'EOF'
+# The repositories: repo-K.git, whose working copy work-K holds app-I/cm-J.yaml for K = (I-1) % REPOS + 1.
+for k in $(seq 1 "$REPOS"); do
+  git init -q --bare -b main "$work/repo-$k.git"
+  git init -q -b main "$work/work-$k"
+done
+python3 - "$work" "$N" "$OBJECTS" "$REPOS" <<'EOF'
 import os, sys
-root, n, objects = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+root, n, objects, repos = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 for i in range(1, n + 1):
-    d = os.path.join(root, f"app-{i}")
+    d = os.path.join(root, f"work-{(i - 1) % repos + 1}", f"app-{i}")
     os.makedirs(d, exist_ok=True)
     for j in range(1, objects + 1):
         with open(os.path.join(d, f"cm-{j}.yaml"), "w") as h:
             h.write(f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm-{j}\ndata:\n  app: \"{i}\"\n"
                     f"  index: \"{j}\"\n  generation: \"0\"\n")
 EOF
+# Commits and pushes repository $1 with message $2.
 push() {
-  git -C "$work/work" add -A
-  git -C "$work/work" -c user.name=bench -c user.email=bench@localhost commit -qm "$1"
-  git -C "$work/work" push -q "$work/repo.git" HEAD:refs/heads/main
+  git -C "$work/work-$1" add -A
+  git -C "$work/work-$1" -c user.name=bench -c user.email=bench@localhost commit -qm "$2"
+  git -C "$work/work-$1" push -q "$work/repo-$1.git" HEAD:refs/heads/main
 }
-push objects
+for k in $(seq 1 "$REPOS"); do push "$k" objects; done
 # Sets `generation` of cm-1 in applications FROM..TO.
 touch_apps() {
-  python3 - "$work/work" "$1" "$2" "$3" <<'EOF'
+  python3 - "$work" "$1" "$2" "$3" "$REPOS" <<'EOF'
 import os, sys
-root, first, last, gen = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+root, first, last, gen, repos = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4], int(sys.argv[5])
 for i in range(first, last + 1):
-    p = os.path.join(root, f"app-{i}", "cm-1.yaml")
+    p = os.path.join(root, f"work-{(i - 1) % repos + 1}", f"app-{i}", "cm-1.yaml")
     s = open(p).read().split("  generation:")[0]
     open(p, "w").write(s + f"  generation: \"{gen}\"\n")
 EOF
@@ -95,12 +100,14 @@ EOF
 
 "$TACK" install --crds-only >/dev/null
 kubectl create namespace "$ns" --dry-run=client -o yaml | kubectl apply -f - >/dev/null
-python3 - "$work/apps.yaml" "$N" "$ns" "file://$work/repo.git" "$INTERVAL" "${REFRESH_PATHS:-}" <<'EOF'
+python3 - "$work/apps.yaml" "$N" "$ns" "file://$work" "$INTERVAL" "${REFRESH_PATHS:-}" "$REPOS" <<'EOF'
 import sys
-out, n, ns, url, interval = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
+out, n, ns, base, interval = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
+repos = int(sys.argv[7])
 annotations = ", annotations: {tack.dev/refresh-paths: \".\"}" if sys.argv[6] else ""
 with open(out, "w") as h:
     for i in range(1, n + 1):
+        url = f"{base}/repo-{(i - 1) % repos + 1}.git"
         h.write(f"""---
 apiVersion: gitops.tack.dev/v1alpha1
 kind: GitOpsConfig
@@ -148,19 +155,19 @@ print("   requests by verb/resource/subresource, per reconcile:", ", ".join(f"{k
 EOF
   fi
 }
-# Waits until every application is Synced and Healthy (at commit $1 when given).
+# Waits until every application is Synced and Healthy (at one of the commits $1, space-separated, when given).
 wait_all() {
   local deadline=$(( $(date +%s) + TIMEOUT )) count
   while :; do
     count=$(api "/apis/gitops.tack.dev/v1alpha1/namespaces/$ns/gitopsconfigs" | python3 -c '
 import json, sys
-want = sys.argv[1]
+want = set(sys.argv[1].split())
 n = 0
 for a in json.load(sys.stdin).get("items", []):
     s = a.get("status") or {}
     sync = s.get("sync") or {}
     if sync.get("status") == "Synced" and (s.get("health") or {}).get("status") == "Healthy" \
-            and (not want or sync.get("revision") == want):
+            and (not want or sync.get("revision") in want):
         n += 1
 print(n)' "${1:-}")
     [ "$count" -ge "$N" ] && return 0
@@ -168,19 +175,20 @@ print(n)' "${1:-}")
     sleep 1
   done
 }
+# Announces the last commit of repository $1.
 webhook() {
   local sha body sig code
-  sha=$(git -C "$work/work" rev-parse HEAD)
+  sha=$(git -C "$work/work-$1" rev-parse HEAD)
   # The commit's changed files, as GitHub lists them (the receiver refreshes the applications they touch first).
-  files=$(git -C "$work/work" diff --name-only HEAD~1 HEAD | python3 -c 'import json,sys; print(json.dumps([l.strip() for l in sys.stdin if l.strip()]))')
-  body=$(printf '{"ref":"refs/heads/main","after":"%s","repository":{"clone_url":"file://%s/repo.git","default_branch":"main"},"commits":[{"added":[],"removed":[],"modified":%s}]}' "$sha" "$work" "$files")
+  files=$(git -C "$work/work-$1" diff --name-only HEAD~1 HEAD | python3 -c 'import json,sys; print(json.dumps([l.strip() for l in sys.stdin if l.strip()]))')
+  body=$(printf '{"ref":"refs/heads/main","after":"%s","repository":{"clone_url":"file://%s/repo-%s.git","default_branch":"main"},"commits":[{"added":[],"removed":[],"modified":%s}]}' "$sha" "$work" "$1" "$files")
   sig=$(printf '%s' "$body" | openssl dgst -sha256 -hmac "$secret" | awk '{print $NF}')
   code=$(curl -s -o "$work/response" -w '%{http_code}' -X POST "http://127.0.0.1:$PORT/webhook/github" \
     -H 'X-GitHub-Event: push' -H "X-Hub-Signature-256: sha256=$sig" -H 'Content-Type: application/json' --data "$body")
   [ "$code" = 202 ] || { echo "webhook answered $code: $(cat "$work/response")" >&2; exit 1; }
 }
 
-echo "tack $("$TACK" --version 2>/dev/null | head -1), N=$N × $OBJECTS ConfigMaps, concurrency ${CONCURRENCY:-default}," \
+echo "tack $("$TACK" --version 2>/dev/null | head -1), N=$N × $OBJECTS ConfigMaps in $REPOS repositories, concurrency ${CONCURRENCY:-default}," \
   "interval $INTERVAL, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 echo "| stage | took | controller CPU s | peak / end RSS (MiB) | reconciles | syncs | API requests | per reconcile |"
@@ -195,15 +203,18 @@ stage_start; sleep "$IDLE"
 row "idle ${IDLE} s, nothing changed"
 
 stage_start
-touch_apps 1 "$N" 1; push "touch all"
-webhook
-wait_all "$(git -C "$work/work" rev-parse HEAD)"
+touch_apps 1 "$N" 1
+heads=""
+for k in $(seq 1 "$REPOS"); do
+  push "$k" "touch all"; webhook "$k"; heads="$heads $(git -C "$work/work-$k" rev-parse HEAD)"
+done
+wait_all "$heads"
 row "commit touching all $N, webhook, until all Synced and Healthy at it"
 
 stage_start
-touch_apps 1 1 2; push "touch one"
+touch_apps 1 1 2; push 1 "touch one"
 t_hook=$(date +%s.%N)
-webhook
+webhook 1
 deadline=$(( $(date +%s) + 120 ))
 until [ "$(api "/api/v1/namespaces/bench-scale-1/configmaps/cm-1" | python3 -c 'import json,sys; print(json.load(sys.stdin).get("data",{}).get("generation",""))' 2>/dev/null)" = 2 ]; do
   [ "$(date +%s)" -ge "$deadline" ] && { echo "the one-application commit was not applied within 120 s" >&2; exit 1; }
