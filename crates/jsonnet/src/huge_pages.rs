@@ -53,7 +53,7 @@ pub fn reexec_with(vars: &[(&str, &str)]) {
 
 /// Whether transparent huge pages can be had by asking (`madvise` or `always`, not `never`; never on a system
 /// other than Linux).
-pub fn kernel_offers_huge_pages() -> bool {
+fn kernel_offers_huge_pages() -> bool {
     std::fs::read_to_string("/sys/kernel/mm/transparent_hugepage/enabled")
         .is_ok_and(|mode| !mode.contains("[never]"))
 }

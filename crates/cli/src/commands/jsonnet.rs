@@ -22,7 +22,6 @@ pub fn run_direct() -> Option<ExitCode> {
     if args.first().map(String::as_str) != Some("jsonnet") {
         return None;
     }
-    crate::allocator::for_one_shot_evaluation();
     Some(run(&JsonnetArgs {
         args: args[1..].to_vec(),
     }))
