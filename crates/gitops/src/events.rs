@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::ObjectReference;
-use k8s_openapi::api::events::v1::{Event as K8sEvent, EventSeries};
+use k8s_openapi::api::events::v1::Event as K8sEvent;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, ObjectMeta};
 use k8s_openapi::jiff::{SignedDuration, Timestamp};
 use kube::api::{Api, Patch, PatchParams, PostParams};
@@ -38,11 +38,20 @@ struct Key {
     message: String,
 }
 
+/// An Event whose series is open: its name, how many times it occurred, and when last.
+struct Open {
+    name: String,
+    count: i32,
+    last: Timestamp,
+}
+
 /// Publishes Events for one controller.
 pub struct Recorder {
     client: kube::Client,
     controller: String,
-    cache: Mutex<HashMap<Key, K8sEvent>>,
+    /// The open series, by what they are about: only what a repeat needs (the Event as the server returned it,
+    /// with its managedFields, took kilobytes per entry, a few per application).
+    cache: Mutex<HashMap<Key, Open>>,
 }
 
 impl Recorder {
@@ -71,28 +80,35 @@ impl Recorder {
         };
         let mut cache = self.cache.lock().await;
         let ttl = SignedDuration::try_from(SERIES_TTL).unwrap_or(SignedDuration::ZERO);
-        cache.retain(|_, e| last_seen(e).is_some_and(|t| t + ttl > now));
+        cache.retain(|_, open| open.last + ttl > now);
         let namespace = regarding.namespace.clone().unwrap_or_else(|| "default".into());
         let events: Api<K8sEvent> = Api::namespaced(self.client.clone(), &namespace);
-        let event = match cache.get(&key) {
+        let open = match cache.remove(&key) {
             Some(previous) => {
-                let mut e = previous.clone();
-                let count = e.series.as_ref().map_or(2, |s| s.count + 1);
-                e.series = Some(EventSeries {
-                    count,
-                    last_observed_time: MicroTime(now),
+                let count = previous.count + 1;
+                let series = serde_json::json!({
+                    "series": {"count": count, "lastObservedTime": MicroTime(now)},
                 });
                 events
-                    .patch(&name_of(&e), &PatchParams::default(), &Patch::Merge(&e))
+                    .patch(&previous.name, &PatchParams::default(), &Patch::Merge(&series))
                     .await?;
-                e
+                Open {
+                    name: previous.name,
+                    count,
+                    last: now,
+                }
             }
             None => {
                 let e = self.generate(note, message, regarding, now);
-                events.create(&PostParams::default(), &e).await?
+                let name = name_of(&events.create(&PostParams::default(), &e).await?);
+                Open {
+                    name,
+                    count: 1,
+                    last: now,
+                }
             }
         };
-        cache.insert(key, event);
+        cache.insert(key, open);
         Ok(())
     }
 
@@ -128,13 +144,6 @@ impl Recorder {
 
 fn name_of(e: &K8sEvent) -> String {
     e.metadata.name.clone().unwrap_or_default()
-}
-
-fn last_seen(e: &K8sEvent) -> Option<Timestamp> {
-    e.series
-        .as_ref()
-        .map(|s| s.last_observed_time.0)
-        .or_else(|| e.event_time.as_ref().map(|t| t.0))
 }
 
 /// At most [`NOTE_LIMIT`] bytes, cut at a character boundary, with `…` when cut.

@@ -401,8 +401,12 @@ async fn run_gated(
     // to be another controller's.
     let reconciled: Arc<std::sync::Mutex<std::collections::HashSet<String>>> = Arc::default();
     let deleted = reconciled.clone();
+    // The store keeps every application without `metadata.managedFields` (a tree per field manager, often larger
+    // than the rest of the object once the status lists its resources): nothing reads them from the store (the
+    // status writers read them from the answer of their write).
     let trigger = watcher(api, watcher::Config::default())
         .default_backoff()
+        .modify(|app| kube::ResourceExt::managed_fields_mut(app).clear())
         .reflect(writer)
         .then(move |event| {
             let (ctx, deleted) = (on_delete.clone(), deleted.clone());
