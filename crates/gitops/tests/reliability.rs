@@ -288,6 +288,25 @@ async fn the_events_of_a_series_of_syncs_and_failures_carry_their_own_messages()
         .await?;
         assert_eq!(failures.len(), wanted, "{failures:?}");
     }
+    // The same failure again (the controller retries) extends the series of its Event: no new Event per repeat.
+    let events: Api<Event> = Api::namespaced(client.clone(), ns.name());
+    let repeated = eventually(Duration::from_secs(60), "a RenderFailed series", || async {
+        let failed: Vec<Event> = events
+            .list(&Default::default())
+            .await?
+            .items
+            .into_iter()
+            .filter(|e| e.reason.as_deref() == Some("RenderFailed"))
+            .collect();
+        let count = |e: &Event| e.series.as_ref().map_or(1, |s| s.count);
+        Ok(failed.iter().any(|e| count(e) >= 2).then_some(failed))
+    })
+    .await?;
+    assert_eq!(
+        repeated.len(),
+        2,
+        "one Event per distinct failure, repeats in its series"
+    );
     controller.stop().await?;
     Ok(())
 }
