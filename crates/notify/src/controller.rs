@@ -101,7 +101,9 @@ pub async fn run(client: kube::Client, cfg: NotifyConfig, stop: impl Future<Outp
                 notifier.tick(now_secs());
             }
             Some((kind, event)) = events.next() => match event {
-                Ok(Event::Apply(o) | Event::InitApply(o)) => {
+                Ok(Event::Apply(mut o) | Event::InitApply(mut o)) => {
+                    // Triggers and routes read labels, annotations, spec and status, never the field managers.
+                    o.metadata.managed_fields = None;
                     if let Ok(object) = serde_json::to_value(&o) {
                         notifier.observe(kind, object, now_secs());
                     }

@@ -17,6 +17,7 @@ use crate::trigger::{self, Kind, ObjectKey, Tracker, Trigger};
 /// Objects seen, configuration, deliveries.
 pub struct Notifier {
     tracker: Tracker,
+    /// The applications out of sync, as last seen (what an `out-of-sync` delivery is routed and written from).
     apps: HashMap<ObjectKey, Json>,
     config: Option<Config>,
     secrets: Secrets,
@@ -86,17 +87,23 @@ impl Notifier {
     /// Records `object` (at `now`, seconds) and starts the deliveries of the triggers that fire.
     pub fn observe(&mut self, kind: Kind, object: Json, now: u64) -> Vec<JoinHandle<bool>> {
         let key = key(kind, &object);
-        let fired = self
-            .tracker
-            .observe(key.clone(), trigger::facts(kind, &object), now);
+        let facts = trigger::facts(kind, &object);
+        let out_of_sync = facts.out_of_sync;
+        let fired = self.tracker.observe(key.clone(), facts, now);
         let handles = match &self.config {
             Some(config) if !fired.is_empty() => {
                 deliver(config, &self.secrets, &self.sender, kind, &object, &fired)
             }
             _ => Vec::new(),
         };
+        // Only an application out of sync can be due an `out-of-sync` delivery at a tick: the others are not kept
+        // (at 1 000 applications their JSON was the controller's largest table).
         if kind == Kind::Application {
-            self.apps.insert(key, object);
+            if out_of_sync {
+                self.apps.insert(key, object);
+            } else {
+                self.apps.remove(&key);
+            }
         }
         handles
     }
@@ -186,4 +193,29 @@ fn deliver(
         }));
     }
     handles
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn app(name: &str, sync: &str) -> Json {
+        serde_json::json!({
+            "apiVersion": "gitops.tack.dev/v1alpha1", "kind": "GitOpsConfig",
+            "metadata": {"name": name, "namespace": "team-a"},
+            "status": {"sync": {"status": sync, "revision": "abc"}, "health": {"status": "Healthy"}},
+        })
+    }
+
+    #[test]
+    fn only_applications_out_of_sync_are_kept() {
+        let mut n = Notifier::new(Duration::from_secs(1));
+        for i in 0..100 {
+            n.observe(Kind::Application, app(&format!("app-{i}"), "Synced"), 0);
+        }
+        n.observe(Kind::Application, app("drifted", "OutOfSync"), 1);
+        assert_eq!(n.apps.len(), 1, "the one out of sync");
+        n.observe(Kind::Application, app("drifted", "Synced"), 2);
+        assert!(n.apps.is_empty(), "synced again: let go");
+    }
 }
