@@ -19,9 +19,8 @@ pub fn reexec_with_huge_pages() {
 
 /// Replaces this process by the same program and arguments with `vars` set in its environment, when the first
 /// of them is not set already (a user's own setting is kept, and the new process does not re-execute again) and
-/// the system is Linux. Returns when it did not (or the program could
-/// not be executed again): the caller carries on in this process. Only for a program's `main`, never inside a
-/// library call or a test.
+/// the system is Linux. Returns when it did not (or the program could not be executed again): the caller carries
+/// on in this process. Only for a program's `main`, never inside a library call or a test.
 pub fn reexec_with(vars: &[(&str, &str)]) {
     #[cfg(target_os = "linux")]
     {
