@@ -42,9 +42,17 @@ pub const PROMOTE_ANNOTATION_PREFIX: &str = "promote.gitops.tack.dev/";
 )]
 #[serde(rename_all = "camelCase")]
 pub struct PipelineSpec {
-    /// What a release is: the images whose tags move from stage to stage.
-    #[schemars(length(min = 1))]
+    /// What a release is, part one: the images whose tags move from stage to stage.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub images: Vec<PromotedImage>,
+    /// What a release is, part two: the Helm charts whose versions move from stage to stage (a
+    /// kustomization's `helmCharts` entry, or a GitOpsConfig manifest's `spec.source.helm.chart`, of that name).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub charts: Vec<PromotedChart>,
+    /// What a release is, part three: the remote Kustomize bases whose Git reference (`?ref=`) moves from
+    /// stage to stage. A pipeline names at least one image, chart or base.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bases: Vec<PromotedBase>,
     /// The stages, in promotion order. Names are unique; the first stage receives releases from outside
     /// (CI or a person commits the new tag into its configuration).
     #[schemars(length(min = 1))]
@@ -65,6 +73,28 @@ pub struct PromotedImage {
     /// holding this image's tag.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub helm_tag_key: Option<String>,
+}
+
+/// A Helm chart whose version is part of the release.
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PromotedChart {
+    /// The chart's name, as a kustomization's `helmCharts[].name` or a GitOpsConfig's
+    /// `spec.source.helm.chart.name` gives it (e.g. `podinfo`).
+    #[schemars(length(min = 1))]
+    pub name: String,
+}
+
+/// A remote Kustomize base (a Git repository) whose reference is part of the release.
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PromotedBase {
+    /// The repository, in any form Kustomize accepts (`https://github.com/org/platform`,
+    /// `github.com/org/platform`, `git@github.com:org/platform.git`, `file:///srv/platform.git`). Every
+    /// `resources:` or `components:` entry of a stage's kustomization in this repository carries the release's
+    /// reference as its `?ref=`.
+    #[schemars(length(min = 1))]
+    pub repo: String,
 }
 
 /// One environment of a pipeline.
@@ -252,12 +282,19 @@ pub struct PipelineStatus {
 pub struct StageStatus {
     /// The stage's name.
     pub name: String,
-    /// The release in the stage's configuration (image tags), e.g. `gb-frontend:v5`.
+    /// The release in the stage's configuration (image tags, chart versions, base references), e.g. `v5` or
+    /// `gb-frontend:v5,chart/redis:19.0.1`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub release: Option<String>,
     /// The image references of the release (`name:tag`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub images: Vec<String>,
+    /// The charts of the release (`name:version`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub charts: Vec<String>,
+    /// The remote bases of the release (`repository?ref=reference`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bases: Vec<String>,
     /// Since when the release has been running (RFC 3339): first seen Synced with it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub since: Option<String>,
@@ -322,6 +359,12 @@ pub struct PromotionRecord {
     /// The image references of the release.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub images: Vec<String>,
+    /// The charts of the release (`name:version`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub charts: Vec<String>,
+    /// The remote bases of the release (`repository?ref=reference`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bases: Vec<String>,
     /// When (RFC 3339).
     pub time: String,
     /// The configuration commit.

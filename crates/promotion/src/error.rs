@@ -11,6 +11,20 @@ pub enum Error {
         /// The configuration folder.
         path: String,
     },
+    /// The stage's configuration does not reference a promoted chart or base.
+    #[error(
+        "{kind} {name:?} does not appear in the configuration at {path:?} (looked for {wanted}); nothing was written"
+    )]
+    UnknownPart {
+        /// `chart` or `base`.
+        kind: &'static str,
+        /// The chart name or base repository.
+        name: String,
+        /// The configuration folder.
+        path: String,
+        /// Where the part was looked for.
+        wanted: &'static str,
+    },
     /// A Helm values key path that the values file does not have.
     #[error("the values file has no scalar key {0:?}; nothing was written")]
     UnknownKey(String),

@@ -9,6 +9,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 use tack_model::{GateStatus, PendingPromotion, PipelineSpec, PromotionRecord, StageStatus};
 
+use crate::part::Kind;
 use crate::release::Release;
 use crate::window::{self, Verdict};
 
@@ -171,7 +172,9 @@ fn evaluate(
     let mut s = StageStatus {
         name: stage.name.clone(),
         release: release_text,
-        images: obs.release.as_ref().map(|r| r.references()).unwrap_or_default(),
+        images: references(obs, Kind::Image),
+        charts: references(obs, Kind::Chart),
+        bases: references(obs, Kind::Base),
         revision: obs.revision.clone(),
         sync: obs.sync.clone(),
         health: obs.health.clone(),
@@ -474,6 +477,14 @@ fn human(d: Duration) -> String {
     format!("{}s", d.as_secs())
 }
 
+/// The references of the observed release's parts of `kind`.
+fn references(obs: &Observation, kind: Kind) -> Vec<String> {
+    obs.release
+        .as_ref()
+        .map(|r| r.references_of(kind))
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use tack_model::{Gates, LocalObjectReference, PromotedImage, Stage, TestJob};
@@ -504,14 +515,12 @@ mod tests {
                 helm_tag_key: None,
             }],
             stages: vec![stage("qa", qa_gates), stage("e2e", Gates::default())],
-            suspend: false,
+            ..Default::default()
         }
     }
 
     fn rel(tag: &str) -> Release {
-        Release {
-            tags: vec![("app".into(), tag.into())],
-        }
+        Release::of_images([("app", tag)])
     }
 
     fn running(tag: &str, sync: &str, health: &str) -> Observation {

@@ -23,6 +23,8 @@ pub fn from_log(log: &[LoggedCommit], pipeline: &str, stage: &str) -> Vec<Promot
             (r.pipeline == pipeline && r.stage == stage).then(|| PromotionRecord {
                 release: r.release,
                 images: r.images,
+                charts: r.charts,
+                bases: r.bases,
                 time: Timestamp::from_second(c.time)
                     .map(|t| t.to_string())
                     .unwrap_or_default(),
@@ -88,6 +90,8 @@ mod tests {
             [PromotionRecord {
                 release: "v7".into(),
                 images: vec!["x:v7".into()],
+                charts: vec![],
+                bases: vec![],
                 time: "2027-01-15T08:01:40Z".into(),
                 commit: "c1".into(),
                 from: Some("qa".into()),

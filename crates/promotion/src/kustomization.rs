@@ -137,7 +137,7 @@ fn ensure_newline_between(out: &mut [String]) {
     }
 }
 
-fn replace_value(l: &Line<'_>, value: &str) -> String {
+pub(crate) fn replace_value(l: &Line<'_>, value: &str) -> String {
     let colon = l.body.find(':').unwrap_or(l.body.len());
     let rest = &l.body[colon + 1..];
     let comment = rest.find(" #").map(|i| &rest[i..]).unwrap_or("");
@@ -164,7 +164,7 @@ fn append_images_key(text: &str, image: &str, new_name: Option<&str>, tag: &str)
 }
 
 /// The key of a `key: value` line (no leading spaces), if it is one.
-fn key_of(body: &str) -> Option<&str> {
+pub(crate) fn key_of(body: &str) -> Option<&str> {
     let (k, rest) = body.split_once(':')?;
     if k.is_empty() || k.contains(' ') || k.starts_with('#') || !(rest.is_empty() || rest.starts_with(' ')) {
         return None;
@@ -172,15 +172,23 @@ fn key_of(body: &str) -> Option<&str> {
     Some(k.trim_matches(['"', '\'']))
 }
 
-fn strip_comment(s: &str) -> &str {
+pub(crate) fn strip_comment(s: &str) -> &str {
     if s.starts_with('#') {
         return "";
     }
     s.split(" #").next().unwrap_or(s).trim()
 }
 
+/// The top-level key `key`'s line and the end of its block (the first line of the next top-level key).
+pub(crate) fn top_level_block(all: &[Line<'_>], key: &str) -> Option<(usize, usize)> {
+    let key_idx = all
+        .iter()
+        .position(|l| indent_of(l.body) == 0 && key_of(l.body) == Some(key))?;
+    Some((key_idx, block_end(all, key_idx)))
+}
+
 /// The first line after the `images:` key that belongs to the next top-level key.
-fn block_end(all: &[Line<'_>], key_idx: usize) -> usize {
+pub(crate) fn block_end(all: &[Line<'_>], key_idx: usize) -> usize {
     (key_idx + 1..all.len())
         .find(|&i| {
             let b = all[i].body;
@@ -189,15 +197,16 @@ fn block_end(all: &[Line<'_>], key_idx: usize) -> usize {
         .unwrap_or(all.len())
 }
 
-struct Item {
-    indent: usize,
-    start: usize,
-    end: usize,
-    last_field: usize,
-    name: Option<String>,
+/// One entry of a block list: its lines `start..end`, the last line holding one of its fields, and its `name:`.
+pub(crate) struct Item {
+    pub indent: usize,
+    pub start: usize,
+    pub end: usize,
+    pub last_field: usize,
+    pub name: Option<String>,
 }
 
-fn items(all: &[Line<'_>], from: usize, to: usize) -> Vec<Item> {
+pub(crate) fn items(all: &[Line<'_>], from: usize, to: usize) -> Vec<Item> {
     let mut out: Vec<Item> = Vec::new();
     for (i, line) in all.iter().enumerate().take(to).skip(from) {
         let b = line.body;

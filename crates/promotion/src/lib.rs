@@ -1,6 +1,8 @@
 //! Promotion of releases between environments: the pure decisions and edits, and the Git writes.
 //!
-//! - [`release`]: a release (the tag of each promoted image) and its text form.
+//! - [`part`]: what a release is made of: images, Helm charts, remote Kustomize bases.
+//! - [`release`]: a release (the version of each part: image tags, chart versions, base references) and its
+//!   text form.
 //! - [`config`]: a stage's configuration files and the edit that writes a release into them, in one of three
 //!   formats: [`kustomization`] (`images:` newTag/newName, as `kustomize edit set image`), [`values`] (a Helm
 //!   values key path) and [`manifest`] (plain manifests' `image:` fields). Every edit keeps the rest of the file
@@ -17,6 +19,8 @@
 
 #![warn(missing_docs)]
 
+pub mod base;
+pub mod chart;
 pub mod config;
 pub mod controller;
 mod error;
@@ -27,6 +31,7 @@ pub mod kustomization;
 pub mod manifest;
 pub mod message;
 pub mod metrics;
+pub mod part;
 pub mod release;
 pub mod request;
 pub mod stage;
@@ -35,4 +40,5 @@ pub mod values;
 pub mod window;
 
 pub use error::Error;
+pub use part::{Kind, Part};
 pub use release::Release;

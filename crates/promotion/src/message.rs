@@ -34,8 +34,12 @@ pub struct Recorded {
     pub stage: String,
     /// The release.
     pub release: String,
-    /// The image references.
+    /// The image references (`Image:` lines).
     pub images: Vec<String>,
+    /// The chart references (`Chart:` lines).
+    pub charts: Vec<String>,
+    /// The base references (`Base:` lines).
+    pub bases: Vec<String>,
     /// The source stage.
     pub from: Option<String>,
     /// Who decided.
@@ -59,6 +63,8 @@ pub fn parse(message: &str) -> Option<Recorded> {
             "Stage" => r.stage = value,
             "Release" => r.release = value,
             "Image" => r.images.push(value),
+            "Chart" => r.charts.push(value),
+            "Base" => r.bases.push(value),
             "Source-Stage" => r.from = Some(value),
             "Promoted-By" => r.by = value,
             "Replaced" => r.replaced = Some(value),
@@ -80,8 +86,8 @@ pub fn commit_message(p: &Promotion<'_>) -> String {
     m.push_str(&format!("Stage: {}\n", p.to));
     m.push_str(&format!("Release: {release}\n"));
     if let Some(r) = p.release {
-        for reference in r.references() {
-            m.push_str(&format!("Image: {reference}\n"));
+        for (label, reference) in r.references() {
+            m.push_str(&format!("{label}: {reference}\n"));
         }
     }
     if let Some(from) = p.from {
@@ -106,9 +112,7 @@ mod tests {
 
     #[test]
     fn message_names_release_source_and_evidence() {
-        let release = Release {
-            tags: vec![("gcr.io/x/gb-frontend".into(), "v5".into())],
-        };
+        let release = Release::of_images([("gcr.io/x/gb-frontend", "v5")]);
         let evidence = [GateStatus {
             name: "TestJob".into(),
             phase: "Passed".into(),

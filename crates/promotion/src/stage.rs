@@ -5,10 +5,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::Path;
 
-use tack_model::PromotedImage;
-
 use crate::config::{self, Format, StageFiles};
 use crate::git::{Committed, Target};
+use crate::part::{Kind, Part};
 use crate::release::Release;
 use crate::{Error, manifest};
 
@@ -31,12 +30,15 @@ impl StageConfig {
         self.path.trim_matches('/')
     }
 
-    /// The release the configuration holds in the checked-out tree at `root`, when every image has a tag.
-    pub fn release_in(&self, root: &Path, images: &[PromotedImage]) -> Result<Option<Release>, Error> {
+    /// The release the configuration holds in the checked-out tree at `root`, when every part has a version.
+    pub fn release_in(&self, root: &Path, parts: &[Part]) -> Result<Option<Release>, Error> {
         let (format, files) = self.load(root)?;
-        let fallback = repository_tags(root, images);
-        let tags = config::current_tags(&format, &files, images, &fallback);
-        Ok(Release::from_tags(images, &tags))
+        let fallback = match format {
+            Format::Kustomize(_) => repository_tags(root, parts),
+            _ => BTreeMap::new(),
+        };
+        let versions = config::current_versions(&format, &files, parts, &fallback);
+        Ok(Release::from_versions(parts, &versions))
     }
 
     /// Writes `release` into the configuration at the branch head and pushes one commit with `message` to the
@@ -44,14 +46,13 @@ impl StageConfig {
     /// release.
     pub fn promote(
         &self,
-        images: &[PromotedImage],
         release: &Release,
         message: &str,
         review: Option<&str>,
     ) -> Result<Committed, Error> {
         let edit = |root: &Path| -> Result<BTreeMap<String, String>, Error> {
             let (format, files) = self.load(root)?;
-            let changed = config::apply(&format, &files, images, release, self.folder())?;
+            let changed = config::apply(&format, &files, release, self.folder())?;
             Ok(changed
                 .into_iter()
                 .map(|(rel, text)| (join(self.folder(), &rel), text))
@@ -159,11 +160,15 @@ fn repository_images(root: &Path) -> BTreeSet<String> {
 
 /// The first tag found for each image in the repository's manifests (a Kustomize stage without an `images:`
 /// entry runs the tag of its base).
-fn repository_tags(root: &Path, images: &[PromotedImage]) -> BTreeMap<String, String> {
+fn repository_tags(root: &Path, parts: &[Part]) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
+    let images: Vec<&Part> = parts.iter().filter(|p| p.kind == Kind::Image).collect();
+    if images.is_empty() {
+        return out;
+    }
     for rel in yaml_files(root) {
         if let Some(text) = read_text(&root.join(&rel)) {
-            for image in images {
+            for image in &images {
                 if !out.contains_key(&image.name)
                     && let Some(tag) = manifest::image_tags(&text, &image.name).into_iter().next()
                 {

@@ -163,9 +163,7 @@ mod tests {
 
     #[test]
     fn stage_arguments_override_the_built_in_ones() {
-        let release = Release {
-            tags: vec![("app".into(), "v2".into())],
-        };
+        let release = Release::of_images([("app", "v2")]);
         let analysis = StageAnalysis {
             templates: vec![],
             args: vec![

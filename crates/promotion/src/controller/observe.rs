@@ -16,6 +16,7 @@ use super::{ControllerConfig, analysis};
 use crate::gate::{JobOutcome, Observation};
 use crate::git::Target;
 use crate::history;
+use crate::part::Part;
 use crate::release::Release;
 use crate::stage::StageConfig;
 
@@ -145,7 +146,7 @@ pub(crate) async fn observe(
         .as_ref()
         .and_then(|s| s.revision.clone())
         .filter(|r| r.len() == 40);
-    let images = p.spec.images.clone();
+    let parts = Part::of(&p.spec);
     let config = stage.config.clone();
     let rev = revision.clone();
     let name = p.spec.stages[idx].name.clone();
@@ -163,14 +164,12 @@ pub(crate) async fn observe(
             .log(&head.commit, &known, history::LOG_LIMIT)
             .map_err(|e| e.to_string())?;
         let recorded = history::from_log(&log, &key, &name);
-        let head_release = config
-            .release_in(&head.root, &images)
-            .map_err(|e| e.to_string())?;
+        let head_release = config.release_in(&head.root, &parts).map_err(|e| e.to_string())?;
         let release = match rev {
             Some(r) if r == head.commit => head_release.clone(),
             Some(r) => {
                 let at = config.target.read_commit(&r).map_err(|e| e.to_string())?;
-                config.release_in(&at.root, &images).map_err(|e| e.to_string())?
+                config.release_in(&at.root, &parts).map_err(|e| e.to_string())?
             }
             None => None,
         };
@@ -183,7 +182,7 @@ pub(crate) async fn observe(
     let requested = annotations
         .get(&format!("{PROMOTE_ANNOTATION_PREFIX}{name}"))
         .map(|r| {
-            Release::parse(&p.spec.images, r)
+            Release::parse(&Part::of(&p.spec), r)
                 .map_err(|e| format!("annotation {PROMOTE_ANNOTATION_PREFIX}{name}: {e}"))
         })
         .transpose()?;

@@ -17,6 +17,7 @@ use super::{ControllerConfig, analysis};
 use crate::gate::{self, Action, Observation};
 use crate::message::{Promotion, commit_message};
 use crate::metrics::Outcome;
+use crate::part::Part;
 use crate::release::Release;
 
 /// The field manager of everything the controller applies.
@@ -102,8 +103,24 @@ pub async fn reconcile(
 
 /// A problem that makes the whole spec unusable.
 fn validate(p: &Pipeline) -> Option<String> {
-    if p.spec.stages.is_empty() || p.spec.images.is_empty() {
-        return Some("a pipeline needs at least one stage and one image".into());
+    if p.spec.stages.is_empty() {
+        return Some("a pipeline needs at least one stage".into());
+    }
+    if Part::of(&p.spec).is_empty() {
+        return Some("a pipeline needs at least one image, chart or base (spec.images, spec.charts, spec.bases): they are what a release is".into());
+    }
+    let mut parts = BTreeSet::new();
+    for part in Part::of(&p.spec) {
+        let noun = part.kind.noun();
+        if part.name.trim().is_empty() {
+            return Some(format!("an entry of spec.{noun}s has an empty name"));
+        }
+        if !parts.insert(part.short_name()) {
+            return Some(format!(
+                "{:?} names two {noun}s of the release; give each {noun} a distinct name",
+                part.short_name()
+            ));
+        }
     }
     let mut names = BTreeSet::new();
     let mut apps = BTreeSet::new();
@@ -333,17 +350,11 @@ async fn promote(
         replaced: replaced.as_deref(),
         review_branch: review.as_deref(),
     });
-    let (config, images, rel, branch) = (
-        r.config.clone(),
-        p.spec.images.clone(),
-        release.clone(),
-        review.clone(),
-    );
-    let done =
-        tokio::task::spawn_blocking(move || config.promote(&images, &rel, &message, branch.as_deref()))
-            .await
-            .map_err(|e| e.to_string())?
-            .map_err(|e| e.to_string())?;
+    let (config, rel, branch) = (r.config.clone(), release.clone(), review.clone());
+    let done = tokio::task::spawn_blocking(move || config.promote(&rel, &message, branch.as_deref()))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?;
     if let Some(hook) = &ctx.cfg.after_push {
         // Test hook: the controller "stops" between the push and the status write.
         hook.notify_one();

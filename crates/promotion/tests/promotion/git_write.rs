@@ -3,10 +3,9 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use tack_model::PromotedImage;
 use tack_promotion::git::Target;
 use tack_promotion::stage::StageConfig;
-use tack_promotion::{Error, Release};
+use tack_promotion::{Error, Kind, Part, Release};
 use tack_testkit::gitserver::{GitRepo, HttpGitServer, git};
 
 const FRONTEND: &str = "gcr.io/google-samples/gb-frontend";
@@ -32,8 +31,9 @@ spec:
         - containerPort: 80
 ";
 
-fn images() -> Vec<PromotedImage> {
-    vec![PromotedImage {
+fn images() -> Vec<Part> {
+    vec![Part {
+        kind: Kind::Image,
         name: FRONTEND.into(),
         helm_tag_key: Some("frontend.tag".into()),
     }]
@@ -41,7 +41,7 @@ fn images() -> Vec<PromotedImage> {
 
 fn release(tag: &str) -> Release {
     Release {
-        tags: vec![(FRONTEND.into(), tag.into())],
+        versions: vec![(images()[0].clone(), tag.into())],
     }
 }
 
@@ -99,12 +99,7 @@ fn kustomize_folder_layout_over_file_url() {
     );
 
     let done = e2e
-        .promote(
-            &images(),
-            &release("v6"),
-            "promote v6 to e2e from qa\n\nRelease: v6\n",
-            None,
-        )
+        .promote(&release("v6"), "promote v6 to e2e from qa\n\nRelease: v6\n", None)
         .expect("promote");
     let commit = done.commit.expect("a commit");
     assert_eq!(git(&repo.bare, &["rev-parse", "main"]), commit);
@@ -129,7 +124,7 @@ fn kustomize_folder_layout_over_file_url() {
     git(&repo.bare, &["fsck", "--strict"]);
 
     // The same release again: nothing to write.
-    let again = e2e.promote(&images(), &release("v6"), "x", None).expect("again");
+    let again = e2e.promote(&release("v6"), "x", None).expect("again");
     assert_eq!(again.commit, None);
     assert_eq!(git(&repo.bare, &["rev-parse", "main"]), commit);
 }
@@ -142,14 +137,8 @@ fn unknown_image_writes_nothing() {
     let before = git(&repo.bare, &["rev-parse", "main"]);
     let url = format!("file://{}", repo.bare.display());
     let e2e = stage(&url, "main", "envs/e2e", &tmp.path().join("cache"));
-    let other = vec![PromotedImage {
-        name: "docker.io/library/nginx".into(),
-        helm_tag_key: None,
-    }];
-    let r = Release {
-        tags: vec![("docker.io/library/nginx".into(), "1.27".into())],
-    };
-    let err = e2e.promote(&other, &r, "x", None).expect_err("unknown image");
+    let r = Release::of_images([("docker.io/library/nginx", "1.27")]);
+    let err = e2e.promote(&r, "x", None).expect_err("unknown image");
     assert!(matches!(err, Error::UnknownImage { .. }), "{err}");
     assert!(err.to_string().contains("nothing was written"), "{err}");
     assert_eq!(git(&repo.bare, &["rev-parse", "main"]), before);
@@ -168,7 +157,7 @@ fn plain_branch_layout_over_http_with_credentials() {
     let mut e2e = stage(&server.url("config"), "env/e2e", "", &tmp.path().join("cache"));
     e2e.target.credentials = Some(tack_source::Credentials::basic("promoter", "s3cret"));
     let done = e2e
-        .promote(&images(), &release("v7"), "promote v7 to e2e\n", None)
+        .promote(&release("v7"), "promote v7 to e2e\n", None)
         .expect("promote");
     let commit = done.commit.expect("commit");
     assert_eq!(git(&repo.bare, &["rev-parse", "env/e2e"]), commit);
@@ -186,9 +175,7 @@ fn plain_branch_layout_over_http_with_credentials() {
     // Wrong credentials: refused, nothing written.
     e2e.target.credentials = Some(tack_source::Credentials::basic("promoter", "wrong"));
     e2e.target.cache_dir = tmp.path().join("cache2");
-    let err = e2e
-        .promote(&images(), &release("v8"), "x", None)
-        .expect_err("refused");
+    let err = e2e.promote(&release("v8"), "x", None).expect_err("refused");
     assert!(!err.to_string().contains("wrong"), "{err}");
     assert_eq!(git(&repo.bare, &["rev-parse", "env/e2e"]), commit);
 }
@@ -211,7 +198,7 @@ fn helm_repository_layout_and_server_rejection() {
     );
     e2e.helm_values_file = Some("values-e2e.yaml".into());
     let done = e2e
-        .promote(&images(), &release("v6"), "promote v6\n", None)
+        .promote(&release("v6"), "promote v6\n", None)
         .expect("promote");
     assert!(done.commit.is_some());
     assert_eq!(
@@ -226,9 +213,7 @@ fn helm_repository_layout_and_server_rejection() {
     let mut perms = std::fs::metadata(&hook).expect("meta").permissions();
     std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
     std::fs::set_permissions(&hook, perms).expect("chmod");
-    let err = e2e
-        .promote(&images(), &release("v7"), "x", None)
-        .expect_err("rejected");
+    let err = e2e.promote(&release("v7"), "x", None).expect_err("rejected");
     assert!(matches!(err, Error::Rejected { .. }), "{err}");
     assert_eq!(git(&repo.bare, &["rev-parse", "main"]), before);
 }
@@ -241,7 +226,7 @@ fn race(url: String, repo: &GitRepo, tmp: &Path) {
     let mut handles = Vec::new();
     for (s, tag) in [(e2e, "v9"), (qa, "v10")] {
         handles.push(std::thread::spawn(move || {
-            s.promote(&images(), &release(tag), &format!("promote {tag}\n"), None)
+            s.promote(&release(tag), &format!("promote {tag}\n"), None)
                 .expect("promote")
         }));
     }
@@ -293,7 +278,7 @@ fn review(url: &str, repo: &GitRepo, tmp: &Path) {
         review_branch: Some(branch),
     });
     let done = e2e
-        .promote(&images(), &release("v6"), &message, Some(branch))
+        .promote(&release("v6"), &message, Some(branch))
         .expect("review push");
     let commit = done.commit.expect("a commit");
     assert_eq!(
@@ -323,7 +308,7 @@ fn review(url: &str, repo: &GitRepo, tmp: &Path) {
     git(&repo.work, &["checkout", "-q", "main"]);
     git(&repo.work, &["reset", "-q", "--hard", &main_before]);
     let err = e2e
-        .promote(&images(), &release("v6"), "again\n", Some(branch))
+        .promote(&release("v6"), "again\n", Some(branch))
         .expect_err("exists");
     assert!(err.to_string().contains("exists already"), "{err}");
     assert_eq!(git(&repo.bare, &["rev-parse", branch]), fixed);
