@@ -144,6 +144,88 @@ fn unknown_image_writes_nothing() {
     assert_eq!(git(&repo.bare, &["rev-parse", "main"]), before);
 }
 
+/// A chart or a base the configuration does not reference is refused, and nothing is written: a chart in
+/// a stage of plain manifests without a GitOpsConfig of that chart, a base in a kustomization without a remote
+/// entry of that repository, a base in a stage of plain manifests.
+#[test]
+fn unknown_chart_or_base_writes_nothing() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let repo = GitRepo::create(&tmp.path().join("srv"), &tmp.path().join("work"), "config");
+    folder_layout(&repo);
+    repo.commit(&[("plain/frontend.yaml", DEPLOYMENT)], "plain");
+    let before = git(&repo.bare, &["rev-parse", "main"]);
+    let url = format!("file://{}", repo.bare.display());
+    let cache = tmp.path().join("cache");
+    let chart = Release {
+        versions: vec![(Part::new(Kind::Chart, "web"), "0.2.0".into())],
+    };
+    let base = Release {
+        versions: vec![(
+            Part::new(Kind::Base, "https://github.com/org/platform"),
+            "v2".into(),
+        )],
+    };
+    for (path, release, words) in [
+        ("envs/e2e", &chart, "chart \"web\" does not appear"),
+        ("plain", &chart, "chart \"web\" does not appear"),
+        (
+            "envs/e2e",
+            &base,
+            "base \"https://github.com/org/platform\" does not appear",
+        ),
+        (
+            "plain",
+            &base,
+            "base \"https://github.com/org/platform\" does not appear",
+        ),
+    ] {
+        let err = stage(&url, "main", path, &cache)
+            .promote(release, "x", None)
+            .expect_err("unknown part");
+        assert!(matches!(err, Error::UnknownPart { .. }), "{err}");
+        let text = err.to_string();
+        assert!(
+            text.contains(words) && text.contains("nothing was written"),
+            "{path}: {text}"
+        );
+    }
+    assert_eq!(git(&repo.bare, &["rev-parse", "main"]), before);
+}
+
+/// A stage whose applications are kept in Git as GitOpsConfig manifests: the chart's version in
+/// `spec.source.helm.chart` is promoted, every other byte of the file kept, and read back as the release.
+#[test]
+fn a_gitopsconfig_manifests_chart_version_is_promoted() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let repo = GitRepo::create(&tmp.path().join("srv"), &tmp.path().join("work"), "apps");
+    let app = |version: &str| {
+        format!(
+            "# prod's podinfo\napiVersion: gitops.tack.dev/v1alpha1\nkind: GitOpsConfig\nmetadata:\n  name: podinfo\nspec:\n  source:\n    repoURL: https://example.com/values.git\n    helm:\n      chart:\n        repoURL: oci://ghcr.io/stefanprodan/charts\n        name: podinfo\n        version: {version} # promoted by tack\n  destination:\n    namespace: podinfo\n"
+        )
+    };
+    repo.commit(&[("prod/podinfo.yaml", &app("6.5.0"))], "apps");
+    let url = format!("file://{}", repo.bare.display());
+    let prod = stage(&url, "main", "prod", &tmp.path().join("cache"));
+    let parts = [Part::new(Kind::Chart, "podinfo")];
+    let head = prod.target.read().expect("read");
+    let running = prod
+        .release_in(&head.root, &parts)
+        .expect("release")
+        .expect("a version");
+    assert_eq!(running.to_string(), "6.5.0");
+    let next = Release::parse(&parts, "6.7.1").expect("parse");
+    let done = prod
+        .promote(&next, "promote 6.7.1 to prod\n", None)
+        .expect("promote");
+    let commit = done.commit.expect("a commit");
+    assert_eq!(
+        show(&repo.bare, &format!("{commit}:prod/podinfo.yaml")),
+        app("6.7.1").trim_end()
+    );
+    let head = prod.target.read().expect("read");
+    assert_eq!(prod.release_in(&head.root, &parts).expect("release"), Some(next));
+}
+
 /// Branch per environment, plain manifests, smart HTTP with basic authentication.
 #[test]
 fn plain_branch_layout_over_http_with_credentials() {

@@ -8,6 +8,7 @@ mod harness;
 mod identity;
 mod kustomize_golden;
 mod layouts;
+mod parts;
 mod races;
 mod refusals;
 mod windows;
