@@ -52,7 +52,7 @@ pub struct PromoteArgs {
     /// The stage to promote into
     #[arg(long, value_name = "STAGE")]
     pub to: String,
-    /// The release (a tag, or NAME:TAG,... for several images) [default: the release of the previous stage]
+    /// The release: a version for a pipeline of one image, chart or base, else NAME:VERSION,... (gb-frontend:v6,chart/web:0.2.0,base/platform:v2) [default: the release of the previous stage]
     #[arg(long, value_name = "R")]
     pub release: Option<String>,
 }
