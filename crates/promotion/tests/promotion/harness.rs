@@ -42,6 +42,36 @@ spec:
     )
 }
 
+/// The seed guestbook (examples/guestbook, as the seed documents write it): file name → manifest. The
+/// frontend runs `FRONTEND:v5`.
+pub(crate) fn guestbook() -> [(&'static str, &'static str); 6] {
+    macro_rules! seed {
+        ($f:literal) => {
+            (
+                $f,
+                include_str!(concat!("../../../../examples/guestbook/", $f)),
+            )
+        };
+    }
+    [
+        seed!("frontend-deployment.yaml"),
+        seed!("frontend-service.yaml"),
+        seed!("redis-follower-deployment.yaml"),
+        seed!("redis-follower-service.yaml"),
+        seed!("redis-leader-deployment.yaml"),
+        seed!("redis-leader-service.yaml"),
+    ]
+}
+
+/// A kustomization listing every file of the seed guestbook.
+pub(crate) fn guestbook_resources() -> String {
+    let mut k = String::from("resources:\n");
+    for (f, _) in guestbook() {
+        k.push_str(&format!("- {f}\n"));
+    }
+    k
+}
+
 /// A test Job spec; with `crash`, the local control plane makes its pod fail.
 pub(crate) fn test_job(crash: bool) -> Value {
     let labels = if crash {

@@ -1,4 +1,4 @@
-//! The seed guestbook in three stages (qa → e2e → prod) on the local control plane, for each repository
+//! The seed guestbook (all six manifests of examples/guestbook) in three stages (qa → e2e → prod) on the local control plane, for each repository
 //! layout: folder per environment on one branch (Kustomize, file://), branch per environment (plain
 //! manifests, file://) and repository per environment (Kustomize, three repositories over smart HTTP). A
 //! release in qa reaches prod by two commits whose content and message are checked, and prod then runs it.
@@ -18,7 +18,9 @@ use tack_model::Pipeline;
 use tack_testkit::eventually;
 use tack_testkit::gitserver::{GitRepo, HttpGitServer, git};
 
-use crate::harness::{FRONTEND, Harness, PromotionOptions, frontend, not_ready, stage_of};
+use crate::harness::{
+    FRONTEND, Harness, PromotionOptions, guestbook, guestbook_resources, not_ready, stage_of,
+};
 
 const STAGES: [&str; 3] = ["qa", "e2e", "prod"];
 
@@ -61,13 +63,11 @@ fn layout_repos(
     match layout {
         Layout::Folder => {
             let repo = GitRepo::create(&root, &work, "config");
-            let mut files = vec![
-                ("base/frontend.yaml".to_string(), frontend()),
-                (
-                    "base/kustomization.yaml".to_string(),
-                    "resources:\n- frontend.yaml\n".to_string(),
-                ),
-            ];
+            let mut files: Vec<(String, String)> = guestbook()
+                .iter()
+                .map(|(f, text)| (format!("base/{f}"), text.to_string()))
+                .collect();
+            files.push(("base/kustomization.yaml".to_string(), guestbook_resources()));
             for (stage, ns) in STAGES.iter().zip(namespaces) {
                 let tag = (*stage == "qa").then_some("v6");
                 files.push((
@@ -94,21 +94,26 @@ fn layout_repos(
             let mut out = Vec::new();
             for (stage, ns) in STAGES.iter().zip(namespaces).rev() {
                 let tag = if *stage == "qa" { ":v6" } else { ":v5" };
-                let manifest = frontend().replace(":v5", tag).replace(
-                    "  name: frontend\n",
-                    &format!("  name: frontend\n  namespace: {ns}\n"),
-                );
-                repo.commit(
-                    &[("guestbook/frontend.yaml", &manifest)],
-                    &format!("{stage} config"),
-                );
+                let files: Vec<(String, String)> = guestbook()
+                    .iter()
+                    .map(|(f, text)| {
+                        let mut text =
+                            text.replacen("metadata:\n", &format!("metadata:\n  namespace: {ns}\n"), 1);
+                        if *f == "frontend-deployment.yaml" {
+                            text = text.replace(":v5", tag);
+                        }
+                        (format!("guestbook/{f}"), text)
+                    })
+                    .collect();
+                let refs: Vec<(&str, &str)> = files.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+                repo.commit(&refs, &format!("{stage} config"));
                 repo.push_branch(&format!("env/{stage}"));
                 out.push(StageRepo {
                     url: format!("file://{}", repo.bare.display()),
                     branch: format!("env/{stage}"),
                     path: "guestbook".into(),
                     bare: repo.bare.clone(),
-                    file: "frontend.yaml",
+                    file: "frontend-deployment.yaml",
                 });
             }
             out.reverse();
@@ -121,16 +126,17 @@ fn layout_repos(
                 let repo = GitRepo::create(&root, &work, &format!("guestbook-{stage}"));
                 git(&repo.bare, &["config", "http.receivepack", "true"]);
                 let tag = (*stage == "qa").then_some("v6");
-                repo.commit(
-                    &[
-                        ("deploy/frontend.yaml", &frontend()),
-                        (
-                            "deploy/kustomization.yaml",
-                            &kustomization(ns, tag, "frontend.yaml"),
-                        ),
-                    ],
-                    &format!("{stage} config"),
-                );
+                let resources: Vec<&str> = guestbook().iter().map(|(f, _)| *f).collect();
+                let mut files: Vec<(String, String)> = guestbook()
+                    .iter()
+                    .map(|(f, text)| (format!("deploy/{f}"), text.to_string()))
+                    .collect();
+                files.push((
+                    "deploy/kustomization.yaml".to_string(),
+                    kustomization(ns, tag, &resources.join("\n- ")),
+                ));
+                let refs: Vec<(&str, &str)> = files.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+                repo.commit(&refs, &format!("{stage} config"));
                 out.push(StageRepo {
                     url: http.url(&format!("guestbook-{stage}")),
                     branch: "main".into(),
@@ -295,6 +301,29 @@ async fn three_stages(layout: Layout) -> Result<()> {
             .map(|_| ()))
     })
     .await?;
+    // The whole seed guestbook runs in every stage.
+    for n in &namespaces {
+        let deployments: Api<Deployment> = Api::namespaced(h.client.clone(), n);
+        let names: Vec<String> = deployments
+            .list(&Default::default())
+            .await?
+            .items
+            .into_iter()
+            .filter_map(|d| d.metadata.name)
+            .collect();
+        assert_eq!(
+            names,
+            ["frontend", "redis-follower", "redis-leader"],
+            "{layout:?} {n}"
+        );
+        let services: Api<k8s_openapi::api::core::v1::Service> = Api::namespaced(h.client.clone(), n);
+        for s in ["frontend", "redis-follower", "redis-leader"] {
+            ensure!(
+                services.get_opt(s).await?.is_some(),
+                "{layout:?}: no Service {s} in {n}"
+            );
+        }
+    }
     for n in &namespaces {
         let policies: Api<NetworkPolicy> = Api::namespaced(h.client.clone(), n);
         eventually(Duration::from_secs(30), "NetworkPolicy", || async {
