@@ -10,6 +10,7 @@ use tack_testkit::TestNamespace;
 mod charts;
 mod cluster;
 mod controller;
+mod env;
 mod faults;
 mod gitops;
 mod sops;

@@ -83,8 +83,11 @@ pub async fn run(client: kube::Client, cfg: NotifyConfig, stop: impl Future<Outp
             Some(ns) => Api::namespaced_with(client.clone(), ns, &ar),
             None => Api::all_with(client.clone(), &ar),
         };
+        // Triggers and routes read labels, annotations, spec and status, never the field managers: every object
+        // is kept without them, as the GitOps controller's store keeps applications.
         watcher::watcher(api, watcher::Config::default())
             .default_backoff()
+            .modify(|o| kube::ResourceExt::managed_fields_mut(o).clear())
             .map(move |e| (kind, e))
             .boxed()
     });
@@ -101,9 +104,7 @@ pub async fn run(client: kube::Client, cfg: NotifyConfig, stop: impl Future<Outp
                 notifier.tick(now_secs());
             }
             Some((kind, event)) = events.next() => match event {
-                Ok(Event::Apply(mut o) | Event::InitApply(mut o)) => {
-                    // Triggers and routes read labels, annotations, spec and status, never the field managers.
-                    o.metadata.managed_fields = None;
+                Ok(Event::Apply(o) | Event::InitApply(o)) => {
                     if let Ok(object) = serde_json::to_value(&o) {
                         notifier.observe(kind, object, now_secs());
                     }

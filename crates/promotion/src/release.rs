@@ -57,6 +57,7 @@ impl Release {
         for piece in text.split(',') {
             let (name, version) = piece
                 .rsplit_once(':')
+                .filter(|(_, v)| !v.trim().is_empty())
                 .ok_or_else(|| err(format!("{piece:?} is not NAME:VERSION")))?;
             let part = parts.iter().find(|p| p.is_named(name)).ok_or_else(|| {
                 err(format!(

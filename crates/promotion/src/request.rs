@@ -5,6 +5,9 @@
 use serde_json::{Value, json};
 use tack_model::{APPROVE_ANNOTATION_PREFIX, PROMOTE_ANNOTATION_PREFIX, Pipeline, StageStatus};
 
+use crate::part::Part;
+use crate::release::Release;
+
 /// A request that cannot be made as asked; the message says what to give instead.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
@@ -39,6 +42,14 @@ pub fn stage_index(p: &Pipeline, stage: &str) -> Result<usize, RequestError> {
     })
 }
 
+/// A release a person gave, checked against the pipeline's parts and written in its canonical text form (so
+/// that `gb-frontend:v6` and `v6` name one release of a one-image pipeline).
+fn given(p: &Pipeline, text: &str) -> Result<String, RequestError> {
+    Release::parse(&Part::of(&p.spec), text)
+        .map(|r| r.to_string())
+        .map_err(|e| RequestError(e.to_string()))
+}
+
 fn stage_status<'a>(p: &'a Pipeline, stage: &str) -> Option<&'a StageStatus> {
     p.status.as_ref()?.stages.iter().find(|s| s.name == stage)
 }
@@ -47,7 +58,7 @@ fn stage_status<'a>(p: &'a Pipeline, stage: &str) -> Option<&'a StageStatus> {
 pub fn promote(p: &Pipeline, to: &str, release: Option<String>) -> Result<Request, RequestError> {
     let idx = stage_index(p, to)?;
     let release = match release {
-        Some(r) => r,
+        Some(r) => given(p, &r)?,
         None if idx == 0 => {
             return Err(RequestError(format!("{to} is the first stage: give the release")));
         }
@@ -69,7 +80,7 @@ pub fn promote(p: &Pipeline, to: &str, release: Option<String>) -> Result<Reques
 pub fn approve(p: &Pipeline, stage: &str, release: Option<String>) -> Result<Request, RequestError> {
     stage_index(p, stage)?;
     let release = match release {
-        Some(r) => r,
+        Some(r) => given(p, &r)?,
         None => stage_status(p, stage)
             .and_then(|s| s.pending.as_ref().map(|x| x.release.clone()))
             .ok_or_else(|| RequestError(format!("no release waits to enter {stage}; give one")))?,
@@ -86,7 +97,7 @@ pub fn approve(p: &Pipeline, stage: &str, release: Option<String>) -> Result<Req
 pub fn rollback(p: &Pipeline, stage: &str, to: Option<String>) -> Result<Request, RequestError> {
     stage_index(p, stage)?;
     let release = match to {
-        Some(r) => r,
+        Some(r) => given(p, &r)?,
         None => stage_status(p, stage)
             .ok_or_else(|| RequestError(format!("{stage} has no status yet")))?
             .history
@@ -128,7 +139,15 @@ mod tests {
         let p = pipeline();
         assert_eq!(promote(&p, "e2e", None).unwrap().release, "gb:v7");
         assert!(promote(&p, "qa", None).unwrap_err().0.contains("first stage"));
-        assert_eq!(promote(&p, "qa", Some("gb:v8".into())).unwrap().release, "gb:v8");
+        // A given release is checked and written in its canonical form (the tag alone for one image).
+        assert_eq!(promote(&p, "qa", Some("gb:v8".into())).unwrap().release, "v8");
+        assert_eq!(approve(&p, "e2e", Some("v7".into())).unwrap().release, "v7");
+        let err = promote(&p, "e2e", Some("nginx:1".into())).unwrap_err().0;
+        assert!(
+            err.contains("\"nginx\" is not one of the pipeline's images"),
+            "{err}"
+        );
+        assert!(rollback(&p, "e2e", Some("gb:".into())).is_err());
         assert!(
             promote(&p, "prod", None)
                 .unwrap_err()
