@@ -152,9 +152,20 @@ async fn a_chart_version_and_a_base_reference_are_promoted_together() -> Result<
     )
     .await
     .context("e2e after the promotion")?;
-    let p = pipelines.get("platform").await?;
-    let e2e = stage_of(&p, "e2e").context("e2e status")?;
+    // The status follows at the Pipeline controller's next reconcile: the parts of the release e2e runs.
+    let e2e = eventually(
+        Duration::from_secs(60),
+        "e2e's status on the new release",
+        || async {
+            let p = pipelines.get("platform").await?;
+            Ok(stage_of(&p, "e2e")
+                .filter(|s| s.release.as_deref() == Some("chart/web:0.2.0,base/platform:v2"))
+                .cloned())
+        },
+    )
+    .await?;
     assert_eq!(e2e.charts, vec!["web:0.2.0".to_string()]);
+    assert_eq!(e2e.bases, vec![format!("{platform_url}?ref=v2")]);
     assert!(e2e.images.is_empty(), "{:?}", e2e.images);
     h.stop().await;
     Ok(())
