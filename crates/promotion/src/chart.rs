@@ -78,26 +78,7 @@ fn helm_charts_version_line(all: &[Line<'_>], name: &str) -> Result<Option<usize
     else {
         return Ok(None);
     };
-    let first = all[item.start].body;
-    let after_dash = first.trim_start().trim_start_matches('-');
-    let column = if after_dash.trim().is_empty() {
-        (item.start + 1..item.end)
-            .map(|i| all[i].body)
-            .find(|b| !b.trim().is_empty() && !b.trim_start().starts_with('#'))
-            .map(indent_of)
-            .unwrap_or(item.indent + 2)
-    } else {
-        first.len() - after_dash.trim_start().len()
-    };
-    let line = (item.start..item.end).find(|&i| {
-        let b = all[i].body;
-        let (col, field) = if i == item.start {
-            (column, after_dash.trim_start())
-        } else {
-            (indent_of(b), b.trim_start())
-        };
-        col == column && key_of(field) == Some("version")
-    });
+    let line = item.field_line(all, "version");
     line.map(Some).ok_or_else(|| {
         Error::Config(format!(
             "the kustomization's helmCharts entry {name:?} has no version: field; pin one (e.g. version: 1.0.0) so that promotion can move it"

@@ -49,29 +49,43 @@ pub fn set_image(text: &str, image: &str, new_name: Option<&str>, tag: &str) -> 
     let mut out: Vec<String> = Vec::with_capacity(all.len() + 3);
     match found {
         Some(item) => {
-            let field_indent = " ".repeat(item.indent + 2);
+            let column = item.column.unwrap_or(item.indent + 2);
+            let field_indent = " ".repeat(column);
+            // When the dropped digest is the item's first line, the next field takes its `- `.
+            let dash = format!(
+                "{}-{}",
+                " ".repeat(item.indent),
+                " ".repeat(column.saturating_sub(item.indent + 1).max(1))
+            );
+            let mut dash_pending = false;
             let mut tag_done = false;
             let mut name_done = new_name.is_none();
             for (i, l) in all.iter().enumerate() {
-                let in_item = i >= item.start && i < item.end;
-                let key = if i == item.start {
-                    key_of(l.body.trim_start().trim_start_matches('-').trim_start())
-                } else {
-                    key_of(l.body.trim_start())
-                };
-                if in_item && key == Some("digest") && i != item.start {
+                let key = item.field(&all, i).and_then(key_of);
+                let in_item = key.is_some();
+                if in_item && key == Some("digest") {
                     // kustomize edit set image NAME:TAG drops the digest.
-                } else if in_item && key == Some("newTag") {
-                    out.push(replace_value(l, tag));
-                    tag_done = true;
-                } else if in_item
-                    && key == Some("newName")
-                    && let Some(n) = new_name
-                {
-                    out.push(replace_value(l, n));
-                    name_done = true;
+                    dash_pending = i == item.start;
                 } else {
-                    out.push(format!("{}{}", l.body, l.end));
+                    let text = if in_item && key == Some("newTag") {
+                        tag_done = true;
+                        replace_value(l, tag)
+                    } else if in_item
+                        && key == Some("newName")
+                        && let Some(n) = new_name
+                    {
+                        name_done = true;
+                        replace_value(l, n)
+                    } else {
+                        format!("{}{}", l.body, l.end)
+                    };
+                    match text.get(column..) {
+                        Some(rest) if dash_pending && in_item => {
+                            dash_pending = false;
+                            out.push(format!("{dash}{rest}"));
+                        }
+                        _ => out.push(text),
+                    }
                 }
                 if i == item.last_field {
                     // Right after the item's last field line: add what the item lacks.
@@ -115,17 +129,11 @@ pub fn image_tag(text: &str, image: &str) -> Option<String> {
     let end = block_end(&all, key_idx);
     let items = items(&all, key_idx + 1, end);
     let item = items.iter().find(|it| it.name.as_deref() == Some(image))?;
-    (item.start..item.end).find_map(|i| {
-        let body = all[i].body.trim_start().trim_start_matches("- ").trim_start();
-        (key_of(body) == Some("newTag")).then(|| scalar_value(&body["newTag:".len()..]))
-    })
+    item.field_value(&all, "newTag")
 }
 
 fn item_has(all: &[Line<'_>], item: &Item, key: &str) -> bool {
-    (item.start..item.end).any(|i| {
-        let body = all[i].body.trim_start().trim_start_matches("- ").trim_start();
-        key_of(body) == Some(key)
-    })
+    item.field_line(all, key).is_some()
 }
 
 fn ensure_newline_between(out: &mut [String]) {
@@ -197,6 +205,36 @@ pub(crate) fn block_end(all: &[Line<'_>], key_idx: usize) -> usize {
         .unwrap_or(all.len())
 }
 
+impl Item {
+    /// Line `i`'s `key: value` text when it is one of the item's own fields (not a line of a field's value).
+    pub fn field<'a>(&self, all: &[Line<'a>], i: usize) -> Option<&'a str> {
+        if i < self.start || i >= self.end {
+            return None;
+        }
+        let b = all[i].body;
+        let t = b.trim_start();
+        let field = if i == self.start {
+            t.get(1..)?.trim_start()
+        } else {
+            t
+        };
+        let column = b.len() - field.len();
+        (Some(column) == self.column && !field.is_empty() && !field.starts_with('#')).then_some(field)
+    }
+
+    /// The line of the item's own field `key`.
+    pub fn field_line(&self, all: &[Line<'_>], key: &str) -> Option<usize> {
+        (self.start..self.end).find(|&i| self.field(all, i).and_then(key_of) == Some(key))
+    }
+
+    /// The scalar value of the item's own field `key`.
+    pub fn field_value(&self, all: &[Line<'_>], key: &str) -> Option<String> {
+        let line = self.field_line(all, key)?;
+        let field = self.field(all, line)?;
+        Some(scalar_value(&field[key.len() + 1..]))
+    }
+}
+
 /// One entry of a block list: its lines `start..end`, the last line holding one of its fields, and its `name:`.
 pub(crate) struct Item {
     pub indent: usize,
@@ -204,6 +242,8 @@ pub(crate) struct Item {
     pub end: usize,
     pub last_field: usize,
     pub name: Option<String>,
+    /// The column of the item's own fields (`None` until its first field is seen).
+    pub column: Option<usize>,
 }
 
 pub(crate) fn items(all: &[Line<'_>], from: usize, to: usize) -> Vec<Item> {
@@ -214,22 +254,33 @@ pub(crate) fn items(all: &[Line<'_>], from: usize, to: usize) -> Vec<Item> {
         if t.is_empty() || t.starts_with('#') {
             continue;
         }
-        if t.starts_with("- ") || t == "-" {
+        let starts_item = t.starts_with("- ") || t == "-";
+        if starts_item {
             if let Some(last) = out.last_mut() {
                 last.end = i;
             }
+            let after_dash = t[1..].trim_start();
             out.push(Item {
                 indent: indent_of(b),
                 start: i,
                 end: to,
                 last_field: i,
                 name: None,
+                column: (!after_dash.is_empty()).then(|| b.len() - after_dash.len()),
             });
         }
         if let Some(item) = out.last_mut() {
             item.last_field = i;
-            let field = t.trim_start_matches('-').trim_start();
-            if key_of(field) == Some("name") {
+            let field = if starts_item { t[1..].trim_start() } else { t };
+            let column = if starts_item {
+                b.len() - field.len()
+            } else {
+                indent_of(b)
+            };
+            // The item's own fields are at its first field's column; deeper lines belong to a field's value
+            // (a `valuesInline` holding its own `name:`).
+            let own = *item.column.get_or_insert(column) == column;
+            if own && item.name.is_none() && key_of(field) == Some("name") {
                 item.name = Some(scalar_value(&field["name:".len()..]));
             }
         }

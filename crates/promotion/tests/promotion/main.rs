@@ -3,6 +3,7 @@
 
 mod analysis_gate;
 mod cluster;
+mod edits_random;
 mod git_write;
 mod harness;
 mod identity;

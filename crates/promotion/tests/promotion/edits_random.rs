@@ -1,0 +1,357 @@
+//! Randomised check of the kustomization edits against what they mean: thousands of kustomizations written
+//! in the forms people write (list indentation 0 or 2, fields in any order, quoted and plain scalars, comments
+//! between keys and after values, numeric-looking tags, a `valuesInline` holding its own `name:` and
+//! `version:` keys, remote bases in every URL form Kustomize accepts), each edited once. The edited file,
+//! read by the YAML parser, must equal the original's data with exactly the edit's change (an image's
+//! `newTag` set and its `digest` dropped as `kustomize edit set image` does, a chart's `version`, a base's
+//! reference as Kustomize parses it), and keep every comment line.
+
+use serde_json::{Map, Value, json};
+use tack_kustomize::parse_remote;
+use tack_promotion::base::{repository_key, set_reference};
+use tack_promotion::chart::set_kustomization_version;
+use tack_promotion::kustomization::set_image;
+
+/// A small deterministic generator (xorshift64*), so that a failure names its seed.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+    fn chance(&mut self, percent: usize) -> bool {
+        self.below(100) < percent
+    }
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[self.below(items.len())]
+    }
+}
+
+const IMAGES: [&str; 4] = [
+    "nginx",
+    "docker.io/library/redis",
+    "gcr.io/x/gb-frontend",
+    "ghcr.io/org/app",
+];
+const TAGS: [&str; 8] = [
+    "v1",
+    "1.0",
+    "2",
+    "v2.3.4",
+    "latest",
+    "1.27.1-alpine",
+    "true",
+    "0x1F",
+];
+const CHARTS: [&str; 3] = ["web", "redis", "podinfo"];
+const VERSIONS: [&str; 5] = ["0.1.0", "1.2.3", "19.0", "6.5.0-rc.1", "2"];
+const PLATFORM: &str = "https://github.com/org/platform";
+const REMOTES: [&str; 7] = [
+    "https://github.com/org/platform//apps/web?ref=v1",
+    "github.com/org/platform/apps/db?ref=v1.0.0",
+    "git@github.com:org/platform.git//apps?ref=v1&timeout=90s",
+    "https://github.com/org/platform.git//apps/cache",
+    "https://github.com/org/platform//apps?version=v3",
+    "https://github.com/org/other//x?ref=v9",
+    "github.com/org/platform-tools/lint?ref=v2",
+];
+
+/// A scalar as a person might write it: plain when YAML reads it back as this string, else quoted (double or
+/// single).
+fn scalar(rng: &mut Rng, s: &str) -> String {
+    let plain_ok = s
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "./-_:@".contains(c))
+        && tack_yaml::parse_one(&format!("k: {s}\n"), "x").ok() == Some(json!({"k": s}));
+    if plain_ok && rng.chance(70) {
+        s.to_string()
+    } else if rng.chance(50) {
+        format!("\"{s}\"")
+    } else {
+        format!("'{s}'")
+    }
+}
+
+/// A trailing comment, sometimes.
+fn tail(rng: &mut Rng) -> &'static str {
+    if rng.chance(20) { " # note" } else { "" }
+}
+
+/// A list entry of `fields` (`key`, text) in the given order, at `indent`.
+fn entry(indent: &str, fields: &[(String, String)]) -> String {
+    let mut out = String::new();
+    for (i, (k, v)) in fields.iter().enumerate() {
+        let lead = if i == 0 {
+            format!("{indent}- ")
+        } else {
+            format!("{indent}  ")
+        };
+        out.push_str(&format!(
+            "{lead}{k}:{}{v}\n",
+            if v.starts_with('\n') { "" } else { " " }
+        ));
+    }
+    out
+}
+
+fn kustomization(rng: &mut Rng) -> String {
+    let indent = if rng.chance(50) { "" } else { "  " };
+    let mut sections: Vec<String> = Vec::new();
+    // resources, with remote bases
+    let mut res = String::from("resources:\n");
+    res.push_str(&format!("{indent}- deployment.yaml{}\n", tail(rng)));
+    for _ in 0..rng.below(4) {
+        let r = rng.pick(&REMOTES);
+        let r = if rng.chance(20) {
+            format!("\"{r}\"")
+        } else {
+            r.to_string()
+        };
+        res.push_str(&format!("{indent}- {r}{}\n", tail(rng)));
+    }
+    sections.push(res);
+    if rng.chance(30) {
+        sections.push(format!(
+            "components:\n{indent}- {}\n",
+            rng.pick(&[
+                "git@github.com:org/platform.git//components/tls",
+                "../components/tls"
+            ])
+        ));
+    }
+    // images
+    if rng.chance(80) {
+        if rng.chance(10) {
+            sections.push("images: []\n".into());
+        } else {
+            let mut s = String::from("images:\n");
+            let mut used = Vec::new();
+            for _ in 0..rng.below(4) {
+                let name = rng.pick(&IMAGES);
+                if used.contains(&name) {
+                    continue;
+                }
+                used.push(name);
+                let mut fields = vec![("name".to_string(), scalar(rng, name))];
+                if rng.chance(40) {
+                    fields.push(("newName".into(), scalar(rng, "mirror.example.com/x")));
+                }
+                if rng.chance(70) {
+                    let tag = rng.pick(&TAGS);
+                    fields.push(("newTag".into(), format!("{}{}", scalar(rng, tag), tail(rng))));
+                }
+                if rng.chance(20) {
+                    fields.push(("digest".into(), "sha256:0123abcd".into()));
+                }
+                if rng.chance(30) {
+                    let last = fields.len() - 1;
+                    fields.swap(0, last);
+                }
+                s.push_str(&entry(indent, &fields));
+            }
+            if used.is_empty() {
+                s = "images: []\n".into();
+            }
+            sections.push(s);
+        }
+    }
+    // helmCharts
+    if rng.chance(70) {
+        let mut s = String::from("helmCharts:\n");
+        let mut used = Vec::new();
+        for _ in 0..1 + rng.below(2) {
+            let name = rng.pick(&CHARTS);
+            if used.contains(&name) {
+                continue;
+            }
+            used.push(name);
+            let mut fields = vec![
+                ("name".to_string(), scalar(rng, name)),
+                ("repo".into(), "https://charts.example.com".into()),
+            ];
+            if rng.chance(85) {
+                let v = rng.pick(&VERSIONS);
+                fields.push(("version".into(), format!("{}{}", scalar(rng, v), tail(rng))));
+            }
+            fields.push(("releaseName".into(), scalar(rng, name)));
+            if rng.chance(40) {
+                let pad = format!("{indent}    ");
+                fields.push((
+                    "valuesInline".into(),
+                    format!("\n{pad}name: inner\n{pad}version: keep\n{pad}image:\n{pad}  tag: \"1\""),
+                ));
+            }
+            if rng.chance(30) {
+                fields.swap(0, 1);
+            }
+            s.push_str(&entry(indent, &fields));
+        }
+        sections.push(s);
+    }
+    sections.push(format!("namespace: {}\n", scalar(rng, "qa")));
+    // Shuffle the top-level keys, with comments between some of them.
+    for i in (1..sections.len()).rev() {
+        let j = rng.below(i + 1);
+        sections.swap(i, j);
+    }
+    let mut out = String::new();
+    if rng.chance(50) {
+        out.push_str("# the qa environment\n");
+    }
+    for s in sections {
+        out.push_str(&s);
+        if rng.chance(25) {
+            out.push_str("# ---- owned by the platform team\n");
+        }
+    }
+    out
+}
+
+fn parse(text: &str, seed: u64) -> Map<String, Value> {
+    match tack_yaml::parse_one(text, "kustomization.yaml") {
+        Ok(Value::Object(m)) => m,
+        other => panic!("seed {seed}: not a mapping: {other:?}\n{text}"),
+    }
+}
+
+/// The comment lines, and how many values carry a trailing comment.
+fn comments(text: &str) -> (Vec<&str>, usize) {
+    (
+        text.lines().filter(|l| l.trim_start().starts_with('#')).collect(),
+        text.matches(" # note").count(),
+    )
+}
+
+/// What `kustomize edit set image NAME:TAG` does to the data.
+fn expected_image(mut data: Map<String, Value>, name: &str, tag: &str) -> Map<String, Value> {
+    let images = data.entry("images").or_insert_with(|| json!([]));
+    if images.is_null() {
+        *images = json!([]);
+    }
+    let list = images.as_array_mut().expect("images is a list");
+    match list.iter_mut().find(|e| e["name"] == name) {
+        Some(Value::Object(e)) => {
+            e.insert("newTag".into(), json!(tag));
+            e.remove("digest");
+        }
+        _ => list.push(json!({"name": name, "newTag": tag})),
+    }
+    data
+}
+
+#[test]
+fn edits_change_exactly_what_they_mean() {
+    // PROMOTION_EDIT_CASES=N runs more (the default keeps the test under a second).
+    let cases: u64 = std::env::var("PROMOTION_EDIT_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(3000);
+    for seed in 1..=cases {
+        let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+        let text = kustomization(&mut rng);
+        let before = parse(&text, seed);
+        match rng.below(3) {
+            0 => {
+                let (name, tag) = (rng.pick(&IMAGES), rng.pick(&TAGS));
+                let edited =
+                    set_image(&text, name, None, tag).unwrap_or_else(|e| panic!("seed {seed}: {e}\n{text}"));
+                assert_eq!(
+                    parse(&edited, seed),
+                    expected_image(before, name, tag),
+                    "seed {seed}: set {name}:{tag}\n--- before\n{text}--- after\n{edited}"
+                );
+                assert_eq!(comments(&edited), comments(&text), "seed {seed}\n{edited}");
+            }
+            1 => {
+                let (name, version) = (rng.pick(&CHARTS), rng.pick(&VERSIONS));
+                let entry = before
+                    .get("helmCharts")
+                    .and_then(|c| c.as_array())
+                    .and_then(|c| c.iter().find(|e| e["name"] == name));
+                let result = set_kustomization_version(&text, name, version);
+                match entry {
+                    None => assert!(
+                        matches!(result, Ok(None)),
+                        "seed {seed}: no entry {name}: {result:?}\n{text}"
+                    ),
+                    Some(e) if e.get("version").is_none() => {
+                        assert!(result.is_err(), "seed {seed}: {name} has no version\n{text}")
+                    }
+                    Some(_) => {
+                        let edited = result
+                            .unwrap_or_else(|e| panic!("seed {seed}: {e}\n{text}"))
+                            .unwrap_or_else(|| panic!("seed {seed}: {name} not found\n{text}"));
+                        let mut want = before.clone();
+                        for e in want["helmCharts"].as_array_mut().into_iter().flatten() {
+                            if e["name"] == name {
+                                e["version"] = json!(version);
+                            }
+                        }
+                        assert_eq!(
+                            parse(&edited, seed),
+                            want,
+                            "seed {seed}: {name} {version}\n--- before\n{text}--- after\n{edited}"
+                        );
+                        assert_eq!(comments(&edited), comments(&text), "seed {seed}\n{edited}");
+                    }
+                }
+            }
+            _ => {
+                let reference = rng.pick(&["v2", "v1.4.0", "release-2026"]);
+                let (edited, n) = set_reference(&text, PLATFORM, reference);
+                let after = parse(&edited, seed);
+                let mut found = 0;
+                for key in ["resources", "components"] {
+                    let old = before
+                        .get(key)
+                        .and_then(|v| v.as_array())
+                        .cloned()
+                        .unwrap_or_default();
+                    let new = after
+                        .get(key)
+                        .and_then(|v| v.as_array())
+                        .cloned()
+                        .unwrap_or_default();
+                    assert_eq!(old.len(), new.len(), "seed {seed}\n{edited}");
+                    for (o, n) in old.iter().zip(&new) {
+                        let (o, n) = (o.as_str().unwrap_or(""), n.as_str().unwrap_or(""));
+                        let spec = parse_remote(o).ok();
+                        let ours = tack_kustomize::is_remote(o)
+                            && spec
+                                .as_ref()
+                                .is_some_and(|s| repository_key(&s.repo_url) == repository_key(PLATFORM));
+                        if !ours {
+                            assert_eq!(o, n, "seed {seed}: an entry of another repository changed");
+                            continue;
+                        }
+                        found += 1;
+                        let (was, now) = (
+                            spec.expect("parsed"),
+                            parse_remote(n).expect("still a remote base"),
+                        );
+                        assert_eq!(
+                            (now.git_ref.as_str(), &now.repo_url, &now.path, now.timeout),
+                            (reference, &was.repo_url, &was.path, was.timeout),
+                            "seed {seed}: {o} -> {n}"
+                        );
+                    }
+                }
+                assert_eq!(n, found, "seed {seed}\n{text}");
+                let mut rest_before = before.clone();
+                let mut rest_after = after;
+                for key in ["resources", "components"] {
+                    rest_before.remove(key);
+                    rest_after.remove(key);
+                }
+                assert_eq!(rest_after, rest_before, "seed {seed}\n{edited}");
+                assert_eq!(comments(&edited), comments(&text), "seed {seed}\n{edited}");
+            }
+        }
+    }
+}
