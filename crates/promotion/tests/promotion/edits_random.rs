@@ -355,3 +355,264 @@ fn edits_change_exactly_what_they_mean() {
         }
     }
 }
+
+/// A random values file: nested maps (block style), lists of maps and of scalars, quoted and plain scalars,
+/// comments; returns the text and every path to a scalar held by maps only.
+fn values_file(rng: &mut Rng) -> String {
+    fn map(rng: &mut Rng, indent: usize, depth: usize, out: &mut String) {
+        let keys = [
+            "image",
+            "tag",
+            "repository",
+            "frontend",
+            "redis",
+            "replicas",
+            "enabled",
+            "name",
+            "env",
+            "port",
+        ];
+        let mut used = Vec::new();
+        for _ in 0..1 + rng.below(4) {
+            let k = rng.pick(&keys);
+            if used.contains(&k) {
+                continue;
+            }
+            used.push(k);
+            let pad = " ".repeat(indent);
+            if rng.chance(10) {
+                out.push_str(&format!("{pad}# about {k}\n"));
+            }
+            match rng.below(if depth < 3 { 5 } else { 2 }) {
+                0 | 1 => {
+                    let v = rng.pick(&[
+                        "v1",
+                        "1.0",
+                        "2",
+                        "true",
+                        "nginx",
+                        "gcr.io/x/app",
+                        "\"quoted\"",
+                        "'single'",
+                        "~",
+                        "",
+                    ]);
+                    let v = if v.is_empty() {
+                        "\"\"".to_string()
+                    } else {
+                        v.to_string()
+                    };
+                    out.push_str(&format!("{pad}{k}: {v}{}\n", tail(rng)));
+                }
+                2 | 3 => {
+                    out.push_str(&format!("{pad}{k}:\n"));
+                    map(rng, indent + 2, depth + 1, out);
+                }
+                _ => {
+                    out.push_str(&format!("{pad}{k}:\n"));
+                    let item_pad = if rng.chance(50) {
+                        pad.clone()
+                    } else {
+                        format!("{pad}  ")
+                    };
+                    for _ in 0..1 + rng.below(2) {
+                        if rng.chance(50) {
+                            out.push_str(&format!("{item_pad}- name: x\n{item_pad}  tag: v1\n"));
+                        } else {
+                            out.push_str(&format!("{item_pad}- plain\n"));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let mut out = String::new();
+    map(rng, 0, 0, &mut out);
+    out
+}
+
+/// Every dotted path (through maps only) to a scalar of `v`, and every path to a map or a list.
+fn paths(v: &Value, prefix: &str, scalars: &mut Vec<String>, others: &mut Vec<String>) {
+    if let Value::Object(m) = v {
+        for (k, child) in m {
+            let p = if prefix.is_empty() {
+                k.clone()
+            } else {
+                format!("{prefix}.{k}")
+            };
+            match child {
+                Value::Object(_) => {
+                    others.push(p.clone());
+                    paths(child, &p, scalars, others);
+                }
+                Value::Array(_) => others.push(p),
+                _ => scalars.push(p),
+            }
+        }
+    }
+}
+
+#[test]
+fn values_edits_change_exactly_the_key() {
+    let cases: u64 = std::env::var("PROMOTION_EDIT_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(3000);
+    for seed in 1..=cases {
+        let mut rng = Rng(seed.wrapping_mul(0xD1B5_4A32_D192_ED03) | 1);
+        let text = values_file(&mut rng);
+        let before = Value::Object(parse(&text, seed));
+        let (mut scalars, mut others) = (Vec::new(), Vec::new());
+        paths(&before, "", &mut scalars, &mut others);
+        let value = rng.pick(&TAGS);
+        if !scalars.is_empty() && rng.chance(80) {
+            let path = scalars[rng.below(scalars.len())].clone();
+            let edited = tack_promotion::values::set_key(&text, &path, value)
+                .unwrap_or_else(|e| panic!("seed {seed}: {path}: {e}\n{text}"));
+            let mut want = before.clone();
+            let mut at = &mut want;
+            for k in path.split('.') {
+                at = &mut at[k];
+            }
+            *at = json!(value);
+            assert_eq!(
+                Value::Object(parse(&edited, seed)),
+                want,
+                "seed {seed}: {path}={value}\n--- before\n{text}--- after\n{edited}"
+            );
+            assert_eq!(comments(&edited), comments(&text), "seed {seed}\n{edited}");
+            assert_eq!(
+                tack_promotion::values::get_key(&edited, &path).as_deref(),
+                Some(value),
+                "seed {seed}: {path}\n{edited}"
+            );
+        } else {
+            // A map, a list, or a key that is not there: refused, the file untouched.
+            let path = match others.len() {
+                n if n > 0 && rng.chance(60) => others[rng.below(n)].clone(),
+                _ => format!(
+                    "{}.missing",
+                    scalars.first().cloned().unwrap_or_else(|| "none".into())
+                ),
+            };
+            assert!(
+                tack_promotion::values::set_key(&text, &path, value).is_err(),
+                "seed {seed}: {path} is not a scalar of maps\n{text}"
+            );
+        }
+    }
+}
+
+const REFERENCES: [&str; 9] = [
+    "nginx",
+    "nginx:1.27",
+    "nginx@sha256:0123abcd",
+    "nginx:1.27@sha256:0123abcd",
+    "localhost:5000/nginx:1",
+    "localhost:5000/nginx",
+    "docker.io/library/redis:7",
+    "gcr.io/x/gb-frontend:v5",
+    "nginx-extra:2",
+];
+
+fn containers_text(rng: &mut Rng, pad: &str) -> String {
+    let mut out = String::new();
+    for i in 0..1 + rng.below(3) {
+        let reference = rng.pick(&REFERENCES);
+        let quoted = match rng.below(3) {
+            0 => format!("\"{reference}\""),
+            1 => format!("'{reference}'"),
+            _ => reference.to_string(),
+        };
+        if rng.chance(50) {
+            out.push_str(&format!(
+                "{pad}- name: c{i}\n{pad}  image: {quoted}{}\n",
+                tail(rng)
+            ));
+        } else {
+            out.push_str(&format!(
+                "{pad}- image: {quoted}{}\n{pad}  name: c{i}\n",
+                tail(rng)
+            ));
+        }
+    }
+    out
+}
+
+fn manifests(rng: &mut Rng) -> String {
+    let mut docs = Vec::new();
+    for d in 0..1 + rng.below(3) {
+        let pad = if rng.chance(50) { "      " } else { "        " };
+        let list_key_pad = "      ";
+        let mut doc = format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d{d}\nspec:\n  template:\n    spec:\n{list_key_pad}containers:\n{}",
+            containers_text(rng, pad)
+        );
+        if rng.chance(30) {
+            doc.push_str(&format!(
+                "{list_key_pad}initContainers:\n{}",
+                containers_text(rng, pad)
+            ));
+        }
+        docs.push(doc);
+    }
+    docs.join("---\n")
+}
+
+fn with_images(v: &mut Value, f: &mut dyn FnMut(&mut Value)) {
+    for list in ["containers", "initContainers"] {
+        let containers = v
+            .pointer_mut(&format!("/spec/template/spec/{list}"))
+            .and_then(|l| l.as_array_mut());
+        for c in containers.into_iter().flatten() {
+            if let Some(image) = c.get_mut("image") {
+                f(image);
+            }
+        }
+    }
+}
+
+#[test]
+fn manifest_edits_change_exactly_the_images() {
+    use tack_promotion::manifest::{name_of, set_image};
+    let cases: u64 = std::env::var("PROMOTION_EDIT_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(3000);
+    for seed in 1..=cases {
+        let mut rng = Rng(seed.wrapping_mul(0xA076_1D64_78BD_642F) | 1);
+        let text = manifests(&mut rng);
+        let name = rng.pick(&[
+            "nginx",
+            "localhost:5000/nginx",
+            "docker.io/library/redis",
+            "gcr.io/x/gb-frontend",
+        ]);
+        let tag = rng.pick(&TAGS);
+        let (edited, n) = set_image(&text, name, tag);
+        let read = |t: &str| -> Vec<Value> {
+            tack_yaml::parse_documents(t, "m.yaml")
+                .unwrap_or_else(|e| panic!("seed {seed}: {e}\n{t}"))
+                .into_iter()
+                .map(|d| d.value)
+                .collect()
+        };
+        let mut want = read(&text);
+        let mut count = 0;
+        for doc in &mut want {
+            with_images(doc, &mut |image| {
+                if image.as_str().is_some_and(|r| name_of(r) == name) {
+                    *image = json!(format!("{name}:{tag}"));
+                    count += 1;
+                }
+            });
+        }
+        assert_eq!(
+            read(&edited),
+            want,
+            "seed {seed}: {name}:{tag}\n--- before\n{text}--- after\n{edited}"
+        );
+        assert_eq!(n, count, "seed {seed}\n{text}");
+        assert_eq!(comments(&edited), comments(&text), "seed {seed}\n{edited}");
+    }
+}
