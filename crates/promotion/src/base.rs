@@ -6,6 +6,7 @@
 //! repository `https://github.com/org/platform`.
 
 use tack_kustomize::{is_remote, parse_remote};
+use tack_source::normalize_repo_url;
 
 use crate::kustomization::top_level_block;
 use crate::text::{Line, lines, scalar_value};
@@ -88,31 +89,19 @@ fn entries(all: &[Line<'_>], repo: &str) -> Vec<(usize, String)> {
 }
 
 /// A repository URL reduced to host and path, so that the forms Kustomize accepts for one repository compare
-/// equal: no scheme, user, `.git` suffix or trailing `/`, the `:` of the SSH scp form read as `/`, lower case.
+/// equal: Kustomize's own spellings (`git::…`, `gh:org/repo`) expanded, then the rule Git sources and webhooks
+/// use ([`tack_source::normalize_repo_url`]: no scheme, user, `.git` suffix or trailing `/`, the `:` of the
+/// SSH scp form read as `/`, the host in lower case).
 pub fn repository_key(url: &str) -> String {
-    let mut s = url.trim().to_ascii_lowercase();
-    if let Some(rest) = s.strip_prefix("git::") {
-        s = rest.to_string();
+    let url = url.trim();
+    let url = url
+        .get(..5)
+        .filter(|p| p.eq_ignore_ascii_case("git::"))
+        .map_or(url, |_| &url[5..]);
+    match url.get(..3).filter(|p| p.eq_ignore_ascii_case("gh:")) {
+        Some(_) => normalize_repo_url(&format!("https://github.com/{}", &url[3..])),
+        None => normalize_repo_url(url),
     }
-    if let Some(rest) = s.strip_prefix("gh:") {
-        s = format!("github.com/{rest}");
-    }
-    if let Some(i) = s.find("://") {
-        s = s[i + 3..].to_string();
-    } else if let Some(colon) = s.find(':')
-        && !s[..colon].contains('/')
-    {
-        s.replace_range(colon..=colon, "/");
-    }
-    let slash = s.find('/').unwrap_or(s.len());
-    if let Some(at) = s[..slash].find('@') {
-        s = s[at + 1..].to_string();
-    }
-    let s = s.trim_end_matches('/');
-    s.strip_suffix(".git")
-        .unwrap_or(s)
-        .trim_end_matches('/')
-        .to_string()
 }
 
 #[cfg(test)]
@@ -121,7 +110,7 @@ mod tests {
 
     #[test]
     fn the_forms_of_one_repository_compare_equal() {
-        let key = repository_key("https://github.com/Org/platform");
+        let key = repository_key("https://GitHub.com/org/platform");
         for form in [
             "https://github.com/org/platform.git",
             "github.com/org/platform",

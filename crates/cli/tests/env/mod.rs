@@ -56,6 +56,23 @@ fn status_row(ns: &str, stage: &str) -> Result<String> {
         .to_string())
 }
 
+/// Waits until `tack env status` shows `release` running in e2e.
+async fn e2e_runs(ns: &str, release: &str, log: &std::path::Path) -> Result<()> {
+    eventually(
+        Duration::from_secs(120),
+        &format!("e2e runs {release}"),
+        || async {
+            Ok(status_row(ns, "e2e")?
+                .split_whitespace()
+                .nth(1)
+                .filter(|r| *r == release)
+                .map(|_| ()))
+        },
+    )
+    .await
+    .with_context(|| std::fs::read_to_string(log).unwrap_or_default())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs the local control plane"]
 async fn env_commands_drive_a_pipeline_through_the_controller() -> Result<()> {
@@ -181,15 +198,7 @@ async fn env_commands_drive_a_pipeline_through_the_controller() -> Result<()> {
     // Approved: one commit, e2e runs v6, the history names it.
     let out = run(&n, &["env", "approve", "guestbook", "e2e"])?;
     assert!(out.contains("approved: v6 may enter e2e"), "{out}");
-    eventually(Duration::from_secs(120), "e2e runs v6", || async {
-        Ok(status_row(&n, "e2e")?
-            .split_whitespace()
-            .nth(1)
-            .filter(|r| *r == "v6")
-            .map(|_| ()))
-    })
-    .await
-    .with_context(controller_log)?;
+    e2e_runs(&n, "v6", &log).await?;
     let approved = git(&repo.bare, &["rev-parse", "main"]);
     assert_eq!(git(&repo.bare, &["rev-parse", "main^"]), before);
     let message = git(&repo.bare, &["log", "-1", "--format=%B", "main"]);
@@ -205,15 +214,7 @@ async fn env_commands_drive_a_pipeline_through_the_controller() -> Result<()> {
     // Rolled back: a new commit back to v5.
     let out = run(&n, &["env", "rollback", "guestbook", "e2e"])?;
     assert!(out.contains("requested: roll e2e back to v5"), "{out}");
-    eventually(Duration::from_secs(120), "e2e back on v5", || async {
-        Ok(status_row(&n, "e2e")?
-            .split_whitespace()
-            .nth(1)
-            .filter(|r| *r == "v5")
-            .map(|_| ()))
-    })
-    .await
-    .with_context(controller_log)?;
+    e2e_runs(&n, "v5", &log).await?;
     assert_eq!(git(&repo.bare, &["rev-parse", "main^"]), approved);
     let e2e_file = git(&repo.bare, &["show", "main:envs/e2e/kustomization.yaml"]);
     assert!(e2e_file.contains("newTag: v5"), "{e2e_file}");
@@ -224,15 +225,7 @@ async fn env_commands_drive_a_pipeline_through_the_controller() -> Result<()> {
         &["env", "promote", "guestbook", "--to", "e2e", "--release", "v6"],
     )?;
     assert!(out.contains("requested: promote v6 to e2e"), "{out}");
-    eventually(Duration::from_secs(120), "e2e on v6 again", || async {
-        Ok(status_row(&n, "e2e")?
-            .split_whitespace()
-            .nth(1)
-            .filter(|r| *r == "v6")
-            .map(|_| ()))
-    })
-    .await
-    .with_context(controller_log)?;
+    e2e_runs(&n, "v6", &log).await?;
     assert_eq!(git(&repo.bare, &["rev-list", "--count", "main"]), "4");
 
     // Requests that cannot be made say why, and change nothing.

@@ -12,6 +12,14 @@ use tack_promotion::base::{repository_key, set_reference};
 use tack_promotion::chart::set_kustomization_version;
 use tack_promotion::kustomization::set_image;
 
+/// How many cases each test runs: `PROMOTION_EDIT_CASES`, else 3 000 (under a second).
+fn cases() -> u64 {
+    std::env::var("PROMOTION_EDIT_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(3000)
+}
+
 /// A small deterministic generator (xorshift64*), so that a failure names its seed.
 struct Rng(u64);
 
@@ -247,11 +255,7 @@ fn expected_image(mut data: Map<String, Value>, name: &str, tag: &str) -> Map<St
 
 #[test]
 fn edits_change_exactly_what_they_mean() {
-    // PROMOTION_EDIT_CASES=N runs more (the default keeps the test under a second).
-    let cases: u64 = std::env::var("PROMOTION_EDIT_CASES")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(3000);
+    let cases = cases();
     for seed in 1..=cases {
         let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
         let text = kustomization(&mut rng);
@@ -454,10 +458,7 @@ fn paths(v: &Value, prefix: &str, scalars: &mut Vec<String>, others: &mut Vec<St
 
 #[test]
 fn values_edits_change_exactly_the_key() {
-    let cases: u64 = std::env::var("PROMOTION_EDIT_CASES")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(3000);
+    let cases = cases();
     for seed in 1..=cases {
         let mut rng = Rng(seed.wrapping_mul(0xD1B5_4A32_D192_ED03) | 1);
         let text = values_file(&mut rng);
@@ -575,10 +576,7 @@ fn with_images(v: &mut Value, f: &mut dyn FnMut(&mut Value)) {
 #[test]
 fn manifest_edits_change_exactly_the_images() {
     use tack_promotion::manifest::{name_of, set_image};
-    let cases: u64 = std::env::var("PROMOTION_EDIT_CASES")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(3000);
+    let cases = cases();
     for seed in 1..=cases {
         let mut rng = Rng(seed.wrapping_mul(0xA076_1D64_78BD_642F) | 1);
         let text = manifests(&mut rng);
