@@ -26,7 +26,7 @@ build_pid=$!
 # The chart-source tests push with the reference helm to the Distribution registry, the SOPS tests compare
 # with the reference sops: build them (cached).
 oracles_log=$(mktemp)
-bash testenv/oracles.sh helm registry sops >"$oracles_log.out" 2>"$oracles_log" &
+bash testenv/oracles.sh helm registry sops kustomize >"$oracles_log.out" 2>"$oracles_log" &
 oracles_pid=$!
 
 if [ -z "${TACK_TEST_SKIP_LINT:-}" ]; then

@@ -7,7 +7,8 @@
 # Tools: helm (helm.sh/helm/v4, the `helm` command), helm-engine (testenv/oracles/helm-engine: Helm's template
 # engine without the YAML step, for template-language goldens), jsonnet (github.com/google/go-jsonnet, the
 # `jsonnet` command), registry (the Distribution registry), sops (github.com/getsops/sops/v3, the `sops` command,
-# for the SOPS fixtures and decryption comparisons). With a warm cache it returns at once.
+# for the SOPS fixtures and decryption comparisons), kustomize (sigs.k8s.io/kustomize/kustomize/v5: `kustomize edit
+# set image`, the oracle of the promotion's image edit). With a warm cache it returns at once.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=oracles.env
@@ -50,6 +51,9 @@ build_registry() {
 build_sops() {
   GOBIN="$BIN" go install -trimpath -ldflags "-s -w" "github.com/getsops/sops/v3/cmd/sops@v$SOPS_VERSION"
 }
+build_kustomize() {
+  GOBIN="$BIN" go install -trimpath -ldflags "-s -w" "sigs.k8s.io/kustomize/kustomize/v5@v$KUSTOMIZE_VERSION"
+}
 build_helm_engine() {
   (cd "$here/oracles/helm-engine" && go build -trimpath -ldflags "-s -w" -o "$BIN/helm-engine" .)
 }
@@ -62,6 +66,7 @@ for t in "${tools[@]}"; do
     jsonnet) build jsonnet "$JSONNET_VERSION" --version build_jsonnet ;;
     registry) build registry "$REGISTRY_VERSION" --version build_registry ;;
     sops) build sops "$SOPS_VERSION" "--disable-version-check --version" build_sops ;;
+    kustomize) build kustomize "$KUSTOMIZE_VERSION" version build_kustomize ;;
     *) log "unknown tool $t"; exit 2 ;;
   esac
 done

@@ -4,7 +4,8 @@
 //! The list is found and edited line by line (block style, the form `kustomize edit` and people write). An
 //! existing entry for the image gets its `newTag` replaced (or added) and its `digest` removed; a missing entry
 //! is appended (creating `images:` at the end of the file when absent). Flow-style lists other than `[]` are
-//! refused rather than rewritten.
+//! refused rather than rewritten. Unlike `kustomize edit`, an entry's `newName` is kept (a stage pulling from
+//! its own mirror keeps it) and the entries are not sorted.
 
 use crate::Error;
 use crate::text::{Line, indent_of, lines, scalar_value, yaml_scalar};

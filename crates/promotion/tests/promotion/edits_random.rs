@@ -680,3 +680,111 @@ fn kustomize_cases_edit_as_kustomize_edit_set_image() {
         "{edited_count} edited, {refused} refused"
     );
 }
+
+/// The images of a kustomization's data by name: (newName, newTag, digest).
+fn images_by_name(data: &Map<String, Value>) -> std::collections::BTreeMap<String, [Option<String>; 3]> {
+    let field = |e: &Value, k: &str| e.get(k).and_then(|v| v.as_str()).map(str::to_string);
+    data.get("images")
+        .and_then(|i| i.as_array())
+        .into_iter()
+        .flatten()
+        .filter_map(|e| {
+            let name = field(e, "name")?;
+            Some((
+                name,
+                [field(e, "newName"), field(e, "newTag"), field(e, "digest")],
+            ))
+        })
+        .collect()
+}
+
+/// `kustomize edit set image NAME:TAG` (the reference tool, built by testenv/oracles.sh) on `text`: the images
+/// it leaves, or `None` when it refuses the file.
+fn kustomize_edit(
+    kustomize: &std::path::Path,
+    text: &str,
+    image: &str,
+    tag: &str,
+) -> Option<Map<String, Value>> {
+    let dir = tempfile::tempdir().expect("tmp");
+    std::fs::write(dir.path().join("kustomization.yaml"), text).expect("write");
+    let out = std::process::Command::new(kustomize)
+        .args(["edit", "set", "image", &format!("{image}:{tag}")])
+        .current_dir(dir.path())
+        .output()
+        .expect("run kustomize");
+    if !out.status.success() {
+        return None;
+    }
+    let edited = std::fs::read_to_string(dir.path().join("kustomization.yaml")).expect("read");
+    match tack_yaml::parse_one(&edited, "k") {
+        Ok(Value::Object(m)) => Some(m),
+        _ => None,
+    }
+}
+
+/// The image edit compared with the reference tool, `kustomize edit set image NAME:TAG` (v5.5.0): on random
+/// kustomizations and on the Kustomize golden cases' kustomizations that name images, every image entry ends
+/// with the tag and digest kustomize gives it. One deliberate difference: kustomize drops an entry's `newName`
+/// (it sets the whole entry), promotion keeps it (a stage pulling from its own mirror keeps the mirror).
+#[test]
+fn image_edits_match_kustomize_edit_set_image() {
+    let kustomize = tack_testkit::charts::oracle("kustomize", "KUSTOMIZE_VERSION");
+    let mut texts: Vec<String> = (1..=300u64)
+        .map(|seed| kustomization(&mut Rng(seed.wrapping_mul(0x9FB2_1C65_1E98_DF25) | 1)))
+        .collect();
+    let cases = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../kustomize/tests/golden/cases");
+    for entry in std::fs::read_dir(&cases).expect("golden cases").flatten() {
+        let file = entry.path().join("input/kustomization.yaml");
+        if let Ok(text) = std::fs::read_to_string(&file)
+            && text.contains("images:")
+        {
+            texts.push(text);
+        }
+    }
+    let (mut compared, mut refused_by_kustomize) = (0, 0);
+    for (n, text) in texts.iter().enumerate() {
+        let mut rng = Rng((n as u64 + 7).wrapping_mul(0xBF58_476D_1CE4_E5B9) | 1);
+        let before = parse(text, n as u64);
+        let known: Vec<String> = images_by_name(&before).into_keys().collect();
+        let name = if !known.is_empty() && rng.chance(70) {
+            known[rng.below(known.len())].clone()
+        } else {
+            rng.pick(&IMAGES).to_string()
+        };
+        let tag = rng.pick(&TAGS);
+        let Ok(ours) = set_image(text, &name, None, tag) else {
+            continue;
+        };
+        let Some(theirs) = kustomize_edit(&kustomize, text, &name, tag) else {
+            refused_by_kustomize += 1;
+            continue;
+        };
+        let (ours, theirs, was) = (
+            images_by_name(&parse(&ours, n as u64)),
+            images_by_name(&theirs),
+            images_by_name(&before),
+        );
+        assert_eq!(
+            ours.keys().collect::<Vec<_>>(),
+            theirs.keys().collect::<Vec<_>>(),
+            "case {n}: {name}:{tag}\n{text}"
+        );
+        for (image, [new_name, new_tag, digest]) in &ours {
+            let [_, their_tag, their_digest] = &theirs[image];
+            assert_eq!(
+                (new_tag, digest),
+                (their_tag, their_digest),
+                "case {n}: {image}\n{text}"
+            );
+            let kept = was.get(image).and_then(|[n, _, _]| n.clone());
+            assert_eq!(new_name, &kept, "case {n}: {image}'s newName\n{text}");
+        }
+        compared += 1;
+    }
+    eprintln!("{compared} edits compared with kustomize, {refused_by_kustomize} files kustomize refused");
+    assert!(
+        compared > 250,
+        "{compared} compared, {refused_by_kustomize} refused by kustomize"
+    );
+}
