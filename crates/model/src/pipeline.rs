@@ -73,6 +73,31 @@ pub struct PromotedImage {
     /// holding this image's tag.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub helm_tag_key: Option<String>,
+    /// Find new tags of this image in its registry: the newest tag satisfying the constraint, when newer than
+    /// the first stage's, is committed into the first stage's configuration (a release enters the pipeline
+    /// without CI writing to Git).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub discover: Option<ImageDiscovery>,
+}
+
+/// How new tags of an image are found in its registry (the OCI distribution API's tag list).
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ImageDiscovery {
+    /// A semver constraint the tag must satisfy (`>=1.0.0`, `^1.4`, `~2.1`, `*`); tags that are not versions
+    /// (`latest`, a commit hash) are ignored, pre-releases only when the constraint names one.
+    #[schemars(length(min = 1))]
+    pub semver: String,
+    /// How often the registry is asked (Go duration, at least `10s`). Default: `1m`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interval: Option<String>,
+    /// A Secret in the pipeline's namespace with the registry's credentials: `username` + `password`, or
+    /// `bearerToken`. Default: anonymous (with the registry's token exchange).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials_secret: Option<LocalObjectReference>,
+    /// Reach the registry over plain HTTP (registries on the loopback interface always are). Default: false.
+    #[serde(default, rename = "plainHTTP", skip_serializing_if = "is_false")]
+    pub plain_http: bool,
 }
 
 /// A Helm chart whose version is part of the release.

@@ -67,6 +67,9 @@ pub struct Observation {
     pub open_reviews: BTreeMap<String, String>,
     /// Promotion commits found on the stage's branch that the history may lack (oldest first).
     pub recorded: Vec<PromotionRecord>,
+    /// For the first stage: a newer release found in a registry ([`crate::discovery`]), and what found it
+    /// (the commit's `Promoted-By`, e.g. `discovered: gb-frontend v1.3.0 (semver ^1)`).
+    pub discovered: Option<(Release, String)>,
 }
 
 /// Something the controller must do.
@@ -136,6 +139,11 @@ pub fn next_with_windows(
         let prev = previous.iter().find(|s| s.name == stage.name);
         let status = evaluate(spec, i, prev, obs, now, &mut d);
         d.stages.push(status);
+    }
+    if !spec.stages.is_empty() {
+        let (pending, action) = promotion_into_first(observed.first());
+        d.stages[0].pending = pending;
+        d.actions.extend(action);
     }
     for i in 1..spec.stages.len() {
         let held = match window::parse(&spec.stages[i].promotion_windows) {
@@ -297,6 +305,34 @@ fn soak_gate(s: &StageStatus, soak: Duration, now: Timestamp, d: &mut Decision) 
         PENDING,
         &format!("{} left of {}", human(left), human(soak)),
     )
+}
+
+/// The first stage receives releases from outside: a person's request (`tack env promote --to FIRST --release
+/// R`) or a release discovered in a registry. Either is written into its configuration at once (no gate precedes
+/// the first stage); with `review: true`, through a review branch.
+fn promotion_into_first(obs: Option<&Observation>) -> (Option<PendingPromotion>, Option<Action>) {
+    let Some(obs) = obs else {
+        return (None, None);
+    };
+    let head = obs.head_release.clone().or(obs.release.clone());
+    let (release, by) = match (&obs.requested, &obs.discovered) {
+        (Some(r), _) => (r.clone(), "tack env promote".to_string()),
+        (None, Some((r, found))) => (r.clone(), found.clone()),
+        (None, None) => return (None, None),
+    };
+    if head.as_ref() == Some(&release) {
+        return (None, None);
+    }
+    if let Some(branch) = obs_review(Some(obs), &release) {
+        return (pending(&release, &waiting_review(&branch)), None);
+    }
+    let action = Action::Promote {
+        to: 0,
+        from: None,
+        release,
+        by,
+    };
+    (None, Some(action))
 }
 
 /// What [`promotion_into`] decides from.
@@ -512,7 +548,7 @@ mod tests {
         PipelineSpec {
             images: vec![PromotedImage {
                 name: "app".into(),
-                helm_tag_key: None,
+                ..Default::default()
             }],
             stages: vec![stage("qa", qa_gates), stage("e2e", Gates::default())],
             ..Default::default()
@@ -692,6 +728,35 @@ mod tests {
                 by: "tack env promote".into()
             }]
         );
+
+        // The first stage: a request is written at once; a release found in a registry too, unless a request
+        // is there; nothing once the configuration holds it.
+        let mut first = obs.clone();
+        first[0].requested = Some(rel("v3"));
+        first[0].discovered = Some((rel("v4"), "discovered: app v4".into()));
+        let d = next(&manual, &[], &first, at(0));
+        assert_eq!(
+            d.actions,
+            vec![Action::Promote {
+                to: 0,
+                from: None,
+                release: rel("v3"),
+                by: "tack env promote".into()
+            }]
+        );
+        first[0].requested = None;
+        let d = next(&manual, &[], &first, at(0));
+        assert_eq!(
+            d.actions,
+            vec![Action::Promote {
+                to: 0,
+                from: None,
+                release: rel("v4"),
+                by: "discovered: app v4".into()
+            }]
+        );
+        first[0].head_release = Some(rel("v4"));
+        assert!(next(&manual, &[], &first, at(0)).actions.is_empty());
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //!   formats: [`kustomization`] (`images:` newTag/newName, as `kustomize edit set image`), [`values`] (a Helm
 //!   values key path) and [`manifest`] (plain manifests' `image:` fields). Every edit keeps the rest of the file
 //!   byte for byte.
+//! - [`discovery`]: new image tags found in registries, for the first stage.
 //! - [`message`]: the commit message (release, source stage, gate evidence).
 //! - [`stage`]: a stage's configuration in a checked-out tree: its release, and a promotion into it.
 //! - [`request`]: what a person asks (promote, approve, roll back) and the annotation that records it.
@@ -23,6 +24,7 @@ pub mod base;
 pub mod chart;
 pub mod config;
 pub mod controller;
+pub mod discovery;
 mod error;
 pub mod gate;
 pub mod git;

@@ -9,6 +9,7 @@
 //! reconcile finds the release at the branch head and treats the stage as already promoted.
 
 mod analysis;
+mod discover;
 mod identity;
 mod observe;
 mod reconcile;
@@ -25,6 +26,7 @@ use kube::runtime::watcher;
 use kube::{Api, ResourceExt};
 use tack_model::{GitOpsConfig, Pipeline};
 
+use crate::discovery::Discoveries;
 use crate::metrics::PromotionMetrics;
 
 pub use reconcile::reconcile;
@@ -49,6 +51,8 @@ pub struct ControllerConfig {
     /// Test hook: when set, a reconcile that pushed a promotion notifies it and then never finishes, as if the
     /// controller stopped between the push and the status write.
     pub after_push: Option<Arc<tokio::sync::Notify>>,
+    /// The registries' last answers for images with `discover` (shared by the reconciles of this controller).
+    pub discoveries: Arc<Discoveries>,
 }
 
 impl Default for ControllerConfig {
@@ -61,6 +65,7 @@ impl Default for ControllerConfig {
             metrics: PromotionMetrics::global(),
             default_service_account: None,
             after_push: None,
+            discoveries: Arc::default(),
         }
     }
 }

@@ -211,6 +211,7 @@ pub(crate) async fn observe(
         analysis,
         open_reviews: Default::default(),
         recorded,
+        discovered: None,
     })
 }
 
@@ -224,6 +225,7 @@ pub(crate) async fn open_reviews(
 ) -> Result<BTreeMap<String, String>, String> {
     let obs = &observed[idx];
     let mut candidates: Vec<Release> = obs.requested.iter().cloned().collect();
+    candidates.extend(obs.discovered.iter().map(|(r, _)| r.clone()));
     if let Some(r) = idx.checked_sub(1).and_then(|u| observed[u].release.clone()) {
         candidates.push(r);
     }

@@ -64,6 +64,12 @@ pub async fn reconcile(
         };
         observed.push(obs);
     }
+    if resolved.first().is_some_and(Option::is_some) && !p.spec.suspend {
+        match super::discover::discover(client, cfg, p, &observed[0]).await {
+            Ok(found) => observed[0].discovered = found,
+            Err(e) => problems.push(e),
+        }
+    }
     for (i, r) in resolved.iter().enumerate() {
         if let Some(r) = r
             && p.spec.stages[i].review
@@ -120,6 +126,24 @@ fn validate(p: &Pipeline) -> Option<String> {
                 "{:?} names two {noun}s of the release; give each {noun} a distinct name",
                 part.short_name()
             ));
+        }
+    }
+    for image in &p.spec.images {
+        if let Some(d) = &image.discover {
+            if let Some(i) = &d.interval
+                && gate::parse_duration(i).is_none_or(|i| i < crate::discovery::MIN_INTERVAL)
+            {
+                return Some(format!(
+                    "image {}: discover.interval {i:?} is not a Go duration of at least 10s",
+                    image.name
+                ));
+            }
+            if tack_source::chart::index::is_exact_version(&d.semver) {
+                return Some(format!(
+                    "image {}: discover.semver {:?} names one version; give a range (e.g. \">={}\")",
+                    image.name, d.semver, d.semver
+                ));
+            }
         }
     }
     let mut names = BTreeSet::new();

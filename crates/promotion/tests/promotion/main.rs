@@ -3,6 +3,7 @@
 
 mod analysis_gate;
 mod cluster;
+mod discovery;
 mod edits_random;
 mod git_write;
 mod harness;

@@ -515,6 +515,16 @@ impl ChartFetcher {
         self.keep(&shown(&burl), &bytes, Some(&lhex), version)
     }
 
+    /// The newest tag of the OCI repository `reference` (`oci://host/path`, an image's or a chart's) that
+    /// satisfies the semver `constraint` (an exact tag is taken as it is; tags that are not versions are
+    /// ignored): how new versions are discovered in a registry.
+    pub fn newest_oci_tag(&self, reference: &str, constraint: &str) -> Result<String, ChartError> {
+        let r = oci::OciRef::parse(reference)?;
+        let http = self.http()?;
+        let session = oci::Session::new(&http, self.auth.as_ref(), &r, self.plain_http || r.is_loopback())?;
+        self.oci_tag(&session, reference, constraint)
+    }
+
     /// The newest tag satisfying `version` (Helm stores `+` in versions as `_` in tags).
     fn oci_tag(
         &self,
