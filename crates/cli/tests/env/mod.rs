@@ -258,5 +258,21 @@ async fn env_commands_drive_a_pipeline_through_the_controller() -> Result<()> {
         );
     }
     assert_eq!(git(&repo.bare, &["rev-list", "--count", "main"]), "4");
+
+    // A release given to the first stage is written into its configuration, then waits for approval at e2e.
+    let out = run(
+        &n,
+        &["env", "promote", "guestbook", "--to", "qa", "--release", "v7"],
+    )?;
+    assert!(out.contains("requested: promote v7 to qa"), "{out}");
+    eventually(Duration::from_secs(120), "v7 waiting to enter e2e", || async {
+        let row = status_row(&n, "e2e")?;
+        Ok(row.contains("v7: waiting for approval").then_some(()))
+    })
+    .await
+    .with_context(|| std::fs::read_to_string(&log).unwrap_or_default())?;
+    let qa_file = git(&repo.bare, &["show", "main:envs/qa/kustomization.yaml"]);
+    assert!(qa_file.contains("newTag: v7"), "{qa_file}");
+    assert_eq!(git(&repo.bare, &["rev-list", "--count", "main"]), "5");
     Ok(())
 }

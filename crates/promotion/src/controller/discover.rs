@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use k8s_openapi::api::core::v1::Secret;
 use kube::Api;
 use tack_model::{ImageDiscovery, Pipeline};
-use tack_source::chart::{ChartAuth, ChartFetcher};
+use tack_source::chart::{ChartAuth, ChartError, ChartFetcher};
 
 use super::ControllerConfig;
 use crate::discovery::{self, DEFAULT_INTERVAL, MIN_INTERVAL};
@@ -90,5 +90,13 @@ async fn newest_tag(
     tokio::task::spawn_blocking(move || fetcher.newest_oci_tag(&reference, &constraint))
         .await
         .map_err(|e| e.to_string())?
-        .map_err(|e| e.to_string())
+        .map_err(|e| match e {
+            ChartError::NoMatchingVersion {
+                url,
+                constraint,
+                available,
+                ..
+            } => format!("{url}: no tag satisfies {constraint:?} (nearest: {available})"),
+            e => e.to_string(),
+        })
 }
