@@ -141,7 +141,7 @@ pub fn next_with_windows(
         d.stages.push(status);
     }
     if !spec.stages.is_empty() {
-        let (pending, action) = promotion_into_first(observed.first());
+        let (pending, action) = promotion_into_first(&d.stages[0], observed.first());
         d.stages[0].pending = pending;
         d.actions.extend(action);
     }
@@ -310,7 +310,10 @@ fn soak_gate(s: &StageStatus, soak: Duration, now: Timestamp, d: &mut Decision) 
 /// The first stage receives releases from outside: a person's request (`tack env promote --to FIRST --release
 /// R`) or a release discovered in a registry. Either is written into its configuration at once (no gate precedes
 /// the first stage); with `review: true`, through a review branch.
-fn promotion_into_first(obs: Option<&Observation>) -> (Option<PendingPromotion>, Option<Action>) {
+fn promotion_into_first(
+    status: &StageStatus,
+    obs: Option<&Observation>,
+) -> (Option<PendingPromotion>, Option<Action>) {
     let Some(obs) = obs else {
         return (None, None);
     };
@@ -322,6 +325,16 @@ fn promotion_into_first(obs: Option<&Observation>) -> (Option<PendingPromotion>,
     };
     if head.as_ref() == Some(&release) {
         return (None, None);
+    }
+    // A discovered release the stage was rolled back from is not written again by the registry's say.
+    if obs.requested.is_none() && status.history.iter().any(|r| r.release == release.to_string()) {
+        return (
+            pending(
+                &release,
+                "found in the registry, but promoted here before and since replaced (rollback); promote it by hand",
+            ),
+            None,
+        );
     }
     if let Some(branch) = obs_review(Some(obs), &release) {
         return (pending(&release, &waiting_review(&branch)), None);
@@ -757,6 +770,18 @@ mod tests {
         );
         first[0].head_release = Some(rel("v4"));
         assert!(next(&manual, &[], &first, at(0)).actions.is_empty());
+
+        // Rolled back from v4 (in the history, no longer at the head): the registry's v4 waits for a person.
+        first[0].head_release = Some(rel("v3"));
+        let mut previous = next(&manual, &[], &first, at(0)).stages;
+        previous[0].history.push(PromotionRecord {
+            release: "v4".into(),
+            ..Default::default()
+        });
+        let d = next(&manual, &previous, &first, at(1));
+        assert!(d.actions.is_empty());
+        let waiting = d.stages[0].pending.as_ref().expect("pending");
+        assert!(waiting.reason.contains("rollback"), "{}", waiting.reason);
     }
 
     #[test]
