@@ -77,25 +77,26 @@ pub struct PromotedImage {
     /// the first stage's, is committed into the first stage's configuration (a release enters the pipeline
     /// without CI writing to Git).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub discover: Option<ImageDiscovery>,
+    pub discover: Option<Discovery>,
 }
 
-/// How new tags of an image are found in its registry (the OCI distribution API's tag list).
+/// How new versions are found: an image's tags in its registry (the OCI distribution API's tag list), a
+/// chart's versions in its repository's index or registry.
 #[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
-pub struct ImageDiscovery {
-    /// A semver constraint the tag must satisfy (`>=1.0.0`, `^1.4`, `~2.1`, `*`); tags that are not versions
-    /// (`latest`, a commit hash) are ignored, pre-releases only when the constraint names one.
+pub struct Discovery {
+    /// A semver constraint the version must satisfy (`>=1.0.0`, `^1.4`, `~2.1`, `*`); tags that are not
+    /// versions (`latest`, a commit hash) are ignored, pre-releases only when the constraint names one.
     #[schemars(length(min = 1))]
     pub semver: String,
     /// How often the registry is asked (Go duration, at least `10s`). Default: `1m`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interval: Option<String>,
-    /// A Secret in the pipeline's namespace with the registry's credentials: `username` + `password`, or
-    /// `bearerToken`. Default: anonymous (with the registry's token exchange).
+    /// A Secret in the pipeline's namespace with the registry's or repository's credentials: `username` +
+    /// `password`, or `bearerToken`. Default: anonymous (with a registry's token exchange).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credentials_secret: Option<LocalObjectReference>,
-    /// Reach the registry over plain HTTP (registries on the loopback interface always are). Default: false.
+    /// Reach an OCI registry over plain HTTP (registries on the loopback interface always are). Default: false.
     #[serde(default, rename = "plainHTTP", skip_serializing_if = "is_false")]
     pub plain_http: bool,
 }
@@ -108,6 +109,24 @@ pub struct PromotedChart {
     /// `spec.source.helm.chart.name` gives it (e.g. `podinfo`).
     #[schemars(length(min = 1))]
     pub name: String,
+    /// Find new versions of this chart: the newest satisfying the constraint, when newer than the first
+    /// stage's, is committed into the first stage's configuration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub discover: Option<ChartDiscovery>,
+}
+
+/// Where and how new versions of a chart are found.
+#[derive(Deserialize, Serialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ChartDiscovery {
+    /// The chart repository (`https://…`, the folder holding `index.yaml`) or OCI registry path
+    /// (`oci://host/path`, under which the chart's name is the repository).
+    #[serde(rename = "repoURL")]
+    #[schemars(length(min = 1))]
+    pub repo_url: String,
+    /// The constraint, interval and credentials.
+    #[serde(flatten)]
+    pub discovery: Discovery,
 }
 
 /// A remote Kustomize base (a Git repository) whose reference is part of the release.

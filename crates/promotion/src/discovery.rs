@@ -1,8 +1,9 @@
-//! Releases found in registries: for each image with `discover`, the newest tag satisfying its semver
-//! constraint (asked of the registry at most once per interval, [`Discoveries`]); the first stage gets it by a
-//! commit when it is newer than the tag its configuration holds. The registry call is
+//! Releases found upstream: for each image or chart with `discover`, the newest version satisfying its semver
+//! constraint (asked of the registry or chart repository at most once per interval, [`Discoveries`]); the
+//! first stage gets it by a commit when it is newer than the version its configuration holds. The calls are
 //! [`tack_source::chart::ChartFetcher::newest_oci_tag`] (the OCI distribution API's tag list, with the
-//! registry's token exchange); the decisions here are pure.
+//! registry's token exchange) and [`tack_source::chart::ChartFetcher::newest_version`] (a chart repository's
+//! index); the decisions here are pure.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
@@ -10,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use tack_source::chart::index::{self, Selection};
 
-use crate::part::{Kind, last_segment};
+use crate::part::Kind;
 use crate::release::Release;
 
 /// How often a registry is asked when the spec says nothing.
@@ -50,24 +51,24 @@ pub fn is_newer(current: Option<&str>, found: &str) -> bool {
     }
 }
 
-/// The release the first stage should get: `current` with each found image's tag where it is newer (`found`:
-/// image name → tag), and a description of what was found for the commit (`discovered gb-frontend v1.3.0`);
-/// `None` when nothing is newer.
-pub fn next_release(current: &Release, found: &BTreeMap<String, String>) -> Option<(Release, String)> {
+/// The release the first stage should get: `current` with each found part's version where it is newer
+/// (`found`: (kind, name) → version), and a description of what was found for the commit (`discovered
+/// gb-frontend v1.3.0`); `None` when nothing is newer.
+pub fn next_release(
+    current: &Release,
+    found: &BTreeMap<(Kind, String), String>,
+) -> Option<(Release, String)> {
     let mut next = current.clone();
     let mut news = Vec::new();
     for (part, version) in &mut next.versions {
-        if part.kind != Kind::Image {
-            continue;
-        }
-        if let Some(tag) = found.get(&part.name)
-            && is_newer(Some(version), tag)
+        if let Some(new) = found.get(&(part.kind, part.name.clone()))
+            && is_newer(Some(version), new)
         {
-            news.push(format!("{} {tag}", last_segment(&part.name)));
-            *version = tag.clone();
+            news.push(format!("{} {new}", part.short_name()));
+            *version = new.clone();
         }
     }
-    (!news.is_empty()).then(|| (next, format!("discovered {} in the registry", news.join(", "))))
+    (!news.is_empty()).then(|| (next, format!("discovered {}", news.join(", "))))
 }
 
 /// A registry's answer: the newest tag satisfying the constraint, or why there is none.
@@ -146,13 +147,16 @@ mod tests {
     fn the_next_release_moves_only_newer_images() {
         let current = Release::of_images([("gcr.io/x/gb-frontend", "v1.2.0"), ("redis", "7.2.0")]);
         let found = BTreeMap::from([
-            ("gcr.io/x/gb-frontend".to_string(), "v1.3.0".to_string()),
-            ("redis".to_string(), "7.0.0".to_string()),
+            (
+                (Kind::Image, "gcr.io/x/gb-frontend".to_string()),
+                "v1.3.0".to_string(),
+            ),
+            ((Kind::Image, "redis".to_string()), "7.0.0".to_string()),
         ]);
         let (next, why) = next_release(&current, &found).expect("newer");
         assert_eq!(next.to_string(), "gb-frontend:v1.3.0,redis:7.2.0");
-        assert_eq!(why, "discovered gb-frontend v1.3.0 in the registry");
-        let same = BTreeMap::from([("redis".to_string(), "7.2.0".to_string())]);
+        assert_eq!(why, "discovered gb-frontend v1.3.0");
+        let same = BTreeMap::from([((Kind::Image, "redis".to_string()), "7.2.0".to_string())]);
         assert!(next_release(&current, &same).is_none());
     }
 

@@ -331,7 +331,7 @@ fn promotion_into_first(
         return (
             pending(
                 &release,
-                "found in the registry, but promoted here before and since replaced (rollback); promote it by hand",
+                "discovered upstream, but promoted here before and since replaced (rollback); promote it by hand",
             ),
             None,
         );

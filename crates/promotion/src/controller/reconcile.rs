@@ -128,22 +128,29 @@ fn validate(p: &Pipeline) -> Option<String> {
             ));
         }
     }
-    for image in &p.spec.images {
-        if let Some(d) = &image.discover {
-            if let Some(i) = &d.interval
-                && gate::parse_duration(i).is_none_or(|i| i < crate::discovery::MIN_INTERVAL)
-            {
-                return Some(format!(
-                    "image {}: discover.interval {i:?} is not a Go duration of at least 10s",
-                    image.name
-                ));
-            }
-            if tack_source::chart::index::is_exact_version(&d.semver) {
-                return Some(format!(
-                    "image {}: discover.semver {:?} names one version; give a range (e.g. \">={}\")",
-                    image.name, d.semver, d.semver
-                ));
-            }
+    let discovered = p
+        .spec
+        .images
+        .iter()
+        .filter_map(|i| i.discover.as_ref().map(|d| (format!("image {}", i.name), d)))
+        .chain(p.spec.charts.iter().filter_map(|c| {
+            c.discover
+                .as_ref()
+                .map(|d| (format!("chart {}", c.name), &d.discovery))
+        }));
+    for (what, d) in discovered {
+        if let Some(i) = &d.interval
+            && gate::parse_duration(i).is_none_or(|i| i < crate::discovery::MIN_INTERVAL)
+        {
+            return Some(format!(
+                "{what}: discover.interval {i:?} is not a Go duration of at least 10s"
+            ));
+        }
+        if tack_source::chart::index::is_exact_version(&d.semver) {
+            return Some(format!(
+                "{what}: discover.semver {:?} names one version; give a range (e.g. \">={}\")",
+                d.semver, d.semver
+            ));
         }
     }
     let mut names = BTreeSet::new();

@@ -1,8 +1,9 @@
 //! A release discovered in a registry (the CNCF Distribution registry, with authentication): the first
 //! stage's image has `discover: {semver: "<1.0.0"}`; the registry holds 0.1.0, 0.2.0 and 1.0.0. The Pipeline
-//! controller finds 0.2.0, commits it into qa (by "discovered … in the registry", with the registry's
-//! credentials from a Secret), qa runs it, its gates pass and it is promoted into e2e. A constraint nothing
-//! satisfies is reported in the Ready condition, and nothing is written.
+//! controller finds 0.2.0, commits it into qa (by "discovered web 0.2.0", with the registry's credentials from
+//! a Secret), qa runs it, its gates pass and it is promoted into e2e. A constraint nothing satisfies is
+//! reported in the Ready condition, and nothing is written. Also a chart's new version found in a chart
+//! repository's index (Kustomize `helmCharts`), the newest stable one in `^1`.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -96,7 +97,7 @@ async fn a_newer_tag_in_the_registry_enters_the_first_stage_and_moves_on() -> Re
         .and_then(|s| s.history.last().cloned())
         .expect("qa's history");
     assert_eq!(qa_record.release, "0.2.0");
-    assert_eq!(qa_record.by, "discovered web 0.2.0 in the registry");
+    assert_eq!(qa_record.by, "discovered web 0.2.0");
     assert_eq!(qa_record.from, None);
     assert_eq!(qa_record.replaced.as_deref(), Some("0.1.0"));
 
@@ -108,7 +109,7 @@ async fn a_newer_tag_in_the_registry_enters_the_first_stage_and_moves_on() -> Re
     let message = git(&repo.bare, &["log", "-1", "--format=%B", &qa_record.commit]);
     assert!(message.starts_with("promote 0.2.0 to qa\n"), "{message}");
     assert!(
-        message.contains("Promoted-By: discovered web 0.2.0 in the registry"),
+        message.contains("Promoted-By: discovered web 0.2.0\n"),
         "{message}"
     );
     assert_eq!(
@@ -149,15 +150,103 @@ async fn a_newer_tag_in_the_registry_enters_the_first_stage_and_moves_on() -> Re
         .await?;
     let (reason, message) = eventually(Duration::from_secs(60), "Ready False", || async {
         let p = pipelines.get("web").await?;
-        Ok(not_ready(&p).filter(|(_, m)| m.contains("discovering new tags of")))
+        Ok(not_ready(&p).filter(|(_, m)| m.contains("discovering new versions of")))
     })
     .await?;
     assert_eq!(reason, "StageError");
     assert!(
-        message.contains(&format!("discovering new tags of {image}: oci://{image}: no tag satisfies \"^5\" (nearest: 1.0.0, 0.2.0, 0.1.0)")),
+        message.contains(&format!("discovering new versions of image {image}: oci://{image}: no version satisfies \"^5\" (nearest: 1.0.0, 0.2.0, 0.1.0)")),
         "{message}"
     );
     assert_eq!(git(&repo.bare, &["rev-parse", "main"]), head);
+    h.stop().await;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the local control plane"]
+async fn a_newer_chart_version_in_the_repository_enters_the_first_stage_and_moves_on() -> Result<()> {
+    let charts = tack_testkit::charts::repository_server();
+    let repo_url = charts.url("/repo");
+    let mut h = Harness::start(&["qa", "e2e"]).await?;
+    let namespaces = [
+        ("qa", h.stage_namespace("qa").to_string()),
+        ("e2e", h.stage_namespace("e2e").to_string()),
+    ];
+    let kustomization = |stage: &str, version: &str| {
+        let ns = namespaces
+            .iter()
+            .find(|(s, _)| *s == stage)
+            .map(|(_, n)| n.as_str())
+            .unwrap_or_default();
+        format!(
+            "helmCharts:\n- name: web\n  repo: {repo_url}\n  version: {version}\n  releaseName: web\nnamespace: {ns}\n"
+        )
+    };
+    let repo = GitRepo::create(&h.path("srv"), &h.path("work"), "config");
+    let (qa, e2e) = (kustomization("qa", "1.0.0"), kustomization("e2e", "1.0.0"));
+    repo.commit(
+        &[
+            ("envs/qa/kustomization.yaml", &qa),
+            ("envs/e2e/kustomization.yaml", &e2e),
+        ],
+        "config",
+    );
+    let url = format!("file://{}", repo.bare.display());
+    h.promotion(PromotionOptions::default());
+    for stage in ["qa", "e2e"] {
+        h.app(stage, &url, "main", &format!("envs/{stage}"), json!({}))
+            .await?;
+    }
+    h.pipeline(
+        "web",
+        json!({
+            "charts": [{"name": "web", "discover": {"repoURL": repo_url, "semver": "^1", "interval": "10s"}}],
+            "stages": [
+                {"name": "qa", "application": {"name": "guestbook-qa"}, "gates": {"soakTime": "1s"}},
+                {"name": "e2e", "application": {"name": "guestbook-e2e"}, "autoPromote": true},
+            ],
+        }),
+    )
+    .await?;
+    let pipelines = h.pipelines();
+    eventually(
+        Duration::from_secs(240),
+        "1.1.0 discovered and promoted to e2e",
+        || async {
+            let p = pipelines.get("web").await?;
+            Ok(stage_of(&p, "e2e")
+                .and_then(|s| s.history.last().cloned())
+                .filter(|r| r.release == "1.1.0"))
+        },
+    )
+    .await?;
+    let p = pipelines.get("web").await?;
+    let qa_record = stage_of(&p, "qa")
+        .and_then(|s| s.history.last().cloned())
+        .expect("qa's history");
+    assert_eq!(qa_record.by, "discovered chart/web 1.1.0");
+    assert_eq!(qa_record.charts, vec!["web:1.1.0".to_string()]);
+    assert_eq!(
+        git(
+            &repo.bare,
+            &[
+                "show",
+                &format!("{}:envs/qa/kustomization.yaml", qa_record.commit)
+            ]
+        ),
+        kustomization("qa", "1.1.0").trim_end()
+    );
+    let deployments: Api<Deployment> = Api::namespaced(h.client.clone(), &namespaces[1].1);
+    eventually(Duration::from_secs(120), "e2e runs web 1.1.0", || async {
+        let chart = deployments
+            .get_opt("web")
+            .await?
+            .and_then(|d| d.metadata.labels)
+            .and_then(|l| l.get("helm.sh/chart").cloned());
+        Ok((chart.as_deref() == Some("web-1.1.0")).then_some(()))
+    })
+    .await?;
     h.stop().await;
     Ok(())
 }

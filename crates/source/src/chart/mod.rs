@@ -268,7 +268,33 @@ impl ChartFetcher {
         Http::new(self.timeouts, self.insecure_credentials)
     }
 
-    fn fetch_repository(&self, repo: &str, name: &str, version: &str) -> Result<FetchedChart, ChartError> {
+    /// The version `chart` resolves to now: the newest satisfying its constraint in the repository's
+    /// `index.yaml`, or among the registry's tags (`_` read as `+`, as Helm stores them). Nothing is
+    /// downloaded but the index or the tag list: how new chart versions are discovered.
+    pub fn newest_version(&self, chart: &ChartRef) -> Result<String, ChartError> {
+        match chart {
+            ChartRef::Repository { url, name, version } => {
+                let (_, entry) = self.repository_entry(url, name, version)?;
+                Ok(entry.version)
+            }
+            ChartRef::Oci { reference, version } => {
+                Ok(self.newest_oci_tag(reference, version)?.replace('_', "+"))
+            }
+            ChartRef::Url { url, .. } => Err(ChartError::InvalidReference {
+                reference: url.clone(),
+                reason: "an archive URL has no versions to choose from; name a chart repository or registry"
+                    .into(),
+            }),
+        }
+    }
+
+    /// The repository's base URL (ending in `/`) and the `index.yaml` entry of `name` that `version` selects.
+    fn repository_entry(
+        &self,
+        repo: &str,
+        name: &str,
+        version: &str,
+    ) -> Result<(Url, index::IndexEntry), ChartError> {
         let mut base = parse_http_url(repo)?;
         if !base.path().ends_with('/') {
             base.set_path(&format!("{}/", base.path()));
@@ -301,7 +327,7 @@ impl ChartFetcher {
             name: name.to_string(),
         })?;
         let entry = match index::select(versions, |e| &e.version, version, self.devel) {
-            index::Selection::Found(e) => e,
+            index::Selection::Found(e) => e.clone(),
             index::Selection::BadConstraint => {
                 return Err(ChartError::InvalidReference {
                     reference: version.to_string(),
@@ -317,6 +343,23 @@ impl ChartFetcher {
                 });
             }
         };
+        Ok((base, entry))
+    }
+
+    fn fetch_repository(&self, repo: &str, name: &str, version: &str) -> Result<FetchedChart, ChartError> {
+        let (base, entry) = self.repository_entry(repo, name, version)?;
+        let http = self.http()?;
+        let auth_for = |u: &Url| match &self.auth {
+            Some(a) if u.origin() == base.origin() => Authorization::Auth(a),
+            _ => Authorization::None,
+        };
+        let index_url = join(&base, "index.yaml")?;
+        let invalid = |reason: String| ChartError::Invalid {
+            url: shown(&index_url),
+            what: "index.yaml",
+            reason,
+        };
+        let entry = &entry;
         let expected = match &entry.digest {
             Some(d) if !d.is_empty() => Some(store::hex_of(d).ok_or_else(|| {
                 invalid(format!(
