@@ -4,8 +4,6 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::core::v1::Secret;
-use kube::Api;
 use tack_model::{Discovery, Pipeline};
 use tack_source::chart::{ChartAuth, ChartError, ChartFetcher, ChartRef};
 
@@ -99,13 +97,7 @@ async fn newest(
 ) -> Result<String, String> {
     let auth = match &w.discovery.credentials_secret {
         Some(s) => {
-            let secrets: Api<Secret> = Api::namespaced(client.clone(), ns);
-            let secret = secrets
-                .get_opt(&s.name)
-                .await
-                .map_err(|e| format!("reading Secret {ns}/{}: {e}", s.name))?
-                .ok_or_else(|| format!("Secret {ns}/{} not found", s.name))?;
-            let data = secret.data.unwrap_or_default();
+            let data = super::observe::secret_data(client, ns, &s.name).await?;
             ChartAuth::from_secret_data(data.iter().map(|(k, v)| (k.as_str(), v.0.as_slice())))
                 .map_err(|e| format!("Secret {ns}/{}: {e}", s.name))?
         }

@@ -122,15 +122,24 @@ async fn read_credentials(
     ns: &str,
     name: &str,
 ) -> Result<Option<Credentials>, String> {
+    let data = secret_data(client, ns, name).await?;
+    Credentials::from_secret_data(data.iter().map(|(k, v)| (k.as_str(), v.0.as_slice())))
+        .map_err(|e| format!("Secret {ns}/{name}: {e}"))
+}
+
+/// The data of the Secret `ns/name` (credentials for Git, registries and chart repositories); errors name it.
+pub(crate) async fn secret_data(
+    client: &kube::Client,
+    ns: &str,
+    name: &str,
+) -> Result<BTreeMap<String, k8s_openapi::ByteString>, String> {
     let secrets: Api<Secret> = Api::namespaced(client.clone(), ns);
     let secret = secrets
         .get_opt(name)
         .await
         .map_err(|e| format!("reading Secret {ns}/{name}: {e}"))?
         .ok_or_else(|| format!("Secret {ns}/{name} not found"))?;
-    let data = secret.data.unwrap_or_default();
-    Credentials::from_secret_data(data.iter().map(|(k, v)| (k.as_str(), v.0.as_slice())))
-        .map_err(|e| format!("Secret {ns}/{name}: {e}"))
+    Ok(secret.data.unwrap_or_default())
 }
 
 /// The observation of one resolved stage (Git reads run on a blocking thread).
