@@ -46,7 +46,7 @@ if ! wait "$build_pid"; then
   echo "control plane build failed; its log:" >&2; tail -50 "$build_log" >&2; exit 1
 fi
 grep -E "^testenv:" "$build_log" || true
-step "waiting for the oracle tools (helm, registry, sops)"
+step "waiting for the oracle tools (helm, registry, sops, kustomize)"
 if ! wait "$oracles_pid"; then
   echo "oracle tools build failed; its log:" >&2; tail -50 "$oracles_log" >&2; exit 1
 fi
